@@ -1,0 +1,28 @@
+"""knit: an exocompiler. Write loop nests in Python, schedule them, emit C.
+
+Import cost is kept low: heavy modules (numpy, z3, the C backend) load on first use.
+"""
+
+from knit.config import Config, config
+from knit.errors import KnitError, ParseFragmentError, SchedulingError
+from knit.libs.externs import Extern
+from knit.memory import DRAM, Memory
+from knit.procedure import Procedure, instr, proc
+
+__all__ = ["proc", "instr", "config", "Procedure", "Memory", "DRAM", "Config", "Extern",
+           "SchedulingError", "ParseFragmentError", "KnitError", "compile_procs",
+           "compile_procs_to_strings"]
+
+
+def compile_procs(procs, directory, c_file: str, h_file: str) -> None:
+    """Write the C code of `procs` (and what they call) to directory/c_file and h_file."""
+    from knit.backend.c import compile_procs as _impl
+
+    _impl(procs, directory, c_file, h_file)
+
+
+def compile_procs_to_strings(procs, h_file_name: str) -> tuple[str, str]:
+    """The C source and header text of `procs`, as a (c, h) pair."""
+    from knit.backend.c import compile_procs_to_strings as _impl
+
+    return _impl(procs, h_file_name)

@@ -1,0 +1,5 @@
+"""Static checks run when a procedure is defined (placeholder until checks land)."""
+
+
+def check_proc(proc) -> None:
+    pass

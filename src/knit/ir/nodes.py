@@ -1,0 +1,265 @@
+"""The knit IR: immutable trees of frozen dataclasses. A rewrite builds new nodes.
+
+Grammar (kept in sync with the classes below by tests/ir/test_nodes.py):
+
+    proc    ::= Proc(name, args: FnArg*, preds: expr*, body: stmt*, instr: InstrInfo?)
+    FnArg   ::= FnArg(name: Sym, type, mem)
+    stmt    ::= Assign(name, type, idx: expr*, rhs: expr)
+              | Reduce(name, type, idx: expr*, rhs: expr)
+              | WriteConfig(config, field, rhs: expr)
+              | Pass()
+              | If(cond: expr, body: stmt*, orelse: stmt*)
+              | For(iter: Sym, lo: expr, hi: expr, body: stmt*, mode)
+              | Alloc(name: Sym, type, mem)
+              | Call(f: Proc, args: expr*)
+              | WindowStmt(name: Sym, rhs: WindowExpr)
+    expr    ::= Read(name, idx: expr*, type)
+              | Const(val, type)
+              | USub(arg: expr, type)
+              | BinOp(op, lhs: expr, rhs: expr, type)
+              | Extern(f, args: expr*, type)
+              | WindowExpr(name, idx: waccess*, type)
+              | StrideExpr(name, dim, type)
+              | ReadConfig(config, field, type)
+    waccess ::= Interval(lo: expr, hi: expr) | Point(pt: expr)
+
+Every node ends with `srcinfo`, which is excluded from equality. Variables are
+`Sym`s (identity), so equality of two trees is syntactic equality with binding
+respected; `knit.ir.visit.alpha_eq` compares modulo renaming of bound symbols.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from knit.ir.srcinfo import NO_SRC, SrcInfo
+from knit.ir.sym import Sym
+from knit.ir.types import BOOL, INT, STRIDE, ScalarT, TensorT, Type
+
+_node = dataclass(frozen=True, slots=True)
+
+
+def _src() -> Any:
+    return field(default=NO_SRC, compare=False, repr=False)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+class Expr:
+    __slots__ = ()
+
+    def with_(self, **changes):
+        return replace(self, **changes)
+
+
+@_node
+class Read(Expr):
+    name: Sym
+    idx: tuple[Expr, ...]
+    type: Type
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class Const(Expr):
+    val: Any  # int, float or bool
+    type: ScalarT
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class USub(Expr):
+    arg: Expr
+    type: ScalarT
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class BinOp(Expr):
+    op: str  # + - * / % < > <= >= == and or
+    lhs: Expr
+    rhs: Expr
+    type: ScalarT
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class Extern(Expr):
+    f: Any  # a knit.libs.externs.Extern
+    args: tuple[Expr, ...]
+    type: ScalarT
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class Interval:
+    lo: Expr
+    hi: Expr
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class Point:
+    pt: Expr
+    srcinfo: SrcInfo = _src()
+
+
+WAccess = Interval | Point
+
+
+@_node
+class WindowExpr(Expr):
+    name: Sym
+    idx: tuple[WAccess, ...]
+    type: TensorT  # always a window type: the shape of the slice
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class StrideExpr(Expr):
+    name: Sym
+    dim: int
+    type: ScalarT = STRIDE
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class ReadConfig(Expr):
+    config: Any  # a knit.Config
+    field: str
+    type: ScalarT
+    srcinfo: SrcInfo = _src()
+
+
+# ---------------------------------------------------------------- statements
+
+
+class Stmt:
+    __slots__ = ()
+
+    def with_(self, **changes):
+        return replace(self, **changes)
+
+
+@_node
+class Assign(Stmt):
+    name: Sym
+    type: ScalarT  # the element type of the buffer written
+    idx: tuple[Expr, ...]
+    rhs: Expr
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class Reduce(Stmt):
+    name: Sym
+    type: ScalarT
+    idx: tuple[Expr, ...]
+    rhs: Expr
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class WriteConfig(Stmt):
+    config: Any
+    field: str
+    rhs: Expr
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class Pass(Stmt):
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class If(Stmt):
+    cond: Expr
+    body: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...]
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class For(Stmt):
+    iter: Sym
+    lo: Expr
+    hi: Expr
+    body: tuple[Stmt, ...]
+    mode: str  # "seq" or "par"
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class Alloc(Stmt):
+    name: Sym
+    type: Type
+    mem: Any  # a Memory subclass
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class Call(Stmt):
+    f: Proc
+    args: tuple[Expr, ...]
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class WindowStmt(Stmt):
+    name: Sym
+    rhs: WindowExpr
+    srcinfo: SrcInfo = _src()
+
+
+# ---------------------------------------------------------------- procedures
+
+
+@_node
+class FnArg:
+    name: Sym
+    type: Type
+    mem: Any  # a Memory subclass for tensors and real scalars, None for control args
+    srcinfo: SrcInfo = _src()
+
+
+@_node
+class InstrInfo:
+    c_instr: str
+    c_global: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # procedures compare by identity
+class Proc:
+    name: str
+    args: tuple[FnArg, ...]
+    preds: tuple[Expr, ...]
+    body: tuple[Stmt, ...]
+    instr: InstrInfo | None = None
+    srcinfo: SrcInfo = _src()
+
+    def with_(self, **changes) -> Proc:
+        return replace(self, **changes)
+
+
+EXPR_NODES = (Read, Const, USub, BinOp, Extern, WindowExpr, StrideExpr, ReadConfig)
+STMT_NODES = (Assign, Reduce, WriteConfig, Pass, If, For, Alloc, Call, WindowStmt)
+
+
+def child_fields(node) -> list[str]:
+    """Names of the fields of `node` that hold IR (expressions, statements, accesses)."""
+    return [f.name for f in fields(node) if f.name not in _LEAF_FIELDS]
+
+
+_LEAF_FIELDS = {"name", "type", "val", "op", "f", "field", "config", "mem", "mode", "iter",
+                "dim", "srcinfo", "instr"}
+
+
+def const(val, typ: ScalarT = INT, srcinfo: SrcInfo = NO_SRC) -> Const:
+    return Const(val, typ, srcinfo)
+
+
+def true(srcinfo: SrcInfo = NO_SRC) -> Const:
+    return Const(True, BOOL, srcinfo)

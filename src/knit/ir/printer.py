@@ -1,0 +1,135 @@
+"""IR -> object code. The output parses back (with the proc's scope) to an equal proc."""
+
+from __future__ import annotations
+
+from knit.ir import nodes as N
+from knit.ir.sym import Sym
+
+# Python's precedence levels, lowest first
+_PREC = {"or": 1, "and": 2, "<": 4, ">": 4, "<=": 4, ">=": 4, "==": 4,
+         "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
+_UNARY_PREC = 7
+
+
+class Names:
+    """Gives each Sym a printable name, distinct from every other Sym's."""
+
+    def __init__(self):
+        self._of: dict[Sym, str] = {}
+        self._used: set[str] = set()
+
+    def __call__(self, sym: Sym) -> str:
+        name = self._of.get(sym)
+        if name is None:
+            name, k = sym.name, 0
+            while name in self._used:
+                k += 1
+                name = f"{sym.name}_{k}"
+            self._of[sym] = name
+            self._used.add(name)
+        return name
+
+
+def expr_str(e, names: Names | None = None, prec: int = 0) -> str:
+    names = names or Names()
+    match e:
+        case N.Read(name, idx):
+            return names(name) + (f"[{_list(idx, names)}]" if idx else "")
+        case N.Const(val):
+            return repr(val) if not isinstance(val, float) else _float(val)
+        case N.USub(arg):
+            s = f"-{expr_str(arg, names, _UNARY_PREC)}"
+            return f"({s})" if prec > _UNARY_PREC else s
+        case N.BinOp(op, lhs, rhs):
+            p = _PREC[op]
+            # left-associative: the right operand needs parens at equal precedence;
+            # comparisons never chain in knit, so both sides bind tighter
+            lp = p + 1 if p == 4 else p
+            s = f"{expr_str(lhs, names, lp)} {op} {expr_str(rhs, names, p + 1)}"
+            return f"({s})" if prec > p else s
+        case N.Extern(f, args):
+            return f"{f.name()}({_list(args, names)})"
+        case N.WindowExpr(name, idx):
+            return f"{names(name)}[{', '.join(_waccess(w, names) for w in idx)}]"
+        case N.StrideExpr(name, dim):
+            return f"stride({names(name)}, {dim})"
+        case N.ReadConfig(config, field):
+            return f"{config.name()}.{field}"
+    raise TypeError(f"not an expression: {type(e).__name__}")
+
+
+def _float(v: float) -> str:
+    s = repr(v)
+    return s if s not in ("inf", "-inf", "nan") else f"float('{s}')"
+
+
+def _list(es, names) -> str:
+    return ", ".join(expr_str(e, names) for e in es)
+
+
+def _waccess(w, names) -> str:
+    if isinstance(w, N.Interval):
+        return f"{expr_str(w.lo, names)}:{expr_str(w.hi, names)}"
+    return expr_str(w.pt, names)
+
+
+def type_str(t, names: Names) -> str:
+    if t.is_tensor():
+        dims = _list(t.dims, names)
+        return f"[{t.elem}][{dims}]" if t.is_window else f"{t.elem}[{dims}]"
+    return str(t)
+
+
+def _mem(mem) -> str:
+    return f" @ {mem.name()}" if mem is not None else ""
+
+
+def stmt_lines(s, names: Names, indent: str) -> list[str]:
+    match s:
+        case N.Assign(name, _, idx, rhs) | N.Reduce(name, _, idx, rhs):
+            op = "=" if isinstance(s, N.Assign) else "+="
+            lhs = names(name) + (f"[{_list(idx, names)}]" if idx else "")
+            return [f"{indent}{lhs} {op} {expr_str(rhs, names)}"]
+        case N.WriteConfig(config, field, rhs):
+            return [f"{indent}{config.name()}.{field} = {expr_str(rhs, names)}"]
+        case N.Pass():
+            return [f"{indent}pass"]
+        case N.If(cond, body, orelse):
+            lines = [f"{indent}if {expr_str(cond, names)}:", *block_lines(body, names, indent)]
+            if orelse:
+                lines += [f"{indent}else:", *block_lines(orelse, names, indent)]
+            return lines
+        case N.For(it, lo, hi, body, mode):
+            head = f"{indent}for {names(it)} in {mode}({expr_str(lo, names)}, " \
+                   f"{expr_str(hi, names)}):"
+            return [head, *block_lines(body, names, indent)]
+        case N.Alloc(name, typ, mem):
+            return [f"{indent}{names(name)}: {type_str(typ, names)}{_mem(mem)}"]
+        case N.Call(f, args):
+            return [f"{indent}{f.name}({_list(args, names)})"]
+        case N.WindowStmt(name, rhs):
+            return [f"{indent}{names(name)} = {expr_str(rhs, names)}"]
+    raise TypeError(f"not a statement: {type(s).__name__}")
+
+
+def block_lines(stmts, names: Names, indent: str) -> list[str]:
+    inner = indent + "    "
+    return [line for s in stmts for line in stmt_lines(s, names, inner)]
+
+
+def proc_str(p: N.Proc) -> str:
+    names = Names()
+    args = ", ".join(f"{names(a.name)}: {type_str(a.type, names)}{_mem(a.mem)}"
+                     for a in p.args)
+    lines = []
+    if p.instr is not None:
+        glob = f", c_global={p.instr.c_global!r}" if p.instr.c_global else ""
+        lines.append(f"@instr({p.instr.c_instr!r}{glob})")
+    lines.append(f"def {p.name}({args}):")
+    lines += [f"    assert {expr_str(e, names)}" for e in p.preds]
+    body = block_lines(p.body, names, "") if p.body else ["    pass"]
+    return "\n".join(lines + body)
+
+
+def stmt_str(s) -> str:
+    return "\n".join(stmt_lines(s, Names(), ""))

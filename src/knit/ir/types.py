@@ -1,0 +1,120 @@
+"""The types of knit values: scalar data types, control types, tensors and windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from knit.ir.nodes import Expr
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarT:
+    """A scalar type. `kind` is 'real' (data), or a control kind: 'int' (an
+    integer literal), 'index', 'size', 'stride', 'bool'."""
+
+    name: str
+    kind: str
+    ctype: str | None = None
+    np_dtype: str | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_real(self) -> bool:
+        return self.kind == "real"
+
+    def is_numeric(self) -> bool:
+        return self.kind == "real"
+
+    def is_indexable(self) -> bool:
+        return self.kind in ("int", "index", "size")
+
+    def is_control(self) -> bool:
+        return self.kind != "real"
+
+    def is_float(self) -> bool:
+        return self.name in ("R", "f16", "f32", "f64")
+
+    def is_tensor(self) -> bool:
+        return False
+
+    def is_win(self) -> bool:
+        return False
+
+    def basetype(self) -> ScalarT:
+        return self
+
+    def shape(self) -> tuple:
+        return ()
+
+
+R = ScalarT("R", "real")
+F16 = ScalarT("f16", "real", "_Float16", "float16")
+F32 = ScalarT("f32", "real", "float", "float32")
+F64 = ScalarT("f64", "real", "double", "float64")
+I8 = ScalarT("i8", "real", "int8_t", "int8")
+UI8 = ScalarT("ui8", "real", "uint8_t", "uint8")
+UI16 = ScalarT("ui16", "real", "uint16_t", "uint16")
+I32 = ScalarT("i32", "real", "int32_t", "int32")
+BOOL = ScalarT("bool", "bool", "bool", "bool")
+INT = ScalarT("int", "int", "int_fast32_t")
+INDEX = ScalarT("index", "index", "int_fast32_t")
+SIZE = ScalarT("size", "size", "int_fast32_t")
+STRIDE = ScalarT("stride", "stride", "int_fast32_t")
+
+DATA_TYPES = {t.name: t for t in (R, F16, F32, F64, I8, UI8, UI16, I32)}
+CONTROL_TYPES = {t.name: t for t in (BOOL, INDEX, SIZE, STRIDE)}
+
+
+@dataclass(frozen=True, slots=True)
+class TensorT:
+    """A dense tensor (`f32[N, 8]`) or, with is_win, a strided window (`[f32][N, 8]`)."""
+
+    dims: tuple[Expr, ...]
+    is_window: bool
+    elem: ScalarT
+
+    def is_real(self) -> bool:
+        return False
+
+    def is_numeric(self) -> bool:
+        return True
+
+    def is_indexable(self) -> bool:
+        return False
+
+    def is_control(self) -> bool:
+        return False
+
+    def is_tensor(self) -> bool:
+        return True
+
+    def is_win(self) -> bool:
+        return self.is_window
+
+    def basetype(self) -> ScalarT:
+        return self.elem
+
+    def shape(self) -> tuple[Expr, ...]:
+        return self.dims
+
+    def __str__(self) -> str:
+        from knit.ir.printer import expr_str
+
+        dims = ", ".join(expr_str(d) for d in self.dims)
+        return f"[{self.elem}][{dims}]" if self.is_window else f"{self.elem}[{dims}]"
+
+
+Type = ScalarT | TensorT
+
+
+def join_real(a: ScalarT, b: ScalarT) -> ScalarT:
+    """The type of a data operation on a and b: equal types keep it, R (a literal) adopts
+    the other, mixed precisions give R (the C code then follows C's promotion rules)."""
+    if a == b or b == R:
+        return a
+    if a == R:
+        return b
+    return R

@@ -1,0 +1,144 @@
+"""Externs: scalar functions that object code may call, defined as user-level objects.
+
+Subclass `Extern` to add one: say its arity and how to type-check, interpret and
+compile a call. Import the instance into the scope where the proc is defined.
+"""
+
+from __future__ import annotations
+
+import math
+
+from knit.ir import types as T
+
+
+class ExternTypeError(Exception):
+    """Raised by Extern.typecheck with a message for the user."""
+
+
+class Extern:
+    """A scalar function callable from object code as `name(args...)`."""
+
+    arity: int = 1
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def name(self) -> str:
+        return self._name
+
+    def typecheck(self, arg_types: list[T.ScalarT]) -> T.ScalarT:
+        """The result type for these argument types; raise ExternTypeError to refuse."""
+        if len(arg_types) != self.arity:
+            raise ExternTypeError(f"{self._name} takes {self.arity} argument(s), "
+                                  f"got {len(arg_types)}")
+        result = arg_types[0]
+        for t in arg_types:
+            if not t.is_real():
+                raise ExternTypeError(f"{self._name} takes data values, got a {t} value")
+            result = T.join_real(result, t)
+        return result
+
+    def globl(self, prim_type: str) -> str:
+        """C code needed once per file (includes, helper functions) for this type."""
+        return ""
+
+    def compile(self, args: list[str], prim_type: str) -> str:
+        raise NotImplementedError
+
+    def interpret(self, args: list):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<extern {self._name}>"
+
+    __hash__ = object.__hash__
+
+
+def _suffix(prim_type: str) -> str:
+    return "f" if prim_type == "float" else ""
+
+
+class _MathFn(Extern):
+    """A libm function with float (`sqrtf`) and double (`sqrt`) variants."""
+
+    def __init__(self, name: str, py):
+        super().__init__(name)
+        self._py = py
+
+    def globl(self, prim_type):
+        return "#include <math.h>"
+
+    def compile(self, args, prim_type):
+        return f"{self._name}{_suffix(prim_type)}({args[0]})"
+
+    def interpret(self, args):
+        return self._py(args[0])
+
+
+class _Select(Extern):
+    """select(x, v, y, z) = y if x < v else z."""
+
+    arity = 4
+
+    def compile(self, args, prim_type):
+        x, v, y, z = args
+        return f"(({x}) < ({v}) ? ({y}) : ({z}))"
+
+    def interpret(self, args):
+        x, v, y, z = args
+        return y if x < v else z
+
+
+class _Relu(Extern):
+    def compile(self, args, prim_type):
+        return f"(({args[0]}) > 0 ? ({args[0]}) : 0)"
+
+    def interpret(self, args):
+        return args[0] if args[0] > 0 else type(args[0])(0)
+
+
+class _Fmaxf(Extern):
+    arity = 2
+
+    def globl(self, prim_type):
+        return "#include <math.h>"
+
+    def compile(self, args, prim_type):
+        return f"fmax{_suffix(prim_type)}({args[0]}, {args[1]})"
+
+    def interpret(self, args):
+        return max(args[0], args[1])
+
+
+class _Expf(Extern):
+    def globl(self, prim_type):
+        return "#include <math.h>"
+
+    def compile(self, args, prim_type):
+        return f"exp{_suffix(prim_type)}({args[0]})"
+
+    def interpret(self, args):
+        return math.exp(args[0])
+
+
+class _Sigmoid(Extern):
+    def globl(self, prim_type):
+        return "#include <math.h>"
+
+    def compile(self, args, prim_type):
+        return f"(1 / (1 + exp{_suffix(prim_type)}(-({args[0]}))))"
+
+    def interpret(self, args):
+        return 1 / (1 + math.exp(-args[0]))
+
+
+select = _Select("select")
+relu = _Relu("relu")
+sqrt = _MathFn("sqrt", math.sqrt)
+sin = _MathFn("sin", math.sin)
+expf = _Expf("expf")
+fmaxf = _Fmaxf("fmaxf")
+sigmoid = _Sigmoid("sigmoid")
+
+__all__ = ["Extern", "ExternTypeError", "select", "relu", "sqrt", "sin", "expf", "fmaxf",
+           "sigmoid"]

@@ -1,0 +1,92 @@
+"""Memories: a Memory subclass tells the C backend how a buffer in it is
+allocated, freed and indexed, and the checker whether plain code may touch it.
+
+The hooks take and return C text; `shape`, `indices` and `strides` are lists of
+C expressions as strings. This is the public API a hardware library uses.
+"""
+
+from __future__ import annotations
+
+from knit.errors import KnitError
+
+
+class MemGenError(KnitError):
+    """Raised by a memory's hooks when it cannot hold a buffer (wrong type, shape...)."""
+
+
+def generate_offset(indices: list[str], strides: list[str]) -> str:
+    """The C expression `i0 * s0 + i1 * s1 + ...`, leaving out zeros and unit strides."""
+    terms = []
+    for i, s in zip(indices, strides):
+        if i == "0" or s == "0":
+            continue
+        if s == "1":
+            terms.append(i)
+        elif i == "1":
+            terms.append(s)
+        else:
+            terms.append(f"({i}) * ({s})")
+    return " + ".join(terms) if terms else "0"
+
+
+class Memory:
+    """Base class of memories. Override the hooks; every hook is a classmethod."""
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def global_(cls) -> str:
+        """C code placed once at the top of a file that uses this memory."""
+        return ""
+
+    @classmethod
+    def alloc(cls, new_name: str, prim_type: str, shape: list[str], srcinfo) -> str:
+        raise NotImplementedError(f"{cls.__name__} cannot allocate buffers")
+
+    @classmethod
+    def free(cls, new_name: str, prim_type: str, shape: list[str], srcinfo) -> str:
+        raise NotImplementedError(f"{cls.__name__} cannot free buffers")
+
+    @classmethod
+    def window(cls, basetyp, baseptr: str, indices: list[str], strides: list[str], srcinfo) -> str:
+        """A C lvalue for the element at `indices` of the buffer `baseptr`."""
+        return f"{baseptr}[{generate_offset(indices, strides)}]"
+
+    @classmethod
+    def can_read(cls) -> bool:
+        """Whether plain (non-instruction) code may read, write and reduce into it."""
+        return True
+
+    @classmethod
+    def write(cls, s, lhs: str, rhs: str) -> str:
+        return f"{lhs} = {rhs};"
+
+    @classmethod
+    def reduce(cls, s, lhs: str, rhs: str) -> str:
+        return f"{lhs} += {rhs};"
+
+
+def _flat_size(shape: list[str]) -> str:
+    return " * ".join(f"({s})" if not s.isidentifier() and not s.isdigit() else s
+                      for s in shape)
+
+
+class DRAM(Memory):
+    """Main memory: heap allocation with malloc/free."""
+
+    @classmethod
+    def global_(cls) -> str:
+        return "#include <stdio.h>\n#include <stdlib.h>"
+
+    @classmethod
+    def alloc(cls, new_name, prim_type, shape, srcinfo):
+        if not shape:
+            return f"{prim_type} {new_name};"
+        return (f"{prim_type} *{new_name} = ({prim_type}*) "
+                f"malloc({_flat_size(shape)} * sizeof(*{new_name}));")
+
+    @classmethod
+    def free(cls, new_name, prim_type, shape, srcinfo):
+        return "" if not shape else f"free({new_name});"

@@ -1,0 +1,120 @@
+"""Procedure: the user-facing handle on a checked IR procedure, and the decorators."""
+
+from __future__ import annotations
+
+import sys
+
+from knit.frontend import parse as P
+from knit.ir import nodes as N
+from knit.ir.printer import proc_str
+
+
+class Procedure:
+    """A knit procedure. Immutable: scheduling returns new Procedures."""
+
+    def __init__(self, ir: N.Proc, scope: dict | None = None, *, check: bool = True):
+        self._loopir_proc = ir
+        self._scope = scope or {}
+        self._checked = False
+        self._compiled = None
+        if check:
+            self._check()
+
+    def _check(self) -> None:
+        if not self._checked:
+            from knit.frontend.checks import check_proc
+
+            check_proc(self._loopir_proc)
+            self._checked = True
+
+    # ------------------------------------------------------------ inspection
+
+    def name(self) -> str:
+        return self._loopir_proc.name
+
+    def is_instr(self) -> bool:
+        return self._loopir_proc.instr is not None
+
+    def get_instr(self) -> str | None:
+        instr = self._loopir_proc.instr
+        return instr.c_instr if instr else None
+
+    def __str__(self) -> str:
+        return proc_str(self._loopir_proc)
+
+    def __repr__(self) -> str:
+        return f"<knit.Procedure {self.name()}>"
+
+    # ------------------------------------------------------------ backends
+
+    def c_code_str(self) -> str:
+        from knit.backend.c import compile_procs_to_strings
+
+        c, h = compile_procs_to_strings([self], "c_code_str.h")
+        return h + "\n" + c
+
+    def compile_c(self, directory, filename: str) -> None:
+        from knit.backend.c import compile_procs
+
+        compile_procs([self], directory, f"{filename}.c", f"{filename}.h")
+
+    def interpret(self, *args, **kwargs):
+        """Run on NumPy arrays with the reference interpreter (instrs by their semantics)."""
+        self._check()
+        from knit.runtime.interp import interpret
+
+        return interpret(self._loopir_proc, args, kwargs)
+
+    def compile(self, *, cc: str | None = None, flags: list[str] | None = None):
+        """A Python callable backed by this procedure's generated C."""
+        self._check()
+        from knit.runtime.jit import compile_proc
+
+        if cc is None and flags is None:
+            if self._compiled is None:
+                self._compiled = compile_proc(self._loopir_proc)
+            return self._compiled
+        return compile_proc(self._loopir_proc, cc=cc, flags=flags)
+
+
+def _caller_locals(depth: int) -> dict:
+    frame = sys._getframe(depth + 1)
+    return frame.f_locals if frame.f_code.co_name != "<module>" else {}
+
+
+def proc(f) -> Procedure:
+    """Decorator: parse and check a Python function as a knit procedure."""
+    scope = P.scope_of_function(f, _caller_locals(1))
+    ir = P.parse_source(P.source_of_function(f, scope))
+    return Procedure(ir, scope)
+
+
+def instr(c_instr: str, c_global: str = ""):
+    """Decorator: a procedure whose body is the meaning of the C template `c_instr`.
+
+    The template names arguments in braces: `{x}` is the argument's C value,
+    `{x_data}` the C lvalue of a window's first element.
+    """
+
+    def make(f) -> Procedure:
+        scope = P.scope_of_function(f, _caller_locals(1))
+        ir = P.parse_source(P.source_of_function(f, scope), N.InstrInfo(c_instr, c_global))
+        # checked when first used, so importing an instruction library stays fast
+        return Procedure(ir, scope, check=False)
+
+    return make
+
+
+def parse_proc_string(text: str, scope: dict, filename: str = "<string>") -> Procedure:
+    """Parse object code from a string, resolving names in `scope` (e.g. str(p) again)."""
+    lines = text.splitlines()
+    instr = None
+    if lines and lines[0].startswith("@instr("):
+        import ast
+
+        call = ast.parse(lines[0][1:]).body[0].value
+        vals = [ast.literal_eval(a) for a in call.args]
+        kw = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        instr = N.InstrInfo(vals[0], kw.get("c_global", vals[1] if len(vals) > 1 else ""))
+    src = P.Source(text, filename, 1, 0, scope)
+    return Procedure(P.parse_source(src, instr), scope)
