@@ -91,3 +91,8 @@ class CompileError(KnitError):
 
 class InternalError(KnitError):
     """A bug in knit itself, not in your program. Please report it with the program."""
+
+
+class PatternError(SchedulingError, ParseFragmentError):
+    """A pattern that does not parse or matches nothing. Caught as either a
+    SchedulingError (as Exo scripts expect) or a ParseFragmentError."""

@@ -17,6 +17,8 @@ class Procedure:
         self._scope = scope or {}
         self._checked = False
         self._compiled = None
+        self._parent: Procedure | None = None  # the procedure this one was scheduled from
+        self._sid_paths = None  # cache for cursor forwarding
         if check:
             self._check()
 
@@ -44,6 +46,52 @@ class Procedure:
 
     def __repr__(self) -> str:
         return f"<knit.Procedure {self.name()}>"
+
+    def _derive(self, ir: N.Proc) -> Procedure:
+        """A procedure produced from this one by a (checked) rewrite."""
+        new = Procedure(ir, self._scope, check=False)
+        new._checked = self._checked
+        new._parent = self
+        return new
+
+    # ------------------------------------------------------------ cursors
+
+    def args(self) -> list:
+        from knit.cursors.cursor import ArgCursor
+
+        return [ArgCursor(self, i) for i in range(len(self._loopir_proc.args))]
+
+    def body(self):
+        from knit.cursors.cursor import BlockCursor
+
+        return BlockCursor(self, (), "body", 0, len(self._loopir_proc.body))
+
+    def find(self, pattern: str, many: bool = False):
+        """The first statement/block/expression matching `pattern` (all of them if many)."""
+        from knit.cursors.find import find
+
+        return find(self, pattern, many)
+
+    def find_loop(self, pattern: str, many: bool = False):
+        """Like find, but a bare name `"i"` means `for i in _: _` and `"i j"` a loop nest."""
+        from knit.cursors.find import find
+        from knit.cursors.pattern import loop_nest_pattern
+
+        return find(self, loop_nest_pattern(pattern), many)
+
+    def find_all(self, pattern: str) -> list:
+        return self.find(pattern, many=True)
+
+    def find_alloc_or_arg(self, name: str):
+        from knit.cursors.find import find_alloc_or_arg
+
+        return find_alloc_or_arg(self, name)
+
+    def forward(self, cursor):
+        """Follow a cursor of an ancestor procedure to this procedure."""
+        from knit.cursors.forward import forward
+
+        return forward(self, cursor)
 
     # ------------------------------------------------------------ backends
 

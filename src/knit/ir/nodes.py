@@ -23,13 +23,15 @@ Grammar (kept in sync with the classes below by tests/ir/test_nodes.py):
               | ReadConfig(config, field, type)
     waccess ::= Interval(lo: expr, hi: expr) | Point(pt: expr)
 
-Every node ends with `srcinfo`, which is excluded from equality. Variables are
+Every node ends with `srcinfo` (statements then with `sid`, their identity across
+rewrites); both are excluded from equality. Variables are
 `Sym`s (identity), so equality of two trees is syntactic equality with binding
 respected; `knit.ir.visit.alpha_eq` compares modulo renaming of bound symbols.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -42,6 +44,15 @@ _node = dataclass(frozen=True, slots=True)
 
 def _src() -> Any:
     return field(default=NO_SRC, compare=False, repr=False)
+
+
+_sids = itertools.count(1)
+
+
+def _sid() -> Any:
+    """A statement's identity across rewrites: `with_` keeps it, a constructor makes a new
+    one. Cursors are forwarded through rewrites by it. Excluded from equality."""
+    return field(default_factory=lambda: next(_sids), compare=False, repr=False)
 
 
 # ---------------------------------------------------------------- expressions
@@ -150,6 +161,7 @@ class Assign(Stmt):
     idx: tuple[Expr, ...]
     rhs: Expr
     srcinfo: SrcInfo = _src()
+    sid: int = _sid()
 
 
 @_node
@@ -159,6 +171,7 @@ class Reduce(Stmt):
     idx: tuple[Expr, ...]
     rhs: Expr
     srcinfo: SrcInfo = _src()
+    sid: int = _sid()
 
 
 @_node
@@ -167,11 +180,13 @@ class WriteConfig(Stmt):
     field: str
     rhs: Expr
     srcinfo: SrcInfo = _src()
+    sid: int = _sid()
 
 
 @_node
 class Pass(Stmt):
     srcinfo: SrcInfo = _src()
+    sid: int = _sid()
 
 
 @_node
@@ -180,6 +195,7 @@ class If(Stmt):
     body: tuple[Stmt, ...]
     orelse: tuple[Stmt, ...]
     srcinfo: SrcInfo = _src()
+    sid: int = _sid()
 
 
 @_node
@@ -190,6 +206,7 @@ class For(Stmt):
     body: tuple[Stmt, ...]
     mode: str  # "seq" or "par"
     srcinfo: SrcInfo = _src()
+    sid: int = _sid()
 
 
 @_node
@@ -198,6 +215,7 @@ class Alloc(Stmt):
     type: Type
     mem: Any  # a Memory subclass
     srcinfo: SrcInfo = _src()
+    sid: int = _sid()
 
 
 @_node
@@ -205,6 +223,7 @@ class Call(Stmt):
     f: Proc
     args: tuple[Expr, ...]
     srcinfo: SrcInfo = _src()
+    sid: int = _sid()
 
 
 @_node
@@ -212,6 +231,7 @@ class WindowStmt(Stmt):
     name: Sym
     rhs: WindowExpr
     srcinfo: SrcInfo = _src()
+    sid: int = _sid()
 
 
 # ---------------------------------------------------------------- procedures
@@ -254,7 +274,7 @@ def child_fields(node) -> list[str]:
 
 
 _LEAF_FIELDS = {"name", "type", "val", "op", "f", "field", "config", "mem", "mode", "iter",
-                "dim", "srcinfo", "instr"}
+                "dim", "srcinfo", "instr", "sid"}
 
 
 def const(val, typ: ScalarT = INT, srcinfo: SrcInfo = NO_SRC) -> Const:

@@ -1,0 +1,529 @@
+"""Cursors: handles on a place in a procedure (a statement, block, gap, argument or
+expression), used to navigate, to inspect, and to tell primitives where to act.
+
+A cursor belongs to one Procedure. `new_proc.forward(c)` follows it through the
+rewrites that produced `new_proc`; statements keep their identity (`sid`) across a
+rewrite when the rewrite transforms rather than replaces them.
+"""
+
+from __future__ import annotations
+
+from knit.cursors import paths as P
+from knit.errors import KnitError
+from knit.ir import nodes as N
+from knit.ir.printer import expr_str, stmt_str
+
+
+class InvalidCursorError(KnitError):
+    """A cursor that points at nothing: navigated off a block, or its target was removed
+    by a rewrite."""
+
+
+class Cursor:
+    __slots__ = ("_proc",)
+
+    def __init__(self, proc):
+        self._proc = proc
+
+    def proc(self):
+        """The Procedure this cursor points into."""
+        return self._proc
+
+    def is_invalid(self) -> bool:
+        return False
+
+    def _key(self):
+        raise NotImplementedError
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self._proc is other._proc and \
+            self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((id(self._proc), self._key()))
+
+
+class InvalidCursor(Cursor):
+    """Points at nothing; every navigation from it gives another InvalidCursor."""
+
+    __slots__ = ("_why",)
+
+    def __init__(self, proc=None, why: str = "the cursor points at nothing"):
+        super().__init__(proc)
+        self._why = why
+
+    def is_invalid(self) -> bool:
+        return True
+
+    def _key(self):
+        return ()
+
+    def parent(self):
+        return self
+
+    def __getattr__(self, name):
+        raise InvalidCursorError(f"cannot call {name}() on an invalid cursor: {self._why}")
+
+
+# ---------------------------------------------------------------- arguments
+
+
+class ArgCursor(Cursor):
+    __slots__ = ("_idx",)
+
+    def __init__(self, proc, idx: int):
+        super().__init__(proc)
+        self._idx = idx
+
+    def _key(self):
+        return self._idx
+
+    def _node(self) -> N.FnArg:
+        return self._proc._loopir_proc.args[self._idx]
+
+    def name(self) -> str:
+        return self._node().name.name
+
+    def type(self):
+        return self._node().type
+
+    def mem(self):
+        return self._node().mem
+
+    def is_tensor(self) -> bool:
+        return self._node().type.is_tensor()
+
+    def shape(self) -> list[str]:
+        """The dimensions as object code strings."""
+        return [expr_str(d) for d in self._node().type.shape()]
+
+    def parent(self):
+        return InvalidCursor(self._proc, "an argument has no parent statement")
+
+    def __repr__(self) -> str:
+        return f"<ArgCursor {self.name()} of {self._proc.name()}>"
+
+
+# ---------------------------------------------------------------- statements
+
+
+class StmtCursor(Cursor):
+    __slots__ = ("_path",)
+
+    def __init__(self, proc, path: P.StmtPath):
+        super().__init__(proc)
+        self._path = path
+
+    def _key(self):
+        return self._path
+
+    def _node(self):
+        return P.stmt_at(self._proc._loopir_proc, self._path)
+
+    def _block(self) -> tuple:
+        parent, (field, _) = self._path[:-1], self._path[-1]
+        return P.block_of(self._proc._loopir_proc, parent, field)
+
+    def _index(self) -> int:
+        return self._path[-1][1]
+
+    def parent(self):
+        """The enclosing loop or if, or an invalid cursor at the top level."""
+        if len(self._path) == 1:
+            return InvalidCursor(self._proc, "a top-level statement has no parent")
+        return make_stmt_cursor(self._proc, self._path[:-1])
+
+    def next(self, dist: int = 1):
+        return self._sibling(self._index() + dist)
+
+    def prev(self, dist: int = 1):
+        return self._sibling(self._index() - dist)
+
+    def _sibling(self, i: int):
+        if not 0 <= i < len(self._block()):
+            return InvalidCursor(self._proc, "navigated past the end of a block")
+        return make_stmt_cursor(self._proc, self._path[:-1] + ((self._path[-1][0], i),))
+
+    def before(self) -> GapCursor:
+        return GapCursor(self._proc, self._path[:-1], self._path[-1][0], self._index())
+
+    def after(self) -> GapCursor:
+        return GapCursor(self._proc, self._path[:-1], self._path[-1][0], self._index() + 1)
+
+    def as_block(self) -> BlockCursor:
+        i = self._index()
+        return BlockCursor(self._proc, self._path[:-1], self._path[-1][0], i, i + 1)
+
+    def expand(self, delta_lo: int | None = None, delta_hi: int | None = None) -> BlockCursor:
+        return self.as_block().expand(delta_lo, delta_hi)
+
+    def is_ancestor_of(self, other: Cursor) -> bool:
+        path = getattr(other, "_path", None) or getattr(other, "_stmt", None) or ()
+        return path[: len(self._path)] == self._path and path != self._path
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {stmt_str(self._node()).splitlines()[0]!r}>"
+
+    def __str__(self) -> str:
+        return stmt_str(self._node())
+
+
+class AssignCursor(StmtCursor):
+    __slots__ = ()
+
+    def name(self) -> str:
+        return self._node().name.name
+
+    def idx(self) -> list:
+        return [_expr(self, (("idx", i),)) for i in range(len(self._node().idx))]
+
+    def rhs(self):
+        return _expr(self, (("rhs", None),))
+
+    def type(self):
+        return self._node().type
+
+
+class ReduceCursor(AssignCursor):
+    __slots__ = ()
+
+
+class AssignConfigCursor(StmtCursor):
+    __slots__ = ()
+
+    def config(self):
+        return self._node().config
+
+    def field(self) -> str:
+        return self._node().field
+
+    def rhs(self):
+        return _expr(self, (("rhs", None),))
+
+
+class PassCursor(StmtCursor):
+    __slots__ = ()
+
+
+class IfCursor(StmtCursor):
+    __slots__ = ()
+
+    def cond(self):
+        return _expr(self, (("cond", None),))
+
+    def body(self) -> BlockCursor:
+        return BlockCursor(self._proc, self._path, "body", 0, len(self._node().body))
+
+    def orelse(self):
+        n = len(self._node().orelse)
+        if n == 0:
+            return InvalidCursor(self._proc, "this if has no else branch")
+        return BlockCursor(self._proc, self._path, "orelse", 0, n)
+
+
+class ForCursor(StmtCursor):
+    __slots__ = ()
+
+    def name(self) -> str:
+        return self._node().iter.name
+
+    def lo(self):
+        return _expr(self, (("lo", None),))
+
+    def hi(self):
+        return _expr(self, (("hi", None),))
+
+    def body(self) -> BlockCursor:
+        return BlockCursor(self._proc, self._path, "body", 0, len(self._node().body))
+
+
+class AllocCursor(StmtCursor):
+    __slots__ = ()
+
+    def name(self) -> str:
+        return self._node().name.name
+
+    def mem(self):
+        return self._node().mem
+
+    def type(self):
+        return self._node().type
+
+    def is_tensor(self) -> bool:
+        return self._node().type.is_tensor()
+
+    def shape(self) -> list[str]:
+        return [expr_str(d) for d in self._node().type.shape()]
+
+
+class CallCursor(StmtCursor):
+    __slots__ = ()
+
+    def subproc(self):
+        from knit.procedure import Procedure
+
+        return Procedure(self._node().f, check=False)
+
+    def args(self) -> list:
+        return [_expr(self, (("args", i),)) for i in range(len(self._node().args))]
+
+
+class WindowStmtCursor(StmtCursor):
+    __slots__ = ()
+
+    def name(self) -> str:
+        return self._node().name.name
+
+    def winexpr(self):
+        return _expr(self, (("rhs", None),))
+
+
+_STMT_CURSORS = {N.Assign: AssignCursor, N.Reduce: ReduceCursor,
+                 N.WriteConfig: AssignConfigCursor, N.Pass: PassCursor, N.If: IfCursor,
+                 N.For: ForCursor, N.Alloc: AllocCursor, N.Call: CallCursor,
+                 N.WindowStmt: WindowStmtCursor}
+
+
+def make_stmt_cursor(proc, path: P.StmtPath) -> StmtCursor:
+    node = P.stmt_at(proc._loopir_proc, path)
+    return _STMT_CURSORS[type(node)](proc, path)
+
+
+# ---------------------------------------------------------------- blocks and gaps
+
+
+class BlockCursor(Cursor):
+    """A run of consecutive statements [lo, hi) of one block."""
+
+    __slots__ = ("_parent", "_field", "_lo", "_hi")
+
+    def __init__(self, proc, parent: P.StmtPath, field: str, lo: int, hi: int):
+        super().__init__(proc)
+        self._parent, self._field, self._lo, self._hi = parent, field, lo, hi
+
+    def _key(self):
+        return (self._parent, self._field, self._lo, self._hi)
+
+    def _block(self) -> tuple:
+        return P.block_of(self._proc._loopir_proc, self._parent, self._field)
+
+    def _stmts(self) -> tuple:
+        return self._block()[self._lo:self._hi]
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            lo, hi, step = i.indices(len(self))
+            if step != 1 or hi <= lo:
+                raise IndexError("a block slice must be a non-empty contiguous range")
+            return BlockCursor(self._proc, self._parent, self._field, self._lo + lo,
+                               self._lo + hi)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"block index {i} out of range (the block has {len(self)})")
+        return make_stmt_cursor(self._proc, self._parent + ((self._field, self._lo + i),))
+
+    def parent(self):
+        if not self._parent:
+            return InvalidCursor(self._proc, "the proc body has no parent statement")
+        return make_stmt_cursor(self._proc, self._parent)
+
+    def as_block(self) -> BlockCursor:
+        return self
+
+    def expand(self, delta_lo: int | None = None, delta_hi: int | None = None) -> BlockCursor:
+        """Grow the block by delta_lo statements before and delta_hi after (None: all)."""
+        n = len(self._block())
+        lo = 0 if delta_lo is None else max(0, self._lo - delta_lo)
+        hi = n if delta_hi is None else min(n, self._hi + delta_hi)
+        return BlockCursor(self._proc, self._parent, self._field, lo, hi)
+
+    def anchor(self):
+        return self.parent()
+
+    def before(self) -> GapCursor:
+        return GapCursor(self._proc, self._parent, self._field, self._lo)
+
+    def after(self) -> GapCursor:
+        return GapCursor(self._proc, self._parent, self._field, self._hi)
+
+    def __repr__(self) -> str:
+        return f"<BlockCursor of {len(self)} statement(s)>"
+
+    def __str__(self) -> str:
+        return "\n".join(stmt_str(s) for s in self._stmts())
+
+
+class GapCursor(Cursor):
+    """The space before statement `idx` of a block (idx == len: after the last)."""
+
+    __slots__ = ("_parent", "_field", "_idx")
+
+    def __init__(self, proc, parent: P.StmtPath, field: str, idx: int):
+        super().__init__(proc)
+        self._parent, self._field, self._idx = parent, field, idx
+
+    def _key(self):
+        return (self._parent, self._field, self._idx)
+
+    def _block(self) -> tuple:
+        return P.block_of(self._proc._loopir_proc, self._parent, self._field)
+
+    def anchor(self):
+        """The statement just before the gap, or (at a block's start) the one after."""
+        if self._idx > 0:
+            return make_stmt_cursor(self._proc, self._parent + ((self._field, self._idx - 1),))
+        if self._block():
+            return make_stmt_cursor(self._proc, self._parent + ((self._field, 0),))
+        return InvalidCursor(self._proc, "an empty block")
+
+    def parent(self):
+        if not self._parent:
+            return InvalidCursor(self._proc, "the proc body has no parent statement")
+        return make_stmt_cursor(self._proc, self._parent)
+
+    def __repr__(self) -> str:
+        return f"<GapCursor before statement {self._idx}>"
+
+
+# ---------------------------------------------------------------- expressions
+
+
+class ExprCursor(Cursor):
+    __slots__ = ("_stmt", "_epath")
+
+    def __init__(self, proc, stmt: P.StmtPath, epath: P.ExprPath):
+        super().__init__(proc)
+        self._stmt, self._epath = stmt, epath
+
+    def _key(self):
+        return (self._stmt, self._epath)
+
+    def _node(self):
+        return P.expr_at(P.stmt_at(self._proc._loopir_proc, self._stmt), self._epath)
+
+    def type(self):
+        return self._node().type
+
+    def parent(self):
+        if len(self._epath) <= 1:
+            return make_stmt_cursor(self._proc, self._stmt)
+        parent = self._epath[:-1]
+        node = P.expr_at(P.stmt_at(self._proc._loopir_proc, self._stmt), parent)
+        if isinstance(node, (N.Interval, N.Point)):
+            parent = parent[:-1]
+        return make_expr_cursor(self._proc, self._stmt, parent)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {expr_str(self._node())!r}>"
+
+    def __str__(self) -> str:
+        return expr_str(self._node())
+
+    def _sub(self, *steps):
+        return make_expr_cursor(self._proc, self._stmt, self._epath + tuple(steps))
+
+
+class ReadCursor(ExprCursor):
+    __slots__ = ()
+
+    def name(self) -> str:
+        return self._node().name.name
+
+    def idx(self) -> list:
+        return [self._sub(("idx", i)) for i in range(len(self._node().idx))]
+
+
+class LiteralCursor(ExprCursor):
+    __slots__ = ()
+
+    def value(self):
+        return self._node().val
+
+
+class UnaryMinusCursor(ExprCursor):
+    __slots__ = ()
+
+    def arg(self):
+        return self._sub(("arg", None))
+
+
+class BinaryOpCursor(ExprCursor):
+    __slots__ = ()
+
+    def op(self) -> str:
+        return self._node().op
+
+    def lhs(self):
+        return self._sub(("lhs", None))
+
+    def rhs(self):
+        return self._sub(("rhs", None))
+
+
+class ExternFunctionCursor(ExprCursor):
+    __slots__ = ()
+
+    def name(self) -> str:
+        return self._node().f.name()
+
+    def args(self) -> list:
+        return [self._sub(("args", i)) for i in range(len(self._node().args))]
+
+
+class WindowExprCursor(ExprCursor):
+    __slots__ = ()
+
+    def name(self) -> str:
+        return self._node().name.name
+
+    def idx(self) -> list:
+        out = []
+        for i, w in enumerate(self._node().idx):
+            if isinstance(w, N.Interval):
+                out.append((self._sub(("idx", i), ("lo", None)),
+                            self._sub(("idx", i), ("hi", None))))
+            else:
+                out.append(self._sub(("idx", i), ("pt", None)))
+        return out
+
+
+class StrideExprCursor(ExprCursor):
+    __slots__ = ()
+
+    def name(self) -> str:
+        return self._node().name.name
+
+    def dim(self) -> int:
+        return self._node().dim
+
+
+class ReadConfigCursor(ExprCursor):
+    __slots__ = ()
+
+    def config(self):
+        return self._node().config
+
+    def field(self) -> str:
+        return self._node().field
+
+
+_EXPR_CURSORS = {N.Read: ReadCursor, N.Const: LiteralCursor, N.USub: UnaryMinusCursor,
+                 N.BinOp: BinaryOpCursor, N.Extern: ExternFunctionCursor,
+                 N.WindowExpr: WindowExprCursor, N.StrideExpr: StrideExprCursor,
+                 N.ReadConfig: ReadConfigCursor}
+
+
+def make_expr_cursor(proc, stmt: P.StmtPath, epath: P.ExprPath) -> ExprCursor:
+    node = P.expr_at(P.stmt_at(proc._loopir_proc, stmt), epath)
+    return _EXPR_CURSORS[type(node)](proc, stmt, epath)
+
+
+def _expr(sc: StmtCursor, epath: P.ExprPath) -> ExprCursor:
+    return make_expr_cursor(sc._proc, sc._path, epath)

@@ -1,0 +1,63 @@
+"""Procedure.find and friends: pattern strings to cursors."""
+
+from __future__ import annotations
+
+from knit.cursors import cursor as C
+from knit.cursors import pattern as PT
+from knit.errors import PatternError
+
+
+def find(proc, pattern: str, many: bool = False, within=None):
+    """Cursor(s) for the matches of `pattern` in proc (within a statement path if given)."""
+    if not isinstance(pattern, str):
+        raise TypeError(f"expected a pattern string, got {type(pattern).__name__}")
+    text, match_no = PT.split_match_no(pattern)
+    kind, pat = PT.parse_pattern(text)
+    ir = proc._loopir_proc
+    if kind == "expr":
+        found = (C.make_expr_cursor(proc, s, e)
+                 for s, e in PT.find_expr_matches(ir, pat, within))
+    else:
+        found = (_block_or_stmt(proc, m, len(pat))
+                 for m in PT.find_stmt_matches(ir, pat, within))
+    return _select(found, pattern, proc, many, match_no)
+
+
+def _block_or_stmt(proc, match, npats: int):
+    parent, field, lo, hi = match
+    if hi - lo == 1 and npats == 1:
+        return C.make_stmt_cursor(proc, parent + ((field, lo),))
+    return C.BlockCursor(proc, parent, field, lo, hi)
+
+
+def _select(found, pattern, proc, many, match_no):
+    if match_no is not None:
+        for i, c in enumerate(found):
+            if i == match_no:
+                return [c] if many else c
+        raise PatternError(f"pattern {pattern!r} has fewer than {match_no + 1} matches "
+                           f"in {proc.name()}")
+    if many:
+        out = list(found)
+        if not out:
+            raise PatternError(f"pattern {pattern!r} matches nothing in {proc.name()}")
+        return out
+    first = next(iter(found), None)
+    if first is None:
+        raise PatternError(f"pattern {pattern!r} matches nothing in {proc.name()}")
+    return first
+
+
+def find_alloc_or_arg(proc, name: str):
+    """The allocation `name : _` (first in program order), else the argument `name`."""
+    text, match_no = PT.split_match_no(name)
+    text = text.strip()
+    if ":" in text:
+        return find(proc, name)
+    try:
+        return find(proc, f"{text} : _" + (f" #{match_no}" if match_no is not None else ""))
+    except PatternError:
+        for i, a in enumerate(proc._loopir_proc.args):
+            if a.name.name == text:
+                return C.ArgCursor(proc, i)
+    raise PatternError(f"no allocation or argument named '{text}' in {proc.name()}")

@@ -1,0 +1,284 @@
+"""Generic traversals of the IR: walking, mapping, substitution, alpha-equivalence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from knit.ir import nodes as N
+from knit.ir import types as T
+from knit.ir.sym import Sym
+
+# ---------------------------------------------------------------- expressions
+
+
+def expr_children(e) -> tuple:
+    match e:
+        case N.Read(idx=idx):
+            return idx
+        case N.USub(arg=arg):
+            return (arg,)
+        case N.BinOp(lhs=lhs, rhs=rhs):
+            return (lhs, rhs)
+        case N.Extern(args=args):
+            return args
+        case N.WindowExpr(idx=idx):
+            return tuple(x for w in idx for x in _waccess_exprs(w))
+    return ()
+
+
+def _waccess_exprs(w) -> tuple:
+    return (w.lo, w.hi) if isinstance(w, N.Interval) else (w.pt,)
+
+
+def walk_expr(e) -> Iterator:
+    """Every sub-expression of e, pre-order, e included."""
+    yield e
+    for c in expr_children(e):
+        yield from walk_expr(c)
+
+
+def map_expr(e, f: Callable) -> N.Expr:
+    """Rebuild e bottom-up, applying f to every rebuilt node (f returns a node)."""
+    match e:
+        case N.Read(idx=idx) if idx:
+            e = e.with_(idx=tuple(map_expr(i, f) for i in idx))
+        case N.USub(arg=arg):
+            e = e.with_(arg=map_expr(arg, f))
+        case N.BinOp(lhs=lhs, rhs=rhs):
+            e = e.with_(lhs=map_expr(lhs, f), rhs=map_expr(rhs, f))
+        case N.Extern(args=args):
+            e = e.with_(args=tuple(map_expr(a, f) for a in args))
+        case N.WindowExpr(idx=idx):
+            e = e.with_(idx=tuple(map_waccess(w, f) for w in idx))
+    return f(e)
+
+
+def map_waccess(w, f):
+    if isinstance(w, N.Interval):
+        return N.Interval(map_expr(w.lo, f), map_expr(w.hi, f), w.srcinfo)
+    return N.Point(map_expr(w.pt, f), w.srcinfo)
+
+
+def map_type(t, f):
+    if t.is_tensor():
+        return T.TensorT(tuple(map_expr(d, f) for d in t.dims), t.is_window, t.elem)
+    return t
+
+
+def subst(e, env: dict[Sym, N.Expr]) -> N.Expr:
+    """Replace Reads of control variables in env by expressions (index substitution).
+
+    Tensor names in env must map to Reads of other tensors (renaming a buffer)."""
+    if not env:
+        return e
+
+    return map_expr(e, lambda x: _subst_node(x, env))
+
+
+def _subst_node(x, env):
+    """subst applied to one node whose children are already substituted."""
+    if isinstance(x, N.Read) and x.name in env:
+        new = env[x.name]
+        return x.with_(name=new.name) if x.idx or x.type.is_tensor() else new
+    if isinstance(x, (N.WindowExpr, N.StrideExpr)) and x.name in env:
+        return x.with_(name=env[x.name].name)
+    return x
+
+
+def free_syms(e) -> set[Sym]:
+    return {x.name for x in walk_expr(e) if isinstance(x, (N.Read, N.WindowExpr, N.StrideExpr))}
+
+
+# ---------------------------------------------------------------- statements
+
+
+def stmt_exprs(s) -> tuple:
+    """The expressions directly held by statement s (not those of nested statements)."""
+    match s:
+        case N.Assign(idx=idx, rhs=rhs) | N.Reduce(idx=idx, rhs=rhs):
+            return (*idx, rhs)
+        case N.WriteConfig(rhs=rhs):
+            return (rhs,)
+        case N.If(cond=cond):
+            return (cond,)
+        case N.For(lo=lo, hi=hi):
+            return (lo, hi)
+        case N.Alloc(type=typ):
+            return tuple(typ.shape())
+        case N.Call(args=args):
+            return args
+        case N.WindowStmt(rhs=rhs):
+            return (rhs,)
+    return ()
+
+
+def walk_stmts(stmts) -> Iterator:
+    """Every statement in the block, pre-order, descending into loops and ifs."""
+    for s in stmts:
+        yield s
+        if isinstance(s, N.For):
+            yield from walk_stmts(s.body)
+        elif isinstance(s, N.If):
+            yield from walk_stmts(s.body)
+            yield from walk_stmts(s.orelse)
+
+
+def map_stmt_exprs(s, f: Callable) -> N.Stmt:
+    """Rebuild s (and nested statements) applying map_expr(., f) to every expression."""
+    m = lambda e: map_expr(e, f)  # noqa: E731
+    match s:
+        case N.Assign() | N.Reduce():
+            return s.with_(idx=tuple(map(m, s.idx)), rhs=m(s.rhs))
+        case N.WriteConfig():
+            return s.with_(rhs=m(s.rhs))
+        case N.If():
+            return s.with_(cond=m(s.cond), body=map_block_exprs(s.body, f),
+                           orelse=map_block_exprs(s.orelse, f))
+        case N.For():
+            return s.with_(lo=m(s.lo), hi=m(s.hi), body=map_block_exprs(s.body, f))
+        case N.Alloc():
+            return s.with_(type=map_type(s.type, f))
+        case N.Call():
+            return s.with_(args=tuple(map(m, s.args)))
+        case N.WindowStmt():
+            return s.with_(rhs=m(s.rhs))
+    return s
+
+
+def map_block_exprs(stmts, f) -> tuple:
+    return tuple(map_stmt_exprs(s, f) for s in stmts)
+
+
+def subst_stmts(stmts, env: dict[Sym, N.Expr]) -> tuple:
+    """Substitute in every expression of a block; also renames assigned buffers."""
+    if not env:
+        return tuple(stmts)
+    out = []
+    for s in map_block_exprs(stmts, lambda x: _subst_node(x, env)):
+        out.append(_rename_targets(s, env))
+    return tuple(out)
+
+
+def _rename_targets(s, env):
+    if isinstance(s, (N.Assign, N.Reduce)) and s.name in env:
+        return s.with_(name=env[s.name].name)
+    if isinstance(s, (N.For, N.If)):
+        s = s.with_(body=tuple(_rename_targets(b, env) for b in s.body))
+        if isinstance(s, N.If):
+            s = s.with_(orelse=tuple(_rename_targets(b, env) for b in s.orelse))
+    return s
+
+
+def stmt_syms(stmts) -> tuple[set[Sym], set[Sym]]:
+    """(bound, used) symbols of a block: bound by loops/allocs/windows, used anywhere."""
+    bound, used = set(), set()
+    for s in walk_stmts(stmts):
+        if isinstance(s, N.For):
+            bound.add(s.iter)
+        elif isinstance(s, (N.Alloc, N.WindowStmt)):
+            bound.add(s.name)
+        if isinstance(s, (N.Assign, N.Reduce)):
+            used.add(s.name)
+        for e in stmt_exprs(s):
+            used |= free_syms(e)
+    return bound, used
+
+
+# ---------------------------------------------------------------- alpha-equivalence
+
+
+def alpha_eq(p: N.Proc, q: N.Proc) -> bool:
+    """Whether two procedures are equal up to a consistent renaming of their symbols."""
+    return _AlphaEq().procs(p, q)
+
+
+class _AlphaEq:
+    def __init__(self):
+        self.fwd: dict[Sym, Sym] = {}
+        self.bwd: dict[Sym, Sym] = {}
+
+    def bind(self, a: Sym, b: Sym) -> bool:
+        if self.fwd.get(a, b) is not b or self.bwd.get(b, a) is not a:
+            return False
+        self.fwd[a], self.bwd[b] = b, a
+        return True
+
+    def procs(self, p, q) -> bool:
+        if (p.name, p.instr, len(p.args)) != (q.name, q.instr, len(q.args)):
+            return False
+        if not all(self.bind(a.name, b.name) for a, b in zip(p.args, q.args)):
+            return False
+        ok = all(a.mem is b.mem and self.types(a.type, b.type) for a, b in zip(p.args, q.args))
+        return ok and self.seq(p.preds, q.preds, self.expr) and self.block(p.body, q.body)
+
+    def seq(self, xs, ys, f) -> bool:
+        return len(xs) == len(ys) and all(f(x, y) for x, y in zip(xs, ys))
+
+    def types(self, a, b) -> bool:
+        if a.is_tensor() != b.is_tensor():
+            return False
+        if not a.is_tensor():
+            return a == b
+        return (a.is_window, a.elem) == (b.is_window, b.elem) and \
+            self.seq(a.dims, b.dims, self.expr)
+
+    def block(self, xs, ys) -> bool:
+        return self.seq(xs, ys, self.stmt)
+
+    def stmt(self, s, t) -> bool:  # noqa: C901 - one case per statement kind
+        if type(s) is not type(t):
+            return False
+        match s:
+            case N.Assign() | N.Reduce():
+                return self.bind(s.name, t.name) and s.type == t.type and \
+                    self.seq(s.idx, t.idx, self.expr) and self.expr(s.rhs, t.rhs)
+            case N.WriteConfig():
+                return (s.config, s.field) == (t.config, t.field) and self.expr(s.rhs, t.rhs)
+            case N.Pass():
+                return True
+            case N.If():
+                return self.expr(s.cond, t.cond) and self.block(s.body, t.body) and \
+                    self.block(s.orelse, t.orelse)
+            case N.For():
+                return s.mode == t.mode and self.expr(s.lo, t.lo) and self.expr(s.hi, t.hi) \
+                    and self.bind(s.iter, t.iter) and self.block(s.body, t.body)
+            case N.Alloc():
+                return s.mem is t.mem and self.types(s.type, t.type) and \
+                    self.bind(s.name, t.name)
+            case N.Call():
+                return (s.f is t.f or alpha_eq(s.f, t.f)) and self.seq(s.args, t.args, self.expr)
+            case N.WindowStmt():
+                return self.expr(s.rhs, t.rhs) and self.bind(s.name, t.name)
+        return False
+
+    def expr(self, a, b) -> bool:  # noqa: C901
+        if type(a) is not type(b):
+            return False
+        match a:
+            case N.Read():
+                return self.bind(a.name, b.name) and self.seq(a.idx, b.idx, self.expr) and \
+                    self.types(a.type, b.type)
+            case N.Const():
+                return a.type == b.type and a.val == b.val and type(a.val) is type(b.val)
+            case N.USub():
+                return a.type == b.type and self.expr(a.arg, b.arg)
+            case N.BinOp():
+                return (a.op, a.type) == (b.op, b.type) and self.expr(a.lhs, b.lhs) and \
+                    self.expr(a.rhs, b.rhs)
+            case N.Extern():
+                return a.f is b.f and a.type == b.type and self.seq(a.args, b.args, self.expr)
+            case N.WindowExpr():
+                return self.bind(a.name, b.name) and self.types(a.type, b.type) and \
+                    self.seq(a.idx, b.idx, self.waccess)
+            case N.StrideExpr():
+                return a.dim == b.dim and self.bind(a.name, b.name)
+            case N.ReadConfig():
+                return (a.config, a.field, a.type) == (b.config, b.field, b.type)
+        return False
+
+    def waccess(self, a, b) -> bool:
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, N.Interval):
+            return self.expr(a.lo, b.lo) and self.expr(a.hi, b.hi)
+        return self.expr(a.pt, b.pt)
