@@ -179,7 +179,10 @@ class Parser:
         """An annotation `T`, `T[dims]`, `[T][dims]`, optionally `@ MEM`."""
         mem = None
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
-            mem = self.resolve_global(node.right)
+            is_dram = isinstance(node.right, ast.Name) and node.right.id == "DRAM"
+            # DRAM is the one memory every program may name without importing it
+            mem = DRAM if is_dram and "DRAM" not in self.src.scope else \
+                self.resolve_global(node.right)
             if not (isinstance(mem, type) and issubclass(mem, Memory)):
                 raise self.err(node.right, f"'{ast.unparse(node.right)}' is not a Memory",
                                "a memory is a subclass of knit.Memory, e.g. DRAM")
@@ -187,7 +190,7 @@ class Parser:
         typ = self.parse_bare_type(node, allow_window, where)
         if typ.is_control():
             if mem is not None:
-                raise self.err(node, f"a {typ} value lives in no memory; drop '@ ...'")
+                raise self.err(node, f"{tc.an(typ)} value lives in no memory; drop '@ ...'")
         elif mem is None:
             mem = DRAM
         return typ, mem
@@ -225,7 +228,7 @@ class Parser:
         e = self.parse_expr(node)
         if not e.type.is_indexable():
             raise KnitTypeError(e.srcinfo, f"a tensor dimension must be a size expression, "
-                                f"got a {e.type} value")
+                                f"got {tc.an(e.type)} value")
         return e
 
     # ------------------------------------------------------------ statements
@@ -300,7 +303,7 @@ class Parser:
                            "allocate, then assign: `t: f32` then `t = 0.0`")
         typ, mem = self.parse_type(s.annotation, allow_window=False, where=s.target.id)
         if typ.is_control():
-            raise self.err(s.annotation, f"cannot allocate a {typ} variable",
+            raise self.err(s.annotation, f"cannot allocate {tc.an(typ)} variable",
                            "only data buffers (f32, f32[N], ...) are allocated")
         if typ == T.R:
             raise self.err(s.annotation, "cannot allocate a buffer of the generic type R",
@@ -373,8 +376,8 @@ class Parser:
         ftyp = cfg.lookup_type(tgt.attr)
         rhs = tc.check_data(rhs, "a config value") if ftyp.is_real() else rhs
         if ftyp.is_real() != rhs.type.is_real() or (ftyp == T.BOOL) != (rhs.type == T.BOOL):
-            raise KnitTypeError(self.at(s.value), f"{cfg.name()}.{tgt.attr} is a {ftyp} "
-                                f"field, not a {rhs.type} value")
+            raise KnitTypeError(self.at(s.value), f"{cfg.name()}.{tgt.attr} is {tc.an(ftyp)} "
+                                f"field, not {tc.an(rhs.type)} value")
         return N.WriteConfig(cfg, tgt.attr, rhs, self.at(s))
 
     def config_of(self, node: ast.Attribute) -> Config:
@@ -412,7 +415,8 @@ class Parser:
             ok = e.type == ptyp or (ptyp.is_indexable() and e.type.is_indexable()) or \
                 (ptyp == T.STRIDE and e.type.kind in ("stride", "int", "index", "size"))
             if not ok:
-                raise KnitTypeError(e.srcinfo, f"{where} is a {ptyp}, got a {e.type} value")
+                raise KnitTypeError(e.srcinfo, f"{where} is {tc.an(ptyp)}, got "
+                                    f"{tc.an(e.type)} value")
             return e
         if ptyp.is_tensor():
             if ptyp.is_win() and isinstance(e, N.Read) and e.type.is_tensor():
@@ -428,7 +432,7 @@ class Parser:
                 raise KnitTypeError(e.srcinfo, f"{where} has {len(ptyp.shape())} "
                                     f"dimension(s), got {len(e.type.shape())}")
         elif not (isinstance(e, N.Read) and e.type.is_real()):
-            raise KnitTypeError(e.srcinfo, f"{where} is a {ptyp} scalar; pass an element "
+            raise KnitTypeError(e.srcinfo, f"{where} is {tc.an(ptyp)} scalar; pass an element "
                                 "such as x[i] or a scalar buffer")
         self.check_elem_and_mem(e, param, where)
         return e
@@ -479,6 +483,8 @@ class Parser:
                 return self.parse_subscript(e, as_call_arg)
             case ast.Call():
                 return self.parse_call_expr(e)
+            case ast.Lambda():
+                raise self.err(e, "lambda expressions are not part of knit")
             case ast.Attribute():
                 cfg = self.config_of(e)
                 return N.ReadConfig(cfg, e.attr, cfg.lookup_type(e.attr), self.at(e))
@@ -543,7 +549,7 @@ class Parser:
         sl = e.slice
         idx_nodes = sl.elts if isinstance(sl, ast.Tuple) else [sl]
         if not typ.is_tensor():
-            raise KnitTypeError(self.at(e), f"'{e.value.id}' is a {typ} value and cannot be "
+            raise KnitTypeError(self.at(e), f"'{e.value.id}' is {tc.an(typ)} value and cannot be "
                                 "indexed")
         self.check_rank(e, e.value.id, typ, len(idx_nodes))
         if any(isinstance(n, ast.Slice) for n in idx_nodes):
@@ -573,6 +579,9 @@ class Parser:
         if isinstance(e.func, ast.Name) and e.func.id == "stride" and self.lookup("stride") \
                 is None:
             return self.parse_stride(e)
+        if isinstance(e.func, ast.Lambda):
+            raise self.err(e.func, "lambda expressions are not part of knit",
+                           "for a scalar function, define an Extern (see knit.libs.externs)")
         f = self.resolve_global(e.func)
         from knit.libs.externs import Extern, ExternTypeError
 

@@ -12,21 +12,32 @@ _UNARY_PREC = 7
 
 
 class Names:
-    """Gives each Sym a printable name, distinct from every other Sym's."""
+    """Gives each Sym a printable name, distinct from every other Sym in scope.
+
+    Names of symbols that went out of scope are reused (sibling loops print as `i`
+    and `i`, not `i` and `i_1`)."""
 
     def __init__(self):
         self._of: dict[Sym, str] = {}
-        self._used: set[str] = set()
+        self._owner: dict[str, Sym] = {}  # names in use -> the symbol using it
+
+    def release(self, syms) -> None:
+        for sym in syms:
+            name = self._of.get(sym)
+            if name is not None and self._owner.get(name) is sym:
+                del self._owner[name]
 
     def __call__(self, sym: Sym) -> str:
         name = self._of.get(sym)
-        if name is None:
-            name, k = sym.name, 0
-            while name in self._used:
-                k += 1
-                name = f"{sym.name}_{k}"
-            self._of[sym] = name
-            self._used.add(name)
+        if name is not None and self._owner.get(name, sym) is sym:
+            self._owner[name] = sym
+            return name
+        name, k = sym.name, 0
+        while name in self._owner:
+            k += 1
+            name = f"{sym.name}_{k}"
+        self._of[sym] = name
+        self._owner[name] = sym
         return name
 
 
@@ -102,7 +113,9 @@ def stmt_lines(s, names: Names, indent: str) -> list[str]:
         case N.For(it, lo, hi, body, mode):
             head = f"{indent}for {names(it)} in {mode}({expr_str(lo, names)}, " \
                    f"{expr_str(hi, names)}):"
-            return [head, *block_lines(body, names, indent)]
+            lines = [head, *block_lines(body, names, indent)]
+            names.release([it])  # siblings may reuse the name
+            return lines
         case N.Alloc(name, typ, mem):
             return [f"{indent}{names(name)}: {type_str(typ, names)}{_mem(mem)}"]
         case N.Call(f, args):
@@ -114,7 +127,15 @@ def stmt_lines(s, names: Names, indent: str) -> list[str]:
 
 def block_lines(stmts, names: Names, indent: str) -> list[str]:
     inner = indent + "    "
-    return [line for s in stmts for line in stmt_lines(s, names, inner)]
+    lines = [line for s in stmts for line in stmt_lines(s, names, inner)]
+    names.release(_bound_here(stmts))
+    return lines
+
+
+def _bound_here(stmts):
+    for s in stmts:
+        if isinstance(s, (N.Alloc, N.WindowStmt)):
+            yield s.name
 
 
 def proc_str(p: N.Proc) -> str:

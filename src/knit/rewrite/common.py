@@ -1,0 +1,157 @@
+"""What every primitive shares: turning arguments into cursors (locate), refusing
+with a message that shows the code (check), and producing the new procedure (build).
+"""
+
+from __future__ import annotations
+
+from knit.cursors import cursor as C
+from knit.cursors import paths as P
+from knit.cursors.forward import is_ancestor
+from knit.errors import SchedulingError
+from knit.ir import nodes as N
+from knit.ir.printer import stmt_str
+
+# ---------------------------------------------------------------- errors
+
+
+def refuse(prim: str, where, condition: str, hint: str = "") -> SchedulingError:
+    """A SchedulingError: `file:line:col: prim: condition`, the code, then a hint.
+
+    `where` is a statement node, a cursor, or None."""
+    node = where._node() if isinstance(where, (C.StmtCursor, C.ExprCursor)) else where
+    if isinstance(where, C.BlockCursor):
+        node = where._stmts()[0] if len(where) else None
+    src = getattr(node, "srcinfo", None)
+    head = f"{src}: {prim}: {condition}" if src is not None and src.line else \
+        f"{prim}: {condition}"
+    lines = [head]
+    if isinstance(node, N.Stmt):
+        code = stmt_str(node).splitlines()
+        shown = code[:6] + (["    ..."] if len(code) > 6 else [])
+        lines += ["  in:"] + [f"    {ln}" for ln in shown]
+    if hint:
+        lines.append(hint)
+    return SchedulingError("\n".join(lines))
+
+
+def bad_arg(prim: str, what: str) -> SchedulingError:
+    return SchedulingError(f"{prim}: {what}")
+
+
+# ---------------------------------------------------------------- locate
+
+
+def _own(proc, cur, prim: str):
+    """The cursor, forwarded to `proc` if it was taken on an ancestor of `proc`."""
+    if cur._proc is proc:
+        return cur
+    if cur._proc is None or not is_ancestor(cur._proc, proc):
+        raise bad_arg(prim, "the cursor belongs to a different procedure "
+                      f"('{cur._proc.name() if cur._proc else '?'}'), not to "
+                      f"'{proc.name()}' or one it was scheduled from")
+    return proc.forward(cur)
+
+
+def check_proc_arg(proc, prim: str):
+    from knit.procedure import Procedure
+
+    if not isinstance(proc, Procedure):
+        raise TypeError(f"{prim}: expected a Procedure as the first argument, got "
+                        f"{type(proc).__name__}")
+
+
+def loop_cursor(proc, loop, prim: str) -> C.ForCursor:
+    if isinstance(loop, str):
+        cur = proc.find_loop(loop)
+    elif isinstance(loop, C.Cursor):
+        cur = _own(proc, loop, prim)
+    else:
+        raise TypeError(f"{prim}: expected a loop cursor or pattern, got {type(loop).__name__}")
+    if not isinstance(cur, C.ForCursor):
+        raise bad_arg(prim, f"expected a loop, got {_describe(cur)}")
+    return cur
+
+
+def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
+    if isinstance(stmt, str):
+        cur = proc.find(stmt)
+    elif isinstance(stmt, C.Cursor):
+        cur = _own(proc, stmt, prim)
+    else:
+        raise TypeError(f"{prim}: expected a statement cursor or pattern, got "
+                        f"{type(stmt).__name__}")
+    if isinstance(cur, C.BlockCursor) and len(cur) == 1:
+        cur = cur[0]
+    if not isinstance(cur, C.StmtCursor):
+        raise bad_arg(prim, f"expected a statement, got {_describe(cur)}")
+    return cur
+
+
+def block_cursor(proc, block, prim: str) -> C.BlockCursor:
+    if isinstance(block, str):
+        cur = proc.find(block)
+    elif isinstance(block, C.Cursor):
+        cur = _own(proc, block, prim)
+    else:
+        raise TypeError(f"{prim}: expected a block cursor or pattern, got "
+                        f"{type(block).__name__}")
+    if isinstance(cur, C.StmtCursor):
+        cur = cur.as_block()
+    if not isinstance(cur, C.BlockCursor):
+        raise bad_arg(prim, f"expected a block of statements, got {_describe(cur)}")
+    return cur
+
+
+def gap_cursor(proc, gap, prim: str) -> C.GapCursor:
+    if isinstance(gap, C.Cursor):
+        cur = _own(proc, gap, prim)
+    else:
+        raise TypeError(f"{prim}: expected a gap cursor (e.g. c.after()), got "
+                        f"{type(gap).__name__}")
+    if not isinstance(cur, C.GapCursor):
+        raise bad_arg(prim, f"expected a gap (stmt.before() or stmt.after()), got "
+                      f"{_describe(cur)}")
+    return cur
+
+
+def expr_cursor(proc, expr, prim: str) -> C.ExprCursor:
+    if isinstance(expr, str):
+        cur = proc.find(expr)
+    elif isinstance(expr, C.Cursor):
+        cur = _own(proc, expr, prim)
+    else:
+        raise TypeError(f"{prim}: expected an expression cursor or pattern, got "
+                        f"{type(expr).__name__}")
+    if not isinstance(cur, C.ExprCursor):
+        raise bad_arg(prim, f"expected an expression, got {_describe(cur)}")
+    return cur
+
+
+def _describe(cur) -> str:
+    if isinstance(cur, C.InvalidCursor):
+        return "an invalid cursor"
+    return {C.BlockCursor: "a block", C.GapCursor: "a gap", C.ArgCursor: "an argument"}.get(
+        type(cur), f"'{str(cur).splitlines()[0]}'" if not isinstance(cur, list) else "a list")
+
+
+def check_name(prim: str, name) -> str:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise bad_arg(prim, f"{name!r} is not a valid name")
+    return name
+
+
+# ---------------------------------------------------------------- build
+
+
+def replace_stmts(proc, cur, new: tuple):
+    """A new Procedure with the statement or block `cur` replaced by `new`."""
+    ir = proc._loopir_proc
+    if isinstance(cur, C.StmtCursor):
+        out = P.replace_stmt(ir, cur._path, new)
+    else:
+        out = P.replace_block(ir, cur._parent, cur._field, cur._lo, cur._hi, new)
+    return proc._derive(out)
+
+
+def derive(proc, ir: N.Proc):
+    return proc._derive(ir)

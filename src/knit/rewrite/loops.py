@@ -1,0 +1,327 @@
+"""Loop primitives: divide, multiply, join, cut, shift, reorder, unroll, remove, add,
+parallelize. Each reads locate -> check -> build."""
+
+from __future__ import annotations
+
+from knit.analysis import effects as E
+from knit.analysis.exprs import add, const, mul, sub, var
+from knit.analysis.smt import prove
+from knit.ir import nodes as N
+from knit.ir import types as T
+from knit.ir.printer import expr_str
+from knit.ir.sym import Sym
+from knit.ir.visit import alpha_eq, free_syms, stmt_syms, subst_stmts
+from knit.rewrite.common import refuse, replace_stmts
+
+
+def facts_at(cur) -> list:
+    return E.context_facts(cur._proc._loopir_proc, cur._path)
+
+
+def accesses_at(cur, stmts) -> list:
+    """The accesses of `stmts` located at cursor `cur`, seeing the windows bound there."""
+    path = cur._path if hasattr(cur, "_path") else cur._parent + ((cur._field, cur._lo),)
+    return E.accesses(stmts, E.windows_at(cur._proc._loopir_proc, path))
+
+
+def _new_iter(name: str) -> Sym:
+    return Sym(name)
+
+
+def _floordiv(a, c: int):
+    return N.BinOp("/", a, const(c), T.INDEX)
+
+
+def _mod(a, c: int):
+    return N.BinOp("%", a, const(c), T.INDEX)
+
+
+# ---------------------------------------------------------------- divide_loop
+
+
+def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect: bool):
+    loop: N.For = cur._node()
+    facts = facts_at(cur)
+    n = sub(loop.hi, loop.lo)
+    o_sym, i_sym = _new_iter(outer), _new_iter(inner)
+    o, i = var(o_sym), var(i_sym)
+
+    def body_at(idx):  # the body with the old iterator replaced by lo + idx
+        return subst_stmts(loop.body, {loop.iter: add(loop.lo, idx) if not _is_zero(loop.lo)
+                                       else idx})
+
+    if perfect:
+        if not prove(facts, E.eq(_mod(n, quot), const(0))):
+            raise refuse("divide_loop", loop, f"cannot prove that the trip count "
+                         f"{expr_str(n)} is a multiple of {quot} (perfect=True)",
+                         "add an assert such as `assert N % {q} == 0` to the proc, or use "
+                         "tail='guard' or 'cut'".replace("{q}", str(quot)))
+        inner_loop = N.For(i_sym, const(0), const(quot), body_at(add(mul(const(quot), o), i)),
+                           "seq", loop.srcinfo)
+        return replace_stmts(proc, cur, (loop.with_(iter=o_sym, lo=const(0),
+                                                    hi=_floordiv(n, quot),
+                                                    body=(inner_loop,)),))
+    if tail == "guard":
+        idx = add(mul(const(quot), o), i)
+        guarded = N.If(E.lt(idx, n), body_at(idx), (), loop.srcinfo)
+        inner_loop = N.For(i_sym, const(0), const(quot), (guarded,), "seq", loop.srcinfo)
+        hi = _floordiv(add(n, const(quot - 1)), quot)
+        return replace_stmts(proc, cur, (loop.with_(iter=o_sym, lo=const(0), hi=hi,
+                                                    body=(inner_loop,)),))
+    # "cut" and "cut_and_guard": the main loop over whole chunks, then the tail
+    main_inner = N.For(i_sym, const(0), const(quot), body_at(add(mul(const(quot), o), i)),
+                       "seq", loop.srcinfo)
+    main = loop.with_(iter=o_sym, lo=const(0), hi=_floordiv(n, quot), body=(main_inner,))
+    t_sym = _new_iter(inner)
+    tail_body = subst_stmts(loop.body, {loop.iter: add(loop.lo, add(
+        mul(const(quot), _floordiv(n, quot)), var(t_sym)))})
+    tail_loop = N.For(t_sym, const(0), _mod(n, quot), tail_body, "seq", loop.srcinfo)
+    if tail == "cut_and_guard":
+        tail_loop = N.If(E.lt(const(0), _mod(n, quot)), (tail_loop,), (), loop.srcinfo)
+    return replace_stmts(proc, cur, (main, tail_loop))
+
+
+def _is_zero(e) -> bool:
+    return isinstance(e, N.Const) and e.val == 0
+
+
+# ---------------------------------------------------------------- divide_with_recompute
+
+
+def divide_with_recompute(proc, cur, outer_hi, outer_stride: int, outer: str, inner: str):
+    loop: N.For = cur._node()
+    if not _is_zero(loop.lo):
+        raise refuse("divide_with_recompute", loop, "the loop must start at 0",
+                     "shift it first with shift_loop(p, loop, 0)")
+    facts = facts_at(cur)
+    extra = sub(loop.hi, mul(outer_hi, const(outer_stride)))
+    if not prove(facts, E.le(const(0), extra)):
+        raise refuse("divide_with_recompute", loop,
+                     f"cannot prove {expr_str(outer_hi)} * {outer_stride} <= "
+                     f"{expr_str(loop.hi)}: the chunks would run past the loop's end")
+    check_idempotent("divide_with_recompute", loop, loop.body, facts,
+                     accesses_at(cur, loop.body))
+    o_sym, i_sym = _new_iter(outer), _new_iter(inner)
+    idx = add(mul(const(outer_stride), var(o_sym)), var(i_sym))
+    inner_loop = N.For(i_sym, const(0), add(const(outer_stride), extra),
+                       subst_stmts(loop.body, {loop.iter: idx}), "seq", loop.srcinfo)
+    return replace_stmts(proc, cur, (loop.with_(iter=o_sym, hi=outer_hi,
+                                                body=(inner_loop,)),))
+
+
+def check_idempotent(prim: str, where, body, facts, acc) -> None:
+    """Running `body` twice in a row must equal running it once: it reduces into nothing
+    and never reads a location it writes. `acc` are the body's accesses."""
+    red = [a for a in acc if a.kind == "+"]
+    if red:
+        raise refuse(prim, where, f"the body is not idempotent: it {red[0].describe()}, "
+                     "so running it again would change the result")
+    hit = E.first_conflict(E.writes(acc), E.reads(acc), facts)
+    if hit:
+        raise refuse(prim, where, f"the body is not idempotent: it {hit[0].describe()} and "
+                     f"{hit[1].describe()}, which may be the same location")
+
+
+# ---------------------------------------------------------------- mult_loops
+
+
+def mult_loops(proc, cur, name: str):
+    outer: N.For = cur._node()
+    if len(outer.body) != 1 or not isinstance(outer.body[0], N.For):
+        raise refuse("mult_loops", outer, "the loop's body must be exactly one loop")
+    inner: N.For = outer.body[0]
+    c = inner.hi
+    if not (_is_zero(outer.lo) and _is_zero(inner.lo)):
+        raise refuse("mult_loops", outer, "both loops must start at 0")
+    if not (isinstance(c, N.Const) and c.val > 0):
+        raise refuse("mult_loops", outer, f"the inner loop's bound {expr_str(c)} must be a "
+                     "positive literal")
+    k = _new_iter(name)
+    body = subst_stmts(inner.body, {outer.iter: _floordiv(var(k), c.val),
+                                    inner.iter: _mod(var(k), c.val)})
+    new = outer.with_(iter=k, hi=mul(outer.hi, const(c.val)), body=body)
+    return replace_stmts(proc, cur, (new,))
+
+
+# ---------------------------------------------------------------- join, cut, shift
+
+
+def join_loops(proc, cur1, cur2):
+    l1, l2 = cur1._node(), cur2._node()
+    if cur1._path[:-1] != cur2._path[:-1] or cur2._path[-1][1] != cur1._path[-1][1] + 1 or \
+            cur1._path[-1][0] != cur2._path[-1][0]:
+        raise refuse("join_loops", l1, "the two loops must be consecutive statements")
+    facts = facts_at(cur1)
+    if not prove(facts, E.eq(l1.hi, l2.lo)):
+        raise refuse("join_loops", l1, f"cannot prove the first loop ends ({expr_str(l1.hi)}) "
+                     f"where the second begins ({expr_str(l2.lo)})")
+    b2 = subst_stmts(l2.body, {l2.iter: var(l1.iter)})
+    if not _same_block(l1.body, b2):
+        raise refuse("join_loops", l1, "the two loops' bodies differ")
+    new = l1.with_(hi=l2.hi)
+    block = cur1.as_block().expand(0, 1)
+    return replace_stmts(proc, block, (new,))
+
+
+def _same_block(a, b) -> bool:
+    pa = N.Proc("_", (), (), tuple(a))
+    pb = N.Proc("_", (), (), tuple(b))
+    return alpha_eq(pa, pb)
+
+
+def cut_loop(proc, cur, cut):
+    loop: N.For = cur._node()
+    facts = facts_at(cur)
+    if not prove(facts, E.and_(E.le(loop.lo, cut), E.le(cut, loop.hi))):
+        raise refuse("cut_loop", loop, f"cannot prove {expr_str(loop.lo)} <= {expr_str(cut)} "
+                     f"<= {expr_str(loop.hi)}")
+    first = loop.with_(hi=cut)
+    it2 = loop.iter.copy()
+    second = N.For(it2, cut, loop.hi, subst_stmts(loop.body, {loop.iter: var(it2)}),
+                   loop.mode, loop.srcinfo)
+    return replace_stmts(proc, cur, (first, second))
+
+
+def shift_loop(proc, cur, new_lo):
+    loop: N.For = cur._node()
+    facts = facts_at(cur)
+    if not prove(facts, E.le(const(0), new_lo)):
+        raise refuse("shift_loop", loop, f"cannot prove the new lower bound "
+                     f"{expr_str(new_lo)} is >= 0")
+    it = loop.iter.copy()
+    body = subst_stmts(loop.body, {loop.iter: add(var(it), sub(loop.lo, new_lo))})
+    new = loop.with_(iter=it, lo=new_lo, hi=add(new_lo, sub(loop.hi, loop.lo)), body=body)
+    return replace_stmts(proc, cur, (new,))
+
+
+# ---------------------------------------------------------------- reorder
+
+
+def reorder_loops(proc, cur):
+    outer: N.For = cur._node()
+    if len(outer.body) != 1 or not isinstance(outer.body[0], N.For):
+        raise refuse("reorder_loops", outer, "the loops are not perfectly nested: the outer "
+                     "loop's body must be exactly the inner loop",
+                     "fission the other statements out first")
+    inner: N.For = outer.body[0]
+    if outer.iter in free_syms(inner.lo) | free_syms(inner.hi):
+        raise refuse("reorder_loops", outer, f"the inner loop's bounds depend on "
+                     f"'{outer.iter.name}'")
+    facts = facts_at(cur) + [E.le(outer.lo, var(outer.iter)), E.lt(var(outer.iter), outer.hi)]
+    acc = accesses_at(cur, inner.body)
+    i1, i2 = var(outer.iter.copy()), var(outer.iter.copy())
+    j1, j2 = var(inner.iter.copy()), var(inner.iter.copy())
+    rng = [E.le(outer.lo, i1), E.lt(i1, outer.hi), E.le(outer.lo, i2), E.lt(i2, outer.hi),
+           E.le(inner.lo, j1), E.lt(j1, inner.hi), E.le(inner.lo, j2), E.lt(j2, inner.hi)]
+    # iteration (i1, j1) runs before (i2, j2) originally and after it once reordered
+    relation = rng + [E.lt(i1, i2), E.lt(j2, j1)]
+    hit = E.first_conflict(acc, acc, facts, ren_x={outer.iter: i1, inner.iter: j1},
+                           ren_y={outer.iter: i2, inner.iter: j2}, relation=relation)
+    if hit:
+        raise refuse("reorder_loops", outer, "a dependence between iterations would be "
+                     f"reversed: one iteration {hit[0].describe()} and a later one "
+                     f"{hit[1].describe()}, which may be the same location")
+    new_outer = inner.with_(body=(outer.with_(body=inner.body),))
+    return replace_stmts(proc, cur, (new_outer,))
+
+
+# ---------------------------------------------------------------- unroll, remove, add
+
+
+def unroll_loop(proc, cur):
+    loop: N.For = cur._node()
+    if not (isinstance(loop.lo, N.Const) and isinstance(loop.hi, N.Const)):
+        raise refuse("unroll_loop", loop, "the loop bounds must be literal constants",
+                     "divide the loop first, e.g. divide_loop(p, loop, 4, ...)")
+    stmts = []
+    for v in range(loop.lo.val, loop.hi.val):
+        stmts += _fresh_copy(subst_stmts(loop.body, {loop.iter: const(v)}))
+    if not stmts:
+        stmts = [N.Pass(loop.srcinfo)]
+    return replace_stmts(proc, cur, tuple(stmts))
+
+
+def _fresh_copy(stmts) -> list:
+    """Copies of statements whose bound names (loops, allocations) are fresh Syms."""
+    bound, _ = stmt_syms(stmts)
+    env = {s: var(s.copy()) for s in bound}
+    return list(_rebind(subst_stmts(stmts, env), env))
+
+
+def _rebind(stmts, env):
+    for s in stmts:
+        if isinstance(s, N.For) and s.iter in env:
+            s = s.with_(iter=env[s.iter].name)
+        if isinstance(s, (N.Alloc, N.WindowStmt)) and s.name in env:
+            s = s.with_(name=env[s.name].name)
+        if isinstance(s, N.For):
+            s = s.with_(body=tuple(_rebind(s.body, env)))
+        elif isinstance(s, N.If):
+            s = s.with_(body=tuple(_rebind(s.body, env)), orelse=tuple(_rebind(s.orelse, env)))
+        yield s
+
+
+def remove_loop(proc, cur, unsafe_disable_check: bool = False):
+    loop: N.For = cur._node()
+    _, used = stmt_syms(loop.body)
+    if loop.iter in used:
+        raise refuse("remove_loop", loop, f"the body uses the loop variable "
+                     f"'{loop.iter.name}'")
+    if not unsafe_disable_check:
+        facts = facts_at(cur)
+        if not prove(facts, E.lt(loop.lo, loop.hi)):
+            raise refuse("remove_loop", loop, "cannot prove the loop runs at least once "
+                         f"({expr_str(loop.lo)} < {expr_str(loop.hi)})",
+                         "add an assert, or specialize on the condition first")
+        check_idempotent("remove_loop", loop, loop.body, facts, accesses_at(cur, loop.body))
+    return replace_stmts(proc, cur, loop.body)
+
+
+def add_loop(proc, block, name: str, hi, guard: bool, unsafe_disable_check: bool):
+    stmts = block._stmts()
+    it = Sym(name)
+    facts = E.context_facts(proc._loopir_proc, block._parent + ((block._field, block._lo),))
+    if not prove(facts, E.lt(const(0), hi)):
+        raise refuse("add_loop", stmts[0], f"cannot prove the new loop's bound "
+                     f"{expr_str(hi)} is positive: the block would never run")
+    body = tuple(stmts)
+    if guard:
+        body = (N.If(E.eq(var(it), const(0)), body, (), stmts[0].srcinfo),)
+    elif not unsafe_disable_check:
+        check_idempotent("add_loop", stmts[0], stmts, facts, accesses_at(block, stmts))
+    loop = N.For(it, const(0), hi, body, "seq", stmts[0].srcinfo)
+    return replace_stmts(proc, block, (loop,))
+
+
+# ---------------------------------------------------------------- parallelize
+
+
+def parallelize_loop(proc, cur):
+    loop: N.For = cur._node()
+    facts = facts_at(cur)
+    acc = accesses_at(cur, loop.body)
+    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
+    rng = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi),
+           E.lt(i1, i2)]
+    # parallel iterations race on any shared location one of them writes or reduces
+    hit = E.first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
+                           relation=rng, reduces_commute=False)
+    if hit:
+        what = "reduce into" if "+" in (hit[0].kind, hit[1].kind) else "touch"
+        raise refuse("parallelize_loop", loop, f"iterations would race: two different "
+                     f"iterations may {what} the same location (one {hit[0].describe()}, "
+                     f"another {hit[1].describe()})",
+                     "give each iteration its own accumulator (e.g. stage_mem) or "
+                     "parallelize an outer loop whose iterations are independent")
+    if _inside_par(proc._loopir_proc, cur._path):
+        raise refuse("parallelize_loop", loop, "the loop is already inside a parallel loop")
+    return replace_stmts(proc, cur, (loop.with_(mode="par"),))
+
+
+def _inside_par(proc_ir, path) -> bool:
+    node = proc_ir
+    for field, i in path[:-1]:
+        node = getattr(node, field)[i]
+        if isinstance(node, N.For) and node.mode == "par":
+            return True
+    return False

@@ -1,0 +1,270 @@
+"""Scope primitives: fission, autofission, lift_scope, fuse, specialize,
+eliminate_dead_code, add_unsafe_guard."""
+
+from __future__ import annotations
+
+from knit.analysis import effects as E
+from knit.analysis.exprs import var
+from knit.analysis.smt import prove
+from knit.cursors import cursor as C
+from knit.cursors import paths as P
+from knit.ir import nodes as N
+from knit.ir.printer import expr_str
+from knit.ir.visit import free_syms, stmt_syms, subst_stmts, walk_expr
+from knit.rewrite.common import bad_arg, refuse, replace_stmts
+from knit.rewrite.loops import _fresh_copy, _same_block, accesses_at, facts_at
+
+# ---------------------------------------------------------------- fission
+
+
+def fission(proc, gap: C.GapCursor, n_lifts: int, unsafe: bool = False):
+    for _ in range(n_lifts):
+        proc, gap = _fission_once(proc, gap, unsafe)
+    return proc
+
+
+def _fission_once(proc, gap: C.GapCursor, unsafe: bool):
+    block = gap._block()
+    if not gap._parent:
+        raise bad_arg("fission", "the gap is at the top level of the proc: there is no loop "
+                      "or if around it to split")
+    if gap._idx == 0 or gap._idx == len(block):
+        raise bad_arg("fission", "the gap is at the edge of a block: there is nothing to "
+                      "split off on one side")
+    parent_cur = C.make_stmt_cursor(proc, gap._parent)
+    scope = parent_cur._node()
+    pre, post = block[:gap._idx], block[gap._idx:]
+    _check_no_shared_bindings("fission", scope, pre, post)
+    if not unsafe:
+        _check_split(proc, parent_cur, scope, pre, post, gap._field)
+    first, second = _split_scope(scope, gap._field, pre, post)
+    new = replace_stmts(proc, parent_cur, (first, second))
+    p = parent_cur._path
+    return new, C.GapCursor(new, p[:-1], p[-1][0], p[-1][1] + 1)
+
+
+def _check_no_shared_bindings(prim, scope, pre, post):
+    local = {s.name for s in pre if isinstance(s, (N.Alloc, N.WindowStmt))}
+    _, used = stmt_syms(post)
+    shared = local & used
+    if shared:
+        name = sorted(s.name for s in shared)[0]
+        raise refuse(prim, scope, f"'{name}' is allocated before the split and used after it",
+                     f"lift the allocation out first: lift_alloc(p, '{name} : _')")
+
+
+def _check_split(proc, cur, scope, pre, post, field):
+    facts = facts_at(cur)
+    a, b = accesses_at(cur, pre), accesses_at(cur, post)
+    if isinstance(scope, N.If):
+        _check_cond_stable("fission", scope, [scope.cond], a)
+        return
+    _check_cond_stable("fission", scope, [scope.lo, scope.hi], a)
+    i1, i2 = var(scope.iter.copy()), var(scope.iter.copy())
+    rel = [E.le(scope.lo, i1), E.lt(i1, scope.hi), E.le(scope.lo, i2), E.lt(i2, scope.hi),
+           E.lt(i2, i1)]
+    # after the split, pre(i1) runs before post(i2) even when i2 < i1
+    hit = E.first_conflict(b, a, facts, ren_x={scope.iter: i2}, ren_y={scope.iter: i1},
+                           relation=rel)
+    if hit:
+        raise refuse("fission", scope, "splitting the loop would reorder a dependence: an "
+                     f"iteration of the second part {hit[0].describe()} and a later iteration "
+                     f"of the first part {hit[1].describe()}, which may be the same location")
+
+
+def _check_cond_stable(prim, scope, exprs, acc):
+    """Configs read by a condition or loop bound must not be written inside the scope."""
+    read = {(x.config, x.field) for e in exprs for x in walk_expr(e)
+            if isinstance(x, N.ReadConfig)}
+    for a in acc:
+        if a.kind != "r" and a.buf in read:
+            raise refuse(prim, scope, f"the body {a.describe()}, which the "
+                         f"{'condition' if isinstance(scope, N.If) else 'loop bounds'} read")
+
+
+def _split_scope(scope, field, pre, post):
+    if isinstance(scope, N.For):
+        it = scope.iter.copy()
+        second = N.For(it, scope.lo, scope.hi, subst_stmts(post, {scope.iter: var(it)}),
+                       scope.mode, scope.srcinfo)
+        return scope.with_(body=tuple(pre)), second
+    if field == "body":
+        return scope.with_(body=tuple(pre)), N.If(scope.cond, tuple(post), (), scope.srcinfo)
+    # splitting the else branch: the first if keeps the then branch
+    return scope.with_(orelse=tuple(pre)), N.If(E.not_(scope.cond), tuple(post), (),
+                                                scope.srcinfo)
+
+
+def autofission(proc, gap: C.GapCursor, n_lifts: int):
+    """fission, then drop the loops around either part that no longer need them."""
+    orig = gap._parent
+    new = fission(proc, gap, n_lifts)
+    for path in _candidates(proc, new, orig, n_lifts):
+        new = _try_remove_loop(new, path)
+    return new
+
+
+def _candidates(old, new, parent_path, n_lifts):
+    outer = parent_path[: len(parent_path) - (n_lifts - 1)]
+    node = P.stmt_at(new._loopir_proc, outer)
+    nxt = outer[:-1] + ((outer[-1][0], outer[-1][1] + 1),)
+    return [nxt, outer] if isinstance(node, N.For) else []
+
+
+def _try_remove_loop(proc, path):
+    from knit.errors import SchedulingError
+    from knit.rewrite.loops import remove_loop
+
+    if not P.is_valid_stmt_path(proc._loopir_proc, path):
+        return proc
+    cur = C.make_stmt_cursor(proc, path)
+    if not isinstance(cur, C.ForCursor):
+        return proc
+    try:
+        return remove_loop(proc, cur)
+    except SchedulingError:
+        return proc
+
+
+# ---------------------------------------------------------------- lift_scope
+
+
+def lift_scope(proc, cur):
+    inner = cur._node()
+    parent_cur = cur.parent()
+    if parent_cur.is_invalid():
+        raise refuse("lift_scope", inner, "the statement is at the top level: there is no "
+                     "scope to lift it out of")
+    outer = parent_cur._node()
+    field = cur._path[-1][0]
+    if len(getattr(outer, field)) != 1:
+        raise refuse("lift_scope", inner, "the statement must be the only one in the body of "
+                     "its enclosing scope", "fission the other statements out first")
+    if isinstance(outer, N.For) and isinstance(inner, N.For):
+        from knit.rewrite.loops import reorder_loops
+
+        return reorder_loops(proc, parent_cur)  # lifting a loop out of a loop reorders them
+    new = _lift(proc, parent_cur, outer, inner, field)
+    return replace_stmts(proc, parent_cur, (new,))
+
+
+def _lift(proc, parent_cur, outer, inner, field):  # noqa: C901 - one case per nesting
+    if isinstance(outer, N.For):  # for i: if c: A else: B  ->  if c: for i: A else: for i: B
+        if outer.iter in free_syms(inner.cond):
+            raise refuse("lift_scope", inner, f"the condition {expr_str(inner.cond)} depends "
+                         f"on the loop variable '{outer.iter.name}'")
+        _check_cond_stable("lift_scope", inner, [inner.cond],
+                           accesses_at(parent_cur, inner.body + inner.orelse))
+        body = (outer.with_(body=inner.body),)
+        orelse = (_loop_copy(outer, inner.orelse),) if inner.orelse else ()
+        return inner.with_(body=body, orelse=orelse)
+    if isinstance(inner, N.For):  # if c: for i: A  ->  for i: if c: A
+        if outer.orelse or field == "orelse":
+            raise refuse("lift_scope", inner, "cannot lift a loop out of an if that has an "
+                         "else branch")
+        _check_cond_stable("lift_scope", outer, [outer.cond], accesses_at(parent_cur, inner.body))
+        return inner.with_(body=(outer.with_(body=inner.body),))
+    # if c1: (if c2: A else: B) [else: D]  ->  if c2: (if c1: A else: D) else: (if c1: B else: D)
+    if field == "orelse":
+        raise refuse("lift_scope", inner, "lifting an if out of an else branch is not supported",
+                     "lift it from the then branch, or rewrite the condition")
+    d = outer.orelse
+    then = (outer.with_(body=inner.body),)
+    other = (N.If(outer.cond, inner.orelse, _fresh_copy(d) if d else (), outer.srcinfo),) \
+        if inner.orelse or d else ()
+    return inner.with_(body=then, orelse=tuple(other))
+
+
+def _loop_copy(loop: N.For, body):
+    it = loop.iter.copy()
+    return N.For(it, loop.lo, loop.hi, subst_stmts(body, {loop.iter: var(it)}), loop.mode,
+                 loop.srcinfo)
+
+
+# ---------------------------------------------------------------- fuse
+
+
+def fuse(proc, cur1, cur2, unsafe: bool = False):
+    s1, s2 = cur1._node(), cur2._node()
+    consecutive = cur1._path[:-1] == cur2._path[:-1] and \
+        cur1._path[-1][0] == cur2._path[-1][0] and cur2._path[-1][1] == cur1._path[-1][1] + 1
+    if not consecutive:
+        raise refuse("fuse", s1, "the two statements must be consecutive in one block")
+    if type(s1) is not type(s2) or not isinstance(s1, (N.For, N.If)):
+        raise bad_arg("fuse", "expected two loops or two ifs")
+    facts = facts_at(cur1)
+    if isinstance(s1, N.If):
+        new = _fuse_ifs(s1, s2, accesses_at(cur1, s1.body + s1.orelse))
+    else:
+        new = _fuse_loops(cur1, s1, s2, facts, unsafe)
+    return replace_stmts(proc, cur1.as_block().expand(0, 1), (new,))
+
+
+def _fuse_ifs(s1: N.If, s2: N.If, acc) -> N.If:
+    if not _same_expr(s1.cond, s2.cond):
+        raise refuse("fuse", s1, f"the conditions differ: {expr_str(s1.cond)} vs "
+                     f"{expr_str(s2.cond)}")
+    _check_cond_stable("fuse", s1, [s1.cond], acc)
+    return s1.with_(body=s1.body + s2.body, orelse=s1.orelse + s2.orelse)
+
+
+def _fuse_loops(cur1, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For:
+    if not (prove(facts, E.eq(s1.lo, s2.lo)) and prove(facts, E.eq(s1.hi, s2.hi))):
+        raise refuse("fuse", s1, f"cannot prove the loops have the same range: "
+                     f"seq({expr_str(s1.lo)}, {expr_str(s1.hi)}) vs "
+                     f"seq({expr_str(s2.lo)}, {expr_str(s2.hi)})")
+    body2 = subst_stmts(s2.body, {s2.iter: var(s1.iter)})
+    if not unsafe:
+        a, b = accesses_at(cur1, s1.body), accesses_at(cur1, body2)
+        i1, i2 = var(s1.iter.copy()), var(s1.iter.copy())
+        rel = [E.le(s1.lo, i1), E.lt(i1, s1.hi), E.le(s1.lo, i2), E.lt(i2, s1.hi),
+               E.lt(i2, i1)]
+        # fused, the second body at i2 runs before the first body at a later i1
+        hit = E.first_conflict(b, a, facts, ren_x={s1.iter: i2}, ren_y={s1.iter: i1},
+                               relation=rel)
+        if hit:
+            raise refuse("fuse", s1, "fusing would reorder a dependence: the second loop "
+                         f"{hit[0].describe()} in an iteration that would now run before a "
+                         f"later iteration of the first loop, which {hit[1].describe()}")
+    return s1.with_(body=s1.body + body2)
+
+
+def _same_expr(a, b) -> bool:
+    return a == b or _same_block((N.If(a, (N.Pass(),), ()),), (N.If(b, (N.Pass(),), ()),))
+
+
+# ---------------------------------------------------------------- specialize and guards
+
+
+def specialize(proc, block: C.BlockCursor, conds: list):
+    stmts = block._stmts()
+    out = tuple(_fresh_copy(stmts))
+    for c in reversed(conds):
+        out = (N.If(c, tuple(_fresh_copy(stmts)), out, stmts[0].srcinfo),)
+    # the first copy keeps the original statements' identities for forwarding
+    first = out[0]
+    out = (first.with_(body=tuple(stmts)),)
+    return replace_stmts(proc, block, out)
+
+
+def eliminate_dead_code(proc, cur):
+    s = cur._node()
+    facts = facts_at(cur)
+    if isinstance(s, N.If):
+        if prove(facts, s.cond):
+            return replace_stmts(proc, cur, s.body)
+        if prove(facts, E.not_(s.cond)):
+            return replace_stmts(proc, cur, s.orelse or (N.Pass(s.srcinfo),))
+        raise refuse("eliminate_dead_code", s, f"cannot prove the condition "
+                     f"{expr_str(s.cond)} is always true or always false here")
+    if isinstance(s, N.For):
+        if prove(facts, E.le(s.hi, s.lo)):
+            return replace_stmts(proc, cur, (N.Pass(s.srcinfo),))
+        raise refuse("eliminate_dead_code", s, f"cannot prove the loop never runs "
+                     f"({expr_str(s.hi)} <= {expr_str(s.lo)})")
+    raise bad_arg("eliminate_dead_code", "expected an if or a loop")
+
+
+def add_unsafe_guard(proc, block: C.BlockCursor, cond):
+    stmts = block._stmts()
+    return replace_stmts(proc, block, (N.If(cond, tuple(stmts), (), stmts[0].srcinfo),))
