@@ -11,7 +11,16 @@ from knit.procedure import Procedure, instr, proc
 
 __all__ = ["proc", "instr", "config", "Procedure", "Memory", "DRAM", "Config", "Extern",
            "SchedulingError", "ParseFragmentError", "KnitError", "compile_procs",
-           "compile_procs_to_strings"]
+           "compile_procs_to_strings", "check_equiv"]
+
+
+def __getattr__(name: str):
+    # loaded on first use: check_equiv pulls in numpy and the runtimes
+    if name == "check_equiv":
+        from knit.equiv import check_equiv
+
+        return check_equiv
+    raise AttributeError(f"module 'knit' has no attribute {name!r}")
 
 
 def compile_procs(procs, directory, c_file: str, h_file: str) -> None:

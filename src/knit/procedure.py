@@ -18,6 +18,7 @@ class Procedure:
         self._checked = False
         self._compiled = None
         self._parent: Procedure | None = None  # the procedure this one was scheduled from
+        self._eqv = _EqvClass()  # procedures proven equal by rewrites share a class
         self._sid_paths = None  # cache for cursor forwarding
         if check:
             self._check()
@@ -47,12 +48,25 @@ class Procedure:
     def __repr__(self) -> str:
         return f"<knit.Procedure {self.name()}>"
 
-    def _derive(self, ir: N.Proc) -> Procedure:
-        """A procedure produced from this one by a (checked) rewrite."""
+    def _derive(self, ir: N.Proc, *, unsafe: bool = False) -> Procedure:
+        """A procedure produced from this one by a rewrite; `unsafe` when unchecked."""
         new = Procedure(ir, self._scope, check=False)
         new._checked = self._checked
         new._parent = self
+        if not unsafe:
+            new._eqv = self._eqv
         return new
+
+    def is_eq(self, other: Procedure) -> bool:
+        """Whether other was derived from this procedure (or both from a common one) by
+        checked rewrites only, so the two are proven equivalent. See also check_equiv."""
+        return self._eqv.find() is other._eqv.find()
+
+    def unsafe_assert_eq(self, other: Procedure) -> None:
+        """Declare, without proof, that two procedures are equivalent."""
+        a, b = self._eqv.find(), other._eqv.find()
+        if a is not b:
+            a.parent = b
 
     # ------------------------------------------------------------ cursors
 
@@ -123,6 +137,21 @@ class Procedure:
                 self._compiled = compile_proc(self._loopir_proc)
             return self._compiled
         return compile_proc(self._loopir_proc, cc=cc, flags=flags)
+
+
+class _EqvClass:
+    """Union-find node: procedures whose classes share a root are proven equivalent."""
+
+    __slots__ = ("parent",)
+
+    def __init__(self):
+        self.parent = None
+
+    def find(self) -> _EqvClass:
+        node = self
+        while node.parent is not None:
+            node = node.parent
+        return node
 
 
 def _caller_locals(depth: int) -> dict:

@@ -143,15 +143,16 @@ def check_name(prim: str, name) -> str:
 # ---------------------------------------------------------------- build
 
 
-def replace_stmts(proc, cur, new: tuple):
-    """A new Procedure with the statement or block `cur` replaced by `new`."""
+def replace_stmts(proc, cur, new: tuple, *, unsafe: bool = False):
+    """A new Procedure with the statement or block `cur` replaced by `new`
+    (`unsafe`: the rewrite was not checked, so the result is not proven equal)."""
     ir = proc._loopir_proc
     if isinstance(cur, C.StmtCursor):
         out = P.replace_stmt(ir, cur._path, new)
     else:
         out = P.replace_block(ir, cur._parent, cur._field, cur._lo, cur._hi, new)
-    return proc._derive(out)
+    return proc._derive(out, unsafe=unsafe)
 
 
-def derive(proc, ir: N.Proc):
-    return proc._derive(ir)
+def derive(proc, ir: N.Proc, *, unsafe: bool = False):
+    return proc._derive(ir, unsafe=unsafe)

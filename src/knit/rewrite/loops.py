@@ -274,7 +274,7 @@ def remove_loop(proc, cur, unsafe_disable_check: bool = False):
                          f"({expr_str(loop.lo)} < {expr_str(loop.hi)})",
                          "add an assert, or specialize on the condition first")
         check_idempotent("remove_loop", loop, loop.body, facts, accesses_at(cur, loop.body))
-    return replace_stmts(proc, cur, loop.body)
+    return replace_stmts(proc, cur, loop.body, unsafe=unsafe_disable_check)
 
 
 def add_loop(proc, block, name: str, hi, guard: bool, unsafe_disable_check: bool):
@@ -290,7 +290,7 @@ def add_loop(proc, block, name: str, hi, guard: bool, unsafe_disable_check: bool
     elif not unsafe_disable_check:
         check_idempotent("add_loop", stmts[0], stmts, facts, accesses_at(block, stmts))
     loop = N.For(it, const(0), hi, body, "seq", stmts[0].srcinfo)
-    return replace_stmts(proc, block, (loop,))
+    return replace_stmts(proc, block, (loop,), unsafe=unsafe_disable_check and not guard)
 
 
 # ---------------------------------------------------------------- parallelize

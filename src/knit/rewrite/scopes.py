@@ -38,7 +38,7 @@ def _fission_once(proc, gap: C.GapCursor, unsafe: bool):
     if not unsafe:
         _check_split(proc, parent_cur, scope, pre, post, gap._field)
     first, second = _split_scope(scope, gap._field, pre, post)
-    new = replace_stmts(proc, parent_cur, (first, second))
+    new = replace_stmts(proc, parent_cur, (first, second), unsafe=unsafe)
     p = parent_cur._path
     return new, C.GapCursor(new, p[:-1], p[-1][0], p[-1][1] + 1)
 
@@ -197,7 +197,7 @@ def fuse(proc, cur1, cur2, unsafe: bool = False):
         new = _fuse_ifs(s1, s2, accesses_at(cur1, s1.body + s1.orelse))
     else:
         new = _fuse_loops(cur1, s1, s2, facts, unsafe)
-    return replace_stmts(proc, cur1.as_block().expand(0, 1), (new,))
+    return replace_stmts(proc, cur1.as_block().expand(0, 1), (new,), unsafe=unsafe)
 
 
 def _fuse_ifs(s1: N.If, s2: N.If, acc) -> N.If:
@@ -267,4 +267,5 @@ def eliminate_dead_code(proc, cur):
 
 def add_unsafe_guard(proc, block: C.BlockCursor, cond):
     stmts = block._stmts()
-    return replace_stmts(proc, block, (N.If(cond, tuple(stmts), (), stmts[0].srcinfo),))
+    return replace_stmts(proc, block, (N.If(cond, tuple(stmts), (), stmts[0].srcinfo),),
+                         unsafe=True)

@@ -1,0 +1,231 @@
+"""check_equiv: the empirical counterpart of the scheduling proofs.
+
+Runs two procedures with the same signature on the same random inputs that satisfy
+their asserts, and compares every buffer afterwards. It is a test, not a proof: it
+can find a difference, never rule one out. (`p.is_eq(q)` is the proof-based notion:
+q was derived from p by checked rewrites.)
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from knit.errors import KnitError
+from knit.ir import nodes as N
+from knit.ir import types as T
+
+# relative tolerance per element type for comparing floating-point results
+RTOL = {"f16": 1e-2, "f32": 1e-4, "f64": 1e-10, "R": 1e-4}
+
+
+class EquivalenceError(KnitError, AssertionError):
+    """Two procedures gave different results on the same inputs."""
+
+
+@dataclass
+class EquivReport:
+    trials: int = 0
+    runs: int = 0
+    sizes: list = field(default_factory=list)
+
+
+def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int = 0,
+                interpret: bool | None = None, compiled: bool = True,
+                max_size: int = 12) -> EquivReport:
+    """Run `p` and `q` on `trials` random inputs satisfying their asserts and compare.
+
+    sizes: fixes some size arguments (name -> int, or name -> list of ints to choose
+    from); the others are drawn from 1..max_size. Floats compare with a relative
+    tolerance per type (RTOL; NaN equals NaN, infinities must match exactly), integers
+    exactly. Runs compiled C (compiled=True) and, for small inputs, the interpreter
+    too (interpret=None decides by size). On a difference, shrinks the sizes and
+    raises EquivalenceError naming the smallest failing sizes, the buffer, the
+    indices and the two values."""
+    _check_signatures(p._loopir_proc, q._loopir_proc)
+    rng = random.Random(seed)
+    report = EquivReport()
+    for _ in range(trials):
+        size_env = _draw_sizes(p._loopir_proc, q._loopir_proc, sizes or {}, rng, max_size)
+        diff = _compare_once(p, q, size_env, rng.randrange(2**31), interpret, compiled)
+        report.trials += 1
+        report.sizes.append(size_env)
+        if diff is not None:
+            size_env, diff = _shrink(p, q, size_env, diff, interpret, compiled)
+            raise EquivalenceError(_describe(p, q, size_env, diff))
+    return report
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def _check_signatures(a: N.Proc, b: N.Proc) -> None:
+    if len(a.args) != len(b.args):
+        raise ValueError(f"check_equiv: {a.name} takes {len(a.args)} arguments but {b.name} "
+                         f"takes {len(b.args)}")
+    for x, y in zip(a.args, b.args):
+        same = x.name.name == y.name.name and x.type.basetype() == y.type.basetype() and \
+            x.type.is_tensor() == y.type.is_tensor() and \
+            len(x.type.shape()) == len(y.type.shape())
+        if not same:
+            raise ValueError(f"check_equiv: argument '{x.name.name}' of {a.name} does not match "
+                             f"argument '{y.name.name}' of {b.name}")
+
+
+def _draw_sizes(a: N.Proc, b: N.Proc, fixed: dict, rng, max_size: int) -> dict:
+    from knit.runtime.args import eval_index
+
+    names = [x.name for x in a.args if x.type.is_control()]
+    for _ in range(2000):
+        env = {}
+        for sym in names:
+            env[sym.name] = _draw_control(sym.name, _type_of(a, sym), fixed, rng, max_size)
+        values = {x.name: env[x.name.name] for x in a.args if x.type.is_control()}
+        values_b = {x.name: env[x.name.name] for x in b.args if x.type.is_control()}
+        if _preds_hold(a, values, eval_index) and _preds_hold(b, values_b, eval_index):
+            return env
+    raise ValueError("check_equiv: could not draw sizes that satisfy the procedures' asserts; "
+                     "pass sizes={...} explicitly")
+
+
+def _type_of(p: N.Proc, sym):
+    return next(x.type for x in p.args if x.name is sym)
+
+
+def _draw_control(name: str, typ, fixed: dict, rng, max_size: int):
+    if name in fixed:
+        v = fixed[name]
+        return rng.choice(v) if isinstance(v, (list, tuple, range)) else v
+    if typ == T.BOOL:
+        return rng.random() < 0.5
+    if typ == T.SIZE:
+        # multiples of common vector widths make asserts like N % 8 == 0 satisfiable
+        return rng.choice([rng.randint(1, max_size), 4 * rng.randint(1, 4),
+                           8 * rng.randint(1, 3), 16 * rng.randint(1, 2)])
+    return rng.randint(0, max_size)
+
+
+def _preds_hold(p: N.Proc, values: dict, eval_index) -> bool:
+    try:
+        return all(eval_index(e, values) for e in p.preds if not _has_stride(e))
+    except (KeyError, ZeroDivisionError):
+        return False
+
+
+def _has_stride(e) -> bool:
+    from knit.ir.visit import walk_expr
+
+    return any(isinstance(x, N.StrideExpr) for x in walk_expr(e))
+
+
+def _make_inputs(p: N.Proc, size_env: dict, seed: int) -> dict:
+    import numpy as np
+
+    from knit.runtime.args import eval_index
+
+    rng = np.random.default_rng(seed)
+    values = {x.name: size_env[x.name.name] for x in p.args if x.type.is_control()}
+    out = {}
+    for a in p.args:
+        if a.type.is_control():
+            out[a.name.name] = size_env[a.name.name]
+            continue
+        shape = tuple(int(eval_index(d, values)) for d in a.type.shape())
+        out[a.name.name] = _random_array(rng, shape, a.type.basetype())
+    return out
+
+
+def _random_array(rng, shape, elem):
+    import numpy as np
+
+    dtype = elem.np_dtype or "float32"
+    if elem.is_float():
+        return rng.uniform(-1, 1, size=shape).astype(dtype)
+    info = np.iinfo(dtype)
+    lo, hi = max(info.min, -8), min(info.max, 8)
+    return rng.integers(lo, hi, size=shape, endpoint=True).astype(dtype)
+
+
+# ---------------------------------------------------------------- running and comparing
+
+
+def _runners(p, q, size_env, interpret, compiled):
+    small = sum(v for v in size_env.values() if isinstance(v, int)) <= 64
+    use_interp = small if interpret is None else interpret
+    out = []
+    if compiled:
+        out.append(("compiled", p.compile(), q.compile()))
+    if use_interp or not compiled:
+        out.append(("interpreted", p.interpret, q.interpret))
+    return out
+
+
+def _compare_once(p, q, size_env, seed, interpret, compiled):
+    import numpy as np
+
+    base = _make_inputs(p._loopir_proc, size_env, seed)
+    for mode, run_p, run_q in _runners(p, q, size_env, interpret, compiled):
+        xs = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in base.items()}
+        ys = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in base.items()}
+        run_p(**xs)
+        run_q(**ys)
+        for a in p._loopir_proc.args:
+            if a.type.is_control():
+                continue
+            d = _diff(xs[a.name.name], ys[a.name.name], a.type.basetype())
+            if d is not None:
+                return (mode, a.name.name, *d)
+    return None
+
+
+def _diff(x, y, elem):
+    """(indices, x value, y value, count) of the differing elements, or None."""
+    import numpy as np
+
+    if elem.is_float():
+        rtol = RTOL.get(elem.name, 1e-4)
+        xf, yf = x.astype("float64"), y.astype("float64")
+        scale = max(1.0, float(np.nanmax(np.abs(np.where(np.isinf(xf), 0, xf)), initial=0)))
+        close = np.isclose(xf, yf, rtol=rtol, atol=rtol * scale, equal_nan=True)
+        close &= np.isinf(xf) == np.isinf(yf)
+        close |= (xf == yf)  # equal infinities
+    else:
+        close = x == y
+    bad = np.argwhere(~np.asarray(close))
+    if bad.size == 0:
+        return None
+    idx = tuple(int(i) for i in bad[0])
+    return idx, x[idx] if idx else x[()], y[idx] if idx else y[()], len(bad)
+
+
+def _shrink(p, q, size_env, diff, interpret, compiled):
+    """Decrease sizes one at a time while the procedures still differ."""
+    from knit.runtime.args import eval_index
+
+    changed = True
+    while changed:
+        changed = False
+        for name, v in list(size_env.items()):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 1:
+                continue
+            for smaller in (1, v // 2, v - 1):
+                if smaller >= v or smaller < 1:
+                    continue
+                trial = {**size_env, name: smaller}
+                values = {x.name: trial[x.name.name] for x in p._loopir_proc.args
+                          if x.type.is_control()}
+                if not _preds_hold(p._loopir_proc, values, eval_index):
+                    continue
+                d = _compare_once(p, q, trial, 0, interpret, compiled)
+                if d is not None:
+                    size_env, diff, changed = trial, d, True
+                    break
+    return size_env, diff
+
+
+def _describe(p, q, size_env, diff) -> str:
+    mode, buf, idx, xv, yv, count = diff
+    sizes = ", ".join(f"{k}={v}" for k, v in size_env.items())
+    where = f"{buf}[{', '.join(map(str, idx))}]" if idx else buf
+    return (f"{p.name()} and {q.name()} differ ({mode}) for {sizes or 'the inputs'}: "
+            f"{where} is {xv!r} vs {yv!r} ({count} element(s) differ)")
