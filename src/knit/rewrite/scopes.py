@@ -60,6 +60,8 @@ def _check_split(proc, cur, scope, pre, post, field):
         _check_cond_stable("fission", scope, [scope.cond], a)
         return
     _check_cond_stable("fission", scope, [scope.lo, scope.hi], a)
+    if _invariant_and_idempotent(scope, pre, a, b, facts):
+        return
     i1, i2 = var(scope.iter.copy()), var(scope.iter.copy())
     rel = [E.le(scope.lo, i1), E.lt(i1, scope.hi), E.le(scope.lo, i2), E.lt(i2, scope.hi),
            E.lt(i2, i1)]
@@ -70,6 +72,23 @@ def _check_split(proc, cur, scope, pre, post, field):
         raise refuse("fission", scope, "splitting the loop would reorder a dependence: an "
                      f"iteration of the second part {hit[0].describe()} and a later iteration "
                      f"of the first part {hit[1].describe()}, which may be the same location")
+
+
+def _invariant_and_idempotent(loop, pre, a, b, facts) -> bool:
+    """When the first part does not use the loop variable and is idempotent, every
+    iteration of it writes the same values, so the second part reads the same values
+    whichever iteration wrote them; only the second part must not write what the
+    first part reads."""
+    _, used = stmt_syms(pre)
+    if loop.iter in used or any(x.kind == "+" for x in a):
+        return False
+    if E.first_conflict(E.writes(a), E.reads(a), facts):
+        return False
+    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
+    rel = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi)]
+    ren = {"ren_x": {loop.iter: i1}, "ren_y": {loop.iter: i2}, "relation": rel}
+    # the second part must not change what the first reads, nor write what it writes
+    return E.first_conflict(E.writes(b), E.reads(a) + E.writes(a), facts, **ren) is None
 
 
 def _check_cond_stable(prim, scope, exprs, acc):
@@ -148,7 +167,7 @@ def lift_scope(proc, cur):
     return replace_stmts(proc, parent_cur, (new,))
 
 
-def _lift(proc, parent_cur, outer, inner, field):  # noqa: C901 - one case per nesting
+def _lift(proc, parent_cur, outer, inner, field):
     if isinstance(outer, N.For):  # for i: if c: A else: B  ->  if c: for i: A else: for i: B
         if outer.iter in free_syms(inner.cond):
             raise refuse("lift_scope", inner, f"the condition {expr_str(inner.cond)} depends "

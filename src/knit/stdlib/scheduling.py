@@ -10,8 +10,16 @@ check arguments and document; the work is in `knit.rewrite.<family>`.
 from __future__ import annotations
 
 from knit.cursors.cursor import (  # noqa: F401 - cursor helpers are part of this API
-    ArgCursor, BlockCursor, Cursor, ExprCursor, ForCursor, GapCursor, IfCursor,
-    InvalidCursor, InvalidCursorError, StmtCursor,
+    ArgCursor,
+    BlockCursor,
+    Cursor,
+    ExprCursor,
+    ForCursor,
+    GapCursor,
+    IfCursor,
+    InvalidCursor,
+    InvalidCursorError,
+    StmtCursor,
 )
 from knit.errors import SchedulingError
 from knit.ir import nodes as N
@@ -317,6 +325,14 @@ def add_unsafe_guard(proc, block_cursor, var_expr):
     blk = K.block_cursor(proc, block_cursor, prim)
     return S.add_unsafe_guard(proc, blk, _bool_expr(proc, prim, var_expr, _block_path(blk)))
 
+
+# ---------------------------------------------------------------- other families
+
+from knit.stdlib.sched_buffers import (  # noqa: E402 - buffer and memory primitives
+    autolift_alloc, bind_expr, delete_buffer, divide_dim, expand_dim, inline_window,
+    lift_alloc, mult_dim, rearrange_dim, resize_dim, reuse_buffer, set_memory,
+    set_precision, set_window, sink_alloc, stage_mem, unroll_buffer,
+)
 
 # ---------------------------------------------------------------- combinators
 

@@ -1,0 +1,547 @@
+"""Buffer primitives: reshape (expand, divide, multiply, rearrange, resize, unroll),
+move (lift, sink, autolift), reuse and delete allocations, inline windows."""
+
+from __future__ import annotations
+
+from knit.analysis import effects as E
+from knit.analysis.exprs import add, const, mul, sub, var
+from knit.analysis.smt import prove
+from knit.cursors import cursor as C
+from knit.cursors import paths as P
+from knit.ir import nodes as N
+from knit.ir import types as T
+from knit.ir.printer import expr_str
+from knit.ir.visit import free_syms, subst_stmts
+from knit.rewrite.bufaccess import buffer_scope, indexed_accesses, map_accesses, uses
+from knit.rewrite.common import bad_arg, refuse, replace_stmts
+
+# ---------------------------------------------------------------- locate
+
+
+def buf_cursor(proc, x, prim: str, *, alloc_only: bool = False):
+    from knit.rewrite.common import _own
+
+    if isinstance(x, str):
+        cur = proc.find_alloc_or_arg(x)
+    elif isinstance(x, C.Cursor):
+        cur = _own(proc, x, prim)
+    else:
+        raise TypeError(f"{prim}: expected a buffer name, pattern or cursor, got "
+                        f"{type(x).__name__}")
+    ok = (C.AllocCursor,) if alloc_only else (C.AllocCursor, C.ArgCursor)
+    if not isinstance(cur, ok):
+        what = "an allocation" if alloc_only else "an allocation or argument"
+        raise bad_arg(prim, f"expected {what}, got {cur!r}")
+    return cur
+
+
+def _scope(proc, cur):
+    parent, field, lo, hi, node = buffer_scope(proc, cur)
+    block = P.block_of(proc._loopir_proc, parent, field)
+    return parent, field, lo, hi, block[lo:hi], node
+
+
+def _facts_after(proc, cur) -> list:
+    if isinstance(cur, C.ArgCursor):
+        return E.context_facts(proc._loopir_proc, (("body", 0),))
+    return E.context_facts(proc._loopir_proc, cur._path)
+
+
+def _rewrite(proc, cur, new_decl_type, stmts_new, *, unsafe=False):
+    """Replace the declaration's type and the statements of the buffer's scope."""
+    parent, field, lo, hi, _, node = _scope(proc, cur)
+    if isinstance(cur, C.ArgCursor):
+        ir = proc._loopir_proc
+        args = list(ir.args)
+        args[cur._idx] = node.__class__(node.name, new_decl_type, node.mem, node.srcinfo)
+        return proc._derive(ir.with_(args=tuple(args), body=stmts_new), unsafe=unsafe)
+    alloc = node.with_(type=new_decl_type)
+    i = cur._path[-1][1]
+    ir = P.replace_block(proc._loopir_proc, parent, field, i, hi, (alloc, *stmts_new))
+    return proc._derive(ir, unsafe=unsafe)
+
+
+def _no_whole_uses(prim, cur, stmts, buf, allow_windows=True):
+    for kind, node in uses(stmts, buf):
+        if kind == "whole" or kind == "stride" or (kind == "window" and not allow_windows):
+            raise refuse(prim, _stmt_of(cur), f"'{buf.name}' is passed whole to a call or its "
+                         "strides are read, so its shape cannot change here")
+
+
+def _stmt_of(cur):
+    return cur._node() if isinstance(cur, C.AllocCursor) else None
+
+
+def _check_in_bounds(prim, cur, stmts, buf, dims, facts):
+    """Every access of buf in stmts (already rewritten) lies inside `dims`."""
+    for idx, node, f in indexed_accesses(stmts, buf, facts):
+        if isinstance(idx, N.WindowExpr):
+            pairs = [(w.lo, w.hi, d) if isinstance(w, N.Interval) else (w.pt, None, d)
+                     for w, d in zip(idx.idx, dims)]
+            for lo, hi, d in pairs:
+                goal = E.and_(E.le(const(0), lo), E.le(hi, d)) if hi is not None else \
+                    E.and_(E.le(const(0), lo), E.lt(lo, d))
+                if not prove(f, goal):
+                    raise refuse(prim, _stmt_of(cur), f"the window {expr_str(idx)} may fall "
+                                 "outside the new shape")
+            continue
+        for i, d in zip(idx, dims):
+            if not prove(f, E.and_(E.le(const(0), i), E.lt(i, d))):
+                raise refuse(prim, _stmt_of(cur), f"the access {buf.name}[{', '.join(map(expr_str, idx))}] "
+                             f"may fall outside the new shape (index {expr_str(i)} of "
+                             f"size {expr_str(d)})")
+
+
+def _tensor(cur, prim):
+    t = cur._node().type
+    if not t.is_tensor():
+        raise bad_arg(prim, f"'{cur.name()}' is a scalar, not a tensor")
+    return t
+
+
+def _dim_index(prim, t, k) -> int:
+    if not isinstance(k, int) or not 0 <= k < len(t.dims):
+        raise bad_arg(prim, f"dimension {k!r} is out of range for a {len(t.dims)}-d buffer")
+    return k
+
+
+# ---------------------------------------------------------------- reshaping
+
+
+def expand_dim(proc, cur, size: N.Expr, index: N.Expr):
+    prim = "expand_dim"
+    node = cur._node()
+    buf, typ = node.name, node.type
+    _, _, _, _, stmts, _ = _scope(proc, cur)
+    facts = _facts_after(proc, cur)
+    if not prove(facts, E.lt(const(0), size)):
+        raise refuse(prim, node, f"cannot prove the new dimension {expr_str(size)} is positive")
+    if not prove(facts, E.and_(E.le(const(0), index), E.lt(index, size))):
+        raise refuse(prim, node, f"cannot prove the index {expr_str(index)} lies in "
+                     f"[0, {expr_str(size)})")
+    _no_whole_uses(prim, cur, stmts, buf)
+    elem = typ.basetype()
+    new_t = T.TensorT((size, *typ.shape()), False, elem)
+    new = map_accesses(stmts, buf, lambda idx: (index, *idx),
+                       on_win=lambda w: w.with_(idx=(N.Point(index), *w.idx)))
+    if not typ.is_tensor():  # scalar reads/writes have no idx: add it
+        new = _index_scalar(new, buf, index, new_t)
+    return _rewrite(proc, cur, new_t, new)
+
+
+def _index_scalar(stmts, buf, index, new_t):
+    def fe(e):
+        if isinstance(e, N.Read) and e.name is buf and not e.idx:
+            return e.with_(idx=(index,))
+        return e
+
+    from knit.ir.visit import map_expr
+
+    def fs(s):
+        if isinstance(s, (N.Assign, N.Reduce)):
+            s = s.with_(rhs=map_expr(s.rhs, fe), idx=tuple(map_expr(i, fe) for i in s.idx))
+            if s.name is buf and not s.idx:
+                s = s.with_(idx=(index,))
+            return s
+        if isinstance(s, N.For):
+            return s.with_(body=tuple(fs(b) for b in s.body))
+        if isinstance(s, N.If):
+            return s.with_(cond=map_expr(s.cond, fe), body=tuple(fs(b) for b in s.body),
+                           orelse=tuple(fs(b) for b in s.orelse))
+        if isinstance(s, N.Call):
+            return s.with_(args=tuple(map_expr(a, fe) for a in s.args))
+        return s
+
+    return tuple(fs(s) for s in stmts)
+
+
+def divide_dim(proc, cur, k: int, q: int):
+    prim = "divide_dim"
+    node = cur._node()
+    buf, typ = node.name, _tensor(cur, prim)
+    k = _dim_index(prim, typ, k)
+    _, _, _, _, stmts, _ = _scope(proc, cur)
+    facts = _facts_after(proc, cur)
+    d = typ.dims[k]
+    if not prove(facts, E.eq(N.BinOp("%", d, const(q), T.INDEX), const(0))):
+        raise refuse(prim, node, f"cannot prove dimension {k} ({expr_str(d)}) is a multiple "
+                     f"of {q}")
+    _no_whole_uses(prim, cur, stmts, buf)
+    hi = _fold_div(d, q)
+
+    def on_idx(idx):
+        e = idx[k]
+        return (*idx[:k], N.BinOp("/", e, const(q), T.INDEX),
+                N.BinOp("%", e, const(q), T.INDEX), *idx[k + 1:])
+
+    new = map_accesses(stmts, buf, on_idx, on_win=lambda w: _divide_window(prim, node, w, k, q,
+                                                                           facts))
+    new_t = T.TensorT((*typ.dims[:k], hi, const(q), *typ.dims[k + 1:]), typ.is_window, typ.elem)
+    return _rewrite(proc, cur, new_t, new)
+
+
+def _fold_div(d, q):
+    if isinstance(d, N.Const):
+        return const(d.val // q)
+    return N.BinOp("/", d, const(q), T.INDEX)
+
+
+def _divide_window(prim, node, w, k, q, facts):
+    acc = w.idx[k]
+    if isinstance(acc, N.Point):
+        e = acc.pt
+        return w.with_(idx=(*w.idx[:k], N.Point(N.BinOp("/", e, const(q), T.INDEX)),
+                            N.Point(N.BinOp("%", e, const(q), T.INDEX)), *w.idx[k + 1:]))
+    # an interval survives only if it stays inside one row of q elements
+    lo, hi = acc.lo, acc.hi
+    ok = prove(facts, E.eq(N.BinOp("%", lo, const(q), T.INDEX), const(0))) and \
+        prove(facts, E.le(sub(hi, lo), const(q)))
+    if not ok:
+        raise refuse(prim, node, f"the window {expr_str(w)} spans several rows of the divided "
+                     "dimension")
+    return w.with_(idx=(*w.idx[:k], N.Point(N.BinOp("/", lo, const(q), T.INDEX)),
+                        N.Interval(const(0), sub(hi, lo)), *w.idx[k + 1:]))
+
+
+def mult_dim(proc, cur, hi_k: int, lo_k: int):
+    prim = "mult_dim"
+    node = cur._node()
+    buf, typ = node.name, _tensor(cur, prim)
+    hi_k, lo_k = _dim_index(prim, typ, hi_k), _dim_index(prim, typ, lo_k)
+    if hi_k == lo_k:
+        raise bad_arg(prim, "cannot multiply a dimension by itself")
+    c = typ.dims[lo_k]
+    if not isinstance(c, N.Const):
+        raise refuse(prim, node, f"the lower dimension {expr_str(c)} must be a literal")
+    _, _, _, _, stmts, _ = _scope(proc, cur)
+    _no_whole_uses(prim, cur, stmts, buf, allow_windows=False)
+
+    def on_idx(idx):
+        merged = add(mul(const(c.val), idx[hi_k]), idx[lo_k])
+        return tuple(merged if j == hi_k else e for j, e in enumerate(idx) if j != lo_k)
+
+    dims = tuple(mul(const(c.val), d) if j == hi_k else d for j, d in enumerate(typ.dims)
+                 if j != lo_k)
+    dims = tuple(const(d.lhs.val * d.rhs.val) if _both_const(d) else d for d in dims)
+    new_t = T.TensorT(dims, typ.is_window, typ.elem)
+    return _rewrite(proc, cur, new_t, map_accesses(stmts, buf, on_idx))
+
+
+def _both_const(d) -> bool:
+    return isinstance(d, N.BinOp) and isinstance(d.lhs, N.Const) and isinstance(d.rhs, N.Const)
+
+
+def rearrange_dim(proc, cur, perm: list):
+    prim = "rearrange_dim"
+    node = cur._node()
+    buf, typ = node.name, _tensor(cur, prim)
+    if sorted(perm) != list(range(len(typ.dims))):
+        raise bad_arg(prim, f"{perm!r} is not a permutation of the dimensions "
+                      f"0..{len(typ.dims) - 1}")
+    _, _, _, _, stmts, _ = _scope(proc, cur)
+    _no_whole_uses(prim, cur, stmts, buf, allow_windows=False)
+    new_t = T.TensorT(tuple(typ.dims[j] for j in perm), typ.is_window, typ.elem)
+    new = map_accesses(stmts, buf, lambda idx: tuple(idx[j] for j in perm))
+    return _rewrite(proc, cur, new_t, new)
+
+
+def resize_dim(proc, cur, k: int, size: N.Expr, offset: N.Expr):
+    prim = "resize_dim"
+    node = cur._node()
+    buf, typ = node.name, _tensor(cur, prim)
+    k = _dim_index(prim, typ, k)
+    _, _, _, _, stmts, _ = _scope(proc, cur)
+    facts = _facts_after(proc, cur)
+    if not prove(facts, E.lt(const(0), size)):
+        raise refuse(prim, node, f"cannot prove the new size {expr_str(size)} is positive")
+    _no_whole_uses(prim, cur, stmts, buf)
+
+    def shift(e):
+        return sub(e, offset)
+
+    def on_win(w):
+        acc = w.idx[k]
+        new = N.Point(shift(acc.pt)) if isinstance(acc, N.Point) else \
+            N.Interval(shift(acc.lo), shift(acc.hi))
+        return w.with_(idx=(*w.idx[:k], new, *w.idx[k + 1:]))
+
+    new = map_accesses(stmts, buf, lambda idx: (*idx[:k], shift(idx[k]), *idx[k + 1:]),
+                       on_win=on_win)
+    dims = (*typ.dims[:k], size, *typ.dims[k + 1:])
+    _check_in_bounds(prim, cur, new, buf, dims, facts)
+    return _rewrite(proc, cur, T.TensorT(dims, typ.is_window, typ.elem), new)
+
+
+def unroll_buffer(proc, cur, k: int):
+    prim = "unroll_buffer"
+    node = cur._node()
+    buf, typ = node.name, _tensor(cur, prim)
+    k = _dim_index(prim, typ, k)
+    n = typ.dims[k]
+    if not isinstance(n, N.Const):
+        raise refuse(prim, node, f"dimension {k} ({expr_str(n)}) must be a literal")
+    _, _, _, _, stmts, _ = _scope(proc, cur)
+    for idx, _, _ in indexed_accesses(stmts, buf, []):
+        e = idx.idx[k].pt if isinstance(idx, N.WindowExpr) and \
+            isinstance(idx.idx[k], N.Point) else (None if isinstance(idx, N.WindowExpr)
+                                                  else idx[k])
+        if not isinstance(e, N.Const):
+            raise refuse(prim, node, f"every access must use a literal index in dimension {k}; "
+                         f"found {expr_str(e) if e is not None else 'a slice'}")
+    _no_whole_uses(prim, cur, stmts, buf)
+    rest = typ.dims[:k] + typ.dims[k + 1:]
+    new_t = T.TensorT(rest, False, typ.elem) if rest else typ.elem
+    parts = [buf.copy() for _ in range(n.val)]
+    for j, p in enumerate(parts):
+        p.name = f"{buf.name}_{j}"
+    new = _split_accesses(stmts, buf, k, parts)
+    allocs = tuple(N.Alloc(p, new_t, node.mem, node.srcinfo) for p in parts)
+    parent, field, lo, hi, _, _ = _scope(proc, cur)
+    i = cur._path[-1][1]
+    ir = P.replace_block(proc._loopir_proc, parent, field, i, hi, (*allocs, *new))
+    return proc._derive(ir)
+
+
+def _split_accesses(stmts, buf, k, parts):
+
+    def fe(e):
+        if isinstance(e, N.Read) and e.name is buf:
+            j = e.idx[k].val
+            return e.with_(name=parts[j], idx=e.idx[:k] + e.idx[k + 1:])
+        if isinstance(e, N.WindowExpr) and e.name is buf:
+            j = e.idx[k].pt.val
+            return e.with_(name=parts[j], idx=e.idx[:k] + e.idx[k + 1:])
+        return e
+
+    out = []
+    for s in stmts:
+        s = _map_all(s, fe)
+        out.append(s)
+
+    def fix(s):
+        if isinstance(s, (N.Assign, N.Reduce)) and s.name is buf:
+            j = s.idx[k].val
+            return s.with_(name=parts[j], idx=s.idx[:k] + s.idx[k + 1:])
+        if isinstance(s, N.For):
+            return s.with_(body=tuple(fix(b) for b in s.body))
+        if isinstance(s, N.If):
+            return s.with_(body=tuple(fix(b) for b in s.body),
+                           orelse=tuple(fix(b) for b in s.orelse))
+        return s
+
+    return tuple(fix(s) for s in out)
+
+
+def _map_all(s, fe):
+    from knit.ir.visit import map_stmt_exprs
+
+    return map_stmt_exprs(s, fe)
+
+
+# ---------------------------------------------------------------- delete, reuse, inline
+
+
+def delete_buffer(proc, cur):
+    prim = "delete_buffer"
+    node = cur._node()
+    _, _, _, _, stmts, _ = _scope(proc, cur)
+    if uses(stmts, node.name):
+        raise refuse(prim, node, f"'{node.name.name}' is still used")
+    return replace_stmts(proc, cur, ())
+
+
+def reuse_buffer(proc, keep, drop):
+    prim = "reuse_buffer"
+    x, y = keep._node(), drop._node()
+    if x.type != y.type or x.mem is not y.mem:
+        raise refuse(prim, y, f"'{y.name.name}' and '{x.name.name}' differ in type, shape or "
+                     "memory")
+    # y's allocation must be in x's scope, and x dead from there on
+    xp, yp = keep._path if isinstance(keep, C.AllocCursor) else None, drop._path
+    if xp is not None and not (yp[:len(xp) - 1] == xp[:-1] and
+                               yp[len(xp) - 1][0] == xp[-1][0] and
+                               yp[len(xp) - 1][1] > xp[-1][1]):
+        raise refuse(prim, y, f"'{y.name.name}' is not allocated in the scope of "
+                     f"'{x.name.name}'")
+    parent, field, lo, hi, after, _ = _scope(proc, drop)
+    later = _statements_after(proc._loopir_proc, drop._path)
+    if uses(later, x.name):
+        raise refuse(prim, y, f"'{x.name.name}' is still used after '{y.name.name}' is "
+                     "allocated, so it cannot be reused")
+    new = subst_stmts(after, {y.name: var(x.name, T.INDEX)})
+    ir = P.replace_block(proc._loopir_proc, parent, field, lo - 1, hi, new)
+    return proc._derive(ir)
+
+
+def _statements_after(proc_ir, path):
+    """Every statement that runs after the statement at `path` in its enclosing blocks
+    (later siblings at every level)."""
+    out = []
+    for depth in range(len(path), 0, -1):
+        parent, (field, i) = path[:depth - 1], path[depth - 1]
+        out += list(P.block_of(proc_ir, parent, field)[i + 1:])
+    return out
+
+
+def inline_window(proc, cur):
+    prim = "inline_window"
+    node: N.WindowStmt = cur._node()
+    w, name = node.rhs, node.name
+    parent, (field, i) = cur._path[:-1], cur._path[-1]
+    block = P.block_of(proc._loopir_proc, parent, field)
+
+    def on_idx(idx):
+        it = iter(idx)
+        return tuple(acc.pt if isinstance(acc, N.Point) else add(acc.lo, next(it))
+                     for acc in w.idx)
+
+    def on_win(x):
+        it = iter(x.idx)
+        out = []
+        for acc in w.idx:
+            if isinstance(acc, N.Point):
+                out.append(acc)
+                continue
+            a = next(it)
+            out.append(N.Point(add(acc.lo, a.pt)) if isinstance(a, N.Point) else
+                       N.Interval(add(acc.lo, a.lo), add(acc.lo, a.hi)))
+        return x.with_(name=w.name, idx=tuple(out))
+
+    def on_whole(r):
+        return w.with_(srcinfo=r.srcinfo)
+
+    for kind, _ in uses(block[i + 1:], name):
+        if kind == "stride":
+            raise refuse(prim, node, f"the strides of '{name.name}' are read; inline them first")
+    new = map_accesses(block[i + 1:], name, on_idx, on_win, on_whole)
+    new = _rename_writes(new, name, w.name)
+    ir = P.replace_block(proc._loopir_proc, parent, field, i, len(block), new)
+    return proc._derive(ir)
+
+
+def _rename_writes(stmts, old, new_name):
+    def fs(s):
+        if isinstance(s, (N.Assign, N.Reduce)) and s.name is old:
+            return s.with_(name=new_name)
+        if isinstance(s, N.For):
+            return s.with_(body=tuple(fs(b) for b in s.body))
+        if isinstance(s, N.If):
+            return s.with_(body=tuple(fs(b) for b in s.body), orelse=tuple(fs(b) for b in s.orelse))
+        return s
+
+    return tuple(fs(s) for s in stmts)
+
+
+# ---------------------------------------------------------------- moving allocations
+
+
+def lift_alloc(proc, cur, n_lifts: int):
+    prim = "lift_alloc"
+    for _ in range(n_lifts):
+        node = cur._node()
+        parent = cur.parent()
+        if parent.is_invalid():
+            raise refuse(prim, node, "the allocation is already at the top level")
+        scope = parent._node()
+        bound = {scope.iter} if isinstance(scope, N.For) else set()
+        dims_vars = set().union(*(free_syms(d) for d in node.type.shape())) \
+            if node.type.is_tensor() else set()
+        if bound & dims_vars:
+            raise refuse(prim, node, f"the buffer's shape depends on the loop variable "
+                         f"'{scope.iter.name}'")
+        # remove it from the scope, put it just before the scope
+        ir = P.replace_stmt(proc._loopir_proc, cur._path, ())
+        pp = parent._path
+        ir = P.replace_block(ir, pp[:-1], pp[-1][0], pp[-1][1], pp[-1][1], (node,))
+        proc = proc._derive(ir)
+        cur = C.make_stmt_cursor(proc, pp)
+    return proc
+
+
+def sink_alloc(proc, cur):
+    prim = "sink_alloc"
+    node = cur._node()
+    scope_cur = cur.next()
+    if scope_cur.is_invalid() or not isinstance(scope_cur._node(), (N.For, N.If)):
+        raise refuse(prim, node, "the statement after the allocation must be a loop or an if")
+    scope = scope_cur._node()
+    later = _statements_after(proc._loopir_proc, scope_cur._path)
+    if uses(later, node.name):
+        raise refuse(prim, node, f"'{node.name.name}' is used after the "
+                     f"{'loop' if isinstance(scope, N.For) else 'if'}")
+    if isinstance(scope, N.For):
+        facts = E.context_facts(proc._loopir_proc, scope_cur._path)
+        acc = [a for a in E.accesses(scope.body) if a.buf is node.name]
+        i1, i2 = var(scope.iter.copy()), var(scope.iter.copy())
+        rel = [E.le(scope.lo, i1), E.lt(i1, scope.hi), E.le(scope.lo, i2), E.lt(i2, scope.hi),
+               E.lt(i1, i2)]
+        writes = [a for a in acc if a.kind != "r"]
+        reads = [a for a in acc if a.kind != "w"]
+        hit = E.first_conflict(writes, reads, facts, ren_x={scope.iter: i1},
+                               ren_y={scope.iter: i2}, relation=rel, reduces_commute=False)
+        if hit:
+            raise refuse(prim, node, f"a value written to '{node.name.name}' in one iteration "
+                         "may be read in a later one")
+        new_scope = scope.with_(body=(node, *scope.body))
+    else:
+        new_scope = scope.with_(body=(node, *scope.body),
+                                orelse=((_fresh_alloc(node, scope.orelse),) if scope.orelse
+                                        else ()))
+        if scope.orelse:
+            new_scope = new_scope.with_(orelse=_fresh_alloc(node, scope.orelse))
+    return replace_stmts(proc, cur.as_block().expand(0, 1), (new_scope,))
+
+
+def _fresh_alloc(node, stmts):
+    sym = node.name.copy()
+    return (N.Alloc(sym, node.type, node.mem, node.srcinfo),
+            *subst_stmts(stmts, {node.name: var(sym)}))
+
+
+def autolift_alloc(proc, cur, n_lifts: int, mode: str, size, keep_dims: bool):
+    """Lift out of loops, growing the buffer by the loop's extent when its accesses
+    depend on the loop variable (a new outer dimension indexed by the iterator)."""
+    prim = "autolift_alloc"
+    for _ in range(n_lifts):
+        node = cur._node()
+        parent = cur.parent()
+        if parent.is_invalid():
+            raise refuse(prim, node, "the allocation is already at the top level")
+        scope = parent._node()
+        if isinstance(scope, N.For):
+            parent_block = P.block_of(proc._loopir_proc, cur._path[:-1], cur._path[-1][0])
+            used = any(scope.iter in free_syms(i) for idx, _, _ in
+                       indexed_accesses(parent_block, node.name, []) if not
+                       isinstance(idx, N.WindowExpr) for i in idx) or keep_dims
+            if used or _depends(parent_block, node.name, scope.iter):
+                extent = size if size is not None else sub(scope.hi, scope.lo)
+                index = sub(var(scope.iter), scope.lo)
+                proc = expand_dim_at(proc, cur, extent, index, mode)
+                cur = C.make_stmt_cursor(proc, cur._path)
+        proc = lift_alloc(proc, cur, 1)
+        cur = C.make_stmt_cursor(proc, parent._path)
+    return proc
+
+
+def _depends(stmts, buf, it) -> bool:
+    for idx, _, _ in indexed_accesses(stmts, buf, []):
+        exprs = [x for w in idx.idx for x in ((w.lo, w.hi) if isinstance(w, N.Interval)
+                                             else (w.pt,))] \
+            if isinstance(idx, N.WindowExpr) else list(idx)
+        if any(it in free_syms(e) for e in exprs):
+            return True
+    return False
+
+
+def expand_dim_at(proc, cur, size, index, mode: str):
+    if mode == "row":
+        return expand_dim(proc, cur, size, index)
+    # mode "col": the new dimension goes last
+    node = cur._node()
+    typ = node.type
+    _, _, _, _, stmts, _ = _scope(proc, cur)
+    new_t = T.TensorT((*typ.shape(), size), False, typ.basetype())
+    new = map_accesses(stmts, node.name, lambda idx: (*idx, index))
+    if not typ.is_tensor():
+        new = _index_scalar(new, node.name, index, new_t)
+    return _rewrite(proc, cur, new_t, new)

@@ -1,0 +1,246 @@
+"""Public buffer and memory primitives (re-exported by knit.stdlib.scheduling)."""
+
+from __future__ import annotations
+
+from knit.cursors import cursor as C
+from knit.errors import SchedulingError
+from knit.ir import nodes as N
+from knit.ir import types as T
+from knit.memory import Memory
+from knit.rewrite import buffers as B
+from knit.rewrite import common as K
+from knit.rewrite import memory as M
+
+
+def _expr_at(proc, prim, v, cur, what, *, index=True):
+    from knit.frontend.fragment import parse_expr_fragment
+
+    if isinstance(v, int) and not isinstance(v, bool):
+        return N.Const(v, T.INT)
+    path = cur._path if isinstance(cur, C.StmtCursor) else (("body", 0),)
+    e = parse_expr_fragment(proc, v, path, prim)
+    if index and not e.type.is_indexable():
+        raise SchedulingError(f"{prim}: {what} must be an index expression, got {v!r}")
+    return e
+
+
+def _int(prim, name, v, lo=0):
+    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+        raise SchedulingError(f"{prim}: {name} must be an integer >= {lo}, got {v!r}")
+    return v
+
+
+# ---------------------------------------------------------------- reshaping buffers
+
+
+def expand_dim(proc, buf_cursor, alloc_dim, indexing_expr):
+    """Add a leading dimension of size `alloc_dim` to an allocation; existing accesses
+    use index `indexing_expr` in it: `x : T[...]` -> `x : T[alloc_dim, ...]`,
+    `x[...]` -> `x[indexing_expr, ...]`. Refused unless alloc_dim > 0 and
+    0 <= indexing_expr < alloc_dim are proven."""
+    prim = "expand_dim"
+    K.check_proc_arg(proc, prim)
+    cur = B.buf_cursor(proc, buf_cursor, prim, alloc_only=True)
+    size = _expr_at(proc, prim, alloc_dim, cur, "alloc_dim")
+    index = _expr_at(proc, prim, indexing_expr, cur, "indexing_expr")
+    return B.expand_dim(proc, cur, size, index)
+
+
+def divide_dim(proc, alloc_cursor, dim_idx, quotient):
+    """Split dimension `dim_idx` (a multiple of `quotient`) into two:
+    `x : R[n, 12]`, `x[i, j]` -> `x : R[n, 3, 4]`, `x[i, j / 4, j % 4]`."""
+    prim = "divide_dim"
+    K.check_proc_arg(proc, prim)
+    cur = B.buf_cursor(proc, alloc_cursor, prim, alloc_only=True)
+    return B.divide_dim(proc, cur, _int(prim, "dim_idx", dim_idx),
+                        _int(prim, "quotient", quotient, 1))
+
+
+def mult_dim(proc, alloc_cursor, hi_dim_idx, lo_dim_idx):
+    """Merge two dimensions (the lower one a literal c):
+    `x : R[n, m, 4]`, `x[i, j, k]` -> (0, 2) `x : R[4 * n, m]`, `x[4 * i + k, j]`."""
+    prim = "mult_dim"
+    K.check_proc_arg(proc, prim)
+    cur = B.buf_cursor(proc, alloc_cursor, prim, alloc_only=True)
+    return B.mult_dim(proc, cur, _int(prim, "hi_dim_idx", hi_dim_idx),
+                      _int(prim, "lo_dim_idx", lo_dim_idx))
+
+
+def rearrange_dim(proc, buf_cursor, permute_vector):
+    """Permute an allocation's dimensions: [2, 0, 1] makes `T[N, M, K]` into `T[K, N, M]`."""
+    prim = "rearrange_dim"
+    K.check_proc_arg(proc, prim)
+    cur = B.buf_cursor(proc, buf_cursor, prim, alloc_only=True)
+    return B.rearrange_dim(proc, cur, list(permute_vector))
+
+
+def resize_dim(proc, buf_cursor, dim_idx, size, offset, fold: bool = False):
+    """Resize dimension `dim_idx` to `size`, shifting accesses by `-offset`. Refused
+    unless every access provably lands in [0, size) afterwards."""
+    prim = "resize_dim"
+    K.check_proc_arg(proc, prim)
+    if fold:
+        raise SchedulingError(f"{prim}: fold=True (circular buffers) is not supported yet")
+    cur = B.buf_cursor(proc, buf_cursor, prim, alloc_only=True)
+    return B.resize_dim(proc, cur, _int(prim, "dim_idx", dim_idx),
+                        _expr_at(proc, prim, size, cur, "size"),
+                        _expr_at(proc, prim, offset, cur, "offset"))
+
+
+def unroll_buffer(proc, alloc_cursor, dimension):
+    """Split a buffer along a literal dimension indexed only by literals into separate
+    buffers: `buf : T[2]` -> `buf_0 : T`, `buf_1 : T`."""
+    prim = "unroll_buffer"
+    K.check_proc_arg(proc, prim)
+    cur = B.buf_cursor(proc, alloc_cursor, prim, alloc_only=True)
+    return B.unroll_buffer(proc, cur, _int(prim, "dimension", dimension))
+
+
+# ---------------------------------------------------------------- moving and reusing
+
+
+def lift_alloc(proc, alloc_cursor, n_lifts=1):
+    """Move an allocation out of the loops/ifs around it (n_lifts levels). Refused when
+    its shape depends on a loop variable it leaves."""
+    prim = "lift_alloc"
+    K.check_proc_arg(proc, prim)
+    cur = B.buf_cursor(proc, alloc_cursor, prim, alloc_only=True)
+    return B.lift_alloc(proc, cur, _int(prim, "n_lifts", n_lifts, 1))
+
+
+def autolift_alloc(proc, alloc_cursor, n_lifts=1, mode="row", size=None, keep_dims=False):
+    """Lift an allocation out of loops, adding a dimension per loop whose variable its
+    accesses use (mode 'row': new dimensions first; 'col': last)."""
+    prim = "autolift_alloc"
+    K.check_proc_arg(proc, prim)
+    if mode not in ("row", "col"):
+        raise SchedulingError(f"{prim}: mode must be 'row' or 'col', got {mode!r}")
+    cur = B.buf_cursor(proc, alloc_cursor, prim, alloc_only=True)
+    sz = None if size is None else _expr_at(proc, prim, size, cur, "size")
+    return B.autolift_alloc(proc, cur, _int(prim, "n_lifts", n_lifts, 1), mode, sz,
+                            bool(keep_dims))
+
+
+def sink_alloc(proc, alloc_cursor):
+    """Move an allocation into the loop or if right after it. Refused when the buffer is
+    used after that statement, or carries values from one iteration to the next."""
+    prim = "sink_alloc"
+    K.check_proc_arg(proc, prim)
+    return B.sink_alloc(proc, B.buf_cursor(proc, alloc_cursor, prim, alloc_only=True))
+
+
+def delete_buffer(proc, buf_cursor):
+    """Delete an allocation that nothing uses."""
+    prim = "delete_buffer"
+    K.check_proc_arg(proc, prim)
+    return B.delete_buffer(proc, B.buf_cursor(proc, buf_cursor, prim, alloc_only=True))
+
+
+def reuse_buffer(proc, buf_cursor, replace_cursor):
+    """Use the existing buffer x instead of allocating y: `x : T; ...; y : T; s` ->
+    `x : T; ...; s[y -> x]`. Refused unless x is dead from y's allocation on and both
+    have the same type, shape and memory."""
+    prim = "reuse_buffer"
+    K.check_proc_arg(proc, prim)
+    keep = B.buf_cursor(proc, buf_cursor, prim)
+    drop = B.buf_cursor(proc, replace_cursor, prim, alloc_only=True)
+    return B.reuse_buffer(proc, keep, drop)
+
+
+def inline_window(proc, winstmt_cursor):
+    """Replace a window statement `y = x[...]` by its definition at every use."""
+    prim = "inline_window"
+    K.check_proc_arg(proc, prim)
+    cur = K.stmt_cursor(proc, winstmt_cursor, prim)
+    if not isinstance(cur, C.WindowStmtCursor):
+        raise SchedulingError(f"{prim}: expected a window statement `y = x[...]`")
+    return B.inline_window(proc, cur)
+
+
+# ---------------------------------------------------------------- memory
+
+
+def stage_mem(proc, block_cursor, win_expr, new_buf_name, accum=False):
+    """Stage the window `win_expr` (e.g. "C[0:6, 0:16]") of a buffer into a new buffer
+    around a block: load it before (if the block reads or partly writes it), rewrite the
+    block's accesses, store it back after (if the block writes it). With accum=True
+    (a block that only reduces into the window) the new buffer starts at zero and is
+    added back. Refused unless every access of the buffer in the block provably falls
+    inside the window. Slices that may leave the buffer get guarded copies."""
+    prim = "stage_mem"
+    K.check_proc_arg(proc, prim)
+    blk = K.block_cursor(proc, block_cursor, prim)
+    win = _window_at(proc, prim, win_expr, blk)
+    return M.stage_mem(proc, blk, win, K.check_name(prim, new_buf_name), bool(accum))
+
+
+def _window_at(proc, prim, text, blk):
+    from knit.frontend.fragment import parse_expr_fragment
+
+    if not isinstance(text, str):
+        raise SchedulingError(f"{prim}: expected a window string like 'x[0:8, i]'")
+    path = blk._parent + ((blk._field, blk._lo),)
+    e = parse_expr_fragment(proc, text, path, prim)
+    if isinstance(e, N.Read) and e.idx:  # all points: a one-element window
+        raise SchedulingError(f"{prim}: {text!r} has no slice; stage e.g. x[i:i+1]")
+    if not isinstance(e, N.WindowExpr):
+        raise SchedulingError(f"{prim}: {text!r} is not a window expression")
+    return e
+
+
+def bind_expr(proc, expr_cursors, new_name):
+    """Bind a data expression to a new scalar buffer just before its statement:
+    `a = 32.0 * x[i] + 4.0` -> `b : f32; b = 32.0 * x[i]; a = b + 4.0`. Several
+    cursors (or a pattern matching several) bind them all; refused if what the
+    expression reads may change between them."""
+    prim = "bind_expr"
+    K.check_proc_arg(proc, prim)
+    if isinstance(expr_cursors, str):
+        curs = proc.find(expr_cursors, many=True)
+    elif isinstance(expr_cursors, (list, tuple)):
+        curs = [K.expr_cursor(proc, c, prim) for c in expr_cursors]
+    else:
+        curs = [K.expr_cursor(proc, expr_cursors, prim)]
+    if not curs or not all(isinstance(c, C.ExprCursor) for c in curs):
+        raise SchedulingError(f"{prim}: expected expression cursors or an expression pattern")
+    return M.bind_expr(proc, curs, K.check_name(prim, new_name))
+
+
+def set_memory(proc, cursor, memory_type):
+    """Annotate an allocation or argument with another memory: `x : T @ M`. The C code
+    changes; the meaning does not."""
+    prim = "set_memory"
+    K.check_proc_arg(proc, prim)
+    if not (isinstance(memory_type, type) and issubclass(memory_type, Memory)):
+        raise SchedulingError(f"{prim}: expected a Memory subclass, got {memory_type!r}")
+    cur = B.buf_cursor(proc, cursor, prim)
+    return M.set_type_and_mem(proc, cur, mem=memory_type)
+
+
+def set_precision(proc, cursor, typ):
+    """Change a buffer's element type (`x : f32[...]` -> `x : f64[...]`). Like Exo this
+    is an annotation: results change by rounding only."""
+    prim = "set_precision"
+    K.check_proc_arg(proc, prim)
+    name = typ if isinstance(typ, str) else str(typ)
+    elem = T.DATA_TYPES.get(name)
+    if elem is None or elem == T.R:
+        raise SchedulingError(f"{prim}: unknown precision {typ!r}; use f16 f32 f64 i8 ui8 "
+                              "ui16 i32")
+    return M.set_type_and_mem(proc, B.buf_cursor(proc, cursor, prim), elem=elem)
+
+
+def set_window(proc, cursor, is_window=True):
+    """Make a tensor argument a window (`x : [T][...]`) or a dense tensor."""
+    prim = "set_window"
+    K.check_proc_arg(proc, prim)
+    cur = B.buf_cursor(proc, cursor, prim)
+    if not isinstance(cur, C.ArgCursor):
+        raise SchedulingError(f"{prim}: only arguments can be windows")
+    return M.set_type_and_mem(proc, cur, window=bool(is_window))
+
+
+__all__ = ["expand_dim", "divide_dim", "mult_dim", "rearrange_dim", "resize_dim",
+           "unroll_buffer", "lift_alloc", "autolift_alloc", "sink_alloc", "delete_buffer",
+           "reuse_buffer", "inline_window", "stage_mem", "bind_expr", "set_memory",
+           "set_precision", "set_window"]
