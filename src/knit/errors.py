@@ -24,6 +24,7 @@ class KnitSyntaxError(KnitError, SyntaxError):
     def __init__(self, srcinfo, what: str, hint: str = ""):
         self.srcinfo = srcinfo
         KnitError.__init__(self, _located(srcinfo, what, hint))
+        self.msg = self.args[0]  # tracebacks print a SyntaxError's `msg`, not str()
 
     def __str__(self) -> str:
         return self.args[0]
