@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import sys
+import weakref
 
 from knit.frontend import parse as P
 from knit.ir import nodes as N
 from knit.ir.printer import proc_str
+
+
+_wrappers: dict[int, weakref.ref] = {}  # id(IR Proc) -> the Procedure wrapping it
+
+
+def procedure_of(ir: N.Proc) -> Procedure | None:
+    """The Procedure that wraps an IR Proc (e.g. the callee of a call), if still alive."""
+    ref = _wrappers.get(id(ir))
+    p = ref() if ref is not None else None
+    return p if p is not None and p._loopir_proc is ir else None
 
 
 class Procedure:
@@ -14,6 +25,8 @@ class Procedure:
 
     def __init__(self, ir: N.Proc, scope: dict | None = None, *, check: bool = True):
         self._loopir_proc = ir
+        if procedure_of(ir) is None:
+            _wrappers[id(ir)] = weakref.ref(self)
         self._scope = scope or {}
         self._checked = False
         self._compiled = None

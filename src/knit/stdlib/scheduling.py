@@ -333,6 +333,9 @@ from knit.stdlib.sched_buffers import (  # noqa: E402 - buffer and memory primit
     lift_alloc, mult_dim, rearrange_dim, resize_dim, reuse_buffer, set_memory,
     set_precision, set_window, sink_alloc, stage_mem, unroll_buffer,
 )
+from knit.stdlib.sched_subprocs import (  # noqa: E402 - sub-procedure primitives
+    call_eqv, extract_subproc, inline, insert_noop_call, make_instr, replace, replace_all,
+)
 
 # ---------------------------------------------------------------- combinators
 

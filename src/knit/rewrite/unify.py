@@ -1,0 +1,229 @@
+"""Unification: find the arguments that make a procedure's body equal to a block.
+
+`replace(p, block, instr)` needs arguments such that `instr(args)` does exactly what
+`block` does. The instr body and the block are walked together: loops pair their
+variables, statements and data expressions must have the same shape, control
+parameters are solved from loop bounds and indices, and every access of a tensor
+parameter `x[e]` paired with a block access `B[f]` constrains x to be a window of B
+whose offset `f - e` does not vary with the paired loops. Index equalities that
+remain are proven with the solver under the block's facts.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from knit.analysis import effects as E
+from knit.analysis.exprs import add, sub
+from knit.analysis.simplify import simplify_expr
+from knit.analysis.smt import prove
+from knit.ir import nodes as N
+from knit.ir import types as T
+from knit.ir.printer import expr_str
+from knit.ir.sym import Sym
+from knit.ir.visit import free_syms, subst
+
+
+class UnifyError(Exception):
+    """The block does not have the shape of the procedure's body (message says where)."""
+
+
+class _Unifier:
+    def __init__(self, callee: N.Proc, windows: dict):
+        self.callee = callee
+        self.params = {a.name: a for a in callee.args}
+        self.loops: dict[Sym, Sym] = {}  # callee loop var -> block loop var
+        self.ranges: list = []  # facts about the block's paired loop variables
+        self.control: dict[Sym, N.Expr] = {}  # solved control parameters
+        self.obligations: list = []  # (callee index expr, block index expr)
+        self.accesses: dict[Sym, list] = {}  # data param -> [(callee idx, buf, block idx)]
+        self.windows = windows  # block window syms -> (base, accesses), to resolve nothing
+
+    # ------------------------------------------------------------ statements
+
+    def block(self, xs, ys):
+        if len(xs) != len(ys):
+            raise UnifyError(f"the body has {len(xs)} statement(s), the block {len(ys)}")
+        for x, y in zip(xs, ys):
+            self.stmt(x, y)
+
+    def stmt(self, x, y):  # noqa: C901 - one case per statement kind
+        if type(x) is not type(y):
+            raise UnifyError(f"a {type(x).__name__} in the body faces a {type(y).__name__}")
+        match x:
+            case N.For():
+                self.index(x.lo, y.lo)
+                self.index(x.hi, y.hi)
+                self.loops[x.iter] = y.iter
+                v = E.var(y.iter)
+                self.ranges += [E.le(y.lo, v), E.lt(v, y.hi)]
+                self.block(x.body, y.body)
+            case N.If():
+                self.index(x.cond, y.cond)
+                self.block(x.body, y.body)
+                self.block(x.orelse, y.orelse)
+            case N.Assign() | N.Reduce():
+                self.data_access(x.name, x.idx, y.name, y.idx, x.type, y.type)
+                self.data(x.rhs, y.rhs)
+            case N.Pass():
+                pass
+            case N.WriteConfig():
+                if (x.config, x.field) != (y.config, y.field):
+                    raise UnifyError("different config fields are written")
+                self.data(x.rhs, y.rhs)
+            case _:
+                raise UnifyError(f"cannot unify a {type(x).__name__} statement")
+
+    # ------------------------------------------------------------ expressions
+
+    def data(self, x, y):  # noqa: C901
+        match x:
+            case N.Read() if x.name in self.params and not self.params[x.name].type.is_control():
+                if not isinstance(y, N.Read) or y.type.is_tensor():
+                    raise UnifyError(f"{expr_str(x)} faces {expr_str(y)}")
+                self.data_access(x.name, x.idx, y.name, y.idx, x.type, y.type)
+                return
+            case N.Read() if x.type.is_control():
+                self.index(x, y)
+                return
+        if type(x) is not type(y):
+            raise UnifyError(f"{expr_str(x)} faces {expr_str(y)}")
+        match x:
+            case N.Const():
+                if x.val != y.val:
+                    raise UnifyError(f"the constants {expr_str(x)} and {expr_str(y)} differ")
+            case N.USub():
+                self.data(x.arg, y.arg)
+            case N.BinOp():
+                if x.op != y.op:
+                    raise UnifyError(f"'{x.op}' faces '{y.op}'")
+                if x.type.is_control():
+                    self.index(x, y)
+                else:
+                    self.data(x.lhs, y.lhs)
+                    self.data(x.rhs, y.rhs)
+            case N.Extern():
+                if x.f is not y.f or len(x.args) != len(y.args):
+                    raise UnifyError(f"{expr_str(x)} faces {expr_str(y)}")
+                for a, b in zip(x.args, y.args):
+                    self.data(a, b)
+            case N.ReadConfig():
+                if (x.config, x.field) != (y.config, y.field):
+                    raise UnifyError(f"{expr_str(x)} faces {expr_str(y)}")
+            case N.Read():  # a local buffer of the callee: not supported
+                raise UnifyError(f"the body reads its own buffer '{x.name.name}'")
+            case _:
+                raise UnifyError(f"cannot unify {expr_str(x)}")
+
+    def index(self, x, y):
+        """An index/bool expression pair: solve a bare control parameter, else defer."""
+        if isinstance(x, N.Read) and x.name in self.params and x.name not in self.control \
+                and self.params[x.name].type.is_control():
+            self.control[x.name] = y
+            return
+        self.obligations.append((x, y))
+
+    def data_access(self, pname, pidx, bname, bidx, ptype, btype):
+        if pname not in self.params:
+            raise UnifyError(f"the body writes its own buffer '{pname.name}'")
+        param = self.params[pname]
+        elem = param.type.basetype()
+        if elem != T.R and elem != btype:
+            raise UnifyError(f"'{pname.name}' holds {elem} but '{bname.name}' holds {btype}")
+        self.accesses.setdefault(pname, []).append((tuple(pidx), bname, tuple(bidx)))
+
+    # ------------------------------------------------------------ solving
+
+    def to_block(self, e):
+        env = {k: E.var(v) for k, v in self.loops.items()}
+        env.update(self.control)
+        return subst(e, env)
+
+    def inner(self) -> set:
+        return set(self.loops.values())
+
+    def solve_args(self, facts, buf_types: dict) -> tuple:
+        facts = list(facts) + self.ranges
+        for x, y in self.obligations:
+            if not _prove_same(facts, self.to_block(x), y):
+                raise UnifyError(f"cannot prove {expr_str(self.to_block(x))} equals "
+                                 f"{expr_str(y)}")
+        args = []
+        for p in self.callee.args:
+            if p.type.is_control():
+                if p.name not in self.control:
+                    raise UnifyError(f"cannot determine the argument '{p.name.name}'")
+                args.append(self.control[p.name])
+            elif p.name not in self.accesses:
+                raise UnifyError(f"the block never touches what '{p.name.name}' stands for")
+            elif p.type.is_tensor():
+                args.append(self.window_arg(p, facts, buf_types))
+            else:
+                args.append(self.scalar_arg(p, facts, buf_types))
+        return tuple(args)
+
+    def scalar_arg(self, p, facts, buf_types):
+        accs = self.accesses[p.name]
+        _, buf, idx0 = accs[0]
+        for _, b, idx in accs:
+            if b is not buf or any(not _prove_same(facts, a, c) for a, c in zip(idx, idx0)):
+                raise UnifyError(f"'{p.name.name}' stands for different locations")
+        if any(free_syms(i) & self.inner() for i in idx0):
+            raise UnifyError(f"'{p.name.name}' would vary with the block's loops")
+        return N.Read(buf, idx0, buf_types[buf].basetype())
+
+    def window_arg(self, p, facts, buf_types):
+        accs = self.accesses[p.name]
+        buf = accs[0][1]
+        if any(b is not buf for _, b, _ in accs):
+            raise UnifyError(f"'{p.name.name}' stands for two different buffers")
+        btype = buf_types[buf]
+        rank, n = len(p.type.shape()), len(btype.shape())
+        dims = [self.to_block(d) for d in p.type.shape()]
+        for chosen in reversed(list(combinations(range(n), rank))):
+            w = self.try_window(chosen, accs, dims, facts, n)
+            if w is not None:
+                typ = T.TensorT(tuple(dims), True, btype.basetype())
+                if not p.type.is_win():
+                    raise UnifyError(f"'{p.name.name}' is a dense tensor; only window "
+                                     "parameters can take part of a buffer")
+                return N.WindowExpr(buf, w, typ)
+        raise UnifyError(f"no window of '{buf.name}' gives the accesses of '{p.name.name}'")
+
+    def try_window(self, chosen, accs, dims, facts, n):
+        offsets: list = [None] * n
+        for pidx, _, bidx in accs:
+            pidx = [self.to_block(e) for e in pidx]
+            k = 0
+            for d in range(n):
+                if d in chosen:
+                    off = simplify_expr(sub(bidx[d], pidx[k]))
+                    k += 1
+                else:
+                    off = bidx[d]
+                if free_syms(off) & self.inner():
+                    return None
+                if offsets[d] is None:
+                    offsets[d] = off
+                elif not _prove_same(facts, offsets[d], off):
+                    return None
+        out, k = [], 0
+        for d in range(n):
+            if d in chosen:
+                lo = offsets[d]
+                out.append(N.Interval(lo, simplify_expr(add(lo, dims[k]))))
+                k += 1
+            else:
+                out.append(N.Point(offsets[d]))
+        return tuple(out)
+
+
+def _prove_same(facts, a, b) -> bool:
+    return a == b or prove(facts, E.eq(a, b))
+
+
+def unify(callee: N.Proc, stmts, facts, buf_types: dict) -> tuple:
+    """The call arguments making `callee`'s body do what `stmts` do, or UnifyError."""
+    u = _Unifier(callee, {})
+    u.block(callee.body, tuple(stmts))
+    return u.solve_args(facts, buf_types)

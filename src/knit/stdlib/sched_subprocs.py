@@ -1,0 +1,95 @@
+"""Public sub-procedure primitives (re-exported by knit.stdlib.scheduling)."""
+
+from __future__ import annotations
+
+from knit.cursors import cursor as C
+from knit.errors import SchedulingError
+from knit.rewrite import common as K
+from knit.rewrite import subprocs as SP
+
+
+def _procedure(prim, x):
+    from knit.procedure import Procedure
+
+    if not isinstance(x, Procedure):
+        raise SchedulingError(f"{prim}: expected a procedure, got {type(x).__name__}")
+    return x
+
+
+def replace(proc, block_cursor, subproc, quiet=False):
+    """Replace a block by a call to `subproc` (typically an instruction) whose body
+    does the same thing. The arguments (including windows, strides and sizes) are
+    found by unifying the block with subproc's body; subproc's asserts must be proven
+    at the call, and each buffer must live in the memory the parameter names.
+    Refused with the first mismatch otherwise."""
+    prim = "replace"
+    K.check_proc_arg(proc, prim)
+    blk = K.block_cursor(proc, block_cursor, prim)
+    return SP.replace(proc, blk, _procedure(prim, subproc))
+
+
+def replace_all(proc, subprocs, mem_aware=True):
+    """Replace every block that matches the body of one of `subprocs` (a procedure or a
+    list), in program order; blocks that do not match are left alone."""
+    K.check_proc_arg(proc, "replace_all")
+    subs = subprocs if isinstance(subprocs, (list, tuple)) else [subprocs]
+    return SP.replace_all(proc, [_procedure("replace_all", s) for s in subs])
+
+
+def call_eqv(proc, call_cursor, eqv_proc):
+    """Call `eqv_proc` instead of the procedure a call names; refused unless the two are
+    known equivalent (one was scheduled from the other, see Procedure.is_eq)."""
+    prim = "call_eqv"
+    K.check_proc_arg(proc, prim)
+    cur = K.stmt_cursor(proc, call_cursor, prim)
+    if not isinstance(cur, C.CallCursor):
+        raise SchedulingError(f"{prim}: expected a call")
+    return SP.call_eqv(proc, cur, _procedure(prim, eqv_proc))
+
+
+def inline(proc, call_cursor):
+    """Replace a call by the callee's body, with its parameters replaced by the
+    arguments. Always safe."""
+    prim = "inline"
+    K.check_proc_arg(proc, prim)
+    cur = K.stmt_cursor(proc, call_cursor, prim)
+    if not isinstance(cur, C.CallCursor):
+        raise SchedulingError(f"{prim}: expected a call")
+    return SP.inline(proc, cur)
+
+
+def extract_subproc(proc, block, subproc_name, include_asserts=True):
+    """Move a block into a new procedure named `subproc_name` and call it there.
+    Returns (new proc, subproc). The subproc takes the block's free variables; with
+    include_asserts it asserts what held at the block (loop ranges, conditions)."""
+    prim = "extract_subproc"
+    K.check_proc_arg(proc, prim)
+    blk = K.block_cursor(proc, block, prim)
+    return SP.extract_subproc(proc, blk, K.check_name(prim, subproc_name),
+                              bool(include_asserts))
+
+
+def insert_noop_call(proc, gap_cursor, instr, args):
+    """Insert a call to an instruction whose body is `pass` (e.g. a prefetch): it
+    cannot change the program's meaning."""
+    from knit.frontend.fragment import parse_expr_fragment
+
+    prim = "insert_noop_call"
+    K.check_proc_arg(proc, prim)
+    gap = K.gap_cursor(proc, gap_cursor, prim)
+    path = gap._parent + ((gap._field, gap._idx),)
+    parsed = [parse_expr_fragment(proc, a, path, prim) if isinstance(a, str) else a
+              for a in args]
+    return SP.insert_noop_call(proc, gap, _procedure(prim, instr), parsed)
+
+
+def make_instr(proc, c_instr, c_global=""):
+    """Turn a procedure into an instruction that emits `c_instr` in C."""
+    K.check_proc_arg(proc, "make_instr")
+    if not isinstance(c_instr, str):
+        raise SchedulingError("make_instr: c_instr must be a string")
+    return SP.make_instr(proc, c_instr, c_global)
+
+
+__all__ = ["replace", "replace_all", "call_eqv", "inline", "extract_subproc",
+           "insert_noop_call", "make_instr"]
