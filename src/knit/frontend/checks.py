@@ -1,5 +1,174 @@
-"""Static checks run when a procedure is defined (placeholder until checks land)."""
+"""Static checks run when a procedure is defined (Procedure calls `check_proc`).
+
+One walk over the body carries the facts in scope at each statement: every size
+argument is >= 1, the proc's asserts, the ranges of the enclosing loops and the
+conditions of the enclosing ifs (negated in else branches). Against those facts:
+
+- bounds of every access, window and tensor dimension  (boundscheck.py, BoundsError)
+- call sites: sizes, shapes, callee asserts, aliasing  (callcheck.py)
+- memories only instructions may touch                 (here, MemoryAccessError)
+- `par` loops nested in `par` loops                    (here, KnitSyntaxError)
+
+Instructions are checked on first use: when a call to one is checked, or when
+their Procedure first runs. Config fields are variables that statements change:
+a write `Cfg.f = e` forgets the facts about Cfg.f and learns Cfg.f == e, and a
+loop forgets, on entry, what its body (or a callee) may write.
+"""
+
+from __future__ import annotations
+
+from knit.analysis import exprs as X
+from knit.analysis import smt
+from knit.analysis.affine import TRUE, CfgField, NotAffine
+from knit.analysis.written import configs_written_in, written_configs
+from knit.errors import KnitSyntaxError, MemoryAccessError
+from knit.frontend import boundscheck as B
+from knit.frontend.callcheck import check_call
+from knit.frontend.scope import Scope
+from knit.ir import nodes as N
+from knit.ir import types as T
+
+# Procs (by identity) that passed; lets a call skip re-checking its callee.
+_checked: set = set()
 
 
-def check_proc(proc) -> None:
-    pass
+def check_proc(proc: N.Proc) -> None:
+    """Check `proc` and raise the first KnitError found; a no-op once it passed."""
+    if proc in _checked:
+        return
+    _Checker(proc).run()
+    _checked.add(proc)
+
+
+class _Checker:
+    def __init__(self, proc: N.Proc):
+        self.proc = proc
+        self.plain = proc.instr is None  # instruction bodies may touch any memory
+        self.scope = Scope()
+        self.writes_configs = bool(written_configs(proc))
+
+    def run(self) -> None:
+        facts = smt.Facts()
+        for a in self.proc.args:
+            if a.type == T.SIZE:
+                facts = facts.add(X.cmp(">=", X.var(a.name, T.SIZE), X.const(1)))
+            elif not a.type.is_control():
+                self.scope.declare(a.name, a.type, a.mem)
+        facts = self.add(facts, *self.proc.preds)
+        for a in self.proc.args:
+            if a.type.is_tensor():
+                B.check_dims(a.name.name, a.type, facts, a.srcinfo)
+        self.block(self.proc.body, facts, in_par=False)
+
+    def add(self, facts: smt.Facts, *conds) -> smt.Facts:
+        """`facts` and `conds` (bool Exprs or formulas)."""
+        conds = [c if isinstance(c, tuple) else self.scope.resolve_strides(c) for c in conds]
+        return facts.add(*conds)
+
+    def forget(self, facts: smt.Facts, stmts) -> smt.Facts:
+        """`facts` without those about config fields that `stmts` may write."""
+        if not self.writes_configs:
+            return facts
+        fields = {CfgField(c, f) for c, f in configs_written_in(stmts)}
+        return facts.without(fields.__contains__) if fields else facts
+
+    def negation(self, cond: N.Expr):
+        try:
+            return smt.neg(self.scope.resolve_strides(cond))
+        except NotAffine:
+            return TRUE  # a condition we cannot reason about gives no fact
+
+    # ------------------------------------------------------------ statements
+
+    def block(self, stmts, facts: smt.Facts, in_par: bool) -> None:
+        for s in stmts:
+            facts = self.stmt(s, facts, in_par)
+
+    def stmt(self, s: N.Stmt, facts: smt.Facts, in_par: bool) -> smt.Facts:
+        """Check `s` under `facts`; return the facts that still hold after it."""
+        match s:
+            case N.Assign(name, _, idx, rhs) | N.Reduce(name, _, idx, rhs):
+                target = N.Read(name, idx, s.type, s.srcinfo)
+                self.access(target, "write to" if isinstance(s, N.Assign) else
+                            "reduce into", facts)
+                self.expr(rhs, facts)
+            case N.WriteConfig(rhs=rhs):
+                self.expr(rhs, facts)
+                return self.write_config(s, facts)
+            case N.If(cond, body, orelse):
+                self.block(body, self.add(facts, cond), in_par)
+                if orelse:
+                    self.block(orelse, self.add(facts, self.negation(cond)), in_par)
+            case N.For():
+                self.for_(s, facts, in_par)
+            case N.Alloc(name, typ, mem):
+                self.scope.declare(name, typ, mem)
+                B.check_dims(name.name, typ, facts, s.srcinfo)
+            case N.Call():
+                self.call(s, facts)
+            case N.WindowStmt(name, rhs):
+                self.window(rhs, facts)
+                self.scope.declare_view(name, rhs)
+        return self.forget(facts, (s,))
+
+    def write_config(self, s: N.WriteConfig, facts: smt.Facts) -> smt.Facts:
+        after = self.forget(facts, (s,))
+        if s.rhs.type.is_control() and s.rhs.type != T.BOOL:
+            field = N.ReadConfig(s.config, s.field, s.rhs.type)
+            rhs = self.scope.resolve_strides(s.rhs)
+            if CfgField(s.config, s.field) not in X.control_vars(rhs):
+                after = after.add(X.cmp("==", field, rhs))
+        return after
+
+    def for_(self, s: N.For, facts: smt.Facts, in_par: bool) -> None:
+        if s.mode == "par" and in_par:
+            raise KnitSyntaxError(s.srcinfo, f"the par loop over '{s.iter.name}' is nested "
+                                  "inside another par loop",
+                                  "only one level of par loops is supported; make this "
+                                  "loop seq")
+        i = X.var(s.iter)
+        # what one iteration writes, the next sees: forget it, bounds included
+        inner = self.add(facts, X.cmp("<=", s.lo, i), X.cmp("<", i, s.hi))
+        inner = self.forget(inner, s.body)
+        self.block(s.body, inner, in_par or s.mode == "par")
+
+    def call(self, s: N.Call, facts: smt.Facts) -> None:
+        if s.f.instr is not None:
+            check_proc(s.f)  # instrs are checked lazily: on their first call
+        for arg in s.args:
+            if isinstance(arg, N.WindowExpr):
+                self.window(arg, facts)
+            elif isinstance(arg, N.Read) and arg.idx:
+                B.check_access(arg, arg.idx, self.scope.shape(arg.name), facts)
+        check_call(s, facts, self.scope)
+
+    def window(self, w: N.WindowExpr, facts: smt.Facts) -> None:
+        B.check_window(w, self.scope.shape(w.name), facts)
+
+    # ------------------------------------------------------------ expressions
+
+    def expr(self, e: N.Expr, facts: smt.Facts) -> None:
+        match e:
+            case N.Read() if not e.type.is_control():
+                self.access(e, "read", facts)
+            case N.USub(arg):
+                self.expr(arg, facts)
+            case N.BinOp(_, lhs, rhs):
+                self.expr(lhs, facts)
+                self.expr(rhs, facts)
+            case N.Extern(_, args):
+                for a in args:
+                    self.expr(a, facts)
+            case N.WindowExpr():
+                self.window(e, facts)
+
+    def access(self, e: N.Read, verb: str, facts: smt.Facts) -> None:
+        """A read, write or reduction of one element by plain or instruction code."""
+        mem = self.scope.mem(e.name)
+        if self.plain and not mem.can_read():
+            raise MemoryAccessError(e.srcinfo, f"cannot {verb} '{e.name.name}' here: it "
+                                    f"lives in {mem.name()}, which only instructions may "
+                                    "access", f"move this access into an @instr, or keep "
+                                    f"'{e.name.name}' in a memory such as DRAM")
+        if e.idx:
+            B.check_access(e, e.idx, self.scope.shape(e.name), facts)

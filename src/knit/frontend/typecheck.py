@@ -9,6 +9,14 @@ from knit.errors import KnitTypeError
 from knit.ir import nodes as N
 from knit.ir import types as T
 
+
+def an(t) -> str:
+    """A type with its article, for messages: 'an index', 'a size', 'an f32'."""
+    name = str(t)
+    vowel = name in ("R", "f16", "f32", "f64", "i8", "i32") or name[0] in "aeiou"
+    return f"{'an' if vowel else 'a'} {name}"
+
+
 ARITH = ("+", "-", "*", "/", "%")
 COMPARE = ("<", ">", "<=", ">=", "==")
 LOGIC = ("and", "or")
@@ -36,7 +44,7 @@ def binop(op: str, lhs: N.Expr, rhs: N.Expr, srcinfo) -> N.Expr:
         for side in (lhs, rhs):
             if side.type != T.BOOL:
                 raise KnitTypeError(side.srcinfo, f"'{op}' needs bool operands, "
-                                    f"got a {side.type} value")
+                                    f"got {an(side.type)} value")
         return N.BinOp(op, lhs, rhs, T.BOOL, srcinfo)
     if lt.is_real() or rt.is_real():
         return _data_binop(op, lhs, rhs, srcinfo)
@@ -49,7 +57,7 @@ def _data_binop(op, lhs, rhs, srcinfo):
     lhs, rhs = as_data(lhs), as_data(rhs)
     for side in (lhs, rhs):
         if not side.type.is_real():
-            raise KnitTypeError(side.srcinfo, f"cannot mix a {side.type} value with data "
+            raise KnitTypeError(side.srcinfo, f"cannot mix {an(side.type)} value with data "
                                 f"in '{op}'", "index and data values are kept apart in knit")
     if op in COMPARE:
         raise KnitTypeError(srcinfo, "comparisons of data values cannot steer control flow",
@@ -65,7 +73,7 @@ def _compare(op, lhs, rhs, srcinfo):
     if op == "==" and lhs.type == rhs.type == T.BOOL:
         ok = True
     if not ok:
-        raise KnitTypeError(srcinfo, f"cannot compare a {lhs.type} value with a {rhs.type} "
+        raise KnitTypeError(srcinfo, f"cannot compare {an(lhs.type)} value with {an(rhs.type)} "
                             "value")
     return N.BinOp(op, lhs, rhs, T.BOOL, srcinfo)
 
@@ -74,7 +82,7 @@ def _index_binop(op, lhs, rhs, srcinfo):
     for side in (lhs, rhs):
         if not side.type.is_indexable() and side.type != T.STRIDE:
             raise KnitTypeError(side.srcinfo, f"'{op}' needs index or size operands, "
-                                f"got a {side.type} value")
+                                f"got {an(side.type)} value")
     if T.STRIDE in (lhs.type, rhs.type):
         typ = T.STRIDE
     elif lhs.type == rhs.type == T.INT:
@@ -97,7 +105,7 @@ def _index_binop(op, lhs, rhs, srcinfo):
 
 def usub(arg: N.Expr, srcinfo) -> N.Expr:
     if arg.type.is_tensor() or arg.type == T.BOOL:
-        raise KnitTypeError(srcinfo, f"cannot negate a {arg.type} value")
+        raise KnitTypeError(srcinfo, f"cannot negate {an(arg.type)} value")
     typ = arg.type if arg.type.is_real() or arg.type == T.INT else T.INDEX
     if arg.type == T.STRIDE:
         typ = T.STRIDE
@@ -107,20 +115,20 @@ def usub(arg: N.Expr, srcinfo) -> N.Expr:
 def check_index(e: N.Expr, what: str) -> N.Expr:
     if not e.type.is_indexable():
         raise KnitTypeError(e.srcinfo, f"{what} must be an index expression, "
-                            f"got a {e.type} value")
+                            f"got {an(e.type)} value")
     return e
 
 
 def check_bool(e: N.Expr, what: str) -> N.Expr:
     if e.type != T.BOOL:
-        raise KnitTypeError(e.srcinfo, f"{what} must be a bool, got a {e.type} value")
+        raise KnitTypeError(e.srcinfo, f"{what} must be a bool, got {an(e.type)} value")
     return e
 
 
 def check_data(e: N.Expr, what: str) -> N.Expr:
     e = as_data(e)
     if not e.type.is_real():
-        raise KnitTypeError(e.srcinfo, f"{what} must be a data value, got a {e.type} value",
+        raise KnitTypeError(e.srcinfo, f"{what} must be a data value, got {an(e.type)} value",
                             "index values cannot be stored in data buffers")
     return e
 

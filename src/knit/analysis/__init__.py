@@ -1,0 +1,1 @@
+"""Analyses over the IR: affine normal forms, the z3 layer, effects."""

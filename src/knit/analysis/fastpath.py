@@ -1,0 +1,119 @@
+"""A cheap, sound prover for the easy goals, tried before z3.
+
+To prove `L >= 0` it repeatedly replaces the most recently introduced atom of L by
+one of its known bounds: a lower bound where the coefficient is positive, an upper
+bound where it is negative. Each replacement can only decrease L, so if L ends as a
+constant > -1 (L is an integer), L >= 0 held for every value the facts allow.
+Bounds come from facts `a*v + rest >= 0` in which v is the newest atom (so
+substitution always moves to older atoms and terminates), and from the definition
+of floor division and modulo. It never claims a false goal; it may fail to prove a
+true one, and then z3 decides.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from knit.analysis.affine import Div, Lin, Mod, Mul, mod
+
+_BUDGET = 200  # substitution steps per goal before giving up to z3
+
+
+class BoundTable:
+    """Per-atom lower and upper bounds derived from a list of formulas, with ranks."""
+
+    def __init__(self, formulas):
+        self.rank: dict = {}
+        self._nvars = 0
+        self.lower: dict = {}
+        self.upper: dict = {}
+        for f in formulas:
+            self._add(f)
+
+    def _add(self, f):
+        match f[0]:
+            case "ge":
+                self._add_ge(f[1])
+            case "eq":
+                self._add_ge(f[1])
+                self._add_ge(-f[1])
+            case "and":
+                for g in f[1]:
+                    self._add(g)
+
+    def _add_ge(self, x: Lin):
+        for a in x.terms:
+            self.rank_of(a)
+        top = max(x.terms, key=self.rank_of)
+        a = x.terms[top]
+        rest = Lin({v: c for v, c in x.terms.items() if v is not top}, x.const)
+        # a*top + rest >= 0: top >= -rest/a (a > 0) or top <= rest/(-a) (a < 0)
+        bound = rest.scale(Fraction(-1, a) if abs(a) != 1 else -a)
+        (self.lower if a > 0 else self.upper).setdefault(top, []).append(bound)
+
+    def rank_of(self, atom) -> float:
+        """Base variables rank by first appearance; a compound atom ranks just above
+        the atoms inside it, so its definition substitutes downwards."""
+        r = self.rank.get(atom)
+        if r is None:
+            if isinstance(atom, (Div, Mod, Mul)):
+                inner = [atom.arg] if not isinstance(atom, Mul) else [atom.lhs, atom.rhs]
+                r = max((self.rank_of(v) for x in inner for v in x.terms), default=-1.0)
+                r += {Mod: 0.25, Div: 0.5, Mul: 0.75}[type(atom)]
+            else:
+                r, self._nvars = float(self._nvars), self._nvars + 1
+            self.rank[atom] = r
+        return r
+
+    def bounds(self, atom, lower: bool) -> list[Lin]:
+        """Known bounds of `atom` on one side: facts first, then its definition."""
+        out = list((self.lower if lower else self.upper).get(atom, ()))
+        if isinstance(atom, Mod):  # 0 <= x mod c <= c - 1
+            out.append(Lin(const=0 if lower else atom.by - 1))
+        elif isinstance(atom, Div):
+            c, x = atom.by, atom.arg
+            # floor(x/c) = (x - x mod c)/c, best when x mod c is known from a fact
+            out.append((x - mod(x, c)).scale(Fraction(1, c)))
+            # (x - c + 1)/c <= floor(x/c) <= x/c
+            out.append((x.plus(-(c - 1)) if lower else x).scale(Fraction(1, c)))
+        return out
+
+
+def proves(table: BoundTable, goal) -> bool:
+    """Whether `goal` follows from the facts behind `table` by bound substitution."""
+    match goal[0]:
+        case "true":
+            return True
+        case "ge":
+            return nonneg(table, goal[1])
+        case "eq":
+            return nonneg(table, goal[1]) and nonneg(table, -goal[1])
+        case "and":
+            return all(proves(table, g) for g in goal[1])
+        case "or":
+            return any(proves(table, g) for g in goal[1])
+    return False
+
+
+def nonneg(table: BoundTable, x: Lin) -> bool:
+    return _search(table, x, [_BUDGET])
+
+
+def _search(table: BoundTable, x: Lin, budget: list[int]) -> bool:
+    if x.is_const():
+        return x.const > -1  # x is an integer in truth, so x > -1 means x >= 0
+    top = max(x.terms, key=table.rank_of)
+    a = x.terms[top]
+    rest = Lin({v: c for v, c in x.terms.items() if v is not top}, x.const)
+    bounds = table.bounds(top, lower=a > 0)
+    if a > 0 and isinstance(top, Div) and _search(table, top.arg, budget):
+        bounds.append(Lin())  # x >= 0 implies floor(x / c) >= 0
+    for b in bounds:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if top in b.terms:  # a bound mentioning its own atom cannot make progress
+            continue
+        if _search(table, rest + b.scale(a), budget):
+            return True
+    return False

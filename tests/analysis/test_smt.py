@@ -1,0 +1,207 @@
+"""The solver layer: soundness of the fast path and of prove() against brute force,
+caching, counterexamples, and what "unknown" means."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from knit.analysis import affine as A
+from knit.analysis import fastpath, smt
+from knit.ir import nodes as N
+from knit.ir import types as T
+from knit.ir.sym import Sym
+
+n_, i_, j_ = Sym("n"), Sym("i"), Sym("j")
+N_, I, J = (N.Read(s, (), t) for s, t in ((n_, T.SIZE), (i_, T.INDEX), (j_, T.INDEX)))
+VARS = [n_, i_, j_]
+DOMAIN = range(-6, 13)
+
+
+def lit(v):
+    return N.Const(v, T.INT)
+
+
+def op(o, a, b):
+    typ = T.BOOL if o in ("<", "<=", ">", ">=", "==", "and", "or") else T.INDEX
+    return N.BinOp(o, a, b, typ)
+
+
+def envs():
+    for vals in itertools.product(DOMAIN, repeat=len(VARS)):
+        yield dict(zip(VARS, vals))
+
+
+def holds_on_domain(facts, goal) -> bool:
+    fs = [smt.formula(f) for f in facts]
+    g = smt.formula(goal)
+    return all(A.eval_formula(g, env) for env in envs()
+               if all(A.eval_formula(f, env) for f in fs))
+
+
+# facts shaped like a checker's: n >= 1, maybe an assert on n, loop ranges for i and j
+terms = st.sampled_from([lit(0), lit(1), lit(3), N_, op("-", N_, lit(1)), op("/", N_, lit(4)),
+                         op("%", N_, lit(3)), I, op("+", I, lit(1)), op("*", lit(2), I),
+                         op("-", N_, I), op("/", I, lit(2))])
+asserts = st.sampled_from([None, op(">=", N_, lit(4)), op("==", op("%", N_, lit(4)), lit(0)),
+                           op("<=", N_, lit(8))])
+
+
+@st.composite
+def scenarios(draw):
+    facts = [op(">=", N_, lit(1))]
+    pred = draw(asserts)
+    if pred is not None:
+        facts.append(pred)
+    facts += [op("<=", draw(st.sampled_from([lit(0), lit(1)])), I),
+              op("<", I, draw(st.sampled_from([N_, op("/", N_, lit(4)), op("-", N_, lit(2))])))]
+    if draw(st.booleans()):
+        facts += [op("<=", lit(0), J), op("<", J, draw(st.sampled_from([lit(4), I, N_])))]
+    goal = op(draw(st.sampled_from(["<", "<=", ">=", "=="])), draw(terms),
+              op("+", draw(terms), draw(st.sampled_from([J, lit(0), lit(-1)]))))
+    return facts, goal
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios())
+def test_fast_path_never_proves_a_false_goal(sc):
+    facts, goal = sc
+    table = smt.Facts().add(*facts).table()
+    if fastpath.proves(table, smt.formula(goal)):
+        assert holds_on_domain(facts, goal)
+
+
+@settings(max_examples=80, deadline=None)
+@given(scenarios())
+def test_prove_agrees_with_brute_force(sc):
+    facts, goal = sc
+    proven = smt.prove(facts, goal)
+    if proven:
+        assert holds_on_domain(facts, goal)
+    elif not holds_on_domain(facts, goal):
+        ce = smt.counterexample(facts, goal)
+        assert ce is not None
+        env = {v: ce.value(v) for v in VARS}
+        assert all(A.eval_formula(smt.formula(f), env) for f in facts)
+        assert not A.eval_formula(smt.formula(goal), env)
+
+
+def test_fast_path_handles_loop_nests_and_divisibility():
+    facts = smt.Facts().add(op(">=", N_, lit(1)), op("==", op("%", N_, lit(4)), lit(0)),
+                            op("<=", lit(0), I), op("<", I, op("/", N_, lit(4))),
+                            op("<=", lit(0), J), op("<", J, lit(4)))
+    table = facts.table()
+    four_i_j = op("+", op("*", lit(4), I), J)
+    assert fastpath.proves(table, smt.formula(op("<", four_i_j, N_)))
+    assert fastpath.proves(table, smt.formula(op(">=", four_i_j, lit(0))))
+    last = op("-", op("*", lit(4), op("/", N_, lit(4))), lit(1))
+    assert fastpath.proves(table, smt.formula(op(">=", last, lit(0))))
+    assert not fastpath.proves(table, smt.formula(op("<", op("+", four_i_j, lit(1)), N_)))
+
+
+def test_queries_are_cached():
+    facts = smt.Facts().add(op(">=", N_, lit(1)), op("<=", lit(0), I), op("<", I, N_),
+                            op("==", op("%", N_, lit(3)), lit(1)))
+    goal = op("<", op("+", I, lit(1)), N_)  # false: a z3 query, not syntactic
+    smt.clear_cache()
+    smt.reset_stats()
+    assert not smt.prove(facts, goal)
+    assert not smt.prove(facts, goal)
+    again = smt.Facts().add(op(">=", N_, lit(1)), op("<=", lit(0), I), op("<", I, N_),
+                            op("==", op("%", N_, lit(3)), lit(1)))
+    assert not smt.prove(again, goal)  # equal facts built anew hit the same entry
+    st_ = smt.stats()
+    assert st_["z3"] == 1 and st_["cached"] == 2, st_
+
+
+def test_irrelevant_facts_do_not_split_the_cache():
+    k = Sym("k")
+    K = N.Read(k, (), T.INDEX)
+    base = [op(">=", N_, lit(1)), op("<=", lit(0), I), op("<", I, N_)]
+    goal = op("<", op("*", lit(2), I), op("+", N_, I))  # needs z3? 2i < n + i <=> i < n
+    smt.clear_cache()
+    smt.reset_stats()
+    smt.prove(base, goal)
+    smt.prove(base + [op("<", K, lit(5))], goal)
+    assert smt.stats()["z3"] <= 1
+
+
+def test_unknown_is_not_proven():
+    x, y, z = (N.Read(Sym(c), (), T.STRIDE) for c in "xyz")
+    # x^3 + y^3 != z^3 for positive integers: true, but far beyond z3's nonlinear reach
+    cube = lambda v: op("*", v, op("*", v, v))  # noqa: E731
+    facts = [op(">=", v, lit(1)) for v in (x, y, z)]
+    goal = op("<", op("+", cube(x), cube(y)), cube(z))
+    old = smt.TIMEOUT_MS
+    try:
+        smt.set_timeout(200)
+        assert smt.prove(facts, op("or", goal, op(">", op("+", cube(x), cube(y)), cube(z)))) \
+            is False
+    finally:
+        smt.set_timeout(old)
+
+
+def test_floor_semantics_of_negative_division():
+    facts = [op("==", I, lit(-1))]
+    assert smt.prove(facts, op("==", op("/", I, lit(4)), lit(-1)))
+    assert smt.prove(facts, op("==", op("%", I, lit(4)), lit(3)))
+    # and the same with the value hidden behind an inequality, so z3 must decide
+    facts = [op("<=", I, lit(-1)), op(">=", I, lit(-3))]
+    assert smt.prove(facts, op("==", op("/", I, lit(4)), lit(-1)))
+
+
+def test_counterexample_breaks_the_goal():
+    facts = [op(">=", N_, lit(1)), op("<=", lit(0), I), op("<", I, N_)]
+    goal = op("<", op("+", I, lit(1)), N_)
+    ce = smt.counterexample(facts, goal)
+    n, i = ce.value(n_), ce.value(i_)
+    assert 0 <= i < n and i + 1 >= n
+    assert ce.value(op("+", I, lit(1))) == i + 1
+    assert ce.describe([n_, i_]) == f"n = {n}, i = {i}"
+    assert smt.counterexample(facts, op("<", I, N_)) is None
+
+
+def test_contradictory_facts_prove_anything():
+    facts = [op("<", I, lit(0)), op(">", I, lit(0))]
+    assert smt.prove(facts, op("==", I, lit(7)))
+
+
+def test_bool_variables_and_else_branches():
+    b = Sym("b")
+    B = N.Read(b, (), T.BOOL)
+    facts = smt.Facts().add(op("or", B, op("<", I, lit(0))), smt.neg(B))
+    assert smt.prove(facts, op("<", I, lit(0)))
+    assert not smt.prove(facts, op("<", I, lit(-1)))
+
+
+def test_strides_and_configs_are_variables():
+    x = Sym("x")
+    s = N.StrideExpr(x, 0)
+    assert smt.prove([op("==", s, lit(1))], op("<", s, lit(2)))
+    assert not smt.prove([], op(">=", s, lit(1)))  # a window's stride is any integer
+
+
+def test_facts_without_and_untranslatable_facts():
+    data = N.BinOp("<", N.Read(Sym("x"), (lit(0),), T.F32), N.Const(1.0, T.R), T.BOOL)
+    facts = smt.Facts().add(op("<", I, lit(3)), data, op("<", J, lit(2)))
+    assert len(facts) == 2  # the data comparison is dropped: knowing less is safe
+    fewer = facts.without(lambda v: v is j_)
+    assert len(fewer) == 1
+    assert smt.prove(facts, op("<", J, lit(2))) and not smt.prove(fewer, op("<", J, lit(2)))
+    assert not smt.prove(facts, data)  # a goal outside the integer fragment: not proven
+
+
+def test_import_knit_does_not_load_z3():
+    code = "import sys, knit; assert 'z3' not in sys.modules, 'z3 loaded by import knit'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_constant_goal_in_dead_code():
+    # under `if n < 1` (impossible for a size), even `0 <= -1` holds
+    facts = [op(">=", N_, lit(1)), op("<", N_, lit(1))]
+    assert smt.prove(facts, op("<=", lit(0), lit(-1)))
+    assert not smt.prove([op(">=", N_, lit(1))], op("<=", lit(0), lit(-1)))
