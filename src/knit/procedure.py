@@ -63,8 +63,8 @@ class Procedure:
 
     def _derive(self, ir: N.Proc, *, unsafe: bool = False) -> Procedure:
         """A procedure produced from this one by a rewrite; `unsafe` when unchecked."""
+        # checked again (memories included) when it is compiled or run
         new = Procedure(ir, self._scope, check=False)
-        new._checked = self._checked
         new._parent = self
         if not unsafe:
             new._eqv = self._eqv

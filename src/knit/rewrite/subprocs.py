@@ -19,12 +19,10 @@ from knit.rewrite.unify import UnifyError, unify
 def check_call_sites(prim: str, proc, where) -> None:
     """Re-check a rewritten procedure's calls, shapes and bounds (not its memories: a
     schedule passes through states where plain code still touches registers)."""
-    from knit.frontend.checks import _Checker
+    from knit.frontend.checks import check_proc
 
-    checker = _Checker(proc._loopir_proc)
-    checker.plain = False
     try:
-        checker.run()
+        check_proc(proc._loopir_proc, memories=False)
     except KnitError as e:
         first = str(e).splitlines()[0].split(": ", 1)[-1]
         raise refuse(prim, where, f"the new call would not be valid: {first}") from e
