@@ -1,0 +1,173 @@
+"""How long scheduling takes: a realistic 38-step SGEMM schedule (blocking the loops of
+a GEMM, then the 6x16 AVX2 register microkernel), timed under knit and, when
+exo-lang 1.0 is available, under Exo in the same run.
+
+    .venv/bin/python benchmarks/schedule_speed.py [--exo-python PATH] [--repeat N]
+
+The same file runs under either system (`--impl knit|exo`); the driver runs Exo in
+a subprocess with a Python that has exo-lang installed (default: $EXO_PYTHON, or
+this Python if it can `import exo`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+IMPL = "knit"
+if "--impl" in sys.argv:
+    IMPL = sys.argv[sys.argv.index("--impl") + 1]
+
+if IMPL == "exo":
+    from exo import proc  # noqa: F401
+    from exo.platforms.x86 import *  # noqa: F403
+    from exo.stdlib.scheduling import *  # noqa: F403
+else:
+    from knit import proc  # noqa: F401
+    from knit.platforms.x86 import *  # noqa: F403
+    from knit.stdlib.scheduling import *  # noqa: F403
+
+
+def define():
+    @proc
+    def sgemm(N: size, M: size, K: size, A: f32[N, K] @ DRAM, B: f32[K, M] @ DRAM,
+              C: f32[N, M] @ DRAM):
+        assert N % 6 == 0
+        assert M % 16 == 0
+        for i in seq(0, N):
+            for j in seq(0, M):
+                for k in seq(0, K):
+                    C[i, j] += A[i, k] * B[k, j]
+
+    @proc
+    def rank_k_reduce_6x16(K: size, A: f32[6, K] @ DRAM, B: f32[K, 16] @ DRAM,
+                           C: f32[6, 16] @ DRAM):
+        for i in seq(0, 6):
+            for j in seq(0, 16):
+                for k in seq(0, K):
+                    C[i, j] += A[i, k] * B[k, j]
+
+    return sgemm, rank_k_reduce_6x16
+
+
+def schedule_blocking(p):
+    """13 steps: 6x16 register blocks of C, k innermost per block, then k outside."""
+    p = rename(p, "sgemm_blocked")
+    p = divide_loop(p, "i", 6, ["io", "ii"], perfect=True)
+    p = divide_loop(p, "j", 16, ["jo", "ji"], perfect=True)
+    p = reorder_loops(p, "ii jo")
+    p = simplify(p)
+    p = reorder_loops(p, "ji k")
+    p = reorder_loops(p, "ii k")
+    p = simplify(p)
+    p = divide_loop(p, "ji", 8, ["jv", "jl"], perfect=True)
+    p = simplify(p)
+    p = reorder_loops(p, "jo k")
+    p = reorder_loops(p, "io k")
+    p = simplify(p)
+    return p
+
+
+def schedule_microkernel(p):
+    """25 steps: Exo's AVX2 example schedule."""
+    p = rename(p, "rank_k_reduce_6x16_scheduled")
+    p = reorder_loops(p, "j k")
+    p = reorder_loops(p, "i k")
+    p = divide_loop(p, "for j in _: _", 8, ["jo", "ji"], perfect=True)
+    p = stage_mem(p, "for k in _:_", "C[0:6, 0:16]", "C_reg")
+    p = simplify(p)
+    p = divide_dim(p, "C_reg:_", 1, 8)
+    p = repeat(divide_loop)(p, "for i1 in _: _", 8, ["i2", "i3"], perfect=True)
+    p = simplify(p)
+    p = set_memory(p, "C_reg:_", AVX2)
+    p = replace_all(p, mm256_loadu_ps)
+    p = replace_all(p, mm256_storeu_ps)
+    p = simplify(p)
+    p = stage_mem(p, "for i in _:_", "B[k, 0:16]", "B_reg")
+    p = simplify(p)
+    p = divide_loop(p, "for i0 in _: _ #1", 8, ["io", "ii"], perfect=True)
+    p = divide_dim(p, "B_reg:_", 0, 8)
+    p = set_memory(p, "B_reg:_", AVX2)
+    p = simplify(p)
+    p = replace_all(p, mm256_loadu_ps)
+    p = simplify(p)
+    p = bind_expr(p, "A[i, k]", "A_reg")
+    p = expand_dim(p, "A_reg", 8, "ji")
+    p = lift_alloc(p, "A_reg", n_lifts=2)
+    p = fission(p, p.find("A_reg[ji] = _").after(), n_lifts=2)
+    p = remove_loop(p, "for jo in _: _")
+    p = set_memory(p, "A_reg:_", AVX2)
+    p = replace_all(p, mm256_broadcast_ss)
+    p = replace_all(p, mm256_fmadd_ps)
+    p = simplify(p)
+    return p
+
+
+STEPS = 13 + 29
+
+
+def run_once() -> tuple[float, float, str]:
+    """(seconds to define the procs, seconds to schedule, the final code)."""
+    t0 = time.perf_counter()
+    sgemm, kernel = define()
+    t1 = time.perf_counter()
+    blocked = schedule_blocking(sgemm)
+    micro = schedule_microkernel(kernel)
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, str(blocked) + "\n" + str(micro)
+
+
+def child(repeat: int) -> None:
+    times = [run_once() for _ in range(repeat)]
+    best = min(times, key=lambda t: t[1])
+    print(f"RESULT {best[0]:.6f} {best[1]:.6f}")
+
+
+def measure(python: str, impl: str, repeat: int) -> tuple[float, float] | None:
+    cmd = [python, os.path.abspath(__file__), "--impl", impl, "--child", str(repeat)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")), None)
+    if line is None:
+        print(f"{impl} failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}", file=sys.stderr)
+        return None
+    _, d, s = line.split()
+    return float(d), float(s)
+
+
+def find_exo_python(arg: str | None) -> str | None:
+    for py in (arg, os.environ.get("EXO_PYTHON"), sys.executable):
+        if py and subprocess.run([py, "-c", "import exo"], capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--exo-python")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--impl", default="knit")
+    ap.add_argument("--child", type=int)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    print(f"schedule: {STEPS} primitive calls (SGEMM blocking + AVX2 6x16 microkernel); "
+          f"best of {args.repeat}, each system in a fresh process")
+    knit_t = measure(sys.executable, "knit", args.repeat)
+    exo_py = find_exo_python(args.exo_python)
+    exo_t = measure(exo_py, "exo", args.repeat) if exo_py else None
+    print(f"{'system':<8} {'define procs':>14} {'schedule':>10} {'per step':>10}")
+    for name, t in (("knit", knit_t), ("exo", exo_t)):
+        if t is not None:
+            print(f"{name:<8} {t[0] * 1e3:>12.1f}ms {t[1]:>9.3f}s {t[1] / STEPS * 1e3:>8.1f}ms")
+    if knit_t and exo_t:
+        print(f"knit schedules {exo_t[1] / knit_t[1]:.1f}x faster than Exo on this schedule")
+    elif exo_py is None:
+        print("exo-lang is not installed here: pass --exo-python or set EXO_PYTHON to compare")
+
+
+if __name__ == "__main__":
+    main()
