@@ -26,7 +26,6 @@ class EquivalenceError(KnitError, AssertionError):
 @dataclass
 class EquivReport:
     trials: int = 0
-    runs: int = 0
     sizes: list = field(default_factory=list)
 
 
@@ -53,6 +52,23 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
         if diff is not None:
             size_env, diff = _shrink(p, q, size_env, diff, interpret, compiled)
             raise EquivalenceError(_describe(p, q, size_env, diff))
+    return report
+
+
+def check_backends(p, trials: int = 3, sizes: dict | None = None, *, seed: int = 0,
+                   max_size: int = 8) -> EquivReport:
+    """Run one procedure compiled and interpreted on the same random inputs and compare
+    every buffer: the C backend against the reference semantics."""
+    rng = random.Random(seed)
+    report = EquivReport()
+    for _ in range(trials):
+        size_env = _draw_sizes(p._loopir_proc, p._loopir_proc, sizes or {}, rng, max_size)
+        runners = [("compiled vs interpreted", p.compile(), p.interpret)]
+        diff = _compare_runs(p, size_env, rng.randrange(2**31), runners)
+        report.trials += 1
+        report.sizes.append(size_env)
+        if diff is not None:
+            raise EquivalenceError(_describe(p, p, size_env, diff))
     return report
 
 
@@ -161,10 +177,14 @@ def _runners(p, q, size_env, interpret, compiled):
 
 
 def _compare_once(p, q, size_env, seed, interpret, compiled):
+    return _compare_runs(p, size_env, seed, _runners(p, q, size_env, interpret, compiled))
+
+
+def _compare_runs(p, size_env, seed, runners):
     import numpy as np
 
     base = _make_inputs(p._loopir_proc, size_env, seed)
-    for mode, run_p, run_q in _runners(p, q, size_env, interpret, compiled):
+    for mode, run_p, run_q in runners:
         xs = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in base.items()}
         ys = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in base.items()}
         run_p(**xs)
