@@ -7,6 +7,8 @@ C expressions as strings. This is the public API a hardware library uses.
 
 from __future__ import annotations
 
+import re
+
 from knit.errors import KnitError
 
 
@@ -25,8 +27,13 @@ def generate_offset(indices: list[str], strides: list[str]) -> str:
         elif i == "1":
             terms.append(s)
         else:
-            terms.append(f"({i}) * ({s})")
+            terms.append(f"{_factor(i)} * {_factor(s)}")
     return " + ".join(terms) if terms else "0"
+
+
+def _factor(c: str) -> str:
+    """`c` as an operand of `*`: names, numbers and element accesses need no parentheses."""
+    return c if re.fullmatch(r"[\w.]+(\[[^\[\]]*\])*", c) else f"({c})"
 
 
 class Memory:

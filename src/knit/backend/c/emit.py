@@ -1,0 +1,262 @@
+"""Statements -> C: one C function per knit procedure.
+
+The emitter walks the body once, writing lines; each block gets a C scope, and the
+buffers allocated in a block are freed at its end, in reverse order. Memories,
+instructions and externs produce their own C through their hooks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from knit.backend.c.calls import CallEmitter
+from knit.backend.c.exprs import NARROW, hook_error
+from knit.backend.c.names import CNames
+from knit.backend.c.windows import dense_strides, root_view
+from knit.errors import InternalError, KnitTypeError
+from knit.ir import nodes as N
+from knit.ir import types as T
+from knit.ir.printer import Names, expr_str, type_str
+from knit.ir.sym import Sym
+from knit.ir.visit import walk_expr
+from knit.memory import MemGenError
+
+
+class ProcEmitter(CallEmitter):
+    """Compiles one non-instr procedure to a C prototype and definition."""
+
+    def __init__(self, proc: N.Proc, unit, c_name: str, public: bool):
+        super().__init__(CNames(unit.reserved), unit)
+        self.proc = proc
+        self.c_name = c_name
+        self.public = public
+        self.lines: list[str] = []
+        self.depth = 1
+        self._blocks: list[list[tuple]] = []  # allocations of each open block
+        self._written = unit.written(proc)
+        self._known = known_strides(proc.preds)
+        self.params = [self.param(a) for a in proc.args]
+
+    # ------------------------------------------------------------ signature
+
+    def prototype(self) -> str:
+        static = "" if self.public else "static "
+        params = ", ".join(self.params) if self.params else "void"
+        head = f"{static}void {self.c_name}("
+        if len(head) + len(params) + 1 > 100:
+            params = "\n    " + ",\n    ".join(self.params) + "\n"
+        return f"{head}{params})"
+
+    def signature_comment(self) -> str:
+        names = Names()
+        args = ", ".join(f"{names(a.name)}: {type_str(a.type, names)}"
+                         + (f" @ {a.mem.name()}" if a.mem is not None else "")
+                         for a in self.proc.args)
+        return f"// {self.proc.name}({args})"
+
+    def param(self, a: N.FnArg) -> str:
+        name = self.names.declare(a.name)
+        t = a.type
+        if t.is_control():
+            if t.kind == "size":
+                self.nonneg.add(a.name)
+            return f"{t.ctype} {name}"
+        elem = t.basetype()
+        if elem.ctype is None:
+            raise KnitTypeError(a.srcinfo, f"cannot compile '{a.name.name}' of the generic "
+                                "type R to C", "give it a precision, e.g. f32")
+        self._check_mem(a)
+        const = a.name not in self._written
+        if not t.is_tensor():
+            self.scalars[a.name] = ("ptr", a.mem)
+            return f"{'const ' if const else ''}{elem.ctype}* restrict {name}"
+        if t.is_win():
+            tag = self.unit.structs.name(elem, len(t.shape()), const)
+            strides = [self._known.get((a.name, d), f"{name}.strides[{d}]")
+                       for d in range(len(t.shape()))]
+            self.views[a.name] = root_view(a.name, name, t, a.mem, f"{name}.data", strides)
+            return f"struct {tag} {name}"
+        self.views[a.name] = root_view(a.name, name, t, a.mem, name, self._dense(t))
+        return f"{'const ' if const else ''}{elem.ctype}* restrict {name}"
+
+    def _check_mem(self, a) -> None:
+        if a.mem is not None:
+            self.unit.add_memory(a.mem)
+
+    def _dense(self, t) -> list[str]:
+        return [self.index(s) for s in dense_strides(t.shape())]
+
+    # ------------------------------------------------------------ body
+
+    def definition(self) -> str:
+        for p in self.proc.preds:
+            self.line(f"// assert {expr_str(p)}")
+        self._blocks.append([])  # the function body shares the parameters' C scope
+        self.stmts(self.proc.body)
+        self.close_allocs(self._blocks.pop())
+        code = _strip_comments("\n".join(self.lines))
+        unused = [n for n in (self.names[a.name] for a in self.proc.args)
+                  if not re.search(rf"(?<![\w.>]){n}\b", code)]
+        body = [f"    (void) {n};" for n in unused] + self.lines
+        return "\n".join([self.signature_comment(), self.prototype() + " {", *body, "}"])
+
+    def line(self, text: str) -> None:
+        pad = "    " * self.depth
+        for ln in text.splitlines():
+            # preprocessor lines stay at column 0, where C programmers look for them
+            self.lines.append(ln if ln.startswith("#") else pad + ln if ln.strip() else "")
+
+    def stmts(self, body) -> None:
+        for s in body:
+            self.stmt(s)
+
+    def block(self, body) -> None:
+        """Statements in a new C scope; buffers allocated there are freed at its end."""
+        self.names.push()
+        self.depth += 1
+        self._blocks.append([])
+        self.stmts(body)
+        self.close_allocs(self._blocks.pop())
+        self.depth -= 1
+        self.names.pop()
+
+    def stmt(self, s) -> None:
+        match s:
+            case N.Assign() | N.Reduce():
+                self.assign(s)
+            case N.WriteConfig(config, field, rhs):
+                self.write_config(s, config, field, rhs)
+            case N.Pass():
+                self.line("// pass")
+            case N.If(cond, body, orelse):
+                self.line(f"if ({self.index(cond)}) {{")
+                self.block(body)
+                if orelse:
+                    self.line("} else {")
+                    self.block(orelse)
+                self.line("}")
+            case N.For():
+                self.loop(s)
+            case N.Alloc():
+                self.alloc(s)
+            case N.Call():
+                self.call(s)
+            case N.WindowStmt(name, rhs):
+                self.window_stmt(s, name, rhs)
+            case _:
+                raise InternalError(f"the C backend has no rule for {type(s).__name__}")
+
+    def assign(self, s) -> None:
+        lhs = self.element(s.name, s.idx, s.srcinfo, reading=False)
+        rhs = self.data(s.rhs, s.type)
+        rtype = self.result_type(s.rhs, s.type)
+        if rtype != s.type or (s.type.name in NARROW and isinstance(s.rhs, (N.BinOp, N.USub))):
+            rhs = f"({s.type.ctype})({rhs})"
+        mem = self._mem_of(s.name)
+        hook = mem.write if isinstance(s, N.Assign) else mem.reduce
+        try:
+            self.line(hook(s, lhs, rhs))
+        except MemGenError as err:
+            raise hook_error(s.srcinfo, f"{mem.name()}.{hook.__name__}", err) from None
+
+    def _mem_of(self, sym):
+        if sym in self.scalars:
+            return self.scalars[sym][1]
+        return self.views[sym].mem
+
+    def write_config(self, s, config, field, rhs) -> None:
+        ftyp = config.lookup_type(field)
+        target = self.config_field(N.ReadConfig(config, field, ftyp, s.srcinfo))
+        if ftyp.is_real():
+            value = self.data(rhs, ftyp)
+            rtype = self.result_type(rhs, ftyp)
+            if rtype != ftyp:
+                value = f"({ftyp.ctype})({value})"
+        else:
+            value = self.index(rhs)
+        self.line(f"{target} = {value};")
+
+    def loop(self, s: N.For) -> None:
+        lo, hi = self.index(s.lo), self.index(s.hi)
+        self.names.push()
+        it = self.names.declare(s.iter)
+        if self.is_nonneg(s.lo):
+            self.nonneg.add(s.iter)
+        if s.mode == "par":
+            self.unit.has_par = True
+            self.line("#ifdef _OPENMP\n#pragma omp parallel for\n#endif")
+        self.line(f"for (int_fast32_t {it} = {lo}; {it} < {hi}; {it}++) {{")
+        self.block(s.body)
+        self.line("}")
+        self.names.pop()
+
+    # ------------------------------------------------------------ buffers
+
+    def alloc(self, s: N.Alloc) -> None:
+        name = self.names.declare(s.name)
+        elem = s.type.basetype()
+        shape = [self.index(d) for d in s.type.shape()]
+        self.unit.add_memory(s.mem)
+        try:
+            self.line(s.mem.alloc(name, elem.ctype, shape, s.srcinfo))
+        except (MemGenError, NotImplementedError) as err:
+            raise hook_error(s.srcinfo, f"{s.mem.name()}.alloc", err) from None
+        if s.type.is_tensor():
+            self.views[s.name] = root_view(s.name, name, s.type, s.mem, name,
+                                           self._dense(s.type))
+        else:
+            self.scalars[s.name] = ("val", s.mem)
+        self._blocks[-1].append((s, name, elem.ctype, shape))
+
+    def close_allocs(self, allocs) -> None:
+        """End of a block: mark unread buffers as used (dead code is legal object code,
+        but -Wunused would reject the C), then free in reverse allocation order."""
+        for s, name, _, _ in allocs:
+            if s.name not in self.read:
+                self.line(f"(void) {name};")
+        for s, name, ctype, shape in reversed(allocs):
+            try:
+                self.line(s.mem.free(name, ctype, shape, s.srcinfo))
+            except (MemGenError, NotImplementedError) as err:
+                raise hook_error(s.srcinfo, f"{s.mem.name()}.free", err) from None
+
+    def window_stmt(self, s: N.WindowStmt, name, rhs: N.WindowExpr) -> None:
+        """`w = x[...]` binds a view, not a C variable. Index expressions that read a
+        config are evaluated here, as the object code says, into constants."""
+        rhs = rhs.with_(idx=tuple(self._pin(w, s) for w in rhs.idx))
+        self.names.declare(name)  # reserve the name, so the comment reads true
+        self.line(f"// {name.name} = {expr_str(rhs)}")
+        self.views[name] = self.view_of(rhs)
+
+    def _pin(self, w, s):
+        if isinstance(w, N.Interval):
+            return N.Interval(self._pin_expr(w.lo, s), w.hi, w.srcinfo)
+        return N.Point(self._pin_expr(w.pt, s), w.srcinfo)
+
+    def _pin_expr(self, e, s):
+        if not any(isinstance(x, N.ReadConfig) for x in walk_expr(e)):
+            return e
+        sym = Sym("win_offset")
+        self.line(f"const int_fast32_t {self.names.declare(sym)} = {self.index(e)};")
+        return N.Read(sym, (), T.INDEX, s.srcinfo)
+
+
+def known_strides(preds) -> dict:
+    """(window, dim) -> C stride, for preconditions `stride(w, d) == c`."""
+    known = {}
+    todo = list(preds)
+    while todo:
+        p = todo.pop()
+        if isinstance(p, N.BinOp) and p.op == "and":
+            todo += [p.lhs, p.rhs]
+        elif isinstance(p, N.BinOp) and p.op == "==":
+            for a, b in ((p.lhs, p.rhs), (p.rhs, p.lhs)):
+                if isinstance(a, N.StrideExpr) and isinstance(b, N.Const):
+                    known[(a.name, a.dim)] = str(b.val)
+    return known
+
+
+def _strip_comments(code: str) -> str:
+    return re.sub(r"//[^\n]*|/\*.*?\*/", " ", code, flags=re.DOTALL)
+
+

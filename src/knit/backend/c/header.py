@@ -1,0 +1,217 @@
+"""A C file: the procedures it holds, the file-level code they need, and assembly.
+
+`generate` compiles every procedure reachable from the requested ones, callees
+first, once each; requested procedures are public (declared in the header), the
+others `static`. File-level code is gathered as the bodies are compiled: memory
+globals, extern globals, instruction globals, config structs, helpers and window
+struct definitions, each emitted once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from knit.analysis.written import written_args
+from knit.backend.c.emit import ProcEmitter
+from knit.backend.c.exprs import HELPERS
+from knit.backend.c.names import RESERVED, c_identifier, is_usable
+from knit.backend.c.windows import WindowStructs
+from knit.errors import KnitError
+from knit.ir import nodes as N
+from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
+
+
+def as_ir(p) -> N.Proc:
+    """The IR of a Procedure (or an IR Proc itself)."""
+    return p if isinstance(p, N.Proc) else p._loopir_proc
+
+
+def dependency_order(procs: list[N.Proc]) -> list[N.Proc]:
+    """Every proc reachable through calls, each once, callees before callers."""
+    order: list[N.Proc] = []
+    seen: set[N.Proc] = set()
+
+    def visit(p: N.Proc) -> None:
+        if p in seen:
+            return
+        seen.add(p)
+        for callee in _callees(p.body):
+            visit(callee)
+        order.append(p)
+
+    for p in procs:
+        visit(p)
+    return order
+
+
+def _callees(body):
+    return (s.f for s in walk_stmts(body) if isinstance(s, N.Call))
+
+
+def _configs(body):
+    """The configs a block reads or writes, in order of appearance."""
+    for s in walk_stmts(body):
+        if isinstance(s, N.WriteConfig):
+            yield s.config
+        for e in stmt_exprs(s):
+            yield from (r.config for r in walk_expr(e) if isinstance(r, N.ReadConfig))
+
+
+class Unit:
+    """One C file being generated; the emitters report what they use to it.
+
+    With `shared_configs`, a config is not a static struct of this file but a pointer
+    to storage the caller provides (`knit_bind_config_<name>`): the JIT uses this so
+    that every compiled procedure of a process sees the same config state."""
+
+    def __init__(self, procs, shared_configs: bool = False):
+        self.shared_configs = shared_configs
+        self.public = [p for p in map(as_ir, procs) if p.instr is None]
+        self.order = [p for p in dependency_order(list(map(as_ir, procs))) if p.instr is None]
+        self.structs = WindowStructs()
+        self.helpers: set[str] = set()
+        self.has_par = False
+        self._mem_code: dict[type, str] = {}
+        self._extern_code: dict[tuple, str] = {}
+        self._instr_code: list[str] = []
+        self._used_configs: dict = {}
+        self._fn_names = self._name_functions()
+        configs = dict.fromkeys(c for p in self.order for c in _configs(p.body))
+        self._config_names = self._name_configs(configs)
+        self.reserved = RESERVED | set(self._fn_names.values()) | set(
+            self._config_names.values())
+
+    # ------------------------------------------------------------ naming
+
+    def _name_functions(self) -> dict[N.Proc, str]:
+        names: dict[N.Proc, str] = {}
+        taken: dict[str, N.Proc] = {}
+        for p in self.public:
+            if not is_usable(p.name):
+                raise KnitError(f"{p.srcinfo}: procedure '{p.name}' cannot be a C function "
+                                "name (it is reserved in C or its library)\n"
+                                "rename it, e.g. with rename(p, 'new_name')")
+            if p.name in taken and taken[p.name] is not p:
+                raise KnitError(f"two different procedures are both named '{p.name}' "
+                                f"(defined at {taken[p.name].srcinfo} and {p.srcinfo}); a "
+                                "C file needs distinct names\nrename one of them, e.g. "
+                                "with rename(p, 'new_name'), before compiling")
+            taken[p.name] = p
+            names[p] = p.name
+        for p in self.order:
+            if p not in names:
+                names[p] = _fresh(c_identifier(p.name), taken)
+                taken[names[p]] = p
+        return names
+
+    def _name_configs(self, configs) -> dict:
+        taken = {n: None for n in self._fn_names.values()}
+        out = {}
+        for c in configs:
+            out[c] = _fresh(c_identifier(c.name()), taken)
+            taken[out[c]] = c
+        return out
+
+    def written(self, proc: N.Proc) -> frozenset:
+        """The argument Syms of `proc` whose buffers it may write (the rest are const)."""
+        return frozenset(proc.args[k].name for k in written_args(proc))
+
+    def fn_name(self, proc: N.Proc) -> str:
+        return self._fn_names[proc]
+
+    def config_name(self, cfg) -> str:
+        return self._config_names[cfg]
+
+    def config_field(self, cfg, field: str) -> str:
+        """The C lvalue of a config field."""
+        sep = "->" if self.shared_configs else "."
+        return f"{self._config_names[cfg]}{sep}{field}"
+
+    def used_configs(self) -> list:
+        """The configs the compiled code reads or writes, with their C names."""
+        return [(c, self._config_names[c]) for c in self._used_configs]
+
+    # ------------------------------------------------------------ file-level code
+
+    def use_config(self, cfg) -> None:
+        self._used_configs[cfg] = None
+
+    def add_memory(self, mem) -> None:
+        if mem not in self._mem_code:
+            self._mem_code[mem] = mem.global_()
+
+    def add_extern(self, f, ctype: str) -> None:
+        key = (f, ctype)
+        if key not in self._extern_code:
+            self._extern_code[key] = f.globl(ctype)
+
+    def add_global(self, code: str) -> None:
+        self._instr_code.append(code)
+
+    def file_code(self) -> list[str]:
+        """Memory, extern and instruction globals, config structs and helpers, in that
+        order, each distinct text once."""
+        code = [*self._mem_code.values(), *self._extern_code.values(), *self._instr_code]
+        for cfg in self._used_configs:
+            make = _shared_config if self.shared_configs else _config_struct
+            code.append(make(cfg, self.config_name(cfg)))
+        code += [HELPERS[h] for h in sorted(self.helpers)]
+        return [c.strip("\n") for c in dict.fromkeys(code) if c.strip()]
+
+    # ------------------------------------------------------------ compiling
+
+    def compile(self) -> tuple[list[str], list[str]]:
+        """(public prototypes, function definitions), callees first."""
+        public = set(self.public)
+        protos, defs = [], []
+        for p in self.order:
+            em = ProcEmitter(p, self, self._fn_names[p], p in public)
+            definition = em.definition()
+            defs.append(definition)
+            if p in public:
+                protos.append(f"{em.signature_comment()}\n{em.prototype()};")
+        return protos, defs
+
+
+def _fresh(base: str, taken) -> str:
+    name, k = base, 0
+    while name in taken or name in RESERVED:
+        k += 1
+        name = f"{base}_{k}"
+    return name
+
+
+def _config_struct(cfg, c_name: str) -> str:
+    text = cfg.c_struct()
+    if c_name != cfg.name():
+        text = text.replace(f"}} {cfg.name()};", f"}} {c_name};")
+    return text
+
+
+def _shared_config(cfg, c_name: str) -> str:
+    members = re.search(r"struct \{(.*)\}", cfg.c_struct(), re.DOTALL).group(1).strip()
+    return ("#include <stddef.h>\n"
+            f"struct knit_config_{c_name} {{ {members} }};\n"
+            f"static struct knit_config_{c_name} *{c_name};\n"
+            f"size_t knit_config_size_{c_name}(void) {{ return sizeof(*{c_name}); }}\n"
+            f"void knit_bind_config_{c_name}(void *p) {{ {c_name} = p; }}")
+
+
+def generate(procs, h_file_name: str, shared_configs: bool = False) -> tuple[str, str, Unit]:
+    """The C source and header text for `procs`, and the Unit that produced them."""
+    unit = Unit(procs, shared_configs)
+    protos, defs = unit.compile()
+    stem = c_identifier(Path(h_file_name).stem).upper()
+    guard = f"KNIT_{stem}_H"
+    header = "\n".join([
+        f"#ifndef {guard}", f"#define {guard}", "",
+        "#include <stdint.h>", "#include <stdbool.h>", "",
+        "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
+        *[d + "\n" for d in unit.structs.definitions()],
+        *[p + "\n" for p in protos],
+        "#ifdef __cplusplus", "}", "#endif", "", f"#endif  // {guard}", ""])
+    source = "\n".join([f'#include "{h_file_name}"', "",
+                        *[c + "\n" for c in unit.file_code()],
+                        "\n\n".join(defs), ""])
+    return source, header, unit

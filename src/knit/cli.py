@@ -1,0 +1,123 @@
+"""knitc: compile the procedures a Python file defines to a C file and header.
+
+    knitc kernels.py -o build/            # writes build/kernels.c and build/kernels.h
+    knitc kernels.py -o build/ --stem k   # writes build/k.c and build/k.h
+
+The file is run as a module (its directory first on sys.path, as `python file.py`
+would have it); every procedure bound at its top level is compiled, except
+instructions and procedures it imported from other modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+
+from knit.errors import KnitError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The knitc command; returns the exit status (0 on success, 1 on any error)."""
+    args = _parser().parse_args(argv)
+    path = Path(args.source)
+    if not path.is_file():
+        return _fail(f"no such file: {path}")
+    stem = args.stem or path.stem
+    try:
+        module = _run_file(path)
+        procs = _defined_procs(module, path)
+        if not procs:
+            return _fail(f"{path} defines no procedures (functions decorated with @proc)")
+        from knit.backend.c import compile_procs
+
+        compile_procs(procs, args.outdir, f"{stem}.c", f"{stem}.h")
+    except KnitError as err:
+        return _fail(str(err))
+    except _UserCodeError as err:
+        return _fail(f"running {path} failed:\n{err}")
+    out = Path(args.outdir)
+    names = ", ".join(p.name() for p in procs)
+    print(f"knitc: wrote {out / (stem + '.c')} and {out / (stem + '.h')} ({names})")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="knitc", description="Compile the knit procedures "
+                                "a Python file defines to C (NAME.c and NAME.h).")
+    p.add_argument("source", help="a Python file defining @proc procedures")
+    p.add_argument("-o", "--outdir", required=True, help="directory for the C files "
+                   "(created if missing)")
+    p.add_argument("--stem", help="base name of the output files (default: the source "
+                   "file's name without .py)")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"knitc: error: {message}", file=sys.stderr)
+    return 1
+
+
+class _UserCodeError(Exception):
+    """An exception raised by the user's file itself (its traceback is for them)."""
+
+
+def _run_file(path: Path):
+    """Import `path` as a fresh module. It is registered in sys.modules because
+    inspect (which reads the source of @config classes) looks modules up there."""
+    name = f"knitc_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise KnitError(f"cannot import {path}: not a Python source file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except KnitError:
+        raise
+    except BaseException as err:
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        raise _UserCodeError(_user_traceback(err)) from None
+    return module
+
+
+def _user_traceback(err: BaseException) -> str:
+    """The traceback without knitc's and importlib's own frames."""
+    tb = err.__traceback__
+    while tb is not None and (tb.tb_frame.f_code.co_filename == __file__
+                              or tb.tb_frame.f_code.co_filename.startswith("<frozen")):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(err), err, tb)).rstrip()
+
+
+def _defined_procs(module, path: Path) -> list:
+    """The non-instr Procedures bound at the module's top level, each once, in order,
+    leaving out those imported from another module."""
+    from knit.procedure import Procedure
+
+    others = [m for n, m in list(sys.modules.items()) if m is not module and n != "__main__"]
+    out: list = []
+    for value in vars(module).values():
+        if not isinstance(value, Procedure) or value.is_instr():
+            continue
+        if any(value is p for p in out) or _imported(value, others, path):
+            continue
+        out.append(value)
+    return out
+
+
+def _imported(p, modules, path: Path) -> bool:
+    """Whether p comes from another module: defined in another file and bound there."""
+    src = p._loopir_proc.srcinfo.filename
+    if Path(src).resolve() == path.resolve():
+        return False
+    return any(any(v is p for v in vars(m).values()) for m in modules
+               if hasattr(m, "__dict__"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
