@@ -18,8 +18,11 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import Names, expr_str, type_str
 from knit.ir.sym import Sym
-from knit.ir.visit import walk_expr
+from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 from knit.memory import MemGenError
+
+
+MAX_C_UNROLL = 32  # longest constant loop unrolled in C for register allocation
 
 
 class ProcEmitter(CallEmitter):
@@ -36,6 +39,7 @@ class ProcEmitter(CallEmitter):
         self._written = unit.written(proc)
         self._known = known_strides(proc.preds)
         self.params = [self.param(a) for a in proc.args]
+        self._regs: set | None = None
 
     # ------------------------------------------------------------ signature
 
@@ -185,10 +189,42 @@ class ProcEmitter(CallEmitter):
         if s.mode == "par":
             self.unit.has_par = True
             self.line("#ifdef _OPENMP\n#pragma omp parallel for\n#endif")
+        elif self.unroll_in_c(s):
+            # constant indices let the compiler keep register arrays in registers
+            # (gcc will not otherwise: it leaves arrays of vectors in memory)
+            self.line(f"#pragma GCC unroll {s.hi.val - s.lo.val}")
         self.line(f"for (int_fast32_t {it} = {lo}; {it} < {hi}; {it}++) {{")
         self.block(s.body)
         self.line("}")
         self.names.pop()
+
+    def unroll_in_c(self, s: N.For) -> bool:
+        """Small constant loops that index register memories are unrolled in C."""
+        if not (isinstance(s.lo, N.Const) and isinstance(s.hi, N.Const)):
+            return False
+        if not 0 < s.hi.val - s.lo.val <= MAX_C_UNROLL:
+            return False
+        regs = self.register_buffers()
+        for x in walk_stmts(s.body):
+            names = [x.name] if isinstance(x, (N.Assign, N.Reduce)) else []
+            for e in stmt_exprs(x):
+                names += [y.name for y in walk_expr(e)
+                          if isinstance(y, (N.Read, N.WindowExpr))]
+            if any(n in regs for n in names):
+                return True
+        return False
+
+    def register_buffers(self) -> set:
+        """Buffers (and windows of them) in memories plain code may not touch."""
+        if self._regs is None:
+            mems = {a.name: a.mem for a in self.proc.args if a.mem is not None}
+            for x in walk_stmts(self.proc.body):
+                if isinstance(x, N.Alloc):
+                    mems[x.name] = x.mem
+                elif isinstance(x, N.WindowStmt):
+                    mems[x.name] = mems.get(x.rhs.name)
+            self._regs = {n for n, m in mems.items() if m is not None and not m.can_read()}
+        return self._regs
 
     # ------------------------------------------------------------ buffers
 
