@@ -16,6 +16,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/gemm_demo.py
+	$(PY) examples/avx2_microkernel.py
 
 test: $(STAMP) simde
 	$(PY) -m pytest -q -n 2 tests
