@@ -120,6 +120,27 @@ class Procedure:
 
         return forward(self, cursor)
 
+    # ------------------------------------------------------------ whole-procedure edits
+
+    def partial_eval(self, *args, **kwargs) -> Procedure:
+        """Fix size/index/bool arguments to constants (positionally or by name)."""
+        from knit.rewrite.procs import partial_eval
+
+        return partial_eval(self, args, kwargs)
+
+    def transpose(self, arg) -> Procedure:
+        """Swap the dimensions of a 2-D tensor argument (a cursor or its name)."""
+        from knit.rewrite.procs import transpose
+
+        cur = arg if not isinstance(arg, str) else self.find_alloc_or_arg(arg)
+        return transpose(self, cur)
+
+    def add_assertion(self, expr: str) -> Procedure:
+        """Add a precondition, e.g. p.add_assertion("N % 8 == 0")."""
+        from knit.rewrite.procs import add_assertion
+
+        return add_assertion(self, expr)
+
     # ------------------------------------------------------------ backends
 
     def c_code_str(self) -> str:

@@ -1,0 +1,82 @@
+"""Whole-procedure transformations behind Procedure methods: partial_eval,
+transpose, add_assertion."""
+
+from __future__ import annotations
+
+from knit.errors import SchedulingError
+from knit.ir import nodes as N
+from knit.ir import types as T
+from knit.ir.visit import map_type, subst, subst_stmts
+
+
+def partial_eval(proc, args: tuple, kwargs: dict):
+    """Fix control arguments (sizes, indices, bools) to constants and drop them."""
+    ir = proc._loopir_proc
+    control = [a for a in ir.args if a.type.is_control()]
+    if len(args) > len(control):
+        raise SchedulingError(f"partial_eval: {ir.name} has {len(control)} control "
+                              f"argument(s), got {len(args)} values")
+    values = {a.name.name: v for a, v in zip(control, args)}
+    for k, v in kwargs.items():
+        if not any(a.name.name == k for a in control):
+            raise SchedulingError(f"partial_eval: {ir.name} has no size/index/bool "
+                                  f"argument '{k}'")
+        values[k] = v
+    env = {}
+    for a in control:
+        if a.name.name in values:
+            v = values[a.name.name]
+            ok = isinstance(v, bool) if a.type == T.BOOL else \
+                isinstance(v, int) and not isinstance(v, bool)
+            if not ok or (a.type == T.SIZE and v < 1):
+                raise SchedulingError(f"partial_eval: {v!r} is not a valid {a.type} for "
+                                      f"'{a.name.name}'")
+            env[a.name] = N.Const(v, T.BOOL if a.type == T.BOOL else T.INT)
+    new_args = tuple(N.FnArg(a.name, map_type(a.type, lambda e: subst(e, env)), a.mem,
+                             a.srcinfo) for a in ir.args if a.name not in env)
+    preds = tuple(subst(p, env) for p in ir.preds)
+    new_ir = ir.with_(args=new_args, preds=preds, body=subst_stmts(ir.body, env))
+    return _checked(proc, new_ir, "partial_eval")
+
+
+def _checked(proc, new_ir, prim):
+    from knit.errors import KnitError
+    from knit.frontend.checks import check_proc
+
+    try:
+        check_proc(new_ir, memories=False)
+    except KnitError as e:
+        raise SchedulingError(f"{prim}: the result is not valid: "
+                              f"{str(e).splitlines()[0]}") from e
+    return proc._derive(new_ir, unsafe=True)
+
+
+def transpose(proc, arg_cursor):
+    """Swap the two dimensions of a 2-D tensor argument and every access to it."""
+    ir = proc._loopir_proc
+    a = ir.args[arg_cursor._idx]
+    if not a.type.is_tensor() or len(a.type.shape()) != 2:
+        raise SchedulingError(f"transpose: '{a.name.name}' is not a 2-D tensor argument")
+    from knit.rewrite.bufaccess import map_accesses, uses
+
+    if any(k in ("window", "whole", "stride") for k, _ in uses(ir.body, a.name)):
+        raise SchedulingError(f"transpose: '{a.name.name}' is passed to a call or windowed; "
+                              "only element accesses can be transposed")
+    d0, d1 = a.type.shape()
+    typ = T.TensorT((d1, d0), a.type.is_window, a.type.elem)
+    args = tuple(N.FnArg(x.name, typ, x.mem, x.srcinfo) if x is a else x for x in ir.args)
+    body = map_accesses(ir.body, a.name, lambda idx: (idx[1], idx[0]))
+    # a transposed argument is a different procedure: it is not proven equal
+    return proc._derive(ir.with_(args=args, body=body), unsafe=True)
+
+
+def add_assertion(proc, text: str):
+    """A new precondition (an `assert` at the top): narrows the inputs, so the result is
+    not proven equal to the original."""
+    from knit.frontend.fragment import parse_expr_fragment
+
+    e = parse_expr_fragment(proc, text, (("body", 0),), "add_assertion")
+    if e.type != T.BOOL:
+        raise SchedulingError(f"add_assertion: {text!r} is not a condition")
+    ir = proc._loopir_proc
+    return proc._derive(ir.with_(preds=ir.preds + (e,)), unsafe=True)
