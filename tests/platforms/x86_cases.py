@@ -1,0 +1,347 @@
+"""Every x86 instruction as a test case: a small kernel that moves data from DRAM into
+registers, applies the instruction and stores the result, plus the NumPy meaning.
+
+A kernel is object code with placeholders (`{T}` element type, `{W}` lanes, `{M}`
+memory, `{load}`/`{store}` the family's full-width moves, `{op}` the instruction),
+so one template serves the AVX2 and AVX-512, f32 and f64 forms of an instruction.
+Shared by test_x86.py (interpreter) and test_x86_compiled.py (C).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from knit import DRAM
+from knit.platforms import x86
+from knit.procedure import parse_proc_string
+
+
+@dataclass(frozen=True)
+class Family:
+    T: str  # knit element type
+    W: int  # lanes per register
+    M: str  # memory
+    load: str
+    store: str
+
+    @property
+    def dtype(self):
+        return np.dtype("float32" if self.T == "f32" else "float64")
+
+
+FAMILIES = {
+    "avx2_f32": Family("f32", 8, "AVX2", "mm256_loadu_ps", "mm256_storeu_ps"),
+    "avx2_f64": Family("f64", 4, "AVX2", "mm256_loadu_pd", "mm256_storeu_pd"),
+    "avx512_f32": Family("f32", 16, "AVX512", "mm512_loadu_ps", "mm512_storeu_ps"),
+    "avx512_f64": Family("f64", 8, "AVX512", "mm512_loadu_pd", "mm512_storeu_pd"),
+}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How a kind of instruction is called: the kernel around it, its inputs, and the
+    expected outputs given the instruction's NumPy meaning `ref`."""
+
+    src: str
+    inputs: Callable  # (fam, n, rng) -> dict of kernel arguments
+    expect: Callable  # (args, ref, n) -> dict of output name -> expected array
+    ns: Callable = lambda W: [None]  # the values of the kernel's size argument n
+
+
+def _vecs(*names):
+    return lambda f, n, rng: {k: rng.standard_normal(f.W).astype(f.dtype) for k in names}
+
+
+def _head(W):  # prefix lengths that exercise the edges of a masked instruction
+    return [1, W // 2 + 1, W]
+
+
+def _head_lt(W):  # for instructions that require n < W
+    return [1, W // 2 + 1, W - 1]
+
+
+def _with_n(names, x_len_n=False):
+    def make(f, n, rng):
+        args = {"n": n}
+        for k in names:
+            size = n if (x_len_n and k == names[0]) else f.W
+            args[k] = rng.standard_normal(size).astype(f.dtype)
+        return args
+    return make
+
+
+def _merge(new, old, n):
+    out = old.copy()
+    out[:n] = new[:n]
+    return out
+
+
+_REGS = "    a: {T}[{W}] @ {M}\n    b: {T}[{W}] @ {M}\n    c: {T}[{W}] @ {M}\n"
+
+NULLARY = Shape(
+    "def k(y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {op}(b)\n    {store}(y[0:{W}], b)\n",
+    _vecs("y"), lambda a, ref, n: {"y": ref(a["y"])})
+
+MOVE = Shape(  # a full load and store: the instruction is the family's load or store
+    "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {store}(y[0:{W}], a)\n",
+    _vecs("x", "y"), lambda a, ref, n: {"y": ref(a["x"])})
+
+UNARY = Shape(
+    "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {op}(b, a)\n    {store}(y[0:{W}], b)\n",
+    _vecs("x", "y"), lambda a, ref, n: {"y": ref(a["x"])})
+
+ACCUMULATE = Shape(  # op(dst, src): dst += src
+    "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {load}(b, y[0:{W}])\n    {op}(b, a)\n"
+    "    {store}(y[0:{W}], b)\n",
+    _vecs("x", "y"), lambda a, ref, n: {"y": ref(a["y"], a["x"])})
+
+BINARY = Shape(
+    "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {load}(b, y[0:{W}])\n    {op}(c, a, b)\n"
+    "    {store}(z[0:{W}], c)\n",
+    _vecs("x", "y", "z"), lambda a, ref, n: {"z": ref(a["x"], a["y"])})
+
+_FMA_SRC = ("def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM):\n" + _REGS +
+            "    {load}(a, x[0:{W}])\n    {load}(b, y[0:{W}])\n    {load}(c, z[0:{W}])\n"
+            "    CALL\n    {store}(z[0:{W}], c)\n")
+FMA_DST_FIRST = Shape(_FMA_SRC.replace("CALL", "{op}(c, a, b)"), _vecs("x", "y", "z"),
+                      lambda a, ref, n: {"z": ref(a["z"], a["x"], a["y"])})
+FMA_DST_LAST = Shape(_FMA_SRC.replace("CALL", "{op}(a, b, c)"), _vecs("x", "y", "z"),
+                     lambda a, ref, n: {"z": ref(a["z"], a["x"], a["y"])})
+
+FMA_BROADCAST = Shape(
+    "def k(x: {T}[{W}] @ DRAM, s: {T}[1] @ DRAM, z: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {load}(c, z[0:{W}])\n    {op}(c, a, s[0:1])\n"
+    "    {store}(z[0:{W}], c)\n",
+    lambda f, n, rng: {**_vecs("x", "z")(f, n, rng),
+                       "s": rng.standard_normal(1).astype(f.dtype)},
+    lambda a, ref, n: {"z": ref(a["z"], a["x"], a["s"][0])})
+
+BROADCAST_MEM = Shape(
+    "def k(s: {T}[1] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {op}(b, s[0:1])\n    {store}(y[0:{W}], b)\n",
+    lambda f, n, rng: {"s": rng.standard_normal(1).astype(f.dtype),
+                       "y": np.zeros(f.W, f.dtype)},
+    lambda a, ref, n: {"y": ref(a["s"][0], a["y"])})
+
+BROADCAST_SCALAR = Shape(
+    "def k(s: {T}, y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {op}(b, s)\n    {store}(y[0:{W}], b)\n",
+    lambda f, n, rng: {"s": f.dtype.type(rng.standard_normal()), "y": np.zeros(f.W, f.dtype)},
+    lambda a, ref, n: {"y": ref(a["s"], a["y"])})
+
+SELECT = Shape(
+    "def k(x: {T}[{W}] @ DRAM, v: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM,"
+    " o: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    d: {T}[{W}] @ {M}\n    e: {T}[{W}] @ {M}\n"
+    "    {load}(a, x[0:{W}])\n    {load}(b, v[0:{W}])\n    {load}(c, y[0:{W}])\n"
+    "    {load}(d, z[0:{W}])\n    {op}(e, a, b, c, d)\n    {store}(o[0:{W}], e)\n",
+    _vecs("x", "v", "y", "z", "o"), lambda a, ref, n: {"o": ref(a["x"], a["v"], a["y"], a["z"])})
+
+HSUM = Shape(
+    "def k(x: {T}[{W}] @ DRAM, r: {T}):\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {op}(a, r)\n",
+    lambda f, n, rng: {"x": rng.standard_normal(f.W).astype(f.dtype),
+                       "r": np.array(rng.standard_normal(), f.dtype)},
+    lambda a, ref, n: {"r": ref(a["r"], a["x"])})
+
+PREFIX_LOAD = Shape(  # Exo's form: src holds a whole register, bound comes last
+    "def k(n: size, x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM):\n"
+    "    assert n <= {W}\n" + _REGS +
+    "    {load}(a, y[0:{W}])\n    {op}(a, x[0:{W}], n)\n    {store}(z[0:{W}], a)\n",
+    _with_n(["x", "y", "z"]), lambda a, ref, n: {"z": _merge(a["x"], a["y"], n)}, _head)
+
+PREFIX_STORE = Shape(
+    "def k(n: size, x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n"
+    "    assert n <= {W}\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {op}(y[0:{W}], a, n)\n",
+    _with_n(["x", "y"]), lambda a, ref, n: {"y": _merge(a["x"], a["y"], n)}, _head)
+
+MASK_LOAD = Shape(  # src holds only n values: the edge of an array
+    "def k(n: size, x: {T}[n] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM):\n"
+    "    assert n <= {W}\n" + _REGS +
+    "    {load}(a, y[0:{W}])\n    {op}(n, a, x[0:n])\n    {store}(z[0:{W}], a)\n",
+    _with_n(["x", "y", "z"], x_len_n=True),
+    lambda a, ref, n: {"z": np.concatenate([a["x"], a["y"][n:]])}, _head)
+
+
+def _mask_store_inputs(f, n, rng):
+    return {"n": n, "x": rng.standard_normal(f.W).astype(f.dtype),
+            "y": rng.standard_normal(n).astype(f.dtype)}
+
+
+MASK_STORE = Shape(
+    "def k(n: size, x: {T}[{W}] @ DRAM, y: {T}[n] @ DRAM):\n"
+    "    assert n <= {W}\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {op}(n, y[0:n], a)\n",
+    _mask_store_inputs, lambda a, ref, n: {"y": a["x"][:n].copy()}, _head)
+
+MASK_BINARY = Shape(  # op(n, out, x, y)
+    "def k(n: size, x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM):\n"
+    "    assert n <= {W}\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {load}(b, y[0:{W}])\n    {load}(c, z[0:{W}])\n"
+    "    {op}(n, c, a, b)\n    {store}(z[0:{W}], c)\n",
+    _with_n(["x", "y", "z"]),
+    lambda a, ref, n: {"z": _merge(ref(a["x"], a["y"]), a["z"], n)}, _head)
+
+MASK_FMA = Shape(  # op(n, A, B, C): C += A * B on lanes < n
+    "def k(n: size, x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM):\n"
+    "    assert n < {W}\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {load}(b, y[0:{W}])\n    {load}(c, z[0:{W}])\n"
+    "    {op}(n, a, b, c)\n    {store}(z[0:{W}], c)\n",
+    _with_n(["x", "y", "z"]),
+    lambda a, ref, n: {"z": _merge(ref(a["z"], a["x"], a["y"]), a["z"], n)}, _head_lt)
+
+MASK_SET1 = Shape(
+    "def k(n: size, s: {T}[1] @ DRAM, z: {T}[{W}] @ DRAM):\n"
+    "    assert n < {W}\n" + _REGS +
+    "    {load}(c, z[0:{W}])\n    {op}(n, c, s[0:1])\n    {store}(z[0:{W}], c)\n",
+    lambda f, n, rng: {"n": n, "s": rng.standard_normal(1).astype(f.dtype),
+                       "z": rng.standard_normal(f.W).astype(f.dtype)},
+    lambda a, ref, n: {"z": _merge(np.full_like(a["z"], a["s"][0]), a["z"], n)}, _head_lt)
+
+PREFETCH = Shape(
+    "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {op}(x[0:1], 3)\n    {load}(a, x[0:{W}])\n    {store}(y[0:{W}], a)\n",
+    _vecs("x", "y"), lambda a, ref, n: {"y": a["x"].copy()})
+
+
+def _fma(z, x, y):
+    return z + x * y
+
+
+_same = np.copy
+_add, _sub, _mul, _div = np.add, np.subtract, np.multiply, np.divide
+
+
+def _max(x, y):  # maxps: x if x > y else y (so y when either is NaN)
+    return np.where(x > y, x, y)
+
+
+def _zeros(y):
+    return np.zeros_like(y)
+
+
+def _full(s, y):
+    return np.full_like(y, s)
+
+
+def _select(x, v, y, z):
+    return np.where(x < v, y, z)
+
+
+def _relu(x):
+    return np.where(x > 0, x, np.zeros_like(x))
+
+
+def _hsum(r, x):
+    return np.array(r + x.sum(dtype=np.float64), r.dtype)
+
+
+@dataclass(frozen=True)
+class Case:
+    instr: str
+    family: str
+    shape: Shape
+    ref: Callable | None
+    exact: bool = True  # False: equal up to rounding (FMA rounds once, sums reassociate)
+
+    @property
+    def id(self) -> str:
+        return self.instr
+
+
+def _cases():
+    out = []
+
+    def add(instr, fam, shape, ref=None, exact=True):
+        out.append(Case(instr, fam, shape, ref, exact))
+
+    add("prefetch", "avx2_f32", PREFETCH)
+    for fam, w, p in (("avx2_f32", "mm256", "ps"), ("avx2_f64", "mm256", "pd"),
+                      ("avx512_f32", "mm512", "ps"), ("avx512_f64", "mm512", "pd")):
+        add(f"{w}_setzero_{p}", fam, NULLARY, _zeros)
+        add(f"{w}_loadu_{p}", fam, MOVE, _same)
+        add(f"{w}_storeu_{p}", fam, MOVE, _same)
+        for op, ref in (("add", _add), ("sub", _sub), ("mul", _mul)):
+            add(f"{w}_{op}_{p}", fam, BINARY, ref)
+    for p, fam in (("ps", "avx2_f32"), ("pd", "avx2_f64")):
+        s = "ss" if p == "ps" else "sd"
+        add(f"mm256_div_{p}", fam, BINARY, _div)
+        add(f"mm256_max_{p}", fam, BINARY, _max)
+        add(f"mm256_fmadd_{p}", fam, FMA_DST_FIRST, _fma, exact=False)
+        add(f"mm256_fmadd_{p}_broadcast", fam, FMA_BROADCAST, _fma, exact=False)
+        add(f"mm256_broadcast_{s}", fam, BROADCAST_MEM, _full)
+        add(f"mm256_broadcast_{s}_scalar", fam, BROADCAST_SCALAR, _full)
+        add(f"mm256_set1_{p}", fam, BROADCAST_SCALAR, _full)
+        add(f"avx2_select_{p}", fam, SELECT, _select)
+        add(f"avx2_sign_{p}", fam, UNARY, np.negative)
+        add(f"avx2_reg_copy_{p}", fam, UNARY, _same)
+        add(f"avx2_reduce_add_wide_{p}", fam, ACCUMULATE, _add)
+        add(f"avx2_assoc_reduce_add_{p}", fam, HSUM, _hsum, exact=False)
+        add(f"avx2_mask_loadu_{p}", fam, MASK_LOAD)
+        add(f"avx2_mask_storeu_{p}", fam, MASK_STORE)
+    add("mm256_prefix_load_ps", "avx2_f32", PREFIX_LOAD)
+    add("mm256_prefix_store_ps", "avx2_f32", PREFIX_STORE)
+    for p, fam in (("ps", "avx512_f32"), ("pd", "avx512_f64")):
+        add(f"mm512_fmadd_{p}", fam, FMA_DST_LAST, _fma, exact=False)
+        add(f"mm512_set1_{p}", fam, BROADCAST_MEM, _full)
+        add(f"mm512_broadcast_{'ss' if p == 'ps' else 'sd'}_scalar", fam, BROADCAST_SCALAR,
+            _full)
+        add(f"mm512_maskz_loadu_{p}", fam, MASK_LOAD)
+        add(f"mm512_mask_storeu_{p}", fam, MASK_STORE)
+    add("mm512_max_ps", "avx512_f32", BINARY, _max)
+    add("mm512_relu_ps", "avx512_f32", UNARY, _relu)
+    add("mm512_mask_add_ps", "avx512_f32", MASK_BINARY, _add)
+    add("mm512_mask_fmadd_ps", "avx512_f32", MASK_FMA, _fma, exact=False)
+    add("mm512_mask_set1_ps", "avx512_f32", MASK_SET1)
+    return out
+
+
+CASES = _cases()
+
+
+def instruction_names() -> set[str]:
+    """Every instruction the library exports."""
+    from knit import Procedure
+
+    return {n for n in x86.__all__ if isinstance(getattr(x86, n), Procedure)}
+
+
+@functools.cache
+def kernel(case: Case):
+    """The kernel calling `case.instr`, parsed and checked."""
+    f = FAMILIES[case.family]
+    text = case.shape.src.format(T=f.T, W=f.W, M=f.M, load=f.load, store=f.store,
+                                 op=case.instr)
+    text = text.replace("def k(", f"def k_{case.instr}(")
+    scope = {n: getattr(x86, n) for n in x86.__all__}
+    scope["DRAM"] = DRAM
+    return parse_proc_string(text, scope, f"<kernel for {case.instr}>")
+
+
+def run_case(case: Case, run: Callable, n, seed: int = 0) -> None:
+    """Run the kernel of `case` with `run(kernel, **args)` on random inputs and compare
+    the outputs with NumPy."""
+    f = FAMILIES[case.family]
+    rng = np.random.default_rng(seed)
+    args = case.shape.inputs(f, n, rng)
+    expected = case.shape.expect({k: np.copy(v) for k, v in args.items()}, case.ref, n)
+    run(kernel(case), **args)
+    for name, want in expected.items():
+        got = args[name]
+        assert got.dtype == f.dtype
+        if case.exact:
+            np.testing.assert_array_equal(got, want, err_msg=f"{case.instr}: '{name}'")
+        else:
+            tol = 1e-5 if f.T == "f32" else 1e-12
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol,
+                                       err_msg=f"{case.instr}: '{name}'")
