@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 
 from knit.backend.c.exprs import ExprCompiler, paren
-from knit.errors import CompileError
+from knit.errors import CompileError, KnitTypeError
 from knit.ir import nodes as N
 
 
@@ -30,8 +30,22 @@ class CallEmitter(ExprCompiler):
             self.instr_call(s)
             return
         written = self.unit.written(f)
+        for e, p in zip(s.args, f.args):
+            self.check_passable(e, p, s)
         args = [self.call_arg(e, p, written, s) for e, p in zip(s.args, f.args)]
         self.line(f"{self.unit.fn_name(f)}({', '.join(args)});")
+
+    def check_passable(self, e, p: N.FnArg, s: N.Call) -> None:
+        """A compiled procedure takes its buffers by pointer; registers have no address."""
+        if p.type.is_control() or not hasattr(e, "name") or e.name not in self.views:
+            return
+        mem = self.views[e.name].mem
+        if mem is not None and not mem.can_read():
+            raise KnitTypeError(s.srcinfo, f"cannot pass '{e.name.name}' ({mem.name()}) to "
+                                f"the procedure {s.f.name}: compiled procedures take memory "
+                                "by pointer, and only instructions take registers",
+                                f"inline the call (inline(p, '{s.f.name}(_)')) or pass a "
+                                "buffer in DRAM")
 
     def call_arg(self, e, p: N.FnArg, written, s) -> str:
         t = p.type
