@@ -1,0 +1,267 @@
+"""AVX-512 instructions (f32 and f64)."""
+
+from __future__ import annotations
+
+from knit import DRAM, instr
+from knit.libs.externs import relu, select
+from knit.platforms.x86.memories import (  # the memories and C helpers
+    _K8,
+    _K16,
+    _SIMDE_MASK_LOADU_PD,
+    _SIMDE_MASK_LOADU_PS,
+    _SIMDE_MASK_STOREU_PD,
+    _SIMDE_MASK_STOREU_PS,
+    AVX512,
+)
+
+# --------------------------------------------------------------------------- AVX-512 f32
+
+
+@instr("{dst_data} = _mm512_setzero_ps();")
+def mm512_setzero_ps(dst: [f32][16] @ AVX512):
+    assert stride(dst, 0) == 1
+    for i in seq(0, 16):
+        dst[i] = 0.0
+
+
+@instr("{dst_data} = _mm512_loadu_ps(&{src_data});")
+def mm512_loadu_ps(dst: [f32][16] @ AVX512, src: [f32][16] @ DRAM):
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    for i in seq(0, 16):
+        dst[i] = src[i]
+
+
+@instr("_mm512_storeu_ps(&{dst_data}, {src_data});")
+def mm512_storeu_ps(dst: [f32][16] @ DRAM, src: [f32][16] @ AVX512):
+    assert stride(dst, 0) == 1
+    assert stride(src, 0) == 1
+    for i in seq(0, 16):
+        dst[i] = src[i]
+
+
+@instr("{dst_data} = _mm512_set1_ps({src_data});")
+def mm512_set1_ps(dst: [f32][16] @ AVX512, src: [f32][1]):
+    assert stride(dst, 0) == 1
+    for i in seq(0, 16):
+        dst[i] = src[0]
+
+
+@instr("{dst_data} = _mm512_set1_ps(*{val_data});")
+def mm512_broadcast_ss_scalar(dst: [f32][16] @ AVX512, val: f32):
+    assert stride(dst, 0) == 1
+    for i in seq(0, 16):
+        dst[i] = val
+
+
+@instr("{out_data} = _mm512_add_ps({x_data}, {y_data});")
+def mm512_add_ps(out: [f32][16] @ AVX512, x: [f32][16] @ AVX512, y: [f32][16] @ AVX512):
+    assert stride(out, 0) == 1
+    assert stride(x, 0) == 1
+    assert stride(y, 0) == 1
+    for i in seq(0, 16):
+        out[i] = x[i] + y[i]
+
+
+@instr("{out_data} = _mm512_sub_ps({x_data}, {y_data});")
+def mm512_sub_ps(out: [f32][16] @ AVX512, x: [f32][16] @ AVX512, y: [f32][16] @ AVX512):
+    assert stride(out, 0) == 1
+    assert stride(x, 0) == 1
+    assert stride(y, 0) == 1
+    for i in seq(0, 16):
+        out[i] = x[i] - y[i]
+
+
+@instr("{out_data} = _mm512_mul_ps({x_data}, {y_data});")
+def mm512_mul_ps(out: [f32][16] @ AVX512, x: [f32][16] @ AVX512, y: [f32][16] @ AVX512):
+    assert stride(out, 0) == 1
+    assert stride(x, 0) == 1
+    assert stride(y, 0) == 1
+    for i in seq(0, 16):
+        out[i] = x[i] * y[i]
+
+
+@instr("{out_data} = _mm512_max_ps({x_data}, {y_data});")
+def mm512_max_ps(out: [f32][16] @ AVX512, x: [f32][16] @ AVX512, y: [f32][16] @ AVX512):
+    assert stride(out, 0) == 1
+    assert stride(x, 0) == 1
+    assert stride(y, 0) == 1
+    for i in seq(0, 16):
+        out[i] = select(y[i], x[i], x[i], y[i])
+
+
+@instr("{dst_data} = _mm512_max_ps({src_data}, _mm512_setzero_ps());")
+def mm512_relu_ps(dst: [f32][16] @ AVX512, src: [f32][16] @ AVX512):
+    assert stride(dst, 0) == 1
+    assert stride(src, 0) == 1
+    for i in seq(0, 16):
+        dst[i] = relu(src[i])
+
+
+@instr("{C_data} = _mm512_fmadd_ps({A_data}, {B_data}, {C_data});")
+def mm512_fmadd_ps(A: [f32][16] @ AVX512, B: [f32][16] @ AVX512, C: [f32][16] @ AVX512):
+    assert stride(A, 0) == 1
+    assert stride(B, 0) == 1
+    assert stride(C, 0) == 1
+    for i in seq(0, 16):
+        C[i] += A[i] * B[i]
+
+
+@instr("{out_data} = _mm512_mask_add_ps({out_data}, " + _K16 + ", {x_data}, {y_data});")
+def mm512_mask_add_ps(N: size, out: [f32][16] @ AVX512, x: [f32][16] @ AVX512,
+                      y: [f32][16] @ AVX512):
+    assert N <= 16  # not in Exo; without it the C's mask would shift by N >= 32
+    assert stride(out, 0) == 1
+    assert stride(x, 0) == 1
+    assert stride(y, 0) == 1
+    for i in seq(0, 16):
+        if i < N:
+            out[i] = x[i] + y[i]
+
+
+@instr("{C_data} = _mm512_mask_mov_ps({C_data}, " + _K16
+       + ", _mm512_fmadd_ps({A_data}, {B_data}, {C_data}));")
+def mm512_mask_fmadd_ps(N: size, A: [f32][16] @ AVX512, B: [f32][16] @ AVX512,
+                        C: [f32][16] @ AVX512):
+    assert N >= 1
+    assert N < 16
+    assert stride(A, 0) == 1
+    assert stride(B, 0) == 1
+    assert stride(C, 0) == 1
+    for i in seq(0, 16):
+        if i < N:
+            C[i] += A[i] * B[i]
+
+
+@instr("{dst_data} = _mm512_mask_mov_ps({dst_data}, " + _K16 + ", _mm512_set1_ps({src_data}));")
+def mm512_mask_set1_ps(N: size, dst: [f32][16] @ AVX512, src: [f32][1]):
+    assert N >= 1
+    assert N < 16
+    assert stride(dst, 0) == 1
+    for i in seq(0, 16):
+        if i < N:
+            dst[i] = src[0]
+
+
+@instr("{dst_data} = _mm512_mask_loadu_ps({dst_data}, " + _K16 + ", &{src_data});",
+       c_global=_SIMDE_MASK_LOADU_PS)
+def mm512_maskz_loadu_ps(N: size, dst: [f32][16] @ AVX512, src: [f32][N] @ DRAM):
+    # Exo's name and meaning: lanes >= N keep their value (merge, not zero, masking)
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    assert N <= 16
+    for i in seq(0, 16):
+        if i < N:
+            dst[i] = src[i]
+
+
+@instr("_mm512_mask_storeu_ps(&{dst_data}, " + _K16 + ", {src_data});",
+       c_global=_SIMDE_MASK_STOREU_PS)
+def mm512_mask_storeu_ps(N: size, dst: [f32][N] @ DRAM, src: [f32][16] @ AVX512):
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    assert N <= 16
+    for i in seq(0, 16):
+        if i < N:
+            dst[i] = src[i]
+
+
+# --------------------------------------------------------------------------- AVX-512 f64
+
+
+@instr("{dst_data} = _mm512_setzero_pd();")
+def mm512_setzero_pd(dst: [f64][8] @ AVX512):
+    assert stride(dst, 0) == 1
+    for i in seq(0, 8):
+        dst[i] = 0.0
+
+
+@instr("{dst_data} = _mm512_loadu_pd(&{src_data});")
+def mm512_loadu_pd(dst: [f64][8] @ AVX512, src: [f64][8] @ DRAM):
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    for i in seq(0, 8):
+        dst[i] = src[i]
+
+
+@instr("_mm512_storeu_pd(&{dst_data}, {src_data});")
+def mm512_storeu_pd(dst: [f64][8] @ DRAM, src: [f64][8] @ AVX512):
+    assert stride(dst, 0) == 1
+    assert stride(src, 0) == 1
+    for i in seq(0, 8):
+        dst[i] = src[i]
+
+
+@instr("{dst_data} = _mm512_set1_pd({src_data});")
+def mm512_set1_pd(dst: [f64][8] @ AVX512, src: [f64][1]):
+    assert stride(dst, 0) == 1
+    for i in seq(0, 8):
+        dst[i] = src[0]
+
+
+@instr("{dst_data} = _mm512_set1_pd(*{val_data});")
+def mm512_broadcast_sd_scalar(dst: [f64][8] @ AVX512, val: f64):
+    assert stride(dst, 0) == 1
+    for i in seq(0, 8):
+        dst[i] = val
+
+
+@instr("{out_data} = _mm512_add_pd({x_data}, {y_data});")
+def mm512_add_pd(out: [f64][8] @ AVX512, x: [f64][8] @ AVX512, y: [f64][8] @ AVX512):
+    assert stride(out, 0) == 1
+    assert stride(x, 0) == 1
+    assert stride(y, 0) == 1
+    for i in seq(0, 8):
+        out[i] = x[i] + y[i]
+
+
+@instr("{out_data} = _mm512_sub_pd({x_data}, {y_data});")
+def mm512_sub_pd(out: [f64][8] @ AVX512, x: [f64][8] @ AVX512, y: [f64][8] @ AVX512):
+    assert stride(out, 0) == 1
+    assert stride(x, 0) == 1
+    assert stride(y, 0) == 1
+    for i in seq(0, 8):
+        out[i] = x[i] - y[i]
+
+
+@instr("{out_data} = _mm512_mul_pd({x_data}, {y_data});")
+def mm512_mul_pd(out: [f64][8] @ AVX512, x: [f64][8] @ AVX512, y: [f64][8] @ AVX512):
+    assert stride(out, 0) == 1
+    assert stride(x, 0) == 1
+    assert stride(y, 0) == 1
+    for i in seq(0, 8):
+        out[i] = x[i] * y[i]
+
+
+@instr("{C_data} = _mm512_fmadd_pd({A_data}, {B_data}, {C_data});")
+def mm512_fmadd_pd(A: [f64][8] @ AVX512, B: [f64][8] @ AVX512, C: [f64][8] @ AVX512):
+    assert stride(A, 0) == 1
+    assert stride(B, 0) == 1
+    assert stride(C, 0) == 1
+    for i in seq(0, 8):
+        C[i] += A[i] * B[i]
+
+
+@instr("{dst_data} = _mm512_mask_loadu_pd({dst_data}, " + _K8 + ", &{src_data});",
+       c_global=_SIMDE_MASK_LOADU_PD)
+def mm512_maskz_loadu_pd(N: size, dst: [f64][8] @ AVX512, src: [f64][N] @ DRAM):
+    # as mm512_maskz_loadu_ps: lanes >= N keep their value
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    assert N <= 8
+    for i in seq(0, 8):
+        if i < N:
+            dst[i] = src[i]
+
+
+@instr("_mm512_mask_storeu_pd(&{dst_data}, " + _K8 + ", {src_data});",
+       c_global=_SIMDE_MASK_STOREU_PD)
+def mm512_mask_storeu_pd(N: size, dst: [f64][N] @ DRAM, src: [f64][8] @ AVX512):
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    assert N <= 8
+    for i in seq(0, 8):
+        if i < N:
+            dst[i] = src[i]
+
+
