@@ -66,22 +66,82 @@ def _walk(ir):
 
 
 def _arguments(ir: N.Proc, sizes: dict):
+    if any(a.type.is_tensor() and a.type.is_win() for a in ir.args):
+        raise ValueError("time_in_c: window arguments are not supported")
+    decls, args, _ = c_arguments(ir, sizes, fill="small")
+    return decls, args
+
+
+def c_arguments(procedure, sizes: dict, *, fill: str = "small", seed: int = 0,
+                indent: str = "    ") -> tuple[str, list[str], str]:
+    """C code for one call of `procedure` from a C driver: (declarations that allocate
+    and fill its buffers, the call's argument expressions, statements freeing them).
+
+    sizes: the value of every size, index, stride and bool argument, by name. Each
+    buffer (tensor, window or scalar) is malloc'ed with exactly its number of elements,
+    so AddressSanitizer sees any access past either end; a window argument views a dense
+    buffer with row-major strides. fill: "small" (`(q % 7) * 0.125`, what time_in_c
+    uses) or "random" (a fixed pseudo-random sequence per `seed`: floats in [-1, 1],
+    integers in [-8, 8], unsigned ones in [0, 8]). The kernel's header must be included
+    before the declarations (it provides <stdint.h>, <stdbool.h> and window structs)."""
+    from knit.backend.c.header import Unit
     from knit.runtime.args import eval_index
 
-    values = {a.name: sizes[a.name.name] for a in ir.args if a.type.is_control()}
-    lines, args = [], []
-    for a in ir.args:
-        name = a.name.name
+    if fill not in ("small", "random"):
+        raise ValueError(f"c_arguments: fill must be 'small' or 'random', got {fill!r}")
+    ir: N.Proc = getattr(procedure, "_loopir_proc", procedure)
+    values = {a.name: _control_value(a, sizes) for a in ir.args if a.type.is_control()}
+    unit = Unit([ir])
+    written = unit.written(ir)
+    decls, args, frees = [], [], []
+    for k, a in enumerate(ir.args):
         if a.type.is_control():
-            args.append(str(sizes[name]))
+            v = values[a.name]
+            args.append(("true" if v else "false") if isinstance(v, bool) else str(v))
             continue
-        ctype = a.type.basetype().ctype
+        var, ctype = f"knit_arg{k}", a.type.basetype().ctype
+        shape = [int(eval_index(d, values)) for d in a.type.shape()]
         n = 1
-        for d in a.type.shape():
-            n *= int(eval_index(d, values))
-        lines.append(f"    {ctype} *{name} = malloc({n} * sizeof({ctype}));")
-        lines.append(f"    for (long q = 0; q < {n}; q++) {name}[q] = ({ctype})((q % 7) * 0.125);")
-        if a.type.is_win():
-            raise ValueError("time_in_c: window arguments are not supported")
-        args.append(name)
-    return "\n".join(lines), args
+        for extent in shape:
+            n *= extent
+        decls.append(f"{ctype} *{var} = malloc({n} * sizeof({ctype}));")
+        decls += _fill(var, ctype, a.type.basetype(), n, fill, (seed * 2654435761 + k) % 2**32)
+        frees.append(f"free({var});")
+        if a.type.is_tensor() and a.type.is_win():
+            tag = unit.structs.name(a.type.basetype(), len(shape), a.name not in written)
+            strides = [1] * len(shape)
+            for d in range(len(shape) - 2, -1, -1):
+                strides[d] = strides[d + 1] * shape[d + 1]
+            args.append(f"(struct {tag}){{ {var}, {{ {', '.join(map(str, strides))} }} }}")
+        else:
+            args.append(var)
+    return ("\n".join(indent + line for line in decls), args,
+            "\n".join(indent + line for line in frees))
+
+
+def _control_value(a: N.FnArg, sizes: dict):
+    name = a.name.name
+    if name not in sizes:
+        raise ValueError(f"no value given for the {a.type.kind} argument '{name}'")
+    v = sizes[name]
+    ok = isinstance(v, bool) if a.type.kind == "bool" else \
+        isinstance(v, int) and not isinstance(v, bool)
+    if not ok:
+        raise ValueError(f"argument '{name}' is a {a.type.kind}, got {v!r}")
+    return v
+
+
+def _fill(var: str, ctype: str, elem, n: int, fill: str, seed: int) -> list[str]:
+    if fill == "small":
+        return [f"for (long q = 0; q < {n}; q++) {var}[q] = ({ctype})((q % 7) * 0.125);"]
+    if elem.is_float():
+        value = "((double)(s >> 8) / 16777215.0 * 2.0 - 1.0)"
+    elif elem.np_dtype is not None and elem.np_dtype.startswith("u"):
+        value = "((int)(s >> 24) % 9)"
+    else:
+        value = "((int)(s >> 24) % 17 - 8)"
+    # a linear congruential generator: the same inputs on every run and machine
+    return [f"for (uint32_t q = 0, s = {seed}u; q < {n}u; q++) {{",
+            "    s = s * 1664525u + 1013904223u;",
+            f"    {var}[q] = ({ctype}){value};",
+            "}"]
