@@ -41,6 +41,13 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
     too (interpret=None decides by size). On a difference, shrinks the sizes and
     raises EquivalenceError naming the smallest failing sizes, the buffer, the
     indices and the two values."""
+    from knit.procedure import Procedure
+
+    if not (isinstance(p, Procedure) and isinstance(q, Procedure)):
+        raise TypeError(f"check_equiv: expected two procedures, got {type(p).__name__} and "
+                        f"{type(q).__name__}")
+    if not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"check_equiv: trials must be a positive int, got {trials!r}")
     _check_signatures(p._loopir_proc, q._loopir_proc)
     rng = random.Random(seed)
     report = EquivReport()

@@ -73,10 +73,12 @@ class Procedure:
     def is_eq(self, other: Procedure) -> bool:
         """Whether other was derived from this procedure (or both from a common one) by
         checked rewrites only, so the two are proven equivalent. See also check_equiv."""
+        _expect_procedure("is_eq", other)
         return self._eqv.find() is other._eqv.find()
 
     def unsafe_assert_eq(self, other: Procedure) -> None:
         """Declare, without proof, that two procedures are equivalent."""
+        _expect_procedure("unsafe_assert_eq", other)
         a, b = self._eqv.find(), other._eqv.find()
         if a is not b:
             a.parent = b
@@ -163,6 +165,11 @@ class Procedure:
 
     def compile(self, *, cc: str | None = None, flags: list[str] | None = None):
         """A Python callable backed by this procedure's generated C."""
+        if self.is_instr():
+            from knit.errors import KnitError
+
+            raise KnitError(f"{self.name()} is an instruction: it compiles to C only inside "
+                            "a proc that calls it; use interpret() to run its semantics")
         self._check()
         from knit.runtime.jit import compile_proc
 
@@ -171,6 +178,11 @@ class Procedure:
                 self._compiled = compile_proc(self._loopir_proc)
             return self._compiled
         return compile_proc(self._loopir_proc, cc=cc, flags=flags)
+
+
+def _expect_procedure(what: str, x) -> None:
+    if not isinstance(x, Procedure):
+        raise TypeError(f"{what}: expected a Procedure, got {type(x).__name__}")
 
 
 class _EqvClass:

@@ -38,26 +38,16 @@ def copy1(dst: [f32][1] @ DRAM, src: [f32][1] @ DRAM):
 # ---------------------------------------------------------------- compile_procs
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: compile_procs with a name instead of a procedure fails "
-                          "inside the backend with AttributeError ('str' object has no "
-                          "attribute '_loopir_proc')")
 def test_compile_procs_given_a_name(tmp_path):
     expect(lambda: knit.compile_procs(["twice"], tmp_path, "k.c", "k.h"), TypeError,
            "compile_procs", exact=False)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: compile_procs with one procedure (not a list) fails with "
-                          "\"'Procedure' object is not iterable\" from inside the backend")
 def test_compile_procs_given_a_bare_procedure(tmp_path):
     expect(lambda: knit.compile_procs(twice, tmp_path, "k.c", "k.h"), TypeError,
            "compile_procs", exact=False)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: compiling an instr on its own (instr.compile()) fails "
-                          "with a KeyError whose message is the whole IR of the instr")
 def test_compile_an_instr_on_its_own():
     dst, src = np.zeros(1, np.float32), np.ones(1, np.float32)
     expect(lambda: copy1.compile()(dst, src), knit.KnitError, "copy1", exact=False)
@@ -66,9 +56,6 @@ def test_compile_an_instr_on_its_own():
 # ---------------------------------------------------------------- check_equiv
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: check_equiv with non-procedures fails with "
-                          "AttributeError ('str' object has no attribute '_loopir_proc')")
 def test_check_equiv_of_names():
     expect(lambda: knit.check_equiv("twice", "thrice"), TypeError, "check_equiv",
            exact=False)
@@ -91,9 +78,6 @@ def test_check_equiv_finds_a_difference():
            "twice and thrice differ")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: check_equiv(trials=0) runs nothing and reports success, "
-                          "so two different procedures pass")
 def test_check_equiv_with_zero_trials():
     expect(lambda: knit.check_equiv(twice, thrice, trials=0), ValueError, "trials",
            exact=False)
@@ -102,16 +86,10 @@ def test_check_equiv_with_zero_trials():
 # ---------------------------------------------------------------- Procedure methods
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: Procedure.is_eq of a non-procedure raises AttributeError "
-                          "('int' object has no attribute '_eqv')")
 def test_is_eq_of_a_non_procedure():
     expect(lambda: twice.is_eq(5), TypeError, "is_eq", exact=False)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: Procedure.unsafe_assert_eq of a non-procedure raises "
-                          "AttributeError ('str' object has no attribute '_eqv')")
 def test_unsafe_assert_eq_of_a_name():
     expect(lambda: twice.unsafe_assert_eq("thrice"), TypeError, "unsafe_assert_eq",
            exact=False)

@@ -160,20 +160,11 @@ def test_bad_call(case, mode):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: a call that forgets the last array, axpy(8, 2.0, x), is "
-                          "read as one that leaves out the size, and blames 'x' "
-                          "('expects a float32 array, got float 2.0') instead of naming the "
-                          "missing 'y'")
 def test_missing_last_array_positionally(mode):
     run = runner(axpy, mode)
     expect(lambda: run(8, 2.0, f32(8)), ArgumentTypeError, "missing argument 'y'")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: a Python float outside f32's range for a scalar "
-                          "argument silently becomes inf (NumPy's RuntimeWarning from inside "
-                          "knit); integer scalars out of range are refused")
 def test_scalar_out_of_range_for_f32(mode):
     run = runner(axpy, mode)
     y = f32(8)

@@ -85,9 +85,6 @@ def test_replace_with_an_instr_of_another_shape():
            "replace: the block does not match the body of copy1", line=LOOP_I, file=__file__)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="knit bug: replace's mismatch message names IR classes ('a Assign in "
-                          "the body faces a For', rewrite/unify.py) instead of object code")
 def test_replace_mismatch_is_described_in_object_code_terms():
     err = expect(lambda: replace(caller, caller.find_loop("i"), copy1), SchedulingError,
                  "does not match the body of copy1", line=LOOP_I, file=__file__)

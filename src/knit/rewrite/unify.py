@@ -49,7 +49,7 @@ class _Unifier:
 
     def stmt(self, x, y):  # noqa: C901 - one case per statement kind
         if type(x) is not type(y):
-            raise UnifyError(f"a {type(x).__name__} in the body faces a {type(y).__name__}")
+            raise UnifyError(f"the body's `{_head(x)}` faces `{_head(y)}` in the block")
         match x:
             case N.For():
                 self.index(x.lo, y.lo)
@@ -72,7 +72,7 @@ class _Unifier:
                     raise UnifyError("different config fields are written")
                 self.data(x.rhs, y.rhs)
             case _:
-                raise UnifyError(f"cannot unify a {type(x).__name__} statement")
+                raise UnifyError(f"cannot match a body statement like `{_head(x)}`")
 
     # ------------------------------------------------------------ expressions
 
@@ -116,12 +116,28 @@ class _Unifier:
                 raise UnifyError(f"cannot unify {expr_str(x)}")
 
     def index(self, x, y):
-        """An index/bool expression pair: solve a bare control parameter, else defer."""
-        if isinstance(x, N.Read) and x.name in self.params and x.name not in self.control \
-                and self.params[x.name].type.is_control():
+        """An index/bool expression pair: solve a bare control parameter; otherwise
+        solve the parameters it holds where the two have the same shape (`i < N`
+        facing `i < n` gives N = n), and prove the pair equal later."""
+        if self.unsolved(x):
             self.control[x.name] = y
             return
+        self.solve_inside(x, y)
         self.obligations.append((x, y))
+
+    def unsolved(self, x) -> bool:
+        return isinstance(x, N.Read) and x.name in self.params and \
+            x.name not in self.control and self.params[x.name].type.is_control()
+
+    def solve_inside(self, x, y):
+        if self.unsolved(x):
+            if not free_syms(y) & self.inner():  # an argument cannot use the block's loops
+                self.control[x.name] = y
+        elif isinstance(x, N.BinOp) and isinstance(y, N.BinOp) and x.op == y.op:
+            self.solve_inside(x.lhs, y.lhs)
+            self.solve_inside(x.rhs, y.rhs)
+        elif isinstance(x, N.USub) and isinstance(y, N.USub):
+            self.solve_inside(x.arg, y.arg)
 
     def data_access(self, pname, pidx, bname, bidx, ptype, btype):
         if pname not in self.params:
@@ -216,6 +232,13 @@ class _Unifier:
             else:
                 out.append(N.Point(offsets[d]))
         return tuple(out)
+
+
+def _head(s) -> str:
+    """The first line of a statement's object code, for messages."""
+    from knit.ir.printer import stmt_str
+
+    return stmt_str(s).splitlines()[0].strip()
 
 
 def _prove_same(facts, a, b) -> bool:

@@ -297,7 +297,7 @@ class Binder:
         if not kwargs:  # the fast paths: every argument, or every one but the sizes
             if len(args) == len(self.params):
                 return list(args)
-            if len(args) == len(self.order_data):
+            if len(args) == len(self.order_data) and self._plausible(args):
                 vals = [_MISSING] * len(self.params)
                 for i, v in zip(self.order_data, args):
                     vals[i] = v
@@ -312,7 +312,7 @@ class Binder:
         vals, problem = self._assign(args, kwargs, order)
         if problem and self.sources and len(args) <= len(self.order_data):
             vals2, problem2 = self._assign(args, kwargs, self.order_data)
-            if not problem2:
+            if not problem2 and (kwargs or self._plausible(args)):
                 return vals2
             # a non-integer where a size goes says the caller meant to leave the sizes out
             if any(i < len(args) and not _is_int(args[i]) for i in self.sources):
@@ -320,6 +320,17 @@ class Binder:
         if problem:
             raise self._match_error(problem, order, len(args))
         return vals
+
+    def _plausible(self, args: tuple) -> bool:
+        """Whether args fit the parameters without sizes at least in kind (an array where
+        a tensor goes): `axpy(8, 2.0, x)` forgot `y`, it did not leave out `N`."""
+        for i, v in zip(self.order_data, args):
+            kind = self.params[i].kind
+            if kind == "tensor" and not isinstance(v, np.ndarray):
+                return False
+            if kind not in ("tensor", "scalar") and isinstance(v, np.ndarray):
+                return False
+        return True
 
     def _assign(self, args: tuple, kwargs: dict, order: tuple):
         """The values in parameter order, and what is wrong with them (None if nothing).
@@ -412,6 +423,9 @@ class Binder:
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
             raise self._wrong(p, v)
         dtype = p.dtype if p.dtype is not None else np.dtype("float64")
+        if dtype.kind == "f" and np.isfinite(v) and abs(float(v)) > np.finfo(dtype).max:
+            raise ArgumentError(f"{self.fn} argument '{p.name}' = {v} is out of range for "
+                                f"{dtype} (it would become infinite)")
         if dtype.kind in "iu":
             if not float(v).is_integer():
                 raise self._wrong(p, v, f"an integer for {dtype}")

@@ -17,8 +17,24 @@ from knit.backend.c.header import generate
 def compile_procs_to_strings(procs, h_file_name: str) -> tuple[str, str]:
     """The C source and header text of `procs` (Procedures), as a (c, h) pair; the
     source includes the header as `h_file_name`."""
-    c, h, _ = generate(list(procs), h_file_name)
+    c, h, _ = generate(_procedures(procs), h_file_name)
     return c, h
+
+
+def _procedures(procs) -> list:
+    from knit.procedure import Procedure
+
+    if isinstance(procs, Procedure) or not isinstance(procs, (list, tuple)):
+        raise TypeError("compile_procs: expected a list of procedures, e.g. [gemm], got "
+                        f"{type(procs).__name__}")
+    for p in procs:
+        if not isinstance(p, Procedure):
+            raise TypeError(f"compile_procs: expected procedures, got {type(p).__name__} "
+                            f"{p!r}")
+        if p.is_instr():
+            raise TypeError(f"compile_procs: {p.name()} is an instruction; it has no C "
+                            "function of its own (call it from a proc)")
+    return list(procs)
 
 
 def compile_procs(procs, directory, c_file: str, h_file: str) -> None:
