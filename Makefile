@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean bench simde
+.PHONY: demo test install clean bench testdeps simde
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,16 +18,22 @@ demo: $(STAMP)
 	$(PY) examples/gemm_demo.py
 	$(PY) examples/avx2_microkernel.py
 
-test: $(STAMP) simde
+test: $(STAMP) testdeps
 	$(PY) -m pytest -q -n 2 tests
 
-# SIMDe lets the tests execute AVX-512 code on a machine without AVX-512. Installed when
-# apt is available and we may use it; the AVX-512 tests say so when it is missing.
-simde:
-	@test -f /usr/include/simde/x86/avx512.h || \
+# Test tools from apt, installed when apt is available and we may use it: SIMDe
+# (libsimde-dev) executes AVX-512 code on a machine without AVX-512; the AArch64 cross
+# compiler (gcc-aarch64-linux-gnu) and qemu-user execute NEON code on a machine without
+# Arm. The tests that need them say so, and skip, when they are missing.
+TESTDEPS := libsimde-dev gcc-aarch64-linux-gnu qemu-user
+testdeps:
+	@{ test -f /usr/include/simde/x86/avx512.h && command -v aarch64-linux-gnu-gcc >/dev/null \
+	   && command -v qemu-aarch64 >/dev/null; } || \
 	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-	    { apt-get update -qq && apt-get install -y -qq libsimde-dev >/dev/null; } ; } || \
-	  echo "note: libsimde-dev not installed; AVX-512 tests will be skipped"
+	    { apt-get update -qq && apt-get install -y -qq $(TESTDEPS) >/dev/null; } ; } || \
+	  echo "note: $(TESTDEPS) not all installed; the AVX-512 and NEON tests that need them will be skipped"
+
+simde: testdeps
 
 bench: $(STAMP)
 	$(PY) benchmarks/call_overhead.py
