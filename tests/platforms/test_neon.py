@@ -634,9 +634,6 @@ def lane_update(C: f32[4] @ DRAM, A: f32[4] @ DRAM, B: f32[4] @ DRAM):
         C[i] = C_reg[i]
 
 
-@pytest.mark.xfail(strict=True, raises=SchedulingError,
-                   reason="knit's replace cannot yet solve `lane` from `rhs[lane]` facing "
-                   "`B_reg[lane]` (Exo can: its test_gen_neon_vfmla)")
 def test_replace_finds_the_lane_form():
     p = lane_update
     for buf in ("C_reg", "A_reg", "B_reg"):

@@ -160,6 +160,7 @@ class _Unifier:
 
     def solve_args(self, facts, buf_types: dict) -> tuple:
         facts = list(facts) + self.ranges
+        self.solve_whole_dim_indices(facts, buf_types)
         for x, y in self.obligations:
             if not _prove_same(facts, self.to_block(x), y):
                 raise UnifyError(f"cannot prove {expr_str(self.to_block(x))} equals "
@@ -177,6 +178,24 @@ class _Unifier:
             else:
                 args.append(self.scalar_arg(p, facts, buf_types))
         return tuple(args)
+
+    def solve_whole_dim_indices(self, facts, buf_types) -> None:
+        """A control parameter used as an index (`rhs[lane]`) of a parameter window that
+        spans a whole dimension of the buffer: the window starts at 0 there, so the
+        parameter equals the block's index (`lane = 2` for `B_reg[2]`)."""
+        for pname, accs in self.accesses.items():
+            param = self.params[pname]
+            for pidx, buf, bidx in accs:
+                bdims = buf_types[buf].shape() if buf in buf_types else ()
+                if len(pidx) != len(bdims):
+                    continue
+                for k, e in enumerate(pidx):
+                    c = e.name if isinstance(e, N.Read) else None
+                    if c not in self.params or c in self.control or \
+                            not self.params[c].type.is_control():
+                        continue
+                    if _prove_same(facts, self.to_block(param.type.shape()[k]), bdims[k]):
+                        self.control[c] = bidx[k]
 
     def scalar_arg(self, p, facts, buf_types):
         accs = self.accesses[p.name]
