@@ -218,10 +218,11 @@ def _diff(x, y, elem):
         close |= (xf == yf)  # equal infinities
     else:
         close = x == y
-    bad = np.argwhere(~np.asarray(close))
+    # at least 1-d: argwhere of a 0-d array (a scalar argument) is empty even when False
+    bad = np.argwhere(~np.atleast_1d(np.asarray(close)))
     if bad.size == 0:
         return None
-    idx = tuple(int(i) for i in bad[0])
+    idx = tuple(int(i) for i in bad[0]) if np.ndim(x) else ()
     return idx, x[idx] if idx else x[()], y[idx] if idx else y[()], len(bad)
 
 

@@ -18,7 +18,7 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym
-from knit.ir.visit import subst, walk_expr
+from knit.ir.visit import map_expr, subst, walk_expr
 
 # ---------------------------------------------------------------- boolean builders
 
@@ -113,7 +113,7 @@ class _Collector:
         for s in stmts:
             self.stmt(s, ctx, iters)
 
-    def stmt(self, s, ctx, iters):  # noqa: C901 - one case per statement kind
+    def stmt(self, s, ctx, iters):
         match s:
             case N.Assign() | N.Reduce():
                 self.exprs(s.idx, ctx, iters)
@@ -186,9 +186,8 @@ class _Collector:
             if param.type.is_control():
                 env[param.name] = arg
                 self.exprs((arg,), ctx, iters)
-            elif isinstance(arg, N.WindowExpr):
+            elif isinstance(arg, N.WindowExpr):  # its indices are control values, not reads
                 windows[param.name] = self.resolve_window(arg)
-                self.exprs((arg,), ctx, iters) if False else None
             elif isinstance(arg, N.Read) and arg.idx:  # a scalar param bound to x[i]
                 base, idx = self.to_base(arg.name, arg.idx)
                 windows[param.name] = (base, tuple(N.Point(i) for i in idx))
@@ -237,18 +236,42 @@ def windows_at(proc: N.Proc, path) -> dict:
 
 def context_facts(proc: N.Proc, path) -> list:
     """What holds at the statement at `path`: sizes >= 1, asserts, enclosing loop
-    ranges and if-conditions."""
+    ranges and if-conditions.
+
+    A fact that reads a config is kept only when nothing in its scope writes that
+    config (the proc for asserts, the loop or if for its range or condition): a config
+    written after the fact was established may no longer satisfy it."""
     facts = [le(int_(1), var(a.name, T.SIZE)) for a in proc.args if a.type == T.SIZE]
-    facts += list(proc.preds)
+    facts += _stable(list(proc.preds), proc.body)
     node = proc
     for k, (field, i) in enumerate(path[:-1]):
         node = getattr(node, field)[i]
         nxt_field = path[k + 1][0]
         if isinstance(node, N.For):
-            facts += [le(node.lo, var(node.iter)), lt(var(node.iter), node.hi)]
+            facts += _stable([le(node.lo, var(node.iter)), lt(var(node.iter), node.hi)],
+                             node.body)
         elif isinstance(node, N.If):
-            facts.append(node.cond if nxt_field == "body" else not_(node.cond))
+            fact = node.cond if nxt_field == "body" else not_(node.cond)
+            facts += _stable([fact], node.body + node.orelse)
     return facts
+
+
+def _stable(facts: list, scope) -> list:
+    """The facts that read no config written in the statements `scope`."""
+    if not any(config_reads(f) for f in facts):
+        return facts
+    written = written_configs(accesses(scope))
+    return [f for f in facts if not config_reads(f) & written]
+
+
+def config_reads(e) -> set:
+    """The (config, field) pairs an expression reads."""
+    return {(x.config, x.field) for x in walk_expr(e) if isinstance(x, N.ReadConfig)}
+
+
+def written_configs(acc) -> set:
+    """The (config, field) pairs that some of the accesses write."""
+    return {a.buf for a in acc if isinstance(a.buf, tuple) and a.kind != "r"}
 
 
 # ---------------------------------------------------------------- queries
@@ -268,18 +291,22 @@ def first_conflict(xs, ys, facts, *, ren_x=None, ren_y=None, relation=(),
     Loop variables bound inside each access are renamed apart; `ren_x`/`ren_y` rename
     further free variables of each side (e.g. the iterator of the loop being
     reordered), and `relation` (boolean expressions over the renamed variables) says
-    which pairs of instances are compared."""
+    which pairs of instances are compared. A config that xs or ys write has no single
+    value over the analysed code, so each of its reads counts as an unknown of its own."""
     from knit.analysis.smt import prove
 
+    written = written_configs(list(xs) + list(ys))
+    facts = [_forget(f, written) for f in facts]
+    relation = [_forget(r, written) for r in relation]
     for x in xs:
         for y in ys:
             if not conflicting(x, y, reduces_commute=reduces_commute):
                 continue
-            cx, ix = _instance(x, ren_x or {})
-            cy, iy = _instance(y, ren_y or {})
+            cx, ix = _instance(x, ren_x or {}, written)
+            cy, iy = _instance(y, ren_y or {}, written)
             if len(ix) != len(iy):
                 return x, y
-            hyps = list(facts) + list(cx) + list(cy) + list(relation)
+            hyps = facts + list(cx) + list(cy) + relation
             goal = or_(*[ne(a, b) for a, b in zip(ix, iy)]) if ix else \
                 N.Const(False, T.BOOL, NO_SRC)
             if not prove(hyps, goal):
@@ -287,10 +314,24 @@ def first_conflict(xs, ys, facts, *, ren_x=None, ren_y=None, relation=(),
     return None
 
 
-def _instance(a: Access, ren: dict):
+def _instance(a: Access, ren: dict, written: set):
     m = {s: var(s.copy()) for s in a.iters}
     m.update(ren)
-    return tuple(subst(c, m) for c in a.ctx), tuple(subst(i, m) for i in a.idx)
+    return (tuple(_forget(subst(c, m), written) for c in a.ctx),
+            tuple(_forget(subst(i, m), written) for i in a.idx))
+
+
+def _forget(e, written: set):
+    """e with every read of a config in `written` replaced by a fresh unknown."""
+    if not written or not config_reads(e) & written:
+        return e
+
+    def unknown(x):
+        if isinstance(x, N.ReadConfig) and (x.config, x.field) in written:
+            return var(Sym(f"{x.config.name()}_{x.field}"), x.type)
+        return x
+
+    return map_expr(e, unknown)
 
 
 def writes(acc: list[Access]) -> list[Access]:

@@ -61,6 +61,13 @@ class InvalidCursor(Cursor):
     def parent(self):
         return self
 
+    def __bool__(self) -> bool:
+        # as in Exo, `if c.next(): ...` tests whether navigation found something
+        return False
+
+    def __repr__(self) -> str:
+        return f"<InvalidCursor: {self._why}>"
+
     def __getattr__(self, name):
         raise InvalidCursorError(f"cannot call {name}() on an invalid cursor: {self._why}")
 
@@ -145,10 +152,12 @@ class StmtCursor(Cursor):
         return make_stmt_cursor(self._proc, self._path[:-1] + ((self._path[-1][0], i),))
 
     def before(self) -> GapCursor:
-        return GapCursor(self._proc, self._path[:-1], self._path[-1][0], self._index())
+        return GapCursor(self._proc, self._path[:-1], self._path[-1][0], self._index(),
+                         anchored_after=False)
 
     def after(self) -> GapCursor:
-        return GapCursor(self._proc, self._path[:-1], self._path[-1][0], self._index() + 1)
+        return GapCursor(self._proc, self._path[:-1], self._path[-1][0], self._index() + 1,
+                         anchored_after=True)
 
     def as_block(self) -> BlockCursor:
         i = self._index()
@@ -295,7 +304,7 @@ def make_stmt_cursor(proc, path: P.StmtPath) -> StmtCursor:
 class BlockCursor(Cursor):
     """A run of consecutive statements [lo, hi) of one block."""
 
-    __slots__ = ("_parent", "_field", "_lo", "_hi")
+    __slots__ = ("_field", "_hi", "_lo", "_parent")
 
     def __init__(self, proc, parent: P.StmtPath, field: str, lo: int, hi: int):
         super().__init__(proc)
@@ -339,6 +348,8 @@ class BlockCursor(Cursor):
 
     def expand(self, delta_lo: int | None = None, delta_hi: int | None = None) -> BlockCursor:
         """Grow the block by delta_lo statements before and delta_hi after (None: all)."""
+        if (delta_lo is not None and delta_lo < 0) or (delta_hi is not None and delta_hi < 0):
+            raise ValueError("expand: delta_lo and delta_hi must be non-negative (or None)")
         n = len(self._block())
         lo = 0 if delta_lo is None else max(0, self._lo - delta_lo)
         hi = n if delta_hi is None else min(n, self._hi + delta_hi)
@@ -348,10 +359,10 @@ class BlockCursor(Cursor):
         return self.parent()
 
     def before(self) -> GapCursor:
-        return GapCursor(self._proc, self._parent, self._field, self._lo)
+        return GapCursor(self._proc, self._parent, self._field, self._lo, anchored_after=False)
 
     def after(self) -> GapCursor:
-        return GapCursor(self._proc, self._parent, self._field, self._hi)
+        return GapCursor(self._proc, self._parent, self._field, self._hi, anchored_after=True)
 
     def __repr__(self) -> str:
         return f"<BlockCursor of {len(self)} statement(s)>"
@@ -361,13 +372,21 @@ class BlockCursor(Cursor):
 
 
 class GapCursor(Cursor):
-    """The space before statement `idx` of a block (idx == len: after the last)."""
+    """The space before statement `idx` of a block (idx == len: after the last).
 
-    __slots__ = ("_parent", "_field", "_idx")
+    A gap is anchored to the statement it was made from, as in Exo: `s.after()` to s
+    (the statement before it), `s.before()` to s (the one after it); forwarding keeps
+    the gap on the same side of its anchor wherever a rewrite moves it."""
 
-    def __init__(self, proc, parent: P.StmtPath, field: str, idx: int):
+    __slots__ = ("_anchored_after", "_field", "_idx", "_parent")
+
+    def __init__(self, proc, parent: P.StmtPath, field: str, idx: int,
+                 anchored_after: bool | None = None):
         super().__init__(proc)
         self._parent, self._field, self._idx = parent, field, idx
+        if anchored_after is None:  # default: the statement after, if there is one
+            anchored_after = idx >= len(self._block())
+        self._anchored_after = anchored_after
 
     def _key(self):
         return (self._parent, self._field, self._idx)
@@ -376,11 +395,14 @@ class GapCursor(Cursor):
         return P.block_of(self._proc._loopir_proc, self._parent, self._field)
 
     def anchor(self):
-        """The statement just before the gap, or (at a block's start) the one after."""
-        if self._idx > 0:
-            return make_stmt_cursor(self._proc, self._parent + ((self._field, self._idx - 1),))
+        """The statement the gap was made from (for a gap made otherwise: the statement
+        just before it, or at a block's start the one after it)."""
+        i = self._idx - 1 if self._anchored_after else self._idx
+        if 0 <= i < len(self._block()):
+            return make_stmt_cursor(self._proc, self._parent + ((self._field, i),))
         if self._block():
-            return make_stmt_cursor(self._proc, self._parent + ((self._field, 0),))
+            i = self._idx - 1 if self._idx > 0 else 0
+            return make_stmt_cursor(self._proc, self._parent + ((self._field, i),))
         return InvalidCursor(self._proc, "an empty block")
 
     def parent(self):
@@ -396,7 +418,7 @@ class GapCursor(Cursor):
 
 
 class ExprCursor(Cursor):
-    __slots__ = ("_stmt", "_epath")
+    __slots__ = ("_epath", "_stmt")
 
     def __init__(self, proc, stmt: P.StmtPath, epath: P.ExprPath):
         super().__init__(proc)

@@ -34,6 +34,8 @@ def is_ancestor(old, new) -> bool:
 
 
 def forward(new, cur: C.Cursor) -> C.Cursor:
+    if not isinstance(cur, C.Cursor):
+        raise TypeError(f"forward: expected a cursor, got {type(cur).__name__}")
     old = cur._proc
     if old is new or cur.is_invalid():
         return cur
@@ -73,14 +75,17 @@ def _forward_block(old, new, cur: C.BlockCursor) -> C.BlockCursor:
 
 
 def _forward_gap(old, new, cur: C.GapCursor) -> C.GapCursor:
+    """A gap follows its anchor: the statement before it (s.after()) or after it."""
     block = cur._block()
-    if cur._idx < len(block):
-        path = _stmt_path(old, new, cur._parent + ((cur._field, cur._idx),))
-        return C.GapCursor(new, path[:-1], path[-1][0], path[-1][1])
-    if block:
-        path = _stmt_path(old, new, cur._parent + ((cur._field, cur._idx - 1),))
-        return C.GapCursor(new, path[:-1], path[-1][0], path[-1][1] + 1)
-    raise C.InvalidCursorError("cannot forward a gap in an empty block")
+    after = cur._anchored_after if cur._idx > 0 else False
+    if cur._idx >= len(block):
+        after = True
+    if not block:
+        raise C.InvalidCursorError("cannot forward a gap in an empty block")
+    i = cur._idx - 1 if after else cur._idx
+    path = _stmt_path(old, new, cur._parent + ((cur._field, i),))
+    return C.GapCursor(new, path[:-1], path[-1][0], path[-1][1] + (1 if after else 0),
+                       anchored_after=after)
 
 
 def _forward_expr(old, new, cur: C.ExprCursor) -> C.ExprCursor:

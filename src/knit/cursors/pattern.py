@@ -17,17 +17,24 @@ from knit.cursors import paths as P
 from knit.errors import PatternError
 from knit.ir import nodes as N
 
-_MATCH_NO = re.compile(r"^(.*?)\s*#\s*(\d+)\s*$", re.S)
+_MATCH_NO = re.compile(r"^(.*?)\s*#\s*(\d+)\s*$", re.DOTALL)
 _NEST = re.compile(r"^\s*[A-Za-z_]\w*(\s+[A-Za-z_]\w*)+\s*$")
 
 
 def split_match_no(pattern: str) -> tuple[str, int | None]:
     m = _MATCH_NO.match(pattern)
-    return (m[1], int(m[2])) if m else (pattern, None)
+    if m:
+        return m[1], int(m[2])
+    if "#" in pattern:  # Python would read the rest as a comment and ignore it
+        raise PatternError(f"pattern {pattern!r}: '#' must be followed by a match number "
+                           "0, 1, 2, ... at the end of the pattern")
+    return pattern, None
 
 
 def loop_nest_pattern(pattern: str) -> str:
     """`"i j k"` -> nested loop pattern; a single name `"i"` -> `for i in _: _`."""
+    if not isinstance(pattern, str):
+        raise TypeError(f"expected a pattern string, got {type(pattern).__name__}")
     body, no = split_match_no(pattern)
     names = body.split()
     if len(names) >= 1 and (_NEST.match(body) or (len(names) == 1 and names[0].isidentifier())):
@@ -101,7 +108,7 @@ def match_stmts(pats: list, stmts) -> int | None:
     return j if i == len(pats) or (i == len(pats) - 1 and _is_hole_stmt(pats[i])) else None
 
 
-def match_stmt(pat, s) -> bool:  # noqa: C901 - one case per statement form
+def match_stmt(pat, s) -> bool:
     match pat:
         case ast.For():
             return isinstance(s, N.For) and _name(pat.target, s.iter.name) and \
@@ -166,7 +173,7 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv
 _CMP = {ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">=", ast.Eq: "=="}
 
 
-def match_expr(pat, e) -> bool:  # noqa: C901 - one case per expression form
+def match_expr(pat, e) -> bool:
     if _is_hole(pat):
         return True
     match pat:

@@ -8,7 +8,7 @@ _ids = itertools.count(1)
 
 
 class Sym:
-    __slots__ = ("name", "id")
+    __slots__ = ("id", "name")
 
     def __init__(self, name: str):
         self.name = name

@@ -125,7 +125,7 @@ def walk_stmts(stmts) -> Iterator:
 
 def map_stmt_exprs(s, f: Callable) -> N.Stmt:
     """Rebuild s (and nested statements) applying map_expr(., f) to every expression."""
-    m = lambda e: map_expr(e, f)  # noqa: E731
+    m = lambda e: map_expr(e, f)
     match s:
         case N.Assign() | N.Reduce():
             return s.with_(idx=tuple(map(m, s.idx)), rhs=m(s.rhs))
@@ -225,7 +225,7 @@ class _AlphaEq:
     def block(self, xs, ys) -> bool:
         return self.seq(xs, ys, self.stmt)
 
-    def stmt(self, s, t) -> bool:  # noqa: C901 - one case per statement kind
+    def stmt(self, s, t) -> bool:
         if type(s) is not type(t):
             return False
         match s:
@@ -251,7 +251,7 @@ class _AlphaEq:
                 return self.expr(s.rhs, t.rhs) and self.bind(s.name, t.name)
         return False
 
-    def expr(self, a, b) -> bool:  # noqa: C901
+    def expr(self, a, b) -> bool:
         if type(a) is not type(b):
             return False
         match a:

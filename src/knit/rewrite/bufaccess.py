@@ -10,7 +10,7 @@ from knit.cursors import cursor as C
 from knit.cursors import paths as P
 from knit.ir import nodes as N
 from knit.ir.sym import Sym
-from knit.ir.visit import map_expr, walk_expr
+from knit.ir.visit import map_expr, map_stmt_exprs, walk_expr
 
 IdxFn = Callable[[tuple], tuple]
 
@@ -111,3 +111,175 @@ def indexed_accesses(stmts, buf: Sym, facts: list):
                     yield x.idx, x, f
                 elif isinstance(x, N.WindowExpr) and x.name is buf:
                     yield x, x, f
+
+
+def rename_buffer(stmts, old: Sym, new: Sym) -> tuple:
+    """stmts with every reference to buffer `old` (reads, writes, windows, strides,
+    whole-buffer arguments) made to `new`. Types are kept: a scalar buffer's reads stay
+    data reads (substituting an index variable would turn them into index reads)."""
+
+    def fe(e):
+        if isinstance(e, (N.Read, N.WindowExpr, N.StrideExpr)) and e.name is old:
+            return e.with_(name=new)
+        return e
+
+    def fs(s):
+        if isinstance(s, (N.Assign, N.Reduce)) and s.name is old:
+            s = s.with_(name=new)
+        if isinstance(s, N.For):
+            return s.with_(body=tuple(fs(b) for b in s.body))
+        if isinstance(s, N.If):
+            return s.with_(body=tuple(fs(b) for b in s.body),
+                           orelse=tuple(fs(b) for b in s.orelse))
+        return s
+
+    return tuple(fs(map_stmt_exprs(s, fe)) for s in stmts)
+
+
+def fresh_copy(stmts) -> tuple:
+    """A copy of stmts whose loop variables, allocations and windows are fresh Syms (so
+    the copy can sit next to the original, e.g. when a call is inlined twice)."""
+    from knit.ir.visit import stmt_syms, subst_stmts
+
+    bound, _ = stmt_syms(stmts)
+    new = {s: s.copy() for s in bound}
+    iters = {s: E.var(n) for s, n in new.items() if _is_iter(stmts, s)}
+    out = subst_stmts(stmts, iters)
+    for s, n in new.items():
+        if s not in iters:
+            out = rename_buffer(out, s, n)
+    return tuple(_rebind(out, new))
+
+
+def _is_iter(stmts, sym) -> bool:
+    from knit.ir.visit import walk_stmts
+
+    return any(isinstance(s, N.For) and s.iter is sym for s in walk_stmts(stmts))
+
+
+def _rebind(stmts, new: dict):
+    for s in stmts:
+        if isinstance(s, N.For):
+            s = s.with_(iter=new.get(s.iter, s.iter), body=tuple(_rebind(s.body, new)))
+        elif isinstance(s, N.If):
+            s = s.with_(body=tuple(_rebind(s.body, new)), orelse=tuple(_rebind(s.orelse, new)))
+        elif isinstance(s, (N.Alloc, N.WindowStmt)) and s.name in new:
+            s = s.with_(name=new[s.name])
+        yield s
+
+
+# ---------------------------------------------------------------- reads that see old values
+
+
+class _Coverage:
+    """Walks a loop body keeping the locations of `buf` that are surely written so far in
+    the current iteration (`must`: (index tuple, bound loops) pairs, a bound loop being
+    (iter, lo, hi) of a loop that ran completely since). A read or reduction of a location
+    not surely written before it in the same iteration is *open*: its value may come from
+    an earlier iteration."""
+
+    def __init__(self, buf: Sym, facts: list):
+        self.buf, self.facts = buf, list(facts)
+        self.col = E._Collector()
+        self.open: list = []
+
+    def block(self, stmts, must: list, ctx: tuple, iters: tuple):
+        for s in stmts:
+            self.stmt(s, must, ctx, iters)
+
+    def stmt(self, s, must, ctx, iters):
+        if isinstance(s, N.For):
+            inner = list(must)
+            rng = (E.le(s.lo, E.var(s.iter)), E.lt(E.var(s.iter), s.hi))
+            self.block(s.body, inner, ctx + rng, iters + (s.iter,))
+            # what every iteration wrote is written for all values of the iterator
+            must += [(idx, bound + ((s.iter, s.lo, s.hi),)) for idx, bound in
+                     inner[len(must):]]
+        elif isinstance(s, N.If):  # writes under a condition are not sure to happen
+            self.block(s.body, list(must), ctx + (s.cond,), iters)
+            self.block(s.orelse, list(must), ctx + (E.not_(s.cond),), iters)
+        elif isinstance(s, N.Call):
+            from knit.rewrite.subprocs import inlined_body
+
+            self.block(inlined_body(s), must, ctx, iters)
+        else:
+            self.col.out = []
+            self.col.stmt(s, ctx, iters)
+            for a in self.col.out:
+                if a.buf is self.buf and a.kind != "w" and not self.covered(a, must):
+                    self.open.append(a)
+            for a in self.col.out:
+                if a.buf is self.buf and a.kind != "r" and not _has_config(a.idx):
+                    must.append((a.idx, ()))
+
+    def covered(self, a, must) -> bool:
+        hyps = self.facts + list(a.ctx)
+        return any(len(idx) == len(a.idx) and _covers(idx, bound, a.idx, hyps)
+                   for idx, bound in must)
+
+
+def _covers(widx, bound, ridx, hyps) -> bool:
+    """Whether the location ridx is among those written at widx for some values of the
+    bound loop variables in their ranges (each bound variable must be a whole index)."""
+    from knit.analysis.smt import prove
+    from knit.ir.visit import subst
+
+    env, goals = {}, []
+    names = {b[0] for b in bound}
+    for w, r in zip(widx, ridx):
+        if isinstance(w, N.Read) and w.name in names and w.name not in env:
+            env[w.name] = r
+        else:
+            goals.append((w, r))
+    if set(env) != names:
+        return False
+    conds = [E.eq(subst(w, env), r) for w, r in goals]
+    for it, lo, hi in bound:
+        conds += [E.le(subst(lo, env), env[it]), E.lt(env[it], subst(hi, env))]
+    return prove(hyps, E.and_(*conds))
+
+
+def _has_config(idx) -> bool:
+    return any(isinstance(x, N.ReadConfig) for i in idx for x in walk_expr(i))
+
+
+def open_reads(body, buf: Sym, facts: list) -> list:
+    """The reads (and reductions) of buf in a loop body that may see a value written
+    in an earlier iteration, as effect accesses (see _Coverage)."""
+    cov = _Coverage(buf, facts)
+    cov.block(body, [], (), ())
+    return cov.open
+
+
+def substitute_window(stmts, name: Sym, w: N.WindowExpr) -> tuple:
+    """stmts with the window `name` replaced by its definition w = x[...]: `name[i, ..]`
+    becomes an access of x at the window's offsets, a window of name a window of x, a
+    whole use w itself, and stride(name, d) the stride of x in the dimension d is."""
+    from knit.analysis.exprs import add
+
+    dims = [k for k, a in enumerate(w.idx) if isinstance(a, N.Interval)]
+
+    def on_idx(idx):
+        it = iter(idx)
+        return tuple(a.pt if isinstance(a, N.Point) else add(a.lo, next(it)) for a in w.idx)
+
+    def on_win(x):
+        it = iter(x.idx)
+        out = []
+        for a in w.idx:
+            if isinstance(a, N.Point):
+                out.append(a)
+                continue
+            b = next(it)
+            out.append(N.Point(add(a.lo, b.pt)) if isinstance(b, N.Point) else
+                       N.Interval(add(a.lo, b.lo), add(a.lo, b.hi)))
+        return x.with_(name=w.name, idx=tuple(out))
+
+    def stride(e):
+        if isinstance(e, N.StrideExpr) and e.name is name:
+            return e.with_(name=w.name, dim=dims[e.dim])
+        return e
+
+    new = map_accesses(stmts, name, on_idx, on_win, lambda r: w.with_(srcinfo=r.srcinfo))
+    new = tuple(map_stmt_exprs(s, stride) for s in new)
+    return rename_buffer(new, name, w.name)

@@ -11,8 +11,16 @@ from knit.cursors import paths as P
 from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
-from knit.ir.visit import free_syms, subst_stmts
-from knit.rewrite.bufaccess import buffer_scope, indexed_accesses, map_accesses, uses
+from knit.ir.visit import free_syms, walk_stmts
+from knit.rewrite.bufaccess import (
+    buffer_scope,
+    indexed_accesses,
+    map_accesses,
+    open_reads,
+    rename_buffer,
+    substitute_window,
+    uses,
+)
 from knit.rewrite.common import bad_arg, refuse, replace_stmts
 
 # ---------------------------------------------------------------- locate
@@ -30,8 +38,15 @@ def buf_cursor(proc, x, prim: str, *, alloc_only: bool = False):
                         f"{type(x).__name__}")
     ok = (C.AllocCursor,) if alloc_only else (C.AllocCursor, C.ArgCursor)
     if not isinstance(cur, ok):
+        from knit.rewrite.common import _describe
+
         what = "an allocation" if alloc_only else "an allocation or argument"
-        raise bad_arg(prim, f"expected {what}, got {cur!r}")
+        if isinstance(cur, C.ArgCursor):  # point at the argument's declaration
+            raise refuse(prim, cur._node(), f"expected {what}, got the argument "
+                         f"'{cur.name()}'")
+        if isinstance(cur, C.StmtCursor):
+            raise refuse(prim, cur, f"expected {what}, got another statement")
+        raise bad_arg(prim, f"expected {what}, got {_describe(cur)}")
     return cur
 
 
@@ -49,7 +64,7 @@ def _facts_after(proc, cur) -> list:
 
 def _rewrite(proc, cur, new_decl_type, stmts_new, *, unsafe=False):
     """Replace the declaration's type and the statements of the buffer's scope."""
-    parent, field, lo, hi, _, node = _scope(proc, cur)
+    parent, field, _, hi, _, node = _scope(proc, cur)
     if isinstance(cur, C.ArgCursor):
         ir = proc._loopir_proc
         args = list(ir.args)
@@ -62,10 +77,12 @@ def _rewrite(proc, cur, new_decl_type, stmts_new, *, unsafe=False):
 
 
 def _no_whole_uses(prim, cur, stmts, buf, allow_windows=True):
+    why = {"whole": "is passed whole to a call", "stride": "has its strides read",
+           "window": "has a window taken of it"}
     for kind, node in uses(stmts, buf):
-        if kind == "whole" or kind == "stride" or (kind == "window" and not allow_windows):
-            raise refuse(prim, _stmt_of(cur), f"'{buf.name}' is passed whole to a call or its "
-                         "strides are read, so its shape cannot change here")
+        if kind in ("whole", "stride") or (kind == "window" and not allow_windows):
+            raise refuse(prim, _stmt_of(cur), f"'{buf.name}' {why[kind]} "
+                         f"({expr_str(node)}), so its shape cannot change here")
 
 
 def _stmt_of(cur):
@@ -95,30 +112,26 @@ def _check_in_bounds(prim, cur, stmts, buf, dims, facts):
 def _tensor(cur, prim):
     t = cur._node().type
     if not t.is_tensor():
-        raise bad_arg(prim, f"'{cur.name()}' is a scalar, not a tensor")
+        raise refuse(prim, cur._node(), f"'{cur.name()}' is a scalar, not a tensor")
     return t
 
 
-def _dim_index(prim, t, k) -> int:
+def _dim_index(prim, node, k) -> int:
+    t = node.type
     if not isinstance(k, int) or not 0 <= k < len(t.dims):
-        raise bad_arg(prim, f"dimension {k!r} is out of range for a {len(t.dims)}-d buffer")
+        raise refuse(prim, node, f"dimension {k!r} is out of range for the "
+                     f"{len(t.dims)}-d buffer '{node.name.name}'")
     return k
 
 
 # ---------------------------------------------------------------- reshaping
 
 
-def expand_dim(proc, cur, size: N.Expr, index: N.Expr):
-    prim = "expand_dim"
+def expand_dim(proc, cur, size: N.Expr, index: N.Expr, prim: str = "expand_dim"):
     node = cur._node()
     buf, typ = node.name, node.type
     _, _, _, _, stmts, _ = _scope(proc, cur)
-    facts = _facts_after(proc, cur)
-    if not prove(facts, E.lt(const(0), size)):
-        raise refuse(prim, node, f"cannot prove the new dimension {expr_str(size)} is positive")
-    if not prove(facts, E.and_(E.le(const(0), index), E.lt(index, size))):
-        raise refuse(prim, node, f"cannot prove the index {expr_str(index)} lies in "
-                     f"[0, {expr_str(size)})")
+    _check_new_dim(prim, node, _facts_after(proc, cur), size, index)
     _no_whole_uses(prim, cur, stmts, buf)
     elem = typ.basetype()
     new_t = T.TensorT((size, *typ.shape()), False, elem)
@@ -127,6 +140,14 @@ def expand_dim(proc, cur, size: N.Expr, index: N.Expr):
     if not typ.is_tensor():  # scalar reads/writes have no idx: add it
         new = _index_scalar(new, buf, index, new_t)
     return _rewrite(proc, cur, new_t, new)
+
+
+def _check_new_dim(prim, node, facts, size, index):
+    if not prove(facts, E.lt(const(0), size)):
+        raise refuse(prim, node, f"cannot prove the new dimension {expr_str(size)} is positive")
+    if not prove(facts, E.and_(E.le(const(0), index), E.lt(index, size))):
+        raise refuse(prim, node, f"cannot prove the index {expr_str(index)} lies in "
+                     f"[0, {expr_str(size)})")
 
 
 def _index_scalar(stmts, buf, index, new_t):
@@ -159,7 +180,7 @@ def divide_dim(proc, cur, k: int, q: int):
     prim = "divide_dim"
     node = cur._node()
     buf, typ = node.name, _tensor(cur, prim)
-    k = _dim_index(prim, typ, k)
+    k = _dim_index(prim, node, k)
     _, _, _, _, stmts, _ = _scope(proc, cur)
     facts = _facts_after(proc, cur)
     d = typ.dims[k]
@@ -207,9 +228,9 @@ def mult_dim(proc, cur, hi_k: int, lo_k: int):
     prim = "mult_dim"
     node = cur._node()
     buf, typ = node.name, _tensor(cur, prim)
-    hi_k, lo_k = _dim_index(prim, typ, hi_k), _dim_index(prim, typ, lo_k)
+    hi_k, lo_k = _dim_index(prim, node, hi_k), _dim_index(prim, node, lo_k)
     if hi_k == lo_k:
-        raise bad_arg(prim, "cannot multiply a dimension by itself")
+        raise refuse(prim, node, "cannot multiply a dimension by itself")
     c = typ.dims[lo_k]
     if not isinstance(c, N.Const):
         raise refuse(prim, node, f"the lower dimension {expr_str(c)} must be a literal")
@@ -236,8 +257,8 @@ def rearrange_dim(proc, cur, perm: list):
     node = cur._node()
     buf, typ = node.name, _tensor(cur, prim)
     if sorted(perm) != list(range(len(typ.dims))):
-        raise bad_arg(prim, f"{perm!r} is not a permutation of the dimensions "
-                      f"0..{len(typ.dims) - 1}")
+        raise refuse(prim, node, f"{perm!r} is not a permutation of the dimensions "
+                     f"0..{len(typ.dims) - 1} of '{node.name.name}'")
     _, _, _, _, stmts, _ = _scope(proc, cur)
     _no_whole_uses(prim, cur, stmts, buf, allow_windows=False)
     new_t = T.TensorT(tuple(typ.dims[j] for j in perm), typ.is_window, typ.elem)
@@ -249,14 +270,16 @@ def resize_dim(proc, cur, k: int, size: N.Expr, offset: N.Expr):
     prim = "resize_dim"
     node = cur._node()
     buf, typ = node.name, _tensor(cur, prim)
-    k = _dim_index(prim, typ, k)
+    k = _dim_index(prim, node, k)
     _, _, _, _, stmts, _ = _scope(proc, cur)
     facts = _facts_after(proc, cur)
     if not prove(facts, E.lt(const(0), size)):
         raise refuse(prim, node, f"cannot prove the new size {expr_str(size)} is positive")
     _no_whole_uses(prim, cur, stmts, buf)
 
-    def shift(e):
+    def shift(e):  # e - offset, written e + c for a negative literal offset -c
+        if isinstance(offset, N.Const) and offset.val < 0:
+            return add(e, const(-offset.val))
         return sub(e, offset)
 
     def on_win(w):
@@ -276,7 +299,7 @@ def unroll_buffer(proc, cur, k: int):
     prim = "unroll_buffer"
     node = cur._node()
     buf, typ = node.name, _tensor(cur, prim)
-    k = _dim_index(prim, typ, k)
+    k = _dim_index(prim, node, k)
     n = typ.dims[k]
     if not isinstance(n, N.Const):
         raise refuse(prim, node, f"dimension {k} ({expr_str(n)}) must be a literal")
@@ -296,7 +319,7 @@ def unroll_buffer(proc, cur, k: int):
         p.name = f"{buf.name}_{j}"
     new = _split_accesses(stmts, buf, k, parts)
     allocs = tuple(N.Alloc(p, new_t, node.mem, node.srcinfo) for p in parts)
-    parent, field, lo, hi, _, _ = _scope(proc, cur)
+    parent, field, _, hi, _, _ = _scope(proc, cur)
     i = cur._path[-1][1]
     ir = P.replace_block(proc._loopir_proc, parent, field, i, hi, (*allocs, *new))
     return proc._derive(ir)
@@ -356,21 +379,65 @@ def reuse_buffer(proc, keep, drop):
     if x.type != y.type or x.mem is not y.mem:
         raise refuse(prim, y, f"'{y.name.name}' and '{x.name.name}' differ in type, shape or "
                      "memory")
-    # y's allocation must be in x's scope, and x dead from there on
-    xp, yp = keep._path if isinstance(keep, C.AllocCursor) else None, drop._path
-    if xp is not None and not (yp[:len(xp) - 1] == xp[:-1] and
-                               yp[len(xp) - 1][0] == xp[-1][0] and
-                               yp[len(xp) - 1][1] > xp[-1][1]):
+    # y's allocation must be in x's scope
+    xp, yp = keep._path, drop._path
+    if not (yp[:len(xp) - 1] == xp[:-1] and yp[len(xp) - 1][0] == xp[-1][0] and
+            yp[len(xp) - 1][1] > xp[-1][1]):
         raise refuse(prim, y, f"'{y.name.name}' is not allocated in the scope of "
                      f"'{x.name.name}'")
     parent, field, lo, hi, after, _ = _scope(proc, drop)
-    later = _statements_after(proc._loopir_proc, drop._path)
-    if uses(later, x.name):
-        raise refuse(prim, y, f"'{x.name.name}' is still used after '{y.name.name}' is "
-                     "allocated, so it cannot be reused")
-    new = subst_stmts(after, {y.name: var(x.name, T.INDEX)})
+    _check_dead_from_first_write(prim, proc, keep, drop, after)
+    new = rename_buffer(after, y.name, x.name)
     ir = P.replace_block(proc._loopir_proc, parent, field, lo - 1, hi, new)
     return proc._derive(ir)
+
+
+def _check_dead_from_first_write(prim, proc, keep, drop, after):
+    """x may not be used once y holds a value: y's writes would clobber it."""
+    ir, x, y = proc._loopir_proc, keep._node(), drop._node()
+    why = (f"'{x.name.name}' is still used after '{y.name.name}' is written, so it "
+           "cannot be reused")
+    rest = _statements_after(ir, drop._path)
+    loop = _outermost_loop_between(ir, keep._path, drop._path)
+    if loop is not None:  # the loop's body runs again after y is written
+        scope = [P.stmt_at(ir, loop)] + _statements_after(ir, loop)
+        if _uses_any(scope, _names_of(ir, x.name, drop._path, scope)):
+            raise refuse(prim, y, why + f" (both are used in a loop around '{y.name.name}')")
+        return
+    first = next((k for k, s in enumerate(after) if _writes(s, y.name)), None)
+    if first is None:
+        return
+    names = _names_of(ir, x.name, drop._path, rest)
+    later = list(after[first + 1:]) + rest[len(after):]
+    s = after[first]
+    simple = isinstance(s, (N.Assign, N.Reduce))  # reads its operands, then writes y
+    if _uses_any(later, names) or (not simple and _uses_any([s], names)):
+        raise refuse(prim, y, why)
+
+
+def _names_of(ir, buf, path, stmts) -> set:
+    """buf and the windows into it: those visible at path and those stmts take."""
+    names = {buf} | {w for w, (base, _) in E.windows_at(ir, path).items() if base is buf}
+    for s in walk_stmts(stmts):
+        if isinstance(s, N.WindowStmt) and s.rhs.name in names:
+            names.add(s.name)
+    return names
+
+
+def _uses_any(stmts, names) -> bool:
+    return any(uses(stmts, n) for n in names)
+
+
+def _outermost_loop_between(ir, xp, yp):
+    """The path of the outermost loop that encloses y's allocation but not x's."""
+    for d in range(len(xp), len(yp)):
+        if isinstance(P.stmt_at(ir, yp[:d]), N.For):
+            return yp[:d]
+    return None
+
+
+def _writes(s, buf) -> bool:
+    return any(k in ("write", "reduce", "window", "whole") for k, _ in uses([s], buf))
 
 
 def _statements_after(proc_ir, path):
@@ -384,52 +451,12 @@ def _statements_after(proc_ir, path):
 
 
 def inline_window(proc, cur):
-    prim = "inline_window"
     node: N.WindowStmt = cur._node()
-    w, name = node.rhs, node.name
     parent, (field, i) = cur._path[:-1], cur._path[-1]
     block = P.block_of(proc._loopir_proc, parent, field)
-
-    def on_idx(idx):
-        it = iter(idx)
-        return tuple(acc.pt if isinstance(acc, N.Point) else add(acc.lo, next(it))
-                     for acc in w.idx)
-
-    def on_win(x):
-        it = iter(x.idx)
-        out = []
-        for acc in w.idx:
-            if isinstance(acc, N.Point):
-                out.append(acc)
-                continue
-            a = next(it)
-            out.append(N.Point(add(acc.lo, a.pt)) if isinstance(a, N.Point) else
-                       N.Interval(add(acc.lo, a.lo), add(acc.lo, a.hi)))
-        return x.with_(name=w.name, idx=tuple(out))
-
-    def on_whole(r):
-        return w.with_(srcinfo=r.srcinfo)
-
-    for kind, _ in uses(block[i + 1:], name):
-        if kind == "stride":
-            raise refuse(prim, node, f"the strides of '{name.name}' are read; inline them first")
-    new = map_accesses(block[i + 1:], name, on_idx, on_win, on_whole)
-    new = _rename_writes(new, name, w.name)
+    new = substitute_window(block[i + 1:], node.name, node.rhs)
     ir = P.replace_block(proc._loopir_proc, parent, field, i, len(block), new)
     return proc._derive(ir)
-
-
-def _rename_writes(stmts, old, new_name):
-    def fs(s):
-        if isinstance(s, (N.Assign, N.Reduce)) and s.name is old:
-            return s.with_(name=new_name)
-        if isinstance(s, N.For):
-            return s.with_(body=tuple(fs(b) for b in s.body))
-        if isinstance(s, N.If):
-            return s.with_(body=tuple(fs(b) for b in s.body), orelse=tuple(fs(b) for b in s.orelse))
-        return s
-
-    return tuple(fs(s) for s in stmts)
 
 
 # ---------------------------------------------------------------- moving allocations
@@ -452,6 +479,8 @@ def lift_alloc(proc, cur, n_lifts: int):
         # remove it from the scope, put it just before the scope
         ir = P.replace_stmt(proc._loopir_proc, cur._path, ())
         pp = parent._path
+        if not P.block_of(ir, pp, cur._path[-1][0]):  # a block may not be empty
+            ir = P.replace_block(ir, pp, cur._path[-1][0], 0, 0, (N.Pass(node.srcinfo),))
         ir = P.replace_block(ir, pp[:-1], pp[-1][0], pp[-1][1], pp[-1][1], (node,))
         proc = proc._derive(ir)
         cur = C.make_stmt_cursor(proc, pp)
@@ -470,32 +499,36 @@ def sink_alloc(proc, cur):
         raise refuse(prim, node, f"'{node.name.name}' is used after the "
                      f"{'loop' if isinstance(scope, N.For) else 'if'}")
     if isinstance(scope, N.For):
-        facts = E.context_facts(proc._loopir_proc, scope_cur._path)
-        acc = [a for a in E.accesses(scope.body) if a.buf is node.name]
-        i1, i2 = var(scope.iter.copy()), var(scope.iter.copy())
-        rel = [E.le(scope.lo, i1), E.lt(i1, scope.hi), E.le(scope.lo, i2), E.lt(i2, scope.hi),
-               E.lt(i1, i2)]
-        writes = [a for a in acc if a.kind != "r"]
-        reads = [a for a in acc if a.kind != "w"]
-        hit = E.first_conflict(writes, reads, facts, ren_x={scope.iter: i1},
-                               ren_y={scope.iter: i2}, relation=rel, reduces_commute=False)
-        if hit:
-            raise refuse(prim, node, f"a value written to '{node.name.name}' in one iteration "
-                         "may be read in a later one")
+        _check_no_carried_values(prim, proc, node, scope, scope_cur._path)
         new_scope = scope.with_(body=(node, *scope.body))
-    else:
-        new_scope = scope.with_(body=(node, *scope.body),
-                                orelse=((_fresh_alloc(node, scope.orelse),) if scope.orelse
-                                        else ()))
+    else:  # each branch gets its own buffer
+        new_scope = scope.with_(body=(node, *scope.body))
         if scope.orelse:
             new_scope = new_scope.with_(orelse=_fresh_alloc(node, scope.orelse))
     return replace_stmts(proc, cur.as_block().expand(0, 1), (new_scope,))
 
 
+def _check_no_carried_values(prim, proc, node, loop, path):
+    """No iteration may read a value of the buffer that an earlier iteration wrote:
+    inside the loop, every iteration would get a fresh buffer."""
+    facts = E.context_facts(proc._loopir_proc, path)
+    writes = [a for a in E.accesses(loop.body) if a.buf is node.name and a.kind != "r"]
+    reads = open_reads(loop.body, node.name, facts + [E.le(loop.lo, var(loop.iter)),
+                                                      E.lt(var(loop.iter), loop.hi)])
+    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
+    rel = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi),
+           E.lt(i1, i2)]
+    hit = E.first_conflict(writes, reads, facts, ren_x={loop.iter: i1},
+                           ren_y={loop.iter: i2}, relation=rel, reduces_commute=False)
+    if hit:
+        raise refuse(prim, node, f"a value written to '{node.name.name}' in one iteration "
+                     f"may be read in a later one (the statement that "
+                     f"{hit[1].describe()} may see it)")
+
+
 def _fresh_alloc(node, stmts):
     sym = node.name.copy()
-    return (N.Alloc(sym, node.type, node.mem, node.srcinfo),
-            *subst_stmts(stmts, {node.name: var(sym)}))
+    return (N.Alloc(sym, node.type, node.mem, node.srcinfo), *rename_buffer(stmts, node.name, sym))
 
 
 def autolift_alloc(proc, cur, n_lifts: int, mode: str, size, keep_dims: bool):
@@ -535,13 +568,16 @@ def _depends(stmts, buf, it) -> bool:
 
 def expand_dim_at(proc, cur, size, index, mode: str):
     if mode == "row":
-        return expand_dim(proc, cur, size, index)
+        return expand_dim(proc, cur, size, index, "autolift_alloc")
     # mode "col": the new dimension goes last
     node = cur._node()
     typ = node.type
     _, _, _, _, stmts, _ = _scope(proc, cur)
+    _check_new_dim("autolift_alloc", node, _facts_after(proc, cur), size, index)
+    _no_whole_uses("autolift_alloc", cur, stmts, node.name)
     new_t = T.TensorT((*typ.shape(), size), False, typ.basetype())
-    new = map_accesses(stmts, node.name, lambda idx: (*idx, index))
+    new = map_accesses(stmts, node.name, lambda idx: (*idx, index),
+                       on_win=lambda w: w.with_(idx=(*w.idx, N.Point(index))))
     if not typ.is_tensor():
         new = _index_scalar(new, node.name, index, new_t)
     return _rewrite(proc, cur, new_t, new)

@@ -45,6 +45,10 @@ def _own(proc, cur, prim: str):
     """The cursor, forwarded to `proc` if it was taken on an ancestor of `proc`."""
     if cur._proc is proc:
         return cur
+    if cur._proc is not None and is_ancestor(proc, cur._proc):
+        raise bad_arg(prim, "the cursor belongs to a different procedure: it was taken on a "
+                      f"newer version of '{proc.name()}' than the one given; pass the procedure "
+                      "the cursor came from")
     if cur._proc is None or not is_ancestor(cur._proc, proc):
         raise bad_arg(prim, "the cursor belongs to a different procedure "
                       f"('{cur._proc.name() if cur._proc else '?'}'), not to "
@@ -68,7 +72,7 @@ def loop_cursor(proc, loop, prim: str) -> C.ForCursor:
     else:
         raise TypeError(f"{prim}: expected a loop cursor or pattern, got {type(loop).__name__}")
     if not isinstance(cur, C.ForCursor):
-        raise bad_arg(prim, f"expected a loop, got {_describe(cur)}")
+        raise _wrong_kind(prim, cur, "a loop")
     return cur
 
 
@@ -83,7 +87,7 @@ def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
     if isinstance(cur, C.BlockCursor) and len(cur) == 1:
         cur = cur[0]
     if not isinstance(cur, C.StmtCursor):
-        raise bad_arg(prim, f"expected a statement, got {_describe(cur)}")
+        raise _wrong_kind(prim, cur, "a statement")
     return cur
 
 
@@ -98,7 +102,7 @@ def block_cursor(proc, block, prim: str) -> C.BlockCursor:
     if isinstance(cur, C.StmtCursor):
         cur = cur.as_block()
     if not isinstance(cur, C.BlockCursor):
-        raise bad_arg(prim, f"expected a block of statements, got {_describe(cur)}")
+        raise _wrong_kind(prim, cur, "a block of statements")
     return cur
 
 
@@ -109,8 +113,7 @@ def gap_cursor(proc, gap, prim: str) -> C.GapCursor:
         raise TypeError(f"{prim}: expected a gap cursor (e.g. c.after()), got "
                         f"{type(gap).__name__}")
     if not isinstance(cur, C.GapCursor):
-        raise bad_arg(prim, f"expected a gap (stmt.before() or stmt.after()), got "
-                      f"{_describe(cur)}")
+        raise _wrong_kind(prim, cur, "a gap (stmt.before() or stmt.after())")
     return cur
 
 
@@ -123,8 +126,15 @@ def expr_cursor(proc, expr, prim: str) -> C.ExprCursor:
         raise TypeError(f"{prim}: expected an expression cursor or pattern, got "
                         f"{type(expr).__name__}")
     if not isinstance(cur, C.ExprCursor):
-        raise bad_arg(prim, f"expected an expression, got {_describe(cur)}")
+        raise _wrong_kind(prim, cur, "an expression")
     return cur
+
+
+def _wrong_kind(prim: str, cur, wanted: str) -> SchedulingError:
+    """The cursor points at the wrong kind of thing; at its position when it has one."""
+    if isinstance(cur, (C.StmtCursor, C.ExprCursor)):
+        return refuse(prim, cur, f"expected {wanted}, got {_describe(cur)}")
+    return bad_arg(prim, f"expected {wanted}, got {_describe(cur)}")
 
 
 def _describe(cur) -> str:
@@ -138,6 +148,24 @@ def check_name(prim: str, name) -> str:
     if not isinstance(name, str) or not name.isidentifier():
         raise bad_arg(prim, f"{name!r} is not a valid name")
     return name
+
+
+def check_bindings_stay_visible(prim: str, block: C.BlockCursor) -> None:
+    """Refuse to wrap `block` in a new loop or if when a buffer or window it binds at its
+    top level is used after it: the new scope would hide the name from those uses."""
+    from knit.ir.visit import stmt_syms
+
+    stmts = block._stmts()
+    bound = {s.name for s in stmts if isinstance(s, (N.Alloc, N.WindowStmt))}
+    if not bound:
+        return
+    _, used = stmt_syms(block._block()[block._hi:])
+    for s in stmts:
+        if isinstance(s, (N.Alloc, N.WindowStmt)) and s.name in used:
+            what = "allocated" if isinstance(s, N.Alloc) else "bound"
+            raise refuse(prim, s, f"'{s.name.name}' is {what} in the block and used after it; "
+                         "inside the new scope it would no longer be visible there",
+                         "include the statements that use it in the block")
 
 
 # ---------------------------------------------------------------- build

@@ -10,8 +10,8 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import alpha_eq, free_syms, stmt_syms, subst_stmts
-from knit.rewrite.common import refuse, replace_stmts
+from knit.ir.visit import _AlphaEq, free_syms, stmt_syms, subst_stmts, walk_stmts
+from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stmts
 
 
 def facts_at(cur) -> list:
@@ -36,6 +36,44 @@ def _mod(a, c: int):
     return N.BinOp("%", a, const(c), T.INDEX)
 
 
+def check_stable(prim: str, where, exprs, cur, stmts, what: str = "loop bounds") -> None:
+    """Refuse when `stmts` (located at `cur`) write a config that `exprs` read.
+
+    Loop bounds and if-conditions are evaluated once, where they stand; a rewrite that
+    evaluates them again, or at another time, needs them unchanged by the statements
+    that now run in between."""
+    read = set().union(*(E.config_reads(e) for e in exprs))
+    if not read:
+        return
+    for a in accesses_at(cur, stmts):
+        if a.kind != "r" and a.buf in read:
+            raise refuse(prim, where, f"the body {a.describe()}, which the {what} read: they "
+                         "would be evaluated again after it changed")
+
+
+def check_no_race(prim: str, loop: N.For, facts, acc, where=None) -> None:
+    """Refuse unless the iterations of `loop` (its body's accesses are `acc`) can run in
+    parallel: no location touched by two different iterations is written or reduced
+    into by either, and no parallel loop inside (they do not nest)."""
+    where = where if where is not None else loop
+    if any(isinstance(s, N.For) and s.mode == "par" for s in walk_stmts(loop.body)):
+        raise refuse(prim, where, "the loop would contain another parallel loop; parallel "
+                     "loops do not nest")
+    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
+    rng = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi),
+           E.lt(i1, i2)]
+    # parallel iterations race on any shared location one of them writes or reduces
+    hit = E.first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
+                           relation=rng, reduces_commute=False)
+    if hit:
+        what = "reduce into" if "+" in (hit[0].kind, hit[1].kind) else "touch"
+        raise refuse(prim, where, f"iterations of the parallel loop '{loop.iter.name}' would "
+                     f"race: two different iterations may {what} the same location (one "
+                     f"{hit[0].describe()}, another {hit[1].describe()})",
+                     "give each iteration its own accumulator (e.g. stage_mem) or "
+                     "parallelize an outer loop whose iterations are independent")
+
+
 # ---------------------------------------------------------------- divide_loop
 
 
@@ -49,6 +87,9 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
     def body_at(idx):  # the body with the old iterator replaced by lo + idx
         return subst_stmts(loop.body, {loop.iter: add(loop.lo, idx) if not _is_zero(loop.lo)
                                        else idx})
+
+    # the bounds move into the body (lo + idx, the guard, the tail's start)
+    check_stable("divide_loop", loop, [loop.lo, loop.hi], cur, loop.body)
 
     if perfect:
         if not prove(facts, E.eq(_mod(n, quot), const(0))):
@@ -69,6 +110,12 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
         return replace_stmts(proc, cur, (loop.with_(iter=o_sym, lo=const(0), hi=hi,
                                                     body=(inner_loop,)),))
     # "cut" and "cut_and_guard": the main loop over whole chunks, then the tail
+    if not prove(facts, E.le(loop.lo, loop.hi)):
+        # with hi < lo the original runs nothing, but n % q (floor) would be positive
+        raise refuse("divide_loop", loop, f"cannot prove {expr_str(loop.lo)} <= "
+                     f"{expr_str(loop.hi)}: when the range is empty the wrong way round, the "
+                     f"tail loop seq(0, {expr_str(_mod(n, quot))}) would still run",
+                     "use tail='guard', or add an assert that makes the range non-negative")
     main_inner = N.For(i_sym, const(0), const(quot), body_at(add(mul(const(quot), o), i)),
                        "seq", loop.srcinfo)
     main = loop.with_(iter=o_sym, lo=const(0), hi=_floordiv(n, quot), body=(main_inner,))
@@ -81,6 +128,22 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
     return replace_stmts(proc, cur, (main, tail_loop))
 
 
+def _diff(a, b):
+    """a - b, folded when both are literals."""
+    if isinstance(a, N.Const) and isinstance(b, N.Const):
+        return const(a.val - b.val)
+    return sub(a, b)
+
+
+def _sum(a, b):
+    """a + b, folded when both are literals; `a - c` for a negative literal b = -c."""
+    if isinstance(a, N.Const) and isinstance(b, N.Const):
+        return const(a.val + b.val)
+    if isinstance(b, N.Const) and b.val < 0:
+        return sub(a, const(-b.val))
+    return add(a, b)
+
+
 def _is_zero(e) -> bool:
     return isinstance(e, N.Const) and e.val == 0
 
@@ -89,24 +152,45 @@ def _is_zero(e) -> bool:
 
 
 def divide_with_recompute(proc, cur, outer_hi, outer_stride: int, outer: str, inner: str):
+    prim = "divide_with_recompute"
     loop: N.For = cur._node()
     if not _is_zero(loop.lo):
-        raise refuse("divide_with_recompute", loop, "the loop must start at 0",
+        raise refuse(prim, loop, "the loop must start at 0",
                      "shift it first with shift_loop(p, loop, 0)")
+    if loop.mode == "par":
+        raise refuse(prim, loop, "the loop is parallel: overlapping chunks would run the "
+                     "same iterations at the same time", "divide it before parallelizing")
     facts = facts_at(cur)
     extra = sub(loop.hi, mul(outer_hi, const(outer_stride)))
+    if not prove(facts, E.le(const(1), outer_hi)):
+        raise refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} >= 1: with no chunk, "
+                     "no iteration would run")
     if not prove(facts, E.le(const(0), extra)):
-        raise refuse("divide_with_recompute", loop,
-                     f"cannot prove {expr_str(outer_hi)} * {outer_stride} <= "
+        raise refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} * {outer_stride} <= "
                      f"{expr_str(loop.hi)}: the chunks would run past the loop's end")
-    check_idempotent("divide_with_recompute", loop, loop.body, facts,
-                     accesses_at(cur, loop.body))
+    check_stable(prim, loop, [loop.hi, outer_hi], cur, loop.body)
+    acc = accesses_at(cur, loop.body)
+    check_idempotent(prim, loop, loop.body, facts, acc)
+    _check_rerun_after_later(loop, facts, acc)
     o_sym, i_sym = _new_iter(outer), _new_iter(inner)
     idx = add(mul(const(outer_stride), var(o_sym)), var(i_sym))
     inner_loop = N.For(i_sym, const(0), add(const(outer_stride), extra),
                        subst_stmts(loop.body, {loop.iter: idx}), "seq", loop.srcinfo)
     return replace_stmts(proc, cur, (loop.with_(iter=o_sym, hi=outer_hi,
                                                 body=(inner_loop,)),))
+
+
+def _check_rerun_after_later(loop: N.For, facts, acc) -> None:
+    """The iterations in the overlap of two chunks run again after later iterations ran:
+    nothing an iteration reads or writes may be written by a later one."""
+    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
+    rel = [E.le(loop.lo, i1), E.lt(i1, i2), E.lt(i2, loop.hi)]
+    hit = E.first_conflict(acc, E.writes(acc), facts, ren_x={loop.iter: i1},
+                           ren_y={loop.iter: i2}, relation=rel)
+    if hit:
+        raise refuse("divide_with_recompute", loop, "an iteration that is computed again "
+                     f"after later ones {hit[0].describe()}, and a later iteration "
+                     f"{hit[1].describe()}, which may be the same location")
 
 
 def check_idempotent(prim: str, where, body, facts, acc) -> None:
@@ -139,7 +223,9 @@ def mult_loops(proc, cur, name: str):
     k = _new_iter(name)
     body = subst_stmts(inner.body, {outer.iter: _floordiv(var(k), c.val),
                                     inner.iter: _mod(var(k), c.val)})
-    new = outer.with_(iter=k, hi=mul(outer.hi, const(c.val)), body=body)
+    # iterations of the merged loop run in parallel only if those of both loops did
+    mode = "par" if outer.mode == inner.mode == "par" else "seq"
+    new = outer.with_(iter=k, hi=mul(outer.hi, const(c.val)), body=body, mode=mode)
     return replace_stmts(proc, cur, (new,))
 
 
@@ -147,26 +233,43 @@ def mult_loops(proc, cur, name: str):
 
 
 def join_loops(proc, cur1, cur2):
+    prim = "join_loops"
     l1, l2 = cur1._node(), cur2._node()
     if cur1._path[:-1] != cur2._path[:-1] or cur2._path[-1][1] != cur1._path[-1][1] + 1 or \
             cur1._path[-1][0] != cur2._path[-1][0]:
-        raise refuse("join_loops", l1, "the two loops must be consecutive statements")
+        raise refuse(prim, l1, "the two loops must be consecutive statements")
+    if l1.mode != l2.mode:
+        raise refuse(prim, l1, f"one loop is '{l1.mode}' and the other '{l2.mode}'")
     facts = facts_at(cur1)
+    # the second loop's bounds were evaluated after the first loop ran
+    check_stable(prim, l1, [l2.lo, l2.hi], cur1, l1.body)
     if not prove(facts, E.eq(l1.hi, l2.lo)):
-        raise refuse("join_loops", l1, f"cannot prove the first loop ends ({expr_str(l1.hi)}) "
+        raise refuse(prim, l1, f"cannot prove the first loop ends ({expr_str(l1.hi)}) "
                      f"where the second begins ({expr_str(l2.lo)})")
+    for lp, which in ((l1, "first"), (l2, "second")):
+        if not prove(facts, E.le(lp.lo, lp.hi)):
+            raise refuse(prim, l1, f"cannot prove the {which} loop's range is not empty the "
+                         f"wrong way round ({expr_str(lp.lo)} <= {expr_str(lp.hi)}): the "
+                         "joined loop would run iterations neither loop ran")
     b2 = subst_stmts(l2.body, {l2.iter: var(l1.iter)})
     if not _same_block(l1.body, b2):
-        raise refuse("join_loops", l1, "the two loops' bodies differ")
+        raise refuse(prim, l1, "the two loops' bodies differ")
     new = l1.with_(hi=l2.hi)
+    if new.mode == "par":
+        check_no_race(prim, new, facts, accesses_at(cur1, new.body), l1)
     block = cur1.as_block().expand(0, 1)
     return replace_stmts(proc, block, (new,))
 
 
 def _same_block(a, b) -> bool:
-    pa = N.Proc("_", (), (), tuple(a))
-    pb = N.Proc("_", (), (), tuple(b))
-    return alpha_eq(pa, pb)
+    """Whether two blocks are equal up to renaming the variables bound inside them; the
+    variables they use from outside must be the same."""
+    eq = _AlphaEq()
+    for blk in (a, b):
+        bound, used = stmt_syms(blk)
+        if not all(eq.bind(s, s) for s in used - bound):
+            return False
+    return eq.block(tuple(a), tuple(b))
 
 
 def cut_loop(proc, cur, cut):
@@ -175,6 +278,8 @@ def cut_loop(proc, cur, cut):
     if not prove(facts, E.and_(E.le(loop.lo, cut), E.le(cut, loop.hi))):
         raise refuse("cut_loop", loop, f"cannot prove {expr_str(loop.lo)} <= {expr_str(cut)} "
                      f"<= {expr_str(loop.hi)}")
+    # the second loop's bounds are evaluated after the first part ran
+    check_stable("cut_loop", loop, [cut, loop.hi], cur, loop.body)
     first = loop.with_(hi=cut)
     it2 = loop.iter.copy()
     second = N.For(it2, cut, loop.hi, subst_stmts(loop.body, {loop.iter: var(it2)}),
@@ -188,9 +293,11 @@ def shift_loop(proc, cur, new_lo):
     if not prove(facts, E.le(const(0), new_lo)):
         raise refuse("shift_loop", loop, f"cannot prove the new lower bound "
                      f"{expr_str(new_lo)} is >= 0")
+    # the old lower bound moves into the body, evaluated in every iteration
+    check_stable("shift_loop", loop, [loop.lo, new_lo], cur, loop.body)
     it = loop.iter.copy()
-    body = subst_stmts(loop.body, {loop.iter: add(var(it), sub(loop.lo, new_lo))})
-    new = loop.with_(iter=it, lo=new_lo, hi=add(new_lo, sub(loop.hi, loop.lo)), body=body)
+    body = subst_stmts(loop.body, {loop.iter: _sum(var(it), _diff(loop.lo, new_lo))})
+    new = loop.with_(iter=it, lo=new_lo, hi=_sum(new_lo, _diff(loop.hi, loop.lo)), body=body)
     return replace_stmts(proc, cur, (new,))
 
 
@@ -207,7 +314,10 @@ def reorder_loops(proc, cur):
     if outer.iter in free_syms(inner.lo) | free_syms(inner.hi):
         raise refuse("reorder_loops", outer, f"the inner loop's bounds depend on "
                      f"'{outer.iter.name}'")
-    facts = facts_at(cur) + [E.le(outer.lo, var(outer.iter)), E.lt(var(outer.iter), outer.hi)]
+    # the outer bounds are now evaluated for every inner iteration, the inner ones once
+    check_stable("reorder_loops", outer, [outer.lo, outer.hi, inner.lo, inner.hi], cur,
+                 inner.body)
+    facts = facts_at(cur)
     acc = accesses_at(cur, inner.body)
     i1, i2 = var(outer.iter.copy()), var(outer.iter.copy())
     j1, j2 = var(inner.iter.copy()), var(inner.iter.copy())
@@ -222,6 +332,9 @@ def reorder_loops(proc, cur):
                      f"reversed: one iteration {hit[0].describe()} and a later one "
                      f"{hit[1].describe()}, which may be the same location")
     new_outer = inner.with_(body=(outer.with_(body=inner.body),))
+    if new_outer.mode == "par":  # its iterations now include every outer iteration
+        check_no_race("reorder_loops", new_outer, facts, accesses_at(cur, new_outer.body),
+                      outer)
     return replace_stmts(proc, cur, (new_outer,))
 
 
@@ -242,9 +355,17 @@ def unroll_loop(proc, cur):
 
 
 def _fresh_copy(stmts) -> list:
-    """Copies of statements whose bound names (loops, allocations) are fresh Syms."""
-    bound, _ = stmt_syms(stmts)
-    env = {s: var(s.copy()) for s in bound}
+    """Copies of statements whose bound names (loops, allocations, windows) are fresh
+    Syms. A scalar buffer's reads are replaced whole by subst, so its new Read must keep
+    the buffer's type (an index-typed Read would hide it from the effects analysis)."""
+    env = {}
+    for s in walk_stmts(stmts):
+        if isinstance(s, N.For):
+            env[s.iter] = var(s.iter.copy())
+        elif isinstance(s, N.Alloc):
+            env[s.name] = var(s.name.copy(), s.type if not s.type.is_tensor() else T.INDEX)
+        elif isinstance(s, N.WindowStmt):
+            env[s.name] = var(s.name.copy())
     return list(_rebind(subst_stmts(stmts, env), env))
 
 
@@ -279,6 +400,7 @@ def remove_loop(proc, cur, unsafe_disable_check: bool = False):
 
 def add_loop(proc, block, name: str, hi, guard: bool, unsafe_disable_check: bool):
     stmts = block._stmts()
+    check_bindings_stay_visible("add_loop", block)
     it = Sym(name)
     facts = E.context_facts(proc._loopir_proc, block._parent + ((block._field, block._lo),))
     if not prove(facts, E.lt(const(0), hi)):
@@ -298,23 +420,10 @@ def add_loop(proc, block, name: str, hi, guard: bool, unsafe_disable_check: bool
 
 def parallelize_loop(proc, cur):
     loop: N.For = cur._node()
-    facts = facts_at(cur)
-    acc = accesses_at(cur, loop.body)
-    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
-    rng = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi),
-           E.lt(i1, i2)]
-    # parallel iterations race on any shared location one of them writes or reduces
-    hit = E.first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
-                           relation=rng, reduces_commute=False)
-    if hit:
-        what = "reduce into" if "+" in (hit[0].kind, hit[1].kind) else "touch"
-        raise refuse("parallelize_loop", loop, f"iterations would race: two different "
-                     f"iterations may {what} the same location (one {hit[0].describe()}, "
-                     f"another {hit[1].describe()})",
-                     "give each iteration its own accumulator (e.g. stage_mem) or "
-                     "parallelize an outer loop whose iterations are independent")
     if _inside_par(proc._loopir_proc, cur._path):
-        raise refuse("parallelize_loop", loop, "the loop is already inside a parallel loop")
+        raise refuse("parallelize_loop", loop, "the loop is already inside a parallel loop",
+                     "parallel loops do not nest: parallelize only the outer one")
+    check_no_race("parallelize_loop", loop, facts_at(cur), accesses_at(cur, loop.body))
     return replace_stmts(proc, cur, (loop.with_(mode="par"),))
 
 

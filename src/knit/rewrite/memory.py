@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from knit.analysis import effects as E
 from knit.analysis.exprs import add, const, sub, var
+from knit.analysis.simplify import simplify_expr
 from knit.analysis.smt import prove
 from knit.cursors import cursor as C
 from knit.cursors import paths as P
@@ -12,9 +13,9 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import map_expr
+from knit.ir.visit import free_syms, map_expr, stmt_syms
 from knit.memory import DRAM
-from knit.rewrite.bufaccess import indexed_accesses, map_accesses, uses
+from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
 from knit.rewrite.common import bad_arg, refuse
 
 # ---------------------------------------------------------------- annotations
@@ -53,26 +54,45 @@ def set_type_and_mem(proc, cur, *, mem=None, elem=None, window=None):
 
 
 def _retype_uses(ir: N.Proc, buf: Sym, elem) -> N.Proc:
-    """Reads and writes of buf carry the element type; keep them in sync."""
+    """Reads, writes and windows of buf, and of the windows taken of it, carry the
+    element type: keep them in sync."""
+    names = {buf}
+
+    def retype(t):
+        return T.TensorT(t.dims, t.is_window, elem) if t.is_tensor() else elem
 
     def fe(e):
-        if isinstance(e, N.Read) and e.name is buf and not e.type.is_tensor():
-            return e.with_(type=elem)
+        if isinstance(e, (N.Read, N.WindowExpr)) and e.name in names and e.type.is_numeric():
+            return e.with_(type=retype(e.type))
         return e
 
-    def fs(s):
-        if isinstance(s, (N.Assign, N.Reduce)):
-            s = s.with_(rhs=map_expr(s.rhs, fe), idx=tuple(map_expr(i, fe) for i in s.idx))
-            return s.with_(type=elem) if s.name is buf else s
-        if isinstance(s, N.For):
-            return s.with_(body=tuple(fs(b) for b in s.body))
-        if isinstance(s, N.If):
-            return s.with_(body=tuple(fs(b) for b in s.body), orelse=tuple(fs(b) for b in s.orelse))
-        if isinstance(s, N.Call):
-            return s.with_(args=tuple(map_expr(a, fe) for a in s.args))
+    def block(stmts):
+        return tuple(stmt(s) for s in stmts)
+
+    def stmt(s):
+        def m(e):
+            return map_expr(e, fe)
+
+        match s:
+            case N.Assign() | N.Reduce():
+                s = s.with_(idx=tuple(map(m, s.idx)), rhs=m(s.rhs))
+                return s.with_(type=elem) if s.name in names else s
+            case N.WindowStmt():
+                s = s.with_(rhs=m(s.rhs))
+                if s.rhs.name in names:  # accesses through the window see the new type
+                    names.add(s.name)
+                return s
+            case N.For():
+                return s.with_(body=block(s.body))
+            case N.If():
+                return s.with_(cond=m(s.cond), body=block(s.body), orelse=block(s.orelse))
+            case N.Call():
+                return s.with_(args=tuple(map(m, s.args)))
+            case N.WriteConfig():
+                return s.with_(rhs=m(s.rhs))
         return s
 
-    return ir.with_(body=tuple(fs(s) for s in ir.body))
+    return ir.with_(body=block(ir.body))
 
 
 # ---------------------------------------------------------------- bind_expr
@@ -80,49 +100,67 @@ def _retype_uses(ir: N.Proc, buf: Sym, elem) -> N.Proc:
 
 def bind_expr(proc, curs: list, name: str):
     prim = "bind_expr"
-    first = curs[0]
-    e = first._node()
+    ir = proc._loopir_proc
+    e = curs[0]._node()
     if not e.type.is_real():
         raise bad_arg(prim, f"only data expressions can be bound; {expr_str(e)} is a "
                       f"{e.type} value")
     for c in curs[1:]:
         if c._node() != e:
             raise bad_arg(prim, f"the expressions differ: {expr_str(e)} vs {expr_str(c._node())}")
-    spath = first._stmt
-    parent, (field, i) = spath[:-1], spath[-1]
-    last_i = i
-    for c in curs[1:]:
-        p = c._stmt
-        if p[:-1] != parent or p[-1][0] != field or p[-1][1] < i:
-            raise refuse(prim, P.stmt_at(proc._loopir_proc, spath), "every expression must "
-                         "be in the same statement as the first, or in a later statement of "
-                         "the same block")
-        last_i = max(last_i, p[-1][1])
-    block = P.block_of(proc._loopir_proc, parent, field)
-    _check_unchanged(prim, proc, e, block[i:last_i], spath)
+    curs = sorted(curs, key=lambda c: (c._stmt, c._epath))
+    parent, field, i, j = _common_block(curs[0]._stmt, curs[-1]._stmt)
+    block = P.block_of(ir, parent, field)
+    region = block[i:j + 1]
+    bound, _ = stmt_syms(region)
+    inner = [v.name for v in free_syms(e) & bound]
+    if inner:
+        raise refuse(prim, block[i], f"{expr_str(e)} uses '{inner[0]}', which is bound between "
+                     "the expressions; bind them one at a time")
+    # the last statement reads before it writes, unless it is a loop, an if or a call
+    last_simple = isinstance(region[-1], (N.Assign, N.Reduce))
+    _check_unchanged(prim, proc, e, region[:-1] if last_simple else region,
+                     parent + ((field, i),))
     sym = Sym(name)
-    elem = e.type if e.type != T.R else T.F32
-    targets = {(c._stmt, c._epath) for c in curs}
-    new_block = list(block)
-    for k in range(i, last_i + 1):
-        s = block[k]
-        for sp, ep in sorted(targets):
-            if sp[-1][1] == k and sp[:-1] == parent:
-                s = P.replace_expr(s, ep, N.Read(sym, (), elem, e.srcinfo))
-        new_block[k] = s
+    elem = _bound_type(e, P.stmt_at(ir, curs[0]._stmt))
+    read = N.Read(sym, (), elem, e.srcinfo)
+    for c in curs:
+        s = P.replace_expr(P.stmt_at(ir, c._stmt), c._epath, read)
+        ir = P.replace_stmt(ir, c._stmt, (s,))
     src = block[i].srcinfo
     bind = (N.Alloc(sym, elem, DRAM, src), N.Assign(sym, elem, (), e, src))
-    new = tuple(new_block[:i]) + bind + tuple(new_block[i:])
-    ir = P.replace_block(proc._loopir_proc, parent, field, 0, len(block), new)
-    return proc._derive(ir)
+    return proc._derive(P.replace_block(ir, parent, field, i, i, bind))
+
+
+def _common_block(p1, p2):
+    """(parent path, field, i, j): the innermost block holding both statements, and the
+    positions in it of the statements that contain them."""
+    k = 0
+    while k < min(len(p1), len(p2)) and p1[k] == p2[k]:
+        k += 1
+    if k < min(len(p1), len(p2)) and p1[k][0] == p2[k][0]:
+        return p1[:k], p1[k][0], p1[k][1], p2[k][1]
+    field, i = p1[k - 1]  # one contains the other, or they sit in two branches of an if
+    return p1[:k - 1], field, i, i
+
+
+def _bound_type(e, stmt):
+    """The precision of the new scalar: the expression's, or for a literal-only
+    expression (type R) the precision it is computed in, that of the statement's
+    target when it is f32 or f64."""
+    if e.type != T.R:
+        return e.type
+    target = getattr(stmt, "type", None)
+    return target if target in (T.F32, T.F64) else T.F64
 
 
 def _check_unchanged(prim, proc, e, between, spath):
     """Nothing the expression reads may be written by the statements it is moved over."""
     facts = E.context_facts(proc._loopir_proc, spath)
-    reads = E.accesses((N.Assign(Sym("_"), T.R, (), e),))
+    windows = E.windows_at(proc._loopir_proc, spath)  # writes through a window count too
+    reads = E.accesses((N.Assign(Sym("_"), T.R, (), e),), windows)
     reads = [a for a in reads if a.kind == "r"]
-    writes = E.writes(E.accesses(tuple(between)))
+    writes = E.writes(E.accesses(tuple(between), windows))
     hit = E.first_conflict(writes, reads, facts)
     if hit:
         raise refuse(prim, P.stmt_at(proc._loopir_proc, spath), f"{expr_str(e)} may change "
@@ -132,69 +170,91 @@ def _check_unchanged(prim, proc, e, between, spath):
 # ---------------------------------------------------------------- stage_mem
 
 
-def stage_mem(proc, block: C.BlockCursor, win: N.WindowExpr, name: str, accum: bool):
+def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
+    """win: a window x[..] with slices, a point x[i, j], or a scalar buffer x. The staged
+    buffer has one dimension per slice (none: a scalar)."""
     prim = "stage_mem"
     stmts = block._stmts()
     path0 = block._parent + ((block._field, block._lo),)
     facts = E.context_facts(proc._loopir_proc, path0)
-    buf = win.name
+    buf, accs = win.name, _accesses_of(win)
     btype = _buffer_type(proc, buf, path0)
     if btype is None:
         raise bad_arg(prim, f"'{buf.name}' is not a buffer visible here")
     elem = btype.basetype()
-    ivals = [(k, w) for k, w in enumerate(win.idx) if isinstance(w, N.Interval)]
-    if not ivals:
-        raise bad_arg(prim, "the window must have at least one slice, e.g. x[i, 0:8]")
-    shape = tuple(_extent(w) for _, w in ivals)
+    kinds = _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum)
     new_buf = Sym(name)
-    _check_block_inside(prim, stmts, buf, win, facts)
-    us = uses(stmts, buf)
-    kinds = {k for k, _ in us}
+    ivals = [w for w in accs if isinstance(w, N.Interval)]
+    staged_t = T.TensorT(tuple(_extent(w) for w in ivals), False, elem) if ivals else elem
+    body = map_accesses(stmts, buf, lambda idx: _to_staged(accs, idx),
+                        on_win=lambda w: _win_to_staged(accs, w, new_buf))
+    body = rename_buffer(body, buf, new_buf)
+    src = stmts[0].srcinfo
+    copy = _Copy(buf, btype, accs, new_buf, elem, _in_bounds(accs, btype, facts), src)
+    pre, post = [], []
+    if accum:
+        pre, post = [copy.loops("zero")], [copy.loops("accum")]
+    else:
+        pre = [copy.loops("load")]
+        if kinds & {"write", "reduce", "window"}:
+            post = [copy.loops("store")]
+    new = (N.Alloc(new_buf, staged_t, DRAM, src), *pre, *body, *post)
+    ir = P.replace_block(proc._loopir_proc, block._parent, block._field, block._lo, block._hi,
+                         new)
+    return proc._derive(ir)
+
+
+def _accesses_of(win) -> tuple:
+    if isinstance(win, N.WindowExpr):
+        return win.idx
+    return tuple(N.Point(i) for i in win.idx)  # a point x[i, j], or a scalar x
+
+
+def _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum) -> set:
+    """The kinds of use of buf in the block, after checking that staging keeps them."""
+    kinds = {k for k, _ in uses(stmts, buf)}
+    if not kinds:
+        raise refuse(prim, stmts[0], f"the block does not access '{buf.name}'; there is "
+                     "nothing to stage")
     if "whole" in kinds or "stride" in kinds:
         raise refuse(prim, stmts[0], f"'{buf.name}' is passed whole to a call or its strides "
                      "are read inside the block")
+    if "window" in kinds and not any(isinstance(w, N.Interval) for w in accs):
+        raise refuse(prim, stmts[0], f"the block takes a window of '{buf.name}', which a "
+                     "scalar staging buffer cannot give; stage a slice such as x[i:i+1]")
+    for alias in _aliases_of(proc, path0, buf):
+        if uses(stmts, alias):
+            raise refuse(prim, stmts[0], f"the block accesses '{buf.name}' through the window "
+                         f"'{alias.name}', which would bypass the staging buffer",
+                         "inline_window it first")
     if accum and kinds - {"reduce"}:
         raise refuse(prim, stmts[0], f"accum=True needs a block that only reduces into "
                      f"'{buf.name}' (+=), but it also "
                      f"{'reads' if 'read' in kinds else 'writes'} it")
-    body = map_accesses(stmts, buf, lambda idx: _to_staged(win, idx),
-                        on_win=lambda w: _win_to_staged(win, w, new_buf))
-    body = _rename_writes(body, buf, new_buf)
-    body = _rename_reads(body, buf, new_buf, elem)
-    src = stmts[0].srcinfo
-    alloc = N.Alloc(new_buf, T.TensorT(shape, False, elem), DRAM, src)
-    inbounds = _window_in_bounds(win, btype, facts)
-    pre, post = [], []
-    if accum:
-        pre = [_copy_loops(win, ivals, new_buf, buf, elem, "zero", inbounds, btype, src)]
-        post = [_copy_loops(win, ivals, new_buf, buf, elem, "accum", inbounds, btype, src)]
-    else:
-        if kinds & {"read", "reduce", "write", "window"}:
-            pre = [_copy_loops(win, ivals, new_buf, buf, elem, "load", inbounds, btype, src)]
-        if kinds & {"write", "reduce", "window"}:
-            post = [_copy_loops(win, ivals, new_buf, buf, elem, "store", inbounds, btype, src)]
-    new = (alloc, *pre, *body, *post)
-    ir = P.replace_block(proc._loopir_proc, block._parent, block._field, block._lo, block._hi,
-                         new)
-    return proc._derive(ir)
+    _check_block_inside(prim, stmts, buf, accs, facts)
+    return kinds
+
+
+def _aliases_of(proc, path, buf) -> list:
+    """Window statements visible at path whose windows lie in buf."""
+    return [w for w, (base, _) in E.windows_at(proc._loopir_proc, path).items()
+            if base is buf]
 
 
 def _buffer_type(proc, buf, path):
     from knit.frontend.fragment import visible_syms
 
     for sym, typ, _ in visible_syms(proc._loopir_proc, path).values():
-        if sym is buf and typ.is_tensor():
+        if sym is buf and typ.is_numeric():
             return typ
     return None
 
 
 def _extent(w: N.Interval):
-    if isinstance(w.lo, N.Const) and isinstance(w.hi, N.Const):
-        return const(w.hi.val - w.lo.val)
-    return sub(w.hi, w.lo)
+    return simplify_expr(sub(w.hi, w.lo))
 
 
-def _check_block_inside(prim, stmts, buf, win, facts):
+def _check_block_inside(prim, stmts, buf, accs, facts):
     """Every access of buf in the block must fall inside the staged window."""
     for idx, node, f in indexed_accesses(stmts, buf, facts):
         if isinstance(idx, N.WindowExpr):
@@ -202,22 +262,28 @@ def _check_block_inside(prim, stmts, buf, win, facts):
                    for a in idx.idx]
         else:
             pts = [(i, i) for i in idx]
-        for (lo, hi), w in zip(pts, win.idx):
+        for (lo, hi), w in zip(pts, accs):
             goal = E.and_(E.eq(lo, w.pt), E.eq(hi, w.pt)) if isinstance(w, N.Point) else \
                 E.and_(E.le(w.lo, lo), E.lt(hi, w.hi))
             if not prove(f, goal):
-                raise refuse(prim, None, f"the block accesses {expr_str(node) if isinstance(node, N.Expr) else buf.name} "
-                             f"outside the window {expr_str(win)}",
+                what = expr_str(node) if isinstance(node, N.Expr) else \
+                    f"{buf.name}[{', '.join(expr_str(i) for i in idx)}]"
+                raise refuse(prim, stmts[0], f"the block accesses {what} outside the window "
+                             f"{buf.name}[{', '.join(_acc_str(w) for w in accs)}]",
                              "stage a larger window, or a smaller block")
 
 
-def _to_staged(win, idx):
-    return tuple(sub(i, w.lo) for i, w in zip(idx, win.idx) if isinstance(w, N.Interval))
+def _acc_str(w) -> str:
+    return expr_str(w.pt) if isinstance(w, N.Point) else f"{expr_str(w.lo)}:{expr_str(w.hi)}"
 
 
-def _win_to_staged(win, w, new_buf):
+def _to_staged(accs, idx):
+    return tuple(sub(i, w.lo) for i, w in zip(idx, accs) if isinstance(w, N.Interval))
+
+
+def _win_to_staged(accs, w, new_buf):
     out = []
-    for a, b in zip(w.idx, win.idx):
+    for a, b in zip(w.idx, accs):
         if isinstance(b, N.Point):
             continue
         out.append(N.Point(sub(a.pt, b.lo)) if isinstance(a, N.Point) else
@@ -225,64 +291,49 @@ def _win_to_staged(win, w, new_buf):
     return w.with_(name=new_buf, idx=tuple(out))
 
 
-def _rename_writes(stmts, old, new):
-    def fs(s):
-        if isinstance(s, (N.Assign, N.Reduce)) and s.name is old:
-            return s.with_(name=new)
-        if isinstance(s, N.For):
-            return s.with_(body=tuple(fs(b) for b in s.body))
-        if isinstance(s, N.If):
-            return s.with_(body=tuple(fs(b) for b in s.body), orelse=tuple(fs(b) for b in s.orelse))
-        return s
-
-    return tuple(fs(s) for s in stmts)
-
-
-def _rename_reads(stmts, old, new, elem):
-    from knit.ir.visit import map_stmt_exprs
-
-    def fe(e):
-        if isinstance(e, N.Read) and e.name is old and e.idx:
-            return e.with_(name=new)
-        return e
-
-    return tuple(map_stmt_exprs(s, fe) for s in stmts)
-
-
-def _window_in_bounds(win, btype, facts) -> list:
-    """Per window dimension: whether the interval provably lies inside the buffer."""
+def _in_bounds(accs, btype, facts) -> list:
+    """Per window dimension: whether the slice or point provably starts at 0 or later,
+    and whether it provably ends inside the buffer."""
     out = []
-    for w, d in zip(win.idx, btype.dims):
-        if isinstance(w, N.Point):
-            out.append(True)
-        else:
-            out.append(prove(facts, E.and_(E.le(const(0), w.lo), E.le(w.hi, d))))
+    for w, d in zip(accs, btype.shape()):
+        lo, last = (w.lo, sub(w.hi, const(1))) if isinstance(w, N.Interval) else (w.pt, w.pt)
+        out.append((prove(facts, E.le(const(0), lo)), prove(facts, E.lt(last, d))))
     return out
 
 
-def _copy_loops(win, ivals, new_buf, buf, elem, kind, inbounds, btype, src):
-    """Loops over the window copying between the buffer and the staging buffer
-    (`i0, i1, ...` for the window's slices), guarded where the window may leave the
-    buffer."""
-    iters = [Sym(f"i{n}") for n in range(len(ivals))]
-    staged = tuple(var(s) for s in iters)
-    it = iter(staged)
-    orig = tuple(w.pt if isinstance(w, N.Point) else add(w.lo, next(it)) for w in win.idx)
-    s_read = N.Read(new_buf, staged, elem, src)
-    b_read = N.Read(buf, orig, elem, src)
-    if kind == "load":
-        stmt = N.Assign(new_buf, elem, staged, b_read, src)
-    elif kind == "store":
-        stmt = N.Assign(buf, elem, orig, s_read, src)
-    elif kind == "zero":
-        stmt = N.Assign(new_buf, elem, staged, N.Const(0.0, T.R, src), src)
-    else:
-        stmt = N.Reduce(buf, elem, orig, s_read, src)
-    guards = [E.and_(E.le(const(0), o), E.lt(o, d))
-              for (o, d, ok, w) in zip(orig, btype.dims, inbounds, win.idx)
-              if not ok and isinstance(w, N.Interval)]
-    if guards and kind != "zero":
-        stmt = N.If(E.and_(*guards), (stmt,), (), src)
-    for sym, (_, w) in reversed(list(zip(iters, ivals))):
-        stmt = N.For(sym, const(0), _extent(w), (stmt,), "seq", src)
-    return stmt
+class _Copy:
+    """Loops over the window copying between the buffer and the staging buffer (`i0,
+    i1, ...` for the window's slices), guarded where the window may leave the buffer."""
+
+    def __init__(self, buf, btype, accs, new_buf, elem, inbounds, src):
+        self.buf, self.btype, self.accs = buf, btype, accs
+        self.new_buf, self.elem, self.inbounds, self.src = new_buf, elem, inbounds, src
+
+    def loops(self, kind: str):
+        ivals = [w for w in self.accs if isinstance(w, N.Interval)]
+        iters = [Sym(f"i{n}") for n in range(len(ivals))]
+        staged = tuple(var(s) for s in iters)
+        it = iter(staged)
+        orig = tuple(w.pt if isinstance(w, N.Point) else add(w.lo, next(it))
+                     for w in self.accs)
+        stmt = self.stmt(kind, staged, orig)
+        guards = []
+        for o, d, (lo_ok, hi_ok) in zip(orig, self.btype.shape(), self.inbounds):
+            guards += ([] if lo_ok else [E.le(const(0), o)]) + ([] if hi_ok else [E.lt(o, d)])
+        if guards and kind != "zero":
+            stmt = N.If(E.and_(*guards), (stmt,), (), self.src)
+        for sym, w in reversed(list(zip(iters, ivals))):
+            stmt = N.For(sym, const(0), _extent(w), (stmt,), "seq", self.src)
+        return stmt
+
+    def stmt(self, kind, staged, orig):
+        elem, src = self.elem, self.src
+        s_read = N.Read(self.new_buf, staged, elem, src)
+        b_read = N.Read(self.buf, orig, elem, src)
+        if kind == "load":
+            return N.Assign(self.new_buf, elem, staged, b_read, src)
+        if kind == "store":
+            return N.Assign(self.buf, elem, orig, s_read, src)
+        if kind == "zero":
+            return N.Assign(self.new_buf, elem, staged, N.Const(0.0, T.R, src), src)
+        return N.Reduce(self.buf, elem, orig, s_read, src)

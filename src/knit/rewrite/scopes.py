@@ -8,29 +8,45 @@ from knit.analysis.exprs import var
 from knit.analysis.smt import prove
 from knit.cursors import cursor as C
 from knit.cursors import paths as P
+from knit.cursors.forward import sid_index
 from knit.ir import nodes as N
 from knit.ir.printer import expr_str
-from knit.ir.visit import free_syms, stmt_syms, subst_stmts, walk_expr
-from knit.rewrite.common import bad_arg, refuse, replace_stmts
-from knit.rewrite.loops import _fresh_copy, _same_block, accesses_at, facts_at
+from knit.ir.visit import free_syms, stmt_syms, subst_stmts
+from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stmts
+from knit.rewrite.loops import (
+    _fresh_copy,
+    _same_block,
+    accesses_at,
+    check_no_race,
+    check_stable,
+    facts_at,
+)
 
 # ---------------------------------------------------------------- fission
 
 
 def fission(proc, gap: C.GapCursor, n_lifts: int, unsafe: bool = False):
+    _check_depth(gap, n_lifts)
     for _ in range(n_lifts):
         proc, gap = _fission_once(proc, gap, unsafe)
     return proc
 
 
+def _check_depth(gap: C.GapCursor, n_lifts: int) -> None:
+    depth = len(gap._parent)
+    if 0 < depth < n_lifts:
+        raise refuse("fission", gap.anchor(), f"n_lifts={n_lifts}, but the gap is inside only "
+                     f"{depth} loop(s) or if(s)")
+
+
 def _fission_once(proc, gap: C.GapCursor, unsafe: bool):
     block = gap._block()
     if not gap._parent:
-        raise bad_arg("fission", "the gap is at the top level of the proc: there is no loop "
-                      "or if around it to split")
+        raise refuse("fission", gap.anchor(), "the gap is at the top level of the proc: there "
+                     "is no loop or if around it to split")
     if gap._idx == 0 or gap._idx == len(block):
-        raise bad_arg("fission", "the gap is at the edge of a block: there is nothing to "
-                      "split off on one side")
+        raise refuse("fission", gap.anchor(), "the gap is at the edge of a block: there is "
+                     "nothing to split off on one side")
     parent_cur = C.make_stmt_cursor(proc, gap._parent)
     scope = parent_cur._node()
     pre, post = block[:gap._idx], block[gap._idx:]
@@ -44,22 +60,32 @@ def _fission_once(proc, gap: C.GapCursor, unsafe: bool):
 
 
 def _check_no_shared_bindings(prim, scope, pre, post):
-    local = {s.name for s in pre if isinstance(s, (N.Alloc, N.WindowStmt))}
+    """A buffer or window bound before the split must not be used after it: the second
+    copy of the scope would not see it."""
     _, used = stmt_syms(post)
-    shared = local & used
-    if shared:
-        name = sorted(s.name for s in shared)[0]
-        raise refuse(prim, scope, f"'{name}' is allocated before the split and used after it",
-                     f"lift the allocation out first: lift_alloc(p, '{name} : _')")
+    for s in pre:
+        if isinstance(s, (N.Alloc, N.WindowStmt)) and s.name in used:
+            name = s.name.name
+            if isinstance(s, N.WindowStmt):
+                raise refuse(prim, scope, f"the window '{name}' is bound before the split and "
+                             "used after it", "inline it first: inline_window(p, "
+                             f"'{name} = _')")
+            raise refuse(prim, scope, f"'{name}' is allocated before the split and used after "
+                         f"it", f"lift the allocation out first: lift_alloc(p, '{name} : _')")
 
 
 def _check_split(proc, cur, scope, pre, post, field):
+    if isinstance(scope, N.If):
+        # the second if evaluates the condition again, after the first one's branch ran
+        # (pre, or the other branch when the condition went the other way)
+        other = scope.orelse if field == "body" else scope.body
+        check_stable("fission", scope, [scope.cond], cur, tuple(pre) + tuple(other),
+                     "condition")
+        return
+    # the second loop's bounds are evaluated after the first loop ran
+    check_stable("fission", scope, [scope.lo, scope.hi], cur, pre)
     facts = facts_at(cur)
     a, b = accesses_at(cur, pre), accesses_at(cur, post)
-    if isinstance(scope, N.If):
-        _check_cond_stable("fission", scope, [scope.cond], a)
-        return
-    _check_cond_stable("fission", scope, [scope.lo, scope.hi], a)
     if _invariant_and_idempotent(scope, pre, a, b, facts):
         return
     i1, i2 = var(scope.iter.copy()), var(scope.iter.copy())
@@ -91,16 +117,6 @@ def _invariant_and_idempotent(loop, pre, a, b, facts) -> bool:
     return E.first_conflict(E.writes(b), E.reads(a) + E.writes(a), facts, **ren) is None
 
 
-def _check_cond_stable(prim, scope, exprs, acc):
-    """Configs read by a condition or loop bound must not be written inside the scope."""
-    read = {(x.config, x.field) for e in exprs for x in walk_expr(e)
-            if isinstance(x, N.ReadConfig)}
-    for a in acc:
-        if a.kind != "r" and a.buf in read:
-            raise refuse(prim, scope, f"the body {a.describe()}, which the "
-                         f"{'condition' if isinstance(scope, N.If) else 'loop bounds'} read")
-
-
 def _split_scope(scope, field, pre, post):
     if isinstance(scope, N.For):
         it = scope.iter.copy()
@@ -115,19 +131,19 @@ def _split_scope(scope, field, pre, post):
 
 
 def autofission(proc, gap: C.GapCursor, n_lifts: int):
-    """fission, then drop the loops around either part that no longer need them."""
-    orig = gap._parent
-    new = fission(proc, gap, n_lifts)
-    for path in _candidates(proc, new, orig, n_lifts):
-        new = _try_remove_loop(new, path)
-    return new
-
-
-def _candidates(old, new, parent_path, n_lifts):
-    outer = parent_path[: len(parent_path) - (n_lifts - 1)]
-    node = P.stmt_at(new._loopir_proc, outer)
-    nxt = outer[:-1] + ((outer[-1][0], outer[-1][1] + 1),)
-    return [nxt, outer] if isinstance(node, N.For) else []
+    """fission, then drop the loops around either part that no longer need them, at
+    every level that was split (as Exo does), each removal checked by remove_loop."""
+    _check_depth(gap, n_lifts)
+    parts = []  # sids of the two halves made at each level, innermost level first
+    for _ in range(n_lifts):
+        proc, gap = _fission_once(proc, gap, False)
+        block = gap._block()
+        parts += [block[gap._idx - 1].sid, block[gap._idx].sid]
+    for sid in parts:  # inner loops first, so the outer ones' bodies no longer use them
+        path = sid_index(proc).get(sid)
+        if path is not None:
+            proc = _try_remove_loop(proc, path)
+    return proc
 
 
 def _try_remove_loop(proc, path):
@@ -172,8 +188,8 @@ def _lift(proc, parent_cur, outer, inner, field):
         if outer.iter in free_syms(inner.cond):
             raise refuse("lift_scope", inner, f"the condition {expr_str(inner.cond)} depends "
                          f"on the loop variable '{outer.iter.name}'")
-        _check_cond_stable("lift_scope", inner, [inner.cond],
-                           accesses_at(parent_cur, inner.body + inner.orelse))
+        check_stable("lift_scope", inner, [inner.cond], parent_cur, inner.body + inner.orelse,
+                     "condition")
         body = (outer.with_(body=inner.body),)
         orelse = (_loop_copy(outer, inner.orelse),) if inner.orelse else ()
         return inner.with_(body=body, orelse=orelse)
@@ -181,7 +197,7 @@ def _lift(proc, parent_cur, outer, inner, field):
         if outer.orelse or field == "orelse":
             raise refuse("lift_scope", inner, "cannot lift a loop out of an if that has an "
                          "else branch")
-        _check_cond_stable("lift_scope", outer, [outer.cond], accesses_at(parent_cur, inner.body))
+        check_stable("lift_scope", outer, [outer.cond], parent_cur, inner.body, "condition")
         return inner.with_(body=(outer.with_(body=inner.body),))
     # if c1: (if c2: A else: B) [else: D]  ->  if c2: (if c1: A else: D) else: (if c1: B else: D)
     if field == "orelse":
@@ -210,42 +226,49 @@ def fuse(proc, cur1, cur2, unsafe: bool = False):
     if not consecutive:
         raise refuse("fuse", s1, "the two statements must be consecutive in one block")
     if type(s1) is not type(s2) or not isinstance(s1, (N.For, N.If)):
-        raise bad_arg("fuse", "expected two loops or two ifs")
+        raise refuse("fuse", s1, "expected two loops or two ifs")
     facts = facts_at(cur1)
     if isinstance(s1, N.If):
-        new = _fuse_ifs(s1, s2, accesses_at(cur1, s1.body + s1.orelse))
+        new = _fuse_ifs(cur1, s1, s2)
     else:
         new = _fuse_loops(cur1, s1, s2, facts, unsafe)
     return replace_stmts(proc, cur1.as_block().expand(0, 1), (new,), unsafe=unsafe)
 
 
-def _fuse_ifs(s1: N.If, s2: N.If, acc) -> N.If:
+def _fuse_ifs(cur1, s1: N.If, s2: N.If) -> N.If:
     if not _same_expr(s1.cond, s2.cond):
         raise refuse("fuse", s1, f"the conditions differ: {expr_str(s1.cond)} vs "
                      f"{expr_str(s2.cond)}")
-    _check_cond_stable("fuse", s1, [s1.cond], acc)
+    # the second condition was evaluated after the first if's branch ran
+    check_stable("fuse", s1, [s1.cond], cur1, s1.body + s1.orelse, "condition")
     return s1.with_(body=s1.body + s2.body, orelse=s1.orelse + s2.orelse)
 
 
 def _fuse_loops(cur1, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For:
+    if not unsafe:  # the second loop's bounds were evaluated after the first loop ran
+        check_stable("fuse", s1, [s2.lo, s2.hi], cur1, s1.body)
     if not (prove(facts, E.eq(s1.lo, s2.lo)) and prove(facts, E.eq(s1.hi, s2.hi))):
         raise refuse("fuse", s1, f"cannot prove the loops have the same range: "
                      f"seq({expr_str(s1.lo)}, {expr_str(s1.hi)}) vs "
                      f"seq({expr_str(s2.lo)}, {expr_str(s2.hi)})")
     body2 = subst_stmts(s2.body, {s2.iter: var(s1.iter)})
-    if not unsafe:
-        a, b = accesses_at(cur1, s1.body), accesses_at(cur1, body2)
-        i1, i2 = var(s1.iter.copy()), var(s1.iter.copy())
-        rel = [E.le(s1.lo, i1), E.lt(i1, s1.hi), E.le(s1.lo, i2), E.lt(i2, s1.hi),
-               E.lt(i2, i1)]
-        # fused, the second body at i2 runs before the first body at a later i1
-        hit = E.first_conflict(b, a, facts, ren_x={s1.iter: i2}, ren_y={s1.iter: i1},
-                               relation=rel)
-        if hit:
-            raise refuse("fuse", s1, "fusing would reorder a dependence: the second loop "
-                         f"{hit[0].describe()} in an iteration that would now run before a "
-                         f"later iteration of the first loop, which {hit[1].describe()}")
-    return s1.with_(body=s1.body + body2)
+    fused = s1.with_(body=s1.body + body2)
+    if unsafe:
+        return fused
+    a, b = accesses_at(cur1, s1.body), accesses_at(cur1, body2)
+    i1, i2 = var(s1.iter.copy()), var(s1.iter.copy())
+    rel = [E.le(s1.lo, i1), E.lt(i1, s1.hi), E.le(s1.lo, i2), E.lt(i2, s1.hi),
+           E.lt(i2, i1)]
+    # fused, the second body at i2 runs before the first body at a later i1
+    hit = E.first_conflict(b, a, facts, ren_x={s1.iter: i2}, ren_y={s1.iter: i1},
+                           relation=rel)
+    if hit:
+        raise refuse("fuse", s1, "fusing would reorder a dependence: the second loop "
+                     f"{hit[0].describe()} in an iteration that would now run before a "
+                     f"later iteration of the first loop, which {hit[1].describe()}")
+    if fused.mode == "par":  # the second loop's body now runs in parallel iterations too
+        check_no_race("fuse", fused, facts, accesses_at(cur1, fused.body), s1)
+    return fused
 
 
 def _same_expr(a, b) -> bool:
@@ -257,6 +280,7 @@ def _same_expr(a, b) -> bool:
 
 def specialize(proc, block: C.BlockCursor, conds: list):
     stmts = block._stmts()
+    check_bindings_stay_visible("specialize", block)
     out = tuple(_fresh_copy(stmts))
     for c in reversed(conds):
         out = (N.If(c, tuple(_fresh_copy(stmts)), out, stmts[0].srcinfo),)
@@ -281,10 +305,11 @@ def eliminate_dead_code(proc, cur):
             return replace_stmts(proc, cur, (N.Pass(s.srcinfo),))
         raise refuse("eliminate_dead_code", s, f"cannot prove the loop never runs "
                      f"({expr_str(s.hi)} <= {expr_str(s.lo)})")
-    raise bad_arg("eliminate_dead_code", "expected an if or a loop")
+    raise refuse("eliminate_dead_code", s, "expected an if or a loop")
 
 
 def add_unsafe_guard(proc, block: C.BlockCursor, cond):
     stmts = block._stmts()
+    check_bindings_stay_visible("add_unsafe_guard", block)
     return replace_stmts(proc, block, (N.If(cond, tuple(stmts), (), stmts[0].srcinfo),),
                          unsafe=True)

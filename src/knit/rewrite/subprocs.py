@@ -3,6 +3,8 @@ replace_all, call_eqv, inline, extract_subproc, insert_noop_call, make_instr."""
 
 from __future__ import annotations
 
+import re
+
 from knit.analysis import effects as E
 from knit.cursors import cursor as C
 from knit.cursors import paths as P
@@ -24,7 +26,7 @@ def check_call_sites(prim: str, proc, where) -> None:
     try:
         check_proc(proc._loopir_proc, memories=False)
     except KnitError as e:
-        first = str(e).splitlines()[0].split(": ", 1)[-1]
+        first = re.sub(r"^\S+:\d+:\d+: ", "", str(e).splitlines()[0])  # drop the position
         raise refuse(prim, where, f"the new call would not be valid: {first}") from e
 
 
@@ -124,16 +126,48 @@ def call_eqv(proc, cur: C.CallCursor, eqv):
     new_f = eqv._loopir_proc
     if len(new_f.args) != len(call.f.args):
         raise refuse(prim, call, "the two procedures take different arguments")
-    return replace_stmts(proc, cur, (call.with_(f=new_f),))
+    for a, b in zip(call.f.args, new_f.args):
+        if not _same_param(a, b):
+            raise refuse(prim, call, f"parameter '{b.name.name}' of {eqv.name()} is declared "
+                         f"{_param_str(b)}, but {_param_str(a)} in {call.f.name}; the "
+                         "arguments of this call may not fit it")
+    new = replace_stmts(proc, cur, (call.with_(f=new_f),))
+    check_call_sites(prim, new, call)
+    return new
+
+
+def _same_param(a: N.FnArg, b: N.FnArg) -> bool:
+    ta, tb = a.type, b.type
+    if ta.is_control() or tb.is_control():
+        return ta == tb
+    return ta.basetype() == tb.basetype() and ta.is_tensor() == tb.is_tensor() and \
+        (not ta.is_tensor() or (ta.is_win() == tb.is_win() and
+                                len(ta.shape()) == len(tb.shape()))) and a.mem is b.mem
+
+
+def _param_str(a: N.FnArg) -> str:
+    from knit.ir.printer import Names, type_str
+
+    mem = f" @ {a.mem.name()}" if a.mem is not None else ""
+    return f"`{type_str(a.type, Names())}{mem}`"
 
 
 def inline(proc, cur: C.CallCursor):
     prim = "inline"
     call: N.Call = cur._node()
+    if call.f.instr is not None:
+        raise refuse(prim, call, f"{call.f.name} is an instruction; inlining would lose its "
+                     "C code")
+    return replace_stmts(proc, cur, inlined_body(call) or (N.Pass(call.srcinfo),))
+
+
+def inlined_body(call: N.Call) -> tuple:
+    """The callee's body with its parameters replaced by the call's arguments (and its
+    own loops and buffers renamed apart): what the call does, in the caller's terms."""
+    from knit.rewrite.bufaccess import fresh_copy
+
     callee = call.f
-    if callee.instr is not None:
-        raise bad_arg(prim, f"{callee.name} is an instruction; inlining would lose its C code")
-    body = _fresh(callee.body)
+    body = fresh_copy(callee.body)
     env, windows = {}, {}
     for p, a in zip(callee.args, call.args):
         if p.type.is_control() or (not p.type.is_tensor() and not isinstance(a, N.Read)):
@@ -142,48 +176,21 @@ def inline(proc, cur: C.CallCursor):
             windows[p.name] = a
         elif p.type.is_tensor():  # a whole buffer
             env[p.name] = a
-        else:  # a scalar parameter bound to x[i]: becomes a point window
+        else:  # a scalar parameter bound to x[i] or to a scalar: an element
             windows[p.name] = a
-    body = subst_stmts(body, {k: v for k, v in env.items()})
+    body = subst_stmts(body, env)
     for pname, w in windows.items():
         body = _inline_window(body, pname, w)
-    return replace_stmts(proc, cur, body)
-
-
-def _fresh(stmts):
-    from knit.rewrite.loops import _fresh_copy
-
-    return tuple(_fresh_copy(stmts))
+    return body
 
 
 def _inline_window(stmts, pname, w):
     """Accesses of parameter pname become accesses of the argument window/element."""
-    from knit.rewrite.bufaccess import map_accesses
-    from knit.rewrite.buffers import _rename_writes
-
-    from knit.analysis.exprs import add
+    from knit.rewrite.bufaccess import substitute_window
 
     if isinstance(w, N.Read):  # scalar param bound to buf[idx]
         return _index_scalar_param(stmts, pname, w)
-
-    def on_idx(idx):
-        it = iter(idx)
-        return tuple(a.pt if isinstance(a, N.Point) else add(a.lo, next(it)) for a in w.idx)
-
-    def on_win(x):
-        it = iter(x.idx)
-        out = []
-        for a in w.idx:
-            if isinstance(a, N.Point):
-                out.append(a)
-                continue
-            b = next(it)
-            out.append(N.Point(add(a.lo, b.pt)) if isinstance(b, N.Point) else
-                       N.Interval(add(a.lo, b.lo), add(a.lo, b.hi)))
-        return x.with_(name=w.name, idx=tuple(out))
-
-    stmts = map_accesses(stmts, pname, on_idx, on_win, lambda r: w)
-    return _rename_writes(stmts, pname, w.name)
+    return substitute_window(stmts, pname, w)
 
 
 def _index_scalar_param(stmts, pname, read: N.Read):
@@ -221,8 +228,7 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
     stmts = block._stmts()
     path = block._parent + ((block._field, block._lo),)
     visible = visible_syms(proc._loopir_proc, path)
-    bound, used = stmt_syms(stmts)
-    free = [(n, v) for n, v in visible.items() if v[0] in used and v[0] not in bound]
+    free = [(n, v) for n, v in visible.items() if v[0] in _free_with_sizes(stmts, visible)]
     args, call_args, env = [], [], {}
     for n, (sym, typ, mem) in free:
         new_sym = Sym(n)
@@ -245,8 +251,9 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
                      "block does not use; not supported yet")
     preds = ()
     if include_asserts:
+        sizes = {a.name for a in proc._loopir_proc.args if a.type == T.SIZE}
         preds = tuple(_subst_expr(f, env) for f in E.context_facts(proc._loopir_proc, path)
-                      if _only_uses(f, env))
+                      if _only_uses(f, env) and not _size_positive(f, sizes))
     body = subst_stmts(stmts, env)
     sub_ir = N.Proc(name, fn_args, preds, body, None, stmts[0].srcinfo)
     from knit.procedure import Procedure
@@ -257,7 +264,31 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
         raise refuse(prim, stmts[0], f"the extracted procedure does not check: "
                      f"{str(e).splitlines()[0]}") from e
     call = N.Call(sub_ir, tuple(call_args), stmts[0].srcinfo)
-    return replace_stmts(proc, block, (call,)), sub
+    new = replace_stmts(proc, block, (call,))
+    new._scope = {**proc._scope, name: sub}  # so the printed procedure names a known proc
+    return new, sub
+
+
+def _free_with_sizes(stmts, visible) -> set:
+    """The block's free variables, and the sizes the shapes of its buffers name."""
+    from knit.ir.visit import free_syms
+
+    bound, used = stmt_syms(stmts)
+    need = used - bound
+    while True:
+        extra = set()
+        for sym, typ, _ in visible.values():
+            if sym in need and typ.is_tensor():
+                extra |= set().union(*(free_syms(d) for d in typ.shape()))
+        if extra <= need:
+            return need
+        need |= extra
+
+
+def _size_positive(f, sizes) -> bool:
+    """`1 <= n` for a size n: true of every size, so not worth an assert."""
+    return isinstance(f, N.BinOp) and f.op == "<=" and isinstance(f.lhs, N.Const) and \
+        f.lhs.val == 1 and isinstance(f.rhs, N.Read) and f.rhs.name in sizes
 
 
 def _default_mem():
@@ -267,7 +298,8 @@ def _default_mem():
 
 
 def _subst_type(t, env):
-    from knit.ir.visit import map_type, subst as sub
+    from knit.ir.visit import map_type
+    from knit.ir.visit import subst as sub
 
     return map_type(t, lambda e: sub(e, env) if isinstance(e, N.Read) else e)
 
@@ -306,12 +338,42 @@ def insert_noop_call(proc, gap: C.GapCursor, instr, args: list):
         raise bad_arg(prim, f"{ir.name} is not a no-op: its body does more than `pass`")
     if len(args) != len(ir.args):
         raise bad_arg(prim, f"{ir.name} takes {len(ir.args)} arguments, got {len(args)}")
-    call = N.Call(ir, tuple(args))
+    for p, a in zip(ir.args, args):
+        _check_arg_kind(prim, ir.name, p, a)
+    call = N.Call(ir, tuple(args), _gap_srcinfo(proc, gap))
     new_ir = P.replace_block(proc._loopir_proc, gap._parent, gap._field, gap._idx, gap._idx,
                              (call,))
     new = proc._derive(new_ir)
     check_call_sites(prim, new, call)
     return new
+
+
+def _gap_srcinfo(proc, gap):
+    """The position of the statement next to the gap, for the new call's messages."""
+    block = P.block_of(proc._loopir_proc, gap._parent, gap._field)
+    near = block[gap._idx] if gap._idx < len(block) else block[-1] if block else None
+    return near.srcinfo if near is not None else N.Pass().srcinfo
+
+
+def _check_arg_kind(prim, fname, p, a):
+    """The argument is the kind of value the parameter takes (the call's checks then
+    look at shapes, bounds and asserts)."""
+    from knit.ir.printer import expr_str
+
+    t = p.type
+    if t.is_control():
+        ok = a.type == T.BOOL if t == T.BOOL else a.type.is_indexable()
+        want = "a condition" if t == T.BOOL else "an index expression"
+    elif t.is_tensor():
+        ok = isinstance(a, (N.WindowExpr, N.Read)) and a.type.is_tensor() and \
+            len(a.type.shape()) == len(t.shape())
+        want = f"a {len(t.shape())}-dimensional {'window' if t.is_win() else 'tensor'}"
+    else:
+        ok = isinstance(a, N.Read) and a.type.is_numeric() and not a.type.is_tensor()
+        want = "a scalar or an element x[i]"
+    if not ok:
+        raise bad_arg(prim, f"argument '{p.name.name}' of {fname} must be {want}, got "
+                      f"{expr_str(a)}")
 
 
 def make_instr(proc, c_instr: str, c_global: str):

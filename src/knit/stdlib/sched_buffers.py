@@ -71,6 +71,10 @@ def rearrange_dim(proc, buf_cursor, permute_vector):
     prim = "rearrange_dim"
     K.check_proc_arg(proc, prim)
     cur = B.buf_cursor(proc, buf_cursor, prim, alloc_only=True)
+    if not isinstance(permute_vector, (list, tuple)) or \
+            not all(isinstance(k, int) and not isinstance(k, bool) for k in permute_vector):
+        raise SchedulingError(f"{prim}: permute_vector must be a list of dimension indices, "
+                              f"got {permute_vector!r}")
     return B.rearrange_dim(proc, cur, list(permute_vector))
 
 
@@ -138,11 +142,15 @@ def delete_buffer(proc, buf_cursor):
 
 def reuse_buffer(proc, buf_cursor, replace_cursor):
     """Use the existing buffer x instead of allocating y: `x : T; ...; y : T; s` ->
-    `x : T; ...; s[y -> x]`. Refused unless x is dead from y's allocation on and both
-    have the same type, shape and memory."""
+    `x : T; ...; s[y -> x]`. Refused unless both have the same type, shape and memory
+    and x is not used once y is written (in the statement that first writes y, x may
+    still be read)."""
     prim = "reuse_buffer"
     K.check_proc_arg(proc, prim)
     keep = B.buf_cursor(proc, buf_cursor, prim)
+    if isinstance(keep, C.ArgCursor):
+        raise SchedulingError(f"{prim}: '{keep.name()}' is an argument; its final value is "
+                              "the procedure's result, so it cannot hold another buffer")
     drop = B.buf_cursor(proc, replace_cursor, prim, alloc_only=True)
     return B.reuse_buffer(proc, keep, drop)
 
@@ -153,7 +161,7 @@ def inline_window(proc, winstmt_cursor):
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, winstmt_cursor, prim)
     if not isinstance(cur, C.WindowStmtCursor):
-        raise SchedulingError(f"{prim}: expected a window statement `y = x[...]`")
+        raise K.refuse(prim, cur, "expected a window statement `y = x[...]`")
     return B.inline_window(proc, cur)
 
 
@@ -161,12 +169,14 @@ def inline_window(proc, winstmt_cursor):
 
 
 def stage_mem(proc, block_cursor, win_expr, new_buf_name, accum=False):
-    """Stage the window `win_expr` (e.g. "C[0:6, 0:16]") of a buffer into a new buffer
-    around a block: load it before (if the block reads or partly writes it), rewrite the
-    block's accesses, store it back after (if the block writes it). With accum=True
-    (a block that only reduces into the window) the new buffer starts at zero and is
-    added back. Refused unless every access of the buffer in the block provably falls
-    inside the window. Slices that may leave the buffer get guarded copies."""
+    """Stage the window `win_expr` of a buffer into a new buffer around a block: load it
+    before, rewrite the block's accesses, store it back after (only if the block writes
+    it). `win_expr` is a window ("C[0:6, 0:16]": a buffer with one dimension per slice),
+    a point ("C[i, j]") or a scalar buffer ("c"), both staged into a scalar. With
+    accum=True (a block that only reduces into the window) the new buffer starts at zero
+    and is added back. Refused unless every access of the buffer in the block provably
+    falls inside the window, and the block does not reach the buffer through another
+    window. Parts of the window that may leave the buffer get guarded copies."""
     prim = "stage_mem"
     K.check_proc_arg(proc, prim)
     blk = K.block_cursor(proc, block_cursor, prim)
@@ -181,11 +191,12 @@ def _window_at(proc, prim, text, blk):
         raise SchedulingError(f"{prim}: expected a window string like 'x[0:8, i]'")
     path = blk._parent + ((blk._field, blk._lo),)
     e = parse_expr_fragment(proc, text, path, prim)
-    if isinstance(e, N.Read) and e.idx:  # all points: a one-element window
-        raise SchedulingError(f"{prim}: {text!r} has no slice; stage e.g. x[i:i+1]")
-    if not isinstance(e, N.WindowExpr):
-        raise SchedulingError(f"{prim}: {text!r} is not a window expression")
-    return e
+    if isinstance(e, N.WindowExpr):
+        return e
+    if isinstance(e, N.Read) and e.type.is_numeric() and not e.type.is_tensor():
+        return e  # a point x[i, j] or a scalar buffer x: staged into a scalar
+    raise SchedulingError(f"{prim}: {text!r} is not a window, point or scalar buffer "
+                          "(e.g. 'x[0:8, i]', 'x[i, j]' or 'x')")
 
 
 def bind_expr(proc, expr_cursors, new_name):
@@ -198,12 +209,18 @@ def bind_expr(proc, expr_cursors, new_name):
     if isinstance(expr_cursors, str):
         curs = proc.find(expr_cursors, many=True)
     elif isinstance(expr_cursors, (list, tuple)):
-        curs = [K.expr_cursor(proc, c, prim) for c in expr_cursors]
+        curs = [_expr_cursor(proc, c, prim) for c in expr_cursors]
     else:
-        curs = [K.expr_cursor(proc, expr_cursors, prim)]
+        curs = [_expr_cursor(proc, expr_cursors, prim)]
     if not curs or not all(isinstance(c, C.ExprCursor) for c in curs):
         raise SchedulingError(f"{prim}: expected expression cursors or an expression pattern")
     return M.bind_expr(proc, curs, K.check_name(prim, new_name))
+
+
+def _expr_cursor(proc, c, prim):
+    if isinstance(c, C.StmtCursor):  # point at the statement given by mistake
+        raise K.refuse(prim, K._own(proc, c, prim), "expected an expression, got a statement")
+    return K.expr_cursor(proc, c, prim)
 
 
 def set_memory(proc, cursor, memory_type):
@@ -240,7 +257,22 @@ def set_window(proc, cursor, is_window=True):
     return M.set_type_and_mem(proc, cur, window=bool(is_window))
 
 
-__all__ = ["expand_dim", "divide_dim", "mult_dim", "rearrange_dim", "resize_dim",
-           "unroll_buffer", "lift_alloc", "autolift_alloc", "sink_alloc", "delete_buffer",
-           "reuse_buffer", "inline_window", "stage_mem", "bind_expr", "set_memory",
-           "set_precision", "set_window"]
+__all__ = [
+    "autolift_alloc",
+    "bind_expr",
+    "delete_buffer",
+    "divide_dim",
+    "expand_dim",
+    "inline_window",
+    "lift_alloc",
+    "mult_dim",
+    "rearrange_dim",
+    "resize_dim",
+    "reuse_buffer",
+    "set_memory",
+    "set_precision",
+    "set_window",
+    "sink_alloc",
+    "stage_mem",
+    "unroll_buffer",
+]

@@ -43,7 +43,7 @@ def call_eqv(proc, call_cursor, eqv_proc):
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, call_cursor, prim)
     if not isinstance(cur, C.CallCursor):
-        raise SchedulingError(f"{prim}: expected a call")
+        raise K.refuse(prim, cur, "expected a call")
     return SP.call_eqv(proc, cur, _procedure(prim, eqv_proc))
 
 
@@ -54,7 +54,7 @@ def inline(proc, call_cursor):
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, call_cursor, prim)
     if not isinstance(cur, C.CallCursor):
-        raise SchedulingError(f"{prim}: expected a call")
+        raise K.refuse(prim, cur, "expected a call")
     return SP.inline(proc, cur)
 
 
@@ -72,15 +72,25 @@ def extract_subproc(proc, block, subproc_name, include_asserts=True):
 def insert_noop_call(proc, gap_cursor, instr, args):
     """Insert a call to an instruction whose body is `pass` (e.g. a prefetch): it
     cannot change the program's meaning."""
-    from knit.frontend.fragment import parse_expr_fragment
-
     prim = "insert_noop_call"
     K.check_proc_arg(proc, prim)
     gap = K.gap_cursor(proc, gap_cursor, prim)
     path = gap._parent + ((gap._field, gap._idx),)
-    parsed = [parse_expr_fragment(proc, a, path, prim) if isinstance(a, str) else a
-              for a in args]
+    if not isinstance(args, (list, tuple)):
+        raise SchedulingError(f"{prim}: args must be a list of argument expressions")
+    parsed = [_arg_expr(proc, prim, a, path) for a in args]
     return SP.insert_noop_call(proc, gap, _procedure(prim, instr), parsed)
+
+
+def _arg_expr(proc, prim, a, path):
+    from knit.frontend.fragment import parse_expr_fragment
+    from knit.ir import nodes as N
+    from knit.ir import types as T
+
+    if isinstance(a, bool) or not isinstance(a, (int, str)):
+        raise SchedulingError(f"{prim}: an argument must be an expression string or an "
+                              f"integer, got {a!r}")
+    return N.Const(a, T.INT) if isinstance(a, int) else parse_expr_fragment(proc, a, path, prim)
 
 
 def make_instr(proc, c_instr, c_global=""):
@@ -91,5 +101,12 @@ def make_instr(proc, c_instr, c_global=""):
     return SP.make_instr(proc, c_instr, c_global)
 
 
-__all__ = ["replace", "replace_all", "call_eqv", "inline", "extract_subproc",
-           "insert_noop_call", "make_instr"]
+__all__ = [
+    "call_eqv",
+    "extract_subproc",
+    "inline",
+    "insert_noop_call",
+    "make_instr",
+    "replace",
+    "replace_all",
+]

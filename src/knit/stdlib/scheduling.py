@@ -127,7 +127,10 @@ def divide_loop(proc, loop_cursor, div_const, new_iters, tail="guard", perfect=F
         -> (tail="cut_and_guard")  as "cut", with the tail loop under `if n % q > 0`
         -> (perfect=True)  no tail; refused unless n % q == 0 is proven.
 
-    Re-indexing never changes meaning; only `perfect=True` needs a proof."""
+    Re-indexing keeps the meaning, given three conditions: `perfect=True` needs
+    n % q == 0 proven; the cut tails need lo <= hi proven (for a range empty the wrong
+    way round, n % q would still be positive); and the body must not write a config
+    the bounds read (the bounds move into the body and the tail)."""
     prim = "divide_loop"
     K.check_proc_arg(proc, prim)
     cur = K.loop_cursor(proc, loop_cursor, prim)
@@ -146,9 +149,11 @@ def divide_with_recompute(proc, loop_cursor, outer_hi, outer_stride, new_iters):
             for ii in seq(0, outer_stride + (hi - outer_hi * outer_stride)):
                 s[i -> outer_stride * io + ii]
 
-    Some iterations run more than once, so the body must be idempotent (no
-    reduction; no location both read and written), and the chunks must stay inside
-    the loop (outer_hi * outer_stride <= hi)."""
+    Some iterations run again after later ones, so the body must be idempotent (no
+    reduction; no location both read and written) and no iteration may read or write
+    what a later one writes; there must be at least one chunk (outer_hi >= 1), the
+    chunks must stay inside the loop (outer_hi * outer_stride <= hi), and the loop must
+    be sequential."""
     prim = "divide_with_recompute"
     K.check_proc_arg(proc, prim)
     cur = K.loop_cursor(proc, loop_cursor, prim)
@@ -160,7 +165,8 @@ def divide_with_recompute(proc, loop_cursor, outer_hi, outer_stride, new_iters):
 
 def mult_loops(proc, nested_loops, new_iter_name):
     """Merge `for i in seq(0, e): for j in seq(0, c): s` (c a literal) into
-    `for k in seq(0, e * c): s[i -> k / c, j -> k % c]`. Always safe."""
+    `for k in seq(0, e * c): s[i -> k / c, j -> k % c]`. Always safe; the merged loop is
+    parallel only if both loops were."""
     prim = "mult_loops"
     K.check_proc_arg(proc, prim)
     cur = K.loop_cursor(proc, nested_loops, prim)
@@ -169,8 +175,11 @@ def mult_loops(proc, nested_loops, new_iter_name):
 
 def join_loops(proc, loop1_cursor, loop2_cursor):
     """Join `for i in seq(lo, mid): s` and `for i in seq(mid, hi): s` into
-    `for i in seq(lo, hi): s`. Refused unless the bodies are equal and the first
-    loop provably ends where the second begins."""
+    `for i in seq(lo, hi): s`. Refused unless the bodies are equal (the same code up to
+    the names bound inside), the first loop provably ends where the second begins,
+    lo <= mid <= hi is proven, the loops have the same mode (joined parallel loops are
+    checked for races again), and the first body writes no config the second loop's
+    bounds read."""
     prim = "join_loops"
     K.check_proc_arg(proc, prim)
     c1 = K.loop_cursor(proc, loop1_cursor, prim)
@@ -200,8 +209,10 @@ def shift_loop(proc, loop_cursor, new_lo):
 def reorder_loops(proc, nested_loops):
     """Swap two directly nested loops: `for i: for j: s` -> `for j: for i: s`.
     Accepts the shorthand `"i j"`. Refused when the loops are not perfectly nested,
-    when the inner bounds depend on the outer variable, or when some dependence
-    between iterations would be reversed (the message names the accesses)."""
+    when the inner bounds depend on the outer variable, when the body writes a config
+    either loop's bounds read, when some dependence between iterations would be
+    reversed (the message names the accesses), or when a parallel inner loop moved
+    outward would race."""
     prim = "reorder_loops"
     K.check_proc_arg(proc, prim)
     return L.reorder_loops(proc, K.loop_cursor(proc, nested_loops, prim))
@@ -226,7 +237,8 @@ def remove_loop(proc, loop_cursor, unsafe_disable_check=False):
 def add_loop(proc, block_cursor, iter_name, hi_expr, guard=False, unsafe_disable_check=False):
     """Wrap a block in `for iter_name in seq(0, hi_expr)`. Refused unless hi_expr > 0
     is proven and the block is idempotent; with guard=True the block runs under
-    `if iter_name == 0:` and need not be idempotent."""
+    `if iter_name == 0:` and need not be idempotent. Refused when the block allocates
+    a buffer (or binds a window) that statements after it use."""
     prim = "add_loop"
     K.check_proc_arg(proc, prim)
     block = K.block_cursor(proc, block_cursor, prim)
@@ -238,7 +250,8 @@ def add_loop(proc, block_cursor, iter_name, hi_expr, guard=False, unsafe_disable
 
 def parallelize_loop(proc, loop_cursor):
     """Make a loop `par` (an OpenMP parallel loop in C). Refused when two different
-    iterations may touch a location one of them writes or reduces into (a race)."""
+    iterations may touch a location one of them writes or reduces into (a race), and
+    when the loop is inside, or contains, another parallel loop."""
     prim = "parallelize_loop"
     K.check_proc_arg(proc, prim)
     return L.parallelize_loop(proc, K.loop_cursor(proc, loop_cursor, prim))
@@ -254,7 +267,9 @@ def fission(proc, gap_cursor, n_lifts=1, unsafe_disable_checks=False):
                                   for i in _: s2      (gap between s1 and s2)
 
     Refused when a later iteration of s1 and an earlier iteration of s2 touch the same
-    location (one writing), or when s2 uses a buffer allocated in s1."""
+    location (one writing), when s2 uses a buffer or window bound in s1, or when s1 (or,
+    splitting an if, its other branch) writes a config the loop bounds or the condition
+    read."""
     prim = "fission"
     K.check_proc_arg(proc, prim)
     gap = K.gap_cursor(proc, gap_cursor, prim)
@@ -264,7 +279,8 @@ def fission(proc, gap_cursor, n_lifts=1, unsafe_disable_checks=False):
 
 def autofission(proc, gap_cursor, n_lifts=1):
     """fission, then remove the loops around either part that no longer need them
-    (their body does not use the loop variable and is idempotent)."""
+    (their body does not use the loop variable and is idempotent), at every level
+    that was split. Refused when fission is."""
     prim = "autofission"
     K.check_proc_arg(proc, prim)
     gap = K.gap_cursor(proc, gap_cursor, prim)
@@ -281,15 +297,17 @@ def lift_scope(proc, scope_cursor):
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, scope_cursor, prim)
     if not isinstance(cur._node(), (N.For, N.If)):
-        raise SchedulingError(f"{prim}: expected a loop or an if")
+        raise K.refuse(prim, cur, "expected a loop or an if")
     return S.lift_scope(proc, cur)
 
 
 def fuse(proc, stmt1, stmt2, unsafe_disable_check=False):
     """Fuse two consecutive loops with the same range (or two ifs with the same
-    condition) into one. Refused when the ranges are not provably equal, or when
-    some iteration of the second loop would now run before a later iteration of the
-    first that touches the same location."""
+    condition) into one. Refused when the ranges are not provably equal, when some
+    iteration of the second loop would now run before a later iteration of the first
+    that touches the same location, when the first body writes a config the
+    second loop's bounds (or the second condition) read, or when a fused parallel loop
+    would race."""
     prim = "fuse"
     K.check_proc_arg(proc, prim)
     c1 = K.stmt_cursor(proc, stmt1, prim)
@@ -299,7 +317,8 @@ def fuse(proc, stmt1, stmt2, unsafe_disable_check=False):
 
 def specialize(proc, block, conds):
     """Duplicate a block under conditions: `B` -> `if c0: B elif c1: B ... else: B`.
-    Always safe; each copy can then be scheduled on its own."""
+    Safe; each copy can then be scheduled on its own. Refused only when the block
+    allocates a buffer (or binds a window) that statements after it use."""
     prim = "specialize"
     K.check_proc_arg(proc, prim)
     blk = K.block_cursor(proc, block, prim)
@@ -374,3 +393,219 @@ def sched_seq(proc, sched_list):
         else:
             raise TypeError(f"sched_seq: expected a callable or (callable, args...), got {s!r}")
     return proc
+
+
+# ---------------------------------------------------------------- expressions and writes
+
+from knit.rewrite import exprs as EX
+
+
+def _expr_cursors(proc, prim: str, v) -> list:
+    """A pattern (every match), an expression cursor, or a list of expression cursors."""
+    if isinstance(v, str):
+        curs = proc.find(v, many=True)
+    elif isinstance(v, (list, tuple)):
+        curs = list(v)
+    else:
+        curs = [v]
+    if not curs:
+        raise SchedulingError(f"{prim}: expected at least one expression")
+    return [K.expr_cursor(proc, c, prim) for c in curs]
+
+
+def _assign_cursor(proc, prim: str, v, kinds: tuple, what: str):
+    cur = K.stmt_cursor(proc, v, prim)
+    if not isinstance(cur._node(), kinds):
+        raise SchedulingError(f"{prim}: expected {what}, got "
+                              f"'{str(cur).splitlines()[0]}'")
+    return cur
+
+
+def commute_expr(proc, expr_cursors):
+    """Swap the operands of additions or multiplications: `a * b` -> `b * a`,
+    `a + b` -> `b + a`.
+
+    expr_cursors: a pattern (every match is swapped), an expression cursor, or a list
+    of them. Always safe (+ and * commute exactly, also in floating point); refused
+    when an expression is not a `+` or `*`."""
+    prim = "commute_expr"
+    K.check_proc_arg(proc, prim)
+    return EX.commute_expr(proc, _expr_cursors(proc, prim, expr_cursors))
+
+
+def left_reassociate_expr(proc, expr):
+    """Regroup `a + (b + c)` -> `(a + b) + c` (and the same for `*`).
+
+    Exact for index expressions and integer data. For floating-point data it changes
+    the order of the roundings, which can change the last bits of the result: Exo
+    allows it and so does knit (as it lets reductions commute). Refused when the
+    expression is not `a op (b op c)` with one op, `+` or `*`."""
+    prim = "left_reassociate_expr"
+    K.check_proc_arg(proc, prim)
+    return EX.left_reassociate_expr(proc, K.expr_cursor(proc, expr, prim))
+
+
+def rewrite_expr(proc, expr_cursor, new_expr):
+    """Replace an index or bool expression by another that is equal wherever it is
+    evaluated: `s[e]` -> `s[new_expr]`, e.g. `n % 4` -> `2` under `assert n % 4 == 2`.
+
+    new_expr: an expression string (or an int), read in the scope of the statement.
+    The equality is proven from the sizes, the proc's asserts and the enclosing loops
+    and ifs; refused, showing both expressions (and values where they differ, when
+    found), when it cannot be proven. Data expressions are refused."""
+    from knit.frontend.fragment import parse_expr_fragment
+
+    prim = "rewrite_expr"
+    K.check_proc_arg(proc, prim)
+    cur = K.expr_cursor(proc, expr_cursor, prim)
+    if isinstance(new_expr, bool):
+        new = N.Const(new_expr, T.BOOL)
+    elif isinstance(new_expr, int):
+        new = N.Const(new_expr, T.INT)
+    else:
+        new = parse_expr_fragment(proc, new_expr, cur._stmt, prim)
+    return EX.rewrite_expr(proc, cur, new)
+
+
+def merge_writes(proc, block_cursor):
+    """Merge two consecutive writes to one location into one statement:
+
+        x = a; x = b   -> x = b           x += a; x = b   -> x = b
+        x = a; x += b  -> x = a + b       x += a; x += b  -> x += a + b
+
+    Safe when both write the same location (proven) and b does not read it. When a's
+    value flows into the result, a must already have x's type (or be a literal x holds
+    exactly), except for two reductions into a floating-point x, which are merged like
+    Exo does (a reassociation: rounding may change). Refused otherwise."""
+    prim = "merge_writes"
+    K.check_proc_arg(proc, prim)
+    return EX.merge_writes(proc, K.block_cursor(proc, block_cursor, prim))
+
+
+def split_write(proc, stmt):
+    """Split a write of a sum into two writes (the inverse of merge_writes):
+
+        x = a + b   ->  x = a; x += b
+        x += a + b  ->  x += a; x += b
+
+    Safe when b does not read x's location (it would see the first part's write), and a
+    already has x's type (or is a literal x holds exactly); splitting a reduction into a
+    floating-point x reassociates the sum (rounding may change), as in Exo. Refused
+    otherwise, and when the right-hand side is not an addition."""
+    prim = "split_write"
+    K.check_proc_arg(proc, prim)
+    return EX.split_write(proc, _assign_cursor(proc, prim, stmt, (N.Assign, N.Reduce),
+                                               "an assignment or a reduction"))
+
+
+def fold_into_reduce(proc, assign):
+    """Turn `x = x + e` into `x += e`.
+
+    Safe when the read on the left of `+` is provably the location written, and e does
+    not read that location (a reduction must not read its accumulator). Refused
+    otherwise; commute_expr can bring `e + x` into shape first."""
+    prim = "fold_into_reduce"
+    K.check_proc_arg(proc, prim)
+    return EX.fold_into_reduce(proc, _assign_cursor(proc, prim, assign, (N.Assign,),
+                                                    "an assignment"))
+
+
+def inline_assign(proc, alloc_cursor):
+    """Inline an assignment into the statements after it and delete it (as in Exo, the
+    argument is the assignment statement):
+
+        x = e; s  ->  s[x -> e]   (reads of the same location later in the block)
+
+    Safe when e already has x's type (or is a literal x holds exactly); nothing between
+    the assignment and a replaced read writes what e reads or the location itself; x is
+    allocated in the proc (an argument's value is seen by the caller); and no read
+    that is not replaced (elsewhere in x's scope, in any iteration) may see the value.
+    Refused otherwise, naming the statement in the way."""
+    prim = "inline_assign"
+    K.check_proc_arg(proc, prim)
+    return EX.inline_assign(proc, _assign_cursor(proc, prim, alloc_cursor, (N.Assign,),
+                                                 "an assignment"))
+
+
+def lift_reduce_constant(proc, block_cursor):
+    """Lift a constant factor out of an accumulation loop:
+
+        x = 0.0                        x = 0.0
+        for i in _:           ->       for i in _:
+            x += c * e                     x += e
+                                       x = c * x
+
+    block_cursor: the zeroing assignment and the loop. Every reduction into x's
+    location in the loop must have the form `x += c * e` with the same c; c must not
+    depend on the loop (its variables, buffers allocated in it, locations it writes);
+    nothing else in the loop may touch that location. For floating-point x the sum is
+    scaled once instead of term by term (rounding may change, and c = inf or nan gives
+    nan when the loop does not run), as in Exo. Refused otherwise."""
+    prim = "lift_reduce_constant"
+    K.check_proc_arg(proc, prim)
+    return EX.lift_reduce_constant(proc, K.block_cursor(proc, block_cursor, prim))
+
+
+# ---------------------------------------------------------------- configs
+
+from knit.rewrite import configs as CF
+
+
+def _config_field(prim: str, config, field):
+    from knit.config import Config
+
+    if not isinstance(config, Config):
+        raise SchedulingError(f"{prim}: expected a config (a class decorated with @config), "
+                              f"got {type(config).__name__}")
+    if not isinstance(field, str) or not config.has_field(field):
+        raise SchedulingError(f"{prim}: config {config.name()} has no field {field!r} "
+                              f"(its fields: {', '.join(config.fields())})")
+
+
+def bind_config(proc, var_cursor, config, field):
+    """Store a variable in a config field just before the statement that uses it, and
+    read it from there:  `s[x]` -> `config.field = x; s[config.field]`.
+
+    var_cursor: a read of a scalar data variable or a bool variable (as in Exo; index
+    values may depend on loop iterations), of the field's type. Safe when no other read
+    of the field may see the new value (see write_config). The procedure then leaves
+    `x` in the field for its caller: as in Exo, it is equal to the original except for
+    that config value. Refused otherwise."""
+    prim = "bind_config"
+    K.check_proc_arg(proc, prim)
+    _config_field(prim, config, field)
+    return CF.bind_config(proc, K.expr_cursor(proc, var_cursor, prim), config, field)
+
+
+def delete_config(proc, stmt_cursor):
+    """Delete a config write `config.field = e`:  `s1; config.field = e; s3` -> `s1; s3`.
+
+    Safe when no later read of the field may see the value written (later in the block,
+    in later iterations of the loops around it, after them; callees and their asserts
+    included), or when the write provably does not change the field. The field's final
+    value may then differ: as in Exo, the procedures are equal except for it. Refused
+    otherwise, naming a statement that reads the field."""
+    prim = "delete_config"
+    K.check_proc_arg(proc, prim)
+    return CF.delete_config(proc, K.stmt_cursor(proc, stmt_cursor, prim))
+
+
+def write_config(proc, gap_cursor, config, field, rhs):
+    """Insert a config write at a gap:  `s1; s3` -> `s1; config.field = rhs; s3`.
+
+    rhs: an expression string read at the gap: a literal, `stride(x, d)`, or a scalar
+    data or bool variable (as in Exo), fitting the field's type. Safe when no later
+    read of the field may see the new value, or the write provably does not change it
+    (it repeats an equal write just before). The field's final value may then differ:
+    as in Exo, the procedures are equal except for it. Refused otherwise, naming a
+    statement that reads the field."""
+    from knit.frontend.fragment import parse_expr_fragment
+
+    prim = "write_config"
+    K.check_proc_arg(proc, prim)
+    gap = K.gap_cursor(proc, gap_cursor, prim)
+    _config_field(prim, config, field)
+    if isinstance(rhs, (bool, int, float)):
+        rhs = repr(rhs)
+    path = gap._parent + ((gap._field, gap._idx),)
+    return CF.write_config(proc, gap, config, field, parse_expr_fragment(proc, rhs, path, prim))

@@ -1,0 +1,508 @@
+"""Expression and write primitives: commute_expr, left_reassociate_expr, rewrite_expr,
+merge_writes, split_write, fold_into_reduce, inline_assign, lift_reduce_constant.
+Each reads locate -> check -> build.
+
+Precision. A rewrite that stores a value in a buffer earlier or later than before
+(merge_writes, split_write, inline_assign) must not skip or add a conversion to the
+buffer's type: the value must already have that type, or be a literal the type holds
+exactly (`_exact_in`). Reassociating floating-point `+` and `*` (left_reassociate_expr,
+merging or splitting two reductions, lift_reduce_constant) changes rounding; Exo allows
+it, and so does knit, as it allows reductions to commute.
+"""
+
+from __future__ import annotations
+
+from knit.analysis import effects as E
+from knit.analysis.smt import counterexample, prove
+from knit.cursors import cursor as C
+from knit.cursors import paths as P
+from knit.errors import KnitTypeError
+from knit.ir import nodes as N
+from knit.ir import types as T
+from knit.ir.printer import expr_str, stmt_str
+from knit.ir.sym import Sym
+from knit.ir.visit import free_syms, map_expr, stmt_syms, subst, walk_expr
+from knit.rewrite.common import derive, refuse, replace_stmts
+from knit.rewrite.loops import accesses_at, facts_at
+
+_INT_RANGES = {"i8": (-(2**7), 2**7 - 1), "ui8": (0, 2**8 - 1), "ui16": (0, 2**16 - 1),
+               "i32": (-(2**31), 2**31 - 1)}
+
+
+def _exact_in(e: N.Expr, typ: T.ScalarT) -> bool:
+    """Whether storing `e` in a `typ` location keeps its value (so reading it back is e)."""
+    if e.type == typ or typ == T.R:
+        return True
+    if not isinstance(e, N.Const) or isinstance(e.val, bool):
+        return False
+    v = float(e.val)
+    if typ.name in _INT_RANGES:
+        lo, hi = _INT_RANGES[typ.name]
+        return v.is_integer() and lo <= v <= hi
+    if typ.name in ("f32", "f16"):
+        import numpy as np
+
+        return float(np.float32(v) if typ.name == "f32" else np.float16(v)) == v
+    return True  # f64 holds every Python float
+
+
+def _is_int_data(typ: T.ScalarT) -> bool:
+    return typ.is_real() and not typ.is_float()
+
+
+def _stmt_of(cur: C.ExprCursor) -> C.StmtCursor:
+    return C.make_stmt_cursor(cur._proc, cur._stmt)
+
+
+def _typed_binop(op: str, lhs: N.Expr, rhs: N.Expr, srcinfo) -> N.Expr:
+    from knit.frontend.typecheck import binop
+
+    return binop(op, lhs, rhs, srcinfo)
+
+
+def _write_of(cur, s) -> E.Access:
+    """The write or reduction of the Assign/Reduce `s` at cursor `cur`, in base coordinates."""
+    return next(a for a in accesses_at(cur, (s,)) if a.kind != "r")
+
+
+def _reads_of(cur, e: N.Expr) -> list:
+    """The buffer and config reads of the data expression `e` evaluated at `cur`."""
+    probe = N.Assign(Sym("_probe"), T.R, (), e)
+    return E.reads(accesses_at(cur, (probe,)))
+
+
+def _at(access) -> str:
+    """` at line N` for an access with a source position (generated code has none)."""
+    line = getattr(access.srcinfo, "line", 0)
+    return f" at line {line}" if line else ""
+
+
+def _same_idx(facts, a, b) -> bool:
+    return len(a) == len(b) and all(prove(facts, E.eq(x, y)) for x, y in zip(a, b))
+
+
+# ---------------------------------------------------------------- commute, reassociate
+
+
+def commute_expr(proc, curs: list):
+    ir = proc._loopir_proc
+    for cur in curs:
+        _check_commutative("commute_expr", cur)
+    # deepest first, so swapping an outer operation does not move an inner one's path
+    for cur in sorted(curs, key=lambda c: -len(c._epath)):
+        s = P.stmt_at(ir, cur._stmt)
+        e = P.expr_at(s, cur._epath)
+        s = P.replace_expr(s, cur._epath, e.with_(lhs=e.rhs, rhs=e.lhs))
+        ir = P.replace_stmt(ir, cur._stmt, (s,))
+    return derive(proc, ir)
+
+
+def _check_commutative(prim: str, cur) -> N.BinOp:
+    e = cur._node()
+    if not isinstance(e, N.BinOp) or e.op not in ("+", "*"):
+        what = f"a '{e.op}'" if isinstance(e, N.BinOp) else "not a binary operation"
+        raise refuse(prim, _stmt_of(cur), f"only '+' and '*' can be reordered, and "
+                     f"'{expr_str(e)}' is {what}")
+    return e
+
+
+def left_reassociate_expr(proc, cur):
+    prim = "left_reassociate_expr"
+    e = _check_commutative(prim, cur)
+    if not isinstance(e.rhs, N.BinOp) or e.rhs.op != e.op:
+        raise refuse(prim, _stmt_of(cur), f"the right operand of '{expr_str(e)}' must be "
+                     f"another '{e.op}' (the form a {e.op} (b {e.op} c))")
+    a, b, c = e.lhs, e.rhs.lhs, e.rhs.rhs
+    try:
+        inner = _typed_binop(e.op, a, b, a.srcinfo)
+        new = _typed_binop(e.op, inner, c, e.srcinfo)
+    except KnitTypeError as err:
+        raise refuse(prim, _stmt_of(cur), f"'({expr_str(a)} {e.op} {expr_str(b)})' is not a "
+                     f"valid expression: {str(err).splitlines()[0].split(': ', 1)[-1]}") from err
+    stmt = _stmt_of(cur)
+    return replace_stmts(proc, stmt, (P.replace_expr(stmt._node(), cur._epath, new),))
+
+
+# ---------------------------------------------------------------- rewrite_expr
+
+
+def _is_int_kind(t) -> bool:
+    return isinstance(t, T.ScalarT) and t.kind in ("int", "index", "size", "stride")
+
+
+def rewrite_expr(proc, cur, new: N.Expr):
+    prim = "rewrite_expr"
+    old = cur._node()
+    stmt = _stmt_of(cur)
+    if not (_is_int_kind(old.type) or old.type == T.BOOL):
+        raise refuse(prim, stmt, f"'{expr_str(old)}' is {_an(old.type)} value: rewrite_expr "
+                     "proves equalities of index and bool expressions only")
+    if _is_int_kind(old.type) != _is_int_kind(new.type):
+        raise refuse(prim, stmt, f"'{expr_str(new)}' is {_an(new.type)} value, but "
+                     f"'{expr_str(old)}' is {_an(old.type)} value")
+    facts = E.context_facts(proc._loopir_proc, cur._stmt)
+    if counterexample(facts, N.Const(False, T.BOOL)) is None:
+        # in code that never runs every equality holds, and nothing is learnt from it
+        raise refuse(prim, stmt, "cannot show that this statement ever runs: the loop "
+                     "ranges and conditions around it contradict each other",
+                     "remove the dead code first (eliminate_dead_code)")
+    goal = E.eq(old, new)
+    if not prove(facts, goal):
+        cex = counterexample(facts, goal)
+        where = ""
+        if cex is not None:
+            from knit.analysis.exprs import control_vars
+
+            shown = cex.describe(dict.fromkeys(control_vars(old) + control_vars(new)))
+            where = f" (they differ when {shown})" if shown else ""
+        raise refuse(prim, stmt, f"cannot prove that '{expr_str(old)}' and '{expr_str(new)}' "
+                     f"are equal here{where}",
+                     "add an assert to the proc if the equality follows from something "
+                     "knit cannot see")
+    new_stmt = _retype_above(prim, stmt._node(), cur._epath,
+                             P.replace_expr(stmt._node(), cur._epath, new))
+    return replace_stmts(proc, stmt, (new_stmt,))
+
+
+def _retype_above(prim: str, old_stmt, epath, stmt):
+    """`stmt` with the operations above `epath` typed again, refusing if the new operand
+    breaks a rule of the language (e.g. `/` needs a literal divisor)."""
+    from knit.frontend.typecheck import usub
+
+    for k in range(len(epath) - 1, 0, -1):
+        e = P.expr_at(stmt, epath[:k])
+        try:
+            if isinstance(e, N.BinOp):
+                e = _typed_binop(e.op, e.lhs, e.rhs, e.srcinfo)
+            elif isinstance(e, N.USub):
+                e = usub(e.arg, e.srcinfo)
+        except KnitTypeError as err:
+            raise refuse(prim, old_stmt, f"the result would not be valid object code: "
+                         f"{str(err).splitlines()[0].split(': ', 1)[-1]} (in "
+                         f"'{expr_str(e)}')") from err
+        stmt = P.replace_expr(stmt, epath[:k], e)
+    return stmt
+
+
+def more_facts(facts: list, *new) -> list:
+    """`facts` and the range or condition facts `new` of a loop or if entered, except
+    those reading a config (its body may write the config after they were checked)."""
+    return facts + [f for f in new if not any(isinstance(x, N.ReadConfig)
+                                              for x in walk_expr(f))]
+
+
+def _an(t) -> str:
+    from knit.frontend.typecheck import an
+
+    return an(t)
+
+
+# ---------------------------------------------------------------- merge and split writes
+
+
+def merge_writes(proc, block: C.BlockCursor):
+    prim = "merge_writes"
+    if len(block) != 2:
+        raise refuse(prim, block, f"expected a block of two statements, got {len(block)}")
+    s1, s2 = block._stmts()
+    if not all(isinstance(s, (N.Assign, N.Reduce)) for s in (s1, s2)):
+        raise refuse(prim, block, "expected two consecutive assignments or reductions "
+                     "(`x = e` or `x += e`)")
+    facts = facts_at(block[0])
+    if s1.name is not s2.name or not _same_idx(facts, s1.idx, s2.idx):
+        raise refuse(prim, s1, f"cannot prove that the two statements write the same location: "
+                     f"{_lhs(s1)} and {_lhs(s2)}")
+    hit = E.first_conflict([_write_of(block[0], s1)], E.reads(accesses_at(block[1], (s2,))),
+                           facts)
+    if hit:
+        raise refuse(prim, s2, f"the second statement's right-hand side {hit[1].describe()}, "
+                     f"which the first statement writes: removing that write would change it")
+    if isinstance(s2, N.Assign):  # the second write hides the first
+        return replace_stmts(proc, block, (s2,))
+    if not (isinstance(s1, N.Reduce) and s1.type.is_float()):
+        _check_exact(prim, s1, s1.rhs, "merging")
+    rhs = _typed_binop("+", s1.rhs, s2.rhs, s1.rhs.srcinfo)
+    return replace_stmts(proc, block, (s1.with_(rhs=rhs),))
+
+
+def _lhs(s) -> str:
+    return f"{s.name.name}[{', '.join(expr_str(i) for i in s.idx)}]" if s.idx else s.name.name
+
+
+def _check_exact(prim: str, s, e: N.Expr, doing: str) -> None:
+    if not _exact_in(e, s.type):
+        raise refuse(prim, s, f"'{expr_str(e)}' is {_an(e.type)} value but {_lhs(s)} holds "
+                     f"{s.type}: {doing} would change where the value is converted to {s.type}",
+                     "make the value's type match the buffer's (e.g. set_precision) first")
+
+
+def split_write(proc, cur: C.StmtCursor):
+    prim = "split_write"
+    s = cur._node()
+    if not isinstance(s, (N.Assign, N.Reduce)):
+        raise refuse(prim, s, "expected an assignment or a reduction (`x = a + b`, "
+                     "`x += a + b`)")
+    if not (isinstance(s.rhs, N.BinOp) and s.rhs.op == "+"):
+        raise refuse(prim, s, f"the right-hand side '{expr_str(s.rhs)}' is not an addition")
+    a, b = s.rhs.lhs, s.rhs.rhs
+    if not (isinstance(s, N.Reduce) and s.type.is_float()):
+        _check_exact(prim, s, a, "splitting")
+    hit = E.first_conflict([_write_of(cur, s)], _reads_of(cur, b), facts_at(cur))
+    if hit:  # once split, b would see the location after the first write
+        raise refuse(prim, s, f"the second operand '{expr_str(b)}' {hit[1].describe()}, "
+                     f"which may be {_lhs(s)} itself: it would then read the value the "
+                     "first part writes")
+    second = N.Reduce(s.name, s.type, s.idx, b, s.srcinfo)
+    return replace_stmts(proc, cur, (s.with_(rhs=a), second))
+
+
+def fold_into_reduce(proc, cur: C.StmtCursor):
+    prim = "fold_into_reduce"
+    s = cur._node()
+    if not isinstance(s, N.Assign):
+        raise refuse(prim, s, "expected an assignment `x = x + e`")
+    rhs = s.rhs
+    if not (isinstance(rhs, N.BinOp) and rhs.op == "+"):
+        raise refuse(prim, s, f"the right-hand side '{expr_str(rhs)}' is not an addition "
+                     f"`{_lhs(s)} + e`")
+    x = rhs.lhs
+    facts = facts_at(cur)
+    if not _is_read_of(x, s, facts):
+        hint = "commute_expr can put it on the left" if _is_read_of(rhs.rhs, s, facts) else ""
+        raise refuse(prim, s, f"the left operand of the addition, '{expr_str(x)}', is not a "
+                     f"read of {_lhs(s)}", hint)
+    hit = E.first_conflict([_write_of(cur, s)], _reads_of(cur, rhs.rhs), facts)
+    if hit:
+        raise refuse(prim, s, f"the added value '{expr_str(rhs.rhs)}' {hit[1].describe()}, "
+                     f"which may be {_lhs(s)} itself: a reduction must not read what it "
+                     "accumulates into")
+    return replace_stmts(proc, cur, (N.Reduce(s.name, s.type, s.idx, rhs.rhs, s.srcinfo,
+                                              sid=s.sid),))
+
+
+def _is_read_of(e, s, facts) -> bool:
+    return isinstance(e, N.Read) and e.name is s.name and _same_idx(facts, e.idx, s.idx)
+
+
+# ---------------------------------------------------------------- inline_assign
+
+
+def inline_assign(proc, cur: C.StmtCursor):
+    prim = "inline_assign"
+    s = cur._node()
+    if not isinstance(s, N.Assign):
+        raise refuse(prim, s, "expected an assignment `x = e`")
+    _check_exact(prim, s, s.rhs, "inlining")
+    rest = cur._block()[cur._index() + 1:]
+    facts = facts_at(cur)
+    new_rest, hits = _inline_block(rest, s, facts)
+    write = _write_of(cur, s)
+    _check_value_kept(prim, cur, s, write, rest, hits)
+    path = cur._path
+    # a loop or if body left empty keeps a `pass`
+    ir = P.replace_block(proc._loopir_proc, path[:-1], path[-1][0], path[-1][1],
+                         len(cur._block()), new_rest or (N.Pass(s.srcinfo),))
+    _check_not_read_elsewhere(prim, proc._loopir_proc, ir, path, s, write)
+    return derive(proc, ir)
+
+
+def _inline_block(stmts, s: N.Assign, facts) -> tuple[tuple, list]:
+    """`stmts` with reads of the location s writes replaced by s.rhs, and the number of
+    replacements in each statement."""
+    out, hits = [], []
+    for t in stmts:
+        t, n = _inline_stmt(t, s, facts)
+        out.append(t)
+        hits.append(n)
+    return tuple(out), hits
+
+
+def _inline_stmt(t, s: N.Assign, facts):
+    match t:
+        case N.For():
+            i = E.var(t.iter)
+            body, hits = _inline_block(t.body, s, more_facts(facts, E.le(t.lo, i),
+                                                                 E.lt(i, t.hi)))
+            return t.with_(body=body), sum(hits)
+        case N.If():
+            body, h1 = _inline_block(t.body, s, more_facts(facts, t.cond))
+            orelse, h2 = _inline_block(t.orelse, s, more_facts(facts, E.not_(t.cond)))
+            return t.with_(body=body, orelse=orelse), sum(h1) + sum(h2)
+        case N.Assign() | N.Reduce() | N.WriteConfig():
+            # (calls are left alone: their data arguments are buffers, not values)
+            count = [0]
+
+            def swap(e):
+                if isinstance(e, N.Read) and e.name is s.name and e.type.is_real() and \
+                        _same_idx(facts, e.idx, s.idx):
+                    count[0] += 1
+                    return s.rhs
+                return e
+
+            return t.with_(rhs=map_expr(t.rhs, swap)), count[0]
+    return t, 0
+
+
+def _check_value_kept(prim, cur, s, write, rest, hits) -> None:
+    """Between the assignment and each replaced read, nothing may change what s.rhs reads,
+    nor the location s writes (the read would then not have seen s.rhs)."""
+    if not any(hits):
+        return
+    last = max(k for k, n in enumerate(hits) if n)
+    before = list(rest[:last])
+    if not isinstance(rest[last], (N.Assign, N.Reduce, N.WriteConfig)):
+        before.append(rest[last])  # a loop may write, then read again in a later iteration
+    needed = _reads_of(cur, s.rhs) + [E.Access(write.buf, write.idx, "r", (), ())]
+    acc = E.accesses(tuple(before), E.windows_at(cur._proc._loopir_proc, cur._path))
+    hit = E.first_conflict(E.writes(acc), needed, facts_at(cur))
+    if hit:
+        what = f"overwrite {_lhs(s)}" if hit[1] is needed[-1] else \
+            f"change the value of '{expr_str(s.rhs)}'"
+        raise refuse(prim, s, f"the statement{_at(hit[0])} {hit[0].describe()} before a read "
+                     f"of {_lhs(s)} that would be replaced, which may {what}")
+
+
+def _check_not_read_elsewhere(prim, old_ir, new_ir, path, s, write) -> None:
+    """Once the assignment is gone, no read that was not replaced may see its value: the
+    buffer must be allocated here (an argument's value outlives the proc), and reads
+    that remain in its scope, in any iteration of the loops between, must touch other
+    locations."""
+    level = _alloc_level(old_ir, path, write.buf)
+    if level is None:
+        raise refuse(prim, s, f"'{write.buf.name}' is an argument of the procedure: its "
+                     "final value is visible to the caller, so the assignment cannot be "
+                     "removed", "stage the value in a local buffer first (bind_expr)")
+    scope_path = path[:level + 1]
+    field, i = scope_path[-1]
+    scope = P.block_of(new_ir, scope_path[:-1], field)[i:]
+    acc = E.accesses(scope, E.windows_at(old_ir, scope_path))
+    seen = [a for a in acc if a.buf is write.buf and a.kind in ("r", "+")]
+    ren, rel = _segment(old_ir, path, level)
+    hit = E.first_conflict([write], seen, E.context_facts(old_ir, scope_path), ren_x=ren,
+                           relation=rel)
+    if hit:
+        raise refuse(prim, s, f"the value written is also seen where it would not be "
+                     f"replaced: the statement{_at(hit[1])} {hit[1].describe()}, which may be "
+                     "the same location",
+                     "inline_assign replaces reads of the same location later in the same "
+                     "block only")
+
+
+def _alloc_level(ir, path, buf) -> int | None:
+    """The depth of the block along `path` that allocates `buf` before the path passes."""
+    for m in range(len(path) - 1, -1, -1):
+        field, i = path[m]
+        block = P.block_of(ir, path[:m], field)
+        if any(isinstance(t, N.Alloc) and t.name is buf for t in block[:i]):
+            return m
+    return None
+
+
+def _segment(ir, path, level):
+    """Fresh names for the loop variables of the loops around `path` below `level`, and
+    their ranges and the conditions of the ifs there, in those names."""
+    ren, rel = {}, []
+    node = P.stmt_at(ir, path[:level + 1])
+    for field, i in path[level + 1:]:
+        if isinstance(node, N.For):
+            lo, hi = subst(node.lo, ren), subst(node.hi, ren)
+            ren[node.iter] = E.var(node.iter.copy())
+            rel += [E.le(lo, ren[node.iter]), E.lt(ren[node.iter], hi)]
+        elif isinstance(node, N.If):
+            cond = subst(node.cond, ren)
+            rel.append(cond if field == "body" else E.not_(cond))
+        node = getattr(node, field)[i]
+    return ren, rel
+
+
+# ---------------------------------------------------------------- lift_reduce_constant
+
+
+def lift_reduce_constant(proc, block: C.BlockCursor):
+    prim = "lift_reduce_constant"
+    if len(block) != 2:
+        raise refuse(prim, block, f"expected a block of two statements (`x = 0.0` and a "
+                     f"loop), got {len(block)}")
+    s1, loop = block._stmts()
+    if not (isinstance(s1, N.Assign) and isinstance(s1.rhs, N.Const) and s1.rhs.val == 0):
+        raise refuse(prim, s1, "the first statement must set the accumulator to zero "
+                     "(`x = 0.0`)")
+    if not isinstance(loop, N.For):
+        raise refuse(prim, loop, "the second statement must be a loop")
+    facts = facts_at(block[0])
+    inner = more_facts(facts, E.le(loop.lo, E.var(loop.iter)),
+                       E.lt(E.var(loop.iter), loop.hi))
+    found: list = []
+    masked = _scan_reduces(loop.body, s1, inner, found, mask=True)
+    if not found:
+        raise refuse(prim, loop, f"found no reduction `{_lhs(s1)} += c * e` in the loop")
+    c = _common_factor(prim, s1, found)
+    _check_invariant(prim, block, s1, loop, c)
+    write = _write_of(block[0], s1)
+    acc = accesses_at(block[1], (loop.with_(body=masked),))
+    hit = E.first_conflict([write], [a for a in acc if a.buf is write.buf], facts)
+    if hit:
+        raise refuse(prim, loop, f"the loop also {hit[1].describe()}{_at(hit[1])}, which may be "
+                     f"the accumulator {_lhs(s1)}: scaling the sum afterwards would change "
+                     "the result")
+    if _is_int_data(s1.type) and not all(_exact_in(f.rhs.lhs, s1.type) and
+                                         _exact_in(f.rhs.rhs, s1.type) for f in found):
+        raise refuse(prim, loop, f"{_lhs(s1)} holds {s1.type}, so each product is converted "
+                     "before it is added; both factors must already be of that type")
+    body = _scan_reduces(loop.body, s1, inner, [], mask=False)
+    scaled = N.Assign(s1.name, s1.type, s1.idx,
+                      _typed_binop("*", c, N.Read(s1.name, s1.idx, s1.type, s1.srcinfo),
+                                   s1.srcinfo), s1.srcinfo)
+    return replace_stmts(proc, block, (s1, loop.with_(body=body), scaled))
+
+
+def _scan_reduces(stmts, s1, facts, found: list, *, mask: bool) -> tuple:
+    """The reductions into s1's location in `stmts` (appended to `found`), and `stmts`
+    with each of them either stripped of its factor (`x += e`) or, with mask, turned
+    into a reduction into a dummy buffer (so only its right-hand side's reads remain)."""
+    out = []
+    for t in stmts:
+        match t:
+            case N.For():
+                i = E.var(t.iter)
+                inner = more_facts(facts, E.le(t.lo, i), E.lt(i, t.hi))
+                t = t.with_(body=_scan_reduces(t.body, s1, inner, found, mask=mask))
+            case N.If():
+                yes, no = more_facts(facts, t.cond), more_facts(facts, E.not_(t.cond))
+                t = t.with_(body=_scan_reduces(t.body, s1, yes, found, mask=mask),
+                            orelse=_scan_reduces(t.orelse, s1, no, found, mask=mask))
+            case N.Reduce() if t.name is s1.name and _same_idx(facts, t.idx, s1.idx):
+                found.append(t)
+                if mask:
+                    t = t.with_(name=Sym("_masked"))
+                elif isinstance(t.rhs, N.BinOp) and t.rhs.op == "*":
+                    t = t.with_(rhs=t.rhs.rhs)
+        out.append(t)
+    return tuple(out)
+
+
+def _common_factor(prim, s1, found) -> N.Expr:
+    for t in found:
+        if not (isinstance(t.rhs, N.BinOp) and t.rhs.op == "*"):
+            raise refuse(prim, t, f"'{stmt_str(t)}' is not of the form "
+                         f"`{_lhs(s1)} += c * e`")
+    c = found[0].rhs.lhs
+    for t in found[1:]:
+        if t.rhs.lhs != c:
+            raise refuse(prim, t, f"the reductions into {_lhs(s1)} scale by different "
+                         f"constants: '{expr_str(c)}' and '{expr_str(t.rhs.lhs)}'")
+    return c
+
+
+def _check_invariant(prim, block, s1, loop, c) -> None:
+    bound, _ = stmt_syms(loop.body)
+    inside = (bound | {loop.iter}) & free_syms(c)
+    if inside:
+        name = min(x.name for x in inside)
+        raise refuse(prim, loop, f"the constant '{expr_str(c)}' depends on '{name}', which "
+                     "is defined inside the loop")
+    acc = accesses_at(block[1], (loop,))
+    hit = E.first_conflict(E.writes(acc), _reads_of(block[1], c), facts_at(block[0]))
+    if hit:
+        raise refuse(prim, loop, f"the loop {hit[0].describe()}{_at(hit[0])}, and the constant "
+                     f"'{expr_str(c)}' {hit[1].describe()}: it may change inside the loop")
