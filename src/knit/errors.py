@@ -62,6 +62,14 @@ class MemoryAccessError(KnitError, TypeError):
         super().__init__(_located(srcinfo, what, hint))
 
 
+class RaceError(KnitError, ValueError):
+    """A `par` loop whose iterations may touch the same location, one of them writing."""
+
+    def __init__(self, srcinfo, what: str, hint: str = ""):
+        self.srcinfo = srcinfo
+        super().__init__(_located(srcinfo, what, hint))
+
+
 class PreconditionError(KnitError, ValueError):
     """A callee's `assert` that could not be proven at a call site."""
 

@@ -70,12 +70,12 @@ def test_par_if_else_windows_configs_and_instrs():
     def misc(N: size, x: f32[N], y: [f32][N], s: f32):
         assert N % 4 == 0 and N >= 8
         assert stride(y, 0) == 1
-        t: f32[4] @ DRAM
         for i in par(0, N / 4):
+            t: f32[4] @ DRAM  # one per iteration: a shared one would race
             if i < 2:
                 t[0] = relu(x[4 * i] * 2.0 - -s)
             else:
-                t[1] = select(x[i], 0.0, 1.0, y[i])
+                t[1] = select(x[4 * i + 1], 0.0, 1.0, y[i])
             w = x[4 * i:4 * i + 4]
             copy1(w[0:1], t[0:1])
         Cfg.scale = 3.0
@@ -373,3 +373,27 @@ def test_bounds_check_agrees_with_brute_force():
         elif _bounds_ok(assert_, lo, hi, idx, _SMALL):
             # refused though in bounds for small N: some larger N must break it
             assert not _bounds_ok(assert_, lo, hi, idx, _LARGE), f"refused:\n{program}"
+
+
+def test_par_loops_are_proven_race_free_at_definition():
+    from knit.errors import RaceError
+
+    with pytest.raises(RaceError, match="may race: one reduces into s\\[0\\]"):
+        @proc
+        def total(N: size, A: f32[N] @ DRAM, s: f32[1] @ DRAM):
+            for i in par(0, N):
+                s[0] += A[i]
+
+    with pytest.raises(RaceError, match="writes A\\[i \\+ 1\\] and another reads A\\[i\\]"):
+        @proc
+        def shift(N: size, A: f32[N + 1] @ DRAM):
+            for i in par(0, N):
+                w = A[i:i + 2]
+                w[1] = A[i]
+
+    @proc
+    def rows(N: size, A: f32[N, 4] @ DRAM, s: f32[N] @ DRAM):
+        for i in par(0, N):
+            w = A[i, 0:4]
+            for j in seq(0, 4):
+                s[i] += w[j]

@@ -221,6 +221,22 @@ def accesses(stmts, windows: dict | None = None) -> list[Access]:
     return [a for a in c.out if not (isinstance(a.buf, Sym) and a.buf in c.local)]
 
 
+def resolve_window(windows: dict, w: N.WindowExpr):
+    """A window expression as (underlying buffer, accesses in its coordinates), seeing
+    through the windows in `windows`."""
+    return _Collector(windows).resolve_window(w)
+
+
+def race(loop: N.For, facts, acc):
+    """A pair of accesses by two different iterations of `loop` (its body's accesses are
+    `acc`) that may touch one location, one of them writing or reducing; None if the
+    iterations are independent and may run in parallel."""
+    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
+    rng = [le(loop.lo, i1), lt(i1, loop.hi), le(loop.lo, i2), lt(i2, loop.hi), lt(i1, i2)]
+    return first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
+                          relation=rng, reduces_commute=False)
+
+
 def windows_at(proc: N.Proc, path) -> dict:
     """Window bindings visible just before the statement at `path`."""
     c = _Collector()

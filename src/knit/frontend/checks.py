@@ -8,6 +8,7 @@ conditions of the enclosing ifs (negated in else branches). Against those facts:
 - call sites: sizes, shapes, callee asserts, aliasing  (callcheck.py)
 - memories only instructions may touch                 (here, MemoryAccessError)
 - `par` loops nested in `par` loops                    (here, KnitSyntaxError)
+- `par` loops whose iterations may race                (here, RaceError)
 
 Instructions are checked on first use: when a call to one is checked, or when
 their Procedure first runs. Config fields are variables that statements change:
@@ -21,7 +22,8 @@ from knit.analysis import exprs as X
 from knit.analysis import smt
 from knit.analysis.affine import TRUE, CfgField, NotAffine
 from knit.analysis.written import configs_written_in, written_configs
-from knit.errors import KnitSyntaxError, MemoryAccessError
+from knit.analysis import effects as E
+from knit.errors import KnitSyntaxError, MemoryAccessError, RaceError
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
@@ -53,6 +55,7 @@ class _Checker:
         self.plain = proc.instr is None  # instruction bodies may touch any memory
         self.scope = Scope()
         self.writes_configs = bool(written_configs(proc))
+        self.windows: dict = {}  # window -> (buffer, accesses), for the race check
 
     def run(self) -> None:
         facts = smt.Facts()
@@ -116,6 +119,7 @@ class _Checker:
             case N.WindowStmt(name, rhs):
                 self.window(rhs, facts)
                 self.scope.declare_view(name, rhs)
+                self.windows[name] = E.resolve_window(self.windows, rhs)
         return self.forget(facts, (s,))
 
     def write_config(self, s: N.WriteConfig, facts: smt.Facts) -> smt.Facts:
@@ -133,11 +137,22 @@ class _Checker:
                                   "inside another par loop",
                                   "only one level of par loops is supported; make this "
                                   "loop seq")
+        if s.mode == "par" and self.plain:
+            self.check_race(s, facts)
         i = X.var(s.iter)
         # what one iteration writes, the next sees: forget it, bounds included
         inner = self.add(facts, X.cmp("<=", s.lo, i), X.cmp("<", i, s.hi))
         inner = self.forget(inner, s.body)
         self.block(s.body, inner, in_par or s.mode == "par")
+
+    def check_race(self, s: N.For, facts: smt.Facts) -> None:
+        """Iterations of a par loop run at once: none may write or reduce into a location
+        another iteration touches (the same proof parallelize_loop makes)."""
+        hit = E.race(s, list(facts.formulas()), E.accesses(s.body, self.windows))
+        if hit:
+            raise RaceError(s.srcinfo, f"iterations of the par loop over '{s.iter.name}' may "
+                            f"race: one {hit[0].describe()} and another {hit[1].describe()}",
+                            "make the loop seq, or give each iteration its own locations")
 
     def call(self, s: N.Call, facts: smt.Facts) -> None:
         if s.f.instr is not None:

@@ -59,12 +59,8 @@ def check_no_race(prim: str, loop: N.For, facts, acc, where=None) -> None:
     if any(isinstance(s, N.For) and s.mode == "par" for s in walk_stmts(loop.body)):
         raise refuse(prim, where, "the loop would contain another parallel loop; parallel "
                      "loops do not nest")
-    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
-    rng = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi),
-           E.lt(i1, i2)]
     # parallel iterations race on any shared location one of them writes or reduces
-    hit = E.first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
-                           relation=rng, reduces_commute=False)
+    hit = E.race(loop, facts, acc)
     if hit:
         what = "reduce into" if "+" in (hit[0].kind, hit[1].kind) else "touch"
         raise refuse(prim, where, f"iterations of the parallel loop '{loop.iter.name}' would "
