@@ -643,3 +643,15 @@ def test_eliminate_dead_code_and_remove_loop_accept_old_cursors():
                 z[4 * k + m] = 3.0
         z[0] = 4.0
     """)
+
+
+def test_a_block_forwards_over_a_statement_split_in_two():
+    from knit.stdlib.scheduling import split_write
+
+    @proc
+    def two_terms(x: f32[1] @ DRAM, a: f32[1] @ DRAM, b: f32[1] @ DRAM):
+        x[0] = a[0] + b[0]
+
+    blk = two_terms.find("x[_] = _").as_block()
+    p = split_write(two_terms, two_terms.find("x[_] = _"))
+    assert len(p.forward(blk)) == 2

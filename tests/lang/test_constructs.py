@@ -176,3 +176,18 @@ def test_instr_prints_its_template_and_parses_back():
 def test_memory_classes_are_user_code():
     assert issubclass(MyDRAM, Memory)
     assert "MyDRAM" in str(p_alloc)
+
+
+@proc
+def p_literal_data(x: f32[1] @ DRAM):
+    x[0] = 1 + 2 * 3 - 1 / 2  # integer literals used as data are real literals
+
+
+def test_integer_literal_arithmetic_used_as_data():
+    assert "x[0] = 1.0 + 2.0 * 3.0 - 1.0 / 2.0" in str(p_literal_data)
+    import numpy as np
+
+    a = np.zeros(1, np.float32)
+    p_literal_data.interpret(a)
+    assert a[0] == 6.5
+    check_backends(p_literal_data, trials=1)

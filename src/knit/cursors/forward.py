@@ -71,7 +71,13 @@ def _forward_block(old, new, cur: C.BlockCursor) -> C.BlockCursor:
     last = _stmt_path(old, new, cur._parent + ((cur._field, cur._hi - 1),))
     if first[:-1] != last[:-1] or first[-1][0] != last[-1][0] or first[-1][1] > last[-1][1]:
         raise C.InvalidCursorError("the block the cursor pointed at was split by a rewrite")
-    return C.BlockCursor(new, first[:-1], first[-1][0], first[-1][1], last[-1][1] + 1)
+    # a rewrite that turned the last statement into several (split_write) keeps its
+    # identity on each: the block grows to cover them all
+    block = P.block_of(new._loopir_proc, first[:-1], first[-1][0])
+    last_sid, hi = block[last[-1][1]].sid, last[-1][1] + 1
+    while hi < len(block) and block[hi].sid == last_sid:
+        hi += 1
+    return C.BlockCursor(new, first[:-1], first[-1][0], first[-1][1], hi)
 
 
 def _forward_gap(old, new, cur: C.GapCursor) -> C.GapCursor:

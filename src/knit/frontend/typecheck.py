@@ -23,11 +23,19 @@ LOGIC = ("and", "or")
 
 
 def as_data(e: N.Expr) -> N.Expr:
-    """An integer literal used as data becomes a real literal (`x[i] = 0`)."""
-    if isinstance(e, N.Const) and e.type == T.INT:
+    """Integer literals used as data become real literals (`x[i] = 0`, `x = 1 + 2`):
+    an expression of type `int` is made of literals only."""
+    if e.type != T.INT:
+        return e
+    if isinstance(e, N.Const):
         return N.Const(float(e.val), T.R, e.srcinfo)
-    if isinstance(e, N.USub) and isinstance(e.arg, N.Const) and e.type == T.INT:
-        return N.Const(-float(e.arg.val), T.R, e.srcinfo)
+    if isinstance(e, N.USub):
+        arg = as_data(e.arg)
+        if isinstance(arg, N.Const):
+            return N.Const(-arg.val, T.R, e.srcinfo)
+        return N.USub(arg, T.R, e.srcinfo)
+    if isinstance(e, N.BinOp) and e.op in ("+", "-", "*", "/"):
+        return N.BinOp(e.op, as_data(e.lhs), as_data(e.rhs), T.R, e.srcinfo)
     return e
 
 
