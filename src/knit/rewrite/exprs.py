@@ -252,7 +252,8 @@ def split_write(proc, cur: C.StmtCursor):
         raise refuse(prim, s, f"the second operand '{expr_str(b)}' {hit[1].describe()}, "
                      f"which may be {_lhs(s)} itself: it would then read the value the "
                      "first part writes")
-    second = N.Reduce(s.name, s.type, s.idx, b, s.srcinfo)
+    # both halves keep the statement's identity, so a cursor to it covers both
+    second = N.Reduce(s.name, s.type, s.idx, b, s.srcinfo, s.sid)
     return replace_stmts(proc, cur, (s.with_(rhs=a), second))
 
 
