@@ -321,7 +321,7 @@ def test_alloc_maps_the_last_dimension_onto_q_registers():
     ("double", ["4"], "holds exactly 2 f64 values"),
     ("_Float16", ["4"], "holds exactly 8 f16 values"),
     ("float", [], "is a scalar"),
-    ("int32_t", ["4"], "holds i32 data, but Neon registers hold f32, f64, f16 values"),
+    ("int32_t", ["4"], "holds i32 data, but Neon registers hold f32 or f64 or f16 values"),
     ("float", ["N", "4"], "the extent 'N'"),
 ])
 def test_alloc_refuses_what_registers_cannot_hold(ctype, shape, phrase):

@@ -27,18 +27,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from knit import DRAM, Memory, instr
+from knit import DRAM, instr
 from knit.libs.externs import select
-from knit.libs.memories import MemGenError
+from knit.libs.memories import VectorRegisters
 
 __all__ = ["Neon", "Neon4f"]  # and every instruction, added at the end
 
 # C type name -> knit name, for messages
-_KNIT_TYPES = {"float": "f32", "double": "f64", "_Float16": "f16", "int8_t": "i8",
-               "uint8_t": "ui8", "uint16_t": "ui16", "int32_t": "i32"}
 
-
-class Neon(Memory):
+class Neon(VectorRegisters):
     """128-bit NEON q registers. A buffer's last dimension is one register (exactly 4
     f32, 2 f64 or 8 f16 values); the dimensions before it make a C array of registers.
 
@@ -56,60 +53,6 @@ class Neon(Memory):
     @classmethod
     def global_(cls) -> str:
         return "#include <arm_neon.h>"
-
-    @classmethod
-    def alloc(cls, new_name, prim_type, shape, srcinfo):
-        lanes, vtype = cls._vector_type(new_name, prim_type)
-        if not shape:
-            raise MemGenError(f"'{new_name}' is a scalar, but {cls.name()} holds whole "
-                              f"vectors; allocate {_KNIT_TYPES[prim_type]}[{lanes}] instead")
-        if shape[-1] != str(lanes):
-            raise MemGenError(f"the last dimension of '{new_name}' is {shape[-1]}, but one "
-                              f"{cls.name()} register holds exactly {lanes} "
-                              f"{_KNIT_TYPES[prim_type]} values; make it {lanes} "
-                              "(e.g. with divide_dim)")
-        for extent in shape[:-1]:
-            if not extent.isdigit():
-                raise MemGenError(f"'{new_name}' has the extent '{extent}', but registers "
-                                  "are allocated in fixed numbers; use constant extents")
-        dims = "".join(f"[{e}]" for e in shape[:-1])
-        return f"{vtype} {new_name}{dims} = {{0}};"
-
-    @classmethod
-    def _vector_type(cls, new_name, prim_type) -> tuple[int, str]:
-        if prim_type not in cls.types:
-            kinds = ", ".join(_KNIT_TYPES[t] for t in cls.types)
-            raise MemGenError(f"'{new_name}' holds {_KNIT_TYPES.get(prim_type, prim_type)} "
-                              f"data, but {cls.name()} registers hold {kinds} values")
-        return cls.types[prim_type]
-
-    @classmethod
-    def free(cls, new_name, prim_type, shape, srcinfo):
-        return ""
-
-    @classmethod
-    def window(cls, basetyp, baseptr, indices, strides, srcinfo):
-        """The register holding the window's first element: `t` or `t[i][j]`."""
-        if strides[-1] != "1":
-            raise MemGenError(f"the lanes of {cls.name()} register '{baseptr}' must be "
-                              f"contiguous, but have stride {strides[-1]}")
-        if indices[-1] != "0":
-            raise MemGenError(f"a window into {cls.name()} register '{baseptr}' must start "
-                              f"at lane 0, but starts at lane {indices[-1]}; instructions "
-                              "take whole registers")
-        return baseptr + "".join(f"[{i}]" for i in indices[:-1])
-
-    @classmethod
-    def can_read(cls) -> bool:
-        return False  # only instructions touch registers
-
-    @classmethod
-    def write(cls, s, lhs, rhs):
-        raise MemGenError(f"{cls.name()} registers are written by instructions only")
-
-    @classmethod
-    def reduce(cls, s, lhs, rhs):
-        raise MemGenError(f"{cls.name()} registers are written by instructions only")
 
 
 # Exo's name before it also held f64 (Exo 0.x); the same memory, so old schedules run

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from knit import Memory
-from knit.libs.memories import MemGenError
+from knit.libs.memories import VectorRegisters
 
 # C type name -> knit name, for messages
-_KNIT_TYPES = {"float": "f32", "double": "f64", "_Float16": "f16", "int8_t": "i8",
-               "uint8_t": "ui8", "uint16_t": "ui16", "int32_t": "i32"}
-
 _INCLUDES = """\
 #ifdef KNIT_USE_SIMDE
 #ifndef SIMDE_ENABLE_NATIVE_ALIASES
@@ -104,82 +100,12 @@ static inline void knit_mask_storeu_pd(double *p, uint8_t k, __m512d a) {
 }""")
 
 
-class _Vectors(Memory):
-    """Vector registers. A buffer's last dimension is one register (exactly `lanes`
-    values); the dimensions before it make a C array of registers.
-
-    `t: f32[8] @ AVX2` is `__m256 t = {0};` and `t: f32[2, 3, 8] @ AVX2` is
-    `__m256 t[2][3] = {0};`. Whether such an array stays in registers is up to the C
-    compiler. Measured on a 6x16 SGEMM kernel (GCC 12): with constant indices (the
-    schedule unrolled the loops over registers, as Exo's schedules do) GCC keeps it all
-    in registers; while C still loops over the index, GCC -O3 keeps the FMAs in
-    registers but stores every accumulator back to the stack each iteration, and -O2
-    leaves the array in memory (Clang -O3 keeps it in registers either way). A C
-    backend could emit one plain local per register instead; this hook stays with the
-    simple, always-correct array.
-    """
-
-    types: ClassVar[dict[str, tuple[int, str]]] = {}  # C type -> (lanes, C vector type)
+class _Vectors(VectorRegisters):
+    """x86 vector registers (the shared behaviour is knit.libs.memories.VectorRegisters)."""
 
     @classmethod
     def global_(cls) -> str:
         return _INCLUDES
-
-    @classmethod
-    def alloc(cls, new_name, prim_type, shape, srcinfo):
-        lanes, vtype = cls._vector_type(new_name, prim_type)
-        if not shape:
-            raise MemGenError(f"'{new_name}' is a scalar, but {cls.name()} holds whole "
-                              f"vectors; allocate {_KNIT_TYPES[prim_type]}[{lanes}] instead")
-        if shape[-1] != str(lanes):
-            raise MemGenError(f"the last dimension of '{new_name}' is {shape[-1]}, but one "
-                              f"{cls.name()} register holds exactly {lanes} "
-                              f"{_KNIT_TYPES[prim_type]} values; make it {lanes} "
-                              "(e.g. with divide_dim)")
-        for extent in shape[:-1]:
-            if not extent.isdigit():
-                raise MemGenError(f"'{new_name}' has the extent '{extent}', but registers "
-                                  "are allocated in fixed numbers; use constant extents")
-        # zeroed so that instructions merging into old lanes never read an uninitialized
-        # variable; GCC -O3 drops the zeroing when a write comes first (same code, measured)
-        dims = "".join(f"[{e}]" for e in shape[:-1])
-        return f"{vtype} {new_name}{dims} = {{0}};"
-
-    @classmethod
-    def _vector_type(cls, new_name, prim_type) -> tuple[int, str]:
-        if prim_type not in cls.types:
-            kinds = " or ".join(_KNIT_TYPES[t] for t in cls.types)
-            raise MemGenError(f"'{new_name}' holds {_KNIT_TYPES.get(prim_type, prim_type)} "
-                              f"data, but {cls.name()} registers hold {kinds} values")
-        return cls.types[prim_type]
-
-    @classmethod
-    def free(cls, new_name, prim_type, shape, srcinfo):
-        return ""
-
-    @classmethod
-    def window(cls, basetyp, baseptr, indices, strides, srcinfo):
-        """The register holding the window's first element: `t` or `t[i][j]`."""
-        if strides[-1] != "1":
-            raise MemGenError(f"the lanes of {cls.name()} register '{baseptr}' must be "
-                              f"contiguous, but have stride {strides[-1]}")
-        if indices[-1] != "0":
-            raise MemGenError(f"a window into {cls.name()} register '{baseptr}' must start "
-                              f"at lane 0, but starts at lane {indices[-1]}; instructions "
-                              "take whole registers")
-        return baseptr + "".join(f"[{i}]" for i in indices[:-1])
-
-    @classmethod
-    def can_read(cls) -> bool:
-        return False  # only instructions touch registers
-
-    @classmethod
-    def write(cls, s, lhs, rhs):
-        raise MemGenError(f"{cls.name()} registers are written by instructions only")
-
-    @classmethod
-    def reduce(cls, s, lhs, rhs):
-        raise MemGenError(f"{cls.name()} registers are written by instructions only")
 
 
 class AVX2(_Vectors):
