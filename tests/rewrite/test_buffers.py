@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from scheduling_checks import assert_body, body, differs, equiv, line_of, refused
 
-from knit import instr, proc
+from knit import config, instr, proc
 from knit.errors import ParseFragmentError, SchedulingError
 from knit.stdlib.scheduling import (
     autolift_alloc,
@@ -116,6 +116,28 @@ def test_expand_dim_refusal_points_at_the_allocation():
     msg = refused(lambda: expand_dim(double_each, "a : _", "N", "i + 1"))
     assert msg.startswith(f"{__file__}:{line_of(__file__, '<- alloc a')}:9: expand_dim: ")
     assert "    a: f32 @ DRAM" in msg.splitlines()
+
+
+@config
+class Cfg:
+    k: index
+
+
+@proc
+def with_config(A: f32[4]):
+    Cfg.k = 1
+    a: f32[4]
+    a[0] = A[0]
+    Cfg.k = 2
+    A[1] = a[0]
+
+
+def test_expand_dim_and_resize_dim_refuse_an_index_that_reads_a_configuration():
+    refused(lambda: expand_dim(with_config, "a : _", 4, "Cfg.k % 4"),
+            "the index Cfg.k % 4 reads a configuration, which may change between the "
+            "accesses", prim="expand_dim")
+    refused(lambda: resize_dim(with_config, "a : _", 0, 8, "Cfg.k"),
+            "the offset Cfg.k reads a configuration", prim="resize_dim")
 
 
 def test_expand_dim_names_must_be_in_scope_at_the_allocation():
@@ -493,6 +515,21 @@ def test_lift_alloc_out_of_an_if_and_out_of_an_otherwise_empty_loop():
     """)
     checked(q)
 
+    @proc
+    def only_in_else(n: size, A: f32[n]):
+        if n > 2:
+            A[0] = 1.0
+        else:
+            t: f32  # noqa: F842
+
+    r = lift_alloc(only_in_else, "t : _")  # an empty else branch is simply gone
+    assert_body(r, """
+        t: f32 @ DRAM
+        if n > 2:
+            A[0] = 1.0
+    """)
+    equiv(only_in_else, checked(r), sizes={"n": [1, 3]})
+
 
 def test_lift_alloc_refuses_a_shape_that_depends_on_the_loop():
     @proc
@@ -507,6 +544,30 @@ def test_lift_alloc_refuses_a_shape_that_depends_on_the_loop():
     p = lift_alloc(growing, "t : _")  # out of i only: fine
     assert body(p).startswith("for k in seq(0, n):\n    t: f32[k + 1] @ DRAM")
     equiv(growing, checked(p))
+
+
+def test_lift_alloc_refuses_a_size_only_the_scope_makes_positive():
+    @proc
+    def shrinking(N: size, A: f32[N]):
+        for i in seq(0, N - 1):
+            t: f32[N - 1]
+            t[i] = A[i]
+            A[i] = t[i] * 2.0
+
+    refused(lambda: lift_alloc(shrinking, "t : _"),
+            "the size N - 1 may not be positive outside the loop", prim="lift_alloc")
+
+    @proc
+    def scalar_t(N: size, A: f32[N]):
+        for i in seq(0, N - 1):
+            t: f32
+            t = A[i]
+            A[i + 1] = t
+
+    refused(lambda: autolift_alloc(scalar_t, "t : _", keep_dims=True),
+            "the size N - 1 may not be positive outside the loop", prim="autolift_alloc")
+    p = lift_alloc(scalar_t, "t : _")  # a scalar has no size to lose
+    equiv(scalar_t, checked(p), sizes={"N": [1, 2, 4]})
 
 
 def test_lift_alloc_refusals():
@@ -534,6 +595,25 @@ def test_autolift_alloc_adds_a_dimension_per_loop_the_accesses_use():
     r = autolift_alloc(per_row, "t : _", n_lifts=2)  # accesses use neither loop
     assert body(r).startswith("t: f32[2] @ DRAM")
     equiv(per_row, checked(r))
+
+
+def test_autolift_alloc_extends_windows_too():
+    @proc
+    def bumped(n: size, A: f32[n, 4], B: f32[n, 4]):
+        for i in seq(0, n):
+            t: f32[4]
+            for j in seq(0, 4):
+                t[j] = A[i, j]
+            bump(4, t[0:4])
+            for j in seq(0, 4):
+                B[i, j] = t[j]
+
+    p = autolift_alloc(bumped, "t : _", keep_dims=True)
+    assert "bump(4, t[i, 0:4])" in body(p)
+    equiv(bumped, checked(p))
+    q = autolift_alloc(bumped, "t : _", mode="col", keep_dims=True)
+    assert "t: f32[4, n] @ DRAM" in body(q) and "bump(4, t[0:4, i])" in body(q)
+    equiv(bumped, checked(q))
 
 
 def test_autolift_alloc_of_a_scalar_indexed_by_the_loop():
@@ -746,6 +826,24 @@ def test_delete_buffer():
     assert_body(delete_buffer(only, "a : _"), "pass")
 
 
+def test_delete_buffer_of_the_only_statement_of_a_body_leaves_pass():
+    @proc
+    def lone(n: size, A: f32[n]):
+        for i in seq(0, n):
+            if i < 2:
+                t: f32[4]  # noqa: F842
+            A[i] = 1.0
+
+    p = delete_buffer(lone, "t : _")
+    assert_body(p, """
+        for i in seq(0, n):
+            if i < 2:
+                pass
+            A[i] = 1.0
+    """)
+    equiv(lone, checked(p))
+
+
 def test_delete_buffer_refuses_a_used_buffer():
     refused(lambda: delete_buffer(hoisted, "t : _"), "'t' is still used", prim="delete_buffer")
     refused(lambda: delete_buffer(hoisted, "A"), "expected an allocation, got the argument 'A'")
@@ -850,7 +948,7 @@ def test_reuse_buffer_sees_uses_through_windows():
         y: f32[8]
         y[0] = A[1]
         A[2] = y[0]
-        out = w[0]
+        out = w[0]  # noqa: F841
 
     refused(lambda: reuse_buffer(via_window, "x : _", "y : _"),
             "'x' is still used after 'y' is written", prim="reuse_buffer")
@@ -862,7 +960,7 @@ def test_reuse_buffer_sees_uses_through_windows():
         x[0] = A[0]
         x[0] = A[1]
         A[2] = x[0]
-        out = w[0]
+        out = w[0]  # noqa: F841
 
     differs(via_window, reused)
 
@@ -935,6 +1033,20 @@ def test_inline_window_of_windows_whole_uses_and_strides():
         takes_stride(stride(x, 1))
     """)
     equiv(uses_y, checked(p), sizes={"n": [3, 4]})
+
+
+def test_inline_window_of_the_only_statement_of_a_body_leaves_pass():
+    @proc
+    def lone(n: size, A: f32[n, 4]):
+        for i in seq(0, n):
+            w = A[i, 0:2]  # noqa: F841
+
+    p = inline_window(lone, lone.find("w = _"))
+    assert_body(p, """
+        for i in seq(0, n):
+            pass
+    """)
+    equiv(lone, checked(p))
 
 
 def test_inline_window_refuses_other_statements():

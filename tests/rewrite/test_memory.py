@@ -7,9 +7,9 @@ by hand and shown to compute something else."""
 
 from __future__ import annotations
 
-from scheduling_checks import assert_body, body, differs, equiv, refused
+from scheduling_checks import assert_body, body, differs, equiv, line_of, refused
 
-from knit import DRAM, Memory, proc
+from knit import DRAM, Memory, config, proc
 from knit.ir import types as T
 from knit.libs.externs import select
 from knit.libs.memories import DRAM_STATIC
@@ -332,6 +332,34 @@ def bump_all(n: size, x: f32[n]):
     x[0] += 1.0
 
 
+@config
+class Cfg:
+    k: index
+
+
+@proc
+def moving(A: f32[8]):
+    Cfg.k = 1
+    for i in seq(0, 2):
+        A[Cfg.k % 4 + i] = 1.0
+        Cfg.k = 3
+
+
+@proc
+def still(A: f32[8]):
+    Cfg.k = 1
+    for i in seq(0, 2):
+        A[Cfg.k % 4 + i] = 1.0
+
+
+def test_stage_mem_refuses_a_window_that_reads_a_configuration_the_block_writes():
+    refused(lambda: stage_mem(moving, "for i in _: _", "A[Cfg.k % 4:Cfg.k % 4 + 2]", "As"),
+            "the window reads Cfg.k, which the block writes", prim="stage_mem")
+    p = stage_mem(still, "for i in _: _", "A[Cfg.k % 4:Cfg.k % 4 + 2]", "As")
+    assert "As[Cfg.k % 4 + i - Cfg.k % 4] = 1.0" in body(p)
+    equiv(still, checked(p))
+
+
 def test_stage_mem_refuses_a_block_that_does_not_use_the_buffer():
     @proc
     def two(n: size, x: f32[n], y: f32[n]):
@@ -482,7 +510,7 @@ def test_bind_expr_across_loops_binds_before_the_first():
     equiv(twos, checked(p))
 
 
-def test_bind_expr_refuses_expressions_that_use_a_variable_bound_between_them():
+def test_bind_expr_given_a_statement_among_the_expressions():
     @proc
     def same_i(x: f32[5], y: f32[5]):
         for i in seq(0, 5):
@@ -491,13 +519,11 @@ def test_bind_expr_refuses_expressions_that_use_a_variable_bound_between_them():
 
     p = bind_expr(same_i, same_i.find("y[i] * 2.0"), "t")
     equiv(same_i, checked(p))
-    # an expression inside the loop and the same one at the loop's bounds' level would
-    # be bound before the loop, where its i does not exist
     curs = [same_i.find("y[i] * 2.0"), same_i.find_loop("i")]
     refused(lambda: bind_expr(same_i, curs, "t"), "expected an expression, got a statement")
 
 
-def test_bind_expr_refuses_a_loop_variable_bound_between_the_expressions():
+def test_bind_expr_before_a_loop_and_of_alike_expressions_in_two_loops():
     @proc
     def in_and_after(x: f32[5], y: f32[5], a: f32):
         for i in seq(0, 5):
@@ -517,7 +543,7 @@ def test_bind_expr_refuses_a_loop_variable_bound_between_the_expressions():
 
     # the two expressions name different loop variables: they are not the same expression
     refused(lambda: bind_expr(uses_i, uses_i.find("y[i] * 2.0", many=True), "t"),
-            "the expressions differ")
+            "the expressions differ", "they read variables of the same name")
 
 
 def test_bind_expr_keeps_the_precision_a_literal_is_computed_in():
@@ -529,6 +555,34 @@ def test_bind_expr_keeps_the_precision_a_literal_is_computed_in():
     p = bind_expr(tenth, "0.1", "c")
     assert "c: f64 @ DRAM" in body(p)
     equiv(tenth, checked(p))
+
+
+def test_bind_expr_of_a_literal_takes_the_precision_of_the_operation_around_it():
+    @proc
+    def ints(A: i32[4]):
+        A[0] = A[1] + 1
+
+    p = bind_expr(ints, [ints.body()[0].rhs().rhs()], "one")
+    assert "one: i32 @ DRAM" in body(p)
+    equiv(ints, checked(p))
+
+    @proc
+    def narrow(x: f32[4], y: f64[4]):
+        for i in seq(0, 4):
+            y[i] = x[i] * 0.1
+
+    q = bind_expr(narrow, "0.1", "c")
+    assert "c: f32 @ DRAM" in body(q)  # x[i] * 0.1 is an f32 product
+    equiv(narrow, checked(q))
+
+    @proc
+    def half(A: i32[4]):
+        A[0] = A[1] + 2.5
+
+    r = bind_expr(half, "2.5", "h")
+    assert "h: f64 @ DRAM" in body(r)  # not an integer: kept exact
+    assert r.find("A[0] = _")._node().rhs.type == T.R
+    equiv(half, checked(r))
 
 
 def test_bind_expr_argument_errors():
@@ -604,6 +658,41 @@ def test_set_precision_of_an_argument():
     assert "z: i32[n] @ DRAM" in str(q)
 
 
+def test_set_precision_retypes_the_operations_that_read_it():
+    @proc
+    def mixed(A: f32[4]):
+        t: f32
+        t = 3.0
+        A[0] = A[1] - t
+
+    p = set_precision(mixed, "t : _", "f64")
+    assert p.find("A[0] = _")._node().rhs.type == T.R  # f32 - f64: as the parser types it
+    equiv(mixed, checked(p))
+
+
+@proc
+def helper_f(n: size, x: [f32][n]):
+    x[0] += 1.0
+
+
+@proc
+def passes_t(A: f32[4]):
+    t: f32[4]
+    for i in seq(0, 4):
+        t[i] = A[i]
+    helper_f(4, t[0:4])  # <- call of helper_f
+    for i in seq(0, 4):
+        A[i] = t[i]
+
+
+def test_set_precision_refuses_a_buffer_a_call_takes_at_its_precision():
+    msg = refused(lambda: set_precision(passes_t, "t : _", "f64"),
+                  "'t' is passed to helper_f, whose parameter 'x' holds f32",
+                  prim="set_precision")
+    assert f":{line_of(__file__, '<- call of helper_f')}:" in msg.splitlines()[0]
+    assert "f32" in str(set_precision(passes_t, "t : _", "f32"))  # the same precision: fine
+
+
 def test_set_precision_refuses_unknown_precisions():
     refused(lambda: set_precision(vadd, "z", "f99"), "unknown precision 'f99'")
     refused(lambda: set_precision(vadd, "z", "R"), "unknown precision 'R'")
@@ -619,6 +708,20 @@ def test_set_window():
     equiv(vadd, checked(p))
     q = set_window(p, "x", False)
     assert "x: f32[n] @ DRAM" in str(q)
+
+
+def test_set_window_refuses_an_argument_a_call_takes_dense():
+    @proc
+    def dense4(x: f32[4]):
+        x[0] = 1.0
+
+    @proc
+    def passes_a(A: f32[4]):
+        dense4(A)
+
+    refused(lambda: set_window(passes_a, "A", True),
+            "'A' is passed to dense4, whose parameter 'x' is a dense tensor, not a window",
+            prim="set_window")
 
 
 def test_set_window_refusals():

@@ -203,6 +203,39 @@ def test_replace_refuses_a_block_that_does_not_match_and_says_where():
     refused(lambda: replace(adds, "for i in _: _", tile_scale), "'*' faces '+'")
 
 
+def test_replace_does_not_prove_bounds_with_the_facts_of_an_empty_loop():
+    @proc
+    def empty_first(A: f32[16]):
+        for k in seq(2, 2):
+            A[k] = 1.0
+        for k in seq(0, 5):
+            A[k] = A[k + 8]
+
+    refused(lambda: replace(empty_first, "for k in _: _", copy_n),
+            "the block does not match the body of copy_n", prim="replace")
+    p = replace(empty_first, "for k in _: _ #1", copy_n)  # the non-empty one matches
+    assert "copy_n(5, A[0:5], A[8:13])" in body(p)
+    equiv(empty_first, checked(p))
+
+    @instr("{dst}.data[0] = 1.0f; for (int k_ = 0; k_ < 8; k_++) "
+           "{dst}.data[k_ * {dst}.strides[0]] = 2.0f;")
+    def two_loops(dst: [f32][8]):
+        for i in seq(0, 0):
+            dst[i] = 1.0
+        for i in seq(0, 8):
+            dst[i] = 2.0
+
+    @proc
+    def shorter(A: f32[8]):
+        for k in seq(0, 0):
+            A[k] = 1.0
+        for k in seq(0, 5):
+            A[k] = 2.0
+
+    # the empty first loop's range (0 <= k < 0) must not prove 8 == 5 for the second
+    refused(lambda: replace(shorter, shorter.body(), two_loops), "cannot prove 8 equals 5")
+
+
 def test_replace_refuses_arguments_that_may_overlap():
     @instr("for (int k_ = 0; k_ < 4; k_++) "
            "{x}.data[k_ * {x}.strides[0]] += {y}.data[k_ * {y}.strides[0]];")
@@ -521,6 +554,48 @@ def test_extract_subproc_of_a_branch_keeps_its_condition():
     p, sub = extract_subproc(branchy, "for i in _: _", "small")
     assert "    assert N < 10 and M < 4" in str(sub).splitlines()
     equiv(branchy, checked(p), sizes={"N": [8, 9, 12], "M": [2, 5]})
+
+
+def test_extract_subproc_refuses_a_block_whose_buffer_is_used_after_it():
+    @proc
+    def used_later(N: size, A: f32[N]):
+        t: f32[N]
+        for i in seq(0, N):
+            t[i] = A[i]
+        for i in seq(0, N):
+            A[i] = t[i] + 1.0
+
+    refused(lambda: extract_subproc(used_later, used_later.body()[0:2], "sub"),
+            "the block defines 't', which is used after it", prim="extract_subproc")
+    p, _ = extract_subproc(used_later, used_later.body(), "sub")  # all of it: fine
+    equiv(used_later, checked(p))
+
+
+def test_extract_subproc_passes_buffers_not_windows_defined_before_the_block():
+    @proc
+    def via_window(N: size, A: f32[N, 4]):
+        for i in seq(0, N):
+            w = A[i, 0:2]
+            w[0] = 1.0
+            A[i, 3] = w[1]
+
+    p, sub = extract_subproc(via_window, via_window.find("w[_] = _").expand(0, 1), "sub")
+    assert "sub(N, A, i)" in body(p)
+    assert "    A[i, 0] = 1.0\n    A[i, 3] = A[i, 1]" in str(sub)
+    equiv(via_window, checked(p))
+
+
+def test_extract_subproc_passes_a_window_argument_as_a_window():
+    @proc
+    def on_window(N: size, A: [f32][N]):
+        for i in seq(0, N):
+            A[i] = 1.0
+
+    p, sub = extract_subproc(on_window, on_window.body(), "sub")
+    call = p.find("sub(_)")._node()
+    assert type(call.args[1]).__name__ == "WindowExpr"  # what `sub(N, A)` parses to
+    assert "A: [f32][N] @ DRAM" in str(sub)
+    equiv(on_window, checked(p))
 
 
 def test_extract_subproc_without_asserts_is_refused_when_its_accesses_need_them():

@@ -142,7 +142,18 @@ def expand_dim(proc, cur, size: N.Expr, index: N.Expr, prim: str = "expand_dim")
     return _rewrite(proc, cur, new_t, new)
 
 
+def _check_stable(prim, node, e, what):
+    """e is copied into every access: it must have one value over the buffer's scope,
+    which a configuration field (written anywhere) need not have."""
+    from knit.ir.visit import walk_expr
+
+    if any(isinstance(x, N.ReadConfig) for x in walk_expr(e)):
+        raise refuse(prim, node, f"the {what} {expr_str(e)} reads a configuration, which "
+                     "may change between the accesses")
+
+
 def _check_new_dim(prim, node, facts, size, index):
+    _check_stable(prim, node, index, "index")
     if not prove(facts, E.lt(const(0), size)):
         raise refuse(prim, node, f"cannot prove the new dimension {expr_str(size)} is positive")
     if not prove(facts, E.and_(E.le(const(0), index), E.lt(index, size))):
@@ -275,6 +286,7 @@ def resize_dim(proc, cur, k: int, size: N.Expr, offset: N.Expr):
     facts = _facts_after(proc, cur)
     if not prove(facts, E.lt(const(0), size)):
         raise refuse(prim, node, f"cannot prove the new size {expr_str(size)} is positive")
+    _check_stable(prim, node, offset, "offset")
     _no_whole_uses(prim, cur, stmts, buf)
 
     def shift(e):  # e - offset, written e + c for a negative literal offset -c
@@ -370,7 +382,18 @@ def delete_buffer(proc, cur):
     _, _, _, _, stmts, _ = _scope(proc, cur)
     if uses(stmts, node.name):
         raise refuse(prim, node, f"'{node.name.name}' is still used")
-    return replace_stmts(proc, cur, ())
+    parent, (field, i) = cur._path[:-1], cur._path[-1]
+    return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, i, i + 1, (),
+                                                node.srcinfo))
+
+
+def _replace_keeping_a_body(ir, parent, field, lo, hi, new, src):
+    """P.replace_block, with `pass` where a loop's or if's body would become empty (an
+    empty else branch is simply dropped)."""
+    block = P.block_of(ir, parent, field)
+    if field == "body" and parent and not new and lo == 0 and hi == len(block):
+        new = (N.Pass(src),)
+    return P.replace_block(ir, parent, field, lo, hi, new)
 
 
 def reuse_buffer(proc, keep, drop):
@@ -388,8 +411,8 @@ def reuse_buffer(proc, keep, drop):
     parent, field, lo, hi, after, _ = _scope(proc, drop)
     _check_dead_from_first_write(prim, proc, keep, drop, after)
     new = rename_buffer(after, y.name, x.name)
-    ir = P.replace_block(proc._loopir_proc, parent, field, lo - 1, hi, new)
-    return proc._derive(ir)
+    return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, lo - 1, hi,
+                                                new, y.srcinfo))
 
 
 def _check_dead_from_first_write(prim, proc, keep, drop, after):
@@ -455,15 +478,14 @@ def inline_window(proc, cur):
     parent, (field, i) = cur._path[:-1], cur._path[-1]
     block = P.block_of(proc._loopir_proc, parent, field)
     new = substitute_window(block[i + 1:], node.name, node.rhs)
-    ir = P.replace_block(proc._loopir_proc, parent, field, i, len(block), new)
-    return proc._derive(ir)
+    return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, i,
+                                                len(block), new, node.srcinfo))
 
 
 # ---------------------------------------------------------------- moving allocations
 
 
-def lift_alloc(proc, cur, n_lifts: int):
-    prim = "lift_alloc"
+def lift_alloc(proc, cur, n_lifts: int, prim: str = "lift_alloc"):
     for _ in range(n_lifts):
         node = cur._node()
         parent = cur.parent()
@@ -476,15 +498,26 @@ def lift_alloc(proc, cur, n_lifts: int):
         if bound & dims_vars:
             raise refuse(prim, node, f"the buffer's shape depends on the loop variable "
                          f"'{scope.iter.name}'")
+        _check_sizes_outside(prim, proc, node, parent._path)
         # remove it from the scope, put it just before the scope
-        ir = P.replace_stmt(proc._loopir_proc, cur._path, ())
-        pp = parent._path
-        if not P.block_of(ir, pp, cur._path[-1][0]):  # a block may not be empty
-            ir = P.replace_block(ir, pp, cur._path[-1][0], 0, 0, (N.Pass(node.srcinfo),))
+        pp, (field, i) = parent._path, cur._path[-1]
+        ir = _replace_keeping_a_body(proc._loopir_proc, pp, field, i, i + 1, (), node.srcinfo)
         ir = P.replace_block(ir, pp[:-1], pp[-1][0], pp[-1][1], pp[-1][1], (node,))
         proc = proc._derive(ir)
         cur = C.make_stmt_cursor(proc, pp)
     return proc
+
+
+def _check_sizes_outside(prim, proc, node, scope_path):
+    """The shape must be valid where the allocation goes: a size the scope guaranteed
+    (`N - 1` inside a loop that runs only when N >= 2) may be 0 outside it."""
+    facts = E.context_facts(proc._loopir_proc, scope_path)
+    for d in node.type.shape() if node.type.is_tensor() else ():
+        if not prove(facts, E.le(const(1), d)):
+            kind = "loop" if isinstance(P.stmt_at(proc._loopir_proc, scope_path), N.For) \
+                else "if"
+            raise refuse(prim, node, f"the size {expr_str(d)} may not be positive outside "
+                         f"the {kind}")
 
 
 def sink_alloc(proc, cur):
@@ -551,7 +584,7 @@ def autolift_alloc(proc, cur, n_lifts: int, mode: str, size, keep_dims: bool):
                 index = sub(var(scope.iter), scope.lo)
                 proc = expand_dim_at(proc, cur, extent, index, mode)
                 cur = C.make_stmt_cursor(proc, cur._path)
-        proc = lift_alloc(proc, cur, 1)
+        proc = lift_alloc(proc, cur, 1, prim)
         cur = C.make_stmt_cursor(proc, parent._path)
     return proc
 

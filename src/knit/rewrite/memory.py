@@ -13,7 +13,7 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import free_syms, map_expr, stmt_syms
+from knit.ir.visit import free_syms, map_expr, map_stmt_exprs, stmt_syms, walk_stmts
 from knit.memory import DRAM
 from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
 from knit.rewrite.common import bad_arg, refuse
@@ -34,6 +34,7 @@ def set_type_and_mem(proc, cur, *, mem=None, elem=None, window=None):
         if not typ.is_tensor():
             raise bad_arg("set_window", f"'{node.name.name}' is a scalar, not a tensor")
         typ = T.TensorT(typ.dims, window, typ.elem)
+    _check_calls_still_fit(proc._loopir_proc, node, elem, window)
     new = node.with_(type=typ) if isinstance(node, N.Alloc) else \
         N.FnArg(node.name, typ, node.mem, node.srcinfo)
     if mem is not None:
@@ -53,6 +54,27 @@ def set_type_and_mem(proc, cur, *, mem=None, elem=None, window=None):
     return proc._derive(ir)
 
 
+def _check_calls_still_fit(ir: N.Proc, node, elem, window) -> None:
+    """A buffer passed to a call must still fit the callee's parameter: its precision
+    (unless the parameter is generic, R), and a dense parameter takes no window."""
+    buf = node.name
+    names = {buf} | {s.name for s in walk_stmts(ir.body)
+                     if isinstance(s, N.WindowStmt) and s.rhs.name is buf}
+    for s in walk_stmts(ir.body):
+        if not isinstance(s, N.Call):
+            continue
+        for p, a in zip(s.f.args, s.args):
+            if p.type.is_control() or getattr(a, "name", None) not in names:
+                continue
+            held = p.type.basetype()
+            if elem is not None and held not in (T.R, elem):
+                raise refuse("set_precision", s, f"'{buf.name}' is passed to {s.f.name}, "
+                             f"whose parameter '{p.name.name}' holds {held}")
+            if window and p.type.is_tensor() and not p.type.is_win():
+                raise refuse("set_window", s, f"'{buf.name}' is passed to {s.f.name}, whose "
+                             f"parameter '{p.name.name}' is a dense tensor, not a window")
+
+
 def _retype_uses(ir: N.Proc, buf: Sym, elem) -> N.Proc:
     """Reads, writes and windows of buf, and of the windows taken of it, carry the
     element type: keep them in sync."""
@@ -64,7 +86,7 @@ def _retype_uses(ir: N.Proc, buf: Sym, elem) -> N.Proc:
     def fe(e):
         if isinstance(e, (N.Read, N.WindowExpr)) and e.name in names and e.type.is_numeric():
             return e.with_(type=retype(e.type))
-        return e
+        return rejoin(e)
 
     def block(stmts):
         return tuple(stmt(s) for s in stmts)
@@ -95,6 +117,23 @@ def _retype_uses(ir: N.Proc, buf: Sym, elem) -> N.Proc:
     return ir.with_(body=block(ir.body))
 
 
+def rejoin(e):
+    """A data operation typed from its (already typed) operands, as the parser types it:
+    equal types stay, a literal (R) adopts the other, mixed precisions give R."""
+    if isinstance(e, N.BinOp) and e.type.is_real():
+        return e.with_(type=T.join_real(e.lhs.type, e.rhs.type))
+    if isinstance(e, N.USub) and e.type.is_real():
+        return e.with_(type=e.arg.type)
+    if isinstance(e, N.Extern):
+        from knit.libs.externs import ExternTypeError
+
+        try:
+            return e.with_(type=e.f.typecheck([a.type for a in e.args]))
+        except ExternTypeError:  # the operands were accepted before; keep the old type
+            return e
+    return e
+
+
 # ---------------------------------------------------------------- bind_expr
 
 
@@ -107,7 +146,10 @@ def bind_expr(proc, curs: list, name: str):
                       f"{e.type} value")
     for c in curs[1:]:
         if c._node() != e:
-            raise bad_arg(prim, f"the expressions differ: {expr_str(e)} vs {expr_str(c._node())}")
+            why = " (they read variables of the same name, e.g. the iterators of two " \
+                "loops; bind them one at a time)" if expr_str(c._node()) == expr_str(e) else ""
+            raise bad_arg(prim, f"the expressions differ: {expr_str(e)} vs "
+                          f"{expr_str(c._node())}{why}")
     curs = sorted(curs, key=lambda c: (c._stmt, c._epath))
     parent, field, i, j = _common_block(curs[0]._stmt, curs[-1]._stmt)
     block = P.block_of(ir, parent, field)
@@ -122,11 +164,11 @@ def bind_expr(proc, curs: list, name: str):
     _check_unchanged(prim, proc, e, region[:-1] if last_simple else region,
                      parent + ((field, i),))
     sym = Sym(name)
-    elem = _bound_type(e, P.stmt_at(ir, curs[0]._stmt))
+    elem = _bound_type(e, ir, curs[0])
     read = N.Read(sym, (), elem, e.srcinfo)
     for c in curs:
         s = P.replace_expr(P.stmt_at(ir, c._stmt), c._epath, read)
-        ir = P.replace_stmt(ir, c._stmt, (s,))
+        ir = P.replace_stmt(ir, c._stmt, (map_stmt_exprs(s, rejoin),))
     src = block[i].srcinfo
     bind = (N.Alloc(sym, elem, DRAM, src), N.Assign(sym, elem, (), e, src))
     return proc._derive(P.replace_block(ir, parent, field, i, i, bind))
@@ -144,14 +186,21 @@ def _common_block(p1, p2):
     return p1[:k - 1], field, i, i
 
 
-def _bound_type(e, stmt):
-    """The precision of the new scalar: the expression's, or for a literal-only
-    expression (type R) the precision it is computed in, that of the statement's
-    target when it is f32 or f64."""
+def _bound_type(e, ir, cur):
+    """The precision of the new scalar: the expression's; for one of literals only (type
+    R), the precision it is computed in there -- that of the operation around it (or of
+    the statement's target), when f32 or f64, or an integer type for an integer literal
+    -- and otherwise f64."""
     if e.type != T.R:
         return e.type
-    target = getattr(stmt, "type", None)
-    return target if target in (T.F32, T.F64) else T.F64
+    stmt, path = P.stmt_at(ir, cur._stmt), cur._epath
+    around = P.expr_at(stmt, path[:-1]).type if len(path) > 1 else getattr(stmt, "type", None)
+    if around in (T.F32, T.F64):
+        return around
+    integral = isinstance(e, N.Const) and float(e.val).is_integer()
+    if integral and around is not None and around.is_real() and not around.is_float():
+        return around
+    return T.F64
 
 
 def _check_unchanged(prim, proc, e, between, spath):
@@ -227,6 +276,12 @@ def _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum) -> set:
             raise refuse(prim, stmts[0], f"the block accesses '{buf.name}' through the window "
                          f"'{alias.name}', which would bypass the staging buffer",
                          "inline_window it first")
+    bounds = [x for w in accs for x in ((w.lo, w.hi) if isinstance(w, N.Interval) else (w.pt,))]
+    changed = E.written_configs(E.accesses(stmts)) & set().union(*map(E.config_reads, bounds))
+    if changed:
+        config, field = min(changed, key=str)
+        raise refuse(prim, stmts[0], f"the window reads {config.name()}.{field}, which the "
+                     "block writes, so the window would move under it")
     if accum and kinds - {"reduce"}:
         raise refuse(prim, stmts[0], f"accum=True needs a block that only reduces into "
                      f"'{buf.name}' (+=), but it also "

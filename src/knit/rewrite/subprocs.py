@@ -225,37 +225,32 @@ def _index_scalar_param(stmts, pname, read: N.Read):
 def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool):
     """Move a block into a new procedure and call it: returns (new proc, subproc)."""
     prim = "extract_subproc"
+    ir = proc._loopir_proc
     stmts = block._stmts()
     path = block._parent + ((block._field, block._lo),)
-    visible = visible_syms(proc._loopir_proc, path)
-    free = [(n, v) for n, v in visible.items() if v[0] in _free_with_sizes(stmts, visible)]
+    _check_locals_stay_inside(prim, ir, block, stmts)
+    stmts = _without_outer_windows(ir, path, stmts)
+    visible = visible_syms(ir, path)
+    need = _free_with_sizes(stmts, visible)
     args, call_args, env = [], [], {}
-    for n, (sym, typ, mem) in free:
+    for n, (sym, typ, mem) in visible.items():
+        if sym not in need:
+            continue
         new_sym = Sym(n)
         env[sym] = E.var(new_sym, typ if not typ.is_tensor() else T.INDEX)
-        if typ.is_tensor():
-            typ2 = T.TensorT(typ.dims, typ.is_window, typ.elem)
-            args.append((new_sym, typ2, mem or _default_mem()))
-            call_args.append(N.Read(sym, (), typ))
-        elif typ.is_control():
+        if typ.is_control():
             args.append((new_sym, typ if typ != T.INT else T.INDEX, None))
             call_args.append(E.var(sym, typ))
         else:
             args.append((new_sym, typ, mem or _default_mem()))
-            call_args.append(N.Read(sym, (), typ))
-    # shapes may name sizes of the caller that the block does not use directly
+            call_args.append(_whole_arg(sym, typ))
     fn_args = tuple(N.FnArg(s, _subst_type(t, env), m) for s, t, m in args)
     missing = _missing_size_args(fn_args, env)
     if missing:
         raise refuse(prim, stmts[0], f"the shapes of the buffers use {missing}, which the "
                      "block does not use; not supported yet")
-    preds = ()
-    if include_asserts:
-        sizes = {a.name for a in proc._loopir_proc.args if a.type == T.SIZE}
-        preds = tuple(_subst_expr(f, env) for f in E.context_facts(proc._loopir_proc, path)
-                      if _only_uses(f, env) and not _size_positive(f, sizes))
-    body = subst_stmts(stmts, env)
-    sub_ir = N.Proc(name, fn_args, preds, body, None, stmts[0].srcinfo)
+    preds = _subproc_preds(ir, path, env) if include_asserts else ()
+    sub_ir = N.Proc(name, fn_args, preds, subst_stmts(stmts, env), None, stmts[0].srcinfo)
     from knit.procedure import Procedure
 
     try:
@@ -267,6 +262,47 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
     new = replace_stmts(proc, block, (call,))
     new._scope = {**proc._scope, name: sub}  # so the printed procedure names a known proc
     return new, sub
+
+
+def _check_locals_stay_inside(prim, ir, block, stmts):
+    """What the block allocates (or windows) moves into the subproc with it."""
+    from knit.rewrite.bufaccess import uses
+
+    later = P.block_of(ir, block._parent, block._field)[block._hi:]
+    for s in stmts:
+        if isinstance(s, (N.Alloc, N.WindowStmt)) and uses(later, s.name):
+            raise refuse(prim, s, f"the block defines '{s.name.name}', which is used after "
+                         "it; extract a block that holds its uses too")
+
+
+def _without_outer_windows(ir, path, stmts):
+    """The block with each window defined before it (`w = A[i, 0:2]`) replaced by its
+    definition, so the subproc takes the buffer itself (passing A and a window of it
+    to a procedure that writes them would alias)."""
+    from knit.rewrite.bufaccess import substitute_window
+
+    visible = visible_syms(ir, path)
+    types = {sym: typ for sym, typ, _ in visible.values()}
+    for alias, (base, accs) in E.windows_at(ir, path).items():
+        if alias in types:
+            w = N.WindowExpr(base, accs, types[alias])
+            stmts = substitute_window(stmts, alias, w)
+    return stmts
+
+
+def _whole_arg(sym, typ):
+    """A whole buffer as a call argument; a window-typed one as the window of all of it
+    (what `f(x)` parses to)."""
+    if typ.is_tensor() and typ.is_win():
+        return N.WindowExpr(sym, tuple(N.Interval(E.int_(0), d) for d in typ.shape()), typ)
+    return N.Read(sym, (), typ)
+
+
+def _subproc_preds(ir, path, env) -> tuple:
+    """What held at the block, in the subproc's names (sizes are positive anyway)."""
+    sizes = {a.name for a in ir.args if a.type == T.SIZE}
+    return tuple(_subst_expr(f, env) for f in E.context_facts(ir, path)
+                 if _only_uses(f, env) and not _size_positive(f, sizes))
 
 
 def _free_with_sizes(stmts, visible) -> set:

@@ -33,10 +33,11 @@ class _Unifier:
         self.callee = callee
         self.params = {a.name: a for a in callee.args}
         self.loops: dict[Sym, Sym] = {}  # callee loop var -> block loop var
-        self.ranges: list = []  # facts about the block's paired loop variables
+        self.ranges: list = []  # ranges of the block's loops around the current point
         self.control: dict[Sym, N.Expr] = {}  # solved control parameters
-        self.obligations: list = []  # (callee index expr, block index expr)
+        self.obligations: list = []  # (callee index expr, block index expr, ranges there)
         self.accesses: dict[Sym, list] = {}  # data param -> [(callee idx, buf, block idx)]
+        self.access_ranges: dict[Sym, list] = {}  # data param -> [ranges at each access]
         self.windows = windows  # block window syms -> (base, accesses), to resolve nothing
 
     # ------------------------------------------------------------ statements
@@ -56,8 +57,12 @@ class _Unifier:
                 self.index(x.hi, y.hi)
                 self.loops[x.iter] = y.iter
                 v = E.var(y.iter)
+                # a loop's range holds in its body only: in an empty loop it is false,
+                # and would prove anything about the code after it
+                outer = len(self.ranges)
                 self.ranges += [E.le(y.lo, v), E.lt(v, y.hi)]
                 self.block(x.body, y.body)
+                del self.ranges[outer:]
             case N.If():
                 self.index(x.cond, y.cond)
                 self.block(x.body, y.body)
@@ -123,7 +128,7 @@ class _Unifier:
             self.control[x.name] = y
             return
         self.solve_inside(x, y)
-        self.obligations.append((x, y))
+        self.obligations.append((x, y, tuple(self.ranges)))
 
     def unsolved(self, x) -> bool:
         return isinstance(x, N.Read) and x.name in self.params and \
@@ -147,6 +152,7 @@ class _Unifier:
         if elem != T.R and elem != btype:
             raise UnifyError(f"'{pname.name}' holds {elem} but '{bname.name}' holds {btype}")
         self.accesses.setdefault(pname, []).append((tuple(pidx), bname, tuple(bidx)))
+        self.access_ranges.setdefault(pname, []).append(tuple(self.ranges))
 
     # ------------------------------------------------------------ solving
 
@@ -159,10 +165,10 @@ class _Unifier:
         return set(self.loops.values())
 
     def solve_args(self, facts, buf_types: dict) -> tuple:
-        facts = list(facts) + self.ranges
+        facts = list(facts)
         self.solve_whole_dim_indices(facts, buf_types)
-        for x, y in self.obligations:
-            if not _prove_same(facts, self.to_block(x), y):
+        for x, y, ranges in self.obligations:
+            if not _prove_same(facts + list(ranges), self.to_block(x), y):
                 raise UnifyError(f"cannot prove {expr_str(self.to_block(x))} equals "
                                  f"{expr_str(y)}")
         args = []
@@ -200,8 +206,9 @@ class _Unifier:
     def scalar_arg(self, p, facts, buf_types):
         accs = self.accesses[p.name]
         _, buf, idx0 = accs[0]
-        for _, b, idx in accs:
-            if b is not buf or any(not _prove_same(facts, a, c) for a, c in zip(idx, idx0)):
+        for (_, b, idx), ranges in zip(accs, self.access_ranges[p.name]):
+            here = facts + list(ranges)
+            if b is not buf or any(not _prove_same(here, a, c) for a, c in zip(idx, idx0)):
                 raise UnifyError(f"'{p.name.name}' stands for different locations")
         if any(free_syms(i) & self.inner() for i in idx0):
             raise UnifyError(f"'{p.name.name}' would vary with the block's loops")
@@ -216,7 +223,7 @@ class _Unifier:
         rank, n = len(p.type.shape()), len(btype.shape())
         dims = [self.to_block(d) for d in p.type.shape()]
         for chosen in reversed(list(combinations(range(n), rank))):
-            w = self.try_window(chosen, accs, dims, facts, n)
+            w = self.try_window(chosen, accs, self.access_ranges[p.name], dims, facts, n)
             if w is not None:
                 typ = T.TensorT(tuple(dims), True, btype.basetype())
                 if not p.type.is_win():
@@ -225,9 +232,9 @@ class _Unifier:
                 return N.WindowExpr(buf, w, typ)
         raise UnifyError(f"no window of '{buf.name}' gives the accesses of '{p.name.name}'")
 
-    def try_window(self, chosen, accs, dims, facts, n):
+    def try_window(self, chosen, accs, ranges, dims, facts, n):
         offsets: list = [None] * n
-        for pidx, _, bidx in accs:
+        for (pidx, _, bidx), here in zip(accs, ranges):
             pidx = [self.to_block(e) for e in pidx]
             k = 0
             for d in range(n):
@@ -240,7 +247,7 @@ class _Unifier:
                     return None
                 if offsets[d] is None:
                     offsets[d] = off
-                elif not _prove_same(facts, offsets[d], off):
+                elif not _prove_same(facts + list(here), offsets[d], off):
                     return None
         out, k = [], 0
         for d in range(n):

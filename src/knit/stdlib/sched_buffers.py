@@ -105,7 +105,8 @@ def unroll_buffer(proc, alloc_cursor, dimension):
 
 def lift_alloc(proc, alloc_cursor, n_lifts=1):
     """Move an allocation out of the loops/ifs around it (n_lifts levels). Refused when
-    its shape depends on a loop variable it leaves."""
+    its shape depends on a loop variable it leaves, or has a size that is only known to
+    be positive inside (`N - 1` in a loop that runs only when N >= 2)."""
     prim = "lift_alloc"
     K.check_proc_arg(proc, prim)
     cur = B.buf_cursor(proc, alloc_cursor, prim, alloc_only=True)
@@ -126,8 +127,10 @@ def autolift_alloc(proc, alloc_cursor, n_lifts=1, mode="row", size=None, keep_di
 
 
 def sink_alloc(proc, alloc_cursor):
-    """Move an allocation into the loop or if right after it. Refused when the buffer is
-    used after that statement, or carries values from one iteration to the next."""
+    """Move an allocation into the loop or if right after it (an if's else branch gets
+    a buffer of its own). Refused when the buffer is used after that statement, or when
+    an iteration may read a value an earlier iteration wrote (a read is safe when the
+    same iteration surely wrote that element before it)."""
     prim = "sink_alloc"
     K.check_proc_arg(proc, prim)
     return B.sink_alloc(proc, B.buf_cursor(proc, alloc_cursor, prim, alloc_only=True))
@@ -156,7 +159,9 @@ def reuse_buffer(proc, buf_cursor, replace_cursor):
 
 
 def inline_window(proc, winstmt_cursor):
-    """Replace a window statement `y = x[...]` by its definition at every use."""
+    """Replace a window statement `y = x[...]` by its definition at every use:
+    `y[i]` -> `x[lo + i]`, windows of y -> windows of x, `stride(y, d)` -> the stride
+    of x in the dimension d stands for. Always safe."""
     prim = "inline_window"
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, winstmt_cursor, prim)
@@ -202,8 +207,12 @@ def _window_at(proc, prim, text, blk):
 def bind_expr(proc, expr_cursors, new_name):
     """Bind a data expression to a new scalar buffer just before its statement:
     `a = 32.0 * x[i] + 4.0` -> `b : f32; b = 32.0 * x[i]; a = b + 4.0`. Several
-    cursors (or a pattern matching several) bind them all; refused if what the
-    expression reads may change between them."""
+    cursors (or a pattern matching several) bind them all, before the statement of the
+    innermost block that holds the first of them. Refused if what the expression reads
+    may be written between them (also through a window, or by an earlier iteration of a
+    loop holding some of them), or if it names a variable bound between them. The new
+    scalar has the expression's precision (a literal-only expression: that of the
+    statement's target if f32 or f64, else f64)."""
     prim = "bind_expr"
     K.check_proc_arg(proc, prim)
     if isinstance(expr_cursors, str):
@@ -235,8 +244,9 @@ def set_memory(proc, cursor, memory_type):
 
 
 def set_precision(proc, cursor, typ):
-    """Change a buffer's element type (`x : f32[...]` -> `x : f64[...]`). Like Exo this
-    is an annotation: results change by rounding only."""
+    """Change a buffer's element type (`x : f32[...]` -> `x : f64[...]`), retyping its
+    reads, windows and the operations on them. Like Exo this is an annotation: results
+    change by rounding only. Refused when a call takes the buffer at its old precision."""
     prim = "set_precision"
     K.check_proc_arg(proc, prim)
     name = typ if isinstance(typ, str) else str(typ)
@@ -248,7 +258,8 @@ def set_precision(proc, cursor, typ):
 
 
 def set_window(proc, cursor, is_window=True):
-    """Make a tensor argument a window (`x : [T][...]`) or a dense tensor."""
+    """Make a tensor argument a window (`x : [T][...]`) or a dense tensor. Refused
+    (making it a window) when the body passes it to a dense tensor parameter."""
     prim = "set_window"
     K.check_proc_arg(proc, prim)
     cur = B.buf_cursor(proc, cursor, prim)

@@ -19,9 +19,10 @@ def _procedure(prim, x):
 def replace(proc, block_cursor, subproc, quiet=False):
     """Replace a block by a call to `subproc` (typically an instruction) whose body
     does the same thing. The arguments (including windows, strides and sizes) are
-    found by unifying the block with subproc's body; subproc's asserts must be proven
-    at the call, and each buffer must live in the memory the parameter names.
-    Refused with the first mismatch otherwise."""
+    found by unifying the block with subproc's body (a size parameter is found from a
+    loop bound or a condition such as `i < N`); subproc's asserts must be proven at the
+    call, its arguments may not overlap where it writes, and each buffer must live in
+    the memory the parameter names. Refused with the first mismatch otherwise."""
     prim = "replace"
     K.check_proc_arg(proc, prim)
     blk = K.block_cursor(proc, block_cursor, prim)
@@ -38,7 +39,9 @@ def replace_all(proc, subprocs, mem_aware=True):
 
 def call_eqv(proc, call_cursor, eqv_proc):
     """Call `eqv_proc` instead of the procedure a call names; refused unless the two are
-    known equivalent (one was scheduled from the other, see Procedure.is_eq)."""
+    known equivalent (one was scheduled from the other, see Procedure.is_eq) and declare
+    their parameters alike (set_precision, set_window or set_memory on a parameter
+    keep equivalence but change what a call may pass)."""
     prim = "call_eqv"
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, call_cursor, prim)
@@ -60,8 +63,11 @@ def inline(proc, call_cursor):
 
 def extract_subproc(proc, block, subproc_name, include_asserts=True):
     """Move a block into a new procedure named `subproc_name` and call it there.
-    Returns (new proc, subproc). The subproc takes the block's free variables; with
-    include_asserts it asserts what held at the block (loop ranges, conditions)."""
+    Returns (new proc, subproc). The subproc takes the block's free variables and the
+    sizes their shapes name, in the order they were declared; with include_asserts it
+    asserts what held at the block (the procedure's asserts, loop ranges, conditions).
+    Refused when the subproc would not pass the checks on its own (e.g. without the
+    asserts its accesses need)."""
     prim = "extract_subproc"
     K.check_proc_arg(proc, prim)
     blk = K.block_cursor(proc, block, prim)
@@ -71,7 +77,8 @@ def extract_subproc(proc, block, subproc_name, include_asserts=True):
 
 def insert_noop_call(proc, gap_cursor, instr, args):
     """Insert a call to an instruction whose body is `pass` (e.g. a prefetch): it
-    cannot change the program's meaning."""
+    cannot change the program's meaning. `args` are expression strings ("x[0:1]") or
+    integers; the call must pass the checks of a call (kinds, bounds, the asserts)."""
     prim = "insert_noop_call"
     K.check_proc_arg(proc, prim)
     gap = K.gap_cursor(proc, gap_cursor, prim)
