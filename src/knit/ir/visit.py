@@ -79,7 +79,11 @@ def _subst_node(x, env):
     """subst applied to one node whose children are already substituted."""
     if isinstance(x, N.Read) and x.name in env:
         new = env[x.name]
-        return x.with_(name=new.name) if x.idx or x.type.is_tensor() else new
+        # a buffer (indexed, whole, or a scalar data buffer) is renamed, keeping its type;
+        # a control variable is replaced by the expression
+        if x.idx or x.type.is_tensor() or x.type.is_real():
+            return x.with_(name=new.name)
+        return new
     if isinstance(x, (N.WindowExpr, N.StrideExpr)) and x.name in env:
         return x.with_(name=env[x.name].name)
     return x
