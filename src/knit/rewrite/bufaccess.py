@@ -283,3 +283,31 @@ def substitute_window(stmts, name: Sym, w: N.WindowExpr) -> tuple:
     new = map_accesses(stmts, name, on_idx, on_win, lambda r: w.with_(srcinfo=r.srcinfo))
     new = tuple(map_stmt_exprs(s, stride) for s in new)
     return rename_buffer(new, name, w.name)
+
+
+def replace_scalar(stmts, buf: Sym, element: N.Read) -> tuple:
+    """Every use of the scalar buffer `buf` (reads of `buf`, writes `buf = e`) becomes a
+    use of `element` (e.g. `x[i]`): for expand_dim of a scalar, and for inlining a
+    scalar parameter bound to an element."""
+
+    def fe(e):
+        if isinstance(e, N.Read) and e.name is buf and not e.idx:
+            return element.with_(srcinfo=e.srcinfo)
+        return e
+
+    def fs(s):
+        if isinstance(s, (N.Assign, N.Reduce)):
+            s = s.with_(rhs=map_expr(s.rhs, fe), idx=tuple(map_expr(i, fe) for i in s.idx))
+            if s.name is buf and not s.idx:
+                s = s.with_(name=element.name, idx=element.idx)
+            return s
+        if isinstance(s, N.For):
+            return s.with_(body=tuple(fs(b) for b in s.body))
+        if isinstance(s, N.If):
+            return s.with_(cond=map_expr(s.cond, fe), body=tuple(fs(b) for b in s.body),
+                           orelse=tuple(fs(b) for b in s.orelse))
+        if isinstance(s, (N.Call, N.WriteConfig, N.WindowStmt)):
+            return map_stmt_exprs(s, fe)
+        return s
+
+    return tuple(fs(s) for s in stmts)

@@ -14,6 +14,7 @@ from knit.ir.printer import expr_str
 from knit.ir.visit import free_syms, walk_stmts
 from knit.rewrite.bufaccess import (
     buffer_scope,
+    replace_scalar,
     indexed_accesses,
     map_accesses,
     open_reads,
@@ -162,29 +163,7 @@ def _check_new_dim(prim, node, facts, size, index):
 
 
 def _index_scalar(stmts, buf, index, new_t):
-    def fe(e):
-        if isinstance(e, N.Read) and e.name is buf and not e.idx:
-            return e.with_(idx=(index,))
-        return e
-
-    from knit.ir.visit import map_expr
-
-    def fs(s):
-        if isinstance(s, (N.Assign, N.Reduce)):
-            s = s.with_(rhs=map_expr(s.rhs, fe), idx=tuple(map_expr(i, fe) for i in s.idx))
-            if s.name is buf and not s.idx:
-                s = s.with_(idx=(index,))
-            return s
-        if isinstance(s, N.For):
-            return s.with_(body=tuple(fs(b) for b in s.body))
-        if isinstance(s, N.If):
-            return s.with_(cond=map_expr(s.cond, fe), body=tuple(fs(b) for b in s.body),
-                           orelse=tuple(fs(b) for b in s.orelse))
-        if isinstance(s, N.Call):
-            return s.with_(args=tuple(map_expr(a, fe) for a in s.args))
-        return s
-
-    return tuple(fs(s) for s in stmts)
+    return replace_scalar(stmts, buf, N.Read(buf, (index,), new_t.basetype()))
 
 
 def divide_dim(proc, cur, k: int, q: int):

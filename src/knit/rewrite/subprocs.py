@@ -14,6 +14,7 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.sym import Sym
 from knit.ir.visit import stmt_syms, subst_stmts, walk_stmts
+from knit.rewrite.bufaccess import replace_scalar
 from knit.rewrite.common import bad_arg, refuse, replace_stmts
 from knit.rewrite.unify import UnifyError, unify
 
@@ -189,34 +190,8 @@ def _inline_window(stmts, pname, w):
     from knit.rewrite.bufaccess import substitute_window
 
     if isinstance(w, N.Read):  # scalar param bound to buf[idx]
-        return _index_scalar_param(stmts, pname, w)
+        return replace_scalar(stmts, pname, w)
     return substitute_window(stmts, pname, w)
-
-
-def _index_scalar_param(stmts, pname, read: N.Read):
-    from knit.ir.visit import map_expr
-
-    def fe(e):
-        if isinstance(e, N.Read) and e.name is pname:
-            return read
-        return e
-
-    def fs(s):
-        if isinstance(s, (N.Assign, N.Reduce)):
-            s = s.with_(rhs=map_expr(s.rhs, fe), idx=tuple(map_expr(i, fe) for i in s.idx))
-            if s.name is pname:
-                s = s.with_(name=read.name, idx=read.idx)
-            return s
-        if isinstance(s, N.For):
-            return s.with_(body=tuple(fs(b) for b in s.body))
-        if isinstance(s, N.If):
-            return s.with_(cond=map_expr(s.cond, fe), body=tuple(fs(b) for b in s.body),
-                           orelse=tuple(fs(b) for b in s.orelse))
-        if isinstance(s, N.Call):
-            return s.with_(args=tuple(map_expr(a, fe) for a in s.args))
-        return s
-
-    return tuple(fs(s) for s in stmts)
 
 
 # ---------------------------------------------------------------- extract_subproc
