@@ -63,6 +63,10 @@ class Procedure:
 
     def _derive(self, ir: N.Proc, *, unsafe: bool = False) -> Procedure:
         """A procedure produced from this one by a rewrite; `unsafe` when unchecked."""
+        if not unsafe:
+            from knit.rewrite.common import check_par_loops
+
+            check_par_loops(ir)
         # checked again (memories included) when it is compiled or run
         new = Procedure(ir, self._scope, check=False)
         new._parent = self

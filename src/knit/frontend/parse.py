@@ -443,7 +443,8 @@ class Parser:
             raise KnitTypeError(e.srcinfo, f"{where} holds {param.type.basetype()}, got "
                                 f"{elem} data")
         mem = self.mems.get(e.name, DRAM)
-        if param.mem is not None and mem is not param.mem:
+        # a buffer in a memory derived from the parameter's (DRAM_STACK for DRAM) fits
+        if param.mem is not None and not issubclass(mem, param.mem):
             raise KnitTypeError(e.srcinfo, f"{where} lives in {param.mem.name()}, but "
                                 f"'{e.name.name}' lives in {mem.name()}",
                                 "move the buffer with set_memory or stage it with stage_mem")

@@ -184,3 +184,19 @@ def replace_stmts(proc, cur, new: tuple, *, unsafe: bool = False):
 
 def derive(proc, ir: N.Proc, *, unsafe: bool = False):
     return proc._derive(ir, unsafe=unsafe)
+
+
+def check_par_loops(ir: N.Proc) -> None:
+    """After a rewrite, the iterations of every `par` loop must still be independent
+    (moving an allocation out of one, staging a window in one, ... can break that)."""
+    from knit.analysis import effects as E
+
+    for path, s in P.stmt_paths(ir):
+        if not (isinstance(s, N.For) and s.mode == "par"):
+            continue
+        acc = E.accesses(s.body, E.windows_at(ir, path))
+        hit = E.race(s, E.context_facts(ir, path), acc)
+        if hit:
+            raise refuse("the rewrite", s, f"iterations of the par loop over '{s.iter.name}' "
+                         f"would race: one {hit[0].describe()}, another {hit[1].describe()}",
+                         "keep the buffers each iteration writes inside the loop")

@@ -15,7 +15,15 @@ from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stm
 
 
 def facts_at(cur) -> list:
-    return E.context_facts(cur._proc._loopir_proc, cur._path)
+    """What holds at the statement `cur`. Refuses unreachable code: from contradictory
+    facts (inside `for l in seq(2, 2)`) anything is provable, so no rewrite there could
+    be checked meaningfully."""
+    facts = E.context_facts(cur._proc._loopir_proc, cur._path)
+    if prove(facts, N.Const(False, T.BOOL)):
+        raise refuse("the rewrite", cur._node(), "this code never runs: the loops and "
+                     "conditions around it cannot all hold",
+                     "remove the dead code first (eliminate_dead_code)")
+    return facts
 
 
 def accesses_at(cur, stmts) -> list:
@@ -118,7 +126,8 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
     t_sym = _new_iter(inner)
     tail_body = subst_stmts(loop.body, {loop.iter: add(loop.lo, add(
         mul(const(quot), _floordiv(n, quot)), var(t_sym)))})
-    tail_loop = N.For(t_sym, const(0), _mod(n, quot), tail_body, "seq", loop.srcinfo)
+    tail_loop = N.For(t_sym, const(0), _mod(n, quot), tuple(_fresh_copy(tail_body)), "seq",
+                      loop.srcinfo)
     if tail == "cut_and_guard":
         tail_loop = N.If(E.lt(const(0), _mod(n, quot)), (tail_loop,), (), loop.srcinfo)
     return replace_stmts(proc, cur, (main, tail_loop))
@@ -278,8 +287,8 @@ def cut_loop(proc, cur, cut):
     check_stable("cut_loop", loop, [cut, loop.hi], cur, loop.body)
     first = loop.with_(hi=cut)
     it2 = loop.iter.copy()
-    second = N.For(it2, cut, loop.hi, subst_stmts(loop.body, {loop.iter: var(it2)}),
-                   loop.mode, loop.srcinfo)
+    body2 = _fresh_copy(subst_stmts(loop.body, {loop.iter: var(it2)}))
+    second = N.For(it2, cut, loop.hi, tuple(body2), loop.mode, loop.srcinfo)
     return replace_stmts(proc, cur, (first, second))
 
 
@@ -351,32 +360,11 @@ def unroll_loop(proc, cur):
 
 
 def _fresh_copy(stmts) -> list:
-    """Copies of statements whose bound names (loops, allocations, windows) are fresh
-    Syms. A scalar buffer's reads are replaced whole by subst, so its new Read must keep
-    the buffer's type (an index-typed Read would hide it from the effects analysis)."""
-    env = {}
-    for s in walk_stmts(stmts):
-        if isinstance(s, N.For):
-            env[s.iter] = var(s.iter.copy())
-        elif isinstance(s, N.Alloc):
-            env[s.name] = var(s.name.copy(), s.type if not s.type.is_tensor() else T.INDEX)
-        elif isinstance(s, N.WindowStmt):
-            env[s.name] = var(s.name.copy())
-    return list(_rebind(subst_stmts(stmts, env), env))
+    """A copy whose loops, allocations and windows bind fresh Syms, so it can sit beside
+    the original (a Sym is bound in one place only)."""
+    from knit.rewrite.bufaccess import fresh_copy
 
-
-def _rebind(stmts, env):
-    for s in stmts:
-        if isinstance(s, N.For) and s.iter in env:
-            s = s.with_(iter=env[s.iter].name)
-        if isinstance(s, (N.Alloc, N.WindowStmt)) and s.name in env:
-            s = s.with_(name=env[s.name].name)
-        if isinstance(s, N.For):
-            s = s.with_(body=tuple(_rebind(s.body, env)))
-        elif isinstance(s, N.If):
-            s = s.with_(body=tuple(_rebind(s.body, env)), orelse=tuple(_rebind(s.orelse, env)))
-        yield s
-
+    return list(fresh_copy(stmts))
 
 def remove_loop(proc, cur, unsafe_disable_check: bool = False):
     loop: N.For = cur._node()

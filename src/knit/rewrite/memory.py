@@ -24,6 +24,8 @@ from knit.rewrite.common import bad_arg, refuse
 def set_type_and_mem(proc, cur, *, mem=None, elem=None, window=None):
     """Change an allocation's or argument's memory, precision or window-ness."""
     node = cur._node()
+    if mem is not None:
+        _check_calls_accept(proc, node, mem)
     typ = node.type
     if elem is not None:
         if typ.is_tensor():
@@ -73,6 +75,21 @@ def _check_calls_still_fit(ir: N.Proc, node, elem, window) -> None:
             if window and p.type.is_tensor() and not p.type.is_win():
                 raise refuse("set_window", s, f"'{buf.name}' is passed to {s.f.name}, whose "
                              f"parameter '{p.name.name}' is a dense tensor, not a window")
+
+
+def _check_calls_accept(proc, node, mem) -> None:
+    """Every call the buffer is passed to must take it in the new memory."""
+    from knit.ir.visit import walk_stmts
+
+    for s in walk_stmts(proc._loopir_proc.body):
+        if not isinstance(s, N.Call):
+            continue
+        for p, a in zip(s.f.args, s.args):
+            if getattr(a, "name", None) is node.name and p.mem is not None and \
+                    not issubclass(mem, p.mem):
+                raise refuse("set_memory", s, f"'{node.name.name}' is passed to "
+                             f"{s.f.name}, whose argument '{p.name.name}' lives in "
+                             f"{p.mem.name()}, not {mem.name()}")
 
 
 def _retype_uses(ir: N.Proc, buf: Sym, elem) -> N.Proc:

@@ -75,7 +75,7 @@ def _check_memories(prim, proc, path, callee, args, where):
         if p.type.is_control():
             continue
         mem = mems.get(a.name)
-        if mem is not None and p.mem is not None and mem is not p.mem:
+        if mem is not None and p.mem is not None and not issubclass(mem, p.mem):
             raise refuse(prim, where, f"argument '{p.name.name}' of {callee.name} must live in "
                          f"{p.mem.name()}, but '{a.name.name}' lives in {mem.name()}",
                          f"set_memory(p, '{a.name.name}', {p.mem.name()}) first")

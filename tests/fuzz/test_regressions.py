@@ -1,0 +1,370 @@
+"""Bugs the schedule fuzzer found, each reduced by hand to a few lines.
+
+Each test states what must hold -- the primitive refuses with SchedulingError, or its
+result is a valid program that agrees with the original and prints back to itself --
+and is marked `xfail(strict=True)` while the bug is open, so it fails (XPASS) as soon
+as the bug is fixed: then drop the marker and the matching entry of KNOWN in
+test_fuzz.py.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+import knit
+import knit.stdlib.scheduling as S
+from knit.errors import (
+    BoundsError,
+    InternalError,
+    KnitTypeError,
+    RaceError,
+    SchedulingError,
+)
+from knit.procedure import parse_proc_string
+
+from . import gen
+from .same import check_roundtrip
+
+
+@functools.lru_cache(maxsize=None)
+def _prelude() -> dict:
+    return gen.exec_prelude()
+
+
+def parse(text: str, **extra):
+    return parse_proc_string(text, {**_prelude()["scope"], **extra})
+
+
+def open_bug(exc, reason: str):
+    """An open knit bug: the test fails with `exc` until it is fixed (then XPASS fails)."""
+    return pytest.mark.xfail(strict=True, raises=exc, reason=f"knit bug: {reason}")
+
+
+def sound(p, rewrite, sizes=None):
+    """rewrite(p) is refused with SchedulingError, or gives a procedure that agrees
+    with p on random inputs and prints as object code that parses back to itself."""
+    try:
+        out = rewrite(p)
+    except SchedulingError:
+        return
+    q = out[0] if isinstance(out, tuple) else out  # extract_subproc: (proc, subproc)
+    knit.check_equiv(p, q, trials=3, sizes=sizes)
+    check_roundtrip(q, p._scope)
+
+
+def test_sound_accepts_a_correct_rewrite():
+    # the helper itself must be able to pass, or every test below proves nothing
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N):
+        A[i] = 2.0 * A[i]
+""")
+    sound(p, lambda p: S.divide_loop(p, "i", 2, ["io", "ii"], tail="cut"))
+
+
+def test_sound_rejects_a_wrong_result():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N):
+        A[i] = 2.0 * A[i]
+""")
+    wrong = S.add_unsafe_guard(p, p.body()[0].body()[0], "i < 1")
+    with pytest.raises(AssertionError):
+        sound(p, lambda p: wrong, sizes={"N": [3, 4]})
+
+
+# ---------------------------------------------------------------- empty blocks
+
+
+# Found by the fuzzer (fixed): inline_window leaves an empty loop body, which prints as `for i
+# in seq(0, N):` with nothing under it
+def test_inline_window_of_the_only_statement():
+    p = parse("""
+def f(N: size, A: f32[N, 4] @ DRAM):
+    for i in seq(0, N):
+        w = A[i, 0:2]
+""")
+    sound(p, lambda p: S.inline_window(p, p.body()[0].body()[0]))
+
+
+# Found by the fuzzer (fixed): delete_buffer leaves an empty if body, which prints as `if i <
+# 2:` with nothing under it
+def test_delete_buffer_of_the_only_statement():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N):
+        if i < 2:
+            t: f32[4] @ DRAM
+        A[i] = 1.0
+""")
+    sound(p, lambda p: S.delete_buffer(p, p.find("t : _")))
+
+
+# ---------------------------------------------------------------- extract_subproc
+
+
+# Found by the fuzzer (fixed): extract_subproc moves an allocation into the subproc while the
+# caller still uses the buffer (KeyError in checks)
+def test_extract_subproc_of_an_allocation_used_later():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    t: f32[N] @ DRAM
+    for i in seq(0, N):
+        t[i] = A[i]
+    for i in seq(0, N):
+        A[i] = t[i] + 1.0
+""")
+    sound(p, lambda p: S.extract_subproc(p, p.body()[0], "sub"))
+
+
+# Found by the fuzzer (fixed): extract_subproc passes a buffer and a window of it to a subproc
+# that writes them (AliasError at the call)
+def test_extract_subproc_with_a_window_of_a_passed_buffer():
+    p = parse("""
+def f(N: size, A: f32[N, 4] @ DRAM):
+    for i in seq(0, N):
+        w = A[i, 0:2]
+        w[0] = 1.0
+        A[i, 3] = w[1]
+""")
+    sound(p, lambda p: S.extract_subproc(p, p.body()[0].body()[1].expand(0, 1), "sub"))
+
+
+# Found by the fuzzer (fixed): extract_subproc passes a window argument as a plain Read; the
+# printed `sub(N, A)` parses to a WindowExpr
+def test_extract_subproc_passing_a_window_argument():
+    p = parse("""
+def f(N: size, A: [f32][N] @ DRAM):
+    for i in seq(0, N):
+        A[i] = 1.0
+""")
+    sound(p, lambda p: S.extract_subproc(p, p.body()[0], "sub"))
+
+
+# ---------------------------------------------------------------- types and memories
+
+
+# Found by the fuzzer (fixed): set_window makes an argument a window although it is passed to
+# a callee that takes a dense tensor
+def test_set_window_on_an_argument_passed_to_a_dense_parameter():
+    dense = parse("""
+def helper_dense(x: f32[4] @ DRAM):
+    x[0] = 1.0
+""")
+    p = parse("""
+def f(A: f32[4] @ DRAM):
+    helper_dense(A)
+""", helper_dense=dense)
+    sound(p, lambda p: S.set_window(p, "A", True))
+
+
+# Found by the fuzzer (fixed): set_precision changes a buffer that is passed to an f32 window
+# parameter; the generated C does not compile
+def test_set_precision_of_a_buffer_passed_to_a_call():
+    p = parse("""
+def f(A: f32[4] @ DRAM):
+    t: f32[4] @ DRAM
+    for i in seq(0, 4):
+        t[i] = A[i]
+    helper_f(4, t[0:4])
+    for i in seq(0, 4):
+        A[i] = t[i]
+""")
+    sound(p, lambda p: S.set_precision(p, "t", "f64"))
+
+
+# Found by the fuzzer (fixed): set_precision leaves the old type on the expressions reading
+# the buffer (f32 - f64 stays f32; parsed it is R)
+def test_set_precision_retypes_the_expressions_that_read_it():
+    p = parse("""
+def f(A: f32[4] @ DRAM):
+    t: f32 @ DRAM
+    t = 3.0
+    A[0] = A[1] - t
+""")
+    sound(p, lambda p: S.set_precision(p, "t", "f64"))
+
+
+# Found by the fuzzer (fixed): bind_expr binds a literal of an i32 expression to an f64 buffer
+# and keeps the expression typed i32
+def test_bind_expr_of_a_literal_in_an_integer_expression():
+    p = parse("""
+def f(A: i32[4] @ DRAM):
+    A[0] = A[1] + 1
+""")
+    sound(p, lambda p: S.bind_expr(p, [p.body()[0].rhs().rhs()], "b"))
+
+
+# Found by the fuzzer (fixed): autolift_alloc adds a dimension N - 1, which is 0 when N = 1
+# (the loop is then empty): the result fails the checks
+def test_autolift_alloc_out_of_a_loop_that_may_be_empty():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N - 1):
+        t: f32 @ DRAM
+        t = A[i]
+        A[i + 1] = t
+""")
+    sound(p, lambda p: S.autolift_alloc(p, "t : _", keep_dims=True), sizes={"N": [1, 2, 3]})
+
+
+# Found by the fuzzer (fixed): lift_alloc moves `t: f32[N - 1]` out of the loop that made N -
+# 1 >= 1 true (it runs only when N >= 2): outside, the size may be 0
+def test_lift_alloc_out_of_the_loop_that_guarantees_its_size():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N - 1):
+        t: f32[N - 1] @ DRAM
+        t[i] = A[i]
+        A[i] = t[i]
+""")
+    sound(p, lambda p: S.lift_alloc(p, "t : _"), sizes={"N": [1, 2, 3]})
+
+
+# ---------------------------------------------------------------- wrong results
+
+
+# Found by the fuzzer (fixed): replace proves the loop bounds equal under the facts of the
+# loop body, which contradict each other in an empty loop: `for k in seq(2, 2)` becomes
+# helper_f(2, A[0:2]) (found after cut_loop(p, loop, hi))
+def test_replace_an_empty_loop():
+    p = parse("""
+def f(A: f32[6] @ DRAM):
+    for k in seq(2, 2):
+        A[k] = 0.5 * A[k] + 1.0
+""")
+    sound(p, lambda p: S.replace(p, p.body()[0], _prelude()["helper_f"]))
+
+
+# Found by the fuzzer (fixed): expand_dim does not rewrite a read of the buffer in a config
+# write (`FuzzCfg.x = t` keeps the 0-d read of what is now t[N]); the C backend then stops
+# with a bare StopIteration
+def test_expand_dim_of_a_buffer_read_by_a_config_write():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N):
+        t: f32 @ DRAM
+        t = A[i]
+        FuzzCfg.x = t
+        A[i] = FuzzCfg.x
+""")
+    sound(p, lambda p: S.expand_dim(p, "t : _", "N", "i"))
+
+
+# ---------------------------------------------------------------- par loops
+
+_PAR = """
+def f(N: size, A: f32[N] @ DRAM):
+    for i in par(0, N):
+        t: f32 @ DRAM
+        t = A[i]
+        A[i] = t + 1.0
+"""
+
+
+def test_lift_alloc_out_of_a_par_loop():
+    sound(parse(_PAR), lambda p: S.lift_alloc(p, "t : _"))
+
+
+def test_autolift_alloc_out_of_a_par_loop():
+    sound(parse(_PAR), lambda p: S.autolift_alloc(p, "t : _"))
+
+
+def test_write_config_in_a_par_loop():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in par(0, N):
+        A[i] = 1.0
+""")
+    cfg = _prelude()["FuzzCfg"]
+    sound(p, lambda p: S.write_config(p, p.body()[0].body()[0].after(), cfg, "y", "3"))
+
+
+def test_stage_mem_in_a_par_loop():
+    p = parse("""
+def f(N: size, B: f32[N] @ DRAM):
+    for j in par(0, N):
+        B[j] = 0.5 * B[j] + 1.0
+""")
+    sound(p, lambda p: S.stage_mem(p, p.body()[0].body()[0], "B[0:N]", "s"))
+
+
+# ---------------------------------------------------------------- more results that fail checks
+
+
+def test_fuse_inside_an_empty_loop():
+    p = parse("""
+def f(N: size, A: f32[N + 2] @ DRAM, B: f32[2] @ DRAM):
+    for l in seq(2, 2):
+        for m in seq(0, N + 2):
+            A[m] = 1.0
+        for n in seq(0, l):
+            B[n] = 2.0
+""")
+    sound(p, lambda p: S.fuse(p, p.body()[0].body()[0], p.body()[0].body()[1]))
+
+
+def test_set_memory_of_a_buffer_passed_to_a_call():
+    p = parse("""
+def f(A: f32[4] @ DRAM):
+    t: f32[4] @ DRAM
+    for i in seq(0, 4):
+        t[i] = A[i]
+    helper_f(4, t[0:4])
+    for i in seq(0, 4):
+        A[i] = t[i]
+""")
+    sound(p, lambda p: S.set_memory(p, "t : _", _prelude()["DRAM_STACK"]))
+
+
+@open_bug(AssertionError, "inline_assign substitutes the value but keeps the old type on "
+          "the expression (3.0 * b was f32; 3.0 * 0.5 parses as R)")
+def test_inline_assign_retypes_the_expression():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N):
+        b: f32 @ DRAM
+        b = 0.5
+        A[i] = 3.0 * b
+""")
+    sound(p, lambda p: S.inline_assign(p, p.body()[0].body()[1]))
+
+
+# ---------------------------------------------------------------- copies that share a symbol
+# cut_loop (like every rewrite that copies a block) keeps one Sym for an allocation or
+# window bound in both copies; rewrites keyed on the Sym then reach into the other copy.
+
+
+def test_reorder_window_statements_copied_by_cut_loop():
+    p = parse("""
+def f(N: size, A: f32[2 * N] @ DRAM):
+    assert N >= 2
+    for i in seq(0, N + 1):
+        w1 = A[1:3]
+""")
+
+    def schedule(p):
+        p = S.cut_loop(p, "i", "0 + 2")
+        p = S.remove_loop(p, p.body()[1])
+        return S.reorder_stmts(p, p.body()[0].expand(0, 1))
+
+    sound(p, schedule)
+
+
+def test_expand_dim_of_an_allocation_copied_by_cut_loop():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N):
+        t: f32 @ DRAM
+        t = A[i]
+        A[i] = t + 1.0
+""")
+
+    def schedule(p):
+        p = S.cut_loop(p, "i", "N - 1")
+        p = S.lift_alloc(p, p.body()[0].body()[0])
+        return S.expand_dim(p, p.body()[0], "N", "0")
+
+    sound(p, schedule)
