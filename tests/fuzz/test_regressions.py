@@ -319,8 +319,6 @@ def f(A: f32[4] @ DRAM):
     sound(p, lambda p: S.set_memory(p, "t : _", _prelude()["DRAM_STACK"]))
 
 
-@open_bug(AssertionError, "inline_assign substitutes the value but keeps the old type on "
-          "the expression (3.0 * b was f32; 3.0 * 0.5 parses as R)")
 def test_inline_assign_retypes_the_expression():
     p = parse("""
 def f(N: size, A: f32[N] @ DRAM):

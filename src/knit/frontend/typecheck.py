@@ -148,3 +148,14 @@ def window_dim(lo: N.Expr, hi: N.Expr, srcinfo) -> N.Expr:
     if is_const_int(lo) and lo.val == 0:
         return hi
     return N.BinOp("-", hi, lo, T.INDEX, srcinfo)
+
+
+def retyped(e: N.Expr) -> N.Expr:
+    """A data operation typed again from its operands (after an operand was replaced):
+    the type the parser would give the printed code."""
+    if isinstance(e, N.BinOp) and e.type.is_real():
+        typ = T.join_real(e.lhs.type, e.rhs.type)
+        return e if typ == e.type else e.with_(type=typ)
+    if isinstance(e, N.USub) and e.type.is_real() and e.arg.type != e.type:
+        return e.with_(type=e.arg.type)
+    return e

@@ -17,6 +17,7 @@ from knit.analysis.smt import counterexample, prove
 from knit.cursors import cursor as C
 from knit.cursors import paths as P
 from knit.errors import KnitTypeError
+from knit.frontend.typecheck import retyped
 from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str, stmt_str
@@ -340,7 +341,8 @@ def _inline_stmt(t, s: N.Assign, facts):
                     return s.rhs
                 return e
 
-            return t.with_(rhs=map_expr(t.rhs, swap)), count[0]
+            # operations over a substituted value are typed again, as the parser would
+            return t.with_(rhs=map_expr(t.rhs, lambda e: retyped(swap(e)))), count[0]
     return t, 0
 
 
