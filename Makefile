@@ -38,5 +38,14 @@ simde: testdeps
 bench: $(STAMP)
 	$(PY) benchmarks/call_overhead.py
 
+# The schedule fuzzer (tests/fuzz): random procs, random schedules, every accepted
+# rewrite checked on random inputs. `make fuzz FUZZ_SECONDS=600 FUZZ_JOBS=2`.
+FUZZ_SECONDS ?= 120
+FUZZ_SEED    ?= 0
+FUZZ_JOBS    ?= 1
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --jobs $(FUZZ_JOBS)
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""The schedule fuzzer (see fuzz.py)."""

@@ -1,0 +1,582 @@
+"""The schedule fuzzer: random procedures, random schedules, and the promise that a
+schedule can make code faster but never wrong.
+
+    .venv/bin/python -m tests.fuzz.fuzz --seconds 120 [--seed 0] [--jobs 2]
+    .venv/bin/python -m tests.fuzz.fuzz --case 1234        # one case, verbosely
+
+Each case generates a procedure (`gen.py`) and applies 1-8 random primitives with
+random arguments (`moves.py`). After every step:
+
+- the primitive either returns a new procedure (accepted) or raises one of the
+  exceptions its move allows (refused); anything else is a BUG (`exception`), and so
+  is a refusal whose message is empty or shows internal objects (`bad-message`);
+- an accepted result must be provably equal to the original (`p.is_eq(p0)`: a bug of
+  kind `provenance`), print as object code that parses back (`print-roundtrip`), and
+  agree with the original on random inputs, compiled and interpreted
+  (`knit.check_equiv(p0, p, trials=2)`): a difference is a `mismatch`, and any other
+  failure while checking (the result fails the definition-time checks, C that does not
+  compile, ...) is an `invalid-result`;
+- a step that does not finish within the step timeout is a `hang`; a worker process
+  that dies (a segfault in compiled code) is a `crash`.
+
+Everything that runs knit runs in a worker process, so hangs and crashes are caught.
+A bug is shrunk (steps dropped while the same bug remains) and printed as a runnable
+reproducer, marked NEW or known (known.py; the exit status is 1 only for new bugs).
+At the end a table gives, per primitive, the rewrites attempted, accepted, refused,
+checked (accepted and passed every check) and the bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import multiprocessing.connection
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from . import gen
+from .moves import Step
+from .same import check_roundtrip
+
+# ---------------------------------------------------------------- the worker side
+
+
+class Runner:
+    """Runs cases inside a worker process (imports knit lazily, once)."""
+
+    def __init__(self):
+        import knit
+        import knit.errors as KE
+        import knit.stdlib.scheduling as S
+        from knit.cursors.cursor import InvalidCursorError
+        from knit.equiv import EquivalenceError
+
+        from . import moves
+
+        self.knit, self.S, self.moves = knit, S, moves
+        self.EquivalenceError = EquivalenceError
+        self.prelude = gen.exec_prelude()
+        self.scope = self.prelude["scope"]
+        self.errors = {"SchedulingError": KE.SchedulingError,
+                       "ParseFragmentError": KE.ParseFragmentError,
+                       "InvalidCursorError": InvalidCursorError}
+        self.ns = {n: getattr(S, n) for n in dir(S) if not n.startswith("_")}
+        self.ns.update({k: v for k, v in self.prelude.items() if not k.startswith("__")})
+
+    # ------------------------------------------------------------ one step
+
+    def apply(self, p, step: Step, prev=None) -> tuple:
+        """("accepted", q) | ("refused", reason) | ("badarg", reason) | ("bug", info).
+        `prev` is `p_prev` in the step's source (see Step.old_cursors)."""
+        ns = dict(self.ns, p=p, p_prev=prev)
+        try:
+            args = [eval(a, ns) for a in step.args]
+            kwargs = {k: eval(v, ns) for k, v in step.kwargs.items()}
+        except Exception as e:  # the move drew an argument that does not exist: our bug
+            return "badarg", _short(e)
+        move = self.moves.MOVES.get(step.prim)
+        allowed = tuple(self.errors[n] for n in (move.allowed if move else
+                                                 self.moves.FRAGMENT_ALLOWED))
+        try:
+            out = getattr(self.S, step.prim)(p, *args, **kwargs)
+        except allowed as e:
+            if not str(e).strip() or _INTERNAL_REPR.search(str(e)):
+                return "bug", {"kind": "bad-message", "exc": type(e).__name__,
+                               "message": str(e), "traceback": traceback.format_exc()}
+            return "refused", _short(e)
+        except Exception as e:
+            return "bug", {"kind": "exception", "exc": type(e).__name__,
+                           "message": str(e), "traceback": traceback.format_exc()}
+        if step.prim == "extract_subproc":
+            out = out[0] if isinstance(out, tuple) else out
+        if not isinstance(out, self.knit.Procedure):
+            return "bug", {"kind": "exception", "exc": "WrongResult",
+                           "message": f"returned {type(out).__name__}, not a Procedure",
+                           "traceback": ""}
+        return "accepted", out
+
+    def check(self, p0, q, sizes: dict, seed: int) -> dict | None:
+        """None when q passes every check against p0, else the bug."""
+        if not q.is_eq(p0):
+            return {"kind": "provenance", "exc": "", "traceback": "",
+                    "message": "the result is not is_eq to the original"}
+        try:
+            self.knit.check_equiv(p0, q, trials=2, sizes=sizes, seed=seed)
+        except self.EquivalenceError as e:
+            return {"kind": "mismatch", "exc": "EquivalenceError", "message": str(e),
+                    "traceback": ""}
+        except Exception as e:
+            return {"kind": "invalid-result", "exc": type(e).__name__, "message": str(e),
+                    "traceback": traceback.format_exc()}
+        try:
+            check_roundtrip(q, self.scope)
+        except Exception as e:
+            return {"kind": "print-roundtrip", "exc": type(e).__name__, "message": str(e),
+                    "traceback": traceback.format_exc()}
+        return None
+
+    # ------------------------------------------------------------ cases
+
+    def run_case(self, seed: int, max_steps: int, only, send) -> dict:
+        from knit.errors import KnitError
+        from knit.procedure import parse_proc_string
+
+        g = gen.generate(seed)
+        send(("gen", g.src, g.sizes))
+        try:
+            p0 = parse_proc_string(g.src, self.scope)
+        except KnitError as e:
+            return {"status": "rejected", "reason": _short(e)}
+        rng = random.Random(seed * 7919 + 17)
+        moves = self.moves.available(only)
+        names = sorted(moves)
+        p, prev, steps, last = p0, None, [], None
+        for i in range(rng.randint(1, max_steps)):
+            step = None
+            follow = [n for n in self.moves.FOLLOW.get(last, []) if n in moves]
+            for k in range(10):  # a move may find nothing to act on in this proc
+                name = rng.choice(follow if follow and k == 0 and rng.random() < 0.4
+                                  else names)
+                old = prev is not None and rng.random() < 0.15  # exercise p.forward
+                cat = self.moves.Catalog(prev, "p_prev") if old else self.moves.Catalog(p)
+                step = moves[name].choose(cat, rng)
+                if step is not None:
+                    step.old_cursors = old
+                    break
+            if step is None:
+                continue
+            send(("start", step))
+            verdict, out = self.apply(p, step, prev)
+            if verdict == "accepted":
+                bug = self.check(p0, out, g.sizes, _check_seed(seed, i))
+                if bug is not None:
+                    bug.update(check_seed=_check_seed(seed, i))
+                    send(("end", "bug", bug["kind"]))
+                    return {"status": "bug", "bug": bug, "steps": steps + [step]}
+                steps.append(step)
+                p, prev, last = out, p, step.prim
+                send(("end", "checked", ""))
+            elif verdict == "bug":
+                send(("end", "bug", out["kind"]))
+                return {"status": "bug", "bug": out, "steps": steps + [step]}
+            else:
+                send(("end", verdict, out))
+        return {"status": "ok"}
+
+    def replay(self, src: str, sizes: dict, steps: list, check_seed: int) -> dict:
+        """Apply `steps`: all but the last must be accepted; classify the last one."""
+        from knit.procedure import parse_proc_string
+
+        p0 = p = parse_proc_string(src, self.scope)
+        prev = None
+        for k, step in enumerate(steps):
+            verdict, out = self.apply(p, step, prev)
+            last = k == len(steps) - 1
+            if verdict == "bug":
+                return out if last else {"kind": "diverged"}
+            if verdict != "accepted":
+                return {"kind": "diverged"}
+            p, prev = out, p
+            if last:
+                return self.check(p0, p, sizes, check_seed) or {"kind": "none"}
+        return {"kind": "none"}
+
+
+# what a refusal must not show its reader (quality.md: no internal object reprs)
+_INTERNAL_REPR = re.compile(r"object at 0x|<knit\.|\bSym\(|\b(Read|BinOp|Const|For|Assign)\(")
+
+
+def _check_seed(seed: int, i: int) -> int:
+    return (seed * 101 + i) % (2**31)
+
+
+def _short(e: BaseException) -> str:
+    """The first line of an error without its source position, for counting reasons."""
+    line = (str(e).splitlines() or [""])[0]
+    line = re.sub(r"^\S+:\d+:\d+: ", "", line)
+    return f"{type(e).__name__}: {line}"[:160]
+
+
+def worker_main(conn, env: dict) -> None:
+    os.environ.update(env)
+    runner = None
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        runner = runner or Runner()
+        if msg[0] == "case":
+            result = runner.run_case(*msg[1:], send=conn.send)
+        else:
+            result = runner.replay(*msg[1:])
+        conn.send(("done", result))
+
+
+# ---------------------------------------------------------------- the parent side
+
+
+class Worker:
+    """A worker process and the case it is running."""
+
+    def __init__(self, ctx, env: dict):
+        self.ctx, self.env = ctx, env
+        self.proc = self.conn = None
+        self.cases = 0
+        self.start()
+
+    def start(self) -> None:
+        parent, child = self.ctx.Pipe()
+        self.proc = self.ctx.Process(target=worker_main, args=(child, self.env), daemon=True)
+        self.proc.start()
+        child.close()
+        self.conn, self.cases = parent, 0
+        self.job = None
+        self.deadline = None
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+            self.proc.join(2)
+        except (OSError, BrokenPipeError):
+            pass
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
+
+    def restart(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()  # our own worker, by its handle
+        self.proc.join()
+        self.conn.close()
+        self.start()
+
+    def call(self, msg, timeout: float) -> dict:
+        """Send a replay and wait: its result, or a hang/crash verdict."""
+        self.conn.send(msg)
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0 or not self.conn.poll(left):
+                self.restart()
+                return {"kind": "hang"}
+            try:
+                kind, *rest = self.conn.recv()
+            except (EOFError, OSError):
+                self.restart()
+                return {"kind": "crash"}
+            if kind == "done":
+                return rest[0]
+
+
+@dataclass
+class Job:
+    seed: int
+    src: str = ""
+    sizes: dict = field(default_factory=dict)
+    steps: list = field(default_factory=list)  # accepted steps so far
+    current: Step | None = None
+
+
+@dataclass
+class Bug:
+    kind: str
+    prim: str
+    exc: str
+    message: str
+    traceback: str
+    seed: int
+    src: str
+    sizes: dict
+    steps: list
+    check_seed: int = 0
+    count: int = 1
+    shrunk_from: int = 0
+
+    def signature(self) -> tuple:
+        head = (self.message.splitlines() or [""])[0]
+        head = re.sub(r"\S+:\d+:\d+: ", "", head)
+        head = re.sub(r"\d+", "#", head)[:80]
+        return (self.kind, self.prim, self.exc,
+                head if self.kind in ("exception", "bad-message") else "")
+
+    def reproducer(self) -> str:
+        return reproducer(self)
+
+
+@dataclass
+class Report:
+    seconds: float = 0.0
+    cases: int = 0
+    rejected: int = 0
+    stats: dict = field(default_factory=lambda: defaultdict(Counter))
+    reasons: dict = field(default_factory=lambda: defaultdict(Counter))
+    rejections: Counter = field(default_factory=Counter)
+    bugs: dict = field(default_factory=dict)  # signature -> Bug
+
+    def table(self) -> str:
+        cols = ["attempted", "accepted", "refused", "checked", "badarg", "bugs"]
+        lines = [f"{'primitive':24}" + "".join(f"{c:>10}" for c in cols)]
+        total = Counter()
+        for prim in sorted(self.stats):
+            c = self.stats[prim]
+            total.update(c)
+            lines.append(f"{prim:24}" + "".join(f"{c[k]:>10}" for k in cols))
+        lines.append(f"{'TOTAL':24}" + "".join(f"{total[k]:>10}" for k in cols))
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        return (f"{self.cases} cases ({self.rejected} generated procs rejected by the "
+                f"checker) in {self.seconds:.0f} s; {len(self.bugs)} distinct bug(s)")
+
+
+def fuzz(seed: int = 0, seconds: float = 60, *, max_steps: int = 8, jobs: int = 1,
+         step_timeout: float = 60, only=None, shrink_seconds: float = 120,
+         cases: list | None = None, should_shrink=None, log=print) -> Report:
+    """Fuzz for `seconds` starting at case `seed` (or run exactly `cases`).
+    `should_shrink(bug)` (default: always) picks the bugs worth shrinking."""
+    ctx = multiprocessing.get_context("spawn")
+    env = _worker_env()
+    workers = [Worker(ctx, env) for _ in range(max(1, jobs))]
+    report, start = Report(), time.monotonic()
+    queue = list(cases) if cases is not None else None
+    next_seed = seed
+    try:
+        while True:
+            out_of_time = time.monotonic() - start > seconds
+            for w in workers:
+                if w.job is None and not out_of_time and (queue is None or queue):
+                    s = queue.pop(0) if queue is not None else next_seed
+                    next_seed += 1
+                    if w.cases >= 150:  # loaded libraries and caches only grow
+                        w.restart()
+                    w.job, w.cases = Job(s), w.cases + 1
+                    w.deadline = time.monotonic() + step_timeout
+                    w.conn.send(("case", s, max_steps, only))
+            busy = [w for w in workers if w.job is not None]
+            if not busy:
+                break
+            ready = multiprocessing.connection.wait([w.conn for w in busy], timeout=1.0)
+            for w in busy:
+                if w.conn in ready:
+                    _receive(w, report, step_timeout, log)
+                elif time.monotonic() > w.deadline:
+                    _lost(w, report, "hang", log)
+                    w.restart()
+        report.seconds = time.monotonic() - start
+        shrinker = workers[0]
+        for bug in report.bugs.values():
+            if should_shrink is None or should_shrink(bug):
+                _shrink(shrinker, bug, step_timeout, shrink_seconds)
+    finally:
+        for w in workers:
+            w.stop()
+    return report
+
+
+def _worker_env() -> dict:
+    env = {"OMP_NUM_THREADS": "2"}
+    if not os.environ.get("KNIT_CACHE_DIR"):
+        env["KNIT_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "knit-fuzz-cache")
+    return env
+
+
+def _receive(w: Worker, report: Report, step_timeout: float, log) -> None:
+    try:
+        kind, *rest = w.conn.recv()
+    except (EOFError, OSError):
+        _lost(w, report, "crash", log)
+        w.restart()
+        return
+    job = w.job
+    w.deadline = time.monotonic() + step_timeout
+    if kind == "gen":
+        job.src, job.sizes = rest
+    elif kind == "start":
+        job.current = rest[0]
+        report.stats[job.current.prim]["attempted"] += 1
+    elif kind == "end":
+        verdict, why = rest
+        c = report.stats[job.current.prim]
+        if verdict == "checked":
+            c["accepted"] += 1
+            c["checked"] += 1
+            job.steps.append(job.current)
+        elif verdict == "bug":
+            c["bugs"] += 1
+            if why not in ("exception", "bad-message"):
+                c["accepted"] += 1
+        else:
+            c[verdict] += 1
+            report.reasons[job.current.prim][why] += 1
+        job.current = None
+    elif kind == "done":
+        result = rest[0]
+        report.cases += 1
+        if result["status"] == "rejected":
+            report.rejected += 1
+            report.rejections[result["reason"]] += 1
+        elif result["status"] == "bug":
+            b = result["bug"]
+            steps = result["steps"]
+            _record(report, Bug(b["kind"], steps[-1].prim, b.get("exc", ""), b["message"],
+                                b.get("traceback", ""), job.seed, job.src, job.sizes, steps,
+                                b.get("check_seed", 0)), log)
+        w.job = None
+
+
+def _lost(w: Worker, report: Report, kind: str, log) -> None:
+    """The worker hung or died during a case: a bug at the step it was running."""
+    job = w.job
+    report.cases += 1
+    if job.current is None:  # between steps (generating, parsing): blame the harness
+        _record(report, Bug(kind, "(none)", "", f"worker {kind} outside any step", "",
+                            job.seed, job.src, job.sizes, list(job.steps)), log)
+    else:
+        report.stats[job.current.prim]["bugs"] += 1
+        steps = job.steps + [job.current]
+        _record(report, Bug(kind, job.current.prim, "", f"{kind} in {job.current.call()}",
+                            "", job.seed, job.src, job.sizes, steps,
+                            _check_seed(job.seed, len(steps) - 1)), log)
+    w.job = None
+
+
+def _record(report: Report, bug: Bug, log) -> None:
+    sig = bug.signature()
+    if sig in report.bugs:
+        report.bugs[sig].count += 1
+        return
+    report.bugs[sig] = bug
+    log(f"BUG ({bug.kind}) in {bug.prim}, case {bug.seed}: "
+        f"{(bug.message.splitlines() or [''])[0][:200]}")
+
+
+def _shrink(w: Worker, bug: Bug, step_timeout: float, budget: float) -> None:
+    """Drop steps (last one kept) while replaying still gives the same bug."""
+    if bug.prim == "(none)":
+        return
+    end = time.monotonic() + budget
+    bug.shrunk_from = len(bug.steps)
+
+    def same(steps) -> bool:
+        got = w.call(("replay", bug.src, bug.sizes, steps, bug.check_seed), step_timeout * 2)
+        return got.get("kind") == bug.kind and \
+            (bug.kind != "exception" or got.get("exc") == bug.exc)
+
+    changed = True
+    while changed and time.monotonic() < end:
+        changed = False
+        for k in range(len(bug.steps) - 2, -1, -1):
+            if time.monotonic() > end:
+                break
+            cand = bug.steps[:k] + bug.steps[k + 1:]
+            if same(cand):
+                bug.steps, changed = cand, True
+
+
+# ---------------------------------------------------------------- reproducers
+
+
+def reproducer(bug: Bug) -> str:
+    """A runnable Python snippet: the prelude, the proc, the schedule, the failing check."""
+    prims = sorted({s.prim for s in bug.steps})
+    last = bug.steps[-1]
+    lines = [f"# knit schedule fuzzer: {bug.kind} in {bug.prim} (case {bug.seed})"]
+    lines += [f"# {ln}" for ln in bug.message.splitlines()[:6]]
+    lines += ["from knit import check_equiv"]
+    lines += [f"from knit.stdlib.scheduling import {', '.join(prims)}", ""]
+    lines += [gen.PRELUDE.rstrip(), ""]
+    lines += [f"p0 = parse_proc_string('''\n{bug.src.rstrip()}\n''', scope)", "p = p0"]
+    for k, s in enumerate(bug.steps[:-1]):
+        if bug.steps[k + 1].old_cursors:  # the next step takes its cursors on this proc
+            lines.append("p_prev = p")
+        lines.append(s.code())
+    if bug.kind in ("exception", "bad-message"):
+        lines.append(f"{last.code()}  # raises {bug.exc}")
+    elif bug.kind in ("hang", "crash"):
+        lines.append(f"{last.code()}  # {bug.kind}s (here or in the check below)")
+        lines.append(_equiv_line(bug))
+    else:
+        lines.append(last.code())
+        if bug.kind == "provenance":
+            lines.append("assert p.is_eq(p0)")
+        elif bug.kind == "print-roundtrip":
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            lines.append(f"import sys; sys.path.insert(0, {root!r})  # the repository")
+            lines.append("from tests.fuzz.same import check_roundtrip")
+            lines.append("check_roundtrip(p, scope)  # str(p) fails to parse, or differs")
+        else:
+            lines.append(_equiv_line(bug))
+    return "\n".join(lines) + "\n"
+
+
+def _equiv_line(bug: Bug) -> str:
+    return f"check_equiv(p0, p, trials=2, sizes={bug.sizes!r}, seed={bug.check_seed})"
+
+
+def print_report(report: Report, log=print, verbose: bool = False) -> None:
+    log(report.table())
+    log(report.summary())
+    if verbose:
+        for prim in sorted(report.reasons):
+            log(f"  {prim}: " + "; ".join(f"{n}x {r}" for r, n in
+                                          report.reasons[prim].most_common(4)))
+        for r, n in report.rejections.most_common(5):
+            log(f"  generator rejected {n}x: {r}")
+    from .known import known
+
+    for bug in report.bugs.values():
+        log("=" * 78)
+        held = known(bug)
+        log(f"BUG: {bug.kind} in {bug.prim} ({bug.count} case(s); first case {bug.seed}; "
+            f"shrunk from {bug.shrunk_from} to {len(bug.steps)} step(s))" +
+            (f" -- known, see tests/fuzz/test_regressions.py::{held}" if held else " -- NEW"))
+        if bug.traceback:
+            log(bug.traceback.rstrip())
+        log(bug.reproducer())
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.fuzz.fuzz", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--seed", type=int, default=0, help="first case number")
+    ap.add_argument("--case", type=int, action="append", help="run just these cases")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--max-steps", type=int, default=8)
+    ap.add_argument("--step-timeout", type=float, default=60)
+    ap.add_argument("--only", help="comma-separated primitives to draw from")
+    ap.add_argument("--out", help="also write each reproducer to a file in this directory")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args(argv)
+    only = a.only.split(",") if a.only else None
+    report = fuzz(a.seed, a.seconds if not a.case else 1e9, max_steps=a.max_steps,
+                  jobs=a.jobs, step_timeout=a.step_timeout, only=only, cases=a.case)
+    print_report(report, verbose=a.verbose)
+    if a.out:
+        os.makedirs(a.out, exist_ok=True)
+        for n, bug in enumerate(report.bugs.values()):
+            with open(os.path.join(a.out, f"repro_{n:02d}_{bug.kind}_{bug.prim}.py"), "w") as f:
+                f.write(bug.reproducer())
+    from .moves import missing  # noqa: PLC0415 - imports knit, only now
+
+    gaps = missing()
+    if gaps:
+        print(f"primitives without a move: {', '.join(gaps)}")
+    from .known import known
+
+    return 1 if any(known(b) is None for b in report.bugs.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
