@@ -80,12 +80,20 @@ def rearrange_dim(proc, buf_cursor, permute_vector):
 
 def resize_dim(proc, buf_cursor, dim_idx, size, offset, fold: bool = False):
     """Resize dimension `dim_idx` to `size`, shifting accesses by `-offset`. Refused
-    unless every access provably lands in [0, size) afterwards."""
+    unless every access provably lands in [0, size) afterwards.
+
+    fold=True makes a circular buffer of a literal `size` instead (offset is ignored):
+    `x[.., e, ..]` -> `x[.., e % size, ..]`. Accepted when every use of the buffer is in
+    one sequential loop right after its allocation's block position, each indexing the
+    dimension with `i + c` (c literal), and the spread of those c is below `size`."""
     prim = "resize_dim"
     K.check_proc_arg(proc, prim)
-    if fold:
-        raise SchedulingError(f"{prim}: fold=True (circular buffers) is not supported yet")
     cur = B.buf_cursor(proc, buf_cursor, prim, alloc_only=True)
+    if fold:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise SchedulingError(f"{prim}: with fold=True the size must be a positive "
+                                  f"integer literal, got {size!r}")
+        return B.fold_dim(proc, cur, _int(prim, "dim_idx", dim_idx), size)
     return B.resize_dim(proc, cur, _int(prim, "dim_idx", dim_idx),
                         _expr_at(proc, prim, size, cur, "size"),
                         _expr_at(proc, prim, offset, cur, "offset"))
