@@ -88,3 +88,23 @@ def test_the_harness_counts_refusals_and_bad_arguments():
                             {"tail": "'cut'"}))[0] == "accepted"
     verdict, info = r.apply(p0, Step("divide_loop", ["3.5", "2", "['a', 'b']"]))
     assert verdict == "bug" and info["exc"] == "TypeError"
+
+
+def test_the_harness_catches_hangs_and_crashes():
+    # a step that never returns, and one that kills its process (as a segfault in
+    # compiled code would): the worker reports them and is replaced
+    import multiprocessing
+
+    from .catalog import Step
+    from .fuzz import Worker, _worker_env
+
+    w = Worker(multiprocessing.get_context("spawn"), _worker_env())
+    try:
+        ok = Step("rename", ["'g'"])  # first, so the worker has imported knit
+        assert w.call(("replay", _SRC, {"N": [2]}, [ok], 0), timeout=60)["kind"] == "none"
+        sleep = Step("rename", ["__import__('time').sleep(60) or 'x'"])
+        assert w.call(("replay", _SRC, {}, [sleep], 0), timeout=3)["kind"] == "hang"
+        die = Step("rename", ["__import__('os')._exit(3) or 'x'"])
+        assert w.call(("replay", _SRC, {}, [die], 0), timeout=60)["kind"] == "crash"
+    finally:
+        w.stop()

@@ -1,10 +1,11 @@
 """Bugs the schedule fuzzer found, each reduced by hand to a few lines.
 
 Each test states what must hold -- the primitive refuses with SchedulingError, or its
-result is a valid program that agrees with the original and prints back to itself --
-and is marked `xfail(strict=True)` while the bug is open, so it fails (XPASS) as soon
-as the bug is fixed: then drop the marker and the matching entry of KNOWN in
-test_fuzz.py.
+result is a valid program that agrees with the original and prints back to itself.
+An open bug's test is marked `open_bug(...)` (xfail, strict, with the exception it
+fails with), so it fails (XPASS) as soon as the bug is fixed: then replace the marker
+by a `# Found by the fuzzer (fixed): ...` comment and delete the bug's entry in
+known.py. Fixed bugs keep their test, as a regression test.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ import knit
 import knit.stdlib.scheduling as S
 from knit.errors import (
     BoundsError,
-    InternalError,
-    KnitTypeError,
-    RaceError,
     SchedulingError,
 )
 from knit.procedure import parse_proc_string
@@ -264,14 +262,20 @@ def f(N: size, A: f32[N] @ DRAM):
 """
 
 
+# Found by the fuzzer (fixed): lift_alloc moved a buffer out of a par loop; every iteration
+# then wrote the one shared buffer (RaceError in the checks).
 def test_lift_alloc_out_of_a_par_loop():
     sound(parse(_PAR), lambda p: S.lift_alloc(p, "t : _"))
 
 
+# Found by the fuzzer (fixed): autolift_alloc moved a buffer out of a par loop without a
+# dimension for it (the accesses do not use i): a race.
 def test_autolift_alloc_out_of_a_par_loop():
     sound(parse(_PAR), lambda p: S.autolift_alloc(p, "t : _"))
 
 
+# Found by the fuzzer (fixed): write_config inserted a config write into a par loop, where the
+# iterations race on it.
 def test_write_config_in_a_par_loop():
     p = parse("""
 def f(N: size, A: f32[N] @ DRAM):
@@ -282,6 +286,8 @@ def f(N: size, A: f32[N] @ DRAM):
     sound(p, lambda p: S.write_config(p, p.body()[0].body()[0].after(), cfg, "y", "3"))
 
 
+# Found by the fuzzer (fixed): stage_mem inside a par loop copied the whole window in and out
+# in every iteration: a race.
 def test_stage_mem_in_a_par_loop():
     p = parse("""
 def f(N: size, B: f32[N] @ DRAM):
@@ -294,6 +300,8 @@ def f(N: size, B: f32[N] @ DRAM):
 # ---------------------------------------------------------------- more results that fail checks
 
 
+# Found by the fuzzer (fixed): fuse proved seq(0, N + 2) == seq(0, l) from the contradictory
+# facts of the empty loop `for l in seq(2, 2)`; the fused body failed the bounds check.
 def test_fuse_inside_an_empty_loop():
     p = parse("""
 def f(N: size, A: f32[N + 2] @ DRAM, B: f32[2] @ DRAM):
@@ -306,6 +314,8 @@ def f(N: size, A: f32[N + 2] @ DRAM, B: f32[2] @ DRAM):
     sound(p, lambda p: S.fuse(p, p.body()[0].body()[0], p.body()[0].body()[1]))
 
 
+# Found by the fuzzer (fixed): set_memory moved a buffer to DRAM_STACK although it is passed
+# to a callee whose parameter lives in DRAM; the printed code was rejected.
 def test_set_memory_of_a_buffer_passed_to_a_call():
     p = parse("""
 def f(A: f32[4] @ DRAM):
@@ -319,6 +329,8 @@ def f(A: f32[4] @ DRAM):
     sound(p, lambda p: S.set_memory(p, "t : _", _prelude()["DRAM_STACK"]))
 
 
+# Found by the fuzzer (fixed): inline_assign substituted the value but kept the old type on
+# the expression (3.0 * b was f32; 3.0 * 0.5 parses as R).
 def test_inline_assign_retypes_the_expression():
     p = parse("""
 def f(N: size, A: f32[N] @ DRAM):
@@ -335,6 +347,9 @@ def f(N: size, A: f32[N] @ DRAM):
 # window bound in both copies; rewrites keyed on the Sym then reach into the other copy.
 
 
+# Found by the fuzzer (fixed): after cut_loop + remove_loop, reorder_stmts put one copy of `w1
+# = A[1:3]` (one Sym for both copies) in the scope of the other; the inner one printed as w1
+# and parsed as an assignment to the window.
 def test_reorder_window_statements_copied_by_cut_loop():
     p = parse("""
 def f(N: size, A: f32[2 * N] @ DRAM):
@@ -351,6 +366,9 @@ def f(N: size, A: f32[2 * N] @ DRAM):
     sound(p, schedule)
 
 
+# Found by the fuzzer (fixed): after cut_loop both loops allocated the same Sym t; expand_dim
+# of the lifted copy rewrote the other copy's accesses too, whose allocation stayed 0-d
+# (InternalError in the interpreter).
 def test_expand_dim_of_an_allocation_copied_by_cut_loop():
     p = parse("""
 def f(N: size, A: f32[N] @ DRAM):
@@ -366,3 +384,31 @@ def f(N: size, A: f32[N] @ DRAM):
         return S.expand_dim(p, p.body()[0], "N", "0")
 
     sound(p, schedule)
+
+
+# Found by the fuzzer (fixed): stage_mem of the window C[1:N] allocated s: i32[N - 1], which is
+# 0 elements for N = 1; the window must now be proven non-empty.
+def test_stage_mem_of_a_window_that_may_be_empty():
+    p = parse("""
+def f(N: size, C: i32[N] @ DRAM):
+    for i in seq(1, N):
+        C[i] += 1
+""")
+    sound(p, lambda p: S.stage_mem(p, p.body()[0], "C[1:N]", "s"), sizes={"N": [1, 2, 3]})
+
+
+# Found by the fuzzer (fixed): cut_loop at 3 of `for k in seq(0, 2)` inside the dead
+# `if i < 0:` was "proven" from the contradictory facts there; the result failed the
+# bounds check (t1[j, k] with k < 3 in a dimension of size 2).
+def test_cut_loop_in_dead_code():
+    p = parse("""
+def f(N: size, A: f32[2 * N] @ DRAM):
+    for i in seq(2, N):
+        if i < 0:
+            t1: f32[4, 2] @ DRAM
+            for j in seq(0, 4):
+                for k in seq(0, 2):
+                    t1[j, k] = A[0]
+            A[i] = t1[0, 0]
+""")
+    sound(p, lambda p: S.cut_loop(p, "k", 3))

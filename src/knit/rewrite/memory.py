@@ -251,6 +251,12 @@ def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
     kinds = _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum)
     new_buf = Sym(name)
     ivals = [w for w in accs if isinstance(w, N.Interval)]
+    for w in ivals:  # a buffer dimension must be at least 1
+        if not prove(facts, E.le(const(1), _extent(w))):
+            raise refuse(prim, stmts[0], f"the staged window {expr_str(win)} may be empty "
+                         f"(its extent {expr_str(_extent(w))} may be 0), and a buffer needs "
+                         "at least one element", "add an assert that makes it non-empty, or "
+                         "specialize the block on that condition")
     staged_t = T.TensorT(tuple(_extent(w) for w in ivals), False, elem) if ivals else elem
     body = map_accesses(stmts, buf, lambda idx: _to_staged(accs, idx),
                         on_win=lambda w: _win_to_staged(accs, w, new_buf))
