@@ -177,6 +177,9 @@ def divide_dim(proc, cur, k: int, q: int):
     if not prove(facts, E.eq(N.BinOp("%", d, const(q), T.INDEX), const(0))):
         raise refuse(prim, node, f"cannot prove dimension {k} ({expr_str(d)}) is a multiple "
                      f"of {q}")
+    if not prove(facts, E.le(const(q), d)):  # the outer dimension d / q must not be 0
+        raise refuse(prim, node, f"cannot prove dimension {k} ({expr_str(d)}) is at least "
+                     f"{q}")
     _no_whole_uses(prim, cur, stmts, buf)
     hi = _fold_div(d, q)
 
