@@ -22,7 +22,7 @@ from knit.rewrite.bufaccess import (
     substitute_window,
     uses,
 )
-from knit.rewrite.common import bad_arg, refuse, replace_stmts
+from knit.rewrite.common import bad_arg, reachable, refuse, replace_stmts
 
 # ---------------------------------------------------------------- locate
 
@@ -48,7 +48,7 @@ def buf_cursor(proc, x, prim: str, *, alloc_only: bool = False):
         if isinstance(cur, C.StmtCursor):
             raise refuse(prim, cur, f"expected {what}, got another statement")
         raise bad_arg(prim, f"expected {what}, got {_describe(cur)}")
-    return cur
+    return reachable(cur, prim)
 
 
 def _scope(proc, cur):

@@ -64,6 +64,30 @@ def check_proc_arg(proc, prim: str):
                         f"{type(proc).__name__}")
 
 
+def reachable(cur, prim: str):
+    """The cursor, unless it points into code that never runs: there the facts contradict
+    each other, anything is provable, and no rewrite could be checked meaningfully."""
+    from knit.analysis import effects as E
+    from knit.analysis.smt import prove
+    from knit.ir import types as T
+
+    if isinstance(cur, C.StmtCursor):
+        path, node = cur._path, cur._node()
+    elif isinstance(cur, C.ExprCursor):
+        path, node = cur._stmt, P.stmt_at(cur._proc._loopir_proc, cur._stmt)
+    elif isinstance(cur, (C.BlockCursor, C.GapCursor)):
+        i = cur._lo if isinstance(cur, C.BlockCursor) else cur._idx
+        path, node = cur._parent + ((cur._field, i),), cur.parent()
+        node = node._node() if not node.is_invalid() else None
+    else:
+        return cur
+    if len(path) > 1 and prove(E.context_facts(cur._proc._loopir_proc, path),
+                               N.Const(False, T.BOOL)):
+        raise refuse(prim, node, "this code never runs: the loops and conditions around "
+                     "it cannot all hold", "remove the dead code first (eliminate_dead_code)")
+    return cur
+
+
 def loop_cursor(proc, loop, prim: str) -> C.ForCursor:
     if isinstance(loop, str):
         cur = proc.find_loop(loop)
@@ -73,7 +97,7 @@ def loop_cursor(proc, loop, prim: str) -> C.ForCursor:
         raise TypeError(f"{prim}: expected a loop cursor or pattern, got {type(loop).__name__}")
     if not isinstance(cur, C.ForCursor):
         raise _wrong_kind(prim, cur, "a loop")
-    return cur
+    return reachable(cur, prim)
 
 
 def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
@@ -88,7 +112,7 @@ def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
         cur = cur[0]
     if not isinstance(cur, C.StmtCursor):
         raise _wrong_kind(prim, cur, "a statement")
-    return cur
+    return reachable(cur, prim)
 
 
 def block_cursor(proc, block, prim: str) -> C.BlockCursor:
@@ -103,7 +127,7 @@ def block_cursor(proc, block, prim: str) -> C.BlockCursor:
         cur = cur.as_block()
     if not isinstance(cur, C.BlockCursor):
         raise _wrong_kind(prim, cur, "a block of statements")
-    return cur
+    return reachable(cur, prim)
 
 
 def gap_cursor(proc, gap, prim: str) -> C.GapCursor:
@@ -114,7 +138,7 @@ def gap_cursor(proc, gap, prim: str) -> C.GapCursor:
                         f"{type(gap).__name__}")
     if not isinstance(cur, C.GapCursor):
         raise _wrong_kind(prim, cur, "a gap (stmt.before() or stmt.after())")
-    return cur
+    return reachable(cur, prim)
 
 
 def expr_cursor(proc, expr, prim: str) -> C.ExprCursor:
@@ -127,7 +151,7 @@ def expr_cursor(proc, expr, prim: str) -> C.ExprCursor:
                         f"{type(expr).__name__}")
     if not isinstance(cur, C.ExprCursor):
         raise _wrong_kind(prim, cur, "an expression")
-    return cur
+    return reachable(cur, prim)
 
 
 def _wrong_kind(prim: str, cur, wanted: str) -> SchedulingError:

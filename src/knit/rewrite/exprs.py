@@ -142,11 +142,6 @@ def rewrite_expr(proc, cur, new: N.Expr):
         raise refuse(prim, stmt, f"'{expr_str(new)}' is {_an(new.type)} value, but "
                      f"'{expr_str(old)}' is {_an(old.type)} value")
     facts = E.context_facts(proc._loopir_proc, cur._stmt)
-    if counterexample(facts, N.Const(False, T.BOOL)) is None:
-        # in code that never runs every equality holds, and nothing is learnt from it
-        raise refuse(prim, stmt, "cannot show that this statement ever runs: the loop "
-                     "ranges and conditions around it contradict each other",
-                     "remove the dead code first (eliminate_dead_code)")
     goal = E.eq(old, new)
     if not prove(facts, goal):
         cex = counterexample(facts, goal)

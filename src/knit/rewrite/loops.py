@@ -15,15 +15,9 @@ from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stm
 
 
 def facts_at(cur) -> list:
-    """What holds at the statement `cur`. Refuses unreachable code: from contradictory
-    facts (inside `for l in seq(2, 2)`) anything is provable, so no rewrite there could
-    be checked meaningfully."""
-    facts = E.context_facts(cur._proc._loopir_proc, cur._path)
-    if prove(facts, N.Const(False, T.BOOL)):
-        raise refuse("the rewrite", cur._node(), "this code never runs: the loops and "
-                     "conditions around it cannot all hold",
-                     "remove the dead code first (eliminate_dead_code)")
-    return facts
+    """What holds at the statement `cur` (located cursors point into code that runs:
+    see common.reachable)."""
+    return E.context_facts(cur._proc._loopir_proc, cur._path)
 
 
 def accesses_at(cur, stmts) -> list:
