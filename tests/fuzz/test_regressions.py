@@ -412,3 +412,21 @@ def f(N: size, A: f32[2 * N] @ DRAM):
             A[i] = t1[0, 0]
 """)
     sound(p, lambda p: S.cut_loop(p, "k", 3))
+
+
+# Found by the fuzzer (fixed): in dead code (`for j in seq(2, 2)`) the contradictory facts
+# proved anything; stage_mem then divide_dim made a buffer with an empty dimension.
+def test_no_rewrites_inside_code_that_never_runs():
+    p = parse("""
+def f(N: size, A: f32[N, 2 * N] @ DRAM):
+    assert N >= 2
+    for i in seq(0, 4):
+        for j in seq(2, 2):
+            t1: f32[N + 1] @ DRAM
+            for k in seq(0, N + 1):
+                t1[k] = A[0, 0]
+""")
+    sound(p, lambda p: S.stage_mem(p, p.body()[0].body()[0].body()[1],
+                                   "A[j:j + 1, 1:2 * N]", "s68"))
+    with pytest.raises(SchedulingError, match="this code never runs"):
+        S.stage_mem(p, p.body()[0].body()[0].body()[1], "A[j:j + 1, 1:2 * N]", "s68")
