@@ -430,3 +430,18 @@ def f(N: size, A: f32[N, 2 * N] @ DRAM):
                                    "A[j:j + 1, 1:2 * N]", "s68"))
     with pytest.raises(SchedulingError, match="this code never runs"):
         S.stage_mem(p, p.body()[0].body()[0].body()[1], "A[j:j + 1, 1:2 * N]", "s68")
+
+
+# Found by the fuzzer (fixed): lifting `if c2: A` (no else) out of `if c1: ... else: D`
+# left the new else branch `if c1:` with an empty body, which does not print back.
+def test_lift_an_if_without_else_out_of_an_if_with_else():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N):
+        if i < 3:
+            if i > 0:
+                A[i] = 1.0
+        else:
+            A[i] = 2.0
+""")
+    sound(p, lambda p: S.lift_scope(p, p.find("if i > 0: _")))

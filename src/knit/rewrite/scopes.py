@@ -205,9 +205,14 @@ def _lift(proc, parent_cur, outer, inner, field):
                      "lift it from the then branch, or rewrite the condition")
     d = outer.orelse
     then = (outer.with_(body=inner.body),)
-    other = (N.If(outer.cond, inner.orelse, _fresh_copy(d) if d else (), outer.srcinfo),) \
-        if inner.orelse or d else ()
-    return inner.with_(body=then, orelse=tuple(other))
+    if inner.orelse:
+        other = (N.If(outer.cond, inner.orelse, tuple(_fresh_copy(d)) if d else (),
+                      outer.srcinfo),)
+    elif d:  # no B: the else branch runs D exactly when c1 fails (a body is never empty)
+        other = (N.If(E.not_(outer.cond), tuple(_fresh_copy(d)), (), outer.srcinfo),)
+    else:
+        other = ()
+    return inner.with_(body=then, orelse=other)
 
 
 def _loop_copy(loop: N.For, body):
