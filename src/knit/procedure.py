@@ -63,6 +63,8 @@ class Procedure:
 
     def _derive(self, ir: N.Proc, *, unsafe: bool = False) -> Procedure:
         """A procedure produced from this one by a rewrite; `unsafe` when unchecked."""
+        if not ir.body:  # a body is never empty: object code would say `pass`
+            ir = ir.with_(body=(N.Pass(ir.srcinfo),))
         if not unsafe:
             from knit.rewrite.common import check_par_loops
 

@@ -445,3 +445,13 @@ def f(N: size, A: f32[N] @ DRAM):
             A[i] = 2.0
 """)
     sound(p, lambda p: S.lift_scope(p, p.find("if i > 0: _")))
+
+
+# Found by the fuzzer (fixed): a rewrite that empties the whole body (inline_window of a
+# window nothing uses) left a proc whose printed `pass` parsed back to one statement.
+def test_a_rewrite_never_leaves_an_empty_body():
+    p = parse("""
+def f(N: size, A: f32[N] @ DRAM):
+    w = A[0:N]
+""")
+    sound(p, lambda p: S.inline_window(p, p.body()[0]))
