@@ -88,26 +88,24 @@ def reachable(cur, prim: str):
     return cur
 
 
+def _cursor(proc, x, prim: str, what: str, find=None):
+    """A pattern (found with `find`, default proc.find) or a cursor (forwarded to proc)."""
+    if isinstance(x, str) and find is not False:
+        return (find or proc.find)(x)
+    if isinstance(x, C.Cursor):
+        return _own(proc, x, prim)
+    raise TypeError(f"{prim}: expected {what}, got {type(x).__name__}")
+
+
 def loop_cursor(proc, loop, prim: str) -> C.ForCursor:
-    if isinstance(loop, str):
-        cur = proc.find_loop(loop)
-    elif isinstance(loop, C.Cursor):
-        cur = _own(proc, loop, prim)
-    else:
-        raise TypeError(f"{prim}: expected a loop cursor or pattern, got {type(loop).__name__}")
+    cur = _cursor(proc, loop, prim, "a loop cursor or pattern", proc.find_loop)
     if not isinstance(cur, C.ForCursor):
         raise _wrong_kind(prim, cur, "a loop")
     return reachable(cur, prim)
 
 
 def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
-    if isinstance(stmt, str):
-        cur = proc.find(stmt)
-    elif isinstance(stmt, C.Cursor):
-        cur = _own(proc, stmt, prim)
-    else:
-        raise TypeError(f"{prim}: expected a statement cursor or pattern, got "
-                        f"{type(stmt).__name__}")
+    cur = _cursor(proc, stmt, prim, "a statement cursor or pattern")
     if isinstance(cur, C.BlockCursor) and len(cur) == 1:
         cur = cur[0]
     if not isinstance(cur, C.StmtCursor):
@@ -116,13 +114,7 @@ def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
 
 
 def block_cursor(proc, block, prim: str) -> C.BlockCursor:
-    if isinstance(block, str):
-        cur = proc.find(block)
-    elif isinstance(block, C.Cursor):
-        cur = _own(proc, block, prim)
-    else:
-        raise TypeError(f"{prim}: expected a block cursor or pattern, got "
-                        f"{type(block).__name__}")
+    cur = _cursor(proc, block, prim, "a block cursor or pattern")
     if isinstance(cur, C.StmtCursor):
         cur = cur.as_block()
     if not isinstance(cur, C.BlockCursor):
@@ -131,24 +123,14 @@ def block_cursor(proc, block, prim: str) -> C.BlockCursor:
 
 
 def gap_cursor(proc, gap, prim: str) -> C.GapCursor:
-    if isinstance(gap, C.Cursor):
-        cur = _own(proc, gap, prim)
-    else:
-        raise TypeError(f"{prim}: expected a gap cursor (e.g. c.after()), got "
-                        f"{type(gap).__name__}")
+    cur = _cursor(proc, gap, prim, "a gap cursor (e.g. c.after())", find=False)
     if not isinstance(cur, C.GapCursor):
         raise _wrong_kind(prim, cur, "a gap (stmt.before() or stmt.after())")
     return reachable(cur, prim)
 
 
 def expr_cursor(proc, expr, prim: str) -> C.ExprCursor:
-    if isinstance(expr, str):
-        cur = proc.find(expr)
-    elif isinstance(expr, C.Cursor):
-        cur = _own(proc, expr, prim)
-    else:
-        raise TypeError(f"{prim}: expected an expression cursor or pattern, got "
-                        f"{type(expr).__name__}")
+    cur = _cursor(proc, expr, prim, "an expression cursor or pattern")
     if not isinstance(cur, C.ExprCursor):
         raise _wrong_kind(prim, cur, "an expression")
     return reachable(cur, prim)
