@@ -12,14 +12,12 @@ are skipped, naming the packages, when the tools are missing. Every build uses
 
 from __future__ import annotations
 
-import ast
 import functools
 import os
 import platform
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ import pytest
 
 import knit
 from knit import DRAM, Procedure, proc
-from knit.errors import AliasError, MemoryAccessError, PreconditionError, SchedulingError
+from knit.errors import AliasError, MemoryAccessError, PreconditionError
 from knit.libs.memories import MemGenError
 from knit.platforms import neon
 from knit.platforms.neon import (
@@ -390,50 +388,6 @@ def test_the_destination_may_not_alias_an_operand():
             a: f32[4] @ Neon
             neon_vld_4xf32(a, x[0:4])
             neon_vmax_4xf32(a, a, a)
-
-
-# ================================================================ the library's own rules
-
-
-def _knit_imports(tree: ast.Module):
-    """(module, names) for every import of knit in `tree`; relative imports count."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from ((a.name, []) for a in node.names if a.name.split(".")[0] == "knit")
-        elif isinstance(node, ast.ImportFrom):
-            mod = "." * node.level + (node.module or "")
-            if node.level or mod.split(".")[0] == "knit":
-                yield mod, [a.name for a in node.names]
-
-
-def _is_public(module: str, names: list[str]) -> bool:
-    if module == "knit":
-        return all(n in knit.__all__ for n in names)
-    return module.split(".")[:2] in (["knit", "libs"], ["knit", "stdlib"])
-
-
-def test_neon_imports_only_the_public_api():
-    found = list(_knit_imports(ast.parse(Path(neon.__file__).read_text())))
-    assert len(found) >= 3  # knit, knit.libs.externs, knit.libs.memories
-    for module, names in found:
-        assert _is_public(module, names), f"neon.py imports {names} from {module}"
-
-
-def test_the_purity_check_catches_private_imports():
-    for src in ["from knit.ir import nodes", "import knit.backend.c", "from knit import ir",
-                "from knit.procedure import instr", "from ..frontend import parse",
-                "from . import x86", "from knit.libsx import y"]:
-        found = list(_knit_imports(ast.parse(src)))
-        assert found and not all(_is_public(m, n) for m, n in found), src
-
-
-def test_import_parses_but_does_not_check():
-    code = ("import sys, knit.platforms.neon as n\n"
-            "assert n.neon_vfmla_4xf32_4xf32.is_instr()\n"
-            "print('knit.frontend.checks' in sys.modules, 'z3' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["False", "False"]
 
 
 # ================================================================ execution on AArch64

@@ -4,20 +4,14 @@ Compiled C is tested in test_x86_compiled.py."""
 
 from __future__ import annotations
 
-import ast
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from x86_cases import CASES, FAMILIES, instruction_names, run_case
 
-import knit
 from knit import DRAM, proc
 from knit.errors import MemoryAccessError, PreconditionError
 from knit.libs.memories import MemGenError
-from knit.platforms import x86
 from knit.platforms.x86 import (
     AVX2,
     AVX512,
@@ -29,7 +23,6 @@ from knit.platforms.x86 import (
     prefetch,
 )
 
-PLATFORMS = Path(x86.__file__).parent.parent  # src/knit/platforms
 
 # ---------------------------------------------------------------- every instruction's meaning
 
@@ -175,56 +168,3 @@ def test_prefetch_hint_is_checked():
         @proc
         def bad_hint(x: f32[8] @ DRAM):
             prefetch(x[0:1], 9)
-
-
-# ---------------------------------------------------------------- the library's own rules
-
-
-def _knit_imports(tree: ast.Module):
-    """(module, names) for every import of knit in `tree`; relative imports count."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                if a.name.split(".")[0] == "knit":
-                    yield a.name, []
-        elif isinstance(node, ast.ImportFrom):
-            mod = "." * node.level + (node.module or "")
-            if node.level or mod.split(".")[0] == "knit":
-                yield mod, [a.name for a in node.names]
-
-
-def _is_public(module: str, names: list[str]) -> bool:
-    if module == "knit":
-        return all(n in knit.__all__ or n in ("libs", "stdlib") for n in names)
-    # a platform library may also import its own (public) modules
-    return module.startswith(("knit.libs.", "knit.stdlib.", "knit.platforms.")) or \
-        module in ("knit.libs", "knit.stdlib")
-
-
-def test_platforms_import_only_the_public_api():
-    files = sorted(PLATFORMS.rglob("*.py"))
-    assert PLATFORMS / "x86" / "avx2.py" in files
-    seen = 0
-    for path in files:
-        for module, names in _knit_imports(ast.parse(path.read_text())):
-            seen += 1
-            assert _is_public(module, names), f"{path.name} imports {module} {names}"
-    assert seen >= 2  # the check saw x86's imports
-
-
-def test_the_purity_check_catches_private_imports():
-    bad = ["from knit.ir import nodes", "import knit.frontend.parse",
-           "from knit import procedure", "from ..ir import nodes", "from . import x86"]
-    for src in bad:
-        found = list(_knit_imports(ast.parse(src)))
-        assert found and not all(_is_public(m, n) for m, n in found), src
-
-
-def test_import_parses_but_does_not_check():
-    # checking (bounds, preconditions) runs the z3-backed checker; importing must not
-    code = ("import sys, knit.platforms.x86 as x\n"
-            "assert x.mm512_fmadd_ps.is_instr()\n"
-            "print('knit.frontend.checks' in sys.modules, 'z3' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["False", "False"]

@@ -11,7 +11,10 @@ rewrite or in the C backend would show up as an access outside a buffer.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from knit import DRAM, config, instr, proc
 from knit.libs.externs import expf, fmaxf, relu, select, sigmoid, sin, sqrt
@@ -25,6 +28,14 @@ from knit.platforms.x86 import (
     mm256_storeu_ps,
 )
 from knit.stdlib import scheduling as S
+
+# plain-language kernels shared with the C backend's tests (tests/backend/programs.py)
+_spec = importlib.util.spec_from_file_location(
+    "backend_programs", Path(__file__).parent.parent / "backend" / "programs.py")
+P = sys.modules["backend_programs"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(P)
+transpose3, floor_divmod, flags_and_indices = P.tensor3, P.divmod_, P.bools
+axpy_win, scal = P.axpy_win, P.scal
 
 
 @dataclass
@@ -46,43 +57,11 @@ def matmul(N: size, M: size, K: size, A: f32[N, K], B: f32[K, M], C: f32[N, M]):
                 C[i, j] += A[i, k] * B[k, j]
 
 
-@proc
-def transpose3(N: size, x: f64[N, 3, 4], y: f64[4, N]):
-    for i in seq(0, N):
-        for k in seq(0, 4):
-            y[k, i] = x[i, 2, k] - x[i, 0, 3 - k]
 
-
-@proc
-def floor_divmod(N: size, k: index, x: f32[N], y: f32[N]):
-    # negative operands: C's / and % truncate, knit's floor; a wrong translation
-    # reads x[-1] or x[-3]
-    assert N >= 8
-    for i in seq(0, N):
-        y[i] = x[(i - 5) % 8] + x[(i + k) % 8]
-    for i in seq(0, 8):
-        if (i - 4) / 2 < 0:
-            y[i] = 0.0
-    for i in seq(0, N / 2):
-        y[2 * i] += x[(2 * i + 1) / 2]
-
-
-@proc
-def flags_and_indices(N: size, b: bool, k: index, x: f32[N]):
-    for i in seq(0, N):
-        if (b and i < k) or (i == 3) == b:
-            x[i] = -x[i]
-        else:
-            x[i] = x[i] - -1.0
 
 
 # ---------------------------------------------------------------- windows and calls
 
-
-@proc
-def axpy_win(n: size, x: [f32][n], y: [f32][n], a: f32):
-    for i in seq(0, n):
-        y[i] += a * x[i]
 
 
 @proc
@@ -95,11 +74,6 @@ def window_rows(N: size, M: size, A: [f32][N, M], B: f32[N, M], c: f32):  # noqa
     for j in seq(0, M):
         last[j] += 1.0
 
-
-@proc
-def scal(n: size, x: f32[n], a: f32):
-    for i in seq(0, n):
-        x[i] = x[i] * a
 
 
 @instr("knit_san_scale({n}, &{x_data}, {x}.strides[0], {s});",
