@@ -17,6 +17,7 @@ from knit.ir.visit import free_syms, map_expr, map_stmt_exprs, stmt_syms, walk_s
 from knit.memory import DRAM
 from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
 from knit.rewrite.common import bad_arg, refuse
+from knit.rewrite.exprs import arith_type, value_type
 
 # ---------------------------------------------------------------- annotations
 
@@ -191,7 +192,7 @@ def bind_expr(proc, curs: list, name: str):
     _check_unchanged(prim, proc, e, region[:-1] if last_simple else region,
                      parent + ((field, i),))
     sym = Sym(name)
-    elem = _bound_type(e, ir, curs[0])
+    elem = _bound_type(prim, e, ir, curs)
     read = N.Read(sym, (), elem, e.srcinfo)
     for c in curs:
         s = P.replace_expr(P.stmt_at(ir, c._stmt), c._epath, read)
@@ -213,21 +214,47 @@ def _common_block(p1, p2):
     return p1[:k - 1], field, i, i
 
 
-def _bound_type(e, ir, cur):
-    """The precision of the new scalar: the expression's; for one of literals only (type
-    R), the precision it is computed in there -- that of the operation around it (or of
-    the statement's target), when f32 or f64, or an integer type for an integer literal
-    -- and otherwise f64."""
+def _bound_type(prim, e, ir, curs):
+    """The precision of the new scalar: the one every occurrence of e is computed in
+    (they may differ for literals; refused then)."""
+    types = {}
+    for c in curs:
+        types.setdefault(_bound_type_at(prim, e, ir, c), c)
+    if len(types) > 1:
+        (t1, c1), (t2, c2) = list(types.items())[:2]
+        raise refuse(prim, P.stmt_at(ir, c2._stmt), f"{expr_str(e)} is used as {t1} in one "
+                     f"place and as {t2} in another, so no one scalar can hold it for both",
+                     "bind the occurrences of each precision separately")
+    return next(iter(types))
+
+
+def _bound_type_at(prim, e, ir, cur):
+    """The type whose values e takes at cur (semantics.md#literal-type): its own (for
+    narrow integer arithmetic, the `int` it is computed in). Literals only (type R) are
+    computed in double and converted once, where they meet a typed operand or are
+    stored: bound whole, they take that type; a part of them can be bound in double
+    only where that is the type they are converted to (or they are stored as is)."""
     if e.type != T.R:
-        return e.type
+        return value_type(e)
     stmt, path = P.stmt_at(ir, cur._stmt), cur._epath
-    around = P.expr_at(stmt, path[:-1]).type if len(path) > 1 else getattr(stmt, "type", None)
-    if around in (T.F32, T.F64):
-        return around
-    integral = isinstance(e, N.Const) and float(e.val).is_integer()
-    if integral and around is not None and around.is_real() and not around.is_float():
-        return around
-    return T.F64
+    j = len(path)  # depth of the largest literals-only expression holding e
+    while j > 1 and P.expr_at(stmt, path[:j - 1]).type == T.R:
+        j -= 1
+    if j > 1:
+        ctx = arith_type(P.expr_at(stmt, path[:j - 1]).type)  # the operand type it adopts
+    elif isinstance(stmt, N.Reduce):
+        ctx = arith_type(stmt.type)  # x += e adds e as x's type
+    else:
+        ctx = None  # stored: converted once, at the store
+    if j == len(path):
+        return ctx or (stmt.type if getattr(stmt, "type", T.R) != T.R else T.F64)
+    if ctx in (None, T.F64):
+        return T.F64  # literal arithmetic is double arithmetic
+    top = P.expr_at(stmt, path[:j])
+    raise refuse(prim, stmt, f"{expr_str(e)} is part of {expr_str(top)}, an expression of "
+                 f"literals only, computed in double and then converted to {ctx}: a part "
+                 f"bound on its own would be rounded to {ctx} separately",
+                 f"bind the whole of {expr_str(top)}")
 
 
 def _check_unchanged(prim, proc, e, between, spath):
