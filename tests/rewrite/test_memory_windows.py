@@ -241,3 +241,74 @@ def test_set_memory_refuses_a_window_passed_to_a_call_in_another_memory():
     refused(lambda: set_memory(window_chain, "x", Elsewhere), "'x' is passed (as its window "
             "'v') to takes_f32, whose argument 'a' lives in DRAM, not Elsewhere",
             prim="set_memory")
+
+
+# ---------------------------------------------------------------- strides of staged windows
+
+
+@proc
+def by_stride(x: f32[4, 8]):
+    for j in seq(0, 8):
+        w = x[0:4, j]
+        if stride(w, 0) == 8:
+            w[0] = 1.0
+
+
+def test_stage_mem_refuses_a_block_reading_the_strides_of_a_window_it_takes():
+    refused(lambda: stage_mem(by_stride, by_stride.find_loop("j").body(), "x[0:4, j:j + 1]",
+                              "xs"),
+            "the block reads stride(w, 0) of a window of 'x', which would be a window of "
+            "the staging buffer, with other strides", "inline_window it first",
+            prim="stage_mem")
+
+    @proc
+    def staged(x: f32[4, 8]):  # what was built before: the staged column has stride 1
+        for j in seq(0, 8):
+            xs: f32[4, 1]
+            for i0 in seq(0, 4):
+                xs[i0, 0] = x[i0, j]
+            w = xs[0:4, 0]
+            if stride(w, 0) == 8:
+                w[0] = 1.0
+            for i0 in seq(0, 4):
+                x[i0, j] = xs[i0, 0]
+
+    differs(by_stride, staged)
+    p = stage_mem(by_stride, by_stride.find_loop("j").body(), "x[0:4, 0:8]", "xs")
+    equiv(by_stride, checked(p))  # whole rows: the strides are the same
+
+
+@proc
+def set_first_if_rows(a: [f32][4]):
+    if stride(a, 0) == 8:
+        a[0] = 1.0
+
+
+@proc
+def first_if_row_strides(a: [f32][4]):
+    assert stride(a, 0) == 8
+    a[0] = 1.0
+
+
+def test_stage_mem_refuses_a_window_passed_to_a_callee_that_reads_its_strides():
+    @proc
+    def calls(x: f32[4, 8]):
+        for j in seq(0, 8):
+            set_first_if_rows(x[0:4, j])
+
+    refused(lambda: stage_mem(calls, calls.find_loop("j").body(), "x[0:4, j:j + 1]", "xs"),
+            "set_first_if_rows reads the strides of its parameter 'a', which would be a "
+            "window of the staging buffer, with other strides than 'x'", prim="stage_mem")
+    p = stage_mem(calls, "for j in _: _", "x[0:4, 0:8]", "xs")  # the same strides: fine
+    equiv(calls, checked(p))
+
+    @proc
+    def asserts(x: f32[4, 8]):
+        for j in seq(0, 8):
+            first_if_row_strides(x[0:4, j])
+
+    refused(lambda: stage_mem(asserts, asserts.find_loop("j").body(), "x[0:4, j:j + 1]",
+                              "xs"),
+            "the new call would not be valid", "stride", prim="stage_mem")
+    p = stage_mem(asserts, asserts.find_loop("j").body(), "x[0:4, 0:8]", "xs")
+    equiv(asserts, checked(p))  # whole rows: the assert still holds

@@ -13,7 +13,15 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import free_syms, map_expr, map_stmt_exprs, stmt_syms, walk_stmts
+from knit.ir.visit import (
+    free_syms,
+    map_expr,
+    map_stmt_exprs,
+    stmt_exprs,
+    stmt_syms,
+    walk_expr,
+    walk_stmts,
+)
 from knit.memory import DRAM
 from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
 from knit.rewrite.common import bad_arg, refuse
@@ -288,6 +296,7 @@ def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
     kinds = _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum)
     _check_no_bypass(prim, proc, path0, stmts, win, kinds, facts)
     _check_windows_end_with_block(prim, proc, block, buf)
+    calls = _check_strides_unread(prim, stmts, buf, _same_strides(accs, btype, facts))
     new_buf = Sym(name)
     ivals = [w for w in accs if isinstance(w, N.Interval)]
     for w in ivals:  # a buffer dimension must be at least 1
@@ -312,7 +321,12 @@ def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
     new = (N.Alloc(new_buf, staged_t, DRAM, src), *pre, *body, *post)
     ir = P.replace_block(proc._loopir_proc, block._parent, block._field, block._lo, block._hi,
                          new)
-    return proc._derive(ir)
+    out = proc._derive(ir)
+    if calls:  # a callee's asserts on its arguments' shapes and strides hold again
+        from knit.rewrite.subprocs import check_call_sites
+
+        check_call_sites(prim, out, stmts[0])
+    return out
 
 
 def _accesses_of(win) -> tuple:
@@ -399,6 +413,65 @@ def _accesses_named(stmts, name, names, windows, root) -> list:
             stmts = rename_buffer(stmts, other, Sym("_masked"))
     seen = {name: windows[name]} if name in windows else {}
     return [a for a in E.accesses(stmts, seen) if a.buf is root]
+
+
+def _same_strides(accs, btype, facts) -> bool:
+    """Whether the staging buffer has buf's strides in every staged dimension: buf is
+    dense and the window spans whole dimensions after its first slice."""
+    if btype.is_win():
+        return False
+    first = next((k for k, w in enumerate(accs) if isinstance(w, N.Interval)), len(accs))
+    return all(isinstance(w, N.Interval) and prove(facts, E.eq(_extent(w), d))
+               for w, d in list(zip(accs, btype.shape()))[first + 1:])
+
+
+def _check_strides_unread(prim, stmts, buf, same_strides: bool) -> bool:
+    """Unless it has the same strides, the staging buffer must not be seen through them:
+    the block may not read the strides of a window it takes of buf, nor pass one to a
+    callee whose body reads them. Returns whether such a window is passed to a call
+    (whose asserts must then be checked again)."""
+    names, calls = {buf}, False
+    for s in walk_stmts(stmts):  # program order: a window is defined before its uses
+        if isinstance(s, N.WindowStmt) and s.rhs.name in names:
+            names.add(s.name)
+        if same_strides:
+            calls = calls or isinstance(s, N.Call) and \
+                any(getattr(a, "name", None) in names for a in s.args)
+            continue
+        for e in stmt_exprs(s):
+            for x in walk_expr(e):
+                if isinstance(x, N.StrideExpr) and x.name in names - {buf}:
+                    raise refuse(prim, s, f"the block reads {expr_str(x)} of a window of "
+                                 f"'{buf.name}', which would be a window of the staging "
+                                 "buffer, with other strides", "inline_window it first")
+        if not isinstance(s, N.Call):
+            continue
+        for p, a in zip(s.f.args, s.args):
+            if getattr(a, "name", None) not in names:
+                continue
+            calls = True
+            if _reads_stride(s.f, p.name):
+                raise refuse(prim, s, f"{s.f.name} reads the strides of its parameter "
+                             f"'{p.name.name}', which would be a window of the staging "
+                             f"buffer, with other strides than '{buf.name}'")
+    return calls
+
+
+def _reads_stride(f: N.Proc, param: Sym) -> bool:
+    """Whether f's body (not its asserts: those are checked at each call) reads a stride
+    of param or of a window of it, or passes either to a callee that does."""
+    names = {param}
+    for s in walk_stmts(f.body):
+        if isinstance(s, N.WindowStmt) and s.rhs.name in names:
+            names.add(s.name)
+        if any(isinstance(x, N.StrideExpr) and x.name in names
+               for e in stmt_exprs(s) for x in walk_expr(e)):
+            return True
+        if isinstance(s, N.Call) and any(getattr(a, "name", None) in names and
+                                         _reads_stride(s.f, p.name)
+                                         for p, a in zip(s.f.args, s.args)):
+            return True
+    return False
 
 
 def _check_windows_end_with_block(prim, proc, block, buf) -> None:
