@@ -4,16 +4,12 @@ and names it (`# pins semantics.md#<anchor>`)."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # so tests can import corpus.py
-
-COMPILERS = [cc for cc in ("gcc", "clang") if shutil.which(cc)]
+sys.path.insert(0, str(Path(__file__).parent))  # so tests can import semcheck, corpus
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -37,16 +33,3 @@ def fresh_configs():
     reset_configs()
     yield
     reset_configs()
-
-
-def same_bits(a, b) -> bool:
-    """Equal arrays, bit for bit (so -0.0 differs from 0.0), any NaN equal to any NaN."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return False
-    if a.dtype.kind != "f":
-        return bool(np.array_equal(a, b))
-    nan = np.isnan(a) & np.isnan(b)
-    ua = a.view(f"u{a.dtype.itemsize}")
-    ub = b.view(f"u{b.dtype.itemsize}")
-    return bool(np.all(nan | (ua == ub)))

@@ -198,6 +198,19 @@ def _shared_config(cfg, c_name: str) -> str:
             f"void knit_bind_config_{c_name}(void *p) {{ {c_name} = p; }}")
 
 
+# What the C must mean whichever compiler and flags build it (docs/semantics.md): no
+# floating-point contraction (#no-contraction), and not gcc's loop distribution, which
+# gcc 12 at -O3 miscompiles on knit's code (#c-build). clang obeys the standard pragma;
+# gcc warns on it, and takes its own.
+PRELUDE = """\
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize ("fp-contract=off", "no-tree-loop-distribution")
+#endif
+"""
+
+
 def generate(procs, h_file_name: str, shared_configs: bool = False) -> tuple[str, str, Unit]:
     """The C source and header text for `procs`, and the Unit that produced them."""
     unit = Unit(procs, shared_configs)
@@ -211,7 +224,7 @@ def generate(procs, h_file_name: str, shared_configs: bool = False) -> tuple[str
         *[d + "\n" for d in unit.structs.definitions()],
         *[p + "\n" for p in protos],
         "#ifdef __cplusplus", "}", "#endif", "", f"#endif  // {guard}", ""])
-    source = "\n".join([f'#include "{h_file_name}"', "",
+    source = "\n".join([f'#include "{h_file_name}"', "", PRELUDE,
                         *[c + "\n" for c in unit.file_code()],
                         "\n\n".join(defs), ""])
     return source, header, unit
