@@ -42,8 +42,9 @@ _NARROW_INTS = ("i8", "ui8", "ui16")
 def value_type(e: N.Expr) -> T.ScalarT:
     """The type whose values `e` takes: its type, except that arithmetic on narrow integer
     data is computed in C's `int` (semantics.md#int-arith), so `a + b` of two i8 values
-    is an i32 value however it is typed."""
-    if e.type.name in _NARROW_INTS and isinstance(e, (N.BinOp, N.USub, N.Extern)):
+    is an i32 value however it is typed. (An extern's result is converted to its type:
+    semantics.md#externs.)"""
+    if e.type.name in _NARROW_INTS and isinstance(e, (N.BinOp, N.USub)):
         return T.I32
     return e.type
 
@@ -71,6 +72,11 @@ def _exact_in(e: N.Expr, typ: T.ScalarT) -> bool:
 
         return float(np.float32(v) if typ.name == "f32" else np.float16(v)) == v
     return True  # f64 holds every Python float
+
+
+def _of_type(e: N.Expr, typ: T.ScalarT) -> bool:
+    """Whether e is typed typ, or is a literal typ holds exactly."""
+    return e.type == typ or (e.type == T.R and _exact_in(e, typ))
 
 
 def _is_int_data(typ: T.ScalarT) -> bool:
@@ -280,7 +286,7 @@ def _check_sum(prim: str, s, a: N.Expr, b: N.Expr, doing: str, *, first_stored: 
                          "make the types of the values match the buffer's first")
         return
     for e in (a, b):
-        if e.type != s.type:
+        if not _of_type(e, s.type):
             _check_exact(prim, s, e, doing)
 
 
@@ -540,8 +546,9 @@ def lift_reduce_constant(proc, block: C.BlockCursor):
         raise refuse(prim, loop, f"the loop also {hit[1].describe()}{_at(hit[1])}, which may be "
                      f"the accumulator {_lhs(s1)}: scaling the sum afterwards would change "
                      "the result")
-    if _is_int_data(s1.type) and not all(_exact_in(f.rhs.lhs, s1.type) and
-                                         _exact_in(f.rhs.rhs, s1.type) for f in found):
+    # integers: products of the accumulator's type distribute exactly (modulo 2^32)
+    if _is_int_data(s1.type) and not all(_of_type(f.rhs.lhs, s1.type) and
+                                         _of_type(f.rhs.rhs, s1.type) for f in found):
         raise refuse(prim, loop, f"{_lhs(s1)} holds {s1.type}, so each product is converted "
                      "before it is added; both factors must already be of that type")
     for f in found:  # floats: distribute within the accumulator's precision only
