@@ -371,8 +371,8 @@ def inline_assign(proc, cur: C.StmtCursor):
         old, new = r.args
         raise refuse(prim, s, f"with '{expr_str(s.rhs)}' in place of {_lhs(s)}, "
                      f"'{expr_str(new)}' would be computed in {_computed(_op_type(new))}, not "
-                     f"in {_computed(_op_type(old))} as before", "keep the assignment, or give the value "
-                     f"the type of {_lhs(s)}") from None
+                     f"in {_computed(_op_type(old))} as before",
+                     f"keep the assignment, or give the value the type of {_lhs(s)}") from None
     write = _write_of(cur, s)
     _check_value_kept(prim, cur, s, write, rest, hits)
     path = cur._path
