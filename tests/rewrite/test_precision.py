@@ -399,3 +399,24 @@ def test_lift_reduce_constant_refuses_a_factor_of_another_precision():
     ins = {"n": 2, "x": np.zeros(1, np.float32), "c": np.full(1, 3.0),
            "e": np.array([1.0, 2.0**-24], np.float32)}
     assert not same_results(scaled_sum, lifted, **ins)
+
+
+def test_merge_and_split_of_two_literals():
+    @proc
+    def exact(x: f32[1]):
+        x[0] = 1.0
+        x[0] += 0.5  # both held exactly by f32: one rounding of an exact sum either way
+
+    p = merge_writes(exact, exact.body()[0].expand(0, 1))
+    assert body(p) == "x[0] = 1.0 + 0.5"
+    equiv(exact, checked(p))
+    assert str(split_write(p, "x[_] = _")) == str(exact)
+
+    @proc
+    def inexact(x: f32[1]):
+        x[0] = 1.0
+        x[0] += 0.1  # rounded to f32 before the f32 sum; merged, summed in double first
+
+    refused(lambda: merge_writes(inexact, inexact.body()[0].expand(0, 1)),
+            "'1.0 + 0.1' would be computed in double (literals only), but x[0] + 0.1 is "
+            "computed in f32", prim="merge_writes")

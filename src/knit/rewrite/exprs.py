@@ -279,7 +279,9 @@ def _check_sum(prim: str, s, a: N.Expr, b: N.Expr, doing: str, *, first_stored: 
     if first_stored:
         _check_exact(prim, s, a, doing)
         was, now = T.join_real(s.type, b.type), T.join_real(a.type, b.type)
-        if arith_type(was) != arith_type(now):
+        # two literals x holds exactly: their sum in double is exact, rounded once either way
+        both_exact = now == T.R and _exact_in(b, s.type)
+        if arith_type(was) != arith_type(now) and not both_exact:
             raise refuse(prim, s, f"'{expr_str(a)} + {expr_str(b)}' would be computed in "
                          f"{_computed(now)}, but {_lhs(s)} + {expr_str(b)} is computed in "
                          f"{_computed(was)}: {doing} would change the result",
