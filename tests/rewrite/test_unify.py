@@ -182,3 +182,32 @@ def test_replace_of_a_real_broadcast():
     p = replace(spread, "for i in _: _", bcast)
     assert_body(p, "bcast(8, 3, A[0:8], B[0:8])")
     equiv(spread, checked(p))
+
+
+@instr("/* refused below: never compiled */")
+def zero_two_if(c: bool, x: [f32][4], y: [f32][4], z: f32):
+    for i in seq(0, 4):
+        if c:
+            x[i] = 0.0
+    for i in seq(0, 4):
+        if c:
+            y[i] = 0.0
+    if c:
+        z = 0.0
+
+
+def test_replace_proves_every_inner_place_a_parameter_faced():
+    @proc
+    def second_differs(n: size, A: f32[4], B: f32[4], C: f32[2]):
+        for i in seq(0, 4):
+            if i < n + 4:  # the same as 0 < n
+                A[i] = 0.0
+        for i in seq(0, 4):
+            if i < n:  # not the same as 0 < n for every i
+                B[i] = 0.0
+        if 0 < n:
+            C[1] = 0.0
+
+    blk = second_differs.find_loop("i").expand(0, 2)
+    refused(lambda: replace(second_differs, blk, zero_two_if),
+            "cannot prove 0 < n equals i < n", prim="replace")

@@ -39,10 +39,10 @@ class _Unifier:
         self.accesses: dict[Sym, list] = {}  # data param -> [(callee idx, buf, block idx)]
         self.access_ranges: dict[Sym, list] = {}  # data param -> [ranges at each access]
         self.windows = windows  # block window syms -> (base, accesses), to resolve nothing
-        # control parameters that faced an expression of the block's own loop variables,
-        # which no argument can be: param -> (block expr, ranges there, or None where
-        # nothing is to be proven once the parameter is found elsewhere)
-        self.inner_uses: dict[Sym, tuple] = {}
+        # control parameters that faced expressions of the block's own loop variables,
+        # which no argument can be: param -> [(block expr, ranges there, or None where
+        # nothing is to be proven once the parameter is found elsewhere)]
+        self.inner_uses: dict[Sym, list] = {}
 
     # ------------------------------------------------------------ statements
 
@@ -130,7 +130,7 @@ class _Unifier:
         facing `i < n` gives N = n), and prove the pair equal later."""
         if self.unsolved(x):
             if self.uses_inner(y):  # maybe another place determines it; else refused
-                self.inner_uses.setdefault(x.name, (y, tuple(self.ranges)))
+                self.inner_uses.setdefault(x.name, []).append((y, tuple(self.ranges)))
                 return
             self.control[x.name] = y
             return
@@ -178,12 +178,12 @@ class _Unifier:
     def solve_args(self, facts, buf_types: dict) -> tuple:
         facts = list(facts)
         self.solve_whole_dim_indices(facts, buf_types)
-        for pname, (y, ranges) in self.inner_uses.items():
+        for pname, faced in self.inner_uses.items():
             if pname not in self.control:
-                raise UnifyError(self.inner_msg(pname, y))
-            if ranges is not None:  # found elsewhere: it must still equal y here
-                self.obligations.append((N.Read(pname, (), self.params[pname].type), y,
-                                         ranges))
+                raise UnifyError(self.inner_msg(pname, faced[0][0]))
+            read = N.Read(pname, (), self.params[pname].type)
+            # found elsewhere: it must still equal what it faced here
+            self.obligations += [(read, y, ranges) for y, ranges in faced if ranges is not None]
         for x, y, ranges in self.obligations:
             if not _prove_same(facts + list(ranges), self.to_block(x), y):
                 raise UnifyError(f"cannot prove {expr_str(self.to_block(x))} equals "
@@ -227,7 +227,7 @@ class _Unifier:
                         continue
                     if _prove_same(facts, self.to_block(param.type.shape()[k]), bdims[k]):
                         if self.uses_inner(bidx[k]):
-                            self.inner_uses.setdefault(c, (bidx[k], None))
+                            self.inner_uses.setdefault(c, []).append((bidx[k], None))
                         else:
                             self.control[c] = bidx[k]
 
