@@ -385,7 +385,9 @@ def test_lift_reduce_constant_refuses_a_factor_of_another_precision():
             x[0] += c[0] * e[i]  # f64 products, rounded to f32 at each add
 
     refused(lambda: lift_reduce_constant(scaled_sum, scaled_sum.body()[0].expand(0, 1)),
-            "'c[0]' is an f64 value but x[0] holds f32", prim="lift_reduce_constant")
+            "'c[0] * e[i]' would be computed in f64, but x[0] holds f32: lifting the factor "
+            "would change the precision of the products or of the sum",
+            prim="lift_reduce_constant")
 
     @proc
     def lifted(n: size, x: f32[1], c: f64[1], e: f32[n]):  # what was built before
@@ -420,3 +422,45 @@ def test_merge_and_split_of_two_literals():
     refused(lambda: merge_writes(inexact, inexact.body()[0].expand(0, 1)),
             "'1.0 + 0.1' would be computed in double (literals only), but x[0] + 0.1 is "
             "computed in f32", prim="merge_writes")
+
+
+def test_lift_reduce_constant_of_a_narrower_factor_converted_exactly():
+    @proc
+    def f64_sum(n: size, x: f64[1], c: f32[1], e: f64[n]):
+        x[0] = 0.0
+        for i in seq(0, n):
+            x[0] += c[0] * e[i]  # c converted exactly: every operation is f64
+
+    p = lift_reduce_constant(f64_sum, f64_sum.body()[0].expand(0, 1))
+    assert "x[0] = c[0] * x[0]" in body(p)
+    equiv(f64_sum, checked(p))
+
+    @proc
+    def f32_products(n: size, x: f64[1], c: f32[1], e: f32[n]):
+        x[0] = 0.0
+        for i in seq(0, n):
+            x[0] += c[0] * e[i]  # f32 products, added in f64
+
+    refused(lambda: lift_reduce_constant(f32_products, f32_products.body()[0].expand(0, 1)),
+            "'c[0] * e[i]' would be computed in f32, but x[0] holds f64")
+
+
+def test_merge_writes_of_reductions_of_a_narrower_type():
+    @proc
+    def adds(x: f64[1], a: f32[1], b: f64[1]):
+        x[0] += a[0]  # a converted exactly: both sums are f64
+        x[0] += b[0]
+
+    p = merge_writes(adds, adds.body()[0].expand(0, 1))
+    assert body(p) == "x[0] += a[0] + b[0]"
+    equiv(adds, checked(p))
+    assert str(split_write(p, "x[_] += _")) == str(adds)
+
+    @proc
+    def f32_adds(x: f64[1], a: f32[1], b: f32[1]):
+        x[0] += a[0]
+        x[0] += b[0]
+
+    refused(lambda: merge_writes(f32_adds, f32_adds.body()[0].expand(0, 1)),
+            "'a[0] + b[0]' would be computed in f32, but x[0] holds f64: merging would round "
+            "a partial sum to f32", prim="merge_writes")

@@ -287,9 +287,19 @@ def _check_sum(prim: str, s, a: N.Expr, b: N.Expr, doing: str, *, first_stored: 
                          f"{_computed(was)}: {doing} would change the result",
                          "make the types of the values match the buffer's first")
         return
-    for e in (a, b):
-        if not _of_type(e, s.type):
+    now = T.join_real(a.type, b.type)
+    if now == T.R:  # literals only: summed in double, exact if both are held exactly
+        for e in (a, b):
             _check_exact(prim, s, e, doing)
+        return
+    for e in (a, b):  # x + e was computed in x's type: e is not wider
+        if arith_type(T.join_real(s.type, e.type)) != arith_type(s.type):
+            _check_exact(prim, s, e, doing)
+    if arith_type(now) != arith_type(s.type):
+        raise refuse(prim, s, f"'{expr_str(a)} + {expr_str(b)}' would be computed in "
+                     f"{_computed(now)}, but {_lhs(s)} holds {s.type}: {doing} would round "
+                     f"a partial sum to {_computed(now)}",
+                     "make the values' types match the buffer's first")
 
 
 def _computed(t: T.ScalarT) -> str:
@@ -553,19 +563,27 @@ def lift_reduce_constant(proc, block: C.BlockCursor):
                                          _of_type(f.rhs.rhs, s1.type) for f in found):
         raise refuse(prim, loop, f"{_lhs(s1)} holds {s1.type}, so each product is converted "
                      "before it is added; both factors must already be of that type")
-    for f in found:  # floats: distribute within the accumulator's precision only
-        for e in (f.rhs.lhs, f.rhs.rhs):
-            if e.type not in (s1.type, T.R):
-                raise refuse(prim, f, f"'{expr_str(e)}' is {_an(e.type)} value but "
-                             f"{_lhs(s1)} holds {s1.type}: the sum would be scaled in another "
-                             "precision than the products were added in (floats "
-                             "reassociate within one precision only)",
-                             "make the factors' types match the accumulator's first")
+    for f in found:  # distribute within the accumulator's precision only
+        _check_products(prim, s1, f)
     body = _scan_reduces(loop.body, s1, inner, [], mask=False)
     scaled = N.Assign(s1.name, s1.type, s1.idx,
                       _typed_binop("*", c, N.Read(s1.name, s1.idx, s1.type, s1.srcinfo),
                                    s1.srcinfo), s1.srcinfo)
     return replace_stmts(proc, block, (s1, loop.with_(body=body), scaled))
+
+
+def _check_products(prim, s1, f) -> None:
+    """`x += c * e` -> `x += e; x = c * x` keeps every operation in x's precision: the
+    product, the sum of e and the scaling (floats reassociate within one precision)."""
+    c, e, t = f.rhs.lhs.type, f.rhs.rhs.type, s1.type
+    for what, typ in ((expr_str(f.rhs), T.join_real(c, e)),
+                      (f"{_lhs(s1)} + {expr_str(f.rhs.rhs)}", T.join_real(t, e)),
+                      (f"{expr_str(f.rhs.lhs)} * {_lhs(s1)}", T.join_real(c, t))):
+        if arith_type(typ) != arith_type(t):
+            raise refuse(prim, f, f"'{what}' would be computed in {_computed(typ)}, but "
+                         f"{_lhs(s1)} holds {t}: lifting the factor would change the "
+                         "precision of the products or of the sum, not only the order of "
+                         "roundings", "make the factors' types match the accumulator's first")
 
 
 def _scan_reduces(stmts, s1, facts, found: list, *, mask: bool) -> tuple:

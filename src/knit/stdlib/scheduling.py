@@ -478,8 +478,8 @@ def merge_writes(proc, block_cursor):
     Safe when both write the same location (proven) and b does not read it. When a's
     value flows into the result, a must already have x's type (or be a literal x holds
     exactly) and `a + b` must be computed in the type `x + b` was; two reductions are
-    merged like Exo does (for floats a reassociation: rounding may change) when a and b
-    have x's type. Refused otherwise."""
+    merged like Exo does (for floats a reassociation: rounding may change) when `a + b`
+    is computed in x's type and neither is of a wider type. Refused otherwise."""
     prim = "merge_writes"
     K.check_proc_arg(proc, prim)
     return EX.merge_writes(proc, K.block_cursor(proc, block_cursor, prim))
@@ -493,7 +493,7 @@ def split_write(proc, stmt):
 
     Safe when b does not read x's location (it would see the first part's write), and a
     already has x's type (or is a literal x holds exactly) and `x + b` is computed in
-    the type `a + b` was; splitting a reduction (a and b of x's type) into a
+    the type `a + b` was; splitting a reduction (`a + b` computed in x's type) into a
     floating-point x reassociates the sum (rounding may change), as in Exo. Refused
     otherwise, and when the right-hand side is not an addition."""
     prim = "split_write"
@@ -543,7 +543,8 @@ def lift_reduce_constant(proc, block_cursor):
     block_cursor: the zeroing assignment and the loop. Every reduction into x's
     location in the loop must have the form `x += c * e` with the same c; c must not
     depend on the loop (its variables, buffers allocated in it, locations it writes);
-    nothing else in the loop may touch that location; c and e have x's type. For
+    nothing else in the loop may touch that location; `c * e`, `x + e` and `c * x` are
+    all computed in x's type. For
     floating-point x the sum is scaled once instead of term by term (rounding may
     change, and c = inf or nan gives nan when the loop does not run), as in Exo.
     Refused otherwise."""
