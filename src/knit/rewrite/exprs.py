@@ -42,9 +42,9 @@ _NARROW_INTS = ("i8", "ui8", "ui16")
 def value_type(e: N.Expr) -> T.ScalarT:
     """The type whose values `e` takes: its type, except that arithmetic on narrow integer
     data is computed in C's `int` (semantics.md#int-arith), so `a + b` of two i8 values
-    is an i32 value however it is typed. (An extern's result is converted to its type:
-    semantics.md#externs.)"""
-    if e.type.name in _NARROW_INTS and isinstance(e, (N.BinOp, N.USub)):
+    is an i32 value however it is typed (an extern on integer data too:
+    semantics.md#externs)."""
+    if e.type.name in _NARROW_INTS and isinstance(e, (N.BinOp, N.USub, N.Extern)):
         return T.I32
     return e.type
 
