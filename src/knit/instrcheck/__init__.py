@@ -91,8 +91,8 @@ def check_instr(instr, *, targets=None, trials: int = 24, seed: int = 0,
                 ulps: float | None = None, cc: str | None = None) -> InstrCheck:
     """Run `instr`'s C template against its body (see the module docstring).
 
-    `targets`: names among 'native', 'simde', 'aarch64' (each must be able to run here),
-    or None for the first that builds the C. `trials`: input sets per combination of
+    `targets`: names among 'native', 'simde', 'aarch64' (each must be able to run here);
+    None: the first of them that builds the C; "all": every one that builds it. `trials`: input sets per combination of
     control values. `ulps` overrides the instr's `@inexact` declaration (None: use it;
     exact when there is none). `cc`: the host C compiler (default `$CC`, then `cc`).
     Returns an InstrCheck; raises InstrCheckError on a mismatch, a crash, or when the C

@@ -274,7 +274,9 @@ def target(name: str, cc: str | None = None) -> Target:
         cross = tuple((os.environ.get("KNIT_AARCH64_CC") or "aarch64-linux-gnu-gcc").split())
         qemu = os.environ.get("KNIT_QEMU_AARCH64") or shutil.which("qemu-aarch64") or \
             shutil.which("qemu-aarch64-static") or "qemu-aarch64"
-        return Target("aarch64", cross, flags, (qemu, "-L", "/usr/aarch64-linux-gnu"))
+        # emulated: worth it for Arm code only (other C runs natively)
+        return Target("aarch64", cross, flags, (qemu, "-L", "/usr/aarch64-linux-gnu"),
+                      needs="arm_neon.h")
     raise ValueError(f"check_instr: unknown target {name!r}; use 'native', 'simde' or "
                      "'aarch64'")
 

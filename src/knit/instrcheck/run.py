@@ -44,7 +44,11 @@ def check(instr, targets, trials: int, seed: int, ulps, cc) -> InstrCheck:
     source = H.program([c.wrapper for c in cases], [c.bufs for c in cases])
     ran = []
     for t in _targets(targets, source, name, cc):
-        exe = H.build(t, source, f"check_instr of {name} ({t.name})")
+        try:
+            exe = H.build(t, source, f"check_instr of {name} ({t.name})")
+        except CompileError as err:
+            raise InstrCheckError(f"check_instr: the C of instr '{name}' does not build "
+                                  f"for target {t.name}\n{err}") from err
         for case, got in zip(cases, _run(t, exe, cases, name)):
             for r in range(trials):
                 _compare(name, t.name, case, r, got[r], ulps)
@@ -73,14 +77,15 @@ def _interpret(w: Procedure, x: dict) -> dict:
 
 
 def _targets(names, source: str, instr: str, cc) -> list:
-    """The targets to run: the named ones, or the first that builds the program."""
-    if names is not None:
+    """The targets to run: the named ones; with "all", every one that is installed,
+    applies, and builds the program; with None, the first of those."""
+    if names is not None and names != "all":
         for n in [names] if isinstance(names, str) else names:
             why = H.missing(n) if cc is None else None
             if why:
                 raise InstrCheckError(f"check_instr of '{instr}': {why}")
         return [H.target(n, cc) for n in ([names] if isinstance(names, str) else names)]
-    problems = []
+    problems, builds = [], []
     for n in H.TARGETS:
         t = H.target(n, cc)
         if t.needs not in source or H.missing(n):
@@ -90,7 +95,11 @@ def _targets(names, source: str, instr: str, cc) -> list:
         except CompileError as err:
             problems.append(f"{n}: {str(err).splitlines()[0]}")
             continue
-        return [t]
+        builds.append(t)
+        if names is None:
+            break
+    if builds:
+        return builds
     raise InstrCheckError(f"check_instr: no target here builds the C of instr '{instr}'\n"
                           + "\n".join(problems or ["(no target is available)"]))
 
@@ -178,8 +187,8 @@ def _compare(instr: str, target: str, case: _Case, r: int, got: dict, ulps) -> N
         tol = f", tolerance {ulps:g} ulps" if ulps is not None else ""
         lines = [f"check_instr: the C template of instr '{instr}' does not do what its body "
                  f"says (target {target}{tol})",
-                 f"  first difference: {elem}: the body gives {V.show(w)} ({V.show_bits(w)}),"
-                 f" the C gives {V.show(g)} ({V.show_bits(g)})",
+                 f"  first difference: {elem}: the body gives {V.show_exact(w)}, the C "
+                 f"gives {V.show_exact(g)}",
                  *_describe(case.controls, case.bufs, x),
                  "  output (body, then C):"]
         for c in case.bufs:

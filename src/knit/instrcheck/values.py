@@ -90,9 +90,9 @@ def show(v) -> str:
     return str(v)
 
 
-def show_bits(v) -> str:
-    """A float's bits in hex (0x80000000 for f32 -0.0); an integer as itself."""
+def show_exact(v) -> str:
+    """A value, and for a float its bits in hex: `-0.0 (0x80000000)` for f32 -0.0."""
     v = np.asarray(v)
     if v.dtype.kind != "f":
-        return str(v[()])
-    return f"0x{int(v.view(f'u{v.dtype.itemsize}')):0{2 * v.dtype.itemsize}x}"
+        return show(v)
+    return f"{show(v)} (0x{int(v.view(f'u{v.dtype.itemsize}')):0{2 * v.dtype.itemsize}x})"
