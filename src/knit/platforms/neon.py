@@ -27,8 +27,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from knit import DRAM, instr
-from knit.instrcheck import inexact
+from knit import DRAM, inexact, instr
 from knit.libs.externs import select
 from knit.libs.memories import VectorRegisters
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from knit import DRAM, instr
-from knit.instrcheck import inexact
+from knit import DRAM, inexact, instr
 from knit.libs.externs import relu, select
 from knit.platforms.x86.memories import (  # the memories and C helpers
     _K8,
