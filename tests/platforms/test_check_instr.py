@@ -14,6 +14,7 @@ import pytest
 
 from knit import DRAM, Procedure, check_instr, instr, proc
 from knit.instrcheck import InstrCheckError, inexact
+from knit.libs.memories import DRAM_STACK
 from knit.instrcheck import harness as H
 from knit.platforms import neon, x86
 
@@ -284,3 +285,43 @@ def test_misuse_is_refused():
         check_instr(run_halve)
     with pytest.raises(ValueError, match="unknown target 'arm'"):
         check_instr(fma4_inexact, targets=["arm"])
+
+
+# ================================================================ harness: other memories
+
+
+@instr("(&{dst_data})[0] = (&{src_data})[0]; (&{dst_data})[1] = (&{src_data})[1];")
+def copy_two_registers(dst: [f32][2, 8] @ x86.AVX2, src: [f32][2, 8] @ x86.AVX2):
+    for r in seq(0, 2):
+        for i in seq(0, 8):
+            dst[r, i] = src[r, i]
+
+
+@instr("(&{dst_data})[0] = (&{src_data})[1]; (&{dst_data})[1] = (&{src_data})[0];")
+def swap_two_registers(dst: [f32][2, 8] @ x86.AVX2, src: [f32][2, 8] @ x86.AVX2):
+    for r in seq(0, 2):
+        for i in seq(0, 8):
+            dst[r, i] = src[r, i]
+
+
+def test_arrays_of_registers_are_filled_register_by_register():
+    assert check_instr(copy_two_registers).targets
+    m = _caught(swap_two_registers)
+    assert m["where"] == ("dst", (0, 0))
+
+
+@instr("for (int i = 0; i < 4; i++) (&{dst_data})[i] = (&{src_data})[i] * 2.0f;")
+def double_from_stack(dst: [f32][4] @ DRAM, src: [f32][4] @ DRAM_STACK):
+    for i in seq(0, 4):
+        dst[i] = src[i] * 2.0
+
+
+@instr("for (int i = 0; i < 4; i++) (&{dst_data})[i] = (&{src_data})[i] + (&{src_data})[i];")
+def double_by_adding(dst: [f32][4] @ DRAM, src: [f32][4] @ DRAM_STACK):
+    for i in seq(0, 4):
+        dst[i] = src[i] * 2.0
+
+
+def test_readable_memories_are_filled_by_plain_copies():
+    check_instr(double_from_stack)
+    check_instr(double_by_adding)  # x * 2 and x + x are the same float, always

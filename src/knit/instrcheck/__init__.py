@@ -43,7 +43,7 @@ data are in `err.mismatch` (a dict) for programs.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from knit.errors import KnitError
 
@@ -74,7 +74,6 @@ class InstrCheck:
     controls: list[dict]
     trials: int
     ulps: float | None = None
-    skipped: dict = field(default_factory=dict)  # target -> why it could not run
 
 
 class InstrCheckError(KnitError):

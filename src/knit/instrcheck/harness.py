@@ -31,6 +31,7 @@ import numpy as np
 
 from knit.instrcheck import InstrCheckError
 from knit.ir import nodes as N
+from knit.ir.types import F32, R, ScalarT
 from knit.libs.memories import VectorRegisters
 from knit.memory import DRAM
 from knit.procedure import Procedure, parse_proc_string
@@ -101,15 +102,12 @@ class Buf:
 
     name: str
     dtype: np.dtype
+    ctype: str
     shape: tuple[int, ...]
 
 
-def _elem(t) -> str:
-    return "f32" if t.basetype().name == "R" else t.basetype().name  # R: any real type
-
-
-def _literal(v) -> str:
-    return str(v)  # True, False, 3, -1 are object code as they print
+def _elem(t) -> ScalarT:
+    return F32 if t.basetype() == R else t.basetype()  # R (any real type): tried as f32
 
 
 def wrapper(instr: Procedure, k: int, controls: dict) -> tuple[Procedure, list[Buf]]:
@@ -122,13 +120,13 @@ def wrapper(instr: Procedure, k: int, controls: dict) -> tuple[Procedure, list[B
     for j, a in enumerate(ir.args):
         name, t = a.name.name, a.type
         if t.is_control():
-            call.append(_literal(controls[name]))
+            call.append(str(controls[name]))  # True, False, 3, -1: object code as printed
             continue
-        T, shape = _elem(t), shapes[a.name]
+        elem, shape = _elem(t), shapes[a.name]
+        T = elem.name
         typ = f"{T}[{', '.join(map(str, shape))}]" if shape else T
         params.append(f"{name}: {typ} @ DRAM" if shape else f"{name}: {T}")
-        bufs.append(Buf(name, np.dtype(np.float32 if T == "f32" else
-                                       _np_dtype(t)), shape))
+        bufs.append(Buf(name, np.dtype(elem.np_dtype), elem.ctype, shape))
         mem = a.mem or DRAM
         arg = name
         if mem is not DRAM:
@@ -145,10 +143,6 @@ def wrapper(instr: Procedure, k: int, controls: dict) -> tuple[Procedure, list[B
              f"{ir.name}({', '.join(call)})", *post]
     text = "\n    ".join(lines) + "\n"
     return parse_proc_string(text, scope, f"<check_instr wrapper {k} of {ir.name}>"), bufs
-
-
-def _np_dtype(t) -> np.dtype:
-    return np.dtype(t.basetype().np_dtype)
 
 
 def _copies(mem, T: str, shape: tuple, j: int, scope: dict, dram: str, local: str):
@@ -177,9 +171,10 @@ def _copies(mem, T: str, shape: tuple, j: int, scope: dict, dram: str, local: st
 @functools.cache
 def _bit_copy(mem, T: str, lanes: int, to_mem: bool) -> Procedure:
     """An instr copying one register's bits between DRAM and `mem`."""
-    reg = "dst" if to_mem else "src"
-    dst, src = (f"[{T}][{lanes}] @ M", f"[{T}][{lanes}] @ DRAM")[:: 1 if to_mem else -1]
-    text = (f'@instr("memcpy(&{{dst_data}}, &{{src_data}}, sizeof({{{reg}_data}}));", '
+    reg, dram = f"[{T}][{lanes}] @ M", f"[{T}][{lanes}] @ DRAM"
+    dst, src = (reg, dram) if to_mem else (dram, reg)
+    size_of = "dst" if to_mem else "src"  # the register: one C vector object
+    text = (f'@instr("memcpy(&{{dst_data}}, &{{src_data}}, sizeof({{{size_of}_data}}));", '
             f'"#include <string.h>")\n'
             f"def knit_bits_{'in' if to_mem else 'out'}(dst: {dst}, src: {src}):\n"
             f"    for i in seq(0, {lanes}):\n"
@@ -211,7 +206,7 @@ def program(wrappers: list[Procedure], bufs: list[list[Buf]]) -> str:
     cases = []
     for k, bs in enumerate(bufs):
         offsets, _ = layout(bs)
-        args = ", ".join(f"({_ctype(b)}*) (b + {o})" for b, o in zip(bs, offsets))
+        args = ", ".join(f"({b.ctype}*) (b + {o})" for b, o in zip(bs, offsets))
         cases.append(f"    case {k}: knit_check_{k}({args}); break;")
     driver = "\n".join([
         "// check_instr's driver: batches of (wrapper, records, record size) on stdin",
@@ -231,11 +226,6 @@ def program(wrappers: list[Procedure], bufs: list[list[Buf]]) -> str:
         "}", ""])
     return c.replace('#include "knit_check.h"\n', h, 1) + "\n#include <stdio.h>\n" \
         "#include <stdlib.h>\n\n" + driver
-
-
-def _ctype(b: Buf) -> str:
-    return {"float16": "_Float16", "float32": "float", "float64": "double", "int8": "int8_t",
-            "uint8": "uint8_t", "uint16": "uint16_t", "int32": "int32_t"}[b.dtype.name]
 
 
 # ---------------------------------------------------------------- targets
