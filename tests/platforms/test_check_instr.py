@@ -294,6 +294,8 @@ def test_misuse_is_refused():
         check_instr(run_halve)
     with pytest.raises(ValueError, match="unknown target 'arm'"):
         check_instr(fma4_inexact, targets=["arm"])
+    with pytest.raises(TypeError, match="put it above @instr"):
+        inexact(2, "fused")(run_halve)
 
 
 # ================================================================ harness: other memories

@@ -58,6 +58,11 @@ def inexact(ulps: float, why: str):
     says how. check_instr then compares with that tolerance instead of exactly."""
 
     def declare(instr):
+        from knit.procedure import Procedure
+
+        if not (isinstance(instr, Procedure) and instr.is_instr()):
+            raise TypeError("@inexact declares the rounding of an instr: put it above "
+                            f"@instr, got {type(instr).__name__}")
         _INEXACT[instr] = (float(ulps), why)
         return instr
 
@@ -91,8 +96,9 @@ def check_instr(instr, *, targets=None, trials: int = 24, seed: int = 0,
     """Run `instr`'s C template against its body (see the module docstring).
 
     `targets`: names among 'native', 'simde', 'aarch64' (each must be able to run here);
-    None: the first of them that builds the C; "all": every one that builds it. `trials`: input sets per combination of
-    control values. `ulps` overrides the instr's `@inexact` declaration (None: use it;
+    None: the first of them that builds the C; "all": every one that builds it (so a
+    target whose build fails is skipped: name the targets you expect). `trials`: input
+    sets per combination of control values. `ulps` overrides the instr's `@inexact` declaration (None: use it;
     exact when there is none). `cc`: the host C compiler (default `$CC`, then `cc`).
     Returns an InstrCheck; raises InstrCheckError on a mismatch, a crash, or when the C
     cannot be built for any (or a named) target.

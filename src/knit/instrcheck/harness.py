@@ -198,6 +198,33 @@ def layout(bufs: list[Buf]) -> tuple[list[int], int]:
     return offsets, max(at, 64)
 
 
+_DRIVER = """
+#include <stdio.h>
+#include <stdlib.h>
+
+// check_instr's driver: batches of (wrapper, records, record size) and the records on
+// stdin; each record is run in place and written back to stdout
+static void knit_check_call(int64_t which, unsigned char *b) {
+    switch (which) {
+%s
+    }
+}
+
+int main(void) {
+    int64_t head[3];
+    while (fread(head, sizeof head, 1, stdin) == 1) {
+        size_t n = (size_t) head[1] * (size_t) head[2];
+        unsigned char *buf = malloc(n);
+        if (buf == NULL || fread(buf, 1, n, stdin) != n) return 2;
+        for (int64_t r = 0; r < head[1]; r++) knit_check_call(head[0], buf + r * head[2]);
+        if (fwrite(buf, 1, n, stdout) != n) return 3;
+        free(buf);
+    }
+    return 0;
+}
+"""
+
+
 def program(wrappers: list[Procedure], bufs: list[list[Buf]]) -> str:
     """The C program: every wrapper, a dispatcher and the stdin/stdout loop."""
     from knit.backend.c import compile_procs_to_strings
@@ -208,24 +235,7 @@ def program(wrappers: list[Procedure], bufs: list[list[Buf]]) -> str:
         offsets, _ = layout(bs)
         args = ", ".join(f"({b.ctype}*) (b + {o})" for b, o in zip(bs, offsets))
         cases.append(f"    case {k}: knit_check_{k}({args}); break;")
-    driver = "\n".join([
-        "// check_instr's driver: batches of (wrapper, records, record size) on stdin",
-        "static void knit_check_call(int64_t which, unsigned char *b) {",
-        "    switch (which) {", *cases, "    }", "}", "",
-        "int main(void) {",
-        "    int64_t head[3];",
-        "    while (fread(head, sizeof head, 1, stdin) == 1) {",
-        "        size_t n = (size_t) head[1] * (size_t) head[2];",
-        "        unsigned char *buf = malloc(n);",
-        "        if (buf == NULL || fread(buf, 1, n, stdin) != n) return 2;",
-        "        for (int64_t r = 0; r < head[1]; r++) knit_check_call(head[0], buf + r * head[2]);",
-        "        if (fwrite(buf, 1, n, stdout) != n) return 3;",
-        "        free(buf);",
-        "    }",
-        "    return 0;",
-        "}", ""])
-    return c.replace('#include "knit_check.h"\n', h, 1) + "\n#include <stdio.h>\n" \
-        "#include <stdlib.h>\n\n" + driver
+    return c.replace('#include "knit_check.h"\n', h, 1) + _DRIVER % "\n".join(cases)
 
 
 # ---------------------------------------------------------------- targets
