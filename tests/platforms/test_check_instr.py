@@ -346,3 +346,17 @@ def test_default_and_all_targets():
     if H.missing("aarch64") is None:
         # native cannot build Arm C on this machine unless it is an Arm machine
         assert check_instr(neon.neon_vadd_4xf32, targets="all").targets[-1] == "aarch64"
+
+
+@instr("for (int i = 0; i < 4; i++) (&{q_data})[i] = (&{a_data})[i] / (&{b_data})[i];")
+def int_div(q: [i32][4] @ DRAM, a: [i32][4] @ DRAM, b: [i32][4] @ DRAM):
+    for i in seq(0, 4):
+        q[i] = a[i] / b[i]
+
+
+def test_inputs_outside_the_meaning_are_left_out():
+    # a zero divisor (an edge value) has no meaning in the body (the interpreter refuses
+    # it) and traps in C: such inputs are not run, the others are
+    report = check_instr(int_div)
+    assert 0 < report.runs < report.trials
+    assert check_instr(double_from_stack).runs == 24  # without division: every input

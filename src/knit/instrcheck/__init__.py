@@ -14,7 +14,8 @@ so `check_instr` does, by testing (it proves nothing):
   spaced sample). Each becomes a literal in its own small wrapper proc
   (`knit.instrcheck.harness`), since intrinsics such as NEON's lane forms take
   constants only.
-- **Data**: `trials` input sets per control value, mixing random values with the
+- **Data**: `trials` input sets per control value (fewer where the body has no meaning
+  for one: an integer division by zero), mixing random values with the
   awkward ones -- +-0, NaNs, +-inf, subnormals, the largest finite and smallest normal
   values, integer extremes (`knit.instrcheck.values`). Every data argument is an
   input (registers are loaded from them) and an output (compared afterwards: an instr
@@ -71,13 +72,14 @@ def inexact(ulps: float, why: str):
 
 @dataclass
 class InstrCheck:
-    """What check_instr ran: the targets, every control-value combination, and the
-    number of input sets per combination."""
+    """What check_instr ran: the targets, every control-value combination, the number
+    of input sets asked for per combination, and how many ran in all (per target)."""
 
     instr: str
     targets: list[str]
     controls: list[dict]
     trials: int
+    runs: int
     ulps: float | None = None
 
 
