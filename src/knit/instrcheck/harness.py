@@ -60,7 +60,8 @@ def legal_controls(ir: N.Proc) -> list[dict]:
     are more than MAX_CONTROLS."""
     ctrl = [a for a in ir.args if a.type.is_control()]
     cands = [_candidates(a.type) for a in ctrl]
-    while math.prod(map(len, cands)) > 20_000:  # several unbounded arguments: fewer each
+    # several unbounded arguments: fewer values of each
+    while math.prod(map(len, cands)) > 20_000 and any(len(c) > 2 for c in cands):
         cands = [c[: max(2, len(c) // 2)] for c in cands]
     legal = []
     for values in itertools.product(*cands):
@@ -254,7 +255,8 @@ class Target:
 
 
 # -ffp-contract=off: the C must not fuse what the template keeps apart (an FMA
-# intrinsic stays fused); -O2: the templates are not about the optimiser
+# intrinsic stays fused); -O2: the templates are not about the optimiser; -w: a user's
+# template may warn, and warnings are not what this checks
 _COMMON = ("-O2", "-ffp-contract=off", "-w")
 
 
