@@ -91,7 +91,7 @@ def real_literal(val, typ: T.ScalarT, srcinfo=None) -> str:
         s = ("-INFINITY" if v < 0 else "INFINITY") if math.isinf(v) else "NAN"
         return f"(({typ.ctype or 'double'}) {s})"
     if typ.name == "f32":
-        return f"{np.float32(v)}f"  # the shortest text that reads back as this float
+        return f"{str(np.float32(v))}f"  # the shortest text that reads back as this float
     s = repr(v)
     if typ.name == "f16":
         return f"((_Float16) {s})"  # exact: v is already an f16 value
