@@ -277,7 +277,8 @@ class ProcEmitter(CallEmitter):
 
     def _pin(self, w, s):
         if isinstance(w, N.Interval):
-            return N.Interval(self._pin_expr(w.lo, s), self._pin_expr(w.hi, s), w.srcinfo)
+            # the end only bounds the window; the C never reads it, so it is not pinned
+            return N.Interval(self._pin_expr(w.lo, s), w.hi, w.srcinfo)
         return N.Point(self._pin_expr(w.pt, s), w.srcinfo)
 
     def _pin_expr(self, e, s):
