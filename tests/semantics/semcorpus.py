@@ -12,7 +12,7 @@ import numpy as np
 
 from knit import DRAM, config, proc
 from knit.libs.externs import expf, fmaxf, relu, select, sigmoid, sin, sqrt
-from knit.stdlib.scheduling import divide_loop, reorder_loops, unroll_loop
+from knit.stdlib.scheduling import divide_loop, rename, reorder_loops, unroll_loop
 
 _F_EDGE = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0]
 _I_EDGE = {"i8": [-128, 127, 0, -1, 1], "ui8": [0, 255, 1, 128], "ui16": [0, 65535, 1],
@@ -56,7 +56,8 @@ def distributed(N: size, M: size, A: i32[N + 4, M + 4] @ DRAM, B: i32[N + 4, M +
 
 
 # gcc 12.2 -O3 miscompiled exactly this (tree loop distribution): 13 elements of A differed
-distributed_cut = divide_loop(distributed, "for j in _:_", 4, ["jo", "ji"], tail="cut")
+distributed_cut = rename(divide_loop(distributed, "for j in _:_", 4, ["jo", "ji"], tail="cut"),
+                         "distributed_cut")
 
 
 def _distributed_args(rng):
@@ -76,8 +77,8 @@ def gemm(N: size, M: size, K: size, A: f32[N, K], B: f32[K, M], C: f32[N, M]):
                 C[i, j] += A[i, k] * B[k, j]
 
 
-gemm_sched = unroll_loop(divide_loop(reorder_loops(gemm, "j k"), "for j in _:_", 4,
-                                     ["jo", "ji"], tail="cut"), "ji")
+gemm_sched = rename(unroll_loop(divide_loop(reorder_loops(gemm, "j k"), "for j in _:_", 4,
+                                            ["jo", "ji"], tail="cut"), "ji"), "gemm_sched")
 
 
 def _gemm_args(rng):
@@ -198,6 +199,25 @@ def _config_args(rng):
     return [awkward(rng, 16, np.float32), np.zeros(16, np.float32)]
 
 
+@proc
+def scale_row(M: size, r: [f32][M], s: f64[1], acc: f16[1]):
+    for j in seq(0, M):
+        r[j] = r[j] * s[0] + 0.5
+        acc[0] += r[j]
+
+
+@proc
+def calls(N: size, A: f32[N, 8], s: f64[1], acc: f16[1]):
+    for i in seq(0, N):
+        scale_row(4, A[i, i % 4:i % 4 + 4], s, acc)
+
+
+def _calls_args(rng):
+    N = 6
+    return [N, awkward(rng, (N, 8), np.float32), awkward(rng, 1, np.float64),
+            np.zeros(1, np.float16)]
+
+
 CORPUS = {
     "distributed": (distributed, _distributed_args, True),
     "distributed_cut": (distributed_cut, _distributed_args, True),
@@ -208,6 +228,7 @@ CORPUS = {
     "fused_shape": (fused_shape, _fused_args, True),
     "libm": (libm, _libm_args, False),
     "config_reads": (config_reads, _config_args, True),
+    "calls": (calls, _calls_args, True),
 }
 # libm's exp and sin may differ from the interpreter's in the last place
 # (docs/semantics.md#externs): compared with a tolerance, edge cases exactly

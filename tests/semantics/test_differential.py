@@ -33,3 +33,22 @@ def test_libm_functions_agree_to_the_last_place(cc):
     assert np.array_equal(np.isnan(want), np.isnan(got))
     assert np.array_equal(want[np.isinf(want)], got[np.isinf(want)])
     np.testing.assert_allclose(got, want, rtol=4e-16, atol=0)
+
+
+STRICT = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c"]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_the_corpus_compiles_warning_free(cc, tmp_path):
+    """The casts, literals and pragmas the rules need are clean C for both compilers."""
+    import subprocess
+
+    from knit.backend.c import compile_procs_to_strings
+
+    procs = [p for p, *_ in [*CORPUS.values(), *INEXACT.values()] if cc in compilers_for(p)]
+    c, h = compile_procs_to_strings(procs, "corpus.h")
+    (tmp_path / "corpus.h").write_text(h)
+    (tmp_path / "corpus.c").write_text(c)
+    r = subprocess.run([cc, *STRICT, str(tmp_path / "corpus.c"), "-o", str(tmp_path / "c.o")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

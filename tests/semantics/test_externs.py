@@ -83,3 +83,16 @@ def test_an_extern_on_f16_returns_an_f16():
     a, b, c = (rng.standard_normal(64).astype(np.float16) for _ in range(3))
     *_, o = agree(half_max, [a, b, c, np.zeros(64, np.float16)])
     np.testing.assert_array_equal(o, np.fmax(a, b) * c + c)
+
+
+@proc
+def int_exp(N: size, c: i8[N], x: f32[N], o: f32[N]):
+    for i in seq(0, N):
+        o[i] = expf(c[i]) * x[i]
+
+
+def test_an_extern_on_integers_gives_a_32_bit_int():
+    # pins semantics.md#externs (C converted exp(5) = 148.4 to int8_t, the interpreter to int)
+    c = np.array([5, 0, -3, 2], np.int8)
+    *_, o = agree(int_exp, [c, np.full(4, 0.5, np.float32), np.zeros(4, np.float32)])
+    assert o.tolist() == [74, 0.5, 0, 3.5]

@@ -155,7 +155,10 @@ class ProcEmitter(CallEmitter):
         rhs = self.data(s.rhs, s.type)
         # `x += e` is x = x + e in the type of x + e, then converted (#round-at-store): C's
         # compound assignment does exactly that, so e must not be converted first
-        narrow_op = s.type.name in NARROW and isinstance(s.rhs, (N.BinOp, N.USub))
+        # narrow integers are computed as int: the conversion is written out (f16
+        # operations already are: #f16)
+        narrow_op = s.type.name in NARROW and s.type != T.F16 and \
+            isinstance(s.rhs, (N.BinOp, N.USub))
         if isinstance(s, N.Assign) and (self.result_type(s.rhs, s.type) != s.type or narrow_op):
             rhs = f"({s.type.ctype})({rhs})"
         mem = self._mem_of(s.name)
@@ -274,7 +277,8 @@ class ProcEmitter(CallEmitter):
 
     def _pin(self, w, s):
         if isinstance(w, N.Interval):
-            return N.Interval(self._pin_expr(w.lo, s), self._pin_expr(w.hi, s), w.srcinfo)
+            # the end only bounds the window; the C never reads it, so it is not pinned
+            return N.Interval(self._pin_expr(w.lo, s), w.hi, w.srcinfo)
         return N.Point(self._pin_expr(w.pt, s), w.srcinfo)
 
     def _pin_expr(self, e, s):

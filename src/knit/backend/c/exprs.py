@@ -1,5 +1,10 @@
 """Expressions -> C: index arithmetic (with floor division), data arithmetic, accesses.
 
+Data arithmetic means what docs/semantics.md says, whatever C would do by default:
+types come from the operands (#mixed-precision), literals are written as exactly the
+value of their type (#literal-type), every f16 operation is cast back to `_Float16`
+(#f16), and libm's f16 and integer results are converted once (#externs).
+
 Index values follow knit's semantics: `/` and `%` round towards minus infinity. C's
 round towards zero, which agrees when the numerator is non-negative; that is proven
 syntactically (sizes, constants, loop variables counting up from a non-negative
@@ -91,7 +96,7 @@ def real_literal(val, typ: T.ScalarT, srcinfo=None) -> str:
         s = ("-INFINITY" if v < 0 else "INFINITY") if math.isinf(v) else "NAN"
         return f"(({typ.ctype or 'double'}) {s})"
     if typ.name == "f32":
-        return f"{np.float32(v)}f"  # the shortest text that reads back as this float
+        return f"{str(np.float32(v))}f"  # the shortest text that reads back as this float
     s = repr(v)
     if typ.name == "f16":
         return f"((_Float16) {s})"  # exact: v is already an f16 value
@@ -216,8 +221,11 @@ class ExprCompiler:
             case N.Extern(f, args):
                 self.unit.add_extern(f, typ.ctype)
                 s = f.compile([self.data(a, typ) for a in args], typ.ctype)
-                # libm has no f16 or integer variants: the result converts back (#externs)
-                return f"({typ.ctype})({s})" if typ.name in NARROW or typ == T.I32 else s
+                # libm has no f16 or integer variants: the result converts back once, an
+                # integer one to C's `int`, where integer data is computed (#externs)
+                if typ == T.F16:
+                    return f"(_Float16)({s})"
+                return s if typ.is_float() else f"(int32_t)({s})"
             case N.ReadConfig():
                 return self.config_field(e)
         raise InternalError(f"not a data expression: {type(e).__name__}")

@@ -198,15 +198,16 @@ def _shared_config(cfg, c_name: str) -> str:
             f"void knit_bind_config_{c_name}(void *p) {{ {c_name} = p; }}")
 
 
-# What the C must mean whichever compiler and flags build it (docs/semantics.md): no
-# floating-point contraction (#no-contraction), and not gcc's loop distribution, which
-# gcc 12 at -O3 miscompiles on knit's code (#c-build). clang obeys the standard pragma;
-# gcc warns on it, and takes its own.
+# What the C must mean whichever flags build it (docs/semantics.md#c-build): no
+# floating-point contraction (#no-contraction), wrapping integer data (#int-arith, gcc;
+# clang gets -fwrapv from the default flags), and not gcc's tree loop distribution,
+# which gcc 12 at -O3 gets wrong on knit's code. clang obeys the standard pragma; gcc
+# warns on it, and takes its own.
 PRELUDE = """\
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #elif defined(__GNUC__)
-#pragma GCC optimize ("fp-contract=off", "no-tree-loop-distribution")
+#pragma GCC optimize ("fp-contract=off", "wrapv", "no-tree-loop-distribution")
 #endif
 """
 
