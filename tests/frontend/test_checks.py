@@ -313,20 +313,56 @@ def test_gemm_checks_without_z3():
     assert st["queries"] > 0 and st["z3"] == 0, st
 
 
-def test_loop_bound_on_a_config_the_body_changes_is_forgotten():
+def test_loop_bound_on_a_config_the_body_changes_is_its_value_at_entry():
+    # docs/semantics.md: a loop's bounds are evaluated once, when the loop starts, so
+    # the facts about i use the bound's value at entry, whatever the body writes later
     @proc
-    def fixed(N: size, A: f32[N]):
+    def changing(N: size, A: f32[N]):
         Cfg.n = N
         for i in seq(0, Cfg.n):
             A[i] = 0.0
+            Cfg.n = N + 1
 
     with pytest.raises(BoundsError, match="A\\[i\\] may be out of bounds"):
         @proc
-        def changing(N: size, A: f32[N]):
-            Cfg.n = N
+        def too_far_at_entry(N: size, A: f32[N]):
+            Cfg.n = N + 1
             for i in seq(0, Cfg.n):
+                Cfg.n = N
                 A[i] = 0.0
-                Cfg.n = N + 1
+
+
+def test_allocation_keeps_the_size_it_was_allocated_with():
+    # the shape of `t: f32[Cfg.n]` is evaluated at the allocation: a later write to
+    # Cfg.n does not resize t, so t[7] is out of bounds for t of size 4
+    with pytest.raises(BoundsError, match=r"t\[7\] may be out of bounds: dimension 0 has "
+                       r"size Cfg.n \(line \d+\); for Cfg.n \(line \d+\) = 4"):
+        @proc
+        def resized(x: f32[8]):
+            Cfg.n = 4
+            t: f32[Cfg.n]
+            Cfg.n = 8
+            t[3] = 1.0
+            t[7] = 1.0
+            x[0] = t[3]
+
+    @proc
+    def kept(x: f32[8]):
+        Cfg.n = 4
+        t: f32[Cfg.n]
+        Cfg.n = 8
+        t[3] = 1.0
+        x[0] = t[3]
+
+
+def test_window_keeps_the_extent_it_was_made_with():
+    with pytest.raises(BoundsError, match=r"w\[5\] may be out of bounds"):
+        @proc
+        def widened(x: f32[8]):
+            Cfg.n = 4
+            w = x[0:Cfg.n]
+            Cfg.n = 8
+            w[5] = 1.0
 
 
 # ---------------------------------------------------------------- against brute force

@@ -12,15 +12,19 @@ conditions of the enclosing ifs (negated in else branches). Against those facts:
 
 Instructions are checked on first use: when a call to one is checked, or when
 their Procedure first runs. Config fields are variables that statements change:
-a write `Cfg.f = e` forgets the facts about Cfg.f and learns Cfg.f == e, and a
-loop forgets, on entry, what its body (or a callee) may write.
+a write `Cfg.f = e` turns the facts about Cfg.f into facts about its old value (a
+fresh variable) and learns Cfg.f == e, and a loop does so, on entry, for what its
+body (or a callee) may write. An expression is evaluated where it stands
+(docs/semantics.md): an allocation's shape and a window's bounds read a config once,
+so the buffer's shape is a fresh variable equal to the field's value there, and a
+loop's range facts are about the bounds' values at entry.
 """
 
 from __future__ import annotations
 
 from knit.analysis import exprs as X
 from knit.analysis import smt
-from knit.analysis.affine import TRUE, CfgField, NotAffine
+from knit.analysis.affine import TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
 from knit.analysis import effects as E
 from knit.errors import KnitSyntaxError, MemoryAccessError, RaceError
@@ -29,6 +33,8 @@ from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
 from knit.ir import nodes as N
 from knit.ir import types as T
+from knit.ir.sym import Sym
+from knit.ir.visit import map_expr, map_type, walk_expr
 
 # Procs (by identity) that passed; lets a call skip re-checking its callee.
 _checked: set = set()
@@ -76,11 +82,38 @@ class _Checker:
         return facts.add(*conds)
 
     def forget(self, facts: smt.Facts, stmts) -> smt.Facts:
-        """`facts` without those about config fields that `stmts` may write."""
+        """`facts` with the config fields that `stmts` may write renamed to fresh
+        variables: what was known of them holds of their old values."""
         if not self.writes_configs:
             return facts
         fields = {CfgField(c, f) for c, f in configs_written_in(stmts)}
-        return facts.without(fields.__contains__) if fields else facts
+        if not fields or len(facts.without(fields.__contains__)) == len(facts):
+            return facts
+        old = {f: Sym(f"{f.config.name()}.{f.field}") for f in fields}
+        return smt.Facts().add(*(rename_formula(f, old) for f in facts.formulas()))
+
+    def evaluated(self, facts: smt.Facts, exprs):
+        """(f, facts): f maps an expression reading config fields among `exprs` to one
+        reading fresh variables, equal in `facts` to the fields' values now, so that
+        what is evaluated here keeps that value when the fields change later."""
+        snap = {}
+        for e in exprs:
+            for x in walk_expr(e):
+                if isinstance(x, N.ReadConfig) and (x.config, x.field) not in snap:
+                    line = f" (line {x.srcinfo.line})" if x.srcinfo.line else ""
+                    v = N.Read(Sym(f"{x.config.name()}.{x.field}{line}"), (), x.type,
+                               x.srcinfo)
+                    snap[(x.config, x.field)] = v
+                    if x.type.is_control() and x.type != T.BOOL:
+                        facts = facts.add(X.cmp("==", v, x))
+        if not snap:
+            return None, facts
+
+        def f(e):
+            return map_expr(e, lambda x: snap.get((x.config, x.field), x)
+                            if isinstance(x, N.ReadConfig) else x)
+
+        return f, facts
 
     def negation(self, cond: N.Expr):
         try:
@@ -112,12 +145,18 @@ class _Checker:
             case N.For():
                 self.for_(s, facts, in_par)
             case N.Alloc(name, typ, mem):
-                self.scope.declare(name, typ, mem)
                 B.check_dims(name.name, typ, facts, s.srcinfo)
+                at_alloc, facts = self.evaluated(facts, typ.shape())
+                if at_alloc is not None:  # the buffer keeps the size it was allocated with
+                    typ = map_type(typ, at_alloc)
+                self.scope.declare(name, typ, mem)
             case N.Call():
                 self.call(s, facts)
             case N.WindowStmt(name, rhs):
                 self.window(rhs, facts)
+                at_window, facts = self.evaluated(facts, (rhs, *rhs.type.shape()))
+                if at_window is not None:  # the window keeps the origin it was made with
+                    rhs = at_window(rhs).with_(type=map_type(rhs.type, at_window))
                 self.scope.declare_view(name, rhs)
                 self.windows[name] = E.resolve_window(self.windows, rhs)
         return self.forget(facts, (s,))
