@@ -134,7 +134,30 @@ def call_eqv(proc, cur: C.CallCursor, eqv):
                          "arguments of this call may not fit it")
     new = replace_stmts(proc, cur, (call.with_(f=new_f),))
     check_call_sites(prim, new, call)
+    _check_final_configs_unread(prim, old, eqv, new, cur._path, call)
     return new
+
+
+def _check_final_configs_unread(prim, old, eqv, new, path, call) -> None:
+    """Procedures equal up to a config rewrite may leave different values in the config
+    fields it touched: the caller must not read them after the call (the call itself in
+    a later iteration included). The caller then differs in the same way."""
+    from knit.rewrite.configs import configs_that_may_differ, first_reader_after
+
+    changed = configs_that_may_differ(old, eqv)
+    for cfg, fld in sorted(changed, key=lambda k: (k[0].name(), k[1])):
+        reader = first_reader_after(new._loopir_proc, path, (cfg, fld))
+        if reader is not None:
+            from knit.ir.printer import stmt_str
+
+            line = reader.srcinfo.line if reader.srcinfo is not None else 0
+            raise refuse(prim, call, f"the new callee may leave another value in "
+                         f"{cfg.name()}.{fld} than {call.f.name} does (a config rewrite "
+                         "changed that field), and this procedure reads it after the call",
+                         f"it is read by{f' line {line}' if line else ''}: "
+                         f"{stmt_str(reader).splitlines()[0]}")
+    if changed:
+        new._cfg_changed = changed
 
 
 def _same_param(a: N.FnArg, b: N.FnArg) -> bool:
