@@ -14,13 +14,16 @@ compute something else."""
 
 from __future__ import annotations
 
+import pytest
 from scheduling_checks import assert_body, differs, equiv, refused
 
+import knit
 from knit import config, proc
 from knit.analysis import effects as E
 from knit.stdlib.scheduling import (
     call_eqv,
     delete_config,
+    eliminate_dead_code,
     extract_subproc,
     inline,
     inline_window,
@@ -480,3 +483,52 @@ def test_parallelize_calls_on_rows():
             put(A[i, 0:4], i, B[i])
     """)
     equiv(rows, p)
+
+
+# ---------------------------------------------------------------- loop bounds at entry
+
+
+@proc
+def bound_changed_in_body(x: f32[8]):
+    Cfg.n = 4
+    if Cfg.n <= 4:
+        for i in seq(0, Cfg.n):
+            Cfg.n = 8
+            if i < 4:
+                x[i] = 1.0
+
+
+def test_facts_about_a_loop_variable_use_the_bound_at_entry():
+    # docs/semantics.md: the bound is evaluated once, at entry (then at most 4), so
+    # i < 4 always holds although the body sets Cfg.n to 8
+    p = eliminate_dead_code(bound_changed_in_body, "if i < 4: _")
+    assert_body(p, """
+        Cfg.n = 4
+        if Cfg.n <= 4:
+            for i in seq(0, Cfg.n):
+                Cfg.n = 8
+                x[i] = 1.0
+    """)
+    knit.check_equiv(bound_changed_in_body, p, trials=2, compiled=False, interpret=True)
+    assert p.is_eq(bound_changed_in_body)
+
+
+@pytest.mark.xfail(strict=False, reason="the C backend re-reads a loop's bound at every "
+                   "iteration until the backend follows docs/semantics.md (helper sem)")
+def test_facts_about_a_loop_variable_use_the_bound_at_entry_compiled():
+    p = eliminate_dead_code(bound_changed_in_body, "if i < 4: _")
+    knit.check_equiv(bound_changed_in_body, p, trials=2, interpret=False)
+
+
+def test_a_bound_the_body_changes_is_not_the_value_after_the_change():
+    @proc
+    def grown(x: f32[8]):
+        Cfg.n = 8
+        if Cfg.n >= 8:
+            for i in seq(0, 4):
+                Cfg.n = 2
+                if i < Cfg.n:
+                    x[i] = 1.0
+
+    refused(lambda: eliminate_dead_code(grown, "if i < Cfg.n: _"),
+            "cannot prove the condition i < Cfg.n", prim="eliminate_dead_code")
