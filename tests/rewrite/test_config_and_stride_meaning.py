@@ -30,6 +30,7 @@ from knit.stdlib.scheduling import (
     lift_alloc,
     parallelize_loop,
     reorder_stmts,
+    reuse_buffer,
     sink_alloc,
 )
 
@@ -532,3 +533,46 @@ def test_a_bound_the_body_changes_is_not_the_value_after_the_change():
 
     refused(lambda: eliminate_dead_code(grown, "if i < Cfg.n: _"),
             "cannot prove the condition i < Cfg.n", prim="eliminate_dead_code")
+
+
+# ---------------------------------------------------------------- reuse_buffer
+
+
+def test_reuse_buffer_refuses_allocations_sized_by_a_config_written_between():
+    @proc
+    def two_sizes(x: f32[8]):
+        Cfg.n = 2
+        t: f32[Cfg.n]
+        t[1] = x[1]
+        x[0] = t[1]
+        Cfg.n = 8
+        u: f32[Cfg.n]
+        u[7] = x[2]
+        x[3] = u[7]
+
+    refused(lambda: reuse_buffer(two_sizes, "t : _", "u : _"),
+            "the shapes read Cfg.n, which is written in the scope of 't'",
+            prim="reuse_buffer")
+
+
+def test_reuse_buffer_of_allocations_sized_by_an_unchanged_config():
+    @proc
+    def one_size(x: f32[8]):
+        Cfg.n = 8
+        t: f32[Cfg.n]
+        t[1] = x[1]
+        x[0] = t[1]
+        u: f32[Cfg.n]
+        u[7] = x[2]
+        x[3] = u[7]
+
+    p = reuse_buffer(one_size, "t : _", "u : _")
+    assert_body(p, """
+        Cfg.n = 8
+        t: f32[Cfg.n] @ DRAM
+        t[1] = x[1]
+        x[0] = t[1]
+        t[7] = x[2]
+        x[3] = t[7]
+    """)
+    equiv(one_size, p)

@@ -441,10 +441,29 @@ def reuse_buffer(proc, keep, drop):
         raise refuse(prim, y, f"'{y.name.name}' is not allocated in the scope of "
                      f"'{x.name.name}'")
     parent, field, lo, hi, after, _ = _scope(proc, drop)
+    _check_same_size(prim, proc, keep, x, y)
     _check_dead_from_first_write(prim, proc, keep, drop, after)
     new = rename_buffer(after, y.name, x.name)
     return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, lo - 1, hi,
                                                 new, y.srcinfo))
+
+
+def _check_same_size(prim, proc, keep, x, y) -> None:
+    """Equal shapes that read a config field are equal sizes only if nothing writes the
+    field between the two allocations (each evaluates its shape where it stands)."""
+    from knit.analysis.written import configs_written_in
+
+    read = set().union(*(E.config_reads(d) for d in x.type.shape())) \
+        if x.type.is_tensor() else set()
+    if not read:
+        return
+    _, _, _, _, scope, _ = _scope(proc, keep)
+    changed = read & configs_written_in(tuple(scope))
+    if changed:
+        cfg, fld = next(iter(changed))
+        raise refuse(prim, y, f"the shapes read {cfg.name()}.{fld}, which is written in the "
+                     f"scope of '{x.name.name}': the two allocations may have different "
+                     "sizes")
 
 
 def _check_dead_from_first_write(prim, proc, keep, drop, after):
