@@ -161,3 +161,21 @@ def test_grouped_search_finds_the_pairwise_answer():
         assert got == want, (acc, got, want)
         found += want is not None
     assert 10 < found < 60  # both answers occur
+
+
+def test_the_stride_of_a_callees_own_window_is_the_callers_stride():
+    @proc
+    def put(a: [f32][4]):
+        w = a[0:2]
+        if stride(w, 0) == 1:
+            w[1] = 1.0
+
+    @proc
+    def f(A: f32[4, 4]):
+        put(A[0, 0:4])
+        put(A[0:4, 0])
+
+    A = f._loopir_proc.args[0].name
+    conds = [a.ctx[0] for a in E.accesses(f._loopir_proc.body)]
+    strides = [x for c in conds for x in _walk(c) if isinstance(x, N.StrideExpr)]
+    assert [(s.name, s.dim) for s in strides] == [(A, 1), (A, 0)]

@@ -174,13 +174,17 @@ class _Collector:
     # ------------------------------------------------------------ config versions
 
     def now(self, e):
-        """e as evaluated here: each config field written in the block by its version."""
-        if not self.cfg:
+        """e as evaluated here: each config field written in the block by its version,
+        and the stride of a window by the stride of the buffer it views (so a callee's
+        windows of two different arguments are told apart)."""
+        if not self.cfg and not self.windows:
             return e
 
         def version(x):
             if isinstance(x, N.ReadConfig):
                 return self.cfg.get((x.config, x.field), x)
+            if isinstance(x, N.StrideExpr) and x.name in self.windows:
+                return self.stride_of(N.Read(x.name, (), T.INDEX, NO_SRC), x.dim)
             return x
 
         return map_expr(e, version)
