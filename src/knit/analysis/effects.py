@@ -397,6 +397,8 @@ def _state_at(proc: N.Proc, path):
 def _walk_to(proc: N.Proc, path):
     facts = [le(int_(1), var(a.name, T.SIZE)) for a in proc.args if a.type == T.SIZE]
     facts += list(proc.preds)
+    # the config fields the facts and windows read: only their writes matter
+    live = set().union(*(config_reads(f) for f in facts))
     c = _Collector()
     node = proc
     for k, (field, i) in enumerate(path):
@@ -404,16 +406,21 @@ def _walk_to(proc: N.Proc, path):
         for s in block[:i]:
             if isinstance(s, N.WindowStmt):
                 c.windows[s.name] = c.resolve_window(s.rhs)
-            facts = _snapshot(c, facts, _written_in((s,)), s)
+                live |= config_reads(s.rhs)
+            if live:
+                facts = _snapshot(c, facts, _written_in((s,)) & live, s)
         if k == len(path) - 1:
             break
         node = block[i]
         if isinstance(node, N.For):
             facts += [le(node.lo, var(node.iter)), lt(var(node.iter), node.hi)]
+            live |= config_reads(node.lo) | config_reads(node.hi)
             # an earlier iteration ran the whole body, writes after `path` included
-            facts = _snapshot(c, facts, _written_in(node.body), node)
+            if live:
+                facts = _snapshot(c, facts, _written_in(node.body) & live, node)
         elif isinstance(node, N.If):
             facts.append(node.cond if path[k + 1][0] == "body" else not_(node.cond))
+            live |= config_reads(node.cond)
     return tuple(facts), c.windows
 
 
