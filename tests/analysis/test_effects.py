@@ -179,3 +179,29 @@ def test_the_stride_of_a_callees_own_window_is_the_callers_stride():
     conds = [a.ctx[0] for a in E.accesses(f._loopir_proc.body)]
     strides = [x for c in conds for x in _walk(c) if isinstance(x, N.StrideExpr)]
     assert [(s.name, s.dim) for s in strides] == [(A, 1), (A, 0)]
+
+
+def _nest(n: int):
+    from knit.procedure import parse_proc_string
+
+    shapes = ["A[i, j] = B[i, j] * 2.0", "C[i, j] += A[i, j]", "B[i, j] = C[i, j] + D[j, i]"]
+    body = "\n".join(f"            {shapes[k % 3]}" for k in range(n))
+    return parse_proc_string(
+        "def grow(N: size, A: f32[N, N] @ DRAM, B: f32[N, N] @ DRAM, C: f32[N, N] @ DRAM, "
+        "D: f32[N, N] @ DRAM):\n    for i in seq(0, N):\n        for j in seq(0, N):\n"
+        + body + "\n", {})
+
+
+def test_dependence_checks_prove_each_shape_pair_once():
+    # issue 9: the proofs reorder_loops and fission ask for do not grow with the number
+    # of statements repeating the same access shapes (they grew with its square)
+    from knit.stdlib.scheduling import fission, reorder_loops
+
+    counts = []
+    for n in (30, 300):
+        p = _nest(n)
+        smt.reset_stats()
+        reorder_loops(p, p.find_loop("i"))
+        fission(p, p.find_loop("j").body()[n // 2].before(), n_lifts=2)
+        counts.append(smt.stats()["queries"])
+    assert counts[0] == counts[1] and counts[0] < 100, counts
