@@ -433,3 +433,37 @@ def test_par_loops_are_proven_race_free_at_definition():
             w = A[i, 0:4]
             for j in seq(0, 4):
                 s[i] += w[j]
+
+
+def test_config_value_after_an_if_is_what_both_branches_leave():
+    @proc
+    def both(N: size, A: f32[4]):
+        if N > 2:
+            Cfg.n = 1
+        else:
+            Cfg.n = 1
+        A[Cfg.n] = 0.0
+
+    with pytest.raises(BoundsError, match=r"A\[Cfg.n\] may be out of bounds"):
+        @proc
+        def one(N: size, A: f32[4]):
+            Cfg.n = 9
+            if N > 2:
+                Cfg.n = 1
+            A[Cfg.n] = 0.0
+
+
+def test_config_value_after_a_loop_that_runs_is_what_its_iterations_leave():
+    @proc
+    def runs(N: size, A: f32[4]):
+        for i in seq(0, N):
+            Cfg.n = 3
+        A[Cfg.n] = 0.0
+
+    with pytest.raises(BoundsError, match=r"A\[Cfg.n\] may be out of bounds"):
+        @proc
+        def may_not_run(N: size, A: f32[4]):
+            Cfg.n = 9
+            for i in seq(1, N):
+                Cfg.n = 3
+            A[Cfg.n] = 0.0

@@ -25,6 +25,7 @@ from knit.stdlib.scheduling import (
     delete_config,
     eliminate_dead_code,
     extract_subproc,
+    fission,
     inline,
     inline_window,
     lift_alloc,
@@ -32,6 +33,7 @@ from knit.stdlib.scheduling import (
     reorder_stmts,
     reuse_buffer,
     sink_alloc,
+    specialize,
 )
 
 
@@ -576,3 +578,50 @@ def test_reuse_buffer_of_allocations_sized_by_an_unchanged_config():
         x[3] = t[7]
     """)
     equiv(one_size, p)
+
+
+# ---------------------------------------------------------------- the checker follows writes
+
+
+def test_fission_after_a_config_write_gives_a_valid_program():
+    # found by the fuzzer: after the first loop (which surely runs) Cfg.n is N, so the
+    # second loop's B[0, Cfg.n] is in bounds; the checker used to forget Cfg.n there
+    @proc
+    def f(N: size, B: f64[4, N + 1]):
+        Cfg.k = 2
+        for i in seq(Cfg.k, N + 2):
+            Cfg.n = N
+            B[0, Cfg.n] += 1.5
+
+    p = fission(f, f.find_loop("i").body()[0].after())
+    assert_body(p, """
+        Cfg.k = 2
+        for i in seq(Cfg.k, N + 2):
+            Cfg.n = N
+        for i in seq(Cfg.k, N + 2):
+            B[0, Cfg.n] += 1.5
+    """)
+    equiv(f, p, sizes={"N": [1, 3]})
+
+
+def test_specialize_over_a_config_write_gives_a_valid_program():
+    # both branches write Cfg.n = 1: after the if, Cfg.n is 1 (the checker joins them)
+    @proc
+    def f(N: size, A: f32[N + 2]):
+        assert N >= 3
+        Cfg.n = 1
+        A[1] = 0.0
+        A[0] += A[Cfg.n]
+
+    p = specialize(f, f.body()[0].expand(0, 1), ["N > 2"])
+    assert_body(p, """
+        assert N >= 3
+        if N > 2:
+            Cfg.n = 1
+            A[1] = 0.0
+        else:
+            Cfg.n = 1
+            A[1] = 0.0
+        A[0] += A[Cfg.n]
+    """)
+    equiv(f, p, sizes={"N": [3, 4]})

@@ -40,6 +40,11 @@ from knit.ir.visit import map_expr, map_type, walk_expr
 _checked: set = set()
 
 
+def _join(a: smt.Facts, b: smt.Facts) -> smt.Facts:
+    """The facts that hold after one of two paths: those both establish."""
+    return smt.Facts().add(*(f for f in a.formulas() if f in b))
+
+
 def check_proc(proc: N.Proc, *, memories: bool = True) -> None:
     """Check `proc` and raise the first KnitError found; a no-op once it passed.
 
@@ -123,9 +128,11 @@ class _Checker:
 
     # ------------------------------------------------------------ statements
 
-    def block(self, stmts, facts: smt.Facts, in_par: bool) -> None:
+    def block(self, stmts, facts: smt.Facts, in_par: bool) -> smt.Facts:
+        """Check `stmts` under `facts`; return the facts that hold after them."""
         for s in stmts:
             facts = self.stmt(s, facts, in_par)
+        return facts
 
     def stmt(self, s: N.Stmt, facts: smt.Facts, in_par: bool) -> smt.Facts:
         """Check `s` under `facts`; return the facts that still hold after it."""
@@ -139,11 +146,16 @@ class _Checker:
                 self.expr(rhs, facts)
                 return self.write_config(s, facts)
             case N.If(cond, body, orelse):
-                self.block(body, self.add(facts, cond), in_par)
+                then = self.block(body, self.add(facts, cond), in_par)
+                other = self.add(facts, self.negation(cond))
                 if orelse:
-                    self.block(orelse, self.add(facts, self.negation(cond)), in_par)
+                    other = self.block(orelse, other, in_par)
+                if self.writes_configs and configs_written_in((s,)):
+                    return _join(then, other)  # what holds after either branch
             case N.For():
-                self.for_(s, facts, in_par)
+                after = self.for_(s, facts, in_par)
+                if after is not None:
+                    return after
             case N.Alloc(name, typ, mem):
                 B.check_dims(name.name, typ, facts, s.srcinfo)
                 at_alloc, facts = self.evaluated(facts, typ.shape())
@@ -162,6 +174,8 @@ class _Checker:
         return self.forget(facts, (s,))
 
     def write_config(self, s: N.WriteConfig, facts: smt.Facts) -> smt.Facts:
+        """The facts after `Cfg.f = e`: the old ones about Cfg.f, of its old value, and
+        Cfg.f == e."""
         after = self.forget(facts, (s,))
         if s.rhs.type.is_control() and s.rhs.type != T.BOOL:
             field = N.ReadConfig(s.config, s.field, s.rhs.type)
@@ -170,7 +184,9 @@ class _Checker:
                 after = after.add(X.cmp("==", field, rhs))
         return after
 
-    def for_(self, s: N.For, facts: smt.Facts, in_par: bool) -> None:
+    def for_(self, s: N.For, facts: smt.Facts, in_par: bool) -> smt.Facts | None:
+        """Check a loop; the facts after it when they are better than forgetting what
+        its body writes, else None."""
         if s.mode == "par" and in_par:
             raise KnitSyntaxError(s.srcinfo, f"the par loop over '{s.iter.name}' is nested "
                                   "inside another par loop",
@@ -182,7 +198,13 @@ class _Checker:
         # what one iteration writes, the next sees: forget it, bounds included
         inner = self.add(facts, X.cmp("<=", s.lo, i), X.cmp("<", i, s.hi))
         inner = self.forget(inner, s.body)
-        self.block(s.body, inner, in_par or s.mode == "par")
+        end = self.block(s.body, inner, in_par or s.mode == "par")
+        # a loop that surely runs leaves the configs as its last iteration does (what
+        # holds at the end of every iteration); the facts about i hold of that one
+        if s.mode == "seq" and self.writes_configs and configs_written_in(s.body) and \
+                smt.prove(facts, X.cmp("<", s.lo, s.hi)):
+            return end
+        return None
 
     def check_race(self, s: N.For, facts: smt.Facts) -> None:
         """Iterations of a par loop run at once: none may write or reduce into a location
