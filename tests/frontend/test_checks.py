@@ -314,6 +314,7 @@ def test_gemm_checks_without_z3():
 
 
 def test_loop_bound_on_a_config_the_body_changes_is_its_value_at_entry():
+    # pins semantics.md#bounds-once
     # docs/semantics.md: a loop's bounds are evaluated once, when the loop starts, so
     # the facts about i use the bound's value at entry, whatever the body writes later
     @proc
@@ -333,6 +334,7 @@ def test_loop_bound_on_a_config_the_body_changes_is_its_value_at_entry():
 
 
 def test_allocation_keeps_the_size_it_was_allocated_with():
+    # pins semantics.md#alloc-shape
     # the shape of `t: f32[Cfg.n]` is evaluated at the allocation: a later write to
     # Cfg.n does not resize t, so t[7] is out of bounds for t of size 4
     with pytest.raises(BoundsError, match=r"t\[7\] may be out of bounds: dimension 0 has "
@@ -356,6 +358,7 @@ def test_allocation_keeps_the_size_it_was_allocated_with():
 
 
 def test_window_keeps_the_extent_it_was_made_with():
+    # pins semantics.md#window-once
     with pytest.raises(BoundsError, match=r"w\[5\] may be out of bounds"):
         @proc
         def widened(x: f32[8]):
