@@ -130,19 +130,45 @@ def test_irrelevant_facts_do_not_split_the_cache():
     assert smt.stats()["z3"] <= 1
 
 
-def test_unknown_is_not_proven():
+def test_unknown_is_not_proven_and_says_the_solver_gave_up():
     x, y, z = (N.Read(Sym(c), (), T.STRIDE) for c in "xyz")
     # x^3 + y^3 != z^3 for positive integers: true, but far beyond z3's nonlinear reach
     cube = lambda v: op("*", v, op("*", v, v))  # noqa: E731
     facts = [op(">=", v, lit(1)) for v in (x, y, z)]
-    goal = op("<", op("+", cube(x), cube(y)), cube(z))
-    old = smt.TIMEOUT_MS
+    goal = op("or", op("<", op("+", cube(x), cube(y)), cube(z)),
+              op(">", op("+", cube(x), cube(y)), cube(z)))
+    old = smt.RLIMIT
     try:
-        smt.set_timeout(200)
-        assert smt.prove(facts, op("or", goal, op(">", op("+", cube(x), cube(y)), cube(z)))) \
-            is False
+        smt.set_rlimit(20_000)
+        for _ in range(2):  # asked again, the cached answer still says why
+            assert smt.prove(facts, goal) is False
+            assert "work limit of 20,000 units ran out" in smt.gave_up()
+        assert smt.counterexample(facts, goal) is None
+        assert "work limit" in smt.take_gave_up()
+        assert smt.gave_up() is None  # taken
+        assert smt.prove([op(">=", x, lit(1))], op(">=", x, lit(0)))
+        assert smt.gave_up() is None  # an answered query clears it
     finally:
-        smt.set_timeout(old)
+        smt.set_rlimit(old)
+
+
+def test_the_work_limit_is_deterministic_not_a_clock():
+    """Under z3's rlimit the same query gets the same answer however loaded the machine
+    and whatever was asked before (a fresh solver per query)."""
+    x, y, z = (N.Read(Sym(c), (), T.STRIDE) for c in "xyz")
+    cube = lambda v: op("*", v, op("*", v, v))  # noqa: E731
+    facts = [op(">=", v, lit(1)) for v in (x, y, z)]
+    goal = op("!=", op("+", cube(x), cube(y)), cube(z))
+    old, answers = smt.RLIMIT, []
+    try:
+        for _ in range(3):
+            smt.set_rlimit(5_000)  # also empties the cache, so z3 runs each time
+            answers.append((smt.prove(facts, goal), smt.gave_up()))
+            smt.prove([op(">=", x, lit(2))], op(">=", x, lit(1)))  # history between
+    finally:
+        smt.set_rlimit(old)
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][1] is not None  # this limit is too small for the query
 
 
 def test_floor_semantics_of_negative_division():
