@@ -7,6 +7,8 @@ import itertools
 import subprocess
 import sys
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -232,3 +234,29 @@ def test_constant_goal_in_dead_code():
     facts = [op(">=", N_, lit(1)), op("<", N_, lit(1))]
     assert smt.prove(facts, op("<=", lit(0), lit(-1)))
     assert not smt.prove([op(">=", N_, lit(1))], op("<=", lit(0), lit(-1)))
+
+
+def test_a_refusal_says_when_the_solver_gave_up():
+    from knit import proc
+    from knit.errors import SchedulingError
+    from knit.stdlib.scheduling import reorder_stmts
+
+    @proc
+    def f(N: size, k: index, m: index, x: f32[4 * N + 2]):
+        assert k >= 0 and k < N and m >= 0 and m < N
+        x[2 * k] = 1.0
+        x[2 * m + 1] = 2.0
+
+    reorder_stmts(f, f.find("x[_] = 1.0").expand(0, 1))  # z3 proves it under the default
+    old = smt.RLIMIT
+    try:
+        smt.set_rlimit(1)
+        with pytest.raises(SchedulingError) as info:
+            reorder_stmts(f, f.find("x[_] = 1.0").expand(0, 1))
+    finally:
+        smt.set_rlimit(old)
+    msg = str(info.value)
+    assert "reorder_stmts: could not prove (the solver gave up: its work limit of 1 units " \
+        "ran out; see knit.analysis.smt.set_rlimit); the rewrite may be safe, but what it " \
+        "could not rule out is: the statements do not commute" in msg, msg
+    assert smt.gave_up() is None  # the refusal took it
