@@ -36,11 +36,11 @@ from knit.analysis import fastpath
 from knit.analysis.affine import Lin, NotAffine
 from knit.ir.sym import Sym
 
-# z3's deterministic work limit per query. The slowest query of the test suite and
-# the examples uses ~60,000 units (measured with stats()["max_rlimit"]), so this
-# leaves a margin of over 100x, while a pathological (e.g. nonlinear) query gives up
-# after ~2 s on this machine instead of running for minutes. A query that gives up is
-# "not proven".
+# z3's deterministic work limit per query. The costliest query of the test suite
+# uses ~380,000 units (measured with stats()["max_rlimit"] over `pytest tests`), so
+# this leaves a margin of ~26x, while a pathological (e.g. nonlinear) query gives up
+# after ~2.6 s on a busy 2-core Zen4 instead of running for minutes. A query that
+# gives up is "not proven", the same on any machine under any load.
 RLIMIT = 10_000_000
 _CACHE_LIMIT = 100_000
 
