@@ -45,6 +45,7 @@ import warnings
 
 from knit.errors import CompileError
 
+FORMAT = "knit-cache-2"  # part of every key: entries of older formats are never read
 MAGIC = b"\0KNITSUM"
 _TRAILER = struct.Struct("<8s32sQ")  # magic, SHA-256 of the library, its length
 STALE_SECONDS = 3600  # a temporary file this old belongs to a process that died
@@ -149,7 +150,7 @@ def _remove(path: str) -> None:
 
 def key(source: str, command: list[str], flags: list[str], host: str) -> str:
     h = hashlib.sha256()
-    for part in (source, *compiler_identity(command), "\0", *command, "\0", *flags, "\0",
+    for part in (FORMAT, source, *compiler_identity(command), "\0", *command, "\0", *flags, "\0",
                  host):
         h.update(part.encode() + b"\0")  # NUL-separated, so parts cannot run together
     return h.hexdigest()
