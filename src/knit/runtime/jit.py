@@ -65,7 +65,7 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
     with _config_lock:
         for cfg, c_name in unit.used_configs():
             _bind_config(lib, cfg, c_name)
-    return make_caller(proc, lib[ENTRY], lib._name)
+    return make_caller(proc, lib, lib._name)
 
 
 def jit_source(proc: N.Proc):
@@ -118,15 +118,25 @@ def entry_point(proc: N.Proc, unit) -> str:
         else:
             params.append(f"void* {v}")
             args.append(v)
+    # the same, taking its arguments as one int64 array (for knit.runtime.fastcall)
+    unpack, k = [], 0
+    for p in params:
+        typ = p.rsplit(" ", 1)[0]
+        cast = "(void*)(intptr_t)" if typ == "void*" else f"({typ})"
+        unpack.append(f"{cast} a[{k}]")
+        k += 1
     return (f"// the JIT's entry point: fixed-width arguments, so ctypes needs no C types\n"
             f"void {ENTRY}({', '.join(params) or 'void'}) {{\n"
-            f"    {unit.fn_name(proc)}({', '.join(args)});\n}}\n")
+            f"    {unit.fn_name(proc)}({', '.join(args)});\n}}\n"
+            f"void {ENTRY}_v(const int64_t* a) {{\n"
+            f"    {'(void) a; ' if not unpack else ''}{ENTRY}({', '.join(unpack)});\n}}\n")
 
 
 # ---------------------------------------------------------------- building and caching
 
 
-def load_library(source: str, command: list[str], flags: list[str], what: str):
+def load_library(source: str, command: list[str], flags: list[str], what: str,
+                 entry: str = ENTRY):
     """The library built from `source`, from the cache when it is there and intact.
 
     A damaged entry (see knit.cache) is rebuilt once, with a CacheWarning; a library
@@ -160,10 +170,10 @@ def load_library(source: str, command: list[str], flags: list[str], what: str):
             raise CompileError(f"the library the C compiler '{command[0]}' built for {what}"
                                f" cannot be loaded: {err}\ncommand: {shlex.join(command)}"
                                f"\nlibrary: {so} (removed)") from None
-        if not hasattr(lib, ENTRY):
+        if not hasattr(lib, entry):
             cache.discard(so, d)
             raise CompileError(f"the library the C compiler '{command[0]}' built for {what} "
-                               f"has no '{ENTRY}' function (was it compiled from knit's "
+                               f"has no '{entry}' function (was it compiled from knit's "
                                f"source?)\ncommand: {shlex.join(command)}\nlibrary: {so} "
                                "(removed, so the next compile rebuilds it)")
         _loaded[so] = lib
@@ -290,20 +300,25 @@ def _ptr(a, _from_buffer=ctypes.c_char.from_buffer, _addressof=ctypes.addressof)
         return a.ctypes.data
 
 
-def make_caller(proc: N.Proc, cfunc, library: str):
+def make_caller(proc: N.Proc, lib, library: str):
     """The Python callable for a compiled proc: call it like the proc (positionally or by
     name; NumPy arrays for tensors and windows, 0-d arrays or numbers for real scalars).
     It writes outputs in place and returns None.
 
-    Its source is generated so that each call does only the conversions this proc's
-    parameters need: bind and validate, then one ctypes call."""
+    A call runs through the proc's plan (knit.runtime.fastcall: checks and call in C)
+    when it can; otherwise through generated Python that does only the conversions
+    this proc's parameters need: bind and validate, then one ctypes call."""
     import numpy as np
 
     from knit.runtime.args import binder
+    from knit.runtime.fastcall import make_plan
 
+    cfunc = lib[ENTRY]
     cfunc.restype = None
     cfunc.argtypes = _argtypes(proc)
-    ns = {"bind": binder(proc).bind, "cfunc": cfunc, "ptr": _ptr}
+    b = binder(proc)
+    plan = make_plan(b, lib)
+    ns = {"bind": b.bind, "cfunc": cfunc, "ptr": _ptr, "plan": plan}
     cargs = []
     for k, a in enumerate(proc.args):
         ns[f"s{k}"] = a.name
@@ -316,12 +331,16 @@ def make_caller(proc: N.Proc, cfunc, library: str):
             cargs += [f"{v}.strides[{d}] // {item}" for d in range(len(t.shape()))]
         else:
             cargs.append(f"ptr({v})")
+    # the plan runs the call in C when it can; otherwise (or for any doubt) Python
+    # binds, validates (raising knit's errors) and calls through ctypes
+    fast = "    if not kwargs and plan(args) is None:\n        return\n" if plan else ""
     src = ("def call(*args, **kwargs):\n"
+           f"{fast}"
            "    env = bind(args, kwargs)\n"
            f"    cfunc({', '.join(cargs)})\n")
     exec(compile(src, f"<knit caller for {proc.name}>", "exec"), ns)
     call = ns["call"]
     call.__name__ = call.__qualname__ = proc.name
     call.__doc__ = f"Run the compiled C of knit proc {proc.name} (built as {library})."
-    call.proc, call.library = proc, library
+    call.proc, call.library, call.plan = proc, library, plan
     return call
