@@ -94,7 +94,8 @@ def _dir_error(d: str, doing: str, err: OSError) -> CacheError:
 
 
 def size() -> tuple[int, int]:
-    """(number of compiled libraries, bytes used by every file knit keeps there)."""
+    """(number of compiled procs' libraries, bytes used by every file knit keeps
+    there, including the call extension of knit.runtime.fastcall)."""
     d = directory(create=False)
     if not os.path.isdir(d):
         return 0, 0
@@ -107,7 +108,7 @@ def size() -> tuple[int, int]:
                 continue
             if stat.S_ISREG(st.st_mode):
                 total += st.st_size
-                libs += e.name.endswith(".so") and not e.name.startswith(".")
+                libs += e.name.endswith(".so") and e.name[0] in "0123456789abcdef"
     return libs, total
 
 
@@ -133,7 +134,7 @@ def _ours(name: str) -> bool:
     """Files knit writes: <key>.so, <key>.c, compiler identities, and temporary
     `.<key>...` files (names are hex, so no user file is mistaken for one)."""
     name = name.lstrip(".")
-    base = name.split(".")[0]
+    base = name.split(".")[0].removeprefix("knitcall-")  # knit.runtime.fastcall's module
     return len(base) >= 16 and all(c in "0123456789abcdef" for c in base) or \
         name.startswith("cc-")
 

@@ -322,27 +322,36 @@ PyMODINIT_FUNC PyInit__knitcall(void) {
 
 # ---------------------------------------------------------------- building the extension
 
+PREFIX = "knitcall-"  # its cache entry's name: <PREFIX><key>.so
+
 _module = None
-_module_failed = False
+_failed: set = set()  # compiler commands that could not build it (or no Python.h)
 _module_lock = threading.Lock()
 
 
-def extension():
-    """The `_knitcall` module, built and cached on first use; None if it cannot be
-    built here (then calls take the Python path)."""
-    global _module, _module_failed
-    if _module is not None or _module_failed:
+def extension(command: list[str] | None = None):
+    """The `_knitcall` module, built with `command` (default $CC, else cc) and cached
+    on first use; None if it cannot be built here (then calls take the Python path).
+    A failure is remembered per compiler, so a broken compiler does not disable the
+    fast path for a working one."""
+    global _module
+    from knit.runtime import jit
+
+    command = jit.compiler_command(None) if command is None else command
+    if _module is not None or tuple(command) in _failed:
         return _module
     with _module_lock:
-        if _module is None and not _module_failed:
+        if _module is None and tuple(command) not in _failed:
             try:
-                _module = _load()
+                _module = _load(command)
             except Exception:  # noqa: BLE001 -- any failure means: use the Python path
-                _module_failed = True
+                pass
+            if _module is None:
+                _failed.add(tuple(command))
     return _module
 
 
-def _load():
+def _load(command: list[str]):
     import importlib.machinery
     import importlib.util
 
@@ -358,8 +367,8 @@ def _load():
     flags = ["-O2", "-fPIC", "-shared", f"-I{py_inc}", f"-I{np.get_include()}"]
     abi = f"{sys.version}|{sys.abiflags}|numpy {np.__version__}|{sys.implementation.name}"
     source = f"/* {abi} */\n{_SOURCE}"
-    path = jit.load_library(source, jit.compiler_command(None), flags, "_knitcall",
-                            entry="PyInit__knitcall")._name
+    path = jit.load_library(source, command, flags, "_knitcall",
+                            entry="PyInit__knitcall", prefix=PREFIX)._name
     loader = importlib.machinery.ExtensionFileLoader("_knitcall", path)
     spec = importlib.util.spec_from_file_location("_knitcall", path, loader=loader)
     module = importlib.util.module_from_spec(spec)
@@ -374,11 +383,11 @@ class _Unsupported(Exception):
     """A parameter or expression the plan language does not cover."""
 
 
-def make_plan(binder, lib):
+def make_plan(binder, lib, command: list[str] | None = None):
     """The plan of a compiled proc's calls, or None (every call takes the Python path)."""
     import numpy as np
 
-    ext = extension()
+    ext = extension(command)
     if ext is None or not hasattr(lib, "knit_entry_v"):
         return None
     try:

@@ -65,7 +65,7 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
     with _config_lock:
         for cfg, c_name in unit.used_configs():
             _bind_config(lib, cfg, c_name)
-    return make_caller(proc, lib, lib._name)
+    return make_caller(proc, lib, lib._name, command)
 
 
 def jit_source(proc: N.Proc):
@@ -136,7 +136,7 @@ def entry_point(proc: N.Proc, unit) -> str:
 
 
 def load_library(source: str, command: list[str], flags: list[str], what: str,
-                 entry: str = ENTRY):
+                 entry: str = ENTRY, prefix: str = ""):
     """The library built from `source`, from the cache when it is there and intact.
 
     A damaged entry (see knit.cache) is rebuilt once, with a CacheWarning; a library
@@ -144,7 +144,7 @@ def load_library(source: str, command: list[str], flags: list[str], what: str,
     from knit import cache
 
     d = cache.directory()
-    key = cache.key(source, command, flags, host_id())
+    key = prefix + cache.key(source, command, flags, host_id())
     so = os.path.join(d, f"{key}.so")
     lib = _loaded.get(so)
     if lib is not None:
@@ -203,8 +203,8 @@ def build(source: str, command: list[str], flags: list[str], d: str, key: str,
 
     cache.clean_stale(d)
     c_path = os.path.join(d, f"{key}.c")
-    tmp_c = cache.temp_path(d, f".{key[:16]}.", ".c")
-    tmp_so = cache.temp_path(d, f".{key[:16]}.", ".so")
+    tmp_c = cache.temp_path(d, f".{key[:24]}.", ".c")
+    tmp_so = cache.temp_path(d, f".{key[:24]}.", ".so")
     try:
         try:
             with open(tmp_c, "w") as f:
@@ -300,7 +300,7 @@ def _ptr(a, _from_buffer=ctypes.c_char.from_buffer, _addressof=ctypes.addressof)
         return a.ctypes.data
 
 
-def make_caller(proc: N.Proc, lib, library: str):
+def make_caller(proc: N.Proc, lib, library: str, command: list[str] | None = None):
     """The Python callable for a compiled proc: call it like the proc (positionally or by
     name; NumPy arrays for tensors and windows, 0-d arrays or numbers for real scalars).
     It writes outputs in place and returns None.
@@ -317,7 +317,7 @@ def make_caller(proc: N.Proc, lib, library: str):
     cfunc.restype = None
     cfunc.argtypes = _argtypes(proc)
     b = binder(proc)
-    plan = make_plan(b, lib)
+    plan = make_plan(b, lib, command)
     ns = {"bind": b.bind, "cfunc": cfunc, "ptr": _ptr, "plan": plan}
     cargs = []
     for k, a in enumerate(proc.args):
