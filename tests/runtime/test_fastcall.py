@@ -228,3 +228,18 @@ def test_ordinary_calls_run_in_c():
             (padded, (4, np.zeros((6, 8), np.int32), np.array(1.5)))]
     for p, args in good:
         assert p.compile().plan(args) is None, (p.name(), args)
+
+
+def test_calls_leak_no_references():
+    import sys
+
+    f = axpy.compile()
+    x, y, a = f32(8), f32(8), np.array(1.0, np.float32)
+    bad = ro(f32(8))
+    f(8, a, x, y)
+    before = [sys.getrefcount(v) for v in (x, y, a, bad, NotImplemented)]
+    for _ in range(20000):
+        f.plan((8, a, x, y))
+        f.plan((8, a, x, bad))  # declined: NotImplemented
+    after = [sys.getrefcount(v) for v in (x, y, a, bad, NotImplemented)]
+    assert before == after
