@@ -75,14 +75,14 @@ def directory(create: bool = True) -> str:
             raise CacheError(f"the knit cache directory {d} exists but is not a directory; "
                              "set KNIT_CACHE_DIR to a directory") from None
         except OSError as err:
-            raise _dir_error(d, "cannot create", err) from None
+            raise dir_error(d, "cannot create", err) from None
     if os.path.exists(d) and not os.path.isdir(d):
         raise CacheError(f"the knit cache directory {d} exists but is not a directory; "
                          "set KNIT_CACHE_DIR to a directory")
     return d
 
 
-def _dir_error(d: str, doing: str, err: OSError) -> CacheError:
+def dir_error(d: str, doing: str, err: OSError) -> CacheError:
     hint = {errno.ENOSPC: "the disk is full; free space or run `knitc cache clear`",
             errno.EDQUOT: "the disk quota is exceeded; free space or run `knitc cache clear`",
             errno.EROFS: "the file system is read-only; set KNIT_CACHE_DIR to a writable "
@@ -126,7 +126,7 @@ def clear() -> int:
                 _remove(e.path)
                 n += 1
             except OSError as err:
-                raise _dir_error(d, f"cannot delete {e.name} in", err) from None
+                raise dir_error(d, f"cannot delete {e.name} in", err) from None
     return n
 
 
@@ -297,7 +297,7 @@ def discard(path: str, d: str) -> None:
     except FileNotFoundError:
         pass
     except OSError as err:
-        raise _dir_error(d, f"cannot remove the damaged entry {os.path.basename(path)} "
+        raise dir_error(d, f"cannot remove the damaged entry {os.path.basename(path)} "
                          "from", err) from None
 
 
@@ -327,7 +327,7 @@ def temp_path(d: str, prefix: str, suffix: str) -> str:
     try:
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=d)
     except OSError as err:
-        raise _dir_error(d, "cannot write to", err) from None
+        raise dir_error(d, "cannot write to", err) from None
     os.close(fd)
     return tmp
 
@@ -342,7 +342,7 @@ def write_atomic(path: str, data: bytes, d: str, executable: bool) -> None:
             os.fsync(f.fileno())
         publish(tmp, path, d, executable)
     except OSError as err:
-        raise _dir_error(d, "cannot write to", err) from None
+        raise dir_error(d, "cannot write to", err) from None
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)

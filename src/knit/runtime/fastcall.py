@@ -124,7 +124,11 @@ static int distinct(PyArrayObject *a, int64_t item) {
     int64_t s[NPY_MAXDIMS], d[NPY_MAXDIMS], span = item;
     for (i = 0; i < n; i++) {
         if (PyArray_DIMS(a)[i] == 0) return 1;
-        if (PyArray_DIMS(a)[i] > 1) { s[k] = PyArray_STRIDES(a)[i]; d[k] = PyArray_DIMS(a)[i]; k++; }
+        if (PyArray_DIMS(a)[i] > 1) {
+            s[k] = PyArray_STRIDES(a)[i];
+            d[k] = PyArray_DIMS(a)[i];
+            k++;
+        }
     }
     for (i = 1; i < k; i++)
         for (j = i; j > 0 && s[j - 1] > s[j]; j--) {

@@ -9,9 +9,12 @@ by the SHA-256 of the C source, the compiler's identity, the flags and the host 
 -- loads it without running the compiler. knit.cache verifies an entry before it is
 loaded and rebuilds a damaged one; `knitc cache clear` reclaims the space.
 
-Each call binds and validates its arguments with `knit.runtime.args` (shapes, dtypes,
-preconditions, aliasing), then calls a small C entry point whose parameters are all
-64-bit integers, booleans or pointers, so ctypes needs no knowledge of C's types.
+Each call is checked and run in C by the callable's plan (knit.runtime.fastcall)
+when it can be; otherwise it binds and validates its arguments with
+`knit.runtime.args` (shapes, dtypes, preconditions, aliasing), which raises knit's
+errors, then calls a small C entry point whose parameters are all 64-bit integers,
+booleans or pointers, so ctypes needs no knowledge of C's types. docs/runtime.md
+says what is thread-safe.
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
     `cc` overrides the compiler (default `$CC`, then `cc`); `flags` (a list, or a string
     split like a shell would) replaces the optimisation flags (default `-O3
     -march=native`); `-fPIC -shared`, and `-fopenmp` when the proc has a `par` loop, are
-    always added. Raises CompileError if the compiler cannot be run or rejects the code.
+    always added. Raises CompileError if the compiler cannot be run, rejects the code or
+    produces no usable library, and its subclass knit.cache.CacheError if the cache
+    directory cannot be used. Safe to call from several threads.
     """
     source, unit = jit_source(proc)
     command = compiler_command(cc)
@@ -210,7 +215,7 @@ def build(source: str, command: list[str], flags: list[str], d: str, key: str,
             with open(tmp_c, "w") as f:
                 f.write(source)
         except OSError as err:
-            raise cache._dir_error(d, "cannot write to", err) from None
+            raise cache.dir_error(d, "cannot write to", err) from None
         cmd = [*command, *flags, "-o", tmp_so, tmp_c]
         out = _run_compiler(cmd, what, c_path, tmp_c, d)
         problem = cache.library_problem(tmp_so)
@@ -225,7 +230,7 @@ def build(source: str, command: list[str], flags: list[str], d: str, key: str,
             _publish_source(tmp_c, c_path, d)
             cache.publish(tmp_so, os.path.join(d, f"{key}.so"), d, executable=True)
         except OSError as err:
-            raise cache._dir_error(d, "cannot write to", err) from None
+            raise cache.dir_error(d, "cannot write to", err) from None
     finally:
         for t in (tmp_c, tmp_so):
             if os.path.lexists(t):
