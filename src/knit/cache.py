@@ -181,11 +181,9 @@ def _version(command: tuple, files: tuple) -> str:
     ident = hashlib.sha256("\0".join(command + files).encode()).hexdigest()[:24]
     d = directory()
     path = os.path.join(d, f"cc-{ident}.id")
-    try:
-        with open(path) as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError):
-        pass
+    known = read_regular(path)
+    if isinstance(known, bytes) and known.startswith(b"exit "):
+        return known.decode(errors="replace")
     try:
         r = subprocess.run([*command, "--version"], capture_output=True, text=True,
                            timeout=60, stdin=subprocess.DEVNULL)
@@ -205,10 +203,9 @@ def _version(command: tuple, files: tuple) -> str:
 # ---------------------------------------------------------------- entries
 
 
-def verified(path: str) -> str | None:
-    """None if `path` is a complete library written by `seal`; else what is wrong
-    ('missing', or a description of the damage). Never blocks (a FIFO is opened
-    non-blocking) and never loads the file."""
+def read_regular(path: str) -> bytes | str:
+    """The contents of `path` if it is a regular file (not following symlinks, never
+    blocking on a FIFO), else what it is instead ('missing', 'it is a FIFO', ...)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except FileNotFoundError:
@@ -224,11 +221,20 @@ def verified(path: str) -> str | None:
                 "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
             return f"it is {kind}"
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read()
+            return f.read()
     except OSError as err:
         return f"it cannot be read ({err.strerror})"
     finally:
         os.close(fd)
+
+
+def verified(path: str) -> str | None:
+    """None if `path` is a complete library written by `seal`; else what is wrong
+    ('missing', or a description of the damage). Never blocks (a FIFO is opened
+    non-blocking) and never loads the file."""
+    data = read_regular(path)
+    if isinstance(data, str):
+        return data
     if len(data) < _TRAILER.size:
         return f"it is truncated ({len(data)} bytes)"
     magic, digest, length = _TRAILER.unpack_from(data, len(data) - _TRAILER.size)

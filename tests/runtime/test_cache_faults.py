@@ -404,3 +404,17 @@ def test_in_process_rebuild_after_damage(tmp_path, env):
     y = np.zeros(3, np.float32)
     f(3, 2.0, np.ones(3, np.float32), y)
     assert y.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_a_fifo_at_the_compiler_identity_file_does_not_hang(env, monkeypatch):
+    d = Path(env["KNIT_CACHE_DIR"])
+    kc._version.cache_clear()  # remembered per process: forget it, so this cache gets one
+    jit.compile_proc(axpy._loopir_proc)
+    ids = list(d.glob("cc-*.id"))
+    assert len(ids) == 1 and ids[0].read_text().startswith("exit 0\n")
+    ids[0].unlink()
+    os.mkfifo(ids[0])
+    kc._version.cache_clear()
+    jit._loaded.clear()
+    jit.compile_proc(axpy._loopir_proc)  # re-probes the compiler, replaces the FIFO
+    assert stat.S_ISREG(os.lstat(ids[0]).st_mode)
