@@ -243,7 +243,7 @@ def _publish_source(tmp_c: str, c_path: str, d: str) -> None:
 
     try:
         cache.publish(tmp_c, c_path, d, executable=False)
-    except OSError:
+    except (OSError, cache.CacheError):
         pass  # only the library matters; a write error there is reported
 
 
