@@ -37,9 +37,9 @@ from knit.analysis.affine import Lin, NotAffine
 from knit.ir.sym import Sym
 
 # z3's deterministic work limit per query. The costliest query of the test suite
-# uses ~380,000 units (measured with stats()["max_rlimit"] over `pytest tests`), so
-# this leaves a margin of ~26x, while a pathological (e.g. nonlinear) query gives up
-# after ~2.6 s on a busy 2-core Zen4 instead of running for minutes. A query that
+# uses ~240,000 units (measured with stats()["max_rlimit"] over `pytest tests`), so
+# this leaves a margin of ~40x, while a pathological (e.g. nonlinear) query gives up
+# after ~2.5-3.5 s on a busy 2-core Zen4 instead of running for minutes. A query that
 # gives up is "not proven", the same on any machine under any load.
 RLIMIT = 10_000_000
 _CACHE_LIMIT = 100_000
