@@ -581,7 +581,7 @@ def test_bind_expr_of_a_literal_takes_the_precision_of_the_operation_around_it()
 
     r = bind_expr(half, "2.5", "h")
     assert "h: f64 @ DRAM" in body(r)  # not an integer: kept exact
-    assert r.find("A[0] = _")._node().rhs.type == T.R
+    assert r.find("A[0] = _")._node().rhs.type == T.F64  # i32 + f64: semantics.md#mixed-precision
     equiv(half, checked(r))
 
 
@@ -666,7 +666,7 @@ def test_set_precision_retypes_the_operations_that_read_it():
         A[0] = A[1] - t
 
     p = set_precision(mixed, "t : _", "f64")
-    assert p.find("A[0] = _")._node().rhs.type == T.R  # f32 - f64: as the parser types it
+    assert p.find("A[0] = _")._node().rhs.type == T.F64  # f32 - f64: as the parser types it
     equiv(mixed, checked(p))
 
 
