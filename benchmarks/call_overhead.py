@@ -80,7 +80,9 @@ def call_overhead(kernels) -> list[tuple[str, float, float, float]]:
     for name, p, args, raw_args in cases:
         f = p.compile()
         if f.plan is None:
-            raise SystemExit("no call plan: is Python.h missing? (see knit.runtime.fastcall)")
+            from knit.runtime import fastcall
+
+            raise SystemExit(f"no call plan: {fastcall.unavailable() or 'unsupported proc'}")
         bind = binder(p._loopir_proc).bind
         cfunc = f.__globals__["cfunc"]
         env_args = [s.name for s in p._loopir_proc.args]

@@ -243,3 +243,43 @@ def test_calls_leak_no_references():
         f.plan((8, a, x, bad))  # declined: NotImplemented
     after = [sys.getrefcount(v) for v in (x, y, a, bad, NotImplemented)]
     assert before == after
+
+
+def test_without_the_extension_calls_take_the_python_path(tmp_path):
+    """KNIT_NO_FASTCALL (or no Python.h): no plan, same results, same errors; the
+    reason is reported by fastcall.unavailable()."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        from __future__ import annotations
+        import numpy as np
+        from knit import proc
+        from knit.errors import ArgumentError
+        from knit.runtime import fastcall
+
+        @proc
+        def axpy(N: size, a: f32, x: f32[N], y: f32[N]):
+            for i in seq(0, N):
+                y[i] += a * x[i]
+
+        f = axpy.compile()
+        assert f.plan is None
+        y = np.ones(3, np.float32)
+        f(2.0, np.ones(3, np.float32), y)
+        assert y.tolist() == [3.0, 3.0, 3.0]
+        try:
+            f(2.0, y, y)
+        except ArgumentError as err:
+            assert "overlap in memory" in str(err)
+        print(list(fastcall.unavailable().values()))
+    """)
+    script = tmp_path / "no_fastcall.py"
+    script.write_text(code)
+    env = {**os.environ, "KNIT_NO_FASTCALL": "1", "KNIT_CACHE_DIR": str(tmp_path / "c")}
+    r = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "KNIT_NO_FASTCALL is set" in r.stdout

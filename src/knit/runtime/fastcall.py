@@ -331,7 +331,7 @@ PyMODINIT_FUNC PyInit__knitcall(void) {
 PREFIX = "knitcall-"  # its cache entry's name: <PREFIX><key>.so
 
 _module = None
-_failed: set = set()  # compiler commands that could not build it (or no Python.h)
+_failed: dict = {}  # compiler command -> why it could not build the extension
 _module_lock = threading.Lock()
 
 
@@ -350,11 +350,15 @@ def extension(command: list[str] | None = None):
         if _module is None and tuple(command) not in _failed:
             try:
                 _module = _load(command)
-            except Exception:  # noqa: BLE001 -- any failure means: use the Python path
-                pass
-            if _module is None:
-                _failed.add(tuple(command))
+            except Exception as err:  # noqa: BLE001 -- any failure: use the Python path
+                _failed[tuple(command)] = f"{type(err).__name__}: {err}"
     return _module
+
+
+def unavailable() -> dict:
+    """Why the extension could not be built, per compiler command (empty if it was
+    built, or never tried): calls then take the Python path."""
+    return dict(_failed)
 
 
 def _load(command: list[str]):
@@ -366,10 +370,11 @@ def _load(command: list[str]):
     from knit.runtime import jit
 
     if os.environ.get("KNIT_NO_FASTCALL"):
-        return None
+        raise RuntimeError("KNIT_NO_FASTCALL is set")
     py_inc = sysconfig.get_paths()["include"]
     if not os.path.exists(os.path.join(py_inc, "Python.h")):
-        return None
+        raise RuntimeError(f"no Python.h in {py_inc} (install the Python headers, e.g. "
+                           "python3-dev)")
     flags = ["-O2", "-fPIC", "-shared", f"-I{py_inc}", f"-I{np.get_include()}"]
     abi = f"{sys.version}|{sys.abiflags}|numpy {np.__version__}|{sys.implementation.name}"
     source = f"/* {abi} */\n{_SOURCE}"
