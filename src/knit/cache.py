@@ -257,8 +257,8 @@ def seal(tmp: str) -> None:
 
 
 def library_problem(path: str) -> str | None:
-    """What makes `path` not a complete shared library, or None. Checks the structure
-    the loader maps (ELF header, program headers, segments and section headers inside
+    """What makes `path` not a complete shared library (or program), or None. Checks
+    the structure the loader maps (ELF header, program headers, segments and section headers inside
     the file), so a truncated library is reported instead of crashing the loader."""
     try:
         with open(path, "rb") as f:
@@ -281,8 +281,8 @@ def library_problem(path: str) -> str | None:
         e_type, = struct.unpack_from(end + "H", data, 16)
         phoff, shoff = struct.unpack_from(end + "II", data, 28)
         phentsize, phnum, shentsize, shnum = struct.unpack_from(end + "HHHH", data, 42)
-    if e_type != 3:  # ET_DYN
-        return "it is an ELF file but not a shared library"
+    if e_type not in (2, 3):  # ET_EXEC, ET_DYN (check_instr builds programs here too)
+        return "it is an ELF file but neither a shared library nor a program"
     if phoff + phnum * phentsize > len(data) or shoff + shnum * shentsize > len(data):
         return f"it is truncated ({len(data)} bytes)"
     for i in range(phnum):
