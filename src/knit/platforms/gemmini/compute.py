@@ -4,13 +4,12 @@ dataflow). `matmul_acc_i8` accumulates into C; `matmul_i8` overwrites it.
 
 The products are of int8 values promoted to int, as C computes them (Exo's bodies copy
 A and B into int32 temporaries first: the same values, but knit's `replace` cannot match
-a body with local buffers yet). Prototypes are `@instr`s, not `@proc`s: knit refuses plain procs that touch the
-accelerator's memories (see docs/gemmini.md)."""
+a body with local buffers yet). Prototypes are written over DRAM and moved with `on_accelerator` (see loads.py)."""
 
 from __future__ import annotations
 
-from knit import instr
-from knit.platforms.gemmini.configs import SIM, ConfigMatmul
+from knit import DRAM, instr, proc
+from knit.platforms.gemmini.configs import SIM, ConfigMatmul, on_accelerator
 from knit.platforms.gemmini.memories import GEMM_ACCUM, GEMM_SCRATCH
 from knit.stdlib.scheduling import make_instr, rename, replace, write_config
 
@@ -30,9 +29,9 @@ def config_matmul():
     ConfigMatmul.done = True
 
 
-@instr(_CONFIG_EX + _matmul_c(False), c_global=SIM)
-def _matmul_i8(N: size, M: size, K: size, A: [i8][N, 16] @ GEMM_SCRATCH,
-               B: [i8][K, 16] @ GEMM_SCRATCH, C: [i32][N, 16] @ GEMM_ACCUM):
+@proc
+def _matmul_i8(N: size, M: size, K: size, A: [i8][N, 16] @ DRAM,
+               B: [i8][K, 16] @ DRAM, C: [i32][N, 16] @ DRAM):
     assert N <= 16
     assert M <= 16
     assert K <= 16
@@ -46,9 +45,12 @@ def _matmul_i8(N: size, M: size, K: size, A: [i8][N, 16] @ GEMM_SCRATCH,
                 C[i, j] += A[i, k] * B[k, j]
 
 
-@instr(_CONFIG_EX + _matmul_c(True), c_global=SIM)
-def _matmul_acc_i8(N: size, M: size, K: size, A: [i8][N, 16] @ GEMM_SCRATCH,
-                   B: [i8][K, 16] @ GEMM_SCRATCH, C: [i32][N, 16] @ GEMM_ACCUM):
+_matmul_i8 = on_accelerator(_matmul_i8, A=GEMM_SCRATCH, B=GEMM_SCRATCH, C=GEMM_ACCUM)
+
+
+@proc
+def _matmul_acc_i8(N: size, M: size, K: size, A: [i8][N, 16] @ DRAM,
+                   B: [i8][K, 16] @ DRAM, C: [i32][N, 16] @ DRAM):
     assert N <= 16
     assert M <= 16
     assert K <= 16
@@ -61,6 +63,9 @@ def _matmul_acc_i8(N: size, M: size, K: size, A: [i8][N, 16] @ GEMM_SCRATCH,
                 C[i, j] += A[i, k] * B[k, j]
 
 
+_matmul_acc_i8 = on_accelerator(_matmul_acc_i8, A=GEMM_SCRATCH, B=GEMM_SCRATCH, C=GEMM_ACCUM)
+
+
 do_matmul_i8 = rename(make_instr(_matmul_i8, _matmul_c(False), SIM), "do_matmul_i8")
 matmul_i8 = rename(make_instr(_matmul_i8, _CONFIG_EX + _matmul_c(False), SIM), "matmul_i8")
 do_matmul_acc_i8 = rename(make_instr(_matmul_acc_i8, _matmul_c(True), SIM),
@@ -70,13 +75,12 @@ matmul_acc_i8 = rename(make_instr(_matmul_acc_i8, _CONFIG_EX + _matmul_c(True), 
 
 
 def _v2(p, name: str, do):
-    """`p` as `config_matmul(); do(...)`, by checked rewrites."""
+    """`p` as `config_matmul(); do(...)`, by checked rewrites (a plain proc)."""
     p = rename(p, name)
     p = write_config(p, p.body()[0].before(), ConfigMatmul, "done", "True")
     p = replace(p, "for i in _:_", do)
-    p = replace(p, "ConfigMatmul.done = _", config_matmul)
-    return make_instr(p, _CONFIG_EX + do.get_instr(), SIM)
+    return replace(p, "ConfigMatmul.done = _", config_matmul)
 
 
-matmul_i8_v2 = _v2(matmul_i8, "matmul_i8_v2", do_matmul_i8)
-matmul_acc_i8_v2 = _v2(matmul_acc_i8, "matmul_acc_i8_v2", do_matmul_acc_i8)
+matmul_i8_v2 = _v2(_matmul_i8, "matmul_i8_v2", do_matmul_i8)
+matmul_acc_i8_v2 = _v2(_matmul_acc_i8, "matmul_acc_i8_v2", do_matmul_acc_i8)

@@ -91,3 +91,14 @@ def set_prec_mem(p, bufname, precision, memory):
     from knit.stdlib.scheduling import set_memory, set_precision
 
     return set_precision(set_memory(p, bufname, memory), bufname, precision)
+
+
+def on_accelerator(p, **memories):
+    """A prototype written over DRAM with parameters moved into the accelerator's
+    memories (`on_accelerator(p, dst=GEMM_SCRATCH)`): knit checks a `@proc` that touches
+    GEMM memories at definition, so instruction bodies are written this way."""
+    from knit.stdlib.scheduling import set_memory
+
+    for name, mem in memories.items():
+        p = set_memory(p, name, mem)
+    return p

@@ -41,8 +41,9 @@
 #define GEMMINI_WS 1                 // the weight-stationary dataflow (the only one here)
 #define GEMMINI_MAX_ALLOCS 4096
 #define GEMMINI_ROB 64
-// a kernel uses only some instructions: the rest must not warn
-#define GEMMINI_FN static __attribute__((unused))
+// a kernel uses only some instructions (the rest must not warn); kept out of line, as
+// calls, so that compiling a kernel with thousands of instructions stays fast
+#define GEMMINI_FN static __attribute__((unused, noinline))
 
 // the meaning of acc_scale: an f32 product, as the instr's body computes it
 #define ACC_SCALE(x, scale) ((scale) * (x))
@@ -206,18 +207,21 @@ GEMMINI_FN int gemmini_size_ok(const char *instr, const char *what, int64_t v, i
 
 // ---------------------------------------------------------------- timing
 
-// Start an instruction on a unit: after its issue slot, a free ROB entry, the unit,
-// and the rows it depends on (`dep`); returns its start cycle.
+// Start an instruction on a unit. It is dispatched one cycle after the one before it
+// (in order), once a ROB entry is free (the instruction `rob_size` back has completed);
+// it starts when its unit is free and the rows it depends on (`dep`) are ready. Units
+// run ahead of each other: dispatch does not wait for the previous start.
 GEMMINI_FN double gemmini_start(double *unit, double dep) {
     struct knit_gemmini_state *s = &knit_gemmini;
     int r = s->params.rob_size < 1 ? 1 : (s->params.rob_size > GEMMINI_ROB ? GEMMINI_ROB
                                                                           : s->params.rob_size);
-    double t = s->issue_clock;
+    double issue = s->issue_clock;
     double oldest = s->rob[s->n_instr % r];  // completion of the instruction r ago
-    if (oldest > t) t = oldest;
+    if (oldest > issue) issue = oldest;
+    s->issue_clock = issue + 1;
+    double t = issue;
     if (*unit > t) t = *unit;
     if (dep > t) t = dep;
-    s->issue_clock = t + 1;
     return t;
 }
 
@@ -336,6 +340,39 @@ GEMMINI_FN void gemmini_extended_config_ex(int dataflow, int act, int sys_shift,
 }
 
 // ---------------------------------------------------------------- moves
+
+// Not a Gemmini instruction: the `do_*` moves call this first, with the stride of the
+// buffer they are given, so that a configuration made for another buffer is a fault
+// instead of a silently wrong move. (`id` 3 is the store configuration.)
+GEMMINI_FN void gemmini_expect_stride(int id, int64_t stride_bytes) {
+    struct knit_gemmini_state *s = &knit_gemmini;
+    gemmini_init();
+    if (s->error) return;
+    static const char *what[4] = {"mvin", "mvin2", "mvin3", "mvout"};
+    int set = id < 3 ? s->ld_set[id] : s->st_set;
+    int64_t have = id < 3 ? s->ld_stride[id] : s->st_stride;
+    if (!set)
+        gemmini_fail("%s before its configuration: no %s was executed", what[id],
+                     id < 3 ? "config_ld for its load id" : "config_st");
+    else if (have != stride_bytes)
+        gemmini_fail("%s: configured for a DRAM stride of %lld bytes, but its buffer's rows "
+                     "are %lld bytes apart", what[id], (long long) have,
+                     (long long) stride_bytes);
+}
+
+// Not a Gemmini instruction: `st_acc_i8_configured` calls this first with the scale,
+// ReLU flag and stride its body means, so that a store configured otherwise is a fault.
+GEMMINI_FN void gemmini_expect_store(int64_t stride_bytes, int act, float scale) {
+    struct knit_gemmini_state *s = &knit_gemmini;
+    gemmini_expect_stride(3, stride_bytes);
+    if (s->error) return;
+    if (s->st_act != act || memcmp(&s->st_scale, &scale, sizeof scale) != 0)
+        gemmini_fail("mvout: configured with scale %g and ReLU %s, but the store means scale "
+                     "%g and ReLU %s", (double) s->st_scale, s->st_act ? "on" : "off",
+                     (double) scale, act ? "on" : "off");
+}
+
+
 
 GEMMINI_FN int8_t gemmini_sat8(int64_t v) {
     return (int8_t) (v > 127 ? 127 : (v < -128 ? -128 : v));

@@ -4,7 +4,12 @@ rows into the accumulator, and zero fills.
 Naming, as in Exo: `ld_*` configures and moves (two C calls), `do_ld_*` only moves (its
 configuration must be set before: `config_ld_*`), and `ld_*_v2` is `ld_*` rewritten into
 `config_ld_*(...); do_ld_*(...)` by checked scheduling, so that `call_eqv` can swap it
-in and `inline` can expose the configuration, which a schedule then lifts out of loops.
+in and `inline` can expose the configuration, which a schedule then lifts out of loops
+(a `_v2` is a plain proc, as `inline` keeps an instruction whole).
+
+The prototypes are written over DRAM and moved to the accelerator with `set_memory`: a
+plain `@proc` may not touch GEMM_SCRATCH/GEMM_ACCUM, but a prototype only ever becomes
+an instruction or a `_v2`.
 `_id1`/`_id2` use load ids 1 and 2 (mvin2/mvin3), which keep their own strides.
 
 Block loads move `m` blocks of 16 columns at once; blocks land 16 rows apart (id 1), or
@@ -13,19 +18,18 @@ Block loads move `m` blocks of 16 columns at once; blocks land 16 rows apart (id
 
 from __future__ import annotations
 
-from knit import DRAM, instr
+from knit import DRAM, instr, proc
 from knit.platforms.gemmini.configs import (
     SIM,
     ConfigLoad,
     ConfigLoad_id1,
     ConfigLoad_id2,
     ConfigLoadAcc,
+    on_accelerator,
     set_prec_mem,
 )
 from knit.platforms.gemmini.memories import GEMM_ACCUM, GEMM_SCRATCH
 from knit.stdlib.scheduling import (
-    delete_pass,
-    insert_pass,
     make_instr,
     rename,
     replace,
@@ -44,6 +48,13 @@ def _config_c(stride: str, ld_id: int, shrunk: int = 0) -> str:
 
 def _mvin_c(ld_id: int, cols: str = "{m}", rows: str = "{n}", src="&{src_data}") -> str:
     return f"{_MVIN[ld_id]}({src}, (uint64_t) &{{dst_data}}, {cols}, {rows});"
+
+
+def _do_mvin_c(ld_id: int, cols: str = "{m}", esize: int = 1, stride_factor: str = "") -> str:
+    """A move without its configuration: the simulator checks that the configured
+    stride is this source's."""
+    return (f"gemmini_expect_stride({ld_id}, {{src}}.strides[0] * {esize}{stride_factor});\n"
+            + _mvin_c(ld_id, cols))
 
 
 _LD_STRIDE = ("{src}.strides[0]", "{src}.strides[0]", "{src}.strides[0]")
@@ -84,9 +95,9 @@ def config_ld_acc_i32_vector(stride_set: bool):
 # ------------------------------------------------------------------ int8 rows
 
 
-@instr(_mvin_c(0), c_global=SIM)
+@proc
 def ld_i8_prototype(n: size, m: size, src: [i8][n, m] @ DRAM,
-                    dst: [i8][n, 16] @ GEMM_SCRATCH):
+                    dst: [i8][n, 16] @ DRAM):
     assert n <= 16
     assert m <= 16
     assert stride(src, 1) == 1
@@ -97,9 +108,12 @@ def ld_i8_prototype(n: size, m: size, src: [i8][n, m] @ DRAM,
             dst[i, j] = src[i, j]
 
 
-do_ld_i8 = rename(make_instr(ld_i8_prototype, _mvin_c(0), SIM), "do_ld_i8")
-do_ld_i8_id1 = rename(make_instr(ld_i8_prototype, _mvin_c(1), SIM), "do_ld_i8_id1")
-do_ld_i8_id2 = rename(make_instr(ld_i8_prototype, _mvin_c(2), SIM), "do_ld_i8_id2")
+ld_i8_prototype = on_accelerator(ld_i8_prototype, dst=GEMM_SCRATCH)
+
+
+do_ld_i8 = rename(make_instr(ld_i8_prototype, _do_mvin_c(0), SIM), "do_ld_i8")
+do_ld_i8_id1 = rename(make_instr(ld_i8_prototype, _do_mvin_c(1), SIM), "do_ld_i8_id1")
+do_ld_i8_id2 = rename(make_instr(ld_i8_prototype, _do_mvin_c(2), SIM), "do_ld_i8_id2")
 
 _DO_LD = (do_ld_i8, do_ld_i8_id1, do_ld_i8_id2)
 _CONFIG_LD = (config_ld_i8, config_ld_i8_id1, config_ld_i8_id2)
@@ -116,8 +130,8 @@ def _configured(p, ld_id: int, do_load, stride: str = "stride(src, 0)"):
 
 def _make_ld_i8(name: str, ld_id: int, v2: bool):
     p = rename(ld_i8_prototype, name)
-    if v2:
-        p = _configured(p, ld_id, _DO_LD[ld_id])
+    if v2:  # a plain proc calling two instrs, which inline() exposes
+        return _configured(p, ld_id, _DO_LD[ld_id])
     return make_instr(p, _config_c(_LD_STRIDE[ld_id], ld_id) + _mvin_c(ld_id), SIM)
 
 
@@ -145,7 +159,7 @@ def ld_i8_s2(n: size, m: size, src: [i8][n * 2 - 1, m] @ DRAM,
             dst[i, j] = src[i * 2, j]
 
 
-@instr(_mvin_c(1), c_global=SIM)
+@instr(_do_mvin_c(1, stride_factor=" * 2"), c_global=SIM)
 def do_ld_i8_s2_id1(n: size, m: size, src: [i8][n * 2 - 1, m] @ DRAM,
                     dst: [i8][n, 16] @ GEMM_SCRATCH):
     assert n <= 16
@@ -177,9 +191,9 @@ def do_ld_i8_vector(src: [i8][16] @ DRAM, dst: [i8][16] @ GEMM_SCRATCH):
 # ------------------------------------------------------------------ blocks of 16 columns
 
 
-@instr(_config_c("{src}.strides[0]", 0) + _mvin_c(0, "16 * {m}"), c_global=SIM)
+@proc
 def ld_i8_block(n: size, m: size, src: [i8][n, 16 * m] @ DRAM,
-                dst: [i8][m, n, 16] @ GEMM_SCRATCH):
+                dst: [i8][m, n, 16] @ DRAM):
     assert n <= 16
     assert m <= 4
     assert stride(src, 1) == 1
@@ -192,9 +206,12 @@ def ld_i8_block(n: size, m: size, src: [i8][n, 16 * m] @ DRAM,
                 dst[j, i, k] = src[i, 16 * j + k]
 
 
-@instr(_mvin_c(2, "16 * {m}"), c_global=SIM)
+ld_i8_block = on_accelerator(ld_i8_block, dst=GEMM_SCRATCH)
+
+
+@proc
 def _ld_i8_block_n(n: size, m: size, src: [i8][n, 16 * m] @ DRAM,
-                   dst: [i8][m, n, 16] @ GEMM_SCRATCH):
+                   dst: [i8][m, n, 16] @ DRAM):
     assert n <= 16
     assert m <= 4
     assert stride(src, 1) == 1
@@ -207,24 +224,28 @@ def _ld_i8_block_n(n: size, m: size, src: [i8][n, 16 * m] @ DRAM,
                 dst[j, i, k] = src[i, 16 * j + k]
 
 
+_ld_i8_block_n = on_accelerator(_ld_i8_block_n, dst=GEMM_SCRATCH)
+
+
 _CFG_BLOCK_N = "gemmini_extended4_config_ld({stride}, 1.0f, 0, {{n}}, 2);\n"
-ld_i8_block = make_instr(ld_i8_block, _config_c("{src}.strides[0]", 0) +
+_ld_i8_block = ld_i8_block
+ld_i8_block = make_instr(_ld_i8_block, _config_c("{src}.strides[0]", 0) +
                          _mvin_c(0, "16 * {m}"), SIM)
-do_ld_i8_block_id1 = rename(make_instr(ld_i8_block, _mvin_c(1, "16 * {m}"), SIM),
+do_ld_i8_block_id1 = rename(make_instr(_ld_i8_block, _do_mvin_c(1, "16 * {m}"), SIM),
                             "do_ld_i8_block_id1")
-do_ld_i8_block_id2 = rename(make_instr(_ld_i8_block_n, _mvin_c(2, "16 * {m}"), SIM),
+do_ld_i8_block_id2 = rename(make_instr(_ld_i8_block_n, _do_mvin_c(2, "16 * {m}"), SIM),
                             "do_ld_i8_block_id2")
 
 
 def _make_ld_i8_block(name: str, ld_id: int, v2: bool):
     if ld_id == 1:
-        base, do, cfg_c = ld_i8_block, do_ld_i8_block_id1, _config_c("{src}.strides[0]", 1)
+        base, do, cfg_c = _ld_i8_block, do_ld_i8_block_id1, _config_c("{src}.strides[0]", 1)
     else:
         base, do = _ld_i8_block_n, do_ld_i8_block_id2
         cfg_c = _CFG_BLOCK_N.format(stride="{src}.strides[0]")
     p = rename(base, name)
     if v2:
-        p = _configured(p, ld_id, do)
+        return _configured(p, ld_id, do)
     return make_instr(p, cfg_c + _mvin_c(ld_id, "16 * {m}"), SIM)
 
 
@@ -252,13 +273,13 @@ def zero_block_id2(n: size, m: size, dst: [i8][m, n, 16] @ GEMM_SCRATCH):
 # ------------------------------------------------------------------ into the accumulator
 
 # int8 rows widened into int32 accumulators (`shrunk` = the DRAM side holds int8)
-ld_acc_i8 = set_prec_mem(rename(ld_i8, "ld_acc_i8"), "dst", "i32", GEMM_ACCUM)
+ld_acc_i8 = set_prec_mem(rename(ld_i8_prototype, "ld_acc_i8"), "dst", "i32", GEMM_ACCUM)
 ld_acc_i8 = make_instr(ld_acc_i8, _config_c("{src}.strides[0]", 0, shrunk=1) + _mvin_c(0),
                        SIM)
 
 
-@instr(_mvin_c(0), c_global=SIM)
-def _ld_acc_i32(n: size, m: size, src: [i32][n, m] @ DRAM, dst: [i32][n, 16] @ GEMM_ACCUM):
+@proc
+def _ld_acc_i32(n: size, m: size, src: [i32][n, m] @ DRAM, dst: [i32][n, 16] @ DRAM):
     assert n <= 16
     assert m <= 16
     assert stride(src, 1) == 1
@@ -269,14 +290,17 @@ def _ld_acc_i32(n: size, m: size, src: [i32][n, m] @ DRAM, dst: [i32][n, 16] @ G
             dst[i, j] = src[i, j]
 
 
+_ld_acc_i32 = on_accelerator(_ld_acc_i32, dst=GEMM_ACCUM)
+
+
 ld_acc_i32 = rename(make_instr(_ld_acc_i32, _config_c("{src}.strides[0] * 4", 0) +
                                _mvin_c(0), SIM), "ld_acc_i32")
-do_ld_acc_i32 = rename(make_instr(_ld_acc_i32, _mvin_c(0), SIM), "do_ld_acc_i32")
+do_ld_acc_i32 = rename(make_instr(_ld_acc_i32, _do_mvin_c(0, esize=4), SIM), "do_ld_acc_i32")
 
 
 # One row of 16 int32 (a bias) copied into n accumulator rows: a DRAM stride of 0.
-@instr(_mvin_c(0, "16", "{n}"), c_global=SIM)
-def _ld_acc_i32_vector(n: size, src: [i32][1, 16] @ DRAM, dst: [i32][n, 16] @ GEMM_ACCUM):
+@proc
+def _ld_acc_i32_vector(n: size, src: [i32][1, 16] @ DRAM, dst: [i32][n, 16] @ DRAM):
     assert n <= 16
     assert stride(src, 1) == 1
     assert stride(dst, 0) == 16
@@ -284,6 +308,9 @@ def _ld_acc_i32_vector(n: size, src: [i32][1, 16] @ DRAM, dst: [i32][n, 16] @ GE
     for i in seq(0, n):
         for j in seq(0, 16):
             dst[i, j] = src[0, j]
+
+
+_ld_acc_i32_vector = on_accelerator(_ld_acc_i32_vector, dst=GEMM_ACCUM)
 
 
 _MVIN_VEC = _mvin_c(0, "16", "{n}")
@@ -294,11 +321,10 @@ do_ld_acc_i32_vector = rename(make_instr(_ld_acc_i32_vector, _MVIN_VEC, SIM),
 
 
 def _make_ld_acc_i32_vector_v2():
-    p = rename(ld_acc_i32_vector, "ld_acc_i32_vector_v2")
+    p = rename(_ld_acc_i32_vector, "ld_acc_i32_vector_v2")
     p = write_config(p, p.body()[0].before(), ConfigLoadAcc, "stride_set", "True")
     p = replace(p, "for i in _:_", do_ld_acc_i32_vector)
-    p = replace(p, "ConfigLoadAcc.stride_set = _", config_ld_acc_i32_vector)
-    return make_instr(p, _config_c("0", 0) + _MVIN_VEC, SIM)
+    return replace(p, "ConfigLoadAcc.stride_set = _", config_ld_acc_i32_vector)
 
 
 ld_acc_i32_vector_v2 = _make_ld_acc_i32_vector_v2()
@@ -306,8 +332,8 @@ ld_acc_i32_vector_v2 = _make_ld_acc_i32_vector_v2()
 # ------------------------------------------------------------------ zero fills
 
 
-@instr(_mvin_c(0, src="0"), c_global=SIM)
-def _zero_i8(n: size, m: size, dst: [i8][n, 16] @ GEMM_SCRATCH):
+@proc
+def _zero_i8(n: size, m: size, dst: [i8][n, 16] @ DRAM):
     assert n <= 16
     assert m <= 16
     assert stride(dst, 0) == 16
@@ -315,6 +341,9 @@ def _zero_i8(n: size, m: size, dst: [i8][n, 16] @ GEMM_SCRATCH):
     for i in seq(0, n):
         for j in seq(0, m):
             dst[i, j] = 0.0
+
+
+_zero_i8 = on_accelerator(_zero_i8, dst=GEMM_SCRATCH)
 
 
 _ZERO = _mvin_c(0, src="0")
@@ -328,26 +357,28 @@ zero_acc_i32 = make_instr(set_prec_mem(rename(_zero_i8, "zero_acc_i32"), "dst", 
 
 def _zero_v2(p, name: str, do_zero):
     p = rename(p, name)
-    p = insert_pass(p, p.body()[0].before())  # a gap to write the config into
     p = write_config(p, p.body()[0].before(), ConfigLoad, "src_stride", "0")
     p = replace(p, "for i in _:_", do_zero)
-    p = replace(p, "ConfigLoad.src_stride = _", config_zero)
-    return make_instr(delete_pass(p), p.get_instr(), SIM)
+    return replace(p, "ConfigLoad.src_stride = _", config_zero)
 
 
-zero_i8_v2 = _zero_v2(zero_i8, "zero_i8_v2", do_zero_i8)
-zero_acc_i32_v2 = _zero_v2(zero_acc_i32, "zero_acc_i32_v2", do_zero_acc_i32)
+_zero_acc_i32 = set_prec_mem(_zero_i8, "dst", "i32", GEMM_ACCUM)
+zero_i8_v2 = _zero_v2(_zero_i8, "zero_i8_v2", do_zero_i8)
+zero_acc_i32_v2 = _zero_v2(_zero_acc_i32, "zero_acc_i32_v2", do_zero_acc_i32)
 
 
-@instr(_mvin_c(0, "16", "1", src="0"), c_global=SIM)
-def _zero_i8_vector(dst: [i8][16] @ GEMM_SCRATCH):
+@proc
+def _zero_i8_vector(dst: [i8][16] @ DRAM):
     assert stride(dst, 0) == 1
     for i in seq(0, 16):
         dst[i] = 0.0
+
+
+_zero_i8_vector = on_accelerator(_zero_i8_vector, dst=GEMM_SCRATCH)
 
 
 _ZERO_VEC = _mvin_c(0, "16", "1", src="0")
 zero_i8_vector = rename(make_instr(_zero_i8_vector, _config_c("0", 0) + _ZERO_VEC, SIM),
                         "zero_i8_vector")
 do_zero_i8_vector = rename(make_instr(_zero_i8_vector, _ZERO_VEC, SIM), "do_zero_i8_vector")
-zero_i8_vector_v2 = _zero_v2(zero_i8_vector, "zero_i8_vector_v2", do_zero_i8_vector)
+zero_i8_vector_v2 = _zero_v2(_zero_i8_vector, "zero_i8_vector_v2", do_zero_i8_vector)

@@ -35,6 +35,7 @@ from knit.stdlib.scheduling import (
     inline,
     inline_window,
     remove_loop,
+    write_config,
     reorder_loops,
     reorder_stmts,
     repeat,
@@ -74,10 +75,10 @@ def old_lift_alloc(proc, stmt_pat, n_lifts=1, mode="row", size=None, keep_dims=T
 
 
 def lift_config(p, config_str):
-    """Move a configuration call to the top of its block and out of the loops around it,
-    as far as the checks allow (each step is a checked reorder_stmts, fission and
-    remove_loop; the first refusal ends the lifting)."""
-    config = p.find(config_str)
+    """Move a configuration call (a pattern or a cursor) to the top of its block and out
+    of the loops around it, as far as the checks allow (each step is a checked
+    reorder_stmts, fission and remove_loop; the first refusal ends the lifting)."""
+    config = p.find(config_str) if isinstance(config_str, str) else config_str
     while True:
         try:
             while True:
@@ -281,3 +282,24 @@ def inline_mod_part(conv):
         conv = delete_config(conv, config)
     return simplify(conv)
 
+
+
+# ------------------------------------------------------------------ configuration apart
+
+
+def configure_apart(p, call, do_instr, config_instr, writes):
+    """A self-configuring instruction call split into its configuration and its move:
+    `ld_i8_id2(16, 16, A[..], a)` -> `config_ld_i8_id2(stride(A, 0)); do_ld_i8_id2(..)`.
+
+    Every step is checked: `call_eqv` to `do_instr` (the same meaning: configurations
+    are not part of a move's body), `write_config` of `writes` -- (config, field, value)
+    triples, values as expression strings at the call -- just before it (refused if
+    anything reads those fields after), then `replace` of the writes by `config_instr`.
+    Then `lift_config` moves the configuration out of the loops."""
+    cur = p.find(call) if isinstance(call, str) else call
+    p = call_eqv(p, cur, do_instr)
+    for cfg, field, value in writes:
+        p = write_config(p, p.forward(cur).before(), cfg, field, value)
+    fields = " ; ".join(f"{cfg.name()}.{field} = _" for cfg, field, _ in writes)
+    p = replace(p, fields, config_instr)
+    return lift_config(p, p.forward(cur).prev())

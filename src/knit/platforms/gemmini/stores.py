@@ -10,7 +10,7 @@ written out.) `st_acc_i8_v2` is `config_st_acc_i8(...); do_st_acc_i8(...)`.
 
 from __future__ import annotations
 
-from knit import DRAM, instr
+from knit import DRAM, instr, proc
 from knit.libs.externs import relu
 from knit.libs.externs import select
 from knit.platforms.gemmini.configs import SIM, ConfigStore
@@ -49,7 +49,7 @@ def st_acc_i8(n: size, m: size, scale: f32, act: bool, src: [i32][n, 16] @ GEMM_
         for j in seq(0, m):
             dst[i, j] = select(scale * src[i, j], -128.0, -128.0,
                                select(127.0, scale * src[i, j], 127.0, scale * src[i, j]))
-            if act == True:
+            if act:
                 dst[i, j] = relu(dst[i, j])
 
 
@@ -60,7 +60,7 @@ def config_st_acc_i8(scale: f32, dst_stride: stride, act: bool):
     ConfigStore.act = act
 
 
-@instr(_MVOUT, c_global=SIM)
+@instr("gemmini_expect_stride(3, {dst}.strides[0]);\n" + _MVOUT, c_global=SIM)
 def do_st_acc_i8(n: size, m: size, src: [i32][n, 16] @ GEMM_ACCUM, dst: [i8][n, m] @ DRAM):
     assert n <= 16
     assert m <= 16
@@ -72,16 +72,15 @@ def do_st_acc_i8(n: size, m: size, src: [i32][n, 16] @ GEMM_ACCUM, dst: [i8][n, 
             dst[i, j] = select(ConfigStore.scale * src[i, j], -128.0, -128.0,
                                select(127.0, ConfigStore.scale * src[i, j], 127.0,
                                       ConfigStore.scale * src[i, j]))
-            if ConfigStore.act == True:
+            if ConfigStore.act:
                 dst[i, j] = relu(dst[i, j])
 
 
-# st_acc_i8 as configuration + move. knit's bind_config cannot derive it from st_acc_i8
+# st_acc_i8 as configuration + move (a plain proc, for inline). knit's bind_config cannot derive it from st_acc_i8
 # (the scale is read three times per element, and bind_config binds one read), so it is
 # written out and *declared* equal to st_acc_i8 (unsafe_assert_eq); the tests check
 # that declaration on random and edge inputs (tests/platforms/test_gemmini_instrs.py).
-@instr(_CONFIG_ST.format(stride="{dst}.strides[0]", act="{act}", scale="*{scale}") + _MVOUT,
-       c_global=SIM)
+@proc
 def st_acc_i8_v2(n: size, m: size, scale: f32, act: bool, src: [i32][n, 16] @ GEMM_ACCUM,
                  dst: [i8][n, m] @ DRAM):
     assert n <= 16
@@ -94,6 +93,14 @@ def st_acc_i8_v2(n: size, m: size, scale: f32, act: bool, src: [i32][n, 16] @ GE
 
 
 st_acc_i8_s2_v2 = rename(st_acc_i8_v2, "st_acc_i8_s2_v2")
+
+# Not in Exo: st_acc_i8 without its configuration. Its body is st_acc_i8's (so it is
+# proven equal, and call_eqv can swap it in); its C only moves, after asking the
+# simulator to fault unless the store was configured with this scale, ReLU and stride.
+# With configure_apart, it splits a store from its configuration without inline.
+st_acc_i8_configured = rename(make_instr(st_acc_i8, "gemmini_expect_store({dst}.strides[0], "
+                                         "{act}, *{scale});\n" + _MVOUT, SIM),
+                              "st_acc_i8_configured")
 st_acc_i8.unsafe_assert_eq(st_acc_i8_v2)
 
 
