@@ -459,17 +459,18 @@ GEMMINI_FN void gemmini_extended_mvin3(const void *dram, uint64_t addr, int64_t 
     gemmini_mvin(2, dram, addr, cols, rows);
 }
 
-// What st_acc_i8 means for one value: scale (f32), clamp to [-128, 127], convert as C
-// does (toward zero), ReLU if asked. A non-finite value has no int8 meaning: a fault.
+// What st_acc_i8 means for one value: scale (f32; an overflow to infinity clamps), clamp
+// to [-128, 127], convert as C does (toward zero), ReLU if asked. NaN (a NaN scale, or
+// 0 times infinity) has no int8 value: a fault.
 GEMMINI_FN int8_t gemmini_scale_out(int32_t x, float scale, int act, int *bad) {
     float t = ACC_SCALE(x, scale);
-    if (!isfinite(t)) {
-        *bad = 1;
-        return 0;
-    }
     float h = 127.0f, l = -128.0f;
     t = h < t ? h : t;
     t = t < l ? l : t;
+    if (isnan(t)) {
+        *bad = 1;
+        return 0;
+    }
     int8_t v = (int8_t) t;
     return act && v < 0 ? 0 : v;
 }
@@ -498,7 +499,7 @@ GEMMINI_FN void gemmini_extended_mvout(void *dram, uint64_t addr64, int64_t cols
             gemmini_scale_out(s->acc[row0 + i][k], s->st_scale, s->st_act, &bad);
             if (bad) {
                 gemmini_fail("mvout: accumulator row %u column %lld scaled by %g is not a "
-                             "finite number, so it has no int8 value",
+                             "number, so it has no int8 value",
                              (unsigned) (row0 + i), (long long) k, (double) s->st_scale);
                 return;
             }
