@@ -216,8 +216,23 @@ def test_row_addresses_in_c():
 
     c = moves.c_code_str()
     assert "gemm_malloc(4 * 16 * 16 * sizeof(int8_t))" in c
-    assert "gemm_free((uint64_t) a);" in c
-    assert "/ 16))" in c  # element offsets become row addresses
+    assert "gemm_free((uint64_t) (uintptr_t) a);" in c
+    assert "(j) * (256)) / 16)" in c  # element offsets become row addresses
+
+
+def test_generated_c_is_warning_free(mm):
+    p = mm.scheduled_matmul(64, 64, 64)
+    for cc in ("gcc", "clang"):
+        import shutil
+
+        if shutil.which(cc) is None:
+            continue
+        run = simulate(p, cc=cc, flags=["-O2", "-Wall", "-Wextra", "-Werror"])
+        rng = np.random.default_rng(0)
+        A = rng.integers(-128, 128, (64, 64), dtype=np.int8)
+        C = np.zeros((64, 64), np.int8)
+        run(np.float32(0.01), False, A, A, C)
+        assert (C == mm.reference(A, A, 0.01, False)).all(), cc
 
 
 # Names and parameter lists of Exo 1.0's exo.platforms.gemmini instructions.

@@ -684,4 +684,16 @@ void knit_gemmini_reset(void) {
     if (had) knit_gemmini.params = p;
 }
 
+// knit's C backend asks the compiler (`#pragma GCC unroll`) to unroll every small
+// constant loop that touches a memory plain code may not touch -- meant for vector
+// registers. The scratchpad and accumulator are not registers, and unrolling all tile
+// loops of a kernel multiplies its size (a ResNet layer took gcc minutes). The code after
+// the simulator is calls into it, so it is compiled without optimization, which makes the
+// compiler ignore those requests. (A backend fix is requested: unroll for registers only.)
+#if defined(__clang__)
+#pragma clang optimize off
+#elif defined(__GNUC__)
+#pragma GCC optimize("O0")
+#endif
+
 #endif  // KNIT_GEMMINI_SIM

@@ -40,14 +40,14 @@ def _row_address(prim_type: str, baseptr: str, indices, strides, mem: str) -> st
                           "whole rows")
     offset = " + ".join(f"({i}) * ({s})" for i, s in zip(indices, strides)
                         if i != "0" and s != "0") or "0"
-    return f"*({prim_type}*)((uint64_t)((uint32_t)(uint64_t){baseptr} + ({offset}) / 16))"
+    return f"*({prim_type}*)(uintptr_t)((uint32_t)(uintptr_t){baseptr} + ({offset}) / 16)"
 
 
 class _Rows(Memory):
     """A memory of 16-element rows in the simulator, allocated by `malloc_fn`."""
 
     malloc_fn = free_fn = ""
-    addr_type = "uint64_t"
+    addr_type = "uint64_t"  # what the allocator returns
     elem_types: tuple = ()
 
     @classmethod
@@ -66,12 +66,12 @@ class _Rows(Memory):
             raise MemGenError(f"{srcinfo}: the last dimension of '{new_name}' is {shape[-1]}, "
                               f"but a {cls.name()} row holds exactly 16 values")
         size = " * ".join(s if s.isidentifier() or s.isdigit() else f"({s})" for s in shape)
-        return (f"{prim_type} *{new_name} = ({prim_type}*) ({cls.addr_type}) "
+        return (f"{prim_type} *{new_name} = ({prim_type}*) (uintptr_t) "
                 f"{cls.malloc_fn}({size} * sizeof({prim_type}));")
 
     @classmethod
     def free(cls, new_name, prim_type, shape, srcinfo):
-        return f"{cls.free_fn}(({cls.addr_type}) {new_name});"
+        return f"{cls.free_fn}(({cls.addr_type}) (uintptr_t) {new_name});"
 
     @classmethod
     def window(cls, basetyp, baseptr, indices, strides, srcinfo):
