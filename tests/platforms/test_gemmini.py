@@ -23,6 +23,7 @@ from knit.platforms.gemmini import (
     config_ld_i8,
     config_ld_i8_id1,
     do_ld_acc_i32,
+    do_ld_i8,
     do_ld_i8_block_id1,
     do_matmul_acc_i8,
     do_st_acc_i8,
@@ -297,3 +298,85 @@ def test_scheduled_matmul_is_checked_equal(mm):
 def test_naive_matmul_is_checked_equal(mm):
     naive = mm.naive_matmul(32, 32, 32)
     knit.check_equiv(mm.matmul_cpu.partial_eval(32, 32, 32), naive, trials=2)
+
+
+@pytest.fixture(scope="module")
+def cv():
+    return _example("gemmini_conv")
+
+
+def test_scheduled_conv_matches_numpy_and_beats_naive(cv):
+    batch, od, oc, ic = 1, 14, 32, 32
+    inp, w, bias = cv.inputs(batch, od, oc, ic, seed=5)
+    cycles = {}
+    for name, make in (("naive", cv.naive_conv), ("fast", cv.scheduled_conv)):
+        p = make(batch, od, oc, ic)
+        for act in (False, True):
+            out = np.zeros((batch, od, od, oc), np.int8)
+            stats = simulate(p)(np.float32(1 / 700), act, inp, w, bias, out)
+            assert (out == cv.reference(inp, w, bias, 1 / 700, act)).all(), name
+        cycles[name] = stats.cycles
+    assert cycles["fast"] * 2 <= cycles["naive"], cycles
+
+
+def test_scheduled_conv_is_checked_equal(cv):
+    knit.check_equiv(cv.conv_cpu.partial_eval(1, 7, 16, 3, 16), cv.scheduled_conv(1, 7, 16, 16),
+                     trials=1)
+
+
+# ------------------------------------------------------------------ Exo's helpers
+
+
+@proc
+def exo_style_matmul(N: size, M: size, K: size, A: i8[N, K] @ DRAM, B: i8[K, M] @ DRAM,
+                     C: i32[N, M] @ DRAM):
+    # the shape of Exo's matmul_on_cpu, with staging variables a and b
+    for i in seq(0, N):
+        for j in seq(0, M):
+            res: i32 @ DRAM
+            res = 0.0
+            for k in seq(0, K):
+                a: i8 @ DRAM
+                a = A[i, k]
+                b: i8 @ DRAM
+                b = B[k, j]
+                res += a * b
+            C[i, j] = res
+
+
+def test_exo_helpers_tile_and_fission_soundly():
+    from knit.platforms.gemmini import (
+        fission_inner_blocks,
+        fission_outer_blocks,
+        old_lift_alloc,
+        tile_outer_loops,
+    )
+
+    cpu = exo_style_matmul.partial_eval(16, 64, 64)
+    p = tile_outer_loops(cpu)
+    p = old_lift_alloc(p, "res : _ #0", n_lifts=2)
+    p = old_lift_alloc(p, "res : _ #0", n_lifts=1, mode="col", size=16)
+    p = fission_outer_blocks(p)
+    p = fission_inner_blocks(p)
+    assert "for ko in seq(0, 1)" in str(p) or "for ko in seq(0, 64 / 64)" in str(p)
+    assert p.is_eq(cpu)
+    knit.check_equiv(cpu, p, trials=2)
+
+
+def test_lift_config_moves_a_configuration_out_of_loops():
+    from knit.platforms.gemmini import lift_config
+
+    @proc
+    def loads(A: i8[64, 16] @ DRAM, C: i8[64, 16] @ DRAM):
+        for i in seq(0, 4):
+            a: i8[16, 16] @ GEMM_SCRATCH
+            config_ld_i8(stride(A, 0))
+            do_ld_i8(16, 16, A[16 * i:16 * i + 16, :], a)
+            st_i8(16, 16, a, C[16 * i:16 * i + 16, :])
+
+    p = lift_config(loads, "config_ld_i8(_)")
+    assert str(p).splitlines()[1].strip() == "config_ld_i8(stride(A, 0))", str(p)
+    A = np.arange(64 * 16, dtype=np.int8).reshape(64, 16)
+    C = np.zeros_like(A)
+    simulate(p)(A, C)
+    assert (C == A).all()
