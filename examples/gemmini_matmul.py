@@ -9,8 +9,8 @@ Two schedules of the same procedure:
   tile: zero it, then for each 16-deep slice of K load a 16x16 tile of A and of B (each
   load configures itself) and multiply, then store. One buffer per operand, reused.
 - `scheduled_matmul`: output tiles of up to 128x64 held in the accumulator (up to 32
-  blocks), B loaded up to four blocks per move, separate scratchpad buffers per K slice (so loads run ahead of
-  the array), and every configuration lifted out of the loops.
+  blocks), B loaded up to four blocks per move, separate scratchpad buffers per K slice
+  (so loads run ahead of the array), and every configuration lifted out of the loops.
 
 Run: PYTHONPATH=src python examples/gemmini_matmul.py
 """

@@ -21,7 +21,6 @@ from knit.platforms.gemmini import (
     GemminiError,
     ld_i8_prototype,
     config_ld_i8,
-    config_ld_i8_id1,
     do_ld_acc_i32,
     do_ld_i8,
     do_ld_i8_block_id1,

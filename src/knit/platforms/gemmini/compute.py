@@ -4,7 +4,8 @@ dataflow). `matmul_acc_i8` accumulates into C; `matmul_i8` overwrites it.
 
 The products are of int8 values promoted to int, as C computes them (Exo's bodies copy
 A and B into int32 temporaries first: the same values, but knit's `replace` cannot match
-a body with local buffers yet). Prototypes are written over DRAM and moved with `on_accelerator` (see loads.py)."""
+a body with local buffers yet). Prototypes are written over DRAM and moved with
+`on_accelerator` (see loads.py)."""
 
 from __future__ import annotations
 

@@ -76,8 +76,9 @@ def do_st_acc_i8(n: size, m: size, src: [i32][n, 16] @ GEMM_ACCUM, dst: [i8][n, 
                 dst[i, j] = relu(dst[i, j])
 
 
-# st_acc_i8 as configuration + move (a plain proc, for inline). knit's bind_config cannot derive it from st_acc_i8
-# (the scale is read three times per element, and bind_config binds one read), so it is
+# st_acc_i8 as configuration + move (a plain proc, for inline). knit's bind_config cannot
+# derive it from st_acc_i8 (the scale is read three times per element, and bind_config
+# binds one read), so it is
 # written out and *declared* equal to st_acc_i8 (unsafe_assert_eq); the tests check
 # that declaration on random and edge inputs (tests/platforms/test_gemmini_instrs.py).
 @proc
