@@ -179,6 +179,11 @@ def scheduled_matmul(N: int, M: int, K: int):
     return simplify(p)
 
 
+# A scheduled kernel at module level: the sanitizer tests run every example's procedures,
+# and this one brings the simulator with it.
+matmul_64x64x64 = scheduled_matmul(64, 64, 64)
+
+
 def reference(A, B, scale, act):
     """What the procedure computes, in NumPy: f32 scale, clamp, C's conversion, ReLU."""
     acc = A.astype(np.int32) @ B.astype(np.int32)
