@@ -4,8 +4,9 @@ interpreter: random sizes and data, plus the edge values of scaling and clamping
 An instruction's effect is only visible through others (the accelerator's memories are
 not DRAM), so each case is a short chain -- move in, operate, move out -- and every
 instruction of knit.platforms.gemmini is in at least one chain (a test checks that).
-(This is a focused stand-in for the general `knit.check_instr` another helper is
-writing; it is not on main yet.)
+(`knit.check_instr`, now on main, refuses these instructions: its harness fills only
+vector-register memories, not GEMM_SCRATCH/GEMM_ACCUM. So this file does the same job
+for the accelerator: random and edge data, the interpreter against the compiled C.)
 """
 
 from __future__ import annotations
