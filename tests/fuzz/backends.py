@@ -196,16 +196,22 @@ def backend_diff(p, sizes: dict, seed: int, edge: bool = True,
             return backend_diff(p, sizes, seed, False, ccs) if edge else None
         return BackendDiff("interpreter", "", (), None, None, 0, sizes,
                            error=f"{type(e).__name__}: {e}")
+    found = []  # every compiler is run: whether one or all disagree tells bugs apart
     for cc in ccs or compilers():
         try:
             got = run(p, cc, args)
         except Exception as e:  # noqa: BLE001
-            return BackendDiff(cc, "", (), None, None, 0, sizes,
-                               error=f"{type(e).__name__}: {str(e)[:600]}")
+            found.append(BackendDiff(cc, "", (), None, None, 0, sizes,
+                                     error=f"{type(e).__name__}: {str(e)[:600]}"))
+            continue
         d = compare(p._loopir_proc, want, got, same_bits)
         if d is not None:
-            return BackendDiff(cc, *d, sizes)
-    return None
+            found.append(BackendDiff(cc, *d, sizes))
+    if not found:
+        return None
+    first = next((d for d in found if not d.error), found[0])
+    first.mode = "+".join(d.mode for d in found if bool(d.error) == bool(first.error))
+    return first
 
 
 def is_undefined(e: BaseException) -> bool:

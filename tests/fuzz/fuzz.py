@@ -156,7 +156,9 @@ class Runner:
             return None
         kind = "interp-error" if d.mode == "interpreter" else \
             ("backend-error:" if d.error else "backend-mismatch:") + d.mode
-        return {"kind": kind, "exc": d.error.split(":")[0] if d.error else _flavour(d),
+        elem = {a.name.name: a.type.basetype().name for a in p._loopir_proc.args}
+        flavour = f"{_flavour(d)} in {elem.get(d.buffer, '')}"
+        return {"kind": kind, "exc": d.error.split(":")[0] if d.error else flavour,
                 "message": d.message(), "traceback": ""}
 
     # ------------------------------------------------------------ cases
@@ -412,7 +414,8 @@ class Bug:
         head = re.sub(r"\S+:\d+:\d+: ", "", head)
         head = re.sub(r"\d+", "#", head)[:80]
         if is_backend_kind(self.kind):  # one program's runs: the rewrite is no part of it
-            return (self.kind, "", self.exc, _error_key(self.message))
+            return (self.kind, "", self.exc,
+                    _error_key(self.message) if "error" in self.kind else "")
         return (self.kind, self.prim, self.exc,
                 head if self.kind in ("exception", "bad-message") else "")
 
