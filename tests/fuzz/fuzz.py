@@ -107,7 +107,7 @@ class Runner:
         executions compare the two: "both", "interpreter" or "compiled" (the other one
         is known to be wrong on this program: a backend bug, reported by `backends`),
         or "none"."""
-        from .backends import edge_diff, pick_sizes
+        from .backends import edge_diff, is_undefined, pick_sizes
 
         if not q.is_eq(p0):
             return {"kind": "provenance", "exc": "", "traceback": "",
@@ -122,8 +122,9 @@ class Runner:
             return {"kind": "mismatch", "exc": "EquivalenceError", "message": str(e),
                     "traceback": ""}
         except Exception as e:
-            return {"kind": "invalid-result", "exc": type(e).__name__, "message": str(e),
-                    "traceback": traceback.format_exc()}
+            if not is_undefined(e):  # else: inputs outside the program's domain (NaN -> int)
+                return {"kind": "invalid-result", "exc": type(e).__name__,
+                        "message": str(e), "traceback": traceback.format_exc()}
         try:
             diff = edge_diff(p0, q, pick_sizes(sizes, seed), seed) \
                 if trust in ("both", "interpreter") else None
@@ -707,7 +708,7 @@ def print_report(report: Report, log=print, verbose: bool = False) -> None:
         held = known(bug)
         log(f"BUG: {bug.kind} in {bug.prim} ({bug.count} case(s); first case {bug.seed}; "
             f"shrunk from {bug.shrunk_from} to {len(bug.steps)} step(s))" +
-            (f" -- known, see tests/fuzz/test_regressions.py::{held}" if held else " -- NEW"))
+            (f" -- known, held by tests/fuzz test {held}" if held else " -- NEW"))
         if bug.traceback:
             log(bug.traceback.rstrip())
         log(bug.reproducer())

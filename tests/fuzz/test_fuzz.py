@@ -1,10 +1,11 @@
-"""The schedule fuzzer as a test: a fixed seed, a bounded time, no new bugs.
+"""The schedule fuzzer as a test: fixed cases, no new bugs.
 
-Runs `fuzz.fuzz` from case FUZZ_SEED for FUZZ_CI_SECONDS (environment variables,
-default 0 and 60) and fails on any bug that is not a known, open one, printing its
-shrunk reproducer. known.py lists the open bugs; each has an `xfail(strict=True)` test
-in test_regressions.py that starts failing when the bug is fixed -- then delete both
-entries. Longer runs: `make fuzz FUZZ_SECONDS=600`.
+Runs `fuzz.fuzz` on the cases FUZZ_SEED .. FUZZ_SEED + FUZZ_CI_CASES - 1 (environment
+variables, default 0 and 30: the same programs and schedules on every machine) and
+fails on any bug that is not a known, open one, printing its shrunk reproducer.
+known.py lists the open bugs; each has an `xfail(strict=True)` test in
+test_regressions.py or test_findings.py that starts failing when the bug is fixed --
+then delete both entries. Longer runs: `make fuzz FUZZ_SECONDS=600`.
 """
 
 from __future__ import annotations
@@ -19,28 +20,29 @@ from .known import KNOWN, known
 
 @pytest.mark.slow
 def test_schedules_never_change_results():
-    seconds = float(os.environ.get("FUZZ_CI_SECONDS", "60"))
+    n = int(os.environ.get("FUZZ_CI_CASES", "30"))
     seed = int(os.environ.get("FUZZ_SEED", "0"))
     lines = []
-    report = fuzz(seed, seconds, jobs=1, step_timeout=60, shrink_seconds=60,
+    report = fuzz(seed, 1e9, jobs=1, step_timeout=60, shrink_seconds=60,
+                  cases=list(range(seed, seed + n)),
                   should_shrink=lambda b: known(b) is None, log=lines.append)
     print_report(report, log=lines.append)
     text = "\n".join(lines)
     print(text)
     checked = sum(c["checked"] for c in report.stats.values())
     # the run must have done real work, or passing it means nothing
-    assert report.cases >= 20 and checked >= 50, text
+    assert report.cases == n and checked >= 2 * n, text
     new = [b for b in report.bugs.values() if known(b) is None]
     assert not new, "the schedule fuzzer found bugs:\n\n" + \
         "\n\n".join(f"{b.kind} in {b.prim}\n{b.traceback}\n{b.reproducer()}" for b in new)
 
 
 def test_known_bugs_name_regression_tests():
-    from . import test_regressions
+    from . import test_findings, test_regressions
 
     for *_, tests in KNOWN:
         for name in tests.split(", "):
-            assert hasattr(test_regressions, name), name
+            assert hasattr(test_regressions, name) or hasattr(test_findings, name), name
 
 
 _SRC = """def f(N: size, A: f32[N] @ DRAM):
