@@ -28,7 +28,7 @@ import random
 from dataclasses import dataclass
 
 from .forms import Buf, Env, Lin, Var, fits, holds, lin, subst
-from .gen_configs import ConfigGen
+from .gen_configs import ConfigGen, Scenarios
 from .gen_data import EXTERNS, FLOATS, DataGen
 
 # Helper procs and instructions every generated program may call, and the scope its
@@ -144,7 +144,7 @@ class Generated:
     sizes: dict  # size name -> the values check_equiv may choose
 
 
-class Gen(ConfigGen, DataGen):
+class Gen(ConfigGen, Scenarios, DataGen):
     def __init__(self, seed: int):
         self.seed = seed
         self.rng = random.Random(seed)
@@ -218,7 +218,9 @@ class Gen(ConfigGen, DataGen):
         kinds = {"write": 6, "if": 1.5 if env.vars else 0.3, "alloc": 1, "window": 0.8,
                  "call": 0.8, "helper_loop": 0.5, "accumulate": 0.6, "dead_alloc": 0.1,
                  "pass": 0.1, "call_cfg": 0.6, "instr_loop": 0.5,
-                 "cfg_write": 1.2 if self.has_cfg(env) else 0}
+                 "cfg_write": 1.2 if self.has_cfg(env) else 0, "stride_pair": 0.4,
+                 "cfg_window": 2.5 if self.has_cfg(env) else 0,
+                 "cfg_alloc": 1.0 if self.has_cfg(env) else 0}
         if depth < self.max_depth:
             kinds["loop"] = 6 if depth == 0 else 3
         kind = r.choices(list(kinds), weights=list(kinds.values()))[0]
@@ -426,17 +428,19 @@ class Gen(ConfigGen, DataGen):
 
     # ------------------------------------------------------------ allocations
 
-    def s_alloc(self, env: Env, depth: int, ind: str):
+    def s_alloc(self, env: Env, depth: int, ind: str, force_cfg: bool = False):
         r = self.rng
         elem = self.elem_choice()
         rank = r.choice([0, 1, 1, 2])
         rank = min(rank, self.max_depth - depth + 1, 2)
+        if force_cfg:
+            rank = max(rank, 1)
         sizes = list(env.sizes)
         codes = []  # (text, value): `FuzzCfg.n` is the value it holds at the allocation
         for _ in range(max(rank, 0)):
             d = r.choice([lin(None, r.choice([2, 4, 8])), lin(r.choice(sizes)),
                           lin(r.choice(sizes), 1)])
-            cfg = self.cfg_dims(env) if r.random() < 0.4 else None
+            cfg = self.cfg_dims(env) if force_cfg or r.random() < 0.4 else None
             codes.append(cfg or (d, d))
         dims = [v for _, v in codes]
         name = self.fresh("t")

@@ -15,7 +15,7 @@ reads the new value, and the fuzzer sees a difference or an interpreter error.
 
 from __future__ import annotations
 
-from .forms import Buf, Env, Lin, holds, lin, mentions, subst
+from .forms import Buf, Env, Lin, fits, holds, lin, mentions, subst
 
 K, N = "FuzzCfg.k", "FuzzCfg.n"
 
@@ -53,7 +53,9 @@ class ConfigGen:
     def cfg_write(self, env: Env, field: str, ind: str) -> list[str]:
         r = self.rng
         if field == K:
+            state, env.state = env.state, {}  # `k = k + 1`: the checks lose k's value
             e = self.index(env, lin(None, 3))  # 0 <= k <= 2
+            env.state = state
             if e is None:
                 return []
             value = subst(env, e)
@@ -194,3 +196,92 @@ def alloc_dim_ok(env: Env, value: Lin) -> bool:
 
 
 __all__ = ["ConfigGen", "Buf", "alloc_dim_ok"]
+
+
+class Scenarios:
+    """Mixin: short statement sequences shaped like issue 8's examples, so that the
+    rewrites that broke on them (reorder_stmts, inline_window, stage_mem, inline,
+    extract_subproc, parallelize_loop) meet them often."""
+
+    def s_cfg_window(self, env: Env, depth: int, ind: str):
+        """`w = A[.., FuzzCfg.k:FuzzCfg.k + 2]; FuzzCfg.k = e; w[0] = ..`: a window
+        whose origin reads a field written again before the window is used."""
+        r = self.rng
+        if not self.has_cfg(env) or self.cfg_frozen:
+            return None
+        cands = [b for b in env.bufs if b.kind != "window" and b.dims]
+        if not cands:
+            return None
+        saved = (dict(env.state), dict(self.cfg_writes))
+        first = self.cfg_write(env, K, ind) if env.state.get(K) is None or \
+            r.random() < 0.3 else []
+        buf, width = r.choice(cands), r.choice([1, 2, 2, 3])
+        lo = lin(K)
+        pre = [self.index(env, d) for d in buf.dims[:-1]]
+        if not fits(env, lo, buf.dims[-1], width) or None in pre or env.state[K] is None:
+            env.state.update(saved[0])  # nothing written after all
+            self.cfg_writes.update(saved[1])
+            return None
+        w = f"{buf.name}[{', '.join([e.code() for e in pre] + [f'{lo.code()}:{(lo + width).code()}'])}]"
+        name = self.fresh("w")
+        win = Buf(name, buf.elem, [lin(None, width)], "window", buf.root)
+        out = first + [f"{ind}{name} = {w}"] + self.cfg_write(env, K, ind)
+        env.bufs.append(win)
+        out.append(f"{ind}{name}[{r.randrange(width)}] = {self.rhs(env, buf.elem, 1)}")
+        if r.random() < 0.5:  # the base written directly too (stage_mem of the window)
+            acc = self.access(env, next(b for b in env.bufs if b.name == buf.root))
+            if acc is not None:
+                out.append(f"{ind}{acc} += {self.rhs(env, buf.elem, 2)}")
+        return out
+
+    def s_cfg_alloc(self, env: Env, depth: int, ind: str):
+        """`FuzzCfg.n = c; t: f32[FuzzCfg.n]; ..; FuzzCfg.n = c2; t[..] = ..`: an
+        allocation sized by a field written again while the buffer lives."""
+        r = self.rng
+        if not self.has_cfg(env) or self.cfg_frozen:
+            return None
+        if r.random() < 0.1:
+            return self.cfg_overrun(env, ind)
+        out = [f"{ind}{N} = {r.choice([2, 3])}"]
+        env.state[N] = lin(None, int(out[0].split()[-1]))
+        self.cfg_writes[N] += 1
+        out += self.s_alloc(env, depth, ind, force_cfg=True)
+        out += [f"{ind}{N} = {r.choice([1, 4, 8])}"]
+        env.state[N] = lin(None, int(out[-1].split()[-1]))
+        self.cfg_writes[N] += 1
+        t = env.bufs[-1]
+        acc = self.access(env, t) if t.dims else t.name
+        if acc is not None:
+            out.append(f"{ind}{acc} += {self.rhs(env, t.elem, 1)}")
+            src = [b for b in env.bufs if b.kind == "arg" and b.elem == t.elem]
+            dst = self.access(env, r.choice(src)) if src else None
+            if dst is not None:
+                out.append(f"{ind}{dst} = {acc}")
+        return out
+
+    def s_stride_pair(self, env: Env, depth: int, ind: str):
+        """Two calls of helper_s on a row and a column of one buffer (overlapping or
+        not): the callee's `stride(x, 0)` is 1 at one call and not at the other."""
+        r = self.rng
+        cands = [b for b in env.bufs if len(b.dims) == 2 and b.elem in ("f32", "i32")
+                 and b.kind != "window"]
+        if not cands:
+            return None
+        buf, width = r.choice(cands), r.choice([1, 2, 3])
+        a, b = self.window(env, buf, width, 1), self.window(env, buf, width, 0)
+        if a is None or b is None:
+            return None
+        calls = [f"{ind}helper_s_{buf.elem}({width}, {a})", f"{ind}helper_s_{buf.elem}({width}, {b})"]
+        r.shuffle(calls)
+        return calls
+
+    def cfg_overrun(self, env: Env, ind: str) -> list[str]:
+        """A program that is wrong on purpose (now and then): `FuzzCfg.n = 1;
+        t: f32[FuzzCfg.n]; FuzzCfg.n = 3; for j in seq(0, FuzzCfg.n): t[j] = ..` writes
+        past t. The checks must refuse it; if they accept it, the interpreter stops at
+        the first out-of-range index (an `interp-error`)."""
+        t, v = self.fresh("t"), self.loop_name()
+        self.cfg_writes[N] += 2
+        env.state[N] = lin(None, 3)
+        return [f"{ind}{N} = 1", f"{ind}{t}: f32[{N}] @ DRAM", f"{ind}{N} = 3",
+                f"{ind}for {v} in seq(0, {N}):", f"{ind}    {t}[{v}] = 1.0"]

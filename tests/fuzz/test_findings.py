@@ -140,6 +140,41 @@ def test_specialize_over_config_reads_gives_a_valid_program():
                     {"N": [3, 4]})
 
 
+@open_bug(pytest.fail.Exception, "the bounds check reads an allocation's size from the "
+          "config's current value, not the one it was allocated with (issue 8, 1)")
+def test_allocation_sized_by_a_config_keeps_its_size():
+    from knit.errors import BoundsError
+
+    with pytest.raises(BoundsError):  # t has 1 element; the loop writes 3
+        parse("""def f(A: i32[4] @ DRAM):
+    FuzzCfg.n = 1
+    t: i32[FuzzCfg.n] @ DRAM
+    FuzzCfg.n = 3
+    for j in seq(0, FuzzCfg.n):
+        t[j] = A[j]
+    A[0] = t[0]
+""")
+
+
+@open_bug(knit.errors.BoundsError, "the bounds check re-reads a config field for an "
+          "allocation's size and a loop's bound: it refuses valid programs (issue 8, 1)")
+@pytest.mark.parametrize("src", ["""def f(A: i32[4] @ DRAM):
+    FuzzCfg.n = 3
+    t: i32[FuzzCfg.n] @ DRAM
+    for j in seq(0, 3):
+        t[j] = A[j]
+    FuzzCfg.n = 1
+    A[0] = t[2]
+""", """def f(A: i32[4] @ DRAM):
+    FuzzCfg.n = 2
+    for i in seq(0, FuzzCfg.n):
+        FuzzCfg.n = 4
+        A[i] = 7
+"""])
+def test_config_values_are_read_where_evaluated(src):
+    parse(src)
+
+
 def test_backend_diff_of_a_correct_mixed_program():
     # the harness must not call every mixed program wrong: a copy is exact everywhere
     p = parse("""def f(N: size, A: f32[N] @ DRAM, B: f64[N] @ DRAM):
