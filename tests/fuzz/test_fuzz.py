@@ -177,7 +177,7 @@ def test_inputs_hold_the_awkward_values():
 
 
 def test_the_generator_writes_every_class_of_issue_8():
-    # each class of program the fuzzer must keep generating (issue 8), over 150 seeds,
+    # each class of program the fuzzer must keep generating (issue 8), over 300 seeds,
     # and programs the checker accepts (a rejected one tests nothing)
     import re
 
@@ -192,7 +192,6 @@ def test_the_generator_writes_every_class_of_issue_8():
         "config in a loop bound": r"seq\([^)]*FuzzCfg\.[kn]",
         "config in a condition": r"if [^:]*FuzzCfg\.[kn]",
         "config in a call argument": r"helper_\w+\([^)]*FuzzCfg\.[kn]",
-        "config written in a loop": r"for .*\n(\s+.*\n)*?\s+FuzzCfg\.[kn] = ",
         "a stride-branching callee on a column": r"helper_s_\w+\(\d, \w+\[[^\]]*:[^\]]*, ",
         "an element argument": r"helper_e\(",
         "an index argument": r"helper_k\(",
@@ -203,17 +202,36 @@ def test_the_generator_writes_every_class_of_issue_8():
         "an untyped literal": r"16777216\.0|3\.0 / 2\.0|0\.1\b",
         "a window statement": r"\n\s+w\d+ = \w+\[",
         "an observation of config state": r"\n    \w+\[[^\]]*\] = FuzzCfg\.[xy]\n$",
+        "a window whose origin's field is written before the window is used":
+            r"w\d+ = \w+\[[^\]]*FuzzCfg\.k[^\n]*\n\s+FuzzCfg\.k = ",
+        "row and column calls of a stride-branching callee":
+            r"helper_s_\w+\(\d, \w+\[[^\]]*\]\)\n\s+helper_s_",
+        "an overrun the checks must refuse": r"FuzzCfg\.n = 1\n\s+\w+: f32\[FuzzCfg\.n\]",
     }
     seen, rejected = set(), 0
-    for seed in range(150):
+    for seed in range(300):
         src = gen.generate(seed).src
         seen |= {c for c, pat in classes.items() if re.search(pat, src)}
+        if _writes_config_in_loop(src):
+            seen.add("config written in a loop")
         try:
             parse_proc_string(src, scope)
         except Exception:  # noqa: BLE001
             rejected += 1
-    assert seen == set(classes), set(classes) - seen
-    assert rejected <= 15, rejected
+    assert seen == set(classes) | {"config written in a loop"}, set(classes) - seen
+    assert rejected <= 15, rejected  # the overruns, and C2 in FINDINGS.md
+
+
+def _writes_config_in_loop(src: str) -> bool:
+    loops = []  # indentation of the enclosing `for` lines
+    for line in src.splitlines():
+        ind = len(line) - len(line.lstrip())
+        loops = [k for k in loops if k < ind]
+        if line.lstrip().startswith("for "):
+            loops.append(ind)
+        elif loops and line.lstrip().startswith(("FuzzCfg.k = ", "FuzzCfg.n = ")):
+            return True
+    return False
 
 
 def test_smaller_sources_drop_one_statement_at_a_time():
