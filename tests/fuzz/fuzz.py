@@ -3,6 +3,8 @@ schedule can make code faster but never wrong.
 
     .venv/bin/python -m tests.fuzz.fuzz --seconds 120 [--seed 0] [--jobs 2]
     .venv/bin/python -m tests.fuzz.fuzz --case 1234        # one case, verbosely
+    .venv/bin/python -m tests.fuzz.fuzz --cases 300 --save a.json   # a fixed set of cases
+    .venv/bin/python -m tests.fuzz.compare a.json b.json            # two versions of knit
 
 Each case generates a procedure (`gen.py`) and applies 1-8 random primitives with
 random arguments (`moves.py`). After every step:
@@ -17,13 +19,21 @@ random arguments (`moves.py`). After every step:
   failure while checking (the result fails the definition-time checks, C that does not
   compile, ...) is an `invalid-result`;
 - a step that does not finish within the step timeout is a `hang`; a worker process
-  that dies (a segfault in compiled code) is a `crash`.
+  that dies (a segfault in compiled code) is a `crash`;
+- the generated program and every accepted result also run interpreted and compiled
+  by gcc and clang (default flags) on inputs with NaN, -0.0, +-inf, subnormals and
+  integer extremes (backends.py): a difference is a `backend-mismatch:<compilers>`, a
+  compiler rejecting knit's C a `backend-error:<compiler>`, an interpreter error on a
+  program the checks accepted an `interp-error`. These are reported on the side and
+  the case goes on, comparing versions with the execution still trusted; a rewrite's
+  result that differs from the original only on those inputs is an `edge-mismatch`.
 
 Everything that runs knit runs in a worker process, so hangs and crashes are caught.
-A bug is shrunk (steps dropped while the same bug remains) and printed as a runnable
+A bug is shrunk (steps, then statements of the program, dropped while the same bug
+remains) and printed as a runnable
 reproducer, marked NEW or known (known.py; the exit status is 1 only for new bugs).
 At the end a table gives, per primitive, the rewrites attempted, accepted, refused,
-checked (accepted and passed every check) and the bugs.
+checked (accepted and passed every check), the bugs and the acceptance rate.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ from dataclasses import dataclass, field
 
 from . import gen
 from .moves import Step
+from .repro import is_backend_kind, reproducer
 from .same import check_roundtrip
 
 # ---------------------------------------------------------------- the worker side
@@ -260,11 +271,6 @@ def _distrust(trust: str, side: dict) -> str:
     broken = "interpreter" if side["kind"] == "interp-error" else "compiled"
     return "none" if trust not in ("both", broken) else \
         ("compiled" if broken == "interpreter" else "interpreter")
-
-
-def is_backend_kind(kind: str) -> bool:
-    """A bug in running one program (interpreter vs compilers), not in a rewrite."""
-    return kind.startswith(("backend-", "interp-error"))
 
 
 def _error_key(message: str) -> str:
@@ -624,72 +630,6 @@ def _shrink(w: Worker, bug: Bug, step_timeout: float, budget: float) -> None:
             if same(cand, bug.steps):
                 bug.src, changed = cand, True
                 break
-
-
-# ---------------------------------------------------------------- reproducers
-
-
-def reproducer(bug: Bug) -> str:
-    """A runnable Python snippet: the prelude, the proc, the schedule, the failing check."""
-    prims = sorted({s.prim for s in bug.steps})
-    lines = [f"# knit schedule fuzzer: {bug.kind} in {bug.prim} (case {bug.seed})"]
-    lines += [f"# {ln}" for ln in bug.message.splitlines()[:6]]
-    lines += ["from knit import check_equiv"]
-    if prims:
-        lines += [f"from knit.stdlib.scheduling import {', '.join(prims)}"]
-    lines += [""]
-    lines += [gen.PRELUDE.strip(), ""]
-    lines += [f"p0 = parse_proc_string('''\n{bug.src.rstrip()}\n''', scope)", "p = p0"]
-    for k, s in enumerate(bug.steps):
-        if k + 1 < len(bug.steps) and bug.steps[k + 1].old_cursors:  # cursors on this proc
-            lines.append("p_prev = p")
-        if k + 1 < len(bug.steps) or is_backend_kind(bug.kind):
-            lines.append(s.code())
-    if is_backend_kind(bug.kind) or bug.kind == "edge-mismatch":
-        if bug.kind == "edge-mismatch":
-            lines.append(bug.steps[-1].code())
-        lines += _tool_lines(bug)
-        return "\n".join(lines) + "\n"
-    last = bug.steps[-1]
-    if bug.kind in ("exception", "bad-message"):
-        lines.append(f"{last.code()}  # raises {bug.exc}")
-    elif bug.kind in ("hang", "crash"):
-        lines.append(f"{last.code()}  # {bug.kind}s (here or in the check below)")
-        lines.append(_equiv_line(bug))
-    else:
-        lines.append(last.code())
-        if bug.kind == "provenance":
-            lines.append("assert p.is_eq(p0)")
-        elif bug.kind == "print-roundtrip":
-            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            lines.append(f"import sys; sys.path.insert(0, {root!r})  # the repository")
-            lines.append("from tests.fuzz.same import check_roundtrip")
-            lines.append("check_roundtrip(p, scope)  # str(p) fails to parse, or differs")
-        else:
-            lines.append(_equiv_line(bug))
-    return "\n".join(lines) + "\n"
-
-
-def _equiv_line(bug: Bug) -> str:
-    only = {"both": "", "interpreter": ", compiled=False, interpret=True",
-            "compiled": ", interpret=False", "none": ""}[bug.trust]
-    return f"check_equiv(p0, p, trials=2, sizes={bug.sizes!r}, seed={bug.check_seed}{only})"
-
-
-def _tool_lines(bug: Bug) -> list[str]:
-    """The check of a backend or edge-value bug, with tests/fuzz/backends.py."""
-    from .backends import pick_sizes
-
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    sizes = pick_sizes(bug.sizes, bug.check_seed)
-    out = [f"import sys; sys.path.insert(0, {root!r})  # the repository"]
-    if bug.kind == "edge-mismatch":
-        return out + ["from tests.fuzz.backends import edge_diff",
-                      f"d = edge_diff(p0, p, {sizes!r}, seed={bug.check_seed})",
-                      "assert d is None, d"]
-    return out + ["from tests.fuzz.backends import backend_diff",
-                  f"d = backend_diff(p, {sizes!r}, seed={bug.check_seed})",
-                  "assert d is None, d.message()"]
 
 
 def print_report(report: Report, log=print, verbose: bool = False) -> None:

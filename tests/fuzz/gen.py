@@ -13,13 +13,21 @@ fully initialised before any read, so a program never reads undefined memory; no
 then one nothing uses), scalar accumulators (`t = 0.0; for k: t += 2.0 * e`), window
 statements (`w = A[i, 1:5]`), calls of helper procs taking windows, loops shaped like a
 helper's body (so `replace` can find them), a bool argument, config reads and writes
-(`FuzzCfg.x`), `pass`, and the externs `relu`, `fmaxf`, `select`.
+(`FuzzCfg.x`), `pass`, and every extern of knit.libs.externs. Issue 8's classes
+(gen_configs.py, gen_data.py): index config fields (`FuzzCfg.k`, `FuzzCfg.n`) read in
+window origins, allocation shapes, loop bounds, indices, call arguments and conditions,
+written before, after and inside the code that reads them; callees that branch on
+`stride(x, 0)`, called on rows and columns; element and index arguments; f16/f64
+buffers and mixed arithmetic (`i32 += f32`, untyped literals); loops shaped like the
+prelude's instr library (`add1_f`, `copy_f`, `addv_f`, `bcast_f`, triangular `tri_f`).
 
 Accesses are in bounds by construction: every index is an affine form whose range over
 the enclosing loops (interval arithmetic over the sizes' lower bounds, which `assert`s
-state) is checked against the dimension before it is used. Data values stay small: i32
-arithmetic only adds, subtracts and multiplies (a ring, so every legal reordering gives
-the same bits, wrap-around included); f32 values come from [-1, 1] inputs.
+state) is checked against the dimension before it is used (a config read by the value
+the field holds there: forms.py). Data values: i32 arithmetic only adds, subtracts and
+multiplies (a ring, so every legal reordering gives the same bits, wrap-around
+included); check_equiv draws floats from [-1, 1], backends.py adds NaN, -0.0, +-inf,
+subnormals and integer extremes.
 """
 
 from __future__ import annotations
@@ -278,13 +286,10 @@ class Gen(ConfigGen, Scenarios, DataGen):
         before = (dict(env.state), dict(getattr(self, "cfg_writes", {})))
         out = [f"{ind}if {cond}:"] + self.block(then, depth, ind + "    ")
         if r.random() < 0.3:
-            after_then = dict(env.state)
             env.state.update(before[0])  # the else branch starts from the same state
             out += [f"{ind}else:"] + self.block(env, depth, ind + "    ")
-        else:
-            after_then = dict(env.state)
         if env.state:
-            self.cfg_branches(env, before[0], before[1], after_then)
+            self.cfg_branches(env, before[0], before[1])
         return out
 
     def cond(self, env: Env) -> str:

@@ -15,7 +15,7 @@ reads the new value, and the fuzzer sees a difference or an interpreter error.
 
 from __future__ import annotations
 
-from .forms import Buf, Env, Lin, fits, holds, lin, mentions, subst
+from .forms import Buf, Env, Lin, fits, lin, mentions, subst
 
 K, N = "FuzzCfg.k", "FuzzCfg.n"
 
@@ -104,7 +104,7 @@ class ConfigGen:
             changed = self.cfg_writes[f] != writes[f]
             env.state[f] = None if changed or mentions(state[f], [var]) else state[f]
 
-    def cfg_branches(self, env: Env, before: dict, writes: dict, after_then: dict) -> None:
+    def cfg_branches(self, env: Env, before: dict, writes: dict) -> None:
         """After an if: a field either branch wrote is unknown."""
         for f in (K, N):
             if f not in env.state:
@@ -190,12 +190,6 @@ class ConfigGen:
                            f"{self.rhs(env, b.elem, 2)}")
         return out
 
-
-def alloc_dim_ok(env: Env, value: Lin) -> bool:
-    return holds(env, value - 1)
-
-
-__all__ = ["ConfigGen", "Buf", "alloc_dim_ok"]
 
 
 class Scenarios:
