@@ -15,6 +15,7 @@ import pytest
 
 import knit
 import knit.stdlib.scheduling as S
+from knit.equiv import EquivalenceError
 from knit.errors import SchedulingError
 
 from .backends import backend_diff, compilers, run, same_bits
@@ -173,6 +174,18 @@ def test_allocation_sized_by_a_config_keeps_its_size():
 """])
 def test_config_values_are_read_where_evaluated(src):
     parse(src)
+
+
+@open_bug(EquivalenceError, "inline_window substitutes a window's origin "
+          "that reads a config field written again before the window is used (issue 8, 1)")
+def test_inline_window_keeps_the_origin_it_was_evaluated_with():
+    p = parse("""def f(N: size, A: f32[N + 8] @ DRAM):
+    FuzzCfg.k = 1
+    w = A[FuzzCfg.k:FuzzCfg.k + 4]
+    FuzzCfg.k = 3
+    w[0] = 3.0
+""")
+    valid_and_equal(p, lambda p: S.inline_window(p, p.body()[1]), {"N": [1, 2]})
 
 
 def test_backend_diff_of_a_correct_mixed_program():
