@@ -188,6 +188,18 @@ def test_inline_window_keeps_the_origin_it_was_evaluated_with():
     valid_and_equal(p, lambda p: S.inline_window(p, p.body()[1]), {"N": [1, 2]})
 
 
+@open_bug(EquivalenceError, "reorder_stmts moves a config write before a window "
+          "statement whose origin reads it (issue 8, 1; fuzzer case 5084)")
+def test_reorder_stmts_keeps_a_window_origin_before_its_config_write():
+    p = parse("""def f(A: f32[4] @ DRAM):
+    FuzzCfg.k = 0
+    w = A[FuzzCfg.k:FuzzCfg.k + 2]
+    FuzzCfg.k = 2
+    w[0] = w[1] + w[0]
+""")
+    valid_and_equal(p, lambda p: S.reorder_stmts(p, p.body()[1].expand(0, 1)), {})
+
+
 def test_backend_diff_of_a_correct_mixed_program():
     # the harness must not call every mixed program wrong: a copy is exact everywhere
     p = parse("""def f(N: size, A: f32[N] @ DRAM, B: f64[N] @ DRAM):
