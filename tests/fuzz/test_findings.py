@@ -44,7 +44,8 @@ def valid_and_equal(p, rewrite, sizes):
 # ---------------------------------------------------------------- sem: arithmetic
 
 
-@open_bug(AssertionError, "C contracts a*b + c into an FMA at -O3 -march=native (issue 8, 6)")
+# Found by the fuzzer (fixed on main, merged at a99dd76): C contracts a*b + c into an FMA at
+# -O3 -march=native (issue 8, 6)
 def test_no_float_contraction():
     p = parse("""def f(A: f32[3] @ DRAM):
     A[0] = A[1] * A[2] + A[0]
@@ -54,8 +55,8 @@ def test_no_float_contraction():
     agree(p, A=np.float32([-(1 + 2**-11), a, a]))
 
 
-@open_bug(AssertionError, "f16 += f64: C casts the f64 operand to _Float16 before adding, "
-                          "the interpreter adds in double (issue 8, 5)")
+# Found by the fuzzer (fixed on main, merged at a99dd76): f16 += f64: C casts the f64 operand
+# to _Float16 before adding, the interpreter adds in double (issue 8, 5)
 def test_f16_plus_f64_rounds_once():
     p = parse("""def f(A: f16[1] @ DRAM, B: f64[1] @ DRAM):
     A[0] += B[0]
@@ -65,7 +66,8 @@ def test_f16_plus_f64_rounds_once():
     agree(p, ccs=("gcc",), A=a, B=b)
 
 
-@open_bug(AssertionError, "i32 += f32: C truncates e first, the interpreter the sum (issue 8, 6)")
+# Found by the fuzzer (fixed on main, merged at a99dd76): i32 += f32: C truncates e first, the
+# interpreter the sum (issue 8, 6)
 def test_int_plus_equal_float():
     p = parse("""def f(A: i32[1] @ DRAM, B: f32[1] @ DRAM):
     A[0] += B[0]
@@ -73,8 +75,8 @@ def test_int_plus_equal_float():
     agree(p, A=np.int32([7]), B=np.float32([-0.5]))
 
 
-@open_bug((ValueError, knit.errors.ArgumentError, AssertionError),
-          "sqrt/sin/expf raise in the interpreter where C gives NaN/inf (issue 8, 6)")
+# Found by the fuzzer (fixed on main, merged at a99dd76): sqrt/sin/expf raise in the
+# interpreter where C gives NaN/inf (issue 8, 6)
 @pytest.mark.parametrize("ext, x", [("sqrt", -1.0), ("sin", np.inf), ("expf", 1000.0)])
 def test_externs_follow_ieee(ext, x):
     p = parse(f"""def f(A: f32[1] @ DRAM, B: f32[1] @ DRAM):
@@ -93,12 +95,18 @@ def test_f16_compiles_with_clang():
     p.compile(cc="clang")
 
 
-@open_bug(AssertionError, "an out-of-range float -> i32 wraps interpreted, is INT_MIN in C")
+# Found by the fuzzer (fixed on main, merged at a99dd76): an out-of-range float -> i32 wraps
+# interpreted, is INT_MIN in C
 def test_float_to_int_out_of_range():
+    # now undefined (docs/semantics.md#float-to-int): the interpreter refuses the input,
+    # and the fuzzer treats such inputs as outside the program's domain
+    from knit.errors import ArgumentError
+
     p = parse("""def f(A: i32[1] @ DRAM, B: f32[1] @ DRAM):
     A[0] = B[0]
 """)
-    agree(p, A=np.int32([0]), B=np.float32([3e9]))
+    with pytest.raises(ArgumentError, match="undefined in C"):
+        p.interpret(A=np.int32([0]), B=np.float32([3e9]))
 
 
 # ---------------------------------------------------------------- core: configs
@@ -116,8 +124,8 @@ def test_add_loop_over_a_config_write_gives_a_valid_program():
                     {"N": [2, 3]})
 
 
-@open_bug(knit.errors.BoundsError,
-          "fission of a loop that writes a config read later: result fails the bounds check")
+# Found by the fuzzer (fixed on main, merged at a99dd76): fission of a loop that writes a
+# config read later: result fails the bounds check
 def test_fission_after_a_config_write_gives_a_valid_program():
     p = parse("""def f(N: size, B: f64[4, N + 1] @ DRAM):
     FuzzCfg.k = 2
@@ -128,8 +136,8 @@ def test_fission_after_a_config_write_gives_a_valid_program():
     valid_and_equal(p, lambda p: S.fission(p, p.body()[1].body()[0].after()), {"N": [1, 3]})
 
 
-@open_bug(knit.errors.BoundsError,
-          "specialize over code reading configs: the result fails the bounds check")
+# Found by the fuzzer (fixed on main, merged at a99dd76): specialize over code reading configs:
+# the result fails the bounds check
 def test_specialize_over_config_reads_gives_a_valid_program():
     p = parse("""def f(N: size, A: i32[N + 2] @ DRAM):
     assert N >= 3
@@ -141,8 +149,9 @@ def test_specialize_over_config_reads_gives_a_valid_program():
                     {"N": [3, 4]})
 
 
-@open_bug(pytest.fail.Exception, "the bounds check reads an allocation's size from the "
-          "config's current value, not the one it was allocated with (issue 8, 1)")
+# Found by the fuzzer (fixed on main, merged at a99dd76): the bounds check reads an
+# allocation's size from the config's current value, not the one it was allocated with (issue
+# 8, 1)
 def test_allocation_sized_by_a_config_keeps_its_size():
     from knit.errors import BoundsError
 
@@ -157,8 +166,8 @@ def test_allocation_sized_by_a_config_keeps_its_size():
 """)
 
 
-@open_bug(knit.errors.BoundsError, "the bounds check re-reads a config field for an "
-          "allocation's size and a loop's bound: it refuses valid programs (issue 8, 1)")
+# Found by the fuzzer (fixed on main, merged at a99dd76): the bounds check re-reads a config
+# field for an allocation's size and a loop's bound: it refuses valid programs (issue 8, 1)
 @pytest.mark.parametrize("src", ["""def f(A: i32[4] @ DRAM):
     FuzzCfg.n = 3
     t: i32[FuzzCfg.n] @ DRAM
@@ -176,8 +185,8 @@ def test_config_values_are_read_where_evaluated(src):
     parse(src)
 
 
-@open_bug(EquivalenceError, "inline_window substitutes a window's origin "
-          "that reads a config field written again before the window is used (issue 8, 1)")
+# Found by the fuzzer (fixed on main, merged at a99dd76): inline_window substitutes a window's
+# origin that reads a config field written again before the window is used (issue 8, 1)
 def test_inline_window_keeps_the_origin_it_was_evaluated_with():
     p = parse("""def f(N: size, A: f32[N + 8] @ DRAM):
     FuzzCfg.k = 1
@@ -188,8 +197,8 @@ def test_inline_window_keeps_the_origin_it_was_evaluated_with():
     valid_and_equal(p, lambda p: S.inline_window(p, p.body()[1]), {"N": [1, 2]})
 
 
-@open_bug(EquivalenceError, "reorder_stmts moves a config write before a window "
-          "statement whose origin reads it (issue 8, 1; fuzzer case 5084)")
+# Found by the fuzzer (fixed on main, merged at a99dd76): reorder_stmts moves a config write
+# before a window statement whose origin reads it (issue 8, 1; fuzzer case 5084)
 def test_reorder_stmts_keeps_a_window_origin_before_its_config_write():
     p = parse("""def f(A: f32[4] @ DRAM):
     FuzzCfg.k = 0
