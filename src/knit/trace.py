@@ -152,6 +152,7 @@ class Step:
     args: tuple
     kwargs: dict = field(default_factory=dict)
     loc: str = "<unknown>"
+    first: bool = False  # the primitive returns a tuple whose first item is the proc
 
     def __eq__(self, other) -> bool:  # the location is where, not what
         return (isinstance(other, Step) and (self.prim, self.args, self.kwargs)
@@ -243,7 +244,7 @@ class Trace:
             lines.append(f"# names the caller provides (procedures, memories): "
                          f"{', '.join(needs)}")
         lines += ["", "", f"def {name}(p):"]
-        lines += [f"    p = {s.call()}  # {s.loc}" for s in self]
+        lines += [f"    p = {s.call()}{'[0]' if s.first else ''}  # {s.loc}" for s in self]
         lines.append("    return p")
         return "\n".join(lines) + "\n"
 
@@ -278,6 +279,8 @@ def _schedule_body(text: str) -> list:
 
 def _step_of(stmt: ast.Assign, scope: dict) -> Step:
     call = stmt.value
+    first = isinstance(call, ast.Subscript)
+    call = call.value if first else call
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
         raise ValueError(f"from_script: line {stmt.lineno} is not `p = primitive(p, ...)`")
     ns = dict(scope, at=lambda _p, text: Path(text), p=None)
@@ -286,7 +289,8 @@ def _step_of(stmt: ast.Assign, scope: dict) -> Step:
         return eval(compile(ast.Expression(node), "<trace script>", "eval"), ns)
 
     return Step(call.func.id, tuple(value(a) for a in call.args[1:]),
-                {k.arg: value(k.value) for k in call.keywords}, f"<script>:{stmt.lineno}")
+                {k.arg: value(k.value) for k in call.keywords}, f"<script>:{stmt.lineno}",
+                first)
 
 
 def trace_of(proc) -> Trace:
@@ -345,7 +349,7 @@ def replay(trace, root):
         q = q[0] if isinstance(q, tuple) else q
         if getattr(q, "_trace_step", None) is not None:
             q._trace_step = (q._trace_step[0], Step(step.prim, step.args, step.kwargs,
-                                                    step.loc))
+                                                    step.loc, step.first))
         p = q
     return p
 
@@ -417,7 +421,7 @@ def recorded(prim):
                 and new is not proc and getattr(new, "_trace_step", None) is None):
             step = Step(prim.__name__, tuple(_record_arg(a, proc) for a in args),
                         {n: _record_arg(v, proc) for n, v in kwargs.items()},
-                        _user_location())
+                        _user_location(), new is not out)
             new._trace_step = (proc, step)
         return out
 
