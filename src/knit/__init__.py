@@ -26,8 +26,8 @@ def __getattr__(name: str):
         from knit import trace
 
         return getattr(trace, name)
-    if name == "tune":  # autotuning (knit/tune.py) loads the C toolchain helpers
-        from knit.tune import tune
+    if name == "tune":  # autotuning (knit/tuning/) loads the C toolchain helpers
+        from knit.tuning import tune
 
         return tune
     raise AttributeError(f"module 'knit' has no attribute {name!r}")
