@@ -11,6 +11,12 @@ the fastest, with a table of everything it tried. A second run reads the cache.
 
 from __future__ import annotations
 
+import os
+
+# NumPy's BLAS on one thread, like the C kernels: on a loaded machine its thread pool
+# makes timings erratic (measured: 0.18 ms to 47 ms medians for one 256^3 sgemm)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import sys
 import time
 

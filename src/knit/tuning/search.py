@@ -42,7 +42,8 @@ def tune(make_schedule, space: dict, proc=None, proc_args: dict | None = None, *
     proc_args: the size (and index/bool) arguments the procedure is timed with.
     budget: seconds of search; the points started by then are finished.
     Spaces of at most `exhaustive_max` points are tried in full; larger ones by random
-    points for half the budget, then a local search from the best point. Each accepted
+    points (a quarter of the space, at most 64, within half the budget), then a local
+    search from the best point. Each accepted
     schedule must pass check_equiv (`check_trials` random inputs; `check_sizes` fixes
     sizes as in check_equiv; compiled C only, unless check_interpret: the interpreter
     is slow at tuning sizes). Each is timed in `rounds` runs interleaved with the other
@@ -97,14 +98,16 @@ def _check_space(space: dict) -> list[str]:
 
 
 def _random_then_local(run, space: dict, names: list, budget: float, rng) -> None:
-    """Random points for half the budget, then hill-climbing from the best point over
-    neighbours (one parameter moved one place in its list of choices)."""
+    """Random points (a quarter of the space, at most 64, for at most half the budget),
+    then hill-climbing from the best point over its neighbours (one parameter moved one
+    place in its list of choices) until none is better or the budget is spent."""
     size = 1
     for n in names:
         size *= len(space[n])
-    while not run.out_of(budget / 2) and len(run.tried) < size:
+    n_random = max(2 * run.batch, min(size // 4, 64))
+    while not run.out_of(budget / 2) and len(run.tried) < n_random:
         batch = []
-        while len(batch) < run.batch and len(run.tried) + len(batch) < size:
+        while len(batch) < run.batch and len(run.tried) + len(batch) < n_random:
             p = {n: rng.choice(space[n]) for n in names}
             if _key(p) not in run.tried and p not in batch:
                 batch.append(p)
