@@ -58,7 +58,8 @@ def test_trace_records_each_call_as_written():
     assert t[2].kwargs == {"perfect": True}
     assert t[3].args == (Path("body[0].body[0].body[0:1]"), "C[i, 0:16]", "Creg")
     # the location is the user's call in microkernel(), not knit's code
-    assert all(s.loc.startswith("tests/trace/test_traces.py:") for s in t), [s.loc for s in t]
+    assert all(s.loc.split(":")[0].endswith("trace/test_traces.py") for s in t), \
+        [s.loc for s in t]
     assert t[0].loc.split(":")[1] == str(microkernel.__code__.co_firstlineno + 2)
 
 
@@ -81,7 +82,7 @@ def test_replay_refuses_a_step_that_no_longer_applies():
     assert "replay: step 3 of 6, divide_loop(p, at(p, 'body[0].body[0].body[0]'), 8" in msg
     assert "does not apply to k64_12" in msg
     assert "12 % 8 == 0" in msg or "perfect" in msg, msg
-    assert msg.startswith("tests/trace/test_traces.py:")
+    assert msg.split(":")[0].endswith("trace/test_traces.py")
     # the steps before it still replay
     assert [s.prim for s in replay(t[:2], k64_12).trace()] == ["reorder_loops"] * 2
 
