@@ -577,12 +577,21 @@ def test_bind_expr_of_a_literal_takes_the_precision_of_the_operation_around_it()
 
     @proc
     def half(A: i32[4]):
-        A[0] = A[1] + 2.5
+        A[0] = A[1] * 2.5
 
+    # the literal adopts i32 (semantics.md#literal-type): A[1] * 2, and so does the scalar
     r = bind_expr(half, "2.5", "h")
-    assert "h: f64 @ DRAM" in body(r)  # not an integer: kept exact
-    assert r.find("A[0] = _")._node().rhs.type == T.F64  # i32 + f64: semantics.md#mixed-precision
+    assert "h: i32 @ DRAM" in body(r)
+    assert r.find("A[0] = _")._node().rhs.type == T.I32
     equiv(half, checked(r))
+
+    @proc
+    def kept_exact(A: i32[4]):  # what binding it in f64 (as before) gave: A[1] * 2.5
+        h: f64
+        h = 2.5
+        A[0] = A[1] * h
+
+    differs(half, kept_exact)
 
 
 def test_bind_expr_argument_errors():
