@@ -1,0 +1,357 @@
+"""Exo 1.0's higher-level scheduling library (`exo.stdlib.stdlib`) at the same path,
+written anew on knit's public primitives: each function below is a sequence of checked
+primitives, so it is exactly as safe as they are.
+
+Present: the combinators (attempt, apply, predicate, make_pass, repeate), dce,
+round_loop, fma_rule, hoist_stmt, hoist_from_loop, cleanup, unroll_loops,
+reorder_stmt_forward/backwards, divide_loop_, interleave_outer_loop_with_inner_loop
+(without allocations in the loop it interleaves) and tile_loops.
+Not yet: vectorize, auto_stage_mem, tile_loops_bottom_up and the functions built on
+stage_compute/parallelize_reduction (see docs/exo-compatibility.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from knit import DRAM, Procedure  # noqa: F401 - Exo's module exposes these
+from knit.API_cursors import (
+    AllocCursor,
+    Cursor,
+    ForCursor,
+    IfCursor,
+    InvalidCursor,
+    InvalidCursorError,
+    LiteralCursor,
+    StmtCursor,
+)
+from knit.errors import SchedulingError
+from knit.stdlib.inspection import *  # noqa: F401,F403 - Exo's module re-exports these
+from knit.stdlib.inspection import (
+    is_add, is_loop, is_loop_bounds_const, is_mul, lrn_stmts, nlr_stmts,
+)
+from knit.stdlib.scheduling import *  # noqa: F401,F403 - and the primitives
+from knit.stdlib.scheduling import (
+    divide_loop,
+    eliminate_dead_code,
+    fission,
+    lift_alloc,
+    mult_loops,
+    remove_loop,
+    reorder_loops,
+    reorder_stmts,
+    simplify,
+    unroll_loop,
+    delete_pass,
+)
+
+# ---------------------------------------------------------------- combinators
+
+_EXO_ERRORS = (ValueError, TypeError, SchedulingError, InvalidCursorError)
+
+
+def attempt(op, errs=_EXO_ERRORS):
+    """`attempt(op)(p, ...)`: op's result, or p unchanged when op raises one of errs;
+    with rs=True, also whether op succeeded."""
+    errs = tuple(errs)
+
+    def rewrite(p, *args, rs=False, **kwargs):
+        try:
+            res = op(p, *args, **kwargs), True
+        except errs:
+            res = p, False
+        return res if rs else res[0]
+
+    return rewrite
+
+
+def apply(op):
+    """`apply(op)(proc, cursors, ...)`: op applied at each cursor in turn."""
+
+    def rewrite(proc, cursors, *args, **kwargs):
+        for c in cursors:
+            proc = op(proc, c, *args, **kwargs)
+        return proc
+
+    return rewrite
+
+
+def predicate(op, pred):
+    """op, applied only where pred(proc, ...) holds."""
+
+    def rewrite(proc, *args, **kwargs):
+        return op(proc, *args, **kwargs) if pred(proc, *args, **kwargs) else proc
+
+    return rewrite
+
+
+def make_pass(op, trav_start=nlr_stmts):
+    """op applied at every statement of a block (default: the whole procedure), in the
+    order trav_start gives (cursors of the original, forwarded as the pass rewrites)."""
+
+    def rewrite(proc, block=InvalidCursor(), *args, **kwargs):
+        return apply(op)(proc, list(trav_start(proc, block)), *args, **kwargs)
+
+    return rewrite
+
+
+def repeate(op):
+    """op applied until it fails (Exo's spelling)."""
+    op_attempt = attempt(op)
+
+    def rewrite(p, *args, **kwargs):
+        success = True
+        while success:
+            p, success = op_attempt(p, *args, rs=True, **kwargs)
+        return p
+
+    return rewrite
+
+
+# ---------------------------------------------------------------- simple passes
+
+
+def _dce_if(proc, s):
+    s = proc.forward(s)
+    if not isinstance(s, IfCursor):
+        # Exo's dce, as released, ends up trying only if statements (its loop case
+        # raises and is skipped); loops are left as they are here too
+        return proc
+    return eliminate_dead_code(proc, s)
+
+
+dce = make_pass(attempt(_dce_if))
+dce.__doc__ = """Remove the branches of `if`s that can never run (eliminate_dead_code at
+every if of the block, default: the whole procedure, where it applies)."""
+
+
+def round_loop(proc, loop, factor, up=True):
+    """Make a loop's trip count a multiple of factor: up rounds up (the extra iterations
+    guarded by an if), down drops the remainder into a cut tail loop."""
+    proc, (loop, _, _) = divide_loop_(proc, loop, factor, tail="guard" if up else "cut",
+                                      rc=True)
+    return mult_loops(proc, loop, loop.name()[:-1])
+
+
+def fma_rule(proc, expr):
+    """[a, b, c] for an expression `a * b + c` or `a + b * c`, else None (a rule for
+    vectorize's stage_compute)."""
+    expr = proc.forward(expr)
+    if is_add(proc, expr):
+        if is_mul(proc, expr.lhs()):
+            return [expr.lhs().lhs(), expr.lhs().rhs(), expr.rhs()]
+        if is_mul(proc, expr.rhs()):
+            return [expr.lhs(), expr.rhs().lhs(), expr.rhs().rhs()]
+    return None
+
+
+def unroll_loops(proc, block=InvalidCursor(), threshold=None):
+    """Unroll every loop with literal bounds (at most `threshold` iterations if given),
+    innermost first."""
+
+    def small_const_loop(proc, s):
+        s = proc.forward(s)
+        if not (is_loop(proc, s) and is_loop_bounds_const(proc, s)):
+            return False
+        return threshold is None or s.hi().value() - s.lo().value() <= threshold
+
+    return make_pass(predicate(unroll_loop, small_const_loop), lrn_stmts)(proc, block)
+
+
+def cleanup(proc):
+    """simplify, unroll one-iteration loops, dce, and delete `pass` statements."""
+    proc = simplify(proc)
+    proc = unroll_loops(proc, threshold=1)
+    proc = dce(proc)
+    try:
+        proc.find("pass")
+    except SchedulingError:
+        return proc
+    return delete_pass(proc)
+
+
+def reorder_stmt_forward(proc, stmt):
+    """Swap a statement with the next one."""
+    stmt = proc.forward(stmt)
+    return reorder_stmts(proc, stmt.as_block().expand(0, 1))
+
+
+def reorder_stmt_backwards(proc, stmt):
+    """Swap a statement with the previous one."""
+    stmt = proc.forward(stmt)
+    return reorder_stmts(proc, stmt.as_block().expand(1, 0))
+
+
+# ---------------------------------------------------------------- loops
+
+
+@dataclass
+class divide_loop_cursors:
+    outer_loop: ForCursor
+    inner_loop: ForCursor
+    tail_loop: Cursor
+
+    def __iter__(self):
+        yield self.outer_loop
+        yield self.inner_loop
+        yield self.tail_loop
+
+
+def divide_loop_(proc, loop_cursor, div_const, tail="guard", rc=False):
+    """divide_loop naming the new loops `<i>o`/`<i>i`; tail="perfect" divides a loop
+    whose trip count is a multiple. With rc, also the (outer, inner, tail) cursors."""
+    loop_cursor = proc.forward(loop_cursor)
+    name = loop_cursor.name()
+    perfect = tail == "perfect"
+    if perfect:
+        tail = "cut"
+    proc = divide_loop(proc, loop_cursor, div_const, (name + "o", name + "i"), tail=tail,
+                       perfect=perfect)
+    if not rc:
+        return proc
+    outer = proc.forward(loop_cursor)
+    inner = outer.body()[0]
+    tail_loop = InvalidCursor() if perfect or tail == "guard" else outer.next()
+    return proc, divide_loop_cursors(outer, inner, tail_loop)
+
+
+@dataclass
+class hoist_stmt_cursors:
+    allocs: list
+    stmt: StmtCursor
+    loop: ForCursor
+
+    def __iter__(self):
+        yield self.allocs
+        yield self.stmt
+        yield self.loop
+
+
+def _names_in(proc, stmt) -> set[str]:
+    """The variable names a statement mentions (by its printed text: an
+    over-approximation, which only makes hoisting refuse sooner)."""
+    import re
+
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", str(proc.forward(stmt))))
+
+
+def hoist_stmt(proc, stmt, rc=False):
+    """Move a statement that does not depend on its loop's variable out in front of the
+    loop (moving it to the top of the body, lifting the allocations it uses, fission,
+    then remove_loop): each step a checked primitive."""
+    stmt = proc.forward(stmt)
+    if not isinstance(stmt, StmtCursor):
+        raise SchedulingError("hoist_stmt: cannot hoist a cursor that is not a statement")
+    loop = stmt.parent()
+    if not isinstance(loop, ForCursor):
+        raise SchedulingError("hoist_stmt: the statement is not within a loop")
+    deps = _names_in(proc, stmt)
+    if loop.name() in deps:
+        raise SchedulingError("hoist_stmt: the statement depends on the loop around it "
+                              f"('{loop.name()}')")
+    if isinstance(stmt, AllocCursor):
+        proc = lift_alloc(proc, stmt)
+        return (proc, hoist_stmt_cursors([proc.forward(stmt)], proc.forward(stmt),
+                                         proc.forward(loop))) if rc else proc
+    allocs = []
+    while not isinstance(stmt.prev(), InvalidCursor):
+        prev = stmt.prev()
+        if isinstance(prev, AllocCursor) and prev.name() in deps:
+            proc = lift_alloc(proc, prev)
+            allocs.append(prev)
+        else:
+            proc = reorder_stmts(proc, stmt.expand(1, 0))
+        stmt = proc.forward(stmt)
+    loop = proc.forward(loop)
+    if len(loop.body()) > 1:
+        proc = fission(proc, stmt.after())
+        stmt = proc.forward(stmt)
+        loop = stmt.parent().next()
+    proc = remove_loop(proc, stmt.parent())
+    if not rc:
+        return proc
+    return proc, hoist_stmt_cursors([proc.forward(a) for a in allocs],
+                                    proc.forward(stmt), proc.forward(loop))
+
+
+def hoist_from_loop(proc, loop, rc=False):
+    """Hoist every statement of a loop's body that can be (hoist_stmt at each, in order,
+    skipping allocations and statements that cannot move)."""
+    loop = proc.forward(loop)
+    if not is_loop(proc, loop):
+        raise SchedulingError(f"hoist_from_loop: expected a loop, got {type(loop).__name__}")
+    hoisted = []
+
+    def hoist_non_alloc(proc, stmt):
+        stmt = proc.forward(stmt)
+        if isinstance(stmt, AllocCursor):
+            return proc
+        proc, cursors = hoist_stmt(proc, stmt, rc=True)
+        hoisted.append(cursors)
+        return proc
+
+    proc = apply(attempt(hoist_non_alloc))(proc, list(loop.body()))
+    if not rc:
+        return proc
+    return proc, hoisted
+
+
+def interleave_outer_loop_with_inner_loop(proc, outer_loop_cursor, inner_loop_cursor,
+                                          interleave_factor, unroll=(True, True, True)):
+    """Divide the outer loop by interleave_factor (unless it already runs that many
+    times), split the statements around the inner loop off, and move the divided
+    loop inside the inner one; `unroll` says which of (before, the interleaved loop,
+    after) to unroll. Refused when the divided loop's body allocates (Exo lifts those
+    allocations with parallelize_and_lift_alloc, which knit does not provide yet)."""
+    outer = proc.forward(outer_loop_cursor)
+    inner = proc.forward(inner_loop_cursor)
+    hi = outer.hi()
+    if isinstance(hi, LiteralCursor) and hi.value() == interleave_factor:
+        middle = outer
+    else:
+        proc = divide_loop(proc, outer, interleave_factor,
+                           (outer.name() + "o", outer.name() + "i"), tail="cut")
+        middle = proc.forward(outer).body()[0]
+    if any(isinstance(s, AllocCursor) for s in middle.body()):
+        raise SchedulingError("interleave_outer_loop_with_inner_loop: the loop allocates "
+                              "in its body; lift those allocations out first")
+    proc = simplify(proc)
+    inner = proc.forward(inner)
+    if not isinstance(inner.prev(), InvalidCursor):
+        proc = fission(proc, inner.before())
+        inner = proc.forward(inner)
+        if unroll[0]:
+            proc = unroll_loop(proc, inner.parent().prev())
+    inner = proc.forward(inner)
+    if not isinstance(inner.next(), InvalidCursor):
+        proc = fission(proc, inner.after())
+        inner = proc.forward(inner)
+        if unroll[2]:
+            proc = unroll_loop(proc, inner.parent().next())
+    inner = proc.forward(inner)
+    proc = reorder_loops(proc, inner.parent())
+    if unroll[1]:
+        proc = unroll_loop(proc, proc.forward(inner).parent())
+    return proc
+
+
+def tile_loops(proc, loop_tile_pairs, perfect=False):
+    """Tile a nest: divide each (loop, size) pair's loop (perfectly when asked or when
+    its literal bound is a multiple, else with a cut tail) and interleave so that the
+    tile loops come inside the outer ones. Returns (proc, the inner tile loops)."""
+    pairs = [(proc.forward(c), t) for c, t in loop_tile_pairs]
+    inner_loops = []
+    for loop, tile in pairs:
+        loop = proc.forward(loop)
+        names = (loop.name() + "o", loop.name() + "i")
+        hi = loop.hi()
+        if perfect or (isinstance(hi, LiteralCursor) and hi.value() % tile == 0):
+            proc = divide_loop(proc, loop, tile, names, perfect=True)
+        else:
+            proc = divide_loop(proc, loop, tile, names, tail="cut")
+        inner_loops.append(proc.forward(loop).body()[0])
+    for i in range(len(pairs) - 2, -1, -1):
+        for j in range(i + 1, len(pairs)):
+            proc = interleave_outer_loop_with_inner_loop(proc, inner_loops[i], pairs[j][0],
+                                                         pairs[i][1], (False, False, False))
+    return proc, [proc.forward(c) for c in inner_loops]
