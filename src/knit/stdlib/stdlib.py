@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knit import DRAM, Procedure  # noqa: F401 - Exo's module exposes these
+from knit import *  # noqa: F401,F403 - Exo's module exposes knit's names
+from knit import DRAM, Procedure  # noqa: F401
+from knit.frontend.syntax import *  # noqa: F401,F403 - and the syntax placeholders
 from knit.API_cursors import (
     AllocCursor,
     Cursor,

@@ -1,0 +1,186 @@
+"""Exo's higher-level schedules (knit.stdlib.stdlib) and lift_if: what each produces,
+that the result computes what the original does (interpreter and C), and that an
+impossible request is refused with a message."""
+
+from __future__ import annotations
+
+from scheduling_checks import assert_body, equiv, refused
+
+from knit import proc
+from knit.stdlib.scheduling import divide_loop, lift_if
+from knit.stdlib.stdlib import (
+    cleanup,
+    dce,
+    fma_rule,
+    get_enclosing_loop,
+    hoist_from_loop,
+    hoist_stmt,
+    interleave_outer_loop_with_inner_loop,
+    nlr_stmts,
+    round_loop,
+    tile_loops,
+    unroll_loops,
+)
+
+
+@proc
+def scale(n: size, x: f32[n], y: f32[n]):
+    for i in seq(0, n):
+        x[i] = y[i] * 2.0
+
+
+def test_round_loop_up_guards_the_extra_iterations():
+    p = round_loop(scale, scale.find_loop("i"), 4)
+    assert_body(p, """
+        for i in seq(0, (n + 3) / 4 * 4):
+            if 4 * (i / 4) + i % 4 < n:
+                x[4 * (i / 4) + i % 4] = y[4 * (i / 4) + i % 4] * 2.0""")
+    equiv(scale, p)
+
+
+def test_round_loop_down_cuts_a_tail():
+    p = round_loop(scale, scale.find_loop("i"), 4, up=False)
+    assert_body(p, """
+        for i in seq(0, n / 4 * 4):
+            x[4 * (i / 4) + i % 4] = y[4 * (i / 4) + i % 4] * 2.0
+        for ii in seq(0, n % 4):
+            x[4 * (n / 4) + ii] = y[4 * (n / 4) + ii] * 2.0""")
+    equiv(scale, p)
+
+
+def test_round_loop_refuses_a_bad_factor():
+    refused(lambda: round_loop(scale, scale.find_loop("i"), 0), "positive")
+
+
+@proc
+def fmadd(x: f32[8], y: f32[8], z: f32[8]):
+    for i in seq(0, 8):
+        if i < 16:
+            x[i] = y[i] * z[i] + x[i]
+        else:
+            x[i] = 0.0
+
+
+def test_dce_removes_the_branch_that_never_runs():
+    p = dce(fmadd)
+    assert_body(p, """
+        for i in seq(0, 8):
+            x[i] = y[i] * z[i] + x[i]""")
+    equiv(fmadd, p)
+
+
+def test_dce_leaves_live_branches():
+    @proc
+    def live(n: size, x: f32[n]):
+        for i in seq(0, n):
+            if i < 4:
+                x[i] = 0.0
+
+    p = dce(live)
+    assert str(p) == str(live)
+    equiv(live, p)
+
+
+def test_fma_rule_matches_a_multiply_add():
+    got = fma_rule(fmadd, fmadd.find("y[_] * z[_] + x[_]"))
+    assert [str(c) for c in got] == ["y[i]", "z[i]", "x[i]"]
+    assert fma_rule(fmadd, fmadd.find("y[_] * z[_]")) is None
+
+
+@proc
+def hoistable(n: size, x: f32[n], a: f32):
+    for i in seq(0, n):
+        a = 3.0
+        x[i] = 1.0
+
+
+def test_hoist_from_loop_moves_the_invariant_statement_out():
+    p = hoist_from_loop(hoistable, hoistable.find_loop("i"))
+    assert_body(p, """
+        a = 3.0
+        for i in seq(0, n):
+            x[i] = 1.0""")
+    equiv(hoistable, p)
+
+
+def test_hoist_stmt_refuses_a_statement_using_the_loop_variable():
+    refused(lambda: hoist_stmt(hoistable, hoistable.find("x[_] = _")),
+            "depends on the loop around it", "'i'")
+
+
+def test_hoist_from_loop_leaves_what_cannot_move():
+    p = hoist_from_loop(scale, scale.find_loop("i"))
+    assert str(p) == str(scale)
+
+
+@proc
+def copy2d(A: f32[16, 16], B: f32[16, 16]):
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            A[i, j] = B[i, j]
+
+
+def test_tile_loops_tiles_a_nest():
+    p, inner = tile_loops(copy2d, [(copy2d.find_loop("i"), 4), (copy2d.find_loop("j"), 4)])
+    assert_body(p, """
+        for io in seq(0, 4):
+            for jo in seq(0, 4):
+                for ii in seq(0, 4):
+                    for ji in seq(0, 4):
+                        A[4 * io + ii, 4 * jo + ji] = B[4 * io + ii, 4 * jo + ji]""")
+    assert [c.name() for c in inner] == ["ii", "ji"]
+    equiv(copy2d, p)
+
+
+def test_interleave_refuses_allocations_in_the_loop():
+    @proc
+    def with_alloc(A: f32[16, 16]):
+        for i in seq(0, 16):
+            t: f32
+            for j in seq(0, 16):
+                A[i, j] = 0.0
+
+    refused(lambda: interleave_outer_loop_with_inner_loop(
+        with_alloc, with_alloc.find_loop("i"), with_alloc.find_loop("j"), 4),
+        "allocates in its body")
+
+
+def test_cleanup_and_unroll_loops():
+    p = cleanup(divide_loop(copy2d, "i", 16, ["io", "ii"], perfect=True))
+    assert [c.name() for c in p.find_loop("_", many=True)] == ["ii", "j"]
+    equiv(copy2d, p)
+    small = unroll_loops(scale)  # nothing with literal bounds: unchanged
+    assert str(small) == str(scale)
+
+
+def test_navigation():
+    assign = copy2d.find("A[_] = _")
+    assert get_enclosing_loop(copy2d, assign).name() == "j"
+    assert get_enclosing_loop(copy2d, assign, 2).name() == "i"
+    assert [type(s).__name__ for s in nlr_stmts(copy2d)] == \
+        ["ForCursor", "ForCursor", "AssignCursor"]
+
+
+@proc
+def guarded(n: size, x: f32[n], c: bool):
+    for i in seq(0, n):
+        if c:
+            x[i] = 1.0
+
+
+def test_lift_if_moves_the_if_outside():
+    p = lift_if(guarded, guarded.find("if _: _"))
+    assert_body(p, """
+        if c:
+            for i in seq(0, n):
+                x[i] = 1.0""")
+    equiv(guarded, p)
+
+
+def test_lift_if_says_how_many_lifts_remained():
+    refused(lambda: lift_if(guarded, guarded.find("if _: _"), n_lifts=2),
+            "lift_if: could not fully lift the if statement: 1 lift(s) remain")
+
+
+def test_lift_if_refuses_what_is_not_an_if():
+    refused(lambda: lift_if(guarded, guarded.find("x[_] = _")), "expected an if statement")
