@@ -243,3 +243,143 @@ def is_start_of_body(proc, stmt):
 
 def is_end_of_body(proc, stmt):
     return isinstance(proc.forward(stmt).next(), InvalidCursor)
+
+
+# ---------------------------------------------------------------- expressions
+
+def expr_children(expr):
+    """The sub-expressions of an expression cursor, left to right."""
+    from knit.API_cursors import ReadCursor
+
+    if isinstance(expr, ReadCursor):
+        yield from expr.idx()
+    elif isinstance(expr, UnaryMinusCursor):
+        yield expr.arg()
+    elif isinstance(expr, BinaryOpCursor):
+        yield expr.lhs()
+        yield expr.rhs()
+    elif isinstance(expr, ExternFunctionCursor):
+        yield from expr.args()
+
+
+def stmt_exprs(stmt):
+    """The expressions a statement holds directly (not those of nested statements)."""
+    from knit.API_cursors import (AllocCursor, AssignConfigCursor, AssignCursor,
+                                  CallCursor, ReduceCursor)
+
+    if isinstance(stmt, (AssignCursor, ReduceCursor)):
+        yield from stmt.idx()
+        yield stmt.rhs()
+    elif isinstance(stmt, ForCursor):
+        yield stmt.lo()
+        yield stmt.hi()
+    elif isinstance(stmt, IfCursor):
+        yield stmt.cond()
+    elif isinstance(stmt, CallCursor):
+        yield from stmt.args()
+    elif isinstance(stmt, AssignConfigCursor):
+        yield stmt.rhs()
+    elif isinstance(stmt, AllocCursor):
+        return
+
+
+def lrn(proc, cursor=InvalidCursor()):
+    """Every statement and expression under `cursor` (default: the whole body), each
+    after its children (for a statement: its expressions, then nested statements)."""
+
+    def exprs(e):
+        for c in expr_children(e):
+            yield from exprs(c)
+        yield e
+
+    def stmts(s):
+        for e in stmt_exprs(s):
+            yield from exprs(e)
+        for child in _stmt_children(s):
+            yield from stmts(child)
+        yield s
+
+    roots = proc.body() if isinstance(cursor, InvalidCursor) else _forward(proc, cursor)
+    if isinstance(roots, StmtCursor):
+        roots = [roots]
+    for r in roots:
+        yield from (stmts(r) if isinstance(r, StmtCursor) else exprs(r))
+
+
+def get_symbols(proc, cursor=InvalidCursor()):
+    """The names of the variables and buffers mentioned under `cursor`."""
+    for c in lrn(proc, cursor):
+        if hasattr(c, "name"):
+            yield c.name()
+
+
+def get_unique_names(proc):
+    """Fresh names var0, var1, ... not used in the procedure."""
+    used = set(get_symbols(proc)) | {a.name() for a in proc.args()}
+    for k in range(100):
+        if f"var{k}" not in used:
+            yield f"var{k}"
+
+
+def get_parents(proc, stmt, up_to=None):
+    """The statements around `stmt` (innermost first), up to and including `up_to`."""
+    stmt = proc.forward(stmt)
+    c = stmt.parent()
+    while not isinstance(c, InvalidCursor):
+        yield c
+        if up_to is not None and c == proc.forward(up_to):
+            return
+        c = c.parent()
+
+
+def get_declaration(proc, ctxt, name):
+    """The allocation (or else the argument) that declares `name` where `ctxt` is."""
+    from knit.API_cursors import AllocCursor
+
+    c = proc.forward(ctxt)
+    while not isinstance(c, StmtCursor):
+        c = c.parent()
+    while not isinstance(c, InvalidCursor):
+        p = c.prev()
+        while not isinstance(p, InvalidCursor):
+            if isinstance(p, AllocCursor) and p.name() == name:
+                return p
+            p = p.prev()
+        c = c.parent()
+    for arg in proc.args():
+        if arg.name() == name:
+            return arg
+    raise SchedulingError(f"no declaration of '{name}' found")
+
+
+def is_read(proc, read, name=None):
+    from knit.API_cursors import ReadCursor
+
+    read = proc.forward(read)
+    return isinstance(read, ReadCursor) and (name is None or read.name() == name)
+
+
+def is_reduce(proc, reduce):
+    from knit.API_cursors import ReduceCursor
+
+    return isinstance(proc.forward(reduce), ReduceCursor)
+
+
+def is_assign(proc, assign):
+    from knit.API_cursors import AssignCursor, ReduceCursor
+
+    c = proc.forward(assign)
+    return isinstance(c, AssignCursor) and not isinstance(c, ReduceCursor)
+
+
+def is_write(proc, write):
+    return is_reduce(proc, write) or is_assign(proc, write)
+
+
+def is_access(proc, access):
+    return is_read(proc, access) or is_write(proc, access)
+
+
+__all__ += ["expr_children", "stmt_exprs", "lrn", "get_symbols", "get_unique_names",
+            "get_parents", "get_declaration", "is_read", "is_reduce", "is_assign",
+            "is_write", "is_access"]

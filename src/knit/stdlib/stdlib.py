@@ -5,8 +5,9 @@ primitives, so it is exactly as safe as they are.
 Present: the combinators (attempt, apply, predicate, make_pass, repeate), dce,
 round_loop, fma_rule, hoist_stmt, hoist_from_loop, cleanup, unroll_loops,
 reorder_stmt_forward/backwards, divide_loop_, interleave_outer_loop_with_inner_loop
-(without allocations in the loop it interleaves) and tile_loops.
-Not yet: vectorize, auto_stage_mem, tile_loops_bottom_up and the functions built on
+(without allocations in the loop it interleaves), tile_loops, auto_stage_mem and
+stage_mem_.
+Not yet: vectorize, tile_loops_bottom_up and the functions built on
 stage_compute/parallelize_reduction (see docs/exo-compatibility.md).
 """
 
@@ -19,7 +20,11 @@ from knit import DRAM, Procedure  # noqa: F401
 from knit.frontend.syntax import *  # noqa: F401,F403 - and the syntax placeholders
 from knit.API_cursors import (
     AllocCursor,
+    BinaryOpCursor,
+    BlockCursor,
     Cursor,
+    ReadCursor,
+    UnaryMinusCursor,
     ForCursor,
     IfCursor,
     InvalidCursor,
@@ -30,7 +35,8 @@ from knit.API_cursors import (
 from knit.errors import SchedulingError
 from knit.stdlib.inspection import *  # noqa: F401,F403 - Exo's module re-exports these
 from knit.stdlib.inspection import (
-    is_add, is_loop, is_loop_bounds_const, is_mul, lrn_stmts, nlr_stmts,
+    get_declaration, get_parents, get_unique_names, is_access, is_add, is_loop,
+    is_loop_bounds_const, is_mul, lrn, lrn_stmts, nlr_stmts,
 )
 from knit.stdlib.scheduling import *  # noqa: F401,F403 - and the primitives
 from knit.stdlib.scheduling import (
@@ -43,6 +49,7 @@ from knit.stdlib.scheduling import (
     reorder_loops,
     reorder_stmts,
     simplify,
+    stage_mem,
     unroll_loop,
     delete_pass,
 )
@@ -357,3 +364,106 @@ def tile_loops(proc, loop_tile_pairs, perfect=False):
             proc = interleave_outer_loop_with_inner_loop(proc, inner_loops[i], pairs[j][0],
                                                          pairs[i][1], (False, False, False))
     return proc, [proc.forward(c) for c in inner_loops]
+
+
+# ---------------------------------------------------------------- staging
+
+
+@dataclass
+class stage_mem_cursors:
+    alloc: AllocCursor
+    load_stage: Cursor
+    block: BlockCursor
+    store_stage: Cursor
+
+    def __iter__(self):
+        yield self.alloc
+        yield self.load_stage
+        yield self.block
+        yield self.store_stage
+
+
+def stage_mem_(proc, block, buff, new_buff_name, accum=False, rc=False):
+    """stage_mem; with rc, also cursors to (the new allocation, the load stage, the
+    block, the store stage)."""
+    if not isinstance(block, BlockCursor):
+        block = proc.forward(block).as_block()
+    first, last, n = block[0], block[len(block) - 1], len(block)
+    proc = stage_mem(proc, block, buff, new_buff_name, accum)
+    if not rc:
+        return proc
+    first, last = proc.forward(first), proc.forward(last)
+    return proc, stage_mem_cursors(first.prev().prev(), first.prev(),
+                                   first.as_block().expand(0, n - 1), last.next())
+
+
+def auto_stage_mem(proc, block, buff, new_buff_name=None, accum=False, rc=False):
+    """stage_mem of the smallest window of `buff` that covers the block's accesses:
+    each access's index range is computed from the bounds of the loops around it
+    inside the block, and each side of each dimension is tightened to a candidate
+    bound for which stage_mem succeeds (Exo's algorithm). A scalar is staged whole."""
+    if new_buff_name is None:
+        new_buff_name = next(get_unique_names(proc))
+    if not isinstance(block, BlockCursor):
+        block = proc.forward(block).as_block()
+    nodes = list(lrn(proc, block))
+    loops = [c for c in nodes if isinstance(c, ForCursor)]
+    accesses = [c for c in nodes if is_access(proc, c) and c.name() == buff]
+
+    def rng(expr, env):
+        if isinstance(expr, BinaryOpCursor):
+            lo_l, hi_l = rng(expr.lhs(), env)
+            lo_r, hi_r = rng(expr.rhs(), env)
+            op = expr.op()
+            out = (f"({lo_l}) {op} ({lo_r})", f"({hi_l}) {op} ({hi_r})")
+            if op in ("+", "-"):
+                return out
+            k = expr.rhs() if isinstance(expr.rhs(), LiteralCursor) else expr.lhs()
+            if not isinstance(k, LiteralCursor):
+                raise SchedulingError(f"auto_stage_mem: cannot bound the index "
+                                      f"'{expr}' (a product of two variables)")
+            return out[::-1] if k.value() < 0 else out
+        if isinstance(expr, UnaryMinusCursor):
+            lo, hi = rng(expr.arg(), env)
+            return (f"-({hi})", f"-({lo})")
+        if isinstance(expr, ReadCursor):
+            return env.get(expr.name(), (expr.name(), expr.name()))
+        if isinstance(expr, LiteralCursor):
+            return (f"{expr.value()}", f"{expr.value()}")
+        raise SchedulingError(f"auto_stage_mem: cannot bound the index '{expr}'")
+
+    def window_of(access):
+        env = {}
+        for loop in reversed([p for p in get_parents(proc, access) if p in loops]):
+            env[loop.name()] = (rng(loop.lo(), env)[0], rng(loop.hi(), env)[1])
+        return [rng(i, env) for i in access.idx()]
+
+    def text(window):
+        dims = ",".join(lo if lo == hi else f"{lo}:{hi}" for lo, hi in window)
+        return f"{buff}[{dims}]" if dims else buff
+
+    decl = get_declaration(proc, block[0], buff)
+    if not decl.is_tensor():
+        return stage_mem_(proc, block, buff, new_buff_name, accum, rc=rc)
+    window = [["0", _shape_text(d)] for d in decl.shape()]
+    candidates = [(set(), set()) for _ in window]
+    for w in map(window_of, accesses):
+        for i, (lo, hi) in enumerate(w):
+            candidates[i][0].add(lo)
+            candidates[i][1].add(hi)
+    for i, dim in enumerate(window):
+        for side in (0, 1):
+            if len(candidates[i][side]) == 1:
+                dim[side] = next(iter(candidates[i][side]))
+                continue
+            for cand in sorted(candidates[i][side]):
+                old, dim[side] = dim[side], cand
+                try:
+                    stage_mem(proc, block, text(window), new_buff_name, accum)
+                except SchedulingError:
+                    dim[side] = old
+    return stage_mem_(proc, block, text(window), new_buff_name, accum, rc=rc)
+
+
+def _shape_text(dim) -> str:
+    return dim if isinstance(dim, str) else str(dim)
