@@ -36,6 +36,8 @@ class CursorNavigationError(Exception):
 
 
 def _forward(proc, c):
+    if isinstance(c, (list, tuple)):  # knit's idx(), args(): lists of cursors
+        return [proc.forward(x) for x in c]
     return c if isinstance(c, (InvalidCursor, BlockCursor)) else proc.forward(c)
 
 

@@ -5,10 +5,11 @@ primitives, so it is exactly as safe as they are.
 Present: the combinators (attempt, apply, predicate, make_pass, repeate), dce,
 round_loop, fma_rule, hoist_stmt, hoist_from_loop, cleanup, unroll_loops,
 reorder_stmt_forward/backwards, divide_loop_, interleave_outer_loop_with_inner_loop
-(without allocations in the loop it interleaves), tile_loops, auto_stage_mem and
-stage_mem_.
-Not yet: vectorize, tile_loops_bottom_up and the functions built on
-stage_compute/parallelize_reduction (see docs/exo-compatibility.md).
+(without allocations in the loop it interleaves), tile_loops, auto_stage_mem,
+stage_mem_, and (in knit.stdlib.vectorizing) vectorize with parallelize_reduction,
+stage_compute, fission_into_singles, replace_all_stmts and their helpers.
+Not yet: tile_loops_bottom_up, interleave_loop, unroll_and_jam, cse and others
+(see docs/exo-compatibility.md).
 """
 
 from __future__ import annotations
@@ -467,3 +468,6 @@ def auto_stage_mem(proc, block, buff, new_buff_name=None, accum=False, rc=False)
 
 def _shape_text(dim) -> str:
     return dim if isinstance(dim, str) else str(dim)
+
+
+from knit.stdlib.vectorizing import *  # noqa: E402,F401,F403 - vectorize and its parts
