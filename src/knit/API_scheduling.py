@@ -4,6 +4,7 @@ knit implements it (`knit.stdlib.scheduling`, where each is documented)."""
 from knit.errors import SchedulingError
 from knit.procedure import Procedure
 from knit.stdlib.scheduling import (
+    FormattedExprStr,
     add_loop,
     add_unsafe_guard,
     autofission,
@@ -63,7 +64,7 @@ from knit.stdlib.scheduling import (
     write_config,
 )
 
-__all__ = ["SchedulingError", "Procedure", "is_atomic_scheduling_op",
+__all__ = ["SchedulingError", "Procedure", "is_atomic_scheduling_op", "FormattedExprStr",
            "add_loop",
            "add_unsafe_guard",
            "autofission",
@@ -123,7 +124,7 @@ __all__ = ["SchedulingError", "Procedure", "is_atomic_scheduling_op",
            "write_config",
            ]
 
-_PRIMITIVES = frozenset(__all__[3:])
+_PRIMITIVES = frozenset(__all__[4:])
 
 
 def is_atomic_scheduling_op(x) -> bool:
@@ -131,3 +132,4 @@ def is_atomic_scheduling_op(x) -> bool:
     function built from them)."""
     return getattr(x, "__name__", None) in _PRIMITIVES and \
         globals().get(x.__name__) is x
+

@@ -184,3 +184,40 @@ def test_lift_if_says_how_many_lifts_remained():
 
 def test_lift_if_refuses_what_is_not_an_if():
     refused(lambda: lift_if(guarded, guarded.find("x[_] = _")), "expected an if statement")
+
+
+def test_formatted_expr_str_fills_holes_with_cursor_text():
+    from knit.stdlib.scheduling import FormattedExprStr, cut_loop
+
+    loop = scale.find_loop("i")
+    cut = FormattedExprStr("_ - 1", loop.hi())
+    assert cut == "(n) - 1"
+    p = cut_loop(scale, loop, cut)
+    assert_body(p, """
+        for i in seq(0, n - 1):
+            x[i] = y[i] * 2.0
+        for i in seq(n - 1, n):
+            x[i] = y[i] * 2.0""")
+    equiv(scale, p, sizes={"n": 5})
+
+
+def test_formatted_expr_str_refusals():
+    import pytest
+
+    from knit.errors import ParseFragmentError
+    from knit.stdlib.scheduling import FormattedExprStr
+
+    with pytest.raises(ParseFragmentError, match="more holes than expressions"):
+        FormattedExprStr("1 + _ + _", scale.find_loop("i").hi())
+    with pytest.raises(TypeError, match="must be a ExprCursor"):
+        FormattedExprStr("_ + 1", scale.find_loop("i"))
+
+
+def test_match_parent():
+    from knit.stdlib.inspection import match_parent
+
+    assign = copy2d.find("A[_] = _")
+    a, b = match_parent(assign, copy2d.find_loop("i"))
+    assert a == copy2d.find_loop("i") and b == copy2d.find_loop("i")
+    a, b = match_parent(assign, copy2d.find_loop("j"))
+    assert a == b == copy2d.find_loop("j")

@@ -21,7 +21,7 @@ from knit.API_cursors import (
 )
 from knit.errors import SchedulingError
 
-__all__ = ["CursorNavigationError", "nlr_stmts", "lrn_stmts", "is_stmt", "is_if",
+__all__ = ["CursorNavigationError", "match_parent", "nlr_stmts", "lrn_stmts", "is_stmt", "is_if",
            "is_loop", "check_is_loop", "is_loop_bounds_const", "loop_body_len",
            "is_single_stmt_loop", "get_top_level_stmt", "get_enclosing_scope",
            "get_enclosing_loop", "get_enclosing_loop_by_name", "get_enclosing_if",
@@ -106,6 +106,24 @@ def loop_body_len(proc, loop):
 
 def is_single_stmt_loop(proc, loop):
     return loop_body_len(proc, loop) == 1
+
+
+def match_parent(cursor1, cursor2):
+    """Move the two cursors up (the deeper first) until they have the same parent."""
+    from knit.stdlib.vectorizing import get_depth
+
+    proc = cursor1.proc()
+    if proc is not cursor2.proc():
+        raise CursorNavigationError("cursors originate from different procs")
+    diff = get_depth(proc, cursor1) - get_depth(proc, cursor2)
+    for _ in range(abs(diff)):
+        if diff > 0:
+            cursor1 = cursor1.parent()
+        else:
+            cursor2 = cursor2.parent()
+    while cursor1.parent() != cursor2.parent():
+        cursor1, cursor2 = cursor1.parent(), cursor2.parent()
+    return cursor1, cursor2
 
 
 def get_top_level_stmt(proc, c):

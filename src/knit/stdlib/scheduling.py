@@ -687,3 +687,37 @@ def replace_once(proc, subprocs, mem_aware=True):
             except SchedulingError:
                 continue
     return proc
+
+
+class FormattedExprStr(str):
+    """An expression with holes `_` filled by expression cursors, for any argument that
+    takes an expression string:  `FormattedExprStr("_ - 1", loop.hi())` is `(n) - 1`
+    for a loop over `seq(0, n)`.
+
+    knit fills the holes with the cursors' text, parenthesised, and the primitive parses
+    the result where it is used (as it parses any expression string), so the names in
+    it must mean there what they mean at the cursors (Exo substitutes the expressions
+    themselves). Too few cursors is a ParseFragmentError, a non-expression cursor a
+    TypeError, as in Exo."""
+
+    def __new__(cls, expr_str, *expr_holes):
+        import re
+
+        from knit.API_cursors import ExprCursor
+        from knit.errors import ParseFragmentError
+
+        if not isinstance(expr_str, str):
+            raise TypeError("expr_str must be a string")
+        for c in expr_holes:
+            if not isinstance(c, ExprCursor):
+                raise TypeError("Cursor provided to fill a hole must be a ExprCursor")
+        holes = re.findall(r"\b_\b", expr_str)
+        if len(holes) > len(expr_holes):
+            raise ParseFragmentError(f"String contains more holes than expressions "
+                                     f"provided: {expr_str!r} has {len(holes)} holes, "
+                                     f"{len(expr_holes)} expressions were given")
+        fill = iter(expr_holes)
+        text = re.sub(r"\b_\b", lambda _m: f"({next(fill)})", expr_str)
+        self = super().__new__(cls, text)
+        self._expr_str, self._expr_holes = expr_str, tuple(expr_holes)
+        return self
