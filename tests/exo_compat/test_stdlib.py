@@ -15,7 +15,12 @@ from knit.stdlib.stdlib import (
     get_enclosing_loop,
     hoist_from_loop,
     hoist_stmt,
+    binary_specialize,
+    cut_loop_and_unroll,
+    interleave_loop,
     interleave_outer_loop_with_inner_loop,
+    jam_stmt,
+    tile_loops_bottom_up,
     nlr_stmts,
     round_loop,
     tile_loops,
@@ -132,17 +137,20 @@ def test_tile_loops_tiles_a_nest():
     equiv(copy2d, p)
 
 
-def test_interleave_refuses_allocations_in_the_loop():
+def test_interleave_gives_each_iteration_its_own_allocation():
     @proc
     def with_alloc(A: f32[16, 16]):
         for i in seq(0, 16):
             t: f32
             for j in seq(0, 16):
-                A[i, j] = 0.0
+                t = 1.0
+                A[i, j] = t
 
-    refused(lambda: interleave_outer_loop_with_inner_loop(
-        with_alloc, with_alloc.find_loop("i"), with_alloc.find_loop("j"), 4),
-        "allocates in its body")
+    p = interleave_outer_loop_with_inner_loop(with_alloc, with_alloc.find_loop("i"),
+                                              with_alloc.find_loop("j"), 4,
+                                              (False, False, False))
+    assert "t: f32[4] @ DRAM" in str(p)
+    equiv(with_alloc, p)
 
 
 def test_cleanup_and_unroll_loops():
@@ -221,3 +229,99 @@ def test_match_parent():
     assert a == copy2d.find_loop("i") and b == copy2d.find_loop("i")
     a, b = match_parent(assign, copy2d.find_loop("j"))
     assert a == b == copy2d.find_loop("j")
+
+
+def test_tile_loops_bottom_up_guards_both_tails():
+    @proc
+    def copy(M: size, N: size, A: f32[M, N], B: f32[M, N]):
+        for i in seq(0, M):
+            for j in seq(0, N):
+                A[i, j] = B[i, j]
+
+    p = tile_loops_bottom_up(copy, copy.body()[0], (4, 8))
+    assert_body(p, """
+        for io in seq(0, M / 4):
+            for jo in seq(0, N / 8):
+                for ii in seq(0, 4):
+                    for ji in seq(0, 8):
+                        A[4 * io + ii, 8 * jo + ji] = B[4 * io + ii, 8 * jo + ji]
+            if 0 < N % 8:
+                for ii in seq(0, 4):
+                    for ji in seq(0, N % 8):
+                        A[4 * io + ii, 8 * (N / 8) + ji] = B[4 * io + ii, 8 * (N / 8) + ji]
+        if 0 < M % 4:
+            for jo in seq(0, N / 8):
+                for ii in seq(0, M % 4):
+                    for ji in seq(0, 8):
+                        A[4 * (M / 4) + ii, 8 * jo + ji] = B[4 * (M / 4) + ii, 8 * jo + ji]
+            if 0 < N % 8:
+                for ii in seq(0, M % 4):
+                    for ji in seq(0, N % 8):
+                        LAST""".replace("LAST", "A[4 * (M / 4) + ii, 8 * (N / 8) + ji] = "
+                                             "B[4 * (M / 4) + ii, 8 * (N / 8) + ji]"))
+    equiv(copy, p, sizes={"M": 6, "N": 11})
+    refused(lambda: tile_loops_bottom_up(scale, scale.body()[0], (4, 4)),
+            "did not find a nested loop")
+
+
+@proc
+def two(x: f32[8], y: f32[8]):
+    for i in seq(0, 8):
+        x[i] = 1.0
+        y[i] = 2.0
+
+
+def test_interleave_loop():
+    p = interleave_loop(two, two.find_loop("i"), 2)
+    assert_body(p, """
+        for io in seq(0, 8 / 2):
+            x[2 * io + 0] = 1.0
+            x[2 * io + 1] = 1.0
+            y[2 * io + 0] = 2.0
+            y[2 * io + 1] = 2.0
+        for ii in seq(0, 8 % 2):
+            x[2 * (8 / 2) + ii] = 1.0
+            y[2 * (8 / 2) + ii] = 2.0""")
+    equiv(two, p)
+    refused(lambda: interleave_loop(two, two.find_loop("i"), 2, tail="sideways"),
+            "unknown tail strategy")
+
+
+def test_cut_loop_and_unroll_peels_the_first_iteration():
+    p = cut_loop_and_unroll(two, two.find_loop("i"), 1)
+    assert_body(p, """
+        x[0] = 1.0
+        y[0] = 2.0
+        for i in seq(0, 7):
+            x[i + 1] = 1.0
+            y[i + 1] = 2.0""")
+    equiv(two, p)
+
+
+def test_binary_specialize_one_copy_per_value():
+    @proc
+    def bs(n: size, x: f32[n]):
+        assert n < 4
+        for i in seq(0, n):
+            x[i] = 1.0
+
+    p, (stmts,) = binary_specialize(bs, bs.find_loop("i"), "n", [1, 2, 3], rc=True)
+    assert str(p).count("for i in seq(0, n):") == 3 and len(stmts) == 3
+    equiv(bs, p)
+    refused(lambda: binary_specialize(bs, bs.find_loop("i"), "n", [1]), "one value")
+
+
+def test_jam_stmt_moves_a_statement_into_the_next_loop():
+    @proc
+    def js(x: f32[8], a: f32):
+        a = 1.0
+        for i in seq(0, 8):
+            x[i] = 2.0
+
+    p = jam_stmt(js, js.find("a = _"))
+    assert_body(p, """
+        for i in seq(0, 8):
+            x[i] = 2.0
+            a = 1.0""")
+    equiv(js, p)
+    refused(lambda: jam_stmt(js, js.find_loop("i")), "next statement must be a loop")

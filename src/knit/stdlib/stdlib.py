@@ -2,14 +2,15 @@
 written anew on knit's public primitives: each function below is a sequence of checked
 primitives, so it is exactly as safe as they are.
 
-Present: the combinators (attempt, apply, predicate, make_pass, repeate), dce,
-round_loop, fma_rule, hoist_stmt, hoist_from_loop, cleanup, unroll_loops,
-reorder_stmt_forward/backwards, divide_loop_, interleave_outer_loop_with_inner_loop
-(without allocations in the loop it interleaves), tile_loops, auto_stage_mem,
-stage_mem_, and (in knit.stdlib.vectorizing) vectorize with parallelize_reduction,
-stage_compute, fission_into_singles, replace_all_stmts and their helpers.
-Not yet: tile_loops_bottom_up, interleave_loop, unroll_and_jam, cse and others
-(see docs/exo-compatibility.md).
+Here: the combinators (attempt, apply, predicate, make_pass, repeate), dce, round_loop,
+fma_rule, hoist_stmt, hoist_from_loop, cleanup, unroll_loops, reorder_stmt_forward and
+_backwards, divide_loop_, interleave_outer_loop_with_inner_loop, tile_loops,
+auto_stage_mem and stage_mem_. In knit.stdlib.vectorizing: vectorize and its parts
+(parallelize_reduction, stage_compute, fission_into_singles, replace_all_stmts, ...).
+In knit.stdlib.loop_schedules: tile_loops_bottom_up, interleave_loop, unroll_and_jam,
+jam_stmt, divide_loop_recursive, binary_specialize, cut_loop_and_unroll,
+unroll_buffers and the cursor-returning wrappers. Not yet: cse, abs_rule,
+ordered_stage_expr (see docs/exo-compatibility.md).
 """
 
 from __future__ import annotations
@@ -309,10 +310,9 @@ def hoist_from_loop(proc, loop, rc=False):
 def interleave_outer_loop_with_inner_loop(proc, outer_loop_cursor, inner_loop_cursor,
                                           interleave_factor, unroll=(True, True, True)):
     """Divide the outer loop by interleave_factor (unless it already runs that many
-    times), split the statements around the inner loop off, and move the divided
-    loop inside the inner one; `unroll` says which of (before, the interleaved loop,
-    after) to unroll. Refused when the divided loop's body allocates (Exo lifts those
-    allocations with parallelize_and_lift_alloc, which knit does not provide yet)."""
+    times), lift the allocations of its body out (one copy per iteration), split the
+    statements around the inner loop off, and move the divided loop inside the inner
+    one; `unroll` says which of (before, the interleaved loop, after) to unroll."""
     outer = proc.forward(outer_loop_cursor)
     inner = proc.forward(inner_loop_cursor)
     hi = outer.hi()
@@ -322,9 +322,10 @@ def interleave_outer_loop_with_inner_loop(proc, outer_loop_cursor, inner_loop_cu
         proc = divide_loop(proc, outer, interleave_factor,
                            (outer.name() + "o", outer.name() + "i"), tail="cut")
         middle = proc.forward(outer).body()[0]
-    if any(isinstance(s, AllocCursor) for s in middle.body()):
-        raise SchedulingError("interleave_outer_loop_with_inner_loop: the loop allocates "
-                              "in its body; lift those allocations out first")
+    for s in list(middle.body()):
+        if isinstance(s, AllocCursor):
+            # each iteration of the divided loop keeps its own copy
+            proc = parallelize_and_lift_alloc(proc, s)
     proc = simplify(proc)
     inner = proc.forward(inner)
     if not isinstance(inner.prev(), InvalidCursor):
@@ -471,3 +472,4 @@ def _shape_text(dim) -> str:
 
 
 from knit.stdlib.vectorizing import *  # noqa: E402,F401,F403 - vectorize and its parts
+from knit.stdlib.loop_schedules import *  # noqa: E402,F401,F403 - tiling, jamming, ...
