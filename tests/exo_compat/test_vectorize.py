@@ -14,7 +14,13 @@ from knit.platforms.x86 import (
     mm256_loadu_ps,
     mm256_storeu_ps,
 )
-from knit.stdlib.stdlib import set_memory, auto_stage_mem, fma_rule, parallelize_reduction, vectorize
+from knit.stdlib.stdlib import (
+    auto_stage_mem,
+    fma_rule,
+    parallelize_reduction,
+    set_memory,
+    vectorize,
+)
 
 
 @proc
@@ -85,7 +91,8 @@ def test_vectorize_uses_fmadd_for_an_accumulator_in_registers():
     # the staged sum folds back into a reduction that the FMA instruction matches
     instrs = [mm256_loadu_ps, mm256_fmadd_ps, mm256_broadcast_ss_scalar]
     p = set_memory(acc_axpy, "acc", AVX2)
-    p = vectorize(p, p.find_loop("i").body()[0], 8, "f32", AVX2, instructions=instrs, rules=[fma_rule],
+    p = vectorize(p, p.find_loop("i").body()[0], 8, "f32", AVX2, instructions=instrs,
+                  rules=[fma_rule],
                   tail="cut")
     assert "mm256_fmadd_ps(acc[8 * jo:8 * jo + 8], var0[0:8], var1[0:8])" in str(p), str(p)
 

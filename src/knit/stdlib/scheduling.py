@@ -617,7 +617,36 @@ def write_config(proc, gap_cursor, config, field, rhs):
 # ---------------------------------------------------------------- Exo's stdlib helpers
 # Exo 1.0's `exo.stdlib.scheduling` also defines these on top of the primitives.
 
-from knit.API_cursors import *  # noqa: E402,F401,F403 - Exo exposes the cursors here
+from knit.API_cursors import (  # noqa: E402,F401 - Exo exposes the cursor classes here
+    AllocCursor,
+    ArgCursor,
+    AssignConfigCursor,
+    AssignCursor,
+    BinaryOpCursor,
+    BlockCursor,
+    CallCursor,
+    Cursor,
+    ExprCursor,
+    ExprCursorPrototype,
+    ExprListCursor,
+    ExternFunctionCursor,
+    ForCursor,
+    GapCursor,
+    IfCursor,
+    InvalidCursor,
+    InvalidCursorError,
+    LiteralCursor,
+    PassCursor,
+    ReadConfigCursor,
+    ReadCursor,
+    ReduceCursor,
+    StmtCursor,
+    StmtCursorPrototype,
+    StrideExprCursor,
+    UnaryMinusCursor,
+    WindowExprCursor,
+    WindowStmtCursor,
+)
 
 
 def lift_if(proc, cursor, n_lifts=1):

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knit import *  # noqa: F401,F403 - Exo's module exposes knit's names
+import importlib
+import types
+
 from knit import DRAM, Procedure  # noqa: F401
-from knit.frontend.syntax import *  # noqa: F401,F403 - and the syntax placeholders
 from knit.API_cursors import (
     AllocCursor,
     BinaryOpCursor,
@@ -35,12 +36,10 @@ from knit.API_cursors import (
     StmtCursor,
 )
 from knit.errors import SchedulingError
-from knit.stdlib.inspection import *  # noqa: F401,F403 - Exo's module re-exports these
 from knit.stdlib.inspection import (
     get_declaration, get_parents, get_unique_names, is_access, is_add, is_loop,
     is_loop_bounds_const, is_mul, lrn, lrn_stmts, nlr_stmts,
 )
-from knit.stdlib.scheduling import *  # noqa: F401,F403 - and the primitives
 from knit.stdlib.scheduling import (
     divide_loop,
     eliminate_dead_code,
@@ -55,6 +54,7 @@ from knit.stdlib.scheduling import (
     unroll_loop,
     delete_pass,
 )
+from knit.stdlib.vectorizing import parallelize_and_lift_alloc
 
 # ---------------------------------------------------------------- combinators
 
@@ -471,5 +471,20 @@ def _shape_text(dim) -> str:
     return dim if isinstance(dim, str) else str(dim)
 
 
-from knit.stdlib.vectorizing import *  # noqa: E402,F401,F403 - vectorize and its parts
-from knit.stdlib.loop_schedules import *  # noqa: E402,F401,F403 - tiling, jamming, ...
+def _reexport(*module_names: str) -> None:
+    """Exo's `exo.stdlib.stdlib` exposes everything it imports (`from exo import *`, the
+    syntax placeholders, the primitives, inspection, ...), and Exo programs rely on
+    `from exo.stdlib.stdlib import *` alone; so this module takes in the public names
+    of the modules listed (its own definitions win)."""
+    g = globals()
+    for module_name in module_names:
+        mod = importlib.import_module(module_name)
+        names = getattr(mod, "__all__", None) or [n for n in vars(mod) if not n.startswith("_")]
+        for n in names:
+            value = getattr(mod, n)
+            if not isinstance(value, types.ModuleType):
+                g.setdefault(n, value)
+
+
+_reexport("knit", "knit.frontend.syntax", "knit.API_cursors", "knit.stdlib.scheduling",
+          "knit.stdlib.inspection", "knit.stdlib.vectorizing", "knit.stdlib.loop_schedules")
