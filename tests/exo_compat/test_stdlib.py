@@ -325,3 +325,53 @@ def test_jam_stmt_moves_a_statement_into_the_next_loop():
             a = 1.0""")
     equiv(js, p)
     refused(lambda: jam_stmt(js, js.find_loop("i")), "next statement must be a loop")
+
+
+def test_cse_binds_a_repeated_read_once():
+    from knit.stdlib.stdlib import cse
+
+    @proc
+    def sq(x: f32[8], y: f32[8]):
+        for i in seq(0, 8):
+            y[i] = x[i] * x[i] + x[i]
+
+    p = cse(sq, sq.find_loop("i").body(), "f32")
+    assert_body(p, """
+        for i in seq(0, 8):
+            var0: f32 @ DRAM
+            var0 = x[i]
+            y[i] = var0 * var0 + var0""")
+    equiv(sq, p)
+
+
+def test_abs_rule_matches_a_select_absolute_value():
+    from knit.libs.externs import select  # noqa: F401 - used by the proc below
+    from knit.stdlib.stdlib import abs_rule
+
+    @proc
+    def absval(x: f32[8], y: f32[8]):
+        for i in seq(0, 8):
+            y[i] = select(0.0, x[i], x[i], -x[i])
+
+    rhs = absval.find_loop("i").body()[0].rhs()
+    assert [[str(c) for c in group] for group in abs_rule(absval, rhs)] == \
+        [["x[i]", "x[i]", "x[i]"]]
+    assert abs_rule(scale, scale.find("y[_] * 2.0")) is None
+
+
+def test_inline_copies_removes_a_same_memory_copy():
+    from knit.stdlib.stdlib import inline_copies
+
+    @proc
+    def via(x: f32[8], y: f32[8]):
+        t: f32[8]
+        for i in seq(0, 8):
+            t[i] = x[i]
+            y[i] = t[i]
+
+    p = inline_copies(via)
+    assert_body(p, """
+        t: f32[8] @ DRAM
+        for i in seq(0, 8):
+            y[i] = x[i]""")
+    equiv(via, p)

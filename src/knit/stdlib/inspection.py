@@ -403,3 +403,47 @@ def is_access(proc, access):
 __all__ += ["expr_children", "stmt_exprs", "lrn", "get_symbols", "get_unique_names",
             "get_parents", "get_declaration", "is_read", "is_reduce", "is_assign",
             "is_write", "is_access"]
+
+
+def are_exprs_equal(proc, expr1, expr2):
+    """Whether two expression cursors are the same expression (same kinds, names,
+    literals, operators and configs, recursively)."""
+
+    def same(a, b):
+        if type(a) is not type(b):
+            return False
+        for attr in ("name", "value", "op", "config", "field"):
+            if hasattr(a, attr) and getattr(a, attr)() != getattr(b, attr)():
+                return False
+        ca, cb = list(expr_children(a)), list(expr_children(b))
+        return len(ca) == len(cb) and all(same(x, y) for x, y in zip(ca, cb))
+
+    return same(proc.forward(expr1), proc.forward(expr2))
+
+
+def is_copy(proc, assign):
+    """Whether a statement is `x[...] = y[...]` between buffers of the same memory."""
+    assign = proc.forward(assign)
+    if not is_assign(proc, assign) or not is_read(proc, assign.rhs()):
+        return False
+    lhs = get_declaration(proc, assign, assign.name())
+    rhs = get_declaration(proc, assign, assign.rhs().name())
+    return lhs.mem() is rhs.mem()
+
+
+def get_bounding_block(proc, cursors):
+    """The smallest block of sibling statements that holds every cursor."""
+    from knit.stdlib.vectorizing import get_depth
+
+    cursors = [get_my_stmt(proc, proc.forward(c)) for c in cursors]
+    depth = [get_depth(proc, c) for c in cursors]
+    while not all(c.parent() == cursors[0].parent() for c in cursors):
+        deepest = max(depth)
+        for i, c in enumerate(cursors):
+            if depth[i] == deepest:
+                cursors[i], depth[i] = c.parent(), depth[i] - 1
+    placed = sorted(((c, get_index_in_body(proc, c)) for c in cursors), key=lambda k: k[1])
+    return placed[0][0].as_block().expand(0, placed[-1][1] - placed[0][1])
+
+
+__all__ += ["are_exprs_equal", "is_copy", "get_bounding_block"]

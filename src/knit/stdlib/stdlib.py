@@ -9,8 +9,8 @@ auto_stage_mem and stage_mem_. In knit.stdlib.vectorizing: vectorize and its par
 (parallelize_reduction, stage_compute, fission_into_singles, replace_all_stmts, ...).
 In knit.stdlib.loop_schedules: tile_loops_bottom_up, interleave_loop, unroll_and_jam,
 jam_stmt, divide_loop_recursive, binary_specialize, cut_loop_and_unroll,
-unroll_buffers and the cursor-returning wrappers. Not yet: cse, abs_rule,
-ordered_stage_expr (see docs/exo-compatibility.md).
+unroll_buffers and the cursor-returning wrappers. Also lift_rc, abs_rule, inline_copies
+and cse. Not yet: ordered_stage_expr (see docs/exo-compatibility.md).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from knit.stdlib.scheduling import (
     divide_loop,
     eliminate_dead_code,
     fission,
+    inline_assign,
     lift_alloc,
     mult_loops,
     remove_loop,
@@ -469,6 +470,64 @@ def auto_stage_mem(proc, block, buff, new_buff_name=None, accum=False, rc=False)
 
 def _shape_text(dim) -> str:
     return dim if isinstance(dim, str) else str(dim)
+
+
+def lift_rc(op, attr):
+    """`op` with rc=True, returning (proc, the one cursor named `attr`)."""
+
+    def rewrite(*args, **kwargs):
+        proc, cursors = op(*args, **kwargs, rc=True)
+        return proc, getattr(cursors, attr)
+
+    return rewrite
+
+
+def abs_rule(proc, expr):
+    """[[x, x, x]] for `select(0.0, x, x, -x)` (an absolute value), else None (a rule
+    for vectorize's stage_compute)."""
+    from knit.stdlib.inspection import (are_exprs_equal, is_literal, is_select,
+                                        is_unary_minus)
+
+    expr = proc.forward(expr)
+    if is_select(proc, expr):
+        a = expr.args()
+        if is_literal(proc, a[0], 0.0) and is_unary_minus(proc, a[3]) and \
+                are_exprs_equal(proc, a[1], a[2]) and are_exprs_equal(proc, a[1], a[3].arg()):
+            return [[a[1], a[2], a[3].arg()]]
+    return None
+
+
+def _inline_copy(proc, s):
+    from knit.stdlib.inspection import is_copy
+
+    return inline_assign(proc, s) if is_copy(proc, s) else proc
+
+
+inline_copies = make_pass(attempt(_inline_copy))
+inline_copies.__doc__ = "inline_assign every copy between buffers of the same memory."
+
+
+def cse(proc, block, precision):
+    """Common subexpressions of a block: reads of the same buffer element bound once
+    (into a `precision` scalar), and buffers accessed at the same index both read and
+    written staged once (auto_stage_mem) around the statements that access them."""
+    from knit.stdlib.inspection import get_bounding_block, is_read
+    from knit.stdlib.vectorizing import bind_and_set_expr, expr_to_string
+
+    if not isinstance(block, BlockCursor):
+        block = proc.forward(block).as_block()
+    by_buf: dict = {}
+    for c in lrn(proc, block):
+        if is_access(proc, c) and (isinstance(c, StmtCursor) or c.type().is_numeric()):
+            by_buf.setdefault(c.name(), {}).setdefault(expr_to_string(c.idx()), []).append(c)
+    for buff, by_idx in by_buf.items():
+        for accesses in by_idx.values():
+            if len(accesses) > 1:
+                if all(is_read(proc, c) for c in accesses):
+                    proc = bind_and_set_expr(proc, accesses, precision, DRAM)
+                else:
+                    proc = auto_stage_mem(proc, get_bounding_block(proc, accesses), buff)
+    return proc
 
 
 def _reexport(*module_names: str) -> None:
