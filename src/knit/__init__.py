@@ -9,11 +9,15 @@ from knit.instrcheck import check_instr, inexact
 from knit.libs.externs import Extern
 from knit.memory import DRAM, Memory
 from knit.procedure import Procedure, instr, proc
+from knit.API_types import ExoType  # Exo's names for types, compared with cursor types
 
 __all__ = ["proc", "instr", "config", "Procedure", "Memory", "DRAM", "Config", "Extern",
            "SchedulingError", "ParseFragmentError", "KnitError", "compile_procs",
            "compile_procs_to_strings", "check_equiv", "check_instr", "inexact",
-           "replay", "diff", "tune"]
+           "replay", "diff", "tune", "ExoType", "stdlib"]
+
+__version__ = "1.0.0"  # the Exo release whose public surface knit provides
+
 
 
 def __getattr__(name: str):
@@ -30,6 +34,10 @@ def __getattr__(name: str):
         from knit.tuning import tune
 
         return tune
+    if name == "stdlib":  # `knit.stdlib` as an attribute, as `exo.stdlib` is
+        import knit.stdlib
+
+        return knit.stdlib
     raise AttributeError(f"module 'knit' has no attribute {name!r}")
 
 

@@ -130,6 +130,10 @@ def _defined_procs(module, path: Path) -> list:
     leaving out those imported from another module."""
     from knit.procedure import Procedure
 
+    if "__all__" in vars(module):  # as exocc: __all__ lists what to compile
+        from knit.main import exported_procs
+
+        return exported_procs(module)
     others = [m for n, m in list(sys.modules.items()) if m is not module and n != "__main__"]
     out: list = []
     for value in vars(module).values():

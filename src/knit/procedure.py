@@ -61,6 +61,25 @@ class Procedure:
     def __repr__(self) -> str:
         return f"<knit.Procedure {self.name()}>"
 
+    def __eq__(self, other) -> bool:
+        """Equal code, as Exo compares: the same name, parameters, assertions and body,
+        variable for variable (variables are compared as objects, so two procedures
+        written alike but defined separately differ; one rebuilt from another's IR, or
+        scheduled from it by rewrites that changed nothing, is equal)."""
+        if not isinstance(other, Procedure):
+            return False
+        a, b = self._loopir_proc, other._loopir_proc
+        return a is b or (a.name == b.name and a.args == b.args and a.preds == b.preds
+                          and a.body == b.body and a.instr == b.instr)
+
+    def __hash__(self) -> int:
+        return hash(self._loopir_proc.name)  # equal procedures have equal names
+
+    def INTERNAL_proc(self) -> N.Proc:
+        """The IR procedure (Exo's name for it; `Procedure(p.INTERNAL_proc())` wraps the
+        same code again)."""
+        return self._loopir_proc
+
     def _derive(self, ir: N.Proc, *, unsafe: bool = False) -> Procedure:
         """A procedure produced from this one by a rewrite; `unsafe` when unchecked."""
         if not ir.body:  # a body is never empty: object code would say `pass`

@@ -90,6 +90,122 @@ class DRAM_ALIGNED64(_AlignedDRAM):
     alignment = 64
 
 
+# ---------------------------------------------------------------- Exo 1.0's memories
+# The other memories `exo.libs.memories` defines, under the same names.
+
+__all__ += ["AMX_TILE", "AVX2", "AVX512", "DRAM", "MDRAM", "Memory", "StaticMemory"]
+
+
+class MDRAM(DRAM):
+    """Heap buffers from a custom allocator, as Exo's MDRAM: `malloc_dram(bytes)` and
+    `free_dram(p)`, declared by a `custom_malloc.h` the program supplies."""
+
+    @classmethod
+    def global_(cls):
+        return '#include "custom_malloc.h"'
+
+    @classmethod
+    def alloc(cls, new_name, prim_type, shape, srcinfo):
+        if not shape:
+            return f"{prim_type} {new_name};"
+        return (f"{prim_type} *{new_name} = ({prim_type}*) "
+                f"malloc_dram({_product(shape)} * sizeof({prim_type}));")
+
+    @classmethod
+    def free(cls, new_name, prim_type, shape, srcinfo):
+        return f"free_dram({new_name});" if shape else ""
+
+
+class StaticMemory(Memory):
+    """A memory of a fixed number of chunks (hardware tiles, registers) handed out by a
+    free list while C is generated, as Exo's StaticMemory. A subclass calls
+    `init_state(n)` once, then `find_free_chunk()`/`mark(i)` in alloc and `unmark(i)`
+    in free; running out is a MemGenError at code generation."""
+
+    is_chunk_allocated: list = []
+
+    @classmethod
+    def init_state(cls, size):
+        cls.is_chunk_allocated = [False] * size
+
+    @classmethod
+    def find_free_chunk(cls):
+        for i, used in enumerate(cls.is_chunk_allocated):
+            if not used:
+                return i
+        raise MemGenError(f"{cls.name()}: cannot allocate more than "
+                          f"{len(cls.is_chunk_allocated)} chunks at a time")
+
+    @classmethod
+    def mark(cls, idx):
+        cls.is_chunk_allocated[idx] = True
+
+    @classmethod
+    def unmark(cls, idx):
+        cls.is_chunk_allocated[idx] = False
+
+
+class AMX_TILE(StaticMemory):
+    """The 8 tile registers of Intel AMX, as Exo's AMX_TILE: a buffer becomes a tile
+    number (`#define name k`) for the AMX instructions; at most 16 rows of at most 64
+    bytes, and only instructions touch it."""
+
+    NUM_AMX_TILES = 8
+    tile_dict: dict = {}
+    _BYTES = {"float": 4, "double": 8, "int8_t": 1, "uint8_t": 1, "int32_t": 4,
+              "int_fast32_t": 4}
+
+    @classmethod
+    def reset_allocations(cls):
+        cls.init_state(cls.NUM_AMX_TILES)
+        cls.tile_dict = {}
+
+    @classmethod
+    def global_(cls):
+        return "#include <immintrin.h>"
+
+    @classmethod
+    def can_read(cls):
+        return False
+
+    @classmethod
+    def alloc(cls, new_name, prim_type, shape, srcinfo):
+        if len(shape) != 2 or not shape[0].isdigit() or int(shape[0]) > 16:
+            raise MemGenError(f"AMX tile '{new_name}' needs a constant number of rows, "
+                              f"at most 16, and two dimensions; its shape is {shape}")
+        width = cls._BYTES.get(prim_type)
+        if width is None or not shape[1].isdigit() or int(shape[1]) * width > 64:
+            raise MemGenError(f"AMX tile '{new_name}' needs a constant row of at most 64 "
+                              f"bytes; its rows are {shape[1]} {prim_type} values")
+        k = cls.find_free_chunk()
+        cls.mark(k)
+        cls.tile_dict[new_name] = k
+        return f"#define {new_name} {k}"
+
+    @classmethod
+    def free(cls, new_name, prim_type, shape, srcinfo):
+        cls.unmark(cls.tile_dict.pop(new_name))
+        return f"#undef {new_name}"
+
+
+AMX_TILE.reset_allocations()
+
+# Memories whose instructions live in a platform library: loaded on first use, so that
+# importing this module stays cheap.
+_LAZY_MEMORIES = {"AVX2": "knit.platforms.x86.memories",
+                  "AVX512": "knit.platforms.x86.memories",
+                  "GEMM_SCRATCH": "knit.platforms.gemmini.memories",
+                  "GEMM_ACCUM": "knit.platforms.gemmini.memories"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_MEMORIES:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY_MEMORIES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _KNIT_TYPES = {"float": "f32", "double": "f64", "_Float16": "f16", "int8_t": "i8",
                "uint8_t": "ui8", "uint16_t": "ui16", "int32_t": "i32"}
 
@@ -161,13 +277,3 @@ class VectorRegisters(Memory):
     @classmethod
     def reduce(cls, s, lhs, rhs):
         raise MemGenError(f"{cls.name()} registers are written by instructions only")
-
-
-def __getattr__(name: str):
-    # The accelerator's memories live with its platform library (knit.platforms.gemmini),
-    # which is loaded on first use: importing this module stays cheap.
-    if name in ("GEMM_SCRATCH", "GEMM_ACCUM"):
-        from knit.platforms.gemmini import memories
-
-        return getattr(memories, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

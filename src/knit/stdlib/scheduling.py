@@ -359,9 +359,10 @@ from knit.stdlib.sched_subprocs import (  # noqa: E402 - sub-procedure primitive
 # ---------------------------------------------------------------- combinators
 
 
-def repeat(sched, n_times=None):
+def repeat(sched, n_times=None, verbose=False):
     """`repeat(op)(proc, *args)` applies op until it raises SchedulingError (or
-    n_times times), returning the last procedure."""
+    n_times times), returning the last procedure. With verbose, prints the error that
+    ended the repetition (as Exo's)."""
     if n_times is not None and (not isinstance(n_times, int) or n_times < 1):
         raise TypeError("repeat: n_times must be None or a positive int")
 
@@ -373,7 +374,9 @@ def repeat(sched, n_times=None):
         for _ in range(100_000):  # a rewrite that always succeeds would loop forever
             try:
                 proc = sched(proc, *args, **kwargs)
-            except (SchedulingError, InvalidCursorError):
+            except (SchedulingError, InvalidCursorError) as err:
+                if verbose:
+                    print("repeat ended with error", err)
                 return proc
         raise SchedulingError(f"repeat: {getattr(sched, '__name__', sched)} kept succeeding "
                               "after 100000 applications")
@@ -616,6 +619,144 @@ def write_config(proc, gap_cursor, config, field, rhs):
         rhs = repr(rhs)
     path = gap._parent + ((gap._field, gap._idx),)
     return CF.write_config(proc, gap, config, field, parse_expr_fragment(proc, rhs, path, prim))
+
+
+# ---------------------------------------------------------------- Exo's stdlib helpers
+# Exo 1.0's `exo.stdlib.scheduling` also defines these on top of the primitives.
+
+from knit.API_cursors import (  # noqa: E402,F401 - Exo exposes the cursor classes here
+    AllocCursor,
+    ArgCursor,
+    AssignConfigCursor,
+    AssignCursor,
+    BinaryOpCursor,
+    BlockCursor,
+    CallCursor,
+    Cursor,
+    ExprCursor,
+    ExprCursorPrototype,
+    ExprListCursor,
+    ExternFunctionCursor,
+    ForCursor,
+    GapCursor,
+    IfCursor,
+    InvalidCursor,
+    InvalidCursorError,
+    LiteralCursor,
+    PassCursor,
+    ReadConfigCursor,
+    ReadCursor,
+    ReduceCursor,
+    StmtCursor,
+    StmtCursorPrototype,
+    StrideExprCursor,
+    UnaryMinusCursor,
+    WindowExprCursor,
+    WindowStmtCursor,
+)
+
+
+def lift_if(proc, cursor, n_lifts=1):
+    """Move an `if` up through the control flow around it, n_lifts times (lift_scope
+    applied n_lifts times):  `for i in _: if p: s1 else: s2` ->
+    `if p: for i in _: s1 else: for i in _: s2`. Refused, with how many lifts remained,
+    when one lift is."""
+    prim = "lift_if"
+    K.check_proc_arg(proc, prim)
+    n_lifts = _pos_int(prim, "n_lifts", n_lifts)
+    if not isinstance(K.stmt_cursor(proc, cursor, prim), IfCursor):
+        raise K.refuse(prim, K.stmt_cursor(proc, cursor, prim), "expected an if statement")
+    for i in range(n_lifts):
+        try:
+            # the cursor is forwarded to each new procedure, as every primitive does
+            proc = lift_scope(proc, cursor)
+        except SchedulingError as e:
+            raise SchedulingError(f"{prim}: could not fully lift the if statement: "
+                                  f"{n_lifts - i} lift(s) remain: {e}") from e
+    return proc
+
+
+def loop_hack(sched, find_func, verbose=False):
+    """Exo's deprecated helper: apply `sched` at each of the cursors `find_func(proc)`
+    returns, finding them afresh after each application."""
+
+    def loop_hack_sched(proc, *args, **kwargs):
+        for i in range(len(find_func(proc))):
+            proc = sched(proc, find_func(proc)[i], *args, **kwargs)
+        return proc
+
+    loop_hack_sched.__name__ = f"loop_hack_{getattr(sched, '__name__', 'op')}"
+    return loop_hack_sched
+
+
+# the pattern that finds candidate first statements of a match for each kind of body
+_FIRST_STMT_PATTERN = {AssignCursor: "_ = _", ReduceCursor: "_ += _",
+                       ForCursor: "for _ in _: _", IfCursor: "if _: _"}
+
+
+def replace_once(proc, subprocs, mem_aware=True):
+    """Replace the first block (in program order) that matches the body of one of
+    `subprocs` (tried in order) by a call to it; the procedure unchanged when none
+    matches. `mem_aware` is accepted for Exo's signature: knit's replace always checks
+    the memories of what a call passes."""
+    prim = "replace_once"
+    K.check_proc_arg(proc, prim)
+    subs = subprocs if isinstance(subprocs, (list, tuple)) else [subprocs]
+    for sub in subs:
+        body = sub.body()
+        pattern = _FIRST_STMT_PATTERN.get(type(body[0]))
+        if pattern is None:
+            continue
+        try:
+            starts = proc.find(pattern, many=True)
+        except SchedulingError:
+            continue
+        for start in starts:
+            try:
+                block = start.expand(0, len(body) - 1)
+            except (SchedulingError, InvalidCursorError):
+                continue
+            if len(block) != len(body):
+                continue
+            try:
+                return replace(proc, block, sub, quiet=True)
+            except SchedulingError:
+                continue
+    return proc
+
+
+class FormattedExprStr(str):
+    """An expression with holes `_` filled by expression cursors, for any argument that
+    takes an expression string:  `FormattedExprStr("_ - 1", loop.hi())` is `(n) - 1`
+    for a loop over `seq(0, n)`.
+
+    knit fills the holes with the cursors' text, parenthesised, and the primitive parses
+    the result where it is used (as it parses any expression string), so the names in
+    it must mean there what they mean at the cursors (Exo substitutes the expressions
+    themselves). Too few cursors is a ParseFragmentError, a non-expression cursor a
+    TypeError, as in Exo."""
+
+    def __new__(cls, expr_str, *expr_holes):
+        import re
+
+        from knit.API_cursors import ExprCursor
+        from knit.errors import ParseFragmentError
+
+        if not isinstance(expr_str, str):
+            raise TypeError("expr_str must be a string")
+        for c in expr_holes:
+            if not isinstance(c, ExprCursor):
+                raise TypeError("Cursor provided to fill a hole must be a ExprCursor")
+        holes = re.findall(r"\b_\b", expr_str)
+        if len(holes) > len(expr_holes):
+            raise ParseFragmentError(f"String contains more holes than expressions "
+                                     f"provided: {expr_str!r} has {len(holes)} holes, "
+                                     f"{len(expr_holes)} expressions were given")
+        fill = iter(expr_holes)
+        text = re.sub(r"\b_\b", lambda _m: f"({next(fill)})", expr_str)
+        self = super().__new__(cls, text)
+        self._expr_str, self._expr_holes = expr_str, tuple(expr_holes)
+        return self
 
 
 # ---------------------------------------------------------------- traces

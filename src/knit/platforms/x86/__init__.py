@@ -25,5 +25,7 @@ from knit.platforms.x86.avx2 import *
 from knit.platforms.x86.avx512 import *
 from knit.platforms.x86.memories import AVX2, AVX512
 
-__all__ = ["AVX2", "AVX512", "prefetch"] + sorted(
+from knit.libs.externs import relu, select  # re-exported, as Exo's x86 module does
+
+__all__ = ["AVX2", "AVX512", "prefetch", "relu", "select"] + sorted(
     n for n in dir() if n.startswith(("mm256_", "mm512_", "avx2_")))

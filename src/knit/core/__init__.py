@@ -1,0 +1,1 @@
+"""Exo's `exo.core` names that user code imports (memories and their errors)."""
