@@ -1,0 +1,482 @@
+"""GEMM scheduling: from three plain loops to a BLIS-style kernel, with the public API.
+
+    from knit.stdlib.gemm import schedule_gemm, AVX512_TARGET
+    fast = schedule_gemm(gemm, AVX512_TARGET)
+
+`gemm` is any procedure of the shape
+
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+(any names; A, B, C tensors or windows with unit stride along their rows, f32 or f64).
+The result computes the same thing, proven step by step like any schedule, organised as
+BLIS organises it (Van Zee and van de Geijn, "BLIS: A Framework for Rapidly
+Instantiating BLAS Functionality", 2015):
+
+    for jc: NC columns of C at a time              (B's panel stays in L3)
+      for pc: KC of the k range                    (a packed KC x NC panel of B)
+        pack B[pc, jc] into Bp[NC / NR][KC][NR]
+        for ic: MC rows                            (a packed MC x KC block of A, in L2)
+          pack A[ic, pc] into Ap[MC / MR][KC][MR]
+          for jr: NR columns   (the `par` loop)
+            for ir: MR rows
+              microkernel: C[MR, NR] += Ap[ir] * Bp[jr]   (MR x NR in registers)
+
+The edges are cut off before blocking and kept as their own loop nests: K % KC in a
+second pass of the same kernel, M % MR rows and N % NR columns in two edge nests whose
+inner loop runs along a row of C (vectorised by the C compiler); cache blocks that run
+past the matrix are guarded (their copies too), so no user array is ever padded.
+
+Everything here is an ordinary function over procedures; hardware knowledge (registers,
+instructions) comes from knit.platforms through a `Target`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass, field, replace
+
+from knit import DRAM
+from knit.procedure import Procedure, parse_proc_string
+from knit.stdlib.scheduling import (
+    call_eqv,
+    divide_dim,
+    divide_loop,
+    expand_dim,
+    fission,
+    lift_alloc,
+    lift_scope,
+    parallelize_loop,
+    rearrange_dim,
+    remove_loop,
+    rename,
+    reorder_loops,
+    repeat,
+    replace_all,
+    set_memory,
+    simplify,
+    stage_mem,
+)
+from knit.stdlib.sched_buffers import bind_expr
+from knit.stdlib.sched_subprocs import replace as replace_block
+
+# ---------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Isa:
+    """One vector register file and its four GEMM instructions for one element type."""
+
+    memory: type  # the register memory (e.g. knit.platforms.x86.AVX512)
+    lanes: int  # elements per register
+    load: Procedure  # reg[0:lanes] = mem[0:lanes]
+    store: Procedure  # mem[0:lanes] = reg[0:lanes]
+    broadcast: Procedure  # reg[0:lanes] = mem[0] (a window of one element)
+    fmadd: Procedure  # reg_c += reg_a * reg_b
+    mr: int  # microkernel rows (one broadcast each)
+    nr: int  # microkernel columns (a multiple of lanes)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A machine for `schedule_gemm`: an `Isa` per element type ("f32", "f64")."""
+
+    name: str
+    isas: dict = field(default_factory=dict)
+
+    def isa(self, dtype: str) -> Isa:
+        if dtype not in self.isas:
+            raise ValueError(f"target {self.name} has no {dtype} kernel "
+                             f"(it has {', '.join(sorted(self.isas))})")
+        return self.isas[dtype]
+
+
+def _x86_target(name: str, width: int) -> Target:
+    from knit.platforms import x86
+
+    def isa(t: str, mr: int, nr_regs: int) -> Isa:
+        bits = {"f32": "ps", "f64": "pd"}[t]
+        lanes = width // (32 if t == "f32" else 64)
+        pre = "mm512" if width == 512 else "mm256"
+        bc = (f"mm512_set1_{bits}" if width == 512
+              else f"mm256_broadcast_{'ss' if t == 'f32' else 'sd'}")
+        return Isa(getattr(x86, "AVX512" if width == 512 else "AVX2"), lanes,
+                   getattr(x86, f"{pre}_loadu_{bits}"), getattr(x86, f"{pre}_storeu_{bits}"),
+                   getattr(x86, bc), getattr(x86, f"{pre}_fmadd_{bits}"), mr, nr_regs * lanes)
+
+    if width == 512:  # 32 registers: 14 x 2 accumulators, 2 of B, 1 broadcast
+        return Target(name, {"f32": isa("f32", 14, 2), "f64": isa("f64", 14, 2)})
+    # 16 registers: 6 x 2 accumulators, 2 of B, 1 broadcast
+    return Target(name, {"f32": isa("f32", 6, 2), "f64": isa("f64", 6, 2)})
+
+
+def _neon_target() -> Target:
+    from knit.platforms import neon
+
+    # 32 registers: 8 x 3 accumulators, 3 of B, 1 broadcast
+    return Target("neon", {
+        "f32": Isa(neon.Neon, 4, neon.neon_vld_4xf32, neon.neon_vst_4xf32,
+                   neon.neon_broadcast_4xf32, neon.neon_vfmadd_4xf32_4xf32, 8, 12),
+        "f64": Isa(neon.Neon, 2, neon.neon_vld_2xf64, neon.neon_vst_2xf64,
+                   neon.neon_broadcast_2xf64, neon.neon_vfmadd_2xf64_2xf64, 8, 6),
+    })
+
+
+@functools.cache
+def target(name: str) -> Target:
+    """The target called `name`: "avx512", "avx2" or "neon"."""
+    makers = {"avx512": lambda: _x86_target("avx512", 512),
+              "avx2": lambda: _x86_target("avx2", 256), "neon": _neon_target}
+    if name not in makers:
+        raise ValueError(f"unknown GEMM target {name!r}; expected one of {sorted(makers)}")
+    return makers[name]()
+
+
+# ---------------------------------------------------------------- cache blocking
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """Cache blocks: KC x NR of B stays in L1, MC x KC of A in L2, KC x NC of B in L3."""
+
+    mc: int
+    kc: int
+    nc: int
+
+
+def cache_sizes() -> tuple[int, int, int]:
+    """(L1d, L2, L3) bytes of this machine, per core where the OS says so; typical
+    values where it does not."""
+    sizes = {1: 32 << 10, 2: 1 << 20, 3: 16 << 20}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for d in os.listdir(base):
+            with open(os.path.join(base, d, "level")) as f:
+                level = int(f.read())
+            with open(os.path.join(base, d, "type")) as f:
+                if f.read().strip() == "Instruction":
+                    continue
+            with open(os.path.join(base, d, "size")) as f:
+                text = f.read().strip()
+            sizes[level] = int(text[:-1]) << (10 if text[-1] == "K" else 20) \
+                if text[-1] in "KM" else int(text)
+    except (OSError, ValueError):
+        pass
+    return sizes[1], sizes[2], sizes[3]
+
+
+def choose_blocking(isa: Isa, elem_bytes: int, caches=None) -> Blocking:
+    """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
+    roughly: a KC x NR sliver of B fills most of L1 (the rest streams A and C), an
+    MC x KC block of A half of L2, a KC x NC panel of B a quarter of L3."""
+    l1, l2, l3 = caches or cache_sizes()
+    kc = max(16, (l1 * 3 // 4) // (isa.nr * elem_bytes) // 16 * 16)
+    mc = max(isa.mr, (l2 // 2) // (kc * elem_bytes) // isa.mr * isa.mr)
+    nc = max(isa.nr, (l3 // 4) // (kc * elem_bytes) // isa.nr * isa.nr)
+    return Blocking(mc, kc, nc)
+
+
+# ---------------------------------------------------------------- the microkernel
+
+_KERNEL = """\
+def {name}(K: size, A: [{t}]{ashape} @ DRAM, B: [{t}][K, {nr}] @ DRAM, C: [{t}][{mr}, {nr}] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for k in seq(0, K):
+        for i in seq(0, {mr}):
+            for j in seq(0, {nr}):
+                C[i, j] += {aread} * B[k, j]
+"""
+
+
+@functools.cache
+def microkernel_ref(dtype: str, mr: int, nr: int, packed: bool = True) -> Procedure:
+    """C[mr, nr] += A * B[K, nr]: the rank-K update of one register block, as plain
+    loops. A is a packed sliver, k-major (`A[k, i]`), or with packed=False rows of the
+    user's matrix (`A[i, k]`), as the edge rows use it."""
+    name = f"gemm_ukernel_{dtype}_{mr}x{nr}" + ("" if packed else "_rows")
+    ashape, aread = (f"[K, {mr}]", "A[k, i]") if packed else (f"[{mr}, K]", "A[i, k]")
+    text = _KERNEL.format(name=name, t=dtype, mr=mr, nr=nr, ashape=ashape, aread=aread)
+    return parse_proc_string(text, {"DRAM": DRAM})
+
+
+def schedule_microkernel(ref: Procedure, isa: Isa, suffix: str, mr: int | None = None,
+                         a_read: str = "A[k, i]") -> Procedure:
+    """Keep the mr x nr block of C in registers for the whole k loop; per k, load nr
+    elements of B into nr / lanes registers, broadcast each of the mr elements of A and
+    multiply-add (the schedule of examples/avx2_microkernel.py, for any register file)."""
+    mr, nr, w = mr or isa.mr, isa.nr, isa.lanes
+    p = rename(ref, f"{ref.name()}_{suffix}")
+    p = divide_loop(p, "for j in _: _", w, ["jo", "ji"], perfect=True)
+    # C in registers: load before the k loop, store after
+    p = stage_mem(p, "for k in _: _", f"C[0:{mr}, 0:{nr}]", "C_reg")
+    p = simplify(p)
+    p = divide_dim(p, "C_reg : _", 1, w)
+    p = repeat(divide_loop)(p, "for i1 in _: _", w, ["i2", "i3"], perfect=True)
+    p = set_memory(simplify(p), "C_reg : _", isa.memory)
+    p = replace_all(p, [isa.load, isa.store])
+    # a row of B: nr / lanes vector loads per k
+    p = stage_mem(p, "for i in _: _", f"B[k, 0:{nr}]", "B_reg")
+    p = simplify(p)
+    p = divide_loop(p, "for i0 in _: _ #1", w, ["io", "ii"], perfect=True)
+    p = divide_dim(p, "B_reg : _", 0, w)
+    p = set_memory(simplify(p), "B_reg : _", isa.memory)
+    p = replace_all(p, isa.load)
+    # A[k, i] broadcast to all lanes, once per row
+    p = bind_expr(p, a_read, "A_reg")
+    p = expand_dim(p, "A_reg", w, "ji")
+    p = lift_alloc(p, "A_reg", n_lifts=2)
+    p = fission(p, p.find("A_reg[ji] = _").after(), n_lifts=2)
+    p = remove_loop(p, "for jo in _: _")
+    p = set_memory(p, "A_reg : _", isa.memory)
+    p = replace_all(p, isa.broadcast)
+    p = replace_all(p, isa.fmadd)
+    return simplify(p)
+
+
+@functools.cache
+def microkernel(target_name: str, dtype: str, packed: bool = True) -> tuple[Procedure, Procedure]:
+    """(plain, scheduled) microkernel of `target` for `dtype`: MR x NR on packed
+    slivers, or (packed=False) the 1 x NR kernel of the edge rows, reading A and B
+    where they are."""
+    isa = target(target_name).isa(dtype)
+    mr = isa.mr if packed else 1
+    ref = microkernel_ref(dtype, mr, isa.nr, packed)
+    return ref, schedule_microkernel(ref, isa, target_name, mr,
+                                     "A[k, i]" if packed else "A[i, k]")
+
+
+# ---------------------------------------------------------------- finding the parts
+
+
+@dataclass(frozen=True)
+class GemmParts:
+    """What schedule_gemm needs to know of the user's procedure."""
+
+    i: str
+    j: str
+    k: str
+    m: str  # the loop bounds, as object code
+    n: str
+    kk: str
+    a: str
+    b: str
+    c: str
+    dtype: str
+
+
+def gemm_parts(p: Procedure) -> GemmParts:
+    """The names in `for i: for j: for k: C[i, j] += A[i, k] * B[k, j]`, or a
+    ValueError saying what does not fit."""
+    body = list(p.body())
+    loops = []
+    cur = body[0] if len(body) == 1 else None
+    while cur is not None and hasattr(cur, "hi") and len(loops) < 3:
+        loops.append(cur)
+        inner = list(cur.body())
+        cur = inner[0] if len(inner) == 1 else None
+    if len(loops) != 3 or cur is None or not hasattr(cur, "rhs"):
+        raise ValueError(f"schedule_gemm: {p.name()} is not three perfectly nested loops "
+                         "around one statement")
+    i, j, k = (str(x.name()) for x in loops)
+    want = f"{{c}}[{i}, {j}] += {{a}}[{i}, {k}] * {{b}}[{k}, {j}]"
+    rhs = cur.rhs()
+    try:
+        a, b = rhs.lhs().name(), rhs.rhs().name()
+    except AttributeError:
+        a = b = "?"
+    text = str(cur).strip()
+    c = cur.name()
+    if text != want.format(a=a, b=b, c=c):
+        raise ValueError(f"schedule_gemm: expected the statement {want.format(a='A', b='B', c='C')}"
+                         f" in {p.name()}, found {text}")
+    found = re.search(r"\b(f32|f64)\b", str(p.find_alloc_or_arg(c).type()))
+    if found is None:
+        raise ValueError(f"schedule_gemm: {c} must be f32 or f64")
+    dtype = found.group(1)
+    return GemmParts(i, j, k, str(loops[0].hi()), str(loops[1].hi()), str(loops[2].hi()),
+                     a, b, c, dtype)
+
+
+# ---------------------------------------------------------------- the schedule
+
+
+def _find(p: Procedure, top: int, name: str):
+    """The first loop called `name` inside the top-level statement `top` of p."""
+    todo = [p.body()[top]]
+    while todo:
+        s = todo.pop(0)
+        if hasattr(s, "hi") and s.name() == name:
+            return s
+        for blk in ("body", "orelse"):
+            if hasattr(s, blk):
+                sub = getattr(s, blk)()
+                todo[0:0] = list(sub) if sub else []
+    raise LookupError(f"no loop {name} in statement {top}")  # a bug in this module
+
+
+def cut_edges(p: Procedure, g: GemmParts, mr: int, nr: int, kc: int) -> Procedure:
+    """Cut the loops into the whole microkernel tiles and the edges, as four nests:
+
+        for jo, io, pc: for kk < kc, ii < mr, ji < nr     the tiles, k in blocks of kc
+        if K % kc > 0: for jo, io: for kk < K % kc ...   the tiles, the rest of k
+        if M % mr > 0: for ii < M % mr: ...              the last M % mr rows
+        for i: if N % nr > 0: ...                        the last N % nr columns
+    """
+    p = divide_loop(p, p.find_loop(g.j), nr, ["jo", "ji"], tail="cut_and_guard")
+    p = fission(p, p.find_loop("jo").after())
+    p = divide_loop(p, p.body()[0], mr, ["io", "ii"], tail="cut_and_guard")
+    for outer in ("ii", "io", "ji", "ii"):  # io ii jo ji k -> jo io k ii ji
+        p = reorder_loops(p, _find(p, 0, outer))
+    p = divide_loop(p, _find(p, 0, g.k), kc, ["pc", "kk"], tail="cut_and_guard")
+    p = fission(p, _find(p, 0, "pc").after(), n_lifts=2)
+    for _ in range(2):  # `if K % kc > 0` out of the io and jo loops
+        p = lift_scope(p, [s for s in _walk(p.body()[1]) if not hasattr(s, "hi")][0])
+    return p
+
+
+def _walk(s):
+    yield s
+    for blk in ("body", "orelse"):
+        if hasattr(s, blk):
+            sub = getattr(s, blk)()
+            for t in (sub or []):
+                yield from _walk(t)
+
+
+def block_for_caches(p: Procedure, top: int, has_pc: bool, mr: int, nr: int,
+                     blk: Blocking) -> Procedure:
+    """Order one tile nest as BLIS does, jc [pc] ic jr ir kk: whole cache blocks of
+    MC rows and NC columns, the last one guarded where it runs past the matrix."""
+    if has_pc:  # jo io pc -> pc jo io
+        p = reorder_loops(p, _find(p, top, "io"))
+        p = reorder_loops(p, _find(p, top, "jo"))
+    p = divide_loop(p, _find(p, top, "io"), blk.mc // mr, ["ic", "ir"], tail="guard")
+    p = reorder_loops(p, _find(p, top, "jo"))  # jo ic -> ic jo
+    p = divide_loop(p, _find(p, top, "jo"), blk.nc // nr, ["jc", "jr"], tail="guard")
+    p = reorder_loops(p, _find(p, top, "ic"))  # ic jc -> jc ic
+    if has_pc:
+        p = reorder_loops(p, _find(p, top, "pc"))  # pc jc -> jc pc
+    return p
+
+
+def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blocking,
+                names: tuple[str, str]) -> Procedure:
+    """Copy the KC x NC panel of B (for each jc, pc) and the MC x KC block of A (for
+    each ic) into buffers laid out in the order the microkernel reads them:
+    Bp[NC / NR][KC][NR] and Ap[MC / MR][KC][MR], aligned to cache lines and allocated
+    once per call."""
+    from knit.libs.memories import DRAM_ALIGNED64
+
+    ap, bp = names
+    if _has(p, top, "pc"):
+        k0, kext = f"{blk.kc} * pc", str(blk.kc)
+    else:
+        k0, kext = f"{blk.kc} * (({g.kk}) / {blk.kc})", f"({g.kk}) % {blk.kc}"
+    win_b = f"{g.b}[{k0}:{k0} + {kext}, {blk.nc} * jc:{blk.nc} * jc + {blk.nc}]"
+    p = stage_mem(p, _find(p, top, "ic"), win_b, bp)
+    win_a = f"{g.a}[{blk.mc} * ic:{blk.mc} * ic + {blk.mc}, {k0}:{k0} + {kext}]"
+    p = stage_mem(p, _find(p, top, "jr"), win_a, ap)
+    p = simplify(p)
+    p = divide_dim(p, f"{bp} : _", 1, nr)
+    p = rearrange_dim(p, f"{bp} : _", [1, 0, 2])
+    p = divide_dim(p, f"{ap} : _", 0, mr)
+    p = rearrange_dim(p, f"{ap} : _", [0, 2, 1])
+    for buf in (ap, bp):
+        p = set_memory(p, f"{buf} : _", DRAM_ALIGNED64)
+    return simplify(p)
+
+
+def _has(p: Procedure, top: int, name: str) -> bool:
+    try:
+        _find(p, top, name)
+    except LookupError:
+        return False
+    return True
+
+
+def call_microkernel(p: Procedure, top: int, ref: Procedure, fast: Procedure) -> Procedure:
+    """Replace the kk loop of one tile nest by a call of the plain microkernel `ref`
+    (unification finds the windows of Ap, Bp and C), then call its scheduled twin."""
+    p = replace_block(p, _find(p, top, "kk"), ref)
+    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")][0]
+    return call_eqv(p, call, fast)
+
+
+def pack_loops(p: Procedure, top: int, names: tuple[str, str], mr: int, nr: int
+               ) -> Procedure:
+    """Make the packing copies stream: each copy loop nest writes its buffer in order
+    (B: NR contiguous elements per row of B; A: MR rows of A read side by side)."""
+    ap, bp = names
+    for buf, q in ((bp, nr), (ap, mr)):
+        copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+                and str(s).lstrip().startswith("for i0") and f"{buf}[" in str(s)][0]
+        inner = "i1" if buf == bp else "i0"
+        loop = copy if inner == "i0" else copy.body()[0]
+        p = divide_loop(p, loop, q, [f"{inner}o", f"{inner}i"], perfect=True)
+        if buf == ap:  # i0o i0i i1 -> i0o i1 i0i
+            p = reorder_loops(p, _find(p, top, "i0i"))
+    return simplify(p)
+
+
+def edge_rows(p: Procedure, top: int, g: GemmParts, ref: Procedure, fast: Procedure
+              ) -> Procedure:
+    """The last M % MR rows: for each row and each NR columns, the 1 x NR kernel reading
+    A and B in place (ii jo ji k -> ii jo k ji, then replaced)."""
+    p = reorder_loops(p, _find(p, top, "ji"))
+    p = reorder_loops(p, _find(p, top, "ii"))  # ii k -> hmm
+    return p
+
+
+def edge_columns(p: Procedure, top: int, g: GemmParts) -> Procedure:
+    """The last N % NR columns, all rows: `if` outside, k outside the columns, so that the
+    inner loop runs along a row of C and B (the C compiler vectorises it)."""
+    p = lift_scope(p, [s for s in _walk(p.body()[top]) if not hasattr(s, "hi")][0])
+    return reorder_loops(p, _find(p, top, "ji"))
+
+
+def parallelize(p: Procedure, top: int) -> Procedure:
+    """The jr loop (NR-column slivers of one cache block) runs on all threads: its
+    iterations write disjoint columns of C and only read the packed buffers
+    (parallelize_loop proves it)."""
+    return parallelize_loop(p, _find(p, top, "jr"))
+
+
+def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
+                  parallel: bool = True) -> Procedure:
+    """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
+    "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
+    parallel=True makes the jr loop `par` (OpenMP; OMP_NUM_THREADS threads)."""
+    g = gemm_parts(p)
+    isa = target(target_name).isa(g.dtype)
+    mr, nr = isa.mr, isa.nr
+    blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8)
+    _check_blocking(blk, mr, nr)
+    ref, fast = microkernel(target_name, g.dtype)
+    p = cut_edges(p, g, mr, nr, blk.kc)
+    names = {0: ("Ap", "Bp"), 1: ("Ap_k", "Bp_k")}
+    for top, has_pc in ((0, True), (1, False)):
+        p = block_for_caches(p, top, has_pc, mr, nr, blk)
+        p = pack_panels(p, top, g, mr, nr, blk, names[top])
+        p = pack_loops(p, top, names[top], mr, nr)
+        p = call_microkernel(p, top, ref, fast)
+        if parallel:
+            p = parallelize(p, top)
+    p = edge_columns(p, 3, g)
+    # the packed buffers: allocated once per call (out of jc, pc, ic)
+    p = lift_alloc(p, "Ap : _", n_lifts=3)
+    p = lift_alloc(p, "Bp : _", n_lifts=2)
+    p = lift_alloc(p, "Ap_k : _", n_lifts=2)
+    p = lift_alloc(p, "Bp_k : _", n_lifts=1)
+    return simplify(p)
+
+
+def _check_blocking(blk: Blocking, mr: int, nr: int) -> None:
+    if blk.mc % mr or blk.nc % nr or min(blk.mc, blk.kc, blk.nc) < 1:
+        raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR = {mr} "
+                         f"and NC of NR = {nr}; got {blk}")
