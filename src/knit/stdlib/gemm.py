@@ -408,20 +408,46 @@ def call_microkernel(p: Procedure, top: int, ref: Procedure, fast: Procedure) ->
     return call_eqv(p, call, fast)
 
 
-def pack_loops(p: Procedure, top: int, names: tuple[str, str], mr: int, nr: int
-               ) -> Procedure:
-    """Make the packing copies stream: each copy loop nest writes its buffer in order
-    (B: NR contiguous elements per row of B; A: MR rows of A read side by side)."""
+def pack_loops(p: Procedure, top: int, g: GemmParts, names: tuple[str, str], mr: int,
+               nr: int, blk: Blocking) -> Procedure:
+    """Make the packing copies stream, one sliver at a time: each copy writes its buffer
+    in order (B: NR contiguous elements of a row of B; A: MR rows of A read side by
+    side), and the bounds check of a cache block that runs past the matrix is made
+    once per sliver, not once per element (whole slivers need none; slivers wholly
+    outside copy nothing)."""
     ap, bp = names
     for buf, q in ((bp, nr), (ap, mr)):
         copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
                 and str(s).lstrip().startswith("for i0") and f"{buf}[" in str(s)][0]
-        inner = "i1" if buf == bp else "i0"
-        loop = copy if inner == "i0" else copy.body()[0]
-        p = divide_loop(p, loop, q, [f"{inner}o", f"{inner}i"], perfect=True)
-        if buf == ap:  # i0o i0i i1 -> i0o i1 i0i
+        if buf == bp:  # i0 i1 -> i0 i1o i1i -> i1o i0 i1i
+            p = divide_loop(p, copy.body()[0], q, ["i1o", "i1i"], perfect=True)
+            p = reorder_loops(p, p.forward(copy))
+            sliver, start, end = "i1o", f"{blk.nc} * jc + {nr} * i1o", g.n
+        else:  # i0 i1 -> i0o i0i i1 -> i0o i1 i0i
+            p = divide_loop(p, copy, q, ["i0o", "i0i"], perfect=True)
             p = reorder_loops(p, _find(p, top, "i0i"))
+            sliver, start, end = "i0o", f"{blk.mc} * ic + {mr} * i0o", g.m
+        p = _guard_per_sliver(p, top, sliver, start, q, end)
     return simplify(p)
+
+
+def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, end: str
+                      ) -> Procedure:
+    """`for s: B` whose B checks each element against `end` -> for s: if the sliver
+    [start, start + q) is inside: B unchecked; elif it starts inside: B; (else nothing)."""
+    from knit.stdlib.scheduling import delete_pass, eliminate_dead_code, specialize
+
+    p = specialize(p, _find(p, top, sliver).body(), [f"{start} + {q} <= {end}",
+                                                      f"{start} < {end}"])
+
+    def guard(branch):  # the per-element check inside one branch
+        return [s for s in _walk(branch) if hasattr(s, "cond") and not hasattr(s, "hi")][0]
+
+    spec = _find(p, top, sliver).body()[0]
+    p = eliminate_dead_code(p, guard(spec.orelse()[0].orelse()[0]))  # outside: never
+    spec = _find(p, top, sliver).body()[0]
+    p = eliminate_dead_code(p, guard(spec.body()[0]))  # whole sliver: always
+    return delete_pass(p)
 
 
 def edge_rows(p: Procedure, top: int, g: GemmParts, ref: Procedure, fast: Procedure
@@ -463,7 +489,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     for top, has_pc in ((0, True), (1, False)):
         p = block_for_caches(p, top, has_pc, mr, nr, blk)
         p = pack_panels(p, top, g, mr, nr, blk, names[top])
-        p = pack_loops(p, top, names[top], mr, nr)
+        p = pack_loops(p, top, g, names[top], mr, nr, blk)
         p = call_microkernel(p, top, ref, fast)
         if parallel:
             p = parallelize(p, top)
