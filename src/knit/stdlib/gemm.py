@@ -452,11 +452,14 @@ def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, e
 
 def edge_rows(p: Procedure, top: int, g: GemmParts, ref: Procedure, fast: Procedure
               ) -> Procedure:
-    """The last M % MR rows: for each row and each NR columns, the 1 x NR kernel reading
-    A and B in place (ii jo ji k -> ii jo k ji, then replaced)."""
-    p = reorder_loops(p, _find(p, top, "ji"))
-    p = reorder_loops(p, _find(p, top, "ii"))  # ii k -> hmm
-    return p
+    """The last M % MR rows: row by row, NR columns at a time, the 1 x NR kernel
+    reading A and B in place (ii jo ji k -> ii jo k ji, as a 1 x NR block)."""
+    p = divide_loop(p, _find(p, top, "ii"), 1, ["ie", "i1"], perfect=True)
+    for loop in ("ji", "i1", "i1"):  # ie i1 jo ji k -> ie jo k i1 ji
+        p = reorder_loops(p, _find(p, top, loop))
+    p = replace_block(p, _find(p, top, g.k), ref)
+    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")][0]
+    return call_eqv(p, call, fast)
 
 
 def edge_columns(p: Procedure, top: int, g: GemmParts) -> Procedure:
@@ -493,6 +496,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         p = call_microkernel(p, top, ref, fast)
         if parallel:
             p = parallelize(p, top)
+    p = edge_rows(p, 2, g, *microkernel(target_name, g.dtype, packed=False))
     p = edge_columns(p, 3, g)
     # the packed buffers: allocated once per call (out of jc, pc, ic)
     p = lift_alloc(p, "Ap : _", n_lifts=3)
