@@ -44,8 +44,11 @@ from knit import DRAM
 from knit.procedure import Procedure, parse_proc_string
 from knit.stdlib.scheduling import (
     call_eqv,
+    cut_loop,
+    delete_pass,
     divide_dim,
     divide_loop,
+    eliminate_dead_code,
     expand_dim,
     fission,
     lift_alloc,
@@ -57,11 +60,12 @@ from knit.stdlib.scheduling import (
     reorder_loops,
     repeat,
     replace_all,
+    unroll_loop,
     set_memory,
     simplify,
     stage_mem,
 )
-from knit.stdlib.sched_buffers import bind_expr
+from knit.stdlib.sched_buffers import bind_expr, resize_dim
 from knit.stdlib.sched_subprocs import replace as replace_block
 
 # ---------------------------------------------------------------- targets
@@ -79,6 +83,8 @@ class Isa:
     fmadd: Procedure  # reg_c += reg_a * reg_b
     mr: int  # microkernel rows (one broadcast each)
     nr: int  # microkernel columns (a multiple of lanes)
+    # lanes i < n only (AVX-512): load, store, broadcast, multiply-add; None elsewhere
+    masked: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -104,9 +110,15 @@ def _x86_target(name: str, width: int) -> Target:
         pre = "mm512" if width == 512 else "mm256"
         bc = (f"mm512_set1_{bits}" if width == 512
               else f"mm256_broadcast_{'ss' if t == 'f32' else 'sd'}")
+        masked = None
+        if width == 512:  # (knit.platforms.x86 has no f64 masked set1 and fmadd yet)
+            masked = tuple(getattr(x86, f"mm512_{op}_{bits}", None) for op in
+                           ("maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))
+            masked = None if None in masked else masked
         return Isa(getattr(x86, "AVX512" if width == 512 else "AVX2"), lanes,
                    getattr(x86, f"{pre}_loadu_{bits}"), getattr(x86, f"{pre}_storeu_{bits}"),
-                   getattr(x86, bc), getattr(x86, f"{pre}_fmadd_{bits}"), mr, nr_regs * lanes)
+                   getattr(x86, bc), getattr(x86, f"{pre}_fmadd_{bits}"), mr, nr_regs * lanes,
+                   masked)
 
     if width == 512:  # 32 registers: 14 x 2 accumulators, 2 of B, 1 broadcast
         return Target(name, {"f32": isa("f32", 14, 2), "f64": isa("f64", 14, 2)})
@@ -240,11 +252,12 @@ def schedule_microkernel(ref: Procedure, isa: Isa, suffix: str, mr: int | None =
 
 
 @functools.cache
-def microkernel(target_name: str, dtype: str, packed: bool = True) -> tuple[Procedure, Procedure]:
+def microkernel(target_name: str, dtype: str, packed: bool = True,
+                shape: tuple[int, int] | None = None) -> tuple[Procedure, Procedure]:
     """(plain, scheduled) microkernel of `target` for `dtype`: MR x NR on packed
     slivers, or (packed=False) the 1 x NR kernel of the edge rows, reading A and B
     where they are."""
-    isa = target(target_name).isa(dtype)
+    isa = _isa(target_name, dtype, shape)
     mr = isa.mr if packed else 1
     ref = microkernel_ref(dtype, mr, isa.nr, packed)
     return ref, schedule_microkernel(ref, isa, target_name, mr,
@@ -462,11 +475,56 @@ def edge_rows(p: Procedure, top: int, g: GemmParts, ref: Procedure, fast: Proced
     return call_eqv(p, call, fast)
 
 
-def edge_columns(p: Procedure, top: int, g: GemmParts) -> Procedure:
-    """The last N % NR columns, all rows: `if` outside, k outside the columns, so that the
-    inner loop runs along a row of C and B (the C compiler vectorises it)."""
+def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows, masked
+                 ) -> Procedure:
+    """The last N % NR columns, all rows: whole vectors of `lanes` columns by the 1 x lanes
+    kernel `rows`, the last (N % NR) % lanes columns by the `masked` kernel (or, on a
+    target without masks, by plain loops with k outside, along a row of C)."""
     p = lift_scope(p, [s for s in _walk(p.body()[top]) if not hasattr(s, "hi")][0])
-    return reorder_loops(p, _find(p, top, "ji"))
+    p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
+    p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")
+    p = fission(p, _find(p, top, "jv").after(), n_lifts=2)
+    # whole vectors: i k jv jw -> i jv k i1 jw, the 1 x lanes kernel
+    p = reorder_loops(p, _find(p, top, g.k))
+    p = _unit_row_loop(p, top, g, ("jv", g.k))
+    p = _call(p, top, _find(p, top, g.k), *rows)
+    # the rest: i k (if: jw) -> if: i k jw
+    rest = _rest_nest(p, top)
+    for _ in range(2):
+        p = lift_scope(p, [s for s in _walk(rest(p)) if hasattr(s, "cond")
+                           and not hasattr(s, "hi")][0])
+    if masked is None:
+        return p
+    last = len(list(p.body()[top].body())) - 1
+    p = _unit_row_loop(p, top, g, (g.k,), nth=last)
+    return _call(p, top, [s for s in _walk(rest(p)) if hasattr(s, "hi")
+                          and s.name() == g.k][0], *masked)
+
+
+def _rest_nest(p, top):
+    return lambda q: list(q.body()[top].body())[-1]
+
+
+def _unit_row_loop(p: Procedure, top: int, g: GemmParts, past: tuple, nth: int = 0
+                   ) -> Procedure:
+    """Split the row loop i into i and `for i1 in seq(0, 1)`, moved inward past the
+    loops `past`: the shape of a one-row kernel's body."""
+    loop = [s for s in _walk(list(p.body()[top].body())[nth]) if hasattr(s, "hi")
+            and s.name() == g.i][0]
+    p = divide_loop(p, loop, 1, [g.i, "i1"], perfect=True)
+    for _ in past:
+        inner = [s for s in _walk(list(p.body()[top].body())[nth]) if hasattr(s, "hi")
+                 and s.name() == "i1"][0]
+        p = reorder_loops(p, inner)
+    return p
+
+
+def _call(p: Procedure, top: int, block, ref: Procedure, fast: Procedure) -> Procedure:
+    """Replace `block` by a call of `ref`, then of its scheduled twin `fast`."""
+    p = replace_block(p, block, ref)
+    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")
+            and s.subproc().name() == ref.name()][0]
+    return call_eqv(p, call, fast)
 
 
 def parallelize(p: Procedure, top: int) -> Procedure:
@@ -476,17 +534,94 @@ def parallelize(p: Procedure, top: int) -> Procedure:
     return parallelize_loop(p, _find(p, top, "jr"))
 
 
+_MASKED = """\
+def {name}(n: size, K: size, A: [{t}][1, K] @ DRAM, B: [{t}][K, n] @ DRAM, C: [{t}][1, n] @ DRAM):
+    assert n < {w}
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for k in seq(0, K):
+        for i in seq(0, 1):
+            for j in seq(0, n):
+                C[i, j] += A[i, k] * B[k, j]
+"""
+
+
+@functools.cache
+def masked_kernel(target_name: str, dtype: str) -> tuple[Procedure, Procedure] | None:
+    """(plain, scheduled) kernel for the last n < lanes columns of a row:
+    C[0, 0:n] += A[0, 0:K] * B[0:K, 0:n] in one register, with masked instructions
+    (None where the target has none)."""
+    isa = target(target_name).isa(dtype)
+    if isa.masked is None:
+        return None
+    w = isa.lanes
+    ref = parse_proc_string(_MASKED.format(name=f"gemm_ukernel_{dtype}_1xn_masked", t=dtype,
+                                           w=w), {"DRAM": DRAM})
+    return ref, schedule_masked_kernel(ref, isa, target_name)
+
+
+def pad_loop(p: Procedure, loop, w: int) -> Procedure:
+    """`for j in seq(0, n): S`, where n <= w is known -> `for j in seq(0, w): if j < n: S`
+    (divide by w with a guard; the one whole chunk is unrolled, the others never run)."""
+    name = loop.name()
+    p = divide_loop(p, loop, w, [name + "o", name], tail="guard")
+    outer = p.forward(loop)
+    p = cut_loop(p, outer, 1)
+    p = eliminate_dead_code(p, p.forward(outer).next())
+    p = unroll_loop(p, p.forward(outer))
+    return delete_pass(simplify(p))
+
+
+def schedule_masked_kernel(ref: Procedure, isa: Isa, suffix: str) -> Procedure:
+    """C's row and B's row in one register each, loaded and stored with masks; A's
+    element broadcast; the lanes past n untouched throughout."""
+    load, store, set1, fmadd = isa.masked
+    w = isa.lanes
+    p = rename(ref, f"{ref.name()}_{suffix}")
+    p = pad_loop(p, p.find_loop("j"), w)
+    p = stage_mem(p, "for k in _: _", "C[0:1, 0:n]", "C_reg")
+    p = resize_dim(p, "C_reg", 1, w, 0)
+    p = pad_loop(p, p.find_loop("i1"), w)
+    p = pad_loop(p, p.find_loop("i1 #1"), w)
+    p = set_memory(p, "C_reg : _", isa.memory)
+    p = replace_all(p, [load, store])
+    p = stage_mem(p, "for i in _: _", "B[k, 0:n]", "B_reg")
+    p = resize_dim(p, "B_reg", 0, w, 0)
+    p = pad_loop(p, p.find("B_reg[_] = _").parent(), w)
+    p = set_memory(p, "B_reg : _", isa.memory)
+    p = replace_all(p, load)
+    p = bind_expr(p, "A[i, k]", "A_reg")
+    p = expand_dim(p, "A_reg", w, "j")
+    p = lift_alloc(p, "A_reg", n_lifts=3)
+    p = fission(p, p.find("A_reg[j] = _").after(), n_lifts=2)
+    p = set_memory(p, "A_reg : _", isa.memory)
+    p = replace_all(p, [set1, fmadd])
+    return simplify(p)
+
+
+def _isa(target_name: str, dtype: str, shape: tuple[int, int] | None) -> Isa:
+    isa = target(target_name).isa(dtype)
+    if shape is None:
+        return isa
+    mr, nr = shape
+    if mr < 1 or nr < 1 or nr % isa.lanes:
+        raise ValueError(f"schedule_gemm: kernel shape {shape}: NR must be a multiple of "
+                         f"{isa.lanes}")
+    return replace(isa, mr=mr, nr=nr)
+
+
 def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
-                  parallel: bool = True) -> Procedure:
+                  parallel: bool = True, shape: tuple[int, int] | None = None) -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
     parallel=True makes the jr loop `par` (OpenMP; OMP_NUM_THREADS threads)."""
     g = gemm_parts(p)
-    isa = target(target_name).isa(g.dtype)
+    isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
     blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8)
     _check_blocking(blk, mr, nr)
-    ref, fast = microkernel(target_name, g.dtype)
+    ref, fast = microkernel(target_name, g.dtype, True, shape)
     p = cut_edges(p, g, mr, nr, blk.kc)
     names = {0: ("Ap", "Bp"), 1: ("Ap_k", "Bp_k")}
     for top, has_pc in ((0, True), (1, False)):
@@ -496,8 +631,10 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         p = call_microkernel(p, top, ref, fast)
         if parallel:
             p = parallelize(p, top)
-    p = edge_rows(p, 2, g, *microkernel(target_name, g.dtype, packed=False))
-    p = edge_columns(p, 3, g)
+    p = edge_rows(p, 2, g, *microkernel(target_name, g.dtype, False, shape))
+    p = edge_columns(p, 3, g, isa.lanes,
+                     microkernel(target_name, g.dtype, False, (1, isa.lanes)),
+                     masked_kernel(target_name, g.dtype))
     # the packed buffers: allocated once per call (out of jc, pc, ic)
     p = lift_alloc(p, "Ap : _", n_lifts=3)
     p = lift_alloc(p, "Bp : _", n_lifts=2)
