@@ -77,7 +77,7 @@ def scheduled(target: str, dtype: str, parallel: bool = True, blocks: str = "sma
     key = (target, dtype, parallel, blocks)
     if key not in _SCHEDULED:
         blk = small_blocks(target, dtype) if blocks == "small" else None
-        _SCHEDULED[key] = G.schedule_gemm(PLAIN[dtype], target, blk, parallel)
+        _SCHEDULED[key] = G.schedule_gemm(PLAIN[dtype], target, blk, 2 if parallel else 1)
     return _SCHEDULED[key]
 
 
@@ -187,7 +187,7 @@ def test_schedule_has_the_blis_structure():
     text = str(scheduled("avx512", "f32"))
     isa = G.target("avx512").isa("f32")
     blk = small_blocks("avx512", "f32")
-    assert re.search(r"for jr in par\(0, 2\)", text)  # the par loop over NR slivers
+    assert re.search(r"for jt in par\(0, 2\):\n *for jq in seq\(0, 1\)", text)  # slivers, dealt out
     assert f"Bp: f32[2, 16, {isa.nr}] @ DRAM_ALIGNED64" in text  # packed B: [NC/NR][KC][NR]
     assert f"Ap: f32[2, 16, {isa.mr}] @ DRAM_ALIGNED64" in text  # packed A: [MC/MR][KC][MR]
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir" in text
@@ -209,7 +209,7 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     assert blk.kc * isa.nr * 4 <= 32 << 10  # a KC x NR sliver of B fits L1
     assert blk.mc * blk.kc * 4 <= 1 << 20  # an MC x KC block of A fits L2
     assert blk.mc % isa.mr == 0 and blk.nc % isa.nr == 0
-    q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=8, nc=64), parallel=False)
+    q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=8, nc=64), threads=1)
     assert "Ap: f32[2, 8, 14]" in str(q)
 
 
@@ -239,6 +239,8 @@ def test_refuses_what_is_not_a_gemm(bad, phrase):
 def test_refuses_bad_targets_and_blocks():
     with pytest.raises(ValueError, match="unknown GEMM target 'sse'"):
         G.schedule_gemm(sgemm, "sse")
+    with pytest.raises(ValueError, match="NC of NR x threads = 64"):
+        G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=16, nc=32))
     with pytest.raises(ValueError, match="MC a multiple of MR = 14"):
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64))
     with pytest.raises(ValueError, match="NR must be a multiple of 16"):
@@ -272,7 +274,7 @@ def test_neon_kernel_runs_on_aarch64(dtype):
     isa = G.target("neon").isa(dtype)
     blk = G.Blocking(mc=2 * isa.mr, kc=8, nc=2 * isa.nr)
     plain = neon_plain[dtype]
-    q = G.schedule_gemm(plain, "neon", blk, parallel=False)
+    q = G.schedule_gemm(plain, "neon", blk, threads=1)
     assert f"gemm_ukernel_{dtype}_{isa.mr}x{isa.nr}_neon(" in str(q)
     _, fast = G.microkernel("neon", dtype)
     assert f"neon_vfmadd_{isa.lanes}x{dtype}_{isa.lanes}x{dtype}(" in str(fast)

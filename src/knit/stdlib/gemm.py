@@ -188,7 +188,8 @@ def choose_blocking(isa: Isa, elem_bytes: int, caches=None) -> Blocking:
     l1, l2, l3 = caches or cache_sizes()
     kc = max(16, (l1 * 3 // 4) // (isa.nr * elem_bytes) // 16 * 16)
     mc = max(isa.mr, (l2 // 2) // (kc * elem_bytes) // isa.mr * isa.mr)
-    nc = max(isa.nr, (l3 // 4) // (kc * elem_bytes) // isa.nr * isa.nr)
+    # (NC a multiple of 2 NR: two threads share out a block's slivers evenly)
+    nc = max(2 * isa.nr, (l3 // 4) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
     return Blocking(mc, kc, nc)
 
 
@@ -527,11 +528,26 @@ def _call(p: Procedure, top: int, block, ref: Procedure, fast: Procedure) -> Pro
     return call_eqv(p, call, fast)
 
 
-def parallelize(p: Procedure, top: int) -> Procedure:
-    """The jr loop (NR-column slivers of one cache block) runs on all threads: its
-    iterations write disjoint columns of C and only read the packed buffers
-    (parallelize_loop proves it)."""
-    return parallelize_loop(p, _find(p, top, "jr"))
+def parallelize(p: Procedure, top: int, threads: int) -> Procedure:
+    """Deal the NR-column slivers of a cache block out to `threads` threads cyclically
+    (jr = threads * jq + jt, jt the `par` loop), so that a block only partly inside the
+    matrix still keeps every thread busy. Its iterations write disjoint columns of C and
+    only read the packed buffers; parallelize_loop proves it."""
+    p = divide_loop(p, _find(p, top, "jr"), threads, ["jq", "jt"], perfect=True)
+    p = reorder_loops(p, _find(p, top, "jq"))
+    return parallelize_loop(p, _find(p, top, "jt"))
+
+
+def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
+    """The edge rows run their NR-column blocks in parallel, the edge columns their
+    rows."""
+    rows = 2
+    p = reorder_loops(p, _find(p, rows, "ie"))  # ie jo -> jo ie
+    p = parallelize_loop(p, _find(p, rows, "jo"))
+    for nest in list(p.body()[3].body()):
+        loop = [s for s in _walk(nest) if hasattr(s, "hi") and s.name() == g.i][0]
+        p = parallelize_loop(p, loop)
+    return p
 
 
 _MASKED = """\
@@ -612,15 +628,17 @@ def _isa(target_name: str, dtype: str, shape: tuple[int, int] | None) -> Isa:
 
 
 def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
-                  parallel: bool = True, shape: tuple[int, int] | None = None) -> Procedure:
+                  threads: int = 2, shape: tuple[int, int] | None = None) -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
-    parallel=True makes the jr loop `par` (OpenMP; OMP_NUM_THREADS threads)."""
+    `shape` the (MR, NR) of the register block; threads > 1 deals each cache block's
+    slivers out to that many `par` iterations (OpenMP; run with OMP_NUM_THREADS=threads),
+    and the edges' rows or columns too; threads=1 is sequential C."""
     g = gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
     blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8)
-    _check_blocking(blk, mr, nr)
+    _check_blocking(blk, mr, nr, threads)
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     p = cut_edges(p, g, mr, nr, blk.kc)
     names = {0: ("Ap", "Bp"), 1: ("Ap_k", "Bp_k")}
@@ -629,12 +647,14 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         p = pack_panels(p, top, g, mr, nr, blk, names[top])
         p = pack_loops(p, top, g, names[top], mr, nr, blk)
         p = call_microkernel(p, top, ref, fast)
-        if parallel:
-            p = parallelize(p, top)
+        if threads > 1:
+            p = parallelize(p, top, threads)
     p = edge_rows(p, 2, g, *microkernel(target_name, g.dtype, False, shape))
     p = edge_columns(p, 3, g, isa.lanes,
                      microkernel(target_name, g.dtype, False, (1, isa.lanes)),
                      masked_kernel(target_name, g.dtype))
+    if threads > 1:
+        p = parallelize_edges(p, g)
     # the packed buffers: allocated once per call (out of jc, pc, ic)
     p = lift_alloc(p, "Ap : _", n_lifts=3)
     p = lift_alloc(p, "Bp : _", n_lifts=2)
@@ -643,7 +663,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     return simplify(p)
 
 
-def _check_blocking(blk: Blocking, mr: int, nr: int) -> None:
-    if blk.mc % mr or blk.nc % nr or min(blk.mc, blk.kc, blk.nc) < 1:
+def _check_blocking(blk: Blocking, mr: int, nr: int, threads: int) -> None:
+    if blk.mc % mr or blk.nc % (nr * threads) or min(blk.mc, blk.kc, blk.nc) < 1:
         raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR = {mr} "
-                         f"and NC of NR = {nr}; got {blk}")
+                         f"and NC of NR x threads = {nr * threads}; got {blk}")
