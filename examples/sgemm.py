@@ -69,10 +69,11 @@ def schedule_step_by_step(target: str = "avx512"):
 
     # 3. Packing: stage_mem copies B's KC x NC panel and A's MC x KC block into buffers
     #    laid out as the microkernel reads them (Bp[NC/NR][KC][NR], Ap[MC/MR][KC][MR]),
-    #    then the copies are made to stream and check bounds once per sliver.
+    #    then the copies are made to stream and check bounds once per sliver, and run
+    #    on both threads.
     for top, names in ((0, ("Ap", "Bp")), (1, ("Ap_k", "Bp_k"))):
         p = G.pack_panels(p, top, g, mr, nr, blk, names)
-        p = G.pack_loops(p, top, g, names, mr, nr, blk)
+        p = G.pack_loops(p, top, g, names, mr, nr, blk, threads=2)
     show("3. packed panels (pack_panels, pack_loops)", p)
 
     # 4. The microkernel: a plain rank-K update of an MR x NR block, scheduled onto

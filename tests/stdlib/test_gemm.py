@@ -208,7 +208,7 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     blk = G.choose_blocking(isa, 4, caches=(32 << 10, 1 << 20, 32 << 20))
     assert blk.kc * isa.nr * 4 <= 32 << 10  # a KC x NR sliver of B fits L1
     assert blk.mc * blk.kc * 4 <= 1 << 20  # an MC x KC block of A fits L2
-    assert blk.mc % isa.mr == 0 and blk.nc % isa.nr == 0
+    assert blk.mc % (2 * isa.mr) == 0 and blk.nc % (2 * isa.nr) == 0
     q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=8, nc=64), threads=1)
     assert "Ap: f32[2, 8, 14]" in str(q)
 
@@ -241,7 +241,7 @@ def test_refuses_bad_targets_and_blocks():
         G.schedule_gemm(sgemm, "sse")
     with pytest.raises(ValueError, match="NC of NR x threads = 64"):
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=16, nc=32))
-    with pytest.raises(ValueError, match="MC a multiple of MR = 14"):
+    with pytest.raises(ValueError, match="MC a multiple of MR x threads = 28"):
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64))
     with pytest.raises(ValueError, match="NR must be a multiple of 16"):
         G.schedule_gemm(sgemm, "avx512", shape=(4, 20))

@@ -187,8 +187,8 @@ def choose_blocking(isa: Isa, elem_bytes: int, caches=None) -> Blocking:
     MC x KC block of A half of L2, a KC x NC panel of B a quarter of L3."""
     l1, l2, l3 = caches or cache_sizes()
     kc = max(16, (l1 * 3 // 4) // (isa.nr * elem_bytes) // 16 * 16)
-    mc = max(isa.mr, (l2 // 2) // (kc * elem_bytes) // isa.mr * isa.mr)
-    # (NC a multiple of 2 NR: two threads share out a block's slivers evenly)
+    # (MC and NC multiples of 2 MR and 2 NR: two threads share out a block's slivers)
+    mc = max(2 * isa.mr, (l2 // 2) // (kc * elem_bytes) // (2 * isa.mr) * (2 * isa.mr))
     nc = max(2 * isa.nr, (l3 // 4) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
     return Blocking(mc, kc, nc)
 
@@ -423,12 +423,12 @@ def call_microkernel(p: Procedure, top: int, ref: Procedure, fast: Procedure) ->
 
 
 def pack_loops(p: Procedure, top: int, g: GemmParts, names: tuple[str, str], mr: int,
-               nr: int, blk: Blocking) -> Procedure:
+               nr: int, blk: Blocking, threads: int = 1) -> Procedure:
     """Make the packing copies stream, one sliver at a time: each copy writes its buffer
     in order (B: NR contiguous elements of a row of B; A: MR rows of A read side by
     side), and the bounds check of a cache block that runs past the matrix is made
     once per sliver, not once per element (whole slivers need none; slivers wholly
-    outside copy nothing)."""
+    outside copy nothing). With threads > 1 the slivers are copied in parallel."""
     ap, bp = names
     for buf, q in ((bp, nr), (ap, mr)):
         copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
@@ -442,6 +442,8 @@ def pack_loops(p: Procedure, top: int, g: GemmParts, names: tuple[str, str], mr:
             p = reorder_loops(p, _find(p, top, "i0i"))
             sliver, start, end = "i0o", f"{blk.mc} * ic + {mr} * i0o", g.m
         p = _guard_per_sliver(p, top, sliver, start, q, end)
+        if threads > 1:
+            p = deal_out(p, top, sliver, threads, (sliver + "q", sliver + "t"))
     return simplify(p)
 
 
@@ -533,9 +535,18 @@ def parallelize(p: Procedure, top: int, threads: int) -> Procedure:
     (jr = threads * jq + jt, jt the `par` loop), so that a block only partly inside the
     matrix still keeps every thread busy. Its iterations write disjoint columns of C and
     only read the packed buffers; parallelize_loop proves it."""
-    p = divide_loop(p, _find(p, top, "jr"), threads, ["jq", "jt"], perfect=True)
-    p = reorder_loops(p, _find(p, top, "jq"))
-    return parallelize_loop(p, _find(p, top, "jt"))
+    return deal_out(p, top, "jr", threads, ("jq", "jt"))
+
+
+def deal_out(p: Procedure, top: int, loop: str, threads: int, names: tuple[str, str]
+             ) -> Procedure:
+    """`for s in seq(0, n)` -> `for t in par(0, threads): for q in seq(0, n / threads)`
+    with s = threads * q + t: thread t takes every threads-th iteration (so a block whose
+    tail is guarded off still shares its work evenly)."""
+    q, t = names
+    p = divide_loop(p, _find(p, top, loop), threads, [q, t], perfect=True)
+    p = reorder_loops(p, _find(p, top, q))
+    return parallelize_loop(p, _find(p, top, t))
 
 
 def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
@@ -645,7 +656,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     for top, has_pc in ((0, True), (1, False)):
         p = block_for_caches(p, top, has_pc, mr, nr, blk)
         p = pack_panels(p, top, g, mr, nr, blk, names[top])
-        p = pack_loops(p, top, g, names[top], mr, nr, blk)
+        p = pack_loops(p, top, g, names[top], mr, nr, blk, threads)
         p = call_microkernel(p, top, ref, fast)
         if threads > 1:
             p = parallelize(p, top, threads)
@@ -664,6 +675,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
 
 
 def _check_blocking(blk: Blocking, mr: int, nr: int, threads: int) -> None:
-    if blk.mc % mr or blk.nc % (nr * threads) or min(blk.mc, blk.kc, blk.nc) < 1:
-        raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR = {mr} "
-                         f"and NC of NR x threads = {nr * threads}; got {blk}")
+    if blk.mc % (mr * threads) or blk.nc % (nr * threads) or min(blk.mc, blk.kc, blk.nc) < 1:
+        raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR x "
+                         f"threads = {mr * threads} and NC of NR x threads = {nr * threads}; "
+                         f"got {blk}")
