@@ -95,9 +95,10 @@ def schedule_step_by_step(target: str = "avx512"):
         p = G.parallelize(p, top, 2)
     show("6. the par loop (parallelize)", p)
 
-    # 7. The edges: rows by a 1 x NR kernel reading A and B in place, columns by whole
-    #    vectors and a masked kernel; then the packed buffers are allocated once per call.
-    p = G.edge_rows(p, 2, g, *G.microkernel(target, "f32", False))
+    # 7. The edges: rows by 4 x NR and 1 x NR kernels reading A and B in place, columns
+    #    by whole vectors and a masked kernel; the packed buffers allocated once per call.
+    p = G.edge_rows(p, 2, g, G.microkernel(target, "f32", False, (4, nr)),
+                    G.microkernel(target, "f32", False, (1, nr)))
     p = G.edge_columns(p, 3, g, isa.lanes, G.microkernel(target, "f32", False, (1, isa.lanes)),
                        G.masked_kernel(target, "f32"))
     p = G.parallelize_edges(p, g)

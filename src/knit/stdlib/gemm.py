@@ -183,10 +183,11 @@ def cache_sizes() -> tuple[int, int, int]:
 
 def choose_blocking(isa: Isa, elem_bytes: int, caches=None) -> Blocking:
     """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
-    roughly: a KC x NR sliver of B fills most of L1 (the rest streams A and C), an
-    MC x KC block of A half of L2, a KC x NC panel of B a quarter of L3."""
+    roughly: a KC x NR sliver of B fills L1 (A's sliver streams through it: measured
+    here, KC = 256 beat 128 and 384 for 14 x 32), an MC x KC block of A half of L2, a
+    KC x NC panel of B a quarter of L3."""
     l1, l2, l3 = caches or cache_sizes()
-    kc = max(16, (l1 * 3 // 4) // (isa.nr * elem_bytes) // 16 * 16)
+    kc = max(16, l1 // (isa.nr * elem_bytes) // 16 * 16)
     # (MC and NC multiples of 2 MR and 2 NR: two threads share out a block's slivers)
     mc = max(2 * isa.mr, (l2 // 2) // (kc * elem_bytes) // (2 * isa.mr) * (2 * isa.mr))
     nc = max(2 * isa.nr, (l3 // 4) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
@@ -259,7 +260,7 @@ def microkernel(target_name: str, dtype: str, packed: bool = True,
     slivers, or (packed=False) the 1 x NR kernel of the edge rows, reading A and B
     where they are."""
     isa = _isa(target_name, dtype, shape)
-    mr = isa.mr if packed else 1
+    mr = isa.mr if packed or shape else 1
     ref = microkernel_ref(dtype, mr, isa.nr, packed)
     return ref, schedule_microkernel(ref, isa, target_name, mr,
                                      "A[k, i]" if packed else "A[i, k]")
@@ -466,16 +467,19 @@ def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, e
     return delete_pass(p)
 
 
-def edge_rows(p: Procedure, top: int, g: GemmParts, ref: Procedure, fast: Procedure
-              ) -> Procedure:
-    """The last M % MR rows: row by row, NR columns at a time, the 1 x NR kernel
-    reading A and B in place (ii jo ji k -> ii jo k ji, as a 1 x NR block)."""
+def edge_rows(p: Procedure, top: int, g: GemmParts, quads, ones) -> Procedure:
+    """The last M % MR rows, NR columns at a time, with kernels reading A and B in place:
+    four rows at a time by the 4 x NR kernel `quads` (None: none), the rest one by one by
+    the 1 x NR kernel `ones`."""
+    if quads is not None:
+        p = divide_loop(p, _find(p, top, "ii"), 4, ["iq", "ii"], tail="cut_and_guard")
+        for loop in ("ji", "ii", "ii"):  # iq ii jo ji k -> iq jo k ii ji
+            p = reorder_loops(p, _find(p, top, loop))
+        p = _call(p, top, _find(p, top, g.k), *quads)
     p = divide_loop(p, _find(p, top, "ii"), 1, ["ie", "i1"], perfect=True)
     for loop in ("ji", "i1", "i1"):  # ie i1 jo ji k -> ie jo k i1 ji
         p = reorder_loops(p, _find(p, top, loop))
-    p = replace_block(p, _find(p, top, g.k), ref)
-    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")][0]
-    return call_eqv(p, call, fast)
+    return _call(p, top, _find(p, top, g.k), *ones)
 
 
 def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows, masked
@@ -553,8 +557,12 @@ def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     """The edge rows run their NR-column blocks in parallel, the edge columns their
     rows."""
     rows = 2
-    p = reorder_loops(p, _find(p, rows, "ie"))  # ie jo -> jo ie
-    p = parallelize_loop(p, _find(p, rows, "jo"))
+    for name in ("iq", "ie"):  # iq jo -> jo iq, then par
+        if _has(p, rows, name):
+            p = reorder_loops(p, _find(p, rows, name))
+            p = parallelize_loop(p, [s for s in _walk(p.body()[rows]) if hasattr(s, "hi")
+                                     and s.name() == "jo" and hasattr(s.body()[0], "hi")
+                                     and s.body()[0].name() == name][0])
     for nest in list(p.body()[3].body()):
         loop = [s for s in _walk(nest) if hasattr(s, "hi") and s.name() == g.i][0]
         p = parallelize_loop(p, loop)
@@ -660,7 +668,8 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         p = call_microkernel(p, top, ref, fast)
         if threads > 1:
             p = parallelize(p, top, threads)
-    p = edge_rows(p, 2, g, *microkernel(target_name, g.dtype, False, shape))
+    quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
+    p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
     p = edge_columns(p, 3, g, isa.lanes,
                      microkernel(target_name, g.dtype, False, (1, isa.lanes)),
                      masked_kernel(target_name, g.dtype))
