@@ -177,8 +177,9 @@ def test_microkernels_are_equivalent_in_the_interpreter():
     for name in ("avx512", "avx2", "neon"):
         ref, fast = G.microkernel(name, "f32")
         knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
-    ref, fast = G.masked_kernel("avx512", "f32")
-    knit.check_equiv(ref, fast, trials=3, compiled=False, interpret=True)
+    for dtype in ("f32", "f64"):
+        ref, fast = G.masked_kernel("avx512", dtype)
+        knit.check_equiv(ref, fast, trials=3, compiled=False, interpret=True)
 
 
 # ---------------------------------------------------------------- the schedule itself

@@ -111,10 +111,9 @@ def _x86_target(name: str, width: int) -> Target:
         bc = (f"mm512_set1_{bits}" if width == 512
               else f"mm256_broadcast_{'ss' if t == 'f32' else 'sd'}")
         masked = None
-        if width == 512:  # (knit.platforms.x86 has no f64 masked set1 and fmadd yet)
-            masked = tuple(getattr(x86, f"mm512_{op}_{bits}", None) for op in
+        if width == 512:
+            masked = tuple(getattr(x86, f"mm512_{op}_{bits}") for op in
                            ("maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))
-            masked = None if None in masked else masked
         return Isa(getattr(x86, "AVX512" if width == 512 else "AVX2"), lanes,
                    getattr(x86, f"{pre}_loadu_{bits}"), getattr(x86, f"{pre}_storeu_{bits}"),
                    getattr(x86, bc), getattr(x86, f"{pre}_fmadd_{bits}"), mr, nr_regs * lanes,
