@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 import knit  # noqa: E402
 from knit import proc  # noqa: E402
 from knit.stdlib import gemm as G  # noqa: E402
+from knit.stdlib.scheduling import lift_alloc, simplify  # noqa: E402
 
 
 @proc
@@ -103,8 +104,8 @@ def schedule_step_by_step(target: str = "avx512"):
                        G.masked_kernel(target, "f32"))
     p = G.parallelize_edges(p, g)
     for buf, lifts in (("Ap", 3), ("Bp", 2), ("Ap_k", 2), ("Bp_k", 1)):
-        p = G.lift_alloc(p, f"{buf} : _", n_lifts=lifts)
-    p = G.simplify(p)
+        p = lift_alloc(p, f"{buf} : _", n_lifts=lifts)
+    p = simplify(p)
     show("7. edges and allocations: the whole kernel", p, None, 200)
     return p
 

@@ -1,272 +1,29 @@
-"""GEMM scheduling: from three plain loops to a BLIS-style kernel, with the public API.
-
-    from knit.stdlib.gemm import schedule_gemm, AVX512_TARGET
-    fast = schedule_gemm(gemm, AVX512_TARGET)
-
-`gemm` is any procedure of the shape
-
-    for i in seq(0, M):
-        for j in seq(0, N):
-            for k in seq(0, K):
-                C[i, j] += A[i, k] * B[k, j]
-
-(any names; A, B, C tensors or windows with unit stride along their rows, f32 or f64).
-The result computes the same thing, proven step by step like any schedule, organised as
-BLIS organises it (Van Zee and van de Geijn, "BLIS: A Framework for Rapidly
-Instantiating BLAS Functionality", 2015):
-
-    for jc: NC columns of C at a time              (B's panel stays in L3)
-      for pc: KC of the k range                    (a packed KC x NC panel of B)
-        pack B[pc, jc] into Bp[NC / NR][KC][NR]
-        for ic: MC rows                            (a packed MC x KC block of A, in L2)
-          pack A[ic, pc] into Ap[MC / MR][KC][MR]
-          for jr: NR columns   (the `par` loop)
-            for ir: MR rows
-              microkernel: C[MR, NR] += Ap[ir] * Bp[jr]   (MR x NR in registers)
-
-The edges are cut off before blocking and kept as their own loop nests: K % KC in a
-second pass of the same kernel, M % MR rows and N % NR columns in two edge nests whose
-inner loop runs along a row of C (vectorised by the C compiler); cache blocks that run
-past the matrix are guarded (their copies too), so no user array is ever padded.
-
-Everything here is an ordinary function over procedures; hardware knowledge (registers,
-instructions) comes from knit.platforms through a `Target`.
-"""
+"""The GEMM schedule: edges cut off, cache blocks, packing, the kernels called, threads.
+Each step is a function of (procedure, ...) -> procedure, over knit's primitives."""
 
 from __future__ import annotations
 
-import functools
-import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
-from knit import DRAM
-from knit.procedure import Procedure, parse_proc_string
+from knit.procedure import Procedure
+from knit.stdlib.gemm.kernels import masked_kernel, microkernel
+from knit.stdlib.gemm.targets import Blocking, _isa, check_blocking, choose_blocking
+from knit.stdlib.sched_subprocs import replace as replace_block
 from knit.stdlib.scheduling import (
     call_eqv,
-    cut_loop,
-    delete_pass,
     divide_dim,
     divide_loop,
-    eliminate_dead_code,
-    expand_dim,
     fission,
     lift_alloc,
     lift_scope,
     parallelize_loop,
     rearrange_dim,
-    remove_loop,
-    rename,
     reorder_loops,
-    repeat,
-    replace_all,
-    unroll_loop,
     set_memory,
     simplify,
     stage_mem,
 )
-from knit.stdlib.sched_buffers import bind_expr, resize_dim
-from knit.stdlib.sched_subprocs import replace as replace_block
-
-# ---------------------------------------------------------------- targets
-
-
-@dataclass(frozen=True)
-class Isa:
-    """One vector register file and its four GEMM instructions for one element type."""
-
-    memory: type  # the register memory (e.g. knit.platforms.x86.AVX512)
-    lanes: int  # elements per register
-    load: Procedure  # reg[0:lanes] = mem[0:lanes]
-    store: Procedure  # mem[0:lanes] = reg[0:lanes]
-    broadcast: Procedure  # reg[0:lanes] = mem[0] (a window of one element)
-    fmadd: Procedure  # reg_c += reg_a * reg_b
-    mr: int  # microkernel rows (one broadcast each)
-    nr: int  # microkernel columns (a multiple of lanes)
-    # lanes i < n only (AVX-512): load, store, broadcast, multiply-add; None elsewhere
-    masked: tuple | None = None
-
-
-@dataclass(frozen=True)
-class Target:
-    """A machine for `schedule_gemm`: an `Isa` per element type ("f32", "f64")."""
-
-    name: str
-    isas: dict = field(default_factory=dict)
-
-    def isa(self, dtype: str) -> Isa:
-        if dtype not in self.isas:
-            raise ValueError(f"target {self.name} has no {dtype} kernel "
-                             f"(it has {', '.join(sorted(self.isas))})")
-        return self.isas[dtype]
-
-
-def _x86_target(name: str, width: int) -> Target:
-    from knit.platforms import x86
-
-    def isa(t: str, mr: int, nr_regs: int) -> Isa:
-        bits = {"f32": "ps", "f64": "pd"}[t]
-        lanes = width // (32 if t == "f32" else 64)
-        pre = "mm512" if width == 512 else "mm256"
-        bc = (f"mm512_set1_{bits}" if width == 512
-              else f"mm256_broadcast_{'ss' if t == 'f32' else 'sd'}")
-        masked = None
-        if width == 512:
-            masked = tuple(getattr(x86, f"mm512_{op}_{bits}") for op in
-                           ("maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))
-        return Isa(getattr(x86, "AVX512" if width == 512 else "AVX2"), lanes,
-                   getattr(x86, f"{pre}_loadu_{bits}"), getattr(x86, f"{pre}_storeu_{bits}"),
-                   getattr(x86, bc), getattr(x86, f"{pre}_fmadd_{bits}"), mr, nr_regs * lanes,
-                   masked)
-
-    if width == 512:  # 32 registers: 14 x 2 accumulators, 2 of B, 1 broadcast
-        return Target(name, {"f32": isa("f32", 14, 2), "f64": isa("f64", 14, 2)})
-    # 16 registers: 6 x 2 accumulators, 2 of B, 1 broadcast
-    return Target(name, {"f32": isa("f32", 6, 2), "f64": isa("f64", 6, 2)})
-
-
-def _neon_target() -> Target:
-    from knit.platforms import neon
-
-    # 32 registers: 8 x 3 accumulators, 3 of B, 1 broadcast
-    return Target("neon", {
-        "f32": Isa(neon.Neon, 4, neon.neon_vld_4xf32, neon.neon_vst_4xf32,
-                   neon.neon_broadcast_4xf32, neon.neon_vfmadd_4xf32_4xf32, 8, 12),
-        "f64": Isa(neon.Neon, 2, neon.neon_vld_2xf64, neon.neon_vst_2xf64,
-                   neon.neon_broadcast_2xf64, neon.neon_vfmadd_2xf64_2xf64, 8, 6),
-    })
-
-
-@functools.cache
-def target(name: str) -> Target:
-    """The target called `name`: "avx512", "avx2" or "neon"."""
-    makers = {"avx512": lambda: _x86_target("avx512", 512),
-              "avx2": lambda: _x86_target("avx2", 256), "neon": _neon_target}
-    if name not in makers:
-        raise ValueError(f"unknown GEMM target {name!r}; expected one of {sorted(makers)}")
-    return makers[name]()
-
-
-# ---------------------------------------------------------------- cache blocking
-
-
-@dataclass(frozen=True)
-class Blocking:
-    """Cache blocks: KC x NR of B stays in L1, MC x KC of A in L2, KC x NC of B in L3."""
-
-    mc: int
-    kc: int
-    nc: int
-
-
-def cache_sizes() -> tuple[int, int, int]:
-    """(L1d, L2, L3) bytes of this machine, per core where the OS says so; typical
-    values where it does not."""
-    sizes = {1: 32 << 10, 2: 1 << 20, 3: 16 << 20}
-    base = "/sys/devices/system/cpu/cpu0/cache"
-    try:
-        for d in os.listdir(base):
-            with open(os.path.join(base, d, "level")) as f:
-                level = int(f.read())
-            with open(os.path.join(base, d, "type")) as f:
-                if f.read().strip() == "Instruction":
-                    continue
-            with open(os.path.join(base, d, "size")) as f:
-                text = f.read().strip()
-            sizes[level] = int(text[:-1]) << (10 if text[-1] == "K" else 20) \
-                if text[-1] in "KM" else int(text)
-    except (OSError, ValueError):
-        pass
-    return sizes[1], sizes[2], sizes[3]
-
-
-def choose_blocking(isa: Isa, elem_bytes: int, caches=None) -> Blocking:
-    """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
-    roughly: a KC x NR sliver of B fills L1 (A's sliver streams through it: measured
-    here, KC = 256 beat 128 and 384 for 14 x 32), an MC x KC block of A half of L2, a
-    KC x NC panel of B a quarter of L3."""
-    l1, l2, l3 = caches or cache_sizes()
-    kc = max(16, l1 // (isa.nr * elem_bytes) // 16 * 16)
-    # (MC and NC multiples of 2 MR and 2 NR: two threads share out a block's slivers)
-    mc = max(2 * isa.mr, (l2 // 2) // (kc * elem_bytes) // (2 * isa.mr) * (2 * isa.mr))
-    nc = max(2 * isa.nr, (l3 // 4) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
-    return Blocking(mc, kc, nc)
-
-
-# ---------------------------------------------------------------- the microkernel
-
-_KERNEL = """\
-def {name}(K: size, A: [{t}]{ashape} @ DRAM, B: [{t}][K, {nr}] @ DRAM, C: [{t}][{mr}, {nr}] @ DRAM):
-    assert stride(A, 1) == 1
-    assert stride(B, 1) == 1
-    assert stride(C, 1) == 1
-    for k in seq(0, K):
-        for i in seq(0, {mr}):
-            for j in seq(0, {nr}):
-                C[i, j] += {aread} * B[k, j]
-"""
-
-
-@functools.cache
-def microkernel_ref(dtype: str, mr: int, nr: int, packed: bool = True) -> Procedure:
-    """C[mr, nr] += A * B[K, nr]: the rank-K update of one register block, as plain
-    loops. A is a packed sliver, k-major (`A[k, i]`), or with packed=False rows of the
-    user's matrix (`A[i, k]`), as the edge rows use it."""
-    name = f"gemm_ukernel_{dtype}_{mr}x{nr}" + ("" if packed else "_rows")
-    ashape, aread = (f"[K, {mr}]", "A[k, i]") if packed else (f"[{mr}, K]", "A[i, k]")
-    text = _KERNEL.format(name=name, t=dtype, mr=mr, nr=nr, ashape=ashape, aread=aread)
-    return parse_proc_string(text, {"DRAM": DRAM})
-
-
-def schedule_microkernel(ref: Procedure, isa: Isa, suffix: str, mr: int | None = None,
-                         a_read: str = "A[k, i]") -> Procedure:
-    """Keep the mr x nr block of C in registers for the whole k loop; per k, load nr
-    elements of B into nr / lanes registers, broadcast each of the mr elements of A and
-    multiply-add (the schedule of examples/avx2_microkernel.py, for any register file)."""
-    mr, nr, w = mr or isa.mr, isa.nr, isa.lanes
-    p = rename(ref, f"{ref.name()}_{suffix}")
-    p = divide_loop(p, "for j in _: _", w, ["jo", "ji"], perfect=True)
-    # C in registers: load before the k loop, store after
-    p = stage_mem(p, "for k in _: _", f"C[0:{mr}, 0:{nr}]", "C_reg")
-    p = simplify(p)
-    p = divide_dim(p, "C_reg : _", 1, w)
-    p = repeat(divide_loop)(p, "for i1 in _: _", w, ["i2", "i3"], perfect=True)
-    p = set_memory(simplify(p), "C_reg : _", isa.memory)
-    p = replace_all(p, [isa.load, isa.store])
-    # a row of B: nr / lanes vector loads per k
-    p = stage_mem(p, "for i in _: _", f"B[k, 0:{nr}]", "B_reg")
-    p = simplify(p)
-    p = divide_loop(p, "for i0 in _: _ #1", w, ["io", "ii"], perfect=True)
-    p = divide_dim(p, "B_reg : _", 0, w)
-    p = set_memory(simplify(p), "B_reg : _", isa.memory)
-    p = replace_all(p, isa.load)
-    # A[k, i] broadcast to all lanes, once per row
-    p = bind_expr(p, a_read, "A_reg")
-    p = expand_dim(p, "A_reg", w, "ji")
-    p = lift_alloc(p, "A_reg", n_lifts=2)
-    p = fission(p, p.find("A_reg[ji] = _").after(), n_lifts=2)
-    p = remove_loop(p, "for jo in _: _")
-    p = set_memory(p, "A_reg : _", isa.memory)
-    p = replace_all(p, isa.broadcast)
-    p = replace_all(p, isa.fmadd)
-    return simplify(p)
-
-
-@functools.cache
-def microkernel(target_name: str, dtype: str, packed: bool = True,
-                shape: tuple[int, int] | None = None) -> tuple[Procedure, Procedure]:
-    """(plain, scheduled) microkernel of `target` for `dtype`: MR x NR on packed
-    slivers, or (packed=False) the 1 x NR kernel of the edge rows, reading A and B
-    where they are."""
-    isa = _isa(target_name, dtype, shape)
-    mr = isa.mr if packed or shape else 1
-    ref = microkernel_ref(dtype, mr, isa.nr, packed)
-    return ref, schedule_microkernel(ref, isa, target_name, mr,
-                                     "A[k, i]" if packed else "A[i, k]")
-
-
-# ---------------------------------------------------------------- finding the parts
-
 
 @dataclass(frozen=True)
 class GemmParts:
@@ -568,83 +325,6 @@ def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     return p
 
 
-_MASKED = """\
-def {name}(n: size, K: size, A: [{t}][1, K] @ DRAM, B: [{t}][K, n] @ DRAM, C: [{t}][1, n] @ DRAM):
-    assert n < {w}
-    assert stride(A, 1) == 1
-    assert stride(B, 1) == 1
-    assert stride(C, 1) == 1
-    for k in seq(0, K):
-        for i in seq(0, 1):
-            for j in seq(0, n):
-                C[i, j] += A[i, k] * B[k, j]
-"""
-
-
-@functools.cache
-def masked_kernel(target_name: str, dtype: str) -> tuple[Procedure, Procedure] | None:
-    """(plain, scheduled) kernel for the last n < lanes columns of a row:
-    C[0, 0:n] += A[0, 0:K] * B[0:K, 0:n] in one register, with masked instructions
-    (None where the target has none)."""
-    isa = target(target_name).isa(dtype)
-    if isa.masked is None:
-        return None
-    w = isa.lanes
-    ref = parse_proc_string(_MASKED.format(name=f"gemm_ukernel_{dtype}_1xn_masked", t=dtype,
-                                           w=w), {"DRAM": DRAM})
-    return ref, schedule_masked_kernel(ref, isa, target_name)
-
-
-def pad_loop(p: Procedure, loop, w: int) -> Procedure:
-    """`for j in seq(0, n): S`, where n <= w is known -> `for j in seq(0, w): if j < n: S`
-    (divide by w with a guard; the one whole chunk is unrolled, the others never run)."""
-    name = loop.name()
-    p = divide_loop(p, loop, w, [name + "o", name], tail="guard")
-    outer = p.forward(loop)
-    p = cut_loop(p, outer, 1)
-    p = eliminate_dead_code(p, p.forward(outer).next())
-    p = unroll_loop(p, p.forward(outer))
-    return delete_pass(simplify(p))
-
-
-def schedule_masked_kernel(ref: Procedure, isa: Isa, suffix: str) -> Procedure:
-    """C's row and B's row in one register each, loaded and stored with masks; A's
-    element broadcast; the lanes past n untouched throughout."""
-    load, store, set1, fmadd = isa.masked
-    w = isa.lanes
-    p = rename(ref, f"{ref.name()}_{suffix}")
-    p = pad_loop(p, p.find_loop("j"), w)
-    p = stage_mem(p, "for k in _: _", "C[0:1, 0:n]", "C_reg")
-    p = resize_dim(p, "C_reg", 1, w, 0)
-    p = pad_loop(p, p.find_loop("i1"), w)
-    p = pad_loop(p, p.find_loop("i1 #1"), w)
-    p = set_memory(p, "C_reg : _", isa.memory)
-    p = replace_all(p, [load, store])
-    p = stage_mem(p, "for i in _: _", "B[k, 0:n]", "B_reg")
-    p = resize_dim(p, "B_reg", 0, w, 0)
-    p = pad_loop(p, p.find("B_reg[_] = _").parent(), w)
-    p = set_memory(p, "B_reg : _", isa.memory)
-    p = replace_all(p, load)
-    p = bind_expr(p, "A[i, k]", "A_reg")
-    p = expand_dim(p, "A_reg", w, "j")
-    p = lift_alloc(p, "A_reg", n_lifts=3)
-    p = fission(p, p.find("A_reg[j] = _").after(), n_lifts=2)
-    p = set_memory(p, "A_reg : _", isa.memory)
-    p = replace_all(p, [set1, fmadd])
-    return simplify(p)
-
-
-def _isa(target_name: str, dtype: str, shape: tuple[int, int] | None) -> Isa:
-    isa = target(target_name).isa(dtype)
-    if shape is None:
-        return isa
-    mr, nr = shape
-    if mr < 1 or nr < 1 or nr % isa.lanes:
-        raise ValueError(f"schedule_gemm: kernel shape {shape}: NR must be a multiple of "
-                         f"{isa.lanes}")
-    return replace(isa, mr=mr, nr=nr)
-
-
 def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
                   threads: int = 2, shape: tuple[int, int] | None = None) -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
@@ -656,7 +336,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
     blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8)
-    _check_blocking(blk, mr, nr, threads)
+    check_blocking(blk, mr, nr, threads)
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     p = cut_edges(p, g, mr, nr, blk.kc)
     names = {0: ("Ap", "Bp"), 1: ("Ap_k", "Bp_k")}
@@ -680,10 +360,3 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     p = lift_alloc(p, "Ap_k : _", n_lifts=2)
     p = lift_alloc(p, "Bp_k : _", n_lifts=1)
     return simplify(p)
-
-
-def _check_blocking(blk: Blocking, mr: int, nr: int, threads: int) -> None:
-    if blk.mc % (mr * threads) or blk.nc % (nr * threads) or min(blk.mc, blk.kc, blk.nc) < 1:
-        raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR x "
-                         f"threads = {mr * threads} and NC of NR x threads = {nr * threads}; "
-                         f"got {blk}")
