@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import knit  # noqa: E402
 from knit import proc  # noqa: E402
 from knit.stdlib import gemm as G  # noqa: E402
-from knit.stdlib.scheduling import lift_alloc, simplify  # noqa: E402
+from knit.stdlib.scheduling import simplify  # noqa: E402
 
 
 @proc
@@ -62,20 +62,20 @@ def schedule_step_by_step(target: str = "avx512"):
     p = G.cut_edges(sgemm, g, mr, nr, blk.kc)
     show("1. whole tiles and edges (cut_edges): the four nests", p, None, 60)
 
-    # 2. Cache blocking, in BLIS's order jc pc ic jr ir: NC columns, KC of k, MC rows.
-    #    A block partly past the matrix is guarded, not padded.
-    p = G.block_for_caches(p, 0, True, mr, nr, blk)
-    p = G.block_for_caches(p, 1, False, mr, nr, blk)
+    # 2. Cache blocking, in BLIS's order, per thread: NC columns (jc), the thread (jt,
+    #    which takes every other NR-column sliver of the block), KC of k (pc), MC rows
+    #    (ic), the thread's slivers (jq), MR rows (ir). Blocks partly past the matrix
+    #    are guarded, not padded.
+    for top, has_pc in ((0, True), (1, False)):
+        p = G.block_for_caches(p, top, has_pc, mr, nr, blk, threads=2)
     show("2. cache blocks (block_for_caches)", p)
 
-    # 3. Packing: stage_mem copies B's KC x NC panel and A's MC x KC block into buffers
-    #    laid out as the microkernel reads them (Bp[NC/NR][KC][NR], Ap[MC/MR][KC][MR]),
-    #    then the copies are made to stream and check bounds once per sliver, and run
-    #    on both threads.
-    for top, names in ((0, ("Ap", "Bp")), (1, ("Ap_k", "Bp_k"))):
-        p = G.pack_panels(p, top, g, mr, nr, blk, names)
-        p = G.pack_loops(p, top, g, names, mr, nr, blk, threads=2)
-    show("3. packed panels (pack_panels, pack_loops)", p)
+    # 3. Packing: stage_mem copies A's MC x KC block and each KC x NR sliver of B into
+    #    buffers laid out as the microkernel reads them (Ap[MC/MR][KC][MR], Bs[KC][NR]),
+    #    private to each thread; A's copy streams and checks bounds once per MR rows.
+    for top, names in ((0, ("Ap", "Bs")), (1, ("Ap_k", "Bs_k"))):
+        p = G.pack_panels(p, top, g, mr, nr, blk, 2, names)
+    show("3. packed panels (pack_panels)", p)
 
     # 4. The microkernel: a plain rank-K update of an MR x NR block, scheduled onto
     #    registers (C stays in registers for the whole k loop; per k, NR/lanes loads of
@@ -90,22 +90,19 @@ def schedule_step_by_step(target: str = "avx512"):
         p = G.call_microkernel(p, top, ref, fast)
     show("5. the microkernel called (call_microkernel)", p)
 
-    # 6. Two threads: each cache block's NR slivers are dealt out cyclically to a `par`
-    #    loop; parallelize_loop proves the iterations touch disjoint parts of C.
+    # 6. Two threads: the jt loop becomes `par`, one OpenMP region per NC block;
+    #    parallelize_loop proves that the threads touch disjoint parts of C and buffers.
     for top in (0, 1):
-        p = G.parallelize(p, top, 2)
+        p = G.parallelize(p, top)
     show("6. the par loop (parallelize)", p)
 
     # 7. The edges: rows by 4 x NR and 1 x NR kernels reading A and B in place, columns
-    #    by whole vectors and a masked kernel; the packed buffers allocated once per call.
+    #    by whole vectors and a masked kernel, their rows or columns shared by the threads.
     p = G.edge_rows(p, 2, g, G.microkernel(target, "f32", False, (4, nr)),
                     G.microkernel(target, "f32", False, (1, nr)))
     p = G.edge_columns(p, 3, g, isa.lanes, G.microkernel(target, "f32", False, (1, isa.lanes)),
                        G.masked_kernel(target, "f32"))
-    p = G.parallelize_edges(p, g)
-    for buf, lifts in (("Ap", 3), ("Bp", 2), ("Ap_k", 2), ("Bp_k", 1)):
-        p = lift_alloc(p, f"{buf} : _", n_lifts=lifts)
-    p = simplify(p)
+    p = simplify(G.parallelize_edges(p, g))
     show("7. edges and allocations: the whole kernel", p, None, 200)
     return p
 

@@ -189,10 +189,13 @@ def test_schedule_has_the_blis_structure():
     text = str(scheduled("avx512", "f32"))
     isa = G.target("avx512").isa("f32")
     blk = small_blocks("avx512", "f32")
-    assert re.search(r"for jt in par\(0, 2\):\n *for jq in seq\(0, 1\)", text)  # slivers, dealt out
-    assert f"Bp: f32[2, 16, {isa.nr}] @ DRAM_ALIGNED64" in text  # packed B: [NC/NR][KC][NR]
-    assert f"Ap: f32[2, 16, {isa.mr}] @ DRAM_ALIGNED64" in text  # packed A: [MC/MR][KC][MR]
-    assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir" in text
+    # one par loop per NC block; the thread's buffers inside it
+    assert re.search(r"for jc in seq.*\n *for jt in par\(0, 2\):\n *Ap: f32\[2, 16, "
+                     rf"{isa.mr}\] @ DRAM_ALIGNED64\n *Bs: f32\[16, {isa.nr}\] @ DRAM_ALIGNED64",
+                     text)  # packed A: [MC/MR][KC][MR]; a packed sliver of B: [KC][NR]
+    assert text.count(" in par(") == 2 + 4  # tiles and K remainder; edge rows and columns
+    assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
+        in text
     assert "gemm_ukernel_f32_1xn_masked_avx512" in text  # masked last columns
     assert f"gemm_ukernel_f32_1x{isa.nr}_rows_avx512" in text  # edge rows
     assert blk.kc == 16
@@ -212,7 +215,7 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     assert blk.mc * blk.kc * 4 <= 1 << 20  # an MC x KC block of A fits L2
     assert blk.mc % (2 * isa.mr) == 0 and blk.nc % (2 * isa.nr) == 0
     q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=8, nc=64), threads=1)
-    assert "Ap: f32[2, 8, 14]" in str(q)
+    assert "Ap: f32[2, 8, 14]" in str(q) and "for jc in seq(0, (N + 32) / 64)" in str(q)
 
 
 def test_tensor_arguments_work_too():
@@ -222,10 +225,12 @@ def test_tensor_arguments_work_too():
 
 
 def test_the_par_loop_is_race_checked():
-    # the ic loop packs A into one shared buffer: two threads would both write it
+    # the packed buffers are allocated once per jc (and thread): a parallel ic or pc
+    # loop would have its iterations write the same buffer
     q = scheduled("avx512", "f32", parallel=False)
-    with pytest.raises(SchedulingError, match="race|written|writes"):
-        parallelize_loop(q, q.find_loop("ic"))
+    for loop in ("ic", "pc"):
+        with pytest.raises(SchedulingError, match="race|written|writes"):
+            parallelize_loop(q, q.find_loop(loop))
 
 
 @pytest.mark.parametrize("bad, phrase", [

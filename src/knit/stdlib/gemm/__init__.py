@@ -46,11 +46,9 @@ from knit.stdlib.gemm.schedule import (
     block_for_caches,
     call_microkernel,
     cut_edges,
-    deal_out,
     edge_columns,
     edge_rows,
     gemm_parts,
-    pack_loops,
     pack_panels,
     parallelize,
     parallelize_edges,
@@ -59,7 +57,7 @@ from knit.stdlib.gemm.schedule import (
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
 
 __all__ = ["Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
-           "call_microkernel", "choose_blocking", "cut_edges", "deal_out", "edge_columns",
+           "call_microkernel", "choose_blocking", "cut_edges", "edge_columns",
            "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
-           "pack_loops", "pack_panels", "pad_loop", "parallelize", "parallelize_edges",
+           "pack_panels", "pad_loop", "parallelize", "parallelize_edges",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel", "target"]

@@ -121,46 +121,78 @@ def _walk(s):
 
 
 def block_for_caches(p: Procedure, top: int, has_pc: bool, mr: int, nr: int,
-                     blk: Blocking) -> Procedure:
-    """Order one tile nest as BLIS does, jc [pc] ic jr ir kk: whole cache blocks of
-    MC rows and NC columns, the last one guarded where it runs past the matrix."""
-    if has_pc:  # jo io pc -> pc jo io
-        p = reorder_loops(p, _find(p, top, "io"))
-        p = reorder_loops(p, _find(p, top, "jo"))
-    p = divide_loop(p, _find(p, top, "io"), blk.mc // mr, ["ic", "ir"], tail="guard")
-    p = reorder_loops(p, _find(p, top, "jo"))  # jo ic -> ic jo
+                     blk: Blocking, threads: int) -> Procedure:
+    """Order one tile nest as BLIS does, for each thread: NC columns at a time (jc),
+    then (jt, threads > 1) the thread, KC of k (pc), MC rows (ic), the thread's NR-column
+    slivers of the NC block (jq: sliver threads * jq + jt; jr with one thread), MR rows
+    (ir). Blocks and slivers partly past the matrix are guarded, not padded:
+
+        for jc: for jt: for pc: for ic: for jq: if <sliver inside>: for ir: if <tile inside>:
+            for kk < KC: for ii < MR: for ji < NR: ...
+    """
     p = divide_loop(p, _find(p, top, "jo"), blk.nc // nr, ["jc", "jr"], tail="guard")
-    p = reorder_loops(p, _find(p, top, "ic"))  # ic jc -> jc ic
-    if has_pc:
-        p = reorder_loops(p, _find(p, top, "pc"))  # pc jc -> jc pc
+    sl = "jr"
+    if threads > 1:  # jr = threads * jq + jt; jt outside
+        p = divide_loop(p, _find(p, top, "jr"), threads, ["jq", "jt"], perfect=True)
+        p = reorder_loops(p, _find(p, top, "jq"))
+        sl = "jq"
+    # the sliver's guard down below io and pc, so that the loops nest perfectly
+    for inner in ("io", "pc")[:1 + has_pc]:
+        p = lift_scope(p, _find(p, top, inner))
+    if has_pc:  # sl io pc -> pc sl io
+        p = reorder_loops(p, _find(p, top, "io"))
+        p = reorder_loops(p, _find(p, top, sl))
+    p = divide_loop(p, _find(p, top, "io"), blk.mc // mr, ["ic", "ir"], tail="guard")
+    p = reorder_loops(p, _find(p, top, sl))  # sl ic -> ic sl
+    for _ in range(2):  # the sliver's guard back up, above ir
+        p = lift_scope(p, _sliver_guard(p, top, sl))
     return p
 
 
+def _sliver_guard(p: Procedure, top: int, sl: str):
+    return [s for s in _walk(_find(p, top, sl)) if _is_if(s) and sl in str(s.cond())][0]
+
+
+def _is_if(s) -> bool:
+    return hasattr(s, "cond") and not hasattr(s, "hi")
+
+
 def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blocking,
-                names: tuple[str, str]) -> Procedure:
-    """Copy the KC x NC panel of B (for each jc, pc) and the MC x KC block of A (for
-    each ic) into buffers laid out in the order the microkernel reads them:
-    Bp[NC / NR][KC][NR] and Ap[MC / MR][KC][MR], aligned to cache lines and allocated
-    once per call."""
+                threads: int, names: tuple[str, str]) -> Procedure:
+    """Copy the MC x KC block of A (for each pc, ic) and each NR-column sliver of B (for
+    each pc, ic, sliver) into buffers laid out as the microkernel reads them,
+    Ap[MC / MR][KC][MR] and Bs[KC][NR]: aligned to cache lines, private to each thread,
+    allocated once per thread and NC block. A's copy writes in order, MR rows of A
+    read side by side, and checks a block past the matrix once per MR rows."""
     from knit.libs.memories import DRAM_ALIGNED64
 
-    ap, bp = names
-    if _has(p, top, "pc"):
+    ap, bs = names
+    has_pc = _has(p, top, "pc")
+    if has_pc:
         k0, kext = f"{blk.kc} * pc", str(blk.kc)
     else:
         k0, kext = f"{blk.kc} * (({g.kk}) / {blk.kc})", f"({g.kk}) % {blk.kc}"
-    win_b = f"{g.b}[{k0}:{k0} + {kext}, {blk.nc} * jc:{blk.nc} * jc + {blk.nc}]"
-    p = stage_mem(p, _find(p, top, "ic"), win_b, bp)
-    win_a = f"{g.a}[{blk.mc} * ic:{blk.mc} * ic + {blk.mc}, {k0}:{k0} + {kext}]"
-    p = stage_mem(p, _find(p, top, "jr"), win_a, ap)
+    sliver = f"{threads} * jq + jt" if threads > 1 else "jr"
+    col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
+    sl = "jq" if threads > 1 else "jr"
+    p = stage_mem(p, _find(p, top, sl), f"{g.a}[{blk.mc} * ic:{blk.mc} * ic + {blk.mc}, "
+                  f"{k0}:{k0} + {kext}]", ap)
+    p = stage_mem(p, _find(p, top, "ir"), f"{g.b}[{k0}:{k0} + {kext}, {col0}:{col0} + {nr}]",
+                  bs)
     p = simplify(p)
-    p = divide_dim(p, f"{bp} : _", 1, nr)
-    p = rearrange_dim(p, f"{bp} : _", [1, 0, 2])
     p = divide_dim(p, f"{ap} : _", 0, mr)
     p = rearrange_dim(p, f"{ap} : _", [0, 2, 1])
-    for buf in (ap, bp):
+    for buf in (ap, bs):
         p = set_memory(p, f"{buf} : _", DRAM_ALIGNED64)
-    return simplify(p)
+    copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+            and str(s).lstrip().startswith("for i0") and f"{ap}[" in str(s)][0]
+    p = divide_loop(p, copy, mr, ["i0o", "i0i"], perfect=True)  # i0 i1 -> i0o i1 i0i
+    p = reorder_loops(p, _find(p, top, "i0i"))
+    p = _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
+    # out of ic and pc (and the sliver's loop and guard, for Bs): once per thread and jc
+    out = 1 + has_pc
+    p = lift_alloc(p, f"{ap} : _", n_lifts=out)
+    return simplify(lift_alloc(p, f"{bs} : _", n_lifts=out + 2))
 
 
 def _has(p: Procedure, top: int, name: str) -> bool:
@@ -177,31 +209,6 @@ def call_microkernel(p: Procedure, top: int, ref: Procedure, fast: Procedure) ->
     p = replace_block(p, _find(p, top, "kk"), ref)
     call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")][0]
     return call_eqv(p, call, fast)
-
-
-def pack_loops(p: Procedure, top: int, g: GemmParts, names: tuple[str, str], mr: int,
-               nr: int, blk: Blocking, threads: int = 1) -> Procedure:
-    """Make the packing copies stream, one sliver at a time: each copy writes its buffer
-    in order (B: NR contiguous elements of a row of B; A: MR rows of A read side by
-    side), and the bounds check of a cache block that runs past the matrix is made
-    once per sliver, not once per element (whole slivers need none; slivers wholly
-    outside copy nothing). With threads > 1 the slivers are copied in parallel."""
-    ap, bp = names
-    for buf, q in ((bp, nr), (ap, mr)):
-        copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
-                and str(s).lstrip().startswith("for i0") and f"{buf}[" in str(s)][0]
-        if buf == bp:  # i0 i1 -> i0 i1o i1i -> i1o i0 i1i
-            p = divide_loop(p, copy.body()[0], q, ["i1o", "i1i"], perfect=True)
-            p = reorder_loops(p, p.forward(copy))
-            sliver, start, end = "i1o", f"{blk.nc} * jc + {nr} * i1o", g.n
-        else:  # i0 i1 -> i0o i0i i1 -> i0o i1 i0i
-            p = divide_loop(p, copy, q, ["i0o", "i0i"], perfect=True)
-            p = reorder_loops(p, _find(p, top, "i0i"))
-            sliver, start, end = "i0o", f"{blk.mc} * ic + {mr} * i0o", g.m
-        p = _guard_per_sliver(p, top, sliver, start, q, end)
-        if threads > 1:
-            p = deal_out(p, top, sliver, threads, (sliver + "q", sliver + "t"))
-    return simplify(p)
 
 
 def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, end: str
@@ -290,23 +297,11 @@ def _call(p: Procedure, top: int, block, ref: Procedure, fast: Procedure) -> Pro
     return call_eqv(p, call, fast)
 
 
-def parallelize(p: Procedure, top: int, threads: int) -> Procedure:
-    """Deal the NR-column slivers of a cache block out to `threads` threads cyclically
-    (jr = threads * jq + jt, jt the `par` loop), so that a block only partly inside the
-    matrix still keeps every thread busy. Its iterations write disjoint columns of C and
-    only read the packed buffers; parallelize_loop proves it."""
-    return deal_out(p, top, "jr", threads, ("jq", "jt"))
-
-
-def deal_out(p: Procedure, top: int, loop: str, threads: int, names: tuple[str, str]
-             ) -> Procedure:
-    """`for s in seq(0, n)` -> `for t in par(0, threads): for q in seq(0, n / threads)`
-    with s = threads * q + t: thread t takes every threads-th iteration (so a block whose
-    tail is guarded off still shares its work evenly)."""
-    q, t = names
-    p = divide_loop(p, _find(p, top, loop), threads, [q, t], perfect=True)
-    p = reorder_loops(p, _find(p, top, q))
-    return parallelize_loop(p, _find(p, top, t))
+def parallelize(p: Procedure, top: int) -> Procedure:
+    """The threads' loop jt becomes `par`: one OpenMP region per NC block. Each thread
+    writes its own slivers of C and its own packed buffers; parallelize_loop proves
+    it (no two iterations touch a location one of them writes)."""
+    return parallelize_loop(p, _find(p, top, "jt"))
 
 
 def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
@@ -329,9 +324,10 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
                   threads: int = 2, shape: tuple[int, int] | None = None) -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
-    `shape` the (MR, NR) of the register block; threads > 1 deals each cache block's
-    slivers out to that many `par` iterations (OpenMP; run with OMP_NUM_THREADS=threads),
-    and the edges' rows or columns too; threads=1 is sequential C."""
+    `shape` the (MR, NR) of the register block; threads > 1 deals each NC block's
+    slivers out to that many iterations of one `par` loop (OpenMP; run with
+    OMP_NUM_THREADS=threads), and the edges' rows or columns too; threads=1 is
+    sequential C."""
     g = gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
@@ -339,14 +335,13 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     check_blocking(blk, mr, nr, threads)
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     p = cut_edges(p, g, mr, nr, blk.kc)
-    names = {0: ("Ap", "Bp"), 1: ("Ap_k", "Bp_k")}
+    names = {0: ("Ap", "Bs"), 1: ("Ap_k", "Bs_k")}
     for top, has_pc in ((0, True), (1, False)):
-        p = block_for_caches(p, top, has_pc, mr, nr, blk)
-        p = pack_panels(p, top, g, mr, nr, blk, names[top])
-        p = pack_loops(p, top, g, names[top], mr, nr, blk, threads)
+        p = block_for_caches(p, top, has_pc, mr, nr, blk, threads)
+        p = pack_panels(p, top, g, mr, nr, blk, threads, names[top])
         p = call_microkernel(p, top, ref, fast)
         if threads > 1:
-            p = parallelize(p, top, threads)
+            p = parallelize(p, top)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
     p = edge_columns(p, 3, g, isa.lanes,
@@ -354,9 +349,4 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
                      masked_kernel(target_name, g.dtype))
     if threads > 1:
         p = parallelize_edges(p, g)
-    # the packed buffers: allocated once per call (out of jc, pc, ic)
-    p = lift_alloc(p, "Ap : _", n_lifts=3)
-    p = lift_alloc(p, "Bp : _", n_lifts=2)
-    p = lift_alloc(p, "Ap_k : _", n_lifts=2)
-    p = lift_alloc(p, "Bp_k : _", n_lifts=1)
     return simplify(p)
