@@ -1,7 +1,7 @@
 """GEMM scheduling: from three plain loops to a BLIS-style kernel, with the public API.
 
-    from knit.stdlib.gemm import schedule_gemm, AVX512_TARGET
-    fast = schedule_gemm(gemm, AVX512_TARGET)
+    from knit.stdlib.gemm import schedule_gemm
+    fast = schedule_gemm(gemm, "avx512")            # or "avx2", "neon"; threads=1 or 2
 
 `gemm` is any procedure of the shape
 
@@ -10,27 +10,31 @@
             for k in seq(0, K):
                 C[i, j] += A[i, k] * B[k, j]
 
-(any names; A, B, C tensors or windows with unit stride along their rows, f32 or f64).
-The result computes the same thing, proven step by step like any schedule, organised as
-BLIS organises it (Van Zee and van de Geijn, "BLIS: A Framework for Rapidly
-Instantiating BLAS Functionality", 2015):
+(any names; A, B, C tensors, or windows -- views of larger matrices -- with unit stride
+along their rows; f32 or f64). The result computes the same thing, proven step by step
+like any schedule, organised as BLIS organises it (Van Zee and van de Geijn, "BLIS: A
+Framework for Rapidly Instantiating BLAS Functionality", 2015):
 
-    for jc: NC columns of C at a time              (B's panel stays in L3)
-      for pc: KC of the k range                    (a packed KC x NC panel of B)
-        pack B[pc, jc] into Bp[NC / NR][KC][NR]
-        for ic: MC rows                            (a packed MC x KC block of A, in L2)
-          pack A[ic, pc] into Ap[MC / MR][KC][MR]
-          for jr: NR columns   (the `par` loop)
-            for ir: MR rows
-              microkernel: C[MR, NR] += Ap[ir] * Bp[jr]   (MR x NR in registers)
+    for jc: NC columns of C at a time
+      for jt in par: the threads                   (one OpenMP region per NC block)
+        for pc: KC of the k range
+          for ic: MC rows                          (A's MC x KC block, in L2)
+            pack A[ic, pc] into Ap[MC / MR][KC][MR]
+            for jq: this thread's NR-column slivers (every other one, with 2 threads)
+              pack B[pc, sliver] into Bs[KC][NR]   (in L1 while the MR-row tiles pass)
+              for ir: MR rows
+                microkernel: C[MR, NR] += Ap[ir] * Bs   (MR x NR of C in registers)
 
-The edges are cut off before blocking and kept as their own loop nests: K % KC in a
-second pass of the same kernel, M % MR rows and N % NR columns in two edge nests whose
-inner loop runs along a row of C (vectorised by the C compiler); cache blocks that run
-past the matrix are guarded (their copies too), so no user array is ever padded.
+The edges are cut off first and kept as loop nests of their own: K % KC in a second pass
+of the same kernel; the last M % MR rows by 4- and 1-row kernels reading A and B in
+place; the last N % NR columns by whole-vector kernels and a masked one (AVX-512; plain
+loops elsewhere). Cache blocks that run past the matrix are guarded (their copies too),
+so no user array is padded. Cache blocks come from this machine's cache sizes
+(`choose_blocking`) unless given.
 
-Everything here is an ordinary function over procedures; hardware knowledge (registers,
-instructions) comes from knit.platforms through a `Target`.
+Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
+sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
+(the steps, each an ordinary function from procedure to procedure).
 """
 
 from knit.stdlib.gemm.kernels import (
