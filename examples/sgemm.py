@@ -97,11 +97,13 @@ def schedule_step_by_step(target: str = "avx512"):
     show("6. the par loop (parallelize)", p)
 
     # 7. The edges: rows by 4 x NR and 1 x NR kernels reading A and B in place, columns
-    #    by whole vectors and a masked kernel, their rows or columns shared by the threads.
+    #    by whole vectors and masked ones, four rows at a time (four FMA chains), then
+    #    one by one; their rows or columns shared by the threads.
     p = G.edge_rows(p, 2, g, G.microkernel(target, "f32", False, (4, nr)),
                     G.microkernel(target, "f32", False, (1, nr)))
-    p = G.edge_columns(p, 3, g, isa.lanes, G.microkernel(target, "f32", False, (1, isa.lanes)),
-                       G.masked_kernel(target, "f32"))
+    p = G.edge_columns(p, 3, g, isa.lanes,
+                       {r: G.microkernel(target, "f32", False, (r, isa.lanes)) for r in (4, 1)},
+                       {r: G.masked_kernel(target, "f32", r) for r in (4, 1)})
     p = simplify(G.parallelize_edges(p, g))
     show("7. edges and allocations: the whole kernel", p, None, 200)
     return p

@@ -177,8 +177,8 @@ def test_microkernels_are_equivalent_in_the_interpreter():
     for name in ("avx512", "avx2", "neon"):
         ref, fast = G.microkernel(name, "f32")
         knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
-    for dtype in ("f32", "f64"):
-        ref, fast = G.masked_kernel("avx512", dtype)
+    for dtype, rows in (("f32", 1), ("f32", 4), ("f64", 4)):
+        ref, fast = G.masked_kernel("avx512", dtype, rows)
         knit.check_equiv(ref, fast, trials=3, compiled=False, interpret=True)
 
 
@@ -193,10 +193,11 @@ def test_schedule_has_the_blis_structure():
     assert re.search(r"for jc in seq.*\n *for jt in par\(0, 2\):\n *Ap: f32\[2, 16, "
                      rf"{isa.mr}\] @ DRAM_ALIGNED64\n *Bs: f32\[16, {isa.nr}\] @ DRAM_ALIGNED64",
                      text)  # packed A: [MC/MR][KC][MR]; a packed sliver of B: [KC][NR]
-    assert text.count(" in par(") == 2 + 4  # tiles and K remainder; edge rows and columns
+    assert text.count(" in par(") == 2 + 2 + 4  # tiles, K rest; edge rows; edge columns
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
         in text
-    assert "gemm_ukernel_f32_1xn_masked_avx512" in text  # masked last columns
+    assert "gemm_ukernel_f32_4xn_masked_avx512" in text  # masked last columns, 4 rows
+    assert "gemm_ukernel_f32_1xn_masked_avx512" in text  # ... and the rows left
     assert f"gemm_ukernel_f32_1x{isa.nr}_rows_avx512" in text  # edge rows
     assert blk.kc == 16
 

@@ -104,29 +104,30 @@ def microkernel(target_name: str, dtype: str, packed: bool = True,
 
 
 _MASKED = """\
-def {name}(n: size, K: size, A: [{t}][1, K] @ DRAM, B: [{t}][K, n] @ DRAM, C: [{t}][1, n] @ DRAM):
+def {name}(n: size, K: size, A: [{t}][{mr}, K] @ DRAM, B: [{t}][K, n] @ DRAM, C: [{t}][{mr}, n] @ DRAM):
     assert n < {w}
     assert stride(A, 1) == 1
     assert stride(B, 1) == 1
     assert stride(C, 1) == 1
     for k in seq(0, K):
-        for i in seq(0, 1):
+        for i in seq(0, {mr}):
             for j in seq(0, n):
                 C[i, j] += A[i, k] * B[k, j]
 """
 
 
 @functools.cache
-def masked_kernel(target_name: str, dtype: str) -> tuple[Procedure, Procedure] | None:
-    """(plain, scheduled) kernel for the last n < lanes columns of a row:
-    C[0, 0:n] += A[0, 0:K] * B[0:K, 0:n] in one register, with masked instructions
-    (None where the target has none)."""
+def masked_kernel(target_name: str, dtype: str, mr: int = 1
+                  ) -> tuple[Procedure, Procedure] | None:
+    """(plain, scheduled) kernel for the last n < lanes columns of mr rows:
+    C[0:mr, 0:n] += A[0:mr, 0:K] * B[0:K, 0:n], a register per row, with masked
+    instructions (None where the target has none)."""
     isa = target(target_name).isa(dtype)
     if isa.masked is None:
         return None
     w = isa.lanes
-    ref = parse_proc_string(_MASKED.format(name=f"gemm_ukernel_{dtype}_1xn_masked", t=dtype,
-                                           w=w), {"DRAM": DRAM})
+    ref = parse_proc_string(_MASKED.format(name=f"gemm_ukernel_{dtype}_{mr}xn_masked",
+                                           t=dtype, w=w, mr=mr), {"DRAM": DRAM})
     return ref, schedule_masked_kernel(ref, isa, target_name)
 
 
@@ -149,7 +150,8 @@ def schedule_masked_kernel(ref: Procedure, isa: Isa, suffix: str) -> Procedure:
     w = isa.lanes
     p = rename(ref, f"{ref.name()}_{suffix}")
     p = pad_loop(p, p.find_loop("j"), w)
-    p = stage_mem(p, "for k in _: _", "C[0:1, 0:n]", "C_reg")
+    mr = int(ref.args()[4].shape()[0])
+    p = stage_mem(p, "for k in _: _", f"C[0:{mr}, 0:n]", "C_reg")
     p = resize_dim(p, "C_reg", 1, w, 0)
     p = pad_loop(p, p.find_loop("i1"), w)
     p = pad_loop(p, p.find_loop("i1 #1"), w)

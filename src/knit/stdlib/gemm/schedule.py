@@ -245,48 +245,51 @@ def edge_rows(p: Procedure, top: int, g: GemmParts, quads, ones) -> Procedure:
     return _call(p, top, _find(p, top, g.k), *ones)
 
 
-def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows, masked
-                 ) -> Procedure:
-    """The last N % NR columns, all rows: whole vectors of `lanes` columns by the 1 x lanes
-    kernel `rows`, the last (N % NR) % lanes columns by the `masked` kernel (or, on a
-    target without masks, by plain loops with k outside, along a row of C)."""
-    p = lift_scope(p, [s for s in _walk(p.body()[top]) if not hasattr(s, "hi")][0])
+def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
+                 masked: dict | None) -> Procedure:
+    """The last N % NR columns, all rows: whole vectors of `lanes` columns by the
+    R x lanes kernels `rows` ({R: kernel, 1: kernel}: R rows at a time, then one by one,
+    so that R accumulators hide the multiply-add's latency), the last (N % NR) % lanes
+    columns likewise by the `masked` kernels (or, on a target without masks, by plain
+    loops with k outside, along a row of C)."""
+    p = lift_scope(p, [s for s in _walk(p.body()[top]) if _is_if(s)][0])
     p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
     p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")
     p = fission(p, _find(p, top, "jv").after(), n_lifts=2)
-    # whole vectors: i k jv jw -> i jv k i1 jw, the 1 x lanes kernel
-    p = reorder_loops(p, _find(p, top, g.k))
-    p = _unit_row_loop(p, top, g, ("jv", g.k))
-    p = _call(p, top, _find(p, top, g.k), *rows)
+    p = reorder_loops(p, _find(p, top, g.k))  # whole vectors: i k jv jw -> i jv k jw
     # the rest: i k (if: jw) -> if: i k jw
-    rest = _rest_nest(p, top)
-    for _ in range(2):
-        p = lift_scope(p, [s for s in _walk(rest(p)) if hasattr(s, "cond")
-                           and not hasattr(s, "hi")][0])
-    if masked is None:
-        return p
     last = len(list(p.body()[top].body())) - 1
-    p = _unit_row_loop(p, top, g, (g.k,), nth=last)
-    return _call(p, top, [s for s in _walk(rest(p)) if hasattr(s, "hi")
-                          and s.name() == g.k][0], *masked)
+    for _ in range(2):
+        p = lift_scope(p, [s for s in _walk(list(p.body()[top].body())[last]) if _is_if(s)][0])
+    if masked is not None:  # the rest first: the vectors' row split adds a nest before it
+        p = _rows_then_kernels(p, top, last, g, (g.k,), masked)
+    return _rows_then_kernels(p, top, 0, g, ("jv", g.k), rows)
 
 
-def _rest_nest(p, top):
-    return lambda q: list(q.body()[top].body())[-1]
+def _rows_then_kernels(p: Procedure, top: int, nth: int, g: GemmParts, past: tuple,
+                       kernels: dict) -> Procedure:
+    """In nest `nth` of statement `top`: rows R at a time (`for iw`, then `for ie` the
+    M % R others), the row loop moved inward past the loops `past`, and the k loop
+    replaced by the R-row and the 1-row kernel."""
+    r = max(kernels)
 
+    def nest(q):
+        return list(q.body()[top].body())[nth]
 
-def _unit_row_loop(p: Procedure, top: int, g: GemmParts, past: tuple, nth: int = 0
-                   ) -> Procedure:
-    """Split the row loop i into i and `for i1 in seq(0, 1)`, moved inward past the
-    loops `past`: the shape of a one-row kernel's body."""
-    loop = [s for s in _walk(list(p.body()[top].body())[nth]) if hasattr(s, "hi")
-            and s.name() == g.i][0]
-    p = divide_loop(p, loop, 1, [g.i, "i1"], perfect=True)
+    def loop(q, name, within):
+        return [s for s in _walk(within) if hasattr(s, "hi") and s.name() == name][0]
+
+    p = divide_loop(p, loop(p, g.i, nest(p)), r, ["iw", "i1"], tail="cut_and_guard")
     for _ in past:
-        inner = [s for s in _walk(list(p.body()[top].body())[nth]) if hasattr(s, "hi")
-                 and s.name() == "i1"][0]
-        p = reorder_loops(p, inner)
-    return p
+        p = reorder_loops(p, loop(p, "i1", loop(p, "iw", nest(p))))
+    p = _call(p, top, loop(p, g.k, loop(p, "iw", nest(p))), *kernels[r])
+    tail = [s for s in _walk(p.body()[top]) if hasattr(s, "hi") and s.name() == "i1"][0]
+    p = divide_loop(p, tail, 1, ["ie", "i1"], perfect=True)
+    for _ in past:
+        p = reorder_loops(p, [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+                              and s.name() == "i1"][0])
+    ie = [s for s in _walk(p.body()[top]) if hasattr(s, "hi") and s.name() == "ie"][0]
+    return _call(p, top, loop(p, g.k, ie), *kernels[1])
 
 
 def _call(p: Procedure, top: int, block, ref: Procedure, fast: Procedure) -> Procedure:
@@ -306,7 +309,7 @@ def parallelize(p: Procedure, top: int) -> Procedure:
 
 def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     """The edge rows run their NR-column blocks in parallel, the edge columns their
-    rows."""
+    blocks of rows."""
     rows = 2
     for name in ("iq", "ie"):  # iq jo -> jo iq, then par
         if _has(p, rows, name):
@@ -314,9 +317,14 @@ def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
             p = parallelize_loop(p, [s for s in _walk(p.body()[rows]) if hasattr(s, "hi")
                                      and s.name() == "jo" and hasattr(s.body()[0], "hi")
                                      and s.body()[0].name() == name][0])
-    for nest in list(p.body()[3].body()):
-        loop = [s for s in _walk(nest) if hasattr(s, "hi") and s.name() == g.i][0]
-        p = parallelize_loop(p, loop)
+    cols = 3
+    for name in ("iw", "ie", g.i):
+        while True:
+            loops = [s for s in _walk(p.body()[cols]) if hasattr(s, "hi") and s.name() == name
+                     and "par(" not in str(s).split("\n")[0]]
+            if not loops:
+                break
+            p = parallelize_loop(p, loops[0])
     return p
 
 
@@ -344,9 +352,9 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
             p = parallelize(p, top)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
-    p = edge_columns(p, 3, g, isa.lanes,
-                     microkernel(target_name, g.dtype, False, (1, isa.lanes)),
-                     masked_kernel(target_name, g.dtype))
+    rows = {r: microkernel(target_name, g.dtype, False, (r, isa.lanes)) for r in (4, 1)}
+    masked = {r: masked_kernel(target_name, g.dtype, r) for r in (4, 1)}
+    p = edge_columns(p, 3, g, isa.lanes, rows, None if None in masked.values() else masked)
     if threads > 1:
         p = parallelize_edges(p, g)
     return simplify(p)
