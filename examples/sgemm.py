@@ -105,7 +105,7 @@ def schedule_step_by_step(target: str = "avx512"):
                        {r: G.microkernel(target, "f32", False, (r, isa.lanes)) for r in (4, 1)},
                        {r: G.masked_kernel(target, "f32", r) for r in (4, 1)})
     p = simplify(G.parallelize_edges(p, g))
-    show("7. edges and allocations: the whole kernel", p, None, 200)
+    show("7. the edges: the whole kernel", p, None, 200)
     return p
 
 
