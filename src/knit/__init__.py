@@ -5,13 +5,14 @@ Import cost is kept low: heavy modules (numpy, z3, the C backend) load on first 
 
 from knit.config import Config, config
 from knit.errors import KnitError, ParseFragmentError, SchedulingError
+from knit.instrcheck import check_instr, inexact
 from knit.libs.externs import Extern
 from knit.memory import DRAM, Memory
 from knit.procedure import Procedure, instr, proc
 
 __all__ = ["proc", "instr", "config", "Procedure", "Memory", "DRAM", "Config", "Extern",
            "SchedulingError", "ParseFragmentError", "KnitError", "compile_procs",
-           "compile_procs_to_strings", "check_equiv"]
+           "compile_procs_to_strings", "check_equiv", "check_instr", "inexact"]
 
 
 def __getattr__(name: str):

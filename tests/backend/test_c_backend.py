@@ -128,7 +128,8 @@ def test_floor_division_only_when_needed():
 
 def test_literals_follow_the_data_type():
     assert "t[0] * 3.0f" in body_of(P.par_loop)
-    assert "(float)(a[i] * b[i] + 0.5f)" in body_of(P.mixed)
+    # a double product: its literal is a double (semantics.md#literal-type)
+    assert "(float)(a[i] * b[i] + 0.5)" in body_of(P.mixed)
     text = body_of(P.ints)
     assert "o8[i] = (int8_t)(d[i] + d[i]);" in text and "oi[i] = g[i] * 3 + 1;" in text
     assert "((_Float16) 0.25)" in body_of(P.halves)

@@ -577,12 +577,21 @@ def test_bind_expr_of_a_literal_takes_the_precision_of_the_operation_around_it()
 
     @proc
     def half(A: i32[4]):
-        A[0] = A[1] + 2.5
+        A[0] = A[1] * 2.5
 
+    # the literal adopts i32 (semantics.md#literal-type): A[1] * 2, and so does the scalar
     r = bind_expr(half, "2.5", "h")
-    assert "h: f64 @ DRAM" in body(r)  # not an integer: kept exact
-    assert r.find("A[0] = _")._node().rhs.type == T.R
+    assert "h: i32 @ DRAM" in body(r)
+    assert r.find("A[0] = _")._node().rhs.type == T.I32
     equiv(half, checked(r))
+
+    @proc
+    def kept_exact(A: i32[4]):  # what binding it in f64 (as before) gave: A[1] * 2.5
+        h: f64
+        h = 2.5
+        A[0] = A[1] * h
+
+    differs(half, kept_exact)
 
 
 def test_bind_expr_argument_errors():
@@ -666,7 +675,7 @@ def test_set_precision_retypes_the_operations_that_read_it():
         A[0] = A[1] - t
 
     p = set_precision(mixed, "t : _", "f64")
-    assert p.find("A[0] = _")._node().rhs.type == T.R  # f32 - f64: as the parser types it
+    assert p.find("A[0] = _")._node().rhs.type == T.F64  # f32 - f64: as the parser types it
     equiv(mixed, checked(p))
 
 

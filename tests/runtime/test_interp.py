@@ -556,13 +556,15 @@ def to_int(N: size, x: f32[N], z: i8[N]):
         z[i] += 100.0
 
 
-def test_float_to_integer_store_truncates_then_wraps():
-    x = np.array([2.7, -2.7, 200.5, -0.5], np.float32)
+def test_float_to_integer_store_truncates_and_must_fit():
+    # pins semantics.md#float-to-int (out of range is undefined in C, so an error here)
+    x = np.array([2.7, -2.7, 27.5, -0.5], np.float32)
     z = np.zeros(4, np.int8)
     to_int.interpret(x, z)
-    expect = [((int(v) + 100 + 128) % 256) - 128 for v in (2, -2, 200 - 256, 0)]
-    assert z.tolist() == expect
-    with pytest.raises(ArgumentError, match="converting nan to int8 is undefined in C"):
+    assert z.tolist() == [102, 98, 127, 100]
+    with pytest.raises(ArgumentError, match="converting 200 to int8 is undefined in C"):
+        to_int.interpret(np.array([200.5], np.float32), np.zeros(1, np.int8))
+    with pytest.raises(ArgumentError, match="converting nan to an integer is undefined in C"):
         to_int.interpret(np.array([np.nan], np.float32), np.zeros(1, np.int8))
 
 

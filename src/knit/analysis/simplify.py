@@ -378,7 +378,7 @@ class _Simplifier:
                 return e.with_(lhs=a, rhs=b)
             case N.USub(arg=a):
                 a = self.simp(a)
-                if isinstance(a, N.Const) and a.type == e.type:
+                if isinstance(a, N.Const) and a.type == e.type and _fits(-a.val, e.type):
                     return N.Const(-a.val, e.type, e.srcinfo)  # -(c) -> the literal -c
                 if isinstance(a, N.USub) and a.arg.type == e.type:
                     return a.arg  # -(-x) -> x (negation is exact)
@@ -510,7 +510,9 @@ _EXACT_R = 2048  # every integer of at most this magnitude is exact in f16, f32,
 
 
 def _fold_data(op: str, a: N.Expr, b: N.Expr, typ: T.ScalarT) -> N.Const | None:
-    """c1 op c2 for literals of the expression's type, when the result is exact."""
+    """c1 op c2 for literals of the expression's type, when the result is exact: computed
+    as docs/semantics.md says (untyped literals in double, #literal-type; each float
+    operation rounded to its type, #f16; integers only within their range, #int-arith)."""
     if not (isinstance(a, N.Const) and isinstance(b, N.Const) and a.type == b.type == typ):
         return None
     if op not in _ARITH or (op == "/" and b.val == 0):
@@ -530,6 +532,12 @@ def _fold_data(op: str, a: N.Expr, b: N.Expr, typ: T.ScalarT) -> N.Const | None:
         return None
     v = _ARITH[op](a.val, b.val)
     return _const(type(a.val)(v), typ) if lo <= v <= hi else None
+
+
+def _fits(v, typ: T.ScalarT) -> bool:
+    """Whether v is a value of typ: -(-2^31) is not an i32 (it wraps, semantics.md#int-arith)."""
+    lo, hi = _INT_BOUNDS.get(typ.name, (None, None))
+    return lo is None or lo <= v <= hi
 
 
 def _round(v: float, typ: T.ScalarT) -> float | None:

@@ -110,11 +110,19 @@ class TensorT:
 Type = ScalarT | TensorT
 
 
+_FLOAT_RANK = {"f16": 1, "f32": 2, "f64": 3}
+
+
 def join_real(a: ScalarT, b: ScalarT) -> ScalarT:
-    """The type of a data operation on a and b: equal types keep it, R (a literal) adopts
-    the other, mixed precisions give R (the C code then follows C's promotion rules)."""
+    """The type of a data operation on a and b (docs/semantics.md#mixed-precision), C's
+    usual arithmetic conversions: equal types keep it, R (a literal) adopts the other, two
+    floats give the wider, an integer with a float gives the float, two different integer
+    types give i32 (C's `int`, where narrow integers are computed)."""
     if a == b or b == R:
         return a
     if a == R:
         return b
-    return R
+    ra, rb = _FLOAT_RANK.get(a.name, 0), _FLOAT_RANK.get(b.name, 0)
+    if ra or rb:
+        return a if ra >= rb else b
+    return I32

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from knit.ir import types as T
 
 
@@ -58,6 +60,18 @@ def _suffix(prim_type: str) -> str:
     return "f" if prim_type == "float" else ""
 
 
+def _libm(fn, x) -> float:
+    """fn(x) in double, with C's answer where Python's math raises
+    (docs/semantics.md#externs): NaN for a domain error (sqrt(-1), sin(inf)), infinity for
+    an overflow (exp(1000))."""
+    try:
+        return fn(float(x))
+    except ValueError:
+        return math.nan
+    except OverflowError:
+        return math.inf
+
+
 class _MathFn(Extern):
     """A libm function with float (`sqrtf`) and double (`sqrt`) variants."""
 
@@ -72,7 +86,7 @@ class _MathFn(Extern):
         return f"{self._name}{_suffix(prim_type)}({args[0]})"
 
     def interpret(self, args):
-        return self._py(args[0])
+        return _libm(self._py, args[0])
 
 
 class _Select(Extern):
@@ -107,7 +121,14 @@ class _Fmaxf(Extern):
         return f"fmax{_suffix(prim_type)}({args[0]}, {args[1]})"
 
     def interpret(self, args):
-        return max(args[0], args[1])
+        # C's fmax: a NaN operand is ignored; the sign of a zero result from zeros of both
+        # signs is unspecified (as in C and IEEE 754 maxNum)
+        a, b = args
+        if a != a:
+            return b
+        if b != b:
+            return a
+        return a if a > b else b
 
 
 class _Expf(Extern):
@@ -118,7 +139,7 @@ class _Expf(Extern):
         return f"exp{_suffix(prim_type)}({args[0]})"
 
     def interpret(self, args):
-        return math.exp(args[0])
+        return _libm(math.exp, args[0])
 
 
 class _Sigmoid(Extern):
@@ -129,7 +150,10 @@ class _Sigmoid(Extern):
         return f"(1 / (1 + exp{_suffix(prim_type)}(-({args[0]}))))"
 
     def interpret(self, args):
-        return 1 / (1 + math.exp(-args[0]))
+        # computed as the C is: in float for an f32 argument, else in double
+        x = args[0]
+        t = type(x) if isinstance(x, (np.float32, np.float64)) else float
+        return t(1) / (t(1) + t(_libm(math.exp, -x)))
 
 
 select = _Select("select")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from knit import DRAM, instr
+from knit import DRAM, inexact, instr
 from knit.libs.externs import select
 from knit.libs.memories import VectorRegisters
 
@@ -171,6 +171,7 @@ def neon_vneg_4xf32(dst: [f32][4] @ Neon, src: [f32][4] @ Neon):
         dst[i] = -src[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_f32({dst_data}, {lhs_data}, {rhs_data});")
 def neon_vfmadd_4xf32_4xf32(dst: [f32][4] @ Neon, lhs: [f32][4] @ Neon,
                             rhs: [f32][4] @ Neon):
@@ -181,6 +182,7 @@ def neon_vfmadd_4xf32_4xf32(dst: [f32][4] @ Neon, lhs: [f32][4] @ Neon,
         dst[i] += lhs[i] * rhs[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_f32({res_data}, {lhs_data}, {rhs_data});")
 def neon_vfmadd_ex_4xf32_4xf32(dst: [f32][4] @ Neon, res: [f32][4] @ Neon,
                                lhs: [f32][4] @ Neon, rhs: [f32][4] @ Neon):
@@ -192,6 +194,7 @@ def neon_vfmadd_ex_4xf32_4xf32(dst: [f32][4] @ Neon, res: [f32][4] @ Neon,
         dst[i] = res[i] + lhs[i] * rhs[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_n_f32({dst_data}, {lhs_data}, {rhs_data});")
 def neon_vfmadd_4xf32_1xf32(dst: [f32][4] @ Neon, lhs: [f32][4] @ Neon,
                             rhs: [f32][1] @ DRAM):
@@ -201,6 +204,7 @@ def neon_vfmadd_4xf32_1xf32(dst: [f32][4] @ Neon, lhs: [f32][4] @ Neon,
         dst[i] += lhs[i] * rhs[0]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_n_f32({dst_data}, {rhs_data}, {lhs_data});")
 def neon_vfmadd_1xf32_4xf32(dst: [f32][4] @ Neon, lhs: [f32][1] @ DRAM,
                             rhs: [f32][4] @ Neon):
@@ -210,6 +214,7 @@ def neon_vfmadd_1xf32_4xf32(dst: [f32][4] @ Neon, lhs: [f32][1] @ DRAM,
         dst[i] += lhs[0] * rhs[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_laneq_f32({dst_data}, {lhs_data}, {rhs_data}, {lane});")
 def neon_vfmla_4xf32_4xf32(dst: [f32][4] @ Neon, lhs: [f32][4] @ Neon,
                            rhs: [f32][4] @ Neon, lane: index):
@@ -222,6 +227,7 @@ def neon_vfmla_4xf32_4xf32(dst: [f32][4] @ Neon, lhs: [f32][4] @ Neon,
         dst[i] += lhs[i] * rhs[lane]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_laneq_f32({b_data}, {lhs_data}, {rhs_data}, {lane});")
 def neon_vfmla2_4xf32_4xf32(dst: [f32][4] @ Neon, b: [f32][4] @ Neon, lhs: [f32][4] @ Neon,
                             rhs: [f32][4] @ Neon, lane: index):
@@ -236,6 +242,7 @@ def neon_vfmla2_4xf32_4xf32(dst: [f32][4] @ Neon, b: [f32][4] @ Neon, lhs: [f32]
         dst[i] = b[i] + lhs[i] * rhs[lane]
 
 
+@inexact(4, "adds in a tree where the body adds in order")
 @instr("*{result} += vaddvq_f32({x_data});")
 def neon_assoc_reduce_add_instr_4xf32(result: f32 @ DRAM, x: [f32][4] @ Neon):
     # the hardware adds pairwise: equal to this loop up to reassociation
@@ -354,6 +361,7 @@ def neon_vneg_2xf64(dst: [f64][2] @ Neon, src: [f64][2] @ Neon):
         dst[i] = -src[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_f64({dst_data}, {lhs_data}, {rhs_data});")
 def neon_vfmadd_2xf64_2xf64(dst: [f64][2] @ Neon, lhs: [f64][2] @ Neon,
                             rhs: [f64][2] @ Neon):
@@ -364,6 +372,7 @@ def neon_vfmadd_2xf64_2xf64(dst: [f64][2] @ Neon, lhs: [f64][2] @ Neon,
         dst[i] += lhs[i] * rhs[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_n_f64({dst_data}, {lhs_data}, {rhs_data});")
 def neon_vfmadd_2xf64_1xf64(dst: [f64][2] @ Neon, lhs: [f64][2] @ Neon,
                             rhs: [f64][1] @ DRAM):
@@ -373,6 +382,7 @@ def neon_vfmadd_2xf64_1xf64(dst: [f64][2] @ Neon, lhs: [f64][2] @ Neon,
         dst[i] += lhs[i] * rhs[0]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_n_f64({dst_data}, {rhs_data}, {lhs_data});")
 def neon_vfmadd_1xf64_2xf64(dst: [f64][2] @ Neon, lhs: [f64][1] @ DRAM,
                             rhs: [f64][2] @ Neon):
@@ -382,6 +392,7 @@ def neon_vfmadd_1xf64_2xf64(dst: [f64][2] @ Neon, lhs: [f64][1] @ DRAM,
         dst[i] += lhs[0] * rhs[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_laneq_f64({dst_data}, {lhs_data}, {rhs_data}, {lane});")
 def neon_vfmla_2xf64_2xf64(dst: [f64][2] @ Neon, lhs: [f64][2] @ Neon,
                            rhs: [f64][2] @ Neon, lane: index):
@@ -394,6 +405,7 @@ def neon_vfmla_2xf64_2xf64(dst: [f64][2] @ Neon, lhs: [f64][2] @ Neon,
         dst[i] += lhs[i] * rhs[lane]
 
 
+@inexact(2, "adds in a tree where the body adds in order")
 @instr("*{result} += vaddvq_f64({x_data});")
 def neon_assoc_reduce_add_instr_2xf64(result: f64 @ DRAM, x: [f64][2] @ Neon):
     assert stride(x, 0) == 1
@@ -473,6 +485,7 @@ def neon_vmul_8xf16(dst: [f16][8] @ Neon, lhs: [f16][8] @ Neon, rhs: [f16][8] @ 
         dst[i] = lhs[i] * rhs[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_f16({dst_data}, {lhs_data}, {rhs_data});")
 def neon_vfmadd_8xf16_8xf16(dst: [f16][8] @ Neon, lhs: [f16][8] @ Neon,
                             rhs: [f16][8] @ Neon):
@@ -483,6 +496,7 @@ def neon_vfmadd_8xf16_8xf16(dst: [f16][8] @ Neon, lhs: [f16][8] @ Neon,
         dst[i] += lhs[i] * rhs[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_f16({res_data}, {lhs_data}, {rhs_data});")
 def neon_vfmadd_ex_8xf16_8xf16(dst: [f16][8] @ Neon, res: [f16][8] @ Neon,
                                lhs: [f16][8] @ Neon, rhs: [f16][8] @ Neon):
@@ -494,6 +508,7 @@ def neon_vfmadd_ex_8xf16_8xf16(dst: [f16][8] @ Neon, res: [f16][8] @ Neon,
         dst[i] = res[i] + lhs[i] * rhs[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_n_f16({dst_data}, {lhs_data}, {rhs_data});")
 def neon_vfmadd_8xf16_1xf16(dst: [f16][8] @ Neon, lhs: [f16][8] @ Neon,
                             rhs: [f16][1] @ DRAM):
@@ -503,6 +518,7 @@ def neon_vfmadd_8xf16_1xf16(dst: [f16][8] @ Neon, lhs: [f16][8] @ Neon,
         dst[i] += lhs[i] * rhs[0]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_n_f16({dst_data}, {rhs_data}, {lhs_data});")
 def neon_vfmadd_1xf16_8xf16(dst: [f16][8] @ Neon, lhs: [f16][1] @ DRAM,
                             rhs: [f16][8] @ Neon):
@@ -512,6 +528,7 @@ def neon_vfmadd_1xf16_8xf16(dst: [f16][8] @ Neon, lhs: [f16][1] @ DRAM,
         dst[i] += lhs[0] * rhs[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = vfmaq_laneq_f16({dst_data}, {lhs_data}, {rhs_data}, {lane});")
 def neon_vfmla_8xf16_8xf16(dst: [f16][8] @ Neon, lhs: [f16][8] @ Neon,
                            rhs: [f16][8] @ Neon, lane: index):

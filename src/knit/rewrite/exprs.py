@@ -2,12 +2,18 @@
 merge_writes, split_write, fold_into_reduce, inline_assign, lift_reduce_constant.
 Each reads locate -> check -> build.
 
-Precision. A rewrite that stores a value in a buffer earlier or later than before
-(merge_writes, split_write, inline_assign) must not skip or add a conversion to the
-buffer's type: the value must already have that type, or be a literal the type holds
-exactly (`_exact_in`). Reassociating floating-point `+` and `*` (left_reassociate_expr,
-merging or splitting two reductions, lift_reduce_constant) changes rounding; Exo allows
-it, and so does knit, as it allows reductions to commute.
+Precision (docs/semantics.md). A rewrite that stores a value in a buffer earlier or
+later than before (merge_writes, split_write, inline_assign) must not skip or add a
+conversion to the buffer's type: the value must already lie in that type (`_exact_in`:
+narrow integer arithmetic is computed in `int`, so `a + b` of two i8 values need not fit
+i8), or be a literal the type holds exactly. Nor may it change the type an operation is
+computed in (`arith_type`): an untyped literal adopts the other operand's type, so
+moving one next to another operand can turn an f32 product into an integer one.
+Reassociating floating-point `+` and `*` (left_reassociate_expr, merging or splitting
+two reductions, lift_reduce_constant) changes rounding; Exo allows it, and so does
+knit, as it allows reductions to commute -- but only within one precision: every
+operation involved must be computed in the type it was computed in before (an f32
+partial sum of f64 values, or an f32 sum added to an f64 buffer, is refused).
 """
 
 from __future__ import annotations
@@ -30,9 +36,30 @@ _INT_RANGES = {"i8": (-(2**7), 2**7 - 1), "ui8": (0, 2**8 - 1), "ui16": (0, 2**1
                "i32": (-(2**31), 2**31 - 1)}
 
 
+_NARROW_INTS = ("i8", "ui8", "ui16")
+
+
+def value_type(e: N.Expr) -> T.ScalarT:
+    """The type whose values `e` takes: its type, except that arithmetic on narrow integer
+    data is computed in C's `int` (semantics.md#int-arith), so `a + b` of two i8 values
+    is an i32 value however it is typed (an extern on integer data too:
+    semantics.md#externs)."""
+    if e.type.name in _NARROW_INTS and isinstance(e, (N.BinOp, N.USub, N.Extern)):
+        return T.I32
+    return e.type
+
+
+def arith_type(t: T.ScalarT) -> T.ScalarT:
+    """The type an operation typed `t` is computed in: integer data in C's `int`, untyped
+    literals in double (semantics.md#int-arith, #literal-type)."""
+    if t.name in _NARROW_INTS:
+        return T.I32
+    return T.F64 if t == T.R else t
+
+
 def _exact_in(e: N.Expr, typ: T.ScalarT) -> bool:
     """Whether storing `e` in a `typ` location keeps its value (so reading it back is e)."""
-    if e.type == typ or typ == T.R:
+    if value_type(e) == typ or typ == T.R:
         return True
     if not isinstance(e, N.Const) or isinstance(e.val, bool):
         return False
@@ -45,6 +72,11 @@ def _exact_in(e: N.Expr, typ: T.ScalarT) -> bool:
 
         return float(np.float32(v) if typ.name == "f32" else np.float16(v)) == v
     return True  # f64 holds every Python float
+
+
+def _of_type(e: N.Expr, typ: T.ScalarT) -> bool:
+    """Whether e is typed typ, or is a literal typ holds exactly."""
+    return e.type == typ or (e.type == T.R and _exact_in(e, typ))
 
 
 def _is_int_data(typ: T.ScalarT) -> bool:
@@ -120,8 +152,22 @@ def left_reassociate_expr(proc, cur):
     except KnitTypeError as err:
         raise refuse(prim, _stmt_of(cur), f"'({expr_str(a)} {e.op} {expr_str(b)})' is not a "
                      f"valid expression: {str(err).splitlines()[0].split(': ', 1)[-1]}") from err
+    _check_one_precision(prim, cur, e, (e.rhs, inner))
     stmt = _stmt_of(cur)
     return replace_stmts(proc, stmt, (P.replace_expr(stmt._node(), cur._epath, new),))
+
+
+def _check_one_precision(prim: str, cur, e, parts) -> None:
+    """Reassociation reorders roundings within one precision only: each partial result
+    (but one of literals only, folded exactly) is computed in the type e is."""
+    if not e.type.is_real():
+        return  # index arithmetic is exact
+    for part in parts:
+        if part.type != T.R and arith_type(part.type) != arith_type(e.type):
+            raise refuse(prim, _stmt_of(cur), f"'{expr_str(part)}' is computed in "
+                         f"{_computed(part.type)} but '{expr_str(e)}' in "
+                         f"{_computed(e.type)}: reassociating would change the precision "
+                         "of a partial result, not only the order of roundings")
 
 
 # ---------------------------------------------------------------- rewrite_expr
@@ -215,8 +261,7 @@ def merge_writes(proc, block: C.BlockCursor):
                      f"which the first statement writes: removing that write would change it")
     if isinstance(s2, N.Assign):  # the second write hides the first
         return replace_stmts(proc, block, (s2,))
-    if not (isinstance(s1, N.Reduce) and s1.type.is_float()):
-        _check_exact(prim, s1, s1.rhs, "merging")
+    _check_sum(prim, s1, s1.rhs, s2.rhs, "merging", first_stored=isinstance(s1, N.Assign))
     rhs = _typed_binop("+", s1.rhs, s2.rhs, s1.rhs.srcinfo)
     return replace_stmts(proc, block, (s1.with_(rhs=rhs),))
 
@@ -225,11 +270,52 @@ def _lhs(s) -> str:
     return f"{s.name.name}[{', '.join(expr_str(i) for i in s.idx)}]" if s.idx else s.name.name
 
 
+def _check_sum(prim: str, s, a: N.Expr, b: N.Expr, doing: str, *, first_stored: bool):
+    """`x = a; x += b` and `x = a + b` (first_stored), or `x += a; x += b` and
+    `x += a + b`, compute the same when no conversion moves: a is stored exactly, and
+    `a + b` is computed in the type `x + b` was (literals adopt the other operand's
+    type, so this is not implied). For two reductions, a and b must both be of x's type
+    (or literals it holds), so the sum reassociates within x's precision only."""
+    if first_stored:
+        _check_exact(prim, s, a, doing)
+        was, now = T.join_real(s.type, b.type), T.join_real(a.type, b.type)
+        # two literals x holds exactly: their sum in double is exact, rounded once either way
+        both_exact = now == T.R and _exact_in(b, s.type)
+        if arith_type(was) != arith_type(now) and not both_exact:
+            raise refuse(prim, s, f"'{expr_str(a)} + {expr_str(b)}' would be computed in "
+                         f"{_computed(now)}, but {_lhs(s)} + {expr_str(b)} is computed in "
+                         f"{_computed(was)}: {doing} would change the result",
+                         "make the types of the values match the buffer's first")
+        return
+    now = T.join_real(a.type, b.type)
+    if now == T.R:  # literals only: summed in double, exact if both are held exactly
+        for e in (a, b):
+            _check_exact(prim, s, e, doing)
+        return
+    for e in (a, b):  # x + e was computed in x's type: e is not wider
+        if arith_type(T.join_real(s.type, e.type)) != arith_type(s.type):
+            _check_exact(prim, s, e, doing)
+    if arith_type(now) != arith_type(s.type):
+        raise refuse(prim, s, f"'{expr_str(a)} + {expr_str(b)}' would be computed in "
+                     f"{_computed(now)}, but {_lhs(s)} holds {s.type}: {doing} would round "
+                     f"a partial sum to {_computed(now)}",
+                     "make the values' types match the buffer's first")
+
+
+def _computed(t: T.ScalarT) -> str:
+    """The type an operation typed t is computed in, for messages."""
+    return "double (literals only)" if t == T.R else str(arith_type(t))
+
+
 def _check_exact(prim: str, s, e: N.Expr, doing: str) -> None:
-    if not _exact_in(e, s.type):
-        raise refuse(prim, s, f"'{expr_str(e)}' is {_an(e.type)} value but {_lhs(s)} holds "
-                     f"{s.type}: {doing} would change where the value is converted to {s.type}",
-                     "make the value's type match the buffer's (e.g. set_precision) first")
+    if _exact_in(e, s.type):
+        return
+    what = f"is {_an(e.type)} value but {_lhs(s)} holds {s.type}" if value_type(e) == e.type \
+        else f"is computed in {value_type(e)} (as C computes {e.type} arithmetic) and may " \
+        f"not fit {s.type}, which {_lhs(s)} holds"
+    raise refuse(prim, s, f"'{expr_str(e)}' {what}: {doing} would change where the value is "
+                 f"converted to {s.type}",
+                 "make the value's type match the buffer's (e.g. set_precision) first")
 
 
 def split_write(proc, cur: C.StmtCursor):
@@ -241,8 +327,7 @@ def split_write(proc, cur: C.StmtCursor):
     if not (isinstance(s.rhs, N.BinOp) and s.rhs.op == "+"):
         raise refuse(prim, s, f"the right-hand side '{expr_str(s.rhs)}' is not an addition")
     a, b = s.rhs.lhs, s.rhs.rhs
-    if not (isinstance(s, N.Reduce) and s.type.is_float()):
-        _check_exact(prim, s, a, "splitting")
+    _check_sum(prim, s, a, b, "splitting", first_stored=isinstance(s, N.Assign))
     hit = E.first_conflict([_write_of(cur, s)], _reads_of(cur, b), facts_at(cur))
     if hit:  # once split, b would see the location after the first write
         raise refuse(prim, s, f"the second operand '{expr_str(b)}' {hit[1].describe()}, "
@@ -292,7 +377,14 @@ def inline_assign(proc, cur: C.StmtCursor):
     _check_exact(prim, s, s.rhs, "inlining")
     rest = cur._block()[cur._index() + 1:]
     facts = facts_at(cur)
-    new_rest, hits = _inline_block(rest, s, facts)
+    try:
+        new_rest, hits = _inline_block(rest, s, facts)
+    except _Retyped as r:
+        old, new = r.args
+        raise refuse(prim, s, f"with '{expr_str(s.rhs)}' in place of {_lhs(s)}, "
+                     f"'{expr_str(new)}' would be computed in {_computed(_op_type(new))}, not "
+                     f"in {_computed(_op_type(old))} as before",
+                     f"keep the assignment, or give the value the type of {_lhs(s)}") from None
     write = _write_of(cur, s)
     _check_value_kept(prim, cur, s, write, rest, hits)
     path = cur._path
@@ -336,9 +428,32 @@ def _inline_stmt(t, s: N.Assign, facts):
                     return s.rhs
                 return e
 
-            # operations over a substituted value are typed again, as the parser would
-            return t.with_(rhs=map_expr(t.rhs, lambda e: retyped(swap(e)))), count[0]
+            # operations over a substituted value are typed again, as the parser would;
+            # none may change the type it is computed in (a literal adopts the other
+            # operand's type, which the buffer's value did not)
+            def fe(e):
+                new = retyped(swap(e))
+                if isinstance(e, (N.BinOp, N.Extern)) and \
+                        arith_type(_op_type(new)) != arith_type(_op_type(e)):
+                    raise _Retyped(e, new)
+                return new
+
+            return t.with_(rhs=map_expr(t.rhs, fe)), count[0]
     return t, 0
+
+
+class _Retyped(Exception):
+    """Inlining would change the type an operation is computed in (old and new node)."""
+
+
+def _op_type(e: N.Expr) -> T.ScalarT:
+    """The type of a data operation; for an extern, its operands' common type."""
+    if not isinstance(e, N.Extern):
+        return e.type
+    common = T.R
+    for a in e.args:
+        common = T.join_real(common, a.type) if a.type.is_real() else common
+    return common
 
 
 def _check_value_kept(prim, cur, s, write, rest, hits) -> None:
@@ -443,15 +558,32 @@ def lift_reduce_constant(proc, block: C.BlockCursor):
         raise refuse(prim, loop, f"the loop also {hit[1].describe()}{_at(hit[1])}, which may be "
                      f"the accumulator {_lhs(s1)}: scaling the sum afterwards would change "
                      "the result")
-    if _is_int_data(s1.type) and not all(_exact_in(f.rhs.lhs, s1.type) and
-                                         _exact_in(f.rhs.rhs, s1.type) for f in found):
+    # integers: products of the accumulator's type distribute exactly (modulo 2^32)
+    if _is_int_data(s1.type) and not all(_of_type(f.rhs.lhs, s1.type) and
+                                         _of_type(f.rhs.rhs, s1.type) for f in found):
         raise refuse(prim, loop, f"{_lhs(s1)} holds {s1.type}, so each product is converted "
                      "before it is added; both factors must already be of that type")
+    for f in found:  # distribute within the accumulator's precision only
+        _check_products(prim, s1, f)
     body = _scan_reduces(loop.body, s1, inner, [], mask=False)
     scaled = N.Assign(s1.name, s1.type, s1.idx,
                       _typed_binop("*", c, N.Read(s1.name, s1.idx, s1.type, s1.srcinfo),
                                    s1.srcinfo), s1.srcinfo)
     return replace_stmts(proc, block, (s1, loop.with_(body=body), scaled))
+
+
+def _check_products(prim, s1, f) -> None:
+    """`x += c * e` -> `x += e; x = c * x` keeps every operation in x's precision: the
+    product, the sum of e and the scaling (floats reassociate within one precision)."""
+    c, e, t = f.rhs.lhs.type, f.rhs.rhs.type, s1.type
+    for what, typ in ((expr_str(f.rhs), T.join_real(c, e)),
+                      (f"{_lhs(s1)} + {expr_str(f.rhs.rhs)}", T.join_real(t, e)),
+                      (f"{expr_str(f.rhs.lhs)} * {_lhs(s1)}", T.join_real(c, t))):
+        if arith_type(typ) != arith_type(t):
+            raise refuse(prim, f, f"'{what}' would be computed in {_computed(typ)}, but "
+                         f"{_lhs(s1)} holds {t}: lifting the factor would change the "
+                         "precision of the products or of the sum, not only the order of "
+                         "roundings", "make the factors' types match the accumulator's first")
 
 
 def _scan_reduces(stmts, s1, facts, found: list, *, mask: bool) -> tuple:

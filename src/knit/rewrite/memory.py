@@ -13,10 +13,19 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import free_syms, map_expr, map_stmt_exprs, stmt_syms, walk_stmts
+from knit.ir.visit import (
+    free_syms,
+    map_expr,
+    map_stmt_exprs,
+    stmt_exprs,
+    stmt_syms,
+    walk_expr,
+    walk_stmts,
+)
 from knit.memory import DRAM
 from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
 from knit.rewrite.common import bad_arg, refuse
+from knit.rewrite.exprs import arith_type, value_type
 
 # ---------------------------------------------------------------- annotations
 
@@ -60,8 +69,7 @@ def _check_calls_still_fit(ir: N.Proc, node, elem, window) -> None:
     """A buffer passed to a call must still fit the callee's parameter: its precision
     (unless the parameter is generic, R), and a dense parameter takes no window."""
     buf = node.name
-    names = {buf} | {s.name for s in walk_stmts(ir.body)
-                     if isinstance(s, N.WindowStmt) and s.rhs.name is buf}
+    names = _names_of(ir, buf)
     for s in walk_stmts(ir.body):
         if not isinstance(s, N.Call):
             continue
@@ -69,25 +77,36 @@ def _check_calls_still_fit(ir: N.Proc, node, elem, window) -> None:
             if p.type.is_control() or getattr(a, "name", None) not in names:
                 continue
             held = p.type.basetype()
+            via = "" if a.name is buf else f" (as its window '{a.name.name}')"
             if elem is not None and held not in (T.R, elem):
-                raise refuse("set_precision", s, f"'{buf.name}' is passed to {s.f.name}, "
-                             f"whose parameter '{p.name.name}' holds {held}")
+                raise refuse("set_precision", s, f"'{buf.name}' is passed{via} to "
+                             f"{s.f.name}, whose parameter '{p.name.name}' holds {held}")
             if window and p.type.is_tensor() and not p.type.is_win():
-                raise refuse("set_window", s, f"'{buf.name}' is passed to {s.f.name}, whose "
-                             f"parameter '{p.name.name}' is a dense tensor, not a window")
+                raise refuse("set_window", s, f"'{buf.name}' is passed{via} to {s.f.name}, "
+                             f"whose parameter '{p.name.name}' is a dense tensor, not a window")
+
+
+def _names_of(ir: N.Proc, buf: Sym) -> set:
+    """buf, the windows of it, and the windows of those: what a call may be passed."""
+    names = {buf}
+    for s in walk_stmts(ir.body):  # program order: a window is defined before its windows
+        if isinstance(s, N.WindowStmt) and s.rhs.name in names:
+            names.add(s.name)
+    return names
 
 
 def _check_calls_accept(proc, node, mem) -> None:
-    """Every call the buffer is passed to must take it in the new memory."""
-    from knit.ir.visit import walk_stmts
-
+    """Every call the buffer (or a window of it) is passed to must take it in the new
+    memory."""
+    names = _names_of(proc._loopir_proc, node.name)
     for s in walk_stmts(proc._loopir_proc.body):
         if not isinstance(s, N.Call):
             continue
         for p, a in zip(s.f.args, s.args):
-            if getattr(a, "name", None) is node.name and p.mem is not None and \
+            if getattr(a, "name", None) in names and p.mem is not None and \
                     not issubclass(mem, p.mem):
-                raise refuse("set_memory", s, f"'{node.name.name}' is passed to "
+                via = "" if a.name is node.name else f" (as its window '{a.name.name}')"
+                raise refuse("set_memory", s, f"'{node.name.name}' is passed{via} to "
                              f"{s.f.name}, whose argument '{p.name.name}' lives in "
                              f"{p.mem.name()}, not {mem.name()}")
 
@@ -181,7 +200,7 @@ def bind_expr(proc, curs: list, name: str):
     _check_unchanged(prim, proc, e, region[:-1] if last_simple else region,
                      parent + ((field, i),))
     sym = Sym(name)
-    elem = _bound_type(e, ir, curs[0])
+    elem = _bound_type(prim, e, ir, curs)
     read = N.Read(sym, (), elem, e.srcinfo)
     for c in curs:
         s = P.replace_expr(P.stmt_at(ir, c._stmt), c._epath, read)
@@ -203,21 +222,47 @@ def _common_block(p1, p2):
     return p1[:k - 1], field, i, i
 
 
-def _bound_type(e, ir, cur):
-    """The precision of the new scalar: the expression's; for one of literals only (type
-    R), the precision it is computed in there -- that of the operation around it (or of
-    the statement's target), when f32 or f64, or an integer type for an integer literal
-    -- and otherwise f64."""
+def _bound_type(prim, e, ir, curs):
+    """The precision of the new scalar: the one every occurrence of e is computed in
+    (they may differ for literals; refused then)."""
+    types = {}
+    for c in curs:
+        types.setdefault(_bound_type_at(prim, e, ir, c), c)
+    if len(types) > 1:
+        (t1, c1), (t2, c2) = list(types.items())[:2]
+        raise refuse(prim, P.stmt_at(ir, c2._stmt), f"{expr_str(e)} is used as {t1} in one "
+                     f"place and as {t2} in another, so no one scalar can hold it for both",
+                     "bind the occurrences of each precision separately")
+    return next(iter(types))
+
+
+def _bound_type_at(prim, e, ir, cur):
+    """The type whose values e takes at cur (semantics.md#literal-type): its own (for
+    narrow integer arithmetic, the `int` it is computed in). Literals only (type R) are
+    computed in double and converted once, where they meet a typed operand or are
+    stored: bound whole, they take that type; a part of them can be bound in double
+    only where that is the type they are converted to (or they are stored as is)."""
     if e.type != T.R:
-        return e.type
+        return value_type(e)
     stmt, path = P.stmt_at(ir, cur._stmt), cur._epath
-    around = P.expr_at(stmt, path[:-1]).type if len(path) > 1 else getattr(stmt, "type", None)
-    if around in (T.F32, T.F64):
-        return around
-    integral = isinstance(e, N.Const) and float(e.val).is_integer()
-    if integral and around is not None and around.is_real() and not around.is_float():
-        return around
-    return T.F64
+    j = len(path)  # depth of the largest literals-only expression holding e
+    while j > 1 and P.expr_at(stmt, path[:j - 1]).type == T.R:
+        j -= 1
+    if j > 1:
+        ctx = arith_type(P.expr_at(stmt, path[:j - 1]).type)  # the operand type it adopts
+    elif isinstance(stmt, N.Reduce):
+        ctx = arith_type(stmt.type)  # x += e adds e as x's type
+    else:
+        ctx = None  # stored: converted once, at the store
+    if j == len(path):
+        return ctx or (stmt.type if getattr(stmt, "type", T.R) != T.R else T.F64)
+    if ctx in (None, T.F64):
+        return T.F64  # literal arithmetic is double arithmetic
+    top = P.expr_at(stmt, path[:j])
+    raise refuse(prim, stmt, f"{expr_str(e)} is part of {expr_str(top)}, an expression of "
+                 f"literals only, computed in double and then converted to {ctx}: a part "
+                 f"bound on its own would be rounded to {ctx} separately",
+                 f"bind the whole of {expr_str(top)}")
 
 
 def _check_unchanged(prim, proc, e, between, spath):
@@ -249,6 +294,9 @@ def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
         raise bad_arg(prim, f"'{buf.name}' is not a buffer visible here")
     elem = btype.basetype()
     kinds = _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum)
+    _check_no_bypass(prim, proc, path0, stmts, win, kinds, facts)
+    _check_windows_end_with_block(prim, proc, block, buf)
+    calls = _check_strides_unread(prim, stmts, buf, _same_strides(accs, btype, facts))
     new_buf = Sym(name)
     ivals = [w for w in accs if isinstance(w, N.Interval)]
     for w in ivals:  # a buffer dimension must be at least 1
@@ -273,7 +321,12 @@ def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
     new = (N.Alloc(new_buf, staged_t, DRAM, src), *pre, *body, *post)
     ir = P.replace_block(proc._loopir_proc, block._parent, block._field, block._lo, block._hi,
                          new)
-    return proc._derive(ir)
+    out = proc._derive(ir)
+    if calls:  # a callee's asserts on its arguments' shapes and strides hold again
+        from knit.rewrite.subprocs import check_call_sites
+
+        check_call_sites(prim, out, stmts[0])
+    return out
 
 
 def _accesses_of(win) -> tuple:
@@ -294,11 +347,6 @@ def _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum) -> set:
     if "window" in kinds and not any(isinstance(w, N.Interval) for w in accs):
         raise refuse(prim, stmts[0], f"the block takes a window of '{buf.name}', which a "
                      "scalar staging buffer cannot give; stage a slice such as x[i:i+1]")
-    for alias in _aliases_of(proc, path0, buf):
-        if uses(stmts, alias):
-            raise refuse(prim, stmts[0], f"the block accesses '{buf.name}' through the window "
-                         f"'{alias.name}', which would bypass the staging buffer",
-                         "inline_window it first")
     bounds = [x for w in accs for x in ((w.lo, w.hi) if isinstance(w, N.Interval) else (w.pt,))]
     changed = E.written_configs(E.accesses(stmts)) & set().union(*map(E.config_reads, bounds))
     if changed:
@@ -313,10 +361,145 @@ def _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum) -> set:
     return kinds
 
 
-def _aliases_of(proc, path, buf) -> list:
-    """Window statements visible at path whose windows lie in buf."""
-    return [w for w, (base, _) in E.windows_at(proc._loopir_proc, path).items()
-            if base is buf]
+def _check_no_bypass(prim, proc, path0, stmts, win, kinds, facts) -> None:
+    """The memory of the staged window may also be reached under other names: the
+    buffer that a staged window variable is a window of, or other windows of that
+    buffer. Such an access bypasses the staging buffer, so it must not touch the staged
+    region where the block writes the staged buffer (the copy back would undo or hide
+    it), nor write the region the block reads from the staging buffer."""
+    buf = win.name
+    windows = E.windows_at(proc._loopir_proc, path0)
+    root, region = E.resolve_window(windows, N.WindowExpr(buf, _accesses_of(win), T.R))
+    staged = _region_access(root, region, kinds)
+    names = [root] + [w for w, (base, _) in windows.items() if base is root]
+    for other in names:
+        if other is buf or not uses(stmts, other):
+            continue
+        hit = E.first_conflict([staged], _accesses_named(stmts, other, names + [buf],
+                                                         windows, root),
+                               facts, reduces_commute=False)
+        if hit is None:
+            continue
+        how = f"through the window '{other.name}'" if other is not root else \
+            f"directly, not through the window '{buf.name}'"
+        hint = "inline_window it first" if other is not root else \
+            f"stage a window of '{root.name}' instead (inline_window '{buf.name}' first)"
+        raise refuse(prim, stmts[0], f"the block accesses '{root.name}' {how}, which would "
+                     f"bypass the staging buffer: it {hit[1].describe()}{_at_line(hit[1])}, "
+                     f"which may lie in the staged window {_win_str(win)}", hint)
+
+
+def _region_access(root, region, kinds) -> E.Access:
+    """The staged region of `root` as one access: one bound variable per slice. A block
+    that writes the staged buffer stores it back: a write of the whole region."""
+    idx, ctx, iters = [], [], []
+    for a in region:
+        if isinstance(a, N.Point):
+            idx.append(a.pt)
+            continue
+        k = Sym("k")
+        iters.append(k)
+        idx.append(var(k))
+        ctx += [E.le(a.lo, var(k)), E.lt(var(k), a.hi)]
+    kind = "w" if kinds & {"write", "reduce", "window"} else "r"
+    return E.Access(root, tuple(idx), kind, tuple(ctx), tuple(iters))
+
+
+def _accesses_named(stmts, name, names, windows, root) -> list:
+    """The accesses of `root`'s memory that the block makes under `name` only (including
+    through windows of it the block defines): the other names are masked."""
+    for other in names:
+        if other is not name:
+            stmts = rename_buffer(stmts, other, Sym("_masked"))
+    seen = {name: windows[name]} if name in windows else {}
+    return [a for a in E.accesses(stmts, seen) if a.buf is root]
+
+
+def _same_strides(accs, btype, facts) -> bool:
+    """Whether the staging buffer has buf's strides in every staged dimension: buf is
+    dense and the window spans whole dimensions after its first slice."""
+    if btype.is_win():
+        return False
+    first = next((k for k, w in enumerate(accs) if isinstance(w, N.Interval)), len(accs))
+    return all(isinstance(w, N.Interval) and prove(facts, E.eq(_extent(w), d))
+               for w, d in list(zip(accs, btype.shape()))[first + 1:])
+
+
+def _check_strides_unread(prim, stmts, buf, same_strides: bool) -> bool:
+    """Unless it has the same strides, the staging buffer must not be seen through them:
+    the block may not read the strides of a window it takes of buf, nor pass one to a
+    callee whose body reads them. Returns whether such a window is passed to a call
+    (whose asserts must then be checked again)."""
+    names, calls = {buf}, False
+    for s in walk_stmts(stmts):  # program order: a window is defined before its uses
+        if isinstance(s, N.WindowStmt) and s.rhs.name in names:
+            names.add(s.name)
+        if same_strides:
+            calls = calls or isinstance(s, N.Call) and \
+                any(getattr(a, "name", None) in names for a in s.args)
+            continue
+        for e in stmt_exprs(s):
+            for x in walk_expr(e):
+                if isinstance(x, N.StrideExpr) and x.name in names - {buf}:
+                    raise refuse(prim, s, f"the block reads {expr_str(x)} of a window of "
+                                 f"'{buf.name}', which would be a window of the staging "
+                                 "buffer, with other strides", "inline_window it first")
+        if not isinstance(s, N.Call):
+            continue
+        for p, a in zip(s.f.args, s.args):
+            if getattr(a, "name", None) not in names:
+                continue
+            calls = True
+            if _reads_stride(s.f, p.name):
+                raise refuse(prim, s, f"{s.f.name} reads the strides of its parameter "
+                             f"'{p.name.name}', which would be a window of the staging "
+                             f"buffer, with other strides than '{buf.name}'")
+    return calls
+
+
+def _reads_stride(f: N.Proc, param: Sym) -> bool:
+    """Whether f's body (not its asserts: those are checked at each call) reads a stride
+    of param or of a window of it, or passes either to a callee that does."""
+    names = {param}
+    for s in walk_stmts(f.body):
+        if isinstance(s, N.WindowStmt) and s.rhs.name in names:
+            names.add(s.name)
+        if any(isinstance(x, N.StrideExpr) and x.name in names
+               for e in stmt_exprs(s) for x in walk_expr(e)):
+            return True
+        if isinstance(s, N.Call) and any(getattr(a, "name", None) in names and
+                                         _reads_stride(s.f, p.name)
+                                         for p, a in zip(s.f.args, s.args)):
+            return True
+    return False
+
+
+def _check_windows_end_with_block(prim, proc, block, buf) -> None:
+    """A window of buf that the block defines becomes a window of the staging buffer,
+    which holds buf's values only inside the block: it must not be used after it."""
+    rest = P.block_of(proc._loopir_proc, block._parent, block._field)[block._hi:]
+    redirected = {buf}
+    for s in block._stmts():
+        if not (isinstance(s, N.WindowStmt) and s.rhs.name in redirected):
+            continue
+        redirected.add(s.name)
+        if uses(rest, s.name):
+            raise refuse(prim, s, f"the block defines the window '{s.name.name}' of "
+                         f"'{buf.name}', which is used after the block; it would then be a "
+                         f"window of the staging buffer, which no longer holds "
+                         f"'{buf.name}' there", "end the block after the last use of "
+                         f"'{s.name.name}', or inline_window it first")
+
+
+def _at_line(access) -> str:
+    line = getattr(access.srcinfo, "line", 0)
+    return f" at line {line}" if line else ""
+
+
+def _win_str(win) -> str:
+    accs = _accesses_of(win)
+    return f"{win.name.name}[{', '.join(_acc_str(w) for w in accs)}]" if accs else \
+        win.name.name
 
 
 def _buffer_type(proc, buf, path):
@@ -336,6 +519,7 @@ def _check_block_inside(prim, stmts, buf, accs, facts):
     """Every access of buf in the block must fall inside the staged window."""
     for idx, node, f in indexed_accesses(stmts, buf, facts):
         if isinstance(idx, N.WindowExpr):
+            _check_window_keeps_dims(prim, stmts, idx, buf, accs)
             pts = [(a.pt, a.pt) if isinstance(a, N.Point) else (a.lo, sub(a.hi, const(1)))
                    for a in idx.idx]
         else:
@@ -349,6 +533,22 @@ def _check_block_inside(prim, stmts, buf, accs, facts):
                 raise refuse(prim, stmts[0], f"the block accesses {what} outside the window "
                              f"{buf.name}[{', '.join(_acc_str(w) for w in accs)}]",
                              "stage a larger window, or a smaller block")
+
+
+def _check_window_keeps_dims(prim, stmts, w: N.WindowExpr, buf, accs) -> None:
+    """A slice of a window the block takes (e.g. a call argument A[i:i+1, k]) that falls
+    on a point of the staged window has no dimension of the staging buffer to become:
+    the window would lose a dimension (and no longer fit what it is passed to)."""
+    for d, (a, s) in enumerate(zip(w.idx, accs)):
+        if isinstance(a, N.Interval) and isinstance(s, N.Point):
+            wider = list(accs)
+            wider[d] = N.Interval(s.pt, add(s.pt, const(1)))
+            raise refuse(prim, stmts[0], f"the block takes the window {expr_str(w)}, whose "
+                         f"slice {_acc_str(a)} falls on the point {expr_str(s.pt)} of the "
+                         f"staged window {buf.name}[{', '.join(_acc_str(x) for x in accs)}]: "
+                         "the staging buffer has no dimension there, and the window would "
+                         "lose one", f"stage a slice there, e.g. "
+                         f"{buf.name}[{', '.join(_acc_str(x) for x in wider)}]")
 
 
 def _acc_str(w) -> str:

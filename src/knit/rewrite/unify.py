@@ -39,6 +39,10 @@ class _Unifier:
         self.accesses: dict[Sym, list] = {}  # data param -> [(callee idx, buf, block idx)]
         self.access_ranges: dict[Sym, list] = {}  # data param -> [ranges at each access]
         self.windows = windows  # block window syms -> (base, accesses), to resolve nothing
+        # control parameters that faced expressions of the block's own loop variables,
+        # which no argument can be: param -> [(block expr, ranges there, or None where
+        # nothing is to be proven once the parameter is found elsewhere)]
+        self.inner_uses: dict[Sym, list] = {}
 
     # ------------------------------------------------------------ statements
 
@@ -125,6 +129,9 @@ class _Unifier:
         solve the parameters it holds where the two have the same shape (`i < N`
         facing `i < n` gives N = n), and prove the pair equal later."""
         if self.unsolved(x):
+            if self.uses_inner(y):  # maybe another place determines it; else refused
+                self.inner_uses.setdefault(x.name, []).append((y, tuple(self.ranges)))
+                return
             self.control[x.name] = y
             return
         self.solve_inside(x, y)
@@ -134,9 +141,13 @@ class _Unifier:
         return isinstance(x, N.Read) and x.name in self.params and \
             x.name not in self.control and self.params[x.name].type.is_control()
 
+    def uses_inner(self, y) -> bool:
+        """Whether y reads a variable bound inside the block (a call cannot see it)."""
+        return bool(free_syms(y) & self.inner())
+
     def solve_inside(self, x, y):
         if self.unsolved(x):
-            if not free_syms(y) & self.inner():  # an argument cannot use the block's loops
+            if not self.uses_inner(y):  # an argument cannot use the block's loops
                 self.control[x.name] = y
         elif isinstance(x, N.BinOp) and isinstance(y, N.BinOp) and x.op == y.op:
             self.solve_inside(x.lhs, y.lhs)
@@ -167,6 +178,12 @@ class _Unifier:
     def solve_args(self, facts, buf_types: dict) -> tuple:
         facts = list(facts)
         self.solve_whole_dim_indices(facts, buf_types)
+        for pname, faced in self.inner_uses.items():
+            if pname not in self.control:
+                raise UnifyError(self.inner_msg(pname, faced[0][0]))
+            read = N.Read(pname, (), self.params[pname].type)
+            # found elsewhere: it must still equal what it faced here
+            self.obligations += [(read, y, ranges) for y, ranges in faced if ranges is not None]
         for x, y, ranges in self.obligations:
             if not _prove_same(facts + list(ranges), self.to_block(x), y):
                 raise UnifyError(f"cannot prove {expr_str(self.to_block(x))} equals "
@@ -183,7 +200,15 @@ class _Unifier:
                 args.append(self.window_arg(p, facts, buf_types))
             else:
                 args.append(self.scalar_arg(p, facts, buf_types))
+        for p, a in zip(self.callee.args, args):  # the call stands outside the block
+            if self.uses_inner(a):
+                raise UnifyError(self.inner_msg(p.name, a))
         return tuple(args)
+
+    def inner_msg(self, pname: Sym, y) -> str:
+        v = min(x.name for x in free_syms(y) & self.inner())
+        return (f"the argument '{pname.name}' would be {expr_str(y)}, which uses '{v}', a "
+                "loop variable of the block: the call, outside the block, cannot see it")
 
     def solve_whole_dim_indices(self, facts, buf_types) -> None:
         """A control parameter used as an index (`rhs[lane]`) of a parameter window that
@@ -201,7 +226,10 @@ class _Unifier:
                             not self.params[c].type.is_control():
                         continue
                     if _prove_same(facts, self.to_block(param.type.shape()[k]), bdims[k]):
-                        self.control[c] = bidx[k]
+                        if self.uses_inner(bidx[k]):
+                            self.inner_uses.setdefault(c, []).append((bidx[k], None))
+                        else:
+                            self.control[c] = bidx[k]
 
     def scalar_arg(self, p, facts, buf_types):
         accs = self.accesses[p.name]

@@ -1,24 +1,28 @@
 """The reference interpreter: what a knit procedure means, run on NumPy arrays.
 
-Obviously right rather than fast. It mimics the C backend so the two can be compared:
+Obviously right rather than fast. docs/semantics.md is the definition it follows (and
+the C backend too); the rule names below are its anchors.
 
 - Index, size, stride and bool values are exact Python ints/bools; `/` and `%` on them
   are floor division and modulo.
 - Data values carry their C type at run time: a NumPy scalar (np.float16/32/64) for a
   float, a Python int for integer data (i8, ui8, ui16, i32 promote to C `int`, 32-bit
-  wrapping, truncating division), and a plain Python `float` for an untyped `R` value
-  (a literal, or arithmetic on literals only). An operation converts its operands as C's
-  usual arithmetic conversions do; an untyped value adopts the other operand's type (for
-  integer data: converted as by a C cast, i.e. truncated). A store converts to the
-  destination's element type (integers truncate toward zero, then wrap). f16 arithmetic
-  rounds after every operation (NumPy's float16), which GCC may not do.
-- Float division by zero follows IEEE (inf/nan); integer data division by zero raises
-  ArgumentError. An out-of-range index raises InternalError (the static bounds check
-  should have refused it), never NumPy's IndexError or a silent negative wrap-around.
+  wrapping, truncating division: #int-arith), and a plain Python `float` for an untyped
+  `R` value (a literal, or arithmetic on literals only, computed in double). An operation
+  converts its operands as C's usual arithmetic conversions do (#mixed-precision); an
+  untyped value adopts the other operand's type (#literal-type). A store converts to the
+  destination's element type once (#round-at-store); a float stored to integer data
+  truncates toward zero and must fit (#float-to-int). f16 arithmetic rounds after every
+  operation (NumPy's float16; #f16).
+- Float division by zero follows IEEE (inf/nan); integer data division by zero (or
+  -2^31 / -1) raises ArgumentError. An out-of-range index raises InternalError (the
+  static bounds check should have refused it), never NumPy's IndexError or a silent
+  negative wrap-around.
 - Allocations are filled with poison -- NaN for floats, the largest value for integers --
   so that reading memory the program never wrote shows up in results instead of
   passing by luck as zeros would. (C leaves such memory undefined.)
-- `seq` and `par` loops both run in order; loop bounds are evaluated once, on entry.
+- `seq` and `par` loops both run in order; loop bounds are evaluated once, on entry
+  (#bounds-once).
 - Configs live in a module-level store kept across calls (C keeps them in static
   structs); a field never written reads as zero, as a static C struct would.
 """
@@ -229,15 +233,28 @@ def _store(arr: np.ndarray, key: tuple, v, node) -> None:
 
 
 def _to_int(v, dtype: np.dtype, node) -> int:
-    if not isinstance(v, int):
-        f = float(v)
-        if not math.isfinite(f):
-            raise ArgumentError(f"{node.srcinfo}: converting {f} to {dtype} is undefined in "
-                                "C; the data produced a non-finite value")
-        v = int(f)  # toward zero, like C's float -> int conversion
+    """C's conversion to integer data (docs/semantics.md#float-to-int): a float truncates
+    toward zero and must fit the destination (C leaves the rest undefined); an int wraps
+    (C's conversion to a narrower integer, modulo 2^bits in gcc and clang)."""
     bits = 8 * dtype.itemsize
+    if not isinstance(v, int):
+        v = _truncate(v, node)
+        lo = -(1 << (bits - 1)) if dtype.kind == "i" else 0
+        if not lo <= v < lo + (1 << bits):
+            raise ArgumentError(f"{node.srcinfo}: converting {v} to {dtype} is undefined in C "
+                                "(out of range); see docs/semantics.md#float-to-int")
+        return v
     v %= 1 << bits
     return v - (1 << bits) if dtype.kind == "i" and v >= 1 << (bits - 1) else v
+
+
+def _truncate(v, node) -> int:
+    f = float(v)
+    if not math.isfinite(f):
+        where = f"{node.srcinfo}: " if node is not None else ""
+        raise ArgumentError(f"{where}converting {f} to an integer is undefined in C; the data "
+                            "produced a non-finite value (docs/semantics.md#float-to-int)")
+    return int(f)  # toward zero, like C's float -> int conversion
 
 
 def _wrap32(v: int) -> int:
@@ -266,15 +283,16 @@ def _data(e: N.Expr, env: dict):
     raise InternalError(f"'{expr_str(e)}' is not a data expression; this is a bug in knit")
 
 
-def _unify(a, b):
-    """Both operands converted to their common C type; an untyped float adopts the other's."""
+def _unify(a, b, node=None):
+    """Both operands converted to their common C type (docs/semantics.md#mixed-precision);
+    an untyped float adopts the other's (#literal-type)."""
     ta, tb = type(a), type(b)
     if ta is tb:
         return a, b
     if ta is float:
-        return _convert(a, tb), b
+        return _convert(a, tb, node), b
     if tb is float:
-        return a, _convert(b, ta)
+        return a, _convert(b, ta, node)
     if ta is int:
         return tb(a), b
     if tb is int:
@@ -283,10 +301,17 @@ def _unify(a, b):
     return wide(a), wide(b)
 
 
-def _convert(v, t):
+def _convert(v, t, node=None):
     """`v` converted to the C value type `t` (int, a NumPy float type, or float)."""
     if t is int:
-        return _wrap32(int(v)) if math.isfinite(v) else 0
+        if type(v) is int:
+            return v
+        n = _truncate(v, node)
+        if not -(2**31) <= n < 2**31:
+            where = f"{node.srcinfo}: " if node is not None else ""
+            raise ArgumentError(f"{where}converting {float(v)} to integer data is undefined "
+                                "in C (out of range); see docs/semantics.md#float-to-int")
+        return n
     return t(v)
 
 
@@ -294,7 +319,7 @@ _FLOAT_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": oper
 
 
 def _arith(op: str, a, b, node):
-    a, b = _unify(a, b)
+    a, b = _unify(a, b, node)
     if type(a) is int:
         return _int_arith(op, a, b, node)
     if type(a) is float:  # untyped on both sides: compute in double with IEEE semantics
@@ -307,8 +332,12 @@ def _int_arith(op: str, a: int, b: int, node) -> int:
         if b == 0:
             raise ArgumentError(f"{node.srcinfo}: integer division by zero in "
                                 f"`{expr_str(node)}`")
+        if a == -(2**31) and b == -1:
+            raise ArgumentError(f"{node.srcinfo}: integer division overflows in "
+                                f"`{expr_str(node)}` (-2147483648 / -1); see "
+                                "docs/semantics.md#int-arith")
         q = abs(a) // abs(b)
-        return _wrap32(q if (a < 0) == (b < 0) else -q)  # C truncates toward zero
+        return q if (a < 0) == (b < 0) else -q  # C truncates toward zero
     if op not in _FLOAT_OPS:
         raise InternalError(f"'{op}' is not a data operation; this is a bug in knit")
     return _wrap32(_FLOAT_OPS[op](a, b))
@@ -322,10 +351,10 @@ def _extern(e: N.Extern, env: dict):
     common = float
     for v in typed:
         common = type(v) if common is float else type(_unify(common(0), v)[0])
-    vals = [_convert(v, common) for v in vals]
+    vals = [_convert(v, common, e) for v in vals]
     try:
         result = e.f.interpret(vals)
     except (ArithmeticError, ValueError) as err:
         raise ArgumentError(f"{e.srcinfo}: extern {e.f.name()} failed on {vals}: "
                             f"{err}") from err
-    return _convert(result, common)
+    return _convert(result, common, e)

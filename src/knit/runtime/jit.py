@@ -28,7 +28,7 @@ import shlex
 from knit.errors import CompileError, InternalError
 from knit.ir import nodes as N
 
-DEFAULT_FLAGS = ("-O3", "-march=native")
+DEFAULT_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fwrapv")  # docs/semantics.md
 LIBRARY_FLAGS = ("-fPIC", "-shared")  # always added: the output must be a loadable library
 ENTRY = "knit_entry"
 

@@ -188,8 +188,13 @@ def stage_mem(proc, block_cursor, win_expr, new_buf_name, accum=False):
     a point ("C[i, j]") or a scalar buffer ("c"), both staged into a scalar. With
     accum=True (a block that only reduces into the window) the new buffer starts at zero
     and is added back. Refused unless every access of the buffer in the block provably
-    falls inside the window, and the block does not reach the buffer through another
-    window. Parts of the window that may leave the buffer get guarded copies."""
+    falls inside the window. Refused too when the block reaches the staged memory under
+    another name (the buffer a staged window is of, another window) where either is
+    written; when a window of the buffer the block defines is used after it; when a
+    slice of a window the block takes falls on a staged point (it would lose a
+    dimension); and when the strides of a window of it are read and the staging buffer
+    has other strides. Parts of the window that may leave the buffer get guarded
+    copies."""
     prim = "stage_mem"
     K.check_proc_arg(proc, prim)
     blk = K.block_cursor(proc, block_cursor, prim)
@@ -219,8 +224,10 @@ def bind_expr(proc, expr_cursors, new_name):
     innermost block that holds the first of them. Refused if what the expression reads
     may be written between them (also through a window, or by an earlier iteration of a
     loop holding some of them), or if it names a variable bound between them. The new
-    scalar has the expression's precision (a literal-only expression: that of the
-    statement's target if f32 or f64, else f64)."""
+    scalar has the type the value is computed in (docs/semantics.md): the expression's,
+    i32 for narrow integer arithmetic; for literals only, the type they are converted
+    to there (refused if it differs between the occurrences, or for a part of a
+    literal expression converted to another type than f64)."""
     prim = "bind_expr"
     K.check_proc_arg(proc, prim)
     if isinstance(expr_cursors, str):

@@ -20,7 +20,8 @@ def replace(proc, block_cursor, subproc, quiet=False):
     """Replace a block by a call to `subproc` (typically an instruction) whose body
     does the same thing. The arguments (including windows, strides and sizes) are
     found by unifying the block with subproc's body (a size parameter is found from a
-    loop bound or a condition such as `i < N`); subproc's asserts must be proven at the
+    loop bound or a condition such as `i < N`; never an expression of the block's own
+    loop variables, which the call cannot see); subproc's asserts must be proven at the
     call, its arguments may not overlap where it writes, and each buffer must live in
     the memory the parameter names. Refused with the first mismatch otherwise."""
     prim = "replace"

@@ -438,8 +438,10 @@ def left_reassociate_expr(proc, expr):
 
     Exact for index expressions and integer data. For floating-point data it changes
     the order of the roundings, which can change the last bits of the result: Exo
-    allows it and so does knit (as it lets reductions commute). Refused when the
-    expression is not `a op (b op c)` with one op, `+` or `*`."""
+    allows it and so does knit (as it lets reductions commute), within one precision:
+    refused when `b op c` or `a op b` would be computed in another type than the whole
+    (e.g. f32 operands next to an f64 one), and when the expression is not
+    `a op (b op c)` with one op, `+` or `*`."""
     prim = "left_reassociate_expr"
     K.check_proc_arg(proc, prim)
     return EX.left_reassociate_expr(proc, K.expr_cursor(proc, expr, prim))
@@ -475,8 +477,9 @@ def merge_writes(proc, block_cursor):
 
     Safe when both write the same location (proven) and b does not read it. When a's
     value flows into the result, a must already have x's type (or be a literal x holds
-    exactly), except for two reductions into a floating-point x, which are merged like
-    Exo does (a reassociation: rounding may change). Refused otherwise."""
+    exactly) and `a + b` must be computed in the type `x + b` was; two reductions are
+    merged like Exo does (for floats a reassociation: rounding may change) when `a + b`
+    is computed in x's type and neither is of a wider type. Refused otherwise."""
     prim = "merge_writes"
     K.check_proc_arg(proc, prim)
     return EX.merge_writes(proc, K.block_cursor(proc, block_cursor, prim))
@@ -489,7 +492,8 @@ def split_write(proc, stmt):
         x += a + b  ->  x += a; x += b
 
     Safe when b does not read x's location (it would see the first part's write), and a
-    already has x's type (or is a literal x holds exactly); splitting a reduction into a
+    already has x's type (or is a literal x holds exactly) and `x + b` is computed in
+    the type `a + b` was; splitting a reduction (`a + b` computed in x's type) into a
     floating-point x reassociates the sum (rounding may change), as in Exo. Refused
     otherwise, and when the right-hand side is not an addition."""
     prim = "split_write"
@@ -516,7 +520,8 @@ def inline_assign(proc, alloc_cursor):
 
         x = e; s  ->  s[x -> e]   (reads of the same location later in the block)
 
-    Safe when e already has x's type (or is a literal x holds exactly); nothing between
+    Safe when e's value already lies in x's type (or is a literal x holds exactly; an
+    operation the literal lands in must keep its type); nothing between
     the assignment and a replaced read writes what e reads or the location itself; x is
     allocated in the proc (an argument's value is seen by the caller); and no read
     that is not replaced (elsewhere in x's scope, in any iteration) may see the value.
@@ -538,9 +543,11 @@ def lift_reduce_constant(proc, block_cursor):
     block_cursor: the zeroing assignment and the loop. Every reduction into x's
     location in the loop must have the form `x += c * e` with the same c; c must not
     depend on the loop (its variables, buffers allocated in it, locations it writes);
-    nothing else in the loop may touch that location. For floating-point x the sum is
-    scaled once instead of term by term (rounding may change, and c = inf or nan gives
-    nan when the loop does not run), as in Exo. Refused otherwise."""
+    nothing else in the loop may touch that location; `c * e`, `x + e` and `c * x` are
+    all computed in x's type. For
+    floating-point x the sum is scaled once instead of term by term (rounding may
+    change, and c = inf or nan gives nan when the loop does not run), as in Exo.
+    Refused otherwise."""
     prim = "lift_reduce_constant"
     K.check_proc_arg(proc, prim)
     return EX.lift_reduce_constant(proc, K.block_cursor(proc, block_cursor, prim))

@@ -153,8 +153,13 @@ class ProcEmitter(CallEmitter):
     def assign(self, s) -> None:
         lhs = self.element(s.name, s.idx, s.srcinfo, reading=False)
         rhs = self.data(s.rhs, s.type)
-        rtype = self.result_type(s.rhs, s.type)
-        if rtype != s.type or (s.type.name in NARROW and isinstance(s.rhs, (N.BinOp, N.USub))):
+        # `x += e` is x = x + e in the type of x + e, then converted (#round-at-store): C's
+        # compound assignment does exactly that, so e must not be converted first
+        # narrow integers are computed as int: the conversion is written out (f16
+        # operations already are: #f16)
+        narrow_op = s.type.name in NARROW and s.type != T.F16 and \
+            isinstance(s.rhs, (N.BinOp, N.USub))
+        if isinstance(s, N.Assign) and (self.result_type(s.rhs, s.type) != s.type or narrow_op):
             rhs = f"({s.type.ctype})({rhs})"
         mem = self._mem_of(s.name)
         hook = mem.write if isinstance(s, N.Assign) else mem.reduce
@@ -181,7 +186,9 @@ class ProcEmitter(CallEmitter):
         self.line(f"{target} = {value};")
 
     def loop(self, s: N.For) -> None:
-        lo, hi = self.index(s.lo), self.index(s.hi)
+        # bounds are evaluated once, on entry (#bounds-once): C's condition is evaluated
+        # every iteration, so a bound the body may change (a config) is copied first
+        lo, hi = self.index(s.lo), self.index(self._pin_expr(s.hi, s))
         self.names.push()
         it = self.names.declare(s.iter)
         if self.is_nonneg(s.lo):
@@ -229,6 +236,9 @@ class ProcEmitter(CallEmitter):
     # ------------------------------------------------------------ buffers
 
     def alloc(self, s: N.Alloc) -> None:
+        if s.type.is_tensor():  # the shape is the one at the allocation (#alloc-shape)
+            dims = tuple(self._pin_expr(d, s) for d in s.type.dims)
+            s = s.with_(type=T.TensorT(dims, s.type.is_window, s.type.elem))
         name = self.names.declare(s.name)
         elem = s.type.basetype()
         shape = [self.index(d) for d in s.type.shape()]
@@ -258,7 +268,8 @@ class ProcEmitter(CallEmitter):
 
     def window_stmt(self, s: N.WindowStmt, name, rhs: N.WindowExpr) -> None:
         """`w = x[...]` binds a view, not a C variable. Index expressions that read a
-        config are evaluated here, as the object code says, into constants."""
+        config are evaluated here, as the object code says, into constants
+        (#window-once)."""
         rhs = rhs.with_(idx=tuple(self._pin(w, s) for w in rhs.idx))
         self.names.declare(name)  # reserve the name, so the comment reads true
         self.line(f"// {name.name} = {expr_str(rhs)}")
@@ -266,13 +277,14 @@ class ProcEmitter(CallEmitter):
 
     def _pin(self, w, s):
         if isinstance(w, N.Interval):
+            # the end only bounds the window; the C never reads it, so it is not pinned
             return N.Interval(self._pin_expr(w.lo, s), w.hi, w.srcinfo)
         return N.Point(self._pin_expr(w.pt, s), w.srcinfo)
 
     def _pin_expr(self, e, s):
         if not any(isinstance(x, N.ReadConfig) for x in walk_expr(e)):
             return e
-        sym = Sym("win_offset")
+        sym = Sym("win_offset" if isinstance(s, N.WindowStmt) else "bound")
         self.line(f"const int_fast32_t {self.names.declare(sym)} = {self.index(e)};")
         return N.Read(sym, (), T.INDEX, s.srcinfo)
 

@@ -1,5 +1,10 @@
 """Expressions -> C: index arithmetic (with floor division), data arithmetic, accesses.
 
+Data arithmetic means what docs/semantics.md says, whatever C would do by default:
+types come from the operands (#mixed-precision), literals are written as exactly the
+value of their type (#literal-type), every f16 operation is cast back to `_Float16`
+(#f16), and libm's f16 and integer results are converted once (#externs).
+
 Index values follow knit's semantics: `/` and `%` round towards minus infinity. C's
 round towards zero, which agrees when the numerator is non-negative; that is proven
 syntactically (sizes, constants, loop variables counting up from a non-negative
@@ -10,6 +15,8 @@ from __future__ import annotations
 
 import math
 import re
+
+import numpy as np
 
 from knit.errors import InternalError, KnitTypeError, MemoryAccessError
 from knit.ir import nodes as N
@@ -41,17 +48,27 @@ HELPERS = {
 }
 
 NARROW = ("i8", "ui8", "ui16", "f16")  # C computes these in a wider type
-_FLOAT_RANK = {"f64": 3, "f32": 2, "f16": 1}
+_INT_RANGES = {"i8": (-(2**7), 2**7 - 1), "ui8": (0, 2**8 - 1), "ui16": (0, 2**16 - 1),
+               "i32": (-(2**31), 2**31 - 1)}
 
 
-def _c_join(a: T.ScalarT, b: T.ScalarT) -> T.ScalarT:
-    """The type of `a op b` in C: the wider float, else (integers) `int`."""
-    if a == b:
-        return a
-    ra, rb = _FLOAT_RANK.get(a.name, 0), _FLOAT_RANK.get(b.name, 0)
-    if ra or rb:
-        return a if ra >= rb else b
-    return T.I32
+def literal_value(val, typ: T.ScalarT):
+    """An untyped literal converted to data type `typ`, as docs/semantics.md#literal-type
+    says: rounded once to a float type; truncated toward zero for integer data (which C
+    computes as `int`). None when the truncated value does not fit i32 (#float-to-int)."""
+    v = float(val)
+    if typ.is_float():
+        return v if typ.np_dtype is None else float(np.dtype(typ.np_dtype).type(v))
+    if not math.isfinite(v) or not -(2**31) <= math.trunc(v) < 2**31:
+        return None
+    return math.trunc(v)
+
+
+def _join(a, b, ctx):
+    """The type of an operation on values of types a and b (None: untyped)."""
+    if a is None and b is None:
+        return ctx
+    return T.join_real(a or b, b or a)
 
 
 def paren(s: str) -> str:
@@ -66,20 +83,23 @@ def hook_error(srcinfo, what: str, err: Exception) -> MemGenError:
     return MemGenError(located + (f"\n{excerpt}" if excerpt else ""))
 
 
-def real_literal(val, typ: T.ScalarT) -> str:
-    """A C literal of data type `typ` (f32 -> `2.0f`)."""
-    if typ.name in ("i8", "ui8", "ui16", "i32"):
-        v = float(val)
-        return str(int(v)) if v.is_integer() else f"(({typ.ctype}) {v!r})"
-    v = float(val)
+def real_literal(val, typ: T.ScalarT, srcinfo=None) -> str:
+    """A C literal of data type `typ` holding exactly `literal_value(val, typ)`: the
+    compiler then has no rounding of its own to do (f32 -> `0.1f`)."""
+    v = literal_value(val, typ)
+    if v is None:
+        raise KnitTypeError(srcinfo, f"the literal {float(val)!r} does not fit {typ.name} "
+                            "data once truncated", "see docs/semantics.md#float-to-int")
+    if isinstance(v, int):
+        return str(v)
     if math.isinf(v) or math.isnan(v):
         s = ("-INFINITY" if v < 0 else "INFINITY") if math.isinf(v) else "NAN"
         return f"(({typ.ctype or 'double'}) {s})"
-    s = repr(v)
     if typ.name == "f32":
-        return s + "f"
+        return f"{str(np.float32(v))}f"  # the shortest text that reads back as this float
+    s = repr(v)
     if typ.name == "f16":
-        return f"((_Float16) {s})"
+        return f"((_Float16) {s})"  # exact: v is already an f16 value
     return s
 
 
@@ -169,38 +189,64 @@ class ExprCompiler:
     # ------------------------------------------------------------ data expressions
 
     def data(self, e, ctx: T.ScalarT, prec: int = 0) -> str:
-        """A data expression as C; `ctx` is the precision that R literals adopt."""
-        typ = e.type if e.type != T.R else ctx
-        match e:
-            case N.Const(val):
-                s = real_literal(val, typ)
+        """A data expression as C (docs/semantics.md#literal-type, #mixed-precision, #f16).
+        `ctx` is the type the value is used as: what an untyped (literals only) expression
+        is converted to. Types come from the operands, as the interpreter computes them."""
+        typ = self.result_type(e, None)
+        if typ is None:  # literals only: computed in double, converted once to ctx
+            typ = ctx if ctx.ctype is not None else T.F64
+            if isinstance(e, N.Const):
+                s = real_literal(e.val, typ, e.srcinfo)
                 if "INFINITY" in s or "NAN" in s:
                     self.unit.add_global("#include <math.h>")
                 return f"({s})" if s.startswith("-") and prec > _UNARY else s
+            s = self._data(e, T.F64, prec if typ == T.F64 else 0)
+            return s if typ == T.F64 else f"({typ.ctype})({s})"
+        return self._data(e, typ, prec)
+
+    def _data(self, e, typ: T.ScalarT, prec: int) -> str:
+        """e (of type typ, or untyped and computed in typ) as C."""
+        match e:
+            case N.Const(val):  # a typed literal (rewrites make them)
+                return self.data(N.Const(val, T.R, e.srcinfo), typ, prec)
             case N.Read(name, idx):
                 return self.element(name, idx, e.srcinfo)
             case N.USub(arg):
                 return self._neg(self.data(arg, typ, _UNARY), prec)
             case N.BinOp(op, lhs, rhs):
+                if typ == T.F16:  # every f16 operation rounds to f16 (#f16)
+                    s = self._infix(op, lhs, rhs, 0, lambda x, p: self.data(x, typ, p))
+                    return f"(_Float16)({s})"
                 return self._infix(op, lhs, rhs, prec, lambda x, p: self.data(x, typ, p))
             case N.Extern(f, args):
-                if typ.ctype is None:
-                    typ = T.F64
                 self.unit.add_extern(f, typ.ctype)
-                return f.compile([self.data(a, typ) for a in args], typ.ctype)
+                s = f.compile([self.data(a, typ) for a in args], typ.ctype)
+                # libm has no f16 or integer variants: the result converts back once, an
+                # integer one to C's `int`, where integer data is computed (#externs)
+                if typ == T.F16:
+                    return f"(_Float16)({s})"
+                return s if typ.is_float() else f"(int32_t)({s})"
             case N.ReadConfig():
                 return self.config_field(e)
         raise InternalError(f"not a data expression: {type(e).__name__}")
 
-    def result_type(self, e, ctx: T.ScalarT) -> T.ScalarT:
-        """The type C computes a data expression in: R literals adopt `ctx`, and mixed
-        operands follow C's usual arithmetic conversions."""
+    def result_type(self, e, ctx: T.ScalarT | None) -> T.ScalarT | None:
+        """The type C computes a data expression in, from its operands (C's usual
+        arithmetic conversions, docs/semantics.md#mixed-precision); an expression of
+        literals only has type `ctx` (None: untyped)."""
         match e:
-            case N.BinOp(_, lhs, rhs) if e.type == T.R:
-                return _c_join(self.result_type(lhs, ctx), self.result_type(rhs, ctx))
-            case N.USub(arg) if e.type == T.R:
+            case N.Const():
+                return ctx if e.type == T.R else e.type
+            case N.USub(arg):
                 return self.result_type(arg, ctx)
-        return e.type if e.type != T.R else ctx
+            case N.BinOp(_, lhs, rhs):
+                return _join(self.result_type(lhs, None), self.result_type(rhs, None), ctx)
+            case N.Extern(_, args):
+                typ = None
+                for a in args:
+                    typ = _join(typ, self.result_type(a, None), None)
+                return typ if typ is not None else ctx
+        return e.type
 
     # ------------------------------------------------------------ buffers
 

@@ -198,6 +198,20 @@ def _shared_config(cfg, c_name: str) -> str:
             f"void knit_bind_config_{c_name}(void *p) {{ {c_name} = p; }}")
 
 
+# What the C must mean whichever flags build it (docs/semantics.md#c-build): no
+# floating-point contraction (#no-contraction), wrapping integer data (#int-arith, gcc;
+# clang gets -fwrapv from the default flags), and not gcc's tree loop distribution,
+# which gcc 12 at -O3 gets wrong on knit's code. clang obeys the standard pragma; gcc
+# warns on it, and takes its own.
+PRELUDE = """\
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize ("fp-contract=off", "wrapv", "no-tree-loop-distribution")
+#endif
+"""
+
+
 def generate(procs, h_file_name: str, shared_configs: bool = False) -> tuple[str, str, Unit]:
     """The C source and header text for `procs`, and the Unit that produced them."""
     unit = Unit(procs, shared_configs)
@@ -211,7 +225,7 @@ def generate(procs, h_file_name: str, shared_configs: bool = False) -> tuple[str
         *[d + "\n" for d in unit.structs.definitions()],
         *[p + "\n" for p in protos],
         "#ifdef __cplusplus", "}", "#endif", "", f"#endif  // {guard}", ""])
-    source = "\n".join([f'#include "{h_file_name}"', "",
+    source = "\n".join([f'#include "{h_file_name}"', "", PRELUDE,
                         *[c + "\n" for c in unit.file_code()],
                         "\n\n".join(defs), ""])
     return source, header, unit

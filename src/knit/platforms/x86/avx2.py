@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knit import DRAM, instr
+from knit import DRAM, inexact, instr
 from knit.libs.externs import select
 from knit.platforms.x86.memories import (  # the memories and C helpers
     _INCLUDES,
@@ -118,6 +118,7 @@ def mm256_max_ps(out: [f32][8] @ AVX2, x: [f32][8] @ AVX2, y: [f32][8] @ AVX2):
         out[i] = select(y[i], x[i], x[i], y[i])
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = _mm256_fmadd_ps({src1_data}, {src2_data}, {dst_data});")
 def mm256_fmadd_ps(dst: [f32][8] @ AVX2, src1: [f32][8] @ AVX2, src2: [f32][8] @ AVX2):
     assert stride(src1, 0) == 1
@@ -127,6 +128,7 @@ def mm256_fmadd_ps(dst: [f32][8] @ AVX2, src1: [f32][8] @ AVX2, src2: [f32][8] @
         dst[i] += src1[i] * src2[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = _mm256_fmadd_ps({lhs_data}, _mm256_broadcast_ss(&{rhs_data}), "
        "{dst_data});")
 def mm256_fmadd_ps_broadcast(dst: [f32][8] @ AVX2, lhs: [f32][8] @ AVX2,
@@ -150,7 +152,8 @@ def avx2_select_ps(out: [f32][8] @ AVX2, x: [f32][8] @ AVX2, v: [f32][8] @ AVX2,
         out[i] = select(x[i], v[i], y[i], z[i])
 
 
-@instr("{dst_data} = _mm256_sub_ps(_mm256_setzero_ps(), {src_data});")
+# -x flips the sign bit (0 - x would give +0.0 for +0.0)
+@instr("{dst_data} = _mm256_xor_ps({src_data}, _mm256_set1_ps(-0.0f));")
 def avx2_sign_ps(dst: [f32][8] @ AVX2, src: [f32][8] @ AVX2):
     assert stride(dst, 0) == 1
     assert stride(src, 0) == 1
@@ -174,6 +177,7 @@ def avx2_reduce_add_wide_ps(dst: [f32][8] @ AVX2, src: [f32][8] @ AVX2):
         dst[i] += src[i]
 
 
+@inexact(8, "adds in a tree where the body adds in order")
 @instr("""\
 {{
     __m128 knit_h = _mm_add_ps(_mm256_castps256_ps128({x_data}),
@@ -326,6 +330,7 @@ def mm256_max_pd(out: [f64][4] @ AVX2, x: [f64][4] @ AVX2, y: [f64][4] @ AVX2):
         out[i] = select(y[i], x[i], x[i], y[i])
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = _mm256_fmadd_pd({src1_data}, {src2_data}, {dst_data});")
 def mm256_fmadd_pd(dst: [f64][4] @ AVX2, src1: [f64][4] @ AVX2, src2: [f64][4] @ AVX2):
     assert stride(src1, 0) == 1
@@ -335,6 +340,7 @@ def mm256_fmadd_pd(dst: [f64][4] @ AVX2, src1: [f64][4] @ AVX2, src2: [f64][4] @
         dst[i] += src1[i] * src2[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{dst_data} = _mm256_fmadd_pd({lhs_data}, _mm256_broadcast_sd(&{rhs_data}), "
        "{dst_data});")
 def mm256_fmadd_pd_broadcast(dst: [f64][4] @ AVX2, lhs: [f64][4] @ AVX2,
@@ -358,7 +364,7 @@ def avx2_select_pd(out: [f64][4] @ AVX2, x: [f64][4] @ AVX2, v: [f64][4] @ AVX2,
         out[i] = select(x[i], v[i], y[i], z[i])
 
 
-@instr("{dst_data} = _mm256_sub_pd(_mm256_setzero_pd(), {src_data});")
+@instr("{dst_data} = _mm256_xor_pd({src_data}, _mm256_set1_pd(-0.0));")
 def avx2_sign_pd(dst: [f64][4] @ AVX2, src: [f64][4] @ AVX2):
     assert stride(dst, 0) == 1
     assert stride(src, 0) == 1
@@ -382,6 +388,7 @@ def avx2_reduce_add_wide_pd(dst: [f64][4] @ AVX2, src: [f64][4] @ AVX2):
         dst[i] += src[i]
 
 
+@inexact(4, "adds in a tree where the body adds in order")
 @instr("""\
 {{
     __m128d knit_h = _mm_add_pd(_mm256_castpd256_pd128({x_data}),

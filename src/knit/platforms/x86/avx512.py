@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knit import DRAM, instr
+from knit import DRAM, inexact, instr
 from knit.libs.externs import relu, select
 from knit.platforms.x86.memories import (  # the memories and C helpers
     _K8,
@@ -98,6 +98,7 @@ def mm512_relu_ps(dst: [f32][16] @ AVX512, src: [f32][16] @ AVX512):
         dst[i] = relu(src[i])
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{C_data} = _mm512_fmadd_ps({A_data}, {B_data}, {C_data});")
 def mm512_fmadd_ps(A: [f32][16] @ AVX512, B: [f32][16] @ AVX512, C: [f32][16] @ AVX512):
     assert stride(A, 0) == 1
@@ -119,6 +120,7 @@ def mm512_mask_add_ps(N: size, out: [f32][16] @ AVX512, x: [f32][16] @ AVX512,
             out[i] = x[i] + y[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{C_data} = _mm512_mask_mov_ps({C_data}, " + _K16
        + ", _mm512_fmadd_ps({A_data}, {B_data}, {C_data}));")
 def mm512_mask_fmadd_ps(N: size, A: [f32][16] @ AVX512, B: [f32][16] @ AVX512,
@@ -233,6 +235,7 @@ def mm512_mul_pd(out: [f64][8] @ AVX512, x: [f64][8] @ AVX512, y: [f64][8] @ AVX
         out[i] = x[i] * y[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{C_data} = _mm512_fmadd_pd({A_data}, {B_data}, {C_data});")
 def mm512_fmadd_pd(A: [f64][8] @ AVX512, B: [f64][8] @ AVX512, C: [f64][8] @ AVX512):
     assert stride(A, 0) == 1

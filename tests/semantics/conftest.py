@@ -1,0 +1,35 @@
+"""Shared helpers for the semantics tests: each test pins one rule of docs/semantics.md
+and names it (`# pins semantics.md#<anchor>`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # so tests can import semcheck, corpus
+
+
+@pytest.fixture(scope="module", autouse=True)
+def knit_cache(tmp_path_factory):
+    """Compiled libraries go to a fresh directory per module, not the user's cache."""
+    d = tmp_path_factory.mktemp("knit-cache")
+    old = os.environ.get("KNIT_CACHE_DIR")
+    os.environ["KNIT_CACHE_DIR"] = str(d)
+    yield d
+    if old is None:
+        os.environ.pop("KNIT_CACHE_DIR", None)
+    else:
+        os.environ["KNIT_CACHE_DIR"] = old
+
+
+@pytest.fixture(autouse=True)
+def fresh_configs():
+    """Config values are process-wide in the interpreter; start each test from zero."""
+    from knit.runtime.interp import reset_configs
+
+    reset_configs()
+    yield
+    reset_configs()

@@ -1,0 +1,98 @@
+"""Built-in externs at their edge cases (docs/semantics.md#externs): the interpreter
+gives what C's libm gives."""
+
+from __future__ import annotations
+
+import numpy as np
+from semcheck import agree
+
+from knit import proc
+from knit.libs.externs import expf, fmaxf, relu, select, sigmoid, sqrt
+
+INF, NAN = np.inf, np.nan
+
+
+@proc
+def maxes(N: size, a: f32[N], b: f32[N], o: f32[N]):
+    for i in seq(0, N):
+        o[i] = fmaxf(a[i], b[i])
+
+
+def test_fmaxf_ignores_a_nan_operand():
+    # pins semantics.md#externs (the interpreter's max(NaN, 1) was NaN)
+    a = np.array([NAN, 1, NAN, -INF, 2], np.float32)
+    b = np.array([1, NAN, NAN, 3, -0.5], np.float32)
+    *_, o = agree(maxes, [a, b, np.zeros(5, np.float32)])
+    assert o[:2].tolist() == [1, 1] and np.isnan(o[2]) and o[3:].tolist() == [3, 2]
+
+
+@proc
+def roots(N: size, x: f32[N], y: f64[N], o: f32[N], p: f64[N]):
+    for i in seq(0, N):
+        o[i] = sqrt(x[i])
+        p[i] = sqrt(y[i])
+
+
+def test_sqrt_of_a_negative_is_nan():
+    # pins semantics.md#externs (the interpreter raised a math domain error)
+    x = np.array([-1, -0.0, INF, 2, NAN, 1e-45], np.float32)
+    *_, o, p = agree(roots, [x, x.astype(np.float64), np.zeros(6, np.float32), np.zeros(6)])
+    assert np.isnan(o[0]) and np.isnan(p[0]) and np.signbit(o[1]) and o[2] == INF
+
+
+@proc
+def exps(N: size, x: f64[N], o: f64[N], s: f64[N]):
+    for i in seq(0, N):
+        o[i] = expf(x[i])
+        s[i] = sigmoid(x[i])
+
+
+def test_exp_overflow_is_infinity_and_sigmoid_saturates():
+    # pins semantics.md#externs (the interpreter raised OverflowError as an ArgumentError)
+    x = np.array([1000, -1000, INF, -INF, NAN, 0.0])
+    _, o, s = agree(exps, [x, np.zeros(6), np.zeros(6)])
+    assert o[:4].tolist() == [INF, 0, INF, 0] and np.isnan(o[4])
+    assert s[:4].tolist() == [1, 0, 1, 0] and s[5] == 0.5
+
+
+@proc
+def choices(N: size, x: f32[N], v: f32[N], o: f32[N], r: f32[N]):
+    for i in seq(0, N):
+        o[i] = select(x[i], v[i], 1.0, 2.0)
+        r[i] = relu(x[i])
+
+
+def test_select_and_relu_on_nan_and_negative_zero():
+    # pins semantics.md#externs (right on main too)
+    x = np.array([NAN, -0.0, 1, -1], np.float32)
+    v = np.array([0, 0, NAN, 0], np.float32)
+    *_, o, r = agree(choices, [x, v, np.zeros(4, np.float32), np.zeros(4, np.float32)])
+    assert o.tolist() == [2, 2, 2, 1]
+    assert r[0] == 0 and not np.signbit(r[1]) and r[2:].tolist() == [1, 0]
+
+
+@proc
+def half_max(N: size, a: f16[N], b: f16[N], c: f16[N], o: f16[N]):
+    for i in seq(0, N):
+        o[i] = fmaxf(a[i], b[i]) * c[i] + c[i]
+
+
+def test_an_extern_on_f16_returns_an_f16():
+    # pins semantics.md#externs and #f16 (C multiplied libm's double result in double)
+    rng = np.random.default_rng(2)
+    a, b, c = (rng.standard_normal(64).astype(np.float16) for _ in range(3))
+    *_, o = agree(half_max, [a, b, c, np.zeros(64, np.float16)])
+    np.testing.assert_array_equal(o, np.fmax(a, b) * c + c)
+
+
+@proc
+def int_exp(N: size, c: i8[N], x: f32[N], o: f32[N]):
+    for i in seq(0, N):
+        o[i] = expf(c[i]) * x[i]
+
+
+def test_an_extern_on_integers_gives_a_32_bit_int():
+    # pins semantics.md#externs (C converted exp(5) = 148.4 to int8_t, the interpreter to int)
+    c = np.array([5, 0, -3, 2], np.int8)
+    *_, o = agree(int_exp, [c, np.full(4, 0.5, np.float32), np.zeros(4, np.float32)])
+    assert o.tolist() == [74, 0.5, 0, 3.5]
