@@ -245,6 +245,7 @@ def mm512_fmadd_pd(A: [f64][8] @ AVX512, B: [f64][8] @ AVX512, C: [f64][8] @ AVX
         C[i] += A[i] * B[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
 @instr("{C_data} = _mm512_mask_mov_pd({C_data}, " + _K8
        + ", _mm512_fmadd_pd({A_data}, {B_data}, {C_data}));")
 def mm512_mask_fmadd_pd(N: size, A: [f64][8] @ AVX512, B: [f64][8] @ AVX512,
