@@ -17,6 +17,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) examples/gemm_demo.py
 	$(PY) examples/avx2_microkernel.py
+	$(PY) examples/sgemm.py
 
 test: $(STAMP) testdeps
 	$(PY) -m pytest -q -n 2 tests

@@ -298,11 +298,11 @@ def _cases():
             _full)
         add(f"mm512_maskz_loadu_{p}", fam, MASK_LOAD)
         add(f"mm512_mask_storeu_{p}", fam, MASK_STORE)
+        add(f"mm512_mask_fmadd_{p}", fam, MASK_FMA, _fma, exact=False)
+        add(f"mm512_mask_set1_{p}", fam, MASK_SET1)
     add("mm512_max_ps", "avx512_f32", BINARY, _max)
     add("mm512_relu_ps", "avx512_f32", UNARY, _relu)
     add("mm512_mask_add_ps", "avx512_f32", MASK_BINARY, _add)
-    add("mm512_mask_fmadd_ps", "avx512_f32", MASK_FMA, _fma, exact=False)
-    add("mm512_mask_set1_ps", "avx512_f32", MASK_SET1)
     return out
 
 

@@ -245,6 +245,31 @@ def mm512_fmadd_pd(A: [f64][8] @ AVX512, B: [f64][8] @ AVX512, C: [f64][8] @ AVX
         C[i] += A[i] * B[i]
 
 
+@inexact(2, "fused: rounds once where the body rounds twice")
+@instr("{C_data} = _mm512_mask_mov_pd({C_data}, " + _K8
+       + ", _mm512_fmadd_pd({A_data}, {B_data}, {C_data}));")
+def mm512_mask_fmadd_pd(N: size, A: [f64][8] @ AVX512, B: [f64][8] @ AVX512,
+                        C: [f64][8] @ AVX512):
+    assert N >= 1
+    assert N < 8
+    assert stride(A, 0) == 1
+    assert stride(B, 0) == 1
+    assert stride(C, 0) == 1
+    for i in seq(0, 8):
+        if i < N:
+            C[i] += A[i] * B[i]
+
+
+@instr("{dst_data} = _mm512_mask_mov_pd({dst_data}, " + _K8 + ", _mm512_set1_pd({src_data}));")
+def mm512_mask_set1_pd(N: size, dst: [f64][8] @ AVX512, src: [f64][1]):
+    assert N >= 1
+    assert N < 8
+    assert stride(dst, 0) == 1
+    for i in seq(0, 8):
+        if i < N:
+            dst[i] = src[0]
+
+
 @instr("{dst_data} = _mm512_mask_loadu_pd({dst_data}, " + _K8 + ", &{src_data});",
        c_global=_SIMDE_MASK_LOADU_PD)
 def mm512_maskz_loadu_pd(N: size, dst: [f64][8] @ AVX512, src: [f64][N] @ DRAM):

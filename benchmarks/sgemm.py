@@ -1,0 +1,267 @@
+"""knit's GEMM (knit.stdlib.gemm) against OpenBLAS through NumPy, on one and two threads,
+beside the machine's measured FMA peak: one run, one table, one plot.
+
+    .venv/bin/python benchmarks/sgemm.py [--dtype f32|f64|both] [--json PATH] [--png PATH]
+                                         [--quick]
+
+Every figure comes from this one process: for each shape the four contenders (knit 1
+thread, knit 2 threads, OpenBLAS 1 and 2 threads) run in interleaved rounds, so that a
+burst of load from elsewhere on the machine hits all of them alike; the table gives the
+best round and the median round in GFLOP/s (2 M N K flops per call). Each result is
+checked against NumPy's in the same run. knit is timed through its Python call (as
+NumPy is through its own), so the smallest sizes include knit's per-call overhead.
+
+The FMA peak is measured, not assumed, in the same interleaved rounds: benchmarks/
+fma_peak.py's loop on one thread and on two (f64 peak = half the f32 peak: half the
+lanes).
+Needs the `bench` extra (matplotlib, threadpoolctl): pip install -e '.[bench]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+
+# OpenMP reads its thread count once, when the first parallel kernel is loaded
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+
+from knit import proc  # noqa: E402
+from knit.stdlib.gemm import schedule_gemm  # noqa: E402
+
+SQUARE = (64, 128, 256, 512, 1024, 2048)
+ODD = (100, 333, 777)
+SKINNY = ((2048, 64, 2048), (64, 2048, 2048), (2048, 2048, 64))
+
+
+@proc
+def sgemm(M: size, N: size, K: size, A: [f32][M, K] @ DRAM, B: [f32][K, N] @ DRAM,
+          C: [f32][M, N] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@proc
+def dgemm(M: size, N: size, K: size, A: [f64][M, K] @ DRAM, B: [f64][K, N] @ DRAM,
+          C: [f64][M, N] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+PLAIN = {"f32": sgemm, "f64": dgemm}
+NP = {"f32": np.float32, "f64": np.float64}
+
+
+def load() -> str:
+    return open("/proc/loadavg").read().split(" ", 3)[:3].__str__()
+
+
+_PEAK_LIB = r"""
+#include <immintrin.h>
+/* 12 independent FMA chains per thread (benchmarks/fma_peak.py's loop), n iterations on
+   `threads` threads at once; returns the flops done. */
+double knit_fma_peak(long n, int threads) {
+    double flops = 0;
+    #pragma omp parallel num_threads(threads) reduction(+ : flops)
+    {
+        __m256 a = _mm256_set1_ps(1.0000001f), b = _mm256_set1_ps(0.9999999f);
+        __m256 c0 = _mm256_set1_ps(0.f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0,
+               c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        for (long i = 0; i < n; i++) {
+            c0 = _mm256_fmadd_ps(a, b, c0); c1 = _mm256_fmadd_ps(a, b, c1);
+            c2 = _mm256_fmadd_ps(a, b, c2); c3 = _mm256_fmadd_ps(a, b, c3);
+            c4 = _mm256_fmadd_ps(a, b, c4); c5 = _mm256_fmadd_ps(a, b, c5);
+            c6 = _mm256_fmadd_ps(a, b, c6); c7 = _mm256_fmadd_ps(a, b, c7);
+            c8 = _mm256_fmadd_ps(a, b, c8); c9 = _mm256_fmadd_ps(a, b, c9);
+            c10 = _mm256_fmadd_ps(a, b, c10); c11 = _mm256_fmadd_ps(a, b, c11);
+            __asm__ volatile("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5),
+                                  "+x"(c6), "+x"(c7), "+x"(c8), "+x"(c9), "+x"(c10), "+x"(c11));
+        }
+        float out[8];
+        _mm256_storeu_ps(out, _mm256_add_ps(c0, c11));
+        flops += 2.0 * 8 * 12 * n + (out[0] == 12345.f);
+    }
+    return flops;
+}
+"""
+
+
+def peak_kernel():
+    """A callable running the FMA peak loop for (iterations, threads), built once: the
+    peak is measured in the same interleaved rounds as the GEMMs, under the same load."""
+    import ctypes
+    import tempfile
+
+    d = tempfile.mkdtemp()
+    src, lib = os.path.join(d, "peak.c"), os.path.join(d, "peak.so")
+    with open(src, "w") as f:
+        f.write(_PEAK_LIB)
+    subprocess.run(["gcc", "-O2", "-march=native", "-fopenmp", "-fPIC", "-shared", "-o", lib,
+                    src], check=True)
+    fn = ctypes.CDLL(lib).knit_fma_peak
+    fn.argtypes, fn.restype = [ctypes.c_long, ctypes.c_int], ctypes.c_double
+    return fn
+
+
+def blas_core() -> str:
+    for info in threadpool_info():
+        if info.get("internal_api") == "openblas":
+            return (f"OpenBLAS {info.get('version')} ({info.get('architecture')} kernels, "
+                    f"{info.get('threading_layer')} threading)")
+    return "no OpenBLAS found under NumPy: " + ", ".join(
+        i.get("internal_api", "?") for i in threadpool_info())
+
+
+def measure(fns: dict, rounds: int) -> dict:
+    """Interleaved rounds of every contender {name: (flops per call, context, call)};
+    {name: (best, median) GFLOP/s}. The context (the BLAS thread count) is entered
+    outside the timed calls."""
+    reps = {}
+    for name, (flops, ctx, f) in fns.items():
+        with ctx():
+            t = time.perf_counter()
+            f()
+            reps[name] = max(1, int(0.02 / max(time.perf_counter() - t, 1e-7)))
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, (flops, ctx, f) in fns.items():
+            with ctx():
+                t = time.perf_counter()
+                for _ in range(reps[name]):
+                    f()
+                times[name].append((time.perf_counter() - t) / reps[name])
+    return {n: (fns[n][0] / min(ts) / 1e9, fns[n][0] / statistics.median(ts) / 1e9)
+            for n, ts in times.items()}
+
+
+def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng):
+    t = NP[dtype]
+    A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    for name, f in kernels.items():  # checked against NumPy in this run
+        C = np.zeros((m, n), t)
+        f(m, n, k, A, B, C)
+        err = np.abs(C - want).max() / max(1.0, np.abs(want).max())
+        if err > (1e-4 if dtype == "f32" else 1e-12):
+            raise SystemExit(f"{name} disagrees with NumPy at {m}x{n}x{k} {dtype}: {err:.2e}")
+    C = np.zeros((m, n), t)
+    one, two = kernels["knit 1"], kernels["knit 2"]
+    flops = 2.0 * m * n * k
+    iters = 200000  # about 40 us of FMA loop at the peak
+    fns = {"knit 1": (flops, nullcontext, lambda: one(m, n, k, A, B, C)),
+           "knit 2": (flops, nullcontext, lambda: two(m, n, k, A, B, C)),
+           "blas 1": (flops, lambda: threadpool_limits(1, "blas"), lambda: np.matmul(A, B)),
+           "blas 2": (flops, lambda: threadpool_limits(2, "blas"), lambda: np.matmul(A, B)),
+           "peak 1": (192.0 * iters, nullcontext, lambda: peak(iters, 1)),
+           "peak 2": (2 * 192.0 * iters, nullcontext, lambda: peak(iters, 2))}
+    return measure(fns, rounds)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dtype", default="both", choices=["f32", "f64", "both"])
+    ap.add_argument("--json", help="also write the best-of figures as JSON rows")
+    ap.add_argument("--png", default=os.path.join(HERE, "sgemm.png"))
+    ap.add_argument("--target", default="avx512")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="sizes up to 512 only")
+    args = ap.parse_args()
+    dtypes = ["f32", "f64"] if args.dtype == "both" else [args.dtype]
+    shapes = [(s, s, s) for s in SQUARE] + [(s, s, s) for s in ODD] + list(SKINNY)
+    if args.quick:
+        shapes = [s for s in shapes if max(s) <= 512]
+
+    print(f"load average at start: {load()} (the machine is shared: compare the ratios)")
+    print(f"OpenBLAS: {blas_core()}")
+    peak = peak_kernel()
+    rows, table = [], []
+    rng = np.random.default_rng(0)
+    for dtype in dtypes:
+        t = time.perf_counter()
+        k1 = schedule_gemm(PLAIN[dtype], args.target, threads=1)
+        k2 = schedule_gemm(PLAIN[dtype], args.target, threads=2)
+        sched = time.perf_counter() - t
+        kernels = {"knit 1": k1.compile(), "knit 2": k2.compile()}
+        print(f"\n{dtype}: both schedules ({args.target}, 1 thread and par) took {sched:.2f} s"
+              f" to build; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
+        scale = 1.0 if dtype == "f32" else 0.5  # f64: half the lanes
+        head = (f"{'M x N x K':>16} | {'knit 1T':>13} {'BLAS 1T':>13} {'ratio':>5} {'%pk':>4} | "
+                f"{'knit 2T':>13} {'BLAS 2T':>13} {'ratio':>5} {'%pk':>4}")
+        print(f"GFLOP/s, best / median of {args.rounds} interleaved rounds; ratio = knit / "
+              f"BLAS (best); %pk = knit best / the FMA peak measured in the same rounds"
+              f"\n{head}\n{'-' * len(head)}")
+        for m, n, k in shapes:
+            r = bench_shape(m, n, k, dtype, kernels, peak, args.rounds, rng)
+            line = f"{f'{m}x{n}x{k}':>16} |"
+            for th in (1, 2):
+                pk = r[f"peak {th}"][0] * scale
+                kb, km = r[f"knit {th}"]
+                bb, bm = r[f"blas {th}"]
+                line += (f" {kb:6.1f}/{km:6.1f} {bb:6.1f}/{bm:6.1f} {kb / bb:5.2f} "
+                         f"{100 * kb / pk:3.0f}% |")
+                rows.append({"m": m, "n": n, "k": k, "dtype": dtype, "threads": th,
+                             "knit_gflops": round(kb, 2), "blas_gflops": round(bb, 2),
+                             "peak_gflops": round(pk, 2)})
+            print(line.rstrip("|"), flush=True)
+            table.append((dtype, m, n, k, r))
+    print(f"\nload average at end: {load()}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+        print(f"wrote {args.json}")
+    plot(rows, args.png)
+
+
+def plot(rows, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dtypes = sorted({r["dtype"] for r in rows}, key=["f32", "f64"].index)
+    fig, axes = plt.subplots(1, len(dtypes), figsize=(6.5 * len(dtypes), 4.5), squeeze=False)
+    for ax, dtype in zip(axes[0], dtypes):
+        for th, style in ((1, "-"), (2, "--")):
+            sq = sorted((r for r in rows if r["dtype"] == dtype and r["threads"] == th
+                         and r["m"] == r["n"] == r["k"]), key=lambda r: r["n"])
+            ns = [r["n"] for r in sq]
+            ax.plot(ns, [r["knit_gflops"] for r in sq], "o" + style, color="C0",
+                    label=f"knit, {th} thread{'s' * (th > 1)}")
+            ax.plot(ns, [r["blas_gflops"] for r in sq], "s" + style, color="C1",
+                    label=f"OpenBLAS, {th} thread{'s' * (th > 1)}")
+            ax.plot(ns, [r["peak_gflops"] for r in sq], style, color="gray", lw=0.8,
+                    label=f"measured FMA peak, {th} core{'s' * (th > 1)}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("n (M = N = K)")
+        ax.set_ylabel("GFLOP/s")
+        ax.set_title(f"{'S' if dtype == 'f32' else 'D'}GEMM")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

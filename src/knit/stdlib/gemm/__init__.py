@@ -1,0 +1,67 @@
+"""GEMM scheduling: from three plain loops to a BLIS-style kernel, with the public API.
+
+    from knit.stdlib.gemm import schedule_gemm
+    fast = schedule_gemm(gemm, "avx512")            # or "avx2", "neon"; threads=1 or 2
+
+`gemm` is any procedure of the shape
+
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+(any names; A, B, C tensors, or windows -- views of larger matrices -- with unit stride
+along their rows; f32 or f64). The result computes the same thing, proven step by step
+like any schedule, organised as BLIS organises it (Van Zee and van de Geijn, "BLIS: A
+Framework for Rapidly Instantiating BLAS Functionality", 2015):
+
+    for jc: NC columns of C at a time
+      for jt in par: the threads                   (one OpenMP region per NC block)
+        for pc: KC of the k range
+          for ic: MC rows                          (A's MC x KC block, in L2)
+            pack A[ic, pc] into Ap[MC / MR][KC][MR]
+            for jq: this thread's NR-column slivers (every other one, with 2 threads)
+              pack B[pc, sliver] into Bs[KC][NR]   (in L1 while the MR-row tiles pass)
+              for ir: MR rows
+                microkernel: C[MR, NR] += Ap[ir] * Bs   (MR x NR of C in registers)
+
+The edges are cut off first and kept as loop nests of their own: K % KC in a second pass
+of the same kernel; the last M % MR rows by 4- and 1-row kernels reading A and B in
+place; the last N % NR columns by whole-vector kernels and a masked one (AVX-512; plain
+loops elsewhere). Cache blocks that run past the matrix are guarded (their copies too),
+so no user array is padded. Cache blocks come from this machine's cache sizes
+(`choose_blocking`) unless given.
+
+Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
+sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
+(the steps, each an ordinary function from procedure to procedure).
+"""
+
+from knit.stdlib.gemm.kernels import (
+    masked_kernel,
+    microkernel,
+    microkernel_ref,
+    pad_loop,
+    schedule_masked_kernel,
+    schedule_microkernel,
+)
+from knit.stdlib.gemm.schedule import (
+    GemmParts,
+    block_for_caches,
+    call_microkernel,
+    cut_edges,
+    edge_columns,
+    edge_rows,
+    gemm_parts,
+    pack_panels,
+    parallelize,
+    parallelize_edges,
+    schedule_gemm,
+)
+from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
+
+__all__ = ["Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
+           "call_microkernel", "choose_blocking", "cut_edges", "edge_columns",
+           "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
+           "pack_panels", "pad_loop", "parallelize", "parallelize_edges",
+           "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel", "target"]

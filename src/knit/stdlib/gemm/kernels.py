@@ -1,0 +1,171 @@
+"""The register kernels of the GEMM: the MR x NR microkernel on packed slivers, the
+row kernels of the edges (A and B read in place), the masked kernel of the last columns;
+each written as plain loops and scheduled onto a target's registers."""
+
+from __future__ import annotations
+
+import functools
+
+from knit import DRAM
+from knit.procedure import Procedure, parse_proc_string
+from knit.stdlib.gemm.targets import Isa, _isa, target
+from knit.stdlib.sched_buffers import bind_expr, resize_dim
+from knit.stdlib.scheduling import (
+    cut_loop,
+    delete_pass,
+    divide_dim,
+    divide_loop,
+    eliminate_dead_code,
+    expand_dim,
+    fission,
+    lift_alloc,
+    remove_loop,
+    rename,
+    repeat,
+    replace_all,
+    set_memory,
+    simplify,
+    stage_mem,
+    unroll_loop,
+)
+
+_KERNEL = """\
+def {name}(K: size, A: [{t}]{ashape} @ DRAM, B: [{t}][K, {nr}] @ DRAM, C: [{t}][{mr}, {nr}] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for k in seq(0, K):
+        for i in seq(0, {mr}):
+            for j in seq(0, {nr}):
+                C[i, j] += {aread} * B[k, j]
+"""
+
+
+@functools.cache
+def microkernel_ref(dtype: str, mr: int, nr: int, packed: bool = True) -> Procedure:
+    """C[mr, nr] += A * B[K, nr]: the rank-K update of one register block, as plain
+    loops. A is a packed sliver, k-major (`A[k, i]`), or with packed=False rows of the
+    user's matrix (`A[i, k]`), as the edge rows use it."""
+    name = f"gemm_ukernel_{dtype}_{mr}x{nr}" + ("" if packed else "_rows")
+    ashape, aread = (f"[K, {mr}]", "A[k, i]") if packed else (f"[{mr}, K]", "A[i, k]")
+    text = _KERNEL.format(name=name, t=dtype, mr=mr, nr=nr, ashape=ashape, aread=aread)
+    return parse_proc_string(text, {"DRAM": DRAM})
+
+
+def schedule_microkernel(ref: Procedure, isa: Isa, suffix: str, mr: int | None = None,
+                         a_read: str = "A[k, i]") -> Procedure:
+    """Keep the mr x nr block of C in registers for the whole k loop; per k, load nr
+    elements of B into nr / lanes registers, broadcast each of the mr elements of A and
+    multiply-add (the schedule of examples/avx2_microkernel.py, for any register file)."""
+    mr, nr, w = mr or isa.mr, isa.nr, isa.lanes
+    p = rename(ref, f"{ref.name()}_{suffix}")
+    p = divide_loop(p, "for j in _: _", w, ["jo", "ji"], perfect=True)
+    # C in registers: load before the k loop, store after
+    p = stage_mem(p, "for k in _: _", f"C[0:{mr}, 0:{nr}]", "C_reg")
+    p = simplify(p)
+    p = divide_dim(p, "C_reg : _", 1, w)
+    p = repeat(divide_loop)(p, "for i1 in _: _", w, ["i2", "i3"], perfect=True)
+    p = set_memory(simplify(p), "C_reg : _", isa.memory)
+    p = replace_all(p, [isa.load, isa.store])
+    # a row of B: nr / lanes vector loads per k
+    p = stage_mem(p, "for i in _: _", f"B[k, 0:{nr}]", "B_reg")
+    p = simplify(p)
+    p = divide_loop(p, "for i0 in _: _ #1", w, ["io", "ii"], perfect=True)
+    p = divide_dim(p, "B_reg : _", 0, w)
+    p = set_memory(simplify(p), "B_reg : _", isa.memory)
+    p = replace_all(p, isa.load)
+    # A[k, i] broadcast to all lanes, once per row
+    p = bind_expr(p, a_read, "A_reg")
+    p = expand_dim(p, "A_reg", w, "ji")
+    p = lift_alloc(p, "A_reg", n_lifts=2)
+    p = fission(p, p.find("A_reg[ji] = _").after(), n_lifts=2)
+    p = remove_loop(p, "for jo in _: _")
+    p = set_memory(p, "A_reg : _", isa.memory)
+    p = replace_all(p, isa.broadcast)
+    p = replace_all(p, isa.fmadd)
+    return simplify(p)
+
+
+@functools.cache
+def microkernel(target_name: str, dtype: str, packed: bool = True,
+                shape: tuple[int, int] | None = None) -> tuple[Procedure, Procedure]:
+    """(plain, scheduled) microkernel of `target` for `dtype`: MR x NR on packed
+    slivers, or (packed=False) the 1 x NR kernel of the edge rows, reading A and B
+    where they are."""
+    isa = _isa(target_name, dtype, shape)
+    mr = isa.mr if packed or shape else 1
+    ref = microkernel_ref(dtype, mr, isa.nr, packed)
+    return ref, schedule_microkernel(ref, isa, target_name, mr,
+                                     "A[k, i]" if packed else "A[i, k]")
+
+
+# ---------------------------------------------------------------- finding the parts
+
+
+
+_MASKED = """\
+def {name}(n: size, K: size, A: [{t}][{mr}, K] @ DRAM, B: [{t}][K, n] @ DRAM, C: [{t}][{mr}, n] @ DRAM):
+    assert n < {w}
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for k in seq(0, K):
+        for i in seq(0, {mr}):
+            for j in seq(0, n):
+                C[i, j] += A[i, k] * B[k, j]
+"""
+
+
+@functools.cache
+def masked_kernel(target_name: str, dtype: str, mr: int = 1
+                  ) -> tuple[Procedure, Procedure] | None:
+    """(plain, scheduled) kernel for the last n < lanes columns of mr rows:
+    C[0:mr, 0:n] += A[0:mr, 0:K] * B[0:K, 0:n], a register per row, with masked
+    instructions (None where the target has none)."""
+    isa = target(target_name).isa(dtype)
+    if isa.masked is None:
+        return None
+    w = isa.lanes
+    ref = parse_proc_string(_MASKED.format(name=f"gemm_ukernel_{dtype}_{mr}xn_masked",
+                                           t=dtype, w=w, mr=mr), {"DRAM": DRAM})
+    return ref, schedule_masked_kernel(ref, isa, target_name)
+
+
+def pad_loop(p: Procedure, loop, w: int) -> Procedure:
+    """`for j in seq(0, n): S`, where n <= w is known -> `for j in seq(0, w): if j < n: S`
+    (divide by w with a guard; the one whole chunk is unrolled, the others never run)."""
+    name = loop.name()
+    p = divide_loop(p, loop, w, [name + "o", name], tail="guard")
+    outer = p.forward(loop)
+    p = cut_loop(p, outer, 1)
+    p = eliminate_dead_code(p, p.forward(outer).next())
+    p = unroll_loop(p, p.forward(outer))
+    return delete_pass(simplify(p))
+
+
+def schedule_masked_kernel(ref: Procedure, isa: Isa, suffix: str) -> Procedure:
+    """C's row and B's row in one register each, loaded and stored with masks; A's
+    element broadcast; the lanes past n untouched throughout."""
+    load, store, set1, fmadd = isa.masked
+    w = isa.lanes
+    p = rename(ref, f"{ref.name()}_{suffix}")
+    p = pad_loop(p, p.find_loop("j"), w)
+    mr = int(ref.args()[4].shape()[0])
+    p = stage_mem(p, "for k in _: _", f"C[0:{mr}, 0:n]", "C_reg")
+    p = resize_dim(p, "C_reg", 1, w, 0)
+    p = pad_loop(p, p.find_loop("i1"), w)
+    p = pad_loop(p, p.find_loop("i1 #1"), w)
+    p = set_memory(p, "C_reg : _", isa.memory)
+    p = replace_all(p, [load, store])
+    p = stage_mem(p, "for i in _: _", "B[k, 0:n]", "B_reg")
+    p = resize_dim(p, "B_reg", 0, w, 0)
+    p = pad_loop(p, p.find("B_reg[_] = _").parent(), w)
+    p = set_memory(p, "B_reg : _", isa.memory)
+    p = replace_all(p, load)
+    p = bind_expr(p, "A[i, k]", "A_reg")
+    p = expand_dim(p, "A_reg", w, "j")
+    p = lift_alloc(p, "A_reg", n_lifts=3)
+    p = fission(p, p.find("A_reg[j] = _").after(), n_lifts=2)
+    p = set_memory(p, "A_reg : _", isa.memory)
+    p = replace_all(p, [set1, fmadd])
+    return simplify(p)

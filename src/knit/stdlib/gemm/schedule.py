@@ -1,0 +1,360 @@
+"""The GEMM schedule: edges cut off, cache blocks, packing, the kernels called, threads.
+Each step is a function of (procedure, ...) -> procedure, over knit's primitives."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knit.procedure import Procedure
+from knit.stdlib.gemm.kernels import masked_kernel, microkernel
+from knit.stdlib.gemm.targets import Blocking, _isa, check_blocking, choose_blocking
+from knit.stdlib.sched_subprocs import replace as replace_block
+from knit.stdlib.scheduling import (
+    call_eqv,
+    divide_dim,
+    divide_loop,
+    fission,
+    lift_alloc,
+    lift_scope,
+    parallelize_loop,
+    rearrange_dim,
+    reorder_loops,
+    set_memory,
+    simplify,
+    stage_mem,
+)
+
+@dataclass(frozen=True)
+class GemmParts:
+    """What schedule_gemm needs to know of the user's procedure."""
+
+    i: str
+    j: str
+    k: str
+    m: str  # the loop bounds, as object code
+    n: str
+    kk: str
+    a: str
+    b: str
+    c: str
+    dtype: str
+
+
+def gemm_parts(p: Procedure) -> GemmParts:
+    """The names in `for i: for j: for k: C[i, j] += A[i, k] * B[k, j]`, or a
+    ValueError saying what does not fit."""
+    body = list(p.body())
+    loops = []
+    cur = body[0] if len(body) == 1 else None
+    while cur is not None and hasattr(cur, "hi") and len(loops) < 3:
+        loops.append(cur)
+        inner = list(cur.body())
+        cur = inner[0] if len(inner) == 1 else None
+    if len(loops) != 3 or cur is None or not hasattr(cur, "rhs"):
+        raise ValueError(f"schedule_gemm: {p.name()} is not three perfectly nested loops "
+                         "around one statement")
+    i, j, k = (str(x.name()) for x in loops)
+    want = f"{{c}}[{i}, {j}] += {{a}}[{i}, {k}] * {{b}}[{k}, {j}]"
+    rhs = cur.rhs()
+    try:
+        a, b = rhs.lhs().name(), rhs.rhs().name()
+    except AttributeError:
+        a = b = "?"
+    text = str(cur).strip()
+    c = cur.name()
+    if text != want.format(a=a, b=b, c=c):
+        raise ValueError(f"schedule_gemm: expected the statement {want.format(a='A', b='B', c='C')}"
+                         f" in {p.name()}, found {text}")
+    found = re.search(r"\b(f32|f64)\b", str(p.find_alloc_or_arg(c).type()))
+    if found is None:
+        raise ValueError(f"schedule_gemm: {c} must be f32 or f64")
+    dtype = found.group(1)
+    return GemmParts(i, j, k, str(loops[0].hi()), str(loops[1].hi()), str(loops[2].hi()),
+                     a, b, c, dtype)
+
+
+# ---------------------------------------------------------------- the schedule
+
+
+def _find(p: Procedure, top: int, name: str):
+    """The first loop called `name` inside the top-level statement `top` of p."""
+    todo = [p.body()[top]]
+    while todo:
+        s = todo.pop(0)
+        if hasattr(s, "hi") and s.name() == name:
+            return s
+        for blk in ("body", "orelse"):
+            if hasattr(s, blk):
+                sub = getattr(s, blk)()
+                todo[0:0] = list(sub) if sub else []
+    raise LookupError(f"no loop {name} in statement {top}")  # a bug in this module
+
+
+def cut_edges(p: Procedure, g: GemmParts, mr: int, nr: int, kc: int) -> Procedure:
+    """Cut the loops into the whole microkernel tiles and the edges, as four nests:
+
+        for jo, io, pc: for kk < kc, ii < mr, ji < nr     the tiles, k in blocks of kc
+        if K % kc > 0: for jo, io: for kk < K % kc ...   the tiles, the rest of k
+        if M % mr > 0: for ii < M % mr: ...              the last M % mr rows
+        for i: if N % nr > 0: ...                        the last N % nr columns
+    """
+    p = divide_loop(p, p.find_loop(g.j), nr, ["jo", "ji"], tail="cut_and_guard")
+    p = fission(p, p.find_loop("jo").after())
+    p = divide_loop(p, p.body()[0], mr, ["io", "ii"], tail="cut_and_guard")
+    for outer in ("ii", "io", "ji", "ii"):  # io ii jo ji k -> jo io k ii ji
+        p = reorder_loops(p, _find(p, 0, outer))
+    p = divide_loop(p, _find(p, 0, g.k), kc, ["pc", "kk"], tail="cut_and_guard")
+    p = fission(p, _find(p, 0, "pc").after(), n_lifts=2)
+    for _ in range(2):  # `if K % kc > 0` out of the io and jo loops
+        p = lift_scope(p, [s for s in _walk(p.body()[1]) if not hasattr(s, "hi")][0])
+    return p
+
+
+def _walk(s):
+    yield s
+    for blk in ("body", "orelse"):
+        if hasattr(s, blk):
+            sub = getattr(s, blk)()
+            for t in (sub or []):
+                yield from _walk(t)
+
+
+def block_for_caches(p: Procedure, top: int, has_pc: bool, mr: int, nr: int,
+                     blk: Blocking, threads: int) -> Procedure:
+    """Order one tile nest as BLIS does, for each thread: NC columns at a time (jc),
+    then (jt, threads > 1) the thread, KC of k (pc), MC rows (ic), the thread's NR-column
+    slivers of the NC block (jq: sliver threads * jq + jt; jr with one thread), MR rows
+    (ir). Blocks and slivers partly past the matrix are guarded, not padded:
+
+        for jc: for jt: for pc: for ic: for jq: if <sliver inside>: for ir: if <tile inside>:
+            for kk < KC: for ii < MR: for ji < NR: ...
+    """
+    p = divide_loop(p, _find(p, top, "jo"), blk.nc // nr, ["jc", "jr"], tail="guard")
+    sl = "jr"
+    if threads > 1:  # jr = threads * jq + jt; jt outside
+        p = divide_loop(p, _find(p, top, "jr"), threads, ["jq", "jt"], perfect=True)
+        p = reorder_loops(p, _find(p, top, "jq"))
+        sl = "jq"
+    # the sliver's guard down below io and pc, so that the loops nest perfectly
+    for inner in ("io", "pc")[:1 + has_pc]:
+        p = lift_scope(p, _find(p, top, inner))
+    if has_pc:  # sl io pc -> pc sl io
+        p = reorder_loops(p, _find(p, top, "io"))
+        p = reorder_loops(p, _find(p, top, sl))
+    p = divide_loop(p, _find(p, top, "io"), blk.mc // mr, ["ic", "ir"], tail="guard")
+    p = reorder_loops(p, _find(p, top, sl))  # sl ic -> ic sl
+    for _ in range(2):  # the sliver's guard back up, above ir
+        p = lift_scope(p, _sliver_guard(p, top, sl))
+    return p
+
+
+def _sliver_guard(p: Procedure, top: int, sl: str):
+    return [s for s in _walk(_find(p, top, sl)) if _is_if(s) and sl in str(s.cond())][0]
+
+
+def _is_if(s) -> bool:
+    return hasattr(s, "cond") and not hasattr(s, "hi")
+
+
+def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blocking,
+                threads: int, names: tuple[str, str]) -> Procedure:
+    """Copy the MC x KC block of A (for each pc, ic) and each NR-column sliver of B (for
+    each pc, ic, sliver) into buffers laid out as the microkernel reads them,
+    Ap[MC / MR][KC][MR] and Bs[KC][NR]: aligned to cache lines, private to each thread,
+    allocated once per thread and NC block. A's copy writes in order, MR rows of A
+    read side by side, and checks a block past the matrix once per MR rows."""
+    from knit.libs.memories import DRAM_ALIGNED64
+
+    ap, bs = names
+    has_pc = _has(p, top, "pc")
+    if has_pc:
+        k0, kext = f"{blk.kc} * pc", str(blk.kc)
+    else:
+        k0, kext = f"{blk.kc} * (({g.kk}) / {blk.kc})", f"({g.kk}) % {blk.kc}"
+    sliver = f"{threads} * jq + jt" if threads > 1 else "jr"
+    col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
+    sl = "jq" if threads > 1 else "jr"
+    p = stage_mem(p, _find(p, top, sl), f"{g.a}[{blk.mc} * ic:{blk.mc} * ic + {blk.mc}, "
+                  f"{k0}:{k0} + {kext}]", ap)
+    p = stage_mem(p, _find(p, top, "ir"), f"{g.b}[{k0}:{k0} + {kext}, {col0}:{col0} + {nr}]",
+                  bs)
+    p = simplify(p)
+    p = divide_dim(p, f"{ap} : _", 0, mr)
+    p = rearrange_dim(p, f"{ap} : _", [0, 2, 1])
+    for buf in (ap, bs):
+        p = set_memory(p, f"{buf} : _", DRAM_ALIGNED64)
+    copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+            and str(s).lstrip().startswith("for i0") and f"{ap}[" in str(s)][0]
+    p = divide_loop(p, copy, mr, ["i0o", "i0i"], perfect=True)  # i0 i1 -> i0o i1 i0i
+    p = reorder_loops(p, _find(p, top, "i0i"))
+    p = _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
+    # out of ic and pc (and the sliver's loop and guard, for Bs): once per thread and jc
+    out = 1 + has_pc
+    p = lift_alloc(p, f"{ap} : _", n_lifts=out)
+    return simplify(lift_alloc(p, f"{bs} : _", n_lifts=out + 2))
+
+
+def _has(p: Procedure, top: int, name: str) -> bool:
+    try:
+        _find(p, top, name)
+    except LookupError:
+        return False
+    return True
+
+
+def call_microkernel(p: Procedure, top: int, ref: Procedure, fast: Procedure) -> Procedure:
+    """Replace the kk loop of one tile nest by a call of the plain microkernel `ref`
+    (unification finds the windows of Ap, Bp and C), then call its scheduled twin."""
+    p = replace_block(p, _find(p, top, "kk"), ref)
+    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")][0]
+    return call_eqv(p, call, fast)
+
+
+def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, end: str
+                      ) -> Procedure:
+    """`for s: B` whose B checks each element against `end` -> for s: if the sliver
+    [start, start + q) is inside: B unchecked; elif it starts inside: B; (else nothing)."""
+    from knit.stdlib.scheduling import delete_pass, eliminate_dead_code, specialize
+
+    p = specialize(p, _find(p, top, sliver).body(), [f"{start} + {q} <= {end}",
+                                                      f"{start} < {end}"])
+
+    def guard(branch):  # the per-element check inside one branch
+        return [s for s in _walk(branch) if hasattr(s, "cond") and not hasattr(s, "hi")][0]
+
+    spec = _find(p, top, sliver).body()[0]
+    p = eliminate_dead_code(p, guard(spec.orelse()[0].orelse()[0]))  # outside: never
+    spec = _find(p, top, sliver).body()[0]
+    p = eliminate_dead_code(p, guard(spec.body()[0]))  # whole sliver: always
+    return delete_pass(p)
+
+
+def edge_rows(p: Procedure, top: int, g: GemmParts, quads, ones) -> Procedure:
+    """The last M % MR rows, NR columns at a time, with kernels reading A and B in place:
+    four rows at a time by the 4 x NR kernel `quads` (None: none), the rest one by one by
+    the 1 x NR kernel `ones`."""
+    if quads is not None:
+        p = divide_loop(p, _find(p, top, "ii"), 4, ["iq", "ii"], tail="cut_and_guard")
+        for loop in ("ji", "ii", "ii"):  # iq ii jo ji k -> iq jo k ii ji
+            p = reorder_loops(p, _find(p, top, loop))
+        p = _call(p, top, _find(p, top, g.k), *quads)
+    p = divide_loop(p, _find(p, top, "ii"), 1, ["ie", "i1"], perfect=True)
+    for loop in ("ji", "i1", "i1"):  # ie i1 jo ji k -> ie jo k i1 ji
+        p = reorder_loops(p, _find(p, top, loop))
+    return _call(p, top, _find(p, top, g.k), *ones)
+
+
+def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
+                 masked: dict | None) -> Procedure:
+    """The last N % NR columns, all rows: whole vectors of `lanes` columns by the
+    R x lanes kernels `rows` ({R: kernel, 1: kernel}: R rows at a time, then one by one,
+    so that R accumulators hide the multiply-add's latency), the last (N % NR) % lanes
+    columns likewise by the `masked` kernels (or, on a target without masks, by plain
+    loops with k outside, along a row of C)."""
+    p = lift_scope(p, [s for s in _walk(p.body()[top]) if _is_if(s)][0])
+    p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
+    p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")
+    p = fission(p, _find(p, top, "jv").after(), n_lifts=2)
+    p = reorder_loops(p, _find(p, top, g.k))  # whole vectors: i k jv jw -> i jv k jw
+    # the rest: i k (if: jw) -> if: i k jw
+    last = len(list(p.body()[top].body())) - 1
+    for _ in range(2):
+        p = lift_scope(p, [s for s in _walk(list(p.body()[top].body())[last]) if _is_if(s)][0])
+    if masked is not None:  # the rest first: the vectors' row split adds a nest before it
+        p = _rows_then_kernels(p, top, last, g, (g.k,), masked)
+    return _rows_then_kernels(p, top, 0, g, ("jv", g.k), rows)
+
+
+def _rows_then_kernels(p: Procedure, top: int, nth: int, g: GemmParts, past: tuple,
+                       kernels: dict) -> Procedure:
+    """In nest `nth` of statement `top`: rows R at a time (`for iw`, then `for ie` the
+    M % R others), the row loop moved inward past the loops `past`, and the k loop
+    replaced by the R-row and the 1-row kernel."""
+    r = max(kernels)
+
+    def nest(q):
+        return list(q.body()[top].body())[nth]
+
+    def loop(q, name, within):
+        return [s for s in _walk(within) if hasattr(s, "hi") and s.name() == name][0]
+
+    p = divide_loop(p, loop(p, g.i, nest(p)), r, ["iw", "i1"], tail="cut_and_guard")
+    for _ in past:
+        p = reorder_loops(p, loop(p, "i1", loop(p, "iw", nest(p))))
+    p = _call(p, top, loop(p, g.k, loop(p, "iw", nest(p))), *kernels[r])
+    tail = [s for s in _walk(p.body()[top]) if hasattr(s, "hi") and s.name() == "i1"][0]
+    p = divide_loop(p, tail, 1, ["ie", "i1"], perfect=True)
+    for _ in past:
+        p = reorder_loops(p, [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+                              and s.name() == "i1"][0])
+    ie = [s for s in _walk(p.body()[top]) if hasattr(s, "hi") and s.name() == "ie"][0]
+    return _call(p, top, loop(p, g.k, ie), *kernels[1])
+
+
+def _call(p: Procedure, top: int, block, ref: Procedure, fast: Procedure) -> Procedure:
+    """Replace `block` by a call of `ref`, then of its scheduled twin `fast`."""
+    p = replace_block(p, block, ref)
+    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")
+            and s.subproc().name() == ref.name()][0]
+    return call_eqv(p, call, fast)
+
+
+def parallelize(p: Procedure, top: int) -> Procedure:
+    """The threads' loop jt becomes `par`: one OpenMP region per NC block. Each thread
+    writes its own slivers of C and its own packed buffers; parallelize_loop proves
+    it (no two iterations touch a location one of them writes)."""
+    return parallelize_loop(p, _find(p, top, "jt"))
+
+
+def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
+    """The edge rows run their NR-column blocks in parallel, the edge columns their
+    blocks of rows."""
+    rows = 2
+    for name in ("iq", "ie"):  # iq jo -> jo iq, then par
+        if _has(p, rows, name):
+            p = reorder_loops(p, _find(p, rows, name))
+            p = parallelize_loop(p, [s for s in _walk(p.body()[rows]) if hasattr(s, "hi")
+                                     and s.name() == "jo" and hasattr(s.body()[0], "hi")
+                                     and s.body()[0].name() == name][0])
+    cols = 3
+    for name in ("iw", "ie", g.i):
+        while True:
+            loops = [s for s in _walk(p.body()[cols]) if hasattr(s, "hi") and s.name() == name
+                     and "par(" not in str(s).split("\n")[0]]
+            if not loops:
+                break
+            p = parallelize_loop(p, loops[0])
+    return p
+
+
+def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
+                  threads: int = 2, shape: tuple[int, int] | None = None) -> Procedure:
+    """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
+    "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
+    `shape` the (MR, NR) of the register block; threads > 1 deals each NC block's
+    slivers out to that many iterations of one `par` loop (OpenMP; run with
+    OMP_NUM_THREADS=threads), and the edges' rows or columns too; threads=1 is
+    sequential C."""
+    g = gemm_parts(p)
+    isa = _isa(target_name, g.dtype, shape)
+    mr, nr = isa.mr, isa.nr
+    blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8)
+    check_blocking(blk, mr, nr, threads)
+    ref, fast = microkernel(target_name, g.dtype, True, shape)
+    p = cut_edges(p, g, mr, nr, blk.kc)
+    names = {0: ("Ap", "Bs"), 1: ("Ap_k", "Bs_k")}
+    for top, has_pc in ((0, True), (1, False)):
+        p = block_for_caches(p, top, has_pc, mr, nr, blk, threads)
+        p = pack_panels(p, top, g, mr, nr, blk, threads, names[top])
+        p = call_microkernel(p, top, ref, fast)
+        if threads > 1:
+            p = parallelize(p, top)
+    quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
+    p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
+    rows = {r: microkernel(target_name, g.dtype, False, (r, isa.lanes)) for r in (4, 1)}
+    masked = {r: masked_kernel(target_name, g.dtype, r) for r in (4, 1)}
+    p = edge_columns(p, 3, g, isa.lanes, rows, None if None in masked.values() else masked)
+    if threads > 1:
+        p = parallelize_edges(p, g)
+    return simplify(p)

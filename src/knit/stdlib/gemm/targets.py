@@ -1,0 +1,150 @@
+"""GEMM targets: the register file and instructions of a machine (from knit.platforms),
+and the cache blocks chosen from its cache sizes."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field, replace
+
+from knit.procedure import Procedure
+
+
+@dataclass(frozen=True)
+class Isa:
+    """One vector register file and its four GEMM instructions for one element type."""
+
+    memory: type  # the register memory (e.g. knit.platforms.x86.AVX512)
+    lanes: int  # elements per register
+    load: Procedure  # reg[0:lanes] = mem[0:lanes]
+    store: Procedure  # mem[0:lanes] = reg[0:lanes]
+    broadcast: Procedure  # reg[0:lanes] = mem[0] (a window of one element)
+    fmadd: Procedure  # reg_c += reg_a * reg_b
+    mr: int  # microkernel rows (one broadcast each)
+    nr: int  # microkernel columns (a multiple of lanes)
+    # lanes i < n only (AVX-512): load, store, broadcast, multiply-add; None elsewhere
+    masked: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A machine for `schedule_gemm`: an `Isa` per element type ("f32", "f64")."""
+
+    name: str
+    isas: dict = field(default_factory=dict)
+
+    def isa(self, dtype: str) -> Isa:
+        if dtype not in self.isas:
+            raise ValueError(f"target {self.name} has no {dtype} kernel "
+                             f"(it has {', '.join(sorted(self.isas))})")
+        return self.isas[dtype]
+
+
+def _x86_target(name: str, width: int) -> Target:
+    from knit.platforms import x86
+
+    def isa(t: str, mr: int, nr_regs: int) -> Isa:
+        bits = {"f32": "ps", "f64": "pd"}[t]
+        lanes = width // (32 if t == "f32" else 64)
+        pre = "mm512" if width == 512 else "mm256"
+        bc = (f"mm512_set1_{bits}" if width == 512
+              else f"mm256_broadcast_{'ss' if t == 'f32' else 'sd'}")
+        masked = None
+        if width == 512:
+            masked = tuple(getattr(x86, f"mm512_{op}_{bits}") for op in
+                           ("maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))
+        return Isa(getattr(x86, "AVX512" if width == 512 else "AVX2"), lanes,
+                   getattr(x86, f"{pre}_loadu_{bits}"), getattr(x86, f"{pre}_storeu_{bits}"),
+                   getattr(x86, bc), getattr(x86, f"{pre}_fmadd_{bits}"), mr, nr_regs * lanes,
+                   masked)
+
+    if width == 512:  # 32 registers: 14 x 2 accumulators, 2 of B, 1 broadcast
+        return Target(name, {"f32": isa("f32", 14, 2), "f64": isa("f64", 14, 2)})
+    # 16 registers: 6 x 2 accumulators, 2 of B, 1 broadcast
+    return Target(name, {"f32": isa("f32", 6, 2), "f64": isa("f64", 6, 2)})
+
+
+def _neon_target() -> Target:
+    from knit.platforms import neon
+
+    # 32 registers: 8 x 3 accumulators, 3 of B, 1 broadcast
+    return Target("neon", {
+        "f32": Isa(neon.Neon, 4, neon.neon_vld_4xf32, neon.neon_vst_4xf32,
+                   neon.neon_broadcast_4xf32, neon.neon_vfmadd_4xf32_4xf32, 8, 12),
+        "f64": Isa(neon.Neon, 2, neon.neon_vld_2xf64, neon.neon_vst_2xf64,
+                   neon.neon_broadcast_2xf64, neon.neon_vfmadd_2xf64_2xf64, 8, 6),
+    })
+
+
+@functools.cache
+def target(name: str) -> Target:
+    """The target called `name`: "avx512", "avx2" or "neon"."""
+    makers = {"avx512": lambda: _x86_target("avx512", 512),
+              "avx2": lambda: _x86_target("avx2", 256), "neon": _neon_target}
+    if name not in makers:
+        raise ValueError(f"unknown GEMM target {name!r}; expected one of {sorted(makers)}")
+    return makers[name]()
+
+
+# ---------------------------------------------------------------- cache blocking
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """Cache blocks: KC x NR of B stays in L1, MC x KC of A in L2, KC x NC of B in L3."""
+
+    mc: int
+    kc: int
+    nc: int
+
+
+def cache_sizes() -> tuple[int, int, int]:
+    """(L1d, L2, L3) bytes of this machine, per core where the OS says so; typical
+    values where it does not."""
+    sizes = {1: 32 << 10, 2: 1 << 20, 3: 16 << 20}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for d in os.listdir(base):
+            with open(os.path.join(base, d, "level")) as f:
+                level = int(f.read())
+            with open(os.path.join(base, d, "type")) as f:
+                if f.read().strip() == "Instruction":
+                    continue
+            with open(os.path.join(base, d, "size")) as f:
+                text = f.read().strip()
+            sizes[level] = int(text[:-1]) << (10 if text[-1] == "K" else 20) \
+                if text[-1] in "KM" else int(text)
+    except (OSError, ValueError):
+        pass
+    return sizes[1], sizes[2], sizes[3]
+
+
+def choose_blocking(isa: Isa, elem_bytes: int, caches=None) -> Blocking:
+    """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
+    roughly: a KC x NR sliver of B fills L1 (A's sliver streams through it: measured
+    here, KC = 256 beat 128 and 384 for 14 x 32), an MC x KC block of A half of L2, a
+    KC x NC panel of B a quarter of L3."""
+    l1, l2, l3 = caches or cache_sizes()
+    kc = max(16, l1 // (isa.nr * elem_bytes) // 16 * 16)
+    # (MC and NC multiples of 2 MR and 2 NR: two threads share out a block's slivers)
+    mc = max(2 * isa.mr, (l2 // 2) // (kc * elem_bytes) // (2 * isa.mr) * (2 * isa.mr))
+    nc = max(2 * isa.nr, (l3 // 4) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
+    return Blocking(mc, kc, nc)
+
+
+def _isa(target_name: str, dtype: str, shape: tuple[int, int] | None) -> Isa:
+    isa = target(target_name).isa(dtype)
+    if shape is None:
+        return isa
+    mr, nr = shape
+    if mr < 1 or nr < 1 or nr % isa.lanes:
+        raise ValueError(f"schedule_gemm: kernel shape {shape}: NR must be a multiple of "
+                         f"{isa.lanes}")
+    return replace(isa, mr=mr, nr=nr)
+
+
+def check_blocking(blk: Blocking, mr: int, nr: int, threads: int) -> None:
+    if blk.mc % (mr * threads) or blk.nc % (nr * threads) or min(blk.mc, blk.kc, blk.nc) < 1:
+        raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR x "
+                         f"threads = {mr * threads} and NC of NR x threads = {nr * threads}; "
+                         f"got {blk}")

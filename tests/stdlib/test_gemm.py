@@ -1,0 +1,321 @@
+"""knit.stdlib.gemm: the BLIS-style schedule of a plain GEMM, for AVX-512, AVX2 and NEON.
+
+Every kernel is checked against NumPy on sampled sizes in 1..300 (each size class the
+schedule cuts: whole tiles, edge rows, edge columns, whole and masked vectors, partial
+cache blocks, a K remainder), on windows of larger matrices, on one thread and on the
+`par` loop's threads; against the plain procedure with check_equiv; and, for NEON,
+compiled for AArch64 and run under qemu. Small cache blocks make small sizes cross
+every block boundary, so the tests stay quick.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import knit
+from knit import proc
+from knit.errors import SchedulingError
+from knit.stdlib import gemm as G
+from knit.stdlib.scheduling import parallelize_loop
+from test_x86_compiled import cpu_flags
+
+FLAGS = cpu_flags()
+HAS = {"avx512": "avx512f" in FLAGS, "avx2": "avx2" in FLAGS and "fma" in FLAGS}
+
+
+@proc
+def sgemm(M: size, N: size, K: size, A: [f32][M, K] @ DRAM, B: [f32][K, N] @ DRAM,
+          C: [f32][M, N] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@proc
+def dgemm(M: size, N: size, K: size, A: [f64][M, K] @ DRAM, B: [f64][K, N] @ DRAM,
+          C: [f64][M, N] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@proc
+def gemm_tensors(M: size, N: size, K: size, A: f32[M, K] @ DRAM, B: f32[K, N] @ DRAM,
+                 C: f32[M, N] @ DRAM):
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+PLAIN = {"f32": sgemm, "f64": dgemm}
+DTYPES = {"f32": np.float32, "f64": np.float64}
+
+
+def small_blocks(target: str, dtype: str) -> G.Blocking:
+    """Two register tiles per cache block and KC = 16: sizes below 100 already cross
+    every block boundary."""
+    isa = G.target(target).isa(dtype)
+    return G.Blocking(mc=2 * isa.mr, kc=16, nc=2 * isa.nr)
+
+
+_SCHEDULED: dict = {}
+
+
+def scheduled(target: str, dtype: str, parallel: bool = True, blocks: str = "small"):
+    key = (target, dtype, parallel, blocks)
+    if key not in _SCHEDULED:
+        blk = small_blocks(target, dtype) if blocks == "small" else None
+        _SCHEDULED[key] = G.schedule_gemm(PLAIN[dtype], target, blk, 2 if parallel else 1)
+    return _SCHEDULED[key]
+
+
+def sample_sizes(target: str, dtype: str, n: int, seed: int) -> list[tuple[int, int, int]]:
+    """(M, N, K) triples in 1..300: the boundaries of the tiles, vectors and blocks of
+    this kernel, and random ones."""
+    isa = G.target(target).isa(dtype)
+    blk = small_blocks(target, dtype)
+    edges = [1, isa.lanes - 1, isa.lanes + 1, isa.mr, isa.mr + 1, isa.nr - 1, isa.nr,
+             isa.nr + isa.lanes + 3, blk.mc + 1, blk.nc + isa.nr - 1, blk.kc, blk.kc + 1]
+    rng = np.random.default_rng(seed)
+    out = [(e, e2, e3) for e, e2, e3 in zip(edges, edges[3:] + edges[:3], edges[6:] + edges[:6])]
+    out += [tuple(int(x) for x in rng.integers(1, 301, 3)) for _ in range(n)]
+    return out
+
+
+def run_against_numpy(f, dtype, sizes, strided=False, seed=0):
+    rng = np.random.default_rng(seed)
+    t = DTYPES[dtype]
+    tol = 1e-4 if dtype == "f32" else 1e-12
+    for m, n, k in sizes:
+        if strided:  # windows of larger matrices: lda, ldb, ldc > the row lengths
+            A = rng.standard_normal((m + 5, k + 7)).astype(t)[2:2 + m, 3:3 + k]
+            B = rng.standard_normal((k + 3, n + 9)).astype(t)[1:1 + k, 5:5 + n]
+            big = rng.standard_normal((m + 4, n + 6)).astype(t)
+            C = big[3:3 + m, 1:1 + n]
+        else:
+            A = rng.standard_normal((m, k)).astype(t)
+            B = rng.standard_normal((k, n)).astype(t)
+            big = None
+            C = rng.standard_normal((m, n)).astype(t)
+        want = C.astype(np.float64) + A.astype(np.float64) @ B.astype(np.float64)
+        before = None if big is None else big.copy()
+        f(m, n, k, A, B, C)
+        err = np.abs(C - want).max() / max(1.0, np.abs(want).max())
+        assert err < tol, f"{m}x{n}x{k}: relative error {err:.2e}"
+        if big is not None:  # nothing outside the window of C was touched
+            mask = np.ones(big.shape, bool)
+            mask[3:3 + m, 1:1 + n] = False
+            assert np.array_equal(big[mask], before[mask]), f"{m}x{n}x{k}: wrote outside C"
+
+
+# ---------------------------------------------------------------- x86, compiled
+
+
+def needs(target):
+    if not HAS[target]:
+        pytest.skip(f"this CPU has no {target}")
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+@pytest.mark.parametrize("parallel", [False, True], ids=["1-thread", "par"])
+def test_avx512_matches_numpy_on_sampled_sizes(dtype, parallel):
+    needs("avx512")
+    f = scheduled("avx512", dtype, parallel).compile()
+    run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 8, seed=1 + parallel))
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_avx512_on_windows_of_larger_matrices(dtype):
+    needs("avx512")
+    f = scheduled("avx512", dtype).compile()
+    run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 4, seed=3), strided=True)
+
+
+def test_default_blocks_match_numpy():
+    # the blocks chosen from this machine's caches (larger than every size here)
+    needs("avx512")
+    f = scheduled("avx512", "f32", False, "default").compile()
+    run_against_numpy(f, "f32", [(300, 300, 300), (1, 300, 257), (299, 33, 1), (45, 65, 600)])
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_avx2_matches_numpy(dtype):
+    needs("avx2")
+    f = scheduled("avx2", dtype).compile()
+    run_against_numpy(f, dtype, sample_sizes("avx2", dtype, 4, seed=4))
+    run_against_numpy(f, dtype, sample_sizes("avx2", dtype, 2, seed=5), strided=True)
+
+
+# ---------------------------------------------------------------- equivalence
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_kernels_are_equivalent_to_the_plain_proc(dtype):
+    needs("avx512")
+    q = scheduled("avx512", dtype)
+    assert q.is_eq(PLAIN[dtype])  # derived by checked rewrites only
+    isa = G.target("avx512").isa(dtype)
+    sizes = {"M": [1, isa.mr - 1, isa.mr + 2, 2 * isa.mr + 1],
+             "N": [1, isa.lanes + 2, isa.nr + 5, 2 * isa.nr + 1], "K": [1, 15, 17, 33]}
+    report = knit.check_equiv(PLAIN[dtype], q, trials=4, sizes=sizes)
+    assert report.trials == 4
+
+
+def test_microkernels_are_equivalent_in_the_interpreter():
+    for name in ("avx512", "avx2", "neon"):
+        ref, fast = G.microkernel(name, "f32")
+        knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
+    for dtype, rows in (("f32", 1), ("f32", 4), ("f64", 4)):
+        ref, fast = G.masked_kernel("avx512", dtype, rows)
+        knit.check_equiv(ref, fast, trials=3, compiled=False, interpret=True)
+
+
+# ---------------------------------------------------------------- the schedule itself
+
+
+def test_schedule_has_the_blis_structure():
+    text = str(scheduled("avx512", "f32"))
+    isa = G.target("avx512").isa("f32")
+    blk = small_blocks("avx512", "f32")
+    # one par loop per NC block; the thread's buffers inside it
+    assert re.search(r"for jc in seq.*\n *for jt in par\(0, 2\):\n *Ap: f32\[2, 16, "
+                     rf"{isa.mr}\] @ DRAM_ALIGNED64\n *Bs: f32\[16, {isa.nr}\] @ DRAM_ALIGNED64",
+                     text)  # packed A: [MC/MR][KC][MR]; a packed sliver of B: [KC][NR]
+    assert text.count(" in par(") == 2 + 2 + 4  # tiles, K rest; edge rows; edge columns
+    assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
+        in text
+    assert "gemm_ukernel_f32_4xn_masked_avx512" in text  # masked last columns, 4 rows
+    assert "gemm_ukernel_f32_1xn_masked_avx512" in text  # ... and the rows left
+    assert f"gemm_ukernel_f32_1x{isa.nr}_rows_avx512" in text  # edge rows
+    assert blk.kc == 16
+
+
+def test_microkernel_uses_only_registers_and_instructions():
+    _, fast = G.microkernel("avx512", "f32")
+    text = str(fast)
+    assert text.count("mm512_fmadd_ps(") == 1 and "+=" not in text
+    assert "C_reg: f32[14, 2, 16] @ AVX512" in text
+
+
+def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
+    isa = G.target("avx512").isa("f32")
+    blk = G.choose_blocking(isa, 4, caches=(32 << 10, 1 << 20, 32 << 20))
+    assert blk.kc * isa.nr * 4 <= 32 << 10  # a KC x NR sliver of B fits L1
+    assert blk.mc * blk.kc * 4 <= 1 << 20  # an MC x KC block of A fits L2
+    assert blk.mc % (2 * isa.mr) == 0 and blk.nc % (2 * isa.nr) == 0
+    q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=8, nc=64), threads=1)
+    assert "Ap: f32[2, 8, 14]" in str(q) and "for jc in seq(0, (N + 32) / 64)" in str(q)
+
+
+def test_tensor_arguments_work_too():
+    needs("avx512")
+    q = G.schedule_gemm(gemm_tensors, "avx512", small_blocks("avx512", "f32"))
+    run_against_numpy(q.compile(), "f32", [(29, 70, 33), (1, 1, 1)])
+
+
+def test_the_par_loop_is_race_checked():
+    # the packed buffers are allocated once per jc (and thread): a parallel ic or pc
+    # loop would have its iterations write the same buffer
+    q = scheduled("avx512", "f32", parallel=False)
+    for loop in ("ic", "pc"):
+        with pytest.raises(SchedulingError, match="race|written|writes"):
+            parallelize_loop(q, q.find_loop(loop))
+
+
+@pytest.mark.parametrize("bad, phrase", [
+    ("two statements", "three perfectly nested loops"),
+    ("wrong statement", "expected the statement"),
+])
+def test_refuses_what_is_not_a_gemm(bad, phrase):
+    p = not_gemm_two if bad == "two statements" else not_gemm_transposed
+    with pytest.raises(ValueError, match=phrase):
+        G.schedule_gemm(p, "avx512")
+
+
+def test_refuses_bad_targets_and_blocks():
+    with pytest.raises(ValueError, match="unknown GEMM target 'sse'"):
+        G.schedule_gemm(sgemm, "sse")
+    with pytest.raises(ValueError, match="NC of NR x threads = 64"):
+        G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=16, nc=32))
+    with pytest.raises(ValueError, match="MC a multiple of MR x threads = 28"):
+        G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64))
+    with pytest.raises(ValueError, match="NR must be a multiple of 16"):
+        G.schedule_gemm(sgemm, "avx512", shape=(4, 20))
+
+
+@proc
+def not_gemm_two(M: size, N: size, A: f32[M, N] @ DRAM, C: f32[M, N] @ DRAM):
+    for i in seq(0, M):
+        for j in seq(0, N):
+            C[i, j] = 0.0
+            C[i, j] += A[i, j]
+
+
+@proc
+def not_gemm_transposed(M: size, N: size, K: size, A: f32[K, M] @ DRAM, B: f32[K, N] @ DRAM,
+                        C: f32[M, N] @ DRAM):
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[k, i] * B[k, j]
+
+
+# ---------------------------------------------------------------- NEON, under qemu
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_neon_kernel_runs_on_aarch64(dtype):
+    from test_neon import run_on_arm
+
+    isa = G.target("neon").isa(dtype)
+    blk = G.Blocking(mc=2 * isa.mr, kc=8, nc=2 * isa.nr)
+    plain = neon_plain[dtype]
+    q = G.schedule_gemm(plain, "neon", blk, threads=1)
+    assert f"gemm_ukernel_{dtype}_{isa.mr}x{isa.nr}_neon(" in str(q)
+    _, fast = G.microkernel("neon", dtype)
+    assert f"neon_vfmadd_{isa.lanes}x{dtype}_{isa.lanes}x{dtype}(" in str(fast)
+    rng = np.random.default_rng(6)
+    t = DTYPES[dtype]
+    runs, wants = [], []
+    for m, n, k in [(1, 1, 1), (isa.mr + 3, isa.nr + 5, 9), (2 * isa.mr + 1, 3 * isa.nr - 1, 17),
+                    (37, 29, 20)]:
+        A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
+        C = rng.standard_normal((m, n)).astype(t)
+        wants.append(C.astype(np.float64) + A.astype(np.float64) @ B.astype(np.float64))
+        runs.append((q, {"M": m, "N": n, "K": k, "A": A, "B": B, "C": C}))
+    for got, want in zip(run_on_arm(runs), wants):
+        np.testing.assert_allclose(got["C"], want, rtol=1e-4 if dtype == "f32" else 1e-12,
+                                   atol=1e-4 if dtype == "f32" else 1e-12)
+
+
+@proc
+def neon_sgemm(M: size, N: size, K: size, A: f32[M, K] @ DRAM, B: f32[K, N] @ DRAM,
+               C: f32[M, N] @ DRAM):
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@proc
+def neon_dgemm(M: size, N: size, K: size, A: f64[M, K] @ DRAM, B: f64[K, N] @ DRAM,
+               C: f64[M, N] @ DRAM):
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+neon_plain = {"f32": neon_sgemm, "f64": neon_dgemm}
