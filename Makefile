@@ -25,11 +25,13 @@ test: $(STAMP) testdeps
 # Test tools from apt, installed when apt is available and we may use it: SIMDe
 # (libsimde-dev) executes AVX-512 code on a machine without AVX-512; the AArch64 cross
 # compiler (gcc-aarch64-linux-gnu) and qemu-user execute NEON code on a machine without
-# Arm. The tests that need them say so, and skip, when they are missing.
-TESTDEPS := libsimde-dev gcc-aarch64-linux-gnu qemu-user
+# Arm; clang (with its OpenMP runtime) is the second compiler the differential tests run
+# the interpreter against (gcc is the first). The tests that need them say so, and skip,
+# when they are missing.
+TESTDEPS := libsimde-dev gcc-aarch64-linux-gnu qemu-user clang libomp-dev
 testdeps:
 	@{ test -f /usr/include/simde/x86/avx512.h && command -v aarch64-linux-gnu-gcc >/dev/null \
-	   && command -v qemu-aarch64 >/dev/null; } || \
+	   && command -v qemu-aarch64 >/dev/null && command -v clang >/dev/null; } || \
 	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	    { apt-get update -qq && apt-get install -y -qq $(TESTDEPS) >/dev/null; } ; } || \
 	  echo "note: $(TESTDEPS) not all installed; the AVX-512 and NEON tests that need them will be skipped"
