@@ -96,3 +96,17 @@ def test_an_extern_on_integers_gives_a_32_bit_int():
     c = np.array([5, 0, -3, 2], np.int8)
     *_, o = agree(int_exp, [c, np.full(4, 0.5, np.float32), np.zeros(4, np.float32)])
     assert o.tolist() == [74, 0.5, 0, 3.5]
+
+
+@proc
+def int_sigmoid(N: size, A: i32[N]):
+    for k in seq(0, N):
+        A[k] += sigmoid(A[k])
+
+
+def test_sigmoid_of_int_min_negates_in_floating_point():
+    # pins semantics.md#externs: the argument converts to double before `-x`; the C
+    # negated the int, and -INT_MIN overflowed (fuzzer case 100205: 1 compiled, 0 here)
+    a = np.array([-2**31, -5, 0, 7], np.int32)
+    (out,) = agree(int_sigmoid, [a])
+    assert out.tolist() == [-2**31, -5, 0, 7]

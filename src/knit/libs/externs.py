@@ -145,7 +145,9 @@ class _Sigmoid(Extern):
         return "#include <math.h>"
 
     def compile(self, args, prim_type):
-        return f"(1 / (1 + exp{_suffix(prim_type)}(-({args[0]}))))"
+        # negate in floating point: `-x` of the int INT_MIN overflows (semantics.md#externs)
+        fty = prim_type if prim_type in ("float", "double") else "double"
+        return f"(1 / (1 + exp{_suffix(prim_type)}(-({fty})({args[0]}))))"
 
     def interpret(self, args):
         # computed as the C is: in float for an f32 argument, else in double
