@@ -202,7 +202,7 @@ def backend_diff(p, sizes: dict, seed: int, edge: bool = True,
             got = run(p, cc, args)
         except Exception as e:  # noqa: BLE001
             found.append(BackendDiff(cc, "", (), None, None, 0, sizes,
-                                     error=f"{type(e).__name__}: {str(e)[:600]}"))
+                                     error=f"{type(e).__name__}: {_short_error(str(e))}"))
             continue
         d = compare(p._loopir_proc, want, got, same_bits)
         if d is not None:
@@ -212,6 +212,14 @@ def backend_diff(p, sizes: dict, seed: int, edge: bool = True,
     first = next((d for d in found if not d.error), found[0])
     first.mode = "+".join(d.mode for d in found if bool(d.error) == bool(first.error))
     return first
+
+
+def _short_error(msg: str) -> str:
+    """A compiler's error, cut short, but always with its first `error:` line (what
+    tells two such bugs apart; long cache paths may push it past the cut)."""
+    first = next((ln.strip() for ln in msg.splitlines() if "error:" in ln), "")
+    short = msg[:600]
+    return short if first in short else f"{first}\n{short}"
 
 
 def is_undefined(e: BaseException) -> bool:

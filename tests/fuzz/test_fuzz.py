@@ -257,3 +257,13 @@ def test_compare_reports_acceptance_per_primitive():
     row = next(x for x in lines if x.startswith("fuse"))
     assert "80.0%" in row and "60.0%" in row and "-2" in row
     assert compare(a, a)[1] == []
+
+
+def test_a_compilers_error_line_survives_the_cut():
+    # known.py tells backend errors apart by the compiler's `error:` line, which a long
+    # cache path may push past the part of the message that is kept
+    from .backends import _short_error
+
+    msg = "command: cc " + "/very/long/path" * 60 + "\nx.c:12:5: error: _Float16 is not supported"
+    assert "error: _Float16 is not supported" in _short_error(msg)
+    assert _short_error("short\nx.c:1:1: error: e") == "short\nx.c:1:1: error: e"
