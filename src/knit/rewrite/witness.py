@@ -128,16 +128,18 @@ def unproven(facts, goal, ir: N.Proc) -> tuple[str, dict | None]:
         return "Could not prove it, and the solver found no counterexample.", None
     values = _values(model, ir)
     try:
-        atoms = sorted((a for a in A.formula_vars(formula(goal)) if isinstance(a, Sym)),
-                       key=lambda a: a.name)
+        atoms = A.formula_vars(formula(goal))
     except Exception:  # noqa: BLE001
-        atoms = []
+        atoms = None
+    if atoms is not None and not atoms:
+        return "It is false as written: no variable is involved.", values
+    atoms = sorted((a for a in atoms or () if isinstance(a, Sym)), key=lambda a: a.name)
     shown = dict(values)
     for a in atoms:
         if a not in shown and model.value(a) is not None:
             shown[a] = model.value(a)
     return (f"Counterexample: {_show(shown)}." if shown else
-            "Counterexample: it fails for some values."), values
+            "It is false as written: no variable is involved."), values
 
 
 # ---------------------------------------------------------------- running both
@@ -316,7 +318,8 @@ def reversed_loop(loop: N.For) -> N.For:
 def why(err, facts, goal, proc):
     """A refusal for a condition `goal` not proven under `facts` in `proc` (a Procedure
     or its IR), with the values that make it false, or 'could not prove'."""
-    note, values = unproven(facts, goal, getattr(proc, "_loopir_proc", proc))
+    ir = getattr(proc, "_loopir_proc", proc) if proc is not None else _NO_PROC
+    note, values = unproven(facts, goal, ir)
     return attach(err, note, None, values)
 
 
