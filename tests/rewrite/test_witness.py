@@ -130,6 +130,34 @@ def test_witness_is_kept_on_the_error():
     assert "the rewrite computes" in w.text
 
 
+@proc
+def wave8(x: f32[9, 9]):
+    for i in seq(0, 8):
+        for j in seq(0, 8):
+            x[i + 1, j] = x[i, j + 1] + 1.0
+
+
+@proc
+def wave8_swapped(x: f32[9, 9]):
+    for j in seq(0, 8):
+        for i in seq(0, 8):
+            x[i + 1, j] = x[i, j + 1] + 1.0
+
+
+def test_an_input_too_large_to_print_is_given_by_its_recipe():
+    msg = refusal(lambda: reorder_loops(wave8, "i"))
+    m = re.search(r"x filled in argument order by numpy\.random\.default_rng\((\d+)\)"
+                  r"\.integers\(1, 10, shape\): the original computes x\[(\d+), (\d+)\] = "
+                  r"(\S+), but the rewrite computes (\S+)\.", msg)
+    assert m, msg
+    x = np.random.default_rng(int(m[1])).integers(1, 10, (9, 9)).astype(np.float32)
+    a, b = x.copy(), x.copy()
+    wave8.interpret(a)
+    wave8_swapped.interpret(b)
+    k = (int(m[2]), int(m[3]))
+    assert a[k] == float(m[4]) and b[k] == float(m[5]) and a[k] != b[k]
+
+
 # ---------------------------------------------------------------- reorder_stmts
 
 

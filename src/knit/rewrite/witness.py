@@ -27,8 +27,8 @@ _SEEDS = 8  # random inputs tried before giving up on a differing element
 
 @dataclass
 class Witness:
-    """What a refusal shows: `values` (sizes and other control arguments by name),
-    the text, and, when the two programs were run, the inputs (`args`, in argument
+    """What a refusal shows: the text, `values` (sizes and other control arguments;
+    `sizes` gives them by name), and, when the two programs were run, the inputs (`args`, in argument
     order, before running), the differing element and both results."""
 
     text: str
@@ -159,7 +159,7 @@ def run(proc, rewritten: N.Proc, values: dict | None, *, how: str = "the rewrite
                 return None
             hit = _differ(ir, rewritten, args)
             if hit is not None:
-                return _witness(ir, values, args, hit, how)
+                return _witness(ir, values, args, hit, how, seed)
     except Exception:  # noqa: BLE001 - not runnable (an instr, a config, ...): no witness
         return None
     return None
@@ -220,10 +220,14 @@ def _differ(ir: N.Proc, rewritten: N.Proc, args: tuple):
     return None
 
 
-def _witness(ir, values, args, hit, how) -> Witness:
+def _witness(ir, values, args, hit, how, seed: int) -> Witness:
     name, k, want, got = hit
-    shown = [f"{a.name.name} = {_array_str(v)}" for a, v in zip(ir.args, args)
-             if isinstance(v, np.ndarray) and v.size <= _MAX_SHOWN]
+    arrays = [(a.name.name, v) for a, v in zip(ir.args, args) if isinstance(v, np.ndarray)]
+    shown = [f"{n} = {_array_str(v)}" for n, v in arrays if v.size <= _MAX_SHOWN]
+    hidden = [n for n, v in arrays if v.size > _MAX_SHOWN]
+    if hidden:  # too long to print: say how to make them
+        shown.append(f"{', '.join(hidden)} filled in argument order by "
+                     f"numpy.random.default_rng({seed}).integers(1, 10, shape)")
     inputs = ", ".join([_show(values)] + shown) if values else ", ".join(shown)
     if name is None:  # the rewrite left the memory it may touch
         text = f" Run on the input {inputs}, {how} fails: {_strip_pos(got)}."
