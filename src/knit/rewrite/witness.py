@@ -28,8 +28,9 @@ _SEEDS = 8  # random inputs tried before giving up on a differing element
 @dataclass
 class Witness:
     """What a refusal shows: the text, `values` (sizes and other control arguments;
-    `sizes` gives them by name), and, when the two programs were run, the inputs (`args`, in argument
-    order, before running), the differing element and both results."""
+    `sizes` gives them by name), and, when the two programs were run, the inputs
+    (`args`, in argument order, before running), the differing element and both
+    results."""
 
     text: str
     values: dict = field(default_factory=dict)  # Sym -> int
