@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knit import proc
+from knit import config, proc
 from knit.errors import BoundsError, SchedulingError
 from knit.stdlib.scheduling import (
     fission,
@@ -209,6 +209,26 @@ def test_parallelize_loop_witness():
 def test_the_hint_stays_the_last_line():
     msg = refusal(lambda: parallelize_loop(prefix, "i"))
     assert msg.splitlines()[-1].startswith("give each iteration its own accumulator")
+
+
+@config
+class Gain:
+    k: f32
+
+
+def test_running_a_witness_keeps_the_interpreters_config_values():
+    from knit.runtime.interp import config_value, reset_configs
+
+    @proc
+    def set_gain(g: f32):
+        Gain.k = g
+
+    set_gain.interpret(np.array(3.0, dtype=np.float32))
+    try:
+        refusal(lambda: parallelize_loop(prefix, "i"))  # runs both programs
+        assert config_value(Gain, "k") == 3.0
+    finally:
+        reset_configs()
 
 
 # ---------------------------------------------------------------- fission

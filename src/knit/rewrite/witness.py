@@ -117,8 +117,8 @@ def conflict(hit, ir: N.Proc) -> tuple[str, dict | None]:
 
 
 def unproven(facts, goal, ir: N.Proc) -> tuple[str, dict | None]:
-    """'Counterexample: it is false with N = 3, i = 2.' for a condition the solver could
-    not prove, or 'Could not prove it ...' when it finds no values."""
+    """'Counterexample: N = 3, i = 2.' (values under which a condition the solver could
+    not prove is false), or 'Could not prove it ...' when it finds no values."""
     from knit.analysis import affine as A
     from knit.analysis.smt import Facts, formula
     from knit.ir.sym import Sym
@@ -194,8 +194,11 @@ def _differ(ir: N.Proc, rewritten: N.Proc, args: tuple):
     the two programs' results differ; (None, (), None, message) when the rewrite
     accesses memory out of bounds (and the original does not); None if they agree."""
     from knit.errors import InternalError
+    from knit.runtime import interp
     from knit.runtime.interp import interpret, reset_configs
 
+    # both runs start from unset configs; the user's interpreter state is put back after
+    saved = {cfg: dict(fields) for cfg, fields in interp._CONFIGS.items()}
     results = []
     try:
         for p in (ir, rewritten):
@@ -210,6 +213,7 @@ def _differ(ir: N.Proc, rewritten: N.Proc, args: tuple):
             results.append(mine)
     finally:
         reset_configs()
+        interp._CONFIGS.update(saved)
     for a, x, y in zip(ir.args, *results):
         if not isinstance(x, np.ndarray):
             continue
