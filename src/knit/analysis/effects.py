@@ -509,12 +509,26 @@ def first_conflict(xs, ys, facts, *, ren_x=None, ren_y=None, relation=(),
             cx, ix = side_x.instance(x)
             cy, iy = side_y.instance(y)
             if ix is None or iy is None or len(ix) != len(iy):
-                return x, y
+                return Conflict(x, y)
             goal = A.disj([A.disj([A.ge0((a - b).plus(-1)), A.ge0((b - a).plus(-1))])
                            for a, b in zip(ix, iy)]) if ix else A.FALSE
             if not prove(base.add(*cx, *cy), goal):
-                return x, y
+                return Conflict(x, y, base.add(*cx, *cy), goal, ix, iy, ren_x, ren_y)
     return None
+
+
+class Conflict(tuple):
+    """The pair (x, y) first_conflict found, with what a counterexample needs
+    (rewrite/witness.py): the facts, the goal "x and y touch different locations" that
+    could not be proven, each side's indices as linear forms and its renamings. The
+    facts are None when the accesses are outside the integer fragment."""
+
+    def __new__(cls, x, y, facts=None, goal=None, ix=None, iy=None, ren_x=None,
+                ren_y=None):
+        out = super().__new__(cls, (x, y))
+        out.facts, out.goal, out.ix, out.iy = facts, goal, ix, iy
+        out.ren_x, out.ren_y = ren_x or {}, ren_y or {}
+        return out
 
 
 def _distinct(acc) -> list:

@@ -22,6 +22,7 @@ from knit.rewrite.bufaccess import (
     substitute_window,
     uses,
 )
+from knit.rewrite import witness as W
 from knit.rewrite.common import bad_arg, reachable, refuse, replace_stmts
 
 # ---------------------------------------------------------------- locate
@@ -100,14 +101,16 @@ def _check_in_bounds(prim, cur, stmts, buf, dims, facts):
                 goal = E.and_(E.le(const(0), lo), E.le(hi, d)) if hi is not None else \
                     E.and_(E.le(const(0), lo), E.lt(lo, d))
                 if not prove(f, goal):
-                    raise refuse(prim, _stmt_of(cur), f"the window {expr_str(idx)} may fall "
+                    err = refuse(prim, _stmt_of(cur), f"the window {expr_str(idx)} may fall "
                                  "outside the new shape")
+                    raise W.why(err, f, goal, cur._proc)
             continue
         for i, d in zip(idx, dims):
             if not prove(f, E.and_(E.le(const(0), i), E.lt(i, d))):
-                raise refuse(prim, _stmt_of(cur), f"the access {buf.name}[{', '.join(map(expr_str, idx))}] "
+                err = refuse(prim, _stmt_of(cur), f"the access {buf.name}[{', '.join(map(expr_str, idx))}] "
                              f"may fall outside the new shape (index {expr_str(i)} of "
                              f"size {expr_str(d)})")
+                raise W.why(err, f, E.and_(E.le(const(0), i), E.lt(i, d)), cur._proc)
 
 
 def _tensor(cur, prim):
@@ -156,10 +159,12 @@ def _check_stable(prim, node, e, what):
 def _check_new_dim(prim, node, facts, size, index):
     _check_stable(prim, node, index, "index")
     if not prove(facts, E.lt(const(0), size)):
-        raise refuse(prim, node, f"cannot prove the new dimension {expr_str(size)} is positive")
+        err = refuse(prim, node, f"cannot prove the new dimension {expr_str(size)} is positive")
+        raise W.why(err, facts, E.lt(const(0), size), None)
     if not prove(facts, E.and_(E.le(const(0), index), E.lt(index, size))):
-        raise refuse(prim, node, f"cannot prove the index {expr_str(index)} lies in "
+        err = refuse(prim, node, f"cannot prove the index {expr_str(index)} lies in "
                      f"[0, {expr_str(size)})")
+        raise W.why(err, facts, E.and_(E.le(const(0), index), E.lt(index, size)), None)
 
 
 def _index_scalar(stmts, buf, index, new_t):
@@ -175,11 +180,13 @@ def divide_dim(proc, cur, k: int, q: int):
     facts = _facts_after(proc, cur)
     d = typ.dims[k]
     if not prove(facts, E.eq(N.BinOp("%", d, const(q), T.INDEX), const(0))):
-        raise refuse(prim, node, f"cannot prove dimension {k} ({expr_str(d)}) is a multiple "
+        err = refuse(prim, node, f"cannot prove dimension {k} ({expr_str(d)}) is a multiple "
                      f"of {q}")
+        raise W.why(err, facts, E.eq(N.BinOp("%", d, const(q), T.INDEX), const(0)), proc)
     if not prove(facts, E.le(const(q), d)):  # the outer dimension d / q must not be 0
-        raise refuse(prim, node, f"cannot prove dimension {k} ({expr_str(d)}) is at least "
+        err = refuse(prim, node, f"cannot prove dimension {k} ({expr_str(d)}) is at least "
                      f"{q}")
+        raise W.why(err, facts, E.le(const(q), d), proc)
     _no_whole_uses(prim, cur, stmts, buf)
     hi = _fold_div(d, q)
 
@@ -267,7 +274,8 @@ def resize_dim(proc, cur, k: int, size: N.Expr, offset: N.Expr):
     _, _, _, _, stmts, _ = _scope(proc, cur)
     facts = _facts_after(proc, cur)
     if not prove(facts, E.lt(const(0), size)):
-        raise refuse(prim, node, f"cannot prove the new size {expr_str(size)} is positive")
+        err = refuse(prim, node, f"cannot prove the new size {expr_str(size)} is positive")
+        raise W.why(err, facts, E.lt(const(0), size), proc)
     _check_stable(prim, node, offset, "offset")
     _no_whole_uses(prim, cur, stmts, buf)
 
@@ -662,9 +670,10 @@ def _check_no_carried_values(prim, proc, node, loop, path):
     hit = E.first_conflict(writes, reads, facts, ren_x={loop.iter: i1},
                            ren_y={loop.iter: i2}, relation=rel, reduces_commute=False)
     if hit:
-        raise refuse(prim, node, f"a value written to '{node.name.name}' in one iteration "
+        err = refuse(prim, node, f"a value written to '{node.name.name}' in one iteration "
                      f"may be read in a later one (the statement that "
                      f"{hit[1].describe()} may see it)")
+        raise W.why_conflict(err, hit, proc)
 
 
 def _fresh_alloc(node, stmts):

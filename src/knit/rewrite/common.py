@@ -36,7 +36,9 @@ def refuse(prim: str, where, condition: str, hint: str = "") -> SchedulingError:
         lines += ["  in:"] + [f"    {ln}" for ln in shown]
     if hint:
         lines.append(hint)
-    return SchedulingError("\n".join(lines))
+    err = SchedulingError("\n".join(lines))
+    err.hint = hint  # the last line: a witness (rewrite/witness.py) goes before it
+    return err
 
 
 def bad_arg(prim: str, what: str) -> SchedulingError:
@@ -208,6 +210,9 @@ def check_par_loops(ir: N.Proc) -> None:
         acc = E.accesses(s.body, E.windows_at(ir, path))
         hit = E.race(s, E.context_facts(ir, path), acc)
         if hit:
-            raise refuse("the rewrite", s, f"iterations of the par loop over '{s.iter.name}' "
+            from knit.rewrite import witness as W
+
+            err = refuse("the rewrite", s, f"iterations of the par loop over '{s.iter.name}' "
                          f"would race: one {hit[0].describe()}, another {hit[1].describe()}",
                          "keep the buffers each iteration writes inside the loop")
+            raise W.why_conflict(err, hit, ir)

@@ -11,6 +11,7 @@ from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
 from knit.ir.visit import _AlphaEq, free_syms, stmt_syms, subst_stmts, walk_stmts
+from knit.rewrite import witness as W
 from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stmts
 
 
@@ -53,10 +54,11 @@ def check_stable(prim: str, where, exprs, cur, stmts, what: str = "loop bounds")
                          "would be evaluated again after it changed")
 
 
-def check_no_race(prim: str, loop: N.For, facts, acc, where=None) -> None:
+def check_no_race(prim: str, loop: N.For, facts, acc, where=None, cur=None) -> None:
     """Refuse unless the iterations of `loop` (its body's accesses are `acc`) can run in
     parallel: no location touched by two different iterations is written or reduced
-    into by either, and no parallel loop inside (they do not nest)."""
+    into by either, and no parallel loop inside (they do not nest). `cur`, the
+    statement where `loop` stands in its proc, lets the refusal show a witness."""
     where = where if where is not None else loop
     if any(isinstance(s, N.For) and s.mode == "par" for s in walk_stmts(loop.body)):
         raise refuse(prim, where, "the loop would contain another parallel loop; parallel "
@@ -65,11 +67,12 @@ def check_no_race(prim: str, loop: N.For, facts, acc, where=None) -> None:
     hit = E.race(loop, facts, acc)
     if hit:
         what = "reduce into" if "+" in (hit[0].kind, hit[1].kind) else "touch"
-        raise refuse(prim, where, f"iterations of the parallel loop '{loop.iter.name}' would "
+        err = refuse(prim, where, f"iterations of the parallel loop '{loop.iter.name}' would "
                      f"race: two different iterations may {what} the same location (one "
                      f"{hit[0].describe()}, another {hit[1].describe()})",
                      "give each iteration its own accumulator (e.g. stage_mem) or "
                      "parallelize an outer loop whose iterations are independent")
+        raise W.race(err, hit, cur, loop)
 
 
 # ---------------------------------------------------------------- divide_loop
@@ -91,10 +94,11 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
 
     if perfect:
         if not prove(facts, E.eq(_mod(n, quot), const(0))):
-            raise refuse("divide_loop", loop, f"cannot prove that the trip count "
+            err = refuse("divide_loop", loop, f"cannot prove that the trip count "
                          f"{expr_str(n)} is a multiple of {quot} (perfect=True)",
                          "add an assert such as `assert N % {q} == 0` to the proc, or use "
                          "tail='guard' or 'cut'".replace("{q}", str(quot)))
+            raise W.why(err, facts, E.eq(_mod(n, quot), const(0)), proc)
         inner_loop = N.For(i_sym, const(0), const(quot), body_at(add(mul(const(quot), o), i)),
                            "seq", loop.srcinfo)
         return replace_stmts(proc, cur, (loop.with_(iter=o_sym, lo=const(0),
@@ -162,15 +166,17 @@ def divide_with_recompute(proc, cur, outer_hi, outer_stride: int, outer: str, in
     facts = facts_at(cur)
     extra = sub(loop.hi, mul(outer_hi, const(outer_stride)))
     if not prove(facts, E.le(const(1), outer_hi)):
-        raise refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} >= 1: with no chunk, "
+        err = refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} >= 1: with no chunk, "
                      "no iteration would run")
+        raise W.why(err, facts, E.le(const(1), outer_hi), proc)
     if not prove(facts, E.le(const(0), extra)):
-        raise refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} * {outer_stride} <= "
+        err = refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} * {outer_stride} <= "
                      f"{expr_str(loop.hi)}: the chunks would run past the loop's end")
+        raise W.why(err, facts, E.le(const(0), extra), proc)
     check_stable(prim, loop, [loop.hi, outer_hi], cur, loop.body)
     acc = accesses_at(cur, loop.body)
-    check_idempotent(prim, loop, loop.body, facts, acc)
-    _check_rerun_after_later(loop, facts, acc)
+    check_idempotent(prim, loop, loop.body, facts, acc, proc)
+    _check_rerun_after_later(loop, facts, acc, proc)
     o_sym, i_sym = _new_iter(outer), _new_iter(inner)
     idx = add(mul(const(outer_stride), var(o_sym)), var(i_sym))
     inner_loop = N.For(i_sym, const(0), add(const(outer_stride), extra),
@@ -179,7 +185,7 @@ def divide_with_recompute(proc, cur, outer_hi, outer_stride: int, outer: str, in
                                                 body=(inner_loop,)),))
 
 
-def _check_rerun_after_later(loop: N.For, facts, acc) -> None:
+def _check_rerun_after_later(loop: N.For, facts, acc, proc=None) -> None:
     """The iterations in the overlap of two chunks run again after later iterations ran:
     nothing an iteration reads or writes may be written by a later one."""
     i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
@@ -187,12 +193,13 @@ def _check_rerun_after_later(loop: N.For, facts, acc) -> None:
     hit = E.first_conflict(acc, E.writes(acc), facts, ren_x={loop.iter: i1},
                            ren_y={loop.iter: i2}, relation=rel)
     if hit:
-        raise refuse("divide_with_recompute", loop, "an iteration that is computed again "
+        err = refuse("divide_with_recompute", loop, "an iteration that is computed again "
                      f"after later ones {hit[0].describe()}, and a later iteration "
                      f"{hit[1].describe()}, which may be the same location")
+        raise W.why_conflict(err, hit, proc)
 
 
-def check_idempotent(prim: str, where, body, facts, acc) -> None:
+def check_idempotent(prim: str, where, body, facts, acc, proc=None) -> None:
     """Running `body` twice in a row must equal running it once: it reduces into nothing
     and never reads a location it writes. `acc` are the body's accesses."""
     red = [a for a in acc if a.kind == "+"]
@@ -201,8 +208,9 @@ def check_idempotent(prim: str, where, body, facts, acc) -> None:
                      "so running it again would change the result")
     hit = E.first_conflict(E.writes(acc), E.reads(acc), facts)
     if hit:
-        raise refuse(prim, where, f"the body is not idempotent: it {hit[0].describe()} and "
+        err = refuse(prim, where, f"the body is not idempotent: it {hit[0].describe()} and "
                      f"{hit[1].describe()}, which may be the same location")
+        raise W.why_conflict(err, hit, proc)
 
 
 # ---------------------------------------------------------------- mult_loops
@@ -243,13 +251,15 @@ def join_loops(proc, cur1, cur2):
     # the second loop's bounds were evaluated after the first loop ran
     check_stable(prim, l1, [l2.lo, l2.hi], cur1, l1.body)
     if not prove(facts, E.eq(l1.hi, l2.lo)):
-        raise refuse(prim, l1, f"cannot prove the first loop ends ({expr_str(l1.hi)}) "
+        err = refuse(prim, l1, f"cannot prove the first loop ends ({expr_str(l1.hi)}) "
                      f"where the second begins ({expr_str(l2.lo)})")
+        raise W.why(err, facts, E.eq(l1.hi, l2.lo), proc)
     for lp, which in ((l1, "first"), (l2, "second")):
         if not prove(facts, E.le(lp.lo, lp.hi)):
-            raise refuse(prim, l1, f"cannot prove the {which} loop's range is not empty the "
+            err = refuse(prim, l1, f"cannot prove the {which} loop's range is not empty the "
                          f"wrong way round ({expr_str(lp.lo)} <= {expr_str(lp.hi)}): the "
                          "joined loop would run iterations neither loop ran")
+            raise W.why(err, facts, E.le(lp.lo, lp.hi), proc)
     b2 = subst_stmts(l2.body, {l2.iter: var(l1.iter)})
     if not _same_block(l1.body, b2):
         raise refuse(prim, l1, "the two loops' bodies differ")
@@ -275,8 +285,9 @@ def cut_loop(proc, cur, cut):
     loop: N.For = cur._node()
     facts = facts_at(cur)
     if not prove(facts, E.and_(E.le(loop.lo, cut), E.le(cut, loop.hi))):
-        raise refuse("cut_loop", loop, f"cannot prove {expr_str(loop.lo)} <= {expr_str(cut)} "
+        err = refuse("cut_loop", loop, f"cannot prove {expr_str(loop.lo)} <= {expr_str(cut)} "
                      f"<= {expr_str(loop.hi)}")
+        raise W.why(err, facts, E.and_(E.le(loop.lo, cut), E.le(cut, loop.hi)), proc)
     # the second loop's bounds are evaluated after the first part ran
     check_stable("cut_loop", loop, [cut, loop.hi], cur, loop.body)
     first = loop.with_(hi=cut)
@@ -290,8 +301,9 @@ def shift_loop(proc, cur, new_lo):
     loop: N.For = cur._node()
     facts = facts_at(cur)
     if not prove(facts, E.le(const(0), new_lo)):
-        raise refuse("shift_loop", loop, f"cannot prove the new lower bound "
+        err = refuse("shift_loop", loop, f"cannot prove the new lower bound "
                      f"{expr_str(new_lo)} is >= 0")
+        raise W.why(err, facts, E.le(const(0), new_lo), proc)
     # the old lower bound moves into the body, evaluated in every iteration
     check_stable("shift_loop", loop, [loop.lo, new_lo], cur, loop.body)
     it = loop.iter.copy()
@@ -326,11 +338,13 @@ def reorder_loops(proc, cur):
     relation = rng + [E.lt(i1, i2), E.lt(j2, j1)]
     hit = E.first_conflict(acc, acc, facts, ren_x={outer.iter: i1, inner.iter: j1},
                            ren_y={outer.iter: i2, inner.iter: j2}, relation=relation)
+    new_outer = inner.with_(body=(outer.with_(body=inner.body),))
     if hit:
-        raise refuse("reorder_loops", outer, "a dependence between iterations would be "
+        err = refuse("reorder_loops", outer, "a dependence between iterations would be "
                      f"reversed: one iteration {hit[0].describe()} and a later one "
                      f"{hit[1].describe()}, which may be the same location")
-    new_outer = inner.with_(body=(outer.with_(body=inner.body),))
+        raise W.refusal(err, hit, proc, lambda: replace_stmts(proc, cur, (new_outer,),
+                                                              unsafe=True))
     if new_outer.mode == "par":  # its iterations now include every outer iteration
         check_no_race("reorder_loops", new_outer, facts, accesses_at(cur, new_outer.body),
                       outer)
@@ -369,10 +383,12 @@ def remove_loop(proc, cur, unsafe_disable_check: bool = False):
     if not unsafe_disable_check:
         facts = facts_at(cur)
         if not prove(facts, E.lt(loop.lo, loop.hi)):
-            raise refuse("remove_loop", loop, "cannot prove the loop runs at least once "
+            err = refuse("remove_loop", loop, "cannot prove the loop runs at least once "
                          f"({expr_str(loop.lo)} < {expr_str(loop.hi)})",
                          "add an assert, or specialize on the condition first")
-        check_idempotent("remove_loop", loop, loop.body, facts, accesses_at(cur, loop.body))
+            raise W.why(err, facts, E.lt(loop.lo, loop.hi), proc)
+        check_idempotent("remove_loop", loop, loop.body, facts, accesses_at(cur, loop.body),
+                         proc)
     return replace_stmts(proc, cur, loop.body, unsafe=unsafe_disable_check)
 
 
@@ -382,13 +398,15 @@ def add_loop(proc, block, name: str, hi, guard: bool, unsafe_disable_check: bool
     it = Sym(name)
     facts = E.context_facts(proc._loopir_proc, block._parent + ((block._field, block._lo),))
     if not prove(facts, E.lt(const(0), hi)):
-        raise refuse("add_loop", stmts[0], f"cannot prove the new loop's bound "
+        err = refuse("add_loop", stmts[0], f"cannot prove the new loop's bound "
                      f"{expr_str(hi)} is positive: the block would never run")
+        raise W.why(err, facts, E.lt(const(0), hi), proc)
     body = tuple(stmts)
     if guard:
         body = (N.If(E.eq(var(it), const(0)), body, (), stmts[0].srcinfo),)
     elif not unsafe_disable_check:
-        check_idempotent("add_loop", stmts[0], stmts, facts, accesses_at(block, stmts))
+        check_idempotent("add_loop", stmts[0], stmts, facts, accesses_at(block, stmts),
+                         proc)
     loop = N.For(it, const(0), hi, body, "seq", stmts[0].srcinfo)
     return replace_stmts(proc, block, (loop,), unsafe=unsafe_disable_check and not guard)
 
@@ -401,7 +419,8 @@ def parallelize_loop(proc, cur):
     if _inside_par(proc._loopir_proc, cur._path):
         raise refuse("parallelize_loop", loop, "the loop is already inside a parallel loop",
                      "parallel loops do not nest: parallelize only the outer one")
-    check_no_race("parallelize_loop", loop, facts_at(cur), accesses_at(cur, loop.body))
+    check_no_race("parallelize_loop", loop, facts_at(cur), accesses_at(cur, loop.body),
+                  cur=cur)
     return replace_stmts(proc, cur, (loop.with_(mode="par"),))
 
 

@@ -22,8 +22,10 @@ from knit.ir.visit import (
     walk_expr,
     walk_stmts,
 )
+from knit.errors import SchedulingError
 from knit.memory import DRAM
 from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
+from knit.rewrite import witness as W
 from knit.rewrite.common import bad_arg, refuse
 from knit.rewrite.exprs import arith_type, value_type
 
@@ -274,8 +276,9 @@ def _check_unchanged(prim, proc, e, between, spath):
     writes = E.writes(E.accesses(tuple(between), windows))
     hit = E.first_conflict(writes, reads, facts)
     if hit:
-        raise refuse(prim, P.stmt_at(proc._loopir_proc, spath), f"{expr_str(e)} may change "
+        err = refuse(prim, P.stmt_at(proc._loopir_proc, spath), f"{expr_str(e)} may change "
                      f"between its uses: a statement {hit[0].describe()}")
+        raise W.why_conflict(err, hit, proc)
 
 
 # ---------------------------------------------------------------- stage_mem
@@ -284,6 +287,18 @@ def _check_unchanged(prim, proc, e, between, spath):
 def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
     """win: a window x[..] with slices, a point x[i, j], or a scalar buffer x. The staged
     buffer has one dimension per slice (none: a scalar)."""
+    try:
+        return _stage_mem(proc, block, win, name, accum)
+    except SchedulingError as err:
+        # a refusal with a counterexample: show it break the rewrite made unchecked
+        raise W.add_run(err, proc, lambda: _stage_mem(proc, block, win, name, accum,
+                                                      checked=False))
+
+
+def _stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool,
+               checked: bool = True):
+    """`checked=False` skips the checks that the block stays inside the window and
+    that nothing bypasses the staging buffer: only to build a refusal's witness."""
     prim = "stage_mem"
     stmts = block._stmts()
     path0 = block._parent + ((block._field, block._lo),)
@@ -293,18 +308,20 @@ def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
     if btype is None:
         raise bad_arg(prim, f"'{buf.name}' is not a buffer visible here")
     elem = btype.basetype()
-    kinds = _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum)
-    _check_no_bypass(prim, proc, path0, stmts, win, kinds, facts)
+    kinds = _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum, checked)
+    if checked:
+        _check_no_bypass(prim, proc, path0, stmts, win, kinds, facts)
     _check_windows_end_with_block(prim, proc, block, buf)
     calls = _check_strides_unread(prim, stmts, buf, _same_strides(accs, btype, facts))
     new_buf = Sym(name)
     ivals = [w for w in accs if isinstance(w, N.Interval)]
     for w in ivals:  # a buffer dimension must be at least 1
         if not prove(facts, E.le(const(1), _extent(w))):
-            raise refuse(prim, stmts[0], f"the staged window {expr_str(win)} may be empty "
+            err = refuse(prim, stmts[0], f"the staged window {expr_str(win)} may be empty "
                          f"(its extent {expr_str(_extent(w))} may be 0), and a buffer needs "
                          "at least one element", "add an assert that makes it non-empty, or "
                          "specialize the block on that condition")
+            raise W.why(err, facts, E.le(const(1), _extent(w)), proc)
     staged_t = T.TensorT(tuple(_extent(w) for w in ivals), False, elem) if ivals else elem
     body = map_accesses(stmts, buf, lambda idx: _to_staged(accs, idx),
                         on_win=lambda w: _win_to_staged(accs, w, new_buf))
@@ -321,7 +338,7 @@ def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
     new = (N.Alloc(new_buf, staged_t, DRAM, src), *pre, *body, *post)
     ir = P.replace_block(proc._loopir_proc, block._parent, block._field, block._lo, block._hi,
                          new)
-    out = proc._derive(ir)
+    out = proc._derive(ir, unsafe=not checked)
     if calls:  # a callee's asserts on its arguments' shapes and strides hold again
         from knit.rewrite.subprocs import check_call_sites
 
@@ -335,7 +352,8 @@ def _accesses_of(win) -> tuple:
     return tuple(N.Point(i) for i in win.idx)  # a point x[i, j], or a scalar x
 
 
-def _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum) -> set:
+def _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum,
+                     checked: bool = True) -> set:
     """The kinds of use of buf in the block, after checking that staging keeps them."""
     kinds = {k for k, _ in uses(stmts, buf)}
     if not kinds:
@@ -357,7 +375,8 @@ def _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum) -> set:
         raise refuse(prim, stmts[0], f"accum=True needs a block that only reduces into "
                      f"'{buf.name}' (+=), but it also "
                      f"{'reads' if 'read' in kinds else 'writes'} it")
-    _check_block_inside(prim, stmts, buf, accs, facts)
+    if checked:
+        _check_block_inside(prim, stmts, buf, accs, facts, proc)
     return kinds
 
 
@@ -384,9 +403,10 @@ def _check_no_bypass(prim, proc, path0, stmts, win, kinds, facts) -> None:
             f"directly, not through the window '{buf.name}'"
         hint = "inline_window it first" if other is not root else \
             f"stage a window of '{root.name}' instead (inline_window '{buf.name}' first)"
-        raise refuse(prim, stmts[0], f"the block accesses '{root.name}' {how}, which would "
+        err = refuse(prim, stmts[0], f"the block accesses '{root.name}' {how}, which would "
                      f"bypass the staging buffer: it {hit[1].describe()}{_at_line(hit[1])}, "
                      f"which may lie in the staged window {_win_str(win)}", hint)
+        raise W.why_conflict(err, hit, proc)
 
 
 def _region_access(root, region, kinds) -> E.Access:
@@ -515,7 +535,7 @@ def _extent(w: N.Interval):
     return simplify_expr(sub(w.hi, w.lo))
 
 
-def _check_block_inside(prim, stmts, buf, accs, facts):
+def _check_block_inside(prim, stmts, buf, accs, facts, proc=None):
     """Every access of buf in the block must fall inside the staged window."""
     for idx, node, f in indexed_accesses(stmts, buf, facts):
         if isinstance(idx, N.WindowExpr):
@@ -530,9 +550,10 @@ def _check_block_inside(prim, stmts, buf, accs, facts):
             if not prove(f, goal):
                 what = expr_str(node) if isinstance(node, N.Expr) else \
                     f"{buf.name}[{', '.join(expr_str(i) for i in idx)}]"
-                raise refuse(prim, stmts[0], f"the block accesses {what} outside the window "
+                err = refuse(prim, stmts[0], f"the block accesses {what} outside the window "
                              f"{buf.name}[{', '.join(_acc_str(w) for w in accs)}]",
                              "stage a larger window, or a smaller block")
+                raise W.why(err, f, goal, proc)
 
 
 def _check_window_keeps_dims(prim, stmts, w: N.WindowExpr, buf, accs) -> None:

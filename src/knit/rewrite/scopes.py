@@ -12,6 +12,7 @@ from knit.cursors.forward import sid_index
 from knit.ir import nodes as N
 from knit.ir.printer import expr_str
 from knit.ir.visit import free_syms, stmt_syms, subst_stmts
+from knit.rewrite import witness as W
 from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stmts
 from knit.rewrite.loops import (
     _fresh_copy,
@@ -95,9 +96,11 @@ def _check_split(proc, cur, scope, pre, post, field):
     hit = E.first_conflict(b, a, facts, ren_x={scope.iter: i2}, ren_y={scope.iter: i1},
                            relation=rel)
     if hit:
-        raise refuse("fission", scope, "splitting the loop would reorder a dependence: an "
+        err = refuse("fission", scope, "splitting the loop would reorder a dependence: an "
                      f"iteration of the second part {hit[0].describe()} and a later iteration "
                      f"of the first part {hit[1].describe()}, which may be the same location")
+        raise W.refusal(err, hit, proc, lambda: replace_stmts(
+            proc, cur, _split_scope(scope, field, pre, post), unsafe=True))
 
 
 def _invariant_and_idempotent(loop, pre, a, b, facts) -> bool:
@@ -252,10 +255,12 @@ def _fuse_ifs(cur1, s1: N.If, s2: N.If) -> N.If:
 def _fuse_loops(cur1, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For:
     if not unsafe:  # the second loop's bounds were evaluated after the first loop ran
         check_stable("fuse", s1, [s2.lo, s2.hi], cur1, s1.body)
+    same = E.and_(E.eq(s1.lo, s2.lo), E.eq(s1.hi, s2.hi))
     if not (prove(facts, E.eq(s1.lo, s2.lo)) and prove(facts, E.eq(s1.hi, s2.hi))):
-        raise refuse("fuse", s1, f"cannot prove the loops have the same range: "
+        err = refuse("fuse", s1, f"cannot prove the loops have the same range: "
                      f"seq({expr_str(s1.lo)}, {expr_str(s1.hi)}) vs "
                      f"seq({expr_str(s2.lo)}, {expr_str(s2.hi)})")
+        raise W.why(err, facts, same, cur1._proc)
     body2 = subst_stmts(s2.body, {s2.iter: var(s1.iter)})
     fused = s1.with_(body=s1.body + body2)
     if unsafe:
@@ -268,9 +273,10 @@ def _fuse_loops(cur1, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For:
     hit = E.first_conflict(b, a, facts, ren_x={s1.iter: i2}, ren_y={s1.iter: i1},
                            relation=rel)
     if hit:
-        raise refuse("fuse", s1, "fusing would reorder a dependence: the second loop "
+        err = refuse("fuse", s1, "fusing would reorder a dependence: the second loop "
                      f"{hit[0].describe()} in an iteration that would now run before a "
                      f"later iteration of the first loop, which {hit[1].describe()}")
+        raise W.why_conflict(err, hit, cur1._proc)
     if fused.mode == "par":  # the second loop's body now runs in parallel iterations too
         check_no_race("fuse", fused, facts, accesses_at(cur1, fused.body), s1)
     return fused
@@ -303,13 +309,15 @@ def eliminate_dead_code(proc, cur):
             return replace_stmts(proc, cur, s.body)
         if prove(facts, E.not_(s.cond)):
             return replace_stmts(proc, cur, s.orelse or (N.Pass(s.srcinfo),))
-        raise refuse("eliminate_dead_code", s, f"cannot prove the condition "
+        err = refuse("eliminate_dead_code", s, f"cannot prove the condition "
                      f"{expr_str(s.cond)} is always true or always false here")
+        raise W.why(err, facts, s.cond, proc)
     if isinstance(s, N.For):
         if prove(facts, E.le(s.hi, s.lo)):
             return replace_stmts(proc, cur, (N.Pass(s.srcinfo),))
-        raise refuse("eliminate_dead_code", s, f"cannot prove the loop never runs "
+        err = refuse("eliminate_dead_code", s, f"cannot prove the loop never runs "
                      f"({expr_str(s.hi)} <= {expr_str(s.lo)})")
+        raise W.why(err, facts, E.le(s.hi, s.lo), proc)
     raise refuse("eliminate_dead_code", s, "expected an if or a loop")
 
 

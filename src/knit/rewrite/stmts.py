@@ -7,6 +7,7 @@ from knit.cursors import cursor as C
 from knit.cursors import paths as P
 from knit.ir import nodes as N
 from knit.ir.visit import stmt_syms
+from knit.rewrite import witness as W
 from knit.rewrite.common import derive, refuse, replace_stmts
 from knit.rewrite.loops import accesses_at, facts_at
 
@@ -65,7 +66,9 @@ def reorder_stmts(proc, block: C.BlockCursor):
     facts = facts_at(block[0])
     hit = E.first_conflict(accesses_at(block, (s1,)), accesses_at(block, (s2,)), facts)
     if hit:
-        raise refuse("reorder_stmts", s1, f"the statements do not commute: the first "
+        err = refuse("reorder_stmts", s1, f"the statements do not commute: the first "
                      f"{hit[0].describe()} and the second {hit[1].describe()}, which may be "
                      "the same location")
+        raise W.refusal(err, hit, proc, lambda: replace_stmts(proc, block, (s2, s1),
+                                                              unsafe=True))
     return replace_stmts(proc, block, (s2, s1))
