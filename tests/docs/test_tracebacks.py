@@ -1,0 +1,129 @@
+"""Errors point at the user's code: a knit error's traceback, as shown, has no frame
+inside the knit package (issue 13), unless KNIT_TRACEBACK=full.
+
+The corpus is tests/bad_inputs: every case there goes through `expect`, which returns
+the error it caught; this test runs those cases again with `expect` wrapped so that each
+error's formatted traceback is checked too."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import knit
+from knit.errors import InternalError, KnitError, format_exception
+
+BAD = Path(__file__).resolve().parents[1] / "bad_inputs"
+KNIT_DIR = str(Path(knit.__file__).resolve().parent)
+
+
+def _internal_frames(text: str) -> list[str]:
+    return [ln for ln in text.splitlines()
+            if ln.strip().startswith("File ") and KNIT_DIR in ln]
+
+
+def _corpus_modules():
+    sys.path.insert(0, str(BAD))
+    return [importlib.import_module(p.stem) for p in sorted(BAD.glob("test_*.py"))]
+
+
+def test_bad_input_corpus_tracebacks_have_no_knit_frames(monkeypatch):
+    monkeypatch.delenv("KNIT_TRACEBACK", raising=False)
+    mods = _corpus_modules()
+    checks = importlib.import_module("bad_input_checks")
+    original = checks.expect
+    seen: list[BaseException] = []
+
+    def expect(*args, **kwargs):
+        err = original(*args, **kwargs)
+        seen.append(err)
+        return err
+
+    monkeypatch.setattr(checks, "expect", expect)
+    for mod in mods:
+        if hasattr(mod, "expect"):
+            monkeypatch.setattr(mod, "expect", expect)
+    ran = 0
+    for mod in mods:
+        for name, fn in vars(mod).items():
+            if not name.startswith("test_") or not inspect.isfunction(fn):
+                continue
+            if inspect.signature(fn).parameters or hasattr(fn, "pytestmark"):
+                continue  # parametrized, fixtures or marks: pytest runs those
+            fn()
+            ran += 1
+    assert ran > 60 and len(seen) > 60, (ran, len(seen))
+    knit_errors = [e for e in seen if isinstance(e, KnitError)]
+    assert len(knit_errors) > 50
+    for err in knit_errors:
+        assert not isinstance(err, InternalError), err
+        text = format_exception(err)
+        assert not _internal_frames(text), text
+        assert str(err).splitlines()[0] in text
+        assert "KNIT_TRACEBACK=full" in text
+
+
+SCRIPT = textwrap.dedent('''
+    from __future__ import annotations
+    from knit import proc
+    from knit.stdlib.scheduling import divide_loop
+
+    @proc
+    def f(N: size, A: f32[N]):
+        for i in seq(0, N):
+            A[i] = 0.0
+
+    divide_loop(f, "for j in _: _", 4, ["a", "b"])
+''')
+
+
+@pytest.mark.parametrize("mode", ["", "full"])
+def test_uncaught_error_in_a_script(tmp_path, mode):
+    script = tmp_path / "user.py"
+    script.write_text(SCRIPT)
+    env = dict(os.environ, KNIT_TRACEBACK=mode, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 1
+    assert "PatternError: pattern 'for j in _: _' matches nothing" in out.stderr
+    assert f'File "{script}", line 11' in out.stderr
+    if mode == "full":
+        assert _internal_frames(out.stderr), out.stderr
+    else:
+        assert not _internal_frames(out.stderr), out.stderr
+        assert "set KNIT_TRACEBACK=full" in out.stderr
+
+
+def test_internal_error_keeps_every_frame():
+    def boom():
+        from knit.cursors import pattern  # any knit frame will do: raise from inside one
+
+        raise InternalError(f"bug in {pattern.__name__}")
+
+    try:
+        exec(compile("boom()", os.path.join(KNIT_DIR, "fake.py"), "exec"), {"boom": boom})
+    except InternalError as e:
+        text = format_exception(e)
+    assert _internal_frames(text) and "KNIT_TRACEBACK" not in text
+
+
+def test_caught_error_keeps_its_traceback_until_shown():
+    from knit.stdlib.scheduling import divide_loop
+
+    @knit.proc
+    def g(N: size, A: f32[N]):
+        for i in seq(0, N):
+            A[i] = 0.0
+
+    with pytest.raises(KnitError) as info:
+        divide_loop(g, "for j in _: _", 4, ["a", "b"])
+    full = "".join(__import__("traceback").format_exception(info.value))
+    assert _internal_frames(full)  # an `except` sees where it came from
+    assert not _internal_frames(format_exception(info.value))
