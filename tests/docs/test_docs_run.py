@@ -5,9 +5,11 @@ directory, from a file whose line numbers are the Markdown's (errors point there
 
 from __future__ import annotations
 
+import __future__
 import builtins
 import os
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -39,8 +41,12 @@ def _run(b: Block, ns: dict, tmp: Path) -> None:
     # padded so that the line numbers of tracebacks and knit errors are the Markdown's
     src = tmp / f"block{b.line}" / f"{b.path.name}.py"
     src.parent.mkdir()
+    ns["__file__"] = str(src)
     src.write_text("\n" * (b.line - 1) + b.code + "\n")
-    code = compile(src.read_text(), str(src), "exec", dont_inherit=True)
+    # a future import stays in force for the blocks after it, as in a Python session
+    future = __future__.annotations
+    flags = future.compiler_flag if ns.get("annotations") is future else 0
+    code = compile(src.read_text(), str(src), "exec", flags=flags, dont_inherit=True)
     if b.mode == "raises":
         with pytest.raises(_error_class(b.error)) as info:
             exec(code, ns)
@@ -53,12 +59,13 @@ def _run(b: Block, ns: dict, tmp: Path) -> None:
 def test_python_blocks_run(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(ROOT / "examples"))
-    ns: dict = {"__name__": f"docs_{path.stem}"}
+    # one module for the page, so that inspect finds the source of its classes (@config)
+    module = types.ModuleType(f"docs_{path.stem}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    ns = module.__dict__
     for b in blocks(path):
         if b.mode == "skip" or _partial(b):
             continue
-        # each block: its own module-like file, so inspect.getsource finds the code
-        sys.modules.pop(ns["__name__"], None)
         try:
             _run(b, ns, tmp_path)
         except Exception as e:
