@@ -127,3 +127,47 @@ def test_caught_error_keeps_its_traceback_until_shown():
     full = "".join(__import__("traceback").format_exception(info.value))
     assert _internal_frames(full)  # an `except` sees where it came from
     assert not _internal_frames(format_exception(info.value))
+
+
+def test_ipython_shows_user_frames_only(monkeypatch):
+    """In IPython/Jupyter the handler installed for KnitError filters the traceback
+    before IPython formats it (a stand-in shell: IPython is not a dependency)."""
+    import types
+
+    from knit import errors
+
+    shown = []
+
+    class Shell:
+        custom_exceptions = ()
+
+        def set_custom_exc(self, classes, handler):
+            self.custom_exceptions, self.handler = classes, handler
+
+        def showtraceback(self, exc_tuple, tb_offset=None):
+            shown.append(exc_tuple)
+
+    shell = Shell()
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    errors.install_traceback_filter()
+    assert shell.custom_exceptions == (KnitError,)
+    from knit.stdlib.scheduling import divide_loop
+
+    @knit.proc
+    def h(N: size, A: f32[N]):
+        for i in seq(0, N):
+            A[i] = 0.0
+
+    try:
+        divide_loop(h, "for j in _: _", 4, ["a", "b"])
+    except KnitError as e:
+        shell.handler(shell, type(e), e, e.__traceback__)
+    etype, value, tb = shown[0]
+    text = "".join(__import__("traceback").format_exception(etype, value, tb))
+    assert not _internal_frames(text) and "matches nothing" in text
+    # a handler someone else installed is left in place
+    other = Shell()
+    other.custom_exceptions = (ValueError,)
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: other))
+    errors.install_traceback_filter()
+    assert other.custom_exceptions == (ValueError,)
