@@ -135,6 +135,15 @@ def is_internal_frame(frame) -> bool:
     return _os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
 
 
+def user_call_site() -> str | None:
+    """`file:line` of the innermost frame of the current stack outside knit (the user's
+    line that called into knit), or None. For messages that name the call site."""
+    frame = _sys._getframe(1)
+    while frame is not None and is_internal_frame(frame):
+        frame = frame.f_back
+    return None if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
 def user_traceback(tb):
     """A copy of the traceback chain `tb` without knit's own frames (None if no frame
     is left)."""

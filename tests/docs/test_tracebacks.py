@@ -171,3 +171,21 @@ def test_ipython_shows_user_frames_only(monkeypatch):
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: other))
     errors.install_traceback_filter()
     assert other.custom_exceptions == (ValueError,)
+
+
+def test_user_call_site_is_the_line_calling_into_knit():
+    from knit.errors import user_call_site
+
+    here = user_call_site()  # called from this test: the test's own line
+    line = inspect.currentframe().f_lineno - 1
+    assert here == f"{__file__}:{line}"
+
+
+def test_user_call_site_skips_knit_frames():
+    from knit.errors import user_call_site
+
+    ns = {"user_call_site": user_call_site}
+    inside_knit = compile("site = user_call_site()", os.path.join(KNIT_DIR, "fake.py"), "exec")
+    exec(inside_knit, ns)
+    line = inspect.currentframe().f_lineno - 1
+    assert ns["site"] == f"{__file__}:{line}"
