@@ -173,7 +173,8 @@ def filter_traceback(err: BaseException) -> BaseException:
         seen.add(id(e))
         if e.__traceback__ is not None:
             e.__traceback__ = user_traceback(e.__traceback__)
-        if _HIDDEN_NOTE not in getattr(e, "__notes__", ()) and e is err:
+        if e is err and hasattr(e, "add_note") and _HIDDEN_NOTE not in getattr(
+                e, "__notes__", ()):  # notes are Python >= 3.11
             e.add_note(_HIDDEN_NOTE)
         e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
     return err
