@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+import types as _types
+
 
 class KnitError(Exception):
     """Base of every error knit raises on purpose."""
@@ -115,10 +119,6 @@ class PatternError(SchedulingError, ParseFragmentError):
 # KNIT_TRACEBACK=full. The exception itself is left alone until it is shown (an
 # `except` in user code sees the full traceback), and InternalError, being our own bug,
 # always keeps every frame. The hooks below chain to whatever hook was installed before.
-
-import os as _os
-import sys as _sys
-import types as _types
 
 _PACKAGE_DIR = _os.path.dirname(_os.path.abspath(__file__)) + _os.sep
 _HIDDEN_NOTE = ("(knit-internal frames hidden from this traceback; "
