@@ -3,6 +3,11 @@ a GEMM, then the 6x16 AVX2 register microkernel), timed under knit and, when
 exo-lang 1.0 is available, under Exo in the same run.
 
     .venv/bin/python benchmarks/schedule_speed.py [--exo-python PATH] [--repeat N]
+    .venv/bin/python benchmarks/schedule_speed.py --growth [--sizes 10,30,100,300,1000]
+
+`--growth` times the dependence checks against the size of a loop body (issue 9): a
+2-deep nest whose body holds n statements, `reorder_loops` of the nest and `fission`
+in the middle of the inner body (two lifts). They should grow near-linearly.
 
 The same file runs under either system (`--impl knit|exo`); the driver runs Exo in
 a subprocess with a Python that has exo-lang installed (default: $EXO_PYTHON, or
@@ -137,6 +142,63 @@ def measure(python: str, impl: str, repeat: int) -> tuple[float, float] | None:
     return float(d), float(s)
 
 
+GROWTH_PATTERNS = ["A[i, j] = B[i, j] * 2.0", "C[i, j] += A[i, j]",
+                   "B[i, j] = C[i, j] + D[j, i]"]
+
+
+def growth_proc(n: int):
+    """A proc whose 2-deep nest holds n statements (three shapes over four buffers),
+    written to a module so that either system parses it from its source."""
+    import importlib.util
+    import tempfile
+
+    body = "\n".join(f"            {GROWTH_PATTERNS[k % 3]}" for k in range(n))
+    src = (f"from __future__ import annotations\nfrom {IMPL} import proc\n\n\n@proc\n"
+           "def grow(N: size, A: f32[N, N] @ DRAM, B: f32[N, N] @ DRAM, "
+           "C: f32[N, N] @ DRAM, D: f32[N, N] @ DRAM):\n"
+           "    for i in seq(0, N):\n        for j in seq(0, N):\n" + body + "\n")
+    path = os.path.join(tempfile.mkdtemp(), f"grow_{n}.py")
+    with open(path, "w") as f:
+        f.write(src)
+    spec = importlib.util.spec_from_file_location(f"grow_{n}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.grow
+
+
+def growth_child(n: int) -> None:
+    p = growth_proc(n)
+    if IMPL == "knit":  # start z3 first: a one-time cost per process, not a growth
+        from knit.analysis import smt
+
+        smt._z3()
+    t0 = time.perf_counter()
+    reorder_loops(p, p.find_loop("i"))  # noqa: F405
+    t1 = time.perf_counter()
+    fission(p, p.find_loop("j").body()[n // 2].before(), n_lifts=2)  # noqa: F405
+    t2 = time.perf_counter()
+    print(f"RESULT {t1 - t0:.6f} {t2 - t1:.6f}")
+
+
+def growth(sizes, exo_py) -> None:
+    print("dependence checks against the body size: a 2-deep nest of n statements; "
+          "seconds, one run each in a fresh process")
+    print(f"{'n':>6} {'reorder_loops':>14} {'fission':>10} {'exo reorder':>12} "
+          f"{'exo fission':>12}")
+    for n in sizes:
+        row = []
+        for py, impl in ((sys.executable, "knit"), (exo_py, "exo")):
+            if py is None:
+                row += [None, None]
+                continue
+            cmd = [py, os.path.abspath(__file__), "--impl", impl, "--growth-child", str(n)]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")), None)
+            row += [float(x) for x in line.split()[1:]] if line else [None, None]
+        cells = [f"{x:.3f}" if x is not None else "-" for x in row]
+        print(f"{n:>6} {cells[0]:>14} {cells[1]:>10} {cells[2]:>12} {cells[3]:>12}")
+
+
 def find_exo_python(arg: str | None) -> str | None:
     for py in (arg, os.environ.get("EXO_PYTHON"), sys.executable):
         if py and subprocess.run([py, "-c", "import exo"], capture_output=True).returncode == 0:
@@ -150,9 +212,18 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--impl", default="knit")
     ap.add_argument("--child", type=int)
+    ap.add_argument("--growth", action="store_true")
+    ap.add_argument("--growth-child", type=int)
+    ap.add_argument("--sizes", default="10,30,100,300,1000")
     args = ap.parse_args()
     if args.child:
         child(args.child)
+        return
+    if args.growth_child:
+        growth_child(args.growth_child)
+        return
+    if args.growth:
+        growth([int(x) for x in args.sizes.split(",")], find_exo_python(args.exo_python))
         return
     print(f"schedule: {STEPS} primitive calls (SGEMM blocking + AVX2 6x16 microkernel); "
           f"best of {args.repeat}, each system in a fresh process")

@@ -313,20 +313,59 @@ def test_gemm_checks_without_z3():
     assert st["queries"] > 0 and st["z3"] == 0, st
 
 
-def test_loop_bound_on_a_config_the_body_changes_is_forgotten():
+def test_loop_bound_on_a_config_the_body_changes_is_its_value_at_entry():
+    # pins semantics.md#bounds-once
+    # docs/semantics.md: a loop's bounds are evaluated once, when the loop starts, so
+    # the facts about i use the bound's value at entry, whatever the body writes later
     @proc
-    def fixed(N: size, A: f32[N]):
+    def changing(N: size, A: f32[N]):
         Cfg.n = N
         for i in seq(0, Cfg.n):
             A[i] = 0.0
+            Cfg.n = N + 1
 
     with pytest.raises(BoundsError, match="A\\[i\\] may be out of bounds"):
         @proc
-        def changing(N: size, A: f32[N]):
-            Cfg.n = N
+        def too_far_at_entry(N: size, A: f32[N]):
+            Cfg.n = N + 1
             for i in seq(0, Cfg.n):
+                Cfg.n = N
                 A[i] = 0.0
-                Cfg.n = N + 1
+
+
+def test_allocation_keeps_the_size_it_was_allocated_with():
+    # pins semantics.md#alloc-shape
+    # the shape of `t: f32[Cfg.n]` is evaluated at the allocation: a later write to
+    # Cfg.n does not resize t, so t[7] is out of bounds for t of size 4
+    with pytest.raises(BoundsError, match=r"t\[7\] may be out of bounds: dimension 0 has "
+                       r"size Cfg.n \(line \d+\); for Cfg.n \(line \d+\) = 4"):
+        @proc
+        def resized(x: f32[8]):
+            Cfg.n = 4
+            t: f32[Cfg.n]
+            Cfg.n = 8
+            t[3] = 1.0
+            t[7] = 1.0
+            x[0] = t[3]
+
+    @proc
+    def kept(x: f32[8]):
+        Cfg.n = 4
+        t: f32[Cfg.n]
+        Cfg.n = 8
+        t[3] = 1.0
+        x[0] = t[3]
+
+
+def test_window_keeps_the_extent_it_was_made_with():
+    # pins semantics.md#window-once
+    with pytest.raises(BoundsError, match=r"w\[5\] may be out of bounds"):
+        @proc
+        def widened(x: f32[8]):
+            Cfg.n = 4
+            w = x[0:Cfg.n]
+            Cfg.n = 8
+            w[5] = 1.0
 
 
 # ---------------------------------------------------------------- against brute force
@@ -397,3 +436,37 @@ def test_par_loops_are_proven_race_free_at_definition():
             w = A[i, 0:4]
             for j in seq(0, 4):
                 s[i] += w[j]
+
+
+def test_config_value_after_an_if_is_what_both_branches_leave():
+    @proc
+    def both(N: size, A: f32[4]):
+        if N > 2:
+            Cfg.n = 1
+        else:
+            Cfg.n = 1
+        A[Cfg.n] = 0.0
+
+    with pytest.raises(BoundsError, match=r"A\[Cfg.n\] may be out of bounds"):
+        @proc
+        def one(N: size, A: f32[4]):
+            Cfg.n = 9
+            if N > 2:
+                Cfg.n = 1
+            A[Cfg.n] = 0.0
+
+
+def test_config_value_after_a_loop_that_runs_is_what_its_iterations_leave():
+    @proc
+    def runs(N: size, A: f32[4]):
+        for i in seq(0, N):
+            Cfg.n = 3
+        A[Cfg.n] = 0.0
+
+    with pytest.raises(BoundsError, match=r"A\[Cfg.n\] may be out of bounds"):
+        @proc
+        def may_not_run(N: size, A: f32[4]):
+            Cfg.n = 9
+            for i in seq(1, N):
+                Cfg.n = 3
+            A[Cfg.n] = 0.0

@@ -378,3 +378,37 @@ def eval_formula(f, env: dict) -> bool:
     raise ValueError(f"not a formula: {f!r}")
 
 
+
+
+# ---------------------------------------------------------------- renaming
+
+
+def rename_lin(x: Lin, m: dict) -> Lin:
+    """x with each base variable v in `m` replaced by the variable m[v]."""
+    terms: dict = {}
+    for a, c in x.terms.items():
+        a = rename_atom(a, m)
+        terms[a] = terms.get(a, 0) + c
+    return Lin(terms, x.const)
+
+
+def rename_atom(a, m: dict):
+    if isinstance(a, Div):
+        return Div(rename_lin(a.arg, m), a.by)
+    if isinstance(a, Mod):
+        return Mod(rename_lin(a.arg, m), a.by)
+    if isinstance(a, Mul):
+        return Mul(rename_lin(a.lhs, m), rename_lin(a.rhs, m))
+    return m.get(a, a)
+
+
+def rename_formula(f, m: dict):
+    """f with each base variable v in `m` replaced by the variable m[v]."""
+    match f[0]:
+        case "ge" | "eq":
+            return (f[0], rename_lin(f[1], m))
+        case "and" | "or":
+            return (f[0], tuple(rename_formula(g, m) for g in f[1]))
+        case "bvar":
+            return ("bvar", rename_atom(f[1], m), f[2])
+    return f

@@ -8,11 +8,21 @@ bound inside the block (`iters`). Two accesses *conflict* when they may touch th
 same location and at least one writes — except two reductions, which commute
 (knit treats `+=` as associative and commutative, as Exo does).
 Every question is decided by the solver; "unknown" is answered "may conflict".
+
+Config fields are variables that statements change, and an expression reads them
+when it is evaluated (docs/semantics.md): a window's origin when the window
+statement runs, a loop's bounds once at entry, a call's arguments at the call. So a
+read of `Cfg.k` after a write to `Cfg.k` is a different unknown from one before: in
+the accesses of a block, `Cfg.k` stands for its value where the block starts, and a
+value written inside the block is a *version*, a fresh variable renamed apart in
+every instance like a loop variable (or the written expression itself). The facts
+and windows at a statement (`context_facts`, `windows_at`) likewise stand an
+overwritten value for a snapshot variable, shared between the two.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knit.ir import nodes as N
 from knit.ir import types as T
@@ -89,8 +99,11 @@ class Access:
     idx: tuple
     kind: str  # "r", "w" or "+"
     ctx: tuple
-    iters: tuple
+    iters: tuple  # loop variables and config versions bound per instance
     srcinfo: object = NO_SRC
+    # configs the analysed block writes: where idx or ctx read them, they read the value
+    # at the start of this instance of the block, not one value for every instance
+    unstable: frozenset = frozenset()
 
     def describe(self) -> str:
         from knit.ir.printer import expr_str
@@ -108,6 +121,9 @@ class _Collector:
         self.windows = dict(windows or {})
         self.local: set[Sym] = set()  # buffers allocated inside the block
         self.out: list[Access] = []
+        # (config, field) -> the expression for its value, once written in the block
+        self.cfg: dict = {}
+        self.versions: tuple = ()  # the version variables introduced so far
 
     def block(self, stmts, ctx: tuple, iters: tuple):
         for s in stmts:
@@ -122,21 +138,68 @@ class _Collector:
                 self.add(s.name, s.idx, kind, ctx, iters, s.srcinfo)
             case N.WriteConfig():
                 self.exprs((s.rhs,), ctx, iters)
-                self.out.append(Access((s.config, s.field), (), "w", ctx, iters, s.srcinfo))
+                self.out.append(Access((s.config, s.field), (), "w", ctx,
+                                       iters + self.versions, s.srcinfo))
+                key = (s.config, s.field)
+                if s.rhs.type.is_control():
+                    self.cfg[key] = self.now(s.rhs)  # the value it now holds
+                else:
+                    self.age({key}, s)
             case N.If():
                 self.exprs((s.cond,), ctx, iters)
-                self.block(s.body, ctx + (s.cond,), iters)
-                self.block(s.orelse, ctx + (not_(s.cond),), iters)
+                cond = self.now(s.cond)  # evaluated once, before either branch runs
+                before = dict(self.cfg)
+                self.block(s.body, ctx + (cond,), iters)
+                self.cfg = dict(before)
+                self.block(s.orelse, ctx + (not_(cond),), iters)
+                self.cfg = before
+                self.age(_written_in((s,)), s)
             case N.For():
                 self.exprs((s.lo, s.hi), ctx, iters)
-                rng = (le(s.lo, var(s.iter)), lt(var(s.iter), s.hi))
+                # the bounds are evaluated once, at entry
+                rng = (le(self.now(s.lo), var(s.iter)), lt(var(s.iter), self.now(s.hi)))
+                written = _written_in(s.body)
+                self.age(written, s)  # an iteration starts with what earlier ones left
                 self.block(s.body, ctx + rng, iters + (s.iter,))
+                self.age(written, s)
             case N.Alloc():
                 self.local.add(s.name)
+                self.exprs(s.type.shape(), ctx, iters)  # the shape is evaluated here
             case N.WindowStmt():
-                self.windows[s.name] = self.resolve_window(s.rhs)
+                self.exprs((s.rhs,), ctx, iters)  # so are the window's bounds
+                self.windows[s.name] = self.resolve_window(self.now(s.rhs))
             case N.Call():
                 self.call(s, ctx, iters)
+
+    # ------------------------------------------------------------ config versions
+
+    def now(self, e):
+        """e as evaluated here: each config field written in the block by its version,
+        and the stride of a window by the stride of the buffer it views (so a callee's
+        windows of two different arguments are told apart)."""
+        if not self.cfg and not self.windows:
+            return e
+
+        def version(x):
+            if isinstance(x, N.ReadConfig):
+                return self.cfg.get((x.config, x.field), x)
+            if isinstance(x, N.StrideExpr) and x.name in self.windows:
+                return self.stride_of(N.Read(x.name, (), T.INDEX, NO_SRC), x.dim)
+            return x
+
+        return map_expr(e, version)
+
+    def age(self, keys, where) -> None:
+        """The fields `keys` were (or may have been) written by the statement `where`:
+        from now on each has a value of its own, unknown."""
+        for cfg, fld in keys:
+            if cfg is None:  # a probe standing for an expression (rewrite/configs.py)
+                continue
+            v = Sym(f"{cfg.name()}.{fld}{_after(where)}")
+            self.cfg[(cfg, fld)] = var(v, cfg.lookup_type(fld))
+            self.versions += (v,)
+
+    # ------------------------------------------------------------ accesses
 
     def exprs(self, es, ctx, iters):
         for e in es:
@@ -144,11 +207,12 @@ class _Collector:
                 if isinstance(x, N.Read) and x.type.is_real():
                     self.add(x.name, x.idx, "r", ctx, iters, x.srcinfo)
                 elif isinstance(x, N.ReadConfig):
-                    self.out.append(Access((x.config, x.field), (), "r", ctx, iters, x.srcinfo))
+                    self.out.append(Access((x.config, x.field), (), "r", ctx,
+                                           iters + self.versions, x.srcinfo))
 
     def add(self, name, idx, kind, ctx, iters, srcinfo):
-        buf, idx = self.to_base(name, tuple(idx))
-        self.out.append(Access(buf, idx, kind, ctx, iters, srcinfo))
+        buf, idx = self.to_base(name, tuple(self.now(i) for i in idx))
+        self.out.append(Access(buf, idx, kind, ctx, iters + self.versions, srcinfo))
 
     def to_base(self, name: Sym, idx: tuple):
         """Translate an access through windows to the underlying buffer's coordinates."""
@@ -179,46 +243,104 @@ class _Collector:
                 out.append(N.Interval(add(a.lo, x.lo), add(a.lo, x.hi)))
         return base, tuple(out)
 
+    def stride_of(self, arg, d: int):
+        """The stride of dimension d of a call's buffer argument, in this block's terms."""
+        if isinstance(arg, N.WindowExpr):
+            base, accs = self.resolve_window(arg)
+        elif arg.name in self.windows:
+            base, accs = self.windows[arg.name]
+        else:
+            base, accs = arg.name, None
+        k = d if accs is None else [j for j, a in enumerate(accs)
+                                    if isinstance(a, N.Interval)][d]
+        return N.StrideExpr(base, k, T.STRIDE, NO_SRC)
+
     def call(self, s: N.Call, ctx, iters):
         callee = s.f
-        env, windows = {}, {}
+        env, windows, strides = {}, {}, {}
         for param, arg in zip(callee.args, s.args):
             if param.type.is_control():
-                env[param.name] = arg
                 self.exprs((arg,), ctx, iters)
-            elif isinstance(arg, N.WindowExpr):  # its indices are control values, not reads
-                windows[param.name] = self.resolve_window(arg)
+                env[param.name] = self.now(arg)  # arguments are evaluated at the call
+                continue
+            if isinstance(arg, N.WindowExpr):  # its indices are control values, not reads
+                self.exprs((arg,), ctx, iters)
+                windows[param.name] = self.resolve_window(self.now(arg))
             elif isinstance(arg, N.Read) and arg.idx:  # a scalar param bound to x[i]
-                base, idx = self.to_base(arg.name, arg.idx)
+                self.exprs(arg.idx, ctx, iters)
+                base, idx = self.to_base(arg.name, tuple(self.now(i) for i in arg.idx))
                 windows[param.name] = (base, tuple(N.Point(i) for i in idx))
             elif isinstance(arg, N.Read):  # a whole buffer
                 if arg.name in self.windows:
                     windows[param.name] = self.windows[arg.name]
                 else:
                     env[param.name] = arg
+            if param.type.is_tensor() and param.name in windows:
+                # the callee's stride(param, d) is the caller's stride of the argument
+                for d in range(len(param.type.shape())):
+                    strides[(param.name, d)] = self.stride_of(arg, d)
         sub_ = _Collector(windows)
+        sub_.block(callee.body, callee.preds, ())
         fresh = {}
-        body = callee.body
-        sub_.block(body, tuple(subst(p, env) for p in callee.preds), ())
         for a in sub_.out:
             if isinstance(a.buf, Sym) and a.buf in sub_.local:
                 continue
             for it in a.iters:
-                fresh.setdefault(it, var(it.copy()))
-            m = {**env, **fresh}
+                fresh.setdefault(it, it.copy())
+
+            def here(e, a=a):  # a callee expression in the caller's terms
+                e = self.now(_rename(e, {i: fresh[i] for i in a.iters}))
+                return _subst_strides(subst(e, env), strides)
+
             buf = a.buf
             if isinstance(buf, Sym) and buf in env:
                 buf = env[buf].name
-            self.out.append(Access(buf, tuple(subst(i, m) for i in a.idx), a.kind,
-                                   ctx + tuple(subst(c, m) for c in a.ctx),
-                                   iters + tuple(fresh[i].name for i in a.iters), s.srcinfo))
+            self.out.append(Access(buf, tuple(here(i) for i in a.idx), a.kind,
+                                   ctx + tuple(here(c) for c in a.ctx),
+                                   iters + self.versions + tuple(fresh[i] for i in a.iters),
+                                   s.srcinfo))
+        self.age(_written_in((s,)), s)
+
+
+def _after(s) -> str:
+    """' after line 12': names the value a config field has after statement s wrote it."""
+    line = getattr(getattr(s, "srcinfo", None), "line", 0)
+    return f" after line {line}" if line else "'"
+
+
+def _before(s) -> str:
+    line = getattr(getattr(s, "srcinfo", None), "line", 0)
+    return f" before line {line}" if line else "'"
+
+
+def _written_in(stmts) -> frozenset:
+    from knit.analysis.written import configs_written_in
+
+    return configs_written_in(tuple(stmts))
+
+
+def _rename(e, m: dict):
+    """e with each variable in `m` renamed to m[var], keeping the type of each read."""
+    if not m:
+        return e
+    return map_expr(e, lambda x: x.with_(name=m[x.name])
+                    if isinstance(x, N.Read) and not x.idx and x.name in m else x)
+
+
+def _subst_strides(e, strides: dict):
+    if not strides:
+        return e
+    return map_expr(e, lambda x: strides.get((x.name, x.dim), x)
+                    if isinstance(x, N.StrideExpr) else x)
 
 
 def accesses(stmts, windows: dict | None = None) -> list[Access]:
     """The accesses of a block, excluding those of buffers allocated inside it."""
     c = _Collector(windows)
     c.block(stmts, (), ())
-    return [a for a in c.out if not (isinstance(a.buf, Sym) and a.buf in c.local)]
+    out = [a for a in c.out if not (isinstance(a.buf, Sym) and a.buf in c.local)]
+    written = written_configs(c.out)
+    return [replace(a, unstable=written) for a in out] if written else out
 
 
 def resolve_window(windows: dict, w: N.WindowExpr):
@@ -237,47 +359,101 @@ def race(loop: N.For, facts, acc):
                           relation=rng, reduces_commute=False)
 
 
+# ---------------------------------------------------------------- what holds at a statement
+
+
 def windows_at(proc: N.Proc, path) -> dict:
-    """Window bindings visible just before the statement at `path`."""
-    c = _Collector()
-    node = proc
-    for field, i in path:
-        block = getattr(node, field)
-        for s in block[:i]:
-            if isinstance(s, N.WindowStmt):
-                c.windows[s.name] = c.resolve_window(s.rhs)
-        node = block[i]
-    return c.windows
+    """Window bindings visible just before the statement at `path`. A config field the
+    origin read and that was written since is a snapshot variable (see `_state_at`)."""
+    return _state_at(proc, path)[1]
 
 
 def context_facts(proc: N.Proc, path) -> list:
     """What holds at the statement at `path`: sizes >= 1, asserts, enclosing loop
     ranges and if-conditions.
 
-    A fact that reads a config is kept only when nothing in its scope writes that
-    config (the proc for asserts, the loop or if for its range or condition): a config
-    written after the fact was established may no longer satisfy it."""
+    Each fact is about the values it was established with: a config field written
+    after that (before the statement, or later in an enclosing loop's body, which an
+    earlier iteration ran) is a snapshot variable standing for the old value, the same
+    one the windows at `path` use."""
+    return list(_state_at(proc, path)[0])
+
+
+_state_cache: dict = {}
+
+
+def _state_at(proc: N.Proc, path):
+    key = (id(proc), tuple(path))
+    hit = _state_cache.get(key)
+    if hit is not None and hit[0] is proc:
+        return hit[1]
+    if len(_state_cache) > 256:
+        _state_cache.clear()
+    out = _walk_to(proc, path)
+    _state_cache[key] = (proc, out)
+    return out
+
+
+def _walk_to(proc: N.Proc, path):
     facts = [le(int_(1), var(a.name, T.SIZE)) for a in proc.args if a.type == T.SIZE]
-    facts += _stable(list(proc.preds), proc.body)
+    facts += list(proc.preds)
+    # the config fields the facts and windows read: only their writes matter
+    live = set().union(*(config_reads(f) for f in facts))
+    c = _Collector()
     node = proc
-    for k, (field, i) in enumerate(path[:-1]):
-        node = getattr(node, field)[i]
-        nxt_field = path[k + 1][0]
+    for k, (field, i) in enumerate(path):
+        block = getattr(node, field)
+        for s in block[:i]:
+            if isinstance(s, N.WindowStmt):
+                c.windows[s.name] = c.resolve_window(s.rhs)
+                live |= config_reads(s.rhs)
+            if live:
+                facts = _snapshot(c, facts, _written_in((s,)) & live, s)
+        if k == len(path) - 1:
+            break
+        node = block[i]
         if isinstance(node, N.For):
-            facts += _stable([le(node.lo, var(node.iter)), lt(var(node.iter), node.hi)],
-                             node.body)
+            facts += [le(node.lo, var(node.iter)), lt(var(node.iter), node.hi)]
+            live |= config_reads(node.lo) | config_reads(node.hi)
+            # an earlier iteration ran the whole body, writes after `path` included
+            if live:
+                facts = _snapshot(c, facts, _written_in(node.body) & live, node)
         elif isinstance(node, N.If):
-            fact = node.cond if nxt_field == "body" else not_(node.cond)
-            facts += _stable([fact], node.body + node.orelse)
+            facts.append(node.cond if path[k + 1][0] == "body" else not_(node.cond))
+            live |= config_reads(node.cond)
+    return tuple(facts), c.windows
+
+
+def _snapshot(c: _Collector, facts: list, keys, where) -> list:
+    """Facts and windows (in c) with the fields `keys` replaced by a snapshot variable of
+    their old value: the statement `where` (may have) just written them."""
+    if not keys:
+        return facts
+    snap = {}
+
+    def old(x):
+        if isinstance(x, N.ReadConfig) and (x.config, x.field) in keys:
+            k = (x.config, x.field)
+            if k not in snap:
+                snap[k] = Sym(f"{x.config.name()}.{x.field}{_before(where)}")
+            return var(snap[k], x.type)
+        return x
+
+    facts = [map_expr(f, old) if config_reads(f) & keys else f for f in facts]
+    for w, (base, accs) in list(c.windows.items()):
+        if any(config_reads(x) & keys for a in accs for x in _acc_exprs(a)):
+            c.windows[w] = (base, tuple(_map_acc(a, old) for a in accs))
     return facts
 
 
-def _stable(facts: list, scope) -> list:
-    """The facts that read no config written in the statements `scope`."""
-    if not any(config_reads(f) for f in facts):
-        return facts
-    written = written_configs(accesses(scope))
-    return [f for f in facts if not config_reads(f) & written]
+def _acc_exprs(a):
+    return (a.lo, a.hi) if isinstance(a, N.Interval) else (a.pt,)
+
+
+def _map_acc(a, f):
+    if isinstance(a, N.Interval):
+        return N.Interval(map_expr(a.lo, f), map_expr(a.hi, f), a.srcinfo)
+    return N.Point(map_expr(a.pt, f), a.srcinfo)
 
 
 def config_reads(e) -> set:
@@ -308,33 +484,90 @@ def first_conflict(xs, ys, facts, *, ren_x=None, ren_y=None, relation=(),
     further free variables of each side (e.g. the iterator of the loop being
     reordered), and `relation` (boolean expressions over the renamed variables) says
     which pairs of instances are compared. A config that xs or ys write has no single
-    value over the analysed code, so each of its reads counts as an unknown of its own."""
-    from knit.analysis.smt import prove
+    value over the analysed code, so each of its reads counts as an unknown of its own.
 
-    written = written_configs(list(xs) + list(ys))
-    facts = [_forget(f, written) for f in facts]
-    relation = [_forget(r, written) for r in relation]
-    for x in xs:
-        for y in ys:
+    Near-linear in the accesses (issue 9): the facts are built once, accesses are
+    grouped by buffer, and each distinct pair of access *shapes* (kind, indices,
+    conditions, bound variables) is proven once, for its first occurrence."""
+    from knit.analysis import affine as A
+    from knit.analysis.smt import Facts, prove
+
+    xs, ys = list(xs), list(ys)
+    written = written_configs(xs + ys)
+    for a in (*xs, *ys):
+        written |= a.unstable
+    base = Facts().add(*(_forget(f, written) for f in facts),
+                       *(_forget(r, written) for r in relation))
+    by_buf: dict = {}
+    for y in _distinct(ys):
+        by_buf.setdefault(y.buf, []).append(y)
+    side_x, side_y = _Side(ren_x or {}, written), _Side(ren_y or {}, written)
+    for x in _distinct(xs):
+        for y in by_buf.get(x.buf, ()):
             if not conflicting(x, y, reduces_commute=reduces_commute):
                 continue
-            cx, ix = _instance(x, ren_x or {}, written)
-            cy, iy = _instance(y, ren_y or {}, written)
-            if len(ix) != len(iy):
+            cx, ix = side_x.instance(x)
+            cy, iy = side_y.instance(y)
+            if ix is None or iy is None or len(ix) != len(iy):
                 return x, y
-            hyps = facts + list(cx) + list(cy) + relation
-            goal = or_(*[ne(a, b) for a, b in zip(ix, iy)]) if ix else \
-                N.Const(False, T.BOOL, NO_SRC)
-            if not prove(hyps, goal):
+            goal = A.disj([A.disj([A.ge0((a - b).plus(-1)), A.ge0((b - a).plus(-1))])
+                           for a, b in zip(ix, iy)]) if ix else A.FALSE
+            if not prove(base.add(*cx, *cy), goal):
                 return x, y
     return None
 
 
+def _distinct(acc) -> list:
+    """The first access of each shape, in order (later ones conflict alike)."""
+    seen: set = set()
+    out = []
+    for a in acc:
+        key = (a.buf, a.kind, a.idx, a.ctx, a.iters, a.unstable)
+        try:
+            if key in seen:
+                continue
+            seen.add(key)
+        except TypeError:  # a node holding an unhashable value: keep it, unshared
+            pass
+        out.append(a)
+    return out
+
+
+class _Side:
+    """One side of a comparison: each access instance renamed apart once, as formulas
+    (conditions) and linear forms (indices; None outside the integer fragment)."""
+
+    def __init__(self, ren: dict, written: set):
+        self.ren, self.written = ren, written
+        self.memo: dict = {}
+
+    def instance(self, a: Access):
+        out = self.memo.get(id(a))
+        if out is None:
+            from knit.analysis import affine as A
+
+            ctx, idx = _instance(a, self.ren, self.written)
+            conds = []
+            for c in ctx:
+                try:
+                    conds.append(A.formula_of(c))
+                except A.NotAffine:
+                    pass  # knowing less is safe
+            try:
+                lins = tuple(A.lin_of(i) for i in idx)
+            except A.NotAffine:
+                lins = None
+            out = self.memo[id(a)] = (conds, lins, a)
+        return out[0], out[1]
+
+
 def _instance(a: Access, ren: dict, written: set):
-    m = {s: var(s.copy()) for s in a.iters}
-    m.update(ren)
-    return (tuple(_forget(subst(c, m), written) for c in a.ctx),
-            tuple(_forget(subst(i, m), written) for i in a.idx))
+    m = {s: s.copy() for s in a.iters}
+
+    def inst(e):
+        return _forget(subst(_rename(e, m), ren), written)
+
+    return tuple(inst(c) for c in a.ctx), tuple(inst(i) for i in a.idx)
 
 
 def _forget(e, written: set):

@@ -12,15 +12,19 @@ conditions of the enclosing ifs (negated in else branches). Against those facts:
 
 Instructions are checked on first use: when a call to one is checked, or when
 their Procedure first runs. Config fields are variables that statements change:
-a write `Cfg.f = e` forgets the facts about Cfg.f and learns Cfg.f == e, and a
-loop forgets, on entry, what its body (or a callee) may write.
+a write `Cfg.f = e` turns the facts about Cfg.f into facts about its old value (a
+fresh variable) and learns Cfg.f == e, and a loop does so, on entry, for what its
+body (or a callee) may write. An expression is evaluated where it stands
+(docs/semantics.md): an allocation's shape and a window's bounds read a config once,
+so the buffer's shape is a fresh variable equal to the field's value there, and a
+loop's range facts are about the bounds' values at entry.
 """
 
 from __future__ import annotations
 
 from knit.analysis import exprs as X
 from knit.analysis import smt
-from knit.analysis.affine import TRUE, CfgField, NotAffine
+from knit.analysis.affine import TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
 from knit.analysis import effects as E
 from knit.errors import KnitSyntaxError, MemoryAccessError, RaceError
@@ -29,9 +33,16 @@ from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
 from knit.ir import nodes as N
 from knit.ir import types as T
+from knit.ir.sym import Sym
+from knit.ir.visit import map_expr, map_type, walk_expr
 
 # Procs (by identity) that passed; lets a call skip re-checking its callee.
 _checked: set = set()
+
+
+def _join(a: smt.Facts, b: smt.Facts) -> smt.Facts:
+    """The facts that hold after one of two paths: those both establish."""
+    return smt.Facts().add(*(f for f in a.formulas() if f in b))
 
 
 def check_proc(proc: N.Proc, *, memories: bool = True) -> None:
@@ -76,11 +87,38 @@ class _Checker:
         return facts.add(*conds)
 
     def forget(self, facts: smt.Facts, stmts) -> smt.Facts:
-        """`facts` without those about config fields that `stmts` may write."""
+        """`facts` with the config fields that `stmts` may write renamed to fresh
+        variables: what was known of them holds of their old values."""
         if not self.writes_configs:
             return facts
         fields = {CfgField(c, f) for c, f in configs_written_in(stmts)}
-        return facts.without(fields.__contains__) if fields else facts
+        if not fields or len(facts.without(fields.__contains__)) == len(facts):
+            return facts
+        old = {f: Sym(f"{f.config.name()}.{f.field}") for f in fields}
+        return smt.Facts().add(*(rename_formula(f, old) for f in facts.formulas()))
+
+    def evaluated(self, facts: smt.Facts, exprs):
+        """(f, facts): f maps an expression reading config fields among `exprs` to one
+        reading fresh variables, equal in `facts` to the fields' values now, so that
+        what is evaluated here keeps that value when the fields change later."""
+        snap = {}
+        for e in exprs:
+            for x in walk_expr(e):
+                if isinstance(x, N.ReadConfig) and (x.config, x.field) not in snap:
+                    line = f" (line {x.srcinfo.line})" if x.srcinfo.line else ""
+                    v = N.Read(Sym(f"{x.config.name()}.{x.field}{line}"), (), x.type,
+                               x.srcinfo)
+                    snap[(x.config, x.field)] = v
+                    if x.type.is_control() and x.type != T.BOOL:
+                        facts = facts.add(X.cmp("==", v, x))
+        if not snap:
+            return None, facts
+
+        def f(e):
+            return map_expr(e, lambda x: snap.get((x.config, x.field), x)
+                            if isinstance(x, N.ReadConfig) else x)
+
+        return f, facts
 
     def negation(self, cond: N.Expr):
         try:
@@ -90,9 +128,11 @@ class _Checker:
 
     # ------------------------------------------------------------ statements
 
-    def block(self, stmts, facts: smt.Facts, in_par: bool) -> None:
+    def block(self, stmts, facts: smt.Facts, in_par: bool) -> smt.Facts:
+        """Check `stmts` under `facts`; return the facts that hold after them."""
         for s in stmts:
             facts = self.stmt(s, facts, in_par)
+        return facts
 
     def stmt(self, s: N.Stmt, facts: smt.Facts, in_par: bool) -> smt.Facts:
         """Check `s` under `facts`; return the facts that still hold after it."""
@@ -106,23 +146,36 @@ class _Checker:
                 self.expr(rhs, facts)
                 return self.write_config(s, facts)
             case N.If(cond, body, orelse):
-                self.block(body, self.add(facts, cond), in_par)
+                then = self.block(body, self.add(facts, cond), in_par)
+                other = self.add(facts, self.negation(cond))
                 if orelse:
-                    self.block(orelse, self.add(facts, self.negation(cond)), in_par)
+                    other = self.block(orelse, other, in_par)
+                if self.writes_configs and configs_written_in((s,)):
+                    return _join(then, other)  # what holds after either branch
             case N.For():
-                self.for_(s, facts, in_par)
+                after = self.for_(s, facts, in_par)
+                if after is not None:
+                    return after
             case N.Alloc(name, typ, mem):
-                self.scope.declare(name, typ, mem)
                 B.check_dims(name.name, typ, facts, s.srcinfo)
+                at_alloc, facts = self.evaluated(facts, typ.shape())
+                if at_alloc is not None:  # the buffer keeps the size it was allocated with
+                    typ = map_type(typ, at_alloc)
+                self.scope.declare(name, typ, mem)
             case N.Call():
                 self.call(s, facts)
             case N.WindowStmt(name, rhs):
                 self.window(rhs, facts)
+                at_window, facts = self.evaluated(facts, (rhs, *rhs.type.shape()))
+                if at_window is not None:  # the window keeps the origin it was made with
+                    rhs = at_window(rhs).with_(type=map_type(rhs.type, at_window))
                 self.scope.declare_view(name, rhs)
                 self.windows[name] = E.resolve_window(self.windows, rhs)
         return self.forget(facts, (s,))
 
     def write_config(self, s: N.WriteConfig, facts: smt.Facts) -> smt.Facts:
+        """The facts after `Cfg.f = e`: the old ones about Cfg.f, of its old value, and
+        Cfg.f == e."""
         after = self.forget(facts, (s,))
         if s.rhs.type.is_control() and s.rhs.type != T.BOOL:
             field = N.ReadConfig(s.config, s.field, s.rhs.type)
@@ -131,7 +184,9 @@ class _Checker:
                 after = after.add(X.cmp("==", field, rhs))
         return after
 
-    def for_(self, s: N.For, facts: smt.Facts, in_par: bool) -> None:
+    def for_(self, s: N.For, facts: smt.Facts, in_par: bool) -> smt.Facts | None:
+        """Check a loop; the facts after it when they are better than forgetting what
+        its body writes, else None."""
         if s.mode == "par" and in_par:
             raise KnitSyntaxError(s.srcinfo, f"the par loop over '{s.iter.name}' is nested "
                                   "inside another par loop",
@@ -143,7 +198,13 @@ class _Checker:
         # what one iteration writes, the next sees: forget it, bounds included
         inner = self.add(facts, X.cmp("<=", s.lo, i), X.cmp("<", i, s.hi))
         inner = self.forget(inner, s.body)
-        self.block(s.body, inner, in_par or s.mode == "par")
+        end = self.block(s.body, inner, in_par or s.mode == "par")
+        # a loop that surely runs leaves the configs as its last iteration does (what
+        # holds at the end of every iteration); the facts about i hold of that one
+        if s.mode == "seq" and self.writes_configs and configs_written_in(s.body) and \
+                smt.prove(facts, X.cmp("<", s.lo, s.hi)):
+            return end
+        return None
 
     def check_race(self, s: N.For, facts: smt.Facts) -> None:
         """Iterations of a par loop run at once: none may write or reduce into a location

@@ -199,9 +199,16 @@ class _Coverage:
             self.block(s.body, list(must), ctx + (s.cond,), iters)
             self.block(s.orelse, list(must), ctx + (E.not_(s.cond),), iters)
         elif isinstance(s, N.Call):
-            from knit.rewrite.subprocs import inlined_body
+            from knit.rewrite.subprocs import arguments_changed_by_callee, inlined_body
 
-            self.block(inlined_body(s), must, ctx, iters)
+            if arguments_changed_by_callee(s) is None:
+                self.block(inlined_body(s), must, ctx, iters)
+                return
+            # inlined, an argument would be re-read after the callee changed it: take
+            # the call as a whole, none of its writes sure, every read open
+            self.col.out = []
+            self.col.stmt(s, ctx, iters)
+            self.open += [a for a in self.col.out if a.buf is self.buf and a.kind != "w"]
         else:
             self.col.out = []
             self.col.stmt(s, ctx, iters)

@@ -441,10 +441,29 @@ def reuse_buffer(proc, keep, drop):
         raise refuse(prim, y, f"'{y.name.name}' is not allocated in the scope of "
                      f"'{x.name.name}'")
     parent, field, lo, hi, after, _ = _scope(proc, drop)
+    _check_same_size(prim, proc, keep, x, y)
     _check_dead_from_first_write(prim, proc, keep, drop, after)
     new = rename_buffer(after, y.name, x.name)
     return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, lo - 1, hi,
                                                 new, y.srcinfo))
+
+
+def _check_same_size(prim, proc, keep, x, y) -> None:
+    """Equal shapes that read a config field are equal sizes only if nothing writes the
+    field between the two allocations (each evaluates its shape where it stands)."""
+    from knit.analysis.written import configs_written_in
+
+    read = set().union(*(E.config_reads(d) for d in x.type.shape())) \
+        if x.type.is_tensor() else set()
+    if not read:
+        return
+    _, _, _, _, scope, _ = _scope(proc, keep)
+    changed = read & configs_written_in(tuple(scope))
+    if changed:
+        cfg, fld = next(iter(changed))
+        raise refuse(prim, y, f"the shapes read {cfg.name()}.{fld}, which is written in the "
+                     f"scope of '{x.name.name}': the two allocations may have different "
+                     "sizes")
 
 
 def _check_dead_from_first_write(prim, proc, keep, drop, after):
@@ -495,6 +514,32 @@ def _writes(s, buf) -> bool:
     return any(k in ("write", "reduce", "window", "whole") for k, _ in uses([s], buf))
 
 
+def use_after_write(stmts, name, keys):
+    """((config, field), statement) for the first statement of `stmts` that uses `name`
+    after one of the config fields `keys` may have been written (a loop that writes
+    one and uses `name` counts: a later iteration uses it after the write), or None.
+    A statement evaluates its expressions before it writes (a call's arguments too)."""
+    from knit.analysis.written import configs_written_in
+
+    if not keys:
+        return None
+    written: set = set()
+    for s in stmts:
+        mine = configs_written_in((s,)) & keys
+        if uses((s,), name):
+            if written:
+                return next(iter(written)), s
+            if mine and isinstance(s, N.For):
+                return next(iter(mine)), s
+            if mine and isinstance(s, N.If):
+                for branch in (s.body, s.orelse):
+                    hit = use_after_write(branch, name, keys)
+                    if hit is not None:
+                        return hit
+        written |= mine
+    return None
+
+
 def _statements_after(proc_ir, path):
     """Every statement that runs after the statement at `path` in its enclosing blocks
     (later siblings at every level)."""
@@ -509,6 +554,16 @@ def inline_window(proc, cur):
     node: N.WindowStmt = cur._node()
     parent, (field, i) = cur._path[:-1], cur._path[-1]
     block = P.block_of(proc._loopir_proc, parent, field)
+    # the window's bounds were evaluated once, by the window statement; inlined, they
+    # are evaluated at each use
+    hit = use_after_write(block[i + 1:], node.name, E.config_reads(node.rhs))
+    if hit is not None:
+        (cfg, fld), use = hit
+        raise refuse("inline_window", node, f"the window reads {cfg.name()}.{fld}, which is "
+                     f"written before a use of '{node.name.name}' (line {use.srcinfo.line}); "
+                     "inlined, that use would see the new value",
+                     "inline the window before the config write is added, or bind the "
+                     "config's value to a variable first")
     new = substitute_window(block[i + 1:], node.name, node.rhs)
     return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, i,
                                                 len(block), new, node.srcinfo))
@@ -531,6 +586,7 @@ def lift_alloc(proc, cur, n_lifts: int, prim: str = "lift_alloc"):
             raise refuse(prim, node, f"the buffer's shape depends on the loop variable "
                          f"'{scope.iter.name}'")
         _check_sizes_outside(prim, proc, node, parent._path)
+        _check_shape_evaluated_alike(prim, node, scope, "out of")
         # remove it from the scope, put it just before the scope
         pp, (field, i) = parent._path, cur._path[-1]
         ir = _replace_keeping_a_body(proc._loopir_proc, pp, field, i, i + 1, (), node.srcinfo)
@@ -552,6 +608,25 @@ def _check_sizes_outside(prim, proc, node, scope_path):
                          f"the {kind}")
 
 
+def _check_shape_evaluated_alike(prim, node, scope, how: str) -> None:
+    """The shape is evaluated where the allocation stands: moved out of a loop it is
+    evaluated once instead of in every iteration, moved into one in every iteration
+    instead of once, and moved out of an if before the statements that precede it."""
+    from knit.analysis.written import configs_written_in
+
+    if not node.type.is_tensor():
+        return
+    read = set().union(*(E.config_reads(d) for d in node.type.shape()))
+    stmts = scope.body + scope.orelse if isinstance(scope, N.If) else scope.body
+    changed = read & configs_written_in(tuple(stmts))
+    if changed:
+        cfg, fld = next(iter(changed))
+        kind = "loop" if isinstance(scope, N.For) else "if"
+        raise refuse(prim, node, f"the shape reads {cfg.name()}.{fld}, which the {kind} "
+                     f"writes: moved {how} the {kind}, the shape would be evaluated with "
+                     "another value")
+
+
 def sink_alloc(proc, cur):
     prim = "sink_alloc"
     node = cur._node()
@@ -564,6 +639,7 @@ def sink_alloc(proc, cur):
         raise refuse(prim, node, f"'{node.name.name}' is used after the "
                      f"{'loop' if isinstance(scope, N.For) else 'if'}")
     if isinstance(scope, N.For):
+        _check_shape_evaluated_alike(prim, node, scope, "into")
         _check_no_carried_values(prim, proc, node, scope, scope_cur._path)
         new_scope = scope.with_(body=(node, *scope.body))
     else:  # each branch gets its own buffer

@@ -165,7 +165,7 @@ def bind_config(proc, cur: C.ExprCursor, config, field: str):
     spath = path[:-1] + ((path[-1][0], path[-1][1] + 1),)
     read = N.ReadConfig(config, field, ftype, e.srcinfo)
     new_stmt = P.replace_expr(P.stmt_at(ir, spath), cur._epath, read)
-    return derive(proc, P.replace_stmt(ir, spath, (new_stmt,)))
+    return _changes_final(derive(proc, P.replace_stmt(ir, spath, (new_stmt,))), write)
 
 
 def delete_config(proc, cur: C.StmtCursor):
@@ -176,7 +176,7 @@ def delete_config(proc, cur: C.StmtCursor):
     check_unobserved(prim, proc._loopir_proc, cur._path, "deleting")
     # a loop or if body left empty keeps a `pass`
     new = () if len(cur._block()) > 1 else (N.Pass(s.srcinfo),)
-    return derive(proc, P.replace_stmt(proc._loopir_proc, cur._path, new))
+    return _changes_final(derive(proc, P.replace_stmt(proc._loopir_proc, cur._path, new)), s)
 
 
 def write_config(proc, gap: C.GapCursor, config, field: str, rhs: N.Expr):
@@ -188,7 +188,47 @@ def write_config(proc, gap: C.GapCursor, config, field: str, rhs: N.Expr):
     write = N.WriteConfig(config, field, rhs, getattr(anchor, "srcinfo", rhs.srcinfo))
     ir, path = _insert(proc._loopir_proc, gap._parent + ((gap._field, gap._idx),), write)
     check_unobserved(prim, ir, path, "inserting")
-    return derive(proc, ir)
+    return _changes_final(derive(proc, ir), write)
+
+
+def _changes_final(new, w: N.WriteConfig):
+    """Mark `new` as equal to its parent except for the value it leaves in the field
+    `w` writes (call_eqv then checks that no caller reads it)."""
+    new._cfg_changed = frozenset({(w.config, w.field)})
+    return new
+
+
+def configs_that_may_differ(a, b) -> frozenset:
+    """The config fields whose final value may differ between two procedures of one
+    equivalence class: those changed by the config rewrites between each and their
+    nearest common ancestor (all of them, when they have none: related by
+    unsafe_assert_eq, or by call_eqv of such fields)."""
+    chain_a, chain_b = _ancestry(a), _ancestry(b)
+    pos_b = {id(x): k for k, x in enumerate(chain_b)}
+    ka, kb = len(chain_a), len(chain_b)
+    for k, x in enumerate(chain_a):
+        if id(x) in pos_b:
+            ka, kb = k, pos_b[id(x)]
+            break
+    out: set = set()
+    for x in chain_a[:ka] + chain_b[:kb]:
+        out |= getattr(x, "_cfg_changed", frozenset())
+    return frozenset(out)
+
+
+def _ancestry(p) -> list:
+    out = []
+    while p is not None:
+        out.append(p)
+        p = p._parent
+    return out
+
+
+def first_reader_after(ir, path, key):
+    """A statement that may read config field `key` after the statement at `path` ran
+    (later in its block, a later iteration of an enclosing loop, after the loop) before
+    a write that surely replaces it; None if there is none."""
+    return _first_reader(ir, path, key)
 
 
 def _insert(ir, path, stmt):

@@ -134,7 +134,30 @@ def call_eqv(proc, cur: C.CallCursor, eqv):
                          "arguments of this call may not fit it")
     new = replace_stmts(proc, cur, (call.with_(f=new_f),))
     check_call_sites(prim, new, call)
+    _check_final_configs_unread(prim, old, eqv, new, cur._path, call)
     return new
+
+
+def _check_final_configs_unread(prim, old, eqv, new, path, call) -> None:
+    """Procedures equal up to a config rewrite may leave different values in the config
+    fields it touched: the caller must not read them after the call (the call itself in
+    a later iteration included). The caller then differs in the same way."""
+    from knit.rewrite.configs import configs_that_may_differ, first_reader_after
+
+    changed = configs_that_may_differ(old, eqv)
+    for cfg, fld in sorted(changed, key=lambda k: (k[0].name(), k[1])):
+        reader = first_reader_after(new._loopir_proc, path, (cfg, fld))
+        if reader is not None:
+            from knit.ir.printer import stmt_str
+
+            line = reader.srcinfo.line if reader.srcinfo is not None else 0
+            raise refuse(prim, call, f"the new callee may leave another value in "
+                         f"{cfg.name()}.{fld} than {call.f.name} does (a config rewrite "
+                         "changed that field), and this procedure reads it after the call",
+                         f"it is read by{f' line {line}' if line else ''}: "
+                         f"{stmt_str(reader).splitlines()[0]}")
+    if changed:
+        new._cfg_changed = changed
 
 
 def _same_param(a: N.FnArg, b: N.FnArg) -> bool:
@@ -159,7 +182,33 @@ def inline(proc, cur: C.CallCursor):
     if call.f.instr is not None:
         raise refuse(prim, call, f"{call.f.name} is an instruction; inlining would lose its "
                      "C code")
+    changed = arguments_changed_by_callee(call)
+    if changed:
+        (cfg, fld), arg = changed
+        from knit.ir.printer import expr_str
+
+        raise refuse(prim, call, f"the argument {expr_str(arg)} reads {cfg.name()}.{fld}, "
+                     f"which {call.f.name} writes: the call evaluates it once, before the "
+                     "body runs; inlined, the uses after that write would see the new value",
+                     "bind the argument to a variable (or window) before the call first")
     return replace_stmts(proc, cur, inlined_body(call) or (N.Pass(call.srcinfo),))
+
+
+def arguments_changed_by_callee(call: N.Call):
+    """((config, field), argument) when an argument reads a config field that the callee
+    (or a procedure it calls) may write before it uses the parameter, else None:
+    substituted into the body, the argument would be evaluated again after that write."""
+    from knit.analysis.written import written_configs
+    from knit.rewrite.buffers import use_after_write
+
+    written = written_configs(call.f)
+    if not written:
+        return None
+    for p, a in zip(call.f.args, call.args):
+        hit = use_after_write(call.f.body, p.name, E.config_reads(a) & written)
+        if hit is not None:
+            return hit[0], a
+    return None
 
 
 def inlined_body(call: N.Call) -> tuple:
@@ -256,13 +305,33 @@ def _without_outer_windows(ir, path, stmts):
     to a procedure that writes them would alias)."""
     from knit.rewrite.bufaccess import substitute_window
 
+    from knit.ir.visit import free_syms
+    from knit.rewrite.bufaccess import uses
+
     visible = visible_syms(ir, path)
     types = {sym: typ for sym, typ, _ in visible.values()}
+    known = {sym for sym, _, _ in visible.values()}
     for alias, (base, accs) in E.windows_at(ir, path).items():
-        if alias in types:
-            w = N.WindowExpr(base, accs, types[alias])
-            stmts = substitute_window(stmts, alias, w)
+        if alias not in types or not uses(stmts, alias):
+            continue
+        w = N.WindowExpr(base, accs, types[alias])
+        # its bounds were evaluated by the window statement: substituted, they are
+        # evaluated in the block, so the configs they read must not have changed
+        read = E.config_reads(w)
+        if not free_syms(w) <= known | {base} or _written_in(stmts) & read:
+            raise refuse("extract_subproc", stmts[0], f"the block uses the window "
+                         f"'{alias.name}', whose bounds read a config field written since "
+                         "the window was made (or in the block); the subprocedure would "
+                         "see its new value", "inline_window it or extract a block that "
+                         "holds the window statement too")
+        stmts = substitute_window(stmts, alias, w)
     return stmts
+
+
+def _written_in(stmts) -> frozenset:
+    from knit.analysis.written import configs_written_in
+
+    return configs_written_in(tuple(stmts))
 
 
 def _whole_arg(sym, typ):
