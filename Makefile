@@ -45,13 +45,22 @@ bench: $(STAMP)
 	$(PY) benchmarks/call_overhead.py
 
 # The schedule fuzzer (tests/fuzz): random procs, random schedules, every accepted
-# rewrite checked on random inputs. `make fuzz FUZZ_SECONDS=600 FUZZ_JOBS=2`.
+# rewrite checked on random inputs, every program run interpreted and compiled by gcc
+# and clang. `make fuzz FUZZ_SECONDS=600 FUZZ_JOBS=2`; `FUZZ_CASES=300` runs exactly
+# the cases FUZZ_SEED.. instead (the same ones on any knit: compare two runs' JSON,
+# FUZZ_SAVE=run.json, with `python -m tests.fuzz.compare a.json b.json`).
 FUZZ_SECONDS ?= 120
 FUZZ_SEED    ?= 0
 FUZZ_JOBS    ?= 1
+FUZZ_CASES   ?=
+FUZZ_SAVE    ?=
 .PHONY: fuzz
 fuzz: $(STAMP)
-	$(PY) -m tests.fuzz.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --jobs $(FUZZ_JOBS)
+	@command -v clang >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  apt-get install -y -qq clang libomp-dev >/dev/null; } || \
+	  echo "note: no clang; the fuzzer compares the interpreter with gcc only"
+	$(PY) -m tests.fuzz.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --jobs $(FUZZ_JOBS) \
+	  $(if $(FUZZ_CASES),--cases $(FUZZ_CASES)) $(if $(FUZZ_SAVE),--save $(FUZZ_SAVE))
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -2,12 +2,15 @@
 
     python benchmarks/call_overhead.py
 
-(a) a call into a compiled proc that does almost nothing, split into argument binding
-    (knit.runtime.args: matching, dtype/shape/alias/precondition checks) and the
-    ctypes call itself (pointer extraction and the C call);
+(a) a call into a compiled proc that does almost nothing: the whole call (through
+    its plan, knit.runtime.fastcall: checks and call in C), the Python path every
+    call took before plans and still takes when a plan declines (binding with
+    knit.runtime.args, then ctypes), and a bare ctypes call with the pointers
+    precomputed, for scale;
 (b) getting a compiled callable from the on-disk cache in a fresh process (NumPy
-    already imported, as it is by any caller passing arrays), with $CC pointing at a
-    compiler that no longer exists, so a hit cannot cheat;
+    already imported, as it is by any caller passing arrays), with $CC a wrapper that
+    fails the run if it is asked to compile, so a hit cannot cheat; and the cost of
+    verifying a cache entry (size and SHA-256) before it is loaded;
 (c) `import knit` in a fresh interpreter.
 
 Medians of repeated runs, single thread. Uses a throw-away cache directory. Fresh
@@ -69,29 +72,60 @@ def call_overhead(kernels) -> list[tuple[str, float, float, float]]:
 
     x, y = np.zeros(1, np.float32), np.zeros(16, np.float32)
     a, xs = np.array(2.0, np.float32), np.ones(16, np.float32)
-    cases = [("nothing(N)", kernels.nothing, (4,), lambda f: (4,)),
-             ("touch(x)", kernels.touch, (x,), lambda f: (_ptr(x),)),
+    cases = [("nothing(N)", kernels.nothing, (4,), lambda: (4,)),
+             ("touch(x)", kernels.touch, (x,), lambda: (_ptr(x),)),
              ("axpy(N, a, x, y)", kernels.axpy, (16, a, xs, y),
-              lambda f: (16, _ptr(a), _ptr(xs), _ptr(y)))]
+              lambda: (16, _ptr(a), _ptr(xs), _ptr(y)))]
     rows = []
     for name, p, args, raw_args in cases:
         f = p.compile()
+        if f.plan is None:
+            from knit.runtime import fastcall
+
+            raise SystemExit(f"no call plan: {fastcall.unavailable() or 'unsupported proc'}")
         bind = binder(p._loopir_proc).bind
         cfunc = f.__globals__["cfunc"]
+        env_args = [s.name for s in p._loopir_proc.args]
+
+        def python_path(*a, bind=bind, cfunc=cfunc, names=env_args, proc=p._loopir_proc):
+            env = bind(a, None)  # what the generated Python does when a plan declines
+            cfunc(*[_ptr(env[s.name]) if isinstance(env[s.name], np.ndarray) else
+                    env[s.name] for s in proc.args])
+
         total = per_call_us(f, args)
-        bound = per_call_us(lambda *a, bind=bind: bind(a, None), args)
-        raw = per_call_us(lambda *a, c=cfunc, r=raw_args, f=f: c(*r(f)), args)
-        rows.append((name, total, bound, raw))
+        slow = per_call_us(python_path, args)
+        ptrs = raw_args()
+        raw = per_call_us(lambda *_, c=cfunc, r=ptrs: c(*r), args)
+        rows.append((name, total, slow, raw))
     return rows
 
 
+def verify_us(kernels) -> float:
+    """Median time to verify one cache entry (read, size and SHA-256 check)."""
+    from knit import cache
+
+    path = kernels.axpy.compile().library
+    times = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        assert cache.verified(path) is None
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e6, os.path.getsize(path)
+
+
 def fresh_process_cache_hit(tmp: Path, src: Path) -> float:
-    """Warm the cache with $CC = a link to the real compiler, delete the link, and time
-    `compile()` in fresh processes (median of 5, milliseconds)."""
+    """Warm the cache through a compiler wrapper, then make the wrapper fail on any
+    compile (answering only `--version`), and time `compile()` in fresh processes
+    (median of 5, milliseconds)."""
     real = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-    fake = tmp / "cc-link"
-    fake.symlink_to(real)
-    env = {**fresh_env(tmp), "CC": str(fake), "KNIT_CACHE_DIR": str(tmp / "cache"),
+    wrapper = tmp / "cc-wrapper"
+
+    def pad(text: str) -> str:  # the same size: knit's compiler identity includes it
+        return text + "#" * (400 - len(text)) + "\n"
+
+    wrapper.write_text(pad(f'#!/bin/sh\nexec {real} "$@"\n'))
+    wrapper.chmod(0o755)
+    env = {**fresh_env(tmp), "CC": str(wrapper), "KNIT_CACHE_DIR": str(tmp / "cache"),
            "PYTHONPATH": str(src.parent)}
     probe = textwrap.dedent("""
         import time, numpy, kernels
@@ -100,7 +134,12 @@ def fresh_process_cache_hit(tmp: Path, src: Path) -> float:
     """)
     for _ in range(2):  # build the library, then warm the bytecode of the hit path
         subprocess.run([sys.executable, "-c", probe], env=env, check=True, capture_output=True)
-    fake.unlink()  # from now on, invoking the compiler would fail
+    # the same file (inode, size, mtime), so the same compiler identity; but compiling
+    # now fails
+    st = wrapper.stat()
+    wrapper.write_text(pad(f'#!/bin/sh\n[ "$1" = --version ] && exec {real} --version\n'
+                           'echo "compiler invoked on a cache hit" >&2; exit 1\n'))
+    os.utime(wrapper, ns=(st.st_atime_ns, st.st_mtime_ns))
     times = []
     for _ in range(5):
         r = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
@@ -140,17 +179,22 @@ def main() -> None:
         import kernels
 
         rows = call_overhead(kernels)
+        verify, lib_bytes = verify_us(kernels)
         hit_ms = fresh_process_cache_hit(tmp, src)
         knit_ms, numpy_ms = import_time_ms(tmp)
 
     print(f"knit call overhead -- Python {platform.python_version()}, "
           f"{platform.machine()}, {platform.processor() or platform.system()}")
-    print(f"{'(a) call into a compiled proc':34s} {'total':>9s} {'binding':>9s} "
+    print(f"{'(a) call into a compiled proc':34s} {'call':>9s} {'Python':>9s} "
           f"{'ctypes':>9s}   (microseconds per call, median)")
-    for name, total, bound, raw in rows:
-        print(f"    {name:30s} {total:9.2f} {bound:9.2f} {raw:9.2f}")
+    for name, total, slow, raw in rows:
+        print(f"    {name:30s} {total:9.2f} {slow:9.2f} {raw:9.2f}")
+    print("    (call: through the plan; Python: the binder + ctypes path a declined plan "
+          "takes; ctypes: the bare C call, pointers precomputed)")
     print(f"{'(b) compiled callable from cache':34s} {hit_ms:9.2f} ms  "
-          "(fresh process, compiler absent)")
+          "(fresh process, compiling would fail)")
+    print(f"    of which verifying the entry {verify:9.2f} us  ({lib_bytes} bytes; "
+          "calls of a loaded library verify nothing)")
     print(f"{'(c) import knit':34s} {knit_ms:9.2f} ms  (import numpy alone: "
           f"{numpy_ms:.2f} ms)")
 

@@ -12,7 +12,8 @@ from knit.procedure import Procedure, instr, proc
 
 __all__ = ["proc", "instr", "config", "Procedure", "Memory", "DRAM", "Config", "Extern",
            "SchedulingError", "ParseFragmentError", "KnitError", "compile_procs",
-           "compile_procs_to_strings", "check_equiv", "check_instr", "inexact"]
+           "compile_procs_to_strings", "check_equiv", "check_instr", "inexact",
+           "replay", "diff", "tune"]
 
 
 def __getattr__(name: str):
@@ -21,6 +22,14 @@ def __getattr__(name: str):
         from knit.equiv import check_equiv
 
         return check_equiv
+    if name in ("replay", "diff"):  # schedule traces (knit/trace.py)
+        from knit import trace
+
+        return getattr(trace, name)
+    if name == "tune":  # autotuning (knit/tuning/) loads the C toolchain helpers
+        from knit.tuning import tune
+
+        return tune
     raise AttributeError(f"module 'knit' has no attribute {name!r}")
 
 

@@ -2,6 +2,8 @@
 
     knitc kernels.py -o build/            # writes build/kernels.c and build/kernels.h
     knitc kernels.py -o build/ --stem k   # writes build/k.c and build/k.h
+    knitc cache size                      # the JIT cache: where, how many, how big
+    knitc cache clear                     # delete every cached library
 
 The file is run as a module (its directory first on sys.path, as `python file.py`
 would have it); every procedure bound at its top level is compiled, except
@@ -21,6 +23,9 @@ from knit.errors import KnitError
 
 def main(argv: list[str] | None = None) -> int:
     """The knitc command; returns the exit status (0 on success, 1 on any error)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cache"]:
+        return _cache_command(argv[1:])
     args = _parser().parse_args(argv)
     path = Path(args.source)
     if not path.is_file():
@@ -53,6 +58,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--stem", help="base name of the output files (default: the source "
                    "file's name without .py)")
     return p
+
+
+def _cache_command(argv: list[str]) -> int:
+    """`knitc cache size|clear|dir`: the JIT's cache of compiled libraries."""
+    from knit import cache
+
+    p = argparse.ArgumentParser(prog="knitc cache", description="The cache of libraries "
+                                "compiled by Procedure.compile() ($KNIT_CACHE_DIR, else "
+                                "~/.cache/knit).")
+    p.add_argument("action", choices=["size", "clear", "dir"], help="size: how many "
+                   "libraries and bytes; clear: delete them all; dir: print the directory")
+    args = p.parse_args(argv)
+    try:
+        d = cache.directory(create=False)
+        if args.action == "dir":
+            print(d)
+        elif args.action == "size":
+            libs, nbytes = cache.size()
+            print(f"{d}: {libs} librar{'y' if libs == 1 else 'ies'}, "
+                  f"{nbytes / 1e6:.1f} MB")
+        else:
+            n = cache.clear()
+            print(f"knitc: removed {n} file(s) from {d}")
+    except KnitError as err:
+        return _fail(str(err))
+    return 0
 
 
 def _fail(message: str) -> int:

@@ -96,6 +96,13 @@ class Procedure:
         _expect_procedure("is_eq", other)
         return self._eqv.find() is other._eqv.find()
 
+    def trace(self):
+        """The scheduling primitive calls that produced this procedure from its root, as
+        a knit.trace.Trace (replay, show, script)."""
+        from knit.trace import trace_of
+
+        return trace_of(self)
+
     def unsafe_assert_eq(self, other: Procedure) -> None:
         """Declare, without proof, that two procedures are equivalent."""
         _expect_procedure("unsafe_assert_eq", other)

@@ -7,6 +7,8 @@ import itertools
 import subprocess
 import sys
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -130,19 +132,46 @@ def test_irrelevant_facts_do_not_split_the_cache():
     assert smt.stats()["z3"] <= 1
 
 
-def test_unknown_is_not_proven():
+def test_unknown_is_not_proven_and_says_the_solver_gave_up():
     x, y, z = (N.Read(Sym(c), (), T.STRIDE) for c in "xyz")
     # x^3 + y^3 != z^3 for positive integers: true, but far beyond z3's nonlinear reach
     cube = lambda v: op("*", v, op("*", v, v))  # noqa: E731
     facts = [op(">=", v, lit(1)) for v in (x, y, z)]
-    goal = op("<", op("+", cube(x), cube(y)), cube(z))
-    old = smt.TIMEOUT_MS
+    goal = op("or", op("<", op("+", cube(x), cube(y)), cube(z)),
+              op(">", op("+", cube(x), cube(y)), cube(z)))
+    old = smt.RLIMIT
     try:
-        smt.set_timeout(200)
-        assert smt.prove(facts, op("or", goal, op(">", op("+", cube(x), cube(y)), cube(z)))) \
-            is False
+        smt.set_rlimit(20_000)
+        for _ in range(2):  # asked again, the cached answer still says why
+            assert smt.prove(facts, goal) is False
+            assert "work limit of 20,000 units ran out" in smt.gave_up()
+        assert smt.counterexample(facts, goal) is None
+        assert "work limit" in smt.take_gave_up()
+        assert smt.gave_up() is None  # taken
+        assert smt.prove([op(">=", x, lit(1))], op(">=", x, lit(0)))
+        assert smt.gave_up() is None  # an answered query clears it
     finally:
-        smt.set_timeout(old)
+        smt.set_rlimit(old)
+
+
+def test_the_work_limit_is_deterministic_not_a_clock():
+    """Under z3's rlimit the same query gets the same answer however loaded the machine
+    and whatever was asked before (a fresh solver per query)."""
+    x, y, z = (N.Read(Sym(c), (), T.STRIDE) for c in "xyz")
+    cube = lambda v: op("*", v, op("*", v, v))  # noqa: E731
+    facts = [op(">=", v, lit(1)) for v in (x, y, z)]
+    goal = op("or", op("<", op("+", cube(x), cube(y)), cube(z)),
+              op(">", op("+", cube(x), cube(y)), cube(z)))
+    old, answers = smt.RLIMIT, []
+    try:
+        for _ in range(3):
+            smt.set_rlimit(5_000)  # also empties the cache, so z3 runs each time
+            answers.append((smt.prove(facts, goal), smt.gave_up()))
+            smt.prove([op(">=", x, lit(2))], op(">=", x, lit(1)))  # history between
+    finally:
+        smt.set_rlimit(old)
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][1] is not None  # this limit is too small for the query
 
 
 def test_floor_semantics_of_negative_division():
@@ -205,3 +234,29 @@ def test_constant_goal_in_dead_code():
     facts = [op(">=", N_, lit(1)), op("<", N_, lit(1))]
     assert smt.prove(facts, op("<=", lit(0), lit(-1)))
     assert not smt.prove([op(">=", N_, lit(1))], op("<=", lit(0), lit(-1)))
+
+
+def test_a_refusal_says_when_the_solver_gave_up():
+    from knit import proc
+    from knit.errors import SchedulingError
+    from knit.stdlib.scheduling import reorder_stmts
+
+    @proc
+    def f(N: size, k: index, m: index, x: f32[4 * N + 2]):
+        assert k >= 0 and k < N and m >= 0 and m < N
+        x[2 * k] = 1.0
+        x[2 * m + 1] = 2.0
+
+    reorder_stmts(f, f.find("x[_] = 1.0").expand(0, 1))  # z3 proves it under the default
+    old = smt.RLIMIT
+    try:
+        smt.set_rlimit(1)
+        with pytest.raises(SchedulingError) as info:
+            reorder_stmts(f, f.find("x[_] = 1.0").expand(0, 1))
+    finally:
+        smt.set_rlimit(old)
+    msg = str(info.value)
+    assert "reorder_stmts: could not prove (the solver gave up: its work limit of 1 units " \
+        "ran out; see knit.analysis.smt.set_rlimit); the rewrite may be safe, but what it " \
+        "could not rule out is: the statements do not commute" in msg, msg
+    assert smt.gave_up() is None  # the refusal took it

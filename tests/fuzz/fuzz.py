@@ -3,6 +3,8 @@ schedule can make code faster but never wrong.
 
     .venv/bin/python -m tests.fuzz.fuzz --seconds 120 [--seed 0] [--jobs 2]
     .venv/bin/python -m tests.fuzz.fuzz --case 1234        # one case, verbosely
+    .venv/bin/python -m tests.fuzz.fuzz --cases 300 --save a.json   # a fixed set of cases
+    .venv/bin/python -m tests.fuzz.compare a.json b.json            # two versions of knit
 
 Each case generates a procedure (`gen.py`) and applies 1-8 random primitives with
 random arguments (`moves.py`). After every step:
@@ -17,13 +19,21 @@ random arguments (`moves.py`). After every step:
   failure while checking (the result fails the definition-time checks, C that does not
   compile, ...) is an `invalid-result`;
 - a step that does not finish within the step timeout is a `hang`; a worker process
-  that dies (a segfault in compiled code) is a `crash`.
+  that dies (a segfault in compiled code) is a `crash`;
+- the generated program and every accepted result also run interpreted and compiled
+  by gcc and clang (default flags) on inputs with NaN, -0.0, +-inf, subnormals and
+  integer extremes (backends.py): a difference is a `backend-mismatch:<compilers>`, a
+  compiler rejecting knit's C a `backend-error:<compiler>`, an interpreter error on a
+  program the checks accepted an `interp-error`. These are reported on the side and
+  the case goes on, comparing versions with the execution still trusted; a rewrite's
+  result that differs from the original only on those inputs is an `edge-mismatch`.
 
 Everything that runs knit runs in a worker process, so hangs and crashes are caught.
-A bug is shrunk (steps dropped while the same bug remains) and printed as a runnable
+A bug is shrunk (steps, then statements of the program, dropped while the same bug
+remains) and printed as a runnable
 reproducer, marked NEW or known (known.py; the exit status is 1 only for new bugs).
 At the end a table gives, per primitive, the rewrites attempted, accepted, refused,
-checked (accepted and passed every check) and the bugs.
+checked (accepted and passed every check), the bugs and the acceptance rate.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ from dataclasses import dataclass, field
 
 from . import gen
 from .moves import Step
+from .repro import is_backend_kind, reproducer
 from .same import check_roundtrip
 
 # ---------------------------------------------------------------- the worker side
@@ -102,19 +113,37 @@ class Runner:
                            "traceback": ""}
         return "accepted", out
 
-    def check(self, p0, q, sizes: dict, seed: int) -> dict | None:
-        """None when q passes every check against p0, else the bug."""
+    def check(self, p0, q, sizes: dict, seed: int, trust: str = "both") -> dict | None:
+        """None when q passes every check against p0, else the bug. `trust` says which
+        executions compare the two: "both", "interpreter" or "compiled" (the other one
+        is known to be wrong on this program: a backend bug, reported by `backends`),
+        or "none"."""
+        from .backends import edge_diff, is_undefined, pick_sizes
+
         if not q.is_eq(p0):
             return {"kind": "provenance", "exc": "", "traceback": "",
                     "message": "the result is not is_eq to the original"}
         try:
-            self.knit.check_equiv(p0, q, trials=2, sizes=sizes, seed=seed)
+            if trust != "none":
+                self.knit.check_equiv(p0, q, trials=2, sizes=sizes, seed=seed,
+                                      compiled=trust != "interpreter",
+                                      interpret={"both": None, "interpreter": True,
+                                                 "compiled": False}[trust])
         except self.EquivalenceError as e:
             return {"kind": "mismatch", "exc": "EquivalenceError", "message": str(e),
                     "traceback": ""}
         except Exception as e:
+            if not is_undefined(e):  # else: inputs outside the program's domain (NaN -> int)
+                return {"kind": "invalid-result", "exc": type(e).__name__,
+                        "message": str(e), "traceback": traceback.format_exc()}
+        try:
+            diff = edge_diff(p0, q, pick_sizes(sizes, seed), seed) \
+                if trust in ("both", "interpreter") else None
+        except Exception as e:
             return {"kind": "invalid-result", "exc": type(e).__name__, "message": str(e),
                     "traceback": traceback.format_exc()}
+        if diff is not None:
+            return {"kind": "edge-mismatch", "exc": "", "message": diff, "traceback": ""}
         try:
             check_roundtrip(q, self.scope)
         except Exception as e:
@@ -122,9 +151,34 @@ class Runner:
                     "traceback": traceback.format_exc()}
         return None
 
+    def backends(self, p, sizes: dict, seed: int) -> dict | None:
+        """p interpreted against p compiled by gcc and clang (default flags), on inputs
+        with edge values: None, or the bug (`backend-mismatch:<compiler>`, or
+        `interp-error` when the interpreter cannot run a program the checks accepted)."""
+        from knit.errors import KnitError
+
+        from .backends import backend_diff, pick_sizes
+
+        try:
+            p._check()
+        except KnitError:  # an invalid rewrite result: `check` reports it
+            return None
+        d = backend_diff(p, pick_sizes(sizes, seed), seed)
+        if d is None:
+            return None
+        kind = "interp-error" if d.mode == "interpreter" else \
+            ("backend-error:" if d.error else "backend-mismatch:") + d.mode
+        elem = {a.name.name: a.type.basetype().name for a in p._loopir_proc.args}
+        flavour = f"{_flavour(d)} in {elem.get(d.buffer, '')}"
+        return {"kind": kind, "exc": d.error.split(":")[0] if d.error else flavour,
+                "message": d.message(), "traceback": ""}
+
     # ------------------------------------------------------------ cases
 
     def run_case(self, seed: int, max_steps: int, only, send) -> dict:
+        """Generate case `seed`'s program, check its backends, then apply and check up to
+        `max_steps` random steps. A backend bug is sent on the side ("side") and the case
+        goes on comparing versions interpreted only; a rewrite bug ends it."""
         from knit.errors import KnitError
         from knit.procedure import parse_proc_string
 
@@ -134,6 +188,12 @@ class Runner:
             p0 = parse_proc_string(g.src, self.scope)
         except KnitError as e:
             return {"status": "rejected", "reason": _short(e)}
+        trust = "both"
+        side = self.backends(p0, g.sizes, _check_seed(seed, 99))
+        if side is not None:
+            side.update(check_seed=_check_seed(seed, 99))
+            send(("side", side, []))
+            trust = _distrust(trust, side)
         rng = random.Random(seed * 7919 + 17)
         moves = self.moves.available(only)
         names = sorted(moves)
@@ -155,9 +215,16 @@ class Runner:
             send(("start", step))
             verdict, out = self.apply(p, step, prev)
             if verdict == "accepted":
-                bug = self.check(p0, out, g.sizes, _check_seed(seed, i))
+                cs = _check_seed(seed, i)
+                if trust == "both":
+                    side = self.backends(out, g.sizes, cs)
+                    if side is not None:
+                        side.update(check_seed=cs)
+                        send(("side", side, steps + [step]))
+                        trust = _distrust(trust, side)
+                bug = self.check(p0, out, g.sizes, cs, trust)
                 if bug is not None:
-                    bug.update(check_seed=_check_seed(seed, i))
+                    bug.update(check_seed=cs, trust=trust)
                     send(("end", "bug", bug["kind"]))
                     return {"status": "bug", "bug": bug, "steps": steps + [step]}
                 steps.append(step)
@@ -170,11 +237,18 @@ class Runner:
                 send(("end", verdict, out))
         return {"status": "ok"}
 
-    def replay(self, src: str, sizes: dict, steps: list, check_seed: int) -> dict:
-        """Apply `steps`: all but the last must be accepted; classify the last one."""
+    def replay(self, src: str, sizes: dict, steps: list, check_seed: int,
+               kind: str = "", trust: str = "both") -> dict:
+        """Apply `steps`: all but the last must be accepted; classify the last one (for
+        a backend `kind`, check the result's backends; without steps, the program's)."""
         from knit.procedure import parse_proc_string
 
-        p0 = p = parse_proc_string(src, self.scope)
+        try:
+            p0 = p = parse_proc_string(src, self.scope)
+        except Exception:  # noqa: BLE001 - a shrunk program the checks reject
+            return {"kind": "diverged"}
+        if is_backend_kind(kind) and not steps:
+            return self.backends(p0, sizes, check_seed) or {"kind": "none"}
         prev = None
         for k, step in enumerate(steps):
             verdict, out = self.apply(p, step, prev)
@@ -185,8 +259,46 @@ class Runner:
                 return {"kind": "diverged"}
             p, prev = out, p
             if last:
-                return self.check(p0, p, sizes, check_seed) or {"kind": "none"}
+                if is_backend_kind(kind):
+                    return self.backends(p, sizes, check_seed) or {"kind": "none"}
+                return self.check(p0, p, sizes, check_seed, trust) or {"kind": "none"}
         return {"kind": "none"}
+
+
+def _distrust(trust: str, side: dict) -> str:
+    """What is left to trust after a backend bug: the interpreter after a compiler's
+    bug, the compiled code after the interpreter's."""
+    broken = "interpreter" if side["kind"] == "interp-error" else "compiled"
+    return "none" if trust not in ("both", broken) else \
+        ("compiled" if broken == "interpreter" else "interpreter")
+
+
+def _error_key(message: str) -> str:
+    """What tells two backend errors apart: the compiler's first `error:` line, or the
+    interpreter's exception and its words, without paths, positions and numbers."""
+    for line in message.splitlines():
+        if "error:" in line:
+            return re.sub(r"\d+", "#", line.split("error:", 1)[1])[:80]
+    head = re.sub(r"^.*?failed for [^:]*: ", "", (message.splitlines() or [""])[0])
+    head = re.sub(r"<string>:\d+:\d+: |\[.*?\]|\(.*?\)", "", head)
+    return re.sub(r"\d+", "#", head)[:80]
+
+
+def _flavour(d) -> str:
+    """What kind of difference a backend shows, to tell bugs apart: the element type and
+    whether it is about NaN, infinities, the sign of zero or the value."""
+    import numpy as np
+
+    x, y = d.expected, d.got
+    if isinstance(x, float) and isinstance(y, float):
+        if np.isnan(x) != np.isnan(y):
+            return "nan"
+        if np.isinf(x) or np.isinf(y):
+            return "inf"
+        if x == y == 0:
+            return "zero-sign"
+        return "float-value"
+    return "int-value"
 
 
 # what a refusal must not show its reader (quality.md: no internal object reprs)
@@ -302,16 +414,25 @@ class Bug:
     check_seed: int = 0
     count: int = 1
     shrunk_from: int = 0
+    trust: str = "both"  # which executions the rewrite's check compared (Runner.check)
 
     def signature(self) -> tuple:
         head = (self.message.splitlines() or [""])[0]
         head = re.sub(r"\S+:\d+:\d+: ", "", head)
         head = re.sub(r"\d+", "#", head)[:80]
+        if is_backend_kind(self.kind):  # one program's runs: the rewrite is no part of it
+            return (self.kind, "", self.exc,
+                    _error_key(self.message) if "error" in self.kind else "")
         return (self.kind, self.prim, self.exc,
                 head if self.kind in ("exception", "bad-message") else "")
 
     def reproducer(self) -> str:
         return reproducer(self)
+
+
+def _rate(c) -> str:
+    """Accepted over attempted, in percent."""
+    return f"{100 * c['accepted'] / c['attempted']:>8.1f}%" if c["attempted"] else f"{'-':>9}"
 
 
 @dataclass
@@ -326,14 +447,23 @@ class Report:
 
     def table(self) -> str:
         cols = ["attempted", "accepted", "refused", "checked", "badarg", "bugs"]
-        lines = [f"{'primitive':24}" + "".join(f"{c:>10}" for c in cols)]
+        lines = [f"{'primitive':24}" + "".join(f"{c:>10}" for c in cols) + f"{'accept%':>9}"]
         total = Counter()
         for prim in sorted(self.stats):
             c = self.stats[prim]
             total.update(c)
-            lines.append(f"{prim:24}" + "".join(f"{c[k]:>10}" for k in cols))
-        lines.append(f"{'TOTAL':24}" + "".join(f"{total[k]:>10}" for k in cols))
+            lines.append(f"{prim:24}" + "".join(f"{c[k]:>10}" for k in cols) + _rate(c))
+        lines.append(f"{'TOTAL':24}" + "".join(f"{total[k]:>10}" for k in cols) +
+                     _rate(total))
         return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        """What `compare` reads: the counts per primitive and the bugs' signatures."""
+        return {"cases": self.cases, "rejected": self.rejected, "seconds": self.seconds,
+                "stats": {p: dict(c) for p, c in sorted(self.stats.items())},
+                "bugs": [{"kind": b.kind, "prim": b.prim, "count": b.count, "seed": b.seed,
+                          "message": (b.message.splitlines() or [""])[0][:200]}
+                         for b in self.bugs.values()]}
 
     def summary(self) -> str:
         return (f"{self.cases} cases ({self.rejected} generated procs rejected by the "
@@ -420,6 +550,11 @@ def _receive(w: Worker, report: Report, step_timeout: float, log) -> None:
             c[verdict] += 1
             report.reasons[job.current.prim][why] += 1
         job.current = None
+    elif kind == "side":  # a backend bug: the case goes on
+        b, steps = rest
+        _record(report, Bug(b["kind"], steps[-1].prim if steps else "(generated)",
+                            b.get("exc", ""), b["message"], b.get("traceback", ""), job.seed,
+                            job.src, job.sizes, steps, b.get("check_seed", 0)), log)
     elif kind == "done":
         result = rest[0]
         report.cases += 1
@@ -431,7 +566,7 @@ def _receive(w: Worker, report: Report, step_timeout: float, log) -> None:
             steps = result["steps"]
             _record(report, Bug(b["kind"], steps[-1].prim, b.get("exc", ""), b["message"],
                                 b.get("traceback", ""), job.seed, job.src, job.sizes, steps,
-                                b.get("check_seed", 0)), log)
+                                b.get("check_seed", 0), trust=b.get("trust", "both")), log)
         w.job = None
 
 
@@ -462,17 +597,21 @@ def _record(report: Report, bug: Bug, log) -> None:
 
 
 def _shrink(w: Worker, bug: Bug, step_timeout: float, budget: float) -> None:
-    """Drop steps (last one kept) while replaying still gives the same bug."""
+    """Drop steps (the last one kept, unless the bug is the program's own) and then
+    statements of the program while replaying still gives the same bug."""
     if bug.prim == "(none)":
         return
     end = time.monotonic() + budget
     bug.shrunk_from = len(bug.steps)
 
-    def same(steps) -> bool:
-        got = w.call(("replay", bug.src, bug.sizes, steps, bug.check_seed), step_timeout * 2)
+    def same(src, steps) -> bool:
+        got = w.call(("replay", src, bug.sizes, steps, bug.check_seed, bug.kind,
+                      bug.trust), step_timeout * 2)
         return got.get("kind") == bug.kind and \
             (bug.kind != "exception" or got.get("exc") == bug.exc)
 
+    if is_backend_kind(bug.kind) and bug.steps and same(bug.src, []):
+        bug.steps, bug.prim = [], "(generated)"
     changed = True
     while changed and time.monotonic() < end:
         changed = False
@@ -480,48 +619,17 @@ def _shrink(w: Worker, bug: Bug, step_timeout: float, budget: float) -> None:
             if time.monotonic() > end:
                 break
             cand = bug.steps[:k] + bug.steps[k + 1:]
-            if same(cand):
+            if same(bug.src, cand):
                 bug.steps, changed = cand, True
-
-
-# ---------------------------------------------------------------- reproducers
-
-
-def reproducer(bug: Bug) -> str:
-    """A runnable Python snippet: the prelude, the proc, the schedule, the failing check."""
-    prims = sorted({s.prim for s in bug.steps})
-    last = bug.steps[-1]
-    lines = [f"# knit schedule fuzzer: {bug.kind} in {bug.prim} (case {bug.seed})"]
-    lines += [f"# {ln}" for ln in bug.message.splitlines()[:6]]
-    lines += ["from knit import check_equiv"]
-    lines += [f"from knit.stdlib.scheduling import {', '.join(prims)}", ""]
-    lines += [gen.PRELUDE.rstrip(), ""]
-    lines += [f"p0 = parse_proc_string('''\n{bug.src.rstrip()}\n''', scope)", "p = p0"]
-    for k, s in enumerate(bug.steps[:-1]):
-        if bug.steps[k + 1].old_cursors:  # the next step takes its cursors on this proc
-            lines.append("p_prev = p")
-        lines.append(s.code())
-    if bug.kind in ("exception", "bad-message"):
-        lines.append(f"{last.code()}  # raises {bug.exc}")
-    elif bug.kind in ("hang", "crash"):
-        lines.append(f"{last.code()}  # {bug.kind}s (here or in the check below)")
-        lines.append(_equiv_line(bug))
-    else:
-        lines.append(last.code())
-        if bug.kind == "provenance":
-            lines.append("assert p.is_eq(p0)")
-        elif bug.kind == "print-roundtrip":
-            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            lines.append(f"import sys; sys.path.insert(0, {root!r})  # the repository")
-            lines.append("from tests.fuzz.same import check_roundtrip")
-            lines.append("check_roundtrip(p, scope)  # str(p) fails to parse, or differs")
-        else:
-            lines.append(_equiv_line(bug))
-    return "\n".join(lines) + "\n"
-
-
-def _equiv_line(bug: Bug) -> str:
-    return f"check_equiv(p0, p, trials=2, sizes={bug.sizes!r}, seed={bug.check_seed})"
+    changed = True
+    while changed and time.monotonic() < end:
+        changed = False
+        for cand in gen.smaller_sources(bug.src):
+            if time.monotonic() > end:
+                break
+            if same(cand, bug.steps):
+                bug.src, changed = cand, True
+                break
 
 
 def print_report(report: Report, log=print, verbose: bool = False) -> None:
@@ -540,7 +648,7 @@ def print_report(report: Report, log=print, verbose: bool = False) -> None:
         held = known(bug)
         log(f"BUG: {bug.kind} in {bug.prim} ({bug.count} case(s); first case {bug.seed}; "
             f"shrunk from {bug.shrunk_from} to {len(bug.steps)} step(s))" +
-            (f" -- known, see tests/fuzz/test_regressions.py::{held}" if held else " -- NEW"))
+            (f" -- known, held by tests/fuzz test {held}" if held else " -- NEW"))
         if bug.traceback:
             log(bug.traceback.rstrip())
         log(bug.reproducer())
@@ -552,6 +660,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--seed", type=int, default=0, help="first case number")
     ap.add_argument("--case", type=int, action="append", help="run just these cases")
+    ap.add_argument("--cases", type=int, help="run exactly the cases --seed .. --seed + "
+                    "CASES - 1 whatever the time (a fixed set, to compare two versions)")
+    ap.add_argument("--save", help="write the counts per primitive and the bugs to this "
+                    "JSON file (compare two with `python -m tests.fuzz.compare A B`)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--max-steps", type=int, default=8)
     ap.add_argument("--step-timeout", type=float, default=60)
@@ -560,9 +672,15 @@ def main(argv=None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
     only = a.only.split(",") if a.only else None
-    report = fuzz(a.seed, a.seconds if not a.case else 1e9, max_steps=a.max_steps,
-                  jobs=a.jobs, step_timeout=a.step_timeout, only=only, cases=a.case)
+    cases = a.case or (list(range(a.seed, a.seed + a.cases)) if a.cases else None)
+    report = fuzz(a.seed, a.seconds if cases is None else 1e9, max_steps=a.max_steps,
+                  jobs=a.jobs, step_timeout=a.step_timeout, only=only, cases=cases)
     print_report(report, verbose=a.verbose)
+    if a.save:
+        import json
+
+        with open(a.save, "w") as f:
+            json.dump(report.to_json(), f, indent=1)
     if a.out:
         os.makedirs(a.out, exist_ok=True)
         for n, bug in enumerate(report.bugs.values()):

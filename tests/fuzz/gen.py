@@ -13,34 +13,48 @@ fully initialised before any read, so a program never reads undefined memory; no
 then one nothing uses), scalar accumulators (`t = 0.0; for k: t += 2.0 * e`), window
 statements (`w = A[i, 1:5]`), calls of helper procs taking windows, loops shaped like a
 helper's body (so `replace` can find them), a bool argument, config reads and writes
-(`FuzzCfg.x`), `pass`, and the externs `relu`, `fmaxf`, `select`.
+(`FuzzCfg.x`), `pass`, and every extern of knit.libs.externs. Issue 8's classes
+(gen_configs.py, gen_data.py): index config fields (`FuzzCfg.k`, `FuzzCfg.n`) read in
+window origins, allocation shapes, loop bounds, indices, call arguments and conditions,
+written before, after and inside the code that reads them; callees that branch on
+`stride(x, 0)`, called on rows and columns; element and index arguments; f16/f64
+buffers and mixed arithmetic (`i32 += f32`, untyped literals); loops shaped like the
+prelude's instr library (`add1_f`, `copy_f`, `addv_f`, `bcast_f`, triangular `tri_f`).
 
 Accesses are in bounds by construction: every index is an affine form whose range over
 the enclosing loops (interval arithmetic over the sizes' lower bounds, which `assert`s
-state) is checked against the dimension before it is used. Data values stay small: i32
-arithmetic only adds, subtracts and multiplies (a ring, so every legal reordering gives
-the same bits, wrap-around included); f32 values come from [-1, 1] inputs.
+state) is checked against the dimension before it is used (a config read by the value
+the field holds there: forms.py). Data values: i32 arithmetic only adds, subtracts and
+multiplies (a ring, so every legal reordering gives the same bits, wrap-around
+included); check_equiv draws floats from [-1, 1], backends.py adds NaN, -0.0, +-inf,
+subnormals and integer extremes.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from .forms import Buf, Env, Lin, Var, fits, holds, lin, subst
+from .gen_configs import ConfigGen, Scenarios
+from .gen_data import EXTERNS, FLOATS, DataGen
 
 # Helper procs and instructions every generated program may call, and the scope its
 # text is parsed in. The fuzzer executes this text, and prints it at the top of every
 # reproducer, so a reproducer is self-contained.
-PRELUDE = '''\
+PRELUDE = r'''
 from knit import DRAM, Config
-from knit.ir.types import BOOL, F32, I32
+from knit.ir.types import BOOL, F32, I32, INDEX, SIZE
+from knit.libs import externs
 from knit.libs.externs import fmaxf, relu, select
 from knit.libs.memories import DRAM_ALIGNED32, DRAM_STACK
 from knit.procedure import parse_proc_string
 from knit.stdlib.scheduling import divide_loop, rename, simplify
 
-scope = {"DRAM": DRAM, "DRAM_STACK": DRAM_STACK, "DRAM_ALIGNED32": DRAM_ALIGNED32,
-         "relu": relu, "fmaxf": fmaxf, "select": select}
-FuzzCfg = scope["FuzzCfg"] = Config("FuzzCfg", {"x": F32, "y": I32, "b": BOOL})
+scope = {"DRAM": DRAM, "DRAM_STACK": DRAM_STACK, "DRAM_ALIGNED32": DRAM_ALIGNED32}
+scope.update({n: getattr(externs, n) for n in externs.__all__ if n[0].islower()})
+FuzzCfg = scope["FuzzCfg"] = Config("FuzzCfg", {"x": F32, "y": I32, "b": BOOL,
+                                                "k": INDEX, "n": SIZE})
 scope["helper_f"] = parse_proc_string("""
 def helper_f(n: size, x: [f32][n] @ DRAM):
     for k in seq(0, n):
@@ -60,11 +74,58 @@ scope["noop_f"] = parse_proc_string("""@instr("/* noop {x_data} */")
 def noop_f(n: size, x: [f32][n] @ DRAM):
     pass
 """, scope)
+# callees that branch on the stride of their window, take an element or an index
+for t, one in (("f32", "1.0"), ("i32", "1")):
+    scope[f"helper_s_{t}"] = parse_proc_string(f"""
+def helper_s_{t}(n: size, x: [{t}][n] @ DRAM):
+    if stride(x, 0) == 1:
+        x[n - 1] = x[0] + {one}
+    else:
+        x[0] = x[n - 1] - {one}
+""", scope)
+scope["helper_e"] = parse_proc_string("""
+def helper_e(n: size, a: f32 @ DRAM, x: [f32][n] @ DRAM):
+    for k in seq(0, n):
+        x[k] += a
+""", scope)
+scope["helper_k"] = parse_proc_string("""
+def helper_k(n: size, k: index, x: [f32][n] @ DRAM):
+    assert k >= 0
+    assert k < n
+    x[k] = 2.0 * x[k]
+""", scope)
+# a small instruction library for replace: C templates that compute exactly the body
+LOOP = "for (int_fast32_t _k = 0; _k < {n}; _k++) "
+for name, tmpl, text in [
+    ("add1_f", LOOP + "(&{x_data})[_k] += 1.0f;", "x[k] += 1.0"),
+    ("copy_f", LOOP + "(&{y_data})[_k] = (&{x_data})[_k];", "y[k] = x[k]"),
+    ("addv_f", LOOP + "(&{y_data})[_k] += (&{x_data})[_k];", "y[k] += x[k]"),
+    ("bcast_f", LOOP + "(&{y_data})[_k] = {x_data};", "y[k] = x[0]"),
+]:
+    params = "x: [f32][n] @ DRAM" if name == "add1_f" else \
+        ("x: [f32][1] @ DRAM" if name == "bcast_f" else "x: [f32][n] @ DRAM") + \
+        ", y: [f32][n] @ DRAM"
+    asserts = "".join(f"\n    assert stride({v}, 0) == 1" for v in ("x", "y")
+                      if f"{v}:" in params and not (name == "bcast_f" and v == "x"))
+    scope[name] = parse_proc_string(f"""@instr({tmpl!r})
+def {name}(n: size, {params}):{asserts}
+    for k in seq(0, n):
+        {text}
+""", scope)
+scope["tri_f"] = parse_proc_string("""@instr("for (int_fast32_t _i = 0; _i < {n}; _i++) \
+for (int_fast32_t _j = 0; _j < _i; _j++) {x}.data[_i * {x}.strides[0] + _j] += 1.0f;")
+def tri_f(n: size, x: [f32][n, n] @ DRAM):
+    assert stride(x, 1) == 1
+    for i in seq(0, n):
+        for j in seq(0, i):
+            x[i, j] += 1.0
+""", scope)
 # helper_f scheduled (so call_eqv accepts it), under its own name
 scope["helper_f_alt"] = rename(simplify(divide_loop(scope["helper_f"], "k", 2, ["ko", "ki"],
                                                     tail="cut")), "helper_f_alt")
-helper_f, helper_i, helper2_f, noop_f, helper_f_alt = (
-    scope[n] for n in ("helper_f", "helper_i", "helper2_f", "noop_f", "helper_f_alt"))
+globals().update({k: v for k, v in scope.items() if k.startswith(("helper", "noop"))})
+INSTRS = ["add1_f", "copy_f", "addv_f", "bcast_f", "tri_f"]
+globals().update({k: scope[k] for k in INSTRS})
 '''
 
 # f32 and i32 helpers of one window, and the inline loop body each one replaces
@@ -81,111 +142,6 @@ def exec_prelude() -> dict:
     return env
 
 
-# ---------------------------------------------------------------- affine forms
-
-
-class Lin:
-    """An affine form sum(coef * var) + const over sizes and loop variables."""
-
-    __slots__ = ("c", "k")
-
-    def __init__(self, coefs=None, const: int = 0):
-        self.c = {v: a for v, a in (coefs or {}).items() if a != 0}
-        self.k = const
-
-    def __add__(self, o):
-        o = o if isinstance(o, Lin) else Lin({}, o)
-        out = dict(self.c)
-        for v, a in o.c.items():
-            out[v] = out.get(v, 0) + a
-        return Lin(out, self.k + o.k)
-
-    def __sub__(self, o):
-        o = o if isinstance(o, Lin) else Lin({}, o)
-        return self + o.scale(-1)
-
-    def scale(self, a: int):
-        return Lin({v: a * x for v, x in self.c.items()}, a * self.k)
-
-    def code(self) -> str:
-        """Object code: positive terms first, so `N - 1 - i` prints as `N - i - 1`."""
-        terms = sorted(self.c.items(), key=lambda t: (t[1] < 0, t[0]))
-        out = ""
-        for v, a in terms:
-            mag = abs(a)
-            t = v if mag == 1 else f"{mag} * {v}"
-            out += (t if not out else f" + {t}") if a > 0 else \
-                (f"-{t}" if not out else f" - {t}")
-        if self.k or not out:
-            out += str(self.k) if not out else (f" + {self.k}" if self.k > 0 else
-                                                 f" - {-self.k}")
-        return out
-
-
-def lin(v: str | None = None, k: int = 0, a: int = 1) -> Lin:
-    return Lin({v: a} if v else {}, k)
-
-
-@dataclass
-class Var:
-    """A loop variable: its range as affine forms over the sizes (lo <= v <= top)."""
-
-    name: str
-    lo: Lin
-    top: Lin
-
-
-@dataclass
-class Buf:
-    name: str
-    elem: str
-    dims: list  # Lin per dimension, over sizes only
-    kind: str  # "arg", "alloc", "window"
-    root: str = ""  # the argument or allocation a window views
-
-    def __post_init__(self):
-        self.root = self.root or self.name
-
-
-@dataclass
-class Env:
-    sizes: dict  # size name -> proven lower bound
-    vars: list = field(default_factory=list)
-    bufs: list = field(default_factory=list)
-    bools: list = field(default_factory=list)
-    cfg: bool = False  # FuzzCfg.x and FuzzCfg.y are written first, so readable
-
-    def inner(self) -> Env:
-        return Env(self.sizes, list(self.vars), list(self.bufs), self.bools, self.cfg)
-
-
-def holds(env: Env, f: Lin) -> bool:
-    """Whether f >= 0 for every size at or above its lower bound (f over sizes only)."""
-    if any(v not in env.sizes or a < 0 for v, a in f.c.items()):
-        return False
-    return f.k + sum(a * env.sizes[v] for v, a in f.c.items()) >= 0
-
-
-def bounds(env: Env, e: Lin) -> tuple[Lin, Lin]:
-    """(min, max) of e over the loop variables' ranges, as forms over the sizes."""
-    vars_ = {v.name: v for v in env.vars}
-    lo, hi = Lin({}, e.k), Lin({}, e.k)
-    for name, a in e.c.items():
-        if name in vars_:
-            v = vars_[name]
-            lo = lo + (v.lo.scale(a) if a > 0 else v.top.scale(a))
-            hi = hi + (v.top.scale(a) if a > 0 else v.lo.scale(a))
-        else:
-            lo, hi = lo + lin(name, a=a), hi + lin(name, a=a)
-    return lo, hi
-
-
-def fits(env: Env, e: Lin, dim: Lin, width: int = 1) -> bool:
-    """0 <= e and e + width <= dim wherever e is evaluated."""
-    lo, hi = bounds(env, e)
-    return holds(env, lo) and holds(env, dim - hi - width)
-
-
 # ---------------------------------------------------------------- the generator
 
 
@@ -196,10 +152,11 @@ class Generated:
     sizes: dict  # size name -> the values check_equiv may choose
 
 
-class Gen:
+class Gen(ConfigGen, Scenarios, DataGen):
     def __init__(self, seed: int):
         self.seed = seed
         self.rng = random.Random(seed)
+        self.mixed = self.rng.random() < 0.35  # f16/f64 buffers, mixed expressions
         self.counter = 0
         self.loop_no = 0
         self.refined = None  # set by cond(): (loop variable, its bound under the condition)
@@ -238,7 +195,7 @@ class Gen:
             args.append("flag: bool")
             env.bools.append("flag")
         for b in "ABC"[: r.choice([1, 2, 2, 3, 3])]:
-            elem = r.choice(["f32", "f32", "i32"])
+            elem = self.elem_choice()
             dims = [self.dim(env, names) for _ in range(r.choice([1, 2, 2]))]
             env.bufs.append(Buf(b, elem, dims, "arg"))
             args.append(f"{b}: {elem}[{', '.join(d.code() for d in dims)}] @ DRAM")
@@ -268,7 +225,10 @@ class Gen:
         r = self.rng
         kinds = {"write": 6, "if": 1.5 if env.vars else 0.3, "alloc": 1, "window": 0.8,
                  "call": 0.8, "helper_loop": 0.5, "accumulate": 0.6, "dead_alloc": 0.1,
-                 "pass": 0.1}
+                 "pass": 0.1, "call_cfg": 0.6, "instr_loop": 0.5,
+                 "cfg_write": 1.2 if self.has_cfg(env) else 0, "stride_pair": 0.4,
+                 "cfg_window": 2.5 if self.has_cfg(env) else 0,
+                 "cfg_alloc": 1.0 if self.has_cfg(env) else 0}
         if depth < self.max_depth:
             kinds["loop"] = 6 if depth == 0 else 3
         kind = r.choices(list(kinds), weights=list(kinds.values()))[0]
@@ -293,7 +253,12 @@ class Gen:
                 hi = lin(None, r.choice([2, 3, 4, 5, 8]))
             else:
                 hi = lin(r.choice(sizes), r.choice([0, 0, 0, 1, 2, -1]))
-        if top_var is not None:
+        bounds = self.cfg_loop_bounds(env) if top_var is None else None
+        if bounds is not None:  # `for i in seq(0, FuzzCfg.n)`: the bound read on entry
+            lo, lo_val, hi, hi_val = bounds
+            lo_txt, hi_txt = lo.code(), hi.code()
+            var = Var(v, lo_val, hi_val - 1)
+        elif top_var is not None:
             lo_txt, hi_txt = "0", top_var.name
             var = Var(v, lin(None, 0), top_var.top - 1)
         else:
@@ -301,10 +266,12 @@ class Gen:
             var = Var(v, lin(None, lo_k), hi - 1)
         inner = env.inner()
         inner.vars.append(var)
+        token = self.cfg_enter_loop(env)
         if depth + 1 < self.max_depth and r.random() < 0.3:  # a perfect nest
             body = self.s_loop(inner, depth + 1, ind + "    ")
         else:
             body = self.block(inner, depth + 1, ind + "    ")
+        self.cfg_leave_loop(env, token, v)
         return [f"{ind}for {v} in seq({lo_txt}, {hi_txt}):"] + body
 
     def s_if(self, env: Env, depth: int, ind: str):
@@ -316,13 +283,21 @@ class Gen:
             name, top = self.refined
             then = env.inner()
             then.vars = [Var(v.name, v.lo, top) if v.name == name else v for v in env.vars]
+        before = (dict(env.state), dict(getattr(self, "cfg_writes", {})))
         out = [f"{ind}if {cond}:"] + self.block(then, depth, ind + "    ")
         if r.random() < 0.3:
+            env.state.update(before[0])  # the else branch starts from the same state
             out += [f"{ind}else:"] + self.block(env, depth, ind + "    ")
+        if env.state:
+            self.cfg_branches(env, before[0], before[1])
         return out
 
     def cond(self, env: Env) -> str:
         r = self.rng
+        if self.has_cfg(env) and r.random() < 0.25:
+            c = self.cfg_cond(env)
+            if c is not None:
+                return c
         if env.bools and r.random() < 0.3:
             return r.choice(env.bools)
         if not env.vars or r.random() < 0.15:
@@ -351,7 +326,11 @@ class Gen:
         vs = [v.name for v in env.vars]
         for _ in range(16):
             form = r.random()
-            if not vs or form < 0.12:
+            term = self.cfg_term(env) if env.state and r.random() < 0.3 else None
+            if term is not None:  # `FuzzCfg.k + 1`, `FuzzCfg.n - 1 - i`
+                e = term if not vs or r.random() < 0.6 else \
+                    term + lin(r.choice(vs), a=r.choice([1, -1]))
+            elif not vs or form < 0.12:
                 e = lin(None, r.choice([0, 0, 1, 2, 3]))
             elif form < 0.6:
                 e = lin(r.choice(vs), r.choice([0, 0, 0, 1, 2, -1]))
@@ -377,6 +356,8 @@ class Gen:
         return [b for b in env.bufs if b.elem == elem]
 
     def rhs(self, env: Env, elem: str, depth: int = 0) -> str:
+        if self.mixed:
+            return self.mixed_rhs(env, elem, depth)
         r = self.rng
         x = r.random()
         bufs = self.readable(env, elem)
@@ -390,8 +371,8 @@ class Gen:
             return r.choice(["0.5", "2.0", "1.0", "3.0", "-1.0"] if elem == "f32" else
                             ["1", "2", "3"])
         if elem == "f32" and x < 0.7:
-            f = r.choice(["relu", "fmaxf", "select"])
-            n = {"relu": 1, "fmaxf": 2, "select": 4}[f]
+            f = r.choice(sorted(EXTERNS))
+            n = EXTERNS[f]
             return f"{f}({', '.join(self.rhs(env, elem, depth + 1) for _ in range(n))})"
         if x < 0.74:
             return f"-{self.rhs(env, elem, 2)}"
@@ -429,7 +410,7 @@ class Gen:
         r = self.rng
         if depth >= self.max_depth:
             return None
-        elem = r.choice(["f32", "f32", "i32"])
+        elem = self.elem_choice()
         targets = [b for b in env.bufs if b.elem == elem]
         if not targets:
             return None
@@ -437,8 +418,8 @@ class Gen:
         hi = r.choice([lin(None, r.choice([2, 3, 4])), lin(r.choice(list(env.sizes)))])
         inner = env.inner()
         inner.vars.append(Var(v, lin(None, 0), hi - 1))
-        c = "2.0" if elem == "f32" else "2"
-        out = [f"{ind}{t}: {elem} @ DRAM", f"{ind}{t} = {'0.0' if elem == 'f32' else '0'}",
+        c = "2.0" if elem in FLOATS else "2"
+        out = [f"{ind}{t}: {elem} @ DRAM", f"{ind}{t} = {'0.0' if elem in FLOATS else '0'}",
                f"{ind}for {v} in seq(0, {hi.code()}):",
                f"{ind}    {t} += {c} * {self.rhs(inner, elem, 2)}"]
         lhs = self.access(env, r.choice(targets))
@@ -452,24 +433,31 @@ class Gen:
 
     # ------------------------------------------------------------ allocations
 
-    def s_alloc(self, env: Env, depth: int, ind: str):
+    def s_alloc(self, env: Env, depth: int, ind: str, force_cfg: bool = False):
         r = self.rng
-        elem = r.choice(["f32", "f32", "i32"])
+        elem = self.elem_choice()
         rank = r.choice([0, 1, 1, 2])
         rank = min(rank, self.max_depth - depth + 1, 2)
+        if force_cfg:
+            rank = max(rank, 1)
         sizes = list(env.sizes)
-        dims = [r.choice([lin(None, r.choice([2, 4, 8])), lin(r.choice(sizes)),
-                          lin(r.choice(sizes), 1)]) for _ in range(max(rank, 0))]
+        codes = []  # (text, value): `FuzzCfg.n` is the value it holds at the allocation
+        for _ in range(max(rank, 0)):
+            d = r.choice([lin(None, r.choice([2, 4, 8])), lin(r.choice(sizes)),
+                          lin(r.choice(sizes), 1)])
+            cfg = self.cfg_dims(env) if force_cfg or r.random() < 0.4 else None
+            codes.append(cfg or (d, d))
+        dims = [v for _, v in codes]
         name = self.fresh("t")
         buf = Buf(name, elem, dims, "alloc")
-        decl = f"{ind}{name}: {elem}[{', '.join(d.code() for d in dims)}] @ DRAM" if dims \
-            else f"{ind}{name}: {elem} @ DRAM"
+        decl = f"{ind}{name}: {elem}[{', '.join(c.code() for c, _ in codes)}] @ DRAM" \
+            if dims else f"{ind}{name}: {elem} @ DRAM"
         out = [decl]
         # initialise every element before anything reads it
         inner, idx, loop_ind = env.inner(), [], ind
-        for d in dims:
+        for code, d in codes:
             v = self.loop_name()
-            out.append(f"{loop_ind}for {v} in seq(0, {d.code()}):")
+            out.append(f"{loop_ind}for {v} in seq(0, {code.code()}):")
             inner.vars.append(Var(v, lin(None, 0), d - 1))
             idx.append(v)
             loop_ind += "    "
@@ -480,20 +468,18 @@ class Gen:
 
     # ------------------------------------------------------------ windows and calls
 
-    def window(self, env: Env, buf: Buf, width: int) -> str | None:
-        """`buf[e, lo:lo + width]`: the last dimension sliced, the others points."""
+    def window(self, env: Env, buf: Buf, width: int, dim: int = -1) -> str | None:
+        """`buf[e, lo:lo + width]`: dimension `dim` (the last) sliced, the others points
+        (a column window `buf[lo:lo + width, e]` has a stride other than 1)."""
         if not buf.dims:
             return None
+        dim = dim % len(buf.dims)
         parts = []
-        for d in buf.dims[:-1]:
-            e = self.index(env, d)
+        for k, d in enumerate(buf.dims):
+            e = self.index(env, d, width if k == dim else 1)
             if e is None:
                 return None
-            parts.append(e.code())
-        lo = self.index(env, buf.dims[-1], width)
-        if lo is None:
-            return None
-        parts.append(f"{lo.code()}:{(lo + width).code()}")
+            parts.append(f"{e.code()}:{(e + width).code()}" if k == dim else e.code())
         return f"{buf.name}[{', '.join(parts)}]"
 
     def s_window(self, env: Env, depth: int, ind: str):
@@ -503,7 +489,7 @@ class Gen:
             return None
         buf = r.choice(cands)
         width = r.choice([1, 2, 3, 4])
-        w = self.window(env, buf, width)
+        w = self.window(env, buf, width, r.randrange(len(buf.dims)))
         if w is None:
             return None
         name = self.fresh("w")
@@ -512,7 +498,7 @@ class Gen:
 
     def s_call(self, env: Env, depth: int, ind: str):
         r = self.rng
-        cands = [b for b in env.bufs if b.dims]
+        cands = [b for b in env.bufs if b.dims and b.elem in HELPER1]
         if not cands:
             return None
         buf = r.choice(cands)
@@ -536,7 +522,7 @@ class Gen:
         r = self.rng
         if depth >= self.max_depth:
             return None
-        cands = [b for b in env.bufs if b.dims and b.kind != "window"]
+        cands = [b for b in env.bufs if b.dims and b.kind != "window" and b.elem in HELPER1]
         if not cands:
             return None
         buf = r.choice(cands)
@@ -556,18 +542,41 @@ class Gen:
         return [f"{ind}for {v} in seq(0, {width}):", f"{ind}    {body}"]
 
 
+def smaller_sources(src: str):
+    """The program with one statement (and the block it heads) deleted, for each
+    statement of the body from the last one; the signature and asserts stay."""
+    lines = src.rstrip("\n").split("\n")
+
+    def indent(line: str) -> int:
+        return len(line) - len(line.lstrip())
+
+    for k in range(len(lines) - 1, 0, -1):
+        if lines[k].lstrip().startswith("assert "):
+            continue
+        end = k + 1
+        while end < len(lines) and indent(lines[end]) > indent(lines[k]):
+            end += 1
+        yield "\n".join(lines[:k] + lines[end:]) + "\n"
+        if lines[k].rstrip().endswith(":") and end > k + 1:  # the block without its head
+            body = [ln[4:] for ln in lines[k + 1:end]]
+            yield "\n".join(lines[:k] + body + lines[end:]) + "\n"
+
+
 def generate(seed: int) -> Generated:
     """The procedure for `seed` (deterministic)."""
     g = Gen(seed)
     head, env, values = g.signature()
     body = []
-    if g.rng.random() < 0.12:  # config state, written before anything reads it
+    if g.rng.random() < 0.2:  # config state, written before anything reads it
         env.cfg = True
         body = ["    FuzzCfg.x = 0.5", "    FuzzCfg.y = 2"]
+    if g.rng.random() < 0.3:  # index config fields, read in index expressions
+        body += g.cfg_init(env)
     body += g.s_loop(env, 0, "    ")  # at least one loop nest
     extra = g.rng.choice([0, 0, 1, 2])
     if extra:
         body += g.block(env, 0, "    ", extra)
+    body += g.observe(env)
     return Generated(seed, head + "\n" + "\n".join(body) + "\n", values)
 
 

@@ -257,31 +257,47 @@ def m_replace(cat, rng):
              isinstance(s.cur.body()[0], C.AssignCursor)]
     shaped = [(s, _helper_for(str(s.cur.body()[0]))) for s in loops]
     shaped = [x for x in shaped if x[1]]
-    if shaped and rng.random() < 0.7:
+    nests = [s for s in cat.of("ForCursor") if len(s.cur.body()) == 1 and
+             isinstance(s.cur.body()[0], C.ForCursor)]
+    x = rng.random()
+    if shaped and x < 0.5:
         site, helper = rng.choice(shaped)
         return Step("replace", [site.code, helper])
+    if nests and x < 0.65:  # tri_f: a triangular nest, or a square it must not match
+        return Step("replace", [rng.choice(nests).code, "tri_f"])
     site = pick(rng, loops) if loops and rng.random() < 0.8 else pick(rng, cat.sites)
     if site is None:
         return None
-    helper = rng.choice(["helper_f", "helper_i", "helper2_f"])
+    helper = rng.choice(["helper_f", "helper_i", "helper2_f", "helper_s_f32"] + INSTRS)
     return Step("replace", [site.code, helper])
 
 
+# the prelude's instruction library (gen.PRELUDE)
+INSTRS = ["add1_f", "copy_f", "addv_f", "bcast_f", "tri_f"]
+
+
 def _helper_for(body: str) -> str | None:
-    """The helper whose body the loop body looks like (see gen.PRELUDE)."""
+    """The helper or instr whose body the loop body looks like (see gen.PRELUDE)."""
     if " = 0.5 * " in body and body.endswith(" + 1.0"):
         return "helper_f"
     if body.endswith(" += 1"):
         return "helper_i"
     if " += 2.0 * " in body:
         return "helper2_f"
+    if body.endswith(" += 1.0"):
+        return "add1_f"
+    if body.count("[") == 2 and " += " in body:
+        return "addv_f"
+    if body.count("[") == 2 and " = " in body:
+        return "copy_f"  # or bcast_f, drawn among the others
     return None
 
 
 @move()
 def m_replace_all(cat, rng):
     return Step("replace_all", [rng.choice(["helper_f", "[helper_f, helper_i]",
-                                            "[helper2_f, helper_i]"])])
+                                            "[helper2_f, helper_i]", "add1_f",
+                                            "[copy_f, bcast_f]", "[tri_f, addv_f]"])])
 
 
 @move(FRAGMENT_ALLOWED)

@@ -1,10 +1,11 @@
-"""The schedule fuzzer as a test: a fixed seed, a bounded time, no new bugs.
+"""The schedule fuzzer as a test: fixed cases, no new bugs.
 
-Runs `fuzz.fuzz` from case FUZZ_SEED for FUZZ_CI_SECONDS (environment variables,
-default 0 and 60) and fails on any bug that is not a known, open one, printing its
-shrunk reproducer. known.py lists the open bugs; each has an `xfail(strict=True)` test
-in test_regressions.py that starts failing when the bug is fixed -- then delete both
-entries. Longer runs: `make fuzz FUZZ_SECONDS=600`.
+Runs `fuzz.fuzz` on the cases FUZZ_SEED .. FUZZ_SEED + FUZZ_CI_CASES - 1 (environment
+variables, default 0 and 30: the same programs and schedules on every machine) and
+fails on any bug that is not a known, open one, printing its shrunk reproducer.
+known.py lists the open bugs; each has an `xfail(strict=True)` test in
+test_regressions.py or test_findings.py that starts failing when the bug is fixed --
+then delete both entries. Longer runs: `make fuzz FUZZ_SECONDS=600`.
 """
 
 from __future__ import annotations
@@ -19,28 +20,29 @@ from .known import KNOWN, known
 
 @pytest.mark.slow
 def test_schedules_never_change_results():
-    seconds = float(os.environ.get("FUZZ_CI_SECONDS", "60"))
+    n = int(os.environ.get("FUZZ_CI_CASES", "30"))
     seed = int(os.environ.get("FUZZ_SEED", "0"))
     lines = []
-    report = fuzz(seed, seconds, jobs=1, step_timeout=60, shrink_seconds=60,
+    report = fuzz(seed, 1e9, jobs=1, step_timeout=60, shrink_seconds=60,
+                  cases=list(range(seed, seed + n)),
                   should_shrink=lambda b: known(b) is None, log=lines.append)
     print_report(report, log=lines.append)
     text = "\n".join(lines)
     print(text)
     checked = sum(c["checked"] for c in report.stats.values())
     # the run must have done real work, or passing it means nothing
-    assert report.cases >= 20 and checked >= 50, text
+    assert report.cases == n and checked >= 2 * n, text
     new = [b for b in report.bugs.values() if known(b) is None]
     assert not new, "the schedule fuzzer found bugs:\n\n" + \
         "\n\n".join(f"{b.kind} in {b.prim}\n{b.traceback}\n{b.reproducer()}" for b in new)
 
 
 def test_known_bugs_name_regression_tests():
-    from . import test_regressions
+    from . import test_findings, test_regressions
 
     for *_, tests in KNOWN:
         for name in tests.split(", "):
-            assert hasattr(test_regressions, name), name
+            assert hasattr(test_regressions, name) or hasattr(test_findings, name), name
 
 
 _SRC = """def f(N: size, A: f32[N] @ DRAM):
@@ -108,3 +110,150 @@ def test_the_harness_catches_hangs_and_crashes():
         assert w.call(("replay", _SRC, {}, [die], 0), timeout=60)["kind"] == "crash"
     finally:
         w.stop()
+
+
+# ---------------------------------------------------------------- the backend checks
+
+_WRONG_INSTR = '''@instr("{x_data} = 2.0f;")
+def wrong_one(x: [f32][1] @ DRAM):
+    x[0] = 1.0
+'''
+
+
+def test_backend_diff_catches_wrong_compiled_code_with_every_compiler():
+    # an instr whose C template disagrees with its body: compiled code that is wrong
+    # the way a miscompile is; each compiler on the machine must show it
+    from knit import DRAM
+    from knit.procedure import parse_proc_string
+
+    from .backends import backend_diff, compilers
+
+    scope = {"DRAM": DRAM}
+    scope["wrong_one"] = parse_proc_string(_WRONG_INSTR, scope)
+    p = parse_proc_string("""def f(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N):
+        wrong_one(A[i:i + 1])
+""", scope)
+    assert compilers() and "gcc" in compilers()
+    for cc in compilers():
+        d = backend_diff(p, {"N": 3}, seed=1, ccs=(cc,))
+        assert d is not None and d.mode == cc and d.buffer == "A", d
+        assert (d.expected, d.got) == (1.0, 2.0)
+        assert f"compiled with {cc}" in d.message()
+    right = parse_proc_string(_SRC, {"DRAM": DRAM})
+    assert backend_diff(right, {"N": 5}, seed=1) is None
+
+
+def test_inputs_hold_the_awkward_values():
+    import numpy as np
+    from knit import DRAM
+    from knit.procedure import parse_proc_string
+
+    from .backends import make_inputs, same_bits
+
+    p = parse_proc_string("""def f(N: size, A: f32[N] @ DRAM, B: i32[N] @ DRAM,
+      H: f16[N] @ DRAM):
+    A[0] = 0.0
+""", {"DRAM": DRAM})
+    seen_f, seen_i, seen_h = set(), set(), set()
+    for seed in range(20):
+        x = make_inputs(p._loopir_proc, {"N": 64}, seed)
+        assert x["A"].dtype == np.float32 and x["H"].dtype == np.float16
+        a = x["A"]
+        seen_f |= {"nan"} if np.isnan(a).any() else set()
+        seen_f |= {"-0"} if ((a == 0) & np.signbit(a)).any() else set()
+        seen_f |= {"inf"} if np.isposinf(a).any() else set()
+        seen_f |= {"sub"} if ((a != 0) & (np.abs(a) < np.finfo(np.float32).tiny)).any() \
+            else set()
+        seen_i |= set(int(v) for v in x["B"]) & {2**31 - 1, -(2**31)}
+        seen_h |= {"sub"} if ((x["H"] != 0) & (np.abs(x["H"]) < 6.2e-5)).any() else set()
+    assert seen_f == {"nan", "-0", "inf", "sub"} and len(seen_i) == 2 and seen_h
+    # the interpreter and C must agree bit for bit: -0.0 is not 0.0, NaN is NaN
+    assert not same_bits(np.float32([-0.0]), np.float32([0.0]))[0]
+    assert same_bits(np.float32([np.nan]), np.float32([-np.nan]))[0]
+
+
+# ---------------------------------------------------------------- the generators
+
+
+def test_the_generator_writes_every_class_of_issue_8():
+    # each class of program the fuzzer must keep generating (issue 8), over 300 seeds,
+    # and programs the checker accepts (a rejected one tests nothing)
+    import re
+
+    from knit.procedure import parse_proc_string
+
+    from . import gen
+
+    scope = gen.exec_prelude()["scope"]
+    classes = {
+        "config in a window origin": r"= \w+\[[^\]]*FuzzCfg\.[kn][^\]]*:",
+        "config in an allocation shape": r": \w+\[[^\]]*FuzzCfg\.n",
+        "config in a loop bound": r"seq\([^)]*FuzzCfg\.[kn]",
+        "config in a condition": r"if [^:]*FuzzCfg\.[kn]",
+        "config in a call argument": r"helper_\w+\([^)]*FuzzCfg\.[kn]",
+        "a stride-branching callee on a column": r"helper_s_\w+\(\d, \w+\[[^\]]*:[^\]]*, ",
+        "an element argument": r"helper_e\(",
+        "an index argument": r"helper_k\(",
+        "f16 data": r"f16\[", "f64 data": r"f64\[",
+        "an extern that may get a bad argument": r"(sqrt|expf|sigmoid|sin)\(",
+        "a triangular nest shaped like tri_f": r"for (\w+) in seq\(0, \d\):\n\s+for \w+ in "
+                                               r"seq\(0, \1\):\n\s+\w+\[.*\] \+= 1\.0",
+        "an untyped literal": r"16777216\.0|3\.0 / 2\.0|0\.1\b",
+        "a window statement": r"\n\s+w\d+ = \w+\[",
+        "an observation of config state": r"\n    \w+\[[^\]]*\] = FuzzCfg\.[xy]\n$",
+        "a window whose origin's field is written before the window is used":
+            r"w\d+ = \w+\[[^\]]*FuzzCfg\.k[^\n]*\n\s+FuzzCfg\.k = ",
+        "row and column calls of a stride-branching callee":
+            r"helper_s_\w+\(\d, \w+\[[^\]]*\]\)\n\s+helper_s_",
+        "an overrun the checks must refuse": r"FuzzCfg\.n = 1\n\s+\w+: f32\[FuzzCfg\.n\]",
+    }
+    seen, rejected = set(), 0
+    for seed in range(300):
+        src = gen.generate(seed).src
+        seen |= {c for c, pat in classes.items() if re.search(pat, src)}
+        if _writes_config_in_loop(src):
+            seen.add("config written in a loop")
+        try:
+            parse_proc_string(src, scope)
+        except Exception:  # noqa: BLE001
+            rejected += 1
+    assert seen == set(classes) | {"config written in a loop"}, set(classes) - seen
+    assert rejected <= 15, rejected  # the overruns, and C2 in FINDINGS.md
+
+
+def _writes_config_in_loop(src: str) -> bool:
+    loops = []  # indentation of the enclosing `for` lines
+    for line in src.splitlines():
+        ind = len(line) - len(line.lstrip())
+        loops = [k for k in loops if k < ind]
+        if line.lstrip().startswith("for "):
+            loops.append(ind)
+        elif loops and line.lstrip().startswith(("FuzzCfg.k = ", "FuzzCfg.n = ")):
+            return True
+    return False
+
+
+def test_smaller_sources_drop_one_statement_at_a_time():
+    from .gen import smaller_sources
+
+    src = "def f(N: size):\n    assert N >= 2\n    for i in seq(0, N):\n        a\n        b\n"
+    cands = list(smaller_sources(src))
+    assert "def f(N: size):\n    assert N >= 2\n    for i in seq(0, N):\n        a\n" in cands
+    assert "def f(N: size):\n    assert N >= 2\n" in cands  # the loop and its body
+    assert "def f(N: size):\n    assert N >= 2\n    a\n    b\n" in cands  # the body alone
+    assert all("assert N >= 2" in c for c in cands)
+
+
+def test_compare_reports_acceptance_per_primitive():
+    from .compare import compare
+
+    a = {"cases": 10, "stats": {"fuse": {"attempted": 10, "accepted": 8},
+                                "rename": {"attempted": 4, "accepted": 4}}}
+    b = {"cases": 10, "stats": {"fuse": {"attempted": 10, "accepted": 6},
+                                "rename": {"attempted": 4, "accepted": 4}}}
+    lines, worse = compare(a, b, drop=5)
+    assert worse == ["fuse"]
+    row = next(x for x in lines if x.startswith("fuse"))
+    assert "80.0%" in row and "60.0%" in row and "-2" in row
+    assert compare(a, a)[1] == []

@@ -340,3 +340,78 @@ def test_violated_stride_assert_reports_the_stride_in_elements():
                                             "\\(stride\\(x, 1\\) = 2\\)"):
         bind(guarded, base[:, ::2], False, 0)
     assert bind(guarded, base[:, 0:3], False, -7)["k"] == -7  # strided rows are fine
+
+
+# ---------------------------------------------------------------- issue 15: overlap, ranges
+
+
+def test_a_written_window_with_overlapping_elements_is_refused():
+    x = np.arange(10, dtype=np.float32)
+    sliding = np.lib.stride_tricks.sliding_window_view(x, 4, writeable=True)[:, 0]
+    assert sliding.strides == (4,)  # distinct elements: accepted
+    bind(fill, sliding)
+    windows = np.lib.stride_tricks.sliding_window_view(x, 4, writeable=True)  # (7, 4)
+    diag = np.lib.stride_tricks.as_strided(x, shape=(4,), strides=(4,))
+    bind(fill, diag)
+    overlapping = np.lib.stride_tricks.as_strided(x, shape=(2, 4), strides=(4, 4))
+    with pytest.raises(ArgumentError, match="window argument 'y' may have overlapping "
+                       "elements \\(shape \\(2, 4\\), strides \\(4, 4\\) bytes"):
+        bind(fill2d, overlapping)
+    with pytest.raises(ArgumentError, match="may have overlapping elements"):
+        bind(fill2d, windows)
+    bind(read2d, windows, np.zeros(1, np.float32))  # only read: the same elements twice is fine
+    for ok in (np.zeros((3, 5), np.float32), np.zeros((5, 3), np.float32).T,
+               np.zeros((6, 8), np.float32)[::2, 1::3]):
+        bind(fill2d, ok)
+
+
+def test_both_runs_refuse_the_overlapping_window_that_made_schedules_disagree():
+    from knit.stdlib.scheduling import reorder_loops
+
+    x = np.arange(10, dtype=np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(x, 4, writeable=True)
+    swapped = reorder_loops(fill2d, "for i in _:_")
+    for p in (fill2d, swapped):
+        with pytest.raises(ArgumentError, match="may have overlapping elements"):
+            p.interpret(windows)
+        with pytest.raises(ArgumentError, match="may have overlapping elements"):
+            p.compile()(windows)
+
+
+def test_a_size_inferred_from_a_shape_gets_the_same_range_check():
+    huge = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), shape=(2**31,),
+                                           strides=(0,))
+    with pytest.raises(ArgumentError, match="argument 'N' = 2147483648 does not fit in "
+                       "32 bits \\(it is x.shape\\[0\\]\\)"):
+        bind(win_copy, huge, huge)
+    with pytest.raises(ArgumentError, match="argument 'N' = 2147483648 does not fit in "
+                       "32 bits$"):
+        bind(win_copy, 2**31, huge, huge)
+
+
+@pytest.mark.parametrize("value", [10**400, -10**400, 10**39, 1e300])
+def test_a_number_out_of_range_for_f32_is_a_knit_error(value):
+    with pytest.raises(ArgumentError, match="argument 'a' = .* is out of range for "
+                       "float32 \\(it would become infinite\\)"):
+        bind(axpy, value, rand(2), rand(2))
+    with pytest.raises(ArgumentError, match="out of range for float32"):
+        axpy.compile()(value, rand(2), rand(2))
+
+
+def test_infinite_and_nan_floats_are_still_accepted_for_f32():
+    for v in (float("inf"), -float("inf"), float("nan"), np.float64("inf")):
+        bind(axpy, v, rand(2), rand(2))
+
+
+@proc
+def fill2d(N: size, M: size, y: [f32][N, M]):
+    for i in seq(0, N):
+        for j in seq(0, M):
+            y[i, j] = y[i, j] + 1.0
+
+
+@proc
+def read2d(N: size, M: size, y: [f32][N, M], out: f32[1]):
+    for i in seq(0, N):
+        for j in seq(0, M):
+            out[0] += y[i, j]

@@ -16,6 +16,7 @@ from knit.errors import ArgumentError, ArgumentTypeError, CompileError
 from knit.runtime import jit
 
 rng = np.random.default_rng(3)
+LIBS = "[0-9a-f]*.so"  # procs' libraries (not the call extension, knitcall-*.so)
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,10 @@ def logging_cc(tmp_path: Path, fail: bool = False, delay: float = 0) -> tuple[Pa
 
 
 def invocations(log: Path) -> list[str]:
-    return log.read_text().splitlines() if log.exists() else []
+    """The compiler's runs on procs (not the `--version` probe of its identity, nor the
+    one-time build of knit.runtime.fastcall's extension)."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [ln for ln in lines if ln != "--version" and "knitcall-" not in ln]
 
 
 @proc
@@ -120,13 +124,13 @@ def test_second_compile_reuses_the_library(tmp_path, cache, monkeypatch):
     monkeypatch.setenv("CC", str(script))
     jit.compile_proc(win_sum._loopir_proc)
     assert len(invocations(log)) == 1
-    assert len(list(cache.glob("*.so"))) == 1
+    assert len(list(cache.glob(LIBS))) == 1
     jit.compile_proc(win_sum._loopir_proc)
     assert len(invocations(log)) == 1
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temp files
 
 
-def test_another_process_uses_the_cache_without_a_compiler(tmp_path, cache):
+def test_another_process_uses_the_cache_without_compiling(tmp_path, cache):
     src = tmp_path / "kernels.py"
     src.write_text(textwrap.dedent("""
         from __future__ import annotations
@@ -148,7 +152,6 @@ def test_another_process_uses_the_cache_without_a_compiler(tmp_path, cache):
     first = subprocess.run([sys.executable, str(src)], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     assert len(invocations(log)) == 1
-    logging_cc(tmp_path, fail=True)  # the same command now fails if it is ever run
     second = subprocess.run([sys.executable, str(src)], env=env, capture_output=True,
                             text=True)
     assert second.returncode == 0, second.stderr
@@ -165,14 +168,14 @@ def test_cache_key_includes_compiler_and_flags(tmp_path, cache, monkeypatch):
     assert "-O3 -march=native" in invocations(log)[0]
     assert "-O1" in invocations(log)[1] and "-O3" not in invocations(log)[1]
     assert "-shared" in invocations(log)[1] and "-fPIC" in invocations(log)[1]
-    assert len(list(cache.glob("*.so"))) == 2
+    assert len(list(cache.glob(LIBS))) == 2
 
 
 def test_cache_dir_is_created(tmp_path, monkeypatch):
     d = tmp_path / "deep" / "er"
     monkeypatch.setenv("KNIT_CACHE_DIR", str(d))
     jit.compile_proc(axpy._loopir_proc)
-    assert len(list(d.glob("*.so"))) == 1 and len(list(d.glob("*.c"))) == 1
+    assert len(list(d.glob(LIBS))) == 1 and len(list(d.glob("[0-9a-f]*.c"))) == 1
 
 
 def test_concurrent_compiles_from_two_processes(tmp_path, cache):
@@ -200,7 +203,7 @@ def test_concurrent_compiles_from_two_processes(tmp_path, cache):
     for out, err, rc in results:
         assert rc == 0 and out.strip() == "ok", err
     assert len(invocations(log)) == 2  # neither found the other's library yet
-    assert len(list(cache.glob("*.so"))) == 1
+    assert len(list(cache.glob(LIBS))) == 1
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]
 
 

@@ -193,12 +193,16 @@ def example_kernels():
 
 
 def sizes_for(p) -> list[dict]:
-    """Two size assignments satisfying p's asserts: tails and edges (13, 1, 6) first."""
+    """Two size assignments satisfying p's asserts: tails and edges (13, 1, 6) first
+    (bool arguments, such as a ReLU switch, true first)."""
     ir = p._loopir_proc
     controls = [a for a in ir.args if a.type.is_control()]
-    assert all(a.type.kind == "size" for a in controls), "examples take sizes only"
+    assert all(a.type.kind in ("size", "bool") for a in controls), \
+        "examples take sizes and bools only"
+    values = [(True, False) if a.type.kind == "bool" else (13, 1, 6, 16, 8, 64)
+              for a in controls]
     found = []
-    for combo in itertools.product((13, 1, 6, 16, 8, 64), repeat=len(controls)):
+    for combo in itertools.product(*values):
         sizes = {a.name.name: v for a, v in zip(controls, combo)}
         try:
             check_calls_are_valid(p, [sizes])

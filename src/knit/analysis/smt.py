@@ -7,9 +7,20 @@
 Every analysis (definition-time checks, scheduling primitives) asks here, so
 the work is shared: expressions are normalised to `affine` formulas (a canonical,
 hashable form), an obvious goal is decided by `fastpath` without z3, and the rest
-go to one long-lived z3 solver (push/pop per query) behind a cache keyed by the
-goal and the facts that share variables with it. "Unknown" (a timeout, a
-nonlinear goal) is "not proven": callers refuse rather than guess.
+go to z3 behind a cache keyed by the goal and the facts that share variables
+with it. "Unknown" (the solver gave up, a nonlinear goal) is "not proven":
+callers refuse rather than guess, and `gave_up()` tells a refusal that the
+solver gave up, so it does not claim the property is false.
+
+Answers do not depend on the machine's load: z3 runs under a deterministic
+resource limit (z3's `rlimit`, counted in z3's own work units, not seconds), so
+the same query gets the same answer on a busy machine; and a query the solver
+gives up on is tried again in a fresh solver, so "gave up" does not depend on
+earlier queries either (see _Z3State.refute).
+
+Thread safety: each thread has its own z3 context (z3 contexts must not be
+shared between threads); the answer cache is shared (a dict, whose single
+get/set operations are atomic in CPython) and holds only deterministic answers.
 
 Variables are integers: index, size, stride and int config fields. `stride(x, d)`
 is an opaque integer per (buffer, dim); a caller that knows a dense buffer's
@@ -18,6 +29,7 @@ strides substitutes them first. z3 is imported on first use, not with knit.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from knit.analysis import affine as A
@@ -25,7 +37,12 @@ from knit.analysis import fastpath
 from knit.analysis.affine import Lin, NotAffine
 from knit.ir.sym import Sym
 
-TIMEOUT_MS = 2000  # per z3 query; a timeout is "not proven"
+# z3's deterministic work limit per query. The costliest query of the test suite
+# uses ~240,000 units (measured with stats()["max_rlimit"] over `pytest tests`), so
+# this leaves a margin of ~40x, while a pathological (e.g. nonlinear) query gives up
+# after ~2.5-3.5 s on a busy 2-core Zen4 instead of running for minutes. A query that
+# gives up is "not proven", the same on any machine under any load.
+RLIMIT = 10_000_000
 _CACHE_LIMIT = 100_000
 
 
@@ -126,6 +143,7 @@ def prove(facts, goal) -> bool:
     formula. False means "not proven", never "proven false".
     """
     facts = _as_facts(facts)
+    _local.gave_up = None
     try:
         g = formula(goal)
     except NotAffine:
@@ -165,10 +183,18 @@ def _prove(facts: Facts, g) -> bool:
     hit = _cache.get(key)
     if hit is not None:
         _stats["cached"] += 1
+        if isinstance(hit, str):  # the solver gave up on this query before
+            _local.gave_up = hit
+            return False
         return hit
     if len(_cache) > _CACHE_LIMIT:
         _cache.clear()
-    result = _z3().refute(key[0], g)[0] == "unsat"
+    status, _, why = _z3().refute(key[0], g)
+    result = status == "unsat"
+    if status == "unknown":
+        _local.gave_up = why
+        _cache[key] = why  # the same query gives up again: the limit is deterministic
+        return False
     _cache[key] = result
     return result
 
@@ -202,25 +228,43 @@ class Counterexample:
 def counterexample(facts, goal) -> Counterexample | None:
     """An assignment satisfying all `facts` where `goal` is false, if z3 finds one."""
     facts = _as_facts(facts)
+    _local.gave_up = None
     try:
         g = formula(goal)
     except NotAffine:
         return None
-    status, model = _z3().refute(frozenset(facts.formulas()), g)
-    return Counterexample(model, _z3()) if status == "sat" else None
+    state = _z3()
+    status, model, why = state.refute(frozenset(facts.formulas()), g)
+    if status == "unknown":
+        _local.gave_up = why
+    return Counterexample(model, state) if status == "sat" else None
 
 
-def set_timeout(ms: int) -> None:
-    """The per-query z3 time limit; a query that runs out is "not proven"."""
-    global TIMEOUT_MS
-    TIMEOUT_MS = ms
-    if _state is not None:
-        _state.solver.set("timeout", ms)
+def gave_up() -> str | None:
+    """Why the solver gave up on this thread's most recent query (`prove`, `prove_eq`,
+    `prove_ge`, `counterexample`), or None if it answered. A refusal that follows a
+    failed proof uses it to say "could not prove" instead of "is false"."""
+    return _local.gave_up
+
+
+def take_gave_up() -> str | None:
+    """`gave_up()`, then forget it (so a later, unrelated refusal does not repeat it)."""
+    why, _local.gave_up = _local.gave_up, None
+    return why
+
+
+def set_rlimit(units: int) -> None:
+    """z3's deterministic work limit per query (see RLIMIT); a query that runs out is
+    "not proven". Affects every thread."""
+    global RLIMIT
+    RLIMIT = int(units)
     _cache.clear()  # answers may differ under another limit
 
 
 def stats() -> dict:
-    """Counters since the last reset: queries, syntactic, cached, z3 calls, z3 seconds."""
+    """Counters since the last reset: queries, syntactic, cached, z3 calls, z3 seconds,
+    z3 queries that gave up, and the most z3 work units (rlimit) one query used.
+    (Counters are shared by all threads and may miss increments under contention.)"""
     return dict(_stats)
 
 
@@ -233,45 +277,92 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-_stats = {"queries": 0, "syntactic": 0, "cached": 0, "z3": 0, "z3_seconds": 0.0}
-_cache: dict = {}
+_stats = {"queries": 0, "syntactic": 0, "cached": 0, "z3": 0, "z3_seconds": 0.0,
+          "gave_up": 0, "max_rlimit": 0}
+_cache: dict = {}  # key -> True/False, or why the solver gave up (a str)
+
+
+class _Local(threading.local):
+    gave_up: str | None = None
+    state: _Z3State | None = None
+
+
+_local = _Local()
 
 
 # ---------------------------------------------------------------- z3
 
 
 class _Z3State:
-    """One z3 solver reused for every query, and the translation of atoms to z3."""
+    """One thread's z3 context, and the translation of atoms to z3 in it."""
 
     def __init__(self):
         import z3
 
         self.z3 = z3
-        self.solver = z3.Solver()
-        self.solver.set("timeout", TIMEOUT_MS)
+        self.ctx = z3.Context()
         self._vars: dict = {}
+        self._limit = RLIMIT
+        self.solver = self._fresh()
+        self._last_reason = ""
 
-    def refute(self, facts, goal) -> tuple[str, object]:
-        """('unsat', None) if facts imply goal; ('sat', model) if not; else 'unknown'."""
-        z3, s = self.z3, self.solver
+    def refute(self, facts, goal) -> tuple[str, object, str]:
+        """('unsat', None, '') if facts imply goal; ('sat', model, '') if not; else
+        ('unknown', None, why).
+
+        The query runs in this thread's long-lived solver (push/pop: ~0.2 ms, where a
+        fresh solver's set-up costs ~0.6 ms). A proof or a counterexample is a fact
+        whichever solver finds it; only running out of work could depend on what the
+        solver was asked before, so "unknown" is decided again by a fresh solver: an
+        answer never depends on the machine's load, and "gave up" never on history."""
         t0 = time.perf_counter()
-        s.push()
+        try:
+            r, model, used = self._check(self.solver, facts, goal, scoped=True)
+            if r == "unknown":
+                r, model, used = self._check(self._fresh(), facts, goal, scoped=False)
+        finally:
+            _stats["z3"] += 1
+            _stats["z3_seconds"] += time.perf_counter() - t0
+        why = ""
+        if r == "unknown":
+            why = _reason(self._last_reason, used)
+            _stats["gave_up"] += 1
+        if used > _stats["max_rlimit"]:
+            _stats["max_rlimit"] = used
+        return r, model, why
+
+    def _fresh(self):
+        # the incremental SMT core without preprocessing tactics, as push/pop runs
+        s = self.z3.SimpleSolver(ctx=self.ctx)
+        s.set("rlimit", RLIMIT)
+        return s
+
+    def _check(self, s, facts, goal, scoped: bool):
+        z3 = self.z3
+        if self._limit != RLIMIT:  # set_rlimit() was called
+            self.solver, self._limit = self._fresh(), RLIMIT
+            s = self.solver if scoped else s
+        before = _rlimit_used(s) if scoped else 0
+        if scoped:
+            s.push()
         try:
             for f in facts:
                 s.add(self.formula(f))
             s.add(z3.Not(self.formula(goal)))
             r = s.check()
             model = s.model() if r == z3.sat else None
+            if r == z3.unknown:
+                self._last_reason = s.reason_unknown()
+            used = _rlimit_used(s) - before
         finally:
-            s.pop()
-            _stats["z3"] += 1
-            _stats["z3_seconds"] += time.perf_counter() - t0
-        return str(r), model
+            if scoped:
+                s.pop()
+        return str(r), model, used
 
     def var(self, atom):
         v = self._vars.get(atom)
         if v is None:
-            v = self.z3.Int(_z3_name(atom))
+            v = self.z3.Int(_z3_name(atom), ctx=self.ctx)
             self._vars[atom] = v
         return v
 
@@ -279,7 +370,7 @@ class _Z3State:
         z3 = self.z3
         terms = [self.atom(a) * c if c != 1 else self.atom(a) for a, c in x.terms.items()]
         if x.const or not terms:
-            terms.append(z3.IntVal(x.const))
+            terms.append(z3.IntVal(x.const, ctx=self.ctx))
         return terms[0] if len(terms) == 1 else z3.Sum(terms)
 
     def atom(self, a):
@@ -295,21 +386,21 @@ class _Z3State:
         z3 = self.z3
         match f[0]:
             case "true":
-                return z3.BoolVal(True)
+                return z3.BoolVal(True, ctx=self.ctx)
             case "false":
-                return z3.BoolVal(False)
+                return z3.BoolVal(False, ctx=self.ctx)
             case "ge":
                 return self.lin(f[1]) >= 0
             case "eq":
                 return self.lin(f[1]) == 0
             case "and":
-                return z3.And([self.formula(g) for g in f[1]])
+                return z3.And(*[self.formula(g) for g in f[1]], self.ctx)
             case "or":
-                return z3.Or([self.formula(g) for g in f[1]])
+                return z3.Or(*[self.formula(g) for g in f[1]], self.ctx)
             case "bvar":
                 b = self._vars.get(("bool", f[1]))
                 if b is None:
-                    b = self._vars[("bool", f[1])] = z3.Bool(_z3_name(f[1]))
+                    b = self._vars[("bool", f[1])] = z3.Bool(_z3_name(f[1]), ctx=self.ctx)
                 return b if f[2] else z3.Not(b)
         raise ValueError(f"not a formula: {f!r}")
 
@@ -325,11 +416,25 @@ def _z3_name(atom) -> str:
     raise TypeError(f"not a variable: {atom!r}")
 
 
-_state: _Z3State | None = None
+def _reason(z3_reason: str, used: int) -> str:
+    """Why z3 said unknown, in words. z3 reports its work limit running out as
+    "canceled" (or "max. resource limit exceeded"), so the units used decide."""
+    if used >= RLIMIT or "resource" in z3_reason:
+        return f"its work limit of {RLIMIT:,} units ran out; see knit.analysis.smt.set_rlimit"
+    return f"z3 said: {z3_reason or 'unknown'}"
+
+
+def _rlimit_used(solver) -> int:
+    st = solver.statistics()
+    for k in st.keys():
+        if k == "rlimit count":
+            return int(st.get_key_value(k))
+    return 0
 
 
 def _z3() -> _Z3State:
-    global _state
-    if _state is None:
-        _state = _Z3State()
-    return _state
+    """This thread's z3 state (z3 contexts are not thread-safe)."""
+    state = _local.state
+    if state is None:
+        state = _local.state = _Z3State()
+    return state

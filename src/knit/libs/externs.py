@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from knit.ir import types as T
 
 
@@ -151,6 +149,8 @@ class _Sigmoid(Extern):
 
     def interpret(self, args):
         # computed as the C is: in float for an f32 argument, else in double
+        import numpy as np  # loaded on first use: `import knit` stays free of numpy
+
         x = args[0]
         t = type(x) if isinstance(x, (np.float32, np.float64)) else float
         return t(1) / (t(1) + t(_libm(math.exp, -x)))

@@ -20,7 +20,8 @@ from __future__ import annotations
 from knit import DRAM, Memory
 from knit.memory import MemGenError  # re-exported: the error memory hooks raise
 
-__all__ = ["DRAM_ALIGNED32", "DRAM_ALIGNED64", "DRAM_STACK", "DRAM_STATIC", "MemGenError"]
+__all__ = ["DRAM_ALIGNED32", "DRAM_ALIGNED64", "DRAM_STACK", "DRAM_STATIC", "GEMM_ACCUM",
+           "GEMM_SCRATCH", "MemGenError"]
 
 
 def _product(shape: list[str]) -> str:
@@ -160,3 +161,13 @@ class VectorRegisters(Memory):
     @classmethod
     def reduce(cls, s, lhs, rhs):
         raise MemGenError(f"{cls.name()} registers are written by instructions only")
+
+
+def __getattr__(name: str):
+    # The accelerator's memories live with its platform library (knit.platforms.gemmini),
+    # which is loaded on first use: importing this module stays cheap.
+    if name in ("GEMM_SCRATCH", "GEMM_ACCUM"):
+        from knit.platforms.gemmini import memories
+
+        return getattr(memories, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

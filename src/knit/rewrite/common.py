@@ -4,6 +4,7 @@ with a message that shows the code (check), and producing the new procedure (bui
 
 from __future__ import annotations
 
+from knit.analysis import smt
 from knit.cursors import cursor as C
 from knit.cursors import paths as P
 from knit.cursors.forward import is_ancestor
@@ -22,6 +23,10 @@ def refuse(prim: str, where, condition: str, hint: str = "") -> SchedulingError:
     if isinstance(where, C.BlockCursor):
         node = where._stmts()[0] if len(where) else None
     src = getattr(node, "srcinfo", None)
+    why = smt.take_gave_up()  # the proof that failed ran out of solver, not of truth
+    if why:
+        condition = (f"could not prove (the solver gave up: {why}); the rewrite may be "
+                     f"safe, but what it could not rule out is: {condition}")
     head = f"{src}: {prim}: {condition}" if src is not None and src.line else \
         f"{prim}: {condition}"
     lines = [head]

@@ -16,6 +16,7 @@ to it are visible to the caller when the caller passed an array.
 from __future__ import annotations
 
 import functools
+import math
 import operator
 
 import numpy as np
@@ -368,11 +369,7 @@ class Binder:
     def _infer(self, i: int, env: dict) -> int:
         j, d = self.sources[i][0]
         p, arr = self.params[i], env[self.params[j].sym]
-        n = arr.shape[d]
-        if n < 1:
-            raise ArgumentError(f"{self.fn} argument '{p.name}' is a size, so must be >= 1, "
-                                f"but {self.params[j].name}.shape[{d}] is {n}")
-        return n
+        return self._in_range(p, arr.shape[d], f"{self.params[j].name}.shape[{d}]")
 
     # ------------------------------------------------------------ kinds and dtypes
 
@@ -387,12 +384,19 @@ class Binder:
             raise self._wrong(p, v)
         if not _is_int(v):
             raise self._wrong(p, v)
-        v = int(v)
+        return self._in_range(p, int(v))
+
+    def _in_range(self, p: _Param, v: int, source: str = "") -> int:
+        """The one range check of a control value, passed or inferred from a shape:
+        a size is >= 1, and every value fits C's int_fast32_t."""
         if p.kind == "size" and v < 1:
+            given = f"but {source} is {v}" if source else f"got {v}"
             raise ArgumentError(f"{self.fn} argument '{p.name}' is a size, so must be >= 1, "
-                                f"got {v}")
+                                f"{given}")
         if not -_INT_LIMIT < v < _INT_LIMIT:
-            raise ArgumentError(f"{self.fn} argument '{p.name}' = {v} does not fit in 32 bits")
+            given = f" (it is {source})" if source else ""
+            raise ArgumentError(f"{self.fn} argument '{p.name}' = {v} does not fit in 32 "
+                                f"bits{given}")
         return v
 
     def _check_dtype(self, p: _Param, v: np.ndarray) -> None:
@@ -423,9 +427,15 @@ class Binder:
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
             raise self._wrong(p, v)
         dtype = p.dtype if p.dtype is not None else np.dtype("float64")
-        if dtype.kind == "f" and np.isfinite(v) and abs(float(v)) > np.finfo(dtype).max:
-            raise ArgumentError(f"{self.fn} argument '{p.name}' = {v} is out of range for "
-                                f"{dtype} (it would become infinite)")
+        if dtype.kind == "f":
+            try:
+                f = float(v)  # an int too large for any float raises OverflowError
+            except OverflowError:
+                f = math.inf
+            if (math.isinf(f) and not (isinstance(v, float) or isinstance(v, np.floating))) \
+                    or (math.isfinite(f) and abs(f) > float(np.finfo(dtype).max)):
+                raise ArgumentError(f"{self.fn} argument '{p.name}' = {describe(v)} is out "
+                                    f"of range for {dtype} (it would become infinite)")
         if dtype.kind in "iu":
             if not float(v).is_integer():
                 raise self._wrong(p, v, f"an integer for {dtype}")
@@ -469,6 +479,13 @@ class Binder:
                 raise ArgumentError(f"{self.fn} window argument '{p.name}' has stride 0 in "
                                     f"dimension {d}, so its elements overlap, and "
                                     f"{self.fn} writes it")
+        if p.written and not _distinct_elements(v):
+            raise ArgumentError(f"{self.fn} window argument '{p.name}' may have overlapping "
+                                f"elements (shape {v.shape}, strides {v.strides} bytes: some "
+                                f"stride is smaller than the extent of the dimensions with "
+                                f"smaller strides), and {self.fn} writes it, so the result "
+                                "would depend on the order of the writes; pass an array "
+                                "whose elements are distinct (e.g. a .copy())")
 
     def _check_writable(self, p: _Param, v: np.ndarray) -> None:
         if not v.flags.writeable:
@@ -494,6 +511,21 @@ class Binder:
         if excerpt:
             lines.append(excerpt)
         raise ArgumentError("\n".join(lines))
+
+
+def _distinct_elements(v: np.ndarray) -> bool:
+    """A cheap sufficient check that no two elements of `v` share memory: with the
+    dimensions sorted by stride, each stride exceeds the span of all smaller ones
+    (strides are non-negative here). It accepts every C/F-ordered array and every
+    window of one; it may reject an exotic interleaving that does not overlap."""
+    if v.size <= 1:
+        return True
+    span = v.itemsize  # bytes covered by the dimensions considered so far
+    for stride, n in sorted((s, n) for s, n in zip(v.strides, v.shape) if n > 1):
+        if stride < span:
+            return False
+        span = stride * (n - 1) + span
+    return True
 
 
 def _strides_in(e: N.Expr) -> list[N.StrideExpr]:

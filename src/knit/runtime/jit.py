@@ -4,16 +4,17 @@
     f(A, B, C)                            # sizes may be left out when shapes give them
 
 The shared library is cached under `$KNIT_CACHE_DIR` (default `~/.cache/knit`), named
-by the SHA-256 of the C source, the compiler command, the flags and the host CPU (for
-`-march=native`); a later compile of the same code -- in this process or another --
-loads it without running the compiler. Nothing is ever evicted: delete the directory
-to reclaim the space.
-Builds write to a temporary name in the cache directory and `os.replace` it into
-place, so processes compiling the same code at once never see a partial file.
+by the SHA-256 of the C source, the compiler's identity, the flags and the host CPU
+(for `-march=native`); a later compile of the same code -- in this process or another
+-- loads it without running the compiler. knit.cache verifies an entry before it is
+loaded and rebuilds a damaged one; `knitc cache clear` reclaims the space.
 
-Each call binds and validates its arguments with `knit.runtime.args` (shapes, dtypes,
-preconditions, aliasing), then calls a small C entry point whose parameters are all
-64-bit integers, booleans or pointers, so ctypes needs no knowledge of C's types.
+Each call is checked and run in C by the callable's plan (knit.runtime.fastcall)
+when it can be; otherwise it binds and validates its arguments with
+`knit.runtime.args` (shapes, dtypes, preconditions, aliasing), which raises knit's
+errors, then calls a small C entry point whose parameters are all 64-bit integers,
+booleans or pointers, so ctypes needs no knowledge of C's types. docs/runtime.md
+says what is thread-safe.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import hashlib
 import os
 import platform
 import shlex
+import threading
 
 from knit.errors import CompileError, InternalError
 from knit.ir import nodes as N
@@ -36,11 +38,10 @@ _loaded: dict[str, ctypes.CDLL] = {}  # library path -> library: a process loads
 
 
 def cache_dir() -> str:
-    """The directory holding compiled libraries (created on first use)."""
-    d = os.environ.get("KNIT_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                          "knit")
-    os.makedirs(d, exist_ok=True)
-    return d
+    """The directory holding compiled libraries (created on first use); see knit.cache."""
+    from knit import cache
+
+    return cache.directory()
 
 
 def compiler_command(cc: str | None = None) -> list[str]:
@@ -54,7 +55,9 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
     `cc` overrides the compiler (default `$CC`, then `cc`); `flags` (a list, or a string
     split like a shell would) replaces the optimisation flags (default `-O3
     -march=native`); `-fPIC -shared`, and `-fopenmp` when the proc has a `par` loop, are
-    always added. Raises CompileError if the compiler cannot be run or rejects the code.
+    always added. Raises CompileError if the compiler cannot be run, rejects the code or
+    produces no usable library, and its subclass knit.cache.CacheError if the cache
+    directory cannot be used. Safe to call from several threads.
     """
     source, unit = jit_source(proc)
     command = compiler_command(cc)
@@ -64,9 +67,10 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
     if unit.has_par:
         all_flags.append("-fopenmp")
     lib = load_library(source, command, all_flags, proc.name)
-    for cfg, c_name in unit.used_configs():
-        _bind_config(lib, cfg, c_name)
-    return make_caller(proc, lib[ENTRY], lib._name)
+    with _config_lock:
+        for cfg, c_name in unit.used_configs():
+            _bind_config(lib, cfg, c_name)
+    return make_caller(proc, lib, lib._name, command)
 
 
 def jit_source(proc: N.Proc):
@@ -83,6 +87,7 @@ def jit_source(proc: N.Proc):
 # as in the interpreter): one zero-initialised block per Config, handed to each
 # library that uses it.
 _config_storage: dict = {}
+_config_lock = threading.Lock()
 
 
 def _bind_config(lib, cfg, c_name: str) -> None:
@@ -118,33 +123,66 @@ def entry_point(proc: N.Proc, unit) -> str:
         else:
             params.append(f"void* {v}")
             args.append(v)
+    # the same, taking its arguments as one int64 array (for knit.runtime.fastcall)
+    unpack, k = [], 0
+    for p in params:
+        typ = p.rsplit(" ", 1)[0]
+        cast = "(void*)(intptr_t)" if typ == "void*" else f"({typ})"
+        unpack.append(f"{cast} a[{k}]")
+        k += 1
     return (f"// the JIT's entry point: fixed-width arguments, so ctypes needs no C types\n"
             f"void {ENTRY}({', '.join(params) or 'void'}) {{\n"
-            f"    {unit.fn_name(proc)}({', '.join(args)});\n}}\n")
+            f"    {unit.fn_name(proc)}({', '.join(args)});\n}}\n"
+            f"void {ENTRY}_v(const int64_t* a) {{\n"
+            f"    {'(void) a; ' if not unpack else ''}{ENTRY}({', '.join(unpack)});\n}}\n")
 
 
 # ---------------------------------------------------------------- building and caching
 
 
-def load_library(source: str, command: list[str], flags: list[str], what: str):
-    """The library built from `source`, from the cache when it is there."""
-    h = hashlib.sha256()
-    for part in (source, *command, "\0", *flags, "\0", host_id()):  # NUL-separated
-        h.update(part.encode() + b"\0")
-    key = h.hexdigest()
-    d = cache_dir()
+def load_library(source: str, command: list[str], flags: list[str], what: str,
+                 entry: str = ENTRY, prefix: str = ""):
+    """The library built from `source`, from the cache when it is there and intact.
+
+    A damaged entry (see knit.cache) is rebuilt once, with a CacheWarning; a library
+    without the entry point is removed and reported, so a fixed compiler rebuilds it."""
+    from knit import cache
+
+    d = cache.directory()
+    key = prefix + cache.key(source, command, flags, host_id())
     so = os.path.join(d, f"{key}.so")
-    if so in _loaded:
-        return _loaded[so]
-    if not os.path.exists(so):
-        build(source, command, flags, d, key, what)
-    try:
-        lib = ctypes.CDLL(so)
-    except OSError:  # a damaged file (e.g. a full disk): build it again, once
-        build(source, command, flags, d, key, what)
-        lib = ctypes.CDLL(so)
-    _loaded[so] = lib
-    return lib
+    lib = _loaded.get(so)
+    if lib is not None:
+        return lib
+    with cache.lock(so):
+        lib = _loaded.get(so)
+        if lib is not None:
+            return lib
+        problem = cache.verified(so)
+        if problem is not None:
+            if problem != "missing":
+                cache.warn_damaged(so, problem)
+                cache.discard(so, d)
+            build(source, command, flags, d, key, what)
+            problem = cache.verified(so)
+            if problem is not None:
+                raise cache.CacheError(f"the library just built for {what} in the knit "
+                                       f"cache directory {d} is unusable: {problem}")
+        try:
+            lib = ctypes.CDLL(so)
+        except OSError as err:
+            cache.discard(so, d)
+            raise CompileError(f"the library the C compiler '{command[0]}' built for {what}"
+                               f" cannot be loaded: {err}\ncommand: {shlex.join(command)}"
+                               f"\nlibrary: {so} (removed)") from None
+        if not hasattr(lib, entry):
+            cache.discard(so, d)
+            raise CompileError(f"the library the C compiler '{command[0]}' built for {what} "
+                               f"has no '{entry}' function (was it compiled from knit's "
+                               f"source?)\ncommand: {shlex.join(command)}\nlibrary: {so} "
+                               "(removed, so the next compile rebuilds it)")
+        _loaded[so] = lib
+        return lib
 
 
 @functools.cache
@@ -165,52 +203,81 @@ def host_id() -> str:
 def build(source: str, command: list[str], flags: list[str], d: str, key: str,
           what: str) -> None:
     """Compile `source` to d/key.so, keeping the source beside it as d/key.c. Both are
-    written under temporary names and renamed into place (atomic on POSIX)."""
-    import tempfile
+    written under temporary names, checked, sealed, and renamed into place."""
+    from knit import cache
 
+    cache.clean_stale(d)
     c_path = os.path.join(d, f"{key}.c")
-    _write_atomic(c_path, source, key)
-    fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".so", dir=d)
-    os.close(fd)
+    tmp_c = cache.temp_path(d, f".{key[:24]}.", ".c")
+    tmp_so = cache.temp_path(d, f".{key[:24]}.", ".so")
     try:
-        _run_compiler([*command, *flags, "-o", tmp, c_path], what, c_path)
-        os.replace(tmp, os.path.join(d, f"{key}.so"))
+        try:
+            with open(tmp_c, "w") as f:
+                f.write(source)
+        except OSError as err:
+            raise cache.dir_error(d, "cannot write to", err) from None
+        cmd = [*command, *flags, "-o", tmp_so, tmp_c]
+        out = _run_compiler(cmd, what, c_path, tmp_c, d)
+        problem = cache.library_problem(tmp_so)
+        if problem is not None:
+            _publish_source(tmp_c, c_path, d)
+            raise CompileError(f"the C compiler '{command[0]}' exited with status 0 but did "
+                               f"not write a usable library for {what}: {problem}\ncommand: "
+                               f"{shlex.join(cmd)}\nsource: {c_path}"
+                               + (f"\n{_clip(out)}" if out else ""))
+        try:
+            cache.seal(tmp_so)
+            _publish_source(tmp_c, c_path, d)
+            cache.publish(tmp_so, os.path.join(d, f"{key}.so"), d, executable=True)
+        except OSError as err:
+            raise cache.dir_error(d, "cannot write to", err) from None
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for t in (tmp_c, tmp_so):
+            if os.path.lexists(t):
+                os.unlink(t)
 
 
-def _write_atomic(path: str, text: str, key: str) -> None:
-    import tempfile
+def _publish_source(tmp_c: str, c_path: str, d: str) -> None:
+    """Keep the source beside the library (for people reading it; never loaded)."""
+    from knit import cache
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".c",
-                               dir=os.path.dirname(path))
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        cache.publish(tmp_c, c_path, d, executable=False)
+    except (OSError, cache.CacheError):
+        pass  # only the library matters; a write error there is reported
 
 
-def _run_compiler(cmd: list[str], what: str, c_path: str) -> None:
+def _clip(msg: str) -> str:
+    msg = msg.strip()
+    return msg if len(msg) <= 4000 else msg[:4000] + "\n... (truncated)"
+
+
+def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str) -> str:
+    """Run the compiler; its output (warnings) when it succeeds, else a CompileError
+    with its stderr. The source is kept at `c_path` when it fails."""
     import subprocess
 
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                           errors="replace")
     except OSError as err:
         raise CompileError(f"cannot run the C compiler '{cmd[0]}' to build {what}: "
                            f"{err.strerror or err}\nset $CC (or pass cc=...) to a working "
                            "C compiler such as gcc or clang") from None
     if r.returncode != 0:
-        msg = (r.stderr or r.stdout).strip()
-        if len(msg) > 4000:
-            msg = msg[:4000] + "\n... (truncated)"
+        _publish_source(tmp_c, c_path, d)
+        msg = _clip(r.stderr or r.stdout)
         hint = ""
         if "-fopenmp" in cmd and "omp" in msg.lower():
             hint = ("\nthe proc has a par loop, so it is built with -fopenmp, and this "
                     "compiler's OpenMP support seems missing (e.g. install libomp-dev for "
                     "clang, or use gcc)")
-        raise CompileError(f"the C compiler failed on the code generated for {what} "
-                           f"(exit status {r.returncode})\ncommand: {shlex.join(cmd)}\n"
+        if "No space left" in msg:
+            hint += f"\nthe disk holding the knit cache directory {d} may be full"
+        raise CompileError(f"the C compiler '{cmd[0]}' failed on the code generated for "
+                           f"{what} (exit status {r.returncode})\ncommand: {shlex.join(cmd)}\n"
                            f"source: {c_path}\n{msg}{hint}")
+    return (r.stderr or "") + (r.stdout or "")
 
 
 # ---------------------------------------------------------------- calling
@@ -238,20 +305,25 @@ def _ptr(a, _from_buffer=ctypes.c_char.from_buffer, _addressof=ctypes.addressof)
         return a.ctypes.data
 
 
-def make_caller(proc: N.Proc, cfunc, library: str):
+def make_caller(proc: N.Proc, lib, library: str, command: list[str] | None = None):
     """The Python callable for a compiled proc: call it like the proc (positionally or by
     name; NumPy arrays for tensors and windows, 0-d arrays or numbers for real scalars).
     It writes outputs in place and returns None.
 
-    Its source is generated so that each call does only the conversions this proc's
-    parameters need: bind and validate, then one ctypes call."""
+    A call runs through the proc's plan (knit.runtime.fastcall: checks and call in C)
+    when it can; otherwise through generated Python that does only the conversions
+    this proc's parameters need: bind and validate, then one ctypes call."""
     import numpy as np
 
     from knit.runtime.args import binder
+    from knit.runtime.fastcall import make_plan
 
+    cfunc = lib[ENTRY]
     cfunc.restype = None
     cfunc.argtypes = _argtypes(proc)
-    ns = {"bind": binder(proc).bind, "cfunc": cfunc, "ptr": _ptr}
+    b = binder(proc)
+    plan = make_plan(b, lib, command)
+    ns = {"bind": b.bind, "cfunc": cfunc, "ptr": _ptr, "plan": plan}
     cargs = []
     for k, a in enumerate(proc.args):
         ns[f"s{k}"] = a.name
@@ -264,12 +336,16 @@ def make_caller(proc: N.Proc, cfunc, library: str):
             cargs += [f"{v}.strides[{d}] // {item}" for d in range(len(t.shape()))]
         else:
             cargs.append(f"ptr({v})")
+    # the plan runs the call in C when it can; otherwise (or for any doubt) Python
+    # binds, validates (raising knit's errors) and calls through ctypes
+    fast = "    if not kwargs and plan(args) is None:\n        return\n" if plan else ""
     src = ("def call(*args, **kwargs):\n"
+           f"{fast}"
            "    env = bind(args, kwargs)\n"
            f"    cfunc({', '.join(cargs)})\n")
     exec(compile(src, f"<knit caller for {proc.name}>", "exec"), ns)
     call = ns["call"]
     call.__name__ = call.__qualname__ = proc.name
     call.__doc__ = f"Run the compiled C of knit proc {proc.name} (built as {library})."
-    call.proc, call.library = proc, library
+    call.proc, call.library, call.plan = proc, library, plan
     return call

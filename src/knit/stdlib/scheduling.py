@@ -616,3 +616,15 @@ def write_config(proc, gap_cursor, config, field, rhs):
         rhs = repr(rhs)
     path = gap._parent + ((gap._field, gap._idx),)
     return CF.write_config(proc, gap, config, field, parse_expr_fragment(proc, rhs, path, prim))
+
+
+# ---------------------------------------------------------------- traces
+# Every public primitive of this module and of sched_buffers / sched_subprocs records
+# the call on the procedure it returns (p.trace(); see knit/trace.py). Keep this last.
+import sys as _sys  # noqa: E402
+
+from knit import trace as _trace  # noqa: E402
+from knit.stdlib import sched_buffers as _sb  # noqa: E402
+from knit.stdlib import sched_subprocs as _sp  # noqa: E402
+
+_trace.install(_sys.modules[__name__], _sb, _sp)

@@ -1,0 +1,194 @@
+"""knit.tune on three kernels: a 1-D convolution, a 3x3 blur and GEMM blocking.
+
+For each kernel: tune the schedule's open parameters (table of every point tried),
+then time the unscheduled kernel, the hand schedule and the tuned one from C (same
+harness, interleaved runs, medians) and NumPy from Python, after checking that the
+tuned kernel agrees with NumPy. A second run reads every point from the cache.
+
+    .venv/bin/python benchmarks/tune.py [--quiet] [--budget SECONDS] [--no-cache]
+
+GEMM: knit.stdlib.gemm was not on main when this was written, so the blocking tuned
+here is that of examples/gemm_demo.py's GEMM (its hand schedule: i-k-j order, j cut
+into vectors of 8), at a fixed size. Threads: one (no parallel loops; NumPy's BLAS
+uses its own threads, as stated in the table).
+"""
+
+from __future__ import annotations
+
+import os
+
+# NumPy's BLAS on one thread, like the C kernels: on a loaded machine its thread pool
+# makes timings erratic (measured: 0.18 ms to 47 ms medians for one 256^3 sgemm)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+import knit
+from knit import proc
+from knit.stdlib.scheduling import divide_loop, reorder_loops, simplify, unroll_loop
+from knit.tuning.measure import load, time_procedures
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+import tune_conv1d  # noqa: E402 - the conv1d kernel, schedule and space of the example
+
+# ---------------------------------------------------------------- 3x3 blur
+
+H, W = 256, 256
+
+
+@proc
+def blur3x3(H: size, W: size, inp: f32[H + 2, W + 2] @ DRAM, out: f32[H, W] @ DRAM):
+    for y in seq(0, H):
+        for x in seq(0, W):
+            out[y, x] = (inp[y, x] + inp[y, x + 1] + inp[y, x + 2] + inp[y + 1, x]
+                         + inp[y + 1, x + 1] + inp[y + 1, x + 2] + inp[y + 2, x]
+                         + inp[y + 2, x + 1] + inp[y + 2, x + 2]) * 0.111111111
+
+
+def blur_schedule(p, ty: int, tx: int, unroll_rows: bool):
+    """Tiles of ty x tx pixels (x innermost, so it vectorizes); unroll_rows: the ty rows
+    of a tile unrolled, so neighbouring rows share loads."""
+    p = divide_loop(p, "y", ty, ["yo", "yi"], perfect=True)
+    p = divide_loop(p, "x", tx, ["xo", "xi"], perfect=True)
+    p = reorder_loops(p, "yi xo")
+    if unroll_rows:
+        p = unroll_loop(p, "yi")
+    return simplify(p)
+
+
+def blur_hand(p):
+    """Cache-sized tiles, as a person would pick them: 4 rows x 64 pixels."""
+    return blur_schedule(p, ty=4, tx=64, unroll_rows=False)
+
+
+BLUR_SPACE = {"ty": [1, 2, 4, 8], "tx": [16, 32, 64, 128, 256], "unroll_rows": [False, True]}
+
+
+def blur_numpy(a):
+    return sum(a[dy:dy + H, dx:dx + W] for dy in range(3) for dx in range(3)) * np.float32(
+        0.111111111)
+
+
+# ---------------------------------------------------------------- GEMM blocking
+
+NG = 256
+
+
+@proc
+def gemm(N: size, M: size, K: size, A: f32[N, K] @ DRAM, B: f32[K, M] @ DRAM,
+         C: f32[N, M] @ DRAM):
+    for i in seq(0, N):
+        for j in seq(0, M):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+def gemm_hand(p):
+    """examples/gemm_demo.py's schedule: i-k-j order, j cut into vectors of 8."""
+    p = reorder_loops(p, "j k")
+    p = divide_loop(p, "j", 8, ["jo", "ji"], tail="cut")
+    return simplify(p)
+
+
+def gemm_blocked(p, bi: int, bj: int, bk: int):
+    """Blocks of bi rows x bj columns of C, bk deep: io ko jo | ii ki ji."""
+    p = reorder_loops(p, "j k")
+    p = divide_loop(p, "j", bj, ["jo", "ji"], perfect=True)
+    p = divide_loop(p, "k", bk, ["ko", "ki"], perfect=True)
+    p = divide_loop(p, "i", bi, ["io", "ii"], perfect=True)
+    p = reorder_loops(p, "ii ko")
+    p = reorder_loops(p, "ki jo")
+    p = reorder_loops(p, "ii jo")
+    return simplify(p)
+
+
+GEMM_SPACE = {"bi": [1, 2, 4, 8, 16], "bj": [8, 16, 32, 64, 128, 256],
+              "bk": [16, 32, 64, 128, 256]}  # 150 points: random, then local search
+
+# ---------------------------------------------------------------- the run
+
+
+def median_time(f, reps: int = 21) -> float:
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return sorted(ts)[len(ts) // 2]
+
+
+def run_one(name, root, sched, hand, space, sizes, flops, check, numpy_call, args):
+    fixed = root.partial_eval(**sizes)
+    r = knit.tune(sched, space, proc=fixed, proc_args={}, budget=args.budget,
+                  quiet=args.quiet, cache=not args.no_cache)
+    print(f"\n=== {name} {sizes}\n{r}")
+    check(r.best.compile())
+    t = time_procedures({"unscheduled": fixed, "hand": hand(fixed), "tuned": r.best}, {})
+    t["numpy"] = median_time(numpy_call)
+    return name, flops, t, r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--budget", type=float, default=120)
+    ap.add_argument("--no-cache", action="store_true")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    load0, t0 = load(), time.perf_counter()
+    rows = []
+
+    n, taps = tune_conv1d.N, tune_conv1d.TAPS
+    x, w = rng.random(n + taps - 1, "f4"), rng.random(taps, "f4")
+
+    def check_conv(f):
+        y = np.zeros(n, "f4")
+        f(x=x, w=w, y=y)
+        assert np.allclose(y, np.correlate(x, w, "valid"), rtol=1e-4), "conv1d disagrees"
+
+    rows.append(run_one("conv1d", tune_conv1d.conv1d, tune_conv1d.schedule, tune_conv1d.hand,
+                        tune_conv1d.SPACE, {"N": n}, 2.0 * n * taps, check_conv,
+                        lambda: np.correlate(x, w, "valid"), args))
+
+    img = rng.random((H + 2, W + 2), "f4")
+
+    def check_blur(f):
+        out = np.zeros((H, W), "f4")
+        f(inp=img, out=out)
+        assert np.allclose(out, blur_numpy(img), rtol=1e-4), "blur disagrees"
+
+    rows.append(run_one("blur3x3", blur3x3, blur_schedule, blur_hand, BLUR_SPACE,
+                        {"H": H, "W": W}, 9.0 * H * W, check_blur, lambda: blur_numpy(img),
+                        args))
+
+    A, B = rng.random((NG, NG), "f4"), rng.random((NG, NG), "f4")
+
+    def check_gemm(f):
+        C = np.zeros((NG, NG), "f4")
+        f(A=A, B=B, C=C)
+        assert np.allclose(C, A @ B, rtol=1e-3), "gemm disagrees"
+
+    rows.append(run_one("gemm", gemm, gemm_blocked, gemm_hand, GEMM_SPACE,
+                        {"N": NG, "M": NG, "K": NG}, 2.0 * NG ** 3, check_gemm,
+                        lambda: A @ B, args))
+
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"\n=== summary: GFLOP/s (C kernels single-threaded, timed from C; NumPy from "
+          f"Python, OpenBLAS threads: {threads})")
+    print(f"{'kernel':>8} {'unsched':>8} {'hand':>8} {'tuned':>8} {'numpy':>8} "
+          f"{'tuned/hand':>10} {'tuned/numpy':>11} {'points':>6} {'cached':>6}")
+    for name, flops, t, r in rows:
+        g = {k: flops / v / 1e9 for k, v in t.items()}
+        print(f"{name:>8} {g['unscheduled']:>8.2f} {g['hand']:>8.2f} {g['tuned']:>8.2f} "
+              f"{g['numpy']:>8.2f} {g['tuned'] / g['hand']:>10.2f} "
+              f"{g['tuned'] / g['numpy']:>11.2f} {len(r.points):>6} {r.cache_hits:>6}")
+    print(f"\nwall time {time.perf_counter() - t0:.0f} s; load average {load0:.1f} at the "
+          f"start, {load():.1f} at the end (2 cores shared with other jobs)")
+
+
+if __name__ == "__main__":
+    main()
