@@ -24,6 +24,10 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # (the page's owner may add `<!-- docs: skip -->` and remove the line here).
 UNMARKED_PARTIAL = {
     ("verification.md", "report = check_instr(my_instr)"),
+    ("gemmini.md", "run = simulate(p)"),
+    ("traces.md", "t = q.trace()"),
+    ("traces.md", "knit schedule trace: 6 step(s)"),
+    ("tuning.md", "def blocked(p, bi, bj, bk)"),
 }
 
 
