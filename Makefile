@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean bench testdeps simde
+.PHONY: demo test install clean bench testdeps simde docs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ testdeps:
 	  echo "note: $(TESTDEPS) not all installed; the AVX-512 and NEON tests that need them will be skipped"
 
 simde: testdeps
+
+# The docs site (docs/*.md and an API reference from the docstrings) in build/site;
+# strict: a broken link, anchor or reference fails the build.
+docs: $(STAMP)
+	$(PY) -m pip install -q -e '.[docs]'
+	PYTHONPATH=src $(PY) -m mkdocs build --strict
 
 bench: $(STAMP)
 	$(PY) benchmarks/call_overhead.py

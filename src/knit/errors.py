@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+import types as _types
+
 
 class KnitError(Exception):
     """Base of every error knit raises on purpose."""
@@ -105,3 +109,117 @@ class InternalError(KnitError):
 class PatternError(SchedulingError, ParseFragmentError):
     """A pattern that does not parse or matches nothing. Caught as either a
     SchedulingError (as Exo scripts expect) or a ParseFragmentError."""
+
+
+# ---------------------------------------------------------------- tracebacks
+#
+# A knit error is about the user's program, so its traceback should end in the user's
+# code, not in the 5-13 frames of knit that found the problem. As JAX does, frames inside
+# the knit package are cut from the traceback of a KnitError when it is shown, unless
+# KNIT_TRACEBACK=full. The exception itself is left alone until it is shown (an
+# `except` in user code sees the full traceback), and InternalError, being our own bug,
+# always keeps every frame. The hooks below chain to whatever hook was installed before.
+
+_PACKAGE_DIR = _os.path.dirname(_os.path.abspath(__file__)) + _os.sep
+_HIDDEN_NOTE = ("(knit-internal frames hidden from this traceback; "
+                "set KNIT_TRACEBACK=full to show them)")
+
+
+def traceback_mode() -> str:
+    """'full' if KNIT_TRACEBACK=full (every frame), else 'user' (knit's frames cut)."""
+    return "full" if _os.environ.get("KNIT_TRACEBACK", "").lower() == "full" else "user"
+
+
+def is_internal_frame(frame) -> bool:
+    """Whether `frame` runs code of the knit package itself."""
+    return _os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+
+
+def user_call_site() -> str | None:
+    """`file:line` of the innermost frame of the current stack outside knit (the user's
+    line that called into knit), or None. For messages that name the call site."""
+    frame = _sys._getframe(1)
+    while frame is not None and is_internal_frame(frame):
+        frame = frame.f_back
+    return None if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def user_traceback(tb):
+    """A copy of the traceback chain `tb` without knit's own frames (None if no frame
+    is left)."""
+    frames = []
+    while tb is not None:
+        if not is_internal_frame(tb.tb_frame):
+            frames.append(tb)
+        tb = tb.tb_next
+    out = None
+    for t in reversed(frames):
+        out = _types.TracebackType(out, t.tb_frame, t.tb_lasti, t.tb_lineno)
+    return out
+
+
+def _should_filter(err: BaseException) -> bool:
+    return isinstance(err, KnitError) and not isinstance(err, InternalError)
+
+
+def filter_traceback(err: BaseException) -> BaseException:
+    """Cut knit's frames from the traceback of `err` (and of the errors chained to it)
+    if it is a knit error and KNIT_TRACEBACK is not 'full'. Returns `err`."""
+    if traceback_mode() == "full" or not _should_filter(err):
+        return err
+    seen = set()
+    e: BaseException | None = err
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if e.__traceback__ is not None:
+            e.__traceback__ = user_traceback(e.__traceback__)
+        if e is err and hasattr(e, "add_note") and _HIDDEN_NOTE not in getattr(
+                e, "__notes__", ()):  # notes are Python >= 3.11
+            e.add_note(_HIDDEN_NOTE)
+        e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
+    return err
+
+
+def format_exception(err: BaseException) -> str:
+    """The traceback of `err` as Python would print it, after `filter_traceback`."""
+    import traceback
+
+    filter_traceback(err)
+    return "".join(traceback.format_exception(type(err), err, err.__traceback__))
+
+
+def _excepthook(previous):
+    def hook(etype, value, tb):
+        if value is not None and _should_filter(value) and traceback_mode() != "full":
+            value.__traceback__ = tb
+            filter_traceback(value)
+            tb = value.__traceback__
+        previous(etype, value, tb)
+
+    hook._knit_hook = True  # type: ignore[attr-defined]
+    return hook
+
+
+def _ipython_handler(shell, etype, value, tb, tb_offset=None):
+    value.__traceback__ = tb
+    filter_traceback(value)
+    shell.showtraceback((etype, value, value.__traceback__), tb_offset=tb_offset)
+    return None
+
+
+def install_traceback_filter() -> None:
+    """Show knit errors with the user's frames only: in scripts (sys.excepthook, chained
+    to the hook in place) and in IPython/Jupyter (a custom exception handler). pytest
+    prints its own tracebacks and is left alone: a failing test shows every frame.
+    Idempotent."""
+    if not getattr(_sys.excepthook, "_knit_hook", False):
+        _sys.excepthook = _excepthook(_sys.excepthook)
+    ipython = _sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None
+    if shell is not None and hasattr(shell, "set_custom_exc"):
+        # Don't take the slot from a handler someone else set.
+        if not getattr(shell, "custom_exceptions", ()):
+            shell.set_custom_exc((KnitError,), _ipython_handler)
+
+
+install_traceback_filter()

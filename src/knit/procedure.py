@@ -80,6 +80,20 @@ class Procedure:
         same code again)."""
         return self._loopir_proc
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows a procedure as its object code, highlighted as Python when
+        pygments is installed (it is optional), else as escaped preformatted text."""
+        text = str(self)
+        try:
+            from pygments import highlight
+            from pygments.formatters import HtmlFormatter
+            from pygments.lexers import PythonLexer
+        except ImportError:
+            import html
+
+            return f"<pre>{html.escape(text)}</pre>"
+        return highlight(text, PythonLexer(), HtmlFormatter(noclasses=True))
+
     def _derive(self, ir: N.Proc, *, unsafe: bool = False) -> Procedure:
         """A procedure produced from this one by a rewrite; `unsafe` when unchecked."""
         if not ir.body:  # a body is never empty: object code would say `pass`

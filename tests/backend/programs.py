@@ -128,7 +128,7 @@ def allocs(N: size, x: f32[N], out: f32[N]):
 @proc
 def nested_allocs(N: size, x: f64[N], out: f64[N]):
     for i in seq(0, N):
-        t: f64[2] @ DRAM
+        t: f64[N + 1] @ DRAM  # a variable size: on the heap (constant small ones are not)
         t[0] = x[i]
         if i < 2:
             u: f64 @ DRAM

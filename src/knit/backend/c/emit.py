@@ -23,6 +23,25 @@ from knit.memory import MemGenError
 
 
 MAX_C_UNROLL = 32  # longest constant loop unrolled in C for register allocation
+# A DRAM buffer of constant shape up to this many bytes is a C array on the stack, not a
+# malloc/free pair: staging a few values inside a hot loop must not call the allocator
+# on every iteration. A page is far below any thread's stack (OpenMP workers included).
+SMALL_DRAM_BYTES = 4096
+
+
+def small_dram(mem, elem: T.ScalarT, shape: list[str]) -> bool:
+    """Whether a `mem` buffer of this element type and (C) shape becomes a stack array:
+    plain DRAM (not a user's subclass, whose hooks are its own), constant extents, and
+    at most SMALL_DRAM_BYTES."""
+    from knit.memory import DRAM
+
+    if mem is not DRAM or not shape or not all(d.isdigit() for d in shape):
+        return False
+    digits = re.sub(r"\D", "", elem.np_dtype or "")
+    nbytes = int(digits) // 8 if digits else 8
+    for d in shape:
+        nbytes *= int(d)
+    return nbytes <= SMALL_DRAM_BYTES
 
 
 class ProcEmitter(CallEmitter):
@@ -242,6 +261,10 @@ class ProcEmitter(CallEmitter):
         name = self.names.declare(s.name)
         elem = s.type.basetype()
         shape = [self.index(d) for d in s.type.shape()]
+        if small_dram(s.mem, elem, shape):
+            from knit.libs.memories import DRAM_STACK
+
+            s = s.with_(mem=DRAM_STACK)
         self.unit.add_memory(s.mem)
         try:
             self.line(s.mem.alloc(name, elem.ctype, shape, s.srcinfo))
