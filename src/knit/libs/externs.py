@@ -58,6 +58,16 @@ def _suffix(prim_type: str) -> str:
     return "f" if prim_type == "float" else ""
 
 
+def _in_double(fn: str, arg: str, prim_type: str) -> str:
+    """`fn` computed in double and rounded once to the argument's type: libm's float
+    variants (`sinf`, `expf`) are not correctly rounded and may differ from the double
+    result rounded by one ulp, which is what the interpreter computes
+    (docs/semantics.md#externs)."""
+    if prim_type == "float":
+        return f"((float){fn}((double)({arg})))"
+    return f"{fn}({arg})"
+
+
 def _libm(fn, x) -> float:
     """fn(x) in double, with C's answer where Python's math raises
     (docs/semantics.md#externs): NaN for a domain error (sqrt(-1), sin(inf)), infinity for
@@ -81,7 +91,7 @@ class _MathFn(Extern):
         return "#include <math.h>"
 
     def compile(self, args, prim_type):
-        return f"{self._name}{_suffix(prim_type)}({args[0]})"
+        return _in_double(self._name, args[0], prim_type)
 
     def interpret(self, args):
         return _libm(self._py, args[0])
@@ -134,7 +144,7 @@ class _Expf(Extern):
         return "#include <math.h>"
 
     def compile(self, args, prim_type):
-        return f"exp{_suffix(prim_type)}({args[0]})"
+        return _in_double("exp", args[0], prim_type)
 
     def interpret(self, args):
         return _libm(math.exp, args[0])
@@ -146,8 +156,11 @@ class _Sigmoid(Extern):
 
     def compile(self, args, prim_type):
         # negate in floating point: `-x` of the int INT_MIN overflows (semantics.md#externs)
-        fty = prim_type if prim_type in ("float", "double") else "double"
-        return f"(1 / (1 + exp{_suffix(prim_type)}(-({fty})({args[0]}))))"
+        # exp in double, rounded once; then the float (or double) arithmetic the
+        # interpreter does
+        if prim_type == "float":
+            return f"(1 / (1 + (float)exp(-(double)({args[0]}))))"
+        return f"(1 / (1 + exp(-(double)({args[0]}))))"
 
     def interpret(self, args):
         # computed as the C is: in float for an f32 argument, else in double
