@@ -58,7 +58,10 @@ def literal_value(val, typ: T.ScalarT):
     computes as `int`). None when the truncated value does not fit i32 (#float-to-int)."""
     v = float(val)
     if typ.is_float():
-        return v if typ.np_dtype is None else float(np.dtype(typ.np_dtype).type(v))
+        if typ.np_dtype is None:
+            return v
+        with np.errstate(over="ignore"):  # too large for f32/f16 rounds to inf, as in C
+            return float(np.dtype(typ.np_dtype).type(v))
     if not math.isfinite(v) or not -(2**31) <= math.trunc(v) < 2**31:
         return None
     return math.trunc(v)
