@@ -13,7 +13,7 @@ from knit.frontend.fragment import visible_syms
 from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.sym import Sym
-from knit.ir.visit import stmt_syms, subst_stmts, walk_stmts
+from knit.ir.visit import map_block_exprs, stmt_syms, subst_stmts, walk_stmts
 from knit.rewrite.bufaccess import replace_scalar
 from knit.rewrite.common import bad_arg, refuse, replace_stmts
 from knit.rewrite.unify import UnifyError, unify
@@ -229,9 +229,20 @@ def inlined_body(call: N.Call) -> tuple:
         else:  # a scalar parameter bound to x[i] or to a scalar: an element
             windows[p.name] = a
     body = subst_stmts(body, env)
+    sizes = {p.name: a for p, a in zip(callee.args, call.args) if p.type.is_control()}
+    body = map_block_exprs(body, lambda e: _with_sizes_substituted(e, sizes))
     for pname, w in windows.items():
         body = _inline_window(body, pname, w)
     return body
+
+
+def _with_sizes_substituted(e, sizes):
+    """A window or whole buffer whose type names the callee's sizes (`x[0:n, 0:4]` of
+    type [n, 4], passed on to an inner call) gets the type in the caller's terms: subst
+    replaces the expressions of a tree, not those of its types."""
+    if isinstance(e, (N.WindowExpr, N.Read)) and e.type.is_tensor():
+        return e.with_(type=_subst_type(e.type, sizes))
+    return e
 
 
 def _inline_window(stmts, pname, w):
