@@ -10,7 +10,7 @@ import numpy as np
 from scheduling_checks import assert_body, equiv, refused
 
 from knit import instr, proc
-from knit.stdlib.scheduling import inline
+from knit.stdlib.scheduling import inline, replace, simplify
 
 
 def checked(p):
@@ -80,3 +80,84 @@ def test_inline_refuses_an_instruction():
     p = inline(user, "wrapped(_)")
     refused(lambda: inline(p, "leaf(_)"), "leaf is an instruction; inlining would lose "
             "its C code", prim="inline")
+
+
+# ---------------------------------------------------------------- replace: bool conditions
+
+
+@instr("if ({act}) for (int i_ = 0; i_ < 4; i_++) {x}.data[i_] = 0.0f;")
+def zero_if(act: bool, x: [f32][4]):
+    for i in seq(0, 4):
+        if act == True:
+            x[i] = 0.0
+
+
+@proc
+def zero_when(act: bool, y: f32[4]):
+    for i in seq(0, 4):
+        if act == True:
+            y[i] = 0.0
+
+
+def test_replace_unifies_act_eq_true_with_act_after_simplify():
+    s = simplify(zero_when)
+    assert "if act:" in str(s)  # what the instr body's `act == True` must now face
+    p = checked(replace(s, "for i in _: _", zero_if))
+    assert_body(p, "zero_if(act, y[0:4])")
+    equiv(zero_when, p)
+    for act in (True, False):
+        y = np.ones(4, dtype=np.float32)
+        p.compile()(act=act, y=y)
+        assert (y == (0 if act else 1)).all()
+
+
+@instr("if (!{act}) for (int i_ = 0; i_ < 4; i_++) {x}.data[i_] = 0.0f;")
+def zero_unless(act: bool, x: [f32][4]):
+    for i in seq(0, 4):
+        if act == False:
+            x[i] = 0.0
+
+
+@proc
+def zero_unless_written_backwards(flag: bool, y: f32[4]):
+    for i in seq(0, 4):
+        if False == flag:
+            y[i] = 0.0
+
+
+def test_replace_unifies_false_eq_c_with_c_eq_false():
+    p = checked(replace(zero_unless_written_backwards, "for i in _: _", zero_unless))
+    assert_body(p, "zero_unless(flag, y[0:4])")
+    equiv(zero_unless_written_backwards, p)
+
+
+@instr("if ({act}) for (int i_ = 0; i_ < 4; i_++) { {x}.data[i_] = 0.0f; "
+       "{x}.data[i_] += 1.0f; }")
+def zero_then_one_if(act: bool, x: [f32][4]):
+    for i in seq(0, 4):
+        if act == True:
+            x[i] = 0.0
+        if act == True:
+            x[i] += 1.0
+
+
+@proc
+def two_flags(a: bool, b: bool, y: f32[4]):
+    for i in seq(0, 4):
+        if a:
+            y[i] = 0.0
+        if b == True:
+            y[i] += 1.0
+
+
+def test_replace_refuses_two_different_flags_for_one_parameter():
+    refused(lambda: replace(two_flags, "for i in _: _", zero_then_one_if),
+            "the block does not match the body of zero_then_one_if: cannot prove a equals b",
+            prim="replace")
+
+
+def test_replace_passes_a_negated_flag_as_the_condition():
+    # `if act` facing `if flag == False`: act = (flag == False), which is sound
+    p = checked(replace(zero_unless_written_backwards, "for i in _: _", zero_if))
+    assert_body(p, "zero_if(flag == False, y[0:4])")
+    equiv(zero_unless_written_backwards, p)

@@ -21,7 +21,7 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import free_syms, subst
+from knit.ir.visit import free_syms, map_expr, subst
 
 
 class UnifyError(Exception):
@@ -128,6 +128,7 @@ class _Unifier:
         """An index/bool expression pair: solve a bare control parameter; otherwise
         solve the parameters it holds where the two have the same shape (`i < N`
         facing `i < n` gives N = n), and prove the pair equal later."""
+        x, y = _bool_normal(x), _bool_normal(y)
         if self.unsolved(x):
             if self.uses_inner(y):  # maybe another place determines it; else refused
                 self.inner_uses.setdefault(x.name, []).append((y, tuple(self.ranges)))
@@ -293,6 +294,20 @@ def _head(s) -> str:
     from knit.ir.printer import stmt_str
 
     return stmt_str(s).splitlines()[0].strip()
+
+
+def _bool_normal(e):
+    """e with `c == True` written `c` and `False == c` written `c == False` (c a bool), as
+    simplify writes them: a body and a block that differ only there still pair up."""
+    def rule(x):
+        if isinstance(x, N.BinOp) and x.op == "==" and x.lhs.type == T.BOOL:
+            a, b = (x.rhs, x.lhs) if isinstance(x.lhs, N.Const) else (x.lhs, x.rhs)
+            if isinstance(b, N.Const) and b.val is True:
+                return a
+            return x.with_(lhs=a, rhs=b)
+        return x
+
+    return map_expr(e, rule) if e.type == T.BOOL else e
 
 
 def _prove_same(facts, a, b) -> bool:
