@@ -161,3 +161,194 @@ def test_replace_passes_a_negated_flag_as_the_condition():
     p = checked(replace(zero_unless_written_backwards, "for i in _: _", zero_if))
     assert_body(p, "zero_if(flag == False, y[0:4])")
     equiv(zero_unless_written_backwards, p)
+
+
+# ---------------------------------------------------------------- replace: allocations
+
+
+@instr("for (int i_ = 0; i_ < {n}; i_++) {y}.data[i_] = 2 * {x}.data[i_];")
+def double_via_tmp(n: size, x: [i32][n], y: [i32][n]):
+    for i in seq(0, n):
+        a: i32 @ DRAM
+        a = x[i]
+        a += x[i]
+        y[i] = a
+
+
+@proc
+def doubles(X: i32[8], Y: i32[8]):
+    for i in seq(0, 8):
+        t: i32 @ DRAM
+        t = X[i]
+        t += X[i]
+        Y[i] = t
+
+
+def test_replace_matches_a_local_allocation():
+    p = checked(replace(doubles, "for i in _: _", double_via_tmp))
+    assert_body(p, "double_via_tmp(8, X[0:8], Y[0:8])")
+    equiv(doubles, p)
+    x = np.arange(8, dtype=np.int32)
+    y = np.zeros(8, dtype=np.int32)
+    p.compile()(X=x, Y=y)
+    assert (y == 2 * x).all()
+
+
+@instr("for (int i_ = 0; i_ < {n}; i_++) {y}.data[i_] = {x}.data[i_] + 1.0f;")
+def add_one_via_row(n: size, x: [f32][n], y: [f32][n]):
+    a: f32[n] @ DRAM
+    for i in seq(0, n):
+        a[i] = x[i]
+    for i in seq(0, n):
+        y[i] = a[i] + 1.0
+
+
+@proc
+def add_one(X: f32[6], Y: f32[6]):
+    t: f32[6] @ DRAM
+    for i in seq(0, 6):
+        t[i] = X[i]
+    for i in seq(0, 6):
+        Y[i] = t[i] + 1.0
+
+
+def _three(p):
+    """The allocation and the two loops after it."""
+    return p.find("t : _").expand(0, 2)
+
+
+def test_replace_matches_a_tensor_allocation_solving_its_size():
+    p = checked(replace(add_one, _three(add_one), add_one_via_row))
+    assert_body(p, "add_one_via_row(6, X[0:6], Y[0:6])")
+    equiv(add_one, p)
+
+
+@proc
+def add_one_and_keep(X: f32[6], Y: f32[6]):
+    t: f32[6] @ DRAM
+    for i in seq(0, 6):
+        t[i] = X[i]
+    for i in seq(0, 6):
+        Y[i] = t[i] + 1.0
+    X[0] = t[0]
+
+
+@proc
+def add_one_f64_tmp(X: f32[6], Y: f32[6]):
+    t: f64[6] @ DRAM
+    for i in seq(0, 6):
+        t[i] = X[i]
+    for i in seq(0, 6):
+        Y[i] = t[i] + 1.0
+
+
+@proc
+def add_one_shifted(X: f32[6], Y: f32[6]):
+    t: f32[7] @ DRAM
+    for i in seq(0, 6):
+        t[i + 1] = X[i]
+    for i in seq(0, 6):
+        Y[i] = t[i] + 1.0
+
+
+def test_replace_refuses_unsound_allocation_matches():
+    # the block's allocation is read after it: the call would take it away
+    refused(lambda: replace(add_one_and_keep, _three(add_one_and_keep),
+                            add_one_via_row),
+            "the block defines 't', which is used after it; replace a block that holds "
+            "its uses too", prim="replace")
+    refused(lambda: replace(add_one_f64_tmp, _three(add_one_f64_tmp),
+                            add_one_via_row),
+            "the body's 'a' holds f32 but the block's 't' holds f64", prim="replace")
+    # t is bigger (n = 7 from its shape) and accessed elsewhere than the body's a
+    refused(lambda: replace(add_one_shifted, _three(add_one_shifted),
+                            add_one_via_row),
+            "the block does not match the body of add_one_via_row: cannot prove",
+            prim="replace")
+
+
+@instr("for (int i_ = 0; i_ < 4; i_++) {y}.data[i_] = {x}.data[i_];")
+def copy_via_tmp(x: [i32][4], y: [i32][4]):
+    for i in seq(0, 4):
+        a: i32 @ DRAM
+        a = x[i]
+        y[i] = a
+
+
+@proc
+def copy_into_local(X: i32[4], Y: i32[4]):
+    for i in seq(0, 4):
+        t: i32 @ DRAM
+        t = X[i]
+        t = t
+    for i in seq(0, 4):
+        Y[i] = X[i]
+
+
+def test_replace_refuses_a_parameter_standing_for_the_blocks_allocation():
+    refused(lambda: replace(copy_into_local, "for i in _: _ #0", copy_via_tmp),
+            "'y' would stand for 't', which the block allocates: the call, outside the "
+            "block, cannot see it", prim="replace")
+
+
+# ---------------------------------------------------------------- replace: calls
+
+
+@proc
+def zero4(x: [i32][4]):
+    for i in seq(0, 4):
+        x[i] = 0
+
+
+@proc
+def one4(x: [i32][4]):
+    for i in seq(0, 4):
+        x[i] = 1
+
+
+@instr("for (int k_ = 0; k_ < 2; k_++) for (int i_ = 0; i_ < 4; i_++) "
+       "{x}.data[k_ * {x}.strides[0] + i_] = 0;")
+def zero_rows(x: [i32][2, 4]):
+    assert stride(x, 1) == 1
+    for k in seq(0, 2):
+        zero4(x[k, 0:4])
+
+
+@proc
+def zero_two_rows(Z: i32[3, 4]):
+    for k in seq(0, 2):
+        zero4(Z[k + 1, 0:4])
+
+
+def test_replace_matches_a_call_in_the_body():
+    p = checked(replace(zero_two_rows, "for k in _: _", zero_rows))
+    assert_body(p, "zero_rows(Z[1:3, 0:4])")
+    equiv(zero_two_rows, p)
+    z = np.ones((3, 4), dtype=np.int32)
+    p.compile()(Z=z)
+    assert (z[0] == 1).all() and (z[1:] == 0).all()
+
+
+@instr("{x}.data[0] = 0;")
+def zero_first_row(x: [i32][4, 4]):
+    zero4(x[0, 0:4])
+
+
+@proc
+def zero_first_column(B: i32[4, 4]):
+    zero4(B[0:4, 0])
+
+
+@proc
+def one_two_rows(Z: i32[3, 4]):
+    for k in seq(0, 2):
+        one4(Z[k + 1, 0:4])
+
+
+def test_replace_refuses_unsound_call_matches():
+    # the corner is the same, but the body passes a row where the block passes a column
+    refused(lambda: replace(zero_first_column, "zero4(_)", zero_first_row),
+            "the body's call would pass B[0, 0:4] where the block passes B[0:4, 0]",
+            prim="replace")
+    refused(lambda: replace(one_two_rows, "for k in _: _", zero_rows),
+            "the body calls zero4 where the block calls one4", prim="replace")

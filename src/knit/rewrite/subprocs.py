@@ -48,6 +48,9 @@ def replace(proc, block: C.BlockCursor, sub, *, mem_aware: bool = True):
     callee = sub._loopir_proc
     sub._check()
     path = block._parent + ((block._field, block._lo),)
+    # what the block allocates disappears with it into the call
+    _check_locals_stay_inside(prim, proc._loopir_proc, block, stmts,
+                              "replace a block that holds its uses too")
     facts = E.context_facts(proc._loopir_proc, path)
     # loops and windows inside the block are visible to its accesses too
     types = _buf_types(proc, path)
@@ -299,15 +302,16 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
     return new, sub
 
 
-def _check_locals_stay_inside(prim, ir, block, stmts):
-    """What the block allocates (or windows) moves into the subproc with it."""
+def _check_locals_stay_inside(prim, ir, block, stmts,
+                              hint="extract a block that holds its uses too"):
+    """What the block allocates (or windows) moves into the subproc (or call) with it."""
     from knit.rewrite.bufaccess import uses
 
     later = P.block_of(ir, block._parent, block._field)[block._hi:]
     for s in stmts:
         if isinstance(s, (N.Alloc, N.WindowStmt)) and uses(later, s.name):
             raise refuse(prim, s, f"the block defines '{s.name.name}', which is used after "
-                         "it; extract a block that holds its uses too")
+                         f"it; {hint}")
 
 
 def _without_outer_windows(ir, path, stmts):
