@@ -260,10 +260,10 @@ def test_replace_refuses_unsound_allocation_matches():
     refused(lambda: replace(add_one_f64_tmp, _three(add_one_f64_tmp),
                             add_one_via_row),
             "the body's 'a' holds f32 but the block's 't' holds f64", prim="replace")
-    # t is bigger (n = 7 from its shape) and accessed elsewhere than the body's a
+    # t is bigger: n = 7 from its shape, but the loops run to 6
     refused(lambda: replace(add_one_shifted, _three(add_one_shifted),
                             add_one_via_row),
-            "the block does not match the body of add_one_via_row: cannot prove",
+            "the block does not match the body of add_one_via_row: cannot prove 7 equals 6",
             prim="replace")
 
 
@@ -352,3 +352,49 @@ def test_replace_refuses_unsound_call_matches():
             prim="replace")
     refused(lambda: replace(one_two_rows, "for k in _: _", zero_rows),
             "the body calls zero4 where the block calls one4", prim="replace")
+
+
+# a call on local scalars and a scalar parameter, as Exo's Gemmini `st_acc_i8` has
+
+
+@proc
+def scale_into(x: i32, out: f32, scale: f32):
+    tmp: f32 @ DRAM
+    tmp = x
+    out = tmp * scale
+
+
+@proc
+def store_scaled(n: size, scale: f32, src: [i32][n], dst: [f32][n]):
+    for i in seq(0, n):
+        t: f32 @ DRAM
+        scale_into(src[i], t, scale)
+        dst[i] = t
+
+
+@proc
+def scaled(s: f32, A: i32[8], B: f32[8]):
+    for i in seq(0, 8):
+        u: f32 @ DRAM
+        scale_into(A[i], u, s)
+        B[i] = u
+
+
+@proc
+def scaled_in_place(s: f32, A: i32[8], B: f32[8]):
+    for i in seq(0, 8):
+        u: f32 @ DRAM
+        scale_into(A[i], B[i], s)
+        B[i] = u
+
+
+def test_replace_matches_a_call_on_local_scalars():
+    p = checked(replace(scaled, "for i in _: _", store_scaled))
+    assert_body(p, "store_scaled(8, s, A[0:8], B[0:8])")
+    equiv(scaled, p)
+
+
+def test_replace_refuses_a_local_of_the_body_facing_another_buffer():
+    refused(lambda: replace(scaled_in_place, "for i in _: _", store_scaled),
+            "the body's 't' faces 'B', not 'u', which the block allocates in its place",
+            prim="replace")
