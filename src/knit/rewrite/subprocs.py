@@ -13,7 +13,7 @@ from knit.frontend.fragment import visible_syms
 from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.sym import Sym
-from knit.ir.visit import stmt_syms, subst_stmts, walk_stmts
+from knit.ir.visit import map_block_exprs, stmt_syms, subst_stmts, walk_stmts
 from knit.rewrite.bufaccess import replace_scalar
 from knit.rewrite.common import bad_arg, refuse, replace_stmts
 from knit.rewrite.unify import UnifyError, unify
@@ -48,6 +48,9 @@ def replace(proc, block: C.BlockCursor, sub, *, mem_aware: bool = True):
     callee = sub._loopir_proc
     sub._check()
     path = block._parent + ((block._field, block._lo),)
+    # what the block allocates disappears with it into the call
+    _check_locals_stay_inside(prim, proc._loopir_proc, block, stmts,
+                              "replace a block that holds its uses too")
     facts = E.context_facts(proc._loopir_proc, path)
     # loops and windows inside the block are visible to its accesses too
     types = _buf_types(proc, path)
@@ -229,9 +232,20 @@ def inlined_body(call: N.Call) -> tuple:
         else:  # a scalar parameter bound to x[i] or to a scalar: an element
             windows[p.name] = a
     body = subst_stmts(body, env)
+    sizes = {p.name: a for p, a in zip(callee.args, call.args) if p.type.is_control()}
+    body = map_block_exprs(body, lambda e: _with_sizes_substituted(e, sizes))
     for pname, w in windows.items():
         body = _inline_window(body, pname, w)
     return body
+
+
+def _with_sizes_substituted(e, sizes):
+    """A window or whole buffer whose type names the callee's sizes (`x[0:n, 0:4]` of
+    type [n, 4], passed on to an inner call) gets the type in the caller's terms: subst
+    replaces the expressions of a tree, not those of its types."""
+    if isinstance(e, (N.WindowExpr, N.Read)) and e.type.is_tensor():
+        return e.with_(type=_subst_type(e.type, sizes))
+    return e
 
 
 def _inline_window(stmts, pname, w):
@@ -288,15 +302,16 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
     return new, sub
 
 
-def _check_locals_stay_inside(prim, ir, block, stmts):
-    """What the block allocates (or windows) moves into the subproc with it."""
+def _check_locals_stay_inside(prim, ir, block, stmts,
+                              hint="extract a block that holds its uses too"):
+    """What the block allocates (or windows) moves into the subproc (or call) with it."""
     from knit.rewrite.bufaccess import uses
 
     later = P.block_of(ir, block._parent, block._field)[block._hi:]
     for s in stmts:
         if isinstance(s, (N.Alloc, N.WindowStmt)) and uses(later, s.name):
             raise refuse(prim, s, f"the block defines '{s.name.name}', which is used after "
-                         "it; extract a block that holds its uses too")
+                         f"it; {hint}")
 
 
 def _without_outer_windows(ir, path, stmts):

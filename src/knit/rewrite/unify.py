@@ -7,6 +7,14 @@ parameters are solved from loop bounds and indices, and every access of a tensor
 parameter `x[e]` paired with a block access `B[f]` constrains x to be a window of B
 whose offset `f - e` does not vary with the paired loops. Index equalities that
 remain are proven with the solver under the block's facts.
+
+A local allocation of the body pairs with an allocation of the block of the same element
+type and (once parameters are substituted) shape; the two names then stand for each other
+and every access of one must face the same access of the other. A call in the body pairs
+with a call of the same procedure in the block, argument by argument: a window of a
+parameter passed on constrains that parameter like an access at the window's corner, and
+once the arguments are solved, the window it composes to must be the block's window.
+(`replace` refuses a block whose allocation is used after it.)
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import free_syms, subst
+from knit.ir.visit import free_syms, map_expr, subst
 
 
 class UnifyError(Exception):
@@ -43,6 +51,10 @@ class _Unifier:
         # which no argument can be: param -> [(block expr, ranges there, or None where
         # nothing is to be proven once the parameter is found elsewhere)]
         self.inner_uses: dict[Sym, list] = {}
+        self.locals: dict[Sym, Sym] = {}  # callee allocation -> the block's allocation
+        # windows of data parameters passed to inner calls:
+        # (param, callee window accesses, block window, ranges there)
+        self.passed: list = []
 
     # ------------------------------------------------------------ statements
 
@@ -71,9 +83,16 @@ class _Unifier:
                 self.index(x.cond, y.cond)
                 self.block(x.body, y.body)
                 self.block(x.orelse, y.orelse)
+            case N.Assign() | N.Reduce() if x.name in self.locals:
+                self.local_access(x.name, x.idx, y.name, y.idx)
+                self.data(x.rhs, y.rhs)
             case N.Assign() | N.Reduce():
                 self.data_access(x.name, x.idx, y.name, y.idx, x.type, y.type)
                 self.data(x.rhs, y.rhs)
+            case N.Alloc():
+                self.alloc(x, y)
+            case N.Call():
+                self.call(x, y)
             case N.Pass():
                 pass
             case N.WriteConfig():
@@ -83,10 +102,72 @@ class _Unifier:
             case _:
                 raise UnifyError(f"cannot match a body statement like `{_head(x)}`")
 
+    def alloc(self, x: N.Alloc, y: N.Alloc):
+        """The block allocates what the body does: same element type and rank, and the
+        dimensions unify (solving sizes); from now on y's name stands for x's."""
+        ex, ey = x.type.basetype(), y.type.basetype()
+        if ex != T.R and ex != ey:
+            raise UnifyError(f"the body's '{x.name.name}' holds {ex} but the block's "
+                             f"'{y.name.name}' holds {ey}")
+        dx, dy = x.type.shape(), y.type.shape()
+        if len(dx) != len(dy):
+            raise UnifyError(f"the body's '{x.name.name}' has {len(dx)} dimension(s), the "
+                             f"block's '{y.name.name}' {len(dy)}")
+        for a, b in zip(dx, dy):
+            self.index(a, b)
+        self.locals[x.name] = y.name
+
+    def local_access(self, xname, xidx, yname, yidx):
+        if yname is not self.locals[xname]:
+            raise UnifyError(f"the body's '{xname.name}' faces '{yname.name}', not "
+                             f"'{self.locals[xname].name}', which the block allocates in "
+                             "its place")
+        if len(xidx) != len(yidx):
+            raise UnifyError(f"'{xname.name}' and '{yname.name}' are indexed differently")
+        for a, b in zip(xidx, yidx):
+            self.index(a, b)
+
+    def call(self, x: N.Call, y: N.Call):
+        """The same procedure, called with arguments that unify."""
+        if x.f is not y.f and x.f != y.f:
+            raise UnifyError(f"the body calls {x.f.name} where the block calls {y.f.name}")
+        for p, a, b in zip(x.f.args, x.args, y.args):
+            if p.type.is_control():
+                self.index(a, b)
+            elif p.type.is_tensor():
+                self.window_pair(a, b)
+            else:
+                self.data(a, b)
+
+    def window_pair(self, a, b):
+        """A tensor argument of an inner call: a window (or whole buffer) of a parameter
+        or of a local of the body, facing the block's."""
+        if not isinstance(b, (N.Read, N.WindowExpr)) or not b.type.is_tensor():
+            raise UnifyError(f"{expr_str(a)} faces {expr_str(b)}")
+        wa, wb = _as_window(a), _as_window(b)
+        if a.name in self.locals:
+            if b.name is not self.locals[a.name] or len(wa) != len(wb):
+                raise UnifyError(f"{expr_str(a)} faces {expr_str(b)}")
+            for u, v in zip(wa, wb):
+                if type(u) is not type(v):
+                    raise UnifyError(f"{expr_str(a)} faces {expr_str(b)}")
+                for e, f in zip(_bounds(u), _bounds(v)):
+                    self.index(e, f)
+            return
+        if a.name not in self.params:
+            raise UnifyError(f"the body passes its own window '{a.name.name}'")
+        self.data_access(a.name, _corner(wa), b.name, _corner(wb), a.type, b.type.basetype())
+        self.passed.append((a.name, wa, b, tuple(self.ranges)))
+
     # ------------------------------------------------------------ expressions
 
     def data(self, x, y):  # noqa: C901
         match x:
+            case N.Read() if x.name in self.locals:
+                if not isinstance(y, N.Read) or y.type.is_control():
+                    raise UnifyError(f"{expr_str(x)} faces {expr_str(y)}")
+                self.local_access(x.name, x.idx, y.name, y.idx)
+                return
             case N.Read() if x.name in self.params and not self.params[x.name].type.is_control():
                 if not isinstance(y, N.Read) or y.type.is_tensor():
                     raise UnifyError(f"{expr_str(x)} faces {expr_str(y)}")
@@ -128,6 +209,7 @@ class _Unifier:
         """An index/bool expression pair: solve a bare control parameter; otherwise
         solve the parameters it holds where the two have the same shape (`i < N`
         facing `i < n` gives N = n), and prove the pair equal later."""
+        x, y = _bool_normal(x), _bool_normal(y)
         if self.unsolved(x):
             if self.uses_inner(y):  # maybe another place determines it; else refused
                 self.inner_uses.setdefault(x.name, []).append((y, tuple(self.ranges)))
@@ -158,6 +240,9 @@ class _Unifier:
     def data_access(self, pname, pidx, bname, bidx, ptype, btype):
         if pname not in self.params:
             raise UnifyError(f"the body writes its own buffer '{pname.name}'")
+        if bname in self.locals.values():
+            raise UnifyError(f"'{pname.name}' would stand for '{bname.name}', which the "
+                             "block allocates: the call, outside the block, cannot see it")
         param = self.params[pname]
         elem = param.type.basetype()
         if elem != T.R and elem != btype:
@@ -203,7 +288,26 @@ class _Unifier:
         for p, a in zip(self.callee.args, args):  # the call stands outside the block
             if self.uses_inner(a):
                 raise UnifyError(self.inner_msg(p.name, a))
+        self.check_passed(dict(zip((p.name for p in self.callee.args), args)), facts)
         return tuple(args)
+
+    def check_passed(self, args: dict, facts) -> None:
+        """Each window a body call passes, composed with the solved argument, is the
+        block's window: same buffer, points at the same points, same intervals."""
+        for pname, wa, b, ranges in self.passed:
+            arg = args[pname]
+            composed = _compose(arg, [_map_bounds(u, self.to_block) for u in wa])
+            wb = _as_window(b)
+            here = facts + list(ranges)
+            same = arg.name is b.name and len(composed) == len(wb) and all(
+                type(u) is type(v) and all(_prove_same(here, e, f) for e, f in
+                                           zip(_bounds(u), _bounds(v)))
+                for u, v in zip(composed, wb))
+            if not same:
+                shown = N.WindowExpr(arg.name, tuple(composed), b.type) \
+                    if isinstance(arg, N.WindowExpr) else arg
+                raise UnifyError(f"the body's call would pass {expr_str(shown)} where the "
+                                 f"block passes {expr_str(b)}")
 
     def inner_msg(self, pname: Sym, y) -> str:
         v = min(x.name for x in free_syms(y) & self.inner())
@@ -293,6 +397,54 @@ def _head(s) -> str:
     from knit.ir.printer import stmt_str
 
     return stmt_str(s).splitlines()[0].strip()
+
+
+def _as_window(e) -> tuple:
+    """The accesses of a window argument; a whole buffer as the window of all of it."""
+    if isinstance(e, N.WindowExpr):
+        return e.idx
+    return tuple(N.Interval(E.int_(0), d) for d in e.type.shape())
+
+
+def _corner(w) -> tuple:
+    return tuple(a.pt if isinstance(a, N.Point) else a.lo for a in w)
+
+
+def _bounds(a) -> tuple:
+    return (a.pt,) if isinstance(a, N.Point) else (a.lo, a.hi)
+
+
+def _map_bounds(a, f):
+    return N.Point(f(a.pt)) if isinstance(a, N.Point) else N.Interval(f(a.lo), f(a.hi))
+
+
+def _compose(arg, inner) -> list:
+    """The accesses of window `inner` of the window `arg`, as accesses of arg's buffer."""
+    if not isinstance(arg, N.WindowExpr):
+        return list(inner)
+    it, out = iter(inner), []
+    for a in arg.idx:
+        if isinstance(a, N.Point):
+            out.append(a)
+            continue
+        b = next(it)
+        out.append(N.Point(simplify_expr(add(a.lo, b.pt))) if isinstance(b, N.Point) else
+                   N.Interval(simplify_expr(add(a.lo, b.lo)), simplify_expr(add(a.lo, b.hi))))
+    return out
+
+
+def _bool_normal(e):
+    """e with `c == True` written `c` and `False == c` written `c == False` (c a bool), as
+    simplify writes them: a body and a block that differ only there still pair up."""
+    def rule(x):
+        if isinstance(x, N.BinOp) and x.op == "==" and x.lhs.type == T.BOOL:
+            a, b = (x.rhs, x.lhs) if isinstance(x.lhs, N.Const) else (x.lhs, x.rhs)
+            if isinstance(b, N.Const) and b.val is True:
+                return a
+            return x.with_(lhs=a, rhs=b)
+        return x
+
+    return map_expr(e, rule) if e.type == T.BOOL else e
 
 
 def _prove_same(facts, a, b) -> bool:
