@@ -253,6 +253,18 @@ def take_gave_up() -> str | None:
     return why
 
 
+class side_queries:
+    """`with smt.side_queries():` queries made inside (a witness search after a refusal,
+    say) leave `gave_up()` as it was before them."""
+
+    def __enter__(self):
+        self._before = _local.gave_up
+
+    def __exit__(self, *exc):
+        _local.gave_up = self._before
+        return False
+
+
 def set_rlimit(units: int) -> None:
     """z3's deterministic work limit per query (see RLIMIT); a query that runs out is
     "not proven". Affects every thread."""
