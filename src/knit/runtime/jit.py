@@ -30,7 +30,13 @@ import threading
 from knit.errors import CompileError, InternalError
 from knit.ir import nodes as N
 
-DEFAULT_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fwrapv")  # docs/semantics.md
+OPT_FLAGS = ("-O3", "-march=native")  # the default; compile(flags=...) replaces them
+# The flags that give knit's C its meaning (docs/semantics.md#c-build), added after the
+# optimisation flags for gcc and clang; gcc also gets its own, and then no longer
+# needs the `optimize` pragma knit's C carries for users who build it themselves.
+MEANING_FLAGS = ("-ffp-contract=off", "-fwrapv")
+GCC_MEANING_FLAGS = ("-fno-tree-loop-distribution", "-DKNIT_NO_GCC_OPTIMIZE_PRAGMA")
+DEFAULT_FLAGS = (*OPT_FLAGS, *MEANING_FLAGS)  # for a compiler knit does not recognise
 LIBRARY_FLAGS = ("-fPIC", "-shared")  # always added: the output must be a loadable library
 ENTRY = "knit_entry"
 
@@ -54,16 +60,14 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
 
     `cc` overrides the compiler (default `$CC`, then `cc`); `flags` (a list, or a string
     split like a shell would) replaces the optimisation flags (default `-O3
-    -march=native`); `-fPIC -shared`, and `-fopenmp` when the proc has a `par` loop, are
-    always added. Raises CompileError if the compiler cannot be run, rejects the code or
+    -march=native`); `-fPIC -shared`, `-fopenmp` when the proc has a `par` loop, and the
+    flags that fix the C's meaning (`build_flags`) are always added. Raises CompileError if the compiler cannot be run, rejects the code or
     produces no usable library, and its subclass knit.cache.CacheError if the cache
     directory cannot be used. Safe to call from several threads.
     """
     source, unit = jit_source(proc)
     command = compiler_command(cc)
-    if isinstance(flags, str):
-        flags = shlex.split(flags)
-    all_flags = [*LIBRARY_FLAGS, *(DEFAULT_FLAGS if flags is None else flags)]
+    all_flags = [*LIBRARY_FLAGS, *build_flags(command, flags)]
     if unit.has_par:
         all_flags.append("-fopenmp")
     lib = load_library(source, command, all_flags, proc.name)
@@ -73,13 +77,42 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
     return make_caller(proc, lib, lib._name, command)
 
 
+def compiler_kind(command: list[str]) -> str:
+    """'gcc', 'clang' or 'other', from the compiler's `--version` output (cached with
+    its identity by knit.cache): `cc` may be either."""
+    from knit import cache
+
+    version = cache.compiler_identity(command)[-1]
+    if "clang" in version.lower():
+        return "clang"
+    if "Free Software Foundation" in version or "gcc" in version.lower():
+        return "gcc"
+    return "other"
+
+
+def build_flags(command: list[str], flags=None) -> list[str]:
+    """The flags knit builds C with (besides `-fPIC -shared`): `flags` (a list or a
+    shell-like string; default OPT_FLAGS), then the ones fixing the C's meaning
+    (docs/semantics.md#c-build) for gcc and clang, last, so they hold whatever `flags`
+    say. For another compiler, `flags` replaces DEFAULT_FLAGS whole."""
+    if isinstance(flags, str):
+        flags = shlex.split(flags)
+    kind = compiler_kind(command)
+    if kind == "other":
+        return list(DEFAULT_FLAGS if flags is None else flags)
+    out = [*(OPT_FLAGS if flags is None else flags), *MEANING_FLAGS]
+    if kind == "gcc":
+        out += GCC_MEANING_FLAGS
+    return out
+
+
 def jit_source(proc: N.Proc):
     """The whole translation unit for `proc` (header, C, entry point), and the backend's
     Unit (which knows whether it needs OpenMP and which configs it uses)."""
     from knit.backend.c.header import generate
 
     c, h, unit = generate([proc], "knit_jit.h", shared_configs=True)
-    body = c.split("\n", 1)[1]  # the header is pasted in instead of #included
+    body = c.replace('#include "knit_jit.h"\n', "", 1)  # the header is pasted in instead
     return f"{h}{body}\n{entry_point(proc, unit)}", unit
 
 
