@@ -113,13 +113,26 @@ def jit_source(proc: N.Proc):
 
     c, h, unit = generate([proc], "knit_jit.h", shared_configs=True)
     body = c.replace('#include "knit_jit.h"\n', "", 1)  # the header is pasted in instead
-    return f"{h}{body}\n{entry_point(proc, unit)}", unit
+    layouts = "".join(_config_layout_fn(cfg, c_name) for cfg, c_name in unit.used_configs())
+    return f"{h}{body}\n{entry_point(proc, unit)}{layouts}", unit
+
+
+def _config_layout_fn(cfg, c_name: str) -> str:
+    """A C function giving the offset and size of each field of the config's block, so
+    Python can read and set compiled config state (knit.check_equiv) without guessing
+    C's layout (int_fast32_t is 4 or 8 bytes depending on the C library)."""
+    st = f"struct knit_config_{c_name}"
+    parts = [f"offsetof({st}, {f}), sizeof((({st}*)0)->{f})" for f in cfg.fields()]
+    return (f"size_t knit_config_layout_{c_name}(int k) {{\n"
+            f"    static const size_t t[] = {{ {', '.join(parts) or '0'} }};\n"
+            f"    return t[k];\n}}\n")
 
 
 # Config state shared by every compiled proc of this process (as in one C file, and
 # as in the interpreter): one zero-initialised block per Config, handed to each
 # library that uses it.
 _config_storage: dict = {}
+_config_layout: dict = {}  # Config -> {field: (offset, size)}
 _config_lock = threading.Lock()
 
 
@@ -132,9 +145,50 @@ def _bind_config(lib, cfg, c_name: str) -> None:
         block = _config_storage[cfg] = ctypes.create_string_buffer(size)
     if ctypes.sizeof(block) != size:
         raise InternalError(f"config {cfg.name()} has two C layouts; this is a bug in knit")
+    if cfg not in _config_layout:
+        layout = lib[f"knit_config_layout_{c_name}"]
+        layout.argtypes, layout.restype = [ctypes.c_int], ctypes.c_size_t
+        _config_layout[cfg] = {f: (layout(2 * k), layout(2 * k + 1))
+                               for k, f in enumerate(cfg.fields())}
     bind = lib[f"knit_bind_config_{c_name}"]
     bind.argtypes, bind.restype = [ctypes.c_void_p], None
     bind(ctypes.addressof(block))
+
+
+def _config_cell(cfg, field: str):
+    """A NumPy view of the compiled code's `cfg.field`, or None if no compiled proc of
+    this process uses cfg yet."""
+    import numpy as np
+
+    block, layout = _config_storage.get(cfg), _config_layout.get(cfg)
+    if block is None or layout is None:
+        return None
+    offset, size = layout[field]
+    typ = cfg.lookup_type(field)
+    dtype = np.dtype(typ.np_dtype if typ.is_real() else bool if typ.kind == "bool"
+                     else f"i{size}")
+    return np.frombuffer(block, dtype=dtype, count=1, offset=offset).reshape(())
+
+
+def config_value(cfg, field: str):
+    """The compiled code's current value of `cfg.field` (shared by every compiled proc of
+    this process; zero if never written)."""
+    with _config_lock:
+        cell = _config_cell(cfg, field)
+        if cell is None:
+            from knit.runtime.interp import config_zero
+
+            return config_zero(cfg, field)
+        return cell[()].copy() if cfg.lookup_type(field).is_real() else cell[()].item()
+
+
+def set_config_value(cfg, field: str, value) -> None:
+    """Set the compiled code's `cfg.field` (nothing to do if no compiled proc uses cfg:
+    it will start from zero, and it has not been compiled yet)."""
+    with _config_lock:
+        cell = _config_cell(cfg, field)
+        if cell is not None:
+            cell[()] = value
 
 
 def entry_point(proc: N.Proc, unit) -> str:
