@@ -102,3 +102,35 @@ def test_without_pragma_or_flags_gcc_12_miscompiles_it(tmp_path):
     # why the pragma stays on by default: this is what a plain `gcc -O3` build did
     got, want = _standalone(tmp_path, "gcc", ["-O3", "-DKNIT_NO_GCC_OPTIMIZE_PRAGMA"])
     assert not np.array_equal(got, want)
+
+
+def _clang_has_float16() -> bool:
+    r = subprocess.run(["clang", "-x", "c", "-fsyntax-only", "-"], input="_Float16 h;\n",
+                       capture_output=True, text=True)
+    return r.returncode == 0
+
+
+@pytest.mark.skipif("clang" not in COMPILERS or _clang_has_float16(),
+                    reason="needs a clang without _Float16 (clang < 15 on x86)")
+def test_f16_under_a_compiler_without_float16_is_a_clear_compile_error():
+    # pins semantics.md#f16-compilers
+    from knit import proc
+    from knit.errors import CompileError
+
+    @proc
+    def halfsq(N: size, x: f16[N] @ DRAM, y: f16[N] @ DRAM):
+        for i in seq(0, N):
+            y[i] += x[i] * x[i]
+
+    with pytest.raises(CompileError) as e:
+        halfsq.compile(cc="clang")
+    first = str(e.value).splitlines()[0]
+    assert first.startswith("the C compiler 'clang' (")
+    assert "clang version" in first and "has no _Float16" in first
+    assert "f16 needs gcc >= 12 or clang >= 15" in first
+
+
+def test_the_float16_error_is_recognised_in_both_compilers_words():
+    assert jit._no_float16("k.c:3:1: error: _Float16 is not supported on this target")
+    assert jit._no_float16("k.c:3:1: error: unknown type name '_Float16'")
+    assert not jit._no_float16("k.c:3:1: error: expected ';' before '_Float16'")

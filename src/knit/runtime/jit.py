@@ -304,7 +304,7 @@ def build(source: str, command: list[str], flags: list[str], d: str, key: str,
         except OSError as err:
             raise cache.dir_error(d, "cannot write to", err) from None
         cmd = [*command, *flags, "-o", tmp_so, tmp_c]
-        out = _run_compiler(cmd, what, c_path, tmp_c, d)
+        out = _run_compiler(cmd, what, c_path, tmp_c, d, command)
         problem = cache.library_problem(tmp_so)
         if problem is not None:
             _publish_source(tmp_c, c_path, d)
@@ -339,7 +339,8 @@ def _clip(msg: str) -> str:
     return msg if len(msg) <= 4000 else msg[:4000] + "\n... (truncated)"
 
 
-def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str) -> str:
+def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str,
+                  command: list[str] | None = None) -> str:
     """Run the compiler; its output (warnings) when it succeeds, else a CompileError
     with its stderr. The source is kept at `c_path` when it fails."""
     import subprocess
@@ -354,6 +355,13 @@ def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str) ->
     if r.returncode != 0:
         _publish_source(tmp_c, c_path, d)
         msg = _clip(r.stderr or r.stdout)
+        if _no_float16(msg):
+            raise CompileError(f"the C compiler '{cmd[0]}' ({_version_line(command or cmd[:1])})"
+                               f" has no _Float16 on this target, which {what} needs for its "
+                               "f16 data: f16 needs gcc >= 12 or clang >= 15 (on x86); set "
+                               "$CC (or pass cc=...) to such a compiler (docs/semantics.md"
+                               f"#f16-compilers)\ncommand: {shlex.join(cmd)}\nsource: {c_path}"
+                               f"\n{msg}")
         hint = ""
         if "-fopenmp" in cmd and "omp" in msg.lower():
             hint = ("\nthe proc has a par loop, so it is built with -fopenmp, and this "
@@ -365,6 +373,24 @@ def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str) ->
                            f"{what} (exit status {r.returncode})\ncommand: {shlex.join(cmd)}\n"
                            f"source: {c_path}\n{msg}{hint}")
     return (r.stderr or "") + (r.stdout or "")
+
+
+def _no_float16(msg: str) -> bool:
+    """Whether the compiler's errors say it lacks _Float16 (clang < 15 and gcc < 12 on
+    x86: "_Float16 is not supported on this target", or an unknown type name)."""
+    return any("_Float16" in line and ("not supported" in line or "unknown type" in line)
+               for line in msg.splitlines())
+
+
+def _version_line(command: list[str]) -> str:
+    """The first line of the compiler's `--version` output, as knit.cache recorded it."""
+    from knit import cache
+
+    try:
+        lines = cache.compiler_identity(command)[-1].splitlines()
+    except CompileError:
+        return "version unknown"
+    return lines[1].strip() if len(lines) > 1 else "version unknown"  # after "exit N"
 
 
 # ---------------------------------------------------------------- calling
