@@ -236,8 +236,7 @@ def load_library(source: str, command: list[str], flags: list[str], what: str,
     from knit import cache
 
     d = cache.directory()
-    key = prefix + cache.key(source, command, flags, host_id())
-    so = os.path.join(d, f"{key}.so")
+    so = cached_build(source, command, flags, what, prefix)
     lib = _loaded.get(so)
     if lib is not None:
         return lib
@@ -245,16 +244,6 @@ def load_library(source: str, command: list[str], flags: list[str], what: str,
         lib = _loaded.get(so)
         if lib is not None:
             return lib
-        problem = cache.verified(so)
-        if problem is not None:
-            if problem != "missing":
-                cache.warn_damaged(so, problem)
-                cache.discard(so, d)
-            build(source, command, flags, d, key, what)
-            problem = cache.verified(so)
-            if problem is not None:
-                raise cache.CacheError(f"the library just built for {what} in the knit "
-                                       f"cache directory {d} is unusable: {problem}")
         try:
             lib = ctypes.CDLL(so)
         except OSError as err:
@@ -270,6 +259,33 @@ def load_library(source: str, command: list[str], flags: list[str], what: str,
                                "(removed, so the next compile rebuilds it)")
         _loaded[so] = lib
         return lib
+
+
+def cached_build(source: str, command: list[str], flags: list[str], what: str,
+                 prefix: str = "") -> str:
+    """The path of the file (a library, or a program when `flags` say so) built from
+    `source` by `command flags`, keyed by the compiler's identity (knit.cache.key) and
+    verified before it is returned: a missing entry is built, a damaged one rebuilt
+    once with a CacheWarning. Safe from several threads and processes."""
+    from knit import cache
+
+    d = cache.directory()
+    key = prefix + cache.key(source, command, flags, host_id())
+    so = os.path.join(d, f"{key}.so")
+    if so in _loaded:
+        return so
+    with cache.lock(so):
+        problem = cache.verified(so)
+        if problem is not None:
+            if problem != "missing":
+                cache.warn_damaged(so, problem)
+                cache.discard(so, d)
+            build(source, command, flags, d, key, what)
+            problem = cache.verified(so)
+            if problem is not None:
+                raise cache.CacheError(f"the file just built for {what} in the knit "
+                                       f"cache directory {d} is unusable: {problem}")
+    return so
 
 
 @functools.cache
