@@ -63,8 +63,8 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
     -march=native`); `-fPIC -shared`, `-fopenmp` when the proc has a `par` loop, and the
     flags that fix the C's meaning (`build_flags`) are always added. Raises
     CompileError if the compiler cannot be run, rejects the code or produces no usable
-    library (or lacks _Float16 for an f16 proc), and its subclass knit.cache.CacheError if the cache
-    directory cannot be used. Safe to call from several threads.
+    library (or lacks _Float16 for an f16 proc), and its subclass
+    knit.cache.CacheError if the cache directory cannot be used. Safe to call from several threads.
     """
     source, unit = jit_source(proc)
     command = compiler_command(cc)
