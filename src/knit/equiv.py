@@ -1,7 +1,10 @@
 """check_equiv: the empirical counterpart of the scheduling proofs.
 
 Runs two procedures with the same signature on the same random inputs that satisfy
-their asserts, and compares every buffer afterwards. It is a test, not a proof: it
+their asserts, and compares every buffer and every config field they use afterwards.
+Config state is process-wide (docs/semantics.md#config-read), so before each run every
+such field is set to the same starting value (random for data and bool fields, zero for
+index-like ones, which may shape memory accesses). It is a test, not a proof: it
 can find a difference, never rule one out. (`p.is_eq(q)` is the proof-based notion:
 q was derived from p by checked rewrites.)
 """
@@ -31,8 +34,15 @@ class EquivReport:
 
 def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int = 0,
                 interpret: bool | None = None, compiled: bool = True,
-                max_size: int = 12) -> EquivReport:
+                max_size: int = 12, modulo_configs=None) -> EquivReport:
     """Run `p` and `q` on `trials` random inputs satisfying their asserts and compare.
+
+    Every config field either proc uses starts each run from the same value, and the
+    final values are compared too, except fields in `modulo_configs` (Configs, or
+    (Config, field) pairs): `bind_config`, `write_config` and `delete_config` give
+    procs equivalent only modulo the field they change (as in Exo), so by default
+    (None) those fields, between q and p and their nearest common ancestor, are left
+    out; pass () to compare every field.
 
     sizes: fixes some size arguments (name -> int, or name -> list of ints to choose
     from); the others are drawn from 1..max_size. Floats compare with a relative
@@ -49,15 +59,21 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
     if not isinstance(trials, int) or trials < 1:
         raise ValueError(f"check_equiv: trials must be a positive int, got {trials!r}")
     _check_signatures(p._loopir_proc, q._loopir_proc)
+    if modulo_configs is None:
+        from knit.rewrite.configs import configs_that_may_differ
+
+        modulo_configs = configs_that_may_differ(p, q)
     rng = random.Random(seed)
     report = EquivReport()
     for _ in range(trials):
         size_env = _draw_sizes(p._loopir_proc, q._loopir_proc, sizes or {}, rng, max_size)
-        diff = _compare_once(p, q, size_env, rng.randrange(2**31), interpret, compiled)
+        diff = _compare_once(p, q, size_env, rng.randrange(2**31), interpret, compiled,
+                             modulo_configs)
         report.trials += 1
         report.sizes.append(size_env)
         if diff is not None:
-            size_env, diff = _shrink(p, q, size_env, diff, interpret, compiled)
+            size_env, diff = _shrink(p, q, size_env, diff, interpret, compiled,
+                                     modulo_configs)
             raise EquivalenceError(_describe(p, q, size_env, diff))
     return report
 
@@ -70,7 +86,7 @@ def check_backends(p, trials: int = 3, sizes: dict | None = None, *, seed: int =
     report = EquivReport()
     for _ in range(trials):
         size_env = _draw_sizes(p._loopir_proc, p._loopir_proc, sizes or {}, rng, max_size)
-        runners = [("compiled vs interpreted", p.compile(), p.interpret)]
+        runners = [("compiled vs interpreted", p.compile(), p.interpret, "compiled", "interp")]
         diff = _compare_runs(p, size_env, rng.randrange(2**31), runners)
         report.trials += 1
         report.sizes.append(size_env)
@@ -177,32 +193,126 @@ def _runners(p, q, size_env, interpret, compiled):
     use_interp = small if interpret is None else interpret
     out = []
     if compiled:
-        out.append(("compiled", p.compile(), q.compile()))
+        out.append(("compiled", p.compile(), q.compile(), "compiled", "compiled"))
     if use_interp or not compiled:
-        out.append(("interpreted", p.interpret, q.interpret))
+        out.append(("interpreted", p.interpret, q.interpret, "interp", "interp"))
     return out
 
 
-def _compare_once(p, q, size_env, seed, interpret, compiled):
-    return _compare_runs(p, size_env, seed, _runners(p, q, size_env, interpret, compiled))
+def _compare_once(p, q, size_env, seed, interpret, compiled, modulo_configs=None):
+    return _compare_runs(p, size_env, seed, _runners(p, q, size_env, interpret, compiled), q,
+                         modulo_configs)
 
 
-def _compare_runs(p, size_env, seed, runners):
+def _compare_runs(p, size_env, seed, runners, q=None, modulo_configs=None):
     import numpy as np
 
     base = _make_inputs(p._loopir_proc, size_env, seed)
-    for mode, run_p, run_q in runners:
+    q = q if q is not None else p
+    fields = _config_fields(p._loopir_proc, q._loopir_proc)
+    start = _config_start(fields, seed)
+    compared = _compared(fields, modulo_configs)
+    for mode, run_p, run_q, backend_p, backend_q in runners:
         xs = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in base.items()}
         ys = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in base.items()}
+        _set_configs(start, backend_p)
         run_p(**xs)
+        end_p = _get_configs(fields, backend_p)
+        _set_configs(start, backend_q)
         run_q(**ys)
+        end_q = _get_configs(fields, backend_q)
         for a in p._loopir_proc.args:
             if a.type.is_control():
                 continue
             d = _diff(xs[a.name.name], ys[a.name.name], a.type.basetype())
             if d is not None:
                 return (mode, a.name.name, *d)
+        for (cfg, f), x, y in zip(fields, end_p, end_q):
+            if (cfg, f) not in compared:
+                continue
+            d = _diff(np.asarray(x), np.asarray(y), cfg.lookup_type(f))
+            if d is not None:
+                return (mode, f"config {cfg.name()}.{f} (final value)", *d)
     return None
+
+
+# ---------------------------------------------------------------- config state
+
+
+def _compared(fields, modulo) -> set:
+    """The fields whose final values are compared (see check_equiv's modulo_configs)."""
+    skip = set(modulo or ())
+    return {(cfg, f) for cfg, f in fields if cfg not in skip and (cfg, f) not in skip}
+
+
+def _config_fields(*procs) -> list:
+    """(config, field) for every field of every config the procs (and their callees)
+    read or write, in a fixed order."""
+    configs = {}
+    for proc in procs:
+        for cfg, _, _ in _config_uses(proc):
+            configs[cfg] = None
+    return [(cfg, f) for cfg in configs for f in cfg.fields()]
+
+
+def _config_uses(proc: N.Proc) -> list:
+    """(config, field, written) for every config read and write in proc and its
+    callees (check_equiv needs only the configs; which is kept for readers)."""
+    from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
+
+    out, seen = [], set()
+
+    def visit(proc):
+        if id(proc) in seen:
+            return
+        seen.add(id(proc))
+        exprs = [*proc.preds]
+        for s in walk_stmts(proc.body):
+            if isinstance(s, N.WriteConfig):
+                out.append((s.config, s.field, True))
+            elif isinstance(s, N.Call):
+                visit(s.f)
+            exprs += stmt_exprs(s)
+        for e in exprs:
+            for x in walk_expr(e):
+                if isinstance(x, N.ReadConfig):
+                    out.append((x.config, x.field, False))
+    visit(proc)
+    return out
+
+
+def _config_start(fields, seed) -> list:
+    """The value every run starts from: random for data and bool fields, zero for index
+    fields (a random one could make a correct program's accesses go out of bounds)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 1)
+    out = []
+    for cfg, f in fields:
+        typ = cfg.lookup_type(f)
+        if typ.is_real():
+            v = _random_array(rng, (), typ)[()]
+        elif typ.kind == "bool":
+            v = bool(rng.integers(0, 2))
+        else:
+            v = 0
+        out.append((cfg, f, v))
+    return out
+
+
+def _set_configs(start, backend: str) -> None:
+    from knit.runtime import interp, jit
+
+    setter = jit.set_config_value if backend == "compiled" else interp.set_config_value
+    for cfg, f, v in start:
+        setter(cfg, f, v)
+
+
+def _get_configs(fields, backend: str) -> list:
+    from knit.runtime import interp, jit
+
+    getter = jit.config_value if backend == "compiled" else interp.config_value
+    return [getter(cfg, f) for cfg, f in fields]
 
 
 def _diff(x, y, elem):
@@ -226,7 +336,7 @@ def _diff(x, y, elem):
     return idx, x[idx] if idx else x[()], y[idx] if idx else y[()], len(bad)
 
 
-def _shrink(p, q, size_env, diff, interpret, compiled):
+def _shrink(p, q, size_env, diff, interpret, compiled, modulo_configs=None):
     """Decrease sizes one at a time while the procedures still differ."""
     from knit.runtime.args import eval_index
 
@@ -244,7 +354,7 @@ def _shrink(p, q, size_env, diff, interpret, compiled):
                           if x.type.is_control()}
                 if not _preds_hold(p._loopir_proc, values, eval_index):
                     continue
-                d = _compare_once(p, q, trial, 0, interpret, compiled)
+                d = _compare_once(p, q, trial, 0, interpret, compiled, modulo_configs)
                 if d is not None:
                     size_env, diff, changed = trial, d, True
                     break
@@ -256,4 +366,9 @@ def _describe(p, q, size_env, diff) -> str:
     sizes = ", ".join(f"{k}={v}" for k, v in size_env.items())
     where = f"{buf}[{', '.join(map(str, idx))}]" if idx else buf
     return (f"{p.name()} and {q.name()} differ ({mode}) for {sizes or 'the inputs'}: "
-            f"{where} is {xv!r} vs {yv!r} ({count} element(s) differ)")
+            f"{where} is {_show(xv)} vs {_show(yv)} ({count} element(s) differ)")
+
+
+def _show(v) -> str:
+    """A value as Python writes it (2.0, not np.float32(2.0))."""
+    return repr(v.item() if hasattr(v, "item") else v)

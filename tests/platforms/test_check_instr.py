@@ -360,3 +360,30 @@ def test_inputs_outside_the_meaning_are_left_out():
     report = check_instr(int_div)
     assert 0 < report.runs < report.trials
     assert check_instr(double_from_stack).runs == 24  # without division: every input
+
+
+def test_harness_programs_go_through_the_verified_cache(tmp_path, monkeypatch):
+    """check_instr's programs are cache entries like libraries: keyed by the compiler's
+    identity, and a damaged one is rebuilt (with a CacheWarning), never run."""
+    import os
+
+    from knit import cache
+    from knit.runtime import jit
+
+    monkeypatch.setenv("KNIT_CACHE_DIR", str(tmp_path))
+    t = H.target("native")
+    src = "#include <stdio.h>\nint main(void) { puts(\"ok\"); return 0; }\n"
+    exe = H.build(t, src, "a test program")
+    assert cache.verified(exe) is None
+    assert os.path.basename(exe)[:-3] == cache.key(src, list(t.cc), list(t.flags),
+                                                   jit.host_id())
+    assert H.run(t, exe, []) == b"ok\n"
+    with open(exe, "r+b") as f:  # damage it: flip a byte in the middle
+        f.seek(100)
+        b = f.read(1)
+        f.seek(100)
+        f.write(bytes([b[0] ^ 0xFF]))
+    with pytest.warns(cache.CacheWarning, match="checksum"):
+        again = H.build(t, src, "a test program")
+    assert again == exe and cache.verified(exe) is None
+    assert H.run(t, exe, []) == b"ok\n"

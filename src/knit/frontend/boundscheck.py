@@ -25,6 +25,11 @@ def check_access(access: N.Expr, idx, shape, facts: smt.Facts) -> None:
         high = X.cmp("<", i, n)
         for goal in (low, high):
             if not smt.prove(facts, goal):
+                why = smt.take_gave_up()
+                if why:
+                    what = f"could not prove {expr_str(access)} in bounds: dimension {d} " \
+                           f"has size {dim_str(n)} {gave_up_note(why)}"
+                    raise BoundsError(X.src_of(i, access), what, _HINT)
                 what = f"{expr_str(access)} {_may(goal)} out of bounds: dimension {d} has " \
                        f"size {dim_str(n)}"
                 raise BoundsError(X.src_of(i, access), what + _witness(facts, goal, n, i),
@@ -42,7 +47,15 @@ def check_window(w: N.WindowExpr, shape, facts: smt.Facts) -> None:
                  (X.cmp("<=", acc.lo, acc.hi), "ends before it starts"),
                  (X.cmp("<=", acc.hi, n), f"ends past the size {dim_str(n)}")]
         for goal, how in goals:
+            claim = how.replace("starts", "starts no").replace("ends", "ends no") \
+                .replace("no before", "no earlier than").replace("no past", "no later than")
             if not smt.prove(facts, goal):
+                why = smt.take_gave_up()
+                if why:
+                    what = f"could not prove the window {expr_str(w)} in bounds: that its " \
+                           f"slice {expr_str(acc.lo)}:{expr_str(acc.hi)} in dimension {d} " \
+                           f"{claim} {gave_up_note(why)}"
+                    raise BoundsError(X.src_of(acc, w), what, _HINT)
                 what = f"the window {expr_str(w)} may be out of bounds: its slice " \
                        f"{expr_str(acc.lo)}:{expr_str(acc.hi)} in dimension {d} {how}"
                 ce = smt.counterexample(facts, goal)
@@ -56,6 +69,11 @@ def check_window(w: N.WindowExpr, shape, facts: smt.Facts) -> None:
 def _check_point(w, d, acc: N.Point, n, facts) -> None:
     for goal in (X.cmp("<=", X.const(0), acc.pt), X.cmp("<", acc.pt, n)):
         if not smt.prove(facts, goal):
+            why = smt.take_gave_up()
+            if why:
+                what = f"could not prove the window {expr_str(w)} in bounds: dimension {d} " \
+                       f"has size {dim_str(n)} {gave_up_note(why)}"
+                raise BoundsError(X.src_of(acc.pt, acc, w), what, _HINT)
             what = f"the window {expr_str(w)} may be out of bounds: dimension {d} has " \
                    f"size {dim_str(n)}"
             raise BoundsError(X.src_of(acc.pt, acc, w),
@@ -67,14 +85,24 @@ def check_dims(name: str, typ, facts: smt.Facts, srcinfo) -> None:
     for d, n in enumerate(typ.shape()):
         goal = X.cmp(">=", n, X.const(1))
         if not smt.prove(facts, goal):
+            why = smt.take_gave_up()
             what = f"dimension {d} of '{name}' may not be positive: its size is " \
                    f"{expr_str(n)}"
-            ce = smt.counterexample(facts, goal)
+            if why:
+                what = f"could not prove dimension {d} of '{name}' positive: its size is " \
+                       f"{expr_str(n)} {gave_up_note(why)}"
+            ce = None if why else smt.counterexample(facts, goal)
             if ce is not None and not isinstance(n, N.Const):
                 what += f", which is {ce.value(n)} for {ce.describe(_vars(n))}"
             raise BoundsError(X.src_of(n) or srcinfo, what,
                               "tensor dimensions must be at least 1: assert it on the "
                               "sizes, e.g. `assert N >= 2`")
+
+
+def gave_up_note(why: str) -> str:
+    """What a refusal says when z3 gave up: no counterexample exists to show, and the
+    claim may well hold."""
+    return f"(the solver gave up: {why}; the claim may hold, but it was not proven)"
 
 
 def _may(goal) -> str:

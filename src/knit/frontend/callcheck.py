@@ -16,7 +16,7 @@ from knit.analysis import exprs as X
 from knit.analysis import smt
 from knit.analysis.written import written_args
 from knit.errors import AliasError, KnitTypeError, PreconditionError
-from knit.frontend.boundscheck import dim_str
+from knit.frontend.boundscheck import dim_str, gave_up_note
 from knit.frontend.scope import Scope
 from knit.ir import nodes as N
 from knit.ir import types as T
@@ -52,6 +52,14 @@ def _check_sizes(call: N.Call, facts: smt.Facts) -> None:
         if param.type == T.SIZE:
             goal = X.cmp(">=", arg, X.const(1))
             if not smt.prove(facts, goal):
+                why = smt.take_gave_up()
+                if why:
+                    raise KnitTypeError(X.src_of(arg, call),
+                                        f"{_where(call, param)} is a size and must be at "
+                                        f"least 1: could not prove {expr_str(arg)} >= 1 "
+                                        f"{gave_up_note(why)}",
+                                        "assert the size is positive, or guard the call "
+                                        "with an if")
                 what = f"{_where(call, param)} is a size and must be at least 1, but " \
                        f"{expr_str(arg)} may be smaller"
                 raise KnitTypeError(X.src_of(arg, call), what + _example(facts, goal, arg),
@@ -67,9 +75,14 @@ def _check_shapes(call: N.Call, facts, scope: Scope, syms: dict) -> None:
         for d, (want, got) in enumerate(zip(param.type.shape(), actual)):
             want = X.subst(want, syms)
             if not smt.prove_eq(facts, want, got):
+                why = smt.take_gave_up()
                 what = f"{_where(call, param)}: dimension {d} must have size " \
                        f"{dim_str(want)}, but {expr_str(arg)} has size {dim_str(got)} there"
-                ce = smt.counterexample(facts, X.cmp("==", want, got))
+                if why:
+                    what = f"{_where(call, param)}: dimension {d} must have size " \
+                           f"{dim_str(want)}; could not prove that {expr_str(arg)}'s size " \
+                           f"{dim_str(got)} equals it {gave_up_note(why)}"
+                ce = None if why else smt.counterexample(facts, X.cmp("==", want, got))
                 vs = _vars(want, got)
                 if ce is not None and vs:
                     what += f" (for {ce.describe(vs)}: {ce.value(want)} vs {ce.value(got)})"
@@ -83,11 +96,14 @@ def _check_preconditions(call, facts, scope: Scope, syms, strides) -> None:
         actual = scope.resolve_strides(X.subst(pred, syms, strides))
         if smt.prove(facts, actual):
             continue
+        why = smt.take_gave_up()
         what = f"{call.f.name} requires `{expr_str(pred)}`, which could not be proven " \
                f"at this call"
         if expr_str(actual) != expr_str(pred):
             what += f" (with these arguments: `{expr_str(actual)}`)"
-        ce = smt.counterexample(facts, actual)
+        if why:
+            what += f" {gave_up_note(why)}"
+        ce = None if why else smt.counterexample(facts, actual)
         vs = _vars(actual)
         if ce is not None and vs:
             what += f"; it fails for {ce.describe(vs)}"
@@ -104,11 +120,14 @@ def _check_aliasing(call: N.Call, facts, scope: Scope) -> None:
             continue
         if _provably_disjoint(facts, r1, r2):
             continue
+        why = smt.take_gave_up()
         p1, p2 = call.f.args[k1].name.name, call.f.args[k2].name.name
         written = p1 if k1 in writes else p2
+        overlap = "and the two may overlap" if not why else \
+            f"and it could not prove the two disjoint {gave_up_note(why)}"
         raise AliasError(X.src_of(call.args[k2], call),
                          f"'{r1.root.name}' is passed to both '{p1}' and '{p2}' of "
-                         f"{call.f.name}, which writes '{written}', and the two may overlap",
+                         f"{call.f.name}, which writes '{written}', {overlap}",
                          "pass windows that are disjoint, or copy one of them to a "
                          "separate buffer first")
 

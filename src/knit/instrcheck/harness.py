@@ -18,7 +18,6 @@ input of every wrapper, natively or under an emulator (`qemu-aarch64`).
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import math
 import os
@@ -304,14 +303,10 @@ def missing(name: str) -> str | None:
 
 
 def build(t: Target, source: str, what: str) -> str:
-    """The program built from `source` for `t` (kept in knit's compile cache)."""
-    h = hashlib.sha256("\0".join([source, *t.cc, *t.flags, jit.host_id()]).encode())
-    key = f"{h.hexdigest()}-instrcheck"
-    d = jit.cache_dir()
-    exe = os.path.join(d, f"{key}.so")  # jit.build's name for its output; an executable here
-    if not os.path.exists(exe):
-        jit.build(source, list(t.cc), list(t.flags), d, key, what)
-    return exe
+    """The program built from `source` for `t`, kept in knit's compile cache like a
+    library: keyed by the compiler's identity, verified before each use and rebuilt
+    if damaged (knit.cache). The file is named `<key>.so` but is a program."""
+    return jit.cached_build(source, list(t.cc), list(t.flags), what)
 
 
 def run(t: Target, exe: str, batches: list[tuple[int, bytes, int, int]]) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from knit.ir import nodes as N
 from knit.ir.sym import Sym
 
@@ -41,25 +43,33 @@ class Names:
         return name
 
 
-def expr_str(e, names: Names | None = None, prec: int = 0) -> str:
+def expr_str(e, names: Names | None = None, prec: int = 0, int_ctx: bool = False) -> str:
+    """`e` as knit source. `int_ctx`: `e` is computed as integer data (an operand of an
+    integer operation, or stored into integer data), where an untyped literal with an
+    integer value prints as an integer (`A[1] = 0`, not `0.0`); the parser reads both
+    as the same literal."""
     names = names or Names()
     match e:
         case N.Read(name, idx):
             return names(name) + (f"[{_list(idx, names)}]" if idx else "")
         case N.Const(val):
+            if int_ctx and _int_valued(e):
+                return str(int(val))
             return repr(val) if not isinstance(val, float) else _float(val)
         case N.USub(arg):
-            s = f"-{expr_str(arg, names, _UNARY_PREC)}"
+            s = f"-{expr_str(arg, names, _UNARY_PREC, int_ctx or int_data(e.type))}"
             return f"({s})" if prec > _UNARY_PREC else s
         case N.BinOp(op, lhs, rhs):
             p = _PREC[op]
             # left-associative: the right operand needs parens at equal precedence;
             # comparisons never chain in knit, so both sides bind tighter
             lp = p + 1 if p == 4 else p
-            s = f"{expr_str(lhs, names, lp)} {op} {expr_str(rhs, names, p + 1)}"
+            ic = int_data(e.type)
+            s = f"{expr_str(lhs, names, lp, ic)} {op} {expr_str(rhs, names, p + 1, ic)}"
             return f"({s})" if prec > p else s
         case N.Extern(f, args):
-            return f"{f.name()}({_list(args, names)})"
+            ic = int_data(e.type)
+            return f"{f.name()}({', '.join(expr_str(a, names, 0, ic) for a in args)})"
         case N.WindowExpr(name, idx):
             return f"{names(name)}[{', '.join(_waccess(w, names) for w in idx)}]"
         case N.StrideExpr(name, dim):
@@ -67,6 +77,19 @@ def expr_str(e, names: Names | None = None, prec: int = 0) -> str:
         case N.ReadConfig(config, field):
             return f"{config.name()}.{field}"
     raise TypeError(f"not an expression: {type(e).__name__}")
+
+
+def int_data(t) -> bool:
+    """Whether `t` is an integer data type (i8, ui8, ui16, i32)."""
+    return t is not None and t.is_real() and not t.is_float() and t.name != "R"
+
+
+def _int_valued(e: N.Const) -> bool:
+    """An untyped data literal whose value is an integer (not -0.0, and small enough
+    to read as one)."""
+    v = e.val
+    return e.type.name == "R" and isinstance(v, float) and v.is_integer() and \
+        abs(v) < 2.0**53 and not (v == 0 and math.copysign(1.0, v) < 0)
 
 
 def _float(v: float) -> str:
@@ -97,12 +120,13 @@ def _mem(mem) -> str:
 
 def stmt_lines(s, names: Names, indent: str) -> list[str]:
     match s:
-        case N.Assign(name, _, idx, rhs) | N.Reduce(name, _, idx, rhs):
+        case N.Assign(name, typ, idx, rhs) | N.Reduce(name, typ, idx, rhs):
             op = "=" if isinstance(s, N.Assign) else "+="
             lhs = names(name) + (f"[{_list(idx, names)}]" if idx else "")
-            return [f"{indent}{lhs} {op} {expr_str(rhs, names)}"]
+            return [f"{indent}{lhs} {op} {expr_str(rhs, names, 0, int_data(typ))}"]
         case N.WriteConfig(config, field, rhs):
-            return [f"{indent}{config.name()}.{field} = {expr_str(rhs, names)}"]
+            ic = int_data(config.lookup_type(field))
+            return [f"{indent}{config.name()}.{field} = {expr_str(rhs, names, 0, ic)}"]
         case N.Pass():
             return [f"{indent}pass"]
         case N.If(cond, body, orelse):

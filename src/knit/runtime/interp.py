@@ -51,10 +51,25 @@ def config_value(cfg, field: str):
     state = _CONFIGS.get(cfg)
     if state is not None and field in state:
         return state[field]
+    return config_zero(cfg, field)
+
+
+def config_zero(cfg, field: str):
+    """The value of `cfg.field` before any write: zero of its type."""
     typ = cfg.lookup_type(field)
     if typ.is_real():
         return np.dtype(typ.np_dtype).type(0)
     return False if typ.kind == "bool" else 0
+
+
+def set_config_value(cfg, field: str, value) -> None:
+    """Set the interpreter's `cfg.field` (converted to the field's type)."""
+    typ = cfg.lookup_type(field)
+    if typ.is_real():
+        value = np.dtype(typ.np_dtype).type(value)
+    else:
+        value = bool(value) if typ.kind == "bool" else int(value)
+    _CONFIGS.setdefault(cfg, {})[field] = value
 
 
 def reset_configs() -> None:

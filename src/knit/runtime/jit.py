@@ -30,7 +30,13 @@ import threading
 from knit.errors import CompileError, InternalError
 from knit.ir import nodes as N
 
-DEFAULT_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fwrapv")  # docs/semantics.md
+OPT_FLAGS = ("-O3", "-march=native")  # the default; compile(flags=...) replaces them
+# The flags that give knit's C its meaning (docs/semantics.md#c-build), added after the
+# optimisation flags for gcc and clang; gcc also gets its own, and then no longer
+# needs the `optimize` pragma knit's C carries for users who build it themselves.
+MEANING_FLAGS = ("-ffp-contract=off", "-fwrapv")
+GCC_MEANING_FLAGS = ("-fno-tree-loop-distribution", "-DKNIT_NO_GCC_OPTIMIZE_PRAGMA")
+DEFAULT_FLAGS = (*OPT_FLAGS, *MEANING_FLAGS)  # for a compiler knit does not recognise
 LIBRARY_FLAGS = ("-fPIC", "-shared")  # always added: the output must be a loadable library
 ENTRY = "knit_entry"
 
@@ -54,16 +60,15 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
 
     `cc` overrides the compiler (default `$CC`, then `cc`); `flags` (a list, or a string
     split like a shell would) replaces the optimisation flags (default `-O3
-    -march=native`); `-fPIC -shared`, and `-fopenmp` when the proc has a `par` loop, are
-    always added. Raises CompileError if the compiler cannot be run, rejects the code or
-    produces no usable library, and its subclass knit.cache.CacheError if the cache
-    directory cannot be used. Safe to call from several threads.
+    -march=native`); `-fPIC -shared`, `-fopenmp` when the proc has a `par` loop, and the
+    flags that fix the C's meaning (`build_flags`) are always added. Raises
+    CompileError if the compiler cannot be run, rejects the code or produces no usable
+    library (or lacks _Float16 for an f16 proc), and its subclass
+    knit.cache.CacheError if the cache directory cannot be used. Safe to call from several threads.
     """
     source, unit = jit_source(proc)
     command = compiler_command(cc)
-    if isinstance(flags, str):
-        flags = shlex.split(flags)
-    all_flags = [*LIBRARY_FLAGS, *(DEFAULT_FLAGS if flags is None else flags)]
+    all_flags = [*LIBRARY_FLAGS, *build_flags(command, flags)]
     if unit.has_par:
         all_flags.append("-fopenmp")
     lib = load_library(source, command, all_flags, proc.name)
@@ -73,20 +78,62 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
     return make_caller(proc, lib, lib._name, command)
 
 
+def compiler_kind(command: list[str]) -> str:
+    """'gcc', 'clang' or 'other', from the compiler's `--version` output (cached with
+    its identity by knit.cache): `cc` may be either."""
+    from knit import cache
+
+    version = cache.compiler_identity(command)[-1]
+    if "clang" in version.lower():
+        return "clang"
+    if "Free Software Foundation" in version or "gcc" in version.lower():
+        return "gcc"
+    return "other"
+
+
+def build_flags(command: list[str], flags=None) -> list[str]:
+    """The flags knit builds C with (besides `-fPIC -shared`): `flags` (a list or a
+    shell-like string; default OPT_FLAGS), then the ones fixing the C's meaning
+    (docs/semantics.md#c-build) for gcc and clang, last, so they hold whatever `flags`
+    say. For another compiler, `flags` replaces DEFAULT_FLAGS whole."""
+    if isinstance(flags, str):
+        flags = shlex.split(flags)
+    kind = compiler_kind(command)
+    if kind == "other":
+        return list(DEFAULT_FLAGS if flags is None else flags)
+    out = [*(OPT_FLAGS if flags is None else flags), *MEANING_FLAGS]
+    if kind == "gcc":
+        out += GCC_MEANING_FLAGS
+    return out
+
+
 def jit_source(proc: N.Proc):
     """The whole translation unit for `proc` (header, C, entry point), and the backend's
     Unit (which knows whether it needs OpenMP and which configs it uses)."""
     from knit.backend.c.header import generate
 
     c, h, unit = generate([proc], "knit_jit.h", shared_configs=True)
-    body = c.split("\n", 1)[1]  # the header is pasted in instead of #included
-    return f"{h}{body}\n{entry_point(proc, unit)}", unit
+    body = c.replace('#include "knit_jit.h"\n', "", 1)  # the header is pasted in instead
+    layouts = "".join(_config_layout_fn(cfg, c_name) for cfg, c_name in unit.used_configs())
+    return f"{h}{body}\n{entry_point(proc, unit)}{layouts}", unit
+
+
+def _config_layout_fn(cfg, c_name: str) -> str:
+    """A C function giving the offset and size of each field of the config's block, so
+    Python can read and set compiled config state (knit.check_equiv) without guessing
+    C's layout (int_fast32_t is 4 or 8 bytes depending on the C library)."""
+    st = f"struct knit_config_{c_name}"
+    parts = [f"offsetof({st}, {f}), sizeof((({st}*)0)->{f})" for f in cfg.fields()]
+    return (f"size_t knit_config_layout_{c_name}(int k) {{\n"
+            f"    static const size_t t[] = {{ {', '.join(parts) or '0'} }};\n"
+            f"    return t[k];\n}}\n")
 
 
 # Config state shared by every compiled proc of this process (as in one C file, and
 # as in the interpreter): one zero-initialised block per Config, handed to each
 # library that uses it.
 _config_storage: dict = {}
+_config_layout: dict = {}  # Config -> {field: (offset, size)}
 _config_lock = threading.Lock()
 
 
@@ -99,9 +146,50 @@ def _bind_config(lib, cfg, c_name: str) -> None:
         block = _config_storage[cfg] = ctypes.create_string_buffer(size)
     if ctypes.sizeof(block) != size:
         raise InternalError(f"config {cfg.name()} has two C layouts; this is a bug in knit")
+    if cfg not in _config_layout:
+        layout = lib[f"knit_config_layout_{c_name}"]
+        layout.argtypes, layout.restype = [ctypes.c_int], ctypes.c_size_t
+        _config_layout[cfg] = {f: (layout(2 * k), layout(2 * k + 1))
+                               for k, f in enumerate(cfg.fields())}
     bind = lib[f"knit_bind_config_{c_name}"]
     bind.argtypes, bind.restype = [ctypes.c_void_p], None
     bind(ctypes.addressof(block))
+
+
+def _config_cell(cfg, field: str):
+    """A NumPy view of the compiled code's `cfg.field`, or None if no compiled proc of
+    this process uses cfg yet."""
+    import numpy as np
+
+    block, layout = _config_storage.get(cfg), _config_layout.get(cfg)
+    if block is None or layout is None:
+        return None
+    offset, size = layout[field]
+    typ = cfg.lookup_type(field)
+    dtype = np.dtype(typ.np_dtype if typ.is_real() else bool if typ.kind == "bool"
+                     else f"i{size}")
+    return np.frombuffer(block, dtype=dtype, count=1, offset=offset).reshape(())
+
+
+def config_value(cfg, field: str):
+    """The compiled code's current value of `cfg.field` (shared by every compiled proc of
+    this process; zero if never written)."""
+    with _config_lock:
+        cell = _config_cell(cfg, field)
+        if cell is None:
+            from knit.runtime.interp import config_zero
+
+            return config_zero(cfg, field)
+        return cell[()].copy() if cfg.lookup_type(field).is_real() else cell[()].item()
+
+
+def set_config_value(cfg, field: str, value) -> None:
+    """Set the compiled code's `cfg.field` (nothing to do if no compiled proc uses cfg:
+    it will start from zero, and it has not been compiled yet)."""
+    with _config_lock:
+        cell = _config_cell(cfg, field)
+        if cell is not None:
+            cell[()] = value
 
 
 def entry_point(proc: N.Proc, unit) -> str:
@@ -149,8 +237,7 @@ def load_library(source: str, command: list[str], flags: list[str], what: str,
     from knit import cache
 
     d = cache.directory()
-    key = prefix + cache.key(source, command, flags, host_id())
-    so = os.path.join(d, f"{key}.so")
+    so = cached_build(source, command, flags, what, prefix)
     lib = _loaded.get(so)
     if lib is not None:
         return lib
@@ -158,16 +245,6 @@ def load_library(source: str, command: list[str], flags: list[str], what: str,
         lib = _loaded.get(so)
         if lib is not None:
             return lib
-        problem = cache.verified(so)
-        if problem is not None:
-            if problem != "missing":
-                cache.warn_damaged(so, problem)
-                cache.discard(so, d)
-            build(source, command, flags, d, key, what)
-            problem = cache.verified(so)
-            if problem is not None:
-                raise cache.CacheError(f"the library just built for {what} in the knit "
-                                       f"cache directory {d} is unusable: {problem}")
         try:
             lib = ctypes.CDLL(so)
         except OSError as err:
@@ -183,6 +260,33 @@ def load_library(source: str, command: list[str], flags: list[str], what: str,
                                "(removed, so the next compile rebuilds it)")
         _loaded[so] = lib
         return lib
+
+
+def cached_build(source: str, command: list[str], flags: list[str], what: str,
+                 prefix: str = "") -> str:
+    """The path of the file (a library, or a program when `flags` say so) built from
+    `source` by `command flags`, keyed by the compiler's identity (knit.cache.key) and
+    verified before it is returned: a missing entry is built, a damaged one rebuilt
+    once with a CacheWarning. Safe from several threads and processes."""
+    from knit import cache
+
+    d = cache.directory()
+    key = prefix + cache.key(source, command, flags, host_id())
+    so = os.path.join(d, f"{key}.so")
+    if so in _loaded:
+        return so
+    with cache.lock(so):
+        problem = cache.verified(so)
+        if problem is not None:
+            if problem != "missing":
+                cache.warn_damaged(so, problem)
+                cache.discard(so, d)
+            build(source, command, flags, d, key, what)
+            problem = cache.verified(so)
+            if problem is not None:
+                raise cache.CacheError(f"the file just built for {what} in the knit "
+                                       f"cache directory {d} is unusable: {problem}")
+    return so
 
 
 @functools.cache
@@ -217,7 +321,7 @@ def build(source: str, command: list[str], flags: list[str], d: str, key: str,
         except OSError as err:
             raise cache.dir_error(d, "cannot write to", err) from None
         cmd = [*command, *flags, "-o", tmp_so, tmp_c]
-        out = _run_compiler(cmd, what, c_path, tmp_c, d)
+        out = _run_compiler(cmd, what, c_path, tmp_c, d, command)
         problem = cache.library_problem(tmp_so)
         if problem is not None:
             _publish_source(tmp_c, c_path, d)
@@ -252,7 +356,8 @@ def _clip(msg: str) -> str:
     return msg if len(msg) <= 4000 else msg[:4000] + "\n... (truncated)"
 
 
-def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str) -> str:
+def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str,
+                  command: list[str] | None = None) -> str:
     """Run the compiler; its output (warnings) when it succeeds, else a CompileError
     with its stderr. The source is kept at `c_path` when it fails."""
     import subprocess
@@ -267,6 +372,13 @@ def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str) ->
     if r.returncode != 0:
         _publish_source(tmp_c, c_path, d)
         msg = _clip(r.stderr or r.stdout)
+        if _no_float16(msg):
+            raise CompileError(f"the C compiler '{cmd[0]}' ({_version_line(command or cmd[:1])})"
+                               f" has no _Float16 on this target, which {what} needs for its "
+                               "f16 data: f16 needs gcc >= 12 or clang >= 15 (on x86); set "
+                               "$CC (or pass cc=...) to such a compiler (docs/semantics.md"
+                               f"#f16-compilers)\ncommand: {shlex.join(cmd)}\nsource: {c_path}"
+                               f"\n{msg}")
         hint = ""
         if "-fopenmp" in cmd and "omp" in msg.lower():
             hint = ("\nthe proc has a par loop, so it is built with -fopenmp, and this "
@@ -278,6 +390,24 @@ def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str) ->
                            f"{what} (exit status {r.returncode})\ncommand: {shlex.join(cmd)}\n"
                            f"source: {c_path}\n{msg}{hint}")
     return (r.stderr or "") + (r.stdout or "")
+
+
+def _no_float16(msg: str) -> bool:
+    """Whether the compiler's errors say it lacks _Float16 (clang < 15 and gcc < 12 on
+    x86: "_Float16 is not supported on this target", or an unknown type name)."""
+    return any("_Float16" in line and ("not supported" in line or "unknown type" in line)
+               for line in msg.splitlines())
+
+
+def _version_line(command: list[str]) -> str:
+    """The first line of the compiler's `--version` output, as knit.cache recorded it."""
+    from knit import cache
+
+    try:
+        lines = cache.compiler_identity(command)[-1].splitlines()
+    except CompileError:
+        return "version unknown"
+    return lines[1].strip() if len(lines) > 1 else "version unknown"  # after "exit N"
 
 
 # ---------------------------------------------------------------- calling

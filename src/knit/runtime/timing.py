@@ -37,21 +37,26 @@ int main(void) {
 
 
 def time_in_c(procedure, sizes: dict, *, reps: int = 10000, trials: int = 5,
-              cc: str = "cc", flags: list[str] | None = None) -> float:
+              cc: str | None = None, flags: list[str] | None = None) -> float:
     """Seconds per call of `procedure` (best of `trials` runs of `reps` calls), with its
-    size arguments set from `sizes` and its buffers filled with small values."""
+    size arguments set from `sizes` and its buffers filled with small values. Built as
+    compile() builds: `cc` defaults to `$CC`, then `cc`; `flags` to `-O3 -march=native`,
+    with the flags fixing the C's meaning added (knit.runtime.jit.build_flags)."""
     from knit.backend.c import compile_procs
+    from knit.runtime.jit import build_flags, compiler_command
 
     ir: N.Proc = procedure._loopir_proc
     decls, args = _arguments(ir, sizes)
-    flags = flags if flags is not None else ["-O3", "-march=native"]
+    command = compiler_command(cc)
+    flags = build_flags(command, flags)  # as compile() builds, so the times are its
     with tempfile.TemporaryDirectory() as d:
         compile_procs([procedure], d, "kernel.c", "kernel.h")
         with open(os.path.join(d, "main.c"), "w") as f:
             call = f"{ir.name}({', '.join(args)})"
             f.write(_DRIVER % {"decls": decls, "call": call, "reps": reps, "trials": trials})
         exe = os.path.join(d, "bench")
-        cmd = [cc, *flags, "-o", exe, os.path.join(d, "main.c"), os.path.join(d, "kernel.c")]
+        cmd = [*command, *flags, "-o", exe, os.path.join(d, "main.c"),
+               os.path.join(d, "kernel.c")]
         if any(isinstance(s, N.For) and s.mode == "par" for s in _walk(ir)):
             cmd.append("-fopenmp")
         subprocess.run(cmd, check=True, capture_output=True, text=True)
