@@ -164,6 +164,8 @@ class _Checker:
                 self.scope.declare(name, typ, mem)
             case N.Call():
                 self.call(s, facts)
+                if self.writes_configs and written_configs(s.f):
+                    return self.after_call(s, facts)
             case N.WindowStmt(name, rhs):
                 self.window(rhs, facts)
                 at_window, facts = self.evaluated(facts, (rhs, *rhs.type.shape()))
@@ -224,6 +226,31 @@ class _Checker:
             elif isinstance(arg, N.Read) and arg.idx:
                 B.check_access(arg, arg.idx, self.scope.shape(arg.name), facts)
         check_call(s, facts, self.scope)
+
+    def after_call(self, s: N.Call, facts: smt.Facts) -> smt.Facts:
+        """The facts after a call that writes configs: forgotten what it may write, then
+        learned `Cfg.f == e` for each field the callee's body sets last, at its top level,
+        to a control expression of its size/index parameters (e.g. a subproc extracted
+        from `Cfg.n = N`): the value does not depend on the path taken through the
+        callee."""
+        after = self.forget(facts, (s,))
+        params = {a.name: v for a, v in zip(s.f.args, s.args)
+                  if a.type.is_control() and a.type != T.BOOL}
+        body = s.f.body
+        for k, w in enumerate(body):
+            if not isinstance(w, N.WriteConfig) or not w.rhs.type.is_control() or \
+                    w.rhs.type == T.BOOL or (w.config, w.field) in configs_written_in(body[k + 1:]):
+                continue
+            vs = X.control_vars(w.rhs)
+            if not all(isinstance(v, Sym) and v in params for v in vs):
+                continue  # reads a config, a stride or a local: not known to the caller
+            value = X.subst(w.rhs, params)
+            if X.control_vars(value) and not all(isinstance(v, Sym)
+                                                 for v in X.control_vars(value)):
+                continue  # the argument reads a config (which the call may change)
+            field = N.ReadConfig(w.config, w.field, w.rhs.type)
+            after = after.add(X.cmp("==", field, value))
+        return after
 
     def window(self, w: N.WindowExpr, facts: smt.Facts) -> None:
         B.check_window(w, self.scope.shape(w.name), facts)
