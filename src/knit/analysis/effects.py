@@ -135,6 +135,10 @@ class _Collector:
                 self.exprs(s.idx, ctx, iters)
                 self.exprs((s.rhs,), ctx, iters)
                 kind = "w" if isinstance(s, N.Assign) else "+"
+                if kind == "+" and not s.type.is_float() and s.rhs.type.is_float():
+                    # int += float truncates at every step (semantics.md#round-at-store):
+                    # such reductions do not commute, so they order like writes
+                    kind = "w"
                 self.add(s.name, s.idx, kind, ctx, iters, s.srcinfo)
             case N.WriteConfig():
                 self.exprs((s.rhs,), ctx, iters)
