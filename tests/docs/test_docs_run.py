@@ -90,8 +90,6 @@ def test_blocks_are_found():
     assert os.path.exists(ROOT / "docs" / "language.md")
 
 
-@pytest.mark.xfail(strict=True, reason="knit.stdlib.scheduling has no __all__: a star "
-                   "import binds its module aliases K, N, T, S, L ... over the user's names")
 def test_star_import_of_scheduling_binds_only_the_api():
     ns: dict = {}
     exec("from knit.stdlib.scheduling import *", ns)

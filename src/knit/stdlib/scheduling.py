@@ -9,6 +9,8 @@ check arguments and document; the work is in `knit.rewrite.<family>`.
 
 from __future__ import annotations
 
+import sys as _sys_mod
+
 from knit.cursors.cursor import (  # noqa: F401 - cursor helpers are part of this API
     ArgCursor,
     BlockCursor,
@@ -758,6 +760,12 @@ class FormattedExprStr(str):
         self._expr_str, self._expr_holes = expr_str, tuple(expr_holes)
         return self
 
+
+# `from knit.stdlib.scheduling import *` binds the primitives, cursor classes and errors,
+# not this module's internal aliases (K, N, T, S, L, ...)
+__all__ = sorted(n for n, v in globals().items()
+                 if not n.startswith("_") and not isinstance(v, type(_sys_mod))
+                 and n != "annotations")
 
 # ---------------------------------------------------------------- traces
 # Every public primitive of this module and of sched_buffers / sched_subprocs records
