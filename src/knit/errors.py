@@ -144,6 +144,50 @@ def user_call_site() -> str | None:
     return None if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
+def user_call(prim: str):
+    """The SrcInfo of the user's call into knit that is running primitive `prim`: file,
+    line and the span of the call expression in the innermost frame outside knit, with
+    `generated_by` naming `prim` (and the knit function the user called, when that is
+    not `prim` itself: "divide_loop (in tile2D)"). None when no frame is outside knit."""
+    from knit.ir.srcinfo import SrcInfo
+
+    frame, entry = _sys._getframe(1), None
+    while frame is not None and is_internal_frame(frame):
+        frame, entry = frame.f_back, frame
+    if frame is None:
+        return None
+    line, col, end_line, end_col = frame.f_lineno, 0, None, None
+    positions = list(frame.f_code.co_positions()) if hasattr(frame.f_code, "co_positions") \
+        else []
+    if 0 <= frame.f_lasti // 2 < len(positions):
+        p = positions[frame.f_lasti // 2]
+        if p[0] is not None and p[2] is not None:
+            line, end_line, col, end_col = p
+    via = entry.f_code.co_name if entry is not None else prim
+    name = prim if via in (prim, "wrapper", "<lambda>") or via.startswith("_") else \
+        f"{prim} (in {via})"
+    return SrcInfo(frame.f_code.co_filename, line, col, end_line, end_col, name)
+
+
+def add_call_site(err: BaseException, site) -> BaseException:
+    """Make a knit error raised by a primitive name the primitive and the user's call of
+    it (`site`, from `user_call`), as a last line of its message:
+    `(from divide_loop, called at user.py:12:5)`. The first line keeps what it says
+    (the position in object code, when there is one). Sets `err.primitive` and
+    `err.call_site`. Once per error: the outermost primitive call names it."""
+    if site is None or not isinstance(err, KnitError) or isinstance(err, InternalError) \
+            or getattr(err, "call_site", None) is not None or not err.args \
+            or not isinstance(err.args[0], str):
+        return err
+    call = f"{site.filename}:{site.line}:{site.col + 1}"
+    msg = f"{err.args[0]}\n  (from {site.generated_by}, called at {call})"
+    err.args = (msg, *err.args[1:])
+    if isinstance(err, SyntaxError):
+        err.msg = msg
+    err.primitive, err.call_site = site.generated_by.split(" ", 1)[0], call
+    return err
+
+
 def user_traceback(tb):
     """A copy of the traceback chain `tb` without knit's own frames (None if no frame
     is left)."""

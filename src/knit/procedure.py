@@ -98,6 +98,9 @@ class Procedure:
         """A procedure produced from this one by a rewrite; `unsafe` when unchecked."""
         if not ir.body:  # a body is never empty: object code would say `pass`
             ir = ir.with_(body=(N.Pass(ir.srcinfo),))
+        from knit.ir.srcinfo import mark_generated
+
+        ir = mark_generated(self._loopir_proc, ir)  # what a primitive made says so
         if not unsafe:
             from knit.rewrite.common import check_par_loops
 

@@ -30,7 +30,8 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
-from knit.errors import SchedulingError
+from knit.errors import KnitError, SchedulingError, add_call_site, user_call
+from knit.ir.srcinfo import generating
 
 _KNIT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _state = threading.local()  # .depth: how many recorded primitives are running
@@ -411,9 +412,15 @@ def recorded(prim):
     @functools.wraps(prim)
     def wrapper(proc, *args, **kwargs):
         depth = getattr(_state, "depth", 0)
+        # the user's call: named by the errors the primitive raises, and the position of
+        # the statements it creates (knit/ir/srcinfo.py, "generated code")
+        site = user_call(prim.__name__) if depth == 0 else None
         _state.depth = depth + 1
         try:
-            out = prim(proc, *args, **kwargs)
+            with generating(site):
+                out = prim(proc, *args, **kwargs)
+        except KnitError as e:
+            raise add_call_site(e, site)
         finally:
             _state.depth = depth
         new = out[0] if isinstance(out, tuple) and out else out
