@@ -106,6 +106,15 @@ class InternalError(KnitError):
     """A bug in knit itself, not in your program. Please report it with the program."""
 
 
+class KnitWarning(UserWarning):
+    """Base of knit's warnings: something legal that is likely not what you meant.
+    Silence them with `warnings.simplefilter("ignore", knit.errors.KnitWarning)`."""
+
+
+class NothingReplacedWarning(KnitWarning):
+    """`replace_all` found no block matching any of the procedures it was given."""
+
+
 class PatternError(SchedulingError, ParseFragmentError):
     """A pattern that does not parse or matches nothing. Caught as either a
     SchedulingError (as Exo scripts expect) or a ParseFragmentError."""

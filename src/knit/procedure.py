@@ -212,8 +212,17 @@ class Procedure:
 
         return interpret(self._loopir_proc, args, kwargs)
 
-    def compile(self, *, cc: str | None = None, flags: list[str] | None = None):
-        """A Python callable backed by this procedure's generated C."""
+    def compile(self, *, cc: str | None = None, flags: list[str] | None = None,
+                extra_flags: list[str] | None = None):
+        """A Python callable backed by this procedure's generated C.
+
+        `cc`: the C compiler (default `$CC`, then `cc`). `flags` *replaces* the default
+        optimisation flags `-O3 -march=native` (drop `-march=native` and code calling
+        AVX2 instructions no longer compiles); `extra_flags` *adds* flags and keeps
+        them, e.g. `compile(extra_flags=["-funroll-loops"])`. A procedure with a `par`
+        loop is built with `-fopenmp` automatically; its threads are OpenMP's: set
+        `OMP_NUM_THREADS` (before the first `par` procedure is loaded) to choose how many. See
+        knit.runtime.jit.compile_proc and docs/performance.md."""
         if self.is_instr():
             from knit.errors import KnitError
 
@@ -222,11 +231,11 @@ class Procedure:
         self._check()
         from knit.runtime.jit import compile_proc
 
-        if cc is None and flags is None:
+        if cc is None and flags is None and extra_flags is None:
             if self._compiled is None:
                 self._compiled = compile_proc(self._loopir_proc)
             return self._compiled
-        return compile_proc(self._loopir_proc, cc=cc, flags=flags)
+        return compile_proc(self._loopir_proc, cc=cc, flags=flags, extra_flags=extra_flags)
 
 
 def _expect_procedure(what: str, x) -> None:

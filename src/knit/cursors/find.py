@@ -20,7 +20,7 @@ def find(proc, pattern: str, many: bool = False, within=None):
     else:
         found = (_block_or_stmt(proc, m, len(pat))
                  for m in PT.find_stmt_matches(ir, pat, within))
-    return _select(found, pattern, proc, many, match_no)
+    return _select(found, pattern, proc, many, match_no, within)
 
 
 def _block_or_stmt(proc, match, npats: int):
@@ -30,22 +30,32 @@ def _block_or_stmt(proc, match, npats: int):
     return C.BlockCursor(proc, parent, field, lo, hi)
 
 
-def _select(found, pattern, proc, many, match_no):
+def _select(found, pattern, proc, many, match_no, within=None):
     if match_no is not None:
+        n = 0
         for i, c in enumerate(found):
             if i == match_no:
                 return [c] if many else c
-        raise PatternError(f"pattern {pattern!r} has fewer than {match_no + 1} matches "
-                           f"in {proc.name()}")
+            n += 1
+        raise PatternError(f"pattern {PT.show(pattern)} has fewer than {match_no + 1} "
+                           f"matches in {proc.name()}: it has {n} (#n counts from 0)")
     if many:
         out = list(found)
         if not out:
-            raise PatternError(f"pattern {pattern!r} matches nothing in {proc.name()}")
+            raise _nothing(pattern, proc, within)
         return out
     first = next(iter(found), None)
     if first is None:
-        raise PatternError(f"pattern {pattern!r} matches nothing in {proc.name()}")
+        raise _nothing(pattern, proc, within)
     return first
+
+
+def _nothing(pattern: str, proc, within) -> PatternError:
+    """'matches nothing', and what exists of the kind the pattern looks for."""
+    text, _ = PT.split_match_no(pattern)
+    near = PT.nearby(proc._loopir_proc, text, within)
+    return PatternError(f"pattern {PT.show(pattern)} matches nothing in {proc.name()}"
+                        + (f"\n{near}" if near else ""))
 
 
 def find_alloc_or_arg(proc, name: str):

@@ -26,7 +26,7 @@ def split_match_no(pattern: str) -> tuple[str, int | None]:
     if m:
         return m[1], int(m[2])
     if "#" in pattern:  # Python would read the rest as a comment and ignore it
-        raise PatternError(f"pattern {pattern!r}: '#' must be followed by a match number "
+        raise PatternError(f"pattern {show(pattern)}: '#' must be followed by a match number "
                            "0, 1, 2, ... at the end of the pattern")
     return pattern, None
 
@@ -53,13 +53,13 @@ def parse_pattern(text: str):
     try:
         module = ast.parse(_dedent(text))
     except SyntaxError as e:
-        raise PatternError(f"pattern {text!r} is not valid object code: {e.msg}") from None
+        raise PatternError(f"pattern {show(text)} is not valid object code: {e.msg}") from None
     stmts = module.body
     if len(stmts) == 1 and isinstance(stmts[0], ast.Expr) and \
             not isinstance(stmts[0].value, ast.Call) and not _is_hole_stmt(stmts[0]):
         return "expr", stmts[0].value
     if all(_is_hole_stmt(s) for s in stmts):
-        raise PatternError(f"pattern {text!r} matches anything; name a statement")
+        raise PatternError(f"pattern {show(text)} matches anything; name a statement")
     return "stmts", stmts
 
 
@@ -243,3 +243,82 @@ def find_expr_matches(proc: N.Proc, pat, within: P.StmtPath | None = None):
         for epath, e in P.expr_paths(s):
             if match_expr(pat, e):
                 yield spath, epath
+
+
+# ---------------------------------------------------------------- errors: what is near
+
+
+def show(pattern: str) -> str:
+    """A pattern quoted on one line for a message: the lines of a block pattern are
+    joined (`for j in _:\\n    _` -> `'for j in _: _'`), never shown as a literal `\\n`."""
+    lines = [ln.strip() for ln in pattern.strip("\n").splitlines() if ln.strip()]
+    text = ""
+    for k, ln in enumerate(lines):
+        text += ln if k == 0 else (" " if text.endswith(":") else "; ") + ln
+    return f"'{text}'"
+
+
+_MAX_SHOWN = 8
+
+
+def nearby(proc: N.Proc, text: str, within: P.StmtPath | None = None) -> str:
+    """What exists in proc (or under `within`) of the kind `text` (a pattern without
+    `#n`) looks for, as a line for a 'matches nothing' error: `loops here: for i in
+    seq(0, N) (line 7), ...`. '' when nothing of the kind can be named."""
+    from knit.ir.printer import stmt_str
+
+    kind, pat = parse_pattern(text)
+    stmts = [s for path, s in P.stmt_paths(proc)
+             if within is None or path[: len(within)] == within]
+    if kind == "expr":
+        return _nearby_exprs(pat, stmts)
+    head = next(p for p in pat if not _is_hole_stmt(p))
+    what, want = _STMT_KINDS.get(type(head), (None, None))
+    if what is None:
+        return ""
+    found = [s for s in stmts if isinstance(s, want)]
+    if not found:
+        return f"  there is no {what[:-1]} here" if what != "statements" else ""
+    shown = [f"{stmt_str(s).splitlines()[0].rstrip(':')} (line {s.srcinfo.line})"
+             for s in found[:_MAX_SHOWN]]
+    more = f", and {len(found) - _MAX_SHOWN} more" if len(found) > _MAX_SHOWN else ""
+    return f"  {what} here: {', '.join(shown)}{more}"
+
+
+_STMT_KINDS = {ast.For: ("loops", N.For), ast.If: ("ifs", N.If),
+               ast.Assign: ("assignments", (N.Assign, N.WriteConfig, N.WindowStmt)),
+               ast.AugAssign: ("reductions", N.Reduce), ast.AnnAssign: ("allocations", N.Alloc),
+               ast.Expr: ("calls", N.Call), ast.Pass: ("statements", N.Pass)}
+
+
+def _nearby_exprs(pat, stmts) -> str:
+    """The expressions of the same form as `pat` (reads of the same buffer, the same
+    operator, calls of the same function), else the buffers that are read."""
+    from knit.ir.printer import expr_str
+
+    exprs = [e for s in stmts for _, e in P.expr_paths(s)]
+    same = [e for e in exprs if _same_form(pat, e)]
+    if same:
+        texts = list(dict.fromkeys(expr_str(e) for e in same))
+        more = f", and {len(texts) - _MAX_SHOWN} more" if len(texts) > _MAX_SHOWN else ""
+        return f"  expressions of that form here: {', '.join(texts[:_MAX_SHOWN])}{more}"
+    names = sorted({e.name.name for e in exprs if isinstance(e, N.WindowExpr) or
+                    (isinstance(e, N.Read) and (e.idx or e.type.is_real()))})
+    return f"  buffers read here: {', '.join(names)}" if names else ""
+
+
+def _same_form(pat, e) -> bool:
+    match pat:
+        case ast.Subscript(value=ast.Name(id=name)) | ast.Name(id=name):
+            return isinstance(e, N.Read | N.WindowExpr) and e.name.name == name
+        case ast.BinOp():
+            return isinstance(e, N.BinOp) and e.op == _BINOPS.get(type(pat.op))
+        case ast.Compare(ops=[op]):
+            return isinstance(e, N.BinOp) and e.op == _CMP.get(type(op))
+        case ast.Call(func=ast.Name(id="stride")):
+            return isinstance(e, N.StrideExpr)
+        case ast.Call():
+            return isinstance(e, N.Extern)
+        case ast.Constant():
+            return isinstance(e, N.Const)
+    return False

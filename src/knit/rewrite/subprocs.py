@@ -84,20 +84,21 @@ def _check_memories(prim, proc, path, callee, args, where):
                          f"set_memory(p, '{a.name.name}', {p.mem.name()}) first")
 
 
-def replace_all(proc, subs):
-    """Replace every block that matches one of `subs`, in program order."""
+def replace_all(proc, subs, done: list | None = None):
+    """Replace every block that matches one of `subs`, in program order; appends
+    (sub, the block's first statement) to `done` for each replacement."""
     for sub in subs:
         n = len(sub._loopir_proc.body)
         start = 0
         while True:
-            hit = _next_match(proc, sub, n, start)
+            hit = _next_match(proc, sub, n, start, done)
             if hit is None:
                 break
             proc, start = hit
     return proc
 
 
-def _next_match(proc, sub, n, start):
+def _next_match(proc, sub, n, start, done=None):
     paths = list(P.stmt_paths(proc._loopir_proc))
     for k in range(start, len(paths)):
         path, _ = paths[k]
@@ -107,9 +108,12 @@ def _next_match(proc, sub, n, start):
             continue
         cur = C.BlockCursor(proc, parent, field, i, i + n)
         try:
-            return replace(proc, cur, sub), k + 1
+            new = replace(proc, cur, sub)
         except SchedulingError:
             continue
+        if done is not None:
+            done.append((sub, block[i]))
+        return new, k + 1
     return None
 
 

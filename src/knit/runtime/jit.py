@@ -30,7 +30,7 @@ import threading
 from knit.errors import CompileError, InternalError
 from knit.ir import nodes as N
 
-OPT_FLAGS = ("-O3", "-march=native")  # the default; compile(flags=...) replaces them
+OPT_FLAGS = ("-O3", "-march=native")  # the default; flags= replaces, extra_flags= adds
 # The flags that give knit's C its meaning (docs/semantics.md#c-build), added after the
 # optimisation flags for gcc and clang; gcc also gets its own, and then no longer
 # needs the `optimize` pragma knit's C carries for users who build it themselves.
@@ -55,20 +55,24 @@ def compiler_command(cc: str | None = None) -> list[str]:
     return shlex.split(cc or os.environ.get("CC") or "cc")
 
 
-def compile_proc(proc: N.Proc, cc: str | None = None, flags=None):
+def compile_proc(proc: N.Proc, cc: str | None = None, flags=None, extra_flags=None):
     """A Python callable running `proc`'s generated C.
 
-    `cc` overrides the compiler (default `$CC`, then `cc`); `flags` (a list, or a string
-    split like a shell would) replaces the optimisation flags (default `-O3
-    -march=native`); `-fPIC -shared`, `-fopenmp` when the proc has a `par` loop, and the
-    flags that fix the C's meaning (`build_flags`) are always added. Raises
+    `cc` overrides the compiler (default `$CC`, then `cc`). `flags` (a list, or a string
+    split like a shell would) *replaces* the optimisation flags (default `-O3
+    -march=native`; without `-march=native` or `-mavx2`, code calling AVX2 or AVX-512
+    instructions does not compile); `extra_flags` *adds* flags after them, keeping the
+    defaults (`extra_flags=["-funroll-loops"]`). `-fPIC -shared`, the flags that fix the
+    C's meaning (`build_flags`) and, when the proc has a `par` loop, `-fopenmp` are
+    always added: a `par` loop runs on OpenMP's threads, as many as `OMP_NUM_THREADS`
+    says (default: one per core), read once, when OpenMP is first loaded. Raises
     CompileError if the compiler cannot be run, rejects the code or produces no usable
     library (or lacks _Float16 for an f16 proc), and its subclass
     knit.cache.CacheError if the cache directory cannot be used. Safe to call from several threads.
     """
     source, unit = jit_source(proc)
     command = compiler_command(cc)
-    all_flags = [*LIBRARY_FLAGS, *build_flags(command, flags)]
+    all_flags = [*LIBRARY_FLAGS, *build_flags(command, flags, extra_flags)]
     if unit.has_par:
         all_flags.append("-fopenmp")
     lib = load_library(source, command, all_flags, proc.name)
@@ -91,20 +95,26 @@ def compiler_kind(command: list[str]) -> str:
     return "other"
 
 
-def build_flags(command: list[str], flags=None) -> list[str]:
+def build_flags(command: list[str], flags=None, extra_flags=None) -> list[str]:
     """The flags knit builds C with (besides `-fPIC -shared`): `flags` (a list or a
-    shell-like string; default OPT_FLAGS), then the ones fixing the C's meaning
-    (docs/semantics.md#c-build) for gcc and clang, last, so they hold whatever `flags`
-    say. For another compiler, `flags` replaces DEFAULT_FLAGS whole."""
-    if isinstance(flags, str):
-        flags = shlex.split(flags)
+    shell-like string; default OPT_FLAGS), then `extra_flags` (the same forms), then the
+    ones fixing the C's meaning (docs/semantics.md#c-build) for gcc and clang, last, so
+    they hold whatever the others say. For another compiler, `flags` replaces
+    DEFAULT_FLAGS whole."""
+    flags, extra = _flag_list(flags), _flag_list(extra_flags) or []
     kind = compiler_kind(command)
     if kind == "other":
-        return list(DEFAULT_FLAGS if flags is None else flags)
-    out = [*(OPT_FLAGS if flags is None else flags), *MEANING_FLAGS]
+        return [*(DEFAULT_FLAGS if flags is None else flags), *extra]
+    out = [*(OPT_FLAGS if flags is None else flags), *extra, *MEANING_FLAGS]
     if kind == "gcc":
         out += GCC_MEANING_FLAGS
     return out
+
+
+def _flag_list(flags) -> list[str] | None:
+    if flags is None:
+        return None
+    return shlex.split(flags) if isinstance(flags, str) else list(flags)
 
 
 def jit_source(proc: N.Proc):
@@ -379,8 +389,8 @@ def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str,
                                "$CC (or pass cc=...) to such a compiler (docs/semantics.md"
                                f"#f16-compilers)\ncommand: {shlex.join(cmd)}\nsource: {c_path}"
                                f"\n{msg}")
-        hint = ""
-        if "-fopenmp" in cmd and "omp" in msg.lower():
+        hint = _flags_hint(cmd, msg)
+        if "-fopenmp" in cmd and _openmp_missing(msg):
             hint = ("\nthe proc has a par loop, so it is built with -fopenmp, and this "
                     "compiler's OpenMP support seems missing (e.g. install libomp-dev for "
                     "clang, or use gcc)")
@@ -390,6 +400,25 @@ def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str,
                            f"{what} (exit status {r.returncode})\ncommand: {shlex.join(cmd)}\n"
                            f"source: {c_path}\n{msg}{hint}")
     return (r.stderr or "") + (r.stdout or "")
+
+
+def _openmp_missing(msg: str) -> bool:
+    """Whether the compiler's errors are about OpenMP itself (not any word with 'omp' in
+    it, such as 'compilation')."""
+    low = msg.lower()
+    return any(w in low for w in ("omp.h", "fopenmp", "libgomp", "libomp", "-lomp",
+                                  "openmp"))
+
+
+def _flags_hint(cmd: list[str], msg: str) -> str:
+    """A hint when the build failed because flags= replaced -march=native."""
+    if "target specific option mismatch" in msg or "requires target feature" in msg \
+            or "needs target feature" in msg:
+        if not any(f.startswith(("-march", "-mavx", "-mfma", "-msse", "-mcpu")) for f in cmd):
+            return ("\nthe code calls vector instructions, but no -march flag was given: "
+                    "compile(flags=...) replaces the default -O3 -march=native; use "
+                    "extra_flags=... to add flags and keep the defaults")
+    return ""
 
 
 def _no_float16(msg: str) -> bool:

@@ -37,18 +37,23 @@ int main(void) {
 
 
 def time_in_c(procedure, sizes: dict, *, reps: int = 10000, trials: int = 5,
-              cc: str | None = None, flags: list[str] | None = None) -> float:
+              cc: str | None = None, flags: list[str] | None = None,
+              extra_flags: list[str] | None = None) -> float:
     """Seconds per call of `procedure` (best of `trials` runs of `reps` calls), with its
     size arguments set from `sizes` and its buffers filled with small values. Built as
-    compile() builds: `cc` defaults to `$CC`, then `cc`; `flags` to `-O3 -march=native`,
-    with the flags fixing the C's meaning added (knit.runtime.jit.build_flags)."""
+    compile() builds: `cc` defaults to `$CC`, then `cc`; `flags` replaces the default
+    `-O3 -march=native`, `extra_flags` adds to it; the flags fixing the C's meaning are
+    added (knit.runtime.jit.build_flags). A procedure with a `par` loop is built with
+    `-fopenmp` and runs on as many threads as `OMP_NUM_THREADS` says (default: one per
+    core) in the timing process, which inherits this process's environment: set it
+    in os.environ before calling to time a given thread count."""
     from knit.backend.c import compile_procs
     from knit.runtime.jit import build_flags, compiler_command
 
     ir: N.Proc = procedure._loopir_proc
     decls, args = _arguments(ir, sizes)
     command = compiler_command(cc)
-    flags = build_flags(command, flags)  # as compile() builds, so the times are its
+    flags = build_flags(command, flags, extra_flags)  # as compile() builds: its times
     with tempfile.TemporaryDirectory() as d:
         compile_procs([procedure], d, "kernel.c", "kernel.h")
         with open(os.path.join(d, "main.c"), "w") as f:

@@ -238,7 +238,30 @@ def bind_expr(proc, expr_cursors, new_name):
         curs = [_expr_cursor(proc, expr_cursors, prim)]
     if not curs or not all(isinstance(c, C.ExprCursor) for c in curs):
         raise SchedulingError(f"{prim}: expected expression cursors or an expression pattern")
+    _check_one_expression(prim, curs, expr_cursors)
     return M.bind_expr(proc, curs, K.check_name(prim, new_name))
+
+
+def _check_one_expression(prim, curs, given) -> None:
+    """One name holds one value: refuse cursors (or a pattern's matches) on different
+    expressions, listing each with where it is."""
+    from knit.cursors.pattern import show
+    from knit.ir.printer import expr_str
+
+    exprs = list(dict.fromkeys(c._node() for c in curs))  # IR compares structurally
+    if len(exprs) == 1:
+        return
+    what = f"the pattern {show(given)} matches" if isinstance(given, str) else \
+        "the cursors point at"
+    alike = len({expr_str(e) for e in exprs}) < len(exprs)
+    raise SchedulingError(
+        f"{prim}: the expressions differ: {' vs '.join(expr_str(e) for e in exprs[:3])} "
+        f"({what} {len(exprs)} different expressions; one new name holds one value)\n"
+        + "".join(f"  {expr_str(e)} at {e.srcinfo}\n" for e in exprs[:6])
+        + ("they read variables of the same name (e.g. the iterators of two loops); "
+           if alike else "")
+        + "bind one at a time: pass one cursor, or the pattern with `#n` for its n-th "
+          "match (from 0)")
 
 
 def _expr_cursor(proc, c, prim):

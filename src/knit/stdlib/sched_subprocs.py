@@ -30,12 +30,78 @@ def replace(proc, block_cursor, subproc, quiet=False):
     return SP.replace(proc, blk, _procedure(prim, subproc))
 
 
-def replace_all(proc, subprocs, mem_aware=True):
+def replace_all(proc, subprocs, mem_aware=True, quiet=False):
     """Replace every block that matches the body of one of `subprocs` (a procedure or a
-    list), in program order; blocks that do not match are left alone."""
-    K.check_proc_arg(proc, "replace_all")
+    list), in program order; blocks that do not match are left alone.
+
+    Says what it did: unless `quiet`, one line on stderr per call (`replace_all: 2
+    blocks replaced in f: mm256_loadu_ps at line 9, ...`), and the list is kept on the
+    result (`Replacements.of(p)`). When nothing matched, warns with
+    knit.errors.NothingReplacedWarning (`quiet` or not): a schedule usually has a step
+    missing then (e.g. the loop was not divided to the instruction's width, or the
+    buffer is not in the instruction's memory). Calls from inside knit stay silent.
+    `mem_aware` is accepted for Exo's signature: memories are always checked."""
+    prim = "replace_all"
+    K.check_proc_arg(proc, prim)
     subs = subprocs if isinstance(subprocs, (list, tuple)) else [subprocs]
-    return SP.replace_all(proc, [_procedure("replace_all", s) for s in subs])
+    subs = [_procedure(prim, s) for s in subs]
+    done: list = []
+    out = SP.replace_all(proc, subs, done)
+    report = Replacements((sub.name(), stmt.srcinfo) for sub, stmt in done)
+    if out is not proc:
+        out._replacements = report
+    if _called_by_user():
+        _tell(prim, proc, subs, report, quiet)
+    return out
+
+
+class Replacements(tuple):
+    """What one `replace_all` call replaced: (instruction name, SrcInfo of the first
+    statement of the block it replaced) pairs, in the order they were replaced."""
+
+    @staticmethod
+    def of(proc) -> Replacements:
+        """The replacements of the replace_all call that returned `proc` (empty for a
+        procedure that replace_all did not return)."""
+        return getattr(proc, "_replacements", Replacements())
+
+    def __str__(self) -> str:
+        by_name: dict = {}
+        for name, src in self:
+            by_name.setdefault(name, []).append(str(src.line))
+        return "; ".join(f"{name} at line{'s' if len(lines) > 1 else ''} {', '.join(lines)}"
+                         for name, lines in by_name.items())
+
+
+def _tell(prim, proc, subs, report, quiet) -> None:
+    import sys
+    import warnings
+
+    from knit.errors import NothingReplacedWarning
+
+    if not report:
+        names = ", ".join(s.name() for s in subs)
+        warnings.warn(f"{prim}: nothing in {proc.name()} matches the body of {names}; the "
+                      "procedure is returned unchanged (print it, and the instruction's body,"
+                      " to compare them: loop extents, memories and operand order must "
+                      "match)", NothingReplacedWarning, stacklevel=4)
+    elif not quiet:
+        n = len(report)
+        print(f"{prim}: {n} block{'s' if n > 1 else ''} replaced in {proc.name()}: {report}",
+              file=sys.stderr)
+
+
+def _called_by_user() -> bool:
+    """Whether the caller (past the trace wrapper) is outside the knit package."""
+    import sys
+
+    from knit import trace
+    from knit.errors import is_internal_frame
+
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename == trace.__file__:
+        frame = frame.f_back
+    return frame is not None and not is_internal_frame(frame)
 
 
 def call_eqv(proc, call_cursor, eqv_proc):
