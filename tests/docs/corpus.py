@@ -50,9 +50,24 @@ def _calls(mod, fn):
     return [dict(zip(keys, values)) for values in itertools.product(*options.values())]
 
 
+def raised_in_primitive(err: BaseException) -> bool:
+    """Whether `err` came out of a public scheduling primitive (its traceback, as raised,
+    passes through the wrapper every primitive has, knit.trace.recorded)."""
+    from knit import trace
+
+    tb = err.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "wrapper" and code.co_filename == trace.__file__:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 @functools.cache
-def corpus_errors() -> tuple[tuple[str, BaseException], ...]:
-    """(case name, the error it raised) for every case of the corpus run here."""
+def corpus_errors() -> tuple[tuple[str, BaseException, bool], ...]:
+    """(case name, the error it raised, whether a primitive raised it) for every case
+    of the corpus run here."""
     checks, mods = _modules()
     seen: list = []
     current = [""]
@@ -60,7 +75,7 @@ def corpus_errors() -> tuple[tuple[str, BaseException], ...]:
     def wrap(original):
         def expect(*args, **kwargs):
             err = original(*args, **kwargs)
-            seen.append((current[0], err))
+            seen.append((current[0], err, raised_in_primitive(err)))
             return err
         return expect
 

@@ -1,13 +1,13 @@
 """Errors point at the user's code: a knit error's traceback, as shown, has no frame
 inside the knit package (issue 13), unless KNIT_TRACEBACK=full.
 
-The corpus is tests/bad_inputs: every case there goes through `expect`, which returns
-the error it caught; this test runs those cases again with `expect` wrapped so that each
-error's formatted traceback is checked too."""
+The corpus is tests/bad_inputs and tests/errors/test_bad_programs.py: every case there
+goes through an `expect`, which returns the error it caught; tests/docs/corpus.py runs
+those cases again with `expect` wrapped so that each error's formatted traceback is
+checked too."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
 import subprocess
@@ -20,7 +20,9 @@ import pytest
 import knit
 from knit.errors import InternalError, KnitError, format_exception
 
-BAD = Path(__file__).resolve().parents[1] / "bad_inputs"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import corpus_errors  # noqa: E402
+
 KNIT_DIR = str(Path(knit.__file__).resolve().parent)
 
 
@@ -29,45 +31,26 @@ def _internal_frames(text: str) -> list[str]:
             if ln.strip().startswith("File ") and KNIT_DIR in ln]
 
 
-def _corpus_modules():
-    sys.path.insert(0, str(BAD))
-    return [importlib.import_module(p.stem) for p in sorted(BAD.glob("test_*.py"))]
-
-
 def test_bad_input_corpus_tracebacks_have_no_knit_frames(monkeypatch):
+    """Every knit error of the corpus (tests/bad_inputs, parametrized cases included,
+    and tests/errors/test_bad_programs.py; see tests/docs/corpus.py), formatted as it
+    is shown, has no frame inside knit and says how to see them."""
     monkeypatch.delenv("KNIT_TRACEBACK", raising=False)
-    mods = _corpus_modules()
-    checks = importlib.import_module("bad_input_checks")
-    original = checks.expect
-    seen: list[BaseException] = []
-
-    def expect(*args, **kwargs):
-        err = original(*args, **kwargs)
-        seen.append(err)
-        return err
-
-    monkeypatch.setattr(checks, "expect", expect)
-    for mod in mods:
-        if hasattr(mod, "expect"):
-            monkeypatch.setattr(mod, "expect", expect)
-    ran = 0
-    for mod in mods:
-        for name, fn in vars(mod).items():
-            if not name.startswith("test_") or not inspect.isfunction(fn):
-                continue
-            if inspect.signature(fn).parameters or hasattr(fn, "pytestmark"):
-                continue  # parametrized, fixtures or marks: pytest runs those
-            fn()
-            ran += 1
-    assert ran > 60 and len(seen) > 60, (ran, len(seen))
-    knit_errors = [e for e in seen if isinstance(e, KnitError)]
-    assert len(knit_errors) > 50
-    for err in knit_errors:
-        assert not isinstance(err, InternalError), err
+    seen = corpus_errors()
+    assert len(seen) > 200, len(seen)
+    knit_errors = [(name, e) for name, e, _ in seen if isinstance(e, KnitError)]
+    assert len(knit_errors) > 150
+    assert {name.split("::")[0] for name, _ in knit_errors} >= {
+        "test_bad_api_args", "test_bad_buffers", "test_bad_call_args", "test_bad_cursors",
+        "test_bad_loops", "test_bad_subprocs", "corpus_bad_programs"}
+    assert any("test_bad_call[" in name or "'case':" in name for name, _ in knit_errors)
+    for name, err in knit_errors:
+        assert not isinstance(err, InternalError), (name, err)
+        assert err.__traceback__ is not None, name  # as raised: knit's frames in it
         text = format_exception(err)
-        assert not _internal_frames(text), text
-        assert str(err).splitlines()[0] in text
-        assert "KNIT_TRACEBACK=full" in text
+        assert not _internal_frames(text), (name, text)
+        assert str(err).splitlines()[0] in text, name
+        assert "KNIT_TRACEBACK=full" in text, name
 
 
 SCRIPT = textwrap.dedent('''

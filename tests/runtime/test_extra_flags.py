@@ -1,0 +1,87 @@
+"""compile(flags=...) replaces the default optimisation flags, extra_flags= adds to
+them (issue 13); a build that fails because flags= dropped -march=native says so, and
+the OpenMP hint is given only for OpenMP errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knit import proc
+from knit.errors import CompileError
+from knit.runtime import jit
+from knit.runtime.jit import MEANING_FLAGS, OPT_FLAGS, build_flags, compiler_command
+from knit.platforms.x86 import AVX2, mm256_loadu_ps, mm256_storeu_ps  # noqa: F401
+from knit.runtime.timing import time_in_c
+
+
+@proc
+def scale(N: size, x: f32[N]):
+    for i in seq(0, N):
+        x[i] = x[i] * 2.0
+
+
+def test_extra_flags_keep_the_defaults():
+    cmd = compiler_command()
+    out = build_flags(cmd, extra_flags=["-funroll-loops"])
+    assert out[:len(OPT_FLAGS)] == list(OPT_FLAGS)
+    assert out.index("-funroll-loops") < out.index(MEANING_FLAGS[0])  # meaning flags last
+    assert build_flags(cmd, extra_flags="-DA=1 -DB=2")[2:4] == ["-DA=1", "-DB=2"]
+    replaced = build_flags(cmd, flags=["-O1"])
+    assert "-march=native" not in replaced and replaced[0] == "-O1"
+    assert build_flags(cmd, ("-O2",), ("-g",))[:2] == ["-O2", "-g"]  # tuples work too
+
+
+def test_compile_with_extra_flags_runs_and_sees_them(monkeypatch):
+    seen = []
+    real = jit.load_library
+    monkeypatch.setattr(jit, "load_library",
+                        lambda src, cmd, flags, *a, **k: seen.append(flags) or
+                        real(src, cmd, flags, *a, **k))
+    f = scale.compile(extra_flags=["-DKNIT_TEST_EXTRA=1"])
+    x = np.arange(4, dtype="f4")
+    f(x=x)
+    assert x.tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert any("-march=native" in fl and "-DKNIT_TEST_EXTRA=1" in fl for fl in seen), seen
+
+
+def test_a_build_failing_for_lack_of_march_says_flags_replaced_it():
+    msg = ("immintrin.h: error: inlining failed in call to 'always_inline' "
+           "'_mm256_fmadd_ps': target specific option mismatch\ncompilation terminated.")
+    hint = jit._flags_hint(["cc", "-O2", "-fopenmp", "x.c"], msg)
+    assert "flags=...) replaces the default -O3 -march=native" in hint
+    assert "extra_flags=" in hint
+    assert jit._flags_hint(["cc", "-O3", "-march=native", "x.c"], msg) == ""
+    # 'compilation' has 'omp' in it: that is not an OpenMP error
+    assert not jit._openmp_missing(msg)
+    assert jit._openmp_missing("fatal error: omp.h: No such file or directory")
+
+
+@proc
+def vcopy(A: f32[8], B: f32[8]):
+    r: f32[8] @ AVX2
+    mm256_loadu_ps(r[0:8], A[0:8])
+    mm256_storeu_ps(B[0:8], r[0:8])
+
+
+def test_compile_of_avx2_code_with_replaced_flags_hints_at_extra_flags():
+    """The trap of issue 13: flags=["-fopenmp"] dropped -march=native, gcc failed on the
+    intrinsics, and the hint blamed OpenMP."""
+    with pytest.raises(CompileError) as info:
+        vcopy.compile(flags=["-O2", "-fopenmp"])
+    msg = str(info.value)
+    assert "compile(flags=...) replaces the default -O3 -march=native" in msg
+    assert "OpenMP support seems missing" not in msg
+    A, B = np.arange(8, dtype="f4"), np.zeros(8, "f4")
+    f = vcopy.compile(extra_flags=["-fopenmp"])  # the defaults kept: it builds
+    if " avx2" not in Path("/proc/cpuinfo").read_text():
+        pytest.skip("built; this CPU has no AVX2 to run it")
+    f(A=A, B=B)
+    assert B.tolist() == A.tolist()
+
+
+def test_time_in_c_takes_extra_flags():
+    t = time_in_c(scale, {"N": 64}, reps=10, trials=1, extra_flags=["-DKNIT_TEST_EXTRA=1"])
+    assert t > 0
