@@ -13,13 +13,12 @@ import pytest
 
 from knit import config, proc
 from knit.errors import KnitError, MemoryAccessError, SchedulingError
-from knit.ir.visit import walk_stmts
 from knit.platforms.x86 import AVX2
 from knit.stdlib import scheduling as S
 from knit.trace import PRIMITIVES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs"))
-from corpus import corpus_errors  # noqa: E402
+from corpus import corpus_errors
 
 
 @config

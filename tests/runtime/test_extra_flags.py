@@ -11,9 +11,9 @@ import pytest
 
 from knit import proc
 from knit.errors import CompileError
+from knit.platforms.x86 import AVX2, mm256_loadu_ps, mm256_storeu_ps
 from knit.runtime import jit
 from knit.runtime.jit import MEANING_FLAGS, OPT_FLAGS, build_flags, compiler_command
-from knit.platforms.x86 import AVX2, mm256_loadu_ps, mm256_storeu_ps  # noqa: F401
 from knit.runtime.timing import time_in_c
 
 

@@ -412,12 +412,12 @@ def _openmp_missing(msg: str) -> bool:
 
 def _flags_hint(cmd: list[str], msg: str) -> str:
     """A hint when the build failed because flags= replaced -march=native."""
-    if "target specific option mismatch" in msg or "requires target feature" in msg \
-            or "needs target feature" in msg:
-        if not any(f.startswith(("-march", "-mavx", "-mfma", "-msse", "-mcpu")) for f in cmd):
-            return ("\nthe code calls vector instructions, but no -march flag was given: "
-                    "compile(flags=...) replaces the default -O3 -march=native; use "
-                    "extra_flags=... to add flags and keep the defaults")
+    isa_error = any(s in msg for s in ("target specific option mismatch",
+                                       "requires target feature", "needs target feature"))
+    if isa_error and not any(f.startswith(("-march", "-mavx", "-mfma", "-mcpu")) for f in cmd):
+        return ("\nthe code calls vector instructions, but no -march flag was given: "
+                "compile(flags=...) replaces the default -O3 -march=native; use "
+                "extra_flags=... to add flags and keep the defaults")
     return ""
 
 
