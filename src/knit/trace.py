@@ -420,7 +420,8 @@ def recorded(prim):
             with generating(site):
                 out = prim(proc, *args, **kwargs)
         except KnitError as e:
-            raise add_call_site(e, site)
+            add_call_site(e, site)
+            raise
         finally:
             _state.depth = depth
         new = out[0] if isinstance(out, tuple) and out else out

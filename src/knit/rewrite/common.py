@@ -30,6 +30,8 @@ def refuse(prim: str, where, condition: str, hint: str = "") -> SchedulingError:
     head = f"{src}: {prim}: {condition}" if src is not None and src.line else \
         f"{prim}: {condition}"
     lines = [head]
+    if getattr(src, "generated_by", None):  # code a primitive made: say which
+        lines.append(src.note())
     if isinstance(node, N.Stmt):
         code = stmt_str(node).splitlines()
         shown = code[:6] + (["    ..."] if len(code) > 6 else [])
