@@ -180,20 +180,28 @@ def user_call(prim: str):
 
 def add_call_site(err: BaseException, site) -> BaseException:
     """Make a knit error raised by a primitive name the primitive and the user's call of
-    it (`site`, from `user_call`), as a last line of its message:
-    `(from divide_loop, called at user.py:12:5)`. The first line keeps what it says
-    (the position in object code, when there is one). Sets `err.primitive` and
-    `err.call_site`. Once per error: the outermost primitive call names it."""
+    it (`site`, from `user_call`) on a line of its own,
+    `  (from divide_loop, called at user.py:12:5)` (`from divide_loop, in tile_loops,
+    ...` when a library function called it for the user). The line goes before the
+    hint (`err.hint`, which stays the last line, as rewrite/witness.py keeps it), else
+    last; the first line stays `file:line:col: primitive: what` about the object code.
+    Sets `err.primitive` and `err.call_site`. Once per error: the outermost call."""
     if site is None or not isinstance(err, KnitError) or isinstance(err, InternalError) \
             or getattr(err, "call_site", None) is not None or not err.args \
             or not isinstance(err.args[0], str):
         return err
     call = f"{site.filename}:{site.line}:{site.col + 1}"
-    msg = f"{err.args[0]}\n  (from {site.generated_by}, called at {call})"
+    prim, _, via = site.generated_by.partition(" (in ")
+    line = f"  (from {prim}{', in ' + via.rstrip(')') if via else ''}, called at {call})"
+    msg, hint = err.args[0], getattr(err, "hint", "")
+    if hint and msg.endswith("\n" + hint):
+        msg = f"{msg[:-len(hint) - 1]}\n{line}\n{hint}"
+    else:
+        msg = f"{msg}\n{line}"
     err.args = (msg, *err.args[1:])
     if isinstance(err, SyntaxError):
         err.msg = msg
-    err.primitive, err.call_site = site.generated_by.split(" ", 1)[0], call
+    err.primitive, err.call_site = prim, call
     return err
 
 
