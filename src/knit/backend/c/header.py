@@ -141,6 +141,10 @@ class Unit:
         if mem not in self._mem_code:
             self._mem_code[mem] = mem.global_()
 
+    def used_memories(self) -> list:
+        """The memories the compiled code allocates in or takes buffers in."""
+        return list(self._mem_code)
+
     def add_extern(self, f, ctype: str) -> None:
         key = (f, ctype)
         if key not in self._extern_code:
