@@ -80,7 +80,6 @@ class Memory:
         arguments that knit's JIT runs after every call of a compiled proc using this
         memory, given the loaded library (a ctypes.CDLL). It raises to report an error
         the C recorded during the call. None (the default): nothing to check."""
-        return None
 
     @classmethod
     def write(cls, s, lhs: str, rhs: str) -> str:

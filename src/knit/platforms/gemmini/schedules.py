@@ -36,7 +36,6 @@ from knit.stdlib.scheduling import (
     inline,
     inline_window,
     remove_loop,
-    write_config,
     reorder_loops,
     reorder_stmts,
     repeat,
@@ -44,6 +43,7 @@ from knit.stdlib.scheduling import (
     set_memory,
     simplify,
     unroll_loop,
+    write_config,
 )
 
 old_split = repeat(divide_loop)

@@ -70,11 +70,9 @@ class Simulation:
                  rob_size=32, **compile_kwargs):
         self.kernel = proc.compile(**compile_kwargs)
         self._lib = ctypes.CDLL(self.kernel.library)  # the same handle: dlopen counts
-        try:
-            self._lib.knit_gemmini_begin
-        except AttributeError:
+        if not hasattr(self._lib, "knit_gemmini_begin"):
             raise KnitError(f"{proc.name()} does not use the Gemmini simulator (it calls "
-                            "no Gemmini instruction)") from None
+                            "no Gemmini instruction)")
         self._lib.knit_gemmini_begin.restype = None
         self.set_params(bandwidth=bandwidth, dma_latency=dma_latency,
                         config_cycles=config_cycles, rob_size=rob_size)

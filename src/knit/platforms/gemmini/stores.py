@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from knit import DRAM, instr, proc
 from knit.libs.externs import relu
-from knit.libs.externs import select
 from knit.platforms.gemmini.configs import SIM, ConfigStore, acc_scale, clamp
 from knit.platforms.gemmini.memories import GEMM_ACCUM, GEMM_SCRATCH
 from knit.stdlib.scheduling import make_instr, rename
