@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from knit import DRAM, check_equiv, proc
-from knit.libs.externs import relu, select
+from knit.libs.externs import relu
 from knit.platforms.gemmini import (
     GEMM_ACCUM,
     GEMM_SCRATCH,
@@ -35,6 +35,8 @@ from knit.platforms.gemmini import (
     ConfigLoadAcc,
     ConfigMatmul,
     ConfigStore,
+    acc_scale,
+    clamp,
     config_ld_acc_i32_vector,
     config_ld_i8_id1,
     config_ld_i8_id2,
@@ -89,13 +91,20 @@ def conv_cpu(batch: size, out_dim: size, out_channel: size, kernel_dim: size,
                     for krow in seq(0, kernel_dim):
                         for kcol in seq(0, kernel_dim):
                             for kch in seq(0, in_channel):
-                                res += inp[b, orow + krow, ocol + kcol, kch] * \
-                                    weights[krow, kcol, kch, och]
-                    output[b, orow, ocol, och] = select(
-                        scale * res, -128.0, -128.0, select(127.0, scale * res, 127.0,
-                                                            scale * res))
-                    if act:
-                        output[b, orow, ocol, och] = relu(output[b, orow, ocol, och])
+                                xi: i32
+                                wi: i32
+                                xi = inp[b, orow + krow, ocol + kcol, kch]
+                                wi = weights[krow, kcol, kch, och]
+                                res += xi * wi
+                    src_tmp: i32
+                    src_tmp = res
+                    scaled: f32
+                    acc_scale(src_tmp, scaled, scale)
+                    out: i8
+                    clamp(scaled, out)
+                    if act == True:
+                        out = relu(out)
+                    output[b, orow, ocol, och] = out
 
 
 def pixel_tile(out_dim: int) -> int:
@@ -158,7 +167,9 @@ def naive_conv(batch, out_dim, out_channel, in_channel, kernel_dim=3):
 def scheduled_conv(batch, out_dim, out_channel, in_channel, kernel_dim=3, R=4):
     """R x T x 64 output tiles, block loads, loads ahead, configurations lifted."""
     T, OB = pixel_tile(out_dim), min(4, out_channel // 16)
-    R = max(r for r in range(1, R + 1) if out_dim % r == 0)
+    # R rows per tile; an image of at most 2R rows is one tile of all its rows (7x7:
+    # its weights are loaded once per output block, not once per row)
+    R = out_dim if out_dim <= 2 * R else max(r for r in range(1, R + 1) if out_dim % r == 0)
     p = rename(conv_cpu, f"conv_{out_dim}_{in_channel}_{out_channel}")
     p = p.partial_eval(batch, out_dim, out_channel, kernel_dim, in_channel)
     p = _tile(p, R, T, OB)

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from knit import DRAM, check_equiv, proc
-from knit.libs.externs import relu, select
+from knit.libs.externs import relu
 from knit.platforms.gemmini import (
     GEMM_ACCUM,
     GEMM_SCRATCH,
@@ -31,6 +31,8 @@ from knit.platforms.gemmini import (
     ConfigLoad_id2,
     ConfigMatmul,
     ConfigStore,
+    acc_scale,
+    clamp,
     config_ld_i8_id1,
     config_ld_i8_id2,
     config_matmul,
@@ -75,11 +77,20 @@ def matmul_cpu(N: size, M: size, K: size, scale: f32, act: bool,
             res: i32
             res = 0.0
             for k in seq(0, K):
-                res += A[i, k] * B[k, j]
-            C[i, j] = select(scale * res, -128.0, -128.0,
-                             select(127.0, scale * res, 127.0, scale * res))
-            if act:
-                C[i, j] = relu(C[i, j])
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[k, j]
+                res += a * b
+            src_tmp: i32
+            src_tmp = res
+            scaled: f32
+            acc_scale(src_tmp, scaled, scale)
+            out: i8
+            clamp(scaled, out)
+            if act == True:
+                out = relu(out)
+            C[i, j] = out
 
 
 def _accumulate_in(p, n_lifts: int):

@@ -67,6 +67,21 @@ class Memory:
         return True
 
     @classmethod
+    def is_registers(cls) -> bool:
+        """Whether buffers in it are registers that the C compiler should keep in
+        registers: the C backend then unrolls small constant loops indexing them (so
+        their indices are constants). By default, the memories plain code may not
+        touch; a memory of addressed storage (an accelerator's scratchpad) says no."""
+        return not cls.can_read()
+
+    @classmethod
+    def call_check(cls, library):
+        """For a memory whose C keeps state of its own (a simulator's): a function of no
+        arguments that knit's JIT runs after every call of a compiled proc using this
+        memory, given the loaded library (a ctypes.CDLL). It raises to report an error
+        the C recorded during the call. None (the default): nothing to check."""
+
+    @classmethod
     def write(cls, s, lhs: str, rhs: str) -> str:
         return f"{lhs} = {rhs};"
 

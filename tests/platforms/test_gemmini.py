@@ -108,6 +108,45 @@ def test_missing_configuration_is_a_knit_error():
     assert issubclass(GemminiError, KnitError)
 
 
+def test_a_fault_raises_from_the_compiled_proc_itself():
+    """No helper needed: the memories give knit's JIT a check it runs after each call
+    (Memory.call_check). The fault is cleared once raised, so the next call runs."""
+    @proc
+    def unconfigured(A: i8[16, 64] @ DRAM):
+        a: i8[4, 16, 16] @ GEMM_SCRATCH
+        do_ld_i8_block_id1(16, 4, A, a)
+
+    @proc
+    def configured(A: i8[16, 64] @ DRAM, C: i8[16, 16] @ DRAM):
+        a: i8[16, 16] @ GEMM_SCRATCH
+        ld_i8(16, 16, A[:, 0:16], a)
+        st_i8(16, 16, a, C)
+
+    f = unconfigured.compile()
+    simulate(unconfigured).reset()  # no load configuration left by an earlier test
+    A = np.arange(16 * 64).astype(np.int8).reshape(16, 64)
+    with pytest.raises(GemminiError, match="mvin2 before its configuration"):
+        f(A)
+    with pytest.raises(GemminiError, match="mvin2 before its configuration"):
+        f(A)  # the fault was cleared and is found again, not left standing
+    C = np.zeros((16, 16), np.int8)
+    configured.compile()(A, C)
+    assert (C == A[:, :16]).all()
+
+
+def test_generated_c_is_optimized_and_not_unrolled_over_accelerator_memories():
+    """The scratchpad and accumulator are addressed storage, not registers: the C
+    backend does not unroll loops over them (Memory.is_registers), and the simulator
+    needs no pragma lowering the optimization of the code after it."""
+    from knit.platforms.gemmini.memories import simulator_source
+
+    assert "optimize" not in simulator_source()
+    c = _example("gemmini_matmul").matmul_64x64x64.c_code_str()
+    assert "O0" not in c and "optimize off" not in c
+    assert "#pragma GCC unroll" not in c
+    assert not GEMM_SCRATCH.is_registers() and not GEMM_ACCUM.is_registers()
+
+
 def test_missing_execute_configuration():
     @proc
     def unconfigured(C: i8[16, 16] @ DRAM):

@@ -597,6 +597,40 @@ def test_autolift_alloc_adds_a_dimension_per_loop_the_accesses_use():
     equiv(per_row, checked(r))
 
 
+def test_autolift_alloc_keep_dims_adds_no_dimension_for_a_loop_the_values_ignore():
+    """As Exo (the Gemmini matmul relies on it): with keep_dims, a loop gives a dimension
+    when the buffer's values depend on its variable; `t` holds A[i] whatever j is, so
+    lifting it out of j too is a plain (checked) lift_alloc."""
+    @proc
+    def reuse(n: size, A: f32[n], B: f32[4, n]):
+        for j in seq(0, 4):
+            for i in seq(0, n):
+                t: f32
+                t = A[i]
+                B[j, i] = t * 2.0
+
+    p = autolift_alloc(reuse, "t : _", n_lifts=2, keep_dims=True)
+    assert body(p).startswith("t: f32[n] @ DRAM") and "t[i] = A[i]" in body(p)
+    equiv(reuse, checked(p))
+    q = autolift_alloc(reuse, "t : _", n_lifts=2)  # without keep_dims: no dimension
+    assert body(q).startswith("t: f32 @ DRAM")
+    equiv(reuse, checked(q))
+
+    @proc
+    def counted(n: size, A: f32[n], B: f32[4, n]):
+        for j in seq(0, 4):
+            for i in seq(0, n):
+                t: f32
+                t = A[i]
+                if j > 1:  # whether t is written depends on j: a dimension for j
+                    t = 0.0
+                B[j, i] = t
+
+    r = autolift_alloc(counted, "t : _", n_lifts=2, keep_dims=True)
+    assert body(r).startswith("t: f32[4, n] @ DRAM")
+    equiv(counted, checked(r))
+
+
 def test_autolift_alloc_extends_windows_too():
     @proc
     def bumped(n: size, A: f32[n, 4], B: f32[n, 4]):

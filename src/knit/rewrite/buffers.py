@@ -695,7 +695,11 @@ def autolift_alloc(proc, cur, n_lifts: int, mode: str, size, keep_dims: bool):
             parent_block = P.block_of(proc._loopir_proc, cur._path[:-1], cur._path[-1][0])
             used = any(scope.iter in free_syms(i) for idx, _, _ in
                        indexed_accesses(parent_block, node.name, []) if not
-                       isinstance(idx, N.WindowExpr) for i in idx) or keep_dims
+                       isinstance(idx, N.WindowExpr) for i in idx)
+            # keep_dims (as Exo): also a dimension for a loop the buffer's values
+            # depend on; lifting without one is lift_alloc's checked rewrite
+            if keep_dims and not used:
+                used = scope.iter in _value_deps(scope.body, node.name)
             if used or _depends(parent_block, node.name, scope.iter):
                 extent = size if size is not None else sub(scope.hi, scope.lo)
                 index = sub(var(scope.iter), scope.lo)
@@ -704,6 +708,48 @@ def autolift_alloc(proc, cur, n_lifts: int, mode: str, size, keep_dims: bool):
         proc = lift_alloc(proc, cur, 1, prim)
         cur = C.make_stmt_cursor(proc, parent._path)
     return proc
+
+
+def _value_deps(stmts, buf) -> set:
+    """The names whose values the values stored in `buf` may depend on in `stmts` (as
+    Exo's LoopIR_Dependencies): what its writes' indices and right-hand sides read,
+    what decides whether they run (conditions, loop bounds), transitively. A call is
+    taken to write every buffer it is passed, from all of its arguments."""
+    deps: dict = {}
+    alias: dict = {}
+
+    def add(name, syms):
+        name = alias.get(name, name)
+        deps.setdefault(name, set()).update(syms)
+
+    def visit(block, ctx):
+        for s in block:
+            if isinstance(s, (N.Assign, N.Reduce)):
+                add(s.name, ctx.union(*map(free_syms, (*s.idx, s.rhs))))
+            elif isinstance(s, N.WindowStmt):
+                alias[s.name] = alias.get(s.rhs.name, s.rhs.name)
+                add(s.name, free_syms(s.rhs))
+            elif isinstance(s, N.If):
+                inner = ctx | free_syms(s.cond)
+                visit(s.body, inner)
+                visit(s.orelse, inner)
+            elif isinstance(s, N.For):
+                add(s.iter, free_syms(s.lo) | free_syms(s.hi))
+                visit(s.body, ctx)
+            elif isinstance(s, N.Call):
+                reads = ctx.union(*map(free_syms, s.args))
+                for a in s.args:
+                    if isinstance(a, (N.Read, N.WindowExpr)):
+                        add(a.name, reads)
+
+    visit(stmts, frozenset())
+    seen, todo = set(), [alias.get(buf, buf)]
+    while todo:
+        for d in deps.get(todo.pop(), ()):
+            if d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return seen
 
 
 def _depends(stmts, buf, it) -> bool:

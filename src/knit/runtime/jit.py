@@ -79,7 +79,21 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None, extra_flags=No
     with _config_lock:
         for cfg, c_name in unit.used_configs():
             _bind_config(lib, cfg, c_name)
-    return make_caller(proc, lib, lib._name, command)
+    call = make_caller(proc, lib, lib._name, command)
+    checks = dict.fromkeys(c for m in unit.used_memories()
+                           if (c := m.call_check(lib)) is not None)
+    return _checked(call, list(checks)) if checks else call
+
+
+def _checked(call, checks):
+    """`call`, then each memory's check of what the C recorded (Memory.call_check)."""
+
+    def checked(*args, **kwargs):
+        call(*args, **kwargs)
+        for check in checks:
+            check()
+
+    return functools.update_wrapper(checked, call)  # with its proc, library and plan
 
 
 def compiler_kind(command: list[str]) -> str:

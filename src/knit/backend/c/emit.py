@@ -241,7 +241,7 @@ class ProcEmitter(CallEmitter):
         return False
 
     def register_buffers(self) -> set:
-        """Buffers (and windows of them) in memories plain code may not touch."""
+        """Buffers (and windows of them) in register memories (Memory.is_registers)."""
         if self._regs is None:
             mems = {a.name: a.mem for a in self.proc.args if a.mem is not None}
             for x in walk_stmts(self.proc.body):
@@ -249,7 +249,7 @@ class ProcEmitter(CallEmitter):
                     mems[x.name] = x.mem
                 elif isinstance(x, N.WindowStmt):
                     mems[x.name] = mems.get(x.rhs.name)
-            self._regs = {n for n, m in mems.items() if m is not None and not m.can_read()}
+            self._regs = {n for n, m in mems.items() if m is not None and m.is_registers()}
         return self._regs
 
     # ------------------------------------------------------------ buffers

@@ -28,7 +28,8 @@ def as_ir(p) -> N.Proc:
 
 
 def dependency_order(procs: list[N.Proc]) -> list[N.Proc]:
-    """Every proc reachable through calls, each once, callees before callers."""
+    """Every proc reachable through calls (not through instructions' bodies), each
+    once, callees before callers."""
     order: list[N.Proc] = []
     seen: set[N.Proc] = set()
 
@@ -36,8 +37,9 @@ def dependency_order(procs: list[N.Proc]) -> list[N.Proc]:
         if p in seen:
             return
         seen.add(p)
-        for callee in _callees(p.body):
-            visit(callee)
+        if p.instr is None:  # an instruction's body is its meaning, not code to emit
+            for callee in _callees(p.body):
+                visit(callee)
         order.append(p)
 
     for p in procs:
@@ -140,6 +142,10 @@ class Unit:
     def add_memory(self, mem) -> None:
         if mem not in self._mem_code:
             self._mem_code[mem] = mem.global_()
+
+    def used_memories(self) -> list:
+        """The memories the compiled code allocates in or takes buffers in."""
+        return list(self._mem_code)
 
     def add_extern(self, f, ctype: str) -> None:
         key = (f, ctype)

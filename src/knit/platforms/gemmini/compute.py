@@ -2,10 +2,9 @@
 then compute with A), and its configuration (`config_matmul`, the weight-stationary
 dataflow). `matmul_acc_i8` accumulates into C; `matmul_i8` overwrites it.
 
-The products are of int8 values promoted to int, as C computes them (Exo's bodies copy
-A and B into int32 temporaries first: the same values, but knit's `replace` cannot match
-a body with local buffers yet). Prototypes are written over DRAM and moved with
-`on_accelerator` (see loads.py)."""
+The bodies are Exo's: A and B are copied into int32 temporaries, then multiplied (so
+that `replace` matches the loops of Exo's applications, which are written so).
+Prototypes are written over DRAM and moved with `on_accelerator` (see loads.py)."""
 
 from __future__ import annotations
 
@@ -43,7 +42,11 @@ def _matmul_i8(N: size, M: size, K: size, A: [i8][N, 16] @ DRAM,
         for j in seq(0, M):
             C[i, j] = 0.0
             for k in seq(0, K):
-                C[i, j] += A[i, k] * B[k, j]
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[k, j]
+                C[i, j] += a * b
 
 
 _matmul_i8 = on_accelerator(_matmul_i8, A=GEMM_SCRATCH, B=GEMM_SCRATCH, C=GEMM_ACCUM)
@@ -61,7 +64,11 @@ def _matmul_acc_i8(N: size, M: size, K: size, A: [i8][N, 16] @ DRAM,
     for i in seq(0, N):
         for j in seq(0, M):
             for k in seq(0, K):
-                C[i, j] += A[i, k] * B[k, j]
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[k, j]
+                C[i, j] += a * b
 
 
 _matmul_acc_i8 = on_accelerator(_matmul_acc_i8, A=GEMM_SCRATCH, B=GEMM_SCRATCH, C=GEMM_ACCUM)

@@ -10,7 +10,7 @@
 // Errors (an address outside every allocation, an instruction before its
 // configuration, a bad size) are recorded, not crashed on: the first error's message is
 // kept, and every later instruction does nothing (no memory is touched after a fault).
-// Python reads the message after the call (knit.platforms.gemmini.simulate).
+// knit's JIT reads the message after each call and raises it (GEMM_SCRATCH.call_check).
 //
 // Cycle model (decoupled access/execute, as in Gemmini): three units -- load (mvin),
 // execute (preload/compute) and store (mvout) -- each run their queue in order and in
@@ -646,6 +646,12 @@ GEMMINI_FN void gemmini_extended_compute_preloaded(uint64_t a64, uint64_t bd64, 
 // Exported so that Python can read and reset the state of the library it loaded.
 const char *knit_gemmini_error(void) { return knit_gemmini.error ? knit_gemmini.message : 0; }
 
+// After a fault is reported: instructions run again (the memories keep what they hold).
+void knit_gemmini_clear_error(void) {
+    knit_gemmini.error = 0;
+    knit_gemmini.message[0] = 0;
+}
+
 void knit_gemmini_stats(struct knit_gemmini_stats *out) { *out = knit_gemmini.stats; }
 
 void knit_gemmini_set_params(const struct knit_gemmini_params *p) {
@@ -683,17 +689,5 @@ void knit_gemmini_reset(void) {
     gemmini_init();
     if (had) knit_gemmini.params = p;
 }
-
-// knit's C backend asks the compiler (`#pragma GCC unroll`) to unroll every small
-// constant loop that touches a memory plain code may not touch -- meant for vector
-// registers. The scratchpad and accumulator are not registers, and unrolling all tile
-// loops of a kernel multiplies its size (a ResNet layer took gcc minutes). The code after
-// the simulator is calls into it, so it is compiled without optimization, which makes the
-// compiler ignore those requests. (A backend fix is requested: unroll for registers only.)
-#if defined(__clang__)
-#pragma clang optimize off
-#elif defined(__GNUC__)
-#pragma GCC optimize("O0")
-#endif
 
 #endif  // KNIT_GEMMINI_SIM

@@ -18,10 +18,12 @@ instructions of knit.platforms.gemmini can.
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 
 from knit import Memory
 from knit.libs.memories import MemGenError
+from knit.platforms.gemmini.sim import GemminiError
 
 SIMULATOR = Path(__file__).with_name("gemmini_sim.c")
 
@@ -30,6 +32,28 @@ def simulator_source() -> str:
     """The C simulator, pasted into each C file that uses the accelerator (its text is
     part of the JIT's cache key, so a changed simulator rebuilds every kernel)."""
     return SIMULATOR.read_text()
+
+
+_checks: dict[str, object] = {}  # library path -> its fault check (one per library)
+
+
+def fault_check(library):
+    """After each call of a compiled proc that uses the accelerator (knit's JIT runs
+    this, see Memory.call_check): raise GemminiError if the simulator recorded a fault
+    during the call, and clear it, so that the next call runs its instructions."""
+    if library._name in _checks:
+        return _checks[library._name]
+    error, clear = library.knit_gemmini_error, library.knit_gemmini_clear_error
+    error.restype = ctypes.c_char_p
+    clear.restype = None
+
+    def check():
+        msg = error()
+        if msg:
+            clear()
+            raise GemminiError(f"the Gemmini simulator faulted: {msg.decode()}")
+
+    return _checks.setdefault(library._name, check)
 
 
 def _row_address(prim_type: str, baseptr: str, indices, strides, mem: str) -> str:
@@ -80,6 +104,14 @@ class _Rows(Memory):
     @classmethod
     def can_read(cls) -> bool:
         return False  # only the accelerator's instructions touch its memories
+
+    @classmethod
+    def is_registers(cls) -> bool:
+        return False  # addressed rows: no reason to unroll the loops over them in C
+
+    @classmethod
+    def call_check(cls, library):
+        return fault_check(library)
 
 
 class GEMM_SCRATCH(_Rows):

@@ -4,10 +4,10 @@
     stats = run(A, B, C, scale, act)
     stats.cycles, stats.utilization
 
-`p.compile()` alone runs the simulator too, but cannot see its faults (knit's JIT has no
-hook for a library to check its state after a call): `simulate` resets the statistics
-before each call and, after it, raises `GemminiError` if the simulator recorded a fault
-(nothing is written after a fault), else returns the call's modelled cost.
+`p.compile()` alone runs the simulator too, and raises `GemminiError` from a call in
+which the simulator recorded a fault (nothing is written after a fault): the memories
+give knit's JIT a check to run after each call (`Memory.call_check`). `simulate` also
+resets the statistics before each call and returns the call's modelled cost.
 """
 
 from __future__ import annotations
@@ -70,12 +70,9 @@ class Simulation:
                  rob_size=32, **compile_kwargs):
         self.kernel = proc.compile(**compile_kwargs)
         self._lib = ctypes.CDLL(self.kernel.library)  # the same handle: dlopen counts
-        try:
-            self._error = self._lib.knit_gemmini_error
-        except AttributeError:
+        if not hasattr(self._lib, "knit_gemmini_begin"):
             raise KnitError(f"{proc.name()} does not use the Gemmini simulator (it calls "
-                            "no Gemmini instruction)") from None
-        self._error.restype = ctypes.c_char_p
+                            "no Gemmini instruction)")
         self._lib.knit_gemmini_begin.restype = None
         self.set_params(bandwidth=bandwidth, dma_latency=dma_latency,
                         config_cycles=config_cycles, rob_size=rob_size)
@@ -96,11 +93,7 @@ class Simulation:
 
     def __call__(self, *args, **kwargs) -> Stats:
         self._lib.knit_gemmini_begin()
-        self.kernel(*args, **kwargs)
-        err = self._error()
-        if err:
-            raise GemminiError(f"{self.kernel.proc.name}: the Gemmini simulator faulted: "
-                               f"{err.decode()}")
+        self.kernel(*args, **kwargs)  # raises GemminiError on a fault
         return self.stats()
 
     def stats(self) -> Stats:

@@ -1,19 +1,16 @@
 """Moves out of the accelerator (mvout): scratchpad rows as int8, accumulator rows
 scaled, clamped and optionally ReLU'd to int8 (`st_acc_i8`), or as int32 (`st_acc_i32`).
 
-The store computes, per value, what Exo's `acc_scale` and `clamp` compute: an f32
-product, clamped to [-128, 127] with `select`, converted to int8 as C converts (toward
-zero); then ReLU if `act`. (Exo's body calls `acc_scale` and `clamp` on local buffers;
-knit's `replace` cannot match calls or local buffers yet, so the same arithmetic is
-written out.) `st_acc_i8_v2` is `config_st_acc_i8(...); do_st_acc_i8(...)`.
+The bodies are Exo's: per value, `acc_scale` (an f32 product) and `clamp` (to [-128,
+127] with `select`, then converted to int8 as C converts, toward zero) on temporaries,
+then ReLU if `act`. `st_acc_i8_v2` is `config_st_acc_i8(...); do_st_acc_i8(...)`.
 """
 
 from __future__ import annotations
 
 from knit import DRAM, instr, proc
 from knit.libs.externs import relu
-from knit.libs.externs import select
-from knit.platforms.gemmini.configs import SIM, ConfigStore
+from knit.platforms.gemmini.configs import SIM, ConfigStore, acc_scale, clamp
 from knit.platforms.gemmini.memories import GEMM_ACCUM, GEMM_SCRATCH
 from knit.stdlib.scheduling import make_instr, rename
 
@@ -47,10 +44,15 @@ def st_acc_i8(n: size, m: size, scale: f32, act: bool, src: [i32][n, 16] @ GEMM_
     assert stride(src, 1) == 1
     for i in seq(0, n):
         for j in seq(0, m):
-            dst[i, j] = select(scale * src[i, j], -128.0, -128.0,
-                               select(127.0, scale * src[i, j], 127.0, scale * src[i, j]))
-            if act:
-                dst[i, j] = relu(dst[i, j])
+            src_tmp: i32
+            src_tmp = src[i, j]
+            tmp: f32
+            acc_scale(src_tmp, tmp, scale)
+            tmp2: i8
+            clamp(tmp, tmp2)
+            if act == True:
+                tmp2 = relu(tmp2)
+            dst[i, j] = tmp2
 
 
 @instr(_CONFIG_ST.format(stride="{dst_stride}", act="{act}", scale="*{scale}"), c_global=SIM)
@@ -69,18 +71,24 @@ def do_st_acc_i8(n: size, m: size, src: [i32][n, 16] @ GEMM_ACCUM, dst: [i8][n, 
     assert stride(src, 1) == 1
     for i in seq(0, n):
         for j in seq(0, m):
-            dst[i, j] = select(ConfigStore.scale * src[i, j], -128.0, -128.0,
-                               select(127.0, ConfigStore.scale * src[i, j], 127.0,
-                                      ConfigStore.scale * src[i, j]))
-            if ConfigStore.act:
-                dst[i, j] = relu(dst[i, j])
+            src_tmp: i32
+            src_tmp = src[i, j]
+            tmp: f32
+            cfg_scale: f32  # Exo passes ConfigStore.scale itself; knit's calls take buffers
+            cfg_scale = ConfigStore.scale
+            acc_scale(src_tmp, tmp, cfg_scale)
+            tmp2: i8
+            clamp(tmp, tmp2)
+            if ConfigStore.act == True:
+                tmp2 = relu(tmp2)
+            dst[i, j] = tmp2
 
 
-# st_acc_i8 as configuration + move (a plain proc, for inline). knit's bind_config cannot
-# derive it from st_acc_i8 (the scale is read three times per element, and bind_config
-# binds one read), so it is
-# written out and *declared* equal to st_acc_i8 (unsafe_assert_eq); the tests check
-# that declaration on random and edge inputs (tests/platforms/test_gemmini_instrs.py).
+# st_acc_i8 as configuration + move (a plain proc, for inline). Exo derives it from
+# st_acc_i8 with bind_config; here that would pass `ConfigStore.scale` to acc_scale, and
+# knit's calls take buffers, not config fields. So it is written out and *declared*
+# equal to st_acc_i8 (unsafe_assert_eq); the tests check that declaration on random and
+# edge inputs (tests/platforms/test_gemmini_instrs.py).
 @proc
 def st_acc_i8_v2(n: size, m: size, scale: f32, act: bool, src: [i32][n, 16] @ GEMM_ACCUM,
                  dst: [i8][n, m] @ DRAM):
