@@ -348,13 +348,13 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         p = block_for_caches(p, top, has_pc, mr, nr, blk, threads)
         p = pack_panels(p, top, g, mr, nr, blk, threads, names[top])
         p = call_microkernel(p, top, ref, fast)
-        if threads > 1:
-            p = parallelize(p, top)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
     rows = {r: microkernel(target_name, g.dtype, False, (r, isa.lanes)) for r in (4, 1)}
     masked = {r: masked_kernel(target_name, g.dtype, r) for r in (4, 1)}
     p = edge_columns(p, 3, g, isa.lanes, rows, None if None in masked.values() else masked)
-    if threads > 1:
+    if threads > 1:  # last: a proc with par loops costs every later check more
         p = parallelize_edges(p, g)
+        for top in (0, 1):
+            p = parallelize(p, top)
     return simplify(p)
