@@ -328,19 +328,32 @@ def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     return p
 
 
+# Up to M + N + K = 192 (64 x 64 x 64), a threaded GEMM calls the one-thread kernel: a
+# parallel region costs more than the work it shares (OpenBLAS's cut-off is M N K <= 64^3;
+# knit's conditions are affine, hence the sum)
+SEQUENTIAL_UPTO = 192
+# rows of C per call of the last columns' kernels (then one by one)
+EDGE_ROWS = 8
+
+
 def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
-                  threads: int = 2, shape: tuple[int, int] | None = None) -> Procedure:
+                  threads: int = 2, shape: tuple[int, int] | None = None,
+                  sequential_upto: int = SEQUENTIAL_UPTO) -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
     `shape` the (MR, NR) of the register block; threads > 1 deals each NC block's
     slivers out to that many iterations of one `par` loop (OpenMP; run with
     OMP_NUM_THREADS=threads), and the edges' rows or columns too; threads=1 is
-    sequential C."""
+    sequential C. With threads > 1, problems with M + N + K <= `sequential_upto`, or
+    too few columns to share, call the one-thread kernel instead
+    (`small_runs_sequential`; 0: never)."""
     g = gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
     blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8)
     check_blocking(blk, mr, nr, threads)
+    if threads > 1 and sequential_upto > 0:
+        return small_runs_sequential(p, target_name, blk, threads, shape, sequential_upto)
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     p = cut_edges(p, g, mr, nr, blk.kc)
     names = {0: ("Ap", "Bs"), 1: ("Ap_k", "Bs_k")}
@@ -350,11 +363,36 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         p = call_microkernel(p, top, ref, fast)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
-    rows = {r: microkernel(target_name, g.dtype, False, (r, isa.lanes)) for r in (4, 1)}
-    masked = {r: masked_kernel(target_name, g.dtype, r) for r in (4, 1)}
+    # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
+    # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
+    rows = {r: microkernel(target_name, g.dtype, False, (r, isa.lanes)) for r in (EDGE_ROWS, 1)}
+    masked = {r: masked_kernel(target_name, g.dtype, r) for r in (EDGE_ROWS, 1)}
     p = edge_columns(p, 3, g, isa.lanes, rows, None if None in masked.values() else masked)
     if threads > 1:  # last: a proc with par loops costs every later check more
         p = parallelize_edges(p, g)
         for top in (0, 1):
             p = parallelize(p, top)
     return simplify(p)
+
+
+def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | None,
+                          threads: int, shape: tuple[int, int] | None, upto: int
+                          ) -> Procedure:
+    """`if <small>: p_seq(...) else: p_par(...)`: each branch of the condition moved into
+    a procedure of its own (extract_subproc, which keeps p's asserts) and that procedure
+    scheduled for one thread or for `threads`; the threads are used only where the
+    problem is large enough to share out: M + N + K above `upto` and an NR-column sliver
+    per thread."""
+    from knit.stdlib.sched_subprocs import extract_subproc
+    from knit.stdlib.scheduling import specialize
+
+    g = gemm_parts(p)
+    nr = _isa(target_name, g.dtype, shape).nr
+    small = f"{g.m} + {g.n} + {g.kk} <= {upto} or {g.n} < {threads * nr}"
+    q = specialize(p, p.body()[0], [small])
+    for suffix, th, branch in (("seq", 1, lambda q: q.body()[0].body()),
+                               ("par", threads, lambda q: q.body()[0].orelse())):
+        q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
+        fast = schedule_gemm(plain, target_name, blocking, th, shape, sequential_upto=0)
+        q = call_eqv(q, branch(q)[0], fast)
+    return q
