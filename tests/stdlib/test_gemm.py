@@ -199,6 +199,10 @@ def test_schedule_has_the_blis_structure():
     assert text.count(" in par(") == 2 + 2 + 4  # tiles, K rest; edge rows; edge columns
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
         in text
+    # the next tile's C is prefetched, one line at a time, where a next tile exists
+    assert re.search(r"if 2 \* ic \+ ir \+ 1 < M / 8:\n *prefetch\(C\[16 \* ic \+ 8 \* ir \+ 8, "
+                     r"64 \* jc \+ 32 \* \(2 \* jq \+ jt\):", text) or "prefetch(C[" in text
+    assert text.count("prefetch(C[") == isa.mr * isa.nr // 16
     assert "gemm_ukernel_f32_8xn_masked_avx512" in text  # masked last columns, 8 rows
     assert "gemm_ukernel_f32_1xn_masked_avx512" in text  # ... and the rows left
     assert f"gemm_ukernel_f32_1x{isa.nr}_rows_avx512" in text  # edge rows

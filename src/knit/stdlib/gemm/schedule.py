@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from knit.procedure import Procedure
 from knit.stdlib.gemm.kernels import masked_kernel, microkernel
-from knit.stdlib.gemm.targets import Blocking, _isa, check_blocking, choose_blocking
+from knit.stdlib.gemm.targets import Blocking, _isa, check_blocking, choose_blocking, target
 from knit.stdlib.sched_subprocs import replace as replace_block
 from knit.stdlib.scheduling import (
     call_eqv,
@@ -211,6 +211,31 @@ def call_microkernel(p: Procedure, top: int, ref: Procedure, fast: Procedure) ->
     return call_eqv(p, call, fast)
 
 
+def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
+                       blk: Blocking, threads: int, prefetch) -> Procedure:
+    """Before each microkernel call, prefetch the C tile the next call reads (MR rows
+    below, the same columns): the kernel loads its C tile first thing, and on a large
+    matrix that tile is in L3 or memory while the last KC x MR x NR multiply-adds ran.
+    The call is specialized on `the next tile is inside` so that the prefetched rows
+    are provably inside C (a prefetch is checked as any call), then one prefetch per
+    cache line of the tile (`prefetch`: the target's instruction of one element)."""
+    from knit.stdlib.scheduling import insert_noop_call, specialize
+
+    sliver = f"{threads} * jq + jt" if threads > 1 else "jr"
+    col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
+    line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
+    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")][0]
+    p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + 1 < {g.m} / {mr}"])
+    for r in range(mr):
+        for c in range(0, nr, line):
+            call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")
+                    and s.subproc().name() != prefetch.name()][0]
+            row = f"{blk.mc} * ic + {mr} * ir + {mr + r}"
+            p = insert_noop_call(p, call.before(), prefetch,
+                                 [f"{g.c}[{row}, {col0} + {c}:{col0} + {c + 1}]", 3])
+    return p
+
+
 def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, end: str
                       ) -> Procedure:
     """`for s: B` whose B checks each element against `end` -> for s: if the sliver
@@ -355,12 +380,15 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     if threads > 1 and sequential_upto > 0:
         return small_runs_sequential(p, target_name, blk, threads, shape, sequential_upto)
     ref, fast = microkernel(target_name, g.dtype, True, shape)
+    prefetch = target(target_name).prefetch
     p = cut_edges(p, g, mr, nr, blk.kc)
     names = {0: ("Ap", "Bs"), 1: ("Ap_k", "Bs_k")}
     for top, has_pc in ((0, True), (1, False)):
         p = block_for_caches(p, top, has_pc, mr, nr, blk, threads)
         p = pack_panels(p, top, g, mr, nr, blk, threads, names[top])
         p = call_microkernel(p, top, ref, fast)
+        if prefetch is not None and top == 0:
+            p = prefetch_next_tile(p, top, g, mr, nr, blk, threads, prefetch)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
     # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency

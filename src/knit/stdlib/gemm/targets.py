@@ -32,6 +32,8 @@ class Target:
 
     name: str
     isas: dict = field(default_factory=dict)
+    # prefetch(x[1] window, locality hint): the next C tile is prefetched where one exists
+    prefetch: Procedure | None = None
 
     def isa(self, dtype: str) -> Isa:
         if dtype not in self.isas:
@@ -63,9 +65,9 @@ def _x86_target(name: str, width: int) -> Target:
         # the file, but 8 x 2 ran faster in interleaved runs (Zen 4, f32 and f64: 64^3
         # 0.92x OpenBLAS against 0.69x, 128^3 1.10x against 0.93x): M = 2^k and most
         # sizes leave no edge rows, and 16 chains already hide the multiply-add latency
-        return Target(name, {"f32": isa("f32", 8, 2), "f64": isa("f64", 8, 2)})
+        return Target(name, {"f32": isa("f32", 8, 2), "f64": isa("f64", 8, 2)}, x86.prefetch)
     # 16 registers: 6 x 2 accumulators, 2 of B, 1 broadcast
-    return Target(name, {"f32": isa("f32", 6, 2), "f64": isa("f64", 6, 2)})
+    return Target(name, {"f32": isa("f32", 6, 2), "f64": isa("f64", 6, 2)}, x86.prefetch)
 
 
 def _neon_target() -> Target:
