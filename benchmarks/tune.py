@@ -7,10 +7,9 @@ tuned kernel agrees with NumPy. A second run reads every point from the cache.
 
     .venv/bin/python benchmarks/tune.py [--quiet] [--budget SECONDS] [--no-cache]
 
-GEMM: knit.stdlib.gemm was not on main when this was written, so the blocking tuned
-here is that of examples/gemm_demo.py's GEMM (its hand schedule: i-k-j order, j cut
-into vectors of 8), at a fixed size. Threads: one (no parallel loops; NumPy's BLAS
-uses its own threads, as stated in the table).
+GEMM: the cache blocks (MC, KC, NC) of knit.stdlib.gemm's kernel, one thread, timed at
+512^3; the hand choice is the one schedule_gemm makes from the cache sizes. Threads: one
+(no parallel loops; NumPy's BLAS on one thread, as stated in the table).
 """
 
 from __future__ import annotations
@@ -75,39 +74,42 @@ def blur_numpy(a):
 
 # ---------------------------------------------------------------- GEMM blocking
 
-NG = 256
+NG = 512
 
 
 @proc
-def gemm(N: size, M: size, K: size, A: f32[N, K] @ DRAM, B: f32[K, M] @ DRAM,
-         C: f32[N, M] @ DRAM):
-    for i in seq(0, N):
-        for j in seq(0, M):
+def gemm(M: size, N: size, K: size, A: [f32][M, K] @ DRAM, B: [f32][K, N] @ DRAM,
+         C: [f32][M, N] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for i in seq(0, M):
+        for j in seq(0, N):
             for k in seq(0, K):
                 C[i, j] += A[i, k] * B[k, j]
 
 
+def gemm_target() -> str:
+    return "avx512" if "avx512f" in open("/proc/cpuinfo").read() else "avx2"
+
+
+def gemm_blocked(p, mc: int, kc: int, nc: int):
+    """knit.stdlib.gemm's kernel (one thread) with the cache blocks MC, KC, NC."""
+    from knit.stdlib.gemm import Blocking, schedule_gemm
+
+    return schedule_gemm(p, gemm_target(), Blocking(mc, kc, nc), threads=1)
+
+
 def gemm_hand(p):
-    """examples/gemm_demo.py's schedule: i-k-j order, j cut into vectors of 8."""
-    p = reorder_loops(p, "j k")
-    p = divide_loop(p, "j", 8, ["jo", "ji"], tail="cut")
-    return simplify(p)
+    """The blocks schedule_gemm picks from this machine's cache sizes (hand-tuned: KC
+    measured against its neighbours, see knit.stdlib.gemm.targets.choose_blocking)."""
+    from knit.stdlib.gemm import schedule_gemm
+
+    return schedule_gemm(p, gemm_target(), threads=1)
 
 
-def gemm_blocked(p, bi: int, bj: int, bk: int):
-    """Blocks of bi rows x bj columns of C, bk deep: io ko jo | ii ki ji."""
-    p = reorder_loops(p, "j k")
-    p = divide_loop(p, "j", bj, ["jo", "ji"], perfect=True)
-    p = divide_loop(p, "k", bk, ["ko", "ki"], perfect=True)
-    p = divide_loop(p, "i", bi, ["io", "ii"], perfect=True)
-    p = reorder_loops(p, "ii ko")
-    p = reorder_loops(p, "ki jo")
-    p = reorder_loops(p, "ii jo")
-    return simplify(p)
-
-
-GEMM_SPACE = {"bi": [1, 2, 4, 8, 16], "bj": [8, 16, 32, 64, 128, 256],
-              "bk": [16, 32, 64, 128, 256]}  # 150 points: random, then local search
+# 20 points (exhaustive): MC rows of A in L2, KC deep, NC columns of B in L3
+GEMM_SPACE = {"mc": [128, 256, 512, 768, 1024], "kc": [128, 256, 384, 512], "nc": [4096]}
 
 # ---------------------------------------------------------------- the run
 
@@ -121,13 +123,18 @@ def median_time(f, reps: int = 21) -> float:
     return sorted(ts)[len(ts) // 2]
 
 
-def run_one(name, root, sched, hand, space, sizes, flops, check, numpy_call, args):
-    fixed = root.partial_eval(**sizes)
-    r = knit.tune(sched, space, proc=fixed, proc_args={}, budget=args.budget,
-                  quiet=args.quiet, cache=not args.no_cache)
+def run_one(name, root, sched, hand, space, sizes, flops, check, numpy_call, args,
+            fixed_sizes=True, **tune_args):
+    """fixed_sizes: tune the procedure with its sizes made constants (partial_eval);
+    else the general procedure, timed at `sizes`."""
+    fixed = root.partial_eval(**sizes) if fixed_sizes else root
+    proc_args = {} if fixed_sizes else sizes
+    r = knit.tune(sched, space, proc=fixed, proc_args=proc_args, budget=args.budget,
+                  quiet=args.quiet, cache=not args.no_cache, **tune_args)
     print(f"\n=== {name} {sizes}\n{r}")
     check(r.best.compile())
-    t = time_procedures({"unscheduled": fixed, "hand": hand(fixed), "tuned": r.best}, {})
+    t = time_procedures({"unscheduled": fixed, "hand": hand(fixed), "tuned": r.best},
+                        proc_args)
     t["numpy"] = median_time(numpy_call)
     return name, flops, t, r
 
@@ -169,12 +176,15 @@ def main() -> None:
 
     def check_gemm(f):
         C = np.zeros((NG, NG), "f4")
-        f(A=A, B=B, C=C)
+        f(M=NG, N=NG, K=NG, A=A, B=B, C=C)
         assert np.allclose(C, A @ B, rtol=1e-3), "gemm disagrees"
 
+    # the general kernel (its edges and blocks for any size), timed at NG^3; checked
+    # against the plain loops at sizes that cross a block edge for every point
     rows.append(run_one("gemm", gemm, gemm_blocked, gemm_hand, GEMM_SPACE,
-                        {"N": NG, "M": NG, "K": NG}, 2.0 * NG ** 3, check_gemm,
-                        lambda: A @ B, args))
+                        {"M": NG, "N": NG, "K": NG}, 2.0 * NG ** 3, check_gemm,
+                        lambda: A @ B, args, fixed_sizes=False,
+                        check_sizes={"M": [9, 130], "N": [33, 70], "K": [1, 129]}))
 
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"\n=== summary: GFLOP/s (C kernels single-threaded, timed from C; NumPy from "

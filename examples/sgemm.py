@@ -90,22 +90,30 @@ def schedule_step_by_step(target: str = "avx512"):
         p = G.call_microkernel(p, top, ref, fast)
     show("5. the microkernel called (call_microkernel)", p)
 
-    # 6. Two threads: the jt loop becomes `par`, one OpenMP region per NC block;
-    #    parallelize_loop proves that the threads touch disjoint parts of C and buffers.
-    for top in (0, 1):
-        p = G.parallelize(p, top)
-    show("6. the par loop (parallelize)", p)
-
-    # 7. The edges: rows by 4 x NR and 1 x NR kernels reading A and B in place, columns
-    #    by whole vectors and masked ones, four rows at a time (four FMA chains), then
-    #    one by one; their rows or columns shared by the threads.
+    # 6. The edges: rows by 4 x NR and 1 x NR kernels reading A and B in place, columns
+    #    by whole vectors and masked ones, eight rows at a time (eight FMA chains), then
+    #    one by one.
     p = G.edge_rows(p, 2, g, G.microkernel(target, "f32", False, (4, nr)),
                     G.microkernel(target, "f32", False, (1, nr)))
+    rows = (G.EDGE_ROWS, 1)
     p = G.edge_columns(p, 3, g, isa.lanes,
-                       {r: G.microkernel(target, "f32", False, (r, isa.lanes)) for r in (4, 1)},
-                       {r: G.masked_kernel(target, "f32", r) for r in (4, 1)})
-    p = simplify(G.parallelize_edges(p, g))
-    show("7. the edges: the whole kernel", p, None, 200)
+                       {r: G.microkernel(target, "f32", False, (r, isa.lanes)) for r in rows},
+                       {r: G.masked_kernel(target, "f32", r) for r in rows})
+    show("6. the edges", p, None, 200)
+
+    # 7. Two threads, last (a procedure holding par loops makes every later check
+    #    dearer): the jt loops become `par`, one OpenMP region per NC block, and the
+    #    edges share out their rows or columns; parallelize_loop proves that the threads
+    #    touch disjoint parts of C and buffers.
+    p = G.parallelize_edges(p, g)
+    for top in (0, 1):
+        p = G.parallelize(p, top)
+    p = simplify(p)
+    show("7. the par loops (parallelize)", p)
+
+    # 8. Small problems do not pay for a parallel region: schedule_gemm(threads=2) wraps
+    #    the kernel above and its one-thread twin in `if M + N + K <= 192 or N < 2 NR`
+    #    (small_runs_sequential), each branch an extracted procedure.
     return p
 
 
@@ -123,7 +131,8 @@ def main() -> None:
     t = time.perf_counter()
     fast = schedule_step_by_step()
     took = time.perf_counter() - t
-    assert str(fast) == str(G.schedule_gemm(sgemm, "avx512")), "the steps are schedule_gemm"
+    assert str(fast) == str(G.schedule_gemm(sgemm, "avx512", sequential_upto=0)), \
+        "the steps are schedule_gemm's"
     print(f"\nscheduled in {took:.2f} s (printing included); proven equivalent by its rewrite "
           f"history: {fast.is_eq(sgemm)}")
     knit.check_equiv(sgemm, fast, trials=3, sizes={"M": [3, 15, 29], "N": [5, 33, 70],
@@ -134,7 +143,7 @@ def main() -> None:
         return
 
     one = G.schedule_gemm(sgemm, "avx512", threads=1).compile()
-    two = fast.compile()
+    two = G.schedule_gemm(sgemm, "avx512", threads=2).compile()
     print(f"\n== SGEMM, GFLOP/s (best of 7), NumPy on 1 OpenBLAS thread; load average "
           f"{open('/proc/loadavg').read().split()[:3]} ==")
     print(f"{'M=N=K':>6} {'knit 1T':>8} {'NumPy 1T':>9} {'ratio':>6} {'knit 2T':>8}")

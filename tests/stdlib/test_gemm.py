@@ -77,7 +77,10 @@ def scheduled(target: str, dtype: str, parallel: bool = True, blocks: str = "sma
     key = (target, dtype, parallel, blocks)
     if key not in _SCHEDULED:
         blk = small_blocks(target, dtype) if blocks == "small" else None
-        _SCHEDULED[key] = G.schedule_gemm(PLAIN[dtype], target, blk, 2 if parallel else 1)
+        # (the threaded kernel itself, not the call of the one-thread kernel that small
+        # problems get: test_small_problems_call_the_one_thread_kernel)
+        _SCHEDULED[key] = G.schedule_gemm(PLAIN[dtype], target, blk, 2 if parallel else 1,
+                                          sequential_upto=0)
     return _SCHEDULED[key]
 
 
@@ -177,7 +180,7 @@ def test_microkernels_are_equivalent_in_the_interpreter():
     for name in ("avx512", "avx2", "neon"):
         ref, fast = G.microkernel(name, "f32")
         knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
-    for dtype, rows in (("f32", 1), ("f32", 4), ("f64", 4)):
+    for dtype, rows in (("f32", 1), ("f32", 8), ("f64", 8)):
         ref, fast = G.masked_kernel("avx512", dtype, rows)
         knit.check_equiv(ref, fast, trials=3, compiled=False, interpret=True)
 
@@ -196,7 +199,11 @@ def test_schedule_has_the_blis_structure():
     assert text.count(" in par(") == 2 + 2 + 4  # tiles, K rest; edge rows; edge columns
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
         in text
-    assert "gemm_ukernel_f32_4xn_masked_avx512" in text  # masked last columns, 4 rows
+    # the next tile's C is prefetched, one line at a time, where a next tile exists
+    assert re.search(r"if 2 \* ic \+ ir \+ 1 < M / 8:\n *prefetch\(C\[16 \* ic \+ 8 \* ir \+ 8, "
+                     r"64 \* jc \+ 64 \* jq \+ 32 \* jt:", text)
+    assert text.count("prefetch(C[") == isa.mr * isa.nr // 16
+    assert "gemm_ukernel_f32_8xn_masked_avx512" in text  # masked last columns, 8 rows
     assert "gemm_ukernel_f32_1xn_masked_avx512" in text  # ... and the rows left
     assert f"gemm_ukernel_f32_1x{isa.nr}_rows_avx512" in text  # edge rows
     assert blk.kc == 16
@@ -206,7 +213,7 @@ def test_microkernel_uses_only_registers_and_instructions():
     _, fast = G.microkernel("avx512", "f32")
     text = str(fast)
     assert text.count("mm512_fmadd_ps(") == 1 and "+=" not in text
-    assert "C_reg: f32[14, 2, 16] @ AVX512" in text
+    assert "C_reg: f32[8, 2, 16] @ AVX512" in text
 
 
 def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
@@ -215,14 +222,32 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     assert blk.kc * isa.nr * 4 <= 32 << 10  # a KC x NR sliver of B fits L1
     assert blk.mc * blk.kc * 4 <= 1 << 20  # an MC x KC block of A fits L2
     assert blk.mc % (2 * isa.mr) == 0 and blk.nc % (2 * isa.nr) == 0
-    q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=8, nc=64), threads=1)
-    assert "Ap: f32[2, 8, 14]" in str(q) and "for jc in seq(0, (N + 32) / 64)" in str(q)
+    q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=8, nc=64), threads=1)
+    assert "Ap: f32[2, 8, 8]" in str(q) and "for jc in seq(0, (N + 32) / 64)" in str(q)
 
 
 def test_tensor_arguments_work_too():
     needs("avx512")
     q = G.schedule_gemm(gemm_tensors, "avx512", small_blocks("avx512", "f32"))
     run_against_numpy(q.compile(), "f32", [(29, 70, 33), (1, 1, 1)])
+
+
+def test_small_problems_call_the_one_thread_kernel():
+    needs("avx512")
+    q = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2)
+    isa = G.target("avx512").isa("f32")
+    text = str(q)
+    assert f"if M + N + K <= 192 or N < {2 * isa.nr}:\n        sgemm_seq(M, N, K," in text
+    assert "else:\n        sgemm_par(M, N, K," in text
+    assert q.is_eq(sgemm)
+    seq_, par = (q.find(f"{name}(_)").subproc() for name in ("sgemm_seq", "sgemm_par"))
+    assert " in par(" not in str(seq_) and " in par(" in str(par)
+    # both sides of the condition, and its boundary
+    run_against_numpy(q.compile(), "f32", [(64, 64, 64), (64, 64, 65), (300, 63, 20),
+                                           (40, 64, 89), (200, 100, 150), (1, 1, 1)])
+    report = knit.check_equiv(sgemm, q, trials=3, sizes={"M": [1, 17, 70], "N": [1, 33, 70],
+                                                         "K": [1, 20, 90]})
+    assert report.trials == 3
 
 
 def test_the_par_loop_is_race_checked():
@@ -248,8 +273,8 @@ def test_refuses_bad_targets_and_blocks():
     with pytest.raises(ValueError, match="unknown GEMM target 'sse'"):
         G.schedule_gemm(sgemm, "sse")
     with pytest.raises(ValueError, match="NC of NR x threads = 64"):
-        G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=28, kc=16, nc=32))
-    with pytest.raises(ValueError, match="MC a multiple of MR x threads = 28"):
+        G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=16, nc=32))
+    with pytest.raises(ValueError, match="MC a multiple of MR x threads = 16"):
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64))
     with pytest.raises(ValueError, match="NR must be a multiple of 16"):
         G.schedule_gemm(sgemm, "avx512", shape=(4, 20))

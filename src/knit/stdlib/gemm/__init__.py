@@ -28,7 +28,8 @@ Framework for Rapidly Instantiating BLAS Functionality", 2015):
 The edges are cut off first and kept as loop nests of their own: K % KC in a second pass
 of the same kernel; the last M % MR rows by 4- and 1-row kernels reading A and B in
 place; the last N % NR columns by whole-vector kernels and a masked one (AVX-512; plain
-loops elsewhere). Cache blocks that run past the matrix are guarded (their copies too),
+loops elsewhere), 8 rows at a time. With threads > 1, small problems (M + N + K <= 192,
+or N < 2 NR) call a one-thread twin of the kernel. Cache blocks that run past the matrix are guarded (their copies too),
 so no user array is padded. Cache blocks come from this machine's cache sizes
 (`choose_blocking`) unless given.
 
@@ -46,6 +47,8 @@ from knit.stdlib.gemm.kernels import (
     schedule_microkernel,
 )
 from knit.stdlib.gemm.schedule import (
+    EDGE_ROWS,
+    SEQUENTIAL_UPTO,
     GemmParts,
     block_for_caches,
     call_microkernel,
@@ -57,11 +60,13 @@ from knit.stdlib.gemm.schedule import (
     parallelize,
     parallelize_edges,
     schedule_gemm,
+    small_runs_sequential,
 )
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
 
-__all__ = ["Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
+__all__ = ["EDGE_ROWS", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "cut_edges", "edge_columns",
            "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges",
-           "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel", "target"]
+           "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel",
+           "small_runs_sequential", "target"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from knit.procedure import Procedure
 from knit.stdlib.gemm.kernels import masked_kernel, microkernel
-from knit.stdlib.gemm.targets import Blocking, _isa, check_blocking, choose_blocking
+from knit.stdlib.gemm.targets import Blocking, _isa, check_blocking, choose_blocking, target
 from knit.stdlib.sched_subprocs import replace as replace_block
 from knit.stdlib.scheduling import (
     call_eqv,
@@ -211,6 +211,31 @@ def call_microkernel(p: Procedure, top: int, ref: Procedure, fast: Procedure) ->
     return call_eqv(p, call, fast)
 
 
+def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
+                       blk: Blocking, threads: int, prefetch) -> Procedure:
+    """Before each microkernel call, prefetch the C tile the next call reads (MR rows
+    below, the same columns): the kernel loads its C tile first thing, and on a large
+    matrix that tile is in L3 or memory while the last KC x MR x NR multiply-adds ran.
+    The call is specialized on `the next tile is inside` so that the prefetched rows
+    are provably inside C (a prefetch is checked as any call), then one prefetch per
+    cache line of the tile (`prefetch`: the target's instruction of one element)."""
+    from knit.stdlib.scheduling import insert_noop_call, specialize
+
+    sliver = f"{threads} * jq + jt" if threads > 1 else "jr"
+    col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
+    line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
+    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")][0]
+    p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + 1 < {g.m} / {mr}"])
+    for r in range(mr):
+        for c in range(0, nr, line):
+            call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")
+                    and s.subproc().name() != prefetch.name()][0]
+            row = f"{blk.mc} * ic + {mr} * ir + {mr + r}"
+            p = insert_noop_call(p, call.before(), prefetch,
+                                 [f"{g.c}[{row}, {col0} + {c}:{col0} + {c + 1}]", 3])
+    return p
+
+
 def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, end: str
                       ) -> Procedure:
     """`for s: B` whose B checks each element against `end` -> for s: if the sliver
@@ -328,33 +353,74 @@ def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     return p
 
 
+# Up to M + N + K = 192 (64 x 64 x 64), a threaded GEMM calls the one-thread kernel: a
+# parallel region costs more than the work it shares (OpenBLAS's cut-off is M N K <= 64^3;
+# knit's conditions are affine, hence the sum)
+SEQUENTIAL_UPTO = 192
+# rows of C per call of the last columns' kernels (then one by one)
+EDGE_ROWS = 8
+
+
 def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
-                  threads: int = 2, shape: tuple[int, int] | None = None) -> Procedure:
+                  threads: int = 2, shape: tuple[int, int] | None = None,
+                  sequential_upto: int = SEQUENTIAL_UPTO) -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
     `shape` the (MR, NR) of the register block; threads > 1 deals each NC block's
     slivers out to that many iterations of one `par` loop (OpenMP; run with
     OMP_NUM_THREADS=threads), and the edges' rows or columns too; threads=1 is
-    sequential C."""
+    sequential C. With threads > 1, problems with M + N + K <= `sequential_upto`, or
+    too few columns to share, call the one-thread kernel instead
+    (`small_runs_sequential`; 0: never)."""
     g = gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
     blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8)
     check_blocking(blk, mr, nr, threads)
+    if threads > 1 and sequential_upto > 0:
+        return small_runs_sequential(p, target_name, blk, threads, shape, sequential_upto)
     ref, fast = microkernel(target_name, g.dtype, True, shape)
+    prefetch = target(target_name).prefetch
     p = cut_edges(p, g, mr, nr, blk.kc)
     names = {0: ("Ap", "Bs"), 1: ("Ap_k", "Bs_k")}
     for top, has_pc in ((0, True), (1, False)):
         p = block_for_caches(p, top, has_pc, mr, nr, blk, threads)
         p = pack_panels(p, top, g, mr, nr, blk, threads, names[top])
         p = call_microkernel(p, top, ref, fast)
-        if threads > 1:
-            p = parallelize(p, top)
+        if prefetch is not None and top == 0:
+            p = prefetch_next_tile(p, top, g, mr, nr, blk, threads, prefetch)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
-    rows = {r: microkernel(target_name, g.dtype, False, (r, isa.lanes)) for r in (4, 1)}
-    masked = {r: masked_kernel(target_name, g.dtype, r) for r in (4, 1)}
+    # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
+    # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
+    rows = {r: microkernel(target_name, g.dtype, False, (r, isa.lanes)) for r in (EDGE_ROWS, 1)}
+    masked = {r: masked_kernel(target_name, g.dtype, r) for r in (EDGE_ROWS, 1)}
     p = edge_columns(p, 3, g, isa.lanes, rows, None if None in masked.values() else masked)
-    if threads > 1:
+    if threads > 1:  # last: a proc with par loops costs every later check more
         p = parallelize_edges(p, g)
+        for top in (0, 1):
+            p = parallelize(p, top)
     return simplify(p)
+
+
+def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | None,
+                          threads: int, shape: tuple[int, int] | None, upto: int
+                          ) -> Procedure:
+    """`if <small>: p_seq(...) else: p_par(...)`: each branch of the condition moved into
+    a procedure of its own (extract_subproc, which keeps p's asserts) and that procedure
+    scheduled for one thread or for `threads`; the threads are used only where the
+    problem is large enough to share out: M + N + K above `upto` and an NR-column sliver
+    per thread."""
+    from knit.stdlib.sched_subprocs import extract_subproc
+    from knit.stdlib.scheduling import specialize
+
+    g = gemm_parts(p)
+    nr = _isa(target_name, g.dtype, shape).nr
+    small = f"{g.m} + {g.n} + {g.kk} <= {upto} or {g.n} < {threads * nr}"
+    q = specialize(p, p.body()[0], [small])
+    for suffix, th, branch in (("seq", 1, lambda q: q.body()[0].body()),
+                               ("par", threads, lambda q: q.body()[0].orelse())):
+        q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
+        fast = schedule_gemm(plain, target_name, blocking, th, shape, sequential_upto=0)
+        q = call_eqv(q, branch(q)[0], fast)
+    return q
