@@ -305,9 +305,6 @@ class Parser:
         if typ.is_control():
             raise self.err(s.annotation, f"cannot allocate {tc.an(typ)} variable",
                            "only data buffers (f32, f32[N], ...) are allocated")
-        if typ == T.R:
-            raise self.err(s.annotation, "cannot allocate a buffer of the generic type R",
-                           "choose a precision such as f32")
         sym = self.declare(s.target.id, typ, mem, s.target)
         return N.Alloc(sym, typ, mem, self.at(s))
 
@@ -439,7 +436,7 @@ class Parser:
 
     def check_elem_and_mem(self, e, param, where):
         elem = e.type.basetype()
-        if param.type.basetype() != T.R and elem != param.type.basetype():
+        if not T.holds(param.type.basetype(), elem):
             raise KnitTypeError(e.srcinfo, f"{where} holds {param.type.basetype()}, got "
                                 f"{elem} data")
         mem = self.mems.get(e.name, DRAM)

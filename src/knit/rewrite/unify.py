@@ -106,7 +106,7 @@ class _Unifier:
         """The block allocates what the body does: same element type and rank, and the
         dimensions unify (solving sizes); from now on y's name stands for x's."""
         ex, ey = x.type.basetype(), y.type.basetype()
-        if ex != T.R and ex != ey:
+        if not T.holds(ex, ey):
             raise UnifyError(f"the body's '{x.name.name}' holds {ex} but the block's "
                              f"'{y.name.name}' holds {ey}")
         dx, dy = x.type.shape(), y.type.shape()
@@ -245,7 +245,7 @@ class _Unifier:
                              "block allocates: the call, outside the block, cannot see it")
         param = self.params[pname]
         elem = param.type.basetype()
-        if elem != T.R and elem != btype:
+        if not T.holds(elem, btype):
             raise UnifyError(f"'{pname.name}' holds {elem} but '{bname.name}' holds {btype}")
         self.accesses.setdefault(pname, []).append((tuple(pidx), bname, tuple(bidx)))
         self.access_ranges.setdefault(pname, []).append(tuple(self.ranges))

@@ -192,6 +192,8 @@ class _Param:
             self.kind = "scalar" if typ.is_real() else typ.kind
         if typ.basetype().np_dtype is not None:
             self.dtype = np.dtype(typ.basetype().np_dtype)
+        elif typ.basetype().name == "R":  # generic R data is float, as C compiles it
+            self.dtype = np.dtype("float32")
 
     def expects(self) -> str:
         if self.kind in ("tensor", "scalar"):
