@@ -449,7 +449,7 @@ def _c_run(k: int, p: Procedure, values: dict) -> list[str]:
                    f'for (int q = 0; q < {arr.size}; q++) printf(" %a", (double) {var}[q]);',
                    'printf("\\n");']
         call.append(var)
-    body = [*decls, f"{p.name()}({', '.join(call)});", *prints]
+    body = [*decls, f"{p.name()}(NULL, {', '.join(call)});", *prints]  # Exo ABI: ctxt first
     return ["{", *("    " + line for line in body), "}"]
 
 
