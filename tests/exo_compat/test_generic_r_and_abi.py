@@ -143,3 +143,39 @@ def test_knit_abi_on_request_and_ctxt_named_parameter():
 
     c, h = compile_procs_to_strings([uses_ctxt_name], "u.h")
     assert "void uses_ctxt_name(void *ctxt, float* restrict ctxt_1)" in c
+
+
+# ------------------------------------------- instruction-only memories in plain code
+
+from knit.errors import MemoryAccessError  # noqa: E402
+from knit.platforms.x86 import AVX2, mm256_loadu_ps, mm256_storeu_ps  # noqa: E402
+from knit.stdlib.scheduling import replace  # noqa: E402
+
+
+@proc  # a prototype: plain code on AVX2 registers is accepted as a definition
+def through_register(x: f32[8], y: f32[8]):
+    v: f32[8] @ AVX2
+    for i in seq(0, 8):
+        v[i] = x[i]
+    for i in seq(0, 8):
+        y[i] = v[i]
+
+
+def test_plain_code_on_registers_is_refused_where_c_is_generated():
+    with pytest.raises(MemoryAccessError, match="'v' lives in AVX2, which only "
+                       "instructions may read or write"):
+        through_register.c_code_str()
+
+
+def test_prototype_becomes_compilable_after_replace():
+    p = replace(through_register, "for i in _: _ #0", mm256_loadu_ps)
+    p = replace(p, "for i in _: _ #0", mm256_storeu_ps)
+    assert "mm256_loadu_ps(v[0:8], x[0:8])" in str(p)
+    x = np.arange(8, dtype=np.float32)
+    y0, y1, y2 = (np.zeros(8, np.float32) for _ in range(3))
+    through_register.interpret(x, y0)  # the prototype has a meaning: v is an array
+    p.interpret(x, y1)
+    p.compile()(x, y2)
+    np.testing.assert_array_equal(y0, x)
+    np.testing.assert_array_equal(y1, x)
+    np.testing.assert_array_equal(y2, x)
