@@ -265,9 +265,10 @@ def test_window_passed_to_dense_param():
             pass
 
         @proc
-        def f(A: f32[8]):
-            g(A[0:4])  # ERROR
-    expect(define, KnitTypeError, "is a dense tensor; cannot pass a window")
+        def f(A: f32[8, 8]):
+            g(A[0:4, 0])  # ERROR  (a column: not contiguous)
+    expect(define, KnitTypeError, "is a dense tensor; cannot pass a window that is not one "
+           "contiguous block of a dense buffer")
 
 
 def test_config_field_of_wrong_type():

@@ -421,9 +421,10 @@ class Parser:
             if not e.type.is_tensor():
                 raise KnitTypeError(e.srcinfo, f"{where} is a tensor {ptyp}, got a "
                                     f"{e.type} value")
-            if not ptyp.is_win() and e.type.is_win():
+            if not ptyp.is_win() and e.type.is_win() and not self.contiguous(e):
                 raise KnitTypeError(e.srcinfo, f"{where} is a dense tensor; cannot pass a "
-                                    "window", f"declare the parameter as a window "
+                                    "window that is not one contiguous block of a dense "
+                                    "buffer", f"declare the parameter as a window "
                                     f"[{ptyp.elem}][...]")
             if len(e.type.shape()) != len(ptyp.shape()):
                 raise KnitTypeError(e.srcinfo, f"{where} has {len(ptyp.shape())} "
@@ -445,6 +446,25 @@ class Parser:
             raise KnitTypeError(e.srcinfo, f"{where} lives in {param.mem.name()}, but "
                                 f"'{e.name.name}' lives in {mem.name()}",
                                 "move the buffer with set_memory or stage it with stage_mem")
+
+    def contiguous(self, e) -> bool:
+        """Whether a window expression is one row-major block of a dense buffer, so a
+        dense-tensor parameter (which assumes row-major strides of its own shape) may
+        take it, as Exo allows: after its first interval, every dimension is taken
+        whole (`A[i, 2:4, 0:N]` of `A: f32[M, K, N]`). Windows of windows are not."""
+        from knit.ir.printer import expr_str
+
+        root = self.types.get(e.name) if isinstance(e, N.WindowExpr) else None
+        if root is None or not root.is_tensor() or root.is_win():
+            return False
+        first = next((k for k, a in enumerate(e.idx) if isinstance(a, N.Interval)), None)
+        if first is None:
+            return False
+        for a, d in list(zip(e.idx, root.shape()))[first + 1:]:
+            if not (isinstance(a, N.Interval) and expr_str(a.lo) == "0"
+                    and expr_str(a.hi) == expr_str(d)):
+                return False
+        return True
 
     def full_window(self, e: N.Read) -> N.WindowExpr:
         zero = N.Const(0, T.INT, e.srcinfo)
