@@ -79,6 +79,8 @@ def _stmt(s, memo):
             return s.with_(lo=_expr(s.lo), hi=_expr(s.hi), body=_block(s.body, memo))
         case N.Alloc():
             return s.with_(type=_type(s.type))
+        case N.Call() if s.f.instr is not None:  # an instruction's R parameter is a
+            return s.with_(args=tuple(map(_expr, s.args)))  # template hole: any data
         case N.Call():
             _check_call(s)
             return s.with_(f=r_as_f32(s.f, memo), args=tuple(map(_expr, s.args)))
@@ -112,6 +114,6 @@ def _uses_r(proc: N.Proc) -> bool:
             return True
         if isinstance(s, (N.Assign, N.Reduce)) and s.type == T.R:
             return True
-        if isinstance(s, N.Call) and _uses_r(s.f):
+        if isinstance(s, N.Call) and s.f.instr is None and _uses_r(s.f):
             return True
     return False
