@@ -58,9 +58,9 @@ MAIN_C = """
 int main(void) {
     float x[4] = {1, 2, 3, 4};
     float k = 0.5f, out = -1;
-    set_scale(&k);
-    scaled_sum(4, x, &out);
-    doubled(4, x);
+    set_scale(NULL, &k);  /* Exo's ABI: a context first */
+    scaled_sum(NULL, 4, x, &out);
+    doubled(NULL, 4, x);
     printf("%g %g %g %g %g\\n", out, x[0], x[1], x[2], x[3]);
     return 0;
 }

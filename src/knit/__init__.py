@@ -41,15 +41,19 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'knit' has no attribute {name!r}")
 
 
-def compile_procs(procs, directory, c_file: str, h_file: str) -> None:
-    """Write the C code of `procs` (and what they call) to directory/c_file and h_file."""
+def compile_procs(procs, directory, c_file: str, h_file: str, *, ctxt: bool = True
+                  ) -> None:
+    """Write the C code of `procs` (and what they call) to directory/c_file and h_file;
+    each function takes Exo's `void *ctxt` first unless `ctxt=False`."""
     from knit.backend.c import compile_procs as _impl
 
-    _impl(procs, directory, c_file, h_file)
+    _impl(procs, directory, c_file, h_file, ctxt=ctxt)
 
 
-def compile_procs_to_strings(procs, h_file_name: str) -> tuple[str, str]:
-    """The C source and header text of `procs`, as a (c, h) pair."""
+def compile_procs_to_strings(procs, h_file_name: str, *, ctxt: bool = True
+                             ) -> tuple[str, str]:
+    """The C source and header text of `procs`, as a (c, h) pair; each function takes
+    Exo's `void *ctxt` first unless `ctxt=False`."""
     from knit.backend.c import compile_procs_to_strings as _impl
 
-    return _impl(procs, h_file_name)
+    return _impl(procs, h_file_name, ctxt=ctxt)

@@ -31,9 +31,11 @@ def both(x: f32[1]):
 def test_static_callees_with_the_same_name_are_renamed(tmp_path):
     c, h = compile_procs_to_strings([both], "t.h")
     assert strict_compile("gcc", c, h, "t.h", tmp_path).returncode == 0
-    assert "static void helper(float* restrict x) {\n    x[0] += 1.0f;" in c
-    assert "static void helper_1(float* restrict x) {\n    x[0] += 2.0f;" in c
-    assert "    helper(x);\n    helper_1(x);" in c
+    assert "static void helper(void *ctxt, float* restrict x) {\n    (void) ctxt;\n" \
+        "    x[0] += 1.0f;" in c
+    assert "static void helper_1(void *ctxt, float* restrict x) {\n    (void) ctxt;\n" \
+        "    x[0] += 2.0f;" in c
+    assert "    helper(ctxt, x);\n    helper_1(ctxt, x);" in c
     x = np.zeros(1, np.float32)
     both.compile()(x)
     assert x[0] == 3.0
@@ -63,16 +65,22 @@ def test_a_callee_named_like_a_c_keyword_is_renamed():
         double(x)
 
     c, _ = compile_procs_to_strings([caller], "t.h")
-    assert "static void double_1(" in c and "    double_1(x);" in c
+    assert "static void double_1(" in c and "    double_1(ctxt, x);" in c
 
 
-def test_generic_r_arguments_are_refused():
+def test_generic_r_data_passed_as_f64_is_refused():
+    """R is compiled as float: an R parameter cannot take f64 data in C."""
     @proc
     def generic(x: R[4]):
         x[0] = 1.0
 
-    with pytest.raises(KnitTypeError, match="generic type R") as info:
-        generic.c_code_str()
+    @proc
+    def caller(y: f64[4]):
+        generic(y)
+
+    with pytest.raises(KnitTypeError, match="argument 'x' of generic has the generic type "
+                       "R, compiled as float, but gets f64 data") as info:
+        caller.c_code_str()
     assert "test_codegen_errors.py:" in str(info.value)
 
 

@@ -206,11 +206,6 @@ def test_set_precision_f99():
            "set_precision: unknown precision 'f99'")
 
 
-def test_set_precision_generic_real():
-    expect(lambda: set_precision(staged, "t", "R"), SchedulingError,
-           "set_precision: unknown precision 'R'")
-
-
 def test_set_window_on_an_allocation():
     expect(lambda: set_window(staged, "t"), SchedulingError,
            "set_window: only arguments can be windows")

@@ -20,6 +20,14 @@ class REGS(Memory):
     def can_read(cls) -> bool:
         return False
 
+    @classmethod
+    def alloc(cls, new_name, prim_type, shape, srcinfo):
+        return f"{prim_type} {new_name}[{' * '.join(shape) or 1}];"
+
+    @classmethod
+    def free(cls, new_name, prim_type, shape, srcinfo):
+        return ""
+
 
 @config
 class Cfg:
@@ -257,9 +265,10 @@ def test_window_passed_to_dense_param():
             pass
 
         @proc
-        def f(A: f32[8]):
-            g(A[0:4])  # ERROR
-    expect(define, KnitTypeError, "is a dense tensor; cannot pass a window")
+        def f(A: f32[8, 8]):
+            g(A[0:4, 0])  # ERROR  (a column: not contiguous)
+    expect(define, KnitTypeError, "is a dense tensor; cannot pass a window that is not one "
+           "contiguous block of a dense buffer")
 
 
 def test_config_field_of_wrong_type():
@@ -526,8 +535,9 @@ def test_register_read_in_plain_code():
         def f(A: f32[8] @ DRAM, r: f32[8] @ REGS):
             for i in seq(0, 8):
                 A[i] = r[i]  # ERROR
-    expect(define, MemoryAccessError, "cannot read 'r' here: it lives in REGS, which only "
-           "instructions may access")
+        f.c_code_str()  # refused where C is generated, as in Exo
+    expect(define, MemoryAccessError, "'r' lives in REGS, which only instructions may read "
+           "or write")
 
 
 def test_register_reduce_in_plain_code():
@@ -537,7 +547,8 @@ def test_register_reduce_in_plain_code():
             acc: f32[8] @ REGS
             for i in seq(0, 8):
                 acc[i] += A[i]  # ERROR
-    expect(define, MemoryAccessError, "cannot reduce into 'acc'")
+        f.c_code_str()
+    expect(define, MemoryAccessError, "'acc' lives in REGS, which only instructions")
 
 
 def test_register_write_through_window():
@@ -547,7 +558,8 @@ def test_register_write_through_window():
             acc: f32[2, 8] @ REGS
             w = acc[1, 0:8]
             w[0] = 0.0  # ERROR
-    expect(define, MemoryAccessError, "cannot write to 'w'")
+        f.c_code_str()
+    expect(define, MemoryAccessError, "'w' lives in REGS, which only instructions")
 
 
 def test_unproven_precondition():

@@ -128,22 +128,25 @@ def test_register_of_the_wrong_width_is_refused_when_compiling():
 
 
 def test_plain_code_cannot_read_a_register():
-    with pytest.raises(MemoryAccessError, match="cannot read 'v'.*AVX2"):
-        @proc
-        def reads_register(x: f32[8] @ DRAM):
-            v: f32[8] @ AVX2
-            mm256_setzero_ps(v)
-            for i in seq(0, 8):
-                x[i] = v[i]
+    @proc  # accepted as a definition (as in Exo); refused where C is generated
+    def reads_register(x: f32[8] @ DRAM):
+        v: f32[8] @ AVX2
+        mm256_setzero_ps(v)
+        for i in seq(0, 8):
+            x[i] = v[i]
+    with pytest.raises(MemoryAccessError, match="'v' lives in AVX2, which only instructions"):
+        reads_register.c_code_str()
 
 
 def test_plain_code_cannot_write_a_register():
-    with pytest.raises(MemoryAccessError, match="cannot write to 'v'.*AVX512"):
-        @proc
-        def writes_register(x: f32[16] @ DRAM):
-            v: f32[16] @ AVX512
-            for i in seq(0, 16):
-                v[i] = x[i]
+    @proc  # accepted as a definition (as in Exo); refused where C is generated
+    def writes_register(x: f32[16] @ DRAM):
+        v: f32[16] @ AVX512
+        for i in seq(0, 16):
+            v[i] = x[i]
+    with pytest.raises(MemoryAccessError, match="'v' lives in AVX512, which only "
+                       "instructions"):
+        writes_register.c_code_str()
 
 
 def test_unit_stride_is_required():

@@ -109,7 +109,7 @@ def driver_for(p, calls: list[dict], seed: int = 1) -> str:
                                          indent="        ")
         shown = ", ".join(f"{n} = {v}" for n, v in sizes.items())
         blocks.append(f"    {{  /* {shown} */\n{decls}\n"
-                      f"        {p.name()}({', '.join(args)});\n{frees}\n    }}")
+                      f"        {p.name()}(NULL, {', '.join(args)});\n{frees}\n    }}")
     return _DRIVER % ("\n".join(blocks), OK)
 
 

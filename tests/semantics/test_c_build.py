@@ -47,7 +47,7 @@ def _standalone(tmp_path, cc, flags):
     """distributed_cut's standalone C, built by `cc flags` into a program printing A."""
     p, make_args, _ = CORPUS["distributed_cut"]
     N, M, A, B = make_args(np.random.default_rng(0))
-    c, h = compile_procs_to_strings([p], "k.h")
+    c, h = compile_procs_to_strings([p], "k.h", ctxt=False)
     (tmp_path / "k.h").write_text(h)
     (tmp_path / "k.c").write_text(c)
     fill = lambda name, x: f"int32_t {name}[] = {{{', '.join(map(str, x.ravel()))}}};"
@@ -68,7 +68,7 @@ def _standalone(tmp_path, cc, flags):
 
 
 def test_the_standalone_c_states_its_flags():
-    c, _ = compile_procs_to_strings([CORPUS["distributed_cut"][0]], "k.h")
+    c, _ = compile_procs_to_strings([CORPUS["distributed_cut"][0]], "k.h", ctxt=False)
     head = c.split("#include")[0]
     assert "-ffp-contract=off -fwrapv -fno-tree-loop-distribution" in head
     assert "#pragma STDC FP_CONTRACT OFF" in head

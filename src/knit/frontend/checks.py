@@ -6,7 +6,7 @@ conditions of the enclosing ifs (negated in else branches). Against those facts:
 
 - bounds of every access, window and tensor dimension  (boundscheck.py, BoundsError)
 - call sites: sizes, shapes, callee asserts, aliasing  (callcheck.py)
-- memories only instructions may touch                 (here, MemoryAccessError)
+- (memories only instructions may touch: checked where C is generated, as in Exo)
 - `par` loops nested in `par` loops                    (here, KnitSyntaxError)
 - `par` loops whose iterations may race                (here, RaceError)
 
@@ -27,7 +27,7 @@ from knit.analysis import smt
 from knit.analysis.affine import TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
 from knit.analysis import effects as E
-from knit.errors import KnitSyntaxError, MemoryAccessError, RaceError
+from knit.errors import KnitSyntaxError, RaceError
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
@@ -274,11 +274,8 @@ class _Checker:
 
     def access(self, e: N.Read, verb: str, facts: smt.Facts) -> None:
         """A read, write or reduction of one element by plain or instruction code."""
-        mem = self.scope.mem(e.name)
-        if self.plain and not mem.can_read():
-            raise MemoryAccessError(e.srcinfo, f"cannot {verb} '{e.name.name}' here: it "
-                                    f"lives in {mem.name()}, which only instructions may "
-                                    "access", f"move this access into an @instr, or keep "
-                                    f"'{e.name.name}' in a memory such as DRAM")
+        # Plain code touching an instruction-only memory (AVX2, ...) is refused where C
+        # is generated (backend/c/exprs.py), as Exo does: prototype procedures that do so
+        # load, and the interpreter gives them a meaning (the buffer is an array).
         if e.idx:
             B.check_access(e, e.idx, self.scope.shape(e.name), facts)

@@ -305,9 +305,6 @@ class Parser:
         if typ.is_control():
             raise self.err(s.annotation, f"cannot allocate {tc.an(typ)} variable",
                            "only data buffers (f32, f32[N], ...) are allocated")
-        if typ == T.R:
-            raise self.err(s.annotation, "cannot allocate a buffer of the generic type R",
-                           "choose a precision such as f32")
         sym = self.declare(s.target.id, typ, mem, s.target)
         return N.Alloc(sym, typ, mem, self.at(s))
 
@@ -424,9 +421,10 @@ class Parser:
             if not e.type.is_tensor():
                 raise KnitTypeError(e.srcinfo, f"{where} is a tensor {ptyp}, got a "
                                     f"{e.type} value")
-            if not ptyp.is_win() and e.type.is_win():
+            if not ptyp.is_win() and e.type.is_win() and not self.contiguous(e):
                 raise KnitTypeError(e.srcinfo, f"{where} is a dense tensor; cannot pass a "
-                                    "window", f"declare the parameter as a window "
+                                    "window that is not one contiguous block of a dense "
+                                    "buffer", f"declare the parameter as a window "
                                     f"[{ptyp.elem}][...]")
             if len(e.type.shape()) != len(ptyp.shape()):
                 raise KnitTypeError(e.srcinfo, f"{where} has {len(ptyp.shape())} "
@@ -439,7 +437,7 @@ class Parser:
 
     def check_elem_and_mem(self, e, param, where):
         elem = e.type.basetype()
-        if param.type.basetype() != T.R and elem != param.type.basetype():
+        if not T.holds(param.type.basetype(), elem):
             raise KnitTypeError(e.srcinfo, f"{where} holds {param.type.basetype()}, got "
                                 f"{elem} data")
         mem = self.mems.get(e.name, DRAM)
@@ -448,6 +446,25 @@ class Parser:
             raise KnitTypeError(e.srcinfo, f"{where} lives in {param.mem.name()}, but "
                                 f"'{e.name.name}' lives in {mem.name()}",
                                 "move the buffer with set_memory or stage it with stage_mem")
+
+    def contiguous(self, e) -> bool:
+        """Whether a window expression is one row-major block of a dense buffer, so a
+        dense-tensor parameter (which assumes row-major strides of its own shape) may
+        take it, as Exo allows: after its first interval, every dimension is taken
+        whole (`A[i, 2:4, 0:N]` of `A: f32[M, K, N]`). Windows of windows are not."""
+        from knit.ir.printer import expr_str
+
+        root = self.types.get(e.name) if isinstance(e, N.WindowExpr) else None
+        if root is None or not root.is_tensor() or root.is_win():
+            return False
+        first = next((k for k, a in enumerate(e.idx) if isinstance(a, N.Interval)), None)
+        if first is None:
+            return False
+        for a, d in list(zip(e.idx, root.shape()))[first + 1:]:
+            if not (isinstance(a, N.Interval) and expr_str(a.lo) == "0"
+                    and expr_str(a.hi) == expr_str(d)):
+                return False
+        return True
 
     def full_window(self, e: N.Read) -> N.WindowExpr:
         zero = N.Const(0, T.INT, e.srcinfo)

@@ -229,7 +229,7 @@ def program(wrappers: list[Procedure], bufs: list[list[Buf]]) -> str:
     """The C program: every wrapper, a dispatcher and the stdin/stdout loop."""
     from knit.backend.c import compile_procs_to_strings
 
-    c, h = compile_procs_to_strings(wrappers, "knit_check.h")
+    c, h = compile_procs_to_strings(wrappers, "knit_check.h", ctxt=False)
     cases = []
     for k, bs in enumerate(bufs):
         offsets, _ = layout(bs)

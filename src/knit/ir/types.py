@@ -64,6 +64,12 @@ INDEX = ScalarT("index", "index", "int_fast32_t")
 SIZE = ScalarT("size", "size", "int_fast32_t")
 STRIDE = ScalarT("stride", "stride", "int_fast32_t")
 
+def holds(param: ScalarT, data: ScalarT) -> bool:
+    """Whether a parameter of element type `param` takes `data`: R (generic) takes any;
+    f32 also takes R, which is compiled as float (backend/c/generic.py)."""
+    return param == R or param == data or (param == F32 and data == R)
+
+
 DATA_TYPES = {t.name: t for t in (R, F16, F32, F64, I8, UI8, UI16, I32)}
 CONTROL_TYPES = {t.name: t for t in (BOOL, INDEX, SIZE, STRIDE)}
 

@@ -228,16 +228,24 @@ class _Coverage:
 def _covers(widx, bound, ridx, hyps) -> bool:
     """Whether the location ridx is among those written at widx for some values of the
     bound loop variables in their ranges (each bound variable must be a whole index)."""
+    from knit.analysis.exprs import sub
     from knit.analysis.smt import prove
-    from knit.ir.visit import subst
+    from knit.ir.visit import free_syms, subst
 
     env, goals = {}, []
     names = {b[0] for b in bound}
     for w, r in zip(widx, ridx):
         if isinstance(w, N.Read) and w.name in names and w.name not in env:
             env[w.name] = r
-        else:
-            goals.append((w, r))
+            continue
+        # `it + c` (c free of bound variables, e.g. yi + 32 * yo): guess it = r - c; the
+        # equality is still proven below with the other goals, so a wrong guess only
+        # fails the proof
+        free = (free_syms(w) & names) - set(env)
+        if len(free) == 1 and not (free_syms(w) & set(env)):
+            it = free.pop()
+            env[it] = sub(r, subst(w, {it: N.const(0)}))
+        goals.append((w, r))
     if set(env) != names:
         return False
     conds = [E.eq(subst(w, env), r) for w, r in goals]

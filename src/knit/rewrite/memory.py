@@ -80,7 +80,7 @@ def _check_calls_still_fit(ir: N.Proc, node, elem, window) -> None:
                 continue
             held = p.type.basetype()
             via = "" if a.name is buf else f" (as its window '{a.name.name}')"
-            if elem is not None and held not in (T.R, elem):
+            if elem is not None and not T.holds(held, elem):
                 raise refuse("set_precision", s, f"'{buf.name}' is passed{via} to "
                              f"{s.f.name}, whose parameter '{p.name.name}' holds {held}")
             if window and p.type.is_tensor() and not p.type.is_win():

@@ -106,7 +106,7 @@ class _Unifier:
         """The block allocates what the body does: same element type and rank, and the
         dimensions unify (solving sizes); from now on y's name stands for x's."""
         ex, ey = x.type.basetype(), y.type.basetype()
-        if ex != T.R and ex != ey:
+        if not T.holds(ex, ey):
             raise UnifyError(f"the body's '{x.name.name}' holds {ex} but the block's "
                              f"'{y.name.name}' holds {ey}")
         dx, dy = x.type.shape(), y.type.shape()
@@ -245,7 +245,7 @@ class _Unifier:
                              "block allocates: the call, outside the block, cannot see it")
         param = self.params[pname]
         elem = param.type.basetype()
-        if elem != T.R and elem != btype:
+        if not T.holds(elem, btype):
             raise UnifyError(f"'{pname.name}' holds {elem} but '{bname.name}' holds {btype}")
         self.accesses.setdefault(pname, []).append((tuple(pidx), bname, tuple(bidx)))
         self.access_ranges.setdefault(pname, []).append(tuple(self.ranges))
@@ -359,10 +359,22 @@ class _Unifier:
             if w is not None:
                 typ = T.TensorT(tuple(dims), True, btype.basetype())
                 if not p.type.is_win():
-                    raise UnifyError(f"'{p.name.name}' is a dense tensor; only window "
-                                     "parameters can take part of a buffer")
+                    return self.whole_buffer(p, buf, btype, w, facts)
                 return N.WindowExpr(buf, w, typ)
         raise UnifyError(f"no window of '{buf.name}' gives the accesses of '{p.name.name}'")
+
+    def whole_buffer(self, p, buf, btype, w, facts):
+        """A dense-tensor parameter takes a whole dense buffer (Exo's `bar(5, y, x)`):
+        the window must start at 0 and end at the buffer's size in every dimension. A
+        part of a buffer would have the buffer's strides, not the parameter's."""
+        whole = not btype.is_win() and all(
+            isinstance(a, N.Interval) and _prove_same(facts, a.lo, N.const(0))
+            and _prove_same(facts, a.hi, d) for a, d in zip(w, btype.shape()))
+        if not whole:
+            raise UnifyError(f"'{p.name.name}' is a dense tensor: it takes a whole dense "
+                             f"buffer, not part of '{buf.name}' or a window (a window "
+                             "parameter, [f32][...], would take it)")
+        return N.Read(buf, (), btype)
 
     def try_window(self, chosen, accs, ranges, dims, facts, n):
         offsets: list = [None] * n

@@ -176,7 +176,7 @@ class _Param:
     __slots__ = ("sym", "name", "kind", "elem", "dtype", "dims", "dim_syms", "window",
                  "written")
 
-    def __init__(self, arg: N.FnArg, written: bool):
+    def __init__(self, arg: N.FnArg, written: bool, instr: bool = False):
         typ = arg.type
         self.sym, self.name, self.written = arg.name, arg.name.name, written
         self.dtype = self.dims = None
@@ -192,6 +192,10 @@ class _Param:
             self.kind = "scalar" if typ.is_real() else typ.kind
         if typ.basetype().np_dtype is not None:
             self.dtype = np.dtype(typ.basetype().np_dtype)
+        elif typ.basetype().name == "R" and not instr:
+            # generic R data is float, as C compiles a procedure; an instruction's R
+            # parameter is a template hole and takes any data
+            self.dtype = np.dtype("float32")
 
     def expects(self) -> str:
         if self.kind in ("tensor", "scalar"):
@@ -238,7 +242,8 @@ class Binder:
         self.proc = proc
         self.fn = f"{proc.name}()"
         written = written_args(proc)
-        self.params = tuple(_Param(a, a.name in written) for a in proc.args)
+        self.params = tuple(_Param(a, a.name in written, proc.instr is not None)
+                            for a in proc.args)
         self.index = {p.name: i for i, p in enumerate(self.params)}
         self.sources = self._size_sources()
         self.order_all = tuple(range(len(self.params)))

@@ -131,7 +131,8 @@ def _exec(s: N.Stmt, env: dict) -> None:
 
 def _alloc(typ, env: dict) -> np.ndarray:
     shape = tuple(_index(d, env) for d in typ.shape())
-    dtype = np.dtype(typ.basetype().np_dtype)
+    # generic R data is float, as the C backend compiles it (backend/c/generic.py)
+    dtype = np.dtype(typ.basetype().np_dtype or "float32")
     poison = np.nan if dtype.kind == "f" else np.iinfo(dtype).max
     return np.full(shape, poison, dtype=dtype)
 

@@ -55,7 +55,7 @@ def time_in_c(procedure, sizes: dict, *, reps: int = 10000, trials: int = 5,
     command = compiler_command(cc)
     flags = build_flags(command, flags, extra_flags)  # as compile() builds: its times
     with tempfile.TemporaryDirectory() as d:
-        compile_procs([procedure], d, "kernel.c", "kernel.h")
+        compile_procs([procedure], d, "kernel.c", "kernel.h", ctxt=False)
         with open(os.path.join(d, "main.c"), "w") as f:
             call = f"{ir.name}({', '.join(args)})"
             f.write(_DRIVER % {"decls": decls, "call": call, "reps": reps, "trials": trials})

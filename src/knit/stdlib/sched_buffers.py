@@ -281,17 +281,27 @@ def set_memory(proc, cursor, memory_type):
     return M.set_type_and_mem(proc, cur, mem=memory_type)
 
 
+def _knit_type_name(typ) -> str:
+    """The knit name of an ExoType (ExoType.F32 -> 'f32'), or str(typ) otherwise."""
+    from knit.API_types import _BY_KNIT_NAME
+
+    for name, exo in _BY_KNIT_NAME.items():
+        if typ is exo:
+            return name
+    return str(typ)
+
+
 def set_precision(proc, cursor, typ):
     """Change a buffer's element type (`x : f32[...]` -> `x : f64[...]`), retyping its
     reads, windows and the operations on them. Like Exo this is an annotation: results
     change by rounding only. Refused when a call takes the buffer at its old precision."""
     prim = "set_precision"
     K.check_proc_arg(proc, prim)
-    name = typ if isinstance(typ, str) else str(typ)
+    name = typ if isinstance(typ, str) else _knit_type_name(typ)
     elem = T.DATA_TYPES.get(name)
-    if elem is None or elem == T.R:
+    if elem is None:
         raise SchedulingError(f"{prim}: unknown precision {typ!r}; use f16 f32 f64 i8 ui8 "
-                              "ui16 i32")
+                              "ui16 i32 R (or an ExoType)")
     return M.set_type_and_mem(proc, B.buf_cursor(proc, cursor, prim), elem=elem)
 
 

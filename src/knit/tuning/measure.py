@@ -59,7 +59,7 @@ def driver_sources(procedure, sizes: dict) -> tuple[str, str, str]:
     from knit.backend.c import compile_procs_to_strings
     from knit.runtime.timing import c_arguments
 
-    c, h = compile_procs_to_strings([procedure], "kernel.h")
+    c, h = compile_procs_to_strings([procedure], "kernel.h", ctxt=False)
     decls, args, frees = c_arguments(procedure, sizes, fill="small")
     call = f"{procedure.name()}({', '.join(args)})"
     return c, h, _DRIVER % {"decls": decls, "call": call, "frees": frees}

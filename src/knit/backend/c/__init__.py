@@ -4,7 +4,8 @@
     c_text, h_text = compile_procs_to_strings([gemm], "gemm.h")
 
 Every procedure reachable through calls is emitted once, callees first; the ones
-passed in are public (declared in the header), the others are `static`.
+passed in are public (declared in the header), the others are `static`. Functions
+follow Exo 1.0's C ABI (`void *ctxt` first) unless `ctxt=False`; the JIT uses knit's.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from pathlib import Path
 from knit.backend.c.header import generate
 
 
-def compile_procs_to_strings(procs, h_file_name: str) -> tuple[str, str]:
+def compile_procs_to_strings(procs, h_file_name: str, *, ctxt: bool = True
+                             ) -> tuple[str, str]:
     """The C source and header text of `procs` (Procedures), as a (c, h) pair; the
-    source includes the header as `h_file_name`."""
-    c, h, _ = generate(_procedures(procs), h_file_name)
+    source includes the header as `h_file_name`. With `ctxt` (the default), Exo 1.0's
+    C ABI: every function takes a `void *ctxt` first (unused: knit keeps configs in
+    static structs; pass NULL); `ctxt=False` leaves it out."""
+    c, h, _ = generate(_procedures(procs), h_file_name, ctxt=ctxt)
     return c, h
 
 
@@ -37,11 +41,13 @@ def _procedures(procs) -> list:
     return list(procs)
 
 
-def compile_procs(procs, directory, c_file: str, h_file: str) -> None:
-    """Write the C code of `procs` to directory/c_file and directory/h_file."""
+def compile_procs(procs, directory, c_file: str, h_file: str, *, ctxt: bool = True
+                  ) -> None:
+    """Write the C code of `procs` to directory/c_file and directory/h_file (`ctxt`: as
+    for compile_procs_to_strings)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    c, h = compile_procs_to_strings(procs, Path(h_file).name)
+    c, h = compile_procs_to_strings(procs, Path(h_file).name, ctxt=ctxt)
     (out / c_file).write_text(c)
     (out / h_file).write_text(h)
 

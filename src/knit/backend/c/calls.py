@@ -33,6 +33,8 @@ class CallEmitter(ExprCompiler):
         for e, p in zip(s.args, f.args):
             self.check_passable(e, p, s)
         args = [self.call_arg(e, p, written, s) for e, p in zip(s.args, f.args)]
+        if self.unit.ctxt:
+            args.insert(0, "ctxt")
         self.line(f"{self.unit.fn_name(f)}({', '.join(args)});")
 
     def check_passable(self, e, p: N.FnArg, s: N.Call) -> None:

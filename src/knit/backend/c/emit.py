@@ -64,10 +64,11 @@ class ProcEmitter(CallEmitter):
 
     def prototype(self) -> str:
         static = "" if self.public else "static "
-        params = ", ".join(self.params) if self.params else "void"
+        each = ["void *ctxt", *self.params] if self.unit.ctxt else self.params
+        params = ", ".join(each) if each else "void"
         head = f"{static}void {self.c_name}("
         if len(head) + len(params) + 1 > 100:
-            params = "\n    " + ",\n    ".join(self.params) + "\n"
+            params = "\n    " + ",\n    ".join(each) + "\n"
         return f"{head}{params})"
 
     def signature_comment(self) -> str:
@@ -120,6 +121,8 @@ class ProcEmitter(CallEmitter):
         code = _strip_comments("\n".join(self.lines))
         unused = [n for n in (self.names[a.name] for a in self.proc.args)
                   if not re.search(rf"(?<![\w.>]){n}\b", code)]
+        if self.unit.ctxt and not re.search(r"(?<![\w.>])ctxt\b", code):
+            unused.insert(0, "ctxt")
         body = [f"    (void) {n};" for n in unused] + self.lines
         return "\n".join([self.signature_comment(), self.prototype() + " {", *body, "}"])
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from knit.analysis.written import written_args
 from knit.backend.c.emit import ProcEmitter
 from knit.backend.c.exprs import HELPERS
+from knit.backend.c.generic import r_as_f32
 from knit.backend.c.names import RESERVED, c_identifier, is_usable
 from knit.backend.c.windows import WindowStructs
 from knit.errors import KnitError
@@ -67,10 +68,17 @@ class Unit:
     to storage the caller provides (`knit_bind_config_<name>`): the JIT uses this so
     that every compiled procedure of a process sees the same config state."""
 
-    def __init__(self, procs, shared_configs: bool = False):
+    def __init__(self, procs, shared_configs: bool = False, ctxt: bool = False):
         self.shared_configs = shared_configs
-        self.public = [p for p in map(as_ir, procs) if p.instr is None]
-        self.order = [p for p in dependency_order(list(map(as_ir, procs))) if p.instr is None]
+        # Exo's C ABI: every function takes `void *ctxt` first and passes it on to the
+        # procedures it calls (knit keeps configs in static structs, so it is unused)
+        self.ctxt = ctxt
+        # generic R data is compiled as float (backend/c/generic.py); _retyped maps a
+        # procedure as given to the one compiled
+        self._retyped: dict = {}
+        procs = [r_as_f32(as_ir(p), self._retyped) for p in procs]
+        self.public = [p for p in procs if p.instr is None]
+        self.order = [p for p in dependency_order(procs) if p.instr is None]
         self.structs = WindowStructs()
         self.helpers: set[str] = set()
         self.has_par = False
@@ -82,7 +90,7 @@ class Unit:
         configs = dict.fromkeys(c for p in self.order for c in _configs(p.body))
         self._config_names = self._name_configs(configs)
         self.reserved = RESERVED | set(self._fn_names.values()) | set(
-            self._config_names.values())
+            self._config_names.values()) | ({"ctxt"} if ctxt else set())
 
     # ------------------------------------------------------------ naming
 
@@ -120,7 +128,7 @@ class Unit:
         return frozenset(proc.args[k].name for k in written_args(proc))
 
     def fn_name(self, proc: N.Proc) -> str:
-        return self._fn_names[proc]
+        return self._fn_names[self._retyped.get(proc, proc)]
 
     def config_name(self, cfg) -> str:
         return self._config_names[cfg]
@@ -175,8 +183,10 @@ class Unit:
             em = ProcEmitter(p, self, self._fn_names[p], p in public)
             definition = em.definition()
             defs.append(definition)
-            if p in public:
-                protos.append(f"{em.signature_comment()}\n{em.prototype()};")
+            if p in public:  # no `restrict` in the header: C++ has none, and a
+                # declaration's parameter qualifiers do not change the function's type
+                protos.append(f"{em.signature_comment()}\n"
+                              f"{em.prototype().replace('* restrict ', '* ')};")
         return protos, defs
 
 
@@ -229,9 +239,11 @@ PRELUDE = """\
 """
 
 
-def generate(procs, h_file_name: str, shared_configs: bool = False) -> tuple[str, str, Unit]:
-    """The C source and header text for `procs`, and the Unit that produced them."""
-    unit = Unit(procs, shared_configs)
+def generate(procs, h_file_name: str, shared_configs: bool = False,
+             ctxt: bool = False) -> tuple[str, str, Unit]:
+    """The C source and header text for `procs`, and the Unit that produced them; with
+    `ctxt`, Exo's ABI (a `void *ctxt` first argument)."""
+    unit = Unit(procs, shared_configs, ctxt)
     protos, defs = unit.compile()
     stem = c_identifier(Path(h_file_name).stem).upper()
     guard = f"KNIT_{stem}_H"
