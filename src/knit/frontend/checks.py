@@ -22,9 +22,10 @@ loop's range facts are about the bounds' values at entry.
 
 from __future__ import annotations
 
+from knit.analysis import affine as A
 from knit.analysis import exprs as X
 from knit.analysis import smt
-from knit.analysis.affine import TRUE, CfgField, NotAffine, rename_formula
+from knit.analysis.affine import FALSE, TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
 from knit.analysis import effects as E
 from knit.errors import KnitSyntaxError, MemoryAccessError, RaceError
@@ -43,6 +44,24 @@ _checked: set = set()
 def _join(a: smt.Facts, b: smt.Facts) -> smt.Facts:
     """The facts that hold after one of two paths: those both establish."""
     return smt.Facts().add(*(f for f in a.formulas() if f in b))
+
+
+def _merge(cond, a: smt.Facts, b: smt.Facts) -> smt.Facts:
+    """The facts after `if cond: (path ending with facts a) else: (path ending with
+    facts b)`: those both establish, and each one only a path establishes, conditioned on
+    taking that path (`not cond or f`), so that a later statement that runs exactly when
+    one of the paths did (the parts of a divided loop) can use them. cond None: unknown,
+    only the common facts."""
+    out = _join(a, b)
+    if cond is None:
+        return out
+    return out.add(*(A.disj([A.negate(cond), f]) for f in a.formulas() if f not in b),
+                   *(A.disj([cond, f]) for f in b.formulas() if f not in a))
+
+
+def _unreachable(facts: smt.Facts) -> bool:
+    """Whether `facts` contradict each other: the code they guard never runs."""
+    return smt.prove(facts, FALSE)
 
 
 def check_proc(proc: N.Proc, *, memories: bool = True) -> None:
@@ -146,12 +165,18 @@ class _Checker:
                 self.expr(rhs, facts)
                 return self.write_config(s, facts)
             case N.If(cond, body, orelse):
-                then = self.block(body, self.add(facts, cond), in_par)
-                other = self.add(facts, self.negation(cond))
-                if orelse:
-                    other = self.block(orelse, other, in_par)
+                into_then = self.add(facts, cond)
+                into_other = self.add(facts, self.negation(cond))
+                then = self.block(body, into_then, in_par)
+                other = self.block(orelse, into_other, in_par) if orelse else into_other
                 if self.writes_configs and configs_written_in((s,)):
-                    return _join(then, other)  # what holds after either branch
+                    # what holds after either branch; a branch that cannot run (e.g. the
+                    # else of `if i == 0` in the first iteration) adds nothing
+                    if _unreachable(into_then):
+                        return other
+                    if _unreachable(into_other):
+                        return then
+                    return _merge(self.guard(cond, (s,)), then, other)
             case N.For():
                 after = self.for_(s, facts, in_par)
                 if after is not None:
@@ -202,11 +227,50 @@ class _Checker:
         inner = self.forget(inner, s.body)
         end = self.block(s.body, inner, in_par or s.mode == "par")
         # a loop that surely runs leaves the configs as its last iteration does (what
-        # holds at the end of every iteration); the facts about i hold of that one
-        if s.mode == "seq" and self.writes_configs and configs_written_in(s.body) and \
-                smt.prove(facts, X.cmp("<", s.lo, s.hi)):
-            return end
+        # holds at the end of every iteration); the facts about i hold of that one. One
+        # that may not run leaves what holds both then and before it.
+        if s.mode == "seq" and self.writes_configs and configs_written_in(s.body):
+            end = end.add(*self.invariant(s, facts, inner, in_par))
+            runs = X.cmp("<", s.lo, s.hi)
+            if smt.prove(facts, runs):
+                return end
+            return _merge(self.guard(runs, s.body), end.without({s.iter}.__contains__), facts)
         return None
+
+    def guard(self, cond: N.Expr, stmts):
+        """The formula of `cond`, evaluated before `stmts` ran, to state facts after them
+        (`cond or ...`); None if they may change it (it reads a config they write) or it
+        is outside the integer fragment."""
+        if E.config_reads(cond) & configs_written_in(tuple(stmts)):
+            return None
+        try:
+            return smt.formula(self.scope.resolve_strides(cond))
+        except NotAffine:
+            return None
+
+    def invariant(self, s: N.For, facts: smt.Facts, inner: smt.Facts, in_par: bool):
+        """Facts about configs that hold after every iteration of the loop `s` (which
+        surely runs), by induction: those the first iteration establishes that every
+        iteration keeps. E.g. `for a in seq(0, N): if a == 0: Cfg.k = 2` (add_loop with
+        guard=True) leaves Cfg.k == 2, which the last iteration alone does not show.
+        The extra walks are under stronger facts than the checked one, so they find no
+        new error; if one does (the solver gave up), nothing is learned."""
+        from knit.errors import KnitError
+
+        i = X.var(s.iter)
+        mine = {s.iter}.__contains__
+        try:
+            first = self.add(facts, X.cmp("==", i, s.lo), X.cmp("<", i, s.hi))
+            cands = self.block(s.body, first, in_par).without(mine).formulas()
+            while cands:
+                end = self.block(s.body, self.add(inner, *cands), in_par)
+                kept = [f for f in cands if f in end]
+                if len(kept) == len(cands):
+                    return cands
+                cands = kept
+        except KnitError:
+            pass
+        return []
 
     def check_race(self, s: N.For, facts: smt.Facts) -> None:
         """Iterations of a par loop run at once: none may write or reduce into a location
