@@ -14,7 +14,10 @@ Instructions are checked on first use: when a call to one is checked, or when
 their Procedure first runs. Config fields are variables that statements change:
 a write `Cfg.f = e` turns the facts about Cfg.f into facts about its old value (a
 fresh variable) and learns Cfg.f == e, and a loop does so, on entry, for what its
-body (or a callee) may write. An expression is evaluated where it stands
+body (or a callee) may write. After an if, or a loop, that writes configs, the facts are
+those both paths establish (a branch that cannot run adds nothing), plus each path's
+own facts conditioned on taking it; a loop also keeps what its first iteration
+establishes and every iteration preserves (induction). An expression is evaluated where it stands
 (docs/semantics.md): an allocation's shape and a window's bounds read a config once,
 so the buffer's shape is a fresh variable equal to the field's value there, and a
 loop's range facts are about the bounds' values at entry.
@@ -42,8 +45,10 @@ _checked: set = set()
 
 
 def _join(a: smt.Facts, b: smt.Facts) -> smt.Facts:
-    """The facts that hold after one of two paths: those both establish."""
-    return smt.Facts().add(*(f for f in a.formulas() if f in b))
+    """The facts that hold after one of two paths: those of each that the other
+    establishes too (the same formula, or one that follows from the other's facts)."""
+    return smt.Facts().add(*(f for f in a.formulas() if f in b or smt.prove(b, f)),
+                           *(f for f in b.formulas() if f not in a and smt.prove(a, f)))
 
 
 def _merge(cond, a: smt.Facts, b: smt.Facts) -> smt.Facts:
@@ -55,8 +60,8 @@ def _merge(cond, a: smt.Facts, b: smt.Facts) -> smt.Facts:
     out = _join(a, b)
     if cond is None:
         return out
-    return out.add(*(A.disj([A.negate(cond), f]) for f in a.formulas() if f not in b),
-                   *(A.disj([cond, f]) for f in b.formulas() if f not in a))
+    return out.add(*(A.disj([A.negate(cond), f]) for f in a.formulas() if f not in out),
+                   *(A.disj([cond, f]) for f in b.formulas() if f not in out))
 
 
 def _unreachable(facts: smt.Facts) -> bool:
@@ -116,6 +121,27 @@ class _Checker:
         old = {f: Sym(f"{f.config.name()}.{f.field}") for f in fields}
         return smt.Facts().add(*(rename_formula(f, old) for f in facts.formulas()))
 
+    def at_entry(self, facts: smt.Facts, s: N.Stmt) -> smt.Facts:
+        """`facts` restated before the branches or iterations of `s`: what they say of a
+        config field that `s` may write becomes a fact about a variable naming its value
+        here, equal to the field. The same, but the paths through `s` then forget the
+        field, not that value: facts of both paths about it (e.g. the size of a buffer
+        allocated with it) stay the same formulas, which `_join` keeps."""
+        if not self.writes_configs:
+            return facts
+        fields = {CfgField(c, f) for c, f in configs_written_in((s,))}
+        fields = {f for f in fields if len(facts.without({f}.__contains__)) < len(facts)}
+        if not fields:
+            return facts
+        line = f" before line {s.srcinfo.line}" if s.srcinfo.line else "'"
+        old = {f: Sym(f"{f.config.name()}.{f.field}{line}") for f in fields}
+        out = smt.Facts().add(*(rename_formula(f, old) for f in facts.formulas()))
+        for f, v in old.items():
+            typ = f.config.lookup_type(f.field)
+            if typ.is_control() and typ != T.BOOL:
+                out = out.add(X.cmp("==", N.ReadConfig(f.config, f.field, typ), X.var(v, typ)))
+        return out
+
     def evaluated(self, facts: smt.Facts, exprs):
         """(f, facts): f maps an expression reading config fields among `exprs` to one
         reading fresh variables, equal in `facts` to the fields' values now, so that
@@ -165,6 +191,7 @@ class _Checker:
                 self.expr(rhs, facts)
                 return self.write_config(s, facts)
             case N.If(cond, body, orelse):
+                facts = self.at_entry(facts, s)
                 into_then = self.add(facts, cond)
                 into_other = self.add(facts, self.negation(cond))
                 then = self.block(body, into_then, in_par)
@@ -178,6 +205,7 @@ class _Checker:
                         return then
                     return _merge(self.guard(cond, (s,)), then, other)
             case N.For():
+                facts = self.at_entry(facts, s)
                 after = self.for_(s, facts, in_par)
                 if after is not None:
                     return after
@@ -264,7 +292,7 @@ class _Checker:
             cands = self.block(s.body, first, in_par).without(mine).formulas()
             while cands:
                 end = self.block(s.body, self.add(inner, *cands), in_par)
-                kept = [f for f in cands if f in end]
+                kept = [f for f in cands if smt.prove(end, f)]
                 if len(kept) == len(cands):
                     return cands
                 cands = kept
