@@ -249,27 +249,27 @@ def test_checks_still_reject_what_may_be_out_of_bounds():
             x[Cf.k] = 1.0
 
 
-@proc
-def first_iteration(N: size, x: f32[4] @ DRAM):
-    Cf.k = 0
-    for a in seq(0, N):
-        if a == 0:
-            Cf.k = 3
-    x[Cf.k] = 1.0
-
-
-@proc
-def same_path(N: size, x: f32[4] @ DRAM, y: f32[6] @ DRAM):
-    if N > 2:
-        Cf.k = 1
-    else:
-        Cf.k = 5
-    y[Cf.k] = 1.0
-    if N > 2:
+def test_checks_accept_what_is_in_bounds():
+    # the first iteration sets Cf.k; later ones keep it
+    @proc
+    def first_iteration(N: size, x: f32[4] @ DRAM):
+        Cf.k = 0
+        for a in seq(0, N):
+            if a == 0:
+                Cf.k = 3
         x[Cf.k] = 1.0
 
+    # each path's facts hold where the same condition says it was taken
+    @proc
+    def same_path(N: size, x: f32[4] @ DRAM, y: f32[6] @ DRAM):
+        if N > 2:
+            Cf.k = 1
+        else:
+            Cf.k = 5
+        y[Cf.k] = 1.0
+        if N > 2:
+            x[Cf.k] = 1.0
 
-def test_checks_accept_what_is_in_bounds():
     for p in (first_iteration, same_path):
         well_formed(p)
         equiv(p, p, sizes={"N": [1, 2, 3, 4]})
