@@ -64,6 +64,13 @@ def _merge(cond, a: smt.Facts, b: smt.Facts) -> smt.Facts:
                    *(A.disj([cond, f]) for f in b.formulas() if f not in out))
 
 
+def _written_below(body) -> bool:
+    """Whether `body` writes a config other than by a statement `Cfg.f = e` of its own
+    (inside an if, a loop or a call): only then may the first iteration know more of
+    it than the last one."""
+    return bool(configs_written_in(tuple(s for s in body if not isinstance(s, N.WriteConfig))))
+
+
 def _unreachable(facts: smt.Facts) -> bool:
     """Whether `facts` contradict each other: the code they guard never runs."""
     return smt.prove(facts, FALSE)
@@ -91,6 +98,9 @@ class _Checker:
         self.scope = Scope()
         self.writes_configs = bool(written_configs(proc))
         self.windows: dict = {}  # window -> (buffer, accesses), for the race check
+        # walking a loop body again only for its facts (`invariant`): no checks, which
+        # the first walk made under weaker facts, and no invariants of inner loops
+        self.replaying = False
 
     def run(self) -> None:
         facts = smt.Facts()
@@ -182,13 +192,15 @@ class _Checker:
     def stmt(self, s: N.Stmt, facts: smt.Facts, in_par: bool) -> smt.Facts:
         """Check `s` under `facts`; return the facts that still hold after it."""
         match s:
-            case N.Assign(name, _, idx, rhs) | N.Reduce(name, _, idx, rhs):
+            case N.Assign(name, _, idx, rhs) | N.Reduce(name, _, idx, rhs) \
+                    if not self.replaying:
                 target = N.Read(name, idx, s.type, s.srcinfo)
                 self.access(target, "write to" if isinstance(s, N.Assign) else
                             "reduce into", facts)
                 self.expr(rhs, facts)
             case N.WriteConfig(rhs=rhs):
-                self.expr(rhs, facts)
+                if not self.replaying:
+                    self.expr(rhs, facts)
                 return self.write_config(s, facts)
             case N.If(cond, body, orelse):
                 facts = self.at_entry(facts, s)
@@ -210,17 +222,20 @@ class _Checker:
                 if after is not None:
                     return after
             case N.Alloc(name, typ, mem):
-                B.check_dims(name.name, typ, facts, s.srcinfo)
+                if not self.replaying:
+                    B.check_dims(name.name, typ, facts, s.srcinfo)
                 at_alloc, facts = self.evaluated(facts, typ.shape())
                 if at_alloc is not None:  # the buffer keeps the size it was allocated with
                     typ = map_type(typ, at_alloc)
                 self.scope.declare(name, typ, mem)
             case N.Call():
-                self.call(s, facts)
+                if not self.replaying:
+                    self.call(s, facts)
                 if self.writes_configs and written_configs(s.f):
                     return self.after_call(s, facts)
             case N.WindowStmt(name, rhs):
-                self.window(rhs, facts)
+                if not self.replaying:
+                    self.window(rhs, facts)
                 at_window, facts = self.evaluated(facts, (rhs, *rhs.type.shape()))
                 if at_window is not None:  # the window keeps the origin it was made with
                     rhs = at_window(rhs).with_(type=map_type(rhs.type, at_window))
@@ -247,7 +262,7 @@ class _Checker:
                                   "inside another par loop",
                                   "only one level of par loops is supported; make this "
                                   "loop seq")
-        if s.mode == "par" and self.plain:
+        if s.mode == "par" and self.plain and not self.replaying:
             self.check_race(s, facts)
         i = X.var(s.iter)
         # what one iteration writes, the next sees: forget it, bounds included
@@ -258,7 +273,8 @@ class _Checker:
         # holds at the end of every iteration); the facts about i hold of that one. One
         # that may not run leaves what holds both then and before it.
         if s.mode == "seq" and self.writes_configs and configs_written_in(s.body):
-            end = end.add(*self.invariant(s, facts, inner, in_par))
+            if not self.replaying and _written_below(s.body):
+                end = end.add(*self.invariant(s, facts, inner, in_par))
             runs = X.cmp("<", s.lo, s.hi)
             if smt.prove(facts, runs):
                 return end
@@ -281,16 +297,21 @@ class _Checker:
         surely runs), by induction: those the first iteration establishes that every
         iteration keeps. E.g. `for a in seq(0, N): if a == 0: Cfg.k = 2` (add_loop with
         guard=True) leaves Cfg.k == 2, which the last iteration alone does not show.
-        The extra walks are under stronger facts than the checked one, so they find no
-        new error; if one does (the solver gave up), nothing is learned."""
+        The extra walks only gather facts: they are under stronger facts than the
+        checked walk, so they would find no new error (if one raises, nothing is
+        learned), and they compute no invariant of inner loops (so the cost stays
+        linear in the nesting depth)."""
         from knit.errors import KnitError
 
         i = X.var(s.iter)
         mine = {s.iter}.__contains__
+        self.replaying = True
         try:
             first = self.add(facts, X.cmp("==", i, s.lo), X.cmp("<", i, s.hi))
             cands = self.block(s.body, first, in_par).without(mine).formulas()
-            while cands:
+            for _ in range(3):  # each round drops a fact some iteration may not keep
+                if not cands:
+                    break
                 end = self.block(s.body, self.add(inner, *cands), in_par)
                 kept = [f for f in cands if smt.prove(end, f)]
                 if len(kept) == len(cands):
@@ -298,6 +319,8 @@ class _Checker:
                 cands = kept
         except KnitError:
             pass
+        finally:
+            self.replaying = False
         return []
 
     def check_race(self, s: N.For, facts: smt.Facts) -> None:
