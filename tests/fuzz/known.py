@@ -18,10 +18,6 @@ KNOWN: list = [
     # sem: knit emits _Float16, which Debian's clang 14 rejects on x86
     ("backend-error:clang", None, None, "_Float16 is not supported",
      "test_f16_compiles_with_clang"),
-    # core: add_loop with a guard hides a config write from the bounds check: the
-    # result fails the definition-time checks
-    ("invalid-result", "add_loop", "BoundsError", r"FuzzCfg\.[kn]",
-     "test_add_loop_over_a_config_write_gives_a_valid_program"),
 ]
 
 

@@ -135,10 +135,13 @@ class _Collector:
                 self.exprs(s.idx, ctx, iters)
                 self.exprs((s.rhs,), ctx, iters)
                 kind = "w" if isinstance(s, N.Assign) else "+"
-                if kind == "+" and not s.type.is_float() and s.rhs.type.is_float():
+                if kind == "+" and _truncating(s):
                     # int += float truncates at every step (semantics.md#round-at-store):
-                    # such reductions do not commute, so they order like writes
+                    # such reductions do not commute, so they order like writes; a
+                    # write that also reads the old value (x = x + e), which must stay
+                    # visible (running it twice is not running it once)
                     kind = "w"
+                    self.add(s.name, s.idx, "r", ctx, iters, s.srcinfo)
                 self.add(s.name, s.idx, kind, ctx, iters, s.srcinfo)
             case N.WriteConfig():
                 self.exprs((s.rhs,), ctx, iters)
@@ -304,6 +307,13 @@ class _Collector:
                                    iters + self.versions + tuple(fresh[i] for i in a.iters),
                                    s.srcinfo))
         self.age(_written_in((s,)), s)
+
+
+def _truncating(s: N.Reduce) -> bool:
+    """Whether `x += e` truncates at each step: x is integer data and e is typed float.
+    An untyped literal (R) takes x's integer type (semantics.md#literal-type), so
+    `x += 1` is an integer sum and commutes."""
+    return not s.type.is_float() and s.rhs.type.is_float() and s.rhs.type != T.R
 
 
 def _after(s) -> str:

@@ -14,7 +14,10 @@ Instructions are checked on first use: when a call to one is checked, or when
 their Procedure first runs. Config fields are variables that statements change:
 a write `Cfg.f = e` turns the facts about Cfg.f into facts about its old value (a
 fresh variable) and learns Cfg.f == e, and a loop does so, on entry, for what its
-body (or a callee) may write. An expression is evaluated where it stands
+body (or a callee) may write. After an if, or a loop, that writes configs, the facts are
+those both paths establish (a branch that cannot run adds nothing), plus each path's
+own facts conditioned on taking it; a loop also keeps what its first iteration
+establishes and every iteration preserves (induction). An expression is evaluated where it stands
 (docs/semantics.md): an allocation's shape and a window's bounds read a config once,
 so the buffer's shape is a fresh variable equal to the field's value there, and a
 loop's range facts are about the bounds' values at entry.
@@ -22,9 +25,10 @@ loop's range facts are about the bounds' values at entry.
 
 from __future__ import annotations
 
+from knit.analysis import affine as A
 from knit.analysis import exprs as X
 from knit.analysis import smt
-from knit.analysis.affine import TRUE, CfgField, NotAffine, rename_formula
+from knit.analysis.affine import FALSE, TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
 from knit.analysis import effects as E
 from knit.errors import KnitSyntaxError, RaceError
@@ -41,8 +45,35 @@ _checked: set = set()
 
 
 def _join(a: smt.Facts, b: smt.Facts) -> smt.Facts:
-    """The facts that hold after one of two paths: those both establish."""
-    return smt.Facts().add(*(f for f in a.formulas() if f in b))
+    """The facts that hold after one of two paths: those of each that the other
+    establishes too (the same formula, or one that follows from the other's facts)."""
+    return smt.Facts().add(*(f for f in a.formulas() if f in b or smt.prove(b, f)),
+                           *(f for f in b.formulas() if f not in a and smt.prove(a, f)))
+
+
+def _merge(cond, a: smt.Facts, b: smt.Facts) -> smt.Facts:
+    """The facts after `if cond: (path ending with facts a) else: (path ending with
+    facts b)`: those both establish, and each one only a path establishes, conditioned on
+    taking that path (`not cond or f`), so that a later statement that runs exactly when
+    one of the paths did (the parts of a divided loop) can use them. cond None: unknown,
+    only the common facts."""
+    out = _join(a, b)
+    if cond is None:
+        return out
+    return out.add(*(A.disj([A.negate(cond), f]) for f in a.formulas() if f not in out),
+                   *(A.disj([cond, f]) for f in b.formulas() if f not in out))
+
+
+def _written_below(body) -> bool:
+    """Whether `body` writes a config other than by a statement `Cfg.f = e` of its own
+    (inside an if, a loop or a call): only then may the first iteration know more of
+    it than the last one."""
+    return bool(configs_written_in(tuple(s for s in body if not isinstance(s, N.WriteConfig))))
+
+
+def _unreachable(facts: smt.Facts) -> bool:
+    """Whether `facts` contradict each other: the code they guard never runs."""
+    return smt.prove(facts, FALSE)
 
 
 def check_proc(proc: N.Proc, *, memories: bool = True) -> None:
@@ -67,6 +98,9 @@ class _Checker:
         self.scope = Scope()
         self.writes_configs = bool(written_configs(proc))
         self.windows: dict = {}  # window -> (buffer, accesses), for the race check
+        # walking a loop body again only for its facts (`invariant`): no checks, which
+        # the first walk made under weaker facts, and no invariants of inner loops
+        self.replaying = False
 
     def run(self) -> None:
         facts = smt.Facts()
@@ -96,6 +130,27 @@ class _Checker:
             return facts
         old = {f: Sym(f"{f.config.name()}.{f.field}") for f in fields}
         return smt.Facts().add(*(rename_formula(f, old) for f in facts.formulas()))
+
+    def at_entry(self, facts: smt.Facts, s: N.Stmt) -> smt.Facts:
+        """`facts` restated before the branches or iterations of `s`: what they say of a
+        config field that `s` may write becomes a fact about a variable naming its value
+        here, equal to the field. The same, but the paths through `s` then forget the
+        field, not that value: facts of both paths about it (e.g. the size of a buffer
+        allocated with it) stay the same formulas, which `_join` keeps."""
+        if not self.writes_configs:
+            return facts
+        fields = {CfgField(c, f) for c, f in configs_written_in((s,))}
+        fields = {f for f in fields if len(facts.without({f}.__contains__)) < len(facts)}
+        if not fields:
+            return facts
+        line = f" before line {s.srcinfo.line}" if s.srcinfo.line else "'"
+        old = {f: Sym(f"{f.config.name()}.{f.field}{line}") for f in fields}
+        out = smt.Facts().add(*(rename_formula(f, old) for f in facts.formulas()))
+        for f, v in old.items():
+            typ = f.config.lookup_type(f.field)
+            if typ.is_control() and typ != T.BOOL:
+                out = out.add(X.cmp("==", N.ReadConfig(f.config, f.field, typ), X.var(v, typ)))
+        return out
 
     def evaluated(self, facts: smt.Facts, exprs):
         """(f, facts): f maps an expression reading config fields among `exprs` to one
@@ -137,37 +192,50 @@ class _Checker:
     def stmt(self, s: N.Stmt, facts: smt.Facts, in_par: bool) -> smt.Facts:
         """Check `s` under `facts`; return the facts that still hold after it."""
         match s:
-            case N.Assign(name, _, idx, rhs) | N.Reduce(name, _, idx, rhs):
+            case N.Assign(name, _, idx, rhs) | N.Reduce(name, _, idx, rhs) \
+                    if not self.replaying:
                 target = N.Read(name, idx, s.type, s.srcinfo)
                 self.access(target, "write to" if isinstance(s, N.Assign) else
                             "reduce into", facts)
                 self.expr(rhs, facts)
             case N.WriteConfig(rhs=rhs):
-                self.expr(rhs, facts)
+                if not self.replaying:
+                    self.expr(rhs, facts)
                 return self.write_config(s, facts)
             case N.If(cond, body, orelse):
-                then = self.block(body, self.add(facts, cond), in_par)
-                other = self.add(facts, self.negation(cond))
-                if orelse:
-                    other = self.block(orelse, other, in_par)
+                facts = self.at_entry(facts, s)
+                into_then = self.add(facts, cond)
+                into_other = self.add(facts, self.negation(cond))
+                then = self.block(body, into_then, in_par)
+                other = self.block(orelse, into_other, in_par) if orelse else into_other
                 if self.writes_configs and configs_written_in((s,)):
-                    return _join(then, other)  # what holds after either branch
+                    # what holds after either branch; a branch that cannot run (e.g. the
+                    # else of `if i == 0` in the first iteration) adds nothing
+                    if _unreachable(into_then):
+                        return other
+                    if _unreachable(into_other):
+                        return then
+                    return _merge(self.guard(cond, (s,)), then, other)
             case N.For():
+                facts = self.at_entry(facts, s)
                 after = self.for_(s, facts, in_par)
                 if after is not None:
                     return after
             case N.Alloc(name, typ, mem):
-                B.check_dims(name.name, typ, facts, s.srcinfo)
+                if not self.replaying:
+                    B.check_dims(name.name, typ, facts, s.srcinfo)
                 at_alloc, facts = self.evaluated(facts, typ.shape())
                 if at_alloc is not None:  # the buffer keeps the size it was allocated with
                     typ = map_type(typ, at_alloc)
                 self.scope.declare(name, typ, mem)
             case N.Call():
-                self.call(s, facts)
+                if not self.replaying:
+                    self.call(s, facts)
                 if self.writes_configs and written_configs(s.f):
                     return self.after_call(s, facts)
             case N.WindowStmt(name, rhs):
-                self.window(rhs, facts)
+                if not self.replaying:
+                    self.window(rhs, facts)
                 at_window, facts = self.evaluated(facts, (rhs, *rhs.type.shape()))
                 if at_window is not None:  # the window keeps the origin it was made with
                     rhs = at_window(rhs).with_(type=map_type(rhs.type, at_window))
@@ -194,7 +262,7 @@ class _Checker:
                                   "inside another par loop",
                                   "only one level of par loops is supported; make this "
                                   "loop seq")
-        if s.mode == "par" and self.plain:
+        if s.mode == "par" and self.plain and not self.replaying:
             self.check_race(s, facts)
         i = X.var(s.iter)
         # what one iteration writes, the next sees: forget it, bounds included
@@ -202,11 +270,58 @@ class _Checker:
         inner = self.forget(inner, s.body)
         end = self.block(s.body, inner, in_par or s.mode == "par")
         # a loop that surely runs leaves the configs as its last iteration does (what
-        # holds at the end of every iteration); the facts about i hold of that one
-        if s.mode == "seq" and self.writes_configs and configs_written_in(s.body) and \
-                smt.prove(facts, X.cmp("<", s.lo, s.hi)):
-            return end
+        # holds at the end of every iteration); the facts about i hold of that one. One
+        # that may not run leaves what holds both then and before it.
+        if s.mode == "seq" and self.writes_configs and configs_written_in(s.body):
+            if not self.replaying and _written_below(s.body):
+                end = end.add(*self.invariant(s, facts, inner, in_par))
+            runs = X.cmp("<", s.lo, s.hi)
+            if smt.prove(facts, runs):
+                return end
+            return _merge(self.guard(runs, s.body), end.without({s.iter}.__contains__), facts)
         return None
+
+    def guard(self, cond: N.Expr, stmts):
+        """The formula of `cond`, evaluated before `stmts` ran, to state facts after them
+        (`cond or ...`); None if they may change it (it reads a config they write) or it
+        is outside the integer fragment."""
+        if E.config_reads(cond) & configs_written_in(tuple(stmts)):
+            return None
+        try:
+            return smt.formula(self.scope.resolve_strides(cond))
+        except NotAffine:
+            return None
+
+    def invariant(self, s: N.For, facts: smt.Facts, inner: smt.Facts, in_par: bool):
+        """Facts about configs that hold after every iteration of the loop `s` (which
+        surely runs), by induction: those the first iteration establishes that every
+        iteration keeps. E.g. `for a in seq(0, N): if a == 0: Cfg.k = 2` (add_loop with
+        guard=True) leaves Cfg.k == 2, which the last iteration alone does not show.
+        The extra walks only gather facts: they are under stronger facts than the
+        checked walk, so they would find no new error (if one raises, nothing is
+        learned), and they compute no invariant of inner loops (so the cost stays
+        linear in the nesting depth)."""
+        from knit.errors import KnitError
+
+        i = X.var(s.iter)
+        mine = {s.iter}.__contains__
+        self.replaying = True
+        try:
+            first = self.add(facts, X.cmp("==", i, s.lo), X.cmp("<", i, s.hi))
+            cands = self.block(s.body, first, in_par).without(mine).formulas()
+            for _ in range(3):  # each round drops a fact some iteration may not keep
+                if not cands:
+                    break
+                end = self.block(s.body, self.add(inner, *cands), in_par)
+                kept = [f for f in cands if smt.prove(end, f)]
+                if len(kept) == len(cands):
+                    return cands
+                cands = kept
+        except KnitError:
+            pass
+        finally:
+            self.replaying = False
+        return []
 
     def check_race(self, s: N.For, facts: smt.Facts) -> None:
         """Iterations of a par loop run at once: none may write or reduce into a location
