@@ -182,10 +182,25 @@ class ProcEmitter(CallEmitter):
             rhs = f"({s.type.ctype})({rhs})"
         mem = self._mem_of(s.name)
         hook = mem.write if isinstance(s, N.Assign) else mem.reduce
+        if isinstance(s, N.Reduce) and self._f16_mixed_sum(s):
+            # `x += e` where x + e is an f16 operation on an integer and an f16 value:
+            # C's compound assignment would add in float (see ExprCompiler.operand), so
+            # the f16 sum is written out: x = (T)((_Float16)((_Float16)x + e)) (#f16)
+            total = N.BinOp("+", N.Read(s.name, s.idx, s.type, s.srcinfo), s.rhs, T.F16,
+                            s.srcinfo)
+            rhs = self.data(total, T.F16)
+            if s.type != T.F16:
+                rhs = f"({s.type.ctype})({rhs})"
+            hook = mem.write
         try:
             self.line(hook(s, lhs, rhs))
         except MemGenError as err:
             raise hook_error(s.srcinfo, f"{mem.name()}.{hook.__name__}", err) from None
+
+    def _f16_mixed_sum(self, s: N.Reduce) -> bool:
+        """Whether `x += e` adds in f16 with one side not f16 (an integer)."""
+        rtype = self.result_type(s.rhs, s.type)
+        return T.join_real(s.type, rtype) == T.F16 and (s.type, rtype) != (T.F16, T.F16)
 
     def _mem_of(self, sym):
         if sym in self.scalars:

@@ -218,12 +218,12 @@ class ExprCompiler:
                 return self._neg(self.data(arg, typ, _UNARY), prec)
             case N.BinOp(op, lhs, rhs):
                 if typ == T.F16:  # every f16 operation rounds to f16 (#f16)
-                    s = self._infix(op, lhs, rhs, 0, lambda x, p: self.data(x, typ, p))
+                    s = self._infix(op, lhs, rhs, 0, lambda x, p: self.operand(x, typ, p))
                     return f"(_Float16)({s})"
                 return self._infix(op, lhs, rhs, prec, lambda x, p: self.data(x, typ, p))
             case N.Extern(f, args):
                 self.unit.add_extern(f, typ.ctype)
-                s = f.compile([self.data(a, typ) for a in args], typ.ctype)
+                s = f.compile([self.operand(a, typ) for a in args], typ.ctype)
                 # libm has no f16 or integer variants: the result converts back once, an
                 # integer one to C's `int`, where integer data is computed (#externs)
                 if typ == T.F16:
@@ -232,6 +232,16 @@ class ExprCompiler:
             case N.ReadConfig():
                 return self.config_field(e)
         raise InternalError(f"not a data expression: {type(e).__name__}")
+
+    def operand(self, e, typ: T.ScalarT, prec: int = 0) -> str:
+        """e as an operand of an operation computed in `typ`, converted to `typ` first
+        (#mixed-precision). C converts implicitly, except that gcc and clang evaluate
+        `_Float16` operations in float (FLT_EVAL_METHOD 16): an integer operand of an
+        f16 operation would be converted to float, not rounded to f16 (2049 stays 2049,
+        70000 stays finite), so it is cast to `_Float16` explicitly."""
+        if typ == T.F16 and self.result_type(e, None) not in (T.F16, None):
+            return f"(_Float16){self.data(e, typ, _UNARY)}"
+        return self.data(e, typ, prec)
 
     def result_type(self, e, ctx: T.ScalarT | None) -> T.ScalarT | None:
         """The type C computes a data expression in, from its operands (C's usual
