@@ -124,12 +124,9 @@ class _Relu(Extern):
 # unspecified), so knit emits its own. The condition picks b exactly when a is NaN, a < b,
 # or a and b are equal zeros with a negative: +0 beats -0.
 _FMAX_C = """#include <math.h>
-static inline float knit_fmaxf(float a, float b) {
+static inline {t} {name}({t} a, {t} b) {{
     return (a != a || a < b || (a == b && signbit(a))) ? b : a;
-}
-static inline double knit_fmax(double a, double b) {
-    return (a != a || a < b || (a == b && signbit(a))) ? b : a;
-}"""
+}}"""
 
 
 class _Fmaxf(Extern):
@@ -139,7 +136,9 @@ class _Fmaxf(Extern):
     arity = 2
 
     def globl(self, prim_type):
-        return _FMAX_C
+        if prim_type == "float":
+            return _FMAX_C.format(t="float", name="knit_fmaxf")
+        return _FMAX_C.format(t="double", name="knit_fmax")
 
     def compile(self, args, prim_type):
         # f16 and integers are exact in double; the caller converts the result back
