@@ -106,6 +106,15 @@ def real_literal(val, typ: T.ScalarT, srcinfo=None) -> str:
     return s
 
 
+def convert(s: str, typ: T.ScalarT) -> str:
+    """The C value `s` converted to data type `typ`. To f16 through KNIT_F16 (header.py:
+    `(_Float16)`, or, where f16 is clang 14's __fp16, a correctly rounded conversion
+    that does not call the runtime library's double -> half routine)."""
+    if typ == T.F16:
+        return f"KNIT_F16({s})"
+    return f"({typ.ctype})({s})"
+
+
 class ExprCompiler:
     """Compiles the expressions of one C function. Holds what expressions need to know
     about names: their C names, tensor views, scalar buffers, non-negative symbols."""
@@ -204,7 +213,7 @@ class ExprCompiler:
                     self.unit.add_global("#include <math.h>")
                 return f"({s})" if s.startswith("-") and prec > _UNARY else s
             s = self._data(e, T.F64, prec if typ == T.F64 else 0)
-            return s if typ == T.F64 else f"({typ.ctype})({s})"
+            return s if typ == T.F64 else convert(s, typ)
         return self._data(e, typ, prec)
 
     def _data(self, e, typ: T.ScalarT, prec: int) -> str:
@@ -227,7 +236,7 @@ class ExprCompiler:
                 # libm has no f16 or integer variants: the result converts back once, an
                 # integer one to C's `int`, where integer data is computed (#externs)
                 if typ == T.F16:
-                    return f"(_Float16)({s})"
+                    return convert(s, typ)
                 return s if typ.is_float() else f"(int32_t)({s})"
             case N.ReadConfig():
                 return self.config_field(e)
