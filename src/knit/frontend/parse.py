@@ -527,7 +527,7 @@ class Parser:
         if isinstance(e.op, ast.FloorDiv) and not (lhs.type.is_indexable()
                                                    and rhs.type.is_indexable()):
             raise self.err(e, "'//' is only for index values; use '/' for data")
-        return tc.binop(op, lhs, rhs, self.at(e))
+        return tc.binop(op, lhs, rhs, self.at(e), source=True)
 
     def parse_compare(self, e: ast.Compare) -> N.Expr:
         if len(e.ops) != 1:

@@ -73,7 +73,10 @@ def is_const_int(e: N.Expr) -> bool:
     return isinstance(e, N.Const) and e.type == T.INT
 
 
-def binop(op: str, lhs: N.Expr, rhs: N.Expr, srcinfo) -> N.Expr:
+def binop(op: str, lhs: N.Expr, rhs: N.Expr, srcinfo, source: bool = False) -> N.Expr:
+    """The typed `lhs op rhs`. `source`: the operands are as the parser read them, so an
+    integer literal (type int) and a float literal (type R) are still told apart (see
+    float_literals_beside_ints); rewrites build from IR, where both are R literals."""
     lt, rt = lhs.type, rhs.type
     if lt.is_tensor() or rt.is_tensor():
         raise KnitTypeError(srcinfo, f"cannot apply '{op}' to a whole tensor",
@@ -85,14 +88,15 @@ def binop(op: str, lhs: N.Expr, rhs: N.Expr, srcinfo) -> N.Expr:
                                     f"got {an(side.type)} value")
         return N.BinOp(op, lhs, rhs, T.BOOL, srcinfo)
     if lt.is_real() or rt.is_real():
-        return _data_binop(op, lhs, rhs, srcinfo)
+        return _data_binop(op, lhs, rhs, srcinfo, source)
     if op in COMPARE:
         return _compare(op, lhs, rhs, srcinfo)
     return _index_binop(op, lhs, rhs, srcinfo)
 
 
-def _data_binop(op, lhs, rhs, srcinfo):
-    lhs, rhs = float_literals_beside_ints((lhs, rhs))
+def _data_binop(op, lhs, rhs, srcinfo, source):
+    lhs, rhs = float_literals_beside_ints((lhs, rhs)) if source else \
+        (as_data(lhs), as_data(rhs))
     for side in (lhs, rhs):
         if not side.type.is_real():
             raise KnitTypeError(side.srcinfo, f"cannot mix {an(side.type)} value with data "
