@@ -401,13 +401,6 @@ class Gen(ConfigGen, Scenarios, DataGen):
         if x < 0.18:  # `x = e1; x += e2`, what merge_writes merges
             return [f"{ind}{lhs} = {self.rhs(env, buf.elem, 1)}",
                     f"{ind}{lhs} += {self.rhs(env, buf.elem, 1)}"]
-        if self.mixed and x < 0.3 and buf.elem in ("f16", "i32"):
-            # an integer reduced into f16, or f16 into an integer: the sum is an f16
-            # operation (docs/semantics.md#f16; fuzzer cases 300095, 201417)
-            other = [b for b in env.bufs if b.elem == ("i32" if buf.elem == "f16" else "f16")]
-            src = self.access(env, r.choice(other)) if other else None
-            if src is not None:
-                return [f"{ind}{lhs} += {src}"]
         op = r.choice(["=", "+=", "+="])
         return [f"{ind}{lhs} {op} {self.rhs(env, buf.elem)}"]
 

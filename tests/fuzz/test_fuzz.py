@@ -207,30 +207,18 @@ def test_the_generator_writes_every_class_of_issue_8():
         "row and column calls of a stride-branching callee":
             r"helper_s_\w+\(\d, \w+\[[^\]]*\]\)\n\s+helper_s_",
         "an overrun the checks must refuse": r"FuzzCfg\.n = 1\n\s+\w+: f32\[FuzzCfg\.n\]",
-        "zeros of both signs into fmaxf": r"fmaxf\((-?0\.0|-\w+\[|0\.0 - )|, (-?0\.0|-\w+\[|0\.0 - )",
-    }
-    typed = {  # patterns over the source with each buffer name replaced by its type
-        "a float literal beside integer data": r"i32\[[^\]]*\] [-+*/] (-?0\.0|2\.5|0\.5|2\.0|1e-09)\b",
-        "an integer reduced into f16": r"f16\[[^\]]*\] \+= i32\[",
-        "f16 reduced into an integer": r"i32\[[^\]]*\] \+= f16\[",
-        "an integer and f16 in one operation": r"(f16\[[^\]]*\] \+ i32|i32\[[^\]]*\] [*-] f16)\[",
     }
     seen, rejected = set(), 0
     for seed in range(300):
         src = gen.generate(seed).src
         seen |= {c for c, pat in classes.items() if re.search(pat, src)}
-        elems = dict(re.findall(r"\b(\w+): (f16|f32|f64|i32)\[", src))
-        as_types = re.sub(r"\b(\w+)\[", lambda m: f"{elems.get(m.group(1), m.group(1))}[",
-                          src)
-        seen |= {c for c, pat in typed.items() if re.search(pat, as_types, re.M)}
         if _writes_config_in_loop(src):
             seen.add("config written in a loop")
         try:
             parse_proc_string(src, scope)
         except Exception:  # noqa: BLE001
             rejected += 1
-    every = set(classes) | set(typed) | {"config written in a loop"}
-    assert seen == every, every - seen
+    assert seen == set(classes) | {"config written in a loop"}, set(classes) - seen
     assert rejected <= 15, rejected  # the overruns, and C2 in FINDINGS.md
 
 

@@ -424,8 +424,8 @@ def test_merge_writes_refuses_skipping_a_conversion():
 
 @proc
 def sums(x: i8[1], y: i8, z: i8):
-    x[0] = y + 2  # integer literals: the sums are i8 operations (semantics.md#literal-type)
-    x[0] += z + 4
+    x[0] = y + 2.0
+    x[0] += z + 4.0
 
 
 def test_split_write():

@@ -114,7 +114,7 @@ def mixed_no_f16(N: size, x: f32[N], d: f64[N], k: i32[N], c: i8[N], u: ui8[N], 
         o32[i] = x[i] * d[i] + x[i] * 0.1 + 16777216.0 + 1.0 + 1.0
         o64[i] = -x[i] + (0.0 - d[i]) * (2.0 / 3.0) + k[i]
         o32[i] += d[i] * 1e-9 + c[i]
-        oi[i] = c[i] + u[i] * w[i] - k[i] * 7 + 3  # wraps (a float literal would not)
+        oi[i] = c[i] + u[i] * w[i] - k[i] * 7 + 3.0 / 2.0 * 2.0
         o8[i] = c[i] * u[i] + w[i]
         o8[i] += c[i]
 

@@ -328,7 +328,7 @@ class Parser:
             raise self.err(s, "only '+=' reductions are part of knit",
                            f"write x = x {ast.unparse(s.op)[0:1] or '?'} e instead")
         sym, typ, idx = self.parse_lhs(s.target)
-        rhs = tc.check_data(self.parse_expr(s.value), "the right-hand side", typ)
+        rhs = tc.check_data(self.parse_expr(s.value), "the right-hand side")
         return N.Reduce(sym, typ, idx, rhs, self.at(s))
 
     def parse_lhs(self, tgt):
@@ -527,7 +527,7 @@ class Parser:
         if isinstance(e.op, ast.FloorDiv) and not (lhs.type.is_indexable()
                                                    and rhs.type.is_indexable()):
             raise self.err(e, "'//' is only for index values; use '/' for data")
-        return tc.binop(op, lhs, rhs, self.at(e), source=True)
+        return tc.binop(op, lhs, rhs, self.at(e))
 
     def parse_compare(self, e: ast.Compare) -> N.Expr:
         if len(e.ops) != 1:
@@ -590,7 +590,7 @@ class Parser:
             raise self.err(e.func, f"'{ast.unparse(e.func)}' is not an extern function",
                            "procs are called as statements; scalar functions are Externs "
                            "(knit.libs.externs)")
-        args = tc.float_literals_beside_ints([self.parse_expr(a) for a in e.args])
+        args = tuple(tc.as_data(self.parse_expr(a)) for a in e.args)
         try:
             typ = f.typecheck([a.type for a in args])
         except ExternTypeError as err:

@@ -39,44 +39,11 @@ def as_data(e: N.Expr) -> N.Expr:
     return e
 
 
-def is_int_data(t) -> bool:
-    """Whether t is an integer data type (i8, ui8, ui16, i32)."""
-    return t.is_real() and not t.is_float() and t != T.R
-
-
-def as_f64(e: N.Expr) -> N.Expr:
-    """A literal-only expression typed f64: computed in double (as it is untyped), but
-    now giving its type to the operation it is an operand of."""
-    match e:
-        case N.Const():
-            return e.with_(type=T.F64)
-        case N.USub(arg):
-            return N.USub(as_f64(arg), T.F64, e.srcinfo)
-        case N.BinOp(op, lhs, rhs):
-            return N.BinOp(op, as_f64(lhs), as_f64(rhs), T.F64, e.srcinfo)
-    return e
-
-
-def float_literals_beside_ints(args) -> tuple:
-    """The operands of one data operation (or extern call) as data, with the rule of
-    docs/semantics.md#literal-type for a float literal beside integer data: a literal
-    written with a decimal point or an exponent (`2.5`, `0.0`, `1e3`), or an expression of
-    literals holding one (type R before as_data; integer literals alone are `int`), is an
-    f64 there, so `x_i32 / 2.0` divides in double as C does (`x_i32 / 2` stays an integer
-    division). Beside float data a literal still adopts the float type."""
-    if any(is_int_data(a.type) for a in args):
-        args = [as_f64(a) if a.type == T.R else a for a in args]
-    return tuple(as_data(a) for a in args)
-
-
 def is_const_int(e: N.Expr) -> bool:
     return isinstance(e, N.Const) and e.type == T.INT
 
 
-def binop(op: str, lhs: N.Expr, rhs: N.Expr, srcinfo, source: bool = False) -> N.Expr:
-    """The typed `lhs op rhs`. `source`: the operands are as the parser read them, so an
-    integer literal (type int) and a float literal (type R) are still told apart (see
-    float_literals_beside_ints); rewrites build from IR, where both are R literals."""
+def binop(op: str, lhs: N.Expr, rhs: N.Expr, srcinfo) -> N.Expr:
     lt, rt = lhs.type, rhs.type
     if lt.is_tensor() or rt.is_tensor():
         raise KnitTypeError(srcinfo, f"cannot apply '{op}' to a whole tensor",
@@ -88,15 +55,14 @@ def binop(op: str, lhs: N.Expr, rhs: N.Expr, srcinfo, source: bool = False) -> N
                                     f"got {an(side.type)} value")
         return N.BinOp(op, lhs, rhs, T.BOOL, srcinfo)
     if lt.is_real() or rt.is_real():
-        return _data_binop(op, lhs, rhs, srcinfo, source)
+        return _data_binop(op, lhs, rhs, srcinfo)
     if op in COMPARE:
         return _compare(op, lhs, rhs, srcinfo)
     return _index_binop(op, lhs, rhs, srcinfo)
 
 
-def _data_binop(op, lhs, rhs, srcinfo, source):
-    lhs, rhs = float_literals_beside_ints((lhs, rhs)) if source else \
-        (as_data(lhs), as_data(rhs))
+def _data_binop(op, lhs, rhs, srcinfo):
+    lhs, rhs = as_data(lhs), as_data(rhs)
     for side in (lhs, rhs):
         if not side.type.is_real():
             raise KnitTypeError(side.srcinfo, f"cannot mix {an(side.type)} value with data "
@@ -167,11 +133,7 @@ def check_bool(e: N.Expr, what: str) -> N.Expr:
     return e
 
 
-def check_data(e: N.Expr, what: str, reduced_into=None) -> N.Expr:
-    """e as a data value; `reduced_into`: the type of x in `x += e`, whose sum is an
-    operation of x and e (a float literal added to integer data is an f64)."""
-    if reduced_into is not None and is_int_data(reduced_into) and e.type == T.R:
-        e = as_f64(e)
+def check_data(e: N.Expr, what: str) -> N.Expr:
     e = as_data(e)
     if not e.type.is_real():
         raise KnitTypeError(e.srcinfo, f"{what} must be a data value, got {an(e.type)} value",
