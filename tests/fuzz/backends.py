@@ -20,6 +20,7 @@ rounding, but not NaN-ness, the sign of an infinity or an integer.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 from dataclasses import dataclass
@@ -269,3 +270,48 @@ def pick_sizes(values: dict, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     return {k: (int(rng.choice(v)) if isinstance(v, (list, tuple)) else v)
             for k, v in values.items()}
+
+
+# ---------------------------------------------------------------- precision changes
+
+
+def _alloc_floats(proc) -> set:
+    """The float types of proc's allocations (its IR, N.Proc)."""
+    from knit.ir import nodes as N
+    from knit.ir.visit import walk_stmts
+
+    return {s.type.basetype().name for s in walk_stmts(proc.body)
+            if isinstance(s, N.Alloc) and s.type.basetype().is_float()}
+
+
+def precision_rtol(p0, q) -> float | None:
+    """The relative tolerance to compare q with p0 when a rewrite changed the precision
+    of an allocation (set_precision): the tolerance of the narrowest float type either
+    one computes in, since a value rounded to it may reach any output. None when both
+    allocate the same float types (compare as usual, with each output's own tolerance)."""
+    from knit.equiv import RTOL
+
+    a, b = _alloc_floats(p0._loopir_proc), _alloc_floats(q._loopir_proc)
+    if a == b:
+        return None
+    return max(RTOL.get(t, 1e-4) for t in a | b)
+
+
+@contextlib.contextmanager
+def precision_tolerance(p0, q):
+    """check_equiv and edge_diff, inside this block, compare q with p0 at the tolerance
+    of the precision change between them (precision_rtol), at least; unchanged when
+    there is none. (knit's RTOL is per output type: after set_precision(t, 'f32') an f64
+    output is only as precise as the f32 temporary it was computed from.)"""
+    from knit import equiv
+
+    rtol = precision_rtol(p0, q)
+    saved = dict(equiv.RTOL)
+    try:
+        if rtol is not None:
+            for k in equiv.RTOL:
+                equiv.RTOL[k] = max(equiv.RTOL[k], rtol)
+        yield rtol
+    finally:
+        equiv.RTOL.clear()
+        equiv.RTOL.update(saved)

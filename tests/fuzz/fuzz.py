@@ -118,11 +118,17 @@ class Runner:
         executions compare the two: "both", "interpreter" or "compiled" (the other one
         is known to be wrong on this program: a backend bug, reported by `backends`),
         or "none"."""
-        from .backends import edge_diff, is_undefined, pick_sizes
+        from .backends import precision_tolerance
 
         if not q.is_eq(p0):
             return {"kind": "provenance", "exc": "", "traceback": "",
                     "message": "the result is not is_eq to the original"}
+        with precision_tolerance(p0, q):  # set_precision: compare at the new precision
+            return self._check_values(p0, q, sizes, seed, trust)
+
+    def _check_values(self, p0, q, sizes: dict, seed: int, trust: str) -> dict | None:
+        from .backends import edge_diff, is_undefined, pick_sizes
+
         try:
             if trust != "none":
                 self.knit.check_equiv(p0, q, trials=2, sizes=sizes, seed=seed,

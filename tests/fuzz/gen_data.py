@@ -49,8 +49,12 @@ class DataGen:
             return f"-{self.mixed_rhs(env, elem, 2)}"
         op = r.choice(["+", "-", "*", "*", "/"])
         a, b = self.mixed_rhs(env, elem, depth + 1), self.mixed_rhs(env, elem, depth + 1)
-        if op == "/" and not self.is_float(env, b):
-            op = "*"  # integer division by a zero input would trap
+        if op == "/" and not (self.is_float(env, b) and
+                              (not _is_literal(b) or self.is_float(env, a))):
+            # integer division by a zero input would trap; a float literal beside
+            # integer data takes the integer type (semantics.md#literal-type), so
+            # `x_i32 / 0.5` divides by 0 (fuzzer case 200152)
+            op = "*"
         if not any(ch.isalpha() for ch in a + b) and "." not in a + b:
             return a  # `3 * 2` would be an index value, not data
         if " " in b or b.startswith("-"):
@@ -131,3 +135,8 @@ class DataGen:
         acc = f"{buf.name}[{(rlo + lin(a)).code()}, {(clo + lin(b)).code()}]"
         return [f"{ind}for {a} in seq(0, {width}):", f"{ind}    for {b} in seq(0, {inner}):",
                 f"{ind}        {acc} += 1.0"]
+
+
+def _is_literal(text: str) -> bool:
+    """Whether an operand is a numeric literal (its type is the other operand's)."""
+    return text.replace(".", "", 1).replace("e-", "", 1).lstrip("-").isdigit()

@@ -15,9 +15,6 @@ import re
 # (kind, primitive or None for any, exception or flavour or None, message pattern): the
 # regression test(s) that hold each one
 KNOWN: list = [
-    # sem: knit emits _Float16, which Debian's clang 14 rejects on x86
-    ("backend-error:clang", None, None, "_Float16 is not supported",
-     "test_f16_compiles_with_clang"),
 ]
 
 

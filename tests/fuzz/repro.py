@@ -57,7 +57,14 @@ def reproducer(bug) -> str:
 def _equiv_line(bug) -> str:
     only = {"both": "", "interpreter": ", compiled=False, interpret=True",
             "compiled": ", interpret=False", "none": ""}[bug.trust]
-    return f"check_equiv(p0, p, trials=2, sizes={bug.sizes!r}, seed={bug.check_seed}{only})"
+    line = f"check_equiv(p0, p, trials=2, sizes={bug.sizes!r}, seed={bug.check_seed}{only})"
+    if not any(s.prim == "set_precision" for s in bug.steps):
+        return line
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return (f"import sys; sys.path.insert(0, {root!r})  # the repository\n"
+            "from tests.fuzz.backends import precision_tolerance\n"
+            f"with precision_tolerance(p0, p):  # the fuzzer's tolerance after set_precision\n"
+            f"    {line}")
 
 
 def _tool_lines(bug) -> list[str]:
@@ -68,8 +75,9 @@ def _tool_lines(bug) -> list[str]:
     sizes = pick_sizes(bug.sizes, bug.check_seed)
     out = [f"import sys; sys.path.insert(0, {root!r})  # the repository"]
     if bug.kind == "edge-mismatch":
-        return out + ["from tests.fuzz.backends import edge_diff",
-                      f"d = edge_diff(p0, p, {sizes!r}, seed={bug.check_seed})",
+        return out + ["from tests.fuzz.backends import edge_diff, precision_tolerance",
+                      "with precision_tolerance(p0, p):  # as the fuzzer compares",
+                      f"    d = edge_diff(p0, p, {sizes!r}, seed={bug.check_seed})",
                       "assert d is None, d"]
     return out + ["from tests.fuzz.backends import backend_diff",
                   f"d = backend_diff(p, {sizes!r}, seed={bug.check_seed})",

@@ -267,3 +267,40 @@ def test_a_compilers_error_line_survives_the_cut():
     msg = "command: cc " + "/very/long/path" * 60 + "\nx.c:12:5: error: _Float16 is not supported"
     assert "error: _Float16 is not supported" in _short_error(msg)
     assert _short_error("short\nx.c:1:1: error: e") == "short\nx.c:1:1: error: e"
+
+
+_PRECISION_SRC = '''
+def f(N: size, A: f64[N] @ DRAM, C: f64[N] @ DRAM):
+    for i in seq(0, N):
+        t1: f64 @ DRAM
+        t1 = 2.0 * C[i]
+        A[i] += t1
+'''
+
+
+def test_a_precision_change_is_compared_at_the_new_precision():
+    # fuzzer case 201202: set_precision(t1, 'f32') rounds to f32 on purpose; the f64
+    # output's own tolerance (1e-10) called that a mismatch. The fuzzer compares at the
+    # narrowest precision either version computes in, and still catches a wrong result.
+    from knit.equiv import RTOL, EquivalenceError
+    from knit.procedure import parse_proc_string
+
+    from .backends import precision_rtol, precision_tolerance
+    from .catalog import Step
+    from .fuzz import Runner
+
+    r = Runner()
+    p0 = parse_proc_string(_PRECISION_SRC, r.scope)
+    verdict, q = r.apply(p0, Step("set_precision", ["'t1'", "'f32'"]))
+    assert verdict == "accepted"
+    assert precision_rtol(p0, q) == RTOL["f32"] and precision_rtol(p0, p0) is None
+    with pytest.raises(EquivalenceError):  # at f64's tolerance: f32 rounding shows
+        r.knit.check_equiv(p0, q, trials=2, sizes={"N": [6]}, seed=1)
+    assert r.check(p0, q, {"N": [6]}, 1) is None
+    assert RTOL["f64"] == 1e-10  # restored
+    wrong = parse_proc_string(_PRECISION_SRC.replace("2.0 *", "2.001 *"), r.scope)
+    wrong = r.apply(wrong, Step("set_precision", ["'t1'", "'f32'"]))[1]
+    p0.unsafe_assert_eq(wrong)
+    with precision_tolerance(p0, wrong):
+        with pytest.raises(EquivalenceError):
+            r.knit.check_equiv(p0, wrong, trials=2, sizes={"N": [6]}, seed=1)

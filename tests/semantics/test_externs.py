@@ -26,6 +26,34 @@ def test_fmaxf_ignores_a_nan_operand():
     assert o[:2].tolist() == [1, 1] and np.isnan(o[2]) and o[3:].tolist() == [3, 2]
 
 
+def test_fmaxf_of_zeros_of_both_signs_is_plus_zero():
+    # pins semantics.md#externs (fuzzer case 200986: gcc and clang gave fmax(-0.0, 0.0)
+    # as -0.0, the interpreter 0.0; C leaves the sign unspecified, knit defines it)
+    a = np.array([-0.0, 0.0, -0.0, 0.0, -0.0, NAN, -0.0], np.float32)
+    b = np.array([0.0, -0.0, -0.0, 0.0, NAN, -0.0, -1], np.float32)
+    *_, o = agree(maxes, [a, b, np.zeros(7, np.float32)])
+    assert np.signbit(o).tolist() == [False, False, True, False, True, True, True]
+    assert (o == 0).all()
+
+
+@proc
+def maxes_mixed(N: size, a: f64[N], b: f16[N], c: i32[N], o: f64[N], p: f16[N], q: i32[N]):
+    for i in seq(0, N):
+        o[i] = fmaxf(a[i], -a[i])
+        p[i] = fmaxf(b[i], -b[i])
+        q[i] = fmaxf(c[i], 0.0)
+
+
+def test_fmaxf_of_zeros_in_every_type():
+    # pins semantics.md#externs: the same rule computed in double, f16 and integers
+    a = np.array([0.0, -0.0, NAN, -2], np.float64)
+    c = np.array([-3, 0, 2**31 - 1, -(2**31)], np.int32)
+    *_, o, p, q = agree(maxes_mixed, [a, a.astype(np.float16), c, np.zeros(4), np.zeros(4, np.float16),
+                                     np.zeros(4, np.int32)])
+    assert not np.signbit(o[:2]).any() and not np.signbit(p[:2]).any()
+    assert o[3] == 2 and p[3] == 2 and q.tolist() == [0, 0, 2**31 - 1, 0]
+
+
 @proc
 def roots(N: size, x: f32[N], y: f64[N], o: f32[N], p: f64[N]):
     for i in seq(0, N):

@@ -119,24 +119,37 @@ class _Relu(Extern):
         return args[0] if args[0] > 0 else type(args[0])(0)
 
 
+# fmax with every case defined (docs/semantics.md#externs): libm's fmax and the
+# compilers' inlined vmaxss/maxsd differ on zeros of opposite signs (C leaves that sign
+# unspecified), so knit emits its own. The condition picks b exactly when a is NaN, a < b,
+# or a and b are equal zeros with a negative: +0 beats -0.
+_FMAX_C = """#include <math.h>
+static inline {t} {name}({t} a, {t} b) {{
+    return (a != a || a < b || (a == b && signbit(a))) ? b : a;
+}}"""
+
+
 class _Fmaxf(Extern):
+    """fmaxf(a, b): the larger; a NaN operand is ignored (both NaN: NaN); +0.0 is larger
+    than -0.0 (IEEE 754-2019 maximumNumber)."""
+
     arity = 2
 
     def globl(self, prim_type):
-        return "#include <math.h>"
+        if prim_type == "float":
+            return _FMAX_C.format(t="float", name="knit_fmaxf")
+        return _FMAX_C.format(t="double", name="knit_fmax")
 
     def compile(self, args, prim_type):
-        return f"fmax{_suffix(prim_type)}({args[0]}, {args[1]})"
+        # f16 and integers are exact in double; the caller converts the result back
+        fn = "knit_fmaxf" if prim_type == "float" else "knit_fmax"
+        return f"{fn}({args[0]}, {args[1]})"
 
     def interpret(self, args):
-        # C's fmax: a NaN operand is ignored; the sign of a zero result from zeros of both
-        # signs is unspecified (as in C and IEEE 754 maxNum)
         a, b = args
-        if a != a:
+        if a != a or a < b or (a == b and math.copysign(1.0, a) < 0):
             return b
-        if b != b:
-            return a
-        return a if a > b else b
+        return a
 
 
 class _Expf(Extern):

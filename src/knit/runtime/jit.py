@@ -399,7 +399,8 @@ def _run_compiler(cmd: list[str], what: str, c_path: str, tmp_c: str, d: str,
         if _no_float16(msg):
             raise CompileError(f"the C compiler '{cmd[0]}' ({_version_line(command or cmd[:1])})"
                                f" has no _Float16 on this target, which {what} needs for its "
-                               "f16 data: f16 needs gcc >= 12 or clang >= 15 (on x86); set "
+                               "f16 data: f16 needs gcc >= 12 or clang >= 15 (on x86), or "
+                               "clang 14 with F16C (-march=native or -mf16c); set "
                                "$CC (or pass cc=...) to such a compiler (docs/semantics.md"
                                f"#f16-compilers)\ncommand: {shlex.join(cmd)}\nsource: {c_path}"
                                f"\n{msg}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from knit.backend.c.calls import CallEmitter
-from knit.backend.c.exprs import NARROW, hook_error
+from knit.backend.c.exprs import NARROW, convert, hook_error
 from knit.backend.c.names import CNames
 from knit.backend.c.windows import dense_strides, root_view
 from knit.errors import InternalError, KnitTypeError
@@ -182,13 +182,34 @@ class ProcEmitter(CallEmitter):
         narrow_op = s.type.name in NARROW and s.type != T.F16 and \
             isinstance(s.rhs, (N.BinOp, N.USub))
         if isinstance(s, N.Assign) and (self.result_type(s.rhs, s.type) != s.type or narrow_op):
-            rhs = f"({s.type.ctype})({rhs})"
+            rhs = convert(rhs, s.type)
         mem = self._mem_of(s.name)
         hook = mem.write if isinstance(s, N.Assign) else mem.reduce
+        if isinstance(s, N.Reduce) and self._f16_sum_written_out(s):
+            # `x += e` where x + e is an f16 operation on an integer and an f16 value:
+            # C's compound assignment would add in float (see ExprCompiler.operand), so
+            # the f16 sum is written out: x = (T)((_Float16)((_Float16)x + e)) (#f16);
+            # and an f64 sum into f16 converts through KNIT_F16 (header.py)
+            rtype = self.result_type(s.rhs, s.type)
+            typ = T.join_real(s.type, rtype)
+            total = N.BinOp("+", N.Read(s.name, s.idx, s.type, s.srcinfo), s.rhs, typ,
+                            s.srcinfo)
+            rhs = self.data(total, typ)
+            if s.type != typ:
+                rhs = convert(rhs, s.type)
+            hook = mem.write
         try:
             self.line(hook(s, lhs, rhs))
         except MemGenError as err:
             raise hook_error(s.srcinfo, f"{mem.name()}.{hook.__name__}", err) from None
+
+    def _f16_sum_written_out(self, s: N.Reduce) -> bool:
+        """Whether `x += e` adds in f16 with one side not f16 (an integer), or adds an
+        f64 value into f16."""
+        rtype = self.result_type(s.rhs, s.type)
+        if s.type == T.F16 and rtype == T.F64:
+            return True
+        return T.join_real(s.type, rtype) == T.F16 and (s.type, rtype) != (T.F16, T.F16)
 
     def _mem_of(self, sym):
         if sym in self.scalars:
@@ -202,7 +223,7 @@ class ProcEmitter(CallEmitter):
             value = self.data(rhs, ftyp)
             rtype = self.result_type(rhs, ftyp)
             if rtype != ftyp:
-                value = f"({ftyp.ctype})({value})"
+                value = convert(value, ftyp)
         else:
             value = self.index(rhs)
         self.line(f"{target} = {value};")

@@ -106,6 +106,15 @@ def real_literal(val, typ: T.ScalarT, srcinfo=None) -> str:
     return s
 
 
+def convert(s: str, typ: T.ScalarT) -> str:
+    """The C value `s` converted to data type `typ`. To f16 through KNIT_F16 (header.py:
+    `(_Float16)`, or, where f16 is clang 14's __fp16, a correctly rounded conversion
+    that does not call the runtime library's double -> half routine)."""
+    if typ == T.F16:
+        return f"KNIT_F16({s})"
+    return f"({typ.ctype})({s})"
+
+
 class ExprCompiler:
     """Compiles the expressions of one C function. Holds what expressions need to know
     about names: their C names, tensor views, scalar buffers, non-negative symbols."""
@@ -204,7 +213,7 @@ class ExprCompiler:
                     self.unit.add_global("#include <math.h>")
                 return f"({s})" if s.startswith("-") and prec > _UNARY else s
             s = self._data(e, T.F64, prec if typ == T.F64 else 0)
-            return s if typ == T.F64 else f"({typ.ctype})({s})"
+            return s if typ == T.F64 else convert(s, typ)
         return self._data(e, typ, prec)
 
     def _data(self, e, typ: T.ScalarT, prec: int) -> str:
@@ -218,20 +227,30 @@ class ExprCompiler:
                 return self._neg(self.data(arg, typ, _UNARY), prec)
             case N.BinOp(op, lhs, rhs):
                 if typ == T.F16:  # every f16 operation rounds to f16 (#f16)
-                    s = self._infix(op, lhs, rhs, 0, lambda x, p: self.data(x, typ, p))
+                    s = self._infix(op, lhs, rhs, 0, lambda x, p: self.operand(x, typ, p))
                     return f"(_Float16)({s})"
                 return self._infix(op, lhs, rhs, prec, lambda x, p: self.data(x, typ, p))
             case N.Extern(f, args):
                 self.unit.add_extern(f, typ.ctype)
-                s = f.compile([self.data(a, typ) for a in args], typ.ctype)
+                s = f.compile([self.operand(a, typ) for a in args], typ.ctype)
                 # libm has no f16 or integer variants: the result converts back once, an
                 # integer one to C's `int`, where integer data is computed (#externs)
                 if typ == T.F16:
-                    return f"(_Float16)({s})"
+                    return convert(s, typ)
                 return s if typ.is_float() else f"(int32_t)({s})"
             case N.ReadConfig():
                 return self.config_field(e)
         raise InternalError(f"not a data expression: {type(e).__name__}")
+
+    def operand(self, e, typ: T.ScalarT, prec: int = 0) -> str:
+        """e as an operand of an operation computed in `typ`, converted to `typ` first
+        (#mixed-precision). C converts implicitly, except that gcc and clang evaluate
+        `_Float16` operations in float (FLT_EVAL_METHOD 16): an integer operand of an
+        f16 operation would be converted to float, not rounded to f16 (2049 stays 2049,
+        70000 stays finite), so it is cast to `_Float16` explicitly."""
+        if typ == T.F16 and self.result_type(e, None) not in (T.F16, None):
+            return f"(_Float16){self.data(e, typ, _UNARY)}"
+        return self.data(e, typ, prec)
 
     def result_type(self, e, ctx: T.ScalarT | None) -> T.ScalarT | None:
         """The type C computes a data expression in, from its operands (C's usual

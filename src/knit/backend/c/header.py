@@ -239,6 +239,38 @@ PRELUDE = """\
 """
 
 
+# f16 is C's _Float16 (docs/semantics.md#f16-compilers). clang before 15 has none on x86
+# (it does not define __FLT16_MAX__ there), but it has __fp16 on every target: a
+# storage type whose values are promoted to float for arithmetic and rounded (directly,
+# from float or double) when converted back. The backend writes every f16 operation's
+# rounding and every integer's conversion to f16 as a cast (#f16), and passes f16
+# scalars by pointer, so __fp16 computes exactly what _Float16 does: each f16 +, -, *, /
+# is computed in float and rounded once to f16, which is the correctly rounded f16
+# result (float has more than 2 * 11 + 1 bits).
+# One exception: clang 14 converts double to __fp16 by calling __truncdfhf2, whose
+# x86 calling convention changed in LLVM 15 (libgcc 12 returns the half in xmm0, clang
+# 14 reads ax), so every conversion to f16 goes through KNIT_F16: there, the double is
+# rounded to float "to odd" (truncated, the last bit set if inexact), and that float
+# rounded once to f16 by F16C is the correctly rounded f16 of the double. Without F16C
+# the float <-> half conversions are library calls too, so the fallback needs F16C
+# (every x86 since 2012; -march=native has it).
+F16_FALLBACK = """\
+#if defined(__clang__) && !defined(__FLT16_MAX__) && defined(__F16C__)
+#define _Float16 __fp16  /* clang < 15 on x86: see docs/semantics.md#f16-compilers */
+static inline float knit_f32_odd(double d) {
+    union { float f; uint32_t u; } v = { (float)d };
+    if ((double)v.f == d || d != d) return v.f;
+    if ((d > 0) == ((double)v.f > d)) v.u -= 1;  /* rounded away from zero: truncate */
+    v.u |= 1;
+    return v.f;
+}
+#define KNIT_F16(d) ((_Float16)knit_f32_odd(d))
+#else
+#define KNIT_F16(d) ((_Float16)(d))
+#endif
+"""
+
+
 def generate(procs, h_file_name: str, shared_configs: bool = False,
              ctxt: bool = False) -> tuple[str, str, Unit]:
     """The C source and header text for `procs`, and the Unit that produced them; with
@@ -247,14 +279,18 @@ def generate(procs, h_file_name: str, shared_configs: bool = False,
     protos, defs = unit.compile()
     stem = c_identifier(Path(h_file_name).stem).upper()
     guard = f"KNIT_{stem}_H"
+    file_code = unit.file_code()
+    uses_f16 = any("_Float16" in t for t in (*protos, *defs, *file_code,
+                                               *unit.structs.definitions()))
     header = "\n".join([
         f"#ifndef {guard}", f"#define {guard}", "",
         "#include <stdint.h>", "#include <stdbool.h>", "",
+        *([F16_FALLBACK] if uses_f16 else []),
         "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
         *[d + "\n" for d in unit.structs.definitions()],
         *[p + "\n" for p in protos],
         "#ifdef __cplusplus", "}", "#endif", "", f"#endif  // {guard}", ""])
     source = "\n".join([PRELUDE, f'#include "{h_file_name}"', "",
-                        *[c + "\n" for c in unit.file_code()],
+                        *[c + "\n" for c in file_code],
                         "\n\n".join(defs), ""])
     return source, header, unit

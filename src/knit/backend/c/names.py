@@ -25,7 +25,7 @@ C_LIBRARY_NAMES = frozenset("""
     posix_memalign memset memcpy printf fprintf abort exit assert main
     sqrt sqrtf sin sinf cos cosf tan tanf exp expf log logf pow powf fabs fabsf fmax fmaxf
     fmin fminf floor floorf ceil ceilf round roundf tanh tanhf INFINITY NAN
-    knit_floor_div knit_floor_mod knit_entry
+    knit_floor_div knit_floor_mod knit_entry knit_fmaxf knit_fmax signbit knit_f32_odd KNIT_F16
 """.split())
 
 RESERVED = C_KEYWORDS | C_LIBRARY_NAMES
