@@ -6,7 +6,7 @@ Import cost is kept low: heavy modules (numpy, z3, the C backend) load on first 
 from knit.config import Config, config
 from knit.errors import KnitError, ParseFragmentError, SchedulingError
 from knit.instrcheck import check_instr, inexact
-from knit.libs.externs import Extern
+from knit.extern import Extern
 from knit.memory import DRAM, Memory
 from knit.procedure import Procedure, instr, proc
 from knit.API_types import ExoType  # Exo's names for types, compared with cursor types

@@ -14,9 +14,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from knit.errors import KnitError
+from knit.errors import KnitError, ProcedureTypeError
 from knit.ir import nodes as N
 from knit.ir import types as T
+from knit.procedure import Procedure
 
 # relative tolerance per element type for comparing floating-point results
 RTOL = {"f16": 1e-2, "f32": 1e-4, "f64": 1e-10, "R": 1e-4}
@@ -51,10 +52,8 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
     too (interpret=None decides by size). On a difference, shrinks the sizes and
     raises EquivalenceError naming the smallest failing sizes, the buffer, the
     indices and the two values."""
-    from knit.procedure import Procedure
-
     if not (isinstance(p, Procedure) and isinstance(q, Procedure)):
-        raise TypeError(f"check_equiv: expected two procedures, got {type(p).__name__} and "
+        raise ProcedureTypeError(f"check_equiv: expected two procedures, got {type(p).__name__} and "
                         f"{type(q).__name__}")
     if not isinstance(trials, int) or trials < 1:
         raise ValueError(f"check_equiv: trials must be a positive int, got {trials!r}")

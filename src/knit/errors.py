@@ -94,6 +94,14 @@ class SchedulingError(KnitError):
     """A rewrite that could not be proven to preserve the program's meaning."""
 
 
+class ProcedureTypeError(SchedulingError, TypeError):
+    """Something else where a Procedure was expected (a name, a function, raw IR).
+
+    One class for every API that takes a procedure. It is a TypeError (the builtin
+    class some entry points raised) and a SchedulingError (what the sub-procedure
+    primitives raised), so code catching either keeps working."""
+
+
 class ParseFragmentError(KnitError):
     """A pattern or expression fragment that does not parse or matches nothing."""
 

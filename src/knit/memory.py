@@ -112,3 +112,17 @@ class DRAM(Memory):
     @classmethod
     def free(cls, new_name, prim_type, shape, srcinfo):
         return "" if not shape else f"free({new_name});"
+
+
+class DRAM_STACK(DRAM):
+    """Automatic (stack) arrays: no allocation cost, freed at the end of the block."""
+
+    @classmethod
+    def alloc(cls, new_name, prim_type, shape, srcinfo):
+        if not shape:
+            return f"{prim_type} {new_name};"
+        return f"{prim_type} {new_name}[{_flat_size(shape)}];"
+
+    @classmethod
+    def free(cls, new_name, prim_type, shape, srcinfo):
+        return ""

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import sys
-import weakref
 
+from knit.errors import KnitError, ProcedureTypeError
 from knit.frontend import parse as P
+from knit.frontend.checks import check_proc
+from knit.ir import handles
 from knit.ir import nodes as N
+from knit.ir.handles import procedure_of  # re-exported: its old home
 from knit.ir.printer import proc_str
-
-
-_wrappers: dict[int, weakref.ref] = {}  # id(IR Proc) -> the Procedure wrapping it
-
-
-def procedure_of(ir: N.Proc) -> Procedure | None:
-    """The Procedure that wraps an IR Proc (e.g. the callee of a call), if still alive."""
-    ref = _wrappers.get(id(ir))
-    p = ref() if ref is not None else None
-    return p if p is not None and p._loopir_proc is ir else None
+from knit.ir.srcinfo import mark_generated
 
 
 class Procedure:
@@ -25,8 +19,7 @@ class Procedure:
 
     def __init__(self, ir: N.Proc, scope: dict | None = None, *, check: bool = True):
         self._loopir_proc = ir
-        if procedure_of(ir) is None:
-            _wrappers[id(ir)] = weakref.ref(self)
+        handles.register(ir, self)
         self._scope = scope or {}
         self._checked = False
         self._compiled = None
@@ -38,8 +31,6 @@ class Procedure:
 
     def _check(self) -> None:
         if not self._checked:
-            from knit.frontend.checks import check_proc
-
             check_proc(self._loopir_proc)
             self._checked = True
 
@@ -98,8 +89,6 @@ class Procedure:
         """A procedure produced from this one by a rewrite; `unsafe` when unchecked."""
         if not ir.body:  # a body is never empty: object code would say `pass`
             ir = ir.with_(body=(N.Pass(ir.srcinfo),))
-        from knit.ir.srcinfo import mark_generated
-
         ir = mark_generated(self._loopir_proc, ir)  # what a primitive made says so
         if not unsafe:
             from knit.rewrite.common import check_par_loops
@@ -224,8 +213,6 @@ class Procedure:
         `OMP_NUM_THREADS` (before the first `par` procedure is loaded) to choose how many. See
         knit.runtime.jit.compile_proc and docs/performance.md."""
         if self.is_instr():
-            from knit.errors import KnitError
-
             raise KnitError(f"{self.name()} is an instruction: it compiles to C only inside "
                             "a proc that calls it; use interpret() to run its semantics")
         self._check()
@@ -238,9 +225,12 @@ class Procedure:
         return compile_proc(self._loopir_proc, cc=cc, flags=flags, extra_flags=extra_flags)
 
 
+handles.register_class(Procedure)
+
+
 def _expect_procedure(what: str, x) -> None:
     if not isinstance(x, Procedure):
-        raise TypeError(f"{what}: expected a Procedure, got {type(x).__name__}")
+        raise ProcedureTypeError(f"{what}: expected a Procedure, got {type(x).__name__}")
 
 
 class _EqvClass:

@@ -31,6 +31,7 @@ import threading
 from dataclasses import dataclass, field
 
 from knit.errors import KnitError, SchedulingError, add_call_site, user_call
+from knit.ir.handles import is_procedure
 from knit.ir.srcinfo import generating
 
 _KNIT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -168,11 +169,9 @@ class Step:
 
 def _source(v) -> str:
     """Python source for a recorded argument (objects by their name)."""
-    from knit.procedure import Procedure
-
     if isinstance(v, Path):
         return repr(v)
-    if isinstance(v, Procedure):
+    if is_procedure(v):
         return v.name()
     if isinstance(v, list):
         return "[" + ", ".join(map(_source, v)) + "]"
@@ -404,8 +403,6 @@ def _user_location() -> str:
 
 def recorded(prim):
     """Wrap a primitive so that the procedure it returns remembers the call."""
-    from knit.procedure import Procedure
-
     if getattr(prim, "__knit_recorded__", False):
         return prim
 
@@ -425,7 +422,7 @@ def recorded(prim):
         finally:
             _state.depth = depth
         new = out[0] if isinstance(out, tuple) and out else out
-        if (depth == 0 and isinstance(proc, Procedure) and isinstance(new, Procedure)
+        if (depth == 0 and is_procedure(proc) and is_procedure(new)
                 and new is not proc and getattr(new, "_trace_step", None) is None):
             step = Step(prim.__name__, tuple(_record_arg(a, proc) for a in args),
                         {n: _record_arg(v, proc) for n, v in kwargs.items()},

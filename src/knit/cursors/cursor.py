@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from knit.cursors import paths as P
 from knit.errors import KnitError
+from knit.ir import handles
 from knit.ir import nodes as N
 from knit.ir.printer import expr_str, stmt_str
 
@@ -269,9 +270,9 @@ class CallCursor(StmtCursor):
     __slots__ = ()
 
     def subproc(self):
-        from knit.procedure import Procedure
-
-        return Procedure(self._node().f, check=False)
+        """The procedure called: the very Procedure the call was written or built with
+        while it is alive (so `c.subproc().is_eq(g)` holds for the called g)."""
+        return handles.wrap(self._node().f)
 
     def args(self) -> list:
         return [_expr(self, (("args", i),)) for i in range(len(self._node().args))]

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 
 from knit.config import Config
 from knit.errors import KnitSyntaxError, KnitTypeError
+from knit.extern import Extern, ExternTypeError
 from knit.frontend import typecheck as tc
 from knit.ir import nodes as N
 from knit.ir import types as T
+from knit.ir.handles import ir_of, is_procedure
 from knit.ir.srcinfo import SrcInfo
 from knit.ir.sym import Sym
 from knit.memory import DRAM, Memory
@@ -389,15 +391,13 @@ class Parser:
     # ------------------------------------------------------------ calls
 
     def parse_call(self, c: ast.Call) -> N.Call:
-        from knit.procedure import Procedure
-
         if c.keywords:
             raise self.err(c, "calls take positional arguments only")
         f = self.resolve_global(c.func)
-        if not isinstance(f, Procedure):
+        if not is_procedure(f):
             raise self.err(c.func, f"'{ast.unparse(c.func)}' is not a proc or instr",
                            "only @proc and @instr procedures can be called as statements")
-        callee = f._loopir_proc
+        callee = ir_of(f)
         if len(c.args) != len(callee.args):
             raise KnitTypeError(self.at(c), f"{callee.name} takes {len(callee.args)} "
                                 f"argument(s), got {len(c.args)}")
@@ -601,8 +601,6 @@ class Parser:
             raise self.err(e.func, "lambda expressions are not part of knit",
                            "for a scalar function, define an Extern (see knit.libs.externs)")
         f = self.resolve_global(e.func)
-        from knit.libs.externs import Extern, ExternTypeError
-
         if not isinstance(f, Extern):
             raise self.err(e.func, f"'{ast.unparse(e.func)}' is not an extern function",
                            "procs are called as statements; scalar functions are Externs "

@@ -92,10 +92,12 @@ def mark_generated(old, new):
 
 
 def _expr_ids(stmts) -> set[int]:
-    from knit.cursors.paths import expr_paths
-    from knit.ir.visit import walk_stmts
+    from knit.ir import nodes as N
+    from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 
-    return {id(e) for s in walk_stmts(stmts) for _, e in expr_paths(s)}
+    # the expressions cursors address (an allocation's shape is part of its type)
+    return {id(e) for s in walk_stmts(stmts) if not isinstance(s, N.Alloc)
+            for top in stmt_exprs(s) for e in walk_expr(top)}
 
 
 def _mark(node, site, old_sids, old_exprs, in_new: bool):

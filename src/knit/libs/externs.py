@@ -8,50 +8,8 @@ from __future__ import annotations
 
 import math
 
+from knit.extern import Extern, ExternTypeError  # noqa: F401 (their old home)
 from knit.ir import types as T
-
-
-class ExternTypeError(Exception):
-    """Raised by Extern.typecheck with a message for the user."""
-
-
-class Extern:
-    """A scalar function callable from object code as `name(args...)`."""
-
-    arity: int = 1
-
-    def __init__(self, name: str):
-        self._name = name
-
-    def name(self) -> str:
-        return self._name
-
-    def typecheck(self, arg_types: list[T.ScalarT]) -> T.ScalarT:
-        """The result type for these argument types; raise ExternTypeError to refuse."""
-        if len(arg_types) != self.arity:
-            raise ExternTypeError(f"{self._name} takes {self.arity} argument(s), "
-                                  f"got {len(arg_types)}")
-        result = arg_types[0]
-        for t in arg_types:
-            if not t.is_real():
-                raise ExternTypeError(f"{self._name} takes data values, got a {t} value")
-            result = T.join_real(result, t)
-        return result
-
-    def globl(self, prim_type: str) -> str:
-        """C code needed once per file (includes, helper functions) for this type."""
-        return ""
-
-    def compile(self, args: list[str], prim_type: str) -> str:
-        raise NotImplementedError
-
-    def interpret(self, args: list):
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"<extern {self._name}>"
-
-    __hash__ = object.__hash__
 
 
 def _suffix(prim_type: str) -> str:

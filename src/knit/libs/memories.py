@@ -18,6 +18,7 @@ procedure that threads call at once.
 from __future__ import annotations
 
 from knit import DRAM, Memory
+from knit.memory import DRAM_STACK  # defined with DRAM: the C backend puts small buffers there
 from knit.memory import MemGenError  # re-exported: the error memory hooks raise
 
 __all__ = ["DRAM_ALIGNED32", "DRAM_ALIGNED64", "DRAM_STACK", "DRAM_STATIC", "GEMM_ACCUM",
@@ -26,20 +27,6 @@ __all__ = ["DRAM_ALIGNED32", "DRAM_ALIGNED64", "DRAM_STACK", "DRAM_STATIC", "GEM
 
 def _product(shape: list[str]) -> str:
     return " * ".join(s if s.isidentifier() or s.isdigit() else f"({s})" for s in shape)
-
-
-class DRAM_STACK(DRAM):
-    """Automatic (stack) arrays: no allocation cost, freed at the end of the block."""
-
-    @classmethod
-    def alloc(cls, new_name, prim_type, shape, srcinfo):
-        if not shape:
-            return f"{prim_type} {new_name};"
-        return f"{prim_type} {new_name}[{_product(shape)}];"
-
-    @classmethod
-    def free(cls, new_name, prim_type, shape, srcinfo):
-        return ""
 
 
 class DRAM_STATIC(DRAM):

@@ -25,6 +25,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from knit.errors import ProcedureTypeError
 from knit.tuning import measure as M
 from knit.tuning.report import FAILED, NOT_EQUIVALENT, OK, REFUSED, Point, TuneResult
 
@@ -57,7 +58,7 @@ def tune(make_schedule, space: dict, proc=None, proc_args: dict | None = None, *
     from knit.runtime.jit import DEFAULT_FLAGS, compiler_command
 
     if not isinstance(proc, Procedure):
-        raise TypeError(f"tune: proc must be a Procedure, got {type(proc).__name__}")
+        raise ProcedureTypeError(f"tune: proc must be a Procedure, got {type(proc).__name__}")
     names = _check_space(space)
     cc = " ".join(compiler_command(cc))
     flags = list(DEFAULT_FLAGS if flags is None else flags)
@@ -214,7 +215,7 @@ class _Run:
         except KnitError as e:
             return Point(params, REFUSED, _first_line(e))
         if not isinstance(q, Procedure):
-            raise TypeError(f"tune: make_schedule returned {type(q).__name__}, not a "
+            raise ProcedureTypeError(f"tune: make_schedule returned {type(q).__name__}, not a "
                             "Procedure")
         return q
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from knit.backend.c.header import generate
+from knit.errors import ProcedureTypeError
+from knit.ir.handles import is_procedure
 
 
 def compile_procs_to_strings(procs, h_file_name: str, *, ctxt: bool = True
@@ -26,14 +28,12 @@ def compile_procs_to_strings(procs, h_file_name: str, *, ctxt: bool = True
 
 
 def _procedures(procs) -> list:
-    from knit.procedure import Procedure
-
-    if isinstance(procs, Procedure) or not isinstance(procs, (list, tuple)):
+    if is_procedure(procs) or not isinstance(procs, (list, tuple)):
         raise TypeError("compile_procs: expected a list of procedures, e.g. [gemm], got "
                         f"{type(procs).__name__}")
     for p in procs:
-        if not isinstance(p, Procedure):
-            raise TypeError(f"compile_procs: expected procedures, got {type(p).__name__} "
+        if not is_procedure(p):
+            raise ProcedureTypeError(f"compile_procs: expected procedures, got {type(p).__name__} "
                             f"{p!r}")
         if p.is_instr():
             raise TypeError(f"compile_procs: {p.name()} is an instruction; it has no C "

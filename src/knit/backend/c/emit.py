@@ -19,7 +19,7 @@ from knit.ir import types as T
 from knit.ir.printer import Names, expr_str, type_str
 from knit.ir.sym import Sym
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
-from knit.memory import MemGenError
+from knit.memory import DRAM_STACK, MemGenError
 
 
 MAX_C_UNROLL = 32  # longest constant loop unrolled in C for register allocation
@@ -286,8 +286,6 @@ class ProcEmitter(CallEmitter):
         elem = s.type.basetype()
         shape = [self.index(d) for d in s.type.shape()]
         if small_dram(s.mem, elem, shape):
-            from knit.libs.memories import DRAM_STACK
-
             s = s.with_(mem=DRAM_STACK)
         self.unit.add_memory(s.mem)
         try:
