@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from knit.errors import InternalError
 from knit.ir import nodes as N
 from knit.ir.sym import Sym
 
@@ -284,7 +285,7 @@ def negate(f):
             return conj([negate(g) for g in f[1]])
         case "bvar":
             return ("bvar", f[1], not f[2])
-    raise ValueError(f"not a formula: {f!r}")
+    raise InternalError(f"not a formula: {f!r}")
 
 
 def compare(op: str, a: Lin, b: Lin):
@@ -300,7 +301,7 @@ def compare(op: str, a: Lin, b: Lin):
             return ge0(a - b)
         case "==":
             return eq0(a - b)
-    raise ValueError(op)
+    raise InternalError(f"compare: not a comparison operator: {op!r}")
 
 
 def formula_of(e: N.Expr):
@@ -375,7 +376,7 @@ def eval_formula(f, env: dict) -> bool:
             return any(eval_formula(g, env) for g in f[1])
         case "bvar":
             return bool(env[f[1]]) == f[2]
-    raise ValueError(f"not a formula: {f!r}")
+    raise InternalError(f"not a formula: {f!r}")
 
 
 

@@ -35,6 +35,7 @@ import time
 from knit.analysis import affine as A
 from knit.analysis import fastpath
 from knit.analysis.affine import Lin, NotAffine
+from knit.errors import InternalError
 from knit.ir.sym import Sym
 
 # z3's deterministic work limit per query. The costliest query of the test suite
@@ -414,7 +415,7 @@ class _Z3State:
                 if b is None:
                     b = self._vars[("bool", f[1])] = z3.Bool(_z3_name(f[1]), ctx=self.ctx)
                 return b if f[2] else z3.Not(b)
-        raise ValueError(f"not a formula: {f!r}")
+        raise InternalError(f"not a formula: {f!r}")
 
 
 def _z3_name(atom) -> str:
@@ -425,7 +426,7 @@ def _z3_name(atom) -> str:
         return f"stride({atom.buf.name}!{atom.buf.id},{atom.dim})"
     if isinstance(atom, A.CfgField):
         return f"{atom.config.name()}.{atom.field}!{id(atom.config)}"
-    raise TypeError(f"not a variable: {atom!r}")
+    raise InternalError(f"not a variable: {atom!r}")
 
 
 def _reason(z3_reason: str, used: int) -> str:

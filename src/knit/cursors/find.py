@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from knit.cursors import cursor as C
 from knit.cursors import pattern as PT
-from knit.errors import PatternError
+from knit.errors import KnitTypeError, PatternError
 
 
 def find(proc, pattern: str, many: bool = False, within=None):
     """Cursor(s) for the matches of `pattern` in proc (within a statement path if given)."""
     if not isinstance(pattern, str):
-        raise TypeError(f"expected a pattern string, got {type(pattern).__name__}")
+        raise KnitTypeError(None, f"expected a pattern string, got {type(pattern).__name__}")
     text, match_no = PT.split_match_no(pattern)
     kind, pat = PT.parse_pattern(text)
     ir = proc._loopir_proc

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from knit.cursors import cursor as C
 from knit.cursors import paths as P
+from knit.errors import InternalError, KnitTypeError
 
 
 def sid_index(proc) -> dict[int, P.StmtPath]:
@@ -35,7 +36,7 @@ def is_ancestor(old, new) -> bool:
 
 def forward(new, cur: C.Cursor) -> C.Cursor:
     if not isinstance(cur, C.Cursor):
-        raise TypeError(f"forward: expected a cursor, got {type(cur).__name__}")
+        raise KnitTypeError(None, f"forward: expected a cursor, got {type(cur).__name__}")
     old = cur._proc
     if old is new or cur.is_invalid():
         return cur
@@ -54,7 +55,7 @@ def forward(new, cur: C.Cursor) -> C.Cursor:
             return _forward_gap(old, new, cur)
         case C.ExprCursor():
             return _forward_expr(old, new, cur)
-    raise TypeError(f"not a cursor: {cur!r}")
+    raise InternalError(f"forward: a cursor of unknown kind: {cur!r}")
 
 
 def _stmt_path(old, new, path: P.StmtPath) -> P.StmtPath:

@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 
 from knit.cursors import paths as P
-from knit.errors import PatternError
+from knit.errors import KnitTypeError, PatternError
 from knit.ir import nodes as N
 
 _MATCH_NO = re.compile(r"^(.*?)\s*#\s*(\d+)\s*$", re.DOTALL)
@@ -34,7 +34,7 @@ def split_match_no(pattern: str) -> tuple[str, int | None]:
 def loop_nest_pattern(pattern: str) -> str:
     """`"i j k"` -> nested loop pattern; a single name `"i"` -> `for i in _: _`."""
     if not isinstance(pattern, str):
-        raise TypeError(f"expected a pattern string, got {type(pattern).__name__}")
+        raise KnitTypeError(None, f"expected a pattern string, got {type(pattern).__name__}")
     body, no = split_match_no(pattern)
     names = body.split()
     if len(names) >= 1 and (_NEST.match(body) or (len(names) == 1 and names[0].isidentifier())):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from knit.analysis import exprs as X
+from knit.errors import InternalError
 from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.sym import Sym
@@ -59,7 +60,7 @@ class Scope:
                 return _narrow(self.whole(name), tuple(N.Point(i) for i in idx))
             case N.Read(name, ()):
                 return self.whole(name)
-        raise TypeError(f"not a buffer expression: {type(e).__name__}")
+        raise InternalError(f"not a buffer expression: {type(e).__name__}")
 
     def whole(self, name: Sym) -> Region:
         buf = self.bufs[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from knit.errors import InternalError
 from knit.ir import nodes as N
 from knit.ir.sym import Sym
 
@@ -76,7 +77,7 @@ def expr_str(e, names: Names | None = None, prec: int = 0, int_ctx: bool = False
             return f"stride({names(name)}, {dim})"
         case N.ReadConfig(config, field):
             return f"{config.name()}.{field}"
-    raise TypeError(f"not an expression: {type(e).__name__}")
+    raise InternalError(f"expr_str: not an expression: {type(e).__name__}")
 
 
 def int_data(t) -> bool:
@@ -146,7 +147,7 @@ def stmt_lines(s, names: Names, indent: str) -> list[str]:
             return [f"{indent}{f.name}({_list(args, names)})"]
         case N.WindowStmt(name, rhs):
             return [f"{indent}{names(name)} = {expr_str(rhs, names)}"]
-    raise TypeError(f"not a statement: {type(s).__name__}")
+    raise InternalError(f"stmt_str: not a statement: {type(s).__name__}")
 
 
 def block_lines(stmts, names: Names, indent: str) -> list[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from knit.backend.c.header import generate
-from knit.errors import ProcedureTypeError
+from knit.errors import KnitTypeError, ProcedureTypeError
 from knit.ir.handles import is_procedure
 
 
@@ -29,14 +29,14 @@ def compile_procs_to_strings(procs, h_file_name: str, *, ctxt: bool = True
 
 def _procedures(procs) -> list:
     if is_procedure(procs) or not isinstance(procs, (list, tuple)):
-        raise TypeError("compile_procs: expected a list of procedures, e.g. [gemm], got "
+        raise KnitTypeError(None, "compile_procs: expected a list of procedures, e.g. [gemm], got "
                         f"{type(procs).__name__}")
     for p in procs:
         if not is_procedure(p):
             raise ProcedureTypeError(f"compile_procs: expected procedures, got {type(p).__name__} "
                             f"{p!r}")
         if p.is_instr():
-            raise TypeError(f"compile_procs: {p.name()} is an instruction; it has no C "
+            raise KnitTypeError(None, f"compile_procs: {p.name()} is an instruction; it has no C "
                             "function of its own (call it from a proc)")
     return list(procs)
 
