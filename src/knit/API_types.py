@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
+from knit.ir.types import ScalarT, TensorT
+
 __all__ = ["ExoType", "ProcedureBase", "exotype_of"]
 
 
@@ -65,8 +67,6 @@ _BY_KNIT_NAME = {"R": ExoType.R, "f16": ExoType.F16, "f32": ExoType.F32,
 def exotype_of(typ) -> ExoType | None:
     """The ExoType of a knit type (a tensor's element type for tensors and windows), or
     None for anything that is not a knit type."""
-    from knit.ir.types import ScalarT, TensorT
-
     if isinstance(typ, TensorT):
         typ = typ.elem
     if isinstance(typ, ScalarT):

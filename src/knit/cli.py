@@ -18,7 +18,10 @@ import sys
 import traceback
 from pathlib import Path
 
+from knit import cache
+from knit.backend.c import compile_procs
 from knit.errors import KnitError
+from knit.procedure import Procedure
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,8 +39,6 @@ def main(argv: list[str] | None = None) -> int:
         procs = _defined_procs(module, path)
         if not procs:
             return _fail(f"{path} defines no procedures (functions decorated with @proc)")
-        from knit.backend.c import compile_procs
-
         compile_procs(procs, args.outdir, f"{stem}.c", f"{stem}.h")
     except KnitError as err:
         return _fail(str(err))
@@ -62,8 +63,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cache_command(argv: list[str]) -> int:
     """`knitc cache size|clear|dir`: the JIT's cache of compiled libraries."""
-    from knit import cache
-
     p = argparse.ArgumentParser(prog="knitc cache", description="The cache of libraries "
                                 "compiled by Procedure.compile() ($KNIT_CACHE_DIR, else "
                                 "~/.cache/knit).")
@@ -128,8 +127,6 @@ def _user_traceback(err: BaseException) -> str:
 def _defined_procs(module, path: Path) -> list:
     """The non-instr Procedures bound at the module's top level, each once, in order,
     leaving out those imported from another module."""
-    from knit.procedure import Procedure
-
     if "__all__" in vars(module):  # as exocc: __all__ lists what to compile
         from knit.main import exported_procs
 

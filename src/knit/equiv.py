@@ -14,10 +14,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from knit.errors import KnitError, ProcedureTypeError
 from knit.ir import nodes as N
 from knit.ir import types as T
+from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 from knit.procedure import Procedure
+from knit.runtime import interp, jit
+from knit.runtime.args import eval_index
 
 # relative tolerance per element type for comparing floating-point results
 RTOL = {"f16": 1e-2, "f32": 1e-4, "f64": 1e-10, "R": 1e-4}
@@ -111,8 +116,6 @@ def _check_signatures(a: N.Proc, b: N.Proc) -> None:
 
 
 def _draw_sizes(a: N.Proc, b: N.Proc, fixed: dict, rng, max_size: int) -> dict:
-    from knit.runtime.args import eval_index
-
     names = [x.name for x in a.args if x.type.is_control()]
     for _ in range(2000):
         env = {}
@@ -120,7 +123,7 @@ def _draw_sizes(a: N.Proc, b: N.Proc, fixed: dict, rng, max_size: int) -> dict:
             env[sym.name] = _draw_control(sym.name, _type_of(a, sym), fixed, rng, max_size)
         values = {x.name: env[x.name.name] for x in a.args if x.type.is_control()}
         values_b = {x.name: env[x.name.name] for x in b.args if x.type.is_control()}
-        if _preds_hold(a, values, eval_index) and _preds_hold(b, values_b, eval_index):
+        if _preds_hold(a, values) and _preds_hold(b, values_b):
             return env
     raise ValueError("check_equiv: could not draw sizes that satisfy the procedures' asserts; "
                      "pass sizes={...} explicitly")
@@ -143,7 +146,7 @@ def _draw_control(name: str, typ, fixed: dict, rng, max_size: int):
     return rng.randint(0, max_size)
 
 
-def _preds_hold(p: N.Proc, values: dict, eval_index) -> bool:
+def _preds_hold(p: N.Proc, values: dict) -> bool:
     try:
         return all(eval_index(e, values) for e in p.preds if not _has_stride(e))
     except (KeyError, ZeroDivisionError):
@@ -151,16 +154,10 @@ def _preds_hold(p: N.Proc, values: dict, eval_index) -> bool:
 
 
 def _has_stride(e) -> bool:
-    from knit.ir.visit import walk_expr
-
     return any(isinstance(x, N.StrideExpr) for x in walk_expr(e))
 
 
 def _make_inputs(p: N.Proc, size_env: dict, seed: int) -> dict:
-    import numpy as np
-
-    from knit.runtime.args import eval_index
-
     rng = np.random.default_rng(seed)
     values = {x.name: size_env[x.name.name] for x in p.args if x.type.is_control()}
     out = {}
@@ -174,8 +171,6 @@ def _make_inputs(p: N.Proc, size_env: dict, seed: int) -> dict:
 
 
 def _random_array(rng, shape, elem):
-    import numpy as np
-
     dtype = elem.np_dtype or "float32"
     if elem.is_float():
         return rng.uniform(-1, 1, size=shape).astype(dtype)
@@ -204,8 +199,6 @@ def _compare_once(p, q, size_env, seed, interpret, compiled, modulo_configs=None
 
 
 def _compare_runs(p, size_env, seed, runners, q=None, modulo_configs=None):
-    import numpy as np
-
     base = _make_inputs(p._loopir_proc, size_env, seed)
     q = q if q is not None else p
     fields = _config_fields(p._loopir_proc, q._loopir_proc)
@@ -257,8 +250,6 @@ def _config_fields(*procs) -> list:
 def _config_uses(proc: N.Proc) -> list:
     """(config, field, written) for every config read and write in proc and its
     callees (check_equiv needs only the configs; which is kept for readers)."""
-    from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
-
     out, seen = [], set()
 
     def visit(proc):
@@ -283,8 +274,6 @@ def _config_uses(proc: N.Proc) -> list:
 def _config_start(fields, seed) -> list:
     """The value every run starts from: random for data and bool fields, zero for index
     fields (a random one could make a correct program's accesses go out of bounds)."""
-    import numpy as np
-
     rng = np.random.default_rng(seed + 1)
     out = []
     for cfg, f in fields:
@@ -300,24 +289,18 @@ def _config_start(fields, seed) -> list:
 
 
 def _set_configs(start, backend: str) -> None:
-    from knit.runtime import interp, jit
-
     setter = jit.set_config_value if backend == "compiled" else interp.set_config_value
     for cfg, f, v in start:
         setter(cfg, f, v)
 
 
 def _get_configs(fields, backend: str) -> list:
-    from knit.runtime import interp, jit
-
     getter = jit.config_value if backend == "compiled" else interp.config_value
     return [getter(cfg, f) for cfg, f in fields]
 
 
 def _diff(x, y, elem):
     """(indices, x value, y value, count) of the differing elements, or None."""
-    import numpy as np
-
     if elem.is_float():
         rtol = RTOL.get(elem.name, 1e-4)
         xf, yf = x.astype("float64"), y.astype("float64")
@@ -337,8 +320,6 @@ def _diff(x, y, elem):
 
 def _shrink(p, q, size_env, diff, interpret, compiled, modulo_configs=None):
     """Decrease sizes one at a time while the procedures still differ."""
-    from knit.runtime.args import eval_index
-
     changed = True
     while changed:
         changed = False
@@ -351,7 +332,7 @@ def _shrink(p, q, size_env, diff, interpret, compiled, modulo_configs=None):
                 trial = {**size_env, name: smaller}
                 values = {x.name: trial[x.name.name] for x in p._loopir_proc.args
                           if x.type.is_control()}
-                if not _preds_hold(p._loopir_proc, values, eval_index):
+                if not _preds_hold(p._loopir_proc, values):
                     continue
                 d = _compare_once(p, q, trial, 0, interpret, compiled, modulo_configs)
                 if d is not None:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import sys
 
+from knit.cursors.cursor import ArgCursor, BlockCursor
+from knit.cursors.find import find as find_pattern
+from knit.cursors.find import find_alloc_or_arg
+from knit.cursors.forward import forward as forward_cursor
+from knit.cursors.pattern import loop_nest_pattern
 from knit.errors import KnitError, ProcedureTypeError
 from knit.frontend import parse as P
 from knit.frontend.checks import check_proc
 from knit.ir import handles
 from knit.ir import nodes as N
-from knit.ir.handles import procedure_of  # re-exported: its old home
+from knit.ir.handles import procedure_of  # noqa: F401 (re-exported: its old home)
 from knit.ir.printer import proc_str
 from knit.ir.srcinfo import mark_generated
+from knit.trace import trace_of
+
+# Imported where used, not above: knit.rewrite (it imports this module back; issue 14
+# item 1 removes that), knit.backend and knit.runtime (they load numpy, which `import
+# knit` does not; see knit/__init__.py).
 
 
 class Procedure:
@@ -110,8 +120,6 @@ class Procedure:
     def trace(self):
         """The scheduling primitive calls that produced this procedure from its root, as
         a knit.trace.Trace (replay, show, script)."""
-        from knit.trace import trace_of
-
         return trace_of(self)
 
     def unsafe_assert_eq(self, other: Procedure) -> None:
@@ -124,41 +132,29 @@ class Procedure:
     # ------------------------------------------------------------ cursors
 
     def args(self) -> list:
-        from knit.cursors.cursor import ArgCursor
-
         return [ArgCursor(self, i) for i in range(len(self._loopir_proc.args))]
 
     def body(self):
-        from knit.cursors.cursor import BlockCursor
-
         return BlockCursor(self, (), "body", 0, len(self._loopir_proc.body))
 
     def find(self, pattern: str, many: bool = False):
         """The first statement/block/expression matching `pattern` (all of them if many)."""
-        from knit.cursors.find import find
-
-        return find(self, pattern, many)
+        return find_pattern(self, pattern, many)
 
     def find_loop(self, pattern: str, many: bool = False):
         """Like find, but a bare name `"i"` means `for i in _: _` and `"i j"` a loop nest."""
-        from knit.cursors.find import find
-        from knit.cursors.pattern import loop_nest_pattern
 
-        return find(self, loop_nest_pattern(pattern), many)
+        return find_pattern(self, loop_nest_pattern(pattern), many)
 
     def find_all(self, pattern: str) -> list:
         return self.find(pattern, many=True)
 
     def find_alloc_or_arg(self, name: str):
-        from knit.cursors.find import find_alloc_or_arg
-
         return find_alloc_or_arg(self, name)
 
     def forward(self, cursor):
         """Follow a cursor of an ancestor procedure to this procedure."""
-        from knit.cursors.forward import forward
-
-        return forward(self, cursor)
+        return forward_cursor(self, cursor)
 
     # ------------------------------------------------------------ whole-procedure edits
 

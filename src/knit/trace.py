@@ -30,7 +30,10 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
-from knit.errors import KnitError, SchedulingError, add_call_site, user_call
+from knit.cursors import cursor as C
+from knit.cursors import paths as P
+from knit.cursors.cursor import Cursor, InvalidCursorError
+from knit.errors import KnitError, ParseFragmentError, SchedulingError, add_call_site, user_call
 from knit.ir.handles import is_procedure
 from knit.ir.srcinfo import generating
 
@@ -60,8 +63,6 @@ class Path:
 
 def path_of(cursor) -> Path:
     """The Path of a cursor (into its own procedure)."""
-    from knit.cursors import cursor as C
-
     if isinstance(cursor, C.ArgCursor):
         return Path(f"args[{cursor._idx}]")
     if isinstance(cursor, C.ExprCursor):
@@ -89,8 +90,6 @@ def _join(a: str, b: str) -> str:
 
 def at(proc, path: str | Path):
     """The cursor at `path` in `proc` (see Path); InvalidCursorError if there is none."""
-    from knit.cursors import cursor as C
-    from knit.cursors import paths as P
 
     text = str(path)
     stmt_text, _, expr_text = re.match(r"([^:\[]*(?:\[[^\]]*\][^:\[]*)*):?(.*)$",
@@ -127,8 +126,6 @@ def at(proc, path: str | Path):
 
 
 def _parse_step(text: str, s: str):
-    from knit.cursors.cursor import InvalidCursorError
-
     m = _STEP.match(s)
     if not m:
         raise InvalidCursorError(f"{text!r} is not a cursor path (at {s!r})")
@@ -324,8 +321,6 @@ class ReplayError(SchedulingError):
 def replay(trace, root):
     """Apply the steps of `trace` (a Trace, a list of Steps, or a script's text) to
     `root`; the result remembers the original steps' locations."""
-    from knit.cursors.cursor import InvalidCursorError
-    from knit.errors import ParseFragmentError
 
     if isinstance(trace, str):
         trace = Trace.from_script(trace)
@@ -370,8 +365,6 @@ def _resolve(v, proc):
 
 
 def _record_arg(v, proc):
-    from knit.cursors.cursor import Cursor
-
     if isinstance(v, Cursor):
         try:
             return path_of(v if v._proc is proc else proc.forward(v))

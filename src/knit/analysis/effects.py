@@ -24,8 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from knit.analysis import affine as A
+from knit.analysis.smt import Facts, prove
+from knit.analysis.written import configs_written_in
 from knit.ir import nodes as N
 from knit.ir import types as T
+from knit.ir.printer import expr_str
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym
 from knit.ir.visit import map_expr, subst, walk_expr
@@ -106,8 +110,6 @@ class Access:
     unstable: frozenset = frozenset()
 
     def describe(self) -> str:
-        from knit.ir.printer import expr_str
-
         verb = {"r": "reads", "w": "writes", "+": "reduces into"}[self.kind]
         if isinstance(self.buf, tuple):
             return f"{verb} {self.buf[0].name()}.{self.buf[1]}"
@@ -328,8 +330,6 @@ def _before(s) -> str:
 
 
 def _written_in(stmts) -> frozenset:
-    from knit.analysis.written import configs_written_in
-
     return configs_written_in(tuple(stmts))
 
 
@@ -503,8 +503,6 @@ def first_conflict(xs, ys, facts, *, ren_x=None, ren_y=None, relation=(),
     Near-linear in the accesses (issue 9): the facts are built once, accesses are
     grouped by buffer, and each distinct pair of access *shapes* (kind, indices,
     conditions, bound variables) is proven once, for its first occurrence."""
-    from knit.analysis import affine as A
-    from knit.analysis.smt import Facts, prove
 
     xs, ys = list(xs), list(ys)
     written = written_configs(xs + ys)
@@ -572,8 +570,6 @@ class _Side:
     def instance(self, a: Access):
         out = self.memo.get(id(a))
         if out is None:
-            from knit.analysis import affine as A
-
             ctx, idx = _instance(a, self.ren, self.written)
             conds = []
             for c in ctx:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from knit.analysis.affine import CfgField, Stride
 from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.srcinfo import NO_SRC
@@ -87,8 +88,6 @@ def subst(e, syms: dict, strides: dict | None = None):
 def control_vars(e) -> list:
     """The variables of an integer expression in order of first appearance: Syms,
     and (buf, dim) / (config, field) pairs as `affine` atoms."""
-    from knit.analysis.affine import CfgField, Stride
-
     out: list = []
 
     def go(e):

@@ -16,6 +16,7 @@ from functools import lru_cache
 from knit.cursors import paths as P
 from knit.errors import KnitTypeError, PatternError
 from knit.ir import nodes as N
+from knit.ir.printer import expr_str, stmt_str
 
 _MATCH_NO = re.compile(r"^(.*?)\s*#\s*(\d+)\s*$", re.DOTALL)
 _NEST = re.compile(r"^\s*[A-Za-z_]\w*(\s+[A-Za-z_]\w*)+\s*$")
@@ -265,8 +266,6 @@ def nearby(proc: N.Proc, text: str, within: P.StmtPath | None = None) -> str:
     """What exists in proc (or under `within`) of the kind `text` (a pattern without
     `#n`) looks for, as a line for a 'matches nothing' error: `loops here: for i in
     seq(0, N) (line 7), ...`. '' when nothing of the kind can be named."""
-    from knit.ir.printer import stmt_str
-
     kind, pat = parse_pattern(text)
     stmts = [s for path, s in P.stmt_paths(proc)
              if within is None or path[: len(within)] == within]
@@ -294,8 +293,6 @@ _STMT_KINDS = {ast.For: ("loops", N.For), ast.If: ("ifs", N.If),
 def _nearby_exprs(pat, stmts) -> str:
     """The expressions of the same form as `pat` (reads of the same buffer, the same
     operator, calls of the same function), else the buffers that are read."""
-    from knit.ir.printer import expr_str
-
     exprs = [e for s in stmts for _, e in P.expr_paths(s)]
     same = [e for e in exprs if _same_form(pat, e)]
     if same:

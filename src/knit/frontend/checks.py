@@ -26,12 +26,12 @@ loop's range facts are about the bounds' values at entry.
 from __future__ import annotations
 
 from knit.analysis import affine as A
+from knit.analysis import effects as E
 from knit.analysis import exprs as X
 from knit.analysis import smt
 from knit.analysis.affine import FALSE, TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
-from knit.analysis import effects as E
-from knit.errors import KnitSyntaxError, RaceError
+from knit.errors import KnitError, KnitSyntaxError, RaceError
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
@@ -301,8 +301,6 @@ class _Checker:
         checked walk, so they would find no new error (if one raises, nothing is
         learned), and they compute no invariant of inner loops (so the cost stays
         linear in the nesting depth)."""
-        from knit.errors import KnitError
-
         i = X.var(s.iter)
         mine = {s.iter}.__contains__
         self.replaying = True

@@ -20,6 +20,7 @@ from knit.frontend import typecheck as tc
 from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.handles import ir_of, is_procedure
+from knit.ir.printer import expr_str
 from knit.ir.srcinfo import SrcInfo
 from knit.ir.sym import Sym
 from knit.memory import DRAM, Memory
@@ -452,8 +453,6 @@ class Parser:
         dense-tensor parameter (which assumes row-major strides of its own shape) may
         take it, as Exo allows: after its first interval, every dimension is taken
         whole (`A[i, 2:4, 0:N]` of `A: f32[M, K, N]`). Windows of windows are not."""
-        from knit.ir.printer import expr_str
-
         root = self.types.get(e.name) if isinstance(e, N.WindowExpr) else None
         if root is None or not root.is_tensor() or root.is_win():
             return False

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from knit.backend.c import compile_procs_to_strings
 from knit.instrcheck import InstrCheckError
 from knit.ir import nodes as N
 from knit.ir.types import F32, R, ScalarT
@@ -37,7 +38,6 @@ from knit.procedure import Procedure, parse_proc_string
 from knit.runtime import jit
 from knit.runtime.args import eval_index
 from knit.runtime.interp import config_value
-
 
 # ---------------------------------------------------------------- control values
 
@@ -227,8 +227,6 @@ int main(void) {
 
 def program(wrappers: list[Procedure], bufs: list[list[Buf]]) -> str:
     """The C program: every wrapper, a dispatcher and the stdin/stdout loop."""
-    from knit.backend.c import compile_procs_to_strings
-
     c, h = compile_procs_to_strings(wrappers, "knit_check.h", ctxt=False)
     cases = []
     for k, bs in enumerate(bufs):

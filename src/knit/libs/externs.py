@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 
-from knit.extern import Extern, ExternTypeError  # noqa: F401 (their old home)
-from knit.ir import types as T
+from knit.extern import Extern, ExternTypeError  # their home; re-exported here
 
 
 def _suffix(prim_type: str) -> str:

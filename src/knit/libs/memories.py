@@ -18,8 +18,10 @@ procedure that threads call at once.
 from __future__ import annotations
 
 from knit import DRAM, Memory
-from knit.memory import DRAM_STACK  # defined with DRAM: the C backend puts small buffers there
-from knit.memory import MemGenError  # re-exported: the error memory hooks raise
+
+# DRAM_STACK is defined with DRAM (the C backend puts small buffers there); MemGenError
+# is the error memory hooks raise: both re-exported from here
+from knit.memory import DRAM_STACK, MemGenError
 
 __all__ = ["DRAM_ALIGNED32", "DRAM_ALIGNED64", "DRAM_STACK", "DRAM_STATIC", "GEMM_ACCUM",
            "GEMM_SCRATCH", "MemGenError"]

@@ -27,8 +27,12 @@ import platform
 import shlex
 import threading
 
+from knit import cache
+from knit.backend.c.header import generate
 from knit.errors import CompileError, InternalError
 from knit.ir import nodes as N
+from knit.runtime.args import binder
+from knit.runtime.interp import config_zero
 
 OPT_FLAGS = ("-O3", "-march=native")  # the default; flags= replaces, extra_flags= adds
 # The flags that give knit's C its meaning (docs/semantics.md#c-build), added after the
@@ -45,8 +49,6 @@ _loaded: dict[str, ctypes.CDLL] = {}  # library path -> library: a process loads
 
 def cache_dir() -> str:
     """The directory holding compiled libraries (created on first use); see knit.cache."""
-    from knit import cache
-
     return cache.directory()
 
 
@@ -99,8 +101,6 @@ def _checked(call, checks):
 def compiler_kind(command: list[str]) -> str:
     """'gcc', 'clang' or 'other', from the compiler's `--version` output (cached with
     its identity by knit.cache): `cc` may be either."""
-    from knit import cache
-
     version = cache.compiler_identity(command)[-1]
     if "clang" in version.lower():
         return "clang"
@@ -134,8 +134,6 @@ def _flag_list(flags) -> list[str] | None:
 def jit_source(proc: N.Proc):
     """The whole translation unit for `proc` (header, C, entry point), and the backend's
     Unit (which knows whether it needs OpenMP and which configs it uses)."""
-    from knit.backend.c.header import generate
-
     c, h, unit = generate([proc], "knit_jit.h", shared_configs=True)
     body = c.replace('#include "knit_jit.h"\n', "", 1)  # the header is pasted in instead
     layouts = "".join(_config_layout_fn(cfg, c_name) for cfg, c_name in unit.used_configs())
@@ -201,8 +199,6 @@ def config_value(cfg, field: str):
     with _config_lock:
         cell = _config_cell(cfg, field)
         if cell is None:
-            from knit.runtime.interp import config_zero
-
             return config_zero(cfg, field)
         return cell[()].copy() if cfg.lookup_type(field).is_real() else cell[()].item()
 
@@ -258,8 +254,6 @@ def load_library(source: str, command: list[str], flags: list[str], what: str,
 
     A damaged entry (see knit.cache) is rebuilt once, with a CacheWarning; a library
     without the entry point is removed and reported, so a fixed compiler rebuilds it."""
-    from knit import cache
-
     d = cache.directory()
     so = cached_build(source, command, flags, what, prefix)
     lib = _loaded.get(so)
@@ -292,8 +286,6 @@ def cached_build(source: str, command: list[str], flags: list[str], what: str,
     `source` by `command flags`, keyed by the compiler's identity (knit.cache.key) and
     verified before it is returned: a missing entry is built, a damaged one rebuilt
     once with a CacheWarning. Safe from several threads and processes."""
-    from knit import cache
-
     d = cache.directory()
     key = prefix + cache.key(source, command, flags, host_id())
     so = os.path.join(d, f"{key}.so")
@@ -332,8 +324,6 @@ def build(source: str, command: list[str], flags: list[str], d: str, key: str,
           what: str) -> None:
     """Compile `source` to d/key.so, keeping the source beside it as d/key.c. Both are
     written under temporary names, checked, sealed, and renamed into place."""
-    from knit import cache
-
     cache.clean_stale(d)
     c_path = os.path.join(d, f"{key}.c")
     tmp_c = cache.temp_path(d, f".{key[:24]}.", ".c")
@@ -367,8 +357,6 @@ def build(source: str, command: list[str], flags: list[str], d: str, key: str,
 
 def _publish_source(tmp_c: str, c_path: str, d: str) -> None:
     """Keep the source beside the library (for people reading it; never loaded)."""
-    from knit import cache
-
     try:
         cache.publish(tmp_c, c_path, d, executable=False)
     except (OSError, cache.CacheError):
@@ -445,8 +433,6 @@ def _no_float16(msg: str) -> bool:
 
 def _version_line(command: list[str]) -> str:
     """The first line of the compiler's `--version` output, as knit.cache recorded it."""
-    from knit import cache
-
     try:
         lines = cache.compiler_identity(command)[-1].splitlines()
     except CompileError:
@@ -489,7 +475,6 @@ def make_caller(proc: N.Proc, lib, library: str, command: list[str] | None = Non
     this proc's parameters need: bind and validate, then one ctypes call."""
     import numpy as np
 
-    from knit.runtime.args import binder
     from knit.runtime.fastcall import make_plan
 
     cfunc = lib[ENTRY]

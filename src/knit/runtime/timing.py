@@ -11,7 +11,12 @@ import os
 import subprocess
 import tempfile
 
+from knit.backend.c import compile_procs
+from knit.backend.c.header import Unit
 from knit.ir import nodes as N
+from knit.ir.visit import walk_stmts
+from knit.runtime.args import eval_index
+from knit.runtime.jit import build_flags, compiler_command
 
 _DRIVER = r"""
 #include <stdio.h>
@@ -47,8 +52,6 @@ def time_in_c(procedure, sizes: dict, *, reps: int = 10000, trials: int = 5,
     `-fopenmp` and runs on as many threads as `OMP_NUM_THREADS` says (default: one per
     core) in the timing process, which inherits this process's environment: set it
     in os.environ before calling to time a given thread count."""
-    from knit.backend.c import compile_procs
-    from knit.runtime.jit import build_flags, compiler_command
 
     ir: N.Proc = procedure._loopir_proc
     decls, args = _arguments(ir, sizes)
@@ -70,8 +73,6 @@ def time_in_c(procedure, sizes: dict, *, reps: int = 10000, trials: int = 5,
 
 
 def _walk(ir):
-    from knit.ir.visit import walk_stmts
-
     return walk_stmts(ir.body)
 
 
@@ -94,8 +95,6 @@ def c_arguments(procedure, sizes: dict, *, fill: str = "small", seed: int = 0,
     uses) or "random" (a fixed pseudo-random sequence per `seed`: floats in [-1, 1],
     integers in [-8, 8], unsigned ones in [0, 8]). The kernel's header must be included
     before the declarations (it provides <stdint.h>, <stdbool.h> and window structs)."""
-    from knit.backend.c.header import Unit
-    from knit.runtime.args import eval_index
 
     if fill not in ("small", "random"):
         raise ValueError(f"c_arguments: fill must be 'small' or 'random', got {fill!r}")

@@ -20,6 +20,10 @@ import platform
 import shlex
 import subprocess
 
+from knit.backend.c import compile_procs_to_strings
+from knit.runtime.jit import DEFAULT_FLAGS, cache_dir, compiler_command
+from knit.runtime.timing import c_arguments
+
 _DRIVER = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +60,6 @@ class BuildError(Exception):
 
 def driver_sources(procedure, sizes: dict) -> tuple[str, str, str]:
     """(kernel.c, kernel.h, main.c) of a timing driver for `procedure` with `sizes`."""
-    from knit.backend.c import compile_procs_to_strings
-    from knit.runtime.timing import c_arguments
 
     c, h = compile_procs_to_strings([procedure], "kernel.h", ctxt=False)
     decls, args, frees = c_arguments(procedure, sizes, fill="small")
@@ -113,8 +115,6 @@ def time_procedures(procs: dict, sizes: dict, *, rounds: int = 5, samples: int =
     For comparing a tuned procedure with hand-written ones in the same conditions."""
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
-
-    from knit.runtime.jit import DEFAULT_FLAGS, compiler_command
 
     cc = " ".join(compiler_command(cc))
     flags = list(DEFAULT_FLAGS if flags is None else flags)
@@ -174,8 +174,6 @@ class Cache:
     VERSION = 2  # bump when what a measurement means changes
 
     def __init__(self, enabled: bool = True):
-        from knit.runtime.jit import cache_dir
-
         self.enabled = enabled
         self.dir = os.path.join(cache_dir(), "tune")
 

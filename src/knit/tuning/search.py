@@ -25,7 +25,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from knit.errors import ProcedureTypeError
+from knit.equiv import EquivalenceError, check_equiv
+from knit.errors import KnitError, ProcedureTypeError
+from knit.procedure import Procedure
+from knit.runtime.jit import DEFAULT_FLAGS, compiler_command
 from knit.tuning import measure as M
 from knit.tuning.report import FAILED, NOT_EQUIVALENT, OK, REFUSED, Point, TuneResult
 
@@ -54,8 +57,6 @@ def tune(make_schedule, space: dict, proc=None, proc_args: dict | None = None, *
     knit compiles with). jobs: parallel builds (default: the machine's cores).
     cache=False ignores and does not write the disk cache. quiet: no progress bar.
     Returns a TuneResult: `.best`, `.params`, `.time`, `.points`, `.table()`."""
-    from knit.procedure import Procedure
-    from knit.runtime.jit import DEFAULT_FLAGS, compiler_command
 
     if not isinstance(proc, Procedure):
         raise ProcedureTypeError(f"tune: proc must be a Procedure, got {type(proc).__name__}")
@@ -207,8 +208,6 @@ class _Run:
             self._done(params, pt)
 
     def _schedule(self, params):
-        from knit.errors import KnitError
-        from knit.procedure import Procedure
 
         try:
             q = self.make_schedule(self.proc, **params)
@@ -222,8 +221,6 @@ class _Run:
     def _check_and_build(self, params, key, q) -> Point:
         """Check the candidate against the original, then build its timing driver.
         Runs in a worker thread."""
-        from knit.equiv import EquivalenceError, check_equiv
-        from knit.errors import KnitError
 
         if isinstance(q, Point):
             return q
@@ -239,8 +236,6 @@ class _Run:
 
     def _build(self, params, q) -> Point:
         """Build q's timing driver; builds of equal C code are shared."""
-        from knit.errors import KnitError
-
         try:
             sources = M.driver_sources(q, self.proc_args)
         except (KnitError, ValueError) as e:

@@ -19,8 +19,7 @@ from knit.ir import types as T
 from knit.ir.printer import Names, expr_str, type_str
 from knit.ir.sym import Sym
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
-from knit.memory import DRAM_STACK, MemGenError
-
+from knit.memory import DRAM, DRAM_STACK, MemGenError
 
 MAX_C_UNROLL = 32  # longest constant loop unrolled in C for register allocation
 # A DRAM buffer of constant shape up to this many bytes is a C array on the stack, not a
@@ -33,8 +32,6 @@ def small_dram(mem, elem: T.ScalarT, shape: list[str]) -> bool:
     """Whether a `mem` buffer of this element type and (C) shape becomes a stack array:
     plain DRAM (not a user's subclass, whose hooks are its own), constant extents, and
     at most SMALL_DRAM_BYTES."""
-    from knit.memory import DRAM
-
     if mem is not DRAM or not shape or not all(d.isdigit() for d in shape):
         return False
     digits = re.sub(r"\D", "", elem.np_dtype or "")

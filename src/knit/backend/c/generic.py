@@ -14,7 +14,7 @@ from dataclasses import replace
 from knit.errors import KnitTypeError
 from knit.ir import nodes as N
 from knit.ir import types as T
-from knit.ir.visit import map_expr
+from knit.ir.visit import map_expr, walk_stmts
 
 
 def r_as_f32(proc: N.Proc, memo: dict) -> N.Proc:
@@ -105,8 +105,6 @@ def _check_call(s: N.Call) -> None:
 def _uses_r(proc: N.Proc) -> bool:
     """Whether any argument, allocation, access or callee of proc has data of type R
     (cheap test first: most procedures have none)."""
-    from knit.ir.visit import walk_stmts
-
     if any(a.type.basetype() == T.R for a in proc.args):
         return True
     for s in walk_stmts(proc.body):
