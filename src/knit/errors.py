@@ -8,7 +8,14 @@ import types as _types
 
 
 class KnitError(Exception):
-    """Base of every error knit raises on purpose."""
+    """Base of every error knit raises on purpose: the shared base of user errors (a
+    mistake in the program or in a call into knit), and of InternalError (a broken
+    invariant: knit's own bug), which stays a KnitError so that `except KnitError`
+    keeps meaning "anything knit refused". Tell the two apart with is_user_error.
+
+    Code below the public API raises these, never a builtin error with internal
+    objects in its message; where a builtin class was raised before, the knit class
+    also derives from it (KnitTypeError is a TypeError) so callers keep working."""
 
 
 def _located(srcinfo, what: str, hint: str = "") -> str:
@@ -227,8 +234,14 @@ def user_traceback(tb):
     return out
 
 
-def _should_filter(err: BaseException) -> bool:
+def is_user_error(err: BaseException) -> bool:
+    """Whether `err` is a mistake in the user's program or call (every KnitError but
+    InternalError), as opposed to a bug in knit."""
     return isinstance(err, KnitError) and not isinstance(err, InternalError)
+
+
+def _should_filter(err: BaseException) -> bool:
+    return is_user_error(err)
 
 
 def filter_traceback(err: BaseException) -> BaseException:

@@ -10,7 +10,7 @@ import pytest
 from bad_input_checks import expect, marker_line
 
 from knit import DRAM, Memory, instr, proc
-from knit.errors import PatternError, SchedulingError
+from knit.errors import PatternError, ProcedureTypeError, SchedulingError
 from knit.stdlib.scheduling import (
     call_eqv,
     divide_loop,
@@ -125,12 +125,12 @@ def test_replace_with_a_buffer_in_the_wrong_memory():
 
 
 def test_replace_with_a_name_instead_of_a_procedure():
-    expect(lambda: replace(caller, caller.find_loop("i"), "zero8"), SchedulingError,
+    expect(lambda: replace(caller, caller.find_loop("i"), "zero8"), ProcedureTypeError,
            "replace: expected a procedure, got str")
 
 
 def test_replace_all_with_a_non_procedure():
-    expect(lambda: replace_all(caller, [zero8, 5]), SchedulingError,
+    expect(lambda: replace_all(caller, [zero8, 5]), ProcedureTypeError,
            "replace_all: expected a procedure, got int")
 
 

@@ -8,7 +8,7 @@ from knit.analysis import smt
 from knit.cursors import cursor as C
 from knit.cursors import paths as P
 from knit.cursors.forward import is_ancestor
-from knit.errors import SchedulingError
+from knit.errors import ProcedureTypeError, SchedulingError
 from knit.ir import nodes as N
 from knit.ir.printer import stmt_str
 
@@ -69,7 +69,7 @@ def check_proc_arg(proc, prim: str):
     from knit.procedure import Procedure
 
     if not isinstance(proc, Procedure):
-        raise TypeError(f"{prim}: expected a Procedure as the first argument, got "
+        raise ProcedureTypeError(f"{prim}: expected a Procedure as the first argument, got "
                         f"{type(proc).__name__}")
 
 

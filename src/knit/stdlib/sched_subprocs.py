@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knit.cursors import cursor as C
-from knit.errors import SchedulingError
+from knit.errors import ProcedureTypeError, SchedulingError
 from knit.rewrite import common as K
 from knit.rewrite import subprocs as SP
 
@@ -12,7 +12,7 @@ def _procedure(prim, x):
     from knit.procedure import Procedure
 
     if not isinstance(x, Procedure):
-        raise SchedulingError(f"{prim}: expected a procedure, got {type(x).__name__}")
+        raise ProcedureTypeError(f"{prim}: expected a procedure, got {type(x).__name__}")
     return x
 
 
