@@ -128,7 +128,7 @@ def _defined_procs(module, path: Path) -> list:
     """The non-instr Procedures bound at the module's top level, each once, in order,
     leaving out those imported from another module."""
     if "__all__" in vars(module):  # as exocc: __all__ lists what to compile
-        from knit.main import exported_procs
+        from knit.main import exported_procs  # here: main imports this module
 
         return exported_procs(module)
     others = [m for n, m in list(sys.modules.items()) if m is not module and n != "__main__"]

@@ -21,6 +21,7 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 from knit.procedure import Procedure
+from knit.rewrite.configs import configs_that_may_differ
 from knit.runtime import interp, jit
 from knit.runtime.args import eval_index
 
@@ -64,8 +65,6 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
         raise ValueError(f"check_equiv: trials must be a positive int, got {trials!r}")
     _check_signatures(p._loopir_proc, q._loopir_proc)
     if modulo_configs is None:
-        from knit.rewrite.configs import configs_that_may_differ
-
         modulo_configs = configs_that_may_differ(p, q)
     rng = random.Random(seed)
     report = EquivReport()

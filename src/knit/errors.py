@@ -173,7 +173,7 @@ def user_call(prim: str):
     line and the span of the call expression in the innermost frame outside knit, with
     `generated_by` naming `prim` (and the knit function the user called, when that is
     not `prim` itself: "divide_loop (in tile2D)"). None when no frame is outside knit."""
-    from knit.ir.srcinfo import SrcInfo
+    from knit.ir.srcinfo import SrcInfo  # here: errors sit below ir (docs/architecture.md)
 
     frame, entry = _sys._getframe(1), None
     while frame is not None and is_internal_frame(frame):

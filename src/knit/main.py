@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("Must provide --stem when processing multiple source files.")
     outdir.mkdir(parents=True, exist_ok=True)
 
-    from knit.cli import _run_file
+    from knit.cli import _run_file  # here: cli imports this module
 
     library = [p for src in args.source for p in exported_procs(_run_file(Path(src)))]
     knit.compile_procs(library, outdir, f"{stem}.c", f"{stem}.h")

@@ -46,7 +46,8 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
-from knit.errors import KnitError
+from knit.errors import KnitError, ProcedureTypeError
+from knit.procedure import Procedure
 
 __all__ = ["InstrCheck", "InstrCheckError", "check_instr", "inexact"]
 
@@ -59,10 +60,8 @@ def inexact(ulps: float, why: str):
     says how. check_instr then compares with that tolerance instead of exactly."""
 
     def declare(instr):
-        from knit.procedure import Procedure
-
         if not (isinstance(instr, Procedure) and instr.is_instr()):
-            raise TypeError("@inexact declares the rounding of an instr: put it above "
+            raise ProcedureTypeError("@inexact declares the rounding of an instr: put it above "
                             f"@instr, got {type(instr).__name__}")
         _INEXACT[instr] = (float(ulps), why)
         return instr
@@ -105,7 +104,7 @@ def check_instr(instr, *, targets=None, trials: int = 24, seed: int = 0,
     Returns an InstrCheck; raises InstrCheckError on a mismatch, a crash, or when the C
     cannot be built for any (or a named) target.
     """
-    from knit.instrcheck.run import check
+    from knit.instrcheck.run import check  # here, not above: it loads numpy
 
     return check(instr, targets, trials, seed, ulps, cc)
 

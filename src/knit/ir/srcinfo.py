@@ -19,6 +19,9 @@ import linecache
 import threading
 from dataclasses import dataclass, replace
 
+# knit.ir.nodes and knit.ir.visit are imported inside the functions that use them:
+# nodes.py imports this module (every node carries a SrcInfo).
+
 
 @dataclass(frozen=True, slots=True)
 class SrcInfo:

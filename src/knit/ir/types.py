@@ -107,7 +107,7 @@ class TensorT:
         return self.dims
 
     def __str__(self) -> str:
-        from knit.ir.printer import expr_str
+        from knit.ir.printer import expr_str  # here: the printer imports this module
 
         dims = ", ".join(expr_str(d) for d in self.dims)
         return f"[{self.elem}][{dims}]" if self.is_window else f"{self.elem}[{dims}]"

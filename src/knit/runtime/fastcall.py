@@ -341,7 +341,7 @@ def extension(command: list[str] | None = None):
     A failure is remembered per compiler, so a broken compiler does not disable the
     fast path for a working one."""
     global _module
-    from knit.runtime import jit
+    from knit.runtime import jit  # here: jit imports this module
 
     command = jit.compiler_command(None) if command is None else command
     if _module is not None or tuple(command) in _failed:

@@ -475,7 +475,7 @@ def make_caller(proc: N.Proc, lib, library: str, command: list[str] | None = Non
     this proc's parameters need: bind and validate, then one ctypes call."""
     import numpy as np
 
-    from knit.runtime.fastcall import make_plan
+    from knit.runtime.fastcall import make_plan  # here: fastcall imports this module
 
     cfunc = lib[ENTRY]
     cfunc.restype = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knit.tuning.measure import median, spread
+
 OK, REFUSED, NOT_EQUIVALENT, FAILED = "ok", "refused", "not equivalent", "failed"
 
 
@@ -20,8 +22,6 @@ class Point:
     @property
     def time(self) -> float | None:
         """The median over timing runs of seconds per call (None unless timed)."""
-        from knit.tuning.measure import median
-
         return median(self.samples) if self.status == OK and self.samples else None
 
     def to_json(self) -> dict:
@@ -52,8 +52,6 @@ class TuneResult:
 
     def table(self) -> str:
         """Every point tried: fastest first, then the refused ones with their reasons."""
-        from knit.tuning.measure import spread
-
         ok = sorted((p for p in self.points if p.status == OK), key=lambda p: p.time)
         bad = [p for p in self.points if p.status != OK]
         cols = [max(len(n), *(len(repr(p.params[n])) for p in self.points)) if self.points
