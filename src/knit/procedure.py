@@ -11,7 +11,6 @@ from knit.cursors.forward import forward as forward_cursor
 from knit.cursors.pattern import loop_nest_pattern
 from knit.errors import KnitError, ProcedureTypeError
 from knit.frontend import parse as P
-from knit.frontend.checks import check_proc
 from knit.ir import handles
 from knit.ir import nodes as N
 from knit.ir.handles import procedure_of  # noqa: F401 (re-exported: its old home)
@@ -41,6 +40,9 @@ class Procedure:
 
     def _check(self) -> None:
         if not self._checked:
+            # here: the checks load the solver layer, which `import knit` does not
+            from knit.frontend.checks import check_proc
+
             check_proc(self._loopir_proc)
             self._checked = True
 
