@@ -76,7 +76,7 @@ class Runner:
 
         self.knit, self.S, self.moves = knit, S, moves
         self.EquivalenceError = EquivalenceError
-        self.KnitWarning = KE.KnitWarning
+        self.KnitWarning = getattr(KE, "KnitWarning", Warning)  # older knits: none
         self.prelude = gen.exec_prelude()
         self.scope = self.prelude["scope"]
         self.errors = {"SchedulingError": KE.SchedulingError,
