@@ -177,11 +177,18 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
     sl = "jq" if threads > 1 else "jr"
     p = stage_mem(p, _find(p, top, sl), f"{g.a}[{blk.mc} * ic:{blk.mc} * ic + {blk.mc}, "
                   f"{k0}:{k0} + {kext}]", ap)
-    p = stage_mem(p, _find(p, top, "ir"), f"{g.b}[{k0}:{k0} + {kext}, {col0}:{col0} + {nr}]",
-                  bs)
+    if threads == 1:  # the whole KC x NC panel of B, once per pc, as Bp[NC / NR][KC][NR]
+        c0 = f"{blk.nc} * jc"
+        p = stage_mem(p, _find(p, top, "ic"), f"{g.b}[{k0}:{k0} + {kext}, {c0}:{c0} + {blk.nc}]",
+                      bs)
+    else:
+        p = stage_mem(p, _find(p, top, "ir"), f"{g.b}[{k0}:{k0} + {kext}, {col0}:{col0} + {nr}]",
+                      bs)
     p = simplify(p)
     p = divide_dim(p, f"{ap} : _", 0, mr)
     p = rearrange_dim(p, f"{ap} : _", [0, 2, 1])
+    if threads == 1:
+        p = _pack_b_by_slivers(p, top, g, nr, blk, bs)
     for buf in (ap, bs):
         p = set_memory(p, f"{buf} : _", DRAM_ALIGNED64)
     copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
@@ -192,7 +199,24 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
     # out of ic and pc (and the sliver's loop and guard, for Bs): once per thread and jc
     out = 1 + has_pc
     p = lift_alloc(p, f"{ap} : _", n_lifts=out)
+    if threads == 1:  # out of pc; the rest of k has no pc
+        return simplify(lift_alloc(p, f"{bs} : _") if has_pc else p)
     return simplify(lift_alloc(p, f"{bs} : _", n_lifts=out + 2))
+
+
+def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Blocking,
+                       bs: str) -> Procedure:
+    """B's panel copy `for i0 < KC: for i1 < NC` -> Bp[NC / NR][KC][NR], written in
+    order: sliver by sliver, KC rows of NR contiguous columns each, and checked
+    against N once per sliver (whole slivers unchecked, the one partly past N element
+    by element, the ones past N skipped)."""
+    p = divide_dim(p, f"{bs} : _", 1, nr)
+    p = rearrange_dim(p, f"{bs} : _", [1, 0, 2])
+    copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+            and str(s).lstrip().startswith("for i0") and f"{bs}[" in str(s)][0]
+    p = divide_loop(p, copy.body()[0], nr, ["i1o", "i1i"], perfect=True)
+    p = reorder_loops(p, p.forward(copy))  # i0 i1o i1i -> i1o i0 i1i
+    return _guard_per_sliver(p, top, "i1o", f"{blk.nc} * jc + {nr} * i1o", nr, g.n)
 
 
 def _has(p: Procedure, top: int, name: str) -> bool:
