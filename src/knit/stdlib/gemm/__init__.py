@@ -63,6 +63,7 @@ from knit.stdlib.gemm.schedule import (
     pack_panels,
     parallelize,
     parallelize_edges,
+    prefetch_next_tile,
     schedule_gemm,
     small_runs_sequential,
 )
@@ -71,6 +72,6 @@ from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_
 __all__ = ["EDGE_ROWS", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "cut_edges", "edge_columns",
            "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
-           "pack_panels", "pad_loop", "parallelize", "parallelize_edges",
+           "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel",
            "small_runs_sequential", "target"]
