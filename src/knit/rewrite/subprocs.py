@@ -84,21 +84,22 @@ def _check_memories(prim, proc, path, callee, args, where):
                          f"set_memory(p, '{a.name.name}', {p.mem.name()}) first")
 
 
-def replace_all(proc, subs, done: list | None = None):
+def replace_all(proc, subs, done: list | None = None, *, mem_aware: bool = True):
     """Replace every block that matches one of `subs`, in program order; appends
-    (sub, the block's first statement) to `done` for each replacement."""
+    (sub, the block's first statement) to `done` for each replacement. `mem_aware`:
+    as for replace, whether a buffer must live in the memory the parameter names."""
     for sub in subs:
         n = len(sub._loopir_proc.body)
         start = 0
         while True:
-            hit = _next_match(proc, sub, n, start, done)
+            hit = _next_match(proc, sub, n, start, done, mem_aware)
             if hit is None:
                 break
             proc, start = hit
     return proc
 
 
-def _next_match(proc, sub, n, start, done=None):
+def _next_match(proc, sub, n, start, done=None, mem_aware: bool = True):
     paths = list(P.stmt_paths(proc._loopir_proc))
     for k in range(start, len(paths)):
         path, _ = paths[k]
@@ -108,7 +109,7 @@ def _next_match(proc, sub, n, start, done=None):
             continue
         cur = C.BlockCursor(proc, parent, field, i, i + n)
         try:
-            new = replace(proc, cur, sub)
+            new = replace(proc, cur, sub, mem_aware=mem_aware)
         except SchedulingError:
             continue
         if done is not None:
