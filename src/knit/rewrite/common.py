@@ -50,6 +50,17 @@ def bad_arg(prim: str, what: str) -> SchedulingError:
 # ---------------------------------------------------------------- locate
 
 
+def site_path(cur) -> tuple:
+    """The path where a located cursor acts: its statement's, a block's first
+    statement's, or (for a gap) that of the statement after the gap."""
+    if isinstance(cur, C.StmtCursor):
+        return cur._path
+    if isinstance(cur, C.ExprCursor):
+        return cur._stmt
+    i = cur._lo if isinstance(cur, C.BlockCursor) else cur._idx
+    return cur._parent + ((cur._field, i),)
+
+
 def _own(proc, cur, prim: str):
     """The cursor, forwarded to `proc` if it was taken on an ancestor of `proc`."""
     if cur._proc is proc:
@@ -85,8 +96,7 @@ def reachable(cur, prim: str):
     elif isinstance(cur, C.ExprCursor):
         path, node = cur._stmt, P.stmt_at(cur._proc._loopir_proc, cur._stmt)
     elif isinstance(cur, (C.BlockCursor, C.GapCursor)):
-        i = cur._lo if isinstance(cur, C.BlockCursor) else cur._idx
-        path, node = cur._parent + ((cur._field, i),), cur.parent()
+        path, node = site_path(cur), cur.parent()
         node = node._node() if not node.is_invalid() else None
     else:
         return cur

@@ -21,7 +21,7 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str, stmt_str
 from knit.ir.visit import stmt_exprs, walk_expr
-from knit.rewrite.common import derive, refuse
+from knit.rewrite.common import derive, refuse, site_path
 from knit.rewrite.exprs import more_facts
 
 _READ, _KILL, _NONE = "read", "kill", "none"
@@ -186,7 +186,7 @@ def write_config(proc, gap: C.GapCursor, config, field: str, rhs: N.Expr):
     ftype = check_field(prim, anchor, config, field)
     rhs = _check_written_value(prim, anchor, rhs, config, field, ftype)
     write = N.WriteConfig(config, field, rhs, getattr(anchor, "srcinfo", rhs.srcinfo))
-    ir, path = _insert(proc._loopir_proc, gap._parent + ((gap._field, gap._idx),), write)
+    ir, path = _insert(proc._loopir_proc, site_path(gap), write)
     check_unobserved(prim, ir, path, "inserting")
     return _changes_final(derive(proc, ir), write)
 

@@ -29,8 +29,8 @@ from knit.ir import types as T
 from knit.ir.printer import expr_str, stmt_str
 from knit.ir.sym import Sym
 from knit.ir.visit import free_syms, map_expr, stmt_syms, subst, walk_expr
+from knit.rewrite.checks import accesses_at, facts_at
 from knit.rewrite.common import derive, refuse, replace_stmts
-from knit.rewrite.loops import accesses_at, facts_at
 
 _INT_RANGES = {"i8": (-(2**7), 2**7 - 1), "ui8": (0, 2**8 - 1), "ui16": (0, 2**16 - 1),
                "i32": (-(2**31), 2**31 - 1)}

@@ -10,21 +10,16 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import _AlphaEq, free_syms, stmt_syms, subst_stmts, walk_stmts
+from knit.ir.visit import _AlphaEq, free_syms, stmt_syms, subst_stmts
 from knit.rewrite import witness as W
+from knit.rewrite.checks import (
+    accesses_at,
+    check_idempotent,
+    check_no_race,
+    check_stable,
+    facts_at,
+)
 from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stmts
-
-
-def facts_at(cur) -> list:
-    """What holds at the statement `cur` (located cursors point into code that runs:
-    see common.reachable)."""
-    return E.context_facts(cur._proc._loopir_proc, cur._path)
-
-
-def accesses_at(cur, stmts) -> list:
-    """The accesses of `stmts` located at cursor `cur`, seeing the windows bound there."""
-    path = cur._path if hasattr(cur, "_path") else cur._parent + ((cur._field, cur._lo),)
-    return E.accesses(stmts, E.windows_at(cur._proc._loopir_proc, path))
 
 
 def _new_iter(name: str) -> Sym:
@@ -37,42 +32,6 @@ def _floordiv(a, c: int):
 
 def _mod(a, c: int):
     return N.BinOp("%", a, const(c), T.INDEX)
-
-
-def check_stable(prim: str, where, exprs, cur, stmts, what: str = "loop bounds") -> None:
-    """Refuse when `stmts` (located at `cur`) write a config that `exprs` read.
-
-    Loop bounds and if-conditions are evaluated once, where they stand; a rewrite that
-    evaluates them again, or at another time, needs them unchanged by the statements
-    that now run in between."""
-    read = set().union(*(E.config_reads(e) for e in exprs))
-    if not read:
-        return
-    for a in accesses_at(cur, stmts):
-        if a.kind != "r" and a.buf in read:
-            raise refuse(prim, where, f"the body {a.describe()}, which the {what} read: they "
-                         "would be evaluated again after it changed")
-
-
-def check_no_race(prim: str, loop: N.For, facts, acc, where=None, cur=None) -> None:
-    """Refuse unless the iterations of `loop` (its body's accesses are `acc`) can run in
-    parallel: no location touched by two different iterations is written or reduced
-    into by either, and no parallel loop inside (they do not nest). `cur`, the
-    statement where `loop` stands in its proc, lets the refusal show a witness."""
-    where = where if where is not None else loop
-    if any(isinstance(s, N.For) and s.mode == "par" for s in walk_stmts(loop.body)):
-        raise refuse(prim, where, "the loop would contain another parallel loop; parallel "
-                     "loops do not nest")
-    # parallel iterations race on any shared location one of them writes or reduces
-    hit = E.race(loop, facts, acc)
-    if hit:
-        what = "reduce into" if "+" in (hit[0].kind, hit[1].kind) else "touch"
-        err = refuse(prim, where, f"iterations of the parallel loop '{loop.iter.name}' would "
-                     f"race: two different iterations may {what} the same location (one "
-                     f"{hit[0].describe()}, another {hit[1].describe()})",
-                     "give each iteration its own accumulator (e.g. stage_mem) or "
-                     "parallelize an outer loop whose iterations are independent")
-        raise W.race(err, hit, cur, loop)
 
 
 # ---------------------------------------------------------------- divide_loop
@@ -195,20 +154,6 @@ def _check_rerun_after_later(loop: N.For, facts, acc, proc=None) -> None:
     if hit:
         err = refuse("divide_with_recompute", loop, "an iteration that is computed again "
                      f"after later ones {hit[0].describe()}, and a later iteration "
-                     f"{hit[1].describe()}, which may be the same location")
-        raise W.why_conflict(err, hit, proc)
-
-
-def check_idempotent(prim: str, where, body, facts, acc, proc=None) -> None:
-    """Running `body` twice in a row must equal running it once: it reduces into nothing
-    and never reads a location it writes. `acc` are the body's accesses."""
-    red = [a for a in acc if a.kind == "+"]
-    if red:
-        raise refuse(prim, where, f"the body is not idempotent: it {red[0].describe()}, "
-                     "so running it again would change the result")
-    hit = E.first_conflict(E.writes(acc), E.reads(acc), facts)
-    if hit:
-        err = refuse(prim, where, f"the body is not idempotent: it {hit[0].describe()} and "
                      f"{hit[1].describe()}, which may be the same location")
         raise W.why_conflict(err, hit, proc)
 
@@ -396,7 +341,7 @@ def add_loop(proc, block, name: str, hi, guard: bool, unsafe_disable_check: bool
     stmts = block._stmts()
     check_bindings_stay_visible("add_loop", block)
     it = Sym(name)
-    facts = E.context_facts(proc._loopir_proc, block._parent + ((block._field, block._lo),))
+    facts = facts_at(block)
     if not prove(facts, E.lt(const(0), hi)):
         err = refuse("add_loop", stmts[0], f"cannot prove the new loop's bound "
                      f"{expr_str(hi)} is positive: the block would never run")

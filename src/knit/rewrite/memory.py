@@ -26,7 +26,7 @@ from knit.errors import SchedulingError
 from knit.memory import DRAM
 from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
 from knit.rewrite import witness as W
-from knit.rewrite.common import bad_arg, refuse
+from knit.rewrite.common import bad_arg, refuse, site_path
 from knit.rewrite.exprs import arith_type, value_type
 
 # ---------------------------------------------------------------- annotations
@@ -301,7 +301,7 @@ def _stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool,
     that nothing bypasses the staging buffer: only to build a refusal's witness."""
     prim = "stage_mem"
     stmts = block._stmts()
-    path0 = block._parent + ((block._field, block._lo),)
+    path0 = site_path(block)
     facts = E.context_facts(proc._loopir_proc, path0)
     buf, accs = win.name, _accesses_of(win)
     btype = _buffer_type(proc, buf, path0)

@@ -13,15 +13,9 @@ from knit.ir import nodes as N
 from knit.ir.printer import expr_str
 from knit.ir.visit import free_syms, stmt_syms, subst_stmts
 from knit.rewrite import witness as W
+from knit.rewrite.checks import accesses_at, check_no_race, check_stable, facts_at
 from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stmts
-from knit.rewrite.loops import (
-    _fresh_copy,
-    _same_block,
-    accesses_at,
-    check_no_race,
-    check_stable,
-    facts_at,
-)
+from knit.rewrite.loops import _fresh_copy, _same_block
 
 # ---------------------------------------------------------------- fission
 

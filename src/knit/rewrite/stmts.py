@@ -8,8 +8,8 @@ from knit.cursors import paths as P
 from knit.ir import nodes as N
 from knit.ir.visit import stmt_syms
 from knit.rewrite import witness as W
+from knit.rewrite.checks import accesses_at, facts_at
 from knit.rewrite.common import derive, refuse, replace_stmts
-from knit.rewrite.loops import accesses_at, facts_at
 
 
 def rename(proc, name: str):

@@ -13,9 +13,9 @@ from knit.frontend.fragment import visible_syms
 from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.sym import Sym
-from knit.ir.visit import map_block_exprs, stmt_syms, subst_stmts, walk_stmts
-from knit.rewrite.bufaccess import replace_scalar
-from knit.rewrite.common import bad_arg, refuse, replace_stmts
+from knit.ir.visit import stmt_syms, subst_stmts, walk_stmts
+from knit.rewrite.checks import inlined_body, subst_type
+from knit.rewrite.common import bad_arg, refuse, replace_stmts, site_path
 from knit.rewrite.unify import UnifyError, unify
 
 
@@ -47,7 +47,7 @@ def replace(proc, block: C.BlockCursor, sub, *, mem_aware: bool = True):
     stmts = block._stmts()
     callee = sub._loopir_proc
     sub._check()
-    path = block._parent + ((block._field, block._lo),)
+    path = site_path(block)
     # what the block allocates disappears with it into the call
     _check_locals_stay_inside(prim, proc._loopir_proc, block, stmts,
                               "replace a block that holds its uses too")
@@ -219,49 +219,6 @@ def arguments_changed_by_callee(call: N.Call):
     return None
 
 
-def inlined_body(call: N.Call) -> tuple:
-    """The callee's body with its parameters replaced by the call's arguments (and its
-    own loops and buffers renamed apart): what the call does, in the caller's terms."""
-    from knit.rewrite.bufaccess import fresh_copy
-
-    callee = call.f
-    body = fresh_copy(callee.body)
-    env, windows = {}, {}
-    for p, a in zip(callee.args, call.args):
-        if p.type.is_control() or (not p.type.is_tensor() and not isinstance(a, N.Read)):
-            env[p.name] = a
-        elif isinstance(a, N.WindowExpr):
-            windows[p.name] = a
-        elif p.type.is_tensor():  # a whole buffer
-            env[p.name] = a
-        else:  # a scalar parameter bound to x[i] or to a scalar: an element
-            windows[p.name] = a
-    body = subst_stmts(body, env)
-    sizes = {p.name: a for p, a in zip(callee.args, call.args) if p.type.is_control()}
-    body = map_block_exprs(body, lambda e: _with_sizes_substituted(e, sizes))
-    for pname, w in windows.items():
-        body = _inline_window(body, pname, w)
-    return body
-
-
-def _with_sizes_substituted(e, sizes):
-    """A window or whole buffer whose type names the callee's sizes (`x[0:n, 0:4]` of
-    type [n, 4], passed on to an inner call) gets the type in the caller's terms: subst
-    replaces the expressions of a tree, not those of its types."""
-    if isinstance(e, (N.WindowExpr, N.Read)) and e.type.is_tensor():
-        return e.with_(type=_subst_type(e.type, sizes))
-    return e
-
-
-def _inline_window(stmts, pname, w):
-    """Accesses of parameter pname become accesses of the argument window/element."""
-    from knit.rewrite.bufaccess import substitute_window
-
-    if isinstance(w, N.Read):  # scalar param bound to buf[idx]
-        return replace_scalar(stmts, pname, w)
-    return substitute_window(stmts, pname, w)
-
-
 # ---------------------------------------------------------------- extract_subproc
 
 
@@ -270,7 +227,7 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
     prim = "extract_subproc"
     ir = proc._loopir_proc
     stmts = block._stmts()
-    path = block._parent + ((block._field, block._lo),)
+    path = site_path(block)
     _check_locals_stay_inside(prim, ir, block, stmts)
     stmts = _without_outer_windows(ir, path, stmts)
     visible = visible_syms(ir, path)
@@ -287,7 +244,7 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
         else:
             args.append((new_sym, typ, mem or _default_mem()))
             call_args.append(_whole_arg(sym, typ))
-    fn_args = tuple(N.FnArg(s, _subst_type(t, env), m) for s, t, m in args)
+    fn_args = tuple(N.FnArg(s, subst_type(t, env), m) for s, t, m in args)
     missing = _missing_size_args(fn_args, env)
     if missing:
         raise refuse(prim, stmts[0], f"the shapes of the buffers use {missing}, which the "
@@ -323,10 +280,8 @@ def _without_outer_windows(ir, path, stmts):
     """The block with each window defined before it (`w = A[i, 0:2]`) replaced by its
     definition, so the subproc takes the buffer itself (passing A and a window of it
     to a procedure that writes them would alias)."""
-    from knit.rewrite.bufaccess import substitute_window
-
     from knit.ir.visit import free_syms
-    from knit.rewrite.bufaccess import uses
+    from knit.rewrite.bufaccess import substitute_window, uses
 
     visible = visible_syms(ir, path)
     types = {sym: typ for sym, typ, _ in visible.values()}
@@ -395,13 +350,6 @@ def _default_mem():
     from knit.memory import DRAM
 
     return DRAM
-
-
-def _subst_type(t, env):
-    from knit.ir.visit import map_type
-    from knit.ir.visit import subst as sub
-
-    return map_type(t, lambda e: sub(e, env) if isinstance(e, N.Read) else e)
 
 
 def _subst_expr(e, env):

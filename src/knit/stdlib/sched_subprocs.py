@@ -153,7 +153,7 @@ def insert_noop_call(proc, gap_cursor, instr, args):
     prim = "insert_noop_call"
     K.check_proc_arg(proc, prim)
     gap = K.gap_cursor(proc, gap_cursor, prim)
-    path = gap._parent + ((gap._field, gap._idx),)
+    path = K.site_path(gap)
     if not isinstance(args, (list, tuple)):
         raise SchedulingError(f"{prim}: args must be a list of argument expressions")
     parsed = [_arg_expr(proc, prim, a, path) for a in args]

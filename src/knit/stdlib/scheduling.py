@@ -74,7 +74,7 @@ def _bool_expr(proc, prim: str, v, path) -> N.Expr:
 
 
 def _block_path(b: BlockCursor):
-    return b._parent + ((b._field, b._lo),)
+    return K.site_path(b)
 
 
 # ---------------------------------------------------------------- basic
@@ -619,7 +619,7 @@ def write_config(proc, gap_cursor, config, field, rhs):
     _config_field(prim, config, field)
     if isinstance(rhs, (bool, int, float)):
         rhs = repr(rhs)
-    path = gap._parent + ((gap._field, gap._idx),)
+    path = K.site_path(gap)
     return CF.write_config(proc, gap, config, field, parse_expr_fragment(proc, rhs, path, prim))
 
 
