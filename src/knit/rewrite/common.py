@@ -211,7 +211,7 @@ def derive(proc, ir: N.Proc, *, unsafe: bool = False):
     return proc._derive(ir, unsafe=unsafe)
 
 
-def check_par_loops(ir: N.Proc) -> None:
+def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
     """After a rewrite, the iterations of every `par` loop must still be independent
     (moving an allocation out of one, staging a window in one, ... can break that)."""
     from knit.analysis import effects as E
@@ -224,7 +224,7 @@ def check_par_loops(ir: N.Proc) -> None:
         if hit:
             from knit.rewrite import witness as W
 
-            err = refuse("the rewrite", s, f"iterations of the par loop over '{s.iter.name}' "
+            err = refuse(prim, s, f"iterations of the par loop over '{s.iter.name}' "
                          f"would race: one {hit[0].describe()}, another {hit[1].describe()}",
                          "keep the buffers each iteration writes inside the loop")
             raise W.why_conflict(err, hit, ir)
