@@ -196,19 +196,23 @@ def check_bindings_stay_visible(prim: str, block: C.BlockCursor) -> None:
 # ---------------------------------------------------------------- build
 
 
-def replace_stmts(proc, cur, new: tuple, *, unsafe: bool = False):
+def replace_stmts(proc, cur, new: tuple, *, unsafe: bool = False, prim: str = "the rewrite"):
     """A new Procedure with the statement or block `cur` replaced by `new`
-    (`unsafe`: the rewrite was not checked, so the result is not proven equal)."""
+    (`unsafe`: the rewrite was not checked, so the result is not proven equal; `prim`:
+    the primitive the post-checks of derive name when they refuse)."""
     ir = proc._loopir_proc
     if isinstance(cur, C.StmtCursor):
         out = P.replace_stmt(ir, cur._path, new)
     else:
         out = P.replace_block(ir, cur._parent, cur._field, cur._lo, cur._hi, new)
-    return proc._derive(out, unsafe=unsafe)
+    return derive(proc, out, unsafe=unsafe, prim=prim)
 
 
-def derive(proc, ir: N.Proc, *, unsafe: bool = False):
-    return proc._derive(ir, unsafe=unsafe)
+def derive(proc, ir: N.Proc, *, unsafe: bool = False, prim: str = "the rewrite"):
+    """The new Procedure a rewrite of `proc` into `ir` makes: the one place rewrites
+    hand their IR back. Unless `unsafe`, it runs the post-checks (check_par_loops),
+    whose refusals name `prim`, and the result is proven equal to `proc`."""
+    return proc._derive(ir, unsafe=unsafe, prim=prim)
 
 
 def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:

@@ -38,6 +38,7 @@ def _mod(a, c: int):
 
 
 def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect: bool):
+    prim = "divide_loop"
     loop: N.For = cur._node()
     facts = facts_at(cur)
     n = sub(loop.hi, loop.lo)
@@ -49,11 +50,11 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
                                        else idx})
 
     # the bounds move into the body (lo + idx, the guard, the tail's start)
-    check_stable("divide_loop", loop, [loop.lo, loop.hi], cur, loop.body)
+    check_stable(prim, loop, [loop.lo, loop.hi], cur, loop.body)
 
     if perfect:
         if not prove(facts, E.eq(_mod(n, quot), const(0))):
-            err = refuse("divide_loop", loop, f"cannot prove that the trip count "
+            err = refuse(prim, loop, f"cannot prove that the trip count "
                          f"{expr_str(n)} is a multiple of {quot} (perfect=True)",
                          "add an assert such as `assert N % {q} == 0` to the proc, or use "
                          "tail='guard' or 'cut'".replace("{q}", str(quot)))
@@ -62,18 +63,18 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
                            "seq", loop.srcinfo)
         return replace_stmts(proc, cur, (loop.with_(iter=o_sym, lo=const(0),
                                                     hi=_floordiv(n, quot),
-                                                    body=(inner_loop,)),))
+                                                    body=(inner_loop,)),), prim=prim)
     if tail == "guard":
         idx = add(mul(const(quot), o), i)
         guarded = N.If(E.lt(idx, n), body_at(idx), (), loop.srcinfo)
         inner_loop = N.For(i_sym, const(0), const(quot), (guarded,), "seq", loop.srcinfo)
         hi = _floordiv(add(n, const(quot - 1)), quot)
         return replace_stmts(proc, cur, (loop.with_(iter=o_sym, lo=const(0), hi=hi,
-                                                    body=(inner_loop,)),))
+                                                    body=(inner_loop,)),), prim=prim)
     # "cut" and "cut_and_guard": the main loop over whole chunks, then the tail
     if not prove(facts, E.le(loop.lo, loop.hi)):
         # with hi < lo the original runs nothing, but n % q (floor) would be positive
-        raise refuse("divide_loop", loop, f"cannot prove {expr_str(loop.lo)} <= "
+        raise refuse(prim, loop, f"cannot prove {expr_str(loop.lo)} <= "
                      f"{expr_str(loop.hi)}: when the range is empty the wrong way round, the "
                      f"tail loop seq(0, {expr_str(_mod(n, quot))}) would still run",
                      "use tail='guard', or add an assert that makes the range non-negative")
@@ -87,7 +88,7 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
                       loop.srcinfo)
     if tail == "cut_and_guard":
         tail_loop = N.If(E.lt(const(0), _mod(n, quot)), (tail_loop,), (), loop.srcinfo)
-    return replace_stmts(proc, cur, (main, tail_loop))
+    return replace_stmts(proc, cur, (main, tail_loop), prim=prim)
 
 
 def _diff(a, b):
@@ -141,7 +142,7 @@ def divide_with_recompute(proc, cur, outer_hi, outer_stride: int, outer: str, in
     inner_loop = N.For(i_sym, const(0), add(const(outer_stride), extra),
                        subst_stmts(loop.body, {loop.iter: idx}), "seq", loop.srcinfo)
     return replace_stmts(proc, cur, (loop.with_(iter=o_sym, hi=outer_hi,
-                                                body=(inner_loop,)),))
+                                                body=(inner_loop,)),), prim=prim)
 
 
 def _check_rerun_after_later(loop: N.For, facts, acc, proc=None) -> None:
@@ -162,15 +163,16 @@ def _check_rerun_after_later(loop: N.For, facts, acc, proc=None) -> None:
 
 
 def mult_loops(proc, cur, name: str):
+    prim = "mult_loops"
     outer: N.For = cur._node()
     if len(outer.body) != 1 or not isinstance(outer.body[0], N.For):
-        raise refuse("mult_loops", outer, "the loop's body must be exactly one loop")
+        raise refuse(prim, outer, "the loop's body must be exactly one loop")
     inner: N.For = outer.body[0]
     c = inner.hi
     if not (_is_zero(outer.lo) and _is_zero(inner.lo)):
-        raise refuse("mult_loops", outer, "both loops must start at 0")
+        raise refuse(prim, outer, "both loops must start at 0")
     if not (isinstance(c, N.Const) and c.val > 0):
-        raise refuse("mult_loops", outer, f"the inner loop's bound {expr_str(c)} must be a "
+        raise refuse(prim, outer, f"the inner loop's bound {expr_str(c)} must be a "
                      "positive literal")
     k = _new_iter(name)
     body = subst_stmts(inner.body, {outer.iter: _floordiv(var(k), c.val),
@@ -178,7 +180,7 @@ def mult_loops(proc, cur, name: str):
     # iterations of the merged loop run in parallel only if those of both loops did
     mode = "par" if outer.mode == inner.mode == "par" else "seq"
     new = outer.with_(iter=k, hi=mul(outer.hi, const(c.val)), body=body, mode=mode)
-    return replace_stmts(proc, cur, (new,))
+    return replace_stmts(proc, cur, (new,), prim=prim)
 
 
 # ---------------------------------------------------------------- join, cut, shift
@@ -212,7 +214,7 @@ def join_loops(proc, cur1, cur2):
     if new.mode == "par":
         check_no_race(prim, new, facts, accesses_at(cur1, new.body), l1)
     block = cur1.as_block().expand(0, 1)
-    return replace_stmts(proc, block, (new,))
+    return replace_stmts(proc, block, (new,), prim=prim)
 
 
 def _same_block(a, b) -> bool:
@@ -227,51 +229,53 @@ def _same_block(a, b) -> bool:
 
 
 def cut_loop(proc, cur, cut):
+    prim = "cut_loop"
     loop: N.For = cur._node()
     facts = facts_at(cur)
     if not prove(facts, E.and_(E.le(loop.lo, cut), E.le(cut, loop.hi))):
-        err = refuse("cut_loop", loop, f"cannot prove {expr_str(loop.lo)} <= {expr_str(cut)} "
+        err = refuse(prim, loop, f"cannot prove {expr_str(loop.lo)} <= {expr_str(cut)} "
                      f"<= {expr_str(loop.hi)}")
         raise W.why(err, facts, E.and_(E.le(loop.lo, cut), E.le(cut, loop.hi)), proc)
     # the second loop's bounds are evaluated after the first part ran
-    check_stable("cut_loop", loop, [cut, loop.hi], cur, loop.body)
+    check_stable(prim, loop, [cut, loop.hi], cur, loop.body)
     first = loop.with_(hi=cut)
     it2 = loop.iter.copy()
     body2 = _fresh_copy(subst_stmts(loop.body, {loop.iter: var(it2)}))
     second = N.For(it2, cut, loop.hi, tuple(body2), loop.mode, loop.srcinfo)
-    return replace_stmts(proc, cur, (first, second))
+    return replace_stmts(proc, cur, (first, second), prim=prim)
 
 
 def shift_loop(proc, cur, new_lo):
+    prim = "shift_loop"
     loop: N.For = cur._node()
     facts = facts_at(cur)
     if not prove(facts, E.le(const(0), new_lo)):
-        err = refuse("shift_loop", loop, f"cannot prove the new lower bound "
+        err = refuse(prim, loop, f"cannot prove the new lower bound "
                      f"{expr_str(new_lo)} is >= 0")
         raise W.why(err, facts, E.le(const(0), new_lo), proc)
     # the old lower bound moves into the body, evaluated in every iteration
-    check_stable("shift_loop", loop, [loop.lo, new_lo], cur, loop.body)
+    check_stable(prim, loop, [loop.lo, new_lo], cur, loop.body)
     it = loop.iter.copy()
     body = subst_stmts(loop.body, {loop.iter: _sum(var(it), _diff(loop.lo, new_lo))})
     new = loop.with_(iter=it, lo=new_lo, hi=_sum(new_lo, _diff(loop.hi, loop.lo)), body=body)
-    return replace_stmts(proc, cur, (new,))
+    return replace_stmts(proc, cur, (new,), prim=prim)
 
 
 # ---------------------------------------------------------------- reorder
 
 
-def reorder_loops(proc, cur):
+def reorder_loops(proc, cur, prim: str = "reorder_loops"):
     outer: N.For = cur._node()
     if len(outer.body) != 1 or not isinstance(outer.body[0], N.For):
-        raise refuse("reorder_loops", outer, "the loops are not perfectly nested: the outer "
+        raise refuse(prim, outer, "the loops are not perfectly nested: the outer "
                      "loop's body must be exactly the inner loop",
                      "fission the other statements out first")
     inner: N.For = outer.body[0]
     if outer.iter in free_syms(inner.lo) | free_syms(inner.hi):
-        raise refuse("reorder_loops", outer, f"the inner loop's bounds depend on "
+        raise refuse(prim, outer, f"the inner loop's bounds depend on "
                      f"'{outer.iter.name}'")
     # the outer bounds are now evaluated for every inner iteration, the inner ones once
-    check_stable("reorder_loops", outer, [outer.lo, outer.hi, inner.lo, inner.hi], cur,
+    check_stable(prim, outer, [outer.lo, outer.hi, inner.lo, inner.hi], cur,
                  inner.body)
     facts = facts_at(cur)
     acc = accesses_at(cur, inner.body)
@@ -285,31 +289,32 @@ def reorder_loops(proc, cur):
                            ren_y={outer.iter: i2, inner.iter: j2}, relation=relation)
     new_outer = inner.with_(body=(outer.with_(body=inner.body),))
     if hit:
-        err = refuse("reorder_loops", outer, "a dependence between iterations would be "
+        err = refuse(prim, outer, "a dependence between iterations would be "
                      f"reversed: one iteration {hit[0].describe()} and a later one "
                      f"{hit[1].describe()}, which may be the same location")
         raise W.refusal(err, hit, proc, lambda: replace_stmts(proc, cur, (new_outer,),
-                                                              unsafe=True))
+                                                              unsafe=True, prim=prim))
     if new_outer.mode == "par":  # its iterations now include every outer iteration
-        check_no_race("reorder_loops", new_outer, facts, accesses_at(cur, new_outer.body),
+        check_no_race(prim, new_outer, facts, accesses_at(cur, new_outer.body),
                       outer)
-    return replace_stmts(proc, cur, (new_outer,))
+    return replace_stmts(proc, cur, (new_outer,), prim=prim)
 
 
 # ---------------------------------------------------------------- unroll, remove, add
 
 
 def unroll_loop(proc, cur):
+    prim = "unroll_loop"
     loop: N.For = cur._node()
     if not (isinstance(loop.lo, N.Const) and isinstance(loop.hi, N.Const)):
-        raise refuse("unroll_loop", loop, "the loop bounds must be literal constants",
+        raise refuse(prim, loop, "the loop bounds must be literal constants",
                      "divide the loop first, e.g. divide_loop(p, loop, 4, ...)")
     stmts = []
     for v in range(loop.lo.val, loop.hi.val):
         stmts += _fresh_copy(subst_stmts(loop.body, {loop.iter: const(v)}))
     if not stmts:
         stmts = [N.Pass(loop.srcinfo)]
-    return replace_stmts(proc, cur, tuple(stmts))
+    return replace_stmts(proc, cur, tuple(stmts), prim=prim)
 
 
 def _fresh_copy(stmts) -> list:
@@ -319,54 +324,56 @@ def _fresh_copy(stmts) -> list:
 
     return list(fresh_copy(stmts))
 
-def remove_loop(proc, cur, unsafe_disable_check: bool = False):
+def remove_loop(proc, cur, unsafe_disable_check: bool = False, prim: str = "remove_loop"):
     loop: N.For = cur._node()
     _, used = stmt_syms(loop.body)
     if loop.iter in used:
-        raise refuse("remove_loop", loop, f"the body uses the loop variable "
+        raise refuse(prim, loop, f"the body uses the loop variable "
                      f"'{loop.iter.name}'")
     if not unsafe_disable_check:
         facts = facts_at(cur)
         if not prove(facts, E.lt(loop.lo, loop.hi)):
-            err = refuse("remove_loop", loop, "cannot prove the loop runs at least once "
+            err = refuse(prim, loop, "cannot prove the loop runs at least once "
                          f"({expr_str(loop.lo)} < {expr_str(loop.hi)})",
                          "add an assert, or specialize on the condition first")
             raise W.why(err, facts, E.lt(loop.lo, loop.hi), proc)
-        check_idempotent("remove_loop", loop, loop.body, facts, accesses_at(cur, loop.body),
+        check_idempotent(prim, loop, loop.body, facts, accesses_at(cur, loop.body),
                          proc)
-    return replace_stmts(proc, cur, loop.body, unsafe=unsafe_disable_check)
+    return replace_stmts(proc, cur, loop.body, unsafe=unsafe_disable_check, prim=prim)
 
 
 def add_loop(proc, block, name: str, hi, guard: bool, unsafe_disable_check: bool):
+    prim = "add_loop"
     stmts = block._stmts()
-    check_bindings_stay_visible("add_loop", block)
+    check_bindings_stay_visible(prim, block)
     it = Sym(name)
     facts = facts_at(block)
     if not prove(facts, E.lt(const(0), hi)):
-        err = refuse("add_loop", stmts[0], f"cannot prove the new loop's bound "
+        err = refuse(prim, stmts[0], f"cannot prove the new loop's bound "
                      f"{expr_str(hi)} is positive: the block would never run")
         raise W.why(err, facts, E.lt(const(0), hi), proc)
     body = tuple(stmts)
     if guard:
         body = (N.If(E.eq(var(it), const(0)), body, (), stmts[0].srcinfo),)
     elif not unsafe_disable_check:
-        check_idempotent("add_loop", stmts[0], stmts, facts, accesses_at(block, stmts),
+        check_idempotent(prim, stmts[0], stmts, facts, accesses_at(block, stmts),
                          proc)
     loop = N.For(it, const(0), hi, body, "seq", stmts[0].srcinfo)
-    return replace_stmts(proc, block, (loop,), unsafe=unsafe_disable_check and not guard)
+    return replace_stmts(proc, block, (loop,), unsafe=unsafe_disable_check and not guard, prim=prim)
 
 
 # ---------------------------------------------------------------- parallelize
 
 
 def parallelize_loop(proc, cur):
+    prim = "parallelize_loop"
     loop: N.For = cur._node()
     if _inside_par(proc._loopir_proc, cur._path):
-        raise refuse("parallelize_loop", loop, "the loop is already inside a parallel loop",
+        raise refuse(prim, loop, "the loop is already inside a parallel loop",
                      "parallel loops do not nest: parallelize only the outer one")
-    check_no_race("parallelize_loop", loop, facts_at(cur), accesses_at(cur, loop.body),
+    check_no_race(prim, loop, facts_at(cur), accesses_at(cur, loop.body),
                   cur=cur)
-    return replace_stmts(proc, cur, (loop.with_(mode="par"),))
+    return replace_stmts(proc, cur, (loop.with_(mode="par"),), prim=prim)
 
 
 def _inside_par(proc_ir, path) -> bool:

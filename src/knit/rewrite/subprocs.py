@@ -15,7 +15,7 @@ from knit.ir import types as T
 from knit.ir.sym import Sym
 from knit.ir.visit import stmt_syms, subst_stmts, walk_stmts
 from knit.rewrite.checks import inlined_body, subst_type
-from knit.rewrite.common import bad_arg, refuse, replace_stmts, site_path
+from knit.rewrite.common import bad_arg, derive, refuse, replace_stmts, site_path
 from knit.rewrite.unify import UnifyError, unify
 
 
@@ -67,7 +67,7 @@ def replace(proc, block: C.BlockCursor, sub, *, mem_aware: bool = True):
     if mem_aware:
         _check_memories(prim, proc, path, callee, args, stmts[0])
     call = N.Call(callee, args, stmts[0].srcinfo)
-    new = replace_stmts(proc, block, (call,))
+    new = replace_stmts(proc, block, (call,), prim=prim)
     check_call_sites(prim, new, stmts[0])
     return new
 
@@ -140,7 +140,7 @@ def call_eqv(proc, cur: C.CallCursor, eqv):
             raise refuse(prim, call, f"parameter '{b.name.name}' of {eqv.name()} is declared "
                          f"{_param_str(b)}, but {_param_str(a)} in {call.f.name}; the "
                          "arguments of this call may not fit it")
-    new = replace_stmts(proc, cur, (call.with_(f=new_f),))
+    new = replace_stmts(proc, cur, (call.with_(f=new_f),), prim=prim)
     check_call_sites(prim, new, call)
     _check_final_configs_unread(prim, old, eqv, new, cur._path, call)
     return new
@@ -199,7 +199,7 @@ def inline(proc, cur: C.CallCursor):
                      f"which {call.f.name} writes: the call evaluates it once, before the "
                      "body runs; inlined, the uses after that write would see the new value",
                      "bind the argument to a variable (or window) before the call first")
-    return replace_stmts(proc, cur, inlined_body(call) or (N.Pass(call.srcinfo),))
+    return replace_stmts(proc, cur, inlined_body(call) or (N.Pass(call.srcinfo),), prim=prim)
 
 
 def arguments_changed_by_callee(call: N.Call):
@@ -259,7 +259,7 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
         raise refuse(prim, stmts[0], f"the extracted procedure does not check: "
                      f"{str(e).splitlines()[0]}") from e
     call = N.Call(sub_ir, tuple(call_args), stmts[0].srcinfo)
-    new = replace_stmts(proc, block, (call,))
+    new = replace_stmts(proc, block, (call,), prim=prim)
     new._scope = {**proc._scope, name: sub}  # so the printed procedure names a known proc
     return new, sub
 
@@ -391,7 +391,7 @@ def insert_noop_call(proc, gap: C.GapCursor, instr, args: list):
     call = N.Call(ir, tuple(args), _gap_srcinfo(proc, gap))
     new_ir = P.replace_block(proc._loopir_proc, gap._parent, gap._field, gap._idx, gap._idx,
                              (call,))
-    new = proc._derive(new_ir)
+    new = proc._derive(new_ir, prim=prim)
     check_call_sites(prim, new, call)
     return new
 
@@ -425,10 +425,7 @@ def _check_arg_kind(prim, fname, p, a):
 
 
 def make_instr(proc, c_instr: str, c_global: str):
-    from knit.procedure import Procedure
-
+    """The same procedure, emitted as the given C: its body stays the meaning (what the
+    interpreter runs and what replace unifies with), so it is proven equal to `proc`."""
     ir = proc._loopir_proc.with_(instr=N.InstrInfo(c_instr, c_global))
-    new = Procedure(ir, proc._scope, check=False)
-    new._parent = proc
-    new._eqv = proc._eqv
-    return new
+    return derive(proc, ir, prim="make_instr")
