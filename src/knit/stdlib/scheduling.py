@@ -5,6 +5,18 @@ such as `"for i in _: _"`), returns a *new* Procedure, and either proves that th
 rewrite keeps the program's meaning or raises `SchedulingError` saying what
 could not be proven. Names and arguments follow Exo 1.0. The wrappers here
 check arguments and document; the work is in `knit.rewrite.<family>`.
+
+Besides the conditions each docstring lists, every primitive runs these implicit
+checks, and a refusal names the primitive that was called (`file:line:col: prim: ...`):
+
+- locate: the cursor belongs to this procedure or one it was scheduled from (then it
+  is forwarded), it points at the kind of thing the primitive takes, and the code it
+  points at can run (in dead code every fact holds, so nothing could be checked);
+- post-check, after every checked rewrite (not the `unsafe_*` ones): the iterations
+  of each `par` loop are still independent (moving an allocation out of one, or
+  staging a buffer around one, can make them race);
+- not at scheduling time: memories are checked again when the procedure is compiled
+  or run, since a schedule passes through states where plain code touches registers.
 """
 
 from __future__ import annotations
@@ -282,7 +294,8 @@ def fission(proc, gap_cursor, n_lifts=1, unsafe_disable_checks=False):
 def autofission(proc, gap_cursor, n_lifts=1):
     """fission, then remove the loops around either part that no longer need them
     (their body does not use the loop variable and is idempotent), at every level
-    that was split. Refused when fission is."""
+    that was split. Refused when fission is (the refusal says fission); a loop whose
+    removal is not proven (remove_loop's checks) is kept."""
     prim = "autofission"
     K.check_proc_arg(proc, prim)
     gap = K.gap_cursor(proc, gap_cursor, prim)
@@ -293,8 +306,8 @@ def lift_scope(proc, scope_cursor):
     """Swap a loop or if with the loop or if around it (it must be its only
     statement). `for i: if c: A else: B` -> `if c: for i: A else: for i: B`; an if out
     of an if; a loop out of an if; a loop out of a loop (as reorder_loops, with its
-    check). Refused when a condition depends on the loop variable or on state the
-    body writes."""
+    check; refusals still say lift_scope). Refused when a condition depends on the
+    loop variable or on state the body writes."""
     prim = "lift_scope"
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, scope_cursor, prim)
