@@ -11,20 +11,24 @@ from knit.ir import nodes as N
 from knit.ir.visit import map_block_exprs, subst_stmts, walk_stmts
 from knit.rewrite import witness as W
 from knit.rewrite.bufaccess import replace_scalar
-from knit.rewrite.common import refuse, site_path
+from knit.rewrite.common import Site, refuse, site_path
 
 # ---------------------------------------------------------------- what holds at a site
 
 
 def facts_at(cur) -> list:
-    """What holds at the statement (or the block's first statement) `cur` (located
-    cursors point into code that runs: see common.reachable)."""
-    return E.context_facts(cur._proc._loopir_proc, site_path(cur))
+    """What holds at the statement (or the block's first statement) `cur`, a Site or a
+    located cursor (those point into code that runs: see common.reachable)."""
+    return E.context_facts(_ir(cur), site_path(cur))
 
 
 def accesses_at(cur, stmts) -> list:
     """The accesses of `stmts` located at cursor `cur`, seeing the windows bound there."""
-    return E.accesses(stmts, E.windows_at(cur._proc._loopir_proc, site_path(cur)))
+    return E.accesses(stmts, E.windows_at(_ir(cur), site_path(cur)))
+
+
+def _ir(at) -> N.Proc:
+    return at.ir if isinstance(at, Site) else at._proc._loopir_proc
 
 
 

@@ -14,7 +14,13 @@ from knit.ir.printer import expr_str
 from knit.ir.visit import free_syms, stmt_syms, subst_stmts
 from knit.rewrite import witness as W
 from knit.rewrite.checks import accesses_at, check_no_race, check_stable, facts_at
-from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stmts
+from knit.rewrite.common import (
+    check_bindings_stay_visible,
+    derive,
+    refuse,
+    replace_stmts,
+    site_of,
+)
 from knit.rewrite.loops import _fresh_copy, _same_block
 
 # ---------------------------------------------------------------- fission
@@ -154,7 +160,7 @@ def _try_remove_loop(proc, path):
     if not isinstance(cur, C.ForCursor):
         return proc
     try:
-        return remove_loop(proc, cur, prim="autofission")
+        return derive(proc, remove_loop(site_of(cur, "autofission")), prim="autofission")
     except SchedulingError:
         return proc
 
@@ -177,7 +183,8 @@ def lift_scope(proc, cur):
     if isinstance(outer, N.For) and isinstance(inner, N.For):
         from knit.rewrite.loops import reorder_loops
 
-        return reorder_loops(proc, parent_cur, prim)  # lifting a loop out of a loop reorders them
+        # lifting a loop out of a loop reorders them
+        return derive(proc, reorder_loops(site_of(parent_cur, prim)), prim=prim)
     new = _lift(proc, parent_cur, outer, inner, field)
     return replace_stmts(proc, parent_cur, (new,), prim=prim)
 

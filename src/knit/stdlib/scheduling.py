@@ -147,13 +147,14 @@ def divide_loop(proc, loop_cursor, div_const, new_iters, tail="guard", perfect=F
     the bounds read (the bounds move into the body and the tail)."""
     prim = "divide_loop"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
+    site = K.loop_site(proc, loop_cursor, prim)
     q = _pos_int(prim, "div_const", div_const)
     outer, inner = _names(prim, new_iters, 2)
     if tail not in ("guard", "cut", "cut_and_guard"):
         raise SchedulingError(f"{prim}: tail must be 'guard', 'cut' or 'cut_and_guard', got "
                               f"{tail!r}")
-    return L.divide_loop(proc, cur, q, outer, inner, tail, _bool(prim, "perfect", perfect))
+    perfect = _bool(prim, "perfect", perfect)
+    return K.apply(site, L.divide_loop(site, q, outer, inner, tail, perfect))
 
 
 def divide_with_recompute(proc, loop_cursor, outer_hi, outer_stride, new_iters):
@@ -170,11 +171,11 @@ def divide_with_recompute(proc, loop_cursor, outer_hi, outer_stride, new_iters):
     be sequential."""
     prim = "divide_with_recompute"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
-    hi = _index_expr(proc, prim, outer_hi, cur._path, "outer_hi")
+    site = K.loop_site(proc, loop_cursor, prim)
+    hi = _index_expr(proc, prim, outer_hi, site.path, "outer_hi")
     stride = _pos_int(prim, "outer_stride", outer_stride)
     outer, inner = _names(prim, new_iters, 2)
-    return L.divide_with_recompute(proc, cur, hi, stride, outer, inner)
+    return K.apply(site, L.divide_with_recompute(site, hi, stride, outer, inner))
 
 
 def mult_loops(proc, nested_loops, new_iter_name):
@@ -183,8 +184,8 @@ def mult_loops(proc, nested_loops, new_iter_name):
     parallel only if both loops were."""
     prim = "mult_loops"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, nested_loops, prim)
-    return L.mult_loops(proc, cur, K.check_name(prim, new_iter_name))
+    site = K.loop_site(proc, nested_loops, prim)
+    return K.apply(site, L.mult_loops(site, K.check_name(prim, new_iter_name)))
 
 
 def join_loops(proc, loop1_cursor, loop2_cursor):
@@ -196,9 +197,9 @@ def join_loops(proc, loop1_cursor, loop2_cursor):
     bounds read."""
     prim = "join_loops"
     K.check_proc_arg(proc, prim)
-    c1 = K.loop_cursor(proc, loop1_cursor, prim)
-    c2 = K.loop_cursor(proc, loop2_cursor, prim)
-    return L.join_loops(proc, c1, c2)
+    s1 = K.loop_site(proc, loop1_cursor, prim)
+    s2 = K.loop_site(proc, loop2_cursor, prim)
+    return K.apply(s1, L.join_loops(s1, s2))
 
 
 def cut_loop(proc, loop_cursor, cut_point):
@@ -206,8 +207,9 @@ def cut_loop(proc, loop_cursor, cut_point):
     Refused unless lo <= cut <= hi is proven."""
     prim = "cut_loop"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
-    return L.cut_loop(proc, cur, _index_expr(proc, prim, cut_point, cur._path, "cut_point"))
+    site = K.loop_site(proc, loop_cursor, prim)
+    cut = _index_expr(proc, prim, cut_point, site.path, "cut_point")
+    return K.apply(site, L.cut_loop(site, cut))
 
 
 def shift_loop(proc, loop_cursor, new_lo):
@@ -216,8 +218,9 @@ def shift_loop(proc, loop_cursor, new_lo):
     new_lo >= 0 is proven."""
     prim = "shift_loop"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
-    return L.shift_loop(proc, cur, _index_expr(proc, prim, new_lo, cur._path, "new_lo"))
+    site = K.loop_site(proc, loop_cursor, prim)
+    lo = _index_expr(proc, prim, new_lo, site.path, "new_lo")
+    return K.apply(site, L.shift_loop(site, lo))
 
 
 def reorder_loops(proc, nested_loops):
@@ -229,14 +232,16 @@ def reorder_loops(proc, nested_loops):
     outward would race."""
     prim = "reorder_loops"
     K.check_proc_arg(proc, prim)
-    return L.reorder_loops(proc, K.loop_cursor(proc, nested_loops, prim))
+    site = K.loop_site(proc, nested_loops, prim)
+    return K.apply(site, L.reorder_loops(site))
 
 
 def unroll_loop(proc, loop_cursor):
     """Replace a loop with literal bounds by copies of its body. Always safe."""
     prim = "unroll_loop"
     K.check_proc_arg(proc, prim)
-    return L.unroll_loop(proc, K.loop_cursor(proc, loop_cursor, prim))
+    site = K.loop_site(proc, loop_cursor, prim)
+    return K.apply(site, L.unroll_loop(site))
 
 
 def remove_loop(proc, loop_cursor, unsafe_disable_check=False):
@@ -244,8 +249,9 @@ def remove_loop(proc, loop_cursor, unsafe_disable_check=False):
     at least once, and s is idempotent."""
     prim = "remove_loop"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
-    return L.remove_loop(proc, cur, _bool(prim, "unsafe_disable_check", unsafe_disable_check))
+    site = K.loop_site(proc, loop_cursor, prim)
+    unsafe = _bool(prim, "unsafe_disable_check", unsafe_disable_check)
+    return K.apply(site, L.remove_loop(site, unsafe), unsafe=unsafe)
 
 
 def add_loop(proc, block_cursor, iter_name, hi_expr, guard=False, unsafe_disable_check=False):
@@ -255,11 +261,12 @@ def add_loop(proc, block_cursor, iter_name, hi_expr, guard=False, unsafe_disable
     a buffer (or binds a window) that statements after it use."""
     prim = "add_loop"
     K.check_proc_arg(proc, prim)
-    block = K.block_cursor(proc, block_cursor, prim)
-    hi = _index_expr(proc, prim, hi_expr, _block_path(block), "hi_expr")
-    return L.add_loop(proc, block, K.check_name(prim, iter_name), hi,
-                      _bool(prim, "guard", guard),
-                      _bool(prim, "unsafe_disable_check", unsafe_disable_check))
+    site = K.block_site(proc, block_cursor, prim)
+    hi = _index_expr(proc, prim, hi_expr, site.path, "hi_expr")
+    guard = _bool(prim, "guard", guard)
+    unsafe = _bool(prim, "unsafe_disable_check", unsafe_disable_check)
+    new = L.add_loop(site, K.check_name(prim, iter_name), hi, guard, unsafe)
+    return K.apply(site, new, unsafe=unsafe and not guard)
 
 
 def parallelize_loop(proc, loop_cursor):
@@ -268,7 +275,8 @@ def parallelize_loop(proc, loop_cursor):
     when the loop is inside, or contains, another parallel loop."""
     prim = "parallelize_loop"
     K.check_proc_arg(proc, prim)
-    return L.parallelize_loop(proc, K.loop_cursor(proc, loop_cursor, prim))
+    site = K.loop_site(proc, loop_cursor, prim)
+    return K.apply(site, L.parallelize_loop(site))
 
 
 # ---------------------------------------------------------------- scopes
