@@ -273,7 +273,8 @@ def test_integer_types_wrap_like_c():
     outs = [np.zeros(9, t) for t in (np.int8, np.uint8, np.uint16, np.int32)]
     run(P.ints, d, e, f, g, *outs)
     wide = d.astype(np.int64)
-    wrap8 = lambda v: (v + 128) % 256 - 128
+    def wrap8(v):
+        return (v + 128) % 256 - 128
     np.testing.assert_array_equal(outs[0], wrap8(wrap8(2 * wide) + wide))
     np.testing.assert_array_equal(outs[1], (e.astype(np.int64) * 2) % 256)
     np.testing.assert_array_equal(outs[2], (f.astype(np.int64) * 2) % 65536)

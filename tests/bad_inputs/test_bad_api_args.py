@@ -4,7 +4,6 @@ Procedure methods that take another procedure."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from bad_input_checks import expect
 
 import knit

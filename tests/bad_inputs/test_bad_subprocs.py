@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from bad_input_checks import expect, marker_line
 
 from knit import DRAM, Memory, instr, proc

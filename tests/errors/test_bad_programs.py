@@ -9,8 +9,15 @@ import re
 import pytest
 
 from knit import DRAM, Memory, config, instr, proc
-from knit.errors import (AliasError, BoundsError, KnitError, KnitSyntaxError, KnitTypeError,
-                         MemoryAccessError, PreconditionError)
+from knit.errors import (
+    AliasError,
+    BoundsError,
+    KnitError,
+    KnitSyntaxError,
+    KnitTypeError,
+    MemoryAccessError,
+    PreconditionError,
+)
 
 
 class REGS(Memory):
