@@ -7,7 +7,7 @@ import re
 import numpy as np
 import programs as P
 import pytest
-from conftest import clang_supports_float16, have, strict_compile
+from backend_cc import clang_supports_float16, have, strict_compile
 
 from knit import Procedure
 from knit.backend.c import compile_procs, compile_procs_to_strings
