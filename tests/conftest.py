@@ -12,7 +12,15 @@ teardown with the path (writes made while modules were imported are reported by 
 next test). tests/test_user_cache.py checks the check. The code: tests/user_cache_guard.py.
 """
 
-from user_cache_guard import (  # noqa: F401 -- pytest finds hooks and fixtures by name
+import sys
+from pathlib import Path
+
+# the shared checks (refusals.py, scheduling_checks.py) for every test directory
+sys.path.insert(0, str(Path(__file__).parent / "helpers"))
+
+
+# pytest finds hooks and fixtures by their names in this module
+from user_cache_guard import (  # noqa: E402, F401
     _leaves_user_cache_alone,
     fresh_knit_cache,
     pytest_configure,

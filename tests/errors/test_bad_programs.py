@@ -1,12 +1,12 @@
 """Bad programs: each must fail at definition with the right error class, a message
-naming the problem, and the line marked `# ERROR` in its source."""
+naming the problem, and the line marked `# <-` in its source."""
 
 from __future__ import annotations
 
-import inspect
 import re
 
 import pytest
+from refusals import expect_error, marked_line
 
 from knit import DRAM, Memory, config, instr, proc
 from knit.errors import (
@@ -42,23 +42,14 @@ class Cfg:
     n: size
 
 
-def marker_line(define) -> int:
-    lines, start = inspect.getsourcelines(define)
-    hits = [k for k, text in enumerate(lines) if "# ERROR" in text]
-    assert len(hits) == 1, "a bad program marks exactly one line with # ERROR"
-    return start + hits[0]
-
-
 def expect(define, cls, phrase: str) -> KnitError:
-    with pytest.raises(KnitError) as info:
-        define()
-    err = info.value
-    assert type(err) is cls, f"expected {cls.__name__}, got {type(err).__name__}: {err}"
-    assert phrase in str(err), f"{phrase!r} not in message:\n{err}"
+    """define() fails with `cls` (exactly), `phrase` in the message, at the line marked
+    `# <-` in define's source (both the message's position and the error's srcinfo)."""
+    line = marked_line(define)
+    err = expect_error(define, cls, phrase, line=line, file=__file__)
     assert err.srcinfo is not None, str(err)
     assert err.srcinfo.filename == __file__
-    assert err.srcinfo.line == marker_line(define), str(err)
-    assert "Traceback" not in str(err) and "Sym(" not in str(err)
+    assert err.srcinfo.line == line, str(err)
     return err
 
 
@@ -69,7 +60,7 @@ def test_while_loop():
     def define():
         @proc
         def f(N: size, A: f32[N]):
-            while N > 0:  # ERROR
+            while N > 0:  # <-
                 pass
     expect(define, KnitSyntaxError, "'while' loops are not part of knit")
 
@@ -79,7 +70,7 @@ def test_break():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                break  # ERROR
+                break  # <-
     expect(define, KnitSyntaxError, "'break' statements are not part of knit")
 
 
@@ -87,7 +78,7 @@ def test_return():
     def define():
         @proc
         def f(N: size, A: f32[N]):
-            return A  # ERROR
+            return A  # <-
     expect(define, KnitSyntaxError, "'return' statements are not part of knit")
 
 
@@ -95,7 +86,7 @@ def test_lambda():
     def define():
         @proc
         def f(A: f32[4]):
-            A[0] = (lambda x: x)(1.0)  # ERROR
+            A[0] = (lambda x: x)(1.0)  # <-
     expect(define, KnitSyntaxError, "lambda expressions are not part of knit")
 
 
@@ -104,7 +95,7 @@ def test_chained_comparison():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                if 0 < i < 4:  # ERROR
+                if 0 < i < 4:  # <-
                     A[i] = 0.0
     expect(define, KnitSyntaxError, "chained comparisons are not part of knit")
 
@@ -113,14 +104,14 @@ def test_slice_assignment():
     def define():
         @proc
         def f(A: f32[8]):
-            A[0:4] = 0.0  # ERROR
+            A[0:4] = 0.0  # <-
     expect(define, KnitSyntaxError, "cannot assign to a slice")
 
 
 def test_unknown_type():
     def define():
         @proc
-        def f(N: size, A: f33[N]):  # ERROR
+        def f(N: size, A: f33[N]):  # <-
             pass
     expect(define, KnitSyntaxError, "unknown type 'f33'")
 
@@ -128,7 +119,7 @@ def test_unknown_type():
 def test_missing_annotation():
     def define():
         @proc
-        def f(N: size, A):  # ERROR
+        def f(N: size, A):  # <-
             pass
     expect(define, KnitSyntaxError, "argument 'A' needs a type annotation")
 
@@ -138,7 +129,7 @@ def test_assert_in_the_middle():
         @proc
         def f(N: size, A: f32[N]):
             A[0] = 1.0
-            assert N > 2  # ERROR
+            assert N > 2  # <-
     expect(define, KnitSyntaxError, "asserts must come first")
 
 
@@ -146,7 +137,7 @@ def test_range_instead_of_seq():
     def define():
         @proc
         def f(N: size, A: f32[N]):
-            for i in range(N):  # ERROR
+            for i in range(N):  # <-
                 A[i] = 0.0
     expect(define, KnitSyntaxError, "a loop ranges over seq(lo, hi)")
 
@@ -155,7 +146,7 @@ def test_seq_with_one_bound():
     def define():
         @proc
         def f(N: size, A: f32[N]):
-            for i in seq(N):  # ERROR
+            for i in seq(N):  # <-
                 A[i] = 0.0
     expect(define, KnitSyntaxError, "a loop ranges over seq(lo, hi)")
 
@@ -165,7 +156,7 @@ def test_nested_par():
         @proc
         def f(N: size, A: f32[N, N]):
             for i in par(0, N):
-                for j in par(0, N):  # ERROR
+                for j in par(0, N):  # <-
                     A[i, j] = 0.0
     expect(define, KnitSyntaxError, "nested inside another par loop")
 
@@ -178,7 +169,7 @@ def test_index_mixed_with_data():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                A[i] = A[i] + i  # ERROR
+                A[i] = A[i] + i  # <-
     expect(define, KnitTypeError, "cannot mix an index value with data")
 
 
@@ -187,7 +178,7 @@ def test_index_stored_as_data():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                A[i] = i  # ERROR
+                A[i] = i  # <-
     expect(define, KnitTypeError, "must be a data value, got an index value")
 
 
@@ -196,7 +187,7 @@ def test_data_comparison_in_if():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                if A[i] < 0.0:  # ERROR
+                if A[i] < 0.0:  # <-
                     A[i] = 0.0
     expect(define, KnitTypeError, "comparisons of data values cannot steer control flow")
 
@@ -207,7 +198,7 @@ def test_non_affine_index():
         def f(N: size, A: f32[N, N]):
             for i in seq(0, N):
                 for j in seq(0, N):
-                    A[i * j, 0] = 0.0  # ERROR
+                    A[i * j, 0] = 0.0  # <-
     expect(define, KnitTypeError, "cannot multiply two non-constant index expressions")
 
 
@@ -216,7 +207,7 @@ def test_bool_arithmetic():
         @proc
         def f(N: size, b: bool, A: f32[N]):
             for i in seq(0, N):
-                A[b + i] = 0.0  # ERROR
+                A[b + i] = 0.0  # <-
     expect(define, KnitTypeError, "needs index or size operands, got a bool value")
 
 
@@ -225,7 +216,7 @@ def test_wrong_rank():
         @proc
         def f(N: size, A: f32[N, N]):
             for i in seq(0, N):
-                A[i] = 0.0  # ERROR
+                A[i] = 0.0  # <-
     expect(define, KnitTypeError, "'A' has 2 dimension(s) but is indexed with 1")
 
 
@@ -237,7 +228,7 @@ def test_wrong_arity_call():
 
         @proc
         def f(N: size, A: f32[N]):
-            g(A)  # ERROR
+            g(A)  # <-
     expect(define, KnitTypeError, "g takes 2 argument(s), got 1")
 
 
@@ -249,7 +240,7 @@ def test_wrong_element_type_at_call():
 
         @proc
         def f(N: size, A: f64[N]):
-            g(N, A)  # ERROR
+            g(N, A)  # <-
     expect(define, KnitTypeError, "argument 'x' of g holds f32, got f64 data")
 
 
@@ -261,7 +252,7 @@ def test_wrong_memory_at_call():
 
         @proc
         def f(A: f32[8] @ DRAM):
-            g(A)  # ERROR
+            g(A)  # <-
     expect(define, KnitTypeError, "lives in REGS, but 'A' lives in DRAM")
 
 
@@ -273,7 +264,7 @@ def test_window_passed_to_dense_param():
 
         @proc
         def f(A: f32[8, 8]):
-            g(A[0:4, 0])  # ERROR  (a column: not contiguous)
+            g(A[0:4, 0])  # <- a column: not contiguous
     expect(define, KnitTypeError, "is a dense tensor; cannot pass a window that is not one "
            "contiguous block of a dense buffer")
 
@@ -282,7 +273,7 @@ def test_config_field_of_wrong_type():
     def define():
         @proc
         def f(N: size):
-            Cfg.n = 2.0  # ERROR
+            Cfg.n = 2.0  # <-
     expect(define, KnitTypeError, "Cfg.n is a size field")
 
 
@@ -297,7 +288,7 @@ def test_window_shape_mismatch():
 
         @proc
         def f(N: size, A: f32[N, 8]):
-            g(N, A[1:, 0:4])  # ERROR
+            g(N, A[1:, 0:4])  # <-
     err = expect(define, KnitTypeError, "dimension 0 must have size N, but A[1:N, 0:4] "
                  "has size N - 1")
     assert "argument 'x' of g" in str(err)
@@ -311,7 +302,7 @@ def test_dense_shape_mismatch():
 
         @proc
         def f(N: size, A: f32[N, 8]):
-            g(N, A)  # ERROR
+            g(N, A)  # <-
     expect(define, KnitTypeError, "dimension 1 must have size 4, but A has size 8")
 
 
@@ -323,7 +314,7 @@ def test_size_argument_not_positive():
 
         @proc
         def f(N: size, A: f32[N]):
-            g(N - 1, A[1:])  # ERROR
+            g(N - 1, A[1:])  # <-
     expect(define, KnitTypeError, "argument 'M' of g is a size and must be at least 1")
 
 
@@ -335,7 +326,7 @@ def test_off_by_one():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                A[i + 1] = 0.0  # ERROR
+                A[i + 1] = 0.0  # <-
     err = expect(define, BoundsError, "A[i + 1] may be out of bounds: dimension 0 has size "
                  "N; for N = ")
     # the values shown must really break the access: i in range, i + 1 not
@@ -349,7 +340,7 @@ def test_negative_index():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                A[i] = A[i - 1]  # ERROR
+                A[i] = A[i - 1]  # <-
     err = expect(define, BoundsError, "A[i - 1] may be out of bounds")
     assert "the index is -1" in str(err)  # i - 1 is below 0 only at i = 0
 
@@ -359,7 +350,7 @@ def test_loop_past_the_end():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N + 1):
-                A[i] = 0.0  # ERROR
+                A[i] = 0.0  # <-
     err = expect(define, BoundsError, "A[i] may be out of bounds: dimension 0 has size N")
     n, i, idx = map(int, re.search(r"for N = (-?\d+), i = (-?\d+) the index is (-?\d+)",
                                    str(err)).groups())
@@ -370,7 +361,7 @@ def test_missing_assert():
     def define():
         @proc
         def f(N: size, A: f32[N]):
-            A[7] = 0.0  # ERROR
+            A[7] = 0.0  # <-
     expect(define, BoundsError, "A[7] may be out of bounds: dimension 0 has size N")
 
 
@@ -380,7 +371,7 @@ def test_missing_divisibility_assert():
         def f(N: size, A: f32[N]):
             assert N >= 4
             for i in seq(0, (N + 3) / 4):
-                A[4 * i + 3] = 0.0  # ERROR
+                A[4 * i + 3] = 0.0  # <-
     expect(define, BoundsError, "A[4 * i + 3] may be out of bounds")
 
 
@@ -392,7 +383,7 @@ def test_else_branch_out_of_bounds():
                 if i < N - 1:
                     A[i + 1] = 0.0
                 else:
-                    A[i + 1] = 1.0  # ERROR
+                    A[i + 1] = 1.0  # <-
     expect(define, BoundsError, "the index is")
 
 
@@ -401,7 +392,7 @@ def test_window_slice_out_of_range():
         @proc
         def f(N: size, A: f32[N, 8]):
             for i in seq(0, N):
-                w = A[i, 2:10]  # ERROR
+                w = A[i, 2:10]  # <-
     expect(define, BoundsError, "its slice 2:10 in dimension 1 ends past the size 8")
 
 
@@ -414,7 +405,7 @@ def test_backwards_slice():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                g(1, A[i + 1:i])  # ERROR
+                g(1, A[i + 1:i])  # <-
     expect(define, BoundsError, "ends before it starts")
 
 
@@ -422,7 +413,7 @@ def test_window_point_out_of_range():
     def define():
         @proc
         def f(N: size, A: f32[N, 8]):
-            w = A[N, 0:8]  # ERROR
+            w = A[N, 0:8]  # <-
     expect(define, BoundsError, "the window A[N, 0:8] may be out of bounds: dimension 0")
 
 
@@ -432,7 +423,7 @@ def test_access_past_a_window():
         def f(N: size, A: f32[N, 8]):
             for i in seq(0, N):
                 w = A[i, 0:4]
-                w[4] = 0.0  # ERROR
+                w[4] = 0.0  # <-
     expect(define, BoundsError, "w[4] is out of bounds: dimension 0 has size 4")
 
 
@@ -442,7 +433,7 @@ def test_window_of_window_out_of_range():
         def f(N: size, A: f32[N, 8]):
             for i in seq(0, N):
                 w = A[i, 2:6]
-                v = w[1:5]  # ERROR
+                v = w[1:5]  # <-
     expect(define, BoundsError, "ends past the size 4")
 
 
@@ -452,7 +443,7 @@ def test_access_through_window_argument():
         def f(M: size, x: [f32][M, 4]):
             for i in seq(0, M):
                 for j in seq(0, 4):
-                    x[i, j + 1] = 0.0  # ERROR
+                    x[i, j + 1] = 0.0  # <-
     expect(define, BoundsError, "x[i, j + 1] may be out of bounds: dimension 1 has size 4")
 
 
@@ -460,14 +451,14 @@ def test_nonpositive_allocation():
     def define():
         @proc
         def f(N: size):
-            t: f32[N - 1]  # ERROR
+            t: f32[N - 1]  # <-
     expect(define, BoundsError, "dimension 0 of 't' may not be positive: its size is N - 1")
 
 
 def test_nonpositive_argument_dimension():
     def define():
         @proc
-        def f(N: size, A: f32[N - 2]):  # ERROR
+        def f(N: size, A: f32[N - 2]):  # <-
             pass
     err = expect(define, BoundsError, "dimension 0 of 'A' may not be positive: its size is "
                  "N - 2, which is ")
@@ -484,7 +475,7 @@ def test_scalar_argument_out_of_bounds():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                g(A[i + 1])  # ERROR
+                g(A[i + 1])  # <-
     expect(define, BoundsError, "A[i + 1] may be out of bounds")
 
 
@@ -500,7 +491,7 @@ def test_same_buffer_twice():
 
         @proc
         def f(N: size, A: f32[N]):
-            copy(N, A, A)  # ERROR
+            copy(N, A, A)  # <-
     expect(define, AliasError, "'A' is passed to both 'dst' and 'src' of copy, which "
            "writes 'dst'")
 
@@ -514,7 +505,7 @@ def test_overlapping_windows():
 
         @proc
         def f(A: f32[16]):
-            copy(8, A[0:8], A[7:15])  # ERROR
+            copy(8, A[0:8], A[7:15])  # <-
     expect(define, AliasError, "may overlap")
 
 
@@ -532,7 +523,7 @@ def test_alias_written_by_a_nested_call():
         @proc
         def f(A: f32[8, 8]):
             for i in seq(0, 8):
-                wrap(8, A[i, :], A[:, i])  # ERROR
+                wrap(8, A[i, :], A[:, i])  # <-
     expect(define, AliasError, "which writes 'a'")
 
 
@@ -541,7 +532,7 @@ def test_register_read_in_plain_code():
         @proc
         def f(A: f32[8] @ DRAM, r: f32[8] @ REGS):
             for i in seq(0, 8):
-                A[i] = r[i]  # ERROR
+                A[i] = r[i]  # <-
         f.c_code_str()  # refused where C is generated, as in Exo
     expect(define, MemoryAccessError, "'r' lives in REGS, which only instructions may read "
            "or write")
@@ -553,7 +544,7 @@ def test_register_reduce_in_plain_code():
         def f(A: f32[8] @ DRAM):
             acc: f32[8] @ REGS
             for i in seq(0, 8):
-                acc[i] += A[i]  # ERROR
+                acc[i] += A[i]  # <-
         f.c_code_str()
     expect(define, MemoryAccessError, "'acc' lives in REGS, which only instructions")
 
@@ -564,7 +555,7 @@ def test_register_write_through_window():
         def f(A: f32[8] @ DRAM):
             acc: f32[2, 8] @ REGS
             w = acc[1, 0:8]
-            w[0] = 0.0  # ERROR
+            w[0] = 0.0  # <-
         f.c_code_str()
     expect(define, MemoryAccessError, "'w' lives in REGS, which only instructions")
 
@@ -579,7 +570,7 @@ def test_unproven_precondition():
 
         @proc
         def f(N: size, A: f32[N]):
-            g(N, A)  # ERROR
+            g(N, A)  # <-
     expect(define, PreconditionError, "g requires `M % 4 == 0`, which could not be proven "
            "at this call (with these arguments: `N % 4 == 0`); it fails for N = ")
 
@@ -593,7 +584,7 @@ def test_unit_stride_precondition():
 
         @proc
         def f(A: f32[4, 4]):
-            g(A[:, 0])  # ERROR
+            g(A[:, 0])  # <-
     expect(define, PreconditionError, "g requires `stride(x, 0) == 1`")
 
 
@@ -602,7 +593,7 @@ def test_instr_body_checked_at_first_call():
         @instr("{dst_data} = 0;")
         def zero4(dst: [f32][4] @ DRAM):
             for i in seq(0, 4):
-                dst[i + 1] = 0.0  # ERROR
+                dst[i + 1] = 0.0  # <-
 
         @proc
         def f(A: f32[8]):
@@ -614,7 +605,7 @@ def test_expect_checks_the_reported_line():
     """The harness itself: a wrong marker line must fail the check."""
     def define():
         @proc
-        def f(N: size, A: f32[N]):  # ERROR
+        def f(N: size, A: f32[N]):  # <-
             A[N] = 0.0
     with pytest.raises(AssertionError):
         expect(define, BoundsError, "A[N] may be out of bounds")
