@@ -39,12 +39,12 @@ def copy1(dst: [f32][1] @ DRAM, src: [f32][1] @ DRAM):
 
 def test_compile_procs_given_a_name(tmp_path):
     expect_error(lambda: knit.compile_procs(["twice"], tmp_path, "k.c", "k.h"), TypeError,
-           "compile_procs", exact=False)
+                 "compile_procs", exact=False)
 
 
 def test_compile_procs_given_a_bare_procedure(tmp_path):
     expect_error(lambda: knit.compile_procs(twice, tmp_path, "k.c", "k.h"), TypeError,
-           "compile_procs", exact=False)
+                 "compile_procs", exact=False)
 
 
 def test_compile_an_instr_on_its_own():
@@ -57,29 +57,29 @@ def test_compile_an_instr_on_its_own():
 
 def test_check_equiv_of_names():
     expect_error(lambda: knit.check_equiv("twice", "thrice"), TypeError, "check_equiv",
-           exact=False)
+                 exact=False)
 
 
 def test_check_equiv_of_different_signatures():
     err = expect_error(lambda: knit.check_equiv(twice, total), ValueError,
-                 "check_equiv: twice takes 2 arguments but total takes 3", exact=False)
+                       "check_equiv: twice takes 2 arguments but total takes 3", exact=False)
     assert str(err).startswith("check_equiv: ")
 
 
 def test_check_equiv_with_a_zero_size():
     expect_error(lambda: knit.check_equiv(twice, twice, sizes={"N": 0}),
-           knit.errors.ArgumentError, "argument 'N' is a size, so must be >= 1, got 0")
+                 knit.errors.ArgumentError, "argument 'N' is a size, so must be >= 1, got 0")
 
 
 def test_check_equiv_finds_a_difference():
     """Not bad input, but the reason the checks above matter: unequal procs are caught."""
     expect_error(lambda: knit.check_equiv(twice, thrice, trials=2), EquivalenceError,
-           "twice and thrice differ")
+                 "twice and thrice differ")
 
 
 def test_check_equiv_with_zero_trials():
     expect_error(lambda: knit.check_equiv(twice, thrice, trials=0), ValueError, "trials",
-           exact=False)
+                 exact=False)
 
 
 # ---------------------------------------------------------------- Procedure methods
@@ -91,4 +91,4 @@ def test_is_eq_of_a_non_procedure():
 
 def test_unsafe_assert_eq_of_a_name():
     expect_error(lambda: twice.unsafe_assert_eq("thrice"), TypeError, "unsafe_assert_eq",
-           exact=False)
+                 exact=False)

@@ -59,29 +59,29 @@ def test_expand_dim_of_an_argument():
         return f
     f = define()
     expect_error(lambda: expand_dim(f, "A", 4, 0), SchedulingError,
-           "expand_dim: expected an allocation", line=marked_line(define), file=__file__)
+                 "expand_dim: expected an allocation", line=marked_line(define), file=__file__)
 
 
 def test_expand_dim_index_outside_the_new_dimension():
     expect_error(lambda: expand_dim(staged, "t", 4, 4), SchedulingError,
-           "expand_dim: cannot prove the index 4 lies in [0, 4)", line=ALLOC_T, file=__file__)
+                 "expand_dim: cannot prove the index 4 lies in [0, 4)", line=ALLOC_T, file=__file__)
 
 
 def test_divide_dim_out_of_range_dimension():
     err = expect_error(lambda: divide_dim(staged, "t", 3, 4), SchedulingError,
-                 "divide_dim: dimension 3 is out of range", line=ALLOC_T, file=__file__)
+                       "divide_dim: dimension 3 is out of range", line=ALLOC_T, file=__file__)
     assert "'t'" in str(err)
 
 
 def test_divide_dim_not_a_multiple():
     expect_error(lambda: divide_dim(staged, "t", 0, 3), SchedulingError,
-           "divide_dim: cannot prove dimension 0 (8) is a multiple of 3", line=ALLOC_T,
-           file=__file__)
+                 "divide_dim: cannot prove dimension 0 (8) is a multiple of 3", line=ALLOC_T,
+                 file=__file__)
 
 
 def test_rearrange_dim_not_a_permutation():
     expect_error(lambda: rearrange_dim(staged, "t", [1]), SchedulingError,
-           "rearrange_dim: [1] is not a permutation of the dimensions 0..0")
+                 "rearrange_dim: [1] is not a permutation of the dimensions 0..0")
 
 
 def test_rearrange_dim_permutation_not_a_list():
@@ -91,14 +91,14 @@ def test_rearrange_dim_permutation_not_a_list():
 
 def test_resize_dim_too_small_for_the_accesses():
     expect_error(lambda: resize_dim(staged, "t", 0, 4, 0), SchedulingError,
-           "resize_dim: the access t[j] may fall outside the new shape", line=ALLOC_T,
-           file=__file__)
+                 "resize_dim: the access t[j] may fall outside the new shape", line=ALLOC_T,
+                 file=__file__)
 
 
 def test_unroll_buffer_indexed_by_a_loop_variable():
     expect_error(lambda: unroll_buffer(staged, "t", 0), SchedulingError,
-           "every access must use a literal index in dimension 0; found j", line=ALLOC_T,
-           file=__file__)
+                 "every access must use a literal index in dimension 0; found j", line=ALLOC_T,
+                 file=__file__)
 
 
 # ---------------------------------------------------------------- moving and deleting
@@ -106,8 +106,8 @@ def test_unroll_buffer_indexed_by_a_loop_variable():
 
 def test_lift_alloc_already_at_the_top():
     expect_error(lambda: lift_alloc(staged, "t"), SchedulingError,
-           "lift_alloc: the allocation is already at the top level", line=ALLOC_T,
-           file=__file__)
+                 "lift_alloc: the allocation is already at the top level", line=ALLOC_T,
+                 file=__file__)
 
 
 def test_sink_alloc_of_a_buffer_carried_across_iterations():
@@ -123,23 +123,23 @@ def test_sink_alloc_of_a_buffer_carried_across_iterations():
         return prefix_sums
     f = define()
     expect_error(lambda: sink_alloc(f, "acc"), SchedulingError,
-           "a value written to 'acc' in one iteration may be read in a later one",
-           line=marked_line(define), file=__file__)
+                 "a value written to 'acc' in one iteration may be read in a later one",
+                 line=marked_line(define), file=__file__)
 
 
 def test_delete_a_used_buffer():
     expect_error(lambda: delete_buffer(staged, "t"), SchedulingError,
-           "delete_buffer: 't' is still used", line=ALLOC_T, file=__file__)
+                 "delete_buffer: 't' is still used", line=ALLOC_T, file=__file__)
 
 
 def test_reuse_a_buffer_for_itself():
     expect_error(lambda: reuse_buffer(staged, "t", "t"), SchedulingError, "reuse_buffer:",
-           line=ALLOC_T, file=__file__)
+                 line=ALLOC_T, file=__file__)
 
 
 def test_inline_window_of_an_allocation():
     expect_error(lambda: inline_window(staged, staged.find("t : _")), SchedulingError,
-           "expected a window statement", line=ALLOC_T, file=__file__)
+                 "expected a window statement", line=ALLOC_T, file=__file__)
 
 
 # ---------------------------------------------------------------- stage_mem
@@ -147,28 +147,28 @@ def test_inline_window_of_an_allocation():
 
 def test_stage_mem_of_a_whole_tensor_name():
     expect_error(lambda: stage_mem(staged, "for i in _: _", "A", "A_st"), ParseFragmentError,
-           "stage_mem: cannot use 'A' here: 'A' is a tensor")
+                 "stage_mem: cannot use 'A' here: 'A' is a tensor")
 
 
 def test_stage_mem_of_an_arithmetic_expression():
     expect_error(lambda: stage_mem(staged, "for j in _: _", "A[i, 0] + 1.0", "A_st"),
-           SchedulingError, "stage_mem: 'A[i, 0] + 1.0' is not a window")
+                 SchedulingError, "stage_mem: 'A[i, 0] + 1.0' is not a window")
 
 
 def test_stage_mem_of_a_point_the_block_reads_around():
     expect_error(lambda: stage_mem(staged, "for j in _: _", "A[i, 0]", "A_st"), SchedulingError,
-           "stage_mem: the block accesses A[i, j] outside the window A[i, 0]", line=LOOP_J0,
-           file=__file__)
+                 "stage_mem: the block accesses A[i, j] outside the window A[i, 0]", line=LOOP_J0,
+                 file=__file__)
 
 
 def test_stage_mem_window_not_a_string():
     expect_error(lambda: stage_mem(staged, "for i in _: _", 5, "A_st"), SchedulingError,
-           "stage_mem: expected a window string")
+                 "stage_mem: expected a window string")
 
 
 def test_stage_mem_of_an_unknown_buffer():
     expect_error(lambda: stage_mem(staged, "for j in _: _", "Q[i, 0:4]", "Q_st"),
-           ParseFragmentError, "name 'Q' is not defined")
+                 ParseFragmentError, "name 'Q' is not defined")
 
 
 def test_stage_mem_window_smaller_than_the_accesses():
@@ -181,7 +181,7 @@ def test_stage_mem_window_smaller_than_the_accesses():
         return f
     f = define()
     expect_error(lambda: stage_mem(f, "for j in _: _", "A[i, 0:4]", "A_st"), SchedulingError,
-           "outside the window A[i, 0:4]", line=marked_line(define), file=__file__)
+                 "outside the window A[i, 0:4]", line=marked_line(define), file=__file__)
 
 
 # ---------------------------------------------------------------- annotations
@@ -193,32 +193,32 @@ class NotAMemory:
 
 def test_set_memory_to_a_class_that_is_not_a_memory():
     expect_error(lambda: set_memory(staged, "t", NotAMemory), SchedulingError,
-           "set_memory: expected a Memory subclass")
+                 "set_memory: expected a Memory subclass")
 
 
 def test_set_memory_to_a_string():
     expect_error(lambda: set_memory(staged, "t", "DRAM"), SchedulingError,
-           "set_memory: expected a Memory subclass, got 'DRAM'")
+                 "set_memory: expected a Memory subclass, got 'DRAM'")
 
 
 def test_set_precision_f99():
     expect_error(lambda: set_precision(staged, "t", "f99"), SchedulingError,
-           "set_precision: unknown precision 'f99'")
+                 "set_precision: unknown precision 'f99'")
 
 
 def test_set_window_on_an_allocation():
     expect_error(lambda: set_window(staged, "t"), SchedulingError,
-           "set_window: only arguments can be windows")
+                 "set_window: only arguments can be windows")
 
 
 def test_bind_expr_given_a_loop():
     expect_error(lambda: bind_expr(staged, staged.find_loop("i"), "x"), SchedulingError,
-           "bind_expr: expected an expression", line=LOOP_I, file=__file__)
+                 "bind_expr: expected an expression", line=LOOP_I, file=__file__)
 
 
 def test_bind_expr_to_an_invalid_name():
     expect_error(lambda: bind_expr(staged, "A[i, j]", "1x"), SchedulingError,
-           "bind_expr: '1x' is not a valid name")
+                 "bind_expr: '1x' is not a valid name")
 
 
 def test_set_memory_keeps_dram_allowed():

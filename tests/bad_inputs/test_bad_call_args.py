@@ -155,7 +155,7 @@ def test_bad_call(case, mode):
     before = [a.copy() for a in arrays]
     run = runner(p, mode)
     expect_error(lambda: run(*args, **kwargs), cls, phrase, line=line,
-           file=__file__ if line else None)
+                 file=__file__ if line else None)
     for a, b in zip(arrays, before):  # refused before running: nothing was written
         np.testing.assert_array_equal(a, b)
 

@@ -52,13 +52,13 @@ LOOP_J = marked_line(define_host, "loop j")
 
 def test_cursor_of_an_unrelated_procedure():
     expect_error(lambda: divide_loop(host, scale.find_loop("i"), 2, ["io", "ii"]), SchedulingError,
-           "the cursor belongs to a different procedure ('scale'), not to 'host'")
+                 "the cursor belongs to a different procedure ('scale'), not to 'host'")
 
 
 def test_cursor_of_a_later_version_used_on_an_earlier_one():
     later = divide_loop(host, "j", 2, ["jo", "ji"])
     expect_error(lambda: unroll_loop(host, later.find_loop("ji")), SchedulingError,
-           "the cursor belongs to a different procedure")
+                 "the cursor belongs to a different procedure")
 
 
 def test_cursor_of_a_different_procedure_with_the_same_name():
@@ -69,7 +69,7 @@ def test_cursor_of_a_different_procedure_with_the_same_name():
                 B[j] = 0.0
         return host
     expect_error(lambda: unroll_loop(host, other().find_loop("j")), SchedulingError,
-           "the cursor belongs to a different procedure")
+                 "the cursor belongs to a different procedure")
 
 
 # ---------------------------------------------------------------- stale cursors
@@ -79,28 +79,28 @@ def test_cursor_of_a_statement_removed_by_unrolling():
     loop = host.find_loop("j")
     unrolled = unroll_loop(host, loop)
     expect_error(lambda: divide_loop(unrolled, loop, 2, ["a", "b"]), InvalidCursorError,
-           "the statement the cursor pointed at was removed by a rewrite")
+                 "the statement the cursor pointed at was removed by a rewrite")
 
 
 def test_cursor_of_a_call_removed_by_inlining():
     call = host.find("scale(_)")
     inlined = inline(host, call)
     expect_error(lambda: inline(inlined, call), InvalidCursorError,
-           "was removed by a rewrite:\nscale(N, A)")
+                 "was removed by a rewrite:\nscale(N, A)")
 
 
 def test_gap_anchored_to_a_removed_statement():
     gap = host.find_loop("j").before()
     unrolled = unroll_loop(host, "j")
     expect_error(lambda: insert_pass(unrolled, gap), InvalidCursorError,
-           "was removed by a rewrite")
+                 "was removed by a rewrite")
 
 
 def test_block_whose_statement_was_removed():
     block = host.find_loop("j").as_block()
     unrolled = unroll_loop(host, "j")
     expect_error(lambda: add_loop(unrolled, block, "k", 2), InvalidCursorError,
-           "was removed by a rewrite")
+                 "was removed by a rewrite")
 
 
 # ---------------------------------------------------------------- invalid cursors
@@ -110,12 +110,12 @@ def test_navigating_from_an_invalid_cursor():
     past_end = host.find("B[0] = _").next()
     assert not past_end
     expect_error(lambda: past_end.body(), InvalidCursorError,
-           "cannot call body() on an invalid cursor: navigated past the end of a block")
+                 "cannot call body() on an invalid cursor: navigated past the end of a block")
 
 
 def test_parent_of_the_proc_body():
     expect_error(lambda: host.body().parent().name(), InvalidCursorError,
-           "the proc body has no parent statement")
+                 "the proc body has no parent statement")
 
 
 def test_else_branch_that_does_not_exist():
@@ -128,12 +128,12 @@ def test_else_branch_that_does_not_exist():
         return f
     f = define()
     expect_error(lambda: f.find("if _: _").orelse().before(), InvalidCursorError,
-           "this if has no else branch")
+                 "this if has no else branch")
 
 
 def test_invalid_cursor_given_to_a_primitive():
     expect_error(lambda: fission(host, host.find_loop("j").prev(2)), SchedulingError,
-           "fission: expected a gap (stmt.before() or stmt.after()), got an invalid cursor")
+                 "fission: expected a gap (stmt.before() or stmt.after()), got an invalid cursor")
 
 
 # ---------------------------------------------------------------- cursors of the wrong kind
@@ -141,12 +141,12 @@ def test_invalid_cursor_given_to_a_primitive():
 
 def test_gap_where_a_loop_is_expected():
     expect_error(lambda: divide_loop(host, host.find_loop("j").after(), 2, ["a", "b"]),
-           SchedulingError, "divide_loop: expected a loop, got a gap")
+                 SchedulingError, "divide_loop: expected a loop, got a gap")
 
 
 def test_argument_where_a_loop_is_expected():
     expect_error(lambda: divide_loop(host, host.args()[0], 2, ["a", "b"]), SchedulingError,
-           "divide_loop: expected a loop, got an argument")
+                 "divide_loop: expected a loop, got an argument")
 
 
 def test_statement_where_a_loop_is_expected():
@@ -158,8 +158,8 @@ def test_statement_where_a_loop_is_expected():
         return f
     f = define()
     expect_error(lambda: divide_loop(f, f.find("A[i] = _"), 2, ["a", "b"]), SchedulingError,
-           "divide_loop: expected a loop, got 'A[i] = 0.0'", line=marked_line(define),
-           file=__file__)
+                 "divide_loop: expected a loop, got 'A[i] = 0.0'", line=marked_line(define),
+                 file=__file__)
 
 
 # ---------------------------------------------------------------- wrong Python types

@@ -81,12 +81,12 @@ LOOP_I = marked_line(define_caller, "loop i")
 
 def test_replace_with_an_instr_of_another_shape():
     expect_error(lambda: replace(caller, caller.find_loop("i"), copy1), SchedulingError,
-           "replace: the block does not match the body of copy1", line=LOOP_I, file=__file__)
+                 "replace: the block does not match the body of copy1", line=LOOP_I, file=__file__)
 
 
 def test_replace_mismatch_is_described_in_object_code_terms():
     err = expect_error(lambda: replace(caller, caller.find_loop("i"), copy1), SchedulingError,
-                 "does not match the body of copy1", line=LOOP_I, file=__file__)
+                       "does not match the body of copy1", line=LOOP_I, file=__file__)
     first_line = str(err).splitlines()[0]
     assert not re.search(r"\b(Assign|Reduce|For|If|Alloc|Call|WindowStmt)\b", first_line), \
         first_line
@@ -94,7 +94,7 @@ def test_replace_mismatch_is_described_in_object_code_terms():
 
 def test_replace_with_an_instr_computing_something_else():
     expect_error(lambda: replace(caller, caller.find_loop("i"), zero8), SchedulingError,
-           "the constants 0.0 and 1.0 differ", line=LOOP_I, file=__file__)
+                 "the constants 0.0 and 1.0 differ", line=LOOP_I, file=__file__)
 
 
 def test_replace_violating_the_instr_precondition():
@@ -106,8 +106,8 @@ def test_replace_violating_the_instr_precondition():
         return f
     f = define()
     expect_error(lambda: replace(f, "for i in _: _", zero8), SchedulingError,
-           "zero8 requires `stride(dst, 0) == 1`, which could not be proven",
-           line=marked_line(define), file=__file__)
+                 "zero8 requires `stride(dst, 0) == 1`, which could not be proven",
+                 line=marked_line(define), file=__file__)
 
 
 def test_replace_with_a_buffer_in_the_wrong_memory():
@@ -119,18 +119,18 @@ def test_replace_with_a_buffer_in_the_wrong_memory():
         return f
     f = define()
     expect_error(lambda: replace(f, "for i in _: _", load8), SchedulingError,
-           "argument 'dst' of load8 must live in REGS, but 'A' lives in DRAM",
-           line=marked_line(define), file=__file__)
+                 "argument 'dst' of load8 must live in REGS, but 'A' lives in DRAM",
+                 line=marked_line(define), file=__file__)
 
 
 def test_replace_with_a_name_instead_of_a_procedure():
     expect_error(lambda: replace(caller, caller.find_loop("i"), "zero8"), SchedulingError,
-           "replace: expected a procedure, got str")
+                 "replace: expected a procedure, got str")
 
 
 def test_replace_all_with_a_non_procedure():
     expect_error(lambda: replace_all(caller, [zero8, 5]), SchedulingError,
-           "replace_all: expected a procedure, got int")
+                 "replace_all: expected a procedure, got int")
 
 
 # ---------------------------------------------------------------- call_eqv and inline
@@ -138,39 +138,39 @@ def test_replace_all_with_a_non_procedure():
 
 def test_call_eqv_with_an_unrelated_procedure():
     expect_error(lambda: call_eqv(caller, "scale2(_)", scale3), SchedulingError,
-           "call_eqv: scale3 is not known to be equivalent to scale2", line=CALL_SCALE2,
-           file=__file__)
+                 "call_eqv: scale3 is not known to be equivalent to scale2", line=CALL_SCALE2,
+                 file=__file__)
 
 
 def test_call_eqv_on_a_loop():
     expect_error(lambda: call_eqv(caller, caller.find_loop("i"), scale2), SchedulingError,
-           "call_eqv: expected a call", line=LOOP_I, file=__file__)
+                 "call_eqv: expected a call", line=LOOP_I, file=__file__)
 
 
 def test_inline_an_instr():
     expect_error(lambda: inline(caller, "copy1(_)"), SchedulingError,
-           "inline: copy1 is an instruction", line=CALL_COPY1, file=__file__)
+                 "inline: copy1 is an instruction", line=CALL_COPY1, file=__file__)
 
 
 def test_inline_a_loop():
     expect_error(lambda: inline(caller, caller.find_loop("i")), SchedulingError,
-           "inline: expected a call", line=LOOP_I, file=__file__)
+                 "inline: expected a call", line=LOOP_I, file=__file__)
 
 
 def test_insert_noop_call_of_an_instr_that_does_something():
     expect_error(lambda: insert_noop_call(caller, caller.find_loop("i").before(), zero8,
                                     ["B[0:8]"]),
-           SchedulingError, "insert_noop_call: zero8 is not a no-op")
+                 SchedulingError, "insert_noop_call: zero8 is not a no-op")
 
 
 def test_extract_subproc_with_an_invalid_name():
     expect_error(lambda: extract_subproc(caller, caller.find_loop("i"), "a b"), SchedulingError,
-           "extract_subproc: 'a b' is not a valid name")
+                 "extract_subproc: 'a b' is not a valid name")
 
 
 def test_make_instr_without_a_c_string():
     expect_error(lambda: make_instr(scale2, 5), SchedulingError,
-           "make_instr: c_instr must be a string")
+                 "make_instr: c_instr must be a string")
 
 
 # ---------------------------------------------------------------- patterns
@@ -178,7 +178,7 @@ def test_make_instr_without_a_c_string():
 
 def test_pattern_that_matches_nothing():
     err = expect_error(lambda: divide_loop(caller, "k", 4, ["ko", "ki"]), PatternError,
-                 "matches nothing in caller")
+                       "matches nothing in caller")
     assert isinstance(err, SchedulingError)  # Exo scripts catch it as one
 
 
@@ -188,12 +188,12 @@ def test_malformed_pattern():
 
 def test_malformed_block_pattern():
     expect_error(lambda: divide_loop(caller, "B[i] = _ ; ;", 2, ["a", "b"]), PatternError,
-           "is not valid object code")
+                 "is not valid object code")
 
 
 def test_match_number_beyond_the_matches():
     expect_error(lambda: divide_loop(caller, "for _ in _: _ #5", 2, ["a", "b"]), PatternError,
-           "has fewer than 6 matches in caller")
+                 "has fewer than 6 matches in caller")
 
 
 def test_pattern_of_only_a_hole():
@@ -206,4 +206,4 @@ def test_negative_match_number():
 
 def test_unknown_allocation_or_argument():
     expect_error(lambda: caller.find_alloc_or_arg("zz"), PatternError,
-           "no allocation or argument named 'zz' in caller")
+                 "no allocation or argument named 'zz' in caller")
