@@ -3,6 +3,7 @@ beside the machine's measured FMA peak: one run, one table, one plot.
 
     .venv/bin/python benchmarks/sgemm.py [--dtype f32|f64|both] [--json PATH] [--png PATH]
                                          [--quick] [--cpu-time]
+                                         [--exo-python PATH --exo-app PATH]
 
 Every figure comes from this one process: for each shape the four contenders (knit 1
 thread, knit 2 threads, OpenBLAS 1 and 2 threads) run in interleaved rounds, so that a
@@ -14,6 +15,11 @@ NumPy is through its own), so the smallest sizes include knit's per-call overhea
 The FMA peak is measured, not assumed, in the same interleaved rounds: benchmarks/
 fma_peak.py's loop on one thread and on two (f64 peak = half the f32 peak: half the
 lanes).
+With --exo-python (the Python of an environment where Exo 1.0 is installed: `pip
+install exo-lang`) and --exo-app (Exo's apps/x86/sgemm/sgemm.py from its repository at
+v1.0.0; the pip package has no apps), the f32 table gains Exo's SGEMM on one thread:
+that Python runs Exo's `exocc` on the app script at benchmark time, and the C it writes
+is compiled here with gcc -O3 -march=native. Nothing of Exo is part of knit.
 Needs the `bench` extra (matplotlib, threadpoolctl): pip install -e '.[bench]'.
 """
 
@@ -124,6 +130,36 @@ def peak_kernel():
     return fn
 
 
+def exo_sgemm(exo_python: str, app: str):
+    """Exo 1.0's SGEMM as a callable (M, N, K, A, B, C): the user's Exo generates the C
+    from its app script (`exocc`), gcc compiles it, ctypes loads `sgemm_exo`."""
+    import ctypes
+    import tempfile
+
+    if not os.path.isfile(app):
+        raise SystemExit(f"--exo-app {app}: no such file (Exo's apps/x86/sgemm/sgemm.py)")
+    d = tempfile.mkdtemp(prefix="knit-exo-sgemm-")
+    t = time.perf_counter()
+    subprocess.run([exo_python, "-c", "import sys; from exo.main import main; sys.exit(main())",
+                    "-o", d, "--stem", "sgemm", app], check=True, cwd=os.path.dirname(app) or ".")
+    gen = time.perf_counter() - t
+    lib = os.path.join(d, "sgemm.so")
+    subprocess.run(["gcc", "-O3", "-march=native", "-fPIC", "-shared", "-o", lib,
+                    os.path.join(d, "sgemm.c")], check=True)
+    fn = ctypes.CDLL(lib).sgemm_exo
+    ptr = ctypes.POINTER(ctypes.c_float)
+    fast32 = ctypes.c_long  # int_fast32_t: long on glibc's x86-64
+    fn.argtypes = [ctypes.c_void_p, fast32, fast32, fast32, ptr, ptr, ptr]
+    fn.restype = None
+    print(f"Exo: {exo_python} generated apps/x86/sgemm's C in {gen:.1f} s ({d})")
+
+    def call(m, n, k, A, B, C):
+        for x in (A, B, C):  # Exo's SGEMM takes dense row-major f32 matrices
+            assert x.dtype == np.float32 and x.flags.c_contiguous
+        fn(None, m, n, k, A.ctypes.data_as(ptr), B.ctypes.data_as(ptr), C.ctypes.data_as(ptr))
+    return call
+
+
 def blas_core() -> str:
     for info in threadpool_info():
         if info.get("internal_api") == "openblas":
@@ -161,11 +197,12 @@ def measure(fns: dict, rounds: int, cpu_time: bool = False) -> dict:
             for n, ts in times.items()}
 
 
-def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False):
+def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=None):
     t = NP[dtype]
     A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
     want = A.astype(np.float64) @ B.astype(np.float64)
-    for name, f in kernels.items():  # checked against NumPy in this run
+    checked = dict(kernels, **({"exo 1": exo} if exo else {}))
+    for name, f in checked.items():  # checked against NumPy in this run
         C = np.zeros((m, n), t)
         f(m, n, k, A, B, C)
         err = np.abs(C - want).max() / max(1.0, np.abs(want).max())
@@ -181,6 +218,8 @@ def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False):
            "blas 2": (flops, lambda: threadpool_limits(2, "blas"), lambda: np.matmul(A, B)),
            "peak 1": (192.0 * iters, nullcontext, lambda: peak(iters, 1)),
            "peak 2": (2 * 192.0 * iters, nullcontext, lambda: peak(iters, 2))}
+    if exo is not None:
+        fns["exo 1"] = (flops, nullcontext, lambda: exo(m, n, k, A, B, C))
     return measure(fns, rounds, cpu_time)
 
 
@@ -194,7 +233,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="sizes up to 512 only")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time the one-thread runs by thread CPU time (a loaded machine)")
+    ap.add_argument("--exo-python", help="a Python with Exo 1.0 (exo-lang) installed: "
+                    "adds Exo's apps/x86/sgemm (f32, one thread) to the table")
+    ap.add_argument("--exo-app", help="Exo's apps/x86/sgemm/sgemm.py (repository, v1.0.0)")
     args = ap.parse_args()
+    if args.exo_python and not args.exo_app:
+        ap.error("--exo-python needs --exo-app: Exo's apps/x86/sgemm/sgemm.py, from "
+                 "github.com/exo-lang/exo at v1.0.0 (the pip package has no apps)")
+    exo = exo_sgemm(args.exo_python, args.exo_app) if args.exo_python else None
     dtypes = ["f32", "f64"] if args.dtype == "both" else [args.dtype]
     shapes = [(s, s, s) for s in SQUARE] + [(s, s, s) for s in ODD] + list(SKINNY)
     if args.quick:
@@ -214,14 +260,17 @@ def main() -> None:
         print(f"\n{dtype}: both schedules ({args.target}, 1 thread and par) took {sched:.2f} s"
               f" to build; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
         scale = 1.0 if dtype == "f32" else 0.5  # f64: half the lanes
+        exo_here = exo if dtype == "f32" else None
         head = (f"{'M x N x K':>16} | {'knit 1T':>13} {'BLAS 1T':>13} {'ratio':>5} {'%pk':>4} | "
-                f"{'knit 2T':>13} {'BLAS 2T':>13} {'ratio':>5} {'%pk':>4}")
+                f"{'knit 2T':>13} {'BLAS 2T':>13} {'ratio':>5} {'%pk':>4}"
+                + (f" | {'Exo 1T':>13} {'knit/Exo':>8}" if exo_here else ""))
         print(("one-thread columns timed by thread CPU time; " if args.cpu_time else "") +
               f"GFLOP/s, best / median of {args.rounds} interleaved rounds; ratio = knit / "
               f"BLAS (best); %pk = knit best / the FMA peak measured in the same rounds"
               f"\n{head}\n{'-' * len(head)}")
         for m, n, k in shapes:
-            r = bench_shape(m, n, k, dtype, kernels, peak, args.rounds, rng, args.cpu_time)
+            r = bench_shape(m, n, k, dtype, kernels, peak, args.rounds, rng, args.cpu_time,
+                            exo_here)
             line = f"{f'{m}x{n}x{k}':>16} |"
             for th in (1, 2):
                 pk = r[f"peak {th}"][0] * scale
@@ -232,6 +281,10 @@ def main() -> None:
                 rows.append({"m": m, "n": n, "k": k, "dtype": dtype, "threads": th,
                              "knit_gflops": round(kb, 2), "blas_gflops": round(bb, 2),
                              "peak_gflops": round(pk, 2)})
+            if exo_here:
+                eb, em = r["exo 1"]
+                line += f" {eb:6.1f}/{em:6.1f} {r['knit 1'][0] / eb:8.2f}"
+                rows[-2]["exo_gflops"] = round(eb, 2)
             print(line.rstrip("|"), flush=True)
             table.append((dtype, m, n, k, r))
     print(f"\nload average at end: {load()}")

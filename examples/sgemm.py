@@ -73,7 +73,9 @@ def schedule_step_by_step(target: str = "avx512"):
     # 3. Packing: stage_mem copies A's MC x KC block and each KC x NR sliver of B into
     #    buffers laid out as the microkernel reads them (Ap[MC/MR][KC][MR], Bs[KC][NR]),
     #    private to each thread; A's copy streams and checks bounds once per MR rows.
-    for top, names in ((0, ("Ap", "Bs")), (1, ("Ap_k", "Bs_k"))):
+    #    (With one thread, B's whole KC x NC panel is packed once per pc instead.) The
+    #    rest of k, all of k in a small problem, reads A in place (None: no copy).
+    for top, names in ((0, ("Ap", "Bs")), (1, (None, "Bs_k"))):
         p = G.pack_panels(p, top, g, mr, nr, blk, 2, names)
     show("3. packed panels (pack_panels)", p)
 
@@ -85,9 +87,13 @@ def schedule_step_by_step(target: str = "avx512"):
     show("4b. ... and scheduled (schedule_microkernel)", fast, None)
 
     # 5. `replace` finds the microkernel's loops in the GEMM by unification (windows of
-    #    the packed buffers and of C), `call_eqv` swaps in the scheduled twin.
-    for top in (0, 1):
-        p = G.call_microkernel(p, top, ref, fast)
+    #    the packed buffers and of C), `call_eqv` swaps in the scheduled twin; the rest
+    #    of k calls the same kernel on MR rows of A in place.
+    p = G.call_microkernel(p, 0, ref, fast)
+    p = G.call_microkernel(p, 1, *G.microkernel(target, "f32", False, (mr, nr)))
+    # ... and before each call, the next tile's C is prefetched, a cache line at a time
+    #    (the call specialized on a next tile existing, so that the prefetch is inside C)
+    p = G.prefetch_next_tile(p, 0, g, mr, nr, blk, 2, G.target(target).prefetch)
     show("5. the microkernel called (call_microkernel)", p)
 
     # 6. The edges: rows by 4 x NR and 1 x NR kernels reading A and B in place, columns

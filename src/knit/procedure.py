@@ -94,8 +94,10 @@ class Procedure:
             return f"<pre>{html.escape(text)}</pre>"
         return highlight(text, PythonLexer(), HtmlFormatter(noclasses=True))
 
-    def _derive(self, ir: N.Proc, *, unsafe: bool = False) -> Procedure:
-        """A procedure produced from this one by a rewrite; `unsafe` when unchecked."""
+    def _derive(self, ir: N.Proc, *, unsafe: bool = False,
+                prim: str = "the rewrite") -> Procedure:
+        """A procedure produced from this one by a rewrite; `unsafe` when unchecked;
+        `prim`, the primitive a refusal of the post-checks names."""
         if not ir.body:  # a body is never empty: object code would say `pass`
             ir = ir.with_(body=(N.Pass(ir.srcinfo),))
         from knit.ir.srcinfo import mark_generated
@@ -104,7 +106,7 @@ class Procedure:
         if not unsafe:
             from knit.rewrite.common import check_par_loops
 
-            check_par_loops(ir)
+            check_par_loops(ir, prim)
         # checked again (memories included) when it is compiled or run
         new = Procedure(ir, self._scope, check=False)
         new._parent = self

@@ -146,6 +146,14 @@ def test_avx512_on_windows_of_larger_matrices(dtype):
     run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 4, seed=3), strided=True)
 
 
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_one_thread_on_windows_of_larger_matrices(dtype):
+    # (one thread packs whole panels of B: a panel partly past N, read with ldb > N)
+    needs("avx512")
+    f = scheduled("avx512", dtype, False).compile()
+    run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 4, seed=7), strided=True)
+
+
 def test_default_blocks_match_numpy():
     # the blocks chosen from this machine's caches (larger than every size here)
     needs("avx512")
@@ -165,9 +173,10 @@ def test_avx2_matches_numpy(dtype):
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
-def test_kernels_are_equivalent_to_the_plain_proc(dtype):
+@pytest.mark.parametrize("parallel", [False, True], ids=["1-thread", "par"])
+def test_kernels_are_equivalent_to_the_plain_proc(dtype, parallel):
     needs("avx512")
-    q = scheduled("avx512", dtype)
+    q = scheduled("avx512", dtype, parallel)
     assert q.is_eq(PLAIN[dtype])  # derived by checked rewrites only
     isa = G.target("avx512").isa(dtype)
     sizes = {"M": [1, isa.mr - 1, isa.mr + 2, 2 * isa.mr + 1],
@@ -207,6 +216,26 @@ def test_schedule_has_the_blis_structure():
     assert "gemm_ukernel_f32_1xn_masked_avx512" in text  # ... and the rows left
     assert f"gemm_ukernel_f32_1x{isa.nr}_rows_avx512" in text  # edge rows
     assert blk.kc == 16
+
+
+def test_one_thread_packs_each_panel_of_b_once():
+    # BLIS's order jc, pc, ic, jr, ir: B's KC x NC panel packed once per pc, before the
+    # ic loop (not once per MC block of rows), as Bs[NC / NR][KC][NR], a sliver at a time
+    text = str(scheduled("avx512", "f32", False))
+    isa = G.target("avx512").isa("f32")
+    assert re.search(rf"for jc in seq.*\n *Ap: f32\[2, 16, {isa.mr}\] @ DRAM_ALIGNED64\n"
+                     rf" *Bs: f32\[2, 16, {isa.nr}\] @ DRAM_ALIGNED64\n *for pc in seq.*\n"
+                     r" *for i1o in seq\(0, 2\):\n *if .* <= N:\n *for i0 in seq\(0, 16\):"
+                     rf"\n *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[", text)
+    tiles = text.split("if 0 < K % 16")[0]
+    assert tiles.index("Bs[i1o, i0, i1i] = B[") < tiles.index("for ic in seq") \
+        < tiles.index("Ap[i0o, i1, i0i] = A[") < tiles.index("for jr in seq") \
+        < tiles.index("for ir in seq")
+    assert f"Ap[ir, 0:16, 0:{isa.mr}], Bs[jr, 0:16, 0:{isa.nr}]" in tiles
+    # the rest of k (all of k in a small problem) reads A in place, B packed
+    rest = text.split("if 0 < K % 16")[1].split("if 0 < M % 8")[0]
+    assert "Ap" not in rest and re.search(
+        rf"gemm_ukernel_f32_{isa.mr}x{isa.nr}_rows_avx512\(K % 16, A\[.*, Bs_k\[jr, ", rest)
 
 
 def test_microkernel_uses_only_registers_and_instructions():

@@ -199,7 +199,8 @@ class _Coverage:
             self.block(s.body, list(must), ctx + (s.cond,), iters)
             self.block(s.orelse, list(must), ctx + (E.not_(s.cond),), iters)
         elif isinstance(s, N.Call):
-            from knit.rewrite.subprocs import arguments_changed_by_callee, inlined_body
+            from knit.rewrite.checks import inlined_body
+            from knit.rewrite.subprocs import arguments_changed_by_callee
 
             if arguments_changed_by_callee(s) is None:
                 self.block(inlined_body(s), must, ctx, iters)

@@ -64,18 +64,18 @@ def _facts_after(proc, cur) -> list:
     return E.context_facts(proc._loopir_proc, cur._path)
 
 
-def _rewrite(proc, cur, new_decl_type, stmts_new, *, unsafe=False):
+def _rewrite(proc, cur, new_decl_type, stmts_new, *, unsafe=False, prim: str = "the rewrite"):
     """Replace the declaration's type and the statements of the buffer's scope."""
     parent, field, _, hi, _, node = _scope(proc, cur)
     if isinstance(cur, C.ArgCursor):
         ir = proc._loopir_proc
         args = list(ir.args)
         args[cur._idx] = node.__class__(node.name, new_decl_type, node.mem, node.srcinfo)
-        return proc._derive(ir.with_(args=tuple(args), body=stmts_new), unsafe=unsafe)
+        return proc._derive(ir.with_(args=tuple(args), body=stmts_new), unsafe=unsafe, prim=prim)
     alloc = node.with_(type=new_decl_type)
     i = cur._path[-1][1]
     ir = P.replace_block(proc._loopir_proc, parent, field, i, hi, (alloc, *stmts_new))
-    return proc._derive(ir, unsafe=unsafe)
+    return proc._derive(ir, unsafe=unsafe, prim=prim)
 
 
 def _no_whole_uses(prim, cur, stmts, buf, allow_windows=True):
@@ -143,7 +143,7 @@ def expand_dim(proc, cur, size: N.Expr, index: N.Expr, prim: str = "expand_dim")
                        on_win=lambda w: w.with_(idx=(N.Point(index), *w.idx)))
     if not typ.is_tensor():  # scalar reads/writes have no idx: add it
         new = _index_scalar(new, buf, index, new_t)
-    return _rewrite(proc, cur, new_t, new)
+    return _rewrite(proc, cur, new_t, new, prim=prim)
 
 
 def _check_stable(prim, node, e, what):
@@ -198,7 +198,7 @@ def divide_dim(proc, cur, k: int, q: int):
     new = map_accesses(stmts, buf, on_idx, on_win=lambda w: _divide_window(prim, node, w, k, q,
                                                                            facts))
     new_t = T.TensorT((*typ.dims[:k], hi, const(q), *typ.dims[k + 1:]), typ.is_window, typ.elem)
-    return _rewrite(proc, cur, new_t, new)
+    return _rewrite(proc, cur, new_t, new, prim=prim)
 
 
 def _fold_div(d, q):
@@ -245,7 +245,7 @@ def mult_dim(proc, cur, hi_k: int, lo_k: int):
                  if j != lo_k)
     dims = tuple(const(d.lhs.val * d.rhs.val) if _both_const(d) else d for d in dims)
     new_t = T.TensorT(dims, typ.is_window, typ.elem)
-    return _rewrite(proc, cur, new_t, map_accesses(stmts, buf, on_idx))
+    return _rewrite(proc, cur, new_t, map_accesses(stmts, buf, on_idx), prim=prim)
 
 
 def _both_const(d) -> bool:
@@ -263,7 +263,7 @@ def rearrange_dim(proc, cur, perm: list):
     _no_whole_uses(prim, cur, stmts, buf, allow_windows=False)
     new_t = T.TensorT(tuple(typ.dims[j] for j in perm), typ.is_window, typ.elem)
     new = map_accesses(stmts, buf, lambda idx: tuple(idx[j] for j in perm))
-    return _rewrite(proc, cur, new_t, new)
+    return _rewrite(proc, cur, new_t, new, prim=prim)
 
 
 def resize_dim(proc, cur, k: int, size: N.Expr, offset: N.Expr):
@@ -294,7 +294,7 @@ def resize_dim(proc, cur, k: int, size: N.Expr, offset: N.Expr):
                        on_win=on_win)
     dims = (*typ.dims[:k], size, *typ.dims[k + 1:])
     _check_in_bounds(prim, cur, new, buf, dims, facts)
-    return _rewrite(proc, cur, T.TensorT(dims, typ.is_window, typ.elem), new)
+    return _rewrite(proc, cur, T.TensorT(dims, typ.is_window, typ.elem), new, prim=prim)
 
 
 def fold_dim(proc, cur, k: int, size: int):
@@ -344,7 +344,7 @@ def fold_dim(proc, cur, k: int, size: int):
 
     new = map_accesses(stmts, buf, on_idx)
     dims = (*typ.dims[:k], const(size), *typ.dims[k + 1:])
-    return _rewrite(proc, cur, T.TensorT(dims, typ.is_window, typ.elem), new)
+    return _rewrite(proc, cur, T.TensorT(dims, typ.is_window, typ.elem), new, prim=prim)
 
 
 def unroll_buffer(proc, cur, k: int):
@@ -374,7 +374,7 @@ def unroll_buffer(proc, cur, k: int):
     parent, field, _, hi, _, _ = _scope(proc, cur)
     i = cur._path[-1][1]
     ir = P.replace_block(proc._loopir_proc, parent, field, i, hi, (*allocs, *new))
-    return proc._derive(ir)
+    return proc._derive(ir, prim=prim)
 
 
 def _split_accesses(stmts, buf, k, parts):
@@ -424,7 +424,7 @@ def delete_buffer(proc, cur):
         raise refuse(prim, node, f"'{node.name.name}' is still used")
     parent, (field, i) = cur._path[:-1], cur._path[-1]
     return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, i, i + 1, (),
-                                                node.srcinfo))
+                                                node.srcinfo), prim=prim)
 
 
 def _replace_keeping_a_body(ir, parent, field, lo, hi, new, src):
@@ -453,7 +453,7 @@ def reuse_buffer(proc, keep, drop):
     _check_dead_from_first_write(prim, proc, keep, drop, after)
     new = rename_buffer(after, y.name, x.name)
     return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, lo - 1, hi,
-                                                new, y.srcinfo))
+                                                new, y.srcinfo), prim=prim)
 
 
 def _check_same_size(prim, proc, keep, x, y) -> None:
@@ -559,6 +559,7 @@ def _statements_after(proc_ir, path):
 
 
 def inline_window(proc, cur):
+    prim = "inline_window"
     node: N.WindowStmt = cur._node()
     parent, (field, i) = cur._path[:-1], cur._path[-1]
     block = P.block_of(proc._loopir_proc, parent, field)
@@ -567,14 +568,14 @@ def inline_window(proc, cur):
     hit = use_after_write(block[i + 1:], node.name, E.config_reads(node.rhs))
     if hit is not None:
         (cfg, fld), use = hit
-        raise refuse("inline_window", node, f"the window reads {cfg.name()}.{fld}, which is "
+        raise refuse(prim, node, f"the window reads {cfg.name()}.{fld}, which is "
                      f"written before a use of '{node.name.name}' (line {use.srcinfo.line}); "
                      "inlined, that use would see the new value",
                      "inline the window before the config write is added, or bind the "
                      "config's value to a variable first")
     new = substitute_window(block[i + 1:], node.name, node.rhs)
     return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, i,
-                                                len(block), new, node.srcinfo))
+                                                len(block), new, node.srcinfo), prim=prim)
 
 
 # ---------------------------------------------------------------- moving allocations
@@ -599,7 +600,7 @@ def lift_alloc(proc, cur, n_lifts: int, prim: str = "lift_alloc"):
         pp, (field, i) = parent._path, cur._path[-1]
         ir = _replace_keeping_a_body(proc._loopir_proc, pp, field, i, i + 1, (), node.srcinfo)
         ir = P.replace_block(ir, pp[:-1], pp[-1][0], pp[-1][1], pp[-1][1], (node,))
-        proc = proc._derive(ir)
+        proc = proc._derive(ir, prim=prim)
         cur = C.make_stmt_cursor(proc, pp)
     return proc
 
@@ -654,7 +655,7 @@ def sink_alloc(proc, cur):
         new_scope = scope.with_(body=(node, *scope.body))
         if scope.orelse:
             new_scope = new_scope.with_(orelse=_fresh_alloc(node, scope.orelse))
-    return replace_stmts(proc, cur.as_block().expand(0, 1), (new_scope,))
+    return replace_stmts(proc, cur.as_block().expand(0, 1), (new_scope,), prim=prim)
 
 
 def _check_no_carried_values(prim, proc, node, loop, path):
@@ -776,4 +777,4 @@ def expand_dim_at(proc, cur, size, index, mode: str):
                        on_win=lambda w: w.with_(idx=(*w.idx, N.Point(index))))
     if not typ.is_tensor():
         new = _index_scalar(new, node.name, index, new_t)
-    return _rewrite(proc, cur, new_t, new)
+    return _rewrite(proc, cur, new_t, new, prim="autolift_alloc")

@@ -4,6 +4,8 @@ with a message that shows the code (check), and producing the new procedure (bui
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from knit.analysis import smt
 from knit.cursors import cursor as C
 from knit.cursors import paths as P
@@ -50,6 +52,78 @@ def bad_arg(prim: str, what: str) -> SchedulingError:
 # ---------------------------------------------------------------- locate
 
 
+@dataclass(frozen=True, eq=False)
+class Site:
+    """Where a rewrite acts, in internal terms, apart from the user's cursors (as TVM
+    keeps its srefs apart from its handles): the procedure, the path of a statement,
+    and for a block `hi`, the end of its span (`path` is then its first statement's);
+    `prim`, the primitive the user called, which the rewrite's refusals name.
+
+    A rewrite takes a Site and returns the new IR (`site.replaced(new)`); the
+    primitive's wrapper makes the new Procedure from it with `apply`."""
+
+    proc: object
+    path: tuple
+    hi: int | None = None
+    prim: str = "the rewrite"
+
+    @property
+    def ir(self) -> N.Proc:
+        return self.proc._loopir_proc
+
+    def node(self) -> N.Stmt:
+        """The statement (the first one, for a block)."""
+        return P.stmt_at(self.ir, self.path)
+
+    def stmts(self) -> tuple:
+        """The block's statements (the statement alone, for a statement site)."""
+        (field, lo), parent = self.path[-1], self.path[:-1]
+        return P.block_of(self.ir, parent, field)[lo:self.hi if self.hi is not None else lo + 1]
+
+    def span(self, n: int) -> Site:
+        """The block of `n` statements starting here."""
+        return Site(self.proc, self.path, self.path[-1][1] + n, self.prim)
+
+    def replaced(self, new: tuple) -> N.Proc:
+        """The procedure's IR with the statement or block replaced by `new`."""
+        if self.hi is None:
+            return P.replace_stmt(self.ir, self.path, new)
+        (field, lo), parent = self.path[-1], self.path[:-1]
+        return P.replace_block(self.ir, parent, field, lo, self.hi, new)
+
+    def cursor(self):
+        """A cursor on the site, for what shows code to the user (witnesses)."""
+        if self.hi is None:
+            return C.make_stmt_cursor(self.proc, self.path)
+        (field, lo), parent = self.path[-1], self.path[:-1]
+        return C.BlockCursor(self.proc, parent, field, lo, self.hi)
+
+
+def site_of(cur, prim: str) -> Site:
+    """The Site of a located statement or block cursor."""
+    if isinstance(cur, C.BlockCursor):
+        return Site(cur._proc, site_path(cur), cur._hi, prim)
+    return Site(cur._proc, cur._path, None, prim)
+
+
+def apply(site: Site, ir: N.Proc, *, unsafe: bool = False):
+    """The new Procedure a rewrite at `site` made (see derive)."""
+    return derive(site.proc, ir, unsafe=unsafe, prim=site.prim)
+
+
+def site_path(cur) -> tuple:
+    """The path where a located cursor (or a Site) acts: its statement's, a block's
+    first statement's, or (for a gap) that of the statement after the gap."""
+    if isinstance(cur, Site):
+        return cur.path
+    if isinstance(cur, C.StmtCursor):
+        return cur._path
+    if isinstance(cur, C.ExprCursor):
+        return cur._stmt
+    i = cur._lo if isinstance(cur, C.BlockCursor) else cur._idx
+    return cur._parent + ((cur._field, i),)
+
+
 def _own(proc, cur, prim: str):
     """The cursor, forwarded to `proc` if it was taken on an ancestor of `proc`."""
     if cur._proc is proc:
@@ -85,8 +159,7 @@ def reachable(cur, prim: str):
     elif isinstance(cur, C.ExprCursor):
         path, node = cur._stmt, P.stmt_at(cur._proc._loopir_proc, cur._stmt)
     elif isinstance(cur, (C.BlockCursor, C.GapCursor)):
-        i = cur._lo if isinstance(cur, C.BlockCursor) else cur._idx
-        path, node = cur._parent + ((cur._field, i),), cur.parent()
+        path, node = site_path(cur), cur.parent()
         node = node._node() if not node.is_invalid() else None
     else:
         return cur
@@ -129,6 +202,16 @@ def block_cursor(proc, block, prim: str) -> C.BlockCursor:
     if not isinstance(cur, C.BlockCursor):
         raise _wrong_kind(prim, cur, "a block of statements")
     return reachable(cur, prim)
+
+
+def loop_site(proc, loop, prim: str) -> Site:
+    """The Site of a loop given as a cursor or pattern (see loop_cursor)."""
+    return site_of(loop_cursor(proc, loop, prim), prim)
+
+
+def block_site(proc, block, prim: str) -> Site:
+    """The Site of a block given as a cursor or pattern (see block_cursor)."""
+    return site_of(block_cursor(proc, block, prim), prim)
 
 
 def gap_cursor(proc, gap, prim: str) -> C.GapCursor:
@@ -186,22 +269,26 @@ def check_bindings_stay_visible(prim: str, block: C.BlockCursor) -> None:
 # ---------------------------------------------------------------- build
 
 
-def replace_stmts(proc, cur, new: tuple, *, unsafe: bool = False):
+def replace_stmts(proc, cur, new: tuple, *, unsafe: bool = False, prim: str = "the rewrite"):
     """A new Procedure with the statement or block `cur` replaced by `new`
-    (`unsafe`: the rewrite was not checked, so the result is not proven equal)."""
+    (`unsafe`: the rewrite was not checked, so the result is not proven equal; `prim`:
+    the primitive the post-checks of derive name when they refuse)."""
     ir = proc._loopir_proc
     if isinstance(cur, C.StmtCursor):
         out = P.replace_stmt(ir, cur._path, new)
     else:
         out = P.replace_block(ir, cur._parent, cur._field, cur._lo, cur._hi, new)
-    return proc._derive(out, unsafe=unsafe)
+    return derive(proc, out, unsafe=unsafe, prim=prim)
 
 
-def derive(proc, ir: N.Proc, *, unsafe: bool = False):
-    return proc._derive(ir, unsafe=unsafe)
+def derive(proc, ir: N.Proc, *, unsafe: bool = False, prim: str = "the rewrite"):
+    """The new Procedure a rewrite of `proc` into `ir` makes: the one place rewrites
+    hand their IR back. Unless `unsafe`, it runs the post-checks (check_par_loops),
+    whose refusals name `prim`, and the result is proven equal to `proc`."""
+    return proc._derive(ir, unsafe=unsafe, prim=prim)
 
 
-def check_par_loops(ir: N.Proc) -> None:
+def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
     """After a rewrite, the iterations of every `par` loop must still be independent
     (moving an allocation out of one, staging a window in one, ... can break that)."""
     from knit.analysis import effects as E
@@ -214,7 +301,7 @@ def check_par_loops(ir: N.Proc) -> None:
         if hit:
             from knit.rewrite import witness as W
 
-            err = refuse("the rewrite", s, f"iterations of the par loop over '{s.iter.name}' "
+            err = refuse(prim, s, f"iterations of the par loop over '{s.iter.name}' "
                          f"would race: one {hit[0].describe()}, another {hit[1].describe()}",
                          "keep the buffers each iteration writes inside the loop")
             raise W.why_conflict(err, hit, ir)

@@ -21,7 +21,7 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str, stmt_str
 from knit.ir.visit import stmt_exprs, walk_expr
-from knit.rewrite.common import derive, refuse
+from knit.rewrite.common import derive, refuse, site_path
 from knit.rewrite.exprs import more_facts
 
 _READ, _KILL, _NONE = "read", "kill", "none"
@@ -165,7 +165,7 @@ def bind_config(proc, cur: C.ExprCursor, config, field: str):
     spath = path[:-1] + ((path[-1][0], path[-1][1] + 1),)
     read = N.ReadConfig(config, field, ftype, e.srcinfo)
     new_stmt = P.replace_expr(P.stmt_at(ir, spath), cur._epath, read)
-    return _changes_final(derive(proc, P.replace_stmt(ir, spath, (new_stmt,))), write)
+    return _changes_final(derive(proc, P.replace_stmt(ir, spath, (new_stmt,)), prim=prim), write)
 
 
 def delete_config(proc, cur: C.StmtCursor):
@@ -176,7 +176,8 @@ def delete_config(proc, cur: C.StmtCursor):
     check_unobserved(prim, proc._loopir_proc, cur._path, "deleting")
     # a loop or if body left empty keeps a `pass`
     new = () if len(cur._block()) > 1 else (N.Pass(s.srcinfo),)
-    return _changes_final(derive(proc, P.replace_stmt(proc._loopir_proc, cur._path, new)), s)
+    ir = P.replace_stmt(proc._loopir_proc, cur._path, new)
+    return _changes_final(derive(proc, ir, prim=prim), s)
 
 
 def write_config(proc, gap: C.GapCursor, config, field: str, rhs: N.Expr):
@@ -186,9 +187,9 @@ def write_config(proc, gap: C.GapCursor, config, field: str, rhs: N.Expr):
     ftype = check_field(prim, anchor, config, field)
     rhs = _check_written_value(prim, anchor, rhs, config, field, ftype)
     write = N.WriteConfig(config, field, rhs, getattr(anchor, "srcinfo", rhs.srcinfo))
-    ir, path = _insert(proc._loopir_proc, gap._parent + ((gap._field, gap._idx),), write)
+    ir, path = _insert(proc._loopir_proc, site_path(gap), write)
     check_unobserved(prim, ir, path, "inserting")
-    return _changes_final(derive(proc, ir), write)
+    return _changes_final(derive(proc, ir, prim=prim), write)
 
 
 def _changes_final(new, w: N.WriteConfig):

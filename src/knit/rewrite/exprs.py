@@ -29,8 +29,8 @@ from knit.ir import types as T
 from knit.ir.printer import expr_str, stmt_str
 from knit.ir.sym import Sym
 from knit.ir.visit import free_syms, map_expr, stmt_syms, subst, walk_expr
+from knit.rewrite.checks import accesses_at, facts_at
 from knit.rewrite.common import derive, refuse, replace_stmts
-from knit.rewrite.loops import accesses_at, facts_at
 
 _INT_RANGES = {"i8": (-(2**7), 2**7 - 1), "ui8": (0, 2**8 - 1), "ui16": (0, 2**16 - 1),
                "i32": (-(2**31), 2**31 - 1)}
@@ -118,6 +118,7 @@ def _same_idx(facts, a, b) -> bool:
 
 
 def commute_expr(proc, curs: list):
+    prim = "commute_expr"
     ir = proc._loopir_proc
     for cur in curs:
         _check_commutative("commute_expr", cur)
@@ -127,7 +128,7 @@ def commute_expr(proc, curs: list):
         e = P.expr_at(s, cur._epath)
         s = P.replace_expr(s, cur._epath, e.with_(lhs=e.rhs, rhs=e.lhs))
         ir = P.replace_stmt(ir, cur._stmt, (s,))
-    return derive(proc, ir)
+    return derive(proc, ir, prim=prim)
 
 
 def _check_commutative(prim: str, cur) -> N.BinOp:
@@ -154,7 +155,7 @@ def left_reassociate_expr(proc, cur):
                      f"valid expression: {str(err).splitlines()[0].split(': ', 1)[-1]}") from err
     _check_one_precision(prim, cur, e, (e.rhs, inner))
     stmt = _stmt_of(cur)
-    return replace_stmts(proc, stmt, (P.replace_expr(stmt._node(), cur._epath, new),))
+    return replace_stmts(proc, stmt, (P.replace_expr(stmt._node(), cur._epath, new),), prim=prim)
 
 
 def _check_one_precision(prim: str, cur, e, parts) -> None:
@@ -203,7 +204,7 @@ def rewrite_expr(proc, cur, new: N.Expr):
                      "knit cannot see")
     new_stmt = _retype_above(prim, stmt._node(), cur._epath,
                              P.replace_expr(stmt._node(), cur._epath, new))
-    return replace_stmts(proc, stmt, (new_stmt,))
+    return replace_stmts(proc, stmt, (new_stmt,), prim=prim)
 
 
 def _retype_above(prim: str, old_stmt, epath, stmt):
@@ -260,10 +261,10 @@ def merge_writes(proc, block: C.BlockCursor):
         raise refuse(prim, s2, f"the second statement's right-hand side {hit[1].describe()}, "
                      f"which the first statement writes: removing that write would change it")
     if isinstance(s2, N.Assign):  # the second write hides the first
-        return replace_stmts(proc, block, (s2,))
+        return replace_stmts(proc, block, (s2,), prim=prim)
     _check_sum(prim, s1, s1.rhs, s2.rhs, "merging", first_stored=isinstance(s1, N.Assign))
     rhs = _typed_binop("+", s1.rhs, s2.rhs, s1.rhs.srcinfo)
-    return replace_stmts(proc, block, (s1.with_(rhs=rhs),))
+    return replace_stmts(proc, block, (s1.with_(rhs=rhs),), prim=prim)
 
 
 def _lhs(s) -> str:
@@ -335,7 +336,7 @@ def split_write(proc, cur: C.StmtCursor):
                      "first part writes")
     # both halves keep the statement's identity, so a cursor to it covers both
     second = N.Reduce(s.name, s.type, s.idx, b, s.srcinfo, s.sid)
-    return replace_stmts(proc, cur, (s.with_(rhs=a), second))
+    return replace_stmts(proc, cur, (s.with_(rhs=a), second), prim=prim)
 
 
 def fold_into_reduce(proc, cur: C.StmtCursor):
@@ -359,7 +360,7 @@ def fold_into_reduce(proc, cur: C.StmtCursor):
                      f"which may be {_lhs(s)} itself: a reduction must not read what it "
                      "accumulates into")
     return replace_stmts(proc, cur, (N.Reduce(s.name, s.type, s.idx, rhs.rhs, s.srcinfo,
-                                              sid=s.sid),))
+                                              sid=s.sid),), prim=prim)
 
 
 def _is_read_of(e, s, facts) -> bool:
@@ -392,7 +393,7 @@ def inline_assign(proc, cur: C.StmtCursor):
     ir = P.replace_block(proc._loopir_proc, path[:-1], path[-1][0], path[-1][1],
                          len(cur._block()), new_rest or (N.Pass(s.srcinfo),))
     _check_not_read_elsewhere(prim, proc._loopir_proc, ir, path, s, write)
-    return derive(proc, ir)
+    return derive(proc, ir, prim=prim)
 
 
 def _inline_block(stmts, s: N.Assign, facts) -> tuple[tuple, list]:
@@ -569,7 +570,7 @@ def lift_reduce_constant(proc, block: C.BlockCursor):
     scaled = N.Assign(s1.name, s1.type, s1.idx,
                       _typed_binop("*", c, N.Read(s1.name, s1.idx, s1.type, s1.srcinfo),
                                    s1.srcinfo), s1.srcinfo)
-    return replace_stmts(proc, block, (s1, loop.with_(body=body), scaled))
+    return replace_stmts(proc, block, (s1, loop.with_(body=body), scaled), prim=prim)
 
 
 def _check_products(prim, s1, f) -> None:

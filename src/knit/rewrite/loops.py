@@ -1,5 +1,7 @@
 """Loop primitives: divide, multiply, join, cut, shift, reorder, unroll, remove, add,
-parallelize. Each reads locate -> check -> build."""
+parallelize. Each takes the Site its wrapper located (common.Site: the statement or
+block, and the primitive its refusals name), checks, and returns the new IR; the
+wrapper derives the new Procedure from it (common.apply)."""
 
 from __future__ import annotations
 
@@ -10,21 +12,16 @@ from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import _AlphaEq, free_syms, stmt_syms, subst_stmts, walk_stmts
+from knit.ir.visit import _AlphaEq, free_syms, stmt_syms, subst_stmts
 from knit.rewrite import witness as W
-from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stmts
-
-
-def facts_at(cur) -> list:
-    """What holds at the statement `cur` (located cursors point into code that runs:
-    see common.reachable)."""
-    return E.context_facts(cur._proc._loopir_proc, cur._path)
-
-
-def accesses_at(cur, stmts) -> list:
-    """The accesses of `stmts` located at cursor `cur`, seeing the windows bound there."""
-    path = cur._path if hasattr(cur, "_path") else cur._parent + ((cur._field, cur._lo),)
-    return E.accesses(stmts, E.windows_at(cur._proc._loopir_proc, path))
+from knit.rewrite.checks import (
+    accesses_at,
+    check_idempotent,
+    check_no_race,
+    check_stable,
+    facts_at,
+)
+from knit.rewrite.common import Site, check_bindings_stay_visible, derive, refuse
 
 
 def _new_iter(name: str) -> Sym:
@@ -39,48 +36,13 @@ def _mod(a, c: int):
     return N.BinOp("%", a, const(c), T.INDEX)
 
 
-def check_stable(prim: str, where, exprs, cur, stmts, what: str = "loop bounds") -> None:
-    """Refuse when `stmts` (located at `cur`) write a config that `exprs` read.
-
-    Loop bounds and if-conditions are evaluated once, where they stand; a rewrite that
-    evaluates them again, or at another time, needs them unchanged by the statements
-    that now run in between."""
-    read = set().union(*(E.config_reads(e) for e in exprs))
-    if not read:
-        return
-    for a in accesses_at(cur, stmts):
-        if a.kind != "r" and a.buf in read:
-            raise refuse(prim, where, f"the body {a.describe()}, which the {what} read: they "
-                         "would be evaluated again after it changed")
-
-
-def check_no_race(prim: str, loop: N.For, facts, acc, where=None, cur=None) -> None:
-    """Refuse unless the iterations of `loop` (its body's accesses are `acc`) can run in
-    parallel: no location touched by two different iterations is written or reduced
-    into by either, and no parallel loop inside (they do not nest). `cur`, the
-    statement where `loop` stands in its proc, lets the refusal show a witness."""
-    where = where if where is not None else loop
-    if any(isinstance(s, N.For) and s.mode == "par" for s in walk_stmts(loop.body)):
-        raise refuse(prim, where, "the loop would contain another parallel loop; parallel "
-                     "loops do not nest")
-    # parallel iterations race on any shared location one of them writes or reduces
-    hit = E.race(loop, facts, acc)
-    if hit:
-        what = "reduce into" if "+" in (hit[0].kind, hit[1].kind) else "touch"
-        err = refuse(prim, where, f"iterations of the parallel loop '{loop.iter.name}' would "
-                     f"race: two different iterations may {what} the same location (one "
-                     f"{hit[0].describe()}, another {hit[1].describe()})",
-                     "give each iteration its own accumulator (e.g. stage_mem) or "
-                     "parallelize an outer loop whose iterations are independent")
-        raise W.race(err, hit, cur, loop)
-
-
 # ---------------------------------------------------------------- divide_loop
 
 
-def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect: bool):
-    loop: N.For = cur._node()
-    facts = facts_at(cur)
+def divide_loop(site: Site, quot: int, outer: str, inner: str, tail: str, perfect: bool):
+    prim = site.prim
+    loop: N.For = site.node()
+    facts = facts_at(site)
     n = sub(loop.hi, loop.lo)
     o_sym, i_sym = _new_iter(outer), _new_iter(inner)
     o, i = var(o_sym), var(i_sym)
@@ -90,18 +52,18 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
                                        else idx})
 
     # the bounds move into the body (lo + idx, the guard, the tail's start)
-    check_stable("divide_loop", loop, [loop.lo, loop.hi], cur, loop.body)
+    check_stable(prim, loop, [loop.lo, loop.hi], site, loop.body)
 
     if perfect:
         if not prove(facts, E.eq(_mod(n, quot), const(0))):
-            err = refuse("divide_loop", loop, f"cannot prove that the trip count "
+            err = refuse(prim, loop, f"cannot prove that the trip count "
                          f"{expr_str(n)} is a multiple of {quot} (perfect=True)",
                          "add an assert such as `assert N % {q} == 0` to the proc, or use "
                          "tail='guard' or 'cut'".replace("{q}", str(quot)))
-            raise W.why(err, facts, E.eq(_mod(n, quot), const(0)), proc)
+            raise W.why(err, facts, E.eq(_mod(n, quot), const(0)), site.proc)
         inner_loop = N.For(i_sym, const(0), const(quot), body_at(add(mul(const(quot), o), i)),
                            "seq", loop.srcinfo)
-        return replace_stmts(proc, cur, (loop.with_(iter=o_sym, lo=const(0),
+        return site.replaced((loop.with_(iter=o_sym, lo=const(0),
                                                     hi=_floordiv(n, quot),
                                                     body=(inner_loop,)),))
     if tail == "guard":
@@ -109,12 +71,12 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
         guarded = N.If(E.lt(idx, n), body_at(idx), (), loop.srcinfo)
         inner_loop = N.For(i_sym, const(0), const(quot), (guarded,), "seq", loop.srcinfo)
         hi = _floordiv(add(n, const(quot - 1)), quot)
-        return replace_stmts(proc, cur, (loop.with_(iter=o_sym, lo=const(0), hi=hi,
+        return site.replaced((loop.with_(iter=o_sym, lo=const(0), hi=hi,
                                                     body=(inner_loop,)),))
     # "cut" and "cut_and_guard": the main loop over whole chunks, then the tail
     if not prove(facts, E.le(loop.lo, loop.hi)):
         # with hi < lo the original runs nothing, but n % q (floor) would be positive
-        raise refuse("divide_loop", loop, f"cannot prove {expr_str(loop.lo)} <= "
+        raise refuse(prim, loop, f"cannot prove {expr_str(loop.lo)} <= "
                      f"{expr_str(loop.hi)}: when the range is empty the wrong way round, the "
                      f"tail loop seq(0, {expr_str(_mod(n, quot))}) would still run",
                      "use tail='guard', or add an assert that makes the range non-negative")
@@ -128,7 +90,7 @@ def divide_loop(proc, cur, quot: int, outer: str, inner: str, tail: str, perfect
                       loop.srcinfo)
     if tail == "cut_and_guard":
         tail_loop = N.If(E.lt(const(0), _mod(n, quot)), (tail_loop,), (), loop.srcinfo)
-    return replace_stmts(proc, cur, (main, tail_loop))
+    return site.replaced((main, tail_loop))
 
 
 def _diff(a, b):
@@ -154,34 +116,34 @@ def _is_zero(e) -> bool:
 # ---------------------------------------------------------------- divide_with_recompute
 
 
-def divide_with_recompute(proc, cur, outer_hi, outer_stride: int, outer: str, inner: str):
-    prim = "divide_with_recompute"
-    loop: N.For = cur._node()
+def divide_with_recompute(site: Site, outer_hi, outer_stride: int, outer: str, inner: str):
+    prim = site.prim
+    loop: N.For = site.node()
     if not _is_zero(loop.lo):
         raise refuse(prim, loop, "the loop must start at 0",
                      "shift it first with shift_loop(p, loop, 0)")
     if loop.mode == "par":
         raise refuse(prim, loop, "the loop is parallel: overlapping chunks would run the "
                      "same iterations at the same time", "divide it before parallelizing")
-    facts = facts_at(cur)
+    facts = facts_at(site)
     extra = sub(loop.hi, mul(outer_hi, const(outer_stride)))
     if not prove(facts, E.le(const(1), outer_hi)):
         err = refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} >= 1: with no chunk, "
                      "no iteration would run")
-        raise W.why(err, facts, E.le(const(1), outer_hi), proc)
+        raise W.why(err, facts, E.le(const(1), outer_hi), site.proc)
     if not prove(facts, E.le(const(0), extra)):
         err = refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} * {outer_stride} <= "
                      f"{expr_str(loop.hi)}: the chunks would run past the loop's end")
-        raise W.why(err, facts, E.le(const(0), extra), proc)
-    check_stable(prim, loop, [loop.hi, outer_hi], cur, loop.body)
-    acc = accesses_at(cur, loop.body)
-    check_idempotent(prim, loop, loop.body, facts, acc, proc)
-    _check_rerun_after_later(loop, facts, acc, proc)
+        raise W.why(err, facts, E.le(const(0), extra), site.proc)
+    check_stable(prim, loop, [loop.hi, outer_hi], site, loop.body)
+    acc = accesses_at(site, loop.body)
+    check_idempotent(prim, loop, loop.body, facts, acc, site.proc)
+    _check_rerun_after_later(loop, facts, acc, site.proc)
     o_sym, i_sym = _new_iter(outer), _new_iter(inner)
     idx = add(mul(const(outer_stride), var(o_sym)), var(i_sym))
     inner_loop = N.For(i_sym, const(0), add(const(outer_stride), extra),
                        subst_stmts(loop.body, {loop.iter: idx}), "seq", loop.srcinfo)
-    return replace_stmts(proc, cur, (loop.with_(iter=o_sym, hi=outer_hi,
+    return site.replaced((loop.with_(iter=o_sym, hi=outer_hi,
                                                 body=(inner_loop,)),))
 
 
@@ -199,33 +161,20 @@ def _check_rerun_after_later(loop: N.For, facts, acc, proc=None) -> None:
         raise W.why_conflict(err, hit, proc)
 
 
-def check_idempotent(prim: str, where, body, facts, acc, proc=None) -> None:
-    """Running `body` twice in a row must equal running it once: it reduces into nothing
-    and never reads a location it writes. `acc` are the body's accesses."""
-    red = [a for a in acc if a.kind == "+"]
-    if red:
-        raise refuse(prim, where, f"the body is not idempotent: it {red[0].describe()}, "
-                     "so running it again would change the result")
-    hit = E.first_conflict(E.writes(acc), E.reads(acc), facts)
-    if hit:
-        err = refuse(prim, where, f"the body is not idempotent: it {hit[0].describe()} and "
-                     f"{hit[1].describe()}, which may be the same location")
-        raise W.why_conflict(err, hit, proc)
-
-
 # ---------------------------------------------------------------- mult_loops
 
 
-def mult_loops(proc, cur, name: str):
-    outer: N.For = cur._node()
+def mult_loops(site: Site, name: str):
+    prim = site.prim
+    outer: N.For = site.node()
     if len(outer.body) != 1 or not isinstance(outer.body[0], N.For):
-        raise refuse("mult_loops", outer, "the loop's body must be exactly one loop")
+        raise refuse(prim, outer, "the loop's body must be exactly one loop")
     inner: N.For = outer.body[0]
     c = inner.hi
     if not (_is_zero(outer.lo) and _is_zero(inner.lo)):
-        raise refuse("mult_loops", outer, "both loops must start at 0")
+        raise refuse(prim, outer, "both loops must start at 0")
     if not (isinstance(c, N.Const) and c.val > 0):
-        raise refuse("mult_loops", outer, f"the inner loop's bound {expr_str(c)} must be a "
+        raise refuse(prim, outer, f"the inner loop's bound {expr_str(c)} must be a "
                      "positive literal")
     k = _new_iter(name)
     body = subst_stmts(inner.body, {outer.iter: _floordiv(var(k), c.val),
@@ -233,41 +182,40 @@ def mult_loops(proc, cur, name: str):
     # iterations of the merged loop run in parallel only if those of both loops did
     mode = "par" if outer.mode == inner.mode == "par" else "seq"
     new = outer.with_(iter=k, hi=mul(outer.hi, const(c.val)), body=body, mode=mode)
-    return replace_stmts(proc, cur, (new,))
+    return site.replaced((new,))
 
 
 # ---------------------------------------------------------------- join, cut, shift
 
 
-def join_loops(proc, cur1, cur2):
-    prim = "join_loops"
-    l1, l2 = cur1._node(), cur2._node()
-    if cur1._path[:-1] != cur2._path[:-1] or cur2._path[-1][1] != cur1._path[-1][1] + 1 or \
-            cur1._path[-1][0] != cur2._path[-1][0]:
+def join_loops(site: Site, site2: Site):
+    prim = site.prim
+    l1, l2 = site.node(), site2.node()
+    if site.path[:-1] != site2.path[:-1] or site2.path[-1][1] != site.path[-1][1] + 1 or \
+            site.path[-1][0] != site2.path[-1][0]:
         raise refuse(prim, l1, "the two loops must be consecutive statements")
     if l1.mode != l2.mode:
         raise refuse(prim, l1, f"one loop is '{l1.mode}' and the other '{l2.mode}'")
-    facts = facts_at(cur1)
+    facts = facts_at(site)
     # the second loop's bounds were evaluated after the first loop ran
-    check_stable(prim, l1, [l2.lo, l2.hi], cur1, l1.body)
+    check_stable(prim, l1, [l2.lo, l2.hi], site, l1.body)
     if not prove(facts, E.eq(l1.hi, l2.lo)):
         err = refuse(prim, l1, f"cannot prove the first loop ends ({expr_str(l1.hi)}) "
                      f"where the second begins ({expr_str(l2.lo)})")
-        raise W.why(err, facts, E.eq(l1.hi, l2.lo), proc)
+        raise W.why(err, facts, E.eq(l1.hi, l2.lo), site.proc)
     for lp, which in ((l1, "first"), (l2, "second")):
         if not prove(facts, E.le(lp.lo, lp.hi)):
             err = refuse(prim, l1, f"cannot prove the {which} loop's range is not empty the "
                          f"wrong way round ({expr_str(lp.lo)} <= {expr_str(lp.hi)}): the "
                          "joined loop would run iterations neither loop ran")
-            raise W.why(err, facts, E.le(lp.lo, lp.hi), proc)
+            raise W.why(err, facts, E.le(lp.lo, lp.hi), site.proc)
     b2 = subst_stmts(l2.body, {l2.iter: var(l1.iter)})
     if not _same_block(l1.body, b2):
         raise refuse(prim, l1, "the two loops' bodies differ")
     new = l1.with_(hi=l2.hi)
     if new.mode == "par":
-        check_no_race(prim, new, facts, accesses_at(cur1, new.body), l1)
-    block = cur1.as_block().expand(0, 1)
-    return replace_stmts(proc, block, (new,))
+        check_no_race(prim, new, facts, accesses_at(site, new.body), l1)
+    return site.span(2).replaced((new,))
 
 
 def _same_block(a, b) -> bool:
@@ -281,55 +229,58 @@ def _same_block(a, b) -> bool:
     return eq.block(tuple(a), tuple(b))
 
 
-def cut_loop(proc, cur, cut):
-    loop: N.For = cur._node()
-    facts = facts_at(cur)
+def cut_loop(site: Site, cut):
+    prim = site.prim
+    loop: N.For = site.node()
+    facts = facts_at(site)
     if not prove(facts, E.and_(E.le(loop.lo, cut), E.le(cut, loop.hi))):
-        err = refuse("cut_loop", loop, f"cannot prove {expr_str(loop.lo)} <= {expr_str(cut)} "
+        err = refuse(prim, loop, f"cannot prove {expr_str(loop.lo)} <= {expr_str(cut)} "
                      f"<= {expr_str(loop.hi)}")
-        raise W.why(err, facts, E.and_(E.le(loop.lo, cut), E.le(cut, loop.hi)), proc)
+        raise W.why(err, facts, E.and_(E.le(loop.lo, cut), E.le(cut, loop.hi)), site.proc)
     # the second loop's bounds are evaluated after the first part ran
-    check_stable("cut_loop", loop, [cut, loop.hi], cur, loop.body)
+    check_stable(prim, loop, [cut, loop.hi], site, loop.body)
     first = loop.with_(hi=cut)
     it2 = loop.iter.copy()
     body2 = _fresh_copy(subst_stmts(loop.body, {loop.iter: var(it2)}))
     second = N.For(it2, cut, loop.hi, tuple(body2), loop.mode, loop.srcinfo)
-    return replace_stmts(proc, cur, (first, second))
+    return site.replaced((first, second))
 
 
-def shift_loop(proc, cur, new_lo):
-    loop: N.For = cur._node()
-    facts = facts_at(cur)
+def shift_loop(site: Site, new_lo):
+    prim = site.prim
+    loop: N.For = site.node()
+    facts = facts_at(site)
     if not prove(facts, E.le(const(0), new_lo)):
-        err = refuse("shift_loop", loop, f"cannot prove the new lower bound "
+        err = refuse(prim, loop, f"cannot prove the new lower bound "
                      f"{expr_str(new_lo)} is >= 0")
-        raise W.why(err, facts, E.le(const(0), new_lo), proc)
+        raise W.why(err, facts, E.le(const(0), new_lo), site.proc)
     # the old lower bound moves into the body, evaluated in every iteration
-    check_stable("shift_loop", loop, [loop.lo, new_lo], cur, loop.body)
+    check_stable(prim, loop, [loop.lo, new_lo], site, loop.body)
     it = loop.iter.copy()
     body = subst_stmts(loop.body, {loop.iter: _sum(var(it), _diff(loop.lo, new_lo))})
     new = loop.with_(iter=it, lo=new_lo, hi=_sum(new_lo, _diff(loop.hi, loop.lo)), body=body)
-    return replace_stmts(proc, cur, (new,))
+    return site.replaced((new,))
 
 
 # ---------------------------------------------------------------- reorder
 
 
-def reorder_loops(proc, cur):
-    outer: N.For = cur._node()
+def reorder_loops(site: Site):
+    prim = site.prim
+    outer: N.For = site.node()
     if len(outer.body) != 1 or not isinstance(outer.body[0], N.For):
-        raise refuse("reorder_loops", outer, "the loops are not perfectly nested: the outer "
+        raise refuse(prim, outer, "the loops are not perfectly nested: the outer "
                      "loop's body must be exactly the inner loop",
                      "fission the other statements out first")
     inner: N.For = outer.body[0]
     if outer.iter in free_syms(inner.lo) | free_syms(inner.hi):
-        raise refuse("reorder_loops", outer, f"the inner loop's bounds depend on "
+        raise refuse(prim, outer, f"the inner loop's bounds depend on "
                      f"'{outer.iter.name}'")
     # the outer bounds are now evaluated for every inner iteration, the inner ones once
-    check_stable("reorder_loops", outer, [outer.lo, outer.hi, inner.lo, inner.hi], cur,
+    check_stable(prim, outer, [outer.lo, outer.hi, inner.lo, inner.hi], site,
                  inner.body)
-    facts = facts_at(cur)
-    acc = accesses_at(cur, inner.body)
+    facts = facts_at(site)
+    acc = accesses_at(site, inner.body)
     i1, i2 = var(outer.iter.copy()), var(outer.iter.copy())
     j1, j2 = var(inner.iter.copy()), var(inner.iter.copy())
     rng = [E.le(outer.lo, i1), E.lt(i1, outer.hi), E.le(outer.lo, i2), E.lt(i2, outer.hi),
@@ -340,31 +291,32 @@ def reorder_loops(proc, cur):
                            ren_y={outer.iter: i2, inner.iter: j2}, relation=relation)
     new_outer = inner.with_(body=(outer.with_(body=inner.body),))
     if hit:
-        err = refuse("reorder_loops", outer, "a dependence between iterations would be "
+        err = refuse(prim, outer, "a dependence between iterations would be "
                      f"reversed: one iteration {hit[0].describe()} and a later one "
                      f"{hit[1].describe()}, which may be the same location")
-        raise W.refusal(err, hit, proc, lambda: replace_stmts(proc, cur, (new_outer,),
-                                                              unsafe=True))
+        raise W.refusal(err, hit, site.proc,
+                        lambda: derive(site.proc, site.replaced((new_outer,)), unsafe=True))
     if new_outer.mode == "par":  # its iterations now include every outer iteration
-        check_no_race("reorder_loops", new_outer, facts, accesses_at(cur, new_outer.body),
+        check_no_race(prim, new_outer, facts, accesses_at(site, new_outer.body),
                       outer)
-    return replace_stmts(proc, cur, (new_outer,))
+    return site.replaced((new_outer,))
 
 
 # ---------------------------------------------------------------- unroll, remove, add
 
 
-def unroll_loop(proc, cur):
-    loop: N.For = cur._node()
+def unroll_loop(site: Site):
+    prim = site.prim
+    loop: N.For = site.node()
     if not (isinstance(loop.lo, N.Const) and isinstance(loop.hi, N.Const)):
-        raise refuse("unroll_loop", loop, "the loop bounds must be literal constants",
+        raise refuse(prim, loop, "the loop bounds must be literal constants",
                      "divide the loop first, e.g. divide_loop(p, loop, 4, ...)")
     stmts = []
     for v in range(loop.lo.val, loop.hi.val):
         stmts += _fresh_copy(subst_stmts(loop.body, {loop.iter: const(v)}))
     if not stmts:
         stmts = [N.Pass(loop.srcinfo)]
-    return replace_stmts(proc, cur, tuple(stmts))
+    return site.replaced(tuple(stmts))
 
 
 def _fresh_copy(stmts) -> list:
@@ -374,54 +326,57 @@ def _fresh_copy(stmts) -> list:
 
     return list(fresh_copy(stmts))
 
-def remove_loop(proc, cur, unsafe_disable_check: bool = False):
-    loop: N.For = cur._node()
+def remove_loop(site: Site, unsafe_disable_check: bool = False):
+    prim = site.prim
+    loop: N.For = site.node()
     _, used = stmt_syms(loop.body)
     if loop.iter in used:
-        raise refuse("remove_loop", loop, f"the body uses the loop variable "
+        raise refuse(prim, loop, f"the body uses the loop variable "
                      f"'{loop.iter.name}'")
     if not unsafe_disable_check:
-        facts = facts_at(cur)
+        facts = facts_at(site)
         if not prove(facts, E.lt(loop.lo, loop.hi)):
-            err = refuse("remove_loop", loop, "cannot prove the loop runs at least once "
+            err = refuse(prim, loop, "cannot prove the loop runs at least once "
                          f"({expr_str(loop.lo)} < {expr_str(loop.hi)})",
                          "add an assert, or specialize on the condition first")
-            raise W.why(err, facts, E.lt(loop.lo, loop.hi), proc)
-        check_idempotent("remove_loop", loop, loop.body, facts, accesses_at(cur, loop.body),
-                         proc)
-    return replace_stmts(proc, cur, loop.body, unsafe=unsafe_disable_check)
+            raise W.why(err, facts, E.lt(loop.lo, loop.hi), site.proc)
+        check_idempotent(prim, loop, loop.body, facts, accesses_at(site, loop.body),
+                         site.proc)
+    return site.replaced(loop.body)  # unsafe_disable_check: the wrapper derives it unchecked
 
 
-def add_loop(proc, block, name: str, hi, guard: bool, unsafe_disable_check: bool):
-    stmts = block._stmts()
-    check_bindings_stay_visible("add_loop", block)
+def add_loop(site: Site, name: str, hi, guard: bool, unsafe_disable_check: bool):
+    prim = site.prim
+    stmts = site.stmts()
+    check_bindings_stay_visible(prim, site.cursor())
     it = Sym(name)
-    facts = E.context_facts(proc._loopir_proc, block._parent + ((block._field, block._lo),))
+    facts = facts_at(site)
     if not prove(facts, E.lt(const(0), hi)):
-        err = refuse("add_loop", stmts[0], f"cannot prove the new loop's bound "
+        err = refuse(prim, stmts[0], f"cannot prove the new loop's bound "
                      f"{expr_str(hi)} is positive: the block would never run")
-        raise W.why(err, facts, E.lt(const(0), hi), proc)
+        raise W.why(err, facts, E.lt(const(0), hi), site.proc)
     body = tuple(stmts)
     if guard:
         body = (N.If(E.eq(var(it), const(0)), body, (), stmts[0].srcinfo),)
     elif not unsafe_disable_check:
-        check_idempotent("add_loop", stmts[0], stmts, facts, accesses_at(block, stmts),
-                         proc)
+        check_idempotent(prim, stmts[0], stmts, facts, accesses_at(site, stmts),
+                         site.proc)
     loop = N.For(it, const(0), hi, body, "seq", stmts[0].srcinfo)
-    return replace_stmts(proc, block, (loop,), unsafe=unsafe_disable_check and not guard)
+    return site.replaced((loop,))
 
 
 # ---------------------------------------------------------------- parallelize
 
 
-def parallelize_loop(proc, cur):
-    loop: N.For = cur._node()
-    if _inside_par(proc._loopir_proc, cur._path):
-        raise refuse("parallelize_loop", loop, "the loop is already inside a parallel loop",
+def parallelize_loop(site: Site):
+    prim = site.prim
+    loop: N.For = site.node()
+    if _inside_par(site.ir, site.path):
+        raise refuse(prim, loop, "the loop is already inside a parallel loop",
                      "parallel loops do not nest: parallelize only the outer one")
-    check_no_race("parallelize_loop", loop, facts_at(cur), accesses_at(cur, loop.body),
-                  cur=cur)
-    return replace_stmts(proc, cur, (loop.with_(mode="par"),))
+    check_no_race(prim, loop, facts_at(site), accesses_at(site, loop.body),
+                  cur=site.cursor())
+    return site.replaced((loop.with_(mode="par"),))
 
 
 def _inside_par(proc_ir, path) -> bool:

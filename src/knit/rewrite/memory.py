@@ -26,7 +26,7 @@ from knit.errors import SchedulingError
 from knit.memory import DRAM
 from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
 from knit.rewrite import witness as W
-from knit.rewrite.common import bad_arg, refuse
+from knit.rewrite.common import bad_arg, refuse, site_path
 from knit.rewrite.exprs import arith_type, value_type
 
 # ---------------------------------------------------------------- annotations
@@ -34,6 +34,8 @@ from knit.rewrite.exprs import arith_type, value_type
 
 def set_type_and_mem(proc, cur, *, mem=None, elem=None, window=None):
     """Change an allocation's or argument's memory, precision or window-ness."""
+    prim = "set_memory" if mem is not None else "set_precision" if elem is not None else \
+        "set_window"
     node = cur._node()
     if mem is not None:
         _check_calls_accept(proc, node, mem)
@@ -60,11 +62,11 @@ def set_type_and_mem(proc, cur, *, mem=None, elem=None, window=None):
         ir = ir.with_(args=tuple(args))
         if elem is not None:
             ir = _retype_uses(ir, node.name, elem)
-        return proc._derive(ir)
+        return proc._derive(ir, prim=prim)
     ir = P.replace_stmt(ir, cur._path, (new,))
     if elem is not None:
         ir = _retype_uses(ir, node.name, elem)
-    return proc._derive(ir)
+    return proc._derive(ir, prim=prim)
 
 
 def _check_calls_still_fit(ir: N.Proc, node, elem, window) -> None:
@@ -209,7 +211,7 @@ def bind_expr(proc, curs: list, name: str):
         ir = P.replace_stmt(ir, c._stmt, (map_stmt_exprs(s, rejoin),))
     src = block[i].srcinfo
     bind = (N.Alloc(sym, elem, DRAM, src), N.Assign(sym, elem, (), e, src))
-    return proc._derive(P.replace_block(ir, parent, field, i, i, bind))
+    return proc._derive(P.replace_block(ir, parent, field, i, i, bind), prim=prim)
 
 
 def _common_block(p1, p2):
@@ -301,7 +303,7 @@ def _stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool,
     that nothing bypasses the staging buffer: only to build a refusal's witness."""
     prim = "stage_mem"
     stmts = block._stmts()
-    path0 = block._parent + ((block._field, block._lo),)
+    path0 = site_path(block)
     facts = E.context_facts(proc._loopir_proc, path0)
     buf, accs = win.name, _accesses_of(win)
     btype = _buffer_type(proc, buf, path0)
@@ -338,7 +340,7 @@ def _stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool,
     new = (N.Alloc(new_buf, staged_t, DRAM, src), *pre, *body, *post)
     ir = P.replace_block(proc._loopir_proc, block._parent, block._field, block._lo, block._hi,
                          new)
-    out = proc._derive(ir, unsafe=not checked)
+    out = proc._derive(ir, unsafe=not checked, prim=prim)
     if calls:  # a callee's asserts on its arguments' shapes and strides hold again
         from knit.rewrite.subprocs import check_call_sites
 

@@ -48,11 +48,12 @@ def _checked(proc, new_ir, prim):
     except KnitError as e:
         raise SchedulingError(f"{prim}: the result is not valid: "
                               f"{str(e).splitlines()[0]}") from e
-    return proc._derive(new_ir, unsafe=True)
+    return proc._derive(new_ir, unsafe=True, prim=prim)
 
 
 def transpose(proc, arg_cursor):
     """Swap the two dimensions of a 2-D tensor argument and every access to it."""
+    prim = "transpose"
     ir = proc._loopir_proc
     a = ir.args[arg_cursor._idx]
     if not a.type.is_tensor() or len(a.type.shape()) != 2:
@@ -67,16 +68,17 @@ def transpose(proc, arg_cursor):
     args = tuple(N.FnArg(x.name, typ, x.mem, x.srcinfo) if x is a else x for x in ir.args)
     body = map_accesses(ir.body, a.name, lambda idx: (idx[1], idx[0]))
     # a transposed argument is a different procedure: it is not proven equal
-    return proc._derive(ir.with_(args=args, body=body), unsafe=True)
+    return proc._derive(ir.with_(args=args, body=body), unsafe=True, prim=prim)
 
 
 def add_assertion(proc, text: str):
     """A new precondition (an `assert` at the top): narrows the inputs, so the result is
     not proven equal to the original."""
+    prim = "add_assertion"
     from knit.frontend.fragment import parse_expr_fragment
 
     e = parse_expr_fragment(proc, text, (("body", 0),), "add_assertion")
     if e.type != T.BOOL:
         raise SchedulingError(f"add_assertion: {text!r} is not a condition")
     ir = proc._loopir_proc
-    return proc._derive(ir.with_(preds=ir.preds + (e,)), unsafe=True)
+    return proc._derive(ir.with_(preds=ir.preds + (e,)), unsafe=True, prim=prim)

@@ -13,49 +13,49 @@ from knit.ir import nodes as N
 from knit.ir.printer import expr_str
 from knit.ir.visit import free_syms, stmt_syms, subst_stmts
 from knit.rewrite import witness as W
-from knit.rewrite.common import check_bindings_stay_visible, refuse, replace_stmts
-from knit.rewrite.loops import (
-    _fresh_copy,
-    _same_block,
-    accesses_at,
-    check_no_race,
-    check_stable,
-    facts_at,
+from knit.rewrite.checks import accesses_at, check_no_race, check_stable, facts_at
+from knit.rewrite.common import (
+    check_bindings_stay_visible,
+    derive,
+    refuse,
+    replace_stmts,
+    site_of,
 )
+from knit.rewrite.loops import _fresh_copy, _same_block
 
 # ---------------------------------------------------------------- fission
 
 
 def fission(proc, gap: C.GapCursor, n_lifts: int, unsafe: bool = False):
-    _check_depth(gap, n_lifts)
+    _check_depth(gap, n_lifts, "fission")
     for _ in range(n_lifts):
         proc, gap = _fission_once(proc, gap, unsafe)
     return proc
 
 
-def _check_depth(gap: C.GapCursor, n_lifts: int) -> None:
+def _check_depth(gap: C.GapCursor, n_lifts: int, prim: str) -> None:
     depth = len(gap._parent)
     if 0 < depth < n_lifts:
-        raise refuse("fission", gap.anchor(), f"n_lifts={n_lifts}, but the gap is inside only "
+        raise refuse(prim, gap.anchor(), f"n_lifts={n_lifts}, but the gap is inside only "
                      f"{depth} loop(s) or if(s)")
 
 
-def _fission_once(proc, gap: C.GapCursor, unsafe: bool):
+def _fission_once(proc, gap: C.GapCursor, unsafe: bool, prim: str = "fission"):
     block = gap._block()
     if not gap._parent:
-        raise refuse("fission", gap.anchor(), "the gap is at the top level of the proc: there "
+        raise refuse(prim, gap.anchor(), "the gap is at the top level of the proc: there "
                      "is no loop or if around it to split")
     if gap._idx == 0 or gap._idx == len(block):
-        raise refuse("fission", gap.anchor(), "the gap is at the edge of a block: there is "
+        raise refuse(prim, gap.anchor(), "the gap is at the edge of a block: there is "
                      "nothing to split off on one side")
     parent_cur = C.make_stmt_cursor(proc, gap._parent)
     scope = parent_cur._node()
     pre, post = block[:gap._idx], block[gap._idx:]
     _check_no_shared_bindings("fission", scope, pre, post)
     if not unsafe:
-        _check_split(proc, parent_cur, scope, pre, post, gap._field)
+        _check_split(proc, parent_cur, scope, pre, post, gap._field, prim)
     first, second = _split_scope(scope, gap._field, pre, post)
-    new = replace_stmts(proc, parent_cur, (first, second), unsafe=unsafe)
+    new = replace_stmts(proc, parent_cur, (first, second), unsafe=unsafe, prim=prim)
     p = parent_cur._path
     return new, C.GapCursor(new, p[:-1], p[-1][0], p[-1][1] + 1)
 
@@ -75,16 +75,16 @@ def _check_no_shared_bindings(prim, scope, pre, post):
                          f"it", f"lift the allocation out first: lift_alloc(p, '{name} : _')")
 
 
-def _check_split(proc, cur, scope, pre, post, field):
+def _check_split(proc, cur, scope, pre, post, field, prim: str = "fission"):
     if isinstance(scope, N.If):
         # the second if evaluates the condition again, after the first one's branch ran
         # (pre, or the other branch when the condition went the other way)
         other = scope.orelse if field == "body" else scope.body
-        check_stable("fission", scope, [scope.cond], cur, tuple(pre) + tuple(other),
+        check_stable(prim, scope, [scope.cond], cur, tuple(pre) + tuple(other),
                      "condition")
         return
     # the second loop's bounds are evaluated after the first loop ran
-    check_stable("fission", scope, [scope.lo, scope.hi], cur, pre)
+    check_stable(prim, scope, [scope.lo, scope.hi], cur, pre)
     facts = facts_at(cur)
     a, b = accesses_at(cur, pre), accesses_at(cur, post)
     if _invariant_and_idempotent(scope, pre, a, b, facts):
@@ -96,11 +96,11 @@ def _check_split(proc, cur, scope, pre, post, field):
     hit = E.first_conflict(b, a, facts, ren_x={scope.iter: i2}, ren_y={scope.iter: i1},
                            relation=rel)
     if hit:
-        err = refuse("fission", scope, "splitting the loop would reorder a dependence: an "
+        err = refuse(prim, scope, "splitting the loop would reorder a dependence: an "
                      f"iteration of the second part {hit[0].describe()} and a later iteration "
                      f"of the first part {hit[1].describe()}, which may be the same location")
         raise W.refusal(err, hit, proc, lambda: replace_stmts(
-            proc, cur, _split_scope(scope, field, pre, post), unsafe=True))
+            proc, cur, _split_scope(scope, field, pre, post), unsafe=True, prim=prim))
 
 
 def _invariant_and_idempotent(loop, pre, a, b, facts) -> bool:
@@ -136,9 +136,10 @@ def _split_scope(scope, field, pre, post):
 def autofission(proc, gap: C.GapCursor, n_lifts: int):
     """fission, then drop the loops around either part that no longer need them, at
     every level that was split (as Exo does), each removal checked by remove_loop."""
-    _check_depth(gap, n_lifts)
+    _check_depth(gap, n_lifts, "fission")
     parts = []  # sids of the two halves made at each level, innermost level first
     for _ in range(n_lifts):
+        # its refusals say "fission" (test_autofission_refuses_what_fission_refuses)
         proc, gap = _fission_once(proc, gap, False)
         block = gap._block()
         parts += [block[gap._idx - 1].sid, block[gap._idx].sid]
@@ -159,7 +160,7 @@ def _try_remove_loop(proc, path):
     if not isinstance(cur, C.ForCursor):
         return proc
     try:
-        return remove_loop(proc, cur)
+        return derive(proc, remove_loop(site_of(cur, "autofission")), prim="autofission")
     except SchedulingError:
         return proc
 
@@ -168,22 +169,24 @@ def _try_remove_loop(proc, path):
 
 
 def lift_scope(proc, cur):
+    prim = "lift_scope"
     inner = cur._node()
     parent_cur = cur.parent()
     if parent_cur.is_invalid():
-        raise refuse("lift_scope", inner, "the statement is at the top level: there is no "
+        raise refuse(prim, inner, "the statement is at the top level: there is no "
                      "scope to lift it out of")
     outer = parent_cur._node()
     field = cur._path[-1][0]
     if len(getattr(outer, field)) != 1:
-        raise refuse("lift_scope", inner, "the statement must be the only one in the body of "
+        raise refuse(prim, inner, "the statement must be the only one in the body of "
                      "its enclosing scope", "fission the other statements out first")
     if isinstance(outer, N.For) and isinstance(inner, N.For):
         from knit.rewrite.loops import reorder_loops
 
-        return reorder_loops(proc, parent_cur)  # lifting a loop out of a loop reorders them
+        # lifting a loop out of a loop reorders them
+        return derive(proc, reorder_loops(site_of(parent_cur, prim)), prim=prim)
     new = _lift(proc, parent_cur, outer, inner, field)
-    return replace_stmts(proc, parent_cur, (new,))
+    return replace_stmts(proc, parent_cur, (new,), prim=prim)
 
 
 def _lift(proc, parent_cur, outer, inner, field):
@@ -228,19 +231,20 @@ def _loop_copy(loop: N.For, body):
 
 
 def fuse(proc, cur1, cur2, unsafe: bool = False):
+    prim = "fuse"
     s1, s2 = cur1._node(), cur2._node()
     consecutive = cur1._path[:-1] == cur2._path[:-1] and \
         cur1._path[-1][0] == cur2._path[-1][0] and cur2._path[-1][1] == cur1._path[-1][1] + 1
     if not consecutive:
-        raise refuse("fuse", s1, "the two statements must be consecutive in one block")
+        raise refuse(prim, s1, "the two statements must be consecutive in one block")
     if type(s1) is not type(s2) or not isinstance(s1, (N.For, N.If)):
-        raise refuse("fuse", s1, "expected two loops or two ifs")
+        raise refuse(prim, s1, "expected two loops or two ifs")
     facts = facts_at(cur1)
     if isinstance(s1, N.If):
         new = _fuse_ifs(cur1, s1, s2)
     else:
         new = _fuse_loops(cur1, s1, s2, facts, unsafe)
-    return replace_stmts(proc, cur1.as_block().expand(0, 1), (new,), unsafe=unsafe)
+    return replace_stmts(proc, cur1.as_block().expand(0, 1), (new,), unsafe=unsafe, prim=prim)
 
 
 def _fuse_ifs(cur1, s1: N.If, s2: N.If) -> N.If:
@@ -290,39 +294,42 @@ def _same_expr(a, b) -> bool:
 
 
 def specialize(proc, block: C.BlockCursor, conds: list):
+    prim = "specialize"
     stmts = block._stmts()
-    check_bindings_stay_visible("specialize", block)
+    check_bindings_stay_visible(prim, block)
     out = tuple(_fresh_copy(stmts))
     for c in reversed(conds):
         out = (N.If(c, tuple(_fresh_copy(stmts)), out, stmts[0].srcinfo),)
     # the first copy keeps the original statements' identities for forwarding
     first = out[0]
     out = (first.with_(body=tuple(stmts)),)
-    return replace_stmts(proc, block, out)
+    return replace_stmts(proc, block, out, prim=prim)
 
 
 def eliminate_dead_code(proc, cur):
+    prim = "eliminate_dead_code"
     s = cur._node()
     facts = facts_at(cur)
     if isinstance(s, N.If):
         if prove(facts, s.cond):
-            return replace_stmts(proc, cur, s.body)
+            return replace_stmts(proc, cur, s.body, prim=prim)
         if prove(facts, E.not_(s.cond)):
-            return replace_stmts(proc, cur, s.orelse or (N.Pass(s.srcinfo),))
-        err = refuse("eliminate_dead_code", s, f"cannot prove the condition "
+            return replace_stmts(proc, cur, s.orelse or (N.Pass(s.srcinfo),), prim=prim)
+        err = refuse(prim, s, f"cannot prove the condition "
                      f"{expr_str(s.cond)} is always true or always false here")
         raise W.why(err, facts, s.cond, proc)
     if isinstance(s, N.For):
         if prove(facts, E.le(s.hi, s.lo)):
-            return replace_stmts(proc, cur, (N.Pass(s.srcinfo),))
-        err = refuse("eliminate_dead_code", s, f"cannot prove the loop never runs "
+            return replace_stmts(proc, cur, (N.Pass(s.srcinfo),), prim=prim)
+        err = refuse(prim, s, f"cannot prove the loop never runs "
                      f"({expr_str(s.hi)} <= {expr_str(s.lo)})")
         raise W.why(err, facts, E.le(s.hi, s.lo), proc)
-    raise refuse("eliminate_dead_code", s, "expected an if or a loop")
+    raise refuse(prim, s, "expected an if or a loop")
 
 
 def add_unsafe_guard(proc, block: C.BlockCursor, cond):
+    prim = "add_unsafe_guard"
     stmts = block._stmts()
-    check_bindings_stay_visible("add_unsafe_guard", block)
+    check_bindings_stay_visible(prim, block)
     return replace_stmts(proc, block, (N.If(cond, tuple(stmts), (), stmts[0].srcinfo),),
-                         unsafe=True)
+                         unsafe=True, prim=prim)

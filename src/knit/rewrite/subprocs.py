@@ -13,9 +13,9 @@ from knit.frontend.fragment import visible_syms
 from knit.ir import nodes as N
 from knit.ir import types as T
 from knit.ir.sym import Sym
-from knit.ir.visit import map_block_exprs, stmt_syms, subst_stmts, walk_stmts
-from knit.rewrite.bufaccess import replace_scalar
-from knit.rewrite.common import bad_arg, refuse, replace_stmts
+from knit.ir.visit import stmt_syms, subst_stmts, walk_stmts
+from knit.rewrite.checks import inlined_body, subst_type
+from knit.rewrite.common import bad_arg, derive, refuse, replace_stmts, site_path
 from knit.rewrite.unify import UnifyError, unify
 
 
@@ -47,7 +47,7 @@ def replace(proc, block: C.BlockCursor, sub, *, mem_aware: bool = True):
     stmts = block._stmts()
     callee = sub._loopir_proc
     sub._check()
-    path = block._parent + ((block._field, block._lo),)
+    path = site_path(block)
     # what the block allocates disappears with it into the call
     _check_locals_stay_inside(prim, proc._loopir_proc, block, stmts,
                               "replace a block that holds its uses too")
@@ -67,7 +67,7 @@ def replace(proc, block: C.BlockCursor, sub, *, mem_aware: bool = True):
     if mem_aware:
         _check_memories(prim, proc, path, callee, args, stmts[0])
     call = N.Call(callee, args, stmts[0].srcinfo)
-    new = replace_stmts(proc, block, (call,))
+    new = replace_stmts(proc, block, (call,), prim=prim)
     check_call_sites(prim, new, stmts[0])
     return new
 
@@ -84,21 +84,22 @@ def _check_memories(prim, proc, path, callee, args, where):
                          f"set_memory(p, '{a.name.name}', {p.mem.name()}) first")
 
 
-def replace_all(proc, subs, done: list | None = None):
+def replace_all(proc, subs, done: list | None = None, *, mem_aware: bool = True):
     """Replace every block that matches one of `subs`, in program order; appends
-    (sub, the block's first statement) to `done` for each replacement."""
+    (sub, the block's first statement) to `done` for each replacement. `mem_aware`:
+    as for replace, whether a buffer must live in the memory the parameter names."""
     for sub in subs:
         n = len(sub._loopir_proc.body)
         start = 0
         while True:
-            hit = _next_match(proc, sub, n, start, done)
+            hit = _next_match(proc, sub, n, start, done, mem_aware)
             if hit is None:
                 break
             proc, start = hit
     return proc
 
 
-def _next_match(proc, sub, n, start, done=None):
+def _next_match(proc, sub, n, start, done=None, mem_aware: bool = True):
     paths = list(P.stmt_paths(proc._loopir_proc))
     for k in range(start, len(paths)):
         path, _ = paths[k]
@@ -108,7 +109,7 @@ def _next_match(proc, sub, n, start, done=None):
             continue
         cur = C.BlockCursor(proc, parent, field, i, i + n)
         try:
-            new = replace(proc, cur, sub)
+            new = replace(proc, cur, sub, mem_aware=mem_aware)
         except SchedulingError:
             continue
         if done is not None:
@@ -139,7 +140,7 @@ def call_eqv(proc, cur: C.CallCursor, eqv):
             raise refuse(prim, call, f"parameter '{b.name.name}' of {eqv.name()} is declared "
                          f"{_param_str(b)}, but {_param_str(a)} in {call.f.name}; the "
                          "arguments of this call may not fit it")
-    new = replace_stmts(proc, cur, (call.with_(f=new_f),))
+    new = replace_stmts(proc, cur, (call.with_(f=new_f),), prim=prim)
     check_call_sites(prim, new, call)
     _check_final_configs_unread(prim, old, eqv, new, cur._path, call)
     return new
@@ -198,7 +199,7 @@ def inline(proc, cur: C.CallCursor):
                      f"which {call.f.name} writes: the call evaluates it once, before the "
                      "body runs; inlined, the uses after that write would see the new value",
                      "bind the argument to a variable (or window) before the call first")
-    return replace_stmts(proc, cur, inlined_body(call) or (N.Pass(call.srcinfo),))
+    return replace_stmts(proc, cur, inlined_body(call) or (N.Pass(call.srcinfo),), prim=prim)
 
 
 def arguments_changed_by_callee(call: N.Call):
@@ -218,49 +219,6 @@ def arguments_changed_by_callee(call: N.Call):
     return None
 
 
-def inlined_body(call: N.Call) -> tuple:
-    """The callee's body with its parameters replaced by the call's arguments (and its
-    own loops and buffers renamed apart): what the call does, in the caller's terms."""
-    from knit.rewrite.bufaccess import fresh_copy
-
-    callee = call.f
-    body = fresh_copy(callee.body)
-    env, windows = {}, {}
-    for p, a in zip(callee.args, call.args):
-        if p.type.is_control() or (not p.type.is_tensor() and not isinstance(a, N.Read)):
-            env[p.name] = a
-        elif isinstance(a, N.WindowExpr):
-            windows[p.name] = a
-        elif p.type.is_tensor():  # a whole buffer
-            env[p.name] = a
-        else:  # a scalar parameter bound to x[i] or to a scalar: an element
-            windows[p.name] = a
-    body = subst_stmts(body, env)
-    sizes = {p.name: a for p, a in zip(callee.args, call.args) if p.type.is_control()}
-    body = map_block_exprs(body, lambda e: _with_sizes_substituted(e, sizes))
-    for pname, w in windows.items():
-        body = _inline_window(body, pname, w)
-    return body
-
-
-def _with_sizes_substituted(e, sizes):
-    """A window or whole buffer whose type names the callee's sizes (`x[0:n, 0:4]` of
-    type [n, 4], passed on to an inner call) gets the type in the caller's terms: subst
-    replaces the expressions of a tree, not those of its types."""
-    if isinstance(e, (N.WindowExpr, N.Read)) and e.type.is_tensor():
-        return e.with_(type=_subst_type(e.type, sizes))
-    return e
-
-
-def _inline_window(stmts, pname, w):
-    """Accesses of parameter pname become accesses of the argument window/element."""
-    from knit.rewrite.bufaccess import substitute_window
-
-    if isinstance(w, N.Read):  # scalar param bound to buf[idx]
-        return replace_scalar(stmts, pname, w)
-    return substitute_window(stmts, pname, w)
-
-
 # ---------------------------------------------------------------- extract_subproc
 
 
@@ -269,7 +227,7 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
     prim = "extract_subproc"
     ir = proc._loopir_proc
     stmts = block._stmts()
-    path = block._parent + ((block._field, block._lo),)
+    path = site_path(block)
     _check_locals_stay_inside(prim, ir, block, stmts)
     stmts = _without_outer_windows(ir, path, stmts)
     visible = visible_syms(ir, path)
@@ -286,7 +244,7 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
         else:
             args.append((new_sym, typ, mem or _default_mem()))
             call_args.append(_whole_arg(sym, typ))
-    fn_args = tuple(N.FnArg(s, _subst_type(t, env), m) for s, t, m in args)
+    fn_args = tuple(N.FnArg(s, subst_type(t, env), m) for s, t, m in args)
     missing = _missing_size_args(fn_args, env)
     if missing:
         raise refuse(prim, stmts[0], f"the shapes of the buffers use {missing}, which the "
@@ -301,7 +259,7 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
         raise refuse(prim, stmts[0], f"the extracted procedure does not check: "
                      f"{str(e).splitlines()[0]}") from e
     call = N.Call(sub_ir, tuple(call_args), stmts[0].srcinfo)
-    new = replace_stmts(proc, block, (call,))
+    new = replace_stmts(proc, block, (call,), prim=prim)
     new._scope = {**proc._scope, name: sub}  # so the printed procedure names a known proc
     return new, sub
 
@@ -322,10 +280,8 @@ def _without_outer_windows(ir, path, stmts):
     """The block with each window defined before it (`w = A[i, 0:2]`) replaced by its
     definition, so the subproc takes the buffer itself (passing A and a window of it
     to a procedure that writes them would alias)."""
-    from knit.rewrite.bufaccess import substitute_window
-
     from knit.ir.visit import free_syms
-    from knit.rewrite.bufaccess import uses
+    from knit.rewrite.bufaccess import substitute_window, uses
 
     visible = visible_syms(ir, path)
     types = {sym: typ for sym, typ, _ in visible.values()}
@@ -396,13 +352,6 @@ def _default_mem():
     return DRAM
 
 
-def _subst_type(t, env):
-    from knit.ir.visit import map_type
-    from knit.ir.visit import subst as sub
-
-    return map_type(t, lambda e: sub(e, env) if isinstance(e, N.Read) else e)
-
-
 def _subst_expr(e, env):
     from knit.ir.visit import subst as sub
 
@@ -442,7 +391,7 @@ def insert_noop_call(proc, gap: C.GapCursor, instr, args: list):
     call = N.Call(ir, tuple(args), _gap_srcinfo(proc, gap))
     new_ir = P.replace_block(proc._loopir_proc, gap._parent, gap._field, gap._idx, gap._idx,
                              (call,))
-    new = proc._derive(new_ir)
+    new = proc._derive(new_ir, prim=prim)
     check_call_sites(prim, new, call)
     return new
 
@@ -476,10 +425,7 @@ def _check_arg_kind(prim, fname, p, a):
 
 
 def make_instr(proc, c_instr: str, c_global: str):
-    from knit.procedure import Procedure
-
+    """The same procedure, emitted as the given C: its body stays the meaning (what the
+    interpreter runs and what replace unifies with), so it is proven equal to `proc`."""
     ir = proc._loopir_proc.with_(instr=N.InstrInfo(c_instr, c_global))
-    new = Procedure(ir, proc._scope, check=False)
-    new._parent = proc
-    new._eqv = proc._eqv
-    return new
+    return derive(proc, ir, prim="make_instr")

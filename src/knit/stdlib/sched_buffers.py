@@ -207,7 +207,7 @@ def _window_at(proc, prim, text, blk):
 
     if not isinstance(text, str):
         raise SchedulingError(f"{prim}: expected a window string like 'x[0:8, i]'")
-    path = blk._parent + ((blk._field, blk._lo),)
+    path = K.site_path(blk)
     e = parse_expr_fragment(proc, text, path, prim)
     if isinstance(e, N.WindowExpr):
         return e

@@ -40,13 +40,17 @@ def replace_all(proc, subprocs, mem_aware=True, quiet=False):
     knit.errors.NothingReplacedWarning (`quiet` or not): a schedule usually has a step
     missing then (e.g. the loop was not divided to the instruction's width, or the
     buffer is not in the instruction's memory). Calls from inside knit stay silent.
-    `mem_aware` is accepted for Exo's signature: memories are always checked."""
+    `mem_aware` (as in Exo): when True, a block matches only where each buffer lives in
+    the memory the instruction's parameter names; False skips that check (the memories
+    are still checked when the procedure is compiled)."""
     prim = "replace_all"
     K.check_proc_arg(proc, prim)
     subs = subprocs if isinstance(subprocs, (list, tuple)) else [subprocs]
     subs = [_procedure(prim, s) for s in subs]
     done: list = []
-    out = SP.replace_all(proc, subs, done)
+    if not isinstance(mem_aware, bool):
+        raise SchedulingError(f"{prim}: mem_aware must be True or False, got {mem_aware!r}")
+    out = SP.replace_all(proc, subs, done, mem_aware=mem_aware)
     report = Replacements((sub.name(), stmt.srcinfo) for sub, stmt in done)
     if out is not proc:
         out._replacements = report
@@ -149,7 +153,7 @@ def insert_noop_call(proc, gap_cursor, instr, args):
     prim = "insert_noop_call"
     K.check_proc_arg(proc, prim)
     gap = K.gap_cursor(proc, gap_cursor, prim)
-    path = gap._parent + ((gap._field, gap._idx),)
+    path = K.site_path(gap)
     if not isinstance(args, (list, tuple)):
         raise SchedulingError(f"{prim}: args must be a list of argument expressions")
     parsed = [_arg_expr(proc, prim, a, path) for a in args]

@@ -5,6 +5,18 @@ such as `"for i in _: _"`), returns a *new* Procedure, and either proves that th
 rewrite keeps the program's meaning or raises `SchedulingError` saying what
 could not be proven. Names and arguments follow Exo 1.0. The wrappers here
 check arguments and document; the work is in `knit.rewrite.<family>`.
+
+Besides the conditions each docstring lists, every primitive runs these implicit
+checks, and a refusal names the primitive that was called (`file:line:col: prim: ...`):
+
+- locate: the cursor belongs to this procedure or one it was scheduled from (then it
+  is forwarded), it points at the kind of thing the primitive takes, and the code it
+  points at can run (in dead code every fact holds, so nothing could be checked);
+- post-check, after every checked rewrite (not the `unsafe_*` ones): the iterations
+  of each `par` loop are still independent (moving an allocation out of one, or
+  staging a buffer around one, can make them race);
+- not at scheduling time: memories are checked again when the procedure is compiled
+  or run, since a schedule passes through states where plain code touches registers.
 """
 
 from __future__ import annotations
@@ -74,7 +86,7 @@ def _bool_expr(proc, prim: str, v, path) -> N.Expr:
 
 
 def _block_path(b: BlockCursor):
-    return b._parent + ((b._field, b._lo),)
+    return K.site_path(b)
 
 
 # ---------------------------------------------------------------- basic
@@ -135,13 +147,14 @@ def divide_loop(proc, loop_cursor, div_const, new_iters, tail="guard", perfect=F
     the bounds read (the bounds move into the body and the tail)."""
     prim = "divide_loop"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
+    site = K.loop_site(proc, loop_cursor, prim)
     q = _pos_int(prim, "div_const", div_const)
     outer, inner = _names(prim, new_iters, 2)
     if tail not in ("guard", "cut", "cut_and_guard"):
         raise SchedulingError(f"{prim}: tail must be 'guard', 'cut' or 'cut_and_guard', got "
                               f"{tail!r}")
-    return L.divide_loop(proc, cur, q, outer, inner, tail, _bool(prim, "perfect", perfect))
+    perfect = _bool(prim, "perfect", perfect)
+    return K.apply(site, L.divide_loop(site, q, outer, inner, tail, perfect))
 
 
 def divide_with_recompute(proc, loop_cursor, outer_hi, outer_stride, new_iters):
@@ -158,11 +171,11 @@ def divide_with_recompute(proc, loop_cursor, outer_hi, outer_stride, new_iters):
     be sequential."""
     prim = "divide_with_recompute"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
-    hi = _index_expr(proc, prim, outer_hi, cur._path, "outer_hi")
+    site = K.loop_site(proc, loop_cursor, prim)
+    hi = _index_expr(proc, prim, outer_hi, site.path, "outer_hi")
     stride = _pos_int(prim, "outer_stride", outer_stride)
     outer, inner = _names(prim, new_iters, 2)
-    return L.divide_with_recompute(proc, cur, hi, stride, outer, inner)
+    return K.apply(site, L.divide_with_recompute(site, hi, stride, outer, inner))
 
 
 def mult_loops(proc, nested_loops, new_iter_name):
@@ -171,8 +184,8 @@ def mult_loops(proc, nested_loops, new_iter_name):
     parallel only if both loops were."""
     prim = "mult_loops"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, nested_loops, prim)
-    return L.mult_loops(proc, cur, K.check_name(prim, new_iter_name))
+    site = K.loop_site(proc, nested_loops, prim)
+    return K.apply(site, L.mult_loops(site, K.check_name(prim, new_iter_name)))
 
 
 def join_loops(proc, loop1_cursor, loop2_cursor):
@@ -184,9 +197,9 @@ def join_loops(proc, loop1_cursor, loop2_cursor):
     bounds read."""
     prim = "join_loops"
     K.check_proc_arg(proc, prim)
-    c1 = K.loop_cursor(proc, loop1_cursor, prim)
-    c2 = K.loop_cursor(proc, loop2_cursor, prim)
-    return L.join_loops(proc, c1, c2)
+    s1 = K.loop_site(proc, loop1_cursor, prim)
+    s2 = K.loop_site(proc, loop2_cursor, prim)
+    return K.apply(s1, L.join_loops(s1, s2))
 
 
 def cut_loop(proc, loop_cursor, cut_point):
@@ -194,8 +207,9 @@ def cut_loop(proc, loop_cursor, cut_point):
     Refused unless lo <= cut <= hi is proven."""
     prim = "cut_loop"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
-    return L.cut_loop(proc, cur, _index_expr(proc, prim, cut_point, cur._path, "cut_point"))
+    site = K.loop_site(proc, loop_cursor, prim)
+    cut = _index_expr(proc, prim, cut_point, site.path, "cut_point")
+    return K.apply(site, L.cut_loop(site, cut))
 
 
 def shift_loop(proc, loop_cursor, new_lo):
@@ -204,8 +218,9 @@ def shift_loop(proc, loop_cursor, new_lo):
     new_lo >= 0 is proven."""
     prim = "shift_loop"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
-    return L.shift_loop(proc, cur, _index_expr(proc, prim, new_lo, cur._path, "new_lo"))
+    site = K.loop_site(proc, loop_cursor, prim)
+    lo = _index_expr(proc, prim, new_lo, site.path, "new_lo")
+    return K.apply(site, L.shift_loop(site, lo))
 
 
 def reorder_loops(proc, nested_loops):
@@ -217,14 +232,16 @@ def reorder_loops(proc, nested_loops):
     outward would race."""
     prim = "reorder_loops"
     K.check_proc_arg(proc, prim)
-    return L.reorder_loops(proc, K.loop_cursor(proc, nested_loops, prim))
+    site = K.loop_site(proc, nested_loops, prim)
+    return K.apply(site, L.reorder_loops(site))
 
 
 def unroll_loop(proc, loop_cursor):
     """Replace a loop with literal bounds by copies of its body. Always safe."""
     prim = "unroll_loop"
     K.check_proc_arg(proc, prim)
-    return L.unroll_loop(proc, K.loop_cursor(proc, loop_cursor, prim))
+    site = K.loop_site(proc, loop_cursor, prim)
+    return K.apply(site, L.unroll_loop(site))
 
 
 def remove_loop(proc, loop_cursor, unsafe_disable_check=False):
@@ -232,8 +249,9 @@ def remove_loop(proc, loop_cursor, unsafe_disable_check=False):
     at least once, and s is idempotent."""
     prim = "remove_loop"
     K.check_proc_arg(proc, prim)
-    cur = K.loop_cursor(proc, loop_cursor, prim)
-    return L.remove_loop(proc, cur, _bool(prim, "unsafe_disable_check", unsafe_disable_check))
+    site = K.loop_site(proc, loop_cursor, prim)
+    unsafe = _bool(prim, "unsafe_disable_check", unsafe_disable_check)
+    return K.apply(site, L.remove_loop(site, unsafe), unsafe=unsafe)
 
 
 def add_loop(proc, block_cursor, iter_name, hi_expr, guard=False, unsafe_disable_check=False):
@@ -243,11 +261,12 @@ def add_loop(proc, block_cursor, iter_name, hi_expr, guard=False, unsafe_disable
     a buffer (or binds a window) that statements after it use."""
     prim = "add_loop"
     K.check_proc_arg(proc, prim)
-    block = K.block_cursor(proc, block_cursor, prim)
-    hi = _index_expr(proc, prim, hi_expr, _block_path(block), "hi_expr")
-    return L.add_loop(proc, block, K.check_name(prim, iter_name), hi,
-                      _bool(prim, "guard", guard),
-                      _bool(prim, "unsafe_disable_check", unsafe_disable_check))
+    site = K.block_site(proc, block_cursor, prim)
+    hi = _index_expr(proc, prim, hi_expr, site.path, "hi_expr")
+    guard = _bool(prim, "guard", guard)
+    unsafe = _bool(prim, "unsafe_disable_check", unsafe_disable_check)
+    new = L.add_loop(site, K.check_name(prim, iter_name), hi, guard, unsafe)
+    return K.apply(site, new, unsafe=unsafe and not guard)
 
 
 def parallelize_loop(proc, loop_cursor):
@@ -256,7 +275,8 @@ def parallelize_loop(proc, loop_cursor):
     when the loop is inside, or contains, another parallel loop."""
     prim = "parallelize_loop"
     K.check_proc_arg(proc, prim)
-    return L.parallelize_loop(proc, K.loop_cursor(proc, loop_cursor, prim))
+    site = K.loop_site(proc, loop_cursor, prim)
+    return K.apply(site, L.parallelize_loop(site))
 
 
 # ---------------------------------------------------------------- scopes
@@ -282,7 +302,8 @@ def fission(proc, gap_cursor, n_lifts=1, unsafe_disable_checks=False):
 def autofission(proc, gap_cursor, n_lifts=1):
     """fission, then remove the loops around either part that no longer need them
     (their body does not use the loop variable and is idempotent), at every level
-    that was split. Refused when fission is."""
+    that was split. Refused when fission is (the refusal says fission); a loop whose
+    removal is not proven (remove_loop's checks) is kept."""
     prim = "autofission"
     K.check_proc_arg(proc, prim)
     gap = K.gap_cursor(proc, gap_cursor, prim)
@@ -293,8 +314,8 @@ def lift_scope(proc, scope_cursor):
     """Swap a loop or if with the loop or if around it (it must be its only
     statement). `for i: if c: A else: B` -> `if c: for i: A else: for i: B`; an if out
     of an if; a loop out of an if; a loop out of a loop (as reorder_loops, with its
-    check). Refused when a condition depends on the loop variable or on state the
-    body writes."""
+    check; refusals still say lift_scope). Refused when a condition depends on the
+    loop variable or on state the body writes."""
     prim = "lift_scope"
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, scope_cursor, prim)
@@ -619,7 +640,7 @@ def write_config(proc, gap_cursor, config, field, rhs):
     _config_field(prim, config, field)
     if isinstance(rhs, (bool, int, float)):
         rhs = repr(rhs)
-    path = gap._parent + ((gap._field, gap._idx),)
+    path = K.site_path(gap)
     return CF.write_config(proc, gap, config, field, parse_expr_fragment(proc, rhs, path, prim))
 
 

@@ -16,14 +16,18 @@ like any schedule, organised as BLIS organises it (Van Zee and van de Geijn, "BL
 Framework for Rapidly Instantiating BLAS Functionality", 2015):
 
     for jc: NC columns of C at a time
-      for jt in par: the threads                   (one OpenMP region per NC block)
-        for pc: KC of the k range
-          for ic: MC rows                          (A's MC x KC block, in L2)
-            pack A[ic, pc] into Ap[MC / MR][KC][MR]
-            for jq: this thread's NR-column slivers (every other one, with 2 threads)
-              pack B[pc, sliver] into Bs[KC][NR]   (in L1 while the MR-row tiles pass)
-              for ir: MR rows
-                microkernel: C[MR, NR] += Ap[ir] * Bs   (MR x NR of C in registers)
+      for pc: KC of the k range
+        pack B[pc, jc] into Bs[NC / NR][KC][NR]    (the KC x NC panel, once, in L3)
+        for ic: MC rows                            (A's MC x KC block, in L2)
+          pack A[ic, pc] into Ap[MC / MR][KC][MR]
+          for jr: NR-column slivers                (a KC x NR sliver, in L1 ...)
+            for ir: MR rows                        (... while the MR-row tiles pass)
+              microkernel: C[MR, NR] += Ap[ir] * Bs[jr]   (MR x NR of C in registers)
+
+With threads > 1, a `for jt in par` loop (one OpenMP region per NC block) stands
+outside pc, each thread takes every other sliver of the NC block (jq), and packs each
+of its slivers into Bs[KC][NR] once per pc and ic. The rest of k (K % KC, all of k in
+a small problem) reads A in place, with the MR x NR kernel on rows of A.
 
 The edges are cut off first and kept as loop nests of their own: K % KC in a second pass
 of the same kernel; the last M % MR rows by 4- and 1-row kernels reading A and B in
@@ -59,6 +63,7 @@ from knit.stdlib.gemm.schedule import (
     pack_panels,
     parallelize,
     parallelize_edges,
+    prefetch_next_tile,
     schedule_gemm,
     small_runs_sequential,
 )
@@ -67,6 +72,6 @@ from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_
 __all__ = ["EDGE_ROWS", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "cut_edges", "edge_columns",
            "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
-           "pack_panels", "pad_loop", "parallelize", "parallelize_edges",
+           "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel",
            "small_runs_sequential", "target"]

@@ -158,12 +158,15 @@ def _is_if(s) -> bool:
 
 
 def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blocking,
-                threads: int, names: tuple[str, str]) -> Procedure:
-    """Copy the MC x KC block of A (for each pc, ic) and each NR-column sliver of B (for
-    each pc, ic, sliver) into buffers laid out as the microkernel reads them,
-    Ap[MC / MR][KC][MR] and Bs[KC][NR]: aligned to cache lines, private to each thread,
-    allocated once per thread and NC block. A's copy writes in order, MR rows of A
-    read side by side, and checks a block past the matrix once per MR rows."""
+                threads: int, names: tuple[str | None, str]) -> Procedure:
+    """Copy the MC x KC block of A (for each pc, ic) and B into buffers laid out as the
+    microkernel reads them, aligned to cache lines, private to each thread: A into
+    Ap[MC / MR][KC][MR], allocated once per thread and NC block, written in order (MR
+    rows of A read side by side) and checked against M once per MR rows. With one
+    thread, B's whole KC x NC panel once per pc into Bp[NC / NR][KC][NR] (BLIS's order:
+    jc, pc, ic, jr, ir); with threads, each of the thread's NR-column slivers once per
+    pc, ic into Bs[KC][NR] (a thread's slivers are every other one, not a window).
+    names = (A's buffer or None: A read in place, B's buffer)."""
     from knit.libs.memories import DRAM_ALIGNED64
 
     ap, bs = names
@@ -175,24 +178,59 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
     sliver = f"{threads} * jq + jt" if threads > 1 else "jr"
     col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
     sl = "jq" if threads > 1 else "jr"
-    p = stage_mem(p, _find(p, top, sl), f"{g.a}[{blk.mc} * ic:{blk.mc} * ic + {blk.mc}, "
-                  f"{k0}:{k0} + {kext}]", ap)
-    p = stage_mem(p, _find(p, top, "ir"), f"{g.b}[{k0}:{k0} + {kext}, {col0}:{col0} + {nr}]",
-                  bs)
+    if ap is not None:
+        p = stage_mem(p, _find(p, top, sl), f"{g.a}[{blk.mc} * ic:{blk.mc} * ic + {blk.mc}, "
+                      f"{k0}:{k0} + {kext}]", ap)
+    if threads == 1:  # the whole KC x NC panel of B, once per pc
+        c0 = f"{blk.nc} * jc"
+        p = stage_mem(p, _find(p, top, "ic"), f"{g.b}[{k0}:{k0} + {kext}, {c0}:{c0} + {blk.nc}]",
+                      bs)
+    else:
+        p = stage_mem(p, _find(p, top, "ir"), f"{g.b}[{k0}:{k0} + {kext}, {col0}:{col0} + {nr}]",
+                      bs)
     p = simplify(p)
+    if threads == 1:
+        p = _pack_b_by_slivers(p, top, g, nr, blk, bs)
+    p = set_memory(p, f"{bs} : _", DRAM_ALIGNED64)
+    if ap is not None:
+        p = _pack_a_by_rows(p, top, g, mr, blk, ap)
+        # out of ic and pc: once per thread and jc
+        p = lift_alloc(p, f"{ap} : _", n_lifts=1 + has_pc)
+    if threads == 1:  # out of pc; the rest of k has no pc
+        return simplify(lift_alloc(p, f"{bs} : _") if has_pc else p)
+    # out of the sliver's guard and loop, ic and pc
+    return simplify(lift_alloc(p, f"{bs} : _", n_lifts=3 + has_pc))
+
+
+def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking,
+                    ap: str) -> Procedure:
+    """A's block copy -> Ap[MC / MR][KC][MR], MR rows of A side by side, checked
+    against M once per MR rows."""
+    from knit.libs.memories import DRAM_ALIGNED64
+
     p = divide_dim(p, f"{ap} : _", 0, mr)
     p = rearrange_dim(p, f"{ap} : _", [0, 2, 1])
-    for buf in (ap, bs):
-        p = set_memory(p, f"{buf} : _", DRAM_ALIGNED64)
+    p = set_memory(p, f"{ap} : _", DRAM_ALIGNED64)
     copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
             and str(s).lstrip().startswith("for i0") and f"{ap}[" in str(s)][0]
     p = divide_loop(p, copy, mr, ["i0o", "i0i"], perfect=True)  # i0 i1 -> i0o i1 i0i
     p = reorder_loops(p, _find(p, top, "i0i"))
-    p = _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
-    # out of ic and pc (and the sliver's loop and guard, for Bs): once per thread and jc
-    out = 1 + has_pc
-    p = lift_alloc(p, f"{ap} : _", n_lifts=out)
-    return simplify(lift_alloc(p, f"{bs} : _", n_lifts=out + 2))
+    return _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
+
+
+def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Blocking,
+                       bs: str) -> Procedure:
+    """B's panel copy `for i0 < KC: for i1 < NC` -> Bp[NC / NR][KC][NR], written in
+    order: sliver by sliver, KC rows of NR contiguous columns each, and checked
+    against N once per sliver (whole slivers unchecked, the one partly past N element
+    by element, the ones past N skipped)."""
+    p = divide_dim(p, f"{bs} : _", 1, nr)
+    p = rearrange_dim(p, f"{bs} : _", [1, 0, 2])
+    copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+            and str(s).lstrip().startswith("for i0") and f"{bs}[" in str(s)][0]
+    p = divide_loop(p, copy.body()[0], nr, ["i1o", "i1i"], perfect=True)
+    p = reorder_loops(p, p.forward(copy))  # i0 i1o i1i -> i1o i0 i1i
+    return _guard_per_sliver(p, top, "i1o", f"{blk.nc} * jc + {nr} * i1o", nr, g.n)
 
 
 def _has(p: Procedure, top: int, name: str) -> bool:
@@ -382,11 +420,15 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     prefetch = target(target_name).prefetch
     p = cut_edges(p, g, mr, nr, blk.kc)
-    names = {0: ("Ap", "Bs"), 1: ("Ap_k", "Bs_k")}
+    # the rest of k (all of it when K < KC, as in every small problem) reads A in place:
+    # packing an MR-row sliver of A costs as much as the K % KC multiply-adds it feeds
+    # per NR columns when N is small (64^3: 0.85x OpenBLAS with A packed)
+    names = {0: ("Ap", "Bs"), 1: (None, "Bs_k")}
+    kernels = {0: (ref, fast), 1: microkernel(target_name, g.dtype, False, (mr, nr))}
     for top, has_pc in ((0, True), (1, False)):
         p = block_for_caches(p, top, has_pc, mr, nr, blk, threads)
         p = pack_panels(p, top, g, mr, nr, blk, threads, names[top])
-        p = call_microkernel(p, top, ref, fast)
+        p = call_microkernel(p, top, *kernels[top])
         if prefetch is not None and top == 0:
             p = prefetch_next_tile(p, top, g, mr, nr, blk, threads, prefetch)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
