@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean bench testdeps simde docs
+.PHONY: demo test lint install clean bench testdeps simde docs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 
 test: $(STAMP) testdeps
 	$(PY) -m pytest -q -n 2 tests
+
+# The linter alone (`make test` runs it too, as tests/test_lint.py); rules in pyproject.toml.
+lint: $(STAMP)
+	$(PY) -m ruff check src tests examples benchmarks
 
 # Test tools from apt, installed when apt is available and we may use it: SIMDe
 # (libsimde-dev) executes AVX-512 code on a machine without AVX-512; the AArch64 cross

@@ -14,11 +14,29 @@ import numpy as np
 
 import knit
 from knit import proc
-from knit.platforms.x86 import (AVX2, mm256_broadcast_ss, mm256_fmadd_ps, mm256_loadu_ps,
-                                mm256_storeu_ps)
-from knit.stdlib.scheduling import (bind_expr, divide_dim, divide_loop, expand_dim, fission,
-                                    lift_alloc, remove_loop, rename, reorder_loops, repeat,
-                                    replace_all, set_memory, simplify, stage_mem)
+from knit.platforms.x86 import (
+    AVX2,
+    mm256_broadcast_ss,
+    mm256_fmadd_ps,
+    mm256_loadu_ps,
+    mm256_storeu_ps,
+)
+from knit.stdlib.scheduling import (
+    bind_expr,
+    divide_dim,
+    divide_loop,
+    expand_dim,
+    fission,
+    lift_alloc,
+    remove_loop,
+    rename,
+    reorder_loops,
+    repeat,
+    replace_all,
+    set_memory,
+    simplify,
+    stage_mem,
+)
 
 
 @proc

@@ -12,8 +12,8 @@ there, printing the main loop nest after each step.
 from __future__ import annotations
 
 import os
-import sys
 import time
+from functools import partial
 
 # one BLAS thread for the comparison (read when NumPy loads OpenBLAS)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -161,9 +161,9 @@ def main() -> None:
         assert np.allclose(C, A @ B, rtol=1e-4), "knit disagrees with NumPy"
         reps = max(1, int(5e7 / n ** 3))
         flops = 2.0 * n ** 3
-        g1 = best_gflops(lambda: one(n, n, n, A, B, C), flops, reps)
-        gn = best_gflops(lambda: A @ B, flops, reps)
-        g2 = best_gflops(lambda: two(n, n, n, A, B, C), flops, reps)
+        g1 = best_gflops(partial(one, n, n, n, A, B, C), flops, reps)
+        gn = best_gflops(partial(np.matmul, A, B), flops, reps)
+        g2 = best_gflops(partial(two, n, n, n, A, B, C), flops, reps)
         print(f"{n:>6} {g1:>8.1f} {gn:>9.1f} {g1 / gn:>6.2f} {g2:>8.1f}")
     print("\nThe full comparison (2 threads, f64, peak, plot): benchmarks/sgemm.py")
 

@@ -220,7 +220,8 @@ def test_data_forms(text, expected):
 
 
 def test_typed_float_literals_fold_in_their_precision():
-    c = lambda v: N.Const(v, T.F32)
+    def c(v):
+        return N.Const(v, T.F32)
     out = simplify_expr(N.BinOp("+", c(0.1), c(0.2), T.F32))
     want = float(np.float32(0.1) + np.float32(0.2))
     assert isinstance(out, N.Const) and out.val == want and out.type == T.F32
@@ -228,11 +229,13 @@ def test_typed_float_literals_fold_in_their_precision():
     assert isinstance(big, N.BinOp)  # overflow: left alone
     tiny = simplify_expr(N.BinOp("/", c(1.0), N.Const(1e-30, T.F16), T.F16))
     assert isinstance(tiny, N.BinOp)  # types differ: not folded
-    h = lambda v: N.Const(v, T.F16)
+    def h(v):
+        return N.Const(v, T.F16)
     assert isinstance(simplify_expr(N.BinOp("/", h(1.0), h(1e-30), T.F16)), N.BinOp)  # 1 / 0
     assert simplify_expr(N.BinOp("*", h(0.1), h(3.0), T.F16)).val == \
         float(np.float16(0.1) * np.float16(3.0))
-    i8 = lambda v: N.Const(v, T.I8)
+    def i8(v):
+        return N.Const(v, T.I8)
     assert simplify_expr(N.BinOp("+", i8(100.0), i8(20.0), T.I8)).val == 120
     assert isinstance(simplify_expr(N.BinOp("+", i8(100.0), i8(100.0), T.I8)), N.BinOp)
 

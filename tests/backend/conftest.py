@@ -1,52 +1,16 @@
-"""Shared fixtures for the C backend tests: an isolated JIT cache, C compiler checks."""
+"""The C backend tests: this directory on sys.path (programs.py, vec4.py, backend_cc.py),
+and a fresh JIT cache per test module (the root conftest's `fresh_knit_cache`)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # so tests can import programs.py
-
-STRICT = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c"]
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="module", autouse=True)
-def knit_cache(tmp_path_factory):
-    """Compiled libraries go to a fresh directory (one per test module), not the user's
-    ~/.cache/knit."""
-    d = tmp_path_factory.mktemp("knit-cache")
-    old = os.environ.get("KNIT_CACHE_DIR")
-    os.environ["KNIT_CACHE_DIR"] = str(d)
-    yield d
-    if old is None:
-        os.environ.pop("KNIT_CACHE_DIR", None)
-    else:
-        os.environ["KNIT_CACHE_DIR"] = old
-
-
-def strict_compile(cc: str, c_text: str, h_text: str, h_name: str, tmp: Path,
-                   extra=()) -> subprocess.CompletedProcess:
-    """Compile generated C to an object file, every warning an error."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / h_name).write_text(h_text)
-    (tmp / "out.c").write_text(c_text)
-    return subprocess.run([cc, *STRICT, *extra, str(tmp / "out.c"), "-o", str(tmp / "out.o")],
-                          capture_output=True, text=True)
-
-
-def clang_supports_float16(tmp: Path) -> bool:
-    """Clang before 15 has no _Float16 on x86."""
-    probe = tmp / "probe.c"
-    probe.write_text("_Float16 h(_Float16 x) { return x; }\n")
-    r = subprocess.run(["clang", "-c", str(probe), "-o", str(tmp / "probe.o")],
-                       capture_output=True)
-    return r.returncode == 0
-
-
-def have(cc: str) -> bool:
-    return shutil.which(cc) is not None
+def knit_cache(fresh_knit_cache):
+    return fresh_knit_cache

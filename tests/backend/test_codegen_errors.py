@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import strict_compile
+from backend_cc import strict_compile
 
 from knit import config, proc
 from knit.backend.c import compile_procs_to_strings

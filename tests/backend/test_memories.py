@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import strict_compile
+from backend_cc import strict_compile
 from vec4 import NOALLOC, VEC4, vadd, vload, vstore
 
 from knit import DRAM, instr, proc

@@ -4,6 +4,7 @@ clear error at C generation, not C that fails to compile."""
 from __future__ import annotations
 
 import pytest
+from refusals import marked_line
 
 from knit import proc
 from knit.errors import KnitTypeError
@@ -18,7 +19,7 @@ def load_into(r: f32[8] @ AVX2, x: f32[8] @ DRAM):
 @proc
 def caller(x: f32[8] @ DRAM):
     a: f32[8] @ AVX2
-    load_into(a, x)  # BAD
+    load_into(a, x)  # <- the call
 
 
 def test_register_buffer_passed_to_a_compiled_proc_is_refused():
@@ -26,5 +27,5 @@ def test_register_buffer_passed_to_a_compiled_proc_is_refused():
         caller.c_code_str()
     msg = str(e.value)
     assert "cannot pass 'a' (AVX2) to the procedure load_into" in msg
-    line = next(i for i, t in enumerate(open(__file__), 1) if "# BAD" in t)
+    line = marked_line(__file__, "the call")
     assert f"test_register_args.py:{line}:" in msg

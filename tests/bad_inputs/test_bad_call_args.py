@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bad_input_checks import expect, marker_line
+from refusals import expect_error, marked_line
 
 from knit import proc
 from knit.errors import ArgumentError, ArgumentTypeError
@@ -21,22 +21,22 @@ def axpy(N: size, a: f32, x: f32[N], y: f32[N]):
 def define_asserting():
     @proc
     def pairs(N: size, A: f32[N, 4]):
-        assert N % 2 == 0  # BAD: assert N
+        assert N % 2 == 0  # <- assert N
         for i in seq(0, N):
             for j in seq(0, 4):
                 A[i, j] = A[i, j] * 2.0
 
     @proc
     def unit_stride(N: size, x: [f32][N], y: f32[N]):
-        assert stride(x, 0) == 1  # BAD: assert stride
+        assert stride(x, 0) == 1  # <- assert stride
         for i in seq(0, N):
             y[i] = x[i]
     return pairs, unit_stride
 
 
 pairs, unit_stride = define_asserting()
-ASSERT_N = marker_line(define_asserting, "# BAD: assert N")
-ASSERT_STRIDE = marker_line(define_asserting, "# BAD: assert stride")
+ASSERT_N = marked_line(define_asserting, "assert N")
+ASSERT_STRIDE = marked_line(define_asserting, "assert stride")
 
 
 @proc
@@ -154,22 +154,22 @@ def test_bad_call(case, mode):
     arrays = [v for v in [*args, *kwargs.values()] if isinstance(v, np.ndarray)]
     before = [a.copy() for a in arrays]
     run = runner(p, mode)
-    expect(lambda: run(*args, **kwargs), cls, phrase, line=line,
-           file=__file__ if line else None)
+    expect_error(lambda: run(*args, **kwargs), cls, phrase, line=line,
+                 file=__file__ if line else None)
     for a, b in zip(arrays, before):  # refused before running: nothing was written
         np.testing.assert_array_equal(a, b)
 
 
 def test_missing_last_array_positionally(mode):
     run = runner(axpy, mode)
-    expect(lambda: run(8, 2.0, f32(8)), ArgumentTypeError, "missing argument 'y'")
+    expect_error(lambda: run(8, 2.0, f32(8)), ArgumentTypeError, "missing argument 'y'")
 
 
 def test_scalar_out_of_range_for_f32(mode):
     run = runner(axpy, mode)
     y = f32(8)
     with np.errstate(over="ignore"):
-        expect(lambda: run(8, 1e40, f32(8), y), ArgumentError, "out of range")
+        expect_error(lambda: run(8, 1e40, f32(8), y), ArgumentError, "out of range")
 
 
 def test_good_call_still_runs(mode):

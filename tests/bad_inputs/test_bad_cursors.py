@@ -7,7 +7,7 @@ AttributeError from deep inside knit is a bug."""
 
 from __future__ import annotations
 
-from bad_input_checks import deliberate_type_error, expect, marker_line
+from refusals import deliberate_type_error, expect_error, marked_line
 
 from knit import proc
 from knit.cursors.cursor import InvalidCursorError
@@ -37,28 +37,28 @@ def define_host():
     @proc
     def host(N: size, A: f32[N], B: f32[4]):
         scale(N, A)
-        for j in seq(0, 4):  # BAD: loop j
+        for j in seq(0, 4):  # <- loop j
             B[j] = 1.0
         B[0] = 2.0
     return host
 
 
 host = define_host()
-LOOP_J = marker_line(define_host, "# BAD: loop j")
+LOOP_J = marked_line(define_host, "loop j")
 
 
 # ---------------------------------------------------------------- foreign cursors
 
 
 def test_cursor_of_an_unrelated_procedure():
-    expect(lambda: divide_loop(host, scale.find_loop("i"), 2, ["io", "ii"]), SchedulingError,
-           "the cursor belongs to a different procedure ('scale'), not to 'host'")
+    expect_error(lambda: divide_loop(host, scale.find_loop("i"), 2, ["io", "ii"]), SchedulingError,
+                 "the cursor belongs to a different procedure ('scale'), not to 'host'")
 
 
 def test_cursor_of_a_later_version_used_on_an_earlier_one():
     later = divide_loop(host, "j", 2, ["jo", "ji"])
-    expect(lambda: unroll_loop(host, later.find_loop("ji")), SchedulingError,
-           "the cursor belongs to a different procedure")
+    expect_error(lambda: unroll_loop(host, later.find_loop("ji")), SchedulingError,
+                 "the cursor belongs to a different procedure")
 
 
 def test_cursor_of_a_different_procedure_with_the_same_name():
@@ -68,8 +68,8 @@ def test_cursor_of_a_different_procedure_with_the_same_name():
             for j in seq(0, 4):
                 B[j] = 0.0
         return host
-    expect(lambda: unroll_loop(host, other().find_loop("j")), SchedulingError,
-           "the cursor belongs to a different procedure")
+    expect_error(lambda: unroll_loop(host, other().find_loop("j")), SchedulingError,
+                 "the cursor belongs to a different procedure")
 
 
 # ---------------------------------------------------------------- stale cursors
@@ -78,29 +78,29 @@ def test_cursor_of_a_different_procedure_with_the_same_name():
 def test_cursor_of_a_statement_removed_by_unrolling():
     loop = host.find_loop("j")
     unrolled = unroll_loop(host, loop)
-    expect(lambda: divide_loop(unrolled, loop, 2, ["a", "b"]), InvalidCursorError,
-           "the statement the cursor pointed at was removed by a rewrite")
+    expect_error(lambda: divide_loop(unrolled, loop, 2, ["a", "b"]), InvalidCursorError,
+                 "the statement the cursor pointed at was removed by a rewrite")
 
 
 def test_cursor_of_a_call_removed_by_inlining():
     call = host.find("scale(_)")
     inlined = inline(host, call)
-    expect(lambda: inline(inlined, call), InvalidCursorError,
-           "was removed by a rewrite:\nscale(N, A)")
+    expect_error(lambda: inline(inlined, call), InvalidCursorError,
+                 "was removed by a rewrite:\nscale(N, A)")
 
 
 def test_gap_anchored_to_a_removed_statement():
     gap = host.find_loop("j").before()
     unrolled = unroll_loop(host, "j")
-    expect(lambda: insert_pass(unrolled, gap), InvalidCursorError,
-           "was removed by a rewrite")
+    expect_error(lambda: insert_pass(unrolled, gap), InvalidCursorError,
+                 "was removed by a rewrite")
 
 
 def test_block_whose_statement_was_removed():
     block = host.find_loop("j").as_block()
     unrolled = unroll_loop(host, "j")
-    expect(lambda: add_loop(unrolled, block, "k", 2), InvalidCursorError,
-           "was removed by a rewrite")
+    expect_error(lambda: add_loop(unrolled, block, "k", 2), InvalidCursorError,
+                 "was removed by a rewrite")
 
 
 # ---------------------------------------------------------------- invalid cursors
@@ -109,13 +109,13 @@ def test_block_whose_statement_was_removed():
 def test_navigating_from_an_invalid_cursor():
     past_end = host.find("B[0] = _").next()
     assert not past_end
-    expect(lambda: past_end.body(), InvalidCursorError,
-           "cannot call body() on an invalid cursor: navigated past the end of a block")
+    expect_error(lambda: past_end.body(), InvalidCursorError,
+                 "cannot call body() on an invalid cursor: navigated past the end of a block")
 
 
 def test_parent_of_the_proc_body():
-    expect(lambda: host.body().parent().name(), InvalidCursorError,
-           "the proc body has no parent statement")
+    expect_error(lambda: host.body().parent().name(), InvalidCursorError,
+                 "the proc body has no parent statement")
 
 
 def test_else_branch_that_does_not_exist():
@@ -127,26 +127,26 @@ def test_else_branch_that_does_not_exist():
                     A[i] = 0.0
         return f
     f = define()
-    expect(lambda: f.find("if _: _").orelse().before(), InvalidCursorError,
-           "this if has no else branch")
+    expect_error(lambda: f.find("if _: _").orelse().before(), InvalidCursorError,
+                 "this if has no else branch")
 
 
 def test_invalid_cursor_given_to_a_primitive():
-    expect(lambda: fission(host, host.find_loop("j").prev(2)), SchedulingError,
-           "fission: expected a gap (stmt.before() or stmt.after()), got an invalid cursor")
+    expect_error(lambda: fission(host, host.find_loop("j").prev(2)), SchedulingError,
+                 "fission: expected a gap (stmt.before() or stmt.after()), got an invalid cursor")
 
 
 # ---------------------------------------------------------------- cursors of the wrong kind
 
 
 def test_gap_where_a_loop_is_expected():
-    expect(lambda: divide_loop(host, host.find_loop("j").after(), 2, ["a", "b"]),
-           SchedulingError, "divide_loop: expected a loop, got a gap")
+    expect_error(lambda: divide_loop(host, host.find_loop("j").after(), 2, ["a", "b"]),
+                 SchedulingError, "divide_loop: expected a loop, got a gap")
 
 
 def test_argument_where_a_loop_is_expected():
-    expect(lambda: divide_loop(host, host.args()[0], 2, ["a", "b"]), SchedulingError,
-           "divide_loop: expected a loop, got an argument")
+    expect_error(lambda: divide_loop(host, host.args()[0], 2, ["a", "b"]), SchedulingError,
+                 "divide_loop: expected a loop, got an argument")
 
 
 def test_statement_where_a_loop_is_expected():
@@ -154,12 +154,12 @@ def test_statement_where_a_loop_is_expected():
         @proc
         def f(N: size, A: f32[N]):
             for i in seq(0, N):
-                A[i] = 0.0  # BAD
+                A[i] = 0.0  # <-
         return f
     f = define()
-    expect(lambda: divide_loop(f, f.find("A[i] = _"), 2, ["a", "b"]), SchedulingError,
-           "divide_loop: expected a loop, got 'A[i] = 0.0'", line=marker_line(define),
-           file=__file__)
+    expect_error(lambda: divide_loop(f, f.find("A[i] = _"), 2, ["a", "b"]), SchedulingError,
+                 "divide_loop: expected a loop, got 'A[i] = 0.0'", line=marked_line(define),
+                 file=__file__)
 
 
 # ---------------------------------------------------------------- wrong Python types
@@ -213,8 +213,8 @@ def test_sched_seq_with_a_non_callable():
 
 
 def test_find_loop_of_none():
-    expect(lambda: host.find_loop(None), TypeError, "expected a pattern string", exact=False)
+    expect_error(lambda: host.find_loop(None), TypeError, "expected a pattern string", exact=False)
 
 
 def test_forward_a_string():
-    expect(lambda: host.forward("j"), TypeError, "cursor", exact=False)
+    expect_error(lambda: host.forward("j"), TypeError, "cursor", exact=False)

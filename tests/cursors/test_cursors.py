@@ -500,44 +500,44 @@ GUARDED = specialize(playground, "z[0] = _", "N > 0")
 
 def _calls():
     """(name, call with patterns, call with cursors of `playground`)."""
-    P = playground
+    pg = playground
     return [
-        ("divide_loop", lambda: divide_loop(P, "i", 4, ["io", "ii"]),
-         lambda: divide_loop(P, P.find_loop("i"), 4, ["io", "ii"])),
-        ("divide_with_recompute", lambda: divide_with_recompute(P, "j", 2, 3, ["jo", "ji"]),
-         lambda: divide_with_recompute(P, P.find_loop("j"), 2, 3, ["jo", "ji"])),
-        ("mult_loops", lambda: mult_loops(P, "k m", "km"),
-         lambda: mult_loops(P, P.find_loop("k"), "km")),
-        ("cut_loop", lambda: cut_loop(P, "j", 3), lambda: cut_loop(P, P.find_loop("j"), 3)),
-        ("shift_loop", lambda: shift_loop(P, "j", 1),
-         lambda: shift_loop(P, P.find_loop("j"), 1)),
-        ("reorder_loops", lambda: reorder_loops(P, "k m"),
-         lambda: reorder_loops(P, P.find_loop("k"))),
-        ("unroll_loop", lambda: unroll_loop(P, "m"),
-         lambda: unroll_loop(P, P.find_loop("m"))),
-        ("parallelize_loop", lambda: parallelize_loop(P, "j"),
-         lambda: parallelize_loop(P, P.find_loop("j"))),
-        ("add_loop", lambda: add_loop(P, "z[0] = _", "r", 2),
-         lambda: add_loop(P, P.find("z[0] = _"), "r", 2)),
+        ("divide_loop", lambda: divide_loop(pg, "i", 4, ["io", "ii"]),
+         lambda: divide_loop(pg, pg.find_loop("i"), 4, ["io", "ii"])),
+        ("divide_with_recompute", lambda: divide_with_recompute(pg, "j", 2, 3, ["jo", "ji"]),
+         lambda: divide_with_recompute(pg, pg.find_loop("j"), 2, 3, ["jo", "ji"])),
+        ("mult_loops", lambda: mult_loops(pg, "k m", "km"),
+         lambda: mult_loops(pg, pg.find_loop("k"), "km")),
+        ("cut_loop", lambda: cut_loop(pg, "j", 3), lambda: cut_loop(pg, pg.find_loop("j"), 3)),
+        ("shift_loop", lambda: shift_loop(pg, "j", 1),
+         lambda: shift_loop(pg, pg.find_loop("j"), 1)),
+        ("reorder_loops", lambda: reorder_loops(pg, "k m"),
+         lambda: reorder_loops(pg, pg.find_loop("k"))),
+        ("unroll_loop", lambda: unroll_loop(pg, "m"),
+         lambda: unroll_loop(pg, pg.find_loop("m"))),
+        ("parallelize_loop", lambda: parallelize_loop(pg, "j"),
+         lambda: parallelize_loop(pg, pg.find_loop("j"))),
+        ("add_loop", lambda: add_loop(pg, "z[0] = _", "r", 2),
+         lambda: add_loop(pg, pg.find("z[0] = _"), "r", 2)),
         ("remove_loop", lambda: remove_loop(WITH_R, "r"),
          lambda: remove_loop(WITH_R, WITH_R.find_loop("r"))),
         ("join_loops", lambda: join_loops(CUT, "j", "j #1"),
          lambda: join_loops(CUT, CUT.find_loop("j"), CUT.find_loop("j #1"))),
         ("eliminate_dead_code", lambda: eliminate_dead_code(GUARDED, "if _: _"),
          lambda: eliminate_dead_code(GUARDED, GUARDED.find("if _: _"))),
-        ("fission", None, lambda: fission(P, P.find("x[_] = _").after())),
-        ("autofission", None, lambda: autofission(P, P.find("x[_] = _").after())),
-        ("lift_scope", lambda: lift_scope(P, "for m in _: _"),
-         lambda: lift_scope(P, P.find_loop("m"))),
-        ("fuse", lambda: fuse(P, "for i in _: _ #0", "for i in _: _ #1"),
-         lambda: fuse(P, P.find_loop("i"), P.find_loop("i #1"))),
-        ("specialize", lambda: specialize(P, "for j in _: _", "N > 2"),
-         lambda: specialize(P, P.find_loop("j"), "N > 2")),
-        ("add_unsafe_guard", lambda: add_unsafe_guard(P, "z[0] = _", "N > 2"),
-         lambda: add_unsafe_guard(P, P.find("z[0] = _"), "N > 2")),
-        ("reorder_stmts", lambda: reorder_stmts(P, "x[_] = _ ; y[_] = _"),
-         lambda: reorder_stmts(P, P.find("x[_] = _").expand(0, 1))),
-        ("insert_pass", None, lambda: insert_pass(P, P.find("z[0] = _").before())),
+        ("fission", None, lambda: fission(pg, pg.find("x[_] = _").after())),
+        ("autofission", None, lambda: autofission(pg, pg.find("x[_] = _").after())),
+        ("lift_scope", lambda: lift_scope(pg, "for m in _: _"),
+         lambda: lift_scope(pg, pg.find_loop("m"))),
+        ("fuse", lambda: fuse(pg, "for i in _: _ #0", "for i in _: _ #1"),
+         lambda: fuse(pg, pg.find_loop("i"), pg.find_loop("i #1"))),
+        ("specialize", lambda: specialize(pg, "for j in _: _", "N > 2"),
+         lambda: specialize(pg, pg.find_loop("j"), "N > 2")),
+        ("add_unsafe_guard", lambda: add_unsafe_guard(pg, "z[0] = _", "N > 2"),
+         lambda: add_unsafe_guard(pg, pg.find("z[0] = _"), "N > 2")),
+        ("reorder_stmts", lambda: reorder_stmts(pg, "x[_] = _ ; y[_] = _"),
+         lambda: reorder_stmts(pg, pg.find("x[_] = _").expand(0, 1))),
+        ("insert_pass", None, lambda: insert_pass(pg, pg.find("z[0] = _").before())),
     ]
 
 
@@ -587,10 +587,10 @@ def test_every_primitive_forwards_a_cursor_of_an_older_version(name, base, make)
 
 
 def test_loop_primitives_accept_cursors_of_an_older_version():
-    P = playground
-    j, km, i1, i2 = P.find_loop("j"), P.find_loop("k"), P.find_loop("i"), P.find_loop("i #1")
-    z0 = P.find("z[0] = _")
-    p = insert_pass(P, z0.before())  # every cursor above is now one version old
+    pg = playground
+    j, km, i1, i2 = pg.find_loop("j"), pg.find_loop("k"), pg.find_loop("i"), pg.find_loop("i #1")
+    z0 = pg.find("z[0] = _")
+    p = insert_pass(pg, z0.before())  # every cursor above is now one version old
     p = cut_loop(p, j, 4)
     p = shift_loop(p, j, 2)
     p = reorder_loops(p, km)

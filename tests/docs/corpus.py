@@ -1,7 +1,8 @@
 """The bad-input corpus, run in-process for checks that look at every error it raises:
 each case of tests/bad_inputs (a parametrized case with each of its parameters, a
-fixture with each of its params) and of tests/errors/test_bad_programs.py, with the
-module's `expect` wrapped to collect the error the case caught. Cases marked skip or
+fixture with each of its params) and of tests/errors/test_bad_programs.py, with
+`expect_error` (tests/helpers/refusals.py, as each module and refusals.py itself call it)
+wrapped to collect the error the case caught. Cases marked skip or
 xfail are left to pytest."""
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _modules():
     programs = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = programs  # inspect finds the source of its classes
     spec.loader.exec_module(programs)
-    return importlib.import_module("bad_input_checks"), [*mods, programs]
+    return importlib.import_module("refusals"), [*mods, programs]
 
 
 def _calls(mod, fn):
@@ -73,16 +74,16 @@ def corpus_errors() -> tuple[tuple[str, BaseException, bool], ...]:
     current = [""]
 
     def wrap(original):
-        def expect(*args, **kwargs):
+        def expect_error(*args, **kwargs):
             err = original(*args, **kwargs)
             seen.append((current[0], err, raised_in_primitive(err)))
             return err
-        return expect
+        return expect_error
 
-    saved = [(m, m.expect) for m in (checks, *mods) if hasattr(m, "expect")]
+    saved = [(m, m.expect_error) for m in (checks, *mods) if hasattr(m, "expect_error")]
     try:
         for m, original in saved:
-            m.expect = wrap(original)
+            m.expect_error = wrap(original)
         for mod in mods:
             for name, fn in list(vars(mod).items()):
                 if not name.startswith("test_") or not inspect.isfunction(fn):
@@ -92,5 +93,5 @@ def corpus_errors() -> tuple[tuple[str, BaseException, bool], ...]:
                     fn(**kwargs)
     finally:
         for m, original in saved:
-            m.expect = original
+            m.expect_error = original
     return tuple(seen)

@@ -4,8 +4,8 @@ that show an error. Each file's blocks run in order in one namespace, in a scrat
 directory, from a file whose line numbers are the Markdown's (errors point there)."""
 
 from __future__ import annotations
-
 import __future__
+
 import builtins
 import os
 import sys

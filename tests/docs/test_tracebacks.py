@@ -2,8 +2,9 @@
 inside the knit package (issue 13), unless KNIT_TRACEBACK=full.
 
 The corpus is tests/bad_inputs and tests/errors/test_bad_programs.py: every case there
-goes through an `expect`, which returns the error it caught; tests/docs/corpus.py runs
-those cases again with `expect` wrapped so that each error's formatted traceback is
+goes through `expect_error` (tests/helpers/refusals.py), which returns the error it
+caught; tests/docs/corpus.py runs those cases again with `expect_error` wrapped so that
+each error's formatted traceback is
 checked too."""
 
 from __future__ import annotations

@@ -136,8 +136,7 @@ def test_exotype_compares_with_cursor_types():
 
 
 def test_cursor_prototypes_classify_like_exo():
-    from knit.API_cursors import (ExprCursorPrototype, ExprListCursor, GapCursor,
-                                  StmtCursorPrototype)
+    from knit.API_cursors import ExprCursorPrototype, ExprListCursor, GapCursor, StmtCursorPrototype
 
     @proc
     def foo(x: R[8]):

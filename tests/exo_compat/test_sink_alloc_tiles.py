@@ -5,11 +5,11 @@ iteration may have a fresh buffer. A read of an earlier iteration's value stays 
 from __future__ import annotations
 
 import pytest
+from scheduling_checks import assert_body, equiv
 
 from knit import proc
 from knit.errors import SchedulingError
 from knit.stdlib.scheduling import sink_alloc
-from scheduling_checks import assert_body, equiv
 
 
 @proc

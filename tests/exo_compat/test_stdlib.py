@@ -9,21 +9,21 @@ from scheduling_checks import assert_body, equiv, refused
 from knit import proc
 from knit.stdlib.scheduling import divide_loop, lift_if
 from knit.stdlib.stdlib import (
+    binary_specialize,
     cleanup,
+    cut_loop_and_unroll,
     dce,
     fma_rule,
     get_enclosing_loop,
     hoist_from_loop,
     hoist_stmt,
-    binary_specialize,
-    cut_loop_and_unroll,
     interleave_loop,
     interleave_outer_loop_with_inner_loop,
     jam_stmt,
-    tile_loops_bottom_up,
     nlr_stmts,
     round_loop,
     tile_loops,
+    tile_loops_bottom_up,
     unroll_loops,
 )
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .forms import Buf, Env, Lin, Var, fits, holds, lin, subst
+from .forms import Buf, Env, Lin, Var, fits, holds, lin
 from .gen_configs import ConfigGen, Scenarios
 from .gen_data import EXTERNS, FLOATS, DataGen
 

@@ -15,11 +15,10 @@ import pytest
 
 import knit
 import knit.stdlib.scheduling as S
-from knit.equiv import EquivalenceError
 from knit.errors import SchedulingError
 
 from .backends import backend_diff, compilers, run, same_bits
-from .test_regressions import open_bug, parse
+from .test_regressions import parse
 
 
 def agree(p, ccs=None, **args) -> None:

@@ -146,6 +146,7 @@ def test_backend_diff_catches_wrong_compiled_code_with_every_compiler():
 
 def test_inputs_hold_the_awkward_values():
     import numpy as np
+
     from knit import DRAM
     from knit.procedure import parse_proc_string
 

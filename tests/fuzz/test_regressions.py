@@ -16,10 +16,7 @@ import pytest
 
 import knit
 import knit.stdlib.scheduling as S
-from knit.errors import (
-    BoundsError,
-    SchedulingError,
-)
+from knit.errors import SchedulingError
 from knit.procedure import parse_proc_string
 
 from . import gen

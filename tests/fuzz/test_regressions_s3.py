@@ -92,4 +92,4 @@ def test_specialize_over_a_config_write_after_a_sized_buffer():
     B[0, 1] = t1[FuzzCfg.k + 2, 1]
 """)
     for cond in ("N <= 1", "N <= 4"):
-        sound(p, lambda p: S.specialize(p, p.body()[4:6], cond), {"N": [3, 4, 5]})
+        sound(p, lambda p, cond=cond: S.specialize(p, p.body()[4:6], cond), {"N": [3, 4, 5]})

@@ -1,17 +1,16 @@
 """Shared checks for the scheduling tests: the three kinds of evidence every primitive
 needs (docs/design quality.md) — the rewritten code, equivalence on random inputs, and
-refusal with a message that names the problem."""
+refusal with a message that names the problem (`refused`, from refusals.py)."""
 
 from __future__ import annotations
 
-import re
 import textwrap
 
 import pytest
+from refusals import refused  # noqa: F401 -- the scheduling tests' third check
 
 import knit
 from knit.equiv import EquivalenceError
-from knit.errors import SchedulingError
 
 
 def body(p) -> str:
@@ -56,25 +55,3 @@ def differs(original, rewritten, *, trials: int = 4, sizes=None, max_size: int =
     """The rewrite really changes the results (so the refusal it needs is not vacuous)."""
     with pytest.raises(EquivalenceError):
         knit.check_equiv(original, rewritten, trials=trials, sizes=sizes, max_size=max_size)
-
-
-def refused(fn, *phrases: str, prim: str | None = None) -> str:
-    """fn() raises SchedulingError whose message contains every phrase (and, given `prim`,
-    starts with `file:line:col: prim:`). Returns the message."""
-    with pytest.raises(SchedulingError) as info:
-        fn()
-    msg = str(info.value)
-    for ph in phrases:
-        assert ph in msg, f"{ph!r} not in message:\n{msg}"
-    if prim is not None:
-        assert re.match(rf"^\S+\.py:\d+:\d+: {prim}: ", msg), msg
-    return msg
-
-
-def line_of(path: str, marker: str) -> int:
-    """The 1-based line number of the only line of file `path` containing `marker`
-    (lines that call line_of do not count)."""
-    with open(path) as f:
-        hits = [i + 1 for i, ln in enumerate(f) if marker in ln and "line_of(" not in ln]
-    assert len(hits) == 1, f"marker {marker!r} found on lines {hits}"
-    return hits[0]

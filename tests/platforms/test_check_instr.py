@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_x86_compiled import NATIVE_AVX2, NATIVE_AVX512  # what this CPU runs natively
 
 from knit import DRAM, Procedure, check_instr, instr, proc
 from knit.instrcheck import InstrCheckError, inexact
-from knit.libs.memories import DRAM_STACK
 from knit.instrcheck import harness as H
+from knit.libs.memories import DRAM_STACK
 from knit.platforms import neon, x86
-
-from test_x86_compiled import NATIVE_AVX2, NATIVE_AVX512  # what this CPU runs natively
 
 # ================================================================ every platform instr
 

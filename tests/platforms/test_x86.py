@@ -4,7 +4,6 @@ Compiled C is tested in test_x86_compiled.py."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from x86_cases import CASES, FAMILIES, instruction_names, run_case
@@ -22,7 +21,6 @@ from knit.platforms.x86 import (
     mm256_storeu_ps,
     prefetch,
 )
-
 
 # ---------------------------------------------------------------- every instruction's meaning
 

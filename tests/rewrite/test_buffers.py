@@ -10,7 +10,8 @@ by hand and shown to compute something else."""
 from __future__ import annotations
 
 import pytest
-from scheduling_checks import assert_body, body, differs, equiv, line_of, refused
+from refusals import marked_line
+from scheduling_checks import assert_body, body, differs, equiv, refused
 
 from knit import config, instr, proc
 from knit.errors import ParseFragmentError, SchedulingError
@@ -114,7 +115,7 @@ def test_expand_dim_refuses_a_size_that_may_not_be_positive():
 
 def test_expand_dim_refusal_points_at_the_allocation():
     msg = refused(lambda: expand_dim(double_each, "a : _", "N", "i + 1"))
-    assert msg.startswith(f"{__file__}:{line_of(__file__, '<- alloc a')}:9: expand_dim: ")
+    assert msg.startswith(f"{__file__}:{marked_line(__file__, 'alloc a')}:9: expand_dim: ")
     assert "    a: f32 @ DRAM" in msg.splitlines()
 
 
@@ -765,7 +766,7 @@ def test_sink_alloc_refuses_a_value_carried_between_iterations():
     msg = refused(lambda: sink_alloc(carried, "acc : _"),
                   "a value written to 'acc' in one iteration may be read in a later one",
                   prim="sink_alloc")
-    assert f":{line_of(__file__, '<- accumulator alloc')}:5:" in msg.splitlines()[0]
+    assert f":{marked_line(__file__, 'accumulator alloc')}:5:" in msg.splitlines()[0]
 
 
 def test_sink_alloc_refuses_reads_of_other_iterations_values():

@@ -8,7 +8,8 @@ would-be result is written out by hand and shown to compute something else."""
 
 from __future__ import annotations
 
-from scheduling_checks import assert_body, differs, equiv, line_of, refused
+from refusals import marked_line
+from scheduling_checks import assert_body, differs, equiv, refused
 
 from knit import config, proc
 from knit.stdlib.scheduling import bind_config, delete_config, write_config
@@ -104,9 +105,9 @@ def test_bind_config_refuses_changing_a_field_read_later():
     msg = refused(lambda: bind_config(reads_field, "s", Load, "scale"),
                   "binding this write would change the value of Load.scale that a later "
                   "statement reads",
-                  f"it is read by line {line_of(__file__, '<- the later read')}: "
+                  f"it is read by line {marked_line(__file__, 'the later read')}: "
                   "x[i] = x[i] + Load.scale", prim="bind_config")
-    assert f":{line_of(__file__, '<- reads_field')}:" in msg.splitlines()[0]
+    assert f":{marked_line(__file__, 'reads_field')}:" in msg.splitlines()[0]
 
     @proc
     def bound(n: size, x: f32[n], s: f32):  # what binding would give
@@ -247,9 +248,9 @@ def carried(n: size, x: f32[n], s: f32):
 def test_delete_config_refuses_a_read_in_the_next_iteration():
     msg = refused(lambda: delete_config(carried, "Load.scale = s"),
                   "deleting this write would change the value of Load.scale",
-                  f"read by line {line_of(__file__, '<- read next iteration')}",
+                  f"read by line {marked_line(__file__, 'read next iteration')}",
                   prim="delete_config")
-    assert f":{line_of(__file__, '<- carried')}:" in msg.splitlines()[0]
+    assert f":{marked_line(__file__, 'carried')}:" in msg.splitlines()[0]
 
     @proc
     def deleted(n: size, x: f32[n], s: f32):  # what deleting would give

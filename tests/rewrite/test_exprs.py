@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from scheduling_checks import assert_body, differs, equiv, line_of, refused
+from refusals import marked_line
+from scheduling_checks import assert_body, differs, equiv, refused
 
 from knit import config, proc
 from knit.stdlib.scheduling import (
@@ -67,7 +68,7 @@ def test_commute_refuses_other_operators():
     msg = refused(lambda: commute_expr(diff, "x[0] - y[_]"),
                   "only '+' and '*' can be reordered", "'x[0] - y[2]' is a '-'",
                   prim="commute_expr")
-    assert f":{line_of(__file__, '<- diff')}:" in msg.splitlines()[0]
+    assert f":{marked_line(__file__, 'diff')}:" in msg.splitlines()[0]
     refused(lambda: commute_expr(diff, "x[0]"), "is not a binary operation")
     refused(lambda: commute_expr(diff, []), "expected at least one expression")
 
@@ -195,7 +196,7 @@ def test_rewrite_expr_refuses_an_unproven_equality():
     msg = refused(lambda: rewrite_expr(plain, "n", "n + n % 4"),
                   "cannot prove that 'n' and 'n + n % 4' are equal here", "they differ when n =",
                   prim="rewrite_expr")
-    assert f":{line_of(__file__, '<- plain loop')}:" in msg.splitlines()[0]
+    assert f":{marked_line(__file__, 'plain loop')}:" in msg.splitlines()[0]
     refused(lambda: rewrite_expr(plain, "i", "i + 1"), "'i' and 'i + 1'")
 
 
@@ -365,7 +366,7 @@ def test_merge_writes_refuses_a_second_value_reading_the_location():
     msg = refused(lambda: merge_writes(reads_first, "x[2*i-1] = _; x[2*i-1] += x[i]"),
                   "the second statement's right-hand side reads x[i], which the first "
                   "statement writes", prim="merge_writes")
-    assert f":{line_of(__file__, '<- reads_first')}:" in msg.splitlines()[0]
+    assert f":{marked_line(__file__, 'reads_first')}:" in msg.splitlines()[0]
 
     @proc
     def merged(x: f32[5], y: f32[3]):  # what merging would give
@@ -616,9 +617,9 @@ def carried(n: size, a: f32[n], b: f32[n]):
 def test_inline_assign_refuses_a_value_read_in_the_next_iteration():
     msg = refused(lambda: inline_assign(carried, "tmp = a[i]"),
                   "the value written is also seen where it would not be replaced",
-                  f"at line {line_of(__file__, '<- reads last')} reads tmp",
+                  f"at line {marked_line(__file__, 'reads last')} reads tmp",
                   prim="inline_assign")
-    assert f":{line_of(__file__, '<- carried')}:" in msg.splitlines()[0]
+    assert f":{marked_line(__file__, 'carried')}:" in msg.splitlines()[0]
 
     @proc
     def inlined(n: size, a: f32[n], b: f32[n]):  # what inlining would give

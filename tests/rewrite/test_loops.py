@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from scheduling_checks import assert_body, differs, equiv, line_of, refused
+from refusals import marked_line
+from scheduling_checks import assert_body, differs, equiv, refused
 
 from knit import config, proc
 from knit.stdlib.scheduling import (
@@ -172,7 +173,7 @@ def test_divide_loop_argument_errors():
 
 def test_refusal_message_shows_position_code_and_hint():
     msg = refused(lambda: divide_loop(scale, "i", 4, ["io", "ii"], perfect=True))
-    line = line_of(__file__, "<- scale loop")
+    line = marked_line(__file__, "scale loop")
     lines = msg.splitlines()
     assert re.match(rf"^{re.escape(__file__)}:{line}:5: divide_loop: cannot prove", lines[0])
     assert lines[1:4] == ["  in:", "    for i in seq(0, N):", "        y[i] = 2.0 * x[i]"]

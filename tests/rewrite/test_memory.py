@@ -7,7 +7,8 @@ by hand and shown to compute something else."""
 
 from __future__ import annotations
 
-from scheduling_checks import assert_body, body, differs, equiv, line_of, refused
+from refusals import marked_line
+from scheduling_checks import assert_body, body, differs, equiv, refused
 
 from knit import DRAM, Memory, config, proc
 from knit.ir import types as T
@@ -698,7 +699,7 @@ def test_set_precision_refuses_a_buffer_a_call_takes_at_its_precision():
     msg = refused(lambda: set_precision(passes_t, "t : _", "f64"),
                   "'t' is passed to helper_f, whose parameter 'x' holds f32",
                   prim="set_precision")
-    assert f":{line_of(__file__, '<- call of helper_f')}:" in msg.splitlines()[0]
+    assert f":{marked_line(__file__, 'call of helper_f')}:" in msg.splitlines()[0]
     assert "f32" in str(set_precision(passes_t, "t : _", "f32"))  # the same precision: fine
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from scheduling_checks import assert_body, differs, equiv, line_of, refused
+from refusals import marked_line
+from scheduling_checks import assert_body, differs, equiv, refused
 
 from knit import config, proc
 from knit.stdlib.scheduling import (
@@ -209,7 +210,7 @@ def test_fission_unsafe_disable_checks():
 def test_fission_message_format():
     msg = refused(lambda: fission(carried, carried.find("y[_] = _").after()))
     assert re.match(rf"^{re.escape(__file__)}:\d+:5: fission: splitting the loop", msg)
-    line = line_of(__file__, "<- two_stage loop")
+    line = marked_line(__file__, "two_stage loop")
     msg = refused(lambda: fission(two_stage, two_stage.find_loop("i").after()))
     assert msg.startswith(f"{__file__}:{line}:5: fission: the gap is at the top level")
     assert "\n  in:\n    for i in seq(0, N):\n" in msg

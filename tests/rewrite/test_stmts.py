@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from scheduling_checks import assert_body, equiv, line_of, refused
+from refusals import marked_line
+from scheduling_checks import assert_body, equiv, refused
 
 from knit import config, proc
 from knit.errors import SchedulingError
@@ -312,7 +313,7 @@ def test_reorder_refuses_a_config_write_and_its_read():
 
 def test_refusal_message_format():
     msg = refused(lambda: reorder_stmts(two_writes, "x[_] = _ ; y[_] = _"))
-    line = line_of(__file__, "<- two_writes first")
+    line = marked_line(__file__, "two_writes first")
     lines = msg.splitlines()
     assert re.match(rf"^{re.escape(__file__)}:{line}:9: reorder_stmts: the statements do not "
                     "commute: the first writes x\\[i\\]", lines[0]), lines[0]

@@ -8,7 +8,8 @@ says, so the compiled and the interpreted runs check each other."""
 
 from __future__ import annotations
 
-from scheduling_checks import assert_body, body, differs, equiv, line_of, refused
+from refusals import marked_line
+from scheduling_checks import assert_body, body, differs, equiv, refused
 
 from knit import DRAM, instr, proc
 from knit.libs.memories import DRAM_STATIC
@@ -171,7 +172,7 @@ def test_replace_checks_the_instructions_asserts_at_the_call():
 def test_replace_refuses_a_block_that_does_not_match_and_says_where():
     msg = refused(lambda: replace(rows, "for i in _: _", scale2),
                   "the block does not match the body of scale2", prim="replace")
-    assert msg.startswith(f"{__file__}:{line_of(__file__, '<- the 12 loop')}:5: replace: ")
+    assert msg.startswith(f"{__file__}:{marked_line(__file__, 'the 12 loop')}:5: replace: ")
     assert "    for i in seq(0, 12):" in msg.splitlines()
     refused(lambda: replace(rows, "for i in _: _ #2", copy_n),
             "the block does not match the body of copy_n")
@@ -373,7 +374,7 @@ def test_call_eqv_refuses_an_unrelated_procedure():
     msg = refused(lambda: call_eqv(caller, "add_to(_)", add_twice),
                   "add_twice is not known to be equivalent to add_to",
                   "unsafe_assert_eq", prim="call_eqv")
-    assert f":{line_of(__file__, '<- the call')}:9:" in msg.splitlines()[0]
+    assert f":{marked_line(__file__, 'the call')}:9:" in msg.splitlines()[0]
 
     @proc
     def calls_twice(m: size, A: f32[m, 16], b: f32[4]):  # what the swap would compute

@@ -365,29 +365,30 @@ _UNDECIDED = "found no counterexample"
 
 def corpus_refusals() -> list[SchedulingError]:
     """Every SchedulingError the bad-input corpus (tests/bad_inputs) provokes, collected
-    by running its tests with `expect` recording the error it returns."""
+    by running its tests with `expect_error` (tests/helpers/refusals.py) recording the
+    error it returns."""
     here = Path(__file__).parents[1] / "bad_inputs"
     sys.path.insert(0, str(here))
     try:
-        checks = importlib.import_module("bad_input_checks")
+        checks = importlib.import_module("refusals")
         seen = []
 
-        def recording(fn, cls, phrase, **kw):
-            err = checks.expect(fn, cls, phrase, **kw)
+        def recording(fn, cls, *phrases, **kw):
+            err = checks.expect_error(fn, cls, *phrases, **kw)
             seen.append(err)
             return err
 
         for path in sorted(here.glob("test_*.py")):
             mod = importlib.import_module(path.stem)
-            old = mod.expect
-            mod.expect = recording
+            old = mod.expect_error
+            mod.expect_error = recording
             try:
                 for name, fn in vars(mod).items():
                     if name.startswith("test_") and inspect.isfunction(fn) and \
                             not inspect.signature(fn).parameters:
                         fn()
             finally:
-                mod.expect = old
+                mod.expect_error = old
     finally:
         sys.path.remove(str(here))
     return [e for e in seen if isinstance(e, SchedulingError)]

@@ -32,10 +32,12 @@ from knit.stdlib import scheduling as S
 # plain-language kernels shared with the C backend's tests (tests/backend/programs.py)
 _spec = importlib.util.spec_from_file_location(
     "backend_programs", Path(__file__).parent.parent / "backend" / "programs.py")
-P = sys.modules["backend_programs"] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(P)
-transpose3, floor_divmod, flags_and_indices = P.tensor3, P.divmod_, P.bools
-axpy_win, scal = P.axpy_win, P.scal
+backend_programs = sys.modules["backend_programs"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(backend_programs)
+transpose3 = backend_programs.tensor3
+floor_divmod = backend_programs.divmod_
+flags_and_indices = backend_programs.bools
+axpy_win, scal = backend_programs.axpy_win, backend_programs.scal
 
 
 @dataclass

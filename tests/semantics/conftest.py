@@ -3,7 +3,6 @@ and names it (`# pins semantics.md#<anchor>`)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -13,16 +12,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # so tests can import semcheck, 
 
 
 @pytest.fixture(scope="module", autouse=True)
-def knit_cache(tmp_path_factory):
-    """Compiled libraries go to a fresh directory per module, not the user's cache."""
-    d = tmp_path_factory.mktemp("knit-cache")
-    old = os.environ.get("KNIT_CACHE_DIR")
-    os.environ["KNIT_CACHE_DIR"] = str(d)
-    yield d
-    if old is None:
-        os.environ.pop("KNIT_CACHE_DIR", None)
-    else:
-        os.environ["KNIT_CACHE_DIR"] = old
+def knit_cache(fresh_knit_cache):
+    """Compiled libraries go to a fresh directory per module (tests/conftest.py)."""
+    return fresh_knit_cache
 
 
 @pytest.fixture(autouse=True)

@@ -50,7 +50,8 @@ def _standalone(tmp_path, cc, flags):
     c, h = compile_procs_to_strings([p], "k.h", ctxt=False)
     (tmp_path / "k.h").write_text(h)
     (tmp_path / "k.c").write_text(c)
-    fill = lambda name, x: f"int32_t {name}[] = {{{', '.join(map(str, x.ravel()))}}};"
+    def fill(name, x):
+        return f"int32_t {name}[] = {{{', '.join(map(str, x.ravel()))}}};"
     (tmp_path / "main.c").write_text(
         '#include <stdio.h>\n#include "k.h"\n'
         f"{fill('A', A)}\n{fill('B', B)}\n"

@@ -14,13 +14,13 @@ import re
 
 import numpy as np
 import pytest
+from test_x86_compiled import cpu_flags
 
 import knit
 from knit import proc
 from knit.errors import SchedulingError
 from knit.stdlib import gemm as G
 from knit.stdlib.scheduling import parallelize_loop
-from test_x86_compiled import cpu_flags
 
 FLAGS = cpu_flags()
 HAS = {"avx512": "avx512f" in FLAGS, "avx2": "avx2" in FLAGS and "fma" in FLAGS}

@@ -9,7 +9,12 @@ import knit
 from knit import proc
 from knit.ir.visit import alpha_eq
 from knit.stdlib.scheduling import (
-    divide_loop, repeat, reorder_loops, simplify, stage_mem, unroll_loop,
+    divide_loop,
+    reorder_loops,
+    repeat,
+    simplify,
+    stage_mem,
+    unroll_loop,
 )
 from knit.trace import Path, ReplayError, Trace, at, path_of, replay
 

@@ -17,9 +17,11 @@ scheduling library and Exo's Gemmini scheduling helpers (`old_split`, `lift_conf
 """
 
 # Exo's gemmini module re-exports the whole scheduling library, and Exo's applications
-# rely on it (`from exo.platforms.gemmini import *` is their only import).
+# rely on it (`from exo.platforms.gemmini import *` is their only import). It comes
+# first: the Gemmini modules below override some of the library's names.
 from knit.stdlib.scheduling import *  # noqa: F403
 
+# isort: split
 from knit import DRAM, config, instr, proc
 from knit.libs.externs import relu, select
 from knit.platforms.gemmini.compute import *  # noqa: F403

@@ -21,11 +21,14 @@ Exact up to rounding: the FMAs round once where the body rounds twice, and
 `avx2_assoc_reduce_add_ps/pd` add in a tree where the body adds in order.
 """
 
-from knit.platforms.x86.avx2 import *
-from knit.platforms.x86.avx512 import *
-from knit.platforms.x86.memories import AVX2, AVX512
-
 from knit.libs.externs import relu, select  # re-exported, as Exo's x86 module does
 
-__all__ = ["AVX2", "AVX512", "prefetch", "relu", "select"] + sorted(
+# The instruction sets' names are this module's API (listed in __all__ below).
+from knit.platforms.x86.avx2 import *  # noqa: F403
+from knit.platforms.x86.avx512 import *  # noqa: F403
+from knit.platforms.x86.memories import AVX2, AVX512
+
+__all__ = ["AVX2", "AVX512", "relu", "select",
+           "prefetch",  # noqa: F405 -- from avx2's star import
+           ] + sorted(
     n for n in dir() if n.startswith(("mm256_", "mm512_", "avx2_")))
