@@ -169,6 +169,9 @@ def blas_core() -> str:
         i.get("internal_api", "?") for i in threadpool_info())
 
 
+SETTLE = 0.3  # seconds after a two-thread contender (see measure)
+
+
 def measure(fns: dict, rounds: int, cpu_time: bool = False) -> dict:
     """Interleaved rounds of every contender {name: (flops per call, context, call)};
     {name: (best, median) GFLOP/s}. The context (the BLAS thread count) is entered
@@ -193,6 +196,12 @@ def measure(fns: dict, rounds: int, cpu_time: bool = False) -> dict:
                 for _ in range(reps[name]):
                     f()
                 times[name].append((tick() - t) / reps[name])
+            if name.endswith(" 2"):
+                # OpenBLAS's idle threads spin for ~0.1-0.3 s after a call (and OpenMP's
+                # for a while too), holding a core: without a pause, the contender after
+                # a two-thread one ran at half speed (knit 2T 1024^3: 85-102 GFLOP/s
+                # right after BLAS 2T, 183-197 alone or after a 0.3 s pause)
+                time.sleep(SETTLE)
     return {n: (fns[n][0] / min(ts) / 1e9, fns[n][0] / statistics.median(ts) / 1e9)
             for n, ts in times.items()}
 

@@ -75,15 +75,15 @@ __all__ = [
 ]
 
 
-class StmtCursorPrototype(ABC):
+class StmtCursorPrototype(ABC):  # noqa: B024 - a marker to register with (Exo's isinstance tests)
     """What points at statements: a statement, a block of them, or a gap between them."""
 
 
-class ExprCursorPrototype(ABC):
+class ExprCursorPrototype(ABC):  # noqa: B024 - a marker to register with (Exo's isinstance tests)
     """What points at expressions."""
 
 
-class ListCursorPrototype(ABC):
+class ListCursorPrototype(ABC):  # noqa: B024 - a marker to register with (Exo's isinstance tests)
     """What points at a sequence: a block of statements, or a list of expressions."""
 
 

@@ -3,13 +3,13 @@
 Import cost is kept low: heavy modules (numpy, z3, the C backend) load on first use.
 """
 
+from knit.API_types import ExoType  # Exo's names for types, compared with cursor types
 from knit.config import Config, config
 from knit.errors import KnitError, ParseFragmentError, SchedulingError
-from knit.instrcheck import check_instr, inexact
 from knit.extern import Extern
+from knit.instrcheck import check_instr, inexact
 from knit.memory import DRAM, Memory
 from knit.procedure import Procedure, instr, proc
-from knit.API_types import ExoType  # Exo's names for types, compared with cursor types
 
 __all__ = ["proc", "instr", "config", "Procedure", "Memory", "DRAM", "Config", "Extern",
            "SchedulingError", "ParseFragmentError", "KnitError", "compile_procs",

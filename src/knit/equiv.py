@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from knit.errors import KnitError, ProcedureTypeError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 from knit.procedure import Procedure
 from knit.rewrite.configs import configs_that_may_differ

@@ -5,14 +5,12 @@ from __future__ import annotations
 import sys
 
 from knit.cursors.cursor import ArgCursor, BlockCursor
-from knit.cursors.find import find as find_pattern
-from knit.cursors.find import find_alloc_or_arg
+from knit.cursors.find import find as find_pattern, find_alloc_or_arg
 from knit.cursors.forward import forward as forward_cursor
 from knit.cursors.pattern import loop_nest_pattern
 from knit.errors import KnitError, ProcedureTypeError
 from knit.frontend import parse as P
-from knit.ir import handles
-from knit.ir import nodes as N
+from knit.ir import handles, nodes as N
 from knit.ir.handles import procedure_of  # noqa: F401 (re-exported: its old home)
 from knit.ir.printer import proc_str
 from knit.ir.srcinfo import mark_generated

@@ -30,8 +30,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
+from knit.cursors import cursor as C, paths as P
 from knit.cursors.cursor import Cursor, InvalidCursorError
 from knit.errors import KnitError, ParseFragmentError, SchedulingError, add_call_site, user_call
 from knit.ir.handles import is_procedure

@@ -7,10 +7,8 @@ from __future__ import annotations
 import random
 
 from knit import config, proc
-from knit.analysis import effects as E
-from knit.analysis import smt
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.analysis import effects as E, smt
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
 

@@ -10,15 +10,13 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from knit import proc
 from knit.analysis.simplify import index_range, simplify_expr, simplify_proc
 from knit.frontend import typecheck as tc
 from knit.frontend.parse import Parser, Source
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym

@@ -8,13 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from knit.analysis import affine as A
-from knit.analysis import fastpath, smt
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.analysis import affine as A, fastpath, smt
+from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
 
 n_, i_, j_ = Sym("n"), Sym("i"), Sym("j")

@@ -9,8 +9,7 @@ import gc
 import pytest
 
 from knit import Procedure, check_equiv, compile_procs_to_strings, proc
-from knit.analysis import affine as A
-from knit.analysis import smt
+from knit.analysis import affine as A, smt
 from knit.errors import (
     InternalError,
     KnitError,

@@ -14,8 +14,7 @@ import pytest
 from test_x86_compiled import NATIVE_AVX2, NATIVE_AVX512  # what this CPU runs natively
 
 from knit import DRAM, Procedure, check_instr, instr, proc
-from knit.instrcheck import InstrCheckError, inexact
-from knit.instrcheck import harness as H
+from knit.instrcheck import InstrCheckError, harness as H, inexact
 from knit.libs.memories import DRAM_STACK
 from knit.platforms import neon, x86
 

@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knit import cache as kc
-from knit import proc
+from knit import cache as kc, proc
 from knit.errors import CompileError
 from knit.runtime import jit
 

@@ -7,8 +7,7 @@ import pytest
 
 from knit import DRAM, config, instr, proc
 from knit.errors import ArgumentError, InternalError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.libs.externs import expf, fmaxf, relu, select, sigmoid, sin, sqrt
 from knit.runtime.interp import config_value, interpret, reset_configs
 

@@ -8,8 +8,7 @@ import pytest
 
 from knit.analysis.simplify import simplify_expr
 from knit.errors import ArgumentError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.procedure import parse_proc_string
 from knit.stdlib.scheduling import simplify
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knit import proc
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 
 
 def rhs_of(p) -> N.Expr:

@@ -7,8 +7,7 @@ import pytest
 import knit
 from knit import proc
 from knit.stdlib.scheduling import divide_loop, simplify, unroll_loop
-from knit.tuning import measure as M
-from knit.tuning import search as S
+from knit.tuning import measure as M, search as S
 from knit.tuning.report import NOT_EQUIVALENT, OK, REFUSED
 
 FAST = dict(rounds=2, samples=3, target=1e-4, quiet=True)  # tests check logic, not speed

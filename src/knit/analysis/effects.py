@@ -27,8 +27,7 @@ from dataclasses import dataclass, replace
 from knit.analysis import affine as A
 from knit.analysis.smt import Facts, prove
 from knit.analysis.written import configs_written_in
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym

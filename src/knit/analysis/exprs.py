@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from knit.analysis.affine import CfgField, Stride
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym
 

@@ -42,8 +42,7 @@ import struct
 from dataclasses import replace
 from math import gcd
 
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym
 
@@ -585,7 +584,8 @@ def _block(stmts, ranges) -> tuple:
 
 
 def _stmt(s: N.Stmt, ranges) -> N.Stmt:
-    f = lambda e: simplify_expr(e, ranges)
+    def f(e):
+        return simplify_expr(e, ranges)
     match s:
         case N.Assign() | N.Reduce():
             new = s.with_(idx=tuple(map(f, s.idx)), rhs=f(s.rhs))

@@ -32,8 +32,7 @@ from __future__ import annotations
 import threading
 import time
 
-from knit.analysis import affine as A
-from knit.analysis import fastpath
+from knit.analysis import affine as A, fastpath
 from knit.analysis.affine import Lin, NotAffine
 from knit.errors import InternalError
 from knit.ir.sym import Sym

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from knit.cursors import paths as P
 from knit.errors import KnitError
-from knit.ir import handles
-from knit.ir import nodes as N
+from knit.ir import handles, nodes as N
 from knit.ir.printer import expr_str, stmt_str
 
 

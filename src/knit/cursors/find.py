@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from knit.cursors import cursor as C
-from knit.cursors import pattern as PT
+from knit.cursors import cursor as C, pattern as PT
 from knit.errors import KnitTypeError, PatternError
 
 

@@ -9,8 +9,7 @@ their path inside it.
 
 from __future__ import annotations
 
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
+from knit.cursors import cursor as C, paths as P
 from knit.errors import InternalError, KnitTypeError
 
 

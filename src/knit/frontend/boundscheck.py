@@ -7,9 +7,7 @@ values of the variables that take the index out of range.
 
 from __future__ import annotations
 
-from knit.analysis import affine as A
-from knit.analysis import exprs as X
-from knit.analysis import smt
+from knit.analysis import affine as A, exprs as X, smt
 from knit.errors import BoundsError
 from knit.ir import nodes as N
 from knit.ir.printer import expr_str

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from knit.analysis import affine as A
-from knit.analysis import exprs as X
-from knit.analysis import smt
+from knit.analysis import affine as A, exprs as X, smt
 from knit.analysis.written import written_args
 from knit.errors import AliasError, KnitTypeError, PreconditionError
 from knit.frontend.boundscheck import dim_str, gave_up_note
 from knit.frontend.scope import Scope
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 
 

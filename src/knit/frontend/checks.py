@@ -25,18 +25,14 @@ loop's range facts are about the bounds' values at entry.
 
 from __future__ import annotations
 
-from knit.analysis import affine as A
-from knit.analysis import effects as E
-from knit.analysis import exprs as X
-from knit.analysis import smt
+from knit.analysis import affine as A, effects as E, exprs as X, smt
 from knit.analysis.affine import FALSE, TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
 from knit.errors import KnitError, KnitSyntaxError, RaceError
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
 from knit.ir.visit import map_expr, map_type, walk_expr
 

@@ -7,8 +7,7 @@ import ast
 
 from knit.errors import KnitError, ParseFragmentError
 from knit.frontend.parse import Parser, Source
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
 
 

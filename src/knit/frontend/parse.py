@@ -17,8 +17,7 @@ from knit.config import Config
 from knit.errors import KnitSyntaxError, KnitTypeError
 from knit.extern import Extern, ExternTypeError
 from knit.frontend import typecheck as tc
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.handles import ir_of, is_procedure
 from knit.ir.printer import expr_str
 from knit.ir.srcinfo import SrcInfo
@@ -28,7 +27,7 @@ from knit.memory import DRAM, Memory
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "/",
            ast.Mod: "%"}
 _CMPOPS = {ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">=", ast.Eq: "=="}
-_KEYWORDS = {"seq", "par", "stride", "size", "index", "bool", "stride"}
+_KEYWORDS = {"seq", "par", "stride", "size", "index", "bool"}
 
 
 @dataclass

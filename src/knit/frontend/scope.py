@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from knit.analysis import exprs as X
 from knit.errors import InternalError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
 from knit.memory import DRAM
 

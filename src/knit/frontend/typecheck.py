@@ -6,8 +6,7 @@ Each rule returns the typed node or raises KnitTypeError naming the construct.
 from __future__ import annotations
 
 from knit.errors import KnitTypeError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 
 
 def an(t) -> str:

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knit.errors import ArgumentError, CompileError
-from knit.instrcheck import InstrCheck, InstrCheckError, declared_ulps
-from knit.instrcheck import harness as H
-from knit.instrcheck import values as V
+from knit.instrcheck import InstrCheck, InstrCheckError, declared_ulps, harness as H, values as V
 from knit.procedure import Procedure
 
 

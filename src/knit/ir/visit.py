@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
 
 # ---------------------------------------------------------------- expressions
@@ -129,7 +128,8 @@ def walk_stmts(stmts) -> Iterator:
 
 def map_stmt_exprs(s, f: Callable) -> N.Stmt:
     """Rebuild s (and nested statements) applying map_expr(., f) to every expression."""
-    m = lambda e: map_expr(e, f)
+    def m(e):
+        return map_expr(e, f)
     match s:
         case N.Assign() | N.Reduce():
             return s.with_(idx=tuple(map(m, s.idx)), rhs=m(s.rhs))

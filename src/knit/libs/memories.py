@@ -23,8 +23,10 @@ from knit import DRAM, Memory
 # is the error memory hooks raise: both re-exported from here
 from knit.memory import DRAM_STACK, MemGenError
 
-__all__ = ["DRAM_ALIGNED32", "DRAM_ALIGNED64", "DRAM_STACK", "DRAM_STATIC", "GEMM_ACCUM",
-           "GEMM_SCRATCH", "MemGenError"]
+# GEMM_* and AVX* are served by __getattr__ (loaded on first use), hence the noqa
+__all__ = ["DRAM_ALIGNED32", "DRAM_ALIGNED64", "DRAM_STACK", "DRAM_STATIC",  # noqa: F822
+           "GEMM_ACCUM",
+           "GEMM_SCRATCH", "MemGenError"]  # noqa: F822
 
 
 def _product(shape: list[str]) -> str:
@@ -82,7 +84,8 @@ class DRAM_ALIGNED64(_AlignedDRAM):
 # ---------------------------------------------------------------- Exo 1.0's memories
 # The other memories `exo.libs.memories` defines, under the same names.
 
-__all__ += ["AMX_TILE", "AVX2", "AVX512", "DRAM", "MDRAM", "Memory", "StaticMemory"]
+__all__ += ["AMX_TILE", "AVX2", "AVX512", "DRAM", "MDRAM", "Memory",  # noqa: F822
+            "StaticMemory"]
 
 
 class MDRAM(DRAM):

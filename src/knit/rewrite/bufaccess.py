@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from knit.analysis import effects as E
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
+from knit.cursors import cursor as C, paths as P
 from knit.ir import nodes as N
 from knit.ir.sym import Sym
 from knit.ir.visit import map_expr, map_stmt_exprs, walk_expr

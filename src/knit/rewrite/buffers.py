@@ -6,23 +6,21 @@ from __future__ import annotations
 from knit.analysis import effects as E
 from knit.analysis.exprs import add, const, mul, sub, var
 from knit.analysis.smt import prove
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.cursors import cursor as C, paths as P
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.visit import free_syms, walk_stmts
+from knit.rewrite import witness as W
 from knit.rewrite.bufaccess import (
     buffer_scope,
-    replace_scalar,
     indexed_accesses,
     map_accesses,
     open_reads,
     rename_buffer,
+    replace_scalar,
     substitute_window,
     uses,
 )
-from knit.rewrite import witness as W
 from knit.rewrite.common import bad_arg, reachable, refuse, replace_stmts
 
 # ---------------------------------------------------------------- locate
@@ -93,7 +91,7 @@ def _stmt_of(cur):
 
 def _check_in_bounds(prim, cur, stmts, buf, dims, facts):
     """Every access of buf in stmts (already rewritten) lies inside `dims`."""
-    for idx, node, f in indexed_accesses(stmts, buf, facts):
+    for idx, _node, f in indexed_accesses(stmts, buf, facts):
         if isinstance(idx, N.WindowExpr):
             pairs = [(w.lo, w.hi, d) if isinstance(w, N.Interval) else (w.pt, None, d)
                      for w, d in zip(idx.idx, dims)]
@@ -320,7 +318,7 @@ def fold_dim(proc, cur, k: int, size: int):
                      "sequential loop that follows its allocation")
     loop = users[0]
     offsets = []
-    for idx, at, _ in indexed_accesses(loop.body, buf, []):
+    for idx, _at, _ in indexed_accesses(loop.body, buf, []):
         e = idx.idx[k].pt if isinstance(idx, N.WindowExpr) and \
             isinstance(idx.idx[k], N.Point) else (None if isinstance(idx, N.WindowExpr)
                                                   else idx[k])

@@ -132,7 +132,6 @@ def _inline_window(stmts, pname, w):
 
 
 def subst_type(t, env):
-    from knit.ir.visit import map_type
-    from knit.ir.visit import subst as sub
+    from knit.ir.visit import map_type, subst as sub
 
     return map_type(t, lambda e: sub(e, env) if isinstance(e, N.Read) else e)

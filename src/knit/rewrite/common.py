@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from knit.analysis import smt
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
+from knit.cursors import cursor as C, paths as P
 from knit.cursors.forward import is_ancestor
 from knit.errors import ProcedureTypeError, SchedulingError
 from knit.ir import nodes as N

@@ -15,10 +15,8 @@ from __future__ import annotations
 from knit.analysis import effects as E
 from knit.analysis.smt import prove
 from knit.analysis.written import configs_written_in
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.cursors import cursor as C, paths as P
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str, stmt_str
 from knit.ir.visit import stmt_exprs, walk_expr
 from knit.rewrite.common import derive, refuse, site_path

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 from knit.analysis import effects as E
 from knit.analysis.smt import counterexample, prove
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
+from knit.cursors import cursor as C, paths as P
 from knit.errors import KnitTypeError
 from knit.frontend.typecheck import retyped
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str, stmt_str
 from knit.ir.sym import Sym
 from knit.ir.visit import free_syms, map_expr, stmt_syms, subst, walk_expr

@@ -8,8 +8,7 @@ from __future__ import annotations
 from knit.analysis import effects as E
 from knit.analysis.exprs import add, const, mul, sub, var
 from knit.analysis.smt import prove
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
 from knit.ir.visit import _AlphaEq, free_syms, stmt_syms, subst_stmts

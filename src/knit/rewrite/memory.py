@@ -7,10 +7,9 @@ from knit.analysis import effects as E
 from knit.analysis.exprs import add, const, sub, var
 from knit.analysis.simplify import simplify_expr
 from knit.analysis.smt import prove
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.cursors import cursor as C, paths as P
+from knit.errors import SchedulingError
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
 from knit.ir.visit import (
@@ -22,10 +21,9 @@ from knit.ir.visit import (
     walk_expr,
     walk_stmts,
 )
-from knit.errors import SchedulingError
 from knit.memory import DRAM
-from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
 from knit.rewrite import witness as W
+from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
 from knit.rewrite.common import bad_arg, refuse, site_path
 from knit.rewrite.exprs import arith_type, value_type
 
@@ -294,7 +292,7 @@ def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
     except SchedulingError as err:
         # a refusal with a counterexample: show it break the rewrite made unchecked
         raise W.add_run(err, proc, lambda: _stage_mem(proc, block, win, name, accum,
-                                                      checked=False))
+                                                      checked=False)) from None
 
 
 def _stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool,

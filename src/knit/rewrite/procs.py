@@ -4,8 +4,7 @@ transpose, add_assertion."""
 from __future__ import annotations
 
 from knit.errors import SchedulingError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.visit import map_type, subst, subst_stmts
 
 

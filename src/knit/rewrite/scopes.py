@@ -6,8 +6,7 @@ from __future__ import annotations
 from knit.analysis import effects as E
 from knit.analysis.exprs import var
 from knit.analysis.smt import prove
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
+from knit.cursors import cursor as C, paths as P
 from knit.cursors.forward import sid_index
 from knit.ir import nodes as N
 from knit.ir.printer import expr_str

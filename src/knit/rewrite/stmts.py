@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from knit.analysis import effects as E
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
+from knit.cursors import cursor as C, paths as P
 from knit.ir import nodes as N
 from knit.ir.visit import stmt_syms
 from knit.rewrite import witness as W

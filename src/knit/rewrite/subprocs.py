@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 
 from knit.analysis import effects as E
-from knit.cursors import cursor as C
-from knit.cursors import paths as P
+from knit.cursors import cursor as C, paths as P
 from knit.errors import KnitError, SchedulingError
 from knit.frontend.fragment import visible_syms
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
 from knit.ir.visit import stmt_syms, subst_stmts, walk_stmts
 from knit.rewrite.checks import inlined_body, subst_type

@@ -25,8 +25,7 @@ from knit.analysis import effects as E
 from knit.analysis.exprs import add, sub
 from knit.analysis.simplify import simplify_expr
 from knit.analysis.smt import prove
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
 from knit.ir.visit import free_syms, map_expr, subst

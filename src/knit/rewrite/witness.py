@@ -12,11 +12,13 @@ the checks already made, and any failure to find or run one just leaves it out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
+from typing import TYPE_CHECKING
 
 from knit.analysis import effects as E
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SMALL = 6  # the largest size tried first: a witness should be tiny
 _MAX_ELEMS = 4096  # arrays larger than this are not run

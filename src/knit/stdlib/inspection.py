@@ -284,8 +284,13 @@ def expr_children(expr):
 
 def stmt_exprs(stmt):
     """The expressions a statement holds directly (not those of nested statements)."""
-    from knit.API_cursors import (AllocCursor, AssignConfigCursor, AssignCursor,
-                                  CallCursor, ReduceCursor)
+    from knit.API_cursors import (
+        AllocCursor,
+        AssignConfigCursor,
+        AssignCursor,
+        CallCursor,
+        ReduceCursor,
+    )
 
     if isinstance(stmt, (AssignCursor, ReduceCursor)):
         yield from stmt.idx()

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from knit.cursors import cursor as C
 from knit.errors import SchedulingError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.memory import Memory
-from knit.rewrite import buffers as B
-from knit.rewrite import common as K
-from knit.rewrite import memory as M
+from knit.rewrite import buffers as B, common as K, memory as M
 
 
 def _expr_at(proc, prim, v, cur, what, *, index=True):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from knit.cursors import cursor as C
 from knit.errors import ProcedureTypeError, SchedulingError
-from knit.rewrite import common as K
-from knit.rewrite import subprocs as SP
+from knit.rewrite import common as K, subprocs as SP
 
 
 def _procedure(prim, x):
@@ -162,8 +161,7 @@ def insert_noop_call(proc, gap_cursor, instr, args):
 
 def _arg_expr(proc, prim, a, path):
     from knit.frontend.fragment import parse_expr_fragment
-    from knit.ir import nodes as N
-    from knit.ir import types as T
+    from knit.ir import nodes as N, types as T
 
     if isinstance(a, bool) or not isinstance(a, (int, str)):
         raise SchedulingError(f"{prim}: an argument must be an expression string or an "

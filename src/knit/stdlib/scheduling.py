@@ -23,25 +23,81 @@ from __future__ import annotations
 
 import sys as _sys_mod
 
-from knit.cursors.cursor import (  # noqa: F401 - cursor helpers are part of this API
-    ArgCursor,
-    BlockCursor,
-    Cursor,
-    ExprCursor,
-    ForCursor,
-    GapCursor,
-    IfCursor,
-    InvalidCursor,
-    InvalidCursorError,
-    StmtCursor,
+from knit import trace as _trace
+
+# Exo exposes the cursor classes here too (explicit re-exports)
+from knit.API_cursors import (
+    AllocCursor as AllocCursor,
+    ArgCursor as ArgCursor,
+    AssignConfigCursor as AssignConfigCursor,
+    AssignCursor as AssignCursor,
+    BinaryOpCursor as BinaryOpCursor,
+    BlockCursor as BlockCursor,
+    CallCursor as CallCursor,
+    Cursor as Cursor,
+    ExprCursor as ExprCursor,
+    ExprCursorPrototype as ExprCursorPrototype,
+    ExprListCursor as ExprListCursor,
+    ExternFunctionCursor as ExternFunctionCursor,
+    ForCursor as ForCursor,
+    GapCursor as GapCursor,
+    IfCursor as IfCursor,
+    InvalidCursor as InvalidCursor,
+    InvalidCursorError as InvalidCursorError,
+    LiteralCursor as LiteralCursor,
+    PassCursor as PassCursor,
+    ReadConfigCursor as ReadConfigCursor,
+    ReadCursor as ReadCursor,
+    ReduceCursor as ReduceCursor,
+    StmtCursor as StmtCursor,
+    StmtCursorPrototype as StmtCursorPrototype,
+    StrideExprCursor as StrideExprCursor,
+    UnaryMinusCursor as UnaryMinusCursor,
+    WindowExprCursor as WindowExprCursor,
+    WindowStmtCursor as WindowStmtCursor,
 )
 from knit.errors import SchedulingError
-from knit.ir import nodes as N
-from knit.ir import types as T
-from knit.rewrite import common as K
-from knit.rewrite import loops as L
-from knit.rewrite import scopes as S
-from knit.rewrite import stmts as ST
+from knit.ir import nodes as N, types as T
+from knit.rewrite import (
+    common as K,
+    configs as CF,
+    exprs as EX,
+    loops as L,
+    scopes as S,
+    stmts as ST,
+)
+
+# the buffer/memory and sub-procedure primitives live beside this module; they are
+# part of this API (explicit re-exports)
+from knit.stdlib import sched_buffers as _sb, sched_subprocs as _sp
+from knit.stdlib.sched_buffers import (
+    autolift_alloc as autolift_alloc,
+    bind_expr as bind_expr,
+    delete_buffer as delete_buffer,
+    divide_dim as divide_dim,
+    expand_dim as expand_dim,
+    inline_window as inline_window,
+    lift_alloc as lift_alloc,
+    mult_dim as mult_dim,
+    rearrange_dim as rearrange_dim,
+    resize_dim as resize_dim,
+    reuse_buffer as reuse_buffer,
+    set_memory as set_memory,
+    set_precision as set_precision,
+    set_window as set_window,
+    sink_alloc as sink_alloc,
+    stage_mem as stage_mem,
+    unroll_buffer as unroll_buffer,
+)
+from knit.stdlib.sched_subprocs import (
+    call_eqv as call_eqv,
+    extract_subproc as extract_subproc,
+    inline as inline,
+    insert_noop_call as insert_noop_call,
+    make_instr as make_instr,
+    replace as replace,
+    replace_all as replace_all,
+)
 
 # ---------------------------------------------------------------- argument helpers
 
@@ -370,14 +426,6 @@ def add_unsafe_guard(proc, block_cursor, var_expr):
 
 # ---------------------------------------------------------------- other families
 
-from knit.stdlib.sched_buffers import (  # noqa: E402 - buffer and memory primitives
-    autolift_alloc, bind_expr, delete_buffer, divide_dim, expand_dim, inline_window,
-    lift_alloc, mult_dim, rearrange_dim, resize_dim, reuse_buffer, set_memory,
-    set_precision, set_window, sink_alloc, stage_mem, unroll_buffer,
-)
-from knit.stdlib.sched_subprocs import (  # noqa: E402 - sub-procedure primitives
-    call_eqv, extract_subproc, inline, insert_noop_call, make_instr, replace, replace_all,
-)
 
 # ---------------------------------------------------------------- combinators
 
@@ -423,7 +471,6 @@ def sched_seq(proc, sched_list):
 
 # ---------------------------------------------------------------- expressions and writes
 
-from knit.rewrite import exprs as EX
 
 
 def _expr_cursors(proc, prim: str, v) -> list:
@@ -581,7 +628,6 @@ def lift_reduce_constant(proc, block_cursor):
 
 # ---------------------------------------------------------------- configs
 
-from knit.rewrite import configs as CF
 
 
 def _config_field(prim: str, config, field):
@@ -647,36 +693,6 @@ def write_config(proc, gap_cursor, config, field, rhs):
 # ---------------------------------------------------------------- Exo's stdlib helpers
 # Exo 1.0's `exo.stdlib.scheduling` also defines these on top of the primitives.
 
-from knit.API_cursors import (  # noqa: E402,F401 - Exo exposes the cursor classes here
-    AllocCursor,
-    ArgCursor,
-    AssignConfigCursor,
-    AssignCursor,
-    BinaryOpCursor,
-    BlockCursor,
-    CallCursor,
-    Cursor,
-    ExprCursor,
-    ExprCursorPrototype,
-    ExprListCursor,
-    ExternFunctionCursor,
-    ForCursor,
-    GapCursor,
-    IfCursor,
-    InvalidCursor,
-    InvalidCursorError,
-    LiteralCursor,
-    PassCursor,
-    ReadConfigCursor,
-    ReadCursor,
-    ReduceCursor,
-    StmtCursor,
-    StmtCursorPrototype,
-    StrideExprCursor,
-    UnaryMinusCursor,
-    WindowExprCursor,
-    WindowStmtCursor,
-)
 
 
 def lift_if(proc, cursor, n_lifts=1):
@@ -791,10 +807,4 @@ __all__ = sorted(n for n, v in globals().items()
 # ---------------------------------------------------------------- traces
 # Every public primitive of this module and of sched_buffers / sched_subprocs records
 # the call on the procedure it returns (p.trace(); see knit/trace.py). Keep this last.
-import sys as _sys  # noqa: E402
-
-from knit import trace as _trace  # noqa: E402
-from knit.stdlib import sched_buffers as _sb  # noqa: E402
-from knit.stdlib import sched_subprocs as _sp  # noqa: E402
-
-_trace.install(_sys.modules[__name__], _sb, _sp)
+_trace.install(_sys_mod.modules[__name__], _sb, _sp)

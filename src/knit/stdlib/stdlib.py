@@ -15,10 +15,9 @@ and cse. Not yet: ordered_stage_expr (see docs/exo-compatibility.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import importlib
 import types
+from dataclasses import dataclass
 
 from knit import DRAM, Procedure  # noqa: F401
 from knit.API_cursors import (
@@ -26,21 +25,31 @@ from knit.API_cursors import (
     BinaryOpCursor,
     BlockCursor,
     Cursor,
-    ReadCursor,
-    UnaryMinusCursor,
     ForCursor,
     IfCursor,
     InvalidCursor,
     InvalidCursorError,
     LiteralCursor,
+    ReadCursor,
     StmtCursor,
+    UnaryMinusCursor,
 )
 from knit.errors import SchedulingError
 from knit.stdlib.inspection import (
-    get_declaration, get_parents, get_unique_names, is_access, is_add, is_loop,
-    is_loop_bounds_const, is_mul, lrn, lrn_stmts, nlr_stmts,
+    get_declaration,
+    get_parents,
+    get_unique_names,
+    is_access,
+    is_add,
+    is_loop,
+    is_loop_bounds_const,
+    is_mul,
+    lrn,
+    lrn_stmts,
+    nlr_stmts,
 )
 from knit.stdlib.scheduling import (
+    delete_pass,
     divide_loop,
     eliminate_dead_code,
     fission,
@@ -53,7 +62,6 @@ from knit.stdlib.scheduling import (
     simplify,
     stage_mem,
     unroll_loop,
-    delete_pass,
 )
 from knit.stdlib.vectorizing import parallelize_and_lift_alloc
 
@@ -485,8 +493,7 @@ def lift_rc(op, attr):
 def abs_rule(proc, expr):
     """[[x, x, x]] for `select(0.0, x, x, -x)` (an absolute value), else None (a rule
     for vectorize's stage_compute)."""
-    from knit.stdlib.inspection import (are_exprs_equal, is_literal, is_select,
-                                        is_unary_minus)
+    from knit.stdlib.inspection import are_exprs_equal, is_literal, is_select, is_unary_minus
 
     expr = proc.forward(expr)
     if is_select(proc, expr):

@@ -24,7 +24,6 @@ from knit.API_cursors import (
     ReadConfigCursor,
     ReadCursor,
     ReduceCursor,
-    StmtCursor,
     UnaryMinusCursor,
 )
 from knit.errors import SchedulingError

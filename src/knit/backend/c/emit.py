@@ -14,8 +14,7 @@ from knit.backend.c.exprs import NARROW, convert, hook_error
 from knit.backend.c.names import CNames
 from knit.backend.c.windows import dense_strides, root_view
 from knit.errors import InternalError, KnitTypeError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import Names, expr_str, type_str
 from knit.ir.sym import Sym
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts

@@ -19,8 +19,7 @@ import re
 import numpy as np
 
 from knit.errors import InternalError, KnitTypeError, MemoryAccessError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
 from knit.memory import MemGenError
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from knit.errors import KnitTypeError
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.visit import map_expr, walk_stmts
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knit.ir import nodes as N
-from knit.ir import types as T
+from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
 
 

@@ -25,6 +25,7 @@ from knit.stdlib.scheduling import (
     stage_mem,
 )
 
+
 @dataclass(frozen=True)
 class GemmParts:
     """What schedule_gemm needs to know of the user's procedure."""
