@@ -32,6 +32,7 @@ from knit.stdlib.scheduling import divide_loop, reorder_loops, simplify, unroll_
 from knit.tuning.measure import load, time_procedures
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+import sgemm as sgemm_benchmark  # noqa: E402 - beside this script: its plain GEMM
 import tune_conv1d  # noqa: E402 - the conv1d kernel, schedule and space of the example
 
 # ---------------------------------------------------------------- 3x3 blur
@@ -77,16 +78,8 @@ def blur_numpy(a):
 NG = 512
 
 
-@proc
-def gemm(M: size, N: size, K: size, A: [f32][M, K] @ DRAM, B: [f32][K, N] @ DRAM,
-         C: [f32][M, N] @ DRAM):
-    assert stride(A, 1) == 1
-    assert stride(B, 1) == 1
-    assert stride(C, 1) == 1
-    for i in seq(0, M):
-        for j in seq(0, N):
-            for k in seq(0, K):
-                C[i, j] += A[i, k] * B[k, j]
+# the plain GEMM the SGEMM benchmark schedules (one definition for both benchmarks)
+gemm = sgemm_benchmark.sgemm
 
 
 def gemm_target() -> str:
