@@ -36,7 +36,6 @@ from knit.errors import KnitError, ParseFragmentError, SchedulingError, add_call
 from knit.ir.handles import is_procedure
 from knit.ir.srcinfo import generating
 
-_KNIT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _state = threading.local()  # .depth: how many recorded primitives are running
 
 # ---------------------------------------------------------------- cursor paths
@@ -376,21 +375,13 @@ def _record_arg(v, proc):
     return v
 
 
-def _user_location() -> str:
-    """file:line:col of the innermost caller outside knit."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_KNIT_DIR):
-        frame = frame.f_back
-    if frame is None:
+def _location(site) -> str:
+    """file:line:col of the user's call (`site`, the SrcInfo errors.user_call found)."""
+    if site is None:
         return "<knit>"
-    col = ""
-    positions = list(frame.f_code.co_positions())
-    if 0 <= frame.f_lasti // 2 < len(positions):
-        c = positions[frame.f_lasti // 2][2]
-        col = f":{c + 1}" if c is not None else ""
-    name = frame.f_code.co_filename
+    name = site.filename
     rel = os.path.relpath(name) if os.path.isabs(name) else name
-    return f"{name if rel.startswith('..') else rel}:{frame.f_lineno}{col}"
+    return f"{name if rel.startswith('..') else rel}:{site.line}:{site.col + 1}"
 
 
 def recorded(prim):
@@ -418,7 +409,7 @@ def recorded(prim):
                 and new is not proc and getattr(new, "_trace_step", None) is None):
             step = Step(prim.__name__, tuple(_record_arg(a, proc) for a in args),
                         {n: _record_arg(v, proc) for n, v in kwargs.items()},
-                        _user_location(), new is not out)
+                        _location(site), new is not out)
             new._trace_step = (proc, step)
         return out
 
