@@ -34,7 +34,9 @@ def expand_dim(proc, buf_cursor, alloc_dim, indexing_expr):
     """Add a leading dimension of size `alloc_dim` to an allocation; existing accesses
     use index `indexing_expr` in it: `x : T[...]` -> `x : T[alloc_dim, ...]`,
     `x[...]` -> `x[indexing_expr, ...]`. Refused unless alloc_dim > 0 and
-    0 <= indexing_expr < alloc_dim are proven."""
+    0 <= indexing_expr < alloc_dim are proven; refused when indexing_expr reads a config
+    field (it is copied into every access), or the buffer is passed whole to a call or
+    has its strides read."""
     prim = "expand_dim"
     K.check_proc_arg(proc, prim)
     site = B.buf_site(proc, buf_cursor, prim, alloc_only=True)
@@ -45,7 +47,10 @@ def expand_dim(proc, buf_cursor, alloc_dim, indexing_expr):
 
 def divide_dim(proc, alloc_cursor, dim_idx, quotient):
     """Split dimension `dim_idx` (a multiple of `quotient`) into two:
-    `x : R[n, 12]`, `x[i, j]` -> `x : R[n, 3, 4]`, `x[i, j / 4, j % 4]`."""
+    `x : R[n, 12]`, `x[i, j]` -> `x : R[n, 3, 4]`, `x[i, j / 4, j % 4]`. Refused unless
+    the dimension is provably a multiple of `quotient` and at least `quotient`; refused
+    when a window of the buffer spans several rows of the divided dimension, or the
+    buffer is passed whole to a call or has its strides read."""
     prim = "divide_dim"
     K.check_proc_arg(proc, prim)
     site = B.buf_site(proc, alloc_cursor, prim, alloc_only=True)
@@ -55,7 +60,9 @@ def divide_dim(proc, alloc_cursor, dim_idx, quotient):
 
 def mult_dim(proc, alloc_cursor, hi_dim_idx, lo_dim_idx):
     """Merge two dimensions (the lower one a literal c):
-    `x : R[n, m, 4]`, `x[i, j, k]` -> (0, 2) `x : R[4 * n, m]`, `x[4 * i + k, j]`."""
+    `x : R[n, m, 4]`, `x[i, j, k]` -> (0, 2) `x : R[4 * n, m]`, `x[4 * i + k, j]`.
+    Refused when the lower dimension is not a literal or is the higher one, and when the
+    buffer is passed whole to a call, has its strides read or a window taken of it."""
     prim = "mult_dim"
     K.check_proc_arg(proc, prim)
     site = B.buf_site(proc, alloc_cursor, prim, alloc_only=True)
@@ -64,7 +71,9 @@ def mult_dim(proc, alloc_cursor, hi_dim_idx, lo_dim_idx):
 
 
 def rearrange_dim(proc, buf_cursor, permute_vector):
-    """Permute an allocation's dimensions: [2, 0, 1] makes `T[N, M, K]` into `T[K, N, M]`."""
+    """Permute an allocation's dimensions: [2, 0, 1] makes `T[N, M, K]` into `T[K, N, M]`.
+    Refused when the buffer is passed whole to a call, has its strides read or a window
+    taken of it."""
     prim = "rearrange_dim"
     K.check_proc_arg(proc, prim)
     site = B.buf_site(proc, buf_cursor, prim, alloc_only=True)
@@ -77,7 +86,9 @@ def rearrange_dim(proc, buf_cursor, permute_vector):
 
 def resize_dim(proc, buf_cursor, dim_idx, size, offset, fold: bool = False):
     """Resize dimension `dim_idx` to `size`, shifting accesses by `-offset`. Refused
-    unless every access provably lands in [0, size) afterwards.
+    unless size > 0 and every access provably lands in [0, size) afterwards; refused
+    when `offset` reads a config field, or the buffer is passed whole to a call or has
+    its strides read.
 
     fold=True makes a circular buffer of a literal `size` instead (offset is ignored):
     `x[.., e, ..]` -> `x[.., e % size, ..]`. Accepted when every use of the buffer is in
@@ -98,7 +109,9 @@ def resize_dim(proc, buf_cursor, dim_idx, size, offset, fold: bool = False):
 
 def unroll_buffer(proc, alloc_cursor, dimension):
     """Split a buffer along a literal dimension indexed only by literals into separate
-    buffers: `buf : T[2]` -> `buf_0 : T`, `buf_1 : T`."""
+    buffers: `buf : T[2]` -> `buf_0 : T`, `buf_1 : T`. Refused when an access indexes
+    that dimension with anything but a literal (a slice too), or the buffer is passed
+    whole to a call or has its strides read."""
     prim = "unroll_buffer"
     K.check_proc_arg(proc, prim)
     site = B.buf_site(proc, alloc_cursor, prim, alloc_only=True)
@@ -110,8 +123,11 @@ def unroll_buffer(proc, alloc_cursor, dimension):
 
 def lift_alloc(proc, alloc_cursor, n_lifts=1):
     """Move an allocation out of the loops/ifs around it (n_lifts levels). Refused when
-    its shape depends on a loop variable it leaves, or has a size that is only known to
-    be positive inside (`N - 1` in a loop that runs only when N >= 2)."""
+    its shape depends on a loop variable it leaves, has a size that is only known to
+    be positive inside (`N - 1` in a loop that runs only when N >= 2), or reads a config
+    field the loop or if writes (it would be evaluated with another value); refused at
+    the top level, and when the buffer, lifted out of a par loop, would be shared by its
+    iterations (a race)."""
     prim = "lift_alloc"
     K.check_proc_arg(proc, prim)
     site = B.buf_site(proc, alloc_cursor, prim, alloc_only=True)
@@ -120,7 +136,9 @@ def lift_alloc(proc, alloc_cursor, n_lifts=1):
 
 def autolift_alloc(proc, alloc_cursor, n_lifts=1, mode="row", size=None, keep_dims=False):
     """Lift an allocation out of loops, adding a dimension per loop whose variable its
-    accesses use (mode 'row': new dimensions first; 'col': last)."""
+    accesses use (mode 'row': new dimensions first; 'col': last). Each level is
+    refused as lift_alloc refuses, and a new dimension as expand_dim refuses (its
+    extent, the loop's trip count or `size`, provably positive, and so on)."""
     prim = "autolift_alloc"
     K.check_proc_arg(proc, prim)
     if mode not in ("row", "col"):
@@ -134,7 +152,8 @@ def sink_alloc(proc, alloc_cursor):
     """Move an allocation into the loop or if right after it (an if's else branch gets
     a buffer of its own). Refused when the buffer is used after that statement, or when
     an iteration may read a value an earlier iteration wrote (a read is safe when the
-    same iteration surely wrote that element before it)."""
+    same iteration surely wrote that element before it), or when its shape reads a
+    config field the loop writes."""
     prim = "sink_alloc"
     K.check_proc_arg(proc, prim)
     return B.sink_alloc(B.buf_site(proc, alloc_cursor, prim, alloc_only=True))
@@ -151,7 +170,8 @@ def reuse_buffer(proc, buf_cursor, replace_cursor):
     """Use the existing buffer x instead of allocating y: `x : T; ...; y : T; s` ->
     `x : T; ...; s[y -> x]`. Refused unless both have the same type, shape and memory
     and x is not used once y is written (in the statement that first writes y, x may
-    still be read)."""
+    still be read); refused when y is not allocated in x's scope, or the shapes read a
+    config field written in x's scope."""
     prim = "reuse_buffer"
     K.check_proc_arg(proc, prim)
     keep = B.buf_site(proc, buf_cursor, prim)
@@ -166,7 +186,9 @@ def reuse_buffer(proc, buf_cursor, replace_cursor):
 def inline_window(proc, winstmt_cursor):
     """Replace a window statement `y = x[...]` by its definition at every use:
     `y[i]` -> `x[lo + i]`, windows of y -> windows of x, `stride(y, d)` -> the stride
-    of x in the dimension d stands for. Always safe."""
+    of x in the dimension d stands for. Refused only when the window's bounds read a
+    config field written before a use of y (inlined, that use would see the new
+    value)."""
     prim = "inline_window"
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, winstmt_cursor, prim)
@@ -190,8 +212,10 @@ def stage_mem(proc, block_cursor, win_expr, new_buf_name, accum=False):
     written; when a window of the buffer the block defines is used after it; when a
     slice of a window the block takes falls on a staged point (it would lose a
     dimension); and when the strides of a window of it are read and the staging buffer
-    has other strides. Parts of the window that may leave the buffer get guarded
-    copies."""
+    has other strides. Refused as well when the block does not access the buffer,
+    passes it whole to a call or reads its strides, writes a config field the window's
+    bounds read, or (accum=True) does more than reduce into it, and when the window
+    may be empty. Parts of the window that may leave the buffer get guarded copies."""
     prim = "stage_mem"
     K.check_proc_arg(proc, prim)
     site = K.block_site(proc, block_cursor, prim)
@@ -270,7 +294,8 @@ def _expr_cursor(proc, c, prim):
 
 def set_memory(proc, cursor, memory_type):
     """Annotate an allocation or argument with another memory: `x : T @ M`. The C code
-    changes; the meaning does not."""
+    changes; the meaning does not. Refused when a call takes the buffer (or a window of
+    it) in another memory."""
     prim = "set_memory"
     K.check_proc_arg(proc, prim)
     if not (isinstance(memory_type, type) and issubclass(memory_type, Memory)):
@@ -304,7 +329,8 @@ def set_precision(proc, cursor, typ):
 
 def set_window(proc, cursor, is_window=True):
     """Make a tensor argument a window (`x : [T][...]`) or a dense tensor. Refused
-    (making it a window) when the body passes it to a dense tensor parameter."""
+    (making it a window) when the body passes it to a dense tensor parameter, and for an
+    allocation or a scalar."""
     prim = "set_window"
     K.check_proc_arg(proc, prim)
     site = B.buf_site(proc, cursor, prim)
