@@ -1,5 +1,9 @@
 """Buffer primitives: reshape (expand, divide, multiply, rearrange, resize, unroll),
-move (lift, sink, autolift), reuse and delete allocations, inline windows."""
+move (lift, sink, autolift), reuse and delete allocations, inline windows.
+
+Each takes the Site its wrapper located with buf_site (an allocation's path, or
+`(("args", i),)` for an argument) or common.site_of, checks, builds the new IR and
+ends with common.apply, which derives the new Procedure."""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """Memory primitives: stage_mem (copy a window into a new buffer around a block),
-bind_expr, and the annotations set_memory, set_precision, set_window."""
+bind_expr, and the annotations set_memory, set_precision, set_window.
+
+Each takes the Site its wrapper located (a block's for stage_mem, buffers.buf_site's
+for the annotations, expr_site's for bind_expr), checks, builds the new IR and ends
+with common.apply, which derives the new Procedure."""
 
 from __future__ import annotations
 
