@@ -48,9 +48,6 @@ EXCEPTIONS = {
     ("knit.rewrite", "knit.procedure"):
         "temporary: rewrites still derive Procedures themselves; issue 14 item 1 makes "
         "them return IR and one wrapper derive the Procedure, which removes this arrow",
-    ("knit.rewrite.memory", "knit.libs.externs"):
-        "temporary: Extern and ExternTypeError now live in knit.extern (libs.externs "
-        "re-exports them); rewrite/ is being refactored and switches with it",
     ("knit.errors", "knit.ir.srcinfo"):
         "user_call builds the SrcInfo an error points at; srcinfo.py imports nothing of "
         "knit at module level, so the import (kept inside the function) makes no cycle",
