@@ -199,3 +199,16 @@ def test_a_bare_name_that_is_no_loop_is_refused():
     refused(lambda: lift_scope(nest, "jo #1"), "fewer than 2 matches")
     # a bare name is still an expression pattern for find and expression arguments
     assert isinstance(nest.find("n"), ReadCursor)
+
+
+def test_a_call_pattern_finds_an_extern_call_when_no_procedure_call_matches():
+    from knit.libs.externs import select
+
+    @proc
+    def pick(x: f32):
+        x = select(0.0, 1.0, 2.0, 3.0)
+
+    found = pick.find("select(_)")
+    assert found == pick.body()[0].rhs() and found.name() == "select"
+    with pytest.raises(PatternError, match="matches nothing"):
+        pick.find("nosuch(_)")

@@ -10,11 +10,13 @@ from scheduling_checks import assert_body, equiv
 from knit import proc
 from knit.stdlib.scheduling import (
     AssignCursor,
+    CallCursor,
     ForCursor,
     IfCursor,
     InvalidCursorError,
     divide_loop,
     eliminate_dead_code,
+    extract_subproc,
     fuse,
     lift_scope,
     rename,
@@ -171,3 +173,26 @@ def test_a_loop_copied_by_divide_loop_keeps_the_original_loop_cursor():
     p = divide_loop(guarded, "i", 4, ["io", "ii"], tail="cut")
     assert isinstance(p.forward(guarded.find_loop("i")), ForCursor)
     assert p.forward(guarded.find_loop("i")) == p.find_loop("io")
+
+
+def test_a_block_replaced_by_a_call_forwards_to_the_call():
+    # as in Exo (its test_extract_subproc_forwarding): the block is where the call is
+    @proc
+    def zero_then_add(n: size, x: f32[n, 2]):
+        assert n >= 8
+        x[0, 0] = 0.0
+        for i in seq(0, 8):
+            x[i, 0] += 2.0
+
+    whole, inner = zero_then_add.body(), zero_then_add.find_loop("i").body()
+    p, _ = extract_subproc(zero_then_add, inner, "add_two")
+    assert isinstance(p.forward(inner)[0], CallCursor) and len(p.forward(inner)) == 1
+    assert p.forward(whole) == p.body()
+    p2, _ = extract_subproc(zero_then_add, whole, "all_of_it")
+    assert len(p2.forward(whole)) == 1 and isinstance(p2.forward(whole)[0], CallCursor)
+    equiv(zero_then_add, p2)
+    # a block removed with nothing in its place stays invalid
+    sp = specialize(zero_then_add, whole, "n > 4")
+    p3 = eliminate_dead_code(sp, sp.body()[0])
+    with pytest.raises(InvalidCursorError, match="none of its statements is left"):
+        p3.forward(sp.body()[0].orelse())

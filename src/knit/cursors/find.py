@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from knit.cursors import cursor as C, pattern as PT
 from knit.errors import KnitTypeError, PatternError
 
@@ -14,6 +16,11 @@ def find(proc, pattern: str, many: bool = False, within=None, scope=None):
     text, match_no = PT.split_match_no(pattern)
     kind, pat = PT.parse_pattern(text)
     ir = proc._loopir_proc
+    if kind == "stmts" and _is_call(pat) and \
+            next(PT.find_stmt_matches(ir, pat, within), None) is None:
+        # `select(_)`: no call statement of that name, so the call of an extern function
+        # of that name, as Exo reads it
+        kind, pat = "expr", pat[0].value
     if kind == "expr":
         found = (C.make_expr_cursor(proc, s, e)
                  for s, e in PT.find_expr_matches(ir, pat, within)
@@ -23,6 +30,11 @@ def find(proc, pattern: str, many: bool = False, within=None, scope=None):
                  for m in PT.find_stmt_matches(ir, pat, within)
                  if scope is None or _block_inside(scope, *m))
     return _select(found, pattern, proc, many, match_no, within)
+
+
+def _is_call(pats) -> bool:
+    return len(pats) == 1 and isinstance(pats[0], ast.Expr) and \
+        isinstance(pats[0].value, ast.Call)
 
 
 def find_in(cur, pattern: str, many: bool = False):

@@ -136,8 +136,11 @@ def _forward_block(old, new, cur: C.BlockCursor) -> C.BlockCursor:
     stmts, index = cur._stmts(), sid_index(new)
     kept = [k for k, s in enumerate(stmts) if s.sid in index]
     if not kept:
-        raise C.InvalidCursorError("the block the cursor pointed at was removed by a "
-                                   "rewrite: none of its statements is left")
+        replacement = _replacement(old, new, cur)
+        if replacement is None:
+            raise C.InvalidCursorError("the block the cursor pointed at was removed by a "
+                                       "rewrite: none of its statements is left")
+        return replacement
     first, last = index[stmts[kept[0]].sid], index[stmts[kept[-1]].sid]
     if first[:-1] != last[:-1] or first[-1][0] != last[-1][0] or first[-1][1] > last[-1][1]:
         raise C.InvalidCursorError("the block the cursor pointed at was split by a rewrite")
@@ -155,6 +158,34 @@ def _forward_block(old, new, cur: C.BlockCursor) -> C.BlockCursor:
         return C.BlockCursor(new, parent[:-1], parent[-1][0], parent[-1][1],
                              parent[-1][1] + 1)
     return C.BlockCursor(new, parent, field, lo, hi)
+
+
+def _replacement(old, new, cur: C.BlockCursor):
+    """The statements a rewrite put where the whole block was (`replace` and
+    `extract_subproc` put a call there): the new statements between the block's
+    neighbours, when its parent and neighbours are still there; None otherwise."""
+    index, old_sids = sid_index(new), sid_index(old)
+    parent = cur._parent
+    if parent:
+        parent = index.get(P.stmt_at(old._loopir_proc, parent).sid)
+        if parent is None:
+            return None
+    block, here = cur._block(), P.block_of(new._loopir_proc, parent, cur._field)
+
+    def new_index(i: int):
+        path = index.get(block[i].sid)
+        if path is None or path[:-1] != parent or path[-1][0] != cur._field:
+            return None
+        return path[-1][1]
+
+    lo = 0 if cur._lo == 0 else new_index(cur._lo - 1)
+    hi = len(here) if cur._hi == len(block) else new_index(cur._hi)
+    if lo is None or hi is None:
+        return None
+    lo += 1 if cur._lo > 0 else 0
+    if lo >= hi or any(s.sid in old_sids for s in here[lo:hi]):
+        return None
+    return C.BlockCursor(new, parent, cur._field, lo, hi)
 
 
 def _specialized(new, parent, field, lo, hi, first_sid, old_sids) -> bool:
