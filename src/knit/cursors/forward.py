@@ -13,16 +13,20 @@ neighbouring statement, expressions by their statement and their path inside it.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from knit.cursors import cursor as C, paths as P
 from knit.errors import InternalError, KnitTypeError
 from knit.ir import nodes as N
 from knit.ir.visit import walk_stmts
 
-# sid of a copy -> sid of the statement it was copied from. sids are unique in the
-# process, so this is a fact about statements, not about one procedure.
-_COPY_OF: dict[int, int] = {}
+
+class _CopySid(int):
+    """The sid of a statement that copies another: an int like every sid, with `of`, the
+    sid of the statement copied. The provenance lives in the statement, so it goes away
+    with it (no table to grow)."""
+
+    of: int
 
 
 def separate_copies(ir: N.Proc) -> N.Proc:
@@ -45,7 +49,9 @@ def _separate(stmts: tuple, seen: set[int]) -> tuple:
         new = s
         if s.sid in seen:
             new = _fresh(s)
-            _COPY_OF[new.sid] = s.sid
+            sid = _CopySid(new.sid)
+            sid.of = s.sid
+            new = replace(new, sid=sid)
         seen.add(new.sid)
         if isinstance(s, N.For):
             new = new.with_(body=_separate(s.body, seen))
@@ -65,16 +71,13 @@ def _copied_since(sid: int, of: int, old_sids) -> bool:
     copy of a copy...) of statement `of`."""
     if sid in old_sids:
         return False
-    while sid in _COPY_OF:
-        sid = _COPY_OF[sid]
+    while isinstance(sid, _CopySid):
+        sid = sid.of
         if sid == of:
             return True
         if sid in old_sids:
             return False
     return False
-
-
-
 
 def sid_index(proc) -> dict[int, P.StmtPath]:
     """sid -> path of its first occurrence, cached on the Procedure."""
