@@ -65,6 +65,16 @@ def test_shape_of_an_argument_and_of_an_allocation():
     assert len(acc.args()[0].shape()) == 0  # a scalar: no dimensions
 
 
+def test_an_expression_list_is_still_a_list_and_forwards():
+    idx = acc.find("t[_] = _").idx()
+    assert isinstance(idx, list) and idx + [] == list(idx)  # what idx() gave before
+    p = divide_loop(acc, "j", 4, ["jo", "ji"], perfect=True)
+    moved = p.forward(idx)
+    assert isinstance(moved, ExprListCursor) and moved.proc() is p
+    assert [str(e) for e in moved] == ["i", "4 * jo + ji"]
+    assert moved.parent() == p.find("t[_] = _")
+
+
 def test_shape_cursors_forward():
     p = divide_loop(acc, "j", 4, ["jo", "ji"], perfect=True)
     dim = acc.find("t : _").shape()[0]

@@ -614,30 +614,31 @@ def _owner(proc, path: P.StmtPath):
 # ---------------------------------------------------------------- lists of expressions
 
 
-class ExprListCursor(Cursor):
+class ExprListCursor(list):
     """A contiguous (maybe empty) sequence of expression cursors: what `idx()`, `args()`
-    and `shape()` return, as in Exo. It iterates, indexes (a slice gives an
-    ExprListCursor) and measures like a list, and equals a list of the same cursors.
-    `str()` gives the list of the expressions' texts (`"['N', '8']"`)."""
+    and `shape()` return, as in Exo (`isinstance(c.idx(), ExprListCursor)`,
+    `ListCursorPrototype` in knit.API_cursors). It is also the Python list of cursors
+    these methods gave before, so code that takes "a cursor or a list of cursors" (bind_expr,
+    traces, the stdlib) keeps taking it; a slice is an ExprListCursor again. `parent()` is
+    the access, call or declaration, `proc()` its procedure, and `str()` gives the list
+    of the expressions' texts (`"['N', '8']"`)."""
 
-    __slots__ = ("_items", "_parent")
+    __slots__ = ("_parent", "_proc")
 
-    def __init__(self, items, parent=None):
-        items = tuple(items)
-        for c in items:
+    def __init__(self, items=(), parent=None):
+        super().__init__(items)
+        for c in self:
             if not isinstance(c, ExprCursor):
                 raise TypeError(f"ExprListCursor holds expression cursors, got {c!r}")
-        self._items = items
         self._parent = parent
-        super().__init__(items[0]._proc if items else
-                         parent._proc if parent is not None else None)
+        self._proc = self[0]._proc if self else parent._proc if parent is not None else None
 
     @classmethod
     def of(cls, items, parent=None) -> ExprListCursor:
         return items if isinstance(items, cls) else cls(items, parent)
 
-    def _key(self):
-        return self._items
+    def is_invalid(self) -> bool:
+        return False
 
     def proc(self):
         if self._proc is None:
@@ -648,35 +649,16 @@ class ExprListCursor(Cursor):
         """What holds the expressions: the access, call or declaration."""
         if self._parent is not None:
             return self._parent
-        if self._items:
-            return self._items[0].parent()
+        if self:
+            return self[0].parent()
         return InvalidCursor(None, "an empty expression list has no parent")
 
-    def __iter__(self):
-        return iter(self._items)
-
     def __getitem__(self, i):
-        got = self._items[i]
+        got = super().__getitem__(i)
         return ExprListCursor(got, self._parent) if isinstance(i, slice) else got
 
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __bool__(self) -> bool:
-        return bool(self._items)
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, ExprListCursor):
-            return self._items == other._items
-        if isinstance(other, (list, tuple)):
-            return list(self._items) == list(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._items)
-
     def __repr__(self) -> str:
-        return f"ExprListCursor({list(self._items)!r})"
+        return f"ExprListCursor({list(self)!r})"
 
     def __str__(self) -> str:
-        return str([str(c) for c in self._items])
+        return str([str(c) for c in self])

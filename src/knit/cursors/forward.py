@@ -100,6 +100,10 @@ def is_ancestor(old, new) -> bool:
 
 
 def forward(new, cur: C.Cursor) -> C.Cursor:
+    if isinstance(cur, C.ExprListCursor):  # each expression; the list keeps its holder
+        parent = cur._parent
+        return C.ExprListCursor([forward(new, c) for c in cur],
+                                None if parent is None else forward(new, parent))
     if not isinstance(cur, C.Cursor):
         raise KnitTypeError(None, f"forward: expected a cursor, got {type(cur).__name__}")
     old = cur._proc
