@@ -6,7 +6,7 @@ import sys
 
 from knit.cursors.cursor import ArgCursor, BlockCursor
 from knit.cursors.find import find as find_pattern, find_alloc_or_arg
-from knit.cursors.forward import forward as forward_cursor
+from knit.cursors.forward import forward as forward_cursor, separate_copies
 from knit.cursors.pattern import loop_nest_pattern
 from knit.errors import KnitError, ProcedureTypeError
 from knit.frontend import parse as P
@@ -102,6 +102,7 @@ class Procedure:
         if not ir.body:  # a body is never empty: object code would say `pass`
             ir = ir.with_(body=(N.Pass(ir.srcinfo),))
         ir = mark_generated(self._loopir_proc, ir)  # what a primitive made says so
+        ir = separate_copies(ir)  # each copy a rewrite made is a statement of its own
         if not unsafe:
             from knit.rewrite.common import check_par_loops
 

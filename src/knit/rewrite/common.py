@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from knit.analysis import smt
 from knit.cursors import cursor as C, paths as P
+from knit.cursors.find import find_stmt
 from knit.cursors.forward import is_ancestor
 from knit.errors import ProcedureTypeError, SchedulingError
 from knit.ir import nodes as N
@@ -186,7 +187,8 @@ def loop_cursor(proc, loop, prim: str) -> C.ForCursor:
 
 
 def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
-    cur = _cursor(proc, stmt, prim, "a statement cursor or pattern")
+    cur = _cursor(proc, stmt, prim, "a statement cursor or pattern",
+                  lambda pat: find_stmt(proc, pat))
     if isinstance(cur, C.BlockCursor) and len(cur) == 1:
         cur = cur[0]
     if not isinstance(cur, C.StmtCursor):
@@ -195,7 +197,8 @@ def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
 
 
 def block_cursor(proc, block, prim: str) -> C.BlockCursor:
-    cur = _cursor(proc, block, prim, "a block cursor or pattern")
+    cur = _cursor(proc, block, prim, "a block cursor or pattern",
+                  lambda pat: find_stmt(proc, pat))
     if isinstance(cur, C.StmtCursor):
         cur = cur.as_block()
     if not isinstance(cur, C.BlockCursor):
