@@ -156,7 +156,16 @@ def traceback_mode() -> str:
 
 def is_internal_frame(frame) -> bool:
     """Whether `frame` runs code of the knit package itself."""
-    return _os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+    name = frame.f_code.co_filename
+    inside = _INSIDE.get(name)
+    if inside is None:
+        inside = _os.path.abspath(name).startswith(_PACKAGE_DIR)
+        if _os.path.isabs(name):  # a relative name depends on the working directory
+            _INSIDE[name] = inside
+    return inside
+
+
+_INSIDE: dict[str, bool] = {}  # file name -> whether it is in the package (every call asks)
 
 
 def user_call_site() -> str | None:
@@ -181,16 +190,32 @@ def user_call(prim: str):
     if frame is None:
         return None
     line, col, end_line, end_col = frame.f_lineno, 0, None, None
-    positions = list(frame.f_code.co_positions()) if hasattr(frame.f_code, "co_positions") \
-        else []
-    if 0 <= frame.f_lasti // 2 < len(positions):
-        p = positions[frame.f_lasti // 2]
-        if p[0] is not None and p[2] is not None:
-            line, end_line, col, end_col = p
+    p = _position(frame)
+    if p is not None and p[0] is not None and p[2] is not None:
+        line, end_line, col, end_col = p
     via = entry.f_code.co_name if entry is not None else prim
     name = prim if via in (prim, "wrapper", "<lambda>") or via.startswith("_") else \
         f"{prim} (in {via})"
     return SrcInfo(frame.f_code.co_filename, line, col, end_line, end_col, name)
+
+
+def _position(frame):
+    """(line, end_line, col, end_col) of the instruction `frame` runs, or None (Python
+    < 3.11 has no column positions). Every primitive call asks, mostly from the same
+    few schedule functions: their position tables are decoded once."""
+    code = frame.f_code
+    table = _POSITIONS.get(code)
+    if table is None:
+        if not hasattr(code, "co_positions"):
+            return None
+        if len(_POSITIONS) >= 256:  # a bound, not an LRU: schedules have few functions
+            _POSITIONS.clear()
+        table = _POSITIONS[code] = tuple(code.co_positions())
+    i = frame.f_lasti // 2
+    return table[i] if 0 <= i < len(table) else None
+
+
+_POSITIONS: dict = {}  # code object -> its co_positions()
 
 
 def add_call_site(err: BaseException, site) -> BaseException:

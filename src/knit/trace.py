@@ -379,9 +379,14 @@ def _location(site) -> str:
     """file:line:col of the user's call (`site`, the SrcInfo errors.user_call found)."""
     if site is None:
         return "<knit>"
-    name = site.filename
-    rel = os.path.relpath(name) if os.path.isabs(name) else name
-    return f"{name if rel.startswith('..') else rel}:{site.line}:{site.col + 1}"
+    return f"{_shown_name(site.filename, os.getcwd())}:{site.line}:{site.col + 1}"
+
+
+@functools.lru_cache(maxsize=64)
+def _shown_name(name: str, cwd: str) -> str:
+    """`name` relative to `cwd` when it is under it (cached: every step asks)."""
+    rel = os.path.relpath(name, cwd) if os.path.isabs(name) else name
+    return name if rel.startswith("..") else rel
 
 
 def recorded(prim):

@@ -14,7 +14,6 @@ position; rewrites keep a mark once set (`with_` copies srcinfo).
 
 from __future__ import annotations
 
-import contextlib
 import linecache
 import threading
 from dataclasses import dataclass, replace
@@ -63,18 +62,24 @@ NO_SRC = SrcInfo("<generated>", 0)
 _state = threading.local()  # .site: SrcInfo of the running primitive's call, or None
 
 
-@contextlib.contextmanager
-def generating(site: SrcInfo | None):
-    """While in this block, statements created by `mark_generated` get `site` (a SrcInfo
-    whose `generated_by` names the primitive). The outermost call wins: a primitive
-    built from others marks what they create with its own name."""
-    outer = getattr(_state, "site", None)
-    if outer is None:
-        _state.site = site
-    try:
-        yield
-    finally:
-        _state.site = outer
+class generating:
+    """`with generating(site):` -- while in this block, statements created by
+    `mark_generated` get `site` (a SrcInfo whose `generated_by` names the primitive).
+    The outermost call wins: a primitive built from others marks what they create with
+    its own name. (A class, not a contextlib generator: every primitive call enters one.)"""
+
+    __slots__ = ("site", "outer")
+
+    def __init__(self, site: SrcInfo | None):
+        self.site = site
+
+    def __enter__(self) -> None:
+        self.outer = getattr(_state, "site", None)
+        if self.outer is None:
+            _state.site = self.site
+
+    def __exit__(self, *exc) -> None:
+        _state.site = self.outer
 
 
 def mark_generated(old, new):
@@ -84,53 +89,111 @@ def mark_generated(old, new):
     site = getattr(_state, "site", None)
     if site is None or old is new:
         return new
-    from knit.ir.visit import walk_stmts
+    from knit.ir import nodes  # here: nodes.py imports this module (once per rewrite)
 
-    old_sids = {s.sid for s in walk_stmts(old.body)}
-    if all(s.sid in old_sids for s in walk_stmts(new.body)):
-        return new
-    old_exprs = _expr_ids(old.body)
-    body = tuple(_mark(s, site, old_sids, old_exprs, False) for s in new.body)
-    return new.with_(body=body)
-
-
-def _expr_ids(stmts) -> set[int]:
-    from knit.ir import nodes as N
-    from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
-
-    # the expressions cursors address (an allocation's shape is part of its type)
-    return {id(e) for s in walk_stmts(stmts) if not isinstance(s, N.Alloc)
-            for top in stmt_exprs(s) for e in walk_expr(top)}
+    body = _Marker(nodes, site, _index(old)).block(new.body)
+    out = new if body is new.body else new.with_(body=body)
+    # a schedule derives each procedure from the one derived before: index it once
+    _state.last = _Index(out)
+    return out
 
 
-def _mark(node, site, old_sids, old_exprs, in_new: bool):
-    """node with the marks; the same object when nothing under it changes."""
-    from knit.ir import nodes as N
+class _Index:
+    """What an IR procedure holds, by object identity, computed when first asked."""
 
-    if isinstance(node, N.Stmt):
-        in_new = node.sid not in old_sids
-    elif id(node) in old_exprs:  # an expression the rewrite moved, not made
-        return node
-    changes = {}
-    for name in N.child_fields(node):
-        value = getattr(node, name)
-        if isinstance(value, tuple):
-            marked = tuple(_mark(x, site, old_sids, old_exprs, in_new)
-                           if _is_ir(x) else x for x in value)
-            same = all(a is b for a, b in zip(marked, value))
-        elif _is_ir(value):
-            marked = _mark(value, site, old_sids, old_exprs, in_new)
-            same = marked is value
-        else:
-            continue
-        if not same:
-            changes[name] = marked
-    if in_new and getattr(node, "srcinfo", site) != site:
-        changes["srcinfo"] = site
-    return replace(node, **changes) if changes else node
+    __slots__ = ("proc", "_stmts", "_sids", "_exprs")
+
+    def __init__(self, proc):
+        self.proc = proc  # kept alive: the ids below stay its objects'
+        self._stmts = self._sids = self._exprs = None
+
+    def stmts(self) -> tuple[set[int], set[int]]:
+        """(ids of the statement objects, their sids)."""
+        if self._stmts is None:
+            self._stmts, self._sids = set(), set()
+            stack = list(self.proc.body)
+            while stack:
+                s = stack.pop()
+                self._stmts.add(id(s))
+                self._sids.add(s.sid)
+                stack.extend(getattr(s, "body", ()))
+                stack.extend(getattr(s, "orelse", ()))
+        return self._stmts, self._sids
+
+    def exprs(self) -> set[int]:
+        """ids of the expressions cursors address (an allocation's shape is part of its
+        type, not an expression of the statement)."""
+        if self._exprs is None:
+            from knit.ir import nodes as N
+            from knit.ir.visit import expr_children, stmt_exprs, walk_stmts
+
+            self._exprs, stack = set(), []
+            for s in walk_stmts(self.proc.body):
+                if not isinstance(s, N.Alloc):
+                    stack.extend(stmt_exprs(s))
+            while stack:
+                e = stack.pop()
+                self._exprs.add(id(e))
+                stack.extend(expr_children(e))
+        return self._exprs
 
 
-def _is_ir(x) -> bool:
-    from knit.ir import nodes as N
+def _index(proc) -> _Index:
+    last = getattr(_state, "last", None)
+    return last if last is not None and last.proc is proc else _Index(proc)
 
-    return isinstance(x, N.Stmt | N.Expr | N.Interval | N.Point)
+
+class _Marker:
+    """Rebuilds a derived body with the new statements (and the expressions made with
+    them) positioned at `site`; every node nothing under which changes is kept as is."""
+
+    def __init__(self, nodes, site: SrcInfo, old: _Index):
+        self.N, self.site, self.old = nodes, site, old
+
+    def block(self, stmts: tuple) -> tuple:
+        out = tuple(self.stmt(s) for s in stmts)
+        return stmts if all(a is b for a, b in zip(out, stmts)) else out
+
+    def stmt(self, s):
+        ids, sids = self.old.stmts()
+        if id(s) in ids:  # an old statement object: nothing under it is new
+            return s
+        if s.sid in sids:  # rebuilt, not made: only statements nested in it can be new
+            changes = {f: b for f in ("body", "orelse") if hasattr(s, f)
+                       and (b := self.block(getattr(s, f))) is not getattr(s, f)}
+            return s.with_(**changes) if changes else s
+        return self.made(s)
+
+    def made(self, node):
+        """A node of a statement the rewrite made: marked, and so is what is under it,
+        except the expressions it moved from the old procedure (they keep their place)."""
+        changes = {}
+        for name in _child_fields(self.N, node):
+            value = getattr(node, name)
+            if isinstance(value, tuple):
+                marked = tuple(self.child(x) for x in value)
+                if any(a is not b for a, b in zip(marked, value)):
+                    changes[name] = marked
+            elif (marked := self.child(value)) is not value:
+                changes[name] = marked
+        if node.srcinfo != self.site:
+            changes["srcinfo"] = self.site
+        return replace(node, **changes) if changes else node
+
+    def child(self, x):
+        N = self.N
+        if isinstance(x, N.Stmt):
+            return self.stmt(x)
+        if isinstance(x, N.Expr | N.Interval | N.Point) and id(x) not in self.old.exprs():
+            return self.made(x)
+        return x
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(nodes, node) -> tuple[str, ...]:
+    t = type(node)
+    if t not in _CHILD_FIELDS:
+        _CHILD_FIELDS[t] = tuple(nodes.child_fields(node))
+    return _CHILD_FIELDS[t]
