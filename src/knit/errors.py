@@ -303,8 +303,11 @@ def _excepthook(previous):
             tb = value.__traceback__
         previous(etype, value, tb)
 
-    hook._knit_hook = True  # type: ignore[attr-defined]
+    _HOOKS.append(hook)
     return hook
+
+
+_HOOKS: list = []  # the excepthooks installed here (a second install must not stack one)
 
 
 def _ipython_handler(shell, etype, value, tb, tb_offset=None):
@@ -319,7 +322,7 @@ def install_traceback_filter() -> None:
     to the hook in place) and in IPython/Jupyter (a custom exception handler). pytest
     prints its own tracebacks and is left alone: a failing test shows every frame.
     Idempotent."""
-    if not getattr(_sys.excepthook, "_knit_hook", False):
+    if not any(_sys.excepthook is h for h in _HOOKS):
         _sys.excepthook = _excepthook(_sys.excepthook)
     ipython = _sys.modules.get("IPython")
     shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None

@@ -223,7 +223,9 @@ class Procedure:
         return compile_proc(self._loopir_proc, cc=cc, flags=flags, extra_flags=extra_flags)
 
 
-handles.register_class(Procedure)
+# the lower layers read a Procedure through knit.ir.handles, never its attributes
+handles.register_class(Procedure, ir=lambda p: p._loopir_proc, scope=lambda p: p._scope,
+                       check=Procedure._check)
 
 
 def _expect_procedure(what: str, x) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from knit.errors import ArgumentError, CompileError
 from knit.instrcheck import InstrCheck, InstrCheckError, declared_ulps, harness as H, values as V
+from knit.ir import handles
 from knit.procedure import Procedure
 
 
@@ -30,10 +31,10 @@ def check(instr, targets, trials: int, seed: int, ulps, cc) -> InstrCheck:
         what = f"the proc '{instr.name()}'" if isinstance(instr, Procedure) else \
             type(instr).__name__
         raise TypeError(f"check_instr: expected an @instr procedure, got {what}")
-    instr._check()
+    handles.check(instr)
     ulps = declared_ulps(instr) if ulps is None else ulps
     name = instr.name()
-    controls = H.legal_controls(instr._loopir_proc)
+    controls = H.legal_controls(handles.ir_of(instr))
     if not controls:
         raise InstrCheckError(f"check_instr: no values of the control arguments of instr "
                               f"'{name}' satisfy its asserts (tried sizes {H.SIZES.start}.."

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from knit.API_types import knit_name_of
 from knit.cursors import cursor as C
+from knit.cursors.internal import node_of, path_of
 from knit.errors import SchedulingError
 from knit.ir import nodes as N, types as T
 from knit.memory import Memory
@@ -14,7 +16,7 @@ def _expr_at(proc, prim, v, cur, what, *, index=True):
 
     if isinstance(v, int) and not isinstance(v, bool):
         return N.Const(v, T.INT)
-    path = cur._path if isinstance(cur, C.StmtCursor) else (("body", 0),)
+    path = path_of(cur) if isinstance(cur, C.StmtCursor) else (("body", 0),)
     e = parse_expr_fragment(proc, v, path, prim)
     if index and not e.type.is_indexable():
         raise SchedulingError(f"{prim}: {what} must be an index expression, got {v!r}")
@@ -245,7 +247,7 @@ def _check_one_expression(prim, curs, given) -> None:
     from knit.cursors.pattern import show
     from knit.ir.printer import expr_str
 
-    exprs = list(dict.fromkeys(c._node() for c in curs))  # IR compares structurally
+    exprs = list(dict.fromkeys(node_of(c) for c in curs))  # IR compares structurally
     if len(exprs) == 1:
         return
     what = f"the pattern {show(given)} matches" if isinstance(given, str) else \
@@ -263,7 +265,7 @@ def _check_one_expression(prim, curs, given) -> None:
 
 def _expr_cursor(proc, c, prim):
     if isinstance(c, C.StmtCursor):  # point at the statement given by mistake
-        raise K.refuse(prim, K._own(proc, c, prim), "expected an expression, got a statement")
+        raise K.refuse(prim, K.stmt_cursor(proc, c, prim), "expected an expression, got a statement")
     return K.expr_cursor(proc, c, prim)
 
 
@@ -280,12 +282,7 @@ def set_memory(proc, cursor, memory_type):
 
 def _knit_type_name(typ) -> str:
     """The knit name of an ExoType (ExoType.F32 -> 'f32'), or str(typ) otherwise."""
-    from knit.API_types import _BY_KNIT_NAME
-
-    for name, exo in _BY_KNIT_NAME.items():
-        if typ is exo:
-            return name
-    return str(typ)
+    return knit_name_of(typ) or str(typ)
 
 
 def set_precision(proc, cursor, typ):
