@@ -52,12 +52,10 @@ EXCEPTIONS = {
     ("knit.rewrite.memory", "knit.libs.externs"):
         "temporary: Extern and ExternTypeError now live in knit.extern (libs.externs "
         "re-exports them); rewrite/ is being refactored and switches with it",
-    ("knit.errors", "knit.ir.srcinfo"):
-        "user_call builds the SrcInfo an error points at; srcinfo.py imports nothing of "
-        "knit at module level, so the import (kept inside the function) makes no cycle",
     ("knit.instrcheck.harness", "knit.libs.memories"):
-        "the C harness that checks an instruction against its semantics allocates its "
-        "buffers in DRAM_STATIC; instrcheck is a tool above the core, not under libs",
+        "the C harness that checks an instruction against its semantics fills register "
+        "buffers by recognising VectorRegisters memories (a libs class); instrcheck is a "
+        "tool above the core, not under libs",
 }
 
 

@@ -177,50 +177,9 @@ def user_call_site() -> str | None:
     return None if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
-def user_call(prim: str):
-    """The SrcInfo of the user's call into knit that is running primitive `prim`: file,
-    line and the span of the call expression in the innermost frame outside knit, with
-    `generated_by` naming `prim` (and the knit function the user called, when that is
-    not `prim` itself: "divide_loop (in tile2D)"). None when no frame is outside knit."""
-    from knit.ir.srcinfo import SrcInfo  # here: errors sit below ir (docs/architecture.md)
-
-    frame, entry = _sys._getframe(1), None
-    while frame is not None and is_internal_frame(frame):
-        frame, entry = frame.f_back, frame
-    if frame is None:
-        return None
-    line, col, end_line, end_col = frame.f_lineno, 0, None, None
-    p = _position(frame)
-    if p is not None and p[0] is not None and p[2] is not None:
-        line, end_line, col, end_col = p
-    via = entry.f_code.co_name if entry is not None else prim
-    name = prim if via in (prim, "wrapper", "<lambda>") or via.startswith("_") else \
-        f"{prim} (in {via})"
-    return SrcInfo(frame.f_code.co_filename, line, col, end_line, end_col, name)
-
-
-def _position(frame):
-    """(line, end_line, col, end_col) of the instruction `frame` runs, or None (Python
-    < 3.11 has no column positions). Every primitive call asks, mostly from the same
-    few schedule functions: their position tables are decoded once."""
-    code = frame.f_code
-    table = _POSITIONS.get(code)
-    if table is None:
-        if not hasattr(code, "co_positions"):
-            return None
-        if len(_POSITIONS) >= 256:  # a bound, not an LRU: schedules have few functions
-            _POSITIONS.clear()
-        table = _POSITIONS[code] = tuple(code.co_positions())
-    i = frame.f_lasti // 2
-    return table[i] if 0 <= i < len(table) else None
-
-
-_POSITIONS: dict = {}  # code object -> its co_positions()
-
-
 def add_call_site(err: BaseException, site) -> BaseException:
     """Make a knit error raised by a primitive name the primitive and the user's call of
-    it (`site`, from `user_call`) on a line of its own,
+    it (`site`, from knit.ir.srcinfo.user_call) on a line of its own,
     `  (from divide_loop, called at user.py:12:5)` (`from divide_loop, in tile_loops,
     ...` when a library function called it for the user). The line goes before the
     hint (`err.hint`, which stays the last line, as rewrite/witness.py keeps it), else

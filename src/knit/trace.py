@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 from knit.cursors import cursor as C, internal as I, paths as P
 from knit.cursors.cursor import Cursor, InvalidCursorError
-from knit.errors import KnitError, ParseFragmentError, SchedulingError, add_call_site, user_call
+from knit.errors import KnitError, ParseFragmentError, SchedulingError, add_call_site
 from knit.ir.handles import Notes, ir_of, is_procedure
-from knit.ir.srcinfo import generating
+from knit.ir.srcinfo import generating, user_call
 
 _state = threading.local()  # .depth: how many recorded primitives are running
 # procedure -> (the procedure it was derived from, the Step that derived it)
@@ -379,7 +379,7 @@ def _record_arg(v, proc):
 
 
 def _location(site) -> str:
-    """file:line:col of the user's call (`site`, the SrcInfo errors.user_call found)."""
+    """file:line:col of the user's call (`site`, the SrcInfo srcinfo.user_call found)."""
     if site is None:
         return "<knit>"
     return f"{_shown_name(site.filename, os.getcwd())}:{site.line}:{site.col + 1}"

@@ -9,14 +9,18 @@ while a primitive runs (`generating`, entered by the wrapper every public primit
 goes through, knit.trace.recorded), each procedure it derives passes through
 `mark_generated`, which marks the statements whose identity (`sid`) is new and the new
 expressions inside them. Statements a rewrite only transforms keep their sid and their
-position; rewrites keep a mark once set (`with_` copies srcinfo).
+position; rewrites keep a mark once set (`with_` copies srcinfo). The site itself is
+`user_call`: the user's call into knit, found on the stack.
 """
 
 from __future__ import annotations
 
 import linecache
+import sys
 import threading
 from dataclasses import dataclass, replace
+
+from knit.errors import is_internal_frame
 
 # knit.ir.nodes and knit.ir.visit are imported inside the functions that use them:
 # nodes.py imports this module (every node carries a SrcInfo).
@@ -56,6 +60,47 @@ class SrcInfo:
 
 
 NO_SRC = SrcInfo("<generated>", 0)
+
+# ---------------------------------------------------------------- the user's call
+
+
+def user_call(prim: str):
+    """The SrcInfo of the user's call into knit that is running primitive `prim`: file,
+    line and the span of the call expression in the innermost frame outside knit, with
+    `generated_by` naming `prim` (and the knit function the user called, when that is
+    not `prim` itself: "divide_loop (in tile2D)"). None when no frame is outside knit."""
+    frame, entry = sys._getframe(1), None
+    while frame is not None and is_internal_frame(frame):
+        frame, entry = frame.f_back, frame
+    if frame is None:
+        return None
+    line, col, end_line, end_col = frame.f_lineno, 0, None, None
+    p = _position(frame)
+    if p is not None and p[0] is not None and p[2] is not None:
+        line, end_line, col, end_col = p
+    via = entry.f_code.co_name if entry is not None else prim
+    name = prim if via in (prim, "wrapper", "<lambda>") or via.startswith("_") else \
+        f"{prim} (in {via})"
+    return SrcInfo(frame.f_code.co_filename, line, col, end_line, end_col, name)
+
+
+def _position(frame):
+    """(line, end_line, col, end_col) of the instruction `frame` runs, or None (Python
+    < 3.11 has no column positions). Every primitive call asks, mostly from the same
+    few schedule functions: their position tables are decoded once."""
+    code = frame.f_code
+    table = _POSITIONS.get(code)
+    if table is None:
+        if not hasattr(code, "co_positions"):
+            return None
+        if len(_POSITIONS) >= 256:  # a bound, not an LRU: schedules have few functions
+            _POSITIONS.clear()
+        table = _POSITIONS[code] = tuple(code.co_positions())
+    i = frame.f_lasti // 2
+    return table[i] if 0 <= i < len(table) else None
+
+
+_POSITIONS: dict = {}  # code object -> its co_positions()
 
 # ---------------------------------------------------------------- generated code
 
