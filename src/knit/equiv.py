@@ -18,7 +18,7 @@ import numpy as np
 
 from knit.errors import KnitError, ProcedureTypeError
 from knit.ir import nodes as N, types as T
-from knit.ir.handles import ir_of
+from knit.ir.handles import expect_procedure, ir_of
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 from knit.procedure import Procedure
 from knit.rewrite.configs import configs_that_may_differ
@@ -85,6 +85,7 @@ def check_backends(p, trials: int = 3, sizes: dict | None = None, *, seed: int =
                    max_size: int = 8) -> EquivReport:
     """Run one procedure compiled and interpreted on the same random inputs and compare
     every buffer: the C backend against the reference semantics."""
+    expect_procedure("check_backends", p)
     rng = random.Random(seed)
     report = EquivReport()
     for _ in range(trials):

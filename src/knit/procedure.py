@@ -8,7 +8,7 @@ from knit.cursors.cursor import ArgCursor, BlockCursor
 from knit.cursors.find import find as find_pattern, find_alloc_or_arg
 from knit.cursors.forward import forward as forward_cursor
 from knit.cursors.pattern import loop_nest_pattern
-from knit.errors import KnitError, ProcedureTypeError
+from knit.errors import KnitError
 from knit.frontend import parse as P
 from knit.ir import handles, nodes as N
 from knit.ir.handles import procedure_of  # noqa: F401 (re-exported: its old home)
@@ -228,9 +228,7 @@ handles.register_class(Procedure, ir=lambda p: p._loopir_proc, scope=lambda p: p
                        check=Procedure._check)
 
 
-def _expect_procedure(what: str, x) -> None:
-    if not isinstance(x, Procedure):
-        raise ProcedureTypeError(f"{what}: expected a Procedure, got {type(x).__name__}")
+_expect_procedure = handles.expect_procedure
 
 
 class _EqvClass:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knit.errors import ArgumentError, CompileError
+from knit.errors import ArgumentError, CompileError, KnitTypeError
 from knit.instrcheck import InstrCheck, InstrCheckError, declared_ulps, harness as H, values as V
 from knit.ir import handles
 from knit.procedure import Procedure
@@ -27,10 +27,10 @@ class _Case:
 
 
 def check(instr, targets, trials: int, seed: int, ulps, cc) -> InstrCheck:
-    if not isinstance(instr, Procedure) or not instr.is_instr():
-        what = f"the proc '{instr.name()}'" if isinstance(instr, Procedure) else \
-            type(instr).__name__
-        raise TypeError(f"check_instr: expected an @instr procedure, got {what}")
+    handles.expect_procedure("check_instr", instr)
+    if not instr.is_instr():
+        raise KnitTypeError(None, f"check_instr: expected an @instr procedure, got the proc "
+                            f"'{instr.name()}'")
     handles.check(instr)
     ulps = declared_ulps(instr) if ulps is None else ulps
     name = instr.name()

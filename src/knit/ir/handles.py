@@ -17,6 +17,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
+from knit.errors import ProcedureTypeError
 from knit.ir import nodes as N
 
 
@@ -53,6 +54,13 @@ def procedure_of(ir: N.Proc):
 def is_procedure(x) -> bool:
     """Whether x is a knit Procedure."""
     return _Protocol.cls is not None and isinstance(x, _Protocol.cls)
+
+
+def expect_procedure(what: str, x) -> None:
+    """Refuse anything but a Procedure where one is expected: ProcedureTypeError (one
+    class for every entry point), `what` naming the entry point."""
+    if not is_procedure(x):
+        raise ProcedureTypeError(f"{what}: expected a Procedure, got {type(x).__name__}")
 
 
 def ir_of(p) -> N.Proc:
