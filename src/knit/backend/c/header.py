@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from knit.analysis.written import written_args
+from knit.backend.c.cexpr import HELPERS
 from knit.backend.c.emit import ProcEmitter
-from knit.backend.c.exprs import HELPERS
 from knit.backend.c.generic import r_as_f32
 from knit.backend.c.names import RESERVED, c_identifier, is_usable
 from knit.backend.c.windows import WindowStructs
