@@ -170,17 +170,33 @@ class _Index:
         type, not an expression of the statement)."""
         if self._exprs is None:
             from knit.ir import nodes as N
-            from knit.ir.visit import expr_children, stmt_exprs, walk_stmts
+            from knit.ir.visit import walk_stmts
 
-            self._exprs, stack = set(), []
-            for s in walk_stmts(self.proc.body):
-                if not isinstance(s, N.Alloc):
-                    stack.extend(stmt_exprs(s))
-            while stack:
-                e = stack.pop()
-                self._exprs.add(id(e))
-                stack.extend(expr_children(e))
+            self._exprs = set().union(*(_own_exprs(s) for s in walk_stmts(self.proc.body)
+                                        if not isinstance(s, N.Alloc)))
         return self._exprs
+
+
+def _own_exprs(s) -> frozenset[int]:
+    """ids of the expressions statement `s` holds (not those of statements nested in
+    it). Cached by statement object: most statements outlive many rewrites unchanged."""
+    hit = _OWN_EXPRS.get(id(s))
+    if hit is not None and hit[0] is s:
+        return hit[1]
+    from knit.ir.visit import expr_children, stmt_exprs
+
+    ids, stack = set(), list(stmt_exprs(s))
+    while stack:
+        e = stack.pop()
+        ids.add(id(e))
+        stack.extend(expr_children(e))
+    if len(_OWN_EXPRS) >= 20_000:  # a bound: each entry keeps its statement alive
+        _OWN_EXPRS.clear()
+    out = _OWN_EXPRS[id(s)] = (s, frozenset(ids))
+    return out[1]
+
+
+_OWN_EXPRS: dict[int, tuple] = {}  # id(statement) -> (statement, _own_exprs of it)
 
 
 def _index(proc) -> _Index:
