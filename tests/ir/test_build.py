@@ -66,7 +66,7 @@ def test_and_drops_literal_truths():
     assert B.and_(c, c) == B.cmp("and", c, c)
 
 
-@pytest.mark.parametrize("vi, vj", itertools.product(range(-2, 3), repeat=2))
+@pytest.mark.parametrize("vi, vj", list(itertools.product(range(-2, 3), repeat=2)))
 def test_what_is_built_means_what_it_says(vi, vj):
     env = {i: vi, j: vj}
     x, y = B.var(i), B.var(j)
