@@ -49,9 +49,6 @@ EXCEPTIONS = {
     ("knit.rewrite", "knit.procedure"):
         "temporary: rewrites still derive Procedures themselves; issue 14 item 1 makes "
         "them return IR and one wrapper derive the Procedure, which removes this arrow",
-    ("knit.rewrite.memory", "knit.libs.externs"):
-        "temporary: Extern and ExternTypeError now live in knit.extern (libs.externs "
-        "re-exports them); rewrite/ is being refactored and switches with it",
     ("knit.instrcheck.harness", "knit.libs.memories"):
         "the C harness that checks an instruction against its semantics fills register "
         "buffers by recognising VectorRegisters memories (a libs class); instrcheck is a "
