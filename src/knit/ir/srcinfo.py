@@ -16,6 +16,7 @@ position; rewrites keep a mark once set (`with_` copies srcinfo). The site itsel
 from __future__ import annotations
 
 import linecache
+import operator
 import sys
 import threading
 from dataclasses import dataclass, replace
@@ -210,16 +211,16 @@ class _Marker:
 
     def __init__(self, nodes, site: SrcInfo, old: _Index):
         self.N, self.site, self.old = nodes, site, old
+        self.ids, self.sids = old.stmts()
 
     def block(self, stmts: tuple) -> tuple:
-        out = tuple(self.stmt(s) for s in stmts)
-        return stmts if all(a is b for a, b in zip(out, stmts)) else out
+        out = [self.stmt(s) for s in stmts]
+        return stmts if all(map(operator.is_, out, stmts)) else tuple(out)
 
     def stmt(self, s):
-        ids, sids = self.old.stmts()
-        if id(s) in ids:  # an old statement object: nothing under it is new
+        if id(s) in self.ids:  # an old statement object: nothing under it is new
             return s
-        if s.sid in sids:  # rebuilt, not made: only statements nested in it can be new
+        if s.sid in self.sids:  # rebuilt, not made: only statements nested in it can be new
             changes = {f: b for f in ("body", "orelse") if hasattr(s, f)
                        and (b := self.block(getattr(s, f))) is not getattr(s, f)}
             return s.with_(**changes) if changes else s
