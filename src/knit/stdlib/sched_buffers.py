@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from knit.API_types import knit_name_of
 from knit.cursors import cursor as C
+from knit.cursors.internal import node_of
 from knit.errors import SchedulingError
 from knit.ir import nodes as N, types as T
 from knit.memory import Memory
@@ -270,7 +272,7 @@ def _check_one_expression(prim, curs, given) -> None:
     from knit.cursors.pattern import show
     from knit.ir.printer import expr_str
 
-    exprs = list(dict.fromkeys(c._node() for c in curs))  # IR compares structurally
+    exprs = list(dict.fromkeys(node_of(c) for c in curs))  # IR compares structurally
     if len(exprs) == 1:
         return
     what = f"the pattern {show(given)} matches" if isinstance(given, str) else \
@@ -288,7 +290,8 @@ def _check_one_expression(prim, curs, given) -> None:
 
 def _expr_cursor(proc, c, prim):
     if isinstance(c, C.StmtCursor):  # point at the statement given by mistake
-        raise K.refuse(prim, K._own(proc, c, prim), "expected an expression, got a statement")
+        raise K.refuse(prim, K.stmt_cursor(proc, c, prim),
+                       "expected an expression, got a statement")
     return K.expr_cursor(proc, c, prim)
 
 
@@ -305,12 +308,7 @@ def set_memory(proc, cursor, memory_type):
 
 def _knit_type_name(typ) -> str:
     """The knit name of an ExoType (ExoType.F32 -> 'f32'), or str(typ) otherwise."""
-    from knit.API_types import _BY_KNIT_NAME
-
-    for name, exo in _BY_KNIT_NAME.items():
-        if typ is exo:
-            return name
-    return str(typ)
+    return knit_name_of(typ) or str(typ)
 
 
 def set_precision(proc, cursor, typ):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from knit.cursors import cursor as C
 from knit.errors import ProcedureTypeError, SchedulingError
+from knit.ir.handles import Notes
 from knit.rewrite import common as K, subprocs as SP
+
+_reports = Notes()  # what each replace_all call replaced, on the procedure it returned
 
 
 def _procedure(prim, x):
@@ -52,7 +55,7 @@ def replace_all(proc, subprocs, mem_aware=True, quiet=False):
     out = SP.replace_all(proc, subs, done, mem_aware=mem_aware)
     report = Replacements((sub.name(), stmt.srcinfo) for sub, stmt in done)
     if out is not proc:
-        out._replacements = report
+        _reports.put(out, report)
     if _called_by_user():
         _tell(prim, proc, subs, report, quiet)
     return out
@@ -66,7 +69,7 @@ class Replacements(tuple):
     def of(proc) -> Replacements:
         """The replacements of the replace_all call that returned `proc` (empty for a
         procedure that replace_all did not return)."""
-        return getattr(proc, "_replacements", Replacements())
+        return _reports.get(proc, Replacements())
 
     def __str__(self) -> str:
         by_name: dict = {}

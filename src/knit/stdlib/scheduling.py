@@ -56,6 +56,7 @@ from knit.API_cursors import (
     WindowExprCursor as WindowExprCursor,
     WindowStmtCursor as WindowStmtCursor,
 )
+from knit.cursors.internal import node_of, path_of
 from knit.errors import SchedulingError
 from knit.ir import nodes as N, types as T
 from knit.rewrite import (
@@ -375,7 +376,7 @@ def lift_scope(proc, scope_cursor):
     prim = "lift_scope"
     K.check_proc_arg(proc, prim)
     cur = K.stmt_cursor(proc, scope_cursor, prim)
-    if not isinstance(cur._node(), (N.For, N.If)):
+    if not isinstance(node_of(cur), (N.For, N.If)):
         raise K.refuse(prim, cur, "expected a loop or an if")
     return S.lift_scope(proc, cur)
 
@@ -488,7 +489,7 @@ def _expr_cursors(proc, prim: str, v) -> list:
 
 def _assign_cursor(proc, prim: str, v, kinds: tuple, what: str):
     cur = K.stmt_cursor(proc, v, prim)
-    if not isinstance(cur._node(), kinds):
+    if not isinstance(node_of(cur), kinds):
         raise SchedulingError(f"{prim}: expected {what}, got "
                               f"'{str(cur).splitlines()[0]}'")
     return cur
@@ -538,7 +539,7 @@ def rewrite_expr(proc, expr_cursor, new_expr):
     elif isinstance(new_expr, int):
         new = N.Const(new_expr, T.INT)
     else:
-        new = parse_expr_fragment(proc, new_expr, cur._stmt, prim)
+        new = parse_expr_fragment(proc, new_expr, path_of(cur), prim)
     return EX.rewrite_expr(proc, cur, new)
 
 
