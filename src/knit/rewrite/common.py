@@ -127,6 +127,10 @@ class Site:
         """The statement an expression site is in (a statement site: itself)."""
         return self if self.epath is None else self.at(self.path)
 
+    def item(self, k: int) -> Site:
+        """The k-th statement of a block (or k statements after this one)."""
+        return self.at(self.parent_path + ((self.field, self.index + k),))
+
     def span(self, n: int) -> Site:
         """The block of `n` statements starting here."""
         return Site(self.proc, self.path, self.path[-1][1] + n, self.prim)
