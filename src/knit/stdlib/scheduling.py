@@ -58,6 +58,7 @@ from knit.API_cursors import (
 )
 from knit.errors import SchedulingError
 from knit.ir import nodes as N, types as T
+from knit.ir.printer import stmt_str
 from knit.rewrite import (
     common as K,
     configs as CF,
@@ -164,7 +165,7 @@ def simplify(proc):
 def insert_pass(proc, gap_cursor):
     """Insert `pass` at a gap. Always safe."""
     K.check_proc_arg(proc, "insert_pass")
-    return ST.insert_pass(proc, K.gap_cursor(proc, gap_cursor, "insert_pass"))
+    return ST.insert_pass(K.gap_site(proc, gap_cursor, "insert_pass"))
 
 
 def delete_pass(proc):
@@ -180,7 +181,7 @@ def reorder_stmts(proc, block_cursor):
     other (two reductions into one location commute). Refused otherwise, naming the
     conflicting accesses."""
     K.check_proc_arg(proc, "reorder_stmts")
-    return ST.reorder_stmts(proc, K.block_cursor(proc, block_cursor, "reorder_stmts"))
+    return ST.reorder_stmts(K.block_site(proc, block_cursor, "reorder_stmts"))
 
 
 # ---------------------------------------------------------------- loops
@@ -473,8 +474,9 @@ def sched_seq(proc, sched_list):
 
 
 
-def _expr_cursors(proc, prim: str, v) -> list:
-    """A pattern (every match), an expression cursor, or a list of expression cursors."""
+def _expr_sites(proc, prim: str, v) -> list:
+    """A pattern (every match), an expression cursor, or a list of expression cursors:
+    their Sites."""
     if isinstance(v, str):
         curs = proc.find(v, many=True)
     elif isinstance(v, (list, tuple)):
@@ -483,15 +485,15 @@ def _expr_cursors(proc, prim: str, v) -> list:
         curs = [v]
     if not curs:
         raise SchedulingError(f"{prim}: expected at least one expression")
-    return [K.expr_cursor(proc, c, prim) for c in curs]
+    return [K.expr_site(proc, c, prim) for c in curs]
 
 
-def _assign_cursor(proc, prim: str, v, kinds: tuple, what: str):
-    cur = K.stmt_cursor(proc, v, prim)
-    if not isinstance(cur._node(), kinds):
+def _assign_site(proc, prim: str, v, kinds: tuple, what: str):
+    site = K.stmt_site(proc, v, prim)
+    if not isinstance(site.node(), kinds):
         raise SchedulingError(f"{prim}: expected {what}, got "
-                              f"'{str(cur).splitlines()[0]}'")
-    return cur
+                              f"'{stmt_str(site.node()).splitlines()[0]}'")
+    return site
 
 
 def commute_expr(proc, expr_cursors):
@@ -503,7 +505,7 @@ def commute_expr(proc, expr_cursors):
     when an expression is not a `+` or `*`."""
     prim = "commute_expr"
     K.check_proc_arg(proc, prim)
-    return EX.commute_expr(proc, _expr_cursors(proc, prim, expr_cursors))
+    return EX.commute_expr(_expr_sites(proc, prim, expr_cursors))
 
 
 def left_reassociate_expr(proc, expr):
@@ -517,7 +519,7 @@ def left_reassociate_expr(proc, expr):
     `a op (b op c)` with one op, `+` or `*`."""
     prim = "left_reassociate_expr"
     K.check_proc_arg(proc, prim)
-    return EX.left_reassociate_expr(proc, K.expr_cursor(proc, expr, prim))
+    return EX.left_reassociate_expr(K.expr_site(proc, expr, prim))
 
 
 def rewrite_expr(proc, expr_cursor, new_expr):
@@ -532,14 +534,14 @@ def rewrite_expr(proc, expr_cursor, new_expr):
 
     prim = "rewrite_expr"
     K.check_proc_arg(proc, prim)
-    cur = K.expr_cursor(proc, expr_cursor, prim)
+    site = K.expr_site(proc, expr_cursor, prim)
     if isinstance(new_expr, bool):
         new = N.Const(new_expr, T.BOOL)
     elif isinstance(new_expr, int):
         new = N.Const(new_expr, T.INT)
     else:
-        new = parse_expr_fragment(proc, new_expr, cur._stmt, prim)
-    return EX.rewrite_expr(proc, cur, new)
+        new = parse_expr_fragment(proc, new_expr, site.path, prim)
+    return EX.rewrite_expr(site, new)
 
 
 def merge_writes(proc, block_cursor):
@@ -555,7 +557,7 @@ def merge_writes(proc, block_cursor):
     is computed in x's type and neither is of a wider type. Refused otherwise."""
     prim = "merge_writes"
     K.check_proc_arg(proc, prim)
-    return EX.merge_writes(proc, K.block_cursor(proc, block_cursor, prim))
+    return EX.merge_writes(K.block_site(proc, block_cursor, prim))
 
 
 def split_write(proc, stmt):
@@ -571,8 +573,8 @@ def split_write(proc, stmt):
     otherwise, and when the right-hand side is not an addition."""
     prim = "split_write"
     K.check_proc_arg(proc, prim)
-    return EX.split_write(proc, _assign_cursor(proc, prim, stmt, (N.Assign, N.Reduce),
-                                               "an assignment or a reduction"))
+    return EX.split_write(_assign_site(proc, prim, stmt, (N.Assign, N.Reduce),
+                                       "an assignment or a reduction"))
 
 
 def fold_into_reduce(proc, assign):
@@ -583,8 +585,8 @@ def fold_into_reduce(proc, assign):
     otherwise; commute_expr can bring `e + x` into shape first."""
     prim = "fold_into_reduce"
     K.check_proc_arg(proc, prim)
-    return EX.fold_into_reduce(proc, _assign_cursor(proc, prim, assign, (N.Assign,),
-                                                    "an assignment"))
+    return EX.fold_into_reduce(_assign_site(proc, prim, assign, (N.Assign,),
+                                            "an assignment"))
 
 
 def inline_assign(proc, alloc_cursor):
@@ -601,8 +603,8 @@ def inline_assign(proc, alloc_cursor):
     Refused otherwise, naming the statement in the way."""
     prim = "inline_assign"
     K.check_proc_arg(proc, prim)
-    return EX.inline_assign(proc, _assign_cursor(proc, prim, alloc_cursor, (N.Assign,),
-                                                 "an assignment"))
+    return EX.inline_assign(_assign_site(proc, prim, alloc_cursor, (N.Assign,),
+                                         "an assignment"))
 
 
 def lift_reduce_constant(proc, block_cursor):
@@ -623,7 +625,7 @@ def lift_reduce_constant(proc, block_cursor):
     Refused otherwise."""
     prim = "lift_reduce_constant"
     K.check_proc_arg(proc, prim)
-    return EX.lift_reduce_constant(proc, K.block_cursor(proc, block_cursor, prim))
+    return EX.lift_reduce_constant(K.block_site(proc, block_cursor, prim))
 
 
 # ---------------------------------------------------------------- configs
