@@ -142,10 +142,6 @@ def _bool_expr(proc, prim: str, v, path) -> N.Expr:
     return e
 
 
-def _block_path(b: BlockCursor):
-    return K.site_path(b)
-
-
 # ---------------------------------------------------------------- basic
 
 
@@ -351,20 +347,20 @@ def fission(proc, gap_cursor, n_lifts=1, unsafe_disable_checks=False):
     read."""
     prim = "fission"
     K.check_proc_arg(proc, prim)
-    gap = K.gap_cursor(proc, gap_cursor, prim)
-    return S.fission(proc, gap, _pos_int(prim, "n_lifts", n_lifts),
+    gap = K.gap_site(proc, gap_cursor, prim)
+    return S.fission(gap, _pos_int(prim, "n_lifts", n_lifts),
                      _bool(prim, "unsafe_disable_checks", unsafe_disable_checks))
 
 
 def autofission(proc, gap_cursor, n_lifts=1):
     """fission, then remove the loops around either part that no longer need them
     (their body does not use the loop variable and is idempotent), at every level
-    that was split. Refused when fission is (the refusal says fission); a loop whose
+    that was split. Refused when fission is (the refusal names autofission); a loop whose
     removal is not proven (remove_loop's checks) is kept."""
     prim = "autofission"
     K.check_proc_arg(proc, prim)
-    gap = K.gap_cursor(proc, gap_cursor, prim)
-    return S.autofission(proc, gap, _pos_int(prim, "n_lifts", n_lifts))
+    gap = K.gap_site(proc, gap_cursor, prim)
+    return S.autofission(gap, _pos_int(prim, "n_lifts", n_lifts))
 
 
 def lift_scope(proc, scope_cursor):
@@ -375,10 +371,10 @@ def lift_scope(proc, scope_cursor):
     loop variable or on state the body writes."""
     prim = "lift_scope"
     K.check_proc_arg(proc, prim)
-    cur = K.stmt_cursor(proc, scope_cursor, prim)
-    if not isinstance(cur._node(), (N.For, N.If)):
-        raise K.refuse(prim, cur, "expected a loop or an if")
-    return S.lift_scope(proc, cur)
+    site = K.stmt_site(proc, scope_cursor, prim)
+    if not isinstance(site.node(), (N.For, N.If)):
+        raise K.refuse(prim, site, "expected a loop or an if")
+    return S.lift_scope(site)
 
 
 def fuse(proc, stmt1, stmt2, unsafe_disable_check=False):
@@ -390,9 +386,9 @@ def fuse(proc, stmt1, stmt2, unsafe_disable_check=False):
     would race."""
     prim = "fuse"
     K.check_proc_arg(proc, prim)
-    c1 = K.stmt_cursor(proc, stmt1, prim)
-    c2 = K.stmt_cursor(proc, stmt2, prim)
-    return S.fuse(proc, c1, c2, _bool(prim, "unsafe_disable_check", unsafe_disable_check))
+    s1 = K.stmt_site(proc, stmt1, prim)
+    s2 = K.stmt_site(proc, stmt2, prim)
+    return S.fuse(s1, s2, _bool(prim, "unsafe_disable_check", unsafe_disable_check))
 
 
 def specialize(proc, block, conds):
@@ -401,12 +397,12 @@ def specialize(proc, block, conds):
     allocates a buffer (or binds a window) that statements after it use."""
     prim = "specialize"
     K.check_proc_arg(proc, prim)
-    blk = K.block_cursor(proc, block, prim)
+    blk = K.block_site(proc, block, prim)
     conds = [conds] if isinstance(conds, str) else list(conds)
     if not conds:
         raise SchedulingError(f"{prim}: expected at least one condition")
-    parsed = [_bool_expr(proc, prim, c, _block_path(blk)) for c in conds]
-    return S.specialize(proc, blk, parsed)
+    parsed = [_bool_expr(proc, prim, c, blk.path) for c in conds]
+    return S.specialize(blk, parsed)
 
 
 def eliminate_dead_code(proc, stmt_cursor):
@@ -414,15 +410,15 @@ def eliminate_dead_code(proc, stmt_cursor):
     delete a loop that provably never runs. Refused when neither can be proven."""
     prim = "eliminate_dead_code"
     K.check_proc_arg(proc, prim)
-    return S.eliminate_dead_code(proc, K.stmt_cursor(proc, stmt_cursor, prim))
+    return S.eliminate_dead_code(K.stmt_site(proc, stmt_cursor, prim))
 
 
 def add_unsafe_guard(proc, block_cursor, var_expr):
     """UNSAFE: wrap a block in `if var_expr:` without any check."""
     prim = "add_unsafe_guard"
     K.check_proc_arg(proc, prim)
-    blk = K.block_cursor(proc, block_cursor, prim)
-    return S.add_unsafe_guard(proc, blk, _bool_expr(proc, prim, var_expr, _block_path(blk)))
+    blk = K.block_site(proc, block_cursor, prim)
+    return S.add_unsafe_guard(blk, _bool_expr(proc, prim, var_expr, blk.path))
 
 
 # ---------------------------------------------------------------- other families
