@@ -175,9 +175,11 @@ def site_of(cur, prim: str = "the rewrite") -> Site:
     return Site(cur._proc, cur._path, None, prim)
 
 
-def apply(site: Site, ir: N.Proc, *, unsafe: bool = False):
+def apply(site: Site, ir: N.Proc, *, unsafe: bool = False, names: dict | None = None,
+          final_configs: frozenset = frozenset()):
     """The new Procedure a rewrite at `site` made (see derive)."""
-    return derive(site.proc, ir, unsafe=unsafe, prim=site.prim)
+    return derive(site.proc, ir, unsafe=unsafe, prim=site.prim, names=names,
+                  final_configs=final_configs)
 
 
 def site_path(cur) -> tuple:
@@ -221,16 +223,15 @@ def reachable(cur, prim: str):
     from knit.analysis.smt import prove
     from knit.ir import types as T
 
-    if isinstance(cur, C.StmtCursor):
-        path, node = cur._path, cur._node()
-    elif isinstance(cur, C.ExprCursor):
-        path, node = cur._stmt, P.stmt_at(handles.ir_of(cur._proc), cur._stmt)
-    elif isinstance(cur, (C.BlockCursor, C.GapCursor)):
-        path, node = site_path(cur), cur.parent()
-        node = node._node() if not node.is_invalid() else None
-    else:
+    if not isinstance(cur, (Site, C.StmtCursor, C.ExprCursor, C.BlockCursor, C.GapCursor)):
         return cur
-    if len(path) > 1 and prove(E.context_facts(handles.ir_of(cur._proc), path),
+    site = cur if isinstance(cur, Site) else site_of(cur, prim)
+    path = site.path
+    if site.hi is None:  # a statement, or an expression in one: show it
+        node = site.node()
+    else:  # a block or a gap: the statement around it
+        node = P.stmt_at(site.ir, site.parent_path) if site.parent_path else None
+    if len(path) > 1 and prove(E.context_facts(site.ir, path),
                                N.Const(False, T.BOOL)):
         raise refuse(prim, node, "this code never runs: the loops and conditions around "
                      "it cannot all hold", "remove the dead code first (eliminate_dead_code)")
@@ -310,6 +311,11 @@ def expr_cursor(proc, expr, prim: str) -> C.ExprCursor:
     return reachable(cur, prim)
 
 
+def arg_index(cur) -> int:
+    """The position, among the procedure's parameters, of a located argument cursor."""
+    return cur._idx
+
+
 def _wrong_kind(prim: str, cur, wanted: str) -> SchedulingError:
     """The cursor points at the wrong kind of thing; at its position when it has one."""
     if isinstance(cur, (C.StmtCursor, C.ExprCursor)):
@@ -365,16 +371,31 @@ def replace_stmts(proc, cur, new: tuple, *, unsafe: bool = False, prim: str = "t
 
 
 def derive(proc, ir: N.Proc, *, unsafe: bool = False, prim: str = "the rewrite",
-           names: dict | None = None):
+           names: dict | None = None, final_configs: frozenset = frozenset()):
     """The new Procedure a rewrite of `proc` into `ir` makes: the one place rewrites
     hand their IR back. Unless `unsafe`, it runs the post-checks (check_par_loops),
-    whose refusals name `prim`, and the result is proven equal to `proc`. `names`:
+    whose refusals name `prim`, and the result is proven equal to `proc` -- except,
+    for `final_configs` (config fields, as (config, field) pairs), in the value it
+    leaves there for its caller (see configs.configs_that_may_differ). `names`:
     procedures the new one's code calls that `proc`'s scope does not know yet (a
     subprocedure just extracted), so patterns and printing can name them."""
     new = proc._derive(ir, unsafe=unsafe, prim=prim)
     if names:
         new._scope = {**proc._scope, **names}
+    if final_configs:
+        new._cfg_changed = frozenset(final_configs)
     return new
+
+
+def final_configs_of(proc) -> frozenset:
+    """The config fields whose final value the rewrite that made `proc` may have
+    changed (see derive)."""
+    return getattr(proc, "_cfg_changed", frozenset())
+
+
+def parent_of(proc):
+    """The procedure `proc` was derived from, or None."""
+    return proc._parent
 
 
 def ir_of(proc) -> N.Proc:
@@ -382,17 +403,11 @@ def ir_of(proc) -> N.Proc:
     return handles.ir_of(proc)
 
 
-def new_procedure(ir: N.Proc, like, prim: str, where):
-    """A new, checked Procedure for `ir` (not derived from any: a subprocedure made by
-    a rewrite of `like`, in whose scope its names are read); refused, at `where`, with
-    the first problem the checks find."""
-    from knit.errors import KnitError
-
-    try:
-        return type(like)(ir, like._scope)
-    except KnitError as e:
-        raise refuse(prim, where, f"the extracted procedure does not check: "
-                     f"{str(e).splitlines()[0]}") from e
+def new_procedure(ir: N.Proc, like):
+    """A new, checked Procedure for `ir`, derived from none (a subprocedure a rewrite of
+    `like` made, whose names are read in `like`'s scope). Raises the KnitError of the
+    first check that fails."""
+    return type(like)(ir, like._scope)
 
 
 def checked(proc):

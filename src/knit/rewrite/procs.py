@@ -1,16 +1,21 @@
 """Whole-procedure transformations behind Procedure methods: partial_eval,
-transpose, add_assertion."""
+transpose, add_assertion. Each takes the Procedure and returns a new one through
+common.derive; none is proven equal to the original (each changes what the procedure
+takes), so the results are derived unchecked; a refusal names the method."""
 
 from __future__ import annotations
 
 from knit.errors import SchedulingError
 from knit.ir import nodes as N, types as T
 from knit.ir.visit import map_type, subst, subst_stmts
+from knit.rewrite.common import arg_index, derive, ir_of
 
 
 def partial_eval(proc, args: tuple, kwargs: dict):
-    """Fix control arguments (sizes, indices, bools) to constants and drop them."""
-    ir = proc._loopir_proc
+    """Fix control arguments (sizes, indices, bools) to constants and drop them.
+    Checks: each value names a control argument and is valid for its type; the result
+    passes the front end's checks (memories aside)."""
+    ir = ir_of(proc)
     control = [a for a in ir.args if a.type.is_control()]
     if len(args) > len(control):
         raise SchedulingError(f"partial_eval: {ir.name} has {len(control)} control "
@@ -47,14 +52,16 @@ def _checked(proc, new_ir, prim):
     except KnitError as e:
         raise SchedulingError(f"{prim}: the result is not valid: "
                               f"{str(e).splitlines()[0]}") from e
-    return proc._derive(new_ir, unsafe=True, prim=prim)
+    return derive(proc, new_ir, unsafe=True, prim=prim)
 
 
 def transpose(proc, arg_cursor):
-    """Swap the two dimensions of a 2-D tensor argument and every access to it."""
+    """Swap the two dimensions of a 2-D tensor argument (a located argument cursor)
+    and every access to it. Checks: a 2-D tensor, accessed only element by element
+    (not windowed, not passed to a call)."""
     prim = "transpose"
-    ir = proc._loopir_proc
-    a = ir.args[arg_cursor._idx]
+    ir = ir_of(proc)
+    a = ir.args[arg_index(arg_cursor)]
     if not a.type.is_tensor() or len(a.type.shape()) != 2:
         raise SchedulingError(f"transpose: '{a.name.name}' is not a 2-D tensor argument")
     from knit.rewrite.bufaccess import map_accesses, uses
@@ -67,17 +74,18 @@ def transpose(proc, arg_cursor):
     args = tuple(N.FnArg(x.name, typ, x.mem, x.srcinfo) if x is a else x for x in ir.args)
     body = map_accesses(ir.body, a.name, lambda idx: (idx[1], idx[0]))
     # a transposed argument is a different procedure: it is not proven equal
-    return proc._derive(ir.with_(args=args, body=body), unsafe=True, prim=prim)
+    return derive(proc, ir.with_(args=args, body=body), unsafe=True, prim=prim)
 
 
 def add_assertion(proc, text: str):
     """A new precondition (an `assert` at the top): narrows the inputs, so the result is
-    not proven equal to the original."""
+    not proven equal to the original. Checks: `text` is a condition over the
+    procedure's arguments."""
     prim = "add_assertion"
     from knit.frontend.fragment import parse_expr_fragment
 
-    e = parse_expr_fragment(proc, text, (("body", 0),), "add_assertion")
+    e = parse_expr_fragment(proc, text, (("body", 0),), prim)
     if e.type != T.BOOL:
-        raise SchedulingError(f"add_assertion: {text!r} is not a condition")
-    ir = proc._loopir_proc
-    return proc._derive(ir.with_(preds=ir.preds + (e,)), unsafe=True, prim=prim)
+        raise SchedulingError(f"{prim}: {text!r} is not a condition")
+    ir = ir_of(proc)
+    return derive(proc, ir.with_(preds=ir.preds + (e,)), unsafe=True, prim=prim)
