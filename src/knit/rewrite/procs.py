@@ -11,19 +11,19 @@ from knit.ir.visit import map_type, subst, subst_stmts
 from knit.rewrite.common import arg_index, derive, ir_of
 
 
-def partial_eval(proc, args: tuple, kwargs: dict):
+def partial_eval(proc, args: tuple, kwargs: dict, prim: str = "partial_eval"):
     """Fix control arguments (sizes, indices, bools) to constants and drop them.
     Checks: each value names a control argument and is valid for its type; the result
     passes the front end's checks (memories aside)."""
     ir = ir_of(proc)
     control = [a for a in ir.args if a.type.is_control()]
     if len(args) > len(control):
-        raise SchedulingError(f"partial_eval: {ir.name} has {len(control)} control "
+        raise SchedulingError(f"{prim}: {ir.name} has {len(control)} control "
                               f"argument(s), got {len(args)} values")
     values = {a.name.name: v for a, v in zip(control, args)}
     for k, v in kwargs.items():
         if not any(a.name.name == k for a in control):
-            raise SchedulingError(f"partial_eval: {ir.name} has no size/index/bool "
+            raise SchedulingError(f"{prim}: {ir.name} has no size/index/bool "
                                   f"argument '{k}'")
         values[k] = v
     env = {}
@@ -33,14 +33,14 @@ def partial_eval(proc, args: tuple, kwargs: dict):
             ok = isinstance(v, bool) if a.type == T.BOOL else \
                 isinstance(v, int) and not isinstance(v, bool)
             if not ok or (a.type == T.SIZE and v < 1):
-                raise SchedulingError(f"partial_eval: {v!r} is not a valid {a.type} for "
+                raise SchedulingError(f"{prim}: {v!r} is not a valid {a.type} for "
                                       f"'{a.name.name}'")
             env[a.name] = N.Const(v, T.BOOL if a.type == T.BOOL else T.INT)
     new_args = tuple(N.FnArg(a.name, map_type(a.type, lambda e: subst(e, env)), a.mem,
                              a.srcinfo) for a in ir.args if a.name not in env)
     preds = tuple(subst(p, env) for p in ir.preds)
     new_ir = ir.with_(args=new_args, preds=preds, body=subst_stmts(ir.body, env))
-    return _checked(proc, new_ir, "partial_eval")
+    return _checked(proc, new_ir, prim)
 
 
 def _checked(proc, new_ir, prim):
@@ -63,11 +63,11 @@ def transpose(proc, arg_cursor):
     ir = ir_of(proc)
     a = ir.args[arg_index(arg_cursor)]
     if not a.type.is_tensor() or len(a.type.shape()) != 2:
-        raise SchedulingError(f"transpose: '{a.name.name}' is not a 2-D tensor argument")
+        raise SchedulingError(f"{prim}: '{a.name.name}' is not a 2-D tensor argument")
     from knit.rewrite.bufaccess import map_accesses, uses
 
     if any(k in ("window", "whole", "stride") for k, _ in uses(ir.body, a.name)):
-        raise SchedulingError(f"transpose: '{a.name.name}' is passed to a call or windowed; "
+        raise SchedulingError(f"{prim}: '{a.name.name}' is passed to a call or windowed; "
                               "only element accesses can be transposed")
     d0, d1 = a.type.shape()
     typ = T.TensorT((d1, d0), a.type.is_window, a.type.elem)

@@ -651,7 +651,7 @@ def bind_config(proc, var_cursor, config, field):
     prim = "bind_config"
     K.check_proc_arg(proc, prim)
     _config_field(prim, config, field)
-    return CF.bind_config(proc, K.expr_cursor(proc, var_cursor, prim), config, field)
+    return CF.bind_config(K.expr_site(proc, var_cursor, prim), config, field)
 
 
 def delete_config(proc, stmt_cursor):
@@ -664,7 +664,7 @@ def delete_config(proc, stmt_cursor):
     otherwise, naming a statement that reads the field."""
     prim = "delete_config"
     K.check_proc_arg(proc, prim)
-    return CF.delete_config(proc, K.stmt_cursor(proc, stmt_cursor, prim))
+    return CF.delete_config(K.stmt_site(proc, stmt_cursor, prim))
 
 
 def write_config(proc, gap_cursor, config, field, rhs):
@@ -680,12 +680,11 @@ def write_config(proc, gap_cursor, config, field, rhs):
 
     prim = "write_config"
     K.check_proc_arg(proc, prim)
-    gap = K.gap_cursor(proc, gap_cursor, prim)
+    gap = K.gap_site(proc, gap_cursor, prim)
     _config_field(prim, config, field)
     if isinstance(rhs, (bool, int, float)):
         rhs = repr(rhs)
-    path = K.site_path(gap)
-    return CF.write_config(proc, gap, config, field, parse_expr_fragment(proc, rhs, path, prim))
+    return CF.write_config(gap, config, field, parse_expr_fragment(proc, rhs, gap.path, prim))
 
 
 # ---------------------------------------------------------------- Exo's stdlib helpers
