@@ -45,9 +45,6 @@ _EXO_STDLIB = ("knit.stdlib.stdlib", "knit.stdlib.inspection", "knit.stdlib.vect
 
 # (importer prefix, imported module) -> why this arrow against the layers is allowed
 EXCEPTIONS = {
-    ("knit.rewrite.memory", "knit.libs.externs"):
-        "temporary: Extern and ExternTypeError now live in knit.extern (libs.externs "
-        "re-exports them); rewrite/ is being refactored and switches with it",
     ("knit.errors", "knit.ir.srcinfo"):
         "user_call builds the SrcInfo an error points at; srcinfo.py imports nothing of "
         "knit at module level, so the import (kept inside the function) makes no cycle",
