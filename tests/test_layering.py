@@ -46,9 +46,6 @@ _EXO_STDLIB = ("knit.stdlib.stdlib", "knit.stdlib.inspection", "knit.stdlib.vect
 
 # (importer prefix, imported module) -> why this arrow against the layers is allowed
 EXCEPTIONS = {
-    ("knit.rewrite", "knit.procedure"):
-        "temporary: rewrites still derive Procedures themselves; issue 14 item 1 makes "
-        "them return IR and one wrapper derive the Procedure, which removes this arrow",
     ("knit.instrcheck.harness", "knit.libs.memories"):
         "the C harness that checks an instruction against its semantics fills register "
         "buffers by recognising VectorRegisters memories (a libs class); instrcheck is a "
@@ -178,9 +175,9 @@ def _reaches(graph, start: str, goal: str) -> list[str] | None:
     return None
 
 
-# rewrite/ -> procedure.py is the one arrow allowed to close a cycle for now (see
-# EXCEPTIONS); every other way back to procedure.py is a defect
-_TEMPORARY = [("knit.rewrite", "knit.procedure")]
+# no arrow is allowed to close a cycle through procedure.py (rewrite/ -> procedure.py
+# was, until the rewrites derived Procedures through common.derive): any is a defect
+_TEMPORARY: list = []
 
 
 def test_no_import_cycle_goes_through_procedure():
