@@ -15,10 +15,13 @@ import knit
 from knit import DRAM, KnitError, proc
 from knit.errors import ArgumentError, MemoryAccessError, PreconditionError
 from knit.libs import memories
+from knit.libs.externs import relu
 from knit.platforms.gemmini import (
     GEMM_ACCUM,
     GEMM_SCRATCH,
     GemminiError,
+    acc_scale,
+    clamp,
     config_ld_i8,
     config_st_acc_i8,
     do_ld_acc_i32,
@@ -441,3 +444,72 @@ def test_scheduled_conv_needs_positions_for_its_bias_moves(cv):
     # 7 rows x 4 blocks = 28 accumulator blocks, 9 positions (16 input channels)
     with pytest.raises(ValueError, match="28 accumulator blocks need more than 9 kernel"):
         cv.scheduled_conv(1, 7, 64, 16)
+
+
+@proc
+def exo_style_conv(batch_size: size, out_dim: size, out_channel: size, kernel_dim: size,
+                   in_channel: size, in_dim: size,
+                   output: i8[batch_size, out_dim, out_dim, out_channel],
+                   bias: i32[1, out_channel],
+                   inp: i8[batch_size, in_dim, in_dim, in_channel],
+                   weights: i8[kernel_dim, kernel_dim, in_channel, out_channel],
+                   act: bool, scale: f32):
+    # the shape of Exo's conv_on_cpu_stride_1 (its names are what the helpers find)
+    assert out_dim == in_dim - kernel_dim + 1
+    for b in seq(0, batch_size):
+        for orow in seq(0, out_dim):
+            for ocol in seq(0, out_dim):
+                for och in seq(0, out_channel):
+                    res: i32
+                    res = bias[0, och]
+                    for krow in seq(0, kernel_dim):
+                        for kcol in seq(0, kernel_dim):
+                            for kch in seq(0, in_channel):
+                                w_s: i8 @ DRAM
+                                w_s = weights[krow, kcol, kch, och]
+                                i_s: i8 @ DRAM
+                                i_s = inp[b, orow + krow, ocol + kcol, kch]
+                                a2: i32
+                                b2: i32
+                                a2 = i_s
+                                b2 = w_s
+                                res += a2 * b2
+                    src_tmp: i32
+                    src_tmp = res
+                    tmp_res1: f32
+                    acc_scale(src_tmp, tmp_res1, scale)
+                    tmp_res2: i8
+                    clamp(tmp_res1, tmp_res2)
+                    if act == True:
+                        tmp_res2 = relu(tmp_res2)
+                    output[b, orow, ocol, och] = tmp_res2
+
+
+def test_exo_conv_helpers_full_tiles_and_remainder_run(cv):
+    """Exo's conv schedules begin with split_fission_dim, replace_div_part,
+    replace_mod_part, set_gemm_memories, inline_div_part, inline_mod_part: the full
+    tiles get their configurations lifted, and the remainder (20 = 16 + 4 columns) runs
+    its moves on those configurations (the simulator would fault on a missing one)."""
+    from knit.platforms.gemmini import (
+        inline_div_part,
+        inline_mod_part,
+        replace_div_part,
+        replace_mod_part,
+        set_gemm_memories,
+        split_fission_dim,
+    )
+
+    od, ch = 20, 32
+    conv = exo_style_conv.partial_eval(1, od, ch, 3, ch, od + 2)
+    for step in (split_fission_dim, replace_div_part, replace_mod_part, set_gemm_memories,
+                 inline_div_part, inline_mod_part):
+        conv = step(conv)
+    text = str(conv)
+    assert text.count("config_st_acc_i8(") == 1 and text.count("config_matmul(") == 1, text
+    assert "st_acc_i8_configured(4, " in text and "do_matmul_acc_i8(4, " in text, text
+    inp, w, bias = cv.inputs(1, od, ch, ch, seed=4)
+    scale = np.float32(1 / 2048)
+    for act in (False, True):
+        out = np.zeros((1, od, od, ch), np.int8)
+        simulate(conv)(out, bias, inp, w, act, scale)
+        assert (out == cv.reference(inp, w, bias, scale, act)).all()
