@@ -4,23 +4,26 @@ simulator.
 
     out[b, r, c, o] = relu(clamp(scale * (sum inp[b, r+i, c+j, k] * w[i, j, k, o] + bias[o])))
 
-The convolution is a matrix multiply per kernel position: T output pixels of a row (the
-rows of A, at the input's pixel stride) times 16 input channels (K) times 16 output
-channels (columns of B). T is the largest divisor of the output width up to 16 (14 for
-ResNet-50's 56, 28 and 14), so every tile is full.
+The convolution is a matrix multiply per kernel position: output pixels (the rows of A)
+times 16 input channels (K) times 16 output channels (columns of B). Each input move
+brings T pixels of one row (at the input's pixel stride); T is the largest divisor of
+the output width up to 16 (14 for ResNet-50's 56, 28 and 14; 7 for its 7).
 
 - `naive_conv`: a vendor library's loop -- per T x 16 output tile: load the bias, then
   per kernel position and 16 input channels load A and B (each load configuring itself)
   and multiply, then store. (The bias, added last in `conv_cpu`, is moved first by
   checked rewrites: the sums commute, and `res = 0; res += bias` merges to `res = bias`.)
-- `scheduled_conv`: R output rows x 64 output channels per tile (4R blocks held in the
-  accumulator), B loaded 4 blocks per move, the kernel positions and channel slices one
-  loop of P positions whose operands rotate through 3 scratchpad buffers (loads run
-  ahead of the array), configurations lifted out of all loops. The first position's
-  products overwrite the accumulator (no zero fill, no bias load before them), and the
-  bias of block q is added (a move that accumulates) at position q + 1, after that
-  position's loads: the load unit, which runs its queue in order, never holds a burst of
-  bias moves in front of the operands the array waits for.
+- `scheduled_conv`: R output rows x 64 output channels per tile, the tile's R x T
+  pixels one dimension of the accumulator and of A, so that each product takes 16
+  pixels (across output rows; R chosen so that R x T fills 16-row products best: 8 x 14
+  = 7 x 16 for the 56-wide layer); B loaded 4 blocks per move; the kernel positions and
+  channel slices one loop of P positions whose operands rotate through 3 scratchpad
+  buffers (loads run ahead of the array); configurations lifted out of all loops. The
+  first position's products overwrite the accumulator (no zero fill, no bias load before
+  them), and bias move q (a move that accumulates, T rows of one output row and block)
+  comes at position q + 1, after that position's loads: the load unit, which runs its
+  queue in order, never holds a burst of bias moves in front of the operands the array
+  waits for.
 
 Run: PYTHONPATH=src python examples/gemmini_conv.py
 """
@@ -77,6 +80,7 @@ from knit.stdlib.scheduling import (
     fuse,
     lift_alloc,
     merge_writes,
+    mult_dim,
     mult_loops,
     rearrange_dim,
     rename,
@@ -175,27 +179,45 @@ def naive_conv(batch, out_dim, out_channel, in_channel, kernel_dim=3):
     return replace(p, "for oc_i in _:_ #0", st_acc_i8)
 
 
-def scheduled_conv(batch, out_dim, out_channel, in_channel, kernel_dim=3, R=4, F=3):
-    """R x T x 64 output tiles, block loads, operands in F rotating buffers, bias added
-    during the reduction, configurations lifted."""
+def rows_per_tile(out_dim: int, T: int, OB: int, P: int) -> int:
+    """R: the divisor of the output height whose R x T pixels fill 16-row products best
+    (ties: fewer rows), with the tile's sums in the accumulator (OB x R x T of its 1024
+    rows) and fewer bias moves (R x OB) than positions to spread them over."""
+    def fill(r):
+        return r * T / (16 * -(-r * T // 16))
+
+    fits = [r for r in range(1, out_dim + 1)
+            if out_dim % r == 0 and OB * r * T <= 1024 and r * OB < P]
+    if not fits:
+        raise ValueError(f"{OB} accumulator blocks per output row need more than {P} kernel "
+                         "positions x channel slices to spread their bias moves over")
+    return max(fits, key=lambda r: (fill(r), -r))
+
+
+def scheduled_conv(batch, out_dim, out_channel, in_channel, kernel_dim=3, F=3):
+    """R x T pixel tiles x 64 output channels, products over 16 pixels of the tile, block
+    loads, operands in F rotating buffers, the bias added during the reduction,
+    configurations lifted."""
     T, OB, KC = pixel_tile(out_dim), min(4, out_channel // 16), in_channel // 16
-    # R rows per tile; an image of at most 2R rows is one tile of all its rows (7x7:
-    # its weights are loaded once per output block, not once per row)
-    R = out_dim if out_dim <= 2 * R else max(r for r in range(1, R + 1) if out_dim % r == 0)
-    P, Q = kernel_dim * kernel_dim * KC, R * OB  # positions, accumulator blocks
-    if Q >= P:
-        raise ValueError(f"{Q} accumulator blocks need more than {P} kernel positions x "
-                         "channel slices to spread their bias moves over")
+    P = kernel_dim * kernel_dim * KC
+    R = rows_per_tile(out_dim, T, OB, P)
+    Q = R * OB
     p = rename(conv_cpu, f"conv_{out_dim}_{in_channel}_{out_channel}")
     p = p.partial_eval(batch, out_dim, out_channel, kernel_dim, in_channel)
     p = _tile(p, R, T, OB, bias_apart=True)
-    # one loop over (kernel row, kernel column, channel slice): P positions
+    # the tile's pixels one dimension: res[ob, T * row + col], products over 16 of them
+    p = rearrange_dim(p, "res", [1, 0, 2, 3])
+    p = mult_dim(p, "res", 1, 2)
+    for _ in range(2):  # the zero and the products' nests
+        p = reorder_loops(p, "or_i ob")
+        p = mult_loops(p, "or_i oc_i", "px")
     p = mult_loops(p, "krow kcol", "kk")
     p = mult_loops(p, "kk kc_o", "pos")
-    p = mult_loops(p, "or_i ob #2", "q")  # the bias nest: one loop over the Q blocks
+    p = mult_loops(p, "or_i ob", "q")  # the bias nest: one loop over the Q moves
     p = _stage(p, R, T, OB, KC, kernel_dim)
+    p = simplify(mult_dim(p, "a", 0, 1))  # a[px]: R x T pixels, 16 channels
     # operands in F buffers used in turn: the loads of the next positions run ahead of
-    # the array (F = 2 stalls the 14x14 layer; 3 and more model the same)
+    # the array (F = 2 stalled the 14x14 layer; 3 and more model the same)
     for buf in ("a", "w"):
         p = expand_dim(p, buf, P, "pos")
         p = lift_alloc(p, buf)
@@ -214,17 +236,28 @@ def scheduled_conv(batch, out_dim, out_channel, in_channel, kernel_dim=3, R=4, F
     p = simplify(unroll_loop(p, "for pos in _:_ #0"))
     # position 0's products overwrite the accumulator: `res = 0` moves past the
     # allocations and loads, into the products' loops (res = 0; res += ...: matmul_i8)
-    zero = p.find("for or_i in _:_ #0")
+    zero = p.find("for ob in _:_ #0")
     for _ in range(4):
         p = reorder_stmts(p, p.forward(zero).expand(0, 1))
     zero = p.forward(zero)
-    for _ in range(4):
+    for _ in range(3):
         p = fuse(p, zero, zero.next())
         zero = p.forward(zero).body()[0]
-    p = replace(p, "for oc_i in _:_ #0", matmul_i8)
-    for _ in range(2 if 1 + Q < P else 1):  # positions 1 .. Q, then the rest
-        p = replace(p, "for oc_i in _:_ #0", matmul_acc_i8)
-    # block q's bias added at position q + 1, after its loads (the sums commute)
+    # products of 16 pixels (and one of the rest): `for px` cut by 16
+    n_nests = 3 if 1 + Q < P else 2
+    full, tail = divmod(R * T, 16)
+    loop = "for pxi in _:_ #0" if full else "for px in _:_ #0"
+    if full:
+        for _ in range(n_nests):
+            p = divide_loop(p, "for px in _:_ #0", 16, ["pxo", "pxi"],
+                            tail="cut" if tail else "guard", perfect=not tail)
+    per = 2 if full and tail else 1  # products per position and block
+    for _ in range(per):
+        p = replace(p, loop, matmul_i8)
+    for _ in range((n_nests - 1) * per):
+        p = replace(p, loop, matmul_acc_i8)
+    # bias move q (row q / OB, block q % OB) at position q + 1, after its loads (the
+    # sums commute)
     p = shift_loop(p, "for q in _:_", 1)
     if 1 + Q < P:
         p = reorder_stmts(p, p.find("for q in _:_").expand(1, 0))
@@ -235,7 +268,9 @@ def scheduled_conv(batch, out_dim, out_channel, in_channel, kernel_dim=3, R=4, F
     # every configuration apart from its instruction and out of the loops
     p = configure_apart(p, "matmul_i8(_)", do_matmul_i8, config_matmul,
                         [(ConfigMatmul, "done", "True")])
-    for _ in range(2 if 1 + Q < P else 1):  # configured by the config_matmul above
+    for _ in range(per - 1):  # configured by the config_matmul above
+        p = call_eqv(p, "matmul_i8(_)", do_matmul_i8)
+    for _ in range((n_nests - 1) * per):
         p = call_eqv(p, "matmul_acc_i8(_)", do_matmul_acc_i8)
     p = configure_apart(p, "ld_acc_add_i32_vector(_)", do_ld_acc_add_i32_vector,
                         config_ld_acc_i32_vector, [(ConfigLoadAcc, "stride_set", "True")])

@@ -425,8 +425,9 @@ def test_lift_config_moves_a_configuration_out_of_loops():
 
 
 def test_scheduled_conv_reaches_80_percent_on_a_large_layer(cv):
-    """ResNet-50's 28x28 layer (128 -> 128): the bias moves spread over the reduction
-    keep the array busy; the result is still NumPy's."""
+    """ResNet-50's 28x28 layer (128 -> 128): products over 16 pixels across output rows,
+    and the bias moves spread over the reduction, keep the array busy; the result is
+    still NumPy's."""
     od, ic, oc = 28, 128, 128
     inp, w, bias = cv.inputs(1, od, oc, ic, seed=2)
     out = np.zeros((1, od, od, oc), np.int8)
@@ -435,15 +436,24 @@ def test_scheduled_conv_reaches_80_percent_on_a_large_layer(cv):
     assert (out == cv.reference(inp, w, bias, 1 / 4096, True)).all()
     assert stats.macs == od * od * oc * ic * 9
     assert stats.utilization >= 0.80, stats
-    # the array is busy 17 of every 17 cycles of a 14-row product (16 + 1 for its
-    # preload); what is left is the bound 14/16 * 16/17 of the model, minus the stalls
+    # tiles of 14 rows x 14 pixels: 196 pixels in 13 products of 16 rows, each with a
+    # preload cycle: the model's bound is 196/208 x 16/17; the array is busy nearly always
     assert stats.ex_busy / stats.cycles > 0.97, stats
+    assert stats.utilization <= 196 / 208 * 16 / 17
+
+
+def test_conv_tiles_fill_16_row_products():
+    cv = _example("gemmini_conv")
+    assert cv.rows_per_tile(56, 14, 4, 36) == 8  # 8 x 14 = 7 x 16 pixels
+    assert cv.rows_per_tile(7, 7, 4, 288) == 7  # 49 pixels: 3 x 16 + 1
+    assert cv.rows_per_tile(28, 14, 4, 72) == 14  # 28 rows would overflow the accumulator
 
 
 def test_scheduled_conv_needs_positions_for_its_bias_moves(cv):
-    # 7 rows x 4 blocks = 28 accumulator blocks, 9 positions (16 input channels)
-    with pytest.raises(ValueError, match="28 accumulator blocks need more than 9 kernel"):
-        cv.scheduled_conv(1, 7, 64, 16)
+    # a 1x1 kernel over 16 channels: one position, and every tile needs 4 bias moves
+    with pytest.raises(ValueError, match="4 accumulator blocks per output row need more "
+                                         "than 1 kernel positions"):
+        cv.scheduled_conv(1, 7, 64, 16, kernel_dim=1)
 
 
 @proc
