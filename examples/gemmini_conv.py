@@ -181,8 +181,9 @@ def naive_conv(batch, out_dim, out_channel, in_channel, kernel_dim=3):
 
 def rows_per_tile(out_dim: int, T: int, OB: int, P: int) -> int:
     """R: the divisor of the output height whose R x T pixels fill 16-row products best
-    (ties: fewer rows), with the tile's sums in the accumulator (OB x R x T of its 1024
-    rows) and fewer bias moves (R x OB) than positions to spread them over."""
+    (ties: more rows, each weight move then serving more products), with the tile's sums
+    in the accumulator (OB x R x T of its 1024 rows) and fewer bias moves (R x OB) than
+    positions to spread them over."""
     def fill(r):
         return r * T / (16 * -(-r * T // 16))
 
@@ -191,7 +192,7 @@ def rows_per_tile(out_dim: int, T: int, OB: int, P: int) -> int:
     if not fits:
         raise ValueError(f"{OB} accumulator blocks per output row need more than {P} kernel "
                          "positions x channel slices to spread their bias moves over")
-    return max(fits, key=lambda r: (fill(r), -r))
+    return max(fits, key=lambda r: (fill(r), r))
 
 
 def scheduled_conv(batch, out_dim, out_channel, in_channel, kernel_dim=3, F=3):

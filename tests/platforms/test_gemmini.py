@@ -447,6 +447,9 @@ def test_conv_tiles_fill_16_row_products():
     assert cv.rows_per_tile(56, 14, 4, 36) == 8  # 8 x 14 = 7 x 16 pixels
     assert cv.rows_per_tile(7, 7, 4, 288) == 7  # 49 pixels: 3 x 16 + 1
     assert cv.rows_per_tile(28, 14, 4, 72) == 14  # 28 rows would overflow the accumulator
+    # 1, 2, 4 or 7 rows of 14 fill products alike: the most rows, so that each weight
+    # move serves the most products (28 bias moves < 36 positions)
+    assert cv.rows_per_tile(28, 14, 4, 36) == 7
 
 
 def test_scheduled_conv_needs_positions_for_its_bias_moves(cv):
