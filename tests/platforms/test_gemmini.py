@@ -15,10 +15,13 @@ import knit
 from knit import DRAM, KnitError, proc
 from knit.errors import ArgumentError, MemoryAccessError, PreconditionError
 from knit.libs import memories
+from knit.libs.externs import relu
 from knit.platforms.gemmini import (
     GEMM_ACCUM,
     GEMM_SCRATCH,
     GemminiError,
+    acc_scale,
+    clamp,
     config_ld_i8,
     config_st_acc_i8,
     do_ld_acc_i32,
@@ -419,3 +422,107 @@ def test_lift_config_moves_a_configuration_out_of_loops():
     C = np.zeros_like(A)
     simulate(p)(A, C)
     assert (C == A).all()
+
+
+def test_scheduled_conv_reaches_80_percent_on_a_large_layer(cv):
+    """ResNet-50's 28x28 layer (128 -> 128): products over 16 pixels across output rows,
+    and the bias moves spread over the reduction, keep the array busy; the result is
+    still NumPy's."""
+    od, ic, oc = 28, 128, 128
+    inp, w, bias = cv.inputs(1, od, oc, ic, seed=2)
+    out = np.zeros((1, od, od, oc), np.int8)
+    stats = simulate(cv.scheduled_conv(1, od, oc, ic))(np.float32(1 / 4096), True, inp, w,
+                                                         bias, out)
+    assert (out == cv.reference(inp, w, bias, 1 / 4096, True)).all()
+    assert stats.macs == od * od * oc * ic * 9
+    assert stats.utilization >= 0.80, stats
+    # tiles of 14 rows x 14 pixels: 196 pixels in 13 products of 16 rows, each with a
+    # preload cycle: the model's bound is 196/208 x 16/17; the array is busy nearly always
+    assert stats.ex_busy / stats.cycles > 0.97, stats
+    assert stats.utilization <= 196 / 208 * 16 / 17
+
+
+def test_conv_tiles_fill_16_row_products():
+    cv = _example("gemmini_conv")
+    assert cv.rows_per_tile(56, 14, 4, 36) == 8  # 8 x 14 = 7 x 16 pixels
+    assert cv.rows_per_tile(7, 7, 4, 288) == 7  # 49 pixels: 3 x 16 + 1
+    assert cv.rows_per_tile(28, 14, 4, 72) == 14  # 28 rows would overflow the accumulator
+    # 1, 2, 4 or 7 rows of 14 fill products alike: the most rows, so that each weight
+    # move serves the most products (28 bias moves < 36 positions)
+    assert cv.rows_per_tile(28, 14, 4, 36) == 7
+
+
+def test_scheduled_conv_needs_positions_for_its_bias_moves(cv):
+    # a 1x1 kernel over 16 channels: one position, and every tile needs 4 bias moves
+    with pytest.raises(ValueError, match="4 accumulator blocks per output row need more "
+                                         "than 1 kernel positions"):
+        cv.scheduled_conv(1, 7, 64, 16, kernel_dim=1)
+
+
+@proc
+def exo_style_conv(batch_size: size, out_dim: size, out_channel: size, kernel_dim: size,
+                   in_channel: size, in_dim: size,
+                   output: i8[batch_size, out_dim, out_dim, out_channel],
+                   bias: i32[1, out_channel],
+                   inp: i8[batch_size, in_dim, in_dim, in_channel],
+                   weights: i8[kernel_dim, kernel_dim, in_channel, out_channel],
+                   act: bool, scale: f32):
+    # the shape of Exo's conv_on_cpu_stride_1 (its names are what the helpers find)
+    assert out_dim == in_dim - kernel_dim + 1
+    for b in seq(0, batch_size):
+        for orow in seq(0, out_dim):
+            for ocol in seq(0, out_dim):
+                for och in seq(0, out_channel):
+                    res: i32
+                    res = bias[0, och]
+                    for krow in seq(0, kernel_dim):
+                        for kcol in seq(0, kernel_dim):
+                            for kch in seq(0, in_channel):
+                                w_s: i8 @ DRAM
+                                w_s = weights[krow, kcol, kch, och]
+                                i_s: i8 @ DRAM
+                                i_s = inp[b, orow + krow, ocol + kcol, kch]
+                                a2: i32
+                                b2: i32
+                                a2 = i_s
+                                b2 = w_s
+                                res += a2 * b2
+                    src_tmp: i32
+                    src_tmp = res
+                    tmp_res1: f32
+                    acc_scale(src_tmp, tmp_res1, scale)
+                    tmp_res2: i8
+                    clamp(tmp_res1, tmp_res2)
+                    if act == True:
+                        tmp_res2 = relu(tmp_res2)
+                    output[b, orow, ocol, och] = tmp_res2
+
+
+def test_exo_conv_helpers_full_tiles_and_remainder_run(cv):
+    """Exo's conv schedules begin with split_fission_dim, replace_div_part,
+    replace_mod_part, set_gemm_memories, inline_div_part, inline_mod_part: the full
+    tiles get their configurations lifted, and the remainder (20 = 16 + 4 columns) runs
+    its moves on those configurations (the simulator would fault on a missing one)."""
+    from knit.platforms.gemmini import (
+        inline_div_part,
+        inline_mod_part,
+        replace_div_part,
+        replace_mod_part,
+        set_gemm_memories,
+        split_fission_dim,
+    )
+
+    od, ch = 20, 32
+    conv = exo_style_conv.partial_eval(1, od, ch, 3, ch, od + 2)
+    for step in (split_fission_dim, replace_div_part, replace_mod_part, set_gemm_memories,
+                 inline_div_part, inline_mod_part):
+        conv = step(conv)
+    text = str(conv)
+    assert text.count("config_st_acc_i8(") == 1 and text.count("config_matmul(") == 1, text
+    assert "st_acc_i8_configured(4, " in text and "do_matmul_acc_i8(4, " in text, text
+    inp, w, bias = cv.inputs(1, od, ch, ch, seed=4)
+    scale = np.float32(1 / 2048)
+    for act in (False, True):
+        out = np.zeros((1, od, od, ch), np.int8)
+        simulate(conv)(out, bias, inp, w, act, scale)
+        assert (out == cv.reference(inp, w, bias, scale, act)).all()

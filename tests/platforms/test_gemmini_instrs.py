@@ -27,6 +27,7 @@ from knit.platforms.gemmini import (
     config_matmul,
     config_st_acc_i8,
     config_zero,
+    do_ld_acc_add_i32_vector,
     do_ld_acc_i32,
     do_ld_acc_i32_vector,
     do_ld_i8,
@@ -42,6 +43,7 @@ from knit.platforms.gemmini import (
     do_zero_acc_i32,
     do_zero_i8,
     do_zero_i8_vector,
+    ld_acc_add_i32_vector,
     ld_acc_i8,
     ld_acc_i32,
     ld_acc_i32_vector,
@@ -202,6 +204,20 @@ def acc_moves(n: size, m: size, src: i32[n, m] @ DRAM, s8: i8[n, m] @ DRAM,
     st_acc_i32(n, m, r[2, 0:n, :], e)
 
 
+@proc
+def acc_adds(n: size, src: i32[n, 16] @ DRAM, bias: i32[1, 16] @ DRAM, d: i32[n, 16] @ DRAM,
+             e: i32[n, 16] @ DRAM):
+    assert n <= 16
+    r: i32[2, 16, 16] @ GEMM_ACCUM
+    ld_acc_i32(n, 16, src, r[0, 0:n, :])
+    ld_acc_add_i32_vector(n, bias, r[0, 0:n, :])  # adds (wrapping), does not overwrite
+    st_acc_i32(n, 16, r[0, 0:n, :], d)
+    ld_acc_i32(n, 16, src, r[1, 0:n, :])
+    config_ld_acc_i32_vector(True)
+    do_ld_acc_add_i32_vector(n, bias, r[1, 0:n, :])
+    st_acc_i32(n, 16, r[1, 0:n, :], e)
+
+
 # st_acc_i8_v2 is a proc taking the accumulator: knit's C backend cannot pass that to a
 # compiled proc, and inlining it hits a core bug (docs/gemmini.md), so it is interpreted.
 @proc
@@ -252,7 +268,8 @@ def matmuls(N: size, M: size, K: size, A: i8[N, K] @ DRAM, B: i8[K, M] @ DRAM,
     st_acc_i32(N, M, r[3, 0:N, :], g)
 
 
-CHAINS = [ld_st, ld_ids, do_ld_ids, blocks, zeros, vectors_s2, acc_moves, stores, matmuls]
+CHAINS = [ld_st, ld_ids, do_ld_ids, blocks, zeros, vectors_s2, acc_moves, acc_adds, stores,
+          matmuls]
 
 # ------------------------------------------------------------------ random inputs
 

@@ -46,8 +46,9 @@ def _config_c(stride: str, ld_id: int, shrunk: int = 0) -> str:
     return _CFG.format(stride=stride, shrunk=shrunk, id=ld_id)
 
 
-def _mvin_c(ld_id: int, cols: str = "{m}", rows: str = "{n}", src="&{src_data}") -> str:
-    return f"{_MVIN[ld_id]}({src}, (uint64_t) &{{dst_data}}, {cols}, {rows});"
+def _mvin_c(ld_id: int, cols: str = "{m}", rows: str = "{n}", src="&{src_data}",
+            dst="(uint64_t) &{dst_data}") -> str:
+    return f"{_MVIN[ld_id]}({src}, {dst}, {cols}, {rows});"
 
 
 def _do_mvin_c(ld_id: int, cols: str = "{m}", esize: int = 1, stride_factor: str = "") -> str:
@@ -328,6 +329,32 @@ def _make_ld_acc_i32_vector_v2():
 
 
 ld_acc_i32_vector_v2 = _make_ld_acc_i32_vector_v2()
+
+
+# The same move with the accumulator's accumulate bit (Gemmini's mvin into an
+# accumulator address with bit 30 set adds to the rows instead of overwriting them):
+# `dst += bias`. Not in Exo. A schedule can then add a bias after the first products
+# (which overwrite the accumulator) and spread the bias moves over the reduction,
+# instead of loading every bias before the tile's first operand load.
+@proc
+def _ld_acc_add_i32_vector(n: size, src: [i32][1, 16] @ DRAM, dst: [i32][n, 16] @ DRAM):
+    assert n <= 16
+    assert stride(src, 1) == 1
+    assert stride(dst, 0) == 16
+    assert stride(dst, 1) == 1
+    for i in seq(0, n):
+        for j in seq(0, 16):
+            dst[i, j] += src[0, j]
+
+
+_ld_acc_add_i32_vector = on_accelerator(_ld_acc_add_i32_vector, dst=GEMM_ACCUM)
+
+_MVIN_VEC_ADD = _mvin_c(0, "16", "{n}", dst="(uint64_t) &{dst_data} | GEMMINI_ACCUMULATE_BIT")
+ld_acc_add_i32_vector = rename(make_instr(_ld_acc_add_i32_vector,
+                                          _config_c("0", 0) + _MVIN_VEC_ADD, SIM),
+                               "ld_acc_add_i32_vector")
+do_ld_acc_add_i32_vector = rename(make_instr(_ld_acc_add_i32_vector, _MVIN_VEC_ADD, SIM),
+                                  "do_ld_acc_add_i32_vector")
 
 # ------------------------------------------------------------------ zero fills
 

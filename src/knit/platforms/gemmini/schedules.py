@@ -11,8 +11,10 @@ order, finding the matches again after each rewrite.
 from __future__ import annotations
 
 from knit import SchedulingError
-from knit.platforms.gemmini.compute import matmul_acc_i8, matmul_acc_i8_v2
+from knit.platforms.gemmini.compute import do_matmul_acc_i8, matmul_acc_i8, matmul_acc_i8_v2
 from knit.platforms.gemmini.loads import (
+    do_ld_acc_i32_vector,
+    do_ld_i8_block_id1,
     ld_acc_i32_vector,
     ld_acc_i32_vector_v2,
     ld_i8_block_id1,
@@ -24,7 +26,12 @@ from knit.platforms.gemmini.loads import (
     zero_acc_i32_v2,
 )
 from knit.platforms.gemmini.memories import GEMM_ACCUM, GEMM_SCRATCH
-from knit.platforms.gemmini.stores import st_acc_i8, st_acc_i8_s2_v2, st_acc_i8_v2
+from knit.platforms.gemmini.stores import (
+    st_acc_i8,
+    st_acc_i8_configured,
+    st_acc_i8_s2_v2,
+    st_acc_i8_v2,
+)
 from knit.stdlib.scheduling import (
     autofission,
     autolift_alloc,
@@ -300,15 +307,21 @@ def inline_div_part(conv):
 
 
 def inline_mod_part(conv):
-    """Split the remainder's instructions; their configurations repeat the lifted ones,
-    so Exo deletes them. knit's delete_config deletes a config *write* (checking that
-    nothing reads a different value), not a call of a configuration instruction, so
-    these calls stay: they set the values already set (a configuration instruction,
-    not a switch, in the cost model), and the code means the same."""
-    for expose in (inline_vector, inline_ld_id1, inline_matmul, inline_st):
-        conv = expose(conv)
+    """The remainder's instructions without their configurations: Exo exposes them
+    (`config_*; do_*`) and deletes the configuration calls with `delete_config`, since
+    they repeat what the full tiles' lifted configurations set. knit's delete_config
+    deletes a config *write*, not a call of a configuration instruction, so each call is
+    swapped for its move-only form instead (`call_eqv`: the same body, configurations are
+    not part of it) -- the same code. The simulator checks at run time that the move
+    finds its configuration (the stride of each `do_*` load, the store's scale, ReLU and
+    stride), so a missing one is a fault, not silent corruption."""
+    for call, do in (("ld_acc_i32_vector(_)", do_ld_acc_i32_vector),
+                     ("ld_i8_block_id1(_)", do_ld_i8_block_id1),
+                     ("matmul_acc_i8(_)", do_matmul_acc_i8),
+                     ("st_acc_i8(_)", st_acc_i8_configured)):
+        while _matches(conv, call):
+            conv = call_eqv(conv, call, do)
     return simplify(conv)
-
 
 
 # ------------------------------------------------------------------ configuration apart
