@@ -318,48 +318,26 @@ def resize_dim(site: Site, k: int, size: N.Expr, offset: N.Expr):
 def fold_dim(site: Site, k: int, size: int):
     """resize_dim(..., fold=True): a circular buffer, `x[.., e, ..]` -> `x[.., e % size, ..]`.
 
-    Proven safe in this shape: every use of the buffer is inside one loop `for i` that
-    follows the allocation in its block (so the loop runs once per allocation), and
-    every access indexes the dimension with `i + c` for a literal c. With D the spread
-    of those c (max - min) and D < size, the elements one iteration touches are
-    distinct modulo size, and all accesses of element j end before any access of
-    element j + size: no value is overwritten while it is still to be read."""
-    from knit.analysis.affine import NotAffine, lin_of
+    Safe when no value is overwritten through the fold before it is read: see
+    rewrite/folding.py for the rule and its proof."""
+    from knit.rewrite.folding import check_fold
 
     prim, node = site.prim, site.node()
     buf, typ = node.name, _tensor(site)
     k = _dim_index(prim, node, k)
     stmts = _scope(site)[4]
     _no_whole_uses(site, stmts, buf)
-    users = [s for s in stmts if uses((s,), buf)]
-    if len(users) != 1 or not isinstance(users[0], N.For) or users[0].mode != "seq":
-        raise refuse(prim, node, f"fold=True needs every use of '{buf.name}' inside one "
-                     "sequential loop that follows its allocation")
-    loop = users[0]
-    offsets = []
-    for idx, _at, _ in indexed_accesses(loop.body, buf, []):
-        e = idx.idx[k].pt if isinstance(idx, N.WindowExpr) and \
-            isinstance(idx.idx[k], N.Point) else (None if isinstance(idx, N.WindowExpr)
-                                                  else idx[k])
-        try:
-            lin = lin_of(e) if e is not None else None
-        except NotAffine:
-            lin = None
-        if lin is None or lin.terms != {loop.iter: 1} or not isinstance(lin.const, int):
-            shown = expr_str(e) if e is not None else "a slice"
-            raise refuse(prim, node, f"fold=True needs dimension {k} of every access to be "
-                         f"'{loop.iter.name} + c' for a literal c; found {shown}")
-        offsets.append(lin.const)
-    if offsets and max(offsets) - min(offsets) >= size:
-        raise refuse(prim, node, f"a circular buffer of {size} is too small: one iteration "
-                     f"of '{loop.iter.name}' touches elements {min(offsets)} to "
-                     f"{max(offsets)} apart, so it needs at least "
-                     f"{max(offsets) - min(offsets) + 1}")
+    check_fold(prim, node, stmts, buf, k, size, _facts_after(site))
 
     def on_idx(idx):
         return (*idx[:k], N.BinOp("%", idx[k], const(size), T.INDEX), *idx[k + 1:])
 
-    new = map_accesses(stmts, buf, on_idx)
+    def on_win(w):
+        pt = w.idx[k].pt
+        return w.with_(idx=(*w.idx[:k], N.Point(N.BinOp("%", pt, const(size), T.INDEX)),
+                            *w.idx[k + 1:]))
+
+    new = map_accesses(stmts, buf, on_idx, on_win=on_win)
     dims = (*typ.dims[:k], const(size), *typ.dims[k + 1:])
     return apply(site, _rebuilt(site, T.TensorT(dims, typ.is_window, typ.elem), new))
 
