@@ -25,15 +25,18 @@ from knit.rewrite.common import refuse
 
 
 class _Access:
-    """One access of the buffer: its index in the folded dimension, the loops around it
-    ((path of the loop, iter, mode) outermost first), its statement's path and the
-    conditions holding there."""
+    """One access of the buffer: its index in the folded dimension, what it does ("r",
+    "w", or "rw": a reduction or a window passed to a call, both in either order), the
+    loops around it ((path of the loop, iter, mode) outermost first), its statement's
+    path (an if's branches add 0 or 1 after the if's path) and the conditions there."""
 
-    def __init__(self, e, shown, loops, path, facts):
-        self.e, self.shown, self.loops, self.path, self.facts = e, shown, loops, path, facts
+    def __init__(self, e, shown, kind, loops, path, facts):
+        self.e, self.shown, self.kind = e, shown, kind
+        self.loops, self.path, self.facts = loops, path, facts
 
 
-def _accesses(prim, node, stmts, buf, k):
+def _accesses(prim, node, stmts, buf, k, ifs: set):
+    """Every access of buf in stmts; the paths of the ifs go into `ifs`."""
     out = []
 
     def point(x):
@@ -51,22 +54,24 @@ def _accesses(prim, node, stmts, buf, k):
                 visit(s.body, loops + ((here, s.iter, s.mode),), here, facts + rng)
                 continue
             if isinstance(s, N.If):
+                ifs.add(here)
                 visit(s.body, loops, here + (0,), facts + [s.cond])
                 visit(s.orelse, loops, here + (1,), facts + [E.not_(s.cond)])
                 continue
             if isinstance(s, (N.Assign, N.Reduce)) and s.name is buf and s.idx:
                 shown = f"{buf.name}[{', '.join(expr_str(i) for i in s.idx)}]"
-                out.append(_Access(s.idx[k], shown, loops, here, facts))
+                kind = "w" if isinstance(s, N.Assign) else "rw"
+                out.append(_Access(s.idx[k], shown, kind, loops, here, facts))
             for top in stmt_exprs(s):
                 for x in walk_expr(top):
                     if isinstance(x, N.Read) and x.name is buf and x.idx:
-                        out.append(_Access(x.idx[k], expr_str(x), loops, here, facts))
+                        out.append(_Access(x.idx[k], expr_str(x), "r", loops, here, facts))
                     elif isinstance(x, N.WindowExpr) and x.name is buf:
                         if isinstance(s, N.WindowStmt):
                             # the accesses happen later, through the window's name
                             raise refuse(prim, node, f"fold=True cannot follow the accesses "
                                          f"through the window {s.name.name} = {expr_str(x)}")
-                        out.append(_Access(point(x), expr_str(x), loops, here,
+                        out.append(_Access(point(x), expr_str(x), "rw", loops, here,
                                            facts))
 
     visit(stmts, (), (), [])
@@ -77,17 +82,18 @@ def check_fold(prim, node, stmts, buf, k: int, size: int, facts) -> None:
     """Refuse unless folding dimension k of buf to `size` keeps every value that is read
     (the rule in the module docstring); stmts are the buffer's scope, facts the facts
     holding there."""
-    accs = _accesses(prim, node, stmts, buf, k)
+    ifs = set()
+    accs = _accesses(prim, node, stmts, buf, k, ifs)
     for a in accs:
         for b in accs:
-            if not _close_after(a, b, size, facts):
+            if not _close_after(a, b, size, facts, ifs):
                 raise refuse(prim, node, f"a circular buffer of {size} is too small: cannot "
                              f"prove {a.shown} and a later access {b.shown} are less "
                              f"than {size} apart in dimension {k}, so a value could be "
                              "overwritten before it is read")
 
 
-def _close_after(a: _Access, b: _Access, size: int, facts) -> bool:
+def _close_after(a: _Access, b: _Access, size: int, facts, ifs: set) -> bool:
     """Whether e_a - e_b < size for every instance of a running before, or in the same
     statement as, an instance of b."""
     common = 0
@@ -108,6 +114,18 @@ def _close_after(a: _Access, b: _Access, size: int, facts) -> bool:
             if not prove(base + same + [o], goal):
                 return False
         same.append(E.eq(ia, ib))
-    if a.path <= b.path:  # a is in b's statement or before it
+    if _may_precede_in_one_pass(a, b, ifs):
         return prove(base + same, goal)
     return True
+
+
+def _may_precede_in_one_pass(a: _Access, b: _Access, ifs: set) -> bool:
+    """Whether, in one iteration of their common loops, a may run before b (or with it):
+    a comes first in the program text and is not in the other branch of an if, or both
+    are in one statement and a is not its write (a statement reads, then writes)."""
+    if a.path == b.path:
+        return not (a.kind == "w" and b.kind == "r")
+    if a.path > b.path:
+        return False
+    d = next(j for j, (x, y) in enumerate(zip(a.path, b.path)) if x != y)
+    return a.path[:d] not in ifs
