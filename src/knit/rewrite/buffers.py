@@ -676,8 +676,10 @@ def _fresh_alloc(node, stmts):
 
 
 def autolift_alloc(site: Site, n_lifts: int, mode: str, size, keep_dims: bool):
-    """Lift out of loops, growing the buffer by the loop's extent when its accesses
-    depend on the loop variable (a new outer dimension indexed by the iterator)."""
+    """Lift out of loops. With keep_dims, the buffer grows by the loop's extent (a new
+    dimension indexed by the iterator) when its accesses or values depend on the loop
+    variable; without, as Exo, it does not (except out of a par loop whose variable its
+    accesses use, where one buffer would be shared by racing iterations)."""
     prim = site.prim
     for _ in range(n_lifts):
         node, path = site.node(), site.path
@@ -688,12 +690,16 @@ def autolift_alloc(site: Site, n_lifts: int, mode: str, size, keep_dims: bool):
             parent_block = P.block_of(site.ir, path[:-1], path[-1][0])
             used = any(scope.iter in free_syms(i) for idx, _, _ in
                        indexed_accesses(parent_block, node.name, []) if not
-                       isinstance(idx, N.WindowExpr) for i in idx)
-            # keep_dims (as Exo): also a dimension for a loop the buffer's values
-            # depend on; lifting without one is lift_alloc's checked rewrite
-            if keep_dims and not used:
-                used = scope.iter in _value_deps(scope.body, node.name)
-            if used or _depends(parent_block, node.name, scope.iter):
+                       isinstance(idx, N.WindowExpr) for i in idx) or \
+                _depends(parent_block, node.name, scope.iter)
+            if keep_dims:  # (as Exo) also for a loop the buffer's values depend on
+                grow = used or scope.iter in _value_deps(scope.body, node.name)
+            else:
+                # as Exo, no dimension: the accesses keep their indices in one buffer
+                # for all iterations (lift_alloc's checked rewrite). Out of a par loop
+                # that would be shared by racing iterations: a dimension per iteration.
+                grow = used and scope.mode == "par"
+            if grow:
                 extent = size if size is not None else sub(scope.hi, scope.lo)
                 index = sub(var(scope.iter), scope.lo)
                 site = Site(apply(site, _expanded(site, extent, index, mode)), path, None, prim)
