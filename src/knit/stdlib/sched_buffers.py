@@ -91,9 +91,10 @@ def resize_dim(proc, buf_cursor, dim_idx, size, offset, fold: bool = False):
     its strides read.
 
     fold=True makes a circular buffer of a literal `size` instead (offset is ignored):
-    `x[.., e, ..]` -> `x[.., e % size, ..]`. Accepted when every use of the buffer is in
-    one sequential loop right after its allocation's block position, each indexing the
-    dimension with `i + c` (c literal), and the spread of those c is below `size`."""
+    `x[.., e, ..]` -> `x[.., e % size, ..]`. Accepted when no access may fall back
+    `size` or more elements behind an earlier one (going forward is free; a statement
+    reads before it writes), proven per pair of accesses; refused for accesses through
+    a named window."""
     prim = "resize_dim"
     K.check_proc_arg(proc, prim)
     site = B.buf_site(proc, buf_cursor, prim, alloc_only=True)
