@@ -318,48 +318,26 @@ def resize_dim(site: Site, k: int, size: N.Expr, offset: N.Expr):
 def fold_dim(site: Site, k: int, size: int):
     """resize_dim(..., fold=True): a circular buffer, `x[.., e, ..]` -> `x[.., e % size, ..]`.
 
-    Proven safe in this shape: every use of the buffer is inside one loop `for i` that
-    follows the allocation in its block (so the loop runs once per allocation), and
-    every access indexes the dimension with `i + c` for a literal c. With D the spread
-    of those c (max - min) and D < size, the elements one iteration touches are
-    distinct modulo size, and all accesses of element j end before any access of
-    element j + size: no value is overwritten while it is still to be read."""
-    from knit.analysis.affine import NotAffine, lin_of
+    Safe when no value is overwritten through the fold before it is read: see
+    rewrite/folding.py for the rule and its proof."""
+    from knit.rewrite.folding import check_fold
 
     prim, node = site.prim, site.node()
     buf, typ = node.name, _tensor(site)
     k = _dim_index(prim, node, k)
     stmts = _scope(site)[4]
     _no_whole_uses(site, stmts, buf)
-    users = [s for s in stmts if uses((s,), buf)]
-    if len(users) != 1 or not isinstance(users[0], N.For) or users[0].mode != "seq":
-        raise refuse(prim, node, f"fold=True needs every use of '{buf.name}' inside one "
-                     "sequential loop that follows its allocation")
-    loop = users[0]
-    offsets = []
-    for idx, _at, _ in indexed_accesses(loop.body, buf, []):
-        e = idx.idx[k].pt if isinstance(idx, N.WindowExpr) and \
-            isinstance(idx.idx[k], N.Point) else (None if isinstance(idx, N.WindowExpr)
-                                                  else idx[k])
-        try:
-            lin = lin_of(e) if e is not None else None
-        except NotAffine:
-            lin = None
-        if lin is None or lin.terms != {loop.iter: 1} or not isinstance(lin.const, int):
-            shown = expr_str(e) if e is not None else "a slice"
-            raise refuse(prim, node, f"fold=True needs dimension {k} of every access to be "
-                         f"'{loop.iter.name} + c' for a literal c; found {shown}")
-        offsets.append(lin.const)
-    if offsets and max(offsets) - min(offsets) >= size:
-        raise refuse(prim, node, f"a circular buffer of {size} is too small: one iteration "
-                     f"of '{loop.iter.name}' touches elements {min(offsets)} to "
-                     f"{max(offsets)} apart, so it needs at least "
-                     f"{max(offsets) - min(offsets) + 1}")
+    check_fold(prim, node, stmts, buf, k, size, _facts_after(site))
 
     def on_idx(idx):
         return (*idx[:k], N.BinOp("%", idx[k], const(size), T.INDEX), *idx[k + 1:])
 
-    new = map_accesses(stmts, buf, on_idx)
+    def on_win(w):
+        pt = w.idx[k].pt
+        return w.with_(idx=(*w.idx[:k], N.Point(N.BinOp("%", pt, const(size), T.INDEX)),
+                            *w.idx[k + 1:]))
+
+    new = map_accesses(stmts, buf, on_idx, on_win=on_win)
     dims = (*typ.dims[:k], const(size), *typ.dims[k + 1:])
     return apply(site, _rebuilt(site, T.TensorT(dims, typ.is_window, typ.elem), new))
 
@@ -698,8 +676,10 @@ def _fresh_alloc(node, stmts):
 
 
 def autolift_alloc(site: Site, n_lifts: int, mode: str, size, keep_dims: bool):
-    """Lift out of loops, growing the buffer by the loop's extent when its accesses
-    depend on the loop variable (a new outer dimension indexed by the iterator)."""
+    """Lift out of loops. With keep_dims, the buffer grows by the loop's extent (a new
+    dimension indexed by the iterator) when its accesses or values depend on the loop
+    variable; without, as Exo, it does not (except out of a par loop whose variable its
+    accesses use, where one buffer would be shared by racing iterations)."""
     prim = site.prim
     for _ in range(n_lifts):
         node, path = site.node(), site.path
@@ -710,12 +690,16 @@ def autolift_alloc(site: Site, n_lifts: int, mode: str, size, keep_dims: bool):
             parent_block = P.block_of(site.ir, path[:-1], path[-1][0])
             used = any(scope.iter in free_syms(i) for idx, _, _ in
                        indexed_accesses(parent_block, node.name, []) if not
-                       isinstance(idx, N.WindowExpr) for i in idx)
-            # keep_dims (as Exo): also a dimension for a loop the buffer's values
-            # depend on; lifting without one is lift_alloc's checked rewrite
-            if keep_dims and not used:
-                used = scope.iter in _value_deps(scope.body, node.name)
-            if used or _depends(parent_block, node.name, scope.iter):
+                       isinstance(idx, N.WindowExpr) for i in idx) or \
+                _depends(parent_block, node.name, scope.iter)
+            if keep_dims:  # (as Exo) also for a loop the buffer's values depend on
+                grow = used or scope.iter in _value_deps(scope.body, node.name)
+            else:
+                # as Exo, no dimension: the accesses keep their indices in one buffer
+                # for all iterations (lift_alloc's checked rewrite). Out of a par loop
+                # that would be shared by racing iterations: a dimension per iteration.
+                grow = used and scope.mode == "par"
+            if grow:
                 extent = size if size is not None else sub(scope.hi, scope.lo)
                 index = sub(var(scope.iter), scope.lo)
                 site = Site(apply(site, _expanded(site, extent, index, mode)), path, None, prim)

@@ -260,18 +260,22 @@ def _bound_type_at(prim, e, ir, site):
     only where that is the type they are converted to (or they are stored as is)."""
     if e.type != T.R:
         return value_type(e)
+    if not _literals_only(e):
+        return T.R  # generic-precision data, computed as float (backend/c/generic.py)
     stmt, path = P.stmt_at(ir, site.path), site.epath
     j = len(path)  # depth of the largest literals-only expression holding e
-    while j > 1 and P.expr_at(stmt, path[:j - 1]).type == T.R:
+    while j > 1 and P.expr_at(stmt, path[:j - 1]).type == T.R and \
+            _literals_only(P.expr_at(stmt, path[:j - 1])):
         j -= 1
     if j > 1:
-        ctx = arith_type(P.expr_at(stmt, path[:j - 1]).type)  # the operand type it adopts
+        op = P.expr_at(stmt, path[:j - 1]).type  # the operand type it adopts: R data is R
+        ctx = op if op == T.R else arith_type(op)
     elif isinstance(stmt, N.Reduce):
         ctx = arith_type(stmt.type)  # x += e adds e as x's type
     else:
         ctx = None  # stored: converted once, at the store
     if j == len(path):
-        return ctx or (stmt.type if getattr(stmt, "type", T.R) != T.R else T.F64)
+        return ctx or getattr(stmt, "type", None) or T.F64
     if ctx in (None, T.F64):
         return T.F64  # literal arithmetic is double arithmetic
     top = P.expr_at(stmt, path[:j])
@@ -279,6 +283,11 @@ def _bound_type_at(prim, e, ir, site):
                  f"literals only, computed in double and then converted to {ctx}: a part "
                  f"bound on its own would be rounded to {ctx} separately",
                  f"bind the whole of {expr_str(top)}")
+
+
+def _literals_only(e) -> bool:
+    """Whether e reads no data (only literals and control values)."""
+    return not any(isinstance(x, N.Read) and x.type.is_real() for x in walk_expr(e))
 
 
 def _check_unchanged(site: Site, e, between, spath):

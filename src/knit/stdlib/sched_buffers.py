@@ -93,9 +93,10 @@ def resize_dim(proc, buf_cursor, dim_idx, size, offset, fold: bool = False):
     its strides read.
 
     fold=True makes a circular buffer of a literal `size` instead (offset is ignored):
-    `x[.., e, ..]` -> `x[.., e % size, ..]`. Accepted when every use of the buffer is in
-    one sequential loop right after its allocation's block position, each indexing the
-    dimension with `i + c` (c literal), and the spread of those c is below `size`."""
+    `x[.., e, ..]` -> `x[.., e % size, ..]`. Accepted when no access may fall back
+    `size` or more elements behind an earlier one (going forward is free; a statement
+    reads before it writes), proven per pair of accesses; refused for accesses through
+    a named window."""
     prim = "resize_dim"
     K.check_proc_arg(proc, prim)
     site = B.buf_site(proc, buf_cursor, prim, alloc_only=True)
@@ -243,8 +244,9 @@ def _window_at(proc, prim, text, site):
 def bind_expr(proc, expr_cursors, new_name):
     """Bind a data expression to a new scalar buffer just before its statement:
     `a = 32.0 * x[i] + 4.0` -> `b : f32; b = 32.0 * x[i]; a = b + 4.0`. Several
-    cursors (or a pattern matching several) bind them all, before the statement of the
-    innermost block that holds the first of them. Refused if what the expression reads
+    cursors (or a pattern matching several) bind those on the first one's expression
+    (as Exo; the others stay), before the statement of the innermost block that holds
+    the first of them. Refused if what the expression reads
     may be written between them (also through a window, or by an earlier iteration of a
     loop holding some of them), or if it names a variable bound between them. The new
     scalar has the type the value is computed in (docs/semantics.md): the expression's,
@@ -261,31 +263,35 @@ def bind_expr(proc, expr_cursors, new_name):
         curs = [_expr_cursor(proc, expr_cursors, prim)]
     if not curs or not all(isinstance(c, C.ExprCursor) for c in curs):
         raise SchedulingError(f"{prim}: expected expression cursors or an expression pattern")
-    _check_one_expression(prim, curs, expr_cursors)
+    curs = _check_one_expression(prim, curs, expr_cursors)
     sites = [M.expr_site(c, prim) for c in curs]
     return M.bind_expr(sites, K.check_name(prim, new_name))
 
 
-def _check_one_expression(prim, curs, given) -> None:
-    """One name holds one value: refuse cursors (or a pattern's matches) on different
-    expressions, listing each with where it is."""
+def _check_one_expression(prim, curs, given) -> list:
+    """One name holds one value: the cursors (or a pattern's matches) on the expression
+    of the first, as Exo binds them; the others are left as they are. Refused when one
+    of those prints as the first but differs (variables of the same name, e.g. the
+    iterators of two loops), which Exo would bind too."""
     from knit.cursors.pattern import show
     from knit.ir.printer import expr_str
 
-    exprs = list(dict.fromkeys(node_of(c) for c in curs))  # IR compares structurally
-    if len(exprs) == 1:
-        return
+    first = node_of(curs[0])
+    kept = [c for c in curs if node_of(c) == first]  # IR compares structurally
+    alike = [node_of(c) for c in curs if node_of(c) != first and
+             expr_str(node_of(c)) == expr_str(first)]
+    if not alike:
+        return kept
     what = f"the pattern {show(given)} matches" if isinstance(given, str) else \
         "the cursors point at"
-    alike = len({expr_str(e) for e in exprs}) < len(exprs)
+    exprs = [first, *alike]
     raise SchedulingError(
         f"{prim}: the expressions differ: {' vs '.join(expr_str(e) for e in exprs[:3])} "
-        f"({what} {len(exprs)} different expressions; one new name holds one value)\n"
+        f"({what} different expressions that print alike; one new name holds one value)\n"
         + "".join(f"  {expr_str(e)} at {e.srcinfo}\n" for e in exprs[:6])
-        + ("they read variables of the same name (e.g. the iterators of two loops); "
-           if alike else "")
-        + "bind one at a time: pass one cursor, or the pattern with `#n` for its n-th "
-          "match (from 0)")
+        + "they read variables of the same name (e.g. the iterators of two loops); "
+        "bind one at a time: pass one cursor, or the pattern with `#n` for its n-th "
+        "match (from 0)")
 
 
 def _expr_cursor(proc, c, prim):
