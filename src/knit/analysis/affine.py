@@ -184,8 +184,49 @@ def mul(x: Lin, y: Lin) -> Lin:
     return Lin.atom(Mul(lhs, rhs))
 
 
+# Normal forms by node identity: IR nodes are immutable and rewrites share unchanged
+# subtrees, so the same node is normalised again and again (every re-check of a proc,
+# every query on the same access). An entry holds its node, so its id is not reused.
+_MEMO_LIMIT = 200_000
+_lin_memo: dict = {}
+_formula_memo: dict = {}
+
+
+def _memo_get(memo: dict, e):
+    hit = memo.get(id(e))
+    if hit is None or hit[0] is not e:
+        return None
+    if isinstance(hit[1], NotAffine):
+        raise NotAffine(*hit[1].args)
+    return hit
+
+
+def _memo_put(memo: dict, e, value) -> None:
+    if len(memo) > _MEMO_LIMIT:
+        memo.clear()
+    memo[id(e)] = (e, value)
+
+
+def clear_memo() -> None:
+    _lin_memo.clear()
+    _formula_memo.clear()
+
+
 def lin_of(e: N.Expr) -> Lin:
     """The linear form of an integer expression; NotAffine outside that fragment."""
+    hit = _memo_get(_lin_memo, e)
+    if hit is not None:
+        return hit[1]
+    try:
+        out = _lin_of(e)
+    except NotAffine as err:
+        _memo_put(_lin_memo, e, err)
+        raise
+    _memo_put(_lin_memo, e, out)
+    return out
+
+
+def _lin_of(e: N.Expr) -> Lin:
     match e:
         case N.Const(val) if isinstance(val, int) and not isinstance(val, bool):
             return Lin(const=val)
@@ -306,6 +347,19 @@ def compare(op: str, a: Lin, b: Lin):
 
 def formula_of(e: N.Expr):
     """The formula of a bool expression; NotAffine outside the integer fragment."""
+    hit = _memo_get(_formula_memo, e)
+    if hit is not None:
+        return hit[1]
+    try:
+        out = _formula_of(e)
+    except NotAffine as err:
+        _memo_put(_formula_memo, e, err)
+        raise
+    _memo_put(_formula_memo, e, out)
+    return out
+
+
+def _formula_of(e: N.Expr):
     match e:
         case N.Const(val) if isinstance(val, bool):
             return TRUE if val else FALSE
