@@ -70,8 +70,7 @@ class Facts:
             except NotAffine:
                 continue
             parts = f[1] if f[0] == "and" else (f,)
-            new += [(p, frozenset(A.formula_vars(p))) for p in parts
-                    if p != A.TRUE and p not in self._set]
+            new += [(p, _vars_of(p)) for p in parts if p != A.TRUE and p not in self._set]
         return Facts(self._items + tuple(new)) if new else self
 
     def without(self, drop) -> Facts:
@@ -128,6 +127,19 @@ class Facts:
             pending = rest
         out.update(f for f, vs in pending if not vs)
         return frozenset(out)
+
+
+_fact_vars: dict = {}
+
+
+def _vars_of(f) -> frozenset:
+    """The variables of a fact, remembered: the same facts are added again and again."""
+    out = _fact_vars.get(f)
+    if out is None:
+        if len(_fact_vars) > _CACHE_LIMIT:
+            _fact_vars.clear()
+        out = _fact_vars[f] = frozenset(A.formula_vars(f))
+    return out
 
 
 def formula(e):
@@ -438,6 +450,7 @@ def reset_stats() -> None:
 
 def clear_cache() -> None:
     _cache.clear()
+    _fact_vars.clear()
     _canon_cache.clear()
     _answers.clear()
     _tokens.clear()
