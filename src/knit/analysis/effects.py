@@ -369,8 +369,24 @@ def _subst_strides(e, strides: dict):
                     if isinstance(x, N.StrideExpr) else x)
 
 
+_accesses_memo: dict = {}
+
+
 def accesses(stmts, windows: dict | None = None) -> list[Access]:
     """The accesses of a block, excluding those of buffers allocated inside it."""
+    if windows or type(stmts) is not tuple:
+        return _accesses(stmts, windows)
+    # a block (an immutable tuple) outside windows: the same accesses every time, e.g.
+    # for the race check of each par loop after each rewrite of the proc around it
+    hit = _accesses_memo.get(id(stmts))
+    if hit is None or hit[0] is not stmts:
+        if len(_accesses_memo) > 10_000:
+            _accesses_memo.clear()
+        hit = _accesses_memo[id(stmts)] = (stmts, _accesses(stmts, None))
+    return list(hit[1])
+
+
+def _accesses(stmts, windows: dict | None) -> list[Access]:
     c = _Collector(windows)
     c.block(stmts, (), ())
     out = [a for a in c.out if not (isinstance(a.buf, Sym) and a.buf in c.local)]
