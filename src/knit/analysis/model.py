@@ -33,16 +33,17 @@ def find_model(formulas) -> dict | None:
     flat = [f for f in flat if f != A.TRUE]
     order: dict = {}
     for f in flat:
-        for v in _vars_in_order(f):
+        for v in _info(f)[0]:
             order.setdefault(v, len(order))
     # the divisors of the floor divisions and modulos each variable is inside: values
     # with the residues at the ends of their range are worth a try
     divisors: dict = {}
     for f in flat:
-        _divisors(f, divisors)
+        for v, ds in _info(f)[2].items():
+            divisors.setdefault(v, {}).update(ds)
     closing: list[list] = [[] for _ in order]  # formulas by their last variable
     for f in flat:
-        vs = _vars_in_order(f)
+        vs = _info(f)[0]
         if not vs:
             if not A.eval_formula(f, {}):
                 return None
@@ -54,6 +55,36 @@ def find_model(formulas) -> dict | None:
     # each formula was checked when its last variable got its value; check them all
     # again, so that "satisfiable" never rests on the search's bookkeeping
     return env if all(A.eval_formula(f, env) for f in flat) else None
+
+
+_infos: dict = {}
+
+
+def _info(f) -> tuple:
+    """(f's base variables in order of appearance, {variable: (a, rest)} for those v that
+    f (a linear fact a*v + rest >= 0 or == 0) holds outside any floor division or
+    product, {variable: {divisor: None}} for those inside one), remembered per formula:
+    the same facts come back query after query."""
+    hit = _infos.get(f)
+    if hit is None:
+        vs = tuple(_vars_in_order(f))
+        linear: dict = {}
+        if f[0] in ("ge", "eq"):
+            x = f[1]
+            inside: set = set()
+            for b in x.terms:
+                if isinstance(b, (A.Div, A.Mod, A.Mul)):
+                    inside.update(_atom_vars(b))
+            for v, a in x.terms.items():
+                if not isinstance(v, (A.Div, A.Mod, A.Mul)) and v not in inside:
+                    linear[v] = (a, A.Lin({b: c for b, c in x.terms.items() if b != v},
+                                          x.const))
+        divs: dict = {}
+        _divisors(f, divs)
+        if len(_infos) > 100_000:
+            _infos.clear()
+        hit = _infos[f] = (vs, linear, divs)
+    return hit
 
 
 def _flatten(f, out: list) -> None:
@@ -111,7 +142,7 @@ def _assign(vars_: list, closing: list, env: dict, divisors: dict) -> bool:
     backtracking that jumps back to the latest variable a failure depends on
     (conflict-directed backjumping: a variable that played no part is not retried)."""
     index = {v: k for k, v in enumerate(vars_)}
-    blame = [{index[w] for f in fs for w in _vars_in_order(f)} for fs in closing]
+    blame = [{index[w] for f in fs for w in _info(f)[0]} for fs in closing]
     budget = [_BUDGET]
 
     def go(k: int):  # None when solved, else the indices of the variables to blame
@@ -129,7 +160,7 @@ def _assign(vars_: list, closing: list, env: dict, divisors: dict) -> bool:
             env[v] = val
             bad = next((f for f in closing[k] if not A.eval_formula(f, env)), None)
             if bad is not None:
-                conflict |= {index[w] for w in _vars_in_order(bad)} - {k}
+                conflict |= {index[w] for w in _info(bad)[0]} - {k}
                 continue
             sub = go(k + 1)
             if sub is None:
@@ -154,13 +185,11 @@ def _candidates(v, fs: list, env: dict, divs) -> list:
         return [True, False]
     lo = hi = None
     for f in fs:
-        if f[0] not in ("ge", "eq"):
+        lin = _info(f)[1].get(v)
+        if lin is None:  # not linear in v (v inside a floor division or product)
             continue
-        x = f[1]
-        a = x.terms.get(v)
-        if a is None or any(b != v and v in _atom_vars(b) for b in x.terms):
-            continue  # v also inside a floor division or product: no linear bound
-        r = A.eval_lin(A.Lin({b: c for b, c in x.terms.items() if b != v}, x.const), env)
+        a, rest = lin
+        r = A.eval_lin(rest, env)
         if f[0] == "eq":  # a*v + r == 0
             if r % a:
                 return []

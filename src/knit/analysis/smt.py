@@ -293,8 +293,10 @@ def _syms(f) -> set:
 
 def _shape_formula(f, col: dict, mark=None) -> str:
     match f[0]:
-        case "ge" | "eq":
-            return f"{f[0]}({_shape_lin(f[1], col, mark)})"
+        case "ge":
+            return f"ge({_shape_lin(f[1], col, mark)})"
+        case "eq":  # x == 0 and -x == 0 are one fact (eq0 picks a sign by identities)
+            return f"eq({min(_shape_lin(f[1], col, mark), _shape_lin(-f[1], col, mark))})"
         case "and" | "or":
             inner = sorted(_shape_formula(g, col, mark) for g in f[1])
             return f"{f[0]}({','.join(inner)})"
@@ -323,8 +325,11 @@ def _shape_atom(a, col: dict, mark=None) -> str:
 
 def _rename_formula(f, names: dict, col: dict):
     match f[0]:
-        case "ge" | "eq":
-            return (f[0], _rename_lin(f[1], names, col))
+        case "ge":
+            return ("ge", _rename_lin(f[1], names, col))
+        case "eq":  # either sign: numbered from the one with the smaller shape
+            x, y = sorted((f[1], -f[1]), key=lambda z: _shape_lin(z, col))
+            return ("eq", frozenset((_rename_lin(x, names, col), _rename_lin(y, names, col))))
         case "and" | "or":
             parts = sorted(f[1], key=lambda g: _shape_formula(g, col))
             return (f[0], frozenset(_rename_formula(g, names, col) for g in parts))
