@@ -7,7 +7,6 @@ from knit.ir import nodes as N, types as T
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym
 
-
 _consts: dict = {}
 
 
