@@ -64,6 +64,11 @@ _BY_KNIT_NAME = {"R": ExoType.R, "f16": ExoType.F16, "f32": ExoType.F32,
                  "stride": ExoType.Stride}
 
 
+def knit_name_of(exotype) -> str | None:
+    """The knit name of an ExoType (ExoType.F32 -> 'f32'), or None for anything else."""
+    return next((name for name, t in _BY_KNIT_NAME.items() if exotype is t), None)
+
+
 def exotype_of(typ) -> ExoType | None:
     """The ExoType of a knit type (a tensor's element type for tensors and windows), or
     None for anything that is not a knit type."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from knit import cache
 from knit.backend.c import compile_procs
 from knit.errors import KnitError
+from knit.ir.handles import ir_of
 from knit.procedure import Procedure
 
 
@@ -144,7 +145,7 @@ def _defined_procs(module, path: Path) -> list:
 
 def _imported(p, modules, path: Path) -> bool:
     """Whether p comes from another module: defined in another file and bound there."""
-    src = p._loopir_proc.srcinfo.filename
+    src = ir_of(p).srcinfo.filename
     if Path(src).resolve() == path.resolve():
         return False
     return any(any(v is p for v in vars(m).values()) for m in modules

@@ -18,6 +18,7 @@ import numpy as np
 
 from knit.errors import KnitError, ProcedureTypeError
 from knit.ir import nodes as N, types as T
+from knit.ir.handles import expect_procedure, ir_of
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 from knit.procedure import Procedure
 from knit.rewrite.configs import configs_that_may_differ
@@ -62,13 +63,13 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
                         f"{type(q).__name__}")
     if not isinstance(trials, int) or trials < 1:
         raise ValueError(f"check_equiv: trials must be a positive int, got {trials!r}")
-    _check_signatures(p._loopir_proc, q._loopir_proc)
+    _check_signatures(ir_of(p), ir_of(q))
     if modulo_configs is None:
         modulo_configs = configs_that_may_differ(p, q)
     rng = random.Random(seed)
     report = EquivReport()
     for _ in range(trials):
-        size_env = _draw_sizes(p._loopir_proc, q._loopir_proc, sizes or {}, rng, max_size)
+        size_env = _draw_sizes(ir_of(p), ir_of(q), sizes or {}, rng, max_size)
         diff = _compare_once(p, q, size_env, rng.randrange(2**31), interpret, compiled,
                              modulo_configs)
         report.trials += 1
@@ -84,10 +85,11 @@ def check_backends(p, trials: int = 3, sizes: dict | None = None, *, seed: int =
                    max_size: int = 8) -> EquivReport:
     """Run one procedure compiled and interpreted on the same random inputs and compare
     every buffer: the C backend against the reference semantics."""
+    expect_procedure("check_backends", p)
     rng = random.Random(seed)
     report = EquivReport()
     for _ in range(trials):
-        size_env = _draw_sizes(p._loopir_proc, p._loopir_proc, sizes or {}, rng, max_size)
+        size_env = _draw_sizes(ir_of(p), ir_of(p), sizes or {}, rng, max_size)
         runners = [("compiled vs interpreted", p.compile(), p.interpret, "compiled", "interp")]
         diff = _compare_runs(p, size_env, rng.randrange(2**31), runners)
         report.trials += 1
@@ -197,9 +199,9 @@ def _compare_once(p, q, size_env, seed, interpret, compiled, modulo_configs=None
 
 
 def _compare_runs(p, size_env, seed, runners, q=None, modulo_configs=None):
-    base = _make_inputs(p._loopir_proc, size_env, seed)
+    base = _make_inputs(ir_of(p), size_env, seed)
     q = q if q is not None else p
-    fields = _config_fields(p._loopir_proc, q._loopir_proc)
+    fields = _config_fields(ir_of(p), ir_of(q))
     start = _config_start(fields, seed)
     compared = _compared(fields, modulo_configs)
     for mode, run_p, run_q, backend_p, backend_q in runners:
@@ -211,7 +213,7 @@ def _compare_runs(p, size_env, seed, runners, q=None, modulo_configs=None):
         _set_configs(start, backend_q)
         run_q(**ys)
         end_q = _get_configs(fields, backend_q)
-        for a in p._loopir_proc.args:
+        for a in ir_of(p).args:
             if a.type.is_control():
                 continue
             d = _diff(xs[a.name.name], ys[a.name.name], a.type.basetype())
@@ -328,9 +330,9 @@ def _shrink(p, q, size_env, diff, interpret, compiled, modulo_configs=None):
                 if smaller >= v or smaller < 1:
                     continue
                 trial = {**size_env, name: smaller}
-                values = {x.name: trial[x.name.name] for x in p._loopir_proc.args
+                values = {x.name: trial[x.name.name] for x in ir_of(p).args
                           if x.type.is_control()}
-                if not _preds_hold(p._loopir_proc, values):
+                if not _preds_hold(ir_of(p), values):
                     continue
                 d = _compare_once(p, q, trial, 0, interpret, compiled, modulo_configs)
                 if d is not None:

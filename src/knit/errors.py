@@ -156,7 +156,16 @@ def traceback_mode() -> str:
 
 def is_internal_frame(frame) -> bool:
     """Whether `frame` runs code of the knit package itself."""
-    return _os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+    name = frame.f_code.co_filename
+    inside = _INSIDE.get(name)
+    if inside is None:
+        inside = _os.path.abspath(name).startswith(_PACKAGE_DIR)
+        if _os.path.isabs(name):  # a relative name depends on the working directory
+            _INSIDE[name] = inside
+    return inside
+
+
+_INSIDE: dict[str, bool] = {}  # file name -> whether it is in the package (every call asks)
 
 
 def user_call_site() -> str | None:
@@ -168,34 +177,9 @@ def user_call_site() -> str | None:
     return None if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
-def user_call(prim: str):
-    """The SrcInfo of the user's call into knit that is running primitive `prim`: file,
-    line and the span of the call expression in the innermost frame outside knit, with
-    `generated_by` naming `prim` (and the knit function the user called, when that is
-    not `prim` itself: "divide_loop (in tile2D)"). None when no frame is outside knit."""
-    from knit.ir.srcinfo import SrcInfo  # here: errors sit below ir (docs/architecture.md)
-
-    frame, entry = _sys._getframe(1), None
-    while frame is not None and is_internal_frame(frame):
-        frame, entry = frame.f_back, frame
-    if frame is None:
-        return None
-    line, col, end_line, end_col = frame.f_lineno, 0, None, None
-    positions = list(frame.f_code.co_positions()) if hasattr(frame.f_code, "co_positions") \
-        else []
-    if 0 <= frame.f_lasti // 2 < len(positions):
-        p = positions[frame.f_lasti // 2]
-        if p[0] is not None and p[2] is not None:
-            line, end_line, col, end_col = p
-    via = entry.f_code.co_name if entry is not None else prim
-    name = prim if via in (prim, "wrapper", "<lambda>") or via.startswith("_") else \
-        f"{prim} (in {via})"
-    return SrcInfo(frame.f_code.co_filename, line, col, end_line, end_col, name)
-
-
 def add_call_site(err: BaseException, site) -> BaseException:
     """Make a knit error raised by a primitive name the primitive and the user's call of
-    it (`site`, from `user_call`) on a line of its own,
+    it (`site`, from knit.ir.srcinfo.user_call) on a line of its own,
     `  (from divide_loop, called at user.py:12:5)` (`from divide_loop, in tile_loops,
     ...` when a library function called it for the user). The line goes before the
     hint (`err.hint`, which stays the last line, as rewrite/witness.py keeps it), else
@@ -278,8 +262,11 @@ def _excepthook(previous):
             tb = value.__traceback__
         previous(etype, value, tb)
 
-    hook._knit_hook = True  # type: ignore[attr-defined]
+    _HOOKS.append(hook)
     return hook
+
+
+_HOOKS: list = []  # the excepthooks installed here (a second install must not stack one)
 
 
 def _ipython_handler(shell, etype, value, tb, tb_offset=None):
@@ -294,7 +281,7 @@ def install_traceback_filter() -> None:
     to the hook in place) and in IPython/Jupyter (a custom exception handler). pytest
     prints its own tracebacks and is left alone: a failing test shows every frame.
     Idempotent."""
-    if not getattr(_sys.excepthook, "_knit_hook", False):
+    if not any(_sys.excepthook is h for h in _HOOKS):
         _sys.excepthook = _excepthook(_sys.excepthook)
     ipython = _sys.modules.get("IPython")
     shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None

@@ -6,10 +6,10 @@ import sys
 
 from knit.cursors.cursor import ArgCursor, BlockCursor
 from knit.cursors.find import find as find_pattern, find_alloc_or_arg
-from knit.cursors.forward import forward as forward_cursor
+from knit.cursors.forward import forward as forward_cursor, separate_copies
 from knit.cursors.pattern import loop_nest_pattern
-from knit.errors import KnitError, ProcedureTypeError
-from knit.frontend import parse as P
+from knit.errors import KnitError
+from knit.frontend import parse
 from knit.ir import handles, nodes as N
 from knit.ir.handles import procedure_of  # noqa: F401 (re-exported: its old home)
 from knit.ir.printer import proc_str
@@ -102,6 +102,7 @@ class Procedure:
         if not ir.body:  # a body is never empty: object code would say `pass`
             ir = ir.with_(body=(N.Pass(ir.srcinfo),))
         ir = mark_generated(self._loopir_proc, ir)  # what a primitive made says so
+        ir = separate_copies(ir)  # each copy a rewrite made is a statement of its own
         if not unsafe:
             from knit.rewrite.common import check_par_loops
 
@@ -223,12 +224,12 @@ class Procedure:
         return compile_proc(self._loopir_proc, cc=cc, flags=flags, extra_flags=extra_flags)
 
 
-handles.register_class(Procedure)
+# the lower layers read a Procedure through knit.ir.handles, never its attributes
+handles.register_class(Procedure, ir=lambda p: p._loopir_proc, scope=lambda p: p._scope,
+                       check=Procedure._check)
 
 
-def _expect_procedure(what: str, x) -> None:
-    if not isinstance(x, Procedure):
-        raise ProcedureTypeError(f"{what}: expected a Procedure, got {type(x).__name__}")
+_expect_procedure = handles.expect_procedure
 
 
 class _EqvClass:
@@ -253,8 +254,8 @@ def _caller_locals(depth: int) -> dict:
 
 def proc(f) -> Procedure:
     """Decorator: parse and check a Python function as a knit procedure."""
-    scope = P.scope_of_function(f, _caller_locals(1))
-    ir = P.parse_source(P.source_of_function(f, scope))
+    scope = parse.scope_of_function(f, _caller_locals(1))
+    ir = parse.parse_source(parse.source_of_function(f, scope))
     return Procedure(ir, scope)
 
 
@@ -266,8 +267,8 @@ def instr(c_instr: str, c_global: str = ""):
     """
 
     def make(f) -> Procedure:
-        scope = P.scope_of_function(f, _caller_locals(1))
-        ir = P.parse_source(P.source_of_function(f, scope), N.InstrInfo(c_instr, c_global))
+        scope = parse.scope_of_function(f, _caller_locals(1))
+        ir = parse.parse_source(parse.source_of_function(f, scope), N.InstrInfo(c_instr, c_global))
         # checked when first used, so importing an instruction library stays fast
         return Procedure(ir, scope, check=False)
 
@@ -285,5 +286,5 @@ def parse_proc_string(text: str, scope: dict, filename: str = "<string>") -> Pro
         vals = [ast.literal_eval(a) for a in call.args]
         kw = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
         instr = N.InstrInfo(vals[0], kw.get("c_global", vals[1] if len(vals) > 1 else ""))
-    src = P.Source(text, filename, 1, 0, scope)
-    return Procedure(P.parse_source(src, instr), scope)
+    src = parse.Source(text, filename, 1, 0, scope)
+    return Procedure(parse.parse_source(src, instr), scope)

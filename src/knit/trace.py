@@ -30,13 +30,15 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
-from knit.cursors import cursor as C, paths as P
+from knit.cursors import cursor as C, internal as I, paths as P
 from knit.cursors.cursor import Cursor, InvalidCursorError
-from knit.errors import KnitError, ParseFragmentError, SchedulingError, add_call_site, user_call
-from knit.ir.handles import is_procedure
-from knit.ir.srcinfo import generating
+from knit.errors import KnitError, ParseFragmentError, SchedulingError, add_call_site
+from knit.ir.handles import Notes, ir_of, is_procedure
+from knit.ir.srcinfo import generating, user_call
 
 _state = threading.local()  # .depth: how many recorded primitives are running
+# procedure -> (the procedure it was derived from, the Step that derived it)
+_steps = Notes()
 
 # ---------------------------------------------------------------- cursor paths
 
@@ -62,19 +64,20 @@ class Path:
 def path_of(cursor) -> Path:
     """The Path of a cursor (into its own procedure)."""
     if isinstance(cursor, C.ArgCursor):
-        return Path(f"args[{cursor._idx}]")
+        return Path(f"args[{I.arg_index_of(cursor)}]")
     if isinstance(cursor, C.ExprCursor):
-        expr = ".".join(f if i is None else f"{f}[{i}]" for f, i in cursor._epath)
-        return Path(f"{_stmts(cursor._stmt)}:{expr}")
+        expr = ".".join(f if i is None else f"{f}[{i}]" for f, i in I.expr_path_of(cursor))
+        return Path(f"{_stmts(I.path_of(cursor))}:{expr}")
     if isinstance(cursor, C.BlockCursor):
-        return Path(_join(_stmts(cursor._parent), f"{cursor._field}[{cursor._lo}:{cursor._hi}]"))
+        b = I.span_of(cursor)
+        return Path(_join(_stmts(b.parent), f"{b.field}[{b.lo}:{b.hi}]"))
     if isinstance(cursor, C.GapCursor):
-        after = cursor._anchored_after and cursor._idx > 0
-        i = cursor._idx - 1 if after else cursor._idx
-        stmt = _join(_stmts(cursor._parent), f"{cursor._field}[{i}]")
+        g = I.gap_of(cursor)
+        after = g.anchored_after and g.idx > 0
+        stmt = _join(_stmts(g.parent), f"{g.field}[{g.idx - 1 if after else g.idx}]")
         return Path(f"{stmt}.{'after' if after else 'before'}")
     if isinstance(cursor, C.StmtCursor):
-        return Path(_stmts(cursor._path))
+        return Path(_stmts(I.path_of(cursor)))
     raise TypeError(f"no path for a {type(cursor).__name__}")
 
 
@@ -93,7 +96,7 @@ def at(proc, path: str | Path):
     stmt_text, _, expr_text = re.match(r"([^:\[]*(?:\[[^\]]*\][^:\[]*)*):?(.*)$",
                                        text).group(1, 1, 2)
     steps = [_parse_step(text, s) for s in stmt_text.split(".")] if stmt_text else []
-    ir = proc._loopir_proc
+    ir = ir_of(proc)
     gap = steps[-1][0] if steps and steps[-1][0] in ("before", "after") else None
     if gap:
         steps.pop()
@@ -291,7 +294,7 @@ def _step_of(stmt: ast.Assign, scope: dict) -> Step:
 def trace_of(proc) -> Trace:
     """The recorded steps from proc's root to proc."""
     steps, procs = [], []
-    while (rec := getattr(proc, "_trace_step", None)) is not None:
+    while (rec := _steps.get(proc)) is not None:
         parent, step = rec
         steps.append(step)
         procs.append(proc)
@@ -340,9 +343,9 @@ def replay(trace, root):
                               "step by hand, or replay the steps before it "
                               f"(replay(trace[:{k}], root)).") from e
         q = q[0] if isinstance(q, tuple) else q
-        if getattr(q, "_trace_step", None) is not None:
-            q._trace_step = (q._trace_step[0], Step(step.prim, step.args, step.kwargs,
-                                                    step.loc, step.first))
+        if (rec := _steps.get(q)) is not None:
+            _steps.put(q, (rec[0], Step(step.prim, step.args, step.kwargs, step.loc,
+                                        step.first)))
         p = q
     return p
 
@@ -365,7 +368,7 @@ def _resolve(v, proc):
 def _record_arg(v, proc):
     if isinstance(v, Cursor):
         try:
-            return path_of(v if v._proc is proc else proc.forward(v))
+            return path_of(v if I.proc_of(v) is proc else proc.forward(v))
         except Exception as e:  # noqa: BLE001 - recording must never break a schedule
             return Opaque(f"a cursor that could not be forwarded: {type(e).__name__}")
     if isinstance(v, list):
@@ -376,12 +379,17 @@ def _record_arg(v, proc):
 
 
 def _location(site) -> str:
-    """file:line:col of the user's call (`site`, the SrcInfo errors.user_call found)."""
+    """file:line:col of the user's call (`site`, the SrcInfo srcinfo.user_call found)."""
     if site is None:
         return "<knit>"
-    name = site.filename
-    rel = os.path.relpath(name) if os.path.isabs(name) else name
-    return f"{name if rel.startswith('..') else rel}:{site.line}:{site.col + 1}"
+    return f"{_shown_name(site.filename, os.getcwd())}:{site.line}:{site.col + 1}"
+
+
+@functools.lru_cache(maxsize=64)
+def _shown_name(name: str, cwd: str) -> str:
+    """`name` relative to `cwd` when it is under it (cached: every step asks)."""
+    rel = os.path.relpath(name, cwd) if os.path.isabs(name) else name
+    return name if rel.startswith("..") else rel
 
 
 def recorded(prim):
@@ -406,11 +414,11 @@ def recorded(prim):
             _state.depth = depth
         new = out[0] if isinstance(out, tuple) and out else out
         if (depth == 0 and is_procedure(proc) and is_procedure(new)
-                and new is not proc and getattr(new, "_trace_step", None) is None):
+                and new is not proc and _steps.get(new) is None):
             step = Step(prim.__name__, tuple(_record_arg(a, proc) for a in args),
                         {n: _record_arg(v, proc) for n, v in kwargs.items()},
                         _location(site), new is not out)
-            new._trace_step = (proc, step)
+            _steps.put(new, (proc, step))
         return out
 
     wrapper.__knit_recorded__ = True

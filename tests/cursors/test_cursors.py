@@ -220,11 +220,11 @@ def test_primitive_given_a_pattern_that_matches_nothing():
 
 def test_find_alloc_or_arg():
     t = mixed.find_alloc_or_arg("t")
-    assert t.name() == "t" and str(t.type()) == "f32[N]" and t.shape() == ["N"]
+    assert t.name() == "t" and str(t.type()) == "f32[N]" and [str(d) for d in t.shape()] == ["N"]
     assert t.mem().name() == "DRAM" and t.is_tensor()
     x = mixed.find_alloc_or_arg("x")
     assert isinstance(x, ArgCursor)
-    assert x.name() == "x" and x.shape() == ["N"] and x.is_tensor()
+    assert x.name() == "x" and [str(d) for d in x.shape()] == ["N"] and x.is_tensor()
     n = mixed.find_alloc_or_arg("N")
     assert str(n.type()) == "size" and not n.is_tensor()
     assert n.parent().is_invalid()
@@ -326,7 +326,7 @@ def test_ancestors():
     inner = gemm.find("C[_] += _")
     assert outer.is_ancestor_of(inner)
     assert not inner.is_ancestor_of(outer)
-    assert not outer.is_ancestor_of(outer)
+    assert outer.is_ancestor_of(outer)  # reflexive, as in Exo
 
 
 # ---------------------------------------------------------------- inspection

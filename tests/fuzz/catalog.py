@@ -99,7 +99,7 @@ class Catalog:
         """(expression cursor, its source) for every expression in the statement."""
         C, c, code = self.C, site.cur, site.code
         roots = []
-        if isinstance(c, C.AssignCursor):
+        if isinstance(c, (C.AssignCursor, C.ReduceCursor)):
             roots += [(e, f"{code}.idx()[{i}]") for i, e in enumerate(c.idx())]
             roots.append((c.rhs(), f"{code}.rhs()"))
         elif isinstance(c, C.IfCursor):
@@ -145,7 +145,7 @@ class Catalog:
     def data_exprs(self) -> list[tuple]:
         """Data-valued expressions on the right of `=` / `+=`."""
         out = []
-        for s in self.of("AssignCursor"):
+        for s in self.of("AssignCursor", "ReduceCursor"):
             for e, code in self.exprs(s):
                 if ".rhs()" in code and "idx()" not in code.split(".rhs()", 1)[1] and \
                         e.type().is_real():

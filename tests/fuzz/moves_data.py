@@ -50,7 +50,7 @@ def m_divide_dim(cat, rng):
     site = _alloc(cat, rng, 1)
     if site is None:
         return None
-    shape = site.cur.shape()
+    shape = [str(d) for d in site.cur.shape()]
     d = rng.randrange(len(shape))
     q = rng.choice([q for q in (2, 4) if shape[d].isdigit() and int(shape[d]) % q == 0] or [2])
     return Step("divide_dim", [alloc_code(cat, site, rng), str(d), str(q)])
@@ -80,7 +80,7 @@ def m_resize_dim(cat, rng):
     site = _alloc(cat, rng, 1)
     if site is None:
         return None
-    shape = site.cur.shape()
+    shape = [str(d) for d in site.cur.shape()]
     d = rng.randrange(len(shape))
     size = rng.choice([repr(shape[d]), repr(f"{shape[d]} + 1"), repr(f"{shape[d]} - 1"), "8"])
     return Step("resize_dim", [alloc_code(cat, site, rng), str(d), size,
@@ -175,7 +175,7 @@ def _buffers_in(cat: Catalog, site: Site, n: int) -> dict:
     stmts = [site.cur] + [site.cur.next(k) for k in range(1, n + 1)]
     subs = [x for x in cat.sites if any(x.cur == s or s.is_ancestor_of(x.cur) for s in stmts)]
     for x in subs:
-        if isinstance(x.cur, C.AssignCursor):
+        if isinstance(x.cur, (C.AssignCursor, C.ReduceCursor)):
             out[x.cur.name()] = len(x.cur.idx())
         for e, _ in cat.exprs(x):
             if isinstance(e, C.ReadCursor) and e.idx():
@@ -254,7 +254,7 @@ def m_extract_subproc(cat, rng):
 def m_replace(cat, rng):
     C = cat.C
     loops = [s for s in cat.of("ForCursor") if len(s.cur.body()) == 1 and
-             isinstance(s.cur.body()[0], C.AssignCursor)]
+             isinstance(s.cur.body()[0], (C.AssignCursor, C.ReduceCursor))]
     shaped = [(s, _helper_for(str(s.cur.body()[0]))) for s in loops]
     shaped = [x for x in shaped if x[1]]
     nests = [s for s in cat.of("ForCursor") if len(s.cur.body()) == 1 and
@@ -353,14 +353,16 @@ def m_rewrite_expr(cat, rng):
 @move()
 def m_merge_writes(cat, rng):
     C = cat.C
-    sites = [s for s in cat.of("AssignCursor") if isinstance(s.cur.next(), C.AssignCursor)]
+    writes = (C.AssignCursor, C.ReduceCursor)
+    sites = [s for s in cat.of("AssignCursor", "ReduceCursor")
+             if isinstance(s.cur.next(), writes)]
     site = pick(rng, sites)
     return None if site is None else Step("merge_writes", [f"{site.code}.expand(0, 1)"])
 
 
 @move()
 def m_split_write(cat, rng):
-    C, sites = cat.C, cat.of("AssignCursor")
+    C, sites = cat.C, cat.of("AssignCursor", "ReduceCursor")
     sums = [s for s in sites if isinstance(s.cur.rhs(), C.BinaryOpCursor) and
             s.cur.rhs().op() == "+"]
     site = pick(rng, sums if sums and rng.random() < 0.85 else sites)
@@ -369,14 +371,14 @@ def m_split_write(cat, rng):
 
 @move()
 def m_fold_into_reduce(cat, rng):
-    site = pick(rng, cat.of("AssignCursor"))
+    site = pick(rng, cat.of("AssignCursor", "ReduceCursor"))
     return None if site is None else Step("fold_into_reduce", [site.code])
 
 
 @move()
 def m_inline_assign(cat, rng):
     C, allocs = cat.C, {s.cur.name() for s in cat.of("AllocCursor")}
-    sites = [s for s in cat.of("AssignCursor") if not isinstance(s.cur, C.ReduceCursor)]
+    sites = cat.of("AssignCursor")
     local = [s for s in sites if s.cur.name() in allocs]
     site = pick(rng, local if local and rng.random() < 0.85 else sites)
     return None if site is None else Step("inline_assign", [site.code])
@@ -385,7 +387,8 @@ def m_inline_assign(cat, rng):
 @move()
 def m_lift_reduce_constant(cat, rng):
     C = cat.C
-    pairs = [s for s in cat.of("AssignCursor") if isinstance(s.cur.next(), C.ForCursor)]
+    pairs = [s for s in cat.of("AssignCursor", "ReduceCursor")
+             if isinstance(s.cur.next(), C.ForCursor)]
     site = pick(rng, pairs if pairs and rng.random() < 0.9 else cat.sites)
     return None if site is None else \
         Step("lift_reduce_constant", [f"{site.code}.expand(0, 1)" if not

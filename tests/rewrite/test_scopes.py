@@ -262,7 +262,7 @@ def test_autofission_keeps_loops_that_are_needed():
 
 def test_autofission_refuses_what_fission_refuses():
     refused(lambda: autofission(carried, carried.find("y[_] = _").after()),
-            "would reorder a dependence", prim="fission")
+            "would reorder a dependence", prim="autofission")
 
 
 # ---------------------------------------------------------------- lift_scope

@@ -14,9 +14,11 @@ from knit.ir import handles, nodes as N
 from knit.ir.printer import expr_str, stmt_str
 
 
-class InvalidCursorError(KnitError):
+class InvalidCursorError(KnitError, AttributeError):
     """A cursor that points at nothing: navigated off a block, or its target was removed
-    by a rewrite."""
+    by a rewrite. Also an AttributeError: calling a method of the cursor kinds on an
+    InvalidCursor raises it, where Exo's InvalidCursor has no such method (so
+    `hasattr(c, "name")` is false in both)."""
 
 
 class Cursor:
@@ -32,6 +34,13 @@ class Cursor:
     def is_invalid(self) -> bool:
         return False
 
+    def find(self, pattern: str, many: bool = False):
+        """Like Procedure.find, but only inside what this cursor points at (a statement
+        and the statements nested in it, a block, or an expression), as in Exo."""
+        from knit.cursors.find import find_in
+
+        return find_in(self, pattern, many)
+
     def _key(self):
         raise NotImplementedError
 
@@ -44,7 +53,8 @@ class Cursor:
 
 
 class InvalidCursor(Cursor):
-    """Points at nothing; every navigation from it gives another InvalidCursor."""
+    """Points at nothing. As in Exo: false when tested, its parent is itself, proc()
+    raises InvalidCursorError, and it has no other method of the cursor kinds."""
 
     __slots__ = ("_why",)
 
@@ -58,8 +68,14 @@ class InvalidCursor(Cursor):
     def _key(self):
         return ()
 
+    def proc(self):
+        raise InvalidCursorError(f"an invalid cursor has no procedure: {self._why}")
+
     def parent(self):
         return self
+
+    def find(self, pattern: str, many: bool = False):
+        raise InvalidCursorError(f"cannot find {pattern!r} in an invalid cursor: {self._why}")
 
     def __bool__(self) -> bool:
         # as in Exo, `if c.next(): ...` tests whether navigation found something
@@ -69,6 +85,8 @@ class InvalidCursor(Cursor):
         return f"<InvalidCursor: {self._why}>"
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # copy, pickle, ... probe for these: plainly absent
+            raise AttributeError(name)
         raise InvalidCursorError(f"cannot call {name}() on an invalid cursor: {self._why}")
 
 
@@ -100,9 +118,9 @@ class ArgCursor(Cursor):
     def is_tensor(self) -> bool:
         return self._node().type.is_tensor()
 
-    def shape(self) -> list[str]:
-        """The dimensions as object code strings."""
-        return [expr_str(d) for d in self._node().type.shape()]
+    def shape(self) -> ExprListCursor:
+        """The dimensions, as expression cursors (empty for a scalar)."""
+        return _dims(self._proc, (("args", self._idx),), self._node().type, self)
 
     def parent(self):
         return InvalidCursor(self._proc, "an argument has no parent statement")
@@ -167,8 +185,17 @@ class StmtCursor(Cursor):
         return self.as_block().expand(delta_lo, delta_hi)
 
     def is_ancestor_of(self, other: Cursor) -> bool:
-        path = getattr(other, "_path", None) or getattr(other, "_stmt", None) or ()
-        return path[: len(self._path)] == self._path and path != self._path
+        """Whether `other` is this statement, inside it, or (a block or gap) in one of its
+        bodies; reflexive, as in Exo."""
+        if isinstance(other, StmtCursor):
+            path = other._path
+        elif isinstance(other, ExprCursor):
+            path = other._stmt
+        elif isinstance(other, (BlockCursor, GapCursor)):
+            path = other._parent
+        else:
+            return False
+        return path[: len(self._path)] == self._path
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {stmt_str(self._node()).splitlines()[0]!r}>"
@@ -177,14 +204,19 @@ class StmtCursor(Cursor):
         return stmt_str(self._node())
 
 
-class AssignCursor(StmtCursor):
+class _WriteCursor(StmtCursor):
+    """What `x[i] = e` and `x[i] += e` share. Not a public class: as in Exo, a
+    ReduceCursor is not an AssignCursor (`isinstance(c, AssignCursor)` is false for
+    `+=`)."""
+
     __slots__ = ()
 
     def name(self) -> str:
         return self._node().name.name
 
-    def idx(self) -> list:
-        return [_expr(self, (("idx", i),)) for i in range(len(self._node().idx))]
+    def idx(self) -> ExprListCursor:
+        return ExprListCursor([_expr(self, (("idx", i),))
+                               for i in range(len(self._node().idx))], self)
 
     def rhs(self):
         return _expr(self, (("rhs", None),))
@@ -193,7 +225,11 @@ class AssignCursor(StmtCursor):
         return self._node().type
 
 
-class ReduceCursor(AssignCursor):
+class AssignCursor(_WriteCursor):
+    __slots__ = ()
+
+
+class ReduceCursor(_WriteCursor):
     __slots__ = ()
 
 
@@ -261,8 +297,9 @@ class AllocCursor(StmtCursor):
     def is_tensor(self) -> bool:
         return self._node().type.is_tensor()
 
-    def shape(self) -> list[str]:
-        return [expr_str(d) for d in self._node().type.shape()]
+    def shape(self) -> ExprListCursor:
+        """The dimensions, as expression cursors (empty for a scalar)."""
+        return _dims(self._proc, self._path, self._node().type, self)
 
 
 class CallCursor(StmtCursor):
@@ -273,8 +310,9 @@ class CallCursor(StmtCursor):
         while it is alive (so `c.subproc().is_eq(g)` holds for the called g)."""
         return handles.wrap(self._node().f)
 
-    def args(self) -> list:
-        return [_expr(self, (("args", i),)) for i in range(len(self._node().args))]
+    def args(self) -> ExprListCursor:
+        return ExprListCursor([_expr(self, (("args", i),))
+                               for i in range(len(self._node().args))], self)
 
 
 class WindowStmtCursor(StmtCursor):
@@ -434,6 +472,8 @@ class ExprCursor(Cursor):
         return self._node().type
 
     def parent(self):
+        if self._epath[0][0] == "type":  # a dimension of an argument's or buffer's shape
+            return _owner(self._proc, self._stmt)
         if len(self._epath) <= 1:
             return make_stmt_cursor(self._proc, self._stmt)
         parent = self._epath[:-1]
@@ -458,8 +498,9 @@ class ReadCursor(ExprCursor):
     def name(self) -> str:
         return self._node().name.name
 
-    def idx(self) -> list:
-        return [self._sub(("idx", i)) for i in range(len(self._node().idx))]
+    def idx(self) -> ExprListCursor:
+        return ExprListCursor([self._sub(("idx", i)) for i in range(len(self._node().idx))],
+                              self)
 
 
 class LiteralCursor(ExprCursor):
@@ -467,6 +508,10 @@ class LiteralCursor(ExprCursor):
 
     def value(self):
         return self._node().val
+
+    def __int__(self) -> int:
+        # knit's shape() gave strings before it gave cursors; `int(dims[0])` still works
+        return int(self._node().val)
 
 
 class UnaryMinusCursor(ExprCursor):
@@ -495,8 +540,9 @@ class ExternFunctionCursor(ExprCursor):
     def name(self) -> str:
         return self._node().f.name()
 
-    def args(self) -> list:
-        return [self._sub(("args", i)) for i in range(len(self._node().args))]
+    def args(self) -> ExprListCursor:
+        return ExprListCursor([self._sub(("args", i)) for i in range(len(self._node().args))],
+                              self)
 
 
 class WindowExprCursor(ExprCursor):
@@ -549,3 +595,70 @@ def make_expr_cursor(proc, stmt: P.StmtPath, epath: P.ExprPath) -> ExprCursor:
 
 def _expr(sc: StmtCursor, epath: P.ExprPath) -> ExprCursor:
     return make_expr_cursor(sc._proc, sc._path, epath)
+
+
+def _dims(proc, owner: P.StmtPath, typ, parent) -> ExprListCursor:
+    """The dimensions of a tensor type held by the argument or allocation at `owner`."""
+    n = len(typ.shape()) if typ.is_tensor() else 0
+    return ExprListCursor([make_expr_cursor(proc, owner, (("type", None), ("dims", k)))
+                           for k in range(n)], parent)
+
+
+def _owner(proc, path: P.StmtPath):
+    """The argument or statement at `path` (a shape's dimension belongs to it)."""
+    if path[0][0] == "args":
+        return ArgCursor(proc, path[0][1])
+    return make_stmt_cursor(proc, path)
+
+
+# ---------------------------------------------------------------- lists of expressions
+
+
+class ExprListCursor(list):
+    """A contiguous (maybe empty) sequence of expression cursors: what `idx()`, `args()`
+    and `shape()` return, as in Exo (`isinstance(c.idx(), ExprListCursor)`,
+    `ListCursorPrototype` in knit.API_cursors). It is also the Python list of cursors
+    these methods gave before, so code that takes "a cursor or a list of cursors" (bind_expr,
+    traces, the stdlib) keeps taking it; a slice is an ExprListCursor again. `parent()` is
+    the access, call or declaration, `proc()` its procedure, and `str()` gives the list
+    of the expressions' texts (`"['N', '8']"`)."""
+
+    __slots__ = ("_parent", "_proc")
+
+    def __init__(self, items=(), parent=None):
+        super().__init__(items)
+        for c in self:
+            if not isinstance(c, ExprCursor):
+                raise TypeError(f"ExprListCursor holds expression cursors, got {c!r}")
+        self._parent = parent
+        self._proc = self[0]._proc if self else parent._proc if parent is not None else None
+
+    @classmethod
+    def of(cls, items, parent=None) -> ExprListCursor:
+        return items if isinstance(items, cls) else cls(items, parent)
+
+    def is_invalid(self) -> bool:
+        return False
+
+    def proc(self):
+        if self._proc is None:
+            raise InvalidCursorError("an empty expression list knows no procedure")
+        return self._proc
+
+    def parent(self):
+        """What holds the expressions: the access, call or declaration."""
+        if self._parent is not None:
+            return self._parent
+        if self:
+            return self[0].parent()
+        return InvalidCursor(None, "an empty expression list has no parent")
+
+    def __getitem__(self, i):
+        got = super().__getitem__(i)
+        return ExprListCursor(got, self._parent) if isinstance(i, slice) else got
+
+    def __repr__(self) -> str:
+        return f"ExprListCursor({list(self)!r})"
+
+    def __str__(self) -> str:
+        return str([str(c) for c in self])

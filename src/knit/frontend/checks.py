@@ -384,7 +384,7 @@ class _Checker:
     def access(self, e: N.Read, verb: str, facts: smt.Facts) -> None:
         """A read, write or reduction of one element by plain or instruction code."""
         # Plain code touching an instruction-only memory (AVX2, ...) is refused where C
-        # is generated (backend/c/exprs.py), as Exo does: prototype procedures that do so
+        # is generated (backend/c/cexpr.py), as Exo does: prototype procedures that do so
         # load, and the interpreter gives them a meaning (the buffer is an array).
         if e.idx:
             B.check_access(e, e.idx, self.scope.shape(e.name), facts)

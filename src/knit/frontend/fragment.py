@@ -8,6 +8,7 @@ import ast
 from knit.errors import KnitError, ParseFragmentError
 from knit.frontend.parse import Parser, Source
 from knit.ir import nodes as N, types as T
+from knit.ir.handles import ir_of, scope_of
 from knit.ir.sym import Sym
 
 
@@ -39,8 +40,8 @@ def parse_expr_fragment(proc, text: str, path, prim: str, *, extra=None) -> N.Ex
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as e:
         raise ParseFragmentError(f"{prim}: {text!r} is not an expression: {e.msg}") from None
-    parser = Parser(Source(text, "<fragment>", 1, 0, proc._scope))
-    env = visible_syms(proc._loopir_proc, path)
+    parser = Parser(Source(text, "<fragment>", 1, 0, scope_of(proc)))
+    env = visible_syms(ir_of(proc), path)
     env.update(extra or {})
     for name, (sym, typ, mem) in env.items():
         parser.scopes[0][name] = sym

@@ -31,6 +31,7 @@ import numpy as np
 from knit.backend.c import compile_procs_to_strings
 from knit.instrcheck import InstrCheckError
 from knit.ir import nodes as N
+from knit.ir.handles import ir_of
 from knit.ir.types import F32, R, ScalarT
 from knit.libs.memories import VectorRegisters
 from knit.memory import DRAM
@@ -112,7 +113,7 @@ def _elem(t) -> ScalarT:
 
 def wrapper(instr: Procedure, k: int, controls: dict) -> tuple[Procedure, list[Buf]]:
     """The k-th wrapper proc (see the module docstring) and its data arguments."""
-    ir = instr._loopir_proc
+    ir = ir_of(instr)
     env = {a.name: controls[a.name.name] for a in ir.args if a.type.is_control()}
     shapes = _shapes(ir, env)
     scope = {"DRAM": DRAM, ir.name: instr}

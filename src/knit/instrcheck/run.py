@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knit.errors import ArgumentError, CompileError
+from knit.errors import ArgumentError, CompileError, KnitTypeError
 from knit.instrcheck import InstrCheck, InstrCheckError, declared_ulps, harness as H, values as V
+from knit.ir import handles
 from knit.procedure import Procedure
 
 
@@ -26,14 +27,14 @@ class _Case:
 
 
 def check(instr, targets, trials: int, seed: int, ulps, cc) -> InstrCheck:
-    if not isinstance(instr, Procedure) or not instr.is_instr():
-        what = f"the proc '{instr.name()}'" if isinstance(instr, Procedure) else \
-            type(instr).__name__
-        raise TypeError(f"check_instr: expected an @instr procedure, got {what}")
-    instr._check()
+    handles.expect_procedure("check_instr", instr)
+    if not instr.is_instr():
+        raise KnitTypeError(None, f"check_instr: expected an @instr procedure, got the proc "
+                            f"'{instr.name()}'")
+    handles.check(instr)
     ulps = declared_ulps(instr) if ulps is None else ulps
     name = instr.name()
-    controls = H.legal_controls(instr._loopir_proc)
+    controls = H.legal_controls(handles.ir_of(instr))
     if not controls:
         raise InstrCheckError(f"check_instr: no values of the control arguments of instr "
                               f"'{name}' satisfy its asserts (tried sizes {H.SIZES.start}.."

@@ -9,15 +9,19 @@ while a primitive runs (`generating`, entered by the wrapper every public primit
 goes through, knit.trace.recorded), each procedure it derives passes through
 `mark_generated`, which marks the statements whose identity (`sid`) is new and the new
 expressions inside them. Statements a rewrite only transforms keep their sid and their
-position; rewrites keep a mark once set (`with_` copies srcinfo).
+position; rewrites keep a mark once set (`with_` copies srcinfo). The site itself is
+`user_call`: the user's call into knit, found on the stack.
 """
 
 from __future__ import annotations
 
-import contextlib
 import linecache
+import operator
+import sys
 import threading
 from dataclasses import dataclass, replace
+
+from knit.errors import is_internal_frame
 
 # knit.ir.nodes and knit.ir.visit are imported inside the functions that use them:
 # nodes.py imports this module (every node carries a SrcInfo).
@@ -58,23 +62,70 @@ class SrcInfo:
 
 NO_SRC = SrcInfo("<generated>", 0)
 
+# ---------------------------------------------------------------- the user's call
+
+
+def user_call(prim: str):
+    """The SrcInfo of the user's call into knit that is running primitive `prim`: file,
+    line and the span of the call expression in the innermost frame outside knit, with
+    `generated_by` naming `prim` (and the knit function the user called, when that is
+    not `prim` itself: "divide_loop (in tile2D)"). None when no frame is outside knit."""
+    frame, entry = sys._getframe(1), None
+    while frame is not None and is_internal_frame(frame):
+        frame, entry = frame.f_back, frame
+    if frame is None:
+        return None
+    line, col, end_line, end_col = frame.f_lineno, 0, None, None
+    p = _position(frame)
+    if p is not None and p[0] is not None and p[2] is not None:
+        line, end_line, col, end_col = p
+    via = entry.f_code.co_name if entry is not None else prim
+    name = prim if via in (prim, "wrapper", "<lambda>") or via.startswith("_") else \
+        f"{prim} (in {via})"
+    return SrcInfo(frame.f_code.co_filename, line, col, end_line, end_col, name)
+
+
+def _position(frame):
+    """(line, end_line, col, end_col) of the instruction `frame` runs, or None (Python
+    < 3.11 has no column positions). Every primitive call asks, mostly from the same
+    few schedule functions: their position tables are decoded once."""
+    code = frame.f_code
+    table = _POSITIONS.get(code)
+    if table is None:
+        if not hasattr(code, "co_positions"):
+            return None
+        if len(_POSITIONS) >= 256:  # a bound, not an LRU: schedules have few functions
+            _POSITIONS.clear()
+        table = _POSITIONS[code] = tuple(code.co_positions())
+    i = frame.f_lasti // 2
+    return table[i] if 0 <= i < len(table) else None
+
+
+_POSITIONS: dict = {}  # code object -> its co_positions()
+
 # ---------------------------------------------------------------- generated code
 
 _state = threading.local()  # .site: SrcInfo of the running primitive's call, or None
 
 
-@contextlib.contextmanager
-def generating(site: SrcInfo | None):
-    """While in this block, statements created by `mark_generated` get `site` (a SrcInfo
-    whose `generated_by` names the primitive). The outermost call wins: a primitive
-    built from others marks what they create with its own name."""
-    outer = getattr(_state, "site", None)
-    if outer is None:
-        _state.site = site
-    try:
-        yield
-    finally:
-        _state.site = outer
+class generating:
+    """`with generating(site):` -- while in this block, statements created by
+    `mark_generated` get `site` (a SrcInfo whose `generated_by` names the primitive).
+    The outermost call wins: a primitive built from others marks what they create with
+    its own name. (A class, not a contextlib generator: every primitive call enters one.)"""
+
+    __slots__ = ("site", "outer")
+
+    def __init__(self, site: SrcInfo | None):
+        self.site = site
+
+    def __enter__(self) -> None:
+        self.outer = getattr(_state, "site", None)
+        if self.outer is None:
+            _state.site = self.site
+
+    def __exit__(self, *exc) -> None:
+        _state.site = self.outer
 
 
 def mark_generated(old, new):
@@ -84,53 +135,127 @@ def mark_generated(old, new):
     site = getattr(_state, "site", None)
     if site is None or old is new:
         return new
-    from knit.ir.visit import walk_stmts
+    from knit.ir import nodes  # here: nodes.py imports this module (once per rewrite)
 
-    old_sids = {s.sid for s in walk_stmts(old.body)}
-    if all(s.sid in old_sids for s in walk_stmts(new.body)):
-        return new
-    old_exprs = _expr_ids(old.body)
-    body = tuple(_mark(s, site, old_sids, old_exprs, False) for s in new.body)
-    return new.with_(body=body)
-
-
-def _expr_ids(stmts) -> set[int]:
-    from knit.ir import nodes as N
-    from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
-
-    # the expressions cursors address (an allocation's shape is part of its type)
-    return {id(e) for s in walk_stmts(stmts) if not isinstance(s, N.Alloc)
-            for top in stmt_exprs(s) for e in walk_expr(top)}
+    body = _Marker(nodes, site, _index(old)).block(new.body)
+    out = new if body is new.body else new.with_(body=body)
+    # a schedule derives each procedure from the one derived before: index it once
+    _state.last = _Index(out)
+    return out
 
 
-def _mark(node, site, old_sids, old_exprs, in_new: bool):
-    """node with the marks; the same object when nothing under it changes."""
-    from knit.ir import nodes as N
+class _Index:
+    """What an IR procedure holds, by object identity, computed when first asked."""
 
-    if isinstance(node, N.Stmt):
-        in_new = node.sid not in old_sids
-    elif id(node) in old_exprs:  # an expression the rewrite moved, not made
-        return node
-    changes = {}
-    for name in N.child_fields(node):
-        value = getattr(node, name)
-        if isinstance(value, tuple):
-            marked = tuple(_mark(x, site, old_sids, old_exprs, in_new)
-                           if _is_ir(x) else x for x in value)
-            same = all(a is b for a, b in zip(marked, value))
-        elif _is_ir(value):
-            marked = _mark(value, site, old_sids, old_exprs, in_new)
-            same = marked is value
-        else:
-            continue
-        if not same:
-            changes[name] = marked
-    if in_new and getattr(node, "srcinfo", site) != site:
-        changes["srcinfo"] = site
-    return replace(node, **changes) if changes else node
+    __slots__ = ("proc", "_stmts", "_sids", "_exprs")
+
+    def __init__(self, proc):
+        self.proc = proc  # kept alive: the ids below stay its objects'
+        self._stmts = self._sids = self._exprs = None
+
+    def stmts(self) -> tuple[set[int], set[int]]:
+        """(ids of the statement objects, their sids)."""
+        if self._stmts is None:
+            self._stmts, self._sids = set(), set()
+            stack = list(self.proc.body)
+            while stack:
+                s = stack.pop()
+                self._stmts.add(id(s))
+                self._sids.add(s.sid)
+                stack.extend(getattr(s, "body", ()))
+                stack.extend(getattr(s, "orelse", ()))
+        return self._stmts, self._sids
+
+    def exprs(self) -> set[int]:
+        """ids of the expressions cursors address (an allocation's shape is part of its
+        type, not an expression of the statement)."""
+        if self._exprs is None:
+            from knit.ir import nodes as N
+            from knit.ir.visit import walk_stmts
+
+            self._exprs = set().union(*(_own_exprs(s) for s in walk_stmts(self.proc.body)
+                                        if not isinstance(s, N.Alloc)))
+        return self._exprs
 
 
-def _is_ir(x) -> bool:
-    from knit.ir import nodes as N
+def _own_exprs(s) -> frozenset[int]:
+    """ids of the expressions statement `s` holds (not those of statements nested in
+    it). Cached by statement object: most statements outlive many rewrites unchanged."""
+    hit = _OWN_EXPRS.get(id(s))
+    if hit is not None and hit[0] is s:
+        return hit[1]
+    from knit.ir.visit import expr_children, stmt_exprs
 
-    return isinstance(x, N.Stmt | N.Expr | N.Interval | N.Point)
+    ids, stack = set(), list(stmt_exprs(s))
+    while stack:
+        e = stack.pop()
+        ids.add(id(e))
+        stack.extend(expr_children(e))
+    if len(_OWN_EXPRS) >= 20_000:  # a bound: each entry keeps its statement alive
+        _OWN_EXPRS.clear()
+    out = _OWN_EXPRS[id(s)] = (s, frozenset(ids))
+    return out[1]
+
+
+_OWN_EXPRS: dict[int, tuple] = {}  # id(statement) -> (statement, _own_exprs of it)
+
+
+def _index(proc) -> _Index:
+    last = getattr(_state, "last", None)
+    return last if last is not None and last.proc is proc else _Index(proc)
+
+
+class _Marker:
+    """Rebuilds a derived body with the new statements (and the expressions made with
+    them) positioned at `site`; every node nothing under which changes is kept as is."""
+
+    def __init__(self, nodes, site: SrcInfo, old: _Index):
+        self.N, self.site, self.old = nodes, site, old
+        self.ids, self.sids = old.stmts()
+
+    def block(self, stmts: tuple) -> tuple:
+        out = [self.stmt(s) for s in stmts]
+        return stmts if all(map(operator.is_, out, stmts)) else tuple(out)
+
+    def stmt(self, s):
+        if id(s) in self.ids:  # an old statement object: nothing under it is new
+            return s
+        if s.sid in self.sids:  # rebuilt, not made: only statements nested in it can be new
+            changes = {f: b for f in ("body", "orelse") if hasattr(s, f)
+                       and (b := self.block(getattr(s, f))) is not getattr(s, f)}
+            return s.with_(**changes) if changes else s
+        return self.made(s)
+
+    def made(self, node):
+        """A node of a statement the rewrite made: marked, and so is what is under it,
+        except the expressions it moved from the old procedure (they keep their place)."""
+        changes = {}
+        for name in _child_fields(self.N, node):
+            value = getattr(node, name)
+            if isinstance(value, tuple):
+                marked = tuple(self.child(x) for x in value)
+                if any(a is not b for a, b in zip(marked, value)):
+                    changes[name] = marked
+            elif (marked := self.child(value)) is not value:
+                changes[name] = marked
+        if node.srcinfo != self.site:
+            changes["srcinfo"] = self.site
+        return replace(node, **changes) if changes else node
+
+    def child(self, x):
+        N = self.N
+        if isinstance(x, N.Stmt):
+            return self.stmt(x)
+        if isinstance(x, N.Expr | N.Interval | N.Point) and id(x) not in self.old.exprs():
+            return self.made(x)
+        return x
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(nodes, node) -> tuple[str, ...]:
+    t = type(node)
+    if t not in _CHILD_FIELDS:
+        _CHILD_FIELDS[t] = tuple(nodes.child_fields(node))
+    return _CHILD_FIELDS[t]

@@ -6,22 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from knit.analysis import effects as E
-from knit.cursors import cursor as C, paths as P
 from knit.ir import nodes as N
 from knit.ir.sym import Sym
 from knit.ir.visit import map_expr, map_stmt_exprs, walk_expr
 
 IdxFn = Callable[[tuple], tuple]
-
-
-def buffer_scope(proc, cur):
-    """(parent path, field, lo, hi, node) of the statements where the buffer at `cur`
-    (an AllocCursor or ArgCursor) is visible, and its declaring node."""
-    if isinstance(cur, C.ArgCursor):
-        return (), "body", 0, len(proc._loopir_proc.body), cur._node()
-    parent, (field, i) = cur._path[:-1], cur._path[-1]
-    block = P.block_of(proc._loopir_proc, parent, field)
-    return parent, field, i + 1, len(block), cur._node()
 
 
 def map_accesses(stmts, buf: Sym, on_idx: IdxFn, on_win=None, on_whole=None) -> tuple:

@@ -1,5 +1,9 @@
 """Buffer primitives: reshape (expand, divide, multiply, rearrange, resize, unroll),
-move (lift, sink, autolift), reuse and delete allocations, inline windows."""
+move (lift, sink, autolift), reuse and delete allocations, inline windows.
+
+Each takes the Site its wrapper located with buf_site (an allocation's path, or
+`(("args", i),)` for an argument) or common.site_of, checks, builds the new IR and
+ends with common.apply, which derives the new Procedure."""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from knit.ir.printer import expr_str
 from knit.ir.visit import free_syms, walk_stmts
 from knit.rewrite import witness as W
 from knit.rewrite.bufaccess import (
-    buffer_scope,
     indexed_accesses,
     map_accesses,
     open_reads,
@@ -21,13 +24,15 @@ from knit.rewrite.bufaccess import (
     substitute_window,
     uses,
 )
-from knit.rewrite.common import bad_arg, reachable, refuse, replace_stmts
+from knit.rewrite.common import Site, apply, bad_arg, reachable, refuse, site_of
 
 # ---------------------------------------------------------------- locate
 
 
-def buf_cursor(proc, x, prim: str, *, alloc_only: bool = False):
-    from knit.rewrite.common import _own
+def buf_site(proc, x, prim: str, *, alloc_only: bool = False) -> Site:
+    """The Site of a buffer given as a name, pattern or cursor (the locate step): its
+    allocation's path, or `(("args", i),)` for the i-th argument (see is_arg)."""
+    from knit.rewrite.common import _describe, _own
 
     if isinstance(x, str):
         cur = proc.find_alloc_or_arg(x)
@@ -36,60 +41,68 @@ def buf_cursor(proc, x, prim: str, *, alloc_only: bool = False):
     else:
         raise TypeError(f"{prim}: expected a buffer name, pattern or cursor, got "
                         f"{type(x).__name__}")
-    ok = (C.AllocCursor,) if alloc_only else (C.AllocCursor, C.ArgCursor)
-    if not isinstance(cur, ok):
-        from knit.rewrite.common import _describe
-
-        what = "an allocation" if alloc_only else "an allocation or argument"
-        if isinstance(cur, C.ArgCursor):  # point at the argument's declaration
-            raise refuse(prim, cur._node(), f"expected {what}, got the argument "
+    what = "an allocation" if alloc_only else "an allocation or argument"
+    if isinstance(cur, C.ArgCursor):
+        site = Site(proc, (("args", proc.args().index(cur)),), None, prim)
+        if alloc_only:  # point at the argument's declaration
+            raise refuse(prim, site.node(), f"expected {what}, got the argument "
                          f"'{cur.name()}'")
-        if isinstance(cur, C.StmtCursor):
-            raise refuse(prim, cur, f"expected {what}, got another statement")
-        raise bad_arg(prim, f"expected {what}, got {_describe(cur)}")
-    return reachable(cur, prim)
+        return site
+    if isinstance(cur, C.AllocCursor):
+        return site_of(reachable(cur, prim), prim)
+    if isinstance(cur, C.StmtCursor):
+        raise refuse(prim, cur, f"expected {what}, got another statement")
+    raise bad_arg(prim, f"expected {what}, got {_describe(cur)}")
 
 
-def _scope(proc, cur):
-    parent, field, lo, hi, node = buffer_scope(proc, cur)
-    block = P.block_of(proc._loopir_proc, parent, field)
-    return parent, field, lo, hi, block[lo:hi], node
+def is_arg(site: Site) -> bool:
+    """Whether the buffer site is an argument's (else an allocation's)."""
+    return site.path[0][0] == "args"
 
 
-def _facts_after(proc, cur) -> list:
-    if isinstance(cur, C.ArgCursor):
-        return E.context_facts(proc._loopir_proc, (("body", 0),))
-    return E.context_facts(proc._loopir_proc, cur._path)
+def _scope(site: Site):
+    """(parent path, field, lo, hi, statements) of the block part where the buffer is
+    visible: the body for an argument, the statements after an allocation."""
+    if is_arg(site):
+        body = site.ir.body
+        return (), "body", 0, len(body), body
+    parent, (field, i) = site.path[:-1], site.path[-1]
+    block = P.block_of(site.ir, parent, field)
+    return parent, field, i + 1, len(block), block[i + 1:]
 
 
-def _rewrite(proc, cur, new_decl_type, stmts_new, *, unsafe=False, prim: str = "the rewrite"):
-    """Replace the declaration's type and the statements of the buffer's scope."""
-    parent, field, _, hi, _, node = _scope(proc, cur)
-    if isinstance(cur, C.ArgCursor):
-        ir = proc._loopir_proc
-        args = list(ir.args)
-        args[cur._idx] = node.__class__(node.name, new_decl_type, node.mem, node.srcinfo)
-        return proc._derive(ir.with_(args=tuple(args), body=stmts_new), unsafe=unsafe, prim=prim)
-    alloc = node.with_(type=new_decl_type)
-    i = cur._path[-1][1]
-    ir = P.replace_block(proc._loopir_proc, parent, field, i, hi, (alloc, *stmts_new))
-    return proc._derive(ir, unsafe=unsafe, prim=prim)
+def _facts_after(site: Site) -> list:
+    return E.context_facts(site.ir, (("body", 0),) if is_arg(site) else site.path)
 
 
-def _no_whole_uses(prim, cur, stmts, buf, allow_windows=True):
+def _rebuilt(site: Site, new_decl_type, stmts_new) -> N.Proc:
+    """The IR with the declaration's type and the statements of the buffer's scope
+    replaced."""
+    node = site.node()
+    if is_arg(site):
+        args = list(site.ir.args)
+        args[site.path[0][1]] = node.__class__(node.name, new_decl_type, node.mem, node.srcinfo)
+        return site.ir.with_(args=tuple(args), body=stmts_new)
+    parent, field, lo, hi, _ = _scope(site)
+    return P.replace_block(site.ir, parent, field, lo - 1, hi,
+                           (node.with_(type=new_decl_type), *stmts_new))
+
+
+def _no_whole_uses(site: Site, stmts, buf, allow_windows=True):
     why = {"whole": "is passed whole to a call", "stride": "has its strides read",
            "window": "has a window taken of it"}
     for kind, node in uses(stmts, buf):
         if kind in ("whole", "stride") or (kind == "window" and not allow_windows):
-            raise refuse(prim, _stmt_of(cur), f"'{buf.name}' {why[kind]} "
+            raise refuse(site.prim, _stmt_of(site), f"'{buf.name}' {why[kind]} "
                          f"({expr_str(node)}), so its shape cannot change here")
 
 
-def _stmt_of(cur):
-    return cur._node() if isinstance(cur, C.AllocCursor) else None
+def _stmt_of(site: Site):
+    """The allocation statement, which refusals show (an argument has none)."""
+    return None if is_arg(site) else site.node()
 
 
-def _check_in_bounds(prim, cur, stmts, buf, dims, facts):
+def _check_in_bounds(site: Site, stmts, buf, dims, facts):
     """Every access of buf in stmts (already rewritten) lies inside `dims`."""
     for idx, _node, f in indexed_accesses(stmts, buf, facts):
         if isinstance(idx, N.WindowExpr):
@@ -99,23 +112,23 @@ def _check_in_bounds(prim, cur, stmts, buf, dims, facts):
                 goal = E.and_(E.le(const(0), lo), E.le(hi, d)) if hi is not None else \
                     E.and_(E.le(const(0), lo), E.lt(lo, d))
                 if not prove(f, goal):
-                    err = refuse(prim, _stmt_of(cur), f"the window {expr_str(idx)} may fall "
-                                 "outside the new shape")
-                    raise W.why(err, f, goal, cur._proc)
+                    err = refuse(site.prim, _stmt_of(site), f"the window {expr_str(idx)} may "
+                                 "fall outside the new shape")
+                    raise W.why(err, f, goal, site.proc)
             continue
         for i, d in zip(idx, dims):
             if not prove(f, E.and_(E.le(const(0), i), E.lt(i, d))):
-                err = refuse(prim, _stmt_of(cur), f"the access {buf.name}[{', '.join(map(expr_str, idx))}] "
-                             f"may fall outside the new shape (index {expr_str(i)} of "
-                             f"size {expr_str(d)})")
-                raise W.why(err, f, E.and_(E.le(const(0), i), E.lt(i, d)), cur._proc)
+                shown = f"{buf.name}[{', '.join(map(expr_str, idx))}]"
+                err = refuse(site.prim, _stmt_of(site), f"the access {shown} may fall outside "
+                             f"the new shape (index {expr_str(i)} of size {expr_str(d)})")
+                raise W.why(err, f, E.and_(E.le(const(0), i), E.lt(i, d)), site.proc)
 
 
-def _tensor(cur, prim):
-    t = cur._node().type
-    if not t.is_tensor():
-        raise refuse(prim, cur._node(), f"'{cur.name()}' is a scalar, not a tensor")
-    return t
+def _tensor(site: Site):
+    node = site.node()
+    if not node.type.is_tensor():
+        raise refuse(site.prim, node, f"'{node.name.name}' is a scalar, not a tensor")
+    return node.type
 
 
 def _dim_index(prim, node, k) -> int:
@@ -129,19 +142,29 @@ def _dim_index(prim, node, k) -> int:
 # ---------------------------------------------------------------- reshaping
 
 
-def expand_dim(proc, cur, size: N.Expr, index: N.Expr, prim: str = "expand_dim"):
-    node = cur._node()
+def expand_dim(site: Site, size: N.Expr, index: N.Expr):
+    return apply(site, _expanded(site, size, index, "row"))
+
+
+def _expanded(site: Site, size: N.Expr, index: N.Expr, mode: str) -> N.Proc:
+    """The IR with a new dimension of `size` on the buffer, indexed by `index` in every
+    access: first (mode 'row') or last ('col')."""
+    node = site.node()
     buf, typ = node.name, node.type
-    _, _, _, _, stmts, _ = _scope(proc, cur)
-    _check_new_dim(prim, node, _facts_after(proc, cur), size, index)
-    _no_whole_uses(prim, cur, stmts, buf)
-    elem = typ.basetype()
-    new_t = T.TensorT((size, *typ.shape()), False, elem)
-    new = map_accesses(stmts, buf, lambda idx: (index, *idx),
-                       on_win=lambda w: w.with_(idx=(N.Point(index), *w.idx)))
+    stmts = _scope(site)[4]
+    _check_new_dim(site.prim, node, _facts_after(site), size, index)
+    _no_whole_uses(site, stmts, buf)
+    if mode == "row":
+        new_t = T.TensorT((size, *typ.shape()), False, typ.basetype())
+        new = map_accesses(stmts, buf, lambda idx: (index, *idx),
+                           on_win=lambda w: w.with_(idx=(N.Point(index), *w.idx)))
+    else:
+        new_t = T.TensorT((*typ.shape(), size), False, typ.basetype())
+        new = map_accesses(stmts, buf, lambda idx: (*idx, index),
+                           on_win=lambda w: w.with_(idx=(*w.idx, N.Point(index))))
     if not typ.is_tensor():  # scalar reads/writes have no idx: add it
         new = _index_scalar(new, buf, index, new_t)
-    return _rewrite(proc, cur, new_t, new, prim=prim)
+    return _rebuilt(site, new_t, new)
 
 
 def _check_stable(prim, node, e, what):
@@ -169,23 +192,23 @@ def _index_scalar(stmts, buf, index, new_t):
     return replace_scalar(stmts, buf, N.Read(buf, (index,), new_t.basetype()))
 
 
-def divide_dim(proc, cur, k: int, q: int):
-    prim = "divide_dim"
-    node = cur._node()
-    buf, typ = node.name, _tensor(cur, prim)
+def divide_dim(site: Site, k: int, q: int):
+    prim, node = site.prim, site.node()
+    buf, typ = node.name, _tensor(site)
     k = _dim_index(prim, node, k)
-    _, _, _, _, stmts, _ = _scope(proc, cur)
-    facts = _facts_after(proc, cur)
+    stmts = _scope(site)[4]
+    facts = _facts_after(site)
     d = typ.dims[k]
     if not prove(facts, E.eq(N.BinOp("%", d, const(q), T.INDEX), const(0))):
         err = refuse(prim, node, f"cannot prove dimension {k} ({expr_str(d)}) is a multiple "
                      f"of {q}")
-        raise W.why(err, facts, E.eq(N.BinOp("%", d, const(q), T.INDEX), const(0)), proc)
+        raise W.why(err, facts, E.eq(N.BinOp("%", d, const(q), T.INDEX), const(0)),
+                    site.proc)
     if not prove(facts, E.le(const(q), d)):  # the outer dimension d / q must not be 0
         err = refuse(prim, node, f"cannot prove dimension {k} ({expr_str(d)}) is at least "
                      f"{q}")
-        raise W.why(err, facts, E.le(const(q), d), proc)
-    _no_whole_uses(prim, cur, stmts, buf)
+        raise W.why(err, facts, E.le(const(q), d), site.proc)
+    _no_whole_uses(site, stmts, buf)
     hi = _fold_div(d, q)
 
     def on_idx(idx):
@@ -196,7 +219,7 @@ def divide_dim(proc, cur, k: int, q: int):
     new = map_accesses(stmts, buf, on_idx, on_win=lambda w: _divide_window(prim, node, w, k, q,
                                                                            facts))
     new_t = T.TensorT((*typ.dims[:k], hi, const(q), *typ.dims[k + 1:]), typ.is_window, typ.elem)
-    return _rewrite(proc, cur, new_t, new, prim=prim)
+    return apply(site, _rebuilt(site, new_t, new))
 
 
 def _fold_div(d, q):
@@ -222,18 +245,17 @@ def _divide_window(prim, node, w, k, q, facts):
                         N.Interval(const(0), sub(hi, lo)), *w.idx[k + 1:]))
 
 
-def mult_dim(proc, cur, hi_k: int, lo_k: int):
-    prim = "mult_dim"
-    node = cur._node()
-    buf, typ = node.name, _tensor(cur, prim)
+def mult_dim(site: Site, hi_k: int, lo_k: int):
+    prim, node = site.prim, site.node()
+    buf, typ = node.name, _tensor(site)
     hi_k, lo_k = _dim_index(prim, node, hi_k), _dim_index(prim, node, lo_k)
     if hi_k == lo_k:
         raise refuse(prim, node, "cannot multiply a dimension by itself")
     c = typ.dims[lo_k]
     if not isinstance(c, N.Const):
         raise refuse(prim, node, f"the lower dimension {expr_str(c)} must be a literal")
-    _, _, _, _, stmts, _ = _scope(proc, cur)
-    _no_whole_uses(prim, cur, stmts, buf, allow_windows=False)
+    stmts = _scope(site)[4]
+    _no_whole_uses(site, stmts, buf, allow_windows=False)
 
     def on_idx(idx):
         merged = add(mul(const(c.val), idx[hi_k]), idx[lo_k])
@@ -243,39 +265,37 @@ def mult_dim(proc, cur, hi_k: int, lo_k: int):
                  if j != lo_k)
     dims = tuple(const(d.lhs.val * d.rhs.val) if _both_const(d) else d for d in dims)
     new_t = T.TensorT(dims, typ.is_window, typ.elem)
-    return _rewrite(proc, cur, new_t, map_accesses(stmts, buf, on_idx), prim=prim)
+    return apply(site, _rebuilt(site, new_t, map_accesses(stmts, buf, on_idx)))
 
 
 def _both_const(d) -> bool:
     return isinstance(d, N.BinOp) and isinstance(d.lhs, N.Const) and isinstance(d.rhs, N.Const)
 
 
-def rearrange_dim(proc, cur, perm: list):
-    prim = "rearrange_dim"
-    node = cur._node()
-    buf, typ = node.name, _tensor(cur, prim)
+def rearrange_dim(site: Site, perm: list):
+    prim, node = site.prim, site.node()
+    buf, typ = node.name, _tensor(site)
     if sorted(perm) != list(range(len(typ.dims))):
         raise refuse(prim, node, f"{perm!r} is not a permutation of the dimensions "
                      f"0..{len(typ.dims) - 1} of '{node.name.name}'")
-    _, _, _, _, stmts, _ = _scope(proc, cur)
-    _no_whole_uses(prim, cur, stmts, buf, allow_windows=False)
+    stmts = _scope(site)[4]
+    _no_whole_uses(site, stmts, buf, allow_windows=False)
     new_t = T.TensorT(tuple(typ.dims[j] for j in perm), typ.is_window, typ.elem)
     new = map_accesses(stmts, buf, lambda idx: tuple(idx[j] for j in perm))
-    return _rewrite(proc, cur, new_t, new, prim=prim)
+    return apply(site, _rebuilt(site, new_t, new))
 
 
-def resize_dim(proc, cur, k: int, size: N.Expr, offset: N.Expr):
-    prim = "resize_dim"
-    node = cur._node()
-    buf, typ = node.name, _tensor(cur, prim)
+def resize_dim(site: Site, k: int, size: N.Expr, offset: N.Expr):
+    prim, node = site.prim, site.node()
+    buf, typ = node.name, _tensor(site)
     k = _dim_index(prim, node, k)
-    _, _, _, _, stmts, _ = _scope(proc, cur)
-    facts = _facts_after(proc, cur)
+    stmts = _scope(site)[4]
+    facts = _facts_after(site)
     if not prove(facts, E.lt(const(0), size)):
         err = refuse(prim, node, f"cannot prove the new size {expr_str(size)} is positive")
-        raise W.why(err, facts, E.lt(const(0), size), proc)
+        raise W.why(err, facts, E.lt(const(0), size), site.proc)
     _check_stable(prim, node, offset, "offset")
-    _no_whole_uses(prim, cur, stmts, buf)
+    _no_whole_uses(site, stmts, buf)
 
     def shift(e):  # e - offset, written e + c for a negative literal offset -c
         if isinstance(offset, N.Const) and offset.val < 0:
@@ -291,11 +311,11 @@ def resize_dim(proc, cur, k: int, size: N.Expr, offset: N.Expr):
     new = map_accesses(stmts, buf, lambda idx: (*idx[:k], shift(idx[k]), *idx[k + 1:]),
                        on_win=on_win)
     dims = (*typ.dims[:k], size, *typ.dims[k + 1:])
-    _check_in_bounds(prim, cur, new, buf, dims, facts)
-    return _rewrite(proc, cur, T.TensorT(dims, typ.is_window, typ.elem), new, prim=prim)
+    _check_in_bounds(site, new, buf, dims, facts)
+    return apply(site, _rebuilt(site, T.TensorT(dims, typ.is_window, typ.elem), new))
 
 
-def fold_dim(proc, cur, k: int, size: int):
+def fold_dim(site: Site, k: int, size: int):
     """resize_dim(..., fold=True): a circular buffer, `x[.., e, ..]` -> `x[.., e % size, ..]`.
 
     Proven safe in this shape: every use of the buffer is inside one loop `for i` that
@@ -306,12 +326,11 @@ def fold_dim(proc, cur, k: int, size: int):
     element j + size: no value is overwritten while it is still to be read."""
     from knit.analysis.affine import NotAffine, lin_of
 
-    prim = "resize_dim"
-    node = cur._node()
-    buf, typ = node.name, _tensor(cur, prim)
+    prim, node = site.prim, site.node()
+    buf, typ = node.name, _tensor(site)
     k = _dim_index(prim, node, k)
-    _, _, _, _, stmts, _ = _scope(proc, cur)
-    _no_whole_uses(prim, cur, stmts, buf)
+    stmts = _scope(site)[4]
+    _no_whole_uses(site, stmts, buf)
     users = [s for s in stmts if uses((s,), buf)]
     if len(users) != 1 or not isinstance(users[0], N.For) or users[0].mode != "seq":
         raise refuse(prim, node, f"fold=True needs every use of '{buf.name}' inside one "
@@ -342,18 +361,17 @@ def fold_dim(proc, cur, k: int, size: int):
 
     new = map_accesses(stmts, buf, on_idx)
     dims = (*typ.dims[:k], const(size), *typ.dims[k + 1:])
-    return _rewrite(proc, cur, T.TensorT(dims, typ.is_window, typ.elem), new, prim=prim)
+    return apply(site, _rebuilt(site, T.TensorT(dims, typ.is_window, typ.elem), new))
 
 
-def unroll_buffer(proc, cur, k: int):
-    prim = "unroll_buffer"
-    node = cur._node()
-    buf, typ = node.name, _tensor(cur, prim)
+def unroll_buffer(site: Site, k: int):
+    prim, node = site.prim, site.node()
+    buf, typ = node.name, _tensor(site)
     k = _dim_index(prim, node, k)
     n = typ.dims[k]
     if not isinstance(n, N.Const):
         raise refuse(prim, node, f"dimension {k} ({expr_str(n)}) must be a literal")
-    _, _, _, _, stmts, _ = _scope(proc, cur)
+    parent, field, lo, hi, stmts = _scope(site)
     for idx, _, _ in indexed_accesses(stmts, buf, []):
         e = idx.idx[k].pt if isinstance(idx, N.WindowExpr) and \
             isinstance(idx.idx[k], N.Point) else (None if isinstance(idx, N.WindowExpr)
@@ -361,7 +379,7 @@ def unroll_buffer(proc, cur, k: int):
         if not isinstance(e, N.Const):
             raise refuse(prim, node, f"every access must use a literal index in dimension {k}; "
                          f"found {expr_str(e) if e is not None else 'a slice'}")
-    _no_whole_uses(prim, cur, stmts, buf)
+    _no_whole_uses(site, stmts, buf)
     rest = typ.dims[:k] + typ.dims[k + 1:]
     new_t = T.TensorT(rest, False, typ.elem) if rest else typ.elem
     parts = [buf.copy() for _ in range(n.val)]
@@ -369,10 +387,7 @@ def unroll_buffer(proc, cur, k: int):
         p.name = f"{buf.name}_{j}"
     new = _split_accesses(stmts, buf, k, parts)
     allocs = tuple(N.Alloc(p, new_t, node.mem, node.srcinfo) for p in parts)
-    parent, field, _, hi, _, _ = _scope(proc, cur)
-    i = cur._path[-1][1]
-    ir = P.replace_block(proc._loopir_proc, parent, field, i, hi, (*allocs, *new))
-    return proc._derive(ir, prim=prim)
+    return apply(site, P.replace_block(site.ir, parent, field, lo - 1, hi, (*allocs, *new)))
 
 
 def _split_accesses(stmts, buf, k, parts):
@@ -414,15 +429,13 @@ def _map_all(s, fe):
 # ---------------------------------------------------------------- delete, reuse, inline
 
 
-def delete_buffer(proc, cur):
-    prim = "delete_buffer"
-    node = cur._node()
-    _, _, _, _, stmts, _ = _scope(proc, cur)
+def delete_buffer(site: Site):
+    node = site.node()
+    parent, field, lo, _, stmts = _scope(site)
     if uses(stmts, node.name):
-        raise refuse(prim, node, f"'{node.name.name}' is still used")
-    parent, (field, i) = cur._path[:-1], cur._path[-1]
-    return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, i, i + 1, (),
-                                                node.srcinfo), prim=prim)
+        raise refuse(site.prim, node, f"'{node.name.name}' is still used")
+    return apply(site, _replace_keeping_a_body(site.ir, parent, field, lo - 1, lo, (),
+                                               node.srcinfo))
 
 
 def _replace_keeping_a_body(ir, parent, field, lo, hi, new, src):
@@ -434,27 +447,27 @@ def _replace_keeping_a_body(ir, parent, field, lo, hi, new, src):
     return P.replace_block(ir, parent, field, lo, hi, new)
 
 
-def reuse_buffer(proc, keep, drop):
-    prim = "reuse_buffer"
-    x, y = keep._node(), drop._node()
+def reuse_buffer(keep: Site, drop: Site):
+    prim = drop.prim
+    x, y = keep.node(), drop.node()
     if x.type != y.type or x.mem is not y.mem:
         raise refuse(prim, y, f"'{y.name.name}' and '{x.name.name}' differ in type, shape or "
                      "memory")
     # y's allocation must be in x's scope
-    xp, yp = keep._path, drop._path
+    xp, yp = keep.path, drop.path
     if not (yp[:len(xp) - 1] == xp[:-1] and yp[len(xp) - 1][0] == xp[-1][0] and
             yp[len(xp) - 1][1] > xp[-1][1]):
         raise refuse(prim, y, f"'{y.name.name}' is not allocated in the scope of "
                      f"'{x.name.name}'")
-    parent, field, lo, hi, after, _ = _scope(proc, drop)
-    _check_same_size(prim, proc, keep, x, y)
-    _check_dead_from_first_write(prim, proc, keep, drop, after)
+    parent, field, lo, hi, after = _scope(drop)
+    _check_same_size(prim, keep, x, y)
+    _check_dead_from_first_write(prim, keep, drop, after)
     new = rename_buffer(after, y.name, x.name)
-    return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, lo - 1, hi,
-                                                new, y.srcinfo), prim=prim)
+    return apply(drop, _replace_keeping_a_body(drop.ir, parent, field, lo - 1, hi, new,
+                                               y.srcinfo))
 
 
-def _check_same_size(prim, proc, keep, x, y) -> None:
+def _check_same_size(prim, keep: Site, x, y) -> None:
     """Equal shapes that read a config field are equal sizes only if nothing writes the
     field between the two allocations (each evaluates its shape where it stands)."""
     from knit.analysis.written import configs_written_in
@@ -463,7 +476,7 @@ def _check_same_size(prim, proc, keep, x, y) -> None:
         if x.type.is_tensor() else set()
     if not read:
         return
-    _, _, _, _, scope, _ = _scope(proc, keep)
+    scope = _scope(keep)[4]
     changed = read & configs_written_in(tuple(scope))
     if changed:
         cfg, fld = next(iter(changed))
@@ -472,22 +485,22 @@ def _check_same_size(prim, proc, keep, x, y) -> None:
                      "sizes")
 
 
-def _check_dead_from_first_write(prim, proc, keep, drop, after):
+def _check_dead_from_first_write(prim, keep: Site, drop: Site, after):
     """x may not be used once y holds a value: y's writes would clobber it."""
-    ir, x, y = proc._loopir_proc, keep._node(), drop._node()
+    ir, x, y = drop.ir, keep.node(), drop.node()
     why = (f"'{x.name.name}' is still used after '{y.name.name}' is written, so it "
            "cannot be reused")
-    rest = _statements_after(ir, drop._path)
-    loop = _outermost_loop_between(ir, keep._path, drop._path)
+    rest = _statements_after(ir, drop.path)
+    loop = _outermost_loop_between(ir, keep.path, drop.path)
     if loop is not None:  # the loop's body runs again after y is written
         scope = [P.stmt_at(ir, loop)] + _statements_after(ir, loop)
-        if _uses_any(scope, _names_of(ir, x.name, drop._path, scope)):
+        if _uses_any(scope, _names_of(ir, x.name, drop.path, scope)):
             raise refuse(prim, y, why + f" (both are used in a loop around '{y.name.name}')")
         return
     first = next((k for k, s in enumerate(after) if _writes(s, y.name)), None)
     if first is None:
         return
-    names = _names_of(ir, x.name, drop._path, rest)
+    names = _names_of(ir, x.name, drop.path, rest)
     later = list(after[first + 1:]) + rest[len(after):]
     s = after[first]
     simple = isinstance(s, (N.Assign, N.Reduce))  # reads its operands, then writes y
@@ -556,11 +569,11 @@ def _statements_after(proc_ir, path):
     return out
 
 
-def inline_window(proc, cur):
-    prim = "inline_window"
-    node: N.WindowStmt = cur._node()
-    parent, (field, i) = cur._path[:-1], cur._path[-1]
-    block = P.block_of(proc._loopir_proc, parent, field)
+def inline_window(site: Site):
+    prim = site.prim
+    node: N.WindowStmt = site.node()
+    parent, (field, i) = site.path[:-1], site.path[-1]
+    block = P.block_of(site.ir, parent, field)
     # the window's bounds were evaluated once, by the window statement; inlined, they
     # are evaluated at each use
     hit = use_after_write(block[i + 1:], node.name, E.config_reads(node.rhs))
@@ -572,45 +585,49 @@ def inline_window(proc, cur):
                      "inline the window before the config write is added, or bind the "
                      "config's value to a variable first")
     new = substitute_window(block[i + 1:], node.name, node.rhs)
-    return proc._derive(_replace_keeping_a_body(proc._loopir_proc, parent, field, i,
-                                                len(block), new, node.srcinfo), prim=prim)
+    return apply(site, _replace_keeping_a_body(site.ir, parent, field, i, len(block), new,
+                                               node.srcinfo))
 
 
 # ---------------------------------------------------------------- moving allocations
 
 
-def lift_alloc(proc, cur, n_lifts: int, prim: str = "lift_alloc"):
+def lift_alloc(site: Site, n_lifts: int):
     for _ in range(n_lifts):
-        node = cur._node()
-        parent = cur.parent()
-        if parent.is_invalid():
-            raise refuse(prim, node, "the allocation is already at the top level")
-        scope = parent._node()
-        bound = {scope.iter} if isinstance(scope, N.For) else set()
-        dims_vars = set().union(*(free_syms(d) for d in node.type.shape())) \
-            if node.type.is_tensor() else set()
-        if bound & dims_vars:
-            raise refuse(prim, node, f"the buffer's shape depends on the loop variable "
-                         f"'{scope.iter.name}'")
-        _check_sizes_outside(prim, proc, node, parent._path)
-        _check_shape_evaluated_alike(prim, node, scope, "out of")
-        # remove it from the scope, put it just before the scope
-        pp, (field, i) = parent._path, cur._path[-1]
-        ir = _replace_keeping_a_body(proc._loopir_proc, pp, field, i, i + 1, (), node.srcinfo)
-        ir = P.replace_block(ir, pp[:-1], pp[-1][0], pp[-1][1], pp[-1][1], (node,))
-        proc = proc._derive(ir, prim=prim)
-        cur = C.make_stmt_cursor(proc, pp)
-    return proc
+        site = _lifted(site)
+    return site.proc
 
 
-def _check_sizes_outside(prim, proc, node, scope_path):
+def _lifted(site: Site) -> Site:
+    """One level of lift_alloc: the allocation moved just before the loop or if around
+    it, as a new Procedure (whose post-checks run at every level); the moved
+    allocation's Site in it."""
+    prim, node, path = site.prim, site.node(), site.path
+    if len(path) == 1:
+        raise refuse(prim, node, "the allocation is already at the top level")
+    pp, (field, i) = path[:-1], path[-1]
+    scope = P.stmt_at(site.ir, pp)
+    bound = {scope.iter} if isinstance(scope, N.For) else set()
+    dims_vars = set().union(*(free_syms(d) for d in node.type.shape())) \
+        if node.type.is_tensor() else set()
+    if bound & dims_vars:
+        raise refuse(prim, node, f"the buffer's shape depends on the loop variable "
+                     f"'{scope.iter.name}'")
+    _check_sizes_outside(prim, site.ir, node, pp)
+    _check_shape_evaluated_alike(prim, node, scope, "out of")
+    # remove it from the scope, put it just before the scope
+    ir = _replace_keeping_a_body(site.ir, pp, field, i, i + 1, (), node.srcinfo)
+    ir = P.replace_block(ir, pp[:-1], pp[-1][0], pp[-1][1], pp[-1][1], (node,))
+    return Site(apply(site, ir), pp, None, prim)
+
+
+def _check_sizes_outside(prim, ir: N.Proc, node, scope_path):
     """The shape must be valid where the allocation goes: a size the scope guaranteed
     (`N - 1` inside a loop that runs only when N >= 2) may be 0 outside it."""
-    facts = E.context_facts(proc._loopir_proc, scope_path)
+    facts = E.context_facts(ir, scope_path)
     for d in node.type.shape() if node.type.is_tensor() else ():
         if not prove(facts, E.le(const(1), d)):
-            kind = "loop" if isinstance(P.stmt_at(proc._loopir_proc, scope_path), N.For) \
-                else "if"
+            kind = "loop" if isinstance(P.stmt_at(ir, scope_path), N.For) else "if"
             raise refuse(prim, node, f"the size {expr_str(d)} may not be positive outside "
                          f"the {kind}")
 
@@ -634,32 +651,32 @@ def _check_shape_evaluated_alike(prim, node, scope, how: str) -> None:
                      "another value")
 
 
-def sink_alloc(proc, cur):
-    prim = "sink_alloc"
-    node = cur._node()
-    scope_cur = cur.next()
-    if scope_cur.is_invalid() or not isinstance(scope_cur._node(), (N.For, N.If)):
+def sink_alloc(site: Site):
+    prim, node = site.prim, site.node()
+    parent, (field, i) = site.path[:-1], site.path[-1]
+    block = P.block_of(site.ir, parent, field)
+    if i + 1 >= len(block) or not isinstance(block[i + 1], (N.For, N.If)):
         raise refuse(prim, node, "the statement after the allocation must be a loop or an if")
-    scope = scope_cur._node()
-    later = _statements_after(proc._loopir_proc, scope_cur._path)
+    scope, scope_path = block[i + 1], parent + ((field, i + 1),)
+    later = _statements_after(site.ir, scope_path)
     if uses(later, node.name):
         raise refuse(prim, node, f"'{node.name.name}' is used after the "
                      f"{'loop' if isinstance(scope, N.For) else 'if'}")
     if isinstance(scope, N.For):
         _check_shape_evaluated_alike(prim, node, scope, "into")
-        _check_no_carried_values(prim, proc, node, scope, scope_cur._path)
+        _check_no_carried_values(site, node, scope, scope_path)
         new_scope = scope.with_(body=(node, *scope.body))
     else:  # each branch gets its own buffer
         new_scope = scope.with_(body=(node, *scope.body))
         if scope.orelse:
             new_scope = new_scope.with_(orelse=_fresh_alloc(node, scope.orelse))
-    return replace_stmts(proc, cur.as_block().expand(0, 1), (new_scope,), prim=prim)
+    return apply(site, site.span(2).replaced((new_scope,)))
 
 
-def _check_no_carried_values(prim, proc, node, loop, path):
+def _check_no_carried_values(site: Site, node, loop, path):
     """No iteration may read a value of the buffer that an earlier iteration wrote:
     inside the loop, every iteration would get a fresh buffer."""
-    facts = E.context_facts(proc._loopir_proc, path)
+    facts = E.context_facts(site.ir, path)
     writes = [a for a in E.accesses(loop.body) if a.buf is node.name and a.kind != "r"]
     reads = open_reads(loop.body, node.name, facts + [E.le(loop.lo, var(loop.iter)),
                                                       E.lt(var(loop.iter), loop.hi)])
@@ -669,10 +686,10 @@ def _check_no_carried_values(prim, proc, node, loop, path):
     hit = E.first_conflict(writes, reads, facts, ren_x={loop.iter: i1},
                            ren_y={loop.iter: i2}, relation=rel, reduces_commute=False)
     if hit:
-        err = refuse(prim, node, f"a value written to '{node.name.name}' in one iteration "
-                     f"may be read in a later one (the statement that "
+        err = refuse(site.prim, node, f"a value written to '{node.name.name}' in one "
+                     f"iteration may be read in a later one (the statement that "
                      f"{hit[1].describe()} may see it)")
-        raise W.why_conflict(err, hit, proc)
+        raise W.why_conflict(err, hit, site.proc)
 
 
 def _fresh_alloc(node, stmts):
@@ -680,18 +697,17 @@ def _fresh_alloc(node, stmts):
     return (N.Alloc(sym, node.type, node.mem, node.srcinfo), *rename_buffer(stmts, node.name, sym))
 
 
-def autolift_alloc(proc, cur, n_lifts: int, mode: str, size, keep_dims: bool):
+def autolift_alloc(site: Site, n_lifts: int, mode: str, size, keep_dims: bool):
     """Lift out of loops, growing the buffer by the loop's extent when its accesses
     depend on the loop variable (a new outer dimension indexed by the iterator)."""
-    prim = "autolift_alloc"
+    prim = site.prim
     for _ in range(n_lifts):
-        node = cur._node()
-        parent = cur.parent()
-        if parent.is_invalid():
+        node, path = site.node(), site.path
+        if len(path) == 1:
             raise refuse(prim, node, "the allocation is already at the top level")
-        scope = parent._node()
+        scope = P.stmt_at(site.ir, path[:-1])
         if isinstance(scope, N.For):
-            parent_block = P.block_of(proc._loopir_proc, cur._path[:-1], cur._path[-1][0])
+            parent_block = P.block_of(site.ir, path[:-1], path[-1][0])
             used = any(scope.iter in free_syms(i) for idx, _, _ in
                        indexed_accesses(parent_block, node.name, []) if not
                        isinstance(idx, N.WindowExpr) for i in idx)
@@ -702,11 +718,9 @@ def autolift_alloc(proc, cur, n_lifts: int, mode: str, size, keep_dims: bool):
             if used or _depends(parent_block, node.name, scope.iter):
                 extent = size if size is not None else sub(scope.hi, scope.lo)
                 index = sub(var(scope.iter), scope.lo)
-                proc = expand_dim_at(proc, cur, extent, index, mode)
-                cur = C.make_stmt_cursor(proc, cur._path)
-        proc = lift_alloc(proc, cur, 1, prim)
-        cur = C.make_stmt_cursor(proc, parent._path)
-    return proc
+                site = Site(apply(site, _expanded(site, extent, index, mode)), path, None, prim)
+        site = _lifted(site)
+    return site.proc
 
 
 def _value_deps(stmts, buf) -> set:
@@ -759,20 +773,3 @@ def _depends(stmts, buf, it) -> bool:
         if any(it in free_syms(e) for e in exprs):
             return True
     return False
-
-
-def expand_dim_at(proc, cur, size, index, mode: str):
-    if mode == "row":
-        return expand_dim(proc, cur, size, index, "autolift_alloc")
-    # mode "col": the new dimension goes last
-    node = cur._node()
-    typ = node.type
-    _, _, _, _, stmts, _ = _scope(proc, cur)
-    _check_new_dim("autolift_alloc", node, _facts_after(proc, cur), size, index)
-    _no_whole_uses("autolift_alloc", cur, stmts, node.name)
-    new_t = T.TensorT((*typ.shape(), size), False, typ.basetype())
-    new = map_accesses(stmts, node.name, lambda idx: (*idx, index),
-                       on_win=lambda w: w.with_(idx=(*w.idx, N.Point(index))))
-    if not typ.is_tensor():
-        new = _index_scalar(new, node.name, index, new_t)
-    return _rewrite(proc, cur, new_t, new, prim="autolift_alloc")

@@ -11,25 +11,27 @@ from knit.ir import nodes as N
 from knit.ir.visit import map_block_exprs, subst_stmts, walk_stmts
 from knit.rewrite import witness as W
 from knit.rewrite.bufaccess import replace_scalar
-from knit.rewrite.common import Site, refuse, site_path
+from knit.rewrite.common import Site, refuse, site_of
 
 # ---------------------------------------------------------------- what holds at a site
 
 
-def facts_at(cur) -> list:
-    """What holds at the statement (or the block's first statement) `cur`, a Site or a
-    located cursor (those point into code that runs: see common.reachable)."""
-    return E.context_facts(_ir(cur), site_path(cur))
+def facts_at(site) -> list:
+    """What holds at the statement (or the block's first statement, or the gap)
+    `site`, a Site or a located cursor (those point into code that runs: see
+    common.reachable)."""
+    site = _site(site)
+    return E.context_facts(site.ir, site.path)
 
 
-def accesses_at(cur, stmts) -> list:
-    """The accesses of `stmts` located at cursor `cur`, seeing the windows bound there."""
-    return E.accesses(stmts, E.windows_at(_ir(cur), site_path(cur)))
+def accesses_at(site, stmts) -> list:
+    """The accesses of `stmts` located at `site`, seeing the windows bound there."""
+    site = _site(site)
+    return E.accesses(stmts, E.windows_at(site.ir, site.path))
 
 
-def _ir(at) -> N.Proc:
-    return at.ir if isinstance(at, Site) else at._proc._loopir_proc
-
+def _site(at) -> Site:
+    return at if isinstance(at, Site) else site_of(at)
 
 
 # ---------------------------------------------------------------- the shared conditions
@@ -53,8 +55,8 @@ def check_stable(prim: str, where, exprs, cur, stmts, what: str = "loop bounds")
 def check_no_race(prim: str, loop: N.For, facts, acc, where=None, cur=None) -> None:
     """Refuse unless the iterations of `loop` (its body's accesses are `acc`) can run in
     parallel: no location touched by two different iterations is written or reduced
-    into by either, and no parallel loop inside (they do not nest). `cur`, the
-    statement where `loop` stands in its proc, lets the refusal show a witness."""
+    into by either, and no parallel loop inside (they do not nest). `cur`, the Site of
+    the statement where `loop` stands in its proc, lets the refusal show a witness."""
     where = where if where is not None else loop
     if any(isinstance(s, N.For) and s.mode == "par" for s in walk_stmts(loop.body)):
         raise refuse(prim, where, "the loop would contain another parallel loop; parallel "

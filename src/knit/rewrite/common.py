@@ -1,5 +1,11 @@
-"""What every primitive shares: turning arguments into cursors (locate), refusing
-with a message that shows the code (check), and producing the new procedure (build).
+"""What every primitive shares: turning the user's cursors and patterns into a Site
+(locate), refusing with a message that shows the code (check), and producing the new
+procedure from the IR a rewrite returns (build: apply, derive).
+
+This module and the locate step are where the user's handles meet the IR: after
+locate, rewrites see only Sites, IR nodes and paths (knit.cursors.paths); the
+Procedure internals they need (its IR, a derived or a new procedure) are reached
+here and in knit.ir.handles, nowhere else in rewrite/.
 """
 
 from __future__ import annotations
@@ -8,9 +14,10 @@ from dataclasses import dataclass
 
 from knit.analysis import smt
 from knit.cursors import cursor as C, paths as P
+from knit.cursors.find import find_stmt
 from knit.cursors.forward import is_ancestor
 from knit.errors import ProcedureTypeError, SchedulingError
-from knit.ir import nodes as N
+from knit.ir import handles, nodes as N
 from knit.ir.printer import stmt_str
 
 # ---------------------------------------------------------------- errors
@@ -19,9 +26,14 @@ from knit.ir.printer import stmt_str
 def refuse(prim: str, where, condition: str, hint: str = "") -> SchedulingError:
     """A SchedulingError: `file:line:col: prim: condition`, the code, then a hint.
 
-    `where` is a statement node, a cursor, or None."""
-    node = where._node() if isinstance(where, (C.StmtCursor, C.ExprCursor)) else where
-    if isinstance(where, C.BlockCursor):
+    `where` is a statement node, a Site (its statement, a block's first, a gap's
+    anchor), a cursor, or None."""
+    node = where
+    if isinstance(where, Site):
+        node = where.shown()
+    elif isinstance(where, (C.StmtCursor, C.ExprCursor)):
+        node = where._node()
+    elif isinstance(where, C.BlockCursor):
         node = where._stmts()[0] if len(where) else None
     src = getattr(node, "srcinfo", None)
     why = smt.take_gave_up()  # the proof that failed ran out of solver, not of truth
@@ -55,8 +67,11 @@ def bad_arg(prim: str, what: str) -> SchedulingError:
 class Site:
     """Where a rewrite acts, in internal terms, apart from the user's cursors (as TVM
     keeps its srefs apart from its handles): the procedure, the path of a statement,
-    and for a block `hi`, the end of its span (`path` is then its first statement's);
-    `prim`, the primitive the user called, which the rewrite's refusals name.
+    and for a block `hi`, the end of its span (`path` is then its first statement's;
+    a gap is the empty span hi == lo); `prim`, the primitive the user called, which
+    the rewrite's refusals name; for an expression site, `epath`, the expression's
+    path in the statement at `path`; for a gap, `anchor`, the path of the statement
+    it was made from (what refusals show).
 
     A rewrite takes a Site and returns the new IR (`site.replaced(new)`); the
     primitive's wrapper makes the new Procedure from it with `apply`."""
@@ -65,30 +80,80 @@ class Site:
     path: tuple
     hi: int | None = None
     prim: str = "the rewrite"
+    epath: tuple | None = None
+    anchor: tuple | None = None
 
     @property
     def ir(self) -> N.Proc:
-        return self.proc._loopir_proc
+        return handles.ir_of(self.proc)
 
     def node(self) -> N.Stmt:
         """The statement (the first one, for a block)."""
         return P.stmt_at(self.ir, self.path)
 
+    def expr(self) -> N.Expr:
+        """The expression, for an expression site."""
+        return P.expr_at(self.node(), self.epath)
+
     def stmts(self) -> tuple:
         """The block's statements (the statement alone, for a statement site)."""
-        (field, lo), parent = self.path[-1], self.path[:-1]
-        return P.block_of(self.ir, parent, field)[lo:self.hi if self.hi is not None else lo + 1]
+        lo = self.path[-1][1]
+        return self.block()[lo:self.hi if self.hi is not None else lo + 1]
+
+    def block(self) -> tuple:
+        """The whole block the statement, span or gap is in."""
+        (field, _), parent = self.path[-1], self.path[:-1]
+        return P.block_of(self.ir, parent, field)
+
+    @property
+    def index(self) -> int:
+        """The position of the statement (a span's first, a gap's) in its block."""
+        return self.path[-1][1]
+
+    @property
+    def field(self) -> str:
+        """The field of the parent statement ('body', 'orelse') the block is."""
+        return self.path[-1][0]
+
+    @property
+    def parent_path(self) -> tuple:
+        """The path of the statement whose block this is; () at the top level."""
+        return self.path[:-1]
+
+    def at(self, path: tuple) -> Site:
+        """The statement at `path` of the same procedure, for the same primitive."""
+        return Site(self.proc, path, None, self.prim)
+
+    def stmt(self) -> Site:
+        """The statement an expression site is in (a statement site: itself)."""
+        return self if self.epath is None else self.at(self.path)
+
+    def item(self, k: int) -> Site:
+        """The k-th statement of a block (or k statements after this one)."""
+        return self.at(self.parent_path + ((self.field, self.index + k),))
 
     def span(self, n: int) -> Site:
         """The block of `n` statements starting here."""
         return Site(self.proc, self.path, self.path[-1][1] + n, self.prim)
 
+    def shown(self):
+        """The statement a refusal at this site shows (a gap: its anchor; None for a
+        gap in an empty block)."""
+        if self.hi is not None and self.hi == self.index:
+            return P.stmt_at(self.ir, self.anchor) if self.anchor is not None else None
+        return self.node()
+
     def replaced(self, new: tuple) -> N.Proc:
-        """The procedure's IR with the statement or block replaced by `new`."""
+        """The procedure's IR with the statement or block replaced by `new` (a gap:
+        `new` inserted there)."""
         if self.hi is None:
             return P.replace_stmt(self.ir, self.path, new)
         (field, lo), parent = self.path[-1], self.path[:-1]
         return P.replace_block(self.ir, parent, field, lo, self.hi, new)
+
+    def with_expr(self, new: N.Expr) -> N.Stmt:
+        """The statement of an expression site with the expression replaced by `new`."""
+        return P.replace_expr(self.node(), self.epath, new)
 
     def cursor(self):
         """A cursor on the site, for what shows code to the user (witnesses)."""
@@ -98,16 +163,24 @@ class Site:
         return C.BlockCursor(self.proc, parent, field, lo, self.hi)
 
 
-def site_of(cur, prim: str) -> Site:
-    """The Site of a located statement or block cursor."""
+def site_of(cur, prim: str = "the rewrite") -> Site:
+    """The Site of a located statement, block, gap or expression cursor."""
     if isinstance(cur, C.BlockCursor):
         return Site(cur._proc, site_path(cur), cur._hi, prim)
+    if isinstance(cur, C.GapCursor):
+        anchor = cur.anchor()
+        return Site(cur._proc, site_path(cur), cur._idx, prim,
+                    anchor=None if anchor.is_invalid() else anchor._path)
+    if isinstance(cur, C.ExprCursor):
+        return Site(cur._proc, cur._stmt, None, prim, epath=cur._epath)
     return Site(cur._proc, cur._path, None, prim)
 
 
-def apply(site: Site, ir: N.Proc, *, unsafe: bool = False):
+def apply(site: Site, ir: N.Proc, *, unsafe: bool = False, names: dict | None = None,
+          final_configs: frozenset = frozenset()):
     """The new Procedure a rewrite at `site` made (see derive)."""
-    return derive(site.proc, ir, unsafe=unsafe, prim=site.prim)
+    return derive(site.proc, ir, unsafe=unsafe, prim=site.prim, names=names,
+                  final_configs=final_configs)
 
 
 def site_path(cur) -> tuple:
@@ -139,9 +212,7 @@ def _own(proc, cur, prim: str):
 
 
 def check_proc_arg(proc, prim: str):
-    from knit.procedure import Procedure
-
-    if not isinstance(proc, Procedure):
+    if not handles.is_procedure(proc):
         raise ProcedureTypeError(f"{prim}: expected a Procedure as the first argument, got "
                         f"{type(proc).__name__}")
 
@@ -153,16 +224,15 @@ def reachable(cur, prim: str):
     from knit.analysis.smt import prove
     from knit.ir import types as T
 
-    if isinstance(cur, C.StmtCursor):
-        path, node = cur._path, cur._node()
-    elif isinstance(cur, C.ExprCursor):
-        path, node = cur._stmt, P.stmt_at(cur._proc._loopir_proc, cur._stmt)
-    elif isinstance(cur, (C.BlockCursor, C.GapCursor)):
-        path, node = site_path(cur), cur.parent()
-        node = node._node() if not node.is_invalid() else None
-    else:
+    if not isinstance(cur, (Site, C.StmtCursor, C.ExprCursor, C.BlockCursor, C.GapCursor)):
         return cur
-    if len(path) > 1 and prove(E.context_facts(cur._proc._loopir_proc, path),
+    site = cur if isinstance(cur, Site) else site_of(cur, prim)
+    path = site.path
+    if site.hi is None:  # a statement, or an expression in one: show it
+        node = site.node()
+    else:  # a block or a gap: the statement around it
+        node = P.stmt_at(site.ir, site.parent_path) if site.parent_path else None
+    if len(path) > 1 and prove(E.context_facts(site.ir, path),
                                N.Const(False, T.BOOL)):
         raise refuse(prim, node, "this code never runs: the loops and conditions around "
                      "it cannot all hold", "remove the dead code first (eliminate_dead_code)")
@@ -186,7 +256,8 @@ def loop_cursor(proc, loop, prim: str) -> C.ForCursor:
 
 
 def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
-    cur = _cursor(proc, stmt, prim, "a statement cursor or pattern")
+    cur = _cursor(proc, stmt, prim, "a statement cursor or pattern",
+                  lambda pat: find_stmt(proc, pat))
     if isinstance(cur, C.BlockCursor) and len(cur) == 1:
         cur = cur[0]
     if not isinstance(cur, C.StmtCursor):
@@ -195,7 +266,8 @@ def stmt_cursor(proc, stmt, prim: str) -> C.StmtCursor:
 
 
 def block_cursor(proc, block, prim: str) -> C.BlockCursor:
-    cur = _cursor(proc, block, prim, "a block cursor or pattern")
+    cur = _cursor(proc, block, prim, "a block cursor or pattern",
+                  lambda pat: find_stmt(proc, pat))
     if isinstance(cur, C.StmtCursor):
         cur = cur.as_block()
     if not isinstance(cur, C.BlockCursor):
@@ -213,6 +285,21 @@ def block_site(proc, block, prim: str) -> Site:
     return site_of(block_cursor(proc, block, prim), prim)
 
 
+def stmt_site(proc, stmt, prim: str) -> Site:
+    """The Site of a statement given as a cursor or pattern (see stmt_cursor)."""
+    return site_of(stmt_cursor(proc, stmt, prim), prim)
+
+
+def gap_site(proc, gap, prim: str) -> Site:
+    """The Site of a gap cursor: the empty span where it is (see gap_cursor)."""
+    return site_of(gap_cursor(proc, gap, prim), prim)
+
+
+def expr_site(proc, expr, prim: str) -> Site:
+    """The Site of an expression given as a cursor or pattern (see expr_cursor)."""
+    return site_of(expr_cursor(proc, expr, prim), prim)
+
+
 def gap_cursor(proc, gap, prim: str) -> C.GapCursor:
     cur = _cursor(proc, gap, prim, "a gap cursor (e.g. c.after())", find=False)
     if not isinstance(cur, C.GapCursor):
@@ -225,6 +312,11 @@ def expr_cursor(proc, expr, prim: str) -> C.ExprCursor:
     if not isinstance(cur, C.ExprCursor):
         raise _wrong_kind(prim, cur, "an expression")
     return reachable(cur, prim)
+
+
+def arg_index(cur) -> int:
+    """The position, among the procedure's parameters, of a located argument cursor."""
+    return cur._idx
 
 
 def _wrong_kind(prim: str, cur, wanted: str) -> SchedulingError:
@@ -247,16 +339,19 @@ def check_name(prim: str, name) -> str:
     return name
 
 
-def check_bindings_stay_visible(prim: str, block: C.BlockCursor) -> None:
-    """Refuse to wrap `block` in a new loop or if when a buffer or window it binds at its
-    top level is used after it: the new scope would hide the name from those uses."""
+def check_bindings_stay_visible(prim: str, block) -> None:
+    """Refuse to wrap `block` (a block Site, or a located block cursor) in a new loop or
+    if when a buffer or window it binds at its top level is used after it: the new
+    scope would hide the name from those uses."""
     from knit.ir.visit import stmt_syms
 
-    stmts = block._stmts()
+    if not isinstance(block, Site):
+        block = site_of(block, prim)
+    stmts = block.stmts()
     bound = {s.name for s in stmts if isinstance(s, (N.Alloc, N.WindowStmt))}
     if not bound:
         return
-    _, used = stmt_syms(block._block()[block._hi:])
+    _, used = stmt_syms(block.block()[block.hi:])
     for s in stmts:
         if isinstance(s, (N.Alloc, N.WindowStmt)) and s.name in used:
             what = "allocated" if isinstance(s, N.Alloc) else "bound"
@@ -269,22 +364,60 @@ def check_bindings_stay_visible(prim: str, block: C.BlockCursor) -> None:
 
 
 def replace_stmts(proc, cur, new: tuple, *, unsafe: bool = False, prim: str = "the rewrite"):
-    """A new Procedure with the statement or block `cur` replaced by `new`
-    (`unsafe`: the rewrite was not checked, so the result is not proven equal; `prim`:
-    the primitive the post-checks of derive name when they refuse)."""
-    ir = proc._loopir_proc
-    if isinstance(cur, C.StmtCursor):
-        out = P.replace_stmt(ir, cur._path, new)
-    else:
-        out = P.replace_block(ir, cur._parent, cur._field, cur._lo, cur._hi, new)
-    return derive(proc, out, unsafe=unsafe, prim=prim)
+    """A new Procedure with the statement or block `cur` (a Site, or a located cursor)
+    replaced by `new` (`unsafe`: the rewrite was not checked, so the result is not
+    proven equal; `prim`: the primitive the post-checks of derive name when they
+    refuse). A rewrite on a Site returns `site.replaced(new)` and lets its wrapper
+    `apply` it instead."""
+    site = cur if isinstance(cur, Site) else site_of(cur, prim)
+    return derive(proc, site.replaced(new), unsafe=unsafe, prim=prim)
 
 
-def derive(proc, ir: N.Proc, *, unsafe: bool = False, prim: str = "the rewrite"):
+def derive(proc, ir: N.Proc, *, unsafe: bool = False, prim: str = "the rewrite",
+           names: dict | None = None, final_configs: frozenset = frozenset()):
     """The new Procedure a rewrite of `proc` into `ir` makes: the one place rewrites
     hand their IR back. Unless `unsafe`, it runs the post-checks (check_par_loops),
-    whose refusals name `prim`, and the result is proven equal to `proc`."""
-    return proc._derive(ir, unsafe=unsafe, prim=prim)
+    whose refusals name `prim`, and the result is proven equal to `proc` -- except,
+    for `final_configs` (config fields, as (config, field) pairs), in the value it
+    leaves there for its caller (see configs.configs_that_may_differ). `names`:
+    procedures the new one's code calls that `proc`'s scope does not know yet (a
+    subprocedure just extracted), so patterns and printing can name them."""
+    new = proc._derive(ir, unsafe=unsafe, prim=prim)
+    if names:
+        new._scope = {**proc._scope, **names}
+    if final_configs:
+        new._cfg_changed = frozenset(final_configs)
+    return new
+
+
+def final_configs_of(proc) -> frozenset:
+    """The config fields whose final value the rewrite that made `proc` may have
+    changed (see derive)."""
+    return getattr(proc, "_cfg_changed", frozenset())
+
+
+def parent_of(proc):
+    """The procedure `proc` was derived from, or None."""
+    return proc._parent
+
+
+def ir_of(proc) -> N.Proc:
+    """The IR of a Procedure (see knit.ir.handles)."""
+    return handles.ir_of(proc)
+
+
+def new_procedure(ir: N.Proc, like):
+    """A new, checked Procedure for `ir`, derived from none (a subprocedure a rewrite of
+    `like` made, whose names are read in `like`'s scope). Raises the KnitError of the
+    first check that fails."""
+    return type(like)(ir, like._scope)
+
+
+def checked(proc):
+    """`proc`, after the front end's checks (once per procedure: a procedure made
+    unchecked, e.g. around a callee's IR, is checked when first used as a pattern)."""
+    proc._check()
+    return proc
 
 
 def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:

@@ -8,6 +8,10 @@ it writes, unless the write provably does not change Cfg.f (`Cfg.f = e` right af
 another `Cfg.f = e`, nothing in between changing e). What the procedure leaves in Cfg.f
 for its caller may change: as in Exo, the procedures are then equal except for the
 final value of that config field.
+
+Each primitive takes the Site its wrapper located (common.Site) and returns the new
+Procedure (common.apply, which records the field whose final value may differ); a
+refusal names the primitive the user called (`site.prim`).
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from __future__ import annotations
 from knit.analysis import effects as E
 from knit.analysis.smt import prove
 from knit.analysis.written import configs_written_in
-from knit.cursors import cursor as C, paths as P
+from knit.cursors import paths as P
 from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str, stmt_str
 from knit.ir.visit import stmt_exprs, walk_expr
-from knit.rewrite.common import derive, refuse, site_path
+from knit.rewrite.common import Site, apply, final_configs_of, parent_of, refuse
 from knit.rewrite.exprs import more_facts
 
 _READ, _KILL, _NONE = "read", "kill", "none"
@@ -141,10 +145,14 @@ def _changes(ir, path, stmts, e) -> bool:
 # ---------------------------------------------------------------- the primitives
 
 
-def bind_config(proc, cur: C.ExprCursor, config, field: str):
-    prim = "bind_config"
-    e = cur._node()
-    stmt = P.stmt_at(proc._loopir_proc, cur._stmt)
+def bind_config(site: Site, config, field: str):
+    """`s[x]` -> `Cfg.f = x; s[Cfg.f]` for the expression site x. Checks: x is a scalar
+    data or bool variable of the field's type, not a buffer passed to a call; the
+    config may be written (not disable_rw); no read may see the value written (see
+    check_unobserved)."""
+    prim = site.prim
+    e = site.expr()
+    stmt = site.node()
     if not isinstance(e, N.Read) or e.idx or not (e.type.is_real() or e.type == T.BOOL):
         raise refuse(prim, stmt, f"'{expr_str(e)}' is not a scalar data variable or a bool "
                      "variable: only those can be bound to a config field (index and size "
@@ -158,43 +166,45 @@ def bind_config(proc, cur: C.ExprCursor, config, field: str):
                      f"'{stmt.f.name}', not a value: it cannot be replaced by a config "
                      "field")
     write = N.WriteConfig(config, field, e, e.srcinfo)
-    ir, path = _insert(proc._loopir_proc, cur._stmt, write)
+    ir, path = _insert(site.ir, site.path, write)
     check_unobserved(prim, ir, path, "binding")
     spath = path[:-1] + ((path[-1][0], path[-1][1] + 1),)
     read = N.ReadConfig(config, field, ftype, e.srcinfo)
-    new_stmt = P.replace_expr(P.stmt_at(ir, spath), cur._epath, read)
-    return _changes_final(derive(proc, P.replace_stmt(ir, spath, (new_stmt,)), prim=prim), write)
+    new_stmt = P.replace_expr(P.stmt_at(ir, spath), site.epath, read)
+    return apply(site, P.replace_stmt(ir, spath, (new_stmt,)), final_configs=_field(write))
 
 
-def delete_config(proc, cur: C.StmtCursor):
-    prim = "delete_config"
-    s = cur._node()
+def delete_config(site: Site):
+    """Delete the config write at `site`. Checks: it is a config write; no read may see
+    the value it wrote (see check_unobserved)."""
+    prim = site.prim
+    s = site.node()
     if not isinstance(s, N.WriteConfig):
         raise refuse(prim, s, "expected a config write `Cfg.field = e`")
-    check_unobserved(prim, proc._loopir_proc, cur._path, "deleting")
+    check_unobserved(prim, site.ir, site.path, "deleting")
     # a loop or if body left empty keeps a `pass`
-    new = () if len(cur._block()) > 1 else (N.Pass(s.srcinfo),)
-    ir = P.replace_stmt(proc._loopir_proc, cur._path, new)
-    return _changes_final(derive(proc, ir, prim=prim), s)
+    new = () if len(site.block()) > 1 else (N.Pass(s.srcinfo),)
+    return apply(site, site.replaced(new), final_configs=_field(s))
 
 
-def write_config(proc, gap: C.GapCursor, config, field: str, rhs: N.Expr):
-    prim = "write_config"
-    where = gap.anchor()
-    anchor = where._node() if not where.is_invalid() else None
+def write_config(gap: Site, config, field: str, rhs: N.Expr):
+    """Insert `Cfg.f = rhs` at the gap. Checks: the config may be written (not
+    disable_rw); rhs is a literal, a stride or a scalar data or bool variable, fitting
+    the field's type; no read may see the value written (see check_unobserved)."""
+    prim = gap.prim
+    anchor = gap.shown()
     ftype = check_field(prim, anchor, config, field)
     rhs = _check_written_value(prim, anchor, rhs, config, field, ftype)
     write = N.WriteConfig(config, field, rhs, getattr(anchor, "srcinfo", rhs.srcinfo))
-    ir, path = _insert(proc._loopir_proc, site_path(gap), write)
+    ir, path = _insert(gap.ir, gap.path, write)
     check_unobserved(prim, ir, path, "inserting")
-    return _changes_final(derive(proc, ir, prim=prim), write)
+    return apply(gap, ir, final_configs=_field(write))
 
 
-def _changes_final(new, w: N.WriteConfig):
-    """Mark `new` as equal to its parent except for the value it leaves in the field
-    `w` writes (call_eqv then checks that no caller reads it)."""
-    new._cfg_changed = frozenset({(w.config, w.field)})
-    return new
+def _field(w: N.WriteConfig) -> frozenset:
+    """The field `w` writes: the new procedure is equal to its parent except for the
+    value it leaves there (call_eqv then checks that no caller reads it)."""
+    return frozenset({(w.config, w.field)})
 
 
 def configs_that_may_differ(a, b) -> frozenset:
@@ -211,7 +221,7 @@ def configs_that_may_differ(a, b) -> frozenset:
             break
     out: set = set()
     for x in chain_a[:ka] + chain_b[:kb]:
-        out |= getattr(x, "_cfg_changed", frozenset())
+        out |= final_configs_of(x)
     return frozenset(out)
 
 
@@ -219,7 +229,7 @@ def _ancestry(p) -> list:
     out = []
     while p is not None:
         out.append(p)
-        p = p._parent
+        p = parent_of(p)
     return out
 
 

@@ -1,6 +1,9 @@
 """Expression and write primitives: commute_expr, left_reassociate_expr, rewrite_expr,
 merge_writes, split_write, fold_into_reduce, inline_assign, lift_reduce_constant.
-Each reads locate -> check -> build.
+Each takes the Site(s) its wrapper located (common.Site; an expression site for the
+expression ones), checks, and returns the new Procedure (common.apply); a refusal
+names the primitive the user called (`site.prim`). Each docstring lists its checks,
+besides the implicit ones of every primitive (knit.stdlib.scheduling).
 
 Precision (docs/semantics.md). A rewrite that stores a value in a buffer earlier or
 later than before (merge_writes, split_write, inline_assign) must not skip or add a
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from knit.analysis import effects as E
 from knit.analysis.smt import counterexample, prove
-from knit.cursors import cursor as C, paths as P
+from knit.cursors import paths as P
 from knit.errors import KnitTypeError
 from knit.frontend.typecheck import retyped
 from knit.ir import nodes as N, types as T
@@ -28,7 +31,7 @@ from knit.ir.printer import expr_str, stmt_str
 from knit.ir.sym import Sym
 from knit.ir.visit import free_syms, map_expr, stmt_syms, subst, walk_expr
 from knit.rewrite.checks import accesses_at, facts_at
-from knit.rewrite.common import derive, refuse, replace_stmts
+from knit.rewrite.common import Site, apply, refuse
 
 _INT_RANGES = {"i8": (-(2**7), 2**7 - 1), "ui8": (0, 2**8 - 1), "ui16": (0, 2**16 - 1),
                "i32": (-(2**31), 2**31 - 1)}
@@ -81,25 +84,21 @@ def _is_int_data(typ: T.ScalarT) -> bool:
     return typ.is_real() and not typ.is_float()
 
 
-def _stmt_of(cur: C.ExprCursor) -> C.StmtCursor:
-    return C.make_stmt_cursor(cur._proc, cur._stmt)
-
-
 def _typed_binop(op: str, lhs: N.Expr, rhs: N.Expr, srcinfo) -> N.Expr:
     from knit.frontend.typecheck import binop
 
     return binop(op, lhs, rhs, srcinfo)
 
 
-def _write_of(cur, s) -> E.Access:
-    """The write or reduction of the Assign/Reduce `s` at cursor `cur`, in base coordinates."""
-    return next(a for a in accesses_at(cur, (s,)) if a.kind != "r")
+def _write_of(site: Site, s) -> E.Access:
+    """The write or reduction of the Assign/Reduce `s` at `site`, in base coordinates."""
+    return next(a for a in accesses_at(site, (s,)) if a.kind != "r")
 
 
-def _reads_of(cur, e: N.Expr) -> list:
-    """The buffer and config reads of the data expression `e` evaluated at `cur`."""
+def _reads_of(site: Site, e: N.Expr) -> list:
+    """The buffer and config reads of the data expression `e` evaluated at `site`."""
     probe = N.Assign(Sym("_probe"), T.R, (), e)
-    return E.reads(accesses_at(cur, (probe,)))
+    return E.reads(accesses_at(site, (probe,)))
 
 
 def _at(access) -> str:
@@ -115,55 +114,58 @@ def _same_idx(facts, a, b) -> bool:
 # ---------------------------------------------------------------- commute, reassociate
 
 
-def commute_expr(proc, curs: list):
-    prim = "commute_expr"
-    ir = proc._loopir_proc
-    for cur in curs:
-        _check_commutative("commute_expr", cur)
+def commute_expr(sites: list):
+    """Swap the operands of each expression site (the same procedure's). Checks: each
+    is a `+` or a `*`."""
+    for site in sites:
+        _check_commutative(site)
+    ir = sites[0].ir
     # deepest first, so swapping an outer operation does not move an inner one's path
-    for cur in sorted(curs, key=lambda c: -len(c._epath)):
-        s = P.stmt_at(ir, cur._stmt)
-        e = P.expr_at(s, cur._epath)
-        s = P.replace_expr(s, cur._epath, e.with_(lhs=e.rhs, rhs=e.lhs))
-        ir = P.replace_stmt(ir, cur._stmt, (s,))
-    return derive(proc, ir, prim=prim)
+    for site in sorted(sites, key=lambda x: -len(x.epath)):
+        s = P.stmt_at(ir, site.path)
+        e = P.expr_at(s, site.epath)
+        s = P.replace_expr(s, site.epath, e.with_(lhs=e.rhs, rhs=e.lhs))
+        ir = P.replace_stmt(ir, site.path, (s,))
+    return apply(sites[0], ir)
 
 
-def _check_commutative(prim: str, cur) -> N.BinOp:
-    e = cur._node()
+def _check_commutative(site: Site) -> N.BinOp:
+    e = site.expr()
     if not isinstance(e, N.BinOp) or e.op not in ("+", "*"):
         what = f"a '{e.op}'" if isinstance(e, N.BinOp) else "not a binary operation"
-        raise refuse(prim, _stmt_of(cur), f"only '+' and '*' can be reordered, and "
+        raise refuse(site.prim, site, f"only '+' and '*' can be reordered, and "
                      f"'{expr_str(e)}' is {what}")
     return e
 
 
-def left_reassociate_expr(proc, cur):
-    prim = "left_reassociate_expr"
-    e = _check_commutative(prim, cur)
+def left_reassociate_expr(site: Site):
+    """`a op (b op c)` -> `(a op b) op c` at the expression site. Checks: one op, `+`
+    or `*`, of that form; `a op b` is a valid expression; every partial result is
+    computed in the type the whole is (one precision)."""
+    prim = site.prim
+    e = _check_commutative(site)
     if not isinstance(e.rhs, N.BinOp) or e.rhs.op != e.op:
-        raise refuse(prim, _stmt_of(cur), f"the right operand of '{expr_str(e)}' must be "
+        raise refuse(prim, site, f"the right operand of '{expr_str(e)}' must be "
                      f"another '{e.op}' (the form a {e.op} (b {e.op} c))")
     a, b, c = e.lhs, e.rhs.lhs, e.rhs.rhs
     try:
         inner = _typed_binop(e.op, a, b, a.srcinfo)
         new = _typed_binop(e.op, inner, c, e.srcinfo)
     except KnitTypeError as err:
-        raise refuse(prim, _stmt_of(cur), f"'({expr_str(a)} {e.op} {expr_str(b)})' is not a "
+        raise refuse(prim, site, f"'({expr_str(a)} {e.op} {expr_str(b)})' is not a "
                      f"valid expression: {str(err).splitlines()[0].split(': ', 1)[-1]}") from err
-    _check_one_precision(prim, cur, e, (e.rhs, inner))
-    stmt = _stmt_of(cur)
-    return replace_stmts(proc, stmt, (P.replace_expr(stmt._node(), cur._epath, new),), prim=prim)
+    _check_one_precision(prim, site, e, (e.rhs, inner))
+    return apply(site, site.stmt().replaced((site.with_expr(new),)))
 
 
-def _check_one_precision(prim: str, cur, e, parts) -> None:
+def _check_one_precision(prim: str, site: Site, e, parts) -> None:
     """Reassociation reorders roundings within one precision only: each partial result
     (but one of literals only, folded exactly) is computed in the type e is."""
     if not e.type.is_real():
         return  # index arithmetic is exact
     for part in parts:
         if part.type != T.R and arith_type(part.type) != arith_type(e.type):
-            raise refuse(prim, _stmt_of(cur), f"'{expr_str(part)}' is computed in "
+            raise refuse(prim, site, f"'{expr_str(part)}' is computed in "
                          f"{_computed(part.type)} but '{expr_str(e)}' in "
                          f"{_computed(e.type)}: reassociating would change the precision "
                          "of a partial result, not only the order of roundings")
@@ -176,17 +178,20 @@ def _is_int_kind(t) -> bool:
     return isinstance(t, T.ScalarT) and t.kind in ("int", "index", "size", "stride")
 
 
-def rewrite_expr(proc, cur, new: N.Expr):
-    prim = "rewrite_expr"
-    old = cur._node()
-    stmt = _stmt_of(cur)
+def rewrite_expr(site: Site, new: N.Expr):
+    """Replace the expression at `site` by `new`. Checks: both are index (or both bool)
+    expressions; they are proven equal where the expression is evaluated (else a
+    counterexample); the operations above it stay valid with the new operand."""
+    prim = site.prim
+    old = site.expr()
+    stmt = site.stmt()
     if not (_is_int_kind(old.type) or old.type == T.BOOL):
         raise refuse(prim, stmt, f"'{expr_str(old)}' is {_an(old.type)} value: rewrite_expr "
                      "proves equalities of index and bool expressions only")
     if _is_int_kind(old.type) != _is_int_kind(new.type):
         raise refuse(prim, stmt, f"'{expr_str(new)}' is {_an(new.type)} value, but "
                      f"'{expr_str(old)}' is {_an(old.type)} value")
-    facts = E.context_facts(proc._loopir_proc, cur._stmt)
+    facts = facts_at(stmt)
     goal = E.eq(old, new)
     if not prove(facts, goal):
         cex = counterexample(facts, goal)
@@ -200,9 +205,8 @@ def rewrite_expr(proc, cur, new: N.Expr):
                      f"are equal here{where}",
                      "add an assert to the proc if the equality follows from something "
                      "knit cannot see")
-    new_stmt = _retype_above(prim, stmt._node(), cur._epath,
-                             P.replace_expr(stmt._node(), cur._epath, new))
-    return replace_stmts(proc, stmt, (new_stmt,), prim=prim)
+    new_stmt = _retype_above(prim, stmt.node(), site.epath, site.with_expr(new))
+    return apply(site, stmt.replaced((new_stmt,)))
 
 
 def _retype_above(prim: str, old_stmt, epath, stmt):
@@ -241,28 +245,32 @@ def _an(t) -> str:
 # ---------------------------------------------------------------- merge and split writes
 
 
-def merge_writes(proc, block: C.BlockCursor):
-    prim = "merge_writes"
-    if len(block) != 2:
-        raise refuse(prim, block, f"expected a block of two statements, got {len(block)}")
-    s1, s2 = block._stmts()
+def merge_writes(block: Site):
+    """Merge the two writes of the block into one. Checks: two assignments or
+    reductions; provably the same location; the second's right-hand side does not read
+    it; no conversion moves (see _check_sum)."""
+    prim = block.prim
+    stmts = block.stmts()
+    if len(stmts) != 2:
+        raise refuse(prim, block, f"expected a block of two statements, got {len(stmts)}")
+    s1, s2 = stmts
     if not all(isinstance(s, (N.Assign, N.Reduce)) for s in (s1, s2)):
         raise refuse(prim, block, "expected two consecutive assignments or reductions "
                      "(`x = e` or `x += e`)")
-    facts = facts_at(block[0])
+    facts = facts_at(block)
     if s1.name is not s2.name or not _same_idx(facts, s1.idx, s2.idx):
         raise refuse(prim, s1, f"cannot prove that the two statements write the same location: "
                      f"{_lhs(s1)} and {_lhs(s2)}")
-    hit = E.first_conflict([_write_of(block[0], s1)], E.reads(accesses_at(block[1], (s2,))),
+    hit = E.first_conflict([_write_of(block, s1)], E.reads(accesses_at(block.item(1), (s2,))),
                            facts)
     if hit:
         raise refuse(prim, s2, f"the second statement's right-hand side {hit[1].describe()}, "
                      f"which the first statement writes: removing that write would change it")
     if isinstance(s2, N.Assign):  # the second write hides the first
-        return replace_stmts(proc, block, (s2,), prim=prim)
+        return apply(block, block.replaced((s2,)))
     _check_sum(prim, s1, s1.rhs, s2.rhs, "merging", first_stored=isinstance(s1, N.Assign))
     rhs = _typed_binop("+", s1.rhs, s2.rhs, s1.rhs.srcinfo)
-    return replace_stmts(proc, block, (s1.with_(rhs=rhs),), prim=prim)
+    return apply(block, block.replaced((s1.with_(rhs=rhs),)))
 
 
 def _lhs(s) -> str:
@@ -317,9 +325,11 @@ def _check_exact(prim: str, s, e: N.Expr, doing: str) -> None:
                  "make the value's type match the buffer's (e.g. set_precision) first")
 
 
-def split_write(proc, cur: C.StmtCursor):
-    prim = "split_write"
-    s = cur._node()
+def split_write(site: Site):
+    """`x = a + b` -> `x = a; x += b` (and for `+=`). Checks: an addition on the right;
+    b does not read x's location; no conversion moves (see _check_sum)."""
+    prim = site.prim
+    s = site.node()
     if not isinstance(s, (N.Assign, N.Reduce)):
         raise refuse(prim, s, "expected an assignment or a reduction (`x = a + b`, "
                      "`x += a + b`)")
@@ -327,19 +337,21 @@ def split_write(proc, cur: C.StmtCursor):
         raise refuse(prim, s, f"the right-hand side '{expr_str(s.rhs)}' is not an addition")
     a, b = s.rhs.lhs, s.rhs.rhs
     _check_sum(prim, s, a, b, "splitting", first_stored=isinstance(s, N.Assign))
-    hit = E.first_conflict([_write_of(cur, s)], _reads_of(cur, b), facts_at(cur))
+    hit = E.first_conflict([_write_of(site, s)], _reads_of(site, b), facts_at(site))
     if hit:  # once split, b would see the location after the first write
         raise refuse(prim, s, f"the second operand '{expr_str(b)}' {hit[1].describe()}, "
                      f"which may be {_lhs(s)} itself: it would then read the value the "
                      "first part writes")
     # both halves keep the statement's identity, so a cursor to it covers both
     second = N.Reduce(s.name, s.type, s.idx, b, s.srcinfo, s.sid)
-    return replace_stmts(proc, cur, (s.with_(rhs=a), second), prim=prim)
+    return apply(site, site.replaced((s.with_(rhs=a), second)))
 
 
-def fold_into_reduce(proc, cur: C.StmtCursor):
-    prim = "fold_into_reduce"
-    s = cur._node()
+def fold_into_reduce(site: Site):
+    """`x = x + e` -> `x += e`. Checks: the left operand provably reads the location
+    written; e does not read it."""
+    prim = site.prim
+    s = site.node()
     if not isinstance(s, N.Assign):
         raise refuse(prim, s, "expected an assignment `x = x + e`")
     rhs = s.rhs
@@ -347,18 +359,18 @@ def fold_into_reduce(proc, cur: C.StmtCursor):
         raise refuse(prim, s, f"the right-hand side '{expr_str(rhs)}' is not an addition "
                      f"`{_lhs(s)} + e`")
     x = rhs.lhs
-    facts = facts_at(cur)
+    facts = facts_at(site)
     if not _is_read_of(x, s, facts):
         hint = "commute_expr can put it on the left" if _is_read_of(rhs.rhs, s, facts) else ""
         raise refuse(prim, s, f"the left operand of the addition, '{expr_str(x)}', is not a "
                      f"read of {_lhs(s)}", hint)
-    hit = E.first_conflict([_write_of(cur, s)], _reads_of(cur, rhs.rhs), facts)
+    hit = E.first_conflict([_write_of(site, s)], _reads_of(site, rhs.rhs), facts)
     if hit:
         raise refuse(prim, s, f"the added value '{expr_str(rhs.rhs)}' {hit[1].describe()}, "
                      f"which may be {_lhs(s)} itself: a reduction must not read what it "
                      "accumulates into")
-    return replace_stmts(proc, cur, (N.Reduce(s.name, s.type, s.idx, rhs.rhs, s.srcinfo,
-                                              sid=s.sid),), prim=prim)
+    return apply(site, site.replaced((N.Reduce(s.name, s.type, s.idx, rhs.rhs, s.srcinfo,
+                                               sid=s.sid),)))
 
 
 def _is_read_of(e, s, facts) -> bool:
@@ -368,14 +380,19 @@ def _is_read_of(e, s, facts) -> bool:
 # ---------------------------------------------------------------- inline_assign
 
 
-def inline_assign(proc, cur: C.StmtCursor):
-    prim = "inline_assign"
-    s = cur._node()
+def inline_assign(site: Site):
+    """`x = e; s` -> `s[x -> e]` for the reads of the same location later in the block.
+    Checks: e's value lies in x's type; no operation changes the type it is computed
+    in; nothing before a replaced read changes what e reads or the location; x is
+    allocated in the proc; no read that is not replaced sees the value."""
+    prim = site.prim
+    s = site.node()
     if not isinstance(s, N.Assign):
         raise refuse(prim, s, "expected an assignment `x = e`")
     _check_exact(prim, s, s.rhs, "inlining")
-    rest = cur._block()[cur._index() + 1:]
-    facts = facts_at(cur)
+    block = site.block()
+    rest = block[site.index + 1:]
+    facts = facts_at(site)
     try:
         new_rest, hits = _inline_block(rest, s, facts)
     except _Retyped as r:
@@ -384,14 +401,12 @@ def inline_assign(proc, cur: C.StmtCursor):
                      f"'{expr_str(new)}' would be computed in {_computed(_op_type(new))}, not "
                      f"in {_computed(_op_type(old))} as before",
                      f"keep the assignment, or give the value the type of {_lhs(s)}") from None
-    write = _write_of(cur, s)
-    _check_value_kept(prim, cur, s, write, rest, hits)
-    path = cur._path
+    write = _write_of(site, s)
+    _check_value_kept(prim, site, s, write, rest, hits)
     # a loop or if body left empty keeps a `pass`
-    ir = P.replace_block(proc._loopir_proc, path[:-1], path[-1][0], path[-1][1],
-                         len(cur._block()), new_rest or (N.Pass(s.srcinfo),))
-    _check_not_read_elsewhere(prim, proc._loopir_proc, ir, path, s, write)
-    return derive(proc, ir, prim=prim)
+    ir = site.span(len(block) - site.index).replaced(new_rest or (N.Pass(s.srcinfo),))
+    _check_not_read_elsewhere(prim, site.ir, ir, site.path, s, write)
+    return apply(site, ir)
 
 
 def _inline_block(stmts, s: N.Assign, facts) -> tuple[tuple, list]:
@@ -455,7 +470,7 @@ def _op_type(e: N.Expr) -> T.ScalarT:
     return common
 
 
-def _check_value_kept(prim, cur, s, write, rest, hits) -> None:
+def _check_value_kept(prim, site: Site, s, write, rest, hits) -> None:
     """Between the assignment and each replaced read, nothing may change what s.rhs reads,
     nor the location s writes (the read would then not have seen s.rhs)."""
     if not any(hits):
@@ -464,9 +479,9 @@ def _check_value_kept(prim, cur, s, write, rest, hits) -> None:
     before = list(rest[:last])
     if not isinstance(rest[last], (N.Assign, N.Reduce, N.WriteConfig)):
         before.append(rest[last])  # a loop may write, then read again in a later iteration
-    needed = _reads_of(cur, s.rhs) + [E.Access(write.buf, write.idx, "r", (), ())]
-    acc = E.accesses(tuple(before), E.windows_at(cur._proc._loopir_proc, cur._path))
-    hit = E.first_conflict(E.writes(acc), needed, facts_at(cur))
+    needed = _reads_of(site, s.rhs) + [E.Access(write.buf, write.idx, "r", (), ())]
+    acc = accesses_at(site, tuple(before))
+    hit = E.first_conflict(E.writes(acc), needed, facts_at(site))
     if hit:
         what = f"overwrite {_lhs(s)}" if hit[1] is needed[-1] else \
             f"change the value of '{expr_str(s.rhs)}'"
@@ -530,18 +545,23 @@ def _segment(ir, path, level):
 # ---------------------------------------------------------------- lift_reduce_constant
 
 
-def lift_reduce_constant(proc, block: C.BlockCursor):
-    prim = "lift_reduce_constant"
-    if len(block) != 2:
+def lift_reduce_constant(block: Site):
+    """`x = 0; for: x += c * e` -> `x = 0; for: x += e; x = c * x`. Checks: that form,
+    with one c in every reduction into x's location; c does not depend on the loop;
+    nothing else in the loop touches the location; every operation stays in x's
+    precision (integers: both factors of x's type)."""
+    prim = block.prim
+    stmts = block.stmts()
+    if len(stmts) != 2:
         raise refuse(prim, block, f"expected a block of two statements (`x = 0.0` and a "
-                     f"loop), got {len(block)}")
-    s1, loop = block._stmts()
+                     f"loop), got {len(stmts)}")
+    s1, loop = stmts
     if not (isinstance(s1, N.Assign) and isinstance(s1.rhs, N.Const) and s1.rhs.val == 0):
         raise refuse(prim, s1, "the first statement must set the accumulator to zero "
                      "(`x = 0.0`)")
     if not isinstance(loop, N.For):
         raise refuse(prim, loop, "the second statement must be a loop")
-    facts = facts_at(block[0])
+    facts = facts_at(block)
     inner = more_facts(facts, E.le(loop.lo, E.var(loop.iter)),
                        E.lt(E.var(loop.iter), loop.hi))
     found: list = []
@@ -550,8 +570,8 @@ def lift_reduce_constant(proc, block: C.BlockCursor):
         raise refuse(prim, loop, f"found no reduction `{_lhs(s1)} += c * e` in the loop")
     c = _common_factor(prim, s1, found)
     _check_invariant(prim, block, s1, loop, c)
-    write = _write_of(block[0], s1)
-    acc = accesses_at(block[1], (loop.with_(body=masked),))
+    write = _write_of(block, s1)
+    acc = accesses_at(block.item(1), (loop.with_(body=masked),))
     hit = E.first_conflict([write], [a for a in acc if a.buf is write.buf], facts)
     if hit:
         raise refuse(prim, loop, f"the loop also {hit[1].describe()}{_at(hit[1])}, which may be "
@@ -568,7 +588,7 @@ def lift_reduce_constant(proc, block: C.BlockCursor):
     scaled = N.Assign(s1.name, s1.type, s1.idx,
                       _typed_binop("*", c, N.Read(s1.name, s1.idx, s1.type, s1.srcinfo),
                                    s1.srcinfo), s1.srcinfo)
-    return replace_stmts(proc, block, (s1, loop.with_(body=body), scaled), prim=prim)
+    return apply(block, block.replaced((s1, loop.with_(body=body), scaled)))
 
 
 def _check_products(prim, s1, f) -> None:
@@ -630,8 +650,8 @@ def _check_invariant(prim, block, s1, loop, c) -> None:
         name = min(x.name for x in inside)
         raise refuse(prim, loop, f"the constant '{expr_str(c)}' depends on '{name}', which "
                      "is defined inside the loop")
-    acc = accesses_at(block[1], (loop,))
-    hit = E.first_conflict(E.writes(acc), _reads_of(block[1], c), facts_at(block[0]))
+    acc = accesses_at(block.item(1), (loop,))
+    hit = E.first_conflict(E.writes(acc), _reads_of(block.item(1), c), facts_at(block))
     if hit:
         raise refuse(prim, loop, f"the loop {hit[0].describe()}{_at(hit[0])}, and the constant "
                      f"'{expr_str(c)}' {hit[1].describe()}: it may change inside the loop")

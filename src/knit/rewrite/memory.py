@@ -1,13 +1,19 @@
 """Memory primitives: stage_mem (copy a window into a new buffer around a block),
-bind_expr, and the annotations set_memory, set_precision, set_window."""
+bind_expr, and the annotations set_memory, set_precision, set_window.
+
+Each takes the Site its wrapper located (a block's for stage_mem, buffers.buf_site's
+for the annotations, expr_site's for bind_expr), checks, builds the new IR and ends
+with common.apply, which derives the new Procedure."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from knit.analysis import effects as E
 from knit.analysis.exprs import add, const, sub, var
 from knit.analysis.simplify import simplify_expr
 from knit.analysis.smt import prove
-from knit.cursors import cursor as C, paths as P
+from knit.cursors import paths as P
 from knit.errors import SchedulingError
 from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
@@ -24,19 +30,18 @@ from knit.ir.visit import (
 from knit.memory import DRAM
 from knit.rewrite import witness as W
 from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
-from knit.rewrite.common import bad_arg, refuse, site_path
+from knit.rewrite.common import Site, apply, bad_arg, refuse
 from knit.rewrite.exprs import arith_type, value_type
 
 # ---------------------------------------------------------------- annotations
 
 
-def set_type_and_mem(proc, cur, *, mem=None, elem=None, window=None):
-    """Change an allocation's or argument's memory, precision or window-ness."""
-    prim = "set_memory" if mem is not None else "set_precision" if elem is not None else \
-        "set_window"
-    node = cur._node()
+def set_type_and_mem(site: Site, *, mem=None, elem=None, window=None):
+    """Change an allocation's or argument's memory, precision or window-ness (the buffer
+    Site of buffers.buf_site)."""
+    prim, node = site.prim, site.node()
     if mem is not None:
-        _check_calls_accept(proc, node, mem)
+        _check_calls_accept(prim, site.ir, node, mem)
     typ = node.type
     if elem is not None:
         if typ.is_tensor():
@@ -45,29 +50,21 @@ def set_type_and_mem(proc, cur, *, mem=None, elem=None, window=None):
             typ = elem
     if window is not None:
         if not typ.is_tensor():
-            raise bad_arg("set_window", f"'{node.name.name}' is a scalar, not a tensor")
+            raise bad_arg(prim, f"'{node.name.name}' is a scalar, not a tensor")
         typ = T.TensorT(typ.dims, window, typ.elem)
-    _check_calls_still_fit(proc._loopir_proc, node, elem, window)
+    _check_calls_still_fit(prim, site.ir, node, elem, window)
     new = node.with_(type=typ) if isinstance(node, N.Alloc) else \
         N.FnArg(node.name, typ, node.mem, node.srcinfo)
     if mem is not None:
         new = new.with_(mem=mem) if isinstance(new, N.Alloc) else \
             N.FnArg(new.name, new.type, mem, new.srcinfo)
-    ir = proc._loopir_proc
-    if isinstance(cur, C.ArgCursor):
-        args = list(ir.args)
-        args[cur._idx] = new
-        ir = ir.with_(args=tuple(args))
-        if elem is not None:
-            ir = _retype_uses(ir, node.name, elem)
-        return proc._derive(ir, prim=prim)
-    ir = P.replace_stmt(ir, cur._path, (new,))
+    ir = site.replaced((new,))  # an argument's path (("args", i),) replaces it the same way
     if elem is not None:
         ir = _retype_uses(ir, node.name, elem)
-    return proc._derive(ir, prim=prim)
+    return apply(site, ir)
 
 
-def _check_calls_still_fit(ir: N.Proc, node, elem, window) -> None:
+def _check_calls_still_fit(prim, ir: N.Proc, node, elem, window) -> None:
     """A buffer passed to a call must still fit the callee's parameter: its precision
     (unless the parameter is generic, R), and a dense parameter takes no window."""
     buf = node.name
@@ -81,10 +78,10 @@ def _check_calls_still_fit(ir: N.Proc, node, elem, window) -> None:
             held = p.type.basetype()
             via = "" if a.name is buf else f" (as its window '{a.name.name}')"
             if elem is not None and not T.holds(held, elem):
-                raise refuse("set_precision", s, f"'{buf.name}' is passed{via} to "
+                raise refuse(prim, s, f"'{buf.name}' is passed{via} to "
                              f"{s.f.name}, whose parameter '{p.name.name}' holds {held}")
             if window and p.type.is_tensor() and not p.type.is_win():
-                raise refuse("set_window", s, f"'{buf.name}' is passed{via} to {s.f.name}, "
+                raise refuse(prim, s, f"'{buf.name}' is passed{via} to {s.f.name}, "
                              f"whose parameter '{p.name.name}' is a dense tensor, not a window")
 
 
@@ -97,18 +94,18 @@ def _names_of(ir: N.Proc, buf: Sym) -> set:
     return names
 
 
-def _check_calls_accept(proc, node, mem) -> None:
+def _check_calls_accept(prim, ir: N.Proc, node, mem) -> None:
     """Every call the buffer (or a window of it) is passed to must take it in the new
     memory."""
-    names = _names_of(proc._loopir_proc, node.name)
-    for s in walk_stmts(proc._loopir_proc.body):
+    names = _names_of(ir, node.name)
+    for s in walk_stmts(ir.body):
         if not isinstance(s, N.Call):
             continue
         for p, a in zip(s.f.args, s.args):
             if getattr(a, "name", None) in names and p.mem is not None and \
                     not issubclass(mem, p.mem):
                 via = "" if a.name is node.name else f" (as its window '{a.name.name}')"
-                raise refuse("set_memory", s, f"'{node.name.name}' is passed{via} to "
+                raise refuse(prim, s, f"'{node.name.name}' is passed{via} to "
                              f"{s.f.name}, whose argument '{p.name.name}' lives in "
                              f"{p.mem.name()}, not {mem.name()}")
 
@@ -163,7 +160,7 @@ def rejoin(e):
     if isinstance(e, N.USub) and e.type.is_real():
         return e.with_(type=e.arg.type)
     if isinstance(e, N.Extern):
-        from knit.libs.externs import ExternTypeError
+        from knit.extern import ExternTypeError
 
         try:
             return e.with_(type=e.f.typecheck([a.type for a in e.args]))
@@ -175,21 +172,38 @@ def rejoin(e):
 # ---------------------------------------------------------------- bind_expr
 
 
-def bind_expr(proc, curs: list, name: str):
-    prim = "bind_expr"
-    ir = proc._loopir_proc
-    e = curs[0]._node()
+@dataclass(frozen=True, eq=False)
+class ExprSite(Site):
+    """An expression's Site: `path` is its statement's, `epath` the expression's path in
+    that statement (knit.cursors.paths)."""
+
+    epath: tuple = ()
+
+    def expr(self) -> N.Expr:
+        return P.expr_at(self.node(), self.epath)
+
+
+def expr_site(cur, prim: str) -> ExprSite:
+    """The Site of a located expression cursor (the locate step of bind_expr)."""
+    return ExprSite(cur.proc(), cur._stmt, None, prim, cur._epath)
+
+
+def bind_expr(sites: list, name: str):
+    """`sites`: the ExprSites of the occurrences, all in one procedure."""
+    first = sites[0]
+    prim, ir = first.prim, first.ir
+    e = first.expr()
     if not e.type.is_real():
         raise bad_arg(prim, f"only data expressions can be bound; {expr_str(e)} is a "
                       f"{e.type} value")
-    for c in curs[1:]:
-        if c._node() != e:
+    for c in sites[1:]:
+        if c.expr() != e:
             why = " (they read variables of the same name, e.g. the iterators of two " \
-                "loops; bind them one at a time)" if expr_str(c._node()) == expr_str(e) else ""
+                "loops; bind them one at a time)" if expr_str(c.expr()) == expr_str(e) else ""
             raise bad_arg(prim, f"the expressions differ: {expr_str(e)} vs "
-                          f"{expr_str(c._node())}{why}")
-    curs = sorted(curs, key=lambda c: (c._stmt, c._epath))
-    parent, field, i, j = _common_block(curs[0]._stmt, curs[-1]._stmt)
+                          f"{expr_str(c.expr())}{why}")
+    sites = sorted(sites, key=lambda c: (c.path, c.epath))
+    parent, field, i, j = _common_block(sites[0].path, sites[-1].path)
     block = P.block_of(ir, parent, field)
     region = block[i:j + 1]
     bound, _ = stmt_syms(region)
@@ -199,17 +213,17 @@ def bind_expr(proc, curs: list, name: str):
                      "the expressions; bind them one at a time")
     # the last statement reads before it writes, unless it is a loop, an if or a call
     last_simple = isinstance(region[-1], (N.Assign, N.Reduce))
-    _check_unchanged(prim, proc, e, region[:-1] if last_simple else region,
+    _check_unchanged(first, e, region[:-1] if last_simple else region,
                      parent + ((field, i),))
     sym = Sym(name)
-    elem = _bound_type(prim, e, ir, curs)
+    elem = _bound_type(prim, e, ir, sites)
     read = N.Read(sym, (), elem, e.srcinfo)
-    for c in curs:
-        s = P.replace_expr(P.stmt_at(ir, c._stmt), c._epath, read)
-        ir = P.replace_stmt(ir, c._stmt, (map_stmt_exprs(s, rejoin),))
+    for c in sites:
+        s = P.replace_expr(P.stmt_at(ir, c.path), c.epath, read)
+        ir = P.replace_stmt(ir, c.path, (map_stmt_exprs(s, rejoin),))
     src = block[i].srcinfo
     bind = (N.Alloc(sym, elem, DRAM, src), N.Assign(sym, elem, (), e, src))
-    return proc._derive(P.replace_block(ir, parent, field, i, i, bind), prim=prim)
+    return apply(first, P.replace_block(ir, parent, field, i, i, bind))
 
 
 def _common_block(p1, p2):
@@ -224,21 +238,21 @@ def _common_block(p1, p2):
     return p1[:k - 1], field, i, i
 
 
-def _bound_type(prim, e, ir, curs):
+def _bound_type(prim, e, ir, sites):
     """The precision of the new scalar: the one every occurrence of e is computed in
     (they may differ for literals; refused then)."""
     types = {}
-    for c in curs:
+    for c in sites:
         types.setdefault(_bound_type_at(prim, e, ir, c), c)
     if len(types) > 1:
         (t1, c1), (t2, c2) = list(types.items())[:2]
-        raise refuse(prim, P.stmt_at(ir, c2._stmt), f"{expr_str(e)} is used as {t1} in one "
+        raise refuse(prim, P.stmt_at(ir, c2.path), f"{expr_str(e)} is used as {t1} in one "
                      f"place and as {t2} in another, so no one scalar can hold it for both",
                      "bind the occurrences of each precision separately")
     return next(iter(types))
 
 
-def _bound_type_at(prim, e, ir, cur):
+def _bound_type_at(prim, e, ir, site):
     """The type whose values e takes at cur (semantics.md#literal-type): its own (for
     narrow integer arithmetic, the `int` it is computed in). Literals only (type R) are
     computed in double and converted once, where they meet a typed operand or are
@@ -246,7 +260,7 @@ def _bound_type_at(prim, e, ir, cur):
     only where that is the type they are converted to (or they are stored as is)."""
     if e.type != T.R:
         return value_type(e)
-    stmt, path = P.stmt_at(ir, cur._stmt), cur._epath
+    stmt, path = P.stmt_at(ir, site.path), site.epath
     j = len(path)  # depth of the largest literals-only expression holding e
     while j > 1 and P.expr_at(stmt, path[:j - 1]).type == T.R:
         j -= 1
@@ -267,51 +281,51 @@ def _bound_type_at(prim, e, ir, cur):
                  f"bind the whole of {expr_str(top)}")
 
 
-def _check_unchanged(prim, proc, e, between, spath):
+def _check_unchanged(site: Site, e, between, spath):
     """Nothing the expression reads may be written by the statements it is moved over."""
-    facts = E.context_facts(proc._loopir_proc, spath)
-    windows = E.windows_at(proc._loopir_proc, spath)  # writes through a window count too
+    ir = site.ir
+    facts = E.context_facts(ir, spath)
+    windows = E.windows_at(ir, spath)  # writes through a window count too
     reads = E.accesses((N.Assign(Sym("_"), T.R, (), e),), windows)
     reads = [a for a in reads if a.kind == "r"]
     writes = E.writes(E.accesses(tuple(between), windows))
     hit = E.first_conflict(writes, reads, facts)
     if hit:
-        err = refuse(prim, P.stmt_at(proc._loopir_proc, spath), f"{expr_str(e)} may change "
+        err = refuse(site.prim, P.stmt_at(ir, spath), f"{expr_str(e)} may change "
                      f"between its uses: a statement {hit[0].describe()}")
-        raise W.why_conflict(err, hit, proc)
+        raise W.why_conflict(err, hit, site.proc)
 
 
 # ---------------------------------------------------------------- stage_mem
 
 
-def stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool):
-    """win: a window x[..] with slices, a point x[i, j], or a scalar buffer x. The staged
-    buffer has one dimension per slice (none: a scalar)."""
+def stage_mem(site: Site, win, name: str, accum: bool):
+    """site: a block's Site. win: a window x[..] with slices, a point x[i, j], or a
+    scalar buffer x. The staged buffer has one dimension per slice (none: a scalar)."""
     try:
-        return _stage_mem(proc, block, win, name, accum)
+        return _stage_mem(site, win, name, accum)
     except SchedulingError as err:
         # a refusal with a counterexample: show it break the rewrite made unchecked
-        raise W.add_run(err, proc, lambda: _stage_mem(proc, block, win, name, accum,
-                                                      checked=False)) from None
+        raise W.add_run(err, site.proc, lambda: _stage_mem(site, win, name, accum,
+                                                           checked=False)) from None
 
 
-def _stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool,
-               checked: bool = True):
+def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
     """`checked=False` skips the checks that the block stays inside the window and
     that nothing bypasses the staging buffer: only to build a refusal's witness."""
-    prim = "stage_mem"
-    stmts = block._stmts()
-    path0 = site_path(block)
-    facts = E.context_facts(proc._loopir_proc, path0)
+    prim, ir = site.prim, site.ir
+    stmts = site.stmts()
+    path0 = site.path
+    facts = E.context_facts(ir, path0)
     buf, accs = win.name, _accesses_of(win)
-    btype = _buffer_type(proc, buf, path0)
+    btype = _buffer_type(ir, buf, path0)
     if btype is None:
         raise bad_arg(prim, f"'{buf.name}' is not a buffer visible here")
     elem = btype.basetype()
-    kinds = _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum, checked)
+    kinds = _check_stageable(prim, site.proc, stmts, buf, accs, facts, accum, checked)
     if checked:
-        _check_no_bypass(prim, proc, path0, stmts, win, kinds, facts)
-    _check_windows_end_with_block(prim, proc, block, buf)
+        _check_no_bypass(site, stmts, win, kinds, facts)
+    _check_windows_end_with_block(site, buf)
     calls = _check_strides_unread(prim, stmts, buf, _same_strides(accs, btype, facts))
     new_buf = Sym(name)
     ivals = [w for w in accs if isinstance(w, N.Interval)]
@@ -321,7 +335,7 @@ def _stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool,
                          f"(its extent {expr_str(_extent(w))} may be 0), and a buffer needs "
                          "at least one element", "add an assert that makes it non-empty, or "
                          "specialize the block on that condition")
-            raise W.why(err, facts, E.le(const(1), _extent(w)), proc)
+            raise W.why(err, facts, E.le(const(1), _extent(w)), site.proc)
     staged_t = T.TensorT(tuple(_extent(w) for w in ivals), False, elem) if ivals else elem
     body = map_accesses(stmts, buf, lambda idx: _to_staged(accs, idx),
                         on_win=lambda w: _win_to_staged(accs, w, new_buf))
@@ -336,9 +350,7 @@ def _stage_mem(proc, block: C.BlockCursor, win, name: str, accum: bool,
         if kinds & {"write", "reduce", "window"}:
             post = [copy.loops("store")]
     new = (N.Alloc(new_buf, staged_t, DRAM, src), *pre, *body, *post)
-    ir = P.replace_block(proc._loopir_proc, block._parent, block._field, block._lo, block._hi,
-                         new)
-    out = proc._derive(ir, unsafe=not checked, prim=prim)
+    out = apply(site, site.replaced(new), unsafe=not checked)
     if calls:  # a callee's asserts on its arguments' shapes and strides hold again
         from knit.rewrite.subprocs import check_call_sites
 
@@ -352,8 +364,7 @@ def _accesses_of(win) -> tuple:
     return tuple(N.Point(i) for i in win.idx)  # a point x[i, j], or a scalar x
 
 
-def _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum,
-                     checked: bool = True) -> set:
+def _check_stageable(prim, proc, stmts, buf, accs, facts, accum, checked: bool = True) -> set:
     """The kinds of use of buf in the block, after checking that staging keeps them."""
     kinds = {k for k, _ in uses(stmts, buf)}
     if not kinds:
@@ -380,14 +391,14 @@ def _check_stageable(prim, proc, path0, stmts, buf, accs, facts, accum,
     return kinds
 
 
-def _check_no_bypass(prim, proc, path0, stmts, win, kinds, facts) -> None:
+def _check_no_bypass(site: Site, stmts, win, kinds, facts) -> None:
     """The memory of the staged window may also be reached under other names: the
     buffer that a staged window variable is a window of, or other windows of that
     buffer. Such an access bypasses the staging buffer, so it must not touch the staged
     region where the block writes the staged buffer (the copy back would undo or hide
     it), nor write the region the block reads from the staging buffer."""
     buf = win.name
-    windows = E.windows_at(proc._loopir_proc, path0)
+    windows = E.windows_at(site.ir, site.path)
     root, region = E.resolve_window(windows, N.WindowExpr(buf, _accesses_of(win), T.R))
     staged = _region_access(root, region, kinds)
     names = [root] + [w for w, (base, _) in windows.items() if base is root]
@@ -403,10 +414,11 @@ def _check_no_bypass(prim, proc, path0, stmts, win, kinds, facts) -> None:
             f"directly, not through the window '{buf.name}'"
         hint = "inline_window it first" if other is not root else \
             f"stage a window of '{root.name}' instead (inline_window '{buf.name}' first)"
-        err = refuse(prim, stmts[0], f"the block accesses '{root.name}' {how}, which would "
-                     f"bypass the staging buffer: it {hit[1].describe()}{_at_line(hit[1])}, "
-                     f"which may lie in the staged window {_win_str(win)}", hint)
-        raise W.why_conflict(err, hit, proc)
+        err = refuse(site.prim, stmts[0], f"the block accesses '{root.name}' {how}, which "
+                     f"would bypass the staging buffer: it {hit[1].describe()}"
+                     f"{_at_line(hit[1])}, which may lie in the staged window {_win_str(win)}",
+                     hint)
+        raise W.why_conflict(err, hit, site.proc)
 
 
 def _region_access(root, region, kinds) -> E.Access:
@@ -494,17 +506,18 @@ def _reads_stride(f: N.Proc, param: Sym) -> bool:
     return False
 
 
-def _check_windows_end_with_block(prim, proc, block, buf) -> None:
+def _check_windows_end_with_block(site: Site, buf) -> None:
     """A window of buf that the block defines becomes a window of the staging buffer,
     which holds buf's values only inside the block: it must not be used after it."""
-    rest = P.block_of(proc._loopir_proc, block._parent, block._field)[block._hi:]
+    parent, (field, _) = site.path[:-1], site.path[-1]
+    rest = P.block_of(site.ir, parent, field)[site.hi:]
     redirected = {buf}
-    for s in block._stmts():
+    for s in site.stmts():
         if not (isinstance(s, N.WindowStmt) and s.rhs.name in redirected):
             continue
         redirected.add(s.name)
         if uses(rest, s.name):
-            raise refuse(prim, s, f"the block defines the window '{s.name.name}' of "
+            raise refuse(site.prim, s, f"the block defines the window '{s.name.name}' of "
                          f"'{buf.name}', which is used after the block; it would then be a "
                          f"window of the staging buffer, which no longer holds "
                          f"'{buf.name}' there", "end the block after the last use of "
@@ -522,10 +535,10 @@ def _win_str(win) -> str:
         win.name.name
 
 
-def _buffer_type(proc, buf, path):
+def _buffer_type(ir: N.Proc, buf, path):
     from knit.frontend.fragment import visible_syms
 
-    for sym, typ, _ in visible_syms(proc._loopir_proc, path).values():
+    for sym, typ, _ in visible_syms(ir, path).values():
         if sym is buf and typ.is_numeric():
             return typ
     return None

@@ -1,62 +1,70 @@
 """Scope primitives: fission, autofission, lift_scope, fuse, specialize,
-eliminate_dead_code, add_unsafe_guard."""
+eliminate_dead_code, add_unsafe_guard. Each takes the Site(s) its wrapper located
+(common.Site), checks, and returns the new Procedure (common.apply); a refusal names
+the primitive the user called (`site.prim`), also where one primitive runs another
+(lift_scope reordering two loops, autofission removing one). Each docstring lists its
+checks, besides the implicit ones of every primitive (knit.stdlib.scheduling)."""
 
 from __future__ import annotations
 
 from knit.analysis import effects as E
 from knit.analysis.exprs import var
 from knit.analysis.smt import prove
-from knit.cursors import cursor as C, paths as P
+from knit.cursors import paths as P
 from knit.cursors.forward import sid_index
 from knit.ir import nodes as N
 from knit.ir.printer import expr_str
 from knit.ir.visit import free_syms, stmt_syms, subst_stmts
 from knit.rewrite import witness as W
 from knit.rewrite.checks import accesses_at, check_no_race, check_stable, facts_at
-from knit.rewrite.common import (
-    check_bindings_stay_visible,
-    derive,
-    refuse,
-    replace_stmts,
-    site_of,
-)
+from knit.rewrite.common import Site, apply, check_bindings_stay_visible, ir_of, refuse
 from knit.rewrite.loops import _fresh_copy, _same_block
 
 # ---------------------------------------------------------------- fission
 
 
-def fission(proc, gap: C.GapCursor, n_lifts: int, unsafe: bool = False):
-    _check_depth(gap, n_lifts, "fission")
+def fission(gap: Site, n_lifts: int, unsafe: bool = False):
+    """Split the loops or ifs around the gap, n_lifts levels up. Checks, at each level:
+    the gap is inside a scope and not at the edge of its block; nothing bound before
+    it is used after it; unless `unsafe`: no later iteration of the first part and
+    earlier one of the second touch one location, one writing (an idempotent,
+    loop-invariant first part excepted); the first part (or, splitting an if, its
+    other branch) writes no config the bounds or the condition read."""
+    _check_depth(gap, n_lifts)
+    proc = gap.proc
     for _ in range(n_lifts):
-        proc, gap = _fission_once(proc, gap, unsafe)
+        proc, gap = _fission_once(gap, unsafe)
     return proc
 
 
-def _check_depth(gap: C.GapCursor, n_lifts: int, prim: str) -> None:
-    depth = len(gap._parent)
+def _check_depth(gap: Site, n_lifts: int) -> None:
+    depth = len(gap.parent_path)
     if 0 < depth < n_lifts:
-        raise refuse(prim, gap.anchor(), f"n_lifts={n_lifts}, but the gap is inside only "
+        raise refuse(gap.prim, gap, f"n_lifts={n_lifts}, but the gap is inside only "
                      f"{depth} loop(s) or if(s)")
 
 
-def _fission_once(proc, gap: C.GapCursor, unsafe: bool, prim: str = "fission"):
-    block = gap._block()
-    if not gap._parent:
-        raise refuse(prim, gap.anchor(), "the gap is at the top level of the proc: there "
+def _fission_once(gap: Site, unsafe: bool):
+    """One level of fission: the new procedure and the gap between the two parts."""
+    prim = gap.prim
+    block = gap.block()
+    if not gap.parent_path:
+        raise refuse(prim, gap, "the gap is at the top level of the proc: there "
                      "is no loop or if around it to split")
-    if gap._idx == 0 or gap._idx == len(block):
-        raise refuse(prim, gap.anchor(), "the gap is at the edge of a block: there is "
+    if gap.index == 0 or gap.index == len(block):
+        raise refuse(prim, gap, "the gap is at the edge of a block: there is "
                      "nothing to split off on one side")
-    parent_cur = C.make_stmt_cursor(proc, gap._parent)
-    scope = parent_cur._node()
-    pre, post = block[:gap._idx], block[gap._idx:]
-    _check_no_shared_bindings("fission", scope, pre, post)
+    scope_site = gap.at(gap.parent_path)
+    scope = scope_site.node()
+    pre, post = block[:gap.index], block[gap.index:]
+    _check_no_shared_bindings(prim, scope, pre, post)
     if not unsafe:
-        _check_split(proc, parent_cur, scope, pre, post, gap._field, prim)
-    first, second = _split_scope(scope, gap._field, pre, post)
-    new = replace_stmts(proc, parent_cur, (first, second), unsafe=unsafe, prim=prim)
-    p = parent_cur._path
-    return new, C.GapCursor(new, p[:-1], p[-1][0], p[-1][1] + 1)
+        _check_split(scope_site, scope, pre, post, gap.field)
+    first, second = _split_scope(scope, gap.field, pre, post)
+    new = apply(scope_site, scope_site.replaced((first, second)), unsafe=unsafe)
+    (field, i), parent = scope_site.path[-1], scope_site.parent_path
+    return new, Site(new, parent + ((field, i + 1),), i + 1, prim,
+                     anchor=parent + ((field, i + 1),))
 
 
 def _check_no_shared_bindings(prim, scope, pre, post):
@@ -74,18 +82,19 @@ def _check_no_shared_bindings(prim, scope, pre, post):
                          f"it", f"lift the allocation out first: lift_alloc(p, '{name} : _')")
 
 
-def _check_split(proc, cur, scope, pre, post, field, prim: str = "fission"):
+def _check_split(site: Site, scope, pre, post, field):
+    prim = site.prim
     if isinstance(scope, N.If):
         # the second if evaluates the condition again, after the first one's branch ran
         # (pre, or the other branch when the condition went the other way)
         other = scope.orelse if field == "body" else scope.body
-        check_stable(prim, scope, [scope.cond], cur, tuple(pre) + tuple(other),
+        check_stable(prim, scope, [scope.cond], site, tuple(pre) + tuple(other),
                      "condition")
         return
     # the second loop's bounds are evaluated after the first loop ran
-    check_stable(prim, scope, [scope.lo, scope.hi], cur, pre)
-    facts = facts_at(cur)
-    a, b = accesses_at(cur, pre), accesses_at(cur, post)
+    check_stable(prim, scope, [scope.lo, scope.hi], site, pre)
+    facts = facts_at(site)
+    a, b = accesses_at(site, pre), accesses_at(site, post)
     if _invariant_and_idempotent(scope, pre, a, b, facts):
         return
     i1, i2 = var(scope.iter.copy()), var(scope.iter.copy())
@@ -98,8 +107,8 @@ def _check_split(proc, cur, scope, pre, post, field, prim: str = "fission"):
         err = refuse(prim, scope, "splitting the loop would reorder a dependence: an "
                      f"iteration of the second part {hit[0].describe()} and a later iteration "
                      f"of the first part {hit[1].describe()}, which may be the same location")
-        raise W.refusal(err, hit, proc, lambda: replace_stmts(
-            proc, cur, _split_scope(scope, field, pre, post), unsafe=True, prim=prim))
+        raise W.refusal(err, hit, site, lambda: site.replaced(
+            _split_scope(scope, field, pre, post)))
 
 
 def _invariant_and_idempotent(loop, pre, a, b, facts) -> bool:
@@ -132,34 +141,34 @@ def _split_scope(scope, field, pre, post):
                                                 scope.srcinfo)
 
 
-def autofission(proc, gap: C.GapCursor, n_lifts: int):
+def autofission(gap: Site, n_lifts: int):
     """fission, then drop the loops around either part that no longer need them, at
-    every level that was split (as Exo does), each removal checked by remove_loop."""
-    _check_depth(gap, n_lifts, "fission")
+    every level that was split (as Exo does). Checks: fission's, at each level; each
+    removal is remove_loop's, and a loop whose removal is not proven is kept."""
+    _check_depth(gap, n_lifts)
+    proc = gap.proc
     parts = []  # sids of the two halves made at each level, innermost level first
     for _ in range(n_lifts):
-        # its refusals say "fission" (test_autofission_refuses_what_fission_refuses)
-        proc, gap = _fission_once(proc, gap, False)
-        block = gap._block()
-        parts += [block[gap._idx - 1].sid, block[gap._idx].sid]
+        proc, gap = _fission_once(gap, False)
+        block = gap.block()
+        parts += [block[gap.index - 1].sid, block[gap.index].sid]
     for sid in parts:  # inner loops first, so the outer ones' bodies no longer use them
         path = sid_index(proc).get(sid)
         if path is not None:
-            proc = _try_remove_loop(proc, path)
+            proc = _try_remove_loop(proc, path, gap.prim)
     return proc
 
 
-def _try_remove_loop(proc, path):
+def _try_remove_loop(proc, path, prim: str):
     from knit.errors import SchedulingError
     from knit.rewrite.loops import remove_loop
 
-    if not P.is_valid_stmt_path(proc._loopir_proc, path):
+    ir = ir_of(proc)
+    if not P.is_valid_stmt_path(ir, path) or not isinstance(P.stmt_at(ir, path), N.For):
         return proc
-    cur = C.make_stmt_cursor(proc, path)
-    if not isinstance(cur, C.ForCursor):
-        return proc
+    site = Site(proc, path, None, prim)
     try:
-        return derive(proc, remove_loop(site_of(cur, "autofission")), prim="autofission")
+        return apply(site, remove_loop(site))
     except SchedulingError:
         return proc
 
@@ -167,15 +176,21 @@ def _try_remove_loop(proc, path):
 # ---------------------------------------------------------------- lift_scope
 
 
-def lift_scope(proc, cur):
-    prim = "lift_scope"
-    inner = cur._node()
-    parent_cur = cur.parent()
-    if parent_cur.is_invalid():
+def lift_scope(site: Site):
+    """Swap the loop or if at `site` with the loop or if around it. Checks: it is the
+    only statement of that scope's body; lifting a loop out of a loop: reorder_loops'
+    checks; an if out of a loop: its condition does not depend on the loop variable,
+    nor read a config the branches write; a loop out of an if: the if has no else
+    branch and the body writes no config the condition reads; an if out of an if:
+    from the then branch only."""
+    prim = site.prim
+    inner = site.node()
+    if not site.parent_path:
         raise refuse(prim, inner, "the statement is at the top level: there is no "
                      "scope to lift it out of")
-    outer = parent_cur._node()
-    field = cur._path[-1][0]
+    outer_site = site.at(site.parent_path)
+    outer = outer_site.node()
+    field = site.field
     if len(getattr(outer, field)) != 1:
         raise refuse(prim, inner, "the statement must be the only one in the body of "
                      "its enclosing scope", "fission the other statements out first")
@@ -183,30 +198,31 @@ def lift_scope(proc, cur):
         from knit.rewrite.loops import reorder_loops
 
         # lifting a loop out of a loop reorders them
-        return derive(proc, reorder_loops(site_of(parent_cur, prim)), prim=prim)
-    new = _lift(proc, parent_cur, outer, inner, field)
-    return replace_stmts(proc, parent_cur, (new,), prim=prim)
+        return apply(outer_site, reorder_loops(outer_site))
+    new = _lift(outer_site, outer, inner, field)
+    return apply(outer_site, outer_site.replaced((new,)))
 
 
-def _lift(proc, parent_cur, outer, inner, field):
+def _lift(outer_site: Site, outer, inner, field):
+    prim = outer_site.prim
     if isinstance(outer, N.For):  # for i: if c: A else: B  ->  if c: for i: A else: for i: B
         if outer.iter in free_syms(inner.cond):
-            raise refuse("lift_scope", inner, f"the condition {expr_str(inner.cond)} depends "
+            raise refuse(prim, inner, f"the condition {expr_str(inner.cond)} depends "
                          f"on the loop variable '{outer.iter.name}'")
-        check_stable("lift_scope", inner, [inner.cond], parent_cur, inner.body + inner.orelse,
+        check_stable(prim, inner, [inner.cond], outer_site, inner.body + inner.orelse,
                      "condition")
         body = (outer.with_(body=inner.body),)
         orelse = (_loop_copy(outer, inner.orelse),) if inner.orelse else ()
         return inner.with_(body=body, orelse=orelse)
     if isinstance(inner, N.For):  # if c: for i: A  ->  for i: if c: A
         if outer.orelse or field == "orelse":
-            raise refuse("lift_scope", inner, "cannot lift a loop out of an if that has an "
+            raise refuse(prim, inner, "cannot lift a loop out of an if that has an "
                          "else branch")
-        check_stable("lift_scope", outer, [outer.cond], parent_cur, inner.body, "condition")
+        check_stable(prim, outer, [outer.cond], outer_site, inner.body, "condition")
         return inner.with_(body=(outer.with_(body=inner.body),))
     # if c1: (if c2: A else: B) [else: D]  ->  if c2: (if c1: A else: D) else: (if c1: B else: D)
     if field == "orelse":
-        raise refuse("lift_scope", inner, "lifting an if out of an else branch is not supported",
+        raise refuse(prim, inner, "lifting an if out of an else branch is not supported",
                      "lift it from the then branch, or rewrite the condition")
     d = outer.orelse
     then = (outer.with_(body=inner.body),)
@@ -229,46 +245,52 @@ def _loop_copy(loop: N.For, body):
 # ---------------------------------------------------------------- fuse
 
 
-def fuse(proc, cur1, cur2, unsafe: bool = False):
-    prim = "fuse"
-    s1, s2 = cur1._node(), cur2._node()
-    consecutive = cur1._path[:-1] == cur2._path[:-1] and \
-        cur1._path[-1][0] == cur2._path[-1][0] and cur2._path[-1][1] == cur1._path[-1][1] + 1
+def fuse(site1: Site, site2: Site, unsafe: bool = False):
+    """Fuse two consecutive loops (or ifs) into one. Checks: consecutive in one block;
+    two loops with provably equal ranges, or two ifs with the same condition; the first
+    body writes no config the second's bounds (condition) read; unless `unsafe`: no
+    iteration of the second loop now runs before a later iteration of the first that
+    touches the same location (one writing); a fused parallel loop does not race."""
+    prim = site1.prim
+    s1, s2 = site1.node(), site2.node()
+    consecutive = site1.parent_path == site2.parent_path and \
+        site1.field == site2.field and site2.index == site1.index + 1
     if not consecutive:
         raise refuse(prim, s1, "the two statements must be consecutive in one block")
     if type(s1) is not type(s2) or not isinstance(s1, (N.For, N.If)):
         raise refuse(prim, s1, "expected two loops or two ifs")
-    facts = facts_at(cur1)
+    facts = facts_at(site1)
     if isinstance(s1, N.If):
-        new = _fuse_ifs(cur1, s1, s2)
+        new = _fuse_ifs(site1, s1, s2)
     else:
-        new = _fuse_loops(cur1, s1, s2, facts, unsafe)
-    return replace_stmts(proc, cur1.as_block().expand(0, 1), (new,), unsafe=unsafe, prim=prim)
+        new = _fuse_loops(site1, s1, s2, facts, unsafe)
+    return apply(site1, site1.span(2).replaced((new,)), unsafe=unsafe)
 
 
-def _fuse_ifs(cur1, s1: N.If, s2: N.If) -> N.If:
+def _fuse_ifs(site1: Site, s1: N.If, s2: N.If) -> N.If:
     if not _same_expr(s1.cond, s2.cond):
-        raise refuse("fuse", s1, f"the conditions differ: {expr_str(s1.cond)} vs "
+        raise refuse(site1.prim, s1, f"the conditions differ: {expr_str(s1.cond)} vs "
                      f"{expr_str(s2.cond)}")
     # the second condition was evaluated after the first if's branch ran
-    check_stable("fuse", s1, [s1.cond], cur1, s1.body + s1.orelse, "condition")
+    check_stable(site1.prim, s1, [s1.cond], site1, s1.body + s1.orelse, "condition")
     return s1.with_(body=s1.body + s2.body, orelse=s1.orelse + s2.orelse)
 
 
-def _fuse_loops(cur1, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For:
+def _fuse_loops(site1: Site, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For:
+    prim = site1.prim
     if not unsafe:  # the second loop's bounds were evaluated after the first loop ran
-        check_stable("fuse", s1, [s2.lo, s2.hi], cur1, s1.body)
+        check_stable(prim, s1, [s2.lo, s2.hi], site1, s1.body)
     same = E.and_(E.eq(s1.lo, s2.lo), E.eq(s1.hi, s2.hi))
     if not (prove(facts, E.eq(s1.lo, s2.lo)) and prove(facts, E.eq(s1.hi, s2.hi))):
-        err = refuse("fuse", s1, f"cannot prove the loops have the same range: "
+        err = refuse(prim, s1, f"cannot prove the loops have the same range: "
                      f"seq({expr_str(s1.lo)}, {expr_str(s1.hi)}) vs "
                      f"seq({expr_str(s2.lo)}, {expr_str(s2.hi)})")
-        raise W.why(err, facts, same, cur1._proc)
+        raise W.why(err, facts, same, site1)
     body2 = subst_stmts(s2.body, {s2.iter: var(s1.iter)})
     fused = s1.with_(body=s1.body + body2)
     if unsafe:
         return fused
-    a, b = accesses_at(cur1, s1.body), accesses_at(cur1, body2)
+    a, b = accesses_at(site1, s1.body), accesses_at(site1, body2)
     i1, i2 = var(s1.iter.copy()), var(s1.iter.copy())
     rel = [E.le(s1.lo, i1), E.lt(i1, s1.hi), E.le(s1.lo, i2), E.lt(i2, s1.hi),
            E.lt(i2, i1)]
@@ -276,12 +298,12 @@ def _fuse_loops(cur1, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For:
     hit = E.first_conflict(b, a, facts, ren_x={s1.iter: i2}, ren_y={s1.iter: i1},
                            relation=rel)
     if hit:
-        err = refuse("fuse", s1, "fusing would reorder a dependence: the second loop "
+        err = refuse(prim, s1, "fusing would reorder a dependence: the second loop "
                      f"{hit[0].describe()} in an iteration that would now run before a "
                      f"later iteration of the first loop, which {hit[1].describe()}")
-        raise W.why_conflict(err, hit, cur1._proc)
+        raise W.why_conflict(err, hit, site1)
     if fused.mode == "par":  # the second loop's body now runs in parallel iterations too
-        check_no_race("fuse", fused, facts, accesses_at(cur1, fused.body), s1)
+        check_no_race(prim, fused, facts, accesses_at(site1, fused.body), s1)
     return fused
 
 
@@ -292,43 +314,48 @@ def _same_expr(a, b) -> bool:
 # ---------------------------------------------------------------- specialize and guards
 
 
-def specialize(proc, block: C.BlockCursor, conds: list):
-    prim = "specialize"
-    stmts = block._stmts()
-    check_bindings_stay_visible(prim, block)
+def specialize(block: Site, conds: list):
+    """`B` -> `if c0: B elif c1: B ... else: B`: always safe. Checks: the block binds
+    no buffer or window that statements after it use."""
+    stmts = block.stmts()
+    check_bindings_stay_visible(block.prim, block)
     out = tuple(_fresh_copy(stmts))
     for c in reversed(conds):
         out = (N.If(c, tuple(_fresh_copy(stmts)), out, stmts[0].srcinfo),)
     # the first copy keeps the original statements' identities for forwarding
     first = out[0]
     out = (first.with_(body=tuple(stmts)),)
-    return replace_stmts(proc, block, out, prim=prim)
+    return apply(block, block.replaced(out))
 
 
-def eliminate_dead_code(proc, cur):
-    prim = "eliminate_dead_code"
-    s = cur._node()
-    facts = facts_at(cur)
+def eliminate_dead_code(site: Site):
+    """An if whose condition is provably constant -> the branch taken; a loop that
+    provably never runs -> `pass`. Checks: one of those is proven (else the values
+    that break it)."""
+    prim = site.prim
+    s = site.node()
+    facts = facts_at(site)
     if isinstance(s, N.If):
         if prove(facts, s.cond):
-            return replace_stmts(proc, cur, s.body, prim=prim)
+            return apply(site, site.replaced(s.body))
         if prove(facts, E.not_(s.cond)):
-            return replace_stmts(proc, cur, s.orelse or (N.Pass(s.srcinfo),), prim=prim)
+            return apply(site, site.replaced(s.orelse or (N.Pass(s.srcinfo),)))
         err = refuse(prim, s, f"cannot prove the condition "
                      f"{expr_str(s.cond)} is always true or always false here")
-        raise W.why(err, facts, s.cond, proc)
+        raise W.why(err, facts, s.cond, site)
     if isinstance(s, N.For):
         if prove(facts, E.le(s.hi, s.lo)):
-            return replace_stmts(proc, cur, (N.Pass(s.srcinfo),), prim=prim)
+            return apply(site, site.replaced((N.Pass(s.srcinfo),)))
         err = refuse(prim, s, f"cannot prove the loop never runs "
                      f"({expr_str(s.hi)} <= {expr_str(s.lo)})")
-        raise W.why(err, facts, E.le(s.hi, s.lo), proc)
+        raise W.why(err, facts, E.le(s.hi, s.lo), site)
     raise refuse(prim, s, "expected an if or a loop")
 
 
-def add_unsafe_guard(proc, block: C.BlockCursor, cond):
-    prim = "add_unsafe_guard"
-    stmts = block._stmts()
-    check_bindings_stay_visible(prim, block)
-    return replace_stmts(proc, block, (N.If(cond, tuple(stmts), (), stmts[0].srcinfo),),
-                         unsafe=True, prim=prim)
+def add_unsafe_guard(block: Site, cond):
+    """UNSAFE: wrap the block in `if cond:`, unchecked (the result is not proven
+    equal). Checks: only that the block binds no buffer or window used after it."""
+    stmts = block.stmts()
+    check_bindings_stay_visible(block.prim, block)
+    return apply(block, block.replaced((N.If(cond, tuple(stmts), (), stmts[0].srcinfo),)),
+                 unsafe=True)

@@ -1,57 +1,78 @@
 """Sub-procedure primitives: replace (a block by a call, via unification),
-replace_all, call_eqv, inline, extract_subproc, insert_noop_call, make_instr."""
+replace_all, call_eqv, inline, extract_subproc, insert_noop_call, make_instr.
+
+Each takes the Site its wrapper located (common.Site; make_instr the Procedure) and
+returns the new Procedure (common.apply); the callee and new subprocedures are
+Procedures reached through knit.ir.handles and common (new_procedure), never through
+knit.procedure. A refusal names the primitive the user called (`site.prim`). Each
+docstring lists its checks, besides the implicit ones of every primitive
+(knit.stdlib.scheduling)."""
 
 from __future__ import annotations
 
 import re
 
 from knit.analysis import effects as E
-from knit.cursors import cursor as C, paths as P
+from knit.cursors import paths as P
 from knit.errors import KnitError, SchedulingError
 from knit.frontend.fragment import visible_syms
-from knit.ir import nodes as N, types as T
+from knit.ir import handles, nodes as N, types as T
 from knit.ir.sym import Sym
 from knit.ir.visit import stmt_syms, subst_stmts, walk_stmts
 from knit.rewrite.checks import inlined_body, subst_type
-from knit.rewrite.common import bad_arg, derive, refuse, replace_stmts, site_path
+from knit.rewrite.common import (
+    Site,
+    apply,
+    bad_arg,
+    checked,
+    derive,
+    ir_of,
+    new_procedure,
+    refuse,
+)
 from knit.rewrite.unify import UnifyError, unify
 
 
 def check_call_sites(prim: str, proc, where) -> None:
-    """Re-check a rewritten procedure's calls, shapes and bounds (not its memories: a
-    schedule passes through states where plain code still touches registers)."""
+    """Re-check a rewritten procedure's (a Procedure's, or IR's) calls, shapes and
+    bounds (not its memories: a schedule passes through states where plain code still
+    touches registers)."""
     from knit.frontend.checks import check_proc
 
+    ir = ir_of(proc) if handles.is_procedure(proc) else proc
     try:
-        check_proc(proc._loopir_proc, memories=False)
+        check_proc(ir, memories=False)
     except KnitError as e:
         first = re.sub(r"^\S+:\d+:\d+: ", "", str(e).splitlines()[0])  # drop the position
         raise refuse(prim, where, f"the new call would not be valid: {first}") from e
 
 
-def _buf_types(proc, path) -> dict:
-    return {sym: typ for sym, typ, _ in visible_syms(proc._loopir_proc, path).values()}
+def _buf_types(ir, path) -> dict:
+    return {sym: typ for sym, typ, _ in visible_syms(ir, path).values()}
 
 
-def _buf_mems(proc, path) -> dict:
-    return {sym: mem for sym, _, mem in visible_syms(proc._loopir_proc, path).values()}
+def _buf_mems(ir, path) -> dict:
+    return {sym: mem for sym, _, mem in visible_syms(ir, path).values()}
 
 
 # ---------------------------------------------------------------- replace
 
 
-def replace(proc, block: C.BlockCursor, sub, *, mem_aware: bool = True):
-    prim = "replace"
-    stmts = block._stmts()
-    callee = sub._loopir_proc
-    sub._check()
-    path = site_path(block)
+def replace(block: Site, sub, *, mem_aware: bool = True):
+    """Replace the block by a call to `sub`. Checks: the block allocates nothing used
+    after it; it unifies with sub's body (the arguments found so); with `mem_aware`,
+    each buffer lives in the memory its parameter names; the new call passes a call's
+    checks (kinds, shapes, bounds, sub's asserts proven at the call)."""
+    prim = block.prim
+    ir = block.ir
+    stmts = block.stmts()
+    callee = ir_of(checked(sub))
+    path = block.path
     # what the block allocates disappears with it into the call
-    _check_locals_stay_inside(prim, proc._loopir_proc, block, stmts,
-                              "replace a block that holds its uses too")
-    facts = E.context_facts(proc._loopir_proc, path)
+    _check_locals_stay_inside(block, stmts, "replace a block that holds its uses too")
+    facts = E.context_facts(ir, path)
     # loops and windows inside the block are visible to its accesses too
-    types = _buf_types(proc, path)
+    types = _buf_types(ir, path)
     for s in walk_stmts(stmts):
         if isinstance(s, N.Alloc):
             types[s.name] = s.type
@@ -63,15 +84,15 @@ def replace(proc, block: C.BlockCursor, sub, *, mem_aware: bool = True):
         raise refuse(prim, stmts[0], f"the block does not match the body of "
                      f"{callee.name}: {e}") from None
     if mem_aware:
-        _check_memories(prim, proc, path, callee, args, stmts[0])
+        _check_memories(prim, ir, path, callee, args, stmts[0])
     call = N.Call(callee, args, stmts[0].srcinfo)
-    new = replace_stmts(proc, block, (call,), prim=prim)
+    new = apply(block, block.replaced((call,)))
     check_call_sites(prim, new, stmts[0])
     return new
 
 
-def _check_memories(prim, proc, path, callee, args, where):
-    mems = _buf_mems(proc, path)
+def _check_memories(prim, ir, path, callee, args, where):
+    mems = _buf_mems(ir, path)
     for p, a in zip(callee.args, args):
         if p.type.is_control():
             continue
@@ -82,32 +103,34 @@ def _check_memories(prim, proc, path, callee, args, where):
                          f"set_memory(p, '{a.name.name}', {p.mem.name()}) first")
 
 
-def replace_all(proc, subs, done: list | None = None, *, mem_aware: bool = True):
+def replace_all(proc, subs, done: list | None = None, *, mem_aware: bool = True,
+                prim: str = "replace_all"):
     """Replace every block that matches one of `subs`, in program order; appends
     (sub, the block's first statement) to `done` for each replacement. `mem_aware`:
-    as for replace, whether a buffer must live in the memory the parameter names."""
+    as for replace, whether a buffer must live in the memory the parameter names.
+    Checks: replace's, at each block tried; a block where one fails is left alone."""
     for sub in subs:
-        n = len(sub._loopir_proc.body)
+        n = len(ir_of(sub).body)
         start = 0
         while True:
-            hit = _next_match(proc, sub, n, start, done, mem_aware)
+            hit = _next_match(proc, sub, n, start, done, mem_aware, prim)
             if hit is None:
                 break
             proc, start = hit
     return proc
 
 
-def _next_match(proc, sub, n, start, done=None, mem_aware: bool = True):
-    paths = list(P.stmt_paths(proc._loopir_proc))
+def _next_match(proc, sub, n, start, done, mem_aware: bool, prim: str):
+    ir = ir_of(proc)
+    paths = list(P.stmt_paths(ir))
     for k in range(start, len(paths)):
         path, _ = paths[k]
         parent, (field, i) = path[:-1], path[-1]
-        block = P.block_of(proc._loopir_proc, parent, field)
+        block = P.block_of(ir, parent, field)
         if i + n > len(block):
             continue
-        cur = C.BlockCursor(proc, parent, field, i, i + n)
         try:
-            new = replace(proc, cur, sub, mem_aware=mem_aware)
+            new = replace(Site(proc, path, i + n, prim), sub, mem_aware=mem_aware)
         except SchedulingError:
             continue
         if done is not None:
@@ -119,18 +142,20 @@ def _next_match(proc, sub, n, start, done=None, mem_aware: bool = True):
 # ---------------------------------------------------------------- call_eqv and inline
 
 
-def call_eqv(proc, cur: C.CallCursor, eqv):
-    prim = "call_eqv"
-    call = cur._node()
-    from knit.procedure import procedure_of
-
-    old = procedure_of(call.f)
+def call_eqv(site: Site, eqv):
+    """Call `eqv` instead of the procedure the call at `site` names. Checks: the two are
+    known equivalent (Procedure.is_eq); they declare their parameters alike; the new
+    call passes a call's checks; the caller reads no config field whose final value
+    the two may leave different, after the call."""
+    prim = site.prim
+    call = site.node()
+    old = handles.procedure_of(call.f)
     if old is None or not eqv.is_eq(old):
         raise refuse(prim, call, f"{eqv.name()} is not known to be equivalent to "
                      f"{call.f.name}",
                      "derive it from that procedure by scheduling, or declare it with "
                      "unsafe_assert_eq")
-    new_f = eqv._loopir_proc
+    new_f = ir_of(eqv)
     if len(new_f.args) != len(call.f.args):
         raise refuse(prim, call, "the two procedures take different arguments")
     for a, b in zip(call.f.args, new_f.args):
@@ -138,21 +163,22 @@ def call_eqv(proc, cur: C.CallCursor, eqv):
             raise refuse(prim, call, f"parameter '{b.name.name}' of {eqv.name()} is declared "
                          f"{_param_str(b)}, but {_param_str(a)} in {call.f.name}; the "
                          "arguments of this call may not fit it")
-    new = replace_stmts(proc, cur, (call.with_(f=new_f),), prim=prim)
-    check_call_sites(prim, new, call)
-    _check_final_configs_unread(prim, old, eqv, new, cur._path, call)
-    return new
+    ir = site.replaced((call.with_(f=new_f),))
+    check_call_sites(prim, ir, call)
+    changed = _check_final_configs_unread(prim, old, eqv, ir, site.path, call)
+    return apply(site, ir, final_configs=changed)
 
 
-def _check_final_configs_unread(prim, old, eqv, new, path, call) -> None:
+def _check_final_configs_unread(prim, old, eqv, ir, path, call) -> frozenset:
     """Procedures equal up to a config rewrite may leave different values in the config
     fields it touched: the caller must not read them after the call (the call itself in
-    a later iteration included). The caller then differs in the same way."""
+    a later iteration included). The caller then differs in the same way: the fields
+    returned."""
     from knit.rewrite.configs import configs_that_may_differ, first_reader_after
 
     changed = configs_that_may_differ(old, eqv)
     for cfg, fld in sorted(changed, key=lambda k: (k[0].name(), k[1])):
-        reader = first_reader_after(new._loopir_proc, path, (cfg, fld))
+        reader = first_reader_after(ir, path, (cfg, fld))
         if reader is not None:
             from knit.ir.printer import stmt_str
 
@@ -162,8 +188,7 @@ def _check_final_configs_unread(prim, old, eqv, new, path, call) -> None:
                          "changed that field), and this procedure reads it after the call",
                          f"it is read by{f' line {line}' if line else ''}: "
                          f"{stmt_str(reader).splitlines()[0]}")
-    if changed:
-        new._cfg_changed = changed
+    return changed
 
 
 def _same_param(a: N.FnArg, b: N.FnArg) -> bool:
@@ -182,9 +207,12 @@ def _param_str(a: N.FnArg) -> str:
     return f"`{type_str(a.type, Names())}{mem}`"
 
 
-def inline(proc, cur: C.CallCursor):
-    prim = "inline"
-    call: N.Call = cur._node()
+def inline(site: Site):
+    """Replace the call at `site` by the callee's body, its parameters replaced by the
+    arguments. Checks: the callee is not an instruction; no argument reads a config
+    field the callee writes (it would be evaluated again after the write)."""
+    prim = site.prim
+    call: N.Call = site.node()
     if call.f.instr is not None:
         raise refuse(prim, call, f"{call.f.name} is an instruction; inlining would lose its "
                      "C code")
@@ -197,7 +225,7 @@ def inline(proc, cur: C.CallCursor):
                      f"which {call.f.name} writes: the call evaluates it once, before the "
                      "body runs; inlined, the uses after that write would see the new value",
                      "bind the argument to a variable (or window) before the call first")
-    return replace_stmts(proc, cur, inlined_body(call) or (N.Pass(call.srcinfo),), prim=prim)
+    return apply(site, site.replaced(inlined_body(call) or (N.Pass(call.srcinfo),)))
 
 
 def arguments_changed_by_callee(call: N.Call):
@@ -220,14 +248,17 @@ def arguments_changed_by_callee(call: N.Call):
 # ---------------------------------------------------------------- extract_subproc
 
 
-def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool):
-    """Move a block into a new procedure and call it: returns (new proc, subproc)."""
-    prim = "extract_subproc"
-    ir = proc._loopir_proc
-    stmts = block._stmts()
-    path = site_path(block)
-    _check_locals_stay_inside(prim, ir, block, stmts)
-    stmts = _without_outer_windows(ir, path, stmts)
+def extract_subproc(block: Site, name: str, include_asserts: bool):
+    """Move a block into a new procedure and call it: returns (new proc, subproc).
+    Checks: the block allocates (or windows) nothing used after it; windows made before
+    it read no config written since; the buffers' shapes use only sizes the block
+    passes; the subprocedure passes the front end's checks on its own."""
+    prim = block.prim
+    ir = block.ir
+    stmts = block.stmts()
+    path = block.path
+    _check_locals_stay_inside(block, stmts)
+    stmts = _without_outer_windows(prim, ir, path, stmts)
     visible = visible_syms(ir, path)
     need = _free_with_sizes(stmts, visible)
     args, call_args, env = [], [], {}
@@ -249,32 +280,30 @@ def extract_subproc(proc, block: C.BlockCursor, name: str, include_asserts: bool
                      "block does not use; not supported yet")
     preds = _subproc_preds(ir, path, env) if include_asserts else ()
     sub_ir = N.Proc(name, fn_args, preds, subst_stmts(stmts, env), None, stmts[0].srcinfo)
-    from knit.procedure import Procedure
-
     try:
-        sub = Procedure(sub_ir, proc._scope)
+        sub = new_procedure(sub_ir, block.proc)
     except KnitError as e:
         raise refuse(prim, stmts[0], f"the extracted procedure does not check: "
                      f"{str(e).splitlines()[0]}") from e
     call = N.Call(sub_ir, tuple(call_args), stmts[0].srcinfo)
-    new = replace_stmts(proc, block, (call,), prim=prim)
-    new._scope = {**proc._scope, name: sub}  # so the printed procedure names a known proc
+    # the new procedure's scope names the subproc, so its printed code names a known proc
+    new = apply(block, block.replaced((call,)), names={name: sub})
     return new, sub
 
 
-def _check_locals_stay_inside(prim, ir, block, stmts,
+def _check_locals_stay_inside(block: Site, stmts,
                               hint="extract a block that holds its uses too"):
     """What the block allocates (or windows) moves into the subproc (or call) with it."""
     from knit.rewrite.bufaccess import uses
 
-    later = P.block_of(ir, block._parent, block._field)[block._hi:]
+    later = block.block()[block.hi:]
     for s in stmts:
         if isinstance(s, (N.Alloc, N.WindowStmt)) and uses(later, s.name):
-            raise refuse(prim, s, f"the block defines '{s.name.name}', which is used after "
+            raise refuse(block.prim, s, f"the block defines '{s.name.name}', which is used after "
                          f"it; {hint}")
 
 
-def _without_outer_windows(ir, path, stmts):
+def _without_outer_windows(prim, ir, path, stmts):
     """The block with each window defined before it (`w = A[i, 0:2]`) replaced by its
     definition, so the subproc takes the buffer itself (passing A and a window of it
     to a procedure that writes them would alias)."""
@@ -292,7 +321,7 @@ def _without_outer_windows(ir, path, stmts):
         # evaluated in the block, so the configs they read must not have changed
         read = E.config_reads(w)
         if not free_syms(w) <= known | {base} or _written_in(stmts) & read:
-            raise refuse("extract_subproc", stmts[0], f"the block uses the window "
+            raise refuse(prim, stmts[0], f"the block uses the window "
                          f"'{alias.name}', whose bounds read a config field written since "
                          "the window was made (or in the block); the subprocedure would "
                          "see its new value", "inline_window it or extract a block that "
@@ -377,27 +406,28 @@ def _missing_size_args(fn_args, env) -> str:
 # ---------------------------------------------------------------- noop calls, make_instr
 
 
-def insert_noop_call(proc, gap: C.GapCursor, instr, args: list):
-    prim = "insert_noop_call"
-    ir = instr._loopir_proc
+def insert_noop_call(gap: Site, instr, args: list):
+    """Insert a call to the no-op `instr` at the gap. Checks: instr's body is only
+    `pass`; the arguments are as many, and of the kinds, its parameters take; the call
+    passes a call's checks (shapes, bounds, asserts)."""
+    prim = gap.prim
+    ir = ir_of(instr)
     if any(not isinstance(s, N.Pass) for s in ir.body):
         raise bad_arg(prim, f"{ir.name} is not a no-op: its body does more than `pass`")
     if len(args) != len(ir.args):
         raise bad_arg(prim, f"{ir.name} takes {len(ir.args)} arguments, got {len(args)}")
     for p, a in zip(ir.args, args):
         _check_arg_kind(prim, ir.name, p, a)
-    call = N.Call(ir, tuple(args), _gap_srcinfo(proc, gap))
-    new_ir = P.replace_block(proc._loopir_proc, gap._parent, gap._field, gap._idx, gap._idx,
-                             (call,))
-    new = proc._derive(new_ir, prim=prim)
+    call = N.Call(ir, tuple(args), _gap_srcinfo(gap))
+    new = apply(gap, gap.replaced((call,)))
     check_call_sites(prim, new, call)
     return new
 
 
-def _gap_srcinfo(proc, gap):
+def _gap_srcinfo(gap: Site):
     """The position of the statement next to the gap, for the new call's messages."""
-    block = P.block_of(proc._loopir_proc, gap._parent, gap._field)
-    near = block[gap._idx] if gap._idx < len(block) else block[-1] if block else None
+    block, i = gap.block(), gap.index
+    near = block[i] if i < len(block) else block[-1] if block else None
     return near.srcinfo if near is not None else N.Pass().srcinfo
 
 
@@ -422,8 +452,9 @@ def _check_arg_kind(prim, fname, p, a):
                       f"{expr_str(a)}")
 
 
-def make_instr(proc, c_instr: str, c_global: str):
+def make_instr(proc, c_instr: str, c_global: str, prim: str = "make_instr"):
     """The same procedure, emitted as the given C: its body stays the meaning (what the
-    interpreter runs and what replace unifies with), so it is proven equal to `proc`."""
-    ir = proc._loopir_proc.with_(instr=N.InstrInfo(c_instr, c_global))
-    return derive(proc, ir, prim="make_instr")
+    interpreter runs and what replace unifies with), so it is proven equal to `proc`.
+    No checks beyond the implicit ones."""
+    ir = ir_of(proc).with_(instr=N.InstrInfo(c_instr, c_global))
+    return derive(proc, ir, prim=prim)

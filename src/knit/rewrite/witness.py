@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from knit.analysis import effects as E
-from knit.ir import nodes as N, types as T
+from knit.ir import handles, nodes as N, types as T
+from knit.rewrite.common import Site, site_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -148,13 +149,24 @@ def unproven(facts, goal, ir: N.Proc) -> tuple[str, dict | None]:
 # ---------------------------------------------------------------- running both
 
 
-def run(proc, rewritten: N.Proc, values: dict | None, *, how: str = "the rewrite") -> \
+def _ir(x):
+    """The IR of `x`: a Procedure, a Site (its procedure's), or IR already; a stand-in
+    with no arguments when there is none."""
+    if x is None:
+        return _NO_PROC
+    if handles.is_procedure(x):
+        return handles.ir_of(x)
+    return x.ir if isinstance(x, Site) else x
+
+
+def run(proc, rewritten, values: dict | None, *, how: str = "the rewrite") -> \
         Witness | None:
-    """Run `proc` and the unchecked rewrite on tiny inputs with the control values
-    `values`; a Witness naming the first element where they differ, or None."""
+    """Run `proc` (a Procedure, a Site's, or IR) and the unchecked rewrite (IR or a
+    Procedure) on tiny inputs with the control values `values`; a Witness naming the
+    first element where they differ, or None."""
     if values is None:
         return None
-    ir = proc._loopir_proc
+    ir, rewritten = _ir(proc), _ir(rewritten)
     try:
         for seed in range(_SEEDS):
             args = _inputs(ir, values, seed)
@@ -286,31 +298,31 @@ def attach(err, note: str, w: Witness | None, values: dict | None):
 
 def refusal(err, hit, proc, build):
     """A conflict refusal with its witness: the solver's values for the first_conflict
-    result `hit`, and a run of `proc` against `build()`, the rewrite made without the
-    check (a thunk: it is only built when there are values to run it with)."""
-    note, values = conflict(hit, proc._loopir_proc)
+    result `hit`, and a run of `proc` (a Procedure or a Site) against `build()`, the
+    rewrite made without the check, as IR or a Procedure (a thunk: it is only built
+    when there are values to run it with)."""
+    note, values = conflict(hit, _ir(proc))
     w = None
     if values is not None:
         try:
-            w = run(proc, build()._loopir_proc, values)
+            w = run(proc, build(), values)
         except Exception:  # noqa: BLE001 - the rewrite cannot even be built: no run
             w = None
     return attach(err, note, w, values)
 
 
-def race(err, hit, cur, loop: N.For):
+def race(err, hit, site, loop: N.For):
     """A race refusal with its witness. A parallel loop may run its iterations in any
-    order; running them in reverse order (at the statement `cur`, when given) and
-    getting a different result shows the race concretely."""
-    proc = cur._proc if cur is not None else None
-    note, values = conflict(hit, proc._loopir_proc if proc is not None else _NO_PROC)
+    order; running them in reverse order (at the statement `site`, a Site or a located
+    cursor, when given) and getting a different result shows the race concretely."""
+    if site is not None and not isinstance(site, Site):
+        site = site_of(site)
+    note, values = conflict(hit, _ir(site))
     w = None
-    if values is not None and proc is not None:
+    if values is not None and site is not None:
         try:
-            from knit.rewrite.common import replace_stmts
-
-            bad = replace_stmts(proc, cur, (reversed_loop(loop),), unsafe=True)
-            w = run(proc, bad._loopir_proc, values, how="running the loop's iterations in "
+            bad = site.stmt().replaced((reversed_loop(loop),))
+            w = run(site, bad, values, how="running the loop's iterations in "
                     "reverse order (parallel iterations may run in any order)")
         except Exception:  # noqa: BLE001
             w = None
@@ -335,17 +347,15 @@ def reversed_loop(loop: N.For) -> N.For:
 
 
 def why(err, facts, goal, proc):
-    """A refusal for a condition `goal` not proven under `facts` in `proc` (a Procedure
-    or its IR), with the values that make it false, or 'could not prove'."""
-    ir = getattr(proc, "_loopir_proc", proc) if proc is not None else _NO_PROC
-    note, values = unproven(facts, goal, ir)
+    """A refusal for a condition `goal` not proven under `facts` in `proc` (a Procedure,
+    a Site or IR), with the values that make it false, or 'could not prove'."""
+    note, values = unproven(facts, goal, _ir(proc))
     return attach(err, note, None, values)
 
 
 def why_conflict(err, hit, proc=None):
     """A conflict refusal with the solver's values (no run: no rewrite to run)."""
-    ir = getattr(proc, "_loopir_proc", proc) if proc is not None else _NO_PROC
-    note, values = conflict(hit, ir)
+    note, values = conflict(hit, _ir(proc))
     return attach(err, note, None, values)
 
 
@@ -356,7 +366,7 @@ def add_run(err, proc, build, how: str = "the rewrite"):
     if w is None or w.args is not None or w.values is None:
         return err
     try:
-        r = run(proc, build()._loopir_proc, w.values, how=how)
+        r = run(proc, build(), w.values, how=how)
     except Exception:  # noqa: BLE001 - cannot be built unchecked: keep the values only
         r = None
     if r is not None:

@@ -14,6 +14,7 @@ import tempfile
 from knit.backend.c import compile_procs
 from knit.backend.c.header import Unit
 from knit.ir import nodes as N
+from knit.ir.handles import expect_procedure, ir_of, is_procedure
 from knit.ir.visit import walk_stmts
 from knit.runtime.args import eval_index
 from knit.runtime.jit import build_flags, compiler_command
@@ -53,7 +54,8 @@ def time_in_c(procedure, sizes: dict, *, reps: int = 10000, trials: int = 5,
     core) in the timing process, which inherits this process's environment: set it
     in os.environ before calling to time a given thread count."""
 
-    ir: N.Proc = procedure._loopir_proc
+    expect_procedure("time_in_c", procedure)
+    ir: N.Proc = ir_of(procedure)
     decls, args = _arguments(ir, sizes)
     command = compiler_command(cc)
     flags = build_flags(command, flags, extra_flags)  # as compile() builds: its times
@@ -98,7 +100,9 @@ def c_arguments(procedure, sizes: dict, *, fill: str = "small", seed: int = 0,
 
     if fill not in ("small", "random"):
         raise ValueError(f"c_arguments: fill must be 'small' or 'random', got {fill!r}")
-    ir: N.Proc = getattr(procedure, "_loopir_proc", procedure)
+    if not isinstance(procedure, N.Proc):
+        expect_procedure("c_arguments", procedure)
+    ir: N.Proc = ir_of(procedure) if is_procedure(procedure) else procedure
     values = {a.name: _control_value(a, sizes) for a in ir.args if a.type.is_control()}
     unit = Unit([ir])
     written = unit.written(ir)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from knit.cursors import cursor as C
 from knit.errors import ProcedureTypeError, SchedulingError
+from knit.ir import nodes as N
+from knit.ir.handles import Notes
 from knit.rewrite import common as K, subprocs as SP
+
+_reports = Notes()  # what each replace_all call replaced, on the procedure it returned
 
 
 def _procedure(prim, x):
@@ -25,8 +28,8 @@ def replace(proc, block_cursor, subproc, quiet=False):
     the memory the parameter names. Refused with the first mismatch otherwise."""
     prim = "replace"
     K.check_proc_arg(proc, prim)
-    blk = K.block_cursor(proc, block_cursor, prim)
-    return SP.replace(proc, blk, _procedure(prim, subproc))
+    blk = K.block_site(proc, block_cursor, prim)
+    return SP.replace(blk, _procedure(prim, subproc))
 
 
 def replace_all(proc, subprocs, mem_aware=True, quiet=False):
@@ -52,7 +55,7 @@ def replace_all(proc, subprocs, mem_aware=True, quiet=False):
     out = SP.replace_all(proc, subs, done, mem_aware=mem_aware)
     report = Replacements((sub.name(), stmt.srcinfo) for sub, stmt in done)
     if out is not proc:
-        out._replacements = report
+        _reports.put(out, report)
     if _called_by_user():
         _tell(prim, proc, subs, report, quiet)
     return out
@@ -66,7 +69,7 @@ class Replacements(tuple):
     def of(proc) -> Replacements:
         """The replacements of the replace_all call that returned `proc` (empty for a
         procedure that replace_all did not return)."""
-        return getattr(proc, "_replacements", Replacements())
+        return _reports.get(proc, Replacements())
 
     def __str__(self) -> str:
         by_name: dict = {}
@@ -114,10 +117,10 @@ def call_eqv(proc, call_cursor, eqv_proc):
     keep equivalence but change what a call may pass)."""
     prim = "call_eqv"
     K.check_proc_arg(proc, prim)
-    cur = K.stmt_cursor(proc, call_cursor, prim)
-    if not isinstance(cur, C.CallCursor):
-        raise K.refuse(prim, cur, "expected a call")
-    return SP.call_eqv(proc, cur, _procedure(prim, eqv_proc))
+    site = K.stmt_site(proc, call_cursor, prim)
+    if not isinstance(site.node(), N.Call):
+        raise K.refuse(prim, site, "expected a call")
+    return SP.call_eqv(site, _procedure(prim, eqv_proc))
 
 
 def inline(proc, call_cursor):
@@ -125,10 +128,10 @@ def inline(proc, call_cursor):
     arguments. Always safe."""
     prim = "inline"
     K.check_proc_arg(proc, prim)
-    cur = K.stmt_cursor(proc, call_cursor, prim)
-    if not isinstance(cur, C.CallCursor):
-        raise K.refuse(prim, cur, "expected a call")
-    return SP.inline(proc, cur)
+    site = K.stmt_site(proc, call_cursor, prim)
+    if not isinstance(site.node(), N.Call):
+        raise K.refuse(prim, site, "expected a call")
+    return SP.inline(site)
 
 
 def extract_subproc(proc, block, subproc_name, include_asserts=True):
@@ -140,9 +143,8 @@ def extract_subproc(proc, block, subproc_name, include_asserts=True):
     asserts its accesses need)."""
     prim = "extract_subproc"
     K.check_proc_arg(proc, prim)
-    blk = K.block_cursor(proc, block, prim)
-    return SP.extract_subproc(proc, blk, K.check_name(prim, subproc_name),
-                              bool(include_asserts))
+    blk = K.block_site(proc, block, prim)
+    return SP.extract_subproc(blk, K.check_name(prim, subproc_name), bool(include_asserts))
 
 
 def insert_noop_call(proc, gap_cursor, instr, args):
@@ -151,17 +153,16 @@ def insert_noop_call(proc, gap_cursor, instr, args):
     integers; the call must pass the checks of a call (kinds, bounds, the asserts)."""
     prim = "insert_noop_call"
     K.check_proc_arg(proc, prim)
-    gap = K.gap_cursor(proc, gap_cursor, prim)
-    path = K.site_path(gap)
+    gap = K.gap_site(proc, gap_cursor, prim)
     if not isinstance(args, (list, tuple)):
         raise SchedulingError(f"{prim}: args must be a list of argument expressions")
-    parsed = [_arg_expr(proc, prim, a, path) for a in args]
-    return SP.insert_noop_call(proc, gap, _procedure(prim, instr), parsed)
+    parsed = [_arg_expr(proc, prim, a, gap.path) for a in args]
+    return SP.insert_noop_call(gap, _procedure(prim, instr), parsed)
 
 
 def _arg_expr(proc, prim, a, path):
     from knit.frontend.fragment import parse_expr_fragment
-    from knit.ir import nodes as N, types as T
+    from knit.ir import types as T
 
     if isinstance(a, bool) or not isinstance(a, (int, str)):
         raise SchedulingError(f"{prim}: an argument must be an expression string or an "

@@ -58,6 +58,7 @@ from knit.API_cursors import (
 )
 from knit.errors import SchedulingError
 from knit.ir import nodes as N, types as T
+from knit.ir.printer import stmt_str
 from knit.rewrite import (
     common as K,
     configs as CF,
@@ -141,10 +142,6 @@ def _bool_expr(proc, prim: str, v, path) -> N.Expr:
     return e
 
 
-def _block_path(b: BlockCursor):
-    return K.site_path(b)
-
-
 # ---------------------------------------------------------------- basic
 
 
@@ -164,7 +161,7 @@ def simplify(proc):
 def insert_pass(proc, gap_cursor):
     """Insert `pass` at a gap. Always safe."""
     K.check_proc_arg(proc, "insert_pass")
-    return ST.insert_pass(proc, K.gap_cursor(proc, gap_cursor, "insert_pass"))
+    return ST.insert_pass(K.gap_site(proc, gap_cursor, "insert_pass"))
 
 
 def delete_pass(proc):
@@ -180,7 +177,7 @@ def reorder_stmts(proc, block_cursor):
     other (two reductions into one location commute). Refused otherwise, naming the
     conflicting accesses."""
     K.check_proc_arg(proc, "reorder_stmts")
-    return ST.reorder_stmts(proc, K.block_cursor(proc, block_cursor, "reorder_stmts"))
+    return ST.reorder_stmts(K.block_site(proc, block_cursor, "reorder_stmts"))
 
 
 # ---------------------------------------------------------------- loops
@@ -350,20 +347,20 @@ def fission(proc, gap_cursor, n_lifts=1, unsafe_disable_checks=False):
     read."""
     prim = "fission"
     K.check_proc_arg(proc, prim)
-    gap = K.gap_cursor(proc, gap_cursor, prim)
-    return S.fission(proc, gap, _pos_int(prim, "n_lifts", n_lifts),
+    gap = K.gap_site(proc, gap_cursor, prim)
+    return S.fission(gap, _pos_int(prim, "n_lifts", n_lifts),
                      _bool(prim, "unsafe_disable_checks", unsafe_disable_checks))
 
 
 def autofission(proc, gap_cursor, n_lifts=1):
     """fission, then remove the loops around either part that no longer need them
     (their body does not use the loop variable and is idempotent), at every level
-    that was split. Refused when fission is (the refusal says fission); a loop whose
+    that was split. Refused when fission is (the refusal names autofission); a loop whose
     removal is not proven (remove_loop's checks) is kept."""
     prim = "autofission"
     K.check_proc_arg(proc, prim)
-    gap = K.gap_cursor(proc, gap_cursor, prim)
-    return S.autofission(proc, gap, _pos_int(prim, "n_lifts", n_lifts))
+    gap = K.gap_site(proc, gap_cursor, prim)
+    return S.autofission(gap, _pos_int(prim, "n_lifts", n_lifts))
 
 
 def lift_scope(proc, scope_cursor):
@@ -374,10 +371,10 @@ def lift_scope(proc, scope_cursor):
     loop variable or on state the body writes."""
     prim = "lift_scope"
     K.check_proc_arg(proc, prim)
-    cur = K.stmt_cursor(proc, scope_cursor, prim)
-    if not isinstance(cur._node(), (N.For, N.If)):
-        raise K.refuse(prim, cur, "expected a loop or an if")
-    return S.lift_scope(proc, cur)
+    site = K.stmt_site(proc, scope_cursor, prim)
+    if not isinstance(site.node(), (N.For, N.If)):
+        raise K.refuse(prim, site, "expected a loop or an if")
+    return S.lift_scope(site)
 
 
 def fuse(proc, stmt1, stmt2, unsafe_disable_check=False):
@@ -389,9 +386,9 @@ def fuse(proc, stmt1, stmt2, unsafe_disable_check=False):
     would race."""
     prim = "fuse"
     K.check_proc_arg(proc, prim)
-    c1 = K.stmt_cursor(proc, stmt1, prim)
-    c2 = K.stmt_cursor(proc, stmt2, prim)
-    return S.fuse(proc, c1, c2, _bool(prim, "unsafe_disable_check", unsafe_disable_check))
+    s1 = K.stmt_site(proc, stmt1, prim)
+    s2 = K.stmt_site(proc, stmt2, prim)
+    return S.fuse(s1, s2, _bool(prim, "unsafe_disable_check", unsafe_disable_check))
 
 
 def specialize(proc, block, conds):
@@ -400,12 +397,12 @@ def specialize(proc, block, conds):
     allocates a buffer (or binds a window) that statements after it use."""
     prim = "specialize"
     K.check_proc_arg(proc, prim)
-    blk = K.block_cursor(proc, block, prim)
+    blk = K.block_site(proc, block, prim)
     conds = [conds] if isinstance(conds, str) else list(conds)
     if not conds:
         raise SchedulingError(f"{prim}: expected at least one condition")
-    parsed = [_bool_expr(proc, prim, c, _block_path(blk)) for c in conds]
-    return S.specialize(proc, blk, parsed)
+    parsed = [_bool_expr(proc, prim, c, blk.path) for c in conds]
+    return S.specialize(blk, parsed)
 
 
 def eliminate_dead_code(proc, stmt_cursor):
@@ -413,15 +410,15 @@ def eliminate_dead_code(proc, stmt_cursor):
     delete a loop that provably never runs. Refused when neither can be proven."""
     prim = "eliminate_dead_code"
     K.check_proc_arg(proc, prim)
-    return S.eliminate_dead_code(proc, K.stmt_cursor(proc, stmt_cursor, prim))
+    return S.eliminate_dead_code(K.stmt_site(proc, stmt_cursor, prim))
 
 
 def add_unsafe_guard(proc, block_cursor, var_expr):
     """UNSAFE: wrap a block in `if var_expr:` without any check."""
     prim = "add_unsafe_guard"
     K.check_proc_arg(proc, prim)
-    blk = K.block_cursor(proc, block_cursor, prim)
-    return S.add_unsafe_guard(proc, blk, _bool_expr(proc, prim, var_expr, _block_path(blk)))
+    blk = K.block_site(proc, block_cursor, prim)
+    return S.add_unsafe_guard(blk, _bool_expr(proc, prim, var_expr, blk.path))
 
 
 # ---------------------------------------------------------------- other families
@@ -473,8 +470,9 @@ def sched_seq(proc, sched_list):
 
 
 
-def _expr_cursors(proc, prim: str, v) -> list:
-    """A pattern (every match), an expression cursor, or a list of expression cursors."""
+def _expr_sites(proc, prim: str, v) -> list:
+    """A pattern (every match), an expression cursor, or a list of expression cursors:
+    their Sites."""
     if isinstance(v, str):
         curs = proc.find(v, many=True)
     elif isinstance(v, (list, tuple)):
@@ -483,15 +481,15 @@ def _expr_cursors(proc, prim: str, v) -> list:
         curs = [v]
     if not curs:
         raise SchedulingError(f"{prim}: expected at least one expression")
-    return [K.expr_cursor(proc, c, prim) for c in curs]
+    return [K.expr_site(proc, c, prim) for c in curs]
 
 
-def _assign_cursor(proc, prim: str, v, kinds: tuple, what: str):
-    cur = K.stmt_cursor(proc, v, prim)
-    if not isinstance(cur._node(), kinds):
+def _assign_site(proc, prim: str, v, kinds: tuple, what: str):
+    site = K.stmt_site(proc, v, prim)
+    if not isinstance(site.node(), kinds):
         raise SchedulingError(f"{prim}: expected {what}, got "
-                              f"'{str(cur).splitlines()[0]}'")
-    return cur
+                              f"'{stmt_str(site.node()).splitlines()[0]}'")
+    return site
 
 
 def commute_expr(proc, expr_cursors):
@@ -503,7 +501,7 @@ def commute_expr(proc, expr_cursors):
     when an expression is not a `+` or `*`."""
     prim = "commute_expr"
     K.check_proc_arg(proc, prim)
-    return EX.commute_expr(proc, _expr_cursors(proc, prim, expr_cursors))
+    return EX.commute_expr(_expr_sites(proc, prim, expr_cursors))
 
 
 def left_reassociate_expr(proc, expr):
@@ -517,7 +515,7 @@ def left_reassociate_expr(proc, expr):
     `a op (b op c)` with one op, `+` or `*`."""
     prim = "left_reassociate_expr"
     K.check_proc_arg(proc, prim)
-    return EX.left_reassociate_expr(proc, K.expr_cursor(proc, expr, prim))
+    return EX.left_reassociate_expr(K.expr_site(proc, expr, prim))
 
 
 def rewrite_expr(proc, expr_cursor, new_expr):
@@ -532,14 +530,14 @@ def rewrite_expr(proc, expr_cursor, new_expr):
 
     prim = "rewrite_expr"
     K.check_proc_arg(proc, prim)
-    cur = K.expr_cursor(proc, expr_cursor, prim)
+    site = K.expr_site(proc, expr_cursor, prim)
     if isinstance(new_expr, bool):
         new = N.Const(new_expr, T.BOOL)
     elif isinstance(new_expr, int):
         new = N.Const(new_expr, T.INT)
     else:
-        new = parse_expr_fragment(proc, new_expr, cur._stmt, prim)
-    return EX.rewrite_expr(proc, cur, new)
+        new = parse_expr_fragment(proc, new_expr, site.path, prim)
+    return EX.rewrite_expr(site, new)
 
 
 def merge_writes(proc, block_cursor):
@@ -555,7 +553,7 @@ def merge_writes(proc, block_cursor):
     is computed in x's type and neither is of a wider type. Refused otherwise."""
     prim = "merge_writes"
     K.check_proc_arg(proc, prim)
-    return EX.merge_writes(proc, K.block_cursor(proc, block_cursor, prim))
+    return EX.merge_writes(K.block_site(proc, block_cursor, prim))
 
 
 def split_write(proc, stmt):
@@ -571,8 +569,8 @@ def split_write(proc, stmt):
     otherwise, and when the right-hand side is not an addition."""
     prim = "split_write"
     K.check_proc_arg(proc, prim)
-    return EX.split_write(proc, _assign_cursor(proc, prim, stmt, (N.Assign, N.Reduce),
-                                               "an assignment or a reduction"))
+    return EX.split_write(_assign_site(proc, prim, stmt, (N.Assign, N.Reduce),
+                                       "an assignment or a reduction"))
 
 
 def fold_into_reduce(proc, assign):
@@ -583,8 +581,8 @@ def fold_into_reduce(proc, assign):
     otherwise; commute_expr can bring `e + x` into shape first."""
     prim = "fold_into_reduce"
     K.check_proc_arg(proc, prim)
-    return EX.fold_into_reduce(proc, _assign_cursor(proc, prim, assign, (N.Assign,),
-                                                    "an assignment"))
+    return EX.fold_into_reduce(_assign_site(proc, prim, assign, (N.Assign,),
+                                            "an assignment"))
 
 
 def inline_assign(proc, alloc_cursor):
@@ -601,8 +599,8 @@ def inline_assign(proc, alloc_cursor):
     Refused otherwise, naming the statement in the way."""
     prim = "inline_assign"
     K.check_proc_arg(proc, prim)
-    return EX.inline_assign(proc, _assign_cursor(proc, prim, alloc_cursor, (N.Assign,),
-                                                 "an assignment"))
+    return EX.inline_assign(_assign_site(proc, prim, alloc_cursor, (N.Assign,),
+                                         "an assignment"))
 
 
 def lift_reduce_constant(proc, block_cursor):
@@ -623,7 +621,7 @@ def lift_reduce_constant(proc, block_cursor):
     Refused otherwise."""
     prim = "lift_reduce_constant"
     K.check_proc_arg(proc, prim)
-    return EX.lift_reduce_constant(proc, K.block_cursor(proc, block_cursor, prim))
+    return EX.lift_reduce_constant(K.block_site(proc, block_cursor, prim))
 
 
 # ---------------------------------------------------------------- configs
@@ -653,7 +651,7 @@ def bind_config(proc, var_cursor, config, field):
     prim = "bind_config"
     K.check_proc_arg(proc, prim)
     _config_field(prim, config, field)
-    return CF.bind_config(proc, K.expr_cursor(proc, var_cursor, prim), config, field)
+    return CF.bind_config(K.expr_site(proc, var_cursor, prim), config, field)
 
 
 def delete_config(proc, stmt_cursor):
@@ -666,7 +664,7 @@ def delete_config(proc, stmt_cursor):
     otherwise, naming a statement that reads the field."""
     prim = "delete_config"
     K.check_proc_arg(proc, prim)
-    return CF.delete_config(proc, K.stmt_cursor(proc, stmt_cursor, prim))
+    return CF.delete_config(K.stmt_site(proc, stmt_cursor, prim))
 
 
 def write_config(proc, gap_cursor, config, field, rhs):
@@ -682,12 +680,11 @@ def write_config(proc, gap_cursor, config, field, rhs):
 
     prim = "write_config"
     K.check_proc_arg(proc, prim)
-    gap = K.gap_cursor(proc, gap_cursor, prim)
+    gap = K.gap_site(proc, gap_cursor, prim)
     _config_field(prim, config, field)
     if isinstance(rhs, (bool, int, float)):
         rhs = repr(rhs)
-    path = K.site_path(gap)
-    return CF.write_config(proc, gap, config, field, parse_expr_fragment(proc, rhs, path, prim))
+    return CF.write_config(gap, config, field, parse_expr_fragment(proc, rhs, gap.path, prim))
 
 
 # ---------------------------------------------------------------- Exo's stdlib helpers

@@ -389,7 +389,7 @@ def dealias(proc, stmt):
     """Bind all but the last read of each buffer an assignment's right-hand side reads
     twice (and the whole right-hand side when it reads its own target)."""
     stmt = proc.forward(stmt)
-    if not isinstance(stmt, AssignCursor):
+    if not isinstance(stmt, (AssignCursor, ReduceCursor)):
         raise TypeError("stmt must be an assign or reduce")
     accesses = [c for c in lrn(proc, stmt.rhs())
                 if is_access(proc, c) and c.type().is_numeric()]

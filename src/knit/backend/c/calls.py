@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
-from knit.backend.c.exprs import ExprCompiler, paren
+from knit.backend.c.cexpr import ExprCompiler, paren
 from knit.errors import CompileError, KnitTypeError
 from knit.ir import nodes as N
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from knit.backend.c.calls import CallEmitter
-from knit.backend.c.exprs import NARROW, convert, hook_error
+from knit.backend.c.cexpr import NARROW, convert, hook_error
 from knit.backend.c.names import CNames
 from knit.backend.c.windows import dense_strides, root_view
 from knit.errors import InternalError, KnitTypeError

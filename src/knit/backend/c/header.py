@@ -13,19 +13,20 @@ import re
 from pathlib import Path
 
 from knit.analysis.written import written_args
+from knit.backend.c.cexpr import HELPERS
 from knit.backend.c.emit import ProcEmitter
-from knit.backend.c.exprs import HELPERS
 from knit.backend.c.generic import r_as_f32
 from knit.backend.c.names import RESERVED, c_identifier, is_usable
 from knit.backend.c.windows import WindowStructs
 from knit.errors import KnitError
 from knit.ir import nodes as N
+from knit.ir.handles import ir_of
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 
 
 def as_ir(p) -> N.Proc:
     """The IR of a Procedure (or an IR Proc itself)."""
-    return p if isinstance(p, N.Proc) else p._loopir_proc
+    return p if isinstance(p, N.Proc) else ir_of(p)
 
 
 def dependency_order(procs: list[N.Proc]) -> list[N.Proc]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knit.ir import nodes as N, types as T
+from knit.ir import build, nodes as N, types as T
 from knit.ir.sym import Sym
 
 
@@ -105,26 +105,18 @@ def _is_int(e, v: int) -> bool:
     return isinstance(e, N.Const) and e.type == T.INT and e.val == v
 
 
+def _literals(a: N.Expr, b: N.Expr) -> bool:
+    return isinstance(a, N.Const) and isinstance(b, N.Const) and a.type == b.type == T.INT
+
+
 def add(a: N.Expr, b: N.Expr) -> N.Expr:
-    """a + b on index expressions, folding constants (0 + b -> b)."""
-    if _is_int(a, 0):
-        return b
-    if _is_int(b, 0):
-        return a
-    if isinstance(a, N.Const) and isinstance(b, N.Const) and a.type == b.type == T.INT:
-        return N.Const(a.val + b.val, T.INT)
-    return N.BinOp("+", a, b, T.INDEX)
+    """a + b (knit.ir.build's), two literals folded: the C reads `x[5]`, not `x[2 + 3]`."""
+    return N.Const(a.val + b.val, T.INT) if _literals(a, b) else build.add(a, b)
 
 
 def mul(a: N.Expr, b: N.Expr) -> N.Expr:
-    """a * b on index expressions, folding constants (1 * b -> b)."""
-    if _is_int(a, 1):
-        return b
-    if _is_int(b, 1):
-        return a
-    if isinstance(a, N.Const) and isinstance(b, N.Const) and a.type == b.type == T.INT:
-        return N.Const(a.val * b.val, T.INT)
-    return N.BinOp("*", a, b, T.INDEX)
+    """a * b (knit.ir.build's), two literals folded."""
+    return N.Const(a.val * b.val, T.INT) if _literals(a, b) else build.mul(a, b)
 
 
 def dense_strides(dims) -> list[N.Expr]:
