@@ -6,9 +6,10 @@
 
 Every analysis (definition-time checks, scheduling primitives) asks here, so
 the work is shared: expressions are normalised to `affine` formulas (a canonical,
-hashable form), an obvious goal is decided by `fastpath` without z3, and the rest
-go to z3 behind a cache keyed by the goal and the facts that share variables
-with it. "Unknown" (the solver gave up, a nonlinear goal) is "not proven":
+hashable form), an answer is remembered per (facts, goal), an obvious goal is decided
+by `fastpath` without z3, one that does not follow by values that break it (`model`),
+and the rest go to z3 behind a cache keyed by the goal and the facts that share
+variables with it, and one keyed by the query up to the names of its variables. "Unknown" (the solver gave up, a nonlinear goal) is "not proven":
 callers refuse rather than guess, and `gave_up()` tells a refusal that the
 solver gave up, so it does not claim the property is false.
 
