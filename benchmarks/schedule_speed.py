@@ -3,7 +3,12 @@ a GEMM, then the 6x16 AVX2 register microkernel), timed under knit and, when
 exo-lang 1.0 is available, under Exo in the same run.
 
     .venv/bin/python benchmarks/schedule_speed.py [--exo-python PATH] [--repeat N]
+    .venv/bin/python benchmarks/schedule_speed.py --gemm
     .venv/bin/python benchmarks/schedule_speed.py --growth [--sizes 10,30,100,300,1000]
+
+Each run also prints the whole GEMM schedule of knit.stdlib.gemm (issue 9, item 4):
+every kernel `schedule_gemm` builds -- AVX-512, AVX2 and NEON, f32 and f64, one thread
+and par -- in a fresh process (`--gemm` prints that line alone).
 
 `--growth` times the dependence checks against the size of a loop body (issue 9): a
 2-deep nest whose body holds n statements, `reorder_loops` of the nest and `fission`
@@ -125,6 +130,70 @@ def run_once() -> tuple[float, float, str]:
     return t1 - t0, t2 - t1, str(blocked) + "\n" + str(micro)
 
 
+GEMM_TARGETS = ("avx512", "avx2", "neon")
+
+
+def gemm_child() -> None:
+    """Build every GEMM kernel of knit.stdlib.gemm from the plain proc, once."""
+    import textwrap
+
+    from knit.stdlib.gemm import schedule_gemm
+
+    plain = {}
+    for dt in ("f32", "f64"):  # parsed from a file, like any proc
+        plain[dt] = _module_proc(textwrap.dedent(f"""\
+            from __future__ import annotations
+            from knit import proc
+
+
+            @proc
+            def gemm_{dt}(M: size, N: size, K: size, A: [{dt}][M, K] @ DRAM,
+                          B: [{dt}][K, N] @ DRAM, C: [{dt}][M, N] @ DRAM):
+                assert stride(A, 1) == 1
+                assert stride(B, 1) == 1
+                assert stride(C, 1) == 1
+                for i in seq(0, M):
+                    for j in seq(0, N):
+                        for k in seq(0, K):
+                            C[i, j] += A[i, k] * B[k, j]
+            """), f"gemm_{dt}")
+    t0, c0 = time.perf_counter(), time.process_time()
+    n = 0
+    for target in GEMM_TARGETS:
+        for dt in ("f32", "f64"):
+            for threads in (1, 2):
+                schedule_gemm(plain[dt], target, threads=threads)
+                n += 1
+    print(f"RESULT {n} {time.perf_counter() - t0:.6f} {time.process_time() - c0:.6f}")
+
+
+def _module_proc(src: str, name: str):
+    import importlib.util
+    import tempfile
+
+    path = os.path.join(tempfile.mkdtemp(), f"{name}.py")
+    with open(path, "w") as f:
+        f.write(src)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return getattr(mod, name)
+
+
+def gemm_line() -> None:
+    cmd = [sys.executable, os.path.abspath(__file__), "--gemm-child"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")), None)
+    if line is None:
+        print(f"GEMM build failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}", file=sys.stderr)
+        return
+    n, wall, cpu = line.split()[1:]
+    load = os.getloadavg()[0]
+    print(f"whole GEMM schedule (knit.stdlib.gemm: {', '.join(GEMM_TARGETS)} x f32, f64 x "
+          f"1 thread, par): {n} kernels in {float(wall):.2f} s ({float(cpu):.2f} s CPU; "
+          f"load average {load:.1f}; issue 9 target 0.5 s)")
+
+
 def child(repeat: int) -> None:
     times = [run_once() for _ in range(repeat)]
     best = min(times, key=lambda t: t[1])
@@ -215,7 +284,15 @@ def main() -> None:
     ap.add_argument("--growth", action="store_true")
     ap.add_argument("--growth-child", type=int)
     ap.add_argument("--sizes", default="10,30,100,300,1000")
+    ap.add_argument("--gemm", action="store_true")
+    ap.add_argument("--gemm-child", action="store_true")
     args = ap.parse_args()
+    if args.gemm_child:
+        gemm_child()
+        return
+    if args.gemm:
+        gemm_line()
+        return
     if args.child:
         child(args.child)
         return
@@ -238,6 +315,7 @@ def main() -> None:
         print(f"knit schedules {exo_t[1] / knit_t[1]:.1f}x faster than Exo on this schedule")
     elif exo_py is None:
         print("exo-lang is not installed here: pass --exo-python or set EXO_PYTHON to compare")
+    gemm_line()
 
 
 if __name__ == "__main__":

@@ -103,9 +103,16 @@ class Lin:
     __slots__ = ("terms", "const", "_hash")
 
     def __init__(self, terms: dict | None = None, const=0):
-        self.terms = {a: c for a, c in (terms or {}).items() if c != 0}
+        self.terms = {a: c for a, c in terms.items() if c != 0} if terms else {}
         self.const = const
         self._hash = None
+
+    @staticmethod
+    def _of(terms: dict, const) -> Lin:
+        """A Lin of `terms` that already has no zero coefficient (not copied)."""
+        out = Lin.__new__(Lin)
+        out.terms, out.const, out._hash = terms, const, None
+        return out
 
     @staticmethod
     def atom(a) -> Lin:
@@ -121,22 +128,37 @@ class Lin:
         return out
 
     def __add__(self, other: Lin) -> Lin:
+        if not other.terms:
+            return Lin._of(self.terms, self.const + other.const)
         terms = dict(self.terms)
         for a, c in other.terms.items():
-            terms[a] = terms.get(a, 0) + c
-        return Lin(terms, self.const + other.const)
+            c += terms.get(a, 0)
+            if c:
+                terms[a] = c
+            else:
+                del terms[a]
+        return Lin._of(terms, self.const + other.const)
 
     def __sub__(self, other: Lin) -> Lin:
-        return self + other.scale(-1)
+        terms = dict(self.terms)
+        for a, c in other.terms.items():
+            c = terms.get(a, 0) - c
+            if c:
+                terms[a] = c
+            else:
+                del terms[a]
+        return Lin._of(terms, self.const - other.const)
 
     def __neg__(self) -> Lin:
-        return self.scale(-1)
+        return Lin._of({a: -c for a, c in self.terms.items()}, -self.const)
 
     def scale(self, k) -> Lin:
-        return Lin({a: c * k for a, c in self.terms.items()}, self.const * k)
+        if k == 0:
+            return Lin()
+        return Lin._of({a: c * k for a, c in self.terms.items()}, self.const * k)
 
     def plus(self, k) -> Lin:
-        return Lin(self.terms, self.const + k)
+        return Lin._of(self.terms, self.const + k)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Lin) and self.const == other.const \
@@ -184,8 +206,52 @@ def mul(x: Lin, y: Lin) -> Lin:
     return Lin.atom(Mul(lhs, rhs))
 
 
+# Normal forms by node identity: IR nodes are immutable and rewrites share unchanged
+# subtrees, so the same node is normalised again and again (every re-check of a proc,
+# every query on the same access). An entry holds its node, so its id is not reused.
+_MEMO_LIMIT = 200_000
+_lin_memo: dict = {}
+_formula_memo: dict = {}
+_cmp_memo: dict = {}  # (op, id(lhs), id(rhs)) -> (lhs, rhs, formula)
+_CMP = frozenset(("<", "<=", ">", ">=", "=="))
+
+
+def _memo_get(memo: dict, e):
+    hit = memo.get(id(e))
+    if hit is None or hit[0] is not e:
+        return None
+    if isinstance(hit[1], NotAffine):
+        raise NotAffine(*hit[1].args)
+    return hit
+
+
+def _memo_put(memo: dict, e, value) -> None:
+    if len(memo) > _MEMO_LIMIT:
+        memo.clear()
+    memo[id(e)] = (e, value)
+
+
+def clear_memo() -> None:
+    _lin_memo.clear()
+    _formula_memo.clear()
+    _cmp_memo.clear()
+
+
 def lin_of(e: N.Expr) -> Lin:
     """The linear form of an integer expression; NotAffine outside that fragment."""
+    hit = _memo_get(_lin_memo, e)
+    if hit is not None:
+        return hit[1]
+    try:
+        out = _lin_of(e)
+    except NotAffine as err:
+        _memo_put(_lin_memo, e, err)
+        raise
+    _memo_put(_lin_memo, e, out)
+    return out
+
+
+def _lin_of(e: N.Expr) -> Lin:
     match e:
         case N.Const(val) if isinstance(val, int) and not isinstance(val, bool):
             return Lin(const=val)
@@ -306,6 +372,31 @@ def compare(op: str, a: Lin, b: Lin):
 
 def formula_of(e: N.Expr):
     """The formula of a bool expression; NotAffine outside the integer fragment."""
+    hit = _memo_get(_formula_memo, e)
+    if hit is not None:
+        return hit[1]
+    if isinstance(e, N.BinOp) and e.op in _CMP and e.lhs.type.kind != "bool":
+        # a comparison is often built anew around the same operands (a bound to prove):
+        # remember it by theirs
+        key = (e.op, id(e.lhs), id(e.rhs))
+        hit = _cmp_memo.get(key)
+        if hit is not None and hit[0] is e.lhs and hit[1] is e.rhs:
+            return hit[2]
+        out = compare(e.op, lin_of(e.lhs), lin_of(e.rhs))
+        if len(_cmp_memo) > _MEMO_LIMIT:
+            _cmp_memo.clear()
+        _cmp_memo[key] = (e.lhs, e.rhs, out)
+        return out
+    try:
+        out = _formula_of(e)
+    except NotAffine as err:
+        _memo_put(_formula_memo, e, err)
+        raise
+    _memo_put(_formula_memo, e, out)
+    return out
+
+
+def _formula_of(e: N.Expr):
     match e:
         case N.Const(val) if isinstance(val, bool):
             return TRUE if val else FALSE

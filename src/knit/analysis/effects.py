@@ -293,8 +293,8 @@ class _Collector:
         for a in sub_.out:
             if isinstance(a.buf, Sym) and a.buf in sub_.local:
                 continue
-            for it in a.iters:
-                fresh.setdefault(it, it.copy())
+            for it in a.iters:  # the same copies each time this call is analysed
+                fresh.setdefault(it, _copy(it, s))
 
             def here(e, a=a):  # a callee expression in the caller's terms
                 e = self.now(_rename(e, {i: fresh[i] for i in a.iters}))
@@ -308,6 +308,28 @@ class _Collector:
                                    iters + self.versions + tuple(fresh[i] for i in a.iters),
                                    s.srcinfo))
         self.age(_written_in((s,)), s)
+
+
+_copies: dict = {}
+# the roles a copy plays in a query (owners for _copy)
+_SIDE_X, _SIDE_Y, _RACE_1, _RACE_2 = "side x", "side y", "race 1", "race 2"
+
+
+def _copy(sym: Sym, owner) -> Sym:
+    """A copy of `sym` for `owner` (a statement, or a role such as one side of a
+    comparison), the same one each time: renamed apart from everything else in a query,
+    yet equal between two checks of the same code, so their queries are equal and the
+    second is answered from memory (smt). A copy appears only in analysis formulas,
+    never in a program."""
+    key = (sym, id(owner))
+    hit = _copies.get(key)
+    if hit is not None and hit[0] is owner:
+        return hit[1]
+    if len(_copies) > 100_000:
+        _copies.clear()
+    out = sym.copy()
+    _copies[key] = (owner, out)
+    return out
 
 
 def _truncating(s: N.Reduce) -> bool:
@@ -347,8 +369,24 @@ def _subst_strides(e, strides: dict):
                     if isinstance(x, N.StrideExpr) else x)
 
 
+_accesses_memo: dict = {}
+
+
 def accesses(stmts, windows: dict | None = None) -> list[Access]:
     """The accesses of a block, excluding those of buffers allocated inside it."""
+    if windows or type(stmts) is not tuple:
+        return _accesses(stmts, windows)
+    # a block (an immutable tuple) outside windows: the same accesses every time, e.g.
+    # for the race check of each par loop after each rewrite of the proc around it
+    hit = _accesses_memo.get(id(stmts))
+    if hit is None or hit[0] is not stmts:
+        if len(_accesses_memo) > 10_000:
+            _accesses_memo.clear()
+        hit = _accesses_memo[id(stmts)] = (stmts, _accesses(stmts, None))
+    return list(hit[1])
+
+
+def _accesses(stmts, windows: dict | None) -> list[Access]:
     c = _Collector(windows)
     c.block(stmts, (), ())
     out = [a for a in c.out if not (isinstance(a.buf, Sym) and a.buf in c.local)]
@@ -366,7 +404,7 @@ def race(loop: N.For, facts, acc):
     """A pair of accesses by two different iterations of `loop` (its body's accesses are
     `acc`) that may touch one location, one of them writing or reducing; None if the
     iterations are independent and may run in parallel."""
-    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
+    i1, i2 = var(_copy(loop.iter, _RACE_1)), var(_copy(loop.iter, _RACE_2))
     rng = [le(loop.lo, i1), lt(i1, loop.hi), le(loop.lo, i2), lt(i2, loop.hi), lt(i1, i2)]
     return first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
                           relation=rng, reduces_commute=False)
@@ -512,7 +550,7 @@ def first_conflict(xs, ys, facts, *, ren_x=None, ren_y=None, relation=(),
     by_buf: dict = {}
     for y in _distinct(ys):
         by_buf.setdefault(y.buf, []).append(y)
-    side_x, side_y = _Side(ren_x or {}, written), _Side(ren_y or {}, written)
+    side_x, side_y = _Side(ren_x or {}, written, _SIDE_X), _Side(ren_y or {}, written, _SIDE_Y)
     for x in _distinct(xs):
         for y in by_buf.get(x.buf, ()):
             if not conflicting(x, y, reduces_commute=reduces_commute):
@@ -562,30 +600,60 @@ class _Side:
     """One side of a comparison: each access instance renamed apart once, as formulas
     (conditions) and linear forms (indices; None outside the integer fragment)."""
 
-    def __init__(self, ren: dict, written: set):
-        self.ren, self.written = ren, written
+    def __init__(self, ren: dict, written: set, role: str):
+        self.ren, self.written, self.role = ren, written, role
         self.memo: dict = {}
+        # renamings of variables to variables are applied to the normal forms (which
+        # are remembered per node) rather than to the expressions
+        self.sym_ren = {k: v.name for k, v in ren.items()} \
+            if all(isinstance(v, N.Read) and not v.idx for v in ren.values()) else None
 
     def instance(self, a: Access):
         out = self.memo.get(id(a))
         if out is None:
-            ctx, idx = _instance(a, self.ren, self.written)
-            conds = []
-            for c in ctx:
-                try:
-                    conds.append(A.formula_of(c))
-                except A.NotAffine:
-                    pass  # knowing less is safe
-            try:
-                lins = tuple(A.lin_of(i) for i in idx)
-            except A.NotAffine:
-                lins = None
+            if self.sym_ren is not None and not self.written:
+                conds, lins = _instance_forms(a, self.sym_ren, self.role)
+            else:
+                conds, lins = _instance_exprs(a, self.ren, self.written, self.role)
             out = self.memo[id(a)] = (conds, lins, a)
         return out[0], out[1]
 
 
-def _instance(a: Access, ren: dict, written: set):
-    m = {s: s.copy() for s in a.iters}
+def _instance_forms(a: Access, ren: dict, role: str):
+    m = dict(ren)
+    m.update((s, _copy(s, role)) for s in a.iters)  # the access's own loops first
+    conds = []
+    for c in a.ctx:
+        try:
+            conds.append(A.rename_formula(A.formula_of(c), m))
+        except A.NotAffine:
+            pass  # knowing less is safe
+    try:
+        lins = tuple(A.rename_lin(A.lin_of(i), m) for i in a.idx)
+    except A.NotAffine:
+        lins = None
+    return conds, lins
+
+
+def _instance_exprs(a: Access, ren: dict, written: set, role: str):
+    ctx, idx = _instance(a, ren, written, role)
+    conds = []
+    for c in ctx:
+        try:
+            conds.append(A.formula_of(c))
+        except A.NotAffine:
+            pass  # knowing less is safe
+    try:
+        lins = tuple(A.lin_of(i) for i in idx)
+    except A.NotAffine:
+        lins = None
+    return conds, lins
+
+
+def _instance(a: Access, ren: dict, written: set, role: str | None = None):
+    """a's conditions and indices with its loop variables renamed to copies for `role`
+    (fresh ones without a role) and then the free variables by `ren`."""
+    m = {s: s.copy() if role is None else _copy(s, role) for s in a.iters}
 
     def inst(e):
         return _forget(subst(_rename(e, m), ren), written)

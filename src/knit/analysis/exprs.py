@@ -7,9 +7,18 @@ from knit.ir import nodes as N, types as T
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym
 
+_consts: dict = {}
+
 
 def const(v: int) -> N.Const:
-    return N.Const(v, T.INT)
+    # one node per small literal: nodes are immutable, and a shared node is normalised
+    # once (affine's memo is by node identity)
+    out = _consts.get(v) if -64 <= v <= 64 and type(v) is int else None
+    if out is None:
+        out = N.Const(v, T.INT)
+        if -64 <= v <= 64 and type(v) is int:
+            _consts[v] = out
+    return out
 
 
 def var(sym: Sym, typ: T.ScalarT = T.INDEX) -> N.Read:

@@ -6,9 +6,10 @@
 
 Every analysis (definition-time checks, scheduling primitives) asks here, so
 the work is shared: expressions are normalised to `affine` formulas (a canonical,
-hashable form), an obvious goal is decided by `fastpath` without z3, and the rest
-go to z3 behind a cache keyed by the goal and the facts that share variables
-with it. "Unknown" (the solver gave up, a nonlinear goal) is "not proven":
+hashable form), an answer is remembered per (facts, goal), an obvious goal is decided
+by `fastpath` without z3, one that does not follow by values that break it (`model`),
+and the rest go to z3 behind a cache keyed by the goal and the facts that share
+variables with it, and one keyed by the query up to the names of its variables. "Unknown" (the solver gave up, a nonlinear goal) is "not proven":
 callers refuse rather than guess, and `gave_up()` tells a refusal that the
 solver gave up, so it does not claim the property is false.
 
@@ -29,11 +30,13 @@ strides substitutes them first. z3 is imported on first use, not with knit.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
 from knit.analysis import affine as A, fastpath
 from knit.analysis.affine import Lin, NotAffine
+from knit.analysis.model import find_model
 from knit.errors import InternalError
 from knit.ir.sym import Sym
 
@@ -52,12 +55,13 @@ class Facts:
     A fact outside the integer fragment is dropped: knowing less is always safe.
     """
 
-    __slots__ = ("_items", "_set", "_table")
+    __slots__ = ("_items", "_set", "_table", "_token")
 
     def __init__(self, items: tuple = ()):
         self._items = items  # (formula, frozenset of its variables), in order of addition
         self._set = {f for f, _ in items}
         self._table = None
+        self._token = None
 
     def add(self, *facts) -> Facts:
         new = []
@@ -67,8 +71,7 @@ class Facts:
             except NotAffine:
                 continue
             parts = f[1] if f[0] == "and" else (f,)
-            new += [(p, frozenset(A.formula_vars(p))) for p in parts
-                    if p != A.TRUE and p not in self._set]
+            new += [(p, _vars_of(p)) for p in parts if p != A.TRUE and p not in self._set]
         return Facts(self._items + tuple(new)) if new else self
 
     def without(self, drop) -> Facts:
@@ -87,6 +90,20 @@ class Facts:
 
     def __repr__(self) -> str:
         return f"Facts({self.formulas()!r})"
+
+    def token(self) -> int:
+        """A number standing for these facts in this order (equal facts built anew get the
+        same one), so that an answer can be remembered per (facts, goal)."""
+        if self._token is None:
+            key = tuple(f for f, _ in self._items)
+            tok = _tokens.get(key)
+            if tok is None:
+                if len(_tokens) > _CACHE_LIMIT:
+                    _tokens.clear()
+                    _answers.clear()
+                tok = _tokens.setdefault(key, next(_token_ids))
+            self._token = tok
+        return self._token
 
     def table(self) -> fastpath.BoundTable:
         if self._table is None:
@@ -111,6 +128,19 @@ class Facts:
             pending = rest
         out.update(f for f, vs in pending if not vs)
         return frozenset(out)
+
+
+_fact_vars: dict = {}
+
+
+def _vars_of(f) -> frozenset:
+    """The variables of a fact, remembered: the same facts are added again and again."""
+    out = _fact_vars.get(f)
+    if out is None:
+        if len(_fact_vars) > _CACHE_LIMIT:
+            _fact_vars.clear()
+        out = _fact_vars[f] = frozenset(A.formula_vars(f))
+    return out
 
 
 def formula(e):
@@ -169,6 +199,22 @@ def prove_ge(facts, a, b) -> bool:
 
 def _prove(facts: Facts, g) -> bool:
     _stats["queries"] += 1
+    # the same facts and goal come back often (a proc checked again after each rewrite,
+    # one access shape asked about in many places): answer them as the first time
+    key = (facts.token(), g)
+    hit = _answers.get(key)
+    if hit is not None:
+        _stats["repeated"] += 1
+        if isinstance(hit, str):  # the solver gave up on this query before
+            _local.gave_up = hit
+            return False
+        return hit
+    out = _decide(facts, g)
+    _answers[key] = out or _local.gave_up or False
+    return out
+
+
+def _decide(facts: Facts, g) -> bool:
     if g == A.TRUE or g in facts:
         _stats["syntactic"] += 1
         return True
@@ -189,14 +235,137 @@ def _prove(facts: Facts, g) -> bool:
         return hit
     if len(_cache) > _CACHE_LIMIT:
         _cache.clear()
+    if _countermodel(facts, g):  # values break the goal: z3 would find some too
+        _stats["model"] += 1
+        _cache[key] = False
+        return False
+    # the same query up to the names of its variables (each check renames loop variables
+    # apart with fresh copies): the same answer, when that answer was a proof or a model
+    canon = canonical(key[0], g)
+    hit = _canon_cache.get(canon)
+    if hit is not None:
+        _stats["cached"] += 1
+        _cache[key] = hit
+        return hit
     status, _, why = _z3().refute(key[0], g)
     result = status == "unsat"
     if status == "unknown":
         _local.gave_up = why
         _cache[key] = why  # the same query gives up again: the limit is deterministic
         return False
-    _cache[key] = result
+    if len(_canon_cache) > _CACHE_LIMIT:
+        _canon_cache.clear()
+    _cache[key] = _canon_cache[canon] = result
     return result
+
+
+def canonical(facts, goal) -> tuple:
+    """(facts, goal) with every variable (Sym) renamed to a number, a key equal for two
+    queries only when one is the other with its variables renamed one-to-one, and
+    usually equal when it is (else a miss, never a wrong answer).
+
+    Numbers are given in order of first appearance, the formulas and the terms in each
+    taken in the order of their shapes: printed with each variable's *colour* instead of
+    its identity. A colour starts as the variable's name and is refined twice by the
+    shapes of the formulas it appears in (so i and its renamed copy i', one below the
+    other in `i < i'`, get different colours and a fixed order)."""
+    forms = list(facts) + [goal]
+    col: dict = {}
+    for f in forms:
+        for v in _syms(f):
+            col[v] = v.name
+    for _ in range(2):
+        sig: dict = {v: [] for v in col}
+        for f in forms:
+            for v in _syms(f):
+                sig[v].append(_shape_formula(f, col, v))
+        col = {v: str(hash((col[v], *sorted(sig[v])))) for v in col}
+    shaped = sorted(((_shape_formula(f, col), f) for f in facts), key=lambda t: t[0])
+    names: dict = {}
+    out = frozenset(_rename_formula(f, names, col) for _, f in shaped)
+    return out, _rename_formula(goal, names, col)
+
+
+def _syms(f) -> set:
+    """The Syms a formula mentions (strides by their buffer)."""
+    return {v.buf if isinstance(v, A.Stride) else v for v in A.formula_vars(f)
+            if isinstance(v, (Sym, A.Stride))}
+
+
+def _shape_formula(f, col: dict, mark=None) -> str:
+    match f[0]:
+        case "ge":
+            return f"ge({_shape_lin(f[1], col, mark)})"
+        case "eq":  # x == 0 and -x == 0 are one fact (eq0 picks a sign by identities)
+            return f"eq({min(_shape_lin(f[1], col, mark), _shape_lin(-f[1], col, mark))})"
+        case "and" | "or":
+            inner = sorted(_shape_formula(g, col, mark) for g in f[1])
+            return f"{f[0]}({','.join(inner)})"
+        case "bvar":
+            return f"b({_shape_atom(f[1], col, mark)},{f[2]})"
+    return f[0]
+
+
+def _shape_lin(x: Lin, col: dict, mark=None) -> str:
+    return "+".join(sorted(f"{c}*{_shape_atom(a, col, mark)}" for a, c in x.terms.items())) \
+        + f"+{x.const}"
+
+
+def _shape_atom(a, col: dict, mark=None) -> str:
+    if isinstance(a, Sym):
+        return "@" if a is mark else col[a]
+    if isinstance(a, A.Stride):
+        return f"stride({'@' if a.buf is mark else col[a.buf]},{a.dim})"
+    if isinstance(a, (A.Div, A.Mod)):
+        return f"{type(a).__name__}({_shape_lin(a.arg, col, mark)},{a.by})"
+    if isinstance(a, A.Mul):
+        inner = sorted((_shape_lin(a.lhs, col, mark), _shape_lin(a.rhs, col, mark)))
+        return f"Mul({','.join(inner)})"
+    return f"cfg({a.config.name()}.{a.field})"
+
+
+def _rename_formula(f, names: dict, col: dict):
+    match f[0]:
+        case "ge":
+            return ("ge", _rename_lin(f[1], names, col))
+        case "eq":  # either sign: numbered from the one with the smaller shape
+            x, y = sorted((f[1], -f[1]), key=lambda z: _shape_lin(z, col))
+            return ("eq", frozenset((_rename_lin(x, names, col), _rename_lin(y, names, col))))
+        case "and" | "or":
+            parts = sorted(f[1], key=lambda g: _shape_formula(g, col))
+            return (f[0], frozenset(_rename_formula(g, names, col) for g in parts))
+        case "bvar":
+            return ("bvar", _rename_atom(f[1], names, col), f[2])
+    return f
+
+
+def _rename_lin(x: Lin, names: dict, col: dict):
+    terms = sorted(x.terms.items(), key=lambda t: (_shape_atom(t[0], col), t[1]))
+    return frozenset((_rename_atom(a, names, col), c) for a, c in terms), x.const
+
+
+def _rename_atom(a, names: dict, col: dict):
+    if isinstance(a, Sym):
+        return ("v", names.setdefault(a, len(names)))
+    if isinstance(a, A.Stride):
+        return ("s", names.setdefault(a.buf, len(names)), a.dim)
+    if isinstance(a, A.Div):
+        return ("/", _rename_lin(a.arg, names, col), a.by)
+    if isinstance(a, A.Mod):
+        return ("%", _rename_lin(a.arg, names, col), a.by)
+    if isinstance(a, A.Mul):
+        lhs, rhs = sorted((a.lhs, a.rhs), key=lambda x: _shape_lin(x, col))
+        return ("*", frozenset((_rename_lin(lhs, names, col), _rename_lin(rhs, names, col))))
+    return a  # a config field: the same field in both queries
+
+
+def _countermodel(facts: Facts, g) -> bool:
+    """Whether the cheap search (analysis/model.py) finds values satisfying every fact
+    but not the goal: then the goal does not follow, whatever z3 would say."""
+    neg = A.negate(g)
+    alts = neg[1] if neg[0] == "or" else (neg,)
+    fs = facts.formulas()
+    return any(find_model(fs + [alt]) is not None for alt in alts[:4])
 
 
 class Counterexample:
@@ -270,7 +439,7 @@ def set_rlimit(units: int) -> None:
     "not proven". Affects every thread."""
     global RLIMIT
     RLIMIT = int(units)
-    _cache.clear()  # answers may differ under another limit
+    clear_cache()  # answers may differ under another limit
 
 
 def stats() -> dict:
@@ -287,11 +456,22 @@ def reset_stats() -> None:
 
 def clear_cache() -> None:
     _cache.clear()
+    _fact_vars.clear()
+    _canon_cache.clear()
+    _answers.clear()
+    _tokens.clear()
+    A.clear_memo()
 
 
-_stats = {"queries": 0, "syntactic": 0, "cached": 0, "z3": 0, "z3_seconds": 0.0,
-          "gave_up": 0, "max_rlimit": 0}
+_stats = {"queries": 0, "repeated": 0, "syntactic": 0, "cached": 0, "model": 0, "z3": 0,
+          "z3_seconds": 0.0, "gave_up": 0, "max_rlimit": 0}
 _cache: dict = {}  # key -> True/False, or why the solver gave up (a str)
+# (Facts.token(), goal) -> True/False, or why the solver gave up; tokens are never
+# reused (a count), so clearing _tokens cannot make two different facts share one
+_answers: dict = {}
+_tokens: dict = {}
+_canon_cache: dict = {}  # canonical(facts, goal) -> True/False (never "gave up")
+_token_ids = itertools.count(1)
 
 
 class _Local(threading.local):
@@ -314,6 +494,7 @@ class _Z3State:
         self.z3 = z3
         self.ctx = z3.Context()
         self._vars: dict = {}
+        self._formulas: dict = {}  # formula -> its z3 term: facts recur across queries
         self._limit = RLIMIT
         self.solver = self._fresh()
         self._last_reason = ""
@@ -395,6 +576,14 @@ class _Z3State:
         return self.var(a)
 
     def formula(self, f):
+        out = self._formulas.get(f)
+        if out is None:
+            if len(self._formulas) > _CACHE_LIMIT:
+                self._formulas.clear()
+            out = self._formulas[f] = self._formula(f)
+        return out
+
+    def _formula(self, f):
         z3 = self.z3
         match f[0]:
             case "true":
