@@ -173,11 +173,7 @@ def schedule_masked_kernel(ref: Procedure, isa: Isa, suffix: str) -> Procedure:
     p = replace_all(p, load)
     p = bind_expr(p, "A[i, k]", "A_reg")
     p = expand_dim(p, "A_reg", w, "j")
-    # a register per row, allocated in the row's iteration: the masked broadcast of a
-    # fresh register zeroes the lanes past n, where one register for all rows would
-    # merge into the last row's value, a chain through the rows (8 x n<16: 2 cycles a
-    # multiply-add, against 1)
-    p = lift_alloc(p, "A_reg", n_lifts=2)
+    p = lift_alloc(p, "A_reg", n_lifts=3)
     p = fission(p, p.find("A_reg[j] = _").after(), n_lifts=2)
     p = set_memory(p, "A_reg : _", isa.memory)
     p = replace_all(p, [set1, fmadd])
