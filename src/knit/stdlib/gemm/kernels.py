@@ -173,7 +173,11 @@ def schedule_masked_kernel(ref: Procedure, isa: Isa, suffix: str) -> Procedure:
     p = replace_all(p, load)
     p = bind_expr(p, "A[i, k]", "A_reg")
     p = expand_dim(p, "A_reg", w, "j")
-    p = lift_alloc(p, "A_reg", n_lifts=3)
+    # a register per row, allocated in the row's iteration: the masked broadcast into a
+    # fresh register zeroes the lanes past n, where one register for all rows merges
+    # into the last row's value, a chain through the rows (8 x 4 of 16 lanes, K = 400,
+    # Zen 4: 0.40 ns a multiply-add against 0.50; of 8 lanes 0.22 against 0.25)
+    p = lift_alloc(p, "A_reg", n_lifts=2)
     p = fission(p, p.find("A_reg[j] = _").after(), n_lifts=2)
     p = set_memory(p, "A_reg : _", isa.memory)
     p = replace_all(p, [set1, fmadd])
