@@ -2,7 +2,8 @@
 beside the machine's measured FMA peak: one run, one table, one plot.
 
     .venv/bin/python benchmarks/sgemm.py [--dtype f32|f64|both] [--json PATH] [--png PATH]
-                                         [--quick] [--cpu-time]
+                                         [--quick] [--sizes 100,777,64x2048x2048]
+                                         [--cpu-time]
                                          [--exo-python PATH --exo-app PATH]
 
 Every figure comes from this one process: for each shape the four contenders (knit 1
@@ -232,14 +233,25 @@ def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=
     return measure(fns, rounds, cpu_time)
 
 
+def parse_shape(text: str) -> tuple[int, int, int]:
+    """"100" -> (100, 100, 100); "64x2048x2048" -> (64, 2048, 2048)."""
+    dims = [int(d) for d in text.lower().split("x")]
+    if len(dims) not in (1, 3) or min(dims) < 1:
+        raise SystemExit(f"--sizes: {text!r} is not n or MxNxK")
+    return (dims[0],) * 3 if len(dims) == 1 else tuple(dims)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dtype", default="both", choices=["f32", "f64", "both"])
     ap.add_argument("--json", help="also write the best-of figures as JSON rows")
-    ap.add_argument("--png", default=os.path.join(HERE, "sgemm.png"))
+    ap.add_argument("--png", default=os.path.join(HERE, "sgemm.png"),
+                    help="where the plot goes ('': no plot)")
     ap.add_argument("--target", default="avx512")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="sizes up to 512 only")
+    ap.add_argument("--sizes", help="only these shapes, comma-separated: n (n x n x n) or "
+                    "MxNxK, e.g. 100,777,64x2048x2048 (a quick look at a few sizes)")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time the one-thread runs by thread CPU time (a loaded machine)")
     ap.add_argument("--exo-python", help="a Python with Exo 1.0 (exo-lang) installed: "
@@ -254,6 +266,8 @@ def main() -> None:
     shapes = [(s, s, s) for s in SQUARE] + [(s, s, s) for s in ODD] + list(SKINNY)
     if args.quick:
         shapes = [s for s in shapes if max(s) <= 512]
+    if args.sizes:
+        shapes = [parse_shape(s) for s in args.sizes.split(",")]
 
     print(f"load average at start: {load()} (the machine is shared: compare the ratios)")
     print(f"OpenBLAS: {blas_core()}")
@@ -301,7 +315,8 @@ def main() -> None:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
         print(f"wrote {args.json}")
-    plot(rows, args.png)
+    if args.png:
+        plot(rows, args.png)
 
 
 def plot(rows, path) -> None:

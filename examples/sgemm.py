@@ -97,14 +97,12 @@ def schedule_step_by_step(target: str = "avx512"):
     show("5. the microkernel called (call_microkernel)", p)
 
     # 6. The edges: rows by 4 x NR and 1 x NR kernels reading A and B in place, columns
-    #    by whole vectors and masked ones, eight rows at a time (eight FMA chains), then
-    #    one by one.
+    #    by whole vectors, then (AVX-512) a whole 256-bit vector and masked 256-bit ones
+    #    (a masked 512-bit multiply-add costs more), eight rows at a time (eight FMA
+    #    chains), then one by one.
     p = G.edge_rows(p, 2, g, G.microkernel(target, "f32", False, (4, nr)),
                     G.microkernel(target, "f32", False, (1, nr)))
-    rows = (G.EDGE_ROWS, 1)
-    p = G.edge_columns(p, 3, g, isa.lanes,
-                       {r: G.microkernel(target, "f32", False, (r, isa.lanes)) for r in rows},
-                       {r: G.masked_kernel(target, "f32", r) for r in rows})
+    p = G.edge_columns(p, 3, g, isa.lanes, *G.edge_column_kernels(target, "f32"))
     show("6. the edges", p, None, 200)
 
     # 7. Two threads, last (a procedure holding par loops makes every later check

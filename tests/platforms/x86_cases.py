@@ -38,6 +38,9 @@ FAMILIES = {
     "avx2_f64": Family("f64", 4, "AVX2", "mm256_loadu_pd", "mm256_storeu_pd"),
     "avx512_f32": Family("f32", 16, "AVX512", "mm512_loadu_ps", "mm512_storeu_ps"),
     "avx512_f64": Family("f64", 8, "AVX512", "mm512_loadu_pd", "mm512_storeu_pd"),
+    # AVX-512VL: the masked forms on 256-bit registers
+    "avx512vl_f32": Family("f32", 8, "AVX2", "mm256_loadu_ps", "mm256_storeu_ps"),
+    "avx512vl_f64": Family("f64", 4, "AVX2", "mm256_loadu_pd", "mm256_storeu_pd"),
 }
 
 
@@ -300,6 +303,11 @@ def _cases():
         add(f"mm512_mask_storeu_{p}", fam, MASK_STORE)
         add(f"mm512_mask_fmadd_{p}", fam, MASK_FMA, _fma, exact=False)
         add(f"mm512_mask_set1_{p}", fam, MASK_SET1)
+    for p, fam in (("ps", "avx512vl_f32"), ("pd", "avx512vl_f64")):
+        add(f"mm256_maskz_loadu_{p}", fam, MASK_LOAD)
+        add(f"mm256_mask_storeu_{p}", fam, MASK_STORE)
+        add(f"mm256_mask_fmadd_{p}", fam, MASK_FMA, _fma, exact=False)
+        add(f"mm256_mask_set1_{p}", fam, MASK_SET1)
     add("mm512_max_ps", "avx512_f32", BINARY, _max)
     add("mm512_relu_ps", "avx512_f32", UNARY, _relu)
     add("mm512_mask_add_ps", "avx512_f32", MASK_BINARY, _add)

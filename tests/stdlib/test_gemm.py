@@ -89,8 +89,10 @@ def sample_sizes(target: str, dtype: str, n: int, seed: int) -> list[tuple[int, 
     this kernel, and random ones."""
     isa = G.target(target).isa(dtype)
     blk = small_blocks(target, dtype)
+    half = isa.lanes // 2  # the last columns: a whole half vector, a masked one
     edges = [1, isa.lanes - 1, isa.lanes + 1, isa.mr, isa.mr + 1, isa.nr - 1, isa.nr,
-             isa.nr + isa.lanes + 3, blk.mc + 1, blk.nc + isa.nr - 1, blk.kc, blk.kc + 1]
+             isa.nr + isa.lanes + 3, blk.mc + 1, blk.nc + isa.nr - 1, blk.kc, blk.kc + 1,
+             half, half + 1, isa.nr + isa.lanes + half, 2 * isa.nr + half - 1]
     rng = np.random.default_rng(seed)
     out = [(e, e2, e3) for e, e2, e3 in zip(edges, edges[3:] + edges[:3], edges[6:] + edges[:6])]
     out += [tuple(int(x) for x in rng.integers(1, 301, 3)) for _ in range(n)]
@@ -190,8 +192,12 @@ def test_microkernels_are_equivalent_in_the_interpreter():
         ref, fast = G.microkernel(name, "f32")
         knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
     for dtype, rows in (("f32", 1), ("f32", 8), ("f64", 8)):
-        ref, fast = G.masked_kernel("avx512", dtype, rows)
-        knit.check_equiv(ref, fast, trials=3, compiled=False, interpret=True)
+        for half in (False, True):  # masked 512-bit registers, masked 256-bit ones
+            ref, fast = G.masked_kernel("avx512", dtype, rows, half)
+            knit.check_equiv(ref, fast, trials=3, compiled=False, interpret=True)
+    for dtype, lanes in (("f32", 8), ("f64", 4)):  # whole half vectors, 8 rows
+        ref, fast = G.microkernel("avx512", dtype, False, (8, lanes), half=True)
+        knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
 
 
 # ---------------------------------------------------------------- the schedule itself
@@ -205,15 +211,21 @@ def test_schedule_has_the_blis_structure():
     assert re.search(r"for jc in seq.*\n *for jt in par\(0, 2\):\n *Ap: f32\[2, 16, "
                      rf"{isa.mr}\] @ DRAM_ALIGNED64\n *Bs: f32\[16, {isa.nr}\] @ DRAM_ALIGNED64",
                      text)  # packed A: [MC/MR][KC][MR]; a packed sliver of B: [KC][NR]
-    assert text.count(" in par(") == 2 + 2 + 4  # tiles, K rest; edge rows; edge columns
+    # tiles, K rest; edge rows; edge columns (whole, half and masked half vectors, 8 rows
+    # at a time and one by one)
+    assert text.count(" in par(") == 2 + 2 + 6
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
         in text
     # the next tile's C is prefetched, one line at a time, where a next tile exists
     assert re.search(r"if 2 \* ic \+ ir \+ 1 < M / 8:\n *prefetch\(C\[16 \* ic \+ 8 \* ir \+ 8, "
                      r"64 \* jc \+ 64 \* jq \+ 32 \* jt:", text)
     assert text.count("prefetch(C[") == isa.mr * isa.nr // 16
-    assert "gemm_ukernel_f32_8xn_masked_avx512" in text  # masked last columns, 8 rows
-    assert "gemm_ukernel_f32_1xn_masked_avx512" in text  # ... and the rows left
+    # the last columns: a whole 256-bit vector (8 of them), then masked 256-bit ones,
+    # 8 rows at a time, then the rows left one by one
+    assert "gemm_ukernel_f32_8x8_rows_avx512(K, A[8 * iw" in text
+    assert "gemm_ukernel_f32_8xn_masked_half_avx512(N % 8, K, A[8 * iw" in text
+    assert "gemm_ukernel_f32_1xn_masked_half_avx512(N % 8, K" in text
+    assert "_masked_avx512" not in text  # (no masked 512-bit kernel: 256-bit ones are cheaper)
     assert f"gemm_ukernel_f32_1x{isa.nr}_rows_avx512" in text  # edge rows
     assert blk.kc == 16
 

@@ -31,10 +31,11 @@ a small problem) reads A in place, with the MR x NR kernel on rows of A.
 
 The edges are cut off first and kept as loop nests of their own: K % KC in a second pass
 of the same kernel; the last M % MR rows by 4- and 1-row kernels reading A and B in
-place; the last N % NR columns by whole-vector kernels and a masked one (AVX-512; plain
-loops elsewhere), 8 rows at a time. With threads > 1, small problems (M + N + K <= 192,
-or N < 2 NR) call a one-thread twin of the kernel. Cache blocks that run past the matrix are guarded (their copies too),
-so no user array is padded. Cache blocks come from this machine's cache sizes
+place; the last N % NR columns by whole-vector kernels, then (AVX-512) a whole 256-bit
+vector and masked 256-bit ones (plain loops on AVX2 and NEON), 8 rows at a time. With
+threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of
+the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
+user array is padded. Cache blocks come from this machine's cache sizes
 (`choose_blocking`) unless given.
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
@@ -57,6 +58,7 @@ from knit.stdlib.gemm.schedule import (
     block_for_caches,
     call_microkernel,
     cut_edges,
+    edge_column_kernels,
     edge_columns,
     edge_rows,
     gemm_parts,
@@ -70,7 +72,7 @@ from knit.stdlib.gemm.schedule import (
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
 
 __all__ = ["EDGE_ROWS", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
-           "call_microkernel", "choose_blocking", "cut_edges", "edge_columns",
+           "call_microkernel", "choose_blocking", "cut_edges", "edge_column_kernels", "edge_columns",
            "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel",

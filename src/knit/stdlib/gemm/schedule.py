@@ -310,12 +310,16 @@ def edge_rows(p: Procedure, top: int, g: GemmParts, quads, ones) -> Procedure:
 
 
 def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
-                 masked: dict | None) -> Procedure:
+                 masked: dict | None, half: tuple[int, dict, dict] | None = None
+                 ) -> Procedure:
     """The last N % NR columns, all rows: whole vectors of `lanes` columns by the
     R x lanes kernels `rows` ({R: kernel, 1: kernel}: R rows at a time, then one by one,
     so that R accumulators hide the multiply-add's latency), the last (N % NR) % lanes
     columns likewise by the `masked` kernels (or, on a target without masks, by plain
-    loops with k outside, along a row of C)."""
+    loops with k outside, along a row of C). With `half` = (lanes / 2, R x lanes / 2
+    kernels, masked kernels on those registers), the last (N % NR) % lanes columns are a
+    whole half vector if there are lanes / 2 of them, then the rest masked, on registers
+    of half the width (cheaper per multiply-add than a masked full one)."""
     p = lift_scope(p, [s for s in _walk(p.body()[top]) if _is_if(s)][0])
     p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
     p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")
@@ -325,20 +329,62 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     last = len(list(p.body()[top].body())) - 1
     for _ in range(2):
         p = lift_scope(p, [s for s in _walk(list(p.body()[top].body())[last]) if _is_if(s)][0])
-    if masked is not None:  # the rest first: the vectors' row split adds a nest before it
-        p = _rows_then_kernels(p, top, last, g, (g.k,), masked)
-    return _rows_then_kernels(p, top, 0, g, ("jv", g.k), rows)
+    if half is not None:
+        # the rest: a whole half vector (jh), then the rest of it masked:
+        #     if: i k jw -> if: [i jh k jx; if: i k jx]
+        hl, half_rows, half_masked = half
+
+        def rest_loop(q, name):
+            return [s for s in _walk(_at(q, top, (last,))) if hasattr(s, "hi")
+                    and s.name() == name][0]
+
+        p = divide_loop(p, rest_loop(p, "jw"), hl, ["jh", "jx"], tail="cut_and_guard")
+        p = fission(p, rest_loop(p, "jh").after(), n_lifts=2)
+        p = reorder_loops(p, rest_loop(p, g.k))  # i k jh jx -> i jh k jx
+        for _ in range(2):
+            p = lift_scope(p, [s for s in _walk(_at(p, top, (last, 1))) if _is_if(s)][0])
+        p = _rows_then_kernels(p, top, (last, 1), g, (g.k,), half_masked)
+        p = _rows_then_kernels(p, top, (last, 0), g, ("jh", g.k), half_rows)
+    elif masked is not None:  # the rest first: the vectors' row split adds a nest before it
+        p = _rows_then_kernels(p, top, (last,), g, (g.k,), masked)
+    return _rows_then_kernels(p, top, (0,), g, ("jv", g.k), rows)
 
 
-def _rows_then_kernels(p: Procedure, top: int, nth: int, g: GemmParts, past: tuple,
+def edge_column_kernels(target_name: str, dtype: str) -> tuple[dict, dict | None, tuple | None]:
+    """The kernels of `edge_columns` on `target_name`: (rows, masked, half), EDGE_ROWS
+    rows at a time and one by one: whole vectors; where the target has half-width masked
+    registers (AVX-512), half = (their lanes, whole half vectors, masked half vectors)
+    and masked = None; else masked full vectors (None: none, plain loops)."""
+    isa = target(target_name).isa(dtype)
+    rows = (EDGE_ROWS, 1)
+    whole = {r: microkernel(target_name, dtype, False, (r, isa.lanes)) for r in rows}
+    if isa.half is not None and isa.half.masked is not None:
+        hl = isa.half.lanes
+        return whole, None, (
+            hl, {r: microkernel(target_name, dtype, False, (r, hl), half=True) for r in rows},
+            {r: masked_kernel(target_name, dtype, r, half=True) for r in rows})
+    if isa.masked is None:
+        return whole, None, None
+    return whole, {r: masked_kernel(target_name, dtype, r) for r in rows}, None
+
+
+def _at(p: Procedure, top: int, path: tuple):
+    """The statement at `path` (indices into bodies) in the top-level statement `top`."""
+    s = p.body()[top]
+    for i in path:
+        s = list(s.body())[i]
+    return s
+
+
+def _rows_then_kernels(p: Procedure, top: int, path: tuple, g: GemmParts, past: tuple,
                        kernels: dict) -> Procedure:
-    """In nest `nth` of statement `top`: rows R at a time (`for iw`, then `for ie` the
-    M % R others), the row loop moved inward past the loops `past`, and the k loop
-    replaced by the R-row and the 1-row kernel."""
+    """In the nest at `path` of statement `top`: rows R at a time (`for iw`, then `for
+    ie` the M % R others), the row loop moved inward past the loops `past`, and the k
+    loop replaced by the R-row and the 1-row kernel."""
     r = max(kernels)
 
     def nest(q):
-        return list(q.body()[top].body())[nth]
+        return _at(q, top, path)
 
     def loop(q, name, within):
         return [s for s in _walk(within) if hasattr(s, "hi") and s.name() == name][0]
@@ -436,9 +482,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
     # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
     # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
-    rows = {r: microkernel(target_name, g.dtype, False, (r, isa.lanes)) for r in (EDGE_ROWS, 1)}
-    masked = {r: masked_kernel(target_name, g.dtype, r) for r in (EDGE_ROWS, 1)}
-    p = edge_columns(p, 3, g, isa.lanes, rows, None if None in masked.values() else masked)
+    p = edge_columns(p, 3, g, isa.lanes, *edge_column_kernels(target_name, g.dtype))
     if threads > 1:  # last: a proc with par loops costs every later check more
         p = parallelize_edges(p, g)
         for top in (0, 1):
