@@ -63,7 +63,7 @@ def divide_loop(site: Site, quot: int, outer: str, inner: str, tail: str, perfec
         inner_loop = N.For(i_sym, const(0), const(quot), body_at(add(mul(const(quot), o), i)),
                            "seq", loop.srcinfo)
         return site.replaced((loop.with_(iter=o_sym, lo=const(0),
-                                                    hi=_floordiv(n, quot),
+                                                    hi=_exact_quotient(_diff(loop.hi, loop.lo), quot),
                                                     body=(inner_loop,)),))
     if tail == "guard":
         idx = add(mul(const(quot), o), i)
@@ -90,6 +90,14 @@ def divide_loop(site: Site, quot: int, outer: str, inner: str, tail: str, perfec
     if tail == "cut_and_guard":
         tail_loop = N.If(E.lt(const(0), _mod(n, quot)), (tail_loop,), (), loop.srcinfo)
     return site.replaced((main, tail_loop))
+
+
+def _exact_quotient(n, quot: int):
+    """n / quot where quot divides n: the literal itself for a literal n (so a loop over
+    `seq(0, 64)` divided by 16 runs `seq(0, 4)`, which unroll_loop accepts), else `n / quot`."""
+    if isinstance(n, N.Const) and type(n.val) is int:
+        return const(n.val // quot)
+    return _floordiv(n, quot)
 
 
 def _diff(a, b):

@@ -16,6 +16,7 @@ from knit.API_cursors import (
     ForCursor,
     IfCursor,
     InvalidCursor,
+    InvalidCursorError,
     PassCursor,
 )
 from knit.errors import SchedulingError
@@ -339,8 +340,11 @@ def binary_specialize(proc, stmt, expr, values, rc=False):
         if len(values) == 1:
             proc, (if_stmt,) = specialize_(proc, stmt, f"{expr} == {values[0]}", rc=True)
             proc = simplify(proc)
-            proc = eliminate_dead_code(proc, proc.forward(if_stmt))
-            return proc
+            try:  # simplify drops the `if` itself when the tests above decide it
+                if_stmt = proc.forward(if_stmt)
+            except InvalidCursorError:
+                return proc
+            return eliminate_dead_code(proc, if_stmt)
         md = len(values) // 2
         proc, (if_stmt,) = specialize_(proc, stmt, f"{expr} < {values[md]}", rc=True)
         proc = rewrite(proc, if_stmt.body()[0], values[:md])
