@@ -20,7 +20,7 @@ def simplify(proc):
     prim = "simplify"
     from knit.analysis.simplify import simplify_proc
 
-    return derive(proc, simplify_proc(proc._loopir_proc), prim=prim)
+    return derive(proc, simplify_proc(proc._loopir_proc, prune=True), prim=prim)
 
 
 def insert_pass(proc, gap: C.GapCursor):
