@@ -340,16 +340,17 @@ def remove_loop(site: Site, unsafe_disable_check: bool = False):
     if loop.iter in used:
         raise refuse(prim, loop, f"the body uses the loop variable "
                      f"'{loop.iter.name}'")
+    body = loop.body
     if not unsafe_disable_check:
         facts = facts_at(site)
-        if not prove(facts, E.lt(loop.lo, loop.hi)):
-            err = refuse(prim, loop, "cannot prove the loop runs at least once "
-                         f"({expr_str(loop.lo)} < {expr_str(loop.hi)})",
-                         "add an assert, or specialize on the condition first")
-            raise W.why(err, facts, E.lt(loop.lo, loop.hi), site.proc)
         check_idempotent(prim, loop, loop.body, facts, accesses_at(site, loop.body),
                          site.proc)
-    return site.replaced(loop.body)  # unsafe_disable_check: the wrapper derives it unchecked
+        if not prove(facts, E.lt(loop.lo, loop.hi)):
+            # the loop may run no iteration: the body runs once exactly when it runs
+            # at least once (as Exo: `if hi > lo:`)
+            body = (N.If(N.BinOp(">", loop.hi, loop.lo, T.BOOL), loop.body, (),
+                         loop.srcinfo),)
+    return site.replaced(body)  # unsafe_disable_check: the wrapper derives it unchecked
 
 
 def add_loop(site: Site, name: str, hi, guard: bool, unsafe_disable_check: bool):
