@@ -333,7 +333,11 @@ def _fresh_copy(stmts) -> list:
 
     return list(fresh_copy(stmts))
 
-def remove_loop(site: Site, unsafe_disable_check: bool = False):
+def remove_loop(site: Site, unsafe_disable_check: bool = False, guard: bool = True):
+    """The loop's body in place of the loop (it must not use the loop variable and must
+    be idempotent). A loop that may run no iteration leaves its body guarded by
+    `if hi > lo` (Exo's rewrite), or, with guard=False (autofission, which keeps such
+    loops), is refused."""
     prim = site.prim
     loop: N.For = site.node()
     _, used = stmt_syms(loop.body)
@@ -346,6 +350,11 @@ def remove_loop(site: Site, unsafe_disable_check: bool = False):
         check_idempotent(prim, loop, loop.body, facts, accesses_at(site, loop.body),
                          site.proc)
         if not prove(facts, E.lt(loop.lo, loop.hi)):
+            if not guard:
+                err = refuse(prim, loop, "cannot prove the loop runs at least once "
+                             f"({expr_str(loop.lo)} < {expr_str(loop.hi)})",
+                             "add an assert, or specialize on the condition first")
+                raise W.why(err, facts, E.lt(loop.lo, loop.hi), site.proc)
             # the loop may run no iteration: the body runs once exactly when it runs
             # at least once (as Exo: `if hi > lo:`)
             body = (N.If(N.BinOp(">", loop.hi, loop.lo, T.BOOL), loop.body, (),
