@@ -159,7 +159,8 @@ def _try_remove_loop(proc, path):
     if not isinstance(cur, C.ForCursor):
         return proc
     try:
-        return derive(proc, remove_loop(site_of(cur, "autofission")), prim="autofission")
+        return derive(proc, remove_loop(site_of(cur, "autofission"), guard=False),
+                      prim="autofission")
     except SchedulingError:
         return proc
 
