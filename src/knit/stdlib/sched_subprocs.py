@@ -114,6 +114,10 @@ def call_eqv(proc, call_cursor, eqv_proc):
     keep equivalence but change what a call may pass)."""
     prim = "call_eqv"
     K.check_proc_arg(proc, prim)
+    from knit.procedure import Procedure
+
+    if isinstance(call_cursor, Procedure):  # Exo's short-hand: the first call of it
+        call_cursor = f"{call_cursor.name()}(_)"
     cur = K.stmt_cursor(proc, call_cursor, prim)
     if not isinstance(cur, C.CallCursor):
         raise K.refuse(prim, cur, "expected a call")
