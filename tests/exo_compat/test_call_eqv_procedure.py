@@ -17,13 +17,13 @@ def scale8(x: f32[8]):
         x[i] = x[i] * 2.0
 
 
+scale8_fast = rename(divide_loop(scale8, "i", 4, ["io", "ii"], perfect=True), "scale8_fast")
+
+
 @proc
 def twice(x: f32[8], y: f32[8]):
     scale8(x)
     scale8(y)
-
-
-scale8_fast = rename(divide_loop(scale8, "i", 4, ["io", "ii"], perfect=True), "scale8_fast")
 
 
 def test_call_eqv_takes_the_procedure_for_its_first_call():
