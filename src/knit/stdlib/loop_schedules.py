@@ -174,7 +174,9 @@ def tile_loops_bottom_up(proc, loop, tiles):
                 moved = proc.forward(piece)
             elif isinstance(child, IfCursor):
                 proc = lift_scope(proc, child)
-                moved = proc.forward(child).body()[0]
+                # the loop itself, now the if's body (forwarding the if may give another
+                # copy of it when divide_loop's tail duplicated the body: issue 10.3)
+                moved = proc.forward(piece)
             else:
                 raise SchedulingError("tile_loops_bottom_up: expected a loop or an if "
                                       "inside the loop being pushed down")
