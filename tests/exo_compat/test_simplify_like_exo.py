@@ -152,3 +152,35 @@ def test_divide_loop_perfect_refuses_a_literal_that_does_not_divide():
     with pytest.raises(SchedulingError, match=r"divide_loop: cannot prove that the trip "
                        r"count 60 is a multiple of 16 \(perfect=True\)"):
         divide_loop(sixty, "i", 16, ["io", "ii"], perfect=True)
+
+
+@proc
+def remainder_bound(n: size, x: f32[n + 5]):
+    assert n % 4 == 0
+    for i in seq(0, n - 4 * (n / 4) + 5):
+        x[i] = 1.0
+
+
+def test_simplify_writes_a_remainder_and_reads_the_asserted_one():
+    # n - 4 * (n / 4) is n % 4 (floor division), which the assert makes 0
+    p = simplify(remainder_bound)
+    assert_body(p, """
+        assert n % 4 == 0
+        for i in seq(0, 5):
+            x[i] = 1.0
+    """)
+    equiv(remainder_bound, p, sizes={"n": [4, 8]})
+
+
+def test_simplify_writes_a_remainder_without_an_assert():
+    @proc
+    def tail(n: size, x: f32[n + 2]):
+        for i in seq(0, n - 4 * (n / 4) + 2):
+            x[i] = 1.0
+
+    p = simplify(tail)
+    assert_body(p, """
+        for i in seq(0, n % 4 + 2):
+            x[i] = 1.0
+    """)
+    equiv(tail, p, sizes={"n": [1, 3, 4, 7]})

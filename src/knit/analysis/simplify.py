@@ -306,12 +306,21 @@ class _Simplifier:
         return (how[1], how[2]) if k == 1 and how is not None and how[0] == op else None
 
     def tidy(self, x: _Lin) -> _Lin:
-        """c*m*(y / c) + m*(y % c) -> m*y: a quotient and its remainder recombine."""
+        """c*m*(y / c) + m*(y % c) -> m*y: a quotient and its remainder recombine; and
+        m*y - c*m*(y / c) -> m*(y % c), the remainder written as one (floor division:
+        y - c*(y / c) is y % c for every integer y)."""
         for t in [t for t in x.terms if isinstance(t, tuple) and t[0] == "%"]:
             k, (_, arg, c) = x.terms[t], self.info[t][2]
             q = ("/", t[1], c)
             if k and x.terms.get(q) == k * c:
                 x = x.add(_Lin({t: k, q: k * c}, 0), -1).add(arg, k)
+        for t in [t for t in x.terms if isinstance(t, tuple) and t[0] == "/"]:
+            k, (_, arg, c) = x.terms.get(t, 0), self.info[t][2]
+            if not k or k % c or not any(arg.terms.values()):
+                continue
+            m = -k // c
+            if all(x.terms.get(u, 0) == m * a for u, a in arg.terms.items() if a):
+                x = x.add(arg, -m).add(_Lin({t: k}, 0), -1).add(self.mod(arg, c), m)
         return x
 
     def range(self, x: _Lin) -> Range:
@@ -570,7 +579,11 @@ def simplify_proc(proc: N.Proc, prune: bool = False) -> N.Proc:
     args = tuple(_arg(a, ranges) for a in proc.args)
     preds = tuple(p if _is_true(q) else q
                   for p, q in ((p, simplify_expr(p, ranges)) for p in proc.preds))
-    body = _block(proc.body, _narrow(ranges, preds, True), _Ctx(prune, ()))
+    # the primitive also reads each `assert E == c` as E = c in the body (Exo's
+    # halide ops rewrite `n % 4` to 0 under `assert n % 4 == 0` before simplifying)
+    facts = tuple(f for p in preds for f in _equalities(p) if not _reads_config(f[0])) \
+        if prune else ()
+    body = _block(proc.body, _narrow(ranges, preds, True), _Ctx(prune, facts))
     if prune and not body:
         body = (N.Pass(proc.srcinfo),)
     if _all_same(args, proc.args) and _all_same(preds, proc.preds) and \
@@ -606,6 +619,12 @@ def _equalities(cond: N.Expr):
         yield e, k.with_(type=e.type)
         if isinstance(e, N.BinOp) and e.op == "/" and k.val == 0:
             yield e.with_(op="%"), e.lhs
+
+
+def _reads_config(e: N.Expr) -> bool:
+    from knit.ir.visit import walk_expr
+
+    return any(isinstance(x, N.ReadConfig) for x in walk_expr(e))
 
 
 def _is_index(e: N.Expr) -> bool:
