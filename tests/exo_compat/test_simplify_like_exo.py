@@ -157,12 +157,11 @@ def test_divide_loop_perfect_refuses_a_literal_that_does_not_divide():
 @proc
 def remainder_bound(n: size, x: f32[n + 5]):
     assert n % 4 == 0
-    for i in seq(0, n - 4 * (n / 4) + 5):
+    for i in seq(0, n % 4 + 5):
         x[i] = 1.0
 
 
-def test_simplify_writes_a_remainder_and_reads_the_asserted_one():
-    # n - 4 * (n / 4) is n % 4 (floor division), which the assert makes 0
+def test_simplify_reads_an_asserted_equality():
     p = simplify(remainder_bound)
     assert_body(p, """
         assert n % 4 == 0
@@ -172,15 +171,34 @@ def test_simplify_writes_a_remainder_and_reads_the_asserted_one():
     equiv(remainder_bound, p, sizes={"n": [4, 8]})
 
 
-def test_simplify_writes_a_remainder_without_an_assert():
-    @proc
-    def tail(n: size, x: f32[n + 2]):
-        for i in seq(0, n - 4 * (n / 4) + 2):
-            x[i] = 1.0
+def test_an_asserted_equality_is_the_primitives_only():
+    # rewrites' own clean-ups (prune=False) do not read the asserts as facts
+    from knit.analysis.simplify import simplify_proc
 
-    p = simplify(tail)
+    ir = simplify_proc(remainder_bound.INTERNAL_proc())
+    assert "seq(0, n % 4 + 5)" in str(ir) or ir is remainder_bound.INTERNAL_proc()
+
+
+@proc
+def shifted_blur(n: size, A: f32[n + 3]):
+    assert n % 4 == 0
+    for i in seq(0, n + 3):
+        A[i] = 1.0
+
+
+def test_divide_with_recompute_leaves_the_remainder_to_fold():
+    # the extra iterations are written hi - (X - X % 4) for outer_hi = X / 4 (as Exo),
+    # so `n % 4` can be rewritten to 0 under the assert and the inner loop runs 7
+    from knit.stdlib.scheduling import divide_with_recompute, rewrite_expr
+
+    p = divide_with_recompute(shifted_blur, shifted_blur.find_loop("i"), "n / 4", 4,
+                              ["io", "ii"])
+    assert "for ii in seq(0, 4 + (n + 3 - (n - n % 4))):" in str(p)
+    p = simplify(rewrite_expr(p, "n % 4", 0))
     assert_body(p, """
-        for i in seq(0, n % 4 + 2):
-            x[i] = 1.0
+        assert n % 4 == 0
+        for io in seq(0, n / 4):
+            for ii in seq(0, 7):
+                A[4 * io + ii] = 1.0
     """)
-    equiv(tail, p, sizes={"n": [1, 3, 4, 7]})
+    equiv(shifted_blur, p, sizes={"n": [4, 8]})

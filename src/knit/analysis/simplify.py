@@ -306,21 +306,12 @@ class _Simplifier:
         return (how[1], how[2]) if k == 1 and how is not None and how[0] == op else None
 
     def tidy(self, x: _Lin) -> _Lin:
-        """c*m*(y / c) + m*(y % c) -> m*y: a quotient and its remainder recombine; and
-        m*y - c*m*(y / c) -> m*(y % c), the remainder written as one (floor division:
-        y - c*(y / c) is y % c for every integer y)."""
+        """c*m*(y / c) + m*(y % c) -> m*y: a quotient and its remainder recombine."""
         for t in [t for t in x.terms if isinstance(t, tuple) and t[0] == "%"]:
             k, (_, arg, c) = x.terms[t], self.info[t][2]
             q = ("/", t[1], c)
             if k and x.terms.get(q) == k * c:
                 x = x.add(_Lin({t: k, q: k * c}, 0), -1).add(arg, k)
-        for t in [t for t in x.terms if isinstance(t, tuple) and t[0] == "/"]:
-            k, (_, arg, c) = x.terms.get(t, 0), self.info[t][2]
-            if not k or k % c or not any(arg.terms.values()):
-                continue
-            m = -k // c
-            if all(x.terms.get(u, 0) == m * a for u, a in arg.terms.items() if a):
-                x = x.add(arg, -m).add(_Lin({t: k}, 0), -1).add(self.mod(arg, c), m)
         return x
 
     def range(self, x: _Lin) -> Range:

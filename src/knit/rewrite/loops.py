@@ -133,7 +133,13 @@ def divide_with_recompute(site: Site, outer_hi, outer_stride: int, outer: str, i
         raise refuse(prim, loop, "the loop is parallel: overlapping chunks would run the "
                      "same iterations at the same time", "divide it before parallelizing")
     facts = facts_at(site)
-    extra = sub(loop.hi, mul(outer_hi, const(outer_stride)))
+    # the iterations past the whole chunks; for outer_hi = X / stride written, as Exo
+    # does, hi - (X - X % stride), so an `assert X % stride == 0` can fold it
+    if isinstance(outer_hi, N.BinOp) and outer_hi.op == "/" and \
+            isinstance(outer_hi.rhs, N.Const) and outer_hi.rhs.val == outer_stride:
+        extra = sub(loop.hi, sub(outer_hi.lhs, _mod(outer_hi.lhs, outer_stride)))
+    else:
+        extra = sub(loop.hi, mul(outer_hi, const(outer_stride)))
     if not prove(facts, E.le(const(1), outer_hi)):
         err = refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} >= 1: with no chunk, "
                      "no iteration would run")
