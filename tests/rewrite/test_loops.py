@@ -195,7 +195,7 @@ def test_divide_with_recompute():
     assert_body(p, """
         assert N >= 4
         for io in seq(0, N / 4):
-            for ii in seq(0, 4 + (N - N / 4 * 4)):
+            for ii in seq(0, 4 + (N - (N - N % 4))):
                 y[4 * io + ii] = x[4 * io + ii] + x[4 * io + ii + 1] + x[4 * io + ii + 2]
     """)
     equiv(blur, p, sizes={"N": [4, 5, 7, 8, 13]}, trials=4)
