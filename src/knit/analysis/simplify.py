@@ -270,10 +270,20 @@ class _Simplifier:
         q = _same_quotient(self.range(rest), c)
         if q is not None:
             return exact.plus(q)  # y / c -> q when the range of y proves floor(y / c) = q
-        key = ("/", rest.key(), c)
-        rng = _div_r(self.range(rest), c)
-        return exact.add(self.term(key, _mk("/", self.build(rest), _const(c)), rng,
-                                   ("/", rest, c)))
+        for g in range(c - 1, 1, -1):  # (g*y + r) / (g*m) -> y / m when 0 <= r < g
+            if c % g:
+                continue
+            small = _Lin({t: k for t, k in x.terms.items() if k % g}, x.const % g)
+            lo, hi = self.range(small)
+            if lo is not None and hi is not None and 0 <= lo and hi < g:
+                big = _Lin({t: k // g for t, k in x.terms.items() if k % g == 0},
+                           (x.const - small.const) // g)
+                return self.div(big, c // g)
+        # otherwise the division stays whole, as Exo keeps it: pulling out only the
+        # divisible terms (`(8*i + 2*j + 3) / 3 -> (8*i + 2*j) / 3 + 1`) is no simpler
+        key = ("/", x.key(), c)
+        return self.term(key, _mk("/", self.build(x), _const(c)), _div_r(self.range(x), c),
+                         ("/", x, c))
 
     def mod(self, x: _Lin, c: int) -> _Lin:
         """x mod c (in 0 .. c-1) for a literal c > 0."""
@@ -285,9 +295,10 @@ class _Simplifier:
         inner = self.single(x, "%")
         if inner is not None and inner[1] % c == 0:  # (x % a + k) % b -> (x + k) % b, b | a
             return self.mod(inner[0].plus(x.const), c)
-        # (c*x + y) % c -> y % c: coefficients and constant reduced toward zero
-        rest = _Lin({t: _trunc_rem(k, c) for t, k in x.terms.items()},
-                    _trunc_rem(x.const, c)).clean()
+        # (c*x + y) % c -> y % c: the terms with a coefficient divisible by c dropped,
+        # the others kept as written (Exo's form: `(8*i + 3) % 5` stays)
+        rest = _Lin({t: k for t, k in x.terms.items() if k % c},
+                    x.const if x.const % c else 0).clean()
         if rest.is_const():
             return _Lin({}, rest.const % c)
         q = _same_quotient(self.range(rest), c)
