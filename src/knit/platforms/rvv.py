@@ -20,8 +20,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from knit import DRAM, instr
-from knit.core.memory import MemGenError
-from knit.libs.memories import VectorRegisters
+from knit.libs.memories import MemGenError, VectorRegisters
 
 __all__ = ["RVV"]  # and every instruction, added at the end
 
