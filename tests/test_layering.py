@@ -42,7 +42,7 @@ LAYERS = [
 # code built from the public API and the primitives; stdlib/gemm/ builds kernels for
 # platforms/.
 _EXO_STDLIB = ("knit.stdlib.stdlib", "knit.stdlib.inspection", "knit.stdlib.vectorizing",
-               "knit.stdlib.loop_schedules")
+               "knit.stdlib.loop_schedules", "knit.stdlib.halide_scheduling_ops")
 
 # (importer prefix, imported module) -> why this arrow against the layers is allowed
 EXCEPTIONS = {

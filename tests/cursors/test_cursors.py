@@ -465,7 +465,7 @@ def test_primitive_forwards_a_cursor_of_an_older_version():
     assert_body(p, """
         for i in seq(0, N):
             for ko in seq(0, K / 4):
-                for kio in seq(0, 4 / 2):
+                for kio in seq(0, 2):
                     for kii in seq(0, 2):
                         for j in seq(0, M):
                             C[i, j] += A[i, 4 * ko + (2 * kio + kii)] * B[4 * ko + (2 * kio + kii), j]

@@ -195,7 +195,7 @@ def test_divide_with_recompute():
     assert_body(p, """
         assert N >= 4
         for io in seq(0, N / 4):
-            for ii in seq(0, 4 + (N - N / 4 * 4)):
+            for ii in seq(0, 4 + (N - (N - N % 4))):
                 y[4 * io + ii] = x[4 * io + ii] + x[4 * io + ii + 1] + x[4 * io + ii + 2]
     """)
     equiv(blur, p, sizes={"N": [4, 5, 7, 8, 13]}, trials=4)
@@ -663,14 +663,19 @@ def test_remove_loop_refuses_a_non_idempotent_body():
             "reads y[0]")
 
 
-def test_remove_loop_refuses_a_loop_that_may_not_run():
+def test_remove_loop_guards_a_loop_that_may_not_run():
+    # (as Exo does) the body runs once exactly when the loop ran at least once
     @proc
     def maybe_empty(N: size, x: f32[N], y: f32[1]):
         for r in seq(0, N - 1):
             y[0] = x[0]
 
-    refused(lambda: remove_loop(maybe_empty, "r"),
-            "cannot prove the loop runs at least once (0 < N - 1)")
+    p = remove_loop(maybe_empty, "r")
+    assert_body(p, """
+        if N - 1 > 0:
+            y[0] = x[0]
+    """)
+    equiv(maybe_empty, p, sizes={"N": [1, 2, 3]})
 
 
 def test_remove_loop_unsafe_disable_check():

@@ -270,10 +270,20 @@ class _Simplifier:
         q = _same_quotient(self.range(rest), c)
         if q is not None:
             return exact.plus(q)  # y / c -> q when the range of y proves floor(y / c) = q
-        key = ("/", rest.key(), c)
-        rng = _div_r(self.range(rest), c)
-        return exact.add(self.term(key, _mk("/", self.build(rest), _const(c)), rng,
-                                   ("/", rest, c)))
+        for g in range(c - 1, 1, -1):  # (g*y + r) / (g*m) -> y / m when 0 <= r < g
+            if c % g:
+                continue
+            small = _Lin({t: k for t, k in x.terms.items() if k % g}, x.const % g)
+            lo, hi = self.range(small)
+            if lo is not None and hi is not None and 0 <= lo and hi < g:
+                big = _Lin({t: k // g for t, k in x.terms.items() if k % g == 0},
+                           (x.const - small.const) // g)
+                return self.div(big, c // g)
+        # otherwise the division stays whole, as Exo keeps it: pulling out only the
+        # divisible terms (`(8*i + 2*j + 3) / 3 -> (8*i + 2*j) / 3 + 1`) is no simpler
+        key = ("/", x.key(), c)
+        return self.term(key, _mk("/", self.build(x), _const(c)), _div_r(self.range(x), c),
+                         ("/", x, c))
 
     def mod(self, x: _Lin, c: int) -> _Lin:
         """x mod c (in 0 .. c-1) for a literal c > 0."""
@@ -285,9 +295,10 @@ class _Simplifier:
         inner = self.single(x, "%")
         if inner is not None and inner[1] % c == 0:  # (x % a + k) % b -> (x + k) % b, b | a
             return self.mod(inner[0].plus(x.const), c)
-        # (c*x + y) % c -> y % c: coefficients and constant reduced toward zero
-        rest = _Lin({t: _trunc_rem(k, c) for t, k in x.terms.items()},
-                    _trunc_rem(x.const, c)).clean()
+        # (c*x + y) % c -> y % c: the terms with a coefficient divisible by c dropped,
+        # the others kept as written (Exo's form: `(8*i + 3) % 5` stays)
+        rest = _Lin({t: k for t, k in x.terms.items() if k % c},
+                    x.const if x.const % c else 0).clean()
         if rest.is_const():
             return _Lin({}, rest.const % c)
         q = _same_quotient(self.range(rest), c)
@@ -554,19 +565,91 @@ def _round(v: float, typ: T.ScalarT) -> float | None:
 # ---------------------------------------------------------------- procedures
 
 
-def simplify_proc(proc: N.Proc) -> N.Proc:
+def simplify_proc(proc: N.Proc, prune: bool = False) -> N.Proc:
     """Every expression of `proc` simplified, with ranges from sizes (>= 1), loop bounds,
-    preconditions of the form `v op literal`, and `if` conditions. Statements are rebuilt
-    with `with_`, so their identities (sids) survive; unchanged parts are shared."""
+    preconditions of the form `v op literal`, and `if` conditions; inside the branch of
+    an `if E == c` (E not a lone variable), E itself reads as c. Statements are rebuilt
+    with `with_`, so their identities (sids) survive; unchanged parts are shared.
+
+    A precondition that simplifies to True is kept as written (`assert N >= 1` on a size
+    states what the caller must pass; dropping it would change the procedure's contract
+    as printed). With `prune` (the `simplify` primitive, as Exo's), statements that
+    cannot matter go too: an `if` whose condition folds to a literal is replaced by the
+    branch that runs, and a loop `seq(c, d)` over literals with d <= c, which runs no
+    iteration, is removed. Rewrites' own clean-ups keep statements (prune=False)."""
     ranges = {a.name: (1, None) for a in proc.args if a.type == T.SIZE}
     args = tuple(_arg(a, ranges) for a in proc.args)
-    preds = tuple(simplify_expr(p, ranges) for p in proc.preds)
-    preds = tuple(p for p in preds if not (isinstance(p, N.Const) and p.val is True))
-    body = _block(proc.body, _narrow(ranges, preds, True))
+    preds = tuple(p if _is_true(q) else q
+                  for p, q in ((p, simplify_expr(p, ranges)) for p in proc.preds))
+    # the primitive also reads each `assert E == c` as E = c in the body (Exo's
+    # halide ops rewrite `n % 4` to 0 under `assert n % 4 == 0` before simplifying)
+    facts = tuple(f for p in preds for f in _equalities(p) if not _reads_config(f[0])) \
+        if prune else ()
+    body = _block(proc.body, _narrow(ranges, preds, True), _Ctx(prune, facts))
+    if prune and not body:
+        body = (N.Pass(proc.srcinfo),)
     if _all_same(args, proc.args) and _all_same(preds, proc.preds) and \
             _all_same(body, proc.body):
         return proc
     return proc.with_(args=args, preds=preds, body=body)
+
+
+class _Ctx:
+    """What the statements of a block are simplified under besides ranges: whether to
+    prune (see simplify_proc) and the facts `E == c` of the enclosing `if`s."""
+
+    __slots__ = ("prune", "facts")
+
+    def __init__(self, prune: bool, facts: tuple):
+        self.prune, self.facts = prune, facts
+
+    def under(self, cond: N.Expr) -> _Ctx:
+        new = tuple(_equalities(cond))
+        return self if not new else _Ctx(self.prune, self.facts + new)
+
+
+def _equalities(cond: N.Expr):
+    """(E, literal) for each conjunct `E == c` / `c == E` of an index condition, E not a
+    lone variable (ranges already pin those); and, from `X / m == 0`, X % m reads as X."""
+    for c in _conjuncts(cond):
+        if not (isinstance(c, N.BinOp) and c.op == "=="):
+            continue
+        e, k = (c.lhs, c.rhs) if isinstance(c.rhs, N.Const) else (c.rhs, c.lhs)
+        if not (isinstance(k, N.Const) and type(k.val) is int) or isinstance(e, N.Const) \
+                or (isinstance(e, N.Read) and not e.idx) or not _is_index(e):
+            continue
+        yield e, k.with_(type=e.type)
+        if isinstance(e, N.BinOp) and e.op == "/" and k.val == 0:
+            yield e.with_(op="%"), e.lhs
+
+
+def _reads_config(e: N.Expr) -> bool:
+    from knit.ir.visit import walk_expr
+
+    return any(isinstance(x, N.ReadConfig) for x in walk_expr(e))
+
+
+def _is_index(e: N.Expr) -> bool:
+    return getattr(e.type, "name", None) in _INDEX_KINDS
+
+
+def _is_true(e: N.Expr) -> bool:
+    return isinstance(e, N.Const) and e.val is True
+
+
+def _use_facts(e: N.Expr, facts) -> N.Expr:
+    """e with every sub-expression equal to a fact's E replaced by its value."""
+    if not facts:
+        return e
+
+    def f(x):
+        for lhs, val in facts:
+            if x == lhs:
+                return val
+        return x
+    from knit.ir.visit import map_expr
+
+    return map_expr(e, f)
 
 
 def _arg(a: N.FnArg, ranges) -> N.FnArg:
@@ -578,14 +661,34 @@ def _all_same(xs, ys) -> bool:
     return len(xs) == len(ys) and all(x is y for x, y in zip(xs, ys))
 
 
-def _block(stmts, ranges) -> tuple:
-    out = tuple(_stmt(s, ranges) for s in stmts)
+def _block(stmts, ranges, ctx: _Ctx) -> tuple:
+    out = []
+    for s in stmts:
+        new = _stmt(s, ranges, ctx)
+        if ctx.prune:
+            if isinstance(new, N.If) and isinstance(new.cond, N.Const):
+                out.extend(new.body if new.cond.val else new.orelse)
+                continue
+            if isinstance(new, N.For) and (not new.body or isinstance(new.lo, N.Const) and
+                                           isinstance(new.hi, N.Const) and
+                                           new.hi.val <= new.lo.val):
+                continue  # runs no iteration, or does nothing in one
+            if isinstance(new, N.If) and not new.body and not new.orelse:
+                continue
+            if isinstance(new, N.If) and not new.body:
+                new = new.with_(body=(N.Pass(new.srcinfo),))
+        out.append(new)
+    out = tuple(out)
     return stmts if _all_same(out, stmts) else out
 
 
-def _stmt(s: N.Stmt, ranges) -> N.Stmt:
+def _stmt(s: N.Stmt, ranges, ctx: _Ctx) -> N.Stmt:
     def f(e):
-        return simplify_expr(e, ranges)
+        out = simplify_expr(_use_facts(e, ctx.facts), ranges)
+        if ctx.facts:  # a fact's E may appear only once the expression is in normal form
+            again = _use_facts(out, ctx.facts)
+            out = out if again is out or again == out else simplify_expr(again, ranges)
+        return out
     match s:
         case N.Assign() | N.Reduce():
             new = s.with_(idx=tuple(map(f, s.idx)), rhs=f(s.rhs))
@@ -593,14 +696,16 @@ def _stmt(s: N.Stmt, ranges) -> N.Stmt:
             new = s.with_(rhs=f(s.rhs))
         case N.If():
             cond = f(s.cond)
-            new = s.with_(cond=cond, body=_block(s.body, _narrow(ranges, [cond], True)),
-                          orelse=_block(s.orelse, _narrow(ranges, [cond], False)))
+            body = _block(s.body, _narrow(ranges, [cond], True), ctx.under(cond))
+            orelse = _block(s.orelse, _narrow(ranges, [cond], False), ctx)
+            new = s.with_(cond=cond, body=body, orelse=orelse)
         case N.For():
             lo, hi = f(s.lo), f(s.hi)
             inner = dict(ranges)  # lo <= iter <= hi - 1, over all values lo and hi may take
             hi_r = index_range(hi, ranges)[1]
             inner[s.iter] = (index_range(lo, ranges)[0], None if hi_r is None else hi_r - 1)
-            new = s.with_(lo=lo, hi=hi, body=_block(s.body, inner))
+            body = _block(s.body, inner, ctx)
+            new = s.with_(lo=lo, hi=hi, body=body)
         case N.Alloc():
             new = s.with_(type=_Simplifier(ranges).type(s.type))
         case N.Call():

@@ -63,7 +63,7 @@ def divide_loop(site: Site, quot: int, outer: str, inner: str, tail: str, perfec
         inner_loop = N.For(i_sym, const(0), const(quot), body_at(add(mul(const(quot), o), i)),
                            "seq", loop.srcinfo)
         return site.replaced((loop.with_(iter=o_sym, lo=const(0),
-                                                    hi=_floordiv(n, quot),
+                                                    hi=_exact_quotient(_diff(loop.hi, loop.lo), quot),
                                                     body=(inner_loop,)),))
     if tail == "guard":
         idx = add(mul(const(quot), o), i)
@@ -90,6 +90,14 @@ def divide_loop(site: Site, quot: int, outer: str, inner: str, tail: str, perfec
     if tail == "cut_and_guard":
         tail_loop = N.If(E.lt(const(0), _mod(n, quot)), (tail_loop,), (), loop.srcinfo)
     return site.replaced((main, tail_loop))
+
+
+def _exact_quotient(n, quot: int):
+    """n / quot where quot divides n: the literal itself for a literal n (so a loop over
+    `seq(0, 64)` divided by 16 runs `seq(0, 4)`, which unroll_loop accepts), else `n / quot`."""
+    if isinstance(n, N.Const) and type(n.val) is int:
+        return const(n.val // quot)
+    return _floordiv(n, quot)
 
 
 def _diff(a, b):
@@ -125,7 +133,13 @@ def divide_with_recompute(site: Site, outer_hi, outer_stride: int, outer: str, i
         raise refuse(prim, loop, "the loop is parallel: overlapping chunks would run the "
                      "same iterations at the same time", "divide it before parallelizing")
     facts = facts_at(site)
-    extra = sub(loop.hi, mul(outer_hi, const(outer_stride)))
+    # the iterations past the whole chunks; for outer_hi = X / stride written, as Exo
+    # does, hi - (X - X % stride), so an `assert X % stride == 0` can fold it
+    if isinstance(outer_hi, N.BinOp) and outer_hi.op == "/" and \
+            isinstance(outer_hi.rhs, N.Const) and outer_hi.rhs.val == outer_stride:
+        extra = sub(loop.hi, sub(outer_hi.lhs, _mod(outer_hi.lhs, outer_stride)))
+    else:
+        extra = sub(loop.hi, mul(outer_hi, const(outer_stride)))
     if not prove(facts, E.le(const(1), outer_hi)):
         err = refuse(prim, loop, f"cannot prove {expr_str(outer_hi)} >= 1: with no chunk, "
                      "no iteration would run")
@@ -325,23 +339,33 @@ def _fresh_copy(stmts) -> list:
 
     return list(fresh_copy(stmts))
 
-def remove_loop(site: Site, unsafe_disable_check: bool = False):
+def remove_loop(site: Site, unsafe_disable_check: bool = False, guard: bool = True):
+    """The loop's body in place of the loop (it must not use the loop variable and must
+    be idempotent). A loop that may run no iteration leaves its body guarded by
+    `if hi > lo` (Exo's rewrite), or, with guard=False (autofission, which keeps such
+    loops), is refused."""
     prim = site.prim
     loop: N.For = site.node()
     _, used = stmt_syms(loop.body)
     if loop.iter in used:
         raise refuse(prim, loop, f"the body uses the loop variable "
                      f"'{loop.iter.name}'")
+    body = loop.body
     if not unsafe_disable_check:
         facts = facts_at(site)
-        if not prove(facts, E.lt(loop.lo, loop.hi)):
-            err = refuse(prim, loop, "cannot prove the loop runs at least once "
-                         f"({expr_str(loop.lo)} < {expr_str(loop.hi)})",
-                         "add an assert, or specialize on the condition first")
-            raise W.why(err, facts, E.lt(loop.lo, loop.hi), site.proc)
         check_idempotent(prim, loop, loop.body, facts, accesses_at(site, loop.body),
                          site.proc)
-    return site.replaced(loop.body)  # unsafe_disable_check: the wrapper derives it unchecked
+        if not prove(facts, E.lt(loop.lo, loop.hi)):
+            if not guard:
+                err = refuse(prim, loop, "cannot prove the loop runs at least once "
+                             f"({expr_str(loop.lo)} < {expr_str(loop.hi)})",
+                             "add an assert, or specialize on the condition first")
+                raise W.why(err, facts, E.lt(loop.lo, loop.hi), site.proc)
+            # the loop may run no iteration: the body runs once exactly when it runs
+            # at least once (as Exo: `if hi > lo:`)
+            body = (N.If(N.BinOp(">", loop.hi, loop.lo, T.BOOL), loop.body, (),
+                         loop.srcinfo),)
+    return site.replaced(body)  # unsafe_disable_check: the wrapper derives it unchecked
 
 
 def add_loop(site: Site, name: str, hi, guard: bool, unsafe_disable_check: bool):

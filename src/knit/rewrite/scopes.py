@@ -168,7 +168,7 @@ def _try_remove_loop(proc, path, prim: str):
         return proc
     site = Site(proc, path, None, prim)
     try:
-        return apply(site, remove_loop(site))
+        return apply(site, remove_loop(site, guard=False))
     except SchedulingError:
         return proc
 

@@ -24,7 +24,7 @@ def simplify(proc, prim: str = "simplify"):
     """Constant folding and algebraic identities on index expressions: always safe."""
     from knit.analysis.simplify import simplify_proc
 
-    return derive(proc, simplify_proc(ir_of(proc)), prim=prim)
+    return derive(proc, simplify_proc(ir_of(proc), prune=True), prim=prim)
 
 
 def insert_pass(site: Site):

@@ -22,13 +22,13 @@ from __future__ import annotations
 from itertools import combinations
 
 from knit.analysis import effects as E
-from knit.analysis.exprs import add, sub
+from knit.analysis.exprs import add, const, sub
 from knit.analysis.simplify import simplify_expr
 from knit.analysis.smt import prove
 from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
-from knit.ir.visit import free_syms, map_expr, subst
+from knit.ir.visit import free_syms, map_expr, stmt_exprs, subst, walk_stmts
 
 
 class UnifyError(Exception):
@@ -215,8 +215,35 @@ class _Unifier:
                 return
             self.control[x.name] = y
             return
-        self.solve_inside(x, y)
+        if not self.solve_comparison(x, y):
+            self.solve_inside(x, y)
         self.obligations.append((x, y, tuple(self.ranges)))
+
+    def solve_comparison(self, x, y) -> bool:
+        """Two integer comparisons whose shapes differ (`i < N` facing `ji + 16 < n`):
+        write each as `d > 0` (d = rhs - lhs, `<=` read as `< rhs + 1`), and when the
+        body's d holds one unsolved control parameter P with coefficient +-1, solve
+        P so the two d are equal (`N = n - 16`). The comparison is still proven equal
+        afterwards, so a wrong guess is refused, never accepted."""
+        dx, dy = _positive_part(x), _positive_part(y)
+        if dx is None or dy is None:
+            return False
+        unknown = [v for v in free_syms(dx) if v in self.params and v not in self.control
+                   and self.params[v].type.is_control()]
+        if len(unknown) != 1:
+            return False
+        pv = unknown[0]
+        dx = self.to_block(dx)
+        at0 = simplify_expr(subst(dx, {pv: const(0)}))
+        coeff = simplify_expr(sub(subst(dx, {pv: const(1)}), at0))
+        if not (isinstance(coeff, N.Const) and coeff.val in (1, -1)):
+            return False
+        val = sub(dy, at0) if coeff.val == 1 else sub(at0, dy)
+        val = simplify_expr(val)
+        if self.uses_inner(val):
+            return False
+        self.control[pv] = val
+        return True
 
     def unsolved(self, x) -> bool:
         return isinstance(x, N.Read) and x.name in self.params and \
@@ -276,7 +303,10 @@ class _Unifier:
         for p in self.callee.args:
             if p.type.is_control():
                 if p.name not in self.control:
-                    raise UnifyError(f"cannot determine the argument '{p.name.name}'")
+                    unused = _unused_value(self.callee, p)
+                    if unused is None:
+                        raise UnifyError(f"cannot determine the argument '{p.name.name}'")
+                    self.control[p.name] = unused
                 args.append(self.control[p.name])
             elif p.name not in self.accesses:
                 raise UnifyError(f"the block never touches what '{p.name.name}' stands for")
@@ -442,6 +472,41 @@ def _compose(arg, inner) -> list:
         out.append(N.Point(simplify_expr(add(a.lo, b.pt))) if isinstance(b, N.Point) else
                    N.Interval(simplify_expr(add(a.lo, b.lo)), simplify_expr(add(a.lo, b.hi))))
     return out
+
+
+def _positive_part(c):
+    """d such that the integer comparison c holds iff d > 0, or None if c is not one."""
+    if not (isinstance(c, N.BinOp) and c.op in ("<", "<=", ">", ">=")
+            and c.lhs.type.is_control() and c.lhs.type != T.BOOL):
+        return None
+    lo, hi = (c.lhs, c.rhs) if c.op in ("<", "<=") else (c.rhs, c.lhs)
+    d = sub(hi, lo)
+    return add(d, const(1)) if c.op in ("<=", ">=") else d
+
+
+def _unused_value(callee: N.Proc, p: N.FnArg):
+    """A value for a control parameter the callee never reads (not in its body, its
+    asserts or another parameter's shape): any value does the same; Exo's choice
+    (False, 0; a size is 1, its least value). None if the parameter is read."""
+    used = set()
+    for q in callee.args:
+        if q.type.is_tensor():
+            for d in q.type.shape():
+                used |= free_syms(d)
+    for e in callee.preds:
+        used |= free_syms(e)
+    for s in walk_stmts(callee.body):
+        for e in stmt_exprs(s):
+            used |= free_syms(e)
+    if p.name in used:
+        return None
+    if p.type == T.BOOL:
+        return N.Const(False, T.BOOL)
+    if p.type == T.SIZE:
+        return N.Const(1, T.INT)
+    if p.type in (T.INDEX, T.INT):
+        return N.Const(0, T.INT)
+    return None
 
 
 def _bool_normal(e):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from knit.API_cursors import (
     BinaryOpCursor,
     BlockCursor,
+    ExprCursor,
     ExternFunctionCursor,
     ForCursor,
     IfCursor,
@@ -325,7 +326,7 @@ def lrn(proc, cursor=InvalidCursor()):
         yield s
 
     roots = proc.body() if isinstance(cursor, InvalidCursor) else _forward(proc, cursor)
-    if isinstance(roots, StmtCursor):
+    if isinstance(roots, (StmtCursor, ExprCursor)):  # one node: itself and below
         roots = [roots]
     for r in roots:
         yield from (stmts(r) if isinstance(r, StmtCursor) else exprs(r))

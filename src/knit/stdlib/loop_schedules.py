@@ -16,6 +16,7 @@ from knit.API_cursors import (
     ForCursor,
     IfCursor,
     InvalidCursor,
+    InvalidCursorError,
     PassCursor,
 )
 from knit.errors import SchedulingError
@@ -173,7 +174,9 @@ def tile_loops_bottom_up(proc, loop, tiles):
                 moved = proc.forward(piece)
             elif isinstance(child, IfCursor):
                 proc = lift_scope(proc, child)
-                moved = proc.forward(child).body()[0]
+                # the loop itself, now the if's body (forwarding the if may give another
+                # copy of it when divide_loop's tail duplicated the body: issue 10.3)
+                moved = proc.forward(piece)
             else:
                 raise SchedulingError("tile_loops_bottom_up: expected a loop or an if "
                                       "inside the loop being pushed down")
@@ -339,8 +342,11 @@ def binary_specialize(proc, stmt, expr, values, rc=False):
         if len(values) == 1:
             proc, (if_stmt,) = specialize_(proc, stmt, f"{expr} == {values[0]}", rc=True)
             proc = simplify(proc)
-            proc = eliminate_dead_code(proc, proc.forward(if_stmt))
-            return proc
+            try:  # simplify drops the `if` itself when the tests above decide it
+                if_stmt = proc.forward(if_stmt)
+            except InvalidCursorError:
+                return proc
+            return eliminate_dead_code(proc, if_stmt)
         md = len(values) // 2
         proc, (if_stmt,) = specialize_(proc, stmt, f"{expr} < {values[md]}", rc=True)
         proc = rewrite(proc, if_stmt.body()[0], values[:md])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knit.errors import ProcedureTypeError, SchedulingError
-from knit.ir import nodes as N
+from knit.ir import handles, nodes as N
 from knit.ir.handles import Notes
 from knit.rewrite import common as K, subprocs as SP
 
@@ -117,6 +117,8 @@ def call_eqv(proc, call_cursor, eqv_proc):
     keep equivalence but change what a call may pass)."""
     prim = "call_eqv"
     K.check_proc_arg(proc, prim)
+    if handles.is_procedure(call_cursor):  # Exo's short-hand: the first call of it
+        call_cursor = f"{call_cursor.name()}(_)"
     site = K.stmt_site(proc, call_cursor, prim)
     if not isinstance(site.node(), N.Call):
         raise K.refuse(prim, site, "expected a call")

@@ -537,6 +537,78 @@ def cse(proc, block, precision):
     return proc
 
 
+def ordered_stage_expr(proc, expr_cursors, new_buff_name, precision, n_lifts=1):
+    """Bind the expressions to a new buffer computed ahead of the statement that uses
+    them: bind_expr, then `n_lifts` times lift the buffer's allocation out of the loop
+    around it (with a dimension per loop its value depends on) and move its assignment
+    to the front of that loop and fission it off; loops the staging no longer needs are
+    removed, the buffer gets `precision`, and ifs in the staging nest are lifted above
+    its loops. Each step is a checked primitive."""
+    from knit.API_cursors import AssignCursor, ExprCursor
+    from knit.stdlib.inspection import get_enclosing_stmt, get_symbols
+    from knit.stdlib.scheduling import bind_expr, lift_scope, set_precision
+
+    if not isinstance(expr_cursors, list):
+        expr_cursors = [expr_cursors]
+    if not all(isinstance(c, ExprCursor) for c in expr_cursors):
+        raise SchedulingError("ordered_stage_expr: expected expression cursors")
+    expr_cursors = [proc.forward(c) for c in expr_cursors]
+    stmt = get_enclosing_stmt(proc, expr_cursors[0])
+    proc = bind_expr(proc, expr_cursors, new_buff_name)
+    assign = proc.forward(stmt).prev()
+    alloc = assign.prev()
+    if not (isinstance(assign, AssignCursor) and isinstance(alloc, AllocCursor)):
+        raise SchedulingError("ordered_stage_expr: bind_expr did not leave an "
+                              "allocation and an assignment before the statement")
+    deps = set(get_symbols(proc, assign.rhs()))
+
+    def hoist_as_loop(proc, s):
+        s = proc.forward(s)
+        while not isinstance(s.prev(), InvalidCursor):
+            proc = reorder_stmts(proc, s.expand(1, 0))
+            s = proc.forward(s)
+        return fission(proc, s.after())
+
+    anchor = assign
+    for _ in range(n_lifts):
+        parent = proc.forward(anchor).parent()
+        if not isinstance(parent, ForCursor):
+            raise SchedulingError("ordered_stage_expr: can only lift out of loops")
+        if parent.name() in deps:
+            proc = parallelize_and_lift_alloc(proc, alloc)
+        else:
+            proc = lift_alloc(proc, alloc)
+        proc = hoist_as_loop(proc, anchor)
+        anchor = proc.forward(anchor).parent()
+
+    def try_removing_loops(proc, loop):
+        child = loop.body()[0]
+        if isinstance(child, ForCursor):
+            proc = try_removing_loops(proc, child)
+        try:
+            return remove_loop(proc, proc.forward(loop))
+        except SchedulingError:
+            return proc
+
+    alloc = proc.forward(alloc)
+    proc = try_removing_loops(proc, alloc.next())
+    alloc = proc.forward(alloc)
+    proc = set_precision(proc, alloc, precision)
+
+    def lift_all_ifs(proc, scope, depth=0):
+        if not isinstance(scope, (ForCursor, IfCursor)):
+            return proc  # a lone assignment: nothing to lift (Exo's raises here)
+        if isinstance(scope, IfCursor):
+            for _ in range(depth):
+                proc = lift_scope(proc, proc.forward(scope))
+        child = proc.forward(scope).body()[0]
+        if isinstance(child, (ForCursor, IfCursor)):
+            proc = lift_all_ifs(proc, child, depth + 1)
+        return proc
+
+    return lift_all_ifs(proc, proc.forward(alloc).next())
+
+
 def _reexport(*module_names: str) -> None:
     """Exo's `exo.stdlib.stdlib` exposes everything it imports (`from exo import *`, the
     syntax placeholders, the primitives, inspection, ...), and Exo programs rely on
