@@ -311,6 +311,13 @@ def expr_cursor(proc, expr, prim: str) -> C.ExprCursor:
     cur = _cursor(proc, expr, prim, "an expression cursor or pattern")
     if not isinstance(cur, C.ExprCursor):
         raise _wrong_kind(prim, cur, "an expression")
+    if cur._epath[:1] == (("type", None),):  # a dimension from shape(): part of a type
+        what = f"a dimension of the type of '{cur.parent().name()}'"
+        hint = "change a buffer's dimension with resize_dim (or expand_dim/rearrange_dim)"
+        if cur._stmt[0][0] == "args":  # a parameter's: no statement to show
+            raise bad_arg(prim, f"expected an expression of the code, got {what}; {hint}")
+        raise refuse(prim, P.stmt_at(cur._proc._loopir_proc, cur._stmt),
+                     f"expected an expression of the code, got {what}", hint)
     return reachable(cur, prim)
 
 
