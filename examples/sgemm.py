@@ -57,26 +57,30 @@ def schedule_step_by_step(target: str = "avx512"):
           f"{G.cache_sizes()}: MC = {blk.mc}, KC = {blk.kc}, NC = {blk.nc}")
 
     # 1. Cut the loops into whole MR x NR tiles and the edges (nothing is padded): the
-    #    tiles with k in blocks of KC, the K % KC remainder, the last M % MR rows and the
-    #    last N % NR columns become four loop nests.
+    #    tiles with k in blocks of KC and, when K >= KC, a last block of KC + K % KC
+    #    (the rest of K joined to it, not a pass of its own over C); all of k when
+    #    K < KC; the last M % MR rows; the last N % NR columns. The three tile nests
+    #    are G.MAIN, G.LAST and G.REST (paths into `if K >= KC: ... else: ...`).
     p = G.cut_edges(sgemm, g, mr, nr, blk.kc)
-    show("1. whole tiles and edges (cut_edges): the four nests", p, None, 60)
+    show("1. whole tiles and edges (cut_edges): five nests", p, None, 60)
 
     # 2. Cache blocking, in BLIS's order, per thread: NC columns (jc), the thread (jt,
     #    which takes every other NR-column sliver of the block), KC of k (pc), MC rows
     #    (ic), the thread's slivers (jq), MR rows (ir). Blocks partly past the matrix
     #    are guarded, not padded.
-    for top, has_pc in ((0, True), (1, False)):
-        p = G.block_for_caches(p, top, has_pc, mr, nr, blk, threads=2)
+    for top in (G.MAIN, G.LAST, G.REST):
+        p = G.block_for_caches(p, top, top == G.MAIN, mr, nr, blk, threads=2)
     show("2. cache blocks (block_for_caches)", p)
 
     # 3. Packing: stage_mem copies A's MC x KC block and each KC x NR sliver of B into
     #    buffers laid out as the microkernel reads them (Ap[MC/MR][KC][MR], Bs[KC][NR]),
     #    private to each thread; A's copy streams and checks bounds once per MR rows.
     #    (With one thread, B's whole KC x NC panel is packed once per pc instead.) The
-    #    rest of k, all of k in a small problem, reads A in place (None: no copy).
-    for top, names in ((0, ("Ap", "Bs")), (1, (None, "Bs_k"))):
-        p = G.pack_panels(p, top, g, mr, nr, blk, 2, names)
+    #    last block's buffers are KC + K % KC deep. All of k when K < KC (a small
+    #    problem) reads A in place (None: no copy).
+    names = {G.MAIN: ("Ap", "Bs"), G.LAST: ("Ap_l", "Bs_l"), G.REST: (None, "Bs_k")}
+    for top in names:
+        p = G.pack_panels(p, top, g, mr, nr, blk, 2, names[top])
     show("3. packed panels (pack_panels)", p)
 
     # 4. The microkernel: a plain rank-K update of an MR x NR block, scheduled onto
@@ -87,22 +91,26 @@ def schedule_step_by_step(target: str = "avx512"):
     show("4b. ... and scheduled (schedule_microkernel)", fast, None)
 
     # 5. `replace` finds the microkernel's loops in the GEMM by unification (windows of
-    #    the packed buffers and of C), `call_eqv` swaps in the scheduled twin; the rest
-    #    of k calls the same kernel on MR rows of A in place.
-    p = G.call_microkernel(p, 0, ref, fast)
-    p = G.call_microkernel(p, 1, *G.microkernel(target, "f32", False, (mr, nr)))
+    #    the packed buffers and of C), `call_eqv` swaps in the scheduled twin, with
+    #    K = KC + K % KC in the last block; all of k < KC calls the same kernel on MR
+    #    rows of A in place.
+    p = G.call_microkernel(p, G.MAIN, ref, fast)
+    p = G.call_microkernel(p, G.LAST, ref, fast, depth=g.k)
+    p = G.call_microkernel(p, G.REST, *G.microkernel(target, "f32", False, (mr, nr)),
+                           depth=g.k)
     # ... and before each call, the next tile's C is prefetched, a cache line at a time
     #    (the call specialized on a next tile existing, so that the prefetch is inside C)
-    p = G.prefetch_next_tile(p, 0, g, mr, nr, blk, 2, G.target(target).prefetch)
+    for top in (G.MAIN, G.LAST):
+        p = G.prefetch_next_tile(p, top, g, mr, nr, blk, 2, G.target(target).prefetch)
     show("5. the microkernel called (call_microkernel)", p)
 
     # 6. The edges: rows by 4 x NR and 1 x NR kernels reading A and B in place, columns
     #    by whole vectors, then (AVX-512) a whole 256-bit vector and masked 256-bit ones
     #    (a masked 512-bit multiply-add costs more), eight rows at a time (eight FMA
     #    chains), then one by one.
-    p = G.edge_rows(p, 2, g, G.microkernel(target, "f32", False, (4, nr)),
+    p = G.edge_rows(p, 1, g, G.microkernel(target, "f32", False, (4, nr)),
                     G.microkernel(target, "f32", False, (1, nr)))
-    p = G.edge_columns(p, 3, g, isa.lanes, *G.edge_column_kernels(target, "f32"))
+    p = G.edge_columns(p, 2, g, isa.lanes, *G.edge_column_kernels(target, "f32"))
     show("6. the edges", p, None, 200)
 
     # 7. Two threads, last (a procedure holding par loops makes every later check
@@ -110,7 +118,7 @@ def schedule_step_by_step(target: str = "avx512"):
     #    edges share out their rows or columns; parallelize_loop proves that the threads
     #    touch disjoint parts of C and buffers.
     p = G.parallelize_edges(p, g)
-    for top in (0, 1):
+    for top in (G.MAIN, G.LAST, G.REST):
         p = G.parallelize(p, top)
     p = simplify(p)
     show("7. the par loops (parallelize)", p)

@@ -211,15 +211,16 @@ def test_schedule_has_the_blis_structure():
     assert re.search(r"for jc in seq.*\n *for jt in par\(0, 2\):\n *Ap: f32\[2, 16, "
                      rf"{isa.mr}\] @ DRAM_ALIGNED64\n *Bs: f32\[16, {isa.nr}\] @ DRAM_ALIGNED64",
                      text)  # packed A: [MC/MR][KC][MR]; a packed sliver of B: [KC][NR]
-    # tiles, K rest; edge rows; edge columns (whole, half and masked half vectors, 8 rows
-    # at a time and one by one)
-    assert text.count(" in par(") == 2 + 2 + 6
+    # tiles: the KC blocks, the last block (the rest of K joined to it), all of K < KC;
+    # edge rows; edge columns (whole, half and masked half vectors, 8 rows at a time and
+    # one by one)
+    assert text.count(" in par(") == 3 + 2 + 6
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
         in text
     # the next tile's C is prefetched, one line at a time, where a next tile exists
     assert re.search(r"if 2 \* ic \+ ir \+ 1 < M / 8:\n *prefetch\(C\[16 \* ic \+ 8 \* ir \+ 8, "
                      r"64 \* jc \+ 64 \* jq \+ 32 \* jt:", text)
-    assert text.count("prefetch(C[") == isa.mr * isa.nr // 16
+    assert text.count("prefetch(C[") == 2 * isa.mr * isa.nr // 16  # KC blocks, last block
     # the last columns: a whole 256-bit vector (8 of them), then masked 256-bit ones,
     # 8 rows at a time, then the rows left one by one
     assert "gemm_ukernel_f32_8x8_rows_avx512(K, A[8 * iw" in text
@@ -239,15 +240,19 @@ def test_one_thread_packs_each_panel_of_b_once():
                      rf" *Bs: f32\[2, 16, {isa.nr}\] @ DRAM_ALIGNED64\n *for pc in seq.*\n"
                      r" *for i1o in seq\(0, 2\):\n *if .* <= N:\n *for i0 in seq\(0, 16\):"
                      rf"\n *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[", text)
-    tiles = text.split("if 0 < K % 16")[0]
+    tiles = text.split("Bs_l:")[0]
     assert tiles.index("Bs[i1o, i0, i1i] = B[") < tiles.index("for ic in seq") \
         < tiles.index("Ap[i0o, i1, i0i] = A[") < tiles.index("for jr in seq") \
         < tiles.index("for ir in seq")
     assert f"Ap[ir, 0:16, 0:{isa.mr}], Bs[jr, 0:16, 0:{isa.nr}]" in tiles
-    # the rest of k (all of k in a small problem) reads A in place, B packed
-    rest = text.split("if 0 < K % 16")[1].split("if 0 < M % 8")[0]
+    # the last block of k, KC + K % KC deep, packed as the others
+    last = text.split("Bs_l:")[1].split("\n    else:\n")[0]
+    assert "for pc in" not in last and f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(" \
+        f"K - 16 * (K / 16) + 16, Ap_l[ir, 0:K - 16 * (K / 16) + 16, 0:{isa.mr}], Bs_l[jr, " in last
+    # all of k when K < KC (a small problem) reads A in place, B packed
+    rest = text.split("\n    else:\n")[1].split("if 0 < M % 8")[0]
     assert "Ap" not in rest and re.search(
-        rf"gemm_ukernel_f32_{isa.mr}x{isa.nr}_rows_avx512\(K % 16, A\[.*, Bs_k\[jr, ", rest)
+        rf"gemm_ukernel_f32_{isa.mr}x{isa.nr}_rows_avx512\(K, A\[.*, Bs_k\[jr, ", rest)
 
 
 def test_microkernel_uses_only_registers_and_instructions():

@@ -53,6 +53,9 @@ from knit.stdlib.gemm.kernels import (
 )
 from knit.stdlib.gemm.schedule import (
     EDGE_ROWS,
+    LAST,
+    MAIN,
+    REST,
     SEQUENTIAL_UPTO,
     GemmParts,
     block_for_caches,
@@ -71,7 +74,7 @@ from knit.stdlib.gemm.schedule import (
 )
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
 
-__all__ = ["EDGE_ROWS", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
+__all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "cut_edges", "edge_column_kernels", "edge_columns",
            "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",

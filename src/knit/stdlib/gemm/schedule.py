@@ -12,6 +12,7 @@ from knit.stdlib.gemm.targets import Blocking, _isa, check_blocking, choose_bloc
 from knit.stdlib.sched_subprocs import replace as replace_block
 from knit.stdlib.scheduling import (
     call_eqv,
+    cut_loop,
     divide_dim,
     divide_loop,
     fission,
@@ -21,7 +22,9 @@ from knit.stdlib.scheduling import (
     rearrange_dim,
     reorder_loops,
     set_memory,
+    shift_loop,
     simplify,
+    specialize,
     stage_mem,
 )
 
@@ -80,7 +83,7 @@ def gemm_parts(p: Procedure) -> GemmParts:
 
 def _find(p: Procedure, top: int, name: str):
     """The first loop called `name` inside the top-level statement `top` of p."""
-    todo = [p.body()[top]]
+    todo = [_top(p, top)]
     while todo:
         s = todo.pop(0)
         if hasattr(s, "hi") and s.name() == name:
@@ -93,23 +96,43 @@ def _find(p: Procedure, top: int, name: str):
 
 
 def cut_edges(p: Procedure, g: GemmParts, mr: int, nr: int, kc: int) -> Procedure:
-    """Cut the loops into the whole microkernel tiles and the edges, as four nests:
+    """Cut the loops into the whole microkernel tiles and the edges, as three statements:
 
-        for jo, io, pc: for kk < kc, ii < mr, ji < nr     the tiles, k in blocks of kc
-        if K % kc > 0: for jo, io: for kk < K % kc ...   the tiles, the rest of k
-        if M % mr > 0: for ii < M % mr: ...              the last M % mr rows
-        for i: if N % nr > 0: ...                        the last N % nr columns
-    """
+        if K >= kc:
+            for jo, io, pc < K / kc - 1: for kk < kc, ii < mr, ji < nr   the tiles, k by kc
+            for jo, io: for k < kc + K % kc ...      the tiles, the last block of k
+        else: for jo, io: for k < K ...             the tiles, all of k (K < kc)
+        if M % mr > 0: for ii < M % mr: ...          the last M % mr rows
+        for i: if N % nr > 0: ...                    the last N % nr columns
+
+    The rest of K joins the last block (kc to 2 kc - 1 deep) rather than making a
+    pass of its own: each pass over k loads and stores all of C (777^3 f64: 0.86x
+    OpenBLAS with K % kc = 9 in a fourth pass over C)."""
     p = divide_loop(p, p.find_loop(g.j), nr, ["jo", "ji"], tail="cut_and_guard")
     p = fission(p, p.find_loop("jo").after())
     p = divide_loop(p, p.body()[0], mr, ["io", "ii"], tail="cut_and_guard")
     for outer in ("ii", "io", "ji", "ii"):  # io ii jo ji k -> jo io k ii ji
         p = reorder_loops(p, _find(p, 0, outer))
-    p = divide_loop(p, _find(p, 0, g.k), kc, ["pc", "kk"], tail="cut_and_guard")
-    p = fission(p, _find(p, 0, "pc").after(), n_lifts=2)
-    for _ in range(2):  # `if K % kc > 0` out of the io and jo loops
-        p = lift_scope(p, [s for s in _walk(p.body()[1]) if not hasattr(s, "hi")][0])
-    return p
+    p = specialize(p, _find(p, 0, g.k), [f"{kc} <= {g.kk}"])
+    for _ in range(2):  # `if K >= kc` out of the io and jo loops
+        p = lift_scope(p, [s for s in _walk(p.body()[0]) if _is_if(s)][0])
+    p = cut_loop(p, _find(p, MAIN, g.k), f"{kc} * (({g.kk}) / {kc}) - {kc}")
+    p = divide_loop(p, _find(p, MAIN, g.k), kc, ["pc", "kk"], perfect=True)
+    p = shift_loop(p, _find(p, MAIN, g.k), 0)
+    return fission(p, _find(p, MAIN, "pc").after(), n_lifts=2)
+
+
+# the three tile nests of cut_edges: paths (statement, branch, statement) in the proc
+MAIN, LAST, REST = (0, "body", 0), (0, "body", 1), (0, "orelse", 0)
+
+
+def _top(p: Procedure, top):
+    """The statement `top` of p: an index into its body, or a path (index, branch,
+    index) into an `if` there."""
+    if isinstance(top, int):
+        return p.body()[top]
+    i, branch, j = top
+    return list(getattr(p.body()[i], branch)())[j]
 
 
 def _walk(s):
@@ -174,8 +197,11 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
     has_pc = _has(p, top, "pc")
     if has_pc:
         k0, kext = f"{blk.kc} * pc", str(blk.kc)
+    elif top == LAST:
+        k0 = f"{blk.kc} * (({g.kk}) / {blk.kc}) - {blk.kc}"
+        kext = f"({g.kk}) - ({k0})"
     else:
-        k0, kext = f"{blk.kc} * (({g.kk}) / {blk.kc})", f"({g.kk}) % {blk.kc}"
+        k0, kext = "0", g.kk
     sliver = f"{threads} * jq + jt" if threads > 1 else "jr"
     col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
     sl = "jq" if threads > 1 else "jr"
@@ -197,7 +223,7 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
         p = _pack_a_by_rows(p, top, g, mr, blk, ap)
         # out of ic and pc: once per thread and jc
         p = lift_alloc(p, f"{ap} : _", n_lifts=1 + has_pc)
-    if threads == 1:  # out of pc; the rest of k has no pc
+    if threads == 1:  # out of pc; the last block of k has no pc
         return simplify(lift_alloc(p, f"{bs} : _") if has_pc else p)
     # out of the sliver's guard and loop, ic and pc
     return simplify(lift_alloc(p, f"{bs} : _", n_lifts=3 + has_pc))
@@ -212,7 +238,7 @@ def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking
     p = divide_dim(p, f"{ap} : _", 0, mr)
     p = rearrange_dim(p, f"{ap} : _", [0, 2, 1])
     p = set_memory(p, f"{ap} : _", DRAM_ALIGNED64)
-    copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+    copy = [s for s in _walk(_top(p, top)) if hasattr(s, "hi")
             and str(s).lstrip().startswith("for i0") and f"{ap}[" in str(s)][0]
     p = divide_loop(p, copy, mr, ["i0o", "i0i"], perfect=True)  # i0 i1 -> i0o i1 i0i
     p = reorder_loops(p, _find(p, top, "i0i"))
@@ -227,7 +253,7 @@ def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Block
     by element, the ones past N skipped)."""
     p = divide_dim(p, f"{bs} : _", 1, nr)
     p = rearrange_dim(p, f"{bs} : _", [1, 0, 2])
-    copy = [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+    copy = [s for s in _walk(_top(p, top)) if hasattr(s, "hi")
             and str(s).lstrip().startswith("for i0") and f"{bs}[" in str(s)][0]
     p = divide_loop(p, copy.body()[0], nr, ["i1o", "i1i"], perfect=True)
     p = reorder_loops(p, p.forward(copy))  # i0 i1o i1i -> i1o i0 i1i
@@ -242,11 +268,12 @@ def _has(p: Procedure, top: int, name: str) -> bool:
     return True
 
 
-def call_microkernel(p: Procedure, top: int, ref: Procedure, fast: Procedure) -> Procedure:
-    """Replace the kk loop of one tile nest by a call of the plain microkernel `ref`
+def call_microkernel(p: Procedure, top, ref: Procedure, fast: Procedure,
+                     depth: str = "kk") -> Procedure:
+    """Replace the k loop `depth` of one tile nest by a call of the plain microkernel `ref`
     (unification finds the windows of Ap, Bp and C), then call its scheduled twin."""
-    p = replace_block(p, _find(p, top, "kk"), ref)
-    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")][0]
+    p = replace_block(p, _find(p, top, depth), ref)
+    call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")][0]
     return call_eqv(p, call, fast)
 
 
@@ -263,11 +290,11 @@ def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
     sliver = f"{threads} * jq + jt" if threads > 1 else "jr"
     col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
     line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
-    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")][0]
+    call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")][0]
     p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + 1 < {g.m} / {mr}"])
     for r in range(mr):
         for c in range(0, nr, line):
-            call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")
+            call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")
                     and s.subproc().name() != prefetch.name()][0]
             row = f"{blk.mc} * ic + {mr} * ir + {mr + r}"
             p = insert_noop_call(p, call.before(), prefetch,
@@ -320,7 +347,7 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     kernels, masked kernels on those registers), the last (N % NR) % lanes columns are a
     whole half vector if there are lanes / 2 of them, then the rest masked, on registers
     of half the width (cheaper per multiply-add than a masked full one)."""
-    p = lift_scope(p, [s for s in _walk(p.body()[top]) if _is_if(s)][0])
+    p = lift_scope(p, [s for s in _walk(_top(p, top)) if _is_if(s)][0])
     p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
     p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")
     p = fission(p, _find(p, top, "jv").after(), n_lifts=2)
@@ -370,7 +397,7 @@ def edge_column_kernels(target_name: str, dtype: str) -> tuple[dict, dict | None
 
 def _at(p: Procedure, top: int, path: tuple):
     """The statement at `path` (indices into bodies) in the top-level statement `top`."""
-    s = p.body()[top]
+    s = _top(p, top)
     for i in path:
         s = list(s.body())[i]
     return s
@@ -393,19 +420,19 @@ def _rows_then_kernels(p: Procedure, top: int, path: tuple, g: GemmParts, past: 
     for _ in past:
         p = reorder_loops(p, loop(p, "i1", loop(p, "iw", nest(p))))
     p = _call(p, top, loop(p, g.k, loop(p, "iw", nest(p))), *kernels[r])
-    tail = [s for s in _walk(p.body()[top]) if hasattr(s, "hi") and s.name() == "i1"][0]
+    tail = [s for s in _walk(_top(p, top)) if hasattr(s, "hi") and s.name() == "i1"][0]
     p = divide_loop(p, tail, 1, ["ie", "i1"], perfect=True)
     for _ in past:
-        p = reorder_loops(p, [s for s in _walk(p.body()[top]) if hasattr(s, "hi")
+        p = reorder_loops(p, [s for s in _walk(_top(p, top)) if hasattr(s, "hi")
                               and s.name() == "i1"][0])
-    ie = [s for s in _walk(p.body()[top]) if hasattr(s, "hi") and s.name() == "ie"][0]
+    ie = [s for s in _walk(_top(p, top)) if hasattr(s, "hi") and s.name() == "ie"][0]
     return _call(p, top, loop(p, g.k, ie), *kernels[1])
 
 
 def _call(p: Procedure, top: int, block, ref: Procedure, fast: Procedure) -> Procedure:
     """Replace `block` by a call of `ref`, then of its scheduled twin `fast`."""
     p = replace_block(p, block, ref)
-    call = [s for s in _walk(p.body()[top]) if hasattr(s, "subproc")
+    call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")
             and s.subproc().name() == ref.name()][0]
     return call_eqv(p, call, fast)
 
@@ -420,14 +447,14 @@ def parallelize(p: Procedure, top: int) -> Procedure:
 def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     """The edge rows run their NR-column blocks in parallel, the edge columns their
     blocks of rows."""
-    rows = 2
+    rows = 1
     for name in ("iq", "ie"):  # iq jo -> jo iq, then par
         if _has(p, rows, name):
             p = reorder_loops(p, _find(p, rows, name))
             p = parallelize_loop(p, [s for s in _walk(p.body()[rows]) if hasattr(s, "hi")
                                      and s.name() == "jo" and hasattr(s.body()[0], "hi")
                                      and s.body()[0].name() == name][0])
-    cols = 3
+    cols = 2
     for name in ("iw", "ie", g.i):
         while True:
             loops = [s for s in _walk(p.body()[cols]) if hasattr(s, "hi") and s.name() == name
@@ -467,25 +494,26 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     prefetch = target(target_name).prefetch
     p = cut_edges(p, g, mr, nr, blk.kc)
-    # the rest of k (all of it when K < KC, as in every small problem) reads A in place:
-    # packing an MR-row sliver of A costs as much as the K % KC multiply-adds it feeds
-    # per NR columns when N is small (64^3: 0.85x OpenBLAS with A packed)
-    names = {0: ("Ap", "Bs"), 1: (None, "Bs_k")}
-    kernels = {0: (ref, fast), 1: microkernel(target_name, g.dtype, False, (mr, nr))}
-    for top, has_pc in ((0, True), (1, False)):
-        p = block_for_caches(p, top, has_pc, mr, nr, blk, threads)
-        p = pack_panels(p, top, g, mr, nr, blk, threads, names[top])
-        p = call_microkernel(p, top, *kernels[top])
-        if prefetch is not None and top == 0:
+    # all of k when K < KC (as in every small problem) reads A in place: packing an
+    # MR-row sliver of A costs as much as the K multiply-adds it feeds per NR columns
+    # when N is small (64^3: 0.85x OpenBLAS with A packed)
+    packed = (ref, fast)
+    nests = ((MAIN, ("Ap", "Bs"), packed), (LAST, ("Ap_l", "Bs_l"), packed),
+             (REST, (None, "Bs_k"), microkernel(target_name, g.dtype, False, (mr, nr))))
+    for top, names, kernel in nests:
+        p = block_for_caches(p, top, top == MAIN, mr, nr, blk, threads)
+        p = pack_panels(p, top, g, mr, nr, blk, threads, names)
+        p = call_microkernel(p, top, *kernel, depth="kk" if top == MAIN else g.k)
+        if prefetch is not None and top != REST:
             p = prefetch_next_tile(p, top, g, mr, nr, blk, threads, prefetch)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
-    p = edge_rows(p, 2, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
+    p = edge_rows(p, 1, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
     # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
     # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
-    p = edge_columns(p, 3, g, isa.lanes, *edge_column_kernels(target_name, g.dtype))
+    p = edge_columns(p, 2, g, isa.lanes, *edge_column_kernels(target_name, g.dtype))
     if threads > 1:  # last: a proc with par loops costs every later check more
         p = parallelize_edges(p, g)
-        for top in (0, 1):
+        for top, _, _ in nests:
             p = parallelize(p, top)
     return simplify(p)
 
