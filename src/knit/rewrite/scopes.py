@@ -181,8 +181,8 @@ def lift_scope(site: Site):
     only statement of that scope's body; lifting a loop out of a loop: reorder_loops'
     checks; an if out of a loop: its condition does not depend on the loop variable,
     nor read a config the branches write; a loop out of an if: the if has no else
-    branch and the body writes no config the condition reads; an if out of an if:
-    from the then branch only."""
+    branch and the body writes no config the condition reads; an if out of an if
+    (either branch): none beyond the only-statement one."""
     prim = site.prim
     inner = site.node()
     if not site.parent_path:
@@ -222,8 +222,7 @@ def _lift(outer_site: Site, outer, inner, field):
         return inner.with_(body=(outer.with_(body=inner.body),))
     # if c1: (if c2: A else: B) [else: D]  ->  if c2: (if c1: A else: D) else: (if c1: B else: D)
     if field == "orelse":
-        raise refuse(prim, inner, "lifting an if out of an else branch is not supported",
-                     "lift it from the then branch, or rewrite the condition")
+        return _lift_from_else(outer, inner)
     d = outer.orelse
     then = (outer.with_(body=inner.body),)
     if inner.orelse:
@@ -233,6 +232,16 @@ def _lift(outer_site: Site, outer, inner, field):
         other = (N.If(E.not_(outer.cond), tuple(_fresh_copy(d)), (), outer.srcinfo),)
     else:
         other = ()
+    return inner.with_(body=then, orelse=other)
+
+
+def _lift_from_else(outer: N.If, inner: N.If) -> N.If:
+    """if c1: D else: (if c2: A else: B)  ->  if c2: (if c1: D else: A) else: (if c1: D
+    else: B). Both conditions are evaluated one after the other with nothing run in
+    between, in either order, so each branch runs under the same conditions as before."""
+    d = outer.body  # never empty
+    then = (outer.with_(orelse=inner.body),)
+    other = (N.If(outer.cond, tuple(_fresh_copy(d)), inner.orelse, outer.srcinfo),)
     return inner.with_(body=then, orelse=other)
 
 
@@ -269,10 +278,18 @@ def fuse(site1: Site, site2: Site, unsafe: bool = False):
 
 def _fuse_ifs(site1: Site, s1: N.If, s2: N.If) -> N.If:
     if not _same_expr(s1.cond, s2.cond):
-        raise refuse(site1.prim, s1, f"the conditions differ: {expr_str(s1.cond)} vs "
-                     f"{expr_str(s2.cond)}")
-    # the second condition was evaluated after the first if's branch ran
-    check_stable(site1.prim, s1, [s1.cond], site1, s1.body + s1.orelse, "condition")
+        # conditions written differently (`a == b`, `a - b == 0`) fuse when they are
+        # proven to hold together, under what holds at the first if
+        facts = facts_at(site1)
+        same = E.and_(E.or_(E.not_(s1.cond), s2.cond), E.or_(E.not_(s2.cond), s1.cond))
+        if not prove(facts, same):
+            err = refuse(site1.prim, s1, f"the conditions differ: {expr_str(s1.cond)} vs "
+                         f"{expr_str(s2.cond)}, and they could not be proven equivalent")
+            raise W.why(err, facts, same, site1)
+    # the second condition was evaluated after the first if's branch ran; the fused
+    # if evaluates the first one, before either branch
+    check_stable(site1.prim, s1, [s1.cond, s2.cond], site1, s1.body + s1.orelse,
+                 "condition")
     return s1.with_(body=s1.body + s2.body, orelse=s1.orelse + s2.orelse)
 
 
