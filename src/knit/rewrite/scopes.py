@@ -143,9 +143,12 @@ def _split_scope(scope, field, pre, post):
 
 def autofission(gap: Site, n_lifts: int):
     """fission, then drop the loops around either part that no longer need them, at
-    every level that was split (as Exo does). Checks: fission's, at each level; each
-    removal is remove_loop's, and a loop whose removal is not proven is kept."""
-    _check_depth(gap, n_lifts)
+    every level that was split (as Exo does). More levels than there are scopes around
+    the gap split every one of them (as Exo's autofission does; `fission` refuses).
+    Checks: fission's, at each level; each removal is remove_loop's, and a loop whose
+    removal is not proven is kept."""
+    if gap.parent_path:  # at the top level, _fission_once says there is nothing to split
+        n_lifts = min(n_lifts, len(gap.parent_path))
     proc = gap.proc
     parts = []  # sids of the two halves made at each level, innermost level first
     for _ in range(n_lifts):
