@@ -28,8 +28,9 @@ def fission(gap: Site, n_lifts: int, unsafe: bool = False):
     the gap is inside a scope and not at the edge of its block; nothing bound before
     it is used after it; unless `unsafe`: no later iteration of the first part and
     earlier one of the second touch one location, one writing (an idempotent,
-    loop-invariant first part excepted); the first part (or, splitting an if, its
-    other branch) writes no config the bounds or the condition read."""
+    loop-invariant first part, and two writes of the same literal, excepted); the
+    first part (or, splitting an if, its other branch) writes no config the bounds or
+    the condition read."""
     _check_depth(gap, n_lifts)
     proc = gap.proc
     for _ in range(n_lifts):
@@ -102,7 +103,7 @@ def _check_split(site: Site, scope, pre, post, field):
            E.lt(i2, i1)]
     # after the split, pre(i1) runs before post(i2) even when i2 < i1
     hit = E.first_conflict(b, a, facts, ren_x={scope.iter: i2}, ren_y={scope.iter: i1},
-                           relation=rel)
+                           relation=rel, same_writes_commute=True)
     if hit:
         err = refuse(prim, scope, "splitting the loop would reorder a dependence: an "
                      f"iteration of the second part {hit[0].describe()} and a later iteration "
@@ -262,7 +263,8 @@ def fuse(site1: Site, site2: Site, unsafe: bool = False):
     two loops with provably equal ranges, or two ifs with the same condition; the first
     body writes no config the second's bounds (condition) read; unless `unsafe`: no
     iteration of the second loop now runs before a later iteration of the first that
-    touches the same location (one writing); a fused parallel loop does not race."""
+    touches the same location (one writing; two writes of the same literal commute); a
+    fused parallel loop does not race."""
     prim = site1.prim
     s1, s2 = site1.node(), site2.node()
     consecutive = site1.parent_path == site2.parent_path and \
@@ -316,7 +318,7 @@ def _fuse_loops(site1: Site, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For
            E.lt(i2, i1)]
     # fused, the second body at i2 runs before the first body at a later i1
     hit = E.first_conflict(b, a, facts, ren_x={s1.iter: i2}, ren_y={s1.iter: i1},
-                           relation=rel)
+                           relation=rel, same_writes_commute=True)
     if hit:
         err = refuse(prim, s1, "fusing would reorder a dependence: the second loop "
                      f"{hit[0].describe()} in an iteration that would now run before a "
