@@ -107,6 +107,8 @@ class Access:
     # configs the analysed block writes: where idx or ctx read them, they read the value
     # at the start of this instance of the block, not one value for every instance
     unstable: frozenset = frozenset()
+    # a write of a literal: its value (every instance writes the same one), else None
+    value: object = None
 
     def describe(self) -> str:
         verb = {"r": "reads", "w": "writes", "+": "reduces into"}[self.kind]
@@ -143,11 +145,13 @@ class _Collector:
                     # visible (running it twice is not running it once)
                     kind = "w"
                     self.add(s.name, s.idx, "r", ctx, iters, s.srcinfo)
-                self.add(s.name, s.idx, kind, ctx, iters, s.srcinfo)
+                self.add(s.name, s.idx, kind, ctx, iters, s.srcinfo,
+                         _literal(s.rhs) if kind == "w" else None)
             case N.WriteConfig():
                 self.exprs((s.rhs,), ctx, iters)
                 self.out.append(Access((s.config, s.field), (), "w", ctx,
-                                       iters + self.versions, s.srcinfo))
+                                       iters + self.versions, s.srcinfo,
+                                       value=_literal(s.rhs)))
                 key = (s.config, s.field)
                 if s.rhs.type.is_control():
                     self.cfg[key] = self.now(s.rhs)  # the value it now holds
@@ -218,9 +222,10 @@ class _Collector:
                     self.out.append(Access((x.config, x.field), (), "r", ctx,
                                            iters + self.versions, x.srcinfo))
 
-    def add(self, name, idx, kind, ctx, iters, srcinfo):
+    def add(self, name, idx, kind, ctx, iters, srcinfo, value=None):
         buf, idx = self.to_base(name, tuple(self.now(i) for i in idx))
-        self.out.append(Access(buf, idx, kind, ctx, iters + self.versions, srcinfo))
+        self.out.append(Access(buf, idx, kind, ctx, iters + self.versions, srcinfo,
+                               value=value))
 
     def to_base(self, name: Sym, idx: tuple):
         """Translate an access through windows to the underlying buffer's coordinates."""
@@ -520,15 +525,33 @@ def written_configs(acc) -> set:
 # ---------------------------------------------------------------- queries
 
 
-def conflicting(a: Access, b: Access, *, reduces_commute: bool = True) -> bool:
-    """Whether the kinds of a and b can conflict at all (same buffer, a write involved)."""
+def conflicting(a: Access, b: Access, *, reduces_commute: bool = True,
+                same_writes_commute: bool = False) -> bool:
+    """Whether the kinds of a and b can conflict at all (same buffer, a write involved).
+    With `same_writes_commute`, two writes of the same literal do not: either order
+    leaves that value (for reordering checks; not for races, which C forbids)."""
     if a.buf != b.buf or (a.kind == "r" and b.kind == "r"):
+        return False
+    if same_writes_commute and a.kind == b.kind == "w" and a.value is not None and \
+            _same_literal(a.value, b.value):
         return False
     return not (reduces_commute and a.kind == "+" and b.kind == "+")
 
 
+def _literal(rhs):
+    """The value a write of `rhs` stores when `rhs` is a literal (with its type, so 0
+    and 0.0 stay apart), else None."""
+    if isinstance(rhs, N.Const) and not isinstance(rhs.val, bool):
+        return (str(rhs.type), repr(rhs.val))  # repr: -0.0 is not 0.0, nan is itself
+    return None
+
+
+def _same_literal(x, y) -> bool:
+    return x is not None and y is not None and x == y
+
+
 def first_conflict(xs, ys, facts, *, ren_x=None, ren_y=None, relation=(),
-                   reduces_commute: bool = True):
+                   reduces_commute: bool = True, same_writes_commute: bool = False):
     """The first pair (x, y) of accesses that may touch the same location, or None.
 
     Loop variables bound inside each access are renamed apart; `ren_x`/`ren_y` rename
@@ -553,7 +576,8 @@ def first_conflict(xs, ys, facts, *, ren_x=None, ren_y=None, relation=(),
     side_x, side_y = _Side(ren_x or {}, written, _SIDE_X), _Side(ren_y or {}, written, _SIDE_Y)
     for x in _distinct(xs):
         for y in by_buf.get(x.buf, ()):
-            if not conflicting(x, y, reduces_commute=reduces_commute):
+            if not conflicting(x, y, reduces_commute=reduces_commute,
+                               same_writes_commute=same_writes_commute):
                 continue
             cx, ix = side_x.instance(x)
             cy, iy = side_y.instance(y)
@@ -585,7 +609,7 @@ def _distinct(acc) -> list:
     seen: set = set()
     out = []
     for a in acc:
-        key = (a.buf, a.kind, a.idx, a.ctx, a.iters, a.unstable)
+        key = (a.buf, a.kind, a.idx, a.ctx, a.iters, a.unstable, a.value)
         try:
             if key in seen:
                 continue

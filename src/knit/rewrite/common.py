@@ -217,13 +217,21 @@ def check_proc_arg(proc, prim: str):
                         f"{type(proc).__name__}")
 
 
+# primitives whose result is sound on code that never runs (eliminate_dead_code deletes
+# it: the contradictory facts prove its loop empty or its condition settled)
+_DEAD_CODE_OK = frozenset({"eliminate_dead_code"})
+
+
 def reachable(cur, prim: str):
     """The cursor, unless it points into code that never runs: there the facts contradict
-    each other, anything is provable, and no rewrite could be checked meaningfully."""
+    each other, anything is provable, and no rewrite could be checked meaningfully
+    (except by the primitives of _DEAD_CODE_OK)."""
     from knit.analysis import effects as E
     from knit.analysis.smt import prove
     from knit.ir import types as T
 
+    if prim in _DEAD_CODE_OK:
+        return cur
     if not isinstance(cur, (Site, C.StmtCursor, C.ExprCursor, C.BlockCursor, C.GapCursor)):
         return cur
     site = cur if isinstance(cur, Site) else site_of(cur, prim)

@@ -28,8 +28,9 @@ def fission(gap: Site, n_lifts: int, unsafe: bool = False):
     the gap is inside a scope and not at the edge of its block; nothing bound before
     it is used after it; unless `unsafe`: no later iteration of the first part and
     earlier one of the second touch one location, one writing (an idempotent,
-    loop-invariant first part excepted); the first part (or, splitting an if, its
-    other branch) writes no config the bounds or the condition read."""
+    loop-invariant first part, and two writes of the same literal, excepted); the
+    first part (or, splitting an if, its other branch) writes no config the bounds or
+    the condition read."""
     _check_depth(gap, n_lifts)
     proc = gap.proc
     for _ in range(n_lifts):
@@ -102,7 +103,7 @@ def _check_split(site: Site, scope, pre, post, field):
            E.lt(i2, i1)]
     # after the split, pre(i1) runs before post(i2) even when i2 < i1
     hit = E.first_conflict(b, a, facts, ren_x={scope.iter: i2}, ren_y={scope.iter: i1},
-                           relation=rel)
+                           relation=rel, same_writes_commute=True)
     if hit:
         err = refuse(prim, scope, "splitting the loop would reorder a dependence: an "
                      f"iteration of the second part {hit[0].describe()} and a later iteration "
@@ -143,9 +144,12 @@ def _split_scope(scope, field, pre, post):
 
 def autofission(gap: Site, n_lifts: int):
     """fission, then drop the loops around either part that no longer need them, at
-    every level that was split (as Exo does). Checks: fission's, at each level; each
-    removal is remove_loop's, and a loop whose removal is not proven is kept."""
-    _check_depth(gap, n_lifts)
+    every level that was split (as Exo does). More levels than there are scopes around
+    the gap split every one of them (as Exo's autofission does; `fission` refuses).
+    Checks: fission's, at each level; each removal is remove_loop's, and a loop whose
+    removal is not proven is kept."""
+    if gap.parent_path:  # at the top level, _fission_once says there is nothing to split
+        n_lifts = min(n_lifts, len(gap.parent_path))
     proc = gap.proc
     parts = []  # sids of the two halves made at each level, innermost level first
     for _ in range(n_lifts):
@@ -181,8 +185,8 @@ def lift_scope(site: Site):
     only statement of that scope's body; lifting a loop out of a loop: reorder_loops'
     checks; an if out of a loop: its condition does not depend on the loop variable,
     nor read a config the branches write; a loop out of an if: the if has no else
-    branch and the body writes no config the condition reads; an if out of an if:
-    from the then branch only."""
+    branch and the body writes no config the condition reads; an if out of an if
+    (either branch): none beyond the only-statement one."""
     prim = site.prim
     inner = site.node()
     if not site.parent_path:
@@ -222,8 +226,7 @@ def _lift(outer_site: Site, outer, inner, field):
         return inner.with_(body=(outer.with_(body=inner.body),))
     # if c1: (if c2: A else: B) [else: D]  ->  if c2: (if c1: A else: D) else: (if c1: B else: D)
     if field == "orelse":
-        raise refuse(prim, inner, "lifting an if out of an else branch is not supported",
-                     "lift it from the then branch, or rewrite the condition")
+        return _lift_from_else(outer, inner)
     d = outer.orelse
     then = (outer.with_(body=inner.body),)
     if inner.orelse:
@@ -233,6 +236,16 @@ def _lift(outer_site: Site, outer, inner, field):
         other = (N.If(E.not_(outer.cond), tuple(_fresh_copy(d)), (), outer.srcinfo),)
     else:
         other = ()
+    return inner.with_(body=then, orelse=other)
+
+
+def _lift_from_else(outer: N.If, inner: N.If) -> N.If:
+    """if c1: D else: (if c2: A else: B)  ->  if c2: (if c1: D else: A) else: (if c1: D
+    else: B). Both conditions are evaluated one after the other with nothing run in
+    between, in either order, so each branch runs under the same conditions as before."""
+    d = outer.body  # never empty
+    then = (outer.with_(orelse=inner.body),)
+    other = (N.If(outer.cond, tuple(_fresh_copy(d)), inner.orelse, outer.srcinfo),)
     return inner.with_(body=then, orelse=other)
 
 
@@ -250,7 +263,8 @@ def fuse(site1: Site, site2: Site, unsafe: bool = False):
     two loops with provably equal ranges, or two ifs with the same condition; the first
     body writes no config the second's bounds (condition) read; unless `unsafe`: no
     iteration of the second loop now runs before a later iteration of the first that
-    touches the same location (one writing); a fused parallel loop does not race."""
+    touches the same location (one writing; two writes of the same literal commute); a
+    fused parallel loop does not race."""
     prim = site1.prim
     s1, s2 = site1.node(), site2.node()
     consecutive = site1.parent_path == site2.parent_path and \
@@ -269,10 +283,18 @@ def fuse(site1: Site, site2: Site, unsafe: bool = False):
 
 def _fuse_ifs(site1: Site, s1: N.If, s2: N.If) -> N.If:
     if not _same_expr(s1.cond, s2.cond):
-        raise refuse(site1.prim, s1, f"the conditions differ: {expr_str(s1.cond)} vs "
-                     f"{expr_str(s2.cond)}")
-    # the second condition was evaluated after the first if's branch ran
-    check_stable(site1.prim, s1, [s1.cond], site1, s1.body + s1.orelse, "condition")
+        # conditions written differently (`a == b`, `a - b == 0`) fuse when they are
+        # proven to hold together, under what holds at the first if
+        facts = facts_at(site1)
+        same = E.and_(E.or_(E.not_(s1.cond), s2.cond), E.or_(E.not_(s2.cond), s1.cond))
+        if not prove(facts, same):
+            err = refuse(site1.prim, s1, f"the conditions differ: {expr_str(s1.cond)} vs "
+                         f"{expr_str(s2.cond)}, and they could not be proven equivalent")
+            raise W.why(err, facts, same, site1)
+    # the second condition was evaluated after the first if's branch ran; the fused
+    # if evaluates the first one, before either branch
+    check_stable(site1.prim, s1, [s1.cond, s2.cond], site1, s1.body + s1.orelse,
+                 "condition")
     return s1.with_(body=s1.body + s2.body, orelse=s1.orelse + s2.orelse)
 
 
@@ -296,7 +318,7 @@ def _fuse_loops(site1: Site, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For
            E.lt(i2, i1)]
     # fused, the second body at i2 runs before the first body at a later i1
     hit = E.first_conflict(b, a, facts, ren_x={s1.iter: i2}, ren_y={s1.iter: i1},
-                           relation=rel)
+                           relation=rel, same_writes_commute=True)
     if hit:
         err = refuse(prim, s1, "fusing would reorder a dependence: the second loop "
                      f"{hit[0].describe()} in an iteration that would now run before a "
