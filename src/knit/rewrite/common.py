@@ -232,11 +232,27 @@ def reachable(cur, prim: str):
         node = site.node()
     else:  # a block or a gap: the statement around it
         node = P.stmt_at(site.ir, site.parent_path) if site.parent_path else None
-    if len(path) > 1 and prove(E.context_facts(site.ir, path),
-                               N.Const(False, T.BOOL)):
+    if len(path) > 1 and _contradictory(E.context_facts(site.ir, path), prove, T):
         raise refuse(prim, node, "this code never runs: the loops and conditions around "
                      "it cannot all hold", "remove the dead code first (eliminate_dead_code)")
     return cur
+
+
+def _contradictory(facts: list, prove, T) -> bool:
+    """Whether the facts at a place contradict each other. Remembered by the facts
+    themselves (compared structurally; variables are Syms, equal only to themselves):
+    every rewrite rebuilds the procedure, but the loops and conditions around the
+    cursors it locates are mostly the same, and proving them again is a solver query."""
+    key = tuple(facts)
+    hit = _CONTRADICTORY.get(key)
+    if hit is None:
+        if len(_CONTRADICTORY) >= 4096:  # a bound: each entry keeps its facts alive
+            _CONTRADICTORY.clear()
+        hit = _CONTRADICTORY[key] = prove(facts, N.Const(False, T.BOOL))
+    return hit
+
+
+_CONTRADICTORY: dict[tuple, bool] = {}
 
 
 def _cursor(proc, x, prim: str, what: str, find=None):
@@ -428,12 +444,28 @@ def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
     for path, s in P.stmt_paths(ir):
         if not (isinstance(s, N.For) and s.mode == "par"):
             continue
-        acc = E.accesses(s.body, E.windows_at(ir, path))
-        hit = E.race(s, E.context_facts(ir, path), acc)
-        if hit:
+        windows, facts = E.windows_at(ir, path), E.context_facts(ir, path)
+        # the race check sees only the loop, the facts around it and the windows its
+        # body reads through: a rewrite elsewhere leaves all three as they were, and a
+        # loop found independent with them is independent again (the loop by identity:
+        # IR nodes are immutable; facts and windows compare structurally, their
+        # variables being Syms, equal only to themselves)
+        key = (id(s), tuple(facts), tuple(windows.items()))
+        if _PAR_OK.get(key) is s:
+            continue
+        acc = E.accesses(s.body, windows)
+        hit = E.race(s, facts, acc)
+        if not hit:
+            if len(_PAR_OK) >= 4096:  # a bound: each entry keeps its loop alive
+                _PAR_OK.clear()
+            _PAR_OK[key] = s
+        else:
             from knit.rewrite import witness as W
 
             err = refuse(prim, s, f"iterations of the par loop over '{s.iter.name}' "
                          f"would race: one {hit[0].describe()}, another {hit[1].describe()}",
                          "keep the buffers each iteration writes inside the loop")
             raise W.why_conflict(err, hit, ir)
+
+
+_PAR_OK: dict[tuple, N.For] = {}  # (id(loop), facts, windows) -> loop found independent
