@@ -83,7 +83,10 @@ def check_proc(proc: N.Proc, *, memories: bool = True, only=None) -> None:
     same facts the whole check would give it: the walk still gathers the facts of
     every statement, but makes no check (no solver query for bounds, shapes or a
     callee's asserts) of the others. For a rewrite that made those statements and
-    kept the rest (see rewrite/subprocs.check_call_sites)."""
+    kept the rest (see rewrite/subprocs.check_call_sites): `only` must then hold every
+    statement object the rewrite made, the loops and ifs rebuilt around the new ones
+    included; a loop or if outside `only`, holding no statement of it and writing no
+    config, is skipped whole."""
     if proc in _checked:
         return
     checker = _Checker(proc)
@@ -199,6 +202,12 @@ class _Checker:
 
     def stmt(self, s: N.Stmt, facts: smt.Facts, in_par: bool) -> smt.Facts:
         """Check `s` under `facts`; return the facts that still hold after it."""
+        if self.only is not None and isinstance(s, N.For | N.If) and id(s) not in self.only \
+                and not (self.writes_configs and configs_written_in((s,))):
+            # a statement kept from before holds only kept ones (a made one would have
+            # rebuilt it): nothing in it to check, and writing no config, it leaves the
+            # facts as they were (what it declares is visible inside it alone)
+            return facts
         match s:
             case N.Assign(name, _, idx, rhs) | N.Reduce(name, _, idx, rhs) \
                     if not self.quiet(s):
