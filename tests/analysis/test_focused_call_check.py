@@ -12,8 +12,8 @@ from scheduling_checks import assert_body, refused
 from knit import proc
 from knit.errors import KnitError
 from knit.frontend.checks import check_proc
-from knit.ir.handles import ir_of
 from knit.ir import nodes as N
+from knit.ir.handles import ir_of
 from knit.ir.visit import walk_stmts
 from knit.platforms.x86 import prefetch
 from knit.stdlib.scheduling import insert_noop_call

@@ -232,27 +232,11 @@ def reachable(cur, prim: str):
         node = site.node()
     else:  # a block or a gap: the statement around it
         node = P.stmt_at(site.ir, site.parent_path) if site.parent_path else None
-    if len(path) > 1 and _contradictory(E.context_facts(site.ir, path), prove, T):
+    if len(path) > 1 and prove(E.context_facts(site.ir, path),
+                               N.Const(False, T.BOOL)):
         raise refuse(prim, node, "this code never runs: the loops and conditions around "
                      "it cannot all hold", "remove the dead code first (eliminate_dead_code)")
     return cur
-
-
-def _contradictory(facts: list, prove, T) -> bool:
-    """Whether the facts at a place contradict each other. Remembered by the facts
-    themselves (compared structurally; variables are Syms, equal only to themselves):
-    every rewrite rebuilds the procedure, but the loops and conditions around the
-    cursors it locates are mostly the same, and proving them again is a solver query."""
-    key = tuple(facts)
-    hit = _CONTRADICTORY.get(key)
-    if hit is None:
-        if len(_CONTRADICTORY) >= 4096:  # a bound: each entry keeps its facts alive
-            _CONTRADICTORY.clear()
-        hit = _CONTRADICTORY[key] = prove(facts, N.Const(False, T.BOOL))
-    return hit
-
-
-_CONTRADICTORY: dict[tuple, bool] = {}
 
 
 def _cursor(proc, x, prim: str, what: str, find=None):
