@@ -72,16 +72,26 @@ def _unreachable(facts: smt.Facts) -> bool:
     return smt.prove(facts, FALSE)
 
 
-def check_proc(proc: N.Proc, *, memories: bool = True) -> None:
+def check_proc(proc: N.Proc, *, memories: bool = True, only=None) -> None:
     """Check `proc` and raise the first KnitError found; a no-op once it passed.
 
     memories=False skips the memory-access check: scheduling passes through states
     where plain code still touches registers, until `replace` maps it onto instrs;
-    that check runs again when the procedure is compiled or run."""
+    that check runs again when the procedure is compiled or run.
+
+    `only` (a set of statement ids) checks those statements alone, each under the
+    same facts the whole check would give it: the walk still gathers the facts of
+    every statement, but makes no check (no solver query for bounds, shapes or a
+    callee's asserts) of the others. For a rewrite that made those statements and
+    kept the rest (see rewrite/subprocs.check_call_sites): `only` must then hold every
+    statement object the rewrite made, the loops and ifs rebuilt around the new ones
+    included; a loop or if outside `only`, holding no statement of it and writing no
+    config, is skipped whole."""
     if proc in _checked:
         return
     checker = _Checker(proc)
     checker.plain = checker.plain and memories
+    checker.only = only
     checker.run()
     if memories:
         _checked.add(proc)
@@ -97,6 +107,11 @@ class _Checker:
         # walking a loop body again only for its facts (`invariant`): no checks, which
         # the first walk made under weaker facts, and no invariants of inner loops
         self.replaying = False
+        self.only = None  # ids of the statements to check; None: all
+
+    def quiet(self, s: N.Stmt) -> bool:
+        """Whether to walk `s` for its facts only, checking nothing of its own."""
+        return self.replaying or (self.only is not None and id(s) not in self.only)
 
     def run(self) -> None:
         facts = smt.Facts()
@@ -187,15 +202,21 @@ class _Checker:
 
     def stmt(self, s: N.Stmt, facts: smt.Facts, in_par: bool) -> smt.Facts:
         """Check `s` under `facts`; return the facts that still hold after it."""
+        if self.only is not None and isinstance(s, N.For | N.If) and id(s) not in self.only \
+                and not (self.writes_configs and configs_written_in((s,))):
+            # a statement kept from before holds only kept ones (a made one would have
+            # rebuilt it): nothing in it to check, and writing no config, it leaves the
+            # facts as they were (what it declares is visible inside it alone)
+            return facts
         match s:
             case N.Assign(name, _, idx, rhs) | N.Reduce(name, _, idx, rhs) \
-                    if not self.replaying:
+                    if not self.quiet(s):
                 target = N.Read(name, idx, s.type, s.srcinfo)
                 self.access(target, "write to" if isinstance(s, N.Assign) else
                             "reduce into", facts)
                 self.expr(rhs, facts)
             case N.WriteConfig(rhs=rhs):
-                if not self.replaying:
+                if not self.quiet(s):
                     self.expr(rhs, facts)
                 return self.write_config(s, facts)
             case N.If(cond, body, orelse):
@@ -218,19 +239,19 @@ class _Checker:
                 if after is not None:
                     return after
             case N.Alloc(name, typ, mem):
-                if not self.replaying:
+                if not self.quiet(s):
                     B.check_dims(name.name, typ, facts, s.srcinfo)
                 at_alloc, facts = self.evaluated(facts, typ.shape())
                 if at_alloc is not None:  # the buffer keeps the size it was allocated with
                     typ = map_type(typ, at_alloc)
                 self.scope.declare(name, typ, mem)
             case N.Call():
-                if not self.replaying:
+                if not self.quiet(s):
                     self.call(s, facts)
                 if self.writes_configs and written_configs(s.f):
                     return self.after_call(s, facts)
             case N.WindowStmt(name, rhs):
-                if not self.replaying:
+                if not self.quiet(s):
                     self.window(rhs, facts)
                 at_window, facts = self.evaluated(facts, (rhs, *rhs.type.shape()))
                 if at_window is not None:  # the window keeps the origin it was made with
@@ -258,7 +279,7 @@ class _Checker:
                                   "inside another par loop",
                                   "only one level of par loops is supported; make this "
                                   "loop seq")
-        if s.mode == "par" and self.plain and not self.replaying:
+        if s.mode == "par" and self.plain and not self.quiet(s):
             self.check_race(s, facts)
         i = X.var(s.iter)
         # what one iteration writes, the next sees: forget it, bounds included

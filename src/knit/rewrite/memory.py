@@ -363,7 +363,7 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
     if calls:  # a callee's asserts on its arguments' shapes and strides hold again
         from knit.rewrite.subprocs import check_call_sites
 
-        check_call_sites(prim, out, stmts[0])
+        check_call_sites(prim, out, stmts[0], before=site.ir)
     return out
 
 
