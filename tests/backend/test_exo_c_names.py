@@ -7,10 +7,9 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from backend_cc import have
 
 from knit import compile_procs_to_strings, proc
-
-from backend_cc import have
 
 
 @proc
