@@ -13,7 +13,6 @@ instructions and procedures it imported from other modules.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import traceback
 from pathlib import Path
@@ -22,6 +21,7 @@ from knit import cache
 from knit.backend.c import compile_procs
 from knit.errors import KnitError
 from knit.ir.handles import ir_of
+from knit.main import get_procs_from_module, load_user_code
 from knit.procedure import Procedure
 
 
@@ -96,17 +96,12 @@ class _UserCodeError(Exception):
 
 
 def _run_file(path: Path):
-    """Import `path` as a fresh module. It is registered in sys.modules because
-    inspect (which reads the source of @config classes) looks modules up there."""
-    name = f"knitc_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise KnitError(f"cannot import {path}: not a Python source file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    """Import `path` as a fresh module (`load_user_code`), its directory first on
+    sys.path as `python file.py` would have it; an error the file raises becomes a
+    _UserCodeError carrying the user's part of the traceback."""
     sys.path.insert(0, str(path.resolve().parent))
     try:
-        spec.loader.exec_module(module)
+        module = load_user_code(path)
     except KnitError:
         raise
     except BaseException as err:
@@ -117,9 +112,10 @@ def _run_file(path: Path):
 
 
 def _user_traceback(err: BaseException) -> str:
-    """The traceback without knitc's and importlib's own frames."""
+    """The traceback without knitc's, knit.main's and importlib's own frames."""
+    ours = (__file__, load_user_code.__code__.co_filename)
     tb = err.__traceback__
-    while tb is not None and (tb.tb_frame.f_code.co_filename == __file__
+    while tb is not None and (tb.tb_frame.f_code.co_filename in ours
                               or tb.tb_frame.f_code.co_filename.startswith("<frozen")):
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(err), err, tb)).rstrip()
@@ -129,9 +125,7 @@ def _defined_procs(module, path: Path) -> list:
     """The non-instr Procedures bound at the module's top level, each once, in order,
     leaving out those imported from another module."""
     if "__all__" in vars(module):  # as exocc: __all__ lists what to compile
-        from knit.main import exported_procs  # here: main imports this module
-
-        return exported_procs(module)
+        return get_procs_from_module(module)
     others = [m for n, m in list(sys.modules.items()) if m is not module and n != "__main__"]
     out: list = []
     for value in vars(module).values():

@@ -4,9 +4,10 @@ options and outputs, on knit.
     python -m knit.main kernels.py                 # writes kernels/kernels.{c,h,d}
     python -m knit.main a.py b.py -o build --stem lib
 
-As in Exo: every source file is run; its `__all__` (when it has one) lists what to
-compile, else every public top-level name is considered; each non-instruction Procedure
-among them is compiled into one C file and header. `-o` defaults to the source's stem
+As in Exo: every source file is run (`load_user_code`); its `__all__` (when it has
+one) lists what to compile, else every public top-level name is considered; each
+non-instruction Procedure among them is compiled into one C file and header
+(`get_procs_from_module`). `-o` defaults to the source's stem
 (one source only), `--stem` likewise; a make-style dependency file `<stem>.d` lists the
 Python files the compilation read. (`knitc` is knit's own command: it compiles only the
 procedures a file itself defines; it also honours `__all__`.)
@@ -15,6 +16,8 @@ procedures a file itself defines; it also honours `__all__`.)
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
+import importlib.util
 import inspect
 import sys
 from pathlib import Path
@@ -50,15 +53,36 @@ def main(argv: list[str] | None = None) -> int:
 
     from knit.cli import _run_file  # here: cli imports this module
 
-    library = [p for src in args.source for p in exported_procs(_run_file(Path(src)))]
+    library = [p for src in args.source
+               for p in get_procs_from_module(_run_file(Path(src)))]
     knit.compile_procs(library, outdir, f"{stem}.c", f"{stem}.h")
     write_depfile(outdir, stem)
     return 0
 
 
-def exported_procs(module) -> list:
-    """The non-instruction Procedures a module exports: those its `__all__` names when it
-    has one, else those bound to its public (not underscored) names, in that order."""
+def load_user_code(path):
+    """Run the Python file `path` as a fresh module and return it (Exo's
+    `exo.main.load_user_code`). A missing file raises FileNotFoundError; an exception the
+    file raises propagates unchanged; sys.path is left as it is.
+
+    Unlike Exo, the module is registered in sys.modules (as `knitc_<stem>`, its
+    `__name__`) before it runs: `@config` classes are read back with inspect, which
+    finds a class's file through its module there. A later file of the same stem
+    replaces the entry; the modules already loaded keep working."""
+    module_path = Path(path).resolve(strict=True)
+    name = f"knitc_{module_path.stem}"
+    loader = importlib.machinery.SourceFileLoader(name, str(module_path))  # any suffix
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+def get_procs_from_module(module) -> list:
+    """The non-instruction Procedures a module exports (Exo's
+    `exo.main.get_procs_from_module`): those its `__all__` names when it has one, else
+    those bound to its public (not underscored) names, in that order; a Procedure bound
+    to two names is listed once."""
     names = module.__dict__["__all__"] if "__all__" in module.__dict__ else dir(module)
     out = []
     for name in names:

@@ -75,13 +75,13 @@ def test_header_and_source_layout(tmp_path):
     # public procs are declared in the header; callees are static and come first
     assert re.search(r"^void calls\(", h, re.MULTILINE)
     assert re.search(r"^void gemm\(", h, re.MULTILINE)
-    assert "axpy_win" not in h.split("struct knit_win_1f32 {")[-1]
+    assert "axpy_win" not in h.split("struct exo_win_1f32 {")[-1]
     assert re.search(r"^static void scal\(", c, re.MULTILINE)
     assert c.index("void scal(") < c.index("void axpy_win(") < c.index("void calls(")
     assert c.count("void scal(") == 1  # called twice, emitted once
     # each window struct is defined once, guarded, in the header
-    assert h.count("struct knit_win_1f32 {") == 1 and "#ifndef KNIT_WIN_1F32\n" in h
-    assert h.count("struct knit_win_1f32c {") == 1
+    assert h.count("struct exo_win_1f32 {") == 1 and "#ifndef EXO_WIN_1F32\n" in h
+    assert h.count("struct exo_win_1f32c {") == 1
 
 
 def test_public_entry_points(tmp_path):
@@ -105,7 +105,7 @@ def test_public_callee_is_not_static():
 def test_argument_types():
     sig = body_of(programs.windows).split("{")[0]
     assert "int_fast32_t N" in sig and "int_fast32_t M" in sig
-    assert "struct knit_win_2f32c A" in sig  # a window the proc only reads: const data
+    assert "struct exo_win_2f32c A" in sig  # a window the proc only reads: const data
     assert "float* restrict B" in sig and "const float* restrict c" in sig
     assert "bool b" in body_of(programs.bools)
     assert "const _Float16* restrict c" in body_of(programs.halves)
@@ -113,9 +113,9 @@ def test_argument_types():
 
 def test_struct_definition_text():
     _, h = compile_procs_to_strings([programs.axpy_win], "t.h")
-    assert "struct knit_win_1f32 {\n    float * const data;\n" \
+    assert "struct exo_win_1f32 {\n    float * const data;\n" \
            "    const int_fast32_t strides[1];\n};" in h
-    assert "struct knit_win_1f32c {\n    const float * const data;" in h
+    assert "struct exo_win_1f32c {\n    const float * const data;" in h
 
 
 # ---------------------------------------------------------------- expressions
@@ -142,7 +142,7 @@ def test_literals_follow_the_data_type():
 def test_windows_index_their_root_buffer():
     text = body_of(programs.windows)
     assert "// w2 = w[1:N, 0]" in text and "B[(1 + j) * M] += 1.0f;" in text
-    assert "(struct knit_win_1f32c){ &A.data[i * A.strides[0]], { A.strides[1] } }" in text
+    assert "(struct exo_win_1f32c){ &A.data[i * A.strides[0]], { A.strides[1] } }" in text
     # a precondition stride(A, 1) == 1 turns the stride into a constant
     assert "A.data[i * A.strides[0] + 3]" in body_of(programs.window_strides)
 
@@ -175,7 +175,7 @@ def test_frees_in_reverse_order_at_block_end():
 def test_instr_templates_expand():
     text = body_of(programs.instrs)
     assert "B.data[0] = A[0] * 2.0f;" in text
-    assert "knit_test_scale(4, &B.data[(N - 1) * B.strides[0]], (struct knit_win_1f32)" in text
+    assert "knit_test_scale(4, &B.data[(N - 1) * B.strides[0]], (struct exo_win_1f32)" in text
     assert "/* t is the buffer */" in text and "= *c + t[2];" in text
     assert c_of(programs.instrs).count("static void knit_test_scale") == 1
 

@@ -624,5 +624,10 @@ def _reexport(*module_names: str) -> None:
                 g.setdefault(n, value)
 
 
+# Exo's stdlib also passes on the `relu` and `select` externs (its inspection module
+# star-imports `exo.platforms.x86`, which imports them): Exo's Gemmini schedules call
+# `relu` with only `from exo.stdlib.stdlib import *` in scope.
+from knit.libs.externs import relu, select  # noqa: E402,F401
+
 _reexport("knit", "knit.frontend.syntax", "knit.API_cursors", "knit.stdlib.scheduling",
           "knit.stdlib.inspection", "knit.stdlib.vectorizing", "knit.stdlib.loop_schedules")

@@ -60,7 +60,7 @@ class CallEmitter(ExprCompiler):
         return self.scalar_ptr(e, s)
 
     def window_value(self, e, const: bool, s) -> str:
-        """A window struct literal: `(struct knit_win_1f32){ &x[i], { 1 } }`."""
+        """A window struct literal: `(struct exo_win_1f32){ &x[i], { 1 } }`."""
         view = self.view_of(e)
         ndims = len(view.free_dims())
         tag = self.unit.structs.name(view.basetyp.basetype(), ndims, const)

@@ -17,14 +17,16 @@ from knit.ir.sym import Sym
 
 class WindowStructs:
     """The window struct types a file needs, each defined once (and guarded, so two
-    generated headers can be included together)."""
+    generated headers can be included together). The names, layout and guards are
+    Exo's (`struct exo_win_1f32`, `EXO_WIN_1F32`): C harnesses written for Exo name
+    them, and a knit header and an Exo header can share one definition."""
 
     def __init__(self):
         self.defs: dict[str, str] = {}
 
     def name(self, elem: T.ScalarT, ndims: int, const: bool) -> str:
         """The struct tag for an `ndims`-dimensional window of `elem`; defines it."""
-        tag = f"knit_win_{ndims}{elem.name}{'c' if const else ''}"
+        tag = f"exo_win_{ndims}{elem.name}{'c' if const else ''}"
         if tag not in self.defs:
             guard = tag.upper()
             qual = "const " if const else ""
