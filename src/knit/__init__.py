@@ -5,14 +5,14 @@ Import cost is kept low: heavy modules (numpy, z3, the C backend) load on first 
 
 from knit.API_types import ExoType  # Exo's names for types, compared with cursor types
 from knit.config import Config, config
-from knit.errors import KnitError, ParseFragmentError, SchedulingError
+from knit.errors import KnitError, ParseFragmentError, SchedulingError, UserError
 from knit.extern import Extern
 from knit.instrcheck import check_instr, inexact
 from knit.memory import DRAM, Memory
 from knit.procedure import Procedure, instr, proc
 
 __all__ = ["proc", "instr", "config", "Procedure", "Memory", "DRAM", "Config", "Extern",
-           "SchedulingError", "ParseFragmentError", "KnitError", "compile_procs",
+           "SchedulingError", "ParseFragmentError", "KnitError", "UserError", "compile_procs",
            "compile_procs_to_strings", "check_equiv", "check_instr", "inexact",
            "replay", "diff", "tune", "ExoType", "stdlib"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from knit.errors import KnitError, ProcedureTypeError
+from knit.errors import ProcedureTypeError, UserError
 from knit.ir import nodes as N, types as T
 from knit.ir.handles import expect_procedure, ir_of
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
@@ -29,7 +29,7 @@ from knit.runtime.args import eval_index
 RTOL = {"f16": 1e-2, "f32": 1e-4, "f64": 1e-10, "R": 1e-4}
 
 
-class EquivalenceError(KnitError, AssertionError):
+class EquivalenceError(UserError, AssertionError):
     """Two procedures gave different results on the same inputs."""
 
 

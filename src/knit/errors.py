@@ -11,7 +11,8 @@ class KnitError(Exception):
     """Base of every error knit raises on purpose: the shared base of user errors (a
     mistake in the program or in a call into knit), and of InternalError (a broken
     invariant: knit's own bug), which stays a KnitError so that `except KnitError`
-    keeps meaning "anything knit refused". Tell the two apart with is_user_error.
+    keeps meaning "anything knit refused". User errors derive from UserError; tell the
+    two apart with isinstance or is_user_error.
 
     Code below the public API raises these, never a builtin error with internal
     objects in its message; where a builtin class was raised before, the knit class
@@ -29,7 +30,13 @@ def _located(srcinfo, what: str, hint: str = "") -> str:
     return "\n".join(lines)
 
 
-class KnitSyntaxError(KnitError, SyntaxError):
+class UserError(KnitError):
+    """Base of every user error: a mistake in the program, the schedule or a call into
+    knit, which knit refuses with a message saying what to do (every KnitError except
+    InternalError derives from it)."""
+
+
+class KnitSyntaxError(UserError, SyntaxError):
     """Object code outside the knit language."""
 
     def __init__(self, srcinfo, what: str, hint: str = ""):
@@ -41,7 +48,7 @@ class KnitSyntaxError(KnitError, SyntaxError):
         return self.args[0]
 
 
-class KnitTypeError(KnitError, TypeError):
+class KnitTypeError(UserError, TypeError):
     """A type or shape error in object code, or a wrong argument at a call from Python."""
 
     def __init__(self, srcinfo, what: str, hint: str = ""):
@@ -49,7 +56,7 @@ class KnitTypeError(KnitError, TypeError):
         super().__init__(_located(srcinfo, what, hint))
 
 
-class BoundsError(KnitError, IndexError):
+class BoundsError(UserError, IndexError):
     """An access that could not be proven to stay inside its buffer."""
 
     def __init__(self, srcinfo, what: str, hint: str = ""):
@@ -57,7 +64,7 @@ class BoundsError(KnitError, IndexError):
         super().__init__(_located(srcinfo, what, hint))
 
 
-class AliasError(KnitError, ValueError):
+class AliasError(UserError, ValueError):
     """The same buffer passed twice to a call where one of the uses writes it."""
 
     def __init__(self, srcinfo, what: str, hint: str = ""):
@@ -65,7 +72,7 @@ class AliasError(KnitError, ValueError):
         super().__init__(_located(srcinfo, what, hint))
 
 
-class MemoryAccessError(KnitError, TypeError):
+class MemoryAccessError(UserError, TypeError):
     """Plain code touching a memory that only instructions may access."""
 
     def __init__(self, srcinfo, what: str, hint: str = ""):
@@ -73,7 +80,7 @@ class MemoryAccessError(KnitError, TypeError):
         super().__init__(_located(srcinfo, what, hint))
 
 
-class RaceError(KnitError, ValueError):
+class RaceError(UserError, ValueError):
     """A `par` loop whose iterations may touch the same location, one of them writing."""
 
     def __init__(self, srcinfo, what: str, hint: str = ""):
@@ -81,7 +88,7 @@ class RaceError(KnitError, ValueError):
         super().__init__(_located(srcinfo, what, hint))
 
 
-class PreconditionError(KnitError, ValueError):
+class PreconditionError(UserError, ValueError):
     """A callee's `assert` that could not be proven at a call site."""
 
     def __init__(self, srcinfo, what: str, hint: str = ""):
@@ -89,15 +96,15 @@ class PreconditionError(KnitError, ValueError):
         super().__init__(_located(srcinfo, what, hint))
 
 
-class ArgumentError(KnitError, ValueError):
+class ArgumentError(UserError, ValueError):
     """A bad value passed from Python to interpret() or a compiled procedure."""
 
 
-class ArgumentTypeError(KnitError, TypeError):
+class ArgumentTypeError(UserError, TypeError):
     """A wrong dtype, rank or kind of value passed from Python."""
 
 
-class SchedulingError(KnitError):
+class SchedulingError(UserError):
     """A rewrite that could not be proven to preserve the program's meaning."""
 
 
@@ -109,11 +116,11 @@ class ProcedureTypeError(SchedulingError, TypeError):
     primitives raised), so code catching either keeps working."""
 
 
-class ParseFragmentError(KnitError):
+class ParseFragmentError(UserError):
     """A pattern or expression fragment that does not parse or matches nothing."""
 
 
-class CompileError(KnitError):
+class CompileError(UserError):
     """The C compiler rejected generated code (always a knit bug or a bad instr template)."""
 
 
@@ -219,9 +226,9 @@ def user_traceback(tb):
 
 
 def is_user_error(err: BaseException) -> bool:
-    """Whether `err` is a mistake in the user's program or call (every KnitError but
-    InternalError), as opposed to a bug in knit."""
-    return isinstance(err, KnitError) and not isinstance(err, InternalError)
+    """Whether `err` is a mistake in the user's program or call (a UserError: every
+    KnitError but InternalError), as opposed to a bug in knit."""
+    return isinstance(err, UserError)
 
 
 def _should_filter(err: BaseException) -> bool:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from knit.errors import KnitError
+from knit.errors import UserError
 
 
-class MemGenError(KnitError):
+class MemGenError(UserError):
     """Raised by a memory's hooks when it cannot hold a buffer (wrong type, shape...)."""
 
 

@@ -126,3 +126,27 @@ def test_subproc_of_a_callee_whose_procedure_is_gone():
     del p
     gc.collect()
     assert handles.procedure_of(ir) is None
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_user_error_shares_the_user_error_base():
+    """Every error class knit defines is a UserError, except InternalError (a knit
+    bug): `except knit.UserError` catches exactly the mistakes a user can fix."""
+    import knit.equiv  # noqa: F401 - the modules that define error classes
+    import knit.instrcheck  # noqa: F401
+    import knit.memory  # noqa: F401
+    import knit.platforms.gemmini  # noqa: F401
+    from knit import UserError
+    from knit.cursors.cursor import InvalidCursorError
+
+    knit_classes = [c for c in _subclasses(KnitError) if c.__module__.startswith("knit")]
+    assert len(knit_classes) > 15  # the scan found the taxonomy, not an empty list
+    for cls in knit_classes:
+        assert issubclass(cls, UserError) != (cls is InternalError), cls
+    assert issubclass(InvalidCursorError, UserError) and issubclass(SchedulingError, UserError)
+    assert not issubclass(InternalError, UserError)

@@ -9,12 +9,12 @@ rewrite when the rewrite transforms rather than replaces them.
 from __future__ import annotations
 
 from knit.cursors import paths as P
-from knit.errors import KnitError
+from knit.errors import UserError
 from knit.ir import handles, nodes as N
 from knit.ir.printer import expr_str, stmt_str
 
 
-class InvalidCursorError(KnitError, AttributeError):
+class InvalidCursorError(UserError, AttributeError):
     """A cursor that points at nothing: navigated off a block, or its target was removed
     by a rewrite. Also an AttributeError: calling a method of the cursor kinds on an
     InvalidCursor raises it, where Exo's InvalidCursor has no such method (so

@@ -46,7 +46,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
-from knit.errors import KnitError, ProcedureTypeError
+from knit.errors import ProcedureTypeError, UserError
 from knit.procedure import Procedure
 
 __all__ = ["InstrCheck", "InstrCheckError", "check_instr", "inexact"]
@@ -82,7 +82,7 @@ class InstrCheck:
     ulps: float | None = None
 
 
-class InstrCheckError(KnitError):
+class InstrCheckError(UserError):
     """An instr's C template disagrees with its body (`mismatch` holds the instr, target,
     control values, inputs, expected and actual outputs, and where they differ), or it
     cannot be checked here (no legal control values, no compiler, a crash)."""

@@ -15,12 +15,12 @@ from __future__ import annotations
 import ctypes
 from dataclasses import dataclass
 
-from knit import KnitError
+from knit import UserError
 
 PES = 16 * 16  # processing elements of the array
 
 
-class GemminiError(KnitError):
+class GemminiError(UserError):
     """The simulated accelerator faulted: an address outside every allocated buffer, an
     instruction before its configuration, a full scratchpad, a bad size."""
 
@@ -71,7 +71,7 @@ class Simulation:
         self.kernel = proc.compile(**compile_kwargs)
         self._lib = ctypes.CDLL(self.kernel.library)  # the same handle: dlopen counts
         if not hasattr(self._lib, "knit_gemmini_begin"):
-            raise KnitError(f"{proc.name()} does not use the Gemmini simulator (it calls "
+            raise GemminiError(f"{proc.name()} does not use the Gemmini simulator (it calls "
                             "no Gemmini instruction)")
         self._lib.knit_gemmini_begin.restype = None
         self.set_params(bandwidth=bandwidth, dma_latency=dma_latency,
