@@ -226,9 +226,10 @@ def user_traceback(tb):
 
 
 def is_user_error(err: BaseException) -> bool:
-    """Whether `err` is a mistake in the user's program or call (a UserError: every
-    KnitError but InternalError), as opposed to a bug in knit."""
-    return isinstance(err, UserError)
+    """Whether `err` is a mistake in the user's program or call (a UserError, or a
+    plain KnitError a user library raised: every KnitError but InternalError), as
+    opposed to a bug in knit."""
+    return isinstance(err, KnitError) and not isinstance(err, InternalError)
 
 
 def _should_filter(err: BaseException) -> bool:

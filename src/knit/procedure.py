@@ -8,7 +8,7 @@ from knit.cursors.cursor import ArgCursor, BlockCursor
 from knit.cursors.find import find as find_pattern, find_alloc_or_arg
 from knit.cursors.forward import forward as forward_cursor, separate_copies
 from knit.cursors.pattern import loop_nest_pattern
-from knit.errors import KnitError
+from knit.errors import UserError
 from knit.frontend import parse
 from knit.ir import handles, nodes as N
 from knit.ir.handles import procedure_of  # noqa: F401 (re-exported: its old home)
@@ -212,7 +212,7 @@ class Procedure:
         `OMP_NUM_THREADS` (before the first `par` procedure is loaded) to choose how many. See
         knit.runtime.jit.compile_proc and docs/performance.md."""
         if self.is_instr():
-            raise KnitError(f"{self.name()} is an instruction: it compiles to C only inside "
+            raise UserError(f"{self.name()} is an instruction: it compiles to C only inside "
                             "a proc that calls it; use interpret() to run its semantics")
         self._check()
         from knit.runtime.jit import compile_proc

@@ -150,3 +150,16 @@ def test_every_user_error_shares_the_user_error_base():
         assert issubclass(cls, UserError) != (cls is InternalError), cls
     assert issubclass(InvalidCursorError, UserError) and issubclass(SchedulingError, UserError)
     assert not issubclass(InternalError, UserError)
+
+
+def test_knit_raises_no_bare_knit_error():
+    """knit's own refusals are UserErrors (so their tracebacks are cut to the user's
+    frames); a bare KnitError is left to user libraries."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src" / "knit"
+    bare = [f"{p.relative_to(src)}:{i}" for p in src.rglob("*.py")
+            for i, line in enumerate(p.read_text().splitlines(), 1)
+            if re.search(r"raise KnitError\(", line)]
+    assert not bare, bare

@@ -18,7 +18,7 @@ from knit.backend.c.emit import ProcEmitter
 from knit.backend.c.generic import r_as_f32
 from knit.backend.c.names import RESERVED, c_identifier, is_usable
 from knit.backend.c.windows import WindowStructs
-from knit.errors import KnitError
+from knit.errors import UserError
 from knit.ir import nodes as N
 from knit.ir.handles import ir_of
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
@@ -100,11 +100,11 @@ class Unit:
         taken: dict[str, N.Proc] = {}
         for p in self.public:
             if not is_usable(p.name):
-                raise KnitError(f"{p.srcinfo}: procedure '{p.name}' cannot be a C function "
+                raise UserError(f"{p.srcinfo}: procedure '{p.name}' cannot be a C function "
                                 "name (it is reserved in C or its library)\n"
                                 "rename it, e.g. with rename(p, 'new_name')")
             if p.name in taken and taken[p.name] is not p:
-                raise KnitError(f"two different procedures are both named '{p.name}' "
+                raise UserError(f"two different procedures are both named '{p.name}' "
                                 f"(defined at {taken[p.name].srcinfo} and {p.srcinfo}); a "
                                 "C file needs distinct names\nrename one of them, e.g. "
                                 "with rename(p, 'new_name'), before compiling")
