@@ -2,12 +2,10 @@
 bind_expr, and the annotations set_memory, set_precision, set_window.
 
 Each takes the Site its wrapper located (a block's for stage_mem, buffers.buf_site's
-for the annotations, expr_site's for bind_expr), checks, builds the new IR and ends
+for the annotations, common.site_of's for bind_expr), checks, builds the new IR and ends
 with common.apply, which derives the new Procedure."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from knit.analysis import effects as E
 from knit.analysis.exprs import add, const, sub, var
@@ -172,24 +170,8 @@ def rejoin(e):
 # ---------------------------------------------------------------- bind_expr
 
 
-@dataclass(frozen=True, eq=False)
-class ExprSite(Site):
-    """An expression's Site: `path` is its statement's, `epath` the expression's path in
-    that statement (knit.cursors.paths)."""
-
-    epath: tuple = ()
-
-    def expr(self) -> N.Expr:
-        return P.expr_at(self.node(), self.epath)
-
-
-def expr_site(cur, prim: str) -> ExprSite:
-    """The Site of a located expression cursor (the locate step of bind_expr)."""
-    return ExprSite(cur.proc(), cur._stmt, None, prim, cur._epath)
-
-
 def bind_expr(sites: list, name: str):
-    """`sites`: the ExprSites of the occurrences, all in one procedure."""
+    """`sites`: the expression Sites of the occurrences, all in one procedure."""
     first = sites[0]
     prim, ir = first.prim, first.ir
     e = first.expr()

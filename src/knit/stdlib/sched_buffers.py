@@ -264,7 +264,7 @@ def bind_expr(proc, expr_cursors, new_name):
     if not curs or not all(isinstance(c, C.ExprCursor) for c in curs):
         raise SchedulingError(f"{prim}: expected expression cursors or an expression pattern")
     curs = _check_one_expression(prim, curs, expr_cursors)
-    sites = [M.expr_site(c, prim) for c in curs]
+    sites = [K.site_of(c, prim) for c in curs]
     return M.bind_expr(sites, K.check_name(prim, new_name))
 
 
