@@ -125,7 +125,9 @@ def test_floor_division_only_when_needed():
     text = body_of(programs.divmod_)
     assert "knit_floor_mod(i - 5, 8)" in text and "knit_floor_mod(i + k, 8)" in text
     assert "knit_floor_div(i - 4, 2)" in text
-    assert "i < N / 2" in text and "x[(2 * i + 1) / 2]" in text  # provably non-negative
+    # provably non-negative: written as Exo writes it (an array index in one pair of
+    # parentheses, elsewhere each operand in its own)
+    assert "i < ((N) / (2))" in text and "x[((2 * i + 1) / 2)]" in text
     assert "static inline int_fast32_t knit_floor_div" in c_of(programs.divmod_)
     assert "knit_floor" not in c_of(programs.gemm)
 
@@ -135,7 +137,9 @@ def test_literals_follow_the_data_type():
     # a double product: its literal is a double (semantics.md#literal-type)
     assert "(float)(a[i] * b[i] + 0.5)" in body_of(programs.mixed)
     text = body_of(programs.ints)
-    assert "o8[i] = (int8_t)(d[i] + d[i]);" in text and "oi[i] = g[i] * 3 + 1;" in text
+    # Exo's forms: integer literals cast to their type; the assignment converts
+    assert "o8[i] = d[i] + d[i];" in text
+    assert "oi[i] = g[i] * ((int32_t) 3) + ((int32_t) 1);" in text
     assert "((_Float16) 0.25)" in body_of(programs.halves)
 
 
@@ -175,8 +179,10 @@ def test_frees_in_reverse_order_at_block_end():
 def test_instr_templates_expand():
     text = body_of(programs.instrs)
     assert "B.data[0] = A[0] * 2.0f;" in text
-    assert "knit_test_scale(4, &B.data[(N - 1) * B.strides[0]], (struct exo_win_1f32)" in text
-    assert "/* t is the buffer */" in text and "= *c + t[2];" in text
+    # Exo's forms: `{n}` and `{x}` in parentheses, a window's `{x_data}` not
+    assert "knit_test_scale((4), &B.data[(N - 1) * B.strides[0]], ((struct exo_win_1f32)" \
+        in text
+    assert "/* t is the buffer */" in text and "= *(c) + (t)[(2)];" in text
     assert c_of(programs.instrs).count("static void knit_test_scale") == 1
 
 

@@ -1,16 +1,17 @@
 """Calls -> C: calls of compiled procedures, and instructions expanded from templates.
 
 An instruction's C template names its arguments in braces (`str.format` syntax):
-`{x}` is the argument's C value (for a window, the window struct), `{x_data}` the C
-lvalue of a window's first element (for dense tensors and scalars: a pointer to the
-data), and `{x_int}` the C name of the buffer the argument points into.
+`{x}` is the argument's C value in parentheses (for a window, the window struct),
+`{x_data}` the C lvalue of a window's first element (for dense tensors and scalars: a
+pointer to the data, in parentheses), and `{x_int}` the C name of the buffer the
+argument points into: Exo's forms.
 """
 
 from __future__ import annotations
 
 import textwrap
 
-from knit.backend.c.cexpr import ExprCompiler, paren
+from knit.backend.c.cexpr import ExprCompiler
 from knit.errors import CompileError, KnitTypeError
 from knit.ir import nodes as N
 
@@ -125,11 +126,13 @@ class _TemplateArgs(dict):
 
     def _value(self, key: str) -> str:
         em, s = self._em, self._s
+        # as in Exo, `{x}` and (but for a window) `{x_data}` come in parentheses, so a
+        # template may apply any operator to them
         if key in self._params:
             p, e = self._params[key]
             if p.type.is_control():
-                return paren(em.index(e))
-            return em.call_arg(e, p, self._written, s)
+                return f"({em.index(e)})"
+            return f"({em.call_arg(e, p, self._written, s)})"
         base, _, form = key.rpartition("_")
         if base not in self._params or form not in ("data", "int"):
             raise KeyError(key)
@@ -142,7 +145,7 @@ class _TemplateArgs(dict):
             view = em.view_of(e)
             em.read.add(view.root)
             return em.mem_window(view, view.origin(), s.srcinfo)
-        return em.call_arg(e, p, self._written, s)
+        return f"({em.call_arg(e, p, self._written, s)})"
 
 
 def _template_error(s: N.Call, what: str, names: list[str]) -> CompileError:

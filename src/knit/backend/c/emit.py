@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from knit.backend.c.calls import CallEmitter
-from knit.backend.c.cexpr import NARROW, convert, hook_error
+from knit.backend.c.cexpr import convert, hook_error
 from knit.backend.c.names import CNames
 from knit.backend.c.windows import dense_strides, root_view
 from knit.errors import InternalError, KnitTypeError
@@ -79,7 +79,7 @@ class ProcEmitter(CallEmitter):
         t = a.type
         if t.is_control():
             if t.kind == "size":
-                self.nonneg.add(a.name)
+                self.lows[a.name] = 1  # sizes are >= 1 (docs/language.md)
             return f"{t.ctype} {name}"
         elem = t.basetype()
         if elem.ctype is None:
@@ -110,7 +110,8 @@ class ProcEmitter(CallEmitter):
 
     def definition(self) -> str:
         for p in self.proc.preds:
-            self.line(f"// assert {expr_str(p)}")
+            for text in self.precondition(p):
+                self.line(text)
         self._blocks.append([])  # the function body shares the parameters' C scope
         self.stmts(self.proc.body)
         self.close_allocs(self._blocks.pop())
@@ -121,6 +122,28 @@ class ProcEmitter(CallEmitter):
             unused.insert(0, "ctxt")
         body = [f"    (void) {n};" for n in unused] + self.lines
         return "\n".join([self.signature_comment(), self.prototype() + " {", *body, "}"])
+
+    def precondition(self, p) -> list[str]:
+        """Exo's `EXO_ASSUME(n <= 16);` for each conjunct of an `assert`: the compiler
+        may rely on what every caller promises (the JIT checks each precondition before
+        the call; a C caller must keep them, as with Exo). A stride fact is already
+        used as the stride itself (known_strides) and stays a comment, as in Exo; so
+        does a condition that needs a floor-division helper: clang's __builtin_assume
+        ignores calls, with a warning."""
+        comment = f"// assert {expr_str(p)}"
+        out = []
+        for c in _conjuncts(p):
+            if isinstance(c, N.Const) or known_strides([c]):
+                out[:0] = [] if comment in out else [comment]
+                continue
+            helpers = set(self.unit.helpers)
+            text = self.index(c)
+            if "knit_floor_" in text:
+                self.unit.helpers = helpers
+                out[:0] = [] if comment in out else [comment]
+                continue
+            out.append(f"EXO_ASSUME({text});")
+        return out
 
     def line(self, text: str) -> None:
         pad = "    " * self.depth
@@ -170,14 +193,16 @@ class ProcEmitter(CallEmitter):
 
     def assign(self, s) -> None:
         lhs = self.element(s.name, s.idx, s.srcinfo, reading=False)
-        rhs = self.data(s.rhs, s.type)
         # `x += e` is x = x + e in the type of x + e, then converted (#round-at-store): C's
-        # compound assignment does exactly that, so e must not be converted first
-        # narrow integers are computed as int: the conversion is written out (f16
-        # operations already are: #f16)
-        narrow_op = s.type.name in NARROW and s.type != T.F16 and \
-            isinstance(s.rhs, (N.BinOp, N.USub))
-        if isinstance(s, N.Assign) and (self.result_type(s.rhs, s.type) != s.type or narrow_op):
+        # compound assignment does exactly that, so e must not be converted first.
+        # `x = e` converts e to the type of x, as a cast would (C11 6.5.16.1): a narrow
+        # integer or f16 operation (computed in int, resp. float) is left to it, as Exo
+        # writes it (`a = a + ((int8_t) 3);`); another type is converted explicitly
+        if isinstance(s, N.Assign) and self.result_type(s.rhs, s.type) == s.type:
+            rhs = self.stored(s.rhs, s.type)
+        else:
+            rhs = self.data(s.rhs, s.type)
+        if isinstance(s, N.Assign) and self.result_type(s.rhs, s.type) != s.type:
             rhs = convert(rhs, s.type)
         mem = self._mem_of(s.name)
         hook = mem.write if isinstance(s, N.Assign) else mem.reduce
@@ -230,8 +255,9 @@ class ProcEmitter(CallEmitter):
         lo, hi = self.index(s.lo), self.index(self._pin_expr(s.hi, s))
         self.names.push()
         it = self.names.declare(s.iter)
-        if self.is_nonneg(s.lo):
-            self.nonneg.add(s.iter)
+        low = self.lower_bound(s.lo)
+        if low is not None:
+            self.lows[s.iter] = low
         if s.mode == "par":
             self.unit.has_par = True
             self.line("#ifdef _OPENMP\n#pragma omp parallel for\n#endif")
@@ -328,6 +354,12 @@ class ProcEmitter(CallEmitter):
         sym = Sym("win_offset" if isinstance(s, N.WindowStmt) else "bound")
         self.line(f"const int_fast32_t {self.names.declare(sym)} = {self.index(e)};")
         return N.Read(sym, (), T.INDEX, s.srcinfo)
+
+
+def _conjuncts(p) -> list:
+    if isinstance(p, N.BinOp) and p.op == "and":
+        return _conjuncts(p.lhs) + _conjuncts(p.rhs)
+    return [p]
 
 
 def known_strides(preds) -> dict:
