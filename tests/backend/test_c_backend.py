@@ -132,6 +132,31 @@ def test_floor_division_only_when_needed():
     assert "knit_floor" not in c_of(programs.gemm)
 
 
+def test_lower_bounds_prove_divisions_non_negative():
+    text = body_of(programs.lower_bounds)
+    # sizes are >= 1: (N + 7) / 8 >= 1, so the dividend below is >= 3
+    assert "i < ((((N + 7) / (8)) - 1 + 3) / (4));" in text
+    # the loop starts at 1: i - 1 >= 0, but i - 2 may be -1
+    assert "y[((i - 1) / 2)]" in text and "x[(i - 1) % 2]" in text
+    assert "knit_floor_div(i - 2, 2)" in text
+    # a precondition k >= 0 is a lower bound too
+    assert "EXO_ASSUME(k % 2 == 0);" in body_of(programs.preconditions)
+
+
+def test_preconditions_are_exo_assume():
+    text = body_of(programs.preconditions)
+    # one per conjunct, as Exo writes them; the macro comes with the header
+    assert "    EXO_ASSUME(N >= 4);\n    EXO_ASSUME(k >= 0);\n" in text
+    # one that needs a helper call stays a comment (clang's __builtin_assume ignores calls)
+    assert "// assert (k - 8) / 4 < N" in text and "knit_floor_div" not in text
+    # a stride fact is used as the stride itself: a comment, as in Exo
+    strides = body_of(programs.window_strides)
+    assert "// assert stride(A, 1) == 1 and N >= 2" in strides
+    assert "EXO_ASSUME(N >= 2);" in strides and "EXO_ASSUME(A" not in strides
+    _, h = compile_procs_to_strings([programs.preconditions], "t.h")
+    assert "#ifndef EXO_ASSUME\n" in h and "#  define EXO_ASSUME(expr) __builtin_assume(expr)" in h
+
+
 def test_literals_follow_the_data_type():
     assert "t[0] * 3.0f" in body_of(programs.par_loop)
     # a double product: its literal is a double (semantics.md#literal-type)
@@ -169,11 +194,18 @@ def test_unused_arguments_and_buffers_are_marked():
     assert "(void) dead;" in text and "(void) N;" not in text
 
 
-def test_frees_in_reverse_order_at_block_end():
+def test_frees_follow_the_last_use():
+    # as Exo places them: right after the block's last statement using the buffer
     text = body_of(programs.allocs)
-    assert text.index("free(e);") < text.index("free(d);") < text.index("free(a);")
+    assert "        d[i * 2 + 1] = b[i];\n    }\n    free(a);\n" in text
+    assert "    t = c[3] + e[2];\n    free(e);\n" in text
+    assert text.index("free(a);") < text.index("free(e);") < text.index("free(d);")
+    assert "    float dead;\n    dead = 1.0f;\n    (void) dead;\n" in text
     inner = body_of(programs.nested_allocs)
     assert "        free(t);\n    }\n}" in inner  # at the end of the loop body
+    # a use through a window of the buffer counts; two freed at once: reverse order
+    alias = body_of(programs.alias_after_last_use)
+    assert alias.index("free(b);") < alias.index("out[i] += a[i];") < alias.index("free(a);")
 
 
 def test_instr_templates_expand():

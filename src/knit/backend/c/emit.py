@@ -1,8 +1,10 @@
 """Statements -> C: one C function per knit procedure.
 
-The emitter walks the body once, writing lines; each block gets a C scope, and the
-buffers allocated in a block are freed at its end, in reverse order. Memories,
-instructions and externs produce their own C through their hooks.
+The emitter walks the body once, writing lines; each block gets a C scope, and a
+buffer allocated in a block is freed right after the last statement of that block
+that uses it (or a window of it), as Exo places frees, so a memory can give the next
+allocation the same storage; buffers freed at one point go in reverse allocation
+order. Memories, instructions and externs produce their own C through their hooks.
 """
 
 from __future__ import annotations
@@ -110,6 +112,9 @@ class ProcEmitter(CallEmitter):
 
     def definition(self) -> str:
         for p in self.proc.preds:
+            for c in _conjuncts(p):
+                self._bound_from(c)
+        for p in self.proc.preds:
             for text in self.precondition(p):
                 self.line(text)
         self._blocks.append([])  # the function body shares the parameters' C scope
@@ -122,6 +127,19 @@ class ProcEmitter(CallEmitter):
             unused.insert(0, "ctxt")
         body = [f"    (void) {n};" for n in unused] + self.lines
         return "\n".join([self.signature_comment(), self.prototype() + " {", *body, "}"])
+
+    def _bound_from(self, c) -> None:
+        """A lower bound of an index argument that a precondition states (`k >= 0`,
+        `k > 2`, `0 <= k`), for proving divisions non-negative."""
+        if not (isinstance(c, N.BinOp) and c.op in (">=", ">", "<=", "<")):
+            return
+        a, op, b = c.lhs, c.op, c.rhs
+        if op in ("<=", "<"):  # b >= a, b > a
+            a, b, op = b, a, {"<=": ">=", "<": ">"}[op]
+        if isinstance(a, N.Read) and a.type.is_control() and isinstance(b, N.Const) \
+                and not isinstance(b.val, bool):
+            low = int(b.val) + (op == ">")
+            self.lows[a.name] = max(low, self.lows.get(a.name, low))
 
     def precondition(self, p) -> list[str]:
         """Exo's `EXO_ASSUME(n <= 16);` for each conjunct of an `assert`: the compiler
@@ -152,8 +170,14 @@ class ProcEmitter(CallEmitter):
             self.lines.append(ln if ln.startswith("#") else pad + ln if ln.strip() else "")
 
     def stmts(self, body) -> None:
-        for s in body:
+        last = last_uses(body)
+        for k, s in enumerate(body):
             self.stmt(s)
+            if k in last:
+                allocs = self._blocks[-1]
+                done = [a for a in allocs if a[0].name in last[k]]
+                self._blocks[-1] = [a for a in allocs if a[0].name not in last[k]]
+                self.close_allocs(done)
 
     def block(self, body) -> None:
         """Statements in a new C scope; buffers allocated there are freed at its end."""
@@ -322,8 +346,9 @@ class ProcEmitter(CallEmitter):
         self._blocks[-1].append((s, name, elem.ctype, shape))
 
     def close_allocs(self, allocs) -> None:
-        """End of a block: mark unread buffers as used (dead code is legal object code,
-        but -Wunused would reject the C), then free in reverse allocation order."""
+        """After the last use of these buffers: mark unread ones as used (dead code is
+        legal object code, but -Wunused would reject the C), then free them in
+        reverse allocation order."""
         for s, name, _, _ in allocs:
             if s.name not in self.read:
                 self.line(f"(void) {name};")
@@ -354,6 +379,37 @@ class ProcEmitter(CallEmitter):
         sym = Sym("win_offset" if isinstance(s, N.WindowStmt) else "bound")
         self.line(f"const int_fast32_t {self.names.declare(sym)} = {self.index(e)};")
         return N.Read(sym, (), T.INDEX, s.srcinfo)
+
+
+def last_uses(body) -> dict[int, set]:
+    """Statement index -> the buffers allocated in `body` whose last use in `body` (the
+    allocation counts as one; so does a use through a window of them made in `body`)
+    is that statement."""
+    roots: dict[Sym, Sym] = {}  # a name of body -> the buffer of body it stands for
+    last: dict[Sym, int] = {}
+    for k, s in enumerate(body):
+        if isinstance(s, N.Alloc):
+            roots[s.name] = s.name
+        elif isinstance(s, N.WindowStmt) and s.rhs.name in roots:
+            roots[s.name] = roots[s.rhs.name]
+        for name in _names_used(s):
+            if name in roots:
+                last[roots[name]] = k
+    out: dict[int, set] = {}
+    for buf, k in last.items():
+        out.setdefault(k, set()).add(buf)
+    return out
+
+
+def _names_used(s):
+    """The buffer and window names statement s (with nested statements) mentions."""
+    for x in walk_stmts([s]):
+        if isinstance(x, (N.Assign, N.Reduce, N.Alloc, N.WindowStmt)):
+            yield x.name
+        for e in stmt_exprs(x):
+            for y in walk_expr(e):
+                if isinstance(y, (N.Read, N.WindowExpr, N.StrideExpr)):
+                    yield y.name
 
 
 def _conjuncts(p) -> list:
