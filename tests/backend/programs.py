@@ -105,6 +105,7 @@ def preconditions(N: size, k: index, x: f32[N]):
     assert N >= 4 and k >= 0
     assert k % 2 == 0
     assert (k - 8) / 4 < N
+    assert 80 == 82 - 3 + 1
     for i in seq(0, N - 2):
         x[i] = x[i + 2] * 0.5
 

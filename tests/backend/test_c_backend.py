@@ -149,6 +149,7 @@ def test_preconditions_are_exo_assume():
     assert "    EXO_ASSUME(N >= 4);\n    EXO_ASSUME(k >= 0);\n" in text
     # one that needs a helper call stays a comment (clang's __builtin_assume ignores calls)
     assert "// assert (k - 8) / 4 < N" in text and "knit_floor_div" not in text
+    assert "// assert 80 == 82 - 3 + 1" in text  # constant: nothing to tell the compiler
     # a stride fact is used as the stride itself: a comment, as in Exo
     strides = body_of(programs.window_strides)
     assert "// assert stride(A, 1) == 1 and N >= 2" in strides
@@ -171,7 +172,8 @@ def test_literals_follow_the_data_type():
 def test_windows_index_their_root_buffer():
     text = body_of(programs.windows)
     assert "// w2 = w[1:N, 0]" in text and "B[(1 + j) * M] += 1.0f;" in text
-    assert "(struct exo_win_1f32c){ &A.data[i * A.strides[0]], { A.strides[1] } }" in text
+    # a window's first element in Exo's form (memory.generate_offset)
+    assert "(struct exo_win_1f32c){ &A.data[(i) * (A.strides[0])], { A.strides[1] } }" in text
     # a precondition stride(A, 1) == 1 turns the stride into a constant
     assert "A.data[i * A.strides[0] + 3]" in body_of(programs.window_strides)
 
@@ -212,7 +214,7 @@ def test_instr_templates_expand():
     text = body_of(programs.instrs)
     assert "B.data[0] = A[0] * 2.0f;" in text
     # Exo's forms: `{n}` and `{x}` in parentheses, a window's `{x_data}` not
-    assert "knit_test_scale((4), &B.data[(N - 1) * B.strides[0]], ((struct exo_win_1f32)" \
+    assert "knit_test_scale((4), &B.data[(N - 1) * (B.strides[0])], ((struct exo_win_1f32)" \
         in text
     assert "/* t is the buffer */" in text and "= *(c) + (t)[(2)];" in text
     assert c_of(programs.instrs).count("static void knit_test_scale") == 1

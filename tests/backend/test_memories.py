@@ -29,7 +29,7 @@ def vec_add(N: size, x: f32[N, 4], y: f32[N, 4], z: f32[N, 4]):
 def test_register_memory_through_instrs(tmp_path):
     c, h = compile_procs_to_strings([vec_add], "v.h")
     assert "typedef float knit_test_v4" in c and "knit_test_v4 r[3];" in c
-    assert "r[2] = r[0] + r[1];" in c and "__builtin_memcpy(&r[0], &x[i * 4], 16);" in c
+    assert "r[2] = r[0] + r[1];" in c and "__builtin_memcpy(&r[0], &x[(i) * 4], 16);" in c
     assert strict_compile("gcc", c, h, "v.h", tmp_path).returncode == 0
     x, y = np.random.rand(5, 4).astype(np.float32), np.random.rand(5, 4).astype(np.float32)
     z = np.zeros((5, 4), np.float32)

@@ -65,7 +65,7 @@ class CallEmitter(ExprCompiler):
         view = self.view_of(e)
         ndims = len(view.free_dims())
         tag = self.unit.structs.name(view.basetyp.basetype(), ndims, const)
-        data = self.mem_window(view, view.origin(), s.srcinfo)
+        data = self.mem_window(view, view.origin(), s.srcinfo, origin=True)
         strides = ", ".join(view.stride(d) for d in range(ndims))
         self.read.add(view.root)
         return f"(struct {tag}){{ &{data}, {{ {strides} }} }}"
@@ -76,7 +76,7 @@ class CallEmitter(ExprCompiler):
         self.read.add(view.root)
         if view.is_whole():
             return view.base
-        return f"&{self.mem_window(view, view.origin(), s.srcinfo)}"
+        return f"&{self.mem_window(view, view.origin(), s.srcinfo, origin=True)}"
 
     def scalar_ptr(self, e: N.Read, s) -> str:
         """A pointer to a scalar: a scalar buffer, or an element such as x[i]."""
@@ -144,7 +144,7 @@ class _TemplateArgs(dict):
         if p.type.is_tensor() and p.type.is_win():
             view = em.view_of(e)
             em.read.add(view.root)
-            return em.mem_window(view, view.origin(), s.srcinfo)
+            return em.mem_window(view, view.origin(), s.srcinfo, origin=True)
         return f"({em.call_arg(e, p, self._written, s)})"
 
 

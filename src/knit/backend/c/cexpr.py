@@ -23,7 +23,7 @@ import numpy as np
 from knit.errors import InternalError, KnitTypeError, MemoryAccessError
 from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
-from knit.memory import MemGenError
+from knit.memory import MemGenError, element_offset
 
 # C precedence levels, lowest first (unary minus binds tightest)
 _PREC = {"or": 1, "and": 2, "==": 3, "<": 4, ">": 4, "<=": 4, ">=": 4,
@@ -326,13 +326,17 @@ class ExprCompiler:
             self.read.add(view.root)
         return self.mem_window(view, view.indices(idx), srcinfo)
 
-    def mem_window(self, view, root_idx, srcinfo) -> str:
-        """The root memory's `window` hook applied to root indices (index expressions)."""
+    def mem_window(self, view, root_idx, srcinfo, *, origin: bool = False) -> str:
+        """The root memory's `window` hook applied to root indices (index expressions).
+        An element access (not a window's `origin`) through the default hook is
+        written as Exo writes element accesses (memory.element_offset)."""
         self._in_access = True
         try:
             idx = [self.index(i) for i in root_idx]
         finally:
             self._in_access = False
+        if not origin and getattr(view.mem, "has_default_window", lambda: False)():
+            return f"{view.base}[{element_offset(idx, list(view.strides))}]"
         try:
             return view.mem.window(view.basetyp, view.base, idx, list(view.strides), srcinfo)
         except MemGenError as err:
