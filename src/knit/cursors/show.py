@@ -8,10 +8,10 @@ Exo 1.0 prints a cursor.
   (`s.before()`), or `[GAP - After]` after it (`s.after()`).
 
 The procedure is printed by the procedure printer (`str(proc)`), so the text is the
-one `print(proc)` shows; the markers are placed by counting the lines each statement
-prints as (the printer gives each statement its own lines, nested statements inside
-their parent's). Unlike Exo, the procedure's `assert`s are printed too: they are part of
-the code the cursor is in.
+one `print(proc)` shows, less what Exo leaves out of a cursor's print (an instr's
+`@instr(...)` line and the procedure's `assert`s); the markers are placed by counting
+the lines each statement prints as (the printer gives each statement its own lines,
+nested statements inside their parent's).
 """
 
 from __future__ import annotations
@@ -28,7 +28,12 @@ def marked_proc(cur) -> str:
 
     ir = cur._proc._loopir_proc
     lines = str(cur._proc).split("\n")
-    first = len(lines) - sum(_height(s) for s in ir.body)  # lines before the body
+    body = sum(_height(s) for s in ir.body) if ir.body else 1  # (an empty one: `pass`)
+    first = len(lines) - body  # lines before the body
+    # as Exo, the signature and the body only: no `@instr(...)` line, no `assert`s
+    start = next(k for k, line in enumerate(lines) if line.startswith("def "))
+    lines = lines[start:first - len(ir.preds)] + lines[first:]
+    first -= start + len(ir.preds)
     match cur:
         case C.StmtCursor():
             at = _start(ir, cur._path, first)
