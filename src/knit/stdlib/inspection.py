@@ -346,8 +346,11 @@ def get_unique_names(proc):
 
 
 def get_parents(proc, stmt, up_to=None):
-    """The statements around `stmt` (innermost first), up to and including `up_to`."""
+    """The statements around `stmt` (innermost first), up to and including `up_to`; none
+    when `up_to` is `stmt` itself."""
     stmt = proc.forward(stmt)
+    if up_to is not None and proc.forward(up_to) == stmt:
+        return
     c = stmt.parent()
     while not isinstance(c, InvalidCursor):
         yield c
