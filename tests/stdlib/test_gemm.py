@@ -265,7 +265,13 @@ def test_microkernel_uses_only_registers_and_instructions():
 def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     isa = G.target("avx512").isa("f32")
     blk = G.choose_blocking(isa, 4, caches=(32 << 10, 1 << 20, 32 << 20))
-    assert blk.kc * isa.nr * 4 <= 32 << 10  # a KC x NR sliver of B fits L1
+    # a KC x NR sliver of B spans kc_l1s L1 caches (4 on AVX-512: a deeper KC, fewer
+    # C tiles loaded and stored), and fits it where kc_l1s = 1
+    assert isa.kc_l1s * (32 << 10) // 2 < blk.kc * isa.nr * 4 <= isa.kc_l1s * (32 << 10)
+    ymm = G.target("avx2").isa("f32")
+    assert ymm.kc_l1s == 1
+    assert G.choose_blocking(ymm, 4, caches=(32 << 10, 1 << 20, 32 << 20)).kc * ymm.nr * 4 \
+        == 32 << 10
     assert blk.mc * blk.kc * 4 <= 1 << 20  # an MC x KC block of A fits L2
     assert blk.mc % (2 * isa.mr) == 0 and blk.nc % (2 * isa.nr) == 0
     q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=8, nc=64), threads=1)
