@@ -233,12 +233,12 @@ def test_schedule_has_the_blis_structure():
 
 def test_one_thread_packs_each_panel_of_b_once():
     # BLIS's order jc, pc, ic, jr, ir: B's KC x NC panel packed once per pc, before the
-    # ic loop (not once per MC block of rows), as Bs[NC / NR][KC][NR], a sliver at a time
+    # ic loop (not once per MC block of rows), as Bs[NC / NR][KC][NR], B read row by row
     text = str(scheduled("avx512", "f32", False))
     isa = G.target("avx512").isa("f32")
     assert re.search(rf"for jc in seq.*\n *Ap: f32\[2, 16, {isa.mr}\] @ DRAM_ALIGNED64\n"
                      rf" *Bs: f32\[2, 16, {isa.nr}\] @ DRAM_ALIGNED64\n *for pc in seq.*\n"
-                     r" *for i1o in seq\(0, 2\):\n *if .* <= N:\n *for i0 in seq\(0, 16\):"
+                     r" *for i0 in seq\(0, 16\):\n *for i1o in seq\(0, 2\):\n *if .* <= N:"
                      rf"\n *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[", text)
     tiles = text.split("Bs_l:")[0]
     assert tiles.index("Bs[i1o, i0, i1i] = B[") < tiles.index("for ic in seq") \

@@ -247,16 +247,17 @@ def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking
 
 def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Blocking,
                        bs: str) -> Procedure:
-    """B's panel copy `for i0 < KC: for i1 < NC` -> Bp[NC / NR][KC][NR], written in
-    order: sliver by sliver, KC rows of NR contiguous columns each, and checked
-    against N once per sliver (whole slivers unchecked, the one partly past N element
-    by element, the ones past N skipped)."""
+    """B's panel copy `for i0 < KC: for i1 < NC` -> Bp[NC / NR][KC][NR]: B read row by
+    row (each row's NC columns in order, NR at a time into their slivers), checked
+    against N once per NR columns (whole slivers unchecked, the one partly past N element
+    by element, the ones past N skipped). Reading B along its rows, not down a sliver's
+    KC rows (a page each), ran 64 x 2048 x 2048 f32, where packing B is a third of the
+    time, 5% faster (1.01x -> 1.06x OpenBLAS, interleaved, one thread)."""
     p = divide_dim(p, f"{bs} : _", 1, nr)
     p = rearrange_dim(p, f"{bs} : _", [1, 0, 2])
     copy = [s for s in _walk(_top(p, top)) if hasattr(s, "hi")
             and str(s).lstrip().startswith("for i0") and f"{bs}[" in str(s)][0]
     p = divide_loop(p, copy.body()[0], nr, ["i1o", "i1i"], perfect=True)
-    p = reorder_loops(p, p.forward(copy))  # i0 i1o i1i -> i1o i0 i1i
     return _guard_per_sliver(p, top, "i1o", f"{blk.nc} * jc + {nr} * i1o", nr, g.n)
 
 
