@@ -488,7 +488,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     g = gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
-    blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8)
+    blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8, threads=threads)
     check_blocking(blk, mr, nr, threads)
     if threads > 1 and sequential_upto > 0:
         return small_runs_sequential(p, target_name, blk, threads, shape, sequential_upto)
