@@ -217,7 +217,7 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
                       bs)
     p = simplify(p)
     if threads == 1:
-        p = _pack_b_by_slivers(p, top, g, nr, blk, bs)
+        p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=top != REST)
     p = set_memory(p, f"{bs} : _", DRAM_ALIGNED64)
     if ap is not None:
         p = _pack_a_by_rows(p, top, g, mr, blk, ap)
@@ -246,18 +246,22 @@ def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking
 
 
 def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Blocking,
-                       bs: str) -> Procedure:
-    """B's panel copy `for i0 < KC: for i1 < NC` -> Bp[NC / NR][KC][NR]: B read row by
-    row (each row's NC columns in order, NR at a time into their slivers), checked
-    against N once per NR columns (whole slivers unchecked, the one partly past N element
-    by element, the ones past N skipped). Reading B along its rows, not down a sliver's
-    KC rows (a page each), ran 64 x 2048 x 2048 f32, where packing B is a third of the
-    time, 5% faster (1.01x -> 1.06x OpenBLAS, interleaved, one thread)."""
+                       bs: str, by_rows: bool) -> Procedure:
+    """B's panel copy `for i0 < KC: for i1 < NC` -> Bp[NC / NR][KC][NR], checked against
+    N once per NR columns (whole slivers unchecked, the one partly past N element by
+    element, the ones past N skipped). by_rows: B read row by row (each row's NC columns
+    in order, NR at a time into their slivers), else sliver by sliver (down its KC rows,
+    a page apart). By rows ran 64 x 2048 x 2048 f32, where packing B is a third of the
+    time, 5% faster (1.01x -> 1.06x OpenBLAS, interleaved, one thread); but it checks
+    every sliver of NC on every row, which a small problem (K < KC) pays for: 64^3
+    0.74x against 1.05x sliver by sliver, 100^3 0.73x against 0.82x."""
     p = divide_dim(p, f"{bs} : _", 1, nr)
     p = rearrange_dim(p, f"{bs} : _", [1, 0, 2])
     copy = [s for s in _walk(_top(p, top)) if hasattr(s, "hi")
             and str(s).lstrip().startswith("for i0") and f"{bs}[" in str(s)][0]
     p = divide_loop(p, copy.body()[0], nr, ["i1o", "i1i"], perfect=True)
+    if not by_rows:
+        p = reorder_loops(p, p.forward(copy))  # i0 i1o i1i -> i1o i0 i1i
     return _guard_per_sliver(p, top, "i1o", f"{blk.nc} * jc + {nr} * i1o", nr, g.n)
 
 
