@@ -47,6 +47,30 @@ def dump(dtype: str, out: str, kwargs: str) -> None:
         f.write(jit_source(p._loopir_proc)[0])
 
 
+def time_shape(S, calls: dict, peak, shape, dtype: str, rounds: int, rng) -> dict:
+    """Every variant, OpenBLAS (one thread) and the FMA peak in interleaved rounds on one
+    shape, after checking each variant against NumPy."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    m, n, k = shape
+    t = S.NP[dtype]
+    A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    C = np.zeros((m, n), t)
+    flops, fns = 2.0 * m * n * k, {}
+    for name, f in calls.items():  # checked against NumPy in this run
+        C[:] = 0
+        f(m, n, k, A, B, C)
+        err = np.abs(C - want).max() / max(1.0, np.abs(want).max())
+        if err > (1e-4 if dtype == "f32" else 1e-12):
+            raise SystemExit(f"{name} disagrees with NumPy at {m}x{n}x{k}: {err:.2e}")
+        fns[name + " 1"] = (flops, nullcontext, lambda f=f: f(m, n, k, A, B, C))
+    fns["blas 1"] = (flops, lambda: threadpool_limits(1, "blas"), lambda: np.matmul(A, B))
+    fns["peak 1"] = (192.0 * 200000, nullcontext, lambda: peak(200000, 1))
+    return S.measure(fns, rounds, cpu_time=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dtype", default="f32", choices=["f32", "f64"])
@@ -63,7 +87,6 @@ def main() -> None:
 
     import numpy as np
     import sgemm as S
-    from threadpoolctl import threadpool_limits
 
     from knit.runtime import jit
 
@@ -74,35 +97,25 @@ def main() -> None:
         src, _, kw = spec.partition(":")
         out = os.path.join(tmp, f"{name}.c")
         env = dict(os.environ, PYTHONPATH=os.path.abspath(src))
-        r = subprocess.run([sys.executable, __file__, "--dump", a.dtype, out, kw], env=env,
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, __file__, "--dump", a.dtype, out, kw],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if r.returncode:
             raise SystemExit(f"{name}: scheduling failed\n{r.stderr}")
         print(f"{name}: {r.stdout.strip()}")
         cmd = jit.compiler_command()
-        lib = jit.load_library(open(out).read(), cmd,
-                               [*jit.LIBRARY_FLAGS, *jit.build_flags(cmd)], name)
+        lib = jit.load_library(
+            open(out).read(), cmd, [*jit.LIBRARY_FLAGS, *jit.build_flags(cmd)], name
+        )
         calls[name] = jit.make_caller(S.PLAIN[a.dtype]._loopir_proc, lib, lib._name, cmd)
     peak = S.peak_kernel()
     scale = 1.0 if a.dtype == "f32" else 0.5  # f64: half the lanes
     rng = np.random.default_rng(0)
     for s in a.sizes.split(","):
-        m, n, k = S.parse_shape(s)
-        t = S.NP[a.dtype]
-        A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
-        want = A.astype(np.float64) @ B.astype(np.float64)
-        C = np.zeros((m, n), t)
-        flops, fns = 2.0 * m * n * k, {}
-        for name, f in calls.items():  # checked against NumPy in this run
-            C[:] = 0
-            f(m, n, k, A, B, C)
-            err = np.abs(C - want).max() / max(1.0, np.abs(want).max())
-            if err > (1e-4 if a.dtype == "f32" else 1e-12):
-                raise SystemExit(f"{name} disagrees with NumPy at {s}: {err:.2e}")
-            fns[name + " 1"] = (flops, nullcontext, lambda f=f: f(m, n, k, A, B, C))
-        fns["blas 1"] = (flops, lambda: threadpool_limits(1, "blas"), lambda: np.matmul(A, B))
-        fns["peak 1"] = (192.0 * 200000, nullcontext, lambda: peak(200000, 1))
-        r = S.measure(fns, a.rounds, cpu_time=True)
+        r = time_shape(S, calls, peak, S.parse_shape(s), a.dtype, a.rounds, rng)
         blas, pk = r["blas 1"][0], r["peak 1"][0] * scale
         line = f"{s:>14} | BLAS {blas:6.1f} |"
         for name in calls:
