@@ -233,13 +233,18 @@ def test_schedule_has_the_blis_structure():
 
 def test_one_thread_packs_each_panel_of_b_once():
     # BLIS's order jc, pc, ic, jr, ir: B's KC x NC panel packed once per pc, before the
-    # ic loop (not once per MC block of rows), as Bs[NC / NR][KC][NR], B read row by row
+    # ic loop (not once per MC block of rows), as Bs[NC / NR][KC][NR]; a whole NC block
+    # read row by row, unchecked
     text = str(scheduled("avx512", "f32", False))
     isa = G.target("avx512").isa("f32")
     assert re.search(rf"for jc in seq.*\n *Ap: f32\[2, 16, {isa.mr}\] @ DRAM_ALIGNED64\n"
                      rf" *Bs: f32\[2, 16, {isa.nr}\] @ DRAM_ALIGNED64\n *for pc in seq.*\n"
-                     r" *for i0 in seq\(0, 16\):\n *for i1o in seq\(0, 2\):\n *if .* <= N:"
-                     rf"\n *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[", text)
+                     r" *if 64 \* jc \+ 64 <= N:\n *for i0 in seq\(0, 16\):\n"
+                     r" *for i1o in seq\(0, 2\):\n"
+                     rf" *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[.*\n"
+                     # the last NC block, partly past N: sliver by sliver, checked
+                     r" *else:\n *for i1o in seq\(0, 2\):\n *if .* <= N:\n"
+                     r" *for i0 in seq\(0, 16\):", text)
     tiles = text.split("Bs_l:")[0]
     assert tiles.index("Bs[i1o, i0, i1i] = B[") < tiles.index("for ic in seq") \
         < tiles.index("Ap[i0o, i1, i0i] = A[") < tiles.index("for jr in seq") \
