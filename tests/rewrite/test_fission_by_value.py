@@ -238,3 +238,27 @@ def test_fission_refuses_a_store_that_depends_on_the_iteration():
     split = fission(store_varies, store_varies.find("for i in _: _ #0").after(),
                     unsafe_disable_checks=True)
     differs(store_varies, split, sizes={"K": [2, 3]})
+
+
+@proc
+def shared_acc(N: size, W: f32[4], x: f32[N, 4], out: f32[N]):
+    acc: f32
+    w_s: f32[4]
+    for i in seq(0, N):
+        acc = 0.0
+        for k in seq(0, 4):
+            w_s[k] = W[k]
+        for k in seq(0, 4):
+            acc += w_s[k] * x[i, k]
+        out[i] = acc
+
+
+def test_fission_names_the_accumulator_not_the_invariant_loads():
+    # Exo's Gemmini conv (conv.py:100) in small: the w_s loads alone could be split off
+    # (same values every iteration), the zeroing of the shared acc cannot; the refusal
+    # names acc
+    gap = shared_acc.find("for k in _: _ #0").after()
+    msg = refused(lambda: fission(shared_acc, gap), REORDERS, prim="fission")
+    assert "reduces into acc and a later iteration of the first part writes acc" in msg
+    differs(shared_acc, fission(shared_acc, gap, unsafe_disable_checks=True),
+            sizes={"N": [2, 3]})

@@ -106,15 +106,31 @@ def _check_split(site: Site, scope, pre, post, field):
     rel = [E.le(scope.lo, i1), E.lt(i1, scope.hi), E.le(scope.lo, i2), E.lt(i2, scope.hi),
            E.lt(i2, i1)]
     # after the split, pre(i1) runs before post(i2) even when i2 < i1
-    hit = E.first_conflict(b, a, facts, ren_x={scope.iter: i2}, ren_y={scope.iter: i1},
-                           relation=rel, same_writes_commute=True)
-    if hit and not split_keeps_values(scope, tuple(pre), tuple(post), facts,
-                                      E.windows_at(site.ir, site.path)):
+    ren = {"ren_x": {scope.iter: i2}, "ren_y": {scope.iter: i1}, "relation": rel}
+    hit = E.first_conflict(b, a, facts, same_writes_commute=True, **ren)
+    windows = E.windows_at(site.ir, site.path)
+    if hit and not split_keeps_values(scope, tuple(pre), tuple(post), facts, windows):
+        hit = _unexcused(site, scope, pre, post, b, facts, ren, windows) or hit
         err = refuse(prim, scope, "splitting the loop would reorder a dependence: an "
                      f"iteration of the second part {hit[0].describe()} and a later iteration "
                      f"of the first part {hit[1].describe()}, which may be the same location")
         raise W.refusal(err, hit, site, lambda: site.replaced(
             _split_scope(scope, field, pre, post)))
+
+
+def _unexcused(site, scope, pre, post, b, facts, ren, windows):
+    """Where several statements of the first part conflict with the second, the conflict
+    of one that could not be split off alone either (e.g. the `res` zeroing beside
+    invariant weight loads): the pair the refusal names. None when there is no such one."""
+    if len(pre) < 2:
+        return None
+    for s in pre:
+        a = accesses_at(site, (s,))
+        hit = E.first_conflict(b, a, facts, same_writes_commute=True, **ren)
+        if hit and not _invariant_and_idempotent(scope, (s,), a, b, facts) and \
+                not split_keeps_values(scope, (s,), tuple(post), facts, windows):
+            return hit
+    return None
 
 
 def _invariant_and_idempotent(loop, pre, a, b, facts) -> bool:
