@@ -27,7 +27,7 @@ from __future__ import annotations
 from knit.analysis import effects as E
 from knit.analysis.exprs import var
 from knit.ir import nodes as N
-from knit.ir.visit import stmt_syms, subst, walk_expr, walk_stmts
+from knit.ir.visit import stmt_exprs, stmt_syms, subst, walk_expr, walk_stmts
 
 
 def split_keeps_values(loop: N.For, pre, post, facts, windows: dict) -> bool:
@@ -145,8 +145,7 @@ def _independent(loops, body, facts, windows, writes_only: bool = False) -> bool
 
 
 def _exprs_of(stmts):
-    from knit.ir.visit import stmt_exprs
-
+    """Every expression node of `stmts`, nested statements included."""
     for s in walk_stmts(stmts):
         for e in stmt_exprs(s):
             yield from walk_expr(e)
@@ -176,9 +175,8 @@ def repeated_stores(loop: N.For, pre, post, facts, windows: dict) -> bool:
         return False
     if any(isinstance(x, N.ReadConfig) for x in _exprs_of(post)):
         return False
-    ks = {"ren_x": {}, "ren_y": {}, "relation": ()}
-    if E.first_conflict(E.writes(b), E.reads(b), facts, **ks) is not None:
-        return False
+    if E.first_conflict(E.writes(b), E.reads(b), facts) is not None:
+        return False  # it reads a location it writes, in one instance or across two
     i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
     rel = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi)]
     return E.first_conflict(E.writes(b), a, facts, ren_x={loop.iter: i1},
