@@ -131,11 +131,11 @@ def test_fission_an_if():
         for i in seq(0, N):
             if i < N / 2:
                 x[i] = 1.0
+            if i < N / 2:
+                y[i] = 2.0
             else:
                 x[i] = 3.0
                 y[i] = 4.0
-            if i < N / 2:
-                y[i] = 2.0
     """)
     equiv(branchy, p)
 
@@ -150,7 +150,9 @@ def test_fission_the_else_branch_of_an_if_and_its_loop():
             else:
                 x[i] = 3.0
         for i in seq(0, N):
-            if (i < N / 2) == False:
+            if i < N / 2:
+                pass
+            else:
                 y[i] = 4.0
     """)
     equiv(branchy, p)
@@ -552,23 +554,51 @@ def flips_in_else(N: size, x: f32[N]):
         Flags.on = True
 
 
-def test_fission_of_an_if_whose_other_branch_changes_the_condition():
-    # split after x[0] = 1.0, the second `if Flags.on` would run after the else branch
-    # set Flags.on, and write x[N - 1] although the original did not
-    refused(lambda: fission(flips_in_else, flips_in_else.find("x[0] = _").after()),
+def test_fission_of_an_if_whose_else_branch_changes_the_condition():
+    # splitting the then branch, the else branch moves into the second if (Exo's form),
+    # which evaluates the condition before it runs: setting Flags.on there is harmless
+    p = fission(flips_in_else, flips_in_else.find("x[0] = _").after())
+    assert_body(p, """
+        Flags.on = N > 2
+        if Flags.on:
+            x[0] = 1.0
+        if Flags.on:
+            x[N - 1] = 2.0
+        else:
+            Flags.on = True
+    """)
+    equiv(flips_in_else, p, sizes={"N": [1, 2, 3, 5]})
+
+
+@proc
+def flips_in_then(N: size, x: f32[N]):
+    Flags.on = N > 2
+    if Flags.on:
+        Flags.on = False
+    else:
+        x[0] = 1.0
+        x[N - 1] = 2.0
+
+
+def test_fission_of_an_else_branch_whose_then_branch_changes_the_condition():
+    # split after x[0] = 1.0, the second `if Flags.on: pass else: ...` would run after
+    # the then branch cleared Flags.on, and write x[N - 1] although the original did not
+    refused(lambda: fission(flips_in_then, flips_in_then.find("x[0] = _").after()),
             "the body writes Flags.on, which the condition read", prim="fission")
 
     @proc
     def split(N: size, x: f32[N]):  # what the rewrite would give
         Flags.on = N > 2
         if Flags.on:
-            x[0] = 1.0
+            Flags.on = False
         else:
-            Flags.on = True
+            x[0] = 1.0
         if Flags.on:
+            pass
+        else:
             x[N - 1] = 2.0
 
-    differs(flips_in_else, split, sizes={"N": [1, 2]})
+    differs(flips_in_then, split, sizes={"N": [3, 4]})
 
 
 def test_lift_scope_refuses_a_condition_the_body_changes():

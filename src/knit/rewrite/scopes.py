@@ -8,6 +8,7 @@ checks, besides the implicit ones of every primitive (knit.stdlib.scheduling).""
 from __future__ import annotations
 
 from knit.analysis import effects as E
+from knit.analysis.byvalue import split_keeps_values
 from knit.analysis.exprs import var
 from knit.analysis.smt import prove
 from knit.cursors import paths as P
@@ -28,9 +29,12 @@ def fission(gap: Site, n_lifts: int, unsafe: bool = False):
     the gap is inside a scope and not at the edge of its block; nothing bound before
     it is used after it; unless `unsafe`: no later iteration of the first part and
     earlier one of the second touch one location, one writing (an idempotent,
-    loop-invariant first part, and two writes of the same literal, excepted); the
-    first part (or, splitting an if, its other branch) writes no config the bounds or
-    the condition read."""
+    loop-invariant first part, two writes of the same literal, and the reorderings
+    analysis/byvalue.py proves keep every value, excepted); the first part (and,
+    splitting an else branch, the then branch) writes no config the bounds or the
+    condition read. Splitting an if gives Exo's forms: `if c: pre` then
+    `if c: post else: E` (then branch), `if c: B else: pre` then
+    `if c: pass else: post` (else branch)."""
     _check_depth(gap, n_lifts)
     proc = gap.proc
     for _ in range(n_lifts):
@@ -86,11 +90,11 @@ def _check_no_shared_bindings(prim, scope, pre, post):
 def _check_split(site: Site, scope, pre, post, field):
     prim = site.prim
     if isinstance(scope, N.If):
-        # the second if evaluates the condition again, after the first one's branch ran
-        # (pre, or the other branch when the condition went the other way)
-        other = scope.orelse if field == "body" else scope.body
-        check_stable(prim, scope, [scope.cond], site, tuple(pre) + tuple(other),
-                     "condition")
+        # the second if evaluates the condition again, after the first one ran: splitting
+        # the then branch, the first if has no else, so only pre may have run; splitting
+        # the else branch, the first if ran either its then branch or pre
+        ran = tuple(pre) if field == "body" else tuple(scope.body) + tuple(pre)
+        check_stable(prim, scope, [scope.cond], site, ran, "condition")
         return
     # the second loop's bounds are evaluated after the first loop ran
     check_stable(prim, scope, [scope.lo, scope.hi], site, pre)
@@ -102,14 +106,31 @@ def _check_split(site: Site, scope, pre, post, field):
     rel = [E.le(scope.lo, i1), E.lt(i1, scope.hi), E.le(scope.lo, i2), E.lt(i2, scope.hi),
            E.lt(i2, i1)]
     # after the split, pre(i1) runs before post(i2) even when i2 < i1
-    hit = E.first_conflict(b, a, facts, ren_x={scope.iter: i2}, ren_y={scope.iter: i1},
-                           relation=rel, same_writes_commute=True)
-    if hit:
+    ren = {"ren_x": {scope.iter: i2}, "ren_y": {scope.iter: i1}, "relation": rel}
+    hit = E.first_conflict(b, a, facts, same_writes_commute=True, **ren)
+    windows = E.windows_at(site.ir, site.path)
+    if hit and not split_keeps_values(scope, tuple(pre), tuple(post), facts, windows):
+        hit = _unexcused(site, scope, pre, post, b, facts, ren, windows) or hit
         err = refuse(prim, scope, "splitting the loop would reorder a dependence: an "
                      f"iteration of the second part {hit[0].describe()} and a later iteration "
                      f"of the first part {hit[1].describe()}, which may be the same location")
         raise W.refusal(err, hit, site, lambda: site.replaced(
             _split_scope(scope, field, pre, post)))
+
+
+def _unexcused(site, scope, pre, post, b, facts, ren, windows):
+    """Where several statements of the first part conflict with the second, the conflict
+    of one that could not be split off alone either (e.g. the `res` zeroing beside
+    invariant weight loads): the pair the refusal names. None when there is no such one."""
+    if len(pre) < 2:
+        return None
+    for s in pre:
+        a = accesses_at(site, (s,))
+        hit = E.first_conflict(b, a, facts, same_writes_commute=True, **ren)
+        if hit and not _invariant_and_idempotent(scope, (s,), a, b, facts) and \
+                not split_keeps_values(scope, (s,), tuple(post), facts, windows):
+            return hit
+    return None
 
 
 def _invariant_and_idempotent(loop, pre, a, b, facts) -> bool:
@@ -135,10 +156,12 @@ def _split_scope(scope, field, pre, post):
         second = N.For(it, scope.lo, scope.hi, subst_stmts(post, {scope.iter: var(it)}),
                        scope.mode, scope.srcinfo)
         return scope.with_(body=tuple(pre)), second
+    # Exo's forms: the second if keeps the else branch (splitting the then branch), or
+    # gets an empty then branch (splitting the else branch)
     if field == "body":
-        return scope.with_(body=tuple(pre)), N.If(scope.cond, tuple(post), (), scope.srcinfo)
-    # splitting the else branch: the first if keeps the then branch
-    return scope.with_(orelse=tuple(pre)), N.If(E.not_(scope.cond), tuple(post), (),
+        return scope.with_(body=tuple(pre), orelse=()), N.If(scope.cond, tuple(post),
+                                                             scope.orelse, scope.srcinfo)
+    return scope.with_(orelse=tuple(pre)), N.If(scope.cond, (N.Pass(),), tuple(post),
                                                 scope.srcinfo)
 
 

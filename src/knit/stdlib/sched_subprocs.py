@@ -127,9 +127,11 @@ def call_eqv(proc, call_cursor, eqv_proc):
 
 def inline(proc, call_cursor):
     """Replace a call by the callee's body, with its parameters replaced by the
-    arguments. Always safe."""
+    arguments. Always safe. A Procedure stands for its first call (as in Exo)."""
     prim = "inline"
     K.check_proc_arg(proc, prim)
+    if handles.is_procedure(call_cursor):  # Exo's short-hand: the first call of it
+        call_cursor = f"{call_cursor.name()}(_)"
     site = K.stmt_site(proc, call_cursor, prim)
     if not isinstance(site.node(), N.Call):
         raise K.refuse(prim, site, "expected a call")

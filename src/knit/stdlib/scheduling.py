@@ -342,9 +342,13 @@ def fission(proc, gap_cursor, n_lifts=1, unsafe_disable_checks=False):
                                   for i in _: s2      (gap between s1 and s2)
 
     Refused when a later iteration of s1 and an earlier iteration of s2 touch the same
-    location (one writing), when s2 uses a buffer or window bound in s1, or when s1 (or,
-    splitting an if, its other branch) writes a config the loop bounds or the condition
-    read."""
+    location (one writing) — unless the split provably keeps every value
+    (analysis/byvalue.py: s1 copies a buffer that s2 ends by copying back with the same
+    index map, or s2 stores the same values in every iteration) —, when s2 uses a buffer
+    or window bound in s1, or when s1 (or, splitting an else branch, the then branch)
+    writes a config the loop bounds or the condition read. An if splits as Exo's:
+    `if c: s1` then `if c: s2 else: ...`; `if c: ... else: s1` then
+    `if c: pass else: s2`."""
     prim = "fission"
     K.check_proc_arg(proc, prim)
     gap = K.gap_site(proc, gap_cursor, prim)
