@@ -27,7 +27,13 @@ from knit.ir.visit import (
 )
 from knit.memory import DRAM
 from knit.rewrite import witness as W
-from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
+from knit.rewrite.bufaccess import (
+    indexed_accesses,
+    map_accesses,
+    open_reads,
+    rename_buffer,
+    uses,
+)
 from knit.rewrite.common import Site, apply, bad_arg, refuse
 from knit.rewrite.exprs import arith_type, value_type
 
@@ -337,9 +343,10 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
     if accum:
         pre, post = [copy.loops("zero")], [copy.loops("accum")]
     else:
-        pre = [copy.loops("load")]
         if kinds & {"write", "reduce", "window"}:
             post = [copy.loops("store")]
+        if not _load_unneeded(body, post, new_buf, accs, kinds, facts):
+            pre = [copy.loops("load")]
     new = (N.Alloc(new_buf, staged_t, DRAM, src), *pre, *body, *post)
     out = apply(site, site.replaced(new), unsafe=not checked)
     if calls:  # a callee's asserts on its arguments' shapes and strides hold again
@@ -347,6 +354,16 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
 
         check_call_sites(prim, out, stmts[0], before=site.ir)
     return out
+
+
+def _load_unneeded(body, post, new_buf, accs, kinds, facts) -> bool:
+    """Whether the copy into the staging buffer may be left out, as Exo leaves it out:
+    the block does not read the window (for a point: its first access is a write), and
+    no value loaded could be seen: every element the block or the copy back reads was
+    written by the block before (surely, not under a condition the read may escape)."""
+    if any(isinstance(w, N.Interval) for w in accs) and kinds & {"read", "reduce", "window"}:
+        return False
+    return not open_reads((*body, *post), new_buf, facts)
 
 
 def _accesses_of(win) -> tuple:
