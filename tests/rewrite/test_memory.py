@@ -576,7 +576,7 @@ def test_bind_expr_across_loops_binds_before_the_first():
 
     p = bind_expr(twos, twos.find("2.0", many=True), "two")
     assert_body(p, """
-        two: f32 @ DRAM
+        two: R @ DRAM
         two = 2.0
         for i in seq(0, 5):
             x[i] = two

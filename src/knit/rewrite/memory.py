@@ -35,7 +35,7 @@ from knit.rewrite.bufaccess import (
     uses,
 )
 from knit.rewrite.common import Site, apply, bad_arg, refuse
-from knit.rewrite.exprs import arith_type, value_type
+from knit.rewrite.exprs import NARROW_INTS, exact_in, arith_type, value_type
 
 # ---------------------------------------------------------------- annotations
 
@@ -228,7 +228,10 @@ def _common_block(p1, p2):
 
 def _bound_type(prim, e, ir, sites):
     """The precision of the new scalar: the one every occurrence of e is computed in
-    (they may differ for literals; refused then)."""
+    (they may differ for literals; refused then), or Exo's (e's own type) where every
+    occurrence is stored whole, so the scalar gives each store the same value."""
+    if _stored_whole_alike(e, ir, sites):
+        return e.type
     types = {}
     for c in sites:
         types.setdefault(_bound_type_at(prim, e, ir, c), c)
@@ -271,6 +274,29 @@ def _bound_type_at(prim, e, ir, site):
                  f"literals only, computed in double and then converted to {ctx}: a part "
                  f"bound on its own would be rounded to {ctx} separately",
                  f"bind the whole of {expr_str(top)}")
+
+
+def _stored_whole_alike(e, ir, sites) -> bool:
+    """Whether Exo's type for the scalar, e's own, keeps every store's value: each
+    occurrence is the whole right-hand side of a store into e's type (narrow integer
+    arithmetic, computed in `int`, is cut to that type at the store anyway; the cut
+    commutes with `+=`), or e is a literal exact in float -- R is float -- and each
+    occurrence is assigned (converted once, from the same value)."""
+    if e.type == T.R:
+        if not isinstance(e, N.Const) or isinstance(e.val, bool) or \
+                not exact_in(e, T.F32):
+            return False
+        kinds = (N.Assign,)
+    elif e.type.name in NARROW_INTS:
+        kinds = (N.Assign, N.Reduce)
+    else:
+        return False
+    for c in sites:
+        stmt = P.stmt_at(ir, c.path)
+        if not (isinstance(stmt, kinds) and c.epath == (("rhs", None),) and
+                (e.type == T.R or stmt.type == e.type)):
+            return False
+    return True
 
 
 def _literals_only(e) -> bool:
