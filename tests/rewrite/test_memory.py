@@ -334,6 +334,32 @@ def test_stage_mem_refuses_accesses_outside_the_window():
             "the block accesses C[i, j] outside the window C[i, 0]")
 
 
+def test_stage_mem_leaves_accesses_that_never_fall_in_the_window():
+    """As Exo: an access of the buffer outside the window whenever it runs is not
+    staged (it cannot see or change a staged element); one that may fall in or out is
+    still refused."""
+    @proc
+    def running(n: size, y: f32[n], x: f32[n]):
+        assert n > 2
+        assert (n - 2) % 2 == 0
+        for io in seq(0, (n - 2) / 2):
+            y[2 + 2 * io] = y[1 + 2 * io] + x[2 * io]
+            y[3 + 2 * io] = y[2 * io] + y[2 + 2 * io]
+
+    p = stage_mem(running, running.find_loop("io").body(), "y[2 + 2 * io:4 + 2 * io]", "t")
+    b = body(p)
+    assert "= y[1 + 2 * io] + x[2 * io]" in b and "= y[2 * io] + t[" in b
+    equiv(running, checked(p), sizes={"n": [4, 6, 8]})
+
+    @proc
+    def shifted(n: size, y: f32[n]):
+        for i in seq(0, n - 1):
+            y[i] = y[i + 1] * 2.0
+
+    refused(lambda: stage_mem(shifted, "for i in _: _", "y[0:2]", "t"),
+            "the block accesses y[i] outside the window y[0:2]", prim="stage_mem")
+
+
 def test_stage_mem_accum_refuses_a_block_that_reads_the_buffer():
     @proc
     def reads_it(n: size, x: f32[n], y: f32[n]):

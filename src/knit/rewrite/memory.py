@@ -345,6 +345,10 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
     if btype is None:
         raise bad_arg(prim, f"'{buf.name}' is not a buffer visible here")
     elem = btype.basetype()
+    # as Exo, an access that never falls in the window is not staged: set apart under
+    # another name while the rest is rewritten
+    apart = buf.copy()
+    stmts = _set_apart_outside(stmts, buf, apart, accs, facts) if checked else stmts
     kinds = _check_stageable(prim, site.proc, stmts, buf, accs, facts, accum, checked)
     if checked:
         _check_no_bypass(site, stmts, win, kinds, facts)
@@ -362,7 +366,7 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
     staged_t = T.TensorT(tuple(_extent(w) for w in ivals), False, elem) if ivals else elem
     body = map_accesses(stmts, buf, lambda idx: _to_staged(accs, idx),
                         on_win=lambda w: _win_to_staged(accs, w, new_buf))
-    body = rename_buffer(body, buf, new_buf)
+    body = rename_buffer(rename_buffer(body, buf, new_buf), apart, buf)
     src = stmts[0].srcinfo
     copy = _Copy(buf, btype, accs, new_buf, elem, _in_bounds(accs, btype, facts), src)
     pre, post = [], []
@@ -380,6 +384,41 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
 
         check_call_sites(prim, out, stmts[0], before=site.ir)
     return out
+
+
+def _set_apart_outside(stmts, buf, apart, accs, facts) -> tuple:
+    """stmts with each element access of buf that lies outside the window whenever it
+    runs made to `apart` (it neither sees nor changes a staged element, so it may keep
+    reading and writing buf). Windows of buf stay: they are checked to lie inside."""
+
+    def outside(idx, f) -> bool:
+        inside = [E.eq(i, w.pt) if isinstance(w, N.Point) else
+                  E.and_(E.le(w.lo, i), E.lt(i, w.hi)) for i, w in zip(idx, accs)]
+        return len(idx) == len(accs) and bool(idx) and prove(f, E.not_(E.and_(*inside)))
+
+    def fe(f):
+        def m(e):
+            if isinstance(e, N.Read) and e.name is buf and e.idx and outside(e.idx, f):
+                return e.with_(name=apart)
+            return e
+        return m
+
+    def block(ss, f):
+        return tuple(stmt(x, f) for x in ss)
+
+    def stmt(x, f):
+        if isinstance(x, N.For):
+            inner = f + [E.le(x.lo, var(x.iter)), E.lt(var(x.iter), x.hi)]
+            return x.with_(body=block(x.body, inner))
+        if isinstance(x, N.If):
+            return x.with_(cond=map_expr(x.cond, fe(f)), body=block(x.body, f + [x.cond]),
+                           orelse=block(x.orelse, f + [E.not_(x.cond)]))
+        x = map_stmt_exprs(x, fe(f))
+        if isinstance(x, (N.Assign, N.Reduce)) and x.name is buf and outside(x.idx, f):
+            x = x.with_(name=apart)
+        return x
+
+    return block(stmts, list(facts))
 
 
 def _load_unneeded(body, post, new_buf, accs, kinds, facts) -> bool:
