@@ -136,6 +136,20 @@ def test_stage_mem_leaves_out_the_load_no_value_of_which_is_seen():
         for i in seq(0, 30):
             x[i] = result
 
+    @proc
+    def by_element(x: f32[4], y: f32[4]):
+        y[0] = x[0]
+        y[1] = x[1]
+        y[2] = x[0] + x[1]
+        y[3] = x[3]
+
+    r = stage_mem(by_element, by_element.body(), "y[0:4]", "t")
+    assert "t[i0] = y[i0]" not in body(r) and "y[i0] = t[i0]" in body(r)
+    equiv(by_element, checked(r))
+    s = stage_mem(by_element, by_element.body()[1:], "y[0:4]", "t")  # y[0] not written
+    assert "t[i0] = y[i0]" in body(s)
+    equiv(by_element, checked(s))
+
     q = stage_mem(reset, reset.body(), "result", "tmp")
     assert_body(q, """
         tmp: f32 @ DRAM

@@ -428,7 +428,31 @@ def _load_unneeded(body, post, new_buf, accs, kinds, facts) -> bool:
     written by the block before (surely, not under a condition the read may escape)."""
     if any(isinstance(w, N.Interval) for w in accs) and kinds & {"read", "reduce", "window"}:
         return False
-    return not open_reads((*body, *post), new_buf, facts)
+    if not open_reads((*body, *post), new_buf, facts):
+        return True
+    # a copy back of a few elements the block writes one by one (t[0] = .., t[1] = ..):
+    # element by element, each read is covered by one write
+    return bool(post) and not open_reads((*body, *_each_element_read(accs, new_buf)),
+                                         new_buf, facts)
+
+
+def _each_element_read(accs, new_buf, most: int = 64) -> tuple:
+    """Statements reading each element of the staging buffer once, if its extents are
+    literals with at most `most` elements in all (else none)."""
+    import itertools
+
+    extents = [simplify_expr(_extent(w)) for w in accs if isinstance(w, N.Interval)]
+    if not all(isinstance(x, N.Const) for x in extents):
+        return ()
+    sizes = [x.val for x in extents]
+    count = 1
+    for n in sizes:
+        count *= n
+    if count > most:
+        return ()
+    sink = Sym("_")
+    return tuple(N.Assign(sink, T.R, (), N.Read(new_buf, tuple(map(const, k)), T.R))
+                 for k in itertools.product(*map(range, sizes)))
 
 
 def _accesses_of(win) -> tuple:
