@@ -822,6 +822,36 @@ def carried(n: size, A: f32[n], B: f32[n]):
         B[i] = acc
 
 
+def test_sink_alloc_sees_a_write_under_the_condition_its_read_is_under():
+    """A write under `if c` covers a later read in the same iteration under a condition
+    that implies c; a read that may run when c did not hold may see an earlier
+    iteration's value."""
+    @proc
+    def guarded(n: size, m: size, A: f32[n], B: f32[n]):
+        t: f32[1]
+        for i in seq(0, n):
+            if i < m:
+                t[0] = A[i]
+            if i + 1 < m:
+                B[i] = t[0] * 2.0
+
+    p = sink_alloc(guarded, "t : _")
+    assert body(p).startswith("for i in seq(0, n):\n    t: f32[1] @ DRAM")
+    equiv(guarded, checked(p), sizes={"n": [4], "m": [1, 3, 6]})
+
+    @proc
+    def unguarded(n: size, m: size, A: f32[n], B: f32[n]):
+        t: f32[1]
+        for i in seq(0, n):
+            if i < m:
+                t[0] = A[i]
+            B[i] = t[0] * 2.0
+
+    refused(lambda: sink_alloc(unguarded, "t : _"),
+            "a value written to 't' in one iteration may be read in a later one",
+            prim="sink_alloc")
+
+
 def test_sink_alloc_refuses_a_value_carried_between_iterations():
     msg = refused(lambda: sink_alloc(carried, "acc : _"),
                   "a value written to 'acc' in one iteration may be read in a later one",
