@@ -11,8 +11,8 @@ from refusals import expect_error, marked_line
 from knit import DRAM, Memory, instr, proc
 from knit.errors import PatternError, ProcedureTypeError, SchedulingError
 from knit.stdlib.scheduling import (
-    call_site_mem_aware_replace,
     call_eqv,
+    call_site_mem_aware_replace,
     divide_loop,
     extract_subproc,
     inline,

@@ -25,8 +25,8 @@ from knit.platforms.x86 import (
     prefetch,
 )
 from knit.stdlib.scheduling import (
-    call_site_mem_aware_replace,
     call_eqv,
+    call_site_mem_aware_replace,
     divide_loop,
     extract_subproc,
     inline,

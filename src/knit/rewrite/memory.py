@@ -35,7 +35,7 @@ from knit.rewrite.bufaccess import (
     uses,
 )
 from knit.rewrite.common import Site, apply, bad_arg, refuse
-from knit.rewrite.exprs import NARROW_INTS, exact_in, arith_type, value_type
+from knit.rewrite.exprs import NARROW_INTS, arith_type, exact_in, value_type
 
 # ---------------------------------------------------------------- annotations
 
