@@ -35,8 +35,9 @@ def test_lift_out_of_a_seq_loop_without_keep_dims_adds_no_dimension():
 
 
 def test_keep_dims_still_adds_the_loop_dimension():
+    # Exo's extent: `hi + 1` for a bound `hi` that is not a literal, indexed by `i`
     p = autolift_alloc(by_row, "t : _", keep_dims=True)
-    assert body_first_line(p) == "t: f32[n, n, 4] @ DRAM"
+    assert body_first_line(p) == "t: f32[n + 1, n, 4] @ DRAM"
     assert "t[i, i, j] = A[i, j] * 2.0" in str(p)
     equiv(by_row, p, sizes={"n": 3})
 

@@ -398,12 +398,12 @@ def pairs(n: size, A: f32[n], B: f32[n]):
 
 
 def test_unroll_buffer_dimension_0_and_1():
+    # as Exo, only the buffers of the indices used are allocated (no t_2)
     p = unroll_buffer(pairs, "t : _", 0)
     assert_body(p, """
         for i in seq(0, n):
             t_0: f32[2] @ DRAM
             t_1: f32[2] @ DRAM
-            t_2: f32[2] @ DRAM
             t_0[1] = A[i]
             t_1[0] = A[i] + t_0[1]
             B[i] = t_1[0] * t_0[1]
@@ -457,6 +457,17 @@ def test_unroll_buffer_refusals():
     refused(lambda: unroll_buffer(double_each, "a : _", 0), "'a' is a scalar, not a tensor")
     refused(lambda: unroll_buffer(pairs, "t : _", 2), "dimension 2 is out of range")
     refused(lambda: unroll_buffer(halves, "t : _", 1), "found a slice")
+
+    @proc
+    def dead_index(n: size, A: f32[n]):
+        t: f32[3]
+        t[0] = A[0]
+        if n < 1:  # never runs (sizes are positive), so its index is not checked
+            t[5] = A[0]
+        A[0] = t[0]
+
+    refused(lambda: unroll_buffer(dead_index, "t : _", 0),
+            "the index 5 in dimension 0 is outside [0, 3)", prim="unroll_buffer")
 
 
 @proc
@@ -560,13 +571,14 @@ def test_lift_alloc_refuses_a_size_only_the_scope_makes_positive():
 
     @proc
     def scalar_t(N: size, A: f32[N]):
-        for i in seq(0, N - 1):
+        for i in seq(0, N - 2):
             t: f32
             t = A[i]
             A[i + 1] = t
 
+    # Exo's extent `hi + 1` is N - 1, which N = 1 makes 0 outside the loop
     refused(lambda: autolift_alloc(scalar_t, "t : _", keep_dims=True),
-            "the size N - 1 may not be positive outside the loop", prim="autolift_alloc")
+            "the size N - 2 + 1 may not be positive outside the loop", prim="autolift_alloc")
     p = lift_alloc(scalar_t, "t : _")  # a scalar has no size to lose
     equiv(scalar_t, checked(p), sizes={"N": [1, 2, 4]})
 
@@ -591,7 +603,8 @@ def test_autolift_alloc_adds_a_dimension_per_loop_the_accesses_use():
     assert "t: f32[4, 2] @ DRAM" in body(p) and "B[i, j] = t[j, 1]" in body(p)
     equiv(per_row, checked(p))
     q = autolift_alloc(per_row, "t : _", n_lifts=2, mode="col", keep_dims=True)
-    assert body(q).startswith("t: f32[2, 4, n] @ DRAM") and "t[1, j, i] = A[i, j]" in body(q)
+    assert body(q).startswith("t: f32[2, 4, n + 1] @ DRAM") and \
+        "t[1, j, i] = A[i, j]" in body(q)
     equiv(per_row, checked(q))
     r = autolift_alloc(per_row, "t : _", n_lifts=2)  # accesses use neither loop
     assert body(r).startswith("t: f32[2] @ DRAM")
@@ -611,7 +624,7 @@ def test_autolift_alloc_keep_dims_adds_no_dimension_for_a_loop_the_values_ignore
                 B[j, i] = t * 2.0
 
     p = autolift_alloc(reuse, "t : _", n_lifts=2, keep_dims=True)
-    assert body(p).startswith("t: f32[n] @ DRAM") and "t[i] = A[i]" in body(p)
+    assert body(p).startswith("t: f32[n + 1] @ DRAM") and "t[i] = A[i]" in body(p)
     equiv(reuse, checked(p))
     q = autolift_alloc(reuse, "t : _", n_lifts=2)  # without keep_dims: no dimension
     assert body(q).startswith("t: f32 @ DRAM")
@@ -628,7 +641,7 @@ def test_autolift_alloc_keep_dims_adds_no_dimension_for_a_loop_the_values_ignore
                 B[j, i] = t
 
     r = autolift_alloc(counted, "t : _", n_lifts=2, keep_dims=True)
-    assert body(r).startswith("t: f32[4, n] @ DRAM")
+    assert body(r).startswith("t: f32[4, n + 1] @ DRAM")
     equiv(counted, checked(r))
 
 
@@ -647,19 +660,65 @@ def test_autolift_alloc_extends_windows_too():
     assert "bump(4, t[i, 0:4])" in body(p)
     equiv(bumped, checked(p))
     q = autolift_alloc(bumped, "t : _", mode="col", keep_dims=True)
-    assert "t: f32[4, n] @ DRAM" in body(q) and "bump(4, t[0:4, i])" in body(q)
+    assert "t: f32[4, n + 1] @ DRAM" in body(q) and "bump(4, t[0:4, i])" in body(q)
     equiv(bumped, checked(q))
 
 
 def test_autolift_alloc_of_a_scalar_indexed_by_the_loop():
     p = autolift_alloc(double_each, "a : _", n_lifts=1, keep_dims=True)
     assert_body(p, """
-        a: f32[N] @ DRAM
+        a: f32[N + 1] @ DRAM
         for i in seq(0, N):
             a[i] = x[i]
             y[i] = a[i] * 2.0
     """)
     equiv(double_each, checked(p))
+
+
+def test_autolift_alloc_keep_dims_extent_is_exos():
+    """keep_dims gives Exo's shape: out of `seq(lo, hi)` with `lo >= 0` a dimension of
+    `hi` for a literal bound, `hi + 1` otherwise, indexed by the loop variable; from a
+    `lo` that may be negative, the exact extent `hi - lo` indexed by `i - lo`."""
+    @proc
+    def shifted(n: size, m: size, A: f32[8, n + m], B: f32[8, n + m]):
+        for i in seq(0, 8):
+            for j in seq(m, n + m):
+                t: f32
+                t = A[i, j] * 2.0
+                B[i, j] = t + 1.0
+
+    p = autolift_alloc(shifted, "t : _", n_lifts=2, keep_dims=True)
+    assert_body(p, """
+        t: f32[8, n + m + 1] @ DRAM
+        for i in seq(0, 8):
+            for j in seq(m, n + m):
+                t[i, j] = A[i, j] * 2.0
+                B[i, j] = t[i, j] + 1.0
+    """)
+    equiv(shifted, checked(p), sizes={"n": [1, 3], "m": [1, 2]})
+
+    @proc
+    def from_below(n: size, m: size, A: f32[n + 2], B: f32[n + 2]):
+        for j in seq(2 - m, n + 2 - m):
+            t: f32
+            t = A[j + m]
+            B[j + m] = t
+
+    r = autolift_alloc(from_below, "t : _", keep_dims=True)
+    assert body(r).startswith("t: f32[n + 2 - m - (2 - m)] @ DRAM") and \
+        "t[j - (2 - m)] = A[j + m]" in body(r)
+    equiv(from_below, checked(r), sizes={"n": [1, 4], "m": [1, 2, 3]})
+
+    @proc
+    def from_two(n: size, A: f32[n + 2], B: f32[n + 2]):
+        for j in seq(2, n + 2):
+            t: f32
+            t = A[j]
+            B[j] = t
+
+    q = autolift_alloc(from_two, "t : _", keep_dims=True)
+    assert body(q).startswith("t: f32[n + 2 + 1] @ DRAM") and "t[j] = A[j]" in body(q)
+    equiv(from_two, checked(q), sizes={"n": [1, 4]})
 
 
 def test_autolift_alloc_refuses_a_size_smaller_than_the_loop():
@@ -761,6 +820,36 @@ def carried(n: size, A: f32[n], B: f32[n]):
             acc = 0.0
         acc += A[i]
         B[i] = acc
+
+
+def test_sink_alloc_sees_a_write_under_the_condition_its_read_is_under():
+    """A write under `if c` covers a later read in the same iteration under a condition
+    that implies c; a read that may run when c did not hold may see an earlier
+    iteration's value."""
+    @proc
+    def guarded(n: size, m: size, A: f32[n], B: f32[n]):
+        t: f32[1]
+        for i in seq(0, n):
+            if i < m:
+                t[0] = A[i]
+            if i + 1 < m:
+                B[i] = t[0] * 2.0
+
+    p = sink_alloc(guarded, "t : _")
+    assert body(p).startswith("for i in seq(0, n):\n    t: f32[1] @ DRAM")
+    equiv(guarded, checked(p), sizes={"n": [4], "m": [1, 3, 6]})
+
+    @proc
+    def unguarded(n: size, m: size, A: f32[n], B: f32[n]):
+        t: f32[1]
+        for i in seq(0, n):
+            if i < m:
+                t[0] = A[i]
+            B[i] = t[0] * 2.0
+
+    refused(lambda: sink_alloc(unguarded, "t : _"),
+            "a value written to 't' in one iteration may be read in a later one",
+            prim="sink_alloc")
 
 
 def test_sink_alloc_refuses_a_value_carried_between_iterations():

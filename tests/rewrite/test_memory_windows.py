@@ -156,8 +156,6 @@ def test_stage_mem_of_a_window_when_the_block_touches_its_buffer_elsewhere():
     assert_body(p, """
         w = x[0:4]
         ws: f32[4] @ DRAM
-        for i0 in seq(0, 4):
-            ws[i0] = w[i0]
         for i in seq(0, 4):
             ws[i] = y[i]
             x[i + 4] = 2.0 * y[i]

@@ -107,6 +107,73 @@ def test_bind_expr_of_narrow_integer_arithmetic_binds_the_int_it_is_computed_in(
                             o=np.zeros(4, np.int32))
 
 
+def test_bind_expr_of_narrow_arithmetic_stored_whole_keeps_its_type():
+    """As Exo: `i8` for an `i8` sum that is the whole value stored into `i8` buffers
+    (assigned or added): the store cuts the `int` sum to 8 bits either way, and the cut
+    commutes with `+=`."""
+    @proc
+    def stores(a: i8[4], b: i8[4], c: i8[4], d: i8[4]):
+        for i in seq(0, 4):
+            c[i] = a[i] + b[i]
+            d[i] += a[i] + b[i]
+
+    p = bind_expr(stores, stores.find("a[_] + b[_]", many=True), "t")
+    assert_body(p, """
+        for i in seq(0, 4):
+            t: i8 @ DRAM
+            t = a[i] + b[i]
+            c[i] = t
+            d[i] += t
+    """)
+    equiv(stores, checked(p))
+    hundreds = np.full(4, 100, dtype=np.int8)
+    assert same_results(stores, p, a=hundreds, b=hundreds, c=np.zeros(4, np.int8),
+                        d=np.full(4, 90, dtype=np.int8))
+
+    @proc
+    def mixed(a: i8[4], b: i8[4], c: i8[4], o: i32[4]):
+        for i in seq(0, 4):
+            c[i] = a[i] + b[i]
+            o[i] = a[i] + b[i]  # stored into i32: the scalar must hold the int sum
+
+    q = bind_expr(mixed, mixed.find("a[_] + b[_]", many=True), "t")
+    assert "t: i32 @ DRAM" in body(q)
+    equiv(mixed, checked(q))
+
+
+def test_bind_expr_of_an_assigned_literal_exact_in_float_binds_an_r():
+    """As Exo: a literal assigned whole binds to an `R` scalar (a float) when float holds
+    it exactly, so every store converts the same value; 0.1 is not exact in float."""
+    @proc
+    def twos(x: i8[4], y: f64[4]):
+        for i in seq(0, 4):
+            x[i] = 2.0
+            y[i] = 2.0
+
+    p = bind_expr(twos, twos.find("2.0", many=True), "two")
+    assert "two: R @ DRAM" in body(p)
+    equiv(twos, checked(p))
+
+    @proc
+    def added(x: i32[4]):
+        for i in seq(0, 4):
+            x[i] += 2.5  # adds 2 (the literal takes i32): not an R scalar
+
+    q = bind_expr(added, "2.5", "c")
+    assert "c: i32 @ DRAM" in body(q)
+    equiv(added, checked(q))
+
+    @proc
+    def as_float(x: i32[4]):  # what an R scalar would give: x + 2.5 in float, cut
+        for i in seq(0, 4):
+            c: R
+            c = 2.5
+            x[i] += c
+
+    # -3 + 2 is -1; -3 + 2.5 is -0.5, cut to 0
+    assert not same_results(added, as_float, x=np.full(4, -3, dtype=np.int32))
+
+
 @proc
 def tenths(x: f32[4], y: f64[4]):
     for i in seq(0, 4):

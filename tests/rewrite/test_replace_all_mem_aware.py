@@ -13,7 +13,12 @@ from knit import instr, proc
 from knit.errors import SchedulingError
 from knit.libs.memories import DRAM_STATIC
 from knit.platforms.x86 import mm256_loadu_ps
-from knit.stdlib.scheduling import replace, replace_all, set_memory
+from knit.stdlib.scheduling import (
+    call_site_mem_aware_replace,
+    replace,
+    replace_all,
+    set_memory,
+)
 
 
 @instr("for (int k_ = 0; k_ < 8; k_++) "
@@ -65,6 +70,8 @@ def test_replace_all_mem_aware_must_be_a_bool():
         replace_all(copy8, mm256_loadu_ps, mem_aware="no")
 
 
-def test_replace_still_checks_memories():
+def test_call_site_mem_aware_replace_checks_memories():
     with pytest.raises(SchedulingError, match="must live in AVX2, but 'r' lives in DRAM"):
-        replace(copy8, "for i in _: _", mm256_loadu_ps)
+        call_site_mem_aware_replace(copy8, "for i in _: _", mm256_loadu_ps)
+    p = replace(copy8, "for i in _: _", mm256_loadu_ps)  # plain replace: checked at C
+    assert "mm256_loadu_ps(r[0:8], src[0:8])" in body(p)

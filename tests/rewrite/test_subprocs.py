@@ -8,10 +8,12 @@ says, so the compiled and the interpreted runs check each other."""
 
 from __future__ import annotations
 
-from refusals import marked_line
+import pytest
+from refusals import expect_error, marked_line
 from scheduling_checks import assert_body, body, differs, equiv, refused
 
 from knit import DRAM, instr, proc
+from knit.errors import MemoryAccessError
 from knit.libs.memories import DRAM_STATIC
 from knit.platforms.x86 import (
     AVX2,
@@ -24,6 +26,7 @@ from knit.platforms.x86 import (
 )
 from knit.stdlib.scheduling import (
     call_eqv,
+    call_site_mem_aware_replace,
     divide_loop,
     extract_subproc,
     inline,
@@ -283,13 +286,35 @@ def test_replace_with_avx2_instructions_and_memories():
     equiv(copy8, p)
 
 
-def test_replace_refuses_a_buffer_in_the_wrong_memory():
+def test_call_site_mem_aware_replace_refuses_a_buffer_in_the_wrong_memory():
     regs = set_memory(copy8, "r : _", AVX2)
-    refused(lambda: replace(regs, "for i in _: _", mm256_storeu_ps),
-            "argument 'dst' of mm256_storeu_ps must live in DRAM, but 'r' lives in AVX2",
-            "set_memory(p, 'r', DRAM) first", prim="replace")
-    refused(lambda: replace(copy8, "for i in _: _", mm256_loadu_ps),
+    err = refused(lambda: call_site_mem_aware_replace(regs, "for i in _: _", mm256_storeu_ps),
+                  "failed due to memory type mismatch", "argument 'dst' of mm256_storeu_ps "
+                  "must live in DRAM, but 'r' lives in AVX2", "set_memory(p, 'r', DRAM) first",
+                  prim="call_site_mem_aware_replace")
+    refused(lambda: call_site_mem_aware_replace(copy8, "for i in _: _", mm256_loadu_ps),
             "argument 'dst' of mm256_loadu_ps must live in AVX2, but 'r' lives in DRAM")
+    with pytest.raises(MemoryError):  # as Exo's
+        call_site_mem_aware_replace(copy8, "for i in _: _", mm256_loadu_ps)
+    assert err
+
+
+def test_replace_leaves_the_memories_to_code_generation():
+    """As Exo: replace makes a call whose buffer is in another memory than its
+    parameter names (a later set_memory may move it there); generating C refuses it
+    while it is so. The interpreter gives it its meaning (memories do not change it)."""
+    p = replace(copy8, "for i in _: _", mm256_loadu_ps)
+    assert "mm256_loadu_ps(r[0:8], src[0:8])" in body(p)
+    expect_error(lambda: p.c_code_str(), MemoryAccessError,
+                 "argument 'dst' of mm256_loadu_ps lives in AVX2, but 'r' lives in DRAM",
+                 "set_memory(p, 'r', AVX2)")
+    q = replace(set_memory(p, "r : _", AVX2), "for i in _: _", mm256_storeu_ps)
+    assert_body(q, """
+        r: f32[8] @ AVX2
+        mm256_loadu_ps(r[0:8], src[0:8])
+        mm256_storeu_ps(dst[0:8], r[0:8])
+    """)
+    equiv(copy8, q)
 
 
 @proc

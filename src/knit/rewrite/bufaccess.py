@@ -161,10 +161,11 @@ def _rebind(stmts, new: dict):
 
 class _Coverage:
     """Walks a loop body keeping the locations of `buf` that are surely written so far in
-    the current iteration (`must`: (index tuple, bound loops) pairs, a bound loop being
-    (iter, lo, hi) of a loop that ran completely since). A read or reduction of a location
-    not surely written before it in the same iteration is *open*: its value may come from
-    an earlier iteration."""
+    the current iteration (`must`: (index tuple, bound loops, conditions) triples, a bound
+    loop being (iter, lo, hi) of a loop that ran completely since, the conditions those
+    of the ifs the write stood in: written where they hold). A read or reduction of a
+    location not surely written before it in the same iteration is *open*: its value may
+    come from an earlier iteration."""
 
     def __init__(self, buf: Sym, facts: list):
         self.buf, self.facts = buf, list(facts)
@@ -181,11 +182,15 @@ class _Coverage:
             rng = (E.le(s.lo, E.var(s.iter)), E.lt(E.var(s.iter), s.hi))
             self.block(s.body, inner, ctx + rng, iters + (s.iter,))
             # what every iteration wrote is written for all values of the iterator
-            must += [(idx, bound + ((s.iter, s.lo, s.hi),)) for idx, bound in
+            must += [(idx, bound + ((s.iter, s.lo, s.hi),), conds) for idx, bound, conds in
                      inner[len(must):]]
-        elif isinstance(s, N.If):  # writes under a condition are not sure to happen
-            self.block(s.body, list(must), ctx + (s.cond,), iters)
-            self.block(s.orelse, list(must), ctx + (E.not_(s.cond),), iters)
+        elif isinstance(s, N.If):  # a write in a branch is sure where its condition holds
+            for cond, branch in ((s.cond, s.body), (E.not_(s.cond), s.orelse)):
+                inner = list(must)
+                self.block(branch, inner, ctx + (cond,), iters)
+                if not _has_config((cond,)):  # (a config may change before the read)
+                    must += [(idx, bound, (*conds, cond)) for idx, bound, conds in
+                             inner[len(must):]]
         elif isinstance(s, N.Call):
             from knit.rewrite.checks import inlined_body
             from knit.rewrite.subprocs import arguments_changed_by_callee
@@ -206,17 +211,18 @@ class _Coverage:
                     self.open.append(a)
             for a in self.col.out:
                 if a.buf is self.buf and a.kind != "r" and not _has_config(a.idx):
-                    must.append((a.idx, ()))
+                    must.append((a.idx, (), ()))
 
     def covered(self, a, must) -> bool:
         hyps = self.facts + list(a.ctx)
-        return any(len(idx) == len(a.idx) and _covers(idx, bound, a.idx, hyps)
-                   for idx, bound in must)
+        return any(len(idx) == len(a.idx) and _covers(idx, bound, a.idx, hyps, conds)
+                   for idx, bound, conds in must)
 
 
-def _covers(widx, bound, ridx, hyps) -> bool:
+def _covers(widx, bound, ridx, hyps, conds=()) -> bool:
     """Whether the location ridx is among those written at widx for some values of the
-    bound loop variables in their ranges (each bound variable must be a whole index)."""
+    bound loop variables in their ranges (each bound variable must be a whole index)
+    for which the write's conditions held."""
     from knit.analysis.exprs import sub
     from knit.analysis.smt import prove
     from knit.ir.visit import free_syms, subst
@@ -237,10 +243,10 @@ def _covers(widx, bound, ridx, hyps) -> bool:
         goals.append((w, r))
     if set(env) != names:
         return False
-    conds = [E.eq(subst(w, env), r) for w, r in goals]
+    goal = [E.eq(subst(w, env), r) for w, r in goals] + [subst(c, env) for c in conds]
     for it, lo, hi in bound:
-        conds += [E.le(subst(lo, env), env[it]), E.lt(env[it], subst(hi, env))]
-    return prove(hyps, E.and_(*conds))
+        goal += [E.le(subst(lo, env), env[it]), E.lt(env[it], subst(hi, env))]
+    return prove(hyps, E.and_(*goal))
 
 
 def _has_config(idx) -> bool:

@@ -350,6 +350,7 @@ def unroll_buffer(site: Site, k: int):
     if not isinstance(n, N.Const):
         raise refuse(prim, node, f"dimension {k} ({expr_str(n)}) must be a literal")
     parent, field, lo, hi, stmts = _scope(site)
+    used = set()
     for idx, _, _ in indexed_accesses(stmts, buf, []):
         e = idx.idx[k].pt if isinstance(idx, N.WindowExpr) and \
             isinstance(idx.idx[k], N.Point) else (None if isinstance(idx, N.WindowExpr)
@@ -357,6 +358,10 @@ def unroll_buffer(site: Site, k: int):
         if not isinstance(e, N.Const):
             raise refuse(prim, node, f"every access must use a literal index in dimension {k}; "
                          f"found {expr_str(e) if e is not None else 'a slice'}")
+        if not 0 <= e.val < n.val:
+            raise refuse(prim, node, f"the index {e.val} in dimension {k} is outside "
+                         f"[0, {n.val})")
+        used.add(e.val)
     _no_whole_uses(site, stmts, buf)
     rest = typ.dims[:k] + typ.dims[k + 1:]
     new_t = T.TensorT(rest, False, typ.elem) if rest else typ.elem
@@ -364,7 +369,8 @@ def unroll_buffer(site: Site, k: int):
     for j, p in enumerate(parts):
         p.name = f"{buf.name}_{j}"
     new = _split_accesses(stmts, buf, k, parts)
-    allocs = tuple(N.Alloc(p, new_t, node.mem, node.srcinfo) for p in parts)
+    # as Exo, one buffer per index the accesses use (the others would be dead)
+    allocs = tuple(N.Alloc(parts[j], new_t, node.mem, node.srcinfo) for j in sorted(used))
     return apply(site, P.replace_block(site.ir, parent, field, lo - 1, hi, (*allocs, *new)))
 
 
@@ -700,11 +706,24 @@ def autolift_alloc(site: Site, n_lifts: int, mode: str, size, keep_dims: bool):
                 # that would be shared by racing iterations: a dimension per iteration.
                 grow = used and scope.mode == "par"
             if grow:
-                extent = size if size is not None else sub(scope.hi, scope.lo)
-                index = sub(var(scope.iter), scope.lo)
+                extent, index = _lift_extent(scope, size, keep_dims, _facts_after(site))
                 site = Site(apply(site, _expanded(site, extent, index, mode)), path, None, prim)
         site = _lifted(site)
     return site.proc
+
+
+def _lift_extent(loop: N.For, size, keep_dims: bool, facts: list):
+    """The new dimension's extent and index for a lift out of `loop`. With keep_dims and
+    a loop from a `lo >= 0`, Exo's shape: the loop variable itself indexes a dimension
+    of `hi`, or `hi + 1` when `hi` is not a literal (Exo's rule; the extra row is
+    unused). Otherwise the exact extent `hi - lo`, indexed by `i - lo`. `_expanded`
+    proves the extent positive and the index within it either way."""
+    lo, hi = loop.lo, loop.hi
+    if keep_dims and prove(facts, E.le(const(0), lo)):
+        if size is not None:
+            return size, var(loop.iter)
+        return (hi if isinstance(hi, N.Const) else add(hi, const(1))), var(loop.iter)
+    return (size if size is not None else sub(hi, lo)), sub(var(loop.iter), lo)
 
 
 def _value_deps(stmts, buf) -> set:

@@ -7,7 +7,7 @@ besides the implicit ones of every primitive (knit.stdlib.scheduling).
 
 Precision (docs/semantics.md). A rewrite that stores a value in a buffer earlier or
 later than before (merge_writes, split_write, inline_assign) must not skip or add a
-conversion to the buffer's type: the value must already lie in that type (`_exact_in`:
+conversion to the buffer's type: the value must already lie in that type (`exact_in`:
 narrow integer arithmetic is computed in `int`, so `a + b` of two i8 values need not fit
 i8), or be a literal the type holds exactly. Nor may it change the type an operation is
 computed in (`arith_type`): an untyped literal adopts the other operand's type, so
@@ -37,7 +37,7 @@ _INT_RANGES = {"i8": (-(2**7), 2**7 - 1), "ui8": (0, 2**8 - 1), "ui16": (0, 2**1
                "i32": (-(2**31), 2**31 - 1)}
 
 
-_NARROW_INTS = ("i8", "ui8", "ui16")
+NARROW_INTS = ("i8", "ui8", "ui16")
 
 
 def value_type(e: N.Expr) -> T.ScalarT:
@@ -45,7 +45,7 @@ def value_type(e: N.Expr) -> T.ScalarT:
     data is computed in C's `int` (semantics.md#int-arith), so `a + b` of two i8 values
     is an i32 value however it is typed (an extern on integer data too:
     semantics.md#externs)."""
-    if e.type.name in _NARROW_INTS and isinstance(e, (N.BinOp, N.USub, N.Extern)):
+    if e.type.name in NARROW_INTS and isinstance(e, (N.BinOp, N.USub, N.Extern)):
         return T.I32
     return e.type
 
@@ -53,12 +53,12 @@ def value_type(e: N.Expr) -> T.ScalarT:
 def arith_type(t: T.ScalarT) -> T.ScalarT:
     """The type an operation typed `t` is computed in: integer data in C's `int`, untyped
     literals in double (semantics.md#int-arith, #literal-type)."""
-    if t.name in _NARROW_INTS:
+    if t.name in NARROW_INTS:
         return T.I32
     return T.F64 if t == T.R else t
 
 
-def _exact_in(e: N.Expr, typ: T.ScalarT) -> bool:
+def exact_in(e: N.Expr, typ: T.ScalarT) -> bool:
     """Whether storing `e` in a `typ` location keeps its value (so reading it back is e)."""
     if value_type(e) == typ or typ == T.R:
         return True
@@ -77,7 +77,7 @@ def _exact_in(e: N.Expr, typ: T.ScalarT) -> bool:
 
 def _of_type(e: N.Expr, typ: T.ScalarT) -> bool:
     """Whether e is typed typ, or is a literal typ holds exactly."""
-    return e.type == typ or (e.type == T.R and _exact_in(e, typ))
+    return e.type == typ or (e.type == T.R and exact_in(e, typ))
 
 
 def _is_int_data(typ: T.ScalarT) -> bool:
@@ -287,7 +287,7 @@ def _check_sum(prim: str, s, a: N.Expr, b: N.Expr, doing: str, *, first_stored: 
         _check_exact(prim, s, a, doing)
         was, now = T.join_real(s.type, b.type), T.join_real(a.type, b.type)
         # two literals x holds exactly: their sum in double is exact, rounded once either way
-        both_exact = now == T.R and _exact_in(b, s.type)
+        both_exact = now == T.R and exact_in(b, s.type)
         if arith_type(was) != arith_type(now) and not both_exact:
             raise refuse(prim, s, f"'{expr_str(a)} + {expr_str(b)}' would be computed in "
                          f"{_computed(now)}, but {_lhs(s)} + {expr_str(b)} is computed in "
@@ -315,7 +315,7 @@ def _computed(t: T.ScalarT) -> str:
 
 
 def _check_exact(prim: str, s, e: N.Expr, doing: str) -> None:
-    if _exact_in(e, s.type):
+    if exact_in(e, s.type):
         return
     what = f"is {_an(e.type)} value but {_lhs(s)} holds {s.type}" if value_type(e) == e.type \
         else f"is computed in {value_type(e)} (as C computes {e.type} arithmetic) and may " \

@@ -27,9 +27,15 @@ from knit.ir.visit import (
 )
 from knit.memory import DRAM
 from knit.rewrite import witness as W
-from knit.rewrite.bufaccess import indexed_accesses, map_accesses, rename_buffer, uses
+from knit.rewrite.bufaccess import (
+    indexed_accesses,
+    map_accesses,
+    open_reads,
+    rename_buffer,
+    uses,
+)
 from knit.rewrite.common import Site, apply, bad_arg, refuse
-from knit.rewrite.exprs import arith_type, value_type
+from knit.rewrite.exprs import NARROW_INTS, arith_type, exact_in, value_type
 
 # ---------------------------------------------------------------- annotations
 
@@ -222,7 +228,10 @@ def _common_block(p1, p2):
 
 def _bound_type(prim, e, ir, sites):
     """The precision of the new scalar: the one every occurrence of e is computed in
-    (they may differ for literals; refused then)."""
+    (they may differ for literals; refused then), or Exo's (e's own type) where every
+    occurrence is stored whole, so the scalar gives each store the same value."""
+    if _stored_whole_alike(e, ir, sites):
+        return e.type
     types = {}
     for c in sites:
         types.setdefault(_bound_type_at(prim, e, ir, c), c)
@@ -265,6 +274,29 @@ def _bound_type_at(prim, e, ir, site):
                  f"literals only, computed in double and then converted to {ctx}: a part "
                  f"bound on its own would be rounded to {ctx} separately",
                  f"bind the whole of {expr_str(top)}")
+
+
+def _stored_whole_alike(e, ir, sites) -> bool:
+    """Whether Exo's type for the scalar, e's own, keeps every store's value: each
+    occurrence is the whole right-hand side of a store into e's type (narrow integer
+    arithmetic, computed in `int`, is cut to that type at the store anyway; the cut
+    commutes with `+=`), or e is a literal exact in float -- R is float -- and each
+    occurrence is assigned (converted once, from the same value)."""
+    if e.type == T.R:
+        if not isinstance(e, N.Const) or isinstance(e.val, bool) or \
+                not exact_in(e, T.F32):
+            return False
+        kinds = (N.Assign,)
+    elif e.type.name in NARROW_INTS:
+        kinds = (N.Assign, N.Reduce)
+    else:
+        return False
+    for c in sites:
+        stmt = P.stmt_at(ir, c.path)
+        if not (isinstance(stmt, kinds) and c.epath == (("rhs", None),) and
+                (e.type == T.R or stmt.type == e.type)):
+            return False
+    return True
 
 
 def _literals_only(e) -> bool:
@@ -313,6 +345,10 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
     if btype is None:
         raise bad_arg(prim, f"'{buf.name}' is not a buffer visible here")
     elem = btype.basetype()
+    # as Exo, an access that never falls in the window is not staged: set apart under
+    # another name while the rest is rewritten
+    apart = buf.copy()
+    stmts = _set_apart_outside(stmts, buf, apart, accs, facts) if checked else stmts
     kinds = _check_stageable(prim, site.proc, stmts, buf, accs, facts, accum, checked)
     if checked:
         _check_no_bypass(site, stmts, win, kinds, facts)
@@ -330,16 +366,17 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
     staged_t = T.TensorT(tuple(_extent(w) for w in ivals), False, elem) if ivals else elem
     body = map_accesses(stmts, buf, lambda idx: _to_staged(accs, idx),
                         on_win=lambda w: _win_to_staged(accs, w, new_buf))
-    body = rename_buffer(body, buf, new_buf)
+    body = rename_buffer(rename_buffer(body, buf, new_buf), apart, buf)
     src = stmts[0].srcinfo
     copy = _Copy(buf, btype, accs, new_buf, elem, _in_bounds(accs, btype, facts), src)
     pre, post = [], []
     if accum:
         pre, post = [copy.loops("zero")], [copy.loops("accum")]
     else:
-        pre = [copy.loops("load")]
         if kinds & {"write", "reduce", "window"}:
             post = [copy.loops("store")]
+        if not _load_unneeded(body, post, new_buf, accs, kinds, facts):
+            pre = [copy.loops("load")]
     new = (N.Alloc(new_buf, staged_t, DRAM, src), *pre, *body, *post)
     out = apply(site, site.replaced(new), unsafe=not checked)
     if calls:  # a callee's asserts on its arguments' shapes and strides hold again
@@ -347,6 +384,75 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
 
         check_call_sites(prim, out, stmts[0], before=site.ir)
     return out
+
+
+def _set_apart_outside(stmts, buf, apart, accs, facts) -> tuple:
+    """stmts with each element access of buf that lies outside the window whenever it
+    runs made to `apart` (it neither sees nor changes a staged element, so it may keep
+    reading and writing buf). Windows of buf stay: they are checked to lie inside."""
+
+    def outside(idx, f) -> bool:
+        inside = [E.eq(i, w.pt) if isinstance(w, N.Point) else
+                  E.and_(E.le(w.lo, i), E.lt(i, w.hi)) for i, w in zip(idx, accs)]
+        return len(idx) == len(accs) and bool(idx) and prove(f, E.not_(E.and_(*inside)))
+
+    def fe(f):
+        def m(e):
+            if isinstance(e, N.Read) and e.name is buf and e.idx and outside(e.idx, f):
+                return e.with_(name=apart)
+            return e
+        return m
+
+    def block(ss, f):
+        return tuple(stmt(x, f) for x in ss)
+
+    def stmt(x, f):
+        if isinstance(x, N.For):
+            inner = f + [E.le(x.lo, var(x.iter)), E.lt(var(x.iter), x.hi)]
+            return x.with_(body=block(x.body, inner))
+        if isinstance(x, N.If):
+            return x.with_(cond=map_expr(x.cond, fe(f)), body=block(x.body, f + [x.cond]),
+                           orelse=block(x.orelse, f + [E.not_(x.cond)]))
+        x = map_stmt_exprs(x, fe(f))
+        if isinstance(x, (N.Assign, N.Reduce)) and x.name is buf and outside(x.idx, f):
+            x = x.with_(name=apart)
+        return x
+
+    return block(stmts, list(facts))
+
+
+def _load_unneeded(body, post, new_buf, accs, kinds, facts) -> bool:
+    """Whether the copy into the staging buffer may be left out, as Exo leaves it out:
+    the block does not read the window (for a point: its first access is a write), and
+    no value loaded could be seen: every element the block or the copy back reads was
+    written by the block before (surely, not under a condition the read may escape)."""
+    if any(isinstance(w, N.Interval) for w in accs) and kinds & {"read", "reduce", "window"}:
+        return False
+    if not open_reads((*body, *post), new_buf, facts):
+        return True
+    # a copy back of a few elements the block writes one by one (t[0] = .., t[1] = ..):
+    # element by element, each read is covered by one write
+    return bool(post) and not open_reads((*body, *_each_element_read(accs, new_buf)),
+                                         new_buf, facts)
+
+
+def _each_element_read(accs, new_buf, most: int = 64) -> tuple:
+    """Statements reading each element of the staging buffer once, if its extents are
+    literals with at most `most` elements in all (else none)."""
+    import itertools
+
+    extents = [simplify_expr(_extent(w)) for w in accs if isinstance(w, N.Interval)]
+    if not all(isinstance(x, N.Const) for x in extents):
+        return ()
+    sizes = [x.val for x in extents]
+    count = 1
+    for n in sizes:
+        count *= n
+    if count > most:
+        return ()
+    sink = Sym("_")
+    return tuple(N.Assign(sink, T.R, (), N.Read(new_buf, tuple(map(const, k)), T.R))
+                 for k in itertools.product(*map(range, sizes)))
 
 
 def _accesses_of(win) -> tuple:

@@ -76,11 +76,18 @@ def _buf_mems(ir, path) -> dict:
 # ---------------------------------------------------------------- replace
 
 
-def replace(block: Site, sub, *, mem_aware: bool = True):
+class MemoryMismatchError(SchedulingError, MemoryError):
+    """A mem-aware replace whose buffer lives in another memory than its parameter
+    names (a MemoryError too, as Exo's call_site_mem_aware_replace raises)."""
+
+
+def replace(block: Site, sub, *, mem_aware: bool = False):
     """Replace the block by a call to `sub`. Checks: the block allocates nothing used
     after it; it unifies with sub's body (the arguments found so); with `mem_aware`,
-    each buffer lives in the memory its parameter names; the new call passes a call's
-    checks (kinds, shapes, bounds, sub's asserts proven at the call)."""
+    each buffer lives in the memory its parameter names (else, as in Exo, that is
+    checked where C is generated: a later set_memory may move the buffer there); the
+    new call passes a call's checks (kinds, shapes, bounds, sub's asserts proven at the
+    call)."""
     prim = block.prim
     ir = block.ir
     stmts = block.stmts()
@@ -116,9 +123,11 @@ def _check_memories(prim, ir, path, callee, args, where):
             continue
         mem = mems.get(a.name)
         if mem is not None and p.mem is not None and not issubclass(mem, p.mem):
-            raise refuse(prim, where, f"argument '{p.name.name}' of {callee.name} must live in "
-                         f"{p.mem.name()}, but '{a.name.name}' lives in {mem.name()}",
+            err = refuse(prim, where, f"failed due to memory type mismatch: argument "
+                         f"'{p.name.name}' of {callee.name} must live in {p.mem.name()}, but "
+                         f"'{a.name.name}' lives in {mem.name()}",
                          f"set_memory(p, '{a.name.name}', {p.mem.name()}) first")
+            raise MemoryMismatchError(str(err)) from None
 
 
 def replace_all(proc, subs, done: list | None = None, *, mem_aware: bool = True,

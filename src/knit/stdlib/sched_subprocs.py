@@ -24,12 +24,23 @@ def replace(proc, block_cursor, subproc, quiet=False):
     found by unifying the block with subproc's body (a size parameter is found from a
     loop bound or a condition such as `i < N`; never an expression of the block's own
     loop variables, which the call cannot see); subproc's asserts must be proven at the
-    call, its arguments may not overlap where it writes, and each buffer must live in
-    the memory the parameter names. Refused with the first mismatch otherwise."""
+    call, and its arguments may not overlap where it writes. Refused with the first
+    mismatch otherwise. Each buffer must live in the memory its parameter names: as in
+    Exo, checked where C is generated, not here (a later set_memory may move the
+    buffer there); call_site_mem_aware_replace checks it at once."""
     prim = "replace"
     K.check_proc_arg(proc, prim)
     blk = K.block_site(proc, block_cursor, prim)
     return SP.replace(blk, _procedure(prim, subproc))
+
+
+def call_site_mem_aware_replace(proc, block_cursor, subproc, quiet=False):
+    """replace, also refused unless each buffer the call passes already lives in the
+    memory its parameter names (SP.MemoryMismatchError, a MemoryError too, as in Exo)."""
+    prim = "call_site_mem_aware_replace"
+    K.check_proc_arg(proc, prim)
+    blk = K.block_site(proc, block_cursor, prim)
+    return SP.replace(blk, _procedure(prim, subproc), mem_aware=True)
 
 
 def replace_all(proc, subprocs, mem_aware=True, quiet=False):

@@ -92,6 +92,7 @@ from knit.stdlib.sched_buffers import (
 )
 from knit.stdlib.sched_subprocs import (
     call_eqv as call_eqv,
+    call_site_mem_aware_replace as call_site_mem_aware_replace,
     extract_subproc as extract_subproc,
     inline as inline,
     insert_noop_call as insert_noop_call,
@@ -737,8 +738,8 @@ _FIRST_STMT_PATTERN = {AssignCursor: "_ = _", ReduceCursor: "_ += _",
 def replace_once(proc, subprocs, mem_aware=True):
     """Replace the first block (in program order) that matches the body of one of
     `subprocs` (tried in order) by a call to it; the procedure unchanged when none
-    matches. `mem_aware` is accepted for Exo's signature: knit's replace always checks
-    the memories of what a call passes."""
+    matches. With `mem_aware` (as Exo), a block matches only where each buffer lives in
+    the memory the parameter names (call_site_mem_aware_replace)."""
     prim = "replace_once"
     K.check_proc_arg(proc, prim)
     subs = subprocs if isinstance(subprocs, (list, tuple)) else [subprocs]
@@ -759,6 +760,8 @@ def replace_once(proc, subprocs, mem_aware=True):
             if len(block) != len(body):
                 continue
             try:
+                if mem_aware:
+                    return call_site_mem_aware_replace(proc, block, sub, quiet=True)
                 return replace(proc, block, sub, quiet=True)
             except SchedulingError:
                 continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 import textwrap
 
 from knit.backend.c.cexpr import ExprCompiler
-from knit.errors import CompileError, KnitTypeError
+from knit.errors import CompileError, KnitTypeError, MemoryAccessError
 from knit.ir import nodes as N
 
 
@@ -27,6 +27,8 @@ class CallEmitter(ExprCompiler):
 
     def call(self, s: N.Call) -> None:
         f = s.f
+        for e, p in zip(s.args, f.args):
+            self.check_memory(e, p, s)
         if f.instr is not None:
             self.instr_call(s)
             return
@@ -37,6 +39,20 @@ class CallEmitter(ExprCompiler):
         if self.unit.ctxt:
             args.insert(0, "ctxt")
         self.line(f"{self.unit.fn_name(f)}({', '.join(args)});")
+
+    def check_memory(self, e, p: N.FnArg, s: N.Call) -> None:
+        """A buffer lives in the memory its parameter names (or one derived from it). As
+        in Exo, checked here, not when `replace` makes the call: a schedule may move the
+        buffer to that memory afterwards (set_memory)."""
+        if p.type.is_control() or p.mem is None or not hasattr(e, "name") or \
+                e.name not in self.views:
+            return
+        mem = self.views[e.name].mem
+        if mem is not None and not issubclass(mem, p.mem):
+            raise MemoryAccessError(s.srcinfo, f"argument '{p.name.name}' of {s.f.name} "
+                                    f"lives in {p.mem.name()}, but '{e.name.name}' lives in "
+                                    f"{mem.name()}", f"move the buffer with set_memory(p, "
+                                    f"'{e.name.name}', {p.mem.name()})")
 
     def check_passable(self, e, p: N.FnArg, s: N.Call) -> None:
         """A compiled procedure takes its buffers by pointer; registers have no address."""
