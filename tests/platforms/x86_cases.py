@@ -71,8 +71,8 @@ def _head(W):  # prefix lengths that exercise the edges of a masked instruction
     return [1, W // 2 + 1, W]
 
 
-def _head_lt(W):  # for instructions that require n < W
-    return [1, W // 2 + 1, W - 1]
+def _head_le(W):  # for instructions that require n <= W (n == W: every lane)
+    return [1, W // 2 + 1, W - 1, W]
 
 
 def _with_n(names, x_len_n=False):
@@ -97,6 +97,11 @@ NULLARY = Shape(
     "def k(y: {T}[{W}] @ DRAM):\n" + _REGS +
     "    {op}(b)\n    {store}(y[0:{W}], b)\n",
     _vecs("y"), lambda a, ref, n: {"y": ref(a["y"])})
+
+ADD_TO_MEMORY = Shape(  # op(dst in memory, src register): dst += src
+    "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {op}(y[0:{W}], a)\n",
+    _vecs("x", "y"), lambda a, ref, n: {"y": ref(a["y"], a["x"])})
 
 MOVE = Shape(  # a full load and store: the instruction is the family's load or store
     "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
@@ -221,19 +226,19 @@ MASK_BINARY = Shape(  # op(n, out, x, y)
 
 MASK_FMA = Shape(  # op(n, A, B, C): C += A * B on lanes < n
     "def k(n: size, x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM):\n"
-    "    assert n < {W}\n" + _REGS +
+    "    assert n <= {W}\n" + _REGS +
     "    {load}(a, x[0:{W}])\n    {load}(b, y[0:{W}])\n    {load}(c, z[0:{W}])\n"
     "    {op}(n, a, b, c)\n    {store}(z[0:{W}], c)\n",
     _with_n(["x", "y", "z"]),
-    lambda a, ref, n: {"z": _merge(ref(a["z"], a["x"], a["y"]), a["z"], n)}, _head_lt)
+    lambda a, ref, n: {"z": _merge(ref(a["z"], a["x"], a["y"]), a["z"], n)}, _head_le)
 
 MASK_SET1 = Shape(
     "def k(n: size, s: {T}[1] @ DRAM, z: {T}[{W}] @ DRAM):\n"
-    "    assert n < {W}\n" + _REGS +
+    "    assert n <= {W}\n" + _REGS +
     "    {load}(c, z[0:{W}])\n    {op}(n, c, s[0:1])\n    {store}(z[0:{W}], c)\n",
     lambda f, n, rng: {"n": n, "s": rng.standard_normal(1).astype(f.dtype),
                        "z": rng.standard_normal(f.W).astype(f.dtype)},
-    lambda a, ref, n: {"z": _merge(np.full_like(a["z"], a["s"][0]), a["z"], n)}, _head_lt)
+    lambda a, ref, n: {"z": _merge(np.full_like(a["z"], a["s"][0]), a["z"], n)}, _head_le)
 
 PREFETCH = Shape(
     "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
@@ -316,6 +321,8 @@ def _cases():
         add(f"avx2_assoc_reduce_add_{p}", fam, HSUM, _hsum, exact=False)
         add(f"avx2_mask_loadu_{p}", fam, MASK_LOAD)
         add(f"avx2_mask_storeu_{p}", fam, MASK_STORE)
+    add("avx2_set0_ps", "avx2_f32", NULLARY, _zeros)
+    add("avx2_fmadd_memu_ps", "avx2_f32", ADD_TO_MEMORY, _add)
     add("mm256_prefix_load_ps", "avx2_f32", PREFIX_LOAD)
     add("mm256_prefix_store_ps", "avx2_f32", PREFIX_STORE)
     for op, ref in (("add", _add), ("sub", _sub), ("mul", _mul), ("div", _div)):

@@ -35,6 +35,24 @@ def mm256_setzero_ps(dst: [f32][8] @ AVX2):
         dst[i] = 0.0
 
 
+@instr("{out_data} = _mm256_setzero_ps();")
+def avx2_set0_ps(out: [f32][8] @ AVX2):
+    # Exo's name for mm256_setzero_ps
+    assert stride(out, 0) == 1
+    for i in seq(0, 8):
+        out[i] = 0.0
+
+
+@instr("_mm256_storeu_ps(&{dst_data}, _mm256_add_ps(_mm256_loadu_ps(&{dst_data}), {val_data}));")
+def avx2_fmadd_memu_ps(dst: [f32][8] @ DRAM, val: [f32][8] @ AVX2):
+    # Exo's name: adds a register into memory (Exo's C multiplies by ones in an FMA,
+    # which rounds the same as this add)
+    assert stride(dst, 0) == 1
+    assert stride(val, 0) == 1
+    for i in seq(0, 8):
+        dst[i] += val[i]
+
+
 @instr("{dst_data} = _mm256_loadu_ps(&{src_data});")
 def mm256_loadu_ps(dst: [f32][8] @ AVX2, src: [f32][8] @ DRAM):
     assert stride(src, 0) == 1

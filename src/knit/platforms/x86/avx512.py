@@ -127,7 +127,7 @@ def mm512_mask_add_ps(N: size, out: [f32][16] @ AVX512, x: [f32][16] @ AVX512,
 def mm512_mask_fmadd_ps(N: size, A: [f32][16] @ AVX512, B: [f32][16] @ AVX512,
                         C: [f32][16] @ AVX512):
     assert N >= 1
-    assert N < 16
+    assert N <= 16
     assert stride(A, 0) == 1
     assert stride(B, 0) == 1
     assert stride(C, 0) == 1
@@ -139,7 +139,7 @@ def mm512_mask_fmadd_ps(N: size, A: [f32][16] @ AVX512, B: [f32][16] @ AVX512,
 @instr("{dst_data} = _mm512_mask_mov_ps({dst_data}, " + _K16 + ", _mm512_set1_ps({src_data}));")
 def mm512_mask_set1_ps(N: size, dst: [f32][16] @ AVX512, src: [f32][1]):
     assert N >= 1
-    assert N < 16
+    assert N <= 16
     assert stride(dst, 0) == 1
     for i in seq(0, 16):
         if i < N:
@@ -252,7 +252,7 @@ def mm512_fmadd_pd(A: [f64][8] @ AVX512, B: [f64][8] @ AVX512, C: [f64][8] @ AVX
 def mm512_mask_fmadd_pd(N: size, A: [f64][8] @ AVX512, B: [f64][8] @ AVX512,
                         C: [f64][8] @ AVX512):
     assert N >= 1
-    assert N < 8
+    assert N <= 8
     assert stride(A, 0) == 1
     assert stride(B, 0) == 1
     assert stride(C, 0) == 1
@@ -264,7 +264,7 @@ def mm512_mask_fmadd_pd(N: size, A: [f64][8] @ AVX512, B: [f64][8] @ AVX512,
 @instr("{dst_data} = _mm512_mask_mov_pd({dst_data}, " + _K8 + ", _mm512_set1_pd({src_data}));")
 def mm512_mask_set1_pd(N: size, dst: [f64][8] @ AVX512, src: [f64][1]):
     assert N >= 1
-    assert N < 8
+    assert N <= 8
     assert stride(dst, 0) == 1
     for i in seq(0, 8):
         if i < N:
@@ -334,7 +334,7 @@ _SIMDE_MASK256_PD = _mask_load_store_c("double", "pd", 4)
        + ", _mm256_fmadd_ps({A_data}, {B_data}, {C_data}));")
 def mm256_mask_fmadd_ps(N: size, A: [f32][8] @ AVX2, B: [f32][8] @ AVX2, C: [f32][8] @ AVX2):
     assert N >= 1
-    assert N < 8
+    assert N <= 8
     assert stride(A, 0) == 1
     assert stride(B, 0) == 1
     assert stride(C, 0) == 1
@@ -346,7 +346,7 @@ def mm256_mask_fmadd_ps(N: size, A: [f32][8] @ AVX2, B: [f32][8] @ AVX2, C: [f32
 @instr("{dst_data} = _mm256_mask_mov_ps({dst_data}, " + _K8 + ", _mm256_set1_ps({src_data}));")
 def mm256_mask_set1_ps(N: size, dst: [f32][8] @ AVX2, src: [f32][1]):
     assert N >= 1
-    assert N < 8
+    assert N <= 8
     assert stride(dst, 0) == 1
     for i in seq(0, 8):
         if i < N:
@@ -381,7 +381,7 @@ def mm256_mask_storeu_ps(N: size, dst: [f32][N] @ DRAM, src: [f32][8] @ AVX2):
        + ", _mm256_fmadd_pd({A_data}, {B_data}, {C_data}));")
 def mm256_mask_fmadd_pd(N: size, A: [f64][4] @ AVX2, B: [f64][4] @ AVX2, C: [f64][4] @ AVX2):
     assert N >= 1
-    assert N < 4
+    assert N <= 4
     assert stride(A, 0) == 1
     assert stride(B, 0) == 1
     assert stride(C, 0) == 1
@@ -393,7 +393,7 @@ def mm256_mask_fmadd_pd(N: size, A: [f64][4] @ AVX2, B: [f64][4] @ AVX2, C: [f64
 @instr("{dst_data} = _mm256_mask_mov_pd({dst_data}, " + _K8 + ", _mm256_set1_pd({src_data}));")
 def mm256_mask_set1_pd(N: size, dst: [f64][4] @ AVX2, src: [f64][1]):
     assert N >= 1
-    assert N < 4
+    assert N <= 4
     assert stride(dst, 0) == 1
     for i in seq(0, 4):
         if i < N:
