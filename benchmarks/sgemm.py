@@ -176,9 +176,10 @@ LOOP = 0.02  # seconds of calls per timed loop
 
 def calls_per_loop(clock, f) -> int:
     """How many calls of f fill a timed loop of LOOP seconds: one call first, untimed
-    (the first call after a pause pays waking the threads: timing it alone made a
-    two-thread loop a single call, 256^3 knit and OpenBLAS both at 3 GFLOP/s), then
-    calls for at least LOOP / 2 seconds."""
+    (the first call after a pause pays waking the threads), then calls for at least
+    LOOP / 2 seconds. Timed from that one first call, a two-thread loop was one or two
+    calls long and mostly the wake-up: 256^3 knit 2T 16.7/3.2 and OpenBLAS 2T 3.1/2.4
+    GFLOP/s best/median (load 1.9), the 128^3 and 256^3 anomaly of the idle runs."""
     f()
     n, t = 0, clock()
     while True:
