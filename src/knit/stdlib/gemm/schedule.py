@@ -464,7 +464,7 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
     Against columns shared out: no packing of A twice, and no cache line of C written
     by both threads (each thread's slivers of a row of C meet the other's at their
     ends, and NumPy's arrays start 16 bytes past a line); 1024^3 f32 spent 15% more
-    cycles than one thread did (kernel and packing, perf), 4% with rows. But each core
+    cycles than one thread did (kernel and packing, perf), 1-4% with rows. But each core
     reads the whole panel of B, half of it packed by the other: with one MC block of
     rows (64 x 2048 x 2048) that cost more than packing A twice, so `rows_or_columns`
     shares columns there. parallelize_loop proves each par loop free of races."""
@@ -598,7 +598,7 @@ def rows_or_columns(p: Procedure, target_name: str, blocking: Blocking, threads:
     when the rows are one MC block and no more than the columns, else rows. Sharing
     rows packs each panel of B once for all MC blocks and A's block once, but each core
     reads the whole panel, half of it packed by the other core: with one MC block of
-    rows that panel serves no other block (64 x 2048 x 2048 f32: 35% more cycles than
+    rows that panel serves no other block (64 x 2048 x 2048 f32: 32-39% more cycles than
     sharing columns; 512^3 about 8% more, perf on a loaded machine), while sharing
     columns repacks nothing there (one MC block) and packs only the small A twice."""
     g = gemm_parts(p)
