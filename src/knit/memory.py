@@ -17,7 +17,26 @@ class MemGenError(UserError):
 
 
 def generate_offset(indices: list[str], strides: list[str]) -> str:
-    """The C expression `i0 * s0 + i1 * s1 + ...`, leaving out zeros and unit strides."""
+    """The C offset of `indices` as Exo writes it (`(i0) * s0 + (i1) * (s1) + ...`,
+    zeros and unit strides left out): the default `window` hook gives a window's first
+    element this way (`&x[(2) * m]`), so memories written for Exo that call it give
+    the same text. Element accesses use `element_offset`."""
+    terms = []
+    for i, s in zip(indices, strides):
+        if i == "0" or s == "0":
+            continue
+        if s == "1":
+            terms.append(i)
+        elif i == "1":
+            terms.append(s)
+        else:
+            terms.append(f"({i}) * {s}" if len(s) == 1 else f"({i}) * ({s})")
+    return " + ".join(terms) if terms else "0"
+
+
+def element_offset(indices: list[str], strides: list[str]) -> str:
+    """The C expression `i0 * s0 + i1 * s1 + ...`, leaving out zeros and unit strides:
+    an element access through the default `window` hook (`x[i * m + j]`, as in Exo)."""
     terms = []
     for i, s in zip(indices, strides):
         if i == "0" or s == "0":
@@ -58,8 +77,15 @@ class Memory:
 
     @classmethod
     def window(cls, basetyp, baseptr: str, indices: list[str], strides: list[str], srcinfo) -> str:
-        """A C lvalue for the element at `indices` of the buffer `baseptr`."""
+        """A C lvalue for the element at `indices` of the buffer `baseptr`. The C
+        backend asks it for every access; with this default hook, an element access
+        reads `baseptr[element_offset(...)]` and a window's first element (a window
+        struct's data, an instr's `{x_data}`) `baseptr[generate_offset(...)]`."""
         return f"{baseptr}[{generate_offset(indices, strides)}]"
+
+    @classmethod
+    def has_default_window(cls) -> bool:
+        return getattr(cls.window, "__func__", None) is Memory.window.__func__
 
     @classmethod
     def can_read(cls) -> bool:

@@ -91,6 +91,26 @@ def divmod_(N: size, k: index, x: f32[N], y: f32[N]):
 
 
 @proc
+def lower_bounds(N: size, x: f32[N + 8], y: f32[N + 8]):
+    # C's `/` where a lower bound proves the dividend non-negative, the helper elsewhere
+    for i in seq(0, ((N + 7) / 8 - 1 + 3) / 4):
+        y[i] = x[i]
+    for i in seq(1, N):
+        y[(i - 1) / 2] += x[(i - 1) % 2]
+        y[i] += x[(i - 2) / 2 + 1]
+
+
+@proc
+def preconditions(N: size, k: index, x: f32[N]):
+    assert N >= 4 and k >= 0
+    assert k % 2 == 0
+    assert (k - 8) / 4 < N
+    assert 80 == 82 - 3 + 1
+    for i in seq(0, N - 2):
+        x[i] = x[i + 2] * 0.5
+
+
+@proc
 def bools(N: size, b: bool, k: index, x: f32[N]):
     for i in seq(0, N):
         if (b and i < k) or (i == 3) == b:
@@ -123,6 +143,20 @@ def allocs(N: size, x: f32[N], out: f32[N]):
     t = c[3] + e[2]
     for i in seq(0, N):
         out[i] = d[i, 1] * t
+
+
+@proc
+def alias_after_last_use(N: size, x: f32[N], out: f32[N]):
+    a: f32[N] @ DRAM  # last read through the window w: freed after that loop
+    for i in seq(0, N):
+        a[i] = x[i] * 2.0
+    w = a[0:N]
+    b: f32[N] @ DRAM  # last used in the first loop below
+    for i in seq(0, N):
+        b[i] = w[i] + 1.0
+        out[i] = b[i]
+    for i in seq(0, N):
+        out[i] += w[i]
 
 
 @proc

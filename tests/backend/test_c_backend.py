@@ -125,9 +125,37 @@ def test_floor_division_only_when_needed():
     text = body_of(programs.divmod_)
     assert "knit_floor_mod(i - 5, 8)" in text and "knit_floor_mod(i + k, 8)" in text
     assert "knit_floor_div(i - 4, 2)" in text
-    assert "i < N / 2" in text and "x[(2 * i + 1) / 2]" in text  # provably non-negative
+    # provably non-negative: written as Exo writes it (an array index in one pair of
+    # parentheses, elsewhere each operand in its own)
+    assert "i < ((N) / (2))" in text and "x[((2 * i + 1) / 2)]" in text
     assert "static inline int_fast32_t knit_floor_div" in c_of(programs.divmod_)
     assert "knit_floor" not in c_of(programs.gemm)
+
+
+def test_lower_bounds_prove_divisions_non_negative():
+    text = body_of(programs.lower_bounds)
+    # sizes are >= 1: (N + 7) / 8 >= 1, so the dividend below is >= 3
+    assert "i < ((((N + 7) / (8)) - 1 + 3) / (4));" in text
+    # the loop starts at 1: i - 1 >= 0, but i - 2 may be -1
+    assert "y[((i - 1) / 2)]" in text and "x[(i - 1) % 2]" in text
+    assert "knit_floor_div(i - 2, 2)" in text
+    # a precondition k >= 0 is a lower bound too
+    assert "EXO_ASSUME(k % 2 == 0);" in body_of(programs.preconditions)
+
+
+def test_preconditions_are_exo_assume():
+    text = body_of(programs.preconditions)
+    # one per conjunct, as Exo writes them; the macro comes with the header
+    assert "    EXO_ASSUME(N >= 4);\n    EXO_ASSUME(k >= 0);\n" in text
+    # one that needs a helper call stays a comment (clang's __builtin_assume ignores calls)
+    assert "// assert (k - 8) / 4 < N" in text and "knit_floor_div" not in text
+    assert "// assert 80 == 82 - 3 + 1" in text  # constant: nothing to tell the compiler
+    # a stride fact is used as the stride itself: a comment, as in Exo
+    strides = body_of(programs.window_strides)
+    assert "// assert stride(A, 1) == 1 and N >= 2" in strides
+    assert "EXO_ASSUME(N >= 2);" in strides and "EXO_ASSUME(A" not in strides
+    _, h = compile_procs_to_strings([programs.preconditions], "t.h")
+    assert "#ifndef EXO_ASSUME\n" in h and "#  define EXO_ASSUME(expr) __builtin_assume(expr)" in h
 
 
 def test_literals_follow_the_data_type():
@@ -135,14 +163,17 @@ def test_literals_follow_the_data_type():
     # a double product: its literal is a double (semantics.md#literal-type)
     assert "(float)(a[i] * b[i] + 0.5)" in body_of(programs.mixed)
     text = body_of(programs.ints)
-    assert "o8[i] = (int8_t)(d[i] + d[i]);" in text and "oi[i] = g[i] * 3 + 1;" in text
+    # Exo's forms: integer literals cast to their type; the assignment converts
+    assert "o8[i] = d[i] + d[i];" in text
+    assert "oi[i] = g[i] * ((int32_t) 3) + ((int32_t) 1);" in text
     assert "((_Float16) 0.25)" in body_of(programs.halves)
 
 
 def test_windows_index_their_root_buffer():
     text = body_of(programs.windows)
     assert "// w2 = w[1:N, 0]" in text and "B[(1 + j) * M] += 1.0f;" in text
-    assert "(struct exo_win_1f32c){ &A.data[i * A.strides[0]], { A.strides[1] } }" in text
+    # a window's first element in Exo's form (memory.generate_offset)
+    assert "(struct exo_win_1f32c){ &A.data[(i) * (A.strides[0])], { A.strides[1] } }" in text
     # a precondition stride(A, 1) == 1 turns the stride into a constant
     assert "A.data[i * A.strides[0] + 3]" in body_of(programs.window_strides)
 
@@ -165,18 +196,27 @@ def test_unused_arguments_and_buffers_are_marked():
     assert "(void) dead;" in text and "(void) N;" not in text
 
 
-def test_frees_in_reverse_order_at_block_end():
+def test_frees_follow_the_last_use():
+    # as Exo places them: right after the block's last statement using the buffer
     text = body_of(programs.allocs)
-    assert text.index("free(e);") < text.index("free(d);") < text.index("free(a);")
+    assert "        d[i * 2 + 1] = b[i];\n    }\n    free(a);\n" in text
+    assert "    t = c[3] + e[2];\n    free(e);\n" in text
+    assert text.index("free(a);") < text.index("free(e);") < text.index("free(d);")
+    assert "    float dead;\n    dead = 1.0f;\n    (void) dead;\n" in text
     inner = body_of(programs.nested_allocs)
     assert "        free(t);\n    }\n}" in inner  # at the end of the loop body
+    # a use through a window of the buffer counts; two freed at once: reverse order
+    alias = body_of(programs.alias_after_last_use)
+    assert alias.index("free(b);") < alias.index("out[i] += a[i];") < alias.index("free(a);")
 
 
 def test_instr_templates_expand():
     text = body_of(programs.instrs)
     assert "B.data[0] = A[0] * 2.0f;" in text
-    assert "knit_test_scale(4, &B.data[(N - 1) * B.strides[0]], (struct exo_win_1f32)" in text
-    assert "/* t is the buffer */" in text and "= *c + t[2];" in text
+    # Exo's forms: `{n}` and `{x}` in parentheses, a window's `{x_data}` not
+    assert "knit_test_scale((4), &B.data[(N - 1) * (B.strides[0])], ((struct exo_win_1f32)" \
+        in text
+    assert "/* t is the buffer */" in text and "= *(c) + (t)[(2)];" in text
     assert c_of(programs.instrs).count("static void knit_test_scale") == 1
 
 

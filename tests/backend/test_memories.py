@@ -29,7 +29,7 @@ def vec_add(N: size, x: f32[N, 4], y: f32[N, 4], z: f32[N, 4]):
 def test_register_memory_through_instrs(tmp_path):
     c, h = compile_procs_to_strings([vec_add], "v.h")
     assert "typedef float knit_test_v4" in c and "knit_test_v4 r[3];" in c
-    assert "r[2] = r[0] + r[1];" in c and "__builtin_memcpy(&r[0], &x[i * 4], 16);" in c
+    assert "r[2] = r[0] + r[1];" in c and "__builtin_memcpy(&r[0], &x[(i) * 4], 16);" in c
     assert strict_compile("gcc", c, h, "v.h", tmp_path).returncode == 0
     x, y = np.random.rand(5, 4).astype(np.float32), np.random.rand(5, 4).astype(np.float32)
     z = np.zeros((5, 4), np.float32)
@@ -136,3 +136,72 @@ def test_this_modules_programs_are_warning_free(tmp_path):
     c, h = compile_procs_to_strings([vec_add, every_dram, check_alignment], "all.h")
     r = strict_compile("gcc", c, h, "all.h", tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+class OneAtATime(DRAM):
+    """Storage for one live buffer (a register that a memory hands out): a second
+    allocation while the first is live is refused. Frees come right after a buffer's
+    last use, so buffers used one after the other may share it."""
+
+    live = 0
+
+    @classmethod
+    def alloc(cls, new_name, prim_type, shape, srcinfo):
+        if cls.live:
+            raise MemGenError("OneAtATime holds one buffer at a time")
+        cls.live += 1
+        return f"{prim_type} {new_name}[{shape[0]}];"
+
+    @classmethod
+    def free(cls, new_name, prim_type, shape, srcinfo):
+        cls.live -= 1
+        return ""
+
+
+@proc
+def one_after_another(x: f32[16], y: f32[16]):
+    a: f32[16] @ OneAtATime
+    for i in seq(0, 16):
+        a[i] = x[i] * 2.0
+    for i in seq(0, 16):
+        y[i] = a[i]
+    b: f32[16] @ OneAtATime
+    for i in seq(0, 16):
+        b[i] = y[i] + 1.0
+    for i in seq(0, 16):
+        y[i] = b[i]
+
+
+@proc
+def both_live(x: f32[16], y: f32[16]):
+    a: f32[16] @ OneAtATime
+    for i in seq(0, 16):
+        a[i] = x[i] * 2.0
+    b: f32[16] @ OneAtATime
+    for i in seq(0, 16):
+        b[i] = y[i] + 1.0
+    for i in seq(0, 16):
+        y[i] = a[i] + b[i]
+
+
+def test_a_buffer_is_freed_after_its_last_use_so_storage_is_reused():
+    OneAtATime.live = 0
+    c = c_of(one_after_another)
+    assert OneAtATime.live == 0  # every alloc freed
+    x = np.random.rand(16).astype(np.float32)
+    want, got = np.zeros(16, np.float32), np.zeros(16, np.float32)
+    one_after_another.interpret(x, want)
+    one_after_another.compile()(x, got)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got, x * np.float32(2.0) + np.float32(1.0))
+    assert c.index("y[i] = a[i];") < c.index("float b[16];")
+
+
+def test_two_live_buffers_are_refused_by_the_memory():
+    OneAtATime.live = 0
+    with pytest.raises(MemGenError) as err:
+        c_of(both_live)
+    OneAtATime.live = 0
+    msg = str(err.value)
+    assert "test_memories.py:" in msg and "OneAtATime.alloc" in msg
+    assert "holds one buffer at a time" in msg and "b: f32[16] @ OneAtATime" in msg

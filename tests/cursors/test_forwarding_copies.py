@@ -8,6 +8,7 @@ import pytest
 from scheduling_checks import assert_body, equiv
 
 from knit import proc
+from knit.cursors.internal import text_of
 from knit.stdlib.scheduling import (
     AssignCursor,
     CallCursor,
@@ -70,7 +71,7 @@ def test_each_unrolled_copy_forwards_to_itself():
         x[2] = 0.0
         x[1] = 0.0
     """)
-    assert [str(p2.forward(c)) for c in copies] == ["x[0] = 0.0", "x[1] = 0.0", "x[2] = 0.0"]
+    assert [text_of(p2.forward(c)) for c in copies] == ["x[0] = 0.0", "x[1] = 0.0", "x[2] = 0.0"]
     equiv(three, p2)
 
 

@@ -547,7 +547,8 @@ def test_schedule_reaches_neon_instructions_only():
     assert "neon_vfmadd_4xf32_1xf32(C_reg[i, jo, 0:4], B_reg[jo, 0:4], A[k, i:i + 1])" in text
     assert "+=" not in text  # every multiply-add became an instruction
     code = rank_k_4x8_neon.c_code_str()
-    assert "C_reg[i][jo] = vfmaq_n_f32(C_reg[i][jo], B_reg[jo], A[k * 4 + i]);" in code
+    # a window's first element in Exo's form: (k) * 4
+    assert "C_reg[i][jo] = vfmaq_n_f32(C_reg[i][jo], B_reg[jo], A[(k) * 4 + i]);" in code
 
 
 def test_schedule_is_equivalent_in_the_interpreter():

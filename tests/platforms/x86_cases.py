@@ -30,7 +30,7 @@ class Family:
 
     @property
     def dtype(self):
-        return np.dtype("float32" if self.T == "f32" else "float64")
+        return np.dtype({"f32": "float32", "f64": "float64", "ui16": "uint16"}[self.T])
 
 
 FAMILIES = {
@@ -38,6 +38,7 @@ FAMILIES = {
     "avx2_f64": Family("f64", 4, "AVX2", "mm256_loadu_pd", "mm256_storeu_pd"),
     "avx512_f32": Family("f32", 16, "AVX512", "mm512_loadu_ps", "mm512_storeu_ps"),
     "avx512_f64": Family("f64", 8, "AVX512", "mm512_loadu_pd", "mm512_storeu_pd"),
+    "avx2_ui16": Family("ui16", 16, "AVX2", "mm256_loadu_si256", "mm256_storeu_si256"),
     # AVX-512VL: the masked forms on 256-bit registers
     "avx512vl_f32": Family("f32", 8, "AVX2", "mm256_loadu_ps", "mm256_storeu_ps"),
     "avx512vl_f64": Family("f64", 4, "AVX2", "mm256_loadu_pd", "mm256_storeu_pd"),
@@ -55,8 +56,15 @@ class Shape:
     ns: Callable = lambda W: [None]  # the values of the kernel's size argument n
 
 
+def _random(f, size, rng):
+    """Floats around 1, or integers over the whole range (sums that wrap)."""
+    if f.dtype.kind == "u":
+        return rng.integers(0, np.iinfo(f.dtype).max, size, endpoint=True).astype(f.dtype)
+    return rng.standard_normal(size).astype(f.dtype)
+
+
 def _vecs(*names):
-    return lambda f, n, rng: {k: rng.standard_normal(f.W).astype(f.dtype) for k in names}
+    return lambda f, n, rng: {k: _random(f, f.W, rng) for k in names}
 
 
 def _head(W):  # prefix lengths that exercise the edges of a masked instruction
@@ -167,6 +175,22 @@ PREFIX_STORE = Shape(
     "    assert n <= {W}\n" + _REGS +
     "    {load}(a, x[0:{W}])\n    {op}(y[0:{W}], a, n)\n",
     _with_n(["x", "y"]), lambda a, ref, n: {"y": _merge(a["x"], a["y"], n)}, _head)
+
+PREFIX_BINARY = Shape(  # op(out, x, y, bound): lanes >= bound keep out's value
+    "def k(n: size, x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM):\n"
+    "    assert n <= {W}\n" + _REGS +
+    "    {load}(a, x[0:{W}])\n    {load}(b, y[0:{W}])\n    {load}(c, z[0:{W}])\n"
+    "    {op}(c, a, b, n)\n    {store}(z[0:{W}], c)\n",
+    _with_n(["x", "y", "z"]),
+    lambda a, ref, n: {"z": _merge(ref(a["x"], a["y"]), a["z"], n)}, _head)
+
+PREFIX_BROADCAST = Shape(
+    "def k(n: size, s: {T}[1] @ DRAM, z: {T}[{W}] @ DRAM):\n"
+    "    assert n <= {W}\n" + _REGS +
+    "    {load}(c, z[0:{W}])\n    {op}(c, s[0:1], n)\n    {store}(z[0:{W}], c)\n",
+    lambda f, n, rng: {"n": n, "s": rng.standard_normal(1).astype(f.dtype),
+                       "z": rng.standard_normal(f.W).astype(f.dtype)},
+    lambda a, ref, n: {"z": _merge(np.full_like(a["z"], a["s"][0]), a["z"], n)}, _head)
 
 MASK_LOAD = Shape(  # src holds only n values: the edge of an array
     "def k(n: size, x: {T}[n] @ DRAM, y: {T}[{W}] @ DRAM, z: {T}[{W}] @ DRAM):\n"
@@ -294,6 +318,13 @@ def _cases():
         add(f"avx2_mask_storeu_{p}", fam, MASK_STORE)
     add("mm256_prefix_load_ps", "avx2_f32", PREFIX_LOAD)
     add("mm256_prefix_store_ps", "avx2_f32", PREFIX_STORE)
+    for op, ref in (("add", _add), ("sub", _sub), ("mul", _mul), ("div", _div)):
+        add(f"mm256_prefix_{op}_ps", "avx2_f32", PREFIX_BINARY, ref)
+    add("mm256_prefix_broadcast_ss", "avx2_f32", PREFIX_BROADCAST)
+    add("mm256_loadu_si256", "avx2_ui16", MOVE, _same)
+    add("mm256_storeu_si256", "avx2_ui16", MOVE, _same)
+    add("mm256_add_epi16", "avx2_ui16", BINARY, _add)  # wraps, as NumPy's uint16 add
+    add("avx2_ui16_divide_by_3", "avx2_ui16", UNARY, lambda x: x // 3)
     for p, fam in (("ps", "avx512_f32"), ("pd", "avx512_f64")):
         add(f"mm512_fmadd_{p}", fam, FMA_DST_LAST, _fma, exact=False)
         add(f"mm512_set1_{p}", fam, BROADCAST_MEM, _full)

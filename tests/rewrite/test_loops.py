@@ -15,6 +15,7 @@ from refusals import marked_line
 from scheduling_checks import assert_body, differs, equiv, refused
 
 from knit import config, proc
+from knit.cursors.internal import text_of
 from knit.stdlib.scheduling import (
     add_loop,
     cut_loop,
@@ -698,7 +699,7 @@ def test_add_loop():
     """)
     equiv(repeated, p)
     q = add_loop(scale, "y[_] = _", "k", "N")
-    assert str(q.find_loop("k")).startswith("for k in seq(0, N):")
+    assert text_of(q.find_loop("k")).startswith("for k in seq(0, N):")
     equiv(scale, q)
 
 

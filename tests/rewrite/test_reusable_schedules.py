@@ -6,6 +6,7 @@ from __future__ import annotations
 from scheduling_checks import assert_body, equiv, refused
 
 from knit import proc
+from knit.cursors.internal import text_of
 from knit.stdlib.scheduling import (
     divide_loop,
     lift_scope,
@@ -86,7 +87,7 @@ def test_tile2d_on_an_inner_nest_after_another_schedule():
 
 def test_schedules_compose():
     p = parallel_rows(matadd, "i")
-    assert str(p.find_loop("io")).startswith("for io in par(0, (N + 1) / 2):")
+    assert text_of(p.find_loop("io")).startswith("for io in par(0, (N + 1) / 2):")
     equiv(matadd, p)
     q = parallel_rows(gemm, "r")
     equiv(gemm, q, sizes={"K": [1, 2, 5]})

@@ -10,6 +10,7 @@ from refusals import marked_line
 from scheduling_checks import assert_body, equiv, refused
 
 from knit import config, proc
+from knit.cursors.internal import text_of
 from knit.errors import SchedulingError
 from knit.stdlib.scheduling import (
     delete_pass,
@@ -336,7 +337,7 @@ def test_repeat_until_the_pattern_no_longer_matches():
     p = repeat(unroll_loop)(cube, "for _ in _: _")
     assert len(p.body()) == 8
     assert "for" not in str(p)
-    assert str(p.body()[7]) == "x[1, 1, 1] = 1.0"
+    assert text_of(p.body()[7]) == "x[1, 1, 1] = 1.0"
     equiv(cube, p)
 
 

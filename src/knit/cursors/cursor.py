@@ -9,6 +9,7 @@ rewrite when the rewrite transforms rather than replaces them.
 from __future__ import annotations
 
 from knit.cursors import paths as P
+from knit.cursors.show import ExoImplView, marked_proc
 from knit.errors import UserError
 from knit.ir import handles, nodes as N
 from knit.ir.printer import expr_str, stmt_str
@@ -43,6 +44,12 @@ class Cursor:
 
     def _key(self):
         raise NotImplementedError
+
+    @property
+    def _impl(self) -> ExoImplView:
+        """Exo's internal view of a cursor, for Exo code that reads `c._impl._node` or
+        `c._impl.get_root()` (see knit.cursors.show.ExoImplView)."""
+        return ExoImplView(self)
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and self._proc is other._proc and \
@@ -83,6 +90,10 @@ class InvalidCursor(Cursor):
 
     def __repr__(self) -> str:
         return f"<InvalidCursor: {self._why}>"
+
+    def __str__(self) -> str:
+        # Exo raises here too: there is no procedure to print the cursor in
+        raise InvalidCursorError(f"cannot print an invalid cursor: {self._why}")
 
     def __getattr__(self, name):
         if name.startswith("__"):  # copy, pickle, ... probe for these: plainly absent
@@ -201,7 +212,10 @@ class StmtCursor(Cursor):
         return f"<{type(self).__name__} {stmt_str(self._node()).splitlines()[0]!r}>"
 
     def __str__(self) -> str:
-        return stmt_str(self._node())
+        """The whole procedure, this statement's first line marked `# <-- NODE` (as
+        Exo prints a cursor; `knit.cursors.internal.text_of` gives the statement's own
+        text)."""
+        return marked_proc(self)
 
 
 class _WriteCursor(StmtCursor):
@@ -406,7 +420,8 @@ class BlockCursor(Cursor):
         return f"<BlockCursor of {len(self)} statement(s)>"
 
     def __str__(self) -> str:
-        return "\n".join(stmt_str(s) for s in self._stmts())
+        """The whole procedure, the block between `# BLOCK START` and `# BLOCK END`."""
+        return marked_proc(self)
 
 
 class GapCursor(Cursor):
@@ -450,6 +465,11 @@ class GapCursor(Cursor):
 
     def __repr__(self) -> str:
         return f"<GapCursor before statement {self._idx}>"
+
+    def __str__(self) -> str:
+        """The whole procedure, the gap shown as a `[GAP - Before]` line before the
+        statement it was made from, or `[GAP - After]` after it."""
+        return marked_proc(self)
 
 
 # ---------------------------------------------------------------- expressions

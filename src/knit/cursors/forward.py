@@ -229,7 +229,22 @@ def _forward_expr(old, new, cur: C.ExprCursor) -> C.ExprCursor:
     else:
         spath = _stmt_path(old, new, cur._stmt)
     stmt = P.stmt_at(new._loopir_proc, spath)
-    if not P.is_valid_expr_path(stmt, cur._epath):
+    if not P.is_valid_expr_path(stmt, cur._epath) or _split_apart(old, new, cur, spath):
         raise C.InvalidCursorError("the expression the cursor pointed at was removed by a "
                                    "rewrite")
     return C.make_expr_cursor(new, spath, cur._epath)
+
+
+def _split_apart(old, new, cur: C.ExprCursor, spath: P.StmtPath) -> bool:
+    """Whether a rewrite split the cursor's statement into several (a copy of it made
+    since follows it) and took its data expression apart: split_write makes `x = a + b`
+    into `x = a; x += b`, where the path of `a + b` now leads to `a` (Exo invalidates
+    such a cursor too). Index expressions may change form and stay the same value (a
+    loop variable substituted, a copy unrolled): those still forward."""
+    was, now = cur._node(), P.expr_at(P.stmt_at(new._loopir_proc, spath), cur._epath)
+    if type(now) is type(was) or was.type is None or not was.type.is_real():
+        return False
+    block = P.block_of(new._loopir_proc, spath[:-1], spath[-1][0])
+    i = spath[-1][1]
+    sid = block[i].sid
+    return i + 1 < len(block) and _copied_since(block[i + 1].sid, sid, sid_index(old))

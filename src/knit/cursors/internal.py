@@ -69,3 +69,18 @@ class Gap(NamedTuple):
 def gap_of(cur: C.GapCursor) -> Gap:
     """Where a gap cursor is."""
     return Gap(cur._parent, cur._field, cur._idx, cur._anchored_after)
+
+
+def text_of(cur) -> str:
+    """The code of what the cursor points at alone: a statement (with its body), a
+    block's statements, or an expression. (`str(cursor)` prints the whole procedure
+    with the place marked, as Exo does.)"""
+    from knit.ir.printer import expr_str, stmt_str
+
+    if isinstance(cur, C.BlockCursor):
+        return "\n".join(stmt_str(s) for s in cur._stmts())
+    if isinstance(cur, C.ExprCursor):
+        return expr_str(cur._node())
+    if isinstance(cur, C.StmtCursor):
+        return stmt_str(cur._node())
+    return repr(cur)  # a gap, an argument, an invalid cursor, or no cursor at all

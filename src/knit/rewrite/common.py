@@ -16,6 +16,7 @@ from knit.analysis import smt
 from knit.cursors import cursor as C, paths as P
 from knit.cursors.find import find_stmt
 from knit.cursors.forward import is_ancestor
+from knit.cursors.internal import text_of
 from knit.errors import ProcedureTypeError, SchedulingError
 from knit.ir import handles, nodes as N
 from knit.ir.printer import stmt_str
@@ -345,7 +346,7 @@ def _describe(cur) -> str:
     if isinstance(cur, C.InvalidCursor):
         return "an invalid cursor"
     return {C.BlockCursor: "a block", C.GapCursor: "a gap", C.ArgCursor: "an argument"}.get(
-        type(cur), f"'{str(cur).splitlines()[0]}'" if not isinstance(cur, list) else "a list")
+        type(cur), f"'{text_of(cur).splitlines()[0]}'" if not isinstance(cur, list) else "a list")
 
 
 def check_name(prim: str, name) -> str:

@@ -111,8 +111,6 @@ def is_single_stmt_loop(proc, loop):
 
 def match_parent(cursor1, cursor2):
     """Move the two cursors up (the deeper first) until they have the same parent."""
-    from knit.stdlib.vectorizing import get_depth
-
     proc = cursor1.proc()
     if proc is not cursor2.proc():
         raise CursorNavigationError("cursors originate from different procs")
@@ -348,8 +346,11 @@ def get_unique_names(proc):
 
 
 def get_parents(proc, stmt, up_to=None):
-    """The statements around `stmt` (innermost first), up to and including `up_to`."""
+    """The statements around `stmt` (innermost first), up to and including `up_to`; none
+    when `up_to` is `stmt` itself."""
     stmt = proc.forward(stmt)
+    if up_to is not None and proc.forward(up_to) == stmt:
+        return
     c = stmt.parent()
     while not isinstance(c, InvalidCursor):
         yield c
@@ -439,8 +440,6 @@ def is_copy(proc, assign):
 
 def get_bounding_block(proc, cursors):
     """The smallest block of sibling statements that holds every cursor."""
-    from knit.stdlib.vectorizing import get_depth
-
     cursors = [get_my_stmt(proc, proc.forward(c)) for c in cursors]
     depth = [get_depth(proc, c) for c in cursors]
     while not all(c.parent() == cursors[0].parent() for c in cursors):
@@ -452,4 +451,34 @@ def get_bounding_block(proc, cursors):
     return placed[0][0].as_block().expand(0, placed[-1][1] - placed[0][1])
 
 
-__all__ += ["are_exprs_equal", "is_copy", "get_bounding_block"]
+# ---------------------------------------------------------------- depth and ancestors
+
+
+def get_depth(proc, cursor) -> int:
+    """How many parents up from `cursor` to the procedure (a top-level statement: 2)."""
+    cursor = proc.forward(cursor)
+    depth = 1
+    while not isinstance(cursor, InvalidCursor):
+        cursor = cursor.parent()
+        depth += 1
+    return depth
+
+
+def get_lca(proc, c1, c2):
+    """The innermost statement holding both cursors (a cursor holds itself)."""
+    c1, c2 = proc.forward(c1), proc.forward(c2)
+    c = c1
+    while not (c == c2 or c.is_ancestor_of(c2)):
+        c = c.parent()
+        if isinstance(c, InvalidCursor):
+            raise CursorNavigationError("these cursors do not have a common ancestor")
+    return c
+
+
+def get_distance(proc, c1, c2) -> int:
+    lca = get_lca(proc, c1, c2)
+    return get_depth(proc, c1) + get_depth(proc, c2) - 2 * get_depth(proc, lca)
+
+
+__all__ += ["are_exprs_equal", "is_copy", "get_bounding_block", "get_depth", "get_lca",
+            "get_distance"]

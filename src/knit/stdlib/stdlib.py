@@ -252,7 +252,9 @@ def _names_in(proc, stmt) -> set[str]:
     over-approximation, which only makes hoisting refuse sooner)."""
     import re
 
-    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", str(proc.forward(stmt))))
+    from knit.cursors.internal import text_of
+
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text_of(proc.forward(stmt))))
 
 
 def hoist_stmt(proc, stmt, rc=False):

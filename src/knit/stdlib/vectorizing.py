@@ -28,11 +28,14 @@ from knit.API_cursors import (
 )
 from knit.errors import SchedulingError
 from knit.memory import DRAM
-from knit.stdlib.inspection import (
+from knit.stdlib.inspection import (  # get_depth, get_lca, get_distance: re-exported
     get_declaration,
+    get_depth,
+    get_distance,
     get_enclosing_loop,
     get_enclosing_stmt,
     get_index_in_body,
+    get_lca,
     get_parents,
     get_symbols,
     get_unique_names,
@@ -110,33 +113,6 @@ def expr_to_string(expr, subst=None) -> str:
     if isinstance(expr, ReadConfigCursor):
         raise SchedulingError("expr_to_string: config reads are not supported")
     raise SchedulingError(f"expr_to_string: cannot print {expr!r}")
-
-
-def get_depth(proc, cursor) -> int:
-    cursor = proc.forward(cursor)
-    depth = 1
-    while not isinstance(cursor, InvalidCursor):
-        cursor = cursor.parent()
-        depth += 1
-    return depth
-
-
-def get_lca(proc, c1, c2):
-    """The innermost statement holding both cursors (a cursor holds itself)."""
-    c1, c2 = proc.forward(c1), proc.forward(c2)
-    c = c1
-    while not (c == c2 or c.is_ancestor_of(c2)):
-        c = c.parent()
-        if isinstance(c, InvalidCursor):
-            from knit.stdlib.inspection import CursorNavigationError
-
-            raise CursorNavigationError("these cursors do not have a common ancestor")
-    return c
-
-
-def get_distance(proc, c1, c2) -> int:
-    lca = get_lca(proc, c1, c2)
-    return get_depth(proc, c1) + get_depth(proc, c2) - 2 * get_depth(proc, lca)
 
 
 # ---------------------------------------------------------------- allocations

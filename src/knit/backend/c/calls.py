@@ -1,16 +1,17 @@
 """Calls -> C: calls of compiled procedures, and instructions expanded from templates.
 
 An instruction's C template names its arguments in braces (`str.format` syntax):
-`{x}` is the argument's C value (for a window, the window struct), `{x_data}` the C
-lvalue of a window's first element (for dense tensors and scalars: a pointer to the
-data), and `{x_int}` the C name of the buffer the argument points into.
+`{x}` is the argument's C value in parentheses (for a window, the window struct),
+`{x_data}` the C lvalue of a window's first element (for dense tensors and scalars: a
+pointer to the data, in parentheses), and `{x_int}` the C name of the buffer the
+argument points into: Exo's forms.
 """
 
 from __future__ import annotations
 
 import textwrap
 
-from knit.backend.c.cexpr import ExprCompiler, paren
+from knit.backend.c.cexpr import ExprCompiler
 from knit.errors import CompileError, KnitTypeError
 from knit.ir import nodes as N
 
@@ -64,7 +65,7 @@ class CallEmitter(ExprCompiler):
         view = self.view_of(e)
         ndims = len(view.free_dims())
         tag = self.unit.structs.name(view.basetyp.basetype(), ndims, const)
-        data = self.mem_window(view, view.origin(), s.srcinfo)
+        data = self.mem_window(view, view.origin(), s.srcinfo, origin=True)
         strides = ", ".join(view.stride(d) for d in range(ndims))
         self.read.add(view.root)
         return f"(struct {tag}){{ &{data}, {{ {strides} }} }}"
@@ -75,7 +76,7 @@ class CallEmitter(ExprCompiler):
         self.read.add(view.root)
         if view.is_whole():
             return view.base
-        return f"&{self.mem_window(view, view.origin(), s.srcinfo)}"
+        return f"&{self.mem_window(view, view.origin(), s.srcinfo, origin=True)}"
 
     def scalar_ptr(self, e: N.Read, s) -> str:
         """A pointer to a scalar: a scalar buffer, or an element such as x[i]."""
@@ -125,11 +126,13 @@ class _TemplateArgs(dict):
 
     def _value(self, key: str) -> str:
         em, s = self._em, self._s
+        # as in Exo, `{x}` and (but for a window) `{x_data}` come in parentheses, so a
+        # template may apply any operator to them
         if key in self._params:
             p, e = self._params[key]
             if p.type.is_control():
-                return paren(em.index(e))
-            return em.call_arg(e, p, self._written, s)
+                return f"({em.index(e)})"
+            return f"({em.call_arg(e, p, self._written, s)})"
         base, _, form = key.rpartition("_")
         if base not in self._params or form not in ("data", "int"):
             raise KeyError(key)
@@ -141,8 +144,8 @@ class _TemplateArgs(dict):
         if p.type.is_tensor() and p.type.is_win():
             view = em.view_of(e)
             em.read.add(view.root)
-            return em.mem_window(view, view.origin(), s.srcinfo)
-        return em.call_arg(e, p, self._written, s)
+            return em.mem_window(view, view.origin(), s.srcinfo, origin=True)
+        return f"({em.call_arg(e, p, self._written, s)})"
 
 
 def _template_error(s: N.Call, what: str, names: list[str]) -> CompileError:

@@ -7,8 +7,10 @@ value of their type (#literal-type), every f16 operation is cast back to `_Float
 
 Index values follow knit's semantics: `/` and `%` round towards minus infinity. C's
 round towards zero, which agrees when the numerator is non-negative; that is proven
-syntactically (sizes, constants, loop variables counting up from a non-negative
-bound, + and * of those), and otherwise a small helper does the floor division.
+from a lower bound computed on the syntax (sizes are >= 1, loop variables start at
+their lower bound, then constants, +, - of a constant, *, / and % by a positive
+constant), and otherwise a small helper does the floor division. A division is
+written as Exo writes it: `((n + 7) / (8))`, and `(n / 4)` inside an array access.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from knit.errors import InternalError, KnitTypeError, MemoryAccessError
 from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
-from knit.memory import MemGenError
+from knit.memory import MemGenError, element_offset
 
 # C precedence levels, lowest first (unary minus binds tightest)
 _PREC = {"or": 1, "and": 2, "==": 3, "<": 4, ">": 4, "<=": 4, ">=": 4,
@@ -87,12 +89,17 @@ def hook_error(srcinfo, what: str, err: Exception) -> MemGenError:
 
 def real_literal(val, typ: T.ScalarT, srcinfo=None) -> str:
     """A C literal of data type `typ` holding exactly `literal_value(val, typ)`: the
-    compiler then has no rounding of its own to do (f32 -> `0.1f`)."""
+    compiler then has no rounding of its own to do (f32 -> `0.1f`). Integer and f16
+    data is written as Exo writes it, the value cast to its type (`((int8_t) 3)`),
+    when in range of that type (C computes integer data in int: #literal-type)."""
     v = literal_value(val, typ)
     if v is None:
         raise KnitTypeError(srcinfo, f"the literal {float(val)!r} does not fit {typ.name} "
                             "data once truncated", "see docs/semantics.md#float-to-int")
     if isinstance(v, int):
+        lo, hi = _INT_RANGES.get(typ.name, (0, -1))
+        if lo <= v <= hi:  # Exo's form, cast to the type; in range nothing wraps
+            return f"(({typ.ctype}) {v})"
         return str(v)
     if math.isinf(v) or math.isnan(v):
         s = ("-INFINITY" if v < 0 else "INFINITY") if math.isinf(v) else "NAN"
@@ -100,8 +107,8 @@ def real_literal(val, typ: T.ScalarT, srcinfo=None) -> str:
     if typ.name == "f32":
         return f"{str(np.float32(v))}f"  # the shortest text that reads back as this float
     s = repr(v)
-    if typ.name == "f16":
-        return f"((_Float16) {s})"  # exact: v is already an f16 value
+    if typ.name == "f16":  # exact: v is already an f16 value (an integer as one)
+        return f"((_Float16) {int(v) if v.is_integer() else s})"
     return s
 
 
@@ -123,7 +130,8 @@ class ExprCompiler:
         self.unit = unit
         self.views: dict[Sym, object] = {}  # tensor name -> windows.View
         self.scalars: dict[Sym, tuple[str, type]] = {}  # scalar buffer -> ("ptr"|"val", mem)
-        self.nonneg: set[Sym] = set()
+        self.lows: dict[Sym, int] = {}  # index name -> a lower bound of its value
+        self._in_access = False  # compiling the indices of an array access
         self.read: set[Sym] = set()  # syms whose C name was used other than as a target
 
     def use(self, sym: Sym) -> str:
@@ -155,7 +163,11 @@ class ExprCompiler:
     def _index_binop(self, e, op, lhs, rhs, prec) -> str:
         if op in ("/", "%"):
             if self.is_nonneg(lhs) and isinstance(rhs, N.Const) and rhs.val > 0:
-                return self._infix(op, lhs, rhs, prec, self.index)
+                if op == "%":
+                    return self._infix(op, lhs, rhs, prec, self.index)
+                if self._in_access:
+                    return f"({self._infix(op, lhs, rhs, 0, self.index)})"
+                return f"(({self.index(lhs)}) / ({self.index(rhs)}))"
             helper = "knit_floor_div" if op == "/" else "knit_floor_mod"
             self.unit.helpers.add(helper)
             return f"{helper}({self.index(lhs)}, {self.index(rhs)})"
@@ -179,14 +191,35 @@ class ExprCompiler:
 
     def is_nonneg(self, e) -> bool:
         """Whether e >= 0 is evident from its syntax (see the module docstring)."""
+        low = self.lower_bound(e)
+        return low is not None and low >= 0
+
+    def lower_bound(self, e) -> int | None:
+        """A lower bound of the index expression e, from its syntax (None: unknown)."""
         match e:
-            case N.Const(val):
-                return not isinstance(val, bool) and val >= 0
+            case N.Const(val) if not isinstance(val, bool):
+                return int(val)
             case N.Read(name):
-                return name in self.nonneg
-            case N.BinOp(op, lhs, rhs) if op in ("+", "*", "/", "%"):
-                return self.is_nonneg(lhs) and self.is_nonneg(rhs)
-        return False
+                return self.lows.get(name)
+            case N.BinOp(op, lhs, rhs) if op in ("+", "-", "*", "/", "%"):
+                a = self.lower_bound(lhs)
+                c = rhs.val if isinstance(rhs, N.Const) and not isinstance(rhs.val, bool) \
+                    else None
+                if op == "%":  # floor modulo by c > 0 lies in [0, c)
+                    return 0 if c is not None and c > 0 else None
+                if a is None:
+                    return None
+                if op == "-":  # minus a constant only: other subtrahends need upper bounds
+                    return a - c if c is not None else None
+                if op == "/":  # floor(x / c) grows with x
+                    return a // c if c is not None and c > 0 else None
+                b = self.lower_bound(rhs)
+                if b is None:
+                    return None
+                if op == "+":
+                    return a + b
+                return a * b if a >= 0 and b >= 0 else None  # both bounds >= 0
+        return None
 
     def config_field(self, e) -> str:
         cfg = e.config
@@ -214,6 +247,15 @@ class ExprCompiler:
             s = self._data(e, T.F64, prec if typ == T.F64 else 0)
             return s if typ == T.F64 else convert(s, typ)
         return self._data(e, typ, prec)
+
+    def stored(self, e, typ: T.ScalarT) -> str:
+        """e, of type `typ`, as the right side of an assignment to `typ`: the assignment
+        rounds an f16 operation's float value to f16 as the cast in `data` would
+        (casts and assignments both remove excess precision, C11 6.3.1.8), so it is
+        not written twice."""
+        if typ == T.F16 and isinstance(e, N.BinOp) and self.result_type(e, typ) == typ:
+            return self._infix(e.op, e.lhs, e.rhs, 0, lambda x, p: self.operand(x, typ, p))
+        return self.data(e, typ)
 
     def _data(self, e, typ: T.ScalarT, prec: int) -> str:
         """e (of type typ, or untyped and computed in typ) as C."""
@@ -284,9 +326,17 @@ class ExprCompiler:
             self.read.add(view.root)
         return self.mem_window(view, view.indices(idx), srcinfo)
 
-    def mem_window(self, view, root_idx, srcinfo) -> str:
-        """The root memory's `window` hook applied to root indices (index expressions)."""
-        idx = [self.index(i) for i in root_idx]
+    def mem_window(self, view, root_idx, srcinfo, *, origin: bool = False) -> str:
+        """The root memory's `window` hook applied to root indices (index expressions).
+        An element access (not a window's `origin`) through the default hook is
+        written as Exo writes element accesses (memory.element_offset)."""
+        self._in_access = True
+        try:
+            idx = [self.index(i) for i in root_idx]
+        finally:
+            self._in_access = False
+        if not origin and getattr(view.mem, "has_default_window", lambda: False)():
+            return f"{view.base}[{element_offset(idx, list(view.strides))}]"
         try:
             return view.mem.window(view.basetyp, view.base, idx, list(view.strides), srcinfo)
         except MemGenError as err:

@@ -1,8 +1,10 @@
 """Statements -> C: one C function per knit procedure.
 
-The emitter walks the body once, writing lines; each block gets a C scope, and the
-buffers allocated in a block are freed at its end, in reverse order. Memories,
-instructions and externs produce their own C through their hooks.
+The emitter walks the body once, writing lines; each block gets a C scope, and a
+buffer allocated in a block is freed right after the last statement of that block
+that uses it (or a window of it), as Exo places frees, so a memory can give the next
+allocation the same storage; buffers freed at one point go in reverse allocation
+order. Memories, instructions and externs produce their own C through their hooks.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 
 from knit.backend.c.calls import CallEmitter
-from knit.backend.c.cexpr import NARROW, convert, hook_error
+from knit.backend.c.cexpr import convert, hook_error
 from knit.backend.c.names import CNames
 from knit.backend.c.windows import dense_strides, root_view
 from knit.errors import InternalError, KnitTypeError
@@ -79,7 +81,7 @@ class ProcEmitter(CallEmitter):
         t = a.type
         if t.is_control():
             if t.kind == "size":
-                self.nonneg.add(a.name)
+                self.lows[a.name] = 1  # sizes are >= 1 (docs/language.md)
             return f"{t.ctype} {name}"
         elem = t.basetype()
         if elem.ctype is None:
@@ -110,7 +112,11 @@ class ProcEmitter(CallEmitter):
 
     def definition(self) -> str:
         for p in self.proc.preds:
-            self.line(f"// assert {expr_str(p)}")
+            for c in _conjuncts(p):
+                self._bound_from(c)
+        for p in self.proc.preds:
+            for text in self.precondition(p):
+                self.line(text)
         self._blocks.append([])  # the function body shares the parameters' C scope
         self.stmts(self.proc.body)
         self.close_allocs(self._blocks.pop())
@@ -122,6 +128,43 @@ class ProcEmitter(CallEmitter):
         body = [f"    (void) {n};" for n in unused] + self.lines
         return "\n".join([self.signature_comment(), self.prototype() + " {", *body, "}"])
 
+    def _bound_from(self, c) -> None:
+        """A lower bound of an index argument that a precondition states (`k >= 0`,
+        `k > 2`, `0 <= k`), for proving divisions non-negative."""
+        if not (isinstance(c, N.BinOp) and c.op in (">=", ">", "<=", "<")):
+            return
+        a, op, b = c.lhs, c.op, c.rhs
+        if op in ("<=", "<"):  # b >= a, b > a
+            a, b, op = b, a, {"<=": ">=", "<": ">"}[op]
+        if isinstance(a, N.Read) and a.type.is_control() and isinstance(b, N.Const) \
+                and not isinstance(b.val, bool):
+            low = int(b.val) + (op == ">")
+            self.lows[a.name] = max(low, self.lows.get(a.name, low))
+
+    def precondition(self, p) -> list[str]:
+        """Exo's `EXO_ASSUME(n <= 16);` for each conjunct of an `assert`: the compiler
+        may rely on what every caller promises (the JIT checks each precondition before
+        the call; a C caller must keep them, as with Exo). A stride fact is already
+        used as the stride itself (known_strides) and stays a comment, as in Exo; so
+        does a condition that needs a floor-division helper: clang's __builtin_assume
+        ignores calls, with a warning."""
+        comment = f"// assert {expr_str(p)}"
+        out = []
+        for c in _conjuncts(p):
+            constant = not any(isinstance(x, (N.Read, N.StrideExpr, N.ReadConfig))
+                               for x in walk_expr(c))
+            if constant or known_strides([c]):  # Exo drops constant ones (`True`)
+                out[:0] = [] if comment in out else [comment]
+                continue
+            helpers = set(self.unit.helpers)
+            text = self.index(c)
+            if "knit_floor_" in text:
+                self.unit.helpers = helpers
+                out[:0] = [] if comment in out else [comment]
+                continue
+            out.append(f"EXO_ASSUME({text});")
+        return out
+
     def line(self, text: str) -> None:
         pad = "    " * self.depth
         for ln in text.splitlines():
@@ -129,8 +172,14 @@ class ProcEmitter(CallEmitter):
             self.lines.append(ln if ln.startswith("#") else pad + ln if ln.strip() else "")
 
     def stmts(self, body) -> None:
-        for s in body:
+        last = last_uses(body)
+        for k, s in enumerate(body):
             self.stmt(s)
+            if k in last:
+                allocs = self._blocks[-1]
+                done = [a for a in allocs if a[0].name in last[k]]
+                self._blocks[-1] = [a for a in allocs if a[0].name not in last[k]]
+                self.close_allocs(done)
 
     def block(self, body) -> None:
         """Statements in a new C scope; buffers allocated there are freed at its end."""
@@ -170,14 +219,16 @@ class ProcEmitter(CallEmitter):
 
     def assign(self, s) -> None:
         lhs = self.element(s.name, s.idx, s.srcinfo, reading=False)
-        rhs = self.data(s.rhs, s.type)
         # `x += e` is x = x + e in the type of x + e, then converted (#round-at-store): C's
-        # compound assignment does exactly that, so e must not be converted first
-        # narrow integers are computed as int: the conversion is written out (f16
-        # operations already are: #f16)
-        narrow_op = s.type.name in NARROW and s.type != T.F16 and \
-            isinstance(s.rhs, (N.BinOp, N.USub))
-        if isinstance(s, N.Assign) and (self.result_type(s.rhs, s.type) != s.type or narrow_op):
+        # compound assignment does exactly that, so e must not be converted first.
+        # `x = e` converts e to the type of x, as a cast would (C11 6.5.16.1): a narrow
+        # integer or f16 operation (computed in int, resp. float) is left to it, as Exo
+        # writes it (`a = a + ((int8_t) 3);`); another type is converted explicitly
+        if isinstance(s, N.Assign) and self.result_type(s.rhs, s.type) == s.type:
+            rhs = self.stored(s.rhs, s.type)
+        else:
+            rhs = self.data(s.rhs, s.type)
+        if isinstance(s, N.Assign) and self.result_type(s.rhs, s.type) != s.type:
             rhs = convert(rhs, s.type)
         mem = self._mem_of(s.name)
         hook = mem.write if isinstance(s, N.Assign) else mem.reduce
@@ -230,8 +281,9 @@ class ProcEmitter(CallEmitter):
         lo, hi = self.index(s.lo), self.index(self._pin_expr(s.hi, s))
         self.names.push()
         it = self.names.declare(s.iter)
-        if self.is_nonneg(s.lo):
-            self.nonneg.add(s.iter)
+        low = self.lower_bound(s.lo)
+        if low is not None:
+            self.lows[s.iter] = low
         if s.mode == "par":
             self.unit.has_par = True
             self.line("#ifdef _OPENMP\n#pragma omp parallel for\n#endif")
@@ -296,8 +348,9 @@ class ProcEmitter(CallEmitter):
         self._blocks[-1].append((s, name, elem.ctype, shape))
 
     def close_allocs(self, allocs) -> None:
-        """End of a block: mark unread buffers as used (dead code is legal object code,
-        but -Wunused would reject the C), then free in reverse allocation order."""
+        """After the last use of these buffers: mark unread ones as used (dead code is
+        legal object code, but -Wunused would reject the C), then free them in
+        reverse allocation order."""
         for s, name, _, _ in allocs:
             if s.name not in self.read:
                 self.line(f"(void) {name};")
@@ -328,6 +381,43 @@ class ProcEmitter(CallEmitter):
         sym = Sym("win_offset" if isinstance(s, N.WindowStmt) else "bound")
         self.line(f"const int_fast32_t {self.names.declare(sym)} = {self.index(e)};")
         return N.Read(sym, (), T.INDEX, s.srcinfo)
+
+
+def last_uses(body) -> dict[int, set]:
+    """Statement index -> the buffers allocated in `body` whose last use in `body` (the
+    allocation counts as one; so does a use through a window of them made in `body`)
+    is that statement."""
+    roots: dict[Sym, Sym] = {}  # a name of body -> the buffer of body it stands for
+    last: dict[Sym, int] = {}
+    for k, s in enumerate(body):
+        if isinstance(s, N.Alloc):
+            roots[s.name] = s.name
+        elif isinstance(s, N.WindowStmt) and s.rhs.name in roots:
+            roots[s.name] = roots[s.rhs.name]
+        for name in _names_used(s):
+            if name in roots:
+                last[roots[name]] = k
+    out: dict[int, set] = {}
+    for buf, k in last.items():
+        out.setdefault(k, set()).add(buf)
+    return out
+
+
+def _names_used(s):
+    """The buffer and window names statement s (with nested statements) mentions."""
+    for x in walk_stmts([s]):
+        if isinstance(x, (N.Assign, N.Reduce, N.Alloc, N.WindowStmt)):
+            yield x.name
+        for e in stmt_exprs(x):
+            for y in walk_expr(e):
+                if isinstance(y, (N.Read, N.WindowExpr, N.StrideExpr)):
+                    yield y.name
+
+
+def _conjuncts(p) -> list:
+    if isinstance(p, N.BinOp) and p.op == "and":
+        return _conjuncts(p.lhs) + _conjuncts(p.rhs)
+    return [p]
 
 
 def known_strides(preds) -> dict:

@@ -272,6 +272,31 @@ static inline float knit_f32_odd(double d) {
 """
 
 
+# Exo's hint that a precondition holds (emit.py, ProcEmitter.precondition), defined as
+# Exo's header does, so that a file including both headers sees one definition
+ASSUME = """\
+#ifndef EXO_ASSUME
+// Compiler feature macros adapted from Hedley (public domain)
+// https://github.com/nemequ/hedley
+
+#if defined(__has_builtin)
+#  define EXO_HAS_BUILTIN(builtin) __has_builtin(builtin)
+#else
+#  define EXO_HAS_BUILTIN(builtin) (0)
+#endif
+
+#if EXO_HAS_BUILTIN(__builtin_assume)
+#  define EXO_ASSUME(expr) __builtin_assume(expr)
+#elif EXO_HAS_BUILTIN(__builtin_unreachable)
+#  define EXO_ASSUME(expr) \\
+      ((void)((expr) ? 1 : (__builtin_unreachable(), 1)))
+#else
+#  define EXO_ASSUME(expr) ((void)(expr))
+#endif
+#endif
+"""
+
+
 def generate(procs, h_file_name: str, shared_configs: bool = False,
              ctxt: bool = False) -> tuple[str, str, Unit]:
     """The C source and header text for `procs`, and the Unit that produced them; with
@@ -285,7 +310,7 @@ def generate(procs, h_file_name: str, shared_configs: bool = False,
                                                *unit.structs.definitions()))
     header = "\n".join([
         f"#ifndef {guard}", f"#define {guard}", "",
-        "#include <stdint.h>", "#include <stdbool.h>", "",
+        "#include <stdint.h>", "#include <stdbool.h>", "", ASSUME,
         *([F16_FALLBACK] if uses_f16 else []),
         "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
         *[d + "\n" for d in unit.structs.definitions()],

@@ -25,6 +25,7 @@ from knit.libs.externs import relu, select  # re-exported, as Exo's x86 module d
 
 # The instruction sets' names are this module's API (listed in __all__ below).
 from knit.platforms.x86.avx2 import *  # noqa: F403
+from knit.platforms.x86.avx2_ui16_prefix import *  # noqa: F403
 from knit.platforms.x86.avx512 import *  # noqa: F403
 from knit.platforms.x86.memories import AVX2, AVX512
 

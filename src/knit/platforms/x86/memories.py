@@ -109,9 +109,11 @@ class _Vectors(VectorRegisters):
 
 
 class AVX2(_Vectors):
-    """256-bit AVX2 registers: 8 f32 (`__m256`) or 4 f64 (`__m256d`) per register."""
+    """256-bit AVX2 registers: 8 f32 (`__m256`), 4 f64 (`__m256d`) or 16 ui16
+    (`__m256i`) per register."""
 
-    types: ClassVar = {"float": (8, "__m256"), "double": (4, "__m256d")}
+    types: ClassVar = {"float": (8, "__m256"), "double": (4, "__m256d"),
+                       "uint16_t": (16, "__m256i")}
 
 
 class AVX512(_Vectors):

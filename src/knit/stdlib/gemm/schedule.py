@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from knit.cursors.internal import text_of
 from knit.procedure import Procedure
 from knit.stdlib.gemm.kernels import masked_kernel, microkernel
 from knit.stdlib.gemm.targets import Blocking, _isa, check_blocking, choose_blocking, target
@@ -66,7 +67,7 @@ def gemm_parts(p: Procedure) -> GemmParts:
         a, b = rhs.lhs().name(), rhs.rhs().name()
     except AttributeError:
         a = b = "?"
-    text = str(cur).strip()
+    text = text_of(cur).strip()
     c = cur.name()
     if text != want.format(a=a, b=b, c=c):
         raise ValueError(f"schedule_gemm: expected the statement {want.format(a='A', b='B', c='C')}"
@@ -240,7 +241,7 @@ def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking
     p = rearrange_dim(p, f"{ap} : _", [0, 2, 1])
     p = set_memory(p, f"{ap} : _", DRAM_ALIGNED64)
     copy = [s for s in _walk(_top(p, top)) if hasattr(s, "hi")
-            and str(s).lstrip().startswith("for i0") and f"{ap}[" in str(s)][0]
+            and text_of(s).startswith("for i0") and f"{ap}[" in text_of(s)][0]
     p = divide_loop(p, copy, mr, ["i0o", "i0i"], perfect=True)  # i0 i1 -> i0o i1 i0i
     p = reorder_loops(p, _find(p, top, "i0i"))
     return _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
@@ -255,7 +256,7 @@ def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Block
     p = divide_dim(p, f"{bs} : _", 1, nr)
     p = rearrange_dim(p, f"{bs} : _", [1, 0, 2])
     copy = [s for s in _walk(_top(p, top)) if hasattr(s, "hi")
-            and str(s).lstrip().startswith("for i0") and f"{bs}[" in str(s)][0]
+            and text_of(s).startswith("for i0") and f"{bs}[" in text_of(s)][0]
     p = divide_loop(p, copy.body()[0], nr, ["i1o", "i1i"], perfect=True)
     p = reorder_loops(p, p.forward(copy))  # i0 i1o i1i -> i1o i0 i1i
     return _guard_per_sliver(p, top, "i1o", f"{blk.nc} * jc + {nr} * i1o", nr, g.n)
@@ -507,7 +508,7 @@ def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     for name in ("iw", "ie", g.i):
         while True:
             loops = [s for s in _walk(p.body()[cols]) if hasattr(s, "hi") and s.name() == name
-                     and "par(" not in str(s).split("\n")[0]]
+                     and "par(" not in text_of(s).split("\n")[0]]
             if not loops:
                 break
             p = parallelize_loop(p, loops[0])
