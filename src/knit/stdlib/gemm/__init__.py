@@ -20,17 +20,17 @@ Framework for Rapidly Instantiating BLAS Functionality", 2015):
         pack B[pc, jc] into Bs[NC / NR][KC][NR]    (the KC x NC panel, once, in L3)
         for ic: MC rows                            (A's MC x KC block, in L2)
           pack A[ic, pc] into Ap[MC / MR][KC][MR]
-          for jr: NR-column slivers                (a KC x NR sliver, in L1 ...)
+          for jr: NR-column slivers                (a KC x NR sliver, in L1 or L2 ...)
             for ir: MR rows                        (... while the MR-row tiles pass)
               microkernel: C[MR, NR] += Ap[ir] * Bs[jr]   (MR x NR of C in registers)
 
 With threads > 1, a `for jt in par` loop (one OpenMP region per NC block) stands
 outside pc, each thread takes every other sliver of the NC block (jq), and packs each
-of its slivers into Bs[KC][NR] once per pc and ic. The rest of k (K % KC, all of k in
-a small problem) reads A in place, with the MR x NR kernel on rows of A.
+of its slivers into Bs[KC][NR] once per pc and ic. All of k in a small problem (K < KC)
+reads A in place, with the MR x NR kernel on rows of A.
 
-The edges are cut off first and kept as loop nests of their own: K % KC in a second pass
-of the same kernel; the last M % MR rows by 4- and 1-row kernels reading A and B in
+The edges are cut off first and kept as loop nests of their own: K % KC joined to the
+last block of k (KC + K % KC deep, not a pass of its own over C); the last M % MR rows by 4- and 1-row kernels reading A and B in
 place; the last N % NR columns by whole-vector kernels, then (AVX-512) a whole 256-bit
 vector and masked 256-bit ones (plain loops on AVX2 and NEON), 8 rows at a time. With
 threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of

@@ -28,6 +28,10 @@ class Isa:
     # last columns: a whole half vector, then a masked one (a masked 512-bit
     # multiply-add costs Zen 4 1.4 cycles, a masked 256-bit one 0.8); None: none
     half: Isa | None = None
+    # the KC x NR sliver of B spans this many L1 caches (`choose_blocking`): 1 is BLIS's
+    # model (the sliver stays in L1); more makes KC deeper, so fewer microkernel calls
+    # load and store their C tile (AVX-512 below)
+    kc_l1s: int = 1
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ def _x86_target(name: str, width: int) -> Target:
             ymm = isa_of(256, t, mr, 1)
             half = replace(ymm, masked=tuple(getattr(x86, f"mm256_{op}_{bits}") for op in (
                 "maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd")))
-        return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half)
+        return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
+                       kc_l1s=4 if width == 512 else 1)
 
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
         bits = {"f32": "ps", "f64": "pd"}[t]
@@ -135,13 +140,15 @@ def cache_sizes() -> tuple[int, int, int]:
     return sizes[1], sizes[2], sizes[3]
 
 
-def choose_blocking(isa: Isa, elem_bytes: int, caches=None) -> Blocking:
+def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) -> Blocking:
     """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
-    roughly: a KC x NR sliver of B fills L1 (A's sliver streams through it: measured
-    here, KC = 256 beat 128 and 384 for 14 x 32 and for 8 x 32 at 1024^3), an MC x KC block of A half of L2, a
-    KC x NC panel of B a quarter of L3."""
+    roughly: a KC x NR sliver of B fills L1 (`isa.kc_l1s` of them with one thread:
+    deeper), an MC x KC block of A half of L2, a KC x NC panel of B a quarter of L3.
+    With threads, each thread packs its slivers of B once per MC block of rows, so a
+    deeper KC (hence a smaller MC) would pack B more often: not measured yet, the
+    threaded kernel keeps KC x NR in one L1."""
     l1, l2, l3 = caches or cache_sizes()
-    kc = max(16, l1 // (isa.nr * elem_bytes) // 16 * 16)
+    kc = max(16, (isa.kc_l1s if threads == 1 else 1) * l1 // (isa.nr * elem_bytes) // 16 * 16)
     # (MC and NC multiples of 2 MR and 2 NR: two threads share out a block's slivers)
     mc = max(2 * isa.mr, (l2 // 2) // (kc * elem_bytes) // (2 * isa.mr) * (2 * isa.mr))
     nc = max(2 * isa.nr, (l3 // 4) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
