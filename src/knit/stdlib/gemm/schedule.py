@@ -184,7 +184,8 @@ def _is_if(s) -> bool:
 
 
 def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blocking,
-                threads: int, names: tuple[str | None, str]) -> Procedure:
+                threads: int, names: tuple[str | None, str], row_threads: int = 1
+                ) -> Procedure:
     """Copy the MC x KC block of A (for each pc, ic) and B into buffers laid out as the
     microkernel reads them, aligned to cache lines, private to each thread: A into
     Ap[MC / MR][KC][MR], allocated once per thread and NC block, written in order (MR
@@ -219,7 +220,9 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
                       bs)
     p = simplify(p)
     if threads == 1:
-        p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=top != REST)
+        # (threads sharing rows deal the panel's copy out sliver by sliver:
+        # parallelize_rows)
+        p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=top != REST and row_threads == 1)
     p = set_memory(p, f"{bs} : _", DRAM_ALIGNED64)
     if ap is not None:
         p = _pack_a_by_rows(p, top, g, mr, blk, ap)
@@ -581,7 +584,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
              (REST, (None, "Bs_k"), microkernel(target_name, g.dtype, False, (mr, nr))))
     for top, names, kernel in nests:
         p = block_for_caches(p, top, top == MAIN, mr, nr, blk, cols)
-        p = pack_panels(p, top, g, mr, nr, blk, cols, names)
+        p = pack_panels(p, top, g, mr, nr, blk, cols, names, row_threads=rows)
         p = call_microkernel(p, top, *kernel, depth="kk" if top == MAIN else g.k)
         if prefetch is not None and top != REST:
             p = prefetch_next_tile(p, top, g, mr, nr, blk, cols, prefetch, step=rows)
