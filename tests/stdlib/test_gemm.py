@@ -204,7 +204,8 @@ def test_microkernels_are_equivalent_in_the_interpreter():
 
 
 def test_schedule_has_the_blis_structure():
-    text = str(scheduled("avx512", "f32"))
+    # (the threads sharing columns; rows: tests/stdlib/test_gemm_threads.py)
+    text = str(scheduled("avx512", "f32").find("sgemm_cols(_)").subproc())
     isa = G.target("avx512").isa("f32")
     blk = small_blocks("avx512", "f32")
     # one par loop per NC block; the thread's buffers inside it
@@ -304,7 +305,9 @@ def test_small_problems_call_the_one_thread_kernel():
     assert "else:\n        sgemm_par(M, N, K," in text
     assert q.is_eq(sgemm)
     seq_, par = (q.find(f"{name}(_)").subproc() for name in ("sgemm_seq", "sgemm_par"))
-    assert " in par(" not in str(seq_) and " in par(" in str(par)
+    assert " in par(" not in str(seq_)
+    assert all(" in par(" in str(par.find(f"{name}(_)").subproc())
+               for name in ("sgemm_par_cols", "sgemm_par_rows"))
     # both sides of the condition, and its boundary
     run_against_numpy(q.compile(), "f32", [(64, 64, 64), (64, 64, 65), (300, 63, 20),
                                            (40, 64, 89), (200, 100, 150), (1, 1, 1)])

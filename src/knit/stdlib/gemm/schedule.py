@@ -17,6 +17,7 @@ from knit.stdlib.scheduling import (
     divide_dim,
     divide_loop,
     fission,
+    fuse,
     lift_alloc,
     lift_scope,
     parallelize_loop,
@@ -183,7 +184,8 @@ def _is_if(s) -> bool:
 
 
 def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blocking,
-                threads: int, names: tuple[str | None, str]) -> Procedure:
+                threads: int, names: tuple[str | None, str], row_threads: int = 1
+                ) -> Procedure:
     """Copy the MC x KC block of A (for each pc, ic) and B into buffers laid out as the
     microkernel reads them, aligned to cache lines, private to each thread: A into
     Ap[MC / MR][KC][MR], allocated once per thread and NC block, written in order (MR
@@ -218,7 +220,9 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
                       bs)
     p = simplify(p)
     if threads == 1:
-        p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=top != REST)
+        # (threads sharing rows deal the panel's copy out sliver by sliver:
+        # parallelize_rows)
+        p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=top != REST and row_threads == 1)
     p = set_memory(p, f"{bs} : _", DRAM_ALIGNED64)
     if ap is not None:
         p = _pack_a_by_rows(p, top, g, mr, blk, ap)
@@ -293,10 +297,12 @@ def call_microkernel(p: Procedure, top, ref: Procedure, fast: Procedure,
 
 
 def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
-                       blk: Blocking, threads: int, prefetch) -> Procedure:
+                       blk: Blocking, threads: int, prefetch, step: int = 1) -> Procedure:
     """Before each microkernel call, prefetch the C tile the next call reads (MR rows
-    below, the same columns): the kernel loads its C tile first thing, and on a large
-    matrix that tile is in L3 or memory while the last KC x MR x NR multiply-adds ran.
+    below, the same columns; `step` x MR rows below where the threads take the MR-row
+    slivers in turn, `parallelize_rows`): the kernel loads its C tile first thing, and
+    on a large matrix that tile is in L3 or memory while the last KC x MR x NR
+    multiply-adds ran.
     The call is specialized on `the next tile is inside` so that the prefetched rows
     are provably inside C (a prefetch is checked as any call), then one prefetch per
     cache line of the tile (`prefetch`: the target's instruction of one element)."""
@@ -306,12 +312,12 @@ def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
     col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
     line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
     call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")][0]
-    p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + 1 < {g.m} / {mr}"])
+    p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + {step} < {g.m} / {mr}"])
     for r in range(mr):
         for c in range(0, nr, line):
             call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")
                     and s.subproc().name() != prefetch.name()][0]
-            row = f"{blk.mc} * ic + {mr} * ir + {mr + r}"
+            row = f"{blk.mc} * ic + {mr} * ir + {mr * step + r}"
             p = insert_noop_call(p, call.before(), prefetch,
                                  [f"{g.c}[{row}, {col0} + {c}:{col0} + {c + 1}]", 3])
     return p
@@ -459,10 +465,56 @@ def _call(p: Procedure, top: int, block, ref: Procedure, fast: Procedure) -> Pro
 
 
 def parallelize(p: Procedure, top: int) -> Procedure:
-    """The threads' loop jt becomes `par`: one OpenMP region per NC block. Each thread
-    writes its own slivers of C and its own packed buffers; parallelize_loop proves
-    it (no two iterations touch a location one of them writes)."""
+    """Columns shared out (split="cols"): the threads' loop jt becomes `par`, one OpenMP
+    region per NC block. Each thread writes its own slivers of C and its own packed
+    buffers; parallelize_loop proves it (no two iterations touch a location one of them
+    writes)."""
     return parallelize_loop(p, _find(p, top, "jt"))
+
+
+def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedure:
+    """Rows shared out (split="rows"), on the one-thread nest: the MR-row slivers of each
+    MC block in turn (sliver threads * irq + irt to thread irt), each thread packing the
+    slivers of A it multiplies (into the shared Ap: no sliver packed twice), all of them
+    reading the one packed panel of B, which they pack first, sliver by sliver in turn
+    (a par loop of its own: its end is the barrier before the others' slivers are read):
+
+        for jc: for pc:
+            for i1t in par(0, threads): for i1q: <pack B's sliver threads * i1q + i1t>
+            for i0t in par(0, threads): for ic:
+                for i0q: <pack A's sliver threads * i0q + i0t>
+                for jr: for irq: <tile of rows threads * irq + i0t>
+
+    Against columns shared out: no packing of A twice, and no cache line of C written
+    by both threads (each thread's slivers of a row of C meet the other's at their
+    ends, and NumPy's arrays start 16 bytes past a line); 1024^3 f32 spent 15% more
+    cycles than one thread did (kernel and packing, perf), 1-4% with rows. But each core
+    reads the whole panel of B, half of it packed by the other: with one MC block of
+    rows (64 x 2048 x 2048) that cost more than packing A twice, so `rows_or_columns`
+    shares columns there. parallelize_loop proves each par loop free of races."""
+    p = _deal_out(p, top, "i1o", threads, "i1")  # B's slivers
+    p = _deal_out(p, top, "ir", threads, "ir")  # C's (and A's) MR-row slivers
+    # the thread's loop out of the sliver's guard and loop: for irt: for jr: if: for irq
+    p = lift_scope(p, _find(p, top, "irt"))
+    p = lift_scope(p, _find(p, top, "irt"))
+    p = parallelize_loop(p, _find(p, top, "i1t"))
+    t = "irt"
+    if packs_a:
+        p = _deal_out(p, top, "i0o", threads, "i0")  # A's slivers, in the same turns
+        p = fuse(p, _find(p, top, "i0t"), _find(p, top, "irt"))
+        t = "i0t"
+    # the thread's loop out of ic: one parallel region per KC block, not per MC block
+    p = reorder_loops(p, _find(p, top, "ic"))
+    return parallelize_loop(p, _find(p, top, t))
+
+
+def _deal_out(p: Procedure, top, name: str, threads: int, prefix: str) -> Procedure:
+    """`for x < n: S` -> `for {prefix}t < threads: for {prefix}q < n / threads: S` with
+    x = threads * q + t: iteration t takes every threads-th x (n a multiple of threads,
+    check_blocking)."""
+    q, t = f"{prefix}q", f"{prefix}t"
+    p = divide_loop(p, _find(p, top, name), threads, [q, t], perfect=True)
+    return reorder_loops(p, _find(p, top, q))
 
 
 def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
@@ -496,22 +548,31 @@ EDGE_ROWS = 8
 
 def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
                   threads: int = 2, shape: tuple[int, int] | None = None,
-                  sequential_upto: int = SEQUENTIAL_UPTO) -> Procedure:
+                  sequential_upto: int = SEQUENTIAL_UPTO, split: str = "auto") -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
-    `shape` the (MR, NR) of the register block; threads > 1 deals each NC block's
-    slivers out to that many iterations of one `par` loop (OpenMP; run with
-    OMP_NUM_THREADS=threads), and the edges' rows or columns too; threads=1 is
-    sequential C. With threads > 1, problems with M + N + K <= `sequential_upto`, or
-    too few columns to share, call the one-thread kernel instead
-    (`small_runs_sequential`; 0: never)."""
+    `shape` the (MR, NR) of the register block; threads=1 is sequential C. threads > 1
+    shares the tiles out to that many iterations of `par` loops (OpenMP; run with
+    OMP_NUM_THREADS=threads), and the edges' rows or columns too: with split="rows",
+    the MR-row slivers of each MC block in turn (`parallelize_rows`); with "cols", each
+    NC block's NR-column slivers in turn (`parallelize`); "auto": columns when M is
+    at most N and within one MC block, else rows (`rows_or_columns`). With threads > 1,
+    problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
+    one-thread kernel instead (`small_runs_sequential`; 0: never)."""
     g = gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
     blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8, threads=threads)
     check_blocking(blk, mr, nr, threads)
+    if split not in ("auto", "rows", "cols"):
+        raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
     if threads > 1 and sequential_upto > 0:
-        return small_runs_sequential(p, target_name, blk, threads, shape, sequential_upto)
+        return small_runs_sequential(p, target_name, blk, threads, shape, sequential_upto,
+                                     split)
+    if threads > 1 and split == "auto":
+        return rows_or_columns(p, target_name, blk, threads, shape)
+    rows = threads if threads > 1 and split == "rows" else 1  # threads sharing rows
+    cols = threads // rows  # threads sharing columns
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     prefetch = target(target_name).prefetch
     p = cut_edges(p, g, mr, nr, blk.kc)
@@ -522,11 +583,11 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     nests = ((MAIN, ("Ap", "Bs"), packed), (LAST, ("Ap_l", "Bs_l"), packed),
              (REST, (None, "Bs_k"), microkernel(target_name, g.dtype, False, (mr, nr))))
     for top, names, kernel in nests:
-        p = block_for_caches(p, top, top == MAIN, mr, nr, blk, threads)
-        p = pack_panels(p, top, g, mr, nr, blk, threads, names)
+        p = block_for_caches(p, top, top == MAIN, mr, nr, blk, cols)
+        p = pack_panels(p, top, g, mr, nr, blk, cols, names, row_threads=rows)
         p = call_microkernel(p, top, *kernel, depth="kk" if top == MAIN else g.k)
         if prefetch is not None and top != REST:
-            p = prefetch_next_tile(p, top, g, mr, nr, blk, threads, prefetch)
+            p = prefetch_next_tile(p, top, g, mr, nr, blk, cols, prefetch, step=rows)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = edge_rows(p, 1, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
     # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
@@ -534,29 +595,57 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     p = edge_columns(p, 2, g, isa.lanes, *edge_column_kernels(target_name, g.dtype))
     if threads > 1:  # last: a proc with par loops costs every later check more
         p = parallelize_edges(p, g)
-        for top, _, _ in nests:
-            p = parallelize(p, top)
+        for top, names, _ in nests:
+            p = (parallelize_rows(p, top, rows, names[0] is not None) if rows > 1
+                 else parallelize(p, top))
     return simplify(p)
 
 
 def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | None,
-                          threads: int, shape: tuple[int, int] | None, upto: int
-                          ) -> Procedure:
+                          threads: int, shape: tuple[int, int] | None, upto: int,
+                          split: str = "auto") -> Procedure:
     """`if <small>: p_seq(...) else: p_par(...)`: each branch of the condition moved into
     a procedure of its own (extract_subproc, which keeps p's asserts) and that procedure
     scheduled for one thread or for `threads`; the threads are used only where the
     problem is large enough to share out: M + N + K above `upto` and an NR-column sliver
     per thread."""
-    from knit.stdlib.sched_subprocs import extract_subproc
-    from knit.stdlib.scheduling import specialize
-
     g = gemm_parts(p)
     nr = _isa(target_name, g.dtype, shape).nr
     small = f"{g.m} + {g.n} + {g.kk} <= {upto} or {g.n} < {threads * nr}"
-    q = specialize(p, p.body()[0], [small])
-    for suffix, th, branch in (("seq", 1, lambda q: q.body()[0].body()),
-                               ("par", threads, lambda q: q.body()[0].orelse())):
+    return _twins(p, small, target_name, blocking, shape,
+                  ("seq", {"threads": 1}), ("par", {"threads": threads, "split": split}))
+
+
+def rows_or_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
+                    shape: tuple[int, int] | None) -> Procedure:
+    """`if M <= N and M <= MC: p_cols(...) else: p_rows(...)`: the threads share columns
+    when the rows are one MC block and no more than the columns, else rows. Sharing
+    rows packs each panel of B once for all MC blocks and A's block once, but each core
+    reads the whole panel, half of it packed by the other core: with one MC block of
+    rows that panel serves no other block (64 x 2048 x 2048 f32: 32-39% more cycles than
+    sharing columns; 512^3 about 8% more, perf on a loaded machine), while sharing
+    columns repacks nothing there (one MC block) and packs only the small A twice."""
+    g = gemm_parts(p)
+    wide = f"{g.m} <= {g.n} and {g.m} <= {blocking.mc}"
+    return _twins(p, wide, target_name, blocking, shape,
+                  ("cols", {"threads": threads, "split": "cols"}),
+                  ("rows", {"threads": threads, "split": "rows"}))
+
+
+def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
+           shape: tuple[int, int] | None, then: tuple[str, dict], orelse: tuple[str, dict]
+           ) -> Procedure:
+    """`if cond: p_a(...) else: p_b(...)` with (a, schedule_gemm's arguments) = then and
+    (b, ...) = orelse: each branch moved into a procedure of its own (extract_subproc,
+    which keeps p's asserts), scheduled with those arguments."""
+    from knit.stdlib.sched_subprocs import extract_subproc
+    from knit.stdlib.scheduling import specialize
+
+    q = specialize(p, p.body()[0], [cond])
+    for (suffix, kwargs), branch in ((then, lambda q: q.body()[0].body()),
+                                     (orelse, lambda q: q.body()[0].orelse())):
         q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
-        fast = schedule_gemm(plain, target_name, blocking, th, shape, sequential_upto=0)
+        fast = schedule_gemm(plain, target_name, blocking, shape=shape, sequential_upto=0,
+                             **kwargs)
         q = call_eqv(q, branch(q)[0], fast)
     return q

@@ -1,0 +1,134 @@
+"""knit.stdlib.gemm on two threads: rows shared out (split="rows", parallelize_rows),
+columns shared out (split="cols"), and the choice between them (split="auto",
+rows_or_columns). The threaded kernels' results against NumPy at odd sizes, with the
+small test blocks and with the blocks chosen for this machine; their structure; and the
+race check refusing a rows split whose prefetch reads the other thread's rows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_gemm import dgemm, needs, run_against_numpy, sample_sizes, sgemm, small_blocks
+
+import knit
+from knit.errors import SchedulingError
+from knit.stdlib import gemm as G
+from knit.stdlib.gemm import schedule as S
+from knit.stdlib.scheduling import divide_loop, fuse, lift_scope
+
+PLAIN = {"f32": sgemm, "f64": dgemm}
+_DONE: dict = {}
+
+
+def threaded(dtype: str, split: str, blocks: str = "small"):
+    """The two-thread kernel itself (no one-thread twin for small problems)."""
+    key = (dtype, split, blocks)
+    if key not in _DONE:
+        isa = G.target("avx512").isa(dtype)
+        blk = {"small": small_blocks("avx512", dtype),
+               # four MR-row slivers per MC block: two turns per thread
+               "deep": G.Blocking(mc=4 * isa.mr, kc=16, nc=4 * isa.nr),
+               "machine": None}[blocks]
+        _DONE[key] = G.schedule_gemm(PLAIN[dtype], "avx512", blk, threads=2,
+                                     sequential_upto=0, split=split)
+    return _DONE[key]
+
+
+def test_rows_structure():
+    text = str(threaded("f32", "rows"))
+    # B's panel packed once per KC block, its slivers dealt out in turn, a par loop of
+    # its own (its end: the barrier before the threads read each other's slivers)
+    assert re.search(r"for pc in seq.*\n *for i1t in par\(0, 2\):\n *for i1q in seq\(0, 1\):"
+                     r"\n *if .*\n *for i0 in seq\(0, 16\):\n *for i1i in seq\(0, 32\):\n"
+                     r" *Bs\[2 \* i1q \+ i1t, i0, i1i\] = B\[", text)
+    # then one par loop per KC block: the thread packs its MR-row slivers of A and
+    # multiplies them, for every MC block
+    assert re.search(r"for i0t in par\(0, 2\):\n *for ic in seq.*\n *for i0q in seq\(0, 1\):"
+                     r"\n *if 16 \* ic \+ 16 \* i0q \+ 8 \* i0t \+ 8 <= M:\n.*\n.*\n"
+                     r" *Ap\[2 \* i0q \+ i0t, i1, i0i\] = A\[16 \* ic \+ 16 \* i0q \+ 8 \* i0t",
+                     text)
+    assert "gemm_ukernel_f32_8x32_avx512(16, Ap[2 * irq + i0t, 0:16, 0:8], Bs[jr, 0:16, 0:32]" \
+        ", C[16 * ic + 16 * irq + 8 * i0t:" in text
+    # the prefetch goes to the thread's own next tile, two tiles below
+    assert re.search(r"if 2 \* ic \+ 2 \* irq \+ i0t \+ 2 < M / 8:\n *prefetch\(C\[16 \* ic "
+                     r"\+ 16 \* irq \+ 8 \* i0t \+ 16, ", text)
+    # KC blocks, the last block, all of K < KC: a B region and a tile region each; edges
+    assert text.count("for i1t in par(0, 2)") == 3
+    assert text.count("for i0t in par(0, 2)") == 2 and text.count("for irt in par(0, 2)") == 1
+    assert text.count(" in par(") == 3 * 2 + 2 + 6
+    assert "jt" not in text and "Bs: f32[2, 16, 32]" in text  # B's whole panel, shared
+
+
+def test_auto_shares_columns_for_few_rows_else_rows():
+    q = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2)
+    text = str(q)
+    assert "if M + N + K <= 192 or N < 64:\n        sgemm_seq(" in text
+    par = q.find("sgemm_par(_)").subproc()
+    assert "if M <= N and M <= 16:\n        sgemm_par_cols(M, N, K" in str(par)
+    assert "else:\n        sgemm_par_rows(M, N, K" in str(par)
+    cols, rows = (str(par.find(f"sgemm_par_{s}(_)").subproc()) for s in ("cols", "rows"))
+    assert "for jt in par(0, 2)" in cols and "for i0t in par(0, 2)" not in cols
+    assert "for i0t in par(0, 2)" in rows and "for jt in par(" not in rows
+    assert q.is_eq(sgemm)
+    # both sides of each condition, and their boundaries
+    run_against_numpy(q.compile(), "f32", [(16, 17, 70), (17, 18, 70), (15, 15, 90),
+                                           (16, 15, 70), (16, 64, 3), (40, 64, 89),
+                                           (1, 200, 33)])
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+@pytest.mark.parametrize("blocks", ["small", "deep"])
+def test_rows_match_numpy_on_sampled_sizes(dtype, blocks):
+    needs("avx512")
+    f = threaded(dtype, "rows", blocks).compile()
+    run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 6, seed=5), seed=5)
+    run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 3, seed=6), strided=True, seed=6)
+
+
+@pytest.mark.parametrize("split", ["rows", "cols"])
+def test_machine_blocks_match_numpy_at_odd_sizes(split):
+    # the blocks of the benchmark (MC, KC, NC from the caches): sizes across one MC and
+    # one KC block, an odd number of MR-row slivers, N below and above one NR sliver
+    needs("avx512")
+    f = threaded("f32", split, "machine").compile()
+    blk = G.choose_blocking(G.target("avx512").isa("f32"), 4)
+    mc, kc = blk.mc, blk.kc
+    run_against_numpy(f, "f32", [(mc + 9, 70, kc + 1), (3 * 8 + 5, 333, 2 * kc - 3),
+                                 (101, 31, 300), (mc - 8, 2 * 32 + 1, kc - 1)], seed=3)
+
+
+def test_rows_are_equivalent_to_the_plain_proc():
+    q = threaded("f64", "rows", "deep")
+    assert q.is_eq(dgemm)
+    isa = G.target("avx512").isa("f64")
+    sizes = {"M": [1, isa.mr + 1, 3 * isa.mr + 2, 5 * isa.mr - 1],
+             "N": [1, isa.nr + 3, 2 * isa.nr + 1], "K": [1, 17, 33]}
+    assert knit.check_equiv(dgemm, q, trials=4, sizes=sizes).trials == 4
+
+
+def test_a_thread_reading_the_others_slivers_of_a_is_refused():
+    # parallelize_rows deals A's MR-row slivers out in the same turns as the tiles, so
+    # each thread reads only the slivers it packed, and the two loops fuse into one par
+    # loop. Dealt out in halves instead (thread 0 packing slivers 0 and 1 of the MC
+    # block but multiplying 0 and 2), fusing is refused: thread 0 would read a sliver
+    # before thread 1 packs it
+    q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=32, kc=16, nc=64), threads=1)
+    q = S._deal_out(q, S.MAIN, "i1o", 2, "i1")
+    q = S._deal_out(q, S.MAIN, "ir", 2, "ir")
+    for _ in range(2):
+        q = lift_scope(q, S._find(q, S.MAIN, "irt"))
+    halves = divide_loop(q, S._find(q, S.MAIN, "i0o"), 2, ["i0t", "i0q"], perfect=True)
+    with pytest.raises(SchedulingError, match=r"fuse: fusing would reorder a dependence: the "
+                       r"second loop reads Ap\[2 \* irq \+ i0t"):
+        fuse(halves, S._find(halves, S.MAIN, "i0t"), S._find(halves, S.MAIN, "irt"))
+    turns = S._deal_out(q, S.MAIN, "i0o", 2, "i0")  # the same turns: accepted
+    fused = fuse(turns, S._find(turns, S.MAIN, "i0t"), S._find(turns, S.MAIN, "irt"))
+    assert "for i0t in seq(0, 2)" in str(fused) and "for irt" not in str(fused).split(
+        "for pc")[1].split("for jc")[0]
+
+
+def test_refuses_an_unknown_split():
+    with pytest.raises(ValueError, match="split must be 'auto', 'rows' or 'cols', not 'k'"):
+        G.schedule_gemm(sgemm, "avx512", threads=2, split="k")
+
