@@ -164,7 +164,10 @@ def gemm_child() -> None:
             for threads in (1, 2):
                 schedule_gemm(plain[dt], target, threads=threads)
                 n += 1
-    print(f"RESULT {n} {time.perf_counter() - t0:.6f} {time.process_time() - c0:.6f}")
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    from knit.analysis import smt
+
+    print(f"RESULT {n} {wall:.6f} {cpu:.6f} {smt.stats()['z3']}")
 
 
 def _module_proc(src: str, name: str):
@@ -187,11 +190,11 @@ def gemm_line() -> None:
     if line is None:
         print(f"GEMM build failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}", file=sys.stderr)
         return
-    n, wall, cpu = line.split()[1:]
+    n, wall, cpu, z3 = line.split()[1:]
     load = os.getloadavg()[0]
     print(f"whole GEMM schedule (knit.stdlib.gemm: {', '.join(GEMM_TARGETS)} x f32, f64 x "
-          f"1 thread, par): {n} kernels in {float(wall):.2f} s ({float(cpu):.2f} s CPU; "
-          f"load average {load:.1f}; issue 9 target 0.5 s)")
+          f"1 thread, par): {n} kernels in {float(wall):.2f} s ({float(cpu):.2f} s CPU, "
+          f"{z3} solver queries; load average {load:.1f}; issue 9 target 0.5 s)")
 
 
 def child(repeat: int) -> None:
