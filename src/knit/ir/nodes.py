@@ -58,7 +58,7 @@ def _sid() -> Any:
 # ---------------------------------------------------------------- expressions
 
 
-def _with(node, changes: dict):
+def rebuild(node, changes: dict):
     """dataclasses.replace(node, **changes), without its per-call walk over the fields'
     metadata (a rewrite builds nodes by the hundred thousand): the constructor gets every
     field, the changed ones from `changes`."""
@@ -80,7 +80,7 @@ class Expr:
     __slots__ = ()
 
     def with_(self, **changes):
-        return _with(self, changes)
+        return rebuild(self, changes)
 
 
 @_node
@@ -169,7 +169,7 @@ class Stmt:
     __slots__ = ()
 
     def with_(self, **changes):
-        return _with(self, changes)
+        return rebuild(self, changes)
 
 
 @_node

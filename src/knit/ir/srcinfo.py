@@ -240,7 +240,7 @@ class _Marker:
                 changes[name] = marked
         if node.srcinfo != self.site:
             changes["srcinfo"] = self.site
-        return self.N._with(node, changes) if changes else node  # (a fast replace)
+        return self.N.rebuild(node, changes) if changes else node  # (a fast replace)
 
     def child(self, x):
         N = self.N

@@ -21,8 +21,8 @@ Exact up to rounding: the FMAs round once where the body rounds twice, and
 `avx2_assoc_reduce_add_ps/pd` add in a tree where the body adds in order.
 """
 
-from knit.libs.externs import relu, select  # re-exported, as Exo's x86 module does
 from knit import lazy_instrs
+from knit.libs.externs import relu, select  # re-exported, as Exo's x86 module does
 
 # The instruction sets' names are this module's API (listed in __all__ below). Their
 # object code is parsed when an instr is first used (a schedule uses a few of ~70): the
