@@ -164,7 +164,10 @@ def gemm_child() -> None:
             for threads in (1, 2):
                 schedule_gemm(plain[dt], target, threads=threads)
                 n += 1
-    print(f"RESULT {n} {time.perf_counter() - t0:.6f} {time.process_time() - c0:.6f}")
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    from knit.analysis import smt
+
+    print(f"RESULT {n} {wall:.6f} {cpu:.6f} {smt.stats()['z3']}")
 
 
 def _module_proc(src: str, name: str):
@@ -187,11 +190,11 @@ def gemm_line() -> None:
     if line is None:
         print(f"GEMM build failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}", file=sys.stderr)
         return
-    n, wall, cpu = line.split()[1:]
+    n, wall, cpu, z3 = line.split()[1:]
     load = os.getloadavg()[0]
     print(f"whole GEMM schedule (knit.stdlib.gemm: {', '.join(GEMM_TARGETS)} x f32, f64 x "
-          f"1 thread, par): {n} kernels in {float(wall):.2f} s ({float(cpu):.2f} s CPU; "
-          f"load average {load:.1f}; issue 9 target 0.5 s)")
+          f"1 thread, par): {n} kernels in {float(wall):.2f} s ({float(cpu):.2f} s CPU, "
+          f"{z3} solver queries; load average {load:.1f}; issue 9 target 0.5 s)")
 
 
 def child(repeat: int) -> None:
@@ -241,31 +244,32 @@ def growth_child(n: int) -> None:
         from knit.analysis import smt
 
         smt._z3()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     reorder_loops(p, p.find_loop("i"))  # noqa: F405
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     fission(p, p.find_loop("j").body()[n // 2].before(), n_lifts=2)  # noqa: F405
-    t2 = time.perf_counter()
-    print(f"RESULT {t1 - t0:.6f} {t2 - t1:.6f}")
+    t2, c2 = time.perf_counter(), time.process_time()
+    print(f"RESULT {t1 - t0:.6f} {t2 - t1:.6f} {c1 - c0:.6f} {c2 - c1:.6f}")
 
 
 def growth(sizes, exo_py) -> None:
     print("dependence checks against the body size: a 2-deep nest of n statements; "
-          "seconds, one run each in a fresh process")
-    print(f"{'n':>6} {'reorder_loops':>14} {'fission':>10} {'exo reorder':>12} "
-          f"{'exo fission':>12}")
+          "seconds (wall, and CPU: the machine may be shared), one run each in a fresh "
+          f"process; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'n':>6} {'reorder_loops':>14} {'(CPU)':>8} {'fission':>10} {'(CPU)':>8} "
+          f"{'exo reorder':>12} {'exo fission':>12}")
     for n in sizes:
         row = []
         for py, impl in ((sys.executable, "knit"), (exo_py, "exo")):
             if py is None:
-                row += [None, None]
+                row += [None] * 4
                 continue
             cmd = [py, os.path.abspath(__file__), "--impl", impl, "--growth-child", str(n)]
             r = subprocess.run(cmd, capture_output=True, text=True)
             line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")), None)
-            row += [float(x) for x in line.split()[1:]] if line else [None, None]
-        cells = [f"{x:.3f}" if x is not None else "-" for x in row]
-        print(f"{n:>6} {cells[0]:>14} {cells[1]:>10} {cells[2]:>12} {cells[3]:>12}")
+            row += [float(x) for x in line.split()[1:]] if line else [None] * 4
+        c = [f"{x:.3f}" if x is not None else "-" for x in row]
+        print(f"{n:>6} {c[0]:>14} {c[2]:>8} {c[1]:>10} {c[3]:>8} {c[4]:>12} {c[5]:>12}")
 
 
 def find_exo_python(arg: str | None) -> str | None:

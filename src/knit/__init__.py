@@ -9,11 +9,11 @@ from knit.errors import KnitError, ParseFragmentError, SchedulingError, UserErro
 from knit.extern import Extern
 from knit.instrcheck import check_instr, inexact
 from knit.memory import DRAM, Memory
-from knit.procedure import Procedure, instr, proc
+from knit.procedure import Procedure, instr, lazy_instrs, proc
 
 __all__ = ["proc", "instr", "config", "Procedure", "Memory", "DRAM", "Config", "Extern",
            "SchedulingError", "ParseFragmentError", "KnitError", "UserError", "compile_procs",
-           "compile_procs_to_strings", "check_equiv", "check_instr", "inexact",
+           "compile_procs_to_strings", "check_equiv", "check_instr", "inexact", "lazy_instrs",
            "replay", "diff", "tune", "ExoType", "stdlib"]
 
 __version__ = "1.0.0"  # the Exo release whose public surface knit provides

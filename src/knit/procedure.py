@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 
 from knit.cursors.cursor import ArgCursor, BlockCursor
 from knit.cursors.find import find as find_pattern, find_alloc_or_arg
@@ -36,6 +38,32 @@ class Procedure:
         if check:
             self._check()
 
+    @classmethod
+    def _pending(cls, f, scope: dict, info: N.InstrInfo) -> Procedure:
+        """An instr whose object code is parsed when first used (`lazy_instrs`): its
+        name, and that it is an instr, are known without parsing."""
+        self = cls.__new__(cls)
+        self._scope, self._checked, self._compiled = scope, False, None
+        self._parent, self._eqv, self._sid_paths = None, _EqvClass(), None
+        self._source = (f, info)
+        return self
+
+    def __getattr__(self, name: str):
+        # only reached when `name` is not set: a pending instr's IR, parsed now
+        if name == "_loopir_proc" and "_source" in self.__dict__:
+            return self._parse_pending()
+        raise AttributeError(f"'Procedure' object has no attribute '{name}'")
+
+    def _parse_pending(self) -> N.Proc:
+        """Parse a pending instr; a KnitError (file:line:col of its source) is raised
+        here, and again at every later use, as a proc's error at its definition."""
+        f, info = self._source
+        ir = parse.parse_source(parse.source_of_function(f, self._scope), info)
+        self._loopir_proc = ir
+        handles.register(ir, self)
+        del self._source
+        return ir
+
     def _check(self) -> None:
         if not self._checked:
             # here: the checks load the solver layer, which `import knit` does not
@@ -47,13 +75,17 @@ class Procedure:
     # ------------------------------------------------------------ inspection
 
     def name(self) -> str:
+        pending = self.__dict__.get("_source")
+        if pending is not None:  # the def's name, as the parser takes it
+            return pending[0].__name__
         return self._loopir_proc.name
 
     def is_instr(self) -> bool:
-        return self._loopir_proc.instr is not None
+        return "_source" in self.__dict__ or self._loopir_proc.instr is not None
 
     def get_instr(self) -> str | None:
-        instr = self._loopir_proc.instr
+        pending = self.__dict__.get("_source")
+        instr = pending[1] if pending is not None else self._loopir_proc.instr
         return instr.c_instr if instr else None
 
     def __str__(self) -> str:
@@ -74,7 +106,7 @@ class Procedure:
                           and a.body == b.body and a.instr == b.instr)
 
     def __hash__(self) -> int:
-        return hash(self._loopir_proc.name)  # equal procedures have equal names
+        return hash(self.name())  # equal procedures have equal names
 
     def INTERNAL_proc(self) -> N.Proc:
         """The IR procedure (Exo's name for it; `Procedure(p.INTERNAL_proc())` wraps the
@@ -267,12 +299,43 @@ def instr(c_instr: str, c_global: str = ""):
     """
 
     def make(f) -> Procedure:
+        # the names the body may use: those bound where it is defined, now
         scope = parse.scope_of_function(f, _caller_locals(1))
-        ir = parse.parse_source(parse.source_of_function(f, scope), N.InstrInfo(c_instr, c_global))
+        info = N.InstrInfo(c_instr, c_global)
+        if getattr(_lazy, "on", False) and not os.environ.get("KNIT_EAGER_INSTRS"):
+            return Procedure._pending(f, scope, info)
+        ir = parse.parse_source(parse.source_of_function(f, scope), info)
         # checked when first used, so importing an instruction library stays fast
         return Procedure(ir, scope, check=False)
 
     return make
+
+
+_lazy = threading.local()  # .on: inside `lazy_instrs()`
+
+
+class lazy_instrs:
+    """`with lazy_instrs(): import <an instr library>` -- the @instrs defined meanwhile are
+    parsed when first used (a pattern, a call, printing, compiling), not at import:
+    a platform library of ~70 instrs costs ~40 ms to parse, and a schedule uses a few.
+    Their names are resolved in the scope they were defined in, as of the definition;
+    an error in one is raised at its first use, with its file:line:col. For knit's own
+    libraries, whose every instr the tests parse and check; KNIT_EAGER_INSTRS=1 (or
+    `parse_all`) parses them at once."""
+
+    def __enter__(self) -> None:
+        self.outer = getattr(_lazy, "on", False)
+        _lazy.on = True
+
+    def __exit__(self, *exc) -> None:
+        _lazy.on = self.outer
+
+
+def parse_all(procs) -> None:
+    """Parse every pending instr among `procs` now (raising the first one's error)."""
+    for p in procs:
+        if isinstance(p, Procedure) and "_source" in p.__dict__:
+            p._parse_pending()
 
 
 def parse_proc_string(text: str, scope: dict, filename: str = "<string>") -> Procedure:

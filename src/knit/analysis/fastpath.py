@@ -12,6 +12,7 @@ true one, and then z3 decides.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from knit.analysis.affine import Div, Lin, Mod, Mul, mod
@@ -117,3 +118,44 @@ def _search(table: BoundTable, x: Lin, budget: list[int]) -> bool:
         if _search(table, rest + b.scale(a), budget):
             return True
     return False
+
+
+def distinct(table: BoundTable, x: Lin, y: Lin) -> bool:
+    """Whether x != y follows from the facts behind `table` by a mixed-radix argument,
+    the shape of two instances of one index (two iterations of a loop, renamed apart):
+    x - y = sum of c_k * (u_k - w_k), one pair of atoms per coefficient c_k > 0, each
+    atom between constant bounds, and each c_k greater than what all smaller digits
+    can add up to: c_k > sum over j < k of c_j * span_j (span_j, the width of the range
+    u_j and w_j share). Then x == y forces u_k == w_k for every k -- at the greatest k
+    where u_k != w_k, |c_k * (u_k - w_k)| >= c_k exceeds the rest -- so a pair the facts
+    prove different (u < w or w < u) proves x != y. Exact integer reasoning: sound, and
+    it never claims what it cannot show (False: "not shown")."""
+    d = x - y
+    if d.const != 0 or not d.terms:
+        return False
+    pos: dict = {}
+    neg: dict = {}
+    for a, c in d.terms.items():
+        side = pos if c > 0 else neg
+        if abs(c) in side:
+            return False
+        side[abs(c)] = a
+    if pos.keys() != neg.keys():
+        return False
+    below = 0  # the most the smaller digits can add up to
+    for c in sorted(pos):
+        ru, rw = _const_range(table, pos[c]), _const_range(table, neg[c])
+        if ru is None or rw is None or c <= below:
+            return False
+        below += c * (max(ru[1], rw[1]) - min(ru[0], rw[0]))
+    return any(nonneg(table, Lin({pos[c]: 1, neg[c]: -1}, -1))
+               or nonneg(table, Lin({pos[c]: -1, neg[c]: 1}, -1)) for c in pos)
+
+
+def _const_range(table: BoundTable, atom) -> tuple[int, int] | None:
+    """(least, greatest) value of `atom` by the constant bounds the facts give, or None."""
+    lo = [b.const for b in table.bounds(atom, lower=True) if b.is_const()]
+    hi = [b.const for b in table.bounds(atom, lower=False) if b.is_const()]
+    if not lo or not hi:
+        return None
+    return math.ceil(max(lo)), math.floor(min(hi))

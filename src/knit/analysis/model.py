@@ -16,6 +16,8 @@ or just harder), it says nothing and z3 decides.
 
 from __future__ import annotations
 
+import itertools
+
 from knit.analysis import affine as A
 
 _BUDGET = 96  # candidate values tried per search before giving up to z3
@@ -31,10 +33,39 @@ def find_model(formulas) -> dict | None:
     if any(f == A.FALSE for f in flat):
         return None
     flat = [f for f in flat if f != A.TRUE]
+    found = _search(flat)
+    if found is not None:
+        return found
+    # the bounds come from linear facts only: a disjunction (`M + N + K <= 192 or
+    # N < 64`, a specialized branch) is checked but gives no candidates, so try each
+    # way it can hold as a fact of its own (of the first two; the model found is still
+    # checked against the disjunction itself)
+    ors = [f for f in flat if f[0] == "or"][:2]
+    for alts in itertools.product(*(f[1][:3] for f in ors)):
+        found = _search(flat + [g for alt in alts for g in _flat(alt)])
+        if found is not None:
+            return {v: x for v, x in found.items() if v in _vars(flat)}
+    return None
+
+
+def _flat(f) -> list:
+    out: list = []
+    _flatten(f, out)
+    return out
+
+
+def _vars(flat: list) -> set:
+    return {v for f in flat for v in _info(f)[0]}
+
+
+def _search(flat: list) -> dict | None:
     order: dict = {}
     for f in flat:
         for v in _info(f)[0]:
             order.setdefault(v, len(order))
+    reused = _reuse(order, flat)
+    if reused is not None:
+        return reused
     # the divisors of the floor divisions and modulos each variable is inside: values
     # with the residues at the ends of their range are worth a try
     divisors: dict = {}
@@ -54,7 +85,28 @@ def find_model(formulas) -> dict | None:
         return None
     # each formula was checked when its last variable got its value; check them all
     # again, so that "satisfiable" never rests on the search's bookkeeping
-    return env if all(A.eval_formula(f, env) for f in flat) else None
+    if not all(A.eval_formula(f, env) for f in flat):
+        return None
+    _recent.insert(0, env)
+    del _recent[_RECENT:]
+    return env
+
+
+# The last models found. Successive questions are mostly about the same variables (the
+# facts at neighbouring statements of one procedure, or of the procedure before and
+# after a rewrite, which keeps its variables): a model that satisfies the new formulas
+# too answers without a search. It is checked by exact evaluation like any model.
+_RECENT = 8
+_recent: list[dict] = []
+
+
+def _reuse(order: dict, flat: list) -> dict | None:
+    """A recent model giving a value to every variable of `flat` and satisfying all of
+    it, restricted to those variables; or None."""
+    for m in _recent:
+        if all(v in m for v in order) and all(A.eval_formula(f, m) for f in flat):
+            return {v: m[v] for v in order}
+    return None
 
 
 _infos: dict = {}

@@ -641,6 +641,11 @@ def _use_facts(e: N.Expr, facts) -> N.Expr:
     """e with every sub-expression equal to a fact's E replaced by its value."""
     if not facts:
         return e
+    from knit.ir.visit import walk_expr
+
+    kinds = {type(lhs) for lhs, _ in facts}
+    if not any(type(x) in kinds and any(x == lhs for lhs, _ in facts) for x in walk_expr(e)):
+        return e  # no fact's E in e: nothing to replace (and no copy of e to build)
 
     def f(x):
         for lhs, val in facts:

@@ -58,11 +58,29 @@ def _sid() -> Any:
 # ---------------------------------------------------------------- expressions
 
 
+def rebuild(node, changes: dict):
+    """dataclasses.replace(node, **changes), without its per-call walk over the fields'
+    metadata (a rewrite builds nodes by the hundred thousand): the constructor gets every
+    field, the changed ones from `changes`."""
+    cls = type(node)
+    hit = _INIT_FIELDS.get(cls)
+    if hit is None:
+        names = tuple(f.name for f in fields(cls) if f.init)
+        hit = _INIT_FIELDS[cls] = (names, frozenset(names))
+    names, known = hit
+    if not changes.keys() <= known:  # an unknown field: replace's own error
+        return replace(node, **changes)
+    return cls(*[changes[n] if n in changes else getattr(node, n) for n in names])
+
+
+_INIT_FIELDS: dict[type, tuple] = {}  # node class -> (its init fields in order, as a set)
+
+
 class Expr:
     __slots__ = ()
 
     def with_(self, **changes):
-        return replace(self, **changes)
+        return rebuild(self, changes)
 
 
 @_node
@@ -151,7 +169,7 @@ class Stmt:
     __slots__ = ()
 
     def with_(self, **changes):
-        return replace(self, **changes)
+        return rebuild(self, changes)
 
 
 @_node

@@ -19,7 +19,7 @@ import linecache
 import operator
 import sys
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from knit.errors import is_internal_frame
 
@@ -240,7 +240,7 @@ class _Marker:
                 changes[name] = marked
         if node.srcinfo != self.site:
             changes["srcinfo"] = self.site
-        return replace(node, **changes) if changes else node
+        return self.N.rebuild(node, changes) if changes else node  # (a fast replace)
 
     def child(self, x):
         N = self.N

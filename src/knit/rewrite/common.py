@@ -441,6 +441,8 @@ def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
     (moving an allocation out of one, staging a window in one, ... can break that)."""
     from knit.analysis import effects as E
 
+    if not _holds_par(ir.body):  # most procedures, at most steps: nothing to walk
+        return
     for path, s in P.stmt_paths(ir):
         if not (isinstance(s, N.For) and s.mode == "par"):
             continue
@@ -469,3 +471,25 @@ def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
 
 
 _PAR_OK: dict[tuple, N.For] = {}  # (id(loop), facts, windows) -> loop found independent
+
+
+def _holds_par(stmts) -> bool:
+    """Whether a block holds a `par` loop, remembered per statement object (immutable):
+    after a rewrite only the statements it rebuilt are looked at again."""
+    return any(_stmt_holds_par(s) for s in stmts)
+
+
+def _stmt_holds_par(s) -> bool:
+    if not isinstance(s, (N.For, N.If)):
+        return False
+    hit = _HOLDS_PAR.get(id(s))
+    if hit is None or hit[0] is not s:
+        out = (s.mode == "par" or _holds_par(s.body)) if isinstance(s, N.For) else \
+            _holds_par(s.body) or _holds_par(s.orelse)
+        if len(_HOLDS_PAR) >= 20_000:  # a bound: each entry keeps its statement alive
+            _HOLDS_PAR.clear()
+        hit = _HOLDS_PAR[id(s)] = (s, out)
+    return hit[1]
+
+
+_HOLDS_PAR: dict[int, tuple] = {}  # id(loop or if) -> (it, whether it holds a par loop)

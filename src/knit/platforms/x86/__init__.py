@@ -21,12 +21,16 @@ Exact up to rounding: the FMAs round once where the body rounds twice, and
 `avx2_assoc_reduce_add_ps/pd` add in a tree where the body adds in order.
 """
 
+from knit import lazy_instrs
 from knit.libs.externs import relu, select  # re-exported, as Exo's x86 module does
 
-# The instruction sets' names are this module's API (listed in __all__ below).
-from knit.platforms.x86.avx2 import *  # noqa: F403
-from knit.platforms.x86.avx2_ui16_prefix import *  # noqa: F403
-from knit.platforms.x86.avx512 import *  # noqa: F403
+# The instruction sets' names are this module's API (listed in __all__ below). Their
+# object code is parsed when an instr is first used (a schedule uses a few of ~70): the
+# package is imported before either submodule, so they are always loaded here.
+with lazy_instrs():
+    from knit.platforms.x86.avx2 import *  # noqa: F403
+    from knit.platforms.x86.avx2_ui16_prefix import *  # noqa: F403
+    from knit.platforms.x86.avx512 import *  # noqa: F403
 from knit.platforms.x86.memories import AVX2, AVX512
 
 __all__ = ["AVX2", "AVX512", "relu", "select",
