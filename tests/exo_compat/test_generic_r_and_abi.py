@@ -46,6 +46,26 @@ def test_r_runs_alike_interpreted_and_compiled():
     np.testing.assert_array_equal(y1, x * np.float32(2.0) + np.float32(1.5))
 
 
+@proc
+def gemv_r(m: size, n: size, A: [R][m, n], x: [R][n], y: [R][m]):
+    for i in seq(0, m):
+        for j in seq(0, n):
+            y[i] += A[i, j] * x[j]
+
+
+def test_r_window_arguments_run_alike_interpreted_and_compiled():
+    # the JIT's entry point named the window structs of R (`struct exo_win_2Rc`), which
+    # the compiled file defines as f32's: the C did not compile
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((7, 12)).astype(np.float32)
+    x = rng.standard_normal(12).astype(np.float32)
+    y1, y2 = np.ones(5, np.float32), np.ones(5, np.float32)
+    gemv_r.interpret(5, 6, A[1:6, ::2], x[::2], y1)
+    gemv_r.compile()(5, 6, A[1:6, ::2], x[::2], y2)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_allclose(y1, 1 + A[1:6, ::2] @ x[::2], rtol=1e-5)
+
+
 def test_r_arguments_take_float32_only():
     x = np.arange(8, dtype=np.float64)
     with pytest.raises(ArgumentTypeError, match="argument 'x' expects float32 elements, got a "

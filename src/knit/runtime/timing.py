@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 
 from knit.backend.c import compile_procs
+from knit.backend.c.generic import c_scalar
 from knit.backend.c.header import Unit
 from knit.ir import nodes as N
 from knit.ir.handles import expect_procedure, ir_of, is_procedure
@@ -112,7 +113,7 @@ def c_arguments(procedure, sizes: dict, *, fill: str = "small", seed: int = 0,
             v = values[a.name]
             args.append(("true" if v else "false") if isinstance(v, bool) else str(v))
             continue
-        var, ctype = f"knit_arg{k}", a.type.basetype().ctype
+        var, ctype = f"knit_arg{k}", c_scalar(a.type.basetype()).ctype
         shape = [int(eval_index(d, values)) for d in a.type.shape()]
         n = 1
         for extent in shape:

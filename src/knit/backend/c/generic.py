@@ -30,15 +30,16 @@ def r_as_f32(proc: N.Proc, memo: dict) -> N.Proc:
     return out
 
 
-def _scalar(t: T.ScalarT) -> T.ScalarT:
+def c_scalar(t: T.ScalarT) -> T.ScalarT:
+    """The precision C stores data of scalar type t in (`R` is f32)."""
     return T.F32 if t == T.R else t
 
 
 def _type(t):
     if t.is_tensor():
         return T.TensorT(tuple(map_expr(d, _expr_node) for d in t.dims), t.is_window,
-                         _scalar(t.elem))
-    return _scalar(t)
+                         c_scalar(t.elem))
+    return c_scalar(t)
 
 
 def _expr_node(e):
@@ -67,7 +68,7 @@ def _block(stmts, memo) -> tuple:
 def _stmt(s, memo):
     match s:
         case N.Assign() | N.Reduce():
-            return s.with_(type=_scalar(s.type), idx=tuple(map(_expr, s.idx)),
+            return s.with_(type=c_scalar(s.type), idx=tuple(map(_expr, s.idx)),
                            rhs=_expr(s.rhs))
         case N.WriteConfig():
             return s.with_(rhs=_expr(s.rhs))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from knit.backend.c.generic import c_scalar
 from knit.ir import build, nodes as N, types as T
 from knit.ir.sym import Sym
 
@@ -25,7 +26,10 @@ class WindowStructs:
         self.defs: dict[str, str] = {}
 
     def name(self, elem: T.ScalarT, ndims: int, const: bool) -> str:
-        """The struct tag for an `ndims`-dimensional window of `elem`; defines it."""
+        """The struct tag for an `ndims`-dimensional window of `elem`; defines it. Windows
+        of `R` are windows of f32 (R is compiled as float), whoever asks: the runtime's
+        entry points see the procedure before its retyping."""
+        elem = c_scalar(elem)
         tag = f"exo_win_{ndims}{elem.name}{'c' if const else ''}"
         if tag not in self.defs:
             guard = tag.upper()
