@@ -250,7 +250,7 @@ def test_one_thread_packs_each_panel_of_b_once():
     assert "for pc in" not in last and f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(" \
         f"K - 16 * (K / 16) + 16, Ap_l[ir, 0:K - 16 * (K / 16) + 16, 0:{isa.mr}], Bs_l[jr, " in last
     # all of k when K < KC (a small problem) reads A in place, B packed
-    rest = text.split("\n    else:\n")[1].split("if 0 < M % 8")[0]
+    rest = text.split("\n    else:\n")[1].split("if M % 8 > 0")[0]
     assert "Ap" not in rest and re.search(
         rf"gemm_ukernel_f32_{isa.mr}x{isa.nr}_rows_avx512\(K, A\[.*, Bs_k\[jr, ", rest)
 
