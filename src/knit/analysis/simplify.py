@@ -413,8 +413,8 @@ class _Simplifier:
             return N.Const(decided, T.BOOL, e.srcinfo)  # the ranges decide it
         x1, y1 = _cancel(x, y)  # i + 1 < N + 3 -> i < N + 2;  8*io + ii < 8*io + 8 -> ii < 8
         # a side nothing cancelled from is printed as a lone index expression would be
-        lhs = self.index(a) if x1.key() == x.key() else self.build(x1)
-        rhs = self.index(b) if y1.key() == y.key() else self.build(y1)
+        lhs = self.index(a) if x1.key() == x.key() and not self.plain(x) else self.build(x1)
+        rhs = self.index(b) if y1.key() == y.key() and not self.plain(y) else self.build(y1)
         return e.with_(lhs=lhs, rhs=rhs)
 
     # ------------------------------------------------------------ data expressions
