@@ -208,11 +208,13 @@ class _Simplifier:
         return s if _summands(s) == _parts(x) else self.build(x)
 
     def written(self, e: N.Expr) -> N.Expr:
-        """e itself when simplifying it combines, folds or drops none of its summands;
-        otherwise its simplified form."""
-        if e.type.kind in _INDEX_KINDS and _summands(e) == _parts(self.tidy(self.lin(e))) \
-                and self.shape(e) == e:
-            return e
+        """e itself when it is a sum of variables and literals that simplifying would not
+        shorten (it combines, folds or drops none of its summands); otherwise its
+        simplified form."""
+        if e.type.kind in _INDEX_KINDS and _linear_syntax(e):
+            x = self.lin(e)
+            if self.plain(x) and _summands(e) == _parts(x):
+                return e
         return self.simp(e)
 
     def plain(self, x: _Lin) -> bool:
@@ -462,6 +464,16 @@ class _Simplifier:
 
 def _is_var(e: N.Expr) -> bool:
     return isinstance(e, N.Read) and not e.idx
+
+
+def _linear_syntax(e: N.Expr) -> bool:
+    """Whether e is written with + - * and unary - of variables and literals only."""
+    match e:
+        case N.BinOp(op="+" | "-" | "*", lhs=a, rhs=b):
+            return _linear_syntax(a) and _linear_syntax(b)
+        case N.USub(arg=a):
+            return _linear_syntax(a)
+    return isinstance(e, N.Const) or _is_var(e)
 
 
 def _parts(x: _Lin) -> int:
