@@ -472,7 +472,7 @@ def test_primitive_forwards_a_cursor_of_an_older_version():
                             C[i, j] += A[i, 4 * ko + (2 * kio + kii)] * B[4 * ko + (2 * kio + kii), j]
             for ki in seq(0, K % 4):
                 for j in seq(0, M):
-                    C[i, j] += A[i, 4 * (K / 4) + ki] * B[4 * (K / 4) + ki, j]
+                    C[i, j] += A[i, ki + K / 4 * 4] * B[ki + K / 4 * 4, j]
     """)
 
 

@@ -45,10 +45,10 @@ def test_the_tail_copy_of_cut_and_guard_forwards_to_itself():
             for ii in seq(0, 4):
                 if n > 5:
                     x[4 * io + ii] = 1.0
-        if 0 < n % 4:
+        if n % 4 > 0:
             if n > 5:
                 for ii in seq(0, n % 4):
-                    x[4 * (n / 4) + ii] = 1.0
+                    x[ii + n / 4 * 4] = 1.0
     """)
     assert p2.forward(tail_if) == p2.body()[1].body()[0]
     assert p2.forward(main_if) == p2.find("for ii in _: _ #0").body()[0]

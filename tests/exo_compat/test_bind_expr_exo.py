@@ -26,9 +26,9 @@ def test_bind_the_matches_of_the_first_expression_and_leave_the_tail():
                 yv: R @ DRAM
                 yv = y[4 * io + ii]
                 x[4 * io + ii] = x[4 * io + ii] * yv * yv
-        if 0 < n % 4:
+        if n % 4 > 0:
             for ii in seq(0, n % 4):
-                x[4 * (n / 4) + ii] = x[4 * (n / 4) + ii] * y[4 * (n / 4) + ii] * y[4 * (n / 4) + ii]
+                x[ii + n / 4 * 4] = x[ii + n / 4 * 4] * y[ii + n / 4 * 4] * y[ii + n / 4 * 4]
     """)
     equiv(cube, q, sizes={"n": 7})
 

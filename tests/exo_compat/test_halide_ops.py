@@ -42,11 +42,11 @@ def test_bounds_inference_of_the_consumer_reads():
 def test_compute_at_then_store_at():
     p = compute_at(blur1d, blur1d.find("mid = _"), blur1d.find_loop("i #1"))
     assert_body(p, """
-        mid: f32[n + 1] @ DRAM
+        mid: f32[1 + n] @ DRAM
         for i in seq(0, n):
             for ii in seq(0, 2):
-                mid[i + ii] = inp[i + ii] + inp[i + ii + 1] + inp[i + ii + 2]
-            out[i] = mid[i] + mid[i + 1]
+                mid[i + ii] = inp[i + ii] + inp[1 + i + ii] + inp[2 + i + ii]
+            out[i] = mid[i] + mid[1 + i]
     """)
     equiv(blur1d, p, sizes={"n": [1, 4, 6]}, proven=False)
     q = store_at(p, p.find("mid : _"), p.find_loop("i"))
@@ -54,7 +54,7 @@ def test_compute_at_then_store_at():
         for i in seq(0, n):
             mid: f32[2] @ DRAM
             for ii in seq(0, 2):
-                mid[ii] = inp[i + ii] + inp[i + ii + 1] + inp[i + ii + 2]
+                mid[ii] = inp[i + ii] + inp[1 + i + ii] + inp[2 + i + ii]
             out[i] = mid[0] + mid[1]
     """)
     equiv(blur1d, q, sizes={"n": [1, 4, 6]}, proven=False)
@@ -80,10 +80,10 @@ def test_compute_at_with_a_prologue():
                 mid[y, x] = inp[y, x] * 2.0
         for y in seq(0, 6):
             for x in seq(0, 1):
-                mid[y + 1, x] = inp[y + 1, x] * 2.0
+                mid[1 + y, x] = inp[1 + y, x] * 2.0
             for x in seq(0, 6):
-                mid[y + 1, x + 1] = inp[y + 1, x + 1] * 2.0
-                out[y, x] = mid[y, x] + mid[y, x + 1] + mid[y + 1, x] + mid[y + 1, x + 1]
+                mid[1 + y, 1 + x] = inp[1 + y, 1 + x] * 2.0
+                out[y, x] = mid[y, x] + mid[y, 1 + x] + mid[1 + y, x] + mid[1 + y, 1 + x]
     """)
     equiv(box2, p)
 

@@ -30,9 +30,9 @@ def test_division_and_modulo_forms():
     assert_body(p, """
         for i in seq(0, 4):
             for j in seq(0, 5):
-                x[(8 * i + 2 * j + 3) / 3] = 1.0
-                y[(8 * i + 2 * j + 3) % 5] = 2.0
-                y[(7 * i + 3) % 2] += 1.0
+                x[(3 + 2 * j + 8 * i) / 3] = 1.0
+                y[(3 + 2 * j + 8 * i) % 5] = 2.0
+                y[(3 + 7 * i) % 2] += 1.0
                 y[1] += 3.0
         for i in seq(0, 8):
             for j in seq(0, 4):
@@ -50,5 +50,5 @@ def test_a_remainder_past_the_common_factor_keeps_the_division():
                 x[(i * 4 + j) / 16] = 1.0
 
     p = simplify(wide)
-    assert "x[(4 * i + j) / 16] = 1.0" in str(p)
+    assert "x[(j + 4 * i) / 16] = 1.0" in str(p)
     equiv(wide, p, sizes={"n": [3, 4, 8]})

@@ -108,7 +108,7 @@ def test_cut_by_one_then_simplify_leaves_no_empty_tail():
     assert_body(p, """
         for io in seq(0, n):
             for ii in seq(0, 1):
-                x[io + ii] = 0.0
+                x[ii + io] = 0.0
     """)
     equiv(zeros, p, sizes={"n": 5})
 
@@ -199,6 +199,6 @@ def test_divide_with_recompute_leaves_the_remainder_to_fold():
         assert n % 4 == 0
         for io in seq(0, n / 4):
             for ii in seq(0, 7):
-                A[4 * io + ii] = 1.0
+                A[ii + 4 * io] = 1.0
     """)
     equiv(shifted_blur, p, sizes={"n": [4, 8]})

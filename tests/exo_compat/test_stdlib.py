@@ -49,7 +49,7 @@ def test_round_loop_down_cuts_a_tail():
         for i in seq(0, n / 4 * 4):
             x[4 * (i / 4) + i % 4] = y[4 * (i / 4) + i % 4] * 2.0
         for ii in seq(0, n % 4):
-            x[4 * (n / 4) + ii] = y[4 * (n / 4) + ii] * 2.0""")
+            x[ii + n / 4 * 4] = y[ii + n / 4 * 4] * 2.0""")
     equiv(scale, p)
 
 
@@ -132,7 +132,7 @@ def test_tile_loops_tiles_a_nest():
             for jo in seq(0, 4):
                 for ii in seq(0, 4):
                     for ji in seq(0, 4):
-                        A[4 * io + ii, 4 * jo + ji] = B[4 * io + ii, 4 * jo + ji]""")
+                        A[ii + 4 * io, ji + 4 * jo] = B[ii + 4 * io, ji + 4 * jo]""")
     assert [c.name() for c in inner] == ["ii", "ji"]
     equiv(copy2d, p)
 
@@ -245,20 +245,20 @@ def test_tile_loops_bottom_up_guards_both_tails():
                 for ii in seq(0, 4):
                     for ji in seq(0, 8):
                         A[4 * io + ii, 8 * jo + ji] = B[4 * io + ii, 8 * jo + ji]
-            if 0 < N % 8:
+            if N % 8 > 0:
                 for ii in seq(0, 4):
                     for ji in seq(0, N % 8):
-                        A[4 * io + ii, 8 * (N / 8) + ji] = B[4 * io + ii, 8 * (N / 8) + ji]
-        if 0 < M % 4:
+                        A[4 * io + ii, ji + N / 8 * 8] = B[4 * io + ii, ji + N / 8 * 8]
+        if M % 4 > 0:
             for jo in seq(0, N / 8):
                 for ii in seq(0, M % 4):
                     for ji in seq(0, 8):
-                        A[4 * (M / 4) + ii, 8 * jo + ji] = B[4 * (M / 4) + ii, 8 * jo + ji]
-            if 0 < N % 8:
+                        A[ii + M / 4 * 4, 8 * jo + ji] = B[ii + M / 4 * 4, 8 * jo + ji]
+            if N % 8 > 0:
                 for ii in seq(0, M % 4):
                     for ji in seq(0, N % 8):
-                        LAST""".replace("LAST", "A[4 * (M / 4) + ii, 8 * (N / 8) + ji] = "
-                                             "B[4 * (M / 4) + ii, 8 * (N / 8) + ji]"))
+                        LAST""".replace("LAST", "A[ii + M / 4 * 4, ji + N / 8 * 8] = "
+                                             "B[ii + M / 4 * 4, ji + N / 8 * 8]"))
     equiv(copy, p, sizes={"M": 6, "N": 11})
     refused(lambda: tile_loops_bottom_up(scale, scale.body()[0], (4, 4)),
             "did not find a nested loop")
@@ -280,8 +280,8 @@ def test_interleave_loop():
             y[2 * io + 0] = 2.0
             y[2 * io + 1] = 2.0
         for ii in seq(0, 8 % 2):
-            x[2 * (8 / 2) + ii] = 1.0
-            y[2 * (8 / 2) + ii] = 2.0""")
+            x[ii + 8 / 2 * 2] = 1.0
+            y[ii + 8 / 2 * 2] = 2.0""")
     equiv(two, p)
     refused(lambda: interleave_loop(two, two.find_loop("i"), 2, tail="sideways"),
             "unknown tail strategy")

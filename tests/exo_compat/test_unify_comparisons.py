@@ -35,9 +35,9 @@ def test_replace_solves_the_bound_from_a_shifted_guard():
     p = replace(guarded_by_offset, guarded_by_offset.find_loop("i"), copy_first)
     assert_body(simplify(p), """
         assert n >= 8
-        assert n - m >= 1
-        assert n - m <= 8
-        copy_first(y[0:8], x[0:8], n - m)
+        assert -m + n >= 1
+        assert -m + n <= 8
+        copy_first(y[0:8], x[0:8], -m + n)
     """)
     equiv(guarded_by_offset, p, sizes={"n": [8, 9, 12], "m": [4, 5, 6, 7]})
 
@@ -54,7 +54,7 @@ def guarded_le(n: size, m: size, x: f32[n], y: f32[8]):
 
 def test_replace_reads_le_as_lt_plus_one():
     p = replace(guarded_le, guarded_le.find_loop("i"), copy_first)
-    assert "copy_first(y[0:8], x[0:8], n - m + 1)" in str(simplify(p))
+    assert "copy_first(y[0:8], x[0:8], 1 - m + n)" in str(simplify(p))
     equiv(guarded_le, p, sizes={"n": [8, 10], "m": [3, 4, 5, 6, 7]})
 
 
@@ -72,7 +72,7 @@ def test_replace_the_issues_case_bound_is_n_minus_sixteen():
     assert_body(p, """
         assert N >= 17
         assert N <= 24
-        copy_first(y[16:24], x[16:24], N - 16)
+        copy_first(y[16:24], x[16:24], -16 + N)
     """)
     equiv(tail_of_sixteen, p, sizes={"N": [17, 20, 24]})
 

@@ -50,7 +50,7 @@ def test_vectorize_stages_each_operation_into_vectors():
             for ii in seq(0, 8):
                 y[8 * io + ii] = var0[ii]
         for ii in seq(0, n % 8):
-            y[8 * (n / 8) + ii] += a * x[8 * (n / 8) + ii]""")
+            y[ii + n / 8 * 8] += a * x[ii + n / 8 * 8]""")
 
 
 def test_vectorize_with_instructions_is_equivalent():
@@ -94,7 +94,7 @@ def test_vectorize_uses_fmadd_for_an_accumulator_in_registers():
     p = vectorize(p, p.find_loop("i").body()[0], 8, "f32", AVX2, instructions=instrs,
                   rules=[fma_rule],
                   tail="cut")
-    assert "mm256_fmadd_ps(acc[8 * jo:8 * jo + 8], var0[0:8], var1[0:8])" in str(p), str(p)
+    assert "mm256_fmadd_ps(acc[8 * jo:8 + 8 * jo], var0[0:8], var1[0:8])" in str(p), str(p)
 
 
 @proc

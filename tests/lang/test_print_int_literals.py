@@ -1,5 +1,6 @@
-"""The printer writes an integer-valued literal in integer data context as an integer
-(`A[1] = 0` into i32, not `0.0`), and the text still parses back to an equal proc."""
+"""The printer writes a data literal as it was written, as Exo does (`A[1] = 0` and
+`B[0] = 1` stay integers, `A[2] = 2.0` stays a float even into i32), and the text still
+parses back to an equal proc."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def ints(A: i32[4] @ DRAM, B: f32[4] @ DRAM, x: i8[2] @ DRAM):
     A[1] = 0
     A[2] = A[0] + 3
     A[3] = 2.5
+    A[2] = 2.0
     A[0] = 3.0 / 2.0 * 2.0
     A[1] = -A[2] * 4
     B[0] = 1
@@ -28,14 +30,15 @@ def ints(A: i32[4] @ DRAM, B: f32[4] @ DRAM, x: i8[2] @ DRAM):
         A[i] += 1
 
 
-def test_integer_literals_in_integer_context_print_as_integers():
+def test_data_literals_print_as_written():
     text = str(ints)
     assert "A[1] = 0\n" in text
     assert "A[2] = A[0] + 3\n" in text
-    assert "A[3] = 2.5\n" in text  # not an integer: as written
+    assert "A[3] = 2.5\n" in text
+    assert "A[2] = 2.0\n" in text  # an integer value written as a float
     assert "A[0] = 3.0 / 2.0 * 2.0\n" in text  # literals only: computed in f64
     assert "A[1] = -A[2] * 4\n" in text
-    assert "B[0] = 1.0\n" in text and "B[1] = B[0] * 2.0\n" in text  # float context
+    assert "B[0] = 1\n" in text and "B[1] = B[0] * 2\n" in text  # float context too
     assert "x[0] = x[1] * 2 - 1\n" in text
     assert "IntCfg.v = 7\n" in text
     assert text.endswith("A[i] += 1")

@@ -544,7 +544,7 @@ rank_k_4x8_neon = schedule_neon(rank_k_4x8)
 def test_schedule_reaches_neon_instructions_only():
     text = str(rank_k_4x8_neon)
     assert "C_reg: f32[4, 2, 4] @ Neon" in text and "B_reg: f32[2, 4] @ Neon" in text
-    assert "neon_vfmadd_4xf32_1xf32(C_reg[i, jo, 0:4], B_reg[jo, 0:4], A[k, i:i + 1])" in text
+    assert "neon_vfmadd_4xf32_1xf32(C_reg[i, jo, 0:4], B_reg[jo, 0:4], A[k, i:1 + i])" in text
     assert "+=" not in text  # every multiply-add became an instruction
     code = rank_k_4x8_neon.c_code_str()
     # a window's first element in Exo's form: (k) * 4

@@ -334,9 +334,9 @@ def test_resize_dim_shrinks_and_shifts():
     equiv(middle, checked(p))
 
 
-def test_resize_dim_grows_and_a_negative_offset_adds():
+def test_resize_dim_grows_and_a_negative_offset_is_subtracted_as_exo_writes_it():
     p = resize_dim(middle, "y", 0, 12, -2)
-    assert "y: f32[12] @ DRAM" in body(p) and "y[i + 2] = x[i]" in body(p)
+    assert "y: f32[12] @ DRAM" in body(p) and "y[i - -2] = x[i]" in body(p)
     equiv(middle, checked(p))
 
 
@@ -1129,8 +1129,8 @@ def test_inline_window_rewrites_reads_and_writes():
         for i in seq(0, n - 4):
             for j in seq(0, m - 4):
                 a: f32 @ DRAM
-                a = x[i, j] * x[2 + i, 1 + j]
-                x[2 + i, 1 + j] = a + x[i + 1, j + 1]
+                a = x[i, j] * x[i + 2, j + 1]
+                x[i + 2, j + 1] = a + x[i + 1, j + 1]
     """)
     equiv(through_window, checked(p), sizes={"n": [5, 7], "m": [5, 6]})
 

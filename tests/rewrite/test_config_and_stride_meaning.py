@@ -164,7 +164,7 @@ def test_inline_window_when_the_origin_changes_only_after_the_last_use():
     p = inline_window(used_then_changed, "w = _")
     assert_body(p, """
         Cfg.k = 0
-        x[Cfg.k + 2] = 1.0
+        x[2 + Cfg.k] = 1.0
         Cfg.k = 2
         x[Cfg.k] = 2.0
     """)
@@ -288,7 +288,7 @@ def test_extract_subproc_of_a_window_whose_origin_did_not_change():
             if Cfg.k >= 0:
                 sub(x)
     """)
-    assert "x[Cfg.k + 1] = 1.0" in str(sub)
+    assert "x[1 + Cfg.k] = 1.0" in str(sub)
     equiv(stable, p)
 
 

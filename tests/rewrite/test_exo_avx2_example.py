@@ -87,25 +87,25 @@ def test_staging_c_keeps_the_meaning_before_any_register(phases):
         for i0 in seq(0, 6):
             for i2 in seq(0, 2):
                 for i3 in seq(0, 8):
-                    C_reg[i0, i2, i3] = C[i0, 8 * i2 + i3]
+                    C_reg[i0, i2, i3] = C[i0, i3 + 8 * i2]
         for k in seq(0, K):
             for i in seq(0, 6):
                 for jo in seq(0, 2):
                     for ji in seq(0, 8):
-                        C_reg[i, jo, ji] += A[i, k] * B[k, 8 * jo + ji]
+                        C_reg[i, jo, ji] += A[i, k] * B[k, ji + 8 * jo]
         for i0 in seq(0, 6):
             for i2 in seq(0, 2):
                 for i3 in seq(0, 8):
-                    C[i0, 8 * i2 + i3] = C_reg[i0, i2, i3]
+                    C[i0, i3 + 8 * i2] = C_reg[i0, i2, i3]
     """)
     equiv(rank_k_reduce_6x16, c, trials=2)
 
 
 def test_the_registers_for_c_and_b_are_filled_by_vector_loads(phases):
     regs_c, regs_b = phases[1], phases[2]
-    assert "mm256_loadu_ps(C_reg[i0, i2, 0:8], C[i0, 8 * i2:8 * i2 + 8])" in body(regs_c)
-    assert "mm256_storeu_ps(C[i0, 8 * i2:8 * i2 + 8], C_reg[i0, i2, 0:8])" in body(regs_c)
-    assert "mm256_loadu_ps(B_reg[io, 0:8], B[k, 8 * io:8 * io + 8])" in body(regs_b)
+    assert "mm256_loadu_ps(C_reg[i0, i2, 0:8], C[i0, 8 * i2:8 + 8 * i2])" in body(regs_c)
+    assert "mm256_storeu_ps(C[i0, 8 * i2:8 + 8 * i2], C_reg[i0, i2, 0:8])" in body(regs_c)
+    assert "mm256_loadu_ps(B_reg[io, 0:8], B[k, 8 * io:8 + 8 * io])" in body(regs_b)
     for p in phases[1:]:
         assert p.is_eq(rank_k_reduce_6x16)
 
@@ -117,19 +117,19 @@ def test_the_whole_schedule_gives_exos_microkernel(phases):
         C_reg: f32[6, 2, 8] @ AVX2
         for i0 in seq(0, 6):
             for i2 in seq(0, 2):
-                mm256_loadu_ps(C_reg[i0, i2, 0:8], C[i0, 8 * i2:8 * i2 + 8])
+                mm256_loadu_ps(C_reg[i0, i2, 0:8], C[i0, 8 * i2:8 + 8 * i2])
         for k in seq(0, K):
             B_reg: f32[2, 8] @ AVX2
             for io in seq(0, 2):
-                mm256_loadu_ps(B_reg[io, 0:8], B[k, 8 * io:8 * io + 8])
+                mm256_loadu_ps(B_reg[io, 0:8], B[k, 8 * io:8 + 8 * io])
             for i in seq(0, 6):
                 A_reg: f32[8] @ AVX2
-                mm256_broadcast_ss(A_reg[0:8], A[i, k:k + 1])
+                mm256_broadcast_ss(A_reg[0:8], A[i, k:1 + k])
                 for jo in seq(0, 2):
                     mm256_fmadd_ps(C_reg[i, jo, 0:8], A_reg[0:8], B_reg[jo, 0:8])
         for i0 in seq(0, 6):
             for i2 in seq(0, 2):
-                mm256_storeu_ps(C[i0, 8 * i2:8 * i2 + 8], C_reg[i0, i2, 0:8])
+                mm256_storeu_ps(C[i0, 8 * i2:8 + 8 * i2], C_reg[i0, i2, 0:8])
     """)
     assert avx.is_eq(rank_k_reduce_6x16)
 

@@ -435,9 +435,9 @@ def test_split_write():
     p = split_write(p, p.body()[2])
     assert_body(p, """
         x[0] = y
-        x[0] += 2
+        x[0] += 2.0
         x[0] += z
-        x[0] += 4
+        x[0] += 4.0
     """)
     equiv(sums, p)
 
@@ -564,10 +564,10 @@ def test_inline_assign_into_later_reads_of_the_location():
     assert_body(p, """
         for i in seq(0, n):
             x: i8[5] @ DRAM
-            x[2] = 3
-            y[i] = 1 + x[2]
+            x[2] = 3.0
+            y[i] = 1.0 + x[2]
             a: i8 @ DRAM
-            a = 1
+            a = 1.0
             z[i] = a
     """)
     equiv(lanes, p)

@@ -74,7 +74,7 @@ def test_divide_loop_cut():
             for ii in seq(0, 4):
                 y[4 * io + ii] = 2.0 * x[4 * io + ii]
         for ii in seq(0, N % 4):
-            y[4 * (N / 4) + ii] = 2.0 * x[4 * (N / 4) + ii]
+            y[ii + N / 4 * 4] = 2.0 * x[ii + N / 4 * 4]
     """)
     equiv(scale, p, sizes={"N": [1, 3, 4, 9]})
 
@@ -85,9 +85,9 @@ def test_divide_loop_cut_and_guard():
         for io in seq(0, N / 4):
             for ii in seq(0, 4):
                 y[4 * io + ii] = 2.0 * x[4 * io + ii]
-        if 0 < N % 4:
+        if N % 4 > 0:
             for ii in seq(0, N % 4):
-                y[4 * (N / 4) + ii] = 2.0 * x[4 * (N / 4) + ii]
+                y[ii + N / 4 * 4] = 2.0 * x[ii + N / 4 * 4]
     """)
     equiv(scale, p, sizes={"N": [1, 3, 4, 9]})
 

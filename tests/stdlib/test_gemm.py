@@ -219,8 +219,8 @@ def test_schedule_has_the_blis_structure():
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
         in text
     # the next tile's C is prefetched, one line at a time, where a next tile exists
-    assert re.search(r"if 2 \* ic \+ ir \+ 1 < M / 8:\n *prefetch\(C\[16 \* ic \+ 8 \* ir \+ 8, "
-                     r"64 \* jc \+ 64 \* jq \+ 32 \* jt:", text)
+    assert re.search(r"if 1 \+ ir \+ 2 \* ic < M / 8:\n *prefetch\(C\[8 \+ 8 \* ir \+ 16 \* ic, "
+                     r"32 \* jt \+ 64 \* jc \+ 64 \* jq:", text)
     assert text.count("prefetch(C[") == 2 * isa.mr * isa.nr // 16  # KC blocks, last block
     # the last columns: a whole 256-bit vector (8 of them), then masked 256-bit ones,
     # 8 rows at a time, then the rows left one by one
@@ -254,10 +254,11 @@ def test_one_thread_packs_each_panel_of_b_once():
     # the last block of k, KC + K % KC deep, packed as the others
     last = text.split("Bs_l:")[1].split("\n    else:\n")[0]
     assert "for pc in" not in last and f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(" \
-        f"K - 16 * (K / 16) + 16, Ap_l[ir, 0:K - 16 * (K / 16) + 16, 0:{isa.mr}], Bs_l[jr, " in last
+        f"K - (16 * (K / 16) - 16), Ap_l[ir, 0:K - (16 * (K / 16) - 16), 0:{isa.mr}], Bs_l[jr, " \
+        in last
     # all of k when K < KC (a small problem) reads A in place, B packed sliver by sliver
     # (by rows, each row would check every sliver of NC: 64^3 ran at 0.74x OpenBLAS)
-    rest = text.split("\n    else:\n")[1].split("if 0 < M % 8")[0]
+    rest = text.split("\n    else:\n")[1].split("if M % 8 > 0")[0]
     assert re.search(r" *for i1o in seq\(0, 2\):\n *if .* <= N:\n *for i0 in seq\(0, K\):",
                      rest)
     assert "Ap" not in rest and re.search(
@@ -287,7 +288,7 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     assert blk.mc * blk.kc * 4 <= 1 << 20  # an MC x KC block of A fits L2
     assert blk.mc % (2 * isa.mr) == 0 and blk.nc % (2 * isa.nr) == 0
     q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=8, nc=64), threads=1)
-    assert "Ap: f32[2, 8, 8]" in str(q) and "for jc in seq(0, (N + 32) / 64)" in str(q)
+    assert "Ap: f32[2, 8, 8]" in str(q) and "for jc in seq(0, (32 + N) / 64)" in str(q)
 
 
 def test_tensor_arguments_work_too():

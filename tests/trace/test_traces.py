@@ -145,7 +145,7 @@ def test_show_and_diff_print_each_change(capsys):
     assert "+            Creg: f32[16] @ DRAM\n" in out
     d = knit.diff(k32, p)
     assert d.startswith("--- k32 (before)\n+++ k32 (after)\n")
-    assert "+                Creg[8 * 1 + ji] += A[i, k] * B[k, 8 * 1 + ji]\n" in d
+    assert "+                Creg[ji + 8 * 1] += A[i, k] * B[k, ji + 8 * 1]\n" in d
     assert "(no change" in knit.diff(p, p)
     h = t._repr_html_()
     assert h.count("<table") == 6 and "stage_mem" in h

@@ -43,6 +43,7 @@ from dataclasses import replace
 from math import gcd
 
 from knit.ir import nodes as N, types as T
+from knit.ir.printer import WrittenInt
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym
 
@@ -188,12 +189,50 @@ class _Simplifier:
     # ------------------------------------------------------------ index expressions
 
     def index(self, e: N.Expr) -> N.Expr:
-        out = self.build(self.tidy(self.lin(e)))
+        out = self.printed(e)
         if isinstance(out, (N.BinOp, N.USub)):  # a new root: e's type and position
             out = out.with_(type=e.type, srcinfo=e.srcinfo)
         elif isinstance(out, N.Const):
             out = N.Const(out.val, T.INT, e.srcinfo)  # literals are int (divisors must be)
         return out
+
+    def printed(self, e: N.Expr) -> N.Expr:
+        """The simplified form of an index expression, printed as Exo prints it: a sum of
+        variables in Exo's normal form (`build`); a sum with a division, modulo, stride or
+        config term keeps the shape it was written in, its parts simplified, unless
+        simplifying combines or drops some of its summands (then `build`'s form)."""
+        x = self.tidy(self.lin(e))
+        if self.plain(x):
+            return self.build(x)
+        s = self.shape(e)
+        return s if _summands(s) == _parts(x) else self.build(x)
+
+    def written(self, e: N.Expr) -> N.Expr:
+        """e itself when it is a sum of variables and literals that simplifying would not
+        shorten (it combines, folds or drops none of its summands); otherwise its
+        simplified form."""
+        if e.type.kind in _INDEX_KINDS and _linear_syntax(e):
+            x = self.lin(e)
+            if self.plain(x) and _summands(e) == _parts(x):
+                return e
+        return self.simp(e)
+
+    def plain(self, x: _Lin) -> bool:
+        """Whether every term of x is a variable (Exo normalises only such sums)."""
+        return all(_is_var(self.info[t][0]) for t, k in x.terms.items() if k)
+
+    def shape(self, e: N.Expr) -> N.Expr:
+        """e with the operands of its + - * and unary - simplified in place, and Exo's
+        identities folded (literal arithmetic, `0 + x`, `x - 0`, `0 - x`, `1 * x`)."""
+        match e:
+            case N.BinOp(op="+" | "-" | "*" as op, lhs=a, rhs=b):
+                a, b = self.index(a), self.index(b)
+                folded = _fold_index(op, a, b)
+                return folded if folded is not None else e.with_(lhs=a, rhs=b)
+            case N.USub(arg=a):
+                a = self.index(a)
+                return _const(-a.val) if isinstance(a, N.Const) else e.with_(arg=a)
+        return self.build(self.tidy(self.lin(e)))
 
     def lin(self, e: N.Expr) -> _Lin:
         """The linear form of an index expression."""
@@ -211,7 +250,8 @@ class _Simplifier:
             case N.BinOp(op="/" | "%", lhs=a, rhs=b):
                 x, d = self.tidy(self.lin(a)), self.lin(b)
                 if d.is_const() and d.const > 0:
-                    return self.div(x, d.const) if e.op == "/" else self.mod(x, d.const)
+                    return self.div(x, d.const, a) if e.op == "/" else \
+                        self.mod(x, d.const, a)
                 return self.opaque(N.BinOp(e.op, self.build(x), self.build(d), e.type))
         return self.leaf(e)
 
@@ -249,8 +289,9 @@ class _Simplifier:
         # a product of two non-constants (strides only): an opaque term
         return self.opaque(N.BinOp("*", self.build(a), self.build(b), e.type))
 
-    def div(self, x: _Lin, c: int) -> _Lin:
-        """floor(x / c) for a literal c > 0."""
+    def div(self, x: _Lin, c: int, src: N.Expr | None = None) -> _Lin:
+        """floor(x / c) for a literal c > 0; `src`, an expression of value x, gives the
+        printed form of the dividend when the division stays whole."""
         x = x.clean()
         if c == 1:
             return x  # x / 1 -> x
@@ -282,11 +323,11 @@ class _Simplifier:
         # otherwise the division stays whole, as Exo keeps it: pulling out only the
         # divisible terms (`(8*i + 2*j + 3) / 3 -> (8*i + 2*j) / 3 + 1`) is no simpler
         key = ("/", x.key(), c)
-        return self.term(key, _mk("/", self.build(x), _const(c)), _div_r(self.range(x), c),
-                         ("/", x, c))
+        return self.term(key, _mk("/", self.operand(x, src), _const(c)),
+                         _div_r(self.range(x), c), ("/", x, c))
 
-    def mod(self, x: _Lin, c: int) -> _Lin:
-        """x mod c (in 0 .. c-1) for a literal c > 0."""
+    def mod(self, x: _Lin, c: int, src: N.Expr | None = None) -> _Lin:
+        """x mod c (in 0 .. c-1) for a literal c > 0 (`src` as for `div`)."""
         x = x.clean()
         if c == 1:
             return _Lin({}, 0)  # x % 1 -> 0
@@ -305,8 +346,14 @@ class _Simplifier:
         if q is not None:
             return rest.plus(-q * c)  # y % c -> y - q*c when the range proves floor(y/c) = q
         key = ("%", rest.key(), c)
-        return self.term(key, _mk("%", self.build(rest), _const(c)), (0, c - 1),
+        src = src if rest.key() == x.key() else None
+        return self.term(key, _mk("%", self.operand(rest, src), _const(c)), (0, c - 1),
                          ("%", rest, c))
+
+    def operand(self, x: _Lin, src: N.Expr | None) -> N.Expr:
+        """The printed dividend of a division or modulo that stays: x in normal form, or
+        the shape of `src` (of value x) when x has terms other than variables."""
+        return self.build(x) if src is None or self.plain(x) else self.printed(src)
 
     def single(self, x: _Lin, op: str):
         """(arg, divisor) when x is `arg op divisor + k`, a lone / or % term with coeff 1."""
@@ -333,26 +380,21 @@ class _Simplifier:
         return rng
 
     def build(self, x: _Lin) -> N.Expr:
-        """The printed form: first positive term leads, the constant comes last."""
+        """The normal form Exo's `simplify` prints: the constant first, then the variables
+        by coefficient, then name (`-1 + i`, `3 + 2 * j + 8 * i`, `ii + 4 * io`,
+        `-(8 * n) + 10 * m`), each added or, when its coefficient is negative, subtracted.
+        Other terms (divisions, strides, ...) follow in order of first appearance."""
         items = [(self.info[t][0], k) for t, k in x.terms.items() if k]
-        const = x.const
-        lead = next((i for i, (_, k) in enumerate(items) if k > 0), None)
-        if lead is not None:  # N - i rather than -i + N
-            e, k = items.pop(lead)
-            out = e if k == 1 else _mk("*", _const(k), e)
-        elif const > 0:  # 3 - i rather than -i + 3
-            out, const = _const(const), 0
-        elif items:
-            e, k = items.pop(0)
-            out = _neg(e) if k == -1 else _mk("*", _const(k), e)
-        else:
-            return _const(const)
-        for e, k in items:  # a - 2 * b rather than a + -2 * b
+        variables = sorted((p for p in items if _is_var(p[0])),
+                           key=lambda p: (p[1], p[0].name.name, p[0].name.id))
+        out = _const(x.const) if x.const else None
+        for e, k in variables + [p for p in items if not _is_var(p[0])]:
             t = e if abs(k) == 1 else _mk("*", _const(abs(k)), e)
-            out = _mk("+" if k > 0 else "-", out, t)
-        if const:
-            out = _mk("+" if const > 0 else "-", out, _const(abs(const)))
-        return out
+            if out is None:
+                out = t if k > 0 else _neg(t)
+            else:
+                out = _mk("+" if k > 0 else "-", out, t)
+        return out if out is not None else _const(0)
 
     # ------------------------------------------------------------ bool expressions
 
@@ -371,8 +413,11 @@ class _Simplifier:
         decided = _decide(op, self.range(x.add(y, -1)))
         if decided is not None:
             return N.Const(decided, T.BOOL, e.srcinfo)  # the ranges decide it
-        x, y = _cancel(x, y)  # i + 1 < N + 3 -> i < N + 2;  8*io + ii < 8*io + 8 -> ii < 8
-        return e.with_(lhs=self.build(x), rhs=self.build(y))
+        x1, y1 = _cancel(x, y)  # i + 1 < N + 3 -> i < N + 2;  8*io + ii < 8*io + 8 -> ii < 8
+        # a side nothing cancelled from is printed as a lone index expression would be
+        lhs = self.index(a) if x1.key() == x.key() and not self.plain(x) else self.build(x1)
+        rhs = self.index(b) if y1.key() == y.key() and not self.plain(y) else self.build(y1)
+        return e.with_(lhs=lhs, rhs=rhs)
 
     # ------------------------------------------------------------ data expressions
 
@@ -415,6 +460,58 @@ class _Simplifier:
             return t
         dims = tuple(self.simp(d) for d in t.dims)
         return t if dims == t.dims else T.TensorT(dims, t.is_window, t.elem)
+
+
+def _is_var(e: N.Expr) -> bool:
+    return isinstance(e, N.Read) and not e.idx
+
+
+def _linear_syntax(e: N.Expr) -> bool:
+    """Whether e is written with + - * and unary - of variables and literals only."""
+    match e:
+        case N.BinOp(op="+" | "-" | "*", lhs=a, rhs=b):
+            return _linear_syntax(a) and _linear_syntax(b)
+        case N.USub(arg=a):
+            return _linear_syntax(a)
+    return isinstance(e, N.Const) or _is_var(e)
+
+
+def _parts(x: _Lin) -> int:
+    """How many summands x prints as: its terms and its constant."""
+    return sum(1 for k in x.terms.values() if k) + (1 if x.const else 0)
+
+
+def _summands(e: N.Expr) -> int:
+    """How many summands e is written with (a literal factor does not count)."""
+    match e:
+        case N.BinOp(op="+" | "-", lhs=a, rhs=b):
+            return _summands(a) + _summands(b)
+        case N.USub(arg=a):
+            return _summands(a)
+        case N.BinOp(op="*", lhs=N.Const(), rhs=a) | N.BinOp(op="*", lhs=a, rhs=N.Const()):
+            return _summands(a)
+    return 1
+
+
+def _fold_index(op: str, a: N.Expr, b: N.Expr) -> N.Expr | None:
+    """Exo's identities of index arithmetic, or None."""
+    ka = a.val if isinstance(a, N.Const) else None
+    kb = b.val if isinstance(b, N.Const) else None
+    if ka is not None and kb is not None:
+        return _const({"+": operator.add, "-": operator.sub, "*": operator.mul}[op](ka, kb))
+    if op == "+" and ka == 0:
+        return b
+    if op in "+-" and kb == 0:
+        return a
+    if op == "-" and ka == 0:
+        return _neg(b)
+    if op == "*" and (ka == 0 or kb == 0):
+        return _const(0)
+    if op == "*" and ka == 1:
+        return b
+    if op == "*" and kb == 1:
+        return a
+    return None
 
 
 # ---------------------------------------------------------------- rule tables
@@ -530,6 +627,8 @@ def _fold_data(op: str, a: N.Expr, b: N.Expr, typ: T.ScalarT) -> N.Const | None:
     if typ == T.R:
         v = _ARITH[op](a.val, b.val)
         ok = all(float(x).is_integer() and abs(x) <= _EXACT_R for x in (a.val, b.val, v))
+        if ok and op != "/" and isinstance(a.val, WrittenInt) and isinstance(b.val, WrittenInt):
+            return _const(WrittenInt(v), typ)  # 1 + 2 -> 3, as written in integers
         return _const(float(v), typ) if ok else None
     if typ.is_float():
         x, y = _round(a.val, typ), _round(b.val, typ)
@@ -658,8 +757,15 @@ def _use_facts(e: N.Expr, facts) -> N.Expr:
 
 
 def _arg(a: N.FnArg, ranges) -> N.FnArg:
-    typ = _Simplifier(ranges).type(a.type)
-    return a if typ is a.type else replace(a, type=typ)
+    """A parameter with its dimensions simplified; a dimension simplifying cannot shorten
+    keeps its written form (`f32[n + 1]` stays: Exo's simplify leaves parameters alone)."""
+    if not a.type.is_tensor():
+        return a
+    simp = _Simplifier(ranges)
+    dims = tuple(simp.written(d) for d in a.type.dims)
+    if dims == a.type.dims:
+        return a
+    return replace(a, type=T.TensorT(dims, a.type.is_window, a.type.elem))
 
 
 def _all_same(xs, ys) -> bool:

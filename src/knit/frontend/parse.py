@@ -191,7 +191,9 @@ class Parser:
             node = node.left
         typ = self.parse_bare_type(node, allow_window, where)
         if typ.is_control():
-            if mem is not None:
+            if mem is DRAM and typ.name in ("stride", "bool"):
+                mem = None  # Exo writes (and knit prints) `s: stride @ DRAM`: no memory
+            elif mem is not None:
                 raise self.err(node, f"{tc.an(typ)} value lives in no memory; drop '@ ...'")
         elif mem is None:
             mem = DRAM

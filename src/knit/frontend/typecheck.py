@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from knit.errors import KnitTypeError
 from knit.ir import nodes as N, types as T
+from knit.ir.printer import WrittenInt
 
 
 def an(t) -> str:
@@ -23,11 +24,12 @@ LOGIC = ("and", "or")
 
 def as_data(e: N.Expr) -> N.Expr:
     """Integer literals used as data become real literals (`x[i] = 0`, `x = 1 + 2`):
-    an expression of type `int` is made of literals only."""
+    an expression of type `int` is made of literals only. They keep printing as
+    written (`0`, not `0.0`: WrittenInt)."""
     if e.type != T.INT:
         return e
     if isinstance(e, N.Const):
-        return N.Const(float(e.val), T.R, e.srcinfo)
+        return N.Const(WrittenInt(e.val), T.R, e.srcinfo)
     if isinstance(e, N.USub):
         arg = as_data(e.arg)
         if isinstance(arg, N.Const):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from knit.errors import InternalError
 from knit.ir import nodes as N
 from knit.ir.sym import Sym
@@ -12,6 +10,22 @@ from knit.ir.sym import Sym
 _PREC = {"or": 1, "and": 2, "<": 4, ">": 4, "<=": 4, ">=": 4, "==": 4,
          "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
 _UNARY_PREC = 7
+
+
+class WrittenInt(float):
+    """The value of a data literal written without a decimal point (`x[i] = 1`): a float
+    like any other in every computation, printed as it was written (`1`), as Exo prints
+    it. A literal written `1.0`, or made by a rewrite, prints `1.0`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(int(self))
+
+    __str__ = __repr__
+
+    def __neg__(self) -> WrittenInt:
+        return WrittenInt(-int(self))  # -(0) is the integer 0, not -0.0
 
 
 class Names:
@@ -44,33 +58,27 @@ class Names:
         return name
 
 
-def expr_str(e, names: Names | None = None, prec: int = 0, int_ctx: bool = False) -> str:
-    """`e` as knit source. `int_ctx`: `e` is computed as integer data (an operand of an
-    integer operation, or stored into integer data), where an untyped literal with an
-    integer value prints as an integer (`A[1] = 0`, not `0.0`); the parser reads both
-    as the same literal."""
+def expr_str(e, names: Names | None = None, prec: int = 0) -> str:
+    """`e` as knit source. A data literal prints as written (see WrittenInt): `1.0`
+    stays `1.0` even when stored into integer data, as in Exo."""
     names = names or Names()
     match e:
         case N.Read(name, idx):
             return names(name) + (f"[{_list(idx, names)}]" if idx else "")
         case N.Const(val):
-            if int_ctx and _int_valued(e):
-                return str(int(val))
             return repr(val) if not isinstance(val, float) else _float(val)
         case N.USub(arg):
-            s = f"-{expr_str(arg, names, _UNARY_PREC, int_ctx or int_data(e.type))}"
+            s = f"-{expr_str(arg, names, _UNARY_PREC)}"
             return f"({s})" if prec > _UNARY_PREC else s
         case N.BinOp(op, lhs, rhs):
             p = _PREC[op]
             # left-associative: the right operand needs parens at equal precedence;
             # comparisons never chain in knit, so both sides bind tighter
             lp = p + 1 if p == 4 else p
-            ic = int_data(e.type)
-            s = f"{expr_str(lhs, names, lp, ic)} {op} {expr_str(rhs, names, p + 1, ic)}"
+            s = f"{expr_str(lhs, names, lp)} {op} {expr_str(rhs, names, p + 1)}"
             return f"({s})" if prec > p else s
         case N.Extern(f, args):
-            ic = int_data(e.type)
-            return f"{f.name()}({', '.join(expr_str(a, names, 0, ic) for a in args)})"
+            return f"{f.name()}({', '.join(expr_str(a, names) for a in args)})"
         case N.WindowExpr(name, idx):
             return f"{names(name)}[{', '.join(_waccess(w, names) for w in idx)}]"
         case N.StrideExpr(name, dim):
@@ -78,19 +86,6 @@ def expr_str(e, names: Names | None = None, prec: int = 0, int_ctx: bool = False
         case N.ReadConfig(config, field):
             return f"{config.name()}.{field}"
     raise InternalError(f"expr_str: not an expression: {type(e).__name__}")
-
-
-def int_data(t) -> bool:
-    """Whether `t` is an integer data type (i8, ui8, ui16, i32)."""
-    return t is not None and t.is_real() and not t.is_float() and t.name != "R"
-
-
-def _int_valued(e: N.Const) -> bool:
-    """An untyped data literal whose value is an integer (not -0.0, and small enough
-    to read as one)."""
-    v = e.val
-    return e.type.name == "R" and isinstance(v, float) and v.is_integer() and \
-        abs(v) < 2.0**53 and not (v == 0 and math.copysign(1.0, v) < 0)
 
 
 def _float(v: float) -> str:
@@ -124,10 +119,9 @@ def stmt_lines(s, names: Names, indent: str) -> list[str]:
         case N.Assign(name, typ, idx, rhs) | N.Reduce(name, typ, idx, rhs):
             op = "=" if isinstance(s, N.Assign) else "+="
             lhs = names(name) + (f"[{_list(idx, names)}]" if idx else "")
-            return [f"{indent}{lhs} {op} {expr_str(rhs, names, 0, int_data(typ))}"]
+            return [f"{indent}{lhs} {op} {expr_str(rhs, names)}"]
         case N.WriteConfig(config, field, rhs):
-            ic = int_data(config.lookup_type(field))
-            return [f"{indent}{config.name()}.{field} = {expr_str(rhs, names, 0, ic)}"]
+            return [f"{indent}{config.name()}.{field} = {expr_str(rhs, names)}"]
         case N.Pass():
             return [f"{indent}pass"]
         case N.If(cond, body, orelse):
@@ -163,9 +157,17 @@ def _bound_here(stmts):
             yield s.name
 
 
+def _arg_mem(a: N.FnArg) -> str:
+    # Exo prints `@ DRAM` on stride and bool parameters, which live in no memory in knit
+    # (the parser accepts and ignores it there)
+    if a.mem is None and a.type.name in ("stride", "bool"):
+        return " @ DRAM"
+    return _mem(a.mem)
+
+
 def proc_str(p: N.Proc) -> str:
     names = Names()
-    args = ", ".join(f"{names(a.name)}: {type_str(a.type, names)}{_mem(a.mem)}"
+    args = ", ".join(f"{names(a.name)}: {type_str(a.type, names)}{_arg_mem(a)}"
                      for a in p.args)
     lines = []
     if p.instr is not None:

@@ -271,7 +271,8 @@ def substitute_window(stmts, name: Sym, w: N.WindowExpr) -> tuple:
 
     def on_idx(idx):
         it = iter(idx)
-        return tuple(a.pt if isinstance(a, N.Point) else add(a.lo, next(it)) for a in w.idx)
+        # index + window start, in Exo's order (`x[i + 2]`)
+        return tuple(a.pt if isinstance(a, N.Point) else add(next(it), a.lo) for a in w.idx)
 
     def on_win(x):
         it = iter(x.idx)
@@ -281,8 +282,8 @@ def substitute_window(stmts, name: Sym, w: N.WindowExpr) -> tuple:
                 out.append(a)
                 continue
             b = next(it)
-            out.append(N.Point(add(a.lo, b.pt)) if isinstance(b, N.Point) else
-                       N.Interval(add(a.lo, b.lo), add(a.lo, b.hi)))
+            out.append(N.Point(add(b.pt, a.lo)) if isinstance(b, N.Point) else
+                       N.Interval(add(b.lo, a.lo), add(b.hi, a.lo)))
         return x.with_(name=w.name, idx=tuple(out))
 
     def stride(e):

@@ -297,9 +297,7 @@ def resize_dim(site: Site, k: int, size: N.Expr, offset: N.Expr):
     _check_stable(prim, node, offset, "offset")
     _no_whole_uses(site, stmts, buf)
 
-    def shift(e):  # e - offset, written e + c for a negative literal offset -c
-        if isinstance(offset, N.Const) and offset.val < 0:
-            return add(e, const(-offset.val))
+    def shift(e):  # e - offset, as Exo writes it (`i - -1` for the offset -1)
         return sub(e, offset)
 
     def on_win(w):

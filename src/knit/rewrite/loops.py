@@ -6,7 +6,7 @@ wrapper derives the new Procedure from it (common.apply)."""
 from __future__ import annotations
 
 from knit.analysis import effects as E
-from knit.analysis.exprs import add, const, mul, sub, var
+from knit.analysis.exprs import add, cmp, const, mul, sub, var
 from knit.analysis.smt import prove
 from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
@@ -83,12 +83,12 @@ def divide_loop(site: Site, quot: int, outer: str, inner: str, tail: str, perfec
                        "seq", loop.srcinfo)
     main = loop.with_(iter=o_sym, lo=const(0), hi=_floordiv(n, quot), body=(main_inner,))
     t_sym = _new_iter(inner)
-    tail_body = subst_stmts(loop.body, {loop.iter: add(loop.lo, add(
-        mul(const(quot), _floordiv(n, quot)), var(t_sym)))})
+    tail_body = subst_stmts(loop.body, {loop.iter: add(loop.lo, add(  # Exo's order
+        var(t_sym), mul(_floordiv(n, quot), const(quot))))})
     tail_loop = N.For(t_sym, const(0), _mod(n, quot), tuple(_fresh_copy(tail_body)), "seq",
                       loop.srcinfo)
     if tail == "cut_and_guard":
-        tail_loop = N.If(E.lt(const(0), _mod(n, quot)), (tail_loop,), (), loop.srcinfo)
+        tail_loop = N.If(cmp(">", _mod(n, quot), const(0)), (tail_loop,), (), loop.srcinfo)
     return site.replaced((main, tail_loop))
 
 
