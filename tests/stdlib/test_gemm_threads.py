@@ -41,18 +41,18 @@ def test_rows_structure():
     # its own (its end: the barrier before the threads read each other's slivers)
     assert re.search(r"for pc in seq.*\n *for i1t in par\(0, 2\):\n *for i1q in seq\(0, 1\):"
                      r"\n *if .*\n *for i0 in seq\(0, 16\):\n *for i1i in seq\(0, 32\):\n"
-                     r" *Bs\[2 \* i1q \+ i1t, i0, i1i\] = B\[", text)
+                     r" *Bs\[i1t \+ 2 \* i1q, i0, i1i\] = B\[", text)
     # then one par loop per KC block: the thread packs its MR-row slivers of A and
     # multiplies them, for every MC block
     assert re.search(r"for i0t in par\(0, 2\):\n *for ic in seq.*\n *for i0q in seq\(0, 1\):"
-                     r"\n *if 16 \* ic \+ 16 \* i0q \+ 8 \* i0t \+ 8 <= M:\n.*\n.*\n"
-                     r" *Ap\[2 \* i0q \+ i0t, i1, i0i\] = A\[16 \* ic \+ 16 \* i0q \+ 8 \* i0t",
+                     r"\n *if 8 \+ 8 \* i0t \+ 16 \* i0q \+ 16 \* ic <= M:\n.*\n.*\n"
+                     r" *Ap\[i0t \+ 2 \* i0q, i1, i0i\] = A\[i0i \+ 8 \* i0t \+ 16 \* i0q \+ 16 \* ic",
                      text)
-    assert "gemm_ukernel_f32_8x32_avx512(16, Ap[2 * irq + i0t, 0:16, 0:8], Bs[jr, 0:16, 0:32]" \
-        ", C[16 * ic + 16 * irq + 8 * i0t:" in text
+    assert "gemm_ukernel_f32_8x32_avx512(16, Ap[i0t + 2 * irq, 0:16, 0:8], Bs[jr, 0:16, 0:32]" \
+        ", C[8 * i0t + 16 * ic + 16 * irq:" in text
     # the prefetch goes to the thread's own next tile, two tiles below
-    assert re.search(r"if 2 \* ic \+ 2 \* irq \+ i0t \+ 2 < M / 8:\n *prefetch\(C\[16 \* ic "
-                     r"\+ 16 \* irq \+ 8 \* i0t \+ 16, ", text)
+    assert re.search(r"if 2 \+ i0t \+ 2 \* ic \+ 2 \* irq < M / 8:\n *prefetch\(C\[16 \+ 8 \* i0t "
+                     r"\+ 16 \* ic \+ 16 \* irq, ", text)
     # KC blocks, the last block, all of K < KC: a B region and a tile region each; edges
     assert text.count("for i1t in par(0, 2)") == 3
     assert text.count("for i0t in par(0, 2)") == 2 and text.count("for irt in par(0, 2)") == 1
