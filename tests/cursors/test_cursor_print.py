@@ -131,7 +131,7 @@ def test_expressions_of_the_same_kind_still_forward():
     p = divide_loop(scaled, "i", 4, ["io", "ii"], tail="cut")
     assert str(p.forward(idx)) == "4 * io + ii"
     p2 = simplify(p)
-    assert str(p2.forward(scaled.find("x[_] = _").rhs())) == "2.0 * x[4 * io + ii]"
+    assert str(p2.forward(scaled.find("x[_] = _").rhs())) == "2.0 * x[ii + 4 * io]"
 
 
 def test_an_instrs_statement_prints_without_its_instr_line():

@@ -240,7 +240,7 @@ def test_one_thread_packs_each_panel_of_b_once():
     isa = G.target("avx512").isa("f32")
     assert re.search(rf"for jc in seq.*\n *Ap: f32\[2, 16, {isa.mr}\] @ DRAM_ALIGNED64\n"
                      rf" *Bs: f32\[2, 16, {isa.nr}\] @ DRAM_ALIGNED64\n *for pc in seq.*\n"
-                     r" *if 64 \* jc \+ 64 <= N:\n *for i0 in seq\(0, 16\):\n"
+                     r" *if 64 \+ 64 \* jc <= N:\n *for i0 in seq\(0, 16\):\n"
                      r" *for i1o in seq\(0, 2\):\n"
                      rf" *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[.*\n"
                      # the last NC block, partly past N: sliver by sliver, checked
