@@ -21,22 +21,19 @@ def generate_offset(indices: list[str], strides: list[str]) -> str:
     zeros and unit strides left out): the default `window` hook gives a window's first
     element this way (`&x[(2) * m]`), so memories written for Exo that call it give
     the same text. Element accesses use `element_offset`."""
-    terms = []
-    for i, s in zip(indices, strides):
-        if i == "0" or s == "0":
-            continue
-        if s == "1":
-            terms.append(i)
-        elif i == "1":
-            terms.append(s)
-        else:
-            terms.append(f"({i}) * {s}" if len(s) == 1 else f"({i}) * ({s})")
-    return " + ".join(terms) if terms else "0"
+    return _offset(indices, strides,
+                   lambda i, s: f"({i}) * {s}" if len(s) == 1 else f"({i}) * ({s})")
 
 
 def element_offset(indices: list[str], strides: list[str]) -> str:
     """The C expression `i0 * s0 + i1 * s1 + ...`, leaving out zeros and unit strides:
     an element access through the default `window` hook (`x[i * m + j]`, as in Exo)."""
+    return _offset(indices, strides, lambda i, s: f"{_factor(i)} * {_factor(s)}")
+
+
+def _offset(indices: list[str], strides: list[str], product) -> str:
+    """The sum of `product(index, stride)` over the dimensions, a zero index or stride
+    left out and a unit one not multiplied."""
     terms = []
     for i, s in zip(indices, strides):
         if i == "0" or s == "0":
@@ -46,7 +43,7 @@ def element_offset(indices: list[str], strides: list[str]) -> str:
         elif i == "1":
             terms.append(s)
         else:
-            terms.append(f"{_factor(i)} * {_factor(s)}")
+            terms.append(product(i, s))
     return " + ".join(terms) if terms else "0"
 
 
