@@ -114,3 +114,23 @@ def test_compute_at_refuses_a_loop_that_indexes_two_dimensions():
 def test_rename_keeps_working_on_the_results():  # the ops return ordinary procedures
     p = rename(compute_at(blur1d, blur1d.find("mid = _"), blur1d.find_loop("i #1")), "b")
     assert p.name() == "b"
+
+
+def test_an_assert_e_equals_c_is_used_by_the_simplify_after_each_step():
+    # Exo's halide ops read each `assert E == c` of the proc (str of the IR's preds) and
+    # put c for E before simplifying; str() of a knit IR expression prints it as code
+    # (it printed the dataclass, so the rewrite never fired)
+    from knit.stdlib.halide_scheduling_ops import _simplify_with_preds
+
+    @proc
+    def f(n: size, m: size, x: f32[n, m]):
+        assert n == 4
+        assert m % 4 == 0
+        for i in seq(0, n):
+            for j in seq(0, m):
+                x[i, j] = 0.0
+
+    assert [str(p) for p in f.INTERNAL_proc().preds] == ["n == 4", "m % 4 == 0"]
+    g = _simplify_with_preds(f)
+    assert "for i in seq(0, 4):" in str(g) and "for j in seq(0, m):" in str(g)
+    equiv(f, g, sizes=[{"n": 4, "m": 8}])

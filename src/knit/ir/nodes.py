@@ -82,6 +82,13 @@ class Expr:
     def with_(self, **changes):
         return rebuild(self, changes)
 
+    def __str__(self):
+        # the expression as code, as Exo's IR prints (Exo's stdlib reads
+        # `proc.INTERNAL_proc().preds` this way); repr() stays the dataclass's
+        from knit.ir.printer import expr_str
+
+        return expr_str(self)
+
 
 @_node
 class Read(Expr):
