@@ -216,19 +216,23 @@ _cmp_memo: dict = {}  # (op, id(lhs), id(rhs)) -> (lhs, rhs, formula)
 _CMP = frozenset(("<", "<=", ">", ">=", "=="))
 
 
-def _memo_get(memo: dict, e):
+def _remembered(memo: dict, e, compute):
+    """compute(e), remembered by e's identity (NotAffine too, raised again)."""
     hit = memo.get(id(e))
-    if hit is None or hit[0] is not e:
-        return None
-    if isinstance(hit[1], NotAffine):
-        raise NotAffine(*hit[1].args)
-    return hit
-
-
-def _memo_put(memo: dict, e, value) -> None:
+    if hit is not None and hit[0] is e:
+        if isinstance(hit[1], NotAffine):
+            raise NotAffine(*hit[1].args)
+        return hit[1]
+    try:
+        out = compute(e)
+    except NotAffine as err:
+        out = err
     if len(memo) > _MEMO_LIMIT:
         memo.clear()
-    memo[id(e)] = (e, value)
+    memo[id(e)] = (e, out)
+    if isinstance(out, NotAffine):
+        raise out
+    return out
 
 
 def clear_memo() -> None:
@@ -239,16 +243,7 @@ def clear_memo() -> None:
 
 def lin_of(e: N.Expr) -> Lin:
     """The linear form of an integer expression; NotAffine outside that fragment."""
-    hit = _memo_get(_lin_memo, e)
-    if hit is not None:
-        return hit[1]
-    try:
-        out = _lin_of(e)
-    except NotAffine as err:
-        _memo_put(_lin_memo, e, err)
-        raise
-    _memo_put(_lin_memo, e, out)
-    return out
+    return _remembered(_lin_memo, e, _lin_of)
 
 
 def _lin_of(e: N.Expr) -> Lin:
@@ -372,9 +367,6 @@ def compare(op: str, a: Lin, b: Lin):
 
 def formula_of(e: N.Expr):
     """The formula of a bool expression; NotAffine outside the integer fragment."""
-    hit = _memo_get(_formula_memo, e)
-    if hit is not None:
-        return hit[1]
     if isinstance(e, N.BinOp) and e.op in _CMP and e.lhs.type.kind != "bool":
         # a comparison is often built anew around the same operands (a bound to prove):
         # remember it by theirs
@@ -387,13 +379,7 @@ def formula_of(e: N.Expr):
             _cmp_memo.clear()
         _cmp_memo[key] = (e.lhs, e.rhs, out)
         return out
-    try:
-        out = _formula_of(e)
-    except NotAffine as err:
-        _memo_put(_formula_memo, e, err)
-        raise
-    _memo_put(_formula_memo, e, out)
-    return out
+    return _remembered(_formula_memo, e, _formula_of)
 
 
 def _formula_of(e: N.Expr):
