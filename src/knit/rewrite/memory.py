@@ -432,8 +432,9 @@ def _load_unneeded(body, post, new_buf, accs, kinds, facts) -> bool:
         return True
     # a copy back of a few elements the block writes one by one (t[0] = .., t[1] = ..):
     # element by element, each read is covered by one write
-    return bool(post) and not open_reads((*body, *_each_element_read(accs, new_buf)),
-                                         new_buf, facts)
+    # (none when the extents are not small literals: then nothing is proven)
+    reads = _each_element_read(accs, new_buf)
+    return bool(post) and bool(reads) and not open_reads((*body, *reads), new_buf, facts)
 
 
 def _each_element_read(accs, new_buf, most: int = 64) -> tuple:
