@@ -452,3 +452,16 @@ def f(N: size, A: f32[N] @ DRAM):
     w = A[0:N]
 """)
     sound(p, lambda p: S.inline_window(p, p.body()[0]))
+
+
+def test_unrolling_a_negated_variable_gives_a_literal_that_parses_back():
+    # fuzzer seed 0 case 962: simplify prints `N - j` as `-j + N` (Exo's normal form);
+    # unroll_loop put 1 for j, leaving -(1) as a negation of a literal, which prints `-1`
+    # and parses back as the literal -1: the procedure did not print as itself
+    p = parse("""
+def f(N: size, B: f32[N, 2 * N] @ DRAM):
+    assert N >= 2
+    for j in seq(0, 3):
+        B[0, N - j] = 2.0 * B[0, j]
+""")
+    sound(p, lambda p: S.unroll_loop(S.simplify(p), "j"))

@@ -85,6 +85,10 @@ def _subst_node(x, env):
         return new
     if isinstance(x, (N.WindowExpr, N.StrideExpr)) and x.name in env:
         return x.with_(name=env[x.name].name)
+    if isinstance(x, N.USub) and isinstance(x.arg, N.Const) and not isinstance(x.arg.val, bool):
+        # `-i` with a literal for i is the literal -c, as the parser reads `-c`: the
+        # printed procedure then parses back to the same one
+        return N.Const(-x.arg.val, x.arg.type, x.srcinfo)
     return x
 
 
