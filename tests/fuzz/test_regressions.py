@@ -16,7 +16,7 @@ import pytest
 
 import knit
 import knit.stdlib.scheduling as S
-from knit.errors import SchedulingError
+from knit.errors import BoundsError, SchedulingError
 from knit.procedure import parse_proc_string
 
 from . import gen
@@ -465,3 +465,36 @@ def f(N: size, B: f32[N, 2 * N] @ DRAM):
         B[0, N - j] = 2.0 * B[0, j]
 """)
     sound(p, lambda p: S.unroll_loop(S.simplify(p), "j"))
+
+
+def test_reordering_a_config_write_after_a_loop_that_never_runs():
+    # fuzzer seed 0 case 1288: moving `FuzzCfg.k = 2` below the empty `for i in seq(2, 2)`
+    # is sound, but the result failed the bounds check: the proof about
+    # A[FuzzCfg.k - i, FuzzCfg.k] sent the solver only the facts sharing its variables,
+    # and `2 <= i < 2`, which says the body never runs, was not among them
+    p = parse("""
+def f(N: size, M: size, A: f32[M - 1, 2 * N] @ DRAM):
+    assert N >= 2
+    assert M >= 2
+    FuzzCfg.k = 2
+    for i in seq(2, 2):
+        A[FuzzCfg.k - i, FuzzCfg.k] += A[i - 1, FuzzCfg.k - i - 1]
+""")
+    q = S.reorder_stmts(p, p.body()[0].expand(0, 1))
+    assert str(q).splitlines()[-1].strip() == "FuzzCfg.k = 2"
+    knit.check_equiv(p, q, trials=2, sizes={"N": [2, 3], "M": [2, 3]})
+    check_roundtrip(q, p._scope)
+
+
+def test_a_live_loop_still_needs_its_accesses_proven():
+    # the same access in a loop that runs is refused: the dead-code allowance above
+    # applies only to bodies whose facts contradict each other
+    with pytest.raises(BoundsError, match=r"A\[FuzzCfg.k - i, FuzzCfg.k\] may be out"):
+        parse("""
+def f(N: size, M: size, A: f32[M - 1, 2 * N] @ DRAM):
+    assert N >= 2
+    assert M >= 2
+    for i in seq(2, 3):
+        A[FuzzCfg.k - i, FuzzCfg.k] += 1.0
+    FuzzCfg.k = 2
+""")

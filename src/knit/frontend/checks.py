@@ -28,7 +28,7 @@ from __future__ import annotations
 from knit.analysis import affine as A, effects as E, exprs as X, smt
 from knit.analysis.affine import FALSE, TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
-from knit.errors import KnitError, KnitSyntaxError, RaceError
+from knit.errors import BoundsError, KnitError, KnitSyntaxError, PreconditionError, RaceError
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
@@ -200,6 +200,18 @@ class _Checker:
             facts = self.stmt(s, facts, in_par)
         return facts
 
+    def body(self, stmts, facts: smt.Facts, in_par: bool) -> smt.Facts:
+        """Check a loop's or a branch's body. A body that never runs (its facts contradict
+        each other, e.g. `for i in seq(2, 2)`) is checked with the contradiction made
+        explicit: a proof about an access sends the solver only the facts that share its
+        variables, so `A[Cfg.k, 0]` in that loop would not see that `2 <= i < 2`."""
+        try:
+            return self.block(stmts, facts, in_par)
+        except (BoundsError, PreconditionError):
+            if not _unreachable(facts):
+                raise
+            return self.block(stmts, facts.add(FALSE), in_par)
+
     def stmt(self, s: N.Stmt, facts: smt.Facts, in_par: bool) -> smt.Facts:
         """Check `s` under `facts`; return the facts that still hold after it."""
         if self.only is not None and isinstance(s, N.For | N.If) and id(s) not in self.only \
@@ -223,8 +235,8 @@ class _Checker:
                 facts = self.at_entry(facts, s)
                 into_then = self.add(facts, cond)
                 into_other = self.add(facts, self.negation(cond))
-                then = self.block(body, into_then, in_par)
-                other = self.block(orelse, into_other, in_par) if orelse else into_other
+                then = self.body(body, into_then, in_par)
+                other = self.body(orelse, into_other, in_par) if orelse else into_other
                 if self.writes_configs and configs_written_in((s,)):
                     # what holds after either branch; a branch that cannot run (e.g. the
                     # else of `if i == 0` in the first iteration) adds nothing
@@ -285,7 +297,7 @@ class _Checker:
         # what one iteration writes, the next sees: forget it, bounds included
         inner = self.add(facts, X.cmp("<=", s.lo, i), X.cmp("<", i, s.hi))
         inner = self.forget(inner, s.body)
-        end = self.block(s.body, inner, in_par or s.mode == "par")
+        end = self.body(s.body, inner, in_par or s.mode == "par")
         # a loop that surely runs leaves the configs as its last iteration does (what
         # holds at the end of every iteration); the facts about i hold of that one. One
         # that may not run leaves what holds both then and before it.
