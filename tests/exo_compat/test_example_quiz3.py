@@ -5,9 +5,10 @@ test_sink_alloc_tiles.py covers the `sink_alloc` step it needed on its own).
 The buffer is sunk into each tile loop in turn and resized to the tile's extent in
 that dimension (`resize_dim` with the tile's offset), then lifted out of the inner
 tile loop: the tiles of a row reuse one small buffer (Exo 1.0.0 gives the same code;
-the quiz's README shows the buffer one level higher). Which loops to sink into is found by walking up from the
-innermost tile loop through `parent()`; a walk that starts at the loop's parent
-forgets the loop itself, and only the row dimension shrinks. Both results compute the
+the quiz's README shows the buffer one level higher). Which loops to sink into is
+found by walking up from the innermost tile loop through `parent()`; a walk that
+starts at the loop's parent forgets the loop itself, and only the row dimension
+shrinks. Both results compute the
 blur; a dimension smaller than a tile reads, or offset by the wrong loop, is refused."""
 
 from __future__ import annotations
