@@ -8,8 +8,8 @@ tile loop: the tiles of a row reuse one small buffer (Exo 1.0.0 gives the same c
 the quiz's README shows the buffer one level higher). Which loops to sink into is
 found by walking up from the innermost tile loop through `parent()`; a walk that
 starts at the loop's parent forgets the loop itself, and only the row dimension
-shrinks. Both results compute the
-blur; a dimension smaller than a tile reads, or offset by the wrong loop, is refused."""
+shrinks. Both results compute the blur; a dimension smaller than a tile reads, or
+offset by the wrong loop, is refused."""
 
 from __future__ import annotations
 
