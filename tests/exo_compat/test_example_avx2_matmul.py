@@ -4,8 +4,8 @@ calling both kernels through Exo's C ABI), written here in knit's words.
 
 The schedule makes the update output stationary (k outermost, the 6x16 block of C held
 in twelve 8-lane registers over the whole k loop), loads a row of B as two vectors,
-broadcasts one element of A and accumulates with FMAs. Each step is taken through
-cursors found once and forwarded. The library is then written to C twice, by
+broadcasts one element of A and accumulates with FMAs; loops are passed as cursors,
+found once and forwarded where a later step needs them again. The library is then written to C twice, by
 `compile_procs` and by the `exocc`-compatible command (`knit.main`, honouring
 `__all__`), and a C program of our own includes the header, calls the plain and the
 scheduled kernel with a NULL context first (Exo's ABI) and compares both with a
