@@ -98,6 +98,8 @@ def schedule_step_by_step(target: str = "avx512"):
     p = G.call_microkernel(p, G.LAST, ref, fast, depth=g.k)
     p = G.call_microkernel(p, G.REST, *G.microkernel(target, "f32", False, (mr, nr)),
                            depth=g.k)
+    # (With one thread, the K < KC nest then walks its tiles along MR rows of C,
+    #  G.tiles_along_rows: each call is K deep only, and C's rows stream in order.)
     # ... and before each call, the next tile's C is prefetched, a cache line at a time
     #    (the call specialized on a next tile existing, so that the prefetch is inside C)
     for top in (G.MAIN, G.LAST):

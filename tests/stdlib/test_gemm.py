@@ -263,6 +263,18 @@ def test_one_thread_packs_each_panel_of_b_once():
                      rest)
     assert "Ap" not in rest and re.search(
         rf"gemm_ukernel_f32_{isa.mr}x{isa.nr}_rows_avx512\(K, A\[.*, Bs_k\[jr, ", rest)
+    # ... and walks the tiles along MR rows of C (ir outside jr): with K < KC the calls
+    # are short and C's traffic is the cost, so each row of C streams in order
+    assert re.search(r"for ir in seq\(0, 2\):\n *if ir \+ 2 \* ic < M / 8:\n"
+                     r" *for jr in seq\(0, 2\):\n *if jr \+ 2 \* jc < N / \d+:\n"
+                     rf" *gemm_ukernel_f32_{isa.mr}x{isa.nr}_rows_avx512\(K", rest)
+
+
+def test_threads_keep_blis_order_where_k_is_one_pass():
+    # (tiles_along_rows is the one-thread kernel's: the threads' slivers stay outside)
+    text = str(scheduled("avx512", "f32").find("sgemm_cols(_)").subproc())
+    rest = text.split("\n    else:\n")[1].split("if M % 8 > 0")[0]
+    assert rest.index("for jq in seq") < rest.index("for ir in seq")
 
 
 def test_microkernel_uses_only_registers_and_instructions():

@@ -27,7 +27,8 @@ Framework for Rapidly Instantiating BLAS Functionality", 2015):
 With threads > 1, a `for jt in par` loop (one OpenMP region per NC block) stands
 outside pc, each thread takes every other sliver of the NC block (jq), and packs each
 of its slivers into Bs[KC][NR] once per pc and ic. All of k in a small problem (K < KC)
-reads A in place, with the MR x NR kernel on rows of A.
+reads A in place, with the MR x NR kernel on rows of A; one thread walks those tiles
+along MR rows of C (`tiles_along_rows`: for ir: for jr), as C's traffic is their cost.
 
 The edges are cut off first and kept as loop nests of their own: K % KC joined to the
 last block of k (KC + K % KC deep, not a pass of its own over C); the last M % MR rows by 4- and 1-row kernels reading A and B in
@@ -71,6 +72,7 @@ from knit.stdlib.gemm.schedule import (
     prefetch_next_tile,
     schedule_gemm,
     small_runs_sequential,
+    tiles_along_rows,
 )
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
 
@@ -79,4 +81,4 @@ __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "Blocking", "
            "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel",
-           "small_runs_sequential", "target"]
+           "small_runs_sequential", "target", "tiles_along_rows"]

@@ -323,6 +323,21 @@ def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
     return p
 
 
+def tiles_along_rows(p: Procedure, top) -> Procedure:
+    """`for jr: if: for ir: if: kernel` -> `for ir: if: for jr: if: kernel`: with all of
+    k in one pass (K < KC), each call loads and stores its C tile after only K
+    multiply-adds per element, so C's traffic is the cost; along the MR rows of C
+    (the tile to the right next) each row of C streams from memory in order, where down
+    the NR-column sliver every tile is MR new rows. B's packed panel (K x NC, in L2) is
+    read once per MR rows instead of once per sliver, and A's MR rows stay in L1."""
+    p = lift_scope(p, _find(p, top, "ir"))  # for jr: for ir: if jr: if ir
+    p = reorder_loops(p, _find(p, top, "jr"))  # for ir: for jr: if jr: if ir
+    for _ in range(2):  # the row guard up: for ir: if ir: for jr: if jr
+        guard = [s for s in _walk(_find(p, top, "ir")) if _is_if(s) and "ir" in str(s.cond())]
+        p = lift_scope(p, guard[0])
+    return p
+
+
 def _nth_loop(p: Procedure, top: int, name: str, n: int):
     """The n-th loop called `name` (in walk order) inside the top-level statement `top`."""
     return [s for s in _walk(_top(p, top)) if hasattr(s, "hi") and s.name() == name][n]
@@ -588,6 +603,8 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         p = call_microkernel(p, top, *kernel, depth="kk" if top == MAIN else g.k)
         if prefetch is not None and top != REST:
             p = prefetch_next_tile(p, top, g, mr, nr, blk, cols, prefetch, step=rows)
+        if top == REST and threads == 1:
+            p = tiles_along_rows(p, top)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = edge_rows(p, 1, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
     # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
