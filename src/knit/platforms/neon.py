@@ -142,6 +142,17 @@ def neon_vmul_4xf32(dst: [f32][4] @ Neon, lhs: [f32][4] @ Neon, rhs: [f32][4] @ 
         dst[i] = lhs[i] * rhs[i]
 
 
+@instr("{dst_data} = vmulq_f32({lhs_data}, {rhs_data});")
+def neon_vmul2_4xf32(dst: [f32][4] @ Neon, lhs: [f32][4] @ Neon, rhs: [f32][4] @ Neon):
+    # Exo's second name for neon_vmul_4xf32. Exo's C multiplies dst by rhs, which is not
+    # its body; knit's computes the body, lhs * rhs
+    assert stride(dst, 0) == 1
+    assert stride(lhs, 0) == 1
+    assert stride(rhs, 0) == 1
+    for i in seq(0, 4):
+        dst[i] = lhs[i] * rhs[i]
+
+
 @instr("{dst_data} = vdivq_f32({lhs_data}, {rhs_data});")
 def neon_vdiv_4xf32(dst: [f32][4] @ Neon, lhs: [f32][4] @ Neon, rhs: [f32][4] @ Neon):
     assert stride(dst, 0) == 1

@@ -296,6 +296,24 @@ def mm256_broadcast_sd_scalar(out: [f64][4] @ AVX2, val: f64):
         out[i] = val
 
 
+@instr("{dst_data} = _mm256_cvtps_pd(_mm256_castps256_ps128({src_data}));")
+def avx2_convert_f32_lower_to_f64(dst: [f64][4] @ AVX2, src: [f32][8] @ AVX2):
+    # Exo's name: lanes 0-3 of an f32 register widened to f64 (exact)
+    assert stride(dst, 0) == 1
+    assert stride(src, 0) == 1
+    for i in seq(0, 4):
+        dst[i] = src[i]
+
+
+@instr("{dst_data} = _mm256_cvtps_pd(_mm256_extractf128_ps({src_data}, 1));")
+def avx2_convert_f32_upper_to_f64(dst: [f64][4] @ AVX2, src: [f32][8] @ AVX2):
+    # Exo's name: lanes 4-7 of an f32 register widened to f64 (exact)
+    assert stride(dst, 0) == 1
+    assert stride(src, 0) == 1
+    for i in seq(0, 4):
+        dst[i] = src[4 + i]
+
+
 @instr("{out_data} = _mm256_set1_pd(*{val_data});")
 def mm256_set1_pd(out: [f64][4] @ AVX2, val: f64):
     assert stride(out, 0) == 1
