@@ -10,6 +10,15 @@ conditions of the enclosing ifs (negated in else branches). Against those facts:
 - `par` loops nested in `par` loops                    (here, KnitSyntaxError)
 - `par` loops whose iterations may race                (here, RaceError)
 
+Two of these Exo makes only when it compiles (a racing `par` loop), or never (an
+access through a window statement outside the window, a window statement outside its
+buffer): with `defer=True` (a procedure's definition) such an error is recorded
+against the procedure, not raised, and `raise_deferred` raises it wherever the program
+would be given a meaning -- compiled, run by the interpreter, turned into C, run by a
+refusal's witness -- for the procedure itself, any procedure derived from it by
+scheduling, and any caller (a callee's error is found by following the calls). So the
+definition is accepted as in Exo, and no program without a meaning ever runs.
+
 Instructions are checked on first use: when a call to one is checked, or when
 their Procedure first runs. Config fields are variables that statements change:
 a write `Cfg.f = e` turns the facts about Cfg.f into facts about its old value (a
@@ -25,10 +34,12 @@ loop's range facts are about the bounds' values at entry.
 
 from __future__ import annotations
 
+import warnings
+
 from knit.analysis import affine as A, effects as E, exprs as X, smt
 from knit.analysis.affine import FALSE, TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
-from knit.errors import KnitError, KnitSyntaxError, RaceError
+from knit.errors import BoundsError, KnitError, KnitSyntaxError, RaceError, RefusedLaterWarning
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
@@ -38,6 +49,56 @@ from knit.ir.visit import map_expr, map_type, walk_expr
 
 # Procs (by identity) that passed; lets a call skip re-checking its callee.
 _checked: set = set()
+
+# id(proc) -> (proc, the first deferred error of its definition): procs accepted with
+# an error that refuses them where they would be given a meaning (see the docstring).
+# The proc is held so that its id is not reused; there are few (erroneous programs).
+_deferred: dict[int, tuple] = {}
+
+
+def deferred_error(proc: N.Proc) -> KnitError | None:
+    """The deferred error of `proc` or of a procedure it calls (directly or not), if any."""
+    if not _deferred:
+        return None
+    seen, todo = set(), [proc]
+    while todo:
+        p = todo.pop()
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        hit = _deferred.get(id(p))
+        if hit is not None and hit[0] is p:
+            return hit[1]
+        todo.extend(_callees(p.body))
+    return None
+
+
+def _callees(stmts):
+    for s in stmts:
+        if isinstance(s, N.Call):
+            yield s.f
+        elif isinstance(s, N.For):
+            yield from _callees(s.body)
+        elif isinstance(s, N.If):
+            yield from _callees(s.body)
+            yield from _callees(s.orelse)
+
+
+def defer_like(new: N.Proc, old: N.Proc) -> None:
+    """`new` (made by scheduling `old`) carries the deferred error of `old` or of its
+    callees: a rewrite of a program without a meaning has none either, whatever the
+    rewrite (whose checks assumed a meaning) left of the error."""
+    err = deferred_error(old)
+    if err is not None:
+        _deferred[id(new)] = (new, err)
+
+
+def raise_deferred(proc: N.Proc) -> None:
+    """Refuse to give `proc` a meaning if it, or a procedure it calls, was defined with a
+    deferred error: raise that error (file:line:col of the offending code)."""
+    err = deferred_error(proc)
+    if err is not None:
+        raise err.with_traceback(None)
 
 
 def _join(a: smt.Facts, b: smt.Facts) -> smt.Facts:
@@ -72,8 +133,12 @@ def _unreachable(facts: smt.Facts) -> bool:
     return smt.prove(facts, FALSE)
 
 
-def check_proc(proc: N.Proc, *, memories: bool = True, only=None) -> None:
+def check_proc(proc: N.Proc, *, memories: bool = True, only=None,
+               defer: bool = False) -> None:
     """Check `proc` and raise the first KnitError found; a no-op once it passed.
+
+    defer=True (a definition): an error of the kinds Exo reports only when it compiles
+    is recorded (see raise_deferred) and the check goes on; the others are raised.
 
     memories=False skips the memory-access check: scheduling passes through states
     where plain code still touches registers, until `replace` maps it onto instrs;
@@ -92,8 +157,17 @@ def check_proc(proc: N.Proc, *, memories: bool = True, only=None) -> None:
     checker = _Checker(proc)
     checker.plain = checker.plain and memories
     checker.only = only
+    checker.defer = defer
     checker.run()
-    if memories:
+    if checker.deferred is not None:
+        if _deferred.get(id(proc), (None,))[0] is not proc:  # said once per procedure
+            where = proc.srcinfo  # the warning points at the definition
+            warnings.warn_explicit(RefusedLaterWarning(
+                f"{proc.name} is defined, but will not be compiled or run: "
+                f"{checker.deferred}"), RefusedLaterWarning,
+                where.filename or "<knit>", where.line or 0)
+        _deferred[id(proc)] = (proc, checker.deferred)
+    elif memories:
         _checked.add(proc)
 
 
@@ -108,6 +182,16 @@ class _Checker:
         # the first walk made under weaker facts, and no invariants of inner loops
         self.replaying = False
         self.only = None  # ids of the statements to check; None: all
+        self.defer = False  # record (not raise) the errors Exo makes only at compile
+        self.deferred: KnitError | None = None  # the first one recorded
+
+    def later(self, err: KnitError) -> None:
+        """An error Exo reports only when the program is compiled (or never): raised
+        now, or with `defer` kept for raise_deferred (the first one)."""
+        if not self.defer:
+            raise err
+        if self.deferred is None:
+            self.deferred = err
 
     def quiet(self, s: N.Stmt) -> bool:
         """Whether to walk `s` for its facts only, checking nothing of its own."""
@@ -252,7 +336,10 @@ class _Checker:
                     return self.after_call(s, facts)
             case N.WindowStmt(name, rhs):
                 if not self.quiet(s):
-                    self.window(rhs, facts)
+                    try:  # Exo does not check a window statement's bounds
+                        self.window(rhs, facts)
+                    except BoundsError as e:
+                        self.later(e)
                 at_window, facts = self.evaluated(facts, (rhs, *rhs.type.shape()))
                 if at_window is not None:  # the window keeps the origin it was made with
                     rhs = at_window(rhs).with_(type=map_type(rhs.type, at_window))
@@ -342,14 +429,16 @@ class _Checker:
         """Iterations of a par loop run at once: none may write or reduce into a location
         another iteration touches (the same proof parallelize_loop makes)."""
         hit = E.race(s, list(facts.formulas()), E.accesses(s.body, self.windows))
-        if hit:
-            raise RaceError(s.srcinfo, f"iterations of the par loop over '{s.iter.name}' may "
-                            f"race: one {hit[0].describe()} and another {hit[1].describe()}",
-                            "make the loop seq, or give each iteration its own locations")
+        if hit:  # Exo refuses it when it compiles the loop
+            self.later(RaceError(s.srcinfo, f"iterations of the par loop over "
+                                 f"'{s.iter.name}' may race: one {hit[0].describe()} and "
+                                 f"another {hit[1].describe()}",
+                                 "make the loop seq, or give each iteration its own "
+                                 "locations"))
 
     def call(self, s: N.Call, facts: smt.Facts) -> None:
-        if s.f.instr is not None:
-            check_proc(s.f)  # instrs are checked lazily: on their first call
+        if s.f.instr is not None:  # instrs are checked lazily: on their first call
+            check_proc(s.f, defer=self.defer)  # its deferred error: found through the call
         for arg in s.args:
             if isinstance(arg, N.WindowExpr):
                 self.window(arg, facts)
@@ -408,4 +497,9 @@ class _Checker:
         # is generated (backend/c/cexpr.py), as Exo does: prototype procedures that do so
         # load, and the interpreter gives them a meaning (the buffer is an array).
         if e.idx:
-            B.check_access(e, e.idx, self.scope.shape(e.name), facts)
+            try:
+                B.check_access(e, e.idx, self.scope.shape(e.name), facts)
+            except BoundsError as err:
+                if e.name not in self.windows:
+                    raise
+                self.later(err)  # through a window statement: Exo does not check it
