@@ -45,7 +45,7 @@ from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
 from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
-from knit.ir.visit import map_expr, map_type, walk_expr
+from knit.ir.visit import map_expr, map_type, stmt_exprs, walk_expr, walk_stmts
 
 # Procs (by identity) that passed; lets a call skip re-checking its callee.
 _checked: set = set()
@@ -169,6 +169,21 @@ def check_proc(proc: N.Proc, *, memories: bool = True, only=None,
         _deferred[id(proc)] = (proc, checker.deferred)
     elif memories:
         _checked.add(proc)
+
+
+def _by_element_only(f: N.Proc, param: Sym) -> bool:
+    """Whether `f` uses the buffer parameter `param` only element by element: no window
+    of it, and not passed whole to another call (whose windows of it are not checked
+    against the caller's buffer)."""
+    for s in walk_stmts(f.body):
+        for e in stmt_exprs(s):
+            for x in walk_expr(e):
+                if isinstance(x, N.WindowExpr) and x.name == param:
+                    return False
+        if isinstance(s, N.Call) and any(isinstance(a, N.Read) and a.name == param
+                                         and not a.idx for a in s.args):
+            return False
+    return True
 
 
 class _Checker:
@@ -441,7 +456,7 @@ class _Checker:
             check_proc(s.f, defer=self.defer)  # its deferred error: found through the call
         for arg in s.args:
             if isinstance(arg, N.WindowExpr):
-                self.window(arg, facts)
+                self.window_arg(s, arg, facts)
             elif isinstance(arg, N.Read) and arg.idx:
                 B.check_access(arg, arg.idx, self.scope.shape(arg.name), facts)
         check_call(s, facts, self.scope)
@@ -473,6 +488,59 @@ class _Checker:
 
     def window(self, w: N.WindowExpr, facts: smt.Facts) -> None:
         B.check_window(w, self.scope.shape(w.name), facts)
+
+    def window_arg(self, s: N.Call, w: N.WindowExpr, facts: smt.Facts) -> None:
+        """A window passed to a call lies inside its buffer, or (as Exo allows) reaches
+        past its end while every access the callee makes through it stays inside (see
+        `reaches_only_inside`). Else the window's refusal, with its counterexample."""
+        try:
+            self.window(w, facts)
+        except BoundsError as err:
+            why = self.reaches_only_inside(s, w, facts)
+            if why is None:
+                return
+            what = str(err).split("\n")[0].removeprefix(f"{err.srcinfo}: ")
+            raise BoundsError(err.srcinfo, what, f"a window may reach past its buffer only "
+                              f"where no access goes: here {why}; {B._HINT}") from None
+
+    def reaches_only_inside(self, s: N.Call, w: N.WindowExpr, facts: smt.Facts):
+        """None if the window `w`, an argument of the call `s`, is harmless though it may
+        extend past its buffer, else why not (for the refusal): its origin is an element of the buffer (or the end of a
+        dense 1-D one), so C's pointer arithmetic stays inside the object; its slices do
+        not run backwards; and every access of the callee, followed through its calls
+        under its asserts, loops and ifs, lands inside the buffer (docs/semantics.md:
+        a window is a view; only the elements read or written must exist)."""
+        param = next(p.name for p, a in zip(s.f.args, s.args) if a is w)
+        if not _by_element_only(s.f, param):  # its windows could start past the buffer
+            return f"{s.f.name} makes a window of '{param.name}' or passes it on whole"
+        shape = self.scope.shape(w.name)
+        typ = self.scope.bufs[w.name].type
+        end_ok = len(shape) == 1 and not typ.is_window  # &x[n] is defined C
+        goals = []
+        for acc, n in zip(w.idx, shape):
+            if isinstance(acc, N.Point):
+                goals += [X.cmp("<=", X.const(0), acc.pt), X.cmp("<", acc.pt, n)]
+            else:
+                goals += [X.cmp("<=", X.const(0), acc.lo), X.cmp("<=", acc.lo, acc.hi),
+                          X.cmp("<=" if end_ok else "<", acc.lo, n)]
+        try:
+            if not all(smt.prove(facts, g) for g in goals):
+                return f"its origin may not be an element of '{w.name.name}'"
+            base = E.resolve_window(self.windows, w)[0]
+            base_shape = self.scope.shape(base)
+            for a in E.accesses((s,), self.windows):
+                if a.buf != base:
+                    continue
+                inside = self.add(facts, *a.ctx)
+                for i, n in zip(a.idx, base_shape):
+                    if not (smt.prove(inside, X.cmp("<=", X.const(0), i))
+                            and smt.prove(inside, X.cmp("<", i, n))):
+                        return f"{s.f.name} {a.describe()}, which may be outside"
+            return None
+        except (NotAffine, KnitError):
+            return "the accesses through it could not be followed"
+        finally:
+            smt.take_gave_up()  # a proof that failed here is no refusal of its own
 
     # ------------------------------------------------------------ expressions
 
