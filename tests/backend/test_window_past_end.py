@@ -123,3 +123,12 @@ def test_a_window_whose_origin_may_lie_past_the_end_is_refused():
         @proc
         def past_row(n: size, y: i8[n, 4]):
             touch(y[n, 0:1])
+
+
+def test_a_window_of_a_window_statement_must_fit_it():
+    copy_below = _copy_below()
+    with pytest.raises(BoundsError, match="'z' is a window statement's view, not a buffer"):
+        @proc
+        def viewed(x: f32[16], y: f32[8]):
+            z = x[0:4]
+            copy_below(y[0:8], z[0:8], 4)
