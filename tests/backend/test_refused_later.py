@@ -12,7 +12,7 @@ import pytest
 from knit import check_equiv, proc
 from knit.API_scheduling import inline, rename, simplify
 from knit.backend.c import compile_procs, compile_procs_to_strings
-from knit.errors import BoundsError, RaceError, RefusedLaterWarning
+from knit.errors import BoundsError, KnitTypeError, RaceError, RefusedLaterWarning
 from knit.frontend.checks import check_proc
 
 _RACE = r"test_refused_later.py:\d+:\d+: iterations of the par loop over 'i' may race: " \
@@ -143,3 +143,32 @@ def test_a_plain_access_out_of_bounds_is_still_refused_at_the_definition():
         def bad(x: f32[4]):
             for i in seq(0, 4):
                 x[i + 1] = 0.0
+
+
+def test_a_call_passing_data_of_another_precision_is_refused_where_it_runs():
+    @proc
+    def dot(m: size, x: f32[m], y: f32[m], r: f32):
+        r = 0.0
+        for i in seq(0, m):
+            r += x[i] * y[i]
+
+    with pytest.warns(RefusedLaterWarning, match="argument 'x' of dot holds f32, got i8 data"):
+        @proc
+        def mixed(n: size, x: i8[n], y: i8[n]):
+            xy: f32
+            dot(n, x, y, xy)  # the call
+
+    line = next(i for i, text in enumerate(open(__file__).read().splitlines(), 1)
+                if text.endswith("# the call"))
+    n, x = 4, np.ones(4, np.int8)
+    for use in (mixed.c_code_str, mixed.compile, lambda: mixed.interpret(n, x, x)):
+        with pytest.raises(KnitTypeError, match=rf"test_refused_later.py:{line}:\d+: argument 'x' "
+                           "of dot holds f32, got i8 data"):
+            use()
+
+    @proc
+    def same(n: size, x: f32[n], y: f32[n]):  # the same call at the parameters' precision
+        xy: f32
+        dot(n, x, y, xy)
+
+    assert "dot(ctxt, n, x, y, &xy);" in same.c_code_str()

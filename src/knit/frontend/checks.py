@@ -39,7 +39,8 @@ import warnings
 from knit.analysis import affine as A, effects as E, exprs as X, smt
 from knit.analysis.affine import FALSE, TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
-from knit.errors import BoundsError, KnitError, KnitSyntaxError, RaceError, RefusedLaterWarning
+from knit.errors import (BoundsError, KnitError, KnitSyntaxError, KnitTypeError, RaceError,
+                         RefusedLaterWarning)
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
@@ -454,6 +455,13 @@ class _Checker:
     def call(self, s: N.Call, facts: smt.Facts) -> None:
         if s.f.instr is not None:  # instrs are checked lazily: on their first call
             check_proc(s.f, defer=self.defer)  # its deferred error: found through the call
+        for param, arg in zip(s.f.args, s.args):
+            if not param.type.is_control() and not T.holds(param.type.basetype(),
+                                                      arg.type.basetype()):
+                # Exo refuses it when it compiles ("precision checking")
+                self.later(KnitTypeError(arg.srcinfo, f"argument '{param.name.name}' of "
+                                         f"{s.f.name} holds {param.type.basetype()}, got "
+                                         f"{arg.type.basetype()} data"))
         for arg in s.args:
             if isinstance(arg, N.WindowExpr):
                 self.window_arg(s, arg, facts)
