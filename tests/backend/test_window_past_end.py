@@ -132,3 +132,20 @@ def test_a_window_of_a_window_statement_must_fit_it():
         def viewed(x: f32[16], y: f32[8]):
             z = x[0:4]
             copy_below(y[0:8], z[0:8], 4)
+
+
+@instr("/* load8 {dst_data} {src_data} */")
+def load8_below(dst: [f32][8], src: [f32][8], bound: size):
+    for i in seq(0, 8):
+        if i < bound:
+            dst[i] = src[i]
+
+
+def test_an_instruction_that_accesses_the_window_must_get_one_inside():
+    # its C may load all 8 lanes whatever its semantics guard: the window must fit
+    with pytest.raises(BoundsError, match="here load8_below is an instruction that accesses "
+                       "'src'"):
+        @proc
+        def shorter(n: size, x: f32[n], y: f32[8]):
+            assert n <= 8
+            load8_below(y[0:8], x[0:8], n)

@@ -10,9 +10,9 @@ conditions of the enclosing ifs (negated in else branches). Against those facts:
 - `par` loops nested in `par` loops                    (here, KnitSyntaxError)
 - `par` loops whose iterations may race                (here, RaceError)
 
-Two of these Exo makes only when it compiles (a racing `par` loop), or never (an
-access through a window statement outside the window, a window statement outside its
-buffer): with `defer=True` (a procedure's definition) such an error is recorded
+Some of these Exo makes only when it compiles (a racing `par` loop, a call argument
+of another precision than its parameter's), or never (an access through a window
+statement outside the window, a window statement outside its buffer): with `defer=True` (a procedure's definition) such an error is recorded
 against the procedure, not raised, and `raise_deferred` raises it wherever the program
 would be given a meaning -- compiled, run by the interpreter, turned into C, run by a
 refusal's witness -- for the procedure itself, any procedure derived from it by
@@ -185,6 +185,17 @@ def _by_element_only(f: N.Proc, param: Sym) -> bool:
                                          and not a.idx for a in s.args):
             return False
     return True
+
+
+def _touches(f: N.Proc, param: Sym) -> bool:
+    """Whether the body of `f` reads, writes or reduces into an element of `param`."""
+    for s in walk_stmts(f.body):
+        if isinstance(s, N.Assign | N.Reduce) and s.name == param:
+            return True
+        if any(isinstance(x, N.Read) and x.name == param
+               for e in stmt_exprs(s) for x in walk_expr(e)):
+            return True
+    return False
 
 
 class _Checker:
@@ -513,16 +524,21 @@ class _Checker:
 
     def reaches_only_inside(self, s: N.Call, w: N.WindowExpr, facts: smt.Facts):
         """None if the window `w`, an argument of the call `s`, is harmless though it may
-        extend past its buffer, else why not (for the refusal): its origin is an element of the buffer (or the end of a
-        dense 1-D one), so C's pointer arithmetic stays inside the object; its slices do
-        not run backwards; and every access of the callee, followed through its calls
-        under its asserts, loops and ifs, lands inside the buffer (docs/semantics.md:
-        a window is a view; only the elements read or written must exist)."""
+        extend past its buffer, else why not (for the refusal). Harmless: its origin is
+        an element of the buffer (or the end of a dense 1-D one), so C's pointer
+        arithmetic stays inside the object; its slices do not run backwards; the callee
+        uses it element by element (an instruction: not at all); and every access of the
+        callee through it, under the callee's asserts, loops and ifs, lands inside the
+        buffer. A window is a view: only the elements read or written must exist."""
         if w.name in self.windows:  # the interpreter's view of it ends with the view
             return f"'{w.name.name}' is a window statement's view, not a buffer"
         param = next(p.name for p, a in zip(s.f.args, s.args) if a is w)
         if not _by_element_only(s.f, param):  # its windows could start past the buffer
             return f"{s.f.name} makes a window of '{param.name}' or passes it on whole"
+        if s.f.instr is not None and _touches(s.f, param):
+            # its C may load or store the whole window (a vector), not only the elements
+            # its semantics name: only an instruction that touches none (a prefetch) may
+            return f"{s.f.name} is an instruction that accesses '{param.name}'"
         shape = self.scope.shape(w.name)
         typ = self.scope.bufs[w.name].type
         end_ok = len(shape) == 1 and not typ.is_window  # &x[n] is defined C
