@@ -140,7 +140,7 @@ class Procedure:
             ir = ir.with_(body=(N.Pass(ir.srcinfo),))
         ir = mark_generated(self._loopir_proc, ir)  # what a primitive made says so
         ir = separate_copies(ir)  # each copy a rewrite made is a statement of its own
-        from knit.frontend.checks import deferred_error, defer_like
+        from knit.frontend.checks import defer_like, deferred_error
 
         # a procedure defined with a deferred error (a racing par loop) is scheduled as
         # in Exo, and what is made from it keeps the error (defer_like)

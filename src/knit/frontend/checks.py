@@ -39,8 +39,14 @@ import warnings
 from knit.analysis import affine as A, effects as E, exprs as X, smt
 from knit.analysis.affine import FALSE, TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
-from knit.errors import (BoundsError, KnitError, KnitSyntaxError, KnitTypeError, RaceError,
-                         RefusedLaterWarning)
+from knit.errors import (
+    BoundsError,
+    KnitError,
+    KnitSyntaxError,
+    KnitTypeError,
+    RaceError,
+    RefusedLaterWarning,
+)
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
