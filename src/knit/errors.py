@@ -133,6 +133,12 @@ class KnitWarning(UserWarning):
     Silence them with `warnings.simplefilter("ignore", knit.errors.KnitWarning)`."""
 
 
+class RefusedLaterWarning(KnitWarning):
+    """A procedure was defined with an error that Exo reports only when it compiles (a
+    racing `par` loop, a window statement out of bounds): knit accepts the definition,
+    as Exo does, and refuses to compile or run it (or anything made from it)."""
+
+
 class NothingReplacedWarning(KnitWarning):
     """`replace_all` found no block matching any of the procedures it was given."""
 

@@ -36,7 +36,7 @@ class Procedure:
         self._eqv = _EqvClass()  # procedures proven equal by rewrites share a class
         self._sid_paths = None  # cache for cursor forwarding
         if check:
-            self._check()
+            self._check(defer=True)
 
     @classmethod
     def _pending(cls, f, scope: dict, info: N.InstrInfo) -> Procedure:
@@ -64,13 +64,18 @@ class Procedure:
         del self._source
         return ir
 
-    def _check(self) -> None:
-        if not self._checked:
-            # here: the checks load the solver layer, which `import knit` does not
-            from knit.frontend.checks import check_proc
+    def _check(self, *, defer: bool = False) -> None:
+        """The definition-time checks (once), then, unless `defer` (the definition), the
+        errors Exo reports only when it compiles (a racing par loop: see
+        frontend/checks.raise_deferred), of this procedure or a callee."""
+        # here: the checks load the solver layer, which `import knit` does not
+        from knit.frontend.checks import check_proc, raise_deferred
 
-            check_proc(self._loopir_proc)
+        if not self._checked:
+            check_proc(self._loopir_proc, defer=True)
             self._checked = True
+        if not defer:
+            raise_deferred(self._loopir_proc)
 
     # ------------------------------------------------------------ inspection
 
@@ -135,12 +140,17 @@ class Procedure:
             ir = ir.with_(body=(N.Pass(ir.srcinfo),))
         ir = mark_generated(self._loopir_proc, ir)  # what a primitive made says so
         ir = separate_copies(ir)  # each copy a rewrite made is a statement of its own
-        if not unsafe:
+        from knit.frontend.checks import defer_like, deferred_error
+
+        # a procedure defined with a deferred error (a racing par loop) is scheduled as
+        # in Exo, and what is made from it keeps the error (defer_like)
+        if not unsafe and deferred_error(self._loopir_proc) is None:
             from knit.rewrite.common import check_par_loops
 
             check_par_loops(ir, prim)
         # checked again (memories included) when it is compiled or run
         new = Procedure(ir, self._scope, check=False)
+        defer_like(ir, self._loopir_proc)
         new._parent = self
         if not unsafe:
             new._eqv = self._eqv

@@ -53,7 +53,10 @@ def test_both_checks_give_the_same_message_for_a_bad_call():
     for bad_args in [
         (N.WindowExpr(call.args[0].name, (N.Point(N.Read(call.args[0].idx[0].pt.name, (),
                                                            call.args[0].idx[0].pt.type)),
-                                           N.Interval(call.args[0].idx[1].lo,
+                                           # j + 1:j + 2: it may start past the row
+                                           N.Interval(N.BinOp("+", call.args[0].idx[1].lo,
+                                                              N.Const(1, call.args[1].type),
+                                                              call.args[1].type),
                                                       N.BinOp("+", call.args[0].idx[1].hi,
                                                               N.Const(1, call.args[1].type),
                                                               call.args[1].type))),

@@ -17,6 +17,7 @@ from knit.errors import (
     KnitTypeError,
     MemoryAccessError,
     PreconditionError,
+    RefusedLaterWarning,
 )
 
 
@@ -61,6 +62,19 @@ BAD: list[tuple] = []  # (define, error class, phrase)
 def bad(cls, phrase: str):
     def register(define):
         BAD.append((define, cls, phrase))
+        return define
+    return register
+
+
+# Errors Exo reports only when it compiles, or never (window statements): the definition
+# warns, and the first use that gives the program a meaning refuses (frontend/checks.py,
+# raise_deferred). Each `define` returns its procedure.
+LATER: list[tuple] = []  # (define, error class, phrase)
+
+
+def later(cls, phrase: str):
+    def register(define):
+        LATER.append((define, cls, phrase))
         return define
     return register
 
@@ -225,7 +239,7 @@ def wrong_arity_call():
         g(A)  # <-
 
 
-@bad(KnitTypeError, "argument 'x' of g holds f32, got f64 data")
+@later(KnitTypeError, "argument 'x' of g holds f32, got f64 data")
 def wrong_element_type_at_call():
     @proc
     def g(N: size, x: f32[N]):
@@ -234,6 +248,7 @@ def wrong_element_type_at_call():
     @proc
     def f(N: size, A: f64[N]):
         g(N, A)  # <-
+    return f
 
 
 @bad(KnitTypeError, "lives in REGS, but 'A' lives in DRAM")
@@ -371,12 +386,13 @@ def else_branch_out_of_bounds():
                 A[i + 1] = 1.0  # <-
 
 
-@bad(BoundsError, "its slice 2:10 in dimension 1 ends past the size 8")
+@later(BoundsError, "its slice 2:10 in dimension 1 ends past the size 8")
 def window_slice_out_of_range():
     @proc
     def f(N: size, A: f32[N, 8]):
         for i in seq(0, N):
             w = A[i, 2:10]  # <-
+    return f
 
 
 @bad(BoundsError, "ends before it starts")
@@ -391,29 +407,32 @@ def backwards_slice():
             g(1, A[i + 1:i])  # <-
 
 
-@bad(BoundsError, "the window A[N, 0:8] may be out of bounds: dimension 0")
+@later(BoundsError, "the window A[N, 0:8] may be out of bounds: dimension 0")
 def window_point_out_of_range():
     @proc
     def f(N: size, A: f32[N, 8]):
         w = A[N, 0:8]  # <-
+    return f
 
 
-@bad(BoundsError, "w[4] is out of bounds: dimension 0 has size 4")
+@later(BoundsError, "w[4] is out of bounds: dimension 0 has size 4")
 def access_past_a_window():
     @proc
     def f(N: size, A: f32[N, 8]):
         for i in seq(0, N):
             w = A[i, 0:4]
             w[4] = 0.0  # <-
+    return f
 
 
-@bad(BoundsError, "ends past the size 4")
+@later(BoundsError, "ends past the size 4")
 def window_of_window_out_of_range():
     @proc
     def f(N: size, A: f32[N, 8]):
         for i in seq(0, N):
             w = A[i, 2:6]
             v = w[1:5]  # <-
+    return f
 
 
 @bad(BoundsError, "x[i, j + 1] may be out of bounds: dimension 1 has size 4")
@@ -582,3 +601,13 @@ def test_expect_checks_the_reported_line():
 @pytest.mark.parametrize("case", BAD, ids=[define.__name__ for define, _, _ in BAD])
 def test_bad_program(case):
     expect(*case)
+
+
+@pytest.mark.parametrize("case", LATER, ids=[define.__name__ for define, _, _ in LATER])
+def test_refused_where_it_runs(case):
+    define, cls, phrase = case
+    with pytest.warns(RefusedLaterWarning, match=re.escape(phrase)):
+        p = define()
+    line = marked_line(define)
+    err = expect_error(p.c_code_str, cls, phrase, line=line, file=__file__)
+    assert err.srcinfo.filename == __file__ and err.srcinfo.line == line, str(err)

@@ -10,6 +10,15 @@ conditions of the enclosing ifs (negated in else branches). Against those facts:
 - `par` loops nested in `par` loops                    (here, KnitSyntaxError)
 - `par` loops whose iterations may race                (here, RaceError)
 
+Some of these Exo makes only when it compiles (a racing `par` loop, a call argument
+of another precision than its parameter's), or never (an access through a window
+statement outside the window, a window statement outside its buffer): with `defer=True` (a procedure's definition) such an error is recorded
+against the procedure, not raised, and `raise_deferred` raises it wherever the program
+would be given a meaning -- compiled, run by the interpreter, turned into C, run by a
+refusal's witness -- for the procedure itself, any procedure derived from it by
+scheduling, and any caller (a callee's error is found by following the calls). So the
+definition is accepted as in Exo, and no program without a meaning ever runs.
+
 Instructions are checked on first use: when a call to one is checked, or when
 their Procedure first runs. Config fields are variables that statements change:
 a write `Cfg.f = e` turns the facts about Cfg.f into facts about its old value (a
@@ -25,19 +34,79 @@ loop's range facts are about the bounds' values at entry.
 
 from __future__ import annotations
 
+import warnings
+
 from knit.analysis import affine as A, effects as E, exprs as X, smt
 from knit.analysis.affine import FALSE, TRUE, CfgField, NotAffine, rename_formula
 from knit.analysis.written import configs_written_in, written_configs
-from knit.errors import BoundsError, KnitError, KnitSyntaxError, PreconditionError, RaceError
+from knit.errors import (
+    BoundsError,
+    KnitError,
+    KnitSyntaxError,
+    KnitTypeError,
+    PreconditionError,
+    RaceError,
+    RefusedLaterWarning,
+)
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
 from knit.frontend.scope import Scope
 from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
-from knit.ir.visit import map_expr, map_type, walk_expr
+from knit.ir.visit import map_expr, map_type, stmt_exprs, walk_expr, walk_stmts
 
 # Procs (by identity) that passed; lets a call skip re-checking its callee.
 _checked: set = set()
+
+# id(proc) -> (proc, the first deferred error of its definition): procs accepted with
+# an error that refuses them where they would be given a meaning (see the docstring).
+# The proc is held so that its id is not reused; there are few (erroneous programs).
+_deferred: dict[int, tuple] = {}
+
+
+def deferred_error(proc: N.Proc) -> KnitError | None:
+    """The deferred error of `proc` or of a procedure it calls (directly or not), if any."""
+    if not _deferred:
+        return None
+    seen, todo = set(), [proc]
+    while todo:
+        p = todo.pop()
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        hit = _deferred.get(id(p))
+        if hit is not None and hit[0] is p:
+            return hit[1]
+        todo.extend(_callees(p.body))
+    return None
+
+
+def _callees(stmts):
+    for s in stmts:
+        if isinstance(s, N.Call):
+            yield s.f
+        elif isinstance(s, N.For):
+            yield from _callees(s.body)
+        elif isinstance(s, N.If):
+            yield from _callees(s.body)
+            yield from _callees(s.orelse)
+
+
+def defer_like(new: N.Proc, old: N.Proc) -> None:
+    """`new` (made by scheduling `old`) carries the deferred error of `old` or of its
+    callees: a rewrite of a program without a meaning has none either, whatever the
+    rewrite (whose checks assumed a meaning) left of the error."""
+    err = deferred_error(old)
+    if err is not None:
+        _deferred[id(new)] = (new, err)
+
+
+def raise_deferred(proc: N.Proc) -> None:
+    """Refuse to give `proc` a meaning if it, or a procedure it calls, was defined with a
+    deferred error: raise that error (file:line:col of the offending code)."""
+    err = deferred_error(proc)
+    if err is not None:
+        raise err.with_traceback(None)
 
 
 def _join(a: smt.Facts, b: smt.Facts) -> smt.Facts:
@@ -72,8 +141,12 @@ def _unreachable(facts: smt.Facts) -> bool:
     return smt.prove(facts, FALSE)
 
 
-def check_proc(proc: N.Proc, *, memories: bool = True, only=None) -> None:
+def check_proc(proc: N.Proc, *, memories: bool = True, only=None,
+               defer: bool = False) -> None:
     """Check `proc` and raise the first KnitError found; a no-op once it passed.
+
+    defer=True (a definition): an error of the kinds Exo reports only when it compiles
+    is recorded (see raise_deferred) and the check goes on; the others are raised.
 
     memories=False skips the memory-access check: scheduling passes through states
     where plain code still touches registers, until `replace` maps it onto instrs;
@@ -92,9 +165,44 @@ def check_proc(proc: N.Proc, *, memories: bool = True, only=None) -> None:
     checker = _Checker(proc)
     checker.plain = checker.plain and memories
     checker.only = only
+    checker.defer = defer
     checker.run()
-    if memories:
+    if checker.deferred is not None:
+        if _deferred.get(id(proc), (None,))[0] is not proc:  # said once per procedure
+            where = proc.srcinfo  # the warning points at the definition
+            warnings.warn_explicit(RefusedLaterWarning(
+                f"{proc.name} is defined, but will not be compiled or run: "
+                f"{checker.deferred}"), RefusedLaterWarning,
+                where.filename or "<knit>", where.line or 0)
+        _deferred[id(proc)] = (proc, checker.deferred)
+    elif memories:
         _checked.add(proc)
+
+
+def _by_element_only(f: N.Proc, param: Sym) -> bool:
+    """Whether `f` uses the buffer parameter `param` only element by element: no window
+    of it, and not passed whole to another call (whose windows of it are not checked
+    against the caller's buffer)."""
+    for s in walk_stmts(f.body):
+        for e in stmt_exprs(s):
+            for x in walk_expr(e):
+                if isinstance(x, N.WindowExpr) and x.name == param:
+                    return False
+        if isinstance(s, N.Call) and any(isinstance(a, N.Read) and a.name == param
+                                         and not a.idx for a in s.args):
+            return False
+    return True
+
+
+def _touches(f: N.Proc, param: Sym) -> bool:
+    """Whether the body of `f` reads, writes or reduces into an element of `param`."""
+    for s in walk_stmts(f.body):
+        if isinstance(s, N.Assign | N.Reduce) and s.name == param:
+            return True
+        if any(isinstance(x, N.Read) and x.name == param
+               for e in stmt_exprs(s) for x in walk_expr(e)):
+            return True
+    return False
 
 
 class _Checker:
@@ -108,6 +216,16 @@ class _Checker:
         # the first walk made under weaker facts, and no invariants of inner loops
         self.replaying = False
         self.only = None  # ids of the statements to check; None: all
+        self.defer = False  # record (not raise) the errors Exo makes only at compile
+        self.deferred: KnitError | None = None  # the first one recorded
+
+    def later(self, err: KnitError) -> None:
+        """An error Exo reports only when the program is compiled (or never): raised
+        now, or with `defer` kept for raise_deferred (the first one)."""
+        if not self.defer:
+            raise err
+        if self.deferred is None:
+            self.deferred = err
 
     def quiet(self, s: N.Stmt) -> bool:
         """Whether to walk `s` for its facts only, checking nothing of its own."""
@@ -205,11 +323,13 @@ class _Checker:
         each other, e.g. `for i in seq(2, 2)`) is checked with the contradiction made
         explicit: a proof about an access sends the solver only the facts that share its
         variables, so `A[Cfg.k, 0]` in that loop would not see that `2 <= i < 2`."""
+        deferred = self.deferred
         try:
             return self.block(stmts, facts, in_par)
         except (BoundsError, PreconditionError):
             if not _unreachable(facts):
                 raise
+            self.deferred = deferred  # what the failed pass recorded, the retry records
             return self.block(stmts, facts.add(FALSE), in_par)
 
     def stmt(self, s: N.Stmt, facts: smt.Facts, in_par: bool) -> smt.Facts:
@@ -264,7 +384,10 @@ class _Checker:
                     return self.after_call(s, facts)
             case N.WindowStmt(name, rhs):
                 if not self.quiet(s):
-                    self.window(rhs, facts)
+                    try:  # Exo does not check a window statement's bounds
+                        self.window(rhs, facts)
+                    except BoundsError as e:
+                        self.later(e)
                 at_window, facts = self.evaluated(facts, (rhs, *rhs.type.shape()))
                 if at_window is not None:  # the window keeps the origin it was made with
                     rhs = at_window(rhs).with_(type=map_type(rhs.type, at_window))
@@ -354,17 +477,26 @@ class _Checker:
         """Iterations of a par loop run at once: none may write or reduce into a location
         another iteration touches (the same proof parallelize_loop makes)."""
         hit = E.race(s, list(facts.formulas()), E.accesses(s.body, self.windows))
-        if hit:
-            raise RaceError(s.srcinfo, f"iterations of the par loop over '{s.iter.name}' may "
-                            f"race: one {hit[0].describe()} and another {hit[1].describe()}",
-                            "make the loop seq, or give each iteration its own locations")
+        if hit:  # Exo refuses it when it compiles the loop
+            self.later(RaceError(s.srcinfo, f"iterations of the par loop over "
+                                 f"'{s.iter.name}' may race: one {hit[0].describe()} and "
+                                 f"another {hit[1].describe()}",
+                                 "make the loop seq, or give each iteration its own "
+                                 "locations"))
 
     def call(self, s: N.Call, facts: smt.Facts) -> None:
-        if s.f.instr is not None:
-            check_proc(s.f)  # instrs are checked lazily: on their first call
+        if s.f.instr is not None:  # instrs are checked lazily: on their first call
+            check_proc(s.f, defer=self.defer)  # its deferred error: found through the call
+        for param, arg in zip(s.f.args, s.args):
+            if not param.type.is_control() and not T.holds(param.type.basetype(),
+                                                      arg.type.basetype()):
+                # Exo refuses it when it compiles ("precision checking")
+                self.later(KnitTypeError(arg.srcinfo, f"argument '{param.name.name}' of "
+                                         f"{s.f.name} holds {param.type.basetype()}, got "
+                                         f"{arg.type.basetype()} data"))
         for arg in s.args:
             if isinstance(arg, N.WindowExpr):
-                self.window(arg, facts)
+                self.window_arg(s, arg, facts)
             elif isinstance(arg, N.Read) and arg.idx:
                 B.check_access(arg, arg.idx, self.scope.shape(arg.name), facts)
         check_call(s, facts, self.scope)
@@ -397,6 +529,64 @@ class _Checker:
     def window(self, w: N.WindowExpr, facts: smt.Facts) -> None:
         B.check_window(w, self.scope.shape(w.name), facts)
 
+    def window_arg(self, s: N.Call, w: N.WindowExpr, facts: smt.Facts) -> None:
+        """A window passed to a call lies inside its buffer, or (as Exo allows) reaches
+        past its end while every access the callee makes through it stays inside (see
+        `reaches_only_inside`). Else the window's refusal, with its counterexample."""
+        try:
+            self.window(w, facts)
+        except BoundsError as err:
+            why = self.reaches_only_inside(s, w, facts)
+            if why is None:
+                return
+            what = str(err).split("\n")[0].removeprefix(f"{err.srcinfo}: ")
+            raise BoundsError(err.srcinfo, what, f"a window may reach past its buffer only "
+                              f"where no access goes: here {why}; {B._HINT}") from None
+
+    def reaches_only_inside(self, s: N.Call, w: N.WindowExpr, facts: smt.Facts):
+        """None if the window `w`, an argument of the call `s`, is harmless though it may
+        extend past its buffer, else why not (for the refusal). Harmless: its origin is
+        an element of the buffer (or the end of a dense 1-D one), so C's pointer
+        arithmetic stays inside the object; its slices do not run backwards; the callee
+        uses it element by element (an instruction: not at all); and every access of the
+        callee through it, under the callee's asserts, loops and ifs, lands inside the
+        buffer. A window is a view: only the elements read or written must exist."""
+        if w.name in self.windows:  # the interpreter's view of it ends with the view
+            return f"'{w.name.name}' is a window statement's view, not a buffer"
+        param = next(p.name for p, a in zip(s.f.args, s.args) if a is w)
+        if not _by_element_only(s.f, param):  # its windows could start past the buffer
+            return f"{s.f.name} makes a window of '{param.name}' or passes it on whole"
+        if s.f.instr is not None and _touches(s.f, param):
+            # its C may load or store the whole window (a vector), not only the elements
+            # its semantics name: only an instruction that touches none (a prefetch) may
+            return f"{s.f.name} is an instruction that accesses '{param.name}'"
+        shape = self.scope.shape(w.name)
+        typ = self.scope.bufs[w.name].type
+        end_ok = len(shape) == 1 and not typ.is_window  # &x[n] is defined C
+        goals = []
+        for acc, n in zip(w.idx, shape):
+            if isinstance(acc, N.Point):
+                goals += [X.cmp("<=", X.const(0), acc.pt), X.cmp("<", acc.pt, n)]
+            else:
+                goals += [X.cmp("<=", X.const(0), acc.lo), X.cmp("<=", acc.lo, acc.hi),
+                          X.cmp("<=" if end_ok else "<", acc.lo, n)]
+        try:
+            if not all(smt.prove(facts, g) for g in goals):
+                return f"its origin may not be an element of '{w.name.name}'"
+            for a in E.accesses((s,), self.windows):
+                if a.buf != w.name:
+                    continue
+                inside = self.add(facts, *a.ctx)
+                for i, n in zip(a.idx, shape):
+                    if not (smt.prove(inside, X.cmp("<=", X.const(0), i))
+                            and smt.prove(inside, X.cmp("<", i, n))):
+                        return f"{s.f.name} {a.describe()}, which may be outside"
+            return None
+        except (NotAffine, KnitError):
+            return "the accesses through it could not be followed"
+        finally:
+            smt.take_gave_up()  # a proof that failed here is no refusal of its own
+
     # ------------------------------------------------------------ expressions
 
     def expr(self, e: N.Expr, facts: smt.Facts) -> None:
@@ -420,4 +610,9 @@ class _Checker:
         # is generated (backend/c/cexpr.py), as Exo does: prototype procedures that do so
         # load, and the interpreter gives them a meaning (the buffer is an array).
         if e.idx:
-            B.check_access(e, e.idx, self.scope.shape(e.name), facts)
+            try:
+                B.check_access(e, e.idx, self.scope.shape(e.name), facts)
+            except BoundsError as err:
+                if e.name not in self.windows:
+                    raise
+                self.later(err)  # through a window statement: Exo does not check it

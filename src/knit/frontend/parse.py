@@ -438,10 +438,8 @@ class Parser:
         return e
 
     def check_elem_and_mem(self, e, param, where):
-        elem = e.type.basetype()
-        if not T.holds(param.type.basetype(), elem):
-            raise KnitTypeError(e.srcinfo, f"{where} holds {param.type.basetype()}, got "
-                                f"{elem} data")
+        # the element types: checked with the call (frontend/checks.py), where a
+        # mismatch is refused when the program would run, as Exo refuses it at compile
         mem = self.mems.get(e.name, DRAM)
         # a buffer in a memory derived from the parameter's (DRAM_STACK for DRAM) fits
         if param.mem is not None and not issubclass(mem, param.mem):

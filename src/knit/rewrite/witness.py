@@ -167,6 +167,10 @@ def run(proc, rewritten, values: dict | None, *, how: str = "the rewrite") -> \
     if values is None:
         return None
     ir, rewritten = _ir(proc), _ir(rewritten)
+    from knit.frontend.checks import deferred_error
+
+    if deferred_error(ir) is not None:  # e.g. a racing par loop: no meaning to run
+        return None
     try:
         for seed in range(_SEEDS):
             args = _inputs(ir, values, seed)

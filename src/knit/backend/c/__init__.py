@@ -14,7 +14,7 @@ from pathlib import Path
 
 from knit.backend.c.header import generate
 from knit.errors import KnitTypeError, ProcedureTypeError
-from knit.ir.handles import is_procedure
+from knit.ir.handles import ir_of, is_procedure
 
 
 def compile_procs_to_strings(procs, h_file_name: str, *, ctxt: bool = True
@@ -38,6 +38,10 @@ def _procedures(procs) -> list:
         if p.is_instr():
             raise KnitTypeError(None, f"compile_procs: {p.name()} is an instruction; it has no C "
                             "function of its own (call it from a proc)")
+    from knit.frontend.checks import raise_deferred
+
+    for p in procs:  # a racing par loop, here or in a callee: no C for it (as in Exo)
+        raise_deferred(ir_of(p))
     return list(procs)
 
 
