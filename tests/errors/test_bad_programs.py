@@ -597,6 +597,32 @@ def test_expect_checks_the_reported_line():
         expect(define, BoundsError, "A[N] may be out of bounds")
 
 
+@bad(KnitTypeError, "the asserts of 'f' are always unsatisfiable")
+def assert_of_a_stride_the_tensor_does_not_have():
+    @proc
+    def f(x: i8[30, 10] @ DRAM):
+        assert stride(x, 0) == 9  # <-
+        pass
+
+
+@bad(KnitTypeError, "the asserts of 'f' are always unsatisfiable")
+def asserts_that_contradict_each_other():
+    @proc
+    def f(n: size, x: f32[n]):
+        assert n % 4 == 0  # <-
+        assert n < 4
+        x[0] = 1.0
+
+
+def test_asserts_that_can_hold_are_accepted():
+    @proc
+    def f(n: size, x: i8[n, 10] @ DRAM):
+        assert stride(x, 0) == 10
+        assert n % 4 == 0
+        x[0, 0] = 1
+    f.c_code_str()
+
+
 # the cases one parameter (not three): tests/docs/corpus.py runs each case again
 @pytest.mark.parametrize("case", BAD, ids=[define.__name__ for define, _, _ in BAD])
 def test_bad_program(case):
@@ -611,3 +637,4 @@ def test_refused_where_it_runs(case):
     line = marked_line(define)
     err = expect_error(p.c_code_str, cls, phrase, line=line, file=__file__)
     assert err.srcinfo.filename == __file__ and err.srcinfo.line == line, str(err)
+

@@ -14,6 +14,7 @@ import pytest
 from test_x86_compiled import NATIVE_AVX2, NATIVE_AVX512  # what this CPU runs natively
 
 from knit import DRAM, Procedure, check_instr, instr, proc
+from knit.errors import KnitTypeError
 from knit.instrcheck import InstrCheckError, harness as H, inexact
 from knit.libs.memories import DRAM_STACK
 from knit.platforms import neon, x86
@@ -99,10 +100,22 @@ def impossible(n: size, dst: [f32][1] @ DRAM):
     dst[0] = 0.0
 
 
-def test_no_legal_control_value_is_an_error():
-    with pytest.raises(InstrCheckError, match="no values of the control arguments of instr "
-                                              "'impossible' satisfy its asserts"):
+@instr("{dst_data} = 0;")
+def only_huge(n: size, dst: [f32][1] @ DRAM):
+    assert n > 100000
+    dst[0] = 0.0
+
+
+def test_asserts_no_call_satisfies_are_refused_at_first_use():
+    with pytest.raises(KnitTypeError, match="the asserts of 'impossible' are always "
+                                            "unsatisfiable"):
         check_instr(impossible)
+
+
+def test_no_tried_control_value_is_an_error():
+    with pytest.raises(InstrCheckError, match="no values of the control arguments of instr "
+                                              "'only_huge' satisfy its asserts"):
+        check_instr(only_huge)
 
 
 # ================================================================ wrong user instrs

@@ -216,6 +216,7 @@ def _cases() -> list[Case]:
         v = f"{FAMILIES[t].W}x{t}"
         add(f"neon_vfmadd_ex_{v}_{v}", t, FMA_EX, _fma, inexact=True)
     add("neon_vfmla2_4xf32_4xf32", "f32", LANE_EX, _fma, inexact=True)
+    add("neon_vmul2_4xf32", "f32", BINARY, np.multiply)  # Exo's second name for vmul
     add("neon_convert_f32_lower_to_f64", "f64", CONVERT, lambda x: x[:2].astype(np.float64))
     add("neon_convert_f32_upper_to_f64", "f64", CONVERT, lambda x: x[2:].astype(np.float64))
     return out

@@ -240,6 +240,14 @@ MASK_SET1 = Shape(
                        "z": rng.standard_normal(f.W).astype(f.dtype)},
     lambda a, ref, n: {"z": _merge(np.full_like(a["z"], a["s"][0]), a["z"], n)}, _head_le)
 
+WIDEN = Shape(  # op(dst, src): an f32 register's half widened; the family is dst's (f64)
+    "def k(x: f32[8] @ DRAM, y: {T}[{W}] @ DRAM):\n    a: f32[8] @ AVX2\n"
+    "    b: {T}[{W}] @ AVX2\n    mm256_loadu_ps(a, x[0:8])\n    {op}(b, a)\n"
+    "    {store}(y[0:{W}], b)\n",
+    lambda f, n, rng: {"x": rng.standard_normal(8).astype(np.float32),
+                       "y": _random(f, f.W, rng)},
+    lambda a, ref, n: {"y": ref(a["x"])})
+
 PREFETCH = Shape(
     "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
     "    {op}(x[0:1], 3)\n    {load}(a, x[0:{W}])\n    {store}(y[0:{W}], a)\n",
@@ -322,6 +330,8 @@ def _cases():
         add(f"avx2_mask_loadu_{p}", fam, MASK_LOAD)
         add(f"avx2_mask_storeu_{p}", fam, MASK_STORE)
     add("avx2_set0_ps", "avx2_f32", NULLARY, _zeros)
+    add("avx2_convert_f32_lower_to_f64", "avx2_f64", WIDEN, lambda x: x[:4].astype(np.float64))
+    add("avx2_convert_f32_upper_to_f64", "avx2_f64", WIDEN, lambda x: x[4:].astype(np.float64))
     add("avx2_fmadd_memu_ps", "avx2_f32", ADD_TO_MEMORY, _add)
     add("mm256_prefix_load_ps", "avx2_f32", PREFIX_LOAD)
     add("mm256_prefix_store_ps", "avx2_f32", PREFIX_STORE)

@@ -239,6 +239,14 @@ class _Checker:
             elif not a.type.is_control():
                 self.scope.declare(a.name, a.type, a.mem)
         facts = self.add(facts, *self.proc.preds)
+        if self.defer and self.proc.preds and _unreachable(facts):
+            # a procedure no call can run is a mistake in its asserts (e.g. a stride a
+            # dense tensor does not have): say so where it is written, as Exo does
+            raise KnitTypeError(self.proc.preds[0].srcinfo,
+                                f"the asserts of '{self.proc.name}' are always "
+                                "unsatisfiable (with the sizes >= 1 and the tensors' "
+                                "strides): no call could run it",
+                                "fix or remove the assert that cannot hold")
         for a in self.proc.args:
             if a.type.is_tensor():
                 B.check_dims(a.name.name, a.type, facts, a.srcinfo)
