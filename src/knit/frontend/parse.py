@@ -467,10 +467,12 @@ class Parser:
         return True
 
     def full_window(self, e: N.Read) -> N.WindowExpr:
+        """`f(x)` for a window parameter: the window of all of x, remembered as written
+        by name (it prints back as `x`, as Exo prints it)."""
         zero = N.Const(0, T.INT, e.srcinfo)
         idx = tuple(N.Interval(zero, d, e.srcinfo) for d in e.type.shape())
         typ = T.TensorT(e.type.shape(), True, e.type.basetype())
-        return N.WindowExpr(e.name, idx, typ, e.srcinfo)
+        return N.WindowExpr(e.name, idx, typ, e.srcinfo, whole=True)
 
     # ------------------------------------------------------------ expressions
 

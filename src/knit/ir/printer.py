@@ -79,6 +79,8 @@ def expr_str(e, names: Names | None = None, prec: int = 0) -> str:
             return f"({s})" if prec > p else s
         case N.Extern(f, args):
             return f"{f.name()}({', '.join(expr_str(a, names) for a in args)})"
+        case N.WindowExpr(name, idx) if e.whole:
+            return names(name)  # passed whole, written by name (`f(x)`)
         case N.WindowExpr(name, idx):
             return f"{names(name)}[{', '.join(_waccess(w, names) for w in idx)}]"
         case N.StrideExpr(name, dim):
