@@ -135,9 +135,18 @@ def _index_expr(proc, prim: str, v, path, what: str) -> N.Expr:
 
 
 def _bool_expr(proc, prim: str, v, path) -> N.Expr:
+    from knit.errors import KnitTypeError, ParseFragmentError
     from knit.frontend.fragment import parse_expr_fragment
 
-    e = parse_expr_fragment(proc, v, path, prim)
+    try:
+        e = parse_expr_fragment(proc, v, path, prim)
+    except ParseFragmentError as err:
+        if not isinstance(err.__cause__, KnitTypeError):
+            raise
+        # it parses but is no condition knit can branch on (`alpha == 0.0` compares
+        # data): a scheduling error, as Exo reports it
+        why = str(err.__cause__).splitlines()[0].split(": ", 1)[-1]
+        raise SchedulingError(f"{prim}: invalid condition {v!r}: {why}") from err
     if e.type != T.BOOL:
         raise SchedulingError(f"{prim}: {v!r} is not a condition")
     return e
