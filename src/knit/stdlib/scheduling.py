@@ -134,7 +134,7 @@ def _index_expr(proc, prim: str, v, path, what: str) -> N.Expr:
     return e
 
 
-def _bool_expr(proc, prim: str, v, path) -> N.Expr:
+def _bool_expr(proc, prim: str, v, path, site=None) -> N.Expr:
     from knit.errors import KnitTypeError, ParseFragmentError
     from knit.frontend.fragment import parse_expr_fragment
 
@@ -146,7 +146,7 @@ def _bool_expr(proc, prim: str, v, path) -> N.Expr:
         # it parses but is no condition knit can branch on (`alpha == 0.0` compares
         # data): a scheduling error, as Exo reports it
         why = str(err.__cause__).splitlines()[0].split(": ", 1)[-1]
-        raise SchedulingError(f"{prim}: invalid condition {v!r}: {why}") from err
+        raise K.refuse(prim, site, f"invalid condition {v!r}: {why}") from err
     if e.type != T.BOOL:
         raise SchedulingError(f"{prim}: {v!r} is not a condition")
     return e
@@ -415,7 +415,7 @@ def specialize(proc, block, conds):
     conds = [conds] if isinstance(conds, str) else list(conds)
     if not conds:
         raise SchedulingError(f"{prim}: expected at least one condition")
-    parsed = [_bool_expr(proc, prim, c, blk.path) for c in conds]
+    parsed = [_bool_expr(proc, prim, c, blk.path, blk) for c in conds]
     return S.specialize(blk, parsed)
 
 
@@ -432,7 +432,7 @@ def add_unsafe_guard(proc, block_cursor, var_expr):
     prim = "add_unsafe_guard"
     K.check_proc_arg(proc, prim)
     blk = K.block_site(proc, block_cursor, prim)
-    return S.add_unsafe_guard(blk, _bool_expr(proc, prim, var_expr, blk.path))
+    return S.add_unsafe_guard(blk, _bool_expr(proc, prim, var_expr, blk.path, blk))
 
 
 # ---------------------------------------------------------------- other families
