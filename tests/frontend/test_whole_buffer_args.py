@@ -12,7 +12,7 @@ from knit import proc
 from knit.errors import KnitTypeError
 from knit.ir import nodes as N
 from knit.procedure import parse_proc_string
-from knit.stdlib.scheduling import extract_subproc, inline, inline_window, rename
+from knit.stdlib.scheduling import extract_subproc, inline, inline_window, rename, resize_dim
 
 
 @proc
@@ -126,4 +126,28 @@ def test_inline_keeps_a_nested_whole_argument_whole():
 
     p = inline(top, "twice(_)")
     assert body(p) == "scale2(m, a, b)"  # all of all of a is a
+    equiv(top, p)
+
+
+def test_a_resized_buffer_is_no_longer_passed_whole():
+    @proc
+    def fill(x: [f32][8]):
+        for i in seq(0, 8):
+            x[i] = 1.0
+
+    @proc
+    def top(y: f32[8]):
+        x: f32[8]
+        fill(x)
+        for i in seq(0, 8):
+            y[i] = x[i]
+
+    p = resize_dim(top, "x: _", 0, 10, 0)
+    # the call still passes x[0:8], which is no longer all of x: printed as a window
+    assert_body(p, """
+        x: f32[10] @ DRAM
+        fill(x[0:8])
+        for i in seq(0, 8):
+            y[i] = x[i]""")
+    well_formed(p)
     equiv(top, p)
