@@ -5,10 +5,10 @@ solver: what cannot be proven about it is refused, never assumed."""
 
 from __future__ import annotations
 
-import knit
 from refusals import expect_error, refused
-from scheduling_checks import assert_body, body, equiv, well_formed
+from scheduling_checks import assert_body, equiv
 
+import knit
 from knit import proc
 from knit.errors import BoundsError
 from knit.ir import types as T

@@ -4,10 +4,10 @@ interpreter, the rewrites) reads it as the window of all of x, `x[0:n]`."""
 
 from __future__ import annotations
 
-import knit
 from refusals import expect_error
 from scheduling_checks import assert_body, body, equiv, well_formed
 
+import knit
 from knit import proc
 from knit.errors import KnitTypeError
 from knit.ir import nodes as N

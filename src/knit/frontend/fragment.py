@@ -62,13 +62,13 @@ def _check_holes(text, env: dict, prim: str) -> None:
     (else `i` of the cursor would silently mean another `i` here)."""
     from knit.ir.visit import walk_expr
 
-    for cur in getattr(text, "_expr_holes", ()):
-        for e in walk_expr(cur._node()):
+    for filled in getattr(text, "hole_exprs", ()):
+        for e in walk_expr(filled):
             if not isinstance(e, (N.Read, N.WindowExpr, N.StrideExpr)):
                 continue
             seen = env.get(e.name.name)
             if seen is None or seen[0] is not e.name:
                 raise ParseFragmentError(
-                    f"{prim}: '{e.name.name}' of the expression {str(cur._node())!r} filling "
-                    f"a hole of {text._expr_str!r} not found in current environment"
+                    f"{prim}: '{e.name.name}' of the expression {str(filled)!r} filling "
+                    f"a hole of {text.template!r} not found in current environment"
                     + (": here that name is another variable" if seen else ""))

@@ -810,6 +810,19 @@ class FormattedExprStr(str):
         self._expr_str, self._expr_holes = expr_str, tuple(expr_holes)
         return self
 
+    @property
+    def template(self) -> str:
+        """The string with its holes (`_ - 1`)."""
+        return self._expr_str
+
+    @property
+    def hole_exprs(self) -> tuple:
+        """The IR expressions the cursors filling the holes point at, in order (the
+        parser checks each names, where it is parsed, the variables it reads)."""
+        from knit.cursors.internal import node_of
+
+        return tuple(node_of(c) for c in self._expr_holes)
+
 
 # `from knit.stdlib.scheduling import *` binds the primitives, cursor classes and errors,
 # not this module's internal aliases (K, N, T, S, L, ...)
