@@ -203,7 +203,8 @@ def data_comparison_in_if():
                 A[i] = 0.0
 
 
-@bad(KnitTypeError, "cannot multiply two non-constant index expressions")
+# a product of two variables is accepted, and proven like any index: here it is not
+@bad(BoundsError, "A[i * j, 0] may be out of bounds: dimension 0 has size N")
 def non_affine_index():
     @proc
     def f(N: size, A: f32[N, N]):

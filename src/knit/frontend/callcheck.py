@@ -24,6 +24,7 @@ def check_call(call: N.Call, facts: smt.Facts, scope: Scope) -> None:
     syms, strides = _binding(call, scope)
     _check_sizes(call, facts)
     _check_shapes(call, facts, scope, syms)
+    _check_dense_windows(call, facts, scope)
     _check_preconditions(call, facts, scope, syms, strides)
     _check_aliasing(call, facts, scope)
 
@@ -86,6 +87,31 @@ def _check_shapes(call: N.Call, facts, scope: Scope, syms: dict) -> None:
                 raise KnitTypeError(X.src_of(arg, call), what,
                                     f"pass a buffer or window of the shape "
                                     f"{call.f.name} expects")
+
+
+def _check_dense_windows(call, facts, scope: Scope) -> None:
+    """A window name passed to a dense parameter (which assumes the row-major strides
+    of its own shape, as C takes its first element's address): its strides must be
+    proven row-major here, e.g. from the caller's `assert stride(y, 0) == 1`."""
+    for param, arg in zip(call.f.args, call.args):
+        if not (param.type.is_tensor() and not param.type.is_win()
+                and isinstance(arg, N.Read) and arg.type.is_tensor() and arg.type.is_win()):
+            continue
+        shape = arg.type.shape()
+        for d in range(len(shape)):
+            want = X.product(shape[d + 1:])
+            got = scope.resolve_strides(scope.stride(arg, d))
+            if smt.prove_eq(facts, got, want):
+                continue
+            why = smt.take_gave_up()
+            claim = f"stride({arg.name.name}, {d}) == {expr_str(want)}"
+            raise KnitTypeError(X.src_of(arg, call),
+                                f"{_where(call, param)} is a dense tensor, so the window "
+                                f"'{arg.name.name}' must be one contiguous block: could not "
+                                f"prove {claim}" + (f" {gave_up_note(why)}" if why else ""),
+                                f"pass a contiguous block, assert {claim} in the caller "
+                                f"(for a window parameter), or declare {call.f.name}'s "
+                                f"parameter a window [{param.type.basetype()}][...]")
 
 
 def _check_preconditions(call, facts, scope: Scope, syms, strides) -> None:

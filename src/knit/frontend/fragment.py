@@ -48,8 +48,27 @@ def parse_expr_fragment(proc, text: str, path, prim: str, *, extra=None) -> N.Ex
         parser.types[sym] = typ
         if mem is not None:
             parser.mems[sym] = mem
+    _check_holes(text, env, prim)
     try:
         return parser.parse_expr(tree)
     except KnitError as e:
         raise ParseFragmentError(f"{prim}: cannot use {text!r} here: "
                                  f"{str(e).splitlines()[0].split(': ', 1)[-1]}") from e
+
+
+def _check_holes(text, env: dict, prim: str) -> None:
+    """A FormattedExprStr's holes are filled with its cursors' text: each variable that
+    text names must be, where it is parsed, the variable the cursor's expression reads
+    (else `i` of the cursor would silently mean another `i` here)."""
+    from knit.ir.visit import walk_expr
+
+    for filled in getattr(text, "hole_exprs", ()):
+        for e in walk_expr(filled):
+            if not isinstance(e, (N.Read, N.WindowExpr, N.StrideExpr)):
+                continue
+            seen = env.get(e.name.name)
+            if seen is None or seen[0] is not e.name:
+                raise ParseFragmentError(
+                    f"{prim}: '{e.name.name}' of the expression {str(filled)!r} filling "
+                    f"a hole of {text.template!r} not found in current environment"
+                    + (": here that name is another variable" if seen else ""))

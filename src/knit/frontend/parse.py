@@ -423,7 +423,10 @@ class Parser:
             if not e.type.is_tensor():
                 raise KnitTypeError(e.srcinfo, f"{where} is a tensor {ptyp}, got a "
                                     f"{e.type} value")
-            if not ptyp.is_win() and e.type.is_win() and not self.contiguous(e):
+            # a window slice must be contiguous by its form; a window *name* (a window
+            # parameter or statement) is checked at the call, where its strides are
+            # proven row-major from the caller's facts (frontend/callcheck.py)
+            if not ptyp.is_win() and isinstance(e, N.WindowExpr) and not self.contiguous(e):
                 raise KnitTypeError(e.srcinfo, f"{where} is a dense tensor; cannot pass a "
                                     "window that is not one contiguous block of a dense "
                                     "buffer", f"declare the parameter as a window "
@@ -465,10 +468,12 @@ class Parser:
         return True
 
     def full_window(self, e: N.Read) -> N.WindowExpr:
+        """`f(x)` for a window parameter: the window of all of x, remembered as written
+        by name (it prints back as `x`, as Exo prints it)."""
         zero = N.Const(0, T.INT, e.srcinfo)
         idx = tuple(N.Interval(zero, d, e.srcinfo) for d in e.type.shape())
         typ = T.TensorT(e.type.shape(), True, e.type.basetype())
-        return N.WindowExpr(e.name, idx, typ, e.srcinfo)
+        return N.WindowExpr(e.name, idx, typ, e.srcinfo, whole=True)
 
     # ------------------------------------------------------------ expressions
 

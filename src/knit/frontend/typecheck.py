@@ -102,9 +102,12 @@ def _index_binop(op, lhs, rhs, srcinfo):
             typ = T.INDEX  # may be zero
     else:
         typ = T.INDEX
-    if op == "*" and not (is_const_int(lhs) or is_const_int(rhs)) and typ != T.STRIDE:
-        raise KnitTypeError(srcinfo, "cannot multiply two non-constant index expressions",
-                            "index expressions must be quasi-affine: one factor a literal")
+    # A product of two non-constant index expressions (`n * m`, `i * m + j`) is accepted
+    # (Exo accepts it in scheduling fragments and knit prints what it accepts, so a
+    # printed proc parses back): the analyses read it as an opaque term (analysis/affine
+    # `Mul`), related to its factors only by the solver, so what cannot be proven about
+    # it is refused, never assumed. A factor made of literals only (`(10 + 2) * m`) keeps
+    # the product affine.
     if op in ("/", "%"):
         if not is_const_int(rhs) or rhs.val <= 0:
             raise KnitTypeError(srcinfo, f"'{op}' on index values needs a positive literal "

@@ -18,7 +18,7 @@ Grammar (kept in sync with the classes below by tests/ir/test_nodes.py):
               | USub(arg: expr, type)
               | BinOp(op, lhs: expr, rhs: expr, type)
               | Extern(f, args: expr*, type)
-              | WindowExpr(name, idx: waccess*, type)
+              | WindowExpr(name, idx: waccess*, type, whole: bool)
               | StrideExpr(name, dim, type)
               | ReadConfig(config, field, type)
     waccess ::= Interval(lo: expr, hi: expr) | Point(pt: expr)
@@ -151,6 +151,21 @@ class WindowExpr(Expr):
     idx: tuple[WAccess, ...]
     type: TensorT  # always a window type: the shape of the slice
     srcinfo: SrcInfo = _src()
+    # written as the bare name (`f(x)` for a window parameter): idx is then the window of
+    # all of x, which every consumer reads; only the printer looks at `whole`, to print
+    # `x` back. Not part of equality: `f(x)` and `f(x[0:n])` mean the same.
+    whole: bool = field(default=False, compare=False, repr=False)
+
+    def with_(self, **changes):
+        # still the whole buffer only if it names the same buffer through intervals from 0
+        # (a substituted size keeps it whole; composing with another window does not)
+        if self.whole and "whole" not in changes:
+            name = changes.get("name", self.name)
+            idx = changes.get("idx", self.idx)
+            changes["whole"] = name == self.name and len(idx) == len(self.idx) and all(
+                isinstance(w, Interval) and isinstance(w.lo, Const) and w.lo.val == 0
+                for w in idx)
+        return rebuild(self, changes)
 
 
 @_node

@@ -37,6 +37,9 @@ class Names:
     def __init__(self):
         self._of: dict[Sym, str] = {}
         self._owner: dict[str, Sym] = {}  # names in use -> the symbol using it
+        # the shapes of the buffers in scope, when a whole procedure is printed: a
+        # buffer passed whole prints by name only while it is still all of the buffer
+        self.shapes: dict[Sym, tuple] | None = None
 
     def release(self, syms) -> None:
         for sym in syms:
@@ -79,6 +82,8 @@ def expr_str(e, names: Names | None = None, prec: int = 0) -> str:
             return f"({s})" if prec > p else s
         case N.Extern(f, args):
             return f"{f.name()}({', '.join(expr_str(a, names) for a in args)})"
+        case N.WindowExpr(name, idx) if e.whole and _all_of(e, names.shapes):
+            return names(name)  # passed whole, written by name (`f(x)`)
         case N.WindowExpr(name, idx):
             return f"{names(name)}[{', '.join(_waccess(w, names) for w in idx)}]"
         case N.StrideExpr(name, dim):
@@ -86,6 +91,17 @@ def expr_str(e, names: Names | None = None, prec: int = 0) -> str:
         case N.ReadConfig(config, field):
             return f"{config.name()}.{field}"
     raise InternalError(f"expr_str: not an expression: {type(e).__name__}")
+
+
+def _all_of(w: N.WindowExpr, shapes) -> bool:
+    """Whether the window is still all of its buffer (a rewrite may have resized the
+    buffer since `f(x)` was written); a lone expression prints as written."""
+    if shapes is None:
+        return True
+    shape = shapes.get(w.name)
+    return shape is not None and len(shape) == len(w.idx) and all(
+        isinstance(a, N.Interval) and isinstance(a.lo, N.Const) and a.lo.val == 0
+        and a.hi == d for a, d in zip(w.idx, shape))
 
 
 def _float(v: float) -> str:
@@ -136,10 +152,14 @@ def stmt_lines(s, names: Names, indent: str) -> list[str]:
             names.release([it])  # siblings may reuse the name
             return lines
         case N.Alloc(name, typ, mem):
+            if names.shapes is not None and typ.is_tensor():
+                names.shapes[name] = typ.shape()
             return [f"{indent}{names(name)}: {type_str(typ, names)}{_mem(mem)}"]
         case N.Call(f, args):
             return [f"{indent}{f.name}({_list(args, names)})"]
         case N.WindowStmt(name, rhs):
+            if names.shapes is not None:
+                names.shapes[name] = rhs.type.shape()
             return [f"{indent}{names(name)} = {expr_str(rhs, names)}"]
     raise InternalError(f"stmt_str: not a statement: {type(s).__name__}")
 
@@ -167,6 +187,7 @@ def _arg_mem(a: N.FnArg) -> str:
 
 def proc_str(p: N.Proc) -> str:
     names = Names()
+    names.shapes = {a.name: a.type.shape() for a in p.args if a.type.is_tensor()}
     args = ", ".join(f"{names(a.name)}: {type_str(a.type, names)}{_arg_mem(a)}"
                      for a in p.args)
     lines = []

@@ -284,7 +284,8 @@ def substitute_window(stmts, name: Sym, w: N.WindowExpr) -> tuple:
             b = next(it)
             out.append(N.Point(add(b.pt, a.lo)) if isinstance(b, N.Point) else
                        N.Interval(add(b.lo, a.lo), add(b.hi, a.lo)))
-        return x.with_(name=w.name, idx=tuple(out))
+        # all of a window of all of a buffer is all of it: still passed by name
+        return x.with_(name=w.name, idx=tuple(out), whole=x.whole and w.whole)
 
     def stride(e):
         if isinstance(e, N.StrideExpr) and e.name is name:

@@ -367,7 +367,8 @@ def _whole_arg(sym, typ):
     """A whole buffer as a call argument; a window-typed one as the window of all of it
     (what `f(x)` parses to)."""
     if typ.is_tensor() and typ.is_win():
-        return N.WindowExpr(sym, tuple(N.Interval(E.int_(0), d) for d in typ.shape()), typ)
+        return N.WindowExpr(sym, tuple(N.Interval(E.int_(0), d) for d in typ.shape()), typ,
+                            whole=True)
     return N.Read(sym, (), typ)
 
 

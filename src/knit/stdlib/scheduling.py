@@ -134,10 +134,19 @@ def _index_expr(proc, prim: str, v, path, what: str) -> N.Expr:
     return e
 
 
-def _bool_expr(proc, prim: str, v, path) -> N.Expr:
+def _bool_expr(proc, prim: str, v, path, site=None) -> N.Expr:
+    from knit.errors import KnitTypeError, ParseFragmentError
     from knit.frontend.fragment import parse_expr_fragment
 
-    e = parse_expr_fragment(proc, v, path, prim)
+    try:
+        e = parse_expr_fragment(proc, v, path, prim)
+    except ParseFragmentError as err:
+        if not isinstance(err.__cause__, KnitTypeError):
+            raise
+        # it parses but is no condition knit can branch on (`alpha == 0.0` compares
+        # data): a scheduling error, as Exo reports it
+        why = str(err.__cause__).splitlines()[0].split(": ", 1)[-1]
+        raise K.refuse(prim, site, f"invalid condition {v!r}: {why}") from err
     if e.type != T.BOOL:
         raise SchedulingError(f"{prim}: {v!r} is not a condition")
     return e
@@ -406,7 +415,7 @@ def specialize(proc, block, conds):
     conds = [conds] if isinstance(conds, str) else list(conds)
     if not conds:
         raise SchedulingError(f"{prim}: expected at least one condition")
-    parsed = [_bool_expr(proc, prim, c, blk.path) for c in conds]
+    parsed = [_bool_expr(proc, prim, c, blk.path, blk) for c in conds]
     return S.specialize(blk, parsed)
 
 
@@ -423,7 +432,7 @@ def add_unsafe_guard(proc, block_cursor, var_expr):
     prim = "add_unsafe_guard"
     K.check_proc_arg(proc, prim)
     blk = K.block_site(proc, block_cursor, prim)
-    return S.add_unsafe_guard(blk, _bool_expr(proc, prim, var_expr, blk.path))
+    return S.add_unsafe_guard(blk, _bool_expr(proc, prim, var_expr, blk.path, blk))
 
 
 # ---------------------------------------------------------------- other families
@@ -800,6 +809,19 @@ class FormattedExprStr(str):
         self = super().__new__(cls, text)
         self._expr_str, self._expr_holes = expr_str, tuple(expr_holes)
         return self
+
+    @property
+    def template(self) -> str:
+        """The string with its holes (`_ - 1`)."""
+        return self._expr_str
+
+    @property
+    def hole_exprs(self) -> tuple:
+        """The IR expressions the cursors filling the holes point at, in order (the
+        parser checks each names, where it is parsed, the variables it reads)."""
+        from knit.cursors.internal import node_of
+
+        return tuple(node_of(c) for c in self._expr_holes)
 
 
 # `from knit.stdlib.scheduling import *` binds the primitives, cursor classes and errors,
