@@ -1,10 +1,21 @@
 """A/B timing of knit.stdlib.gemm variants: each variant is scheduled by its own knit
 source tree (a checkout of another commit, or this one with other arguments), and all of
 them run in the same interleaved rounds, one thread, timed by thread CPU time, beside
-OpenBLAS on one thread and the FMA peak (benchmarks/sgemm.py's `measure`).
+OpenBLAS on one thread and the FMA peak (benchmarks/sgemm.py's `measure`). With
+--threads 2, the variants are scheduled for two threads (schedule_gemm(threads=2)) and
+timed by the wall clock beside OpenBLAS on two threads and the two-core peak (a
+two-thread figure on a loaded machine is only indicative: rounds and best-of help).
+--thread-cpu times the variants instead by the CPU time of each of the process's threads
+(its CPU clock, to the nanosecond) with OMP_WAIT_POLICY=passive, so that a
+thread waiting at a barrier sleeps rather than spins: per call, the threads' sum (the
+work done: with two threads ideally the one-thread time) and the longest thread's (the
+span, ideally half of it: the share of the busier thread). Neither counts the time a
+thread waits for a core other processes hold, so they stay meaningful on a loaded
+machine, but nor do they count the barriers' wake-up latency (a variant's KWARGS may
+say 'threads': 1, the one-thread reference).
 
     .venv/bin/python benchmarks/gemm_ab.py [--dtype f32|f64] [--sizes 1024,64x2048x2048]
-        [--rounds 5] NAME=SRC[:KWARGS] ...
+        [--rounds 5] [--threads 1|2] [--thread-cpu] NAME=SRC[:KWARGS] ...
 
 SRC is a directory holding the `knit` package (e.g. `src`, or `/tmp/base/src` made by
 `git archive <commit> src | tar -x -C /tmp/base`); KWARGS a Python dict literal of
@@ -24,15 +35,14 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from contextlib import nullcontext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def dump(dtype: str, out: str, kwargs: str) -> None:
+def dump(dtype: str, out: str, kwargs: str, threads: str = "1") -> None:
     """Schedule the benchmark GEMM with the knit on sys.path; write its C to `out`."""
-    import time
-
     sys.path.insert(0, HERE)
     from sgemm import PLAIN
 
@@ -41,15 +51,17 @@ def dump(dtype: str, out: str, kwargs: str) -> None:
 
     kw = eval(kwargs, {"Blocking": Blocking}) if kwargs else {}
     t = time.process_time()
-    p = schedule_gemm(PLAIN[dtype], kw.pop("target", "avx512"), threads=1, **kw)
+    threads = kw.pop("threads", int(threads))
+    p = schedule_gemm(PLAIN[dtype], kw.pop("target", "avx512"), threads=threads, **kw)
     print(f"scheduled in {time.process_time() - t:.2f} s CPU")
     with open(out, "w") as f:
         f.write(jit_source(p._loopir_proc)[0])
 
 
-def time_shape(S, calls: dict, peak, shape, dtype: str, rounds: int, rng) -> dict:
-    """Every variant, OpenBLAS (one thread) and the FMA peak in interleaved rounds on one
-    shape, after checking each variant against NumPy."""
+def time_shape(S, calls: dict, peak, shape, dtype: str, rounds: int, rng,
+               threads: int = 1) -> dict:
+    """Every variant, OpenBLAS (on `threads` threads) and the FMA peak in interleaved
+    rounds on one shape, after checking each variant against NumPy."""
     import numpy as np
     from threadpoolctl import threadpool_limits
 
@@ -65,10 +77,62 @@ def time_shape(S, calls: dict, peak, shape, dtype: str, rounds: int, rng) -> dic
         err = np.abs(C - want).max() / max(1.0, np.abs(want).max())
         if err > (1e-4 if dtype == "f32" else 1e-12):
             raise SystemExit(f"{name} disagrees with NumPy at {m}x{n}x{k}: {err:.2e}")
-        fns[name + " 1"] = (flops, nullcontext, lambda f=f: f(m, n, k, A, B, C))
-    fns["blas 1"] = (flops, lambda: threadpool_limits(1, "blas"), lambda: np.matmul(A, B))
-    fns["peak 1"] = (192.0 * 200000, nullcontext, lambda: peak(200000, 1))
+        fns[f"{name} {threads}"] = (flops, nullcontext, lambda f=f: f(m, n, k, A, B, C))
+    fns[f"blas {threads}"] = (flops, lambda: threadpool_limits(threads, "blas"),
+                              lambda: np.matmul(A, B))
+    fns[f"peak {threads}"] = (threads * 192.0 * 200000, nullcontext,
+                              lambda: peak(200000, threads))
     return S.measure(fns, rounds, cpu_time=True)
+
+
+def _task_cpu_ns() -> dict:
+    """{thread id: nanoseconds on a CPU} for every thread of this process, read from
+    each thread's CPU clock (Linux's clock id of thread tid: (~tid << 3) | 6), which
+    counts the running slice to the nanosecond (/proc's schedstat lags by up to a tick)."""
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            out[tid] = time.clock_gettime_ns(((~int(tid)) << 3) | 6)
+        except OSError:  # the thread ended
+            pass
+    return out
+
+
+def thread_cpu_shape(S, calls: dict, shape, dtype: str, rounds: int, rng) -> dict:
+    """{variant: (best sum, best span)} GFLOP/s from the threads' CPU times: in each
+    round, each variant's calls for about LOOP seconds, the CPU time every thread of the
+    process spent in them summed (work) and the largest (span); best of the rounds."""
+    import numpy as np
+
+    m, n, k = shape
+    t = S.NP[dtype]
+    A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    C = np.zeros((m, n), t)
+    flops = 2.0 * m * n * k
+    reps = {}
+    for name, f in calls.items():
+        C[:] = 0
+        f(m, n, k, A, B, C)
+        err = np.abs(C - want).max() / max(1.0, np.abs(want).max())
+        if err > (1e-4 if dtype == "f32" else 1e-12):
+            raise SystemExit(f"{name} disagrees with NumPy at {m}x{n}x{k}: {err:.2e}")
+        t = time.perf_counter()  # calls for about LOOP seconds of the wall clock (a
+        f(m, n, k, A, B, C)  # sleeping thread may wait long for a core on a loaded machine)
+        reps[name] = max(1, round(S.LOOP / (time.perf_counter() - t)))
+    best = {name: [float("inf"), float("inf")] for name in calls}
+    for _ in range(rounds):
+        for name, f in calls.items():
+            f(m, n, k, A, B, C)  # wakes the threads
+            before = _task_cpu_ns()
+            for _ in range(reps[name]):
+                f(m, n, k, A, B, C)
+            after = _task_cpu_ns()
+            spent = [after[tid] - before.get(tid, 0) for tid in after]
+            b = best[name]
+            b[0] = min(b[0], sum(spent) / reps[name])
+            b[1] = min(b[1], max(spent) / reps[name])
+    return {name: (flops / s, flops / x) for name, (s, x) in best.items()}
 
 
 def main() -> None:
@@ -76,12 +140,17 @@ def main() -> None:
     ap.add_argument("--dtype", default="f32", choices=["f32", "f64"])
     ap.add_argument("--sizes", default="1024")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--dump", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=1, choices=[1, 2])
+    ap.add_argument("--thread-cpu", action="store_true",
+                    help="time by the threads' CPU times (see the module's docstring)")
+    ap.add_argument("--dump", nargs=4, help=argparse.SUPPRESS)
     ap.add_argument("variants", nargs="*")
     a = ap.parse_args()
     if a.dump:
         return dump(*a.dump)
-    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = str(a.threads)
+    if a.thread_cpu:  # read when the first OpenMP library loads
+        os.environ["OMP_WAIT_POLICY"] = "passive"
     sys.path.insert(0, HERE)
     import tempfile
 
@@ -98,7 +167,7 @@ def main() -> None:
         out = os.path.join(tmp, f"{name}.c")
         env = dict(os.environ, PYTHONPATH=os.path.abspath(src))
         r = subprocess.run(
-            [sys.executable, __file__, "--dump", a.dtype, out, kw],
+            [sys.executable, __file__, "--dump", a.dtype, out, kw, str(a.threads)],
             env=env,
             capture_output=True,
             text=True,
@@ -108,18 +177,30 @@ def main() -> None:
         print(f"{name}: {r.stdout.strip()}")
         cmd = jit.compiler_command()
         lib = jit.load_library(
-            open(out).read(), cmd, [*jit.LIBRARY_FLAGS, *jit.build_flags(cmd)], name
+            open(out).read(), cmd,
+            [*jit.LIBRARY_FLAGS, *jit.build_flags(cmd), *["-fopenmp"] * (a.threads > 1)], name
         )
         calls[name] = jit.make_caller(S.PLAIN[a.dtype]._loopir_proc, lib, lib._name, cmd)
+    if a.thread_cpu:
+        print("GFLOP/s by CPU time, best of the rounds: flops / the threads' summed CPU time"
+              " (work) and / the longest thread's (span)")
+        rng = np.random.default_rng(0)
+        for s in a.sizes.split(","):
+            r = thread_cpu_shape(S, calls, S.parse_shape(s), a.dtype, a.rounds, rng)
+            print(f"{s:>14} |" + "".join(f" {name} work {w:6.1f} span {x:6.1f} |"
+                                        for name, (w, x) in r.items()), flush=True)
+        print(f"load average at end: {S.load()}")
+        return
     peak = S.peak_kernel()
     scale = 1.0 if a.dtype == "f32" else 0.5  # f64: half the lanes
     rng = np.random.default_rng(0)
     for s in a.sizes.split(","):
-        r = time_shape(S, calls, peak, S.parse_shape(s), a.dtype, a.rounds, rng)
-        blas, pk = r["blas 1"][0], r["peak 1"][0] * scale
+        r = time_shape(S, calls, peak, S.parse_shape(s), a.dtype, a.rounds, rng, a.threads)
+        th = a.threads
+        blas, pk = r[f"blas {th}"][0], r[f"peak {th}"][0] * scale
         line = f"{s:>14} | BLAS {blas:6.1f} |"
         for name in calls:
-            best, med = r[name + " 1"]
+            best, med = r[f"{name} {th}"]
             line += f" {name} {best:6.1f}/{med:6.1f} {best / blas:4.2f}x {100 * best / pk:3.0f}% |"
         print(line, flush=True)
     print(f"load average at end: {S.load()}")

@@ -132,3 +132,19 @@ def test_refuses_an_unknown_split():
     with pytest.raises(ValueError, match="split must be 'auto', 'rows' or 'cols', not 'k'"):
         G.schedule_gemm(sgemm, "avx512", threads=2, split="k")
 
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
+    # schedule_gemm(threads=2) as benchmarks/sgemm.py calls it: this machine's blocks,
+    # the one-thread twin for small problems, columns or rows shared by M against MC
+    # (sizes in 1..300 fall on both sides of each condition), dense and strided
+    needs("avx512")
+    q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=2)
+    mc = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8).mc
+    assert f"M <= N and M <= {mc}" in str(q.find(f"{PLAIN[dtype].name()}_par(_)").subproc())
+    f = q.compile()
+    edges = [(mc, mc + 1, 300), (mc + 1, mc + 1, 129), (mc + 9, 65, 257), (40, 64, 89)]
+    run_against_numpy(f, dtype, edges + sample_sizes("avx512", dtype, 8, seed=11), seed=11)
+    run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 4, seed=12), strided=True,
+                      seed=12)

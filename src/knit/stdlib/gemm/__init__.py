@@ -24,11 +24,14 @@ Framework for Rapidly Instantiating BLAS Functionality", 2015):
             for ir: MR rows                        (... while the MR-row tiles pass)
               microkernel: C[MR, NR] += Ap[ir] * Bs[jr]   (MR x NR of C in registers)
 
-With threads > 1, a `for jt in par` loop (one OpenMP region per NC block) stands
-outside pc, each thread takes every other sliver of the NC block (jq), and packs each
-of its slivers into Bs[KC][NR] once per pc and ic. All of k in a small problem (K < KC)
-reads A in place, with the MR x NR kernel on rows of A; one thread walks those tiles
-along MR rows of C (`tiles_along_rows`: for ir: for jr), as C's traffic is their cost.
+With threads > 1 (the same blocks), the threads share out the MR-row slivers of each
+MC block in turn (`parallelize_rows`: per KC block, a par loop packing B's panel sliver
+by sliver, then one over the tiles, each thread packing the slivers of A it reads), or,
+where the rows are one MC block and no more than the columns, the NR-column slivers of
+each NC block (`parallelize`: one par loop per NC block, each thread packing its own
+slivers of B and all of A). All of k in a small problem (K < KC) reads A in place, with
+the MR x NR kernel on rows of A; one thread walks those tiles along MR rows of C
+(`tiles_along_rows`: for ir: for jr), as C's traffic is their cost.
 
 The edges are cut off first and kept as loop nests of their own: K % KC joined to the
 last block of k (KC + K % KC deep, not a pass of its own over C); the last M % MR rows by 4- and 1-row kernels reading A and B in

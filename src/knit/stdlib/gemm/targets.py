@@ -142,13 +142,16 @@ def cache_sizes() -> tuple[int, int, int]:
 
 def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) -> Blocking:
     """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
-    roughly: a KC x NR sliver of B fills L1 (`isa.kc_l1s` of them with one thread:
-    deeper), an MC x KC block of A half of L2, a KC x NC panel of B a quarter of L3.
-    With threads, each thread packs its slivers of B once per MC block of rows, so a
-    deeper KC (hence a smaller MC) would pack B more often: not measured yet, the
-    threaded kernel keeps KC x NR in one L1."""
+    roughly: a KC x NR sliver of B fills `isa.kc_l1s` L1 caches (deeper: fewer C tiles
+    loaded and stored), an MC x KC block of A half of L2, a KC x NC panel of B a quarter
+    of L3. Threads take the same blocks: sharing rows, they pack each panel of B once
+    for all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC block,
+    so no sliver of B is packed twice either. With KC x NR in one L1 (MC x KC = 512 x
+    256 f32) instead, two threads spent 9-13% more CPU time than one thread on 1024^3
+    and 2048^3 f32 (6-13% f64), 0-3% with these blocks (benchmarks/gemm_ab.py
+    --threads 2 --thread-cpu, on a loaded machine)."""
     l1, l2, l3 = caches or cache_sizes()
-    kc = max(16, (isa.kc_l1s if threads == 1 else 1) * l1 // (isa.nr * elem_bytes) // 16 * 16)
+    kc = max(16, isa.kc_l1s * l1 // (isa.nr * elem_bytes) // 16 * 16)
     # (MC and NC multiples of 2 MR and 2 NR: two threads share out a block's slivers)
     mc = max(2 * isa.mr, (l2 // 2) // (kc * elem_bytes) // (2 * isa.mr) * (2 * isa.mr))
     nc = max(2 * isa.nr, (l3 // 4) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
