@@ -335,8 +335,8 @@ def test_replace_solves_a_size_inside_a_condition():
     assert_body(p, """
         assert n <= 8
         r: f32[8] @ AVX2
-        avx2_mask_loadu_ps(n, r[0:8], A[0:n])
-        avx2_mask_storeu_ps(n, B[0:n], r[0:8])
+        avx2_mask_loadu_ps(n + 0, r[0:8], A[0:n + 0])
+        avx2_mask_storeu_ps(n + 0, B[0:n + 0], r[0:8])
     """)
     equiv(prefix, p, sizes={"n": [1, 5, 8]})
 
