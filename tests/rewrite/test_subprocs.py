@@ -578,7 +578,7 @@ def test_extract_subproc_of_a_branch_keeps_its_condition():
                 x[i, 0] += 1.0
 
     p, sub = extract_subproc(branchy, "for i in _: _", "small")
-    assert "    assert N < 10 and M < 4" in str(sub).splitlines()
+    assert "    assert (N < 10 and M < 4) == True" in str(sub).splitlines()
     equiv(branchy, checked(p), sizes={"N": [8, 9, 12], "M": [2, 5]})
 
 
