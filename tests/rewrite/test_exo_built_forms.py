@@ -163,3 +163,44 @@ def test_replace_writes_a_size_argument_n_plus_0_and_a_quotient_as_a_term():
         copy_n(N + 0, x[N / 2 + 0:N / 2 + N + 0], y[8 * q + 1:N + 8 * q + 1])
     """)
     equiv(copy_tail, p, sizes={"N": [1, 5, 8]})
+
+
+# simplify divides out only sums of variables, as Exo's does: a dividend holding a
+# quotient or a remainder stays divided as written (`(i / 2) / 4` still merges)
+@proc
+def quotients(x: f32[80]):
+    for i in seq(0, 64):
+        x[(i / 8) * 8 / 8] = 1.0
+        x[(i / 2 + 1) / 4] = 2.0
+        x[(i / 2) / 4 + 70] = 3.0
+        x[i % 16 % 8 + 72] = 4.0
+        x[(4 * i + 2) / 8] += 5.0
+
+
+def test_simplify_keeps_a_quotient_of_a_quotient_as_written():
+    p = simplify(quotients)
+    assert_body(p, """
+        for i in seq(0, 64):
+            x[i / 8 * 8 / 8] = 1.0
+            x[(i / 2 + 1) / 4] = 2.0
+            x[i / 8 + 70] = 3.0
+            x[i % 16 % 8 + 72] = 4.0
+            x[i / 2] += 5.0
+    """)
+    equiv(quotients, p)
+
+
+@proc
+def rounded_up(n: size, m: size):
+    x: f32[n, (m + 7) / 8 * 8]
+    for i in seq(0, n):
+        for j in seq(0, m):
+            x[i, j] = 2.0
+
+
+def test_divide_dim_then_simplify_keeps_the_rounded_up_extent_as_written():
+    from knit.stdlib.scheduling import divide_dim
+
+    p = simplify(divide_dim(rounded_up, "x", 1, 8))
+    assert "    x: f32[n, (7 + m) / 8 * 8 / 8, 8] @ DRAM" in str(p).splitlines()
+    equiv(rounded_up, p)
