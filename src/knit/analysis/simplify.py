@@ -298,11 +298,6 @@ class _Simplifier:
         if x.is_const():
             return _Lin({}, x.const // c)  # fold: 7 / 2 -> 3
         inner = self.single(x, "/")
-        if not self.plain(x) and not (inner is not None and x.const == 0):
-            # Exo divides out only sums of variables: a dividend holding a quotient,
-            # remainder, stride or config field stays divided as written
-            # (`(7 + m) / 8 * 8 / 8`), but for (y / a) / b -> y / (a*b) below
-            return self.whole_quotient(x, c, src)
         if inner is not None:  # (x / a + k) / b -> (x + a*k) / (a*b)
             arg, a = inner
             return self.div(arg.plus(a * x.const), a * c)
@@ -327,10 +322,6 @@ class _Simplifier:
                 return self.div(big, c // g)
         # otherwise the division stays whole, as Exo keeps it: pulling out only the
         # divisible terms (`(8*i + 2*j + 3) / 3 -> (8*i + 2*j) / 3 + 1`) is no simpler
-        return self.whole_quotient(x, c, src)
-
-    def whole_quotient(self, x: _Lin, c: int, src: N.Expr | None) -> _Lin:
-        """floor(x / c) kept as one term."""
         key = ("/", x.key(), c)
         return self.term(key, _mk("/", self.operand(x, src), _const(c)),
                          _div_r(self.range(x), c), ("/", x, c))
@@ -342,10 +333,6 @@ class _Simplifier:
             return _Lin({}, 0)  # x % 1 -> 0
         if x.is_const():
             return _Lin({}, x.const % c)  # fold: -7 % 3 -> 2
-        if not self.plain(x):  # as for div: Exo keeps `i % 16 % 8`, `(i / 8 * 8 + 3) % 8`
-            key = ("%", x.key(), c)
-            return self.term(key, _mk("%", self.operand(x, src), _const(c)), (0, c - 1),
-                             ("%", x, c))
         inner = self.single(x, "%")
         if inner is not None and inner[1] % c == 0:  # (x % a + k) % b -> (x + k) % b, b | a
             return self.mod(inner[0].plus(x.const), c)
@@ -366,9 +353,6 @@ class _Simplifier:
     def operand(self, x: _Lin, src: N.Expr | None) -> N.Expr:
         """The printed dividend of a division or modulo that stays: x in normal form, or
         the shape of `src` (of value x) when x has terms other than variables."""
-        while isinstance(src, N.BinOp) and src.op == "/" and \
-                isinstance(src.rhs, N.Const) and src.rhs.val == 1:
-            src = src.lhs  # (y / 1) / c is y / c, in y's shape
         return self.build(x) if src is None or self.plain(x) else self.printed(src)
 
     def single(self, x: _Lin, op: str):

@@ -58,19 +58,13 @@ def parse_expr_fragment(proc, text: str, path, prim: str, *, extra=None) -> N.Ex
 
 def _check_holes_mean_here(text, env, prim: str) -> None:
     """A FormattedExprStr's holes hold its cursors' text: each variable an expression
-    there reads must be the variable that name means here (Exo substitutes the expression
-    itself, and refuses one whose variable is not in scope). A name that means another
-    variable here would silently change the expression."""
-    from knit.ir.visit import walk_expr
-
-    for c in getattr(text, "_expr_holes", ()):
-        for x in walk_expr(c._node()):
-            sym = getattr(x, "name", None)
-            if not isinstance(sym, Sym):
-                continue
-            here = env.get(sym.name)
-            if here is None or here[0] is not sym:
-                what = "is another variable here" if here is not None else "is not visible here"
-                raise ParseFragmentError(
-                    f"{prim}: '{sym.name}' in {text!r} (the expression {c}) not found in "
-                    f"current environment: the variable it reads at the cursor {what}")
+    there reads (its `hole_vars`) must be the variable that name means here (Exo
+    substitutes the expression itself, and refuses one whose variable is not in scope).
+    A name that means another variable here would silently change the expression."""
+    for shown, sym in getattr(text, "hole_vars", ()):
+        here = env.get(sym.name)
+        if here is None or here[0] is not sym:
+            what = "is another variable here" if here is not None else "is not visible here"
+            raise ParseFragmentError(
+                f"{prim}: '{sym.name}' in {text!r} (the expression {shown}) not found in "
+                f"current environment: the variable it reads at the cursor {what}")

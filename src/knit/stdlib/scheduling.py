@@ -799,6 +799,15 @@ class FormattedExprStr(str):
         text = re.sub(r"\b_\b", lambda _m: f"({next(fill)})", expr_str)
         self = super().__new__(cls, text)
         self._expr_str, self._expr_holes = expr_str, tuple(expr_holes)
+        # the variables the holes' expressions read, as (the cursor's text, Sym): where
+        # the string is parsed, each name must still mean that variable (fragment.py)
+        from knit.cursors.internal import node_of
+        from knit.ir.sym import Sym
+        from knit.ir.visit import walk_expr
+
+        self.hole_vars = tuple((str(c), x.name) for c in expr_holes
+                               for x in walk_expr(node_of(c))
+                               if isinstance(getattr(x, "name", None), Sym))
         return self
 
 
