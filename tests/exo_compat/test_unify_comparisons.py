@@ -72,7 +72,7 @@ def test_replace_the_issues_case_bound_is_n_minus_sixteen():
     assert_body(p, """
         assert N >= 17
         assert N <= 24
-        copy_first(y[16:24], x[16:24], -16 + N)
+        copy_first(y[16:24], x[16:24], N + -16)
     """)
     equiv(tail_of_sixteen, p, sizes={"N": [17, 20, 24]})
 

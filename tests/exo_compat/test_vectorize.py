@@ -94,7 +94,7 @@ def test_vectorize_uses_fmadd_for_an_accumulator_in_registers():
     p = vectorize(p, p.find_loop("i").body()[0], 8, "f32", AVX2, instructions=instrs,
                   rules=[fma_rule],
                   tail="cut")
-    assert "mm256_fmadd_ps(acc[8 * jo:8 + 8 * jo], var0[0:8], var1[0:8])" in str(p), str(p)
+    assert "mm256_fmadd_ps(acc[8 * jo + 0:8 * jo + 8], var0[0:8], var1[0:8])" in str(p), str(p)
 
 
 @proc

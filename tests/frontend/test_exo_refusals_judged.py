@@ -87,8 +87,8 @@ def test_a_hole_filled_with_a_variable_not_in_scope_there_is_refused():
     # the cursor reads the f32 `i` allocated after the loop; at `tmp`, `i` is the loop's
     hole = FormattedExprStr("_", shadowed.find("j = i").rhs())
     expect_error(lambda: expand_dim(shadowed, "tmp : _", "n", hole), ParseFragmentError,
-                 "expand_dim: 'i' of the expression 'i' filling a hole of '_' not found in "
-                 "current environment: here that name is another variable")
+                 "expand_dim: 'i' in '(i)' (the expression i) not found in current "
+                 "environment: the variable it reads at the cursor is another variable here")
 
 
 def test_holes_filled_with_the_variables_in_scope_are_accepted():

@@ -597,7 +597,7 @@ def test_replace_finds_the_lane_form():
         p = set_memory(p, buf, Neon)
     p = replace_all(p, [neon_vld_4xf32, neon_vst_4xf32])
     p = replace(p, "for i in _: _", neon_vfmla_4xf32_4xf32)
-    assert "neon_vfmla_4xf32_4xf32(C_reg[0:4], A_reg[0:4], B_reg[0:4], lane)" in str(p)
+    assert "neon_vfmla_4xf32_4xf32(C_reg[0:4], A_reg[0:4], B_reg[0:4], lane + 0)" in str(p)
     p = unroll_loop(p, "for lane in _: _")  # the C intrinsic needs a constant lane
     rng = np.random.default_rng(7)
     C, A, B = (rng.standard_normal(4).astype("f4") for _ in range(3))

@@ -71,7 +71,7 @@ def test_replace_of_a_rectangular_nest_and_an_inner_nest_of_the_triangle():
     equiv(rect, checked(p))
     # one row of the triangle: i is outside the replaced block, so it can be an argument
     q = replace(lower, "for j in _: _", zero_rect_row)
-    assert "zero_rect_row(i + 1, A[i, 0:8])" in body(q)
+    assert "zero_rect_row(i + 1, A[i + 0, 0:8])" in body(q)
     equiv(lower, checked(q))
     a = np.ones((8, 8), dtype=np.float32)
     q.interpret(A=a)
@@ -109,7 +109,7 @@ def test_replace_with_a_condition_outside_the_block():
                     A[r, i] = 0.0
 
     p = replace(rows_below, "for i in _: _", zero_if)
-    assert "zero_if(8, r < n, A[r, 0:8])" in body(p)
+    assert "zero_if(8, r < n, A[r + 0, 0:8])" in body(p)
     equiv(rows_below, checked(p), sizes={"n": [1, 5, 8, 12]})
 
 

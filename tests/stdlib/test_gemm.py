@@ -254,7 +254,7 @@ def test_one_thread_packs_each_panel_of_b_once():
     # the last block of k, KC + K % KC deep, packed as the others
     last = text.split("Bs_l:")[1].split("\n    else:\n")[0]
     assert "for pc in" not in last and f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(" \
-        f"K - (16 * (K / 16) - 16), Ap_l[ir, 0:K - (16 * (K / 16) - 16), 0:{isa.mr}], Bs_l[jr, " \
+        f"-16 * (K / 16) + K + 16, Ap_l[ir, 0:-16 * (K / 16) + K + 16, 0:{isa.mr}], Bs_l[jr, " \
         in last
     # all of k when K < KC (a small problem) reads A in place, B packed sliver by sliver
     # (by rows, each row would check every sliver of NC: 64^3 ran at 0.74x OpenBLAS)

@@ -43,12 +43,12 @@ def parse_expr_fragment(proc, text: str, path, prim: str, *, extra=None) -> N.Ex
     parser = Parser(Source(text, "<fragment>", 1, 0, scope_of(proc)))
     env = visible_syms(ir_of(proc), path)
     env.update(extra or {})
+    _check_holes_mean_here(text, env, prim)
     for name, (sym, typ, mem) in env.items():
         parser.scopes[0][name] = sym
         parser.types[sym] = typ
         if mem is not None:
             parser.mems[sym] = mem
-    _check_holes(text, env, prim)
     try:
         return parser.parse_expr(tree)
     except KnitError as e:
@@ -56,19 +56,15 @@ def parse_expr_fragment(proc, text: str, path, prim: str, *, extra=None) -> N.Ex
                                  f"{str(e).splitlines()[0].split(': ', 1)[-1]}") from e
 
 
-def _check_holes(text, env: dict, prim: str) -> None:
-    """A FormattedExprStr's holes are filled with its cursors' text: each variable that
-    text names must be, where it is parsed, the variable the cursor's expression reads
-    (else `i` of the cursor would silently mean another `i` here)."""
-    from knit.ir.visit import walk_expr
-
-    for filled in getattr(text, "hole_exprs", ()):
-        for e in walk_expr(filled):
-            if not isinstance(e, (N.Read, N.WindowExpr, N.StrideExpr)):
-                continue
-            seen = env.get(e.name.name)
-            if seen is None or seen[0] is not e.name:
-                raise ParseFragmentError(
-                    f"{prim}: '{e.name.name}' of the expression {str(filled)!r} filling "
-                    f"a hole of {text.template!r} not found in current environment"
-                    + (": here that name is another variable" if seen else ""))
+def _check_holes_mean_here(text, env, prim: str) -> None:
+    """A FormattedExprStr's holes hold its cursors' text: each variable an expression
+    there reads (its `hole_vars`) must be the variable that name means here (Exo
+    substitutes the expression itself, and refuses one whose variable is not in scope).
+    A name that means another variable here would silently change the expression."""
+    for shown, sym in getattr(text, "hole_vars", ()):
+        here = env.get(sym.name)
+        if here is None or here[0] is not sym:
+            what = "is another variable here" if here is not None else "is not visible here"
+            raise ParseFragmentError(
+                f"{prim}: '{sym.name}' in {text!r} (the expression {shown}) not found in "
+                f"current environment: the variable it reads at the cursor {what}")

@@ -35,6 +35,11 @@ def _mod(a, c: int):
     return N.BinOp("%", a, const(c), T.INDEX)
 
 
+def _chunk_index(quot: int, o, i):
+    """`quot * o + i`, written out even for quot = 1 (`1 * io + ii`), as Exo writes it."""
+    return N.BinOp("+", N.BinOp("*", const(quot), o, T.INDEX), i, T.INDEX)
+
+
 # ---------------------------------------------------------------- divide_loop
 
 
@@ -60,16 +65,17 @@ def divide_loop(site: Site, quot: int, outer: str, inner: str, tail: str, perfec
                          "add an assert such as `assert N % {q} == 0` to the proc, or use "
                          "tail='guard' or 'cut'".replace("{q}", str(quot)))
             raise W.why(err, facts, E.eq(_mod(n, quot), const(0)), site.proc)
-        inner_loop = N.For(i_sym, const(0), const(quot), body_at(add(mul(const(quot), o), i)),
+        inner_loop = N.For(i_sym, const(0), const(quot), body_at(_chunk_index(quot, o, i)),
                            "seq", loop.srcinfo)
         return site.replaced((loop.with_(iter=o_sym, lo=const(0),
                                                     hi=_exact_quotient(_diff(loop.hi, loop.lo), quot),
                                                     body=(inner_loop,)),))
     if tail == "guard":
-        idx = add(mul(const(quot), o), i)
+        idx = _chunk_index(quot, o, i)
         guarded = N.If(E.lt(idx, n), body_at(idx), (), loop.srcinfo)
         inner_loop = N.For(i_sym, const(0), const(quot), (guarded,), "seq", loop.srcinfo)
-        hi = _floordiv(add(n, const(quot - 1)), quot)
+        # `(n + q - 1) / q`, with `+ 0` kept for q = 1 (Exo's `(n + 0) / 1`)
+        hi = _floordiv(N.BinOp("+", n, const(quot - 1), T.INDEX), quot)
         return site.replaced((loop.with_(iter=o_sym, lo=const(0), hi=hi,
                                                     body=(inner_loop,)),))
     # "cut" and "cut_and_guard": the main loop over whole chunks, then the tail
@@ -79,12 +85,12 @@ def divide_loop(site: Site, quot: int, outer: str, inner: str, tail: str, perfec
                      f"{expr_str(loop.hi)}: when the range is empty the wrong way round, the "
                      f"tail loop seq(0, {expr_str(_mod(n, quot))}) would still run",
                      "use tail='guard', or add an assert that makes the range non-negative")
-    main_inner = N.For(i_sym, const(0), const(quot), body_at(add(mul(const(quot), o), i)),
+    main_inner = N.For(i_sym, const(0), const(quot), body_at(_chunk_index(quot, o, i)),
                        "seq", loop.srcinfo)
     main = loop.with_(iter=o_sym, lo=const(0), hi=_floordiv(n, quot), body=(main_inner,))
     t_sym = _new_iter(inner)
     tail_body = subst_stmts(loop.body, {loop.iter: add(loop.lo, add(  # Exo's order
-        var(t_sym), mul(_floordiv(n, quot), const(quot))))})
+        var(t_sym), N.BinOp("*", _floordiv(n, quot), const(quot), T.INDEX)))})
     tail_loop = N.For(t_sym, const(0), _mod(n, quot), tuple(_fresh_copy(tail_body)), "seq",
                       loop.srcinfo)
     if tail == "cut_and_guard":

@@ -375,8 +375,26 @@ def _whole_arg(sym, typ):
 def _subproc_preds(ir, path, env) -> tuple:
     """What held at the block, in the subproc's names (sizes are positive anyway)."""
     sizes = {a.name for a in ir.args if a.type == T.SIZE}
-    return tuple(_subst_expr(f, env) for f in E.context_facts(ir, path)
+    taken = _taken_conds(ir, path)
+    return tuple(_subst_expr(_as_taken(f) if any(f is c for c in taken) else f, env)
+                 for f in E.context_facts(ir, path)
                  if _only_uses(f, env) and not _size_positive(f, sizes))
+
+
+def _taken_conds(ir, path) -> list:
+    """The conditions of the `if`s whose body (not else branch) holds the block."""
+    out, node = [], ir
+    for k, (field, i) in enumerate(path[:-1]):
+        node = getattr(node, field)[i]
+        if isinstance(node, N.If) and path[k + 1][0] == "body":
+            out.append(node.cond)
+    return out
+
+
+def _as_taken(cond):
+    """`cond == True`: the branch taken, as Exo writes it (the else branch's fact is
+    already `cond == False`); the same truth value."""
+    return N.BinOp("==", cond, N.Const(True, T.BOOL), T.BOOL, cond.srcinfo)
 
 
 def _free_with_sizes(stmts, visible) -> set:

@@ -527,8 +527,76 @@ def _prove_same(facts, a, b) -> bool:
     return a == b or prove(facts, E.eq(a, b))
 
 
+def _linear(e):
+    """e as ({atom: coefficient} in order of appearance, constant), where an atom is an
+    integer variable or a `/` or `%` expression; None if e is not of that form."""
+    terms: dict = {}
+
+    def go(x, c) -> int | None:
+        match x:
+            case N.Const(v) if type(v) is int:
+                return c * v
+            case N.Read(_, ()) if x.type.is_control() and x.type not in (T.BOOL, T.STRIDE):
+                terms[x] = terms.get(x, 0) + c
+                return 0
+            case N.BinOp("/" | "%"):
+                terms[x] = terms.get(x, 0) + c
+                return 0
+            case N.USub(arg):
+                return go(arg, -c)
+            case N.BinOp("+" | "-", lhs, rhs):
+                a = go(lhs, c)
+                b = None if a is None else go(rhs, c if x.op == "+" else -c)
+                return None if b is None else a + b
+            case N.BinOp("*", N.Const(k), rhs) if type(k) is int:
+                return go(rhs, c * k)
+            case N.BinOp("*", lhs, N.Const(k)) if type(k) is int:
+                return go(lhs, c * k)
+        return None
+
+    off = go(e, 1)
+    return None if off is None else (terms, off)
+
+
+def exo_form(e):
+    """A solved index written as Exo's unification writes it: the terms (`/` and `%`
+    first), each `c * x` (`x` for c = 1), then `+ constant`, kept when it is 0 (Exo's
+    `n + 0`, `4 * i + 0`); a bare literal when nothing varies. The same value; an
+    expression of another form is returned as it is."""
+    lin = _linear(e)
+    if lin is None:
+        return e
+    terms, off = lin
+    ordered = [a for a in terms if isinstance(a, N.BinOp)] + \
+        [a for a in terms if not isinstance(a, N.BinOp)]
+    out = None
+    for a in ordered:
+        c = terms[a]
+        if c == 0:
+            continue
+        t = a if c == 1 else N.BinOp("*", const(c), a, T.INDEX)
+        out = t if out is None else N.BinOp("+", out, t, T.INDEX)
+    if out is None:
+        return const(off)
+    return N.BinOp("+", out, const(off), e.type if e.type.is_control() else T.INDEX)
+
+
+def _exo_arg(a):
+    """A call argument with its indices in Exo's form (exo_form); buffers, bools and
+    strides as they are."""
+    if isinstance(a, N.WindowExpr):
+        return a.with_(idx=tuple(_map_bounds(w, exo_form) for w in a.idx))
+    if isinstance(a, N.Read) and a.idx:
+        return a.with_(idx=tuple(exo_form(i) for i in a.idx))
+    if a.type.is_control() and a.type not in (T.BOOL, T.STRIDE):
+        return exo_form(a)
+    return a
+
+
 def unify(callee: N.Proc, stmts, facts, buf_types: dict) -> tuple:
-    """The call arguments making `callee`'s body do what `stmts` do, or UnifyError."""
+    """The call arguments making `callee`'s body do what `stmts` do, or UnifyError.
+    Indices are written as Exo writes them (exo_form), so a program scheduled under Exo
+    prints as itself."""
     u = _Unifier(callee, {})
     u.block(callee.body, tuple(stmts))
-    return u.solve_args(facts, buf_types)
+    return tuple(_exo_arg(a) for a in u.solve_args(facts, buf_types))

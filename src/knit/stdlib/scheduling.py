@@ -808,20 +808,16 @@ class FormattedExprStr(str):
         text = re.sub(r"\b_\b", lambda _m: f"({next(fill)})", expr_str)
         self = super().__new__(cls, text)
         self._expr_str, self._expr_holes = expr_str, tuple(expr_holes)
-        return self
-
-    @property
-    def template(self) -> str:
-        """The string with its holes (`_ - 1`)."""
-        return self._expr_str
-
-    @property
-    def hole_exprs(self) -> tuple:
-        """The IR expressions the cursors filling the holes point at, in order (the
-        parser checks each names, where it is parsed, the variables it reads)."""
+        # the variables the holes' expressions read, as (the cursor's text, Sym): where
+        # the string is parsed, each name must still mean that variable (fragment.py)
         from knit.cursors.internal import node_of
+        from knit.ir.sym import Sym
+        from knit.ir.visit import walk_expr
 
-        return tuple(node_of(c) for c in self._expr_holes)
+        self.hole_vars = tuple((str(c), x.name) for c in expr_holes
+                               for x in walk_expr(node_of(c))
+                               if isinstance(getattr(x, "name", None), Sym))
+        return self
 
 
 # `from knit.stdlib.scheduling import *` binds the primitives, cursor classes and errors,
