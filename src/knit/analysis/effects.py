@@ -409,10 +409,31 @@ def race(loop: N.For, facts, acc):
     """A pair of accesses by two different iterations of `loop` (its body's accesses are
     `acc`) that may touch one location, one of them writing or reducing; None if the
     iterations are independent and may run in parallel."""
+    # the answer depends on nothing but the loop's variable and bounds, the facts and
+    # the accesses: a question asked again (parallelize_loop proves its loop free of
+    # races, then the post-check of its result asks about the same loop; a rewrite
+    # elsewhere rebuilds a par loop the post-check asks about again) is answered as
+    # the first time. Only "independent" is remembered: a race is a refusal, whose
+    # witness is built from a fresh answer. (IR nodes and accesses compare
+    # structurally, variables as objects, positions not at all.)
+    try:
+        key = (loop.iter, loop.lo, loop.hi, tuple(facts), tuple(acc))
+        if key in _race_free:
+            return None
+    except TypeError:  # a node holding an unhashable value: not remembered
+        key = None
     i1, i2 = var(_copy(loop.iter, _RACE_1)), var(_copy(loop.iter, _RACE_2))
     rng = [le(loop.lo, i1), lt(i1, loop.hi), le(loop.lo, i2), lt(i2, loop.hi), lt(i1, i2)]
-    return first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
-                          relation=rng, reduces_commute=False)
+    hit = first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
+                         relation=rng, reduces_commute=False)
+    if hit is None and key is not None:
+        if len(_race_free) >= 4096:  # a bound: each key keeps its expressions alive
+            _race_free.clear()
+        _race_free.add(key)
+    return hit
+
+
+_race_free: set = set()  # (iter, lo, hi, facts, accesses) of loops found independent
 
 
 # ---------------------------------------------------------------- what holds at a statement
