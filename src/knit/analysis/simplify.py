@@ -794,6 +794,31 @@ def _block(stmts, ranges, ctx: _Ctx) -> tuple:
 
 
 def _stmt(s: N.Stmt, ranges, ctx: _Ctx) -> N.Stmt:
+    """s simplified under `ranges` and `ctx`: a function of the three alone, so a
+    statement met again under the same ones (a schedule simplifies the whole procedure
+    after each step, and most statements are the objects of the step before) is
+    answered as the first time, without walking it again: only the changed subtrees
+    are simplified anew (statements by object, which are immutable; ranges and facts
+    structurally)."""
+    try:
+        key = (id(s), ctx.prune, ctx.facts, frozenset(ranges.items()))
+        hit = _SIMPLIFIED.get(key)
+    except TypeError:  # an unhashable fact: not remembered
+        key = hit = None
+    if hit is not None and hit[0] is s:
+        return hit[1]
+    new = _simplified_stmt(s, ranges, ctx)
+    if key is not None:
+        if len(_SIMPLIFIED) >= 20_000:  # a bound: each entry keeps two statements alive
+            _SIMPLIFIED.clear()
+        _SIMPLIFIED[key] = (s, new)
+    return new
+
+
+_SIMPLIFIED: dict = {}  # (id(stmt), prune, facts, ranges) -> (stmt, its simplified form)
+
+
+def _simplified_stmt(s: N.Stmt, ranges, ctx: _Ctx) -> N.Stmt:
     def f(e):
         out = simplify_expr(_use_facts(e, ctx.facts), ranges)
         if ctx.facts:  # a fact's E may appear only once the expression is in normal form
