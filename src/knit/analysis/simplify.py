@@ -58,10 +58,25 @@ def simplify_expr(e: N.Expr, ranges: dict[Sym, Range] | None = None) -> N.Expr:
 
     The result keeps `e`'s type and srcinfo when it is a newly built node; `e` itself is
     returned when nothing simplifies."""
+    # a function of e and the ranges alone: an expression object met again under the
+    # same ranges (a statement rebuilt around it, the procedure simplified again) is
+    # answered as the first time
+    key = (id(e), frozenset(ranges.items()) if ranges else None)
+    hit = _EXPRS.get(key)
+    if hit is not None and hit[0] is e:
+        return hit[1]
     out = _Simplifier(ranges).simp(e)
     if out == e:
-        return e
-    return out.with_(srcinfo=e.srcinfo) if out.srcinfo is NO_SRC else out
+        out = e
+    elif out.srcinfo is NO_SRC:
+        out = out.with_(srcinfo=e.srcinfo)
+    if len(_EXPRS) >= 50_000:  # a bound: each entry keeps two expressions alive
+        _EXPRS.clear()
+    _EXPRS[key] = (e, out)
+    return out
+
+
+_EXPRS: dict = {}  # (id(expr), ranges) -> (expr, simplify_expr of it)
 
 
 def index_range(e: N.Expr, ranges: dict[Sym, Range] | None = None) -> Range:
