@@ -22,6 +22,7 @@ overwritten value for a snapshot variable, shared between the two.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
 
 from knit.analysis import affine as A, fastpath
@@ -472,7 +473,7 @@ def _state_at(proc: N.Proc, path):
 
 
 def _walk_to(proc: N.Proc, path):
-    facts = [le(int_(1), var(a.name, T.SIZE)) for a in proc.args if a.type == T.SIZE]
+    facts = [_size_fact(a.name) for a in proc.args if a.type == T.SIZE]
     facts += list(proc.preds)
     # the config fields the facts and windows read: only their writes matter
     live = set().union(*(config_reads(f) for f in facts))
@@ -490,15 +491,66 @@ def _walk_to(proc: N.Proc, path):
             break
         node = block[i]
         if isinstance(node, N.For):
-            facts += [le(node.lo, var(node.iter)), lt(var(node.iter), node.hi)]
+            facts += _range_facts(node)
             live |= config_reads(node.lo) | config_reads(node.hi)
             # an earlier iteration ran the whole body, writes after `path` included
             if live:
                 facts = _snapshot(c, facts, _written_in(node.body) & live, node)
         elif isinstance(node, N.If):
-            facts.append(node.cond if path[k + 1][0] == "body" else not_(node.cond))
+            facts.append(node.cond if path[k + 1][0] == "body" else _negated(node.cond))
             live |= config_reads(node.cond)
     return tuple(facts), c.windows
+
+
+# The facts a size, a loop or an `else` gives, built once per variable, bounds or
+# condition object: the facts at a statement are then the same objects after every
+# rewrite that kept the loops around it, and what is derived from them (their normal
+# forms, and whether they contradict each other: see consistent) is remembered by them.
+_fact_memo: dict = {}
+
+
+def _remember_fact(key, holder, make):
+    hit = _fact_memo.get(key)
+    if hit is not None and hit[0] is holder:
+        return hit[1]
+    if len(_fact_memo) > 50_000:
+        _fact_memo.clear()
+    out = make()
+    _fact_memo[key] = (holder, out)
+    return out
+
+
+def _size_fact(sym: Sym):
+    return _remember_fact(("size", id(sym)), sym, lambda: le(int_(1), var(sym, T.SIZE)))
+
+
+def _range_facts(loop: N.For) -> list:
+    it, lo, hi = loop.iter, loop.lo, loop.hi
+    return list(_remember_fact(("range", id(it), id(lo), id(hi)), (it, lo, hi), lambda: (
+        le(lo, var(it)), lt(var(it), hi))))
+
+
+def _negated(cond):
+    return _remember_fact(("not", id(cond)), cond, lambda: not_(cond))
+
+
+_consistent_memo: dict = {}
+
+
+def consistent(facts) -> bool:
+    """Whether `facts` (a sequence of bool expressions, e.g. context_facts) may all hold
+    together: not proven contradictory. Remembered by the fact objects (immutable),
+    which context_facts keeps from one rewrite to the next."""
+    facts = tuple(facts)
+    key = tuple(map(id, facts))
+    hit = _consistent_memo.get(key)
+    if hit is not None and all(map(operator.is_, hit[0], facts)):
+        return hit[1]
+    out = not prove(facts, N.Const(False, T.BOOL))
+    if len(_consistent_memo) > 20_000:
+        _consistent_memo.clear()
+    _consistent_memo[key] = (facts, out)
+    return out
 
 
 def _snapshot(c: _Collector, facts: list, keys, where) -> list:
