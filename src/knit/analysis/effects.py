@@ -509,29 +509,31 @@ def _walk_to(proc: N.Proc, path):
 _fact_memo: dict = {}
 
 
-def _remember_fact(key, holder, make):
+def _remember_fact(kind: str, objs: tuple, make):
+    """make(), remembered by the identity of the objects `objs` it is made of."""
+    key = (kind, *map(id, objs))
     hit = _fact_memo.get(key)
-    if hit is not None and hit[0] is holder:
+    if hit is not None and all(map(operator.is_, hit[0], objs)):
         return hit[1]
     if len(_fact_memo) > 50_000:
         _fact_memo.clear()
     out = make()
-    _fact_memo[key] = (holder, out)
+    _fact_memo[key] = (objs, out)  # (the objects kept alive: their ids stay theirs)
     return out
 
 
 def _size_fact(sym: Sym):
-    return _remember_fact(("size", id(sym)), sym, lambda: le(int_(1), var(sym, T.SIZE)))
+    return _remember_fact("size", (sym,), lambda: le(int_(1), var(sym, T.SIZE)))
 
 
 def _range_facts(loop: N.For) -> list:
     it, lo, hi = loop.iter, loop.lo, loop.hi
-    return list(_remember_fact(("range", id(it), id(lo), id(hi)), (it, lo, hi), lambda: (
-        le(lo, var(it)), lt(var(it), hi))))
+    return list(_remember_fact("range", (it, lo, hi), lambda: (le(lo, var(it)),
+                                                              lt(var(it), hi))))
 
 
 def _negated(cond):
-    return _remember_fact(("not", id(cond)), cond, lambda: not_(cond))
+    return _remember_fact("not", (cond,), lambda: not_(cond))
 
 
 _consistent_memo: dict = {}
