@@ -258,3 +258,36 @@ def test_context_facts_keep_their_objects_and_dead_code_is_still_refused():
     divide_loop(p, p.find_loop("i"), 2, ["io", "ii"], tail="guard")  # code that runs
     with pytest.raises(Exception, match="never runs"):
         divide_loop(p, p.find_loop("j"), 2, ["jo", "ji"], perfect=True)
+
+
+# ---------------------------------------------------------------- hashes of IR nodes
+
+
+def test_an_expressions_remembered_hash_is_its_structural_hash():
+    """Equal expressions (equality ignores positions) hash alike, whether their hashes
+    were computed before or not, and unequal ones are told apart as keys."""
+    rng = random.Random(2)
+    leaves = [I, J, N_, lit(0), lit(3), N.Const(3, T.INDEX), N.Const(2.5, T.F32)]
+
+    def build(depth):
+        if depth == 0 or rng.random() < 0.3:
+            return rng.choice(leaves)
+        return op(rng.choice("+-*/%"), build(depth - 1), build(depth - 1))
+
+    def copy(e):  # the same tree, new objects at another position
+        if isinstance(e, N.BinOp):
+            return N.BinOp(e.op, copy(e.lhs), copy(e.rhs), e.type, E.NO_SRC)
+        return e.with_()
+
+    table = {}
+    for _ in range(300):
+        e = build(4)
+        if rng.random() < 0.5:
+            hash(e)  # remembered before the copy is made and compared
+        c = copy(e)
+        assert c == e and hash(c) == hash(e)
+        table.setdefault(e, []).append(e)
+        assert c in table
+    w = N.Interval(I, op("+", I, lit(4)))
+    assert hash(w) == hash(N.Interval(I, op("+", I, lit(4)))) and w in {w}
+    assert N.Point(I) != N.Point(J) and len({N.Point(I), N.Point(J), N.Point(I)}) == 2
