@@ -32,8 +32,8 @@ respected; `knit.ir.visit.alpha_eq` compares modulo renaming of bound symbols.
 from __future__ import annotations
 
 import itertools
-from operator import attrgetter
 from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any
 
 from knit.ir.srcinfo import NO_SRC, SrcInfo
