@@ -299,6 +299,9 @@ EXPR_NODES = (Read, Const, USub, BinOp, Extern, WindowExpr, StrideExpr, ReadConf
 STMT_NODES = (Assign, Reduce, WriteConfig, Pass, If, For, Alloc, Call, WindowStmt)
 
 
+_set = object.__setattr__  # (frozen dataclasses refuse their own __setattr__)
+
+
 def _cache_hash(cls) -> None:
     """Give `cls` the hash its dataclass would (of the fields equality compares),
     remembered in the node: expressions are immutable, and the same ones are hashed
@@ -308,12 +311,10 @@ def _cache_hash(cls) -> None:
     one = len([f for f in fields(cls) if f.compare]) == 1
 
     def __hash__(self) -> int:
-        try:
-            return self._h
-        except AttributeError:
-            pass
-        h = hash((get(self),) if one else get(self))
-        object.__setattr__(self, "_h", h)
+        h = getattr(self, "_h", None)  # (not try/except: most nodes are hashed once)
+        if h is None:
+            h = hash((get(self),) if one else get(self))
+            _set(self, "_h", h)
         return h
 
     cls.__hash__ = __hash__
