@@ -22,6 +22,7 @@ overwritten value for a snapshot variable, shared between the two.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
 
 from knit.analysis import affine as A, fastpath
@@ -409,10 +410,31 @@ def race(loop: N.For, facts, acc):
     """A pair of accesses by two different iterations of `loop` (its body's accesses are
     `acc`) that may touch one location, one of them writing or reducing; None if the
     iterations are independent and may run in parallel."""
+    # the answer depends on nothing but the loop's variable and bounds, the facts and
+    # the accesses: a question asked again (parallelize_loop proves its loop free of
+    # races, then the post-check of its result asks about the same loop; a rewrite
+    # elsewhere rebuilds a par loop the post-check asks about again) is answered as
+    # the first time. Only "independent" is remembered: a race is a refusal, whose
+    # witness is built from a fresh answer. (IR nodes and accesses compare
+    # structurally, variables as objects, positions not at all.)
+    try:
+        key = (loop.iter, loop.lo, loop.hi, tuple(facts), tuple(acc))
+        if key in _race_free:
+            return None
+    except TypeError:  # a node holding an unhashable value: not remembered
+        key = None
     i1, i2 = var(_copy(loop.iter, _RACE_1)), var(_copy(loop.iter, _RACE_2))
     rng = [le(loop.lo, i1), lt(i1, loop.hi), le(loop.lo, i2), lt(i2, loop.hi), lt(i1, i2)]
-    return first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
-                          relation=rng, reduces_commute=False)
+    hit = first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
+                         relation=rng, reduces_commute=False)
+    if hit is None and key is not None:
+        if len(_race_free) >= 4096:  # a bound: each key keeps its expressions alive
+            _race_free.clear()
+        _race_free.add(key)
+    return hit
+
+
+_race_free: set = set()  # (iter, lo, hi, facts, accesses) of loops found independent
 
 
 # ---------------------------------------------------------------- what holds at a statement
@@ -451,7 +473,7 @@ def _state_at(proc: N.Proc, path):
 
 
 def _walk_to(proc: N.Proc, path):
-    facts = [le(int_(1), var(a.name, T.SIZE)) for a in proc.args if a.type == T.SIZE]
+    facts = [_size_fact(a.name) for a in proc.args if a.type == T.SIZE]
     facts += list(proc.preds)
     # the config fields the facts and windows read: only their writes matter
     live = set().union(*(config_reads(f) for f in facts))
@@ -469,15 +491,68 @@ def _walk_to(proc: N.Proc, path):
             break
         node = block[i]
         if isinstance(node, N.For):
-            facts += [le(node.lo, var(node.iter)), lt(var(node.iter), node.hi)]
+            facts += _range_facts(node)
             live |= config_reads(node.lo) | config_reads(node.hi)
             # an earlier iteration ran the whole body, writes after `path` included
             if live:
                 facts = _snapshot(c, facts, _written_in(node.body) & live, node)
         elif isinstance(node, N.If):
-            facts.append(node.cond if path[k + 1][0] == "body" else not_(node.cond))
+            facts.append(node.cond if path[k + 1][0] == "body" else _negated(node.cond))
             live |= config_reads(node.cond)
     return tuple(facts), c.windows
+
+
+# The facts a size, a loop or an `else` gives, built once per variable, bounds or
+# condition object: the facts at a statement are then the same objects after every
+# rewrite that kept the loops around it, and what is derived from them (their normal
+# forms, and whether they contradict each other: see consistent) is remembered by them.
+_fact_memo: dict = {}
+
+
+def _remember_fact(kind: str, objs: tuple, make):
+    """make(), remembered by the identity of the objects `objs` it is made of."""
+    key = (kind, *map(id, objs))
+    hit = _fact_memo.get(key)
+    if hit is not None and all(map(operator.is_, hit[0], objs)):
+        return hit[1]
+    if len(_fact_memo) > 50_000:
+        _fact_memo.clear()
+    out = make()
+    _fact_memo[key] = (objs, out)  # (the objects kept alive: their ids stay theirs)
+    return out
+
+
+def _size_fact(sym: Sym):
+    return _remember_fact("size", (sym,), lambda: le(int_(1), var(sym, T.SIZE)))
+
+
+def _range_facts(loop: N.For) -> list:
+    it, lo, hi = loop.iter, loop.lo, loop.hi
+    return list(_remember_fact("range", (it, lo, hi), lambda: (le(lo, var(it)),
+                                                              lt(var(it), hi))))
+
+
+def _negated(cond):
+    return _remember_fact("not", (cond,), lambda: not_(cond))
+
+
+_consistent_memo: dict = {}
+
+
+def consistent(facts) -> bool:
+    """Whether `facts` (a sequence of bool expressions, e.g. context_facts) may all hold
+    together: not proven contradictory. Remembered by the fact objects (immutable),
+    which context_facts keeps from one rewrite to the next."""
+    facts = tuple(facts)
+    key = tuple(map(id, facts))
+    hit = _consistent_memo.get(key)
+    if hit is not None and all(map(operator.is_, hit[0], facts)):
+        return hit[1]
+    out = not prove(facts, N.Const(False, T.BOOL))
+    if len(_consistent_memo) > 20_000:
+        _consistent_memo.clear()
+    _consistent_memo[key] = (facts, out)
+    return out
 
 
 def _snapshot(c: _Collector, facts: list, keys, where) -> list:

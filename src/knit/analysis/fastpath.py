@@ -30,6 +30,22 @@ class BoundTable:
         self.upper: dict = {}
         for f in formulas:
             self._add(f)
+        self._built = (dict(self.rank), self._nvars)  # the ranks before any search
+
+    def extended(self, formulas) -> BoundTable:
+        """The table of this one's formulas followed by `formulas`: the same table as
+        BoundTable(all of them), built from this one's state as built (searches rank
+        new atoms of their goals; those ranks are not carried over) without adding
+        its formulas again (each pair of accesses a dependence check compares adds
+        its few facts to the many the pairs share)."""
+        out = BoundTable.__new__(BoundTable)
+        rank, out._nvars = self._built
+        out.rank = dict(rank)
+        out.lower, out.upper = dict(self.lower), dict(self.upper)  # tuples inside: shared
+        for f in formulas:
+            out._add(f)
+        out._built = (dict(out.rank), out._nvars)
+        return out
 
     def _add(self, f):
         match f[0]:
@@ -50,7 +66,8 @@ class BoundTable:
         rest = Lin({v: c for v, c in x.terms.items() if v is not top}, x.const)
         # a*top + rest >= 0: top >= -rest/a (a > 0) or top <= rest/(-a) (a < 0)
         bound = rest.scale(Fraction(-1, a) if abs(a) != 1 else -a)
-        (self.lower if a > 0 else self.upper).setdefault(top, []).append(bound)
+        side = self.lower if a > 0 else self.upper
+        side[top] = side.get(top, ()) + (bound,)  # a new tuple: `extended` shares them
 
     def rank_of(self, atom) -> float:
         """Base variables rank by first appearance; a compound atom ranks just above

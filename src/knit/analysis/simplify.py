@@ -58,10 +58,25 @@ def simplify_expr(e: N.Expr, ranges: dict[Sym, Range] | None = None) -> N.Expr:
 
     The result keeps `e`'s type and srcinfo when it is a newly built node; `e` itself is
     returned when nothing simplifies."""
+    # a function of e and the ranges alone: an expression object met again under the
+    # same ranges (a statement rebuilt around it, the procedure simplified again) is
+    # answered as the first time
+    key = (id(e), frozenset(ranges.items()) if ranges else None)
+    hit = _EXPRS.get(key)
+    if hit is not None and hit[0] is e:
+        return hit[1]
     out = _Simplifier(ranges).simp(e)
     if out == e:
-        return e
-    return out.with_(srcinfo=e.srcinfo) if out.srcinfo is NO_SRC else out
+        out = e
+    elif out.srcinfo is NO_SRC:
+        out = out.with_(srcinfo=e.srcinfo)
+    if len(_EXPRS) >= 50_000:  # a bound: each entry keeps two expressions alive
+        _EXPRS.clear()
+    _EXPRS[key] = (e, out)
+    return out
+
+
+_EXPRS: dict = {}  # (id(expr), ranges) -> (expr, simplify_expr of it)
 
 
 def index_range(e: N.Expr, ranges: dict[Sym, Range] | None = None) -> Range:
@@ -794,6 +809,31 @@ def _block(stmts, ranges, ctx: _Ctx) -> tuple:
 
 
 def _stmt(s: N.Stmt, ranges, ctx: _Ctx) -> N.Stmt:
+    """s simplified under `ranges` and `ctx`: a function of the three alone, so a
+    statement met again under the same ones (a schedule simplifies the whole procedure
+    after each step, and most statements are the objects of the step before) is
+    answered as the first time, without walking it again: only the changed subtrees
+    are simplified anew (statements by object, which are immutable; ranges and facts
+    structurally)."""
+    try:
+        key = (id(s), ctx.prune, ctx.facts, frozenset(ranges.items()))
+        hit = _SIMPLIFIED.get(key)
+    except TypeError:  # an unhashable fact: not remembered
+        key = hit = None
+    if hit is not None and hit[0] is s:
+        return hit[1]
+    new = _simplified_stmt(s, ranges, ctx)
+    if key is not None:
+        if len(_SIMPLIFIED) >= 20_000:  # a bound: each entry keeps two statements alive
+            _SIMPLIFIED.clear()
+        _SIMPLIFIED[key] = (s, new)
+    return new
+
+
+_SIMPLIFIED: dict = {}  # (id(stmt), prune, facts, ranges) -> (stmt, its simplified form)
+
+
+def _simplified_stmt(s: N.Stmt, ranges, ctx: _Ctx) -> N.Stmt:
     def f(e):
         out = simplify_expr(_use_facts(e, ctx.facts), ranges)
         if ctx.facts:  # a fact's E may appear only once the expression is in normal form

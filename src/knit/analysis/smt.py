@@ -55,13 +55,16 @@ class Facts:
     A fact outside the integer fragment is dropped: knowing less is always safe.
     """
 
-    __slots__ = ("_items", "_set", "_table", "_token")
+    __slots__ = ("_items", "_set", "_table", "_token", "_parent")
 
-    def __init__(self, items: tuple = ()):
+    def __init__(self, items: tuple = (), parent: Facts | None = None):
         self._items = items  # (formula, frozenset of its variables), in order of addition
         self._set = {f for f, _ in items}
         self._table = None
         self._token = None
+        # the Facts these extend (their items are a prefix of ours): our bound table is
+        # theirs extended, until we have one
+        self._parent = parent
 
     def add(self, *facts) -> Facts:
         new = []
@@ -72,7 +75,7 @@ class Facts:
                 continue
             parts = f[1] if f[0] == "and" else (f,)
             new += [(p, _vars_of(p)) for p in parts if p != A.TRUE and p not in self._set]
-        return Facts(self._items + tuple(new)) if new else self
+        return Facts(self._items + tuple(new), self) if new else self
 
     def without(self, drop) -> Facts:
         """The facts none of whose variables satisfy `drop(var)`."""
@@ -107,7 +110,13 @@ class Facts:
 
     def table(self) -> fastpath.BoundTable:
         if self._table is None:
-            self._table = fastpath.BoundTable(self.formulas())
+            parent = self._parent
+            if parent is None:
+                self._table = fastpath.BoundTable(self.formulas())
+            else:  # the same table as from all the formulas (BoundTable.extended)
+                self._table = parent.table().extended(
+                    [f for f, _ in self._items[len(parent._items):]])
+            self._parent = None  # (not kept alive longer than needed)
         return self._table
 
     def relevant(self, vars_: set) -> frozenset:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any
 
 from knit.ir.srcinfo import NO_SRC, SrcInfo
@@ -77,7 +78,8 @@ _INIT_FIELDS: dict[type, tuple] = {}  # node class -> (its init fields in order,
 
 
 class Expr:
-    __slots__ = ()
+    # _h: the node's hash, computed when first asked (see _cache_hash)
+    __slots__ = ("_h",)
 
     def with_(self, **changes):
         return rebuild(self, changes)
@@ -129,15 +131,19 @@ class Extern(Expr):
     srcinfo: SrcInfo = _src()
 
 
+class _WAccess:
+    __slots__ = ("_h",)  # as Expr's
+
+
 @_node
-class Interval:
+class Interval(_WAccess):
     lo: Expr
     hi: Expr
     srcinfo: SrcInfo = _src()
 
 
 @_node
-class Point:
+class Point(_WAccess):
     pt: Expr
     srcinfo: SrcInfo = _src()
 
@@ -306,6 +312,31 @@ class Proc:
 
 EXPR_NODES = (Read, Const, USub, BinOp, Extern, WindowExpr, StrideExpr, ReadConfig)
 STMT_NODES = (Assign, Reduce, WriteConfig, Pass, If, For, Alloc, Call, WindowStmt)
+
+
+_set = object.__setattr__  # (frozen dataclasses refuse their own __setattr__)
+
+
+def _cache_hash(cls) -> None:
+    """Give `cls` the hash its dataclass would (of the fields equality compares),
+    remembered in the node: expressions are immutable, and the same ones are hashed
+    again and again as parts of keys (an access's indices, the facts at a statement,
+    ...), which walked the whole tree each time."""
+    get = attrgetter(*[f.name for f in fields(cls) if f.compare])
+    one = len([f for f in fields(cls) if f.compare]) == 1
+
+    def __hash__(self) -> int:
+        h = getattr(self, "_h", None)  # (not try/except: most nodes are hashed once)
+        if h is None:
+            h = hash((get(self),) if one else get(self))
+            _set(self, "_h", h)
+        return h
+
+    cls.__hash__ = __hash__
+
+
+for _cls in (*EXPR_NODES, Interval, Point):
+    _cache_hash(_cls)
 
 
 def child_fields(node) -> list[str]:

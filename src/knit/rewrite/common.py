@@ -228,8 +228,6 @@ def reachable(cur, prim: str):
     each other, anything is provable, and no rewrite could be checked meaningfully
     (except by the primitives of _DEAD_CODE_OK)."""
     from knit.analysis import effects as E
-    from knit.analysis.smt import prove
-    from knit.ir import types as T
 
     if prim in _DEAD_CODE_OK:
         return cur
@@ -241,8 +239,7 @@ def reachable(cur, prim: str):
         node = site.node()
     else:  # a block or a gap: the statement around it
         node = P.stmt_at(site.ir, site.parent_path) if site.parent_path else None
-    if len(path) > 1 and prove(E.context_facts(site.ir, path),
-                               N.Const(False, T.BOOL)):
+    if len(path) > 1 and not E.consistent(E.context_facts(site.ir, path)):
         raise refuse(prim, node, "this code never runs: the loops and conditions around "
                      "it cannot all hold", "remove the dead code first (eliminate_dead_code)")
     return cur
