@@ -12,9 +12,11 @@ from knit import config, proc
 from knit.stdlib.scheduling import (
     add_unsafe_guard,
     autofission,
+    bind_expr,
     eliminate_dead_code,
     fission,
     fuse,
+    lift_alloc,
     lift_scope,
     parallelize_loop,
     reorder_loops,
@@ -168,6 +170,29 @@ def test_fission_refuses_to_split_an_allocation_from_its_uses():
 
     refused(lambda: fission(tmp, tmp.find("t[_] = _").after()),
             "'t' is allocated before the split and used after it", "lift_alloc")
+
+
+@proc
+def two_ts(a: f32[8], c: f32[8]):
+    t: f32[8]
+    for i in seq(0, 8):
+        t[i] = 2.0 * a[i]
+        c[i] = t[i]
+
+
+def test_fission_refusal_names_the_buffer_as_printed_and_its_hint_finds_it():
+    # a second `t` inside the loop prints as `t_1`: the message and the code shown say
+    # `t_1`, and the hint's pattern is the one that finds it (`t : _ #1`), not the
+    # first `t`
+    p = bind_expr(two_ts, "2.0", "t")
+    assert "t_1 = 2.0" in str(p)
+    msg = refused(lambda: fission(p, p.find("t = 2.0").after()),
+                  "'t_1' is allocated before the split and used after it",
+                  "t_1 = 2.0", "lift_alloc(p, 't : _ #1')")
+    assert "t_1: f32 @ DRAM" in msg
+    q = lift_alloc(p, "t : _ #1")
+    assert "t_1: f32 @ DRAM\n    for i in seq(0, 8):" in str(q)
+    equiv(p, fission(q, q.find("t = 2.0").after()))
 
 
 def test_fission_refuses_to_split_a_window_from_its_uses():

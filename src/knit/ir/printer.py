@@ -185,8 +185,16 @@ def _arg_mem(a: N.FnArg) -> str:
     return _mem(a.mem)
 
 
-def proc_str(p: N.Proc) -> str:
+def printed_names(p: N.Proc) -> dict:
+    """Each Sym of `p` -> the name `proc_str(p)` prints for it (`t_1` for a second `t`
+    in scope), so that messages about a statement name what the user sees."""
     names = Names()
+    proc_str(p, names)
+    return dict(names._of)
+
+
+def proc_str(p: N.Proc, names: Names | None = None) -> str:
+    names = names or Names()
     names.shapes = {a.name: a.type.shape() for a in p.args if a.type.is_tensor()}
     args = ", ".join(f"{names(a.name)}: {type_str(a.type, names)}{_arg_mem(a)}"
                      for a in p.args)
@@ -200,5 +208,10 @@ def proc_str(p: N.Proc) -> str:
     return "\n".join(lines + body)
 
 
-def stmt_str(s) -> str:
-    return "\n".join(stmt_lines(s, Names(), ""))
+def stmt_str(s, printed: dict | None = None) -> str:
+    """`s` as knit source; `printed` (from printed_names) names its Syms as the whole
+    procedure prints them."""
+    names = Names()
+    if printed:
+        names._of.update(printed)
+    return "\n".join(stmt_lines(s, names, ""))

@@ -24,11 +24,13 @@ from knit.ir.printer import stmt_str
 # ---------------------------------------------------------------- errors
 
 
-def refuse(prim: str, where, condition: str, hint: str = "") -> SchedulingError:
+def refuse(prim: str, where, condition: str, hint: str = "", *,
+           printed: dict | None = None) -> SchedulingError:
     """A SchedulingError: `file:line:col: prim: condition`, the code, then a hint.
 
     `where` is a statement node, a Site (its statement, a block's first, a gap's
-    anchor), a cursor, or None."""
+    anchor), a cursor, or None. `printed` (ir.printer.printed_names) names the code
+    shown as the whole procedure prints it, where a name is bound twice."""
     node = where
     if isinstance(where, Site):
         node = where.shown()
@@ -47,7 +49,7 @@ def refuse(prim: str, where, condition: str, hint: str = "") -> SchedulingError:
     if getattr(src, "generated_by", None):  # code a primitive made: say which
         lines.append(src.note())
     if isinstance(node, N.Stmt):
-        code = stmt_str(node).splitlines()
+        code = stmt_str(node, printed).splitlines()
         shown = code[:6] + (["    ..."] if len(code) > 6 else [])
         lines += ["  in:"] + [f"    {ln}" for ln in shown]
     if hint:

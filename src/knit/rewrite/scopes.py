@@ -14,8 +14,8 @@ from knit.analysis.smt import prove
 from knit.cursors import paths as P
 from knit.cursors.forward import sid_index
 from knit.ir import nodes as N
-from knit.ir.printer import expr_str
-from knit.ir.visit import free_syms, stmt_syms, subst_stmts
+from knit.ir.printer import expr_str, printed_names
+from knit.ir.visit import free_syms, stmt_syms, subst_stmts, walk_stmts
 from knit.rewrite import witness as W
 from knit.rewrite.checks import accesses_at, check_no_race, check_stable, facts_at
 from knit.rewrite.common import Site, apply, check_bindings_stay_visible, ir_of, refuse
@@ -62,7 +62,7 @@ def _fission_once(gap: Site, unsafe: bool):
     scope_site = gap.at(gap.parent_path)
     scope = scope_site.node()
     pre, post = block[:gap.index], block[gap.index:]
-    _check_no_shared_bindings(prim, scope, pre, post)
+    _check_no_shared_bindings(prim, scope_site, pre, post)
     if not unsafe:
         _check_split(scope_site, scope, pre, post, gap.field)
     first, second = _split_scope(scope, gap.field, pre, post)
@@ -72,19 +72,36 @@ def _fission_once(gap: Site, unsafe: bool):
                      anchor=parent + ((field, i + 1),))
 
 
-def _check_no_shared_bindings(prim, scope, pre, post):
+def _check_no_shared_bindings(prim, scope_site, pre, post):
     """A buffer or window bound before the split must not be used after it: the second
     copy of the scope would not see it."""
     _, used = stmt_syms(post)
     for s in pre:
         if isinstance(s, (N.Alloc, N.WindowStmt)) and s.name in used:
-            name = s.name.name
+            # named as the procedure prints them: a second `t` in scope is `t_1`, and
+            # the hint's pattern must find this `t`, not an earlier one
+            ir = scope_site.ir
+            printed = printed_names(ir)
+            name = printed.get(s.name, s.name.name)
+            pattern = _pattern_of(ir, s)
             if isinstance(s, N.WindowStmt):
-                raise refuse(prim, scope, f"the window '{name}' is bound before the split and "
-                             "used after it", "inline it first: inline_window(p, "
-                             f"'{name} = _')")
-            raise refuse(prim, scope, f"'{name}' is allocated before the split and used after "
-                         f"it", f"lift the allocation out first: lift_alloc(p, '{name} : _')")
+                raise refuse(prim, scope_site.node(), f"the window '{name}' is bound before "
+                             "the split and used after it",
+                             f"inline it first: inline_window(p, '{pattern}')", printed=printed)
+            raise refuse(prim, scope_site.node(), f"'{name}' is allocated before the split "
+                         "and used after it",
+                         f"lift the allocation out first: lift_alloc(p, '{pattern}')",
+                         printed=printed)
+
+
+def _pattern_of(ir: N.Proc, s: N.Stmt) -> str:
+    """The pattern finding the allocation or window statement `s`: `t : _` or `t = _`,
+    with `#k` when k statements of that kind and name come before it."""
+    kind = type(s)
+    same = [x for x in walk_stmts(ir.body) if type(x) is kind and x.name.name == s.name.name]
+    k = next(i for i, x in enumerate(same) if x is s)
+    text = f"{s.name.name} : _" if kind is N.Alloc else f"{s.name.name} = _"
+    return text + (f" #{k}" if k else "")
 
 
 def _check_split(site: Site, scope, pre, post, field):
