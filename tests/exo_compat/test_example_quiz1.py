@@ -140,9 +140,9 @@ def test_in_registers_every_loop_becomes_an_instruction(vectorized):
         for io in seq(0, N / 8):
             dv: f32[8] @ AVX2
             sv: f32[8] @ AVX2
-            v8_load(sv[0:8], src[8 * io:8 + 8 * io])
+            v8_load(sv[0:8], src[8 * io + 0:8 * io + 8])
             v8_mul(dv[0:8], twos[0:8], sv[0:8])
-            v8_store(dst[8 * io:8 + 8 * io], dv[0:8])
+            v8_store(dst[8 * io + 0:8 * io + 8], dv[0:8])
     """)
     c = vectorized.c_code_str()
     for intrinsic in ("_mm256_set1_ps(2.0f)", "_mm256_loadu_ps(&", "_mm256_mul_ps(",
@@ -162,7 +162,7 @@ def test_both_schedules_double_the_array(forgot_memories, vectorized):
 def test_a_block_replaced_by_hand_in_the_wrong_memory_is_refused_by_c_generation():
     p = vector_shape(twice)
     p = replace(p, p.find_loop("i0"), v8_load)  # `sv` is still in DRAM
-    assert "v8_load(sv[0:8], src[8 * io:8 + 8 * io])" in str(p)
+    assert "v8_load(sv[0:8], src[8 * io + 0:8 * io + 8])" in str(p)
     with pytest.raises(MemoryAccessError, match=r"argument 'dst' of v8_load lives in AVX2, "
                        r"but 'sv' lives in DRAM(.|\n)*set_memory\(p, 'sv', AVX2\)"):
         p.c_code_str()
