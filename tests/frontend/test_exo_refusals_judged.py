@@ -3,14 +3,13 @@ words: the programs knit accepts mean one thing, the same compiled and interpret
 
 from __future__ import annotations
 
-from refusals import expect_error, refused
+from refusals import refused
 from scheduling_checks import equiv
 
 from knit import config, proc
 from knit.equiv import check_backends
-from knit.errors import ParseFragmentError
 from knit.libs.externs import select
-from knit.stdlib.scheduling import FormattedExprStr, expand_dim, fission, specialize
+from knit.stdlib.scheduling import fission, specialize
 
 
 def test_mixed_precision_arithmetic_means_the_same_in_c_and_the_interpreter():
@@ -69,31 +68,3 @@ def test_specialize_on_a_data_comparison_is_a_scheduling_error():
     p = specialize(scale, "for i in _: _", ["n > 4"])
     assert "if n > 4:" in str(p)
     equiv(scale, p)
-
-
-@proc
-def shadowed(n: size, arr: f32[n]):
-    for i in seq(0, n):
-        tmp: f32
-        tmp = 1.0
-        arr[i] = tmp
-    i: f32
-    i = 1.0
-    j: f32
-    j = i
-
-
-def test_a_hole_filled_with_a_variable_not_in_scope_there_is_refused():
-    # the cursor reads the f32 `i` allocated after the loop; at `tmp`, `i` is the loop's
-    hole = FormattedExprStr("_", shadowed.find("j = i").rhs())
-    expect_error(lambda: expand_dim(shadowed, "tmp : _", "n", hole), ParseFragmentError,
-                 "expand_dim: 'i' in '(i)' (the expression i) not found in current "
-                 "environment: the variable it reads at the cursor is another variable here")
-
-
-def test_holes_filled_with_the_variables_in_scope_are_accepted():
-    alloc = shadowed.find("tmp : _")
-    p = expand_dim(shadowed, "tmp : _", FormattedExprStr("_ + 1", alloc.parent().hi()),
-                   FormattedExprStr("_", shadowed.find("arr[_] = _").idx()[0]))
-    assert "tmp: f32[n + 1] @ DRAM" in str(p) and "tmp[i] = 1.0" in str(p)
-    equiv(shadowed, p)

@@ -81,32 +81,26 @@ def test_a_dependence_through_a_product_is_not_assumed_away():
     refused(lambda: reorder_loops(last_wins, "i j"), prim="reorder_loops")
 
 
-def test_expand_dim_with_a_product_of_sizes():
-    @proc
-    def bar(n: size, m: size, arr: f32[n, m]):
-        for i in seq(0, n):
-            for j in seq(0, m):
-                tmp: f32
-                tmp = 1.0
-                arr[i, j] = tmp
+@proc
+def scalar_in_nest(n: size, m: size, arr: f32[n, m]):
+    for i in seq(0, n):
+        for j in seq(0, m):
+            tmp: f32
+            tmp = 1.0
+            arr[i, j] = tmp
 
-    p = expand_dim(bar, "tmp : _", "(n + 1) * (1 + m)", "i * m + j")
+
+def test_expand_dim_with_a_product_of_sizes():
+    p = expand_dim(scalar_in_nest, "tmp : _", "(n + 1) * (1 + m)", "i * m + j")
     assert_body(p, """
         for i in seq(0, n):
             for j in seq(0, m):
                 tmp: f32[(n + 1) * (1 + m)] @ DRAM
                 tmp[i * m + j] = 1.0
                 arr[i, j] = tmp[i * m + j]""")
-    equiv(bar, p)
+    equiv(scalar_in_nest, p)
 
 
 def test_expand_dim_refuses_a_product_index_out_of_the_new_dimension():
-    @proc
-    def bar(n: size, m: size, arr: f32[n, m]):
-        for i in seq(0, n):
-            for j in seq(0, m):
-                tmp: f32
-                tmp = 1.0
-                arr[i, j] = tmp
-
-    refused(lambda: expand_dim(bar, "tmp : _", "n * m", "i * m + j + 1"), prim="expand_dim")
+    refused(lambda: expand_dim(scalar_in_nest, "tmp : _", "n * m", "i * m + j + 1"),
+            prim="expand_dim")
