@@ -498,3 +498,19 @@ def f(N: size, M: size, A: f32[M - 1, 2 * N] @ DRAM):
         A[FuzzCfg.k - i, FuzzCfg.k] += 1.0
     FuzzCfg.k = 2
 """)
+
+
+def test_a_view_passed_whole_prints_what_parses_back_to_its_bounds():
+    # fuzzer seed 0 case 867: `f(w1)` of a view w1 = B[i, i - 1:i]; simplify made the
+    # call's window w1[0:1] while the view's printed slices parse to the extent
+    # i - (i - 1): printed as `w1`, it parsed back to other bounds
+    p = parse("""
+def f(M: size, A: f32[6, 6] @ DRAM, B: f32[M + 2, 4] @ DRAM):
+    assert M >= 3
+    for i in seq(1, 4):
+        w1 = B[i, i - 1:i]
+        helper2_f(1, A[i, i:i + 1], w1)
+""")
+    assert "helper2_f(1, A[i, i:i + 1], w1)" in str(p)  # as written
+    sound(p, S.simplify)
+    sound(p, lambda p: S.shift_loop(p, p.body()[0], "M"))

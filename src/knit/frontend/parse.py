@@ -18,6 +18,7 @@ from knit.errors import KnitSyntaxError, KnitTypeError
 from knit.extern import Extern, ExternTypeError
 from knit.frontend import typecheck as tc
 from knit.ir import nodes as N, types as T
+from knit.ir.build import window_dim
 from knit.ir.handles import ir_of, is_procedure
 from knit.ir.printer import expr_str
 from knit.ir.srcinfo import SrcInfo
@@ -589,7 +590,7 @@ class Parser:
                 tc.check_index(lo, "a slice bound")
                 tc.check_index(hi, "a slice bound")
                 accs.append(N.Interval(lo, hi, self.at(n)))
-                dims.append(tc.window_dim(lo, hi, self.at(n)))
+                dims.append(window_dim(lo, hi, self.at(n)))
             else:
                 accs.append(N.Point(tc.check_index(self.parse_expr(n), "an index"),
                                     self.at(n)))

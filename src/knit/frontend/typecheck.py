@@ -145,15 +145,6 @@ def check_data(e: N.Expr, what: str) -> N.Expr:
     return e
 
 
-def window_dim(lo: N.Expr, hi: N.Expr, srcinfo) -> N.Expr:
-    """The extent hi - lo of a slice, folded when it is a constant."""
-    if is_const_int(lo) and is_const_int(hi):
-        return N.Const(hi.val - lo.val, T.INT, srcinfo)
-    if is_const_int(lo) and lo.val == 0:
-        return hi
-    return N.BinOp("-", hi, lo, T.INDEX, srcinfo)
-
-
 def retyped(e: N.Expr) -> N.Expr:
     """A data operation typed again from its operands (after an operand was replaced):
     the type the parser would give the printed code."""

@@ -85,3 +85,14 @@ def and_(*cs: N.Expr) -> N.Expr:
     for c in cs[1:]:
         out = cmp("and", out, c)
     return out
+
+
+def window_dim(lo: N.Expr, hi: N.Expr, srcinfo=None) -> N.Expr:
+    """The extent hi - lo of a slice as the parser types it (folded when both are
+    literals, `hi` from 0): the printer uses it to know what a view's shape parses to."""
+    if isinstance(lo, N.Const) and lo.type == T.INT and isinstance(hi, N.Const) \
+            and hi.type == T.INT:
+        return N.Const(hi.val - lo.val, T.INT, srcinfo)
+    if isinstance(lo, N.Const) and lo.type == T.INT and lo.val == 0:
+        return hi
+    return N.BinOp("-", hi, lo, T.INDEX, srcinfo)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from knit.errors import InternalError
 from knit.ir import nodes as N
+from knit.ir.build import window_dim
 from knit.ir.sym import Sym
 
 # Python's precedence levels, lowest first
@@ -159,7 +160,11 @@ def stmt_lines(s, names: Names, indent: str) -> list[str]:
             return [f"{indent}{f.name}({_list(args, names)})"]
         case N.WindowStmt(name, rhs):
             if names.shapes is not None:
-                names.shapes[name] = rhs.type.shape()
+                # a view's shape is not printed: the one parsing computes from its slices
+                # (perhaps unlike a simplified one in the IR) says whether `f(w)` parses
+                # back to this window
+                names.shapes[name] = tuple(window_dim(a.lo, a.hi) for a in rhs.idx
+                                           if isinstance(a, N.Interval))
             return [f"{indent}{names(name)} = {expr_str(rhs, names)}"]
     raise InternalError(f"stmt_str: not a statement: {type(s).__name__}")
 
