@@ -514,3 +514,21 @@ def f(M: size, A: f32[6, 6] @ DRAM, B: f32[M + 2, 4] @ DRAM):
     assert "helper2_f(1, A[i, i:i + 1], w1)" in str(p)  # as written
     sound(p, S.simplify)
     sound(p, lambda p: S.shift_loop(p, p.body()[0], "M"))
+
+
+def test_extract_subproc_refuses_a_subprocedure_that_could_not_compile():
+    # fuzzer seed 0 case 702: the view B[j, j:j + 3] is inside B only under the loops'
+    # bounds, which the subprocedure (asserts left out) does not have. A definition
+    # with such a view is taken with a warning and refused when compiled (as Exo); a
+    # rewrite must refuse instead of making a procedure that cannot be compiled
+    p = parse("""
+def f(N: size, B: f32[2 * N, 2 * N] @ DRAM):
+    assert N >= 2
+    for i in seq(0, N + 1):
+        for j in seq(0, i):
+            w1 = B[j, j:j + 3]
+""")
+    with pytest.raises(SchedulingError, match="the extracted procedure does not check: .*"
+                       r"the window B\[j, j:j \+ 3\] may be out of bounds"):
+        S.extract_subproc(p, p.body()[0].body()[0].body()[0], "sub", include_asserts=False)
+    sound(p, lambda p: S.extract_subproc(p, p.body()[0].body()[0].body()[0], "sub"))

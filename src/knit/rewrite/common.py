@@ -424,8 +424,15 @@ def ir_of(proc) -> N.Proc:
 def new_procedure(ir: N.Proc, like):
     """A new, checked Procedure for `ir`, derived from none (a subprocedure a rewrite of
     `like` made, whose names are read in `like`'s scope). Raises the KnitError of the
-    first check that fails."""
-    return type(like)(ir, like._scope)
+    first check that fails, those Exo makes only when compiling included: a
+    definition would take them with a warning and refuse later, but a rewrite must not
+    make a procedure that cannot be compiled or run."""
+    from knit.frontend.checks import check_proc  # (the checks load the solver layer)
+
+    check_proc(ir)
+    p = type(like)(ir, like._scope, check=False)
+    p._checked = True
+    return p
 
 
 def checked(proc):
