@@ -44,6 +44,20 @@ class Extern:
     def compile(self, args: list[str], prim_type: str) -> str:
         raise NotImplementedError
 
+    # Exo's C text for a call (knit's built-ins, knit.libs.externs): the backend writes
+    # it instead of `compile`'s where it computes what the interpreter computes
+    # (backend/c/cexpr.py, ExprCompiler.exo_extern). None: only knit's text.
+    exo_cast = "whole"  # how exo_compile converts an argument: `(T)(a)`; "leading": `(T)a`
+    exo_returns = "type"  # its C value: of the extern's type T, or "double" (libm's)
+    wraps_args = False  # narrow integer arguments wrap to T, as a C function of T takes them
+    exo_literals_in_type = False  # literals-only calls too (computed in T, not double)
+
+    def exo_compile(self, args: list[str], prim_type: str) -> str | None:
+        return None
+
+    def exo_globl(self, prim_type: str) -> str:
+        return self.globl(prim_type)
+
     def interpret(self, args: list):
         raise NotImplementedError
 

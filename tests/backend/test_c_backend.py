@@ -163,9 +163,11 @@ def test_literals_follow_the_data_type():
     # a double product: its literal is a double (semantics.md#literal-type)
     assert "(float)(a[i] * b[i] + 0.5)" in body_of(programs.mixed)
     text = body_of(programs.ints)
-    # Exo's forms: integer literals cast to their type; the assignment converts
+    # Exo's forms: integer literals cast to their type, as written; the assignment
+    # converts
     assert "o8[i] = d[i] + d[i];" in text
-    assert "oi[i] = g[i] * ((int32_t) 3) + ((int32_t) 1);" in text
+    assert "oi[i] = g[i] * ((int32_t) 3.0) + ((int32_t) 1);" in text
+    assert "ou8[i] = e[i] * ((uint8_t) 2.0);" in text
     assert "((_Float16) 0.25)" in body_of(programs.halves)
 
 

@@ -37,12 +37,29 @@ def _libm(fn, x) -> float:
         return math.inf
 
 
-class _MathFn(Extern):
-    """A libm function with float (`sqrtf`) and double (`sqrt`) variants."""
+# Exo's C for a call (Extern.exo_compile): the backend writes it where it computes what
+# the interpreter computes (backend/c/cexpr.py, ExprCompiler.exo_extern says where).
+# Exo's helper functions are global; knit declares each `static` first, so that its
+# definition (Exo's text) has internal linkage and two generated files link together.
+_NARROW_INTS = ("int8_t", "uint8_t", "uint16_t")
 
-    def __init__(self, name: str, py):
+
+def _static_helper(prototype: str, body: str) -> str:
+    return f"{prototype};  /* static: one per generated file */\n" \
+        f"{prototype.removeprefix('static ')} {{\n{body}}}"
+
+
+class _MathFn(Extern):
+    """A libm function of a double (`sqrt`, `sin`); Exo casts the argument to the
+    extern's type, `sqrt((float)(a))` but `sin((float)a)` (the cast binds the first
+    operand only), and the double result is converted where it is stored."""
+
+    exo_returns = "double"
+
+    def __init__(self, name: str, py, exo_cast: str):
         super().__init__(name)
         self._py = py
+        self.exo_cast = exo_cast
 
     def globl(self, prim_type):
         return "#include <math.h>"
@@ -53,27 +70,71 @@ class _MathFn(Extern):
     def interpret(self, args):
         return _libm(self._py, args[0])
 
+    def exo_compile(self, args, prim_type):
+        if self.exo_cast == "leading":
+            return f"{self._name}(({prim_type}){args[0]})"
+        return f"{self._name}(({prim_type})({args[0]}))"
+
+
+def _in_type(args, prim_type):
+    """The arguments converted to a narrow integer type, as a C function of that type
+    takes them (Extern.wraps_args); other types need no conversion (the operands are
+    computed in the extern's type)."""
+    if prim_type in _NARROW_INTS:
+        return [f"({prim_type})({a})" for a in args]
+    return args
+
 
 class _Select(Extern):
-    """select(x, v, y, z) = y if x < v else z."""
+    """select(x, v, y, z) = y if x < v else z, a function of the arguments' type (narrow
+    integer arguments wrap to it)."""
 
     arity = 4
+    exo_cast = "leading"
+    wraps_args = True
 
     def compile(self, args, prim_type):
-        x, v, y, z = args
+        x, v, y, z = _in_type(args, prim_type)
         return f"(({x}) < ({v}) ? ({y}) : ({z}))"
 
     def interpret(self, args):
         x, v, y, z = args
         return y if x < v else z
 
+    def exo_globl(self, prim_type):
+        t = prim_type
+        return _static_helper(f"static {t} _select_{t}({t} x,{t} v,{t} y,{t} z)",
+                              "    if (x < v) return y;\n    else return z;\n")
+
+    def exo_compile(self, args, prim_type):
+        casts = ", ".join(f"({prim_type}){a}" for a in args)
+        return f"_select_{prim_type}({casts})"
+
 
 class _Relu(Extern):
+    """relu(x) = x > 0 ? x : 0, a function of the argument's type (a narrow integer
+    argument wraps to it)."""
+
+    exo_cast = "leading"
+    wraps_args = True
+    # relu commutes with rounding (and truncation) to a type: relu of literals rounded
+    # to T is the double result rounded to T, so Exo's text computes literals in T
+    exo_literals_in_type = True
+
     def compile(self, args, prim_type):
-        return f"(({args[0]}) > 0 ? ({args[0]}) : 0)"
+        (x,) = _in_type(args, prim_type)
+        return f"(({x}) > 0 ? ({x}) : 0)"
 
     def interpret(self, args):
         return args[0] if args[0] > 0 else type(args[0])(0)
+
+    def exo_globl(self, prim_type):
+        t = prim_type
+        return _static_helper(f"static {t} _relu_{t}({t} x)",
+                              "    if (x > 0.0) return x;\n    else return 0.0;\n")
+
+    def exo_compile(self, args, prim_type):
+        return f"_relu_{prim_type}(({prim_type}){args[0]})"
 
 
 # fmax with every case defined (docs/semantics.md#externs): libm's fmax and the
@@ -121,30 +182,33 @@ class _Expf(Extern):
 
 
 class _Sigmoid(Extern):
+    """sigmoid(x) = 1 / (1 + exp(-x)) computed in double, rounded once to the argument's
+    type (as Exo's C function `float sigmoid(float x)` computes it)."""
+
     def globl(self, prim_type):
         return "#include <math.h>"
 
     def compile(self, args, prim_type):
         # negate in floating point: `-x` of the int INT_MIN overflows (semantics.md#externs)
-        # exp in double, rounded once; then the float (or double) arithmetic the
-        # interpreter does
-        if prim_type == "float":
-            return f"(1 / (1 + (float)exp(-(double)({args[0]}))))"
-        return f"(1 / (1 + exp(-(double)({args[0]}))))"
+        s = f"(1 / (1 + exp(-(double)({args[0]}))))"
+        return f"((float){s})" if prim_type == "float" else s
 
     def interpret(self, args):
-        # computed as the C is: in float for an f32 argument, else in double
-        import numpy as np  # loaded on first use: `import knit` stays free of numpy
+        return 1.0 / (1.0 + _libm(math.exp, -float(args[0])))
 
-        x = args[0]
-        t = type(x) if isinstance(x, (np.float32, np.float64)) else float
-        return t(1) / (t(1) + t(_libm(math.exp, -x)))
+    def exo_globl(self, prim_type):
+        # only float's: Exo names the function `sigmoid` whatever the type
+        return "#include <math.h>\n" + _static_helper(
+            "static float sigmoid(float x)", "    return 1 / (1 + exp(-x));\n")
+
+    def exo_compile(self, args, prim_type):
+        return f"sigmoid((float)({args[0]}))" if prim_type == "float" else None
 
 
 select = _Select("select")
 relu = _Relu("relu")
-sqrt = _MathFn("sqrt", math.sqrt)
-sin = _MathFn("sin", math.sin)
+sqrt = _MathFn("sqrt", math.sqrt, "whole")
+sin = _MathFn("sin", math.sin, "leading")
 expf = _Expf("expf")
 fmaxf = _Fmaxf("fmaxf")
 sigmoid = _Sigmoid("sigmoid")

@@ -35,7 +35,7 @@ import operator
 import numpy as np
 
 from knit.errors import ArgumentError, InternalError
-from knit.ir import nodes as N
+from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.runtime.args import bind_args, eval_index
 
@@ -373,9 +373,31 @@ def _extern(e: N.Extern, env: dict):
     for v in typed:
         common = type(v) if common is float else type(_unify(common(0), v)[0])
     vals = [_convert(v, common, e) for v in vals]
+    if common is int and e.f.wraps_args:  # a C function of a narrow integer type
+        vals = [_wrap_to(v, _arg_type(e)) for v in vals]
     try:
         result = e.f.interpret(vals)
     except (ArithmeticError, ValueError) as err:
         raise ArgumentError(f"{e.srcinfo}: extern {e.f.name()} failed on {vals}: "
                             f"{err}") from err
     return _convert(result, common, e)
+
+
+def _arg_type(e: N.Extern):
+    """The common type of an extern's typed arguments (T.join_real, as the C backend's)."""
+    typ = None
+    for a in e.args:
+        if a.type != T.R:
+            typ = a.type if typ is None else T.join_real(typ, a.type)
+    return typ
+
+
+def _wrap_to(v: int, typ) -> int:
+    """v converted to integer data type `typ` as C converts it (modulo 2^bits; i32 and
+    untyped: unchanged)."""
+    if typ is None or typ.np_dtype is None or np.dtype(typ.np_dtype).itemsize >= 4:
+        return v
+    dt = np.dtype(typ.np_dtype)
+    bits = 8 * dt.itemsize
+    v %= 2**bits
+    return v - 2**bits if dt.kind == "i" and v >= 2**(bits - 1) else v

@@ -22,6 +22,7 @@ import numpy as np
 
 from knit.errors import InternalError, KnitTypeError, MemoryAccessError
 from knit.ir import nodes as N, types as T
+from knit.ir.printer import WrittenInt
 from knit.ir.sym import Sym
 from knit.memory import MemGenError, element_offset
 
@@ -99,7 +100,7 @@ def real_literal(val, typ: T.ScalarT, srcinfo=None) -> str:
     if isinstance(v, int):
         lo, hi = _INT_RANGES.get(typ.name, (0, -1))
         if lo <= v <= hi:  # Exo's form, cast to the type; in range nothing wraps
-            return f"(({typ.ctype}) {v})"
+            return f"(({typ.ctype}) {_written(val, v)})"
         return str(v)
     if math.isinf(v) or math.isnan(v):
         s = ("-INFINITY" if v < 0 else "INFINITY") if math.isinf(v) else "NAN"
@@ -110,6 +111,15 @@ def real_literal(val, typ: T.ScalarT, srcinfo=None) -> str:
     if typ.name == "f16":  # exact: v is already an f16 value (an integer as one)
         return f"((_Float16) {int(v) if v.is_integer() else s})"
     return s
+
+
+def _written(val, v: int) -> str:
+    """An integer literal as written (Exo prints `((int8_t) 1.0)` for `1.0`, `((int8_t) 1)`
+    for `1`: frontend WrittenInt): C converts the double to the type by truncation, which
+    is `v`, in range. A value of another kind (a rewrite's) prints as `v`."""
+    if type(val) in (int, float, WrittenInt) and math.isfinite(val):
+        return str(val)
+    return str(v)
 
 
 def convert(s: str, typ: T.ScalarT) -> str:
@@ -239,6 +249,10 @@ class ExprCompiler:
         typ = self.result_type(e, None)
         if typ is None:  # literals only: computed in double, converted once to ctx
             typ = ctx if ctx.ctype is not None else T.F64
+            if isinstance(e, N.Extern) and e.f.exo_literals_in_type:
+                s = self.exo_extern(e, typ, stored=False)
+                if s is not None:
+                    return s
             if isinstance(e, N.Const):
                 s = real_literal(e.val, typ, e.srcinfo)
                 if "INFINITY" in s or "NAN" in s:
@@ -248,11 +262,14 @@ class ExprCompiler:
             return s if typ == T.F64 else convert(s, typ)
         return self._data(e, typ, prec)
 
-    def stored(self, e, typ: T.ScalarT) -> str:
+    def stored(self, e, typ: T.ScalarT, *, plain: bool = False) -> str:
         """e, of type `typ`, as the right side of an assignment to `typ`: the assignment
         rounds an f16 operation's float value to f16 as the cast in `data` would
         (casts and assignments both remove excess precision, C11 6.3.1.8), so it is
-        not written twice."""
+        not written twice; and converts a libm call's double result once (`plain`: the
+        assignment is C's `=`, not a memory's hook)."""
+        if plain and isinstance(e, N.Extern) and self.result_type(e, None) is not None:
+            return self.extern(e, typ, stored=True)
         if typ == T.F16 and isinstance(e, N.BinOp) and self.result_type(e, typ) == typ:
             return self._infix(e.op, e.lhs, e.rhs, 0, lambda x, p: self.operand(x, typ, p))
         return self.data(e, typ)
@@ -271,17 +288,93 @@ class ExprCompiler:
                     s = self._infix(op, lhs, rhs, 0, lambda x, p: self.operand(x, typ, p))
                     return f"(_Float16)({s})"
                 return self._infix(op, lhs, rhs, prec, lambda x, p: self.data(x, typ, p))
-            case N.Extern(f, args):
-                self.unit.add_extern(f, typ.ctype)
-                s = f.compile([self.operand(a, typ) for a in args], typ.ctype)
-                # libm has no f16 or integer variants: the result converts back once, an
-                # integer one to C's `int`, where integer data is computed (#externs)
-                if typ == T.F16:
-                    return convert(s, typ)
-                return s if typ.is_float() else f"(int32_t)({s})"
+            case N.Extern():
+                return self.extern(e, typ)
             case N.ReadConfig():
                 return self.config_field(e)
         raise InternalError(f"not a data expression: {type(e).__name__}")
+
+    # ------------------------------------------------------------ externs
+
+    def extern(self, e: N.Extern, typ: T.ScalarT, *, stored: bool = False) -> str:
+        """A call computed in `typ` (`stored`: its value is assigned to a `typ` element
+        with C's `=`): Exo's text where it means the same (exo_extern), else knit's."""
+        s = self.exo_extern(e, typ, stored=stored)
+        if s is not None:
+            return s
+        f = e.f
+        self.unit.add_extern(f, typ.ctype)
+        s = f.compile([self.operand(a, typ) for a in e.args], typ.ctype)
+        # libm has no f16 or integer variants: the result converts back once, an
+        # integer one to C's `int`, where integer data is computed (#externs)
+        if typ == T.F16:
+            return convert(s, typ)
+        return s if typ.is_float() else f"(int32_t)({s})"
+
+    def exo_extern(self, e: N.Extern, typ: T.ScalarT, *, stored: bool) -> str | None:
+        """Exo's text of the call (Extern.exo_compile), where it computes exactly what
+        the interpreter computes (docs/exo-compatibility.md); else None:
+        - every cast Exo writes keeps the argument's value, or converts it as the
+          interpreter does (exo_cast_keeps);
+        - a libm result (a double) is converted to `typ` only where it is stored, and
+          C's `=` does that (an operation would compute with the double first);
+        - not f16 (knit converts through KNIT_F16), nor a helper whose name is taken by
+          a function or config of the file."""
+        f = e.f
+        if typ.ctype is None or typ == T.F16:
+            return None
+        if f.exo_returns == "double" and typ != T.F64 and not stored:
+            return None
+        if not all(self.exo_cast_keeps(a, typ, f) for a in e.args):
+            return None
+        s = f.exo_compile([self.operand(a, typ) for a in e.args], typ.ctype)
+        if s is None or s.split("(", 1)[0] in self.unit.file_names():
+            return None
+        self.unit.add_extern(f, typ.ctype, exo=True)
+        return s
+
+    def exo_cast_keeps(self, a, typ: T.ScalarT, f) -> bool:
+        """Whether Exo's cast of argument `a` to `typ` computes what the interpreter does.
+        `(T)(a)` converts the value of a: the interpreter converts a float argument to
+        T, an integer one stays an int (i32: the same), or wraps to T (f.wraps_args).
+        `(T)a` converts the first operand of a's text only (cast binds tighter than
+        `*`): a float operation on it converts it anyway; with wrapping, a first
+        operand inside + - * wraps the same (arithmetic modulo 2^8 or 2^16); else its
+        value must be of T already."""
+        if typ.is_float() or typ == T.I32:
+            if f.exo_cast == "whole" or typ == T.I32:
+                return True
+            first, spine = self._first_operand(a)
+            return all(self.result_type(op, None) in (typ, None) for op in spine)
+        if f.exo_cast == "whole":
+            return f.wraps_args or self._of_type(a, typ)
+        first, spine = self._first_operand(a)
+        if self._of_type(first, typ):
+            return True
+        return f.wraps_args and all(op.op in ("+", "-", "*") for op in spine)
+
+    def _first_operand(self, e):
+        """The operand of e's C text that a cast written before it converts, and the
+        operations above it (they are written without parentheses: `_infix`)."""
+        spine = []
+        while isinstance(e, N.BinOp) and self.result_type(e, None) is not None:
+            spine.append(e)
+            lhs = e.lhs
+            if isinstance(lhs, N.BinOp) and _PREC[lhs.op] < _PREC[e.op]:
+                return lhs, spine  # written in parentheses
+            e = lhs
+        return e, spine
+
+    def _of_type(self, e, typ: T.ScalarT) -> bool:
+        """Whether e's value is certainly one of integer type `typ`: an element of it,
+        or a literal in its range."""
+        if isinstance(e, (N.Read, N.ReadConfig)):
+            return e.type == typ
+        if isinstance(e, N.Const) and not isinstance(e.val, bool):
+            v = literal_value(e.val, typ)
+            lo, hi = _INT_RANGES[typ.name]
+            return v is not None and lo <= v <= hi
+        return False
 
     def operand(self, e, typ: T.ScalarT, prec: int = 0) -> str:
         """e as an operand of an operation computed in `typ`, converted to `typ` first

@@ -20,7 +20,7 @@ from knit.ir import nodes as N, types as T
 from knit.ir.printer import Names, expr_str, type_str
 from knit.ir.sym import Sym
 from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
-from knit.memory import DRAM, DRAM_STACK, MemGenError
+from knit.memory import DRAM, DRAM_STACK, MemGenError, Memory
 
 MAX_C_UNROLL = 32  # longest constant loop unrolled in C for register allocation
 # A DRAM buffer of constant shape up to this many bytes is a C array on the stack, not a
@@ -224,13 +224,14 @@ class ProcEmitter(CallEmitter):
         # `x = e` converts e to the type of x, as a cast would (C11 6.5.16.1): a narrow
         # integer or f16 operation (computed in int, resp. float) is left to it, as Exo
         # writes it (`a = a + ((int8_t) 3);`); another type is converted explicitly
+        mem = self._mem_of(s.name)
         if isinstance(s, N.Assign) and self.result_type(s.rhs, s.type) == s.type:
-            rhs = self.stored(s.rhs, s.type)
+            plain = getattr(mem.write, "__func__", None) is Memory.write.__func__
+            rhs = self.stored(s.rhs, s.type, plain=plain)
         else:
             rhs = self.data(s.rhs, s.type)
         if isinstance(s, N.Assign) and self.result_type(s.rhs, s.type) != s.type:
             rhs = convert(rhs, s.type)
-        mem = self._mem_of(s.name)
         hook = mem.write if isinstance(s, N.Assign) else mem.reduce
         if isinstance(s, N.Reduce) and self._f16_sum_written_out(s):
             # `x += e` where x + e is an f16 operation on an integer and an f16 value:

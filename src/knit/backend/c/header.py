@@ -16,7 +16,7 @@ from knit.analysis.written import written_args
 from knit.backend.c.cexpr import HELPERS
 from knit.backend.c.emit import ProcEmitter
 from knit.backend.c.generic import r_as_f32
-from knit.backend.c.names import RESERVED, c_identifier, is_usable
+from knit.backend.c.names import EXO_HELPERS, RESERVED, c_identifier, is_usable
 from knit.backend.c.windows import WindowStructs
 from knit.errors import UserError
 from knit.ir import nodes as N
@@ -90,7 +90,7 @@ class Unit:
         self._fn_names = self._name_functions()
         configs = dict.fromkeys(c for p in self.order for c in _configs(p.body))
         self._config_names = self._name_configs(configs)
-        self.reserved = RESERVED | set(self._fn_names.values()) | set(
+        self.reserved = RESERVED | EXO_HELPERS | set(self._fn_names.values()) | set(
             self._config_names.values()) | ({"ctxt"} if ctxt else set())
 
     # ------------------------------------------------------------ naming
@@ -156,10 +156,16 @@ class Unit:
         """The memories the compiled code allocates in or takes buffers in."""
         return list(self._mem_code)
 
-    def add_extern(self, f, ctype: str) -> None:
-        key = (f, ctype)
+    def add_extern(self, f, ctype: str, exo: bool = False) -> None:
+        """The file-level code a call of extern `f` in `ctype` needs (`exo`: written as
+        Exo writes it, Extern.exo_compile)."""
+        key = (f, ctype, exo)
         if key not in self._extern_code:
-            self._extern_code[key] = f.globl(ctype)
+            self._extern_code[key] = f.exo_globl(ctype) if exo else f.globl(ctype)
+
+    def file_names(self) -> set[str]:
+        """The C names of the file's functions and configs."""
+        return set(self._fn_names.values()) | set(self._config_names.values())
 
     def add_global(self, code: str) -> None:
         self._instr_code.append(code)

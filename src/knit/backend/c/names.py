@@ -30,6 +30,12 @@ C_LIBRARY_NAMES = frozenset("""
 
 RESERVED = C_KEYWORDS | C_LIBRARY_NAMES
 
+# the functions Exo's text of an extern call defines (libs/externs.py exo_globl): no
+# variable may hide them; a function or config of the file named so keeps knit's text
+EXO_HELPERS = frozenset({"sigmoid"} | {
+    f"_{fn}_{t}" for fn in ("relu", "select")
+    for t in ("float", "double", "int8_t", "uint8_t", "uint16_t", "int32_t")})
+
 
 def c_identifier(name: str) -> str:
     """`name` with every character C does not allow in identifiers replaced by `_`."""
