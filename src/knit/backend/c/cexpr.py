@@ -351,6 +351,8 @@ class ExprCompiler:
         first, spine = self._first_operand(a)
         if self._of_type(first, typ):
             return True
+        if self.result_type(first, None) is None:
+            return False  # literals out of range: the interpreter converts their double
         return f.wraps_args and all(op.op in ("+", "-", "*") for op in spine)
 
     def _first_operand(self, e):
