@@ -175,9 +175,9 @@ def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) ->
     """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
     roughly: a KC x NR sliver of B fills `isa.kc_l1s` L1 caches (deeper: fewer C tiles
     loaded and stored), an MC x KC block of A half of L2, a KC x NC panel of B an eighth
-    of L3 (`L3_SHARE`). Threads take the same blocks: sharing rows, they pack each panel of B once
-    for all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC block,
-    so no sliver of B is packed twice either. With KC x NR in one L1 (MC x KC = 512 x
+    of L3 (`L3_SHARE`). Threads take the same blocks: sharing rows, they pack each panel
+    of B once for all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC
+    block, so no sliver of B is packed twice either. With KC x NR in one L1 (MC x KC = 512 x
     256 f32) instead, two threads spent 9-13% more CPU time than one thread on 1024^3
     and 2048^3 f32 (6-13% f64), 0-3% with these blocks (benchmarks/gemm_ab.py
     --threads 2 --thread-cpu, on a loaded machine)."""
