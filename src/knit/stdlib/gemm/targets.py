@@ -79,7 +79,13 @@ def _x86_target(name: str, width: int) -> Target:
         # 8 x 2 accumulators, 2 of B, 1 broadcast (of 32 registers). 14 x 2 would fill
         # the file, but 8 x 2 ran faster in interleaved runs (Zen 4, f32 and f64: 64^3
         # 0.92x OpenBLAS against 0.69x, 128^3 1.10x against 0.93x): M = 2^k and most
-        # sizes leave no edge rows, and 16 chains already hide the multiply-add latency
+        # sizes leave no edge rows, and 16 chains already hide the multiply-add latency.
+        # f64 too: 12 x 16, 14 x 16, 8 x 24 and 6 x 32 (as OpenBLAS's SkylakeX DGEMM,
+        # 16 rows by 12 columns transposed) each run at the one-core peak on packed
+        # slivers in L2, as 8 x 16 does, but slower in the GEMM (Zen 4, interleaved, MC
+        # 96, 56, 64 and 48: 1024^3 0.94x, 0.91x, 0.98x, 0.98x OpenBLAS against 8 x 16's
+        # 1.01x; 64 x 2048 x 2048 0.62x and 0.48x against 0.92x with the machine's
+        # blocks, MR = 12 and 14 leaving edge rows of M = 64)
         return Target(name, {"f32": isa("f32", 8, 2), "f64": isa("f64", 8, 2)}, x86.prefetch)
     # 16 registers: 6 x 2 accumulators, 2 of B, 1 broadcast
     return Target(name, {"f32": isa("f32", 6, 2), "f64": isa("f64", 6, 2)}, x86.prefetch)
@@ -119,34 +125,59 @@ class Blocking:
     nc: int
 
 
-def cache_sizes() -> tuple[int, int, int]:
-    """(L1d, L2, L3) bytes of this machine, per core where the OS says so; typical
-    values where it does not."""
+def cache_sizes(base: str = "/sys/devices/system/cpu/cpu0/cache") -> tuple[int, int, int]:
+    """(L1d, L2, L3) bytes of this machine as the OS lists them for one CPU (`base`:
+    its sysfs cache directory); typical values for what it does not list."""
     sizes = {1: 32 << 10, 2: 1 << 20, 3: 16 << 20}
-    base = "/sys/devices/system/cpu/cpu0/cache"
     try:
-        for d in os.listdir(base):
-            with open(os.path.join(base, d, "level")) as f:
-                level = int(f.read())
-            with open(os.path.join(base, d, "type")) as f:
-                if f.read().strip() == "Instruction":
-                    continue
-            with open(os.path.join(base, d, "size")) as f:
-                text = f.read().strip()
-            sizes[level] = int(text[:-1]) << (10 if text[-1] == "K" else 20) \
-                if text[-1] in "KM" else int(text)
-    except (OSError, ValueError):
-        pass
+        entries = sorted(os.listdir(base))
+    except OSError:
+        entries = []
+    # each cache on its own: the directory also holds files (`uevent`), and one entry
+    # that cannot be read must not lose the others (it lost L3, listed after `uevent`)
+    for d in entries:
+        found = _cache_entry(os.path.join(base, d))
+        if found is not None:
+            sizes[found[0]] = found[1]
     return sizes[1], sizes[2], sizes[3]
+
+
+def _cache_entry(path: str) -> tuple[int, int] | None:
+    """(level, bytes) of the data or unified cache described in the sysfs directory
+    `path`; None for an instruction cache or what is not such a directory."""
+    try:
+        with open(os.path.join(path, "type")) as f:
+            if f.read().strip() == "Instruction":
+                return None
+        with open(os.path.join(path, "level")) as f:
+            level = int(f.read())
+        with open(os.path.join(path, "size")) as f:
+            text = f.read().strip()
+        size = int(text[:-1]) << (10 if text[-1] == "K" else 20) \
+            if text[-1] in "KM" else int(text)
+    except (OSError, ValueError, IndexError):
+        return None
+    return level, size
+
+
+# The panel of B takes an eighth of L3: the L3 a core sees is shared with the other cores
+# of its cluster (Zen 4: 32 MB for 8 cores), and other processes use it too. (Until
+# cache_sizes read L3 -- it stopped at sysfs's `uevent` file -- these blocks came from a
+# 16 MB default and a quarter of it, the same 4 MB. A quarter of the 32 MB, Zen 4,
+# interleaved, one thread, best-of 5, load 5-9 (benchmarks/gemm_ab.py --rounds 5, KC =
+# 1024): f64 NC 1024 against 512: 1024^3 0.98x against 1.01x OpenBLAS, 2048^3 1.03x
+# both, 64 x 2048 x 2048 0.85x against 0.89x, 2048 x 2048 x 64 1.55x against 1.47x; f32
+# NC 2048 against 1024: 1024^3 1.05x against 1.07x, 64 x 2048 x 2048 1.05x both.)
+L3_SHARE = 8
 
 
 def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) -> Blocking:
     """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
     roughly: a KC x NR sliver of B fills `isa.kc_l1s` L1 caches (deeper: fewer C tiles
-    loaded and stored), an MC x KC block of A half of L2, a KC x NC panel of B a quarter
-    of L3. Threads take the same blocks: sharing rows, they pack each panel of B once
-    for all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC block,
-    so no sliver of B is packed twice either. With KC x NR in one L1 (MC x KC = 512 x
+    loaded and stored), an MC x KC block of A half of L2, a KC x NC panel of B an eighth
+    of L3 (`L3_SHARE`). Threads take the same blocks: sharing rows, they pack each panel
+    of B once for all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC
+    block, so no sliver of B is packed twice either. With KC x NR in one L1 (MC x KC = 512 x
     256 f32) instead, two threads spent 9-13% more CPU time than one thread on 1024^3
     and 2048^3 f32 (6-13% f64), 0-3% with these blocks (benchmarks/gemm_ab.py
     --threads 2 --thread-cpu, on a loaded machine)."""
@@ -154,7 +185,7 @@ def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) ->
     kc = max(16, isa.kc_l1s * l1 // (isa.nr * elem_bytes) // 16 * 16)
     # (MC and NC multiples of 2 MR and 2 NR: two threads share out a block's slivers)
     mc = max(2 * isa.mr, (l2 // 2) // (kc * elem_bytes) // (2 * isa.mr) * (2 * isa.mr))
-    nc = max(2 * isa.nr, (l3 // 4) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
+    nc = max(2 * isa.nr, (l3 // L3_SHARE) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
     return Blocking(mc, kc, nc)
 
 
