@@ -53,6 +53,11 @@ def test_rows_structure():
     # the prefetch goes to the thread's own next tile, two tiles below
     assert re.search(r"if 2 \+ i0t \+ 2 \* ic \+ 2 \* irq < M / 8:\n *prefetch\(C\[16 \+ 8 \* i0t "
                      r"\+ 16 \* ic \+ 16 \* irq, ", text)
+    # all of K < KC (A read in place): each thread walks its MR-row slivers along the
+    # row, tile by tile (tiles_along_rows), as one thread does
+    assert re.search(r"for irt in par\(0, 2\):\n *for ic in seq.*\n *for irq in seq.*\n"
+                     r" *if irt \+ 2 \* ic \+ 2 \* irq < M / 8:\n *for jr in seq.*\n *if jr .*\n"
+                     r" *gemm_ukernel_f32_8x32_rows_avx512\(K, A\[8 \* irt", text)
     # KC blocks, the last block, all of K < KC: a B region and a tile region each; edges
     assert text.count("for i1t in par(0, 2)") == 3
     assert text.count("for i0t in par(0, 2)") == 2 and text.count("for irt in par(0, 2)") == 1
