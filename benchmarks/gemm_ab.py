@@ -18,7 +18,9 @@ say 'threads': 1, the one-thread reference).
         [--rounds 5] [--threads 1|2] [--thread-cpu] NAME=SRC[:KWARGS] ...
 
 SRC is a directory holding the `knit` package (e.g. `src`, or `/tmp/base/src` made by
-`git archive <commit> src | tar -x -C /tmp/base`); KWARGS a Python dict literal of
+`git archive <commit> src | tar -x -C /tmp/base`), or @FILE.c: C written by `--dump
+DTYPE FILE.c KWARGS THREADS` (the schedule of the knit on PYTHONPATH), perhaps edited
+by hand to try a change before scheduling it; KWARGS a Python dict literal of
 schedule_gemm's keyword arguments, where `Blocking` is knit.stdlib.gemm.Blocking:
 
     benchmarks/gemm_ab.py base=/tmp/base/src new=src \
@@ -143,7 +145,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, choices=[1, 2])
     ap.add_argument("--thread-cpu", action="store_true",
                     help="time by the threads' CPU times (see the module's docstring)")
-    ap.add_argument("--dump", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--dump", nargs=4, metavar=("DTYPE", "FILE", "KWARGS", "THREADS"),
+                    help="write the C of one variant (see above) and stop")
     ap.add_argument("variants", nargs="*")
     a = ap.parse_args()
     if a.dump:
@@ -165,16 +168,20 @@ def main() -> None:
         name, spec = v.split("=", 1)
         src, _, kw = spec.partition(":")
         out = os.path.join(tmp, f"{name}.c")
-        env = dict(os.environ, PYTHONPATH=os.path.abspath(src))
-        r = subprocess.run(
-            [sys.executable, __file__, "--dump", a.dtype, out, kw, str(a.threads)],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if r.returncode:
-            raise SystemExit(f"{name}: scheduling failed\n{r.stderr}")
-        print(f"{name}: {r.stdout.strip()}")
+        if src.startswith("@"):  # C written before (--dump), perhaps edited by hand
+            out = src[1:]
+            print(f"{name}: the C of {out}")
+        else:
+            env = dict(os.environ, PYTHONPATH=os.path.abspath(src))
+            r = subprocess.run(
+                [sys.executable, __file__, "--dump", a.dtype, out, kw, str(a.threads)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if r.returncode:
+                raise SystemExit(f"{name}: scheduling failed\n{r.stderr}")
+            print(f"{name}: {r.stdout.strip()}")
         cmd = jit.compiler_command()
         lib = jit.load_library(
             open(out).read(), cmd,

@@ -53,10 +53,23 @@ def test_rows_structure():
     # the prefetch goes to the thread's own next tile, two tiles below
     assert re.search(r"if 2 \+ i0t \+ 2 \* ic \+ 2 \* irq < M / 8:\n *prefetch\(C\[16 \+ 8 \* i0t "
                      r"\+ 16 \* ic \+ 16 \* irq, ", text)
+    # all of K < KC (A read in place): each thread walks its MR-row slivers along the
+    # row, tile by tile (tiles_along_rows), as one thread does
+    assert re.search(r"for irt in par\(0, 2\):\n *for ic in seq.*\n *for irq in seq.*\n"
+                     r" *if irt \+ 2 \* ic \+ 2 \* irq < M / 8:\n *for jr in seq.*\n *if jr .*\n"
+                     r" *gemm_ukernel_f32_8x32_rows_avx512\(K, A\[8 \* irt", text)
     # KC blocks, the last block, all of K < KC: a B region and a tile region each; edges
     assert text.count("for i1t in par(0, 2)") == 3
     assert text.count("for i0t in par(0, 2)") == 2 and text.count("for irt in par(0, 2)") == 1
-    assert text.count(" in par(") == 3 * 2 + 2 + 6
+    assert text.count(" in par(") == 3 * 2 + 2 + 3
+    # (parallelize_edges) no region for a loop of no iteration: `for iq < M % 8 / 4` and
+    # `for jv < N % 32 / 16` (0 or 1) stay outside; the last M % 8 rows of the last
+    # columns, one-row kernels, stay on one thread
+    assert re.search(r"for iq in seq\(0, M % 8 / 4\):\n *for jo in par\(0, N / 32\):", text)
+    assert re.search(r"if M % 4 > 0:\n *for jo in par\(0, N / 32\):\n *for ie in seq", text)
+    assert re.search(r"for jv in seq\(0, N % 32 / 16\):\n *for iw in par\(0, M / 8\):", text)
+    assert re.search(r"for jh in seq\(0, N % 16 / 8\):\n *for iw in par\(0, M / 8\):", text)
+    assert "for ie in par(" not in text and text.count("for ie in seq(0, M % 8)") == 3
     assert "jt" not in text and "Bs: f32[2, 16, 32]" in text  # B's whole panel, shared
 
 
@@ -96,6 +109,47 @@ def test_machine_blocks_match_numpy_at_odd_sizes(split):
     mc, kc = blk.mc, blk.kc
     run_against_numpy(f, "f32", [(mc + 9, 70, kc + 1), (3 * 8 + 5, 333, 2 * kc - 3),
                                  (101, 31, 300), (mc - 8, 2 * 32 + 1, kc - 1)], seed=3)
+
+
+def test_cols_take_slivers_two_side_by_side_where_nc_allows():
+    # NC = 4 NR: each thread's two slivers of the NC block side by side (sliver_group),
+    # packed once per pc, ic into Bs[2][KC][NR], row by row where both are inside N
+    # (each row of B read 2 NR columns at a time), else sliver by sliver, checked
+    blk = G.Blocking(mc=16, kc=16, nc=128)
+    assert S.sliver_group(blk, 32, 2) == 2 and S.sliver_group(blk, 32, 1) == 1
+    assert S.sliver_group(G.Blocking(mc=16, kc=16, nc=64), 32, 2) == 1  # NC = 2 NR
+    text = str(threaded("f32", "cols", "deep"))
+    assert "Bs: f32[2, 16, 32] @ DRAM_ALIGNED64" in text
+    assert re.search(r"for jq in seq\(0, 1\):\n *if 64 \+ 64 \* jt \+ 128 \* jc \+ 128 \* jq <= N:"
+                     r"\n *for i0 in seq\(0, 16\):\n *for i1o in seq\(0, 2\):\n *for i1i in seq"
+                     r"\(0, 32\):\n *Bs\[i1o, i0, i1i\] = B\[i0 \+ 16 \* pc, i1i \+ 32 \* i1o \+ 64 \* jt"
+                     r" \+ 128 \* jc \+ 128 \* jq\]", text)
+    # the sliver 2 (2 jq + jt) + jg of the NC block, its tiles, the prefetch of the next
+    assert re.search(r"for jg in seq\(0, 2\):\n *if jg \+ 2 \* jt \+ 4 \* jc \+ 4 \* jq < N / 32:", text)
+    assert "Bs[jg, 0:16, 0:32], C[8 * ir + 32 * ic:8 + 8 * ir + 32 * ic, 32 * jg + 64 * jt + " \
+        "128 * jc + 128 * jq:" in text
+    assert "prefetch(C[8 + 8 * ir + 32 * ic, 32 * jg + 64 * jt + 128 * jc + 128 * jq:" in text
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_cols_in_groups_match_numpy_on_sampled_sizes(dtype):
+    # N across groups partly past N (one sliver of the pair inside, or part of one)
+    needs("avx512")
+    f = threaded(dtype, "cols", "deep").compile()
+    nr = G.target("avx512").isa(dtype).nr
+    edges = [(9, nr + 1, 17), (17, 2 * nr + 3, 40), (20, 3 * nr - 1, 33), (8, 5 * nr, 16),
+             (31, 7 * nr + 5, 50)]
+    run_against_numpy(f, dtype, edges + sample_sizes("avx512", dtype, 5, seed=7), seed=7)
+    run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 3, seed=8), strided=True, seed=8)
+
+
+def test_cols_in_groups_are_equivalent_to_the_plain_proc():
+    q = threaded("f64", "cols", "deep")
+    assert q.is_eq(dgemm)
+    isa = G.target("avx512").isa("f64")
+    sizes = {"M": [1, isa.mr + 1, 3 * isa.mr + 2], "N": [1, isa.nr + 3, 3 * isa.nr + 1,
+                                                         5 * isa.nr - 2], "K": [1, 17, 33]}
+    assert knit.check_equiv(dgemm, q, trials=4, sizes=sizes).trials == 4
 
 
 def test_rows_are_equivalent_to_the_plain_proc():

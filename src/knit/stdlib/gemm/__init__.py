@@ -29,8 +29,8 @@ MC block in turn (`parallelize_rows`: per KC block, a par loop packing B's panel
 by sliver, then one over the tiles, each thread packing the slivers of A it reads), or,
 where the rows are one MC block and no more than the columns, the NR-column slivers of
 each NC block (`parallelize`: one par loop per NC block, each thread packing its own
-slivers of B and all of A). All of k in a small problem (K < KC) reads A in place, with
-the MR x NR kernel on rows of A; one thread walks those tiles along MR rows of C
+slivers of B, two side by side and row by row where NC allows, and all of A). All of k in a small problem (K < KC) reads A in place, with
+the MR x NR kernel on rows of A; each thread walks those tiles along MR rows of C
 (`tiles_along_rows`: for ir: for jr), as C's traffic is their cost.
 
 The edges are cut off first and kept as loop nests of their own: K % KC joined to the

@@ -150,33 +150,69 @@ def block_for_caches(p: Procedure, top: int, has_pc: bool, mr: int, nr: int,
                      blk: Blocking, threads: int) -> Procedure:
     """Order one tile nest as BLIS does, for each thread: NC columns at a time (jc),
     then (jt, threads > 1) the thread, KC of k (pc), MC rows (ic), the thread's NR-column
-    slivers of the NC block (jq: sliver threads * jq + jt; jr with one thread), MR rows
-    (ir). Blocks and slivers partly past the matrix are guarded, not padded:
+    slivers of the NC block (jq: sliver threads * jq + jt; jr with one thread; where
+    `sliver_group` says 2, jq, jg: sliver 2 (threads * jq + jt) + jg, two side by side),
+    MR rows (ir). Blocks and slivers partly past the matrix are guarded, not padded:
 
         for jc: for jt: for pc: for ic: for jq: if <sliver inside>: for ir: if <tile inside>:
             for kk < KC: for ii < MR: for ji < NR: ...
     """
     p = divide_loop(p, _find(p, top, "jo"), blk.nc // nr, ["jc", "jr"], tail="guard")
-    sl = "jr"
-    if threads > 1:  # jr = threads * jq + jt; jt outside
-        p = divide_loop(p, _find(p, top, "jr"), threads, ["jq", "jt"], perfect=True)
+    sls = ["jr"]  # the sliver loops, outer to inner
+    grp = sliver_group(blk, nr, threads)
+    if grp > 1:  # jr = grp * jrg + jg: the thread's slivers side by side, grp at a time
+        p = divide_loop(p, _find(p, top, "jr"), grp, ["jrg", "jg"], perfect=True)
+        sls = ["jrg", "jg"]
+    if threads > 1:  # jr (or jrg) = threads * jq + jt; jt outside
+        p = divide_loop(p, _find(p, top, sls[0]), threads, ["jq", "jt"], perfect=True)
         p = reorder_loops(p, _find(p, top, "jq"))
-        sl = "jq"
+        sls[0] = "jq"
     # the sliver's guard down below io and pc, so that the loops nest perfectly
     for inner in ("io", "pc")[:1 + has_pc]:
         p = lift_scope(p, _find(p, top, inner))
     if has_pc:  # sl io pc -> pc sl io
         p = reorder_loops(p, _find(p, top, "io"))
-        p = reorder_loops(p, _find(p, top, sl))
+        p = _outward_past(p, top, sls)
     p = divide_loop(p, _find(p, top, "io"), blk.mc // mr, ["ic", "ir"], tail="guard")
-    p = reorder_loops(p, _find(p, top, sl))  # sl ic -> ic sl
+    p = _outward_past(p, top, sls)  # sl ic -> ic sl
     for _ in range(2):  # the sliver's guard back up, above ir
-        p = lift_scope(p, _sliver_guard(p, top, sl))
+        p = lift_scope(p, _sliver_guard(p, top, sls[-1]))
+    return p
+
+
+def sliver_group(blk: Blocking, nr: int, threads: int) -> int:
+    """How many NR-column slivers of B a thread takes side by side when threads share
+    columns (`block_for_caches`): 2 where NC allows, so that the thread packs 2 NR
+    columns of each row of B at once (`pack_panels`), not one sliver down its KC rows,
+    a row of B apart each (64 x 2048 x 2048 f64: 19% less CPU time, gemm_ab --threads 2
+    --thread-cpu; 4 side by side gained 2% more, but leave a thread up to 4 slivers
+    more than the other in the last NC block); 1 with one thread."""
+    return 2 if threads > 1 and blk.nc % (2 * nr * threads) == 0 else 1
+
+
+def _sliver_expr(blk: Blocking, nr: int, threads: int) -> str:
+    """The index of the NR-column sliver of B within its NC block, in the loops of
+    `block_for_caches`."""
+    if threads == 1:
+        return "jr"
+    if sliver_group(blk, nr, threads) == 1:
+        return f"{threads} * jq + jt"
+    return f"{sliver_group(blk, nr, threads)} * ({threads} * jq + jt) + jg"
+
+
+def _outward_past(p: Procedure, top: int, sls: list) -> Procedure:
+    """The loop just inside the sliver loops `sls` (outer to inner) moved out of them."""
+    for sl in reversed(sls):
+        p = reorder_loops(p, _find(p, top, sl))
     return p
 
 
 def _sliver_guard(p: Procedure, top: int, sl: str):
     return [s for s in _walk(_find(p, top, sl)) if _is_if(s) and sl in str(s.cond())][0]
+
+
+def _is_loop(s, name: str) -> bool:
+    return hasattr(s, "hi") and s.name() == name
 
 
 def _is_if(s) -> bool:
@@ -192,7 +228,9 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
     rows of A read side by side) and checked against M once per MR rows. With one
     thread, B's whole KC x NC panel once per pc into Bp[NC / NR][KC][NR] (BLIS's order:
     jc, pc, ic, jr, ir); with threads, each of the thread's NR-column slivers once per
-    pc, ic into Bs[KC][NR] (a thread's slivers are every other one, not a window).
+    pc, ic into Bs[KC][NR] (a thread's slivers are every other one, not a window), or,
+    where the thread takes them two side by side (`sliver_group`), each pair into
+    Bs[2][KC][NR], row by row as one thread packs its panel.
     names = (A's buffer or None: A read in place, B's buffer)."""
     from knit.libs.memories import DRAM_ALIGNED64
 
@@ -205,9 +243,9 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
         kext = f"({g.kk}) - ({k0})"
     else:
         k0, kext = "0", g.kk
-    sliver = f"{threads} * jq + jt" if threads > 1 else "jr"
-    col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
+    col0 = f"{blk.nc} * jc + {nr} * ({_sliver_expr(blk, nr, threads)})"
     sl = "jq" if threads > 1 else "jr"
+    grp = sliver_group(blk, nr, threads)
     if ap is not None:
         p = stage_mem(p, _find(p, top, sl), f"{g.a}[{blk.mc} * ic:{blk.mc} * ic + {blk.mc}, "
                       f"{k0}:{k0} + {kext}]", ap)
@@ -215,14 +253,20 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
         c0 = f"{blk.nc} * jc"
         p = stage_mem(p, _find(p, top, "ic"), f"{g.b}[{k0}:{k0} + {kext}, {c0}:{c0} + {blk.nc}]",
                       bs)
-    else:
+    elif grp == 1:
         p = stage_mem(p, _find(p, top, "ir"), f"{g.b}[{k0}:{k0} + {kext}, {col0}:{col0} + {nr}]",
                       bs)
+    else:  # the thread's grp slivers side by side, once per pc, ic
+        c0 = f"{blk.nc} * jc + {grp * nr} * ({threads} * jq + jt)"
+        p = stage_mem(p, _find(p, top, "jg"),
+                      f"{g.b}[{k0}:{k0} + {kext}, {c0}:{c0} + {grp * nr}]", bs)
     p = simplify(p)
     if threads == 1:
         # (threads sharing rows deal the panel's copy out sliver by sliver:
         # parallelize_rows)
         p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=top != REST and row_threads == 1)
+    elif grp > 1:  # row by row where the grp slivers are all inside N
+        p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=True, start=c0, width=grp * nr)
     p = set_memory(p, f"{bs} : _", DRAM_ALIGNED64)
     if ap is not None:
         p = _pack_a_by_rows(p, top, g, mr, blk, ap)
@@ -230,8 +274,8 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
         p = lift_alloc(p, f"{ap} : _", n_lifts=1 + has_pc)
     if threads == 1:  # out of pc; the last block of k has no pc
         return simplify(lift_alloc(p, f"{bs} : _") if has_pc else p)
-    # out of the sliver's guard and loop, ic and pc
-    return simplify(lift_alloc(p, f"{bs} : _", n_lifts=3 + has_pc))
+    # out of the sliver's guard and loop (grp > 1: its group's loop), ic and pc
+    return simplify(lift_alloc(p, f"{bs} : _", n_lifts=(3 if grp == 1 else 2) + has_pc))
 
 
 def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking,
@@ -251,7 +295,8 @@ def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking
 
 
 def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Blocking,
-                       bs: str, by_rows: bool) -> Procedure:
+                       bs: str, by_rows: bool, start: str | None = None,
+                       width: int | None = None) -> Procedure:
     """B's panel copy `for i0 < KC: for i1 < NC` -> Bp[NC / NR][KC][NR], checked against
     N once per NR columns (whole slivers unchecked, the one partly past N element by
     element, the ones past N skipped). by_rows: an NC block wholly inside N (all but
@@ -260,7 +305,8 @@ def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Block
     apart). By rows ran 64 x 2048 x 2048 f32, where packing B is a third of the time, 5%
     faster (1.01x -> 1.06x OpenBLAS, interleaved, one thread); checked row by row, every
     row would check every sliver of NC, which narrow or small problems paid for (64^3
-    0.74x against 1.05x OpenBLAS; 1024 x 48 x 1024 with NC = 4096 0.88x against 0.94x)."""
+    0.74x against 1.05x OpenBLAS; 1024 x 48 x 1024 with NC = 4096 0.88x against 0.94x).
+    (start, width): the copied columns, when not the NC block (the default)."""
     from knit.stdlib.scheduling import eliminate_dead_code, specialize
 
     p = divide_dim(p, f"{bs} : _", 1, nr)
@@ -270,13 +316,15 @@ def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Block
     p = divide_loop(p, copy.body()[0], nr, ["i1o", "i1i"], perfect=True)
     nth = 0
     if by_rows:
-        p = specialize(p, p.forward(copy), [f"{blk.nc} * jc + {blk.nc} <= {g.n}"])
+        start, width = start or f"{blk.nc} * jc", width or blk.nc
+        p = specialize(p, p.forward(copy), [f"{start} + {width} <= {g.n}"])
         spec = p.forward(copy).parent()
         whole = spec.body()[0]
         p = eliminate_dead_code(p, [s for s in _walk(whole) if _is_if(s)][0])
         copy, nth = p.forward(spec).orelse()[0], 1
     p = reorder_loops(p, p.forward(copy))  # i0 i1o i1i -> i1o i0 i1i
-    return _guard_per_sliver(p, top, "i1o", f"{blk.nc} * jc + {nr} * i1o", nr, g.n, nth)
+    return _guard_per_sliver(p, top, "i1o", f"{start or f'{blk.nc} * jc'} + {nr} * i1o", nr,
+                             g.n, nth)
 
 
 def _has(p: Procedure, top: int, name: str) -> bool:
@@ -308,8 +356,7 @@ def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
     cache line of the tile (`prefetch`: the target's instruction of one element)."""
     from knit.stdlib.scheduling import insert_noop_call, specialize
 
-    sliver = f"{threads} * jq + jt" if threads > 1 else "jr"
-    col0 = f"{blk.nc} * jc + {nr} * ({sliver})"
+    col0 = f"{blk.nc} * jc + {nr} * ({_sliver_expr(blk, nr, threads)})"
     line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
     call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")][0]
     p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + {step} < {g.m} / {mr}"])
@@ -500,6 +547,11 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
                 for i0q: <pack A's sliver threads * i0q + i0t>
                 for jr: for irq: <tile of rows threads * irq + i0t>
 
+    (with all of k in one pass, K < KC, A is read in place and each thread walks its
+    slivers' tiles along the rows, `tiles_along_rows`: for irt: for ic: for irq: for jr;
+    2048 x 2048 x 64 f32 spent 29% less CPU time than down the slivers, gemm_ab
+    --threads 2 --thread-cpu, load 4-7)
+
     Against columns shared out: no packing of A twice, and no cache line of C written
     by both threads (each thread's slivers of a row of C meet the other's at their
     ends, and NumPy's arrays start 16 bytes past a line); 1024^3 f32 spent 15% more
@@ -510,8 +562,9 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
     p = _deal_out(p, top, "i1o", threads, "i1")  # B's slivers
     p = _deal_out(p, top, "ir", threads, "ir")  # C's (and A's) MR-row slivers
     # the thread's loop out of the sliver's guard and loop: for irt: for jr: if: for irq
-    p = lift_scope(p, _find(p, top, "irt"))
-    p = lift_scope(p, _find(p, top, "irt"))
+    # (tiles along rows, `tiles_along_rows`: irt is already the outermost under ic)
+    while not _is_loop(_find(p, top, "irt").parent(), "ic"):
+        p = lift_scope(p, _find(p, top, "irt"))
     p = parallelize_loop(p, _find(p, top, "i1t"))
     t = "irt"
     if packs_a:
@@ -534,21 +587,34 @@ def _deal_out(p: Procedure, top, name: str, threads: int, prefix: str) -> Proced
 
 def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     """The edge rows run their NR-column blocks in parallel, the edge columns their
-    blocks of rows."""
+    blocks of EDGE_ROWS rows. A loop of at most one iteration around them (`for iq <
+    M % 8 / 4`, `for jv < N % 32 / 16`...) stays outside the par loop, so that no
+    parallel region starts without work; the last M % EDGE_ROWS rows of the last
+    columns (`for ie`: at most 7 one-row kernels per vector of columns) run on one
+    thread, as a parallel region costs more than they do. 333^3 f32 (rows 328-332,
+    columns 320-332) started 8 regions after the tiles' 2, two of them empty; with
+    their minimum times (instrumented C, 3000 calls): 47 us of the call's 371, 10 us
+    of them the regions' cost beyond the threads' work."""
     rows = 1
-    for name in ("iq", "ie"):  # iq jo -> jo iq, then par
-        if _has(p, rows, name):
-            p = reorder_loops(p, _find(p, rows, name))
-            p = parallelize_loop(p, [s for s in _walk(p.body()[rows]) if hasattr(s, "hi")
-                                     and s.name() == "jo" and hasattr(s.body()[0], "hi")
-                                     and s.body()[0].name() == name][0])
+    if _has(p, rows, "iq"):  # for iq < M % 8 / 4: for jo in par
+        p = parallelize_loop(p, _find(p, rows, "iq").body()[0])
+    if _has(p, rows, "ie"):  # ie jo -> jo ie, then par: one region for M % 4 rows
+        p = reorder_loops(p, _find(p, rows, "ie"))
+        p = parallelize_loop(p, [s for s in _walk(p.body()[rows]) if _is_loop(s, "jo")
+                                 and _is_loop(s.body()[0], "ie")][0])
     cols = 2
-    for name in ("iw", "ie", g.i):
+    for name in ("iw", g.i):
         while True:
-            loops = [s for s in _walk(p.body()[cols]) if hasattr(s, "hi") and s.name() == name
+            loops = [s for s in _walk(p.body()[cols]) if _is_loop(s, name)
                      and "par(" not in text_of(s).split("\n")[0]]
             if not loops:
                 break
+            body = list(loops[0].body())
+            if name == "iw" and len(body) == 1 and hasattr(body[0], "hi"):
+                # iw jv -> jv iw: jv < N % 32 / 16 and jh < N % 16 / 8 run once or never
+                p = reorder_loops(p, loops[0])
+                loops = [s for s in _walk(p.body()[cols]) if _is_loop(s, name)
+                         and "par(" not in text_of(s).split("\n")[0]]
             p = parallelize_loop(p, loops[0])
     return p
 
@@ -603,7 +669,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         p = call_microkernel(p, top, *kernel, depth="kk" if top == MAIN else g.k)
         if prefetch is not None and top != REST:
             p = prefetch_next_tile(p, top, g, mr, nr, blk, cols, prefetch, step=rows)
-        if top == REST and threads == 1:
+        if top == REST and cols == 1:
             p = tiles_along_rows(p, top)
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = edge_rows(p, 1, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
