@@ -22,6 +22,7 @@ from knit.stdlib.scheduling import (
     lift_scope,
     parallelize_loop,
     rearrange_dim,
+    rename,
     reorder_loops,
     set_memory,
     shift_loop,
@@ -586,6 +587,29 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
                                      split)
     if threads > 1 and split == "auto":
         return rows_or_columns(p, target_name, blk, threads, shape)
+    if threads == 1:  # built once per procedure: a threaded kernel calls it too (_twins)
+        key = (id(p), target_name, blk, shape)
+        hit = _ONE_THREAD.get(key)
+        if hit is not None and hit[0] is p:
+            return hit[1]
+        out = _schedule(p, g, target_name, blk, 1, shape, split)
+        if len(_ONE_THREAD) >= 64:  # a bound: each entry keeps two procedures alive
+            _ONE_THREAD.clear()
+        _ONE_THREAD[key] = (p, out)
+        return out
+    return _schedule(p, g, target_name, blk, threads, shape, split)
+
+
+# (id(p), target, blocks, shape) -> (p, schedule_gemm(p, ..., threads=1)): procedures are
+# immutable, so the same object scheduled with the same arguments gives the same kernel
+_ONE_THREAD: dict = {}
+
+
+def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threads: int,
+              shape: tuple[int, int] | None, split: str) -> Procedure:
+    """schedule_gemm past its choice of twins: the kernel for `threads` sharing `split`."""
+    isa = _isa(target_name, g.dtype, shape)
+    mr, nr = isa.mr, isa.nr
     rows = threads if threads > 1 and split == "rows" else 1  # threads sharing rows
     cols = threads // rows  # threads sharing columns
     ref, fast = microkernel(target_name, g.dtype, True, shape)
@@ -655,12 +679,20 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
     """`if cond: p_a(...) else: p_b(...)` with (a, schedule_gemm's arguments) = then and
     (b, ...) = orelse: each branch moved into a procedure of its own (extract_subproc,
     which keeps p's asserts), scheduled with those arguments."""
-    from knit.stdlib.sched_subprocs import extract_subproc
+    from knit.stdlib.sched_subprocs import extract_subproc, inline
     from knit.stdlib.scheduling import specialize
 
-    q = specialize(p, p.body()[0], [cond])
-    for (suffix, kwargs), branch in ((then, lambda q: q.body()[0].body()),
-                                     (orelse, lambda q: q.body()[0].orelse())):
+    twins = ((then, lambda q: q.body()[0].body()), (orelse, lambda q: q.body()[0].orelse()))
+    if then[1] == {"threads": 1}:  # p's own one-thread kernel (built once for p), renamed
+        fast = schedule_gemm(p, target_name, blocking, threads=1, shape=shape)
+        q = simplify(replace_block(p, p.body(), p))  # p's body -> a call of p, in both
+        q = specialize(q, q.body()[0], [cond])  # branches; the second inlined again
+        q = inline(q, q.body()[0].orelse()[0])
+        q = call_eqv(q, q.body()[0].body()[0], rename(fast, f"{p.name()}_{then[0]}"))
+        twins = twins[1:]
+    else:
+        q = specialize(p, p.body()[0], [cond])
+    for (suffix, kwargs), branch in twins:
         q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
         fast = schedule_gemm(plain, target_name, blocking, shape=shape, sequential_upto=0,
                              **kwargs)
