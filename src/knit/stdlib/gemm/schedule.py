@@ -513,7 +513,6 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
     # the thread's loop out of the sliver's guard and loop: for irt: for jr: if: for irq
     p = lift_scope(p, _find(p, top, "irt"))
     p = lift_scope(p, _find(p, top, "irt"))
-    p = parallelize_loop(p, _find(p, top, "i1t"))
     t = "irt"
     if packs_a:
         p = _deal_out(p, top, "i0o", threads, "i0")  # A's slivers, in the same turns
@@ -521,6 +520,10 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
         t = "i0t"
     # the thread's loop out of ic: one parallel region per KC block, not per MC block
     p = reorder_loops(p, _find(p, top, "ic"))
+    # the loops made par as the final simplify leaves them: proven free of races once
+    # (a par loop a later step changes is proven again, ~0.1 s for one with A's packing)
+    p = simplify(p)
+    p = parallelize_loop(p, _find(p, top, "i1t"))
     return parallelize_loop(p, _find(p, top, t))
 
 
@@ -635,7 +638,8 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
     # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
     p = edge_columns(p, 2, g, isa.lanes, *edge_column_kernels(target_name, g.dtype))
     if threads > 1:  # last: a proc with par loops costs every later check more
-        p = parallelize_edges(p, g)
+        # (simplified first: a par loop the final simplify changes is proven again)
+        p = parallelize_edges(simplify(p), g)
         for top, names, _ in nests:
             p = (parallelize_rows(p, top, rows, names[0] is not None) if rows > 1
                  else parallelize(p, top))
