@@ -649,9 +649,10 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
 def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | None,
                           threads: int, shape: tuple[int, int] | None, upto: int,
                           split: str = "auto") -> Procedure:
-    """`if <small>: p_seq(...) else: p_par(...)`: each branch of the condition moved into
-    a procedure of its own (extract_subproc, which keeps p's asserts) and that procedure
-    scheduled for one thread or for `threads`; the threads are used only where the
+    """`if <small>: p_seq(...) else: p_par(...)`: p_seq is p's one-thread kernel (the
+    one schedule_gemm(p, threads=1) returns, renamed; built once per procedure), p_par the
+    other branch moved into a procedure of its own (extract_subproc, which keeps p's
+    asserts) and scheduled for `threads`; the threads are used only where the
     problem is large enough to share out: M + N + K above `upto` and an NR-column sliver
     per thread."""
     g = gemm_parts(p)
@@ -682,7 +683,8 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
            ) -> Procedure:
     """`if cond: p_a(...) else: p_b(...)` with (a, schedule_gemm's arguments) = then and
     (b, ...) = orelse: each branch moved into a procedure of its own (extract_subproc,
-    which keeps p's asserts), scheduled with those arguments."""
+    which keeps p's asserts), scheduled with those arguments -- except a branch for one
+    thread, which calls p's own one-thread kernel (the same code: no second schedule)."""
     from knit.stdlib.sched_subprocs import extract_subproc, inline
     from knit.stdlib.scheduling import specialize
 
