@@ -141,12 +141,12 @@ def distinct(table: BoundTable, x: Lin, y: Lin) -> bool:
     """Whether x != y follows from the facts behind `table` by a mixed-radix argument,
     the shape of two instances of one index (two iterations of a loop, renamed apart):
     x - y = sum of c_k * (u_k - w_k), one pair of atoms per coefficient c_k > 0, each
-    atom between constant bounds, and each c_k greater than what all smaller digits
-    can add up to: c_k > sum over j < k of c_j * span_j (span_j, the width of the range
-    u_j and w_j share). Then x == y forces u_k == w_k for every k -- at the greatest k
-    where u_k != w_k, |c_k * (u_k - w_k)| >= c_k exceeds the rest -- so a pair the facts
-    prove different (u < w or w < u) proves x != y. Exact integer reasoning: sound, and
-    it never claims what it cannot show (False: "not shown")."""
+    atom but the greatest digit's between constant bounds, and each c_k greater than
+    what all smaller digits can add up to: c_k > sum over j < k of c_j * span_j (span_j,
+    the width of the range u_j and w_j share). Then x == y forces u_k == w_k for every k
+    -- at the greatest k where u_k != w_k, |c_k * (u_k - w_k)| >= c_k exceeds the rest
+    -- so a pair the facts prove different (u < w or w < u) proves x != y. Exact integer
+    reasoning: sound, and it never claims what it cannot show (False: "not shown")."""
     d = x - y
     if d.const != 0 or not d.terms:
         return False
@@ -160,9 +160,14 @@ def distinct(table: BoundTable, x: Lin, y: Lin) -> bool:
     if pos.keys() != neg.keys():
         return False
     below = 0  # the most the smaller digits can add up to
-    for c in sorted(pos):
+    digits = sorted(pos)
+    for c in digits:
+        if c <= below:
+            return False
+        if c == digits[-1]:  # the greatest digit's span bounds nothing above it: it may
+            break  # be unbounded (the outer block of a dealt-out index, `252 * ic`)
         ru, rw = _const_range(table, pos[c]), _const_range(table, neg[c])
-        if ru is None or rw is None or c <= below:
+        if ru is None or rw is None:
             return False
         below += c * (max(ru[1], rw[1]) - min(ru[0], rw[0]))
     return any(nonneg(table, Lin({pos[c]: 1, neg[c]: -1}, -1))

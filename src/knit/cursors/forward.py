@@ -44,6 +44,9 @@ def separate_copies(ir: N.Proc) -> N.Proc:
 
 
 def _separate(stmts: tuple, seen: set[int]) -> tuple:
+    # a statement nothing under which is a copy stays the same object: the analyses
+    # remember their answers per statement object (simplify, the race check of a par
+    # loop, the accesses of a block), and one copy must not make all of them anew
     out = []
     for s in stmts:
         new = s
@@ -54,11 +57,15 @@ def _separate(stmts: tuple, seen: set[int]) -> tuple:
             new = replace(new, sid=sid)
         seen.add(new.sid)
         if isinstance(s, N.For):
-            new = new.with_(body=_separate(s.body, seen))
+            body = _separate(s.body, seen)
+            if body is not s.body:
+                new = new.with_(body=body)
         elif isinstance(s, N.If):
-            new = new.with_(body=_separate(s.body, seen), orelse=_separate(s.orelse, seen))
+            body, orelse = _separate(s.body, seen), _separate(s.orelse, seen)
+            if body is not s.body or orelse is not s.orelse:
+                new = new.with_(body=body, orelse=orelse)
         out.append(new)
-    return tuple(out)
+    return stmts if all(a is b for a, b in zip(out, stmts)) else tuple(out)
 
 
 def _fresh(s: N.Stmt) -> N.Stmt:

@@ -37,25 +37,47 @@ def walk_expr(e) -> Iterator:
 
 
 def map_expr(e, f: Callable) -> N.Expr:
-    """Rebuild e bottom-up, applying f to every rebuilt node (f returns a node)."""
+    """Rebuild e bottom-up, applying f to every node (f returns a node). A node none of
+    whose children changed is passed to f as it is, not rebuilt: the analyses remember
+    their answers per expression object, and a substitution that leaves a subtree alone
+    keeps it (with its position in the source)."""
     match e:
         case N.Read(idx=idx) if idx:
-            e = e.with_(idx=tuple(map_expr(i, f) for i in idx))
+            new = tuple(map_expr(i, f) for i in idx)
+            if _changed(new, idx):
+                e = e.with_(idx=new)
         case N.USub(arg=arg):
-            e = e.with_(arg=map_expr(arg, f))
+            new = map_expr(arg, f)
+            if new is not arg:
+                e = e.with_(arg=new)
         case N.BinOp(lhs=lhs, rhs=rhs):
-            e = e.with_(lhs=map_expr(lhs, f), rhs=map_expr(rhs, f))
+            a, b = map_expr(lhs, f), map_expr(rhs, f)
+            if a is not lhs or b is not rhs:
+                e = e.with_(lhs=a, rhs=b)
         case N.Extern(args=args):
-            e = e.with_(args=tuple(map_expr(a, f) for a in args))
+            new = tuple(map_expr(a, f) for a in args)
+            if _changed(new, args):
+                e = e.with_(args=new)
         case N.WindowExpr(idx=idx):
-            e = e.with_(idx=tuple(map_waccess(w, f) for w in idx))
+            new = tuple(map_waccess(w, f) for w in idx)
+            if _changed(new, idx):
+                e = e.with_(idx=new)
     return f(e)
+
+
+def _changed(new: tuple, old: tuple) -> bool:
+    for a, b in zip(new, old):
+        if a is not b:
+            return True
+    return False
 
 
 def map_waccess(w, f):
     if isinstance(w, N.Interval):
-        return N.Interval(map_expr(w.lo, f), map_expr(w.hi, f), w.srcinfo)
-    return N.Point(map_expr(w.pt, f), w.srcinfo)
+        lo, hi = map_expr(w.lo, f), map_expr(w.hi, f)
+        return w if lo is w.lo and hi is w.hi else N.Interval(lo, hi, w.srcinfo)
+    pt = map_expr(w.pt, f)
+    return w if pt is w.pt else N.Point(pt, w.srcinfo)
 
 
 def map_type(t, f):

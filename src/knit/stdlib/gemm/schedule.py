@@ -22,6 +22,7 @@ from knit.stdlib.scheduling import (
     lift_scope,
     parallelize_loop,
     rearrange_dim,
+    rename,
     reorder_loops,
     set_memory,
     shift_loop,
@@ -565,7 +566,6 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
     # (tiles along rows, `tiles_along_rows`: irt is already the outermost under ic)
     while not _is_loop(_find(p, top, "irt").parent(), "ic"):
         p = lift_scope(p, _find(p, top, "irt"))
-    p = parallelize_loop(p, _find(p, top, "i1t"))
     t = "irt"
     if packs_a:
         p = _deal_out(p, top, "i0o", threads, "i0")  # A's slivers, in the same turns
@@ -573,6 +573,10 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
         t = "i0t"
     # the thread's loop out of ic: one parallel region per KC block, not per MC block
     p = reorder_loops(p, _find(p, top, "ic"))
+    # the loops made par as the final simplify leaves them: proven free of races once
+    # (a par loop a later step changes is proven again, ~0.1 s for one with A's packing)
+    p = simplify(p)
+    p = parallelize_loop(p, _find(p, top, "i1t"))
     return parallelize_loop(p, _find(p, top, t))
 
 
@@ -652,6 +656,29 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
                                      split)
     if threads > 1 and split == "auto":
         return rows_or_columns(p, target_name, blk, threads, shape)
+    if threads == 1:  # built once per procedure: a threaded kernel calls it too (_twins)
+        key = (id(p), target_name, blk, shape)
+        hit = _ONE_THREAD.get(key)
+        if hit is not None and hit[0] is p:
+            return hit[1]
+        out = _schedule(p, g, target_name, blk, 1, shape, split)
+        if len(_ONE_THREAD) >= 64:  # a bound: each entry keeps two procedures alive
+            _ONE_THREAD.clear()
+        _ONE_THREAD[key] = (p, out)
+        return out
+    return _schedule(p, g, target_name, blk, threads, shape, split)
+
+
+# (id(p), target, blocks, shape) -> (p, schedule_gemm(p, ..., threads=1)): procedures are
+# immutable, so the same object scheduled with the same arguments gives the same kernel
+_ONE_THREAD: dict = {}
+
+
+def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threads: int,
+              shape: tuple[int, int] | None, split: str) -> Procedure:
+    """schedule_gemm past its choice of twins: the kernel for `threads` sharing `split`."""
+    isa = _isa(target_name, g.dtype, shape)
+    mr, nr = isa.mr, isa.nr
     rows = threads if threads > 1 and split == "rows" else 1  # threads sharing rows
     cols = threads // rows  # threads sharing columns
     ref, fast = microkernel(target_name, g.dtype, True, shape)
@@ -677,7 +704,8 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
     p = edge_columns(p, 2, g, isa.lanes, *edge_column_kernels(target_name, g.dtype))
     if threads > 1:  # last: a proc with par loops costs every later check more
-        p = parallelize_edges(p, g)
+        # (simplified first: a par loop the final simplify changes is proven again)
+        p = parallelize_edges(simplify(p), g)
         for top, names, _ in nests:
             p = (parallelize_rows(p, top, rows, names[0] is not None) if rows > 1
                  else parallelize(p, top))
@@ -687,9 +715,10 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
 def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | None,
                           threads: int, shape: tuple[int, int] | None, upto: int,
                           split: str = "auto") -> Procedure:
-    """`if <small>: p_seq(...) else: p_par(...)`: each branch of the condition moved into
-    a procedure of its own (extract_subproc, which keeps p's asserts) and that procedure
-    scheduled for one thread or for `threads`; the threads are used only where the
+    """`if <small>: p_seq(...) else: p_par(...)`: p_seq is p's one-thread kernel (the
+    one schedule_gemm(p, threads=1) returns, renamed; built once per procedure), p_par the
+    other branch moved into a procedure of its own (extract_subproc, which keeps p's
+    asserts) and scheduled for `threads`; the threads are used only where the
     problem is large enough to share out: M + N + K above `upto` and an NR-column sliver
     per thread."""
     g = gemm_parts(p)
@@ -720,13 +749,22 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
            ) -> Procedure:
     """`if cond: p_a(...) else: p_b(...)` with (a, schedule_gemm's arguments) = then and
     (b, ...) = orelse: each branch moved into a procedure of its own (extract_subproc,
-    which keeps p's asserts), scheduled with those arguments."""
-    from knit.stdlib.sched_subprocs import extract_subproc
+    which keeps p's asserts), scheduled with those arguments -- except a branch for one
+    thread, which calls p's own one-thread kernel (the same code: no second schedule)."""
+    from knit.stdlib.sched_subprocs import extract_subproc, inline
     from knit.stdlib.scheduling import specialize
 
-    q = specialize(p, p.body()[0], [cond])
-    for (suffix, kwargs), branch in ((then, lambda q: q.body()[0].body()),
-                                     (orelse, lambda q: q.body()[0].orelse())):
+    twins = ((then, lambda q: q.body()[0].body()), (orelse, lambda q: q.body()[0].orelse()))
+    if then[1] == {"threads": 1}:  # p's own one-thread kernel (built once for p), renamed
+        fast = schedule_gemm(p, target_name, blocking, threads=1, shape=shape)
+        q = simplify(replace_block(p, p.body(), p))  # p's body -> a call of p, in both
+        q = specialize(q, q.body()[0], [cond])  # branches; the second inlined again
+        q = inline(q, q.body()[0].orelse()[0])
+        q = call_eqv(q, q.body()[0].body()[0], rename(fast, f"{p.name()}_{then[0]}"))
+        twins = twins[1:]
+    else:
+        q = specialize(p, p.body()[0], [cond])
+    for (suffix, kwargs), branch in twins:
         q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
         fast = schedule_gemm(plain, target_name, blocking, shape=shape, sequential_upto=0,
                              **kwargs)

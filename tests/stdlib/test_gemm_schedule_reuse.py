@@ -1,0 +1,104 @@
+"""Work schedule_gemm does not do twice (issue 9, item 4): a threaded kernel's one-thread
+twin (small problems) is the one-thread kernel of the same procedure object, built once
+and renamed, not a second schedule of an extracted copy. The reuse must never answer for
+another procedure: one differing in a type, an assert, a memory, or only in being
+defined apart, gets a kernel of its own, scheduled from it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_gemm import needs, small_blocks
+
+from knit import DRAM
+from knit.libs.memories import DRAM_ALIGNED64
+from knit.procedure import parse_proc_string
+from knit.stdlib import gemm as G
+
+_GEMM = """\
+def gemm(M: size, N: size, K: size, A: [{t}][M, K] @ {mem}, B: [{t}][K, N] @ DRAM,
+         C: [{t}][M, N] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+{extra}    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+"""
+
+
+def plain(t: str = "f32", mem: str = "DRAM", extra: str = ""):
+    return parse_proc_string(_GEMM.format(t=t, mem=mem, extra=extra),
+                             {"DRAM": DRAM, "DRAM_ALIGNED64": DRAM_ALIGNED64})
+
+
+def body(p) -> str:
+    return str(p).split("\n", 1)[1]  # the code past the def line (the name differs)
+
+
+BLK = small_blocks("avx2", "f32")
+
+
+def test_threaded_kernel_calls_the_one_thread_kernel_of_the_same_proc():
+    p = plain()
+    one = G.schedule_gemm(p, "avx2", BLK, threads=1)
+    assert G.schedule_gemm(p, "avx2", BLK, threads=1) is one  # the same object: built once
+    two = G.schedule_gemm(p, "avx2", BLK, threads=2)
+    text = str(two)
+    assert "if M + N + K <= 192 or N < 32:\n        gemm_seq(M, N, K, A[0:M, 0:K], B[0:K, 0:N]," \
+        in text
+    seq = two.find("gemm_seq(_)").subproc()
+    assert seq.name() == "gemm_seq" and body(seq) == body(one)
+    # proven equal to p (derived from it by checked rewrites), as the call needs
+    assert seq.is_eq(p) and two.is_eq(p)
+
+
+@pytest.mark.parametrize("other", [
+    lambda: plain("f64"),  # another type
+    lambda: plain(extra="    assert M >= 3\n"),  # another assert
+    lambda: plain(mem="DRAM_ALIGNED64"),  # another memory
+    lambda: plain(),  # the same text, defined apart: another procedure
+], ids=["type", "assert", "memory", "defined-apart"])
+def test_reuse_never_answers_for_another_proc(other):
+    p = plain()
+    one = G.schedule_gemm(p, "avx2", None, threads=1)
+    q = other()
+    mine = G.schedule_gemm(q, "avx2", None, threads=1)
+    assert mine is not one and mine.is_eq(q) and not mine.is_eq(p)
+    # its code is q's: the assert, the type and the memory it was given
+    text = str(mine)
+    assert str(q).split("\n")[0] == text.split("\n")[0]
+    assert ("assert M >= 3" in text) == ("assert M >= 3" in str(q))
+    # and its threaded kernel's twin is q's own one-thread kernel
+    two = G.schedule_gemm(q, "avx2", None, threads=2)
+    assert body(two.find("gemm_seq(_)").subproc()) == body(mine)
+
+
+def test_threaded_kernel_with_its_reused_twin_matches_numpy():
+    needs("avx2")
+    p = plain()
+    G.schedule_gemm(p, "avx2", BLK, threads=1)
+    f = G.schedule_gemm(p, "avx2", BLK, threads=2).compile()
+    rng = np.random.default_rng(0)
+    for m, n, k in ((5, 7, 3), (17, 40, 9), (70, 90, 50)):  # the twin, then the par kernel
+        A = rng.standard_normal((m, k)).astype(np.float32)
+        B = rng.standard_normal((k, n)).astype(np.float32)
+        C = rng.standard_normal((m, n)).astype(np.float32)
+        want = C + A @ B
+        f(m, n, k, A, B, C)
+        np.testing.assert_allclose(C, want, rtol=1e-4, atol=1e-4)
+
+
+def test_interpreted_twin_matches_numpy():
+    p = plain()
+    two = G.schedule_gemm(p, "avx2", BLK, threads=2)
+    rng = np.random.default_rng(1)
+    m, n, k = 5, 7, 3  # M + N + K <= 192: the one-thread twin runs
+    A = rng.standard_normal((m, k)).astype(np.float32)
+    B = rng.standard_normal((k, n)).astype(np.float32)
+    C = rng.standard_normal((m, n)).astype(np.float32)
+    want = C + A @ B
+    two.interpret(m, n, k, A, B, C)
+    np.testing.assert_allclose(C, want, rtol=1e-4, atol=1e-4)
+
