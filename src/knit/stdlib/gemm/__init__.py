@@ -40,7 +40,8 @@ vector and masked 256-bit ones (plain loops on AVX2 and NEON), 8 rows at a time.
 threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of
 the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
 user array is padded. Cache blocks come from this machine's cache sizes
-(`choose_blocking`) unless given.
+(`choose_blocking`) unless given; then one thread on rows of one MC block (M <= MC)
+takes a narrower NC, so that B's packed panel stays in L2 (`rows_in_one_block`).
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
@@ -68,11 +69,13 @@ from knit.stdlib.gemm.schedule import (
     edge_column_kernels,
     edge_columns,
     edge_rows,
+    few_rows_blocking,
     gemm_parts,
     pack_panels,
     parallelize,
     parallelize_edges,
     prefetch_next_tile,
+    rows_in_one_block,
     schedule_gemm,
     small_runs_sequential,
     tiles_along_rows,
@@ -81,7 +84,8 @@ from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_
 
 __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "cut_edges", "edge_column_kernels", "edge_columns",
-           "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
+           "edge_rows", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
+           "rows_in_one_block",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel",
            "small_runs_sequential", "target", "tiles_along_rows"]
