@@ -56,7 +56,7 @@ def test_rows_structure():
     # KC blocks, the last block, all of K < KC: a B region and a tile region each; edges
     assert text.count("for i1t in par(0, 2)") == 3
     assert text.count("for i0t in par(0, 2)") == 2 and text.count("for irt in par(0, 2)") == 1
-    assert text.count(" in par(") == 3 * 2 + 2 + 6
+    assert text.count(" in par(") == 3 * 2 + 2 + 10
     assert "jt" not in text and "Bs: f32[2, 16, 32]" in text  # B's whole panel, shared
 
 

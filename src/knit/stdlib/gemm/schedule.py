@@ -386,8 +386,8 @@ def edge_rows(p: Procedure, top: int, g: GemmParts, quads, ones) -> Procedure:
 
 
 def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
-                 masked: dict | None, half: tuple[int, dict, dict] | None = None
-                 ) -> Procedure:
+                 masked: dict | None, half: tuple[int, dict, dict | None] | None = None,
+                 quarter: tuple[int, dict, dict] | None = None) -> Procedure:
     """The last N % NR columns, all rows: whole vectors of `lanes` columns by the
     R x lanes kernels `rows` ({R: kernel, 1: kernel}: R rows at a time, then one by one,
     so that R accumulators hide the multiply-add's latency), the last (N % NR) % lanes
@@ -395,7 +395,10 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     loops with k outside, along a row of C). With `half` = (lanes / 2, R x lanes / 2
     kernels, masked kernels on those registers), the last (N % NR) % lanes columns are a
     whole half vector if there are lanes / 2 of them, then the rest masked, on registers
-    of half the width (cheaper per multiply-add than a masked full one)."""
+    of half the width (cheaper per multiply-add than a masked full one). With `quarter`
+    (the same on registers of a quarter of the width) too, that rest is a whole quarter
+    vector if there are lanes / 4 columns, unmasked, then the rest masked on quarter
+    registers (100^3 f32: its 4 last columns took 15% of the time, masked 256-bit)."""
     p = lift_scope(p, [s for s in _walk(_top(p, top)) if _is_if(s)][0])
     p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
     p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")
@@ -409,46 +412,78 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
         # the rest: a whole half vector (jh), then the rest of it masked:
         #     if: i k jw -> if: [i jh k jx; if: i k jx]
         hl, half_rows, half_masked = half
-
-        def rest_loop(q, name):
-            return [s for s in _walk(_at(q, top, (last,))) if hasattr(s, "hi")
-                    and s.name() == name][0]
-
-        p = divide_loop(p, rest_loop(p, "jw"), hl, ["jh", "jx"], tail="cut_and_guard")
-        p = fission(p, rest_loop(p, "jh").after(), n_lifts=2)
-        p = reorder_loops(p, rest_loop(p, g.k))  # i k jh jx -> i jh k jx
-        for _ in range(2):
-            p = lift_scope(p, [s for s in _walk(_at(p, top, (last, 1))) if _is_if(s)][0])
-        p = _rows_then_kernels(p, top, (last, 1), g, (g.k,), half_masked)
+        p = _whole_then_rest(p, top, (last,), g, "jw", hl, ("jh", "jx"))
+        if quarter is not None:
+            # ... that rest: up to a quarter of the lanes, a whole quarter vector (jq)
+            # or a masked one; more, one masked half vector (one pass over A's rows, not
+            # a whole quarter and a masked one: 333^3 f32 ran 3% slower with two)
+            #     if: i k jx -> if: [if r <= ql: [i jq k jy; if: i k jy] else: i k jx]
+            ql, quarter_rows, quarter_masked = quarter
+            nest = _at(p, top, (last, 1, 0))
+            jx = [s for s in _walk(nest) if hasattr(s, "hi") and s.name() == "jx"][0]
+            p = specialize(p, nest, [f"{jx.hi()} <= {ql}"])
+            p = _rows_then_kernels(p, top, (last, 1, 0, ("orelse", 0)), g, (g.k,),
+                                   half_masked)
+            p = _whole_then_rest(p, top, (last, 1, 0), g, "jx", ql, ("jq", "jy"))
+            p = _rows_then_kernels(p, top, (last, 1, 0, 1), g, (g.k,), quarter_masked)
+            p = _rows_then_kernels(p, top, (last, 1, 0, 0), g, ("jq", g.k), quarter_rows)
+        else:
+            p = _rows_then_kernels(p, top, (last, 1), g, (g.k,), half_masked)
         p = _rows_then_kernels(p, top, (last, 0), g, ("jh", g.k), half_rows)
     elif masked is not None:  # the rest first: the vectors' row split adds a nest before it
         p = _rows_then_kernels(p, top, (last,), g, (g.k,), masked)
     return _rows_then_kernels(p, top, (0,), g, ("jv", g.k), rows)
 
 
-def edge_column_kernels(target_name: str, dtype: str) -> tuple[dict, dict | None, tuple | None]:
-    """The kernels of `edge_columns` on `target_name`: (rows, masked, half), EDGE_ROWS
-    rows at a time and one by one: whole vectors; where the target has half-width masked
-    registers (AVX-512), half = (their lanes, whole half vectors, masked half vectors)
-    and masked = None; else masked full vectors (None: none, plain loops)."""
+def _whole_then_rest(p: Procedure, top: int, path: tuple, g: GemmParts, name: str,
+                     lanes: int, names: tuple[str, str]) -> Procedure:
+    """`if: for i: for k: for <name> < r: S` at `path` of statement `top` ->
+    `if: [for i: for w < r / lanes: for k: for x < lanes: S;
+           if r % lanes > 0: for i: for k: for x < r % lanes: S]`, (w, x) = names."""
+    def loop(q, n):
+        return [s for s in _walk(_at(q, top, path)) if hasattr(s, "hi") and s.name() == n][0]
+
+    p = divide_loop(p, loop(p, name), lanes, list(names), tail="cut_and_guard")
+    p = fission(p, loop(p, names[0]).after(), n_lifts=2)
+    p = reorder_loops(p, loop(p, g.k))  # i k w x -> i w k x
+    for _ in range(2):
+        p = lift_scope(p, [s for s in _walk(_at(p, top, path + (1,))) if _is_if(s)][0])
+    return p
+
+
+def edge_column_kernels(target_name: str, dtype: str
+                        ) -> tuple[dict, dict | None, tuple | None, tuple | None]:
+    """The kernels of `edge_columns` on `target_name`: (rows, masked, half, quarter),
+    EDGE_ROWS rows at a time and one by one: whole vectors; where the target has
+    half-width masked registers (AVX-512), half = (their lanes, whole half vectors,
+    masked half vectors) and masked = None; else masked full vectors (None: none, plain
+    loops); where it has quarter-width ones too, quarter = (their lanes, whole quarter
+    vectors, masked quarter vectors)."""
     isa = target(target_name).isa(dtype)
     rows = (EDGE_ROWS, 1)
     whole = {r: microkernel(target_name, dtype, False, (r, isa.lanes)) for r in rows}
     if isa.half is not None and isa.half.masked is not None:
         hl = isa.half.lanes
+        quarter = None
+        q = isa.half.quarter
+        if q is not None and q.masked is not None:
+            quarter = (q.lanes, {r: microkernel(target_name, dtype, False, (r, q.lanes),
+                                                quarter=True) for r in rows},
+                       {r: masked_kernel(target_name, dtype, r, quarter=True) for r in rows})
         return whole, None, (
             hl, {r: microkernel(target_name, dtype, False, (r, hl), half=True) for r in rows},
-            {r: masked_kernel(target_name, dtype, r, half=True) for r in rows})
+            {r: masked_kernel(target_name, dtype, r, half=True) for r in rows}), quarter
     if isa.masked is None:
-        return whole, None, None
-    return whole, {r: masked_kernel(target_name, dtype, r) for r in rows}, None
+        return whole, None, None, None
+    return whole, {r: masked_kernel(target_name, dtype, r) for r in rows}, None, None
 
 
 def _at(p: Procedure, top: int, path: tuple):
-    """The statement at `path` (indices into bodies) in the top-level statement `top`."""
+    """The statement at `path` (indices into bodies; ("orelse", i): into an `if`'s else
+    branch) in the top-level statement `top`."""
     s = _top(p, top)
     for i in path:
-        s = list(s.body())[i]
+        s = list(s.orelse())[i[1]] if isinstance(i, tuple) else list(s.body())[i]
     return s
 
 
