@@ -77,3 +77,23 @@ def test_targets_without_quarter_registers_keep_their_last_columns():
     assert G.masked_kernel("avx2", "f32", 8, quarter=True) is None
     text = str(G.schedule_gemm(PLAIN["f32"], "avx2", threads=1))
     assert "XMM" not in text and "_quarter_" not in text
+
+
+def test_b_last_columns_are_copied_once_before_their_kernels():
+    # (read in place, each row of them is a line of its own, N apart; the copy, K x
+    # N % NR, stays in L1 for every MR rows' call); correctness: the NumPy tests above,
+    # strided B included
+    for parallel in (False, True):
+        q = scheduled("avx512", "f32", parallel)
+        if parallel:
+            q = q.find("sgemm_rows(_)").subproc()
+        cols = str(q).split("if N % 32 > 0:\n")[1]
+        assert cols.startswith("        B_last: f32[K, N % 32] @ DRAM\n"
+                               "        for i0 in seq(0, K):\n"
+                               "            for i1 in seq(0, N % 32):\n"
+                               "                B_last[i0, i1] = B[i0, N - N % 32 + i1]\n")
+        assert ", B[" not in cols and "B_last[0:K, 16 * jv:16 + 16 * jv]" in cols
+    # AVX2 and NEON too (their last columns: whole vectors, then plain loops or masks)
+    for name in ("avx2", "neon"):
+        text = str(G.schedule_gemm(PLAIN["f32"], name, G.Blocking(12, 16, 64), threads=1))
+        assert "B_last[i0, i1] = B[i0, N - N % " in text
