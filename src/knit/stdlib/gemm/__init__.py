@@ -35,9 +35,10 @@ the MR x NR kernel on rows of A; one thread walks those tiles along MR rows of C
 
 The edges are cut off first and kept as loop nests of their own: K % KC joined to the
 last block of k (KC + K % KC deep, not a pass of its own over C); the last M % MR rows by 4- and 1-row kernels reading A and B in
-place; the last N % NR columns by whole-vector kernels, then (AVX-512) a whole 256-bit
-vector and masked 256-bit ones (plain loops on AVX2 and NEON), 8 rows at a time. With
-threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of
+place; the last N % NR columns (B's copied once, side by side) by whole-vector kernels,
+then (AVX-512) a whole 256-bit vector, then up to a quarter of the lanes a whole or
+masked 128-bit one, more a masked 256-bit one (plain loops on AVX2 and NEON), 8 rows at
+a time. With threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of
 the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
 user array is padded. Cache blocks come from this machine's cache sizes
 (`choose_blocking`) unless given; then one thread on rows of one MC block (M <= MC)

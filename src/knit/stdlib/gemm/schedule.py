@@ -398,7 +398,8 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     of half the width (cheaper per multiply-add than a masked full one). With `quarter`
     (the same on registers of a quarter of the width) too, that rest is a whole quarter
     vector if there are lanes / 4 columns, unmasked, then the rest masked on quarter
-    registers (100^3 f32: its 4 last columns took 15% of the time, masked 256-bit)."""
+    registers (100^3 f32: its 4 last columns took 15% of the time, masked 256-bit).
+    The kernels read B's last columns from a copy made once (`_copy_last_columns`)."""
     p = lift_scope(p, [s for s in _walk(_top(p, top)) if _is_if(s)][0])
     p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
     p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")
