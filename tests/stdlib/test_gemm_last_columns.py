@@ -5,7 +5,7 @@ NumPy (one thread and two, plain and strided), the 128-bit kernels against their
 loops, and the structure of the branch."""
 
 import pytest
-from test_gemm import PLAIN, needs, run_against_numpy, scheduled
+from test_gemm import PLAIN, needs, run_against_numpy, scheduled, small_blocks
 
 import knit
 from knit.stdlib import gemm as G
@@ -95,5 +95,5 @@ def test_b_last_columns_are_copied_once_before_their_kernels():
         assert ", B[" not in cols and "B_last[0:K, 16 * jv:16 + 16 * jv]" in cols
     # AVX2 and NEON too (their last columns: whole vectors, then plain loops or masks)
     for name in ("avx2", "neon"):
-        text = str(G.schedule_gemm(PLAIN["f32"], name, G.Blocking(12, 16, 64), threads=1))
+        text = str(G.schedule_gemm(PLAIN["f32"], name, small_blocks(name, "f32"), threads=1))
         assert "B_last[i0, i1] = B[i0, N - N % " in text
