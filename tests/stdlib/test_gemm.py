@@ -213,9 +213,9 @@ def test_schedule_has_the_blis_structure():
                      rf"{isa.mr}\] @ DRAM_ALIGNED64\n *Bs: f32\[16, {isa.nr}\] @ DRAM_ALIGNED64",
                      text)  # packed A: [MC/MR][KC][MR]; a packed sliver of B: [KC][NR]
     # tiles: the KC blocks, the last block (the rest of K joined to it), all of K < KC;
-    # edge rows; edge columns (whole, half and masked half vectors, 8 rows at a time in
+    # edge rows; edge columns (whole, half, quarter and masked vectors, 8 rows at a time in
     # parallel, the last rows one by one on one thread: parallelize_edges)
-    assert text.count(" in par(") == 3 + 2 + 3
+    assert text.count(" in par(") == 3 + 2 + 5
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
         in text
     # the next tile's C is prefetched, one line at a time, where a next tile exists

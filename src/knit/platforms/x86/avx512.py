@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from knit import DRAM, inexact, instr
 from knit.libs.externs import relu, select
 from knit.platforms.x86.memories import (  # the memories and C helpers
@@ -13,6 +15,7 @@ from knit.platforms.x86.memories import (  # the memories and C helpers
     _SIMDE_MASK_STOREU_PS,
     AVX2,
     AVX512,
+    _Vectors,
 )
 
 # --------------------------------------------------------------------------- AVX-512 f32
@@ -300,28 +303,30 @@ def mm512_mask_storeu_pd(N: size, dst: [f64][N] @ DRAM, src: [f64][8] @ AVX512):
 # 0.8 (a C loop of 8 rows, n = 4 lanes): the GEMM's last n <= 8 (f32) columns use these.
 
 
-def _simde_masked256(intrinsic: str, code: str) -> str:
-    # as memories._simde_masked, for SIMDe releases without the 256-bit masked forms
-    op = intrinsic.removeprefix("_mm256_")
+def _simde_masked256(intrinsic: str, code: str, bits: int = 256) -> str:
+    # as memories._simde_masked, for SIMDe releases without the 256- (128-) bit masked forms
+    pre = "_mm256_" if bits == 256 else "_mm_"
+    op = intrinsic.removeprefix(pre)
     return (f"#if defined(KNIT_USE_SIMDE) && !defined({intrinsic})\n{code}\n"
-            f"#define {intrinsic} knit256_{op}\n#endif")
+            f"#define {intrinsic} knit{bits}_{op}\n#endif")
 
 
-def _mask_load_store_c(t: str, c: str, lanes: int) -> tuple[str, str]:
-    vec = "__m256" if c == "ps" else "__m256d"
-    load = _simde_masked256(f"_mm256_mask_loadu_{c}", f"""\
-static inline {vec} knit256_mask_loadu_{c}({vec} src, uint8_t k, const {t} *p) {{
+def _mask_load_store_c(t: str, c: str, lanes: int, bits: int = 256) -> tuple[str, str]:
+    vec = {256: "__m256", 128: "__m128"}[bits] + ("" if c == "ps" else "d")
+    pre = "_mm256_" if bits == 256 else "_mm_"
+    load = _simde_masked256(f"{pre}mask_loadu_{c}", f"""\
+static inline {vec} knit{bits}_mask_loadu_{c}({vec} src, uint8_t k, const {t} *p) {{
     {t} v[{lanes}];
-    _mm256_storeu_{c}(v, src);
+    {pre}storeu_{c}(v, src);
     for (int i = 0; i < {lanes}; i++) if ((k >> i) & 1) v[i] = p[i];
-    return _mm256_loadu_{c}(v);
-}}""")
-    store = _simde_masked256(f"_mm256_mask_storeu_{c}", f"""\
-static inline void knit256_mask_storeu_{c}({t} *p, uint8_t k, {vec} a) {{
+    return {pre}loadu_{c}(v);
+}}""", bits)
+    store = _simde_masked256(f"{pre}mask_storeu_{c}", f"""\
+static inline void knit{bits}_mask_storeu_{c}({t} *p, uint8_t k, {vec} a) {{
     {t} v[{lanes}];
-    _mm256_storeu_{c}(v, a);
+    {pre}storeu_{c}(v, a);
     for (int i = 0; i < {lanes}; i++) if ((k >> i) & 1) p[i] = v[i];
-}}""")
+}}""", bits)
     return load, store
 
 
@@ -419,5 +424,181 @@ def mm256_mask_storeu_pd(N: size, dst: [f64][N] @ DRAM, src: [f64][4] @ AVX2):
     assert stride(dst, 0) == 1
     assert N <= 4
     for i in seq(0, 4):
+        if i < N:
+            dst[i] = src[i]
+
+
+# ------------------------------------- 128-bit registers, whole and masked (AVX-512VL)
+# The GEMM's last columns after whole 512- and 256-bit vectors: 4 f32 (2 f64) of them
+# are one whole 128-bit vector, an unmasked multiply-add (Zen 4: 0.5 cycles, against 0.8
+# for a masked 256-bit one), and fewer are masked 128-bit ones.
+
+
+class XMM(_Vectors):
+    """128-bit registers: 4 f32 (`__m128`) or 2 f64 (`__m128d`) per register."""
+
+    types: ClassVar = {"float": (4, "__m128"), "double": (2, "__m128d")}
+
+
+_SIMDE_MASK128_PS = _mask_load_store_c("float", "ps", 4, 128)
+_SIMDE_MASK128_PD = _mask_load_store_c("double", "pd", 2, 128)
+
+
+@instr("{dst_data} = _mm_loadu_ps(&{src_data});")
+def mm_loadu_ps(dst: [f32][4] @ XMM, src: [f32][4] @ DRAM):
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    for i in seq(0, 4):
+        dst[i] = src[i]
+
+
+@instr("_mm_storeu_ps(&{dst_data}, {src_data});")
+def mm_storeu_ps(dst: [f32][4] @ DRAM, src: [f32][4] @ XMM):
+    assert stride(dst, 0) == 1
+    assert stride(src, 0) == 1
+    for i in seq(0, 4):
+        dst[i] = src[i]
+
+
+@instr("{dst_data} = _mm_set1_ps({src_data});")
+def mm_set1_ps(dst: [f32][4] @ XMM, src: [f32][1]):
+    assert stride(dst, 0) == 1
+    for i in seq(0, 4):
+        dst[i] = src[0]
+
+
+@inexact(2, "fused: rounds once where the body rounds twice")
+@instr("{C_data} = _mm_fmadd_ps({A_data}, {B_data}, {C_data});")
+def mm_fmadd_ps(A: [f32][4] @ XMM, B: [f32][4] @ XMM, C: [f32][4] @ XMM):
+    assert stride(A, 0) == 1
+    assert stride(B, 0) == 1
+    assert stride(C, 0) == 1
+    for i in seq(0, 4):
+        C[i] += A[i] * B[i]
+
+
+@inexact(2, "fused: rounds once where the body rounds twice")
+@instr("{C_data} = _mm_mask_mov_ps({C_data}, " + _K8
+       + ", _mm_fmadd_ps({A_data}, {B_data}, {C_data}));")
+def mm_mask_fmadd_ps(N: size, A: [f32][4] @ XMM, B: [f32][4] @ XMM, C: [f32][4] @ XMM):
+    assert N >= 1
+    assert N <= 4
+    assert stride(A, 0) == 1
+    assert stride(B, 0) == 1
+    assert stride(C, 0) == 1
+    for i in seq(0, 4):
+        if i < N:
+            C[i] += A[i] * B[i]
+
+
+@instr("{dst_data} = _mm_mask_mov_ps({dst_data}, " + _K8 + ", _mm_set1_ps({src_data}));")
+def mm_mask_set1_ps(N: size, dst: [f32][4] @ XMM, src: [f32][1]):
+    assert N >= 1
+    assert N <= 4
+    assert stride(dst, 0) == 1
+    for i in seq(0, 4):
+        if i < N:
+            dst[i] = src[0]
+
+
+@instr("{dst_data} = _mm_mask_loadu_ps({dst_data}, " + _K8 + ", &{src_data});",
+       c_global=_SIMDE_MASK128_PS[0])
+def mm_maskz_loadu_ps(N: size, dst: [f32][4] @ XMM, src: [f32][N] @ DRAM):
+    # as mm512_maskz_loadu_ps: lanes >= N keep their value
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    assert N <= 4
+    for i in seq(0, 4):
+        if i < N:
+            dst[i] = src[i]
+
+
+@instr("_mm_mask_storeu_ps(&{dst_data}, " + _K8 + ", {src_data});",
+       c_global=_SIMDE_MASK128_PS[1])
+def mm_mask_storeu_ps(N: size, dst: [f32][N] @ DRAM, src: [f32][4] @ XMM):
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    assert N <= 4
+    for i in seq(0, 4):
+        if i < N:
+            dst[i] = src[i]
+
+
+@instr("{dst_data} = _mm_loadu_pd(&{src_data});")
+def mm_loadu_pd(dst: [f64][2] @ XMM, src: [f64][2] @ DRAM):
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    for i in seq(0, 2):
+        dst[i] = src[i]
+
+
+@instr("_mm_storeu_pd(&{dst_data}, {src_data});")
+def mm_storeu_pd(dst: [f64][2] @ DRAM, src: [f64][2] @ XMM):
+    assert stride(dst, 0) == 1
+    assert stride(src, 0) == 1
+    for i in seq(0, 2):
+        dst[i] = src[i]
+
+
+@instr("{dst_data} = _mm_set1_pd({src_data});")
+def mm_set1_pd(dst: [f64][2] @ XMM, src: [f64][1]):
+    assert stride(dst, 0) == 1
+    for i in seq(0, 2):
+        dst[i] = src[0]
+
+
+@inexact(2, "fused: rounds once where the body rounds twice")
+@instr("{C_data} = _mm_fmadd_pd({A_data}, {B_data}, {C_data});")
+def mm_fmadd_pd(A: [f64][2] @ XMM, B: [f64][2] @ XMM, C: [f64][2] @ XMM):
+    assert stride(A, 0) == 1
+    assert stride(B, 0) == 1
+    assert stride(C, 0) == 1
+    for i in seq(0, 2):
+        C[i] += A[i] * B[i]
+
+
+@inexact(2, "fused: rounds once where the body rounds twice")
+@instr("{C_data} = _mm_mask_mov_pd({C_data}, " + _K8
+       + ", _mm_fmadd_pd({A_data}, {B_data}, {C_data}));")
+def mm_mask_fmadd_pd(N: size, A: [f64][2] @ XMM, B: [f64][2] @ XMM, C: [f64][2] @ XMM):
+    assert N >= 1
+    assert N <= 2
+    assert stride(A, 0) == 1
+    assert stride(B, 0) == 1
+    assert stride(C, 0) == 1
+    for i in seq(0, 2):
+        if i < N:
+            C[i] += A[i] * B[i]
+
+
+@instr("{dst_data} = _mm_mask_mov_pd({dst_data}, " + _K8 + ", _mm_set1_pd({src_data}));")
+def mm_mask_set1_pd(N: size, dst: [f64][2] @ XMM, src: [f64][1]):
+    assert N >= 1
+    assert N <= 2
+    assert stride(dst, 0) == 1
+    for i in seq(0, 2):
+        if i < N:
+            dst[i] = src[0]
+
+
+@instr("{dst_data} = _mm_mask_loadu_pd({dst_data}, " + _K8 + ", &{src_data});",
+       c_global=_SIMDE_MASK128_PD[0])
+def mm_maskz_loadu_pd(N: size, dst: [f64][2] @ XMM, src: [f64][N] @ DRAM):
+    # as mm512_maskz_loadu_ps: lanes >= N keep their value
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    assert N <= 2
+    for i in seq(0, 2):
+        if i < N:
+            dst[i] = src[i]
+
+
+@instr("_mm_mask_storeu_pd(&{dst_data}, " + _K8 + ", {src_data});",
+       c_global=_SIMDE_MASK128_PD[1])
+def mm_mask_storeu_pd(N: size, dst: [f64][N] @ DRAM, src: [f64][2] @ XMM):
+    assert stride(src, 0) == 1
+    assert stride(dst, 0) == 1
+    assert N <= 2
+    for i in seq(0, 2):
         if i < N:
             dst[i] = src[i]

@@ -35,12 +35,14 @@ the MR x NR kernel on rows of A; each thread walks those tiles along MR rows of 
 
 The edges are cut off first and kept as loop nests of their own: K % KC joined to the
 last block of k (KC + K % KC deep, not a pass of its own over C); the last M % MR rows by 4- and 1-row kernels reading A and B in
-place; the last N % NR columns by whole-vector kernels, then (AVX-512) a whole 256-bit
-vector and masked 256-bit ones (plain loops on AVX2 and NEON), 8 rows at a time. With
-threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of
+place; the last N % NR columns (B's copied once, side by side) by whole-vector kernels,
+then (AVX-512) a whole 256-bit vector, then up to a quarter of the lanes a whole or
+masked 128-bit one, more a masked 256-bit one (plain loops on AVX2 and NEON), 8 rows at
+a time. With threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of
 the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
 user array is padded. Cache blocks come from this machine's cache sizes
-(`choose_blocking`) unless given.
+(`choose_blocking`) unless given; then one thread on rows of one MC block (M <= MC)
+takes a narrower NC, so that B's packed panel stays in L2 (`rows_in_one_block`).
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
@@ -68,11 +70,13 @@ from knit.stdlib.gemm.schedule import (
     edge_column_kernels,
     edge_columns,
     edge_rows,
+    few_rows_blocking,
     gemm_parts,
     pack_panels,
     parallelize,
     parallelize_edges,
     prefetch_next_tile,
+    rows_in_one_block,
     schedule_gemm,
     small_runs_sequential,
     tiles_along_rows,
@@ -81,7 +85,8 @@ from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_
 
 __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "cut_edges", "edge_column_kernels", "edge_columns",
-           "edge_rows", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
+           "edge_rows", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
+           "rows_in_one_block",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel",
            "small_runs_sequential", "target", "tiles_along_rows"]

@@ -89,14 +89,15 @@ def schedule_microkernel(ref: Procedure, isa: Isa, suffix: str, mr: int | None =
 
 @functools.cache
 def microkernel(target_name: str, dtype: str, packed: bool = True,
-                shape: tuple[int, int] | None = None, half: bool = False
-                ) -> tuple[Procedure, Procedure]:
+                shape: tuple[int, int] | None = None, half: bool = False,
+                quarter: bool = False) -> tuple[Procedure, Procedure]:
     """(plain, scheduled) microkernel of `target` for `dtype`: MR x NR on packed
     slivers, or (packed=False) the 1 x NR kernel of the edge rows, reading A and B
-    where they are; with half, on the target's registers of half the width (`shape`
-    given)."""
-    if half:
-        isa = replace(target(target_name).isa(dtype).half, mr=shape[0], nr=shape[1])
+    where they are; with half (quarter), on the target's registers of half (a quarter
+    of) the width (`shape` given)."""
+    if half or quarter:
+        isa = target(target_name).isa(dtype).half
+        isa = replace(isa.quarter if quarter else isa, mr=shape[0], nr=shape[1])
     else:
         isa = _isa(target_name, dtype, shape)
     mr = isa.mr if packed or shape else 1
@@ -123,19 +124,22 @@ def {name}(n: size, K: size, A: [{t}][{mr}, K] @ DRAM, B: [{t}][K, n] @ DRAM, C:
 
 
 @functools.cache
-def masked_kernel(target_name: str, dtype: str, mr: int = 1, half: bool = False
-                  ) -> tuple[Procedure, Procedure] | None:
+def masked_kernel(target_name: str, dtype: str, mr: int = 1, half: bool = False,
+                  quarter: bool = False) -> tuple[Procedure, Procedure] | None:
     """(plain, scheduled) kernel for the last n < lanes columns of mr rows:
     C[0:mr, 0:n] += A[0:mr, 0:K] * B[0:K, 0:n], a register per row, with masked
-    instructions (None where the target has none); with half, on registers of half the
-    width (n < lanes / 2)."""
+    instructions (None where the target has none); with half (quarter), on registers
+    of half (a quarter of) the width (n < lanes / 2, lanes / 4)."""
     isa = target(target_name).isa(dtype)
-    if half:
+    if half or quarter:
         isa = isa.half
+    if quarter and isa is not None:
+        isa = isa.quarter
     if isa is None or isa.masked is None:
         return None
     w = isa.lanes
-    name = f"gemm_ukernel_{dtype}_{mr}xn_masked" + ("_half" if half else "")
+    name = f"gemm_ukernel_{dtype}_{mr}xn_masked" + ("_quarter" if quarter
+                                                    else "_half" if half else "")
     ref = parse_proc_string(_MASKED.format(name=name, t=dtype, w=w, mr=mr), {"DRAM": DRAM})
     return ref, schedule_masked_kernel(ref, isa, target_name)
 

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from knit.cursors.internal import text_of
 from knit.procedure import Procedure
 from knit.stdlib.gemm.kernels import masked_kernel, microkernel
-from knit.stdlib.gemm.targets import Blocking, _isa, check_blocking, choose_blocking, target
+from knit.stdlib.gemm.targets import (
+    Blocking,
+    _isa,
+    cache_sizes,
+    check_blocking,
+    choose_blocking,
+    target,
+)
 from knit.stdlib.sched_subprocs import replace as replace_block
 from knit.stdlib.scheduling import (
     call_eqv,
@@ -427,8 +434,8 @@ def edge_rows(p: Procedure, top: int, g: GemmParts, quads, ones) -> Procedure:
 
 
 def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
-                 masked: dict | None, half: tuple[int, dict, dict] | None = None
-                 ) -> Procedure:
+                 masked: dict | None, half: tuple[int, dict, dict | None] | None = None,
+                 quarter: tuple[int, dict, dict] | None = None) -> Procedure:
     """The last N % NR columns, all rows: whole vectors of `lanes` columns by the
     R x lanes kernels `rows` ({R: kernel, 1: kernel}: R rows at a time, then one by one,
     so that R accumulators hide the multiply-add's latency), the last (N % NR) % lanes
@@ -436,7 +443,11 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     loops with k outside, along a row of C). With `half` = (lanes / 2, R x lanes / 2
     kernels, masked kernels on those registers), the last (N % NR) % lanes columns are a
     whole half vector if there are lanes / 2 of them, then the rest masked, on registers
-    of half the width (cheaper per multiply-add than a masked full one)."""
+    of half the width (cheaper per multiply-add than a masked full one). With `quarter`
+    (the same on registers of a quarter of the width) too, that rest is a whole quarter
+    vector if there are lanes / 4 columns, unmasked, then the rest masked on quarter
+    registers (100^3 f32: its 4 last columns took 15% of the time, masked 256-bit).
+    The kernels read B's last columns from a copy made once (`_copy_last_columns`)."""
     p = lift_scope(p, [s for s in _walk(_top(p, top)) if _is_if(s)][0])
     p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
     p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")
@@ -450,46 +461,93 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
         # the rest: a whole half vector (jh), then the rest of it masked:
         #     if: i k jw -> if: [i jh k jx; if: i k jx]
         hl, half_rows, half_masked = half
-
-        def rest_loop(q, name):
-            return [s for s in _walk(_at(q, top, (last,))) if hasattr(s, "hi")
-                    and s.name() == name][0]
-
-        p = divide_loop(p, rest_loop(p, "jw"), hl, ["jh", "jx"], tail="cut_and_guard")
-        p = fission(p, rest_loop(p, "jh").after(), n_lifts=2)
-        p = reorder_loops(p, rest_loop(p, g.k))  # i k jh jx -> i jh k jx
-        for _ in range(2):
-            p = lift_scope(p, [s for s in _walk(_at(p, top, (last, 1))) if _is_if(s)][0])
-        p = _rows_then_kernels(p, top, (last, 1), g, (g.k,), half_masked)
+        p = _whole_then_rest(p, top, (last,), g, "jw", hl, ("jh", "jx"))
+        if quarter is not None:
+            # ... that rest: up to a quarter of the lanes, a whole quarter vector (jq)
+            # or a masked one; more, one masked half vector (one pass over A's rows, not
+            # a whole quarter and a masked one: 333^3 f32 ran 3% slower with two)
+            #     if: i k jx -> if: [if r <= ql: [i jq k jy; if: i k jy] else: i k jx]
+            ql, quarter_rows, quarter_masked = quarter
+            nest = _at(p, top, (last, 1, 0))
+            jx = [s for s in _walk(nest) if hasattr(s, "hi") and s.name() == "jx"][0]
+            p = specialize(p, nest, [f"{jx.hi()} <= {ql}"])
+            p = _rows_then_kernels(p, top, (last, 1, 0, ("orelse", 0)), g, (g.k,),
+                                   half_masked)
+            p = _whole_then_rest(p, top, (last, 1, 0), g, "jx", ql, ("jq", "jy"))
+            p = _rows_then_kernels(p, top, (last, 1, 0, 1), g, (g.k,), quarter_masked)
+            p = _rows_then_kernels(p, top, (last, 1, 0, 0), g, ("jq", g.k), quarter_rows)
+        else:
+            p = _rows_then_kernels(p, top, (last, 1), g, (g.k,), half_masked)
         p = _rows_then_kernels(p, top, (last, 0), g, ("jh", g.k), half_rows)
     elif masked is not None:  # the rest first: the vectors' row split adds a nest before it
         p = _rows_then_kernels(p, top, (last,), g, (g.k,), masked)
-    return _rows_then_kernels(p, top, (0,), g, ("jv", g.k), rows)
+    p = _rows_then_kernels(p, top, (0,), g, ("jv", g.k), rows)
+    return _copy_last_columns(p, top, g)
 
 
-def edge_column_kernels(target_name: str, dtype: str) -> tuple[dict, dict | None, tuple | None]:
-    """The kernels of `edge_columns` on `target_name`: (rows, masked, half), EDGE_ROWS
-    rows at a time and one by one: whole vectors; where the target has half-width masked
-    registers (AVX-512), half = (their lanes, whole half vectors, masked half vectors)
-    and masked = None; else masked full vectors (None: none, plain loops)."""
+def _copy_last_columns(p: Procedure, top: int, g: GemmParts) -> Procedure:
+    """B's last N % NR columns (all K rows) copied once, side by side, before the edge
+    columns' kernels read them (each MR rows' call reads all of them): in place, each
+    row of them is a cache line of its own, N apart, from L3 where B is larger than L2
+    (777^3 f32: the one last column's masked kernel took 2% of the time for 0.1% of the
+    multiply-adds), where the copy (K x 31 at most) stays in L1."""
+    cond = str(_top(p, top).cond())
+    rest = re.fullmatch(r"(.+) > 0", cond)
+    if rest is None:  # a bug in this module: cut_edges makes `if N % NR > 0`
+        raise LookupError(f"no `if N % NR > 0` at statement {top}: {cond}")
+    window = f"{g.b}[0:{g.kk}, {g.n} - ({rest.group(1)}):{g.n}]"
+    return simplify(stage_mem(p, _top(p, top).body(), window, f"{g.b}_last"))
+
+
+def _whole_then_rest(p: Procedure, top: int, path: tuple, g: GemmParts, name: str,
+                     lanes: int, names: tuple[str, str]) -> Procedure:
+    """`if: for i: for k: for <name> < r: S` at `path` of statement `top` ->
+    `if: [for i: for w < r / lanes: for k: for x < lanes: S;
+           if r % lanes > 0: for i: for k: for x < r % lanes: S]`, (w, x) = names."""
+    def loop(q, n):
+        return [s for s in _walk(_at(q, top, path)) if hasattr(s, "hi") and s.name() == n][0]
+
+    p = divide_loop(p, loop(p, name), lanes, list(names), tail="cut_and_guard")
+    p = fission(p, loop(p, names[0]).after(), n_lifts=2)
+    p = reorder_loops(p, loop(p, g.k))  # i k w x -> i w k x
+    for _ in range(2):
+        p = lift_scope(p, [s for s in _walk(_at(p, top, path + (1,))) if _is_if(s)][0])
+    return p
+
+
+def edge_column_kernels(target_name: str, dtype: str
+                        ) -> tuple[dict, dict | None, tuple | None, tuple | None]:
+    """The kernels of `edge_columns` on `target_name`: (rows, masked, half, quarter),
+    EDGE_ROWS rows at a time and one by one: whole vectors; where the target has
+    half-width masked registers (AVX-512), half = (their lanes, whole half vectors,
+    masked half vectors) and masked = None; else masked full vectors (None: none, plain
+    loops); where it has quarter-width ones too, quarter = (their lanes, whole quarter
+    vectors, masked quarter vectors)."""
     isa = target(target_name).isa(dtype)
     rows = (EDGE_ROWS, 1)
     whole = {r: microkernel(target_name, dtype, False, (r, isa.lanes)) for r in rows}
     if isa.half is not None and isa.half.masked is not None:
         hl = isa.half.lanes
+        quarter = None
+        q = isa.half.quarter
+        if q is not None and q.masked is not None:
+            quarter = (q.lanes, {r: microkernel(target_name, dtype, False, (r, q.lanes),
+                                                quarter=True) for r in rows},
+                       {r: masked_kernel(target_name, dtype, r, quarter=True) for r in rows})
         return whole, None, (
             hl, {r: microkernel(target_name, dtype, False, (r, hl), half=True) for r in rows},
-            {r: masked_kernel(target_name, dtype, r, half=True) for r in rows})
+            {r: masked_kernel(target_name, dtype, r, half=True) for r in rows}), quarter
     if isa.masked is None:
-        return whole, None, None
-    return whole, {r: masked_kernel(target_name, dtype, r) for r in rows}, None
+        return whole, None, None, None
+    return whole, {r: masked_kernel(target_name, dtype, r) for r in rows}, None, None
 
 
 def _at(p: Procedure, top: int, path: tuple):
-    """The statement at `path` (indices into bodies) in the top-level statement `top`."""
+    """The statement at `path` (indices into bodies; ("orelse", i): into an `if`'s else
+    branch) in the top-level statement `top`."""
     s = _top(p, top)
     for i in path:
-        s = list(s.body())[i]
+        s = list(s.orelse())[i[1]] if isinstance(i, tuple) else list(s.body())[i]
     return s
 
 
@@ -651,17 +709,22 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     check_blocking(blk, mr, nr, threads)
     if split not in ("auto", "rows", "cols"):
         raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
-    if threads > 1 and sequential_upto > 0:
-        return small_runs_sequential(p, target_name, blk, threads, shape, sequential_upto,
-                                     split)
+    if threads > 1 and sequential_upto > 0:  # (the blocks as given: the twin is p's own
+        # one-thread kernel, the one schedule_gemm(p, threads=1) gives)
+        return small_runs_sequential(p, target_name, blocking, threads, shape,
+                                     sequential_upto, split)
     if threads > 1 and split == "auto":
         return rows_or_columns(p, target_name, blk, threads, shape)
     if threads == 1:  # built once per procedure: a threaded kernel calls it too (_twins)
-        key = (id(p), target_name, blk, shape)
+        key = (id(p), target_name, blocking, shape)
         hit = _ONE_THREAD.get(key)
         if hit is not None and hit[0] is p:
             return hit[1]
-        out = _schedule(p, g, target_name, blk, 1, shape, split)
+        few = few_rows_blocking(blk, nr, 4 if g.dtype == "f32" else 8)
+        if blocking is None and few != blk:  # blocks chosen here: rows of one MC block
+            out = rows_in_one_block(p, target_name, blk, few, shape)  # take their own
+        else:
+            out = _schedule(p, g, target_name, blk, 1, shape, split)
         if len(_ONE_THREAD) >= 64:  # a bound: each entry keeps two procedures alive
             _ONE_THREAD.clear()
         _ONE_THREAD[key] = (p, out)
@@ -669,8 +732,9 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     return _schedule(p, g, target_name, blk, threads, shape, split)
 
 
-# (id(p), target, blocks, shape) -> (p, schedule_gemm(p, ..., threads=1)): procedures are
-# immutable, so the same object scheduled with the same arguments gives the same kernel
+# (id(p), target, blocks as given, shape) -> (p, schedule_gemm(p, ..., threads=1)):
+# procedures are immutable, so the same object scheduled with the same arguments gives
+# the same kernel
 _ONE_THREAD: dict = {}
 
 
@@ -710,6 +774,30 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
             p = (parallelize_rows(p, top, rows, names[0] is not None) if rows > 1
                  else parallelize(p, top))
     return simplify(p)
+
+
+def few_rows_blocking(blk: Blocking, nr: int, elem_bytes: int, caches=None) -> Blocking:
+    """`blk` with NC cut (to a multiple of 2 NR) so that a KC x NC panel of B fits L2:
+    the blocks of a problem whose rows are one MC block (`rows_in_one_block`)."""
+    l2 = (caches or cache_sizes())[1]
+    nc = max(2 * nr, l2 // (blk.kc * elem_bytes) // (2 * nr) * (2 * nr))
+    return Blocking(blk.mc, blk.kc, min(blk.nc, nc))
+
+
+def rows_in_one_block(p: Procedure, target_name: str, blocking: Blocking, few: Blocking,
+                      shape: tuple[int, int] | None) -> Procedure:
+    """`if M <= MC: p_few(...) else: p_many(...)`, one thread: the rows of one MC block
+    take the blocks `few` (NC cut so that B's packed KC x NC panel stays in L2,
+    `few_rows_blocking`), the others `blocking`. With one MC block, each sliver of the
+    panel serves only M / MR tiles, right after the whole panel was packed: a panel
+    in L3 (KC x NC = 1024 x 1024 f32, 4 MB) is read back from L3, one in L2 from L2
+    (64 x 2048 x 2048 f32: 1.12x OpenBLAS with NC = 256 against 1.05x, interleaved;
+    but 1024^3 ran 1-4% slower with NC = 256 or 512: A's block is packed once per NC
+    block)."""
+    g = gemm_parts(p)
+    return _twins(p, f"{g.m} <= {blocking.mc}", target_name, blocking, shape,
+                  ("few", {"threads": 1, "blocking": few}),
+                  ("many", {"threads": 1}))
 
 
 def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | None,
@@ -766,7 +854,7 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
         q = specialize(p, p.body()[0], [cond])
     for (suffix, kwargs), branch in twins:
         q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
-        fast = schedule_gemm(plain, target_name, blocking, shape=shape, sequential_upto=0,
-                             **kwargs)
+        fast = schedule_gemm(plain, target_name, **{"blocking": blocking, "shape": shape,
+                                                    "sequential_upto": 0, **kwargs})
         q = call_eqv(q, branch(q)[0], fast)
     return q

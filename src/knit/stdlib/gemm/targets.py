@@ -28,6 +28,9 @@ class Isa:
     # last columns: a whole half vector, then a masked one (a masked 512-bit
     # multiply-add costs Zen 4 1.4 cycles, a masked 256-bit one 0.8); None: none
     half: Isa | None = None
+    # and on registers of a quarter of the width (128 bits), after the half: a whole
+    # quarter vector unmasked, the rest masked; None: none
+    quarter: Isa | None = None
     # the KC x NR sliver of B spans this many L1 caches (`choose_blocking`): 1 is BLIS's
     # model (the sliver stays in L1); more makes KC deeper, so fewer microkernel calls
     # load and store their C tile (AVX-512 below)
@@ -62,12 +65,21 @@ def _x86_target(name: str, width: int) -> Target:
             ymm = isa_of(256, t, mr, 1)
             half = replace(ymm, masked=tuple(getattr(x86, f"mm256_{op}_{bits}") for op in (
                 "maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd")))
+            xmm = isa_of(128, t, mr, 1)
+            half = replace(half, quarter=replace(xmm, masked=tuple(
+                getattr(x86.avx512, f"mm_{op}_{bits}") for op in (
+                    "maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))))
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
                        kc_l1s=4 if width == 512 else 1)
 
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
         bits = {"f32": "ps", "f64": "pd"}[t]
         lanes = bits_wide // (32 if t == "f32" else 64)
+        if bits_wide == 128:  # (AVX-512VL's section of knit.platforms.x86.avx512)
+            v = x86.avx512
+            return Isa(v.XMM, lanes, getattr(v, f"mm_loadu_{bits}"),
+                       getattr(v, f"mm_storeu_{bits}"), getattr(v, f"mm_set1_{bits}"),
+                       getattr(v, f"mm_fmadd_{bits}"), mr, nr_regs * lanes)
         pre = "mm512" if bits_wide == 512 else "mm256"
         bc = (f"mm512_set1_{bits}" if bits_wide == 512
               else f"mm256_broadcast_{'ss' if t == 'f32' else 'sd'}")

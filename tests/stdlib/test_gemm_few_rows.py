@@ -1,0 +1,77 @@
+"""One thread on rows of one MC block (schedule.rows_in_one_block): `if M <= MC` calls a
+twin with a narrower NC (B's packed panel in L2), else the kernel of the usual blocks;
+both sides checked against NumPy and the plain proc, and where the twin is not made."""
+
+import re
+
+import pytest
+from test_gemm import needs, run_against_numpy, sgemm, small_blocks
+
+import knit
+from knit.stdlib import gemm as G
+
+_FEW: dict = {}
+
+
+def few_rows_kernel():
+    """Small blocks (MC = 16, KC = 16, NC = 128), the few rows' NC = 64: sizes up to 200
+    cross every boundary of both twins."""
+    if not _FEW:
+        blk = G.Blocking(16, 16, 128)
+        few = G.Blocking(16, 16, 64)
+        _FEW["q"] = G.rows_in_one_block(sgemm, "avx512", blk, few, None)
+    return _FEW["q"]
+
+
+def test_rows_of_one_block_call_the_narrow_twin():
+    text = str(few_rows_kernel())
+    assert "if M <= 16:\n        sgemm_few(M, N, K, A, B, C)\n    else:\n" \
+           "        sgemm_many(M, N, K, A, B, C)" in text
+    few, many = (str(few_rows_kernel().find(f"{n}(_)").subproc())
+                 for n in ("sgemm_few", "sgemm_many"))
+    assert "for jc in seq(0, (32 + N) / 64)" in few and "Bs: f32[2, 16, 32]" in few
+    assert "for jc in seq(0, (96 + N) / 128)" in many and "Bs: f32[4, 16, 32]" in many
+    assert " in par(" not in few + many
+
+
+@pytest.mark.parametrize("strided", [False, True], ids=["contiguous", "strided"])
+def test_both_twins_match_numpy(strided):
+    needs("avx512")
+    f = few_rows_kernel().compile()
+    # M at, below and above MC = 16; N across NC = 64 and 128; K across KC = 16
+    sizes = [(16, 200, 40), (15, 65, 17), (17, 129, 16), (1, 63, 1), (8, 128, 33),
+             (40, 197, 50), (16, 64, 15), (100, 7, 70), (3, 257, 100), (9, 300, 31)]
+    run_against_numpy(f, "f32", sizes, strided=strided, seed=5)
+
+
+def test_twins_are_equivalent_to_the_plain_proc():
+    report = knit.check_equiv(sgemm, few_rows_kernel(), trials=3,
+                              sizes={"M": [1, 16, 17, 40], "N": [1, 70, 150], "K": [1, 17, 40]})
+    assert report.trials == 3
+
+
+def test_default_one_thread_schedule_takes_the_twin_given_blocks_do_not():
+    isa = G.target("avx512").isa("f32")
+    blk = G.choose_blocking(isa, 4)
+    few = G.few_rows_blocking(blk, isa.nr, 4)
+    q = str(G.schedule_gemm(sgemm, "avx512", threads=1))
+    if few.nc < blk.nc:
+        assert f"if M <= {blk.mc}:\n        sgemm_few(" in q
+    else:  # (L2 holds a KC x NC panel already: nothing to cut)
+        assert "sgemm_few" not in q
+    # blocks given: exactly those, no twin
+    assert "sgemm_few" not in str(G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"),
+                                                  threads=1))
+
+
+def test_few_rows_nc_fills_l2():
+    isa = G.target("avx512").isa("f32")
+    blk = G.Blocking(128, 1024, 1024)
+    # KC x NC x 4 bytes in a 1 MB L2: NC = 256 (a multiple of 2 NR)
+    assert G.few_rows_blocking(blk, isa.nr, 4, caches=(32 << 10, 1 << 20, 16 << 20)) \
+        == G.Blocking(128, 1024, 256)
+    # never wider than the blocks', never below 2 NR
+    assert G.few_rows_blocking(blk, isa.nr, 4, caches=(32 << 10, 8 << 20, 16 << 20)) == blk
+    assert G.few_rows_blocking(blk, isa.nr, 8, caches=(32 << 10, 64 << 10, 16 << 20)).nc \
+        == 2 * isa.nr
+    assert re.fullmatch(r"\d+", str(G.few_rows_blocking(blk, isa.nr, 4).nc))

@@ -1,0 +1,99 @@
+"""The last N % NR columns on AVX-512 (schedule.edge_columns): whole 512-bit vectors,
+a whole 256-bit one, then up to a quarter of the lanes a whole 128-bit vector or a
+masked one, more than that one masked 256-bit vector. Each remainder class against
+NumPy (one thread and two, plain and strided), the 128-bit kernels against their plain
+loops, and the structure of the branch."""
+
+import pytest
+from test_gemm import PLAIN, needs, run_against_numpy, scheduled, small_blocks
+
+import knit
+from knit.stdlib import gemm as G
+
+
+def remainders(dtype: str) -> list[tuple[int, int, int]]:
+    """N % NR in every class of the last columns: none; whole 512, 256, 128-bit
+    vectors; a masked 128-bit vector (fewer than a quarter of the lanes); a masked
+    256-bit one (more); and their sums; M with and without edge rows."""
+    isa = G.target("avx512").isa(dtype)
+    q = isa.lanes // 4
+    rests = [0, q, q - 1, q + 1, 2 * q - 1, 2 * q, 3 * q, 3 * q + 1, 4 * q, 4 * q + q,
+             4 * q + q + 1, 6 * q + q - 1, isa.nr - 1, 1]
+    rests = sorted({r for r in rests if 0 <= r < isa.nr})
+    ms = [isa.mr, isa.mr + 3, 2 * isa.mr + 1, 1]
+    return [(ms[i % 4], isa.nr * (1 + i % 3) + r, 5 + 7 * i) for i, r in enumerate(rests)]
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+@pytest.mark.parametrize("parallel", [False, True], ids=["1-thread", "par"])
+@pytest.mark.parametrize("strided", [False, True], ids=["contiguous", "strided"])
+def test_every_class_of_last_columns_matches_numpy(dtype, parallel, strided):
+    needs("avx512")
+    f = scheduled("avx512", dtype, parallel).compile()
+    run_against_numpy(f, dtype, remainders(dtype), strided=strided, seed=13)
+
+
+def test_quarter_kernels_are_equivalent_in_the_interpreter():
+    for dtype, lanes in (("f32", 4), ("f64", 2)):
+        for rows in (8, 1):
+            ref, fast = G.microkernel("avx512", dtype, False, (rows, lanes), quarter=True)
+            assert "@ XMM" in str(fast) and "+=" not in str(fast)
+            knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
+            ref, fast = G.masked_kernel("avx512", dtype, rows, quarter=True)
+            assert f"assert n < {lanes}" in str(ref)
+            knit.check_equiv(ref, fast, trials=3, compiled=False, interpret=True)
+
+
+def test_quarter_kernels_compile_and_match_their_plain_loops():
+    needs("avx512")
+    for dtype in ("f32", "f64"):
+        ref, fast = G.microkernel("avx512", dtype, False, (8, 4 if dtype == "f32" else 2),
+                                  quarter=True)
+        assert knit.check_equiv(ref, fast, trials=2).trials == 2
+        ref, fast = G.masked_kernel("avx512", dtype, 8, quarter=True)
+        assert knit.check_equiv(ref, fast, trials=3).trials == 3
+
+
+def test_the_rest_takes_a_quarter_vector_up_to_a_quarter_of_the_lanes():
+    text = str(scheduled("avx512", "f32", False))
+    cols = text.split("if N % 32 > 0:")[1]
+    assert "if N % 8 > 0:\n                if N % 8 <= 4:\n" in cols
+    then, orelse = cols.split("if N % 8 <= 4:")[1].split("\n                else:\n")
+    assert "gemm_ukernel_f32_8x4_rows_avx512(K" in then
+    assert "gemm_ukernel_f32_1x4_rows_avx512(K" in then
+    assert "gemm_ukernel_f32_8xn_masked_quarter_avx512(N % 4, K" in then
+    assert "gemm_ukernel_f32_1xn_masked_quarter_avx512(N % 4, K" in then
+    assert "_masked_half_" not in then and "_quarter_" not in orelse
+    assert "gemm_ukernel_f32_8xn_masked_half_avx512(N % 8, K" in orelse
+    assert "gemm_ukernel_f32_1xn_masked_half_avx512(N % 8, K" in orelse
+
+
+def test_targets_without_quarter_registers_keep_their_last_columns():
+    # AVX2 (no masks: plain loops) and NEON have no quarter kernels
+    for name in ("avx2", "neon"):
+        _, masked, half, quarter = G.edge_column_kernels(name, "f32")
+        assert quarter is None and half is None
+    assert G.target("avx512").isa("f32").half.quarter.lanes == 4
+    assert G.masked_kernel("avx2", "f32", 8, quarter=True) is None
+    text = str(G.schedule_gemm(PLAIN["f32"], "avx2", threads=1))
+    assert "XMM" not in text and "_quarter_" not in text
+
+
+def test_b_last_columns_are_copied_once_before_their_kernels():
+    # (read in place, each row of them is a line of its own, N apart; the copy, K x
+    # N % NR, stays in L1 for every MR rows' call); correctness: the NumPy tests above,
+    # strided B included
+    for parallel in (False, True):
+        q = scheduled("avx512", "f32", parallel)
+        if parallel:
+            q = q.find("sgemm_rows(_)").subproc()
+        cols = str(q).split("if N % 32 > 0:\n")[1]
+        assert cols.startswith("        B_last: f32[K, N % 32] @ DRAM\n"
+                               "        for i0 in seq(0, K):\n"
+                               "            for i1 in seq(0, N % 32):\n"
+                               "                B_last[i0, i1] = B[i0, N - N % 32 + i1]\n")
+        assert ", B[" not in cols and "B_last[0:K, 16 * jv:16 + 16 * jv]" in cols
+    # AVX2 and NEON too (their last columns: whole vectors, then plain loops or masks)
+    for name in ("avx2", "neon"):
+        text = str(G.schedule_gemm(PLAIN["f32"], name, small_blocks(name, "f32"), threads=1))
+        assert "B_last[i0, i1] = B[i0, N - N % " in text
