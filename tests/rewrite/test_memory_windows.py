@@ -177,6 +177,76 @@ def test_stage_mem_of_a_block_that_only_reads_a_buffer_and_a_window_of_it():
     equiv(both_read, checked(p))
 
 
+# ---------------------------------------------------------------- windows passed to callees
+
+
+@proc
+def sum_into(n: size, a: [f32][n], out: [f32][1]):
+    for i in seq(0, n):
+        out[0] += a[i]
+
+
+@proc
+def add_one(n: size, a: [f32][n]):
+    for i in seq(0, n):
+        a[i] = a[i] + 1.0
+
+
+@proc
+def via_callee(x: f32[4, 8], y: f32[4]):
+    for r in seq(0, 4):
+        sum_into(8, x[r, 0:8], y[r:r + 1])
+
+
+def test_stage_mem_stores_nothing_back_when_callees_only_read_the_window():
+    # sum_into only reads `a`: the staged copy of x is never written, so no copy back
+    # (which would write the caller's input, a read-only array or one another thread reads)
+    p = stage_mem(via_callee, via_callee.body(), "x[0:4, 0:8]", "xs")
+    assert_body(p, """
+        xs: f32[4, 8] @ DRAM
+        for i0 in seq(0, 4):
+            for i1 in seq(0, 8):
+                xs[i0, i1] = x[i0, i1]
+        for r in seq(0, 4):
+            sum_into(8, xs[r, 0:8], y[r:r + 1])
+    """)
+    equiv(via_callee, checked(p))
+
+
+def test_stage_mem_stores_back_what_a_callee_writes_through_the_window():
+    @proc
+    def bumps(x: f32[4, 8]):
+        for r in seq(0, 4):
+            add_one(8, x[r, 0:8])
+
+    p = stage_mem(bumps, bumps.body(), "x[0:4, 0:8]", "xs")
+    assert "x[i0, i1] = xs[i0, i1]" in body(p)  # add_one writes `a`: copied back
+    equiv(bumps, checked(p))
+
+    @proc
+    def no_store(x: f32[4, 8]):  # what leaving out the copy back would compute
+        xs: f32[4, 8] @ DRAM
+        for i0 in seq(0, 4):
+            for i1 in seq(0, 8):
+                xs[i0, i1] = x[i0, i1]
+        for r in seq(0, 4):
+            add_one(8, xs[r, 0:8])
+
+    differs(bumps, no_store)
+
+
+def test_stage_mem_of_a_window_only_read_still_refuses_a_write_that_bypasses_it():
+    @proc
+    def write_then_read(x: f32[4, 8], y: f32[4]):
+        w = x[0:4, 0:8]
+        for r in seq(0, 4):
+            x[3, r] = 0.0  # row 3, read through w at r = 3: a copy made before the loop
+            sum_into(8, w[r, 0:8], y[r:r + 1])  # would miss these writes
+
+    refused(lambda: stage_mem(write_then_read, "for r in _: _", "w[0:4, 0:8]", "ws"),
+            "the block accesses 'x' directly, not through the window 'w'", prim="stage_mem")
+
+
 # ---------------------------------------------------------------- one-element windows
 
 

@@ -25,6 +25,14 @@ def written_args(proc: N.Proc) -> frozenset[int]:
     return out
 
 
+def block_writes(stmts, buf) -> bool:
+    """Whether a block writes `buf`: directly, through a window of it, or by passing it
+    (or a window of it) to a callee that writes that argument."""
+    hit: set = set()
+    _walk_writes(stmts, {buf: 0}, {}, hit)
+    return bool(hit)
+
+
 def _walk_writes(stmts, params: dict, roots: dict, hit: set) -> None:
     """`roots` maps a window's name to the argument or allocation it views."""
     for s in stmts:

@@ -11,6 +11,7 @@ from knit.analysis import effects as E
 from knit.analysis.exprs import add, const, sub, var
 from knit.analysis.simplify import simplify_expr
 from knit.analysis.smt import prove
+from knit.analysis.written import block_writes
 from knit.cursors import paths as P
 from knit.errors import SchedulingError
 from knit.ir import nodes as N, types as T
@@ -322,6 +323,10 @@ def _check_unchanged(site: Site, e, between, spath):
 # ---------------------------------------------------------------- stage_mem
 
 
+# the kinds of use (`_check_stageable`) that change the staged window
+WRITES = frozenset({"write", "reduce", "written window"})
+
+
 def stage_mem(site: Site, win, name: str, accum: bool):
     """site: a block's Site. win: a window x[..] with slices, a point x[i, j], or a
     scalar buffer x. The staged buffer has one dimension per slice (none: a scalar)."""
@@ -350,6 +355,8 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
     apart = buf.copy()
     stmts = _set_apart_outside(stmts, buf, apart, accs, facts) if checked else stmts
     kinds = _check_stageable(prim, site.proc, stmts, buf, accs, facts, accum, checked)
+    if "window" in kinds and block_writes(stmts, buf):
+        kinds |= {"written window"}  # else every window of buf is only read (callees too)
     if checked:
         _check_no_bypass(site, stmts, win, kinds, facts)
     _check_windows_end_with_block(site, buf)
@@ -373,7 +380,7 @@ def _stage_mem(site: Site, win, name: str, accum: bool, checked: bool = True):
     if accum:
         pre, post = [copy.loops("zero")], [copy.loops("accum")]
     else:
-        if kinds & {"write", "reduce", "window"}:
+        if kinds & WRITES:  # a block that only reads the window stores nothing back
             post = [copy.loops("store")]
         if not _load_unneeded(body, post, new_buf, accs, kinds, facts):
             pre = [copy.loops("load")]
@@ -531,7 +538,7 @@ def _region_access(root, region, kinds) -> E.Access:
         iters.append(k)
         idx.append(var(k))
         ctx += [E.le(a.lo, var(k)), E.lt(var(k), a.hi)]
-    kind = "w" if kinds & {"write", "reduce", "window"} else "r"
+    kind = "w" if kinds & WRITES else "r"
     return E.Access(root, tuple(idx), kind, tuple(ctx), tuple(iters))
 
 
