@@ -356,6 +356,12 @@ def test_refuses_bad_targets_and_blocks():
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64))
     with pytest.raises(ValueError, match="NR must be a multiple of 16"):
         G.schedule_gemm(sgemm, "avx512", shape=(4, 20))
+    # one MR-row or NR-column sliver per block (multiples, but too small): a clear error,
+    # not a crash in the packing steps (IndexError before)
+    for blk in (G.Blocking(mc=16, kc=16, nc=32), G.Blocking(mc=8, kc=16, nc=64)):
+        with pytest.raises(ValueError, match=r"MC must be at least 2 x MR = 16 and NC at "
+                                             r"least 2 x NR = 64; got Blocking"):
+            G.schedule_gemm(sgemm, "avx512", blk, threads=1)
 
 
 @proc
