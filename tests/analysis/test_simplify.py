@@ -341,6 +341,17 @@ def test_index_simplification_is_exact(e, ranges):
     assert reparses_to(out)
 
 
+def test_a_negated_size_inside_an_expression_reparses():
+    # found by the property above: `-1 * N` is a size as written, `-N` an index; an
+    # operand simplified to `-N` kept the size type, so the printed form re-parsed to
+    # another tree
+    for text in ("-1 * N + i / 2", "-(-1 * N + i / 2)", "-(-(-1 * N + i / 2))",
+                 "-1 * N + 3 + i / 2"):
+        out = simplify_expr(parse(text), {})
+        assert reparses_to(out), text
+        assert simplify_expr(out, {}) == out
+
+
 def _cmp(t):
     op, a, b = t
     return _binop(op, a, b)

@@ -211,6 +211,15 @@ class _Simplifier:
             out = N.Const(out.val, T.INT, e.srcinfo)  # literals are int (divisors must be)
         return out
 
+    def part(self, e: N.Expr) -> N.Expr:
+        """`index` of an operand in `shape`: typed as the parser types the printed form (`-1 * N` is
+        a size as written, `-N` an index), so the printed code re-parses to the same tree;
+        only the root keeps the original's type (`index`)."""
+        out = self.printed(e)
+        if isinstance(out, N.Const):
+            return N.Const(out.val, T.INT, e.srcinfo)
+        return out.with_(srcinfo=e.srcinfo) if isinstance(out, (N.BinOp, N.USub)) else out
+
     def printed(self, e: N.Expr) -> N.Expr:
         """The simplified form of an index expression, printed as Exo prints it: a sum of
         variables in Exo's normal form (`build`); a sum with a division, modulo, stride or
@@ -241,12 +250,12 @@ class _Simplifier:
         identities folded (literal arithmetic, `0 + x`, `x - 0`, `0 - x`, `1 * x`)."""
         match e:
             case N.BinOp(op="+" | "-" | "*" as op, lhs=a, rhs=b):
-                a, b = self.index(a), self.index(b)
+                a, b = self.part(a), self.part(b)
                 folded = _fold_index(op, a, b)
-                return folded if folded is not None else e.with_(lhs=a, rhs=b)
+                return folded if folded is not None else _mk(op, a, b)
             case N.USub(arg=a):
-                a = self.index(a)
-                return _const(-a.val) if isinstance(a, N.Const) else e.with_(arg=a)
+                a = self.part(a)
+                return _const(-a.val) if isinstance(a, N.Const) else _neg(a)
         return self.build(self.tidy(self.lin(e)))
 
     def lin(self, e: N.Expr) -> _Lin:
