@@ -14,6 +14,7 @@ import re
 from knit.backend.c.calls import CallEmitter
 from knit.backend.c.cexpr import convert, hook_error
 from knit.backend.c.names import CNames
+from knit.backend.c.registers import zeroed_registers
 from knit.backend.c.windows import dense_strides, root_view
 from knit.errors import InternalError, KnitTypeError
 from knit.ir import nodes as N, types as T
@@ -57,6 +58,7 @@ class ProcEmitter(CallEmitter):
         self._known = known_strides(proc.preds)
         self.params = [self.param(a) for a in proc.args]
         self._regs: set | None = None
+        self._zeroed: set | None = None
 
     # ------------------------------------------------------------ signature
 
@@ -324,6 +326,12 @@ class ProcEmitter(CallEmitter):
             self._regs = {n for n, m in mems.items() if m is not None and m.is_registers()}
         return self._regs
 
+    def zeroed_registers(self) -> set:
+        """Register buffers whose declaration zeroes them (backend/c/registers.py)."""
+        if self._zeroed is None:
+            self._zeroed = zeroed_registers(self.proc)
+        return self._zeroed
+
     # ------------------------------------------------------------ buffers
 
     def alloc(self, s: N.Alloc) -> None:
@@ -336,8 +344,9 @@ class ProcEmitter(CallEmitter):
         if small_dram(s.mem, elem, shape):
             s = s.with_(mem=DRAM_STACK)
         self.unit.add_memory(s.mem)
+        hook = s.mem.alloc_zeroed if s.name in self.zeroed_registers() else s.mem.alloc
         try:
-            self.line(s.mem.alloc(name, elem.ctype, shape, s.srcinfo))
+            self.line(hook(name, elem.ctype, shape, s.srcinfo))
         except (MemGenError, NotImplementedError) as err:
             raise hook_error(s.srcinfo, f"{s.mem.name()}.alloc", err) from None
         if s.type.is_tensor():
