@@ -24,9 +24,10 @@ from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 from knit.memory import DRAM, DRAM_STACK, MemGenError
 
 MAX_C_UNROLL = 32  # longest constant loop unrolled in C for register allocation
-# A DRAM buffer of constant shape up to this many bytes is a C array on the stack, not a
-# malloc/free pair: staging a few values inside a hot loop must not call the allocator
-# on every iteration. A page is far below any thread's stack (OpenMP workers included).
+# A DRAM buffer of constant shape up to this many bytes, allocated in a loop or in a
+# subprocedure, is a C array on the stack, not a malloc/free pair: staging a few values
+# inside a hot loop must not call the allocator on every iteration. A page is far below
+# any thread's stack (OpenMP workers included).
 SMALL_DRAM_BYTES = 4096
 
 
@@ -59,6 +60,7 @@ class ProcEmitter(CallEmitter):
         self.params = [self.param(a) for a in proc.args]
         self._regs: set | None = None
         self._zeroed: set | None = None
+        self._loops = 0  # loops around the statement being emitted
 
     # ------------------------------------------------------------ signature
 
@@ -294,7 +296,9 @@ class ProcEmitter(CallEmitter):
             # (gcc will not otherwise: it leaves arrays of vectors in memory)
             self.line(f"#pragma GCC unroll {s.hi.val - s.lo.val}")
         self.line(f"for (int_fast32_t {it} = {lo}; {it} < {hi}; {it}++) {{")
+        self._loops += 1
         self.block(s.body)
+        self._loops -= 1
         self.line("}")
         self.names.pop()
 
@@ -341,7 +345,10 @@ class ProcEmitter(CallEmitter):
         name = self.names.declare(s.name)
         elem = s.type.basetype()
         shape = [self.index(d) for d in s.type.shape()]
-        if small_dram(s.mem, elem, shape):
+        # on the stack where the allocation may run many times per call: in a loop, or
+        # in a subprocedure (its caller may call it in a loop); at the top level of an
+        # exported procedure malloc runs once per call, and the C is Exo's
+        if small_dram(s.mem, elem, shape) and (self._loops or not self.public):
             s = s.with_(mem=DRAM_STACK)
         self.unit.add_memory(s.mem)
         hook = s.mem.alloc_zeroed if s.name in self.zeroed_registers() else s.mem.alloc
