@@ -140,9 +140,8 @@ def instr_access(f: N.Proc) -> dict:
                 if isinstance(x, N.Read) and x.name in dims:
                     note(x.name, "read" if not guarded and whole(x.name, x.idx, loops)
                          else PARTIAL)
-                elif isinstance(x, N.WindowExpr | N.StrideExpr) and x.name in dims:
-                    if isinstance(x, N.WindowExpr):
-                        note(x.name, PARTIAL)
+                elif isinstance(x, N.WindowExpr) and x.name in dims:
+                    note(x.name, PARTIAL)  # passed on: assume the worst
 
     def block(stmts, loops, guarded):
         for s in stmts:
