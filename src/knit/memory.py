@@ -69,6 +69,14 @@ class Memory:
         raise NotImplementedError(f"{cls.__name__} cannot allocate buffers")
 
     @classmethod
+    def alloc_zeroed(cls, new_name: str, prim_type: str, shape: list[str], srcinfo) -> str:
+        """`alloc` for a register buffer that an instruction's C may read before the
+        program wrote all of it (a masked instruction merging into old lanes; see
+        knit.backend.c.registers): the C declaration should give it a value. The
+        default is `alloc`'s text (Exo's memories have no such hook)."""
+        return cls.alloc(new_name, prim_type, shape, srcinfo)
+
+    @classmethod
     def free(cls, new_name: str, prim_type: str, shape: list[str], srcinfo) -> str:
         raise NotImplementedError(f"{cls.__name__} cannot free buffers")
 

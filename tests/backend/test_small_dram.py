@@ -1,6 +1,8 @@
-"""A small constant-size DRAM buffer is a C stack array, not malloc/free (issue 13:
-stage_mem into DRAM inside a loop called the allocator every iteration); larger or
-variable-size buffers, and memories of users' own, keep their hooks."""
+"""A small constant-size DRAM buffer allocated in a loop or in a subprocedure is a C stack
+array, not malloc/free (issue 13: stage_mem into DRAM inside a loop called the allocator
+every iteration); at the top level of an exported procedure (once per call) it is
+malloc'd, as Exo does; larger or variable-size buffers, and memories of users' own, keep
+their hooks."""
 
 from __future__ import annotations
 
@@ -39,17 +41,18 @@ def test_staged_tile_runs_like_the_original():
 
 @proc
 def sizes(N: size, out: f64[N]):
-    at_limit: f64[512]     # 4096 bytes: the stack
-    over: f64[513]         # 4104 bytes: the heap
-    var: f64[N]            # variable size: the heap
-    for j in seq(0, 512):
-        at_limit[j] = 1.0
-    for j in seq(0, 513):
-        over[j] = 2.0
-    for j in seq(0, N):
-        var[j] = 3.0
-    for j in seq(0, N):
-        out[j] = at_limit[0] + over[0] + var[j]
+    for r in seq(0, 2):        # allocated in a loop
+        at_limit: f64[512]     # 4096 bytes: the stack
+        over: f64[513]         # 4104 bytes: the heap
+        var: f64[N]            # variable size: the heap
+        for j in seq(0, 512):
+            at_limit[j] = 1.0
+        for j in seq(0, 513):
+            over[j] = 2.0
+        for j in seq(0, N):
+            var[j] = 3.0
+        for j in seq(0, N):
+            out[j] = at_limit[0] + over[0] + var[j]
 
 
 def test_threshold_and_variable_sizes():
@@ -86,3 +89,51 @@ def test_user_memory_keeps_its_hooks():
     y = np.zeros(4, "f4")
     user_mem.compile()(y=y)
     assert np.array_equal(y, np.ones(4, "f4"))
+
+
+@proc
+def fill(n: size, t: [f32][n]):
+    for j in seq(0, n):
+        t[j] = 1.0
+
+
+@proc
+def once(y: f32[4]):
+    t: f32[4]              # top level of the exported procedure: runs once per call
+    fill(4, t)
+    for j in seq(0, 4):
+        y[j] = t[j] + 1.0
+
+
+@proc
+def staged_sub(y: f32[4]):
+    t: f32[4]              # top level of a subprocedure, which a loop may call
+    fill(4, t)
+    for j in seq(0, 4):
+        y[j] = t[j] + 1.0
+
+
+@proc
+def calls_sub(y: f32[3, 4]):
+    for i in seq(0, 3):
+        staged_sub(y[i, :])
+
+
+def test_top_level_of_an_exported_procedure_mallocs_as_exo_does():
+    c = once.c_code_str()
+    assert "float *t = (float*) malloc(4 * sizeof(*t));" in c and "free(t);" in c
+    y = np.zeros(4, "f4")
+    once.interpret(y=y)
+    assert np.array_equal(y, np.full(4, 2.0, "f4"))
+    y[:] = 0
+    once.compile()(y=y)
+    assert np.array_equal(y, np.full(4, 2.0, "f4"))
+
+
+def test_top_level_of_a_subprocedure_is_on_the_stack():
+    c = calls_sub.c_code_str()
+    assert "float t[4];" in c and "malloc" not in c
+    y1, y2 = np.zeros((3, 4), "f4"), np.zeros((3, 4), "f4")
+    calls_sub.interpret(y=y1)
+    calls_sub.compile()(y=y2)
+    assert np.array_equal(y1, y2) and np.array_equal(y1, np.full((3, 4), 2.0, "f4"))

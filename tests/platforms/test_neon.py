@@ -307,10 +307,13 @@ def _case(instr: str, lane=None) -> Case:
 
 
 def test_alloc_maps_the_last_dimension_onto_q_registers():
-    assert Neon.alloc("v", "float", ["4"], None) == "float32x4_t v = {0};"
-    assert Neon.alloc("v", "double", ["2"], None) == "float64x2_t v = {0};"
-    assert Neon.alloc("v", "_Float16", ["8"], None) == "float16x8_t v = {0};"
-    assert Neon.alloc("c", "float", ["4", "2", "4"], None) == "float32x4_t c[4][2] = {0};"
+    assert Neon.alloc("v", "float", ["4"], None) == "float32x4_t v;"
+    assert Neon.alloc("v", "double", ["2"], None) == "float64x2_t v;"
+    assert Neon.alloc("v", "_Float16", ["8"], None) == "float16x8_t v;"
+    assert Neon.alloc("c", "float", ["4", "2", "4"], None) == "float32x4_t c[4][2];"
+    # where an instruction could read it unwritten (knit.backend.c.registers)
+    assert Neon.alloc_zeroed("v", "float", ["4"], None) == "float32x4_t v = {0};"
+    assert Neon.alloc_zeroed("c", "float", ["4", "2", "4"], None) == "float32x4_t c[4][2] = {0};"
     assert Neon.free("v", "float", ["4"], None) == ""
     assert Neon4f is Neon  # Exo's older name
 

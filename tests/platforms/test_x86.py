@@ -62,11 +62,14 @@ def test_prefetch_means_nothing_and_passes_the_checks():
 
 
 def test_avx2_alloc_maps_the_last_dimension_onto_registers():
-    assert AVX2.alloc("v", "float", ["8"], None) == "__m256 v = {0};"
-    assert AVX2.alloc("v", "double", ["4"], None) == "__m256d v = {0};"
-    assert AVX2.alloc("c", "float", ["6", "2", "8"], None) == "__m256 c[6][2] = {0};"
-    assert AVX512.alloc("v", "float", ["16"], None) == "__m512 v = {0};"
-    assert AVX512.alloc("v", "double", ["3", "8"], None) == "__m512d v[3] = {0};"
+    assert AVX2.alloc("v", "float", ["8"], None) == "__m256 v;"
+    assert AVX2.alloc("v", "double", ["4"], None) == "__m256d v;"
+    assert AVX2.alloc("c", "float", ["6", "2", "8"], None) == "__m256 c[6][2];"
+    assert AVX512.alloc("v", "float", ["16"], None) == "__m512 v;"
+    assert AVX512.alloc("v", "double", ["3", "8"], None) == "__m512d v[3];"
+    # where an instruction could read it unwritten (knit.backend.c.registers)
+    assert AVX2.alloc_zeroed("c", "float", ["6", "2", "8"], None) == "__m256 c[6][2] = {0};"
+    assert AVX512.alloc_zeroed("v", "float", ["16"], None) == "__m512 v = {0};"
     assert AVX2.free("v", "float", ["8"], None) == ""
 
 

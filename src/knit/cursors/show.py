@@ -9,7 +9,7 @@ Exo 1.0 prints a cursor.
 
 The procedure is printed by the procedure printer (`str(proc)`), so the text is the
 one `print(proc)` shows, less what Exo leaves out of a cursor's print (an instr's
-`@instr(...)` line and the procedure's `assert`s); the markers are placed by counting
+`# @instr` lines and the procedure's `assert`s); the markers are placed by counting
 the lines each statement prints as (the printer gives each statement its own lines,
 nested statements inside their parent's).
 """
@@ -30,10 +30,10 @@ def marked_proc(cur) -> str:
     lines = str(cur._proc).split("\n")
     body = sum(_height(s) for s in ir.body) if ir.body else 1  # (an empty one: `pass`)
     first = len(lines) - body  # lines before the body
-    # as Exo, the signature and the body only: no `@instr(...)` line, no `assert`s
+    # as Exo, the signature and the body only: no `# @instr` lines, no `assert`s
     start = next(k for k, line in enumerate(lines) if line.startswith("def "))
-    lines = lines[start:first - len(ir.preds)] + lines[first:]
-    first -= start + len(ir.preds)
+    lines = lines[start:start + 1] + lines[first:]
+    first = 1
     match cur:
         case C.StmtCursor():
             at = _start(ir, cur._path, first)

@@ -203,11 +203,10 @@ def proc_str(p: N.Proc, names: Names | None = None) -> str:
     names.shapes = {a.name: a.type.shape() for a in p.args if a.type.is_tensor()}
     args = ", ".join(f"{names(a.name)}: {type_str(a.type, names)}{_arg_mem(a)}"
                      for a in p.args)
-    lines = []
-    if p.instr is not None:
-        glob = f", c_global={p.instr.c_global!r}" if p.instr.c_global else ""
-        lines.append(f"@instr({p.instr.c_instr!r}{glob})")
-    lines.append(f"def {p.name}({args}):")
+    lines = [f"def {p.name}({args}):"]
+    if p.instr is not None:  # as Exo prints it: the C template as comments
+        first, *rest = p.instr.c_instr.split("\n")
+        lines += [f"    # @instr {first}".rstrip(), *(f"    #        {t}".rstrip() for t in rest)]
     lines += [f"    assert {expr_str(e, names)}" for e in p.preds]
     body = block_lines(p.body, names, "") if p.body else ["    pass"]
     return "\n".join(lines + body)

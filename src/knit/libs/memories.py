@@ -208,16 +208,27 @@ class VectorRegisters(Memory):
     before it, constants, make a C array of registers.
 
     A subclass sets `types` (C element type -> (lanes, C vector type)) and `global_()`.
-    `t: f32[8] @ AVX2` becomes `__m256 t = {0};`, `t: f32[2, 3, 8] @ AVX2` becomes
-    `__m256 t[2][3] = {0};` (zeroed, so instructions that merge into old lanes never
-    read an uninitialized register; compilers drop the zeroing when a write comes
-    first). The C backend unrolls small constant loops over register arrays, so C
-    compilers keep them in registers. Only instructions may touch registers."""
+    `t: f32[8] @ AVX2` becomes `__m256 t;`, `t: f32[2, 3, 8] @ AVX2` becomes
+    `__m256 t[2][3];`, as in Exo, or `__m256 t[2][3] = {0};` (`alloc_zeroed`) where an
+    instruction's C could read it before the program wrote it all (one merging into
+    old lanes; the C backend decides, knit.backend.c.registers; compilers drop the
+    zeroing when a write comes first). The C backend unrolls small constant loops over
+    register arrays, so C compilers keep them in registers. Only instructions may
+    touch registers."""
 
     types: dict = {}  # C element type -> (lanes, C vector type)
 
     @classmethod
     def alloc(cls, new_name, prim_type, shape, srcinfo):
+        return cls._declaration(new_name, prim_type, shape) + ";"
+
+    @classmethod
+    def alloc_zeroed(cls, new_name, prim_type, shape, srcinfo):
+        return cls._declaration(new_name, prim_type, shape) + " = {0};"
+
+    @classmethod
+    def _declaration(cls, new_name, prim_type, shape) -> str:
+        """`vtype name[d0][d1]...` after checking the shape."""
         lanes, vtype = cls._vector_type(new_name, prim_type)
         knit_type = _KNIT_TYPES.get(prim_type, prim_type)
         if not shape:
@@ -232,7 +243,7 @@ class VectorRegisters(Memory):
                 raise MemGenError(f"'{new_name}' has the extent '{extent}', but registers "
                                   "are allocated in fixed numbers; use constant extents")
         dims = "".join(f"[{e}]" for e in shape[:-1])
-        return f"{vtype} {new_name}{dims} = {{0}};"
+        return f"{vtype} {new_name}{dims}"
 
     @classmethod
     def _vector_type(cls, new_name, prim_type) -> tuple[int, str]:

@@ -39,11 +39,10 @@ class Neon(VectorRegisters):
     """128-bit NEON q registers. A buffer's last dimension is one register (exactly 4
     f32, 2 f64 or 8 f16 values); the dimensions before it make a C array of registers.
 
-    `t: f32[4] @ Neon` is `float32x4_t t = {0};` and `t: f32[4, 2, 4] @ Neon` is
-    `float32x4_t t[4][2] = {0};`. As for the x86 registers, a C array indexed by
-    constants (loops over registers unrolled) stays in registers; zeroing costs nothing
-    once a write comes first, and it keeps `-Wall` quiet about registers an instruction
-    updates in place (`neon_vfmla_*`) before anything wrote them.
+    `t: f32[4] @ Neon` is `float32x4_t t;` and `t: f32[4, 2, 4] @ Neon` is
+    `float32x4_t t[4][2];`, zeroed (`= {0}`) where an instruction could read a lane
+    the program has not written (see VectorRegisters). As for the x86 registers, a C
+    array indexed by constants (loops over registers unrolled) stays in registers.
     """
 
     types: ClassVar[dict[str, tuple[int, str]]] = {

@@ -46,6 +46,11 @@ class RVV(VectorRegisters):
         super().alloc(new_name, prim_type, shape, srcinfo)  # the shape checks
         return f"{vtype} {new_name};"
 
+    @classmethod
+    def alloc_zeroed(cls, new_name, prim_type, shape, srcinfo):
+        # a sizeless type takes no `= {0}`: declared as alloc declares it (as in Exo)
+        return cls.alloc(new_name, prim_type, shape, srcinfo)
+
 
 @instr("{dst_data} = __riscv_vle32_v_f32m1(&{src_data}, {vl});")
 def rvv_vld_4xf32(dst: [f32][4] @ RVV, src: [f32][4] @ DRAM, vl: size):

@@ -18,7 +18,14 @@ from knit.ir.printer import expr_str, printed_names
 from knit.ir.visit import free_syms, stmt_syms, subst_stmts, walk_stmts
 from knit.rewrite import witness as W
 from knit.rewrite.checks import accesses_at, check_no_race, check_stable, facts_at
-from knit.rewrite.common import Site, apply, check_bindings_stay_visible, ir_of, refuse
+from knit.rewrite.common import (
+    Site,
+    apply,
+    check_bindings_stay_visible,
+    derive,
+    ir_of,
+    refuse,
+)
 from knit.rewrite.loops import _fresh_copy, _same_block
 
 # ---------------------------------------------------------------- fission
@@ -200,6 +207,10 @@ def autofission(gap: Site, n_lifts: int):
         path = sid_index(proc).get(sid)
         if path is not None:
             proc = _try_remove_loop(proc, path, gap.prim)
+    if ir_of(proc).instr is not None:
+        # as Exo's autofission (its DoFissionLoops) does: an instruction's fissioned
+        # body makes a plain procedure, whose calls compile to that body's C
+        proc = derive(proc, ir_of(proc).with_(instr=None), prim=gap.prim)
     return proc
 
 

@@ -14,6 +14,7 @@ import re
 from knit.backend.c.calls import CallEmitter
 from knit.backend.c.cexpr import convert, hook_error
 from knit.backend.c.names import CNames
+from knit.backend.c.registers import zeroed_registers
 from knit.backend.c.windows import dense_strides, root_view
 from knit.errors import InternalError, KnitTypeError
 from knit.ir import nodes as N, types as T
@@ -23,9 +24,10 @@ from knit.ir.visit import stmt_exprs, walk_expr, walk_stmts
 from knit.memory import DRAM, DRAM_STACK, MemGenError, Memory
 
 MAX_C_UNROLL = 32  # longest constant loop unrolled in C for register allocation
-# A DRAM buffer of constant shape up to this many bytes is a C array on the stack, not a
-# malloc/free pair: staging a few values inside a hot loop must not call the allocator
-# on every iteration. A page is far below any thread's stack (OpenMP workers included).
+# A DRAM buffer of constant shape up to this many bytes, allocated in a loop or in a
+# subprocedure, is a C array on the stack, not a malloc/free pair: staging a few values
+# inside a hot loop must not call the allocator on every iteration. A page is far below
+# any thread's stack (OpenMP workers included).
 SMALL_DRAM_BYTES = 4096
 
 
@@ -57,6 +59,8 @@ class ProcEmitter(CallEmitter):
         self._known = known_strides(proc.preds)
         self.params = [self.param(a) for a in proc.args]
         self._regs: set | None = None
+        self._zeroed: set | None = None
+        self._loops = 0  # loops around the statement being emitted
 
     # ------------------------------------------------------------ signature
 
@@ -293,7 +297,9 @@ class ProcEmitter(CallEmitter):
             # (gcc will not otherwise: it leaves arrays of vectors in memory)
             self.line(f"#pragma GCC unroll {s.hi.val - s.lo.val}")
         self.line(f"for (int_fast32_t {it} = {lo}; {it} < {hi}; {it}++) {{")
+        self._loops += 1
         self.block(s.body)
+        self._loops -= 1
         self.line("}")
         self.names.pop()
 
@@ -325,6 +331,12 @@ class ProcEmitter(CallEmitter):
             self._regs = {n for n, m in mems.items() if m is not None and m.is_registers()}
         return self._regs
 
+    def zeroed_registers(self) -> set:
+        """Register buffers whose declaration zeroes them (backend/c/registers.py)."""
+        if self._zeroed is None:
+            self._zeroed = zeroed_registers(self.proc)
+        return self._zeroed
+
     # ------------------------------------------------------------ buffers
 
     def alloc(self, s: N.Alloc) -> None:
@@ -334,11 +346,15 @@ class ProcEmitter(CallEmitter):
         name = self.names.declare(s.name)
         elem = s.type.basetype()
         shape = [self.index(d) for d in s.type.shape()]
-        if small_dram(s.mem, elem, shape):
+        # on the stack where the allocation may run many times per call: in a loop, or
+        # in a subprocedure (its caller may call it in a loop); at the top level of an
+        # exported procedure malloc runs once per call, and the C is Exo's
+        if small_dram(s.mem, elem, shape) and (self._loops or not self.public):
             s = s.with_(mem=DRAM_STACK)
         self.unit.add_memory(s.mem)
+        hook = s.mem.alloc_zeroed if s.name in self.zeroed_registers() else s.mem.alloc
         try:
-            self.line(s.mem.alloc(name, elem.ctype, shape, s.srcinfo))
+            self.line(hook(name, elem.ctype, shape, s.srcinfo))
         except (MemGenError, NotImplementedError) as err:
             raise hook_error(s.srcinfo, f"{s.mem.name()}.alloc", err) from None
         if s.type.is_tensor():

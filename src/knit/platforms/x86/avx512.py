@@ -94,7 +94,7 @@ def mm512_max_ps(out: [f32][16] @ AVX512, x: [f32][16] @ AVX512, y: [f32][16] @ 
         out[i] = select(y[i], x[i], x[i], y[i])
 
 
-@instr("{dst_data} = _mm512_max_ps({src_data}, _mm512_setzero_ps());")
+@instr("{dst_data} = _mm512_max_ps({src_data}, (__m512){{0}});")  # Exo's text
 def mm512_relu_ps(dst: [f32][16] @ AVX512, src: [f32][16] @ AVX512):
     assert stride(dst, 0) == 1
     assert stride(src, 0) == 1
