@@ -42,6 +42,9 @@ FAMILIES = {
     # AVX-512VL: the masked forms on 256-bit registers
     "avx512vl_f32": Family("f32", 8, "AVX2", "mm256_loadu_ps", "mm256_storeu_ps"),
     "avx512vl_f64": Family("f64", 4, "AVX2", "mm256_loadu_pd", "mm256_storeu_pd"),
+    # AVX-512VL's 128-bit forms (the GEMM's last few columns)
+    "xmm_f32": Family("f32", 4, "XMM", "mm_loadu_ps", "mm_storeu_ps"),
+    "xmm_f64": Family("f64", 2, "XMM", "mm_loadu_pd", "mm_storeu_pd"),
 }
 
 
@@ -356,6 +359,15 @@ def _cases():
         add(f"mm256_mask_storeu_{p}", fam, MASK_STORE)
         add(f"mm256_mask_fmadd_{p}", fam, MASK_FMA, _fma, exact=False)
         add(f"mm256_mask_set1_{p}", fam, MASK_SET1)
+    for p, fam in (("ps", "xmm_f32"), ("pd", "xmm_f64")):
+        add(f"mm_loadu_{p}", fam, MOVE, _same)
+        add(f"mm_storeu_{p}", fam, MOVE, _same)
+        add(f"mm_set1_{p}", fam, BROADCAST_MEM, _full)
+        add(f"mm_fmadd_{p}", fam, FMA_DST_LAST, _fma, exact=False)
+        add(f"mm_maskz_loadu_{p}", fam, MASK_LOAD)
+        add(f"mm_mask_storeu_{p}", fam, MASK_STORE)
+        add(f"mm_mask_fmadd_{p}", fam, MASK_FMA, _fma, exact=False)
+        add(f"mm_mask_set1_{p}", fam, MASK_SET1)
     add("mm512_max_ps", "avx512_f32", BINARY, _max)
     add("mm512_relu_ps", "avx512_f32", UNARY, _relu)
     add("mm512_mask_add_ps", "avx512_f32", MASK_BINARY, _add)

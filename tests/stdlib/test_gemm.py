@@ -362,6 +362,15 @@ def test_refuses_bad_targets_and_blocks():
         with pytest.raises(ValueError, match=r"MC must be at least 2 x MR = 16 and NC at "
                                              r"least 2 x NR = 64; got Blocking"):
             G.schedule_gemm(sgemm, "avx512", blk, threads=1)
+    # arguments of the wrong kind: a clear error before anything is computed from them
+    # (ZeroDivisionError, AttributeError or a scheduling error deep inside before)
+    for threads in (0, -2, 1.0, "2"):
+        with pytest.raises(ValueError, match=r"threads must be an int >= 1; got"):
+            G.schedule_gemm(sgemm, "avx512", threads=threads)
+    for blk in ((96, 256, 1024), G.Blocking(96.0, 256, 1024)):
+        with pytest.raises(ValueError, match=r"blocking must be None or a Blocking\(mc, kc, "
+                                             r"nc\) of ints; got"):
+            G.schedule_gemm(sgemm, "avx512", blk)
 
 
 @proc

@@ -31,9 +31,10 @@ with lazy_instrs():
     from knit.platforms.x86.avx2 import *  # noqa: F403
     from knit.platforms.x86.avx2_ui16_prefix import *  # noqa: F403
     from knit.platforms.x86.avx512 import *  # noqa: F403
+from knit.platforms.x86.avx512 import XMM
 from knit.platforms.x86.memories import AVX2, AVX512
 
-__all__ = ["AVX2", "AVX512", "relu", "select",
+__all__ = ["AVX2", "AVX512", "XMM", "relu", "select",
            "prefetch",  # noqa: F405 -- from avx2's star import
            ] + sorted(
-    n for n in dir() if n.startswith(("mm256_", "mm512_", "avx2_")))
+    n for n in dir() if n.startswith(("mm_", "mm256_", "mm512_", "avx2_")))

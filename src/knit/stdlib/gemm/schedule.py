@@ -13,6 +13,7 @@ from knit.stdlib.gemm.targets import (
     Blocking,
     _isa,
     cache_sizes,
+    check_arguments,
     check_blocking,
     choose_blocking,
     target,
@@ -702,6 +703,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     at most N and within one MC block, else rows (`rows_or_columns`). With threads > 1,
     problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
     one-thread kernel instead (`small_runs_sequential`; 0: never)."""
+    check_arguments(blocking, threads)
     g = gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr

@@ -212,6 +212,17 @@ def _isa(target_name: str, dtype: str, shape: tuple[int, int] | None) -> Isa:
     return replace(isa, mr=mr, nr=nr)
 
 
+def check_arguments(blocking, threads) -> None:
+    """schedule_gemm's `blocking` (None or a Blocking of ints) and `threads` (an int >= 1),
+    before anything is computed from them."""
+    if type(threads) is not int or threads < 1:
+        raise ValueError(f"schedule_gemm: threads must be an int >= 1; got {threads!r}")
+    if blocking is not None and not (isinstance(blocking, Blocking) and all(
+            type(v) is int for v in (blocking.mc, blocking.kc, blocking.nc))):
+        raise ValueError(f"schedule_gemm: blocking must be None or a Blocking(mc, kc, nc) of "
+                         f"ints; got {blocking!r}")
+
+
 def check_blocking(blk: Blocking, mr: int, nr: int, threads: int) -> None:
     if blk.mc % (mr * threads) or blk.nc % (nr * threads) or min(blk.mc, blk.kc, blk.nc) < 1:
         raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR x "
