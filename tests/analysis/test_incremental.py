@@ -307,6 +307,36 @@ def test_equal_expressions_under_other_ranges_of_their_variables_are_not_shared(
     assert SIMP.simplify_expr(fourth, {jj: (0, 7), other: (5, 9)}) == E.var(jj)
 
 
+def test_equal_windows_written_whole_or_sliced_are_not_shared():
+    """`x` (a whole window) and `x[0:n + 0]` compare equal (`whole` is outside equality)
+    but print differently: each keeps its own form after simplifying; and a window
+    whose type's dimension reads a variable is keyed by that variable's range too."""
+    from knit.ir.printer import expr_str
+
+    xs = Sym("x")
+
+    def window(whole, hi, access=None):
+        dim = N.BinOp("+", N_, hi, T.SIZE)
+        return N.WindowExpr(xs, (N.Interval(lit(0), access or dim),),
+                            T.TensorT((dim,), True, T.F32), whole=whole)
+    SIMP._EXPRS.clear()
+    SIMP._SAME.clear()
+    got = [expr_str(SIMP.simplify_expr(window(w, lit(0)))) for w in (True, False, True)]
+    want = [expr_str(_fresh_simplify(window(w, lit(0)))) for w in (True, False, True)]
+    assert got == want and got[0] != got[1]
+    # n + k / 4 under k < 4 is n: the window's type (alone) reads k, and so does its
+    # memory key
+    kk = Sym("k")
+    kd = op("/", N.Read(kk, (), T.INDEX), lit(4))
+    SIMP._EXPRS.clear()
+    SIMP._SAME.clear()
+    small = SIMP.simplify_expr(window(False, kd, N_), {kk: (0, 3)})
+    large = SIMP.simplify_expr(window(False, kd, N_), {kk: (0, 7)})
+    assert small.type.dims == (N_,) and large.type.dims != (N_,)
+    fresh = _fresh_simplify(window(False, kd, N_), {kk: (0, 7)})
+    assert large.type.dims == fresh.type.dims
+
+
 # ---------------------------------------------------------------- consistency
 
 

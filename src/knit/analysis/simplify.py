@@ -94,14 +94,17 @@ _SAME: dict = {}  # (expr, ranges of its variables) -> (expr, simplify_expr of i
 
 
 def _same_key(e: N.Expr, ranges) -> tuple | None:
-    """(e, the ranges of the variables e reads), or None where e (or a part of it) is a
-    tensor, whose type's dimensions read further variables."""
+    """(e, the ranges of the variables e reads, in its sub-expressions and in the
+    dimensions of its tensor types, which the simplifier simplifies too), or None for an
+    expression of a kind not listed here."""
     names = set()
     stack = [e]
     while stack:
         x = stack.pop()
-        if x.type.is_tensor() or not isinstance(x, _SAME_KINDS):
+        if not isinstance(x, _SAME_KINDS):
             return None
+        if x.type.is_tensor():
+            stack.extend(x.type.dims)
         if isinstance(x, N.Read):
             names.add(x.name)
             stack.extend(x.idx)
@@ -110,21 +113,30 @@ def _same_key(e: N.Expr, ranges) -> tuple | None:
             stack.append(x.rhs)
         elif isinstance(x, N.USub):
             stack.append(x.arg)
+        elif isinstance(x, N.WindowExpr):
+            names.add(x.name)
+            for w in x.idx:
+                stack.extend((w.lo, w.hi) if isinstance(w, N.Interval) else (w.pt,))
     if not ranges:
         return e, None
     return e, frozenset((v, r) for v, r in ranges.items() if v in names)
 
 
-_SAME_KINDS = (N.Read, N.Const, N.BinOp, N.USub, N.StrideExpr, N.ReadConfig)
+_SAME_KINDS = (N.Read, N.Const, N.BinOp, N.USub, N.StrideExpr, N.ReadConfig, N.WindowExpr)
 
 
-def _identical(a: N.Expr, b: N.Expr) -> bool:
+def _identical(a, b) -> bool:
     """Whether two equal expressions also agree in what equality ignores and the result
-    can show: every node's position, and each literal's written form (1 == 1.0 == True,
-    0.0 == -0.0, and WrittenInt(1) == 1.0 print differently)."""
+    can show: every node's position (windows' accesses and tensor types' dimensions
+    included), each literal's written form (1 == 1.0 == True, 0.0 == -0.0, and
+    WrittenInt(1) == 1.0 print differently), and whether a window is written whole."""
     if a is b:
         return True
     if type(a) is not type(b) or a.srcinfo != b.srcinfo:
+        return False
+    if isinstance(a, (N.Interval, N.Point)):
+        return all(map(_identical, _waccess_parts(a), _waccess_parts(b)))
+    if a.type.is_tensor() and not all(map(_identical, a.type.dims, b.type.dims)):
         return False
     if isinstance(a, N.Const):
         return type(a.val) is type(b.val) and repr(a.val) == repr(b.val)
@@ -134,7 +146,13 @@ def _identical(a: N.Expr, b: N.Expr) -> bool:
         return _identical(a.lhs, b.lhs) and _identical(a.rhs, b.rhs)
     if isinstance(a, N.USub):
         return _identical(a.arg, b.arg)
+    if isinstance(a, N.WindowExpr):
+        return a.whole == b.whole and all(map(_identical, a.idx, b.idx))
     return True  # StrideExpr, ReadConfig: no sub-expressions
+
+
+def _waccess_parts(w) -> tuple:
+    return (w.lo, w.hi) if isinstance(w, N.Interval) else (w.pt,)
 
 
 def index_range(e: N.Expr, ranges: dict[Sym, Range] | None = None) -> Range:
