@@ -193,6 +193,7 @@ def test_simplify_remembers_nothing_that_changes_its_answer():
             remembered, got = _attempt(step, remembered)
             SIMP._SIMPLIFIED.clear()
             SIMP._EXPRS.clear()
+            SIMP._SAME.clear()
             fresh, want = _attempt(step, fresh)
             assert got == want  # the same refusal, or none
             assert proc_str(remembered._loopir_proc) == proc_str(fresh._loopir_proc)
@@ -219,6 +220,121 @@ def test_one_statement_under_other_ranges_is_simplified_for_those():
     e = op("%", E.var(jj), lit(8))
     assert SIMP.simplify_expr(e, {jj: (0, 7)}) == E.var(jj)
     assert SIMP.simplify_expr(e, {jj: (0, 15)}) == e
+
+
+def _fresh_simplify(e, ranges=None):
+    SIMP._EXPRS.clear()
+    SIMP._SAME.clear()
+    return SIMP.simplify_expr(e, ranges)
+
+
+def _positions(e):
+    from knit.ir.visit import walk_expr
+
+    return [x.srcinfo for x in walk_expr(e)]
+
+
+def test_equal_expressions_at_other_positions_keep_their_own_positions():
+    """Two copies of `i + 0 + j * 1` that compare equal (positions are outside equality)
+    but sit at other positions: each result carries its own copy's positions, as a
+    fresh simplify gives it, not the first copy's (errors point at them)."""
+    from knit.ir.srcinfo import SrcInfo
+
+    def copy(line):
+        at = SrcInfo("f.py", line, 4)
+        return N.BinOp("+", N.BinOp("+", N.Read(i_, (), T.INDEX, at), N.Const(0, T.INT, at),
+                                    T.INDEX, at),
+                       N.BinOp("*", N.Read(j_, (), T.INDEX, at), N.Const(1, T.INT, at),
+                               T.INDEX, at), T.INDEX, at)
+    a, b = copy(3), copy(9)
+    assert a == b and a is not b
+    SIMP._EXPRS.clear()
+    SIMP._SAME.clear()
+    got_a = SIMP.simplify_expr(a)
+    got_b = SIMP.simplify_expr(b)
+    assert _positions(got_a) == _positions(_fresh_simplify(a))
+    assert _positions(got_b) == _positions(_fresh_simplify(b))
+    assert {x.line for x in _positions(got_b)} == {9}
+    # the same position again: answered from memory, the same result
+    twin = copy(9)
+    SIMP._EXPRS.clear()  # only the memory of equal expressions left
+    SIMP.simplify_expr(b)
+    assert SIMP.simplify_expr(twin) == got_b
+    assert _positions(SIMP.simplify_expr(twin)) == _positions(got_b)
+
+
+def test_equal_literals_written_differently_are_not_shared():
+    """`x * 1.0 + 2` and `x * 1.0 + 2.0` compare equal (2 == 2.0) but print differently:
+    each simplifies to its own form (`x + 2`, `x + 2.0`); so do 0.0 and -0.0."""
+    from knit.ir.printer import WrittenInt, expr_str
+
+    xs = Sym("x")
+
+    def data(v):
+        x = N.Read(xs, (), T.F32)
+        return N.BinOp("+", N.BinOp("*", x, N.Const(1.0, T.F32), T.F32), N.Const(v, T.F32),
+                       T.F32)
+    printed = []
+    for first, second in ((WrittenInt(2), 2.0), (2.0, WrittenInt(2)), (0.0, -0.0),
+                          (-0.0, 0.0)):
+        a, b = data(first), data(second)
+        assert a == b
+        SIMP._EXPRS.clear()
+        SIMP._SAME.clear()
+        got_a, got_b = SIMP.simplify_expr(a), SIMP.simplify_expr(b)
+        want_a, want_b = _fresh_simplify(a), _fresh_simplify(b)
+        assert expr_str(got_a) == expr_str(want_a)
+        assert expr_str(got_b) == expr_str(want_b)
+        printed.append((expr_str(got_a), expr_str(got_b)))
+    # (the pairs are equal as dictionary keys too: a list, in the order above)
+    assert printed == [("x + 2", "x + 2.0"), ("x + 2.0", "x + 2"),
+                       ("x + 0.0", "x"), ("x", "x + 0.0")]  # x + -0.0 is x; x + 0.0 is not
+
+
+def test_equal_expressions_under_other_ranges_of_their_variables_are_not_shared():
+    """The memory of equal expressions is keyed by the ranges of the variables they read:
+    a copy of `j % 8` under j < 8 and one under j < 16 each get their own answer, while a
+    range of a variable the expression does not read changes nothing."""
+    jj, other = Sym("j"), Sym("o")
+    SIMP._EXPRS.clear()
+    SIMP._SAME.clear()
+    assert SIMP.simplify_expr(op("%", E.var(jj), lit(8)), {jj: (0, 7)}) == E.var(jj)
+    again = op("%", E.var(jj), lit(8))
+    assert SIMP.simplify_expr(again, {jj: (0, 15)}) == again
+    third = op("%", E.var(jj), lit(8))
+    assert SIMP.simplify_expr(third, {jj: (0, 7), other: (0, 3)}) == E.var(jj)
+    fourth = op("%", E.var(jj), lit(8))
+    assert SIMP.simplify_expr(fourth, {jj: (0, 7), other: (5, 9)}) == E.var(jj)
+
+
+def test_equal_windows_written_whole_or_sliced_are_not_shared():
+    """`x` (a whole window) and `x[0:n + 0]` compare equal (`whole` is outside equality)
+    but print differently: each keeps its own form after simplifying; and a window
+    whose type's dimension reads a variable is keyed by that variable's range too."""
+    from knit.ir.printer import expr_str
+
+    xs = Sym("x")
+
+    def window(whole, hi, access=None):
+        dim = N.BinOp("+", N_, hi, T.SIZE)
+        return N.WindowExpr(xs, (N.Interval(lit(0), access or dim),),
+                            T.TensorT((dim,), True, T.F32), whole=whole)
+    SIMP._EXPRS.clear()
+    SIMP._SAME.clear()
+    got = [expr_str(SIMP.simplify_expr(window(w, lit(0)))) for w in (True, False, True)]
+    want = [expr_str(_fresh_simplify(window(w, lit(0)))) for w in (True, False, True)]
+    assert got == want and got[0] != got[1]
+    # n + k / 4 under k < 4 is n: the window's type (alone) reads k, and so does its
+    # memory key
+    kk = Sym("k")
+    kd = op("/", N.Read(kk, (), T.INDEX), lit(4))
+    SIMP._EXPRS.clear()
+    SIMP._SAME.clear()
+    small = SIMP.simplify_expr(window(False, kd, N_), {kk: (0, 3)})
+    large = SIMP.simplify_expr(window(False, kd, N_), {kk: (0, 7)})
+    assert small.type.dims == (N_,) and large.type.dims != (N_,)
+    fresh = _fresh_simplify(window(False, kd, N_), {kk: (0, 7)})
+    assert large.type.dims == fresh.type.dims
 
 
 # ---------------------------------------------------------------- consistency

@@ -65,11 +65,24 @@ def simplify_expr(e: N.Expr, ranges: dict[Sym, Range] | None = None) -> N.Expr:
     hit = _EXPRS.get(key)
     if hit is not None and hit[0] is e:
         return hit[1]
-    out = _Simplifier(ranges).simp(e)
-    if out == e:
-        out = e
-    elif out.srcinfo is NO_SRC:
-        out = out.with_(srcinfo=e.srcinfo)
+    # and so is an expression equal to one met before, down to every position and
+    # literal's written form, under the same ranges of the variables it reads (the only
+    # ones the simplifier looks up): a rewrite rebuilds statements around copies of the
+    # same index expressions, and an enclosing loop's new bounds change nothing here
+    skey = _same_key(e, ranges)
+    shit = _SAME.get(skey) if skey is not None else None
+    if shit is not None and _identical(shit[0], e):
+        out = e if shit[1] is shit[0] else shit[1]
+    else:
+        out = _Simplifier(ranges).simp(e)
+        if out == e:
+            out = e
+        elif out.srcinfo is NO_SRC:
+            out = out.with_(srcinfo=e.srcinfo)
+        if skey is not None:
+            if len(_SAME) >= 50_000:
+                _SAME.clear()
+            _SAME[skey] = (e, out)
     if len(_EXPRS) >= 50_000:  # a bound: each entry keeps two expressions alive
         _EXPRS.clear()
     _EXPRS[key] = (e, out)
@@ -77,6 +90,69 @@ def simplify_expr(e: N.Expr, ranges: dict[Sym, Range] | None = None) -> N.Expr:
 
 
 _EXPRS: dict = {}  # (id(expr), ranges) -> (expr, simplify_expr of it)
+_SAME: dict = {}  # (expr, ranges of its variables) -> (expr, simplify_expr of it)
+
+
+def _same_key(e: N.Expr, ranges) -> tuple | None:
+    """(e, the ranges of the variables e reads, in its sub-expressions and in the
+    dimensions of its tensor types, which the simplifier simplifies too), or None for an
+    expression of a kind not listed here."""
+    names = set()
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if not isinstance(x, _SAME_KINDS):
+            return None
+        if x.type.is_tensor():
+            stack.extend(x.type.dims)
+        if isinstance(x, N.Read):
+            names.add(x.name)
+            stack.extend(x.idx)
+        elif isinstance(x, N.BinOp):
+            stack.append(x.lhs)
+            stack.append(x.rhs)
+        elif isinstance(x, N.USub):
+            stack.append(x.arg)
+        elif isinstance(x, N.WindowExpr):
+            names.add(x.name)
+            for w in x.idx:
+                stack.extend((w.lo, w.hi) if isinstance(w, N.Interval) else (w.pt,))
+    if not ranges:
+        return e, None
+    return e, frozenset((v, r) for v, r in ranges.items() if v in names)
+
+
+_SAME_KINDS = (N.Read, N.Const, N.BinOp, N.USub, N.StrideExpr, N.ReadConfig, N.WindowExpr)
+
+
+def _identical(a, b) -> bool:
+    """Whether two equal expressions also agree in what equality ignores and the result
+    can show: every node's position (windows' accesses and tensor types' dimensions
+    included), each literal's written form (1 == 1.0 == True, 0.0 == -0.0, and
+    WrittenInt(1) == 1.0 print differently), and whether a window is written whole."""
+    if a is b:
+        return True
+    if type(a) is not type(b) or a.srcinfo != b.srcinfo:
+        return False
+    if isinstance(a, (N.Interval, N.Point)):
+        return all(map(_identical, _waccess_parts(a), _waccess_parts(b)))
+    if a.type.is_tensor() and not all(map(_identical, a.type.dims, b.type.dims)):
+        return False
+    if isinstance(a, N.Const):
+        return type(a.val) is type(b.val) and repr(a.val) == repr(b.val)
+    if isinstance(a, N.Read):
+        return all(map(_identical, a.idx, b.idx))
+    if isinstance(a, N.BinOp):
+        return _identical(a.lhs, b.lhs) and _identical(a.rhs, b.rhs)
+    if isinstance(a, N.USub):
+        return _identical(a.arg, b.arg)
+    if isinstance(a, N.WindowExpr):
+        return a.whole == b.whole and all(map(_identical, a.idx, b.idx))
+    return True  # StrideExpr, ReadConfig: no sub-expressions
+
+
+def _waccess_parts(w) -> tuple:
+    return (w.lo, w.hi) if isinstance(w, N.Interval) else (w.pt,)
 
 
 def index_range(e: N.Expr, ranges: dict[Sym, Range] | None = None) -> Range:
