@@ -46,7 +46,8 @@ takes a narrower NC, so that B's packed panel stays in L2 (`rows_in_one_block`).
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
-(the steps, each an ordinary function from procedure to procedure).
+(the steps, each an ordinary function from procedure to procedure), `variants` (which
+kernel runs: branches on the problem's size, each scheduled on its own).
 """
 
 from knit.stdlib.gemm.kernels import (
@@ -70,23 +71,26 @@ from knit.stdlib.gemm.schedule import (
     edge_column_kernels,
     edge_columns,
     edge_rows,
-    few_rows_blocking,
     gemm_parts,
     pack_panels,
     parallelize,
     parallelize_edges,
     prefetch_next_tile,
-    rows_in_one_block,
     schedule_gemm,
-    small_runs_sequential,
     tiles_along_rows,
 )
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
+from knit.stdlib.gemm.variants import (
+    few_rows_blocking,
+    rows_in_one_block,
+    rows_or_columns,
+    small_runs_sequential,
+)
 
 __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "cut_edges", "edge_column_kernels", "edge_columns",
            "edge_rows", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
-           "rows_in_one_block",
+           "rows_in_one_block", "rows_or_columns",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel",
            "small_runs_sequential", "target", "tiles_along_rows"]

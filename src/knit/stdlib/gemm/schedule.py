@@ -12,11 +12,16 @@ from knit.stdlib.gemm.kernels import masked_kernel, microkernel
 from knit.stdlib.gemm.targets import (
     Blocking,
     _isa,
-    cache_sizes,
     check_arguments,
     check_blocking,
     choose_blocking,
     target,
+)
+from knit.stdlib.gemm.variants import (
+    few_rows_blocking,
+    rows_in_one_block,
+    rows_or_columns,
+    small_runs_sequential,
 )
 from knit.stdlib.sched_subprocs import replace as replace_block
 from knit.stdlib.scheduling import (
@@ -30,7 +35,6 @@ from knit.stdlib.scheduling import (
     lift_scope,
     parallelize_loop,
     rearrange_dim,
-    rename,
     reorder_loops,
     set_memory,
     shift_loop,
@@ -776,87 +780,3 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
             p = (parallelize_rows(p, top, rows, names[0] is not None) if rows > 1
                  else parallelize(p, top))
     return simplify(p)
-
-
-def few_rows_blocking(blk: Blocking, nr: int, elem_bytes: int, caches=None) -> Blocking:
-    """`blk` with NC cut (to a multiple of 2 NR) so that a KC x NC panel of B fits L2:
-    the blocks of a problem whose rows are one MC block (`rows_in_one_block`)."""
-    l2 = (caches or cache_sizes())[1]
-    nc = max(2 * nr, l2 // (blk.kc * elem_bytes) // (2 * nr) * (2 * nr))
-    return Blocking(blk.mc, blk.kc, min(blk.nc, nc))
-
-
-def rows_in_one_block(p: Procedure, target_name: str, blocking: Blocking, few: Blocking,
-                      shape: tuple[int, int] | None) -> Procedure:
-    """`if M <= MC: p_few(...) else: p_many(...)`, one thread: the rows of one MC block
-    take the blocks `few` (NC cut so that B's packed KC x NC panel stays in L2,
-    `few_rows_blocking`), the others `blocking`. With one MC block, each sliver of the
-    panel serves only M / MR tiles, right after the whole panel was packed: a panel
-    in L3 (KC x NC = 1024 x 1024 f32, 4 MB) is read back from L3, one in L2 from L2
-    (64 x 2048 x 2048 f32: 1.12x OpenBLAS with NC = 256 against 1.05x, interleaved;
-    but 1024^3 ran 1-4% slower with NC = 256 or 512: A's block is packed once per NC
-    block)."""
-    g = gemm_parts(p)
-    return _twins(p, f"{g.m} <= {blocking.mc}", target_name, blocking, shape,
-                  ("few", {"threads": 1, "blocking": few}),
-                  ("many", {"threads": 1}))
-
-
-def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | None,
-                          threads: int, shape: tuple[int, int] | None, upto: int,
-                          split: str = "auto") -> Procedure:
-    """`if <small>: p_seq(...) else: p_par(...)`: p_seq is p's one-thread kernel (the
-    one schedule_gemm(p, threads=1) returns, renamed; built once per procedure), p_par the
-    other branch moved into a procedure of its own (extract_subproc, which keeps p's
-    asserts) and scheduled for `threads`; the threads are used only where the
-    problem is large enough to share out: M + N + K above `upto` and an NR-column sliver
-    per thread."""
-    g = gemm_parts(p)
-    nr = _isa(target_name, g.dtype, shape).nr
-    small = f"{g.m} + {g.n} + {g.kk} <= {upto} or {g.n} < {threads * nr}"
-    return _twins(p, small, target_name, blocking, shape,
-                  ("seq", {"threads": 1}), ("par", {"threads": threads, "split": split}))
-
-
-def rows_or_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
-                    shape: tuple[int, int] | None) -> Procedure:
-    """`if M <= N and M <= MC: p_cols(...) else: p_rows(...)`: the threads share columns
-    when the rows are one MC block and no more than the columns, else rows. Sharing
-    rows packs each panel of B once for all MC blocks and A's block once, but each core
-    reads the whole panel, half of it packed by the other core: with one MC block of
-    rows that panel serves no other block (64 x 2048 x 2048 f32: 32-39% more cycles than
-    sharing columns; 512^3 about 8% more, perf on a loaded machine), while sharing
-    columns repacks nothing there (one MC block) and packs only the small A twice."""
-    g = gemm_parts(p)
-    wide = f"{g.m} <= {g.n} and {g.m} <= {blocking.mc}"
-    return _twins(p, wide, target_name, blocking, shape,
-                  ("cols", {"threads": threads, "split": "cols"}),
-                  ("rows", {"threads": threads, "split": "rows"}))
-
-
-def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
-           shape: tuple[int, int] | None, then: tuple[str, dict], orelse: tuple[str, dict]
-           ) -> Procedure:
-    """`if cond: p_a(...) else: p_b(...)` with (a, schedule_gemm's arguments) = then and
-    (b, ...) = orelse: each branch moved into a procedure of its own (extract_subproc,
-    which keeps p's asserts), scheduled with those arguments -- except a branch for one
-    thread, which calls p's own one-thread kernel (the same code: no second schedule)."""
-    from knit.stdlib.sched_subprocs import extract_subproc, inline
-    from knit.stdlib.scheduling import specialize
-
-    twins = ((then, lambda q: q.body()[0].body()), (orelse, lambda q: q.body()[0].orelse()))
-    if then[1] == {"threads": 1}:  # p's own one-thread kernel (built once for p), renamed
-        fast = schedule_gemm(p, target_name, blocking, threads=1, shape=shape)
-        q = simplify(replace_block(p, p.body(), p))  # p's body -> a call of p, in both
-        q = specialize(q, q.body()[0], [cond])  # branches; the second inlined again
-        q = inline(q, q.body()[0].orelse()[0])
-        q = call_eqv(q, q.body()[0].body()[0], rename(fast, f"{p.name()}_{then[0]}"))
-        twins = twins[1:]
-    else:
-        q = specialize(p, p.body()[0], [cond])
-    for (suffix, kwargs), branch in twins:
-        q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
-        fast = schedule_gemm(plain, target_name, **{"blocking": blocking, "shape": shape,
-                                                    "sequential_upto": 0, **kwargs})
-        q = call_eqv(q, branch(q)[0], fast)
-    return q
