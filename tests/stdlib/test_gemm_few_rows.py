@@ -54,11 +54,12 @@ def test_default_one_thread_schedule_takes_the_twin_given_blocks_do_not():
     isa = G.target("avx512").isa("f32")
     blk = G.choose_blocking(isa, 4)
     few = G.few_rows_blocking(blk, isa.nr, 4)
-    q = str(G.schedule_gemm(sgemm, "avx512", threads=1))
+    # (the problems past the small ones': small_in_place, test_gemm_small.py)
+    q = str(G.schedule_gemm(sgemm, "avx512", threads=1).find("sgemm_big(_)").subproc())
     if few.nc < blk.nc:
-        assert f"if M <= {blk.mc}:\n        sgemm_few(" in q
+        assert f"if M <= {blk.mc}:\n        sgemm_big_few(" in q
     else:  # (L2 holds a KC x NC panel already: nothing to cut)
-        assert "sgemm_few" not in q
+        assert "sgemm_big_few" not in q
     # blocks given: exactly those, no twin
     assert "sgemm_few" not in str(G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"),
                                                   threads=1))

@@ -41,8 +41,11 @@ masked 128-bit one, more a masked 256-bit one (plain loops on AVX2 and NEON), 8 
 a time. With threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of
 the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
 user array is padded. Cache blocks come from this machine's cache sizes
-(`choose_blocking`) unless given; then one thread on rows of one MC block (M <= MC)
-takes a narrower NC, so that B's packed panel stays in L2 (`rows_in_one_block`).
+(`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512)
+takes a kernel of its own, without cache blocks or packed copies, its MR x NR tiles
+along the rows of C reading A and B in place (`small_in_place`, `schedule_small`), and
+on rows of one MC block (M <= MC) a narrower NC, so that B's packed panel stays in L2
+(`rows_in_one_block`).
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
@@ -81,16 +84,20 @@ from knit.stdlib.gemm.schedule import (
 )
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
 from knit.stdlib.gemm.variants import (
+    SMALL_UPTO,
     few_rows_blocking,
+    one_thread_variants,
     rows_in_one_block,
     rows_or_columns,
+    schedule_small,
+    small_in_place,
     small_runs_sequential,
 )
 
-__all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
+__all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "cut_edges", "edge_column_kernels", "edge_columns",
            "edge_rows", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
-           "rows_in_one_block", "rows_or_columns",
-           "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel",
-           "small_runs_sequential", "target", "tiles_along_rows"]
+           "one_thread_variants", "rows_in_one_block", "rows_or_columns",
+           "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel", "schedule_small",
+           "small_in_place", "small_runs_sequential", "target", "tiles_along_rows"]

@@ -19,7 +19,7 @@ from knit.stdlib.gemm.targets import (
 )
 from knit.stdlib.gemm.variants import (
     few_rows_blocking,
-    rows_in_one_block,
+    one_thread_variants,
     rows_or_columns,
     small_runs_sequential,
 )
@@ -727,8 +727,8 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         if hit is not None and hit[0] is p:
             return hit[1]
         few = few_rows_blocking(blk, nr, 4 if g.dtype == "f32" else 8)
-        if blocking is None and few != blk:  # blocks chosen here: rows of one MC block
-            out = rows_in_one_block(p, target_name, blk, few, shape)  # take their own
+        if blocking is None:  # blocks chosen here: small problems, and rows of one MC
+            out = one_thread_variants(p, target_name, blk, few, shape)  # block, own twins
         else:
             out = _schedule(p, g, target_name, blk, 1, shape, split)
         if len(_ONE_THREAD) >= 64:  # a bound: each entry keeps two procedures alive

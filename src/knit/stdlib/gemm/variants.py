@@ -1,6 +1,8 @@
 """Which kernel runs: `if <condition on M, N, K>: p_a(...) else: p_b(...)`, each branch a
 schedule of its own (schedule_gemm chooses these; each calls it back for its branches).
 
+- `small_in_place`: one thread, small problems (N + K small) read A and B in place,
+  without cache blocks (`schedule_small`);
 - `rows_in_one_block`: one thread, rows of one MC block take blocks with NC cut to L2;
 - `small_runs_sequential`: threads only where the problem is large enough to share out;
 - `rows_or_columns`: threads share rows, or columns where the rows are one MC block."""
@@ -9,9 +11,73 @@ from __future__ import annotations
 
 from knit.procedure import Procedure
 from knit.stdlib.gemm import schedule as S  # (its schedule_gemm calls these back)
+from knit.stdlib.gemm.kernels import microkernel
 from knit.stdlib.gemm.targets import Blocking, _isa, cache_sizes
 from knit.stdlib.sched_subprocs import replace as replace_block
-from knit.stdlib.scheduling import call_eqv, rename, simplify
+from knit.stdlib.scheduling import call_eqv, divide_loop, fission, rename, reorder_loops, simplify
+
+# One thread on a problem with N + K at most this multiplies A and B where they are,
+# without cache blocks (`small_in_place`): B (K x N, at most 256 x 256 x its element) is
+# read by every MR rows of C from L1 or L2, and a packed copy costs more than it saves
+# (100^3 f32: the packing took 0.8 of 21 us)
+SMALL_UPTO = 512
+
+
+def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Blocking,
+                        shape: tuple[int, int] | None) -> Procedure:
+    """schedule_gemm's one-thread kernel where it chose the blocks `blk` itself: small
+    problems read in place (`small_in_place`), the others take the blocked kernel,
+    whose rows of one MC block take the blocks `few` where they differ
+    (`rows_in_one_block`)."""
+    def big(q: Procedure) -> Procedure:
+        if few != blk:
+            return rows_in_one_block(q, target_name, blk, few, shape)
+        return S.schedule_gemm(q, target_name, blk, threads=1, shape=shape)
+
+    return small_in_place(p, target_name, shape, SMALL_UPTO, big)
+
+
+def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None,
+                   upto: int, big) -> Procedure:
+    """`if N + K <= upto: p_small(...) else: p_big(...)`, one thread: p_small is
+    `schedule_small` (no cache blocks, nothing packed), p_big `big(p_big)` (the
+    blocked kernel). N + K, not K x N (the size of B): the conditions are affine."""
+    g = S.gemm_parts(p)
+    return _twins(p, f"{g.n} + {g.kk} <= {upto}", target_name, None, shape,
+                  ("small", lambda q: schedule_small(q, target_name, shape)),
+                  ("big", big))
+
+
+def schedule_small(p: Procedure, target_name: str, shape: tuple[int, int] | None = None
+                   ) -> Procedure:
+    """The one-thread kernel of a small problem: the whole MR x NR tiles along the rows
+    of C (`tiles_along_rows`' order: MR rows of A stay in L1 while B passes), each a
+    call of the MR x NR kernel reading A and B in place, all of k at once; then the
+    same edge rows and columns as the blocked kernel (`edge_rows`, `edge_columns`):
+
+        for io < M / MR: for jo < N / NR: kernel(K, A[MR rows], B[:, NR columns], C tile)
+        if M % MR > 0: ... the last rows
+        if N % NR > 0: ... the last columns
+
+    Without cache blocks nothing bounds the slivers each call reads: for problems
+    whose B fits in L2 (`small_in_place`). Against the blocked kernel's all-of-k nest,
+    which packs B's K x NC panel first: 100^3 f32 20.2 us against 21.0 (C timed alone,
+    thread CPU time), 64^3 4.83 against 5.12."""
+    g = S.gemm_parts(p)
+    isa = _isa(target_name, g.dtype, shape)
+    mr, nr = isa.mr, isa.nr
+    # as cut_edges: the whole tiles, the last rows, the last columns
+    p = divide_loop(p, p.find_loop(g.j), nr, ["jo", "ji"], tail="cut_and_guard")
+    p = fission(p, p.find_loop("jo").after())
+    p = divide_loop(p, p.body()[0], mr, ["io", "ii"], tail="cut_and_guard")
+    for inner in ("ii", "ji", "ii"):  # io ii jo ji k -> io jo k ii ji
+        p = reorder_loops(p, S._find(p, 0, inner))
+    p = S.call_microkernel(p, 0, *microkernel(target_name, g.dtype, False, (mr, nr)),
+                           depth=g.k)
+    quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
+    p = S.edge_rows(p, 1, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
+    p = S.edge_columns(p, 2, g, isa.lanes, *S.edge_column_kernels(target_name, g.dtype))
+    return simplify(p)
 
 
 def few_rows_blocking(blk: Blocking, nr: int, elem_bytes: int, caches=None) -> Blocking:
@@ -75,8 +141,9 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
            ) -> Procedure:
     """`if cond: p_a(...) else: p_b(...)` with (a, schedule_gemm's arguments) = then and
     (b, ...) = orelse: each branch moved into a procedure of its own (extract_subproc,
-    which keeps p's asserts), scheduled with those arguments -- except a branch for one
-    thread, which calls p's own one-thread kernel (the same code: no second schedule)."""
+    which keeps p's asserts), scheduled with those arguments (or by them, a function of
+    the branch's procedure) -- except a branch for one thread, which calls p's own
+    one-thread kernel (the same code: no second schedule)."""
     from knit.stdlib.sched_subprocs import extract_subproc, inline
     from knit.stdlib.scheduling import specialize
 
@@ -92,7 +159,8 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
         q = specialize(p, p.body()[0], [cond])
     for (suffix, kwargs), branch in twins:
         q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
-        fast = S.schedule_gemm(plain, target_name, **{"blocking": blocking, "shape": shape,
-                                                    "sequential_upto": 0, **kwargs})
+        fast = kwargs(plain) if callable(kwargs) else S.schedule_gemm(
+            plain, target_name, **{"blocking": blocking, "shape": shape, "sequential_upto": 0,
+                                   **kwargs})
         q = call_eqv(q, branch(q)[0], fast)
     return q
