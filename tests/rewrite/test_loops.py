@@ -15,8 +15,8 @@ from refusals import marked_line
 from scheduling_checks import assert_body, differs, equiv, refused
 
 from knit import config, proc
-from knit.procedure import parse_proc_string
 from knit.cursors.internal import text_of
+from knit.procedure import parse_proc_string
 from knit.stdlib.scheduling import (
     add_loop,
     cut_loop,
