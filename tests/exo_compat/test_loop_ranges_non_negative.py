@@ -141,3 +141,14 @@ def test_text_parsed_back_is_not_held_to_the_rule():
     p.compile()(n=4, x=y)
     assert np.array_equal(x, y)
     assert str(parse_proc_string(str(p), {})) == str(p)
+
+
+def test_the_length_of_a_range_from_a_sum_is_written_with_parentheses():
+    def define():
+        @proc
+        def pair(n: size):
+            for i in seq(0, n):
+                for j in seq(i + 1, n - 1):  # <-
+                    pass
+
+    _refused_at(define, define, "seq(i + 1, n - 1)", "n - 1 - (i + 1) may be negative")

@@ -152,7 +152,8 @@ def check_range(loop: N.For, facts: smt.Facts) -> None:
     if smt.prove(facts, goal):
         return
     lo, hi = expr_str(loop.lo), expr_str(loop.hi)
-    length = f"{hi} - {lo}" if lo != "0" else hi
+    sub = f"({lo})" if isinstance(loop.lo, N.BinOp | N.USub) else lo
+    length = f"{hi} - {sub}" if lo != "0" else hi
     head = f"expected the length of the range of the loop over '{loop.iter.name}', " \
            f"seq({lo}, {hi}), to always be non-negative"
     why = smt.take_gave_up()
