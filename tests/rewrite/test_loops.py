@@ -892,15 +892,17 @@ def test_cut_and_join_refuse_bounds_read_after_the_body_changed_them():
 
 
 def test_reorder_refuses_an_inner_bound_config_written_in_the_body():
-    @proc
-    def grows(N: size, A: f32[2, 2]):
-        Lim.n = 1
-        for i in seq(0, 2):
-            for j in seq(0, Lim.n):
-                if i == 0 and j == 0:
-                    Lim.n = 2
-                if j < 2:
-                    A[i, j] = 1.0
+    # from text: @proc refuses seq(0, Lim.n), which the body's write leaves unbounded
+    # (semantics.md#loop-range)
+    grows = parse_proc_string("""def grows(N: size, A: f32[2, 2] @ DRAM):
+    Lim.n = 1
+    for i in seq(0, 2):
+        for j in seq(0, Lim.n):
+            if i == 0 and j == 0:
+                Lim.n = 2
+            if j < 2:
+                A[i, j] = 1.0
+""", {"Lim": Lim}, __file__)
 
     refused(lambda: reorder_loops(grows, "i j"), "the body writes Lim.n, which the loop "
             "bounds read", prim="reorder_loops")
