@@ -26,7 +26,8 @@ from knit.trace import trace_of
 class Procedure:
     """A knit procedure. Immutable: scheduling returns new Procedures."""
 
-    def __init__(self, ir: N.Proc, scope: dict | None = None, *, check: bool = True):
+    def __init__(self, ir: N.Proc, scope: dict | None = None, *, check: bool = True,
+                 written: bool = False):
         self._loopir_proc = ir
         handles.register(ir, self)
         self._scope = scope or {}
@@ -35,8 +36,8 @@ class Procedure:
         self._parent: Procedure | None = None  # the procedure this one was scheduled from
         self._eqv = _EqvClass()  # procedures proven equal by rewrites share a class
         self._sid_paths = None  # cache for cursor forwarding
-        if check:
-            self._check(defer=True)
+        if check:  # written: a user's @proc (frontend/checks.check_proc)
+            self._check(defer=True, written=written)
 
     @classmethod
     def _pending(cls, f, scope: dict, info: N.InstrInfo) -> Procedure:
@@ -64,7 +65,7 @@ class Procedure:
         del self._source
         return ir
 
-    def _check(self, *, defer: bool = False) -> None:
+    def _check(self, *, defer: bool = False, written: bool = False) -> None:
         """The definition-time checks (once), then, unless `defer` (the definition), the
         errors Exo reports only when it compiles (a racing par loop: see
         frontend/checks.raise_deferred), of this procedure or a callee."""
@@ -72,7 +73,7 @@ class Procedure:
         from knit.frontend.checks import check_proc, raise_deferred
 
         if not self._checked:
-            check_proc(self._loopir_proc, defer=True)
+            check_proc(self._loopir_proc, defer=True, written=written)
             self._checked = True
         if not defer:
             raise_deferred(self._loopir_proc)
@@ -298,7 +299,7 @@ def proc(f) -> Procedure:
     """Decorator: parse and check a Python function as a knit procedure."""
     scope = parse.scope_of_function(f, _caller_locals(1))
     ir = parse.parse_source(parse.source_of_function(f, scope))
-    return Procedure(ir, scope)
+    return Procedure(ir, scope, written=True)
 
 
 def instr(c_instr: str, c_global: str = ""):

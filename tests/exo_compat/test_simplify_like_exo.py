@@ -87,7 +87,7 @@ def test_simplify_drops_decided_branches_and_loops_that_run_no_iteration():
 def test_simplify_keeps_undecided_ifs_and_loops_that_may_run():
     @proc
     def undecided(n: size, m: index, x: f32[n]):
-        assert m <= n
+        assert m <= n and m >= 0  # m may be 0: the loop may run no iteration
         if m > 0:
             x[0] = 1.0
         for i in seq(0, m):

@@ -15,6 +15,7 @@ from scheduling_checks import assert_body, body, differs, equiv, refused
 
 from knit import config, instr, proc
 from knit.errors import ParseFragmentError, SchedulingError
+from knit.procedure import parse_proc_string
 from knit.stdlib.scheduling import (
     autolift_alloc,
     delete_buffer,
@@ -569,12 +570,13 @@ def test_lift_alloc_refuses_a_size_only_the_scope_makes_positive():
     refused(lambda: lift_alloc(shrinking, "t : _"),
             "the size N - 1 may not be positive outside the loop", prim="lift_alloc")
 
-    @proc
-    def scalar_t(N: size, A: f32[N]):
-        for i in seq(0, N - 2):
-            t: f32
-            t = A[i]
-            A[i + 1] = t
+    # from text: @proc refuses the range N - 2, negative for N = 1 (semantics.md#loop-range)
+    scalar_t = parse_proc_string("""def scalar_t(N: size, A: f32[N] @ DRAM):
+    for i in seq(0, N - 2):
+        t: f32 @ DRAM
+        t = A[i]
+        A[i + 1] = t
+""", {}, __file__)
 
     # Exo's extent `hi + 1` is N - 1, which N = 1 makes 0 outside the loop
     refused(lambda: autolift_alloc(scalar_t, "t : _", keep_dims=True),

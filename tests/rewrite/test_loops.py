@@ -16,6 +16,7 @@ from scheduling_checks import assert_body, differs, equiv, refused
 
 from knit import config, proc
 from knit.cursors.internal import text_of
+from knit.procedure import parse_proc_string
 from knit.stdlib.scheduling import (
     add_loop,
     cut_loop,
@@ -139,10 +140,12 @@ def test_divide_loop_with_a_nonzero_lower_bound():
     equiv(from2, q, sizes={"N": [1, 2, 3, 7]})
 
 
-@proc
-def maybe_backwards(N: size, x: f32[N + 4]):
+# a range that may be negative: @proc refuses it (docs/semantics.md#loop-range), but a
+# rewrite's result, or its printed text parsed back, may hold one
+maybe_backwards = parse_proc_string("""def maybe_backwards(N: size, x: f32[N + 4] @ DRAM):
     for i in seq(0, N - 4):  # no iteration when N < 4
         x[i + 4] = 1.0
+""", {}, __file__)
 
 
 def test_divide_loop_cut_refuses_a_range_that_may_be_backwards():
@@ -150,13 +153,14 @@ def test_divide_loop_cut_refuses_a_range_that_may_be_backwards():
             "cannot prove 0 <= N - 4", "tail loop seq(0, (N - 4) % 4) would still run",
             prim="divide_loop")
 
-    @proc
-    def cut(N: size, x: f32[N + 4]):  # what the rewrite would give; N = 1 writes x[0]
-        for io in seq(0, (N - 4) / 4):
-            for ii in seq(0, 4):
-                x[4 * io + ii + 4] = 1.0
-        for ii in seq(0, (N - 4) % 4):
-            x[4 * ((N - 4) / 4) + ii + 4] = 1.0
+    # what the rewrite would give; N = 1 writes x[0] (text: its range may be negative)
+    cut = parse_proc_string("""def cut(N: size, x: f32[N + 4] @ DRAM):
+    for io in seq(0, (N - 4) / 4):
+        for ii in seq(0, 4):
+            x[4 * io + ii + 4] = 1.0
+    for ii in seq(0, (N - 4) % 4):
+        x[4 * ((N - 4) / 4) + ii + 4] = 1.0
+""", {}, __file__)
 
     differs(maybe_backwards, cut, sizes={"N": [1, 2]})
     p = divide_loop(maybe_backwards, "i", 4, ["io", "ii"])  # the guard is fine
@@ -364,12 +368,13 @@ def test_join_loops_refuses_a_gap_between_ranges():
             "cannot prove the first loop ends (N) where the second begins (N + 1)")
 
 
-@proc
-def backwards_first(x: f32[8]):
+# parsed from text: @proc refuses a negative range (docs/semantics.md#loop-range)
+backwards_first = parse_proc_string("""def backwards_first(x: f32[8] @ DRAM):
     for i in seq(5, 3):
         x[i] = x[i] + 1.0
     for i in seq(3, 8):
         x[i] = x[i] + 1.0
+""", {}, __file__)
 
 
 def test_join_loops_refuses_an_empty_range_written_backwards():
@@ -887,15 +892,17 @@ def test_cut_and_join_refuse_bounds_read_after_the_body_changed_them():
 
 
 def test_reorder_refuses_an_inner_bound_config_written_in_the_body():
-    @proc
-    def grows(N: size, A: f32[2, 2]):
-        Lim.n = 1
-        for i in seq(0, 2):
-            for j in seq(0, Lim.n):
-                if i == 0 and j == 0:
-                    Lim.n = 2
-                if j < 2:
-                    A[i, j] = 1.0
+    # from text: @proc refuses seq(0, Lim.n), which the body's write leaves unbounded
+    # (semantics.md#loop-range)
+    grows = parse_proc_string("""def grows(N: size, A: f32[2, 2] @ DRAM):
+    Lim.n = 1
+    for i in seq(0, 2):
+        for j in seq(0, Lim.n):
+            if i == 0 and j == 0:
+                Lim.n = 2
+            if j < 2:
+                A[i, j] = 1.0
+""", {"Lim": Lim}, __file__)
 
     refused(lambda: reorder_loops(grows, "i j"), "the body writes Lim.n, which the loop "
             "bounds read", prim="reorder_loops")

@@ -858,6 +858,7 @@ def test_a_window_of_unknown_extent_partly_written_is_still_loaded():
     # whatever the staging buffer held)
     @proc
     def part(N: size, B: f32[N]):
+        assert N >= 2  # the range seq(1, N - 1) must not be negative (loop-range)
         for j in seq(1, N - 1):
             B[j] = 2.0
 

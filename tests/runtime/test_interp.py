@@ -288,9 +288,10 @@ def set_scale(v: f32):
 
 @proc
 def use_scale(N: size, x: f32[N]):
-    for i in seq(0, Settings.count):
-        if i < N:
-            x[i] = x[i] * Settings.scale
+    if Settings.count > 0:  # a loop range must be non-negative (semantics.md#loop-range)
+        for i in seq(0, Settings.count):
+            if i < N:
+                x[i] = x[i] * Settings.scale
 
 
 @proc

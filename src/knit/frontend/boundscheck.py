@@ -8,7 +8,7 @@ values of the variables that take the index out of range.
 from __future__ import annotations
 
 from knit.analysis import affine as A, exprs as X, smt
-from knit.errors import BoundsError
+from knit.errors import BoundsError, KnitTypeError
 from knit.ir import nodes as N
 from knit.ir.printer import expr_str
 
@@ -136,3 +136,37 @@ def dim_str(n: N.Expr) -> str:
     except A.NotAffine:
         return expr_str(n)
     return str(x.const) if x.is_const() else expr_str(n)
+
+
+_RANGE_HINT = ("if an empty range is meant, put the loop under `if {hi} > {lo}:`; else "
+               "assert on the sizes what makes {hi} >= {lo}, or fix the bounds")
+
+
+def check_range(loop: N.For, facts: smt.Facts) -> None:
+    """A loop written by the user: its range `seq(lo, hi)` must be provably non-empty
+    or empty, never negative (hi - lo >= 0), under the facts in scope. This is Exo's
+    definition-time rule (docs/semantics.md#loops): a range whose length may be
+    negative is most often a mistake in the bounds, so it is refused where it is
+    written, not run zero times."""
+    goal = X.cmp("<=", loop.lo, loop.hi)
+    if smt.prove(facts, goal):
+        return
+    lo, hi = expr_str(loop.lo), expr_str(loop.hi)
+    sub = f"({lo})" if isinstance(loop.lo, N.BinOp | N.USub) else lo
+    length = f"{hi} - {sub}" if lo != "0" else hi
+    head = f"expected the length of the range of the loop over '{loop.iter.name}', " \
+           f"seq({lo}, {hi}), to always be non-negative"
+    why = smt.take_gave_up()
+    if why:
+        what = f"{head}: could not prove {hi} >= {lo} {gave_up_note(why)}"
+    else:
+        what = f"{head}, but {length} {'is' if _may(goal) == 'is' else 'may be'} negative"
+        ce = smt.counterexample(facts, goal)
+        vals = ce.describe(_vars(loop.lo, loop.hi)) if ce is not None else ""
+        if vals:
+            what += f" (for {vals})"
+    if X.control_vars(loop.lo) or X.control_vars(loop.hi):
+        hint = _RANGE_HINT.format(lo=lo, hi=hi)
+    else:
+        hint = "fix the bounds (a loop meant never to run can be removed)"
+    raise KnitTypeError(loop.srcinfo, what, hint)

@@ -142,7 +142,7 @@ def _unreachable(facts: smt.Facts) -> bool:
 
 
 def check_proc(proc: N.Proc, *, memories: bool = True, only=None,
-               defer: bool = False) -> None:
+               defer: bool = False, written: bool = False) -> None:
     """Check `proc` and raise the first KnitError found; a no-op once it passed.
 
     defer=True (a definition): an error of the kinds Exo reports only when it compiles
@@ -159,13 +159,19 @@ def check_proc(proc: N.Proc, *, memories: bool = True, only=None,
     kept the rest (see rewrite/subprocs.check_call_sites): `only` must then hold every
     statement object the rewrite made, the loops and ifs rebuilt around the new ones
     included; a loop or if outside `only`, holding no statement of it and writing no
-    config, is skipped whole."""
+    config, is skipped whole.
+
+    written=True (a procedure the user wrote, at its @proc definition) also makes
+    Exo's definition-time rule on loops: every range must be provably non-negative
+    (boundscheck.check_range). Rewrites' results are not held to it: an empty range
+    they make runs zero times (docs/semantics.md#loops)."""
     if proc in _checked:
         return
     checker = _Checker(proc)
     checker.plain = checker.plain and memories
     checker.only = only
     checker.defer = defer
+    checker.written = written
     checker.run()
     if checker.deferred is not None:
         if _deferred.get(id(proc), (None,))[0] is not proc:  # said once per procedure
@@ -218,6 +224,7 @@ class _Checker:
         self.only = None  # ids of the statements to check; None: all
         self.defer = False  # record (not raise) the errors Exo makes only at compile
         self.deferred: KnitError | None = None  # the first one recorded
+        self.written = False  # a user's definition: loop ranges must be non-negative
 
     def later(self, err: KnitError) -> None:
         """An error Exo reports only when the program is compiled (or never): raised
@@ -422,6 +429,8 @@ class _Checker:
                                   "inside another par loop",
                                   "only one level of par loops is supported; make this "
                                   "loop seq")
+        if self.written and not self.quiet(s):
+            B.check_range(s, facts)
         if s.mode == "par" and self.plain and not self.quiet(s):
             self.check_race(s, facts)
         i = X.var(s.iter)

@@ -368,23 +368,49 @@ class ProcEmitter(CallEmitter):
         """After the last use of these buffers: mark unread ones as used (dead code is
         legal object code, but -Wunused would reject the C), then free them in
         reverse allocation order."""
-        for s, name, _, _ in allocs:
-            if s.name not in self.read:
-                self.line(f"(void) {name};")
+        frees = []
         for s, name, ctype, shape in reversed(allocs):
             try:
-                self.line(s.mem.free(name, ctype, shape, s.srcinfo))
+                frees.append(s.mem.free(name, ctype, shape, s.srcinfo))
             except (MemGenError, NotImplementedError) as err:
                 raise hook_error(s.srcinfo, f"{s.mem.name()}.free", err) from None
+        for s, name, _, _ in allocs:
+            # a buffer its free hook names (`free(z);`) is used there, as in Exo's C
+            if s.name not in self.read and not any(re.search(rf"\b{re.escape(name)}\b", f)
+                                                   for f in frees):
+                self.line(f"(void) {name};")
+        for f in frees:
+            self.line(f)
 
     def window_stmt(self, s: N.WindowStmt, name, rhs: N.WindowExpr) -> None:
         """`w = x[...]` binds a view, not a C variable. Index expressions that read a
         config are evaluated here, as the object code says, into constants
         (#window-once)."""
         rhs = rhs.with_(idx=tuple(self._pin(w, s) for w in rhs.idx))
+        view = self.view_of(rhs)
+        if getattr(view.mem, "has_default_window", lambda: False)():
+            self.window_struct(s, name, rhs, view)
+            return
         self.names.declare(name)  # reserve the name, so the comment reads true
         self.line(f"// {name.name} = {expr_str(rhs)}")
-        self.views[name] = self.view_of(rhs)
+        self.views[name] = view
+
+    def window_struct(self, s: N.WindowStmt, name, rhs: N.WindowExpr, view) -> None:
+        """A window of memory whose `window` hook is the default (DRAM and its kin) is
+        a C variable, as Exo writes it: `struct exo_win_1f32c y = (struct
+        exo_win_1f32c){ &x[0], { m } };`, and `y[i]` reads `y.data[i * y.strides[0]]`.
+        The data are const unless the procedure writes the root argument (Exo's rule)."""
+        const = view.root in {a.name for a in self.proc.args} and \
+            view.root not in self._written
+        value = self.window_value(rhs, const, s)
+        ndims = len(view.free_dims())
+        tag = self.unit.structs.name(view.basetyp.basetype(), ndims, const)
+        cname = self.names.declare(name)
+        self.line(f"struct {tag} {cname} = {value};")
+        strides = [f"{cname}.strides[{d}]" for d in range(ndims)]
+        # reads through the window count as reads of its root (free and (void) marks)
+        self.views[name] = root_view(view.root, cname, rhs.type, view.mem,
+                                     f"{cname}.data", strides)
 
     def _pin(self, w, s):
         if isinstance(w, N.Interval):
