@@ -290,8 +290,12 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     # a KC x NR sliver of B spans kc_l1s L1 caches (4 on AVX-512: a deeper KC, fewer
     # C tiles loaded and stored), and fits it where kc_l1s = 1
     assert isa.kc_l1s * (32 << 10) // 2 < blk.kc * isa.nr * 4 <= isa.kc_l1s * (32 << 10)
-    # threads take the same blocks (no sliver of B is packed twice for a deeper KC)
-    assert G.choose_blocking(isa, 4, caches=(32 << 10, 1 << 20, 32 << 20), threads=2) == blk
+    # threads take the same KC and NC (no sliver of B is packed twice for a deeper KC);
+    # one thread's block of A takes a quarter of L2 (the sliver of B streams from L2
+    # beside it), threads' half (each core multiplies its own slivers of the block)
+    two = G.choose_blocking(isa, 4, caches=(32 << 10, 1 << 20, 32 << 20), threads=2)
+    assert (two.kc, two.nc) == (blk.kc, blk.nc) and two.mc == 2 * blk.mc
+    assert blk.mc * blk.kc * 4 == (1 << 20) // 4
     ymm = G.target("avx2").isa("f32")
     assert ymm.kc_l1s == 1
     assert G.choose_blocking(ymm, 4, caches=(32 << 10, 1 << 20, 32 << 20)).kc * ymm.nr * 4 \
