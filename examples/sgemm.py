@@ -51,7 +51,7 @@ def schedule_step_by_step(target: str = "avx512"):
     g = G.gemm_parts(sgemm)
     isa = G.target(target).isa("f32")
     mr, nr = isa.mr, isa.nr
-    blk = G.choose_blocking(isa, 4)
+    blk = G.choose_blocking(isa, 4, threads=2)  # (the blocks of the two-thread kernel)
     print(f"target {target}: {isa.lanes} floats per register, a {mr} x {nr} block of C in "
           f"{mr * nr // isa.lanes} registers; cache blocks from this machine's caches "
           f"{G.cache_sizes()}: MC = {blk.mc}, KC = {blk.kc}, NC = {blk.nc}")

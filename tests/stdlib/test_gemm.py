@@ -235,13 +235,15 @@ def test_schedule_has_the_blis_structure():
 def test_one_thread_packs_each_panel_of_b_once():
     # BLIS's order jc, pc, ic, jr, ir: B's KC x NC panel packed once per pc, before the
     # ic loop (not once per MC block of rows), as Bs[NC / NR][KC][NR]; a whole NC block
-    # read row by row, unchecked
+    # read row by row, unchecked (PREFETCH_ROWS = 8 rows ahead but for the last 8)
     text = str(scheduled("avx512", "f32", False))
     isa = G.target("avx512").isa("f32")
     assert re.search(rf"for jc in seq.*\n *Ap: f32\[2, 16, {isa.mr}\] @ DRAM_ALIGNED64\n"
                      rf" *Bs: f32\[2, 16, {isa.nr}\] @ DRAM_ALIGNED64\n *for pc in seq.*\n"
-                     r" *if 64 \+ 64 \* jc <= N:\n *for i0 in seq\(0, 16\):\n"
-                     r" *for i1o in seq\(0, 2\):\n"
+                     r" *if 64 \+ 64 \* jc <= N:\n *for i0 in seq\(0, 8\):\n"
+                     r" *for i1o in seq\(0, 2\):\n(?: *prefetch\(B\[.*\n){2}"
+                     rf" *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[.*\n"
+                     r" *for i0 in seq\(8, 16\):\n *for i1o in seq\(0, 2\):\n"
                      rf" *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[.*\n"
                      # the last NC block, partly past N: sliver by sliver, checked
                      r" *else:\n *for i1o in seq\(0, 2\):\n *if .* <= N:\n"
@@ -290,8 +292,12 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     # a KC x NR sliver of B spans kc_l1s L1 caches (4 on AVX-512: a deeper KC, fewer
     # C tiles loaded and stored), and fits it where kc_l1s = 1
     assert isa.kc_l1s * (32 << 10) // 2 < blk.kc * isa.nr * 4 <= isa.kc_l1s * (32 << 10)
-    # threads take the same blocks (no sliver of B is packed twice for a deeper KC)
-    assert G.choose_blocking(isa, 4, caches=(32 << 10, 1 << 20, 32 << 20), threads=2) == blk
+    # threads take the same KC and NC (no sliver of B is packed twice for a deeper KC);
+    # one thread's block of A takes a quarter of L2 (the sliver of B streams from L2
+    # beside it), threads' half (each core multiplies its own slivers of the block)
+    two = G.choose_blocking(isa, 4, caches=(32 << 10, 1 << 20, 32 << 20), threads=2)
+    assert (two.kc, two.nc) == (blk.kc, blk.nc) and two.mc == 2 * blk.mc
+    assert blk.mc * blk.kc * 4 == (1 << 20) // 4
     ymm = G.target("avx2").isa("f32")
     assert ymm.kc_l1s == 1
     assert G.choose_blocking(ymm, 4, caches=(32 << 10, 1 << 20, 32 << 20)).kc * ymm.nr * 4 \
@@ -300,6 +306,33 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     assert blk.mc % (2 * isa.mr) == 0 and blk.nc % (2 * isa.nr) == 0
     q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=8, nc=64), threads=1)
     assert "Ap: f32[2, 8, 8]" in str(q) and "for jc in seq(0, (32 + N) / 64)" in str(q)
+
+
+def test_the_copy_of_b_prefetches_rows_ahead_on_one_thread():
+    # the row-by-row copy of a whole NC block of B prefetches the row PREFETCH_ROWS
+    # ahead, a line per call beside each NR columns' copy; the last rows of the block
+    # copy without (the prefetched row stays inside B); a KC no deeper than the
+    # distance prefetches nothing
+    needs("avx512")
+    ahead = G.schedule.PREFETCH_ROWS
+    for kc in (2 * ahead, ahead):
+        q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=kc, nc=64), threads=1)
+        text = str(q)
+        if kc > ahead:
+            assert f"for i0 in seq(0, {kc - ahead}):" in text
+            assert f"for i0 in seq({kc - ahead}, {kc}):" in text
+            assert (f"prefetch(B[{ahead} + i0 + {kc} * pc, 16 + 32 * i1o + 64 * jc:"
+                    f"17 + 32 * i1o + 64 * jc], 3)") in text
+            assert text.count("prefetch(B[") == 4  # 2 lines of NR = 32, 2 tile nests
+        else:
+            assert "prefetch(B[" not in text
+        run_against_numpy(q.compile(), "f32", [(17, 130, 3), (9, 64, 4 * kc + 5),
+                                               (16, 200, 2 * kc - 1), (24, 96, kc)],
+                          strided=True, seed=13)
+    # two threads sharing columns copy their slivers without it
+    two = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2,
+                          sequential_upto=0, split="cols")
+    assert "prefetch(B[" not in str(two)
 
 
 def test_tensor_arguments_work_too():

@@ -9,6 +9,7 @@ from test_gemm import needs, run_against_numpy, sgemm, small_blocks
 
 import knit
 from knit.stdlib import gemm as G
+from knit.stdlib.gemm.schedule import few_rows_twin_blocking
 
 _FEW: dict = {}
 
@@ -53,11 +54,11 @@ def test_twins_are_equivalent_to_the_plain_proc():
 def test_default_one_thread_schedule_takes_the_twin_given_blocks_do_not():
     isa = G.target("avx512").isa("f32")
     blk = G.choose_blocking(isa, 4)
-    few = G.few_rows_blocking(blk, isa.nr, 4)
+    few = few_rows_twin_blocking(isa, blk, 4)  # (MC: one block as half of L2 holds it)
     # (the problems past the small ones': small_in_place, test_gemm_small.py)
     q = str(G.schedule_gemm(sgemm, "avx512", threads=1).find("sgemm_big(_)").subproc())
     if few.nc < blk.nc:
-        assert f"if M <= {blk.mc}:\n        sgemm_big_few(" in q
+        assert f"if M <= {few.mc}:\n        sgemm_big_few(" in q
     else:  # (L2 holds a KC x NC panel already: nothing to cut)
         assert "sgemm_big_few" not in q
     # blocks given: exactly those, no twin

@@ -195,7 +195,8 @@ def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
     # (sizes in 1..300 fall on both sides of each condition), dense and strided
     needs("avx512")
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=2)
-    mc = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8).mc
+    mc = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8,
+                           threads=2).mc
     assert f"M <= N and M <= {mc}" in str(q.find(f"{PLAIN[dtype].name()}_par(_)").subproc())
     f = q.compile()
     edges = [(mc, mc + 1, 300), (mc + 1, mc + 1, 129), (mc + 9, 65, 257), (40, 64, 89)]

@@ -27,10 +27,10 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
                         shape: tuple[int, int] | None) -> Procedure:
     """schedule_gemm's one-thread kernel where it chose the blocks `blk` itself: small
     problems read in place (`small_in_place`), the others take the blocked kernel,
-    whose rows of one MC block take the blocks `few` where they differ
+    whose rows of one MC block take the blocks `few` where their NC differs
     (`rows_in_one_block`)."""
     def big(q: Procedure) -> Procedure:
-        if few != blk:
+        if few.nc != blk.nc:
             return rows_in_one_block(q, target_name, blk, few, shape)
         return S.schedule_gemm(q, target_name, blk, threads=1, shape=shape)
 
@@ -90,16 +90,16 @@ def few_rows_blocking(blk: Blocking, nr: int, elem_bytes: int, caches=None) -> B
 
 def rows_in_one_block(p: Procedure, target_name: str, blocking: Blocking, few: Blocking,
                       shape: tuple[int, int] | None) -> Procedure:
-    """`if M <= MC: p_few(...) else: p_many(...)`, one thread: the rows of one MC block
-    take the blocks `few` (NC cut so that B's packed KC x NC panel stays in L2,
-    `few_rows_blocking`), the others `blocking`. With one MC block, each sliver of the
+    """`if M <= few.MC: p_few(...) else: p_many(...)`, one thread: the rows of one MC
+    block of `few` take the blocks `few` (NC cut so that B's packed KC x NC panel stays
+    in L2, `few_rows_blocking`), the others `blocking`. With one MC block, each sliver of the
     panel serves only M / MR tiles, right after the whole panel was packed: a panel
     in L3 (KC x NC = 1024 x 1024 f32, 4 MB) is read back from L3, one in L2 from L2
     (64 x 2048 x 2048 f32: 1.12x OpenBLAS with NC = 256 against 1.05x, interleaved;
     but 1024^3 ran 1-4% slower with NC = 256 or 512: A's block is packed once per NC
     block)."""
     g = S.gemm_parts(p)
-    return _twins(p, f"{g.m} <= {blocking.mc}", target_name, blocking, shape,
+    return _twins(p, f"{g.m} <= {few.mc}", target_name, blocking, shape,
                   ("few", {"threads": 1, "blocking": few}),
                   ("many", {"threads": 1}))
 
