@@ -20,6 +20,7 @@ Only the outermost primitive call is recorded: a primitive that calls others (or
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import functools
 import html
@@ -35,6 +36,7 @@ from knit.cursors.cursor import Cursor, InvalidCursorError
 from knit.errors import KnitError, ParseFragmentError, SchedulingError, add_call_site
 from knit.ir.handles import Notes, ir_of, is_procedure
 from knit.ir.srcinfo import generating, user_call
+from knit.ir.young import young_only
 
 _state = threading.local()  # .depth: how many recorded primitives are running
 # procedure -> (the procedure it was derived from, the Step that derived it)
@@ -392,6 +394,9 @@ def _shown_name(name: str, cwd: str) -> str:
     return name if rel.startswith("..") else rel
 
 
+_NO_SCOPE = contextlib.nullcontext()
+
+
 def recorded(prim):
     """Wrap a primitive so that the procedure it returns remembers the call."""
     if getattr(prim, "__knit_recorded__", False):
@@ -405,7 +410,7 @@ def recorded(prim):
         site = user_call(prim.__name__) if depth == 0 else None
         _state.depth = depth + 1
         try:
-            with generating(site):
+            with generating(site), (young_only() if depth == 0 else _NO_SCOPE):
                 out = prim(proc, *args, **kwargs)
         except KnitError as e:
             add_call_site(e, site)

@@ -36,6 +36,7 @@ point arithmetic is never reassociated:
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import struct
@@ -193,6 +194,12 @@ def _same_quotient(r: Range, c: int) -> int | None:
     return r[0] // c
 
 
+@functools.lru_cache(maxsize=1024)
+def _divisors(c: int) -> tuple[int, ...]:
+    """The divisors g of c with 1 < g < c, greatest first."""
+    return tuple(g for g in range(c - 1, 1, -1) if c % g == 0)
+
+
 def _trunc_rem(k: int, c: int) -> int:
     """k minus the multiple of c nearest zero (keeps the sign: -9 % 8 -> -1, not 7)."""
     return k % c if k >= 0 else -(-k % c)
@@ -265,6 +272,10 @@ class _Simplifier:
         self.ranges = ranges or {}
         # term key -> (expression, range, (op, arg _Lin, divisor) for / and % terms)
         self.info: dict = {}
+        # id(e) -> (e, lin(e)): `printed` asks again for the linear form of each operand
+        # of a sum it rebuilds (quadratic in the depth otherwise); a function of e, the
+        # ranges and the terms already met, which are only ever added to, never changed
+        self.lins: dict = {}
 
     def simp(self, e: N.Expr) -> N.Expr:
         """Dispatch on the type of e."""
@@ -335,7 +346,15 @@ class _Simplifier:
         return self.build(self.tidy(self.lin(e)))
 
     def lin(self, e: N.Expr) -> _Lin:
-        """The linear form of an index expression."""
+        """The linear form of an index expression (callers never change it in place)."""
+        hit = self.lins.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        out = self._lin(e)
+        self.lins[id(e)] = (e, out)  # (e kept: its id is not reused while remembered)
+        return out
+
+    def _lin(self, e: N.Expr) -> _Lin:
         match e:
             case N.Const(val=v) if type(v) is int:
                 return _Lin({}, v)
@@ -411,9 +430,7 @@ class _Simplifier:
         q = _same_quotient(self.range(rest), c)
         if q is not None:
             return exact.plus(q)  # y / c -> q when the range of y proves floor(y / c) = q
-        for g in range(c - 1, 1, -1):  # (g*y + r) / (g*m) -> y / m when 0 <= r < g
-            if c % g:
-                continue
+        for g in _divisors(c):  # (g*y + r) / (g*m) -> y / m when 0 <= r < g
             small = _Lin({t: k for t, k in x.terms.items() if k % g}, x.const % g)
             lo, hi = self.range(small)
             if lo is not None and hi is not None and 0 <= lo and hi < g:

@@ -11,18 +11,28 @@ from knit.ir.sym import Sym
 
 
 def expr_children(e) -> tuple:
-    match e:
-        case N.Read(idx=idx):
-            return idx
-        case N.USub(arg=arg):
-            return (arg,)
-        case N.BinOp(lhs=lhs, rhs=rhs):
-            return (lhs, rhs)
-        case N.Extern(args=args):
-            return args
-        case N.WindowExpr(idx=idx):
-            return tuple(x for w in idx for x in _waccess_exprs(w))
-    return ()
+    """The direct sub-expressions of e, in order (by the type of e: a table lookup, as
+    every analysis walks every expression)."""
+    get = _CHILDREN.get(type(e))
+    if get is None:
+        get = _CHILDREN[type(e)] = _children_of(type(e))
+    return get(e)
+
+
+def _children_of(t: type) -> Callable:
+    if issubclass(t, N.Read | N.WindowExpr):
+        return (lambda e: e.idx) if issubclass(t, N.Read) else \
+            (lambda e: tuple(x for w in e.idx for x in _waccess_exprs(w)))
+    if issubclass(t, N.USub):
+        return lambda e: (e.arg,)
+    if issubclass(t, N.BinOp):
+        return lambda e: (e.lhs, e.rhs)
+    if issubclass(t, N.Extern):
+        return lambda e: e.args
+    return lambda e: ()
+
+
+_CHILDREN: dict[type, Callable] = {}  # type -> the function giving its children
 
 
 def _waccess_exprs(w) -> tuple:
@@ -30,10 +40,15 @@ def _waccess_exprs(w) -> tuple:
 
 
 def walk_expr(e) -> Iterator:
-    """Every sub-expression of e, pre-order, e included."""
-    yield e
-    for c in expr_children(e):
-        yield from walk_expr(c)
+    """Every sub-expression of e, pre-order, e included (a stack, not nested
+    generators: each node is yielded once, not through every generator above it)."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        yield x
+        children = expr_children(x)
+        if children:
+            stack.extend(reversed(children))
 
 
 def map_expr(e, f: Callable) -> N.Expr:
@@ -142,14 +157,21 @@ def stmt_exprs(s) -> tuple:
 
 
 def walk_stmts(stmts) -> Iterator:
-    """Every statement in the block, pre-order, descending into loops and ifs."""
-    for s in stmts:
-        yield s
-        if isinstance(s, N.For):
-            yield from walk_stmts(s.body)
-        elif isinstance(s, N.If):
-            yield from walk_stmts(s.body)
-            yield from walk_stmts(s.orelse)
+    """Every statement in the block, pre-order, descending into loops and ifs (a stack
+    of the blocks being walked, not nested generators)."""
+    stack = [iter(stmts)]
+    while stack:
+        for s in stack[-1]:
+            yield s
+            if isinstance(s, N.For):
+                stack.append(iter(s.body))
+                break
+            if isinstance(s, N.If):
+                stack.append(iter(s.orelse))
+                stack.append(iter(s.body))
+                break
+        else:
+            stack.pop()
 
 
 def map_stmt_exprs(s, f: Callable) -> N.Stmt:
