@@ -117,9 +117,22 @@ def test_window_statements_mean_the_same_compiled_and_interpreted():
     assert list(x[:3, 1]) == [2.0, 2.0, 2.0] and x[3, 1] == 10.0
 
 
+@proc
+def unused_window(n: size, x: f32[n] @ DRAM):
+    y = x[0:1]
+    pass
+
+
+def test_an_unused_window_is_marked_used():
+    body = _body(unused_window)
+    assert body[2:4] == ["struct exo_win_1f32c y = (struct exo_win_1f32c){ &x[0], { 1 } };",
+                         "(void) y;"]
+    assert "(void) y;" not in _body(column_copy)  # used windows get no mark
+
+
 @pytest.mark.skipif(not have("gcc"), reason="needs gcc")
 def test_window_statements_compile_without_warnings(tmp_path):
-    c, h = compile_procs_to_strings([column_copy, window_of_window], "lib.h")
+    c, h = compile_procs_to_strings([column_copy, window_of_window, unused_window], "lib.h")
     (tmp_path / "lib.h").write_text(h)
     (tmp_path / "lib.c").write_text(c)
     r = subprocess.run(["gcc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-c",

@@ -125,6 +125,22 @@ def test_asserts_and_guards_make_a_range_acceptable():
     assert np.array_equal(x, [2.0, 1.0, 0.0, 0.0, 0.0])
 
 
+def test_a_range_in_code_that_never_runs_is_not_refused():
+    # the facts that make the branch dead share no variable with the range's bound
+    @proc
+    def dead(n: size, m: size, x: f32[n]):
+        if n < 0:
+            for i in seq(0, m - 4):
+                x[0] = 1.0
+        for i in seq(0, 0):
+            for j in seq(0, m - 5):
+                x[0] = 2.0
+
+    x = np.zeros(3, np.float32)
+    dead.interpret(n=3, m=1, x=x)
+    assert not x.any()
+
+
 def test_text_parsed_back_is_not_held_to_the_rule():
     # parse_proc_string reads printed code back (str(p) again), which a rewrite made,
     # not a definition: a range there that may be negative runs zero times

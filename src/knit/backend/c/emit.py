@@ -59,6 +59,7 @@ class ProcEmitter(CallEmitter):
         self._known = known_strides(proc.preds)
         self.params = [self.param(a) for a in proc.args]
         self._regs: set | None = None
+        self._named: set | None = None  # names used anywhere (named())
         self._zeroed: set | None = None
         self._loops = 0  # loops around the statement being emitted
 
@@ -319,6 +320,20 @@ class ProcEmitter(CallEmitter):
                 return True
         return False
 
+    def named(self) -> set:
+        """The names some statement or expression of the procedure uses (reads, writes,
+        windows of them, strides, call arguments): a name bound but never in it is
+        unused."""
+        if self._named is None:
+            self._named = set()
+            for x in walk_stmts(self.proc.body):
+                if isinstance(x, (N.Assign, N.Reduce)):
+                    self._named.add(x.name)
+                for e in stmt_exprs(x):
+                    self._named.update(y.name for y in walk_expr(e)
+                                       if isinstance(y, (N.Read, N.WindowExpr, N.StrideExpr)))
+        return self._named
+
     def register_buffers(self) -> set:
         """Buffers (and windows of them) in register memories (Memory.is_registers)."""
         if self._regs is None:
@@ -407,6 +422,8 @@ class ProcEmitter(CallEmitter):
         tag = self.unit.structs.name(view.basetyp.basetype(), ndims, const)
         cname = self.names.declare(name)
         self.line(f"struct {tag} {cname} = {value};")
+        if name not in self.named():  # an unused window: -Wunused would reject the C
+            self.line(f"(void) {cname};")
         strides = [f"{cname}.strides[{d}]" for d in range(ndims)]
         # reads through the window count as reads of its root (free and (void) marks)
         self.views[name] = root_view(view.root, cname, rhs.type, view.mem,
