@@ -17,10 +17,8 @@ neither `OMP_WAIT_POLICY` nor `GOMP_SPINCOUNT` is set, it initialises libgomp wi
 back-to-back calls (a few us), so a loop of calls still finds its threads awake, and
 short enough that a thread queued behind a spinner waits a fraction of a tick. The
 variable is set only while libgomp starts (it reads its environment once, then) and
-removed afterwards: nothing the process starts later sees it. A setting of
+removed afterwards: nothing else in the process or its children sees it. A setting of
 the user's is left alone, and so is a libgomp some other library already started.
-(clang's OpenMP runtime, libomp, ignores the variable: its idle threads wait
-KMP_BLOCKTIME, which knit leaves alone.)
 """
 
 from __future__ import annotations
