@@ -13,14 +13,6 @@ best round and the median round in GFLOP/s (2 M N K flops per call). Each result
 checked against NumPy's in the same run. knit is timed through its Python call (as
 NumPy is through its own), so the smallest sizes include knit's per-call overhead.
 
-Two threads: knit's par loops run on OpenMP's threads, started as knit starts them
-(knit.runtime.openmp: a short spin, GOMP_SPINCOUNT=10000, unless the user set
-OMP_WAIT_POLICY or GOMP_SPINCOUNT), OpenBLAS's on its own pthreads pool, as it sets them.
-Each two-thread contender's loop follows one untimed call (its sleeping threads wake)
-and is followed by a pause of SETTLE seconds, the same for both libraries, so that no
-idle thread of one library still spins while the other runs (OpenBLAS's spin ~0.1 s
-after a call, knit's at most ~0.6 ms). The table's header says which settings ran.
-
 The FMA peak is measured, not assumed, in the same interleaved rounds: benchmarks/
 fma_peak.py's loop on one thread and on two (f64 peak = half the f32 peak: half the
 lanes).
@@ -53,7 +45,6 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from knit import proc  # noqa: E402
-from knit.runtime import openmp  # noqa: E402
 from knit.stdlib.gemm import schedule_gemm  # noqa: E402
 
 SQUARE = (64, 128, 256, 512, 1024, 2048)
@@ -135,8 +126,7 @@ def peak_kernel():
         f.write(_PEAK_LIB)
     subprocess.run(["gcc", "-O2", "-march=native", "-fopenmp", "-fPIC", "-shared", "-o", lib,
                     src], check=True)
-    with openmp.spin_count_default():  # libgomp started as knit starts it, whichever first
-        fn = ctypes.CDLL(lib).knit_fma_peak
+    fn = ctypes.CDLL(lib).knit_fma_peak
     fn.argtypes, fn.restype = [ctypes.c_long, ctypes.c_int], ctypes.c_double
     return fn
 
@@ -311,9 +301,7 @@ def main() -> None:
         sched = time.perf_counter() - t
         kernels = {"knit 1": k1.compile(), "knit 2": k2.compile()}
         print(f"\n{dtype}: both schedules ({args.target}, 1 thread and par) took {sched:.2f} s"
-              f" to build; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, OpenMP started with"
-              f" {openmp.setting()}; OpenBLAS's threads wait as it sets them (they spin"
-              f" ~0.1 s after a call); {SETTLE} s pause after each two-thread contender")
+              f" to build; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
         scale = 1.0 if dtype == "f32" else 0.5  # f64: half the lanes
         exo_here = exo if dtype == "f32" else None
         head = (f"{'M x N x K':>16} | {'knit 1T':>13} {'BLAS 1T':>13} {'ratio':>5} {'%pk':>4} | "

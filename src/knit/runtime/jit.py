@@ -26,13 +26,11 @@ import os
 import platform
 import shlex
 import threading
-from contextlib import nullcontext
 
 from knit import cache
 from knit.backend.c.header import generate
 from knit.errors import CompileError, InternalError
 from knit.ir import nodes as N
-from knit.runtime import openmp
 from knit.runtime.args import binder
 from knit.runtime.interp import config_zero
 
@@ -266,9 +264,7 @@ def load_library(source: str, command: list[str], flags: list[str], what: str,
         if lib is not None:
             return lib
         try:
-            # a par loop's library starts OpenMP: knit's spin count unless the user's
-            with openmp.spin_count_default() if "-fopenmp" in flags else nullcontext():
-                lib = ctypes.CDLL(so)
+            lib = ctypes.CDLL(so)
         except OSError as err:
             cache.discard(so, d)
             raise CompileError(f"the library the C compiler '{command[0]}' built for {what}"
