@@ -12,6 +12,7 @@ import random
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from test_simplify import evaluate
 
 from knit import proc
 from knit.analysis import effects as E, fastpath, simplify as SIMP, smt
@@ -451,22 +452,7 @@ def test_remembered_linear_forms_give_the_answer_computed_afresh():
         for _ in range(20):
             env = {s: rng.randint(*ranges.get(s, (-9, 9))) for s in (i_, j_, k_)}
             env[n_] = rng.randrange(1, 30)
-            assert _value(got, env) == _value(e, env)
-
-
-def _value(e: N.Expr, env: dict) -> int:
-    match e:
-        case N.Const(val):
-            return val
-        case N.Read(name):
-            return env[name]
-        case N.USub(arg):
-            return -_value(arg, env)
-        case N.BinOp(o, a, b):
-            x, y = _value(a, env), _value(b, env)
-            return {"+": x + y, "-": x - y, "*": x * y}.get(o) if o in "+-*" else \
-                x // y if o == "/" else x % y
-    raise TypeError(type(e).__name__)
+            assert evaluate(got, env) == evaluate(e, env)
 
 
 def test_the_divisors_the_division_rule_tries_are_every_divisor_greatest_first():

@@ -428,8 +428,6 @@ def not_gemm_transposed(M: size, N: size, K: size, A: f32[K, M] @ DRAM, B: f32[K
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
 def test_neon_kernel_runs_on_aarch64(dtype):
-    from test_neon import run_on_arm
-
     isa = G.target("neon").isa(dtype)
     blk = G.Blocking(mc=2 * isa.mr, kc=8, nc=2 * isa.nr)
     plain = neon_plain[dtype]
@@ -437,11 +435,19 @@ def test_neon_kernel_runs_on_aarch64(dtype):
     assert f"gemm_ukernel_{dtype}_{isa.mr}x{isa.nr}_neon(" in str(q)
     _, fast = G.microkernel("neon", dtype)
     assert f"neon_vfmadd_{isa.lanes}x{dtype}_{isa.lanes}x{dtype}(" in str(fast)
-    rng = np.random.default_rng(6)
+    check_on_arm(q, dtype, [(1, 1, 1), (isa.mr + 3, isa.nr + 5, 9),
+                            (2 * isa.mr + 1, 3 * isa.nr - 1, 17), (37, 29, 20)], seed=6)
+
+
+def check_on_arm(q, dtype: str, sizes, seed: int) -> None:
+    """Run the kernel q under qemu-aarch64 on random M x N x K problems of `sizes`,
+    against NumPy in double precision."""
+    from test_neon import run_on_arm
+
+    rng = np.random.default_rng(seed)
     t = DTYPES[dtype]
     runs, wants = [], []
-    for m, n, k in [(1, 1, 1), (isa.mr + 3, isa.nr + 5, 9), (2 * isa.mr + 1, 3 * isa.nr - 1, 17),
-                    (37, 29, 20)]:
+    for m, n, k in sizes:
         A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
         C = rng.standard_normal((m, n)).astype(t)
         wants.append(C.astype(np.float64) + A.astype(np.float64) @ B.astype(np.float64))

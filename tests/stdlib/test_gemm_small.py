@@ -4,9 +4,8 @@ cache blocks or packed copies, its MR x NR tiles along the rows of C reading A a
 place; checked against NumPy (both sides of the condition, every edge, windows of
 larger matrices), against the plain proc, on AVX2 and on NEON under qemu."""
 
-import numpy as np
 import pytest
-from test_gemm import DTYPES, PLAIN, needs, neon_plain, run_against_numpy, sgemm, small_blocks
+from test_gemm import PLAIN, check_on_arm, needs, neon_plain, run_against_numpy, sgemm, small_blocks
 
 import knit
 from knit.stdlib import gemm as G
@@ -103,22 +102,11 @@ def test_avx2_small_kernel_matches_numpy(dtype):
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
 def test_neon_small_kernel_runs_on_aarch64(dtype):
-    from test_neon import run_on_arm
-
     isa = G.target("neon").isa(dtype)
     q = small_kernel("neon", dtype, neon_plain[dtype])
     assert f"gemm_ukernel_{dtype}_{isa.mr}x{isa.nr}_rows_neon(" in str(q)
-    rng = np.random.default_rng(8)
-    t = DTYPES[dtype]
-    runs, wants = [], []
-    for m, n, k in [(1, 1, 1), (isa.mr + 3, isa.nr + 5, 9), (2 * isa.mr + 1, 3 * isa.nr - 1, 17)]:
-        A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
-        C = rng.standard_normal((m, n)).astype(t)
-        wants.append(C.astype(np.float64) + A.astype(np.float64) @ B.astype(np.float64))
-        runs.append((q, {"M": m, "N": n, "K": k, "A": A, "B": B, "C": C}))
-    for got, want in zip(run_on_arm(runs), wants):
-        np.testing.assert_allclose(got["C"], want, rtol=1e-4 if dtype == "f32" else 1e-12,
-                                   atol=1e-4 if dtype == "f32" else 1e-12)
+    check_on_arm(q, dtype, [(1, 1, 1), (isa.mr + 3, isa.nr + 5, 9),
+                            (2 * isa.mr + 1, 3 * isa.nr - 1, 17)], seed=8)
 
 
 def test_small_kernel_refuses_what_is_not_a_gemm():
