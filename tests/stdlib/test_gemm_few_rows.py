@@ -9,7 +9,7 @@ from test_gemm import needs, run_against_numpy, sgemm, small_blocks
 
 import knit
 from knit.stdlib import gemm as G
-from knit.stdlib.gemm.schedule import few_rows_twin_blocking
+from knit.stdlib.gemm.variants import few_rows_twin_blocking
 
 _FEW: dict = {}
 

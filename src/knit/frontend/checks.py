@@ -337,11 +337,13 @@ class _Checker:
         """Check a loop's or a branch's body. A body that never runs (its facts contradict
         each other, e.g. `for i in seq(2, 2)`) is checked with the contradiction made
         explicit: a proof about an access sends the solver only the facts that share its
-        variables, so `A[Cfg.k, 0]` in that loop would not see that `2 <= i < 2`."""
+        variables, so `A[Cfg.k, 0]` in that loop would not see that `2 <= i < 2` (nor a
+        loop range there, boundscheck.check_range's KnitTypeError, its bounds: `if n < 0:`
+        for a size; a type error that needs no proof is raised again by the retry)."""
         deferred = self.deferred
         try:
             return self.block(stmts, facts, in_par)
-        except (BoundsError, PreconditionError):
+        except (BoundsError, PreconditionError, KnitTypeError):
             if not _unreachable(facts):
                 raise
             self.deferred = deferred  # what the failed pass recorded, the retry records
@@ -430,13 +432,7 @@ class _Checker:
                                   "only one level of par loops is supported; make this "
                                   "loop seq")
         if self.written and not self.quiet(s):
-            try:
-                B.check_range(s, facts)
-            except KnitTypeError:
-                # the prover keeps only the facts that share a variable with the goal:
-                # a loop in code that never runs (`if n < 0:` for a size) is not refused
-                if not _unreachable(facts):
-                    raise
+            B.check_range(s, facts)
         if s.mode == "par" and self.plain and not self.quiet(s):
             self.check_race(s, facts)
         i = X.var(s.iter)

@@ -4,7 +4,7 @@ Each step is a function of (procedure, ...) -> procedure, over knit's primitives
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from knit.cursors.internal import text_of
 from knit.procedure import Procedure
@@ -12,14 +12,13 @@ from knit.stdlib.gemm.kernels import masked_kernel, microkernel
 from knit.stdlib.gemm.targets import (
     Blocking,
     _isa,
-    a_l2_share,
     check_arguments,
     check_blocking,
     choose_blocking,
     target,
 )
 from knit.stdlib.gemm.variants import (
-    few_rows_blocking,
+    few_rows_twin_blocking,
     one_thread_variants,
     rows_or_columns,
     small_runs_sequential,
@@ -775,15 +774,6 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         _ONE_THREAD[key] = (p, out)
         return out
     return _schedule(p, g, target_name, blk, threads, shape, split)
-
-
-def few_rows_twin_blocking(isa, blk: Blocking, elem_bytes: int) -> Blocking:
-    """The blocks of one thread's twin for the rows of one block of A (`rows_in_one_block`,
-    M <= its MC): one block as half of L2 holds it (BLIS's MC: twice `blk`'s where A's
-    block takes a quarter, `a_l2_share`), NC cut to L2 (`few_rows_blocking`). (M = 72,
-    100, 120 f32 ran 1-2% slower in two 64-row blocks than in one of 128.)"""
-    return few_rows_blocking(replace(blk, mc=blk.mc * a_l2_share(isa, 1) // 2), isa.nr,
-                             elem_bytes)
 
 
 # (id(p), target, blocks as given, shape) -> (p, schedule_gemm(p, ..., threads=1)):

@@ -212,7 +212,7 @@ def a_l2_share(isa: Isa, threads: int) -> int:
     peak; the GEMM's phases, timed one by one and their minima summed, 1024^3 94.6%
     against 92.4%, 2048^3 93.7% against 90.9%; f64 MC = 32 against 64: 2048^3 91% against
     87.5%.) Threads sharing rows each multiply their own slivers of the block, so each
-    core's L2 already holds about half of it: they keep a half.)"""
+    core's L2 already holds about half of it: they keep a half."""
     return 4 if isa.kc_l1s > 1 and threads == 1 else 2
 
 
