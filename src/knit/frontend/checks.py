@@ -104,12 +104,8 @@ def defer_like(new: N.Proc, old: N.Proc) -> None:
 
 def raise_deferred(proc: N.Proc) -> None:
     """Refuse to give `proc` a meaning if it, or a procedure it calls, was defined with a
-    deferred error, or computes with operands of two precisions (frontend/precision.py;
-    Exo's code generator refuses that too): raise that error (file:line:col of the
-    offending code)."""
-    from knit.frontend.precision import precision_error
-
-    err = deferred_error(proc) or precision_error(proc)
+    deferred error: raise that error (file:line:col of the offending code)."""
+    err = deferred_error(proc)
     if err is not None:
         raise err.with_traceback(None)
 
