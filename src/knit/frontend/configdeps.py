@@ -32,8 +32,9 @@ def check_config_writes(proc: N.Proc) -> None:
             cfg, field = key
             raise KnitTypeError(where, f"the value written to the config field "
                                 f"{cfg.name()}.{field} depends on the iterations of the "
-                                f"loop over '{var}': a config write must not depend on "
-                                "loop iterations (Exo's rule)",
+                                f"loop over '{var}', but a config write must be one value "
+                                "for the whole loop (Exo's rule: it expects that a "
+                                "config write does not depend on loop iterations)",
                                 "write the config outside the loop, or keep the value "
                                 "in a buffer (a config holds one value for the whole "
                                 "procedure)")
