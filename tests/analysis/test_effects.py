@@ -11,6 +11,7 @@ from knit.analysis import effects as E, smt
 from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.sym import Sym
+from knit.procedure import parse_proc_string
 
 
 @config
@@ -77,11 +78,13 @@ def test_loop_range_facts_are_about_the_bounds_at_entry():
 
 
 def test_a_config_written_in_the_block_is_a_new_unknown_per_instance():
-    @proc
-    def f(n: size, x: f32[16]):
-        for i in seq(0, 4):
-            Cfg.k = i
-            x[Cfg.k] = 1.0
+    # from text: @proc refuses a config write of a loop variable (Exo's rule,
+    # semantics.md#config-loop-invariant); parsed text and rewrites may hold one
+    f = parse_proc_string("""def f(n: size, x: f32[16] @ DRAM):
+    for i in seq(0, 4):
+        Cfg.k = i
+        x[Cfg.k] = 1.0
+""", {"Cfg": Cfg}, __file__)
 
     body = f._loopir_proc.body[0].body
     acc = E.accesses(body)

@@ -106,14 +106,16 @@ def test_get_lca_is_the_innermost_statement_holding_both():
         get_lca(nest, three, nest.find_loop("j"))
 
 
-def test_an_expression_split_write_replaced_is_invalid_but_its_statement_follows():
+def test_an_expression_split_write_replaced_is_invalid_and_so_is_its_statement():
     @proc
     def sums(x: f32, a: f32, b: f32):
         x = a + b
 
     s = sums.body()[0]
     p = split_write(sums, s)
-    assert text_of(p.forward(s)) == "x = a"  # the statement follows its first half
+    with pytest.raises(InvalidCursorError, match="taken apart"):  # as in Exo
+        p.forward(s)
+    assert text_of(p.forward(s.as_block())[0]) == "x = a"  # its block has both parts
     with pytest.raises(InvalidCursorError, match="expression the cursor pointed at was"):
         p.forward(s.rhs())
     with pytest.raises(InvalidCursorError, match="expression the cursor pointed at was"):

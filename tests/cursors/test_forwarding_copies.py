@@ -167,7 +167,9 @@ def test_split_write_still_grows_a_block_but_not_a_later_cursor():
     later = p.body()[0].as_block()
     p2 = rename(p, "sums2")
     assert len(p2.forward(later)) == 1
-    assert isinstance(p.forward(sums.body()[0]), AssignCursor)
+    with pytest.raises(InvalidCursorError, match="taken apart"):  # the statement: as Exo
+        p.forward(sums.body()[0])
+    assert isinstance(p2.forward(p.body()[0]), AssignCursor)  # a later one still follows
 
 
 def test_a_loop_copied_by_divide_loop_keeps_the_original_loop_cursor():

@@ -24,6 +24,7 @@ from scheduling_checks import assert_body, differs, equiv, refused, well_formed
 
 from knit import config, proc
 from knit.errors import BoundsError
+from knit.procedure import parse_proc_string
 from knit.stdlib.scheduling import (
     add_loop,
     autofission,
@@ -220,14 +221,16 @@ _MAY_BE_OUT = "may be out of bounds"
 
 def test_checks_still_reject_what_may_be_out_of_bounds():
     # only a later iteration writes, and it writes an index out of range
+    # (from text: @proc refuses a config write steered by a loop variable, Exo's rule,
+    # semantics.md#config-loop-invariant; parsed text and rewrites may hold one)
     with pytest.raises(BoundsError, match=_MAY_BE_OUT):
-        @proc
-        def later_iteration(N: size, x: f32[4] @ DRAM):
-            Cf.k = 0
-            for a in seq(0, N):
-                if a == 1:
-                    Cf.k = 7
-            x[Cf.k] = 1.0
+        parse_proc_string("""def later_iteration(N: size, x: f32[4] @ DRAM):
+    Cf.k = 0
+    for a in seq(0, N):
+        if a == 1:
+            Cf.k = 7
+    x[Cf.k] = 1.0
+""", {"Cf": Cf}, __file__)
 
     # a loop that may not run leaves the old value
     with pytest.raises(BoundsError, match=_MAY_BE_OUT):
@@ -251,13 +254,14 @@ def test_checks_still_reject_what_may_be_out_of_bounds():
 
 def test_checks_accept_what_is_in_bounds():
     # the first iteration sets Cf.k; later ones keep it
-    @proc
-    def first_iteration(N: size, x: f32[4] @ DRAM):
-        Cf.k = 0
-        for a in seq(0, N):
-            if a == 0:
-                Cf.k = 3
-        x[Cf.k] = 1.0
+    # (from text, as later_iteration above)
+    first_iteration = parse_proc_string("""def first_iteration(N: size, x: f32[4] @ DRAM):
+    Cf.k = 0
+    for a in seq(0, N):
+        if a == 0:
+            Cf.k = 3
+    x[Cf.k] = 1.0
+""", {"Cf": Cf}, __file__)
 
     # each path's facts hold where the same condition says it was taken
     @proc

@@ -829,14 +829,16 @@ def bounded_by_config(N: size, x: f32[N]):
             x[i] = x[i] + 1.0
 
 
-@proc
-def shrinks_its_bound(N: size, x: f32[N]):
+# from text: @proc refuses a config write steered by a loop variable (Exo's rule,
+# semantics.md#config-loop-invariant); parsed text and rewrites may hold one
+shrinks_its_bound = parse_proc_string("""def shrinks_its_bound(N: size, x: f32[N] @ DRAM):
     Lim.n = N
     for i in seq(0, Lim.n):
         if i == 1:
             Lim.n = 1
         if i < N:
             x[i] = x[i] + 1.0
+""", {"Lim": Lim}, __file__)
 
 
 def test_divide_loop_bounded_by_a_config():
@@ -853,39 +855,40 @@ def test_loop_bound_config_written_in_the_body_is_refused():
     q = shift_loop(p, "i", 1)  # only the lower bound moves into the body: still fine
     equiv(p, q, sizes={"N": [2, 3, 5]})
 
-    @proc
-    def guard_rereads(N: size, x: f32[N]):  # what divide_loop would give
-        Lim.n = N
-        for io in seq(0, (Lim.n + 1) / 2):
-            for ii in seq(0, 2):
-                if 2 * io + ii < Lim.n:
-                    if 2 * io + ii == 1:
-                        Lim.n = 1
-                    if 2 * io + ii < N:
-                        x[2 * io + ii] = x[2 * io + ii] + 1.0
+    # what divide_loop would give
+    guard_rereads = parse_proc_string("""def guard_rereads(N: size, x: f32[N] @ DRAM):
+    Lim.n = N
+    for io in seq(0, (Lim.n + 1) / 2):
+        for ii in seq(0, 2):
+            if 2 * io + ii < Lim.n:
+                if 2 * io + ii == 1:
+                    Lim.n = 1
+                if 2 * io + ii < N:
+                    x[2 * io + ii] = x[2 * io + ii] + 1.0
+""", {"Lim": Lim}, __file__)
 
     differs(shrinks_its_bound, guard_rereads, sizes={"N": [3, 4, 5]})
 
 
 def test_cut_and_join_refuse_bounds_read_after_the_body_changed_them():
     # `N + Lim.n - Lim.n` is N on entry, but the second loop would evaluate it later
-    @proc
-    def cut_me(N: size, x: f32[N]):
-        for i in seq(0, N + Lim.n - Lim.n):
-            Lim.n = i
-            x[0] = 1.0
+    cut_me = parse_proc_string("""def cut_me(N: size, x: f32[N] @ DRAM):
+    for i in seq(0, N + Lim.n - Lim.n):
+        Lim.n = i
+        x[0] = 1.0
+""", {"Lim": Lim}, __file__)
 
     refused(lambda: cut_loop(cut_me, "i", 0), "the body writes Lim.n, which the loop bounds "
             "read", prim="cut_loop")
 
-    @proc
-    def join_me(N: size, x: f32[2 * N]):
-        for i in seq(0, N):
-            Lim.n = i
-            x[i] = 1.0
-        for i in seq(N, 2 * N + Lim.n - Lim.n):
-            Lim.n = i
-            x[i] = 1.0
+    join_me = parse_proc_string("""def join_me(N: size, x: f32[2 * N] @ DRAM):
+    for i in seq(0, N):
+        Lim.n = i
+        x[i] = 1.0
+    for i in seq(N, 2 * N + Lim.n - Lim.n):
+        Lim.n = i
+        x[i] = 1.0
+""", {"Lim": Lim}, __file__)
 
     refused(lambda: join_loops(join_me, "i #0", "i #1"), "the body writes Lim.n, which the "
             "loop bounds read", prim="join_loops")
@@ -909,11 +912,11 @@ def test_reorder_refuses_an_inner_bound_config_written_in_the_body():
 
 
 def test_parallelize_refuses_a_config_write():
-    @proc
-    def sets_config(N: size, x: f32[N]):
-        for i in seq(0, N):
-            Lim.n = i
-            x[i] = 1.0
+    sets_config = parse_proc_string("""def sets_config(N: size, x: f32[N] @ DRAM):
+    for i in seq(0, N):
+        Lim.n = i
+        x[i] = 1.0
+""", {"Lim": Lim}, __file__)  # from text, as shrinks_its_bound
 
     refused(lambda: parallelize_loop(sets_config, "i"), "writes Lim.n")
 

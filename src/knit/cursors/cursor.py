@@ -124,14 +124,29 @@ class ArgCursor(Cursor):
         return self._node().type
 
     def mem(self):
-        return self._node().mem
+        """The argument's memory. As Exo's API: a size or index argument has none (an
+        AssertionError); a bool or stride argument reports DRAM."""
+        arg = self._node()
+        if arg.type.is_indexable():
+            raise AssertionError(f"ArgCursor.mem(): '{arg.name.name}' is a {arg.type} "
+                                 "argument, which lives in no memory")
+        if arg.mem is not None:
+            return arg.mem
+        from knit.memory import DRAM  # here: cursors load before memories
+
+        return DRAM
 
     def is_tensor(self) -> bool:
         return self._node().type.is_tensor()
 
     def shape(self) -> ExprListCursor:
-        """The dimensions, as expression cursors (empty for a scalar)."""
-        return _dims(self._proc, (("args", self._idx),), self._node().type, self)
+        """The dimensions, as expression cursors. As Exo's API: only a tensor argument
+        has a shape (a scalar's is an AssertionError)."""
+        arg = self._node()
+        if not arg.type.is_tensor():
+            raise AssertionError(f"ArgCursor.shape(): '{arg.name.name}' is a scalar "
+                                 f"({arg.type}), not a tensor")
+        return _dims(self._proc, (("args", self._idx),), arg.type, self)
 
     def parent(self):
         return InvalidCursor(self._proc, "an argument has no parent statement")

@@ -29,6 +29,20 @@ class _CopySid(int):
     of: int
 
 
+class SplitSid(int):
+    """The sid of the first part of a statement a rewrite took apart (split_write): the
+    same number, so a block holding the statement still finds it and grows over the
+    parts, but a cursor to the statement itself from before the split is invalid (as in
+    Exo: the statement is no longer there). Each split makes a new object; a rewrite
+    keeping the statement keeps the object."""
+
+
+def _taken_apart(old, new, path: P.StmtPath, new_path: P.StmtPath) -> bool:
+    was = P.stmt_at(old._loopir_proc, path).sid
+    now = P.stmt_at(new._loopir_proc, new_path).sid
+    return isinstance(now, SplitSid) and now is not was
+
+
 def separate_copies(ir: N.Proc) -> N.Proc:
     """ir with a fresh sid on every statement whose sid an earlier statement (pre-order)
     already has; the same object when there is none (the usual case)."""
@@ -124,7 +138,13 @@ def forward(new, cur: C.Cursor) -> C.Cursor:
         case C.ArgCursor():
             return C.ArgCursor(new, cur._idx)
         case C.StmtCursor():
-            return C.make_stmt_cursor(new, _stmt_path(old, new, cur._path))
+            path = _stmt_path(old, new, cur._path)
+            if _taken_apart(old, new, cur._path, path):
+                raise C.InvalidCursorError(
+                    "the statement the cursor pointed at was taken apart by a rewrite "
+                    "(split_write): its node no longer exists; forward its block "
+                    "(cursor.as_block()) to reach the parts")
+            return C.make_stmt_cursor(new, path)
         case C.BlockCursor():
             return _forward_block(old, new, cur)
         case C.GapCursor():

@@ -50,6 +50,7 @@ from knit.errors import (
 )
 from knit.frontend import boundscheck as B
 from knit.frontend.callcheck import check_call
+from knit.frontend.configdeps import check_config_writes
 from knit.frontend.scope import Scope
 from knit.ir import nodes as N, types as T
 from knit.ir.sym import Sym
@@ -163,8 +164,9 @@ def check_proc(proc: N.Proc, *, memories: bool = True, only=None,
 
     written=True (a procedure the user wrote, at its @proc definition) also makes
     Exo's definition-time rule on loops: every range must be provably non-negative
-    (boundscheck.check_range). Rewrites' results are not held to it: an empty range
-    they make runs zero times (docs/semantics.md#loops)."""
+    (boundscheck.check_range), and the values it writes into configs must not depend
+    on loop iterations (configdeps.py). Rewrites' results are not held to these: an
+    empty range they make runs zero times (docs/semantics.md#loop-range)."""
     if proc in _checked:
         return
     checker = _Checker(proc)
@@ -172,6 +174,8 @@ def check_proc(proc: N.Proc, *, memories: bool = True, only=None,
     checker.only = only
     checker.defer = defer
     checker.written = written
+    if written:
+        check_config_writes(proc)
     checker.run()
     if checker.deferred is not None:
         if _deferred.get(id(proc), (None,))[0] is not proc:  # said once per procedure

@@ -24,6 +24,7 @@ from __future__ import annotations
 from knit.analysis import effects as E
 from knit.analysis.smt import counterexample, prove
 from knit.cursors import paths as P
+from knit.cursors.forward import SplitSid
 from knit.errors import KnitTypeError
 from knit.frontend.typecheck import retyped
 from knit.ir import nodes as N, types as T
@@ -342,9 +343,10 @@ def split_write(site: Site):
         raise refuse(prim, s, f"the second operand '{expr_str(b)}' {hit[1].describe()}, "
                      f"which may be {_lhs(s)} itself: it would then read the value the "
                      "first part writes")
-    # both halves keep the statement's identity, so a cursor to it covers both
+    # both halves keep the statement's number, so a block holding it covers both; the
+    # first is marked split, so a cursor to the statement itself becomes invalid (Exo)
     second = N.Reduce(s.name, s.type, s.idx, b, s.srcinfo, s.sid)
-    return apply(site, site.replaced((s.with_(rhs=a), second)))
+    return apply(site, site.replaced((s.with_(rhs=a, sid=SplitSid(s.sid)), second)))
 
 
 def fold_into_reduce(site: Site):
