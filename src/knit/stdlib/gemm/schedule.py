@@ -792,12 +792,13 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     prefetch = target(target_name).prefetch
     p = cut_edges(p, g, mr, nr, blk.kc)
-    # all of k when K < KC (as in every small problem) reads A in place: packing an
-    # MR-row sliver of A costs as much as the K multiply-adds it feeds per NR columns
-    # when N is small (64^3: 0.85x OpenBLAS with A packed)
+    # all of k when K < KC reads A in place: packing an MR-row sliver of A costs as much
+    # as the K multiply-adds it feeds per NR columns when N is small (64^3: 0.85x
+    # OpenBLAS with A packed); unless the target packs it there (`Isa.pack_a_all_k`)
     packed = (ref, fast)
-    nests = ((MAIN, ("Ap", "Bs"), packed), (LAST, ("Ap_l", "Bs_l"), packed),
-             (REST, (None, "Bs_k"), microkernel(target_name, g.dtype, False, (mr, nr))))
+    rest = (("Ap_k", "Bs_k"), packed) if isa.pack_a_all_k else (
+        (None, "Bs_k"), microkernel(target_name, g.dtype, False, (mr, nr)))
+    nests = ((MAIN, ("Ap", "Bs"), packed), (LAST, ("Ap_l", "Bs_l"), packed), (REST, *rest))
     for top, names, kernel in nests:
         p = block_for_caches(p, top, top == MAIN, mr, nr, blk, cols)
         p = pack_panels(p, top, g, mr, nr, blk, cols, names, row_threads=rows)
