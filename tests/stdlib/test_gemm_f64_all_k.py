@@ -1,14 +1,18 @@
-"""knit.stdlib.gemm's f64 kernel on AVX-512 packs A in its third tile nest, all of k in
-one pass (K < KC), as the other nests do, where f32 reads A's rows in place
-(`Isa.pack_a_all_k`): the choice, and the kernel against NumPy and the plain procedure
-at sizes that cross that nest's tiles, blocks and edges."""
+"""knit.stdlib.gemm's f64 kernel on AVX-512 treats its third tile nest, all of k in one
+pass (K < KC), as the other nests (`Isa.all_k_like_blocks`): A packed, where f32 reads
+A's rows in place, and B's panel copied row by row, where f32 copies it down each
+sliver. The choice, and the kernel against NumPy and the plain procedure at sizes that
+cross that nest's tiles, blocks and edges."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from test_gemm import dgemm, needs, run_against_numpy, sgemm
 
 import knit
+from knit.cursors.internal import text_of
 from knit.stdlib import gemm as G
 
 BLOCKS = G.Blocking(mc=16, kc=16, nc=32)  # K < 16: the all-of-k nest; 2 tiles per block
@@ -25,18 +29,25 @@ def scheduled(plain, target="avx512", threads=1, blocks=BLOCKS):
 
 def all_k_nest(q) -> str:
     """The text of the all-of-k tile nest (the `else` of `if KC <= K`) of a one-thread
-    kernel."""
-    return str(q.body()[0].orelse()[0])
+    kernel, alone."""
+    nest = q.body()[0].orelse()[0]
+    assert nest.name() == "jc"
+    return text_of(nest)
+
+
+# B's panel of an NC block inside N, copied row by row: each row's NC columns NR at a time
+BY_ROWS = re.compile(r"for i0 in seq\(0, K\):\n\s+for i1o in seq\(0, \d+\):\n\s+for i1i")
 
 
 def test_f64_avx512_packs_a_where_all_of_k_is_one_pass():
     isa = G.target("avx512").isa("f64")
-    assert isa.pack_a_all_k
+    assert isa.all_k_like_blocks
     nest = all_k_nest(scheduled(dgemm))
-    assert "Ap_k" in nest and "Bs_k" in nest
+    assert "Ap_k: f64[2, K, 8]" in nest and "Bs_k: f64[2, K, 16]" in nest
     # the packed kernel (A k-major), not the one on rows of A
-    assert "gemm_ukernel_f64_8x16_avx512(" in nest
-    assert "gemm_ukernel_f64_8x16_rows_avx512(" not in nest
+    assert "gemm_ukernel_f64_8x16_avx512(K, Ap_k[ir, 0:K, 0:8]" in nest
+    assert "_rows_avx512(" not in nest
+    assert BY_ROWS.search(nest)
 
 
 @pytest.mark.parametrize("plain, target", [(sgemm, "avx512"), (dgemm, "avx2")],
@@ -44,10 +55,11 @@ def test_f64_avx512_packs_a_where_all_of_k_is_one_pass():
 def test_other_types_and_targets_read_a_in_place_there(plain, target):
     dtype = "f32" if plain is sgemm else "f64"
     isa = G.target(target).isa(dtype)
-    assert not isa.pack_a_all_k
+    assert not isa.all_k_like_blocks
     blocks = G.Blocking(mc=2 * isa.mr, kc=16, nc=2 * isa.nr)
     nest = all_k_nest(scheduled(plain, target, blocks=blocks))
     assert "Ap_k" not in nest and f"_{isa.mr}x{isa.nr}_rows_{target}(" in nest
+    assert "Bs_k" in nest and not BY_ROWS.search(nest)  # down each sliver
 
 
 def sizes() -> list[tuple[int, int, int]]:

@@ -35,10 +35,11 @@ class Isa:
     # model (the sliver stays in L1); more makes KC deeper, so fewer microkernel calls
     # load and store their C tile (AVX-512 below)
     kc_l1s: int = 1
-    # all of k in one pass (K < KC, the blocked kernel's third tile nest) packs A's MC x K
-    # block as the other nests do, instead of reading MR rows of A in place (AVX-512 f64
-    # below); small problems, where packing A did not pay, take `schedule_small` anyway
-    pack_a_all_k: bool = False
+    # all of k in one pass (K < KC, the blocked kernel's third tile nest) as the other
+    # nests: A's MC x K block packed, not MR rows of A read in place, and B's panel
+    # copied row by row where an NC block is inside N, not down each sliver (AVX-512
+    # f64 below); small problems, where packing A did not pay, take `schedule_small`
+    all_k_like_blocks: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,13 @@ def _x86_target(name: str, width: int) -> Target:
         # 15 interleaved rounds, median 38.7 -> 44.1 GFLOP/s; 520^3, 400^3, 512 x 512 x
         # 700 +1%, 2048 x 2048 x 64 +1-3%, 777^3 and 333^3 within the noise;
         # benchmarks/gemm_ab.py --dtype f64, thread CPU time, load 6-7): in place, each
-        # tile reads A's 8 rows, K apart, from L2 while a B sliver as large passes
+        # tile reads A's 8 rows, K apart, from L2 while a B sliver as large passes. B's
+        # panel row by row there too: 333^3 1.02x -> 1.08x, 512^3 1.09x -> 1.11x, 777^3
+        # 1.00x -> 1.02x (9 rounds, load ~10). (f32, same runs: A packed 512^3 1.06x ->
+        # 1.08x, 600 x 777 x 777 1.02x -> 1.05x; B by rows +1% or within the noise)
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
                        kc_l1s=4 if width == 512 else 1,
-                       pack_a_all_k=width == 512 and t == "f64")
+                       all_k_like_blocks=width == 512 and t == "f64")
 
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
         bits = {"f32": "ps", "f64": "pd"}[t]
