@@ -111,7 +111,10 @@ def _x86_target(name: str, width: int) -> Target:
         # slivers in L2, as 8 x 16 does, but slower in the GEMM (Zen 4, interleaved, MC
         # 96, 56, 64 and 48: 1024^3 0.94x, 0.91x, 0.98x, 0.98x OpenBLAS against 8 x 16's
         # 1.01x; 64 x 2048 x 2048 0.62x and 0.48x against 0.92x with the machine's
-        # blocks, MR = 12 and 14 leaving edge rows of M = 64)
+        # blocks, MR = 12 and 14 leaving edge rows of M = 64). 8 x 24 again in session 9
+        # (six interleaved runs, load 4-12): 512^3 +4-8% (as much as packing A there,
+        # `all_k_like_blocks`), 2048^3 +1-4%, but 2048 x 64 x 2048 -8-10% (N = 2 x 24 +
+        # 16), 64^3 -1-4%, 64 x 2048 x 2048 -1-3% (docs/performance.md)
         return Target(name, {"f32": isa("f32", 8, 2), "f64": isa("f64", 8, 2)}, x86.prefetch)
     # 16 registers: 6 x 2 accumulators, 2 of B, 1 broadcast
     return Target(name, {"f32": isa("f32", 6, 2), "f64": isa("f64", 6, 2)}, x86.prefetch)
