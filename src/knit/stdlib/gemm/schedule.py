@@ -272,7 +272,10 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
     if threads == 1:
         # (threads sharing rows deal the panel's copy out sliver by sliver:
         # parallelize_rows)
-        p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=top != REST and row_threads == 1)
+        # (all of k in one pass, K < KC: row by row too where A is packed there,
+        # `Isa.all_k_like_blocks`)
+        by_rows = (top != REST or ap is not None) and row_threads == 1
+        p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=by_rows)
     elif grp > 1:  # row by row where the grp slivers are all inside N
         p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=True, start=c0, width=grp * nr)
     p = set_memory(p, f"{bs} : _", DRAM_ALIGNED64)
@@ -792,12 +795,13 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     prefetch = target(target_name).prefetch
     p = cut_edges(p, g, mr, nr, blk.kc)
-    # all of k when K < KC (as in every small problem) reads A in place: packing an
-    # MR-row sliver of A costs as much as the K multiply-adds it feeds per NR columns
-    # when N is small (64^3: 0.85x OpenBLAS with A packed)
+    # all of k when K < KC reads A in place: packing an MR-row sliver of A costs as much
+    # as the K multiply-adds it feeds per NR columns when N is small (64^3: 0.85x
+    # OpenBLAS with A packed); unless the target packs it there (`Isa.all_k_like_blocks`)
     packed = (ref, fast)
-    nests = ((MAIN, ("Ap", "Bs"), packed), (LAST, ("Ap_l", "Bs_l"), packed),
-             (REST, (None, "Bs_k"), microkernel(target_name, g.dtype, False, (mr, nr))))
+    rest = (("Ap_k", "Bs_k"), packed) if isa.all_k_like_blocks else (
+        (None, "Bs_k"), microkernel(target_name, g.dtype, False, (mr, nr)))
+    nests = ((MAIN, ("Ap", "Bs"), packed), (LAST, ("Ap_l", "Bs_l"), packed), (REST, *rest))
     for top, names, kernel in nests:
         p = block_for_caches(p, top, top == MAIN, mr, nr, blk, cols)
         p = pack_panels(p, top, g, mr, nr, blk, cols, names, row_threads=rows)

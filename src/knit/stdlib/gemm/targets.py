@@ -35,6 +35,11 @@ class Isa:
     # model (the sliver stays in L1); more makes KC deeper, so fewer microkernel calls
     # load and store their C tile (AVX-512 below)
     kc_l1s: int = 1
+    # all of k in one pass (K < KC, the blocked kernel's third tile nest) as the other
+    # nests: A's MC x K block packed, not MR rows of A read in place, and B's panel
+    # copied row by row where an NC block is inside N, not down each sliver (AVX-512
+    # f64 below); small problems, where packing A did not pay, take `schedule_small`
+    all_k_like_blocks: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,17 @@ def _x86_target(name: str, width: int) -> Target:
             half = replace(half, quarter=replace(xmm, masked=tuple(
                 getattr(x86.avx512, f"mm_{op}_{bits}") for op in (
                     "maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))))
+        # f64 on AVX-512 packs A where K < KC: 512^3 1.01x -> 1.07x OpenBLAS (best of
+        # 15 interleaved rounds, median 38.7 -> 44.1 GFLOP/s; 520^3, 400^3, 512 x 512 x
+        # 700 +1%, 2048 x 2048 x 64 +1-3%, 777^3 and 333^3 within the noise;
+        # benchmarks/gemm_ab.py --dtype f64, thread CPU time, load 6-7): in place, each
+        # tile reads A's 8 rows, K apart, from L2 while a B sliver as large passes. B's
+        # panel row by row there too: 333^3 1.02x -> 1.08x, 512^3 1.09x -> 1.11x, 777^3
+        # 1.00x -> 1.02x (9 rounds, load ~10). (f32, same runs: A packed 512^3 1.06x ->
+        # 1.08x, 600 x 777 x 777 1.02x -> 1.05x; B by rows +1% or within the noise)
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
-                       kc_l1s=4 if width == 512 else 1)
+                       kc_l1s=4 if width == 512 else 1,
+                       all_k_like_blocks=width == 512 and t == "f64")
 
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
         bits = {"f32": "ps", "f64": "pd"}[t]
@@ -97,7 +111,10 @@ def _x86_target(name: str, width: int) -> Target:
         # slivers in L2, as 8 x 16 does, but slower in the GEMM (Zen 4, interleaved, MC
         # 96, 56, 64 and 48: 1024^3 0.94x, 0.91x, 0.98x, 0.98x OpenBLAS against 8 x 16's
         # 1.01x; 64 x 2048 x 2048 0.62x and 0.48x against 0.92x with the machine's
-        # blocks, MR = 12 and 14 leaving edge rows of M = 64)
+        # blocks, MR = 12 and 14 leaving edge rows of M = 64). 8 x 24 again in session 9
+        # (six interleaved runs, load 4-12): 512^3 +4-8% (as much as packing A there,
+        # `all_k_like_blocks`), 2048^3 +1-4%, but 2048 x 64 x 2048 -8-10% (N = 2 x 24 +
+        # 16), 64^3 -1-4%, 64 x 2048 x 2048 -1-3% (docs/performance.md)
         return Target(name, {"f32": isa("f32", 8, 2), "f64": isa("f64", 8, 2)}, x86.prefetch)
     # 16 registers: 6 x 2 accumulators, 2 of B, 1 broadcast
     return Target(name, {"f32": isa("f32", 6, 2), "f64": isa("f64", 6, 2)}, x86.prefetch)
