@@ -1,5 +1,5 @@
-"""`on_statement(p, top, f, *args)`: a schedule of one top-level statement, made on
-that statement alone and made once per content.
+"""`on_statements(p, first, last, f, *args)`: a schedule of some top-level statements,
+made on those statements alone, and made once per content.
 
 Why: a library schedule (knit.stdlib.gemm) builds several kernels from one plain
 procedure -- blocked, a twin with other blocks, a small one, two threaded ones -- whose
@@ -7,17 +7,19 @@ edge nests are the same statements scheduled by the same steps. Made inside each
 kernel, every step of those schedules is checked against the whole procedure (its
 other nests included), five times over (issue 9, item 4).
 
-What: `f(p, top, *args)` is a schedule (a function of checked primitives) that
-rewrites only the statement `top` of p's body. `on_statement` runs it instead on the
-*isolated* procedure: p's parameters and assertions, and that statement alone
-(`f(iso, 0, *args)`), then puts the statements it made where the statement was.
+What: `f(p, *args)` is a schedule (a function of checked primitives) that rewrites
+only the statements first .. last - 1 of p's body. `on_statements` runs it instead on
+the *isolated* procedure: p's parameters and assertions, those statements, and `pass`
+in place of every other one (so that each keeps its position), then puts the
+statements it made where those were.
 
 Why that is sound: every step of f is checked on the isolated procedure, whose
 arguments may hold any values its assertions allow (memory, configs); so the made
-statements do what the old one did from any such state. The other statements of p
-can leave only such a state before it (they cannot change a size or a stride, which is
-all assertions speak of), and read what it leaves after it; so p with the new
-statements does what p did. The isolated procedure knows less than p (nothing of the
+statements do what the old ones did from any such state. The other statements of p
+can leave only such a state before them (they cannot change a size or a stride, which
+is all assertions speak of), and read what they leave after them; so p with the new
+statements does what p did. (The statements must be consecutive: a `pass` between two
+of them would hide what the statement it stands for does there.) The isolated procedure knows less than p (nothing of the
 statements around), so a check there refuses at least what it refuses in p: where
 it refuses, f runs on p itself, and gives p's own answer (accepted or refused).
 
@@ -60,57 +62,65 @@ class _Entry:
     keep: list  # the objects the key names by identity
 
 
-def on_statement(p, top: int, f, *args, keep=None):
-    """p with its top-level statement `top` rewritten by the schedule `f(p, top, *args)`,
-    made on that statement alone, once per content (see the module doc). `keep`: which
-    of p's assertions the isolated procedure keeps (a function of an assertion's text;
-    None: all). Fewer facts only make its checks refuse more (then f runs on p), and
-    kernels that differ in an assertion the statement's schedule does not need share it."""
+def on_statements(p, first: int, last: int, f, *args, keep=None):
+    """p with its top-level statements first .. last - 1 rewritten by the schedule
+    `f(p, *args)`, made on those statements alone, once per content (see the module
+    doc). `keep`: which of p's assertions the isolated procedure keeps (a function of an
+    assertion's text; None: all). Fewer facts only make its checks refuse more (then f
+    runs on p), and kernels that differ in an assertion the statements' schedule does
+    not need share it."""
     ir = ir_of(p)
-    stmt = ir.body[top]
-    if not _isolable(ir, stmt):
-        return f(p, top, *args)
+    stmts = ir.body[first:last]
+    if not _isolable(ir, stmts):
+        return f(p, *args)
+    # the other statements are `pass`: the statements keep their positions (f finds
+    # them where it would in p), and do what they do from any state
+    holes = tuple(N.Pass(ir.srcinfo) for _ in range(first)), \
+        tuple(N.Pass(ir.srcinfo) for _ in range(len(ir.body) - last))
     preds = ir.preds if keep is None else tuple(e for e in ir.preds if keep(str(e)))
-    iso_ir = N.Proc(ISOLATED, ir.args, preds, (stmt,), None, ir.srcinfo)
+    iso_ir = N.Proc(ISOLATED, ir.args, preds, holes[0] + stmts + holes[1], None, ir.srcinfo)
     syms: dict = {}
-    keep: list = []
-    key = (f, _key(args, syms, keep),
-           _key((ir.args, preds, (stmt,)), syms, keep))  # (the name: ISOLATED)
+    kept: list = []
+    key = (f, _key(args, syms, kept), first, len(ir.body) - last,
+           _key((ir.args, preds, stmts), syms, kept))  # (the name: ISOLATED)
     hit = _MEMO.get(key)
     if hit is None:
         iso = isolated_procedure(iso_ir, p)
         try:
-            out = f(iso, 0, *args)
+            out = f(iso, *args)
         except KnitError:  # refused on less knowledge: p's own answer instead
-            return f(p, top, *args)
+            return f(p, *args)
         out_ir = ir_of(out)
-        if (out_ir.args != ir.args or out_ir.preds != preds
-                or out_ir.instr is not None or _configs(out_ir.body)):
-            return f(p, top, *args)  # not a rewrite of the statement alone
-        hit = _Entry(list(syms), [s.sid for s in walk_stmts((stmt,))], out_ir.body,
-                     dict(scope_of(out)),
-                     not out.is_eq(iso), keep)
+        made = out_ir.body[first:len(out_ir.body) - len(holes[1])]
+        if (out_ir.args != ir.args or out_ir.preds != preds or out_ir.instr is not None
+                or len(out_ir.body) < first + len(holes[1])
+                or not all(a is b for a, b in zip(out_ir.body[:first], holes[0]))
+                or not all(a is b for a, b in zip(out_ir.body[len(out_ir.body) - len(holes[1]):],
+                                                  holes[1]))
+                or _configs(made)):
+            return f(p, *args)  # not a rewrite of those statements alone
+        hit = _Entry(list(syms), [s.sid for s in walk_stmts(stmts)], made,
+                     dict(scope_of(out)), not out.is_eq(iso), kept)
         if len(_MEMO) >= _BOUND:
             _MEMO.clear()
         _MEMO[key] = hit
-        made = out_ir.body
     else:
         made = _Renamer(dict(zip(hit.syms, syms)),
-                        dict(zip(hit.sids, (s.sid for s in walk_stmts((stmt,)))))
+                        dict(zip(hit.sids, (s.sid for s in walk_stmts(stmts))))
                         ).block(hit.stmts)
-    body = ir.body[:top] + tuple(made) + ir.body[top + 1:]
-    return derive(p, ir.with_(body=body), unsafe=hit.unsafe, prim="on_statement",
+    body = ir.body[:first] + tuple(made) + ir.body[last:]
+    return derive(p, ir.with_(body=body), unsafe=hit.unsafe, prim="on_statements",
                   names=hit.names or None)
 
 
-def _isolable(ir: N.Proc, stmt) -> bool:
-    """Whether `stmt` reads no variable but p's parameters (not one a statement before
-    it bound) and touches no config (whose state the isolated procedure would not
-    share with the statements around)."""
+def _isolable(ir: N.Proc, stmts) -> bool:
+    """Whether `stmts` (one or more) read no variable but p's parameters (not one a
+    statement before them bound) and touch no config (whose state the isolated
+    procedure would not share with the statements around)."""
     from knit.ir.visit import stmt_syms
 
-    bound, used = stmt_syms((stmt,))
-    return used - bound <= {a.name for a in ir.args} and not _configs((stmt,))
+    bound, used = stmt_syms(stmts)
+    return bool(stmts) and used - bound <= {a.name for a in ir.args} and not _configs(stmts)
 
 
 def _configs(stmts) -> bool:

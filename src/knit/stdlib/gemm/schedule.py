@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from knit.cursors.internal import text_of
 from knit.procedure import Procedure
-from knit.rewrite.isolate import on_statement
+from knit.rewrite.isolate import on_statements
 from knit.stdlib.gemm.kernels import masked_kernel, microkernel
 from knit.stdlib.gemm.targets import (
     Blocking,
@@ -470,12 +470,12 @@ def schedule_edges(p: Procedure, g: GemmParts, target_name: str, isa) -> Procedu
     asserted, not the conditions each twin was cut off under."""
     mr, nr = isa.mr, isa.nr
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
-    p = on_statement(p, 1, edge_rows, g, quads,
-                     microkernel(target_name, g.dtype, False, (1, nr)), keep=_is_stride)
+    p = on_statements(p, 1, 2, edge_rows, 1, g, quads,
+                      microkernel(target_name, g.dtype, False, (1, nr)), keep=_is_stride)
     # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
     # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
-    return on_statement(p, 2, edge_columns, g, isa.lanes,
-                        *edge_column_kernels(target_name, g.dtype), keep=_is_stride)
+    return on_statements(p, 2, 3, edge_columns, 2, g, isa.lanes,
+                         *edge_column_kernels(target_name, g.dtype), keep=_is_stride)
 
 
 def _is_stride(assertion: str) -> bool:
@@ -832,7 +832,7 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
     p = schedule_edges(p, g, target_name, isa)
     if threads > 1:  # last: a proc with par loops costs every later check more
         # (simplified first: a par loop the final simplify changes is proven again)
-        p = parallelize_edges(simplify(p), g)
+        p = on_statements(simplify(p), 1, 3, parallelize_edges, g, keep=_is_stride)
         for top, names, _ in nests:
             p = (parallelize_rows(p, top, rows, names[0] is not None) if rows > 1
                  else parallelize(p, top))
