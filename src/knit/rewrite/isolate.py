@@ -66,9 +66,10 @@ def on_statements(p, first: int, last: int, f, *args, keep=None):
     """p with its top-level statements first .. last - 1 rewritten by the schedule
     `f(p, *args)`, made on those statements alone, once per content (see the module
     doc). `keep`: which of p's assertions the isolated procedure keeps (a function of an
-    assertion's text; None: all). Fewer facts only make its checks refuse more (then f
-    runs on p), and kernels that differ in an assertion the statements' schedule does
-    not need share it."""
+    assertion's text; None: all), so that procedures that differ in an assertion the
+    statements' schedule does not need share it. Fewer facts are never unsound: checks
+    refuse more (then f runs on p), and simplify may fold less (other code, as correct:
+    a caller that wants f's code on p must keep what it uses)."""
     ir = ir_of(p)
     stmts = ir.body[first:last]
     if not _isolable(ir, stmts):
