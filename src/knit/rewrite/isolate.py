@@ -136,13 +136,16 @@ def _configs(stmts) -> bool:
 
 
 _SCALARS = (int, float, str, bool, type(None))
+# the IR's own classes, read field by field; any other object (a callee's IR, a memory,
+# an extern, a config) stands for itself
+_IR_MODULES = frozenset({"knit.ir.nodes", "knit.ir.types"})
 _FIELDS: dict = {}  # dataclass -> the names of the fields equality compares
 
 
 def _key(x, syms: dict, keep: list):
     """A hashable image of x that equal for two values only where they are the same
     code up to the identity of their variables: each Sym is its number in order of
-    appearance and its name; a dataclass its class and the fields its equality
+    appearance and its name; an IR node or type its class and the fields its equality
     compares; a scalar its type and value (repr for floats: 0.0 and -0.0 differ); an IR
     procedure (a callee) and any other object itself by identity (kept alive in
     `keep`, so that the identity is not reused while the entry lives)."""
@@ -158,7 +161,7 @@ def _key(x, syms: dict, keep: list):
     if isinstance(x, dict):
         return ("dict", *((_key(k, syms, keep), _key(v, syms, keep)) for k, v in x.items()))
     cls = type(x)
-    if dataclasses.is_dataclass(x) and cls is not N.Proc:
+    if cls.__module__ in _IR_MODULES and dataclasses.is_dataclass(x) and cls is not N.Proc:
         names = _FIELDS.get(cls)
         if names is None:
             names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.compare)
@@ -187,8 +190,9 @@ class _Renamer:
         if isinstance(x, tuple):
             return tuple(self.node(y) for y in x)
         cls = type(x)
-        if not dataclasses.is_dataclass(x) or cls is N.Proc or isinstance(x, _SCALARS):
-            return x
+        if cls.__module__ not in _IR_MODULES or not dataclasses.is_dataclass(x) \
+                or cls is N.Proc:
+            return x  # (a callee, a memory, an extern...: the same object)
         hit = _INIT.get(cls)
         if hit is None:
             names = [f.name for f in dataclasses.fields(cls) if f.init]
