@@ -435,6 +435,18 @@ def new_procedure(ir: N.Proc, like):
     return p
 
 
+def isolated_procedure(ir: N.Proc, like):
+    """An unchecked Procedure for `ir` (a statement of `like` with its parameters and
+    assertions, rewrite/isolate.py: checked code), derived from none, whose patterns
+    and fragments name only its own variables (an empty scope)."""
+    return type(like)(ir, {}, check=False)
+
+
+def scope_of(proc) -> dict:
+    """The Python names `proc`'s patterns and fragments are read against."""
+    return handles.scope_of(proc)
+
+
 def checked(proc):
     """`proc`, after the front end's checks (once per procedure: a procedure made
     unchecked, e.g. around a callee's IR, is checked when first used as a pattern)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from knit.cursors.internal import text_of
 from knit.procedure import Procedure
+from knit.rewrite.isolate import on_statements
 from knit.stdlib.gemm.kernels import masked_kernel, microkernel
 from knit.stdlib.gemm.targets import (
     Blocking,
@@ -464,6 +465,26 @@ def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, e
     return delete_pass(p)
 
 
+def schedule_edges(p: Procedure, g: GemmParts, target_name: str, isa) -> Procedure:
+    """The last rows (statement 1, `edge_rows`) and the last columns (statement 2,
+    `edge_columns`) of every kernel, each scheduled on its statement alone, once for all
+    the kernels that share it (knit.rewrite.isolate: the blocked kernel, its twins and
+    the threaded ones cut the same edges). The edges need the unit strides the user
+    asserted, not the conditions each twin was cut off under."""
+    mr, nr = isa.mr, isa.nr
+    quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
+    p = on_statements(p, 1, 2, edge_rows, 1, g, quads,
+                      microkernel(target_name, g.dtype, False, (1, nr)), keep=_is_stride)
+    # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
+    # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
+    return on_statements(p, 2, 3, edge_columns, 2, g, isa.lanes,
+                         *edge_column_kernels(target_name, g.dtype), keep=_is_stride)
+
+
+def _is_stride(assertion: str) -> bool:
+    return assertion.startswith("stride(")
+
+
 def edge_rows(p: Procedure, top: int, g: GemmParts, quads, ones) -> Procedure:
     """The last M % MR rows, NR columns at a time, with kernels reading A and B in place:
     four rows at a time by the 4 x NR kernel `quads` (None: none), the rest one by one by
@@ -812,14 +833,10 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
                 p = prefetch_rows_of_b(p, top, g, nr, blk, names[1], prefetch)
         if top == REST and cols == 1:
             p = tiles_along_rows(p, top)
-    quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
-    p = edge_rows(p, 1, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
-    # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
-    # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
-    p = edge_columns(p, 2, g, isa.lanes, *edge_column_kernels(target_name, g.dtype))
+    p = schedule_edges(p, g, target_name, isa)
     if threads > 1:  # last: a proc with par loops costs every later check more
         # (simplified first: a par loop the final simplify changes is proven again)
-        p = parallelize_edges(simplify(p), g)
+        p = on_statements(simplify(p), 1, 3, parallelize_edges, g, keep=_is_stride)
         for top, names, _ in nests:
             p = (parallelize_rows(p, top, rows, names[0] is not None) if rows > 1
                  else parallelize(p, top))

@@ -76,10 +76,7 @@ def schedule_small(p: Procedure, target_name: str, shape: tuple[int, int] | None
         p = reorder_loops(p, S._find(p, 0, inner))
     p = S.call_microkernel(p, 0, *microkernel(target_name, g.dtype, False, (mr, nr)),
                            depth=g.k)
-    quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
-    p = S.edge_rows(p, 1, g, quads, microkernel(target_name, g.dtype, False, (1, nr)))
-    p = S.edge_columns(p, 2, g, isa.lanes, *S.edge_column_kernels(target_name, g.dtype))
-    return simplify(p)
+    return simplify(S.schedule_edges(p, g, target_name, isa))
 
 
 def few_rows_blocking(blk: Blocking, nr: int, elem_bytes: int, caches=None) -> Blocking:

@@ -1,0 +1,191 @@
+"""on_statements (knit.rewrite.isolate): a schedule of some top-level statements made on
+them alone, once per content. The rewrite is the one f makes on the whole procedure;
+the result is proven equal (interpreter and C agree); a refusal on less knowledge falls
+back to the whole procedure, a real refusal stays; the cache never answers for other
+code (other bounds, other assertions, other arguments of f, other code around)."""
+
+from __future__ import annotations
+
+import pytest
+from scheduling_checks import equiv, refused
+
+from knit import proc
+from knit.rewrite import isolate
+from knit.stdlib.scheduling import divide_loop, reorder_loops, simplify
+
+
+@pytest.fixture(autouse=True)
+def fresh_memo():
+    isolate._MEMO.clear()
+    yield
+    isolate._MEMO.clear()
+
+
+CALLS: list = []  # the procedures `split` ran on
+
+
+def split(p, top, w, perfect=False):
+    """A schedule of statement `top`: divide its loop by w, then swap the inner pair."""
+    CALLS.append(p.name())
+    p = divide_loop(p, p.body()[top], w, ["io", "ii"],
+                    **({"perfect": True} if perfect else {"tail": "cut_and_guard"}))
+    return simplify(p)
+
+
+@proc
+def two(n: size, m: size, a: f32[n], b: f32[m]):
+    assert n % 4 == 0
+    for i in seq(0, n):
+        a[i] = a[i] * 2.0
+    for j in seq(0, m):
+        b[j] = b[j] + 1.0
+
+
+@proc
+def two_again(n: size, m: size, a: f32[n], b: f32[m]):  # other variables, statement 1 other
+    assert n % 4 == 0
+    for i in seq(0, n):
+        a[i] = a[i] * 2.0
+    for j in seq(0, m):
+        b[j] = b[j] * 3.0
+
+
+@proc
+def renamed(k: size, m: size, x: f32[k], b: f32[m]):  # the same code but for its names
+    assert k % 4 == 0
+    for i in seq(0, k):
+        x[i] = x[i] * 2.0
+    for j in seq(0, m):
+        b[j] = b[j] + 1.0
+
+
+@proc
+def other_bound(n: size, m: size, a: f32[n], b: f32[m]):  # statement 0 to n - 1
+    assert n % 4 == 0
+    for i in seq(0, n - 1):
+        a[i] = a[i] * 2.0
+    for j in seq(0, m):
+        b[j] = b[j] + 1.0
+
+
+def test_the_rewrite_is_the_one_made_on_the_whole_procedure():
+    CALLS.clear()
+    got = isolate.on_statements(two, 0, 1, split, 0, 4)
+    assert str(got) == str(split(two, 0, 4))
+    assert CALLS[0] == isolate.ISOLATED  # made on the statement alone
+    assert "for io in seq(0, n / 4):" in str(got)
+    assert "for j in seq(0, m):" in str(got)  # the other statement untouched
+    equiv(two, got, sizes={"n": [4, 8], "m": [1, 3]})
+
+
+def test_a_second_procedure_of_the_same_code_is_answered_with_its_own_variables():
+    first = isolate.on_statements(two, 0, 1, split, 0, 4)
+    CALLS.clear()
+    got = isolate.on_statements(two_again, 0, 1, split, 0, 4)
+    assert CALLS == []  # from the cache: the statement, its parameters and f the same
+    assert str(got) == str(split(two_again, 0, 4))
+    assert str(first) != str(got)  # (statement 1 is two_again's)
+    equiv(two_again, got, sizes={"n": [4, 8], "m": [1, 3]})
+    # two_again's own variables: its code is equal to the direct schedule's, variable
+    # for variable (Procedure equality compares variables as objects)
+    direct = split(two_again, 0, 4)
+    assert got.INTERNAL_proc().args == direct.INTERNAL_proc().args
+    assert got.INTERNAL_proc().body[1] is two_again.INTERNAL_proc().body[1]
+    # other names print otherwise: not the same code
+    CALLS.clear()
+    got = isolate.on_statements(renamed, 0, 1, split, 0, 4)
+    assert CALLS == [isolate.ISOLATED]
+    assert str(got) == str(split(renamed, 0, 4))
+
+
+def test_other_bounds_other_arguments_or_other_assertions_are_not_answered_from_the_cache():
+    isolate.on_statements(two, 0, 1, split, 0, 4)
+    CALLS.clear()
+    got = isolate.on_statements(other_bound, 0, 1, split, 0, 4)  # same shape, other bound
+    assert CALLS == [isolate.ISOLATED]
+    assert str(got) == str(split(other_bound, 0, 4))
+    equiv(other_bound, got, sizes={"n": [4, 8], "m": [1, 3]})
+    CALLS.clear()
+    got = isolate.on_statements(two, 0, 1, split, 0, 2)  # other arguments of f
+    assert CALLS == [isolate.ISOLATED]
+    assert "for io in seq(0, n / 2):" in str(got)
+    CALLS.clear()
+    got = isolate.on_statements(two, 0, 1, split, 0, 4, keep=lambda a: False)  # fewer facts
+    assert CALLS == [isolate.ISOLATED]
+    # not knowing n % 4 == 0, the final simplify keeps the tail: other code, as correct
+    assert "if n % 4 > 0:" in str(got) and "if n % 4 > 0:" not in str(split(two, 0, 4))
+    equiv(two, got, sizes={"n": [4, 8], "m": [1, 3]})
+
+
+def test_the_code_around_is_part_of_the_key():
+    isolate.on_statements(two, 0, 1, split, 0, 4)
+    CALLS.clear()
+    got = isolate.on_statements(two_again, 0, 1, split, 0, 4)  # statement 1 differs,
+    assert CALLS == []  # but is not what is scheduled: answered from the cache
+    assert str(got) == str(split(two_again, 0, 4))
+    isolate.on_statements(two, 1, 2, split, 1, 4)
+    CALLS.clear()
+
+    @proc
+    def three(n: size, m: size, a: f32[n], b: f32[m]):
+        assert n % 4 == 0
+        for i in seq(0, n):
+            a[i] = a[i] * 2.0
+        for j in seq(0, m):
+            b[j] = b[j] + 1.0
+        b[0] = 0.0
+
+    got = isolate.on_statements(three, 1, 2, split, 1, 4)  # a statement more after it
+    assert CALLS == [isolate.ISOLATED]
+    assert str(got) == str(split(three, 1, 4))
+
+
+def test_a_refusal_on_less_knowledge_falls_back_to_the_whole_procedure():
+    CALLS.clear()
+    # without `assert n % 4 == 0` the perfect division is refused; p has it
+    got = isolate.on_statements(two, 0, 1, split, 0, 4, True, keep=lambda a: False)
+    assert CALLS == [isolate.ISOLATED, "two"]
+    assert str(got) == str(split(two, 0, 4, True))
+    equiv(two, got, sizes={"n": [4, 8], "m": [1, 3]})
+
+
+def test_a_real_refusal_is_p_own():
+    # m is not known to be a multiple of 4: refused on the isolated procedure and on p,
+    # with p's message
+    got = refused(lambda: isolate.on_statements(two, 1, 2, split, 1, 4, True),
+                  prim="divide_loop")
+    assert got == refused(lambda: split(two, 1, 4, True), prim="divide_loop")
+    assert "two" in got or "m" in got
+
+
+def test_a_statement_that_reads_a_variable_bound_before_it_is_scheduled_in_place():
+    @proc
+    def local(n: size, a: f32[n]):
+        t: f32[n]
+        for i in seq(0, n):
+            t[i] = a[i]
+        for i in seq(0, n):
+            a[i] = t[i] * 2.0
+
+    CALLS.clear()
+    got = isolate.on_statements(local, 2, 3, split, 2, 2)
+    assert CALLS == ["local"]  # t is not a parameter: not isolated
+    assert str(got) == str(split(local, 2, 2))
+    equiv(local, got, sizes={"n": [1, 4, 5]})
+
+
+def test_reordering_inside_the_statement():
+    @proc
+    def nest(n: size, m: size, a: f32[n, m], b: f32[m]):
+        for j in seq(0, m):
+            b[j] = 0.0
+        for i in seq(0, n):
+            for j in seq(0, m):
+                a[i, j] = a[i, j] + 1.0
+
+    def swap(p, top):
+        return reorder_loops(p, p.body()[top])
+
+    got = isolate.on_statements(nest, 1, 2, swap, 1)
+    assert str(got) == str(swap(nest, 1))
+    equiv(nest, got, sizes={"n": [1, 3], "m": [2, 3]})
