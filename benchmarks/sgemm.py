@@ -170,6 +170,25 @@ def blas_core() -> str:
         i.get("internal_api", "?") for i in threadpool_info())
 
 
+def pin_threads() -> None:
+    """Keep the two-thread contenders' threads on different cores: this (the calling)
+    thread on the first CPU of the process's affinity mask, every other thread of the
+    process (OpenBLAS's and OpenMP's workers alike) on the others. Unpinned, the kernel
+    sometimes ran both threads of a contender on one core: while one works, the other
+    spins at the barrier on the same core (OpenMP ~5-10 ms before it sleeps, OpenBLAS
+    ~0.1 s), and calls took 100 times longer (see --pin and docs/performance.md)."""
+    import threading
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return
+    me = threading.get_native_id()
+    others = sorted(int(t) for t in os.listdir("/proc/self/task") if int(t) != me)
+    os.sched_setaffinity(me, {cpus[0]})
+    for i, tid in enumerate(others):
+        os.sched_setaffinity(tid, {cpus[1 + i % (len(cpus) - 1)]})
+
+
 SETTLE = 0.3  # seconds after a two-thread contender (see measure)
 LOOP = 0.02  # seconds of calls per timed loop
 
@@ -190,12 +209,13 @@ def calls_per_loop(clock, f) -> int:
             return max(1, round(LOOP * n / spent))
 
 
-def measure(fns: dict, rounds: int, cpu_time: bool = False) -> dict:
+def measure(fns: dict, rounds: int, cpu_time: bool = False, pin: bool = False) -> dict:
     """Interleaved rounds of every contender {name: (flops per call, context, call)};
     {name: (best, median) GFLOP/s}. The context (the BLAS thread count) is entered
     outside the timed calls. With cpu_time, the one-thread contenders (names ending in
     " 1") are timed by this thread's CPU time, which does not count the time the thread
-    waits for a core that other processes hold (the noise of a shared machine)."""
+    waits for a core that other processes hold (the noise of a shared machine). With pin,
+    the threads are kept apart (`pin_threads`) once every contender has made its threads."""
     def clock(name):
         return time.thread_time if cpu_time and name.endswith(" 1") else time.perf_counter
 
@@ -203,6 +223,10 @@ def measure(fns: dict, rounds: int, cpu_time: bool = False) -> dict:
     for name, (flops, ctx, f) in fns.items():
         with ctx():
             reps[name] = calls_per_loop(clock(name), f)
+        if name.endswith(" 2"):
+            time.sleep(SETTLE)  # as in the rounds below: the next contender starts alone
+    if pin:
+        pin_threads()
     times = {name: [] for name in fns}
     for _ in range(rounds):
         for name, (flops, ctx, f) in fns.items():
@@ -227,7 +251,8 @@ def measure(fns: dict, rounds: int, cpu_time: bool = False) -> dict:
             for n, ts in times.items()}
 
 
-def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=None):
+def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=None,
+                pin=False):
     t = NP[dtype]
     A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
     want = A.astype(np.float64) @ B.astype(np.float64)
@@ -250,7 +275,7 @@ def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=
            "peak 2": (2 * 192.0 * iters, nullcontext, lambda: peak(iters, 2))}
     if exo is not None:
         fns["exo 1"] = (flops, nullcontext, lambda: exo(m, n, k, A, B, C))
-    return measure(fns, rounds, cpu_time)
+    return measure(fns, rounds, cpu_time, pin)
 
 
 def parse_shape(text: str) -> tuple[int, int, int]:
@@ -274,6 +299,9 @@ def main() -> None:
                     "MxNxK, e.g. 100,777,64x2048x2048 (a quick look at a few sizes)")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time the one-thread runs by thread CPU time (a loaded machine)")
+    ap.add_argument("--pin", action="store_true",
+                    help="keep each two-thread contender's threads on different cores "
+                    "(the main thread on one, the libraries' workers on the other)")
     ap.add_argument("--exo-python", help="a Python with Exo 1.0 (exo-lang) installed: "
                     "adds Exo's apps/x86/sgemm (f32, one thread) to the table")
     ap.add_argument("--exo-app", help="Exo's apps/x86/sgemm/sgemm.py (repository, v1.0.0)")
@@ -291,6 +319,8 @@ def main() -> None:
 
     print(f"load average at start: {load()} (the machine is shared: compare the ratios)")
     print(f"OpenBLAS: {blas_core()}")
+    if args.pin:
+        print("--pin: the main thread on one core, the libraries' worker threads on the other")
     peak = peak_kernel()
     rows, table = [], []
     rng = np.random.default_rng(0)
@@ -313,7 +343,7 @@ def main() -> None:
               f"\n{head}\n{'-' * len(head)}")
         for m, n, k in shapes:
             r = bench_shape(m, n, k, dtype, kernels, peak, args.rounds, rng, args.cpu_time,
-                            exo_here)
+                            exo_here, args.pin)
             line = f"{f'{m}x{n}x{k}':>16} |"
             for th in (1, 2):
                 pk = r[f"peak {th}"][0] * scale
