@@ -3,7 +3,7 @@ beside the machine's measured FMA peak: one run, one table, one plot.
 
     .venv/bin/python benchmarks/sgemm.py [--dtype f32|f64|both] [--json PATH] [--png PATH]
                                          [--quick] [--sizes 100,777,64x2048x2048]
-                                         [--cpu-time]
+                                         [--cpu-time] [--pin]
                                          [--exo-python PATH --exo-app PATH]
 
 Every figure comes from this one process: for each shape the four contenders (knit 1
@@ -12,6 +12,17 @@ burst of load from elsewhere on the machine hits all of them alike; the table gi
 best round and the median round in GFLOP/s (2 M N K flops per call). Each result is
 checked against NumPy's in the same run. knit is timed through its Python call (as
 NumPy is through its own), so the smallest sizes include knit's per-call overhead.
+
+Two threads: after a call, each library's idle worker spins on its core for a while
+(OpenBLAS's ~0.13 s, OpenMP's 5-10 ms here) before it sleeps; called right after the
+other library, a contender's worker waits for that core, and both libraries' calls ran
+about 20 times slower (benchmarks/two_threads.py --mode interleaved). So every two-thread
+contender is followed by a pause of SETTLE seconds, in the calibration as in the rounds,
+and each one's rounds start with the other's threads asleep. --pin also keeps each
+contender's threads on different cores (the main thread on one, every worker on the
+other), which the kernel otherwise sometimes does not after a pause (docs/
+performance.md, "Threads"); it is off by default: the table shows what a user's
+program gets.
 
 The FMA peak is measured, not assumed, in the same interleaved rounds: benchmarks/
 fma_peak.py's loop on one thread and on two (f64 peak = half the f32 peak: half the
@@ -176,7 +187,7 @@ def pin_threads() -> None:
     process (OpenBLAS's and OpenMP's workers alike) on the others. Unpinned, the kernel
     sometimes ran both threads of a contender on one core: while one works, the other
     spins at the barrier on the same core (OpenMP ~5-10 ms before it sleeps, OpenBLAS
-    ~0.1 s), and calls took 100 times longer (see --pin and docs/performance.md)."""
+    ~0.13 s), and calls took ~80 times longer (docs/performance.md, "Threads")."""
     import threading
 
     cpus = sorted(os.sched_getaffinity(0))
