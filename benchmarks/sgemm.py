@@ -3,7 +3,7 @@ beside the machine's measured FMA peak: one run, one table, one plot.
 
     .venv/bin/python benchmarks/sgemm.py [--dtype f32|f64|both] [--json PATH] [--png PATH]
                                          [--quick] [--sizes 100,777,64x2048x2048]
-                                         [--cpu-time]
+                                         [--cpu-time] [--pin]
                                          [--exo-python PATH --exo-app PATH]
 
 Every figure comes from this one process: for each shape the four contenders (knit 1
@@ -12,6 +12,17 @@ burst of load from elsewhere on the machine hits all of them alike; the table gi
 best round and the median round in GFLOP/s (2 M N K flops per call). Each result is
 checked against NumPy's in the same run. knit is timed through its Python call (as
 NumPy is through its own), so the smallest sizes include knit's per-call overhead.
+
+Two threads: after a call, each library's idle worker spins on its core for a while
+(OpenBLAS's ~0.13 s, OpenMP's 5-10 ms here) before it sleeps; called right after the
+other library, a contender's worker waits for that core, and both libraries' calls ran
+about 20 times slower (benchmarks/two_threads.py --mode interleaved). So every two-thread
+contender is followed by a pause of SETTLE seconds, in the calibration as in the rounds,
+and each one's rounds start with the other's threads asleep. --pin also keeps each
+contender's threads on different cores (the main thread on one, every worker on the
+other), which the kernel otherwise sometimes does not after a pause (docs/
+performance.md, "Threads"); it is off by default: the table shows what a user's
+program gets.
 
 The FMA peak is measured, not assumed, in the same interleaved rounds: benchmarks/
 fma_peak.py's loop on one thread and on two (f64 peak = half the f32 peak: half the
@@ -170,6 +181,25 @@ def blas_core() -> str:
         i.get("internal_api", "?") for i in threadpool_info())
 
 
+def pin_threads() -> None:
+    """Keep the two-thread contenders' threads on different cores: this (the calling)
+    thread on the first CPU of the process's affinity mask, every other thread of the
+    process (OpenBLAS's and OpenMP's workers alike) on the others. Unpinned, the kernel
+    sometimes ran both threads of a contender on one core: while one works, the other
+    spins at the barrier on the same core (OpenMP ~5-10 ms before it sleeps, OpenBLAS
+    ~0.13 s), and calls took ~80 times longer (docs/performance.md, "Threads")."""
+    import threading
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return
+    me = threading.get_native_id()
+    others = sorted(int(t) for t in os.listdir("/proc/self/task") if int(t) != me)
+    os.sched_setaffinity(me, {cpus[0]})
+    for i, tid in enumerate(others):
+        os.sched_setaffinity(tid, {cpus[1 + i % (len(cpus) - 1)]})
+
+
 SETTLE = 0.3  # seconds after a two-thread contender (see measure)
 LOOP = 0.02  # seconds of calls per timed loop
 
@@ -190,12 +220,13 @@ def calls_per_loop(clock, f) -> int:
             return max(1, round(LOOP * n / spent))
 
 
-def measure(fns: dict, rounds: int, cpu_time: bool = False) -> dict:
+def measure(fns: dict, rounds: int, cpu_time: bool = False, pin: bool = False) -> dict:
     """Interleaved rounds of every contender {name: (flops per call, context, call)};
     {name: (best, median) GFLOP/s}. The context (the BLAS thread count) is entered
     outside the timed calls. With cpu_time, the one-thread contenders (names ending in
     " 1") are timed by this thread's CPU time, which does not count the time the thread
-    waits for a core that other processes hold (the noise of a shared machine)."""
+    waits for a core that other processes hold (the noise of a shared machine). With pin,
+    the threads are kept apart (`pin_threads`) once every contender has made its threads."""
     def clock(name):
         return time.thread_time if cpu_time and name.endswith(" 1") else time.perf_counter
 
@@ -203,6 +234,10 @@ def measure(fns: dict, rounds: int, cpu_time: bool = False) -> dict:
     for name, (flops, ctx, f) in fns.items():
         with ctx():
             reps[name] = calls_per_loop(clock(name), f)
+        if name.endswith(" 2"):
+            time.sleep(SETTLE)  # as in the rounds below: the next contender starts alone
+    if pin:
+        pin_threads()
     times = {name: [] for name in fns}
     for _ in range(rounds):
         for name, (flops, ctx, f) in fns.items():
@@ -227,7 +262,8 @@ def measure(fns: dict, rounds: int, cpu_time: bool = False) -> dict:
             for n, ts in times.items()}
 
 
-def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=None):
+def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=None,
+                pin=False):
     t = NP[dtype]
     A, B = rng.standard_normal((m, k)).astype(t), rng.standard_normal((k, n)).astype(t)
     want = A.astype(np.float64) @ B.astype(np.float64)
@@ -250,7 +286,7 @@ def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=
            "peak 2": (2 * 192.0 * iters, nullcontext, lambda: peak(iters, 2))}
     if exo is not None:
         fns["exo 1"] = (flops, nullcontext, lambda: exo(m, n, k, A, B, C))
-    return measure(fns, rounds, cpu_time)
+    return measure(fns, rounds, cpu_time, pin)
 
 
 def parse_shape(text: str) -> tuple[int, int, int]:
@@ -274,6 +310,9 @@ def main() -> None:
                     "MxNxK, e.g. 100,777,64x2048x2048 (a quick look at a few sizes)")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time the one-thread runs by thread CPU time (a loaded machine)")
+    ap.add_argument("--pin", action="store_true",
+                    help="keep each two-thread contender's threads on different cores "
+                    "(the main thread on one, the libraries' workers on the other)")
     ap.add_argument("--exo-python", help="a Python with Exo 1.0 (exo-lang) installed: "
                     "adds Exo's apps/x86/sgemm (f32, one thread) to the table")
     ap.add_argument("--exo-app", help="Exo's apps/x86/sgemm/sgemm.py (repository, v1.0.0)")
@@ -291,6 +330,8 @@ def main() -> None:
 
     print(f"load average at start: {load()} (the machine is shared: compare the ratios)")
     print(f"OpenBLAS: {blas_core()}")
+    if args.pin:
+        print("--pin: the main thread on one core, the libraries' worker threads on the other")
     peak = peak_kernel()
     rows, table = [], []
     rng = np.random.default_rng(0)
@@ -313,7 +354,7 @@ def main() -> None:
               f"\n{head}\n{'-' * len(head)}")
         for m, n, k in shapes:
             r = bench_shape(m, n, k, dtype, kernels, peak, args.rounds, rng, args.cpu_time,
-                            exo_here)
+                            exo_here, args.pin)
             line = f"{f'{m}x{n}x{k}':>16} |"
             for th in (1, 2):
                 pk = r[f"peak {th}"][0] * scale
