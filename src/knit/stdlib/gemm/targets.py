@@ -35,6 +35,10 @@ class Isa:
     # model (the sliver stays in L1); more makes KC deeper, so fewer microkernel calls
     # load and store their C tile (AVX-512 below)
     kc_l1s: int = 1
+    # `load` for the kernels' row of B, kept in a register where the compiler would fold
+    # it into every multiply-add that reads it (AVX-512: `mm512_loadu_ps_kept`); None:
+    # `load`
+    load_kept: Procedure | None = None
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,9 @@ def _x86_target(name: str, width: int) -> Target:
             half = replace(half, quarter=replace(xmm, masked=tuple(
                 getattr(x86.avx512, f"mm_{op}_{bits}") for op in (
                     "maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))))
+        kept = getattr(x86.avx512, f"mm512_loadu_{bits}_kept") if width == 512 else None
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
-                       kc_l1s=4 if width == 512 else 1)
+                       kc_l1s=4 if width == 512 else 1, load_kept=kept)
 
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
         bits = {"f32": "ps", "f64": "pd"}[t]
