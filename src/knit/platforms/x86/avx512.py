@@ -15,8 +15,8 @@ from knit.platforms.x86.memories import (  # the memories and C helpers
     _SIMDE_MASK_STOREU_PS,
     AVX2,
     AVX512,
-    _Vectors,
     _once,
+    _Vectors,
 )
 
 # --------------------------------------------------------------------------- AVX-512 f32
