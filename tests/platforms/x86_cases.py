@@ -111,6 +111,11 @@ MOVE = Shape(  # a full load and store: the instruction is the family's load or 
     "    {load}(a, x[0:{W}])\n    {store}(y[0:{W}], a)\n",
     _vecs("x", "y"), lambda a, ref, n: {"y": ref(a["x"])})
 
+LOAD = Shape(  # a full load by the instruction, stored by the family's store
+    "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {op}(a, x[0:{W}])\n    {store}(y[0:{W}], a)\n",
+    _vecs("x", "y"), lambda a, ref, n: {"y": ref(a["x"])})
+
 UNARY = Shape(
     "def k(x: {T}[{W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
     "    {load}(a, x[0:{W}])\n    {op}(b, a)\n    {store}(y[0:{W}], b)\n",
@@ -347,6 +352,7 @@ def _cases():
     add("avx2_ui16_divide_by_3", "avx2_ui16", UNARY, lambda x: x // 3)
     for p, fam in (("ps", "avx512_f32"), ("pd", "avx512_f64")):
         add(f"mm512_fmadd_{p}", fam, FMA_DST_LAST, _fma, exact=False)
+        add(f"mm512_loadu_{p}_kept", fam, LOAD, _same)
         add(f"mm512_set1_{p}", fam, BROADCAST_MEM, _full)
         add(f"mm512_broadcast_{'ss' if p == 'ps' else 'sd'}_scalar", fam, BROADCAST_SCALAR,
             _full)

@@ -286,6 +286,30 @@ def test_microkernel_uses_only_registers_and_instructions():
     assert "C_reg: f32[8, 2, 16] @ AVX512" in text
 
 
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_kernels_keep_the_row_of_b_in_registers(dtype):
+    """B's row is loaded once per k by the kept load (`Isa.load_kept`), whose C stops gcc
+    from folding it into each row's multiply-add (the 4-row kernel of the last rows
+    re-read B per row); the kernel stays equivalent, compiled and interpreted."""
+    from knit.platforms.x86 import avx512
+    from knit.runtime.jit import jit_source
+
+    isa = G.target("avx512").isa(dtype)
+    assert isa.load_kept is getattr(avx512, f"mm512_loadu_{'ps' if dtype == 'f32' else 'pd'}_kept")
+    assert G.target("avx2").isa(dtype).load_kept is None  # (the plain load there)
+    ref, fast = G.microkernel("avx512", dtype, False, (4, isa.nr))
+    text = str(fast)
+    assert text.count(f"{isa.load_kept.name()}(B_reg[") == 1  # B's loads, not C's
+    assert text.count(f"{isa.load.name()}(C_reg[") == 1
+    c = jit_source(fast._loopir_proc)[0]
+    t = "ps" if dtype == "f32" else "pd"
+    assert re.search(rf"B_reg\[io\] = knit_keep_{t}\(_mm512_loadu_{t}\(&B\.data\[", c)
+    assert '__asm__("" : "+v"(x));' in c
+    knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
+    if "avx512f" in cpu_flags():
+        knit.check_equiv(ref, fast, trials=3)
+
+
 def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     isa = G.target("avx512").isa("f32")
     blk = G.choose_blocking(isa, 4, caches=(32 << 10, 1 << 20, 32 << 20))

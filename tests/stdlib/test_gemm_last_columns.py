@@ -103,3 +103,23 @@ def test_b_last_columns_are_copied_once_before_their_kernels():
         text = str(G.schedule_gemm(PLAIN["f32"], name, small_blocks(name, "f32"), threads=1))
         assert "B_last[i0, i1] = B[i0, N - N % " in text
         assert not re.search(r"^ *B\[", text, re.M)
+
+
+def test_the_small_kernel_reads_its_last_columns_in_place_four_rows_at_a_time():
+    # (B is small there: its copy cost more than it saved; the last M % 8 rows of each
+    # class of columns 4 at a time, then one by one); correctness: test_gemm_small's
+    # sizes, M % 8 = 4 and 5 with every class of the last columns
+    from knit.stdlib.gemm.variants import schedule_small
+
+    text = str(schedule_small(PLAIN["f32"], "avx512"))
+    cols = text.split("if N % 32 > 0:\n")[1]
+    assert "B_last" not in text and "B[0:K, 32 * (N / 32) + 16 * jv:" in cols
+    for kernel in ("16", "8", "4", "n_masked_half", "n_masked_quarter"):
+        assert f"gemm_ukernel_f32_4x{kernel}_" not in text.split("if N % 32 > 0:")[0]
+        eight, four, one = (cols.index(f"gemm_ukernel_f32_{r}x{kernel}_") for r in (8, 4, 1))
+        assert eight < four < one
+    assert "for iq in seq(0, M % 8 / 4):" in cols
+    # the blocked kernel keeps its copy and its rows 8 at a time, then one by one
+    big = str(scheduled("avx512", "f32", False))
+    assert "B_last" in big and "gemm_ukernel_f32_4x4_" not in big
+

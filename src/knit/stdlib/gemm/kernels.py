@@ -74,7 +74,9 @@ def schedule_microkernel(ref: Procedure, isa: Isa, suffix: str, mr: int | None =
     p = divide_loop(p, "for i0 in _: _ #1", w, ["io", "ii"], perfect=True)
     p = divide_dim(p, "B_reg : _", 0, w)
     p = set_memory(simplify(p), "B_reg : _", isa.memory)
-    p = replace_all(p, isa.load)
+    # (kept in its registers: gcc 12 folded it into each row's multiply-add in the 4 x 32
+    # kernel, 8 loads of B a k where 2 do; `Isa.load_kept`)
+    p = replace_all(p, isa.load_kept or isa.load)
     # A[k, i] broadcast to all lanes, once per row
     p = bind_expr(p, a_read, "A_reg")
     p = expand_dim(p, "A_reg", w, "ji")

@@ -465,12 +465,15 @@ def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, e
     return delete_pass(p)
 
 
-def schedule_edges(p: Procedure, g: GemmParts, target_name: str, isa) -> Procedure:
+def schedule_edges(p: Procedure, g: GemmParts, target_name: str, isa, *,
+                   copy_b: bool = True, column_quads: bool = False) -> Procedure:
     """The last rows (statement 1, `edge_rows`) and the last columns (statement 2,
     `edge_columns`) of every kernel, each scheduled on its statement alone, once for all
     the kernels that share it (knit.rewrite.isolate: the blocked kernel, its twins and
     the threaded ones cut the same edges). The edges need the unit strides the user
-    asserted, not the conditions each twin was cut off under."""
+    asserted, not the conditions each twin was cut off under. `copy_b` and
+    `column_quads` go to `edge_columns` and `edge_column_kernels` (the small kernel's
+    last columns read B in place, their last rows 4 at a time)."""
     mr, nr = isa.mr, isa.nr
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
     p = on_statements(p, 1, 2, edge_rows, 1, g, quads,
@@ -478,7 +481,8 @@ def schedule_edges(p: Procedure, g: GemmParts, target_name: str, isa) -> Procedu
     # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
     # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
     return on_statements(p, 2, 3, edge_columns, 2, g, isa.lanes,
-                         *edge_column_kernels(target_name, g.dtype), keep=_is_stride)
+                         *edge_column_kernels(target_name, g.dtype, quads=column_quads),
+                         copy_b, keep=_is_stride)
 
 
 def _is_stride(assertion: str) -> bool:
@@ -502,7 +506,8 @@ def edge_rows(p: Procedure, top: int, g: GemmParts, quads, ones) -> Procedure:
 
 def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
                  masked: dict | None, half: tuple[int, dict, dict | None] | None = None,
-                 quarter: tuple[int, dict, dict] | None = None) -> Procedure:
+                 quarter: tuple[int, dict, dict] | None = None, copy_b: bool = True
+                 ) -> Procedure:
     """The last N % NR columns, all rows: whole vectors of `lanes` columns by the
     R x lanes kernels `rows` ({R: kernel, 1: kernel}: R rows at a time, then one by one,
     so that R accumulators hide the multiply-add's latency), the last (N % NR) % lanes
@@ -514,7 +519,8 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     (the same on registers of a quarter of the width) too, that rest is a whole quarter
     vector if there are lanes / 4 columns, unmasked, then the rest masked on quarter
     registers (100^3 f32: its 4 last columns took 15% of the time, masked 256-bit).
-    The kernels read B's last columns from a copy made once (`_copy_last_columns`)."""
+    The kernels read B's last columns from a copy made once (`_copy_last_columns`), or,
+    with copy_b=False, in place (where B is small, the copy costs more than it saves)."""
     p = lift_scope(p, [s for s in _walk(_top(p, top)) if _is_if(s)][0])
     p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
     p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")
@@ -549,7 +555,7 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     elif masked is not None:  # the rest first: the vectors' row split adds a nest before it
         p = _rows_then_kernels(p, top, (last,), g, (g.k,), masked)
     p = _rows_then_kernels(p, top, (0,), g, ("jv", g.k), rows)
-    return _copy_last_columns(p, top, g)
+    return _copy_last_columns(p, top, g) if copy_b else p
 
 
 def _copy_last_columns(p: Procedure, top: int, g: GemmParts) -> Procedure:
@@ -582,16 +588,17 @@ def _whole_then_rest(p: Procedure, top: int, path: tuple, g: GemmParts, name: st
     return p
 
 
-def edge_column_kernels(target_name: str, dtype: str
+def edge_column_kernels(target_name: str, dtype: str, quads: bool = False
                         ) -> tuple[dict, dict | None, tuple | None, tuple | None]:
     """The kernels of `edge_columns` on `target_name`: (rows, masked, half, quarter),
     EDGE_ROWS rows at a time and one by one: whole vectors; where the target has
     half-width masked registers (AVX-512), half = (their lanes, whole half vectors,
     masked half vectors) and masked = None; else masked full vectors (None: none, plain
     loops); where it has quarter-width ones too, quarter = (their lanes, whole quarter
-    vectors, masked quarter vectors)."""
+    vectors, masked quarter vectors). With quads, 4 rows at a time too, before the last
+    M % 4 one by one (`_rows_then_kernels`)."""
     isa = target(target_name).isa(dtype)
-    rows = (EDGE_ROWS, 1)
+    rows = (EDGE_ROWS, 4, 1) if quads and EDGE_ROWS > 4 else (EDGE_ROWS, 1)
     whole = {r: microkernel(target_name, dtype, False, (r, isa.lanes)) for r in rows}
     if isa.half is not None and isa.half.masked is not None:
         hl = isa.half.lanes
@@ -622,7 +629,8 @@ def _rows_then_kernels(p: Procedure, top: int, path: tuple, g: GemmParts, past: 
                        kernels: dict) -> Procedure:
     """In the nest at `path` of statement `top`: rows R at a time (`for iw`, then `for
     ie` the M % R others), the row loop moved inward past the loops `past`, and the k
-    loop replaced by the R-row and the 1-row kernel."""
+    loop replaced by the R-row and the 1-row kernel; where `kernels` has a 4-row one,
+    the M % R rows 4 at a time first (`for iq`)."""
     r = max(kernels)
 
     def nest(q):
@@ -636,6 +644,14 @@ def _rows_then_kernels(p: Procedure, top: int, path: tuple, g: GemmParts, past: 
         p = reorder_loops(p, loop(p, "i1", loop(p, "iw", nest(p))))
     p = _call(p, top, loop(p, g.k, loop(p, "iw", nest(p))), *kernels[r])
     tail = [s for s in _walk(_top(p, top)) if hasattr(s, "hi") and s.name() == "i1"][0]
+    if 4 in kernels and r > 4:  # M % R rows: 4 at a time, then one by one
+        p = divide_loop(p, tail, 4, ["iq", "i1"], tail="cut_and_guard")
+        iq = [s for s in _walk(_top(p, top)) if hasattr(s, "hi") and s.name() == "i1"][0]
+        iq = iq.parent()
+        for _ in past:
+            p = reorder_loops(p, loop(p, "i1", p.forward(iq)))
+        p = _call(p, top, loop(p, g.k, p.forward(iq)), *kernels[4])
+        tail = [s for s in _walk(_top(p, top)) if hasattr(s, "hi") and s.name() == "i1"][0]
     p = divide_loop(p, tail, 1, ["ie", "i1"], perfect=True)
     for _ in past:
         p = reorder_loops(p, [s for s in _walk(_top(p, top)) if hasattr(s, "hi")

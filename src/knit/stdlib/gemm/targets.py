@@ -40,6 +40,10 @@ class Isa:
     # copied row by row where an NC block is inside N, not down each sliver (AVX-512
     # f64 below); small problems, where packing A did not pay, take `schedule_small`
     all_k_like_blocks: bool = False
+    # `load` for the kernels' row of B, kept in a register where the compiler would fold
+    # it into every multiply-add that reads it (AVX-512: `mm512_loadu_ps_kept`); None:
+    # `load`
+    load_kept: Procedure | None = None
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,10 @@ def _x86_target(name: str, width: int) -> Target:
         # panel row by row there too: 333^3 1.02x -> 1.08x, 512^3 1.09x -> 1.11x, 777^3
         # 1.00x -> 1.02x (9 rounds, load ~10). (f32, same runs: A packed 512^3 1.06x ->
         # 1.08x, 600 x 777 x 777 1.02x -> 1.05x; B by rows +1% or within the noise)
+        kept = getattr(x86.avx512, f"mm512_loadu_{bits}_kept") if width == 512 else None
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
                        kc_l1s=4 if width == 512 else 1,
-                       all_k_like_blocks=width == 512 and t == "f64")
+                       all_k_like_blocks=width == 512 and t == "f64", load_kept=kept)
 
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
         bits = {"f32": "ps", "f64": "pd"}[t]
