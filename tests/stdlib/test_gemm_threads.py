@@ -53,15 +53,21 @@ def test_rows_structure():
     # the prefetch goes to the thread's own next tile, two tiles below
     assert re.search(r"if 2 \+ i0t \+ 2 \* ic \+ 2 \* irq < M / 8:\n *prefetch\(C\[16 \+ 8 \* i0t "
                      r"\+ 16 \* ic \+ 16 \* irq, ", text)
-    # all of K < KC (A read in place): each thread walks its MR-row slivers along the
-    # row, tile by tile (tiles_along_rows), as one thread does
-    assert re.search(r"for irt in par\(0, 2\):\n *for ic in seq.*\n *for irq in seq.*\n"
+    # all of K < KC (A read in place): one region per NC block, where each thread packs
+    # all of B's panel into a panel of its own (_private_panel), then walks its MR-row
+    # slivers along the row, tile by tile (tiles_along_rows), as one thread does
+    assert re.search(r"for jc in seq.*\n *for irt in par\(0, 2\):\n"
+                     r" *Bs_k: f32\[2, K, 32\] @ DRAM_ALIGNED64\n *for i1o in seq\(0, 2\):\n"
+                     r" *if .*\n *for i0 in seq\(0, K\):\n *for i1i in seq\(0, 32\):\n"
+                     r" *Bs_k\[i1o, i0, i1i\] = B\[", text)
+    assert re.search(r"\n( *)for ic in seq.*\n *for irq in seq.*\n"
                      r" *if irt \+ 2 \* ic \+ 2 \* irq < M / 8:\n *for jr in seq.*\n *if jr .*\n"
-                     r" *gemm_ukernel_f32_8x32_rows_avx512\(K, A\[8 \* irt", text)
-    # KC blocks, the last block, all of K < KC: a B region and a tile region each; edges
-    assert text.count("for i1t in par(0, 2)") == 3
+                     r" *gemm_ukernel_f32_8x32_rows_avx512\(K, A\[8 \* irt.*Bs_k\[jr", text)
+    # KC blocks, the last block: a B region and a tile region each; all of K < KC: one
+    # region; edges
+    assert text.count("for i1t in par(0, 2)") == 2
     assert text.count("for i0t in par(0, 2)") == 2 and text.count("for irt in par(0, 2)") == 1
-    assert text.count(" in par(") == 3 * 2 + 2 + 5
+    assert text.count(" in par(") == 2 * 2 + 1 + 2 + 5
     # (parallelize_edges) no region for a loop of no iteration: `for iq < M % 8 / 4` and
     # `for jv < N % 32 / 16` (0 or 1) stay outside; the last M % 8 rows of the last
     # columns, one-row kernels, stay on one thread
@@ -71,6 +77,15 @@ def test_rows_structure():
     assert re.search(r"for jh in seq\(0, N % 16 / 8\):\n *for iw in par\(0, M / 8\):", text)
     assert "for ie in par(" not in text and text.count("for ie in seq(0, M % 8)") == 5
     assert "jt" not in text and "Bs: f32[2, 16, 32]" in text  # B's whole panel, shared
+
+
+def test_rows_all_of_k_give_each_thread_its_own_panel_of_b_f64():
+    # f64 packs A in the all-of-k nest too (Isa.all_k_like_blocks): the shared packed A
+    # stays outside the region (each thread packs its own slivers), B's panel inside
+    text = str(threaded("f64", "rows"))
+    assert re.search(r"for jc in seq.*\n *Ap_k: f64\[.*\n *for i0t in par\(0, 2\):\n"
+                     r" *Bs_k: f64\[2, K, 16\] @ DRAM_ALIGNED64\n *for i1o in seq\(0, 2\):", text)
+    assert "Bs_k[i1t" not in text
 
 
 def test_auto_shares_columns_for_few_rows_else_rows():

@@ -5,7 +5,9 @@ location, one writing, must keep their order. Some writes store a value the loca
 already holds, or the same value in every iteration; moving them across the other
 accesses leaves every value as it was. This module recognises two such shapes, for
 splitting `for k in seq(lo, hi): pre; post` into `for k: pre` then `for k: post`
-(fission, autofission), where the split runs every `pre(k)` before every `post(k')`:
+(fission, autofission), where the split runs every `pre(k)` before every `post(k')`,
+and one shape for fusing `for k: first` with `for k: second` (fuse), where the fused
+loop runs `second(k)` before `first(k')` for k < k':
 
 - a restored copy (`restored_copy`): `pre` copies S into D, and `post` ends by copying
   D back into S with the same index map. Every `pre(k)` after the first then stores,
@@ -17,6 +19,12 @@ splitting `for k in seq(lo, hi): pre; post` into `for k: pre` then `for k: post`
   never writes; `pre` never touches what `post` writes. Only the last `post` counts,
   and it reads what the last `pre` left, in either order (the copy-back above, split
   off the reduction).
+- invariant stores (`invariant_stores`), for either: the first part does not depend on
+  k and stores values computed from locations nobody writes, and the second part never
+  writes what the first touches. Every iteration of the first part then stores the
+  same values, so which one ran last before the second part reads them does not
+  matter: a loop-invariant load split off its loop, or a copy of B's panel fused into
+  each thread's iteration of a GEMM (each thread packs the whole panel).
 
 Each function answers True only when the whole split is proven to keep every value; the
 caller then skips its location-based check. The argument of each is in its docstring.
@@ -181,3 +189,36 @@ def repeated_stores(loop: N.For, pre, post, facts, windows: dict) -> bool:
     rel = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi)]
     return E.first_conflict(E.writes(b), a, facts, ren_x={loop.iter: i1},
                             ren_y={loop.iter: i2}, relation=rel) is None
+
+
+# ---------------------------------------------------------------- invariant stores
+
+
+def invariant_stores(loop: N.For, first, a, b, facts) -> bool:
+    """`first` (statements of `loop`'s body, whose accesses are `a`) does not read k
+    and reduces into nothing; no location it writes is one it reads (in any two of its
+    instances); `b` (the accesses of the statements the reordering moves across it, in
+    terms of `loop.iter`) writes, in any iteration, no location `first` reads or writes.
+
+    Why reordering `first(k)` with the other part's iterations keeps every value (used
+    by fission, which runs every `first(k)` before all of the second part, and by fuse,
+    which runs `second(k)` before `first(k')` for k < k'). Call R the locations `first`
+    reads, W those it writes. Nobody writes R (`first` reads none it writes; the other
+    part writes none), so R holds its initial values throughout, in both orders. Every
+    `first(k)` is the same code (k unread) over the same R, so it writes the same
+    locations W with the same values, computed from R. After the first instance has run,
+    later ones store what W already holds and change nothing; the other part never
+    writes W. So every instance of the other part sees, in W, the values of the first
+    instance, and elsewhere what only it wrote, in both orders; the final state is the
+    same. (Its first instance runs before the other part's first instance in both
+    orders; with no iteration both run nothing.)"""
+    _, used = stmt_syms(first)
+    if loop.iter in used or any(x.kind == "+" for x in a):
+        return False
+    if E.first_conflict(E.writes(a), E.reads(a), facts):
+        return False
+    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
+    rel = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi)]
+    return E.first_conflict(E.writes(b), E.reads(a) + E.writes(a), facts,
+                            ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
+                            relation=rel) is None

@@ -8,7 +8,7 @@ checks, besides the implicit ones of every primitive (knit.stdlib.scheduling).""
 from __future__ import annotations
 
 from knit.analysis import effects as E
-from knit.analysis.byvalue import split_keeps_values
+from knit.analysis.byvalue import invariant_stores, split_keeps_values
 from knit.analysis.exprs import var
 from knit.analysis.smt import prove
 from knit.cursors import paths as P
@@ -124,7 +124,7 @@ def _check_split(site: Site, scope, pre, post, field):
     check_stable(prim, scope, [scope.lo, scope.hi], site, pre)
     facts = facts_at(site)
     a, b = accesses_at(site, pre), accesses_at(site, post)
-    if _invariant_and_idempotent(scope, pre, a, b, facts):
+    if invariant_stores(scope, pre, a, b, facts):
         return
     i1, i2 = var(scope.iter.copy()), var(scope.iter.copy())
     rel = [E.le(scope.lo, i1), E.lt(i1, scope.hi), E.le(scope.lo, i2), E.lt(i2, scope.hi),
@@ -151,27 +151,10 @@ def _unexcused(site, scope, pre, post, b, facts, ren, windows):
     for s in pre:
         a = accesses_at(site, (s,))
         hit = E.first_conflict(b, a, facts, same_writes_commute=True, **ren)
-        if hit and not _invariant_and_idempotent(scope, (s,), a, b, facts) and \
+        if hit and not invariant_stores(scope, (s,), a, b, facts) and \
                 not split_keeps_values(scope, (s,), tuple(post), facts, windows):
             return hit
     return None
-
-
-def _invariant_and_idempotent(loop, pre, a, b, facts) -> bool:
-    """When the first part does not use the loop variable and is idempotent, every
-    iteration of it writes the same values, so the second part reads the same values
-    whichever iteration wrote them; only the second part must not write what the
-    first part reads."""
-    _, used = stmt_syms(pre)
-    if loop.iter in used or any(x.kind == "+" for x in a):
-        return False
-    if E.first_conflict(E.writes(a), E.reads(a), facts):
-        return False
-    i1, i2 = var(loop.iter.copy()), var(loop.iter.copy())
-    rel = [E.le(loop.lo, i1), E.lt(i1, loop.hi), E.le(loop.lo, i2), E.lt(i2, loop.hi)]
-    ren = {"ren_x": {loop.iter: i1}, "ren_y": {loop.iter: i2}, "relation": rel}
-    # the second part must not change what the first reads, nor write what it writes
-    return E.first_conflict(E.writes(b), E.reads(a) + E.writes(a), facts, **ren) is None
 
 
 def _split_scope(scope, field, pre, post):
@@ -314,8 +297,9 @@ def fuse(site1: Site, site2: Site, unsafe: bool = False):
     two loops with provably equal ranges, or two ifs with the same condition; the first
     body writes no config the second's bounds (condition) read; unless `unsafe`: no
     iteration of the second loop now runs before a later iteration of the first that
-    touches the same location (one writing; two writes of the same literal commute); a
-    fused parallel loop does not race."""
+    touches the same location (one writing; two writes of the same literal commute, and
+    a first loop whose iterations all store the same values, which analysis/byvalue.py
+    `invariant_stores` proves, is excepted); a fused parallel loop does not race."""
     prim = site1.prim
     s1, s2 = site1.node(), site2.node()
     consecutive = site1.parent_path == site2.parent_path and \
@@ -370,7 +354,7 @@ def _fuse_loops(site1: Site, s1: N.For, s2: N.For, facts, unsafe: bool) -> N.For
     # fused, the second body at i2 runs before the first body at a later i1
     hit = E.first_conflict(b, a, facts, ren_x={s1.iter: i2}, ren_y={s1.iter: i1},
                            relation=rel, same_writes_commute=True)
-    if hit:
+    if hit and not invariant_stores(s1, s1.body, a, b, facts):
         err = refuse(prim, s1, "fusing would reorder a dependence: the second loop "
                      f"{hit[0].describe()} in an iteration that would now run before a "
                      f"later iteration of the first loop, which {hit[1].describe()}")

@@ -395,7 +395,9 @@ def fuse(proc, stmt1, stmt2, unsafe_disable_check=False):
     """Fuse two consecutive loops with the same range (or two ifs with the same
     condition) into one. Refused when the ranges are not provably equal, when some
     iteration of the second loop would now run before a later iteration of the first
-    that touches the same location, when the first body writes a config the
+    that touches the same location (unless every iteration of the first loop stores the
+    same values, from locations neither loop writes, and the second never writes what
+    the first touches: analysis/byvalue.py), when the first body writes a config the
     second loop's bounds (or the second condition) read, or when a fused parallel loop
     would race."""
     prim = "fuse"

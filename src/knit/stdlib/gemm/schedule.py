@@ -24,8 +24,10 @@ from knit.stdlib.gemm.variants import (
     rows_or_columns,
     small_runs_sequential,
 )
+from knit.stdlib.sched_buffers import sink_alloc
 from knit.stdlib.sched_subprocs import replace as replace_block
 from knit.stdlib.scheduling import (
+    add_loop,
     call_eqv,
     cut_loop,
     divide_dim,
@@ -38,6 +40,7 @@ from knit.stdlib.scheduling import (
     parallelize_loop,
     rearrange_dim,
     reorder_loops,
+    reorder_stmts,
     set_memory,
     shift_loop,
     simplify,
@@ -701,7 +704,9 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
     reads the whole panel of B, half of it packed by the other: with one MC block of
     rows (64 x 2048 x 2048) that cost more than packing A twice, so `rows_or_columns`
     shares columns there. parallelize_loop proves each par loop free of races."""
-    p = _deal_out(p, top, "i1o", threads, "i1")  # B's slivers
+    private = top == REST  # all of k in one pass: each thread packs all of B's panel
+    if not private:
+        p = _deal_out(p, top, "i1o", threads, "i1")  # B's slivers
     p = _deal_out(p, top, "ir", threads, "ir")  # C's (and A's) MR-row slivers
     # the thread's loop out of the sliver's guard and loop: for irt: for jr: if: for irq
     # (tiles along rows, `tiles_along_rows`: irt is already the outermost under ic)
@@ -714,11 +719,39 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
         t = "i0t"
     # the thread's loop out of ic: one parallel region per KC block, not per MC block
     p = reorder_loops(p, _find(p, top, "ic"))
+    if private:
+        p = _private_panel(p, top, t, threads)
     # the loops made par as the final simplify leaves them: proven free of races once
     # (a par loop a later step changes is proven again, ~0.1 s for one with A's packing)
     p = simplify(p)
-    p = parallelize_loop(p, _find(p, top, "i1t"))
+    if not private:
+        p = parallelize_loop(p, _find(p, top, "i1t"))
     return parallelize_loop(p, _find(p, top, t))
+
+
+def _private_panel(p: Procedure, top, t: str, threads: int) -> Procedure:
+    """All of k in one pass (K < KC): each thread packs the whole panel of B into a
+    panel of its own, then multiplies its rows, in one parallel region per NC block:
+
+        for jc: for t in par(0, threads): Bs_k: ...; <pack all of B's slivers>; <tiles>
+
+    Twice the packing, but no barrier between packing and tiles and no line of the panel
+    written by one core and read by the other: f64 256^3 73-90 -> 102-105 GFLOP/s, f32
+    512^3 184 -> 212 (C edited by hand, docs/performance.md). The pack repeated per
+    thread is `add_loop` (it is idempotent); fuse accepts it before the thread's loop
+    (every iteration stores the same values: analysis/byvalue.py), and the panel
+    allocated in the loop's body is each thread's own."""
+    pack = _find(p, top, "i1o")
+    # the packed A's allocation out of the way: the pack and the threads' loop adjacent
+    if not hasattr(pack.next(), "hi"):  # Ap_k's allocation, before the pack
+        p = reorder_stmts(p, pack.expand(0, 1))
+        pack = _find(p, top, "i1o")
+    p = add_loop(p, pack, t, str(threads))
+    p = fuse(p, _find(p, top, t), _nth_loop(p, top, t, 1))
+    # the panel's allocation (above the packed A's) next to the loop, then into it
+    while not hasattr(p.find("Bs_k : _").next(), "hi"):
+        p = reorder_stmts(p, p.find("Bs_k : _").expand(0, 1))
+    return sink_alloc(p, p.find("Bs_k : _"))
 
 
 def _deal_out(p: Procedure, top, name: str, threads: int, prefix: str) -> Procedure:
