@@ -189,3 +189,57 @@ def test_reordering_inside_the_statement():
     got = isolate.on_statements(nest, 1, 2, swap, 1)
     assert str(got) == str(swap(nest, 1))
     equiv(nest, got, sizes={"n": [1, 3], "m": [2, 3]})
+
+
+@proc
+def later_use(a: f32[4], out: f32[4], out2: f32[4]):
+    x: f32[4]
+    for i in seq(0, 4):
+        x[i] = a[i]
+    y: f32[4]
+    for i in seq(0, 4):
+        y[i] = a[i] * 2.0
+    for i in seq(0, 4):
+        out2[i] = y[i]
+    for i in seq(0, 4):
+        out[i] = x[i]
+
+
+def test_statements_binding_a_buffer_used_after_them_are_not_isolated():
+    # isolated, the last loop (which reads x) would be `pass`, and reuse_buffer would
+    # see x unused after y is written (review of session 9: accepted, wrong results)
+    from knit.stdlib.scheduling import reuse_buffer
+
+    def reuse(q):
+        CALLS.append(q.name())
+        return reuse_buffer(q, "x", "y")
+
+    CALLS.clear()
+    got = refused(lambda: isolate.on_statements(later_use, 0, 5, reuse), prim="reuse_buffer")
+    assert CALLS == ["later_use"]  # scheduled on p itself: p's own refusal
+    whole = refused(lambda: reuse_buffer(later_use, "x", "y"), prim="reuse_buffer")
+    assert got.rsplit("(", 1)[0] == whole.rsplit("(", 1)[0]  # but the caller's line
+    assert "still used" in got
+
+
+def test_a_callee_touching_a_config_is_not_isolated():
+    from knit import config
+
+    @config
+    class IsoCfg:
+        s: f32
+
+    @proc
+    def set_s(v: f32[4]):
+        IsoCfg.s = 2.0
+        v[0] = 1.0
+
+    @proc
+    def calls(n: size, a: f32[n], v: f32[4]):
+        set_s(v)
+        for i in seq(0, n):
+            a[i] = a[i] * 2.0
+
+    ir = isolate.ir_of(calls)
+    assert not isolate._isolable(ir, ir.body[:1], ())  # set_s writes IsoCfg.s
+    assert isolate._isolable(ir, ir.body[1:], ())

@@ -19,7 +19,9 @@ statements do what the old ones did from any such state. The other statements of
 can leave only such a state before them (they cannot change a size or a stride, which
 is all assertions speak of), and read what they leave after them; so p with the new
 statements does what p did. (The statements must be consecutive: a `pass` between two
-of them would hide what the statement it stands for does there.) The isolated procedure knows less than p (nothing of the
+of them would hide what the statement it stands for does there.) Nor may they
+bind a buffer a statement after them uses, or touch a config (in a callee too): a
+`pass` there would hide that use. The isolated procedure knows less than p (nothing of the
 statements around), so a check there refuses at least what it refuses in p: where
 it refuses, f runs on p itself, and gives p's own answer (accepted or refused).
 
@@ -72,7 +74,7 @@ def on_statements(p, first: int, last: int, f, *args, keep=None):
     a caller that wants f's code on p must keep what it uses)."""
     ir = ir_of(p)
     stmts = ir.body[first:last]
-    if not _isolable(ir, stmts):
+    if not _isolable(ir, stmts, ir.body[last:]):
         return f(p, *args)
     # the other statements are `pass`: the statements keep their positions (f finds
     # them where it would in p), and do what they do from any state
@@ -114,24 +116,33 @@ def on_statements(p, first: int, last: int, f, *args, keep=None):
                   names=hit.names or None)
 
 
-def _isolable(ir: N.Proc, stmts) -> bool:
+def _isolable(ir: N.Proc, stmts, after) -> bool:
     """Whether `stmts` (one or more) read no variable but p's parameters (not one a
-    statement before them bound) and touch no config (whose state the isolated
-    procedure would not share with the statements around)."""
+    statement before them bound), bind none that the statements `after` them use (in
+    the isolated procedure those are `pass`: a check of what is used later, as
+    `reuse_buffer`'s, would pass there and not in p), and touch no config, in their
+    callees neither (whose state the isolated procedure would not share with the
+    statements around)."""
     from knit.ir.visit import stmt_syms
 
     bound, used = stmt_syms(stmts)
-    return bool(stmts) and used - bound <= {a.name for a in ir.args} and not _configs(stmts)
+    return (bool(stmts) and used - bound <= {a.name for a in ir.args}
+            and not bound & stmt_syms(after)[1] and not _configs(stmts))
 
 
-def _configs(stmts) -> bool:
+def _configs(stmts, seen=None) -> bool:
     from knit.ir.visit import stmt_exprs, walk_expr
 
+    seen = set() if seen is None else seen
     for s in walk_stmts(stmts):
         if isinstance(s, N.WriteConfig):
             return True
         if any(isinstance(x, N.ReadConfig) for e in stmt_exprs(s) for x in walk_expr(e)):
             return True
+        if isinstance(s, N.Call) and id(s.f) not in seen:
+            seen.add(id(s.f))
+            if _configs(s.f.body, seen):
+                return True
     return False
 
 
