@@ -93,6 +93,14 @@ class Memory:
         return getattr(cls.window, "__func__", None) is Memory.window.__func__
 
     @classmethod
+    def one_per_program(cls) -> bool:
+        """Whether a buffer in it is one storage for the whole program (C `static`),
+        not one per allocation: every iteration of a loop it is allocated in, and every
+        thread of a `par` loop, then use the same elements (the analyses see it as a
+        buffer of the procedure, not of the loop's body)."""
+        return False
+
+    @classmethod
     def can_read(cls) -> bool:
         """Whether plain (non-instruction) code may read, write and reduce into it."""
         return True

@@ -176,7 +176,8 @@ class _Collector:
                 self.block(s.body, ctx + rng, iters + (s.iter,))
                 self.age(written, s)
             case N.Alloc():
-                self.local.add(s.name)
+                if not _one_per_program(s.mem):  # a `static` buffer outlives the block
+                    self.local.add(s.name)
                 self.exprs(s.type.shape(), ctx, iters)  # the shape is evaluated here
             case N.WindowStmt():
                 self.exprs((s.rhs,), ctx, iters)  # so are the window's bounds
@@ -376,6 +377,11 @@ def _subst_strides(e, strides: dict):
 
 
 _accesses_memo: dict = {}
+
+
+def _one_per_program(mem) -> bool:
+    hook = getattr(mem, "one_per_program", None)  # (Exo's memories have no such hook)
+    return bool(hook and hook())
 
 
 def accesses(stmts, windows: dict | None = None) -> list[Access]:

@@ -11,8 +11,9 @@
 All are ordinary memory, readable by plain code. Stack buffers are private to each
 call (and to each iteration of a `par` loop they are allocated in), but a large one
 can overflow the stack. A `DRAM_STATIC` buffer is one per program: it is shared by
-recursive or concurrent calls, so do not allocate one inside a `par` loop or in a
-procedure that threads call at once.
+recursive or concurrent calls and by the iterations of a loop it is allocated in
+(`one_per_program`: the analyses see it so, and refuse it in a `par` loop's body),
+so do not use one in a procedure that threads call at once.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class DRAM_STATIC(DRAM):
     @classmethod
     def free(cls, new_name, prim_type, shape, srcinfo):
         return ""
+
+    @classmethod
+    def one_per_program(cls) -> bool:
+        return True
 
 
 class _AlignedDRAM(DRAM):
