@@ -77,6 +77,26 @@ def test_a_write_made_by_a_callee_with_loop_varying_arguments_is_refused():
     _refused_at(define, "Cfg.a")
 
 
+def test_a_callee_whose_write_reads_no_varying_argument_is_accepted():
+    # as Exo: the loop-varying window reaches the callee, but its config write reads
+    # none of it (review of session 9: knit made the write depend on every argument);
+    # and a window's stride is the same wherever the window starts
+    @proc
+    def mark(v: [f32][4]):
+        Cfg.a = 2.0
+        v[0] = 1.0
+
+    @proc
+    def calls(n: size, A: f32[n, 4]):
+        for i in seq(0, n):
+            mark(A[i, :])
+            w = A[i, :]
+            if stride(w, 0) == 1:
+                Cfg.k = 1
+
+    check_backends(calls, trials=2)
+
+
 def test_loop_invariant_writes_are_accepted_and_mean_the_same_compiled():
     @proc
     def invariant(n: size, x: f32[n], s: f32[1]):

@@ -56,7 +56,9 @@ class _Deps:
         out = set()
         for e in exprs:
             for x in walk_expr(e):
-                if isinstance(x, N.Read | N.WindowExpr | N.StrideExpr):
+                # (not a StrideExpr: a buffer's strides are the same wherever a window
+                # of it starts, so they depend on no loop; Exo's rule ignores them too)
+                if isinstance(x, N.Read | N.WindowExpr):
                     out.add(self.root(x.name))
                 elif isinstance(x, N.ReadConfig):
                     out.add((x.config, x.field))
@@ -93,8 +95,10 @@ class _Deps:
                 self.call(s, ctx)
 
     def call(self, s: N.Call, ctx: frozenset) -> None:
-        """A callee writes the buffers it is given and the configs it writes, from
-        everything it is given and every config it reads."""
+        """A callee writes the buffers it is given from everything it is given and every
+        config it reads, and each config it writes from the arguments and configs that
+        write depends on in the callee (as Exo's rule: an argument the write does not
+        read does not make it vary)."""
         f = s.f
         inputs = set(ctx)
         for a in s.args:
@@ -106,9 +110,14 @@ class _Deps:
             if not p.type.is_control() and hasattr(a, "name") and \
                     p.name in inner.edges:
                 self.depend(self.root(a.name), inputs)
-        for key in inner.cfg_writes:
+        for key in inner.cfg_writes:  # from what the callee's writes of it depend on
             self.cfg_writes.setdefault(key, s.srcinfo)
-            self.depend(key, inputs)
+            deps = inner.closure(key)
+            on = set(ctx) | {d for d in deps if isinstance(d, tuple)}  # configs read
+            for p, a in zip(f.args, s.args):
+                if p.name in deps:
+                    on |= self.reads(a)
+            self.depend(key, on)
 
     def closure(self, start) -> set:
         seen, todo = set(), [start]
