@@ -532,3 +532,16 @@ def f(N: size, B: f32[2 * N, 2 * N] @ DRAM):
                        r"the window B\[j, j:j \+ 3\] may be out of bounds"):
         S.extract_subproc(p, p.body()[0].body()[0].body()[0], "sub", include_asserts=False)
     sound(p, lambda p: S.extract_subproc(p, p.body()[0].body()[0].body()[0], "sub"))
+
+
+def test_unroll_buffer_of_an_unused_buffer_leaves_pass_in_its_loop():
+    # fuzzer seed 0 case 3638 (session 9): the loop's body was the buffer alone; unrolled
+    # into no buffer (none of its indices used), the loop printed with no body
+    p = parse("""
+def f(N: size, B: f32[N] @ DRAM):
+    for i in seq(0, 3):
+        t1: f32[4] @ DRAM
+""")
+    q = S.unroll_buffer(p, p.body()[0].body()[0], 0)
+    assert "pass" in str(q)
+    sound(p, lambda p: S.unroll_buffer(p, p.body()[0].body()[0], 0))

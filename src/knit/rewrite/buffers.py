@@ -369,7 +369,9 @@ def unroll_buffer(site: Site, k: int):
     new = _split_accesses(stmts, buf, k, parts)
     # as Exo, one buffer per index the accesses use (the others would be dead)
     allocs = tuple(N.Alloc(parts[j], new_t, node.mem, node.srcinfo) for j in sorted(used))
-    return apply(site, P.replace_block(site.ir, parent, field, lo - 1, hi, (*allocs, *new)))
+    # (an unused buffer in a loop of its own leaves `pass`, not an empty body)
+    return apply(site, _replace_keeping_a_body(site.ir, parent, field, lo - 1, hi,
+                                               (*allocs, *new), node.srcinfo))
 
 
 def _split_accesses(stmts, buf, k, parts):
