@@ -82,7 +82,7 @@ def time_shape(S, calls: dict, peak, shape, dtype: str, rounds: int, rng,
         fns[f"{name} {threads}"] = (flops, nullcontext, lambda f=f: f(m, n, k, A, B, C))
     fns[f"blas {threads}"] = (flops, lambda: threadpool_limits(threads, "blas"),
                               lambda: np.matmul(A, B))
-    fns[f"peak {threads}"] = (threads * 192.0 * 200000, nullcontext,
+    fns[f"peak {threads}"] = (threads * peak.flops_per_iter * 200000, nullcontext,
                               lambda: peak(200000, threads))
     return S.measure(fns, rounds, cpu_time=True)
 

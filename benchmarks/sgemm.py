@@ -25,8 +25,9 @@ performance.md, "Threads"); it is off by default: the table shows what a user's
 program gets.
 
 The FMA peak is measured, not assumed, in the same interleaved rounds: benchmarks/
-fma_peak.py's loop on one thread and on two (f64 peak = half the f32 peak: half the
-lanes).
+fma_peak.py's loop on the widest vectors (AVX-512 where the CPU has it: on Intel's
+server cores its peak is twice AVX2's) on one thread and on two (f64 peak = half the f32
+peak: half the lanes).
 With --exo-python (the Python of an environment where Exo 1.0 is installed: `pip
 install exo-lang`) and --exo-app (Exo's apps/x86/sgemm/sgemm.py from its repository at
 v1.0.0; the pip package has no apps), the f32 table gains Exo's SGEMM on one thread:
@@ -95,33 +96,19 @@ def load() -> str:
     return open("/proc/loadavg").read().split(" ", 3)[:3].__str__()
 
 
-_PEAK_LIB = r"""
-#include <immintrin.h>
-/* 12 independent FMA chains per thread (benchmarks/fma_peak.py's loop), n iterations on
-   `threads` threads at once; returns the flops done. */
+def _peak_lib() -> str:
+    """benchmarks/fma_peak.py's loop (the widest vectors: the GEMMs run on AVX-512 where
+    the CPU has it) on `threads` threads at once; returns the flops done."""
+    from fma_peak import peak_source
+
+    return peak_source(512) + r"""
 double knit_fma_peak(long n, int threads) {
     double flops = 0;
     #pragma omp parallel num_threads(threads) reduction(+ : flops)
-    {
-        __m256 a = _mm256_set1_ps(1.0000001f), b = _mm256_set1_ps(0.9999999f);
-        __m256 c0 = _mm256_set1_ps(0.f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0,
-               c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
-        for (long i = 0; i < n; i++) {
-            c0 = _mm256_fmadd_ps(a, b, c0); c1 = _mm256_fmadd_ps(a, b, c1);
-            c2 = _mm256_fmadd_ps(a, b, c2); c3 = _mm256_fmadd_ps(a, b, c3);
-            c4 = _mm256_fmadd_ps(a, b, c4); c5 = _mm256_fmadd_ps(a, b, c5);
-            c6 = _mm256_fmadd_ps(a, b, c6); c7 = _mm256_fmadd_ps(a, b, c7);
-            c8 = _mm256_fmadd_ps(a, b, c8); c9 = _mm256_fmadd_ps(a, b, c9);
-            c10 = _mm256_fmadd_ps(a, b, c10); c11 = _mm256_fmadd_ps(a, b, c11);
-            __asm__ volatile("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5),
-                                  "+x"(c6), "+x"(c7), "+x"(c8), "+x"(c9), "+x"(c10), "+x"(c11));
-        }
-        float out[8];
-        _mm256_storeu_ps(out, _mm256_add_ps(c0, c11));
-        flops += 2.0 * 8 * 12 * n + (out[0] == 12345.f);
-    }
+    flops += peak_flops(n);
     return flops;
 }
+int knit_peak_lanes(void) { return peak_lanes(); }
 """
 
 
@@ -134,12 +121,17 @@ def peak_kernel():
     d = tempfile.mkdtemp()
     src, lib = os.path.join(d, "peak.c"), os.path.join(d, "peak.so")
     with open(src, "w") as f:
-        f.write(_PEAK_LIB)
+        f.write(_peak_lib())
     subprocess.run(["gcc", "-O2", "-march=native", "-fopenmp", "-fPIC", "-shared", "-o", lib,
                     src], check=True)
-    fn = ctypes.CDLL(lib).knit_fma_peak
+    so = ctypes.CDLL(lib)
+    fn = so.knit_fma_peak
     fn.argtypes, fn.restype = [ctypes.c_long, ctypes.c_int], ctypes.c_double
-    return fn
+
+    def run(iters: int, threads: int) -> float:
+        return fn(iters, threads)
+    run.flops_per_iter = 2.0 * 12 * so.knit_peak_lanes()  # 12 chains of FMAs
+    return run
 
 
 def exo_sgemm(exo_python: str, app: str):
@@ -277,13 +269,13 @@ def bench_shape(m, n, k, dtype, kernels, peak, rounds, rng, cpu_time=False, exo=
     C = np.zeros((m, n), t)
     one, two = kernels["knit 1"], kernels["knit 2"]
     flops = 2.0 * m * n * k
-    iters = 200000  # about 0.33 ms of FMA loop at the peak (192 flops an iteration)
+    iters = 200000  # about 0.33 ms of FMA loop at the peak (384 flops an iteration)
     fns = {"knit 1": (flops, nullcontext, lambda: one(m, n, k, A, B, C)),
            "knit 2": (flops, nullcontext, lambda: two(m, n, k, A, B, C)),
            "blas 1": (flops, lambda: threadpool_limits(1, "blas"), lambda: np.matmul(A, B)),
            "blas 2": (flops, lambda: threadpool_limits(2, "blas"), lambda: np.matmul(A, B)),
-           "peak 1": (192.0 * iters, nullcontext, lambda: peak(iters, 1)),
-           "peak 2": (2 * 192.0 * iters, nullcontext, lambda: peak(iters, 2))}
+           "peak 1": (peak.flops_per_iter * iters, nullcontext, lambda: peak(iters, 1)),
+           "peak 2": (2 * peak.flops_per_iter * iters, nullcontext, lambda: peak(iters, 2))}
     if exo is not None:
         fns["exo 1"] = (flops, nullcontext, lambda: exo(m, n, k, A, B, C))
     return measure(fns, rounds, cpu_time, pin)
