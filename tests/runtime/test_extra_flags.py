@@ -13,7 +13,13 @@ from knit import proc
 from knit.errors import CompileError
 from knit.platforms.x86 import AVX2, mm256_loadu_ps, mm256_storeu_ps
 from knit.runtime import jit
-from knit.runtime.jit import MEANING_FLAGS, OPT_FLAGS, build_flags, compiler_command
+from knit.runtime.jit import (
+    MEANING_FLAGS,
+    OPT_FLAGS,
+    build_flags,
+    compiler_command,
+    default_opt_flags,
+)
 from knit.runtime.timing import time_in_c
 
 
@@ -28,10 +34,31 @@ def test_extra_flags_keep_the_defaults():
     out = build_flags(cmd, extra_flags=["-funroll-loops"])
     assert out[:len(OPT_FLAGS)] == list(OPT_FLAGS)
     assert out.index("-funroll-loops") < out.index(MEANING_FLAGS[0])  # meaning flags last
-    assert build_flags(cmd, extra_flags="-DA=1 -DB=2")[2:4] == ["-DA=1", "-DB=2"]
+    n = len(default_opt_flags(cmd))
+    assert build_flags(cmd, extra_flags="-DA=1 -DB=2")[n:n + 2] == ["-DA=1", "-DB=2"]
     replaced = build_flags(cmd, flags=["-O1"])
     assert "-march=native" not in replaced and replaced[0] == "-O1"
     assert build_flags(cmd, ("-O2",), ("-g",))[:2] == ["-O2", "-g"]  # tuples work too
+
+
+def test_gcc_12_leaves_out_avx512fp16_by_default_only(monkeypatch):
+    # gcc 12's AVX512-FP16 code for an f16 select fails to assemble (masked vmovsh) on a
+    # CPU that has the extension; knit's defaults leave it out for gcc 12, not user flags
+    for major, has in ((12, True), (13, False), (None, False)):
+        monkeypatch.setattr(jit, "compiler_kind", lambda c: "gcc")
+        monkeypatch.setattr(jit, "gcc_major", lambda c, m=major: m)
+        assert ("-mno-avx512fp16" in build_flags(["gcc"])) is has
+        assert "-mno-avx512fp16" not in build_flags(["gcc"], flags=["-O2", "-march=native"])
+    monkeypatch.setattr(jit, "compiler_kind", lambda c: "clang")
+    assert "-mno-avx512fp16" not in build_flags(["clang"])
+
+
+def test_gcc_major_reads_the_version_line(monkeypatch):
+    for text, major in (("exit 0\ngcc (Debian 12.2.0-14+deb12u1) 12.2.0\n", 12),
+                        ("exit 0\ngcc (GCC) 13.1.1 20230614\n", 13),
+                        ("exit 0\nsome compiler\n", None), ("exit 1\n", None)):
+        monkeypatch.setattr(jit.cache, "compiler_identity", lambda c, t=text: ("x", t))
+        assert jit.gcc_major(["gcc"]) == major
 
 
 def test_compile_with_extra_flags_runs_and_sees_them(monkeypatch):

@@ -41,6 +41,13 @@ OPT_FLAGS = ("-O3", "-march=native")  # the default; flags= replaces, extra_flag
 MEANING_FLAGS = ("-ffp-contract=off", "-fwrapv")
 GCC_MEANING_FLAGS = ("-fno-tree-loop-distribution", "-DKNIT_NO_GCC_OPTIMIZE_PRAGMA")
 DEFAULT_FLAGS = (*OPT_FLAGS, *MEANING_FLAGS)  # for a compiler knit does not recognise
+# gcc 12 with -march=native on a CPU with AVX512-FP16 (Intel Sapphire Rapids and later)
+# writes f16 code the assembler rejects ("unsupported masking for `vmovsh'": a masked,
+# zeroing store, for `h[i] = h[i] > 0 ? h[i] : 0`, measured on a Xeon with binutils
+# 2.40); without those instructions gcc computes f16 in float, which knit's C rounds back
+# to f16 after each operation (docs/semantics.md#f16) -- the same values. So knit's
+# default flags leave them out for gcc 12; flags= given by the user are theirs.
+GCC12_OPT_FLAGS = (*OPT_FLAGS, "-mno-avx512fp16")
 LIBRARY_FLAGS = ("-fPIC", "-shared")  # always added: the output must be a loadable library
 ENTRY = "knit_entry"
 
@@ -109,6 +116,24 @@ def compiler_kind(command: list[str]) -> str:
     return "other"
 
 
+def gcc_major(command: list[str]) -> int | None:
+    """gcc's major version from its `--version` line ("gcc (Debian 12.2.0-14) 12.2.0"),
+    None when it does not say."""
+    import re
+
+    lines = cache.compiler_identity(command)[-1].splitlines()
+    m = re.search(r"\)\s+(\d+)\.\d+", lines[1]) if len(lines) > 1 else None
+    return int(m.group(1)) if m else None
+
+
+def default_opt_flags(command: list[str]) -> tuple[str, ...]:
+    """The optimisation flags knit uses when flags= is not given: OPT_FLAGS, and for
+    gcc 12 GCC12_OPT_FLAGS."""
+    if compiler_kind(command) == "gcc" and gcc_major(command) == 12:
+        return GCC12_OPT_FLAGS
+    return OPT_FLAGS
+
+
 def build_flags(command: list[str], flags=None, extra_flags=None) -> list[str]:
     """The flags knit builds C with (besides `-fPIC -shared`): `flags` (a list or a
     shell-like string; default OPT_FLAGS), then `extra_flags` (the same forms), then the
@@ -119,7 +144,7 @@ def build_flags(command: list[str], flags=None, extra_flags=None) -> list[str]:
     kind = compiler_kind(command)
     if kind == "other":
         return [*(DEFAULT_FLAGS if flags is None else flags), *extra]
-    out = [*(OPT_FLAGS if flags is None else flags), *extra, *MEANING_FLAGS]
+    out = [*(default_opt_flags(command) if flags is None else flags), *extra, *MEANING_FLAGS]
     if kind == "gcc":
         out += GCC_MEANING_FLAGS
     return out
