@@ -94,7 +94,9 @@ class Order(ast.NodeTransformer):
 
 
 def _is_number(node, value):
-    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == value
+    return (
+        isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == value
+    )
 
 
 class Convention(ast.NodeTransformer):
@@ -113,7 +115,11 @@ class Convention(ast.NodeTransformer):
     def visit_arg(self, node):
         # `x: f32 @ DRAM` on a scalar parameter is `x: f32`
         a = node.annotation
-        if isinstance(a, ast.BinOp) and isinstance(a.op, ast.MatMult) and isinstance(a.left, ast.Name):
+        if (
+            isinstance(a, ast.BinOp)
+            and isinstance(a.op, ast.MatMult)
+            and isinstance(a.left, ast.Name)
+        ):
             if isinstance(a.right, ast.Name) and a.right.id == "DRAM":
                 node.annotation = a.left
         return node
@@ -142,7 +148,9 @@ _TOKEN = re.compile(
     r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|[A-Za-z_]\w*|\d[\w.]*'
     r"|->|\+\+|--|<<=?|>>=?|[<>=!]=|&&|\|\||[-+*/%&|^]=|\S"
 )
-_PREPROCESSOR = re.compile(r"^\s*#\s*(include|define|undef|if|ifdef|ifndef|elif|else|endif|pragma)\b", re.M)
+_PREPROCESSOR = re.compile(
+    r"^\s*#\s*(include|define|undef|if|ifdef|ifndef|elif|else|endif|pragma)\b", re.M
+)
 
 
 def _uncomment(text):
@@ -215,7 +223,9 @@ def main(argv):
         counts[verdict] += 1
         print(f"{verdict:17} {rel}")
         if "-v" in argv and verdict != "layout":
-            diff = difflib.unified_diff(golden.splitlines(), actual.splitlines(), "exo", "knit", n=0, lineterm="")
+            diff = difflib.unified_diff(
+                golden.splitlines(), actual.splitlines(), "exo", "knit", n=0, lineterm=""
+            )
             print("".join(f"    {line}\n" for line in list(diff)[2:]), end="")
     print(", ".join(f"{name} {n}" for name, n in counts.items()))
 

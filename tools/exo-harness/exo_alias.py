@@ -14,8 +14,8 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import os
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import pytest
 

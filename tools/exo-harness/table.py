@@ -9,15 +9,21 @@ of them fail under Exo 1.0.0 on this machine.
 """
 
 import os
-from pathlib import Path
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from compare import JUDGEMENTS, judge
 
 # test files that import Exo's internal modules (exo.core.LoopIR, exo.rewrite, ...)
 # or its typechecker's ParseError internals: not run by a user of the public API
-INTERNAL = {"test_internal_cursors", "test_new_eff", "test_range_analysis", "test_typecheck", "test_uast"}
+INTERNAL = {
+    "test_internal_cursors",
+    "test_new_eff",
+    "test_range_analysis",
+    "test_typecheck",
+    "test_uast",
+}
 COLUMNS = ("pass", "wording") + JUDGEMENTS[:-1]
 
 SUITE = Path(os.environ.get("EXO_SUITE", "/tmp/exo-suite"))
@@ -55,7 +61,7 @@ def verdict(tag, passed, notes, message):
         return "real", "knit accepts what Exo refuses"
     if name == "raises":
         return "real", f"knit raises {value[6:]} inside pytest.raises"
-    return "real", "knit raises or fails: " + message[:100]
+    return "real", "knit raises or fails: " + message[:120]
 
 
 def main(tag, exo_tag=None):
@@ -72,21 +78,21 @@ def main(tag, exo_tag=None):
     print(f"| {tag} | {total} | " + " | ".join(row) + " |")
     if exo:
         failing = sorted(t for t in tests if t in exo and not exo[t][0])
-        print(f"\nExo 1.0.0 itself ({exo_tag}): {sum(1 for t in tests if exo.get(t, (0,))[0])} of these {total} pass, "
-              f"{len(failing)} fail, {total - sum(1 for t in tests if t in exo)} not run")
+        print(
+            f"\nExo 1.0.0 itself ({exo_tag}): {sum(1 for t in tests if exo.get(t, (0,))[0])} of these {total} pass, "
+            f"{len(failing)} fail, {total - sum(1 for t in tests if t in exo)} not run"
+        )
     if os.environ.get("V"):
-        by_cause = {}
+        listed = {}
         for test, (column, cause) in sorted(judged.items()):
             if column != "pass":
-                by_cause.setdefault(column if column != "real" else "real: " + cause.split(":")[0], []).append(
-                    (test, cause)
-                )
-        for cause, items in by_cause.items():
-            print(f"\n{cause} ({len(items)})")
+                heading = column if column != "real" else "real: " + cause.split(":")[0]
+                listed.setdefault(heading, []).append((test, cause.partition(": ")[2]))
+        for heading, items in listed.items():
+            print(f"\n{heading} ({len(items)})")
             for test, detail in items:
                 under_exo = "  [fails under Exo too]" if test in exo and not exo[test][0] else ""
-                extra = detail if detail.startswith("knit raises or fails") else ""
-                print(f"  {test}{under_exo}  {extra[len('knit raises or fails: '):]}")
+                print(f"  {test}{under_exo}  {detail}".rstrip())
 
 
 if __name__ == "__main__":
