@@ -41,6 +41,7 @@ def results(tag):
             failure = case.find("error")
         notes = [(p.get("name"), p.get("value")) for p in case.iter("property")]
         message = "" if failure is None else (failure.get("message") or "").split("\n")[0]
+        message = message.replace(f"{SUITE}/exo/", "")  # paths as in Exo's repository
         out[f"{module}::{case.get('name')}"] = (failure is None, notes, message)
     return out
 
