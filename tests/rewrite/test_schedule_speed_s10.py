@@ -1,0 +1,67 @@
+"""Session 10's scheduling-speed changes (docs/performance.md, "Scheduling speed (session
+10)"): each skips work whose answer is known without it, and must not change a result."""
+
+from __future__ import annotations
+
+import knit
+from knit import instr, proc
+from knit.rewrite import subprocs
+from knit.stdlib import scheduling as S
+
+
+@instr("for (int k_ = 0; k_ < 4; k_++) {dst}.data[k_] = 2.0f * {src}.data[k_];")
+def double4(dst: [f32][4] @ DRAM, src: [f32][4] @ DRAM):
+    assert stride(dst, 0) == 1
+    assert stride(src, 0) == 1
+    for i in seq(0, 4):
+        dst[i] = src[i] * 2.0
+
+
+@proc
+def two_nests(A: f32[16], B: f32[16], C: f32[16]):
+    for k in seq(0, 16):
+        C[k] = 0.0
+        C[k] += A[k]
+    for k in seq(0, 16):
+        B[k] = A[k] * 2.0
+
+
+def test_replace_all_tries_unify_only_on_blocks_shaped_like_the_body(monkeypatch):
+    """A block whose statements differ in kind or nesting from the body never unifies:
+    replace_all does not try it (before: every statement of the procedure was tried,
+    with its facts built)."""
+    p = S.divide_loop(two_nests, "for k in _: _", 4, ["ko", "ki"], perfect=True)
+    p = S.divide_loop(p, "for k in _: _", 4, ["ko2", "ki2"], perfect=True)
+    tried = []
+    real = subprocs.unify
+
+    def counting(callee, stmts, *args):
+        tried.append(tuple(type(s).__name__ for s in stmts))
+        return real(callee, stmts, *args)
+
+    monkeypatch.setattr(subprocs, "unify", counting)
+    q = S.replace_all(p, double4, quiet=True)
+    # the one `for` holding one assignment (the second nest's inner loop) is tried; the
+    # first nest's inner loop holds two statements, the outer loops hold loops
+    assert tried == [("For",)]
+    assert "double4(B[4 * ko2 + 0:4 * ko2 + 4], A[4 * ko2 + 0:4 * ko2 + 4])" in str(q)
+    assert "C[4 * ko + ki] += A[4 * ko + ki]" in str(q)  # the first nest is kept
+    knit.check_equiv(two_nests, q, trials=2)
+
+
+def test_replace_all_with_a_body_of_two_statements_matches_pairs():
+    @instr("{dst}.data[0] = {src}.data[0]; {dst}.data[1] = {src}.data[1];")
+    def copy2(dst: [f32][2] @ DRAM, src: [f32][2] @ DRAM):
+        dst[0] = src[0]
+        dst[1] = src[1]
+
+    @proc
+    def f(A: f32[4], B: f32[4]):
+        B[0] = A[0]
+        B[1] = A[1]
+        for i in seq(0, 2):
+            B[i + 2] = A[i + 2]
+
+    q = S.replace_all(f, copy2, quiet=True)
+    assert "copy2(B[0:2], A[0:2])" in str(q)
+    assert "for i in seq(0, 2)" in str(q)
