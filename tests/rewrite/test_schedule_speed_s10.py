@@ -65,3 +65,31 @@ def test_replace_all_with_a_body_of_two_statements_matches_pairs():
     q = S.replace_all(f, copy2, quiet=True)
     assert "copy2(B[0:2], A[0:2])" in str(q)
     assert "for i in seq(0, 2)" in str(q)
+
+
+def test_a_simplified_statement_is_not_simplified_again(monkeypatch):
+    """simplify after simplify: the statements the first one rebuilt are its own
+    output, known simplified under the same ranges; nothing is walked again, and the
+    result is the same procedure."""
+    from knit.analysis import simplify as simp
+
+    @proc
+    def f(N: size, A: f32[N + 8]):
+        for i in seq(0, N):
+            for j in seq(0, 1 + 3):
+                A[i + j + 0 * i] = 1.0
+
+    once = S.simplify(f)
+    assert "A[i + j] = 1.0" in str(once) and "seq(0, 4)" in str(once)
+    walked = []
+    real = simp._simplified_stmt
+
+    def counting(s, ranges, ctx):
+        walked.append(type(s).__name__)
+        return real(s, ranges, ctx)
+
+    monkeypatch.setattr(simp, "_simplified_stmt", counting)
+    twice = S.simplify(once)
+    assert walked == []
+    assert str(twice) == str(once)
+    assert simp.simplify_proc(once._loopir_proc, prune=True) is once._loopir_proc

@@ -929,6 +929,13 @@ def _stmt(s: N.Stmt, ranges, ctx: _Ctx) -> N.Stmt:
         if len(_SIMPLIFIED) >= 20_000:  # a bound: each entry keeps two statements alive
             _SIMPLIFIED.clear()
         _SIMPLIFIED[key] = (s, new)
+        if new is not s:
+            # and the result, met again under the same ranges and facts (the next
+            # step's simplify, when that step kept it), is its own simplified form: the
+            # forms simplify_expr returns are normal forms (no statement of tests/
+            # analysis, rewrite, stdlib or the GEMM schedule changes when simplified
+            # again), so it is not walked a second time
+            _SIMPLIFIED[(id(new),) + key[1:]] = (new, new)
     return new
 
 
