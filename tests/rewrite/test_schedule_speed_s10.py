@@ -93,3 +93,36 @@ def test_a_simplified_statement_is_not_simplified_again(monkeypatch):
     assert walked == []
     assert str(twice) == str(once)
     assert simp.simplify_proc(once._loopir_proc, prune=True) is once._loopir_proc
+
+
+def test_node_kinds_spares_walks_of_expressions_met_before(monkeypatch):
+    """config_reads and simplify's use of facts look for one kind of node: an
+    expression met before is not walked again to find that it has none; one that has
+    some still gives them."""
+    from knit.analysis import effects as E, simplify as simp
+    from knit.ir import nodes as N, types as T, visit
+    from knit.ir.srcinfo import NO_SRC
+    from knit.ir.sym import Sym
+
+    i = N.Read(Sym("i"), (), T.INDEX, NO_SRC)
+    e = N.BinOp("+", i, N.Const(1, T.INT, NO_SRC), T.INDEX, NO_SRC)
+    stride = N.StrideExpr(Sym("A"), 0, T.STRIDE, NO_SRC)
+    facts = ((stride, N.Const(1, T.STRIDE, NO_SRC)),)
+    assert E.config_reads(e) == set() and simp._use_facts(e, facts) is e
+    walks = []
+    real = visit.walk_expr
+
+    def counting(x):
+        walks.append(x)
+        return real(x)
+
+    monkeypatch.setattr(visit, "walk_expr", counting)
+    monkeypatch.setattr(E, "walk_expr", counting)
+    assert E.config_reads(e) == set()
+    assert simp._use_facts(e, facts) is e
+    assert walks == []
+    # an expression that holds a fact's left-hand side is still rewritten
+    with_stride = N.BinOp("*", stride, i, T.INDEX, NO_SRC)
+    out = simp._use_facts(with_stride, facts)
+    assert isinstance(out, N.BinOp) and isinstance(out.lhs, N.Const) and out.lhs.val == 1
+    assert visit.node_kinds(with_stride) >= {N.BinOp, N.StrideExpr, N.Read}

@@ -859,7 +859,11 @@ def _use_facts(e: N.Expr, facts) -> N.Expr:
         return e
     from knit.ir.visit import walk_expr
 
+    from knit.ir.visit import node_kinds
+
     kinds = {type(lhs) for lhs, _ in facts}
+    if kinds.isdisjoint(node_kinds(e)):
+        return e  # no node of a fact's kind in e (known without a walk)
     if not any(type(x) in kinds and any(x == lhs for lhs, _ in facts) for x in walk_expr(e)):
         return e  # no fact's E in e: nothing to replace (and no copy of e to build)
 
