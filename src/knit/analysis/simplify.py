@@ -857,9 +857,7 @@ def _use_facts(e: N.Expr, facts) -> N.Expr:
     """e with every sub-expression equal to a fact's E replaced by its value."""
     if not facts:
         return e
-    from knit.ir.visit import walk_expr
-
-    from knit.ir.visit import node_kinds
+    from knit.ir.visit import node_kinds, walk_expr
 
     kinds = {type(lhs) for lhs, _ in facts}
     if kinds.isdisjoint(node_kinds(e)):
