@@ -32,7 +32,7 @@ from knit.ir import nodes as N, types as T
 from knit.ir.printer import expr_str
 from knit.ir.srcinfo import NO_SRC
 from knit.ir.sym import Sym
-from knit.ir.visit import map_expr, subst, walk_expr
+from knit.ir.visit import map_expr, node_kinds, subst, walk_expr
 
 # ---------------------------------------------------------------- boolean builders
 
@@ -595,6 +595,8 @@ def _map_acc(a, f):
 
 def config_reads(e) -> set:
     """The (config, field) pairs an expression reads."""
+    if N.ReadConfig not in node_kinds(e):  # most read none: known without a walk
+        return set()
     return {(x.config, x.field) for x in walk_expr(e) if isinstance(x, N.ReadConfig)}
 
 

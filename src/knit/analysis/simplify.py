@@ -857,9 +857,11 @@ def _use_facts(e: N.Expr, facts) -> N.Expr:
     """e with every sub-expression equal to a fact's E replaced by its value."""
     if not facts:
         return e
-    from knit.ir.visit import walk_expr
+    from knit.ir.visit import node_kinds, walk_expr
 
     kinds = {type(lhs) for lhs, _ in facts}
+    if kinds.isdisjoint(node_kinds(e)):
+        return e  # no node of a fact's kind in e (known without a walk)
     if not any(type(x) in kinds and any(x == lhs for lhs, _ in facts) for x in walk_expr(e)):
         return e  # no fact's E in e: nothing to replace (and no copy of e to build)
 
@@ -929,6 +931,13 @@ def _stmt(s: N.Stmt, ranges, ctx: _Ctx) -> N.Stmt:
         if len(_SIMPLIFIED) >= 20_000:  # a bound: each entry keeps two statements alive
             _SIMPLIFIED.clear()
         _SIMPLIFIED[key] = (s, new)
+        if new is not s:
+            # and the result, met again under the same ranges and facts (the next
+            # step's simplify, when that step kept it), is its own simplified form: the
+            # forms simplify_expr returns are normal forms (no statement of tests/
+            # analysis, rewrite, stdlib or the GEMM schedule changes when simplified
+            # again), so it is not walked a second time
+            _SIMPLIFIED[(id(new),) + key[1:]] = (new, new)
     return new
 
 

@@ -51,6 +51,24 @@ def walk_expr(e) -> Iterator:
             stack.extend(reversed(children))
 
 
+def node_kinds(e) -> frozenset:
+    """The classes of the nodes walk_expr(e) yields, remembered by expression object
+    (immutable): an analysis that looks for one kind of node (a config read, the
+    left-hand side of a fact) skips, without walking it again, an expression met
+    before that has none."""
+    hit = _KINDS.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    out = frozenset(type(x) for x in walk_expr(e))
+    if len(_KINDS) >= 50_000:  # a bound: each entry keeps its expression alive
+        _KINDS.clear()
+    _KINDS[id(e)] = (e, out)
+    return out
+
+
+_KINDS: dict = {}  # id(expr) -> (expr, node_kinds of it)
+
+
 def map_expr(e, f: Callable) -> N.Expr:
     """Rebuild e bottom-up, applying f to every node (f returns a node). A node none of
     whose children changed is passed to f as it is, not rebuilt: the analyses remember

@@ -150,12 +150,20 @@ def replace_all(proc, subs, done: list | None = None, *, mem_aware: bool = True,
 def _next_match(proc, sub, n, start, done, mem_aware: bool, prim: str):
     ir = ir_of(proc)
     paths = list(P.stmt_paths(ir))
+    want = None  # the nesting of sub's body, which a matching block has too
     for k in range(start, len(paths)):
         path, _ = paths[k]
         parent, (field, i) = path[:-1], path[-1]
         block = P.block_of(ir, parent, field)
         if i + n > len(block):
             continue
+        if want is None:
+            try:  # (replace's first step, and its refusal)
+                want = _shapes(ir_of(checked(sub)).body)
+            except SchedulingError:
+                return None
+        if _shapes(block[i:i + n]) != want:
+            continue  # unify would refuse it: the statements differ in kind or nesting
         try:
             new = replace(Site(proc, path, i + n, prim), sub, mem_aware=mem_aware)
         except SchedulingError:
@@ -164,6 +172,33 @@ def _next_match(proc, sub, n, start, done, mem_aware: bool, prim: str):
             done.append((sub, block[i]))
         return new, k + 1
     return None
+
+
+def _shapes(stmts) -> tuple:
+    """The kinds of `stmts` and of the statements nested in them, with the lengths of
+    their bodies: what `unify` compares before anything else (a body and a block of
+    different shapes never unify), so that replace_all skips, without building the
+    facts at each candidate block, the many that cannot match."""
+    return tuple(_shape(s) for s in stmts)
+
+
+def _shape(s) -> tuple:
+    hit = _SHAPES.get(id(s))
+    if hit is not None and hit[0] is s:
+        return hit[1]
+    if isinstance(s, N.For):
+        out = (N.For, _shapes(s.body))
+    elif isinstance(s, N.If):
+        out = (N.If, _shapes(s.body), _shapes(s.orelse))
+    else:
+        out = (type(s),)
+    if len(_SHAPES) >= 20_000:  # a bound: each entry keeps its statement alive
+        _SHAPES.clear()
+    _SHAPES[id(s)] = (s, out)
+    return out
+
+
+_SHAPES: dict = {}  # id(stmt) -> (stmt, _shape of it)
 
 
 # ---------------------------------------------------------------- call_eqv and inline
