@@ -29,19 +29,11 @@ def test_zen4_blocks_are_the_measured_ones():
 
 def test_xeon_blocks_are_the_measured_ones():
     # full-width FMAs: the sliver of B spans 4/3 of the 48 KB L1 (KC 512, not 1536),
-    # A's block an eighth of L2 on one thread (a quarter with two), the panel 4 L2s
-    # (not an eighth of 480 MB)
-    assert blocks(False, XEON) == {"f32": G.Blocking(mc=128, kc=512, nc=4096),
-                                   "f64": G.Blocking(mc=64, kc=512, nc=2048)}
-    assert blocks(False, XEON, threads=2) == {"f32": G.Blocking(mc=256, kc=512, nc=4096),
-                                              "f64": G.Blocking(mc=128, kc=512, nc=2048)}
-
-
-def test_a_takes_a_share_of_l2_by_machine_and_threads():
-    zen4, xeon = G.target("avx512", split_fma=True), G.target("avx512", split_fma=False)
-    for t, one in ((zen4, 4), (xeon, 8), (G.target("avx2", split_fma=False), 2)):
-        isa = t.isa("f32")
-        assert T.a_l2_share(isa, 1) == one and T.a_l2_share(isa, 2) == max(2, one // 2)
+    # A's block a quarter of L2 on one thread, the panel 4 L2s (not an eighth of 480 MB)
+    assert blocks(False, XEON) == {"f32": G.Blocking(mc=256, kc=512, nc=4096),
+                                   "f64": G.Blocking(mc=128, kc=512, nc=2048)}
+    assert blocks(False, XEON, threads=2) == {"f32": G.Blocking(mc=512, kc=512, nc=4096),
+                                              "f64": G.Blocking(mc=256, kc=512, nc=2048)}
 
 
 def test_kc_follows_l1_and_the_fma_width():

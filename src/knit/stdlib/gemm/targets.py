@@ -36,9 +36,6 @@ class Isa:
     # model (the sliver stays in L1); more makes KC deeper, so fewer microkernel calls
     # load and store their C tile (AVX-512 below: `avx512_kc_l1s`)
     kc_l1s: int | Fraction = 1
-    # one thread's MC x KC block of A takes 1 / this of L2 (`a_l2_share`): 2 is BLIS's
-    # model; more where B's sliver streams from L2 beside it (AVX-512 below)
-    a_l2_share: int = 2
     # all of k in one pass (K < KC, the blocked kernel's third tile nest) as the other
     # nests: A's MC x K block packed, not MR rows of A read in place, and B's panel
     # copied row by row where an NC block is inside N, not down each sliver (AVX-512
@@ -125,7 +122,6 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
         kept = getattr(x86.avx512, f"mm512_loadu_{bits}_kept") if width == 512 else None
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
                        kc_l1s=avx512_kc_l1s(split_fma) if width == 512 else 1,
-                       a_l2_share=(4 if split_fma else 8) if width == 512 else 2,
                        all_k_like_blocks=width == 512 and t == "f64", load_kept=kept)
 
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
@@ -284,26 +280,18 @@ def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) ->
 
 
 def a_l2_share(isa: Isa, threads: int) -> int:
-    """The MC x KC block of A takes 1 / this of L2 (`choose_blocking`): on one thread
-    `isa.a_l2_share`. Half is BLIS's model, where the KC x NR sliver of B stays in L1
-    (AVX2, NEON); where the sliver spans more than one L1 cache (`Isa.kc_l1s`) it
-    streams from L2 beside A's block, which then takes less:
-    - a quarter on Zen 4 (512-bit FMAs split in halves). One thread, MC = 64 against
-      128, f32, KC = 1024: the microkernel over 8 against 16 packed slivers of A and 32
-      of B ran at 99% against 94% of the peak; the GEMM's phases, timed one by one and
-      their minima summed, 1024^3 94.6% against 92.4%, 2048^3 93.7% against 90.9%; f64
-      MC = 32 against 64: 2048^3 91% against 87.5%.
-    - an eighth on the Intel Xeon (full width, 2 MB L2), one thread, KC 512, knit /
-      OpenBLAS in interleaved runs (benchmarks/gemm_ab.py, load 4-5): f64 MC 64 against
-      128 (a quarter) 0.90x / 0.90x at 1024^3, 0.93x / 0.90x at 2048^3, 1.02x / 0.90x at
-      777^3; again (4 rounds) 0.84x / 0.82x, 0.87x / 0.81x, 0.95x / 0.87x, and 512^3
-      1.03x / 0.97x; f32 MC 128 against 256: 0.96x / 0.93x at 1024^3, 0.94x / 0.95x at
-      2048^3 with NC 2048, 0.92x / 0.93x and 0.92x / 0.92x with NC 4096 (load ~2.5). Half of L2 ran worst (f32, KC 384: MC 672 0.87x and 0.86x at
-      1024^3 and 2048^3, MC 336 0.91x and 0.87x).
-    Threads sharing rows each multiply their own slivers of the block, so each core's
-    L2 already holds about half of it: they take twice one thread's share, at most half
-    of L2."""
-    return isa.a_l2_share if threads == 1 else max(2, isa.a_l2_share // 2)
+    """The MC x KC block of A takes 1 / this of L2 (`choose_blocking`): half, BLIS's
+    model, where the KC x NR sliver of B stays in L1; a quarter on one thread where the
+    sliver spans more than one L1 cache (`Isa.kc_l1s`), as it then streams from L2 beside
+    A's block (Intel Xeon, f32, KC 384, one thread, interleaved, load 4-5: MC 672, half
+    of its 2 MB L2, 0.87x OpenBLAS at 1024^3, 0.86x at 2048^3; MC 336, a quarter, 0.91x
+    and 0.87x; KC 512 and MC 256, a quarter, 1.01x and 0.92x). (Zen 4, one thread, MC = 64 against 128, f32, KC = 1024: the microkernel
+    over 8 against 16 packed slivers of A and 32 of B ran at 99% against 94% of the
+    peak; the GEMM's phases, timed one by one and their minima summed, 1024^3 94.6%
+    against 92.4%, 2048^3 93.7% against 90.9%; f64 MC = 32 against 64: 2048^3 91% against
+    87.5%.) Threads sharing rows each multiply their own slivers of the block, so each
+    core's L2 already holds about half of it: they keep a half."""
+    return 4 if isa.kc_l1s > 1 and threads == 1 else 2
 
 
 def _isa(target_name: str, dtype: str, shape: tuple[int, int] | None) -> Isa:
