@@ -85,13 +85,14 @@ def avx512_kc_l1s(split_fma: bool) -> int | Fraction:
     Where 512-bit multiply-adds are split in halves (Zen 4: one per cycle), 4: the
     sliver streams from L2 fast enough for the kernel, and a deeper KC loads and stores
     each C tile less often (docs/performance.md, *Cache blocks*; KC = 1024 on 32 KB).
-    Where they run at full width, two per cycle (Intel Xeon, 48 KB L1, 2 MB L2), the
-    kernel takes B twice as fast, and 4/3 ran best (KC = 512, a 64 KB sliver): one
-    thread, f32, knit / OpenBLAS, A's block a quarter of L2, in one interleaved run
-    (benchmarks/gemm_ab.py --sizes 1024,2048,777 --rounds 5, load 4-5): KC 384 (one
-    L1) 0.91x, 0.96x, 0.84x; KC 512 1.00x, 1.00x, 0.88x; KC 768 (two) 0.94x, 0.92x,
-    0.90x; KC 256 0.91x, 0.93x, 0.93x; the 4 L1s of Zen 4 (KC 1536) 0.63x, 0.80x, 0.71x
-    (in place of the blocked kernel, all of k read A's rows in place: K < KC)."""
+    Where they run at full width, two per cycle (Intel Xeon, 48 KB L1, 2 MB L2), KC 384
+    to 768 ran within the noise of each other, and 4/3 (KC 512, a 64 KB sliver) is the
+    middle: one thread, f32, knit / OpenBLAS, KC 512 listed twice in one interleaved
+    run (benchmarks/gemm_ab.py --sizes 1024,2048,777,512 --rounds 4, 0.1 s loops, load
+    ~1.5): KC 512 1.02x, 0.97x, 0.90x, 1.02x; KC 384 1.01x, 0.96x, 0.91x, 1.04x; KC 768
+    1.03x, 0.95x, 0.94x, 1.02x; KC 512 again 1.02x, 0.98x, 0.96x, 1.01x. The 4 L1s of
+    Zen 4 (KC 1536 there) ran 0.63-0.66x, 0.79-0.82x, 0.71-0.75x: every K < KC took the
+    all-of-k nest, reading A's rows in place."""
     return 4 if split_fma else Fraction(4, 3)
 
 
@@ -252,9 +253,10 @@ L3_SHARE = 8
 # a VM lists the host's (this session's Xeon: "480 MB", which made NC 10240 f32 and the
 # panel 60 MB, far past the ~2 MB of L3 per core of such Xeons), and with many cores on
 # one L3 an eighth of it is more than each core's share. Intel Xeon, f32, one thread,
-# KC 512, MC 256 (interleaved, load 2-3): NC 4096 (8 MB, this bound) 0.93x and 0.92x
-# OpenBLAS at 1024^3 and 2048^3, NC 2048 0.93x / 0.95x, NC 1024 0.99x / 0.94x: within
-# the noise; the bound keeps NC where the measurements were made.
+# KC 512, MC 256 (interleaved, listed in this order, load 2-3): NC 4096 (8 MB, this
+# bound) 0.93x and 0.92x OpenBLAS at 1024^3 and 2048^3, NC 2048 0.93x / 0.95x, NC 1024
+# 0.99x / 0.94x: within the noise (benchmarks/gemm_ab.py's list-order bias is up to
+# ~7%), so the bound is Zen 4's measured panel per MB of L2.
 PANEL_L2S = 4
 
 
@@ -283,9 +285,7 @@ def a_l2_share(isa: Isa, threads: int) -> int:
     """The MC x KC block of A takes 1 / this of L2 (`choose_blocking`): half, BLIS's
     model, where the KC x NR sliver of B stays in L1; a quarter on one thread where the
     sliver spans more than one L1 cache (`Isa.kc_l1s`), as it then streams from L2 beside
-    A's block (Intel Xeon, f32, KC 384, one thread, interleaved, load 4-5: MC 672, half
-    of its 2 MB L2, 0.87x OpenBLAS at 1024^3, 0.86x at 2048^3; MC 336, a quarter, 0.91x
-    and 0.87x; KC 512 and MC 256, a quarter, 1.01x and 0.92x). (Zen 4, one thread, MC = 64 against 128, f32, KC = 1024: the microkernel
+    A's block. (Zen 4, one thread, MC = 64 against 128, f32, KC = 1024: the microkernel
     over 8 against 16 packed slivers of A and 32 of B ran at 99% against 94% of the
     peak; the GEMM's phases, timed one by one and their minima summed, 1024^3 94.6%
     against 92.4%, 2048^3 93.7% against 90.9%; f64 MC = 32 against 64: 2048^3 91% against
