@@ -67,8 +67,8 @@ def splits_512bit_fma(cpuinfo: str = "/proc/cpuinfo") -> bool:
     """Whether this CPU runs a 512-bit multiply-add as two 256-bit halves (AMD Zen 4,
     family 0x19: "double-pumped", AVX-512's peak is AVX2's) rather than on full-width
     units (Intel's AVX-512 cores, two per cycle on the Xeons: twice AVX2's peak; AMD
-    Zen 5, family 0x1a). `cpuinfo`: the file to read (Linux's format); False where it
-    cannot be read."""
+    Zen 5's desktop and server parts, family 0x1a). `cpuinfo`: the file to read
+    (Linux's format); False where it cannot be read."""
     try:
         with open(cpuinfo) as f:
             text = f.read(1 << 16)
@@ -90,9 +90,9 @@ def avx512_kc_l1s(split_fma: bool) -> int | Fraction:
     middle: one thread, f32, knit / OpenBLAS, KC 512 listed twice in one interleaved
     run (benchmarks/gemm_ab.py --sizes 1024,2048,777,512 --rounds 4, 0.1 s loops, load
     ~1.5): KC 512 1.02x, 0.97x, 0.90x, 1.02x; KC 384 1.01x, 0.96x, 0.91x, 1.04x; KC 768
-    1.03x, 0.95x, 0.94x, 1.02x; KC 512 again 1.02x, 0.98x, 0.96x, 1.01x. The 4 L1s of
-    Zen 4 (KC 1536 there) ran 0.63-0.66x, 0.79-0.82x, 0.71-0.75x: every K < KC took the
-    all-of-k nest, reading A's rows in place."""
+    1.03x, 0.95x, 0.94x, 1.02x; KC 512 again 1.02x, 0.98x, 0.96x, 1.01x. Zen 4's 4 L1s
+    (KC 1536 here) ran 0.55-0.66x, 0.73-0.82x, 0.71-0.75x in other runs: every K < KC
+    took the all-of-k nest, reading A's rows in place."""
     return 4 if split_fma else Fraction(4, 3)
 
 
@@ -264,9 +264,9 @@ def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) ->
     """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
     roughly: a KC x NR sliver of B fills `isa.kc_l1s` L1 caches (deeper: fewer C tiles
     loaded and stored), an MC x KC block of A half or a quarter of L2 (`a_l2_share`), a
-    KC x NC panel of B an eighth of L3 (`L3_SHARE`) up to 4 L2 caches (`PANEL_L2S`). Threads take the same KC and NC:
-    sharing rows, they pack each panel
-    of B once for all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC
+    KC x NC panel of B an eighth of L3 (`L3_SHARE`), at most 4 L2 caches (`PANEL_L2S`).
+    Threads take the same KC and NC: sharing rows, they pack each panel of B once for
+    all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC
     block, so no sliver of B is packed twice either. With KC x NR in one L1 (MC x KC = 512 x
     256 f32) instead, two threads spent 9-13% more CPU time than one thread on 1024^3
     and 2048^3 f32 (6-13% f64), 0-3% with these blocks (benchmarks/gemm_ab.py
