@@ -28,7 +28,11 @@ schedule_gemm's keyword arguments, where `Blocking` is knit.stdlib.gemm.Blocking
 
 The table gives GFLOP/s best / median per variant, its ratio to OpenBLAS (best) and its
 share of the peak; compare the variants of one run, on a shared machine with the load
-printed beside them.
+printed beside them. List a variant twice to see the run's spread, and swap the order
+between runs: identical variants (a=src ... b=src, f64, Intel Xeon, load ~1) differed
+by their place in the list, the first 3-7% slower at 512^3 and 256 x 1024 x 1024 with
+20 ms timed loops (two calls at 256 x 1024 x 1024); with 0.1 s loops (--loop) equal
+at 512^3, still 0.83x-0.89x at 256 x 1024 x 1024 in list order (cause not found).
 """
 
 from __future__ import annotations
@@ -147,6 +151,9 @@ def main() -> None:
                     help="time by the threads' CPU times (see the module's docstring)")
     ap.add_argument("--dump", nargs=4, metavar=("DTYPE", "FILE", "KWARGS", "THREADS"),
                     help="write the C of one variant (see above) and stop")
+    ap.add_argument("--loop", type=float, default=0.1,
+                    help="seconds of calls per timed loop (default 0.1; sgemm.py's LOOP "
+                         "is 0.02, two calls of ~10 ms)")
     ap.add_argument("variants", nargs="*")
     a = ap.parse_args()
     if a.dump:
@@ -162,6 +169,7 @@ def main() -> None:
 
     from knit.runtime import jit
 
+    S.LOOP = a.loop
     print(f"load average at start: {S.load()}")
     calls, tmp = {}, tempfile.mkdtemp()
     for v in a.variants:

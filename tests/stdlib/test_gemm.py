@@ -311,7 +311,7 @@ def test_kernels_keep_the_row_of_b_in_registers(dtype):
 
 
 def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
-    isa = G.target("avx512").isa("f32")
+    isa = G.target("avx512", split_fma=True).isa("f32")  # (Zen 4's, as its caches below)
     blk = G.choose_blocking(isa, 4, caches=(32 << 10, 1 << 20, 32 << 20))
     # a KC x NR sliver of B spans kc_l1s L1 caches (4 on AVX-512: a deeper KC, fewer
     # C tiles loaded and stored), and fits it where kc_l1s = 1

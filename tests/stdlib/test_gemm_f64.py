@@ -135,14 +135,25 @@ def test_cache_sizes_of_this_machine_are_listed_ones():
 
 
 def test_panel_of_b_takes_an_eighth_of_l3():
-    caches = (32 << 10, 1 << 20, 32 << 20)  # Zen 4, as this machine lists them
-    f64 = G.choose_blocking(G.target("avx512").isa("f64"), 8, caches)
-    f32 = G.choose_blocking(G.target("avx512").isa("f32"), 4, caches)
+    caches = (32 << 10, 1 << 20, 32 << 20)  # Zen 4, as sysfs lists them there
+    zen4 = G.target("avx512", split_fma=True)
+    f64 = G.choose_blocking(zen4.isa("f64"), 8, caches)
+    f32 = G.choose_blocking(zen4.isa("f32"), 4, caches)
     # measured: targets.L3_SHARE (and MC: targets.a_l2_share)
     assert f64 == G.Blocking(mc=32, kc=1024, nc=512)
     assert f32 == G.Blocking(mc=64, kc=1024, nc=1024)
     for blk, size in ((f64, 8), (f32, 4)):
         assert blk.kc * blk.nc * size == (32 << 20) // 8
-    # twice the L3, twice the panel
-    assert G.choose_blocking(G.target("avx512").isa("f64"), 8, caches[:2] + (64 << 20,)).nc \
-        == 1024
+    # half the L3, half the panel
+    assert G.choose_blocking(zen4.isa("f64"), 8, caches[:2] + (16 << 20,)).nc == 256
+
+
+def test_panel_of_b_is_at_most_four_l2_caches():
+    # a VM lists its host's L3 (this session's Xeon: "480 MB"): the panel takes an
+    # eighth of L3 only up to 4 L2 caches (targets.PANEL_L2S), one core's share
+    xeon = G.target("avx512", split_fma=False)
+    for l3 in (480 << 20, 64 << 20):
+        blk = G.choose_blocking(xeon.isa("f32"), 4, (48 << 10, 2 << 20, l3))
+        assert blk.kc * blk.nc * 4 == 4 * (2 << 20)
+    zen4 = G.target("avx512", split_fma=True)  # (Zen 4: an eighth of 32 MB is 4 L2s)
+    assert G.choose_blocking(zen4.isa("f64"), 8, (32 << 10, 1 << 20, 480 << 20)).nc == 512

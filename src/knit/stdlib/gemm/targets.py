@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 from knit.procedure import Procedure
 
@@ -33,8 +34,8 @@ class Isa:
     quarter: Isa | None = None
     # the KC x NR sliver of B spans this many L1 caches (`choose_blocking`): 1 is BLIS's
     # model (the sliver stays in L1); more makes KC deeper, so fewer microkernel calls
-    # load and store their C tile (AVX-512 below)
-    kc_l1s: int = 1
+    # load and store their C tile (AVX-512 below: `avx512_kc_l1s`)
+    kc_l1s: int | Fraction = 1
     # all of k in one pass (K < KC, the blocked kernel's third tile nest) as the other
     # nests: A's MC x K block packed, not MR rows of A read in place, and B's panel
     # copied row by row where an NC block is inside N, not down each sliver (AVX-512
@@ -62,7 +63,40 @@ class Target:
         return self.isas[dtype]
 
 
-def _x86_target(name: str, width: int) -> Target:
+def splits_512bit_fma(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU runs a 512-bit multiply-add as two 256-bit halves (AMD Zen 4,
+    family 0x19: "double-pumped", AVX-512's peak is AVX2's) rather than on full-width
+    units (Intel's AVX-512 cores, two per cycle on the Xeons: twice AVX2's peak; AMD
+    Zen 5's desktop and server parts, family 0x1a). `cpuinfo`: the file to read
+    (Linux's format); False where it cannot be read."""
+    try:
+        with open(cpuinfo) as f:
+            text = f.read(1 << 16)
+    except OSError:
+        return False
+    fields = dict(line.split(":", 1) for line in text.splitlines()[:40] if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    return fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "25"
+
+
+def avx512_kc_l1s(split_fma: bool) -> int | Fraction:
+    """`Isa.kc_l1s` of AVX-512: how many L1 caches the KC x NR sliver of B spans.
+
+    Where 512-bit multiply-adds are split in halves (Zen 4: one per cycle), 4: the
+    sliver streams from L2 fast enough for the kernel, and a deeper KC loads and stores
+    each C tile less often (docs/performance.md, *Cache blocks*; KC = 1024 on 32 KB).
+    Where they run at full width, two per cycle (Intel Xeon, 48 KB L1, 2 MB L2), KC 384
+    to 768 ran within the noise of each other, and 4/3 (KC 512, a 64 KB sliver) is the
+    middle: one thread, f32, knit / OpenBLAS, KC 512 listed twice in one interleaved
+    run (benchmarks/gemm_ab.py --sizes 1024,2048,777,512 --rounds 4, 0.1 s loops, load
+    ~1.5): KC 512 1.02x, 0.97x, 0.90x, 1.02x; KC 384 1.01x, 0.96x, 0.91x, 1.04x; KC 768
+    1.03x, 0.95x, 0.94x, 1.02x; KC 512 again 1.02x, 0.98x, 0.96x, 1.01x. Zen 4's 4 L1s
+    (KC 1536 here) ran 0.55-0.66x, 0.73-0.82x, 0.71-0.75x in other runs: every K < KC
+    took the all-of-k nest, reading A's rows in place."""
+    return 4 if split_fma else Fraction(4, 3)
+
+
+def _x86_target(name: str, width: int, split_fma: bool) -> Target:
     from knit.platforms import x86
 
     def isa(t: str, mr: int, nr_regs: int) -> Isa:
@@ -88,7 +122,7 @@ def _x86_target(name: str, width: int) -> Target:
         # 1.08x, 600 x 777 x 777 1.02x -> 1.05x; B by rows +1% or within the noise)
         kept = getattr(x86.avx512, f"mm512_loadu_{bits}_kept") if width == 512 else None
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
-                       kc_l1s=4 if width == 512 else 1,
+                       kc_l1s=avx512_kc_l1s(split_fma) if width == 512 else 1,
                        all_k_like_blocks=width == 512 and t == "f64", load_kept=kept)
 
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
@@ -137,11 +171,22 @@ def _neon_target() -> Target:
     })
 
 
+def target(name: str, split_fma: bool | None = None) -> Target:
+    """The target called `name`: "avx512", "avx2" or "neon". x86's cache blocks depend
+    on whether the CPU splits 512-bit multiply-adds in halves (`avx512_kc_l1s`):
+    `split_fma` says it for another machine; None: this one (`splits_512bit_fma`)."""
+    return _target(name, _this_cpu_splits_fma() if split_fma is None else split_fma)
+
+
 @functools.cache
-def target(name: str) -> Target:
-    """The target called `name`: "avx512", "avx2" or "neon"."""
-    makers = {"avx512": lambda: _x86_target("avx512", 512),
-              "avx2": lambda: _x86_target("avx2", 256), "neon": _neon_target}
+def _this_cpu_splits_fma() -> bool:
+    return splits_512bit_fma()
+
+
+@functools.cache
+def _target(name: str, split_fma: bool) -> Target:
+    makers = {"avx512": lambda: _x86_target("avx512", 512, split_fma),
+              "avx2": lambda: _x86_target("avx2", 256, split_fma), "neon": _neon_target}
     if name not in makers:
         raise ValueError(f"unknown GEMM target {name!r}; expected one of {sorted(makers)}")
     return makers[name]()
@@ -203,33 +248,44 @@ def _cache_entry(path: str) -> tuple[int, int] | None:
 # both, 64 x 2048 x 2048 0.85x against 0.89x, 2048 x 2048 x 64 1.55x against 1.47x; f32
 # NC 2048 against 1024: 1024^3 1.05x against 1.07x, 64 x 2048 x 2048 1.05x both.)
 L3_SHARE = 8
+# ... and at most this many L2 caches: Zen 4's eighth of L3 (32 MB for 8 cores) is 4 of
+# its 1 MB L2s, one core's share. An L3 as sysfs lists it is not what one core can use:
+# a VM lists the host's (this session's Xeon: "480 MB", which made NC 10240 f32 and the
+# panel 60 MB, far past the ~2 MB of L3 per core of such Xeons), and with many cores on
+# one L3 an eighth of it is more than each core's share. Intel Xeon, f32, one thread,
+# KC 512, MC 256 (interleaved, listed in this order, load 2-3): NC 4096 (8 MB, this
+# bound) 0.93x and 0.92x OpenBLAS at 1024^3 and 2048^3, NC 2048 0.93x / 0.95x, NC 1024
+# 0.99x / 0.94x: within the noise (benchmarks/gemm_ab.py's list-order bias is up to
+# ~7%), so the bound is Zen 4's measured panel per MB of L2.
+PANEL_L2S = 4
 
 
 def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) -> Blocking:
     """Blocks from the cache sizes, as BLIS's analytical model (Low et al., 2016) does
     roughly: a KC x NR sliver of B fills `isa.kc_l1s` L1 caches (deeper: fewer C tiles
     loaded and stored), an MC x KC block of A half or a quarter of L2 (`a_l2_share`), a
-    KC x NC panel of B an eighth of L3 (`L3_SHARE`). Threads take the same KC and NC:
-    sharing rows, they pack each panel
-    of B once for all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC
+    KC x NC panel of B an eighth of L3 (`L3_SHARE`), at most 4 L2 caches (`PANEL_L2S`).
+    Threads take the same KC and NC: sharing rows, they pack each panel of B once for
+    all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC
     block, so no sliver of B is packed twice either. With KC x NR in one L1 (MC x KC = 512 x
     256 f32) instead, two threads spent 9-13% more CPU time than one thread on 1024^3
     and 2048^3 f32 (6-13% f64), 0-3% with these blocks (benchmarks/gemm_ab.py
     --threads 2 --thread-cpu, on a loaded machine)."""
     l1, l2, l3 = caches or cache_sizes()
-    kc = max(16, isa.kc_l1s * l1 // (isa.nr * elem_bytes) // 16 * 16)
+    kc = max(16, int(isa.kc_l1s * l1) // (isa.nr * elem_bytes) // 16 * 16)
     # (MC and NC multiples of 2 MR and 2 NR: two threads share out a block's slivers)
     mc = max(2 * isa.mr, (l2 // a_l2_share(isa, threads)) // (kc * elem_bytes)
              // (2 * isa.mr) * (2 * isa.mr))
-    nc = max(2 * isa.nr, (l3 // L3_SHARE) // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
+    panel = min(l3 // L3_SHARE, PANEL_L2S * l2)
+    nc = max(2 * isa.nr, panel // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
     return Blocking(mc, kc, nc)
 
 
 def a_l2_share(isa: Isa, threads: int) -> int:
     """The MC x KC block of A takes 1 / this of L2 (`choose_blocking`): half, BLIS's
     model, where the KC x NR sliver of B stays in L1; a quarter on one thread where the
-    sliver spans several L1 caches (`Isa.kc_l1s`), as it then streams from L2 beside A's
-    block. (Zen 4, one thread, MC = 64 against 128, f32, KC = 1024: the microkernel
+    sliver spans more than one L1 cache (`Isa.kc_l1s`), as it then streams from L2 beside
+    A's block. (Zen 4, one thread, MC = 64 against 128, f32, KC = 1024: the microkernel
     over 8 against 16 packed slivers of A and 32 of B ran at 99% against 94% of the
     peak; the GEMM's phases, timed one by one and their minima summed, 1024^3 94.6%
     against 92.4%, 2048^3 93.7% against 90.9%; f64 MC = 32 against 64: 2048^3 91% against
