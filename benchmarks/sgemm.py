@@ -231,8 +231,12 @@ def measure(fns: dict, rounds: int, cpu_time: bool = False, pin: bool = False) -
     if pin:
         pin_threads()
     times = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, (flops, ctx, f) in fns.items():
+    names = list(fns)
+    for r in range(rounds):
+        # each round starts with the next contender: in a fixed order the first ones ran
+        # 3-7% slower than identical ones listed later (benchmarks/gemm_ab.py, session 10)
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            flops, ctx, f = fns[name]
             tick = clock(name)
             with ctx():
                 if name.endswith(" 2"):
@@ -302,6 +306,8 @@ def main() -> None:
                     "MxNxK, e.g. 100,777,64x2048x2048 (a quick look at a few sizes)")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time the one-thread runs by thread CPU time (a loaded machine)")
+    ap.add_argument("--loop", type=float, default=LOOP,
+                    help=f"seconds of calls per timed loop (default {LOOP})")
     ap.add_argument("--pin", action="store_true",
                     help="keep each two-thread contender's threads on different cores "
                     "(the main thread on one, the libraries' workers on the other)")
@@ -309,6 +315,7 @@ def main() -> None:
                     "adds Exo's apps/x86/sgemm (f32, one thread) to the table")
     ap.add_argument("--exo-app", help="Exo's apps/x86/sgemm/sgemm.py (repository, v1.0.0)")
     args = ap.parse_args()
+    globals()["LOOP"] = args.loop  # calls_per_loop's loop length
     if args.exo_python and not args.exo_app:
         ap.error("--exo-python needs --exo-app: Exo's apps/x86/sgemm/sgemm.py, from "
                  "github.com/exo-lang/exo at v1.0.0 (the pip package has no apps)")
