@@ -617,3 +617,44 @@ def test_loop_ranges_are_sound(e, b):
             for j in range(evaluate(bounds[1][0], env), evaluate(bounds[1][1], env)):
                 env[J] = j
                 assert evaluate(out, env) == evaluate(e, env), (expr_str(e), expr_str(out))
+
+
+# ---------------------------------------------------------------- if E == c, E a config
+
+
+def test_a_config_fact_of_an_if_is_not_used_after_the_branch_writes_it():
+    # session 10 review: inside `if Cfg.n == 2`, Cfg.n was read as 2 even after the
+    # branch wrote 5 to it (directly, or through a call): the loop ran 2 times, not 5
+    from knit import config
+    from knit.stdlib.scheduling import simplify
+
+    @config
+    class CfgS10:
+        n: index
+
+    @proc
+    def set5():
+        CfgS10.n = 5
+
+    @proc
+    def direct(x: f32[8]):
+        CfgS10.n = 2
+        if CfgS10.n == 2:
+            CfgS10.n = 5
+            for i in seq(0, CfgS10.n):
+                x[i] = 1.0
+
+    @proc
+    def through_a_call(x: f32[8]):
+        CfgS10.n = 2
+        if CfgS10.n == 2:
+            set5()
+            for i in seq(0, CfgS10.n):
+                x[i] = 1.0
+
+    for p in (direct, through_a_call):
+        s = simplify(p)
+        assert "seq(0, CfgS10.n)" in str(s), str(s)
+        x = np.zeros(8, np.float32)
+        s.interpret(x=x)
+        assert x.tolist() == [1.0] * 5 + [0.0] * 3

@@ -820,7 +820,9 @@ class _Ctx:
         self.prune, self.facts = prune, facts
 
     def under(self, cond: N.Expr) -> _Ctx:
-        new = tuple(_equalities(cond))
+        # not a config's value: the branch may write the config before it reads E again
+        # (`if Cfg.n == 2: Cfg.n = 5; for i in seq(0, Cfg.n)`), as for asserts above
+        new = tuple(f for f in _equalities(cond) if not _reads_config(f[0]))
         return self if not new else _Ctx(self.prune, self.facts + new)
 
 
