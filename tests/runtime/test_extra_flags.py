@@ -44,13 +44,24 @@ def test_extra_flags_keep_the_defaults():
 def test_gcc_12_leaves_out_avx512fp16_by_default_only(monkeypatch):
     # gcc 12's AVX512-FP16 code for an f16 select fails to assemble (masked vmovsh) on a
     # CPU that has the extension; knit's defaults leave it out for gcc 12, not user flags
-    for major, has in ((12, True), (13, False), (None, False)):
-        monkeypatch.setattr(jit, "compiler_kind", lambda c: "gcc")
+    monkeypatch.setattr(jit, "compiler_kind", lambda c: "gcc")
+    for major, fp16, has in ((12, True, True), (13, True, False), (None, True, False),
+                             (12, False, False)):  # (e.g. an arm64 machine's gcc 12)
         monkeypatch.setattr(jit, "gcc_major", lambda c, m=major: m)
+        monkeypatch.setattr(jit, "_cpu_has_avx512fp16", lambda f=fp16: f)
         assert ("-mno-avx512fp16" in build_flags(["gcc"])) is has
         assert "-mno-avx512fp16" not in build_flags(["gcc"], flags=["-O2", "-march=native"])
     monkeypatch.setattr(jit, "compiler_kind", lambda c: "clang")
     assert "-mno-avx512fp16" not in build_flags(["clang"])
+
+
+def test_the_cpu_and_target_checks_read_what_they_say(tmp_path):
+    f = tmp_path / "cpuinfo"
+    f.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_fp16 avx512bw\n")
+    assert jit._cpu_has_avx512fp16.__wrapped__(str(f)) is True
+    f.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512bw\n")
+    assert jit._cpu_has_avx512fp16.__wrapped__(str(f)) is False
+    assert jit._cpu_has_avx512fp16.__wrapped__(str(tmp_path / "missing")) is False
 
 
 def test_gcc_major_reads_the_version_line(monkeypatch):

@@ -69,7 +69,8 @@ def compile_proc(proc: N.Proc, cc: str | None = None, flags=None, extra_flags=No
 
     `cc` overrides the compiler (default `$CC`, then `cc`). `flags` (a list, or a string
     split like a shell would) *replaces* the optimisation flags (default `-O3
-    -march=native`; without `-march=native` or `-mavx2`, code calling AVX2 or AVX-512
+    -march=native`, and `-mno-avx512fp16` for gcc 12 where the CPU has AVX512-FP16:
+    `default_opt_flags`; without `-march=native` or `-mavx2`, code calling AVX2 or AVX-512
     instructions does not compile); `extra_flags` *adds* flags after them, keeping the
     defaults (`extra_flags=["-funroll-loops"]`). `-fPIC -shared`, the flags that fix the
     C's meaning (`build_flags`) and, when the proc has a `par` loop, `-fopenmp` are
@@ -127,16 +128,30 @@ def gcc_major(command: list[str]) -> int | None:
 
 
 def default_opt_flags(command: list[str]) -> tuple[str, ...]:
-    """The optimisation flags knit uses when flags= is not given: OPT_FLAGS, and for
-    gcc 12 GCC12_OPT_FLAGS."""
-    if compiler_kind(command) == "gcc" and gcc_major(command) == 12:
+    """The optimisation flags knit uses when flags= is not given: OPT_FLAGS, and
+    GCC12_OPT_FLAGS for gcc 12 on a CPU with AVX512-FP16: the only case where
+    -march=native turns those instructions on (the option is x86's: on another CPU it is
+    not given; a cross compiler for another machine rejects -march=native anyway)."""
+    if _cpu_has_avx512fp16() and compiler_kind(command) == "gcc" \
+            and gcc_major(command) == 12:
         return GCC12_OPT_FLAGS
     return OPT_FLAGS
 
 
+@functools.cache
+def _cpu_has_avx512fp16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    try:
+        with open(cpuinfo) as f:
+            return any(line.startswith("flags") and "avx512_fp16" in line.split()
+                       for line in f)  # (Linux's name for the CPUID bit)
+    except OSError:
+        return False
+
+
+
 def build_flags(command: list[str], flags=None, extra_flags=None) -> list[str]:
     """The flags knit builds C with (besides `-fPIC -shared`): `flags` (a list or a
-    shell-like string; default OPT_FLAGS), then `extra_flags` (the same forms), then the
+    shell-like string; default `default_opt_flags`), then `extra_flags` (the same forms), then the
     ones fixing the C's meaning (docs/semantics.md#c-build) for gcc and clang, last, so
     they hold whatever the others say. For another compiler, `flags` replaces
     DEFAULT_FLAGS whole."""
@@ -446,6 +461,10 @@ def _flags_hint(cmd: list[str], msg: str) -> str:
         return ("\nthe code calls vector instructions, but no -march flag was given: "
                 "compile(flags=...) replaces the default -O3 -march=native; use "
                 "extra_flags=... to add flags and keep the defaults")
+    if isa_error and "-mno-avx512fp16" in cmd:
+        return ("\nknit's defaults for gcc 12 leave out AVX512-FP16 (-mno-avx512fp16: gcc 12 "
+                "writes f16 code the assembler rejects on such CPUs); code calling its "
+                "intrinsics needs extra_flags=['-mavx512fp16']")
     return ""
 
 

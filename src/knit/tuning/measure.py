@@ -21,7 +21,7 @@ import shlex
 import subprocess
 
 from knit.backend.c import compile_procs_to_strings
-from knit.runtime.jit import DEFAULT_FLAGS, cache_dir, compiler_command
+from knit.runtime.jit import build_flags, cache_dir, compiler_command
 from knit.runtime.timing import c_arguments
 
 _DRIVER = r"""
@@ -116,8 +116,10 @@ def time_procedures(procs: dict, sizes: dict, *, rounds: int = 5, samples: int =
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
+    # as compile() builds: the optimisation flags (or `flags`), then those fixing the C's
+    # meaning (docs/semantics.md#c-build)
+    flags = build_flags(compiler_command(cc), flags)
     cc = " ".join(compiler_command(cc))
-    flags = list(DEFAULT_FLAGS if flags is None else flags)
     runs: dict = {name: [] for name in procs}
     with tempfile.TemporaryDirectory(prefix="knit-time-") as d:
         sources = {name: driver_sources(p, sizes) for name, p in procs.items()}

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from knit.equiv import EquivalenceError, check_equiv
 from knit.errors import KnitError, ProcedureTypeError
 from knit.procedure import Procedure
-from knit.runtime.jit import DEFAULT_FLAGS, compiler_command
+from knit.runtime.jit import build_flags, compiler_command
 from knit.tuning import measure as M
 from knit.tuning.report import FAILED, NOT_EQUIVALENT, OK, REFUSED, Point, TuneResult
 
@@ -61,8 +61,10 @@ def tune(make_schedule, space: dict, proc=None, proc_args: dict | None = None, *
     if not isinstance(proc, Procedure):
         raise ProcedureTypeError(f"tune: proc must be a Procedure, got {type(proc).__name__}")
     names = _check_space(space)
+    # as compile() builds: the optimisation flags (or `flags`), then those fixing the C's
+    # meaning (docs/semantics.md#c-build)
+    flags = build_flags(compiler_command(cc), flags)
     cc = " ".join(compiler_command(cc))
-    flags = list(DEFAULT_FLAGS if flags is None else flags)
     run = _Run(make_schedule, proc, dict(proc_args or {}), names, cc, flags,
                dict(check_sizes=check_sizes, check_trials=check_trials,
                     check_interpret=check_interpret, rounds=rounds,
