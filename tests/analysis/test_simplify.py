@@ -658,3 +658,31 @@ def test_a_config_fact_of_an_if_is_not_used_after_the_branch_writes_it():
         x = np.zeros(8, np.float32)
         s.interpret(x=x)
         assert x.tolist() == [1.0] * 5 + [0.0] * 3
+
+
+# ---------------------------------------------------------------- normal forms
+
+# simplify remembers a statement it rebuilt as its own simplified form (session 10:
+# `_SIMPLIFIED[(id(new), ...)] = (new, new)`), which holds only if simplify_expr's results
+# are fixed points: simplified again, they stay as they are
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(index_exprs, var_ranges())
+def test_simplified_index_exprs_are_fixed_points(e, ranges):
+    a = simplify_expr(e, ranges)
+    assert simplify_expr(a, ranges) == a, (expr_str(e), expr_str(a))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(bool_exprs, var_ranges())
+def test_simplified_bool_exprs_are_fixed_points(e, ranges):
+    a = simplify_expr(e, ranges)
+    assert simplify_expr(a, ranges) == a, (expr_str(e), expr_str(a))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data_exprs)
+def test_simplified_data_exprs_are_fixed_points(e):
+    a = simplify_expr(e)
+    assert simplify_expr(a) == a, (expr_str(e), expr_str(a))
