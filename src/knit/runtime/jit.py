@@ -46,7 +46,8 @@ DEFAULT_FLAGS = (*OPT_FLAGS, *MEANING_FLAGS)  # for a compiler knit does not rec
 # zeroing store, for `h[i] = h[i] > 0 ? h[i] : 0`, measured on a Xeon with binutils
 # 2.40); without those instructions gcc computes f16 in float, which knit's C rounds back
 # to f16 after each operation (docs/semantics.md#f16) -- the same values. So knit's
-# default flags leave them out for gcc 12; flags= given by the user are theirs.
+# default flags leave them out for gcc 12 on such CPUs (`default_opt_flags`); flags=
+# given by the user are theirs.
 GCC12_OPT_FLAGS = (*OPT_FLAGS, "-mno-avx512fp16")
 LIBRARY_FLAGS = ("-fPIC", "-shared")  # always added: the output must be a loadable library
 ENTRY = "knit_entry"
@@ -140,6 +141,7 @@ def default_opt_flags(command: list[str]) -> tuple[str, ...]:
 
 @functools.cache
 def _cpu_has_avx512fp16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether Linux lists this CPU with AVX512-FP16; False where it cannot be read."""
     try:
         with open(cpuinfo) as f:
             return any(line.startswith("flags") and "avx512_fp16" in line.split()
@@ -148,12 +150,11 @@ def _cpu_has_avx512fp16(cpuinfo: str = "/proc/cpuinfo") -> bool:
         return False
 
 
-
 def build_flags(command: list[str], flags=None, extra_flags=None) -> list[str]:
     """The flags knit builds C with (besides `-fPIC -shared`): `flags` (a list or a
-    shell-like string; default `default_opt_flags`), then `extra_flags` (the same forms), then the
-    ones fixing the C's meaning (docs/semantics.md#c-build) for gcc and clang, last, so
-    they hold whatever the others say. For another compiler, `flags` replaces
+    shell-like string; default `default_opt_flags`), then `extra_flags` (the same
+    forms), then the ones fixing the C's meaning (docs/semantics.md#c-build) for gcc
+    and clang, last, so they hold whatever the others say. For another compiler, `flags` replaces
     DEFAULT_FLAGS whole."""
     flags, extra = _flag_list(flags), _flag_list(extra_flags) or []
     kind = compiler_kind(command)
