@@ -7,14 +7,7 @@ import knit
 from knit import instr, proc
 from knit.rewrite import subprocs
 from knit.stdlib import scheduling as S
-
-
-@instr("for (int k_ = 0; k_ < 4; k_++) {dst}.data[k_] = 2.0f * {src}.data[k_];")
-def double4(dst: [f32][4] @ DRAM, src: [f32][4] @ DRAM):
-    assert stride(dst, 0) == 1
-    assert stride(src, 0) == 1
-    for i in seq(0, 4):
-        dst[i] = src[i] * 2.0
+from tests.helpers.instrs import double4
 
 
 @proc

@@ -11,11 +11,12 @@ import warnings
 import pytest
 
 import knit
-from knit import instr, proc
+from knit import proc
 from knit.errors import KnitWarning, NothingReplacedWarning, SchedulingError
 from knit.platforms.x86 import AVX2, mm256_loadu_ps, mm256_storeu_ps
 from knit.stdlib import scheduling as S
 from knit.stdlib.sched_subprocs import Replacements
+from tests.helpers.instrs import double4
 
 
 @proc
@@ -43,14 +44,6 @@ def test_replace_all_reports_what_it_replaced(capsys):
         [("mm256_loadu_ps", copy_line)]
     err = capsys.readouterr().err
     assert err == f"replace_all: 1 block replaced in g: mm256_loadu_ps at line {copy_line}\n"
-
-
-@instr("for (int k_ = 0; k_ < 4; k_++) {dst}.data[k_] = 2.0f * {src}.data[k_];")
-def double4(dst: [f32][4] @ DRAM, src: [f32][4] @ DRAM):
-    assert stride(dst, 0) == 1
-    assert stride(src, 0) == 1
-    for i in seq(0, 4):
-        dst[i] = src[i] * 2.0
 
 
 def test_replace_all_reports_each_block_and_keeps_the_meaning(capsys):
