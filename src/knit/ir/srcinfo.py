@@ -297,6 +297,7 @@ class _Marker:
         self.ids, self.sids = old.stmts()
         self.added: list = []  # the statements of the result that are not old objects
         self.kept: list[int] = []  # ids of the old statement objects met, as met
+        self.old_exprs = None  # old.exprs(), once asked
 
     def block(self, stmts: tuple) -> tuple:
         out = [self.stmt(s) for s in stmts]
@@ -335,8 +336,12 @@ class _Marker:
         N = self.N
         if isinstance(x, N.Stmt):
             return self.stmt(x)
-        if isinstance(x, N.Expr | N.Interval | N.Point) and id(x) not in self.old.exprs():
-            return self.made(x)
+        if isinstance(x, N.Expr | N.Interval | N.Point):
+            old = self.old_exprs
+            if old is None:
+                old = self.old_exprs = self.old.exprs()
+            if id(x) not in old:
+                return self.made(x)
         return x
 
 
