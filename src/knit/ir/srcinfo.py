@@ -198,11 +198,11 @@ class _Index:
         # each old statement kept where the old procedure had it, once (not also copied
         # elsewhere, nor both inside a kept one and on its own): the new procedure is the
         # added statements and those kept subtrees, each once
+        # (else some statement is there twice: a kept one copied, or inside a kept one
+        # and on its own too)
         same = len(met) == len(pruned) and sorted(met) == sorted(pruned)
-        if same and base.distinct is True:
-            self.distinct = len(added_sids) == len(added) and kept_sids.isdisjoint(added_sids)
-        else:
-            self.distinct = False if not same else None
+        self.distinct = same and len(added_sids) == len(added) \
+            and kept_sids.isdisjoint(added_sids)
         if same and base._exprs is not None:  # (else counted from scratch, if asked)
             self._base, self._added, self._removed = base, added, removed
 

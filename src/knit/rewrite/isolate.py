@@ -147,6 +147,11 @@ def _configs(stmts, seen=None) -> bool:
 
 
 _SCALARS = (int, float, str, bool, type(None))
+# the IR's own classes, read field by field; any other object (a callee's IR, a memory,
+# an extern, a config) stands for itself, but for a frozen dataclass (a value, read
+# field by field too: `_frozen_fields`)
+_IR_MODULES = frozenset({"knit.ir.nodes", "knit.ir.types"})
+_FIELDS: dict = {}  # dataclass -> the names of the fields equality compares
 _FROZEN: dict = {}  # class -> the names of all its fields, or None: not a frozen dataclass
 
 
@@ -165,10 +170,6 @@ def _frozen_fields(cls):
         names = tuple(f.name for f in dataclasses.fields(cls))
     _FROZEN[cls] = names
     return names
-# the IR's own classes, read field by field; any other object (a callee's IR, a memory,
-# an extern, a config) stands for itself
-_IR_MODULES = frozenset({"knit.ir.nodes", "knit.ir.types"})
-_FIELDS: dict = {}  # dataclass -> the names of the fields equality compares
 
 
 def _key(x, syms: dict, keep: list):
