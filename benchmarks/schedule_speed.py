@@ -3,12 +3,13 @@ a GEMM, then the 6x16 AVX2 register microkernel), timed under knit and, when
 exo-lang 1.0 is available, under Exo in the same run.
 
     .venv/bin/python benchmarks/schedule_speed.py [--exo-python PATH] [--repeat N]
-    .venv/bin/python benchmarks/schedule_speed.py --gemm
+    .venv/bin/python benchmarks/schedule_speed.py --gemm [--gemm-parts]
     .venv/bin/python benchmarks/schedule_speed.py --growth [--sizes 10,30,100,300,1000]
 
 Each run also prints the whole GEMM schedule of knit.stdlib.gemm (issue 9, item 4):
 every kernel `schedule_gemm` builds -- AVX-512, AVX2 and NEON, f32 and f64, one thread
-and par -- in a fresh process (`--gemm` prints that line alone).
+and par -- in a fresh process (`--gemm` prints that line alone; `--gemm-parts` adds
+where its CPU time goes: the blocked kernels' nests, the edges, the register kernels...).
 
 `--growth` times the dependence checks against the size of a loop body (issue 9): a
 2-deep nest whose body holds n statements, `reorder_loops` of the nest and `fission`
@@ -133,11 +134,14 @@ def run_once() -> tuple[float, float, str]:
 GEMM_TARGETS = ("avx512", "avx2", "neon")
 
 
-def gemm_child() -> None:
-    """Build every GEMM kernel of knit.stdlib.gemm from the plain proc, once."""
+def gemm_child(parts: bool = False) -> None:
+    """Build every GEMM kernel of knit.stdlib.gemm from the plain proc, once. With
+    `parts`, also print where the CPU time went (`_gemm_parts`)."""
     import textwrap
 
     from knit.stdlib.gemm import schedule_gemm
+
+    spent = _gemm_parts() if parts else None
 
     plain = {}
     for dt in ("f32", "f64"):  # parsed from a file, like any proc
@@ -168,6 +172,52 @@ def gemm_child() -> None:
     from knit.analysis import smt
 
     print(f"RESULT {n} {wall:.6f} {cpu:.6f} {smt.stats()['z3']}")
+    if spent is not None:
+        for what, t in sorted(spent.items(), key=lambda kv: -kv[1]):
+            print(f"PART {t:6.2f} s CPU  {what}")
+        print(f"PART {cpu - sum(spent.values()):6.2f} s CPU  the rest (the variants' "
+              "branches and calls: variants._twins)")
+
+
+# where `--gemm-parts` counts the CPU time: (module, function, part), the innermost
+# running part takes it (a part's time excludes the parts it calls)
+_PARTS = (
+    ("schedule", "_schedule", "the blocked kernels' tile nests (schedule._schedule: "
+     "blocks, packing, kernel calls, prefetches, threads)"),
+    ("variants", "schedule_small", "the small kernels (variants.schedule_small)"),
+    ("kernels", "schedule_microkernel", "the register kernels (kernels.microkernel)"),
+    ("kernels", "schedule_masked_kernel", "the masked kernels (kernels.masked_kernel)"),
+    ("schedule", "on_statements", "the edges, once per content (edge_rows, "
+     "edge_columns, parallelize_edges through rewrite.isolate)"),
+)
+
+
+def _gemm_parts() -> dict:
+    """Wrap the parts of the GEMM schedule (`_PARTS`) to count their CPU time; the
+    dict filled as they run."""
+    import importlib
+
+    spent: dict = {}
+    stack: list = []
+
+    def timed(f, what):
+        def run(*args, **kw):
+            t0 = time.process_time()
+            stack.append(0.0)
+            try:
+                return f(*args, **kw)
+            finally:
+                dt = time.process_time() - t0
+                inner = stack.pop()
+                spent[what] = spent.get(what, 0.0) + dt - inner
+                if stack:
+                    stack[-1] += dt
+        return run
+
+    for mod, name, what in _PARTS:
+        m = importlib.import_module(f"knit.stdlib.gemm.{mod}")
+        setattr(m, name, timed(getattr(m, name), what))
+    return spent
 
 
 def _module_proc(src: str, name: str):
@@ -183,8 +233,9 @@ def _module_proc(src: str, name: str):
     return getattr(mod, name)
 
 
-def gemm_line() -> None:
-    cmd = [sys.executable, os.path.abspath(__file__), "--gemm-child"]
+def gemm_line(parts: bool = False) -> None:
+    cmd = [sys.executable, os.path.abspath(__file__), "--gemm-child"] + \
+        (["--gemm-parts"] if parts else [])
     r = subprocess.run(cmd, capture_output=True, text=True)
     line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")), None)
     if line is None:
@@ -195,6 +246,9 @@ def gemm_line() -> None:
     print(f"whole GEMM schedule (knit.stdlib.gemm: {', '.join(GEMM_TARGETS)} x f32, f64 x "
           f"1 thread, par): {n} kernels in {float(wall):.2f} s ({float(cpu):.2f} s CPU, "
           f"{z3} solver queries; load average {load:.1f}; issue 9 target 0.5 s)")
+    for ln in r.stdout.splitlines():
+        if ln.startswith("PART "):
+            print("  " + ln[5:])
 
 
 def child(repeat: int) -> None:
@@ -290,12 +344,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="10,30,100,300,1000")
     ap.add_argument("--gemm", action="store_true")
     ap.add_argument("--gemm-child", action="store_true")
+    ap.add_argument("--gemm-parts", action="store_true",
+                    help="with --gemm: also where the CPU time goes (kernels, edges, ...)")
     args = ap.parse_args()
     if args.gemm_child:
-        gemm_child()
+        gemm_child(args.gemm_parts)
         return
     if args.gemm:
-        gemm_line()
+        gemm_line(args.gemm_parts)
         return
     if args.child:
         child(args.child)

@@ -243,3 +243,45 @@ def test_a_callee_touching_a_config_is_not_isolated():
     ir = isolate.ir_of(calls)
     assert not isolate._isolable(ir, ir.body[:1], ())  # set_s writes IsoCfg.s
     assert isolate._isolable(ir, ir.body[1:], ())
+
+
+def test_equal_frozen_dataclass_arguments_made_apart_share_an_entry():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Parts:  # (as knit.stdlib.gemm's GemmParts: made afresh for each kernel)
+        w: int
+        note: str = dataclasses.field(default="", compare=False)
+
+    def split_parts(p, top, parts):
+        return split(p, top, parts.w)
+
+    isolate.on_statements(two, 0, 1, split_parts, 0, Parts(4))
+    CALLS.clear()
+    got = isolate.on_statements(two_again, 0, 1, split_parts, 0, Parts(4))  # another object
+    assert CALLS == []  # equal value: answered from the cache
+    assert str(got) == str(split(two_again, 0, 4))
+    CALLS.clear()
+    got = isolate.on_statements(two, 0, 1, split_parts, 0, Parts(2))  # another value
+    assert CALLS == [isolate.ISOLATED]
+    assert "for io in seq(0, n / 2):" in str(got)
+    CALLS.clear()
+    # a field equality ignores is still part of the key: f may read it
+    isolate.on_statements(two, 0, 1, split_parts, 0, Parts(4, note="other"))
+    assert CALLS == [isolate.ISOLATED]
+
+
+def test_a_mutable_dataclass_argument_stands_for_itself():
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Width:
+        w: int
+
+    def split_width(p, top, width):
+        return split(p, top, width.w)
+
+    isolate.on_statements(two, 0, 1, split_width, 0, Width(4))
+    CALLS.clear()
+    isolate.on_statements(two, 0, 1, split_width, 0, Width(4))  # may have changed since:
+    assert CALLS == [isolate.ISOLATED]  # by identity, not by value

@@ -75,7 +75,20 @@ class Facts:
                 continue
             parts = f[1] if f[0] == "and" else (f,)
             new += [(p, _vars_of(p)) for p in parts if p != A.TRUE and p not in self._set]
-        return Facts(self._items + tuple(new), self) if new else self
+        if not new:
+            return self
+        # the same facts added to the same ones give the same Facts (immutable), whose
+        # bound table and token are then built once: a check walks the same loops and
+        # conditions again after each rewrite, and every one starts from no facts
+        key = (id(self) if self._items else None, tuple(f for f, _ in new))
+        hit = _extended.get(key)
+        if hit is not None and (hit[0] is self or not self._items):
+            return hit[1]
+        out = Facts(self._items + tuple(new), self)
+        if len(_extended) > _EXTENDED_LIMIT:
+            _extended.clear()
+        _extended[key] = (self, out)  # (self kept: its id is not reused while remembered)
+        return out
 
     def without(self, drop) -> Facts:
         """The facts none of whose variables satisfy `drop(var)`."""
@@ -139,6 +152,8 @@ class Facts:
         return frozenset(out)
 
 
+_extended: dict = {}  # (id(facts) or None when empty, formulas added) -> (facts, result)
+_EXTENDED_LIMIT = 20_000
 _fact_vars: dict = {}
 
 

@@ -45,7 +45,12 @@ def _taken_apart(old, new, path: P.StmtPath, new_path: P.StmtPath) -> bool:
 
 def separate_copies(ir: N.Proc) -> N.Proc:
     """ir with a fresh sid on every statement whose sid an earlier statement (pre-order)
-    already has; the same object when there is none (the usual case)."""
+    already has; the same object when there is none (the usual case: known without a
+    walk when the rewrite's result was indexed from the procedure it came from)."""
+    from knit.ir.srcinfo import distinct_sids
+
+    if distinct_sids(ir):
+        return ir
     seen: set[int] = set()
     for s in walk_stmts(ir.body):
         if s.sid in seen:

@@ -137,44 +137,127 @@ def mark_generated(old, new):
         return new
     from knit.ir import nodes  # here: nodes.py imports this module (once per rewrite)
 
-    body = _Marker(nodes, site, _index(old)).block(new.body)
+    index = _index(old)
+    marker = _Marker(nodes, site, index)
+    body = marker.block(new.body)
     out = new if body is new.body else new.with_(body=body)
-    # a schedule derives each procedure from the one derived before: index it once
-    _state.last = _Index(out)
+    # a schedule derives each procedure from the one derived before: index it once,
+    # from the old one's index and what changed (the statements the marker met that
+    # are not old objects, and the old ones no longer there)
+    _state.last = _Index(out, index, marker)
     return out
 
 
+def distinct_sids(proc) -> bool:
+    """Whether the IR procedure `proc` is known to hold no two statements with one sid
+    (the one mark_generated indexed last, derived by a rewrite from one that held none
+    without making a statement with a sid already there): separate_copies need not walk
+    it. False: not known."""
+    last = getattr(_state, "last", None)
+    return last is not None and last.proc is proc and last.distinct is True
+
+
 class _Index:
-    """What an IR procedure holds, by object identity, computed when first asked."""
+    """What an IR procedure holds, by object identity, computed when first asked: from
+    scratch, or from the index of the procedure it was derived from (`base`) and the
+    marker's walk of what changed (`marker`), when that one's answer is known."""
 
-    __slots__ = ("proc", "_stmts", "_sids", "_exprs")
+    __slots__ = ("proc", "_stmts", "_sids", "_exprs", "_base", "_added", "_removed",
+                 "distinct")
 
-    def __init__(self, proc):
+    def __init__(self, proc, base=None, marker=None):
         self.proc = proc  # kept alive: the ids below stay its objects'
         self._stmts = self._sids = self._exprs = None
+        self._base = self._added = self._removed = None
+        self.distinct = None  # no two statements share a sid: True, False or unknown
+        if base is not None and base._stmts is not None and base.distinct is True \
+                and marker is not None:  # (each statement object of base in one place)
+            self._derive_from(base, marker)
+
+    def _derive_from(self, base, marker) -> None:
+        """The statement sets from `base`'s: those of `proc` the marker met that are not
+        old objects added, the old ones removed that are not under an old object it met
+        (a statement object is in one place of a tree: separate_copies, `distinct`)."""
+        added = marker.added
+        met = marker.kept  # ids of the old statements the marker met (kept whole)
+        keep = set(met)
+        removed, pruned = [], []
+        stack = list(base.proc.body)
+        while stack:
+            t = stack.pop()
+            if id(t) in keep:
+                pruned.append(id(t))
+                continue
+            removed.append(t)
+            stack.extend(getattr(t, "body", ()))
+            stack.extend(getattr(t, "orelse", ()))
+        self._stmts = base._stmts.difference(map(id, removed)).union(map(id, added))
+        kept_sids = base._sids.difference(t.sid for t in removed)
+        added_sids = {t.sid for t in added}
+        self._sids = kept_sids | added_sids
+        # each old statement kept where the old procedure had it, once (not also copied
+        # elsewhere, nor both inside a kept one and on its own): the new procedure is the
+        # added statements and those kept subtrees, each once
+        # (else some statement is there twice: a kept one copied, or inside a kept one
+        # and on its own too)
+        same = len(met) == len(pruned) and sorted(met) == sorted(pruned)
+        self.distinct = same and len(added_sids) == len(added) \
+            and kept_sids.isdisjoint(added_sids)
+        if same and base._exprs is not None:  # (else counted from scratch, if asked)
+            self._base, self._added, self._removed = base, added, removed
 
     def stmts(self) -> tuple[set[int], set[int]]:
         """(ids of the statement objects, their sids)."""
         if self._stmts is None:
             self._stmts, self._sids = set(), set()
             stack = list(self.proc.body)
+            n = 0
             while stack:
                 s = stack.pop()
+                n += 1
                 self._stmts.add(id(s))
                 self._sids.add(s.sid)
                 stack.extend(getattr(s, "body", ()))
                 stack.extend(getattr(s, "orelse", ()))
+            self.distinct = n == len(self._sids)
         return self._stmts, self._sids
 
-    def exprs(self) -> set[int]:
+    def exprs(self):
         """ids of the expressions cursors address (an allocation's shape is part of its
-        type, not an expression of the statement)."""
+        type, not an expression of the statement): a mapping id -> how many statements
+        (not allocations) hold it, so that one a removed statement held stays while
+        another still holds it."""
         if self._exprs is None:
             from knit.ir import nodes as N
-            from knit.ir.visit import walk_stmts
 
-            self._exprs = set().union(*(_own_exprs(s) for s in walk_stmts(self.proc.body)
-                                        if not isinstance(s, N.Alloc)))
+            base = self._base
+            if base is not None and base._exprs is not None:
+                # taken over, not copied: base is the index of the procedure this one
+                # was derived from, which mark_generated no longer asks (`_index`: the
+                # last one's); asked again, it counts from scratch
+                counts, base._exprs = base._exprs, None
+                for t in self._removed:
+                    if not isinstance(t, N.Alloc):
+                        for e in _own_exprs(t):
+                            c = counts[e] - 1
+                            if c:
+                                counts[e] = c
+                            else:
+                                del counts[e]
+                for t in self._added:
+                    if not isinstance(t, N.Alloc):
+                        for e in _own_exprs(t):
+                            counts[e] = counts.get(e, 0) + 1
+            else:
+                from knit.ir.visit import walk_stmts
+
+                counts = {}
+                for t in walk_stmts(self.proc.body):
+                    if not isinstance(t, N.Alloc):
+                        for e in _own_exprs(t):
+                            counts[e] = counts.get(e, 0) + 1
+            self._exprs = counts
+        self._base = self._added = self._removed = None  # (not kept alive beyond need)
         return self._exprs
 
 
@@ -212,6 +295,9 @@ class _Marker:
     def __init__(self, nodes, site: SrcInfo, old: _Index):
         self.N, self.site, self.old = nodes, site, old
         self.ids, self.sids = old.stmts()
+        self.added: list = []  # the statements of the result that are not old objects
+        self.kept: list[int] = []  # ids of the old statement objects met, as met
+        self.old_exprs = None  # old.exprs(), once asked
 
     def block(self, stmts: tuple) -> tuple:
         out = [self.stmt(s) for s in stmts]
@@ -219,12 +305,16 @@ class _Marker:
 
     def stmt(self, s):
         if id(s) in self.ids:  # an old statement object: nothing under it is new
+            self.kept.append(id(s))
             return s
         if s.sid in self.sids:  # rebuilt, not made: only statements nested in it can be new
             changes = {f: b for f in ("body", "orelse") if hasattr(s, f)
                        and (b := self.block(getattr(s, f))) is not getattr(s, f)}
-            return s.with_(**changes) if changes else s
-        return self.made(s)
+            out = s.with_(**changes) if changes else s
+        else:
+            out = self.made(s)
+        self.added.append(out)
+        return out
 
     def made(self, node):
         """A node of a statement the rewrite made: marked, and so is what is under it,
@@ -246,8 +336,12 @@ class _Marker:
         N = self.N
         if isinstance(x, N.Stmt):
             return self.stmt(x)
-        if isinstance(x, N.Expr | N.Interval | N.Point) and id(x) not in self.old.exprs():
-            return self.made(x)
+        if isinstance(x, N.Expr | N.Interval | N.Point):
+            old = self.old_exprs
+            if old is None:
+                old = self.old_exprs = self.old.exprs()
+            if id(x) not in old:
+                return self.made(x)
         return x
 
 

@@ -148,18 +148,40 @@ def _configs(stmts, seen=None) -> bool:
 
 _SCALARS = (int, float, str, bool, type(None))
 # the IR's own classes, read field by field; any other object (a callee's IR, a memory,
-# an extern, a config) stands for itself
+# an extern, a config) stands for itself, but for a frozen dataclass (a value, read
+# field by field too: `_frozen_fields`)
 _IR_MODULES = frozenset({"knit.ir.nodes", "knit.ir.types"})
 _FIELDS: dict = {}  # dataclass -> the names of the fields equality compares
+_FROZEN: dict = {}  # class -> the names of all its fields, or None: not a frozen dataclass
+
+
+def _frozen_fields(cls):
+    """The names of all the fields of `cls` if it is a frozen dataclass (an argument
+    such as knit.stdlib.gemm's GemmParts: a value, whatever object holds it), else None.
+    All fields, not only those equality compares: f may read any of them."""
+    try:
+        return _FROZEN[cls]
+    except KeyError:
+        pass
+    params = getattr(cls, "__dataclass_params__", None)
+    names = None
+    if params is not None and params.frozen and isinstance(cls, type) \
+            and cls.__module__ not in _IR_MODULES:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+    _FROZEN[cls] = names
+    return names
 
 
 def _key(x, syms: dict, keep: list):
     """A hashable image of x that equal for two values only where they are the same
     code up to the identity of their variables: each Sym is its number in order of
     appearance and its name; an IR node or type its class and the fields its equality
-    compares; a scalar its type and value (repr for floats: 0.0 and -0.0 differ); an IR
-    procedure (a callee) and any other object itself by identity (kept alive in
-    `keep`, so that the identity is not reused while the entry lives)."""
+    compares; a scalar its type and value (repr for floats: 0.0 and -0.0 differ); an
+    instance of a frozen dataclass (not the IR's: a value the schedule is given, such
+    as the names of a GEMM's parts) its class and all its fields, so that two equal ones
+    made apart share an entry; an IR procedure (a callee) and any other object itself
+    by identity (kept alive in `keep`, so that the identity is not reused while the
+    entry lives)."""
     if isinstance(x, Sym):
         n = syms.get(x)
         if n is None:
@@ -177,6 +199,10 @@ def _key(x, syms: dict, keep: list):
         if names is None:
             names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.compare)
         return (cls, *(_key(getattr(x, n), syms, keep) for n in names))
+    names = _frozen_fields(cls)
+    if names is not None:  # a value: its class (kept alive) and all its fields
+        keep.append(cls)
+        return ("frozen", id(cls), *(_key(getattr(x, n), syms, keep) for n in names))
     keep.append(x)
     return ("id", id(x))
 

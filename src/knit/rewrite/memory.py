@@ -482,7 +482,9 @@ def _check_stageable(prim, proc, stmts, buf, accs, facts, accum, checked: bool =
         raise refuse(prim, stmts[0], f"the block takes a window of '{buf.name}', which a "
                      "scalar staging buffer cannot give; stage a slice such as x[i:i+1]")
     bounds = [x for w in accs for x in ((w.lo, w.hi) if isinstance(w, N.Interval) else (w.pt,))]
-    changed = E.written_configs(E.accesses(stmts)) & set().union(*map(E.config_reads, bounds))
+    read = set().union(*map(E.config_reads, bounds))
+    # (the block's accesses, callees' included, only when the window reads a config)
+    changed = read and E.written_configs(E.accesses(stmts)) & read
     if changed:
         config, field = min(changed, key=str)
         raise refuse(prim, stmts[0], f"the window reads {config.name()}.{field}, which the "

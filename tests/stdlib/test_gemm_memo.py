@@ -1,0 +1,110 @@
+"""Work the GEMM schedule builds once per process (issue 9, item 4): the register
+kernels (a function of target, dtype, packing and shape), and the edges of every kernel
+whose last rows and columns are the same statements (knit.rewrite.isolate: the edges
+of kernels that differ only in their cache blocks, or in their threads). A hit answers
+with the code a miss makes; another input (target, dtype, shape, the edges' options)
+is not answered from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from knit import compile_procs_to_strings
+from knit.procedure import parse_proc_string
+from knit.rewrite import isolate
+from knit.stdlib import gemm as G
+from knit.stdlib.gemm import schedule as S
+
+_GEMM = """\
+def gemm(M: size, N: size, K: size, A: [{t}][M, K] @ DRAM, B: [{t}][K, N] @ DRAM,
+         C: [{t}][M, N] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+"""
+
+
+def plain(t: str = "f64"):
+    from knit import DRAM
+
+    return parse_proc_string(_GEMM.format(t=t), {"DRAM": DRAM})
+
+
+def c_of(p) -> str:
+    c, h = compile_procs_to_strings([p], "g.h")
+    return c
+
+
+def test_a_kernel_is_built_once_per_target_dtype_packing_and_shape():
+    a = G.microkernel("neon", "f64", False, (4, 6))
+    assert G.microkernel("neon", "f64", False, (4, 6)) is a
+    assert G.microkernel("neon", "f64", False, (1, 6)) is not a  # another shape
+    assert G.microkernel("neon", "f32", False, (4, 12))[0].name() != a[0].name()  # dtype
+    assert G.microkernel("avx2", "f64", False, (4, 8))[1] is not a[1]  # another target
+    assert G.microkernel("neon", "f64", True, None) is not a  # packed
+
+
+@pytest.fixture
+def fresh_memo():
+    isolate._MEMO.clear()
+    yield
+    isolate._MEMO.clear()
+
+
+def _edges_made(monkeypatch) -> list:
+    """The edge schedules made (not answered from the memo), by name."""
+    made: list = []
+    for name in ("edge_rows", "edge_columns"):
+        orig = getattr(S, name)
+
+        def counted(*args, _orig=orig, _name=name, **kw):
+            made.append(_name)
+            return _orig(*args, **kw)
+
+        monkeypatch.setattr(S, name, counted)
+    return made
+
+
+def test_kernels_that_differ_in_their_blocks_share_their_edges(fresh_memo, monkeypatch):
+    made = _edges_made(monkeypatch)
+    p = plain()
+    wide, narrow = G.Blocking(128, 1024, 1020), G.Blocking(128, 1024, 252)
+    first = G.schedule_gemm(p, "neon", wide, threads=1)
+    assert made == ["edge_rows", "edge_columns"]
+    # the same edges (statements, parameters, asserts, options), from another object
+    # (gemm_parts is made anew for each kernel): answered, not made again
+    second = G.schedule_gemm(plain(), "neon", narrow, threads=1)
+    assert made == ["edge_rows", "edge_columns"]
+    # the answer is the code a schedule of its own makes
+    isolate._MEMO.clear()
+    again = G.schedule_gemm(plain(), "neon", narrow, threads=1)
+    assert made == ["edge_rows", "edge_columns"] * 2
+    assert c_of(second) == c_of(again)
+    assert c_of(first) != c_of(second)  # (the blocks differ)
+
+
+def test_other_edges_are_not_answered_from_the_memo(fresh_memo, monkeypatch):
+    made = _edges_made(monkeypatch)
+    blk = G.Blocking(128, 1024, 1020)
+    G.schedule_gemm(plain("f64"), "neon", blk, threads=1)
+    assert len(made) == 2
+    G.schedule_gemm(plain("f32"), "neon", G.Blocking(128, 1024, 1008), threads=1)
+    assert len(made) == 4  # another dtype: other statements and kernels
+    # the small kernel's edges: B read in place, the last rows 4 at a time (other options)
+    G.schedule_small(plain("f64"), "neon")
+    assert len(made) == 6
+
+
+def test_one_and_two_threads_share_their_edges(fresh_memo, monkeypatch):
+    made = _edges_made(monkeypatch)
+    blk = G.Blocking(128, 1024, 1020)
+    G.schedule_gemm(plain(), "neon", blk, threads=1)
+    n = len(made)
+    par = G.schedule_gemm(plain(), "neon", blk, threads=2, sequential_upto=0,
+                          split="rows")
+    assert len(made) == n  # the same edges, then made parallel
+    assert "par(" in str(par)
