@@ -1,4 +1,4 @@
-"""The packed microkernel's k loop in chunks (`Isa.k_unroll`, targets.avx512_k_unroll):
+"""The register kernels' k loop in chunks (`Isa.k_unroll`, targets.avx512_k_unroll):
 4 k at a time where 512-bit multiply-adds run at full width (Intel Xeon), then the K % 4
 left; one k at a time where they are split (Zen 4) and on the other targets."""
 
@@ -37,12 +37,18 @@ def test_the_unrolled_kernel_is_the_kernel(dtype, unroll):
         knit.check_equiv(ref, fast, trials=4)
 
 
-def test_this_machines_packed_kernel_takes_its_targets_unroll():
-    isa = G.target("avx512").isa("f32")
-    _, fast = G.microkernel("avx512", "f32")
-    assert ("for ku in seq(0, 4):" in str(fast)) == (isa.k_unroll == 4)
-    _, rows = G.microkernel("avx512", "f32", False, (8, isa.nr))  # (A in place: not)
-    assert "for ku in" not in str(rows)
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_this_machines_kernels_take_its_targets_unroll(dtype):
+    """The packed kernel and the kernels on rows of A in place (the small kernel's, the
+    last rows', f32's all of k); not the last columns' (half and quarter registers)."""
+    isa = G.target("avx512").isa(dtype)
+    chunks = f"for ku in seq(0, {isa.k_unroll}):"
+    for _, fast in (G.microkernel("avx512", dtype), G.microkernel("avx512", dtype, False),
+                    G.microkernel("avx512", dtype, False, (4, isa.nr))):
+        assert (chunks in str(fast)) == (isa.k_unroll > 1)
+        assert "+=" not in str(fast)
+    _, half = G.microkernel("avx512", dtype, False, (8, isa.half.lanes), half=True)
+    assert "for ku in" not in str(half)
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])

@@ -109,8 +109,7 @@ def microkernel(target_name: str, dtype: str, packed: bool = True,
     mr = isa.mr if packed or shape else 1
     ref = microkernel_ref(dtype, mr, isa.nr, packed)
     return ref, schedule_microkernel(ref, isa, target_name, mr,
-                                     "A[k, i]" if packed else "A[i, k]",
-                                     isa.k_unroll if packed else 1)
+                                     "A[k, i]" if packed else "A[i, k]", isa.k_unroll)
 
 
 # ---------------------------------------------------------------- finding the parts

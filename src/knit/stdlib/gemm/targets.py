@@ -45,8 +45,9 @@ class Isa:
     # it into every multiply-add that reads it (AVX-512: `mm512_loadu_ps_kept`); None:
     # `load`
     load_kept: Procedure | None = None
-    # the packed microkernel's k loop in chunks of this many (the C compiler unrolls
-    # each chunk), then the K % k_unroll left: AVX-512 at full width, `avx512_k_unroll`
+    # the register kernels' k loop (`microkernel`: packed, and on rows of A in place) in
+    # chunks of this many (the C compiler unrolls each chunk), then the K % k_unroll
+    # left: AVX-512 at full width, `avx512_k_unroll`
     k_unroll: int = 1
 
 
@@ -108,8 +109,12 @@ def avx512_k_unroll(split_fma: bool) -> int:
     --rounds 5 base=@... u4=@..., load ~0.8-1.0): f32 1024^3 0.95 / 0.98x -> 1.01 /
     1.03x, 2048^3 0.92 / 0.95x -> 0.98 / 1.00x, 777^3 0.92 / 0.93x -> 1.00 / 1.00x;
     f64 1024^3 0.98 / 1.00x -> 1.05 / 1.11x, 2048^3 0.94 / 0.94x -> 1.04 / 1.08x,
-    777^3 0.93 / 0.94x -> 1.00 / 1.04x, 333^3 0.98 / 0.98x -> 1.08 / 1.09x. Split
-    (Zen 4, one multiply-add a cycle, 16 cycles a k): 1, as measured there."""
+    777^3 0.93 / 0.94x -> 1.00 / 1.04x, 333^3 0.98 / 0.98x -> 1.08 / 1.09x. The
+    kernels on rows of A in place too (small problems, the last rows, f32's all of k),
+    against the packed kernel's alone (4 rounds, load ~1.0-1.3): f32 256^3 0.98 /
+    1.00x -> 1.03 / 1.05x, 333^3 1.02 / 1.04x -> 1.11 / 1.12x, 100^3 1.01 / 1.02x ->
+    1.03 / 1.04x; f64 256^3 1.06 / 1.09x -> 1.15 / 1.16x, 100^3 0.93 / 0.94x -> 0.96x.
+    Split (Zen 4, one multiply-add a cycle, 16 cycles a k): 1, as measured there."""
     return 1 if split_fma else 4
 
 
