@@ -2,13 +2,12 @@
 4 k at a time where 512-bit multiply-adds run at full width (Intel Xeon), then the K % 4
 left; one k at a time where they are split (Zen 4) and on the other targets."""
 
-import knit
 import pytest
 from test_gemm import PLAIN, cpu_flags, needs, run_against_numpy
 
+import knit
 import knit.stdlib.gemm as G
-from knit.stdlib.gemm import kernels as Kn
-from knit.stdlib.gemm import targets as T
+from knit.stdlib.gemm import kernels as Kn, targets as T
 
 
 def test_only_full_width_avx512_unrolls_k():
