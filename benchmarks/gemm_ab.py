@@ -65,7 +65,7 @@ def dump(dtype: str, out: str, kwargs: str, threads: str = "1") -> None:
 
 
 def time_shape(S, calls: dict, peak, shape, dtype: str, rounds: int, rng,
-               threads: int = 1) -> dict:
+               threads: int = 1, pin: bool = False) -> dict:
     """Every variant, OpenBLAS (on `threads` threads) and the FMA peak in interleaved
     rounds on one shape, after checking each variant against NumPy."""
     import numpy as np
@@ -88,7 +88,7 @@ def time_shape(S, calls: dict, peak, shape, dtype: str, rounds: int, rng,
                               lambda: np.matmul(A, B))
     fns[f"peak {threads}"] = (threads * peak.flops_per_iter * 200000, nullcontext,
                               lambda: peak(200000, threads))
-    return S.measure(fns, rounds, cpu_time=True)
+    return S.measure(fns, rounds, cpu_time=True, pin=pin)
 
 
 def _task_cpu_ns() -> dict:
@@ -154,6 +154,9 @@ def main() -> None:
     ap.add_argument("--loop", type=float, default=0.1,
                     help="seconds of calls per timed loop (default 0.1; sgemm.py's LOOP "
                          "is 0.02, two calls of ~10 ms)")
+    ap.add_argument("--pin", action="store_true",
+                    help="with --threads 2: keep the threads on different cores (the main "
+                         "thread on one, the workers on the other; sgemm.py's --pin)")
     ap.add_argument("variants", nargs="*")
     a = ap.parse_args()
     if a.dump:
@@ -210,7 +213,8 @@ def main() -> None:
     scale = 1.0 if a.dtype == "f32" else 0.5  # f64: half the lanes
     rng = np.random.default_rng(0)
     for s in a.sizes.split(","):
-        r = time_shape(S, calls, peak, S.parse_shape(s), a.dtype, a.rounds, rng, a.threads)
+        r = time_shape(S, calls, peak, S.parse_shape(s), a.dtype, a.rounds, rng, a.threads,
+                       a.pin)
         th = a.threads
         blas, pk = r[f"blas {th}"][0], r[f"peak {th}"][0] * scale
         line = f"{s:>14} | BLAS {blas:6.1f} |"

@@ -54,10 +54,12 @@ def microkernel_ref(dtype: str, mr: int, nr: int, packed: bool = True) -> Proced
 
 
 def schedule_microkernel(ref: Procedure, isa: Isa, suffix: str, mr: int | None = None,
-                         a_read: str = "A[k, i]") -> Procedure:
+                         a_read: str = "A[k, i]", unroll: int = 1) -> Procedure:
     """Keep the mr x nr block of C in registers for the whole k loop; per k, load nr
     elements of B into nr / lanes registers, broadcast each of the mr elements of A and
-    multiply-add (the schedule of examples/avx2_microkernel.py, for any register file)."""
+    multiply-add (the schedule of examples/avx2_microkernel.py, for any register file).
+    unroll > 1: the k loop in chunks of `unroll` (`for ko: for ku < unroll`, which the C
+    compiler unrolls), then the K % unroll left."""
     mr, nr, w = mr or isa.mr, isa.nr, isa.lanes
     p = rename(ref, f"{ref.name()}_{suffix}")
     p = divide_loop(p, "for j in _: _", w, ["jo", "ji"], perfect=True)
@@ -86,6 +88,8 @@ def schedule_microkernel(ref: Procedure, isa: Isa, suffix: str, mr: int | None =
     p = set_memory(p, "A_reg : _", isa.memory)
     p = replace_all(p, isa.broadcast)
     p = replace_all(p, isa.fmadd)
+    if unroll > 1:
+        p = divide_loop(p, "for k in _: _", unroll, ["ko", "ku"], tail="cut")
     return simplify(p)
 
 
@@ -105,7 +109,7 @@ def microkernel(target_name: str, dtype: str, packed: bool = True,
     mr = isa.mr if packed or shape else 1
     ref = microkernel_ref(dtype, mr, isa.nr, packed)
     return ref, schedule_microkernel(ref, isa, target_name, mr,
-                                     "A[k, i]" if packed else "A[i, k]")
+                                     "A[k, i]" if packed else "A[i, k]", isa.k_unroll)
 
 
 # ---------------------------------------------------------------- finding the parts

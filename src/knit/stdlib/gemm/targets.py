@@ -45,6 +45,10 @@ class Isa:
     # it into every multiply-add that reads it (AVX-512: `mm512_loadu_ps_kept`); None:
     # `load`
     load_kept: Procedure | None = None
+    # the register kernels' k loop (`microkernel`: packed, and on rows of A in place) in
+    # chunks of this many (the C compiler unrolls each chunk), then the K % k_unroll
+    # left: AVX-512 at full width, `avx512_k_unroll`
+    k_unroll: int = 1
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,24 @@ def avx512_kc_l1s(split_fma: bool) -> int | Fraction:
     return 4 if split_fma else Fraction(4, 3)
 
 
+def avx512_k_unroll(split_fma: bool) -> int:
+    """`Isa.k_unroll` of AVX-512: 4 where 512-bit multiply-adds run at full width, two
+    a cycle (Intel Xeon): the 8 x 32 kernel's loop is 16 multiply-adds, 10 loads and 4
+    µops of loop control a k, 8 cycles at the peak; in chunks of 4 k the control is a
+    quarter. One thread, knit / OpenBLAS, the dumped C with and without `#pragma GCC
+    unroll 4` on the packed kernel's k loop, each listed twice (benchmarks/gemm_ab.py
+    --rounds 5 base=@... u4=@..., load ~0.8-1.0): f32 1024^3 0.95 / 0.98x -> 1.01 /
+    1.03x, 2048^3 0.92 / 0.95x -> 0.98 / 1.00x, 777^3 0.92 / 0.93x -> 1.00 / 1.00x;
+    f64 1024^3 0.98 / 1.00x -> 1.05 / 1.11x, 2048^3 0.94 / 0.94x -> 1.04 / 1.08x,
+    777^3 0.93 / 0.94x -> 1.00 / 1.04x, 333^3 0.98 / 0.98x -> 1.08 / 1.09x. The
+    kernels on rows of A in place too (small problems, the last rows, f32's all of k),
+    against the packed kernel's alone (4 rounds, load ~1.0-1.3): f32 256^3 0.98 /
+    1.00x -> 1.03 / 1.05x, 333^3 1.02 / 1.04x -> 1.11 / 1.12x, 100^3 1.01 / 1.02x ->
+    1.03 / 1.04x; f64 256^3 1.06 / 1.09x -> 1.15 / 1.16x, 100^3 0.93 / 0.94x -> 0.96x.
+    Split (Zen 4, one multiply-add a cycle, 16 cycles a k): 1, as measured there."""
+    return 1 if split_fma else 4
+
+
 def _x86_target(name: str, width: int, split_fma: bool) -> Target:
     from knit.platforms import x86
 
@@ -123,7 +145,8 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
         kept = getattr(x86.avx512, f"mm512_loadu_{bits}_kept") if width == 512 else None
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
                        kc_l1s=avx512_kc_l1s(split_fma) if width == 512 else 1,
-                       all_k_like_blocks=width == 512 and t == "f64", load_kept=kept)
+                       all_k_like_blocks=width == 512 and t == "f64", load_kept=kept,
+                       k_unroll=avx512_k_unroll(split_fma) if width == 512 else 1)
 
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
         bits = {"f32": "ps", "f64": "pd"}[t]
