@@ -24,6 +24,10 @@ Framework for Rapidly Instantiating BLAS Functionality", 2015):
             for ir: MR rows                        (... while the MR-row tiles pass)
               microkernel: C[MR, NR] += Ap[ir] * Bs[jr]   (MR x NR of C in registers)
 
+Where 512-bit multiply-adds run at full width (two a cycle: Intel's AVX-512, not Zen 4)
+the register kernels' k loop runs in chunks of 4 (`Isa.k_unroll`, then the K % 4 left),
+so that the loop's own control costs a quarter of what it did per multiply-add.
+
 With threads > 1 (the same blocks), the threads share out the MR-row slivers of each
 MC block in turn (`parallelize_rows`: per KC block, a par loop packing B's panel sliver
 by sliver, then one over the tiles, each thread packing the slivers of A it reads), or,
