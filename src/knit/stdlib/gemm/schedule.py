@@ -272,7 +272,6 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
         c0 = f"{blk.nc} * jc + {grp * nr} * ({threads} * jq + jt)"
         p = stage_mem(p, _find(p, top, "jg"),
                       f"{g.b}[{k0}:{k0} + {kext}, {c0}:{c0} + {grp * nr}]", bs)
-    p = simplify(p)
     if threads == 1:
         # (threads sharing rows deal the panel's copy out sliver by sliver:
         # parallelize_rows)
