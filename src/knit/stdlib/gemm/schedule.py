@@ -417,13 +417,13 @@ def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
     line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
     call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")][0]
     p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + {step} < {g.m} / {mr}"])
+    call = p.forward(call)  # the call, in the specialized branch
     for r in range(mr):
         for c in range(0, nr, line):
-            call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")
-                    and s.subproc().name() != prefetch.name()][0]
             row = f"{blk.mc} * ic + {mr} * ir + {mr * step + r}"
             p = insert_noop_call(p, call.before(), prefetch,
                                  [f"{g.c}[{row}, {col0} + {c}:{col0} + {c + 1}]", 3])
+            call = p.forward(call)
     return p
 
 
