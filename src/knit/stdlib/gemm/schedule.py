@@ -863,8 +863,9 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
     cols = threads // rows  # threads sharing columns
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     prefetch = target(target_name).prefetch
-    # the same cut for every kernel of p with these MR, NR and KC (the blocked one, its
-    # twins, the threaded ones): made once, on the loop nest alone
+    # the kernels of one plain GEMM with the same MR, NR and KC (the blocked one, its
+    # twins with other MC and NC, the threaded ones; each asserting when it runs) cut
+    # the same nest: made once, on the nest and the strides alone (knit.rewrite.isolate)
     p = on_statements(p, 0, 1, cut_edges, g, mr, nr, blk.kc, keep=_is_stride)
     # all of k when K < KC reads A in place: packing an MR-row sliver of A costs as much
     # as the K multiply-adds it feeds per NR columns when N is small (64^3: 0.85x
