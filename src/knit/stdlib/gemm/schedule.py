@@ -272,7 +272,6 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
         c0 = f"{blk.nc} * jc + {grp * nr} * ({threads} * jq + jt)"
         p = stage_mem(p, _find(p, top, "jg"),
                       f"{g.b}[{k0}:{k0} + {kext}, {c0}:{c0} + {grp * nr}]", bs)
-    p = simplify(p)
     if threads == 1:
         # (threads sharing rows deal the panel's copy out sliver by sliver:
         # parallelize_rows)
@@ -418,13 +417,13 @@ def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
     line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
     call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")][0]
     p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + {step} < {g.m} / {mr}"])
+    call = p.forward(call)  # the call, in the specialized branch
     for r in range(mr):
         for c in range(0, nr, line):
-            call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")
-                    and s.subproc().name() != prefetch.name()][0]
             row = f"{blk.mc} * ic + {mr} * ir + {mr * step + r}"
             p = insert_noop_call(p, call.before(), prefetch,
                                  [f"{g.c}[{row}, {col0} + {c}:{col0} + {c + 1}]", 3])
+            call = p.forward(call)
     return p
 
 
@@ -864,7 +863,10 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
     cols = threads // rows  # threads sharing columns
     ref, fast = microkernel(target_name, g.dtype, True, shape)
     prefetch = target(target_name).prefetch
-    p = cut_edges(p, g, mr, nr, blk.kc)
+    # the kernels of one plain GEMM with the same MR, NR and KC (the blocked one, its
+    # twins with other MC and NC, the threaded ones; each asserting when it runs) cut
+    # the same nest: made once, on the nest and the strides alone (knit.rewrite.isolate)
+    p = on_statements(p, 0, 1, cut_edges, g, mr, nr, blk.kc, keep=_is_stride)
     # all of k when K < KC reads A in place: packing an MR-row sliver of A costs as much
     # as the K multiply-adds it feeds per NR columns when N is small (64^3: 0.85x
     # OpenBLAS with A packed); unless the target packs it there (`Isa.all_k_like_blocks`)

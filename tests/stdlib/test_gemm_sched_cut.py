@@ -1,0 +1,85 @@
+"""The GEMM schedule cuts the loop nest into tiles and edges (`cut_edges`) once per
+content (knit.rewrite.isolate): kernels of one plain GEMM that share MR, NR and KC --
+the blocked kernel, its twins with other MC and NC, the threaded ones, each with other
+assertions of when it runs -- cut the same nest the same way. A hit answers with the
+code a cut of its own makes; another KC (or MR, NR) is cut again."""
+
+from __future__ import annotations
+
+import pytest
+
+from knit import compile_procs_to_strings
+from knit.procedure import parse_proc_string
+from knit.rewrite import isolate
+from knit.stdlib import gemm as G
+from knit.stdlib.gemm import schedule as S
+
+_GEMM = """\
+def gemm(M: size, N: size, K: size, A: [{t}][M, K] @ DRAM, B: [{t}][K, N] @ DRAM,
+         C: [{t}][M, N] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+{extra}    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+"""
+
+
+def plain(t: str = "f64", extra: str = ""):
+    from knit import DRAM
+
+    return parse_proc_string(_GEMM.format(t=t, extra=extra), {"DRAM": DRAM})
+
+
+def c_of(p) -> str:
+    c, h = compile_procs_to_strings([p], "g.h")
+    return c
+
+
+@pytest.fixture
+def cuts(monkeypatch) -> list:
+    """The cuts made (not answered from the memo): their KC, in order."""
+    isolate._MEMO.clear()
+    made: list = []
+    orig = S.cut_edges
+
+    def counted(p, g, mr, nr, kc):
+        made.append(kc)
+        return orig(p, g, mr, nr, kc)
+
+    monkeypatch.setattr(S, "cut_edges", counted)
+    yield made
+    isolate._MEMO.clear()
+
+
+def test_kernels_with_the_same_kc_share_their_cut(cuts):
+    wide, narrow = G.Blocking(128, 1024, 1020), G.Blocking(128, 1024, 252)
+    first = G.schedule_gemm(plain(), "neon", wide, threads=1)
+    assert cuts == [1024]
+    # other blocks, and an assertion of its own (a twin's `M <= ...`): the same cut
+    second = G.schedule_gemm(plain(extra="    assert M >= 8\n"), "neon", narrow, threads=1)
+    assert cuts == [1024]
+    # the answer is the code a cut of its own makes
+    isolate._MEMO.clear()
+    again = G.schedule_gemm(plain(extra="    assert M >= 8\n"), "neon", narrow, threads=1)
+    assert cuts == [1024, 1024]
+    assert c_of(second) == c_of(again)
+    assert c_of(first) != c_of(second)  # (the blocks differ)
+
+
+def test_another_kc_or_dtype_is_cut_again(cuts):
+    G.schedule_gemm(plain(), "neon", G.Blocking(128, 1024, 1020), threads=1)
+    G.schedule_gemm(plain(), "neon", G.Blocking(128, 512, 1020), threads=1)
+    assert cuts == [1024, 512]
+    G.schedule_gemm(plain("f32"), "neon", G.Blocking(128, 512, 1008), threads=1)
+    assert cuts == [1024, 512, 512]  # another dtype: other statements
+
+
+def test_one_and_two_threads_share_their_cut(cuts):
+    blk = G.Blocking(128, 1024, 1020)
+    G.schedule_gemm(plain(), "neon", blk, threads=1)
+    par = G.schedule_gemm(plain(), "neon", blk, threads=2, sequential_upto=0, split="rows")
+    assert cuts == [1024]
+    assert "par(" in str(par)
