@@ -28,8 +28,9 @@ it refuses, f runs on p itself, and gives p's own answer (accepted or refused).
 Once per content: the answer is a function of the isolated procedure's code, f, its
 arguments and the names its patterns are read against (the procedure's scope), all of
 which make the key (`_key`: every field that equality compares, variables numbered in
-order of appearance, with their names; procedures, memories and other objects by
-identity, kept alive by the entry). A hit is the same statements with the variables
+order of appearance, with their names; an instance of a frozen dataclass declared as
+such, holding nothing beyond its fields, by its class and fields; procedures, memories
+and other objects by identity, kept alive by the entry). A hit is the same statements with the variables
 of that procedure (the new ones a step made get fresh variables) and fresh statement
 identities, except those of the statements the old one held, which are forwarded.
 
@@ -163,10 +164,11 @@ def _frozen_fields(cls):
         return _FROZEN[cls]
     except KeyError:
         pass
-    params = getattr(cls, "__dataclass_params__", None)
+    # the class's own declaration: a plain subclass of a frozen dataclass inherits
+    # `__dataclass_params__` but may hold state of its own (review, session 11)
+    params = cls.__dict__.get("__dataclass_params__") if isinstance(cls, type) else None
     names = None
-    if params is not None and params.frozen and isinstance(cls, type) \
-            and cls.__module__ not in _IR_MODULES:
+    if params is not None and params.frozen and cls.__module__ not in _IR_MODULES:
         names = tuple(f.name for f in dataclasses.fields(cls))
     _FROZEN[cls] = names
     return names
@@ -200,7 +202,9 @@ def _key(x, syms: dict, keep: list):
             names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.compare)
         return (cls, *(_key(getattr(x, n), syms, keep) for n in names))
     names = _frozen_fields(cls)
-    if names is not None:  # a value: its class (kept alive) and all its fields
+    if names is not None and not set(getattr(x, "__dict__", ())) - set(names):
+        # a value (nothing held beyond its fields, e.g. by a __post_init__ through
+        # object.__setattr__): its class (kept alive) and all its fields
         keep.append(cls)
         return ("frozen", id(cls), *(_key(getattr(x, n), syms, keep) for n in names))
     keep.append(x)
