@@ -162,6 +162,9 @@ def main() -> None:
     if a.dump:
         return dump(*a.dump)
     os.environ["OMP_NUM_THREADS"] = str(a.threads)
+    if a.thread_cpu and a.pin:  # (CPU time per thread does not depend on where it ran)
+        ap.error("--pin times by the wall clock; --thread-cpu by each thread's CPU time: "
+                 "choose one")
     if a.thread_cpu:  # read when the first OpenMP library loads
         os.environ["OMP_WAIT_POLICY"] = "passive"
     sys.path.insert(0, HERE)

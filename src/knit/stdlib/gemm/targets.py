@@ -114,7 +114,8 @@ def avx512_k_unroll(split_fma: bool) -> int:
     against the packed kernel's alone (4 rounds, load ~1.0-1.3): f32 256^3 0.98 /
     1.00x -> 1.03 / 1.05x, 333^3 1.02 / 1.04x -> 1.11 / 1.12x, 100^3 1.01 / 1.02x ->
     1.03 / 1.04x; f64 256^3 1.06 / 1.09x -> 1.15 / 1.16x, 100^3 0.93 / 0.94x -> 0.96x.
-    Split (Zen 4, one multiply-add a cycle, 16 cycles a k): 1, as measured there."""
+    Split (Zen 4, one multiply-add a cycle, 16 cycles a k): 1, the code sessions 5-9
+    measured there (the chunks were not measured on Zen 4)."""
     return 1 if split_fma else 4
 
 
