@@ -102,16 +102,7 @@ def test_distinct_sids_is_known_only_for_the_last_indexed_procedure():
 
 def test_the_gemm_schedule_indexes_as_from_scratch(compared):
     from knit.stdlib.gemm import schedule_gemm
+    from tests.helpers.gemm_text import plain_gemm
 
-    @proc
-    def gemm(M: size, N: size, K: size, A: f64[M, K], B: f64[K, N], C: f64[M, N]):
-        assert stride(A, 1) == 1
-        assert stride(B, 1) == 1
-        assert stride(C, 1) == 1
-        for i in seq(0, M):
-            for j in seq(0, N):
-                for k in seq(0, K):
-                    C[i, j] += A[i, k] * B[k, j]
-
-    schedule_gemm(gemm, "neon", threads=1)
+    schedule_gemm(plain_gemm("f64"), "neon", threads=1)
     assert compared["derived"] > 100

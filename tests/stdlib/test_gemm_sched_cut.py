@@ -9,28 +9,10 @@ from __future__ import annotations
 import pytest
 
 from knit import compile_procs_to_strings
-from knit.procedure import parse_proc_string
 from knit.rewrite import isolate
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import schedule as S
-
-_GEMM = """\
-def gemm(M: size, N: size, K: size, A: [{t}][M, K] @ DRAM, B: [{t}][K, N] @ DRAM,
-         C: [{t}][M, N] @ DRAM):
-    assert stride(A, 1) == 1
-    assert stride(B, 1) == 1
-    assert stride(C, 1) == 1
-{extra}    for i in seq(0, M):
-        for j in seq(0, N):
-            for k in seq(0, K):
-                C[i, j] += A[i, k] * B[k, j]
-"""
-
-
-def plain(t: str = "f64", extra: str = ""):
-    from knit import DRAM
-
-    return parse_proc_string(_GEMM.format(t=t, extra=extra), {"DRAM": DRAM})
+from tests.helpers.gemm_text import plain_gemm as plain
 
 
 def c_of(p) -> str:

@@ -10,27 +10,12 @@ import numpy as np
 import pytest
 from test_gemm import needs, small_blocks
 
-from knit import DRAM
-from knit.libs.memories import DRAM_ALIGNED64
-from knit.procedure import parse_proc_string
 from knit.stdlib import gemm as G
-
-_GEMM = """\
-def gemm(M: size, N: size, K: size, A: [{t}][M, K] @ {mem}, B: [{t}][K, N] @ DRAM,
-         C: [{t}][M, N] @ DRAM):
-    assert stride(A, 1) == 1
-    assert stride(B, 1) == 1
-    assert stride(C, 1) == 1
-{extra}    for i in seq(0, M):
-        for j in seq(0, N):
-            for k in seq(0, K):
-                C[i, j] += A[i, k] * B[k, j]
-"""
+from tests.helpers.gemm_text import plain_gemm
 
 
 def plain(t: str = "f32", mem: str = "DRAM", extra: str = ""):
-    return parse_proc_string(_GEMM.format(t=t, mem=mem, extra=extra),
-                             {"DRAM": DRAM, "DRAM_ALIGNED64": DRAM_ALIGNED64})
+    return plain_gemm(t, mem, extra)
 
 
 def body(p) -> str:
