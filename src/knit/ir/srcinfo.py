@@ -198,8 +198,6 @@ class _Index:
         # each old statement kept where the old procedure had it, once (not also copied
         # elsewhere, nor both inside a kept one and on its own): the new procedure is the
         # added statements and those kept subtrees, each once
-        # (else some statement is there twice: a kept one copied, or inside a kept one
-        # and on its own too)
         same = len(met) == len(pruned) and sorted(met) == sorted(pruned)
         self.distinct = same and len(added_sids) == len(added) \
             and kept_sids.isdisjoint(added_sids)
@@ -228,37 +226,38 @@ class _Index:
         (not allocations) hold it, so that one a removed statement held stays while
         another still holds it."""
         if self._exprs is None:
-            from knit.ir import nodes as N
-
             base = self._base
             if base is not None and base._exprs is not None:
                 # taken over, not copied: base is the index of the procedure this one
                 # was derived from, which mark_generated no longer asks (`_index`: the
                 # last one's); asked again, it counts from scratch
                 counts, base._exprs = base._exprs, None
-                for t in self._removed:
-                    if not isinstance(t, N.Alloc):
-                        for e in _own_exprs(t):
-                            c = counts[e] - 1
-                            if c:
-                                counts[e] = c
-                            else:
-                                del counts[e]
-                for t in self._added:
-                    if not isinstance(t, N.Alloc):
-                        for e in _own_exprs(t):
-                            counts[e] = counts.get(e, 0) + 1
+                _count_exprs(counts, self._removed, -1)
+                _count_exprs(counts, self._added, 1)
             else:
                 from knit.ir.visit import walk_stmts
 
-                counts = {}
-                for t in walk_stmts(self.proc.body):
-                    if not isinstance(t, N.Alloc):
-                        for e in _own_exprs(t):
-                            counts[e] = counts.get(e, 0) + 1
+                counts = _count_exprs({}, walk_stmts(self.proc.body), 1)
             self._exprs = counts
         self._base = self._added = self._removed = None  # (not kept alive beyond need)
         return self._exprs
+
+
+def _count_exprs(counts: dict, stmts, step: int) -> dict:
+    """counts (expression id -> how many statements hold it) with the expressions of
+    `stmts` (not allocations, whose shape is part of their type) counted `step` more
+    times each; an id whose count falls to 0 is dropped."""
+    from knit.ir import nodes as N
+
+    for t in stmts:
+        if not isinstance(t, N.Alloc):
+            for e in _own_exprs(t):
+                c = (counts[e] if step < 0 else counts.get(e, 0)) + step  # (held if removed)
+                if c:
+                    counts[e] = c
+                else:
+                    del counts[e]
+    return counts
 
 
 def _own_exprs(s) -> frozenset[int]:
