@@ -142,12 +142,9 @@ def default_opt_flags(command: list[str]) -> tuple[str, ...]:
 @functools.cache
 def _cpu_has_avx512fp16(cpuinfo: str = "/proc/cpuinfo") -> bool:
     """Whether Linux lists this CPU with AVX512-FP16; False where it cannot be read."""
-    try:
-        with open(cpuinfo) as f:
-            return any(line.startswith("flags") and "avx512_fp16" in line.split()
-                       for line in f)  # (Linux's name for the CPUID bit)
-    except OSError:
-        return False
+    from knit.runtime.cpuinfo import flags
+
+    return "avx512_fp16" in flags(cpuinfo)  # (Linux's name for the CPUID bit)
 
 
 def build_flags(command: list[str], flags=None, extra_flags=None) -> list[str]:

@@ -148,13 +148,12 @@ def compiler_version(cc: str) -> str:
 
 @functools.cache
 def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith(("model name", "Model")):
-                    return line.split(":", 1)[1].strip() + f" x{os.cpu_count()}"
-    except OSError:
-        pass
+    from knit.runtime.cpuinfo import fields
+
+    info = fields()
+    name = info.get("model name") or info.get("Model")
+    if name:
+        return f"{name} x{os.cpu_count()}"
     return f"{platform.machine()} {platform.processor()} x{os.cpu_count()}"
 
 

@@ -73,14 +73,10 @@ def splits_512bit_fma(cpuinfo: str = "/proc/cpuinfo") -> bool:
     units (Intel's AVX-512 cores, two per cycle on the Xeons: twice AVX2's peak; AMD
     Zen 5's desktop and server parts, family 0x1a). `cpuinfo`: the file to read
     (Linux's format); False where it cannot be read."""
-    try:
-        with open(cpuinfo) as f:
-            text = f.read(1 << 16)
-    except OSError:
-        return False
-    fields = dict(line.split(":", 1) for line in text.splitlines()[:40] if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    return fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "25"
+    from knit.runtime.cpuinfo import fields
+
+    info = fields(cpuinfo)
+    return info.get("vendor_id") == "AuthenticAMD" and info.get("cpu family") == "25"
 
 
 def avx512_kc_l1s(split_fma: bool) -> int | Fraction:
