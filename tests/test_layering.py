@@ -65,8 +65,8 @@ def unit_of(mod: str) -> str:
         return "stdlib.exo"
     if mod.startswith("knit.stdlib.gemm"):
         return "stdlib.gemm"
-    if parts[1] == "main":  # `python -m knit` and `knitc` are one tool (they call each other)
-        return "cli"
+    if parts[1] in ("main", "usercode"):  # the command-line unit: exocc (knit.main) and
+        return "cli"  # knitc (knit.cli), and what both run first (knit.usercode)
     return parts[1]
 
 

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 
 from knit import cache
 from knit.backend.c import compile_procs
 from knit.errors import KnitError
 from knit.ir.handles import ir_of
-from knit.main import get_procs_from_module, load_user_code
 from knit.procedure import Procedure
+from knit.usercode import UserCodeError, get_procs_from_module, run_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,14 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"no such file: {path}")
     stem = args.stem or path.stem
     try:
-        module = _run_file(path)
+        module = run_file(path)
         procs = _defined_procs(module, path)
         if not procs:
             return _fail(f"{path} defines no procedures (functions decorated with @proc)")
         compile_procs(procs, args.outdir, f"{stem}.c", f"{stem}.h")
     except KnitError as err:
         return _fail(str(err))
-    except _UserCodeError as err:
+    except UserCodeError as err:
         return _fail(f"running {path} failed:\n{err}")
     out = Path(args.outdir)
     names = ", ".join(p.name() for p in procs)
@@ -89,36 +88,6 @@ def _cache_command(argv: list[str]) -> int:
 def _fail(message: str) -> int:
     print(f"knitc: error: {message}", file=sys.stderr)
     return 1
-
-
-class _UserCodeError(Exception):
-    """An exception raised by the user's file itself (its traceback is for them)."""
-
-
-def _run_file(path: Path):
-    """Import `path` as a fresh module (`load_user_code`), its directory first on
-    sys.path as `python file.py` would have it; an error the file raises becomes a
-    _UserCodeError carrying the user's part of the traceback."""
-    sys.path.insert(0, str(path.resolve().parent))
-    try:
-        module = load_user_code(path)
-    except KnitError:
-        raise
-    except BaseException as err:
-        if isinstance(err, KeyboardInterrupt):
-            raise
-        raise _UserCodeError(_user_traceback(err)) from None
-    return module
-
-
-def _user_traceback(err: BaseException) -> str:
-    """The traceback without knitc's, knit.main's and importlib's own frames."""
-    ours = (__file__, load_user_code.__code__.co_filename)
-    tb = err.__traceback__
-    while tb is not None and (tb.tb_frame.f_code.co_filename in ours
-                              or tb.tb_frame.f_code.co_filename.startswith("<frozen")):
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(err), err, tb)).rstrip()
 
 
 def _defined_procs(module, path: Path) -> list:

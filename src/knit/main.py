@@ -16,13 +16,14 @@ procedures a file itself defines; it also honours `__all__`.)
 from __future__ import annotations
 
 import argparse
-import importlib.machinery
-import importlib.util
 import inspect
 import sys
 from pathlib import Path
 
 import knit
+from knit.usercode import get_procs_from_module, load_user_code, run_file
+
+__all__ = ["main", "load_user_code", "get_procs_from_module", "write_depfile"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,48 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("Must provide --stem when processing multiple source files.")
     outdir.mkdir(parents=True, exist_ok=True)
 
-    from knit.cli import _run_file  # here: cli imports this module
-
     library = [p for src in args.source
-               for p in get_procs_from_module(_run_file(Path(src)))]
+               for p in get_procs_from_module(run_file(Path(src)))]
     knit.compile_procs(library, outdir, f"{stem}.c", f"{stem}.h")
     write_depfile(outdir, stem)
     return 0
-
-
-def load_user_code(path):
-    """Run the Python file `path` as a fresh module and return it (Exo's
-    `exo.main.load_user_code`). A missing file raises FileNotFoundError; an exception the
-    file raises propagates unchanged; sys.path is left as it is.
-
-    Unlike Exo, the module is registered in sys.modules (as `knitc_<stem>`, its
-    `__name__`) before it runs: `@config` classes are read back with inspect, which
-    finds a class's file through its module there. A later file of the same stem
-    replaces the entry; the modules already loaded keep working."""
-    module_path = Path(path).resolve(strict=True)
-    name = f"knitc_{module_path.stem}"
-    loader = importlib.machinery.SourceFileLoader(name, str(module_path))  # any suffix
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
-
-
-def get_procs_from_module(module) -> list:
-    """The non-instruction Procedures a module exports (Exo's
-    `exo.main.get_procs_from_module`): those its `__all__` names when it has one, else
-    those bound to its public (not underscored) names, in that order; a Procedure bound
-    to two names is listed once."""
-    names = module.__dict__["__all__"] if "__all__" in module.__dict__ else dir(module)
-    out = []
-    for name in names:
-        if name.startswith("_"):
-            continue
-        value = getattr(module, name)
-        if isinstance(value, knit.Procedure) and not value.is_instr() and \
-                not any(value is p for p in out):
-            out.append(value)
-    return out
 
 
 def write_depfile(outdir: Path, stem: str) -> None:
