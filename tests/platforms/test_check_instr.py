@@ -380,7 +380,7 @@ def test_harness_programs_go_through_the_verified_cache(tmp_path, monkeypatch):
     import os
 
     from knit import cache
-    from knit.runtime import jit
+    from knit.runtime import cc as knit_cc
 
     monkeypatch.setenv("KNIT_CACHE_DIR", str(tmp_path))
     t = H.target("native")
@@ -388,7 +388,7 @@ def test_harness_programs_go_through_the_verified_cache(tmp_path, monkeypatch):
     exe = H.build(t, src, "a test program")
     assert cache.verified(exe) is None
     assert os.path.basename(exe)[:-3] == cache.key(src, list(t.cc), list(t.flags),
-                                                   jit.host_id())
+                                                   knit_cc.host_id())
     assert H.run(t, exe, []) == b"ok\n"
     with open(exe, "r+b") as f:  # damage it: flip a byte in the middle
         f.seek(100)

@@ -21,7 +21,7 @@ import pytest
 
 from knit import cache as kc, proc
 from knit.errors import CompileError
-from knit.runtime import jit
+from knit.runtime import cc as knit_cc, jit
 
 KERNEL = textwrap.dedent("""
     from __future__ import annotations
@@ -240,11 +240,11 @@ def test_a_different_compiler_behind_the_same_command_rebuilds(tmp_path, env, mo
         return sum("knitcall-" not in ln for ln in log.read_text().splitlines())
 
     jit.compile_proc(axpy._loopir_proc)
-    jit._loaded.clear()
+    knit_cc._loaded.clear()
     jit.compile_proc(axpy._loopir_proc)
     assert builds() == 1  # same compiler: the cached library
     cc.write_text(cc.read_text().replace("exec gcc", "exec clang"))  # same path, new cc
-    jit._loaded.clear()
+    knit_cc._loaded.clear()
     jit.compile_proc(axpy._loopir_proc)
     assert builds() == 2
     assert len(list(Path(env["KNIT_CACHE_DIR"]).glob(LIBS))) == 2
@@ -359,7 +359,7 @@ def test_cache_size_and_clear(env):
     mine.write_text("not knit's")
     assert kc.clear() >= 2
     assert kc.size() == (0, 0) and mine.exists()
-    jit._loaded.clear()
+    knit_cc._loaded.clear()
     jit.compile_proc(axpy._loopir_proc)  # and compiling works again
     assert kc.size()[0] == 1
 
@@ -418,6 +418,6 @@ def test_a_fifo_at_the_compiler_identity_file_does_not_hang(env, monkeypatch):
     ids[0].unlink()
     os.mkfifo(ids[0])
     kc._version.cache_clear()
-    jit._loaded.clear()
+    knit_cc._loaded.clear()
     jit.compile_proc(axpy._loopir_proc)  # re-probes the compiler, replaces the FIFO
     assert stat.S_ISREG(os.lstat(ids[0]).st_mode)

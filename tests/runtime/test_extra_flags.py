@@ -12,8 +12,8 @@ import pytest
 from knit import proc
 from knit.errors import CompileError
 from knit.platforms.x86 import AVX2, mm256_loadu_ps, mm256_storeu_ps
-from knit.runtime import jit
-from knit.runtime.jit import (
+from knit.runtime import cc as knit_cc, jit
+from knit.runtime.cc import (
     MEANING_FLAGS,
     OPT_FLAGS,
     build_flags,
@@ -44,32 +44,32 @@ def test_extra_flags_keep_the_defaults():
 def test_gcc_12_leaves_out_avx512fp16_by_default_only(monkeypatch):
     # gcc 12's AVX512-FP16 code for an f16 select fails to assemble (masked vmovsh) on a
     # CPU that has the extension; knit's defaults leave it out for gcc 12, not user flags
-    monkeypatch.setattr(jit, "compiler_kind", lambda c: "gcc")
+    monkeypatch.setattr(knit_cc, "compiler_kind", lambda c: "gcc")
     for major, fp16, has in ((12, True, True), (13, True, False), (None, True, False),
                              (12, False, False)):  # (e.g. an arm64 machine's gcc 12)
-        monkeypatch.setattr(jit, "gcc_major", lambda c, m=major: m)
-        monkeypatch.setattr(jit, "_cpu_has_avx512fp16", lambda f=fp16: f)
+        monkeypatch.setattr(knit_cc, "gcc_major", lambda c, m=major: m)
+        monkeypatch.setattr(knit_cc, "_cpu_has_avx512fp16", lambda f=fp16: f)
         assert ("-mno-avx512fp16" in build_flags(["gcc"])) is has
         assert "-mno-avx512fp16" not in build_flags(["gcc"], flags=["-O2", "-march=native"])
-    monkeypatch.setattr(jit, "compiler_kind", lambda c: "clang")
+    monkeypatch.setattr(knit_cc, "compiler_kind", lambda c: "clang")
     assert "-mno-avx512fp16" not in build_flags(["clang"])
 
 
 def test_the_cpu_and_target_checks_read_what_they_say(tmp_path):
     f = tmp_path / "cpuinfo"
     f.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_fp16 avx512bw\n")
-    assert jit._cpu_has_avx512fp16.__wrapped__(str(f)) is True
+    assert knit_cc._cpu_has_avx512fp16.__wrapped__(str(f)) is True
     f.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512bw\n")
-    assert jit._cpu_has_avx512fp16.__wrapped__(str(f)) is False
-    assert jit._cpu_has_avx512fp16.__wrapped__(str(tmp_path / "missing")) is False
+    assert knit_cc._cpu_has_avx512fp16.__wrapped__(str(f)) is False
+    assert knit_cc._cpu_has_avx512fp16.__wrapped__(str(tmp_path / "missing")) is False
 
 
 def test_gcc_major_reads_the_version_line(monkeypatch):
     for text, major in (("exit 0\ngcc (Debian 12.2.0-14+deb12u1) 12.2.0\n", 12),
                         ("exit 0\ngcc (GCC) 13.1.1 20230614\n", 13),
                         ("exit 0\nsome compiler\n", None), ("exit 1\n", None)):
-        monkeypatch.setattr(jit.cache, "compiler_identity", lambda c, t=text: ("x", t))
-        assert jit.gcc_major(["gcc"]) == major
+        monkeypatch.setattr(knit_cc.cache, "compiler_identity", lambda c, t=text: ("x", t))
+        assert knit_cc.gcc_major(["gcc"]) == major
 
 
 def test_compile_with_extra_flags_runs_and_sees_them(monkeypatch):
@@ -88,13 +88,13 @@ def test_compile_with_extra_flags_runs_and_sees_them(monkeypatch):
 def test_a_build_failing_for_lack_of_march_says_flags_replaced_it():
     msg = ("immintrin.h: error: inlining failed in call to 'always_inline' "
            "'_mm256_fmadd_ps': target specific option mismatch\ncompilation terminated.")
-    hint = jit._flags_hint(["cc", "-O2", "-fopenmp", "x.c"], msg)
+    hint = knit_cc._flags_hint(["cc", "-O2", "-fopenmp", "x.c"], msg)
     assert "flags=...) replaces the default -O3 -march=native" in hint
     assert "extra_flags=" in hint
-    assert jit._flags_hint(["cc", "-O3", "-march=native", "x.c"], msg) == ""
+    assert knit_cc._flags_hint(["cc", "-O3", "-march=native", "x.c"], msg) == ""
     # 'compilation' has 'omp' in it: that is not an OpenMP error
-    assert not jit._openmp_missing(msg)
-    assert jit._openmp_missing("fatal error: omp.h: No such file or directory")
+    assert not knit_cc._openmp_missing(msg)
+    assert knit_cc._openmp_missing("fatal error: omp.h: No such file or directory")
 
 
 @proc

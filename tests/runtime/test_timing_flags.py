@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from knit import proc
-from knit.runtime import jit
+from knit.runtime import cc as knit_cc
 from knit.runtime.timing import time_in_c
 
 
@@ -25,5 +25,5 @@ def test_time_in_c_uses_compiles_flags(tmp_path):
     assert time_in_c(scale, {"N": 16}, reps=1, trials=1, cc=str(script)) > 0
     runs = [ln for ln in log.read_text().splitlines() if ln != "--version"]
     assert len(runs) == 1
-    assert " ".join(jit.build_flags([str(script)])) in runs[0]
+    assert " ".join(knit_cc.build_flags([str(script)])) in runs[0]
     assert "-O3 -march=native" in runs[0] and "-fno-tree-loop-distribution" in runs[0]

@@ -12,26 +12,26 @@ from semcheck import COMPILERS, mismatches, run
 from semcorpus import CORPUS
 
 from knit.backend.c import compile_procs_to_strings
-from knit.runtime import jit
+from knit.runtime import cc as knit_cc
 
 
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_the_jit_adds_the_meaning_flags_for_the_compiler(cc):
     # pins semantics.md#c-build
-    flags = jit.build_flags([cc])
+    flags = knit_cc.build_flags([cc])
     assert flags[:2] == ["-O3", "-march=native"]
     assert "-ffp-contract=off" in flags and "-fwrapv" in flags
     # clang rejects -fno-tree-loop-distribution; gcc gets it and then needs no pragma
     assert ("-fno-tree-loop-distribution" in flags) == (cc == "gcc")
     assert ("-DKNIT_NO_GCC_OPTIMIZE_PRAGMA" in flags) == (cc == "gcc")
     # flags given by the user replace the optimisation flags, never the meaning
-    mine = jit.build_flags([cc], "-O1 -ffp-contract=fast")
+    mine = knit_cc.build_flags([cc], "-O1 -ffp-contract=fast")
     assert mine[:2] == ["-O1", "-ffp-contract=fast"] and mine[2] == "-ffp-contract=off"
 
 
 def test_cc_is_recognised_by_its_version():
-    assert jit.compiler_kind(["gcc"]) == "gcc"
-    assert jit.compiler_kind(["clang"]) == "clang"
+    assert knit_cc.compiler_kind(["gcc"]) == "gcc"
+    assert knit_cc.compiler_kind(["clang"]) == "clang"
 
 
 @pytest.mark.parametrize("cc", COMPILERS)
@@ -134,6 +134,6 @@ def test_f16_under_a_compiler_without_float16_or_f16c_is_a_clear_compile_error()
 
 
 def test_the_float16_error_is_recognised_in_both_compilers_words():
-    assert jit._no_float16("k.c:3:1: error: _Float16 is not supported on this target")
-    assert jit._no_float16("k.c:3:1: error: unknown type name '_Float16'")
-    assert not jit._no_float16("k.c:3:1: error: expected ';' before '_Float16'")
+    assert knit_cc._no_float16("k.c:3:1: error: _Float16 is not supported on this target")
+    assert knit_cc._no_float16("k.c:3:1: error: unknown type name '_Float16'")
+    assert not knit_cc._no_float16("k.c:3:1: error: expected ';' before '_Float16'")

@@ -36,8 +36,8 @@ from knit.ir.types import F32, R, ScalarT
 from knit.libs.memories import VectorRegisters
 from knit.memory import DRAM
 from knit.procedure import Procedure, parse_proc_string
-from knit.runtime import jit
 from knit.runtime.args import eval_index
+from knit.runtime.cc import cached_build, compiler_command
 from knit.runtime.interp import config_value
 
 # ---------------------------------------------------------------- control values
@@ -262,7 +262,7 @@ def target(name: str, cc: str | None = None) -> Target:
     """The named target: 'native' (this CPU, -march=native), 'simde' (x86 intrinsics
     through SIMDe's portable C: the C must support -DKNIT_USE_SIMDE), 'aarch64' (a
     cross compiler and qemu-user unless this machine is AArch64)."""
-    host = tuple(jit.compiler_command(cc))
+    host = tuple(compiler_command(cc))
     if name == "native":
         return Target("native", host, ("-march=native", *_COMMON))
     if name == "simde":
@@ -305,7 +305,7 @@ def build(t: Target, source: str, what: str) -> str:
     """The program built from `source` for `t`, kept in knit's compile cache like a
     library: keyed by the compiler's identity, verified before each use and rebuilt
     if damaged (knit.cache). The file is named `<key>.so` but is a program."""
-    return jit.cached_build(source, list(t.cc), list(t.flags), what)
+    return cached_build(source, list(t.cc), list(t.flags), what)
 
 
 def run(t: Target, exe: str, batches: list[tuple[int, bytes, int, int]]) -> bytes:

@@ -1,5 +1,5 @@
 """What Linux says of this CPU (/proc/cpuinfo), read in one place: the C flags knit
-adds (runtime/jit.py), the GEMM's blocks (stdlib/gemm/targets.py) and the tuner's
+adds (runtime/cc.py), the GEMM's blocks (stdlib/gemm/targets.py) and the tuner's
 record of the machine (tuning/measure.py) ask it here."""
 
 from __future__ import annotations

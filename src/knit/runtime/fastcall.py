@@ -35,6 +35,7 @@ import threading
 from array import array
 
 from knit.ir import nodes as N
+from knit.runtime.cc import compiler_command, load_library
 
 # ---------------------------------------------------------------- instructions
 
@@ -341,9 +342,7 @@ def extension(command: list[str] | None = None):
     A failure is remembered per compiler, so a broken compiler does not disable the
     fast path for a working one."""
     global _module
-    from knit.runtime import jit  # here: jit imports this module
-
-    command = jit.compiler_command(None) if command is None else command
+    command = compiler_command(None) if command is None else command
     if _module is not None or tuple(command) in _failed:
         return _module
     with _module_lock:
@@ -367,8 +366,6 @@ def _load(command: list[str]):
 
     import numpy as np
 
-    from knit.runtime import jit
-
     if os.environ.get("KNIT_NO_FASTCALL"):
         raise RuntimeError("KNIT_NO_FASTCALL is set")
     py_inc = sysconfig.get_paths()["include"]
@@ -378,7 +375,7 @@ def _load(command: list[str]):
     flags = ["-O2", "-fPIC", "-shared", f"-I{py_inc}", f"-I{np.get_include()}"]
     abi = f"{sys.version}|{sys.abiflags}|numpy {np.__version__}|{sys.implementation.name}"
     source = f"/* {abi} */\n{_SOURCE}"
-    path = jit.load_library(source, command, flags, "_knitcall",
+    path = load_library(source, command, flags, "_knitcall",
                             entry="PyInit__knitcall", prefix=PREFIX)._name
     loader = importlib.machinery.ExtensionFileLoader("_knitcall", path)
     spec = importlib.util.spec_from_file_location("_knitcall", path, loader=loader)

@@ -18,7 +18,7 @@ from knit.ir import nodes as N
 from knit.ir.handles import expect_procedure, ir_of, is_procedure
 from knit.ir.visit import walk_stmts
 from knit.runtime.args import eval_index
-from knit.runtime.jit import build_flags, compiler_command
+from knit.runtime.cc import build_flags, compiler_command
 
 _DRIVER = r"""
 #include <stdio.h>
@@ -50,7 +50,7 @@ def time_in_c(procedure, sizes: dict, *, reps: int = 10000, trials: int = 5,
     size arguments set from `sizes` and its buffers filled with small values. Built as
     compile() builds: `cc` defaults to `$CC`, then `cc`; `flags` replaces the default
     `-O3 -march=native`, `extra_flags` adds to it; the flags fixing the C's meaning are
-    added (knit.runtime.jit.build_flags). A procedure with a `par` loop is built with
+    added (knit.runtime.cc.build_flags). A procedure with a `par` loop is built with
     `-fopenmp` and runs on as many threads as `OMP_NUM_THREADS` says (default: one per
     core) in the timing process, which inherits this process's environment: set it
     in os.environ before calling to time a given thread count."""

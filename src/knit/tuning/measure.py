@@ -21,7 +21,7 @@ import shlex
 import subprocess
 
 from knit.backend.c import compile_procs_to_strings
-from knit.runtime.jit import build_flags, cache_dir, compiler_command
+from knit.runtime.cc import build_flags, cache_dir, compiler_command
 from knit.runtime.timing import c_arguments
 
 _DRIVER = r"""

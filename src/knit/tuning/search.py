@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from knit.equiv import EquivalenceError, check_equiv
 from knit.errors import KnitError, ProcedureTypeError
 from knit.procedure import Procedure
-from knit.runtime.jit import build_flags, compiler_command
+from knit.runtime.cc import build_flags, compiler_command
 from knit.tuning import measure as M
 from knit.tuning.report import FAILED, NOT_EQUIVALENT, OK, REFUSED, Point, TuneResult
 

@@ -224,7 +224,7 @@ def _shared_config(cfg, c_name: str) -> str:
 # What the C must mean (docs/semantics.md#c-build): no floating-point contraction
 # (#no-contraction), wrapping integer data (#int-arith), and not gcc's tree loop
 # distribution, which gcc 12 at -O3 gets wrong on knit's code. Flags say it best
-# (knit.runtime.jit adds them); the comment tells users building the C themselves.
+# (knit.runtime.cc adds them); the comment tells users building the C themselves.
 # `#pragma STDC FP_CONTRACT OFF` is standard C (gcc ignores it, with a warning, so it
 # is not shown to gcc). gcc's `optimize` pragma is documented as a debugging aid (it
 # also stops inlining between functions with different optimize attributes), but it
