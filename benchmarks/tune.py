@@ -28,6 +28,7 @@ import numpy as np
 
 import knit
 from knit import proc
+from knit.runtime.cpuinfo import flags as cpu_flags
 from knit.stdlib.scheduling import divide_loop, reorder_loops, simplify, unroll_loop
 from knit.tuning.measure import load, time_procedures
 
@@ -83,7 +84,7 @@ gemm = sgemm_benchmark.sgemm
 
 
 def gemm_target() -> str:
-    return "avx512" if "avx512f" in open("/proc/cpuinfo").read() else "avx2"
+    return "avx512" if "avx512f" in cpu_flags() else "avx2"
 
 
 def gemm_blocked(p, mc: int, kc: int, nc: int):

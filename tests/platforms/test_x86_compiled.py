@@ -45,6 +45,7 @@ from knit.platforms.x86 import (
     mm512_set1_ps,
     mm512_storeu_ps,
 )
+from knit.runtime.cpuinfo import flags as cpu_flags
 
 WARNINGS = ["-Wall", "-Wextra", "-Werror"]
 FLAGS = {
@@ -54,17 +55,6 @@ FLAGS = {
 }
 SIMDE_MISSING = "SIMDe headers not found: install Debian's libsimde-dev (apt-get install " \
                 "libsimde-dev)"
-
-
-def cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 @functools.cache

@@ -17,6 +17,7 @@ from scheduling_checks import assert_body, body, equiv
 import knit
 from knit import proc
 from knit.platforms.x86 import *  # the spelling under test
+from knit.runtime.cpuinfo import flags as cpu_flags
 from knit.stdlib.scheduling import *
 
 
@@ -134,16 +135,7 @@ def test_the_whole_schedule_gives_exos_microkernel(phases):
     assert avx.is_eq(rank_k_reduce_6x16)
 
 
-def _cpu_has_avx2() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((ln for ln in f if ln.startswith("flags")), "")
-    except OSError:
-        return False
-    return {"avx2", "fma"} <= set(flags.split(":", 1)[-1].split())
-
-
-needs_avx2 = pytest.mark.skipif(not _cpu_has_avx2(),
+needs_avx2 = pytest.mark.skipif(not {"avx2", "fma"} <= cpu_flags(),
                                 reason="this CPU cannot run AVX2/FMA code")
 
 

@@ -31,6 +31,7 @@ import pytest
 import knit
 from knit import DRAM, instr, proc
 from knit.runtime.args import bind_args
+from knit.runtime.cpuinfo import flags as cpu_flags
 from knit.runtime.timing import c_arguments
 
 HERE = Path(__file__).parent
@@ -151,13 +152,6 @@ def run_kernel(tmp_path: Path, p, calls: list[dict], *, avx2: bool) -> Run:
     return sanitized_run(tmp_path, sources, extra_flags=flags)
 
 
-def cpu_has_avx2() -> bool:
-    try:
-        return " avx2" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module", autouse=True)
 def sanitizers_work(tmp_path_factory):
     """The toolchain must build sanitized programs: without it this target checks
@@ -170,7 +164,7 @@ def sanitizers_work(tmp_path_factory):
 
 
 def avx2_or_skip(needed: bool) -> None:
-    if needed and not cpu_has_avx2():
+    if needed and "avx2" not in cpu_flags():
         pytest.skip("this CPU has no AVX2")
 
 
