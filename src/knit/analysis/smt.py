@@ -430,8 +430,10 @@ def counterexample(facts, goal) -> Counterexample | None:
         g = formula(goal)
     except NotAffine:
         return None
-    state = _z3()
-    status, model, why = state.refute(frozenset(facts.formulas()), g)
+    # asked afresh in canonical form: a long-lived solver's model depends on what it
+    # was asked before, so the values a refusal shows would vary from run to run
+    state = _CanonicalZ3State()
+    status, model, why = state.refute(sorted(facts.formulas(), key=_canonical), g)
     if status == "unknown":
         _local.gave_up = why
     return Counterexample(model, state) if status == "sat" else None
@@ -632,6 +634,56 @@ class _Z3State:
                     b = self._vars[("bool", f[1])] = z3.Bool(_z3_name(f[1]), ctx=self.ctx)
                 return b if f[2] else z3.Not(b)
         raise InternalError(f"not a formula: {f!r}")
+
+
+class _CanonicalZ3State(_Z3State):
+    """A z3 context of its own for one counterexample query, the query in a canonical
+    form: sub-formulas and terms sorted by their text, variables named in the order
+    they first appear (not by their ids). The model found then depends on the question
+    alone: the same refusal shows the same values in every run and process."""
+
+    def var(self, atom):
+        v = self._vars.get(atom)
+        if v is None:
+            v = self.z3.Int(f"{A.atom_str(atom)}!{len(self._vars)}", ctx=self.ctx)
+            self._vars[atom] = v
+        return v
+
+    def lin(self, x: Lin):
+        return super().lin(Lin._of(dict(sorted(x.terms.items(), key=_term_text)), x.const))
+
+    def _formula(self, f):
+        if f[0] in ("and", "or"):
+            f = (f[0], sorted(f[1], key=_canonical))
+        elif f[0] == "bvar":
+            b = self._vars.get(("bool", f[1]))
+            if b is None:
+                name = f"{_bvar_text(f[1])}!{len(self._vars)}"
+                b = self._vars[("bool", f[1])] = self.z3.Bool(name, ctx=self.ctx)
+            return b if f[2] else self.z3.Not(b)
+        return super()._formula(f)
+
+
+def _term_text(term) -> str:
+    atom, coeff = term
+    return f"{A.atom_str(atom)}*{coeff}"
+
+
+def _bvar_text(atom) -> str:
+    return A.atom_str(atom) if isinstance(atom, (Sym, A.CfgField)) else str(atom)
+
+
+def _canonical(f) -> str:
+    """A formula as text that does not depend on the order its parts were made in."""
+    match f[0]:
+        case "ge" | "eq":
+            terms = sorted(_term_text(t) for t in f[1].terms.items())
+            return f"{f[0]} {' + '.join(terms)} + {f[1].const}"
+        case "and" | "or":
+            return f"{f[0]}({', '.join(sorted(_canonical(g) for g in f[1]))})"
+        case "bvar":
+            return f"bvar {_bvar_text(f[1])} {f[2]}"
+    return f[0]
 
 
 def _z3_name(atom) -> str:
