@@ -650,7 +650,7 @@ class _CanonicalZ3State(_Z3State):
         return v
 
     def lin(self, x: Lin):
-        return super().lin(Lin._of(dict(sorted(x.terms.items(), key=_term_text)), x.const))
+        return super().lin(Lin(dict(sorted(x.terms.items(), key=_term_text)), x.const))
 
     def _formula(self, f):
         if f[0] in ("and", "or"):
