@@ -41,7 +41,8 @@ LAYERS = [
 # Exo's standard library (stdlib/stdlib.py and the modules it re-exports) is user-level
 # code built from the public API and the primitives; stdlib/gemm/ builds kernels for
 # platforms/.
-_EXO_STDLIB = ("knit.stdlib.stdlib", "knit.stdlib.inspection", "knit.stdlib.vectorizing",
+_EXO_STDLIB = ("knit.stdlib.stdlib", "knit.stdlib.passes", "knit.stdlib.inspection",
+               "knit.stdlib.vectorizing",
                "knit.stdlib.loop_schedules", "knit.stdlib.halide_scheduling_ops")
 
 # (importer prefix, imported module) -> why this arrow against the layers is allowed

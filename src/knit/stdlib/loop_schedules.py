@@ -22,6 +22,16 @@ from knit.API_cursors import (
 from knit.errors import SchedulingError
 from knit.memory import DRAM
 from knit.stdlib.inspection import get_index_in_body, is_loop
+from knit.stdlib.passes import (
+    apply,
+    divide_loop_,
+    expr_to_string,
+    interleave_outer_loop_with_inner_loop,
+    make_pass,
+    parallelize_and_lift_alloc,
+    reorder_stmt_forward,
+    repeate,
+)
 from knit.stdlib.scheduling import (
     FormattedExprStr,
     add_loop,
@@ -37,6 +47,7 @@ from knit.stdlib.scheduling import (
     unroll_buffer,
     unroll_loop,
 )
+from knit.stdlib.vectorizing import parallelize_all_reductions
 
 __all__ = ["fission_", "fission_cursors", "cut_loop_", "cut_loop_cursors", "specialize_",
            "specialize_cursors", "tile_loops_bottom_up", "interleave_loop",
@@ -44,12 +55,6 @@ __all__ = ["fission_", "fission_cursors", "cut_loop_", "cut_loop_cursors", "spec
            "divide_loop_recursive", "divide_loop_recursive_cursors", "binary_specialize",
            "binary_specialize_cursors", "cut_loop_and_unroll",
            "cut_loop_and_unroll_cursors", "unroll_buffers"]
-
-
-def _st():
-    from knit.stdlib import stdlib
-
-    return stdlib
 
 
 # ---------------------------------------------------------------- cursor-returning wrappers
@@ -132,7 +137,6 @@ def tile_loops_bottom_up(proc, loop, tiles):
     of the nest starting at `loop` (None: leave that loop whole); each divided loop
     gets a cut-and-guard tail, and its inner part is pushed down below the loops
     tiled before it."""
-    st = _st()
     cur = loop
     for _ in tiles[:-1]:
         if len(cur.body()) != 1:
@@ -185,7 +189,7 @@ def tile_loops_bottom_up(proc, loop, tiles):
 
     for d, (lp, tile) in enumerate(loops[::-1]):
         if tile is not None:
-            proc, (_, inner, tail) = st.divide_loop_(proc, lp, tile, tail="cut_and_guard",
+            proc, (_, inner, tail) = divide_loop_(proc, lp, tile, tail="cut_and_guard",
                                                      rc=True)
             proc = push_loop_in(proc, inner, d + 1)
             proc = push_loop_in(proc, proc.forward(tail).body()[0], d + 1)
@@ -198,7 +202,6 @@ def interleave_loop(proc, loop, factor=None, par_reduce=False, memory=DRAM, tail
     """Unroll a loop (divided by factor first, if given) so that each statement of its
     body is repeated `factor` times in a row: `for i: S1; S2` -> `S1 x c; S2 x c`.
     tail: "cut", "cut_and_guard", "recursive" or "specialize" for the remainder."""
-    st = _st()
     if factor == 1:
         return proc
     loop = proc.forward(loop)
@@ -206,17 +209,17 @@ def interleave_loop(proc, loop, factor=None, par_reduce=False, memory=DRAM, tail
     def rewrite(proc, loop, factor=None, par_reduce=False, memory=DRAM, tail="cut"):
         loop = proc.forward(loop)
         if factor is not None:
-            proc, (outer, loop, _) = st.divide_loop_(proc, loop, factor, tail=tail, rc=True)
+            proc, (outer, loop, _) = divide_loop_(proc, loop, factor, tail=tail, rc=True)
         else:
             outer = loop.parent()
         if par_reduce:
-            proc = st.parallelize_all_reductions(proc, outer, memory=memory, unroll=True)
+            proc = parallelize_all_reductions(proc, outer, memory=memory, unroll=True)
             loop = proc.forward(outer).body()[0]
         allocs = [s for s in proc.forward(loop).body() if isinstance(s, AllocCursor)]
-        proc = st.apply(st.parallelize_and_lift_alloc)(proc, allocs)
+        proc = apply(parallelize_and_lift_alloc)(proc, allocs)
         stmts = list(proc.forward(loop).body())
-        proc = st.apply(fission)(proc, [s.after() for s in stmts[:-1]])
-        return st.apply(unroll_loop)(proc, [proc.forward(s).parent() for s in stmts])
+        proc = apply(fission)(proc, [s.after() for s in stmts[:-1]])
+        return apply(unroll_loop)(proc, [proc.forward(s).parent() for s in stmts])
 
     if tail in ("cut", "cut_and_guard"):
         return rewrite(proc, loop, factor, par_reduce, memory, tail)
@@ -224,13 +227,13 @@ def interleave_loop(proc, loop, factor=None, par_reduce=False, memory=DRAM, tail
         raise SchedulingError(f"interleave_loop: tail={tail!r} needs a factor")
     if tail == "recursive":
         proc, (_, inners, _) = divide_loop_recursive(proc, loop, factor, tail="cut", rc=True)
-        return st.apply(rewrite)(proc, inners, par_reduce=par_reduce, memory=memory)
+        return apply(rewrite)(proc, inners, par_reduce=par_reduce, memory=memory)
     if tail == "specialize":
         proc = rewrite(proc, loop, factor, par_reduce, memory, tail="cut")
         tail_loop = proc.forward(loop).next()
         proc, (stmts,) = binary_specialize(proc, tail_loop, tail_loop.hi(),
                                            list(range(factor)), rc=True)
-        return st.apply(rewrite)(proc, stmts, par_reduce=par_reduce, memory=memory)
+        return apply(rewrite)(proc, stmts, par_reduce=par_reduce, memory=memory)
     raise SchedulingError(f"interleave_loop: unknown tail strategy {tail!r}")
 
 
@@ -243,8 +246,8 @@ def unroll_and_jam(proc, loop, factor, unroll=(True, True, True)):
                               "ambiguous")
     if not inner:
         raise SchedulingError("unroll_and_jam: no loops found")
-    return _st().interleave_outer_loop_with_inner_loop(proc, loop, inner[0], factor,
-                                                       unroll=unroll)
+    return interleave_outer_loop_with_inner_loop(proc, loop, inner[0], factor,
+                                                unroll=unroll)
 
 
 def unroll_and_jam_parent(proc, loop, factor, unroll=(True, True, True)):
@@ -253,8 +256,8 @@ def unroll_and_jam_parent(proc, loop, factor, unroll=(True, True, True)):
     outer = loop.parent()
     if not isinstance(outer, ForCursor):
         raise SchedulingError("unroll_and_jam_parent: the parent is not a loop")
-    return _st().interleave_outer_loop_with_inner_loop(proc, outer, loop, factor,
-                                                       unroll=unroll)
+    return interleave_outer_loop_with_inner_loop(proc, outer, loop, factor,
+                                                unroll=unroll)
 
 
 @dataclass
@@ -270,7 +273,6 @@ class jam_stmt_cursors:
 def jam_stmt(proc, stmt, unsafe_disable_check=False, rc=False):
     """Move a statement into the loop that follows it (add_loop around it with the
     loop's range, fuse, then move it down to the end of the body)."""
-    st = _st()
     stmt = proc.forward(stmt)
     loop = stmt.next()
     if not is_loop(proc, loop):
@@ -282,7 +284,7 @@ def jam_stmt(proc, stmt, unsafe_disable_check=False, rc=False):
     proc = simplify(proc)
     proc = fuse(proc, proc.forward(stmt_loop), proc.forward(loop),
                 unsafe_disable_check=unsafe_disable_check)
-    proc = st.repeate(st.reorder_stmt_forward)(proc, stmt)
+    proc = repeate(reorder_stmt_forward)(proc, stmt)
     if not rc:
         return proc
     return proc, jam_stmt_cursors(proc.forward(stmt_loop), proc.forward(stmt))
@@ -302,13 +304,12 @@ class divide_loop_recursive_cursors:
 
 def divide_loop_recursive(proc, loop, factor, tail="cut", rc=False):
     """Divide by factor, then the tail by factor // 2, and so on down to 2."""
-    st = _st()
     if tail not in ("cut", "cut_and_guard"):
         raise SchedulingError("divide_loop_recursive: the tail strategy must be cut or "
                               "cut_and_guard")
     outers, inners, tail_loop = [], [], loop
     while factor > 1:
-        proc, (outer, inner, tail_loop) = st.divide_loop_(proc, tail_loop, factor,
+        proc, (outer, inner, tail_loop) = divide_loop_(proc, tail_loop, factor,
                                                           tail=tail, rc=True)
         outers.append(outer)
         inners.append(inner)
@@ -330,10 +331,9 @@ class binary_specialize_cursors:
 def binary_specialize(proc, stmt, expr, values, rc=False):
     """Specialize a statement on `expr` taking each of `values` (a binary tree of
     `expr < v` tests ending in `expr == v`)."""
-    st = _st()
     stmt = proc.forward(stmt)
     if isinstance(expr, ExprCursor):
-        expr = st.expr_to_string(proc.forward(expr))
+        expr = expr_to_string(proc.forward(expr))
     if len(values) == 1:
         raise SchedulingError("binary_specialize: cannot specialize given one value")
     values = sorted(values)
@@ -400,7 +400,6 @@ def unroll_buffers(proc, block=InvalidCursor(), mem=None):
     """unroll_buffer (dimension 0) on every tensor allocation of the block whose first
     extent is a literal, until none is left (`mem`: also those in that memory with one
     dimension)."""
-    st = _st()
 
     def rewrite(proc, alloc):
         alloc = proc.forward(alloc)
@@ -412,7 +411,7 @@ def unroll_buffers(proc, block=InvalidCursor(), mem=None):
         return proc
 
     while True:
-        new = st.make_pass(rewrite)(proc, block)
+        new = make_pass(rewrite)(proc, block)
         if new == proc:
             return new
         proc = new

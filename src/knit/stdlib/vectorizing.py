@@ -14,17 +14,12 @@ from knit.API_cursors import (
     AssignCursor,
     BinaryOpCursor,
     CallCursor,
-    ExprCursor,
-    ExternFunctionCursor,
     ForCursor,
     IfCursor,
     InvalidCursor,
     InvalidCursorError,
-    LiteralCursor,
-    ReadConfigCursor,
     ReadCursor,
     ReduceCursor,
-    UnaryMinusCursor,
 )
 from knit.errors import SchedulingError
 from knit.memory import DRAM
@@ -33,12 +28,10 @@ from knit.stdlib.inspection import (  # get_depth, get_lca, get_distance: re-exp
     get_depth,
     get_distance,
     get_enclosing_loop,
-    get_enclosing_stmt,
     get_index_in_body,
     get_lca,
     get_parents,
     get_symbols,
-    get_unique_names,
     is_access,
     is_end_of_body,
     is_loop,
@@ -47,22 +40,30 @@ from knit.stdlib.inspection import (  # get_depth, get_lca, get_distance: re-exp
     lrn_stmts,
     nlr_stmts,
 )
+from knit.stdlib.passes import (  # expr_to_string ... parallelize_allocs: re-exported
+    apply,
+    attempt,
+    auto_stage_mem,
+    bind_and_set_expr,
+    dce,
+    divide_loop_,
+    expr_to_string,
+    make_pass,
+    parallelize_allocs,
+    parallelize_and_lift_alloc,
+)
 from knit.stdlib.scheduling import (
-    bind_expr,
     cut_loop,
     delete_buffer,
     eliminate_dead_code,
-    expand_dim,
     fission,
     fold_into_reduce,
     inline_assign,
-    lift_alloc,
     merge_writes,
     mult_loops,
     reorder_loops,
     replace,
     set_memory,
-    set_precision,
     simplify,
     unroll_loop,
 )
@@ -74,100 +75,6 @@ __all__ = ["expr_to_string", "get_depth", "get_lca", "get_distance",
            "stage_expr_into_memory", "stage_compute", "dealias", "dealiasing_pass",
            "check_call_site", "checked_replace", "replace_all_stmts",
            "vectorize_predicate_tail", "vectorize", "vectorize_cursors"]
-
-
-def _stdlib():
-    # the combinators and auto_stage_mem live in knit.stdlib.stdlib, which imports this
-    from knit.stdlib import stdlib
-
-    return stdlib
-
-
-# ---------------------------------------------------------------- inspection
-
-
-def expr_to_string(expr, subst=None) -> str:
-    """An expression cursor as fully parenthesised source text (names in `subst`
-    replaced by the text given)."""
-    subst = subst or {}
-
-    def lst(items):
-        parts = [expr_to_string(i, subst) for i in items]
-        return "[" + ", ".join(parts) + "]" if parts else ""
-
-    if isinstance(expr, (list, tuple)):
-        return lst(expr)
-    if isinstance(expr, ReadCursor):
-        if expr.name() in subst:
-            return f"({subst[expr.name()]})"
-        return f"({expr.name()}{lst(expr.idx())})"
-    if isinstance(expr, LiteralCursor):
-        return f"({expr.value()})"
-    if isinstance(expr, UnaryMinusCursor):
-        return f"(-{expr_to_string(expr.arg(), subst)})"
-    if isinstance(expr, BinaryOpCursor):
-        return f"({expr_to_string(expr.lhs(), subst)}{expr.op()}" \
-               f"{expr_to_string(expr.rhs(), subst)})"
-    if isinstance(expr, ExternFunctionCursor):
-        return f"({expr.name()}({lst(expr.args())[1:-1]}))"
-    if isinstance(expr, ReadConfigCursor):
-        raise SchedulingError("expr_to_string: config reads are not supported")
-    raise SchedulingError(f"expr_to_string: cannot print {expr!r}")
-
-
-# ---------------------------------------------------------------- allocations
-
-
-@dataclass
-class bind_and_set_expr_cursors:
-    alloc: AllocCursor
-    bound_expr: ExprCursor
-    expr_reads: object
-
-
-def _precision(typ) -> str:
-    base = typ.basetype() if hasattr(typ, "basetype") else typ
-    return str(base) if not hasattr(base, "name") or isinstance(base.name, str) else \
-        base.name
-
-
-def bind_and_set_expr(proc, exprs, precision, memory, new_name=None, rc=False):
-    """bind_expr into a new scalar, then give it `precision` and `memory`."""
-    if new_name is None:
-        new_name = next(get_unique_names(proc))
-    first = exprs if isinstance(exprs, ExprCursor) else exprs[0]
-    stmt = get_enclosing_stmt(proc, first)
-    proc = bind_expr(proc, exprs, new_name)
-    alloc = get_declaration(proc, proc.forward(stmt), new_name)
-    proc = set_precision(proc, alloc, _precision(precision))
-    proc = set_memory(proc, proc.forward(alloc), memory)
-    if not rc:
-        return proc
-    alloc = proc.forward(alloc)
-    return proc, bind_and_set_expr_cursors(alloc, alloc.next().rhs(), exprs)
-
-
-def parallelize_and_lift_alloc(proc, alloc_cursor, n_lifts=1):
-    """Lift an allocation out of n_lifts loops, giving it one more dimension per loop
-    (indexed by the loop variable) so that each iteration keeps its own copy."""
-    for _ in range(n_lifts):
-        alloc_cursor = proc.forward(alloc_cursor)
-        scope = alloc_cursor.parent()
-        if isinstance(scope, ForCursor):
-            proc = expand_dim(proc, alloc_cursor, expr_to_string(scope.hi()), scope.name())
-        proc = lift_alloc(proc, proc.forward(alloc_cursor))
-    return proc
-
-
-def parallelize_allocs(proc, cursor):
-    """parallelize_and_lift_alloc every allocation under a loop or if up to it."""
-    if not isinstance(cursor, (ForCursor, IfCursor)):
-        raise SchedulingError(f"parallelize_allocs: expected a loop or if, got "
-                              f"{type(cursor).__name__}")
-    allocs = [s for s in nlr_stmts(proc, cursor) if isinstance(s, AllocCursor)]
-    for a in allocs:
-        proc = parallelize_and_lift_alloc(proc, a, get_distance(proc, a, cursor))
-    return proc
 
 
 # ---------------------------------------------------------------- reductions
@@ -207,7 +114,6 @@ def parallelize_reduction(proc, reduce_stmt, factor=None, memory=DRAM, nth_loop=
                           unroll=False):
     """Turn a reduction over the nth loop around it into `factor` (or the loop's trip
     count) partial sums in `memory`, combined after the loop."""
-    st = _stdlib()
     if isinstance(unroll, bool):
         unroll = (unroll, unroll)
     reduce_stmt = proc.forward(reduce_stmt)
@@ -218,11 +124,11 @@ def parallelize_reduction(proc, reduce_stmt, factor=None, memory=DRAM, nth_loop=
         raise SchedulingError("parallelize_reduction: the statement isn't a reduction "
                               "over the specified loop")
     if factor is not None:
-        proc, (reduce_loop, _, _) = st.divide_loop_(proc, reduce_loop, factor,
+        proc, (reduce_loop, _, _) = divide_loop_(proc, reduce_loop, factor,
                                                     tail="guard", rc=True)
         proc = simplify(proc)
     proc = reorder_loops(proc, reduce_loop)
-    proc = simplify(st.auto_stage_mem(proc, reduce_loop, reduce_stmt.name(), accum=True))
+    proc = simplify(auto_stage_mem(proc, reduce_loop, reduce_stmt.name(), accum=True))
     reduce_loop = proc.forward(reduce_loop)
     proc = set_memory(proc, reduce_loop.prev().prev(), memory)
     reduce_loop = proc.forward(reduce_loop)
@@ -243,7 +149,6 @@ def parallelize_reduction(proc, reduce_stmt, factor=None, memory=DRAM, nth_loop=
 
 def parallelize_all_reductions(proc, loop, factor=None, memory=DRAM, unroll=False):
     """parallelize_reduction for every reduction in the loop's body over that loop."""
-    st = _stdlib()
     loop = proc.forward(loop)
 
     def rewrite(proc, s):
@@ -257,14 +162,13 @@ def parallelize_all_reductions(proc, loop, factor=None, memory=DRAM, unroll=Fals
                 break
         return parallelize_reduction(proc, s, factor, memory, nth, unroll)
 
-    return st.make_pass(st.attempt(rewrite))(proc, loop.body())
+    return make_pass(attempt(rewrite))(proc, loop.body())
 
 
 def fission_into_singles(proc, cursor):
     """Fission a loop or if nest so that each innermost statement gets its own copy of
     the loops and ifs around it (allocations first lifted out with a copy per
     iteration)."""
-    st = _stdlib()
     if not isinstance(cursor, (ForCursor, IfCursor)):
         raise SchedulingError(f"fission_into_singles: expected a loop or if, got "
                               f"{type(cursor).__name__}")
@@ -282,7 +186,7 @@ def fission_into_singles(proc, cursor):
             children = list(cursor.body())
             if not isinstance(cursor.orelse(), InvalidCursor):
                 children += list(cursor.orelse())
-        return st.apply(dfs)(proc, children, n_lifts + 1)
+        return apply(dfs)(proc, children, n_lifts + 1)
 
     proc = parallelize_allocs(proc, cursor)
     return dfs(proc, cursor)
@@ -294,10 +198,9 @@ def fission_into_singles(proc, cursor):
 def unfold_reduce(proc, reduce):
     """`x += e` -> `t = x; t = t + e ... x = t` (staged, merged and inlined) so that
     the reduction becomes an assignment of one expression."""
-    st = _stdlib()
     if not isinstance(reduce, ReduceCursor):
         raise SchedulingError("unfold_reduce: expected a reduce cursor")
-    proc = st.auto_stage_mem(proc, reduce, reduce.name())
+    proc = auto_stage_mem(proc, reduce, reduce.name())
     reduce = proc.forward(reduce)
     alloc = reduce.prev().prev()
     proc = merge_writes(proc, reduce.as_block().expand(1, 0))
@@ -335,7 +238,6 @@ def stage_compute(proc, block=InvalidCursor(), precision="R", memory=DRAM,
     first), so that each statement becomes one operation an instruction can replace;
     `children_ops` are rules (like fma_rule) that pick which sub-expressions one
     operation takes."""
-    st = _stdlib()
     if children_ops is None:
         children_ops = []
     if not isinstance(children_ops, list):
@@ -349,15 +251,15 @@ def stage_compute(proc, block=InvalidCursor(), precision="R", memory=DRAM,
             children = op(proc, expr)
             if children:
                 break
-        return st.apply(stage)(proc, children or [])
+        return apply(stage)(proc, children or [])
 
     allocs = [s for s in nlr_stmts(proc, block) if isinstance(s, AllocCursor)]
-    proc = st.apply(set_memory)(proc, allocs, memory)
-    proc = st.make_pass(st.attempt(unfold_reduce))(proc, block)
+    proc = apply(set_memory)(proc, allocs, memory)
+    proc = make_pass(attempt(unfold_reduce))(proc, block)
     assigns = [s for s in lrn_stmts(proc, block)
                if isinstance(s, AssignCursor) and not isinstance(s, ReduceCursor)]
-    proc = st.apply(stage)(proc, [a.rhs() for a in assigns])
-    proc = st.make_pass(st.attempt(fold_into_reduce))(proc, block)
+    proc = apply(stage)(proc, [a.rhs() for a in assigns])
+    proc = make_pass(attempt(fold_into_reduce))(proc, block)
     return dealiasing_pass(proc, block)
 
 
@@ -384,8 +286,7 @@ def dealias(proc, stmt):
 
 
 def dealiasing_pass(proc, block=InvalidCursor()):
-    st = _stdlib()
-    return st.make_pass(st.attempt(dealias, errs=(TypeError,)))(proc, block)
+    return make_pass(attempt(dealias, errs=(TypeError,)))(proc, block)
 
 
 # ---------------------------------------------------------------- instructions
@@ -464,17 +365,16 @@ class vectorize_cursors:
 
 def vectorize_predicate_tail(proc, loop, vec_width, precision, mem_type, instructions=(),
                              rules=(), tail="cut_and_predicate", rc=False):
-    st = _stdlib()
     proc = parallelize_all_reductions(proc, loop, factor=vec_width, memory=mem_type)
     proc = stage_compute(proc, loop, precision, mem_type, list(rules))
-    proc, (outer, inner, _) = st.divide_loop_(proc, loop, vec_width, rc=True)
+    proc, (outer, inner, _) = divide_loop_(proc, loop, vec_width, rc=True)
     proc = simplify(proc)
     proc = fission_into_singles(proc, inner)
     if tail == "cut_and_predicate":
         outer = proc.forward(outer)
-        proc = st.attempt(cut_loop)(proc, outer, f"{expr_to_string(outer.hi())} - 1")
+        proc = attempt(cut_loop)(proc, outer, f"{expr_to_string(outer.hi())} - 1")
         outer = proc.forward(outer)
-        proc = st.dce(proc, outer.body())
+        proc = dce(proc, outer.body())
     proc = replace_all_stmts(proc, list(instructions))
     if not rc:
         return proc
@@ -488,11 +388,10 @@ def vectorize(proc, loop, vec_width, precision, mem_type, instructions=(), rules
     operations), the loop is divided and fissioned so each statement is one vector
     operation, and `instructions` replace them. tail: "cut_and_predicate"/"predicate"
     (guarded tail iterations for masked instructions), or any divide_loop tail."""
-    st = _stdlib()
     if tail in ("predicate", "cut_and_predicate"):
         return vectorize_predicate_tail(proc, loop, vec_width, precision, mem_type,
                                         instructions, rules, tail, rc)
-    proc, (outer, inner, _) = st.divide_loop_(proc, loop, vec_width, tail=tail, rc=True)
+    proc, (outer, inner, _) = divide_loop_(proc, loop, vec_width, tail=tail, rc=True)
     proc = parallelize_all_reductions(proc, outer, memory=mem_type)
     outer = proc.forward(outer)
     inner = outer.body()[0]
