@@ -160,6 +160,10 @@ class Lin:
     def plus(self, k) -> Lin:
         return Lin._of(self.terms, self.const + k)
 
+    def without(self, atom) -> Lin:
+        """This form without its term in `atom` (that very object)."""
+        return Lin._of({a: c for a, c in self.terms.items() if a is not atom}, self.const)
+
     def __eq__(self, other) -> bool:
         return isinstance(other, Lin) and self.const == other.const \
             and self.terms == other.terms
