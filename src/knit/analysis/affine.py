@@ -160,6 +160,10 @@ class Lin:
     def plus(self, k) -> Lin:
         return Lin._of(self.terms, self.const + k)
 
+    def without(self, atom) -> Lin:
+        """This form without its term in `atom` (that very object)."""
+        return Lin._of({a: c for a, c in self.terms.items() if a is not atom}, self.const)
+
     def __eq__(self, other) -> bool:
         return isinstance(other, Lin) and self.const == other.const \
             and self.terms == other.terms
@@ -285,7 +289,7 @@ def ge0(x: Lin):
         return TRUE if x.const >= 0 else FALSE
     g = _gcd(x)
     if g > 1:
-        x = Lin({a: c // g for a, c in x.terms.items()}, x.const // g)
+        x = Lin._of({a: c // g for a, c in x.terms.items()}, x.const // g)  # (none 0)
     return ("ge", x)
 
 
@@ -298,7 +302,8 @@ def eq0(x: Lin):
         return FALSE
     lead = min(x.terms, key=hash)
     sign = 1 if x.terms[lead] > 0 else -1
-    return ("eq", Lin({a: c // g * sign for a, c in x.terms.items()}, x.const // g * sign))
+    return ("eq", Lin._of({a: c // g * sign for a, c in x.terms.items()},
+                          x.const // g * sign))  # (g divides each c: none becomes 0)
 
 
 def _gcd(x: Lin) -> int:

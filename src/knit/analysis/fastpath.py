@@ -61,9 +61,9 @@ class BoundTable:
     def _add_ge(self, x: Lin):
         for a in x.terms:
             self.rank_of(a)
-        top = max(x.terms, key=self.rank_of)
+        top = max(x.terms, key=self.rank.__getitem__)  # (each ranked just above)
         a = x.terms[top]
-        rest = Lin({v: c for v, c in x.terms.items() if v is not top}, x.const)
+        rest = x.without(top)
         # a*top + rest >= 0: top >= -rest/a (a > 0) or top <= rest/(-a) (a < 0)
         bound = rest.scale(Fraction(-1, a) if abs(a) != 1 else -a)
         side = self.lower if a > 0 else self.upper
@@ -122,7 +122,7 @@ def _search(table: BoundTable, x: Lin, budget: list[int]) -> bool:
         return x.const > -1  # x is an integer in truth, so x > -1 means x >= 0
     top = max(x.terms, key=table.rank_of)
     a = x.terms[top]
-    rest = Lin({v: c for v, c in x.terms.items() if v is not top}, x.const)
+    rest = x.without(top)
     bounds = table.bounds(top, lower=a > 0)
     if a > 0 and isinstance(top, Div) and _search(table, top.arg, budget):
         bounds.append(Lin())  # x >= 0 implies floor(x / c) >= 0

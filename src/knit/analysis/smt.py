@@ -68,23 +68,27 @@ class Facts:
 
     def add(self, *facts) -> Facts:
         new = []
+        known = self._set
         for fact in facts:
             try:
                 f = formula(fact)
             except NotAffine:
                 continue
-            parts = f[1] if f[0] == "and" else (f,)
-            new += [(p, _vars_of(p)) for p in parts if p != A.TRUE and p not in self._set]
+            if f[0] == "and":
+                new += [p for p in f[1] if p != A.TRUE and p not in known]
+            elif f != A.TRUE and f not in known:
+                new.append(f)
         if not new:
             return self
         # the same facts added to the same ones give the same Facts (immutable), whose
         # bound table and token are then built once: a check walks the same loops and
         # conditions again after each rewrite, and every one starts from no facts
-        key = (id(self) if self._items else None, tuple(f for f, _ in new))
+        key = (id(self) if self._items else None, tuple(new))
         hit = _extended.get(key)
         if hit is not None and (hit[0] is self or not self._items):
             return hit[1]
-        out = Facts(self._items + tuple(new), self)
+        # (the facts' variables only for a Facts made: most are found above)
+        out = Facts(self._items + tuple((p, _vars_of(p)) for p in new), self)
         if len(_extended) > _EXTENDED_LIMIT:
             _extended.clear()
         _extended[key] = (self, out)  # (self kept: its id is not reused while remembered)

@@ -67,14 +67,21 @@ def rebuild(node, changes: dict):
     hit = _INIT_FIELDS.get(cls)
     if hit is None:
         names = tuple(f.name for f in fields(cls) if f.init)
-        hit = _INIT_FIELDS[cls] = (names, frozenset(names))
-    names, known = hit
-    if not changes.keys() <= known:  # an unknown field: replace's own error
-        return replace(node, **changes)
-    return cls(*[changes[n] if n in changes else getattr(node, n) for n in names])
+        hit = _INIT_FIELDS[cls] = (attrgetter(*names) if len(names) > 1 else
+                                   (lambda n, name=names[0]: (getattr(n, name),)),
+                                   {name: i for i, name in enumerate(names)})
+    values, position = hit
+    args = list(values(node))  # every field's value at once, the changed ones replaced
+    for name, value in changes.items():
+        i = position.get(name)
+        if i is None:  # an unknown field: replace's own error
+            return replace(node, **changes)
+        args[i] = value
+    return cls(*args)
 
 
-_INIT_FIELDS: dict[type, tuple] = {}  # node class -> (its init fields in order, as a set)
+# node class -> (a getter of its init fields' values in order, field name -> position)
+_INIT_FIELDS: dict[type, tuple] = {}
 
 
 class Expr:

@@ -43,10 +43,12 @@ def walk_expr(e) -> Iterator:
     """Every sub-expression of e, pre-order, e included (a stack, not nested
     generators: each node is yielded once, not through every generator above it)."""
     stack = [e]
+    get = _CHILDREN.get  # (expr_children inlined: a walk visits every node)
     while stack:
         x = stack.pop()
         yield x
-        children = expr_children(x)
+        children = get(type(x))
+        children = children(x) if children is not None else expr_children(x)
         if children:
             stack.extend(reversed(children))
 
@@ -74,6 +76,31 @@ def map_expr(e, f: Callable) -> N.Expr:
     whose children changed is passed to f as it is, not rebuilt: the analyses remember
     their answers per expression object, and a substitution that leaves a subtree alone
     keeps it (with its position in the source)."""
+    t = type(e)  # the common nodes first, by their exact class (a schedule maps
+    if t is _BINOP:  # hundreds of thousands); any other node as `_map_children` says
+        lhs, rhs = e.lhs, e.rhs
+        a, b = map_expr(lhs, f), map_expr(rhs, f)
+        if a is not lhs or b is not rhs:
+            e = e.with_(lhs=a, rhs=b)
+        return f(e)
+    if t is _READ:
+        idx = e.idx
+        if idx:
+            new = tuple([map_expr(i, f) for i in idx])
+            if _changed(new, idx):
+                e = e.with_(idx=new)
+        return f(e)
+    if t in _LEAVES:
+        return f(e)
+    return f(_map_children(e, f))
+
+
+_BINOP, _READ = N.BinOp, N.Read
+_LEAVES = frozenset({N.Const, N.StrideExpr, N.ReadConfig})  # (no sub-expressions)
+
+
+def _map_children(e, f):
+    """e with map_expr(., f) applied to its children; e itself if none changed."""
     match e:
         case N.Read(idx=idx) if idx:
             new = tuple(map_expr(i, f) for i in idx)
@@ -95,7 +122,7 @@ def map_expr(e, f: Callable) -> N.Expr:
             new = tuple(map_waccess(w, f) for w in idx)
             if _changed(new, idx):
                 e = e.with_(idx=new)
-    return f(e)
+    return e
 
 
 def _changed(new: tuple, old: tuple) -> bool:

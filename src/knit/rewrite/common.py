@@ -461,9 +461,7 @@ def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
 
     if not _holds_par(ir.body):  # most procedures, at most steps: nothing to walk
         return
-    for path, s in P.stmt_paths(ir):
-        if not (isinstance(s, N.For) and s.mode == "par"):
-            continue
+    for path, s in _par_loops(ir.body, (), "body"):
         windows, facts = E.windows_at(ir, path), E.context_facts(ir, path)
         # the race check sees only the loop, the facts around it and the windows its
         # body reads through: a rewrite elsewhere leaves all three as they were, and a
@@ -489,6 +487,23 @@ def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
 
 
 _PAR_OK: dict[tuple, N.For] = {}  # (id(loop), facts, windows) -> loop found independent
+
+
+def _par_loops(stmts, prefix: tuple, field: str):
+    """(path, loop) for every `par` loop of the block, in the order stmt_paths gives
+    them (pre-order), looking only into the statements that hold one (_stmt_holds_par,
+    remembered per statement)."""
+    for i, s in enumerate(stmts):
+        if not _stmt_holds_par(s):
+            continue
+        path = prefix + ((field, i),)
+        if isinstance(s, N.For):
+            if s.mode == "par":
+                yield path, s
+            yield from _par_loops(s.body, path, "body")
+        else:  # an If
+            yield from _par_loops(s.body, path, "body")
+            yield from _par_loops(s.orelse, path, "orelse")
 
 
 def _holds_par(stmts) -> bool:
