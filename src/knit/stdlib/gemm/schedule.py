@@ -813,8 +813,10 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     shares the tiles out to that many iterations of `par` loops (OpenMP; run with
     OMP_NUM_THREADS=threads), and the edges' rows or columns too: with split="rows",
     the MR-row slivers of each MC block in turn (`parallelize_rows`); with "cols", each
-    NC block's NR-column slivers in turn (`parallelize`); "auto": columns when M is
-    at most N and within one MC block, else rows (`rows_or_columns`). With threads > 1,
+    NC block's NR-column slivers in turn (`parallelize`); "auto": columns where M is
+    small against MC and N (half an MC block and at most N, or one block and under a
+    quarter of N, or, where A is read in place, one block, at most N and K < KC), else
+    rows (`rows_or_columns`). With threads > 1,
     problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
     one-thread kernel instead (`small_runs_sequential`; 0: never)."""
     check_arguments(blocking, threads)
