@@ -93,8 +93,8 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     text = str(q)
     assert "if M + N + K <= 192 or N < 64:\n        sgemm_seq(" in text
     par = q.find("sgemm_par(_)").subproc()
-    assert ("if M <= 8 and M <= N or M <= 16 and 4 * M < N or M <= 16 and M <= N and K < 16:"
-            "\n        sgemm_par_cols(M, N, K") in str(par)
+    assert ("if (16 <= K or 256 <= N) and (M <= 8 and M <= N or M <= 16 and 4 * M < N or "
+            "M <= 16 and M <= N and K < 16):\n        sgemm_par_cols(M, N, K") in str(par)
     assert "else:\n        sgemm_par_rows(M, N, K" in str(par)
     cols, rows = (str(par.find(f"sgemm_par_{s}(_)").subproc()) for s in ("cols", "rows"))
     assert "for jt in par(0, 2)" in cols and "for i0t in par(0, 2)" not in cols
@@ -105,8 +105,9 @@ def test_auto_shares_columns_for_few_rows_else_rows():
                                            (16, 15, 70), (16, 64, 3), (40, 64, 89),
                                            (1, 200, 33), (8, 64, 130), (9, 64, 130),
                                            (16, 65, 120), (16, 64, 120), (17, 200, 50),
-                                           (8, 120, 70), (16, 64, 15), (16, 64, 16),
-                                           (15, 64, 200)])
+                                           (8, 120, 70), (16, 256, 15), (16, 256, 16),
+                                           (15, 255, 15), (8, 256, 9), (8, 255, 9),
+                                           (9, 257, 40), (9, 100, 16), (9, 100, 15)])
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
@@ -219,13 +220,15 @@ def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
     blk = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8,
                             threads=2)
     in_place = dtype == "f32"  # (f64 packs A where all of k is one pass)
-    assert f"if {G.columns_pay('M', 'N', 'K', blk, in_place)}:" in str(
+    nr = G.target("avx512").isa(dtype).nr
+    assert f"if {G.columns_pay('M', 'N', 'K', blk, in_place, nr)}:" in str(
         q.find(f"{PLAIN[dtype].name()}_par(_)").subproc())
     f = q.compile()
     h = mc // 2
     edges = [(mc, mc + 1, 300), (mc + 1, mc + 1, 129), (mc + 9, 65, 257), (40, 64, 89),
              (h, h, 70), (h + 1, h + 1, 70), (h + 1, 4 * h + 5, 33), (h + 1, 4 * h + 4, 33),
-             (mc, 4 * mc + 1, 9), (mc, mc, blk.kc - 1), (mc, mc, blk.kc)]
+             (mc, 4 * mc + 1, 9), (mc, mc, blk.kc - 1), (mc, mc, blk.kc),
+             (100, 8 * nr, 70), (100, 8 * nr - 1, 70), (40, 64, 89)]
     run_against_numpy(f, dtype, edges + sample_sizes("avx512", dtype, 8, seed=11), seed=11)
     run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 4, seed=12), strided=True,
                       seed=12)
@@ -234,16 +237,17 @@ def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
 def test_auto_takes_the_split_the_rule_says_at_this_machines_blocks(dtype):
     # rows_or_columns' condition in the scheduled kernel, read at the benchmark's shapes
-    # (as the C evaluates it: `and` before `or`): columns for M at most half an MC block
-    # and no more than N, or M within one block and under a quarter of N, or (f32: A
-    # read in place where all of k is one pass) within one block, at most N and K < KC;
-    # else rows
+    # (as the C evaluates it: `and` before `or`): columns where M is at most half an MC
+    # block and no more than N, or within one block and under a quarter of N, or (f32: A
+    # read in place where all of k is one pass) within one block, at most N and K < KC,
+    # and, where K < KC, N is at least 8 NR; else rows
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=2)
     blk = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8,
                             threads=2)
     par = str(q.find(f"{PLAIN[dtype].name()}_par(_)").subproc())
     cond = re.search(r"\n    if (.*):\n        \w+_par_cols\(", par).group(1)
-    assert cond == G.columns_pay("M", "N", "K", blk, dtype == "f32")
+    nr = G.target("avx512").isa(dtype).nr
+    assert cond == G.columns_pay("M", "N", "K", blk, dtype == "f32", nr)
 
     def split(m, n, k):
         return "cols" if eval(cond, {"M": m, "N": n, "K": k}) else "rows"
@@ -252,7 +256,10 @@ def test_auto_takes_the_split_the_rule_says_at_this_machines_blocks(dtype):
     shapes = [(h, h, kc), (h, h - 1, kc), (h + 1, h + 1, kc), (mc, mc, kc),
               (h + 1, 4 * h + 5, kc), (h + 1, 4 * h + 4, kc), (mc, 4 * mc + 1, kc),
               (mc + 1, 8 * mc, kc), (64, 2048, 2048), (2048, 64, 2048), (1024, 1024, 1024),
-              (mc, mc, kc - 1), (mc, mc - 1, kc - 1), (mc + 1, mc + 1, kc - 1)]
+              (mc, mc, kc - 1), (mc, mc - 1, kc - 1), (mc + 1, mc + 1, kc - 1),
+              (100, 8 * nr, 100), (100, 8 * nr - 1, 100), (96, 96, 96), (8, 8 * nr, 4096),
+              (100, 8 * nr - 1, kc), (64, 4 * nr, 2048)]
     want = ["cols", "rows", "rows", "rows", "cols", "rows", "cols", "rows", "cols", "rows",
-            "rows", "cols" if dtype == "f32" else "rows", "rows", "rows"]
+            "rows", "cols" if dtype == "f32" else "rows", "rows", "rows", "cols", "rows",
+            "rows", "cols", "cols", "cols"]
     assert [split(*s) for s in shapes] == want
