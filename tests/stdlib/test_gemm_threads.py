@@ -91,7 +91,7 @@ def test_rows_all_of_k_give_each_thread_its_own_panel_of_b_f64():
 def test_auto_shares_columns_for_few_rows_else_rows():
     q = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2)
     text = str(q)
-    assert "if M + N + K <= 192 or N < 64:\n        sgemm_seq(" in text
+    assert "if M + N + K <= 280 or N < 64:\n        sgemm_seq(" in text
     par = q.find("sgemm_par(_)").subproc()
     assert ("if (16 <= K or 256 <= N) and (M <= 8 and M <= N or M <= 16 and 4 * M < N or "
             "M <= 16 and M <= N and K < 16):\n        sgemm_par_cols(M, N, K") in str(par)
@@ -100,14 +100,12 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     assert "for jt in par(0, 2)" in cols and "for i0t in par(0, 2)" not in cols
     assert "for i0t in par(0, 2)" in rows and "for jt in par(" not in rows
     assert q.is_eq(sgemm)
-    # both sides of each condition, and their boundaries
-    run_against_numpy(q.compile(), "f32", [(16, 17, 70), (17, 18, 70), (15, 15, 90),
-                                           (16, 15, 70), (16, 64, 3), (40, 64, 89),
-                                           (1, 200, 33), (8, 64, 130), (9, 64, 130),
-                                           (16, 65, 120), (16, 64, 120), (17, 200, 50),
-                                           (8, 120, 70), (16, 256, 15), (16, 256, 16),
-                                           (15, 255, 15), (8, 256, 9), (8, 255, 9),
-                                           (9, 257, 40), (9, 100, 16), (9, 100, 15)])
+    # both sides of each condition, and their boundaries (M + N + K > 280: the threads)
+    run_against_numpy(q.compile(), "f32", [(8, 64, 209), (9, 64, 208), (16, 65, 200),
+                                           (16, 64, 201), (17, 300, 50), (16, 256, 15),
+                                           (16, 255, 15), (9, 257, 15), (15, 255, 16),
+                                           (8, 280, 9), (8, 255, 20), (100, 64, 120),
+                                           (15, 15, 90), (40, 64, 89), (1, 200, 33)])
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])

@@ -42,7 +42,7 @@ last block of k (KC + K % KC deep, not a pass of its own over C); the last M % M
 place; the last N % NR columns (B's copied once, side by side) by whole-vector kernels,
 then (AVX-512) a whole 256-bit vector, then up to a quarter of the lanes a whole or
 masked 128-bit one, more a masked 256-bit one (plain loops on AVX2 and NEON), 8 rows at
-a time. With threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of
+a time. With threads > 1, small problems (M + N + K <= 280, or N < 2 NR) call a one-thread twin of
 the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
 user array is padded. Cache blocks come from this machine's cache sizes
 (`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512)
