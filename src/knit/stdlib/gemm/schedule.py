@@ -823,8 +823,8 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     the MR-row slivers of each MC block in turn (`parallelize_rows`); with "cols", each
     NC block's NR-column slivers in turn (`parallelize`); "auto": columns where M is
     small against MC and N (half an MC block and at most N, or one block and under a
-    quarter of N, or, where A is read in place, one block, at most N and K < KC), else
-    rows (`rows_or_columns`). With threads > 1,
+    quarter of N, or, where A is read in place, one block, at most N and K < KC; where
+    K < KC, only from 8 NR columns on), else rows (`rows_or_columns`). With threads > 1,
     problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
     one-thread kernel instead (`small_runs_sequential`; 0: never)."""
     check_arguments(blocking, threads)

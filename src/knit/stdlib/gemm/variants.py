@@ -159,7 +159,9 @@ def rows_or_columns(p: Procedure, target_name: str, blocking: Blocking, threads:
     few M and A is packed (f32 512^3, 300 x 600 x 600, 512 x 512 x 2048, 448 x 1024 x
     1024; f64 160^3), and where K < KC and N is under 8 NR (f32 96^3, 160^3, 200^3,
     256 x 96 x 256). docs/performance.md has the measurements (span by CPU time,
-    benchmarks/gemm_ab.py --threads 2 --thread-cpu; the wall clock for the last). With
+    benchmarks/gemm_ab.py --threads 2 --thread-cpu; the wall clock for the last; by
+    the wall clock the rows' gain at 512^3 and the like is within the spread, as they
+    wait at two barriers per KC block where columns wait at one). With
     more than one MC block of rows, sharing columns would repack B's slivers per MC
     block: rows."""
     g = S.gemm_parts(p)
