@@ -31,7 +31,7 @@ def test_threaded_kernel_calls_the_one_thread_kernel_of_the_same_proc():
     assert G.schedule_gemm(p, "avx2", BLK, threads=1) is one  # the same object: built once
     two = G.schedule_gemm(p, "avx2", BLK, threads=2)
     text = str(two)
-    assert "if M + N + K <= 192 or N < 32:\n        gemm_seq(M, N, K, A[0:M, 0:K], B[0:K, 0:N]," \
+    assert "if M + N + K <= 280 or N < 32:\n        gemm_seq(M, N, K, A[0:M, 0:K], B[0:K, 0:N]," \
         in text
     seq = two.find("gemm_seq(_)").subproc()
     assert seq.name() == "gemm_seq" and body(seq) == body(one)
@@ -79,7 +79,7 @@ def test_interpreted_twin_matches_numpy():
     p = plain()
     two = G.schedule_gemm(p, "avx2", BLK, threads=2)
     rng = np.random.default_rng(1)
-    m, n, k = 5, 7, 3  # M + N + K <= 192: the one-thread twin runs
+    m, n, k = 5, 7, 3  # M + N + K <= 280: the one-thread twin runs
     A = rng.standard_normal((m, k)).astype(np.float32)
     B = rng.standard_normal((k, n)).astype(np.float32)
     C = rng.standard_normal((m, n)).astype(np.float32)

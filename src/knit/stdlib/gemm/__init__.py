@@ -31,7 +31,7 @@ so that the loop's own control costs a quarter of what it did per multiply-add.
 With threads > 1 (the same blocks), the threads share out the MR-row slivers of each
 MC block in turn (`parallelize_rows`: per KC block, a par loop packing B's panel sliver
 by sliver, then one over the tiles, each thread packing the slivers of A it reads), or,
-where the rows are one MC block and no more than the columns, the NR-column slivers of
+where the rows are few against MC and N (`rows_or_columns`), the NR-column slivers of
 each NC block (`parallelize`: one par loop per NC block, each thread packing its own
 slivers of B, two side by side and row by row where NC allows, and all of A). All of k in a small problem (K < KC) reads A in place, with
 the MR x NR kernel on rows of A; each thread walks those tiles along MR rows of C
@@ -42,7 +42,7 @@ last block of k (KC + K % KC deep, not a pass of its own over C); the last M % M
 place; the last N % NR columns (B's copied once, side by side) by whole-vector kernels,
 then (AVX-512) a whole 256-bit vector, then up to a quarter of the lanes a whole or
 masked 128-bit one, more a masked 256-bit one (plain loops on AVX2 and NEON), 8 rows at
-a time. With threads > 1, small problems (M + N + K <= 192, or N < 2 NR) call a one-thread twin of
+a time. With threads > 1, small problems (M + N + K <= 280, or N < 2 NR) call a one-thread twin of
 the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
 user array is padded. Cache blocks come from this machine's cache sizes
 (`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512)
@@ -89,6 +89,7 @@ from knit.stdlib.gemm.schedule import (
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
 from knit.stdlib.gemm.variants import (
     SMALL_UPTO,
+    columns_pay,
     few_rows_blocking,
     one_thread_variants,
     rows_in_one_block,
@@ -99,7 +100,7 @@ from knit.stdlib.gemm.variants import (
 )
 
 __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
-           "call_microkernel", "choose_blocking", "cut_edges", "edge_column_kernels", "edge_columns",
+           "call_microkernel", "choose_blocking", "columns_pay", "cut_edges", "edge_column_kernels", "edge_columns",
            "edge_rows", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "one_thread_variants", "rows_in_one_block", "rows_or_columns",

@@ -796,10 +796,18 @@ def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     return p
 
 
-# Up to M + N + K = 192 (64 x 64 x 64), a threaded GEMM calls the one-thread kernel: a
-# parallel region costs more than the work it shares (OpenBLAS's cut-off is M N K <= 64^3;
-# knit's conditions are affine, hence the sum)
-SEQUENTIAL_UPTO = 192
+# Up to M + N + K = 280 (93 x 93 x 93), a threaded GEMM calls the one-thread kernel: its
+# parallel regions (the tiles', and one per class of last rows and columns) cost more
+# than the work they share. Measured by the wall clock on both sides (two threads with
+# `sequential_upto=0` against the one-thread kernel, gemm_ab.py --threads 2 --pin, knit /
+# OpenBLAS 2T): f32 88^3 0.85x against 1.11-1.14x, 92^3 0.70x / 1.02x, 100 x 100 x 80
+# 0.98x / 1.01-1.06x, 64 x 100 x 100 1.07-1.10x / 1.14x; f64 88^3 0.85-0.87x / 1.00x,
+# 92^3 0.82-0.85x / 0.99-1.01x; but 96^3 f32 1.21-1.31x / 1.03x, f64 1.07-1.10x / 0.99-
+# 1.02x, 80 x 96 x 112 f32 1.22-1.24x / 1.09-1.11x. The threshold is the same for f32
+# and f64 (NR 32 and 16): the regions' cost, not the slivers, once few columns are
+# shared by rows (`rows_or_columns`). (OpenBLAS's cut-off is M N K <= 64^3; knit's
+# conditions are affine, hence the sum.)
+SEQUENTIAL_UPTO = 280
 # rows of C per call of the last columns' kernels (then one by one)
 EDGE_ROWS = 8
 
@@ -813,8 +821,10 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     shares the tiles out to that many iterations of `par` loops (OpenMP; run with
     OMP_NUM_THREADS=threads), and the edges' rows or columns too: with split="rows",
     the MR-row slivers of each MC block in turn (`parallelize_rows`); with "cols", each
-    NC block's NR-column slivers in turn (`parallelize`); "auto": columns when M is
-    at most N and within one MC block, else rows (`rows_or_columns`). With threads > 1,
+    NC block's NR-column slivers in turn (`parallelize`); "auto": columns where M is
+    small against MC and N (half an MC block and at most N, or one block and under a
+    quarter of N, or, where A is read in place, one block, at most N and K < KC; where
+    K < KC, only from 8 NR columns on), else rows (`rows_or_columns`). With threads > 1,
     problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
     one-thread kernel instead (`small_runs_sequential`; 0: never)."""
     check_arguments(blocking, threads)

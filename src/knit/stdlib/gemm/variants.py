@@ -5,7 +5,8 @@ schedule of its own (schedule_gemm chooses these; each calls it back for its bra
   without cache blocks (`schedule_small`);
 - `rows_in_one_block`: one thread, rows of one MC block take blocks with NC cut to L2;
 - `small_runs_sequential`: threads only where the problem is large enough to share out;
-- `rows_or_columns`: threads share rows, or columns where the rows are one MC block."""
+- `rows_or_columns`: threads share rows, or columns where the rows are few against MC
+  and N (and K, where A is read in place)."""
 
 from __future__ import annotations
 
@@ -132,18 +133,53 @@ def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | N
 
 def rows_or_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
                     shape: tuple[int, int] | None) -> Procedure:
-    """`if M <= N and M <= MC: p_cols(...) else: p_rows(...)`: the threads share columns
-    when the rows are one MC block and no more than the columns, else rows. Sharing
-    rows packs each panel of B once for all MC blocks and A's block once, but each core
-    reads the whole panel, half of it packed by the other core: with one MC block of
-    rows that panel serves no other block (64 x 2048 x 2048 f32: 32-39% more cycles than
-    sharing columns; 512^3 about 8% more, perf on a loaded machine), while sharing
-    columns repacks nothing there (one MC block) and packs only the small A twice."""
+    """`if <columns pay>: p_cols(...) else: p_rows(...)`: the threads share columns
+    where the rows are at most half an MC block and no more than the columns, or at
+    most one MC block and fewer than a quarter of the columns, or (where all of k in
+    one pass reads A in place: f32) at most one MC block and no more than the columns
+    with K < KC -- and, where all of k is one pass (K < KC), there are at least 8 NR
+    columns; else rows:
+
+        (KC <= K or 8 NR <= N) and (M <= MC / 2 and M <= N  or  M <= MC and 4 M < N
+                                    [or  M <= MC and M <= N and K < KC])
+
+    What each split costs beyond one thread's work: sharing rows, each core reads the
+    half of B's packed panel that the other packed, once per MC block (per element of
+    C's work, ~1 / M; where all of k is one pass, K < KC, each thread packs the whole
+    panel itself), and a barrier per KC block; sharing columns, each core packs all of
+    A's block (~1 / N; nothing where all of k reads A in place), and the column
+    slivers are dealt out in pairs, so a thread may take a pair more than the other
+    (f32 333^3: 5 pairs of 32 columns, 6 slivers against 4; 96^3: 2 against 1), which
+    costs most where there are few pairs: where K < KC, rows cost only a private copy
+    of the small panel, hence 8 NR there (not where K >= KC: 64 x 128 x 2048 f32 ran
+    rows at 0.6-0.85x the span of columns). So columns win where M is
+    small, whatever N (f32 256^3, 256 x 512 x 512, 128 x 1024 x 1024; f64 128 x 512 x
+    512), where N is several times M (f64 256 x 2048 x 2048, f32 384 x 2048 x 2048),
+    and where neither split packs A twice (f32 384^3); rows where M nears MC, N is a
+    few M and A is packed (f32 512^3, 300 x 600 x 600, 512 x 512 x 2048, 448 x 1024 x
+    1024; f64 160^3), and where K < KC and N is under 8 NR (f32 96^3, 160^3, 200^3,
+    256 x 96 x 256). docs/performance.md has the measurements (span by CPU time,
+    benchmarks/gemm_ab.py --threads 2 --thread-cpu; the wall clock for the last; by
+    the wall clock the rows' gain at 512^3 and the like is within the spread, as they
+    wait at two barriers per KC block where columns wait at one). With
+    more than one MC block of rows, sharing columns would repack B's slivers per MC
+    block: rows."""
     g = S.gemm_parts(p)
-    wide = f"{g.m} <= {g.n} and {g.m} <= {blocking.mc}"
-    return _twins(p, wide, target_name, blocking, shape,
+    isa = _isa(target_name, g.dtype, shape)
+    cond = columns_pay(g.m, g.n, g.kk, blocking, not isa.all_k_like_blocks, isa.nr)
+    return _twins(p, cond, target_name, blocking, shape,
                   ("cols", {"threads": threads, "split": "cols"}),
                   ("rows", {"threads": threads, "split": "rows"}))
+
+
+def columns_pay(m: str, n: str, kk: str, blk: Blocking, a_in_place: bool, nr: int) -> str:
+    """`rows_or_columns`' condition on M = `m`, N = `n`, K = `kk` (object code) for the
+    blocks `blk` (MC a multiple of 2 MR) and NR = `nr`; `a_in_place`: all of k in one
+    pass (K < KC) reads A in place (`Isa.all_k_like_blocks` False)."""
+    cond = f"{m} <= {blk.mc // 2} and {m} <= {n} or {m} <= {blk.mc} and 4 * {m} < {n}"
+    if a_in_place:
+        cond += f" or {m} <= {blk.mc} and {m} <= {n} and {kk} < {blk.kc}"
+    return f"({blk.kc} <= {kk} or {8 * nr} <= {n}) and ({cond})"
 
 
 def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
