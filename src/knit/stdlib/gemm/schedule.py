@@ -345,7 +345,7 @@ def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking
     p = rearrange_dim(p, f"{ap} : _", [0, 2, 1])
     p = set_memory(p, f"{ap} : _", DRAM_ALIGNED64)
     copy = [s for s in _walk(_top(p, top)) if hasattr(s, "hi")
-            and text_of(s).startswith("for i0") and f"{ap}[" in text_of(s)][0]
+            and s.name().startswith("i0") and f"{ap}[" in text_of(s)][0]
     p = divide_loop(p, copy, mr, ["i0o", "i0i"], perfect=True)  # i0 i1 -> i0o i1 i0i
     p = reorder_loops(p, _find(p, top, "i0i"))
     return _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
@@ -369,7 +369,7 @@ def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Block
     p = divide_dim(p, f"{bs} : _", 1, nr)
     p = rearrange_dim(p, f"{bs} : _", [1, 0, 2])
     copy = [s for s in _walk(_top(p, top)) if hasattr(s, "hi")
-            and text_of(s).startswith("for i0") and f"{bs}[" in text_of(s)][0]
+            and s.name().startswith("i0") and f"{bs}[" in text_of(s)][0]
     p = divide_loop(p, copy.body()[0], nr, ["i1o", "i1i"], perfect=True)
     nth = 0
     if by_rows:
