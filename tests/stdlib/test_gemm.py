@@ -386,6 +386,10 @@ def test_small_problems_call_the_one_thread_kernel():
     report = knit.check_equiv(sgemm, q, trials=3, sizes={"M": [1, 17, 70], "N": [1, 33, 70],
                                                          "K": [1, 20, 90]})
     assert report.trials == 3
+    # and the threads' kernel: M + N + K > 280 and N >= 2 NR
+    report = knit.check_equiv(sgemm, q, trials=2, sizes={"M": [150, 171], "N": [70, 97],
+                                                         "K": [70, 83]})
+    assert report.trials == 2 and all(sum(s.values()) > 280 for s in report.sizes)
 
 
 def test_the_par_loop_is_race_checked():

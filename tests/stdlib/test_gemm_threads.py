@@ -93,14 +93,16 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     text = str(q)
     assert "if M + N + K <= 280 or N < 64:\n        sgemm_seq(" in text
     par = q.find("sgemm_par(_)").subproc()
-    assert ("if (16 <= K or 256 <= N) and (M <= 8 and M <= N or M <= 16 and 4 * M < N or "
+    assert ("if (16 <= K or 256 <= N or M <= 32) and (M <= 8 and M <= N or M <= 16 and "
+            "4 * M < N or "
             "M <= 16 and M <= N and K < 16):\n        sgemm_par_cols(M, N, K") in str(par)
     assert "else:\n        sgemm_par_rows(M, N, K" in str(par)
     cols, rows = (str(par.find(f"sgemm_par_{s}(_)").subproc()) for s in ("cols", "rows"))
     assert "for jt in par(0, 2)" in cols and "for i0t in par(0, 2)" not in cols
     assert "for i0t in par(0, 2)" in rows and "for jt in par(" not in rows
     assert q.is_eq(sgemm)
-    # both sides of each condition, and their boundaries (M + N + K > 280: the threads)
+    # both sides of each condition, and their boundaries (M + N + K > 280: the threads;
+    # the last three run the one-thread twin)
     run_against_numpy(q.compile(), "f32", [(8, 64, 209), (9, 64, 208), (16, 65, 200),
                                            (16, 64, 201), (17, 300, 50), (16, 256, 15),
                                            (16, 255, 15), (9, 257, 15), (15, 255, 16),
@@ -219,14 +221,16 @@ def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
                             threads=2)
     in_place = dtype == "f32"  # (f64 packs A where all of k is one pass)
     nr = G.target("avx512").isa(dtype).nr
-    assert f"if {G.columns_pay('M', 'N', 'K', blk, in_place, nr)}:" in str(
+    mr = G.target("avx512").isa(dtype).mr
+    assert f"if {G.columns_pay('M', 'N', 'K', blk, in_place, nr, mr)}:" in str(
         q.find(f"{PLAIN[dtype].name()}_par(_)").subproc())
     f = q.compile()
     h = mc // 2
     edges = [(mc, mc + 1, 300), (mc + 1, mc + 1, 129), (mc + 9, 65, 257), (40, 64, 89),
              (h, h, 70), (h + 1, h + 1, 70), (h + 1, 4 * h + 5, 33), (h + 1, 4 * h + 4, 33),
              (mc, 4 * mc + 1, 9), (mc, mc, blk.kc - 1), (mc, mc, blk.kc),
-             (100, 8 * nr, 70), (100, 8 * nr - 1, 70), (40, 64, 89)]
+             (100, 8 * nr, 70), (100, 8 * nr - 1, 70), (40, 64, 89),
+             (4 * mr, 8 * nr - 1, 200), (4 * mr + 1, 8 * nr - 1, 200)]
     run_against_numpy(f, dtype, edges + sample_sizes("avx512", dtype, 8, seed=11), seed=11)
     run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 4, seed=12), strided=True,
                       seed=12)
@@ -238,14 +242,15 @@ def test_auto_takes_the_split_the_rule_says_at_this_machines_blocks(dtype):
     # (as the C evaluates it: `and` before `or`): columns where M is at most half an MC
     # block and no more than N, or within one block and under a quarter of N, or (f32: A
     # read in place where all of k is one pass) within one block, at most N and K < KC,
-    # and, where K < KC, N is at least 8 NR; else rows
+    # and, where K < KC, N is at least 8 NR or M at most 4 MR; else rows
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=2)
     blk = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8,
                             threads=2)
     par = str(q.find(f"{PLAIN[dtype].name()}_par(_)").subproc())
     cond = re.search(r"\n    if (.*):\n        \w+_par_cols\(", par).group(1)
     nr = G.target("avx512").isa(dtype).nr
-    assert cond == G.columns_pay("M", "N", "K", blk, dtype == "f32", nr)
+    mr = G.target("avx512").isa(dtype).mr
+    assert cond == G.columns_pay("M", "N", "K", blk, dtype == "f32", nr, mr)
 
     def split(m, n, k):
         return "cols" if eval(cond, {"M": m, "N": n, "K": k}) else "rows"
@@ -256,8 +261,9 @@ def test_auto_takes_the_split_the_rule_says_at_this_machines_blocks(dtype):
               (mc + 1, 8 * mc, kc), (64, 2048, 2048), (2048, 64, 2048), (1024, 1024, 1024),
               (mc, mc, kc - 1), (mc, mc - 1, kc - 1), (mc + 1, mc + 1, kc - 1),
               (100, 8 * nr, 100), (100, 8 * nr - 1, 100), (96, 96, 96), (8, 8 * nr, 4096),
-              (100, 8 * nr - 1, kc), (64, 4 * nr, 2048)]
+              (100, 8 * nr - 1, kc), (64, 4 * nr, 2048), (4 * mr, 8 * nr - 1, 200),
+              (4 * mr + 1, 8 * nr - 1, 200), (8, 4 * nr, 256)]
     want = ["cols", "rows", "rows", "rows", "cols", "rows", "cols", "rows", "cols", "rows",
             "rows", "cols" if dtype == "f32" else "rows", "rows", "rows", "cols", "rows",
-            "rows", "cols", "cols", "cols"]
+            "rows", "cols", "cols", "cols", "cols", "rows", "cols"]
     assert [split(*s) for s in shapes] == want

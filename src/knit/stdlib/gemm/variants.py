@@ -136,12 +136,13 @@ def rows_or_columns(p: Procedure, target_name: str, blocking: Blocking, threads:
     """`if <columns pay>: p_cols(...) else: p_rows(...)`: the threads share columns
     where the rows are at most half an MC block and no more than the columns, or at
     most one MC block and fewer than a quarter of the columns, or (where all of k in
-    one pass reads A in place: f32) at most one MC block and no more than the columns
+    one pass reads A in place: all but AVX-512's f64) at most one MC block and no more than the columns
     with K < KC -- and, where all of k is one pass (K < KC), there are at least 8 NR
-    columns; else rows:
+    columns or at most 4 MR rows; else rows:
 
-        (KC <= K or 8 NR <= N) and (M <= MC / 2 and M <= N  or  M <= MC and 4 M < N
-                                    [or  M <= MC and M <= N and K < KC])
+        (KC <= K or 8 NR <= N or M <= 4 MR) and (M <= MC / 2 and M <= N  or
+                                                 M <= MC and 4 M < N
+                                                 [or  M <= MC and M <= N and K < KC])
 
     What each split costs beyond one thread's work: sharing rows, each core reads the
     half of B's packed panel that the other packed, once per MC block (per element of
@@ -158,7 +159,9 @@ def rows_or_columns(p: Procedure, target_name: str, blocking: Blocking, threads:
     and where neither split packs A twice (f32 384^3); rows where M nears MC, N is a
     few M and A is packed (f32 512^3, 300 x 600 x 600, 512 x 512 x 2048, 448 x 1024 x
     1024; f64 160^3), and where K < KC and N is under 8 NR (f32 96^3, 160^3, 200^3,
-    256 x 96 x 256). docs/performance.md has the measurements (span by CPU time,
+    256 x 96 x 256) but for a few slivers of rows, which rows share unevenly or not at
+    all (f32 8 x 128 x 256: columns 111 GFLOP/s, rows 74; 32 x 128 x 256: 239 / 212;
+    48 x 200 x 200: 175 / 205, wall clock). docs/performance.md has the measurements (span by CPU time,
     benchmarks/gemm_ab.py --threads 2 --thread-cpu; the wall clock for the last; by
     the wall clock the rows' gain at 512^3 and the like is within the spread, as they
     wait at two barriers per KC block where columns wait at one). With
@@ -166,20 +169,22 @@ def rows_or_columns(p: Procedure, target_name: str, blocking: Blocking, threads:
     block: rows."""
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
-    cond = columns_pay(g.m, g.n, g.kk, blocking, not isa.all_k_like_blocks, isa.nr)
+    cond = columns_pay(g.m, g.n, g.kk, blocking, not isa.all_k_like_blocks, isa.nr,
+                       isa.mr)
     return _twins(p, cond, target_name, blocking, shape,
                   ("cols", {"threads": threads, "split": "cols"}),
                   ("rows", {"threads": threads, "split": "rows"}))
 
 
-def columns_pay(m: str, n: str, kk: str, blk: Blocking, a_in_place: bool, nr: int) -> str:
+def columns_pay(m: str, n: str, kk: str, blk: Blocking, a_in_place: bool, nr: int,
+                mr: int) -> str:
     """`rows_or_columns`' condition on M = `m`, N = `n`, K = `kk` (object code) for the
-    blocks `blk` (MC a multiple of 2 MR) and NR = `nr`; `a_in_place`: all of k in one
-    pass (K < KC) reads A in place (`Isa.all_k_like_blocks` False)."""
+    blocks `blk` (MC a multiple of 2 MR), NR = `nr` and MR = `mr`; `a_in_place`: all of
+    k in one pass (K < KC) reads A in place (`Isa.all_k_like_blocks` False)."""
     cond = f"{m} <= {blk.mc // 2} and {m} <= {n} or {m} <= {blk.mc} and 4 * {m} < {n}"
     if a_in_place:
         cond += f" or {m} <= {blk.mc} and {m} <= {n} and {kk} < {blk.kc}"
-    return f"({blk.kc} <= {kk} or {8 * nr} <= {n}) and ({cond})"
+    return f"({blk.kc} <= {kk} or {8 * nr} <= {n} or {m} <= {4 * mr}) and ({cond})"
 
 
 def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
