@@ -66,6 +66,24 @@ def _distributed_args(rng):
             rng.integers(-100, 100, (N + 4, M + 4)).astype(np.int32)]
 
 
+# gcc 12.2's loop vectorizer (at -O3, and at -O2 for constant trip counts) runs this
+# loop two iterations at a time though the second's B[2 * io + 2] is the first's
+# B[2 * io + 2] updated: the fuzzer's case 3943 (session 12), a divide_loop by 2 of
+# `helper(B[i + 2]); B[i] += B[i]`, the helper inlined
+@proc
+def vectorized_dependence(M: size, B: f32[2 * M + 2] @ DRAM):
+    for io in seq(0, M):
+        B[2 * io + 2] = 0.5 * B[2 * io + 2] + 1.0
+        B[2 * io] += B[2 * io]
+        B[2 * io + 3] = 0.5 * B[2 * io + 3] + 1.0
+        B[2 * io + 1] += B[2 * io + 1]
+
+
+def _vectorized_args(rng):
+    M = 8
+    return [M, rng.standard_normal(2 * M + 2).astype(np.float32)]
+
+
 # ---------------------------------------------------------------- float arithmetic
 
 
@@ -221,6 +239,7 @@ def _calls_args(rng):
 CORPUS = {
     "distributed": (distributed, _distributed_args, True),
     "distributed_cut": (distributed_cut, _distributed_args, True),
+    "vectorized_dependence": (vectorized_dependence, _vectorized_args, True),
     "gemm": (gemm, _gemm_args, True),
     "gemm_sched": (gemm_sched, _gemm_args, True),
     "mixed": (mixed, _mixed_args, True),

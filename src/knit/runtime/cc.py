@@ -26,7 +26,10 @@ OPT_FLAGS = ("-O3", "-march=native")  # the default; flags= replaces, extra_flag
 # optimisation flags for gcc and clang; gcc also gets its own, and then no longer
 # needs the `optimize` pragma knit's C carries for users who build it themselves.
 MEANING_FLAGS = ("-ffp-contract=off", "-fwrapv")
-GCC_MEANING_FLAGS = ("-fno-tree-loop-distribution", "-DKNIT_NO_GCC_OPTIMIZE_PRAGMA")
+# (gcc 12.2 miscompiles plain code with its tree loop distribution and with its loop
+# vectorizer, even at -O2: docs/semantics.md#c-build; its SLP vectorizer stays on)
+GCC_MEANING_FLAGS = ("-fno-tree-loop-distribution", "-fno-tree-loop-vectorize",
+                     "-DKNIT_NO_GCC_OPTIMIZE_PRAGMA")
 DEFAULT_FLAGS = (*OPT_FLAGS, *MEANING_FLAGS)  # for a compiler knit does not recognise
 # gcc 12 with -march=native on a CPU with AVX512-FP16 (Intel Sapphire Rapids and later)
 # writes f16 code the assembler rejects ("unsupported masking for `vmovsh'": a masked,
