@@ -9,7 +9,7 @@ import programs
 import pytest
 from backend_cc import clang_supports_float16, have, strict_compile
 
-from knit import Procedure
+from knit import Procedure, proc
 from knit.backend.c import compile_procs, compile_procs_to_strings
 
 rng = np.random.default_rng(7)
@@ -456,3 +456,40 @@ def test_compiled_code_agrees_with_the_interpreter(p):
         if isinstance(want, np.ndarray):
             tol = 1e-2 if want.dtype == np.float16 else 1e-5
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+# ---------------------------------------------------------------- unrolling in C
+
+
+def test_innermost_constant_loops_of_assignments_are_unrolled_in_c():
+    # knit turns gcc's loop vectorizer off (semantics.md#c-build); an innermost constant
+    # loop of assignments is unrolled in C so that gcc's SLP vectorizer takes its copies
+    # (the GEMM's packing); loops with control flow, calls or other loops inside, and
+    # loops longer than MAX_C_UNROLL or of unknown length, stay loops
+    @proc
+    def copies(n: size, x: f32[n, 64] @ DRAM, y: f32[n, 64] @ DRAM):
+        for i in seq(0, n):
+            for j in seq(0, 32):
+                y[i, j] = x[i, j]
+                y[i, j + 32] += x[i, j + 32]
+            for j in seq(0, 32):
+                if j < n:
+                    y[i, j] = 0.0
+            for j in seq(0, 64):
+                y[i, j] += 1.0
+        for k in seq(0, n):
+            y[0, 0] += x[k, 0]
+
+    body = body_of(copies)
+    assert body.count("#pragma GCC unroll") == 1
+    assert "#pragma GCC unroll 32\n" in body and re.search(
+        r"#pragma GCC unroll 32\n\s*for \(int_fast32_t j = 0; j < 32; j\+\+\) \{\n\s*y\[", body)
+    x, y = rand(3, 64), rand(3, 64)
+    want = y.copy()
+    want[:, :32] = x[:, :32]
+    want[:, 32:] += x[:, 32:]
+    want[:, :3] = 0.0
+    want += 1.0
+    want[0, 0] += x[:, 0].sum(dtype=np.float32)
+    copies.compile()(x=x, y=y)
+    np.testing.assert_allclose(y, want, rtol=1e-6)
