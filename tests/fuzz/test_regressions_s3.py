@@ -93,3 +93,16 @@ def test_specialize_over_a_config_write_after_a_sized_buffer():
 """)
     for cond in ("N <= 1", "N <= 4"):
         sound(p, lambda p, cond=cond: S.specialize(p, p.body()[4:6], cond), {"N": [3, 4, 5]})
+
+
+# Found by the fuzzer in session 12 (case 3943; fixed in the C build, not in a rewrite):
+# gcc 12.2's loop vectorizer ran the divided loop two iterations at a time, though each
+# doubles the B[2 io + 2] the one before updated through the helper (inlined)
+def test_divide_loop_of_a_helper_call_beside_a_doubling():
+    p = parse("""def f(N: size, M: size, A: f32[M + 2, N] @ DRAM, B: f32[M + 2] @ DRAM):
+    for i in seq(0, M - 1):
+        helper_f(1, B[i + 2:i + 3])
+        B[i] += B[i]
+""")
+    sound(p, lambda p: S.divide_loop(p, p.body()[0], 2, ["io", "ii"], tail="cut_and_guard"),
+          {"N": [6], "M": [6, 9, 13]})
