@@ -126,7 +126,7 @@ def schedule_step_by_step(target: str = "avx512"):
     show("7. the par loops (parallelize)", p)
 
     # 8. Small problems do not pay for a parallel region: schedule_gemm(threads=2) wraps
-    #    the kernel above and its one-thread twin in `if M + N + K <= 280 or N < 2 NR`
+    #    the kernel above and its one-thread twin in `if M + N + K <= 280 or N < 2 NR or N < 4 NR and N % NR > 0`
     #    (small_runs_sequential), each branch an extracted procedure.
     return p
 

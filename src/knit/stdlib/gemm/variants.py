@@ -122,11 +122,15 @@ def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | N
     one schedule_gemm(p, threads=1) returns, renamed; built once per procedure), p_par the
     other branch moved into a procedure of its own (extract_subproc, which keeps p's
     asserts) and scheduled for `threads`; the threads are used only where the
-    problem is large enough to share out: M + N + K above `upto` and an NR-column sliver
-    per thread."""
+    problem is large enough to share out: M + N + K above `upto`, an NR-column sliver
+    per thread, and, where the last sliver is partial, two whole ones per thread (its
+    edge regions cost each thread a fixed time: f32, --pin, one / two threads' GFLOP/s
+    100^3 161, 154 / 135, 136; 112^3 195, 198 / 165, 164; 120^3 183 / 141; but 96^3
+    190, 182 / 215, 217, 128^3 185, 192 / 290, 283 and 150^3 166 / 185)."""
     g = S.gemm_parts(p)
     nr = _isa(target_name, g.dtype, shape).nr
-    small = f"{g.m} + {g.n} + {g.kk} <= {upto} or {g.n} < {threads * nr}"
+    small = (f"{g.m} + {g.n} + {g.kk} <= {upto} or {g.n} < {threads * nr} or "
+             f"{g.n} < {2 * threads * nr} and {g.n} % {nr} > 0")
     return _twins(p, small, target_name, blocking, shape,
                   ("seq", {"threads": 1}), ("par", {"threads": threads, "split": split}))
 
