@@ -589,7 +589,7 @@ class _Z3State:
     def var(self, atom):
         v = self._vars.get(atom)
         if v is None:
-            v = self.z3.Int(_z3_name(atom), ctx=self.ctx)
+            v = self.z3.Int(self._name(atom), ctx=self.ctx)
             self._vars[atom] = v
         return v
 
@@ -635,9 +635,12 @@ class _Z3State:
             case "bvar":
                 b = self._vars.get(("bool", f[1]))
                 if b is None:
-                    b = self._vars[("bool", f[1])] = z3.Bool(_z3_name(f[1]), ctx=self.ctx)
+                    b = self._vars[("bool", f[1])] = z3.Bool(self._name(f[1]), ctx=self.ctx)
                 return b if f[2] else z3.Not(b)
         raise InternalError(f"not a formula: {f!r}")
+
+    def _name(self, atom) -> str:
+        return _z3_name(atom)
 
 
 class _CanonicalZ3State(_Z3State):
@@ -646,12 +649,8 @@ class _CanonicalZ3State(_Z3State):
     they first appear (not by their ids). The model found then depends on the question
     alone: the same refusal shows the same values in every run and process."""
 
-    def var(self, atom):
-        v = self._vars.get(atom)
-        if v is None:
-            v = self.z3.Int(f"{A.atom_str(atom)}!{len(self._vars)}", ctx=self.ctx)
-            self._vars[atom] = v
-        return v
+    def _name(self, atom) -> str:
+        return f"{_atom_text(atom)}!{len(self._vars)}"
 
     def lin(self, x: Lin):
         return super().lin(Lin(dict(sorted(x.terms.items(), key=_term_text)), x.const))
@@ -659,12 +658,6 @@ class _CanonicalZ3State(_Z3State):
     def _formula(self, f):
         if f[0] in ("and", "or"):
             f = (f[0], sorted(f[1], key=_canonical))
-        elif f[0] == "bvar":
-            b = self._vars.get(("bool", f[1]))
-            if b is None:
-                name = f"{_bvar_text(f[1])}!{len(self._vars)}"
-                b = self._vars[("bool", f[1])] = self.z3.Bool(name, ctx=self.ctx)
-            return b if f[2] else self.z3.Not(b)
         return super()._formula(f)
 
 
@@ -673,8 +666,8 @@ def _term_text(term) -> str:
     return f"{A.atom_str(atom)}*{coeff}"
 
 
-def _bvar_text(atom) -> str:
-    return A.atom_str(atom) if isinstance(atom, (Sym, A.CfgField)) else str(atom)
+def _atom_text(atom) -> str:
+    return A.atom_str(atom) if isinstance(atom, (Sym, A.Stride, A.CfgField)) else str(atom)
 
 
 def _canonical(f) -> str:
@@ -686,7 +679,7 @@ def _canonical(f) -> str:
         case "and" | "or":
             return f"{f[0]}({', '.join(sorted(_canonical(g) for g in f[1]))})"
         case "bvar":
-            return f"bvar {_bvar_text(f[1])} {f[2]}"
+            return f"bvar {_atom_text(f[1])} {f[2]}"
     return f[0]
 
 
