@@ -173,7 +173,7 @@ def main() -> None:
     import numpy as np
     import sgemm as S
 
-    from knit.runtime import jit
+    from knit.runtime import cc, jit
 
     S.LOOP = a.loop
     print(f"load average at start: {S.load()}")
@@ -196,10 +196,10 @@ def main() -> None:
             if r.returncode:
                 raise SystemExit(f"{name}: scheduling failed\n{r.stderr}")
             print(f"{name}: {r.stdout.strip()}")
-        cmd = jit.compiler_command()
-        lib = jit.load_library(
+        cmd = cc.compiler_command()
+        lib = cc.load_library(
             open(out).read(), cmd,
-            [*jit.LIBRARY_FLAGS, *jit.build_flags(cmd), *["-fopenmp"] * (a.threads > 1)], name
+            [*cc.LIBRARY_FLAGS, *cc.build_flags(cmd), *["-fopenmp"] * (a.threads > 1)], name
         )
         calls[name] = jit.make_caller(S.PLAIN[a.dtype]._loopir_proc, lib, lib._name, cmd)
     if a.thread_cpu:
