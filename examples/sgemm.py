@@ -74,13 +74,15 @@ def schedule_step_by_step(target: str = "avx512"):
 
     # 3. Packing: stage_mem copies A's MC x KC block and each KC x NR sliver of B into
     #    buffers laid out as the microkernel reads them (Ap[MC/MR][KC][MR], Bs[KC][NR]),
-    #    private to each thread; A's copy streams and checks bounds once per MR rows.
+    #    private to each thread; A's copy streams and checks bounds once per MR rows,
+    #    and a whole MR-row sliver goes through the target's transposing instruction
+    #    (isa.pack_a: 8 x 8 floats per call on AVX-512) instead of element by element.
     #    (With one thread, B's whole KC x NC panel is packed once per pc instead.) The
     #    last block's buffers are KC + K % KC deep. All of k when K < KC (a small
     #    problem) reads A in place (None: no copy).
     names = {G.MAIN: ("Ap", "Bs"), G.LAST: ("Ap_l", "Bs_l"), G.REST: (None, "Bs_k")}
     for top in names:
-        p = G.pack_panels(p, top, g, mr, nr, blk, 2, names[top])
+        p = G.pack_panels(p, top, g, mr, nr, blk, 2, names[top], transpose=isa.pack_a)
     show("3. packed panels (pack_panels)", p)
 
     # 4. The microkernel: a plain rank-K update of an MR x NR block, scheduled onto

@@ -261,6 +261,19 @@ PREFETCH = Shape(
     "    {op}(x[0:1], 3)\n    {load}(a, x[0:{W}])\n    {store}(y[0:{W}], a)\n",
     _vecs("x", "y"), lambda a, ref, n: {"y": a["x"].copy()})
 
+TRANSPOSE = Shape(  # op(dst, src): dst = src transposed; windows inside larger arrays
+    "def k(x: {T}[10, 12] @ DRAM, y: {T}[9, 11] @ DRAM):\n"
+    "    {op}(y[1:1 + {W}, 2:10], x[1:9, 3:3 + {W}])\n",
+    lambda f, n, rng: {"x": _random(f, (10, 12), rng), "y": _random(f, (9, 11), rng)},
+    lambda a, ref, n: {"y": ref(a["x"], a["y"])})
+
+
+def _transpose_into(x, y):  # 8 rows of x, a register's width, into y's columns
+    w = 8 if x.dtype == np.float32 else 4
+    out = y.copy()
+    out[1:1 + w, 2:10] = x[1:9, 3:3 + w].T
+    return out
+
 
 def _fma(z, x, y):
     return z + x * y
@@ -314,6 +327,8 @@ def _cases():
         out.append(Case(instr, fam, shape, ref, exact))
 
     add("prefetch", "avx2_f32", PREFETCH)
+    add("mm256_transpose8x8_ps", "avx2_f32", TRANSPOSE, _transpose_into)
+    add("mm256_transpose8x4_pd", "avx2_f64", TRANSPOSE, _transpose_into)
     for fam, w, p in (("avx2_f32", "mm256", "ps"), ("avx2_f64", "mm256", "pd"),
                       ("avx512_f32", "mm512", "ps"), ("avx512_f64", "mm512", "pd")):
         add(f"{w}_setzero_{p}", fam, NULLARY, _zeros)

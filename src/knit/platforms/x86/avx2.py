@@ -10,6 +10,8 @@ from knit.platforms.x86.memories import (  # the memories and C helpers
     _MASK_LOADU_PS,
     _PREFIX_EPI32,
     _PREFIX_EPI64,
+    _TRANSPOSE8X4_PD,
+    _TRANSPOSE8X8_PS,
     AVX2,
 )
 
@@ -256,6 +258,18 @@ def avx2_mask_storeu_ps(N: size, dst: [f32][N] @ DRAM, src: [f32][8] @ AVX2):
             dst[i] = src[i]
 
 
+@instr("knit_mm256_transpose8x8_ps(&{dst_data}, {dst}.strides[0], &{src_data}, "
+       "{src}.strides[0]);", c_global=_TRANSPOSE8X8_PS)
+def mm256_transpose8x8_ps(dst: [f32][8, 8] @ DRAM, src: [f32][8, 8] @ DRAM):
+    # dst's rows are src's columns: eight 8-float rows loaded, shuffled in registers,
+    # stored (a GEMM's packing of A, knit.stdlib.gemm)
+    assert stride(dst, 1) == 1
+    assert stride(src, 1) == 1
+    for j in seq(0, 8):
+        for i in seq(0, 8):
+            dst[j, i] = src[i, j]
+
+
 # --------------------------------------------------------------------------- AVX2 f64
 
 
@@ -461,3 +475,12 @@ def avx2_mask_storeu_pd(N: size, dst: [f64][N] @ DRAM, src: [f64][4] @ AVX2):
             dst[i] = src[i]
 
 
+@instr("knit_mm256_transpose8x4_pd(&{dst_data}, {dst}.strides[0], &{src_data}, "
+       "{src}.strides[0]);", c_global=_TRANSPOSE8X4_PD)
+def mm256_transpose8x4_pd(dst: [f64][4, 8] @ DRAM, src: [f64][8, 4] @ DRAM):
+    # dst's rows are src's columns (4 x 4 blocks through registers)
+    assert stride(dst, 1) == 1
+    assert stride(src, 1) == 1
+    for j in seq(0, 4):
+        for i in seq(0, 8):
+            dst[j, i] = src[i, j]

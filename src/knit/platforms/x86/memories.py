@@ -34,6 +34,45 @@ static inline __m256i knit_mm256_prefix_epi64(int n) {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
 }""")
 
+# Transposes for packing a GEMM's A (knit.stdlib.gemm): rows of a matrix in, its
+# columns out, through registers. Functions rather than statements in the template, so
+# that the C reads as one call per block; the includes come with them (their
+# instructions take memory operands only, whose memory brings no includes).
+_TRANSPOSE8X8_PS = _INCLUDES + "\n" + _once("KNIT_MM256_TRANSPOSE8X8_PS", """\
+static inline void knit_mm256_transpose8x8_ps(float *dst, int_fast32_t ld_dst,
+                                              const float *src, int_fast32_t ld_src) {
+    __m256 r[8], t[8], s[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * ld_src);
+    for (int i = 0; i < 8; i += 2) {  /* pairs of rows interleaved */
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {  /* four rows' elements side by side */
+        s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) {  /* low halves: columns 0-3, high halves: 4-7 */
+        _mm256_storeu_ps(dst + j * ld_dst, _mm256_permute2f128_ps(s[j], s[j + 4], 0x20));
+        _mm256_storeu_ps(dst + (j + 4) * ld_dst, _mm256_permute2f128_ps(s[j], s[j + 4], 0x31));
+    }
+}""")
+_TRANSPOSE8X4_PD = _INCLUDES + "\n" + _once("KNIT_MM256_TRANSPOSE8X4_PD", """\
+static inline void knit_mm256_transpose8x4_pd(double *dst, int_fast32_t ld_dst,
+                                              const double *src, int_fast32_t ld_src) {
+    for (int h = 0; h < 8; h += 4) {  /* rows h..h+3 -> columns h..h+3 of dst */
+        __m256d r0 = _mm256_loadu_pd(src + h * ld_src), r1 = _mm256_loadu_pd(src + (h + 1) * ld_src),
+                r2 = _mm256_loadu_pd(src + (h + 2) * ld_src), r3 = _mm256_loadu_pd(src + (h + 3) * ld_src);
+        __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1),
+                t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+        _mm256_storeu_pd(dst + h, _mm256_permute2f128_pd(t0, t2, 0x20));
+        _mm256_storeu_pd(dst + ld_dst + h, _mm256_permute2f128_pd(t1, t3, 0x20));
+        _mm256_storeu_pd(dst + 2 * ld_dst + h, _mm256_permute2f128_pd(t0, t2, 0x31));
+        _mm256_storeu_pd(dst + 3 * ld_dst + h, _mm256_permute2f128_pd(t1, t3, 0x31));
+    }
+}""")
+
 # AVX2 masked loads merge lanes i < n into the register's old value (the instructions'
 # bodies leave lanes >= n alone). SIMDe 0.7's portable maskload reads every lane, past
 # the end of the array: go lane by lane there.

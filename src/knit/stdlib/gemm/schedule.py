@@ -238,8 +238,8 @@ def _is_if(s) -> bool:
 
 
 def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blocking,
-                threads: int, names: tuple[str | None, str], row_threads: int = 1
-                ) -> Procedure:
+                threads: int, names: tuple[str | None, str], row_threads: int = 1,
+                transpose: Procedure | None = None) -> Procedure:
     """Copy the MC x KC block of A (for each pc, ic) and B into buffers laid out as the
     microkernel reads them, aligned to cache lines, private to each thread: A into
     Ap[MC / MR][KC][MR], allocated once per thread and NC block, written in order (MR
@@ -249,7 +249,9 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
     pc, ic into Bs[KC][NR] (a thread's slivers are every other one, not a window), or,
     where the thread takes them two side by side (`sliver_group`), each pair into
     Bs[2][KC][NR], row by row as one thread packs its panel.
-    names = (A's buffer or None: A read in place, B's buffer)."""
+    names = (A's buffer or None: A read in place, B's buffer); `transpose`: the
+    target's instruction that copies an MR x T block of A to T x MR (`Isa.pack_a`), for
+    A's whole slivers, or None: element by element."""
     from knit.libs.memories import DRAM_ALIGNED64
 
     ap, bs = names
@@ -283,7 +285,7 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
         p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=True, start=c0, width=grp * nr)
     p = set_memory(p, f"{bs} : _", DRAM_ALIGNED64)
     if ap is not None:
-        p = _pack_a_by_rows(p, top, g, mr, blk, ap)
+        p = _pack_a_by_rows(p, top, g, mr, blk, ap, transpose)
         # out of ic and pc: once per thread and jc
         p = lift_alloc(p, f"{ap} : _", n_lifts=1 + has_pc)
     if threads == 1:  # out of pc; the last block of k has no pc
@@ -336,9 +338,14 @@ def prefetch_rows_of_b(p: Procedure, top, g: GemmParts, nr: int, blk: Blocking, 
 
 
 def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking,
-                    ap: str) -> Procedure:
+                    ap: str, transpose: Procedure | None = None) -> Procedure:
     """A's block copy -> Ap[MC / MR][KC][MR], MR rows of A side by side, checked
-    against M once per MR rows."""
+    against M once per MR rows. `transpose` (an instruction `dst[T, MR] = src[MR,
+    T]` transposed, or None): a whole sliver's copy in T x MR blocks through it, the
+    K % T rows left element by element. Element by element, a sliver's copy gathers
+    MR elements K apart for each vector it stores; f32 AVX-512 2048 x 64 x 2048, where
+    A's copy is about a third of the time: 148 -> 162 GFLOP/s one thread
+    (benchmarks/gemm_ab.py, the C edited by hand, each listed twice, load 0.7-1)."""
     from knit.libs.memories import DRAM_ALIGNED64
 
     p = divide_dim(p, f"{ap} : _", 0, mr)
@@ -348,7 +355,14 @@ def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking
             and s.name().startswith("i0") and f"{ap}[" in text_of(s)][0]
     p = divide_loop(p, copy, mr, ["i0o", "i0i"], perfect=True)  # i0 i1 -> i0o i1 i0i
     p = reorder_loops(p, _find(p, top, "i0i"))
-    return _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
+    p = _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
+    if transpose is None or transpose.args()[1].shape()[0].value() != mr:  # (another MR)
+        return p
+    t = transpose.args()[0].shape()[0].value()  # k rows per block
+    whole = _nth_loop(p, top, "i0o", 0).body()[0].body()[0]  # for i1: for i0i: copy
+    p = simplify(divide_loop(p, whole, t, ["i1o", "i1i"], tail="cut"))  # (Ap's indices)
+    whole = _nth_loop(p, top, "i0o", 0).body()[0].body()[0]  # for i1o: for i1i: ...
+    return replace_block(p, whole.body()[0], transpose)
 
 
 def _pack_b_by_slivers(p: Procedure, top: int, g: GemmParts, nr: int, blk: Blocking,
@@ -396,9 +410,7 @@ def call_microkernel(p: Procedure, top, ref: Procedure, fast: Procedure,
                      depth: str = "kk") -> Procedure:
     """Replace the k loop `depth` of one tile nest by a call of the plain microkernel `ref`
     (unification finds the windows of Ap, Bp and C), then call its scheduled twin."""
-    p = replace_block(p, _find(p, top, depth), ref)
-    call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")][0]
-    return call_eqv(p, call, fast)
+    return _call(p, top, _find(p, top, depth), ref, fast)
 
 
 def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
@@ -415,7 +427,8 @@ def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
 
     col0 = f"{blk.nc} * jc + {nr} * ({_sliver_expr(blk, nr, threads)})"
     line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
-    call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")][0]
+    call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")
+            and not s.subproc().is_instr()][0]  # (not A's packing)
     p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + {step} < {g.m} / {mr}"])
     call = p.forward(call)  # the call, in the specialized branch
     for r in range(mr):
@@ -886,7 +899,8 @@ def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threa
     nests = ((MAIN, ("Ap", "Bs"), packed), (LAST, ("Ap_l", "Bs_l"), packed), (REST, *rest))
     for top, names, kernel in nests:
         p = block_for_caches(p, top, top == MAIN, mr, nr, blk, cols)
-        p = pack_panels(p, top, g, mr, nr, blk, cols, names, row_threads=rows)
+        p = pack_panels(p, top, g, mr, nr, blk, cols, names, row_threads=rows,
+                        transpose=isa.pack_a)
         p = call_microkernel(p, top, *kernel, depth="kk" if top == MAIN else g.k)
         if prefetch is not None and top != REST:
             p = prefetch_next_tile(p, top, g, mr, nr, blk, cols, prefetch, step=rows)

@@ -49,6 +49,9 @@ class Isa:
     # chunks of this many (the C compiler unrolls each chunk), then the K % k_unroll
     # left: AVX-512 at full width, `avx512_k_unroll`
     k_unroll: int = 1
+    # copies an MR x T block of A to T x MR, its transpose (`dst[T, MR] = src[MR, T]`),
+    # for packing A's slivers (`pack_panels`); None: element by element
+    pack_a: Procedure | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,14 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
         # 1.00x -> 1.02x (9 rounds, load ~10). (f32, same runs: A packed 512^3 1.06x ->
         # 1.08x, 600 x 777 x 777 1.02x -> 1.05x; B by rows +1% or within the noise)
         kept = getattr(x86.avx512, f"mm512_loadu_{bits}_kept") if width == 512 else None
-        return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half,
+        # A's slivers packed through registers, 8 rows (AVX-512's MR; AVX2's 6 rows go
+        # element by element), f32 only: f64 through mm256_transpose8x4_pd ran
+        # 2048 x 64 x 2048 2-4% slower (80.0 / 80.2 GFLOP/s against 81.5 / 83.7, one
+        # thread, benchmarks/gemm_ab.py, each listed twice, load 1.3), 777^3, 1024^3,
+        # 333^3, 512^3 within the noise: the 8 elements of a row of the sliver are one
+        # 512-bit store, which the element copy already makes
+        pack_a = x86.mm256_transpose8x8_ps if mr == 8 and t == "f32" else None
+        return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half, pack_a=pack_a,
                        kc_l1s=avx512_kc_l1s(split_fma) if width == 512 else 1,
                        all_k_like_blocks=width == 512 and t == "f64", load_kept=kept,
                        k_unroll=avx512_k_unroll(split_fma) if width == 512 else 1)
