@@ -30,7 +30,9 @@ def machine_sizes() -> list[tuple[int, int, int]]:
     KC deep, and the KC blocks before it)."""
     isa = G.target("avx512").isa("f64")
     blk = G.choose_blocking(isa, 8)
-    return [(1, 1, 1), (isa.mr + 3, isa.nr + isa.lanes // 2 + 1, blk.kc - 1),
+    few = G.variants.few_rows_twin_blocking(isa, blk, 8)  # (M <= its MC: KC halved)
+    return [(2 * isa.mr + 1, isa.nr + 3, few.kc - 1), (few.mc, 33, few.kc),
+            (40, 70, few.kc + 1), (1, 1, 1), (isa.mr + 3, isa.nr + isa.lanes // 2 + 1, blk.kc - 1),
             (blk.mc + 1, isa.nr - 1, blk.kc), (2 * isa.mr - 1, blk.nc + 5, blk.kc + 7),
             (blk.mc + isa.mr + 5, 2 * isa.nr + 3, 2 * blk.kc + 1), (3, blk.nc + isa.nr, 5),
             (2 * blk.mc + 3, 67, 33)]

@@ -5,7 +5,7 @@ both sides checked against NumPy and the plain proc, and where the twin is not m
 import re
 
 import pytest
-from test_gemm import needs, run_against_numpy, sgemm, small_blocks
+from test_gemm import dgemm, needs, run_against_numpy, sgemm, small_blocks
 
 import knit
 from knit.stdlib import gemm as G
@@ -61,6 +61,13 @@ def test_default_one_thread_schedule_takes_the_twin_given_blocks_do_not():
         assert f"if M <= {few.mc}:\n        sgemm_big_few(" in q
     else:  # (L2 holds a KC x NC panel already: nothing to cut)
         assert "sgemm_big_few" not in q
+    # f64: KC halved too, so the twin is made even where NC is not cut
+    isa64 = G.target("avx512").isa("f64")
+    blk64 = G.choose_blocking(isa64, 8)
+    few64 = few_rows_twin_blocking(isa64, blk64, 8)
+    assert few64.kc == blk64.kc // 32 * 16 and few64.nc <= blk64.nc
+    q = str(G.schedule_gemm(dgemm, "avx512", threads=1).find("dgemm_big(_)").subproc())
+    assert f"if M <= {few64.mc}:\n        dgemm_big_few(" in q
     # blocks given: exactly those, no twin
     assert "sgemm_few" not in str(G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"),
                                                   threads=1))

@@ -33,7 +33,7 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
     whose rows of one MC block take the blocks `few` where their NC differs
     (`rows_in_one_block`)."""
     def big(q: Procedure) -> Procedure:
-        if few.nc != blk.nc:
+        if few != blk:
             return rows_in_one_block(q, target_name, blk, few, shape)
         return S.schedule_gemm(q, target_name, blk, threads=1, shape=shape)
 
@@ -95,8 +95,21 @@ def few_rows_twin_blocking(isa, blk: Blocking, elem_bytes: int) -> Blocking:
     M <= its MC): one block as half of L2 holds it (BLIS's MC: twice `blk`'s where A's
     block takes a quarter, `a_l2_share`), NC cut to L2 (`few_rows_blocking`). (M = 72,
     100, 120 f32 ran 1-2% slower in two 64-row blocks than in one of 128.)"""
-    return few_rows_blocking(replace(blk, mc=blk.mc * a_l2_share(isa, 1) // 2), isa.nr,
-                             elem_bytes)
+    few = few_rows_blocking(replace(blk, mc=blk.mc * a_l2_share(isa, 1) // 2), isa.nr,
+                            elem_bytes)
+    # f64: KC halved, NC kept: the panel takes half of L2 beside A's block and C's
+    # rows. Intel Xeon (2 MB L2, KC 512), one thread, benchmarks/gemm_ab.py, load
+    # 1.2-1.8: blocks given, 64 x 2048 x 2048 61.4 / 66.9 -> 68.2 / 74.4 GFLOP/s (two
+    # runs; NC 256 with KC 512: 64.4, KC 128: 73.7, KC 384: 67.7, KC 256 with NC 1024:
+    # 66.4); the twin so made against main, each listed twice: 64 x 2048 x 2048 64.2,
+    # 65.6 -> 70.9, 68.5, 200 x 1024 x 1024 80.8, 81.4 -> 83.6, 83.9, 256^3, 333^3,
+    # 512^3 within the noise. f32 (kept): 64 x 2048 x 2048 134.1, 131.0 -> 137.2,
+    # 141.7, but 333^3 178.3, 173.7 -> 171.7, 166.2 (K = 333 >= KC / 2: packed in a
+    # last block of k, no longer all of k with A in place). Not measured on Zen 4,
+    # whose KC is 1024 (`avx512_kc_l1s`).
+    if elem_bytes == 8:
+        return replace(few, kc=max(16, blk.kc // 32 * 16))
+    return few
 
 
 def rows_in_one_block(p: Procedure, target_name: str, blocking: Blocking, few: Blocking,
