@@ -53,8 +53,9 @@ on rows of one MC block (M <= MC) a narrower NC, so that B's packed panel stays 
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
-(the steps, each an ordinary function from procedure to procedure), `variants` (which
-kernel runs: branches on the problem's size, each scheduled on its own).
+(the steps, each an ordinary function from procedure to procedure, and `blocked_kernel`,
+which puts them together), `variants` (`schedule_gemm` and which kernel runs: branches on
+the problem's size, each scheduled on its own).
 """
 
 from knit.stdlib.gemm.kernels import (
@@ -70,7 +71,6 @@ from knit.stdlib.gemm.schedule import (
     LAST,
     MAIN,
     REST,
-    SEQUENTIAL_UPTO,
     GemmParts,
     block_for_caches,
     call_microkernel,
@@ -83,17 +83,18 @@ from knit.stdlib.gemm.schedule import (
     parallelize,
     parallelize_edges,
     prefetch_next_tile,
-    schedule_gemm,
     tiles_along_rows,
 )
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
 from knit.stdlib.gemm.variants import (
+    SEQUENTIAL_UPTO,
     SMALL_UPTO,
     columns_pay,
     few_rows_blocking,
     one_thread_variants,
     rows_in_one_block,
     rows_or_columns,
+    schedule_gemm,
     schedule_small,
     small_in_place,
     small_runs_sequential,

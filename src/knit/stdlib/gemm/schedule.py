@@ -1,5 +1,7 @@
 """The GEMM schedule: edges cut off, cache blocks, packing, the kernels called, threads.
-Each step is a function of (procedure, ...) -> procedure, over knit's primitives."""
+Each step is a function of (procedure, ...) -> procedure, over knit's primitives;
+`blocked_kernel` puts them together (schedule_gemm, in knit.stdlib.gemm.variants,
+chooses the blocks and the kernels for each size)."""
 
 from __future__ import annotations
 
@@ -10,20 +12,7 @@ from knit.cursors.internal import text_of
 from knit.procedure import Procedure
 from knit.rewrite.isolate import on_statements
 from knit.stdlib.gemm.kernels import masked_kernel, microkernel
-from knit.stdlib.gemm.targets import (
-    Blocking,
-    _isa,
-    check_arguments,
-    check_blocking,
-    choose_blocking,
-    target,
-)
-from knit.stdlib.gemm.variants import (
-    few_rows_twin_blocking,
-    one_thread_variants,
-    rows_or_columns,
-    small_runs_sequential,
-)
+from knit.stdlib.gemm.targets import Blocking, _isa, target
 from knit.stdlib.sched_buffers import sink_alloc
 from knit.stdlib.sched_subprocs import replace as replace_block
 from knit.stdlib.scheduling import (
@@ -809,77 +798,14 @@ def parallelize_edges(p: Procedure, g: GemmParts) -> Procedure:
     return p
 
 
-# Up to M + N + K = 280 (93 x 93 x 93), a threaded GEMM calls the one-thread kernel: its
-# parallel regions (the tiles', and one per class of last rows and columns) cost more
-# than the work they share. Measured by the wall clock on both sides (two threads with
-# `sequential_upto=0` against the one-thread kernel, gemm_ab.py --threads 2 --pin, knit /
-# OpenBLAS 2T): f32 88^3 0.85x against 1.11-1.14x, 92^3 0.70x / 1.02x, 100 x 100 x 80
-# 0.98x / 1.01-1.06x, 64 x 100 x 100 1.07-1.10x / 1.14x; f64 88^3 0.85-0.87x / 1.00x,
-# 92^3 0.82-0.85x / 0.99-1.01x; but 96^3 f32 1.21-1.31x / 1.03x, f64 1.07-1.10x / 0.99-
-# 1.02x, 80 x 96 x 112 f32 1.22-1.24x / 1.09-1.11x. The threshold is the same for f32
-# and f64 (NR 32 and 16): the regions' cost, not the slivers, once few columns are
-# shared by rows (`rows_or_columns`). (OpenBLAS's cut-off is M N K <= 64^3; knit's
-# conditions are affine, hence the sum.)
-SEQUENTIAL_UPTO = 280
 # rows of C per call of the last columns' kernels (then one by one)
 EDGE_ROWS = 8
 
 
-def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
-                  threads: int = 2, shape: tuple[int, int] | None = None,
-                  sequential_upto: int = SEQUENTIAL_UPTO, split: str = "auto") -> Procedure:
-    """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
-    "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
-    `shape` the (MR, NR) of the register block; threads=1 is sequential C. threads > 1
-    shares the tiles out to that many iterations of `par` loops (OpenMP; run with
-    OMP_NUM_THREADS=threads), and the edges' rows or columns too: with split="rows",
-    the MR-row slivers of each MC block in turn (`parallelize_rows`); with "cols", each
-    NC block's NR-column slivers in turn (`parallelize`); "auto": columns where M is
-    small against MC and N (half an MC block and at most N, or one block and under a
-    quarter of N, or, where A is read in place, one block, at most N and K < KC; where
-    K < KC, only from 8 NR columns on), else rows (`rows_or_columns`). With threads > 1,
-    problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
-    one-thread kernel instead (`small_runs_sequential`; 0: never)."""
-    check_arguments(blocking, threads)
-    g = gemm_parts(p)
-    isa = _isa(target_name, g.dtype, shape)
-    mr, nr = isa.mr, isa.nr
-    blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8, threads=threads)
-    check_blocking(blk, mr, nr, threads)
-    if split not in ("auto", "rows", "cols"):
-        raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
-    if threads > 1 and sequential_upto > 0:  # (the blocks as given: the twin is p's own
-        # one-thread kernel, the one schedule_gemm(p, threads=1) gives)
-        return small_runs_sequential(p, target_name, blocking, threads, shape,
-                                     sequential_upto, split)
-    if threads > 1 and split == "auto":
-        return rows_or_columns(p, target_name, blk, threads, shape)
-    if threads == 1:  # built once per procedure: a threaded kernel calls it too (_twins)
-        key = (id(p), target_name, blocking, shape)
-        hit = _ONE_THREAD.get(key)
-        if hit is not None and hit[0] is p:
-            return hit[1]
-        few = few_rows_twin_blocking(isa, blk, 4 if g.dtype == "f32" else 8)
-        if blocking is None:  # blocks chosen here: small problems, and rows of one MC
-            out = one_thread_variants(p, target_name, blk, few, shape)  # block, own twins
-        else:
-            out = _schedule(p, g, target_name, blk, 1, shape, split)
-        if len(_ONE_THREAD) >= 64:  # a bound: each entry keeps two procedures alive
-            _ONE_THREAD.clear()
-        _ONE_THREAD[key] = (p, out)
-        return out
-    return _schedule(p, g, target_name, blk, threads, shape, split)
-
-
-# (id(p), target, blocks as given, shape) -> (p, schedule_gemm(p, ..., threads=1)):
-# procedures are immutable, so the same object scheduled with the same arguments gives
-# the same kernel
-_ONE_THREAD: dict = {}
-
-
-def _schedule(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threads: int,
-              shape: tuple[int, int] | None, split: str) -> Procedure:
-    """schedule_gemm past its choice of twins: the kernel for `threads` sharing `split`."""
+def blocked_kernel(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threads: int,
+                   shape: tuple[int, int] | None, split: str) -> Procedure:
+    """The blocked kernel for the blocks `blk` and `threads` sharing `split` ("rows" or
+    "cols"): schedule_gemm's (knit.stdlib.gemm.variants) past its choice of twins."""
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
     rows = threads if threads > 1 and split == "rows" else 1  # threads sharing rows

@@ -1,5 +1,7 @@
-"""Which kernel runs: `if <condition on M, N, K>: p_a(...) else: p_b(...)`, each branch a
-schedule of its own (schedule_gemm chooses these; each calls it back for its branches).
+"""Which kernel runs: `schedule_gemm`, the entry point, and the twins it chooses between,
+`if <condition on M, N, K>: p_a(...) else: p_b(...)`, each branch a schedule of its own
+(each calls schedule_gemm back for its branches; the blocked kernel itself is
+knit.stdlib.gemm.schedule's `blocked_kernel`).
 
 - `small_in_place`: one thread, small problems (N + K small) read A and B in place,
   without cache blocks (`schedule_small`);
@@ -13,9 +15,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from knit.procedure import Procedure
-from knit.stdlib.gemm import schedule as S  # (its schedule_gemm calls these back)
+from knit.stdlib.gemm import schedule as S  # the steps
 from knit.stdlib.gemm.kernels import microkernel
-from knit.stdlib.gemm.targets import Blocking, _isa, a_l2_share, cache_sizes
+from knit.stdlib.gemm.targets import (
+    Blocking,
+    _isa,
+    a_l2_share,
+    cache_sizes,
+    check_arguments,
+    check_blocking,
+    choose_blocking,
+)
 from knit.stdlib.sched_subprocs import replace as replace_block
 from knit.stdlib.scheduling import call_eqv, divide_loop, fission, rename, reorder_loops, simplify
 
@@ -24,6 +34,72 @@ from knit.stdlib.scheduling import call_eqv, divide_loop, fission, rename, reord
 # read by every MR rows of C from L1 or L2, and a packed copy costs more than it saves
 # (100^3 f32: the packing took 0.8 of 21 us)
 SMALL_UPTO = 512
+
+
+# Up to M + N + K = 280 (93 x 93 x 93), a threaded GEMM calls the one-thread kernel: its
+# parallel regions (the tiles', and one per class of last rows and columns) cost more
+# than the work they share. Measured by the wall clock on both sides (two threads with
+# `sequential_upto=0` against the one-thread kernel, gemm_ab.py --threads 2 --pin, knit /
+# OpenBLAS 2T): f32 88^3 0.85x against 1.11-1.14x, 92^3 0.70x / 1.02x, 100 x 100 x 80
+# 0.98x / 1.01-1.06x, 64 x 100 x 100 1.07-1.10x / 1.14x; f64 88^3 0.85-0.87x / 1.00x,
+# 92^3 0.82-0.85x / 0.99-1.01x; but 96^3 f32 1.21-1.31x / 1.03x, f64 1.07-1.10x / 0.99-
+# 1.02x, 80 x 96 x 112 f32 1.22-1.24x / 1.09-1.11x. The threshold is the same for f32
+# and f64 (NR 32 and 16): the regions' cost, not the slivers, once few columns are
+# shared by rows (`rows_or_columns`). (OpenBLAS's cut-off is M N K <= 64^3; knit's
+# conditions are affine, hence the sum.)
+SEQUENTIAL_UPTO = 280
+
+
+def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
+                  threads: int = 2, shape: tuple[int, int] | None = None,
+                  sequential_upto: int = SEQUENTIAL_UPTO, split: str = "auto") -> Procedure:
+    """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
+    "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
+    `shape` the (MR, NR) of the register block; threads=1 is sequential C. threads > 1
+    shares the tiles out to that many iterations of `par` loops (OpenMP; run with
+    OMP_NUM_THREADS=threads), and the edges' rows or columns too: with split="rows",
+    the MR-row slivers of each MC block in turn (`parallelize_rows`); with "cols", each
+    NC block's NR-column slivers in turn (`parallelize`); "auto": columns where M is
+    small against MC and N (half an MC block and at most N, or one block and under a
+    quarter of N, or, where A is read in place, one block, at most N and K < KC; where
+    K < KC, only from 8 NR columns on), else rows (`rows_or_columns`). With threads > 1,
+    problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
+    one-thread kernel instead (`small_runs_sequential`; 0: never)."""
+    check_arguments(blocking, threads)
+    g = S.gemm_parts(p)
+    isa = _isa(target_name, g.dtype, shape)
+    mr, nr = isa.mr, isa.nr
+    blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8, threads=threads)
+    check_blocking(blk, mr, nr, threads)
+    if split not in ("auto", "rows", "cols"):
+        raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
+    if threads > 1 and sequential_upto > 0:  # (the blocks as given: the twin is p's own
+        # one-thread kernel, the one schedule_gemm(p, threads=1) gives)
+        return small_runs_sequential(p, target_name, blocking, threads, shape,
+                                     sequential_upto, split)
+    if threads > 1 and split == "auto":
+        return rows_or_columns(p, target_name, blk, threads, shape)
+    if threads == 1:  # built once per procedure: a threaded kernel calls it too (_twins)
+        key = (id(p), target_name, blocking, shape)
+        hit = _ONE_THREAD.get(key)
+        if hit is not None and hit[0] is p:
+            return hit[1]
+        few = few_rows_twin_blocking(isa, blk, 4 if g.dtype == "f32" else 8)
+        if blocking is None:  # blocks chosen here: small problems, and rows of one MC
+            out = one_thread_variants(p, target_name, blk, few, shape)  # block, own twins
+        else:
+            out = S.blocked_kernel(p, g, target_name, blk, 1, shape, split)
+        if len(_ONE_THREAD) >= 64:  # a bound: each entry keeps two procedures alive
+            _ONE_THREAD.clear()
+        _ONE_THREAD[key] = (p, out)
+        return out
+    return S.blocked_kernel(p, g, target_name, blk, threads, shape, split)
+
+
+# (id(p), target, blocks as given, shape) -> (p, schedule_gemm(p, ..., threads=1)):
+# procedures are immutable, so the same object scheduled with the same arguments gives
+# the same kernel
+_ONE_THREAD: dict = {}
 
 
 def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Blocking,
@@ -35,7 +111,7 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
     def big(q: Procedure) -> Procedure:
         if few != blk:
             return rows_in_one_block(q, target_name, blk, few, shape)
-        return S.schedule_gemm(q, target_name, blk, threads=1, shape=shape)
+        return schedule_gemm(q, target_name, blk, threads=1, shape=shape)
 
     return small_in_place(p, target_name, shape, SMALL_UPTO, big)
 
@@ -217,7 +293,7 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
 
     twins = ((then, lambda q: q.body()[0].body()), (orelse, lambda q: q.body()[0].orelse()))
     if then[1] == {"threads": 1}:  # p's own one-thread kernel (built once for p), renamed
-        fast = S.schedule_gemm(p, target_name, blocking, threads=1, shape=shape)
+        fast = schedule_gemm(p, target_name, blocking, threads=1, shape=shape)
         q = simplify(replace_block(p, p.body(), p))  # p's body -> a call of p, in both
         q = specialize(q, q.body()[0], [cond])  # branches; the second inlined again
         q = inline(q, q.body()[0].orelse()[0])
@@ -227,7 +303,7 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
         q = specialize(p, p.body()[0], [cond])
     for (suffix, kwargs), branch in twins:
         q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
-        fast = kwargs(plain) if callable(kwargs) else S.schedule_gemm(
+        fast = kwargs(plain) if callable(kwargs) else schedule_gemm(
             plain, target_name, **{"blocking": blocking, "shape": shape, "sequential_upto": 0,
                                    **kwargs})
         q = call_eqv(q, branch(q)[0], fast)
