@@ -182,7 +182,7 @@ def gemm_child(parts: bool = False) -> None:
 # where `--gemm-parts` counts the CPU time: (module, function, part), the innermost
 # running part takes it (a part's time excludes the parts it calls)
 _PARTS = (
-    ("schedule", "_schedule", "the blocked kernels' tile nests (schedule._schedule: "
+    ("schedule", "blocked_kernel", "the blocked kernels' tile nests (schedule.blocked_kernel: "
      "blocks, packing, kernel calls, prefetches, threads)"),
     ("variants", "schedule_small", "the small kernels (variants.schedule_small)"),
     ("kernels", "schedule_microkernel", "the register kernels (kernels.microkernel)"),
