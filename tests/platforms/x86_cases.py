@@ -267,6 +267,13 @@ TRANSPOSE = Shape(  # op(dst, src): dst = src transposed; windows inside larger 
     lambda f, n, rng: {"x": _random(f, (10, 12), rng), "y": _random(f, (9, 11), rng)},
     lambda a, ref, n: {"y": ref(a["x"], a["y"])})
 
+PREFETCH_BLOCK = Shape(  # changes nothing: the kernel's copy alone
+    "def k(x: {T}[2, {W}] @ DRAM, y: {T}[{W}] @ DRAM):\n" + _REGS +
+    "    {op}(2, {W}, x[0:2, 0:{W}], 3)\n    {load}(a, x[1, 0:{W}])\n"
+    "    {store}(y[0:{W}], a)\n",
+    lambda f, n, rng: {"x": _random(f, (2, f.W), rng), "y": _random(f, f.W, rng)},
+    lambda a, ref, n: {"y": a["x"][1].copy()})
+
 
 def _transpose_into(x, y):  # 8 rows of x, a register's width, into y's columns
     w = 8 if x.dtype == np.float32 else 4
@@ -327,6 +334,7 @@ def _cases():
         out.append(Case(instr, fam, shape, ref, exact))
 
     add("prefetch", "avx2_f32", PREFETCH)
+    add("prefetch_block", "avx2_f32", PREFETCH_BLOCK)
     add("mm256_transpose8x8_ps", "avx2_f32", TRANSPOSE, _transpose_into)
     add("mm256_transpose8x4_pd", "avx2_f64", TRANSPOSE, _transpose_into)
     for fam, w, p in (("avx2_f32", "mm256", "ps"), ("avx2_f64", "mm256", "pd"),

@@ -218,10 +218,12 @@ def test_schedule_has_the_blis_structure():
     assert text.count(" in par(") == 3 + 2 + 5
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
         in text
-    # the next tile's C is prefetched, one line at a time, where a next tile exists
-    assert re.search(r"if 1 \+ ir \+ 2 \* ic < M / 8:\n *prefetch\(C\[8 \+ 8 \* ir \+ 16 \* ic, "
+    # the next tile's C is prefetched (a line at a time, by one call), where a next tile
+    # exists
+    assert re.search(rf"if 1 \+ ir \+ 2 \* ic < M / 8:\n *prefetch_block\({isa.mr}, {isa.nr}, "
+                     r"C\[8 \+ 8 \* ir \+ 16 \* ic:16 \+ 8 \* ir \+ 16 \* ic, "
                      r"32 \* jt \+ 64 \* jc \+ 64 \* jq:", text)
-    assert text.count("prefetch(C[") == 2 * isa.mr * isa.nr // 16  # KC blocks, last block
+    assert text.count("prefetch_block(8, 32, C[") == 2  # KC blocks, last block
     # the last columns: a whole 256-bit vector (8 of them), then masked 256-bit ones,
     # 8 rows at a time, then the rows left one by one
     assert "gemm_ukernel_f32_8x8_rows_avx512(K, A[8 * iw" in text
@@ -241,7 +243,7 @@ def test_one_thread_packs_each_panel_of_b_once():
     assert re.search(rf"for jc in seq.*\n *Ap: f32\[2, 16, {isa.mr}\] @ DRAM_ALIGNED64\n"
                      rf" *Bs: f32\[2, 16, {isa.nr}\] @ DRAM_ALIGNED64\n *for pc in seq.*\n"
                      r" *if 64 \+ 64 \* jc <= N:\n *for i0 in seq\(0, 8\):\n"
-                     r" *for i1o in seq\(0, 2\):\n(?: *prefetch\(B\[.*\n){2}"
+                     r" *for i1o in seq\(0, 2\):\n *prefetch_block\(1, 32, B\[.*\n"
                      rf" *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[.*\n"
                      r" *for i0 in seq\(8, 16\):\n *for i1o in seq\(0, 2\):\n"
                      rf" *for i1i in seq\(0, {isa.nr}\):\n *Bs\[i1o, i0, i1i\] = B\[.*\n"
@@ -337,7 +339,7 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
 
 def test_the_copy_of_b_prefetches_rows_ahead_on_one_thread():
     # the row-by-row copy of a whole NC block of B prefetches the row PREFETCH_ROWS
-    # ahead, a line per call beside each NR columns' copy; the last rows of the block
+    # ahead beside each NR columns' copy (a line at a time); the last rows of the block
     # copy without (the prefetched row stays inside B); a KC no deeper than the
     # distance prefetches nothing
     needs("avx512")
@@ -348,18 +350,18 @@ def test_the_copy_of_b_prefetches_rows_ahead_on_one_thread():
         if kc > ahead:
             assert f"for i0 in seq(0, {kc - ahead}):" in text
             assert f"for i0 in seq({kc - ahead}, {kc}):" in text
-            assert (f"prefetch(B[{ahead} + i0 + {kc} * pc, 16 + 32 * i1o + 64 * jc:"
-                    f"17 + 32 * i1o + 64 * jc], 3)") in text
-            assert text.count("prefetch(B[") == 4  # 2 lines of NR = 32, 2 tile nests
+            assert (f"prefetch_block(1, 32, B[{ahead} + i0 + {kc} * pc:{ahead + 1} + i0 + "
+                    f"{kc} * pc, 32 * i1o + 64 * jc:32 + 32 * i1o + 64 * jc], 3)") in text
+            assert text.count("prefetch_block(1, 32, B[") == 2  # 2 tile nests
         else:
-            assert "prefetch(B[" not in text
+            assert "prefetch_block(1, 32, B[" not in text
         run_against_numpy(q.compile(), "f32", [(17, 130, 3), (9, 64, 4 * kc + 5),
                                                (16, 200, 2 * kc - 1), (24, 96, kc)],
                           strided=True, seed=13)
     # two threads sharing columns copy their slivers without it
     two = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2,
                           sequential_upto=0, split="cols")
-    assert "prefetch(B[" not in str(two)
+    assert "prefetch_block(1, 32, B[" not in str(two)
 
 
 def test_tensor_arguments_work_too():

@@ -54,7 +54,8 @@ def test_rows_structure():
     assert "gemm_ukernel_f32_8x32_avx512(16, Ap[i0t + 2 * irq, 0:16, 0:8], Bs[jr, 0:16, 0:32]" \
         ", C[8 * i0t + 16 * ic + 16 * irq:" in text
     # the prefetch goes to the thread's own next tile, two tiles below
-    assert re.search(r"if 2 \+ i0t \+ 2 \* ic \+ 2 \* irq < M / 8:\n *prefetch\(C\[16 \+ 8 \* i0t "
+    assert re.search(r"if 2 \+ i0t \+ 2 \* ic \+ 2 \* irq < M / 8:\n *prefetch_block\(8, 32, "
+                     r"C\[16 \+ 8 \* i0t \+ 16 \* ic \+ 16 \* irq:24 \+ 8 \* i0t "
                      r"\+ 16 \* ic \+ 16 \* irq, ", text)
     # all of K < KC (A read in place): one region per NC block, where each thread packs
     # all of B's panel into a panel of its own (_private_panel), then walks its MR-row
@@ -151,7 +152,8 @@ def test_cols_take_slivers_two_side_by_side_where_nc_allows():
     assert re.search(r"for jg in seq\(0, 2\):\n *if jg \+ 2 \* jt \+ 4 \* jc \+ 4 \* jq < N / 32:", text)
     assert "Bs[jg, 0:16, 0:32], C[8 * ir + 32 * ic:8 + 8 * ir + 32 * ic, 32 * jg + 64 * jt + " \
         "128 * jc + 128 * jq:" in text
-    assert "prefetch(C[8 + 8 * ir + 32 * ic, 32 * jg + 64 * jt + 128 * jc + 128 * jq:" in text
+    assert "prefetch_block(8, 32, C[8 + 8 * ir + 32 * ic:16 + 8 * ir + 32 * ic, 32 * jg + " \
+        "64 * jt + 128 * jc + 128 * jq:" in text
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])

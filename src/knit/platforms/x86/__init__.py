@@ -35,6 +35,6 @@ from knit.platforms.x86.avx512 import XMM
 from knit.platforms.x86.memories import AVX2, AVX512
 
 __all__ = ["AVX2", "AVX512", "XMM", "relu", "select",
-           "prefetch",  # noqa: F405 -- from avx2's star import
+           "prefetch", "prefetch_block",  # noqa: F405 -- from avx2's star import
            ] + sorted(
     n for n in dir() if n.startswith(("mm_", "mm256_", "mm512_", "avx2_")))

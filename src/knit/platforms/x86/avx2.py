@@ -8,6 +8,7 @@ from knit.platforms.x86.memories import (  # the memories and C helpers
     _INCLUDES,
     _MASK_LOADU_PD,
     _MASK_LOADU_PS,
+    _PREFETCH_BLOCK,
     _PREFIX_EPI32,
     _PREFIX_EPI64,
     _TRANSPOSE8X4_PD,
@@ -22,6 +23,19 @@ from knit.platforms.x86.memories import (  # the memories and C helpers
 def prefetch(A: [R][1] @ DRAM, locality_hint: index):
     # changes no memory, so its meaning is to do nothing. (Exo types the hint `size`,
     # but knit's sizes are >= 1, and hint 0 is _MM_HINT_NTA.)
+    assert 0 <= locality_hint
+    assert locality_hint < 8
+    pass  # noqa: PIE790 -- the body, spelled out
+
+
+@instr("KNIT_PREFETCH_BLOCK(&{A_data}, {m}, {n}, {A}.strides[0], {locality_hint});",
+       c_global=_PREFETCH_BLOCK)
+def prefetch_block(m: size, n: size, A: [R][m, n] @ DRAM, locality_hint: index):
+    # `prefetch` of each 64-byte line from the start of each of the m rows of A (a
+    # GEMM's next C tile, knit.stdlib.gemm): one call where m x n / 16 calls of
+    # prefetch would be, each of which a schedule inserts and checks. Like prefetch,
+    # it changes no memory.
+    assert stride(A, 1) == 1
     assert 0 <= locality_hint
     assert locality_hint < 8
     pass  # noqa: PIE790 -- the body, spelled out

@@ -24,6 +24,15 @@ def _once(guard: str, code: str) -> str:
     return f"#ifndef {guard}\n#define {guard}\n{code}\n#endif"
 
 
+# prefetch_block: each 64-byte line from the start of m rows of n elements, ld apart (a
+# macro: _mm_prefetch takes its hint as a constant)
+_PREFETCH_BLOCK = _INCLUDES + "\n" + _once("KNIT_PREFETCH_BLOCK_H", """\
+#define KNIT_PREFETCH_BLOCK(p, m, n, ld, hint) do { \\
+    for (int_fast32_t knit_r = 0; knit_r < (m); knit_r++) \\
+        for (int_fast32_t knit_c = 0; knit_c < (n); knit_c += 64 / (int_fast32_t) sizeof(*(p))) \\
+            _mm_prefetch((const char *) ((p) + knit_r * (ld) + knit_c), (hint)); \\
+} while (0)""")
+
 # AVX2 masked stores take a mask of lanes i < n.
 _PREFIX_EPI32 = _once("KNIT_MM256_PREFIX_EPI32", """\
 static inline __m256i knit_mm256_prefix_epi32(int n) {

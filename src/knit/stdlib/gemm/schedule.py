@@ -274,13 +274,16 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
         p = _pack_b_by_slivers(p, top, g, nr, blk, bs, by_rows=True, start=c0, width=grp * nr)
     p = set_memory(p, f"{bs} : _", DRAM_ALIGNED64)
     if ap is not None:
-        p = _pack_a_by_rows(p, top, g, mr, blk, ap, transpose)
+        p = _pack_a_by_rows(p, top, g, mr, blk, ap)
         # out of ic and pc: once per thread and jc
         p = lift_alloc(p, f"{ap} : _", n_lifts=1 + has_pc)
     if threads == 1:  # out of pc; the last block of k has no pc
-        return simplify(lift_alloc(p, f"{bs} : _") if has_pc else p)
-    # out of the sliver's guard and loop (grp > 1: its group's loop), ic and pc
-    return simplify(lift_alloc(p, f"{bs} : _", n_lifts=(3 if grp == 1 else 2) + has_pc))
+        p = simplify(lift_alloc(p, f"{bs} : _") if has_pc else p)
+    else:  # out of the sliver's guard and loop (grp > 1: its group's loop), ic and pc
+        p = simplify(lift_alloc(p, f"{bs} : _", n_lifts=(3 if grp == 1 else 2) + has_pc))
+    if ap is not None and transpose is not None:  # (on Ap's simplified indices)
+        p = _transpose_a_slivers(p, top, mr, transpose)
+    return p
 
 
 def _k_block(p: Procedure, top, g: GemmParts, blk: Blocking) -> tuple[str, str]:
@@ -310,31 +313,24 @@ def prefetch_rows_of_b(p: Procedure, top, g: GemmParts, nr: int, blk: Blocking, 
     stream prefetcher restarts on every row (a page of its own with N >= 1024 f32):
     64 x 2048 x 2048 f32 (NC = 256, B's copy a fifth of the time) ran 4-5% faster
     (best call and the sum of phase minima, C edited by hand, load ~10); 16 rows ahead
-    did as well as 8. (`prefetch`: the target's instruction of one element.)"""
+    did as well as 8. (`prefetch`: the target's instruction of a block, `Target.prefetch`.)"""
     k0, kext = _k_block(p, top, g, blk)
     if blk.kc <= ahead:  # (a block of k is KC deep, or deeper: the last one)
         return p
-    line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
     loop = [s for s in _walk(_top(p, top)) if _is_loop(s, "i0") and _is_loop(s.body()[0], "i1o")
             and f"{bs}[" in text_of(s)][0]
     p = cut_loop(p, loop, f"{kext} - {ahead}")
     row = f"{k0} + i0 + {ahead}"
-    for c in range(0, nr, line):
-        copy = p.forward(loop).body()[0].body()[0]  # the NR columns' copy, in i1o
-        col = f"{blk.nc} * jc + {nr} * i1o + {c}"
-        p = insert_noop_call(p, copy.before(), prefetch, [f"{g.b}[{row}, {col}:{col} + 1]", 3])
-    return p
+    copy = p.forward(loop).body()[0].body()[0]  # the NR columns' copy, in i1o
+    col = f"{blk.nc} * jc + {nr} * i1o"
+    return insert_noop_call(p, copy.before(), prefetch,
+                            [1, nr, f"{g.b}[{row}:{row} + 1, {col}:{col} + {nr}]", 3])
 
 
 def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking,
-                    ap: str, transpose: Procedure | None = None) -> Procedure:
+                    ap: str) -> Procedure:
     """A's block copy -> Ap[MC / MR][KC][MR], MR rows of A side by side, checked
-    against M once per MR rows. `transpose` (an instruction `dst[T, MR] = src[MR,
-    T]` transposed, or None): a whole sliver's copy in T x MR blocks through it, the
-    K % T rows left element by element. Element by element, a sliver's copy gathers
-    MR elements K apart for each vector it stores; f32 AVX-512 2048 x 64 x 2048, where
-    A's copy is about a third of the time: 148 -> 162 GFLOP/s one thread
-    (benchmarks/gemm_ab.py, the C edited by hand, each listed twice, load 0.7-1)."""
+    against M once per MR rows."""
     from knit.libs.memories import DRAM_ALIGNED64
 
     p = divide_dim(p, f"{ap} : _", 0, mr)
@@ -344,12 +340,23 @@ def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking
             and s.name().startswith("i0") and f"{ap}[" in text_of(s)][0]
     p = divide_loop(p, copy, mr, ["i0o", "i0i"], perfect=True)  # i0 i1 -> i0o i1 i0i
     p = reorder_loops(p, _find(p, top, "i0i"))
-    p = _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
-    if transpose is None or transpose.args()[1].shape()[0].value() != mr:  # (another MR)
+    return _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
+
+
+def _transpose_a_slivers(p: Procedure, top: int, mr: int, transpose: Procedure
+                         ) -> Procedure:
+    """The copy of A's whole MR-row slivers (`_pack_a_by_rows`) in T x MR blocks through
+    `transpose` (an instruction `dst[T, MR] = src[MR, T]` transposed), the K % T rows
+    left element by element; nothing where its MR is another. Element by element, a
+    sliver's copy gathers MR elements K apart for each vector it stores; f32 AVX-512
+    2048 x 64 x 2048, where A's copy is about a third of the time: 148 -> 162 GFLOP/s
+    one thread (benchmarks/gemm_ab.py, the C edited by hand, each listed twice, load
+    0.7-1)."""
+    if transpose.args()[1].shape()[0].value() != mr:
         return p
     t = transpose.args()[0].shape()[0].value()  # k rows per block
     whole = _nth_loop(p, top, "i0o", 0).body()[0].body()[0]  # for i1: for i0i: copy
-    p = simplify(divide_loop(p, whole, t, ["i1o", "i1i"], tail="cut"))  # (Ap's indices)
+    p = divide_loop(p, whole, t, ["i1o", "i1i"], tail="cut")
     whole = _nth_loop(p, top, "i0o", 0).body()[0].body()[0]  # for i1o: for i1i: ...
     return replace_block(p, whole.body()[0], transpose)
 
@@ -410,23 +417,19 @@ def prefetch_next_tile(p: Procedure, top: int, g: GemmParts, mr: int, nr: int,
     on a large matrix that tile is in L3 or memory while the last KC x MR x NR
     multiply-adds ran.
     The call is specialized on `the next tile is inside` so that the prefetched rows
-    are provably inside C (a prefetch is checked as any call), then one prefetch per
-    cache line of the tile (`prefetch`: the target's instruction of one element)."""
+    are provably inside C (a prefetch is checked as any call), then a prefetch of the
+    tile, a cache line at a time (`prefetch`: the target's instruction of a block,
+    `Target.prefetch`)."""
     from knit.stdlib.scheduling import specialize
 
     col0 = f"{blk.nc} * jc + {nr} * ({_sliver_expr(blk, nr, threads)})"
-    line = 64 // (4 if g.dtype == "f32" else 8)  # elements per cache line
     call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")
             and not s.subproc().is_instr()][0]  # (not A's packing)
     p = specialize(p, call, [f"{blk.mc // mr} * ic + ir + {step} < {g.m} / {mr}"])
     call = p.forward(call)  # the call, in the specialized branch
-    for r in range(mr):
-        for c in range(0, nr, line):
-            row = f"{blk.mc} * ic + {mr} * ir + {mr * step + r}"
-            p = insert_noop_call(p, call.before(), prefetch,
-                                 [f"{g.c}[{row}, {col0} + {c}:{col0} + {c + 1}]", 3])
-            call = p.forward(call)
-    return p
+    row = f"{blk.mc} * ic + {mr} * ir + {mr * step}"
+    return insert_noop_call(p, call.before(), prefetch,
+                            [mr, nr, f"{g.c}[{row}:{row} + {mr}, {col0}:{col0} + {nr}]", 3])
 
 
 def tiles_along_rows(p: Procedure, top) -> Procedure:
