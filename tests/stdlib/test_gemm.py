@@ -337,6 +337,27 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
     assert "Ap: f32[2, 8, 8]" in str(q) and "for jc in seq(0, (32 + N) / 64)" in str(q)
 
 
+def test_a_whole_sliver_is_packed_through_the_transpose():
+    # AVX-512 f32 (MR = 8): A's whole MR-row slivers 8 x 8 at a time through the
+    # target's transposing instruction, the K % 8 rows of the last block of k and the
+    # sliver partly past M element by element; f64 and another MR element by element
+    text = str(scheduled("avx512", "f32", False))
+    assert G.target("avx512").isa("f32").pack_a is not None
+    assert re.search(r"if 8 \+ 8 \* i0o \+ 16 \* ic <= M:\n *for i1o in seq\(0, 2\):\n"
+                     r" *mm256_transpose8x8_ps\(Ap\[i0o, 8 \* i1o:8 \+ 8 \* i1o, 0:8\], ", text)
+    # the last block of k, KC + K % KC deep: its K % 8 rows element by element
+    assert "mm256_transpose8x8_ps(Ap_l[i0o, 8 * i1o:8 + 8 * i1o, 0:8], " in text
+    assert re.search(r"for i1i in seq\(0, K % 8\):\n *for i0i in seq\(0, 8\):\n"
+                     r" *Ap_l\[i0o, i1i \+ ", text)
+    assert text.count("mm256_transpose8x8_ps(") == 2  # the KC blocks, the last block
+    assert "transpose" not in str(scheduled("avx512", "f64", False))
+    six = G.schedule_gemm(PLAIN["f32"], "avx512", G.Blocking(mc=12, kc=16, nc=64), threads=1,
+                          shape=(6, 32))
+    assert "transpose" not in str(six)
+    needs("avx512")
+    run_against_numpy(six.compile(), "f32", [(13, 70, 37), (6, 32, 16), (17, 33, 9)], seed=3)
+
+
 def test_the_copy_of_b_prefetches_rows_ahead_on_one_thread():
     # the row-by-row copy of a whole NC block of B prefetches the row PREFETCH_ROWS
     # ahead beside each NR columns' copy (a line at a time); the last rows of the block
