@@ -160,7 +160,11 @@ def test_default_blocks_match_numpy():
     # the blocks chosen from this machine's caches (larger than every size here)
     needs("avx512")
     f = scheduled("avx512", "f32", False, "default").compile()
-    run_against_numpy(f, "f32", [(300, 300, 300), (1, 300, 257), (299, 33, 1), (45, 65, 600)])
+    isa = G.target("avx512").isa("f32")
+    few = G.variants.few_rows_twin_blocking(isa, G.choose_blocking(isa, 4), 4)
+    # (rows of one block of the few-rows twin, and one more: the blocked kernel)
+    run_against_numpy(f, "f32", [(300, 300, 300), (1, 300, 257), (299, 33, 1), (45, 65, 600),
+                                 (few.mc, 70, few.kc + 3), (few.mc + 1, 40, few.kc + 1)])
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])

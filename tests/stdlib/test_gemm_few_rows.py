@@ -54,7 +54,7 @@ def test_twins_are_equivalent_to_the_plain_proc():
 def test_default_one_thread_schedule_takes_the_twin_given_blocks_do_not():
     isa = G.target("avx512").isa("f32")
     blk = G.choose_blocking(isa, 4)
-    few = few_rows_twin_blocking(isa, blk, 4)  # (MC: one block as half of L2 holds it)
+    few = few_rows_twin_blocking(isa, blk, 4)  # (MC: A's block as large as in blk)
     # (the problems past the small ones': small_in_place, test_gemm_small.py)
     q = str(G.schedule_gemm(sgemm, "avx512", threads=1).find("sgemm_big(_)").subproc())
     if few.nc < blk.nc:

@@ -20,7 +20,6 @@ from knit.stdlib.gemm.kernels import microkernel
 from knit.stdlib.gemm.targets import (
     Blocking,
     _isa,
-    a_l2_share,
     cache_sizes,
     check_arguments,
     check_blocking,
@@ -168,24 +167,32 @@ def few_rows_blocking(blk: Blocking, nr: int, elem_bytes: int, caches=None) -> B
 
 def few_rows_twin_blocking(isa, blk: Blocking, elem_bytes: int) -> Blocking:
     """The blocks of one thread's twin for the rows of one block of A (`rows_in_one_block`,
-    M <= its MC): one block as half of L2 holds it (BLIS's MC: twice `blk`'s where A's
-    block takes a quarter, `a_l2_share`), NC cut to L2 (`few_rows_blocking`). (M = 72,
-    100, 120 f32 ran 1-2% slower in two 64-row blocks than in one of 128.)"""
-    few = few_rows_blocking(replace(blk, mc=blk.mc * a_l2_share(isa, 1) // 2), isa.nr,
-                            elem_bytes)
-    # f64: KC halved, NC kept: the panel takes half of L2 beside A's block and C's
-    # rows. Intel Xeon (2 MB L2, KC 512), one thread, benchmarks/gemm_ab.py, load
-    # 1.2-1.8: blocks given, 64 x 2048 x 2048 61.4 / 66.9 -> 68.2 / 74.4 GFLOP/s (two
-    # runs; NC 256 with KC 512: 64.4, KC 128: 73.7, KC 384: 67.7, KC 256 with NC 1024:
-    # 66.4); the twin so made against main, each listed twice: 64 x 2048 x 2048 64.2,
-    # 65.6 -> 70.9, 68.5, 200 x 1024 x 1024 80.8, 81.4 -> 83.6, 83.9, 256^3, 333^3,
-    # 512^3 within the noise. f32 (kept): 64 x 2048 x 2048 134.1, 131.0 -> 137.2,
-    # 141.7, but 333^3 178.3, 173.7 -> 171.7, 166.2 (K = 333 >= KC / 2: packed in a
-    # last block of k, no longer all of k with A in place). Not measured on Zen 4,
-    # whose KC is 1024 (`avx512_kc_l1s`).
-    if elem_bytes == 8:
-        return replace(few, kc=max(16, blk.kc // 32 * 16))
-    return few
+    M <= its MC): for f64 on AVX-512 KC halved; MC such that A's MC x KC block is as large as in
+    `blk`; NC cut so that B's panel at `blk`'s KC fills L2 (`few_rows_blocking`).
+
+    f64's KC halved, NC kept: the panel takes half of L2 beside A's block and C's
+    rows. Intel Xeon (2 MB L2, KC 512), one thread, benchmarks/gemm_ab.py, load
+    1.2-1.8: blocks given, 64 x 2048 x 2048 61.4 / 66.9 -> 68.2 / 74.4 GFLOP/s (two
+    runs; NC 256 with KC 512: 64.4, KC 128: 73.7, KC 384: 67.7, KC 256 with NC 1024:
+    66.4); the twin so made against main, each listed twice: 64 x 2048 x 2048 64.2,
+    65.6 -> 70.9, 68.5, 200 x 1024 x 1024 80.8, 81.4 -> 83.6, 83.9, 256^3, 333^3,
+    512^3 within the noise. f32 keeps KC: 64 x 2048 x 2048 134.1, 131.0 -> 137.2,
+    141.7, but 333^3 178.3, 173.7 -> 171.7, 166.2 (K = 333 >= KC / 2: packed in a last
+    block of k, no longer all of k with A in place).
+
+    MC: the twin's rows against `blk`'s blocks (same machine, f32, each listed twice,
+    load ~3): 64 x 2048 x 2048 138.0, 138.2 against 121.7, 122.8 GFLOP/s, 256 x 1024 x
+    1024 183.0, 183.2 against 171.8, 172.4, 300 x 2048 x 2048 and 333^3 even, but 400 x
+    1024 x 1024 184.4, 184.2 against 191.7, 190.5 and 512 x 1024 x 1024 184.3, 185.1
+    against 196.7, 196.7; f64 (KC 256 against 512) 128-256 rows x 1024 x 1024 +3-13%,
+    512 x 1024 x 1024 even. MC was twice `blk`'s (one block as half of L2 holds it) for
+    both: f32 rows up to 512 took the twin. (Zen 4, not measured since: M = 72, 100,
+    120 f32 ran 1-2% slower in two 64-row blocks than in one of 128.)"""
+    # (KC halved where B's sliver spans more than one L1, `Isa.kc_l1s`: AVX-512, where
+    # it was measured)
+    kc = max(16, blk.kc // 32 * 16) if elem_bytes == 8 and isa.kc_l1s > 1 else blk.kc
+    few = few_rows_blocking(replace(blk, mc=blk.mc * (blk.kc // kc)), isa.nr, elem_bytes)
+    return replace(few, kc=kc)
 
 
 def rows_in_one_block(p: Procedure, target_name: str, blocking: Blocking, few: Blocking,
