@@ -166,3 +166,32 @@ def test_model_search_reuses_a_recent_model_only_when_it_satisfies_everything():
     out = model.find_model(tight)
     assert out is not None and out[a] == first[a] - 1
     assert model.find_model([ge(Lin({a: 1}, -3)), ge(Lin({a: -1}, 2))]) is None  # unsat
+
+
+def test_distinct_tries_the_related_pair_first(monkeypatch):
+    # 16 u1 + u0 against 16 w1 + w0 with u1 < w1: the pair (u1, w1) tells the two apart;
+    # its searches come first, before the pair (u0, w0) that no fact relates
+    facts = rng(U[0], 0, 15) + rng(W[0], 0, 15) + rng(U[1], 0, 3) + rng(W[1], 0, 3) \
+        + [ge(Lin({W[1]: 1, U[1]: -1}, -1))]
+    table = smt.Facts().add(*facts).table()
+    asked = []
+    search = fastpath.nonneg
+    monkeypatch.setattr(fastpath, "nonneg", lambda t, x: asked.append(x) or search(t, x))
+    assert fastpath.distinct(table, Lin({U[0]: 1, U[1]: 16}), Lin({W[0]: 1, W[1]: 16}))
+    assert set(asked[0].terms) == {U[1], W[1]}
+    assert all(set(x.terms) == {U[1], W[1]} for x in asked)  # proven by that pair alone
+
+
+@settings(max_examples=300, deadline=None)
+@given(digit_cases())
+def test_distinct_answers_alike_in_any_order_of_the_digits(case):
+    facts, x, y, _ = case
+    first = fastpath.distinct(smt.Facts().add(*facts).table(), x, y)
+    keep = fastpath._related_first
+    try:  # the digits in the order the difference lists them
+        fastpath._related_first = lambda table, pos, neg: list(pos)
+        assert fastpath.distinct(smt.Facts().add(*facts).table(), x, y) == first
+        fastpath._related_first = lambda table, pos, neg: list(reversed(pos))
+        assert fastpath.distinct(smt.Facts().add(*facts).table(), x, y) == first
+    finally:
+        fastpath._related_first = keep

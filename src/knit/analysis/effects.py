@@ -26,6 +26,7 @@ import operator
 from dataclasses import dataclass, replace
 
 from knit.analysis import affine as A, fastpath
+from knit.analysis.exprs import shared_var
 from knit.analysis.smt import Facts, prove
 from knit.analysis.written import configs_written_in
 from knit.ir import nodes as N, types as T
@@ -170,7 +171,8 @@ class _Collector:
             case N.For():
                 self.exprs((s.lo, s.hi), ctx, iters)
                 # the bounds are evaluated once, at entry
-                rng = (le(self.now(s.lo), var(s.iter)), lt(var(s.iter), self.now(s.hi)))
+                i = shared_var(s.iter)
+                rng = (le(self.now(s.lo), i), lt(i, self.now(s.hi)))
                 written = _written_in(s.body)
                 self.age(written, s)  # an iteration starts with what earlier ones left
                 self.block(s.body, ctx + rng, iters + (s.iter,))
@@ -529,13 +531,13 @@ def _remember_fact(kind: str, objs: tuple, make):
 
 
 def _size_fact(sym: Sym):
-    return _remember_fact("size", (sym,), lambda: le(int_(1), var(sym, T.SIZE)))
+    return _remember_fact("size", (sym,), lambda: le(int_(1), shared_var(sym, T.SIZE)))
 
 
 def _range_facts(loop: N.For) -> list:
     it, lo, hi = loop.iter, loop.lo, loop.hi
-    return list(_remember_fact("range", (it, lo, hi), lambda: (le(lo, var(it)),
-                                                              lt(var(it), hi))))
+    return list(_remember_fact("range", (it, lo, hi), lambda: (le(lo, shared_var(it)),
+                                                              lt(shared_var(it), hi))))
 
 
 def _negated(cond):

@@ -25,6 +25,22 @@ def var(sym: Sym, typ: T.ScalarT = T.INDEX) -> N.Read:
     return N.Read(sym, (), typ)
 
 
+_shared_vars: dict = {}
+
+
+def shared_var(sym: Sym, typ: T.ScalarT = T.INDEX) -> N.Read:
+    """A read of the variable `sym`, one node per (variable, type): for the facts and
+    goals of an analysis, whose memories are by node identity. Never for IR a rewrite
+    builds (a node there stands for its own place)."""
+    key = (sym, typ)
+    out = _shared_vars.get(key)
+    if out is None:
+        if len(_shared_vars) >= 50_000:  # a bound: each entry keeps its variable alive
+            _shared_vars.clear()
+        out = _shared_vars[key] = N.Read(sym, (), typ)
+    return out
+
+
 def _index_t(a: N.Expr, b: N.Expr) -> T.ScalarT:
     return T.STRIDE if T.STRIDE in (a.type, b.type) else T.INDEX
 

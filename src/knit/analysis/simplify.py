@@ -814,10 +814,11 @@ class _Ctx:
     """What the statements of a block are simplified under besides ranges: whether to
     prune (see simplify_proc) and the facts `E == c` of the enclosing `if`s."""
 
-    __slots__ = ("prune", "facts")
+    __slots__ = ("prune", "facts", "kinds")
 
     def __init__(self, prune: bool, facts: tuple):
         self.prune, self.facts = prune, facts
+        self.kinds = frozenset(type(lhs) for lhs, _ in facts)  # (what _use_facts looks for)
 
     def under(self, cond: N.Expr) -> _Ctx:
         # not a config's value: the branch may write the config before it reads E again
@@ -855,13 +856,15 @@ def _is_true(e: N.Expr) -> bool:
     return isinstance(e, N.Const) and e.val is True
 
 
-def _use_facts(e: N.Expr, facts) -> N.Expr:
-    """e with every sub-expression equal to a fact's E replaced by its value."""
+def _use_facts(e: N.Expr, facts, kinds: frozenset | None = None) -> N.Expr:
+    """e with every sub-expression equal to a fact's E replaced by its value (`kinds`: the
+    classes of the facts' Es, when known: _Ctx.kinds)."""
     if not facts:
         return e
     from knit.ir.visit import node_kinds, walk_expr
 
-    kinds = {type(lhs) for lhs, _ in facts}
+    if kinds is None:
+        kinds = frozenset(type(lhs) for lhs, _ in facts)
     if kinds.isdisjoint(node_kinds(e)):
         return e  # no node of a fact's kind in e (known without a walk)
     if not any(type(x) in kinds and any(x == lhs for lhs, _ in facts) for x in walk_expr(e)):
@@ -948,9 +951,9 @@ _SIMPLIFIED: dict = {}  # (id(stmt), prune, facts, ranges) -> (stmt, its simplif
 
 def _simplified_stmt(s: N.Stmt, ranges, ctx: _Ctx) -> N.Stmt:
     def f(e):
-        out = simplify_expr(_use_facts(e, ctx.facts), ranges)
+        out = simplify_expr(_use_facts(e, ctx.facts, ctx.kinds), ranges)
         if ctx.facts:  # a fact's E may appear only once the expression is in normal form
-            again = _use_facts(out, ctx.facts)
+            again = _use_facts(out, ctx.facts, ctx.kinds)
             out = out if again is out or again == out else simplify_expr(again, ranges)
         return out
     match s:

@@ -246,7 +246,7 @@ class _Checker:
         facts = smt.Facts()
         for a in self.proc.args:
             if a.type == T.SIZE:
-                facts = facts.add(X.cmp(">=", X.var(a.name, T.SIZE), X.const(1)))
+                facts = facts.add(X.cmp(">=", X.shared_var(a.name, T.SIZE), X.const(1)))
             elif not a.type.is_control():
                 self.scope.declare(a.name, a.type, a.mem)
         facts = self.add(facts, *self.proc.preds)
@@ -439,7 +439,7 @@ class _Checker:
             B.check_range(s, facts)
         if s.mode == "par" and self.plain and not self.quiet(s):
             self.check_race(s, facts)
-        i = X.var(s.iter)
+        i = X.shared_var(s.iter)
         # what one iteration writes, the next sees: forget it, bounds included
         inner = self.add(facts, X.cmp("<=", s.lo, i), X.cmp("<", i, s.hi))
         inner = self.forget(inner, s.body)
@@ -476,7 +476,7 @@ class _Checker:
         checked walk, so they would find no new error (if one raises, nothing is
         learned), and they compute no invariant of inner loops (so the cost stays
         linear in the nesting depth)."""
-        i = X.var(s.iter)
+        i = X.shared_var(s.iter)
         mine = {s.iter}.__contains__
         self.replaying = True
         try:

@@ -32,7 +32,7 @@ respected; `knit.ir.visit.alpha_eq` compares modulo renaming of bound symbols.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from operator import attrgetter
 from typing import Any
 
@@ -344,6 +344,40 @@ def _cache_hash(cls) -> None:
 
 for _cls in (*EXPR_NODES, Interval, Point):
     _cache_hash(_cls)
+
+
+_NO_SID = object()  # `sid` not given: a new statement's own
+
+
+def _fast_init(cls) -> None:
+    """Give `cls` the constructor its dataclass generated -- the same parameters and
+    defaults, a fresh sid when none is given -- that stores each field through its
+    slot's own setter instead of looking `object.__setattr__` and then the slot up by
+    name per field: rewrites and analyses build nodes by the hundred thousand (the
+    GEMM schedule: 608,466; 0.59 -> 0.35 us for a BinOp)."""
+    env: dict = {"_NO_SID": _NO_SID, "_sids": _sids}
+    params, lines = [], []
+    for f in fields(cls):
+        env[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        if f.default is not MISSING:
+            env[f"_d_{f.name}"] = f.default
+            params.append(f"{f.name}=_d_{f.name}")
+        elif f.default_factory is not MISSING:  # only a statement's sid has one
+            assert f.name == "sid", (cls, f.name)
+            params.append("sid=_NO_SID")
+            lines.append("    if sid is _NO_SID: sid = next(_sids)")
+        else:
+            params.append(f.name)
+        lines.append(f"    _set_{f.name}(self, {f.name})")
+    src = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(lines) + "\n"
+    exec(src, env)
+    init = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init
+
+
+for _cls in (*EXPR_NODES, Interval, Point, *STMT_NODES, FnArg):
+    _fast_init(_cls)
 
 
 def child_fields(node) -> list[str]:

@@ -293,13 +293,15 @@ class _Marker:
 
     def __init__(self, nodes, site: SrcInfo, old: _Index):
         self.N, self.site, self.old = nodes, site, old
+        self.exprs = frozenset((*nodes.EXPR_NODES, nodes.Interval, nodes.Point))
         self.ids, self.sids = old.stmts()
         self.added: list = []  # the statements of the result that are not old objects
         self.kept: list[int] = []  # ids of the old statement objects met, as met
         self.old_exprs = None  # old.exprs(), once asked
 
     def block(self, stmts: tuple) -> tuple:
-        out = [self.stmt(s) for s in stmts]
+        stmt = self.stmt
+        out = [stmt(s) for s in stmts]
         return stmts if all(map(operator.is_, out, stmts)) else tuple(out)
 
     def stmt(self, s):
@@ -307,9 +309,17 @@ class _Marker:
             self.kept.append(id(s))
             return s
         if s.sid in self.sids:  # rebuilt, not made: only statements nested in it can be new
-            changes = {f: b for f in ("body", "orelse") if hasattr(s, f)
-                       and (b := self.block(getattr(s, f))) is not getattr(s, f)}
-            out = s.with_(**changes) if changes else s
+            out = s
+            body = getattr(s, "body", None)
+            if body is not None:  # (a loop or an if: the fields that hold statements)
+                changes = {}
+                if (b := self.block(body)) is not body:
+                    changes["body"] = b
+                orelse = getattr(s, "orelse", None)
+                if orelse is not None and (b := self.block(orelse)) is not orelse:
+                    changes["orelse"] = b
+                if changes:
+                    out = self.N.rebuild(s, changes)
         else:
             out = self.made(s)
         self.added.append(out)
@@ -319,23 +329,34 @@ class _Marker:
         """A node of a statement the rewrite made: marked, and so is what is under it,
         except the expressions it moved from the old procedure (they keep their place)."""
         changes = {}
-        for name in _child_fields(self.N, node):
+        fields = _CHILD_FIELDS.get(type(node))
+        if fields is None:
+            fields = _child_fields(self.N, node)
+        child = self.child
+        for name in fields:
             value = getattr(node, name)
-            if isinstance(value, tuple):
-                marked = tuple(self.child(x) for x in value)
-                if any(a is not b for a, b in zip(marked, value)):
-                    changes[name] = marked
-            elif (marked := self.child(value)) is not value:
+            if type(value) is tuple:
+                if value:
+                    marked = tuple(map(child, value))
+                    if not all(map(operator.is_, marked, value)):
+                        changes[name] = marked
+            elif (marked := child(value)) is not value:
                 changes[name] = marked
-        if node.srcinfo != self.site:
+        here = node.srcinfo
+        # (a position no primitive made is not the site: known without comparing)
+        if here is not self.site and (here.generated_by is None or here != self.site):
             changes["srcinfo"] = self.site
         return self.N.rebuild(node, changes) if changes else node  # (a fast replace)
 
     def child(self, x):
-        N = self.N
-        if isinstance(x, N.Stmt):
+        if type(x) in self.exprs:  # an expression, or a window's slice or point
+            old = self.old_exprs
+            if old is None:
+                old = self.old_exprs = self.old.exprs()
+            return x if id(x) in old else self.made(x)
+        if isinstance(x, self.N.Stmt):
             return self.stmt(x)
-        if isinstance(x, N.Expr | N.Interval | N.Point):
+        if isinstance(x, self.N.Expr | self.N.Interval | self.N.Point):  # (a subclass)
             old = self.old_exprs
             if old is None:
                 old = self.old_exprs = self.old.exprs()

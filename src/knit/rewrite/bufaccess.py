@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from knit.analysis import effects as E
+from knit.analysis.exprs import shared_var
 from knit.ir import nodes as N
 from knit.ir.sym import Sym
 from knit.ir.visit import map_expr, map_stmt_exprs, walk_expr
@@ -80,7 +81,8 @@ def walk_with_facts(stmts, facts: list):
     for s in stmts:
         yield s, facts
         if isinstance(s, N.For):
-            inner = facts + [E.le(s.lo, E.var(s.iter)), E.lt(E.var(s.iter), s.hi)]
+            i = shared_var(s.iter)  # (the facts' nodes: remembered by identity)
+            inner = facts + [E.le(s.lo, i), E.lt(i, s.hi)]
             yield from walk_with_facts(s.body, inner)
         elif isinstance(s, N.If):
             yield from walk_with_facts(s.body, facts + [s.cond])
