@@ -256,3 +256,22 @@ def test_a_refusal_says_when_the_solver_gave_up():
         "ran out; see knit.analysis.smt.set_rlimit); the rewrite may be safe, but what it " \
         "could not rule out is: the statements do not commute" in msg, msg
     assert smt.gave_up() is None  # the refusal took it
+
+
+def test_z3_is_given_the_facts_in_one_order_whatever_the_callers():
+    # a frozenset of facts iterates in an order that follows addresses, so it changes
+    # between processes; z3's work, and so whether a hard query stays under its limit,
+    # depends on the order of its assertions: they go in sorted by order_key
+    Lin = A.Lin
+    i, j, n = Sym("i"), Sym("j"), Sym("n")
+    facts = [A.ge0(Lin({n: 1, i: -1}) - Lin({}, 1)), A.ge0(Lin({i: 1})),
+             A.ge0(Lin({j: 1, i: -1})), A.eq0(Lin({n: 1}, -8)), A.ge0(Lin({j: 1}))]
+    goal = A.ge0(Lin({n: 1, j: -1}))
+    st = smt._Z3State()
+    seen = []
+    for order in (facts, facts[::-1], facts[2:] + facts[:2]):
+        s = st._fresh()
+        st._check(s, order, goal, scoped=False)
+        seen.append([a.sexpr() for a in s.assertions()])
+    assert seen[0] == seen[1] == seen[2] and len(seen[0]) == len(facts) + 1
+    assert smt.order_key(facts[0]) != smt.order_key(A.ge0(Lin({Sym("n"): 1, i: -1}, -1)))

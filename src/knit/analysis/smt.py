@@ -519,6 +519,32 @@ _local = _Local()
 # ---------------------------------------------------------------- z3
 
 
+def order_key(f) -> str:
+    """A formula as text that names each variable with its creation number: the same for
+    the same formula in every run of the same program (unlike hash(), which follows
+    addresses and per-process string hashing), so sorting by it gives one order."""
+    if isinstance(f, Lin):
+        return " + ".join([f"{c}*{_atom_key(a)}" for a, c in f.terms.items()]
+                          + [str(f.const)])
+    if isinstance(f, tuple):
+        return "(" + ", ".join(order_key(x) for x in f) + ")"
+    if isinstance(f, (frozenset, set)):
+        return "{" + ", ".join(sorted(order_key(x) for x in f)) + "}"
+    return _atom_key(f) if not isinstance(f, (str, int, bool)) else repr(f)
+
+
+def _atom_key(a) -> str:
+    if isinstance(a, Sym):
+        return repr(a)  # name_id: ids count up in creation order
+    if isinstance(a, A.Stride):
+        return f"stride({a.buf!r}, {a.dim})"
+    if isinstance(a, (A.Div, A.Mod)):
+        return f"({order_key(a.arg)}) {'/' if isinstance(a, A.Div) else '%'} {a.by}"
+    if isinstance(a, A.Mul):
+        return f"({order_key(a.lhs)}) * ({order_key(a.rhs)})"
+    return A.atom_str(a)  # a config field: its config's name and the field
+
+
 class _Z3State:
     """One thread's z3 context, and the translation of atoms to z3 in it."""
 
@@ -573,7 +599,11 @@ class _Z3State:
         if scoped:
             s.push()
         try:
-            for f in facts:
+            # in an order of their own, not the caller's: the facts often come as a
+            # frozenset, whose order follows the addresses of the objects in them and so
+            # changes from one process to the next, and z3's work (hence whether a hard
+            # query stays under RLIMIT) depends on the order it is given
+            for f in sorted(facts, key=order_key):
                 s.add(self.formula(f))
             s.add(z3.Not(self.formula(goal)))
             r = s.check()
