@@ -537,3 +537,14 @@ def neon_dgemm(M: size, N: size, K: size, A: f64[M, K] @ DRAM, B: f64[K, N] @ DR
 
 
 neon_plain = {"f32": neon_sgemm, "f64": neon_dgemm}
+
+
+def test_blocks_shallower_than_the_transpose_pack_a_element_by_element():
+    # KC = 4 < the 8 rows of AVX-512's transposing copy: no whole block to transpose
+    # (a loop of no iteration, which replace refuses), so A's slivers go element by
+    # element, and the kernel still matches NumPy
+    q = G.schedule_gemm(PLAIN["f32"], "avx512", G.Blocking(mc=16, kc=4, nc=64), threads=1,
+                        sequential_upto=0)
+    assert "transpose" not in str(q)
+    needs("avx512")
+    run_against_numpy(q.compile(), "f32", [(17, 70, 11), (16, 64, 4), (9, 33, 13)], seed=5)

@@ -52,22 +52,34 @@ def test_twins_are_equivalent_to_the_plain_proc():
 
 
 def test_default_one_thread_schedule_takes_the_twin_given_blocks_do_not():
-    isa = G.target("avx512").isa("f32")
-    blk = G.choose_blocking(isa, 4)
-    few = few_rows_twin_blocking(isa, blk, 4)  # (MC: A's block as large as in blk)
     # (the problems past the small ones': small_in_place, test_gemm_small.py)
-    q = str(G.schedule_gemm(sgemm, "avx512", threads=1).find("sgemm_big(_)").subproc())
-    if few.nc < blk.nc:
-        assert f"if M <= {few.mc}:\n        sgemm_big_few(" in q
-    else:  # (L2 holds a KC x NC panel already: nothing to cut)
-        assert "sgemm_big_few" not in q
-    # f64: KC halved too, so the twin is made even where NC is not cut
-    isa64 = G.target("avx512").isa("f64")
-    blk64 = G.choose_blocking(isa64, 8)
-    few64 = few_rows_twin_blocking(isa64, blk64, 8)
-    assert few64.kc == blk64.kc // 32 * 16 and few64.nc <= blk64.nc
-    q = str(G.schedule_gemm(dgemm, "avx512", threads=1).find("dgemm_big(_)").subproc())
-    assert f"if M <= {few64.mc}:\n        dgemm_big_few(" in q
+    for plain, dt, e in ((sgemm, "f32", 4), (dgemm, "f64", 8)):
+        isa = G.target("avx512").isa(dt)
+        blk = G.choose_blocking(isa, e)
+        few = few_rows_twin_blocking(isa, blk, e)
+        name = plain.name()
+        q = str(G.schedule_gemm(plain, "avx512", threads=1).find(f"{name}_big(_)").subproc())
+        if few != blk:
+            assert f"if M <= {few.mc}:\n        {name}_big_few(" in q
+        else:  # (L2 holds a KC x NC panel already: nothing to cut)
+            assert f"{name}_big_few" not in q
+
+
+def test_few_rows_blocks_on_both_kinds_of_avx512():
+    from knit.stdlib.gemm.targets import _target
+
+    caches = (48 << 10, 2 << 20, 32 << 20)  # this session's Xeon
+    for split in (False, True):  # Intel's full-width multiply-adds; Zen 4's halves
+        for dt, e in (("f32", 4), ("f64", 8)):
+            isa = _target("avx512", split).isa(dt)
+            blk = G.choose_blocking(isa, e, caches)
+            few = few_rows_twin_blocking(isa, blk, e, caches)
+            assert few.nc < blk.nc  # the panel cut to L2
+            if isa.few_rows_same_a:  # A's block as large as blk's; f64 half the KC
+                assert not split and few.mc * few.kc == blk.mc * blk.kc
+                assert few.kc == (blk.kc // 2 if dt == "f64" else blk.kc)
+            else:  # one block twice blk's, blk's KC
+                assert split and (few.mc, few.kc) == (2 * blk.mc, blk.kc)
     # blocks given: exactly those, no twin
     assert "sgemm_few" not in str(G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"),
                                                   threads=1))

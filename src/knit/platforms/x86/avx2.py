@@ -31,10 +31,11 @@ def prefetch(A: [R][1] @ DRAM, locality_hint: index):
 @instr("KNIT_PREFETCH_BLOCK(&{A_data}, {m}, {n}, {A}.strides[0], {locality_hint});",
        c_global=_PREFETCH_BLOCK)
 def prefetch_block(m: size, n: size, A: [R][m, n] @ DRAM, locality_hint: index):
-    # `prefetch` of each 64-byte line from the start of each of the m rows of A (a
-    # GEMM's next C tile, knit.stdlib.gemm): one call where m x n / 16 calls of
-    # prefetch would be, each of which a schedule inserts and checks. Like prefetch,
-    # it changes no memory.
+    # `prefetch` of an address every 64 bytes from the start of each of the m rows of A
+    # (a GEMM's next C tile, knit.stdlib.gemm; a row that does not start on a cache
+    # line may leave its last line out): one call where a call of prefetch per 64
+    # bytes would be, each of which a schedule inserts and checks. Like prefetch, it
+    # changes no memory.
     assert stride(A, 1) == 1
     assert 0 <= locality_hint
     assert locality_hint < 8

@@ -24,8 +24,8 @@ def _once(guard: str, code: str) -> str:
     return f"#ifndef {guard}\n#define {guard}\n{code}\n#endif"
 
 
-# prefetch_block: each 64-byte line from the start of m rows of n elements, ld apart (a
-# macro: _mm_prefetch takes its hint as a constant)
+# prefetch_block: an address every 64 bytes from the start of m rows of n elements, ld
+# apart (a macro: _mm_prefetch takes its hint as a constant)
 _PREFETCH_BLOCK = _INCLUDES + "\n" + _once("KNIT_PREFETCH_BLOCK_H", """\
 #define KNIT_PREFETCH_BLOCK(p, m, n, ld, hint) do { \\
     for (int_fast32_t knit_r = 0; knit_r < (m); knit_r++) \\

@@ -282,7 +282,7 @@ def pack_panels(p: Procedure, top: int, g: GemmParts, mr: int, nr: int, blk: Blo
     else:  # out of the sliver's guard and loop (grp > 1: its group's loop), ic and pc
         p = simplify(lift_alloc(p, f"{bs} : _", n_lifts=(3 if grp == 1 else 2) + has_pc))
     if ap is not None and transpose is not None:  # (on Ap's simplified indices)
-        p = _transpose_a_slivers(p, top, mr, transpose)
+        p = _transpose_a_slivers(p, top, mr, blk.kc, transpose)
     return p
 
 
@@ -303,10 +303,10 @@ PREFETCH_ROWS = 8
 def prefetch_rows_of_b(p: Procedure, top, g: GemmParts, nr: int, blk: Blocking, bs: str,
                        prefetch, ahead: int = PREFETCH_ROWS) -> Procedure:
     """In the row-by-row copy of B's panel (`_pack_b_by_slivers`, one thread: an NC
-    block inside N), prefetch row k + `ahead` while row k is copied, a cache line per
-    call, NR columns at a time beside their copy:
+    block inside N), prefetch row k + `ahead` while row k is copied, NR columns at a
+    time beside their copy (one call of the target's block prefetch, a line at a time):
 
-        for i0 < KC - ahead: for i1o: prefetch(B[k0 + i0 + ahead, ...]) ...; copy NR
+        for i0 < KC - ahead: for i1o: prefetch_block(1, NR, B[k0 + i0 + ahead, ...]); copy NR
         for i0 in KC - ahead .. KC: for i1o: copy NR
 
     Each row of the block is NC elements of a row of B, N apart, so the hardware's
@@ -343,18 +343,18 @@ def _pack_a_by_rows(p: Procedure, top: int, g: GemmParts, mr: int, blk: Blocking
     return _guard_per_sliver(p, top, "i0o", f"{blk.mc} * ic + {mr} * i0o", mr, g.m)
 
 
-def _transpose_a_slivers(p: Procedure, top: int, mr: int, transpose: Procedure
+def _transpose_a_slivers(p: Procedure, top: int, mr: int, kc: int, transpose: Procedure
                          ) -> Procedure:
     """The copy of A's whole MR-row slivers (`_pack_a_by_rows`) in T x MR blocks through
     `transpose` (an instruction `dst[T, MR] = src[MR, T]` transposed), the K % T rows
-    left element by element; nothing where its MR is another. Element by element, a
-    sliver's copy gathers MR elements K apart for each vector it stores; f32 AVX-512
-    2048 x 64 x 2048, where A's copy is about a third of the time: 148 -> 162 GFLOP/s
-    one thread (benchmarks/gemm_ab.py, the C edited by hand, each listed twice, load
-    0.7-1)."""
-    if transpose.args()[1].shape()[0].value() != mr:
-        return p
+    left element by element; nothing where its MR is another or KC < T (no whole
+    block). Element by element, a sliver's copy gathers MR elements K apart for each
+    vector it stores; f32 AVX-512 2048 x 64 x 2048 one thread: 147.8 -> 157.5 / 160.9
+    GFLOP/s (benchmarks/gemm_ab.py, the schedule's C and the C edited by hand the same
+    way, load 0.7-1)."""
     t = transpose.args()[0].shape()[0].value()  # k rows per block
+    if transpose.args()[1].shape()[0].value() != mr or kc < t:
+        return p
     whole = _nth_loop(p, top, "i0o", 0).body()[0].body()[0]  # for i1: for i0i: copy
     p = divide_loop(p, whole, t, ["i1o", "i1i"], tail="cut")
     whole = _nth_loop(p, top, "i0o", 0).body()[0].body()[0]  # for i1o: for i1i: ...

@@ -52,6 +52,11 @@ class Isa:
     # copies an MR x T block of A to T x MR, its transpose (`dst[T, MR] = src[MR, T]`),
     # for packing A's slivers (`pack_panels`); None: element by element
     pack_a: Procedure | None = None
+    # the one-thread twin for rows of one MC block (`few_rows_twin_blocking`): True, A's
+    # block the size of the blocked kernel's and, for f64, half its KC (measured on an
+    # Intel Xeon, full-width 512-bit multiply-adds); False, one block twice the blocked
+    # kernel's MC where A's block takes a quarter of L2 (Zen 4's rule, and the others')
+    few_rows_same_a: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,8 @@ class Target:
     isas: dict = field(default_factory=dict)
     # prefetch(m, n, x[m, n] window, locality hint), a cache line at a time from the start
     # of each row: the next C tile is prefetched where one exists, and rows of B ahead of
-    # their copy (one call per block: a call per line was m x n / 16 calls to insert and
-    # check, 7% of the whole GEMM schedule's time)
+    # their copy (one call per block: a call per cache line was 8-9% of the whole GEMM
+    # schedule's time, its calls to insert and check)
     prefetch: Procedure | None = None
 
     def isa(self, dtype: str) -> Isa:
@@ -154,6 +159,7 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
         # 512-bit store, which the element copy already makes
         pack_a = x86.mm256_transpose8x8_ps if mr == 8 and t == "f32" else None
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half, pack_a=pack_a,
+                       few_rows_same_a=width == 512 and not split_fma,
                        kc_l1s=avx512_kc_l1s(split_fma) if width == 512 else 1,
                        all_k_like_blocks=width == 512 and t == "f64", load_kept=kept,
                        k_unroll=avx512_k_unroll(split_fma) if width == 512 else 1)
@@ -335,7 +341,8 @@ def _isa(target_name: str, dtype: str, shape: tuple[int, int] | None) -> Isa:
     if mr < 1 or nr < 1 or nr % isa.lanes:
         raise ValueError(f"schedule_gemm: kernel shape {shape}: NR must be a multiple of "
                          f"{isa.lanes}")
-    return replace(isa, mr=mr, nr=nr)
+    # (A's transposing copy is the target's for its own MR)
+    return replace(isa, mr=mr, nr=nr, pack_a=isa.pack_a if mr == isa.mr else None)
 
 
 def check_arguments(blocking, threads) -> None:

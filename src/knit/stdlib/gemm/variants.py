@@ -20,6 +20,7 @@ from knit.stdlib.gemm.kernels import microkernel
 from knit.stdlib.gemm.targets import (
     Blocking,
     _isa,
+    a_l2_share,
     cache_sizes,
     check_arguments,
     check_blocking,
@@ -165,10 +166,13 @@ def few_rows_blocking(blk: Blocking, nr: int, elem_bytes: int, caches=None) -> B
     return Blocking(blk.mc, blk.kc, min(blk.nc, nc))
 
 
-def few_rows_twin_blocking(isa, blk: Blocking, elem_bytes: int) -> Blocking:
+def few_rows_twin_blocking(isa, blk: Blocking, elem_bytes: int, caches=None) -> Blocking:
     """The blocks of one thread's twin for the rows of one block of A (`rows_in_one_block`,
-    M <= its MC): for f64 on AVX-512 KC halved; MC such that A's MC x KC block is as large as in
-    `blk`; NC cut so that B's panel at `blk`'s KC fills L2 (`few_rows_blocking`).
+    M <= its MC), NC cut so that B's panel at `blk`'s KC fills L2 (`few_rows_blocking`);
+    where the target says so (`Isa.few_rows_same_a`: AVX-512 with full-width
+    multiply-adds), f64's KC halved and MC such that A's MC x KC block is as large as
+    in `blk`; elsewhere MC twice `blk`'s (one block as half of L2 holds it where A's
+    block takes a quarter, `a_l2_share`: Zen 4's rule). `caches`: as `choose_blocking`'s.
 
     f64's KC halved, NC kept: the panel takes half of L2 beside A's block and C's
     rows. Intel Xeon (2 MB L2, KC 512), one thread, benchmarks/gemm_ab.py, load
@@ -188,10 +192,12 @@ def few_rows_twin_blocking(isa, blk: Blocking, elem_bytes: int) -> Blocking:
     512 x 1024 x 1024 even. MC was twice `blk`'s (one block as half of L2 holds it) for
     both: f32 rows up to 512 took the twin. (Zen 4, not measured since: M = 72, 100,
     120 f32 ran 1-2% slower in two 64-row blocks than in one of 128.)"""
-    # (KC halved where B's sliver spans more than one L1, `Isa.kc_l1s`: AVX-512, where
-    # it was measured)
-    kc = max(16, blk.kc // 32 * 16) if elem_bytes == 8 and isa.kc_l1s > 1 else blk.kc
-    few = few_rows_blocking(replace(blk, mc=blk.mc * (blk.kc // kc)), isa.nr, elem_bytes)
+    if not isa.few_rows_same_a:  # (Zen 4's rule: one block twice blk's, at blk's KC)
+        return few_rows_blocking(replace(blk, mc=blk.mc * a_l2_share(isa, 1) // 2), isa.nr,
+                                 elem_bytes, caches)
+    kc = max(16, blk.kc // 32 * 16) if elem_bytes == 8 else blk.kc
+    few = few_rows_blocking(replace(blk, mc=blk.mc * (blk.kc // kc)), isa.nr, elem_bytes,
+                            caches)
     return replace(few, kc=kc)
 
 
