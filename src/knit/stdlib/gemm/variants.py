@@ -64,7 +64,9 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     quarter of N, or, where A is read in place, one block, at most N and K < KC; where
     K < KC, only from 8 NR columns on), else rows (`rows_or_columns`). With threads > 1,
     problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
-    one-thread kernel instead (`small_runs_sequential`; 0: never)."""
+    one-thread kernel instead (`small_runs_sequential`; 0: never). Sizes written as
+    numbers (`for i in seq(0, 64)`) take the kernel for M, N and K as parameters,
+    called with them (`_fixed_sizes`)."""
     check_arguments(blocking, threads)
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
@@ -73,6 +75,9 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     check_blocking(blk, mr, nr, threads)
     if split not in ("auto", "rows", "cols"):
         raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
+    if any(b.isdigit() for b in (g.m, g.n, g.kk)):  # sizes written as numbers
+        return _fixed_sizes(p, g, target_name, blocking, threads, shape, sequential_upto,
+                            split)
     if threads > 1 and sequential_upto > 0:  # (the blocks as given: the twin is p's own
         # one-thread kernel, the one schedule_gemm(p, threads=1) gives)
         return small_runs_sequential(p, target_name, blocking, threads, shape,
@@ -94,6 +99,38 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         _ONE_THREAD[key] = (p, out)
         return out
     return S.blocked_kernel(p, g, target_name, blk, threads, shape, split)
+
+
+_SIZED = """\
+def {name}(M: size, N: size, K: size, A: [{t}][M, K] @ DRAM, B: [{t}][K, N] @ DRAM,
+           C: [{t}][M, N] @ DRAM):
+    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+"""
+
+
+def _fixed_sizes(p: Procedure, g, target_name: str, blocking, threads: int, shape,
+                 sequential_upto: int, split: str) -> Procedure:
+    """A GEMM with a size written as a number (`for i in seq(0, 64)`): its nest becomes
+    a call of the same GEMM with M, N and K as parameters (unification finds the
+    numbers and the windows; the callee's stride assertions are proven at the call,
+    or replace says which it cannot prove), and that call one of the kernel scheduled
+    for it. (The steps cut the edges off as loops of M % MR rows and the like, which a
+    number makes empty: scheduled as they stand, they were refused as code that never
+    runs.)"""
+    from knit import DRAM
+    from knit.procedure import parse_proc_string
+
+    sized = parse_proc_string(_SIZED.format(name=f"{p.name()}_sized", t=g.dtype),
+                              {"DRAM": DRAM})
+    fast = schedule_gemm(sized, target_name, blocking, threads, shape, sequential_upto, split)
+    q = replace_block(p, p.body(), sized)
+    return call_eqv(q, q.body()[0], fast)
 
 
 # (id(p), target, blocks as given, shape) -> (p, schedule_gemm(p, ..., threads=1)):

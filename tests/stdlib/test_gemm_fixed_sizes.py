@@ -1,0 +1,79 @@
+"""schedule_gemm on a GEMM whose sizes are written as numbers (`for i in seq(0, 64)`),
+all or some of them: the nest becomes a call of the kernel scheduled for M, N and K as
+parameters, with the numbers found by unification. (Before, the schedule's steps met
+its edges as loops of no iteration and refused them as code that never runs.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_gemm import needs
+
+import knit
+from knit import proc
+from knit.errors import SchedulingError
+from knit.stdlib import gemm as G
+
+
+@proc
+def fixed(A: f32[72, 100], B: f32[100, 37], C: f32[72, 37]):
+    for i in seq(0, 72):
+        for j in seq(0, 37):
+            for k in seq(0, 100):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@proc
+def some_fixed(M: size, A: f64[M, 300], B: f64[300, 40], C: f64[M, 40]):
+    for i in seq(0, M):
+        for j in seq(0, 40):
+            for k in seq(0, 300):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@proc
+def fixed_windows(A: [f32][16, 16], B: [f32][16, 16], C: [f32][16, 16]):
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            for k in seq(0, 16):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_all_sizes_numbers(threads):
+    q = G.schedule_gemm(fixed, "avx512", threads=threads, sequential_upto=0)
+    text = str(q)
+    # the user's signature, the nest now a call of the kernel for M, N, K given
+    assert text.startswith("def fixed(A: f32[72, 100] @ DRAM, B: f32[100, 37] @ DRAM")
+    assert "fixed_sized(72, 37, 100, A[0:72, 0:100], B[0:100, 0:37], C[0:72, 0:37])" in text
+    c = q.c_code_str()  # the scheduled kernel (its twins), not plain loops
+    assert "gemm_ukernel_f32_8x32_avx512(" in c and ("#pragma omp" in c) == (threads == 2)
+    needs("avx512")
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((72, 100)).astype("f4")
+    B = rng.standard_normal((100, 37)).astype("f4")
+    C = rng.standard_normal((72, 37)).astype("f4")
+    want = C.astype("f8") + A.astype("f8") @ B.astype("f8")
+    q.compile()(A=A, B=B, C=C)
+    assert np.abs(C - want).max() < 1e-3
+
+
+def test_some_sizes_numbers_are_equivalent_to_the_plain_proc():
+    q = G.schedule_gemm(some_fixed, "avx512", threads=1)
+    report = knit.check_equiv(some_fixed, q, trials=2, sizes={"M": [1, 9, 17]})
+    assert report.trials == 2
+    needs("avx512")
+    rng = np.random.default_rng(2)
+    for m in (1, 8, 23):
+        A, B = rng.standard_normal((m, 300)), rng.standard_normal((300, 40))
+        C = rng.standard_normal((m, 40))
+        want = C + A @ B
+        q.compile()(M=m, A=A, B=B, C=C)
+        assert np.abs(C - want).max() < 1e-10
+
+
+def test_windows_without_unit_strides_are_refused_with_the_reason():
+    # the vector loads need each row's elements side by side: a window whose last
+    # stride nothing asserts cannot take the kernel
+    with pytest.raises(SchedulingError, match="stride"):
+        G.schedule_gemm(fixed_windows, "avx512", threads=1)
