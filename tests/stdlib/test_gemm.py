@@ -452,10 +452,13 @@ def test_refuses_bad_targets_and_blocks():
         G.schedule_gemm(sgemm, "avx512", shape=(4, 20))
     # one MR-row or NR-column sliver per block (multiples, but too small): a clear error,
     # not a crash in the packing steps (IndexError before)
-    for blk in (G.Blocking(mc=16, kc=16, nc=32), G.Blocking(mc=8, kc=16, nc=64)):
-        with pytest.raises(ValueError, match=r"MC must be at least 2 x MR = 16 and NC at "
-                                             r"least 2 x NR = 64; got Blocking"):
-            G.schedule_gemm(sgemm, "avx512", blk, threads=1)
+    # (and one row of k per KC block: LookupError or IndexError before)
+    for blk, threads in ((G.Blocking(mc=16, kc=16, nc=32), 1), (G.Blocking(mc=8, kc=16, nc=64), 1),
+                         (G.Blocking(mc=16, kc=1, nc=64), 1), (G.Blocking(mc=16, kc=1, nc=64), 2)):
+        with pytest.raises(ValueError, match=r"MC must be at least 2 x MR = 16, NC at "
+                                             r"least 2 x NR = 64 and KC at least 2; got "
+                                             r"Blocking"):
+            G.schedule_gemm(sgemm, "avx512", blk, threads=threads)
     # arguments of the wrong kind: a clear error before anything is computed from them
     # (ZeroDivisionError, AttributeError or a scheduling error deep inside before)
     for threads in (0, -2, 1.0, "2"):

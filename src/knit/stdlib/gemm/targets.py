@@ -361,7 +361,7 @@ def check_blocking(blk: Blocking, mr: int, nr: int, threads: int) -> None:
         raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR x "
                          f"threads = {mr * threads} and NC of NR x threads = {nr * threads}; "
                          f"got {blk}")
-    if blk.mc < 2 * mr or blk.nc < 2 * nr:  # (the packing steps cut a block's slivers:
-        # one sliver per block leaves no loop to cut)
-        raise ValueError(f"schedule_gemm: MC must be at least 2 x MR = {2 * mr} and NC at "
-                         f"least 2 x NR = {2 * nr}; got {blk}")
+    if blk.mc < 2 * mr or blk.nc < 2 * nr or blk.kc < 2:  # (the packing steps cut a
+        # block's slivers, and the k loop into blocks: one per block leaves no loop)
+        raise ValueError(f"schedule_gemm: MC must be at least 2 x MR = {2 * mr}, NC at "
+                         f"least 2 x NR = {2 * nr} and KC at least 2; got {blk}")
