@@ -400,8 +400,8 @@ def test_small_problems_call_the_one_thread_kernel():
     q = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2)
     isa = G.target("avx512").isa("f32")
     text = str(q)
-    assert f"if M + N + K <= 280 or N < {2 * isa.nr} or N < {4 * isa.nr} and N % {isa.nr} > 0:"\
-           "\n        sgemm_seq(M, N, K," in text
+    assert (f"if M + N + K <= 280 or (N < {2 * isa.nr} or N < {4 * isa.nr} and N % {isa.nr} > 0)"
+            f" and M + N + K <= {G.variants.NARROW_UPTO}:\n        sgemm_seq(M, N, K,") in text
     assert "else:\n        sgemm_par(M, N, K," in text
     assert q.is_eq(sgemm)
     seq_, par = (q.find(f"{name}(_)").subproc() for name in ("sgemm_seq", "sgemm_par"))
@@ -412,11 +412,13 @@ def test_small_problems_call_the_one_thread_kernel():
     run_against_numpy(q.compile(), "f32", [(64, 64, 152), (64, 64, 153), (300, 63, 20),
                                            (40, 64, 89), (200, 100, 150), (1, 1, 1),
                                            (200, 4 * isa.nr, 150), (200, 4 * isa.nr - 1, 150),
-                                           (200, 3 * isa.nr, 150)])
+                                           (200, 3 * isa.nr, 150), (100, 100, 160),
+                                           (100, 100, 161), (2000, 30, 100)])
     report = knit.check_equiv(sgemm, q, trials=3, sizes={"M": [1, 17, 70], "N": [1, 33, 70],
                                                          "K": [1, 20, 90]})
     assert report.trials == 3
-    # and the threads' kernel: M + N + K > 280, N >= 2 NR, and 4 NR or whole slivers
+    # and the threads' kernel: M + N + K > 280, N >= 2 NR, and 4 NR or whole slivers (or
+    # M + N + K > NARROW_UPTO)
     report = knit.check_equiv(sgemm, q, trials=2, sizes={"M": [150, 171], "N": [96, 130],
                                                          "K": [70, 83]})
     assert report.trials == 2 and all(sum(s.values()) > 280 for s in report.sizes)

@@ -31,7 +31,7 @@ def test_threaded_kernel_calls_the_one_thread_kernel_of_the_same_proc():
     assert G.schedule_gemm(p, "avx2", BLK, threads=1) is one  # the same object: built once
     two = G.schedule_gemm(p, "avx2", BLK, threads=2)
     text = str(two)
-    assert "if M + N + K <= 280 or N < 32 or N < 64 and N % 16 > 0:\n        gemm_seq(M, N, K, A[0:M, 0:K], B[0:K, 0:N]," \
+    assert "if M + N + K <= 280 or (N < 32 or N < 64 and N % 16 > 0) and M + N + K <= 360:\n        gemm_seq(M, N, K, A[0:M, 0:K], B[0:K, 0:N]," \
         in text
     seq = two.find("gemm_seq(_)").subproc()
     assert seq.name() == "gemm_seq" and body(seq) == body(one)

@@ -95,7 +95,8 @@ def test_rows_all_of_k_give_each_thread_its_own_panel_of_b_f64():
 def test_auto_shares_columns_for_few_rows_else_rows():
     q = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2)
     text = str(q)
-    assert "if M + N + K <= 280 or N < 64 or N < 128 and N % 32 > 0:\n        sgemm_seq(" in text
+    assert ("if M + N + K <= 280 or (N < 64 or N < 128 and N % 32 > 0) and M + N + K <= 360:"
+            "\n        sgemm_seq(") in text
     par = q.find("sgemm_par(_)").subproc()
     assert ("if (16 <= K or 256 <= N or M <= 32) and (M <= 8 and M <= N or M <= 16 and "
             "4 * M < N or "
@@ -106,12 +107,15 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     assert "for i0t in par(0, 2)" in rows and "for jt in par(" not in rows
     assert q.is_eq(sgemm)
     # both sides of each condition, and their boundaries (M + N + K > 280: the threads;
-    # the last three run the one-thread twin)
+    # (15, 15, 90), (40, 64, 89), (1, 200, 33) run the one-thread twin; few columns up
+    # to M + N + K = 360 too, past it the threads)
     run_against_numpy(q.compile(), "f32", [(8, 64, 209), (9, 64, 208), (16, 65, 200),
                                            (16, 64, 201), (17, 300, 50), (16, 256, 15),
                                            (16, 255, 15), (9, 257, 15), (15, 255, 16),
                                            (8, 280, 9), (8, 255, 20), (100, 64, 120),
-                                           (15, 15, 90), (40, 64, 89), (1, 200, 33)])
+                                           (15, 15, 90), (40, 64, 89), (1, 200, 33),
+                                           (200, 32, 128), (200, 33, 127), (150, 100, 111),
+                                           (150, 100, 110), (300, 8, 300)])
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])

@@ -48,6 +48,15 @@ SMALL_UPTO = 512
 # shared by rows (`rows_or_columns`). (OpenBLAS's cut-off is M N K <= 64^3; knit's
 # conditions are affine, hence the sum.)
 SEQUENTIAL_UPTO = 280
+# ... and up to M + N + K = 360 where the columns are too few to share: at most one
+# NR-column sliver per thread, or, where the last sliver is partial, fewer than two whole
+# ones per thread (`small_runs_sequential`). Beyond, the rows are shared: before this
+# bound every such problem ran on one thread, whatever M and K (Intel Xeon, f32, --pin,
+# wall clock, one thread / two: 2048 x 32 x 2048 127 / 229 GFLOP/s, 512 x 32 x 512 153 /
+# 252, 100 x 100 x 2048 122 / 197, 128 x 100 x 1000 139 / 202, 200 x 100 x 200 183 /
+# 232; but 120 x 100 x 120 179 / 163, 140 x 100 x 140 179 / 174, 100 x 100 x 160 176 /
+# 147, 160 x 100 x 100 176 / 170; 160 x 32 x 160 219 / 233, the one miss)
+NARROW_UPTO = 360
 
 
 def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
@@ -261,15 +270,17 @@ def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | N
     one schedule_gemm(p, threads=1) returns, renamed; built once per procedure), p_par the
     other branch moved into a procedure of its own (extract_subproc, which keeps p's
     asserts) and scheduled for `threads`; the threads are used only where the
-    problem is large enough to share out: M + N + K above `upto`, an NR-column sliver
-    per thread, and, where the last sliver is partial, two whole ones per thread (its
-    edge regions cost each thread a fixed time: f32, --pin, one / two threads' GFLOP/s
-    100^3 161, 154 / 135, 136; 112^3 195, 198 / 165, 164; 120^3 183 / 141; but 96^3
-    190, 182 / 215, 217, 128^3 185, 192 / 290, 283 and 150^3 166 / 185)."""
+    problem is large enough to share out: M + N + K above `upto`, and, up to
+    `NARROW_UPTO`, an NR-column sliver per thread and, where the last sliver is partial,
+    two whole ones per thread (its edge regions cost each thread a fixed time: f32,
+    --pin, one / two threads' GFLOP/s 100^3 161, 154 / 135, 136; 112^3 195, 198 / 165,
+    164; 120^3 183 / 141; but 96^3 190, 182 / 215, 217, 128^3 185, 192 / 290, 283 and
+    150^3 166 / 185). Past NARROW_UPTO the rows are shared however few the columns."""
     g = S.gemm_parts(p)
     nr = _isa(target_name, g.dtype, shape).nr
-    small = (f"{g.m} + {g.n} + {g.kk} <= {upto} or {g.n} < {threads * nr} or "
-             f"{g.n} < {2 * threads * nr} and {g.n} % {nr} > 0")
+    size = f"{g.m} + {g.n} + {g.kk}"
+    small = (f"{size} <= {upto} or ({g.n} < {threads * nr} or {g.n} < {2 * threads * nr} "
+             f"and {g.n} % {nr} > 0) and {size} <= {max(upto, NARROW_UPTO)}")
     return _twins(p, small, target_name, blocking, shape,
                   ("seq", {"threads": 1}), ("par", {"threads": threads, "split": split}))
 
