@@ -34,15 +34,17 @@ def sizes_around(dtype: str, target: str = "avx512") -> list[tuple[int, int, int
     return [(1, 1, 1), (mr, nr, 1), (2 * mr, 2 * nr, 33), (mr + 4, nr + lanes, 17),
             (mr + 5, nr + lanes // 2, 9), (3 * mr + 3, 3 * nr + lanes // 4, 100),
             (mr - 1, nr - 1, 300), (100, 100, 100), (64, 64, 64), (37, 212, SMALL_UPTO - 212),
-            (29, 213, SMALL_UPTO - 212), (300, 256, 256), (5, 300, 211), (300, 3, 300)]
+            (29, 213, SMALL_UPTO - 212), (300, 256, 256), (5, 300, 211), (300, 3, 300),
+            (mr - 1, 300, 300), (mr, 300, 300), (1, 2 * nr + 1, 600)]
 
 
 def test_default_kernel_branches_on_small_problems():
     isa = G.target("avx512").isa("f32")
     q = default_kernel("f32")
     text = str(q)
-    assert (f"if N + K <= {SMALL_UPTO}:\n        sgemm_small(M, N, K, A, B, C)\n    else:\n"
-            "        sgemm_big(M, N, K, A, B, C)") in text
+    # (and fewer rows than MR: no whole tile, so nothing to pack B for)
+    assert (f"if N + K <= {SMALL_UPTO} or M < {isa.mr}:\n        sgemm_small(M, N, K, A, B, C)"
+            "\n    else:\n        sgemm_big(M, N, K, A, B, C)") in text
     small = str(q.find("sgemm_small(_)").subproc())
     # the whole tiles along rows of C, reading A and B in place, nothing packed
     assert (f"    for io in seq(0, M / {isa.mr}):\n        for jo in seq(0, N / {isa.nr}):\n"

@@ -164,11 +164,17 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
 
 def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None,
                    upto: int, big) -> Procedure:
-    """`if N + K <= upto: p_small(...) else: p_big(...)`, one thread: p_small is
-    `schedule_small` (no cache blocks, nothing packed), p_big `big(p_big)` (the
-    blocked kernel). N + K, not K x N (the size of B): the conditions are affine."""
+    """`if N + K <= upto or M < MR: p_small(...) else: p_big(...)`, one thread: p_small
+    is `schedule_small` (no cache blocks, nothing packed), p_big `big(p_big)` (the
+    blocked kernel). N + K, not K x N (the size of B): the conditions are affine.
+    With fewer rows than MR no whole tile runs, and the blocked kernel packed all of B
+    for none: f32 4 x 2048 x 2048 16.1 -> 46.9 GFLOP/s, 7 x 1000 x 1000 15.4 -> 24.2,
+    1 x 2048 x 2048 3.5 -> 4.4 (0.30x OpenBLAS: its one-row kernel reads B down 32
+    columns at a time, a page per k); f64 4 x 2048 x 2048 7.0 -> 12.9 (Intel Xeon,
+    benchmarks/gemm_ab.py, one thread, idle)."""
     g = S.gemm_parts(p)
-    return _twins(p, f"{g.n} + {g.kk} <= {upto}", target_name, None, shape,
+    mr = _isa(target_name, g.dtype, shape).mr
+    return _twins(p, f"{g.n} + {g.kk} <= {upto} or {g.m} < {mr}", target_name, None, shape,
                   ("small", lambda q: schedule_small(q, target_name, shape)),
                   ("big", big))
 
