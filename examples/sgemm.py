@@ -128,8 +128,9 @@ def schedule_step_by_step(target: str = "avx512"):
     show("7. the par loops (parallelize)", p)
 
     # 8. Small problems do not pay for a parallel region: schedule_gemm(threads=2) wraps
-    #    the kernel above and its one-thread twin in `if M + N + K <= 280 or N < 2 NR or N < 4 NR and N % NR > 0`
-    #    (small_runs_sequential), each branch an extracted procedure.
+    #    the kernel above and its one-thread twin in `if M + N + K <= 280 or (N < 2 NR or
+    #    N < 4 NR and N % NR > 0) and M + N + K <= 360` (small_runs_sequential: too few
+    #    columns to share, unless the rows are many), each branch an extracted procedure.
     return p
 
 
