@@ -23,6 +23,7 @@ from knit.errors import SchedulingError
 from knit.memory import DRAM
 from knit.stdlib.inspection import get_index_in_body, is_loop
 from knit.stdlib.passes import (
+    Unpackable,
     apply,
     divide_loop_,
     expr_to_string,
@@ -61,13 +62,9 @@ __all__ = ["fission_", "fission_cursors", "cut_loop_", "cut_loop_cursors", "spec
 
 
 @dataclass
-class fission_cursors:
+class fission_cursors(Unpackable):
     scope1: Cursor
     scope2: Cursor
-
-    def __iter__(self):
-        yield self.scope1
-        yield self.scope2
 
 
 def fission_(proc, gap, rc=False):
@@ -87,13 +84,9 @@ def fission_(proc, gap, rc=False):
 
 
 @dataclass
-class cut_loop_cursors:
+class cut_loop_cursors(Unpackable):
     loop1: ForCursor
     loop2: ForCursor
-
-    def __iter__(self):
-        yield self.loop1
-        yield self.loop2
 
 
 def cut_loop_(proc, loop, expr, rc=False):
@@ -106,11 +99,8 @@ def cut_loop_(proc, loop, expr, rc=False):
 
 
 @dataclass
-class specialize_cursors:
+class specialize_cursors(Unpackable):
     if_stmt: Cursor
-
-    def __iter__(self):
-        yield self.if_stmt
 
 
 def specialize_(proc, stmt, cond, rc=False):
@@ -261,13 +251,9 @@ def unroll_and_jam_parent(proc, loop, factor, unroll=(True, True, True)):
 
 
 @dataclass
-class jam_stmt_cursors:
+class jam_stmt_cursors(Unpackable):
     loop: ForCursor
     stmt: Cursor
-
-    def __iter__(self):
-        yield self.loop
-        yield self.stmt
 
 
 def jam_stmt(proc, stmt, unsafe_disable_check=False, rc=False):
@@ -291,15 +277,10 @@ def jam_stmt(proc, stmt, unsafe_disable_check=False, rc=False):
 
 
 @dataclass
-class divide_loop_recursive_cursors:
+class divide_loop_recursive_cursors(Unpackable):
     outer_loops: list
     inner_loops: list
     tail_loop: Cursor
-
-    def __iter__(self):
-        yield self.outer_loops
-        yield self.inner_loops
-        yield self.tail_loop
 
 
 def divide_loop_recursive(proc, loop, factor, tail="cut", rc=False):
@@ -321,11 +302,8 @@ def divide_loop_recursive(proc, loop, factor, tail="cut", rc=False):
 
 
 @dataclass
-class binary_specialize_cursors:
+class binary_specialize_cursors(Unpackable):
     stmts: list
-
-    def __iter__(self):
-        yield self.stmts
 
 
 def binary_specialize(proc, stmt, expr, values, rc=False):
@@ -373,11 +351,8 @@ def binary_specialize(proc, stmt, expr, values, rc=False):
 
 
 @dataclass
-class cut_loop_and_unroll_cursors:
+class cut_loop_and_unroll_cursors(Unpackable):
     loop: ForCursor
-
-    def __iter__(self):
-        yield self.loop
 
 
 def cut_loop_and_unroll(proc, loop, const, front=True, rc=False):

@@ -13,7 +13,7 @@ ordered_stage_expr.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from knit import DRAM, Procedure  # noqa: F401
 from knit.API_cursors import (
@@ -102,6 +102,14 @@ def expr_to_string(expr, subst=None) -> str:
 
 
 # ---------------------------------------------------------------- allocations
+
+
+class Unpackable:
+    """A dataclass of cursors that unpacks like a tuple, its fields in order (Exo's
+    stdlib results: `outer, inner, tail = divide_loop_(..., rc=True)`)."""
+
+    def __iter__(self):
+        return (getattr(self, f.name) for f in fields(self))
 
 
 @dataclass
@@ -297,15 +305,10 @@ def reorder_stmt_backwards(proc, stmt):
 
 
 @dataclass
-class divide_loop_cursors:
+class divide_loop_cursors(Unpackable):
     outer_loop: ForCursor
     inner_loop: ForCursor
     tail_loop: Cursor
-
-    def __iter__(self):
-        yield self.outer_loop
-        yield self.inner_loop
-        yield self.tail_loop
 
 
 def divide_loop_(proc, loop_cursor, div_const, tail="guard", rc=False):
@@ -327,15 +330,10 @@ def divide_loop_(proc, loop_cursor, div_const, tail="guard", rc=False):
 
 
 @dataclass
-class hoist_stmt_cursors:
+class hoist_stmt_cursors(Unpackable):
     allocs: list
     stmt: StmtCursor
     loop: ForCursor
-
-    def __iter__(self):
-        yield self.allocs
-        yield self.stmt
-        yield self.loop
 
 
 def _names_in(proc, stmt) -> set[str]:
@@ -474,17 +472,11 @@ def tile_loops(proc, loop_tile_pairs, perfect=False):
 
 
 @dataclass
-class stage_mem_cursors:
+class stage_mem_cursors(Unpackable):
     alloc: AllocCursor
     load_stage: Cursor
     block: BlockCursor
     store_stage: Cursor
-
-    def __iter__(self):
-        yield self.alloc
-        yield self.load_stage
-        yield self.block
-        yield self.store_stage
 
 
 def stage_mem_(proc, block, buff, new_buff_name, accum=False, rc=False):

@@ -41,6 +41,7 @@ from knit.stdlib.inspection import (  # get_depth, get_lca, get_distance: re-exp
     nlr_stmts,
 )
 from knit.stdlib.passes import (  # expr_to_string ... parallelize_allocs: re-exported
+    Unpackable,
     apply,
     attempt,
     auto_stage_mem,
@@ -356,11 +357,8 @@ def replace_all_stmts(proc, instructions):
 
 
 @dataclass
-class vectorize_cursors:
+class vectorize_cursors(Unpackable):
     loop: ForCursor
-
-    def __iter__(self):
-        yield self.loop
 
 
 def vectorize_predicate_tail(proc, loop, vec_width, precision, mem_type, instructions=(),
