@@ -99,6 +99,13 @@ def sample_sizes(target: str, dtype: str, n: int, seed: int) -> list[tuple[int, 
     return out
 
 
+def callee(q, *names):
+    """The procedure q calls by names[0], which calls names[1], ... (twins nest)."""
+    for name in names:
+        q = q.find(f"{name}(_)").subproc()
+    return q
+
+
 def run_against_numpy(f, dtype, sizes, strided=False, seed=0):
     rng = np.random.default_rng(seed)
     t = DTYPES[dtype]
@@ -209,7 +216,7 @@ def test_microkernels_are_equivalent_in_the_interpreter():
 
 def test_schedule_has_the_blis_structure():
     # (the threads sharing columns; rows: tests/stdlib/test_gemm_threads.py)
-    text = str(scheduled("avx512", "f32").find("sgemm_cols(_)").subproc())
+    text = str(callee(scheduled("avx512", "f32"), "sgemm_tiles", "sgemm_tiles_cols"))
     isa = G.target("avx512").isa("f32")
     blk = small_blocks("avx512", "f32")
     # one par loop per NC block; the thread's buffers inside it
@@ -280,7 +287,7 @@ def test_one_thread_packs_each_panel_of_b_once():
 
 def test_threads_keep_blis_order_where_k_is_one_pass():
     # (tiles_along_rows is the one-thread kernel's: the threads' slivers stay outside)
-    text = str(scheduled("avx512", "f32").find("sgemm_cols(_)").subproc())
+    text = str(callee(scheduled("avx512", "f32"), "sgemm_tiles", "sgemm_tiles_cols"))
     rest = text.split("\n    else:\n")[1].split("if M % 8 > 0")[0]
     assert rest.index("for jq in seq") < rest.index("for ir in seq")
 
@@ -406,8 +413,10 @@ def test_small_problems_call_the_one_thread_kernel():
     assert q.is_eq(sgemm)
     seq_, par = (q.find(f"{name}(_)").subproc() for name in ("sgemm_seq", "sgemm_par"))
     assert " in par(" not in str(seq_)
-    assert all(" in par(" in str(par.find(f"{name}(_)").subproc())
-               for name in ("sgemm_par_cols", "sgemm_par_rows"))
+    assert all(" in par(" in str(callee(par, "sgemm_par_tiles", name))
+               for name in ("sgemm_par_tiles_cols", "sgemm_par_tiles_rows"))
+    assert all(" in par(" in str(callee(par, "sgemm_par_passes", name))
+               for name in ("sgemm_par_passes_narrow", "sgemm_par_passes_wide"))
     # both sides of the condition, and its boundary
     run_against_numpy(q.compile(), "f32", [(64, 64, 152), (64, 64, 153), (300, 63, 20),
                                            (40, 64, 89), (200, 100, 150), (1, 1, 1),

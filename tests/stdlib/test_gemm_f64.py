@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_gemm import dgemm, needs, run_against_numpy
+from test_gemm import callee, dgemm, needs, run_against_numpy
 
 import knit
 from knit.stdlib import gemm as G
@@ -73,7 +73,8 @@ def test_other_register_blocks_match_numpy(shape, threads):
     needs("avx512")
     # (two threads: the threaded kernels themselves, small problems included)
     q = scheduled(threads, shape, shape_blocks(shape), upto=0)
-    kernels = [q] if threads == 1 else [q.find(f"dgemm_{s}(_)").subproc() for s in ("cols", "rows")]
+    kernels = [q] if threads == 1 else [callee(q, "dgemm_tiles", f"dgemm_tiles_{s}")
+                                             for s in ("cols", "rows")]
     for k in kernels:
         assert f"gemm_ukernel_f64_{shape[0]}x{shape[1]}_avx512(" in str(k)
     f = q.compile()

@@ -45,7 +45,11 @@ def test_default_kernel_branches_on_small_problems():
     # (and fewer rows than MR: no whole tile, so nothing to pack B for)
     assert (f"if N + K <= {SMALL_UPTO} or M < {isa.mr}:\n        sgemm_small(M, N, K, A, B, C)"
             "\n    else:\n        sgemm_big(M, N, K, A, B, C)") in text
-    small = str(q.find("sgemm_small(_)").subproc())
+    # ... fewer rows than MR in passes over k (test_gemm_passes.py), the others tiled
+    small = q.find("sgemm_small(_)").subproc()
+    assert (f"if M < {isa.mr}:\n        sgemm_small_passes(M, N, K, A, B, C)\n    else:\n"
+            "        sgemm_small_small(M, N, K, A, B, C)") in str(small)
+    small = str(small.find("sgemm_small_small(_)").subproc())
     # the whole tiles along rows of C, reading A and B in place, nothing packed
     assert (f"    for io in seq(0, M / {isa.mr}):\n        for jo in seq(0, N / {isa.nr}):\n"
             f"            gemm_ukernel_f32_{isa.mr}x{isa.nr}_rows_avx512(K, "

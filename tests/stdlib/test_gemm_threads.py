@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_gemm import dgemm, needs, run_against_numpy, sample_sizes, sgemm, small_blocks
+from test_gemm import callee, dgemm, needs, run_against_numpy, sample_sizes, sgemm, small_blocks
 
 import knit
 from knit.errors import SchedulingError
@@ -98,11 +98,14 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     assert ("if M + N + K <= 280 or (N < 64 or N < 128 and N % 32 > 0) and M + N + K <= 360:"
             "\n        sgemm_seq(") in text
     par = q.find("sgemm_par(_)").subproc()
+    # fewer rows than MR: the passes by columns (test_gemm_passes.py); the tiles else
+    assert "if M < 8:\n        sgemm_par_passes(M, N, K" in str(par)
+    par = callee(par, "sgemm_par_tiles")
     assert ("if (16 <= K or 256 <= N or M <= 32) and (M <= 8 and M <= N or M <= 16 and "
             "4 * M < N or "
-            "M <= 16 and M <= N and K < 16):\n        sgemm_par_cols(M, N, K") in str(par)
-    assert "else:\n        sgemm_par_rows(M, N, K" in str(par)
-    cols, rows = (str(par.find(f"sgemm_par_{s}(_)").subproc()) for s in ("cols", "rows"))
+            "M <= 16 and M <= N and K < 16):\n        sgemm_par_tiles_cols(M, N, K") in str(par)
+    assert "else:\n        sgemm_par_tiles_rows(M, N, K" in str(par)
+    cols, rows = (str(par.find(f"sgemm_par_tiles_{s}(_)").subproc()) for s in ("cols", "rows"))
     assert "for jt in par(0, 2)" in cols and "for i0t in par(0, 2)" not in cols
     assert "for i0t in par(0, 2)" in rows and "for jt in par(" not in rows
     assert q.is_eq(sgemm)
@@ -232,7 +235,7 @@ def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
     nr = G.target("avx512").isa(dtype).nr
     mr = G.target("avx512").isa(dtype).mr
     assert f"if {G.columns_pay('M', 'N', 'K', blk, in_place, nr, mr)}:" in str(
-        q.find(f"{PLAIN[dtype].name()}_par(_)").subproc())
+        callee(q, f"{PLAIN[dtype].name()}_par", f"{PLAIN[dtype].name()}_par_tiles"))
     f = q.compile()
     h = mc // 2
     edges = [(mc, mc + 1, 300), (mc + 1, mc + 1, 129), (mc + 9, 65, 257), (40, 64, 89),
@@ -255,8 +258,8 @@ def test_auto_takes_the_split_the_rule_says_at_this_machines_blocks(dtype):
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=2)
     blk = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8,
                             threads=2)
-    par = str(q.find(f"{PLAIN[dtype].name()}_par(_)").subproc())
-    cond = re.search(r"\n    if (.*):\n        \w+_par_cols\(", par).group(1)
+    par = str(callee(q, f"{PLAIN[dtype].name()}_par", f"{PLAIN[dtype].name()}_par_tiles"))
+    cond = re.search(r"\n    if (.*):\n        \w+_par_tiles_cols\(", par).group(1)
     nr = G.target("avx512").isa(dtype).nr
     mr = G.target("avx512").isa(dtype).mr
     assert cond == G.columns_pay("M", "N", "K", blk, dtype == "f32", nr, mr)

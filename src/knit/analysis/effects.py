@@ -121,9 +121,11 @@ class Access:
 
 
 class _Collector:
-    def __init__(self, windows: dict | None = None):
+    def __init__(self, windows: dict | None = None, coarse: bool = False):
         # window sym -> (base buffer, tuple of Interval/Point in base coordinates)
         self.windows = dict(windows or {})
+        # calls as the windows they are passed (`_call_windows`), where that can be said
+        self.coarse = coarse
         self.local: set[Sym] = set()  # buffers allocated inside the block
         self.out: list[Access] = []
         # (config, field) -> the expression for its value, once written in the block
@@ -273,6 +275,8 @@ class _Collector:
         return N.StrideExpr(base, k, T.STRIDE, NO_SRC)
 
     def call(self, s: N.Call, ctx, iters):
+        if self.coarse and self._call_windows(s, ctx, iters):
+            return
         callee = s.f
         env, windows, strides = {}, {}, {}
         for param, arg in zip(callee.args, s.args):
@@ -317,6 +321,43 @@ class _Collector:
                                    iters + self.versions + tuple(fresh[i] for i in a.iters),
                                    s.srcinfo))
         self.age(_written_in((s,)), s)
+
+
+    def _call_windows(self, s: N.Call, ctx, iters) -> bool:
+        """A call as a bound of its accesses (False, adding nothing, where none is
+        said): per buffer parameter it reads (writes, reduces into), one read (write,
+        reduction) of some element of the window passed for it -- a callee reaches a
+        buffer only through its parameter, inside its shape. Where the callee touches
+        anything else (a config, a `static` buffer) or a parameter is passed a whole
+        buffer, the exact accesses are needed."""
+        callee = s.f
+        params = {p.name: (p, a) for p, a in zip(callee.args, s.args)}
+        kinds: dict = {}
+        for a in accesses(callee.body):
+            entry = params.get(a.buf) if isinstance(a.buf, Sym) else None
+            if entry is None or not entry[0].type.is_tensor() \
+                    or not isinstance(entry[1], N.WindowExpr):
+                return False
+            kinds.setdefault(a.buf, set()).add(a.kind)
+        for p, arg in zip(callee.args, s.args):
+            if p.type.is_control() or isinstance(arg, N.WindowExpr):
+                self.exprs((arg,), ctx, iters)  # (a window's bounds are control values)
+        for name, ks in kinds.items():
+            base, accs = self.resolve_window(self.now(params[name][1]))
+            idx, where, fresh, v = [], [], [], name
+            for w in accs:
+                if isinstance(w, N.Point):
+                    idx.append(w.pt)
+                    continue
+                v = _copy(v, s)  # one variable per dimension, the same at each check
+                fresh.append(v)
+                idx.append(var(v))
+                where += [le(w.lo, var(v)), lt(var(v), w.hi)]
+            for k in sorted(ks):
+                self.out.append(Access(base, tuple(idx), k, ctx + tuple(where),
+                                       iters + self.versions + tuple(fresh), s.srcinfo))
+        self.age(_written_in((s,)), s)
+        return True
 
 
 _copies: dict = {}
@@ -400,8 +441,15 @@ def accesses(stmts, windows: dict | None = None) -> list[Access]:
     return list(hit[1])
 
 
-def _accesses(stmts, windows: dict | None) -> list[Access]:
-    c = _Collector(windows)
+def coarse_accesses(stmts, windows: dict | None = None) -> list[Access]:
+    """`accesses`, but each call whose accesses can be bounded by the windows it is
+    passed as those windows (`_Collector._call_windows`): fewer, coarser accesses, for
+    a first, cheap race check (`race`'s `coarse`)."""
+    return _accesses(stmts, windows, coarse=True)
+
+
+def _accesses(stmts, windows: dict | None, coarse: bool = False) -> list[Access]:
+    c = _Collector(windows, coarse)
     c.block(stmts, (), ())
     out = [a for a in c.out if not (isinstance(a.buf, Sym) and a.buf in c.local)]
     written = written_configs(c.out)
@@ -414,10 +462,14 @@ def resolve_window(windows: dict, w: N.WindowExpr):
     return _Collector(windows).resolve_window(w)
 
 
-def race(loop: N.For, facts, acc):
+def race(loop: N.For, facts, acc, coarse=None):
     """A pair of accesses by two different iterations of `loop` (its body's accesses are
     `acc`) that may touch one location, one of them writing or reducing; None if the
-    iterations are independent and may run in parallel."""
+    iterations are independent and may run in parallel. `coarse`: the body's
+    `coarse_accesses`, checked first -- no pair among those, none among `acc` (each
+    access of acc lies within one of coarse's); a pair there may be none here, so
+    `acc` is checked then (a loop over calls of a large kernel, each on its own
+    window: 5.3 s -> ~0.1 s)."""
     # the answer depends on nothing but the loop's variable and bounds, the facts and
     # the accesses: a question asked again (parallelize_loop proves its loop free of
     # races, then the post-check of its result asks about the same loop; a rewrite
@@ -433,8 +485,13 @@ def race(loop: N.For, facts, acc):
         key = None
     i1, i2 = var(_copy(loop.iter, _RACE_1)), var(_copy(loop.iter, _RACE_2))
     rng = [le(loop.lo, i1), lt(i1, loop.hi), le(loop.lo, i2), lt(i2, loop.hi), lt(i1, i2)]
-    hit = first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
-                         relation=rng, reduces_commute=False)
+    hit = True
+    if coarse is not None:
+        hit = first_conflict(coarse, coarse, facts, ren_x={loop.iter: i1},
+                             ren_y={loop.iter: i2}, relation=rng, reduces_commute=False)
+    if hit is not None:
+        hit = first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
+                             relation=rng, reduces_commute=False)
     if hit is None and key is not None:
         if len(_race_free) >= 4096:  # a bound: each key keeps its expressions alive
             _race_free.clear()

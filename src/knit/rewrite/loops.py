@@ -18,6 +18,7 @@ from knit.rewrite.checks import (
     check_idempotent,
     check_no_race,
     check_stable,
+    coarse_accesses_at,
     facts_at,
 )
 from knit.rewrite.common import Site, check_bindings_stay_visible, derive, refuse
@@ -404,7 +405,7 @@ def parallelize_loop(site: Site):
         raise refuse(prim, loop, "the loop is already inside a parallel loop",
                      "parallel loops do not nest: parallelize only the outer one")
     check_no_race(prim, loop, facts_at(site), accesses_at(site, loop.body),
-                  cur=site.cursor())
+                  cur=site.cursor(), coarse=coarse_accesses_at(site, loop.body))
     return site.replaced((loop.with_(mode="par"),))
 
 

@@ -49,7 +49,9 @@ user array is padded. Cache blocks come from this machine's cache sizes
 takes a kernel of its own, without cache blocks or packed copies, its MR x NR tiles
 along the rows of C reading A and B in place (`small_in_place`, `schedule_small`), and
 on rows of one MC block (M <= MC) a narrower NC, so that B's packed panel stays in L2
-(`rows_in_one_block`).
+(`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1) run in passes over 8 k at a
+time, B read a few whole rows at a time (`schedule_k_passes`); with threads, in column
+chunks shared out (`k_passes_by_columns`).
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
@@ -91,10 +93,14 @@ from knit.stdlib.gemm.variants import (
     SMALL_UPTO,
     columns_pay,
     few_rows_blocking,
+    few_rows_by_columns,
+    few_rows_in_passes,
+    k_passes_by_columns,
     one_thread_variants,
     rows_in_one_block,
     rows_or_columns,
     schedule_gemm,
+    schedule_k_passes,
     schedule_small,
     small_in_place,
     small_runs_sequential,
@@ -104,6 +110,7 @@ __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "SMALL_UPTO",
            "call_microkernel", "choose_blocking", "columns_pay", "cut_edges", "edge_column_kernels", "edge_columns",
            "edge_rows", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
-           "one_thread_variants", "rows_in_one_block", "rows_or_columns",
+           "one_thread_variants", "rows_in_one_block", "rows_or_columns", "few_rows_by_columns", "few_rows_in_passes",
+           "k_passes_by_columns", "schedule_k_passes",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel", "schedule_small",
            "small_in_place", "small_runs_sequential", "target", "tiles_along_rows"]

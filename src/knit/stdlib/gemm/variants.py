@@ -3,15 +3,19 @@
 (each calls schedule_gemm back for its branches; the blocked kernel itself is
 knit.stdlib.gemm.schedule's `blocked_kernel`).
 
-- `small_in_place`: one thread, small problems (N + K small) read A and B in place,
-  without cache blocks (`schedule_small`);
+- `small_in_place`: one thread, small problems (N + K small) or fewer rows than MR
+  read A and B in place, without cache blocks: `few_rows_in_passes` -- fewer rows than
+  MR in passes over k (`schedule_k_passes`), the others `schedule_small`;
 - `rows_in_one_block`: one thread, rows of one MC block take blocks with NC cut to L2;
 - `small_runs_sequential`: threads only where the problem is large enough to share out;
+- `few_rows_by_columns`: threads, fewer rows than MR: column chunks shared out, each in
+  passes over k (`k_passes_by_columns`); else
 - `rows_or_columns`: threads share rows, or columns where the rows are few against MC
   and N (and K, where A is read in place)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from knit.procedure import Procedure
@@ -27,13 +31,29 @@ from knit.stdlib.gemm.targets import (
     choose_blocking,
 )
 from knit.stdlib.sched_subprocs import replace as replace_block
-from knit.stdlib.scheduling import call_eqv, divide_loop, fission, rename, reorder_loops, simplify
+from knit.stdlib.scheduling import (
+    call_eqv,
+    divide_loop,
+    fission,
+    lift_scope,
+    rename,
+    reorder_loops,
+    simplify,
+)
 
 # One thread on a problem with N + K at most this multiplies A and B where they are,
 # without cache blocks (`small_in_place`): B (K x N, at most 256 x 256 x its element) is
 # read by every MR rows of C from L1 or L2, and a packed copy costs more than it saves
 # (100^3 f32: the packing took 0.8 of 21 us)
 SMALL_UPTO = 512
+
+# Fewer rows than MR (a GEMV at M = 1): the product in passes of this many k each
+# (`schedule_k_passes`)
+K_PASS = 8
+# ... and, with threads, in chunks of this many columns, from WIDE_FROM columns on of the
+# second (`k_passes_by_columns`)
+PASS_COLUMNS = (128, 512)
+WIDE_FROM = 2048
 
 
 # Up to M + N + K = 280 (93 x 93 x 93), a threaded GEMM calls the one-thread kernel: its
@@ -92,7 +112,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         return small_runs_sequential(p, target_name, blocking, threads, shape,
                                      sequential_upto, split)
     if threads > 1 and split == "auto":
-        return rows_or_columns(p, target_name, blk, threads, shape)
+        return few_rows_by_columns(p, target_name, blk, threads, shape)
     if threads == 1:  # built once per procedure: a threaded kernel calls it too (_twins)
         key = (id(p), target_name, blocking, shape)
         hit = _ONE_THREAD.get(key)
@@ -175,8 +195,127 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
     g = S.gemm_parts(p)
     mr = _isa(target_name, g.dtype, shape).mr
     return _twins(p, f"{g.n} + {g.kk} <= {upto} or {g.m} < {mr}", target_name, None, shape,
-                  ("small", lambda q: schedule_small(q, target_name, shape)),
+                  ("small", lambda q: few_rows_in_passes(q, target_name, shape)),
                   ("big", big))
+
+
+def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | None
+                       ) -> Procedure:
+    """`if M < MR: p_passes(...) else: p_small(...)`: `schedule_k_passes` for fewer rows
+    than a tile, else `schedule_small`."""
+    g = S.gemm_parts(p)
+    mr = _isa(target_name, g.dtype, shape).mr
+    return _twins(p, f"{g.m} < {mr}", target_name, None, shape,
+                  ("passes", lambda q: schedule_k_passes(q, target_name, shape)),
+                  ("small", lambda q: schedule_small(q, target_name, shape)))
+
+
+def schedule_k_passes(p: Procedure, target_name: str, shape: tuple[int, int] | None = None,
+                      depth: int = K_PASS) -> Procedure:
+    """The product as passes over `depth` k each (and one over the K % depth left), each
+    pass `schedule_small`'s kernel on a `depth`-column slice of A and `depth` rows of B:
+
+        for ko < K / depth: small(M, N, depth, A[:, depth ko:], B[depth ko:, :], C)
+        if K % depth > 0:   small(M, N, K % depth, A[:, ...], B[...], C)
+
+    For few rows (a GEMV at M = 1): all of k at once reads B down NR columns at a time,
+    a cache line or two of each of K rows (a page apart), which the hardware prefetcher
+    does not follow; in passes B is read `depth` whole rows at a time, each from left to
+    right, and C's few rows stay in L1 between passes. Each C[i, j] still adds its
+    products in k's order. Intel Xeon, one thread, benchmarks/gemm_ab.py, knit / OpenBLAS
+    before -> after (depth 4, 16, 32 no better): f32 1 x 2048 x 2048 0.31x -> 1.01x,
+    1 x 512 x 512 0.58x -> 1.08x, 7 x 1000 x 1000 0.65x -> 1.71x, 3 x 333 x 333 0.54x ->
+    1.00x, 1 x 100 x 100 1.39x -> 1.13-1.18x; f64 1 x 2048 x 2048 0.29x -> 1.01x,
+    7 x 1000 x 1000 0.46x -> 1.06x, 4 x 2048 x 2048 0.79x -> 1.83x."""
+    g = S.gemm_parts(p)
+    p = divide_loop(p, p.find_loop(g.k), depth, ["ko", "ku"], tail="cut_and_guard")
+    p = fission(p, p.find_loop("ko").after(), n_lifts=2)
+    p = reorder_loops(p, p.find_loop(g.j))  # i j ko ku -> ko i j ku
+    p = reorder_loops(p, p.find_loop(g.i))
+    p = lift_scope(p, p.find("if _: _"))  # i j (if K % depth > 0: ...) -> if: i j ...
+    p = lift_scope(p, p.find("if _: _"))
+    return _calls_of(p, (p.find_loop("ko").body(), p.body()[-1].body()),
+                     _sized(g.dtype, target_name, shape, "small"))
+
+
+@functools.cache
+def _sized(dtype: str, target_name: str, shape: tuple[int, int] | None, kernel: str
+           ) -> tuple[Procedure, Procedure]:
+    """(plain, scheduled): the plain GEMM with M, N, K as parameters (`_SIZED`) and its
+    `schedule_small` ("small") or `schedule_k_passes` ("passes") kernel, built once."""
+    from knit import DRAM
+    from knit.procedure import parse_proc_string
+
+    name = f"gemm_{dtype}_{kernel}_{target_name}" + (f"_{shape[0]}x{shape[1]}" if shape else "")
+    part = parse_proc_string(_SIZED.format(name=name, t=dtype), {"DRAM": DRAM})
+    schedule = schedule_small if kernel == "small" else schedule_k_passes
+    return part, rename(schedule(part, target_name, shape), name)
+
+
+def _calls_of(p: Procedure, blocks, kernel: tuple[Procedure, Procedure], then=None
+              ) -> Procedure:
+    """Each GEMM nest of `blocks` (cursors into p) a call of kernel = (plain, fast), the
+    plain GEMM with M, N, K as parameters and its schedule: unification finds the sizes
+    and windows of each call. `then(p)`, where given, rewrites p while the calls are
+    still of the plain GEMM, whose effects are one statement's (a parallel loop's race
+    check then reads those, not the whole kernel's: 5.3 s -> 0.1 s)."""
+    part, fast = kernel
+    for block in blocks:
+        p = replace_block(p, p.forward(block), part)
+    if then is not None:
+        p = then(p)
+    for n in range(len(blocks)):  # (fast has part's name)
+        p = call_eqv(p, p.find(f"{part.name()}(_) #{n}"), fast)
+    return simplify(p)
+
+
+def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
+                        shape: tuple[int, int] | None) -> Procedure:
+    """`if M < MR: p_passes(...) else: <rows_or_columns>`, threads: fewer rows than a
+    tile take `k_passes_by_columns`, in chunks of PASS_COLUMNS[0] columns, or
+    PASS_COLUMNS[1] from WIDE_FROM columns on."""
+    g = S.gemm_parts(p)
+    mr = _isa(target_name, g.dtype, shape).mr
+    narrow, wide = PASS_COLUMNS
+
+    def passes(q: Procedure) -> Procedure:
+        return _twins(q, f"{g.n} < {WIDE_FROM}", target_name, None, shape,
+                      ("narrow", lambda r: k_passes_by_columns(r, target_name, shape, narrow)),
+                      ("wide", lambda r: k_passes_by_columns(r, target_name, shape, wide)))
+
+    return _twins(p, f"{g.m} < {mr}", target_name, None, shape,
+                  ("passes", passes),
+                  ("tiles", lambda q: rows_or_columns(q, target_name, blocking, threads,
+                                                      shape)))
+
+
+def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] | None,
+                        width: int) -> Procedure:
+    """Fewer rows than a tile, threads: the columns in chunks of `width`, shared out
+    (a `par` loop: OpenMP's static schedule gives each thread a run of whole chunks),
+    each chunk's product `schedule_k_passes` (all its k in passes), then the N % width
+    last columns the same way on one thread:
+
+        for jo in par(0, N / width): passes(M, width, K, A, B[:, width jo:], C[:, ...])
+        if N % width > 0: passes(M, N % width, K, A, B[:, ...], C[:, ...])
+
+    Wide chunks read longer runs of each row of B per pass, narrow ones share out
+    fewer columns evenly. Intel Xeon, two threads, --pin, wall clock, knit / OpenBLAS
+    with chunks of 128 / 256 / 512 columns (the blocked kernel before): f32 1 x 512 x
+    512 1.26x / 0.85x / 0.97x (1.04x), 1 x 777 x 777 0.73x / 0.58x / 0.32x (0.58x),
+    7 x 1000 x 1000 1.33x / 1.16x / 0.91x (0.95x), 5 x 1500 x 700 1.99x / 1.82x /
+    1.54x (1.61x), 1 x 2048 x 2048 0.67x / 0.82x / 0.91x (0.30x), 1 x 4096 x 4096
+    0.64x / 0.80x / 0.88x (0.43x)."""
+    from knit.stdlib.scheduling import parallelize_loop
+
+    g = S.gemm_parts(p)
+    p = divide_loop(p, p.find_loop(g.j), width, ["jo", "ji"], tail="cut_and_guard")
+    p = fission(p, p.find_loop("jo").after())
+    p = reorder_loops(p, p.find_loop(g.i))  # i jo ji k -> jo i ji k
+    p = lift_scope(p, p.find("if _: _"))  # i (if N % width > 0: ...) -> if: i ...
+    return _calls_of(p, (p.find_loop("jo").body(), p.body()[-1].body()),
+                     _sized(g.dtype, target_name, shape, "passes"),
+                     lambda q: parallelize_loop(q, q.find_loop("jo")))
 
 
 def schedule_small(p: Procedure, target_name: str, shape: tuple[int, int] | None = None

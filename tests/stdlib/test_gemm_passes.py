@@ -1,0 +1,74 @@
+"""Fewer rows than MR (a GEMV at M = 1): the product in passes over K_PASS k each
+(variants.schedule_k_passes), on one thread; with threads, the columns in chunks shared
+out, each chunk in passes (k_passes_by_columns). Checked against NumPy on both sides of
+each condition (M = MR - 1 and MR, K below, at and past a pass, the last columns,
+windows of larger matrices), and against the plain proc."""
+
+import pytest
+from test_gemm import PLAIN, callee, needs, run_against_numpy
+
+from knit.stdlib import gemm as G
+from knit.stdlib.gemm import variants as V
+
+
+def test_passes_have_the_structure():
+    q = V.schedule_k_passes(PLAIN["f32"], "avx512")
+    text = str(q)
+    d = V.K_PASS
+    assert f"for ko in seq(0, K / {d}):\n        gemm_f32_small_avx512(M, N, {d}, " in text
+    assert f"if K % {d} > 0:\n        gemm_f32_small_avx512(M, N, K % {d}, " in text
+    assert q.is_eq(PLAIN["f32"])
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_passes_match_numpy(dtype):
+    needs("avx512")
+    mr = G.target("avx512").isa(dtype).mr
+    f = V.schedule_k_passes(PLAIN[dtype], "avx512").compile()
+    d = V.K_PASS
+    sizes = [(1, 1, 1), (1, 33, d - 1), (1, 100, d), (1, 257, d + 1), (mr - 1, 70, 3 * d + 5),
+             (2, 300, 300), (mr, 64, 2 * d), (mr + 3, 17, 29)]
+    run_against_numpy(f, dtype, sizes, seed=41)
+    run_against_numpy(f, dtype, sizes, strided=True, seed=42)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_one_thread_takes_passes_below_mr_rows(dtype):
+    needs("avx512")
+    mr = G.target("avx512").isa(dtype).mr
+    q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=1)
+    name = PLAIN[dtype].name()
+    small = callee(q, f"{name}_small")
+    assert f"if M < {mr}:\n        {name}_small_passes(M, N, K, A, B, C)" in str(small)
+    sizes = [(1, 600, 700), (mr - 1, 300, 300), (mr, 300, 300), (1, 5, 2000), (3, 1000, 9)]
+    f = q.compile()
+    run_against_numpy(f, dtype, sizes, seed=43)
+    run_against_numpy(f, dtype, sizes[:3], strided=True, seed=44)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_passes_by_columns_match_numpy(dtype):
+    needs("avx512")
+    for width in V.PASS_COLUMNS:
+        q = V.k_passes_by_columns(PLAIN[dtype], "avx512", None, width)
+        text = str(q)
+        assert f"for jo in par(0, N / {width}):" in text and f"if N % {width} > 0:" in text
+        assert q.is_eq(PLAIN[dtype])
+        f = q.compile()
+        sizes = [(1, width - 1, 40), (1, width, 17), (1, 2 * width + 3, 70),
+                 (5, 3 * width, V.K_PASS + 1), (7, width + 1, 1)]
+        run_against_numpy(f, dtype, sizes, seed=45)
+        run_against_numpy(f, dtype, sizes[2:4], strided=True, seed=46)
+
+
+def test_threads_take_passes_below_mr_rows_narrow_or_wide():
+    needs("avx512")
+    mr = G.target("avx512").isa("f32").mr
+    q = G.schedule_gemm(PLAIN["f32"], "avx512", threads=2)
+    par = callee(q, "sgemm_par")
+    assert f"if M < {mr}:\n        sgemm_par_passes(M, N, K, A, B, C)" in str(par)
+    passes = str(callee(par, "sgemm_par_passes"))
+    assert f"if N < {V.WIDE_FROM}:\n        sgemm_par_passes_narrow(" in passes
+    f = q.compile()
+    run_against_numpy(f, "f32", [(1, V.WIDE_FROM - 1, 300), (1, V.WIDE_FROM, 200),
+                                 (mr - 1, 700, 300), (mr, 700, 300), (2, 1000, 20)], seed=47)
