@@ -9,6 +9,7 @@ accepted, and real races refused with the exact pair."""
 
 from __future__ import annotations
 
+import pytest
 from scheduling_checks import equiv, refused
 
 from knit import config, proc
@@ -17,6 +18,13 @@ from knit.libs.memories import DRAM_STATIC
 from knit.stdlib.sched_buffers import set_memory
 from knit.stdlib.sched_subprocs import call_eqv
 from knit.stdlib.scheduling import parallelize_loop
+
+
+@pytest.fixture(autouse=True)
+def bound_every_call(monkeypatch):
+    """The callees here are small: bound them all (the default bounds only callees of
+    BOUND_FROM accesses or more, test_a_small_callee_keeps_its_exact_accesses)."""
+    monkeypatch.setattr(E, "BOUND_FROM", 1)
 
 
 @proc
@@ -44,10 +52,11 @@ def _loop_body(p):
 
 
 def test_a_call_is_bounded_by_its_windows():
-    coarse = [a.describe() for a in E.coarse_accesses(_loop_body(by_chunks))]
+    coarse, bounded = E.coarse_accesses(_loop_body(by_chunks))
+    coarse = [a.describe() for a in coarse]
     exact = [a.describe() for a in E.accesses(_loop_body(by_chunks))]
     # one read of A's window, one reduction into y's: not the callee's statements
-    assert len(coarse) == 2 and coarse[0].startswith("reads A[") \
+    assert bounded and len(coarse) == 2 and coarse[0].startswith("reads A[") \
         and coarse[1].startswith("reduces into y[")
     assert any("src" not in d and "A[" in d for d in exact)
 
@@ -60,7 +69,12 @@ def test_disjoint_windows_are_proven_by_the_bound():
     loop = p._loopir_proc.body[-1]
     # the bound alone proves it: no pair among the coarse accesses
     facts = []
-    assert E.race(loop, facts, E.accesses(body), E.coarse_accesses(body)) is None
+    assert E.race(loop, facts, E.coarse_accesses(body)[0]) is None
+
+    def exact():
+        raise AssertionError("the exact accesses were collected")
+
+    assert E.race_free(loop, facts, exact, E.coarse_accesses(body)) is None
 
 
 def test_overlapping_windows_are_refused_with_the_exact_pair():
@@ -102,9 +116,7 @@ def test_a_call_touching_a_config_keeps_its_exact_accesses():
         for i in seq(0, N):
             sets(4, x[i, 0:4])
 
-    body = _loop_body(caller)
-    assert [a.describe() for a in E.coarse_accesses(body)] == \
-        [a.describe() for a in E.accesses(body)]
+    assert not E.coarse_accesses(_loop_body(caller))[1]  # (no call bounded)
     refused(lambda: parallelize_loop(caller, "i"), "Cnt.n", prim="parallelize_loop")
 
 
@@ -115,7 +127,7 @@ def test_a_race_found_by_the_bound_is_reported_by_the_exact_accesses():
             first_of(4, y)
 
     body = _loop_body(caller)
-    assert [a.describe() for a in E.coarse_accesses(body)] == ["reads y[v]", "writes y[v]"]
+    assert [a.describe() for a in E.coarse_accesses(body)[0]] == ["reads y[v]", "writes y[v]"]
     refused(lambda: parallelize_loop(caller, "i"), "would race", "y[0 + 0]",
             prim="parallelize_loop")
 
@@ -139,6 +151,13 @@ def test_a_callee_with_a_static_buffer_keeps_its_exact_accesses():
     p = parallelize_loop(caller, "i")  # a stack buffer: private to each call
     equiv(caller, p)
     shared = call_eqv(caller, caller.find("scratch(_)"), scratch_static)
-    body = _loop_body(shared)
-    assert len(E.coarse_accesses(body)) == len(E.accesses(body))
+    assert not E.coarse_accesses(_loop_body(shared))[1]
     refused(lambda: parallelize_loop(shared, "i"), "race", prim="parallelize_loop")
+
+
+def test_a_small_callee_keeps_its_exact_accesses(monkeypatch):
+    monkeypatch.undo()
+    assert E.BOUND_FROM > len(E.accesses(row_sum._loopir_proc.body))
+    acc, bounded = E.coarse_accesses(_loop_body(by_chunks))
+    assert not bounded
+    assert [a.describe() for a in acc] == [a.describe() for a in E.accesses(_loop_body(by_chunks))]

@@ -5,7 +5,16 @@ place; checked against NumPy (both sides of the condition, every edge, windows o
 larger matrices), against the plain proc, on AVX2 and on NEON under qemu."""
 
 import pytest
-from test_gemm import PLAIN, check_on_arm, needs, neon_plain, run_against_numpy, sgemm, small_blocks
+from test_gemm import (
+    PLAIN,
+    callee,
+    check_on_arm,
+    needs,
+    neon_plain,
+    run_against_numpy,
+    sgemm,
+    small_blocks,
+)
 
 import knit
 from knit.stdlib import gemm as G
@@ -49,7 +58,9 @@ def test_default_kernel_branches_on_small_problems():
     small = q.find("sgemm_small(_)").subproc()
     assert (f"if M < {isa.mr}:\n        sgemm_small_passes(M, N, K, A, B, C)\n    else:\n"
             "        sgemm_small_small(M, N, K, A, B, C)") in str(small)
-    small = str(small.find("sgemm_small_small(_)").subproc())
+    small = callee(small, "sgemm_small_small")  # a call of the sized kernel the passes call
+    assert "gemm_f32_small_avx512(M, N, K, " in str(small)
+    small = str(callee(small, "gemm_f32_small_avx512"))
     # the whole tiles along rows of C, reading A and B in place, nothing packed
     assert (f"    for io in seq(0, M / {isa.mr}):\n        for jo in seq(0, N / {isa.nr}):\n"
             f"            gemm_ukernel_f32_{isa.mr}x{isa.nr}_rows_avx512(K, "

@@ -126,6 +126,7 @@ class _Collector:
         self.windows = dict(windows or {})
         # calls as the windows they are passed (`_call_windows`), where that can be said
         self.coarse = coarse
+        self.bounded = False  # whether a call was
         self.local: set[Sym] = set()  # buffers allocated inside the block
         self.out: list[Access] = []
         # (config, field) -> the expression for its value, once written in the block
@@ -331,9 +332,12 @@ class _Collector:
         anything else (a config, a `static` buffer) or a parameter is passed a whole
         buffer, the exact accesses are needed."""
         callee = s.f
+        inner = accesses(callee.body)
+        if len(inner) < BOUND_FROM:
+            return False
         params = {p.name: (p, a) for p, a in zip(callee.args, s.args)}
         kinds: dict = {}
-        for a in accesses(callee.body):
+        for a in inner:
             entry = params.get(a.buf) if isinstance(a.buf, Sym) else None
             if entry is None or not entry[0].type.is_tensor() \
                     or not isinstance(entry[1], N.WindowExpr):
@@ -357,8 +361,15 @@ class _Collector:
                 self.out.append(Access(base, tuple(idx), k, ctx + tuple(where),
                                        iters + self.versions + tuple(fresh), s.srcinfo))
         self.age(_written_in((s,)), s)
+        self.bounded = True
         return True
 
+
+# A callee with fewer accesses than this keeps them (`_call_windows`): their exact forms
+# are mostly told apart by the fast prover, where a window's bound needs the solver (the
+# GEMM schedule, knit.stdlib.gemm, 12 kernels: every call bounded 7.2 s CPU, 82 solver
+# queries; from 16 accesses 7.0 s, 30 queries; from 64 12.7 s; none 29 s)
+BOUND_FROM = 16
 
 _copies: dict = {}
 # the roles a copy plays in a query (owners for _copy)
@@ -441,16 +452,36 @@ def accesses(stmts, windows: dict | None = None) -> list[Access]:
     return list(hit[1])
 
 
-def coarse_accesses(stmts, windows: dict | None = None) -> list[Access]:
-    """`accesses`, but each call whose accesses can be bounded by the windows it is
-    passed as those windows (`_Collector._call_windows`): fewer, coarser accesses, for
-    a first, cheap race check (`race`'s `coarse`)."""
-    return _accesses(stmts, windows, coarse=True)
-
-
-def _accesses(stmts, windows: dict | None, coarse: bool = False) -> list[Access]:
-    c = _Collector(windows, coarse)
+def coarse_accesses(stmts, windows: dict | None = None) -> tuple[list[Access], bool]:
+    """(accesses, bounded): `accesses`, but each call of a callee with many accesses
+    (BOUND_FROM) that can be bounded by the windows it is passed as those windows
+    (`_Collector._call_windows`): fewer, coarser accesses, for a first, cheap race
+    check (`race_free`); `bounded`, whether a call was (if not, they are the exact
+    accesses)."""
+    c = _Collector(windows, coarse=True)
     c.block(stmts, (), ())
+    return _kept(c), c.bounded
+
+
+def race_free(loop: N.For, facts, exact, coarse: tuple[list[Access], bool]) -> tuple | None:
+    """`race` of `loop` by its body's `coarse` accesses (`coarse_accesses`) first,
+    then, where some call was bounded and those may race, by the `exact()` ones: the
+    callees' own accesses are compared only where the windows they are passed cannot
+    tell the iterations apart (a par loop over calls of a large kernel, each on its
+    own window: 5.3 s -> ~0.1 s a check)."""
+    acc, bounded = coarse
+    hit = race(loop, facts, acc)
+    return race(loop, facts, exact()) if hit is not None and bounded else hit
+
+
+def _accesses(stmts, windows: dict | None) -> list[Access]:
+    c = _Collector(windows)
+    c.block(stmts, (), ())
+    return _kept(c)
+
+
+def _kept(c: _Collector) -> list[Access]:
+    """The collected accesses but those of buffers allocated in the block."""
     out = [a for a in c.out if not (isinstance(a.buf, Sym) and a.buf in c.local)]
     written = written_configs(c.out)
     return [replace(a, unstable=written) for a in out] if written else out
@@ -462,14 +493,12 @@ def resolve_window(windows: dict, w: N.WindowExpr):
     return _Collector(windows).resolve_window(w)
 
 
-def race(loop: N.For, facts, acc, coarse=None):
+def race(loop: N.For, facts, acc):
     """A pair of accesses by two different iterations of `loop` (its body's accesses are
-    `acc`) that may touch one location, one of them writing or reducing; None if the
-    iterations are independent and may run in parallel. `coarse`: the body's
-    `coarse_accesses`, checked first -- no pair among those, none among `acc` (each
-    access of acc lies within one of coarse's); a pair there may be none here, so
-    `acc` is checked then (a loop over calls of a large kernel, each on its own
-    window: 5.3 s -> ~0.1 s)."""
+    `acc`, or its `coarse_accesses`: no pair among those, none among the exact ones,
+    each of which lies within one of them) that may touch one location, one of them
+    writing or reducing; None if the iterations are independent and may run in
+    parallel."""
     # the answer depends on nothing but the loop's variable and bounds, the facts and
     # the accesses: a question asked again (parallelize_loop proves its loop free of
     # races, then the post-check of its result asks about the same loop; a rewrite
@@ -485,13 +514,8 @@ def race(loop: N.For, facts, acc, coarse=None):
         key = None
     i1, i2 = var(_copy(loop.iter, _RACE_1)), var(_copy(loop.iter, _RACE_2))
     rng = [le(loop.lo, i1), lt(i1, loop.hi), le(loop.lo, i2), lt(i2, loop.hi), lt(i1, i2)]
-    hit = True
-    if coarse is not None:
-        hit = first_conflict(coarse, coarse, facts, ren_x={loop.iter: i1},
-                             ren_y={loop.iter: i2}, relation=rng, reduces_commute=False)
-    if hit is not None:
-        hit = first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
-                             relation=rng, reduces_commute=False)
+    hit = first_conflict(acc, acc, facts, ren_x={loop.iter: i1}, ren_y={loop.iter: i2},
+                         relation=rng, reduces_commute=False)
     if hit is None and key is not None:
         if len(_race_free) >= 4096:  # a bound: each key keeps its expressions alive
             _race_free.clear()

@@ -30,9 +30,9 @@ def accesses_at(site, stmts) -> list:
     return E.accesses(stmts, E.windows_at(site.ir, site.path))
 
 
-def coarse_accesses_at(site, stmts) -> list:
-    """`accesses_at`, each call that can be bounded by its windows as those windows
-    (knit.analysis.effects.coarse_accesses)."""
+def coarse_accesses_at(site, stmts) -> tuple[list, bool]:
+    """`accesses_at`, each call of a large callee that can be bounded by its windows as
+    those windows, and whether one was (knit.analysis.effects.coarse_accesses)."""
     site = _site(site)
     return E.coarse_accesses(stmts, E.windows_at(site.ir, site.path))
 
@@ -64,14 +64,15 @@ def check_no_race(prim: str, loop: N.For, facts, acc, where=None, cur=None,
     """Refuse unless the iterations of `loop` (its body's accesses are `acc`) can run in
     parallel: no location touched by two different iterations is written or reduced
     into by either, and no parallel loop inside (they do not nest). `cur`, the Site of
-    the statement where `loop` stands in its proc, lets the refusal show a witness;
-    `coarse`, the body's coarse accesses, a first cheap check (`E.race`)."""
+    the statement where `loop` stands in its proc, lets the refusal show a witness.
+    With `coarse`, the body's `coarse_accesses_at`, `acc` is a function giving the exact
+    ones, called only where the coarse ones may race (`E.race_free`)."""
     where = where if where is not None else loop
     if any(isinstance(s, N.For) and s.mode == "par" for s in walk_stmts(loop.body)):
         raise refuse(prim, where, "the loop would contain another parallel loop; parallel "
                      "loops do not nest")
     # parallel iterations race on any shared location one of them writes or reduces
-    hit = E.race(loop, facts, acc, coarse)
+    hit = E.race(loop, facts, acc) if coarse is None else E.race_free(loop, facts, acc, coarse)
     if hit:
         what = "reduce into" if "+" in (hit[0].kind, hit[1].kind) else "touch"
         err = refuse(prim, where, f"iterations of the parallel loop '{loop.iter.name}' would "

@@ -471,8 +471,8 @@ def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
         key = (id(s), tuple(facts), tuple(windows.items()))
         if _PAR_OK.get(key) is s:
             continue
-        acc = E.accesses(s.body, windows)
-        hit = E.race(s, facts, acc, E.coarse_accesses(s.body, windows))
+        hit = E.race_free(s, facts, lambda s=s, w=windows: E.accesses(s.body, w),
+                          E.coarse_accesses(s.body, windows))
         if not hit:
             if len(_PAR_OK) >= 4096:  # a bound: each entry keeps its loop alive
                 _PAR_OK.clear()

@@ -404,7 +404,7 @@ def parallelize_loop(site: Site):
     if _inside_par(site.ir, site.path):
         raise refuse(prim, loop, "the loop is already inside a parallel loop",
                      "parallel loops do not nest: parallelize only the outer one")
-    check_no_race(prim, loop, facts_at(site), accesses_at(site, loop.body),
+    check_no_race(prim, loop, facts_at(site), lambda: accesses_at(site, loop.body),
                   cur=site.cursor(), coarse=coarse_accesses_at(site, loop.body))
     return site.replaced((loop.with_(mode="par"),))
 

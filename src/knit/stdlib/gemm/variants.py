@@ -202,12 +202,14 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
 def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | None
                        ) -> Procedure:
     """`if M < MR: p_passes(...) else: p_small(...)`: `schedule_k_passes` for fewer rows
-    than a tile, else `schedule_small`."""
+    than a tile, else `schedule_small` -- the one its passes call, with M, N, K as
+    parameters (`_sized`: the edges are scheduled once for both)."""
     g = S.gemm_parts(p)
     mr = _isa(target_name, g.dtype, shape).mr
     return _twins(p, f"{g.m} < {mr}", target_name, None, shape,
                   ("passes", lambda q: schedule_k_passes(q, target_name, shape)),
-                  ("small", lambda q: schedule_small(q, target_name, shape)))
+                  ("small", lambda q: _calls_of(q, (q.body(),),
+                                                _sized(g.dtype, target_name, shape, "small"))))
 
 
 def schedule_k_passes(p: Procedure, target_name: str, shape: tuple[int, int] | None = None,
