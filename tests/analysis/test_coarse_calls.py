@@ -161,3 +161,41 @@ def test_a_small_callee_keeps_its_exact_accesses(monkeypatch):
     acc, bounded = E.coarse_accesses(_loop_body(by_chunks))
     assert not bounded
     assert [a.describe() for a in acc] == [a.describe() for a in E.accesses(_loop_body(by_chunks))]
+
+
+def test_a_scalar_argument_s_index_is_evaluated_as_at_the_call():
+    # the callee never reads s, but the call evaluates b[C.k]: a read of Cnt.n
+    @proc
+    def first_only(v: [f32][4], s: f32):
+        v[0] = 1.0
+
+    @proc
+    def caller(N: size, x: f32[N, 4], b: f32[4]):
+        assert Cnt.n >= 0
+        assert Cnt.n < 4
+        for i in seq(0, N):
+            first_only(x[i, 0:4], b[Cnt.n])
+
+    acc, bounded = E.coarse_accesses(_loop_body(caller))
+    assert bounded and "reads Cnt.n" in [a.describe() for a in acc]
+
+
+def test_a_callee_with_a_deferred_error_is_not_bounded_by_its_window():
+    # its write w[4] is outside the window passed, v (the error is deferred): the
+    # window does not bound what it touches, and the exact accesses race
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        @proc
+        def past_its_window(v: [f32][4]):
+            w = v[0:8]
+            w[4] = v[0]
+
+        @proc
+        def caller(N: size, x: f32[4 * N + 8]):
+            for i in seq(0, N):
+                past_its_window(x[4 * i:4 * i + 4])
+
+    refused(lambda: parallelize_loop(caller, "i"), "would race", prim="parallelize_loop")

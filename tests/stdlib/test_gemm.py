@@ -106,6 +106,13 @@ def callee(q, *names):
     return q
 
 
+def tiles(q, name):
+    """The threaded kernel `name` (e.g. "sgemm_par_tiles") as rows_or_columns made it:
+    through the narrow-columns twin where the target has one (Isa.narrow_deep_k)."""
+    out = callee(q, name)
+    return callee(out, f"{name}_wide") if f"{name}_wide(" in str(out) else out
+
+
 def run_against_numpy(f, dtype, sizes, strided=False, seed=0):
     rng = np.random.default_rng(seed)
     t = DTYPES[dtype]
@@ -216,7 +223,7 @@ def test_microkernels_are_equivalent_in_the_interpreter():
 
 def test_schedule_has_the_blis_structure():
     # (the threads sharing columns; rows: tests/stdlib/test_gemm_threads.py)
-    text = str(callee(scheduled("avx512", "f32"), "sgemm_tiles", "sgemm_tiles_cols"))
+    text = str(callee(tiles(scheduled("avx512", "f32"), "sgemm_tiles"), "sgemm_tiles_wide_cols"))
     isa = G.target("avx512").isa("f32")
     blk = small_blocks("avx512", "f32")
     # one par loop per NC block; the thread's buffers inside it
@@ -287,7 +294,7 @@ def test_one_thread_packs_each_panel_of_b_once():
 
 def test_threads_keep_blis_order_where_k_is_one_pass():
     # (tiles_along_rows is the one-thread kernel's: the threads' slivers stay outside)
-    text = str(callee(scheduled("avx512", "f32"), "sgemm_tiles", "sgemm_tiles_cols"))
+    text = str(callee(tiles(scheduled("avx512", "f32"), "sgemm_tiles"), "sgemm_tiles_wide_cols"))
     rest = text.split("\n    else:\n")[1].split("if M % 8 > 0")[0]
     assert rest.index("for jq in seq") < rest.index("for ir in seq")
 
@@ -413,8 +420,8 @@ def test_small_problems_call_the_one_thread_kernel():
     assert q.is_eq(sgemm)
     seq_, par = (q.find(f"{name}(_)").subproc() for name in ("sgemm_seq", "sgemm_par"))
     assert " in par(" not in str(seq_)
-    assert all(" in par(" in str(callee(par, "sgemm_par_tiles", name))
-               for name in ("sgemm_par_tiles_cols", "sgemm_par_tiles_rows"))
+    assert all(" in par(" in str(callee(tiles(par, "sgemm_par_tiles"), name))
+               for name in ("sgemm_par_tiles_wide_cols", "sgemm_par_tiles_wide_rows"))
     assert all(" in par(" in str(callee(par, "sgemm_par_passes", name))
                for name in ("sgemm_par_passes_narrow", "sgemm_par_passes_wide"))
     # both sides of the condition, and its boundary

@@ -7,7 +7,7 @@ loops, and the structure of the branch."""
 import re
 
 import pytest
-from test_gemm import PLAIN, callee, needs, run_against_numpy, scheduled, small_blocks
+from test_gemm import PLAIN, callee, needs, run_against_numpy, scheduled, small_blocks, tiles
 
 import knit
 from knit.stdlib import gemm as G
@@ -88,7 +88,7 @@ def test_b_last_columns_are_copied_once_before_their_kernels():
     for parallel in (False, True):
         q = scheduled("avx512", "f32", parallel)
         if parallel:
-            q = callee(q, "sgemm_tiles", "sgemm_tiles_rows")
+            q = callee(tiles(q, "sgemm_tiles"), "sgemm_tiles_wide_rows")
         cols = str(q).split("if N % 32 > 0:\n")[1]
         assert cols.startswith("        B_last: f32[K, N % 32] @ DRAM\n"
                                "        for i0 in seq(0, K):\n"

@@ -5,7 +5,7 @@ each condition (M = MR - 1 and MR, K below, at and past a pass, the last columns
 windows of larger matrices), and against the plain proc."""
 
 import pytest
-from test_gemm import PLAIN, callee, needs, run_against_numpy
+from test_gemm import PLAIN, callee, check_on_arm, needs, neon_plain, run_against_numpy
 
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import variants as V
@@ -35,12 +35,15 @@ def test_passes_match_numpy(dtype):
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
 def test_one_thread_takes_passes_below_mr_rows(dtype):
     needs("avx512")
-    mr = G.target("avx512").isa(dtype).mr
+    isa = G.target("avx512").isa(dtype)
+    mr, nr = isa.mr, isa.nr
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=1)
     name = PLAIN[dtype].name()
     small = callee(q, f"{name}_small")
-    assert f"if M < {mr}:\n        {name}_small_passes(M, N, K, A, B, C)" in str(small)
-    sizes = [(1, 600, 700), (mr - 1, 300, 300), (mr, 300, 300), (1, 5, 2000), (3, 1000, 9)]
+    assert f"if M < {mr} and {nr} <= N:\n        {name}_small_passes(M, N, K, A, B, C)" \
+        in str(small)
+    sizes = [(1, 600, 700), (mr - 1, 300, 300), (mr, 300, 300), (1, 5, 2000), (3, 1000, 9),
+             (1, nr - 1, 900), (2, nr, 900)]
     f = q.compile()
     run_against_numpy(f, dtype, sizes, seed=43)
     run_against_numpy(f, dtype, sizes[:3], strided=True, seed=44)
@@ -66,9 +69,28 @@ def test_threads_take_passes_below_mr_rows_narrow_or_wide():
     mr = G.target("avx512").isa("f32").mr
     q = G.schedule_gemm(PLAIN["f32"], "avx512", threads=2)
     par = callee(q, "sgemm_par")
-    assert f"if M < {mr}:\n        sgemm_par_passes(M, N, K, A, B, C)" in str(par)
+    narrow = V.PASS_COLUMNS[0]
+    assert f"if M < {mr} and {narrow} <= N:\n        sgemm_par_passes(M, N, K, A, B, C)" \
+        in str(par)
     passes = str(callee(par, "sgemm_par_passes"))
     assert f"if N < {V.WIDE_FROM}:\n        sgemm_par_passes_narrow(" in passes
     f = q.compile()
     run_against_numpy(f, "f32", [(1, V.WIDE_FROM - 1, 300), (1, V.WIDE_FROM, 200),
-                                 (mr - 1, 700, 300), (mr, 700, 300), (2, 1000, 20)], seed=47)
+                                 (mr - 1, 700, 300), (mr, 700, 300), (2, 1000, 20),
+                                 (1, narrow - 1, 2000), (3, narrow, 2000)], seed=47)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_avx2_passes_match_numpy(dtype):
+    needs("avx2")
+    f = V.schedule_k_passes(PLAIN[dtype], "avx2").compile()
+    mr = G.target("avx2").isa(dtype).mr
+    run_against_numpy(f, dtype, [(1, 77, 300), (mr - 1, 40, 9), (mr + 2, 9, 17)], seed=48)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_neon_passes_run_on_aarch64(dtype):
+    q = V.schedule_k_passes(neon_plain[dtype], "neon")
+    isa = G.target("neon").isa(dtype)
+    check_on_arm(q, dtype, [(1, isa.nr + 5, V.K_PASS + 3), (isa.mr - 1, 3 * isa.nr - 1, 41)],
+                 seed=49)

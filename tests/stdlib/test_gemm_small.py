@@ -56,7 +56,8 @@ def test_default_kernel_branches_on_small_problems():
             "\n    else:\n        sgemm_big(M, N, K, A, B, C)") in text
     # ... fewer rows than MR in passes over k (test_gemm_passes.py), the others tiled
     small = q.find("sgemm_small(_)").subproc()
-    assert (f"if M < {isa.mr}:\n        sgemm_small_passes(M, N, K, A, B, C)\n    else:\n"
+    assert (f"if M < {isa.mr} and {isa.nr} <= N:\n        sgemm_small_passes(M, N, K, A, B, C)"
+            "\n    else:\n"
             "        sgemm_small_small(M, N, K, A, B, C)") in str(small)
     small = callee(small, "sgemm_small_small")  # a call of the sized kernel the passes call
     assert "gemm_f32_small_avx512(M, N, K, " in str(small)

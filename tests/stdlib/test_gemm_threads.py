@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_gemm import callee, dgemm, needs, run_against_numpy, sample_sizes, sgemm, small_blocks
+from test_gemm import (
+    callee,
+    dgemm,
+    needs,
+    run_against_numpy,
+    sample_sizes,
+    sgemm,
+    small_blocks,
+    tiles,
+)
 
 import knit
 from knit.errors import SchedulingError
@@ -99,13 +108,14 @@ def test_auto_shares_columns_for_few_rows_else_rows():
             "\n        sgemm_seq(") in text
     par = q.find("sgemm_par(_)").subproc()
     # fewer rows than MR: the passes by columns (test_gemm_passes.py); the tiles else
-    assert "if M < 8:\n        sgemm_par_passes(M, N, K" in str(par)
-    par = callee(par, "sgemm_par_tiles")
+    assert "if M < 8 and 128 <= N:\n        sgemm_par_passes(M, N, K" in str(par)
+    par = tiles(par, "sgemm_par_tiles")
     assert ("if (16 <= K or 256 <= N or M <= 32) and (M <= 8 and M <= N or M <= 16 and "
             "4 * M < N or "
-            "M <= 16 and M <= N and K < 16):\n        sgemm_par_tiles_cols(M, N, K") in str(par)
-    assert "else:\n        sgemm_par_tiles_rows(M, N, K" in str(par)
-    cols, rows = (str(par.find(f"sgemm_par_tiles_{s}(_)").subproc()) for s in ("cols", "rows"))
+            "M <= 16 and M <= N and K < 16):\n        sgemm_par_tiles_wide_cols(M, N, K") in str(par)
+    assert "else:\n        sgemm_par_tiles_wide_rows(M, N, K" in str(par)
+    cols, rows = (str(par.find(f"sgemm_par_tiles_wide_{s}(_)").subproc())
+                  for s in ("cols", "rows"))
     assert "for jt in par(0, 2)" in cols and "for i0t in par(0, 2)" not in cols
     assert "for i0t in par(0, 2)" in rows and "for jt in par(" not in rows
     assert q.is_eq(sgemm)
@@ -235,7 +245,7 @@ def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
     nr = G.target("avx512").isa(dtype).nr
     mr = G.target("avx512").isa(dtype).mr
     assert f"if {G.columns_pay('M', 'N', 'K', blk, in_place, nr, mr)}:" in str(
-        callee(q, f"{PLAIN[dtype].name()}_par", f"{PLAIN[dtype].name()}_par_tiles"))
+        tiles(callee(q, f"{PLAIN[dtype].name()}_par"), f"{PLAIN[dtype].name()}_par_tiles"))
     f = q.compile()
     h = mc // 2
     edges = [(mc, mc + 1, 300), (mc + 1, mc + 1, 129), (mc + 9, 65, 257), (40, 64, 89),
@@ -258,8 +268,8 @@ def test_auto_takes_the_split_the_rule_says_at_this_machines_blocks(dtype):
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=2)
     blk = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8,
                             threads=2)
-    par = str(callee(q, f"{PLAIN[dtype].name()}_par", f"{PLAIN[dtype].name()}_par_tiles"))
-    cond = re.search(r"\n    if (.*):\n        \w+_par_tiles_cols\(", par).group(1)
+    par = str(tiles(callee(q, f"{PLAIN[dtype].name()}_par"), f"{PLAIN[dtype].name()}_par_tiles"))
+    cond = re.search(r"\n    if (.*):\n        \w+_par_tiles(_wide)?_cols\(", par).group(1)
     nr = G.target("avx512").isa(dtype).nr
     mr = G.target("avx512").isa(dtype).mr
     assert cond == G.columns_pay("M", "N", "K", blk, dtype == "f32", nr, mr)
@@ -279,3 +289,28 @@ def test_auto_takes_the_split_the_rule_says_at_this_machines_blocks(dtype):
             "rows", "cols" if dtype == "f32" else "rows", "rows", "rows", "cols", "rows",
             "rows", "cols", "cols", "cols", "cols", "rows", "cols"]
     assert [split(*s) for s in shapes] == want
+
+
+def test_narrow_columns_take_deeper_blocks_where_the_target_says():
+    # Isa.narrow_deep_k (AVX-512 f32 with full-width multiply-adds): N <= 8 NR and at
+    # least an MC block of rows take half the MC and twice the KC, rows shared out
+    needs("avx512")
+    isa = G.target("avx512").isa("f32")
+    blk = small_blocks("avx512", "f32")
+    q = G.schedule_gemm(sgemm, "avx512", blk, threads=2, sequential_upto=0)
+    text = str(callee(q, "sgemm_tiles"))
+    if not isa.narrow_deep_k:
+        assert "sgemm_tiles_narrow" not in text
+        return
+    assert f"if N <= {8 * isa.nr} and {blk.mc} <= M:\n        sgemm_tiles_narrow(" in text
+    narrow = str(callee(q, "sgemm_tiles", "sgemm_tiles_narrow"))
+    assert "for i0t in par(0, 2)" in narrow  # rows
+    assert f" + K / {2 * blk.kc})" in narrow  # twice the KC
+    assert not G.target("avx512").isa("f64").narrow_deep_k
+    assert q.is_eq(sgemm)
+    n8, mc = 8 * isa.nr, blk.mc
+    run_against_numpy(q.compile(), "f32", [(mc, n8, 70), (mc - 1, n8, 70), (mc, n8 + 1, 70),
+                                           (3 * mc + 5, n8 - 3, 4 * blk.kc + 3),
+                                           (2 * mc, 17, 2 * blk.kc - 1)], seed=51)
+    run_against_numpy(q.compile(), "f32", [(3 * mc + 5, n8 - 3, 4 * blk.kc + 3)],
+                      strided=True, seed=52)

@@ -328,9 +328,10 @@ class _Collector:
         """A call as a bound of its accesses (False, adding nothing, where none is
         said): per buffer parameter it reads (writes, reduces into), one read (write,
         reduction) of some element of the window passed for it -- a callee reaches a
-        buffer only through its parameter, inside its shape. Where the callee touches
-        anything else (a config, a `static` buffer) or a parameter is passed a whole
-        buffer, the exact accesses are needed."""
+        buffer only through its parameter, inside its shape (proven: a procedure with a
+        deferred error is not bounded, rewrite.common.coarse_accesses). Where the
+        callee touches anything else (a config, a `static` buffer, a scalar parameter)
+        or is passed a window's name, the exact accesses are needed."""
         callee = s.f
         inner = accesses(callee.body)
         if len(inner) < BOUND_FROM:
@@ -343,9 +344,11 @@ class _Collector:
                     or not isinstance(entry[1], N.WindowExpr):
                 return False
             kinds.setdefault(a.buf, set()).add(a.kind)
-        for p, arg in zip(callee.args, s.args):
+        for p, arg in zip(callee.args, s.args):  # what the call evaluates, as `call`
             if p.type.is_control() or isinstance(arg, N.WindowExpr):
                 self.exprs((arg,), ctx, iters)  # (a window's bounds are control values)
+            elif isinstance(arg, N.Read) and arg.idx:  # x[i] for a scalar: i is evaluated
+                self.exprs(arg.idx, ctx, iters)
         for name, ks in kinds.items():
             base, accs = self.resolve_window(self.now(params[name][1]))
             idx, where, fresh, v = [], [], [], name

@@ -11,7 +11,7 @@ from knit.ir import nodes as N
 from knit.ir.visit import map_block_exprs, subst_stmts, walk_stmts
 from knit.rewrite import witness as W
 from knit.rewrite.bufaccess import replace_scalar
-from knit.rewrite.common import Site, refuse, site_of
+from knit.rewrite.common import Site, coarse_accesses, refuse, site_of
 
 # ---------------------------------------------------------------- what holds at a site
 
@@ -34,7 +34,7 @@ def coarse_accesses_at(site, stmts) -> tuple[list, bool]:
     """`accesses_at`, each call of a large callee that can be bounded by its windows as
     those windows, and whether one was (knit.analysis.effects.coarse_accesses)."""
     site = _site(site)
-    return E.coarse_accesses(stmts, E.windows_at(site.ir, site.path))
+    return coarse_accesses(site.ir, stmts, E.windows_at(site.ir, site.path))
 
 
 def _site(at) -> Site:

@@ -472,7 +472,7 @@ def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
         if _PAR_OK.get(key) is s:
             continue
         hit = E.race_free(s, facts, lambda s=s, w=windows: E.accesses(s.body, w),
-                          E.coarse_accesses(s.body, windows))
+                          coarse_accesses(ir, s.body, windows))
         if not hit:
             if len(_PAR_OK) >= 4096:  # a bound: each entry keeps its loop alive
                 _PAR_OK.clear()
@@ -487,6 +487,18 @@ def check_par_loops(ir: N.Proc, prim: str = "the rewrite") -> None:
 
 
 _PAR_OK: dict[tuple, N.For] = {}  # (id(loop), facts, windows) -> loop found independent
+
+
+def coarse_accesses(ir: N.Proc, stmts, windows: dict) -> tuple[list, bool]:
+    """`effects.coarse_accesses` of `stmts` in `ir`, or their exact accesses where `ir`
+    or a callee carries a deferred error (frontend.checks: its accesses were not all
+    proven in bounds, so a window passed to it does not bound what it touches)."""
+    from knit.analysis import effects as E
+    from knit.frontend.checks import deferred_error
+
+    if deferred_error(ir) is not None:
+        return E.accesses(stmts, windows), False
+    return E.coarse_accesses(stmts, windows)
 
 
 def _par_loops(stmts, prefix: tuple, field: str):

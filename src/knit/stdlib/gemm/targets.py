@@ -57,6 +57,10 @@ class Isa:
     # Intel Xeon, full-width 512-bit multiply-adds); False, one block twice the blocked
     # kernel's MC where A's block takes a quarter of L2 (Zen 4's rule, and the others')
     few_rows_same_a: bool = False
+    # threads on few columns (at most 8 NR) and at least an MC block of rows
+    # (`narrow_columns`): half the MC, twice the KC -- fewer passes over C's narrow
+    # rows; True where measured to pay (Intel Xeon, AVX-512 f32)
+    narrow_deep_k: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,7 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
         pack_a = x86.mm256_transpose8x8_ps if mr == 8 and t == "f32" else None
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half, pack_a=pack_a,
                        few_rows_same_a=width == 512 and not split_fma,
+                       narrow_deep_k=width == 512 and not split_fma and t == "f32",
                        kc_l1s=avx512_kc_l1s(split_fma) if width == 512 else 1,
                        all_k_like_blocks=width == 512 and t == "f64", load_kept=kept,
                        k_unroll=avx512_k_unroll(split_fma) if width == 512 else 1)

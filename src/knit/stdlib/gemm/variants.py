@@ -201,12 +201,15 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
 
 def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | None
                        ) -> Procedure:
-    """`if M < MR: p_passes(...) else: p_small(...)`: `schedule_k_passes` for fewer rows
-    than a tile, else `schedule_small` -- the one its passes call, with M, N, K as
-    parameters (`_sized`: the edges are scheduled once for both)."""
+    """`if M < MR and NR <= N: p_passes(...) else: p_small(...)`: `schedule_k_passes`
+    for fewer rows than a tile, else `schedule_small` -- the one its passes call, with
+    M, N, K as parameters (`_sized`: the edges are scheduled once for both). Under NR
+    columns a call every K_PASS k costs more than B's order saves (f32 1 x 1 x 100000
+    103 -> 210 us, 1 x 4 x 100000 102 -> 187 us in passes; the crossing near 17-40
+    columns: the session 14 review)."""
     g = S.gemm_parts(p)
-    mr = _isa(target_name, g.dtype, shape).mr
-    return _twins(p, f"{g.m} < {mr}", target_name, None, shape,
+    isa = _isa(target_name, g.dtype, shape)
+    return _twins(p, f"{g.m} < {isa.mr} and {isa.nr} <= {g.n}", target_name, None, shape,
                   ("passes", lambda q: schedule_k_passes(q, target_name, shape)),
                   ("small", lambda q: _calls_of(q, (q.body(),),
                                                 _sized(g.dtype, target_name, shape, "small"))))
@@ -223,7 +226,8 @@ def schedule_k_passes(p: Procedure, target_name: str, shape: tuple[int, int] | N
     For few rows (a GEMV at M = 1): all of k at once reads B down NR columns at a time,
     a cache line or two of each of K rows (a page apart), which the hardware prefetcher
     does not follow; in passes B is read `depth` whole rows at a time, each from left to
-    right, and C's few rows stay in L1 between passes. Each C[i, j] still adds its
+    right, and C's few rows stay in L1 or L2 between passes (in L1 up to 48 KB: f32 1 x
+    12288, 7 x 1700). Each C[i, j] still adds its
     products in k's order. Intel Xeon, one thread, benchmarks/gemm_ab.py, knit / OpenBLAS
     before -> after (depth 4, 16, 32 no better): f32 1 x 2048 x 2048 0.31x -> 1.01x,
     1 x 512 x 512 0.58x -> 1.08x, 7 x 1000 x 1000 0.65x -> 1.71x, 3 x 333 x 333 0.54x ->
@@ -244,7 +248,9 @@ def schedule_k_passes(p: Procedure, target_name: str, shape: tuple[int, int] | N
 def _sized(dtype: str, target_name: str, shape: tuple[int, int] | None, kernel: str
            ) -> tuple[Procedure, Procedure]:
     """(plain, scheduled): the plain GEMM with M, N, K as parameters (`_SIZED`) and its
-    `schedule_small` ("small") or `schedule_k_passes` ("passes") kernel, built once."""
+    `schedule_small` ("small") or `schedule_k_passes` ("passes", K_PASS deep) kernel,
+    built once per process (like `kernels.microkernel`: K_PASS changed after the first
+    call changes nothing)."""
     from knit import DRAM
     from knit.procedure import parse_proc_string
 
@@ -273,9 +279,11 @@ def _calls_of(p: Procedure, blocks, kernel: tuple[Procedure, Procedure], then=No
 
 def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
                         shape: tuple[int, int] | None) -> Procedure:
-    """`if M < MR: p_passes(...) else: <rows_or_columns>`, threads: fewer rows than a
-    tile take `k_passes_by_columns`, in chunks of PASS_COLUMNS[0] columns, or
-    PASS_COLUMNS[1] from WIDE_FROM columns on."""
+    """`if M < MR and PASS_COLUMNS[0] <= N: p_passes(...) else: <narrow_columns>`,
+    threads: fewer rows than a tile take `k_passes_by_columns`, in chunks of
+    PASS_COLUMNS[0] columns, or PASS_COLUMNS[1] from WIDE_FROM columns on (with fewer
+    columns than a chunk, one thread would do all: f32 1 x 64 x 100000 660 -> 900 us,
+    the session 14 review; the tiles share them out)."""
     g = S.gemm_parts(p)
     mr = _isa(target_name, g.dtype, shape).mr
     narrow, wide = PASS_COLUMNS
@@ -285,10 +293,37 @@ def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking, thre
                       ("narrow", lambda r: k_passes_by_columns(r, target_name, shape, narrow)),
                       ("wide", lambda r: k_passes_by_columns(r, target_name, shape, wide)))
 
-    return _twins(p, f"{g.m} < {mr}", target_name, None, shape,
+    return _twins(p, f"{g.m} < {mr} and {narrow} <= {g.n}", target_name, None, shape,
                   ("passes", passes),
-                  ("tiles", lambda q: rows_or_columns(q, target_name, blocking, threads,
-                                                      shape)))
+                  ("tiles", lambda q: narrow_columns(q, target_name, blocking, threads,
+                                                     shape)))
+
+
+def narrow_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
+                   shape: tuple[int, int] | None) -> Procedure:
+    """`if N <= 8 NR and MC <= M: p_narrow(...) else: <rows_or_columns>`, threads, where
+    the target says so (`Isa.narrow_deep_k`): few columns and at least an MC block of
+    rows take half the MC and twice the KC (A's block as large), rows shared out. With
+    few columns each pass over k reads and writes C's rows whole for little work on
+    each; deeper passes make fewer of them. Intel Xeon, f32, two threads, --pin, wall
+    clock, benchmarks/gemm_ab.py, knit / OpenBLAS, before -> after: 2048 x 64 x 2048
+    0.99x -> 1.08x, 2048 x 64 x 512 0.99x -> 1.31x, 4096 x 64 x 1024 1.02x -> 1.14x,
+    2048 x 32 x 2048 1.06x -> 1.17x, 512 x 128 x 512 0.96x -> 1.16x, 600 x 200 x 600
+    0.91x -> 1.06x, 2048 x 256 x 2048 1.03x -> 1.04x; but with fewer rows than MC it
+    lost (100 x 64 x 1000 1.01x -> 0.51x: all of k then one pass, each thread packing
+    the whole panel; 300 x 200 x 2048 0.99x -> 0.78x), and from 384 columns on nothing
+    (2048 x 384 x 2048, 1024 x 512 x 1024: within the spread)."""
+    g = S.gemm_parts(p)
+    isa = _isa(target_name, g.dtype, shape)
+    if not isa.narrow_deep_k or blocking.kc * 2 > 4096:
+        return rows_or_columns(p, target_name, blocking, threads, shape)
+    narrow = replace(blocking, mc=max(2 * isa.mr, blocking.mc // 2 // (2 * isa.mr) * (2 * isa.mr)),
+                     kc=blocking.kc * 2)
+    return _twins(p, f"{g.n} <= {8 * isa.nr} and {blocking.mc} <= {g.m}", target_name,
+                  narrow, shape,
+                  ("narrow", {"threads": threads, "split": "rows"}),
+                  ("wide", lambda q: rows_or_columns(q, target_name, blocking, threads,
+                                                     shape)))
 
 
 def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] | None,
@@ -302,7 +337,9 @@ def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] |
         if N % width > 0: passes(M, N % width, K, A, B[:, ...], C[:, ...])
 
     Wide chunks read longer runs of each row of B per pass, narrow ones share out
-    fewer columns evenly. Intel Xeon, two threads, --pin, wall clock, knit / OpenBLAS
+    fewer columns evenly. (The width does not depend on the threads: with T threads,
+    N under T chunks leaves some idle, and the last N % width columns run on one
+    thread after the others -- measured with two.) Intel Xeon, two threads, --pin, wall clock, knit / OpenBLAS
     with chunks of 128 / 256 / 512 columns (the blocked kernel before): f32 1 x 512 x
     512 1.26x / 0.85x / 0.97x (1.04x), 1 x 777 x 777 0.73x / 0.58x / 0.32x (0.58x),
     7 x 1000 x 1000 1.33x / 1.16x / 0.91x (0.95x), 5 x 1500 x 700 1.99x / 1.82x /
