@@ -323,7 +323,6 @@ class _Collector:
                                    s.srcinfo))
         self.age(_written_in((s,)), s)
 
-
     def _call_windows(self, s: N.Call, ctx, iters) -> bool:
         """A call as a bound of its accesses (False, adding nothing, where none is
         said): per buffer parameter it reads (writes, reduces into), one read (write,

@@ -227,9 +227,9 @@ def schedule_k_passes(p: Procedure, target_name: str, shape: tuple[int, int] | N
     a cache line or two of each of K rows (a page apart), which the hardware prefetcher
     does not follow; in passes B is read `depth` whole rows at a time, each from left to
     right, and C's few rows stay in L1 or L2 between passes (in L1 up to 48 KB: f32 1 x
-    12288, 7 x 1700). Each C[i, j] still adds its
-    products in k's order. Intel Xeon, one thread, benchmarks/gemm_ab.py, knit / OpenBLAS
-    before -> after (depth 4, 16, 32 no better): f32 1 x 2048 x 2048 0.31x -> 1.01x,
+    12288, 7 x 1700). Each C[i, j] still adds its products in k's order. Intel Xeon,
+    one thread, benchmarks/gemm_ab.py, knit / OpenBLAS before -> after (depth 4, 16, 32
+    no better): f32 1 x 2048 x 2048 0.31x -> 1.01x,
     1 x 512 x 512 0.58x -> 1.08x, 7 x 1000 x 1000 0.65x -> 1.71x, 3 x 333 x 333 0.54x ->
     1.00x, 1 x 100 x 100 1.39x -> 1.13-1.18x; f64 1 x 2048 x 2048 0.29x -> 1.01x,
     7 x 1000 x 1000 0.46x -> 1.06x, 4 x 2048 x 2048 0.79x -> 1.83x."""
@@ -306,13 +306,14 @@ def narrow_columns(p: Procedure, target_name: str, blocking: Blocking, threads: 
     rows take half the MC and twice the KC (A's block as large), rows shared out. With
     few columns each pass over k reads and writes C's rows whole for little work on
     each; deeper passes make fewer of them. Intel Xeon, f32, two threads, --pin, wall
-    clock, benchmarks/gemm_ab.py, knit / OpenBLAS, before -> after: 2048 x 64 x 2048
-    0.99x -> 1.08x, 2048 x 64 x 512 0.99x -> 1.31x, 4096 x 64 x 1024 1.02x -> 1.14x,
-    2048 x 32 x 2048 1.06x -> 1.17x, 512 x 128 x 512 0.96x -> 1.16x, 600 x 200 x 600
-    0.91x -> 1.06x, 2048 x 256 x 2048 1.03x -> 1.04x; but with fewer rows than MC it
-    lost (100 x 64 x 1000 1.01x -> 0.51x: all of k then one pass, each thread packing
-    the whole panel; 300 x 200 x 2048 0.99x -> 0.78x), and from 384 columns on nothing
-    (2048 x 384 x 2048, 1024 x 512 x 1024: within the spread)."""
+    clock, benchmarks/gemm_ab.py, knit / OpenBLAS, the twin against main (5 rounds):
+    512 x 32 x 512 0.94x -> 1.46x, 600 x 200 x 600 0.90x -> 1.07x, 2048 x 64 x 2048
+    0.97x -> 1.04x, 512 x 256 x 512 1.01x -> 1.15x, 2048 x 128 x 700 1.04x -> 1.20x,
+    2048 x 256 x 2048 1.04x -> 1.07x. The same blocks given for every shape: also
+    2048 x 64 x 512 0.99x -> 1.31x, 4096 x 64 x 1024 1.02x -> 1.14x; but with fewer
+    rows than MC they lost (100 x 64 x 1000 1.01x -> 0.51x: all of k then one pass,
+    each thread packing the whole panel; 300 x 200 x 2048 0.99x -> 0.78x), and from 384
+    columns on nothing (2048 x 384 x 2048, 1024 x 512 x 1024: within the spread)."""
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     if not isa.narrow_deep_k or blocking.kc * 2 > 4096:
@@ -339,8 +340,9 @@ def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] |
     Wide chunks read longer runs of each row of B per pass, narrow ones share out
     fewer columns evenly. (The width does not depend on the threads: with T threads,
     N under T chunks leaves some idle, and the last N % width columns run on one
-    thread after the others -- measured with two.) Intel Xeon, two threads, --pin, wall clock, knit / OpenBLAS
-    with chunks of 128 / 256 / 512 columns (the blocked kernel before): f32 1 x 512 x
+    thread after the others -- measured with two.) Intel Xeon, two threads, --pin, wall
+    clock, knit / OpenBLAS with chunks of 128 / 256 / 512 columns (the blocked kernel
+    before): f32 1 x 512 x
     512 1.26x / 0.85x / 0.97x (1.04x), 1 x 777 x 777 0.73x / 0.58x / 0.32x (0.58x),
     7 x 1000 x 1000 1.33x / 1.16x / 0.91x (0.95x), 5 x 1500 x 700 1.99x / 1.82x /
     1.54x (1.61x), 1 x 2048 x 2048 0.67x / 0.82x / 0.91x (0.30x), 1 x 4096 x 4096
