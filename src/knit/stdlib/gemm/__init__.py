@@ -51,7 +51,9 @@ along the rows of C reading A and B in place (`small_in_place`, `schedule_small`
 on rows of one MC block (M <= MC) a narrower NC, so that B's packed panel stays in L2
 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1) run in passes over 8 k at a
 time, B read a few whole rows at a time (`schedule_k_passes`); with threads, in column
-chunks shared out (`k_passes_by_columns`).
+chunks shared out (`k_passes_by_columns`). With threads, few columns (N <= 8 NR) and at
+least an MC block of rows take half the MC and twice the KC where the target says so
+(`narrow_columns`, `Isa.narrow_deep_k`).
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
@@ -96,6 +98,7 @@ from knit.stdlib.gemm.variants import (
     few_rows_by_columns,
     few_rows_in_passes,
     k_passes_by_columns,
+    narrow_columns,
     one_thread_variants,
     rows_in_one_block,
     rows_or_columns,
@@ -111,6 +114,6 @@ __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "SMALL_UPTO",
            "edge_rows", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "one_thread_variants", "rows_in_one_block", "rows_or_columns", "few_rows_by_columns", "few_rows_in_passes",
-           "k_passes_by_columns", "schedule_k_passes",
+           "k_passes_by_columns", "narrow_columns", "schedule_k_passes",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel", "schedule_small",
            "small_in_place", "small_runs_sequential", "target", "tiles_along_rows"]

@@ -10,6 +10,8 @@ knit.stdlib.gemm.schedule's `blocked_kernel`).
 - `small_runs_sequential`: threads only where the problem is large enough to share out;
 - `few_rows_by_columns`: threads, fewer rows than MR: column chunks shared out, each in
   passes over k (`k_passes_by_columns`); else
+- `narrow_columns`: threads, few columns and at least an MC block of rows: half the MC,
+  twice the KC, rows shared (where the target says so, `Isa.narrow_deep_k`); else
 - `rows_or_columns`: threads share rows, or columns where the rows are few against MC
   and N (and K, where A is read in place)."""
 
