@@ -145,6 +145,14 @@ def {name}(M: size, N: size, K: size, A: [{t}][M, K] @ DRAM, B: [{t}][K, N] @ DR
 """
 
 
+def _plain_gemm(name: str, dtype: str) -> Procedure:
+    """`_SIZED`: the plain GEMM called `name` on `dtype`, M, N and K as parameters."""
+    from knit import DRAM
+    from knit.procedure import parse_proc_string
+
+    return parse_proc_string(_SIZED.format(name=name, t=dtype), {"DRAM": DRAM})
+
+
 def _fixed_sizes(p: Procedure, g, target_name: str, blocking, threads: int, shape,
                  sequential_upto: int, split: str) -> Procedure:
     """A GEMM with a size written as a number (`for i in seq(0, 64)`): its nest becomes
@@ -154,11 +162,7 @@ def _fixed_sizes(p: Procedure, g, target_name: str, blocking, threads: int, shap
     for it. (The steps cut the edges off as loops of M % MR rows and the like, which a
     number makes empty: scheduled as they stand, they were refused as code that never
     runs.)"""
-    from knit import DRAM
-    from knit.procedure import parse_proc_string
-
-    sized = parse_proc_string(_SIZED.format(name=f"{p.name()}_sized", t=g.dtype),
-                              {"DRAM": DRAM})
+    sized = _plain_gemm(f"{p.name()}_sized", g.dtype)
     fast = schedule_gemm(sized, target_name, blocking, threads, shape, sequential_upto, split)
     q = replace_block(p, p.body(), sized)
     return call_eqv(q, q.body()[0], fast)
@@ -253,27 +257,19 @@ def _sized(dtype: str, target_name: str, shape: tuple[int, int] | None, kernel: 
     `schedule_small` ("small") or `schedule_k_passes` ("passes", K_PASS deep) kernel,
     built once per process (like `kernels.microkernel`: K_PASS changed after the first
     call changes nothing)."""
-    from knit import DRAM
-    from knit.procedure import parse_proc_string
-
     name = f"gemm_{dtype}_{kernel}_{target_name}" + (f"_{shape[0]}x{shape[1]}" if shape else "")
-    part = parse_proc_string(_SIZED.format(name=name, t=dtype), {"DRAM": DRAM})
+    part = _plain_gemm(name, dtype)
     schedule = schedule_small if kernel == "small" else schedule_k_passes
     return part, rename(schedule(part, target_name, shape), name)
 
 
-def _calls_of(p: Procedure, blocks, kernel: tuple[Procedure, Procedure], then=None
-              ) -> Procedure:
+def _calls_of(p: Procedure, blocks, kernel: tuple[Procedure, Procedure]) -> Procedure:
     """Each GEMM nest of `blocks` (cursors into p) a call of kernel = (plain, fast), the
     plain GEMM with M, N, K as parameters and its schedule: unification finds the sizes
-    and windows of each call. `then(p)`, where given, rewrites p while the calls are
-    still of the plain GEMM, whose effects are one statement's (a parallel loop's race
-    check then reads those, not the whole kernel's: 5.3 s -> 0.1 s)."""
+    and windows of each call."""
     part, fast = kernel
     for block in blocks:
         p = replace_block(p, p.forward(block), part)
-    if then is not None:
-        p = then(p)
     for n in range(len(blocks)):  # (fast has part's name)
         p = call_eqv(p, p.find(f"{part.name()}(_) #{n}"), fast)
     return simplify(p)
@@ -356,9 +352,10 @@ def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] |
     p = fission(p, p.find_loop("jo").after())
     p = reorder_loops(p, p.find_loop(g.i))  # i jo ji k -> jo i ji k
     p = lift_scope(p, p.find("if _: _"))  # i (if N % width > 0: ...) -> if: i ...
-    return _calls_of(p, (p.find_loop("jo").body(), p.body()[-1].body()),
-                     _sized(g.dtype, target_name, shape, "passes"),
-                     lambda q: parallelize_loop(q, q.find_loop("jo")))
+    p = _calls_of(p, (p.find_loop("jo").body(), p.body()[-1].body()),
+                  _sized(g.dtype, target_name, shape, "passes"))
+    # (the race check bounds each call by its windows: the kernel's own accesses unread)
+    return parallelize_loop(p, p.find_loop("jo"))
 
 
 def schedule_small(p: Procedure, target_name: str, shape: tuple[int, int] | None = None
