@@ -231,9 +231,10 @@ def test_schedule_has_the_blis_structure():
                      rf"{isa.mr}\] @ DRAM_ALIGNED64\n *Bs: f32\[16, {isa.nr}\] @ DRAM_ALIGNED64",
                      text)  # packed A: [MC/MR][KC][MR]; a packed sliver of B: [KC][NR]
     # tiles: the KC blocks, the last block (the rest of K joined to it), all of K < KC;
-    # edge rows; edge columns (whole, half, quarter and masked vectors, 8 rows at a time in
-    # parallel, the last rows one by one on one thread: parallelize_edges)
-    assert text.count(" in par(") == 3 + 2 + 5
+    # edge rows; edge columns (whole, half, quarter and masked vectors, and where the
+    # target says so masked full ones for a rest of more than 8 columns, 8 rows at a time
+    # in parallel, the last rows one by one on one thread: parallelize_edges)
+    assert text.count(" in par(") == 3 + 2 + 5 + isa.masked_wide_rest
     assert f"gemm_ukernel_f32_{isa.mr}x{isa.nr}_avx512(16, Ap[ir, 0:16, 0:{isa.mr}], Bs[0:16" \
         in text
     # the next tile's C is prefetched (a line at a time, by one call), where a next tile
@@ -247,7 +248,11 @@ def test_schedule_has_the_blis_structure():
     assert "gemm_ukernel_f32_8x8_rows_avx512(K, A[8 * iw" in text
     assert "gemm_ukernel_f32_8xn_masked_half_avx512(N % 8, K, A[8 * iw" in text
     assert "gemm_ukernel_f32_1xn_masked_half_avx512(N % 8, K" in text
-    assert "_masked_avx512" not in text  # (no masked 512-bit kernel: 256-bit ones are cheaper)
+    # a rest of more than 8 columns: one masked 512-bit vector where the target has two
+    # full-width multiply-add ports (`Isa.masked_wide_rest`), else 256-bit ones only
+    assert ("gemm_ukernel_f32_8xn_masked_avx512(N % 16, K, A[8 * iw" in text) \
+        is isa.masked_wide_rest
+    assert ("gemm_ukernel_f32_1xn_masked_avx512(N % 16, K" in text) is isa.masked_wide_rest
     assert f"gemm_ukernel_f32_1x{isa.nr}_rows_avx512" in text  # edge rows
     assert blk.kc == 16
 

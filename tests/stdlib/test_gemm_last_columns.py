@@ -1,6 +1,8 @@
 """The last N % NR columns on AVX-512 (schedule.edge_columns): whole 512-bit vectors,
 a whole 256-bit one, then up to a quarter of the lanes a whole 128-bit vector or a
-masked one, more than that one masked 256-bit vector. Each remainder class against
+masked one, more than that one masked 256-bit vector; where the target has two
+full-width multiply-add ports (`Isa.masked_wide_rest`), a rest of more than half the
+lanes one masked 512-bit vector instead. Each remainder class against
 NumPy (one thread and two, plain and strided), the 128-bit kernels against their plain
 loops, and the structure of the branch."""
 
@@ -16,7 +18,8 @@ from knit.stdlib import gemm as G
 def remainders(dtype: str) -> list[tuple[int, int, int]]:
     """N % NR in every class of the last columns: none; whole 512, 256, 128-bit
     vectors; a masked 128-bit vector (fewer than a quarter of the lanes); a masked
-    256-bit one (more); and their sums; M with and without edge rows."""
+    256-bit one (more); a masked 512-bit one (more than half: 3q + 1, 7q - 1, NR - 1);
+    and their sums; M with and without edge rows."""
     isa = G.target("avx512").isa(dtype)
     q = isa.lanes // 4
     rests = [0, q, q - 1, q + 1, 2 * q - 1, 2 * q, 3 * q, 3 * q + 1, 4 * q, 4 * q + q,
@@ -59,8 +62,11 @@ def test_quarter_kernels_compile_and_match_their_plain_loops():
 def test_the_rest_takes_a_quarter_vector_up_to_a_quarter_of_the_lanes():
     text = str(scheduled("avx512", "f32", False))
     cols = text.split("if N % 32 > 0:")[1]
-    assert "if N % 8 > 0:\n                if N % 8 <= 4:\n" in cols
-    then, orelse = cols.split("if N % 8 <= 4:")[1].split("\n                else:\n")
+    # (inside `if N % 16 <= 8` where a wider rest is one masked 512-bit vector)
+    pad = " " * (16 + 4 * G.target("avx512").isa("f32").masked_wide_rest)
+    assert f"if N % 8 > 0:\n{pad}if N % 8 <= 4:\n" in cols
+    then, orelse = cols.split("if N % 8 <= 4:")[1].split(f"\n{pad}else:\n")
+    orelse = orelse.split("\n            else:\n")[0]  # (not the wider rest's branch)
     assert "gemm_ukernel_f32_8x4_rows_avx512(K" in then
     assert "gemm_ukernel_f32_1x4_rows_avx512(K" in then
     assert "gemm_ukernel_f32_8xn_masked_quarter_avx512(N % 4, K" in then
@@ -68,6 +74,24 @@ def test_the_rest_takes_a_quarter_vector_up_to_a_quarter_of_the_lanes():
     assert "_masked_half_" not in then and "_quarter_" not in orelse
     assert "gemm_ukernel_f32_8xn_masked_half_avx512(N % 8, K" in orelse
     assert "gemm_ukernel_f32_1xn_masked_half_avx512(N % 8, K" in orelse
+
+
+def test_a_rest_past_half_the_lanes_is_one_masked_full_vector_where_the_target_says_so():
+    isa = G.target("avx512").isa("f32")
+    assert G.target("avx512", split_fma=False).isa("f32").masked_wide_rest
+    assert not G.target("avx512", split_fma=True).isa("f64").masked_wide_rest  # Zen 4
+    text = str(scheduled("avx512", "f32", False))
+    cols = text.split("if N % 32 > 0:")[1]
+    if not isa.masked_wide_rest:
+        assert "if N % 16 <= 8:" not in cols and "_masked_avx512" not in cols
+        return
+    rest = cols.split("if N % 16 > 0:\n")[1]
+    assert rest.startswith("            if N % 16 <= 8:\n")
+    then, orelse = rest.split("\n            else:\n")
+    assert "_masked_half_" in then and "_masked_avx512" not in then
+    assert "gemm_ukernel_f32_8xn_masked_avx512(N % 16, K, A[8 * iw" in orelse
+    assert "gemm_ukernel_f32_1xn_masked_avx512(N % 16, K" in orelse
+    assert "_half_" not in orelse and "_quarter_" not in orelse
 
 
 def test_targets_without_quarter_registers_keep_their_last_columns():

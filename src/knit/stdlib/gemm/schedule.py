@@ -526,7 +526,14 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     (the same on registers of a quarter of the width) too, that rest is a whole quarter
     vector if there are lanes / 4 columns, unmasked, then the rest masked on quarter
     registers (100^3 f32: its 4 last columns took 15% of the time, masked 256-bit).
-    The kernels read B's last columns from a copy made once (`_copy_last_columns`), or,
+    With `half` and `masked` both (`Isa.masked_wide_rest`), a rest of more than lanes / 2
+    columns is one masked full vector instead, one multiply-add per row and k, not two
+    (Intel Xeon, f32, one thread, benchmarks/gemm_ab.py, knit / OpenBLAS, rest masked
+    full-width for every rest: 1000 x 13 x 1000 1.09x -> 1.52x, 200 x 13 x 300 0.67x ->
+    0.82x, 200 x 31 x 300 1.36x -> 1.56x, 500 x 9 x 500 1.02x -> 1.14x, 333^3 and 777^3
+    within the noise; but rests up to lanes / 2 lost: 1000 x 5 x 1000 1.67x -> 1.16x,
+    1000 x 20 x 1000 1.22x -> 0.88x, 200 x 24 x 300 1.26x -> 0.98x, 100^3 1.08x ->
+    1.00x). The kernels read B's last columns from a copy made once (`_copy_last_columns`), or,
     with copy_b=False, in place (where B is small, the copy costs more than it saves)."""
     p = lift_scope(p, [s for s in _walk(_top(p, top)) if _is_if(s)][0])
     p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
@@ -538,27 +545,35 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     for _ in range(2):
         p = lift_scope(p, [s for s in _walk(list(p.body()[top].body())[last]) if _is_if(s)][0])
     if half is not None:
+        hl, half_rows, half_masked = half
+        at = (last,)
+        if masked is not None:  # a rest of more than half the lanes: one masked vector
+            #     if: i k jw -> if: [if r <= hl: i k jw  else: i k jw]
+            nest = _at(p, top, (last, 0))
+            jw = [s for s in _walk(nest) if hasattr(s, "hi") and s.name() == "jw"][0]
+            p = specialize(p, nest, [f"{jw.hi()} <= {hl}"])
+            p = _rows_then_kernels(p, top, (last, 0, ("orelse", 0)), g, (g.k,), masked)
+            at = (last, 0)
         # the rest: a whole half vector (jh), then the rest of it masked:
         #     if: i k jw -> if: [i jh k jx; if: i k jx]
-        hl, half_rows, half_masked = half
-        p = _whole_then_rest(p, top, (last,), g, "jw", hl, ("jh", "jx"))
+        p = _whole_then_rest(p, top, at, g, "jw", hl, ("jh", "jx"))
         if quarter is not None:
             # ... that rest: up to a quarter of the lanes, a whole quarter vector (jq)
             # or a masked one; more, one masked half vector (one pass over A's rows, not
             # a whole quarter and a masked one: 333^3 f32 ran 3% slower with two)
             #     if: i k jx -> if: [if r <= ql: [i jq k jy; if: i k jy] else: i k jx]
             ql, quarter_rows, quarter_masked = quarter
-            nest = _at(p, top, (last, 1, 0))
+            nest = _at(p, top, at + (1, 0))
             jx = [s for s in _walk(nest) if hasattr(s, "hi") and s.name() == "jx"][0]
             p = specialize(p, nest, [f"{jx.hi()} <= {ql}"])
-            p = _rows_then_kernels(p, top, (last, 1, 0, ("orelse", 0)), g, (g.k,),
+            p = _rows_then_kernels(p, top, at + (1, 0, ("orelse", 0)), g, (g.k,),
                                    half_masked)
-            p = _whole_then_rest(p, top, (last, 1, 0), g, "jx", ql, ("jq", "jy"))
-            p = _rows_then_kernels(p, top, (last, 1, 0, 1), g, (g.k,), quarter_masked)
-            p = _rows_then_kernels(p, top, (last, 1, 0, 0), g, ("jq", g.k), quarter_rows)
+            p = _whole_then_rest(p, top, at + (1, 0), g, "jx", ql, ("jq", "jy"))
+            p = _rows_then_kernels(p, top, at + (1, 0, 1), g, (g.k,), quarter_masked)
+            p = _rows_then_kernels(p, top, at + (1, 0, 0), g, ("jq", g.k), quarter_rows)
         else:
-            p = _rows_then_kernels(p, top, (last, 1), g, (g.k,), half_masked)
-        p = _rows_then_kernels(p, top, (last, 0), g, ("jh", g.k), half_rows)
+            p = _rows_then_kernels(p, top, at + (1,), g, (g.k,), half_masked)
+        p = _rows_then_kernels(p, top, at + (0,), g, ("jh", g.k), half_rows)
     elif masked is not None:  # the rest first: the vectors' row split adds a nest before it
         p = _rows_then_kernels(p, top, (last,), g, (g.k,), masked)
     p = _rows_then_kernels(p, top, (0,), g, ("jv", g.k), rows)
@@ -600,8 +615,9 @@ def edge_column_kernels(target_name: str, dtype: str, quads: bool = False
     """The kernels of `edge_columns` on `target_name`: (rows, masked, half, quarter),
     EDGE_ROWS rows at a time and one by one: whole vectors; where the target has
     half-width masked registers (AVX-512), half = (their lanes, whole half vectors,
-    masked half vectors) and masked = None; else masked full vectors (None: none, plain
-    loops); where it has quarter-width ones too, quarter = (their lanes, whole quarter
+    masked half vectors) and masked = the masked full vectors for a rest of more than
+    half the lanes where the target says so (`Isa.masked_wide_rest`), else None; without
+    half, masked full vectors (None: none, plain loops); where it has quarter-width ones too, quarter = (their lanes, whole quarter
     vectors, masked quarter vectors). With quads, 4 rows at a time too, before the last
     M % 4 one by one (`_rows_then_kernels`)."""
     isa = target(target_name).isa(dtype)
@@ -615,7 +631,9 @@ def edge_column_kernels(target_name: str, dtype: str, quads: bool = False
             quarter = (q.lanes, {r: microkernel(target_name, dtype, False, (r, q.lanes),
                                                 quarter=True) for r in rows},
                        {r: masked_kernel(target_name, dtype, r, quarter=True) for r in rows})
-        return whole, None, (
+        masked = ({r: masked_kernel(target_name, dtype, r) for r in rows}
+                  if isa.masked_wide_rest else None)
+        return whole, masked, (
             hl, {r: microkernel(target_name, dtype, False, (r, hl), half=True) for r in rows},
             {r: masked_kernel(target_name, dtype, r, half=True) for r in rows}), quarter
     if isa.masked is None:

@@ -57,6 +57,12 @@ class Isa:
     # Intel Xeon, full-width 512-bit multiply-adds); False, one block twice the blocked
     # kernel's MC where A's block takes a quarter of L2 (Zen 4's rule, and the others')
     few_rows_same_a: bool = False
+    # the last columns' rest of more than half the lanes (after the whole vectors) as one
+    # masked full vector (`masked`), not a whole half and a masked one: one multiply-add
+    # per row and k where the half scheme takes two. True where a masked full-width one
+    # costs as much as a half-width one (AVX-512 with two full-width multiply-add ports:
+    # Intel Xeon; not Zen 4, `half`'s note)
+    masked_wide_rest: bool = False
     # threads on few columns (at most 8 NR) and at least an MC block of rows
     # (`narrow_columns`): half the MC, twice the KC -- fewer passes over C's narrow
     # rows; True where measured to pay (Intel Xeon, AVX-512 f32)
@@ -165,6 +171,7 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half, pack_a=pack_a,
                        few_rows_same_a=width == 512 and not split_fma,
                        narrow_deep_k=width == 512 and not split_fma and t == "f32",
+                       masked_wide_rest=width == 512 and not split_fma,
                        kc_l1s=avx512_kc_l1s(split_fma) if width == 512 else 1,
                        all_k_like_blocks=width == 512 and t == "f64", load_kept=kept,
                        k_unroll=avx512_k_unroll(split_fma) if width == 512 else 1)
