@@ -1,4 +1,5 @@
-"""Fewer rows than MR (a GEMV at M = 1): the product in passes over K_PASS k each
+"""Fewer rows than MR (a GEMV at M = 1), and on one thread up to PASS_ROWS_MR MR rows
+where B is larger than L2: the product in passes over K_PASS k each
 (variants.schedule_k_passes), on one thread; with threads, the columns in chunks shared
 out, each chunk in passes (k_passes_by_columns). Checked against NumPy on both sides of
 each condition (M = MR - 1 and MR, K below, at and past a pass, the last columns,
@@ -39,14 +40,23 @@ def test_one_thread_takes_passes_below_mr_rows(dtype):
     mr, nr = isa.mr, isa.nr
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=1)
     name = PLAIN[dtype].name()
+    half_l2, l2 = V.in_place_bounds(4 if dtype == "f32" else 8)
+    rows, small_rows = V.PASS_ROWS_MR * mr, V.SMALL_ROWS_MR * mr
+    assert (f"if N + K <= {V.SMALL_UPTO} or M <= {rows} or M <= {small_rows} and "
+            f"N + K <= {half_l2}:\n        {name}_small(M, N, K, A, B, C)") in str(q)
     small = callee(q, f"{name}_small")
-    assert f"if M < {mr} and {nr} <= N:\n        {name}_small_passes(M, N, K, A, B, C)" \
-        in str(small)
+    assert (f"if {nr} <= N and (M < {mr} or M <= {rows} and {l2} < N + K):\n"
+            f"        {name}_small_passes(M, N, K, A, B, C)") in str(small)
+    # each side of each condition: fewer rows than MR; up to PASS_ROWS_MR MR rows where
+    # B is larger than L2 (passes), not (read in place); up to SMALL_ROWS_MR MR rows
+    # where it is at most half of L2 (in place), not (blocked)
     sizes = [(1, 600, 700), (mr - 1, 300, 300), (mr, 300, 300), (1, 5, 2000), (3, 1000, 9),
-             (1, nr - 1, 900), (2, nr, 900)]
+             (1, nr - 1, 900), (2, nr, 900), (rows, l2 - 400, 401), (rows + 1, l2 - 400, 401),
+             (rows - 3, l2 // 2, l2 // 2), (small_rows, half_l2 // 2, half_l2 // 2),
+             (small_rows + 1, half_l2 // 2, half_l2 // 2), (rows + 5, half_l2 - 99, 100)]
     f = q.compile()
     run_against_numpy(f, dtype, sizes, seed=43)
-    run_against_numpy(f, dtype, sizes[:3], strided=True, seed=44)
+    run_against_numpy(f, dtype, sizes[:3] + sizes[-5:-3], strided=True, seed=44)
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
@@ -70,14 +80,18 @@ def test_threads_take_passes_below_mr_rows_narrow_or_wide():
     q = G.schedule_gemm(PLAIN["f32"], "avx512", threads=2)
     par = callee(q, "sgemm_par")
     narrow = V.PASS_COLUMNS[0]
-    assert f"if M < {mr} and {narrow} <= N:\n        sgemm_par_passes(M, N, K, A, B, C)" \
-        in str(par)
+    _, l2 = V.in_place_bounds(4)
+    rows = V.PASS_ROWS_MR_THREADS * mr
+    assert (f"if {narrow} <= N and (M < {mr} or M < {rows} and {l2} < N + K):\n"
+            "        sgemm_par_passes(M, N, K, A, B, C)") in str(par)
     passes = str(callee(par, "sgemm_par_passes"))
     assert f"if N < {V.WIDE_FROM}:\n        sgemm_par_passes_narrow(" in passes
     f = q.compile()
     run_against_numpy(f, "f32", [(1, V.WIDE_FROM - 1, 300), (1, V.WIDE_FROM, 200),
                                  (mr - 1, 700, 300), (mr, 700, 300), (2, 1000, 20),
-                                 (1, narrow - 1, 2000), (3, narrow, 2000)], seed=47)
+                                 (1, narrow - 1, 2000), (3, narrow, 2000),
+                                 (rows - 1, l2 - 500, 501), (rows, l2 - 500, 501),
+                                 (rows - 1, l2 // 2, l2 // 2)], seed=47)
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])

@@ -18,6 +18,7 @@ from test_gemm import (
 
 import knit
 from knit.stdlib import gemm as G
+from knit.stdlib.gemm import variants as V
 from knit.stdlib.gemm.variants import SMALL_UPTO, schedule_small
 
 _KERNELS: dict = {}
@@ -51,13 +52,18 @@ def test_default_kernel_branches_on_small_problems():
     isa = G.target("avx512").isa("f32")
     q = default_kernel("f32")
     text = str(q)
-    # (and fewer rows than MR: no whole tile, so nothing to pack B for)
-    assert (f"if N + K <= {SMALL_UPTO} or M < {isa.mr}:\n        sgemm_small(M, N, K, A, B, C)"
+    # (and a few tiles of rows, or more where B takes at most half of L2: B's packed
+    # panel would serve few tiles)
+    half_l2, l2 = V.in_place_bounds(4)
+    rows, small_rows = V.PASS_ROWS_MR * isa.mr, V.SMALL_ROWS_MR * isa.mr
+    assert (f"if N + K <= {SMALL_UPTO} or M <= {rows} or M <= {small_rows} and N + K <= "
+            f"{half_l2}:\n        sgemm_small(M, N, K, A, B, C)"
             "\n    else:\n        sgemm_big(M, N, K, A, B, C)") in text
-    # ... fewer rows than MR in passes over k (test_gemm_passes.py), the others tiled
+    # ... fewer rows than MR, and a few tiles of rows with B larger than L2, in passes
+    # over k (test_gemm_passes.py), the others tiled
     small = q.find("sgemm_small(_)").subproc()
-    assert (f"if M < {isa.mr} and {isa.nr} <= N:\n        sgemm_small_passes(M, N, K, A, B, C)"
-            "\n    else:\n"
+    assert (f"if {isa.nr} <= N and (M < {isa.mr} or M <= {rows} and {l2} < N + K):\n"
+            "        sgemm_small_passes(M, N, K, A, B, C)\n    else:\n"
             "        sgemm_small_small(M, N, K, A, B, C)") in str(small)
     small = callee(small, "sgemm_small_small")  # a call of the sized kernel the passes call
     assert "gemm_f32_small_avx512(M, N, K, " in str(small)

@@ -41,17 +41,20 @@ The edges are cut off first and kept as loop nests of their own: K % KC joined t
 last block of k (KC + K % KC deep, not a pass of its own over C); the last M % MR rows by 4- and 1-row kernels reading A and B in
 place; the last N % NR columns (B's copied once, side by side) by whole-vector kernels,
 then (AVX-512) a whole 256-bit vector, then up to a quarter of the lanes a whole or
-masked 128-bit one, more a masked 256-bit one (plain loops on AVX2 and NEON), 8 rows at
-a time. With threads > 1, small problems (M + N + K <= 280, or N < 2 NR) call a one-thread twin of
+masked 128-bit one, more a masked 256-bit one (plain loops on AVX2 and NEON), or, where
+a masked 512-bit multiply-add costs what a 256-bit one does (`Isa.masked_wide_rest`),
+more than half the lanes one masked 512-bit vector, 8 rows at a time. With threads > 1, small problems (M + N + K <= 280, or N < 2 NR) call a one-thread twin of
 the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
 user array is padded. Cache blocks come from this machine's cache sizes
 (`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512)
 takes a kernel of its own, without cache blocks or packed copies, its MR x NR tiles
 along the rows of C reading A and B in place (`small_in_place`, `schedule_small`), and
-on rows of one MC block (M <= MC) a narrower NC, so that B's packed panel stays in L2
-(`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1) run in passes over 8 k at a
-time, B read a few whole rows at a time (`schedule_k_passes`); with threads, in column
-chunks shared out (`k_passes_by_columns`). With threads, few columns (N <= 8 NR) and at
+so do a few tiles of rows (M <= 4 MR), and up to 16 MR rows where B takes at most half
+of L2; on rows of one MC block (M <= MC) a narrower NC, so that B's packed panel stays
+in L2 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1), and up to 4 MR rows
+where B is larger than L2, run in passes over 8 k at a time, B read a few whole rows at
+a time (`schedule_k_passes`); with threads, fewer than 2 MR rows where B is larger
+than L2 too, in column chunks shared out (`k_passes_by_columns`). With threads, few columns (N <= 8 NR) and at
 least an MC block of rows take half the MC and twice the KC where the target says so
 (`narrow_columns`, `Isa.narrow_deep_k`).
 
@@ -91,12 +94,16 @@ from knit.stdlib.gemm.schedule import (
 )
 from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
 from knit.stdlib.gemm.variants import (
+    PASS_ROWS_MR,
+    PASS_ROWS_MR_THREADS,
     SEQUENTIAL_UPTO,
+    SMALL_ROWS_MR,
     SMALL_UPTO,
     columns_pay,
     few_rows_blocking,
     few_rows_by_columns,
     few_rows_in_passes,
+    in_place_bounds,
     k_passes_by_columns,
     narrow_columns,
     one_thread_variants,
@@ -109,11 +116,11 @@ from knit.stdlib.gemm.variants import (
     small_runs_sequential,
 )
 
-__all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "SEQUENTIAL_UPTO", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
+__all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_THREADS", "SEQUENTIAL_UPTO", "SMALL_ROWS_MR", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "columns_pay", "cut_edges", "edge_column_kernels", "edge_columns",
            "edge_rows", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "one_thread_variants", "rows_in_one_block", "rows_or_columns", "few_rows_by_columns", "few_rows_in_passes",
-           "k_passes_by_columns", "narrow_columns", "schedule_k_passes",
+           "in_place_bounds", "k_passes_by_columns", "narrow_columns", "schedule_k_passes",
            "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel", "schedule_small",
            "small_in_place", "small_runs_sequential", "target", "tiles_along_rows"]

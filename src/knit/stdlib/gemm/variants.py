@@ -3,13 +3,14 @@
 (each calls schedule_gemm back for its branches; the blocked kernel itself is
 knit.stdlib.gemm.schedule's `blocked_kernel`).
 
-- `small_in_place`: one thread, small problems (N + K small) or fewer rows than MR
-  read A and B in place, without cache blocks: `few_rows_in_passes` -- fewer rows than
-  MR in passes over k (`schedule_k_passes`), the others `schedule_small`;
+- `small_in_place`: one thread, small problems (N + K small), few rows (up to 4 MR), or
+  up to 16 MR rows with B at most half of L2 read A and B in place, without cache
+  blocks: `few_rows_in_passes` -- fewer rows than MR, or up to 4 MR rows with B larger
+  than L2, in passes over k (`schedule_k_passes`), the others `schedule_small`;
 - `rows_in_one_block`: one thread, rows of one MC block take blocks with NC cut to L2;
 - `small_runs_sequential`: threads only where the problem is large enough to share out;
-- `few_rows_by_columns`: threads, fewer rows than MR: column chunks shared out, each in
-  passes over k (`k_passes_by_columns`); else
+- `few_rows_by_columns`: threads, fewer rows than MR, or than 2 MR with B larger than
+  L2: column chunks shared out, each in passes over k (`k_passes_by_columns`); else
 - `narrow_columns`: threads, few columns and at least an MC block of rows: half the MC,
   twice the KC, rows shared (where the target says so, `Isa.narrow_deep_k`); else
 - `rows_or_columns`: threads share rows, or columns where the rows are few against MC
@@ -18,6 +19,7 @@ knit.stdlib.gemm.schedule's `blocked_kernel`).
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import replace
 
 from knit.procedure import Procedure
@@ -52,6 +54,14 @@ SMALL_UPTO = 512
 # Fewer rows than MR (a GEMV at M = 1): the product in passes of this many k each
 # (`schedule_k_passes`)
 K_PASS = 8
+# ... and, one thread, up to this many MR rows where B is larger than L2, and up to
+# SMALL_ROWS_MR MR rows where it is at most half of L2, B read in place (`small_in_place`,
+# `in_place_bounds`)
+PASS_ROWS_MR = 4
+SMALL_ROWS_MR = 16
+# ... and, with threads, fewer than this many MR rows where B is larger than L2
+# (`few_rows_by_columns`)
+PASS_ROWS_MR_THREADS = 2
 # ... and, with threads, in chunks of this many columns, from WIDE_FROM columns on of the
 # second (`k_passes_by_columns`)
 PASS_COLUMNS = (128, 512)
@@ -188,34 +198,67 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
     return small_in_place(p, target_name, shape, SMALL_UPTO, big)
 
 
+def in_place_bounds(elem_bytes: int, caches=None) -> tuple[int, int]:
+    """(N + K up to which up to SMALL_ROWS_MR MR rows read B in place, N + K from which
+    up to PASS_ROWS_MR MR rows go in passes over k): a square B of half of L2, and of all
+    of it (f32 on a 2 MB L2: 1024, 1448; f64: 724, 1024). `caches`: as `choose_blocking`'s."""
+    l2 = (caches or cache_sizes())[1]
+    return 2 * math.isqrt(l2 // 2 // elem_bytes), 2 * math.isqrt(l2 // elem_bytes)
+
+
 def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None,
                    upto: int, big) -> Procedure:
-    """`if N + K <= upto or M < MR: p_small(...) else: p_big(...)`, one thread: p_small
-    is `schedule_small` (no cache blocks, nothing packed), p_big `big(p_big)` (the
-    blocked kernel). N + K, not K x N (the size of B): the conditions are affine.
+    """`if N + K <= upto or M <= 4 MR or M <= 16 MR and N + K <= H: p_small(...) else:
+    p_big(...)`, one thread, H the N + K of a square B of half of L2 (`in_place_bounds`):
+    p_small is `few_rows_in_passes` (no cache blocks, nothing packed), p_big `big(p_big)`
+    (the blocked kernel). N + K, not K x N (the size of B): the conditions are affine.
     With fewer rows than MR no whole tile runs, and the blocked kernel packed all of B
     for none: f32 4 x 2048 x 2048 16.1 -> 46.9 GFLOP/s, 7 x 1000 x 1000 15.4 -> 24.2,
     1 x 2048 x 2048 3.5 -> 4.4 (0.30x OpenBLAS: its one-row kernel reads B down 32
     columns at a time, a page per k); f64 4 x 2048 x 2048 7.0 -> 12.9 (Intel Xeon,
-    benchmarks/gemm_ab.py, one thread, idle)."""
+    benchmarks/gemm_ab.py, one thread, idle). With a few tiles of rows the packed
+    panel serves few tiles, and the last M % MR rows read B again in place: up to 4 MR
+    rows, and up to 16 MR where B takes at most half of L2, run faster on B in place
+    or in passes (Intel Xeon, 2 MB L2, one thread, knit / OpenBLAS, blocked -> here:
+    f32 20 x 500 x 500 0.73x -> 1.45x, 13 x 300 x 300 0.83x -> 1.45x, 24 x 1000 x 300
+    0.70x -> 1.15x, 64 x 500 x 500 0.92x -> 1.11x, 100 x 300 x 700 0.89x -> 1.14x,
+    128 x 400 x 400 1.07x -> 1.23x, 20 x 2000 x 2000 0.63x -> 1.19x (passes), 32 x 2000
+    x 2000 0.86x -> 1.13x (passes); f64 20 x 500 x 500 0.63x -> 0.95x, 13 x 300 x 300
+    0.84x -> 1.49x, 20 x 2000 x 2000 0.49x -> 1.12x, 32 x 2000 x 2000 0.77x -> 0.96x,
+    64 x 200 x 500 1.08x -> 1.55x. Beyond: f32 64 x 700 x 700 0.89x in place against
+    0.70x, 300 x 500 x 500 0.94x against 0.88x, 48 x 2000 x 2000 in passes 0.93x against
+    0.87x but 64 x 2000 x 2000 0.75x against 0.94x; f64 64 x 500 x 500 0.98x blocked,
+    0.67x in place.)"""
     g = S.gemm_parts(p)
     mr = _isa(target_name, g.dtype, shape).mr
-    return _twins(p, f"{g.n} + {g.kk} <= {upto} or {g.m} < {mr}", target_name, None, shape,
+    b_half_l2, _ = in_place_bounds(4 if g.dtype == "f32" else 8)
+    nk = f"{g.n} + {g.kk}"
+    cond = (f"{nk} <= {upto} or {g.m} <= {PASS_ROWS_MR * mr} or "
+            f"{g.m} <= {SMALL_ROWS_MR * mr} and {nk} <= {b_half_l2}")
+    return _twins(p, cond, target_name, None, shape,
                   ("small", lambda q: few_rows_in_passes(q, target_name, shape)),
                   ("big", big))
 
 
 def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | None
                        ) -> Procedure:
-    """`if M < MR and NR <= N: p_passes(...) else: p_small(...)`: `schedule_k_passes`
-    for fewer rows than a tile, else `schedule_small` -- the one its passes call, with
-    M, N, K as parameters (`_sized`: the edges are scheduled once for both). Under NR
-    columns a call every K_PASS k costs more than B's order saves (f32 1 x 1 x 100000
-    103 -> 210 us, 1 x 4 x 100000 102 -> 187 us in passes; the crossing near 17-40
-    columns: the session 14 review)."""
+    """`if NR <= N and (M < MR or M <= 4 MR and L < N + K): p_passes(...) else:
+    p_small(...)`, L the N + K of a square B of all of L2 (`in_place_bounds`):
+    `schedule_k_passes` for fewer rows than a tile, or a few tiles of rows where B is
+    larger than L2 (each tile would read it from L3 or memory), else `schedule_small` --
+    the one its passes call, with M, N, K as parameters (`_sized`: the edges are
+    scheduled once for both). Under NR columns a call every K_PASS k costs more than
+    B's order saves (f32 1 x 1 x 100000 103 -> 210 us, 1 x 4 x 100000 102 -> 187 us in
+    passes; the crossing near 17-40 columns: the session 14 review). Up to 4 MR rows,
+    in passes against in place (f32, one thread, knit / OpenBLAS): 20 x 1000 x 1000
+    1.17x / 0.75x, 12 x 2000 x 2000 1.80x / 0.91x, 16 x 4000 x 1000 1.31x / 0.69x;
+    but 20 x 500 x 500 1.07x / 1.43x, 24 x 1000 x 300 1.08x / 1.43x (B in L2)."""
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
-    return _twins(p, f"{g.m} < {isa.mr} and {isa.nr} <= {g.n}", target_name, None, shape,
+    _, b_l2 = in_place_bounds(4 if g.dtype == "f32" else 8)
+    cond = (f"{isa.nr} <= {g.n} and ({g.m} < {isa.mr} or "
+            f"{g.m} <= {PASS_ROWS_MR * isa.mr} and {b_l2} < {g.n} + {g.kk})")
+    return _twins(p, cond, target_name, None, shape,
                   ("passes", lambda q: schedule_k_passes(q, target_name, shape)),
                   ("small", lambda q: _calls_of(q, (q.body(),),
                                                 _sized(g.dtype, target_name, shape, "small"))))
@@ -277,11 +320,19 @@ def _calls_of(p: Procedure, blocks, kernel: tuple[Procedure, Procedure]) -> Proc
 
 def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
                         shape: tuple[int, int] | None) -> Procedure:
-    """`if M < MR and PASS_COLUMNS[0] <= N: p_passes(...) else: <narrow_columns>`,
-    threads: fewer rows than a tile take `k_passes_by_columns`, in chunks of
-    PASS_COLUMNS[0] columns, or PASS_COLUMNS[1] from WIDE_FROM columns on (with fewer
-    columns than a chunk, one thread would do all: f32 1 x 64 x 100000 660 -> 900 us,
-    the session 14 review; the tiles share them out)."""
+    """`if PASS_COLUMNS[0] <= N and (M < MR or M < 2 MR and L < N + K): p_passes(...)
+    else: <narrow_columns>`, threads, L the N + K of a square B of all of L2
+    (`in_place_bounds`): fewer rows than a tile, or than two where B is larger than L2,
+    take `k_passes_by_columns`, in chunks of PASS_COLUMNS[0] columns, or PASS_COLUMNS[1]
+    from WIDE_FROM columns on (with fewer columns than a chunk, one thread would do all:
+    f32 1 x 64 x 100000 660 -> 900 us, the session 14 review; the tiles share them
+    out). Up to 2 MR rows (Intel Xeon, two threads, --pin, knit / OpenBLAS, tiles ->
+    passes): f32 15 x 1000 x 1000 0.69x -> 0.97x, 10 x 3000 x 3000 0.69x -> 1.43x,
+    9 x 1000 x 1000 0.79x -> 1.04x, 13 x 1500 x 1500 0.86x -> 1.17x; f64 12 x 2000 x 2000
+    0.57x -> 0.94x, 15 x 1000 x 1000 0.55x -> 0.83x. From 2 MR rows the tiles, shared
+    by columns, are as fast or faster: f32 32 x 2000 x 2000 1.21x against 0.87x in
+    passes, 24 x 3000 x 500 1.26x / 1.00x, 16 x 4000 x 1000 1.15x / 1.10x (but 20 x 2000
+    x 2000 1.02x / 1.20x, f64 0.74x / 0.97x)."""
     g = S.gemm_parts(p)
     mr = _isa(target_name, g.dtype, shape).mr
     narrow, wide = PASS_COLUMNS
@@ -291,7 +342,10 @@ def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking, thre
                       ("narrow", lambda r: k_passes_by_columns(r, target_name, shape, narrow)),
                       ("wide", lambda r: k_passes_by_columns(r, target_name, shape, wide)))
 
-    return _twins(p, f"{g.m} < {mr} and {narrow} <= {g.n}", target_name, None, shape,
+    _, b_l2 = in_place_bounds(4 if g.dtype == "f32" else 8)
+    cond = (f"{narrow} <= {g.n} and ({g.m} < {mr} or "
+            f"{g.m} < {PASS_ROWS_MR_THREADS * mr} and {b_l2} < {g.n} + {g.kk})")
+    return _twins(p, cond, target_name, None, shape,
                   ("passes", passes),
                   ("tiles", lambda q: narrow_columns(q, target_name, blocking, threads,
                                                      shape)))
