@@ -88,6 +88,19 @@ def test_prove_agrees_with_brute_force(sc):
         assert not A.eval_formula(smt.formula(goal), env)
 
 
+@settings(max_examples=60, deadline=None)
+@given(scenarios())
+def test_expecting_a_proof_gives_the_same_answers(sc):
+    # (the quick searches skipped, straight to z3: eliminate_dead_stores' queries)
+    facts, goal = sc
+    with smt.expecting_proof():  # (an extra fact each: neither answer read from a cache)
+        proven = smt.prove([*facts, op(">=", N_, lit(-100))], goal)
+    assert not smt._local.expect_proof
+    assert proven == smt.prove([*facts, op(">=", N_, lit(-101))], goal)
+    if proven:
+        assert holds_on_domain(facts, goal)
+
+
 def test_fast_path_handles_loop_nests_and_divisibility():
     facts = smt.Facts().add(op(">=", N_, lit(1)), op("==", op("%", N_, lit(4)), lit(0)),
                             op("<=", lit(0), I), op("<", I, op("/", N_, lit(4))),

@@ -88,6 +88,8 @@ REFUSALS = [
     ("bind_expr", lambda: S.bind_expr(f, "_ * 2.0 + 1.0", "t"), "matches nothing"),
     ("set_memory", lambda: S.set_memory(f, "A", 3), ""),
     ("replace", lambda: S.replace(f, f.find_loop("i"), f), "does not match"),
+    ("eliminate_dead_stores", lambda: S.eliminate_dead_stores(f, "A[i] = _"),
+     "which the caller sees"),
 ]
 
 

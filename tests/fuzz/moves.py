@@ -222,6 +222,14 @@ def m_reorder_stmts(cat, rng):
 
 
 @move()
+def m_eliminate_dead_stores(cat, rng):
+    # (most writes are of arguments or read again: refused; a staged copy-in whose
+    # block was rewritten not to read it, a buffer written and never read: accepted)
+    site = pick(rng, cat.sites)
+    return None if site is None else Step("eliminate_dead_stores", [site.code])
+
+
+@move()
 def m_simplify(cat, rng):
     return Step("simplify", [])
 
@@ -250,8 +258,9 @@ from . import moves_data  # noqa: E402,F401 - registers the buffer, call, expres
 FOLLOW = {
     "cut_loop": ["join_loops"], "fission": ["fuse", "reorder_stmts"], "autofission": ["fuse"],
     "divide_loop": ["mult_loops", "reorder_loops", "unroll_loop", "lift_scope"],
-    "lift_alloc": ["sink_alloc", "expand_dim"], "bind_expr": ["inline_assign", "lift_alloc"],
-    "stage_mem": ["inline_assign", "lift_alloc", "divide_dim", "sink_alloc"],
+    "lift_alloc": ["sink_alloc", "expand_dim", "eliminate_dead_stores"], "bind_expr": ["inline_assign", "lift_alloc"],
+    "stage_mem": ["inline_assign", "lift_alloc", "divide_dim", "sink_alloc",
+                  "eliminate_dead_stores"],
     "unroll_loop": ["unroll_buffer", "merge_writes"], "split_write": ["merge_writes"],
     "fold_into_reduce": ["split_write"], "inline": ["replace", "replace_all"],
     "extract_subproc": ["inline"], "specialize": ["eliminate_dead_code"],

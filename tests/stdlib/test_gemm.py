@@ -275,8 +275,14 @@ def test_one_thread_packs_each_panel_of_b_once():
                      r" *for i0 in seq\(0, 16\):", text)
     tiles = text.split("Bs_l:")[0]
     assert tiles.index("Bs[i1o, i0, i1i] = B[") < tiles.index("for ic in seq") \
-        < tiles.index("Ap[i0o, i1, i0i] = A[") < tiles.index("for jr in seq") \
+        < tiles.index("mm256_transpose8x8_ps(Ap[i0o, ") < tiles.index("for jr in seq") \
         < tiles.index("for ir in seq")
+    # the slivers partly past M and N are not copied: the tiles read whole ones only
+    # (eliminate_dead_stores); whole slivers only, unchecked
+    assert "Ap[i0o, i1, i0i] = A[" not in tiles
+    assert re.search(r"if 8 \+ 8 \* i0o \+ 16 \* ic <= M:\n *for i1o in seq\(0, 2\):\n"
+                     r" *mm256_transpose8x8_ps\(Ap\[i0o, .*\n *for jr in seq", tiles)
+    assert not re.search(r"if (8 \* i0o|32 \* i1o) .* < [MN]:", text)
     assert f"Ap[ir, 0:16, 0:{isa.mr}], Bs[jr, 0:16, 0:{isa.nr}]" in tiles
     # the last block of k, KC + K % KC deep, packed as the others
     last = text.split("Bs_l:")[1].split("\n    else:\n")[0]

@@ -181,7 +181,7 @@ class _Collector:
                 self.block(s.body, ctx + rng, iters + (s.iter,))
                 self.age(written, s)
             case N.Alloc():
-                if not _one_per_program(s.mem):  # a `static` buffer outlives the block
+                if not one_per_program(s.mem):  # a `static` buffer outlives the block
                     self.local.add(s.name)
                 self.exprs(s.type.shape(), ctx, iters)  # the shape is evaluated here
             case N.WindowStmt():
@@ -435,7 +435,7 @@ def _subst_strides(e, strides: dict):
 _accesses_memo: dict = {}
 
 
-def _one_per_program(mem) -> bool:
+def one_per_program(mem) -> bool:
     hook = getattr(mem, "one_per_program", None)  # (Exo's memories have no such hook)
     return bool(hook and hook())
 

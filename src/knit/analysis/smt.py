@@ -30,6 +30,7 @@ strides substitutes them first. z3 is imported on first use, not with knit.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
@@ -252,7 +253,7 @@ def _decide(facts: Facts, g) -> bool:
         return all(_prove(facts, x) for x in g[1])
     # (bound substitution never proves False: it proves `L >= 0` forms; a question
     # whether facts contradict each other skips building the table)
-    if g != A.FALSE and fastpath.proves(facts.table(), g):
+    if g != A.FALSE and not _local.expect_proof and fastpath.proves(facts.table(), g):
         _stats["syntactic"] += 1
         return True
     goal_vars = A.formula_vars(g)
@@ -267,7 +268,8 @@ def _decide(facts: Facts, g) -> bool:
         return hit
     if len(_cache) > _CACHE_LIMIT:
         _cache.clear()
-    if _countermodel(facts, g):  # values break the goal: z3 would find some too
+    if not _local.expect_proof and _countermodel(facts, g):
+        # values break the goal: z3 would find some too
         _stats["model"] += 1
         _cache[key] = False
         return False
@@ -511,6 +513,22 @@ _token_ids = itertools.count(1)
 class _Local(threading.local):
     gave_up: str | None = None
     state: _Z3State | None = None
+    expect_proof: bool = False  # inside `expecting_proof()`
+
+
+@contextlib.contextmanager
+def expecting_proof():
+    """Within: queries go to z3 without the cheap search for a counterexample first
+    (analysis/model.py), for a caller whose queries usually hold and are out of the
+    fast path's reach (eliminate_dead_stores: the sliver a guard leaves against the
+    ones a kernel reads, told apart through N / NR), where the search only costs. The
+    answers are the same."""
+    before = _local.expect_proof
+    _local.expect_proof = True
+    try:
+        yield
+    finally:
+        _local.expect_proof = before
 
 
 _local = _Local()

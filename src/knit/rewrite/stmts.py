@@ -1,4 +1,5 @@
-"""Statement primitives: rename, simplify, insert_pass, delete_pass, reorder_stmts.
+"""Statement primitives: rename, simplify, insert_pass, delete_pass, reorder_stmts,
+eliminate_dead_stores.
 
 The whole-procedure ones take the Procedure; the others the Site their wrapper
 located (common.Site), and return the new Procedure (common.apply). Besides the
@@ -7,7 +8,8 @@ checks it makes; a refusal names the primitive the user called (`site.prim`)."""
 
 from __future__ import annotations
 
-from knit.analysis import effects as E
+from knit.analysis import effects as E, smt
+from knit.cursors import paths as P
 from knit.ir import nodes as N
 from knit.ir.visit import stmt_syms
 from knit.rewrite import witness as W
@@ -80,3 +82,60 @@ def reorder_stmts(site: Site):
                      "the same location")
         raise W.refusal(err, hit, site, lambda: site.replaced((s2, s1)))
     return apply(site, site.replaced((s2, s1)))
+
+
+def eliminate_dead_stores(site: Site):
+    """Delete the statement `site` when all it does is write locations that nothing
+    reads: of buffers the procedure allocates (not its arguments, not a `static`
+    buffer, which the next call sees), none of which any other statement in the
+    buffer's scope reads, before or after, in any iteration (e.g. the part of a packed
+    copy no kernel reads). Checks: the statement writes no config and no buffer but
+    such local ones, and no read elsewhere in a written buffer's scope may touch a
+    location it writes (with the pair that may when not)."""
+    prim = site.prim
+    s = site.node()
+    if isinstance(s, (N.Alloc, N.WindowStmt, N.Pass)):
+        raise refuse(prim, s, "expected a statement that writes (an assignment, a loop, "
+                     "an if or a call), not a declaration")
+    local = _allocs_around(site)
+    writes = [a for a in accesses_at(site, (s,)) if a.kind != "r"]
+    for a in writes:
+        if isinstance(a.buf, tuple):
+            raise refuse(prim, s, f"it {a.describe()}: configs outlive the procedure")
+        if a.buf not in local:
+            raise refuse(prim, s, f"it {a.describe()}, which the caller sees: only "
+                         "writes of buffers this procedure allocates can be dead")
+    if not writes:
+        raise refuse(prim, s, "it writes nothing: delete_pass or eliminate_dead_code "
+                     "remove what does nothing")
+    facts = facts_at(site)
+    without = site.replaced((N.Pass(s.srcinfo),))
+    for buf in dict.fromkeys(a.buf for a in writes):
+        path = local[buf]
+        if E.one_per_program(P.stmt_at(site.ir, path).mem):
+            raise refuse(prim, s, f"'{buf.name}' is static: the next call reads what "
+                         "this one leaves")
+        (field, i), parent = path[-1], path[:-1]
+        scope = P.block_of(without, parent, field)[i + 1:]
+        reads = [a for a in E.accesses(scope, E.windows_at(without, parent + ((field, i),)))
+                 if a.buf == buf and a.kind != "w"]
+        with smt.expecting_proof():
+            hit = E.first_conflict([a for a in writes if a.buf == buf], reads, facts)
+        if hit:
+            err = refuse(prim, s, f"the statement {hit[0].describe()} and another "
+                         f"{hit[1].describe()}, which may be the same location")
+            raise W.refusal(err, hit, site, lambda: without)
+    return apply(site, without)
+
+
+def _allocs_around(site: Site) -> dict:
+    """buffer Sym -> path of its Alloc, for the buffers allocated before `site` in the
+    blocks that hold it (those visible there)."""
+    out = {}
+    for depth in range(len(site.path)):
+        (field, i), parent = site.path[depth], site.path[:depth]
+        block = P.block_of(site.ir, parent, field)
+        for j, t in enumerate(block[:i]):
+            if isinstance(t, N.Alloc):
+                out[t.name] = parent + ((field, j),)
+    return out

@@ -190,6 +190,20 @@ def reorder_stmts(proc, block_cursor):
     return ST.reorder_stmts(K.block_site(proc, block_cursor, "reorder_stmts"))
 
 
+def eliminate_dead_stores(proc, stmt_cursor):
+    """Delete a statement whose writes nothing reads: every location it writes is in a
+    buffer this procedure allocates (not an argument, not a `static` buffer), and no
+    other statement in that buffer's scope -- before it, after it, in any iteration --
+    reads a location it writes. E.g. the part of a packed copy no kernel reads (a
+    cache block's last partial sliver, where the kernels take whole slivers only).
+
+    Refused when it writes a config, an argument or a static buffer, writes nothing,
+    or a read elsewhere may touch what it writes (naming the pair, with values)."""
+    prim = "eliminate_dead_stores"
+    K.check_proc_arg(proc, prim)
+    return ST.eliminate_dead_stores(K.stmt_site(proc, stmt_cursor, prim))
+
+
 # ---------------------------------------------------------------- loops
 
 
