@@ -17,6 +17,7 @@ from knit.ir.sym import Sym
 n_, i_, j_ = Sym("n"), Sym("i"), Sym("j")
 N_, I, J = (N.Read(s, (), t) for s, t in ((n_, T.SIZE), (i_, T.INDEX), (j_, T.INDEX)))
 VARS = [n_, i_, j_]
+RLIMIT0 = smt.RLIMIT
 DOMAIN = range(-6, 13)
 
 
@@ -99,6 +100,20 @@ def test_expecting_a_proof_gives_the_same_answers(sc):
     assert proven == smt.prove([*facts, op(">=", N_, lit(-101))], goal)
     if proven:
         assert holds_on_domain(facts, goal)
+
+
+def test_a_query_z3_gave_up_on_while_expecting_a_proof_is_proven_outside():
+    # (the review: the give-up was remembered for the query, which the fast path,
+    # skipped while expecting a proof, proves)
+    facts = [op("<=", lit(1), N_), op("<=", lit(0), I), op("<", I, N_)]
+    goal = op("<", I, op("+", N_, lit(1)))
+    try:
+        smt.set_rlimit(1)  # z3 gives up on everything
+        with smt.expecting_proof():
+            assert not smt.prove(facts, goal)
+        assert smt.prove(facts, goal)
+    finally:
+        smt.set_rlimit(RLIMIT0)
 
 
 def test_fast_path_handles_loop_nests_and_divisibility():

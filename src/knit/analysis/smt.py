@@ -241,7 +241,8 @@ def _prove(facts: Facts, g) -> bool:
             return False
         return hit
     out = _decide(facts, g)
-    _answers[key] = out or _local.gave_up or False
+    if not (_local.expect_proof and _local.gave_up):  # (the fast path, skipped there,
+        _answers[key] = out or _local.gave_up or False  # may prove what z3 gave up on)
     return out
 
 
@@ -518,11 +519,12 @@ class _Local(threading.local):
 
 @contextlib.contextmanager
 def expecting_proof():
-    """Within: queries go to z3 without the cheap search for a counterexample first
-    (analysis/model.py), for a caller whose queries usually hold and are out of the
+    """Within: queries go to z3 without the fast path (analysis/fastpath.py) and the
+    cheap search for a counterexample (analysis/model.py) first, for a caller whose queries usually hold and are out of the
     fast path's reach (eliminate_dead_stores: the sliver a guard leaves against the
-    ones a kernel reads, told apart through N / NR), where the search only costs. The
-    answers are the same."""
+    ones a kernel reads, told apart through N / NR), where both only cost. The answers
+    are the same, but where z3 gives up: then not proven, and not remembered as such
+    for the queries outside, which the fast path may prove."""
     before = _local.expect_proof
     _local.expect_proof = True
     try:

@@ -89,25 +89,30 @@ def eliminate_dead_stores(site: Site):
     reads: of buffers the procedure allocates (not its arguments, not a `static`
     buffer, which the next call sees), none of which any other statement in the
     buffer's scope reads, before or after, in any iteration (e.g. the part of a packed
-    copy no kernel reads). Checks: the statement writes no config and no buffer but
-    such local ones, and no read elsewhere in a written buffer's scope may touch a
-    location it writes (with the pair that may when not)."""
+    copy no kernel reads); a statement that writes only buffers of its own does nothing
+    seen outside it. Checks: the statement writes no config and no buffer but such
+    local ones, and no read elsewhere in a written buffer's scope may touch a location
+    it writes (with the pair that may when not)."""
     prim = site.prim
     s = site.node()
-    if isinstance(s, (N.Alloc, N.WindowStmt, N.Pass)):
+    if isinstance(s, N.Pass):
+        raise refuse(prim, s, "expected a statement that writes, not `pass` (delete_pass "
+                     "removes it)")
+    if isinstance(s, (N.Alloc, N.WindowStmt)):
         raise refuse(prim, s, "expected a statement that writes (an assignment, a loop, "
                      "an if or a call), not a declaration")
     local = _allocs_around(site)
+    args = {a.name for a in site.ir.args}
     writes = [a for a in accesses_at(site, (s,)) if a.kind != "r"]
     for a in writes:
         if isinstance(a.buf, tuple):
             raise refuse(prim, s, f"it {a.describe()}: configs outlive the procedure")
-        if a.buf not in local:
+        if a.buf in args:
             raise refuse(prim, s, f"it {a.describe()}, which the caller sees: only "
                          "writes of buffers this procedure allocates can be dead")
-    if not writes:
-        raise refuse(prim, s, "it writes nothing: delete_pass or eliminate_dead_code "
-                     "remove what does nothing")
+        if a.buf not in local:  # (a callee's `static` buffer: its accesses reach here)
+            raise refuse(prim, s, f"it {a.describe()}, a static buffer of a callee, "
+                         "which the next call sees")
     facts = facts_at(site)
     without = site.replaced((N.Pass(s.srcinfo),))
     for buf in dict.fromkeys(a.buf for a in writes):

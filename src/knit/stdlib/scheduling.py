@@ -195,10 +195,12 @@ def eliminate_dead_stores(proc, stmt_cursor):
     buffer this procedure allocates (not an argument, not a `static` buffer), and no
     other statement in that buffer's scope -- before it, after it, in any iteration --
     reads a location it writes. E.g. the part of a packed copy no kernel reads (a
-    cache block's last partial sliver, where the kernels take whole slivers only).
+    cache block's last partial sliver, where the kernels take whole slivers only). A
+    statement that writes only buffers it allocates itself is deleted too.
 
-    Refused when it writes a config, an argument or a static buffer, writes nothing,
-    or a read elsewhere may touch what it writes (naming the pair, with values)."""
+    Refused when it writes a config, an argument or a static buffer (its own or a
+    callee's), or a read elsewhere may touch what it writes (naming the pair, with
+    values); also for `pass` and declarations."""
     prim = "eliminate_dead_stores"
     K.check_proc_arg(proc, prim)
     return ST.eliminate_dead_stores(K.stmt_site(proc, stmt_cursor, prim))
