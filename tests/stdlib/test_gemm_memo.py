@@ -37,10 +37,16 @@ def fresh_memo():
     isolate._MEMO.clear()
 
 
-def _edges_made(monkeypatch) -> list:
-    """The edge schedules made (not answered from the memo), by name."""
+def _edges_made(monkeypatch, *dtypes: str) -> list:
+    """The edge schedules made (not answered from the memo), by name, once the NEON
+    GEMM in passes of each of `dtypes` (built once per process, with edges of its own:
+    the one-thread kernel's last rows call it) is built."""
+    from knit.stdlib.gemm.variants import _sized
+
+    for dtype in dtypes:
+        _sized(dtype, "neon", None, "passes")
     made: list = []
-    for name in ("edge_rows", "edge_columns"):
+    for name in ("edge_rows", "edge_rows_in_passes", "edge_columns"):
         orig = getattr(S, name)
 
         def counted(*args, _orig=orig, _name=name, **kw):
@@ -52,41 +58,45 @@ def _edges_made(monkeypatch) -> list:
 
 
 def test_kernels_that_differ_in_their_blocks_share_their_edges(fresh_memo, monkeypatch):
-    made = _edges_made(monkeypatch)
+    made = _edges_made(monkeypatch, "f64")
     p = plain()
     wide, narrow = G.Blocking(128, 1024, 1020), G.Blocking(128, 1024, 252)
     first = G.schedule_gemm(p, "neon", wide, threads=1)
-    assert made == ["edge_rows", "edge_columns"]
+    # (one thread: the last rows a call of the GEMM in passes, a few steps, each time)
+    assert made == ["edge_rows_in_passes", "edge_columns"]
     # the same edges (statements, parameters, asserts, options), from another object
     # (gemm_parts is made anew for each kernel): answered, not made again
     second = G.schedule_gemm(plain(), "neon", narrow, threads=1)
-    assert made == ["edge_rows", "edge_columns"]
+    assert made == ["edge_rows_in_passes", "edge_columns", "edge_rows_in_passes"]
     # the answer is the code a schedule of its own makes
     isolate._MEMO.clear()
     again = G.schedule_gemm(plain(), "neon", narrow, threads=1)
-    assert made == ["edge_rows", "edge_columns"] * 2
+    assert made == ["edge_rows_in_passes", "edge_columns", "edge_rows_in_passes"] + \
+        ["edge_rows_in_passes", "edge_columns"]
     assert c_of(second) == c_of(again)
     assert c_of(first) != c_of(second)  # (the blocks differ)
 
 
 def test_other_edges_are_not_answered_from_the_memo(fresh_memo, monkeypatch):
-    made = _edges_made(monkeypatch)
+    made = _edges_made(monkeypatch, "f32", "f64")
     blk = G.Blocking(128, 1024, 1020)
     G.schedule_gemm(plain("f64"), "neon", blk, threads=1)
-    assert len(made) == 2
+    assert made == ["edge_rows_in_passes", "edge_columns"]
     G.schedule_gemm(plain("f32"), "neon", G.Blocking(128, 1024, 1008), threads=1)
-    assert len(made) == 4  # another dtype: other statements and kernels
+    assert made[2:] == ["edge_rows_in_passes", "edge_columns"]  # another dtype
     # the small kernel's edges: B read in place, the last rows 4 at a time (other options)
     G.schedule_small(plain("f64"), "neon")
-    assert len(made) == 6
+    assert made[4:] == ["edge_rows", "edge_columns"]
 
 
 def test_one_and_two_threads_share_their_edges(fresh_memo, monkeypatch):
-    made = _edges_made(monkeypatch)
+    made = _edges_made(monkeypatch, "f64")
     blk = G.Blocking(128, 1024, 1020)
     G.schedule_gemm(plain(), "neon", blk, threads=1)
     n = len(made)
     par = G.schedule_gemm(plain(), "neon", blk, threads=2, sequential_upto=0,
                           split="rows")
-    assert len(made) == n  # the same edges, then made parallel
+    # the same last columns, then made parallel; the last rows in column blocks, shared
+    # out (one thread takes them in passes over k: edge_rows_in_passes)
+    assert made[n:] == ["edge_rows"]
     assert "par(" in str(par)

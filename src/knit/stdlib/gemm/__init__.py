@@ -39,7 +39,7 @@ the MR x NR kernel on rows of A; each thread walks those tiles along MR rows of 
 
 The edges are cut off first and kept as loop nests of their own: K % KC joined to the
 last block of k (KC + K % KC deep, not a pass of its own over C); the last M % MR rows by 4- and 1-row kernels reading A and B in
-place; the last N % NR columns (B's copied once, side by side) by whole-vector kernels,
+place (one thread: in passes over k, `edge_rows_in_passes`); the last N % NR columns (B's copied once, side by side) by whole-vector kernels,
 then (AVX-512) a whole 256-bit vector, then up to a quarter of the lanes a whole or
 masked 128-bit one, more a masked 256-bit one (plain loops on AVX2 and NEON), or, where
 a masked 512-bit multiply-add costs what a 256-bit one does (`Isa.masked_wide_rest`),
@@ -85,6 +85,7 @@ from knit.stdlib.gemm.schedule import (
     edge_column_kernels,
     edge_columns,
     edge_rows,
+    edge_rows_in_passes,
     gemm_parts,
     pack_panels,
     parallelize,
@@ -118,7 +119,7 @@ from knit.stdlib.gemm.variants import (
 
 __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_THREADS", "SEQUENTIAL_UPTO", "SMALL_ROWS_MR", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "columns_pay", "cut_edges", "edge_column_kernels", "edge_columns",
-           "edge_rows", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
+           "edge_rows", "edge_rows_in_passes", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "one_thread_variants", "rows_in_one_block", "rows_or_columns", "few_rows_by_columns", "few_rows_in_passes",
            "in_place_bounds", "k_passes_by_columns", "narrow_columns", "schedule_k_passes",

@@ -486,19 +486,49 @@ def _guard_per_sliver(p: Procedure, top: int, sliver: str, start: str, q: int, e
     return delete_pass(p)
 
 
+def edge_rows_in_passes(p: Procedure, top: int, g: GemmParts, nr: int, kernel) -> Procedure:
+    """The last M % MR rows (statement `top`) as one call of kernel = (plain, fast): the
+    GEMM with M, N, K as parameters and its passes over k (variants.schedule_k_passes),
+    B read a few whole rows at a time rather than down each NR-column sliver (`edge_rows`
+    reads all of B, a page apart per k, once per class of rows: from L3 or memory where
+    B is large). One thread (`blocked_kernel`; the threads share `edge_rows`' column
+    blocks out). Intel Xeon, benchmarks/gemm_ab.py, 5 rounds, knit / OpenBLAS, edge_rows
+    -> passes: f32 333^3 1.10x -> 1.13x, 777^3 0.97x -> 0.98x, 1025^3 0.98x -> 1.00x,
+    513^3 0.98x -> 1.00x, 150 x 150 x 1500 0.85x -> 0.89x, 300 x 300 x 3000 0.90x ->
+    0.93x; f64 777^3 1.01x -> 1.04x, 1025^3 1.03x -> 1.06x, 150 x 150 x 1500 1.05x ->
+    1.12x; 100^3 (not blocked) unchanged."""
+    from knit.stdlib.scheduling import delete_pass, eliminate_dead_code, mult_loops
+
+    p = simplify(mult_loops(p, _find(p, top, "jo"), "j"))
+    # (a call needs N / NR NR >= 1 columns: none where N < NR)
+    p = specialize(p, _top(p, top).body()[0], [f"{nr} <= {g.n}"])
+    p = delete_pass(eliminate_dead_code(p, _top(p, top).body()[0].orelse()[0].body()[0]))
+    part, fast = kernel
+    p = replace_block(p, _top(p, top).body()[0].body(), part)
+    call = [s for s in _walk(_top(p, top)) if hasattr(s, "subproc")][0]
+    return call_eqv(p, call, fast)
+
+
 def schedule_edges(p: Procedure, g: GemmParts, target_name: str, isa, *,
-                   copy_b: bool = True, column_quads: bool = False) -> Procedure:
+                   copy_b: bool = True, column_quads: bool = False,
+                   rows_in_passes=None) -> Procedure:
     """The last rows (statement 1, `edge_rows`) and the last columns (statement 2,
     `edge_columns`) of every kernel, each scheduled on its statement alone, once for all
     the kernels that share it (knit.rewrite.isolate: the blocked kernel, its twins and
     the threaded ones cut the same edges). The edges need the unit strides the user
     asserted, not the conditions each twin was cut off under. `copy_b` and
     `column_quads` go to `edge_columns` and `edge_column_kernels` (the small kernel's
-    last columns read B in place, their last rows 4 at a time)."""
+    last columns read B in place, their last rows 4 at a time); `rows_in_passes`, a
+    (plain, fast) GEMM in passes over k, makes the last rows one call of it instead
+    (`edge_rows_in_passes`)."""
     mr, nr = isa.mr, isa.nr
     quads = microkernel(target_name, g.dtype, False, (4, nr)) if mr > 4 else None
-    p = on_statements(p, 1, 2, edge_rows, 1, g, quads,
-                      microkernel(target_name, g.dtype, False, (1, nr)), keep=_is_stride)
+    if rows_in_passes is not None:  # (plain, fast): `edge_rows_in_passes`, a few steps
+        # on the whole procedure (its delete_pass would take isolation's holes too)
+        p = edge_rows_in_passes(p, 1, g, nr, rows_in_passes)
+    else:
+        p = on_statements(p, 1, 2, edge_rows, 1, g, quads,
+                          microkernel(target_name, g.dtype, False, (1, nr)), keep=_is_stride)
     # the last columns 8 rows at a time: 8 accumulators hide the multiply-add's latency
     # (4 did not: 777 x 777 ran at 0.89x OpenBLAS with 4, its 9 last columns the cause)
     return on_statements(p, 2, 3, edge_columns, 2, g, isa.lanes,
@@ -869,7 +899,13 @@ def blocked_kernel(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, 
                 p = prefetch_rows_of_b(p, top, g, nr, blk, names[1], prefetch)
         if top == REST and cols == 1:
             p = tiles_along_rows(p, top)
-    p = schedule_edges(p, g, target_name, isa)
+    if threads == 1:
+        from knit.stdlib.gemm.variants import _sized  # (variants imports this module)
+
+        p = schedule_edges(p, g, target_name, isa,
+                           rows_in_passes=_sized(g.dtype, target_name, shape, "passes"))
+    else:
+        p = schedule_edges(p, g, target_name, isa)
     if threads > 1:  # last: a proc with par loops costs every later check more
         # (simplified first: a par loop the final simplify changes is proven again)
         p = on_statements(simplify(p), 1, 3, parallelize_edges, g, keep=_is_stride)
