@@ -41,7 +41,7 @@ def test_one_thread_takes_passes_below_mr_rows(dtype):
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=1)
     name = PLAIN[dtype].name()
     half_l2, l2 = V.in_place_bounds(4 if dtype == "f32" else 8)
-    rows, small_rows = V.PASS_ROWS_MR * mr, V.SMALL_ROWS_MR * mr
+    rows, small_rows = V.PASS_ROWS_MR[dtype] * mr, V.SMALL_ROWS_MR * mr
     assert (f"if N + K <= {V.SMALL_UPTO} or M <= {rows} or M <= {small_rows} and "
             f"N + K <= {half_l2}:\n        {name}_small(M, N, K, A, B, C)") in str(q)
     small = callee(q, f"{name}_small")

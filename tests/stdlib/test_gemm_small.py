@@ -55,7 +55,7 @@ def test_default_kernel_branches_on_small_problems():
     # (and a few tiles of rows, or more where B takes at most half of L2: B's packed
     # panel would serve few tiles)
     half_l2, l2 = V.in_place_bounds(4)
-    rows, small_rows = V.PASS_ROWS_MR * isa.mr, V.SMALL_ROWS_MR * isa.mr
+    rows, small_rows = V.PASS_ROWS_MR["f32"] * isa.mr, V.SMALL_ROWS_MR * isa.mr
     assert (f"if N + K <= {SMALL_UPTO} or M <= {rows} or M <= {small_rows} and N + K <= "
             f"{half_l2}:\n        sgemm_small(M, N, K, A, B, C)"
             "\n    else:\n        sgemm_big(M, N, K, A, B, C)") in text

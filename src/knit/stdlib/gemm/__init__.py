@@ -49,9 +49,9 @@ user array is padded. Cache blocks come from this machine's cache sizes
 (`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512)
 takes a kernel of its own, without cache blocks or packed copies, its MR x NR tiles
 along the rows of C reading A and B in place (`small_in_place`, `schedule_small`), and
-so do a few tiles of rows (M <= 4 MR), and up to 16 MR rows where B takes at most half
+so do a few tiles of rows (M <= 6 MR f32, 4 MR f64), and up to 16 MR rows where B takes at most half
 of L2; on rows of one MC block (M <= MC) a narrower NC, so that B's packed panel stays
-in L2 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1), and up to 4 MR rows
+in L2 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1), and that few rows
 where B is larger than L2, run in passes over 8 k at a time, B read a few whole rows at
 a time (`schedule_k_passes`); with threads, fewer than 2 MR rows where B is larger
 than L2 too, in column chunks shared out (`k_passes_by_columns`). With threads, few columns (N <= 8 NR) and at

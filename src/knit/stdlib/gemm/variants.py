@@ -3,9 +3,10 @@
 (each calls schedule_gemm back for its branches; the blocked kernel itself is
 knit.stdlib.gemm.schedule's `blocked_kernel`).
 
-- `small_in_place`: one thread, small problems (N + K small), few rows (up to 4 MR), or
+- `small_in_place`: one thread, small problems (N + K small), few rows (up to 6 MR f32,
+  4 MR f64: `PASS_ROWS_MR`), or
   up to 16 MR rows with B at most half of L2 read A and B in place, without cache
-  blocks: `few_rows_in_passes` -- fewer rows than MR, or up to 4 MR rows with B larger
+  blocks: `few_rows_in_passes` -- fewer rows than MR, or that few rows with B larger
   than L2, in passes over k (`schedule_k_passes`), the others `schedule_small`;
 - `rows_in_one_block`: one thread, rows of one MC block take blocks with NC cut to L2;
 - `small_runs_sequential`: threads only where the problem is large enough to share out;
@@ -54,10 +55,14 @@ SMALL_UPTO = 512
 # Fewer rows than MR (a GEMV at M = 1): the product in passes of this many k each
 # (`schedule_k_passes`)
 K_PASS = 8
-# ... and, one thread, up to this many MR rows where B is larger than L2, and up to
-# SMALL_ROWS_MR MR rows where it is at most half of L2, B read in place (`small_in_place`,
-# `in_place_bounds`)
-PASS_ROWS_MR = 4
+# ... and, one thread, up to this many MR rows where B is larger than L2 (per element
+# type), and up to SMALL_ROWS_MR MR rows where it is at most half of L2, B read in place
+# (`small_in_place`, `in_place_bounds`). f32 up to 6 MR (Intel Xeon, one thread, knit /
+# OpenBLAS, blocked -> passes: 36 x 1000 x 1000 0.73x -> 0.85x, 44 x 1500 x 1500 0.71x
+# -> 0.90x, 48 x 600 x 600 0.80x -> 1.24x, 33 x 3000 x 500 0.81x -> 1.02x; 7 MR lost:
+# 56 x 700 x 700 0.89x -> 0.74x); f64 up to 4 MR (6: 48 x 600 x 600 0.92x -> 0.83x,
+# 44 x 1500 x 1500 0.76x -> 0.85x)
+PASS_ROWS_MR = {"f32": 6, "f64": 4}
 SMALL_ROWS_MR = 16
 # ... and, with threads, fewer than this many MR rows where B is larger than L2
 # (`few_rows_by_columns`)
@@ -208,8 +213,9 @@ def in_place_bounds(elem_bytes: int, caches=None) -> tuple[int, int]:
 
 def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None,
                    upto: int, big) -> Procedure:
-    """`if N + K <= upto or M <= 4 MR or M <= 16 MR and N + K <= H: p_small(...) else:
-    p_big(...)`, one thread, H the N + K of a square B of half of L2 (`in_place_bounds`):
+    """`if N + K <= upto or M <= P MR or M <= 16 MR and N + K <= H: p_small(...) else:
+    p_big(...)`, one thread, P = PASS_ROWS_MR (6 f32, 4 f64), H the N + K of a square B
+    of half of L2 (`in_place_bounds`):
     p_small is `few_rows_in_passes` (no cache blocks, nothing packed), p_big `big(p_big)`
     (the blocked kernel). N + K, not K x N (the size of B): the conditions are affine.
     With fewer rows than MR no whole tile runs, and the blocked kernel packed all of B
@@ -217,7 +223,7 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
     1 x 2048 x 2048 3.5 -> 4.4 (0.30x OpenBLAS: its one-row kernel reads B down 32
     columns at a time, a page per k); f64 4 x 2048 x 2048 7.0 -> 12.9 (Intel Xeon,
     benchmarks/gemm_ab.py, one thread, idle). With a few tiles of rows the packed
-    panel serves few tiles, and the last M % MR rows read B again in place: up to 4 MR
+    panel serves few tiles, and the last M % MR rows read B again in place: up to P MR
     rows, and up to 16 MR where B takes at most half of L2, run faster on B in place
     or in passes (Intel Xeon, 2 MB L2, one thread, knit / OpenBLAS, blocked -> here:
     f32 20 x 500 x 500 0.73x -> 1.45x, 13 x 300 x 300 0.83x -> 1.45x, 24 x 1000 x 300
@@ -233,7 +239,7 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
     mr = _isa(target_name, g.dtype, shape).mr
     b_half_l2, _ = in_place_bounds(4 if g.dtype == "f32" else 8)
     nk = f"{g.n} + {g.kk}"
-    cond = (f"{nk} <= {upto} or {g.m} <= {PASS_ROWS_MR * mr} or "
+    cond = (f"{nk} <= {upto} or {g.m} <= {PASS_ROWS_MR[g.dtype] * mr} or "
             f"{g.m} <= {SMALL_ROWS_MR * mr} and {nk} <= {b_half_l2}")
     return _twins(p, cond, target_name, None, shape,
                   ("small", lambda q: few_rows_in_passes(q, target_name, shape)),
@@ -242,14 +248,15 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
 
 def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | None
                        ) -> Procedure:
-    """`if NR <= N and (M < MR or M <= 4 MR and L < N + K): p_passes(...) else:
-    p_small(...)`, L the N + K of a square B of all of L2 (`in_place_bounds`):
+    """`if NR <= N and (M < MR or M <= P MR and L < N + K): p_passes(...) else:
+    p_small(...)`, P = PASS_ROWS_MR, L the N + K of a square B of all of L2
+    (`in_place_bounds`):
     `schedule_k_passes` for fewer rows than a tile, or a few tiles of rows where B is
     larger than L2 (each tile would read it from L3 or memory), else `schedule_small` --
     the one its passes call, with M, N, K as parameters (`_sized`: the edges are
     scheduled once for both). Under NR columns a call every K_PASS k costs more than
     B's order saves (f32 1 x 1 x 100000 103 -> 210 us, 1 x 4 x 100000 102 -> 187 us in
-    passes; the crossing near 17-40 columns: the session 14 review). Up to 4 MR rows,
+    passes; the crossing near 17-40 columns: the session 14 review). Up to P MR rows,
     in passes against in place (f32, one thread, knit / OpenBLAS): 20 x 1000 x 1000
     1.17x / 0.75x, 12 x 2000 x 2000 1.80x / 0.91x, 16 x 4000 x 1000 1.31x / 0.69x;
     but 20 x 500 x 500 1.07x / 1.43x, 24 x 1000 x 300 1.08x / 1.43x (B in L2)."""
@@ -257,7 +264,7 @@ def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | 
     isa = _isa(target_name, g.dtype, shape)
     _, b_l2 = in_place_bounds(4 if g.dtype == "f32" else 8)
     cond = (f"{isa.nr} <= {g.n} and ({g.m} < {isa.mr} or "
-            f"{g.m} <= {PASS_ROWS_MR * isa.mr} and {b_l2} < {g.n} + {g.kk})")
+            f"{g.m} <= {PASS_ROWS_MR[g.dtype] * isa.mr} and {b_l2} < {g.n} + {g.kk})")
     return _twins(p, cond, target_name, None, shape,
                   ("passes", lambda q: schedule_k_passes(q, target_name, shape)),
                   ("small", lambda q: _calls_of(q, (q.body(),),
