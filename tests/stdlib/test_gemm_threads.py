@@ -108,10 +108,10 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     assert ("if M + N + K <= 280 or (N < 64 or N < 128 and N % 32 > 0) and M + N + K <= 360:"
             "\n        sgemm_seq(") in text
     par = q.find("sgemm_par(_)").subproc()
-    # fewer rows than MR, or than 2 MR with B larger than L2: the passes by columns
-    # (test_gemm_passes.py); the tiles else
+    # fewer rows than MR, or than PASS_ROWS_MR_THREADS MR with B larger than L2: the
+    # passes by columns (test_gemm_passes.py); the tiles else
     l2 = V.in_place_bounds(4)[1]
-    assert (f"if 128 <= N and (M < 8 or M < 16 and {l2} < N + K):\n"
+    assert (f"if 128 <= N and (M < 8 or M < {8 * V.PASS_ROWS_MR_THREADS} and {l2} < N + K):\n"
             "        sgemm_par_passes(M, N, K") in str(par)
     par = tiles(par, "sgemm_par_tiles")
     assert ("if (16 <= K or 256 <= N or M <= 32) and (M <= 8 and M <= N or M <= 16 and "

@@ -53,7 +53,7 @@ so do a few tiles of rows (M <= 6 MR f32, 4 MR f64), and up to 16 MR rows where 
 of L2; on rows of one MC block (M <= MC) a narrower NC, so that B's packed panel stays
 in L2 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1), and that few rows
 where B is larger than L2, run in passes over 8 k at a time, B read a few whole rows at
-a time (`schedule_k_passes`); with threads, fewer than 2 MR rows where B is larger
+a time (`schedule_k_passes`); with threads, fewer than 3 MR rows where B is larger
 than L2 too, in column chunks shared out (`k_passes_by_columns`). With threads, few columns (N <= 8 NR) and at
 least an MC block of rows take half the MC and twice the KC where the target says so
 (`narrow_columns`, `Isa.narrow_deep_k`).

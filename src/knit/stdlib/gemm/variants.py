@@ -10,7 +10,7 @@ knit.stdlib.gemm.schedule's `blocked_kernel`).
   than L2, in passes over k (`schedule_k_passes`), the others `schedule_small`;
 - `rows_in_one_block`: one thread, rows of one MC block take blocks with NC cut to L2;
 - `small_runs_sequential`: threads only where the problem is large enough to share out;
-- `few_rows_by_columns`: threads, fewer rows than MR, or than 2 MR with B larger than
+- `few_rows_by_columns`: threads, fewer rows than MR, or than 3 MR with B larger than
   L2: column chunks shared out, each in passes over k (`k_passes_by_columns`); else
 - `narrow_columns`: threads, few columns and at least an MC block of rows: half the MC,
   twice the KC, rows shared (where the target says so, `Isa.narrow_deep_k`); else
@@ -66,7 +66,7 @@ PASS_ROWS_MR = {"f32": 6, "f64": 4}
 SMALL_ROWS_MR = 16
 # ... and, with threads, fewer than this many MR rows where B is larger than L2
 # (`few_rows_by_columns`)
-PASS_ROWS_MR_THREADS = 2
+PASS_ROWS_MR_THREADS = 3
 # ... and, with threads, in chunks of this many columns, from WIDE_FROM columns on of the
 # second (`k_passes_by_columns`)
 PASS_COLUMNS = (128, 512)
@@ -327,19 +327,20 @@ def _calls_of(p: Procedure, blocks, kernel: tuple[Procedure, Procedure]) -> Proc
 
 def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
                         shape: tuple[int, int] | None) -> Procedure:
-    """`if PASS_COLUMNS[0] <= N and (M < MR or M < 2 MR and L < N + K): p_passes(...)
+    """`if PASS_COLUMNS[0] <= N and (M < MR or M < 3 MR and L < N + K): p_passes(...)
     else: <narrow_columns>`, threads, L the N + K of a square B of all of L2
-    (`in_place_bounds`): fewer rows than a tile, or than two where B is larger than L2,
+    (`in_place_bounds`): fewer rows than a tile, or than three where B is larger than L2,
     take `k_passes_by_columns`, in chunks of PASS_COLUMNS[0] columns, or PASS_COLUMNS[1]
     from WIDE_FROM columns on (with fewer columns than a chunk, one thread would do all:
     f32 1 x 64 x 100000 660 -> 900 us, the session 14 review; the tiles share them
-    out). Up to 2 MR rows (Intel Xeon, two threads, --pin, knit / OpenBLAS, tiles ->
+    out). Below 3 MR rows (Intel Xeon, two threads, --pin, knit / OpenBLAS, tiles ->
     passes): f32 15 x 1000 x 1000 0.69x -> 0.97x, 10 x 3000 x 3000 0.69x -> 1.43x,
-    9 x 1000 x 1000 0.79x -> 1.04x, 13 x 1500 x 1500 0.86x -> 1.17x; f64 12 x 2000 x 2000
-    0.57x -> 0.94x, 15 x 1000 x 1000 0.55x -> 0.83x. From 2 MR rows the tiles, shared
-    by columns, are as fast or faster: f32 32 x 2000 x 2000 1.21x against 0.87x in
-    passes, 24 x 3000 x 500 1.26x / 1.00x, 16 x 4000 x 1000 1.15x / 1.10x (but 20 x 2000
-    x 2000 1.02x / 1.20x, f64 0.74x / 0.97x)."""
+    9 x 1000 x 1000 0.79x -> 1.04x, 13 x 1500 x 1500 0.86x -> 1.17x, 20 x 2048 x 2048
+    1.02x -> 1.51x, 18 x 3000 x 3000 0.76x -> 1.05x, 23 x 1500 x 700 0.78x -> 0.95x;
+    f64 12 x 2000 x 2000 0.57x -> 0.94x, 15 x 1000 x 1000 0.55x -> 0.83x, 20 x 2048 x
+    2048 0.81x -> 1.27x, 23 x 1500 x 700 0.62x -> 0.87x (20 x 700 x 900 1.00x -> 0.96x).
+    From 3 MR rows the tiles, shared by columns, are as fast or faster: f32 32 x 2000 x
+    2000 1.21x against 0.87x in passes, 24 x 3000 x 500 1.26x / 1.00x."""
     g = S.gemm_parts(p)
     mr = _isa(target_name, g.dtype, shape).mr
     narrow, wide = PASS_COLUMNS
