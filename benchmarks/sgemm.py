@@ -62,6 +62,9 @@ from knit.stdlib.gemm import schedule_gemm  # noqa: E402
 SQUARE = (64, 128, 256, 512, 1024, 2048)
 ODD = (100, 333, 777)
 SKINNY = ((2048, 64, 2048), (64, 2048, 2048), (2048, 2048, 64))
+# a few rows against a large B, and a deep K under odd M and N (their last rows and
+# columns, and a packed panel that serves few tiles)
+FEW_ROWS_DEEP = ((20, 2048, 2048), (150, 150, 1500))
 # a row times a matrix and a matrix times a column (GEMVs, bound by reading the matrix)
 GEMV = ((1, 2048, 2048), (2048, 1, 2048))
 
@@ -323,7 +326,8 @@ def main() -> None:
                  "github.com/exo-lang/exo at v1.0.0 (the pip package has no apps)")
     exo = exo_sgemm(args.exo_python, args.exo_app) if args.exo_python else None
     dtypes = ["f32", "f64"] if args.dtype == "both" else [args.dtype]
-    shapes = [(s, s, s) for s in SQUARE] + [(s, s, s) for s in ODD] + list(SKINNY) + list(GEMV)
+    shapes = [(s, s, s) for s in SQUARE] + [(s, s, s) for s in ODD] + list(SKINNY) + \
+        list(FEW_ROWS_DEEP) + list(GEMV)
     if args.quick:
         shapes = [s for s in shapes if max(s) <= 512]
     if args.sizes:
