@@ -56,9 +56,16 @@ def test_default_kernel_branches_on_small_problems():
     # panel would serve few tiles)
     half_l2, l2 = V.in_place_bounds(4)
     rows, small_rows = V.PASS_ROWS_MR["f32"] * isa.mr, V.SMALL_ROWS_MR * isa.mr
+    narrow = V.SMALL_NARROW_NR["f32"] * isa.nr  # (and few columns with K not too deep)
     assert (f"if N + K <= {SMALL_UPTO} or M <= {rows} or M <= {small_rows} and N + K <= "
-            f"{half_l2}:\n        sgemm_small(M, N, K, A, B, C)"
+            f"{half_l2} or N <= {narrow} and K <= {V.SMALL_NARROW_K}:\n"
+            "        sgemm_small(M, N, K, A, B, C)"
             "\n    else:\n        sgemm_big(M, N, K, A, B, C)") in text
+    f = q.compile()  # both sides of the few columns' bounds, M past the other bounds
+    run_against_numpy(f, "f32", [(small_rows + 3, narrow, V.SMALL_NARROW_K),
+                                 (small_rows + 3, narrow + 1, 900),
+                                 (small_rows + 1, narrow - 5, V.SMALL_NARROW_K + 1)],
+                      seed=48)
     # ... fewer rows than MR, and a few tiles of rows with B larger than L2, in passes
     # over k (test_gemm_passes.py), the others tiled
     small = q.find("sgemm_small(_)").subproc()

@@ -520,11 +520,12 @@ class _Local(threading.local):
 @contextlib.contextmanager
 def expecting_proof():
     """Within: queries go to z3 without the fast path (analysis/fastpath.py) and the
-    cheap search for a counterexample (analysis/model.py) first, for a caller whose queries usually hold and are out of the
-    fast path's reach (eliminate_dead_stores: the sliver a guard leaves against the
-    ones a kernel reads, told apart through N / NR), where both only cost. The answers
-    are the same, but where z3 gives up: then not proven, and not remembered as such
-    for the queries outside, which the fast path may prove."""
+    cheap search for a counterexample (analysis/model.py) first, for a caller whose
+    queries usually hold and are out of the fast path's reach (eliminate_dead_stores:
+    the sliver a guard leaves against the ones a kernel reads, told apart through
+    N / NR), where both only cost. The answers are the same, but where z3 gives up:
+    then not proven, and not remembered as such for the queries outside, which the fast
+    path may prove."""
     before = _local.expect_proof
     _local.expect_proof = True
     try:

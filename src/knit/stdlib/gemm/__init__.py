@@ -49,14 +49,14 @@ user array is padded. Cache blocks come from this machine's cache sizes
 (`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512)
 takes a kernel of its own, without cache blocks or packed copies, its MR x NR tiles
 along the rows of C reading A and B in place (`small_in_place`, `schedule_small`), and
-so do a few tiles of rows (M <= 6 MR f32, 4 MR f64), and up to 16 MR rows where B takes at most half
-of L2; on rows of one MC block (M <= MC) a narrower NC, so that B's packed panel stays
-in L2 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1), and that few rows
-where B is larger than L2, run in passes over 8 k at a time, B read a few whole rows at
-a time (`schedule_k_passes`); with threads, fewer than 3 MR rows where B is larger
-than L2 too, in column chunks shared out (`k_passes_by_columns`). With threads, few columns (N <= 8 NR) and at
-least an MC block of rows take half the MC and twice the KC where the target says so
-(`narrow_columns`, `Isa.narrow_deep_k`).
+so do a few tiles of rows (M <= 6 MR f32, 4 MR f64), up to 16 MR rows where B takes
+at most half of L2, and (f32) up to 5 NR columns with K <= 2048; on rows of one MC block (M <= MC) a narrower NC, so that B's
+packed panel stays in L2 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1),
+and that few rows where B is larger than L2, run in passes over 8 k at a time, B read
+a few whole rows at a time (`schedule_k_passes`); with threads, fewer than 3 MR rows
+where B is larger than L2 too, in column chunks shared out (`k_passes_by_columns`).
+With threads, few columns (N <= 8 NR) and at least an MC block of rows take half the
+MC and twice the KC where the target says so (`narrow_columns`, `Isa.narrow_deep_k`).
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
@@ -98,6 +98,8 @@ from knit.stdlib.gemm.variants import (
     PASS_ROWS_MR,
     PASS_ROWS_MR_THREADS,
     SEQUENTIAL_UPTO,
+    SMALL_NARROW_K,
+    SMALL_NARROW_NR,
     SMALL_ROWS_MR,
     SMALL_UPTO,
     columns_pay,
@@ -117,7 +119,7 @@ from knit.stdlib.gemm.variants import (
     small_runs_sequential,
 )
 
-__all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_THREADS", "SEQUENTIAL_UPTO", "SMALL_ROWS_MR", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
+__all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_THREADS", "SEQUENTIAL_UPTO", "SMALL_NARROW_K", "SMALL_NARROW_NR", "SMALL_ROWS_MR", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "columns_pay", "cut_edges", "edge_column_kernels", "edge_columns",
            "edge_rows", "edge_rows_in_passes", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",

@@ -500,7 +500,7 @@ def edge_rows_in_passes(p: Procedure, top: int, g: GemmParts, nr: int, kernel) -
     from knit.stdlib.scheduling import delete_pass, eliminate_dead_code, mult_loops
 
     p = simplify(mult_loops(p, _find(p, top, "jo"), "j"))
-    # (a call needs N / NR NR >= 1 columns: none where N < NR)
+    # (the call's N, NR (N / NR), must be at least 1: no call where N < NR)
     p = specialize(p, _top(p, top).body()[0], [f"{nr} <= {g.n}"])
     p = delete_pass(eliminate_dead_code(p, _top(p, top).body()[0].orelse()[0].body()[0]))
     part, fast = kernel
@@ -577,8 +577,9 @@ def edge_columns(p: Procedure, top: int, g: GemmParts, lanes: int, rows: dict,
     0.82x, 200 x 31 x 300 1.36x -> 1.56x, 500 x 9 x 500 1.02x -> 1.14x, 333^3 and 777^3
     within the noise; but rests up to lanes / 2 lost: 1000 x 5 x 1000 1.67x -> 1.16x,
     1000 x 20 x 1000 1.22x -> 0.88x, 200 x 24 x 300 1.26x -> 0.98x, 100^3 1.08x ->
-    1.00x). The kernels read B's last columns from a copy made once (`_copy_last_columns`), or,
-    with copy_b=False, in place (where B is small, the copy costs more than it saves)."""
+    1.00x). The kernels read B's last columns from a copy made once
+    (`_copy_last_columns`), or, with copy_b=False, in place (where B is small, the copy
+    costs more than it saves)."""
     p = lift_scope(p, [s for s in _walk(_top(p, top)) if _is_if(s)][0])
     p = reorder_loops(p, _find(p, top, "ji"))  # ji k -> k ji
     p = divide_loop(p, _find(p, top, "ji"), lanes, ["jv", "jw"], tail="cut_and_guard")

@@ -64,6 +64,15 @@ K_PASS = 8
 # 44 x 1500 x 1500 0.76x -> 0.85x)
 PASS_ROWS_MR = {"f32": 6, "f64": 4}
 SMALL_ROWS_MR = 16
+# ... and, one thread, f32: up to this many NR columns with K up to SMALL_NARROW_K (B at
+# most 1.3 MB), any M, read in place too (`small_in_place`). Intel Xeon, one thread,
+# knit / OpenBLAS, blocked -> in place: 2048 x 64 x 2048 1.07x -> 1.42x, 1000 x 100 x
+# 1000 0.97x -> 1.11x, 300 x 100 x 2000 0.90x -> 1.12x, 150 x 150 x 1500 0.87x -> 1.01x,
+# 250 x 128 x 1024 1.09x -> 1.29x, 2048 x 128 x 2048 1.05x / 1.03x, 256 x 160 x 2048
+# 1.09x / 1.08x; but 128 x 200 x 2000 0.98x -> 0.90x, and f64 lost (150 x 150 x 1500
+# 1.12x -> 0.79x, 100 x 100 x 2000 1.19x -> 0.99x)
+SMALL_NARROW_NR = {"f32": 5}
+SMALL_NARROW_K = 2048
 # ... and, with threads, fewer than this many MR rows where B is larger than L2
 # (`few_rows_by_columns`)
 PASS_ROWS_MR_THREADS = 3
@@ -213,11 +222,11 @@ def in_place_bounds(elem_bytes: int, caches=None) -> tuple[int, int]:
 
 def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None,
                    upto: int, big) -> Procedure:
-    """`if N + K <= upto or M <= P MR or M <= 16 MR and N + K <= H: p_small(...) else:
-    p_big(...)`, one thread, P = PASS_ROWS_MR (6 f32, 4 f64), H the N + K of a square B
-    of half of L2 (`in_place_bounds`):
-    p_small is `few_rows_in_passes` (no cache blocks, nothing packed), p_big `big(p_big)`
-    (the blocked kernel). N + K, not K x N (the size of B): the conditions are affine.
+    """`if N + K <= upto or M <= P MR or M <= 16 MR and N + K <= H [or N <= 5 NR and
+    K <= 2048]: p_small(...) else: p_big(...)`, one thread, P = PASS_ROWS_MR (6 f32,
+    4 f64), H the N + K of a square B of half of L2 (`in_place_bounds`), the bracket
+    f32's (`SMALL_NARROW_NR`, `SMALL_NARROW_K`): p_small is `few_rows_in_passes` (no
+    cache blocks, nothing packed), p_big `big(p_big)` (the blocked kernel). N + K, not K x N (the size of B): the conditions are affine.
     With fewer rows than MR no whole tile runs, and the blocked kernel packed all of B
     for none: f32 4 x 2048 x 2048 16.1 -> 46.9 GFLOP/s, 7 x 1000 x 1000 15.4 -> 24.2,
     1 x 2048 x 2048 3.5 -> 4.4 (0.30x OpenBLAS: its one-row kernel reads B down 32
@@ -232,15 +241,19 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
     x 2000 0.86x -> 1.13x (passes); f64 20 x 500 x 500 0.63x -> 0.95x, 13 x 300 x 300
     0.84x -> 1.49x, 20 x 2000 x 2000 0.49x -> 1.12x, 32 x 2000 x 2000 0.77x -> 0.96x,
     64 x 200 x 500 1.08x -> 1.55x. Beyond: f32 64 x 700 x 700 0.89x in place against
-    0.70x, 300 x 500 x 500 0.94x against 0.88x, 48 x 2000 x 2000 in passes 0.93x against
-    0.87x but 64 x 2000 x 2000 0.75x against 0.94x; f64 64 x 500 x 500 0.98x blocked,
-    0.67x in place.)"""
+    0.70x, 300 x 500 x 500 0.94x against 0.88x, 64 x 2000 x 2000 in passes 0.75x
+    against 0.94x (48 rows: 0.93x against 0.87x, within f32's P); f64 64 x 500 x 500
+    0.98x blocked, 0.67x in place.)"""
     g = S.gemm_parts(p)
-    mr = _isa(target_name, g.dtype, shape).mr
+    isa = _isa(target_name, g.dtype, shape)
+    mr = isa.mr
     b_half_l2, _ = in_place_bounds(4 if g.dtype == "f32" else 8)
     nk = f"{g.n} + {g.kk}"
     cond = (f"{nk} <= {upto} or {g.m} <= {PASS_ROWS_MR[g.dtype] * mr} or "
             f"{g.m} <= {SMALL_ROWS_MR * mr} and {nk} <= {b_half_l2}")
+    if g.dtype in SMALL_NARROW_NR:
+        cond += (f" or {g.n} <= {SMALL_NARROW_NR[g.dtype] * isa.nr} and "
+                 f"{g.kk} <= {SMALL_NARROW_K}")
     return _twins(p, cond, target_name, None, shape,
                   ("small", lambda q: few_rows_in_passes(q, target_name, shape)),
                   ("big", big))
@@ -250,10 +263,9 @@ def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | 
                        ) -> Procedure:
     """`if NR <= N and (M < MR or M <= P MR and L < N + K): p_passes(...) else:
     p_small(...)`, P = PASS_ROWS_MR, L the N + K of a square B of all of L2
-    (`in_place_bounds`):
-    `schedule_k_passes` for fewer rows than a tile, or a few tiles of rows where B is
-    larger than L2 (each tile would read it from L3 or memory), else `schedule_small` --
-    the one its passes call, with M, N, K as parameters (`_sized`: the edges are
+    (`in_place_bounds`): `schedule_k_passes` for fewer rows than a tile, or a few tiles
+    of rows where B is larger than L2 (each tile would read it from L3 or memory), else
+    `schedule_small` -- the one its passes call, with M, N, K as parameters (`_sized`: the edges are
     scheduled once for both). Under NR columns a call every K_PASS k costs more than
     B's order saves (f32 1 x 1 x 100000 103 -> 210 us, 1 x 4 x 100000 102 -> 187 us in
     passes; the crossing near 17-40 columns: the session 14 review). Up to P MR rows,
