@@ -40,7 +40,7 @@ def test_one_thread_takes_passes_below_mr_rows(dtype):
     mr, nr = isa.mr, isa.nr
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=1)
     name = PLAIN[dtype].name()
-    half_l2, l2 = V.in_place_bounds(4 if dtype == "f32" else 8)
+    half_l2, l2 = V.in_place_bounds(dtype)
     rows, small_rows = V.PASS_ROWS_MR[dtype] * mr, V.SMALL_ROWS_MR * mr
     assert (f"if N + K <= {V.SMALL_UPTO} or M <= {rows} or M <= {small_rows} and "
             f"N + K <= {half_l2}") in str(q)  # (f32: or few columns; test_gemm_small.py)
@@ -80,7 +80,7 @@ def test_threads_take_passes_below_mr_rows_narrow_or_wide():
     q = G.schedule_gemm(PLAIN["f32"], "avx512", threads=2)
     par = callee(q, "sgemm_par")
     narrow = V.PASS_COLUMNS[0]
-    _, l2 = V.in_place_bounds(4)
+    _, l2 = V.in_place_bounds("f32")
     rows = V.PASS_ROWS_MR_THREADS * mr
     assert (f"if {narrow} <= N and (M < {mr} or M < {rows} and {l2} < N + K):\n"
             "        sgemm_par_passes(M, N, K, A, B, C)") in str(par)

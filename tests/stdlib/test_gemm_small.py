@@ -54,7 +54,7 @@ def test_default_kernel_branches_on_small_problems():
     text = str(q)
     # (and a few tiles of rows, or more where B takes at most half of L2: B's packed
     # panel would serve few tiles)
-    half_l2, l2 = V.in_place_bounds(4)
+    half_l2, l2 = V.in_place_bounds("f32")
     rows, small_rows = V.PASS_ROWS_MR["f32"] * isa.mr, V.SMALL_ROWS_MR * isa.mr
     narrow = V.SMALL_NARROW_NR["f32"] * isa.nr  # (and few columns with K not too deep)
     assert (f"if N + K <= {SMALL_UPTO} or M <= {rows} or M <= {small_rows} and N + K <= "

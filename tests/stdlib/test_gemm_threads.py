@@ -110,7 +110,7 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     par = q.find("sgemm_par(_)").subproc()
     # fewer rows than MR, or than PASS_ROWS_MR_THREADS MR with B larger than L2: the
     # passes by columns (test_gemm_passes.py); the tiles else
-    l2 = V.in_place_bounds(4)[1]
+    l2 = V.in_place_bounds("f32")[1]
     assert (f"if 128 <= N and (M < 8 or M < {8 * V.PASS_ROWS_MR_THREADS} and {l2} < N + K):\n"
             "        sgemm_par_passes(M, N, K") in str(par)
     par = tiles(par, "sgemm_par_tiles")

@@ -869,9 +869,11 @@ EDGE_ROWS = 8
 
 
 def blocked_kernel(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, threads: int,
-                   shape: tuple[int, int] | None, split: str) -> Procedure:
+                   shape: tuple[int, int] | None, split: str, rows_in_passes=None
+                   ) -> Procedure:
     """The blocked kernel for the blocks `blk` and `threads` sharing `split` ("rows" or
-    "cols"): schedule_gemm's (knit.stdlib.gemm.variants) past its choice of twins."""
+    "cols"): schedule_gemm's (knit.stdlib.gemm.variants) past its choice of twins.
+    `rows_in_passes`: as `schedule_edges`' (one thread: the GEMM in passes over k)."""
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
     rows = threads if threads > 1 and split == "rows" else 1  # threads sharing rows
@@ -900,13 +902,7 @@ def blocked_kernel(p: Procedure, g: GemmParts, target_name: str, blk: Blocking, 
                 p = prefetch_rows_of_b(p, top, g, nr, blk, names[1], prefetch)
         if top == REST and cols == 1:
             p = tiles_along_rows(p, top)
-    if threads == 1:
-        from knit.stdlib.gemm.variants import _sized  # (variants imports this module)
-
-        p = schedule_edges(p, g, target_name, isa,
-                           rows_in_passes=_sized(g.dtype, target_name, shape, "passes"))
-    else:
-        p = schedule_edges(p, g, target_name, isa)
+    p = schedule_edges(p, g, target_name, isa, rows_in_passes=rows_in_passes)
     if threads > 1:  # last: a proc with par loops costs every later check more
         # (simplified first: a par loop the final simplify changes is proven again)
         p = on_statements(simplify(p), 1, 3, parallelize_edges, g, keep=_is_stride)

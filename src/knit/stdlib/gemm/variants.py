@@ -4,9 +4,8 @@
 knit.stdlib.gemm.schedule's `blocked_kernel`).
 
 - `small_in_place`: one thread, small problems (N + K small), few rows (up to 6 MR f32,
-  4 MR f64: `PASS_ROWS_MR`), or
-  up to 16 MR rows with B at most half of L2 read A and B in place, without cache
-  blocks: `few_rows_in_passes` -- fewer rows than MR, or that few rows with B larger
+  4 MR f64: `PASS_ROWS_MR`), up to 16 MR rows with B at most half of L2, or (f32) up
+  to 5 NR columns with K <= 2048 read A and B in place, without cache blocks: `few_rows_in_passes` -- fewer rows than MR, or that few rows with B larger
   than L2, in passes over k (`schedule_k_passes`), the others `schedule_small`;
 - `rows_in_one_block`: one thread, rows of one MC block take blocks with NC cut to L2;
 - `small_runs_sequential`: threads only where the problem is large enough to share out;
@@ -148,7 +147,8 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         if blocking is None:  # blocks chosen here: small problems, and rows of one MC
             out = one_thread_variants(p, target_name, blk, few, shape)  # block, own twins
         else:
-            out = S.blocked_kernel(p, g, target_name, blk, 1, shape, split)
+            out = S.blocked_kernel(p, g, target_name, blk, 1, shape, split,  # (its last
+                                   _sized(g.dtype, target_name, shape, "passes"))  # rows)
         if len(_ONE_THREAD) >= 64:  # a bound: each entry keeps two procedures alive
             _ONE_THREAD.clear()
         _ONE_THREAD[key] = (p, out)
@@ -212,10 +212,12 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
     return small_in_place(p, target_name, shape, SMALL_UPTO, big)
 
 
-def in_place_bounds(elem_bytes: int, caches=None) -> tuple[int, int]:
+def in_place_bounds(dtype: str, caches=None) -> tuple[int, int]:
     """(N + K up to which up to SMALL_ROWS_MR MR rows read B in place, N + K from which
-    up to PASS_ROWS_MR MR rows go in passes over k): a square B of half of L2, and of all
-    of it (f32 on a 2 MB L2: 1024, 1448; f64: 724, 1024). `caches`: as `choose_blocking`'s."""
+    up to PASS_ROWS_MR MR rows go in passes over k) for `dtype` ("f32", "f64"): a
+    square B of half of L2, and of all of it (f32 on a 2 MB L2: 1024, 1448; f64: 724,
+    1024). `caches`: as `choose_blocking`'s."""
+    elem_bytes = 4 if dtype == "f32" else 8
     l2 = (caches or cache_sizes())[1]
     return 2 * math.isqrt(l2 // 2 // elem_bytes), 2 * math.isqrt(l2 // elem_bytes)
 
@@ -226,7 +228,8 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
     K <= 2048]: p_small(...) else: p_big(...)`, one thread, P = PASS_ROWS_MR (6 f32,
     4 f64), H the N + K of a square B of half of L2 (`in_place_bounds`), the bracket
     f32's (`SMALL_NARROW_NR`, `SMALL_NARROW_K`): p_small is `few_rows_in_passes` (no
-    cache blocks, nothing packed), p_big `big(p_big)` (the blocked kernel). N + K, not K x N (the size of B): the conditions are affine.
+    cache blocks, nothing packed), p_big `big(p_big)` (the blocked kernel). N + K, not
+    K x N (the size of B): the conditions are affine.
     With fewer rows than MR no whole tile runs, and the blocked kernel packed all of B
     for none: f32 4 x 2048 x 2048 16.1 -> 46.9 GFLOP/s, 7 x 1000 x 1000 15.4 -> 24.2,
     1 x 2048 x 2048 3.5 -> 4.4 (0.30x OpenBLAS: its one-row kernel reads B down 32
@@ -247,7 +250,7 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     mr = isa.mr
-    b_half_l2, _ = in_place_bounds(4 if g.dtype == "f32" else 8)
+    b_half_l2, _ = in_place_bounds(g.dtype)
     nk = f"{g.n} + {g.kk}"
     cond = (f"{nk} <= {upto} or {g.m} <= {PASS_ROWS_MR[g.dtype] * mr} or "
             f"{g.m} <= {SMALL_ROWS_MR * mr} and {nk} <= {b_half_l2}")
@@ -265,8 +268,8 @@ def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | 
     p_small(...)`, P = PASS_ROWS_MR, L the N + K of a square B of all of L2
     (`in_place_bounds`): `schedule_k_passes` for fewer rows than a tile, or a few tiles
     of rows where B is larger than L2 (each tile would read it from L3 or memory), else
-    `schedule_small` -- the one its passes call, with M, N, K as parameters (`_sized`: the edges are
-    scheduled once for both). Under NR columns a call every K_PASS k costs more than
+    `schedule_small` -- the one its passes call, with M, N, K as parameters (`_sized`:
+    the edges are scheduled once for both). Under NR columns a call every K_PASS k costs more than
     B's order saves (f32 1 x 1 x 100000 103 -> 210 us, 1 x 4 x 100000 102 -> 187 us in
     passes; the crossing near 17-40 columns: the session 14 review). Up to P MR rows,
     in passes against in place (f32, one thread, knit / OpenBLAS): 20 x 1000 x 1000
@@ -274,7 +277,7 @@ def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | 
     but 20 x 500 x 500 1.07x / 1.43x, 24 x 1000 x 300 1.08x / 1.43x (B in L2)."""
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
-    _, b_l2 = in_place_bounds(4 if g.dtype == "f32" else 8)
+    _, b_l2 = in_place_bounds(g.dtype)
     cond = (f"{isa.nr} <= {g.n} and ({g.m} < {isa.mr} or "
             f"{g.m} <= {PASS_ROWS_MR[g.dtype] * isa.mr} and {b_l2} < {g.n} + {g.kk})")
     return _twins(p, cond, target_name, None, shape,
@@ -362,7 +365,7 @@ def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking, thre
                       ("narrow", lambda r: k_passes_by_columns(r, target_name, shape, narrow)),
                       ("wide", lambda r: k_passes_by_columns(r, target_name, shape, wide)))
 
-    _, b_l2 = in_place_bounds(4 if g.dtype == "f32" else 8)
+    _, b_l2 = in_place_bounds(g.dtype)
     cond = (f"{narrow} <= {g.n} and ({g.m} < {mr} or "
             f"{g.m} < {PASS_ROWS_MR_THREADS * mr} and {b_l2} < {g.n} + {g.kk})")
     return _twins(p, cond, target_name, None, shape,
