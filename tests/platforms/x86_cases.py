@@ -383,6 +383,7 @@ def _cases():
         add(f"mm512_mask_storeu_{p}", fam, MASK_STORE)
         add(f"mm512_mask_fmadd_{p}", fam, MASK_FMA, _fma, exact=False)
         add(f"mm512_mask_set1_{p}", fam, MASK_SET1)
+        add(f"mm512_reduce_add_{p}", fam, HSUM, _hsum, exact=False)
     for p, fam in (("ps", "avx512vl_f32"), ("pd", "avx512vl_f64")):
         add(f"mm256_maskz_loadu_{p}", fam, MASK_LOAD)
         add(f"mm256_mask_storeu_{p}", fam, MASK_STORE)

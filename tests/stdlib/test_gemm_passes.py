@@ -42,8 +42,9 @@ def test_one_thread_takes_passes_below_mr_rows(dtype):
     name = PLAIN[dtype].name()
     half_l2, l2 = V.in_place_bounds(dtype)
     rows, small_rows = V.PASS_ROWS_MR[dtype] * mr, V.SMALL_ROWS_MR * mr
-    assert (f"if N + K <= {V.SMALL_UPTO} or M <= {rows} or M <= {small_rows} and "
-            f"N + K <= {half_l2}") in str(q)  # (f32: or few columns; test_gemm_small.py)
+    # (after the GEMV's twin, N == 1: test_gemm_gemv.py)
+    assert (f"if K + N <= {V.SMALL_UPTO} or M <= {rows} or M <= {small_rows} and "
+            f"K + N <= {half_l2}") in str(q)  # (f32: or few columns; test_gemm_small.py)
     small = callee(q, f"{name}_small")
     assert (f"if {nr} <= N and (M < {mr} or M <= {rows} and {l2} < N + K):\n"
             f"        {name}_small_passes(M, N, K, A, B, C)") in str(small)
@@ -82,8 +83,8 @@ def test_threads_take_passes_below_mr_rows_narrow_or_wide():
     narrow = V.PASS_COLUMNS[0]
     _, l2 = V.in_place_bounds("f32")
     rows = V.PASS_ROWS_MR_THREADS * mr
-    assert (f"if {narrow} <= N and (M < {mr} or M < {rows} and {l2} < N + K):\n"
-            "        sgemm_par_passes(M, N, K, A, B, C)") in str(par)
+    assert (f"if {narrow} <= N and (M < {mr} or M < {rows} and {l2} < K + N):\n"
+            "            sgemm_par_passes(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])") in str(par)
     passes = str(callee(par, "sgemm_par_passes"))
     assert f"if N < {V.WIDE_FROM}:\n        sgemm_par_passes_narrow(" in passes
     f = q.compile()

@@ -57,10 +57,11 @@ def test_default_kernel_branches_on_small_problems():
     half_l2, l2 = V.in_place_bounds("f32")
     rows, small_rows = V.PASS_ROWS_MR["f32"] * isa.mr, V.SMALL_ROWS_MR * isa.mr
     narrow = V.SMALL_NARROW_NR["f32"] * isa.nr  # (and few columns with K not too deep)
-    assert (f"if N + K <= {SMALL_UPTO} or M <= {rows} or M <= {small_rows} and N + K <= "
+    assert (f"if K + N <= {SMALL_UPTO} or M <= {rows} or M <= {small_rows} and K + N <= "
             f"{half_l2} or N <= {narrow} and K <= {V.SMALL_NARROW_K}:\n"
-            "        sgemm_small(M, N, K, A, B, C)"
-            "\n    else:\n        sgemm_big(M, N, K, A, B, C)") in text
+            "            sgemm_small(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
+            "\n        else:\n            sgemm_big(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])") in text  # (after the
+    # GEMV's twin, N == 1: test_gemm_gemv.py)
     f = q.compile()  # both sides of the few columns' bounds, M past the other bounds
     run_against_numpy(f, "f32", [(small_rows + 3, narrow, V.SMALL_NARROW_K),
                                  (small_rows + 3, narrow + 1, 900),

@@ -18,7 +18,8 @@ SIMDe 0.7's gaps (no AVX-512 masked loads and stores; AVX2 masked loads that rea
 every lane).
 
 Exact up to rounding: the FMAs round once where the body rounds twice, and
-`avx2_assoc_reduce_add_ps/pd` add in a tree where the body adds in order.
+`avx2_assoc_reduce_add_ps/pd` and `mm512_reduce_add_ps/pd` add in a tree where the body
+adds in order.
 """
 
 from knit import lazy_instrs

@@ -137,6 +137,28 @@ def mm512_fmadd_ps(A: [f32][16] @ AVX512, B: [f32][16] @ AVX512, C: [f32][16] @ 
         C[i] += A[i] * B[i]
 
 
+# The lanes added into one scalar, the end of a dot product (knit.stdlib.gemm's GEMV
+# by rows): the halves added in turn, as gcc's `_mm512_reduce_add_ps` does, written out
+# because SIMDe 0.7 has no `_mm512_reduce_add_ps`/`_pd`
+_REDUCE_ADD_PS = _once("KNIT_MM512_REDUCE_ADD_PS", """\
+static inline float knit_mm512_reduce_add_ps(__m512 x) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(x),
+                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+}""")
+
+
+@inexact(16, "adds in a tree where the body adds in order")
+@instr("*{result} += knit_mm512_reduce_add_ps({x_data});", c_global=_REDUCE_ADD_PS)
+def mm512_reduce_add_ps(x: [f32][16] @ AVX512, result: f32):
+    # the hardware adds in a tree: equal to this loop up to reassociation
+    assert stride(x, 0) == 1
+    for i in seq(0, 16):
+        result += x[i]
+
+
 @instr("{out_data} = _mm512_mask_add_ps({out_data}, " + _K16 + ", {x_data}, {y_data});")
 def mm512_mask_add_ps(N: size, out: [f32][16] @ AVX512, x: [f32][16] @ AVX512,
                       y: [f32][16] @ AVX512):
@@ -281,6 +303,23 @@ def mm512_fmadd_pd(A: [f64][8] @ AVX512, B: [f64][8] @ AVX512, C: [f64][8] @ AVX
     assert stride(C, 0) == 1
     for i in seq(0, 8):
         C[i] += A[i] * B[i]
+
+
+_REDUCE_ADD_PD = _once("KNIT_MM512_REDUCE_ADD_PD", """\
+static inline double knit_mm512_reduce_add_pd(__m512d x) {
+    __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(x), _mm512_extractf64x4_pd(x, 1));
+    __m128d q = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
+}""")
+
+
+@inexact(8, "adds in a tree where the body adds in order")
+@instr("*{result} += knit_mm512_reduce_add_pd({x_data});", c_global=_REDUCE_ADD_PD)
+def mm512_reduce_add_pd(x: [f64][8] @ AVX512, result: f64):
+    # the hardware adds in a tree: equal to this loop up to reassociation
+    assert stride(x, 0) == 1
+    for i in seq(0, 8):
+        result += x[i]
 
 
 @inexact(2, "fused: rounds once where the body rounds twice")

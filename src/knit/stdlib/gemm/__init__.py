@@ -57,14 +57,19 @@ a few whole rows at a time (`schedule_k_passes`); with threads, fewer than 3 MR 
 where B is larger than L2 too, in column chunks shared out (`k_passes_by_columns`).
 With threads, few columns (N <= 8 NR) and at least an MC block of rows take half the
 MC and twice the KC where the target says so (`narrow_columns`, `Isa.narrow_deep_k`).
+One column (N = 1, a GEMV: C = A x) with at least a register of k runs as dot products
+of A's rows with B's column, vectorized along k, 4 rows at a time (threads share out
+the rows; `gemv_by_rows`, module `gemv`): the tiles would use one lane of each register.
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
 (the steps, each an ordinary function from procedure to procedure, and `blocked_kernel`,
-which puts them together), `variants` (`schedule_gemm` and which kernel runs: branches on
-the problem's size, each scheduled on its own).
+which puts them together), `gemv` (one column as dot products), `variants`
+(`schedule_gemm` and which kernel runs: branches on the problem's size, each scheduled
+on its own).
 """
 
+from knit.stdlib.gemm.gemv import gemv_kernel, schedule_gemv
 from knit.stdlib.gemm.kernels import (
     masked_kernel,
     microkernel,
@@ -106,6 +111,7 @@ from knit.stdlib.gemm.variants import (
     few_rows_blocking,
     few_rows_by_columns,
     few_rows_in_passes,
+    gemv_by_rows,
     in_place_bounds,
     k_passes_by_columns,
     narrow_columns,
@@ -121,9 +127,9 @@ from knit.stdlib.gemm.variants import (
 
 __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_THREADS", "SEQUENTIAL_UPTO", "SMALL_NARROW_K", "SMALL_NARROW_NR", "SMALL_ROWS_MR", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "columns_pay", "cut_edges", "edge_column_kernels", "edge_columns",
-           "edge_rows", "edge_rows_in_passes", "few_rows_blocking", "gemm_parts", "masked_kernel", "microkernel", "microkernel_ref",
+           "edge_rows", "edge_rows_in_passes", "few_rows_blocking", "gemm_parts", "gemv_by_rows", "gemv_kernel", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "one_thread_variants", "rows_in_one_block", "rows_or_columns", "few_rows_by_columns", "few_rows_in_passes",
            "in_place_bounds", "k_passes_by_columns", "narrow_columns", "schedule_k_passes",
-           "schedule_gemm", "schedule_masked_kernel", "schedule_microkernel", "schedule_small",
+           "schedule_gemm", "schedule_gemv", "schedule_masked_kernel", "schedule_microkernel", "schedule_small",
            "small_in_place", "small_runs_sequential", "target", "tiles_along_rows"]

@@ -67,6 +67,10 @@ class Isa:
     # (`narrow_columns`): half the MC, twice the KC -- fewer passes over C's narrow
     # rows; True where measured to pay (Intel Xeon, AVX-512 f32)
     narrow_deep_k: bool = False
+    # reg[0:lanes] = 0, and scalar += the sum of reg's lanes (in a tree): the dot
+    # products of a GEMV by rows (N = 1, `knit.stdlib.gemm.gemv`); None: no such kernel
+    zero: Procedure | None = None
+    reduce_add: Procedure | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,11 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
         # 333^3, 512^3 within the noise: the 8 elements of a row of the sliver are one
         # 512-bit store, which the element copy already makes
         pack_a = x86.mm256_transpose8x8_ps if mr == 8 and t == "f32" else None
+        pre, reduce = (("mm512", f"mm512_reduce_add_{bits}") if width == 512
+                       else ("mm256", f"avx2_assoc_reduce_add_{bits}"))
         return replace(isa_of(width, t, mr, nr_regs), masked=masked, half=half, pack_a=pack_a,
+                       zero=getattr(x86, f"{pre}_setzero_{bits}"),
+                       reduce_add=getattr(x86, reduce),
                        few_rows_same_a=width == 512 and not split_fma,
                        narrow_deep_k=width == 512 and not split_fma and t == "f32",
                        masked_wide_rest=width == 512 and not split_fma,
@@ -216,9 +224,13 @@ def _neon_target() -> Target:
     # 32 registers: 8 x 3 accumulators, 3 of B, 1 broadcast
     return Target("neon", {
         "f32": Isa(neon.Neon, 4, neon.neon_vld_4xf32, neon.neon_vst_4xf32,
-                   neon.neon_broadcast_4xf32, neon.neon_vfmadd_4xf32_4xf32, 8, 12),
+                   neon.neon_broadcast_4xf32, neon.neon_vfmadd_4xf32_4xf32, 8, 12,
+                   zero=neon.neon_zero_4xf32,
+                   reduce_add=neon.neon_assoc_reduce_add_instr_4xf32),
         "f64": Isa(neon.Neon, 2, neon.neon_vld_2xf64, neon.neon_vst_2xf64,
-                   neon.neon_broadcast_2xf64, neon.neon_vfmadd_2xf64_2xf64, 8, 6),
+                   neon.neon_broadcast_2xf64, neon.neon_vfmadd_2xf64_2xf64, 8, 6,
+                   zero=neon.neon_zero_2xf64,
+                   reduce_add=neon.neon_assoc_reduce_add_instr_2xf64),
     })
 
 

@@ -3,6 +3,8 @@
 (each calls schedule_gemm back for its branches; the blocked kernel itself is
 knit.stdlib.gemm.schedule's `blocked_kernel`).
 
+- `gemv_by_rows`: one column (N = 1) as dot products of A's rows with B's column
+  (`knit.stdlib.gemm.gemv`), one thread or threads; else
 - `small_in_place`: one thread, small problems (N + K small), few rows (up to 6 MR f32,
   4 MR f64: `PASS_ROWS_MR`), up to 16 MR rows with B at most half of L2, or (f32) up
   to 5 NR columns with K <= 2048 read A and B in place, without cache blocks: `few_rows_in_passes` -- fewer rows than MR, or that few rows with B larger
@@ -24,6 +26,7 @@ from dataclasses import replace
 
 from knit.procedure import Procedure
 from knit.stdlib.gemm import schedule as S  # the steps
+from knit.stdlib.gemm.gemv import gemv_kernel, has_gemv
 from knit.stdlib.gemm.kernels import microkernel
 from knit.stdlib.gemm.targets import (
     Blocking,
@@ -137,7 +140,8 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         return small_runs_sequential(p, target_name, blocking, threads, shape,
                                      sequential_upto, split)
     if threads > 1 and split == "auto":
-        return few_rows_by_columns(p, target_name, blk, threads, shape)
+        return gemv_by_rows(p, target_name, threads,
+                            few_rows_by_columns(p, target_name, blk, threads, shape))
     if threads == 1:  # built once per procedure: a threaded kernel calls it too (_twins)
         key = (id(p), target_name, blocking, shape)
         hit = _ONE_THREAD.get(key)
@@ -209,7 +213,30 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
             return rows_in_one_block(q, target_name, blk, few, shape)
         return schedule_gemm(q, target_name, blk, threads=1, shape=shape)
 
-    return small_in_place(p, target_name, shape, SMALL_UPTO, big)
+    return gemv_by_rows(p, target_name, 1,
+                        small_in_place(p, target_name, shape, SMALL_UPTO, big))
+
+
+def gemv_by_rows(p: Procedure, target_name: str, threads: int, out: Procedure) -> Procedure:
+    """`if N == 1 and L <= K: gemv(...) else: <out's body>`, `out` a kernel scheduled
+    from p and L the lanes of a register: one column (a GEMV) as dot products of A's
+    rows with B's column (`knit.stdlib.gemm.gemv`, its kernel for `threads`: they share
+    out the rows). Where the target has no lane sum (`Isa.reduce_add`), `out`. K < L
+    leaves no whole register of k: out's tiles (one lane of each register) run. (out's
+    body inlined, not a call: its twins keep their names.)"""
+    from knit.stdlib.sched_subprocs import inline
+    from knit.stdlib.scheduling import specialize
+
+    g = S.gemm_parts(p)
+    if not has_gemv(target_name, g.dtype):
+        return out
+    lanes = _isa(target_name, g.dtype, None).lanes
+    q = simplify(replace_block(p, p.body(), p))  # p's body -> a call of p, in both
+    q = specialize(q, q.body()[0], [f"{g.n} == 1 and {lanes} <= {g.kk}"])  # branches
+    q = call_eqv(q, q.body()[0].orelse()[0], out)
+    q = inline(q, q.body()[0].orelse()[0])
+    q = inline(q, q.body()[0].body()[0])
+    return _calls_of(q, (q.body()[0].body(),), gemv_kernel(g.dtype, target_name, threads))
 
 
 def in_place_bounds(dtype: str, caches=None) -> tuple[int, int]:
