@@ -130,7 +130,9 @@ def schedule_step_by_step(target: str = "avx512"):
     # 8. Small problems do not pay for a parallel region: schedule_gemm(threads=2) wraps
     #    the kernel above and its one-thread twin in `if M + N + K <= 280 or (N < 2 NR or
     #    N < 4 NR and N % NR > 0) and M + N + K <= 360` (small_runs_sequential: too few
-    #    columns to share, unless the rows are many), each branch an extracted procedure.
+    #    columns to share, unless the rows are many), each branch an extracted procedure;
+    #    and one column (N == 1, a GEMV) takes dot products of A's rows with B's column
+    #    instead, vectorized along k (gemv_by_rows: the tiles would use one lane).
     return p
 
 
