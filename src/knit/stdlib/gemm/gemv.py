@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 
 from knit.procedure import Procedure
+from knit.stdlib.gemm.kernels import plain_gemm
 from knit.stdlib.gemm.schedule import gemm_parts
 from knit.stdlib.gemm.targets import target
 from knit.stdlib.scheduling import (
@@ -50,20 +51,6 @@ from knit.stdlib.scheduling import (
     unroll_loop,
 )
 
-_GEMV = """\
-def {name}(M: size, N: size, K: size, A: [{t}][M, K] @ DRAM, B: [{t}][K, N] @ DRAM,
-           C: [{t}][M, N] @ DRAM):
-    assert N == 1
-    assert stride(A, 1) == 1
-    assert stride(B, 1) == 1
-    assert stride(C, 1) == 1
-    for i in seq(0, M):
-        for j in seq(0, N):
-            for k in seq(0, K):
-                C[i, j] += A[i, k] * B[k, j]
-"""
-
-
 # Rows of A multiplied at once, each into a register of partial sums of its own, B's
 # column loaded once for them: independent multiply-add chains (one row's chain waits
 # for the multiply-add before) and a load of B shared
@@ -81,16 +68,13 @@ def gemv_kernel(dtype: str, target_name: str, threads: int) -> tuple[Procedure, 
     """(plain, scheduled): the plain GEMM with M, N, K as parameters and `assert N == 1`,
     and its `schedule_gemv` for `threads`, built once per process (as
     `variants._sized`)."""
-    from knit import DRAM
-    from knit.procedure import parse_proc_string
-
     name = f"gemm_{dtype}_gemv_{target_name}" + ("_par" if threads > 1 else "")
-    part = parse_proc_string(_GEMV.format(name=name, t=dtype), {"DRAM": DRAM})
+    part = plain_gemm(name, dtype, one_column=True)
     return part, rename(schedule_gemv(part, target_name, threads), name)
 
 
 def schedule_gemv(p: Procedure, target_name: str, threads: int = 1) -> Procedure:
-    """`_GEMV`'s nest (loops i, j, k; `assert N == 1`) as dot products (the module's
+    """`plain_gemm(..., one_column=True)`'s nest (loops i, j, k; `assert N == 1`) as dot products (the module's
     docstring); threads > 1 share out the rows (a `par` loop: each row is one C[i, 0],
     B's column is copied before)."""
     isa = target(target_name).isa(gemm_parts(p).dtype)

@@ -42,6 +42,29 @@ def {name}(K: size, A: [{t}]{ashape} @ DRAM, B: [{t}][K, {nr}] @ DRAM, C: [{t}][
 """
 
 
+_SIZED = """\
+def {name}(M: size, N: size, K: size, A: [{t}][M, K] @ DRAM, B: [{t}][K, N] @ DRAM,
+           C: [{t}][M, N] @ DRAM):
+{asserts}    assert stride(A, 1) == 1
+    assert stride(B, 1) == 1
+    assert stride(C, 1) == 1
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+"""
+
+
+def plain_gemm(name: str, dtype: str, one_column: bool = False) -> Procedure:
+    """The plain GEMM called `name` on `dtype`, M, N and K as parameters, A, B, C
+    windows with unit stride along their rows (the kernels the variants call:
+    unification finds the sizes and windows of each call); with `one_column`, also
+    `assert N == 1` (the GEMV's, `knit.stdlib.gemm.gemv`)."""
+    asserts = "    assert N == 1\n" if one_column else ""
+    return parse_proc_string(_SIZED.format(name=name, t=dtype, asserts=asserts),
+                             {"DRAM": DRAM})
+
+
 @functools.cache
 def microkernel_ref(dtype: str, mr: int, nr: int, packed: bool = True) -> Procedure:
     """C[mr, nr] += A * B[K, nr]: the rank-K update of one register block, as plain

@@ -27,7 +27,7 @@ from dataclasses import replace
 from knit.procedure import Procedure
 from knit.stdlib.gemm import schedule as S  # the steps
 from knit.stdlib.gemm.gemv import gemv_kernel, has_gemv
-from knit.stdlib.gemm.kernels import microkernel
+from knit.stdlib.gemm.kernels import microkernel, plain_gemm
 from knit.stdlib.gemm.targets import (
     Blocking,
     _isa,
@@ -160,27 +160,6 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     return S.blocked_kernel(p, g, target_name, blk, threads, shape, split)
 
 
-_SIZED = """\
-def {name}(M: size, N: size, K: size, A: [{t}][M, K] @ DRAM, B: [{t}][K, N] @ DRAM,
-           C: [{t}][M, N] @ DRAM):
-    assert stride(A, 1) == 1
-    assert stride(B, 1) == 1
-    assert stride(C, 1) == 1
-    for i in seq(0, M):
-        for j in seq(0, N):
-            for k in seq(0, K):
-                C[i, j] += A[i, k] * B[k, j]
-"""
-
-
-def _plain_gemm(name: str, dtype: str) -> Procedure:
-    """`_SIZED`: the plain GEMM called `name` on `dtype`, M, N and K as parameters."""
-    from knit import DRAM
-    from knit.procedure import parse_proc_string
-
-    return parse_proc_string(_SIZED.format(name=name, t=dtype), {"DRAM": DRAM})
-
-
 def _fixed_sizes(p: Procedure, g, target_name: str, blocking, threads: int, shape,
                  sequential_upto: int, split: str) -> Procedure:
     """A GEMM with a size written as a number (`for i in seq(0, 64)`): its nest becomes
@@ -190,7 +169,7 @@ def _fixed_sizes(p: Procedure, g, target_name: str, blocking, threads: int, shap
     for it. (The steps cut the edges off as loops of M % MR rows and the like, which a
     number makes empty: scheduled as they stand, they were refused as code that never
     runs.)"""
-    sized = _plain_gemm(f"{p.name()}_sized", g.dtype)
+    sized = plain_gemm(f"{p.name()}_sized", g.dtype)
     fast = schedule_gemm(sized, target_name, blocking, threads, shape, sequential_upto, split)
     q = replace_block(p, p.body(), sized)
     return call_eqv(q, q.body()[0], fast)
@@ -345,12 +324,13 @@ def schedule_k_passes(p: Procedure, target_name: str, shape: tuple[int, int] | N
 @functools.cache
 def _sized(dtype: str, target_name: str, shape: tuple[int, int] | None, kernel: str
            ) -> tuple[Procedure, Procedure]:
-    """(plain, scheduled): the plain GEMM with M, N, K as parameters (`_SIZED`) and its
-    `schedule_small` ("small") or `schedule_k_passes` ("passes", K_PASS deep) kernel,
+    """(plain, scheduled): the plain GEMM with M, N, K as parameters
+    (`kernels.plain_gemm`) and its `schedule_small` ("small") or `schedule_k_passes`
+    ("passes", K_PASS deep) kernel,
     built once per process (like `kernels.microkernel`: K_PASS changed after the first
     call changes nothing)."""
     name = f"gemm_{dtype}_{kernel}_{target_name}" + (f"_{shape[0]}x{shape[1]}" if shape else "")
-    part = _plain_gemm(name, dtype)
+    part = plain_gemm(name, dtype)
     schedule = schedule_small if kernel == "small" else schedule_k_passes
     return part, rename(schedule(part, target_name, shape), name)
 
