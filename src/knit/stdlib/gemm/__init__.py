@@ -59,7 +59,9 @@ With threads, few columns (N <= 8 NR) and at least an MC block of rows take half
 MC and twice the KC where the target says so (`narrow_columns`, `Isa.narrow_deep_k`).
 One column (N = 1, a GEMV: C = A x) with at least a register of k runs as dot products
 of A's rows with B's column, vectorized along k, 4 rows at a time (threads share out
-the rows; `gemv_by_rows`, module `gemv`): the tiles would use one lane of each register.
+the rows; `gemv_by_rows`, module `gemv`; where schedule_gemm chooses the variants: not
+with blocks given on one thread, nor split "rows" or "cols"): the tiles would use one
+lane of each register.
 
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`

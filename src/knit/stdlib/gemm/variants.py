@@ -121,7 +121,12 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     quarter of N, or, where A is read in place, one block, at most N and K < KC; where
     K < KC, only from 8 NR columns on), else rows (`rows_or_columns`). With threads > 1,
     problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
-    one-thread kernel instead (`small_runs_sequential`; 0: never). Sizes written as
+    one-thread kernel instead (`small_runs_sequential`; 0: never). One column (N == 1,
+    a GEMV) with at least a register of k runs as dot products of A's rows
+    (`gemv_by_rows`) in the kernels whose variants are chosen here: one thread with
+    `blocking` None, and threads with split="auto" (small problems: the one-thread
+    kernel's); one thread with blocks given keeps the tiles, and so do threads with
+    split="rows" or "cols" past the small problems. Sizes written as
     numbers (`for i in seq(0, 64)`) take the kernel for M, N and K as parameters,
     called with them (`_fixed_sizes`)."""
     check_arguments(blocking, threads)
