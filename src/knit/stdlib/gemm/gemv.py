@@ -1,12 +1,15 @@
 """A GEMM of one column (N = 1: C = A B with B a vector, a GEMV) as dot products of A's
 rows with B's column, vectorized along k:
 
-    Bp[0:K] = B[0:K, 0]                          (B's column, contiguous)
-    for i < M:                                   (par with threads)
-        acc = 0                                  (a register of `lanes` partial sums)
-        for ko < K / lanes: acc += A[i, lanes ko:][0:lanes] * Bp[lanes ko:][0:lanes]
-        C[i, 0] += the sum of acc's lanes        (`Isa.reduce_add`)
-        for kl < K % lanes: C[i, 0] += A[i, ...] * Bp[...]
+    Bp[0:K] = B[0:K, 0]                       (B's column, contiguous)
+    for io < M / 4:                           (4 rows at once, `ROWS`; par with threads)
+        acc[0:4] = 0                          (per row a register of `lanes` partial sums)
+        for ko < K / lanes:
+            b = Bp[lanes ko:][0:lanes]        (loaded once for the 4 rows)
+            for ii < 4: acc[ii] += A[4 io + ii, lanes ko:][0:lanes] * b
+        for ii < 4: C[4 io + ii, 0] += the sum of acc[ii]'s lanes   (`Isa.reduce_add`)
+        for ii < 4: for kl < K % lanes: C[4 io + ii, 0] += A[...] * Bp[...]
+    the M % 4 rows left, one at a time the same way
 
 The tiles of the other kernels vectorize along j, so with one column they use one lane
 of each register: a broadcast of A[i, k] and a multiply-add per element of A. Here a
@@ -74,9 +77,9 @@ def gemv_kernel(dtype: str, target_name: str, threads: int) -> tuple[Procedure, 
 
 
 def schedule_gemv(p: Procedure, target_name: str, threads: int = 1) -> Procedure:
-    """`plain_gemm(..., one_column=True)`'s nest (loops i, j, k; `assert N == 1`) as dot products (the module's
-    docstring); threads > 1 share out the rows (a `par` loop: each row is one C[i, 0],
-    B's column is copied before)."""
+    """The nest of `plain_gemm(..., one_column=True)` (loops i, j, k; `assert N == 1`)
+    as dot products (the module's docstring); threads > 1 share out the blocks of rows
+    (a `par` loop: each row is one C[i, 0], B's column is copied before)."""
     isa = target(target_name).isa(gemm_parts(p).dtype)
     lanes, reg = isa.lanes, isa.memory
     p = rewrite_expr(p, p.find_loop("j").hi(), "1")  # (assert N == 1)

@@ -188,10 +188,10 @@ _ONE_THREAD: dict = {}
 
 def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Blocking,
                         shape: tuple[int, int] | None) -> Procedure:
-    """schedule_gemm's one-thread kernel where it chose the blocks `blk` itself: small
-    problems read in place (`small_in_place`), the others take the blocked kernel,
-    whose rows of one MC block take the blocks `few` where their NC differs
-    (`rows_in_one_block`)."""
+    """schedule_gemm's one-thread kernel where it chose the blocks `blk` itself: one
+    column as dot products (`gemv_by_rows`), small problems read in place
+    (`small_in_place`), the others take the blocked kernel, whose rows of one MC block
+    take the blocks `few` where their NC differs (`rows_in_one_block`)."""
     def big(q: Procedure) -> Procedure:
         if few != blk:
             return rows_in_one_block(q, target_name, blk, few, shape)
@@ -331,9 +331,8 @@ def _sized(dtype: str, target_name: str, shape: tuple[int, int] | None, kernel: 
            ) -> tuple[Procedure, Procedure]:
     """(plain, scheduled): the plain GEMM with M, N, K as parameters
     (`kernels.plain_gemm`) and its `schedule_small` ("small") or `schedule_k_passes`
-    ("passes", K_PASS deep) kernel,
-    built once per process (like `kernels.microkernel`: K_PASS changed after the first
-    call changes nothing)."""
+    ("passes", K_PASS deep) kernel, built once per process (like `kernels.microkernel`:
+    K_PASS changed after the first call changes nothing)."""
     name = f"gemm_{dtype}_{kernel}_{target_name}" + (f"_{shape[0]}x{shape[1]}" if shape else "")
     part = plain_gemm(name, dtype)
     schedule = schedule_small if kernel == "small" else schedule_k_passes
