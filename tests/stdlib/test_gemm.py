@@ -433,8 +433,9 @@ def test_small_problems_call_the_one_thread_kernel():
     assert " in par(" not in str(seq_)
     assert all(" in par(" in str(callee(tiles(par, "sgemm_par_tiles"), name))
                for name in ("sgemm_par_tiles_wide_cols", "sgemm_par_tiles_wide_rows"))
-    assert all(" in par(" in str(callee(par, "sgemm_par_passes", name))
-               for name in ("sgemm_par_passes_narrow", "sgemm_par_passes_wide"))
+    assert all(" in par(" in str(callee(par, "sgemm_par_passes", name, f"{name}_{parity}"))
+               for name in ("sgemm_par_passes_narrow", "sgemm_par_passes_wide")
+               for parity in ("odd", "even"))
     # both sides of the condition, and its boundary
     run_against_numpy(q.compile(), "f32", [(64, 64, 152), (64, 64, 153), (300, 63, 20),
                                            (40, 64, 89), (200, 100, 150), (1, 1, 1),

@@ -65,12 +65,22 @@ def test_passes_by_columns_match_numpy(dtype):
     needs("avx512")
     for width in V.PASS_COLUMNS:
         q = V.k_passes_by_columns(PLAIN[dtype], "avx512", None, width)
-        text = str(q)
-        assert f"for jo in par(0, N / {width}):" in text and f"if N % {width} > 0:" in text
+        name = PLAIN[dtype].name()
+        assert f"if N / {width} % 2 == 1:\n        {name}_odd(" in str(q)
+        # an odd count of whole chunks: the rest is the par loop's last chunk, which
+        # the thread with a whole chunk fewer takes
+        odd = str(callee(q, f"{name}_odd"))
+        assert f"for jo in par(0, ({width - 1} + N) / {width}):" in odd
+        assert f"(M, -({width} * jo) + N, K, A[0:M, 0:K], B[0:K, {width} * jo:N]," in odd
+        # an even count: the rest on one thread after the par loop
+        even = str(callee(q, f"{name}_even"))
+        assert f"for jo in par(0, N / {width}):" in even and f"if N % {width} > 0:" in even
         assert q.is_eq(PLAIN[dtype])
         f = q.compile()
+        # even and odd counts of whole chunks, with and without a rest
         sizes = [(1, width - 1, 40), (1, width, 17), (1, 2 * width + 3, 70),
-                 (5, 3 * width, V.K_PASS + 1), (7, width + 1, 1)]
+                 (5, 3 * width, V.K_PASS + 1), (7, width + 1, 1), (2, 3 * width + 5, 9),
+                 (1, 4 * width + 7, 12)]
         run_against_numpy(f, dtype, sizes, seed=45)
         run_against_numpy(f, dtype, sizes[2:4], strided=True, seed=46)
 

@@ -416,23 +416,44 @@ def narrow_columns(p: Procedure, target_name: str, blocking: Blocking, threads: 
 def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] | None,
                         width: int) -> Procedure:
     """Fewer rows than a tile, threads: the columns in chunks of `width`, shared out
-    (a `par` loop: OpenMP's static schedule gives each thread a run of whole chunks),
-    each chunk's product `schedule_k_passes` (all its k in passes), then the N % width
-    last columns the same way on one thread:
+    (a `par` loop: OpenMP's static schedule gives each thread a run of chunks), each
+    chunk's product `schedule_k_passes` (all its k in passes). The N % width columns
+    left: with an even count of whole chunks, on one thread after the others
+    (`_chunks_then_rest`); with an odd count, as the par loop's last chunk
+    (`_chunks_with_last`), where the thread with one whole chunk fewer takes them --
+    either way no thread waits for more than a chunk:
 
-        for jo in par(0, N / width): passes(M, width, K, A, B[:, width jo:], C[:, ...])
-        if N % width > 0: passes(M, N % width, K, A, B[:, ...], C[:, ...])
+        if N / width % 2 == 1:
+            for jo in par(0, (N + width - 1) / width): (a whole chunk, or the last)
+        else:
+            for jo in par(0, N / width): passes(M, width, K, A, B[:, width jo:], ...)
+            if N % width > 0: passes(M, N % width, K, A, B[:, ...], C[:, ...])
 
     Wide chunks read longer runs of each row of B per pass, narrow ones share out
     fewer columns evenly. (The width does not depend on the threads: with T threads,
-    N under T chunks leaves some idle, and the last N % width columns run on one
-    thread after the others -- measured with two.) Intel Xeon, two threads, --pin, wall
-    clock, knit / OpenBLAS with chunks of 128 / 256 / 512 columns (the blocked kernel
-    before): f32 1 x 512 x
-    512 1.26x / 0.85x / 0.97x (1.04x), 1 x 777 x 777 0.73x / 0.58x / 0.32x (0.58x),
-    7 x 1000 x 1000 1.33x / 1.16x / 0.91x (0.95x), 5 x 1500 x 700 1.99x / 1.82x /
-    1.54x (1.61x), 1 x 2048 x 2048 0.67x / 0.82x / 0.91x (0.30x), 1 x 4096 x 4096
-    0.64x / 0.80x / 0.88x (0.43x)."""
+    N under T chunks leaves some idle -- measured with two.) Intel Xeon, two threads,
+    --pin, wall clock, knit / OpenBLAS with chunks of 128 / 256 / 512 columns (the
+    blocked kernel before): f32 1 x 512 x 512 1.26x / 0.85x / 0.97x (1.04x), 1 x 777 x
+    777 0.73x / 0.58x / 0.32x (0.58x), 7 x 1000 x 1000 1.33x / 1.16x / 0.91x (0.95x),
+    5 x 1500 x 700 1.99x / 1.82x / 1.54x (1.61x), 1 x 2048 x 2048 0.67x / 0.82x / 0.91x
+    (0.30x), 1 x 4096 x 4096 0.64x / 0.80x / 0.88x (0.43x). The odd counts' last chunk
+    in the par loop (session 16; before, their rest ran on one thread after the
+    others), `gemm_ab.py --threads 2 --pin`, 3 rounds, idle, before -> after: f32 1 x
+    3000 x 3000 0.61x -> 0.82x, 1 x 1000 x 1000 0.85x -> 1.28x, 1 x 700 x 700 0.87x ->
+    1.06x, 7 x 1000 x 1000 1.21x -> 1.61x, 1 x 2000 x 2000 0.78x -> 0.85x; f64 1 x 3000
+    x 3000 0.61x -> 0.82x, 12 x 2000 x 2000 0.79x -> 0.99x; even counts as before (f32
+    1 x 2500 x 2500 0.77x / 0.78x, 3 x 333 x 333 0.81x / 0.79x). The last chunk in the
+    par loop for every N lost where the count is even (a model of two threads' shares:
+    half the N in 128..4096 slower, 3 x 333 x 333 f64 1.03x -> 0.94x measured)."""
+    return _twins(p, f"{S.gemm_parts(p).n} / {width} % 2 == 1", target_name, None, shape,
+                  ("odd", lambda q: _chunks_with_last(q, target_name, shape, width)),
+                  ("even", lambda q: _chunks_then_rest(q, target_name, shape, width)))
+
+
+def _chunks_then_rest(p: Procedure, target_name: str, shape: tuple[int, int] | None,
+                      width: int) -> Procedure:
+    """`k_passes_by_columns`' whole chunks in a par loop, then the N % width columns
+    left on one thread."""
     from knit.stdlib.scheduling import parallelize_loop
 
     g = S.gemm_parts(p)
@@ -443,6 +464,40 @@ def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] |
     p = _calls_of(p, (p.find_loop("jo").body(), p.body()[-1].body()),
                   _sized(g.dtype, target_name, shape, "passes"))
     # (the race check bounds each call by its windows: the kernel's own accesses unread)
+    return parallelize_loop(p, p.find_loop("jo"))
+
+
+def _chunks_with_last(p: Procedure, target_name: str, shape: tuple[int, int] | None,
+                      width: int) -> Procedure:
+    """`k_passes_by_columns`' chunks in a par loop, the last one the N % width columns
+    left where there are some:
+
+        for jo in par(0, (N + width - 1) / width):
+            if width jo + width <= N: passes(M, width, K, A, B[:, width jo:], C[:, ...])
+            else: passes(M, N - width jo, K, A, B[:, width jo:N], C[:, width jo:N])"""
+    from knit.stdlib.scheduling import (
+        delete_pass,
+        eliminate_dead_code,
+        parallelize_loop,
+        rewrite_expr,
+        specialize,
+    )
+    from knit.stdlib.vectorizing import bound_loop_by_if
+
+    g = S.gemm_parts(p)
+    p = divide_loop(p, p.find_loop(g.j), width, ["jo", "ji"], tail="guard")
+    p = reorder_loops(p, p.find_loop(g.i))  # i jo ji k -> jo i ji k
+    p = specialize(p, p.find_loop("jo").body()[0], [f"{width} * jo + {width} <= {g.n}"])
+    whole = p.find_loop("jo").body()[0]  # a whole chunk: its guard always holds
+    p = eliminate_dead_code(p, whole.body()[0].body()[0].body()[0])
+    last = p.find_loop("jo").body()[0].orelse()[0]  # the last, partial chunk:
+    p = rewrite_expr(p, last.body()[0].body()[0].cond(),  # ji < N - width jo
+                     f"ji < {g.n} - {width} * jo")
+    p = bound_loop_by_if(p, p.forward(last).body()[0])
+    p = simplify(delete_pass(p))
+    chunk = p.find_loop("jo").body()[0]
+    p = _calls_of(p, (chunk.body(), chunk.orelse()),
+                  _sized(g.dtype, target_name, shape, "passes"))
     return parallelize_loop(p, p.find_loop("jo"))
 
 
