@@ -32,10 +32,16 @@ def test_default_kernel_takes_the_gemv_for_one_column(dtype, threads):
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=threads)
     name, lane = PLAIN[dtype].name(), lanes("avx512", dtype)
     kernel = f"gemm_{dtype}_gemv_avx512" + ("_par" if threads > 1 else "")
-    # with threads, inside the threaded branch (small problems: the one-thread kernel)
+    args = "(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
+    # with threads, inside the threaded branch (small problems: the one-thread kernel),
+    # from a block of rows per thread, and the one-thread GEMV below that
     top = callee(q, f"{name}_par") if threads > 1 else q
-    assert (f"    if N == 1 and {lane} <= K:\n        {kernel}(M, N, K, A[0:M, 0:K], "
-            f"B[0:K, 0:N], C[0:M, 0:N])\n    else:\n") in str(top)
+    if threads > 1:
+        assert (f"    if N == 1 and {lane} <= K and {threads * GV.ROWS} <= M:\n"
+                f"        {kernel}{args}\n    else:\n        if N == 1 and {lane} <= K:\n"
+                f"            gemm_{dtype}_gemv_avx512{args}\n        else:\n") in str(top)
+    else:
+        assert f"    if N == 1 and {lane} <= K:\n        {kernel}{args}\n    else:\n" in str(top)
     gemv = str(callee(top, kernel))
     # B's column copied once; per row a register of partial sums, its lanes summed into C
     assert f"    Bp: {dtype}[K] @ DRAM\n    for i0 in seq(0, K):\n        Bp[i0] = B[i0, 0]" in gemv
@@ -63,8 +69,10 @@ def test_default_kernel_matches_numpy_on_one_column(dtype, threads):
     f = G.schedule_gemm(PLAIN[dtype], "avx512", threads=threads).compile()
     sizes = gemv_sizes(lanes("avx512", dtype), 6, seed=60 + threads)
     sizes += [(m, 1, 2 * lanes("avx512", dtype) + 3) for m in range(1, 2 * GV.ROWS + 2)]
-    # (with threads, past the one-thread twin's sizes: the par kernel's rows)
-    sizes += [(400, 1, 300), (3, 1, 700), (1000, 1, lanes("avx512", dtype))]
+    # (with threads, past the one-thread twin's sizes: the par kernel's rows, and rows
+    # fewer than a block per thread)
+    sizes += [(400, 1, 300), (3, 1, 700), (7, 1, 700), (8, 1, 700),
+              (1000, 1, lanes("avx512", dtype))]
     run_against_numpy(f, dtype, sizes, seed=61)
     run_against_numpy(f, dtype, sizes[::2], strided=True, seed=62)
 

@@ -94,7 +94,8 @@ def test_threads_take_passes_below_mr_rows_narrow_or_wide():
     _, l2 = V.in_place_bounds("f32")
     rows = V.PASS_ROWS_MR_THREADS * mr
     assert (f"if {narrow} <= N and (M < {mr} or M < {rows} and {l2} < K + N):\n"
-            "            sgemm_par_passes(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])") in str(par)
+            "                sgemm_par_passes(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
+            ) in str(par)  # (after the GEMV's twins, N == 1: test_gemm_gemv.py)
     passes = str(callee(par, "sgemm_par_passes"))
     assert f"if N < {V.WIDE_FROM}:\n        sgemm_par_passes_narrow(" in passes
     f = q.compile()

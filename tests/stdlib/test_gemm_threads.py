@@ -112,7 +112,7 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     # passes by columns (test_gemm_passes.py); the tiles else
     l2 = V.in_place_bounds("f32")[1]
     assert (f"if 128 <= N and (M < 8 or M < {8 * V.PASS_ROWS_MR_THREADS} and {l2} < K + N):\n"
-            "            sgemm_par_passes(M, N, K") in str(par)  # (after the GEMV's twin)
+            "                sgemm_par_passes(M, N, K") in str(par)  # (after the GEMV's twins)
     par = tiles(par, "sgemm_par_tiles")
     assert ("if (16 <= K or 256 <= N or M <= 32) and (M <= 8 and M <= N or M <= 16 and "
             "4 * M < N or "

@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from knit.procedure import Procedure
 from knit.stdlib.gemm import schedule as S  # the steps
-from knit.stdlib.gemm.gemv import gemv_kernel, has_gemv
+from knit.stdlib.gemm.gemv import ROWS as GEMV_ROWS, gemv_kernel, has_gemv
 from knit.stdlib.gemm.kernels import microkernel, plain_gemm
 from knit.stdlib.gemm.targets import (
     Blocking,
@@ -204,23 +204,37 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
 def gemv_by_rows(p: Procedure, target_name: str, threads: int, out: Procedure) -> Procedure:
     """`if N == 1 and L <= K: gemv(...) else: <out's body>`, `out` a kernel scheduled
     from p and L the lanes of a register: one column (a GEMV) as dot products of A's
-    rows with B's column (`knit.stdlib.gemm.gemv`, its kernel for `threads`: they share
-    out the rows). Where the target has no lane sum (`Isa.reduce_add`), `out`. K < L
-    leaves no whole register of k: out's tiles (one lane of each register) run. (out's
-    body inlined, not a call: its twins keep their names.)"""
-    from knit.stdlib.sched_subprocs import inline
-    from knit.stdlib.scheduling import specialize
-
+    rows with B's column (`knit.stdlib.gemm.gemv`). Threads share out blocks of
+    `gemv.ROWS` rows, from `threads` blocks on; fewer rows take the one-thread GEMV (a
+    parallel region for one block cost more than it shared: f32, two threads against
+    one, 1 x 1 x 4096 2.2 / 1.2 us, 7 x 1 x 10000 7.3 / 5.2 us, 3 x 1 x 100000 66 / 56
+    us). Where the target has no lane sum (`Isa.reduce_add`), `out`. K < L leaves no
+    whole register of k: out's tiles (one lane of each register) run. (out's body
+    inlined, not a call: its twins keep their names.)"""
     g = S.gemm_parts(p)
     if not has_gemv(target_name, g.dtype):
         return out
-    lanes = _isa(target_name, g.dtype, None).lanes
+    cond = f"{g.n} == 1 and {_isa(target_name, g.dtype, None).lanes} <= {g.kk}"
+    out = _before(p, cond, gemv_kernel(g.dtype, target_name, 1), out)
+    if threads == 1:
+        return out
+    return _before(p, f"{cond} and {threads * GEMV_ROWS} <= {g.m}",
+                   gemv_kernel(g.dtype, target_name, threads), out)
+
+
+def _before(p: Procedure, cond: str, kernel: tuple[Procedure, Procedure], out: Procedure
+            ) -> Procedure:
+    """`if cond: <a call of kernel = (plain, fast)> else: <out's body>`, `out` a kernel
+    scheduled from p."""
+    from knit.stdlib.sched_subprocs import inline
+    from knit.stdlib.scheduling import specialize
+
     q = simplify(replace_block(p, p.body(), p))  # p's body -> a call of p, in both
-    q = specialize(q, q.body()[0], [f"{g.n} == 1 and {lanes} <= {g.kk}"])  # branches
+    q = specialize(q, q.body()[0], [cond])  # branches
     q = call_eqv(q, q.body()[0].orelse()[0], out)
     q = inline(q, q.body()[0].orelse()[0])
     q = inline(q, q.body()[0].body()[0])
-    return _calls_of(q, (q.body()[0].body(),), gemv_kernel(g.dtype, target_name, threads))
+    return _calls_of(q, (q.body()[0].body(),), kernel)
 
 
 def in_place_bounds(dtype: str, caches=None) -> tuple[int, int]:
