@@ -37,16 +37,22 @@ from knit.stdlib.gemm.targets import (
     check_blocking,
     choose_blocking,
 )
-from knit.stdlib.sched_subprocs import replace as replace_block
+from knit.stdlib.sched_subprocs import extract_subproc, inline, replace as replace_block
 from knit.stdlib.scheduling import (
     call_eqv,
+    delete_pass,
     divide_loop,
+    eliminate_dead_code,
     fission,
     lift_scope,
+    parallelize_loop,
     rename,
     reorder_loops,
+    rewrite_expr,
     simplify,
+    specialize,
 )
+from knit.stdlib.vectorizing import bound_loop_by_if
 
 # One thread on a problem with N + K at most this multiplies A and B where they are,
 # without cache blocks (`small_in_place`): B (K x N, at most 256 x 256 x its element) is
@@ -226,11 +232,7 @@ def _before(p: Procedure, cond: str, kernel: tuple[Procedure, Procedure], out: P
             ) -> Procedure:
     """`if cond: <a call of kernel = (plain, fast)> else: <out's body>`, `out` a kernel
     scheduled from p."""
-    from knit.stdlib.sched_subprocs import inline
-    from knit.stdlib.scheduling import specialize
-
-    q = simplify(replace_block(p, p.body(), p))  # p's body -> a call of p, in both
-    q = specialize(q, q.body()[0], [cond])  # branches
+    q = _calls_of_itself(p, cond)
     q = call_eqv(q, q.body()[0].orelse()[0], out)
     q = inline(q, q.body()[0].orelse()[0])
     q = inline(q, q.body()[0].body()[0])
@@ -468,8 +470,6 @@ def _chunks_then_rest(p: Procedure, target_name: str, shape: tuple[int, int] | N
                       width: int) -> Procedure:
     """`k_passes_by_columns`' whole chunks in a par loop, then the N % width columns
     left on one thread."""
-    from knit.stdlib.scheduling import parallelize_loop
-
     g = S.gemm_parts(p)
     p = divide_loop(p, p.find_loop(g.j), width, ["jo", "ji"], tail="cut_and_guard")
     p = fission(p, p.find_loop("jo").after())
@@ -489,15 +489,6 @@ def _chunks_with_last(p: Procedure, target_name: str, shape: tuple[int, int] | N
         for jo in par(0, (N + width - 1) / width):
             if width jo + width <= N: passes(M, width, K, A, B[:, width jo:], C[:, ...])
             else: passes(M, N - width jo, K, A, B[:, width jo:N], C[:, width jo:N])"""
-    from knit.stdlib.scheduling import (
-        delete_pass,
-        eliminate_dead_code,
-        parallelize_loop,
-        rewrite_expr,
-        specialize,
-    )
-    from knit.stdlib.vectorizing import bound_loop_by_if
-
     g = S.gemm_parts(p)
     p = divide_loop(p, p.find_loop(g.j), width, ["jo", "ji"], tail="guard")
     p = reorder_loops(p, p.find_loop(g.i))  # i jo ji k -> jo i ji k
@@ -691,15 +682,11 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
     which keeps p's asserts), scheduled with those arguments (or by them, a function of
     the branch's procedure) -- except a branch for one thread, which calls p's own
     one-thread kernel (the same code: no second schedule)."""
-    from knit.stdlib.sched_subprocs import extract_subproc, inline
-    from knit.stdlib.scheduling import specialize
-
     twins = ((then, lambda q: q.body()[0].body()), (orelse, lambda q: q.body()[0].orelse()))
     if then[1] == {"threads": 1}:  # p's own one-thread kernel (built once for p), renamed
         fast = schedule_gemm(p, target_name, blocking, threads=1, shape=shape)
-        q = simplify(replace_block(p, p.body(), p))  # p's body -> a call of p, in both
-        q = specialize(q, q.body()[0], [cond])  # branches; the second inlined again
-        q = inline(q, q.body()[0].orelse()[0])
+        q = _calls_of_itself(p, cond)
+        q = inline(q, q.body()[0].orelse()[0])  # (the second inlined again)
         q = call_eqv(q, q.body()[0].body()[0], rename(fast, f"{p.name()}_{then[0]}"))
         twins = twins[1:]
     else:
@@ -711,3 +698,10 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
                                    **kwargs})
         q = call_eqv(q, branch(q)[0], fast)
     return q
+
+
+def _calls_of_itself(p: Procedure, cond: str) -> Procedure:
+    """`if cond: p(...) else: p(...)`: p's body a call of p, on both sides of `cond`
+    (for a side to become a call of a kernel scheduled from p, by `call_eqv`)."""
+    q = simplify(replace_block(p, p.body(), p))
+    return specialize(q, q.body()[0], [cond])
