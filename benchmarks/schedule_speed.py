@@ -4,16 +4,20 @@ exo-lang 1.0 is available, under Exo in the same run.
 
     .venv/bin/python benchmarks/schedule_speed.py [--exo-python PATH] [--repeat N]
     .venv/bin/python benchmarks/schedule_speed.py --gemm [--gemm-parts]
-    .venv/bin/python benchmarks/schedule_speed.py --growth [--sizes 10,30,100,300,1000]
+    .venv/bin/python benchmarks/schedule_speed.py --growth [--kinds body,depth,nests,steps]
+        [--sizes 10,30,100] [--exo-python PATH]
 
 Each run also prints the whole GEMM schedule of knit.stdlib.gemm (issue 9, item 4):
 every kernel `schedule_gemm` builds -- AVX-512, AVX2 and NEON, f32 and f64, one thread
 and par -- in a fresh process (`--gemm` prints that line alone; `--gemm-parts` adds
 where its CPU time goes: the blocked kernels' nests, the edges, the register kernels...).
 
-`--growth` times the dependence checks against the size of a loop body (issue 9): a
-2-deep nest whose body holds n statements, `reorder_loops` of the nest and `fission`
-in the middle of the inner body (two lifts). They should grow near-linearly.
+`--growth` times how scheduling grows (issue 9, item 5): the dependence checks of
+`reorder_loops` and `fission` against the statements of a loop body (10-1,000), the
+depth of a nest (2-8) and the nests of a procedure (1-100), and a schedule against its
+length (10-300 steps, then forwarding a cursor through all of them); `GROWTH` below
+says what each table builds. They should grow near-linearly; Exo's columns beside,
+when it is installed.
 
 The same file runs under either system (`--impl knit|exo`); the driver runs Exo in
 a subprocess with a Python that has exo-lang installed (default: $EXO_PYTHON, or
@@ -271,59 +275,154 @@ def measure(python: str, impl: str, repeat: int) -> tuple[float, float] | None:
 GROWTH_PATTERNS = ["A[i, j] = B[i, j] * 2.0", "C[i, j] += A[i, j]",
                    "B[i, j] = C[i, j] + D[j, i]"]
 
+# The growth tables (issue 9, item 5): how the cost of a scheduling step grows with the
+# program and with the schedule. Each kind builds a program from one number n and times
+# the same steps on it, in a fresh process per (kind, n), under knit and under Exo.
+#   body:   a 2-deep nest of n statements; reorder_loops of the nest, then fission in
+#           the middle of its body out of both loops
+#   depth:  an n-deep nest of 3 statements over n-dimensional buffers; reorder_loops of
+#           the two outermost loops, then fission in the middle out of all n loops
+#   nests:  n 2-deep nests of 3 statements one after the other; reorder_loops of the
+#           middle nest, then fission in its body out of both loops
+#   steps:  one 2-deep nest of 3 statements and a schedule of n steps, a cycle of five
+#           that gives the program back (reorder_loops twice, fission out of both loops,
+#           fuse the two outer loops, then the two inner ones); the columns: the whole
+#           schedule, then forwarding a cursor of the first procedure to the last
+GROWTH = {
+    "body": ("statements in the loop body", (10, 30, 100, 300, 1000),
+             ("reorder_loops", "fission")),
+    "depth": ("nest depth", (2, 3, 4, 6, 8), ("reorder_loops", "fission")),
+    "nests": ("loop nests in the proc", (1, 3, 10, 30, 100), ("reorder_loops", "fission")),
+    "steps": ("schedule length (steps)", (10, 30, 100, 300), ("schedule", "forward")),
+}
+_CYCLE = 5  # the steps kind's cycle
 
-def growth_proc(n: int):
-    """A proc whose 2-deep nest holds n statements (three shapes over four buffers),
-    written to a module so that either system parses it from its source."""
+
+def _nest(idx: list[str], body: list[str], indent: int = 4) -> str:
+    """A nest of loops over `idx` (each 0..N) around the statements `body`."""
+    lines = []
+    for d, v in enumerate(idx):
+        lines.append(" " * (indent + 4 * d) + f"for {v} in seq(0, N):")
+    pad = " " * (indent + 4 * len(idx))
+    return "\n".join(lines + [pad + b for b in body])
+
+
+def growth_source(kind: str, n: int) -> str:
+    """The body of the proc `grow` for the growth kind `kind` at size n, and its buffers."""
+    if kind == "body":
+        return _nest(["i", "j"], [GROWTH_PATTERNS[k % 3] for k in range(n)])
+    if kind == "nests":
+        return "\n".join(_nest(["i", "j"], GROWTH_PATTERNS) for _ in range(n))
+    if kind == "steps":
+        return _nest(["i", "j"], GROWTH_PATTERNS)
+    idx = [f"i{d}" for d in range(n)]  # depth: the patterns over n dimensions
+    at = ", ".join(idx)
+    rev = ", ".join(idx[-2:][::-1] + idx[:-2][::-1]) if n > 1 else at
+    return _nest(idx, [f"A[{at}] = B[{at}] * 2.0", f"C[{at}] += A[{at}]",
+                       f"B[{at}] = C[{at}] + D[{rev}]"])
+
+
+def growth_proc(kind: str, n: int):
+    """The proc of growth kind `kind` at size n, written to a module so that either
+    system parses it from its source."""
     import importlib.util
     import tempfile
 
-    body = "\n".join(f"            {GROWTH_PATTERNS[k % 3]}" for k in range(n))
-    src = (f"from __future__ import annotations\nfrom {IMPL} import proc\n\n\n@proc\n"
-           "def grow(N: size, A: f32[N, N] @ DRAM, B: f32[N, N] @ DRAM, "
-           "C: f32[N, N] @ DRAM, D: f32[N, N] @ DRAM):\n"
-           "    for i in seq(0, N):\n        for j in seq(0, N):\n" + body + "\n")
-    path = os.path.join(tempfile.mkdtemp(), f"grow_{n}.py")
+    dims = ", ".join(["N"] * (n if kind == "depth" else 2))
+    bufs = ", ".join(f"{b}: f32[{dims}] @ DRAM" for b in "ABCD")
+    src = (f"from __future__ import annotations\nfrom {IMPL} import proc, DRAM\n\n\n@proc\n"
+           f"def grow(N: size, {bufs}):\n" + growth_source(kind, n) + "\n")
+    path = os.path.join(tempfile.mkdtemp(), f"grow_{kind}_{n}.py")
     with open(path, "w") as f:
         f.write(src)
-    spec = importlib.util.spec_from_file_location(f"grow_{n}", path)
+    spec = importlib.util.spec_from_file_location(f"grow_{kind}_{n}", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.grow
 
 
-def growth_child(n: int) -> None:
-    p = growth_proc(n)
+def growth_steps(kind: str, n: int, p):
+    """The two timed parts of kind `kind` at size n on its proc p: a function of no
+    argument, and one of its result (the steps kind forwards a cursor to it; the others
+    split p itself)."""
+    if kind == "steps":
+        def schedule():
+            q = p
+            for k in range(n):
+                step = k % _CYCLE
+                if step == 0:
+                    q = reorder_loops(q, q.find_loop("i"))  # noqa: F405
+                elif step == 1:
+                    q = reorder_loops(q, q.find_loop("j"))  # noqa: F405
+                elif step == 2:
+                    q = fission(q, q.find_loop("j").body()[1].before(), n_lifts=2)  # noqa: F405
+                elif step == 3:
+                    loops = q.find_loop("i", many=True)
+                    q = fuse(q, loops[0], loops[1])  # noqa: F405
+                else:
+                    loops = q.find_loop("j", many=True)
+                    q = fuse(q, loops[0], loops[1])  # noqa: F405
+            return q
+
+        first = p.find_loop("i")
+        return schedule, lambda q: q.forward(first)
+    if kind == "depth":
+        outer, inner, lifts, mid = "i0", f"i{n - 1}", n, 1
+    else:
+        outer, inner, lifts, mid = "i", "j", 2, (n // 2 if kind == "body" else 1)
+
+    def nest(q, name):
+        loops = q.find_loop(name, many=True)
+        return loops[len(loops) // 2] if kind == "nests" else loops[0]
+
+    def split(q):
+        return fission(q, nest(q, inner).body()[mid].before(), n_lifts=lifts)  # noqa: F405
+
+    return (lambda: reorder_loops(p, nest(p, outer))), lambda q: split(p)  # noqa: F405
+
+
+def growth_child(kind: str, n: int) -> None:
+    sys.setrecursionlimit(20000)  # Exo's parser recurses once per statement of a block
+    p = growth_proc(kind, n)
     if IMPL == "knit":  # start z3 first: a one-time cost per process, not a growth
         from knit.analysis import smt
 
         smt._z3()
+    first, second = growth_steps(kind, n, p)
     t0, c0 = time.perf_counter(), time.process_time()
-    reorder_loops(p, p.find_loop("i"))  # noqa: F405
+    q = first()
     t1, c1 = time.perf_counter(), time.process_time()
-    fission(p, p.find_loop("j").body()[n // 2].before(), n_lifts=2)  # noqa: F405
+    second(q)
     t2, c2 = time.perf_counter(), time.process_time()
     print(f"RESULT {t1 - t0:.6f} {t2 - t1:.6f} {c1 - c0:.6f} {c2 - c1:.6f}")
 
 
-def growth(sizes, exo_py) -> None:
-    print("dependence checks against the body size: a 2-deep nest of n statements; "
-          "seconds (wall, and CPU: the machine may be shared), one run each in a fresh "
-          f"process; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'n':>6} {'reorder_loops':>14} {'(CPU)':>8} {'fission':>10} {'(CPU)':>8} "
-          f"{'exo reorder':>12} {'exo fission':>12}")
-    for n in sizes:
-        row = []
-        for py, impl in ((sys.executable, "knit"), (exo_py, "exo")):
-            if py is None:
-                row += [None] * 4
-                continue
-            cmd = [py, os.path.abspath(__file__), "--impl", impl, "--growth-child", str(n)]
-            r = subprocess.run(cmd, capture_output=True, text=True)
-            line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")), None)
-            row += [float(x) for x in line.split()[1:]] if line else [None] * 4
-        c = [f"{x:.3f}" if x is not None else "-" for x in row]
-        print(f"{n:>6} {c[0]:>14} {c[2]:>8} {c[1]:>10} {c[3]:>8} {c[4]:>12} {c[5]:>12}")
+def growth(kinds, sizes, exo_py) -> None:
+    print("how scheduling grows: seconds for each step (wall, and CPU: the machine may be "
+          "shared), one run each in a fresh process per size and system; load average "
+          f"{os.getloadavg()[0]:.1f}")
+    for kind in kinds:
+        what, default, (a, b) = GROWTH[kind]
+        print(f"\n{what} ({kind}: see GROWTH in this file)")
+        print(f"{'n':>6} {a:>14} {'(CPU)':>8} {b:>10} {'(CPU)':>8} "
+              f"{'exo ' + a:>18} {'exo ' + b:>12}")
+        for n in sizes or default:
+            row = []
+            for py, impl in ((sys.executable, "knit"), (exo_py, "exo")):
+                if py is None:
+                    row += [None] * 4
+                    continue
+                cmd = [py, os.path.abspath(__file__), "--impl", impl, "--growth-child",
+                       kind, str(n)]
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")),
+                            None)
+                if line is None:
+                    err = (r.stderr.strip().splitlines() or ["no output"])[-1]
+                    print(f"  {impl} {kind} {n} failed: {err[:150]}", file=sys.stderr)
+                row += [float(x) for x in line.split()[1:]] if line else [None] * 4
+            c = [f"{x:.3f}" if x is not None else "-" for x in row]
+            print(f"{n:>6} {c[0]:>14} {c[2]:>8} {c[1]:>10} {c[3]:>8} {c[4]:>18} {c[5]:>12}")
 
 
 def find_exo_python(arg: str | None) -> str | None:
@@ -340,8 +439,10 @@ def main() -> None:
     ap.add_argument("--impl", default="knit")
     ap.add_argument("--child", type=int)
     ap.add_argument("--growth", action="store_true")
-    ap.add_argument("--growth-child", type=int)
-    ap.add_argument("--sizes", default="10,30,100,300,1000")
+    ap.add_argument("--growth-child", nargs=2, metavar=("KIND", "N"))
+    ap.add_argument("--kinds", default=",".join(GROWTH),
+                    help="with --growth: which tables (body, depth, nests, steps)")
+    ap.add_argument("--sizes", help="with --growth: the sizes n (default: each table's)")
     ap.add_argument("--gemm", action="store_true")
     ap.add_argument("--gemm-child", action="store_true")
     ap.add_argument("--gemm-parts", action="store_true",
@@ -357,10 +458,11 @@ def main() -> None:
         child(args.child)
         return
     if args.growth_child:
-        growth_child(args.growth_child)
+        growth_child(args.growth_child[0], int(args.growth_child[1]))
         return
     if args.growth:
-        growth([int(x) for x in args.sizes.split(",")], find_exo_python(args.exo_python))
+        sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else None
+        growth(args.kinds.split(","), sizes, find_exo_python(args.exo_python))
         return
     print(f"schedule: {STEPS} primitive calls (SGEMM blocking + AVX2 6x16 microkernel); "
           f"best of {args.repeat}, each system in a fresh process")
