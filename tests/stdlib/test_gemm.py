@@ -73,14 +73,15 @@ def small_blocks(target: str, dtype: str) -> G.Blocking:
 _SCHEDULED: dict = {}
 
 
-def scheduled(target: str, dtype: str, parallel: bool = True, blocks: str = "small"):
-    key = (target, dtype, parallel, blocks)
+def scheduled(target: str, dtype: str, parallel: bool = True, blocks: str = "small",
+              split: str = "auto"):
+    key = (target, dtype, parallel, blocks, split)
     if key not in _SCHEDULED:
         blk = small_blocks(target, dtype) if blocks == "small" else None
         # (the threaded kernel itself, not the call of the one-thread kernel that small
         # problems get: test_small_problems_call_the_one_thread_kernel)
         _SCHEDULED[key] = G.schedule_gemm(PLAIN[dtype], target, blk, 2 if parallel else 1,
-                                          sequential_upto=0)
+                                          sequential_upto=0, split=split)
     return _SCHEDULED[key]
 
 
@@ -104,13 +105,6 @@ def callee(q, *names):
     for name in names:
         q = q.find(f"{name}(_)").subproc()
     return q
-
-
-def tiles(q, name):
-    """The threaded kernel `name` (e.g. "sgemm_par_tiles") as rows_or_columns made it:
-    through the narrow-columns twin where the target has one (Isa.narrow_deep_k)."""
-    out = callee(q, name)
-    return callee(out, f"{name}_wide") if f"{name}_wide(" in str(out) else out
 
 
 def run_against_numpy(f, dtype, sizes, strided=False, seed=0):
@@ -222,8 +216,8 @@ def test_microkernels_are_equivalent_in_the_interpreter():
 
 
 def test_schedule_has_the_blis_structure():
-    # (the threads sharing columns; rows: tests/stdlib/test_gemm_threads.py)
-    text = str(callee(tiles(scheduled("avx512", "f32"), "sgemm_tiles"), "sgemm_tiles_wide_cols"))
+    # (the blocked kernel's tiles shared by columns; rows: tests/stdlib/test_gemm_threads.py)
+    text = str(scheduled("avx512", "f32", split="cols"))
     isa = G.target("avx512").isa("f32")
     blk = small_blocks("avx512", "f32")
     # one par loop per NC block; the thread's buffers inside it
@@ -305,7 +299,7 @@ def test_one_thread_packs_each_panel_of_b_once():
 
 def test_threads_keep_blis_order_where_k_is_one_pass():
     # (tiles_along_rows is the one-thread kernel's: the threads' slivers stay outside)
-    text = str(callee(tiles(scheduled("avx512", "f32"), "sgemm_tiles"), "sgemm_tiles_wide_cols"))
+    text = str(scheduled("avx512", "f32", split="cols"))
     rest = text.split("\n    else:\n")[1].split("if M % 8 > 0")[0]
     assert rest.index("for jq in seq") < rest.index("for ir in seq")
 
@@ -431,8 +425,8 @@ def test_small_problems_call_the_one_thread_kernel():
     assert q.is_eq(sgemm)
     seq_, par = (q.find(f"{name}(_)").subproc() for name in ("sgemm_seq", "sgemm_par"))
     assert " in par(" not in str(seq_)
-    assert all(" in par(" in str(callee(tiles(par, "sgemm_par_tiles"), name))
-               for name in ("sgemm_par_tiles_wide_cols", "sgemm_par_tiles_wide_rows"))
+    assert all("for t in par(0, 2):" in str(callee(par, "sgemm_par_tiles", name))
+               for name in ("sgemm_par_tiles_cols", "sgemm_par_tiles_rows"))
     assert all(" in par(" in str(callee(par, "sgemm_par_passes", name, f"{name}_{parity}"))
                for name in ("sgemm_par_passes_narrow", "sgemm_par_passes_wide")
                for parity in ("odd", "even"))

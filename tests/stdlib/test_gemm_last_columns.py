@@ -9,7 +9,7 @@ loops, and the structure of the branch."""
 import re
 
 import pytest
-from test_gemm import PLAIN, callee, needs, run_against_numpy, scheduled, small_blocks, tiles
+from test_gemm import PLAIN, needs, run_against_numpy, scheduled, small_blocks
 
 import knit
 from knit.stdlib import gemm as G
@@ -109,10 +109,8 @@ def test_b_last_columns_are_copied_once_before_their_kernels():
     # (read in place, each row of them is a line of its own, N apart; the copy, K x
     # N % NR, stays in L1 for every MR rows' call); correctness: the NumPy tests above,
     # strided B included
-    for parallel in (False, True):
-        q = scheduled("avx512", "f32", parallel)
-        if parallel:
-            q = callee(tiles(q, "sgemm_tiles"), "sgemm_tiles_wide_rows")
+    for split in (None, "rows"):  # one thread; the blocked kernel's rows shared out
+        q = scheduled("avx512", "f32", split is not None, split=split or "auto")
         cols = str(q).split("if N % 32 > 0:\n")[1]
         assert cols.startswith("        B_last: f32[K, N % 32] @ DRAM\n"
                                "        for i0 in seq(0, K):\n"

@@ -1,6 +1,7 @@
-"""knit.stdlib.gemm on two threads: rows shared out (split="rows", parallelize_rows),
-columns shared out (split="cols"), and the choice between them (split="auto",
-rows_or_columns). The threaded kernels' results against NumPy at odd sizes, with the
+"""knit.stdlib.gemm on two threads: the blocked kernel's rows shared out (split="rows",
+parallelize_rows) or columns (split="cols"), and split="auto", where each thread runs
+the one-thread kernel on its part of C's columns or rows (threads_in_parts; the parts
+themselves: test_gemm_parts.py). The threaded kernels' results against NumPy at odd sizes, with the
 small test blocks and with the blocks chosen for this machine; their structure; and the
 race check refusing a rows split whose prefetch reads the other thread's rows."""
 
@@ -17,7 +18,6 @@ from test_gemm import (
     sample_sizes,
     sgemm,
     small_blocks,
-    tiles,
 )
 
 import knit
@@ -109,19 +109,22 @@ def test_auto_shares_columns_for_few_rows_else_rows():
             "\n        sgemm_seq(") in text
     par = q.find("sgemm_par(_)").subproc()
     # fewer rows than MR, or than PASS_ROWS_MR_THREADS MR with B larger than L2: the
-    # passes by columns (test_gemm_passes.py); the tiles else
+    # passes by columns (test_gemm_passes.py); the parts else
     l2 = V.in_place_bounds("f32")[1]
     assert (f"if 128 <= N and (M < 8 or M < {8 * V.PASS_ROWS_MR_THREADS} and {l2} < K + N):\n"
             "                sgemm_par_passes(M, N, K") in str(par)  # (after the GEMV's twins)
-    par = tiles(par, "sgemm_par_tiles")
-    assert ("if (16 <= K or 256 <= N or M <= 32) and (M <= 8 and M <= N or M <= 16 and "
-            "4 * M < N or "
-            "M <= 16 and M <= N and K < 16):\n        sgemm_par_tiles_wide_cols(M, N, K") in str(par)
-    assert "else:\n        sgemm_par_tiles_wide_rows(M, N, K" in str(par)
-    cols, rows = (str(par.find(f"sgemm_par_tiles_wide_{s}(_)").subproc())
-                  for s in ("cols", "rows"))
-    assert "for jt in par(0, 2)" in cols and "for i0t in par(0, 2)" not in cols
-    assert "for i0t in par(0, 2)" in rows and "for jt in par(" not in rows
+    par = callee(par, "sgemm_par_tiles")
+    assert "if M <= N:\n        sgemm_par_tiles_cols(M, N, K" in str(par)
+    assert "else:\n        sgemm_par_tiles_rows(M, N, K" in str(par)
+    cols, rows = (str(par.find(f"sgemm_par_tiles_{s}(_)").subproc()) for s in ("cols", "rows"))
+    kernel = V.part_kernel("f32", "avx512", small_blocks("avx512", "f32"), None)[1].name()
+    for text, (size, unit) in ((cols, ("N", 32)), (rows, ("M", 8))):
+        assert "for t in par(0, 2):" in text and text.count(" in par(") == 1
+        assert text.count(f"{kernel}(") == 2  # the parts, and all of C where they do not fit
+        # each part about half, a multiple of the unit but the last: where both have one
+        w = f"{unit} * (({unit} + {size}) / {2 * unit})"
+        assert f"if {unit} <= {w} and {w} < {size}:" in text
+    assert "B[0:K, t * (" in cols and "A[t * (" in rows
     assert q.is_eq(sgemm)
     # both sides of each condition, and their boundaries (M + N + K > 280: the threads;
     # (15, 15, 90), (40, 64, 89), (1, 200, 33) run the one-thread twin; few columns up
@@ -237,19 +240,17 @@ def test_refuses_an_unknown_split():
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
 def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
     # schedule_gemm(threads=2) as benchmarks/sgemm.py calls it: this machine's blocks,
-    # the one-thread twin for small problems, columns or rows shared by M against MC
-    # (sizes in 1..300 fall on both sides of each condition), dense and strided
+    # the one-thread twin for small problems, the threads' parts of columns (M <= N) or
+    # rows (sizes in 1..300 fall on both sides of each condition and of the parts' own
+    # blocks), dense and strided
     needs("avx512")
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=2)
-    mc = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8,
-                           threads=2).mc
-    blk = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8,
-                            threads=2)
-    in_place = dtype == "f32"  # (f64 packs A where all of k is one pass)
+    blk = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8)
+    mc = blk.mc
     nr = G.target("avx512").isa(dtype).nr
     mr = G.target("avx512").isa(dtype).mr
-    assert f"if {G.columns_pay('M', 'N', 'K', blk, in_place, nr, mr)}:" in str(
-        tiles(callee(q, f"{PLAIN[dtype].name()}_par"), f"{PLAIN[dtype].name()}_par_tiles"))
+    assert "if M <= N:" in str(callee(q, f"{PLAIN[dtype].name()}_par",
+                                      f"{PLAIN[dtype].name()}_par_tiles"))
     f = q.compile()
     h = mc // 2
     edges = [(mc, mc + 1, 300), (mc + 1, mc + 1, 129), (mc + 9, 65, 257), (40, 64, 89),
@@ -260,61 +261,3 @@ def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
     run_against_numpy(f, dtype, edges + sample_sizes("avx512", dtype, 8, seed=11), seed=11)
     run_against_numpy(f, dtype, sample_sizes("avx512", dtype, 4, seed=12), strided=True,
                       seed=12)
-
-
-@pytest.mark.parametrize("dtype", ["f32", "f64"])
-def test_auto_takes_the_split_the_rule_says_at_this_machines_blocks(dtype):
-    # rows_or_columns' condition in the scheduled kernel, read at the benchmark's shapes
-    # (as the C evaluates it: `and` before `or`): columns where M is at most half an MC
-    # block and no more than N, or within one block and under a quarter of N, or (f32: A
-    # read in place where all of k is one pass) within one block, at most N and K < KC,
-    # and, where K < KC, N is at least 8 NR or M at most 4 MR; else rows
-    q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=2)
-    blk = G.choose_blocking(G.target("avx512").isa(dtype), 4 if dtype == "f32" else 8,
-                            threads=2)
-    par = str(tiles(callee(q, f"{PLAIN[dtype].name()}_par"), f"{PLAIN[dtype].name()}_par_tiles"))
-    cond = re.search(r"\n    if (.*):\n        \w+_par_tiles(_wide)?_cols\(", par).group(1)
-    nr = G.target("avx512").isa(dtype).nr
-    mr = G.target("avx512").isa(dtype).mr
-    assert cond == G.columns_pay("M", "N", "K", blk, dtype == "f32", nr, mr)
-
-    def split(m, n, k):
-        return "cols" if eval(cond, {"M": m, "N": n, "K": k}) else "rows"
-
-    mc, h, kc = blk.mc, blk.mc // 2, blk.kc
-    shapes = [(h, h, kc), (h, h - 1, kc), (h + 1, h + 1, kc), (mc, mc, kc),
-              (h + 1, 4 * h + 5, kc), (h + 1, 4 * h + 4, kc), (mc, 4 * mc + 1, kc),
-              (mc + 1, 8 * mc, kc), (64, 2048, 2048), (2048, 64, 2048), (1024, 1024, 1024),
-              (mc, mc, kc - 1), (mc, mc - 1, kc - 1), (mc + 1, mc + 1, kc - 1),
-              (100, 8 * nr, 100), (100, 8 * nr - 1, 100), (96, 96, 96), (8, 8 * nr, 4096),
-              (100, 8 * nr - 1, kc), (64, 4 * nr, 2048), (4 * mr, 8 * nr - 1, 200),
-              (4 * mr + 1, 8 * nr - 1, 200), (8, 4 * nr, 256)]
-    want = ["cols", "rows", "rows", "rows", "cols", "rows", "cols", "rows", "cols", "rows",
-            "rows", "cols" if dtype == "f32" else "rows", "rows", "rows", "cols", "rows",
-            "rows", "cols", "cols", "cols", "cols", "rows", "cols"]
-    assert [split(*s) for s in shapes] == want
-
-
-def test_narrow_columns_take_deeper_blocks_where_the_target_says():
-    # Isa.narrow_deep_k (AVX-512 f32 with full-width multiply-adds): N <= 8 NR and at
-    # least an MC block of rows take half the MC and twice the KC, rows shared out
-    needs("avx512")
-    isa = G.target("avx512").isa("f32")
-    blk = small_blocks("avx512", "f32")
-    q = G.schedule_gemm(sgemm, "avx512", blk, threads=2, sequential_upto=0)
-    text = str(callee(q, "sgemm_tiles"))
-    if not isa.narrow_deep_k:
-        assert "sgemm_tiles_narrow" not in text
-        return
-    assert f"if N <= {8 * isa.nr} and {blk.mc} <= M:\n        sgemm_tiles_narrow(" in text
-    narrow = str(callee(q, "sgemm_tiles", "sgemm_tiles_narrow"))
-    assert "for i0t in par(0, 2)" in narrow  # rows
-    assert f" + K / {2 * blk.kc})" in narrow  # twice the KC
-    assert not G.target("avx512").isa("f64").narrow_deep_k
-    assert q.is_eq(sgemm)
-    n8, mc = 8 * isa.nr, blk.mc
-    run_against_numpy(q.compile(), "f32", [(mc, n8, 70), (mc - 1, n8, 70), (mc, n8 + 1, 70),
-                                           (3 * mc + 5, n8 - 3, 4 * blk.kc + 3),
-                                           (2 * mc, 17, 2 * blk.kc - 1)], seed=51)
-    run_against_numpy(q.compile(), "f32", [(3 * mc + 5, n8 - 3, 4 * blk.kc + 3)],
-                      strided=True, seed=52)

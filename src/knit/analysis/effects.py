@@ -332,8 +332,8 @@ class _Collector:
         callee touches anything else (a config, a `static` buffer, a scalar parameter)
         or is passed a window's name, the exact accesses are needed."""
         callee = s.f
-        inner = accesses(callee.body)
-        if len(inner) < BOUND_FROM:
+        inner, bounded = _callee_summary(callee.body)
+        if not bounded and len(inner) < BOUND_FROM:  # (bounded: a call in it has more)
             return False
         params = {p.name: (p, a) for p, a in zip(callee.args, s.args)}
         kinds: dict = {}
@@ -366,6 +366,25 @@ class _Collector:
         self.bounded = True
         return True
 
+
+def _callee_summary(body: tuple) -> tuple[list[Access], bool]:
+    """`coarse_accesses` of a callee's body, remembered per body: what `_call_windows`
+    reads of a callee -- which buffers it touches, and how -- is the same in its coarse
+    accesses as in its exact ones (a call bounded inside it touches the buffers of the
+    windows it is passed, as it does), and the coarse ones are fewer: a one-thread GEMM
+    kernel called on each thread's part of C has ~100,000 exact accesses (2.5 s to
+    collect), a few hundred coarse ones. (In coarse mode no callee carries a deferred
+    error: `rewrite.common.coarse_accesses`, `frontend.checks`.)"""
+    hit = _summaries.get(id(body))
+    if hit is None or hit[0] is not body:
+        if len(_summaries) >= 1024:  # a bound: each entry keeps its body alive
+            _summaries.clear()
+        hit = _summaries[id(body)] = (body, coarse_accesses(body))
+    acc, bounded = hit[1]
+    return list(acc), bounded
+
+
+_summaries: dict = {}  # id(callee body) -> (body, coarse_accesses(body))
 
 # A callee with fewer accesses than this keeps them (`_call_windows`): their exact forms
 # are mostly told apart by the fast prover, where a window's bound needs the solver (the

@@ -498,8 +498,18 @@ class _Checker:
 
     def check_race(self, s: N.For, facts: smt.Facts) -> None:
         """Iterations of a par loop run at once: none may write or reduce into a location
-        another iteration touches (the same proof parallelize_loop makes)."""
-        hit = E.race(s, list(facts.formulas()), E.accesses(s.body, self.windows))
+        another iteration touches (the same proof parallelize_loop makes: each call of a
+        large callee first bounded by the windows it is passed, `E.race_free`, unless a
+        callee carries a deferred error, whose accesses its windows may not bound)."""
+        formulas = list(facts.formulas())
+
+        def exact():
+            return E.accesses(s.body, self.windows)
+
+        if any(deferred_error(f) is not None for f in _callees(s.body)):
+            hit = E.race(s, formulas, exact())
+        else:
+            hit = E.race_free(s, formulas, exact, E.coarse_accesses(s.body, self.windows))
         if hit:  # Exo refuses it when it compiles the loop
             self.later(RaceError(s.srcinfo, f"iterations of the par loop over "
                                  f"'{s.iter.name}' may race: one {hit[0].describe()} and "

@@ -28,12 +28,14 @@ Where 512-bit multiply-adds run at full width (two a cycle: Intel's AVX-512, not
 the register kernels' k loop runs in chunks of 4 (`Isa.k_unroll`, then the K % 4 left),
 so that the loop's own control costs a quarter of what it did per multiply-add.
 
-With threads > 1 (the same blocks), the threads share out the MR-row slivers of each
-MC block in turn (`parallelize_rows`: per KC block, a par loop packing B's panel sliver
-by sliver, then one over the tiles, each thread packing the slivers of A it reads), or,
-where the rows are few against MC and N (`rows_or_columns`), the NR-column slivers of
-each NC block (`parallelize`: one par loop per NC block, each thread packing its own
-slivers of B, two side by side and row by row where NC allows, and all of A). All of k in a small problem (K < KC) reads A in place, with
+With threads > 1, each thread runs the one-thread kernel on its own part of C's
+columns (M <= N) or rows: one par loop, a whole GEMM per thread (`threads_in_parts`,
+module `parts`). With split="rows" or "cols" the threads instead share the tiles of
+the blocked kernel (the same blocks): the MR-row slivers of each MC block in turn
+(`parallelize_rows`: per KC block, a par loop packing B's panel sliver by sliver, then
+one over the tiles, each thread packing the slivers of A it reads), or the NR-column
+slivers of each NC block (`parallelize`: one par loop per NC block, each thread packing
+its own slivers of B, two side by side and row by row where NC allows, and all of A). All of k in a small problem (K < KC) reads A in place, with
 the MR x NR kernel on rows of A; each thread walks those tiles along MR rows of C
 (`tiles_along_rows`: for ir: for jr), as C's traffic is their cost.
 
@@ -55,8 +57,6 @@ packed panel stays in L2 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M 
 and that few rows where B is larger than L2, run in passes over 8 k at a time, B read
 a few whole rows at a time (`schedule_k_passes`); with threads, fewer than 3 MR rows
 where B is larger than L2 too, in column chunks shared out (`k_passes_by_columns`).
-With threads, few columns (N <= 8 NR) and at least an MC block of rows take half the
-MC and twice the KC where the target says so (`narrow_columns`, `Isa.narrow_deep_k`).
 One column (N = 1, a GEMV: C = A x) with at least a register of k runs as dot products
 of A's rows with B's column, vectorized along k, 4 rows at a time (threads share out
 the rows; `gemv_by_rows`, module `gemv`; where schedule_gemm chooses the variants: not
@@ -80,6 +80,7 @@ from knit.stdlib.gemm.kernels import (
     schedule_masked_kernel,
     schedule_microkernel,
 )
+from knit.stdlib.gemm.parts import in_parts, part_bounds, threads_take_parts
 from knit.stdlib.gemm.schedule import (
     EDGE_ROWS,
     LAST,
@@ -109,29 +110,28 @@ from knit.stdlib.gemm.variants import (
     SMALL_NARROW_NR,
     SMALL_ROWS_MR,
     SMALL_UPTO,
-    columns_pay,
     few_rows_blocking,
     few_rows_by_columns,
     few_rows_in_passes,
     gemv_by_rows,
     in_place_bounds,
     k_passes_by_columns,
-    narrow_columns,
     one_thread_variants,
+    part_kernel,
     rows_in_one_block,
-    rows_or_columns,
     schedule_gemm,
     schedule_k_passes,
     schedule_small,
     small_in_place,
     small_runs_sequential,
+    threads_in_parts,
 )
 
 __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_THREADS", "SEQUENTIAL_UPTO", "SMALL_NARROW_K", "SMALL_NARROW_NR", "SMALL_ROWS_MR", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
-           "call_microkernel", "choose_blocking", "columns_pay", "cut_edges", "edge_column_kernels", "edge_columns",
+           "call_microkernel", "choose_blocking", "cut_edges", "edge_column_kernels", "edge_columns",
            "edge_rows", "edge_rows_in_passes", "few_rows_blocking", "gemm_parts", "gemv_by_rows", "gemv_kernel", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
-           "one_thread_variants", "rows_in_one_block", "rows_or_columns", "few_rows_by_columns", "few_rows_in_passes",
-           "in_place_bounds", "k_passes_by_columns", "narrow_columns", "schedule_k_passes",
+           "one_thread_variants", "rows_in_one_block", "few_rows_by_columns", "few_rows_in_passes",
+           "in_place_bounds", "k_passes_by_columns", "part_kernel", "threads_in_parts", "threads_take_parts", "in_parts", "part_bounds", "schedule_k_passes",
            "schedule_gemm", "schedule_gemv", "schedule_masked_kernel", "schedule_microkernel", "schedule_small",
            "small_in_place", "small_runs_sequential", "target", "tiles_along_rows"]

@@ -63,10 +63,6 @@ class Isa:
     # costs as much as a half-width one (AVX-512 with two full-width multiply-add ports:
     # Intel Xeon; not Zen 4, `half`'s note)
     masked_wide_rest: bool = False
-    # threads on few columns (at most 8 NR) and at least an MC block of rows
-    # (`narrow_columns`): half the MC, twice the KC -- fewer passes over C's narrow
-    # rows; True where measured to pay (Intel Xeon, AVX-512 f32)
-    narrow_deep_k: bool = False
     # reg[0:lanes] = 0, and scalar += the sum of reg's lanes (in a tree): the dot
     # products of a GEMV by rows (N = 1, `knit.stdlib.gemm.gemv`); None: no such kernel
     zero: Procedure | None = None
@@ -178,7 +174,6 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
                        zero=getattr(x86, f"{pre}_setzero_{bits}"),
                        reduce_add=getattr(x86, reduce),
                        few_rows_same_a=width == 512 and not split_fma,
-                       narrow_deep_k=width == 512 and not split_fma and t == "f32",
                        masked_wide_rest=width == 512 and not split_fma,
                        kc_l1s=avx512_kc_l1s(split_fma) if width == 512 else 1,
                        all_k_like_blocks=width == 512 and t == "f64", load_kept=kept,
@@ -329,8 +324,8 @@ def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) ->
     loaded and stored), an MC x KC block of A half or a quarter of L2 (`a_l2_share`), a
     KC x NC panel of B an eighth of L3 (`L3_SHARE`), at most 4 L2 caches (`PANEL_L2S`).
     Threads take the same KC and NC: sharing rows, they pack each panel of B once for
-    all MC blocks; sharing columns (`rows_or_columns`), the rows are one MC
-    block, so no sliver of B is packed twice either. With KC x NR in one L1 (MC x KC = 512 x
+    all MC blocks; sharing columns (split="cols"), no sliver of B is packed twice
+    where the rows are one MC block. With KC x NR in one L1 (MC x KC = 512 x
     256 f32) instead, two threads spent 9-13% more CPU time than one thread on 1024^3
     and 2048^3 f32 (6-13% f64), 0-3% with these blocks (benchmarks/gemm_ab.py
     --threads 2 --thread-cpu, on a loaded machine)."""

@@ -13,10 +13,11 @@ knit.stdlib.gemm.schedule's `blocked_kernel`).
 - `small_runs_sequential`: threads only where the problem is large enough to share out;
 - `few_rows_by_columns`: threads, fewer rows than MR, or than 3 MR with B larger than
   L2: column chunks shared out, each in passes over k (`k_passes_by_columns`); else
-- `narrow_columns`: threads, few columns and at least an MC block of rows: half the MC,
-  twice the KC, rows shared (where the target says so, `Isa.narrow_deep_k`); else
-- `rows_or_columns`: threads share rows, or columns where the rows are few against MC
-  and N (and K, where A is read in place)."""
+- `threads_in_parts`: each thread runs the one-thread kernel on its part of C's
+  columns (M <= N) or rows (`knit.stdlib.gemm.parts`).
+
+With split "rows" or "cols" the threads share the tiles of the blocked kernel instead
+(`schedule.blocked_kernel`: `parallelize_rows`, `parallelize`)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from knit.procedure import Procedure
 from knit.stdlib.gemm import schedule as S  # the steps
 from knit.stdlib.gemm.gemv import ROWS as GEMV_ROWS, gemv_kernel, has_gemv
 from knit.stdlib.gemm.kernels import microkernel, plain_gemm
+from knit.stdlib.gemm.parts import threads_take_parts
 from knit.stdlib.gemm.targets import (
     Blocking,
     _isa,
@@ -99,7 +101,7 @@ WIDE_FROM = 2048
 # 92^3 0.82-0.85x / 0.99-1.01x; but 96^3 f32 1.21-1.31x / 1.03x, f64 1.07-1.10x / 0.99-
 # 1.02x, 80 x 96 x 112 f32 1.22-1.24x / 1.09-1.11x. The threshold is the same for f32
 # and f64 (NR 32 and 16): the regions' cost, not the slivers, once few columns are
-# shared by rows (`rows_or_columns`). (OpenBLAS's cut-off is M N K <= 64^3; knit's
+# shared by rows (the blocked kernel's tiles, before session 17). (OpenBLAS's cut-off is M N K <= 64^3; knit's
 # conditions are affine, hence the sum.)
 SEQUENTIAL_UPTO = 280
 # ... and up to M + N + K = 360 where the columns are too few to share: at most one
@@ -119,13 +121,14 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
     `shape` the (MR, NR) of the register block; threads=1 is sequential C. threads > 1
-    shares the tiles out to that many iterations of `par` loops (OpenMP; run with
-    OMP_NUM_THREADS=threads), and the edges' rows or columns too: with split="rows",
-    the MR-row slivers of each MC block in turn (`parallelize_rows`); with "cols", each
-    NC block's NR-column slivers in turn (`parallelize`); "auto": columns where M is
-    small against MC and N (half an MC block and at most N, or one block and under a
-    quarter of N, or, where A is read in place, one block, at most N and K < KC; where
-    K < KC, only from 8 NR columns on), else rows (`rows_or_columns`). With threads > 1,
+    shares the work out to that many iterations of `par` loops (OpenMP; run with
+    OMP_NUM_THREADS=threads): with split="auto", each thread runs the one-thread kernel
+    (of the blocks given, if any) on its own part of C's columns where M <= N, else of
+    its rows (`threads_in_parts`), but for fewer rows than MR, or than 3 MR where B is
+    larger than L2 (`few_rows_by_columns`); with split="rows", the blocked kernel's
+    MR-row slivers of each MC block in turn (`parallelize_rows`), with "cols", each NC
+    block's NR-column slivers in turn (`parallelize`), and the edges' rows or columns
+    too. With threads > 1,
     problems with M + N + K <= `sequential_upto`, or too few columns to share, call the
     one-thread kernel instead (`small_runs_sequential`; 0: never). One column (N == 1,
     a GEMV) with at least a register of k runs as dot products of A's rows
@@ -152,7 +155,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
                                      sequential_upto, split)
     if threads > 1 and split == "auto":
         return gemv_by_rows(p, target_name, threads,
-                            few_rows_by_columns(p, target_name, blk, threads, shape))
+                            few_rows_by_columns(p, target_name, blocking, threads, shape))
     if threads == 1:  # built once per procedure: a threaded kernel calls it too (_twins)
         key = (id(p), target_name, blocking, shape)
         hit = _ONE_THREAD.get(key)
@@ -367,10 +370,10 @@ def _calls_of(p: Procedure, blocks, kernel: tuple[Procedure, Procedure]) -> Proc
     return simplify(p)
 
 
-def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
-                        shape: tuple[int, int] | None) -> Procedure:
+def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking | None,
+                        threads: int, shape: tuple[int, int] | None) -> Procedure:
     """`if PASS_COLUMNS[0] <= N and (M < MR or M < 3 MR and L < N + K): p_passes(...)
-    else: <narrow_columns>`, threads, L the N + K of a square B of all of L2
+    else: <threads_in_parts>`, threads, L the N + K of a square B of all of L2
     (`in_place_bounds`): fewer rows than a tile, or than three where B is larger than L2,
     take `k_passes_by_columns`, in chunks of PASS_COLUMNS[0] columns, or PASS_COLUMNS[1]
     from WIDE_FROM columns on (with fewer columns than a chunk, one thread would do all:
@@ -397,36 +400,48 @@ def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking, thre
             f"{g.m} < {PASS_ROWS_MR_THREADS * mr} and {b_l2} < {g.n} + {g.kk})")
     return _twins(p, cond, target_name, None, shape,
                   ("passes", passes),
-                  ("tiles", lambda q: narrow_columns(q, target_name, blocking, threads,
-                                                     shape)))
+                  ("tiles", lambda q: threads_in_parts(q, target_name, blocking, threads,
+                                                       shape)))
 
 
-def narrow_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
-                   shape: tuple[int, int] | None) -> Procedure:
-    """`if N <= 8 NR and MC <= M: p_narrow(...) else: <rows_or_columns>`, threads, where
-    the target says so (`Isa.narrow_deep_k`): few columns and at least an MC block of
-    rows take half the MC and twice the KC (A's block as large), rows shared out. With
-    few columns each pass over k reads and writes C's rows whole for little work on
-    each; deeper passes make fewer of them. Intel Xeon, f32, two threads, --pin, wall
-    clock, benchmarks/gemm_ab.py, knit / OpenBLAS, the twin against main (5 rounds):
-    512 x 32 x 512 0.94x -> 1.46x, 600 x 200 x 600 0.90x -> 1.07x, 2048 x 64 x 2048
-    0.97x -> 1.04x, 512 x 256 x 512 1.01x -> 1.15x, 2048 x 128 x 700 1.04x -> 1.20x,
-    2048 x 256 x 2048 1.04x -> 1.07x. The same blocks given for every shape: also
-    2048 x 64 x 512 0.99x -> 1.31x, 4096 x 64 x 1024 1.02x -> 1.14x; but with fewer
-    rows than MC they lost (100 x 64 x 1000 1.01x -> 0.51x: all of k then one pass,
-    each thread packing the whole panel; 300 x 200 x 2048 0.99x -> 0.78x), and from 384
-    columns on nothing (2048 x 384 x 2048, 1024 x 512 x 1024: within the spread)."""
+# threads_in_parts: the threads take C's columns where this holds (M, N, K: {m}, {n},
+# {k}), else rows. Each thread packs all of what its part does not split: columns, all
+# of A (M x K); rows, all of B (K x N). Intel Xeon, f32, two threads, --pin, knit /
+# OpenBLAS, columns / rows (the parts made by hand in the dumped C, 3 rounds): 512^3
+# 1.14x / 1.11x, 1024^3 1.02x / 1.00x, 2048^3 0.95x / 0.96x, 150 x 150 x 1500 1.25x /
+# 1.04x, 100 x 100 x 2000 1.69x / 1.34x, 64 x 2048 x 2048 1.26x / 0.99x, 4096 x 4096 x
+# 256 0.96x / 0.72x, 1000 x 100 x 1000 1.05x / 1.21x, 256^3 1.09x / 1.20x, 333^3 1.22x /
+# 1.35x (the squares below 512 the one miss of the rule)
+PARTS_COLS_WHEN = "{m} <= {n}"
+
+
+def threads_in_parts(p: Procedure, target_name: str, blocking: Blocking | None,
+                     threads: int, shape: tuple[int, int] | None) -> Procedure:
+    """`if M <= N: p_cols(...) else: p_rows(...)` (`PARTS_COLS_WHEN`), threads: each
+    thread runs the one-thread kernel of the plain GEMM (`part_kernel`, with the blocks
+    given, if any) on its own part of C's columns or rows (`knit.stdlib.gemm.parts`);
+    the dimension split is the one whose operand costs less copied by both threads."""
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
-    if not isa.narrow_deep_k or blocking.kc * 2 > 4096:
-        return rows_or_columns(p, target_name, blocking, threads, shape)
-    narrow = replace(blocking, mc=max(2 * isa.mr, blocking.mc // 2 // (2 * isa.mr) * (2 * isa.mr)),
-                     kc=blocking.kc * 2)
-    return _twins(p, f"{g.n} <= {8 * isa.nr} and {blocking.mc} <= {g.m}", target_name,
-                  narrow, shape,
-                  ("narrow", {"threads": threads, "split": "rows"}),
-                  ("wide", lambda q: rows_or_columns(q, target_name, blocking, threads,
-                                                     shape)))
+    kernel = part_kernel(g.dtype, target_name, blocking, shape)
+    return _twins(p, PARTS_COLS_WHEN.format(m=g.m, n=g.n, k=g.kk), target_name, None, shape,
+                  ("cols", lambda q: threads_take_parts(q, "cols", threads, isa.nr, kernel)),
+                  ("rows", lambda q: threads_take_parts(q, "rows", threads, isa.mr, kernel)))
+
+
+@functools.cache
+def part_kernel(dtype: str, target_name: str, blocking: Blocking | None,
+                shape: tuple[int, int] | None) -> tuple[Procedure, Procedure]:
+    """(plain, fast): the plain GEMM with M, N, K as parameters and its one-thread
+    kernel (`schedule_gemm(..., threads=1)`, with the blocks given, if any), built once
+    per process: what each thread runs on its part of C (`threads_in_parts`)."""
+    name = f"gemm_{dtype}_part_{target_name}" + ("" if shape is None else
+                                                 f"_{shape[0]}x{shape[1]}")
+    if blocking is not None:
+        name += f"_{blocking.mc}x{blocking.kc}x{blocking.nc}"
+    plain = plain_gemm(name, dtype)
+    return plain, rename(schedule_gemm(plain, target_name, blocking, threads=1, shape=shape),
+                         name)
 
 
 def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] | None,
@@ -616,62 +631,6 @@ def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | N
              f"and {g.n} % {nr} > 0) and {size} <= {max(upto, NARROW_UPTO)}")
     return _twins(p, small, target_name, blocking, shape,
                   ("seq", {"threads": 1}), ("par", {"threads": threads, "split": split}))
-
-
-def rows_or_columns(p: Procedure, target_name: str, blocking: Blocking, threads: int,
-                    shape: tuple[int, int] | None) -> Procedure:
-    """`if <columns pay>: p_cols(...) else: p_rows(...)`: the threads share columns
-    where the rows are at most half an MC block and no more than the columns, or at
-    most one MC block and fewer than a quarter of the columns, or (where all of k in
-    one pass reads A in place: all but AVX-512's f64) at most one MC block and no more than the columns
-    with K < KC -- and, where all of k is one pass (K < KC), there are at least 8 NR
-    columns or at most 4 MR rows; else rows:
-
-        (KC <= K or 8 NR <= N or M <= 4 MR) and (M <= MC / 2 and M <= N  or
-                                                 M <= MC and 4 M < N
-                                                 [or  M <= MC and M <= N and K < KC])
-
-    What each split costs beyond one thread's work: sharing rows, each core reads the
-    half of B's packed panel that the other packed, once per MC block (per element of
-    C's work, ~1 / M; where all of k is one pass, K < KC, each thread packs the whole
-    panel itself), and a barrier per KC block; sharing columns, each core packs all of
-    A's block (~1 / N; nothing where all of k reads A in place), and the column
-    slivers are dealt out in pairs, so a thread may take a pair more than the other
-    (f32 333^3: 5 pairs of 32 columns, 6 slivers against 4; 96^3: 2 against 1), which
-    costs most where there are few pairs: where K < KC, rows cost only a private copy
-    of the small panel, hence 8 NR there (not where K >= KC: 64 x 128 x 2048 f32 ran
-    rows at 0.6-0.85x the span of columns). So columns win where M is
-    small, whatever N (f32 256^3, 256 x 512 x 512, 128 x 1024 x 1024; f64 128 x 512 x
-    512), where N is several times M (f64 256 x 2048 x 2048, f32 384 x 2048 x 2048),
-    and where neither split packs A twice (f32 384^3); rows where M nears MC, N is a
-    few M and A is packed (f32 512^3, 300 x 600 x 600, 512 x 512 x 2048, 448 x 1024 x
-    1024; f64 160^3), and where K < KC and N is under 8 NR (f32 96^3, 160^3, 200^3,
-    256 x 96 x 256) but for a few slivers of rows, which rows share unevenly or not at
-    all (f32 8 x 128 x 256: columns 111 GFLOP/s, rows 74; 32 x 128 x 256: 239 / 212;
-    48 x 200 x 200: 175 / 205, wall clock). docs/performance.md has the measurements (span by CPU time,
-    benchmarks/gemm_ab.py --threads 2 --thread-cpu; the wall clock for the last; by
-    the wall clock the rows' gain at 512^3 and the like is within the spread, as they
-    wait at two barriers per KC block where columns wait at one). With
-    more than one MC block of rows, sharing columns would repack B's slivers per MC
-    block: rows."""
-    g = S.gemm_parts(p)
-    isa = _isa(target_name, g.dtype, shape)
-    cond = columns_pay(g.m, g.n, g.kk, blocking, not isa.all_k_like_blocks, isa.nr,
-                       isa.mr)
-    return _twins(p, cond, target_name, blocking, shape,
-                  ("cols", {"threads": threads, "split": "cols"}),
-                  ("rows", {"threads": threads, "split": "rows"}))
-
-
-def columns_pay(m: str, n: str, kk: str, blk: Blocking, a_in_place: bool, nr: int,
-                mr: int) -> str:
-    """`rows_or_columns`' condition on M = `m`, N = `n`, K = `kk` (object code) for the
-    blocks `blk` (MC a multiple of 2 MR), NR = `nr` and MR = `mr`; `a_in_place`: all of
-    k in one pass (K < KC) reads A in place (`Isa.all_k_like_blocks` False)."""
-    cond = f"{m} <= {blk.mc // 2} and {m} <= {n} or {m} <= {blk.mc} and 4 * {m} < {n}"
-    if a_in_place:
-        cond += f" or {m} <= {blk.mc} and {m} <= {n} and {kk} < {blk.kc}"
-    return f"({blk.kc} <= {kk} or {8 * nr} <= {n} or {m} <= {4 * mr}) and ({cond})"
 
 
 def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
