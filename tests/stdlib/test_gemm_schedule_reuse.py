@@ -1,8 +1,10 @@
-"""Work schedule_gemm does not do twice (issue 9, item 4): a threaded kernel's one-thread
-twin (small problems) is the one-thread kernel of the same procedure object, built once
-and renamed, not a second schedule of an extracted copy. The reuse must never answer for
-another procedure: one differing in a type, an assert, a memory, or only in being
-defined apart, gets a kernel of its own, scheduled from it."""
+"""Work schedule_gemm does not do twice (issue 9, item 4): the one-thread kernel of a
+procedure object is built once (asked again, the same object), and a threaded kernel's
+one-thread twin (small problems) calls the one-thread kernel its threads' parts call
+(`part_kernel`, one per type, target, blocks and register block in a process), not a
+second schedule of an extracted copy. The reuse must never answer for another
+procedure: one differing in a type, an assert, a memory, or only in being defined apart,
+gets a kernel of its own, scheduled from it."""
 
 from __future__ import annotations
 
@@ -25,18 +27,24 @@ def body(p) -> str:
 BLK = small_blocks("avx2", "f32")
 
 
-def test_threaded_kernel_calls_the_one_thread_kernel_of_the_same_proc():
+def test_threaded_kernel_calls_the_one_thread_kernel_of_its_parts():
     p = plain()
     one = G.schedule_gemm(p, "avx2", BLK, threads=1)
     assert G.schedule_gemm(p, "avx2", BLK, threads=1) is one  # the same object: built once
     two = G.schedule_gemm(p, "avx2", BLK, threads=2)
     text = str(two)
-    assert "if M + N + K <= 280 or (N < 32 or N < 64 and N % 16 > 0) and M + N + K <= 360:\n        gemm_seq(M, N, K, A[0:M, 0:K], B[0:K, 0:N]," \
+    assert "if M + N + K <= 280 or (N < 32 or N < 64 and N % 16 > 0) and M + N + K <= 360:\n        gemm_seq(M, N, K, A, B, C)" \
         in text
     seq = two.find("gemm_seq(_)").subproc()
-    assert seq.name() == "gemm_seq" and body(seq) == body(one)
-    # proven equal to p (derived from it by checked rewrites), as the call needs
-    assert seq.is_eq(p) and two.is_eq(p)
+    plain_part, part = G.part_kernel("f32", "avx2", BLK, None)
+    assert f"{part.name()}(M, N, K, A[0:M, 0:K]" in str(seq)
+    parts = str(two.find("gemm_par(_)").subproc().find("gemm_par_tiles(_)").subproc()
+                .find("gemm_par_tiles_rows(_)").subproc())
+    assert parts.count(f"{part.name()}(") == 2  # the same kernel
+    assert body(part) == body(G.schedule_gemm(plain_part, "avx2", BLK, threads=1))
+    # proven equal (derived by checked rewrites): the part kernel to the plain GEMM it
+    # was scheduled from, as its calls need, and the threaded kernel to p
+    assert part.is_eq(plain_part) and two.is_eq(p)
 
 
 @pytest.mark.parametrize("other", [
@@ -55,9 +63,10 @@ def test_reuse_never_answers_for_another_proc(other):
     text = str(mine)
     assert str(q).split("\n")[0] == text.split("\n")[0]
     assert ("assert M >= 3" in text) == ("assert M >= 3" in str(q))
-    # and its threaded kernel's twin is q's own one-thread kernel
+    # and its threaded kernel is q's
     two = G.schedule_gemm(q, "avx2", None, threads=2)
-    assert body(two.find("gemm_seq(_)").subproc()) == body(mine)
+    assert two.is_eq(q) and not two.is_eq(p)
+    assert str(q).split("\n")[0] == str(two).split("\n")[0]
 
 
 def test_threaded_kernel_with_its_reused_twin_matches_numpy():

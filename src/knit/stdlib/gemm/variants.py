@@ -156,7 +156,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     if threads > 1 and split == "auto":
         return gemv_by_rows(p, target_name, threads,
                             few_rows_by_columns(p, target_name, blocking, threads, shape))
-    if threads == 1:  # built once per procedure: a threaded kernel calls it too (_twins)
+    if threads == 1:  # built once per procedure (asked again: the same kernel)
         key = (id(p), target_name, blocking, shape)
         hit = _ONE_THREAD.get(key)
         if hit is not None and hit[0] is p:
@@ -614,9 +614,9 @@ def rows_in_one_block(p: Procedure, target_name: str, blocking: Blocking, few: B
 def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | None,
                           threads: int, shape: tuple[int, int] | None, upto: int,
                           split: str = "auto") -> Procedure:
-    """`if <small>: p_seq(...) else: p_par(...)`: p_seq is p's one-thread kernel (the
-    one schedule_gemm(p, threads=1) returns, renamed; built once per procedure), p_par the
-    other branch moved into a procedure of its own (extract_subproc, which keeps p's
+    """`if <small>: p_seq(...) else: p_par(...)`: p_seq calls the one-thread kernel of
+    the plain GEMM that the threads' parts call (`part_kernel`: one schedule for both,
+    built once per process), p_par the other branch moved into a procedure of its own (extract_subproc, which keeps p's
     asserts) and scheduled for `threads`; the threads are used only where the
     problem is large enough to share out: M + N + K above `upto`, and, up to
     `NARROW_UPTO`, an NR-column sliver per thread and, where the last sliver is partial,
@@ -629,8 +629,11 @@ def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | N
     size = f"{g.m} + {g.n} + {g.kk}"
     small = (f"{size} <= {upto} or ({g.n} < {threads * nr} or {g.n} < {2 * threads * nr} "
              f"and {g.n} % {nr} > 0) and {size} <= {max(upto, NARROW_UPTO)}")
+    kernel = part_kernel(g.dtype, target_name, blocking, shape)
+    # (the one-thread kernel the threads' parts call: scheduled once for both)
     return _twins(p, small, target_name, blocking, shape,
-                  ("seq", {"threads": 1}), ("par", {"threads": threads, "split": split}))
+                  ("seq", lambda q: _calls_of(q, (q.body(),), kernel)),
+                  ("par", {"threads": threads, "split": split}))
 
 
 def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
@@ -639,17 +642,9 @@ def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
     """`if cond: p_a(...) else: p_b(...)` with (a, schedule_gemm's arguments) = then and
     (b, ...) = orelse: each branch moved into a procedure of its own (extract_subproc,
     which keeps p's asserts), scheduled with those arguments (or by them, a function of
-    the branch's procedure) -- except a branch for one thread, which calls p's own
-    one-thread kernel (the same code: no second schedule)."""
+    the branch's procedure)."""
     twins = ((then, lambda q: q.body()[0].body()), (orelse, lambda q: q.body()[0].orelse()))
-    if then[1] == {"threads": 1}:  # p's own one-thread kernel (built once for p), renamed
-        fast = schedule_gemm(p, target_name, blocking, threads=1, shape=shape)
-        q = _calls_of_itself(p, cond)
-        q = inline(q, q.body()[0].orelse()[0])  # (the second inlined again)
-        q = call_eqv(q, q.body()[0].body()[0], rename(fast, f"{p.name()}_{then[0]}"))
-        twins = twins[1:]
-    else:
-        q = specialize(p, p.body()[0], [cond])
+    q = specialize(p, p.body()[0], [cond])
     for (suffix, kwargs), branch in twins:
         q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
         fast = kwargs(plain) if callable(kwargs) else schedule_gemm(
