@@ -93,7 +93,9 @@ def test_threads_take_passes_below_mr_rows_narrow_or_wide():
     narrow = V.PASS_COLUMNS[0]
     _, l2 = V.in_place_bounds("f32")
     rows = V.PASS_ROWS_MR_THREADS * mr
-    assert (f"if {narrow} <= N and (M < {mr} or M < {rows} and {l2} < K + N):\n"
+    one_row = V.ONE_ROW_PARTS_BYTES // 4  # (one long row: the threads' parts)
+    assert (f"if {narrow} <= N and (1 < M or N < {one_row}) and (M < {mr} or M < {rows} and "
+            f"{l2} < K + N):\n"
             "                sgemm_par_passes(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
             ) in str(par)  # (after the GEMV's twins, N == 1: test_gemm_gemv.py)
     passes = str(callee(par, "sgemm_par_passes"))
@@ -103,7 +105,8 @@ def test_threads_take_passes_below_mr_rows_narrow_or_wide():
                                  (mr - 1, 700, 300), (mr, 700, 300), (2, 1000, 20),
                                  (1, narrow - 1, 2000), (3, narrow, 2000),
                                  (rows - 1, l2 - 500, 501), (rows, l2 - 500, 501),
-                                 (rows - 1, l2 // 2, l2 // 2)], seed=47)
+                                 (rows - 1, l2 // 2, l2 // 2), (1, one_row - 1, 30),
+                                 (1, one_row, 30), (2, one_row + 3, 20)], seed=47)
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])

@@ -111,7 +111,8 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     # fewer rows than MR, or than PASS_ROWS_MR_THREADS MR with B larger than L2: the
     # passes by columns (test_gemm_passes.py); the parts else
     l2 = V.in_place_bounds("f32")[1]
-    assert (f"if 128 <= N and (M < 8 or M < {8 * V.PASS_ROWS_MR_THREADS} and {l2} < K + N):\n"
+    assert (f"if 128 <= N and (1 < M or N < 1536) and (M < 8 or M < {8 * V.PASS_ROWS_MR_THREADS}"
+            f" and {l2} < K + N):\n"
             "                sgemm_par_passes(M, N, K") in str(par)  # (after the GEMV's twins)
     par = callee(par, "sgemm_par_tiles")
     assert "if M <= N:\n        sgemm_par_tiles_cols(M, N, K" in str(par)

@@ -372,9 +372,10 @@ def _calls_of(p: Procedure, blocks, kernel: tuple[Procedure, Procedure]) -> Proc
 
 def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking | None,
                         threads: int, shape: tuple[int, int] | None) -> Procedure:
-    """`if PASS_COLUMNS[0] <= N and (M < MR or M < 3 MR and L < N + K): p_passes(...)
-    else: <threads_in_parts>`, threads, L the N + K of a square B of all of L2
-    (`in_place_bounds`): fewer rows than a tile, or than three where B is larger than L2,
+    """`if PASS_COLUMNS[0] <= N and (1 < M or N < R) and (M < MR or M < 3 MR and L < N +
+    K): p_passes(...) else: <threads_in_parts>`, threads, L the N + K of a square B of
+    all of L2 (`in_place_bounds`), R the columns of `ONE_ROW_PARTS_BYTES`: fewer rows
+    than a tile, or than three where B is larger than L2 (but one long row),
     take `k_passes_by_columns`, in chunks of PASS_COLUMNS[0] columns, or PASS_COLUMNS[1]
     from WIDE_FROM columns on (with fewer columns than a chunk, one thread would do all:
     f32 1 x 64 x 100000 660 -> 900 us, the session 14 review; the tiles share them
@@ -396,13 +397,26 @@ def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking | Non
                       ("wide", lambda r: k_passes_by_columns(r, target_name, shape, wide)))
 
     _, b_l2 = in_place_bounds(g.dtype)
-    cond = (f"{narrow} <= {g.n} and ({g.m} < {mr} or "
+    one_row = ONE_ROW_PARTS_BYTES // (4 if g.dtype == "f32" else 8)
+    cond = (f"{narrow} <= {g.n} and (1 < {g.m} or {g.n} < {one_row}) and ({g.m} < {mr} or "
             f"{g.m} < {PASS_ROWS_MR_THREADS * mr} and {b_l2} < {g.n} + {g.kk})")
     return _twins(p, cond, target_name, None, shape,
                   ("passes", passes),
                   ("tiles", lambda q: threads_in_parts(q, target_name, blocking, threads,
                                                        shape)))
 
+
+# One row of C whose row of B holds at least this many bytes (f32 1536 columns, f64 768)
+# takes threads_in_parts (each thread the one-thread kernel's passes on half of the
+# columns), not the column chunks of `few_rows_by_columns`: Intel Xeon, two threads,
+# --pin, 3 rounds, knit / OpenBLAS, chunks -> parts: f32 1 x 2048 x 2048 0.89x -> 1.00x,
+# 1 x 2500 x 2500 0.76x -> 1.08x, 1 x 3000 x 3000 0.74x -> 1.04x, 1 x 4096 x 4096 0.77x
+# -> 0.98x, 1 x 3000 x 500 0.93x -> 1.06x, 1 x 1500 x 1500 1.05x / 1.07x; f64 1 x 2048 x
+# 2048 0.82x -> 0.96x, 1 x 1000 x 1000 0.97x -> 1.17x, 1 x 3000 x 3000 0.77x -> 0.99x;
+# but f32 1 x 1000 x 1000 1.14x -> 0.94x, and from 2 rows the chunks (f32 7 x 1000 x
+# 1000 1.49x / 0.95x, 15 x 1000 x 1000 1.24x / 0.78x, 20 x 2048 x 2048 1.36x / 1.02x;
+# 2 x 3000 x 3000 2.03x / 2.23x, 4 x 3000 x 3000 2.35x / 2.35x: even)
+ONE_ROW_PARTS_BYTES = 6144
 
 # threads_in_parts: the threads take C's columns where this holds (M, N, K: {m}, {n},
 # {k}), else rows. Each thread packs all of what its part does not split: columns, all
