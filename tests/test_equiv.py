@@ -119,3 +119,36 @@ def test_infinities_and_nans_are_compared_deliberately():
         knit.check_equiv(make_inf, make_big, trials=2)  # inf is not "close" to 1e6
     with pytest.raises(EquivalenceError):
         knit.check_equiv(make_nan, make_big, trials=2)
+
+
+@proc
+def axpy_wrong_tail(N: size, a: f32[1] @ DRAM, x: f32[N] @ DRAM, y: f32[N] @ DRAM):
+    # whole chunks of 16 right, the rest written at the start of y (found by outside
+    # testing: the default sizes were multiples of 4, 8, 16 or at most 12, never a
+    # whole chunk of 16 and a rest)
+    for io in seq(0, N / 16):
+        for ii in seq(0, 16):
+            y[16 * io + ii] += a[0] * x[16 * io + ii]
+    for ti in seq(0, N % 16):
+        y[ti] += a[0] * x[ti]
+
+
+def test_default_sizes_run_whole_chunks_and_a_tail():
+    with pytest.raises(EquivalenceError, match="axpy and axpy_wrong_tail differ"):
+        knit.check_equiv(axpy, axpy_wrong_tail)
+    report = knit.check_equiv(axpy, axpy, trials=5)
+    kinds = [s["N"] for s in report.sizes]
+    assert 17 <= kinds[0] <= 47 and kinds[0] % 16  # blocks of 16 and a tail first
+    assert kinds[1] % 4 == 0 and 9 <= kinds[3] <= 31 and kinds[3] % 8  # multiples; 8 + tail
+
+
+@proc
+def shifted(N: size, k: index, x: f32[N] @ DRAM, y: f32[N] @ DRAM):
+    assert -3 <= k and k <= 0
+    for i in seq(0, N):
+        y[i] = x[i] * 2.0
+
+
+def test_index_arguments_may_be_negative():
+    report = knit.check_equiv(shifted, shifted, trials=8)
+    assert {s["k"] for s in report.sizes} - {0}  # not only k = 0 (drawn from -12..12)

@@ -52,7 +52,9 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
     out; pass () to compare every field.
 
     sizes: fixes some size arguments (name -> int, or name -> list of ints to choose
-    from); the others are drawn from 1..max_size. Floats compare with a relative
+    from); the others are drawn, trial by trial, as whole blocks of 16 and a tail
+    (17..47), multiples of 4, 8 or 16, small ones (1..max_size), blocks of 8 and a tail,
+    any of these (SIZE_KINDS; index arguments from -max_size..max_size). Floats compare with a relative
     tolerance per type (RTOL; NaN equals NaN, infinities must match exactly), integers
     exactly. Runs compiled C (compiled=True) and, for small inputs, the interpreter
     too (interpret=None decides by size). On a difference, shrinks the sizes and
@@ -68,8 +70,8 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
         modulo_configs = configs_that_may_differ(p, q)
     rng = random.Random(seed)
     report = EquivReport()
-    for _ in range(trials):
-        size_env = _draw_sizes(ir_of(p), ir_of(q), sizes or {}, rng, max_size)
+    for trial in range(trials):
+        size_env = _draw_sizes(ir_of(p), ir_of(q), sizes or {}, rng, max_size, trial)
         diff = _compare_once(p, q, size_env, rng.randrange(2**31), interpret, compiled,
                              modulo_configs)
         report.trials += 1
@@ -88,8 +90,8 @@ def check_backends(p, trials: int = 3, sizes: dict | None = None, *, seed: int =
     expect_procedure("check_backends", p)
     rng = random.Random(seed)
     report = EquivReport()
-    for _ in range(trials):
-        size_env = _draw_sizes(ir_of(p), ir_of(p), sizes or {}, rng, max_size)
+    for trial in range(trials):
+        size_env = _draw_sizes(ir_of(p), ir_of(p), sizes or {}, rng, max_size, trial)
         runners = [("compiled vs interpreted", p.compile(), p.interpret, "compiled", "interp")]
         diff = _compare_runs(p, size_env, rng.randrange(2**31), runners)
         report.trials += 1
@@ -115,12 +117,24 @@ def _check_signatures(a: N.Proc, b: N.Proc) -> None:
                              f"argument '{y.name.name}' of {b.name}")
 
 
-def _draw_sizes(a: N.Proc, b: N.Proc, fixed: dict, rng, max_size: int) -> dict:
+# What the sizes of each trial are drawn as, in turn (`_draw_size`): whole blocks of 16
+# and a tail (17..47: a loop divided by 16 runs both its whole chunks and its rest,
+# which neither a multiple nor a size below 16 tests), multiples of 4, 8 or 16 (asserts
+# like N % 8 == 0), small ones (1..max_size), whole blocks of 8 and a tail, any of these
+SIZE_KINDS = ("tail16", "multiple", "small", "tail8", "any")
+
+
+def _draw_sizes(a: N.Proc, b: N.Proc, fixed: dict, rng, max_size: int,
+                trial: int = 0) -> dict:
+    """Sizes for the control arguments that satisfy both procedures' asserts, of the
+    kind SIZE_KINDS gives `trial` (any kind once those are hard to satisfy)."""
     names = [x.name for x in a.args if x.type.is_control()]
-    for _ in range(2000):
+    for attempt in range(2000):
+        kind = SIZE_KINDS[trial % len(SIZE_KINDS)] if attempt < 200 else "any"
         env = {}
         for sym in names:
-            env[sym.name] = _draw_control(sym.name, _type_of(a, sym), fixed, rng, max_size)
+            env[sym.name] = _draw_control(sym.name, _type_of(a, sym), fixed, rng, max_size,
+                                          kind)
         values = {x.name: env[x.name.name] for x in a.args if x.type.is_control()}
         values_b = {x.name: env[x.name.name] for x in b.args if x.type.is_control()}
         if _preds_hold(a, values) and _preds_hold(b, values_b):
@@ -133,17 +147,27 @@ def _type_of(p: N.Proc, sym):
     return next(x.type for x in p.args if x.name is sym)
 
 
-def _draw_control(name: str, typ, fixed: dict, rng, max_size: int):
+def _draw_control(name: str, typ, fixed: dict, rng, max_size: int, kind: str = "any"):
     if name in fixed:
         v = fixed[name]
         return rng.choice(v) if isinstance(v, (list, tuple, range)) else v
     if typ == T.BOOL:
         return rng.random() < 0.5
     if typ == T.SIZE:
-        # multiples of common vector widths make asserts like N % 8 == 0 satisfiable
-        return rng.choice([rng.randint(1, max_size), 4 * rng.randint(1, 4),
-                           8 * rng.randint(1, 3), 16 * rng.randint(1, 2)])
-    return rng.randint(0, max_size)
+        return _draw_size(rng, max_size, kind)
+    return rng.randint(-max_size, max_size)  # an index may be negative (its asserts say)
+
+
+def _draw_size(rng, max_size: int, kind: str) -> int:
+    if kind == "any":
+        kind = rng.choice(SIZE_KINDS[:-1])
+    if kind == "tail16":
+        return 16 * rng.randint(1, 2) + rng.randint(1, 15)
+    if kind == "tail8":
+        return 8 * rng.randint(1, 3) + rng.randint(1, 7)
+    if kind == "multiple":  # (multiples of common vector widths: asserts like N % 8 == 0)
+        return rng.choice([4 * rng.randint(1, 4), 8 * rng.randint(1, 3), 16 * rng.randint(1, 2)])
+    return rng.randint(1, max_size)
 
 
 def _preds_hold(p: N.Proc, values: dict) -> bool:
