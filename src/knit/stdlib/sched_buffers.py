@@ -319,8 +319,11 @@ def _knit_type_name(typ) -> str:
 
 def set_precision(proc, cursor, typ):
     """Change a buffer's element type (`x : f32[...]` -> `x : f64[...]`), retyping its
-    reads, windows and the operations on them. Like Exo this is an annotation: results
-    change by rounding only. Refused when a call takes the buffer at its old precision."""
+    reads, windows and the operations on them. Like Exo this is an annotation, and the
+    result counts as equal to the procedure (is_eq) though its values may differ: by
+    rounding between float types, by wrapping or truncation where an integer type narrows
+    (an i32 sum stored as i8) or a float becomes an integer -- check it with check_equiv.
+    Refused when a call takes the buffer at its old precision."""
     prim = "set_precision"
     K.check_proc_arg(proc, prim)
     name = typ if isinstance(typ, str) else _knit_type_name(typ)
