@@ -152,3 +152,11 @@ def shifted(N: size, k: index, x: f32[N] @ DRAM, y: f32[N] @ DRAM):
 def test_index_arguments_may_be_negative():
     report = knit.check_equiv(shifted, shifted, trials=8)
     assert {s["k"] for s in report.sizes} - {0}  # not only k = 0 (drawn from -12..12)
+
+
+def test_interpreter_only_runs_keep_the_small_sizes():
+    # the tails' sizes (17..47) in a deep nest would cost the interpreter minutes
+    report = knit.check_equiv(axpy, axpy, trials=5, compiled=False, interpret=True)
+    assert all(s["N"] <= 32 for s in report.sizes)
+    report = check_backends(axpy, trials=5)
+    assert all(s["N"] <= 32 for s in report.sizes)

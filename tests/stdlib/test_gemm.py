@@ -468,9 +468,12 @@ def test_refuses_what_is_not_a_gemm(bad, phrase):
 def test_refuses_bad_targets_and_blocks():
     with pytest.raises(ValueError, match="unknown GEMM target 'sse'"):
         G.schedule_gemm(sgemm, "sse")
+    # (the blocked kernel's threads share a block's slivers: split "rows" or "cols")
     with pytest.raises(ValueError, match="NC of NR x threads = 64"):
-        G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=16, nc=32))
+        G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=16, nc=32), split="cols")
     with pytest.raises(ValueError, match="MC a multiple of MR x threads = 16"):
+        G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64), split="rows")
+    with pytest.raises(ValueError, match="MC a multiple of MR = 8"):  # (auto: whole tiles)
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64))
     with pytest.raises(ValueError, match="NR must be a multiple of 16"):
         G.schedule_gemm(sgemm, "avx512", shape=(4, 20))

@@ -157,3 +157,17 @@ def test_a_par_loop_over_calls_of_a_large_kernel_is_checked_by_windows_when_comp
 
     with pytest.raises(knit.errors.KnitError, match="race"):
         racy.compile()
+
+
+def test_three_threads_take_three_parts_with_the_machines_blocks():
+    # split="auto" never shares a block's slivers out, so the blocks need not split in
+    # three (the blocked kernel's threads do: split="rows" refuses them)
+    needs("avx512")
+    q = G.schedule_gemm(sgemm, "avx512", threads=3)
+    assert "for t in par(0, 3):" in str(q.find("sgemm_par(_)").subproc()
+                                        .find("sgemm_par_tiles(_)").subproc()
+                                        .find("sgemm_par_tiles_rows(_)").subproc())
+    run_against_numpy(q.compile(), "f32", [(3 * 8 + 1, 40, 30), (200, 130, 77), (100, 300, 5),
+                                           (23, 23, 300)], seed=3)
+    with pytest.raises(ValueError, match="multiple of MR x threads"):
+        G.schedule_gemm(sgemm, "avx512", threads=3, split="rows")

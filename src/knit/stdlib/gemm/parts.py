@@ -5,8 +5,8 @@ rows or columns, a whole GEMM of its own.
         gemm_part(hi(t) - lo(t), N, K, A[lo(t):hi(t), :], B, C[lo(t):hi(t), :])    (rows)
         gemm_part(M, hi(t) - lo(t), K, A, B[:, lo(t):hi(t)], C[:, lo(t):hi(t)])    (columns)
 
-with lo(t) = t w and w = u (S / (T u)) for S = M or N and u = MR or NR, the last part
-taking the rest. One parallel region per call and no barrier; each thread packs what
+with lo(t) = t w, w the multiple of u nearest to S / T for S = M or N and u = MR or NR,
+the last part taking the rest (`part_bounds`). One parallel region per call and no barrier; each thread packs what
 its part reads (rows: all of B; columns: all of A) into buffers of its own, where the
 tiles of the two-thread blocked kernel (`schedule.parallelize_rows`, `parallelize`)
 share B's packed panel, wait at a barrier per KC block, and run a region per block.
@@ -106,8 +106,10 @@ def threads_take_parts(p: Procedure, along: str, parts: int, unit: int,
     g = gemm_parts(p)
     plain, fast = kernel
     size, x = (g.m, g.i) if along == "rows" else (g.n, g.j)
-    t = next(n for n in ("t", "t_", "t__") if n not in (g.i, g.j, g.k, g.m, g.n, g.kk,
-                                                        g.a, g.b, g.c))
+    taken = {g.i, g.j, g.k, g.m, g.n, g.kk, g.a, g.b, g.c}
+    t = "t"
+    while t in taken:  # (a name of p's: t_, t__, ...)
+        t += "_"
     q = specialize(p, p.body()[0], [parts_fit(size, parts, unit)])
     nest = q.body()[0].body()[0]
     if along == "cols":  # for j: for i: for k, so that the parts of j are outermost

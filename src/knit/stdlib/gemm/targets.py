@@ -377,9 +377,9 @@ def check_arguments(blocking, threads) -> None:
 
 def check_blocking(blk: Blocking, mr: int, nr: int, threads: int) -> None:
     if blk.mc % (mr * threads) or blk.nc % (nr * threads) or min(blk.mc, blk.kc, blk.nc) < 1:
-        raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR x "
-                         f"threads = {mr * threads} and NC of NR x threads = {nr * threads}; "
-                         f"got {blk}")
+        x = " x threads" if threads > 1 else ""  # (threads sharing a block's slivers)
+        raise ValueError(f"schedule_gemm: blocks must be positive, MC a multiple of MR{x} = "
+                         f"{mr * threads} and NC of NR{x} = {nr * threads}; got {blk}")
     if blk.mc < 2 * mr or blk.nc < 2 * nr or blk.kc < 2:  # (the packing steps cut a
         # block's slivers, and the k loop into blocks: one per block leaves no loop)
         raise ValueError(f"schedule_gemm: MC must be at least 2 x MR = {2 * mr}, NC at "

@@ -143,14 +143,16 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
     blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8, threads=threads)
-    check_blocking(blk, mr, nr, threads)
+    # (the blocked kernel's threads share its blocks' slivers; split="auto" gives each
+    # thread the one-thread kernel, whose blocks need only be whole tiles)
+    check_blocking(blk, mr, nr, threads if split != "auto" else 1)
     if split not in ("auto", "rows", "cols"):
         raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
     if any(b.isdigit() for b in (g.m, g.n, g.kk)):  # sizes written as numbers
         return _fixed_sizes(p, g, target_name, blocking, threads, shape, sequential_upto,
                             split)
-    if threads > 1 and sequential_upto > 0:  # (the blocks as given: the twin is p's own
-        # one-thread kernel, the one schedule_gemm(p, threads=1) gives)
+    if threads > 1 and sequential_upto > 0:  # (the blocks as given: the twin calls the
+        # one-thread kernel the threads' parts call, `part_kernel`)
         return small_runs_sequential(p, target_name, blocking, threads, shape,
                                      sequential_upto, split)
     if threads > 1 and split == "auto":
