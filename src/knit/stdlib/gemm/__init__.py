@@ -66,9 +66,9 @@ lane of each register.
 Modules: `targets` (registers and instructions from knit.platforms; blocks from cache
 sizes), `kernels` (the register kernels, each scheduled from plain loops), `schedule`
 (the steps, each an ordinary function from procedure to procedure, and `blocked_kernel`,
-which puts them together), `gemv` (one column as dot products), `variants`
-(`schedule_gemm` and which kernel runs: branches on the problem's size, each scheduled
-on its own).
+which puts them together), `gemv` (one column as dot products), `parts` (threads each
+running a kernel on a part of C), `variants` (`schedule_gemm` and which kernel runs:
+branches on the problem's size, each scheduled on its own).
 """
 
 from knit.stdlib.gemm.gemv import gemv_kernel, schedule_gemv
