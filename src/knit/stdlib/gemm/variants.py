@@ -101,8 +101,8 @@ WIDE_FROM = 2048
 # 92^3 0.82-0.85x / 0.99-1.01x; but 96^3 f32 1.21-1.31x / 1.03x, f64 1.07-1.10x / 0.99-
 # 1.02x, 80 x 96 x 112 f32 1.22-1.24x / 1.09-1.11x. The threshold is the same for f32
 # and f64 (NR 32 and 16): the regions' cost, not the slivers, once few columns are
-# shared by rows (the blocked kernel's tiles, before session 17). (OpenBLAS's cut-off is M N K <= 64^3; knit's
-# conditions are affine, hence the sum.)
+# shared by rows (the blocked kernel's tiles, before session 17). (OpenBLAS's cut-off
+# is M N K <= 64^3; knit's conditions are affine, hence the sum.)
 SEQUENTIAL_UPTO = 280
 # ... and up to M + N + K = 360 where the columns are too few to share: at most one
 # NR-column sliver per thread, or, where the last sliver is partial, fewer than two whole
