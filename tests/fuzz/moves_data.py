@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .catalog import (
     FRAGMENT_ALLOWED,
     Site,
@@ -154,6 +156,11 @@ def m_set_memory(cat, rng):
 
 @move()
 def m_set_precision(cat, rng):
+    # (an integer output may be computed from the buffer: a value rounded to another
+    # float type converts to another integer there, which no tolerance covers -- case
+    # 3071 of session 17, t1: f32 -> f64 of a product of i32 values added into A: i32)
+    if any(re.search(r"\b(i8|ui8|ui16|i32)\b", str(t.type())) for t in cat.tensors):
+        return None
     sites = [s for s in cat.of("AllocCursor") if str(s.cur.type()).startswith(("f32", "f64"))]
     site = pick(rng, sites)
     if site is None:
