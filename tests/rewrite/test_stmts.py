@@ -55,6 +55,8 @@ def test_rename():
 def test_rename_refuses_a_bad_name():
     refused(lambda: rename(gemm, "not a name"), "'not a name' is not a valid name")
     refused(lambda: rename(gemm, 3), "3 is not a valid name")
+    # (outside testing: `def for(...)` was printed, refused only when compiled)
+    refused(lambda: rename(gemm, "for"), "'for' is a Python keyword")
 
 
 def test_primitives_refuse_a_non_procedure():

@@ -21,6 +21,7 @@ checks, and a refusal names the primitive that was called (`file:line:col: prim:
 
 from __future__ import annotations
 
+import keyword
 import sys as _sys_mod
 
 from knit import trace as _trace
@@ -156,9 +157,16 @@ def _bool_expr(proc, prim: str, v, path, site=None) -> N.Expr:
 
 
 def rename(proc, name: str):
-    """Give the procedure a new name. Always safe."""
+    """Give the procedure a new name. Always safe. Refused for a Python keyword (`for`:
+    the procedure would print as `def for(...)`, which does not parse back); a name C
+    or its library reserves (`memcpy`) is refused where C is generated, as for a
+    procedure defined with it."""
     K.check_proc_arg(proc, "rename")
-    return ST.rename(proc, K.check_name("rename", name))
+    name = K.check_name("rename", name)
+    if keyword.iskeyword(name):
+        raise K.bad_arg("rename", f"{name!r} is a Python keyword: the procedure would "
+                        "print as a definition that does not parse")
+    return ST.rename(proc, name)
 
 
 def simplify(proc):
