@@ -54,7 +54,8 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
     sizes: fixes some size arguments (name -> int, or name -> list of ints to choose
     from); the others are drawn, trial by trial, as whole blocks of 16 and a tail
     (17..47), multiples of 4, 8 or 16, small ones (1..max_size), blocks of 8 and a tail,
-    any of these (SIZE_KINDS; index arguments from -max_size..max_size). Floats compare with a relative
+    then a multiple or a small one (SIZE_KINDS; only those where only the interpreter
+    runs); index arguments from -max_size..max_size. Floats compare with a relative
     tolerance per type (RTOL; NaN equals NaN, infinities must match exactly), integers
     exactly. Runs compiled C (compiled=True) and, for small inputs, the interpreter
     too (interpret=None decides by size). On a difference, shrinks the sizes and
@@ -71,8 +72,8 @@ def check_equiv(p, q, trials: int = 5, sizes: dict | None = None, *, seed: int =
     rng = random.Random(seed)
     report = EquivReport()
     for trial in range(trials):
-        size_env = _draw_sizes(ir_of(p), ir_of(q), sizes or {}, rng, max_size,
-                               trial if compiled else -1)
+        kind = SIZE_KINDS[trial % len(SIZE_KINDS)] if compiled else "any"
+        size_env = _draw_sizes(ir_of(p), ir_of(q), sizes or {}, rng, max_size, kind)
         diff = _compare_once(p, q, size_env, rng.randrange(2**31), interpret, compiled,
                              modulo_configs)
         report.trials += 1
@@ -92,7 +93,7 @@ def check_backends(p, trials: int = 3, sizes: dict | None = None, *, seed: int =
     rng = random.Random(seed)
     report = EquivReport()
     for _ in range(trials):
-        size_env = _draw_sizes(ir_of(p), ir_of(p), sizes or {}, rng, max_size, -1)
+        size_env = _draw_sizes(ir_of(p), ir_of(p), sizes or {}, rng, max_size, "any")
         runners = [("compiled vs interpreted", p.compile(), p.interpret, "compiled", "interp")]
         diff = _compare_runs(p, size_env, rng.randrange(2**31), runners)
         report.trials += 1
@@ -129,17 +130,15 @@ SIZE_KINDS = ("tail16", "multiple", "small", "tail8", "any")
 
 
 def _draw_sizes(a: N.Proc, b: N.Proc, fixed: dict, rng, max_size: int,
-                trial: int = 0) -> dict:
+                kind: str = "any") -> dict:
     """Sizes for the control arguments that satisfy both procedures' asserts, of the
-    kind SIZE_KINDS gives `trial` ("any" for trial -1, and once those are hard to
-    satisfy)."""
+    `kind` of SIZE_KINDS ("any" once that kind proves hard to satisfy)."""
     names = [x.name for x in a.args if x.type.is_control()]
     for attempt in range(2000):
-        kind = SIZE_KINDS[trial % len(SIZE_KINDS)] if attempt < 200 and trial >= 0 else "any"
         env = {}
         for sym in names:
             env[sym.name] = _draw_control(sym.name, _type_of(a, sym), fixed, rng, max_size,
-                                          kind)
+                                          kind if attempt < 200 else "any")
         values = {x.name: env[x.name.name] for x in a.args if x.type.is_control()}
         values_b = {x.name: env[x.name.name] for x in b.args if x.type.is_control()}
         if _preds_hold(a, values) and _preds_hold(b, values_b):

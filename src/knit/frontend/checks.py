@@ -501,15 +501,12 @@ class _Checker:
         another iteration touches (the same proof parallelize_loop makes: each call of a
         large callee first bounded by the windows it is passed, `E.race_free`, unless a
         callee carries a deferred error, whose accesses its windows may not bound)."""
-        formulas = list(facts.formulas())
-
         def exact():
             return E.accesses(s.body, self.windows)
 
-        if any(deferred_error(f) is not None for f in _callees(s.body)):
-            hit = E.race(s, formulas, exact())
-        else:
-            hit = E.race_free(s, formulas, exact, E.coarse_accesses(s.body, self.windows))
+        deferred = any(deferred_error(f) is not None for f in _callees(s.body))
+        coarse = (exact(), False) if deferred else E.coarse_accesses(s.body, self.windows)
+        hit = E.race_free(s, list(facts.formulas()), exact, coarse)
         if hit:  # Exo refuses it when it compiles the loop
             self.later(RaceError(s.srcinfo, f"iterations of the par loop over "
                                  f"'{s.iter.name}' may race: one {hit[0].describe()} and "

@@ -142,10 +142,12 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     mr, nr = isa.mr, isa.nr
-    blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8, threads=threads)
-    # (the blocked kernel's threads share its blocks' slivers; split="auto" gives each
-    # thread the one-thread kernel, whose blocks need only be whole tiles)
-    check_blocking(blk, mr, nr, threads if split != "auto" else 1)
+    # the threads that share a block's slivers: the blocked kernel's (split "rows" or
+    # "cols"); split="auto" gives each thread the one-thread kernel, whose blocks need
+    # only be whole tiles
+    sharing = threads if split != "auto" else 1
+    blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8, threads=sharing)
+    check_blocking(blk, mr, nr, sharing)
     if split not in ("auto", "rows", "cols"):
         raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
     if any(b.isdigit() for b in (g.m, g.n, g.kk)):  # sizes written as numbers
