@@ -25,3 +25,10 @@ def plain_gemm(t: str = "f64", mem: str = "DRAM", extra: str = ""):
 
     return parse_proc_string(GEMM_TEXT.format(t=t, mem=mem, extra=extra),
                              {"DRAM": DRAM, "DRAM_ALIGNED64": DRAM_ALIGNED64})
+
+
+def kernel_of(q):
+    """The one-thread kernel that `schedule_gemm(p, threads=1)`'s procedure calls (its
+    body is that one call): the procedure whose structure a test reads."""
+    (call,) = q.body()
+    return call.subproc()

@@ -21,6 +21,7 @@ from knit import proc
 from knit.errors import SchedulingError
 from knit.stdlib import gemm as G
 from knit.stdlib.scheduling import parallelize_loop
+from tests.helpers.gemm_text import kernel_of
 
 FLAGS = cpu_flags()
 HAS = {"avx512": "avx512f" in FLAGS, "avx2": "avx2" in FLAGS and "fma" in FLAGS}
@@ -255,7 +256,7 @@ def test_one_thread_packs_each_panel_of_b_once():
     # BLIS's order jc, pc, ic, jr, ir: B's KC x NC panel packed once per pc, before the
     # ic loop (not once per MC block of rows), as Bs[NC / NR][KC][NR]; a whole NC block
     # read row by row, unchecked (PREFETCH_ROWS = 8 rows ahead but for the last 8)
-    text = str(scheduled("avx512", "f32", False))
+    text = str(kernel_of(scheduled("avx512", "f32", False)))
     isa = G.target("avx512").isa("f32")
     assert re.search(rf"for jc in seq.*\n *Ap: f32\[2, 16, {isa.mr}\] @ DRAM_ALIGNED64\n"
                      rf" *Bs: f32\[2, 16, {isa.nr}\] @ DRAM_ALIGNED64\n *for pc in seq.*\n"
@@ -356,7 +357,7 @@ def test_blocks_come_from_the_cache_sizes_and_can_be_overridden():
         == 32 << 10
     assert blk.mc * blk.kc * 4 <= 1 << 20  # an MC x KC block of A fits L2
     assert blk.mc % (2 * isa.mr) == 0 and blk.nc % (2 * isa.nr) == 0
-    q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=8, nc=64), threads=1)
+    q = kernel_of(G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=8, nc=64), threads=1))
     assert "Ap: f32[2, 8, 8]" in str(q) and "for jc in seq(0, (32 + N) / 64)" in str(q)
 
 
@@ -364,7 +365,7 @@ def test_a_whole_sliver_is_packed_through_the_transpose():
     # AVX-512 f32 (MR = 8): A's whole MR-row slivers 8 x 8 at a time through the
     # target's transposing instruction, the K % 8 rows of the last block of k and the
     # sliver partly past M element by element; f64 and another MR element by element
-    text = str(scheduled("avx512", "f32", False))
+    text = str(kernel_of(scheduled("avx512", "f32", False)))
     assert G.target("avx512").isa("f32").pack_a is not None
     assert re.search(r"if 8 \+ 8 \* i0o \+ 16 \* ic <= M:\n *for i1o in seq\(0, 2\):\n"
                      r" *mm256_transpose8x8_ps\(Ap\[i0o, 8 \* i1o:8 \+ 8 \* i1o, 0:8\], ", text)
@@ -373,10 +374,10 @@ def test_a_whole_sliver_is_packed_through_the_transpose():
     assert re.search(r"for i1i in seq\(0, K % 8\):\n *for i0i in seq\(0, 8\):\n"
                      r" *Ap_l\[i0o, i1i \+ ", text)
     assert text.count("mm256_transpose8x8_ps(") == 2  # the KC blocks, the last block
-    assert "transpose" not in str(scheduled("avx512", "f64", False))
+    assert "transpose" not in str(kernel_of(scheduled("avx512", "f64", False)))
     six = G.schedule_gemm(PLAIN["f32"], "avx512", G.Blocking(mc=12, kc=16, nc=64), threads=1,
                           shape=(6, 32))
-    assert "transpose" not in str(six)
+    assert "transpose" not in str(kernel_of(six))
     needs("avx512")
     run_against_numpy(six.compile(), "f32", [(13, 70, 37), (6, 32, 16), (17, 33, 9)], seed=3)
 
@@ -390,7 +391,7 @@ def test_the_copy_of_b_prefetches_rows_ahead_on_one_thread():
     ahead = G.schedule.PREFETCH_ROWS
     for kc in (2 * ahead, ahead):
         q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=16, kc=kc, nc=64), threads=1)
-        text = str(q)
+        text = str(kernel_of(q))
         if kc > ahead:
             assert f"for i0 in seq(0, {kc - ahead}):" in text
             assert f"for i0 in seq({kc - ahead}, {kc}):" in text
@@ -449,7 +450,7 @@ def test_small_problems_call_the_one_thread_kernel():
 def test_the_par_loop_is_race_checked():
     # the packed buffers are allocated once per jc (and thread): a parallel ic or pc
     # loop would have its iterations write the same buffer
-    q = scheduled("avx512", "f32", parallel=False)
+    q = kernel_of(scheduled("avx512", "f32", parallel=False))
     for loop in ("ic", "pc"):
         with pytest.raises(SchedulingError, match="race|written|writes"):
             parallelize_loop(q, q.find_loop(loop))
@@ -523,7 +524,7 @@ def test_neon_kernel_runs_on_aarch64(dtype):
     blk = G.Blocking(mc=2 * isa.mr, kc=8, nc=2 * isa.nr)
     plain = neon_plain[dtype]
     q = G.schedule_gemm(plain, "neon", blk, threads=1)
-    assert f"gemm_ukernel_{dtype}_{isa.mr}x{isa.nr}_neon(" in str(q)
+    assert f"gemm_ukernel_{dtype}_{isa.mr}x{isa.nr}_neon(" in str(kernel_of(q))
     _, fast = G.microkernel("neon", dtype)
     assert f"neon_vfmadd_{isa.lanes}x{dtype}_{isa.lanes}x{dtype}(" in str(fast)
     check_on_arm(q, dtype, [(1, 1, 1), (isa.mr + 3, isa.nr + 5, 9),

@@ -12,6 +12,7 @@ from test_gemm import callee, dgemm, needs, run_against_numpy
 
 import knit
 from knit.stdlib import gemm as G
+from tests.helpers.gemm_text import kernel_of
 
 _DONE: dict = {}
 
@@ -74,9 +75,9 @@ def test_other_register_blocks_match_numpy(shape, threads):
     # (two threads: the threaded kernels themselves, small problems included)
     q = scheduled(threads, shape, shape_blocks(shape), upto=0)
     # (two threads: each calls the one-thread kernel of that block on its part of C)
-    kernels = [q] if threads == 1 else [
+    kernels = [kernel_of(q)] if threads == 1 else [
         callee(q, "dgemm_tiles", f"dgemm_tiles_{s}",
-               G.part_kernel("f64", "avx512", shape_blocks(shape), shape)[1].name())
+               G.one_thread_kernel("f64", "avx512", shape_blocks(shape), shape)[1].name())
         for s in ("cols", "rows")]
     for k in kernels:
         assert f"gemm_ukernel_f64_{shape[0]}x{shape[1]}_avx512(" in str(k)

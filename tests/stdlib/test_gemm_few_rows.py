@@ -10,6 +10,7 @@ from test_gemm import dgemm, needs, run_against_numpy, sgemm, small_blocks
 import knit
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm.variants import few_rows_twin_blocking
+from tests.helpers.gemm_text import kernel_of
 
 _FEW: dict = {}
 
@@ -57,8 +58,9 @@ def test_default_one_thread_schedule_takes_the_twin_given_blocks_do_not():
         isa = G.target("avx512").isa(dt)
         blk = G.choose_blocking(isa, e)
         few = few_rows_twin_blocking(isa, blk, e)
-        name = plain.name()
-        q = str(G.schedule_gemm(plain, "avx512", threads=1).find(f"{name}_big(_)").subproc())
+        kernel = kernel_of(G.schedule_gemm(plain, "avx512", threads=1))
+        name = kernel.name()
+        q = str(kernel.find(f"{name}_big(_)").subproc())
         if few != blk:
             assert f"if M <= {few.mc}:\n        {name}_big_few(" in q
         else:  # (L2 holds a KC x NC panel already: nothing to cut)
@@ -81,8 +83,8 @@ def test_few_rows_blocks_on_both_kinds_of_avx512():
             else:  # one block twice blk's, blk's KC
                 assert split and (few.mc, few.kc) == (2 * blk.mc, blk.kc)
     # blocks given: exactly those, no twin
-    assert "sgemm_few" not in str(G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"),
-                                                  threads=1))
+    assert "_few" not in str(kernel_of(G.schedule_gemm(sgemm, "avx512",
+                                                       small_blocks("avx512", "f32"), threads=1)))
 
 
 def test_few_rows_nc_fills_l2():

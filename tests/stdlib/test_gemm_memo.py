@@ -30,11 +30,18 @@ def test_a_kernel_is_built_once_per_target_dtype_packing_and_shape():
     assert G.microkernel("neon", "f64", True, None) is not a  # packed
 
 
+def forget() -> None:
+    """Forget the edges met and the one-thread kernels built (one per type, target,
+    blocks and shape in a process: schedule_gemm(p, threads=1) calls it)."""
+    isolate._MEMO.clear()
+    G.one_thread_kernel.cache_clear()
+
+
 @pytest.fixture
 def fresh_memo():
-    isolate._MEMO.clear()
+    forget()
     yield
-    isolate._MEMO.clear()
+    forget()
 
 
 def _edges_made(monkeypatch, *dtypes: str) -> list:
@@ -69,7 +76,7 @@ def test_kernels_that_differ_in_their_blocks_share_their_edges(fresh_memo, monke
     second = G.schedule_gemm(plain(), "neon", narrow, threads=1)
     assert made == ["edge_rows_in_passes", "edge_columns", "edge_rows_in_passes"]
     # the answer is the code a schedule of its own makes
-    isolate._MEMO.clear()
+    forget()
     again = G.schedule_gemm(plain(), "neon", narrow, threads=1)
     assert made == ["edge_rows_in_passes", "edge_columns", "edge_rows_in_passes"] + \
         ["edge_rows_in_passes", "edge_columns"]

@@ -101,7 +101,7 @@ def test_in_parts_is_refused_where_the_parts_are_not_the_loop():
 
 
 def test_threads_take_parts_refuses_another_direction():
-    kernel = G.part_kernel("f32", "avx512", None, None)
+    kernel = G.one_thread_kernel("f32", "avx512", None, None)
     with pytest.raises(ValueError, match="along must be 'rows' or 'cols'"):
         threads_take_parts(sgemm, "k", 2, 8, kernel)
 
@@ -113,7 +113,7 @@ def test_threads_take_parts_match_numpy(along, parts):
     isa = G.target("avx512").isa("f32")
     unit = isa.mr if along == "rows" else isa.nr
     blk = G.Blocking(mc=2 * isa.mr, kc=16, nc=2 * isa.nr)  # small: sizes cross them
-    kernel = G.part_kernel("f32", "avx512", blk, None)
+    kernel = G.one_thread_kernel("f32", "avx512", blk, None)
     q = threads_take_parts(sgemm, along, parts, unit, kernel)
     assert q.is_eq(sgemm)
     text = str(q)
@@ -131,19 +131,20 @@ def test_threads_take_parts_match_numpy(along, parts):
 
 
 def test_the_parts_call_one_kernel_per_blocks_and_shape():
-    assert G.part_kernel("f64", "avx2", None, None) is G.part_kernel("f64", "avx2", None, None)
-    plain, fast = G.part_kernel("f64", "avx2", None, None)
-    assert plain.name() == fast.name() == "gemm_f64_part_avx2"
+    kernel = G.one_thread_kernel("f64", "avx2", None, None)
+    assert G.one_thread_kernel("f64", "avx2", None, None) is kernel
+    plain, fast = G.one_thread_kernel("f64", "avx2", None, None)
+    assert plain.name() == fast.name() == "gemm_f64_avx2"
     assert fast.is_eq(plain) and " in par(" not in str(fast)
     blk = G.Blocking(mc=12, kc=16, nc=16)
-    assert G.part_kernel("f64", "avx2", blk, None)[1].name() == "gemm_f64_part_avx2_12x16x16"
+    assert G.one_thread_kernel("f64", "avx2", blk, None)[1].name() == "gemm_f64_avx2_12x16x16"
 
 
 def test_a_par_loop_over_calls_of_a_large_kernel_is_checked_by_windows_when_compiled():
     # the compile-time race check bounds each call of a large callee by the windows it
     # is passed (as parallelize_loop does): the parts' kernel has ~100,000 accesses; a
     # call writing a window both iterations share is still refused
-    q = threads_take_parts(sgemm, "rows", 2, 8, G.part_kernel("f32", "avx512", None, None))
+    q = threads_take_parts(sgemm, "rows", 2, 8, G.one_thread_kernel("f32", "avx512", None, None))
     q.compile()  # (seconds before the windows bounded the calls: minutes)
     with pytest.warns(knit.errors.RefusedLaterWarning):  # (refused when compiled)
         @proc

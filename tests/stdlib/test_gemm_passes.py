@@ -10,6 +10,7 @@ from test_gemm import PLAIN, callee, check_on_arm, needs, neon_plain, run_agains
 
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import variants as V
+from tests.helpers.gemm_text import kernel_of
 
 
 def test_passes_have_the_structure():
@@ -38,8 +39,9 @@ def test_one_thread_takes_passes_below_mr_rows(dtype):
     needs("avx512")
     isa = G.target("avx512").isa(dtype)
     mr, nr = isa.mr, isa.nr
-    q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=1)
-    name = PLAIN[dtype].name()
+    one = G.schedule_gemm(PLAIN[dtype], "avx512", threads=1)
+    q = kernel_of(one)  # (the one-thread kernel it calls)
+    name = q.name()
     half_l2, l2 = V.in_place_bounds(dtype)
     rows, small_rows = V.PASS_ROWS_MR[dtype] * mr, V.SMALL_ROWS_MR * mr
     # (after the GEMV's twin, N == 1: test_gemm_gemv.py)
@@ -55,7 +57,7 @@ def test_one_thread_takes_passes_below_mr_rows(dtype):
              (1, nr - 1, 900), (2, nr, 900), (rows, l2 - 400, 401), (rows + 1, l2 - 400, 401),
              (rows - 3, l2 // 2, l2 // 2), (small_rows, half_l2 // 2, half_l2 // 2),
              (small_rows + 1, half_l2 // 2, half_l2 // 2), (rows + 5, half_l2 - 99, 100)]
-    f = q.compile()
+    f = one.compile()
     run_against_numpy(f, dtype, sizes, seed=43)
     run_against_numpy(f, dtype, sizes[:3] + sizes[-5:-3], strided=True, seed=44)
 

@@ -23,7 +23,7 @@ def c_of(p) -> str:
 @pytest.fixture
 def cuts(monkeypatch) -> list:
     """The cuts made (not answered from the memo): their KC, in order."""
-    isolate._MEMO.clear()
+    forget()
     made: list = []
     orig = S.cut_edges
 
@@ -33,7 +33,14 @@ def cuts(monkeypatch) -> list:
 
     monkeypatch.setattr(S, "cut_edges", counted)
     yield made
+    forget()
+
+
+def forget() -> None:
+    """Forget the cuts met and the one-thread kernels built (one per type, target,
+    blocks and shape in a process: schedule_gemm(p, threads=1) calls it)."""
     isolate._MEMO.clear()
+    G.one_thread_kernel.cache_clear()
 
 
 def test_kernels_with_the_same_kc_share_their_cut(cuts):
@@ -44,7 +51,7 @@ def test_kernels_with_the_same_kc_share_their_cut(cuts):
     second = G.schedule_gemm(plain(extra="    assert M >= 8\n"), "neon", narrow, threads=1)
     assert cuts == [1024]
     # the answer is the code a cut of its own makes
-    isolate._MEMO.clear()
+    forget()
     again = G.schedule_gemm(plain(extra="    assert M >= 8\n"), "neon", narrow, threads=1)
     assert cuts == [1024, 1024]
     assert c_of(second) == c_of(again)

@@ -1,10 +1,11 @@
-"""Work schedule_gemm does not do twice (issue 9, item 4): the one-thread kernel of a
-procedure object is built once (asked again, the same object), and a threaded kernel's
-one-thread twin (small problems) calls the one-thread kernel its threads' parts call
-(`part_kernel`, one per type, target, blocks and register block in a process), not a
-second schedule of an extracted copy. The reuse must never answer for another
+"""Work schedule_gemm does not do twice (issue 9, item 4): the one-thread kernel is
+built once per type, target, blocks and register block in a process
+(`one_thread_kernel`): schedule_gemm(p, threads=1) makes p's nest a call of it, and a
+threaded kernel's one-thread twin (small problems) and its threads' parts call it too,
+not a second schedule of an extracted copy. The reuse must never answer for another
 procedure: one differing in a type, an assert, a memory, or only in being defined apart,
-gets a kernel of its own, scheduled from it."""
+gets a procedure of its own, scheduled from it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from test_gemm import needs, small_blocks
 
 from knit.stdlib import gemm as G
-from tests.helpers.gemm_text import plain_gemm
+from tests.helpers.gemm_text import kernel_of, plain_gemm
 
 
 def plain(t: str = "f32", mem: str = "DRAM", extra: str = ""):
@@ -30,21 +31,24 @@ BLK = small_blocks("avx2", "f32")
 def test_threaded_kernel_calls_the_one_thread_kernel_of_its_parts():
     p = plain()
     one = G.schedule_gemm(p, "avx2", BLK, threads=1)
-    assert G.schedule_gemm(p, "avx2", BLK, threads=1) is one  # the same object: built once
+    plain_part, part = G.one_thread_kernel("f32", "avx2", BLK, None)
+    # one thread: p's nest a call of the kernel, built once (asked again, the same one)
+    assert str(one).split("\n")[-1].strip() == \
+        f"{part.name()}(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
+    assert kernel_of(one) is part
+    assert kernel_of(G.schedule_gemm(plain(), "avx2", BLK, threads=1)) is part
     two = G.schedule_gemm(p, "avx2", BLK, threads=2)
     text = str(two)
     assert "if M + N + K <= 280 or (N < 32 or N < 64 and N % 16 > 0) and M + N + K <= 360:\n        gemm_seq(M, N, K, A, B, C)" \
         in text
     seq = two.find("gemm_seq(_)").subproc()
-    plain_part, part = G.part_kernel("f32", "avx2", BLK, None)
     assert f"{part.name()}(M, N, K, A[0:M, 0:K]" in str(seq)
     parts = str(two.find("gemm_par(_)").subproc().find("gemm_par_tiles(_)").subproc()
                 .find("gemm_par_tiles_rows(_)").subproc())
     assert parts.count(f"{part.name()}(") == 2  # the same kernel
-    assert body(part) == body(G.schedule_gemm(plain_part, "avx2", BLK, threads=1))
-    # proven equal (derived by checked rewrites): the part kernel to the plain GEMM it
-    # was scheduled from, as its calls need, and the threaded kernel to p
-    assert part.is_eq(plain_part) and two.is_eq(p)
+    # proven equal (derived by checked rewrites): the kernel to the plain GEMM it was
+    # scheduled from, as its calls need, and the one- and two-thread procedures to p
+    assert part.is_eq(plain_part) and one.is_eq(p) and two.is_eq(p)
 
 
 @pytest.mark.parametrize("other", [

@@ -20,6 +20,7 @@ import knit
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import variants as V
 from knit.stdlib.gemm.variants import SMALL_UPTO, schedule_small
+from tests.helpers.gemm_text import kernel_of
 
 _KERNELS: dict = {}
 
@@ -50,7 +51,7 @@ def sizes_around(dtype: str, target: str = "avx512") -> list[tuple[int, int, int
 
 def test_default_kernel_branches_on_small_problems():
     isa = G.target("avx512").isa("f32")
-    q = default_kernel("f32")
+    q = kernel_of(default_kernel("f32"))  # (gemm_f32_avx512)
     text = str(q)
     # (and a few tiles of rows, or more where B takes at most half of L2: B's packed
     # panel would serve few tiles)
@@ -59,21 +60,21 @@ def test_default_kernel_branches_on_small_problems():
     narrow = V.SMALL_NARROW_NR["f32"] * isa.nr  # (and few columns with K not too deep)
     assert (f"if K + N <= {SMALL_UPTO} or M <= {rows} or M <= {small_rows} and K + N <= "
             f"{half_l2} or N <= {narrow} and K <= {V.SMALL_NARROW_K}:\n"
-            "            sgemm_small(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
-            "\n        else:\n            sgemm_big(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])") in text  # (after the
+            "            gemm_f32_avx512_small(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
+            "\n        else:\n            gemm_f32_avx512_big(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])") in text  # (after the
     # GEMV's twin, N == 1: test_gemm_gemv.py)
-    f = q.compile()  # both sides of the few columns' bounds, M past the other bounds
+    f = default_kernel("f32").compile()  # both sides of the few columns' bounds, M past the other bounds
     run_against_numpy(f, "f32", [(small_rows + 3, narrow, V.SMALL_NARROW_K),
                                  (small_rows + 3, narrow + 1, 900),
                                  (small_rows + 1, narrow - 5, V.SMALL_NARROW_K + 1)],
                       seed=48)
     # ... fewer rows than MR, and a few tiles of rows with B larger than L2, in passes
     # over k (test_gemm_passes.py), the others tiled
-    small = q.find("sgemm_small(_)").subproc()
+    small = q.find("gemm_f32_avx512_small(_)").subproc()
     assert (f"if {isa.nr} <= N and (M < {isa.mr} or M <= {rows} and {l2} < N + K):\n"
-            "        sgemm_small_passes(M, N, K, A, B, C)\n    else:\n"
-            "        sgemm_small_small(M, N, K, A, B, C)") in str(small)
-    small = callee(small, "sgemm_small_small")  # a call of the sized kernel the passes call
+            "        gemm_f32_avx512_small_passes(M, N, K, A, B, C)\n    else:\n"
+            "        gemm_f32_avx512_small_small(M, N, K, A, B, C)") in str(small)
+    small = callee(small, "gemm_f32_avx512_small_small")  # a call of the sized kernel the passes call
     assert "gemm_f32_small_avx512(M, N, K, " in str(small)
     small = str(callee(small, "gemm_f32_small_avx512"))
     # the whole tiles along rows of C, reading A and B in place, nothing packed
@@ -86,13 +87,13 @@ def test_default_kernel_branches_on_small_problems():
     assert allocs == []  # (the last columns too read B in place: no copy of them)
     assert " in par(" not in small and "for jc " not in small
     # the blocked kernel for the others (its cache blocks, B packed)
-    big = str(q.find("sgemm_big(_)").subproc())
-    assert "sgemm_big_few" in big or "for jc " in big
+    big = str(q.find("gemm_f32_avx512_big(_)").subproc())
+    assert "gemm_f32_avx512_big_few" in big or "for jc " in big
 
 
 def test_given_blocks_take_no_small_twin():
     q = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=1)
-    assert "sgemm_small" not in str(q) and "N + K <=" not in str(q)
+    assert "_small" not in str(kernel_of(q)) and "N + K <=" not in str(kernel_of(q))
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64"])

@@ -25,6 +25,7 @@ from knit.errors import SchedulingError
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import schedule as S, variants as V
 from knit.stdlib.scheduling import divide_loop, fuse, lift_scope
+from tests.helpers.gemm_text import kernel_of
 
 PLAIN = {"f32": sgemm, "f64": dgemm}
 _DONE: dict = {}
@@ -118,7 +119,7 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     assert "if M <= N:\n        sgemm_par_tiles_cols(M, N, K" in str(par)
     assert "else:\n        sgemm_par_tiles_rows(M, N, K" in str(par)
     cols, rows = (str(par.find(f"sgemm_par_tiles_{s}(_)").subproc()) for s in ("cols", "rows"))
-    kernel = V.part_kernel("f32", "avx512", small_blocks("avx512", "f32"), None)[1].name()
+    kernel = V.one_thread_kernel("f32", "avx512", small_blocks("avx512", "f32"), None)[1].name()
     for text, (size, unit) in ((cols, ("N", 32)), (rows, ("M", 8))):
         assert "for t in par(0, 2):" in text and text.count(" in par(") == 1
         assert text.count(f"{kernel}(") == 2  # the parts, and all of C where they do not fit
@@ -217,7 +218,7 @@ def test_a_thread_reading_the_others_slivers_of_a_is_refused():
     # loop. Dealt out in halves instead (thread 0 packing slivers 0 and 1 of the MC
     # block but multiplying 0 and 2), fusing is refused: thread 0 would read a sliver
     # before thread 1 packs it
-    q = G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=32, kc=16, nc=64), threads=1)
+    q = kernel_of(G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=32, kc=16, nc=64), threads=1))
     q = S._deal_out(q, S.MAIN, "i1o", 2, "i1")
     q = S._deal_out(q, S.MAIN, "ir", 2, "ir")
     for _ in range(2):

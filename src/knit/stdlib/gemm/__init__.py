@@ -116,8 +116,8 @@ from knit.stdlib.gemm.variants import (
     gemv_by_rows,
     in_place_bounds,
     k_passes_by_columns,
+    one_thread_kernel,
     one_thread_variants,
-    part_kernel,
     rows_in_one_block,
     schedule_gemm,
     schedule_k_passes,
@@ -132,6 +132,6 @@ __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_TH
            "edge_rows", "edge_rows_in_passes", "few_rows_blocking", "gemm_parts", "gemv_by_rows", "gemv_kernel", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "one_thread_variants", "rows_in_one_block", "few_rows_by_columns", "few_rows_in_passes",
-           "in_place_bounds", "k_passes_by_columns", "part_kernel", "threads_in_parts", "threads_take_parts", "in_parts", "part_bounds", "schedule_k_passes",
+           "in_place_bounds", "k_passes_by_columns", "one_thread_kernel", "threads_in_parts", "threads_take_parts", "in_parts", "part_bounds", "schedule_k_passes",
            "schedule_gemm", "schedule_gemv", "schedule_masked_kernel", "schedule_microkernel", "schedule_small",
            "small_in_place", "small_runs_sequential", "target", "tiles_along_rows"]

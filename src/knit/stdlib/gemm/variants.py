@@ -120,7 +120,9 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
                   sequential_upto: int = SEQUENTIAL_UPTO, split: str = "auto") -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
-    `shape` the (MR, NR) of the register block; threads=1 is sequential C. threads > 1
+    `shape` the (MR, NR) of the register block. threads=1: p's nest becomes a call of
+    the one-thread kernel (sequential C) of the plain GEMM, built once per process for
+    the type, target, blocks and shape (`one_thread_kernel`). threads > 1
     shares the work out to that many iterations of `par` loops (OpenMP; run with
     OMP_NUM_THREADS=threads): with split="auto", each thread runs the one-thread kernel
     (of the blocks given, if any) on its own part of C's columns where M <= N, else of
@@ -137,7 +139,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     kernel's); one thread with blocks given keeps the tiles, and so do threads with
     split="rows" or "cols" past the small problems. Sizes written as
     numbers (`for i in seq(0, 64)`) take the kernel for M, N and K as parameters,
-    called with them (`_fixed_sizes`)."""
+    called with them (with threads: `_fixed_sizes`)."""
     check_arguments(blocking, threads)
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
@@ -150,31 +152,19 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     check_blocking(blk, mr, nr, sharing)
     if split not in ("auto", "rows", "cols"):
         raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
+    if threads == 1:  # (sizes written as numbers too: unification finds them)
+        return _calls_of(p, (p.body(),), one_thread_kernel(g.dtype, target_name, blocking,
+                                                            shape))
     if any(b.isdigit() for b in (g.m, g.n, g.kk)):  # sizes written as numbers
         return _fixed_sizes(p, g, target_name, blocking, threads, shape, sequential_upto,
                             split)
-    if threads > 1 and sequential_upto > 0:  # (the blocks as given: the twin calls the
-        # one-thread kernel the threads' parts call, `part_kernel`)
+    if sequential_upto > 0:  # (the twin calls the one-thread kernel the threads' parts
+        # call, `one_thread_kernel`)
         return small_runs_sequential(p, target_name, blocking, threads, shape,
                                      sequential_upto, split)
-    if threads > 1 and split == "auto":
+    if split == "auto":
         return gemv_by_rows(p, target_name, threads,
                             few_rows_by_columns(p, target_name, blocking, threads, shape))
-    if threads == 1:  # built once per procedure (asked again: the same kernel)
-        key = (id(p), target_name, blocking, shape)
-        hit = _ONE_THREAD.get(key)
-        if hit is not None and hit[0] is p:
-            return hit[1]
-        few = few_rows_twin_blocking(isa, blk, 4 if g.dtype == "f32" else 8)
-        if blocking is None:  # blocks chosen here: small problems, and rows of one MC
-            out = one_thread_variants(p, target_name, blk, few, shape)  # block, own twins
-        else:
-            out = S.blocked_kernel(p, g, target_name, blk, 1, shape, split,  # (its last
-                                   _sized(g.dtype, target_name, shape, "passes"))  # rows)
-        if len(_ONE_THREAD) >= 64:  # a bound: each entry keeps two procedures alive
-            _ONE_THREAD.clear()
-        _ONE_THREAD[key] = (p, out)
-        return out
     return S.blocked_kernel(p, g, target_name, blk, threads, shape, split)
 
 
@@ -193,10 +183,39 @@ def _fixed_sizes(p: Procedure, g, target_name: str, blocking, threads: int, shap
     return call_eqv(q, q.body()[0], fast)
 
 
-# (id(p), target, blocks as given, shape) -> (p, schedule_gemm(p, ..., threads=1)):
-# procedures are immutable, so the same object scheduled with the same arguments gives
-# the same kernel
-_ONE_THREAD: dict = {}
+@functools.cache
+def one_thread_kernel(dtype: str, target_name: str, blocking: Blocking | None,
+                      shape: tuple[int, int] | None) -> tuple[Procedure, Procedure]:
+    """(plain, fast): the plain GEMM with M, N, K as parameters (`kernels.plain_gemm`)
+    and its one-thread kernel, built once per process: `one_thread_variants` where the
+    blocks are chosen here (`blocking` None), else the blocked kernel of `blocking`
+    (`_blocked`). `schedule_gemm(p, threads=1)` makes p's nest a call of it, and with
+    threads each thread runs it on its part of C (`threads_in_parts`), or one thread
+    on all of a small problem (`small_runs_sequential`): one schedule for all of them
+    (the whole GEMM schedule of every target, both types, one and two threads: 12.0 ->
+    9.4 s CPU, Intel Xeon, `schedule_speed.py --gemm`)."""
+    name = f"gemm_{dtype}_{target_name}" + ("" if shape is None else f"_{shape[0]}x{shape[1]}")
+    if blocking is not None:
+        name += f"_{blocking.mc}x{blocking.kc}x{blocking.nc}"
+    plain = plain_gemm(name, dtype)
+    if blocking is None:
+        isa = _isa(target_name, dtype, shape)
+        elem_bytes = 4 if dtype == "f32" else 8
+        blk = choose_blocking(isa, elem_bytes)
+        fast = one_thread_variants(plain, target_name, blk,
+                                   few_rows_twin_blocking(isa, blk, elem_bytes), shape)
+    else:
+        fast = _blocked(plain, target_name, blocking, shape)
+    return plain, rename(fast, name)
+
+
+def _blocked(p: Procedure, target_name: str, blk: Blocking, shape: tuple[int, int] | None
+             ) -> Procedure:
+    """The one-thread blocked kernel of p for the blocks `blk`, its last rows in passes
+    where few (`schedule.blocked_kernel`)."""
+    g = S.gemm_parts(p)
+    return S.blocked_kernel(p, g, target_name, blk, 1, shape, "auto",
+                            _sized(g.dtype, target_name, shape, "passes"))
 
 
 def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Blocking,
@@ -208,7 +227,7 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
     def big(q: Procedure) -> Procedure:
         if few != blk:
             return rows_in_one_block(q, target_name, blk, few, shape)
-        return schedule_gemm(q, target_name, blk, threads=1, shape=shape)
+        return _blocked(q, target_name, blk, shape)
 
     return gemv_by_rows(p, target_name, 1,
                         small_in_place(p, target_name, shape, SMALL_UPTO, big))
@@ -436,30 +455,15 @@ PARTS_COLS_WHEN = "{m} <= {n}"
 def threads_in_parts(p: Procedure, target_name: str, blocking: Blocking | None,
                      threads: int, shape: tuple[int, int] | None) -> Procedure:
     """`if M <= N: p_cols(...) else: p_rows(...)` (`PARTS_COLS_WHEN`), threads: each
-    thread runs the one-thread kernel of the plain GEMM (`part_kernel`, with the blocks
+    thread runs the one-thread kernel of the plain GEMM (`one_thread_kernel`, with the blocks
     given, if any) on its own part of C's columns or rows (`knit.stdlib.gemm.parts`);
     the dimension split is the one whose operand costs less copied by both threads."""
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
-    kernel = part_kernel(g.dtype, target_name, blocking, shape)
+    kernel = one_thread_kernel(g.dtype, target_name, blocking, shape)
     return _twins(p, PARTS_COLS_WHEN.format(m=g.m, n=g.n, k=g.kk), target_name, None, shape,
                   ("cols", lambda q: threads_take_parts(q, "cols", threads, isa.nr, kernel)),
                   ("rows", lambda q: threads_take_parts(q, "rows", threads, isa.mr, kernel)))
-
-
-@functools.cache
-def part_kernel(dtype: str, target_name: str, blocking: Blocking | None,
-                shape: tuple[int, int] | None) -> tuple[Procedure, Procedure]:
-    """(plain, fast): the plain GEMM with M, N, K as parameters and its one-thread
-    kernel (`schedule_gemm(..., threads=1)`, with the blocks given, if any), built once
-    per process: what each thread runs on its part of C (`threads_in_parts`)."""
-    name = f"gemm_{dtype}_part_{target_name}" + ("" if shape is None else
-                                                 f"_{shape[0]}x{shape[1]}")
-    if blocking is not None:
-        name += f"_{blocking.mc}x{blocking.kc}x{blocking.nc}"
-    plain = plain_gemm(name, dtype)
-    return plain, rename(schedule_gemm(plain, target_name, blocking, threads=1, shape=shape),
-                         name)
 
 
 def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] | None,
@@ -625,15 +629,15 @@ def rows_in_one_block(p: Procedure, target_name: str, blocking: Blocking, few: B
     block)."""
     g = S.gemm_parts(p)
     return _twins(p, f"{g.m} <= {few.mc}", target_name, blocking, shape,
-                  ("few", {"threads": 1, "blocking": few}),
-                  ("many", {"threads": 1}))
+                  ("few", lambda q: _blocked(q, target_name, few, shape)),
+                  ("many", lambda q: _blocked(q, target_name, blocking, shape)))
 
 
 def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | None,
                           threads: int, shape: tuple[int, int] | None, upto: int,
                           split: str = "auto") -> Procedure:
     """`if <small>: p_seq(...) else: p_par(...)`: p_seq calls the one-thread kernel of
-    the plain GEMM that the threads' parts call (`part_kernel`: one schedule for both,
+    the plain GEMM that the threads' parts call (`one_thread_kernel`: one schedule for both,
     built once per process), p_par the other branch moved into a procedure of its own (extract_subproc, which keeps p's
     asserts) and scheduled for `threads`; the threads are used only where the
     problem is large enough to share out: M + N + K above `upto`, and, up to
@@ -647,7 +651,7 @@ def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | N
     size = f"{g.m} + {g.n} + {g.kk}"
     small = (f"{size} <= {upto} or ({g.n} < {threads * nr} or {g.n} < {2 * threads * nr} "
              f"and {g.n} % {nr} > 0) and {size} <= {max(upto, NARROW_UPTO)}")
-    kernel = part_kernel(g.dtype, target_name, blocking, shape)
+    kernel = one_thread_kernel(g.dtype, target_name, blocking, shape)
     # (the one-thread kernel the threads' parts call: scheduled once for both)
     return _twins(p, small, target_name, blocking, shape,
                   ("seq", lambda q: _calls_of(q, (q.body(),), kernel)),
