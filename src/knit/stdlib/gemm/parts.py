@@ -66,11 +66,13 @@ def parts_fit(size: str, parts: int, unit: int) -> str:
     return f"{unit} <= {w} and {parts - 1} * ({w}) < {size}"
 
 
-def in_parts(p: Procedure, loop, size: str, parts: int, unit: int, t: str) -> Procedure:
+def in_parts(p: Procedure, loop, size: str, parts: int, unit: int, t: str,
+             parallel: bool = True) -> Procedure:
     """`for x in seq(0, size): S` (`loop`, a cursor into p) ->
     `for t in par(0, parts): for x in seq(lo(t), hi(t)): S` (`part_bounds`), where
     `parts_fit` holds (every part has an iteration) and the iterations of the loop are
-    independent."""
+    independent; parallel=False leaves `for t in seq(0, parts)` for the caller to make
+    parallel."""
     w, lo, hi = part_bounds(size, parts, unit, t)
     pieces = [loop]
     for k in range(1, parts):  # for x in seq((k - 1) w, k w): S; for x in seq(k w, size): S
@@ -90,7 +92,7 @@ def in_parts(p: Procedure, loop, size: str, parts: int, unit: int, t: str) -> Pr
         ts.append(tloop)
     for nxt in ts[1:]:
         p = join_loops(p, p.forward(ts[0]), p.forward(nxt))
-    return parallelize_loop(p, p.forward(ts[0]))
+    return parallelize_loop(p, p.forward(ts[0])) if parallel else p
 
 
 def threads_take_parts(p: Procedure, along: str, parts: int, unit: int,
@@ -115,7 +117,8 @@ def threads_take_parts(p: Procedure, along: str, parts: int, unit: int,
     if along == "cols":  # for j: for i: for k, so that the parts of j are outermost
         q = reorder_loops(q, q.forward(nest))
         nest = q.body()[0].body()[0]
-    q = in_parts(q, nest, size, parts, unit, t)
+    # (made parallel once the parts are calls: each rewrite of a par loop checks it again)
+    q = in_parts(q, nest, size, parts, unit, t, parallel=False)
     piece = q.body()[0].body()[0].body()[0]  # for x in seq(lo(t), hi(t))
     q = shift_loop(q, piece, 0)
     if along == "cols":  # for i: for j in seq(0, hi(t) - lo(t)): for k
@@ -124,6 +127,7 @@ def threads_take_parts(p: Procedure, along: str, parts: int, unit: int,
     assert piece.name() == g.i, piece.name()  # the nest is the GEMM again, on a part
     q = replace_block(q, q.forward(piece), plain)
     q = replace_block(q, q.body()[0].orelse()[0], plain)
+    q = parallelize_loop(q, q.body()[0].body()[0])
     q = call_eqv(q, q.body()[0].body()[0].body()[0], fast)
     q = call_eqv(q, q.body()[0].orelse()[0], fast)
     return simplify(q)
