@@ -1,7 +1,9 @@
 """schedule_gemm on a GEMM whose sizes are written as numbers (`for i in seq(0, 64)`),
-all or some of them: the nest becomes a call of the kernel scheduled for M, N and K as
-parameters, with the numbers found by unification. (Before, the schedule's steps met
-its edges as loops of no iteration and refused them as code that never runs.)"""
+all or some of them, or as expressions (`seq(0, M + 1)`): the nest becomes a call of
+the kernel scheduled for M, N and K as parameters, with the numbers or expressions
+found by unification. (Before, the schedule's steps met numbers' edges as loops of no
+iteration and refused them as code that never runs, and expressions' twins as
+conditions that cannot all hold.)"""
 
 from __future__ import annotations
 
@@ -72,6 +74,33 @@ def test_some_sizes_numbers_are_equivalent_to_the_plain_proc():
         want = C + A @ B
         q.compile()(M=m, A=A, B=B, C=C)
         assert np.abs(C - want).max() < 1e-10
+
+
+@proc
+def sized_by_expressions(M: size, N: size, K: size, A: f32[M + 1, K], B: f32[K, 2 * N],
+                         C: f32[M + 1, 2 * N]):
+    for i in seq(0, M + 1):
+        for j in seq(0, 2 * N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sizes_written_as_expressions(threads):
+    q = G.schedule_gemm(sized_by_expressions, "avx512", threads=threads)
+    kernel = "gemm_f32_avx512" if threads == 1 else "sized_by_expressions_sized"
+    assert f"{kernel}(1 + M, 2 * N, K, A[0:1 + M, 0:K]" in str(q)
+    assert knit.check_equiv(sized_by_expressions, q, trials=3).trials == 3
+    needs("avx512")
+    f = q.compile()
+    rng = np.random.default_rng(threads)
+    for m, n, k in ((1, 1, 1), (5, 7, 3), (70, 33, 90), (300, 150, 20)):
+        A = rng.standard_normal((m + 1, k)).astype("f4")
+        B = rng.standard_normal((k, 2 * n)).astype("f4")
+        C = rng.standard_normal((m + 1, 2 * n)).astype("f4")
+        want = C.astype("f8") + A.astype("f8") @ B.astype("f8")
+        f(M=m, N=n, K=k, A=A, B=B, C=C)
+        assert np.abs(C - want).max() < 1e-3, (m, n, k)
 
 
 def test_windows_without_unit_strides_are_refused_with_the_reason():
