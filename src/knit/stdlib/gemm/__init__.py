@@ -11,9 +11,13 @@
                 C[i, j] += A[i, k] * B[k, j]
 
 (any names; A, B, C tensors, or windows -- views of larger matrices -- with unit stride
-along their rows; f32 or f64). The result computes the same thing, proven step by step
-like any schedule, organised as BLIS organises it (Van Zee and van de Geijn, "BLIS: A
-Framework for Rapidly Instantiating BLAS Functionality", 2015):
+along their rows; f32 or f64; sizes parameters, numbers or expressions). The result
+computes the same thing, proven step by step like any schedule. With one thread it is
+`gemm` with its nest a call of the one-thread kernel of the plain GEMM
+(`one_thread_kernel`: built once per type, target, blocks and shape in a process, and
+called by every procedure scheduled for them, and by the threads' parts), organised as
+BLIS organises it (Van Zee and van de Geijn, "BLIS: A Framework for Rapidly
+Instantiating BLAS Functionality", 2015):
 
     for jc: NC columns of C at a time
       for pc: KC of the k range
