@@ -243,6 +243,15 @@ def add_one_f64_tmp(X: f32[6], Y: f32[6]):
 
 
 @proc
+def add_one_f64_io(X: f64[6], Y: f64[6]):
+    t: f32[6] @ DRAM
+    for i in seq(0, 6):
+        t[i] = X[i]
+    for i in seq(0, 6):
+        Y[i] = t[i] + 1.0
+
+
+@proc
 def add_one_shifted(X: f32[6], Y: f32[6]):
     t: f32[7] @ DRAM
     for i in seq(0, 6):
@@ -260,6 +269,10 @@ def test_replace_refuses_unsound_allocation_matches():
     refused(lambda: replace(add_one_f64_tmp, _three(add_one_f64_tmp),
                             add_one_via_row),
             "the body's 'a' holds f32 but the block's 't' holds f64", prim="replace")
+    # a parameter's data of another type: the message tells the body's from the block's
+    refused(lambda: replace(add_one_f64_io, _three(add_one_f64_io), add_one_via_row),
+            "the body's parameter 'x' holds f32 but the block's 'X' holds f64",
+            prim="replace")
     # t is bigger: n = 7 from its shape, but the loops run to 6
     refused(lambda: replace(add_one_shifted, _three(add_one_shifted),
                             add_one_via_row),

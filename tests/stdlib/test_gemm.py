@@ -76,11 +76,18 @@ _SCHEDULED: dict = {}
 
 def scheduled(target: str, dtype: str, parallel: bool = True, blocks: str = "small",
               split: str = "auto"):
+    """The kernel `scheduled_proc` calls: its structure is the schedule's."""
+    return kernel_of(scheduled_proc(target, dtype, parallel, blocks, split))
+
+
+def scheduled_proc(target: str, dtype: str, parallel: bool = True, blocks: str = "small",
+                   split: str = "auto"):
+    """schedule_gemm of the plain procedure, one thread or two (the threaded kernel
+    itself, not the call of the one-thread kernel that small problems get:
+    test_small_problems_call_the_one_thread_kernel)."""
     key = (target, dtype, parallel, blocks, split)
     if key not in _SCHEDULED:
         blk = small_blocks(target, dtype) if blocks == "small" else None
-        # (the threaded kernel itself, not the call of the one-thread kernel that small
-        # problems get: test_small_problems_call_the_one_thread_kernel)
         _SCHEDULED[key] = G.schedule_gemm(PLAIN[dtype], target, blk, 2 if parallel else 1,
                                           sequential_upto=0, split=split)
     return _SCHEDULED[key]
@@ -191,7 +198,7 @@ def test_avx2_matches_numpy(dtype):
 @pytest.mark.parametrize("parallel", [False, True], ids=["1-thread", "par"])
 def test_kernels_are_equivalent_to_the_plain_proc(dtype, parallel):
     needs("avx512")
-    q = scheduled("avx512", dtype, parallel)
+    q = scheduled_proc("avx512", dtype, parallel)
     assert q.is_eq(PLAIN[dtype])  # derived by checked rewrites only
     isa = G.target("avx512").isa(dtype)
     sizes = {"M": [1, isa.mr - 1, isa.mr + 2, 2 * isa.mr + 1],
@@ -256,7 +263,7 @@ def test_one_thread_packs_each_panel_of_b_once():
     # BLIS's order jc, pc, ic, jr, ir: B's KC x NC panel packed once per pc, before the
     # ic loop (not once per MC block of rows), as Bs[NC / NR][KC][NR]; a whole NC block
     # read row by row, unchecked (PREFETCH_ROWS = 8 rows ahead but for the last 8)
-    text = str(kernel_of(scheduled("avx512", "f32", False)))
+    text = str(scheduled("avx512", "f32", False))
     isa = G.target("avx512").isa("f32")
     assert re.search(rf"for jc in seq.*\n *Ap: f32\[2, 16, {isa.mr}\] @ DRAM_ALIGNED64\n"
                      rf" *Bs: f32\[2, 16, {isa.nr}\] @ DRAM_ALIGNED64\n *for pc in seq.*\n"
@@ -365,7 +372,7 @@ def test_a_whole_sliver_is_packed_through_the_transpose():
     # AVX-512 f32 (MR = 8): A's whole MR-row slivers 8 x 8 at a time through the
     # target's transposing instruction, the K % 8 rows of the last block of k and the
     # sliver partly past M element by element; f64 and another MR element by element
-    text = str(kernel_of(scheduled("avx512", "f32", False)))
+    text = str(scheduled("avx512", "f32", False))
     assert G.target("avx512").isa("f32").pack_a is not None
     assert re.search(r"if 8 \+ 8 \* i0o \+ 16 \* ic <= M:\n *for i1o in seq\(0, 2\):\n"
                      r" *mm256_transpose8x8_ps\(Ap\[i0o, 8 \* i1o:8 \+ 8 \* i1o, 0:8\], ", text)
@@ -374,7 +381,7 @@ def test_a_whole_sliver_is_packed_through_the_transpose():
     assert re.search(r"for i1i in seq\(0, K % 8\):\n *for i0i in seq\(0, 8\):\n"
                      r" *Ap_l\[i0o, i1i \+ ", text)
     assert text.count("mm256_transpose8x8_ps(") == 2  # the KC blocks, the last block
-    assert "transpose" not in str(kernel_of(scheduled("avx512", "f64", False)))
+    assert "transpose" not in str(scheduled("avx512", "f64", False))
     six = G.schedule_gemm(PLAIN["f32"], "avx512", G.Blocking(mc=12, kc=16, nc=64), threads=1,
                           shape=(6, 32))
     assert "transpose" not in str(kernel_of(six))
@@ -419,18 +426,20 @@ def test_small_problems_call_the_one_thread_kernel():
     needs("avx512")
     q = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2)
     isa = G.target("avx512").isa("f32")
-    text = str(q)
+    kernel = kernel_of(q)  # (sgemm's nest a call of it)
+    name = kernel.name()
+    text = str(kernel)
     assert (f"if M + N + K <= 280 or (N < {2 * isa.nr} or N < {4 * isa.nr} and N % {isa.nr} > 0)"
-            f" and M + N + K <= {G.variants.NARROW_UPTO}:\n        sgemm_seq(M, N, K,") in text
-    assert "else:\n        sgemm_par(M, N, K," in text
+            f" and M + N + K <= {G.variants.NARROW_UPTO}:\n        {name}_seq(M, N, K,") in text
+    assert f"else:\n        {name}_par(M, N, K," in text
     assert q.is_eq(sgemm)
-    seq_, par = (q.find(f"{name}(_)").subproc() for name in ("sgemm_seq", "sgemm_par"))
+    seq_, par = (kernel.find(f"{name}_{s}(_)").subproc() for s in ("seq", "par"))
     assert " in par(" not in str(seq_)
-    assert all("for t in par(0, 2):" in str(callee(par, "sgemm_par_tiles", name))
-               for name in ("sgemm_par_tiles_cols", "sgemm_par_tiles_rows"))
-    assert all(" in par(" in str(callee(par, "sgemm_par_passes", name, f"{name}_{parity}"))
-               for name in ("sgemm_par_passes_narrow", "sgemm_par_passes_wide")
-               for parity in ("odd", "even"))
+    assert all("for t in par(0, 2):" in str(callee(par, f"{name}_par_tiles", f"{name}_par_tiles_{s}"))
+               for s in ("cols", "rows"))
+    assert all(" in par(" in str(callee(par, f"{name}_par_passes", f"{name}_par_passes_{w}",
+                                        f"{name}_par_passes_{w}_{parity}"))
+               for w in ("narrow", "wide") for parity in ("odd", "even"))
     # both sides of the condition, and its boundary
     run_against_numpy(q.compile(), "f32", [(64, 64, 152), (64, 64, 153), (300, 63, 20),
                                            (40, 64, 89), (200, 100, 150), (1, 1, 1),
@@ -450,7 +459,7 @@ def test_small_problems_call_the_one_thread_kernel():
 def test_the_par_loop_is_race_checked():
     # the packed buffers are allocated once per jc (and thread): a parallel ic or pc
     # loop would have its iterations write the same buffer
-    q = kernel_of(scheduled("avx512", "f32", parallel=False))
+    q = scheduled("avx512", "f32", parallel=False)
     for loop in ("ic", "pc"):
         with pytest.raises(SchedulingError, match="race|written|writes"):
             parallelize_loop(q, q.find_loop(loop))
@@ -476,7 +485,7 @@ def test_refuses_bad_targets_and_blocks():
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64), split="rows")
     with pytest.raises(ValueError, match="MC a multiple of MR = 8"):  # (auto: whole tiles)
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64))
-    with pytest.raises(ValueError, match="NR must be a multiple of 16"):
+    with pytest.raises(ValueError, match="NR a multiple of 16"):
         G.schedule_gemm(sgemm, "avx512", shape=(4, 20))
     # one MR-row or NR-column sliver per block (multiples, but too small): a clear error,
     # not a crash in the packing steps (IndexError before)

@@ -75,8 +75,9 @@ def test_other_register_blocks_match_numpy(shape, threads):
     # (two threads: the threaded kernels themselves, small problems included)
     q = scheduled(threads, shape, shape_blocks(shape), upto=0)
     # (two threads: each calls the one-thread kernel of that block on its part of C)
-    kernels = [kernel_of(q)] if threads == 1 else [
-        callee(q, "dgemm_tiles", f"dgemm_tiles_{s}",
+    k = kernel_of(q)  # (dgemm's nest a call of it)
+    kernels = [k] if threads == 1 else [
+        callee(k, f"{k.name()}_tiles", f"{k.name()}_tiles_{s}",
                G.one_thread_kernel("f64", "avx512", shape_blocks(shape), shape)[1].name())
         for s in ("cols", "rows")]
     for k in kernels:
@@ -95,8 +96,22 @@ def test_other_register_block_is_equivalent_to_the_plain_proc():
 
 
 def test_register_block_columns_must_be_whole_vectors():
-    with pytest.raises(ValueError, match=r"kernel shape \(8, 12\): NR must be a multiple of 8"):
+    with pytest.raises(ValueError, match=r"kernel shape \(8, 12\): MR must be at least 2, and "
+                       r"NR a multiple of 8 \(the f64 lanes of a avx512 register\) of at least "
+                       r"two registers, 16"):
         G.schedule_gemm(dgemm, "avx512", threads=1, shape=(8, 12))
+    # one register of columns, one row: the steps would make loops that never run; a
+    # shape that is not two ints: refused before a kernel is named from it
+    for bad in ((8, 8), (1, 16), (0, 16)):
+        with pytest.raises(ValueError, match=rf"kernel shape \({bad[0]}, {bad[1]}\): MR must"):
+            G.schedule_gemm(dgemm, "avx512", threads=2, shape=bad)
+    for bad in ((8.0, 16), (8, 16, 1), "8x16", (True, 16)):
+        with pytest.raises(ValueError, match="shape must be None or \\(MR, NR\\), two ints"):
+            G.schedule_gemm(dgemm, "avx512", threads=1, shape=bad)
+    # a list, NumPy's integers: as the tuple of ints (one kernel for both)
+    import numpy as np
+    one = G.schedule_gemm(dgemm, "avx512", threads=1, shape=[8, np.int64(16)])
+    assert kernel_of(one) is G.one_thread_kernel("f64", "avx512", None, (8, 16))[1]
 
 
 # ---------------------------------------------------------------- the cache sizes

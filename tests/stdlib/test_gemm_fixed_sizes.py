@@ -47,8 +47,7 @@ def test_all_sizes_numbers(threads):
     text = str(q)
     # the user's signature, the nest now a call of the kernel for M, N, K given
     assert text.startswith("def fixed(A: f32[72, 100] @ DRAM, B: f32[100, 37] @ DRAM")
-    # (one thread: the one-thread kernel itself; threads: fixed's sized twin, scheduled)
-    kernel = "gemm_f32_avx512" if threads == 1 else "fixed_sized"
+    kernel = "gemm_f32_avx512" if threads == 1 else "gemm_f32_avx512_2t_upto0"
     assert f"{kernel}(72, 37, 100, A[0:72, 0:100], B[0:100, 0:37], C[0:72, 0:37])" in text
     c = q.c_code_str()  # the scheduled kernel (its twins), not plain loops
     assert "gemm_ukernel_f32_8x32_avx512(" in c and ("#pragma omp" in c) == (threads == 2)
@@ -88,7 +87,7 @@ def sized_by_expressions(M: size, N: size, K: size, A: f32[M + 1, K], B: f32[K, 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_sizes_written_as_expressions(threads):
     q = G.schedule_gemm(sized_by_expressions, "avx512", threads=threads)
-    kernel = "gemm_f32_avx512" if threads == 1 else "sized_by_expressions_sized"
+    kernel = "gemm_f32_avx512" if threads == 1 else "gemm_f32_avx512_2t"
     assert f"{kernel}(1 + M, 2 * N, K, A[0:1 + M, 0:K]" in str(q)
     assert knit.check_equiv(sized_by_expressions, q, trials=3).trials == 3
     needs("avx512")
@@ -108,3 +107,62 @@ def test_windows_without_unit_strides_are_refused_with_the_reason():
     # stride nothing asserts cannot take the kernel
     with pytest.raises(SchedulingError, match="stride"):
         G.schedule_gemm(fixed_windows, "avx512", threads=1)
+
+
+@proc
+def square(N: size, A: f32[N, N], B: f32[N, N], C: f32[N, N]):
+    for i in seq(0, N):
+        for j in seq(0, N):
+            for k in seq(0, N):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@proc
+def stated(M: size, N: size, K: size, A: f32[M, K], B: f32[K, N], C: f32[M, N]):
+    assert N % 16 == 0
+    assert K >= 2
+    for i in seq(0, M):
+        for j in seq(0, N):
+            for k in seq(0, K):
+                C[i, j] += A[i, k] * B[k, j]
+
+
+@proc
+def named_like_the_schedule(M: size, jo: size, ko: size, A: f32[M, ko], B: f32[ko, jo],
+                            C: f32[M, jo]):
+    for t in seq(0, M):
+        for ji in seq(0, jo):
+            for k in seq(0, ko):
+                C[t, ji] += A[t, k] * B[k, ji]
+
+
+CASES = {  # proc, M N K of each run (from the names its sizes have)
+    "square": (square, lambda m, n, k: {"N": m}, lambda m, n, k: (m, m, m)),
+    "stated": (stated, lambda m, n, k: {"M": m, "N": 16 * n, "K": k + 1},
+               lambda m, n, k: (m, 16 * n, k + 1)),
+    "names": (named_like_the_schedule, lambda m, n, k: {"M": m, "jo": n, "ko": k},
+              lambda m, n, k: (m, n, k)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_one_size_for_two_loops_assertions_and_the_schedules_names(case, threads):
+    # a square GEMM (one size for the three loops), assertions on the sizes, sizes and
+    # loops named as the schedule names its own: with threads, each was refused inside
+    # the schedule ("this code never runs", or a size captured by a loop of its own);
+    # the nest is now a call of the kernel for M, N, K, found by unification
+    p, args, mnk = CASES[case]
+    q = G.schedule_gemm(p, "avx512", threads=threads)
+    assert knit.check_equiv(p, q, trials=2).trials == 2
+    needs("avx512")
+    f = q.compile()
+    rng = np.random.default_rng(threads)
+    for m, n, k in ((1, 1, 1), (9, 3, 17), (70, 5, 90), (300, 13, 20)):
+        mm, nn, kk = mnk(m, n, k)
+        A = rng.standard_normal((mm, kk)).astype("f4")
+        B = rng.standard_normal((kk, nn)).astype("f4")
+        C = rng.standard_normal((mm, nn)).astype("f4")
+        want = C.astype("f8") + A.astype("f8") @ B.astype("f8")
+        f(**args(m, n, k), A=A, B=B, C=C)
+        assert np.abs(C - want).max() < 1e-3, (case, m, n, k)

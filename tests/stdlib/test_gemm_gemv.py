@@ -31,12 +31,12 @@ def gemv_sizes(lanes: int, n: int, seed: int) -> list[tuple[int, int, int]]:
 @pytest.mark.parametrize("threads", [1, 2])
 def test_default_kernel_takes_the_gemv_for_one_column(dtype, threads):
     q = G.schedule_gemm(PLAIN[dtype], "avx512", threads=threads)
-    name, lane = PLAIN[dtype].name(), lanes("avx512", dtype)
+    name, lane = kernel_of(q).name(), lanes("avx512", dtype)  # (q: a call of it)
     kernel = f"gemm_{dtype}_gemv_avx512" + ("_par" if threads > 1 else "")
     args = "(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
     # with threads, inside the threaded branch (small problems: the one-thread kernel),
     # from a block of rows per thread, and the one-thread GEMV below that
-    top = callee(q, f"{name}_par") if threads > 1 else kernel_of(q)
+    top = callee(kernel_of(q), f"{name}_par") if threads > 1 else kernel_of(q)
     if threads > 1:
         assert (f"    if N == 1 and {lane} <= K and {threads * GV.ROWS} <= M:\n"
                 f"        {kernel}{args}\n    else:\n        if N == 1 and {lane} <= K:\n"

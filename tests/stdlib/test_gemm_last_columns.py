@@ -61,7 +61,7 @@ def test_quarter_kernels_compile_and_match_their_plain_loops():
 
 
 def test_the_rest_takes_a_quarter_vector_up_to_a_quarter_of_the_lanes():
-    text = str(kernel_of(scheduled("avx512", "f32", False)))
+    text = str(scheduled("avx512", "f32", False))
     cols = text.split("if N % 32 > 0:")[1]
     # (inside `if N % 16 <= 8` where a wider rest is one masked 512-bit vector)
     pad = " " * (16 + 4 * G.target("avx512").isa("f32").masked_wide_rest)
@@ -81,7 +81,7 @@ def test_a_rest_past_half_the_lanes_is_one_masked_full_vector_where_the_target_s
     isa = G.target("avx512").isa("f32")
     assert G.target("avx512", split_fma=False).isa("f32").masked_wide_rest
     assert not G.target("avx512", split_fma=True).isa("f64").masked_wide_rest  # Zen 4
-    text = str(kernel_of(scheduled("avx512", "f32", False)))
+    text = str(scheduled("avx512", "f32", False))
     cols = text.split("if N % 32 > 0:")[1]
     if not isa.masked_wide_rest:
         assert "if N % 16 <= 8:" not in cols and "_masked_avx512" not in cols
@@ -112,7 +112,6 @@ def test_b_last_columns_are_copied_once_before_their_kernels():
     # strided B included
     for split in (None, "rows"):  # one thread; the blocked kernel's rows shared out
         q = scheduled("avx512", "f32", split is not None, split=split or "auto")
-        q = kernel_of(q) if split is None else q
         cols = str(q).split("if N % 32 > 0:\n")[1]
         assert cols.startswith("        B_last: f32[K, N % 32] @ DRAM\n"
                                "        for i0 in seq(0, K):\n"
@@ -145,6 +144,6 @@ def test_the_small_kernel_reads_its_last_columns_in_place_four_rows_at_a_time():
         assert eight < four < one
     assert "for iq in seq(0, M % 8 / 4):" in cols
     # the blocked kernel keeps its copy and its rows 8 at a time, then one by one
-    big = str(kernel_of(scheduled("avx512", "f32", False)))
+    big = str(scheduled("avx512", "f32", False))
     assert "B_last" in big and "gemm_ukernel_f32_4x4_" not in big
 

@@ -13,7 +13,7 @@ from knit import compile_procs_to_strings
 from knit.rewrite import isolate
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import schedule as S
-from tests.helpers.gemm_text import plain_gemm as plain
+from tests.helpers.gemm_text import kernel_of, plain_gemm as plain
 
 
 def c_of(p) -> str:
@@ -31,10 +31,11 @@ def test_a_kernel_is_built_once_per_target_dtype_packing_and_shape():
 
 
 def forget() -> None:
-    """Forget the edges met and the one-thread kernels built (one per type, target,
-    blocks and shape in a process: schedule_gemm(p, threads=1) calls it)."""
+    """Forget the edges met and the kernels built (one per type, target, blocks, shape
+    and threads in a process: schedule_gemm(p) calls it)."""
     isolate._MEMO.clear()
     G.one_thread_kernel.cache_clear()
+    G.threaded_kernel.cache_clear()
 
 
 @pytest.fixture
@@ -106,4 +107,4 @@ def test_one_and_two_threads_share_their_edges(fresh_memo, monkeypatch):
     # the same last columns, then made parallel; the last rows in column blocks, shared
     # out (one thread takes them in passes over k: edge_rows_in_passes)
     assert made[n:] == ["edge_rows"]
-    assert "par(" in str(par)
+    assert "par(" in str(kernel_of(par))

@@ -15,6 +15,7 @@ from knit import proc
 from knit.errors import SchedulingError
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm.parts import in_parts, part_bounds, threads_take_parts
+from tests.helpers.gemm_text import kernel_of
 
 
 @proc
@@ -162,13 +163,20 @@ def test_a_par_loop_over_calls_of_a_large_kernel_is_checked_by_windows_when_comp
 
 def test_three_threads_take_three_parts_with_the_machines_blocks():
     # split="auto" never shares a block's slivers out, so the blocks need not split in
-    # three (the blocked kernel's threads do: split="rows" refuses them)
+    # three; the blocked kernel's threads do: the blocks chosen for them do (MC and NC
+    # multiples of 3 MR and 3 NR), blocks given that do not are refused
     needs("avx512")
     q = G.schedule_gemm(sgemm, "avx512", threads=3)
-    assert "for t in par(0, 3):" in str(q.find("sgemm_par(_)").subproc()
-                                        .find("sgemm_par_tiles(_)").subproc()
-                                        .find("sgemm_par_tiles_rows(_)").subproc())
+    k = kernel_of(q)
+    assert "for t in par(0, 3):" in str(k.find(f"{k.name()}_par(_)").subproc()
+                                        .find(f"{k.name()}_par_tiles(_)").subproc()
+                                        .find(f"{k.name()}_par_tiles_rows(_)").subproc())
     run_against_numpy(q.compile(), "f32", [(3 * 8 + 1, 40, 30), (200, 130, 77), (100, 300, 5),
                                            (23, 23, 300)], seed=3)
+    for split in ("rows", "cols"):
+        q = G.schedule_gemm(sgemm, "avx512", threads=3, split=split)
+        assert " in par(0, 3):" in str(kernel_of(q).find(f"{kernel_of(q).name()}_par(_)")
+                                       .subproc())
+        run_against_numpy(q.compile(), "f32", [(300, 200, 100), (37, 500, 41)], seed=4)
     with pytest.raises(ValueError, match="multiple of MR x threads"):
-        G.schedule_gemm(sgemm, "avx512", threads=3, split="rows")
+        G.schedule_gemm(sgemm, "avx512", G.Blocking(16, 16, 64), threads=3, split="rows")

@@ -91,17 +91,18 @@ def test_threads_take_passes_below_mr_rows_narrow_or_wide():
     needs("avx512")
     mr = G.target("avx512").isa("f32").mr
     q = G.schedule_gemm(PLAIN["f32"], "avx512", threads=2)
-    par = callee(q, "sgemm_par")
+    name = kernel_of(q).name()  # (q: a call of it)
+    par = callee(kernel_of(q), f"{name}_par")
     narrow = V.PASS_COLUMNS[0]
     _, l2 = V.in_place_bounds("f32")
     rows = V.PASS_ROWS_MR_THREADS * mr
     one_row = V.ONE_ROW_PARTS_BYTES // 4  # (one long row: the threads' parts)
     assert (f"if {narrow} <= N and (1 < M or N < {one_row}) and (M < {mr} or M < {rows} and "
             f"{l2} < K + N):\n"
-            "                sgemm_par_passes(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
+            f"                {name}_par_passes(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
             ) in str(par)  # (after the GEMV's twins, N == 1: test_gemm_gemv.py)
-    passes = str(callee(par, "sgemm_par_passes"))
-    assert f"if N < {V.WIDE_FROM}:\n        sgemm_par_passes_narrow(" in passes
+    passes = str(callee(par, f"{name}_par_passes"))
+    assert f"if N < {V.WIDE_FROM}:\n        {name}_par_passes_narrow(" in passes
     f = q.compile()
     run_against_numpy(f, "f32", [(1, V.WIDE_FROM - 1, 300), (1, V.WIDE_FROM, 200),
                                  (mr - 1, 700, 300), (mr, 700, 300), (2, 1000, 20),

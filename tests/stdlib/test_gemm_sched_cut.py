@@ -12,7 +12,7 @@ from knit import compile_procs_to_strings
 from knit.rewrite import isolate
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import schedule as S
-from tests.helpers.gemm_text import plain_gemm as plain
+from tests.helpers.gemm_text import kernel_of, plain_gemm as plain
 
 
 def c_of(p) -> str:
@@ -37,10 +37,11 @@ def cuts(monkeypatch) -> list:
 
 
 def forget() -> None:
-    """Forget the cuts met and the one-thread kernels built (one per type, target,
-    blocks and shape in a process: schedule_gemm(p, threads=1) calls it)."""
+    """Forget the cuts met and the kernels built (one per type, target, blocks, shape
+    and threads in a process: schedule_gemm(p) calls it)."""
     isolate._MEMO.clear()
     G.one_thread_kernel.cache_clear()
+    G.threaded_kernel.cache_clear()
 
 
 def test_kernels_with_the_same_kc_share_their_cut(cuts):
@@ -71,4 +72,4 @@ def test_one_and_two_threads_share_their_cut(cuts):
     G.schedule_gemm(plain(), "neon", blk, threads=1)
     par = G.schedule_gemm(plain(), "neon", blk, threads=2, sequential_upto=0, split="rows")
     assert cuts == [1024]
-    assert "par(" in str(par)
+    assert "par(" in str(kernel_of(par))

@@ -38,17 +38,24 @@ def test_threaded_kernel_calls_the_one_thread_kernel_of_its_parts():
     assert kernel_of(one) is part
     assert kernel_of(G.schedule_gemm(plain(), "avx2", BLK, threads=1)) is part
     two = G.schedule_gemm(p, "avx2", BLK, threads=2)
-    text = str(two)
-    assert "if M + N + K <= 280 or (N < 32 or N < 64 and N % 16 > 0) and M + N + K <= 360:\n        gemm_seq(M, N, K, A, B, C)" \
-        in text
-    seq = two.find("gemm_seq(_)").subproc()
+    # two threads: p's nest a call of the threaded kernel, built once too
+    plain_two, threaded = G.threaded_kernel("f32", "avx2", BLK, 2, None, G.SEQUENTIAL_UPTO,
+                                            "auto")
+    assert kernel_of(two) is threaded
+    assert kernel_of(G.schedule_gemm(plain(), "avx2", BLK, threads=2)) is threaded
+    k = threaded.name()
+    text = str(threaded)
+    assert ("if M + N + K <= 280 or (N < 32 or N < 64 and N % 16 > 0) and M + N + K <= 360:\n"
+            f"        {k}_seq(M, N, K, A, B, C)") in text
+    seq = threaded.find(f"{k}_seq(_)").subproc()
     assert f"{part.name()}(M, N, K, A[0:M, 0:K]" in str(seq)
-    parts = str(two.find("gemm_par(_)").subproc().find("gemm_par_tiles(_)").subproc()
-                .find("gemm_par_tiles_rows(_)").subproc())
+    parts = str(threaded.find(f"{k}_par(_)").subproc().find(f"{k}_par_tiles(_)").subproc()
+                .find(f"{k}_par_tiles_rows(_)").subproc())
     assert parts.count(f"{part.name()}(") == 2  # the same kernel
     # proven equal (derived by checked rewrites): the kernel to the plain GEMM it was
     # scheduled from, as its calls need, and the one- and two-thread procedures to p
-    assert part.is_eq(plain_part) and one.is_eq(p) and two.is_eq(p)
+    assert part.is_eq(plain_part) and threaded.is_eq(plain_two)
+    assert one.is_eq(p) and two.is_eq(p)
 
 
 @pytest.mark.parametrize("other", [

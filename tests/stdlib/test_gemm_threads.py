@@ -32,7 +32,13 @@ _DONE: dict = {}
 
 
 def threaded(dtype: str, split: str, blocks: str = "small"):
-    """The two-thread kernel itself (no one-thread twin for small problems)."""
+    """The two-thread kernel itself (no one-thread twin for small problems): the kernel
+    the scheduled procedure (`scheduled`) calls, whose structure is the schedule's."""
+    return kernel_of(scheduled(dtype, split, blocks))
+
+
+def scheduled(dtype: str, split: str, blocks: str = "small"):
+    """schedule_gemm of the plain procedure for two threads, without the one-thread twin."""
     key = (dtype, split, blocks)
     if key not in _DONE:
         isa = G.target("avx512").isa(dtype)
@@ -105,20 +111,22 @@ def test_rows_all_of_k_give_each_thread_its_own_panel_of_b_f64():
 
 def test_auto_shares_columns_for_few_rows_else_rows():
     q = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2)
-    text = str(q)
+    k = kernel_of(q)  # (sgemm's nest a call of it)
+    name = k.name()
+    text = str(k)
     assert ("if M + N + K <= 280 or (N < 64 or N < 128 and N % 32 > 0) and M + N + K <= 360:"
-            "\n        sgemm_seq(") in text
-    par = q.find("sgemm_par(_)").subproc()
+            f"\n        {name}_seq(") in text
+    par = k.find(f"{name}_par(_)").subproc()
     # fewer rows than MR, or than PASS_ROWS_MR_THREADS MR with B larger than L2: the
     # passes by columns (test_gemm_passes.py); the parts else
     l2 = V.in_place_bounds("f32")[1]
     assert (f"if 128 <= N and (1 < M or N < 1536) and (M < 8 or M < {8 * V.PASS_ROWS_MR_THREADS}"
             f" and {l2} < K + N):\n"
-            "                sgemm_par_passes(M, N, K") in str(par)  # (after the GEMV's twins)
-    par = callee(par, "sgemm_par_tiles")
-    assert "if M <= N:\n        sgemm_par_tiles_cols(M, N, K" in str(par)
-    assert "else:\n        sgemm_par_tiles_rows(M, N, K" in str(par)
-    cols, rows = (str(par.find(f"sgemm_par_tiles_{s}(_)").subproc()) for s in ("cols", "rows"))
+            f"                {name}_par_passes(M, N, K") in str(par)  # (after the GEMV's twins)
+    par = callee(par, f"{name}_par_tiles")
+    assert f"if M <= N:\n        {name}_par_tiles_cols(M, N, K" in str(par)
+    assert f"else:\n        {name}_par_tiles_rows(M, N, K" in str(par)
+    cols, rows = (str(par.find(f"{name}_par_tiles_{s}(_)").subproc()) for s in ("cols", "rows"))
     kernel = V.one_thread_kernel("f32", "avx512", small_blocks("avx512", "f32"), None)[1].name()
     for text, (size, unit) in ((cols, ("N", 32)), (rows, ("M", 8))):
         assert "for t in par(0, 2):" in text and text.count(" in par(") == 1
@@ -195,7 +203,7 @@ def test_cols_in_groups_match_numpy_on_sampled_sizes(dtype):
 
 
 def test_cols_in_groups_are_equivalent_to_the_plain_proc():
-    q = threaded("f64", "cols", "deep")
+    q = scheduled("f64", "cols", "deep")
     assert q.is_eq(dgemm)
     isa = G.target("avx512").isa("f64")
     sizes = {"M": [1, isa.mr + 1, 3 * isa.mr + 2], "N": [1, isa.nr + 3, 3 * isa.nr + 1,
@@ -204,7 +212,7 @@ def test_cols_in_groups_are_equivalent_to_the_plain_proc():
 
 
 def test_rows_are_equivalent_to_the_plain_proc():
-    q = threaded("f64", "rows", "deep")
+    q = scheduled("f64", "rows", "deep")
     assert q.is_eq(dgemm)
     isa = G.target("avx512").isa("f64")
     sizes = {"M": [1, isa.mr + 1, 3 * isa.mr + 2, 5 * isa.mr - 1],
@@ -251,8 +259,8 @@ def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
     mc = blk.mc
     nr = G.target("avx512").isa(dtype).nr
     mr = G.target("avx512").isa(dtype).mr
-    assert "if M <= N:" in str(callee(q, f"{PLAIN[dtype].name()}_par",
-                                      f"{PLAIN[dtype].name()}_par_tiles"))
+    name = kernel_of(q).name()  # (q: a call of it)
+    assert "if M <= N:" in str(callee(kernel_of(q), f"{name}_par", f"{name}_par_tiles"))
     f = q.compile()
     h = mc // 2
     edges = [(mc, mc + 1, 300), (mc + 1, mc + 1, 129), (mc + 9, 65, 257), (40, 64, 89),

@@ -272,7 +272,8 @@ class _Unifier:
         param = self.params[pname]
         elem = param.type.basetype()
         if not T.holds(elem, btype):
-            raise UnifyError(f"'{pname.name}' holds {elem} but '{bname.name}' holds {btype}")
+            raise UnifyError(f"the body's parameter '{pname.name}' holds {elem} but the block's "
+                             f"'{bname.name}' holds {btype}")
         self.accesses.setdefault(pname, []).append((tuple(pidx), bname, tuple(bidx)))
         self.access_ranges.setdefault(pname, []).append(tuple(self.ranges))
 

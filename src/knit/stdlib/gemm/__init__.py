@@ -11,13 +11,14 @@
                 C[i, j] += A[i, k] * B[k, j]
 
 (any names; A, B, C tensors, or windows -- views of larger matrices -- with unit stride
-along their rows; f32 or f64; sizes parameters, numbers or expressions). The result
-computes the same thing, proven step by step like any schedule. With one thread it is
-`gemm` with its nest a call of the one-thread kernel of the plain GEMM
-(`one_thread_kernel`: built once per type, target, blocks and shape in a process, and
-called by every procedure scheduled for them, and by the threads' parts), organised as
-BLIS organises it (Van Zee and van de Geijn, "BLIS: A Framework for Rapidly
-Instantiating BLAS Functionality", 2015):
+along their rows; f32 or f64; sizes parameters, numbers or expressions, one name for
+several loops, with any assertions). The result computes the same thing, proven step
+by step like any schedule: `gemm` with its nest a call of the kernel of the plain GEMM
+(M, N, K as parameters), built once per type, target, blocks, shape and threads in a
+process and called by every procedure scheduled with them (`one_thread_kernel`,
+`threaded_kernel`; the threads' parts call the one-thread kernel too). That kernel
+is organised as BLIS organises it (Van Zee and van de Geijn, "BLIS: A Framework for
+Rapidly Instantiating BLAS Functionality", 2015):
 
     for jc: NC columns of C at a time
       for pc: KC of the k range
@@ -128,6 +129,7 @@ from knit.stdlib.gemm.variants import (
     schedule_small,
     small_in_place,
     small_runs_sequential,
+    threaded_kernel,
     threads_in_parts,
 )
 
@@ -136,6 +138,6 @@ __all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_TH
            "edge_rows", "edge_rows_in_passes", "few_rows_blocking", "gemm_parts", "gemv_by_rows", "gemv_kernel", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "one_thread_variants", "rows_in_one_block", "few_rows_by_columns", "few_rows_in_passes",
-           "in_place_bounds", "k_passes_by_columns", "one_thread_kernel", "threads_in_parts", "threads_take_parts", "in_parts", "part_bounds", "schedule_k_passes",
+           "in_place_bounds", "k_passes_by_columns", "one_thread_kernel", "threaded_kernel", "threads_in_parts", "threads_take_parts", "in_parts", "part_bounds", "schedule_k_passes",
            "schedule_gemm", "schedule_gemv", "schedule_masked_kernel", "schedule_microkernel", "schedule_small",
            "small_in_place", "small_runs_sequential", "target", "tiles_along_rows"]

@@ -4,6 +4,7 @@ and the cache blocks chosen from its cache sizes."""
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -331,11 +332,13 @@ def choose_blocking(isa: Isa, elem_bytes: int, caches=None, threads: int = 1) ->
     --threads 2 --thread-cpu, on a loaded machine)."""
     l1, l2, l3 = caches or cache_sizes()
     kc = max(16, int(isa.kc_l1s * l1) // (isa.nr * elem_bytes) // 16 * 16)
-    # (MC and NC multiples of 2 MR and 2 NR: two threads share out a block's slivers)
-    mc = max(2 * isa.mr, (l2 // a_l2_share(isa, threads)) // (kc * elem_bytes)
-             // (2 * isa.mr) * (2 * isa.mr))
+    # (MC and NC multiples of 2 MR and 2 NR, or of `threads` of them: the threads share
+    # out a block's slivers)
+    share = max(2, threads)
+    mc = max(share * isa.mr, (l2 // a_l2_share(isa, threads)) // (kc * elem_bytes)
+             // (share * isa.mr) * (share * isa.mr))
     panel = min(l3 // L3_SHARE, PANEL_L2S * l2)
-    nc = max(2 * isa.nr, panel // (kc * elem_bytes) // (2 * isa.nr) * (2 * isa.nr))
+    nc = max(share * isa.nr, panel // (kc * elem_bytes) // (share * isa.nr) * (share * isa.nr))
     return Blocking(mc, kc, nc)
 
 
@@ -362,6 +365,30 @@ def _isa(target_name: str, dtype: str, shape: tuple[int, int] | None) -> Isa:
                          f"{isa.lanes}")
     # (A's transposing copy is the target's for its own MR)
     return replace(isa, mr=mr, nr=nr, pack_a=isa.pack_a if mr == isa.mr else None)
+
+
+def check_shape(shape, target_name: str, dtype: str) -> tuple[int, int] | None:
+    """schedule_gemm's `shape`: None, or (MR, NR) as two ints (a list or NumPy's integers
+    are taken as such), MR at least 2 and NR a multiple of the lanes of a register, at
+    least two registers, before a kernel is named or built from it. (MR = 1 leaves
+    nothing to the edges' 4-row steps, NR of one register nothing to the whole vectors
+    of the last columns: the steps would make loops that never run.)"""
+    if shape is None:
+        return None
+    try:
+        mr, nr = shape
+    except (TypeError, ValueError):
+        mr = nr = None
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (mr, nr)):
+        raise ValueError(f"schedule_gemm: shape must be None or (MR, NR), two ints; got "
+                         f"{shape!r}")
+    mr, nr = int(mr), int(nr)
+    lanes = target(target_name).isa(dtype).lanes
+    if mr < 2 or nr < 2 * lanes or nr % lanes:
+        raise ValueError(f"schedule_gemm: kernel shape {(mr, nr)}: MR must be at least 2, "
+                         f"and NR a multiple of {lanes} (the {dtype} lanes of a "
+                         f"{target_name} register) of at least two registers, {2 * lanes}")
+    return mr, nr
 
 
 def check_arguments(blocking, threads) -> None:

@@ -37,6 +37,7 @@ from knit.stdlib.gemm.targets import (
     cache_sizes,
     check_arguments,
     check_blocking,
+    check_shape,
     choose_blocking,
 )
 from knit.stdlib.sched_subprocs import extract_subproc, inline, replace as replace_block
@@ -120,10 +121,13 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
                   sequential_upto: int = SEQUENTIAL_UPTO, split: str = "auto") -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
-    `shape` the (MR, NR) of the register block. threads=1: p's nest becomes a call of
-    the one-thread kernel (sequential C) of the plain GEMM, built once per process for
-    the type, target, blocks and shape (`one_thread_kernel`). threads > 1
-    shares the work out to that many iterations of `par` loops (OpenMP; run with
+    `shape` the (MR, NR) of the register block. p's nest becomes a call of the kernel
+    of the plain GEMM (M, N, K as parameters), built once per process for the type,
+    target, blocks, shape and threads and called by every procedure scheduled with
+    them: `one_thread_kernel` (threads=1, sequential C), `threaded_kernel`. So p's
+    sizes may be written in any way unification solves -- names, numbers, expressions
+    (`seq(0, 64)`, `seq(0, M + 1)`), one name for several loops -- and p may assert
+    what it likes about them. threads > 1 shares the work out to that many iterations of `par` loops (OpenMP; run with
     OMP_NUM_THREADS=threads): with split="auto", each thread runs the one-thread kernel
     (of the blocks given, if any) on its own part of C's columns where M <= N, else of
     its rows (`threads_in_parts`), but for fewer rows than MR, or than 3 MR where B is
@@ -137,52 +141,77 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     (`gemv_by_rows`) in the kernels whose variants are chosen here: one thread with
     `blocking` None, and threads with split="auto" (small problems: the one-thread
     kernel's); one thread with blocks given keeps the tiles, and so do threads with
-    split="rows" or "cols" past the small problems. Sizes written as
-    numbers or expressions (`for i in seq(0, 64)`, `seq(0, M + 1)`) take the kernel for
-    M, N and K as parameters, called with them (with threads: `_fixed_sizes`)."""
+    split="rows" or "cols" past the small problems."""
     check_arguments(blocking, threads)
     g = S.gemm_parts(p)
-    isa = _isa(target_name, g.dtype, shape)
-    mr, nr = isa.mr, isa.nr
-    # the threads that share a block's slivers: the blocked kernel's (split "rows" or
-    # "cols"); split="auto" gives each thread the one-thread kernel, whose blocks need
-    # only be whole tiles
-    sharing = threads if split != "auto" else 1
-    blk = blocking or choose_blocking(isa, 4 if g.dtype == "f32" else 8, threads=sharing)
-    check_blocking(blk, mr, nr, sharing)
+    shape = check_shape(shape, target_name, g.dtype)
     if split not in ("auto", "rows", "cols"):
         raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
-    if threads == 1:  # (sizes written as numbers too: unification finds them)
-        return _calls_of(p, (p.body(),), one_thread_kernel(g.dtype, target_name, blocking,
-                                                            shape))
-    if not all(b.isidentifier() for b in (g.m, g.n, g.kk)):  # numbers, expressions
-        return _fixed_sizes(p, g, target_name, blocking, threads, shape, sequential_upto,
-                            split)
-    if sequential_upto > 0:  # (the twin calls the one-thread kernel the threads' parts
-        # call, `one_thread_kernel`)
-        return small_runs_sequential(p, target_name, blocking, threads, shape,
-                                     sequential_upto, split)
+    if type(sequential_upto) is not int:
+        raise ValueError(f"schedule_gemm: sequential_upto must be an int; got "
+                         f"{sequential_upto!r}")
+    _blocks(g.dtype, target_name, blocking, threads, shape, split)  # (refused here, not later)
+    # p's nest a call of the kernel of the plain GEMM: whatever p's sizes are -- names,
+    # numbers, expressions, one name for two sizes -- its assertions and its names,
+    # unification finds the call, and the kernel is scheduled once for all procedures
+    if threads == 1:
+        kernel = one_thread_kernel(g.dtype, target_name, blocking, shape)
+    else:
+        kernel = threaded_kernel(g.dtype, target_name, blocking, threads, shape,
+                                 sequential_upto, split)
+    return _calls_of(p, (p.body(),), kernel)
+
+
+def _blocks(dtype: str, target_name: str, blocking: Blocking | None, threads: int,
+            shape: tuple[int, int] | None, split: str) -> Blocking:
+    """The cache blocks of a kernel: `blocking`, or chosen from this machine's caches
+    for the threads that share a block's slivers (the blocked kernel's, split "rows" or
+    "cols"; split="auto" gives each thread the one-thread kernel, whose blocks need only
+    be whole tiles), checked against the register block."""
+    isa = _isa(target_name, dtype, shape)
+    sharing = threads if split != "auto" else 1
+    blk = blocking or choose_blocking(isa, 4 if dtype == "f32" else 8, threads=sharing)
+    check_blocking(blk, isa.mr, isa.nr, sharing)
+    return blk
+
+
+@functools.cache
+def threaded_kernel(dtype: str, target_name: str, blocking: Blocking | None, threads: int,
+                    shape: tuple[int, int] | None, upto: int, split: str
+                    ) -> tuple[Procedure, Procedure]:
+    """(plain, fast): the plain GEMM with M, N, K as parameters (`kernels.plain_gemm`)
+    and its kernel for `threads` threads (`schedule_gemm`'s arguments), built once per
+    process: small problems (`upto`, see `small_runs_sequential`) on one thread, the
+    others shared out by `split`."""
+    name = f"gemm_{dtype}_{target_name}_{threads}t" + _suffix(blocking, shape)
+    if split != "auto":
+        name += f"_{split}"
+    if upto != SEQUENTIAL_UPTO:
+        name += f"_upto{upto}"
+    plain = plain_gemm(name, dtype)
+    return plain, rename(_threaded(plain, target_name, blocking, threads, shape, upto, split),
+                         name)
+
+
+def _suffix(blocking: Blocking | None, shape: tuple[int, int] | None) -> str:
+    """A kernel's name after its type, target (and threads): the register block and
+    the cache blocks when given."""
+    out = "" if shape is None else f"_{shape[0]}x{shape[1]}"
+    return out + ("" if blocking is None else
+                  f"_{blocking.mc}x{blocking.kc}x{blocking.nc}")
+
+
+def _threaded(p: Procedure, target_name: str, blocking: Blocking | None, threads: int,
+              shape: tuple[int, int] | None, upto: int, split: str) -> Procedure:
+    """The kernel of the plain GEMM p for `threads` (see `threaded_kernel`)."""
+    g = S.gemm_parts(p)
+    if upto > 0:  # (the twin calls the one-thread kernel the threads' parts call)
+        return small_runs_sequential(p, target_name, blocking, threads, shape, upto, split)
     if split == "auto":
         return gemv_by_rows(p, target_name, threads,
                             few_rows_by_columns(p, target_name, blocking, threads, shape))
+    blk = _blocks(g.dtype, target_name, blocking, threads, shape, split)
     return S.blocked_kernel(p, g, target_name, blk, threads, shape, split)
-
-
-def _fixed_sizes(p: Procedure, g, target_name: str, blocking, threads: int, shape,
-                 sequential_upto: int, split: str) -> Procedure:
-    """A GEMM with a size written as a number (`for i in seq(0, 64)`) or an expression
-    (`seq(0, M + 1)`, whose twins' conditions and parts the schedule would write in
-    terms of M, N and K): its nest becomes
-    a call of the same GEMM with M, N and K as parameters (unification finds the
-    numbers and the windows; the callee's stride assertions are proven at the call,
-    or replace says which it cannot prove), and that call one of the kernel scheduled
-    for it. (The steps cut the edges off as loops of M % MR rows and the like, which a
-    number makes empty: scheduled as they stand, they were refused as code that never
-    runs.)"""
-    sized = plain_gemm(f"{p.name()}_sized", g.dtype)
-    fast = schedule_gemm(sized, target_name, blocking, threads, shape, sequential_upto, split)
-    q = replace_block(p, p.body(), sized)
-    return simplify(call_eqv(q, q.body()[0], fast))
 
 
 @functools.cache
@@ -196,9 +225,7 @@ def one_thread_kernel(dtype: str, target_name: str, blocking: Blocking | None,
     on all of a small problem (`small_runs_sequential`): one schedule for all of them
     (the whole GEMM schedule of every target, both types, one and two threads: 12.0 ->
     8.3-8.7 s CPU, Intel Xeon, `schedule_speed.py --gemm`)."""
-    name = f"gemm_{dtype}_{target_name}" + ("" if shape is None else f"_{shape[0]}x{shape[1]}")
-    if blocking is not None:
-        name += f"_{blocking.mc}x{blocking.kc}x{blocking.nc}"
+    name = f"gemm_{dtype}_{target_name}" + _suffix(blocking, shape)
     plain = plain_gemm(name, dtype)
     if blocking is None:
         isa = _isa(target_name, dtype, shape)
@@ -312,7 +339,7 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
     if g.dtype in SMALL_NARROW_NR:
         cond += (f" or {g.n} <= {SMALL_NARROW_NR[g.dtype] * isa.nr} and "
                  f"{g.kk} <= {SMALL_NARROW_K}")
-    return _twins(p, cond, target_name, None, shape,
+    return _twins(p, cond,
                   ("small", lambda q: few_rows_in_passes(q, target_name, shape)),
                   ("big", big))
 
@@ -335,7 +362,7 @@ def few_rows_in_passes(p: Procedure, target_name: str, shape: tuple[int, int] | 
     _, b_l2 = in_place_bounds(g.dtype)
     cond = (f"{isa.nr} <= {g.n} and ({g.m} < {isa.mr} or "
             f"{g.m} <= {PASS_ROWS_MR[g.dtype] * isa.mr} and {b_l2} < {g.n} + {g.kk})")
-    return _twins(p, cond, target_name, None, shape,
+    return _twins(p, cond,
                   ("passes", lambda q: schedule_k_passes(q, target_name, shape)),
                   ("small", lambda q: _calls_of(q, (q.body(),),
                                                 _sized(g.dtype, target_name, shape, "small"))))
@@ -417,7 +444,7 @@ def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking | Non
     narrow, wide = PASS_COLUMNS
 
     def passes(q: Procedure) -> Procedure:
-        return _twins(q, f"{g.n} < {WIDE_FROM}", target_name, None, shape,
+        return _twins(q, f"{g.n} < {WIDE_FROM}",
                       ("narrow", lambda r: k_passes_by_columns(r, target_name, shape, narrow)),
                       ("wide", lambda r: k_passes_by_columns(r, target_name, shape, wide)))
 
@@ -425,7 +452,7 @@ def few_rows_by_columns(p: Procedure, target_name: str, blocking: Blocking | Non
     one_row = ONE_ROW_PARTS_BYTES // (4 if g.dtype == "f32" else 8)
     cond = (f"{narrow} <= {g.n} and (1 < {g.m} or {g.n} < {one_row}) and ({g.m} < {mr} or "
             f"{g.m} < {PASS_ROWS_MR_THREADS * mr} and {b_l2} < {g.n} + {g.kk})")
-    return _twins(p, cond, target_name, None, shape,
+    return _twins(p, cond,
                   ("passes", passes),
                   ("tiles", lambda q: threads_in_parts(q, target_name, blocking, threads,
                                                        shape)))
@@ -463,7 +490,7 @@ def threads_in_parts(p: Procedure, target_name: str, blocking: Blocking | None,
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     kernel = one_thread_kernel(g.dtype, target_name, blocking, shape)
-    return _twins(p, PARTS_COLS_WHEN.format(m=g.m, n=g.n, k=g.kk), target_name, None, shape,
+    return _twins(p, PARTS_COLS_WHEN.format(m=g.m, n=g.n, k=g.kk),
                   ("cols", lambda q: threads_take_parts(q, "cols", threads, isa.nr, kernel)),
                   ("rows", lambda q: threads_take_parts(q, "rows", threads, isa.mr, kernel)))
 
@@ -500,7 +527,7 @@ def k_passes_by_columns(p: Procedure, target_name: str, shape: tuple[int, int] |
     1 x 2500 x 2500 0.77x / 0.78x, 3 x 333 x 333 0.81x / 0.79x). The last chunk in the
     par loop for every N lost where the count is even (a model of two threads' shares:
     half the N in 128..4096 slower, 3 x 333 x 333 f64 1.03x -> 0.94x measured)."""
-    return _twins(p, f"{S.gemm_parts(p).n} / {width} % 2 == 1", target_name, None, shape,
+    return _twins(p, f"{S.gemm_parts(p).n} / {width} % 2 == 1",
                   ("odd", lambda q: _chunks_with_last(q, target_name, shape, width)),
                   ("even", lambda q: _chunks_then_rest(q, target_name, shape, width)))
 
@@ -630,7 +657,7 @@ def rows_in_one_block(p: Procedure, target_name: str, blocking: Blocking, few: B
     but 1024^3 ran 1-4% slower with NC = 256 or 512: A's block is packed once per NC
     block)."""
     g = S.gemm_parts(p)
-    return _twins(p, f"{g.m} <= {few.mc}", target_name, blocking, shape,
+    return _twins(p, f"{g.m} <= {few.mc}",
                   ("few", lambda q: _blocked(q, target_name, few, shape)),
                   ("many", lambda q: _blocked(q, target_name, blocking, shape)))
 
@@ -655,26 +682,22 @@ def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | N
              f"and {g.n} % {nr} > 0) and {size} <= {max(upto, NARROW_UPTO)}")
     kernel = one_thread_kernel(g.dtype, target_name, blocking, shape)
     # (the one-thread kernel the threads' parts call: scheduled once for both)
-    return _twins(p, small, target_name, blocking, shape,
+    return _twins(p, small,
                   ("seq", lambda q: _calls_of(q, (q.body(),), kernel)),
-                  ("par", {"threads": threads, "split": split}))
+                  ("par", lambda q: _threaded(q, target_name, blocking, threads, shape, 0,
+                                              split)))
 
 
-def _twins(p: Procedure, cond: str, target_name: str, blocking: Blocking | None,
-           shape: tuple[int, int] | None, then: tuple[str, dict], orelse: tuple[str, dict]
+def _twins(p: Procedure, cond: str, then: tuple[str, object], orelse: tuple[str, object]
            ) -> Procedure:
-    """`if cond: p_a(...) else: p_b(...)` with (a, schedule_gemm's arguments) = then and
-    (b, ...) = orelse: each branch moved into a procedure of its own (extract_subproc,
-    which keeps p's asserts), scheduled with those arguments (or by them, a function of
-    the branch's procedure)."""
+    """`if cond: p_a(...) else: p_b(...)` with (a, f) = then and (b, g) = orelse: each
+    branch moved into a procedure of its own (extract_subproc, which keeps p's
+    asserts) and scheduled by its function (f(p_a), g(p_b))."""
     twins = ((then, lambda q: q.body()[0].body()), (orelse, lambda q: q.body()[0].orelse()))
     q = specialize(p, p.body()[0], [cond])
-    for (suffix, kwargs), branch in twins:
+    for (suffix, schedule), branch in twins:
         q, plain = extract_subproc(q, branch(q), f"{p.name()}_{suffix}")
-        fast = kwargs(plain) if callable(kwargs) else schedule_gemm(
-            plain, target_name, **{"blocking": blocking, "shape": shape, "sequential_upto": 0,
-                                   **kwargs})
-        q = call_eqv(q, branch(q)[0], fast)
+        q = call_eqv(q, branch(q)[0], schedule(plain))
     return q
 
 
