@@ -136,13 +136,14 @@ def schedule_step_by_step(target: str = "avx512"):
     #
     # 9. What schedule_gemm(threads=2) runs by default (split="auto") is simpler still:
     #    each thread calls the one-thread kernel on its own half of C's columns (M <= N)
-    #    or rows, `for t in par(0, 2): gemm_part(M, hi(t) - lo(t), K, A, B[:, lo(t):
-    #    hi(t)], C[:, lo(t):hi(t)])` (knit.stdlib.gemm.parts: the loop cut in two,
-    #    rolled into a par loop by join_loops, each half replaced by a call). One
+    #    or rows, `for t in par(0, 2): gemm_f32_avx512(M, hi(t) - lo(t), K, A,
+    #    B[:, lo(t):hi(t)], C[:, lo(t):hi(t)])` (knit.stdlib.gemm.parts: the loop cut in
+    #    two, rolled into a par loop by join_loops, each half replaced by a call). One
     #    parallel region and no barrier per call; the tiles shared as above (split="cols"
     #    or "rows") ran 0.89-0.99x OpenBLAS's two threads at 512-2048 here, the halves
     #    0.95-1.14x. The steps above stay the blocked kernel a thread runs, and
-    #    split="cols" gives them as they are.
+    #    split="cols" gives them as they are. (schedule_gemm builds each kernel once,
+    #    for the plain GEMM, and makes sgemm's nest a call of it.)
     return p
 
 

@@ -413,7 +413,8 @@ def test_the_copy_of_b_prefetches_rows_ahead_on_one_thread():
     # two threads sharing columns copy their slivers without it
     two = G.schedule_gemm(sgemm, "avx512", small_blocks("avx512", "f32"), threads=2,
                           sequential_upto=0, split="cols")
-    assert "prefetch_block(1, 32, B[" not in str(two)
+    assert " in par(" in str(kernel_of(two))
+    assert "prefetch_block(1, 32, B[" not in str(kernel_of(two))
 
 
 def test_tensor_arguments_work_too():
@@ -456,6 +457,17 @@ def test_small_problems_call_the_one_thread_kernel():
     assert report.trials == 2 and all(sum(s.values()) > 280 for s in report.sizes)
 
 
+def test_sequential_upto_zero_or_less_means_never():
+    blk = small_blocks("avx512", "f32")
+    never = kernel_of(G.schedule_gemm(sgemm, "avx512", blk, threads=2, sequential_upto=0))
+    assert "_seq(" not in str(never)
+    assert kernel_of(G.schedule_gemm(sgemm, "avx512", blk, threads=2,
+                                     sequential_upto=-5)) is never
+    with pytest.raises(ValueError, match="sequential_upto must be an int; got '280'"):
+        G.schedule_gemm(sgemm, "avx512", blk, threads=2, sequential_upto="280")
+    G.schedule_gemm(sgemm, "avx512", blk, threads=1, sequential_upto=None)  # (unused)
+
+
 def test_the_par_loop_is_race_checked():
     # the packed buffers are allocated once per jc (and thread): a parallel ic or pc
     # loop would have its iterations write the same buffer
@@ -485,7 +497,7 @@ def test_refuses_bad_targets_and_blocks():
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64), split="rows")
     with pytest.raises(ValueError, match="MC a multiple of MR = 8"):  # (auto: whole tiles)
         G.schedule_gemm(sgemm, "avx512", G.Blocking(mc=20, kc=16, nc=64))
-    with pytest.raises(ValueError, match="NR a multiple of 16"):
+    with pytest.raises(ValueError, match="NR must be a multiple of 16"):
         G.schedule_gemm(sgemm, "avx512", shape=(4, 20))
     # one MR-row or NR-column sliver per block (multiples, but too small): a clear error,
     # not a crash in the packing steps (IndexError before)
@@ -585,6 +597,6 @@ def test_blocks_shallower_than_the_transpose_pack_a_element_by_element():
     # element, and the kernel still matches NumPy
     q = G.schedule_gemm(PLAIN["f32"], "avx512", G.Blocking(mc=16, kc=4, nc=64), threads=1,
                         sequential_upto=0)
-    assert "transpose" not in str(q)
+    assert "Ap[" in str(kernel_of(q)) and "transpose" not in str(kernel_of(q))
     needs("avx512")
     run_against_numpy(q.compile(), "f32", [(17, 70, 11), (16, 64, 4), (9, 33, 13)], seed=5)

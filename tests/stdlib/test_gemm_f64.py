@@ -96,22 +96,29 @@ def test_other_register_block_is_equivalent_to_the_plain_proc():
 
 
 def test_register_block_columns_must_be_whole_vectors():
-    with pytest.raises(ValueError, match=r"kernel shape \(8, 12\): MR must be at least 2, and "
-                       r"NR a multiple of 8 \(the f64 lanes of a avx512 register\) of at least "
-                       r"two registers, 16"):
+    with pytest.raises(ValueError, match=r"kernel shape \(8, 12\): NR must be a multiple of 8 "
+                       r"\(the f64 lanes of one avx512 register\), at least two registers "
+                       r"\(16\)"):
         G.schedule_gemm(dgemm, "avx512", threads=1, shape=(8, 12))
     # one register of columns, one row: the steps would make loops that never run; a
     # shape that is not two ints: refused before a kernel is named from it
-    for bad in ((8, 8), (1, 16), (0, 16)):
-        with pytest.raises(ValueError, match=rf"kernel shape \({bad[0]}, {bad[1]}\): MR must"):
+    with pytest.raises(ValueError, match=r"kernel shape \(8, 8\): NR must be a multiple"):
+        G.schedule_gemm(dgemm, "avx512", threads=2, shape=(8, 8))
+    for bad in ((1, 16), (0, 16)):
+        with pytest.raises(ValueError, match=rf"kernel shape \({bad[0]}, 16\): MR must be at "
+                           "least 2$"):
             G.schedule_gemm(dgemm, "avx512", threads=2, shape=bad)
     for bad in ((8.0, 16), (8, 16, 1), "8x16", (True, 16)):
         with pytest.raises(ValueError, match="shape must be None or \\(MR, NR\\), two ints"):
             G.schedule_gemm(dgemm, "avx512", threads=1, shape=bad)
-    # a list, NumPy's integers: as the tuple of ints (one kernel for both)
+    # a list, NumPy's integers: as the tuple of ints (one kernel for both); the target's
+    # own block: the kernel of no shape
     import numpy as np
-    one = G.schedule_gemm(dgemm, "avx512", threads=1, shape=[8, np.int64(16)])
-    assert kernel_of(one) is G.one_thread_kernel("f64", "avx512", None, (8, 16))[1]
+    one = G.schedule_gemm(dgemm, "avx512", threads=1, shape=[12, np.int64(16)])
+    assert kernel_of(one) is G.one_thread_kernel("f64", "avx512", None, (12, 16))[1]
+    own = G.target("avx512").isa("f64")
+    one = G.schedule_gemm(dgemm, "avx512", threads=1, shape=(own.mr, own.nr))
+    assert kernel_of(one) is G.one_thread_kernel("f64", "avx512", None, None)[1]
 
 
 # ---------------------------------------------------------------- the cache sizes

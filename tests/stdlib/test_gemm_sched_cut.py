@@ -44,16 +44,25 @@ def forget() -> None:
     G.threaded_kernel.cache_clear()
 
 
+def blocked(p, blk):
+    """The one-thread blocked kernel of p itself for the blocks `blk`."""
+    from knit.stdlib.gemm.variants import _blocked
+
+    return _blocked(p, "neon", blk, None)
+
+
 def test_kernels_with_the_same_kc_share_their_cut(cuts):
     wide, narrow = G.Blocking(128, 1024, 1020), G.Blocking(128, 1024, 252)
     first = G.schedule_gemm(plain(), "neon", wide, threads=1)
     assert cuts == [1024]
-    # other blocks, and an assertion of its own (a twin's `M <= ...`): the same cut
-    second = G.schedule_gemm(plain(extra="    assert M >= 8\n"), "neon", narrow, threads=1)
+    # other blocks, and an assertion of its own (a twin's `M <= ...`; the blocked kernel
+    # of such a procedure, as the twins build it: schedule_gemm itself schedules the
+    # plain GEMM, whatever p asserts): the same cut
+    second = blocked(plain(extra="    assert M >= 8\n"), narrow)
     assert cuts == [1024]
     # the answer is the code a cut of its own makes
     forget()
-    again = G.schedule_gemm(plain(extra="    assert M >= 8\n"), "neon", narrow, threads=1)
+    again = blocked(plain(extra="    assert M >= 8\n"), narrow)
     assert cuts == [1024, 1024]
     assert c_of(second) == c_of(again)
     assert c_of(first) != c_of(second)  # (the blocks differ)

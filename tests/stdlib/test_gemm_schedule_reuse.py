@@ -2,9 +2,11 @@
 built once per type, target, blocks and register block in a process
 (`one_thread_kernel`): schedule_gemm(p, threads=1) makes p's nest a call of it, and a
 threaded kernel's one-thread twin (small problems) and its threads' parts call it too,
-not a second schedule of an extracted copy. The reuse must never answer for another
-procedure: one differing in a type, an assert, a memory, or only in being defined apart,
-gets a procedure of its own, scheduled from it.
+not a second schedule of an extracted copy; the threaded kernel is built once too
+(`threaded_kernel`). The reuse must never answer for another procedure: one differing
+in a type, an assert, a memory, or only in being defined apart, gets a procedure of its
+own, proven equal to it (a call of the kernel of its type: the kernels are of the plain
+GEMM, shared by every procedure of that type).
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def test_reuse_never_answers_for_another_proc(other):
     q = other()
     mine = G.schedule_gemm(q, "avx2", None, threads=1)
     assert mine is not one and mine.is_eq(q) and not mine.is_eq(p)
+    dtype = "f64" if "f64" in str(q).split("\n")[0] else "f32"
+    assert kernel_of(mine) is G.one_thread_kernel(dtype, "avx2", None, None)[1]
     # its code is q's: the assert, the type and the memory it was given
     text = str(mine)
     assert str(q).split("\n")[0] == text.split("\n")[0]
@@ -77,6 +81,8 @@ def test_reuse_never_answers_for_another_proc(other):
     # and its threaded kernel is q's
     two = G.schedule_gemm(q, "avx2", None, threads=2)
     assert two.is_eq(q) and not two.is_eq(p)
+    assert kernel_of(two) is G.threaded_kernel(dtype, "avx2", None, 2, None,
+                                               G.SEQUENTIAL_UPTO, "auto")[1]
     assert str(q).split("\n")[0] == str(two).split("\n")[0]
 
 

@@ -370,7 +370,8 @@ def _isa(target_name: str, dtype: str, shape: tuple[int, int] | None) -> Isa:
 def check_shape(shape, target_name: str, dtype: str) -> tuple[int, int] | None:
     """schedule_gemm's `shape`: None, or (MR, NR) as two ints (a list or NumPy's integers
     are taken as such), MR at least 2 and NR a multiple of the lanes of a register, at
-    least two registers, before a kernel is named or built from it. (MR = 1 leaves
+    least two registers, before a kernel is named or built from it; None for the
+    target's own. (MR = 1 leaves
     nothing to the edges' 4-row steps, NR of one register nothing to the whole vectors
     of the last columns: the steps would make loops that never run.)"""
     if shape is None:
@@ -383,12 +384,16 @@ def check_shape(shape, target_name: str, dtype: str) -> tuple[int, int] | None:
         raise ValueError(f"schedule_gemm: shape must be None or (MR, NR), two ints; got "
                          f"{shape!r}")
     mr, nr = int(mr), int(nr)
-    lanes = target(target_name).isa(dtype).lanes
-    if mr < 2 or nr < 2 * lanes or nr % lanes:
-        raise ValueError(f"schedule_gemm: kernel shape {(mr, nr)}: MR must be at least 2, "
-                         f"and NR a multiple of {lanes} (the {dtype} lanes of a "
-                         f"{target_name} register) of at least two registers, {2 * lanes}")
-    return mr, nr
+    isa = target(target_name).isa(dtype)
+    lanes = isa.lanes
+    if mr < 2:
+        raise ValueError(f"schedule_gemm: kernel shape {(mr, nr)}: MR must be at least 2")
+    if nr % lanes or nr < 2 * lanes:
+        raise ValueError(f"schedule_gemm: kernel shape {(mr, nr)}: NR must be a multiple of "
+                         f"{lanes} (the {dtype} lanes of one {target_name} register), at "
+                         f"least two registers ({2 * lanes})")
+    # (the target's own register block: the same kernel as no shape, under one name)
+    return None if (mr, nr) == (isa.mr, isa.nr) else (mr, nr)
 
 
 def check_arguments(blocking, threads) -> None:

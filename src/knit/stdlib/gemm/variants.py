@@ -1,7 +1,9 @@
 """Which kernel runs: `schedule_gemm`, the entry point, and the twins it chooses between,
 `if <condition on M, N, K>: p_a(...) else: p_b(...)`, each branch a schedule of its own
-(each calls schedule_gemm back for its branches; the blocked kernel itself is
-knit.stdlib.gemm.schedule's `blocked_kernel`).
+(`_twins`; the blocked kernel itself is knit.stdlib.gemm.schedule's `blocked_kernel`).
+Every kernel is scheduled from the plain GEMM (M, N, K as parameters) once per process
+(`one_thread_kernel`, `threaded_kernel`); schedule_gemm makes the user's nest a call
+of it.
 
 - `gemv_by_rows`: one column (N = 1) as dot products of A's rows with B's column
   (`knit.stdlib.gemm.gemv`), one thread or threads; else
@@ -121,10 +123,13 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
                   sequential_upto: int = SEQUENTIAL_UPTO, split: str = "auto") -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
     "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
-    `shape` the (MR, NR) of the register block. p's nest becomes a call of the kernel
+    `shape` the (MR, NR) of the register block (MR >= 2; NR a multiple of the lanes of a
+    register, at least two registers). p's nest becomes a call of the kernel
     of the plain GEMM (M, N, K as parameters), built once per process for the type,
     target, blocks, shape and threads and called by every procedure scheduled with
-    them: `one_thread_kernel` (threads=1, sequential C), `threaded_kernel`. So p's
+    them (and split and sequential_upto with threads): `one_thread_kernel` (threads=1,
+    sequential C), `threaded_kernel`. A user procedure named as a kernel keeps its name
+    in C, and the kernel is renamed (`gemm_f32_avx512_1`). So p's
     sizes may be written in any way unification solves -- names, numbers, expressions
     (`seq(0, 64)`, `seq(0, M + 1)`), one name for several loops -- and p may assert
     what it likes about them. threads > 1 shares the work out to that many iterations of `par` loops (OpenMP; run with
@@ -147,10 +152,12 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     shape = check_shape(shape, target_name, g.dtype)
     if split not in ("auto", "rows", "cols"):
         raise ValueError(f"schedule_gemm: split must be 'auto', 'rows' or 'cols', not {split!r}")
-    if type(sequential_upto) is not int:
+    if threads > 1 and type(sequential_upto) is not int:
         raise ValueError(f"schedule_gemm: sequential_upto must be an int; got "
                          f"{sequential_upto!r}")
-    _blocks(g.dtype, target_name, blocking, threads, shape, split)  # (refused here, not later)
+    # (blocks that do not fit the register block or the threads: refused here, before
+    # any kernel is built)
+    _blocks(g.dtype, target_name, blocking, threads, shape, split)
     # p's nest a call of the kernel of the plain GEMM: whatever p's sizes are -- names,
     # numbers, expressions, one name for two sizes -- its assertions and its names,
     # unification finds the call, and the kernel is scheduled once for all procedures
@@ -158,7 +165,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
         kernel = one_thread_kernel(g.dtype, target_name, blocking, shape)
     else:
         kernel = threaded_kernel(g.dtype, target_name, blocking, threads, shape,
-                                 sequential_upto, split)
+                                 max(0, sequential_upto), split)  # (<= 0: never)
     return _calls_of(p, (p.body(),), kernel)
 
 
@@ -175,14 +182,20 @@ def _blocks(dtype: str, target_name: str, blocking: Blocking | None, threads: in
     return blk
 
 
-@functools.cache
+# the kernels kept per process (`one_thread_kernel`, `threaded_kernel`: each holds its
+# procedures, twins and register kernels): enough for every target, type and thread
+# count a program schedules, not for every block a search tries (benchmarks/tune.py)
+KERNELS_KEPT = 32
+
+
+@functools.lru_cache(maxsize=KERNELS_KEPT)
 def threaded_kernel(dtype: str, target_name: str, blocking: Blocking | None, threads: int,
                     shape: tuple[int, int] | None, upto: int, split: str
                     ) -> tuple[Procedure, Procedure]:
     """(plain, fast): the plain GEMM with M, N, K as parameters (`kernels.plain_gemm`)
     and its kernel for `threads` threads (`schedule_gemm`'s arguments), built once per
-    process: small problems (`upto`, see `small_runs_sequential`) on one thread, the
-    others shared out by `split`."""
+    process (the last KERNELS_KEPT of them): small problems (`upto` >= 0, see
+    `small_runs_sequential`) on one thread, the others shared out by `split`."""
     name = f"gemm_{dtype}_{target_name}_{threads}t" + _suffix(blocking, shape)
     if split != "auto":
         name += f"_{split}"
@@ -204,21 +217,22 @@ def _suffix(blocking: Blocking | None, shape: tuple[int, int] | None) -> str:
 def _threaded(p: Procedure, target_name: str, blocking: Blocking | None, threads: int,
               shape: tuple[int, int] | None, upto: int, split: str) -> Procedure:
     """The kernel of the plain GEMM p for `threads` (see `threaded_kernel`)."""
-    g = S.gemm_parts(p)
     if upto > 0:  # (the twin calls the one-thread kernel the threads' parts call)
         return small_runs_sequential(p, target_name, blocking, threads, shape, upto, split)
     if split == "auto":
         return gemv_by_rows(p, target_name, threads,
                             few_rows_by_columns(p, target_name, blocking, threads, shape))
+    g = S.gemm_parts(p)
     blk = _blocks(g.dtype, target_name, blocking, threads, shape, split)
     return S.blocked_kernel(p, g, target_name, blk, threads, shape, split)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=KERNELS_KEPT)
 def one_thread_kernel(dtype: str, target_name: str, blocking: Blocking | None,
                       shape: tuple[int, int] | None) -> tuple[Procedure, Procedure]:
     """(plain, fast): the plain GEMM with M, N, K as parameters (`kernels.plain_gemm`)
-    and its one-thread kernel, built once per process: `one_thread_variants` where the
+    and its one-thread kernel, built once per process (the last KERNELS_KEPT of them):
+    `one_thread_variants` where the
     blocks are chosen here (`blocking` None), else the blocked kernel of `blocking`
     (`_blocked`). `schedule_gemm(p, threads=1)` makes p's nest a call of it, and with
     threads each thread runs it on its part of C (`threads_in_parts`), or one thread
