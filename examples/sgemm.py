@@ -135,7 +135,7 @@ def schedule_step_by_step(target: str = "avx512"):
     #    instead, vectorized along k (gemv_by_rows: the tiles would use one lane).
     #
     # 9. What schedule_gemm(threads=2) runs by default (split="auto") is simpler still:
-    #    each thread calls the one-thread kernel on its own half of C's columns (M <= N)
+    #    each thread calls the one-thread kernel on its own half of C's columns (M < N)
     #    or rows, `for t in par(0, 2): gemm_f32_avx512(M, hi(t) - lo(t), K, A,
     #    B[:, lo(t):hi(t)], C[:, lo(t):hi(t)])` (knit.stdlib.gemm.parts: the loop cut in
     #    two, rolled into a par loop by join_loops, each half replaced by a call). One

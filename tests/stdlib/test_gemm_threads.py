@@ -124,7 +124,7 @@ def test_auto_shares_columns_for_few_rows_else_rows():
             f" and {l2} < K + N):\n"
             f"                {name}_par_passes(M, N, K") in str(par)  # (after the GEMV's twins)
     par = callee(par, f"{name}_par_tiles")
-    assert f"if M <= N:\n        {name}_par_tiles_cols(M, N, K" in str(par)
+    assert f"if M < N:\n        {name}_par_tiles_cols(M, N, K" in str(par)
     assert f"else:\n        {name}_par_tiles_rows(M, N, K" in str(par)
     cols, rows = (str(par.find(f"{name}_par_tiles_{s}(_)").subproc()) for s in ("cols", "rows"))
     kernel = V.one_thread_kernel("f32", "avx512", small_blocks("avx512", "f32"), None)[1].name()
@@ -250,7 +250,7 @@ def test_refuses_an_unknown_split():
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
 def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
     # schedule_gemm(threads=2) as benchmarks/sgemm.py calls it: this machine's blocks,
-    # the one-thread twin for small problems, the threads' parts of columns (M <= N) or
+    # the one-thread twin for small problems, the threads' parts of columns (M < N) or
     # rows (sizes in 1..300 fall on both sides of each condition and of the parts' own
     # blocks), dense and strided
     needs("avx512")
@@ -260,7 +260,7 @@ def test_the_benchmarks_kernel_matches_numpy_on_sampled_sizes(dtype):
     nr = G.target("avx512").isa(dtype).nr
     mr = G.target("avx512").isa(dtype).mr
     name = kernel_of(q).name()  # (q: a call of it)
-    assert "if M <= N:" in str(callee(kernel_of(q), f"{name}_par", f"{name}_par_tiles"))
+    assert "if M < N:" in str(callee(kernel_of(q), f"{name}_par", f"{name}_par_tiles"))
     f = q.compile()
     h = mc // 2
     edges = [(mc, mc + 1, 300), (mc + 1, mc + 1, 129), (mc + 9, 65, 257), (40, 64, 89),

@@ -34,7 +34,7 @@ the register kernels' k loop runs in chunks of 4 (`Isa.k_unroll`, then the K % 4
 so that the loop's own control costs a quarter of what it did per multiply-add.
 
 With threads > 1, each thread runs the one-thread kernel on its own part of C's
-columns (M <= N) or rows: one par loop, a whole GEMM per thread (`threads_in_parts`,
+columns (M < N) or rows: one par loop, a whole GEMM per thread (`threads_in_parts`,
 module `parts`). With split="rows" or "cols" the threads instead share the tiles of
 the blocked kernel (the same blocks): the MR-row slivers of each MC block in turn
 (`parallelize_rows`: per KC block, a par loop packing B's panel sliver by sliver, then

@@ -16,7 +16,7 @@ of it.
 - `few_rows_by_columns`: threads, fewer rows than MR, or than 3 MR with B larger than
   L2: column chunks shared out, each in passes over k (`k_passes_by_columns`); else
 - `threads_in_parts`: each thread runs the one-thread kernel on its part of C's
-  columns (M <= N) or rows (`knit.stdlib.gemm.parts`).
+  columns (M < N) or rows (`knit.stdlib.gemm.parts`).
 
 With split "rows" or "cols" the threads share the tiles of the blocked kernel instead
 (`schedule.blocked_kernel`: `parallelize_rows`, `parallelize`)."""
@@ -134,7 +134,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     (`seq(0, 64)`, `seq(0, M + 1)`), one name for several loops -- and p may assert
     what it likes about them. threads > 1 shares the work out to that many iterations of `par` loops (OpenMP; run with
     OMP_NUM_THREADS=threads): with split="auto", each thread runs the one-thread kernel
-    (of the blocks given, if any) on its own part of C's columns where M <= N, else of
+    (of the blocks given, if any) on its own part of C's columns where M < N, else of
     its rows (`threads_in_parts`), but for fewer rows than MR, or than 3 MR where B is
     larger than L2 (`few_rows_by_columns`); with split="rows", the blocked kernel's
     MR-row slivers of each MC block in turn (`parallelize_rows`), with "cols", each NC
@@ -491,13 +491,18 @@ ONE_ROW_PARTS_BYTES = 6144
 # 1.14x / 1.11x, 1024^3 1.02x / 1.00x, 2048^3 0.95x / 0.96x, 150 x 150 x 1500 1.25x /
 # 1.04x, 100 x 100 x 2000 1.69x / 1.34x, 64 x 2048 x 2048 1.26x / 0.99x, 4096 x 4096 x
 # 256 0.96x / 0.72x, 1000 x 100 x 1000 1.05x / 1.21x, 256^3 1.09x / 1.20x, 333^3 1.22x /
-# 1.35x (the squares below 512 the one miss of the rule)
-PARTS_COLS_WHEN = "{m} <= {n}"
+# 1.35x. Squares take the rows (session 18: the scheduled kernels, `gemm_ab.py --threads
+# 2 --pin --rounds 3`, two runs in either order, columns / rows: f32 256^3 1.23x, 1.07x /
+# 1.32x, 1.24x; 333^3 1.03x, 1.02x / 1.30x, 1.31x; 777^3 0.94x, 0.96x / 0.99x, 0.97x;
+# 150 x 150 x 1500 1.12x, 1.08x / 1.21x, 1.25x; 512^3, 1024^3, 2048^3 within 0.04x;
+# f64 333^3 1.06x / 1.19x, 256^3 2.08x / 2.21x, 512^3 1.07x / 1.02x; but f32 100 x 100 x
+# 2000 1.72x / 1.43x, K twenty times M)
+PARTS_COLS_WHEN = "{m} < {n}"
 
 
 def threads_in_parts(p: Procedure, target_name: str, blocking: Blocking | None,
                      threads: int, shape: tuple[int, int] | None) -> Procedure:
-    """`if M <= N: p_cols(...) else: p_rows(...)` (`PARTS_COLS_WHEN`), threads: each
+    """`if M < N: p_cols(...) else: p_rows(...)` (`PARTS_COLS_WHEN`), threads: each
     thread runs the one-thread kernel of the plain GEMM (`one_thread_kernel`, with the blocks
     given, if any) on its own part of C's columns or rows (`knit.stdlib.gemm.parts`);
     the dimension split is the one whose operand costs less copied by both threads."""
