@@ -504,8 +504,11 @@ class _Checker:
         def exact():
             return E.accesses(s.body, self.windows)
 
-        deferred = any(deferred_error(f) is not None for f in _callees(s.body))
-        coarse = (exact(), False) if deferred else E.coarse_accesses(s.body, self.windows)
+        if any(deferred_error(f) is not None for f in _callees(s.body)):
+            accesses = exact()  # (collected once: race_free may ask for them again)
+            exact, coarse = (lambda: accesses), (accesses, False)
+        else:
+            coarse = E.coarse_accesses(s.body, self.windows)
         hit = E.race_free(s, list(facts.formulas()), exact, coarse)
         if hit:  # Exo refuses it when it compiles the loop
             self.later(RaceError(s.srcinfo, f"iterations of the par loop over "

@@ -769,7 +769,8 @@ def parallelize_rows(p: Procedure, top, threads: int, packs_a: bool) -> Procedur
     ends, and NumPy's arrays start 16 bytes past a line); 1024^3 f32 spent 15% more
     cycles than one thread did (kernel and packing, perf), 1-4% with rows. But each core
     reads the whole panel of B, half of it packed by the other: with one MC block of
-    rows (64 x 2048 x 2048) that cost more than packing A twice (split="cols" there). parallelize_loop proves each par loop free of races."""
+    rows (64 x 2048 x 2048) that cost more than packing A twice (split="cols" there).
+    parallelize_loop proves each par loop free of races."""
     private = top == REST  # all of k in one pass: each thread packs all of B's panel
     if not private:
         p = _deal_out(p, top, "i1o", threads, "i1")  # B's slivers

@@ -503,9 +503,10 @@ PARTS_COLS_WHEN = "{m} < {n}"
 def threads_in_parts(p: Procedure, target_name: str, blocking: Blocking | None,
                      threads: int, shape: tuple[int, int] | None) -> Procedure:
     """`if M < N: p_cols(...) else: p_rows(...)` (`PARTS_COLS_WHEN`), threads: each
-    thread runs the one-thread kernel of the plain GEMM (`one_thread_kernel`, with the blocks
-    given, if any) on its own part of C's columns or rows (`knit.stdlib.gemm.parts`);
-    the dimension split is the one whose operand costs less copied by both threads."""
+    thread runs the one-thread kernel of the plain GEMM (`one_thread_kernel`, with the
+    blocks given, if any) on its own part of C's columns or rows
+    (`knit.stdlib.gemm.parts`); each copies all of the operand its part does not split
+    (columns: A; rows: B), and the rule is the measured one."""
     g = S.gemm_parts(p)
     isa = _isa(target_name, g.dtype, shape)
     kernel = one_thread_kernel(g.dtype, target_name, blocking, shape)
@@ -685,9 +686,9 @@ def small_runs_sequential(p: Procedure, target_name: str, blocking: Blocking | N
                           threads: int, shape: tuple[int, int] | None, upto: int,
                           split: str = "auto") -> Procedure:
     """`if <small>: p_seq(...) else: p_par(...)`: p_seq calls the one-thread kernel of
-    the plain GEMM that the threads' parts call (`one_thread_kernel`: one schedule for both,
-    built once per process), p_par the other branch moved into a procedure of its own (extract_subproc, which keeps p's
-    asserts) and scheduled for `threads`; the threads are used only where the
+    the plain GEMM that the threads' parts call (`one_thread_kernel`: one schedule for
+    both, built once per process), p_par the other branch moved into a procedure of its
+    own (extract_subproc, which keeps p's asserts) and scheduled for `threads`; the threads are used only where the
     problem is large enough to share out: M + N + K above `upto`, and, up to
     `NARROW_UPTO`, an NR-column sliver per thread and, where the last sliver is partial,
     two whole ones per thread (its edge regions cost each thread a fixed time: f32,
