@@ -17,6 +17,7 @@ say 'threads': 1, the one-thread reference).
     .venv/bin/python benchmarks/gemm_ab.py [--dtype f32|f64] [--sizes 1024,64x2048x2048]
         [--rounds 5] [--threads 1|2] [--thread-cpu] NAME=SRC[:KWARGS] ...
 
+Each variant is scheduled for this CPU's target unless its KWARGS say 'target'.
 SRC is a directory holding the `knit` package (e.g. `src`, or `/tmp/base/src` made by
 `git archive <commit> src | tar -x -C /tmp/base`), or @FILE.c: C written by `--dump
 DTYPE FILE.c KWARGS THREADS` (the schedule of the knit on PYTHONPATH), perhaps edited
@@ -58,7 +59,7 @@ def dump(dtype: str, out: str, kwargs: str, threads: str = "1") -> None:
     kw = eval(kwargs, {"Blocking": Blocking}) if kwargs else {}
     t = time.process_time()
     threads = kw.pop("threads", int(threads))
-    p = schedule_gemm(PLAIN[dtype], kw.pop("target", "avx512"), threads=threads, **kw)
+    p = schedule_gemm(PLAIN[dtype], kw.pop("target", "host"), threads=threads, **kw)
     print(f"scheduled in {time.process_time() - t:.2f} s CPU")
     with open(out, "w") as f:
         f.write(jit_source(p._loopir_proc)[0])

@@ -3,8 +3,11 @@ beside the machine's measured FMA peak: one run, one table, one plot.
 
     .venv/bin/python benchmarks/sgemm.py [--dtype f32|f64|both] [--json PATH] [--png PATH]
                                          [--quick] [--sizes 100,777,64x2048x2048]
-                                         [--cpu-time] [--pin]
+                                         [--cpu-time] [--pin] [--target host]
                                          [--exo-python PATH --exo-app PATH]
+
+knit's kernels are scheduled for this CPU's target (`--target host`, the default:
+AVX-512 where the CPU has it, else AVX2 with FMA; knit.stdlib.gemm.host_target).
 
 Every figure comes from this one process: for each shape the four contenders (knit 1
 thread, knit 2 threads, OpenBLAS 1 and 2 threads) run in interleaved rounds, so that a
@@ -57,7 +60,9 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from knit import proc  # noqa: E402
+from knit.runtime.cpuinfo import flags as cpu_flags  # noqa: E402
 from knit.stdlib.gemm import schedule_gemm  # noqa: E402
+from knit.stdlib.gemm.targets import resolve  # noqa: E402
 
 SQUARE = (64, 128, 256, 512, 1024, 2048)
 ODD = (100, 333, 777)
@@ -304,7 +309,8 @@ def main() -> None:
     ap.add_argument("--json", help="also write the best-of figures as JSON rows")
     ap.add_argument("--png", default=os.path.join(HERE, "sgemm.png"),
                     help="where the plot goes ('': no plot)")
-    ap.add_argument("--target", default="avx512")
+    ap.add_argument("--target", default="host",
+                    help="knit's GEMM target (default: this CPU's, knit.stdlib.gemm.host_target)")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="sizes up to 512 only")
     ap.add_argument("--sizes", help="only these shapes, comma-separated: n (n x n x n) or "
@@ -321,6 +327,10 @@ def main() -> None:
     ap.add_argument("--exo-app", help="Exo's apps/x86/sgemm/sgemm.py (repository, v1.0.0)")
     args = ap.parse_args()
     globals()["LOOP"] = args.loop  # calls_per_loop's loop length
+    args.target = resolve(args.target)
+    if args.exo_python and "avx512f" not in cpu_flags():
+        ap.error("--exo-python: Exo's apps/x86/sgemm is AVX-512 code, and this CPU has no "
+                 "AVX-512 (it would not compile here)")
     if args.exo_python and not args.exo_app:
         ap.error("--exo-python needs --exo-app: Exo's apps/x86/sgemm/sgemm.py, from "
                  "github.com/exo-lang/exo at v1.0.0 (the pip package has no apps)")
@@ -368,6 +378,7 @@ def main() -> None:
                 line += (f" {kb:6.1f}/{km:6.1f} {bb:6.1f}/{bm:6.1f} {kb / bb:5.2f} "
                          f"{100 * kb / pk:3.0f}% |")
                 rows.append({"m": m, "n": n, "k": k, "dtype": dtype, "threads": th,
+                             "target": args.target,
                              "knit_gflops": round(kb, 2), "blas_gflops": round(bb, 2),
                              "peak_gflops": round(pk, 2)})
             if exo_here:

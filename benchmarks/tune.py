@@ -28,7 +28,6 @@ import numpy as np
 
 import knit
 from knit import proc
-from knit.runtime.cpuinfo import flags as cpu_flags
 from knit.stdlib.scheduling import divide_loop, reorder_loops, simplify, unroll_loop
 from knit.tuning.measure import load, time_procedures
 
@@ -83,15 +82,11 @@ NG = 512
 gemm = sgemm_benchmark.sgemm
 
 
-def gemm_target() -> str:
-    return "avx512" if "avx512f" in cpu_flags() else "avx2"
-
-
 def gemm_blocked(p, mc: int, kc: int, nc: int):
     """knit.stdlib.gemm's kernel (one thread) with the cache blocks MC, KC, NC."""
     from knit.stdlib.gemm import Blocking, schedule_gemm
 
-    return schedule_gemm(p, gemm_target(), Blocking(mc, kc, nc), threads=1)
+    return schedule_gemm(p, "host", Blocking(mc, kc, nc), threads=1)
 
 
 def gemm_hand(p):
@@ -99,7 +94,7 @@ def gemm_hand(p):
     measured against its neighbours, see knit.stdlib.gemm.targets.choose_blocking)."""
     from knit.stdlib.gemm import schedule_gemm
 
-    return schedule_gemm(p, gemm_target(), threads=1)
+    return schedule_gemm(p, "host", threads=1)
 
 
 # 20 points (exhaustive): MC rows of A in L2, KC deep, NC columns of B in L3

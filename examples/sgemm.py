@@ -5,8 +5,9 @@
 Each step below is one function of knit.stdlib.gemm, itself a short sequence of knit's
 checked primitives (divide_loop, reorder_loops, stage_mem, replace, parallelize_loop...).
 Every rewrite is proven to keep the meaning; the result is also run against NumPy.
-`schedule_gemm(sgemm, "avx512")` does all of it in one call -- this file shows the way
-there, printing the main loop nest after each step.
+`schedule_gemm(sgemm, "host")` does all of it in one call for this CPU's target
+(`host_target()`: "avx512", "avx2" or "neon") -- this file shows the way there, printing
+the main loop nest after each step.
 """
 
 from __future__ import annotations
@@ -163,25 +164,24 @@ def same_code(p, q) -> bool:
 
 
 def main() -> None:
+    # this CPU's target: AVX-512 where it has it, else AVX2 (or NEON on Arm)
+    target = G.host_target()
     t = time.perf_counter()
-    fast = schedule_step_by_step()
+    fast = schedule_step_by_step(target)
     took = time.perf_counter() - t
     # the steps above are those of schedule_gemm's split="cols" (split="auto", the
     # default: step 9), which makes sgemm's nest a call of the kernel they make
-    library = G.schedule_gemm(sgemm, "avx512", sequential_upto=0, split="cols")
+    library = G.schedule_gemm(sgemm, target, sequential_upto=0, split="cols")
     assert same_code(fast, library.body()[0].subproc()), "the steps are schedule_gemm's"
     print(f"\nscheduled in {took:.2f} s (printing included); proven equivalent by its rewrite "
           f"history: {fast.is_eq(sgemm)}")
     knit.check_equiv(sgemm, fast, trials=3, sizes={"M": [3, 15, 29], "N": [5, 33, 70],
                                                    "K": [1, 7, 20]})
     print("and agreeing with the plain loops on 3 random inputs (compiled C and interpreter)")
-    if "avx512f" not in open("/proc/cpuinfo").read():
-        print("\n(this CPU has no AVX-512: not timed; try schedule_gemm(sgemm, 'avx2'))")
-        return
 
-    one = G.schedule_gemm(sgemm, "avx512", threads=1).compile()
-    two = G.schedule_gemm(sgemm, "avx512", threads=2).compile()
-    print(f"\n== SGEMM, GFLOP/s (best of 7), NumPy on 1 OpenBLAS thread; load average "
+    one = G.schedule_gemm(sgemm, target, threads=1).compile()
+    two = G.schedule_gemm(sgemm, target, threads=2).compile()
+    print(f"\n== SGEMM ({target}), GFLOP/s (best of 7), NumPy on 1 OpenBLAS thread; load average "
           f"{open('/proc/loadavg').read().split()[:3]} ==")
     print(f"{'M=N=K':>6} {'knit 1T':>8} {'NumPy 1T':>9} {'ratio':>6} {'knit 2T':>8}")
     rng = np.random.default_rng(0)

@@ -9,7 +9,14 @@ import pytest
 
 from knit import proc
 from knit.errors import CompileError
-from knit.platforms.x86 import AVX2, mm256_loadu_ps, mm256_storeu_ps
+from knit.platforms.x86 import (
+    AVX2,
+    AVX512,
+    mm256_loadu_ps,
+    mm256_storeu_ps,
+    mm512_loadu_ps,
+    mm512_storeu_ps,
+)
 from knit.runtime import cc as knit_cc, jit
 from knit.runtime.cc import (
     MEANING_FLAGS,
@@ -90,7 +97,10 @@ def test_a_build_failing_for_lack_of_march_says_flags_replaced_it():
     hint = knit_cc._flags_hint(["cc", "-O2", "-fopenmp", "x.c"], msg)
     assert "flags=...) replaces the default -O3 -march=native" in hint
     assert "extra_flags=" in hint
-    assert knit_cc._flags_hint(["cc", "-O3", "-march=native", "x.c"], msg) == ""
+    # with -march=native, the CPU lacks the instructions (AVX-512 code on an AVX2 CPU)
+    native = knit_cc._flags_hint(["cc", "-O3", "-march=native", "x.c"], msg)
+    assert "vector instructions this CPU does not have" in native and "'host'" in native
+    assert knit_cc._flags_hint(["cc", "-O3", "-march=native", "x.c"], "x.c:1: error") == ""
     # 'compilation' has 'omp' in it: that is not an OpenMP error
     assert not knit_cc._openmp_missing(msg)
     assert knit_cc._openmp_missing("fatal error: omp.h: No such file or directory")
@@ -117,6 +127,21 @@ def test_compile_of_avx2_code_with_replaced_flags_hints_at_extra_flags():
         pytest.skip("built; this CPU has no AVX2 to run it")
     f(A=A, B=B)
     assert B.tolist() == A.tolist()
+
+
+@proc
+def vcopy512(A: f32[16], B: f32[16]):
+    r: f32[16] @ AVX512
+    mm512_loadu_ps(r[0:16], A[0:16])
+    mm512_storeu_ps(B[0:16], r[0:16])
+
+
+def test_avx512_code_on_a_cpu_without_it_says_so():
+    """The C of an AVX-512 schedule on an AVX2 machine (session 19's AMD Zen 3): gcc's
+    wall of 'target specific option mismatch' ends in what to do. (-mno-avx512f after
+    -march=native makes any x86 CPU one without AVX-512.)"""
+    with pytest.raises(CompileError, match="(?s)this CPU does not have.*target 'host'"):
+        vcopy512.compile(extra_flags=["-mno-avx512f"])
 
 
 def test_time_in_c_takes_extra_flags():

@@ -8,18 +8,21 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from knit.stdlib import gemm as G
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sgemm.py"
 
 
-def test_the_example_steps_are_schedule_gemms_column_split(capsys):
+@pytest.mark.parametrize("target", ["avx512", "avx2"])  # (main() takes this CPU's)
+def test_the_example_steps_are_schedule_gemms_column_split(capsys, target):
     spec = importlib.util.spec_from_file_location("sgemm_example", EXAMPLE)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)  # defines the plain proc; main() is not run
-    steps = example.schedule_step_by_step()
+    steps = example.schedule_step_by_step(target)
     assert "== 7. the par loops (parallelize) ==" in capsys.readouterr().out
-    library = G.schedule_gemm(example.sgemm, "avx512", sequential_upto=0, split="cols")
+    library = G.schedule_gemm(example.sgemm, target, sequential_upto=0, split="cols")
     # (schedule_gemm makes sgemm's nest a call of the kernel the steps make)
     assert example.same_code(steps, library.body()[0].subproc())
     assert not example.same_code(steps, example.sgemm)

@@ -73,3 +73,45 @@ def test_unreadable_cpuinfo_is_full_width(tmp_path):
 
 def test_this_machines_target_is_the_one_its_cpu_names():
     assert G.target("avx512") is G.target("avx512", split_fma=T.splits_512bit_fma())
+
+
+HOST = """processor\t: 0
+vendor_id\t: {vendor}
+model name\t: a test CPU
+{key}\t\t: {flags}
+"""
+
+
+@pytest.mark.parametrize("vendor, key, flags, expected", [
+    ("AuthenticAMD", "flags", "fpu sse2 avx avx2 fma avx512f avx512vl", "avx512"),  # Zen 4
+    ("GenuineIntel", "flags", "fpu avx2 fma avx512f avx512cd avx512vl", "avx512"),
+    ("AuthenticAMD", "flags", "fpu sse2 avx avx2 fma", "avx2"),  # Zen 3 (this session's)
+    ("GenuineIntel", "flags", "fpu avx2 fma avx512f", "avx2"),  # (Xeon Phi: no VL)
+    ("ARM", "Features", "fp asimd evtstrm aes", "neon"),
+])
+def test_host_target_is_the_fastest_this_cpu_runs(tmp_path, vendor, key, flags, expected):
+    f = tmp_path / "cpuinfo"
+    f.write_text(HOST.format(vendor=vendor, key=key, flags=flags))
+    assert G.host_target(str(f)) == expected
+
+
+def test_host_target_refuses_a_cpu_without_a_kernel(tmp_path):
+    f = tmp_path / "cpuinfo"
+    f.write_text(HOST.format(vendor="GenuineIntel", key="flags", flags="fpu sse2 avx"))
+    with pytest.raises(ValueError, match="no GEMM target for a test CPU.*avx512, avx2, neon"):
+        G.host_target(str(f))
+
+
+def test_host_names_this_cpus_target():
+    assert G.target("host") is G.target(G.host_target())
+    assert G.host_target() in G.TARGETS
+
+
+def test_schedule_gemm_takes_host_and_names_the_kernel_after_the_target():
+    from knit.stdlib.gemm.kernels import plain_gemm
+
+    mm = plain_gemm("mm", "f32")
+    q = G.schedule_gemm(mm, "host", threads=1)
+    assert q.body()[0].subproc().name() == f"gemm_f32_{G.host_target()}"
+    with pytest.raises(ValueError, match="unknown GEMM target 'sse'.*or 'host'"):
+        G.schedule_gemm(mm, "sse", threads=1)

@@ -294,6 +294,13 @@ def _flags_hint(cmd: list[str], msg: str) -> str:
         return ("\nknit's defaults for gcc 12 leave out AVX512-FP16 (-mno-avx512fp16: gcc 12 "
                 "writes f16 code the assembler rejects on such CPUs); code calling its "
                 "intrinsics needs extra_flags=['-mavx512fp16']")
+    if isa_error and "-march=native" in cmd:
+        return ("\nthe code calls vector instructions this CPU does not have (-march=native "
+                "builds for this CPU: AVX-512 intrinsics, say, on a CPU with AVX2 only): "
+                "schedule for this CPU's instructions (knit.stdlib.gemm's target 'host' "
+                "picks them), or build for the machine that has them with "
+                "extra_flags=['-mavx512f', '-mavx512vl', ...] (the library will not run "
+                "here)")
     return ""
 
 

@@ -106,7 +106,16 @@ from knit.stdlib.gemm.schedule import (
     prefetch_next_tile,
     tiles_along_rows,
 )
-from knit.stdlib.gemm.targets import Blocking, Isa, Target, cache_sizes, choose_blocking, target
+from knit.stdlib.gemm.targets import (
+    TARGETS,
+    Blocking,
+    Isa,
+    Target,
+    cache_sizes,
+    choose_blocking,
+    host_target,
+    target,
+)
 from knit.stdlib.gemm.variants import (
     PASS_ROWS_MR,
     PASS_ROWS_MR_THREADS,
@@ -133,9 +142,9 @@ from knit.stdlib.gemm.variants import (
     threads_in_parts,
 )
 
-__all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_THREADS", "SEQUENTIAL_UPTO", "SMALL_NARROW_K", "SMALL_NARROW_NR", "SMALL_ROWS_MR", "SMALL_UPTO", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
+__all__ = ["EDGE_ROWS", "LAST", "MAIN", "REST", "PASS_ROWS_MR", "PASS_ROWS_MR_THREADS", "SEQUENTIAL_UPTO", "SMALL_NARROW_K", "SMALL_NARROW_NR", "SMALL_ROWS_MR", "SMALL_UPTO", "TARGETS", "Blocking", "GemmParts", "Isa", "Target", "block_for_caches", "cache_sizes",
            "call_microkernel", "choose_blocking", "cut_edges", "edge_column_kernels", "edge_columns",
-           "edge_rows", "edge_rows_in_passes", "few_rows_blocking", "gemm_parts", "gemv_by_rows", "gemv_kernel", "masked_kernel", "microkernel", "microkernel_ref",
+           "edge_rows", "edge_rows_in_passes", "few_rows_blocking", "gemm_parts", "gemv_by_rows", "gemv_kernel", "host_target", "masked_kernel", "microkernel", "microkernel_ref",
            "pack_panels", "pad_loop", "parallelize", "parallelize_edges", "prefetch_next_tile",
            "one_thread_variants", "rows_in_one_block", "few_rows_by_columns", "few_rows_in_passes",
            "in_place_bounds", "k_passes_by_columns", "one_thread_kernel", "threaded_kernel", "threads_in_parts", "threads_take_parts", "in_parts", "part_bounds", "schedule_k_passes",

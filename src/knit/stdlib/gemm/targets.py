@@ -230,11 +230,43 @@ def _neon_target() -> Target:
     })
 
 
+TARGETS = ("avx512", "avx2", "neon")
+
+
+def host_target(cpuinfo: str | None = None) -> str:
+    """The fastest GEMM target this CPU runs: "avx512" where Linux lists AVX-512F and
+    AVX-512VL (the edges' 256- and 128-bit masked forms), "avx2" where AVX2 and FMA,
+    "neon" on 64-bit Arm (Advanced SIMD is part of AArch64); a ValueError elsewhere.
+    `cpuinfo`: another machine's /proc/cpuinfo (a file in Linux's format)."""
+    import platform
+
+    from knit.runtime.cpuinfo import CPUINFO, fields, flags
+
+    have = flags(cpuinfo or CPUINFO)
+    if {"avx512f", "avx512vl"} <= have:
+        return "avx512"
+    if {"avx2", "fma"} <= have:
+        return "avx2"
+    arm = "asimd" in have if cpuinfo else platform.machine() in ("aarch64", "arm64")
+    if arm:
+        return "neon"
+    cpu = fields(cpuinfo or CPUINFO).get("model name") or platform.machine() or "this CPU"
+    raise ValueError(f"no GEMM target for {cpu}: knit.stdlib.gemm has AVX-512 and AVX2 (with "
+                     "FMA) kernels for x86 and NEON kernels for AArch64; name one of "
+                     f"{', '.join(TARGETS)} to generate code for another machine")
+
+
 def target(name: str, split_fma: bool | None = None) -> Target:
-    """The target called `name`: "avx512", "avx2" or "neon". x86's cache blocks depend
-    on whether the CPU splits 512-bit multiply-adds in halves (`avx512_kc_l1s`):
-    `split_fma` says it for another machine; None: this one (`splits_512bit_fma`)."""
-    return _target(name, _this_cpu_splits_fma() if split_fma is None else split_fma)
+    """The target called `name`: "avx512", "avx2" or "neon", or "host": this CPU's
+    (`host_target`). x86's cache blocks depend on whether the CPU splits 512-bit
+    multiply-adds in halves (`avx512_kc_l1s`): `split_fma` says it for another machine;
+    None: this one (`splits_512bit_fma`)."""
+    return _target(resolve(name), _this_cpu_splits_fma() if split_fma is None else split_fma)
+
+
+def resolve(name: str) -> str:
+    """A target's name as kernels are named: "host" is this CPU's (`host_target`)."""
+    return host_target() if name == "host" else name
 
 
 @functools.cache
@@ -247,7 +279,8 @@ def _target(name: str, split_fma: bool) -> Target:
     makers = {"avx512": lambda: _x86_target("avx512", 512, split_fma),
               "avx2": lambda: _x86_target("avx2", 256, split_fma), "neon": _neon_target}
     if name not in makers:
-        raise ValueError(f"unknown GEMM target {name!r}; expected one of {sorted(makers)}")
+        raise ValueError(f"unknown GEMM target {name!r}; expected one of "
+                         f"{', '.join(TARGETS)} or 'host' (this CPU's)")
     return makers[name]()
 
 

@@ -41,6 +41,8 @@ from knit.stdlib.gemm.targets import (
     check_blocking,
     check_shape,
     choose_blocking,
+    resolve,
+    target,
 )
 from knit.stdlib.sched_subprocs import extract_subproc, inline, replace as replace_block
 from knit.stdlib.scheduling import (
@@ -122,7 +124,7 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
                   threads: int = 2, shape: tuple[int, int] | None = None,
                   sequential_upto: int = SEQUENTIAL_UPTO, split: str = "auto") -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
-    "neon"); `blocking` overrides the cache blocks chosen from this machine's caches;
+    "neon", or "host": this CPU's, `host_target`); `blocking` overrides the cache blocks chosen from this machine's caches;
     `shape` the (MR, NR) of the register block (MR >= 2; NR a multiple of the lanes of a
     register, at least two registers). p's nest becomes a call of the kernel
     of the plain GEMM (M, N, K as parameters), built once per process for the type,
@@ -148,6 +150,8 @@ def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking 
     kernel's); one thread with blocks given keeps the tiles, and so do threads with
     split="rows" or "cols" past the small problems."""
     check_arguments(blocking, threads)
+    target_name = resolve(target_name)
+    target(target_name)  # (an unknown name refused before anything is built)
     g = S.gemm_parts(p)
     shape = check_shape(shape, target_name, g.dtype)
     if split not in ("auto", "rows", "cols"):
