@@ -35,8 +35,10 @@ def _need(target: str) -> None:
 def _x86_targets(i: Procedure) -> list[str]:
     """SIMDe's portable C always (the masked forms have C of their own there); natively
     too where this CPU has the instructions."""
-    # (mm256_mask*: AVX-512VL, the masked forms on 256-bit registers)
-    native = NATIVE_AVX512 if i.name().startswith(("mm512_", "mm256_mask")) else NATIVE_AVX2
+    # (mm256_mask*, mm_mask*: AVX-512VL, the masked forms on 256- and 128-bit registers;
+    # avx2_*mask*: AVX2's own)
+    native = NATIVE_AVX512 if i.name().startswith(("mm512_", "mm256_mask", "mm_mask")) \
+        else NATIVE_AVX2
     return ["simde", *(["native"] if native else [])]
 
 

@@ -45,6 +45,9 @@ FAMILIES = {
     # AVX-512VL's 128-bit forms (the GEMM's last few columns)
     "xmm_f32": Family("f32", 4, "XMM", "mm_loadu_ps", "mm_storeu_ps"),
     "xmm_f64": Family("f64", 2, "XMM", "mm_loadu_pd", "mm_storeu_pd"),
+    # AVX-512VL: the masked forms on 128-bit registers
+    "avx512vl_xmm_f32": Family("f32", 4, "XMM", "mm_loadu_ps", "mm_storeu_ps"),
+    "avx512vl_xmm_f64": Family("f64", 2, "XMM", "mm_loadu_pd", "mm_storeu_pd"),
 }
 
 
@@ -360,6 +363,8 @@ def _cases():
         add(f"avx2_assoc_reduce_add_{p}", fam, HSUM, _hsum, exact=False)
         add(f"avx2_mask_loadu_{p}", fam, MASK_LOAD)
         add(f"avx2_mask_storeu_{p}", fam, MASK_STORE)
+        add(f"avx2_mask_fmadd_{p}", fam, MASK_FMA, _fma, exact=False)
+        add(f"avx2_mask_set1_{p}", fam, MASK_SET1)
     add("avx2_set0_ps", "avx2_f32", NULLARY, _zeros)
     add("avx2_convert_f32_lower_to_f64", "avx2_f64", WIDEN, lambda x: x[:4].astype(np.float64))
     add("avx2_convert_f32_upper_to_f64", "avx2_f64", WIDEN, lambda x: x[4:].astype(np.float64))
@@ -394,6 +399,12 @@ def _cases():
         add(f"mm_storeu_{p}", fam, MOVE, _same)
         add(f"mm_set1_{p}", fam, BROADCAST_MEM, _full)
         add(f"mm_fmadd_{p}", fam, FMA_DST_LAST, _fma, exact=False)
+        # AVX2's masked forms on 128-bit registers (masked loads and stores, blends)
+        add(f"avx2_mm_mask_loadu_{p}", fam, MASK_LOAD)
+        add(f"avx2_mm_mask_storeu_{p}", fam, MASK_STORE)
+        add(f"avx2_mm_mask_fmadd_{p}", fam, MASK_FMA, _fma, exact=False)
+        add(f"avx2_mm_mask_set1_{p}", fam, MASK_SET1)
+    for p, fam in (("ps", "avx512vl_xmm_f32"), ("pd", "avx512vl_xmm_f64")):
         add(f"mm_maskz_loadu_{p}", fam, MASK_LOAD)
         add(f"mm_mask_storeu_{p}", fam, MASK_STORE)
         add(f"mm_mask_fmadd_{p}", fam, MASK_FMA, _fma, exact=False)

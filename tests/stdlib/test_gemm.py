@@ -218,6 +218,44 @@ def test_microkernels_are_equivalent_in_the_interpreter():
     for dtype, lanes in (("f32", 8), ("f64", 4)):  # whole half vectors, 8 rows
         ref, fast = G.microkernel("avx512", dtype, False, (8, lanes), half=True)
         knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
+    # AVX2's masked kernels (blends): 256-bit registers, 128-bit ones; whole 128-bit ones
+    for dtype, rows in (("f32", 1), ("f32", 6), ("f64", 6)):
+        for half in (False, True):
+            ref, fast = G.masked_kernel("avx2", dtype, rows, half)
+            knit.check_equiv(ref, fast, trials=3, compiled=False, interpret=True)
+    for dtype, lanes in (("f32", 4), ("f64", 2)):
+        ref, fast = G.microkernel("avx2", dtype, False, (6, lanes), half=True)
+        knit.check_equiv(ref, fast, trials=2, compiled=False, interpret=True)
+
+
+def test_avx2_last_columns_are_vectors():
+    """AVX2's last N % NR columns: whole 256-bit vectors, then a rest of more than half
+    the lanes one masked 256-bit vector, else a whole 128-bit one and a masked 128-bit
+    one (AVX2 masks are blends: any width costs the same), 8 rows at a time and then one
+    by one; no scalar loop is left (session 19: they were plain loops)."""
+    text = str(scheduled("avx2", "f32", parallel=False))
+    for rows in (8, 1):
+        assert f"gemm_ukernel_f32_{rows}x8_rows_avx2(K" in text
+        assert f"gemm_ukernel_f32_{rows}xn_masked_avx2(N % 8, K" in text
+        assert f"gemm_ukernel_f32_{rows}x4_rows_avx2(K" in text
+        assert f"gemm_ukernel_f32_{rows}xn_masked_half_avx2(N % 4, K" in text
+    masked = G.masked_kernel("avx2", "f32", 8)[1]
+    assert "avx2_mask_fmadd_ps(" in str(masked) and "avx2_mask_storeu_ps(" in str(masked)
+    # (every statement of the edges' nests is a call: no `C[...] +=` loop is left)
+    assert not re.search(r"C\[.*\] \+=", text)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_avx2_kernels_are_equivalent_to_the_plain_proc(dtype):
+    """Every AVX2 column rest (N % NR: masked 256-bit vectors, a whole 128-bit one, a
+    masked 128-bit one) against the plain loops, compiled and interpreted."""
+    needs("avx2")
+    q = scheduled_proc("avx2", dtype, parallel=False)
+    assert q.is_eq(PLAIN[dtype])
+    isa = G.target("avx2").isa(dtype)
+    for r in range(1, isa.nr):  # (N = 2 NR + r: every last-columns case)
+        sizes = {"M": [1, isa.mr + 1, 2 * isa.mr + 3], "N": 2 * isa.nr + r, "K": [1, 17, 33]}
+        assert knit.check_equiv(PLAIN[dtype], q, trials=1, sizes=sizes, seed=r).trials == 1
 
 
 # ---------------------------------------------------------------- the schedule itself

@@ -7,10 +7,10 @@ import re
 import pytest
 from test_gemm import dgemm, needs, run_against_numpy, sgemm, small_blocks
 
-import knit
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm.variants import few_rows_twin_blocking
 from tests.helpers.gemm_text import kernel_of
+from tests.helpers.targets import check_equiv_here
 
 _FEW: dict = {}
 
@@ -47,7 +47,7 @@ def test_both_twins_match_numpy(strided):
 
 
 def test_twins_are_equivalent_to_the_plain_proc():
-    report = knit.check_equiv(sgemm, few_rows_kernel(), trials=3,
+    report = check_equiv_here(sgemm, few_rows_kernel(), "avx512", trials=3,
                               sizes={"M": [1, 16, 17, 40], "N": [1, 70, 150], "K": [1, 17, 40]})
     assert report.trials == 3
 
@@ -61,10 +61,27 @@ def test_default_one_thread_schedule_takes_the_twin_given_blocks_do_not():
         kernel = kernel_of(G.schedule_gemm(plain, "avx512", threads=1))
         name = kernel.name()
         q = str(kernel.find(f"{name}_big(_)").subproc())
-        if few != blk:
+        if few != blk and few.mc > G.PASS_ROWS_MR[dt] * isa.mr:
             assert f"if M <= {few.mc}:\n        {name}_big_few(" in q
-        else:  # (L2 holds a KC x NC panel already: nothing to cut)
+        else:  # (L2 holds a KC x NC panel already: nothing to cut; or the twin's rows
+            # are those small_in_place takes: it would never run)
             assert f"{name}_big_few" not in q
+
+
+def test_no_twin_for_rows_the_small_problems_take():
+    """AVX-512 f64 on AMD Zen 3's caches (32 KB L1, 512 KB L2: session 19's machine)
+    gave the few-rows twin one MC block of 32 rows, 4 MR: every M <= 32 takes the small
+    kernel first, the twin never ran, and schedule_gemm refused its own schedule ("this
+    code never runs")."""
+    from knit.stdlib.gemm.targets import _target
+
+    isa = _target("avx512", True).isa("f64")
+    zen3 = (32 << 10, 512 << 10, 32 << 20)
+    blk = G.choose_blocking(isa, 8, zen3)
+    few = few_rows_twin_blocking(isa, blk, 8, zen3)
+    assert few != blk and few.mc == G.PASS_ROWS_MR["f64"] * isa.mr
+    q = G.variants.one_thread_variants(dgemm, "avx512", blk, few, None)
+    assert "_few(" not in str(q) and "_big(" in str(q)
 
 
 def test_few_rows_blocks_on_both_kinds_of_avx512():

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from test_gemm import needs
 
-import knit
 from knit import proc
 from knit.errors import SchedulingError
 from knit.stdlib import gemm as G
+from tests.helpers.targets import check_equiv_here
 
 
 @proc
@@ -63,7 +63,7 @@ def test_all_sizes_numbers(threads):
 
 def test_some_sizes_numbers_are_equivalent_to_the_plain_proc():
     q = G.schedule_gemm(some_fixed, "avx512", threads=1)
-    report = knit.check_equiv(some_fixed, q, trials=2, sizes={"M": [1, 9, 17]})
+    report = check_equiv_here(some_fixed, q, "avx512", trials=2, sizes={"M": [1, 9, 17]})
     assert report.trials == 2
     needs("avx512")
     rng = np.random.default_rng(2)
@@ -89,7 +89,7 @@ def test_sizes_written_as_expressions(threads):
     q = G.schedule_gemm(sized_by_expressions, "avx512", threads=threads)
     kernel = "gemm_f32_avx512" if threads == 1 else "gemm_f32_avx512_2t"
     assert f"{kernel}(1 + M, 2 * N, K, A[0:1 + M, 0:K]" in str(q)
-    assert knit.check_equiv(sized_by_expressions, q, trials=3).trials == 3
+    assert check_equiv_here(sized_by_expressions, q, "avx512", trials=3).trials == 3
     needs("avx512")
     f = q.compile()
     rng = np.random.default_rng(threads)
@@ -154,7 +154,7 @@ def test_one_size_for_two_loops_assertions_and_the_schedules_names(case, threads
     # the nest is now a call of the kernel for M, N, K, found by unification
     p, args, mnk = CASES[case]
     q = G.schedule_gemm(p, "avx512", threads=threads)
-    assert knit.check_equiv(p, q, trials=2).trials == 2
+    assert check_equiv_here(p, q, "avx512", trials=2).trials == 2
     needs("avx512")
     f = q.compile()
     rng = np.random.default_rng(threads)

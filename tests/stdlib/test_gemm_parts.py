@@ -16,6 +16,7 @@ from knit.errors import SchedulingError
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm.parts import in_parts, part_bounds, threads_take_parts
 from tests.helpers.gemm_text import kernel_of
+from tests.helpers.targets import build_flags
 
 
 @proc
@@ -146,7 +147,8 @@ def test_a_par_loop_over_calls_of_a_large_kernel_is_checked_by_windows_when_comp
     # is passed (as parallelize_loop does): the parts' kernel has ~100,000 accesses; a
     # call writing a window both iterations share is still refused
     q = threads_take_parts(sgemm, "rows", 2, 8, G.one_thread_kernel("f32", "avx512", None, None))
-    q.compile()  # (seconds before the windows bounded the calls: minutes)
+    # (seconds before the windows bounded the calls: minutes; built, not run)
+    q.compile(extra_flags=build_flags("avx512"))
     with pytest.warns(knit.errors.RefusedLaterWarning):  # (refused when compiled)
         @proc
         def racy(M: size, N: size, K: size, A: [f32][M, K] @ DRAM, B: [f32][K, N] @ DRAM,

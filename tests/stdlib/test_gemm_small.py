@@ -16,11 +16,11 @@ from test_gemm import (
     small_blocks,
 )
 
-import knit
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import variants as V
 from knit.stdlib.gemm.variants import SMALL_UPTO, schedule_small
 from tests.helpers.gemm_text import kernel_of
+from tests.helpers.targets import check_equiv_here
 
 _KERNELS: dict = {}
 
@@ -63,6 +63,7 @@ def test_default_kernel_branches_on_small_problems():
             "            gemm_f32_avx512_small(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
             "\n        else:\n            gemm_f32_avx512_big(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])") in text  # (after the
     # GEMV's twin, N == 1: test_gemm_gemv.py)
+    needs("avx512")
     f = default_kernel("f32").compile()  # both sides of the few columns' bounds, M past the other bounds
     run_against_numpy(f, "f32", [(small_rows + 3, narrow, V.SMALL_NARROW_K),
                                  (small_rows + 3, narrow + 1, 900),
@@ -117,7 +118,7 @@ def test_small_kernels_are_equivalent_to_the_plain_proc(dtype):
     isa = G.target("avx512").isa(dtype)
     for q in (small_kernel("avx512", dtype), default_kernel(dtype)):
         assert q.is_eq(PLAIN[dtype])  # derived by checked rewrites only
-        report = knit.check_equiv(PLAIN[dtype], q, trials=4, sizes={
+        report = check_equiv_here(PLAIN[dtype], q, "avx512", trials=4, sizes={
             "M": [1, isa.mr - 1, isa.mr + 4, 2 * isa.mr + 5],
             "N": [1, isa.lanes // 4 + 1, isa.nr + isa.lanes + 3, 2 * isa.nr + 1],
             "K": [1, 7, 33]})

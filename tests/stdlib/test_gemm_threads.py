@@ -20,12 +20,12 @@ from test_gemm import (
     small_blocks,
 )
 
-import knit
 from knit.errors import SchedulingError
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import schedule as S, variants as V
 from knit.stdlib.scheduling import divide_loop, fuse, lift_scope
 from tests.helpers.gemm_text import kernel_of
+from tests.helpers.targets import check_equiv_here
 
 PLAIN = {"f32": sgemm, "f64": dgemm}
 _DONE: dict = {}
@@ -139,6 +139,7 @@ def test_auto_shares_columns_for_few_rows_else_rows():
     # both sides of each condition, and their boundaries (M + N + K > 280: the threads;
     # (15, 15, 90), (40, 64, 89), (1, 200, 33) run the one-thread twin; few columns up
     # to M + N + K = 360 too, past it the threads)
+    needs("avx512")
     run_against_numpy(q.compile(), "f32", [(8, 64, 209), (9, 64, 208), (16, 65, 200),
                                            (16, 64, 201), (17, 300, 50), (16, 256, 15),
                                            (16, 255, 15), (9, 257, 15), (15, 255, 16),
@@ -208,7 +209,7 @@ def test_cols_in_groups_are_equivalent_to_the_plain_proc():
     isa = G.target("avx512").isa("f64")
     sizes = {"M": [1, isa.mr + 1, 3 * isa.mr + 2], "N": [1, isa.nr + 3, 3 * isa.nr + 1,
                                                          5 * isa.nr - 2], "K": [1, 17, 33]}
-    assert knit.check_equiv(dgemm, q, trials=4, sizes=sizes).trials == 4
+    assert check_equiv_here(dgemm, q, "avx512", trials=4, sizes=sizes).trials == 4
 
 
 def test_rows_are_equivalent_to_the_plain_proc():
@@ -217,7 +218,7 @@ def test_rows_are_equivalent_to_the_plain_proc():
     isa = G.target("avx512").isa("f64")
     sizes = {"M": [1, isa.mr + 1, 3 * isa.mr + 2, 5 * isa.mr - 1],
              "N": [1, isa.nr + 3, 2 * isa.nr + 1], "K": [1, 17, 33]}
-    assert knit.check_equiv(dgemm, q, trials=4, sizes=sizes).trials == 4
+    assert check_equiv_here(dgemm, q, "avx512", trials=4, sizes=sizes).trials == 4
 
 
 def test_a_thread_reading_the_others_slivers_of_a_is_refused():

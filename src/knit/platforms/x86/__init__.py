@@ -30,10 +30,10 @@ from knit.libs.externs import relu, select  # re-exported, as Exo's x86 module d
 # package is imported before either submodule, so they are always loaded here.
 with lazy_instrs():
     from knit.platforms.x86.avx2 import *  # noqa: F403
+    from knit.platforms.x86.avx2_masked import *  # noqa: F403
     from knit.platforms.x86.avx2_ui16_prefix import *  # noqa: F403
     from knit.platforms.x86.avx512 import *  # noqa: F403
-from knit.platforms.x86.avx512 import XMM
-from knit.platforms.x86.memories import AVX2, AVX512
+from knit.platforms.x86.memories import AVX2, AVX512, XMM
 
 __all__ = ["AVX2", "AVX512", "XMM", "relu", "select",
            "prefetch", "prefetch_block",  # noqa: F405 -- from avx2's star import

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from knit import DRAM, inexact, instr
 from knit.libs.externs import relu, select
 from knit.platforms.x86.memories import (  # the memories and C helpers
@@ -15,8 +13,8 @@ from knit.platforms.x86.memories import (  # the memories and C helpers
     _SIMDE_MASK_STOREU_PS,
     AVX2,
     AVX512,
+    XMM,
     _once,
-    _Vectors,
 )
 
 # --------------------------------------------------------------------------- AVX-512 f32
@@ -505,12 +503,6 @@ def mm256_mask_storeu_pd(N: size, dst: [f64][N] @ DRAM, src: [f64][4] @ AVX2):
 # The GEMM's last columns after whole 512- and 256-bit vectors: 4 f32 (2 f64) of them
 # are one whole 128-bit vector, an unmasked multiply-add (Zen 4: 0.5 cycles, against 0.8
 # for a masked 256-bit one), and fewer are masked 128-bit ones.
-
-
-class XMM(_Vectors):
-    """128-bit registers: 4 f32 (`__m128`) or 2 f64 (`__m128d`) per register."""
-
-    types: ClassVar = {"float": (4, "__m128"), "double": (2, "__m128d")}
 
 
 _SIMDE_MASK128_PS = _mask_load_store_c("float", "ps", 4, 128)

@@ -170,6 +170,13 @@ class AVX512(_Vectors):
     types: ClassVar = {"float": (16, "__m512"), "double": (8, "__m512d")}
 
 
+class XMM(_Vectors):
+    """128-bit registers: 4 f32 (`__m128`) or 2 f64 (`__m128d`) per register (SSE and
+    AVX; AVX-512VL's masked forms in avx512.py, AVX's in avx2_masked.py)."""
+
+    types: ClassVar = {"float": (4, "__m128"), "double": (2, "__m128d")}
+
+
 _K16 = "(uint16_t) ((1u << {N}) - 1u)"  # AVX-512 mask of lanes i < N
 _K8 = "(uint8_t) ((1u << {N}) - 1u)"
 

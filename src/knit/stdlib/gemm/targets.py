@@ -153,6 +153,16 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
             half = replace(half, quarter=replace(xmm, masked=tuple(
                 getattr(x86.avx512, f"mm_{op}_{bits}") for op in (
                     "maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))))
+        else:
+            # AVX2's masked forms (knit.platforms.x86.avx2_masked: masked loads and
+            # stores, blends for the rest) on 256-bit registers, and a whole or masked
+            # 128-bit vector where the rest is at most half the lanes: the last N % NR
+            # columns, scalar loops before (f32 100^3 0.41x OpenBLAS on AMD Zen 3)
+            masked = tuple(getattr(x86, f"avx2_{op}_{bits}") for op in (
+                "mask_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))
+            half = replace(isa_of(128, t, mr, 1), masked=tuple(
+                getattr(x86, f"avx2_mm_{op}_{bits}") for op in (
+                    "mask_loadu", "mask_storeu", "mask_set1", "mask_fmadd")))
         # f64 on AVX-512 packs A where K < KC: 512^3 1.01x -> 1.07x OpenBLAS (best of
         # 15 interleaved rounds, median 38.7 -> 44.1 GFLOP/s; 520^3, 400^3, 512 x 512 x
         # 700 +1%, 2048 x 2048 x 64 +1-3%, 777^3 and 333^3 within the noise;
@@ -175,7 +185,7 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
                        zero=getattr(x86, f"{pre}_setzero_{bits}"),
                        reduce_add=getattr(x86, reduce),
                        few_rows_same_a=width == 512 and not split_fma,
-                       masked_wide_rest=width == 512 and not split_fma,
+                       masked_wide_rest=width == 256 or not split_fma,
                        kc_l1s=avx512_kc_l1s(split_fma) if width == 512 else 1,
                        all_k_like_blocks=width == 512 and t == "f64", load_kept=kept,
                        k_unroll=avx512_k_unroll(split_fma) if width == 512 else 1)

@@ -270,9 +270,15 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
     """schedule_gemm's one-thread kernel where it chose the blocks `blk` itself: one
     column as dot products (`gemv_by_rows`), small problems read in place
     (`small_in_place`), the others take the blocked kernel, whose rows of one MC block
-    take the blocks `few` where their NC differs (`rows_in_one_block`)."""
+    take the blocks `few` where their NC differs (`rows_in_one_block`) and they are more
+    than the few rows `small_in_place` takes (M <= PASS_ROWS_MR MR: AVX-512 f64 on AMD
+    Zen 3's caches, 32 KB L1 and 512 KB L2, gave `few` one MC block of 32 rows, 4 MR, a
+    twin that never runs, which schedule_gemm refused)."""
+    g = S.gemm_parts(p)
+    passes_take = PASS_ROWS_MR[g.dtype] * _isa(target_name, g.dtype, shape).mr
+
     def big(q: Procedure) -> Procedure:
-        if few != blk:
+        if few != blk and few.mc > passes_take:
             return rows_in_one_block(q, target_name, blk, few, shape)
         return _blocked(q, target_name, blk, shape)
 
