@@ -45,7 +45,7 @@ def test_one_thread_takes_passes_below_mr_rows(dtype):
     half_l2, l2 = V.in_place_bounds(dtype)
     rows, small_rows = V.PASS_ROWS_MR[dtype] * mr, V.SMALL_ROWS_MR * mr
     # (after the GEMV's twin, N == 1: test_gemm_gemv.py)
-    assert (f"if K + N <= {V.SMALL_UPTO} or M <= {rows} or M <= {small_rows} and "
+    assert (f"if K + N <= {V.small_bounds(nr)[0]} or M <= {rows} or M <= {small_rows} and "
             f"K + N <= {half_l2}") in str(q)  # (f32: or few columns; test_gemm_small.py)
     small = callee(q, f"{name}_small")
     assert (f"if {nr} <= N and (M < {mr} or M <= {rows} and {l2} < N + K):\n"

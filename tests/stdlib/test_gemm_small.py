@@ -1,5 +1,5 @@
 """Small problems on one thread (variants.small_in_place, schedule_small): where the
-blocks are chosen by schedule_gemm, `if N + K <= SMALL_UPTO` calls a kernel without
+blocks are chosen by schedule_gemm, `if N + K <= small_bounds(NR)[0]` (SMALL_UPTO on a 2 MB L2) calls a kernel without
 cache blocks or packed copies, its MR x NR tiles along the rows of C reading A and B in
 place; checked against NumPy (both sides of the condition, every edge, windows of
 larger matrices), against the plain proc, on AVX2 and on NEON under qemu."""
@@ -18,7 +18,7 @@ from test_gemm import (
 
 from knit.stdlib import gemm as G
 from knit.stdlib.gemm import variants as V
-from knit.stdlib.gemm.variants import SMALL_UPTO, schedule_small
+from knit.stdlib.gemm.variants import schedule_small
 from tests.helpers.gemm_text import kernel_of
 from tests.helpers.targets import check_equiv_here
 
@@ -37,6 +37,9 @@ def small_kernel(target: str, dtype: str, plain=None):
     return _KERNELS[key]
 
 
+UPTO = V.small_bounds(32)[0]  # (N + K up to which B is read in place, on this L2)
+
+
 def sizes_around(dtype: str, target: str = "avx512") -> list[tuple[int, int, int]]:
     """(M, N, K) in 1..300: whole tiles, each edge (4-row, 1-row, whole, half, quarter
     and masked columns), and N + K at the condition's boundary and past it."""
@@ -44,8 +47,8 @@ def sizes_around(dtype: str, target: str = "avx512") -> list[tuple[int, int, int
     mr, nr, lanes = isa.mr, isa.nr, isa.lanes
     return [(1, 1, 1), (mr, nr, 1), (2 * mr, 2 * nr, 33), (mr + 4, nr + lanes, 17),
             (mr + 5, nr + lanes // 2, 9), (3 * mr + 3, 3 * nr + lanes // 4, 100),
-            (mr - 1, nr - 1, 300), (100, 100, 100), (64, 64, 64), (37, 212, SMALL_UPTO - 212),
-            (29, 213, SMALL_UPTO - 212), (300, 256, 256), (5, 300, 211), (300, 3, 300),
+            (mr - 1, nr - 1, 300), (100, 100, 100), (64, 64, 64), (37, 212, UPTO - 212),
+            (29, 213, UPTO - 212), (300, 256, 256), (5, 300, 211), (300, 3, 300),
             (mr - 1, 300, 300), (mr, 300, 300), (1, 2 * nr + 1, 600)]
 
 
@@ -58,16 +61,17 @@ def test_default_kernel_branches_on_small_problems():
     half_l2, l2 = V.in_place_bounds("f32")
     rows, small_rows = V.PASS_ROWS_MR["f32"] * isa.mr, V.SMALL_ROWS_MR * isa.mr
     narrow = V.SMALL_NARROW_NR["f32"] * isa.nr  # (and few columns with K not too deep)
-    assert (f"if K + N <= {SMALL_UPTO} or M <= {rows} or M <= {small_rows} and K + N <= "
-            f"{half_l2} or N <= {narrow} and K <= {V.SMALL_NARROW_K}:\n"
+    upto, narrow_k = V.small_bounds(isa.nr)  # (the shares of this machine's L2)
+    assert (f"if K + N <= {upto} or M <= {rows} or M <= {small_rows} and K + N <= "
+            f"{half_l2} or N <= {narrow} and K <= {narrow_k}:\n"
             "            gemm_f32_avx512_small(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
             "\n        else:\n            gemm_f32_avx512_big(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])") in text  # (after the
     # GEMV's twin, N == 1: test_gemm_gemv.py)
     needs("avx512")
     f = default_kernel("f32").compile()  # both sides of the few columns' bounds, M past the other bounds
-    run_against_numpy(f, "f32", [(small_rows + 3, narrow, V.SMALL_NARROW_K),
+    run_against_numpy(f, "f32", [(small_rows + 3, narrow, narrow_k),
                                  (small_rows + 3, narrow + 1, 900),
-                                 (small_rows + 1, narrow - 5, V.SMALL_NARROW_K + 1)],
+                                 (small_rows + 1, narrow - 5, narrow_k + 1)],
                       seed=48)
     # ... fewer rows than MR, and a few tiles of rows with B larger than L2, in passes
     # over k (test_gemm_passes.py), the others tiled

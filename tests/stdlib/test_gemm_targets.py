@@ -115,3 +115,12 @@ def test_schedule_gemm_takes_host_and_names_the_kernel_after_the_target():
     assert q.body()[0].subproc().name() == f"gemm_f32_{G.host_target()}"
     with pytest.raises(ValueError, match="unknown GEMM target 'sse'.*or 'host'"):
         G.schedule_gemm(mm, "sse", threads=1)
+
+
+def test_small_problems_bounds_keep_their_share_of_l2():
+    # measured on the Xeon (2 MB L2, AVX-512 NR = 32); AMD Zen 3 (512 KB, AVX2 NR = 16)
+    # and Zen 4 (1 MB, AVX-512) get the same shares: B of N + K square an eighth of L2,
+    # 5 NR columns of the narrow bound's K five eighths
+    assert G.variants.small_bounds(32, XEON) == (G.SMALL_UPTO, G.SMALL_NARROW_K) == (512, 2048)
+    assert G.variants.small_bounds(16, (32 << 10, 512 << 10, 32 << 20)) == (256, 1024)
+    assert G.variants.small_bounds(32, ZEN4) == (362, 1024)

@@ -64,8 +64,11 @@ from knit.stdlib.vectorizing import bound_loop_by_if
 # One thread on a problem with N + K at most this multiplies A and B where they are,
 # without cache blocks (`small_in_place`): B (K x N, at most 256 x 256 x its element) is
 # read by every MR rows of C from L1 or L2, and a packed copy costs more than it saves
-# (100^3 f32: the packing took 0.8 of 21 us)
+# (100^3 f32: the packing took 0.8 of 21 us). Measured on an L2 of L2_MEASURED (Intel
+# Xeon), where a square B of 256 x 256 f32 takes an eighth; `small_bounds` keeps that
+# share on another L2
 SMALL_UPTO = 512
+L2_MEASURED = 2 << 20
 
 # Fewer rows than MR (a GEMV at M = 1): the product in passes of this many k each
 # (`schedule_k_passes`)
@@ -87,7 +90,7 @@ SMALL_ROWS_MR = 16
 # 1.09x / 1.08x; but 128 x 200 x 2000 0.98x -> 0.90x, and f64 lost (150 x 150 x 1500
 # 1.12x -> 0.79x, 100 x 100 x 2000 1.19x -> 0.99x)
 SMALL_NARROW_NR = {"f32": 5}
-SMALL_NARROW_K = 2048
+SMALL_NARROW_K = 2048  # (on L2_MEASURED with NR = 32; `small_bounds` on another)
 # ... and, with threads, fewer than this many MR rows where B is larger than L2
 # (`few_rows_by_columns`)
 PASS_ROWS_MR_THREADS = 3
@@ -282,8 +285,8 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
             return rows_in_one_block(q, target_name, blk, few, shape)
         return _blocked(q, target_name, blk, shape)
 
-    return gemv_by_rows(p, target_name, 1,
-                        small_in_place(p, target_name, shape, SMALL_UPTO, big))
+    upto = small_bounds(_isa(target_name, g.dtype, shape).nr)[0]
+    return gemv_by_rows(p, target_name, 1, small_in_place(p, target_name, shape, upto, big))
 
 
 def gemv_by_rows(p: Procedure, target_name: str, threads: int, out: Procedure) -> Procedure:
@@ -318,6 +321,23 @@ def _before(p: Procedure, cond: str, kernel: tuple[Procedure, Procedure], out: P
     return _calls_of(q, (q.body()[0].body(),), kernel)
 
 
+def small_bounds(nr: int, caches=None) -> tuple[int, int]:
+    """(N + K, K) bounds of `small_in_place` on this machine's L2 (`caches`: as
+    `choose_blocking`'s) for a register block NR columns wide: the shares of L2 that
+    SMALL_UPTO and SMALL_NARROW_K were measured at on L2_MEASURED (an Intel Xeon's 2 MB):
+    a square f32 B of N + K = SMALL_UPTO takes an eighth, SMALL_NARROW_NR NR = 160
+    columns of SMALL_NARROW_K rows five eighths; on the Xeon (512, 2048) with NR = 32.
+    On AMD Zen 3 (512 KB L2, AVX2's NR = 16) that is (256, 1024): with the Xeon's bounds,
+    B in place filled the whole L2 (one thread, knit / OpenBLAS, benchmarks/gemm_ab.py,
+    in place -> blocked: f32 256^3 0.80x -> 1.02x, 2048 x 64 x 2048 0.83x -> 1.17x; f64
+    256^3 0.72x -> 1.05x; but 2048 x 64 x 512 1.16x -> 0.88x and 1000 x 80 x 1000 0.84x
+    -> 0.78x stay in place; 2048 x 64 x 1024 0.94x both)."""
+    l2 = (caches or cache_sizes())[1]
+    upto = 2 * math.isqrt(l2 // 8 // 4)
+    narrow = 5 * l2 // 8 // (SMALL_NARROW_NR["f32"] * nr * 4)
+    return upto, narrow
+
+
 def in_place_bounds(dtype: str, caches=None) -> tuple[int, int]:
     """(N + K up to which up to SMALL_ROWS_MR MR rows read B in place, N + K from which
     up to PASS_ROWS_MR MR rows go in passes over k) for `dtype` ("f32", "f64"): a
@@ -331,9 +351,9 @@ def in_place_bounds(dtype: str, caches=None) -> tuple[int, int]:
 def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None,
                    upto: int, big) -> Procedure:
     """`if N + K <= upto or M <= P MR or M <= 16 MR and N + K <= H [or N <= 5 NR and
-    K <= 2048]: p_small(...) else: p_big(...)`, one thread, P = PASS_ROWS_MR (6 f32,
+    K <= W]: p_small(...) else: p_big(...)`, one thread, P = PASS_ROWS_MR (6 f32,
     4 f64), H the N + K of a square B of half of L2 (`in_place_bounds`), the bracket
-    f32's (`SMALL_NARROW_NR`, `SMALL_NARROW_K`): p_small is `few_rows_in_passes` (no
+    f32's (`SMALL_NARROW_NR`; W from `small_bounds`, 2048 on a 2 MB L2): p_small is `few_rows_in_passes` (no
     cache blocks, nothing packed), p_big `big(p_big)` (the blocked kernel). N + K, not
     K x N (the size of B): the conditions are affine.
     With fewer rows than MR no whole tile runs, and the blocked kernel packed all of B
@@ -362,7 +382,7 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
             f"{g.m} <= {SMALL_ROWS_MR * mr} and {nk} <= {b_half_l2}")
     if g.dtype in SMALL_NARROW_NR:
         cond += (f" or {g.n} <= {SMALL_NARROW_NR[g.dtype] * isa.nr} and "
-                 f"{g.kk} <= {SMALL_NARROW_K}")
+                 f"{g.kk} <= {small_bounds(isa.nr)[1]}")
     return _twins(p, cond,
                   ("small", lambda q: few_rows_in_passes(q, target_name, shape)),
                   ("big", big))
@@ -628,7 +648,7 @@ def schedule_small(p: Procedure, target_name: str, shape: tuple[int, int] | None
         p = reorder_loops(p, S._find(p, 0, inner))
     p = S.call_microkernel(p, 0, *microkernel(target_name, g.dtype, False, (mr, nr)),
                            depth=g.k)
-    # B's last columns read in place: B is small here (N + K <= SMALL_UPTO), in L1 or L2,
+    # B's last columns read in place: B is small here (N + K <= small_bounds), in L1 or L2,
     # and the blocked kernel's copy of them cost 0.5 us of 100^3 f32's 20 (C timed alone)
     return simplify(S.schedule_edges(p, g, target_name, isa, copy_b=False, column_quads=True))
 
