@@ -48,16 +48,19 @@ The edges are cut off first and kept as loop nests of their own: K % KC joined t
 last block of k (KC + K % KC deep, not a pass of its own over C); the last M % MR rows by 4- and 1-row kernels reading A and B in
 place (one thread: in passes over k, `edge_rows_in_passes`); the last N % NR columns (B's copied once, side by side) by whole-vector kernels,
 then (AVX-512) a whole 256-bit vector, then up to a quarter of the lanes a whole or
-masked 128-bit one, more a masked 256-bit one (plain loops on AVX2 and NEON), or, where
+masked 128-bit one, more a masked 256-bit one (AVX2: more than half the lanes one masked
+256-bit vector, else a whole or masked 128-bit one, masks as blends,
+`knit.platforms.x86.avx2_masked`; plain loops on NEON), or, where
 a masked 512-bit multiply-add costs what a 256-bit one does (`Isa.masked_wide_rest`),
 more than half the lanes one masked 512-bit vector, 8 rows at a time. With threads > 1, small problems (M + N + K <= 280, or N < 2 NR) call a one-thread twin of
 the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
 user array is padded. Cache blocks come from this machine's cache sizes
-(`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512)
+(`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512 on
+a 2 MB L2, the same share of another: `small_bounds`)
 takes a kernel of its own, without cache blocks or packed copies, its MR x NR tiles
 along the rows of C reading A and B in place (`small_in_place`, `schedule_small`), and
 so do a few tiles of rows (M <= 6 MR f32, 4 MR f64), up to 16 MR rows where B takes
-at most half of L2, and (f32) up to 5 NR columns with K <= 2048; on rows of one MC block (M <= MC) a narrower NC, so that B's
+at most half of L2, and (f32) up to 5 NR columns with K <= 2048 (on a 2 MB L2); on rows of one MC block (M <= MC) a narrower NC, so that B's
 packed panel stays in L2 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1),
 and that few rows where B is larger than L2, run in passes over 8 k at a time, B read
 a few whole rows at a time (`schedule_k_passes`); with threads, fewer than 3 MR rows
