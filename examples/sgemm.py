@@ -105,14 +105,16 @@ def schedule_step_by_step(target: str = "avx512"):
     #  G.tiles_along_rows: each call is K deep only, and C's rows stream in order.)
     # ... and before each call, the next tile's C is prefetched, a cache line at a time
     #    (the call specialized on a next tile existing, so that the prefetch is inside C)
-    for top in (G.MAIN, G.LAST):
-        p = G.prefetch_next_tile(p, top, g, mr, nr, blk, 2, G.target(target).prefetch)
+    #    (on targets with a prefetch instruction: NEON's library has none)
+    prefetch = G.target(target).prefetch
+    for top in (G.MAIN, G.LAST) if prefetch is not None else ():
+        p = G.prefetch_next_tile(p, top, g, mr, nr, blk, 2, prefetch)
     show("5. the microkernel called (call_microkernel)", p)
 
     # 6. The edges: rows by 4 x NR and 1 x NR kernels reading A and B in place, columns
     #    by whole vectors, then (AVX-512) a whole 256-bit vector and masked 256-bit ones
-    #    (a masked 512-bit multiply-add costs more), eight rows at a time (eight FMA
-    #    chains), then one by one.
+    #    (a masked 512-bit multiply-add costs more) or (AVX2) masked 256-bit and whole or
+    #    masked 128-bit ones, eight rows at a time (eight FMA chains), then one by one.
     p = G.edge_rows(p, 1, g, G.microkernel(target, "f32", False, (4, nr)),
                     G.microkernel(target, "f32", False, (1, nr)))
     p = G.edge_columns(p, 2, g, isa.lanes, *G.edge_column_kernels(target, "f32"))
@@ -137,7 +139,7 @@ def schedule_step_by_step(target: str = "avx512"):
     #
     # 9. What schedule_gemm(threads=2) runs by default (split="auto") is simpler still:
     #    each thread calls the one-thread kernel on its own half of C's columns (M < N)
-    #    or rows, `for t in par(0, 2): gemm_f32_avx512(M, hi(t) - lo(t), K, A,
+    #    or rows, `for t in par(0, 2): gemm_f32_<target>(M, hi(t) - lo(t), K, A,
     #    B[:, lo(t):hi(t)], C[:, lo(t):hi(t)])` (knit.stdlib.gemm.parts: the loop cut in
     #    two, rolled into a par loop by join_loops, each half replaced by a call). One
     #    parallel region and no barrier per call; the tiles shared as above (split="cols"

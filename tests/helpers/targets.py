@@ -16,7 +16,10 @@ def runs_here(target: str) -> bool:
 def check_equiv_here(p, q, target: str, **kw):
     """knit.check_equiv(p, q, **kw), compiled (and interpreted at small sizes) where
     this CPU runs `target`'s C; else interpreted only (compiled=False): the rewrites'
-    meaning is checked on every machine."""
+    meaning is checked on every machine, the C on machines with the instructions (and
+    each instruction's C through SIMDe, tests/platforms/test_check_instr.py). Interpreted
+    only, the sizes not given are drawn small (check_equiv's `max_size`), so pass sizes
+    that cross the register and cache blocks."""
     if not runs_here(target):
         kw = dict(kw, compiled=False, interpret=True)
     return knit.check_equiv(p, q, **kw)

@@ -42,7 +42,7 @@ FAMILIES = {
     # AVX-512VL: the masked forms on 256-bit registers
     "avx512vl_f32": Family("f32", 8, "AVX2", "mm256_loadu_ps", "mm256_storeu_ps"),
     "avx512vl_f64": Family("f64", 4, "AVX2", "mm256_loadu_pd", "mm256_storeu_pd"),
-    # AVX-512VL's 128-bit forms (the GEMM's last few columns)
+    # 128-bit registers (the GEMM's last few columns): SSE/FMA, and AVX2's masked forms
     "xmm_f32": Family("f32", 4, "XMM", "mm_loadu_ps", "mm_storeu_ps"),
     "xmm_f64": Family("f64", 2, "XMM", "mm_loadu_pd", "mm_storeu_pd"),
     # AVX-512VL: the masked forms on 128-bit registers

@@ -15,7 +15,7 @@ from knit.stdlib import gemm as G
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sgemm.py"
 
 
-@pytest.mark.parametrize("target", ["avx512", "avx2"])  # (main() takes this CPU's)
+@pytest.mark.parametrize("target", ["avx512", "avx2", "neon"])  # (main() takes this CPU's)
 def test_the_example_steps_are_schedule_gemms_column_split(capsys, target):
     spec = importlib.util.spec_from_file_location("sgemm_example", EXAMPLE)
     example = importlib.util.module_from_spec(spec)

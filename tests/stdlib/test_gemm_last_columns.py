@@ -95,7 +95,7 @@ def test_a_rest_past_half_the_lanes_is_one_masked_full_vector_where_the_target_s
     assert "_half_" not in orelse and "_quarter_" not in orelse
 
 
-def test_targets_without_quarter_registers_keep_their_last_columns():
+def test_avx2_and_neon_have_no_quarter_registers():
     # AVX2 (masked 256-bit vectors and 128-bit halves, whole or masked: the 128-bit
     # registers are its half) and NEON (plain loops) have no quarter kernels
     _, masked, half, quarter = G.edge_column_kernels("neon", "f32")

@@ -67,12 +67,6 @@ def test_default_kernel_branches_on_small_problems():
             "            gemm_f32_avx512_small(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])"
             "\n        else:\n            gemm_f32_avx512_big(M, N, K, A[0:M, 0:K], B[0:K, 0:N], C[0:M, 0:N])") in text  # (after the
     # GEMV's twin, N == 1: test_gemm_gemv.py)
-    needs("avx512")
-    f = default_kernel("f32").compile()  # both sides of the few columns' bounds, M past the other bounds
-    run_against_numpy(f, "f32", [(small_rows + 3, narrow, narrow_k),
-                                 (small_rows + 3, narrow + 1, 900),
-                                 (small_rows + 1, narrow - 5, narrow_k + 1)],
-                      seed=48)
     # ... fewer rows than MR, and a few tiles of rows with B larger than L2, in passes
     # over k (test_gemm_passes.py), the others tiled
     small = q.find("gemm_f32_avx512_small(_)").subproc()
@@ -94,6 +88,14 @@ def test_default_kernel_branches_on_small_problems():
     # the blocked kernel for the others (its cache blocks, B packed)
     big = str(q.find("gemm_f32_avx512_big(_)").subproc())
     assert "gemm_f32_avx512_big_few" in big or "for jc " in big
+    # (last: the C runs where the CPU has AVX-512) both sides of the few columns'
+    # bounds, M past the other bounds
+    needs("avx512")
+    f = default_kernel("f32").compile()
+    run_against_numpy(f, "f32", [(small_rows + 3, narrow, narrow_k),
+                                 (small_rows + 3, narrow + 1, 900),
+                                 (small_rows + 1, narrow - 5, narrow_k + 1)],
+                      seed=48)
 
 
 def test_given_blocks_take_no_small_twin():

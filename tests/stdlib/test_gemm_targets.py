@@ -102,9 +102,20 @@ def test_host_target_refuses_a_cpu_without_a_kernel(tmp_path):
         G.host_target(str(f))
 
 
+def test_host_target_of_an_unreadable_file_says_so(tmp_path):
+    with pytest.raises(ValueError, match="cannot read .*missing.*name the GEMM target"):
+        G.host_target(str(tmp_path / "missing"))
+
+
 def test_host_names_this_cpus_target():
     assert G.target("host") is G.target(G.host_target())
     assert G.host_target() in G.TARGETS
+    # every kernel is named and kept under the target it is for, not under "host"
+    host = G.host_target()
+    names = [k.name() for k in G.microkernel("host", "f32") + G.masked_kernel("host", "f32", 8)]
+    assert names == [k.name() for k in G.microkernel(host, "f32") + G.masked_kernel(host, "f32", 8)]
+    assert names[1].endswith(f"_{host}") and names[3].endswith(f"_{host}")
+    assert G.one_thread_kernel("f64", "host", None, None)[1].name() == f"gemm_f64_{host}"
 
 
 def test_schedule_gemm_takes_host_and_names_the_kernel_after_the_target():
@@ -118,9 +129,13 @@ def test_schedule_gemm_takes_host_and_names_the_kernel_after_the_target():
 
 
 def test_small_problems_bounds_keep_their_share_of_l2():
-    # measured on the Xeon (2 MB L2, AVX-512 NR = 32); AMD Zen 3 (512 KB, AVX2 NR = 16)
-    # and Zen 4 (1 MB, AVX-512) get the same shares: B of N + K square an eighth of L2,
-    # 5 NR columns of the narrow bound's K five eighths
-    assert G.variants.small_bounds(32, XEON) == (G.SMALL_UPTO, G.SMALL_NARROW_K) == (512, 2048)
-    assert G.variants.small_bounds(16, (32 << 10, 512 << 10, 32 << 20)) == (256, 1024)
-    assert G.variants.small_bounds(32, ZEN4) == (362, 1024)
+    # N + K measured on Zen 4 (1 MB L2), the narrow columns' K on the Xeon (2 MB, AVX-512
+    # NR = 32); a smaller L2 gets the same shares, a larger one the measured bounds: AMD
+    # Zen 3 (512 KB, AVX2 NR = 16) (362, 1024)
+    def bounds(nr, l2):
+        return G.variants.small_bounds(nr, (32 << 10, l2, 32 << 20))
+
+    assert bounds(32, 2 << 20) == (G.SMALL_UPTO, G.SMALL_NARROW_K) == (512, 2048)
+    assert bounds(32, 1 << 20) == (512, 1024)
+    assert bounds(16, 512 << 10) == (362, 1024)
+    assert bounds(16, 8 << 20) == (512, 2048)  # (never past what was measured)

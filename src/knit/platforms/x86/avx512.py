@@ -499,7 +499,7 @@ def mm256_mask_storeu_pd(N: size, dst: [f64][N] @ DRAM, src: [f64][4] @ AVX2):
             dst[i] = src[i]
 
 
-# ------------------------------------- 128-bit registers, whole and masked (AVX-512VL)
+# ---------------- 128-bit registers, whole (SSE, FMA) and masked (AVX-512VL)
 # The GEMM's last columns after whole 512- and 256-bit vectors: 4 f32 (2 f64) of them
 # are one whole 128-bit vector, an unmasked multiply-add (Zen 4: 0.5 cycles, against 0.8
 # for a masked 256-bit one), and fewer are masked 128-bit ones.

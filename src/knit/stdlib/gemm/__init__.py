@@ -1,7 +1,8 @@
 """GEMM scheduling: from three plain loops to a BLIS-style kernel, with the public API.
 
     from knit.stdlib.gemm import schedule_gemm
-    fast = schedule_gemm(gemm, "avx512")            # or "avx2", "neon"; threads=1 or 2
+    fast = schedule_gemm(gemm)            # this CPU's target ("host"), or "avx512",
+                                          # "avx2", "neon"; threads=1 or 2
 
 `gemm` is any procedure of the shape
 

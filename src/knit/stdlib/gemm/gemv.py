@@ -36,7 +36,7 @@ import functools
 from knit.procedure import Procedure
 from knit.stdlib.gemm.kernels import plain_gemm
 from knit.stdlib.gemm.schedule import gemm_parts
-from knit.stdlib.gemm.targets import target
+from knit.stdlib.gemm.targets import resolve, target
 from knit.stdlib.scheduling import (
     divide_loop,
     expand_dim,
@@ -71,6 +71,8 @@ def gemv_kernel(dtype: str, target_name: str, threads: int) -> tuple[Procedure, 
     """(plain, scheduled): the plain GEMM with M, N, K as parameters and `assert N == 1`,
     and its `schedule_gemv` for `threads`, built once per process (as
     `variants._sized`)."""
+    if target_name == "host":  # (named and kept under the target it is for)
+        return gemv_kernel(dtype, resolve(target_name), threads)
     name = f"gemm_{dtype}_gemv_{target_name}" + ("_par" if threads > 1 else "")
     part = plain_gemm(name, dtype, one_column=True)
     return part, rename(schedule_gemv(part, target_name, threads), name)

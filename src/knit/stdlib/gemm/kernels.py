@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from knit import DRAM
 from knit.procedure import Procedure, parse_proc_string
-from knit.stdlib.gemm.targets import Isa, _isa, target
+from knit.stdlib.gemm.targets import Isa, _isa, resolve, target
 from knit.stdlib.sched_buffers import bind_expr, resize_dim
 from knit.stdlib.scheduling import (
     cut_loop,
@@ -124,6 +124,8 @@ def microkernel(target_name: str, dtype: str, packed: bool = True,
     slivers, or (packed=False) the 1 x NR kernel of the edge rows, reading A and B
     where they are; with half (quarter), on the target's registers of half (a quarter
     of) the width (`shape` given)."""
+    if target_name == "host":  # (named and kept under the target it is for)
+        return microkernel(resolve(target_name), dtype, packed, shape, half, quarter)
     if half or quarter:
         isa = target(target_name).isa(dtype).half
         isa = replace(isa.quarter if quarter else isa, mr=shape[0], nr=shape[1])
@@ -159,6 +161,8 @@ def masked_kernel(target_name: str, dtype: str, mr: int = 1, half: bool = False,
     C[0:mr, 0:n] += A[0:mr, 0:K] * B[0:K, 0:n], a register per row, with masked
     instructions (None where the target has none); with half (quarter), on registers
     of half (a quarter of) the width (n < lanes / 2, lanes / 4)."""
+    if target_name == "host":  # (named and kept under the target it is for)
+        return masked_kernel(resolve(target_name), dtype, mr, half, quarter)
     isa = target(target_name).isa(dtype)
     if half or quarter:
         isa = isa.half

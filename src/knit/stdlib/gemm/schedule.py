@@ -659,7 +659,7 @@ def edge_column_kernels(target_name: str, dtype: str, quads: bool = False
                         ) -> tuple[dict, dict | None, tuple | None, tuple | None]:
     """The kernels of `edge_columns` on `target_name`: (rows, masked, half, quarter),
     EDGE_ROWS rows at a time and one by one: whole vectors; where the target has
-    half-width masked registers (AVX-512), half = (their lanes, whole half vectors,
+    half-width masked registers (AVX-512, AVX2), half = (their lanes, whole half vectors,
     masked half vectors) and masked = the masked full vectors for a rest of more than
     half the lanes where the target says so (`Isa.masked_wide_rest`), else None; without
     half, masked full vectors (None: none, plain loops); where it has quarter-width ones too, quarter = (their lanes, whole quarter

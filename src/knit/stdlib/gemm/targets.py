@@ -24,9 +24,11 @@ class Isa:
     fmadd: Procedure  # reg_c += reg_a * reg_b
     mr: int  # microkernel rows (one broadcast each)
     nr: int  # microkernel columns (a multiple of lanes)
-    # lanes i < n only (AVX-512): load, store, broadcast, multiply-add; None elsewhere
+    # lanes i < n only (AVX-512's masks; AVX2's masked loads and stores and blends):
+    # load, store, broadcast, multiply-add; None elsewhere (NEON)
     masked: tuple | None = None
-    # the same on registers of half the width (AVX-512VL's 256-bit masked forms), for the
+    # the same on registers of half the width (AVX-512VL's 256-bit masked forms; AVX2's
+    # 128-bit ones), for the
     # last columns: a whole half vector, then a masked one (a masked 512-bit
     # multiply-add costs Zen 4 1.4 cycles, a masked 256-bit one 0.8); None: none
     half: Isa | None = None
@@ -193,7 +195,7 @@ def _x86_target(name: str, width: int, split_fma: bool) -> Target:
     def isa_of(bits_wide: int, t: str, mr: int, nr_regs: int) -> Isa:
         bits = {"f32": "ps", "f64": "pd"}[t]
         lanes = bits_wide // (32 if t == "f32" else 64)
-        if bits_wide == 128:  # (AVX-512VL's section of knit.platforms.x86.avx512)
+        if bits_wide == 128:  # (SSE/FMA forms, in knit.platforms.x86.avx512's 128-bit section)
             v = x86.avx512
             return Isa(v.XMM, lanes, getattr(v, f"mm_loadu_{bits}"),
                        getattr(v, f"mm_storeu_{bits}"), getattr(v, f"mm_set1_{bits}"),
@@ -252,7 +254,11 @@ def host_target(cpuinfo: str | None = None) -> str:
 
     from knit.runtime.cpuinfo import CPUINFO, fields, flags
 
-    have = flags(cpuinfo or CPUINFO)
+    path = cpuinfo or CPUINFO
+    if not fields(path):
+        raise ValueError(f"host_target: cannot read {path} to tell this CPU's instructions; "
+                         f"name the GEMM target instead: one of {', '.join(TARGETS)}")
+    have = flags(path)
     if {"avx512f", "avx512vl"} <= have:
         return "avx512"
     if {"avx2", "fma"} <= have:
@@ -260,7 +266,7 @@ def host_target(cpuinfo: str | None = None) -> str:
     arm = "asimd" in have if cpuinfo else platform.machine() in ("aarch64", "arm64")
     if arm:
         return "neon"
-    cpu = fields(cpuinfo or CPUINFO).get("model name") or platform.machine() or "this CPU"
+    cpu = fields(path).get("model name") or platform.machine() or "this CPU"
     raise ValueError(f"no GEMM target for {cpu}: knit.stdlib.gemm has AVX-512 and AVX2 (with "
                      "FMA) kernels for x86 and NEON kernels for AArch64; name one of "
                      f"{', '.join(TARGETS)} to generate code for another machine")

@@ -64,11 +64,11 @@ from knit.stdlib.vectorizing import bound_loop_by_if
 # One thread on a problem with N + K at most this multiplies A and B where they are,
 # without cache blocks (`small_in_place`): B (K x N, at most 256 x 256 x its element) is
 # read by every MR rows of C from L1 or L2, and a packed copy costs more than it saves
-# (100^3 f32: the packing took 0.8 of 21 us). Measured on an L2 of L2_MEASURED (Intel
-# Xeon), where a square B of 256 x 256 f32 takes an eighth; `small_bounds` keeps that
-# share on another L2
+# (100^3 f32: the packing took 0.8 of 21 us). Measured on AMD Zen 4 (session 8, 768
+# lost at 384^3), L2 of SMALL_UPTO_L2, where a square f32 B of 256 x 256 takes a
+# quarter; `small_bounds` keeps that share on a smaller L2
 SMALL_UPTO = 512
-L2_MEASURED = 2 << 20
+SMALL_UPTO_L2 = 1 << 20
 
 # Fewer rows than MR (a GEMV at M = 1): the product in passes of this many k each
 # (`schedule_k_passes`)
@@ -90,7 +90,8 @@ SMALL_ROWS_MR = 16
 # 1.09x / 1.08x; but 128 x 200 x 2000 0.98x -> 0.90x, and f64 lost (150 x 150 x 1500
 # 1.12x -> 0.79x, 100 x 100 x 2000 1.19x -> 0.99x)
 SMALL_NARROW_NR = {"f32": 5}
-SMALL_NARROW_K = 2048  # (on L2_MEASURED with NR = 32; `small_bounds` on another)
+SMALL_NARROW_K = 2048
+SMALL_NARROW_L2, SMALL_NARROW_AT_NR = 2 << 20, 32  # (the Xeon's L2 and AVX-512's NR)
 # ... and, with threads, fewer than this many MR rows where B is larger than L2
 # (`few_rows_by_columns`)
 PASS_ROWS_MR_THREADS = 3
@@ -123,11 +124,11 @@ SEQUENTIAL_UPTO = 280
 NARROW_UPTO = 360
 
 
-def schedule_gemm(p: Procedure, target_name: str = "avx512", blocking: Blocking | None = None,
+def schedule_gemm(p: Procedure, target_name: str = "host", blocking: Blocking | None = None,
                   threads: int = 2, shape: tuple[int, int] | None = None,
                   sequential_upto: int = SEQUENTIAL_UPTO, split: str = "auto") -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
-    "neon", or "host": this CPU's, `host_target`); `blocking` overrides the cache blocks chosen from this machine's caches;
+    "neon", or "host", the default: this CPU's, `host_target`); `blocking` overrides the cache blocks chosen from this machine's caches;
     `shape` the (MR, NR) of the register block (MR >= 2; NR a multiple of the lanes of a
     register, at least two registers). p's nest becomes a call of the kernel
     of the plain GEMM (M, N, K as parameters), built once per process for the type,
@@ -203,6 +204,9 @@ def threaded_kernel(dtype: str, target_name: str, blocking: Blocking | None, thr
     and its kernel for `threads` threads (`schedule_gemm`'s arguments), built once per
     process (the last KERNELS_KEPT of them): small problems (`upto` >= 0, see
     `small_runs_sequential`) on one thread, the others shared out by `split`."""
+    if target_name == "host":  # (named and kept under the target it is for)
+        return threaded_kernel(dtype, resolve(target_name), blocking, threads, shape, upto,
+                               split)
     name = f"gemm_{dtype}_{target_name}_{threads}t" + _suffix(blocking, shape)
     if split != "auto":
         name += f"_{split}"
@@ -246,6 +250,8 @@ def one_thread_kernel(dtype: str, target_name: str, blocking: Blocking | None,
     on all of a small problem (`small_runs_sequential`): one schedule for all of them
     (the whole GEMM schedule of every target, both types, one and two threads: 12.0 ->
     8.3-8.7 s CPU, Intel Xeon, `schedule_speed.py --gemm`)."""
+    if target_name == "host":  # (named and kept under the target it is for)
+        return one_thread_kernel(dtype, resolve(target_name), blocking, shape)
     name = f"gemm_{dtype}_{target_name}" + _suffix(blocking, shape)
     plain = plain_gemm(name, dtype)
     if blocking is None:
@@ -323,18 +329,20 @@ def _before(p: Procedure, cond: str, kernel: tuple[Procedure, Procedure], out: P
 
 def small_bounds(nr: int, caches=None) -> tuple[int, int]:
     """(N + K, K) bounds of `small_in_place` on this machine's L2 (`caches`: as
-    `choose_blocking`'s) for a register block NR columns wide: the shares of L2 that
-    SMALL_UPTO and SMALL_NARROW_K were measured at on L2_MEASURED (an Intel Xeon's 2 MB):
-    a square f32 B of N + K = SMALL_UPTO takes an eighth, SMALL_NARROW_NR NR = 160
-    columns of SMALL_NARROW_K rows five eighths; on the Xeon (512, 2048) with NR = 32.
-    On AMD Zen 3 (512 KB L2, AVX2's NR = 16) that is (256, 1024): with the Xeon's bounds,
-    B in place filled the whole L2 (one thread, knit / OpenBLAS, benchmarks/gemm_ab.py,
-    in place -> blocked: f32 256^3 0.80x -> 1.02x, 2048 x 64 x 2048 0.83x -> 1.17x; f64
-    256^3 0.72x -> 1.05x; but 2048 x 64 x 512 1.16x -> 0.88x and 1000 x 80 x 1000 0.84x
-    -> 0.78x stay in place; 2048 x 64 x 1024 0.94x both)."""
+    `choose_blocking`'s) for a register block NR columns wide: SMALL_UPTO and
+    SMALL_NARROW_K where L2 is at least as large as where they were measured, else the
+    same shares of it -- a square B of N + K = SMALL_UPTO a quarter of Zen 4's 1 MB
+    (f32; N + K as the root of L2), SMALL_NARROW_NR NR columns of SMALL_NARROW_K rows
+    five eighths of the Xeon's 2 MB (K in proportion to L2 / NR). Neither grows past
+    what was measured. AMD Zen 3 (512 KB, AVX2's NR = 16): (362, 1024); with the
+    unscaled bounds B in place filled its whole L2 (one thread, knit / OpenBLAS,
+    benchmarks/gemm_ab.py, in place -> blocked: f32 256^3 0.80x -> 1.02x, 2048 x 64 x
+    2048 0.83x -> 1.17x; f64 256^3 0.72x -> 1.05x; but 2048 x 64 x 512 1.16x -> 0.88x,
+    1000 x 80 x 1000 0.84x -> 0.78x stay in place, 2048 x 64 x 1024 0.94x both)."""
     l2 = (caches or cache_sizes())[1]
-    upto = 2 * math.isqrt(l2 // 8 // 4)
-    narrow = 5 * l2 // 8 // (SMALL_NARROW_NR["f32"] * nr * 4)
+    upto = min(SMALL_UPTO, math.isqrt(SMALL_UPTO * SMALL_UPTO * l2 // SMALL_UPTO_L2))
+    narrow = min(SMALL_NARROW_K, SMALL_NARROW_K * l2 // SMALL_NARROW_L2
+                 * SMALL_NARROW_AT_NR // nr)
     return upto, narrow
 
 
