@@ -56,12 +56,12 @@ a masked 512-bit multiply-add costs what a 256-bit one does (`Isa.masked_wide_re
 more than half the lanes one masked 512-bit vector, 8 rows at a time. With threads > 1, small problems (M + N + K <= 280, or N < 2 NR) call a one-thread twin of
 the kernel. Cache blocks that run past the matrix are guarded (their copies too), so no
 user array is padded. Cache blocks come from this machine's cache sizes
-(`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512 on
-a 2 MB L2, the same share of another: `small_bounds`)
+(`choose_blocking`) unless given; then one thread on a small problem (N + K <= 512; on
+an L2 under 1 MB the same share of it: `small_bounds`)
 takes a kernel of its own, without cache blocks or packed copies, its MR x NR tiles
 along the rows of C reading A and B in place (`small_in_place`, `schedule_small`), and
 so do a few tiles of rows (M <= 6 MR f32, 4 MR f64), up to 16 MR rows where B takes
-at most half of L2, and (f32) up to 5 NR columns with K <= 2048 (on a 2 MB L2); on rows of one MC block (M <= MC) a narrower NC, so that B's
+at most half of L2, and (f32) up to 5 NR columns with K <= 2048 (less on an L2 under 2 MB); on rows of one MC block (M <= MC) a narrower NC, so that B's
 packed panel stays in L2 (`rows_in_one_block`). Fewer rows than MR (a GEMV at M = 1),
 and that few rows where B is larger than L2, run in passes over 8 k at a time, B read
 a few whole rows at a time (`schedule_k_passes`); with threads, fewer than 3 MR rows

@@ -142,29 +142,26 @@ def avx512_k_unroll(split_fma: bool) -> int:
 def _x86_target(name: str, width: int, split_fma: bool) -> Target:
     from knit.platforms import x86
 
+    def masked_forms(prefix: str, bits: str, load: str = "maskz_loadu") -> tuple:
+        """`Isa.masked`: the instructions `{prefix}_{op}_{bits}` of knit.platforms.x86."""
+        return tuple(getattr(x86, f"{prefix}_{op}_{bits}")
+                     for op in (load, "mask_storeu", "mask_set1", "mask_fmadd"))
+
     def isa(t: str, mr: int, nr_regs: int) -> Isa:
         bits = {"f32": "ps", "f64": "pd"}[t]
-        masked = half = None
         if width == 512:
-            masked = tuple(getattr(x86, f"mm512_{op}_{bits}") for op in
-                           ("maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))
-            ymm = isa_of(256, t, mr, 1)
-            half = replace(ymm, masked=tuple(getattr(x86, f"mm256_{op}_{bits}") for op in (
-                "maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd")))
-            xmm = isa_of(128, t, mr, 1)
-            half = replace(half, quarter=replace(xmm, masked=tuple(
-                getattr(x86.avx512, f"mm_{op}_{bits}") for op in (
-                    "maskz_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))))
+            masked = masked_forms("mm512", bits)
+            half = replace(isa_of(256, t, mr, 1), masked=masked_forms("mm256", bits),
+                           quarter=replace(isa_of(128, t, mr, 1),
+                                           masked=masked_forms("mm", bits)))
         else:
             # AVX2's masked forms (knit.platforms.x86.avx2_masked: masked loads and
             # stores, blends for the rest) on 256-bit registers, and a whole or masked
             # 128-bit vector where the rest is at most half the lanes: the last N % NR
             # columns, scalar loops before (f32 100^3 0.41x OpenBLAS on AMD Zen 3)
-            masked = tuple(getattr(x86, f"avx2_{op}_{bits}") for op in (
-                "mask_loadu", "mask_storeu", "mask_set1", "mask_fmadd"))
-            half = replace(isa_of(128, t, mr, 1), masked=tuple(
-                getattr(x86, f"avx2_mm_{op}_{bits}") for op in (
-                    "mask_loadu", "mask_storeu", "mask_set1", "mask_fmadd")))
+            masked = masked_forms("avx2", bits, "mask_loadu")
+            half = replace(isa_of(128, t, mr, 1), masked=masked_forms("avx2_mm", bits,
+                                                                      "mask_loadu"))
         # f64 on AVX-512 packs A where K < KC: 512^3 1.01x -> 1.07x OpenBLAS (best of
         # 15 interleaved rounds, median 38.7 -> 44.1 GFLOP/s; 520^3, 400^3, 512 x 512 x
         # 700 +1%, 2048 x 2048 x 64 +1-3%, 777^3 and 333^3 within the noise;

@@ -128,8 +128,8 @@ def schedule_gemm(p: Procedure, target_name: str = "host", blocking: Blocking | 
                   threads: int = 2, shape: tuple[int, int] | None = None,
                   sequential_upto: int = SEQUENTIAL_UPTO, split: str = "auto") -> Procedure:
     """The BLIS-style kernel of the plain GEMM `p` for `target_name` ("avx512", "avx2",
-    "neon", or "host", the default: this CPU's, `host_target`); `blocking` overrides the cache blocks chosen from this machine's caches;
-    `shape` the (MR, NR) of the register block (MR >= 2; NR a multiple of the lanes of a
+    "neon", or "host", the default: this CPU's, `host_target`); `blocking` overrides
+    the cache blocks chosen from this machine's caches; `shape` the (MR, NR) of the register block (MR >= 2; NR a multiple of the lanes of a
     register, at least two registers). p's nest becomes a call of the kernel
     of the plain GEMM (M, N, K as parameters), built once per process for the type,
     target, blocks, shape and threads and called by every procedure scheduled with
@@ -284,14 +284,15 @@ def one_thread_variants(p: Procedure, target_name: str, blk: Blocking, few: Bloc
     Zen 3's caches, 32 KB L1 and 512 KB L2, gave `few` one MC block of 32 rows, 4 MR, a
     twin that never runs, which schedule_gemm refused)."""
     g = S.gemm_parts(p)
-    passes_take = PASS_ROWS_MR[g.dtype] * _isa(target_name, g.dtype, shape).mr
+    isa = _isa(target_name, g.dtype, shape)
+    passes_take = PASS_ROWS_MR[g.dtype] * isa.mr
 
     def big(q: Procedure) -> Procedure:
         if few != blk and few.mc > passes_take:
             return rows_in_one_block(q, target_name, blk, few, shape)
         return _blocked(q, target_name, blk, shape)
 
-    upto = small_bounds(_isa(target_name, g.dtype, shape).nr)[0]
+    upto = small_bounds(isa.nr)[0]
     return gemv_by_rows(p, target_name, 1, small_in_place(p, target_name, shape, upto, big))
 
 
@@ -361,8 +362,8 @@ def small_in_place(p: Procedure, target_name: str, shape: tuple[int, int] | None
     """`if N + K <= upto or M <= P MR or M <= 16 MR and N + K <= H [or N <= 5 NR and
     K <= W]: p_small(...) else: p_big(...)`, one thread, P = PASS_ROWS_MR (6 f32,
     4 f64), H the N + K of a square B of half of L2 (`in_place_bounds`), the bracket
-    f32's (`SMALL_NARROW_NR`; W from `small_bounds`, 2048 on a 2 MB L2): p_small is `few_rows_in_passes` (no
-    cache blocks, nothing packed), p_big `big(p_big)` (the blocked kernel). N + K, not
+    f32's (`SMALL_NARROW_NR`; W from `small_bounds`, 2048 on a 2 MB L2): p_small is
+    `few_rows_in_passes` (no cache blocks, nothing packed), p_big `big(p_big)` (the blocked kernel). N + K, not
     K x N (the size of B): the conditions are affine.
     With fewer rows than MR no whole tile runs, and the blocked kernel packed all of B
     for none: f32 4 x 2048 x 2048 16.1 -> 46.9 GFLOP/s, 7 x 1000 x 1000 15.4 -> 24.2,
